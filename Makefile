@@ -1,0 +1,95 @@
+# tidings: `make run` sets everything up and runs the engine; `make test` sets
+# everything up and runs every check. Both work on a fresh machine: every install
+# step lives here, pinned by the lock files.
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+UV_VERSION := 0.13.9
+VENV := .venv
+PY := $(VENV)/bin/python
+TOOLS := .tools
+UV := $(TOOLS)/venv/bin/uv
+BUF := tools/node_modules/.bin/buf
+STAMPS := $(VENV)/.stamps
+
+RUST_SOURCES := $(shell find rust -name '*.rs' -o -name 'Cargo.toml' -o -name 'build.rs' 2>/dev/null) Cargo.toml $(wildcard Cargo.lock) $(wildcard protos/tidings/v1/*.proto)
+
+.PHONY: help setup run test lint typecheck rust-check buf-lint proto proto-check pytest bench kafka-start kafka-stop clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 16
+
+# --- setup -------------------------------------------------------------------
+
+$(UV):
+	$(PYTHON) -m venv $(TOOLS)/venv
+	$(TOOLS)/venv/bin/pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
+
+$(STAMPS)/deps: requirements-dev.lock | $(UV)
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(UV) pip sync --quiet --python $(PY) requirements-dev.lock
+	# maturin develop installs the extension with pip; keep it in the venv.
+	$(UV) pip install --quiet --python $(PY) pip
+	mkdir -p $(STAMPS) && touch $@
+
+$(BUF): tools/package.json tools/package-lock.json
+	npm ci --prefix tools --no-audit --no-fund --loglevel=error
+	touch $@
+
+$(STAMPS)/ext: $(STAMPS)/deps $(RUST_SOURCES) pyproject.toml
+	$(VENV)/bin/maturin develop --release --quiet
+	touch $@
+
+setup: $(STAMPS)/deps $(BUF) $(STAMPS)/ext ## install everything (venv, tools, Rust extension)
+
+lock: | $(UV) ## re-resolve requirements-dev.lock from pyproject.toml
+	$(UV) pip compile pyproject.toml --extra dev --generate-hashes --universal --python-version 3.11 -o requirements-dev.lock
+
+# --- run ---------------------------------------------------------------------
+
+run: setup ## start a local Kafka broker and `tidings serve` (Ctrl-C stops both)
+	scripts/dev-run
+
+kafka-start: ## start the local Kafka broker (scripts/kafka start)
+	scripts/kafka start
+
+kafka-stop: ## stop the local Kafka broker
+	scripts/kafka stop
+
+# --- checks ------------------------------------------------------------------
+
+lint: setup ## ruff, cargo fmt
+	$(VENV)/bin/ruff check python tests bench scripts
+	$(VENV)/bin/ruff format --check python tests bench scripts
+	cargo fmt --all --check
+
+typecheck: setup ## mypy --strict on python/tidings
+	$(VENV)/bin/mypy --strict
+
+rust-check: ## cargo clippy -D warnings, cargo test
+	cargo clippy --workspace --all-targets --locked -- -D warnings
+	cargo test -p tidings-codec --locked
+
+buf-lint: setup ## buf lint (STANDARD)
+	$(BUF) lint
+
+proto: setup ## regenerate python/tidings/v1 from protos/
+	$(PY) scripts/protogen.py
+
+proto-check: setup ## fail if the committed generated code is stale
+	$(PY) scripts/protogen.py --check
+
+pytest: setup ## pytest, including the real-Kafka and real-gRPC tests
+	$(PY) -m pytest
+
+test: lint typecheck rust-check buf-lint proto-check pytest ## every check
+
+bench: setup ## benchmarks (see bench/)
+	$(PY) bench/codec.py
+
+clean: ## remove build products and local state (not the download caches)
+	scripts/kafka stop || true
+	rm -rf $(VENV) $(TOOLS) tools/node_modules target .data .kafka

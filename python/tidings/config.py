@@ -1,0 +1,102 @@
+"""Configuration: defaults, then an optional TOML file, then TIDINGS_* variables, then flags.
+
+The embedded default needs no configuration at all: gRPC on 127.0.0.1:50051 and a
+SQLite store under ``./.data``. Kafka is used only when a bootstrap address is set.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from tidings import __version__
+
+ENV_PREFIX = "TIDINGS_"
+
+
+class ConfigError(ValueError):
+    """The configuration is invalid; the message names the setting and why."""
+
+
+@dataclass(frozen=True)
+class Config:
+    """Settings of one tidings process."""
+
+    #: host:port the gRPC server listens on.
+    listen: str = "127.0.0.1:50051"
+    #: Folder of the embedded store (SQLite file) and other local state.
+    data_dir: Path = Path(".data")
+    #: Kafka bootstrap servers; empty means no Kafka.
+    kafka_bootstrap: str = ""
+    #: Engine name and version, as the mistral `service` topic reports them.
+    engine_name: str = "workflow_engine"
+    engine_version: str = __version__
+    #: Zone of local-time payload fields (IANA name, UTC, or +HH:MM).
+    timezone: str = "UTC"
+    #: Seconds to let in-flight RPCs finish on shutdown.
+    shutdown_grace_s: float = 5.0
+
+    @property
+    def database_path(self) -> Path:
+        """The SQLite file of the embedded store."""
+        return self.data_dir / "tidings.sqlite3"
+
+
+_FIELDS = {f.name: f for f in dataclasses.fields(Config)}
+
+
+def _coerce(name: str, value: Any) -> Any:
+    default = getattr(Config, name)
+    try:
+        if isinstance(default, Path):
+            return Path(str(value))
+        if isinstance(default, float):
+            return float(value)
+        if isinstance(default, str):
+            if not isinstance(value, str):
+                raise TypeError(f"expected a string, got {type(value).__name__}")
+            return value
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"{name}: {exc}") from exc
+    return value
+
+
+def _validate(config: Config) -> Config:
+    host, sep, port = config.listen.rpartition(":")
+    if not sep or not host or not port.isdigit() or not 0 <= int(port) <= 65535:
+        raise ConfigError(f"listen: expected host:port, got {config.listen!r}")
+    if config.shutdown_grace_s < 0:
+        raise ConfigError("shutdown_grace_s: must not be negative")
+    return config
+
+
+def load(
+    path: Path | None = None,
+    env: Mapping[str, str] | None = None,
+    overrides: Mapping[str, Any] | None = None,
+) -> Config:
+    """Build the configuration from a TOML file, the environment and explicit overrides."""
+    values: dict[str, Any] = {}
+    if path is not None:
+        try:
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+        except (OSError, tomllib.TOMLDecodeError) as exc:
+            raise ConfigError(f"{path}: {exc}") from exc
+        for key, value in data.items():
+            if key not in _FIELDS:
+                raise ConfigError(f"{path}: unknown setting {key!r}")
+            values[key] = _coerce(key, value)
+    environ = os.environ if env is None else env
+    for name in _FIELDS:
+        raw = environ.get(ENV_PREFIX + name.upper())
+        if raw is not None:
+            values[name] = _coerce(name, raw)
+    for key, value in (overrides or {}).items():
+        if value is not None:
+            values[key] = _coerce(key, value)
+    return _validate(Config(**values))
