@@ -1,0 +1,329 @@
+"""Codec benchmark: tidings' Rust renderer against what a user would otherwise write.
+
+Renders the same realistic ~2 KB event (seed 000's conventions: Chinese text, a nested
+HTTP result object) with tidings and with the usual Python ways of producing the same
+payload from a dict, interleaved in one process, median of N runs, batches of 1,000.
+
+    python bench/codec.py            # a table
+    python bench/codec.py --json     # one JSON object with the ratios
+
+Baselines get the payload as a ready dict (the most favourable case for them); tidings
+gets the canonical event bytes that the outbox stores. Building those bytes from the
+engine's data is a one-time cost per event, shown on its own line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+import urllib.parse
+import uuid
+import xml.etree.ElementTree as ET
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import orjson
+from google.protobuf.timestamp_pb2 import Timestamp
+from lxml import etree as lxml_etree
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "python"))
+
+from tidings import codec
+from tidings.v1 import event_pb2
+
+BATCH = 1_000
+TZ = "Asia/Shanghai"
+WHEN = datetime(2018, 4, 12, 5, 18, 2, 472783, tzinfo=UTC)
+
+BODY = {
+    "custName": "测试电路",
+    "vpnLinkCode": "杭州DCIVPN87002A",
+    "netStruct": "2008039002",
+    "routeProtocol": "2008038002",
+    "vpnNetCode": "87002",
+    "ceDeviceIdA": "9184011f893aff726ddabbb7efc512c9",
+    "ctYUNRegEmail": "ctdcitest02@123.com",
+    "vpcIpMaskA": "192.168.3.0",
+    "custIpMaskA": "192.168.1.0/24;192.168.2.0/24",
+    "dispatchCode": "中国电信翼翮[2018]480号",
+    "cePortIdA": "ea3eb12eb34962a61859875d1179f7e7",
+    "custId": "PRTY0000000000258582",
+    "proInstId": "146733675",
+    "dispatchTitle": "中国电信翼翮[2018]480号",
+    "reqDate": "2018-04-18",
+    "worktId": "20390",
+    "peIpA": "10.100.194.138/30",
+    "vpcIdA": "967eca59-fb46-4b84-88eb-dfa96fc75f86",
+    "cePortNameA": "10GE1/0/40",
+    "yunRespoolIdA": "cn-hz1",
+    "ceIpA": "10.100.194.137/30",
+    "yunGWPECircuitIdA": "杭州绍兴10GE0155DCI",
+    "ceDeviceNameA": "AC-POP-6851-1",
+    "asA": "65026",
+}
+OUTPUT = {
+    "result": {
+        "status": 501,
+        "encoding": "UTF-8",
+        "url": "http://atoms.example/crmClientService/singleFinish",
+        "elapsed": 0.472783,
+        "content": {"code": 200137, "message": "链路带宽无法设置，设置的带宽10G超过限定"},
+        "headers": {
+            "Date": "Thu, 12 Apr 2018 05:18:02 GMT",
+            "Transfer-Encoding": "chunked",
+            "Content-Type": "application/json;charset=UTF-8",
+            "X-Application-Context": "ite-oss-apigateway:3101",
+        },
+    }
+}
+INPUT = {
+    "body": BODY,
+    "headers": {"Content-Type": "application/json"},
+    "session": "9d0746b4-b5d0-4369-b1b4-4dd25f1cfeae",
+    "atom": "Bisop.OrderOrcha.Cloud-Enable-DCI-Related-Task.ZTESoft-Any",
+    "url": "http://atoms.example/CloudClientService/cloudTaskDispatch",
+    "method": "post",
+}
+
+
+def engine_data(i: int) -> dict[str, Any]:
+    """What the engine knows when a task ends (its input/output as Python data)."""
+    return {
+        "id": str(uuid.UUID(int=i + 1)),
+        "sequence": i + 1,
+        "workflow_id": "0b9cc8a4-dd52-4e7b-ba09-52fcb9e93166",
+        "workflow_name": "开通DCI专线",
+        "execution_id": "8a54c0f2-9927-44f4-953d-8ac72ef12230",
+        "task_id": "eac1e35b-ff01-419d-bdf9-997155fdd3ba",
+        "task_name": "A27510_7_68366_780_69844",
+        "atom_id": "Network.Fix-L3-VPN.DCI-RESOURCE-PREEMPTION",
+        "triggered_by": [{"event": "on-success", "taskId": "4fe82c39-25fb-415d-ac7b-074f7919e114"}],
+        "status": "ERROR",
+        "error_message": "链路带宽无法设置，设置的带宽10G超过限定 <code=200137>",
+        "input": INPUT,
+        "output": OUTPUT,
+        "time": WHEN,
+    }
+
+
+def canonical(d: dict[str, Any], etype: int) -> bytes:
+    """Build an event's canonical bytes from the engine's data (done once per event)."""
+    ts = Timestamp()
+    ts.FromDatetime(d["time"])
+    ev = event_pb2.Event(
+        id=d["id"], type=etype, sequence=d["sequence"], time=ts,
+        engine_name="workflow_engine", engine_version="v2.0",
+        workflow_id=d["workflow_id"], workflow_name=d["workflow_name"],
+        execution_id=d["execution_id"], task_id=d["task_id"], task_name=d["task_name"],
+        atom_id=d["atom_id"], status=d["status"], error_message=d["error_message"],
+        triggered_by=[event_pb2.TriggeredBy(event=t["event"], task_id=t["taskId"])
+                      for t in d["triggered_by"]],
+        input=orjson.dumps(d["input"]), output=orjson.dumps(d["output"]),
+    )  # fmt: skip
+    if etype == event_pb2.EVENT_TYPE_EXECUTION_FAILED:
+        create = Timestamp()
+        create.FromDatetime(WHEN)
+        ev.execution.state = "ERROR"
+        ev.execution.create_time.CopyFrom(create)
+        ev.execution.headers.add(key="x-cos-meta-id", value="testid")
+        for n in range(3):
+            ev.execution.tasks.add(
+                task_id=f"je5195f3e35dc11ebbe6fed17a7c1000{n}", name=f"开通步骤_{n}",
+                type="std.http", state="SUCCESS" if n < 2 else "ERROR", create_time=create,
+                end_time=create, atom_id=d["atom_id"], atom_name="DCI资源预占",
+            )  # fmt: skip
+    return ev.SerializeToString()
+
+
+def local_time(d: dict[str, Any]) -> str:
+    return d["time"].astimezone(_ZONE).strftime("%Y-%m-%d %H:%M:%S")
+
+
+from zoneinfo import ZoneInfo  # noqa: E402
+
+_ZONE = ZoneInfo(TZ)
+
+
+def mistral_dict(d: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "eType": "task_end", "wfId": d["workflow_id"], "exId": d["execution_id"],
+        "taskId": d["task_id"], "taskName": d["task_name"], "atomId": d["atom_id"],
+        "triggeredBy": d["triggered_by"], "status": d["status"], "input": d["input"],
+        "output": d["output"], "timeStamp": local_time(d),
+    }  # fmt: skip
+
+
+def cloudevent_dict(d: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "specversion": "1.0", "id": d["id"], "source": "/tidings/workflow_engine",
+        "type": "io.tidings.task.failed", "subject": d["execution_id"],
+        "time": d["time"].strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+        "datacontenttype": "application/json", "partitionkey": d["execution_id"],
+        "sequence": f"{d['sequence']:020d}",
+        "data": {
+            "workflowId": d["workflow_id"], "workflowName": d["workflow_name"],
+            "executionId": d["execution_id"], "taskId": d["task_id"],
+            "taskName": d["task_name"], "atomId": d["atom_id"], "status": d["status"],
+            "triggeredBy": d["triggered_by"], "errorMessage": d["error_message"],
+            "input": d["input"], "output": d["output"],
+        },
+    }  # fmt: skip
+
+
+def thain_urlencode(d: dict[str, Any]) -> bytes:
+    flat = {
+        "flowId": d["workflow_id"], "flowExecutionId": d["execution_id"], "code": 4,
+        "message": d["error_message"], "jobId": d["task_id"], "jobName": d["task_name"],
+    }  # fmt: skip
+    return urllib.parse.urlencode(flat).encode()
+
+
+def tencent_tree(d: dict[str, Any], mod: Any) -> bytes:
+    """Build the tencent XML with an ElementTree-like module (lxml or the stdlib)."""
+    root = mod.Element("Response")
+    mod.SubElement(root, "EventName").text = "WorkflowFinish"
+    wf = mod.SubElement(root, "WorkflowExecution")
+    when = local_time(d) + "+0800"
+    for tag, text in (("RunId", d["execution_id"]), ("BucketId", ""), ("Object", "")):
+        mod.SubElement(wf, tag).text = text
+    cos = mod.SubElement(wf, "CosHeaders")
+    mod.SubElement(cos, "Key").text = "x-cos-meta-id"
+    mod.SubElement(cos, "Value").text = "testid"
+    for tag, text in (("WorkflowId", d["workflow_id"]), ("WorkflowName", d["workflow_name"]),
+                      ("CreateTime", when), ("State", "Failed")):  # fmt: skip
+        mod.SubElement(wf, tag).text = text
+    for n in range(3):
+        task = mod.SubElement(wf, "Tasks")
+        for tag, text in (
+            ("Type", "std.http"), ("CreateTime", when), ("EndTime", when),
+            ("State", "Success" if n < 2 else "Failed"),
+            ("JobId", f"je5195f3e35dc11ebbe6fed17a7c1000{n}"), ("Name", f"开通步骤_{n}"),
+            ("TemplateId", d["atom_id"]), ("TemplateName", "DCI资源预占"),
+        ):  # fmt: skip
+            mod.SubElement(task, tag).text = text
+    out: bytes = mod.tostring(root, encoding="utf-8")
+    return out
+
+
+def median_rate(fn: Callable[[], object], n: int) -> float:
+    t0 = time.perf_counter()
+    fn()
+    return n / (time.perf_counter() - t0)
+
+
+def memory_probe(count: int) -> dict[str, float]:
+    """Peak extra RSS of rendering `count` events in a fresh process, against output size."""
+    code = f"""
+import resource, sys
+sys.path.insert(0, {str(Path(__file__).resolve().parent)!r})
+import codec as b
+from tidings import codec
+from tidings.v1 import event_pb2
+one = b.canonical(b.engine_data(0), event_pb2.EVENT_TYPE_TASK_FAILED)
+events = [one] * {count}
+r = codec.Renderer("mistral", timezone=b.TZ)
+r.render(events[:10])
+before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+out = r.render(events)
+peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+size = sum(len(x) for x in out)
+print((peak - before) * 1024, size)
+"""
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    extra, size = (float(x) for x in res.stdout.split())
+    return {"events": count, "output_bytes": size, "extra_bytes": extra, "ratio": extra / size}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
+    parser.add_argument("--runs", type=int, default=9, help="runs per contender (median)")
+    parser.add_argument("--batch", type=int, default=BATCH)
+    args = parser.parse_args()
+    n = args.batch
+
+    datas = [engine_data(i) for i in range(n)]
+    t0 = time.perf_counter()
+    task_events = [canonical(d, event_pb2.EVENT_TYPE_TASK_FAILED) for d in datas]
+    build_rate = n / (time.perf_counter() - t0)
+    exec_events = [canonical(d, event_pb2.EVENT_TYPE_EXECUTION_FAILED) for d in datas]
+    mistral_dicts = [mistral_dict(d) for d in datas]
+    ce_dicts = [cloudevent_dict(d) for d in datas]
+    renderers = {p: codec.Renderer(p, timezone=TZ) for p in ("mistral", "cloudevents", "thain")}
+    renderers["tencent"] = codec.Renderer("tencent", timezone=TZ)
+
+    contenders: dict[str, Callable[[], object]] = {
+        "mistral/tidings": lambda: renderers["mistral"].render(task_events),
+        "mistral/json.dumps": lambda: [
+            json.dumps(d, ensure_ascii=False, separators=(",", ":")).encode() for d in mistral_dicts
+        ],
+        "mistral/orjson": lambda: [orjson.dumps(d) for d in mistral_dicts],
+        "cloudevents/tidings": lambda: renderers["cloudevents"].render(task_events),
+        "cloudevents/json.dumps": lambda: [
+            json.dumps(d, ensure_ascii=False, separators=(",", ":")).encode() for d in ce_dicts
+        ],
+        "cloudevents/orjson": lambda: [orjson.dumps(d) for d in ce_dicts],
+        "thain/tidings": lambda: renderers["thain"].render(task_events),
+        "thain/urlencode": lambda: [thain_urlencode(d) for d in datas],
+        "tencent/tidings": lambda: renderers["tencent"].render(exec_events),
+        "tencent/lxml": lambda: [tencent_tree(d, lxml_etree) for d in datas],
+        "tencent/ElementTree": lambda: [tencent_tree(d, ET) for d in datas],
+    }
+    samples: dict[str, list[float]] = {k: [] for k in contenders}
+    for fn in contenders.values():  # warm up
+        fn()
+    for _ in range(args.runs):  # interleaved so that machine noise hits everyone alike
+        for name, fn in contenders.items():
+            samples[name].append(median_rate(fn, n))
+    rate = {k: statistics.median(v) for k, v in samples.items()}
+
+    def ratio(a: str, b: str) -> float:
+        return round(rate[a] / rate[b], 2)
+
+    result: dict[str, Any] = {
+        "mistral": {"vs_json": ratio("mistral/tidings", "mistral/json.dumps"),
+                    "vs_orjson": ratio("mistral/tidings", "mistral/orjson")},
+        "cloudevents": {"vs_json": ratio("cloudevents/tidings", "cloudevents/json.dumps"),
+                        "vs_orjson": ratio("cloudevents/tidings", "cloudevents/orjson")},
+        "thain": {"vs_urlencode": ratio("thain/tidings", "thain/urlencode")},
+        "tencent": {"vs_lxml": ratio("tencent/tidings", "tencent/lxml"),
+                    "vs_elementtree": ratio("tencent/tidings", "tencent/ElementTree")},
+        "events_per_s": {k: round(v) for k, v in rate.items()},
+        "canonical_build_events_per_s": round(build_rate),
+        "codec_threads": codec.threads(),
+        "batch": n,
+        "runs": args.runs,
+        "event_bytes": len(task_events[0]),
+        "cpus": os.cpu_count(),
+    }  # fmt: skip
+    result["memory_100k"] = memory_probe(100_000)
+    if args.json:
+        print(json.dumps(result))
+        return 0
+    print(f"tidings codec benchmark: batches of {n}, median of {args.runs} interleaved runs, "
+          f"{result['codec_threads']} codec threads, {os.cpu_count()} CPUs, "
+          f"canonical event {result['event_bytes']} bytes")  # fmt: skip
+    print(f"{'contender':<24}{'events/s':>14}{'tidings is':>14}")
+    for name, value in rate.items():
+        profile = name.split("/")[0]
+        mine = rate[f"{profile}/tidings"]
+        note = "" if name.endswith("tidings") else f"{mine / value:>12.1f}x"
+        print(f"{name:<24}{value:>14,.0f}{note:>14}")
+    print(f"{'building canonical bytes':<24}{build_rate:>14,.0f}   (one-time, per event)")
+    mem = result["memory_100k"]
+    print(
+        f"100,000-event mistral batch: output {mem['output_bytes'] / 1e6:.1f} MB, "
+        f"extra peak RSS {mem['extra_bytes'] / 1e6:.1f} MB ({mem['ratio']:.2f}x output)"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

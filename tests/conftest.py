@@ -1,0 +1,38 @@
+"""Shared pytest fixtures."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+
+import pytest
+from kafka_broker import KafkaBroker
+
+# --- Kafka -------------------------------------------------------------------
+# One real broker for the whole session, started by scripts/kafka. Set
+# TIDINGS_KAFKA_BOOTSTRAP=host:port to use an already running broker instead.
+# If the broker cannot start, the fixture raises: tests fail, never skip.
+
+
+@pytest.fixture(scope="session")
+def kafka_broker() -> Iterator[KafkaBroker | None]:
+    """The session's own broker, or None when TIDINGS_KAFKA_BOOTSTRAP is set."""
+    if os.environ.get("TIDINGS_KAFKA_BOOTSTRAP"):
+        yield None
+        return
+    broker = KafkaBroker()
+    broker.start()  # raises KafkaBrokerError on failure
+    try:
+        yield broker
+    finally:
+        broker.stop()
+
+
+@pytest.fixture(scope="session")
+def kafka_bootstrap(kafka_broker: KafkaBroker | None) -> str:
+    """``bootstrap.servers`` of the session's Kafka broker."""
+    external = os.environ.get("TIDINGS_KAFKA_BOOTSTRAP")
+    if external:
+        return external
+    assert kafka_broker is not None
+    return kafka_broker.bootstrap
