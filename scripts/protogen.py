@@ -58,7 +58,11 @@ def generated_files(root: Path) -> set[str]:
     pkg = root / OUT_PACKAGE
     if not pkg.exists():
         return set()
-    return {str(p.relative_to(root)) for p in pkg.rglob("*") if p.is_file() and "__pycache__" not in p.parts}
+    return {
+        str(p.relative_to(root))
+        for p in pkg.rglob("*")
+        if p.is_file() and "__pycache__" not in p.parts
+    }
 
 
 def main() -> int:
@@ -71,10 +75,10 @@ def main() -> int:
         generate(out)
         fresh, committed = generated_files(out), generated_files(TARGET)
         if args.check:
-            differ = sorted(
-                (fresh ^ committed)
-                | {f for f in fresh & committed if not filecmp.cmp(out / f, TARGET / f, shallow=False)}
-            )
+            changed = {
+                f for f in fresh & committed if not filecmp.cmp(out / f, TARGET / f, shallow=False)
+            }
+            differ = sorted((fresh ^ committed) | changed)
             if differ:
                 print("protogen: generated code is out of date; run `make proto`:", file=sys.stderr)
                 for f in differ:
