@@ -45,7 +45,10 @@ def generate(out_dir: Path) -> None:
         f"--mypy_grpc_out={out_dir}",
         *protos,
     ]
-    subprocess.run(cmd, check=True, cwd=ROOT)
+    # The mypy plugins chat on stderr; show it only when protoc fails.
+    result = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
+    if result.returncode != 0:
+        sys.exit(f"protogen: protoc failed:\n{result.stderr}")
     pkg = out_dir / OUT_PACKAGE
     # grpc_python_out writes absolute imports ("from tidings.v1 import x_pb2"),
     # which resolve because python/ is the package root; keep the package marker.
