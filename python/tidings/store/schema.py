@@ -1,0 +1,74 @@
+"""The SQLite schema, as numbered migrations applied in order (PRAGMA user_version)."""
+
+from __future__ import annotations
+
+MIGRATIONS: tuple[str, ...] = (
+    # 1: workflows, executions, tasks and the outbox.
+    """
+    CREATE TABLE workflows (
+        id TEXT PRIMARY KEY,
+        name TEXT NOT NULL UNIQUE,
+        definition TEXT NOT NULL,
+        description TEXT NOT NULL,
+        input_names TEXT NOT NULL,
+        callback_url TEXT NOT NULL,
+        modify_callback_url TEXT NOT NULL,
+        create_time REAL NOT NULL,
+        update_time REAL NOT NULL
+    );
+    CREATE TABLE executions (
+        id TEXT PRIMARY KEY,
+        workflow_id TEXT NOT NULL,
+        workflow_name TEXT NOT NULL,
+        definition TEXT NOT NULL,
+        state TEXT NOT NULL,
+        input TEXT NOT NULL,
+        output TEXT NOT NULL,
+        context TEXT NOT NULL,
+        error_message TEXT NOT NULL,
+        request_id TEXT NOT NULL,
+        notify TEXT NOT NULL,
+        timeout_s REAL NOT NULL,
+        next_seq INTEGER NOT NULL,
+        create_time REAL NOT NULL,
+        update_time REAL NOT NULL,
+        end_time REAL
+    );
+    CREATE UNIQUE INDEX executions_request_id ON executions(request_id) WHERE request_id != '';
+    CREATE INDEX executions_workflow ON executions(workflow_id);
+    CREATE INDEX executions_state ON executions(state);
+    CREATE TABLE tasks (
+        id TEXT PRIMARY KEY,
+        execution_id TEXT NOT NULL,
+        name TEXT NOT NULL,
+        state TEXT NOT NULL,
+        action TEXT NOT NULL,
+        atom_id TEXT NOT NULL,
+        input TEXT NOT NULL,
+        result TEXT NOT NULL,
+        error_message TEXT NOT NULL,
+        attempt INTEGER NOT NULL,
+        triggered_by TEXT NOT NULL,
+        arrivals TEXT NOT NULL,
+        run_after REAL NOT NULL,
+        pending TEXT,
+        rollback_state TEXT NOT NULL,
+        create_time REAL NOT NULL,
+        update_time REAL NOT NULL,
+        end_time REAL
+    );
+    CREATE INDEX tasks_execution ON tasks(execution_id);
+    CREATE TABLE events (
+        position INTEGER PRIMARY KEY AUTOINCREMENT,
+        id TEXT NOT NULL UNIQUE,
+        execution_id TEXT NOT NULL,
+        sequence INTEGER NOT NULL,
+        type INTEGER NOT NULL,
+        workflow_id TEXT NOT NULL,
+        workflow_name TEXT NOT NULL,
+        time REAL NOT NULL,
+        body BLOB NOT NULL
+    );
+    CREATE UNIQUE INDEX events_execution_sequence ON events(execution_id, sequence);
+    """,
+)

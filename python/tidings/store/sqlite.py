@@ -1,0 +1,484 @@
+"""SQLite implementation of the store (WAL), with group commit.
+
+One thread owns the writing connection. Changes queue up while a transaction runs and
+the next transaction commits them all at once, so throughput grows with concurrency
+while each caller still waits for its own change to be durable.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import contextlib
+import logging
+import sqlite3
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any, TypeVar
+
+import orjson
+
+from tidings.store.rows import Change, EventRow, ExecutionRow, TaskRow, WorkflowRow
+from tidings.store.schema import MIGRATIONS
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+MAX_BATCH = 512
+TERMINAL_STATES = ("SUCCESS", "ERROR", "CANCELLED", "TIMED_OUT", "ROLLED_BACK")
+
+
+class StoreError(RuntimeError):
+    """The store could not do what was asked (I/O error, corrupt database, ...)."""
+
+
+def _dumps(value: object) -> str:
+    return orjson.dumps(value).decode()
+
+
+def _loads(text: str | None) -> Any:
+    return None if text is None else orjson.loads(text)
+
+
+def encode_token(rowid: int) -> str:
+    """An opaque page token for a position in a listing."""
+    return base64.urlsafe_b64encode(f"r{rowid}".encode()).decode()
+
+
+def decode_token(token: str) -> int:
+    """The position in a page token; ValueError if it is not one of ours."""
+    if not token:
+        return 0
+    try:
+        raw = base64.urlsafe_b64decode(token.encode()).decode()
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise ValueError("page_token is not valid") from exc
+    if not raw.startswith("r") or not raw[1:].isdigit():
+        raise ValueError("page_token is not valid")
+    return int(raw[1:])
+
+
+_WF_COLS = (
+    "id, name, definition, description, input_names, callback_url, modify_callback_url, "
+    "create_time, update_time"
+)
+_EX_COLS = (
+    "id, workflow_id, workflow_name, definition, state, input, output, context, error_message, "
+    "request_id, notify, timeout_s, next_seq, create_time, update_time, end_time"
+)
+_TASK_COLS = (
+    "id, execution_id, name, state, action, atom_id, input, result, error_message, attempt, "
+    "triggered_by, arrivals, run_after, pending, rollback_state, create_time, update_time, end_time"
+)
+_EV_COLS = "id, execution_id, sequence, type, workflow_id, workflow_name, time, body"
+
+
+def _upsert_sql(table: str, cols: str) -> str:
+    names = [c.strip() for c in cols.split(",")]
+    marks = ", ".join("?" for _ in names)
+    updates = ", ".join(f"{n} = excluded.{n}" for n in names[1:])
+    return f"INSERT INTO {table} ({cols}) VALUES ({marks}) ON CONFLICT(id) DO UPDATE SET {updates}"
+
+
+_WF_UPSERT = _upsert_sql("workflows", _WF_COLS)
+_EX_UPSERT = _upsert_sql("executions", _EX_COLS)
+_TASK_UPSERT = _upsert_sql("tasks", _TASK_COLS)
+_EV_INSERT = f"INSERT INTO events ({_EV_COLS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+
+
+def _wf_params(r: WorkflowRow) -> tuple[object, ...]:
+    return (r.id, r.name, r.definition, r.description, _dumps(r.input_names), r.callback_url,
+            r.modify_callback_url, r.create_time, r.update_time)  # fmt: skip
+
+
+def _wf_row(t: sqlite3.Row) -> WorkflowRow:
+    return WorkflowRow(t[0], t[1], t[2], t[3], _loads(t[4]), t[5], t[6], t[7], t[8])
+
+
+def _ex_params(r: ExecutionRow) -> tuple[object, ...]:
+    return (r.id, r.workflow_id, r.workflow_name, r.definition, r.state, _dumps(r.input),
+            _dumps(r.output), _dumps(r.context), r.error_message, r.request_id, _dumps(r.notify),
+            r.timeout_s, r.next_seq, r.create_time, r.update_time, r.end_time)  # fmt: skip
+
+
+def _ex_row(t: sqlite3.Row) -> ExecutionRow:
+    return ExecutionRow(
+        t[0], t[1], t[2], t[3], t[4], _loads(t[5]), _loads(t[6]), _loads(t[7]), t[8], t[9],
+        _loads(t[10]), t[11], t[12], t[13], t[14], t[15],
+    )  # fmt: skip
+
+
+def _task_params(r: TaskRow) -> tuple[object, ...]:
+    return (r.id, r.execution_id, r.name, r.state, r.action, r.atom_id, _dumps(r.input),
+            _dumps(r.result), r.error_message, r.attempt, _dumps(r.triggered_by),
+            _dumps(r.arrivals), r.run_after, None if r.pending is None else _dumps(r.pending),
+            r.rollback_state, r.create_time, r.update_time, r.end_time)  # fmt: skip
+
+
+def _task_row(t: sqlite3.Row) -> TaskRow:
+    return TaskRow(
+        t[0], t[1], t[2], t[3], t[4], t[5], _loads(t[6]), _loads(t[7]), t[8], t[9], _loads(t[10]),
+        _loads(t[11]), t[12], _loads(t[13]), t[14], t[15], t[16], t[17],
+    )  # fmt: skip
+
+
+def _ev_row(t: sqlite3.Row) -> EventRow:
+    return EventRow(t[1], t[2], t[3], t[4], t[5], t[6], t[7], bytes(t[8]), position=t[0])
+
+
+class SQLiteStore:
+    """The embedded store: one SQLite file in WAL mode."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._writer = ThreadPoolExecutor(1, thread_name_prefix="store-writer")
+        self._reader = ThreadPoolExecutor(1, thread_name_prefix="store-reader")
+        self._wconn: sqlite3.Connection | None = None
+        self._rconn: sqlite3.Connection | None = None
+        self._queue: list[tuple[Change, asyncio.Future[None]]] = []
+        self._wake = asyncio.Event()
+        self._committer: asyncio.Task[None] | None = None
+        self._listeners: list[Callable[[], None]] = []
+        self.commits = 0
+
+    # --- lifecycle -------------------------------------------------------
+
+    def _connect(self) -> sqlite3.Connection:
+        conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        conn.execute("PRAGMA journal_mode=WAL")
+        # NORMAL in WAL mode: a commit survives a process crash (kill -9); only an
+        # OS crash or power loss may lose the last transactions.
+        conn.execute("PRAGMA synchronous=NORMAL")
+        conn.execute("PRAGMA busy_timeout=5000")
+        conn.execute("PRAGMA foreign_keys=ON")
+        return conn
+
+    def _migrate(self, conn: sqlite3.Connection) -> None:
+        version = conn.execute("PRAGMA user_version").fetchone()[0]
+        if version > len(MIGRATIONS):
+            raise StoreError(
+                f"{self.path} has schema version {version}, newer than this tidings "
+                f"({len(MIGRATIONS)}); upgrade tidings"
+            )
+        for number in range(version + 1, len(MIGRATIONS) + 1):
+            conn.execute("BEGIN IMMEDIATE")
+            # Statement by statement: executescript() would commit on its own.
+            for statement in MIGRATIONS[number - 1].split(";"):
+                if statement.strip():
+                    conn.execute(statement)
+            conn.execute(f"PRAGMA user_version = {number}")
+            conn.execute("COMMIT")
+            log.info("store: migrated %s to schema version %d", self.path, number)
+
+    async def open(self) -> None:
+        """Create or migrate the database and start the committer."""
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        loop = asyncio.get_running_loop()
+
+        def open_writer() -> sqlite3.Connection:
+            conn = self._connect()
+            self._migrate(conn)
+            return conn
+
+        try:
+            self._wconn = await loop.run_in_executor(self._writer, open_writer)
+            self._rconn = await loop.run_in_executor(self._reader, self._connect)
+        except sqlite3.Error as exc:
+            raise StoreError(f"cannot open {self.path}: {exc}") from exc
+        self._committer = asyncio.create_task(self._commit_loop(), name="store-committer")
+
+    async def close(self) -> None:
+        """Commit what is queued, then close the connections."""
+        if self._committer is not None:
+            while self._queue:
+                await asyncio.sleep(0.001)
+            self._committer.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._committer
+            self._committer = None
+        loop = asyncio.get_running_loop()
+        if self._wconn is not None:
+            await loop.run_in_executor(self._writer, self._wconn.close)
+            self._wconn = None
+        if self._rconn is not None:
+            await loop.run_in_executor(self._reader, self._rconn.close)
+            self._rconn = None
+        self._writer.shutdown()
+        self._reader.shutdown()
+
+    # --- writing ---------------------------------------------------------
+
+    async def commit(self, change: Change) -> None:
+        """Make the change durable; returns once its transaction has committed."""
+        if not change:
+            return
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._queue.append((change, future))
+        self._wake.set()
+        await future
+
+    def on_commit(self, callback: Callable[[], None]) -> None:
+        """Call `callback` (in the event loop) after every commit that wrote events."""
+        self._listeners.append(callback)
+
+    async def _commit_loop(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            await self._wake.wait()
+            self._wake.clear()
+            while self._queue:
+                batch = self._queue[:MAX_BATCH]
+                del self._queue[:MAX_BATCH]
+                try:
+                    await loop.run_in_executor(self._writer, self._apply, [c for c, _ in batch])
+                    outcomes: list[Exception | None] = [None] * len(batch)
+                except Exception as exc:
+                    # One bad change must not fail the others that shared its
+                    # transaction: commit them one by one to find it.
+                    outcomes = [exc] if len(batch) == 1 else [
+                        await self._apply_alone(change) for change, _ in batch
+                    ]  # fmt: skip
+                self.commits += 1
+                for (_, fut), error in zip(batch, outcomes, strict=True):
+                    if fut.done():
+                        continue
+                    if error is None:
+                        fut.set_result(None)
+                    else:
+                        log.error("store: commit failed: %s", error)
+                        fut.set_exception(StoreError(f"commit failed: {error}"))
+                if any(c.events for c, _ in batch):
+                    for listener in self._listeners:
+                        listener()
+
+    async def _apply_alone(self, change: Change) -> Exception | None:
+        try:
+            await asyncio.get_running_loop().run_in_executor(self._writer, self._apply, [change])
+        except Exception as exc:
+            return exc
+        return None
+
+    def _apply(self, changes: Sequence[Change]) -> None:
+        conn = self._wconn
+        assert conn is not None
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            for change in changes:
+                if change.workflows:
+                    conn.executemany(_WF_UPSERT, [_wf_params(r) for r in change.workflows])
+                if change.deleted_workflows:
+                    conn.executemany(
+                        "DELETE FROM workflows WHERE id = ?",
+                        [(i,) for i in change.deleted_workflows],
+                    )
+                if change.executions:
+                    conn.executemany(_EX_UPSERT, [_ex_params(r) for r in change.executions])
+                if change.tasks:
+                    conn.executemany(_TASK_UPSERT, [_task_params(r) for r in change.tasks])
+                for ev in change.events:
+                    cur = conn.execute(
+                        _EV_INSERT,
+                        (ev.id, ev.execution_id, ev.sequence, ev.type, ev.workflow_id,
+                         ev.workflow_name, ev.time, ev.body),
+                    )  # fmt: skip
+                    ev.position = cur.lastrowid or 0
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+
+    # --- reading ---------------------------------------------------------
+
+    async def _read(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        conn = self._rconn
+        if conn is None:
+            raise StoreError("the store is not open")
+
+        def run() -> T:
+            conn.execute("BEGIN")
+            try:
+                return fn(conn)
+            finally:
+                conn.execute("COMMIT")
+
+        try:
+            return await asyncio.get_running_loop().run_in_executor(self._reader, run)
+        except sqlite3.Error as exc:
+            raise StoreError(str(exc)) from exc
+
+    async def get_workflow(self, id_or_name: str) -> WorkflowRow | None:
+        """A workflow by id or by name."""
+
+        def q(c: sqlite3.Connection) -> WorkflowRow | None:
+            t = c.execute(
+                f"SELECT {_WF_COLS} FROM workflows WHERE id = ? OR name = ? LIMIT 1",
+                (id_or_name, id_or_name),
+            ).fetchone()
+            return None if t is None else _wf_row(t)
+
+        return await self._read(q)
+
+    async def list_workflows(self, page_token: str, limit: int) -> tuple[list[WorkflowRow], str]:
+        """A page of workflows in creation order, and the next page's token."""
+        after = decode_token(page_token)
+
+        def q(c: sqlite3.Connection) -> tuple[list[WorkflowRow], str]:
+            rows = c.execute(
+                f"SELECT rowid, {_WF_COLS} FROM workflows WHERE rowid > ? ORDER BY rowid LIMIT ?",
+                (after, limit + 1),
+            ).fetchall()
+            return _page(rows, limit, _wf_row)
+
+        return await self._read(q)
+
+    async def get_execution(self, execution_id: str) -> ExecutionRow | None:
+        """An execution by id."""
+
+        def q(c: sqlite3.Connection) -> ExecutionRow | None:
+            t = c.execute(
+                f"SELECT {_EX_COLS} FROM executions WHERE id = ?", (execution_id,)
+            ).fetchone()
+            return None if t is None else _ex_row(t)
+
+        return await self._read(q)
+
+    async def find_execution_by_request_id(self, request_id: str) -> ExecutionRow | None:
+        """The execution started with this idempotency key, if any."""
+
+        def q(c: sqlite3.Connection) -> ExecutionRow | None:
+            t = c.execute(
+                f"SELECT {_EX_COLS} FROM executions WHERE request_id = ?", (request_id,)
+            ).fetchone()
+            return None if t is None else _ex_row(t)
+
+        return await self._read(q)
+
+    async def list_executions(
+        self, workflow_id: str, state: str, page_token: str, limit: int
+    ) -> tuple[list[ExecutionRow], str]:
+        """A page of executions in start order, optionally of one workflow / in one state."""
+        after = decode_token(page_token)
+        where, params = ["rowid > ?"], [after]
+        if workflow_id:
+            where.append("workflow_id = ?")
+            params.append(workflow_id)  # type: ignore[arg-type]
+        if state:
+            where.append("state = ?")
+            params.append(state)  # type: ignore[arg-type]
+
+        def q(c: sqlite3.Connection) -> tuple[list[ExecutionRow], str]:
+            rows = c.execute(
+                f"SELECT rowid, {_EX_COLS} FROM executions WHERE {' AND '.join(where)} "
+                "ORDER BY rowid LIMIT ?",
+                (*params, limit + 1),
+            ).fetchall()
+            return _page(rows, limit, _ex_row)
+
+        return await self._read(q)
+
+    async def list_tasks(
+        self, execution_id: str, page_token: str, limit: int
+    ) -> tuple[list[TaskRow], str]:
+        """A page of an execution's tasks in creation order."""
+        after = decode_token(page_token)
+
+        def q(c: sqlite3.Connection) -> tuple[list[TaskRow], str]:
+            rows = c.execute(
+                f"SELECT rowid, {_TASK_COLS} FROM tasks WHERE execution_id = ? AND rowid > ? "
+                "ORDER BY rowid LIMIT ?",
+                (execution_id, after, limit + 1),
+            ).fetchall()
+            return _page(rows, limit, _task_row)
+
+        return await self._read(q)
+
+    async def get_task(self, task_id: str) -> TaskRow | None:
+        """A task by id."""
+
+        def q(c: sqlite3.Connection) -> TaskRow | None:
+            t = c.execute(f"SELECT {_TASK_COLS} FROM tasks WHERE id = ?", (task_id,)).fetchone()
+            return None if t is None else _task_row(t)
+
+        return await self._read(q)
+
+    async def load_active(self) -> list[tuple[ExecutionRow, list[TaskRow]]]:
+        """Every execution that has not ended, with all its tasks (for recovery)."""
+        marks = ", ".join("?" for _ in TERMINAL_STATES)
+
+        def q(c: sqlite3.Connection) -> list[tuple[ExecutionRow, list[TaskRow]]]:
+            out = []
+            for t in c.execute(
+                f"SELECT {_EX_COLS} FROM executions WHERE state NOT IN ({marks}) ORDER BY rowid",
+                TERMINAL_STATES,
+            ).fetchall():
+                ex = _ex_row(t)
+                tasks = [
+                    _task_row(r)
+                    for r in c.execute(
+                        f"SELECT {_TASK_COLS} FROM tasks WHERE execution_id = ? ORDER BY rowid",
+                        (ex.id,),
+                    )
+                ]
+                out.append((ex, tasks))
+            return out
+
+        return await self._read(q)
+
+    async def load_execution(self, execution_id: str) -> tuple[ExecutionRow, list[TaskRow]] | None:
+        """One execution with all its tasks."""
+
+        def q(c: sqlite3.Connection) -> tuple[ExecutionRow, list[TaskRow]] | None:
+            t = c.execute(
+                f"SELECT {_EX_COLS} FROM executions WHERE id = ?", (execution_id,)
+            ).fetchone()
+            if t is None:
+                return None
+            tasks = [
+                _task_row(r)
+                for r in c.execute(
+                    f"SELECT {_TASK_COLS} FROM tasks WHERE execution_id = ? ORDER BY rowid",
+                    (execution_id,),
+                )
+            ]
+            return _ex_row(t), tasks
+
+        return await self._read(q)
+
+    async def read_events(self, after_position: int, limit: int) -> list[EventRow]:
+        """Committed events after an outbox position, in commit order."""
+
+        def q(c: sqlite3.Connection) -> list[EventRow]:
+            return [
+                _ev_row(t)
+                for t in c.execute(
+                    f"SELECT position, {_EV_COLS} FROM events WHERE position > ? "
+                    "ORDER BY position LIMIT ?",
+                    (after_position, limit),
+                )
+            ]
+
+        return await self._read(q)
+
+    async def execution_events(self, execution_id: str) -> list[EventRow]:
+        """All events of one execution, in sequence order."""
+
+        def q(c: sqlite3.Connection) -> list[EventRow]:
+            return [
+                _ev_row(t)
+                for t in c.execute(
+                    f"SELECT position, {_EV_COLS} FROM events WHERE execution_id = ? "
+                    "ORDER BY sequence",
+                    (execution_id,),
+                )
+            ]
+
+        return await self._read(q)
+
+
+def _page(rows: Iterable[sqlite3.Row], limit: int, make: Callable[[Any], T]) -> tuple[list[T], str]:
+    rows = list(rows)
+    more = len(rows) > limit
+    rows = rows[:limit]
+    token = encode_token(rows[-1][0]) if more and rows else ""
+    return [make(r[1:]) for r in rows], token

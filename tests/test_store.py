@@ -1,0 +1,162 @@
+"""The SQLite store: migrations, group commit, the outbox, paging (a real SQLite file)."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from pathlib import Path
+
+import pytest
+from tidings.store import Change, EventRow, ExecutionRow, SQLiteStore, StoreError, TaskRow
+from tidings.store.schema import MIGRATIONS
+from tidings.store.sqlite import decode_token, encode_token
+
+
+def execution(i: int, state: str = "RUNNING", request_id: str = "") -> ExecutionRow:
+    return ExecutionRow(
+        id=f"ex-{i}", workflow_id="wf", workflow_name="w", definition="d", state=state,
+        input={"n": i, "名": "测试"}, output=None, context={}, error_message="",
+        request_id=request_id, notify=[], timeout_s=0.0, next_seq=1, create_time=1.0,
+        update_time=1.0, end_time=None,
+    )  # fmt: skip
+
+
+def task(i: int, ex: str) -> TaskRow:
+    return TaskRow(
+        id=f"t-{i}", execution_id=ex, name=f"task{i}", state="RUNNING", action="std.noop",
+        atom_id="", input={}, result=None, error_message="", attempt=1,
+        triggered_by=[{"event": "on-success", "taskId": "t-0"}], arrivals=[], run_after=0.0,
+        pending=None, rollback_state="", create_time=1.0, update_time=1.0, end_time=None,
+    )  # fmt: skip
+
+
+def event(ex: str, seq: int) -> EventRow:
+    return EventRow(f"{ex}-e{seq}", ex, seq, 10, "wf", "w", 1.0, b"\x00body\xff")
+
+
+def run(coro: object) -> object:
+    return asyncio.run(coro)  # type: ignore[arg-type]
+
+
+def test_concurrent_changes_are_group_committed_and_events_get_positions(tmp_path: Path) -> None:
+    async def main() -> None:
+        store = SQLiteStore(tmp_path / "s.db")
+        await store.open()
+        notified = []
+        store.on_commit(lambda: notified.append(1))
+        changes = [
+            Change(
+                executions=[execution(i)], tasks=[task(i, f"ex-{i}")], events=[event(f"ex-{i}", 1)]
+            )
+            for i in range(200)
+        ]
+        await asyncio.gather(*(store.commit(c) for c in changes))
+        assert store.commits < 200  # batched: fewer transactions than changes
+        assert notified
+        events = await store.read_events(0, 1000)
+        assert [e.position for e in events] == sorted(e.position for e in events)
+        assert len(events) == 200 and events[0].body == b"\x00body\xff"
+        assert {c.events[0].position for c in changes} == {e.position for e in events}
+        loaded = await store.load_execution("ex-7")
+        assert loaded is not None
+        ex, tasks = loaded
+        assert ex.input == {"n": 7, "名": "测试"}
+        assert tasks[0].triggered_by == [{"event": "on-success", "taskId": "t-0"}]
+        await store.close()
+
+    run(main())
+
+
+def test_upsert_keeps_order_and_terminal_executions_are_not_active(tmp_path: Path) -> None:
+    async def main() -> None:
+        store = SQLiteStore(tmp_path / "s.db")
+        await store.open()
+        for i in range(5):
+            await store.commit(Change(executions=[execution(i)]))
+        await store.commit(Change(executions=[execution(1, state="SUCCESS")]))
+        page, token = await store.list_executions("", "", "", 3)
+        assert [e.id for e in page] == ["ex-0", "ex-1", "ex-2"] and token
+        page2, token2 = await store.list_executions("", "", token, 3)
+        assert [e.id for e in page2] == ["ex-3", "ex-4"] and token2 == ""
+        running, _ = await store.list_executions("wf", "RUNNING", "", 10)
+        assert "ex-1" not in {e.id for e in running}
+        assert {e.id for e, _ in await store.load_active()} == {"ex-0", "ex-2", "ex-3", "ex-4"}
+        await store.close()
+
+    run(main())
+
+
+def test_duplicate_event_sequence_fails_the_whole_change(tmp_path: Path) -> None:
+    async def main() -> None:
+        store = SQLiteStore(tmp_path / "s.db")
+        await store.open()
+        await store.commit(Change(events=[event("ex", 1)]))
+        bad = EventRow("other-id", "ex", 1, 10, "wf", "w", 1.0, b"")
+        with pytest.raises(StoreError):
+            await store.commit(Change(executions=[execution(9)], events=[bad]))
+        assert await store.get_execution("ex-9") is None  # nothing of the change landed
+        assert len(await store.execution_events("ex")) == 1
+        await store.close()
+
+    run(main())
+
+
+def test_request_id_is_unique(tmp_path: Path) -> None:
+    async def main() -> None:
+        store = SQLiteStore(tmp_path / "s.db")
+        await store.open()
+        await store.commit(Change(executions=[execution(1, request_id="r1")]))
+        found = await store.find_execution_by_request_id("r1")
+        assert found is not None and found.id == "ex-1"
+        with pytest.raises(StoreError):
+            await store.commit(Change(executions=[execution(2, request_id="r1")]))
+        await store.close()
+
+    run(main())
+
+
+def test_migrations_are_versioned_and_a_newer_database_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "s.db"
+
+    async def open_close() -> None:
+        store = SQLiteStore(path)
+        await store.open()
+        await store.close()
+
+    run(open_close())
+    run(open_close())  # idempotent
+    db = sqlite3.connect(path)
+    assert db.execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS)
+    assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    db.execute(f"PRAGMA user_version = {len(MIGRATIONS) + 1}")
+    db.commit()
+    db.close()
+    with pytest.raises(StoreError, match="newer than this tidings"):
+        run(open_close())
+
+
+def test_page_tokens_round_trip_and_garbage_is_refused() -> None:
+    assert decode_token(encode_token(42)) == 42
+    assert decode_token("") == 0
+    for bad in ("nonsense!", encode_token(1)[:-2] + "zz", "cjEyYQ=="):
+        with pytest.raises(ValueError, match="page_token"):
+            decode_token(bad)
+
+
+def test_one_bad_change_does_not_fail_the_changes_committed_with_it(tmp_path: Path) -> None:
+    async def main() -> None:
+        store = SQLiteStore(tmp_path / "s.db")
+        await store.open()
+        await store.commit(Change(events=[event("ex", 1)]))
+        bad = Change(events=[EventRow("dup", "ex", 1, 10, "wf", "w", 1.0, b"")])
+        good = [Change(executions=[execution(i)]) for i in range(20)]
+        results = await asyncio.gather(
+            *(store.commit(c) for c in [*good[:10], bad, *good[10:]]), return_exceptions=True
+        )
+        assert [type(r).__name__ for r in results].count("StoreError") == 1
+        assert isinstance(results[10], StoreError)
+        page, _ = await store.list_executions("", "", "", 100)
+        assert len(page) == 20
+        await store.close()
+
+    run(main())
