@@ -10,6 +10,7 @@ import pytest
 from confluent_kafka import Consumer, KafkaError, Message, Producer
 from confluent_kafka.admin import AdminClient
 from confluent_kafka.cimpl import NewTopic  # typed; confluent_kafka.admin re-exports it
+
 from kafka_broker import KafkaBroker, repo_root
 
 pytestmark = pytest.mark.kafka

@@ -7,6 +7,7 @@ import sqlite3
 from pathlib import Path
 
 import pytest
+
 from tidings.store import Change, EventRow, ExecutionRow, SQLiteStore, StoreError, TaskRow
 from tidings.store.schema import MIGRATIONS
 from tidings.store.sqlite import decode_token, encode_token

@@ -12,6 +12,7 @@ from types import TracebackType
 
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
+
 from kafka_broker import free_port
 
 REPO = Path(__file__).resolve().parent.parent
