@@ -35,6 +35,21 @@ def event(ex: str, seq: int) -> EventRow:
     return EventRow(f"{ex}-e{seq}", ex, seq, 10, "wf", "w", 1.0, b"\x00body\xff")
 
 
+def change(
+    executions: list[ExecutionRow] = (),  # type: ignore[assignment]
+    tasks: list[TaskRow] = (),  # type: ignore[assignment]
+    events: list[EventRow] = (),  # type: ignore[assignment]
+) -> Change:
+    c = Change()
+    for e in executions:
+        c.put_execution(e)
+    for t in tasks:
+        c.put_task(t)
+    for ev in events:
+        c.add_event(ev)
+    return c
+
+
 def run(coro: object) -> object:
     return asyncio.run(coro)  # type: ignore[arg-type]
 
@@ -46,7 +61,7 @@ def test_concurrent_changes_are_group_committed_and_events_get_positions(tmp_pat
         notified = []
         store.on_commit(lambda: notified.append(1))
         changes = [
-            Change(
+            change(
                 executions=[execution(i)], tasks=[task(i, f"ex-{i}")], events=[event(f"ex-{i}", 1)]
             )
             for i in range(200)
@@ -73,8 +88,8 @@ def test_upsert_keeps_order_and_terminal_executions_are_not_active(tmp_path: Pat
         store = SQLiteStore(tmp_path / "s.db")
         await store.open()
         for i in range(5):
-            await store.commit(Change(executions=[execution(i)]))
-        await store.commit(Change(executions=[execution(1, state="SUCCESS")]))
+            await store.commit(change(executions=[execution(i)]))
+        await store.commit(change(executions=[execution(1, state="SUCCESS")]))
         page, token = await store.list_executions("", "", "", 3)
         assert [e.id for e in page] == ["ex-0", "ex-1", "ex-2"] and token
         page2, token2 = await store.list_executions("", "", token, 3)
@@ -91,10 +106,10 @@ def test_duplicate_event_sequence_fails_the_whole_change(tmp_path: Path) -> None
     async def main() -> None:
         store = SQLiteStore(tmp_path / "s.db")
         await store.open()
-        await store.commit(Change(events=[event("ex", 1)]))
+        await store.commit(change(events=[event("ex", 1)]))
         bad = EventRow("other-id", "ex", 1, 10, "wf", "w", 1.0, b"")
         with pytest.raises(StoreError):
-            await store.commit(Change(executions=[execution(9)], events=[bad]))
+            await store.commit(change(executions=[execution(9)], events=[bad]))
         assert await store.get_execution("ex-9") is None  # nothing of the change landed
         assert len(await store.execution_events("ex")) == 1
         await store.close()
@@ -106,11 +121,11 @@ def test_request_id_is_unique(tmp_path: Path) -> None:
     async def main() -> None:
         store = SQLiteStore(tmp_path / "s.db")
         await store.open()
-        await store.commit(Change(executions=[execution(1, request_id="r1")]))
+        await store.commit(change(executions=[execution(1, request_id="r1")]))
         found = await store.find_execution_by_request_id("r1")
         assert found is not None and found.id == "ex-1"
         with pytest.raises(StoreError):
-            await store.commit(Change(executions=[execution(2, request_id="r1")]))
+            await store.commit(change(executions=[execution(2, request_id="r1")]))
         await store.close()
 
     run(main())
@@ -148,9 +163,9 @@ def test_one_bad_change_does_not_fail_the_changes_committed_with_it(tmp_path: Pa
     async def main() -> None:
         store = SQLiteStore(tmp_path / "s.db")
         await store.open()
-        await store.commit(Change(events=[event("ex", 1)]))
-        bad = Change(events=[EventRow("dup", "ex", 1, 10, "wf", "w", 1.0, b"")])
-        good = [Change(executions=[execution(i)]) for i in range(20)]
+        await store.commit(change(events=[event("ex", 1)]))
+        bad = change(events=[EventRow("dup", "ex", 1, 10, "wf", "w", 1.0, b"")])
+        good = [change(executions=[execution(i)]) for i in range(20)]
         results = await asyncio.gather(
             *(store.commit(c) for c in [*good[:10], bad, *good[10:]]), return_exceptions=True
         )

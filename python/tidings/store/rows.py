@@ -4,6 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import orjson
+
+
+def _json(value: object) -> str:
+    return orjson.dumps(value).decode()
+
 
 @dataclass(slots=True)
 class WorkflowRow:
@@ -18,6 +24,12 @@ class WorkflowRow:
     modify_callback_url: str
     create_time: float
     update_time: float
+
+    def columns(self) -> tuple[object, ...]:
+        """The row's column values, JSON fields encoded (a snapshot)."""
+        return (self.id, self.name, self.definition, self.description, _json(self.input_names),
+                self.callback_url, self.modify_callback_url, self.create_time,
+                self.update_time)  # fmt: skip
 
 
 @dataclass(slots=True)
@@ -42,6 +54,13 @@ class ExecutionRow:
     create_time: float
     update_time: float
     end_time: float | None
+
+    def columns(self) -> tuple[object, ...]:
+        """The row's column values, JSON fields encoded (a snapshot)."""
+        return (self.id, self.workflow_id, self.workflow_name, self.definition, self.state,
+                _json(self.input), _json(self.output), _json(self.context), self.error_message,
+                self.request_id, _json(self.notify), self.timeout_s, self.next_seq,
+                self.create_time, self.update_time, self.end_time)  # fmt: skip
 
 
 @dataclass(slots=True)
@@ -70,6 +89,14 @@ class TaskRow:
     update_time: float
     end_time: float | None
 
+    def columns(self) -> tuple[object, ...]:
+        """The row's column values, JSON fields encoded (a snapshot)."""
+        return (self.id, self.execution_id, self.name, self.state, self.action, self.atom_id,
+                _json(self.input), _json(self.result), self.error_message, self.attempt,
+                _json(self.triggered_by), _json(self.arrivals), self.run_after,
+                None if self.pending is None else _json(self.pending), self.rollback_state,
+                self.create_time, self.update_time, self.end_time)  # fmt: skip
+
 
 @dataclass(slots=True)
 class EventRow:
@@ -93,13 +120,38 @@ class EventRow:
 
 @dataclass(slots=True)
 class Change:
-    """Everything one state change writes; committed in one transaction."""
+    """Everything one state change writes; committed in one transaction.
 
-    workflows: list[WorkflowRow] = field(default_factory=list)
+    Rows are snapshotted when added: the engine keeps mutating its in-memory rows while
+    the change waits for its transaction, and the database must get the state as it was
+    when the change (and its events) were made.
+    """
+
+    workflows: list[tuple[object, ...]] = field(default_factory=list)
     deleted_workflows: list[str] = field(default_factory=list)
-    executions: list[ExecutionRow] = field(default_factory=list)
-    tasks: list[TaskRow] = field(default_factory=list)
+    executions: list[tuple[object, ...]] = field(default_factory=list)
+    tasks: list[tuple[object, ...]] = field(default_factory=list)
     events: list[EventRow] = field(default_factory=list)
+
+    def put_workflow(self, row: WorkflowRow) -> None:
+        """Insert or update a workflow."""
+        self.workflows.append(row.columns())
+
+    def delete_workflow(self, workflow_id: str) -> None:
+        """Delete a workflow."""
+        self.deleted_workflows.append(workflow_id)
+
+    def put_execution(self, row: ExecutionRow) -> None:
+        """Insert or update an execution, as it is now."""
+        self.executions.append(row.columns())
+
+    def put_task(self, row: TaskRow) -> None:
+        """Insert or update a task, as it is now."""
+        self.tasks.append(row.columns())
+
+    def add_event(self, row: EventRow) -> None:
+        """Append an event to the outbox."""
+        self.events.append(row)
 
     def __bool__(self) -> bool:
         return bool(

@@ -33,10 +33,6 @@ class StoreError(RuntimeError):
     """The store could not do what was asked (I/O error, corrupt database, ...)."""
 
 
-def _dumps(value: object) -> str:
-    return orjson.dumps(value).decode()
-
-
 def _loads(text: str | None) -> Any:
     return None if text is None else orjson.loads(text)
 
@@ -87,19 +83,8 @@ _TASK_UPSERT = _upsert_sql("tasks", _TASK_COLS)
 _EV_INSERT = f"INSERT INTO events ({_EV_COLS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
 
 
-def _wf_params(r: WorkflowRow) -> tuple[object, ...]:
-    return (r.id, r.name, r.definition, r.description, _dumps(r.input_names), r.callback_url,
-            r.modify_callback_url, r.create_time, r.update_time)  # fmt: skip
-
-
 def _wf_row(t: sqlite3.Row) -> WorkflowRow:
     return WorkflowRow(t[0], t[1], t[2], t[3], _loads(t[4]), t[5], t[6], t[7], t[8])
-
-
-def _ex_params(r: ExecutionRow) -> tuple[object, ...]:
-    return (r.id, r.workflow_id, r.workflow_name, r.definition, r.state, _dumps(r.input),
-            _dumps(r.output), _dumps(r.context), r.error_message, r.request_id, _dumps(r.notify),
-            r.timeout_s, r.next_seq, r.create_time, r.update_time, r.end_time)  # fmt: skip
 
 
 def _ex_row(t: sqlite3.Row) -> ExecutionRow:
@@ -107,13 +92,6 @@ def _ex_row(t: sqlite3.Row) -> ExecutionRow:
         t[0], t[1], t[2], t[3], t[4], _loads(t[5]), _loads(t[6]), _loads(t[7]), t[8], t[9],
         _loads(t[10]), t[11], t[12], t[13], t[14], t[15],
     )  # fmt: skip
-
-
-def _task_params(r: TaskRow) -> tuple[object, ...]:
-    return (r.id, r.execution_id, r.name, r.state, r.action, r.atom_id, _dumps(r.input),
-            _dumps(r.result), r.error_message, r.attempt, _dumps(r.triggered_by),
-            _dumps(r.arrivals), r.run_after, None if r.pending is None else _dumps(r.pending),
-            r.rollback_state, r.create_time, r.update_time, r.end_time)  # fmt: skip
 
 
 def _task_row(t: sqlite3.Row) -> TaskRow:
@@ -266,16 +244,16 @@ class SQLiteStore:
         try:
             for change in changes:
                 if change.workflows:
-                    conn.executemany(_WF_UPSERT, [_wf_params(r) for r in change.workflows])
+                    conn.executemany(_WF_UPSERT, change.workflows)
                 if change.deleted_workflows:
                     conn.executemany(
                         "DELETE FROM workflows WHERE id = ?",
                         [(i,) for i in change.deleted_workflows],
                     )
                 if change.executions:
-                    conn.executemany(_EX_UPSERT, [_ex_params(r) for r in change.executions])
+                    conn.executemany(_EX_UPSERT, change.executions)
                 if change.tasks:
-                    conn.executemany(_TASK_UPSERT, [_task_params(r) for r in change.tasks])
+                    conn.executemany(_TASK_UPSERT, change.tasks)
                 for ev in change.events:
                     cur = conn.execute(
                         _EV_INSERT,
