@@ -47,8 +47,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     from tidings.server import serve
 
     try:
-        asyncio.run(serve(cfg))
+        return asyncio.run(serve(cfg))
     except OSError as exc:
         print(f"tidings: {exc}", file=sys.stderr)
         return 1
-    return 0

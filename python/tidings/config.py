@@ -40,6 +40,9 @@ class Config:
     timezone: str = "UTC"
     #: Seconds to let in-flight RPCs finish on shutdown.
     shutdown_grace_s: float = 5.0
+    #: std.http: re-sends after a transport failure before status 598, and the first wait.
+    http_transport_retries: int = 3
+    http_retry_delay_s: float = 1.0
 
     @property
     def database_path(self) -> Path:
@@ -55,6 +58,12 @@ def _coerce(name: str, value: Any) -> Any:
     try:
         if isinstance(default, Path):
             return Path(str(value))
+        if isinstance(default, bool):
+            raise TypeError("booleans are not supported")
+        if isinstance(default, int) and not isinstance(default, bool):
+            if isinstance(value, float) or (isinstance(value, str) and not value.strip().isdigit()):
+                raise ValueError(f"expected a whole number, got {value!r}")
+            return int(value)
         if isinstance(default, float):
             return float(value)
         if isinstance(default, str):
@@ -70,8 +79,9 @@ def _validate(config: Config) -> Config:
     host, sep, port = config.listen.rpartition(":")
     if not sep or not host or not port.isdigit() or not 0 <= int(port) <= 65535:
         raise ConfigError(f"listen: expected host:port, got {config.listen!r}")
-    if config.shutdown_grace_s < 0:
-        raise ConfigError("shutdown_grace_s: must not be negative")
+    for name in ("shutdown_grace_s", "http_transport_retries", "http_retry_delay_s"):
+        if getattr(config, name) < 0:
+            raise ConfigError(f"{name}: must not be negative")
     return config
 
 

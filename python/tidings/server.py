@@ -1,11 +1,10 @@
-"""Wiring: build the gRPC server from the configuration and run it until told to stop."""
+"""Wiring: build the store, the engine and the gRPC server from the configuration."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
 import signal
-import sqlite3
 
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
@@ -14,37 +13,64 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_health.v1.health import aio as health_aio  # type: ignore[attr-defined]
 from grpc_reflection.v1alpha import reflection
 
+from tidings.api.executions import ExecutionService
+from tidings.api.workflows import WorkflowService
 from tidings.config import Config
+from tidings.engine.actions import HttpActionConfig, default_registry
+from tidings.engine.events import EventFactory
+from tidings.engine.runner import Engine
+from tidings.store import SQLiteStore
+from tidings.v1 import execution_pb2, execution_pb2_grpc, workflow_pb2, workflow_pb2_grpc
 
 log = logging.getLogger(__name__)
 
 
-def prepare_data_dir(config: Config) -> None:
-    """Create the data folder and open the embedded SQLite store once (WAL mode)."""
-    config.data_dir.mkdir(parents=True, exist_ok=True)
-    with sqlite3.connect(config.database_path) as db:
-        db.execute("PRAGMA journal_mode=WAL")
-    db.close()
-
-
 class Server:
-    """The tidings gRPC server: health and reflection for now."""
+    """One tidings process: store, engine and gRPC API."""
 
     def __init__(self, config: Config) -> None:
         self.config = config
+        self.failed: BaseException | None = None
+        self.stopped = asyncio.Event()
+        self.store = SQLiteStore(config.database_path)
+        self.actions = default_registry(
+            HttpActionConfig(
+                transport_retries=config.http_transport_retries,
+                retry_delay=config.http_retry_delay_s,
+            )
+        )
+        self.engine = Engine(
+            self.store,
+            self.actions,
+            EventFactory(config.engine_name, config.engine_version),
+            on_fatal=self._fatal,
+        )
         self.health = health_aio.HealthServicer()
         self._grpc = grpc.aio.server()
         health_pb2_grpc.add_HealthServicer_to_server(self.health, self._grpc)
+        workflow_pb2_grpc.add_WorkflowServiceServicer_to_server(
+            WorkflowService(self.engine), self._grpc
+        )
+        execution_pb2_grpc.add_ExecutionServiceServicer_to_server(
+            ExecutionService(self.engine), self._grpc
+        )
         services = (
             health_pb2.DESCRIPTOR.services_by_name["Health"].full_name,
+            workflow_pb2.DESCRIPTOR.services_by_name["WorkflowService"].full_name,
+            execution_pb2.DESCRIPTOR.services_by_name["ExecutionService"].full_name,
             reflection.SERVICE_NAME,
         )
         reflection.enable_server_reflection(services, self._grpc)
         self.port = 0
 
+    def _fatal(self, exc: BaseException) -> None:
+        self.failed = exc
+        self.stopped.set()
+
     async def start(self) -> None:
-        """Bind and start serving; raises if the address cannot be bound."""
-        prepare_data_dir(self.config)
+        """Open the store, resume executions, then serve; raises if it cannot bind."""
+        await self.store.open()
+        await self.engine.start()
         self.port = self._grpc.add_insecure_port(self.config.listen)
         if self.port == 0:
             raise OSError(f"cannot listen on {self.config.listen}")
@@ -53,21 +79,24 @@ class Server:
         log.info("serving gRPC on %s (data in %s)", self.config.listen, self.config.data_dir)
 
     async def stop(self) -> None:
-        """Report NOT_SERVING, then let in-flight RPCs finish within the grace period."""
+        """Report NOT_SERVING, let in-flight RPCs finish, then stop the engine and store."""
         await self.health.enter_graceful_shutdown()
         await self._grpc.stop(self.config.shutdown_grace_s)
+        await self.engine.stop()
+        await self.actions.aclose()
+        await self.store.close()
         log.info("stopped")
 
 
-async def serve(config: Config) -> None:
-    """Run the server until SIGINT or SIGTERM."""
+async def serve(config: Config) -> int:
+    """Run until SIGINT or SIGTERM (or a fatal store error); returns the exit code."""
     server = Server(config)
     await server.start()
-    stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
+        loop.add_signal_handler(sig, server.stopped.set)
     try:
-        await stop.wait()
+        await server.stopped.wait()
     finally:
         await server.stop()
+    return 1 if server.failed is not None else 0

@@ -1,0 +1,1 @@
+"""gRPC servicers: translate between protobuf and the engine; no business rules here."""

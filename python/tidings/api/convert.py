@@ -1,0 +1,151 @@
+"""Conversions between store rows and protobuf messages, and request parsing helpers."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+from google.protobuf.timestamp_pb2 import Timestamp
+
+from tidings.engine.errors import FieldViolation, InvalidArgumentError
+from tidings.store import ExecutionRow, TaskRow, WorkflowRow
+from tidings.store.sqlite import decode_token
+from tidings.v1 import execution_pb2, workflow_pb2
+
+DEFAULT_PAGE_SIZE = 50
+MAX_PAGE_SIZE = 1000
+
+
+def ts(t: float | None) -> Timestamp | None:
+    """A Timestamp, or None for an unset time."""
+    if t is None:
+        return None
+    seconds, micros = divmod(round(t * 1_000_000), 1_000_000)
+    return Timestamp(seconds=seconds, nanos=micros * 1000)
+
+
+def json_text(value: object) -> str:
+    """JSON text of a value; None renders as empty (unset)."""
+    return "" if value is None else orjson.dumps(value).decode()
+
+
+def parse_json(text: str, field: str, *, default: Any = None, want_object: bool = False) -> Any:
+    """Parse a JSON request field; INVALID_ARGUMENT naming the field if it is not JSON."""
+    if not text.strip():
+        return default
+    try:
+        value = orjson.loads(text)
+    except orjson.JSONDecodeError as exc:
+        raise InvalidArgumentError(
+            f"{field} is not valid JSON", [FieldViolation(field, f"not valid JSON: {exc}")]
+        ) from exc
+    if want_object and not isinstance(value, dict):
+        raise InvalidArgumentError(
+            f"{field} must be a JSON object", [FieldViolation(field, "must be a JSON object")]
+        )
+    return value
+
+
+def page_size(value: int, field: str = "page_size") -> int:
+    """The effective page size of a list request."""
+    if value < 0:
+        raise InvalidArgumentError("bad page size", [FieldViolation(field, "must not be negative")])
+    return min(value or DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE)
+
+
+def page_token(token: str, field: str = "page_token") -> str:
+    """A page token, checked to be one of ours."""
+    try:
+        decode_token(token)
+    except ValueError as exc:
+        raise InvalidArgumentError(
+            str(exc), [FieldViolation(field, "not a valid page token")]
+        ) from exc
+    return token
+
+
+def required(value: str, field: str) -> str:
+    """A required string field."""
+    if not value:
+        raise InvalidArgumentError(f"{field} is required", [FieldViolation(field, "is required")])
+    return value
+
+
+def workflow(row: WorkflowRow) -> workflow_pb2.Workflow:
+    """A stored workflow as its message."""
+    return workflow_pb2.Workflow(
+        id=row.id,
+        name=row.name,
+        definition=row.definition,
+        description=row.description,
+        input_names=row.input_names,
+        callback_url=row.callback_url,
+        modify_callback_url=row.modify_callback_url,
+        create_time=ts(row.create_time),
+        update_time=ts(row.update_time),
+    )
+
+
+def execution_state(state: str) -> execution_pb2.ExecutionState.ValueType:
+    """The enum value of an execution state name."""
+    return execution_pb2.ExecutionState.Value(f"EXECUTION_STATE_{state}")
+
+
+def task_state(state: str) -> execution_pb2.TaskState.ValueType:
+    """The enum value of a task state name."""
+    return execution_pb2.TaskState.Value(f"TASK_STATE_{state}")
+
+
+def notify_targets(targets: list[dict[str, Any]]) -> list[execution_pb2.NotifyTarget]:
+    """Stored notify targets as messages."""
+    return [
+        execution_pb2.NotifyTarget(
+            url=t.get("url", ""),
+            profile=t.get("profile", ""),
+            events=t.get("events", []),
+            headers=t.get("headers", {}),
+        )
+        for t in targets
+    ]
+
+
+def execution(row: ExecutionRow) -> execution_pb2.Execution:
+    """An execution as its message."""
+    return execution_pb2.Execution(
+        id=row.id,
+        workflow_id=row.workflow_id,
+        workflow_name=row.workflow_name,
+        state=execution_state(row.state),
+        input_json=json_text(row.input),
+        output_json=json_text(row.output),
+        error_message=row.error_message,
+        create_time=ts(row.create_time),
+        update_time=ts(row.update_time),
+        end_time=ts(row.end_time),
+        request_id=row.request_id,
+        notify=notify_targets(row.notify),
+        timeout_seconds=row.timeout_s,
+    )
+
+
+def task(row: TaskRow) -> execution_pb2.Task:
+    """A task as its message."""
+    return execution_pb2.Task(
+        id=row.id,
+        execution_id=row.execution_id,
+        name=row.name,
+        state=task_state(row.state),
+        action=row.action,
+        atom_id=row.atom_id,
+        input_json=json_text(row.input),
+        result_json=json_text(row.result),
+        error_message=row.error_message,
+        attempt=row.attempt,
+        triggered_by=[
+            execution_pb2.TriggerRef(event=t["event"], task_id=t["taskId"])
+            for t in row.triggered_by
+        ],
+        create_time=ts(row.create_time),
+        update_time=ts(row.update_time),
+        end_time=ts(row.end_time),
+    )

@@ -1,0 +1,80 @@
+"""Map engine errors to gRPC statuses, with google.rpc.BadRequest for invalid arguments."""
+
+from __future__ import annotations
+
+import functools
+import logging
+from collections.abc import Awaitable, Callable
+from typing import ParamSpec, TypeVar
+
+import grpc
+from google.protobuf import any_pb2
+from google.rpc import code_pb2, error_details_pb2, status_pb2
+from grpc_status import rpc_status
+
+from tidings.engine.errors import (
+    AlreadyExistsError,
+    EngineError,
+    FailedPreconditionError,
+    FieldViolation,
+    InvalidArgumentError,
+    NotFoundError,
+)
+
+log = logging.getLogger(__name__)
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+_CODES: tuple[tuple[type[EngineError], grpc.StatusCode, int], ...] = (
+    (NotFoundError, grpc.StatusCode.NOT_FOUND, code_pb2.NOT_FOUND),
+    (AlreadyExistsError, grpc.StatusCode.ALREADY_EXISTS, code_pb2.ALREADY_EXISTS),
+    (InvalidArgumentError, grpc.StatusCode.INVALID_ARGUMENT, code_pb2.INVALID_ARGUMENT),
+    (FailedPreconditionError, grpc.StatusCode.FAILED_PRECONDITION, code_pb2.FAILED_PRECONDITION),
+)
+
+
+def bad_request(message: str, violations: list[FieldViolation]) -> status_pb2.Status:
+    """A google.rpc.Status with INVALID_ARGUMENT and a BadRequest detail."""
+    detail = any_pb2.Any()
+    detail.Pack(
+        error_details_pb2.BadRequest(
+            field_violations=[
+                error_details_pb2.BadRequest.FieldViolation(
+                    field=v.field, description=v.description
+                )
+                for v in violations
+            ]
+        )
+    )
+    return status_pb2.Status(code=code_pb2.INVALID_ARGUMENT, message=message, details=[detail])
+
+
+async def abort(context: grpc.aio.ServicerContext[object, object], exc: EngineError) -> None:
+    """End the RPC with the status that `exc` stands for."""
+    for kind, _, code in _CODES:
+        if isinstance(exc, kind):
+            if isinstance(exc, InvalidArgumentError):
+                status = bad_request(str(exc), exc.violations)
+            else:
+                status = status_pb2.Status(code=code, message=str(exc))
+            rich = rpc_status.to_status(status)
+            await context.abort(rich.code, rich.details, rich.trailing_metadata)
+    await context.abort(grpc.StatusCode.INTERNAL, str(exc))
+
+
+def handles_errors(
+    method: Callable[P, Awaitable[R]],
+) -> Callable[P, Awaitable[R]]:
+    """Decorate a servicer method: engine errors become their gRPC statuses."""
+
+    @functools.wraps(method)
+    async def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return await method(*args, **kwargs)
+        except EngineError as exc:
+            context = args[-1]
+            await abort(context, exc)  # type: ignore[arg-type]
+            raise  # unreachable: abort raises
+
+    return wrapper

@@ -1,0 +1,73 @@
+"""tidings.v1.WorkflowService."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tidings.api import convert
+from tidings.api.errors import handles_errors
+from tidings.engine.runner import Engine
+from tidings.v1 import workflow_pb2, workflow_pb2_grpc
+
+Context = Any  # grpc.aio.ServicerContext
+
+
+class WorkflowService(workflow_pb2_grpc.WorkflowServiceServicer):
+    """Create, read, update and delete workflow definitions."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    @handles_errors
+    async def CreateWorkflow(
+        self, request: workflow_pb2.CreateWorkflowRequest, context: Context
+    ) -> workflow_pb2.CreateWorkflowResponse:
+        """Validate and store a definition."""
+        row = await self.engine.create_workflow(
+            convert.required(request.definition, "definition"),
+            request.callback_url,
+            request.modify_callback_url,
+        )
+        return workflow_pb2.CreateWorkflowResponse(workflow=convert.workflow(row))
+
+    @handles_errors
+    async def GetWorkflow(
+        self, request: workflow_pb2.GetWorkflowRequest, context: Context
+    ) -> workflow_pb2.GetWorkflowResponse:
+        """A workflow by id or name."""
+        row = await self.engine.get_workflow(request.workflow)
+        return workflow_pb2.GetWorkflowResponse(workflow=convert.workflow(row))
+
+    @handles_errors
+    async def ListWorkflows(
+        self, request: workflow_pb2.ListWorkflowsRequest, context: Context
+    ) -> workflow_pb2.ListWorkflowsResponse:
+        """A page of workflows."""
+        limit = convert.page_size(request.page_size)
+        rows, token = await self.engine.store.list_workflows(
+            convert.page_token(request.page_token), limit
+        )
+        return workflow_pb2.ListWorkflowsResponse(
+            workflows=[convert.workflow(r) for r in rows], next_page_token=token
+        )
+
+    @handles_errors
+    async def UpdateWorkflow(
+        self, request: workflow_pb2.UpdateWorkflowRequest, context: Context
+    ) -> workflow_pb2.UpdateWorkflowResponse:
+        """Replace a definition (the name must stay)."""
+        row = await self.engine.update_workflow(
+            request.workflow,
+            convert.required(request.definition, "definition"),
+            request.callback_url,
+            request.modify_callback_url,
+        )
+        return workflow_pb2.UpdateWorkflowResponse(workflow=convert.workflow(row))
+
+    @handles_errors
+    async def DeleteWorkflow(
+        self, request: workflow_pb2.DeleteWorkflowRequest, context: Context
+    ) -> workflow_pb2.DeleteWorkflowResponse:
+        """Delete a workflow."""
+        await self.engine.delete_workflow(request.workflow)
+        return workflow_pb2.DeleteWorkflowResponse()
