@@ -67,7 +67,9 @@ MIGRATIONS: tuple[str, ...] = (
         workflow_id TEXT NOT NULL,
         workflow_name TEXT NOT NULL,
         time REAL NOT NULL,
-        body BLOB NOT NULL
+        body BLOB NOT NULL,
+        -- When the transaction that wrote the event committed (latency metrics).
+        commit_time REAL NOT NULL
     );
     CREATE UNIQUE INDEX events_execution_sequence ON events(execution_id, sequence);
     """,

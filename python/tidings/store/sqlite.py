@@ -12,6 +12,7 @@ import base64
 import contextlib
 import logging
 import sqlite3
+import time
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -80,7 +81,9 @@ def _upsert_sql(table: str, cols: str) -> str:
 _WF_UPSERT = _upsert_sql("workflows", _WF_COLS)
 _EX_UPSERT = _upsert_sql("executions", _EX_COLS)
 _TASK_UPSERT = _upsert_sql("tasks", _TASK_COLS)
-_EV_INSERT = f"INSERT INTO events ({_EV_COLS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+_EV_INSERT = (
+    f"INSERT INTO events ({_EV_COLS}, commit_time) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
 
 
 def _wf_row(t: sqlite3.Row) -> WorkflowRow:
@@ -241,6 +244,7 @@ class SQLiteStore:
         conn = self._wconn
         assert conn is not None
         conn.execute("BEGIN IMMEDIATE")
+        now = time.time()
         try:
             for change in changes:
                 if change.workflows:
@@ -258,7 +262,7 @@ class SQLiteStore:
                     cur = conn.execute(
                         _EV_INSERT,
                         (ev.id, ev.execution_id, ev.sequence, ev.type, ev.workflow_id,
-                         ev.workflow_name, ev.time, ev.body),
+                         ev.workflow_name, ev.time, ev.body, now),
                     )  # fmt: skip
                     ev.position = cur.lastrowid or 0
             conn.execute("COMMIT")
