@@ -133,7 +133,10 @@ class Engine:
     # ------------------------------------------------------------------ lifecycle
 
     async def start(self) -> None:
-        """Resume every execution that had not ended (after a restart or a crash)."""
+        """Announce the engine (ENGINE_UP), then resume every execution that had not ended."""
+        up = Change()
+        up.add_event(self.events.engine(ET.EVENT_TYPE_ENGINE_UP, self.clock()))
+        await self.store.commit(up)
         for ex, tasks in await self.store.load_active():
             try:
                 workflow = dsl.parse_workflow(ex.definition, self._specs)
@@ -162,7 +165,12 @@ class Engine:
         log.info("engine: resumed %d executions", len(self.runs))
 
     async def stop(self) -> None:
-        """Stop driving executions; in-flight calls are abandoned (re-issued on restart)."""
+        """Stop driving executions (in-flight calls are re-issued on restart); ENGINE_DOWN."""
+        if not self._stopping:  # after a fatal store error there is nothing to announce
+            down = Change()
+            down.add_event(self.events.engine(ET.EVENT_TYPE_ENGINE_DOWN, self.clock()))
+            with contextlib.suppress(Exception):
+                await self.store.commit(down)
         self._stopping = True
         for run in self.runs.values():
             for key in list(run.timers):
