@@ -195,9 +195,13 @@ class Engine:
         if not change and not launches:
             return
 
+        # Queued now, not in the task below: changes must commit in the order they were
+        # made, or an event could land after a later one of the same execution.
+        committed = self.store.enqueue(change)
+
         async def commit_then_launch() -> None:
             try:
-                await self.store.commit(change)
+                await committed
             except Exception as exc:
                 self._fatal(exc)
                 return

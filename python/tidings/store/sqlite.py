@@ -81,9 +81,7 @@ def _upsert_sql(table: str, cols: str) -> str:
 _WF_UPSERT = _upsert_sql("workflows", _WF_COLS)
 _EX_UPSERT = _upsert_sql("executions", _EX_COLS)
 _TASK_UPSERT = _upsert_sql("tasks", _TASK_COLS)
-_EV_INSERT = (
-    f"INSERT INTO events ({_EV_COLS}, commit_time) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
-)
+_EV_INSERT = f"INSERT INTO events ({_EV_COLS}, commit_time) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
 
 
 def _wf_row(t: sqlite3.Row) -> WorkflowRow:
@@ -190,14 +188,22 @@ class SQLiteStore:
 
     # --- writing ---------------------------------------------------------
 
-    async def commit(self, change: Change) -> None:
-        """Make the change durable; returns once its transaction has committed."""
-        if not change:
-            return
+    def enqueue(self, change: Change) -> asyncio.Future[None]:
+        """Queue the change now; the future resolves once its transaction has committed.
+
+        Changes commit in the order they were queued.
+        """
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        if not change:
+            future.set_result(None)
+            return future
         self._queue.append((change, future))
         self._wake.set()
-        await future
+        return future
+
+    async def commit(self, change: Change) -> None:
+        """Make the change durable; returns once its transaction has committed."""
+        await self.enqueue(change)
 
     def on_commit(self, callback: Callable[[], None]) -> None:
         """Call `callback` (in the event loop) after every commit that wrote events."""
