@@ -321,13 +321,12 @@ class Engine:
             pending = self._starting.get(request_id)
             if pending is not None:
                 return await asyncio.shield(pending)
-            existing = await self.store.find_execution_by_request_id(request_id)
-            if existing is not None:
-                return existing
+            # Registered before the first await, so a concurrent duplicate waits for us.
             future: asyncio.Future[ExecutionRow] = asyncio.get_running_loop().create_future()
             self._starting[request_id] = future
             try:
-                row = await self._start(workflow, input, request_id, notify, timeout_s)
+                existing = await self.store.find_execution_by_request_id(request_id)
+                row = existing or await self._start(workflow, input, request_id, notify, timeout_s)
             except BaseException as exc:
                 future.set_exception(exc)
                 future.exception()  # consumed: waiters re-raise it themselves
