@@ -33,6 +33,9 @@ class Config:
     data_dir: Path = Path(".data")
     #: Kafka bootstrap servers; empty means no Kafka.
     kafka_bootstrap: str = ""
+    #: Seed 000's topics: engine up/down, and every execution and task event.
+    kafka_service_topic: str = "service"
+    kafka_mistral_topic: str = "mistral"
     #: Engine name and version, as the mistral `service` topic reports them.
     engine_name: str = "workflow_engine"
     engine_version: str = __version__

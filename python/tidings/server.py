@@ -16,6 +16,7 @@ from grpc_reflection.v1alpha import reflection
 from tidings.api.executions import ExecutionService
 from tidings.api.workflows import WorkflowService
 from tidings.config import Config
+from tidings.dispatch.dispatcher import Dispatcher
 from tidings.engine.actions import HttpActionConfig, default_registry
 from tidings.engine.events import EventFactory
 from tidings.engine.runner import Engine
@@ -45,6 +46,13 @@ class Server:
             EventFactory(config.engine_name, config.engine_version),
             on_fatal=self._fatal,
         )
+        self.dispatcher = Dispatcher(
+            self.store,
+            kafka_bootstrap=config.kafka_bootstrap,
+            service_topic=config.kafka_service_topic,
+            mistral_topic=config.kafka_mistral_topic,
+            timezone=config.timezone,
+        )
         self.health = health_aio.HealthServicer()
         self._grpc = grpc.aio.server()
         health_pb2_grpc.add_HealthServicer_to_server(self.health, self._grpc)
@@ -70,6 +78,7 @@ class Server:
     async def start(self) -> None:
         """Open the store, resume executions, then serve; raises if it cannot bind."""
         await self.store.open()
+        await self.dispatcher.start()
         await self.engine.start()
         self.port = self._grpc.add_insecure_port(self.config.listen)
         if self.port == 0:
@@ -84,6 +93,9 @@ class Server:
         await self._grpc.stop(self.config.shutdown_grace_s)
         await self.engine.stop()
         await self.actions.aclose()
+        # ENGINE_DOWN is in the outbox now: give delivery a moment to carry it out.
+        await self.dispatcher.drain(timeout=self.config.shutdown_grace_s)
+        await self.dispatcher.stop()
         await self.store.close()
         log.info("stopped")
 

@@ -72,5 +72,33 @@ MIGRATIONS: tuple[str, ...] = (
         commit_time REAL NOT NULL
     );
     CREATE UNIQUE INDEX events_execution_sequence ON events(execution_id, sequence);
+    CREATE TABLE dispatch_cursors (
+        target_id TEXT PRIMARY KEY,
+        position INTEGER NOT NULL
+    );
+    """,
+    # 2: listeners (who hears what). JSON columns: filter {workflows, categories, types};
+    # config per transport (webhook: url, method, headers, timeout_s, cloudevents_mode;
+    # kafka: topic, cloudevents_mode); retry {schedule_s, jitter, disable_after_s}, null
+    # meaning the default; secrets [{secret, expire_time}] newest first. No CHECK on
+    # transport: a new transport must not need a table rebuild.
+    """
+    CREATE TABLE listeners (
+        id TEXT PRIMARY KEY,
+        name TEXT NOT NULL,
+        scope TEXT NOT NULL,
+        scope_id TEXT NOT NULL,
+        filter TEXT NOT NULL,
+        profile TEXT NOT NULL,
+        transport TEXT NOT NULL,
+        config TEXT NOT NULL,
+        retry TEXT NOT NULL,
+        enabled INTEGER NOT NULL,
+        disabled_reason TEXT NOT NULL,
+        secrets TEXT NOT NULL,
+        create_time REAL NOT NULL,
+        update_time REAL NOT NULL
+    );
+    CREATE INDEX listeners_scope ON listeners(scope, scope_id);
     """,
 )

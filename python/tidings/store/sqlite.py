@@ -276,7 +276,44 @@ class SQLiteStore:
             conn.execute("ROLLBACK")
             raise
 
+    async def save_cursor(self, target_id: str, position: int) -> None:
+        """Remember how far a delivery target has got in the outbox."""
+
+        def write() -> None:
+            conn = self._wconn
+            assert conn is not None
+            conn.execute(
+                "INSERT INTO dispatch_cursors (target_id, position) VALUES (?, ?) "
+                "ON CONFLICT(target_id) DO UPDATE SET position = excluded.position",
+                (target_id, position),
+            )
+
+        try:
+            # Autocommit: one statement, its own transaction, in the writer's thread.
+            await asyncio.get_running_loop().run_in_executor(self._writer, write)
+        except sqlite3.Error as exc:
+            raise StoreError(f"cannot save cursor of {target_id}: {exc}") from exc
+
     # --- reading ---------------------------------------------------------
+
+    async def load_cursor(self, target_id: str) -> int | None:
+        """How far a delivery target has got, or None if it never started."""
+
+        def q(c: sqlite3.Connection) -> int | None:
+            row = c.execute(
+                "SELECT position FROM dispatch_cursors WHERE target_id = ?", (target_id,)
+            ).fetchone()
+            return None if row is None else int(row[0])
+
+        return await self._read(q)
+
+    async def last_position(self) -> int:
+        """The outbox position of the newest event (0 when empty)."""
+
+        def q(c: sqlite3.Connection) -> int:
+            return int(c.execute("SELECT coalesce(max(position), 0) FROM events").fetchone()[0])
+
+        return await self._read(q)
 
     async def _read(self, fn: Callable[[sqlite3.Connection], T]) -> T:
         conn = self._rconn
