@@ -53,68 +53,104 @@ def producer_config(bootstrap: str, extra: Mapping[str, Any] | None = None) -> d
     return config
 
 
+class _Batch:
+    """Delivery reports of one batch, counted in the poll thread."""
+
+    def __init__(self, records: Sequence[Record], loop: asyncio.AbstractEventLoop) -> None:
+        self.results: list[str | None] = [None] * len(records)
+        self.pending = len(records)
+        self.failed: list[tuple[str | None, bytes | None, bytes | None, str]] = []
+        self.done: asyncio.Future[None] = loop.create_future()
+        self._loop = loop
+        self._lock = threading.Lock()
+
+    def settle(self, count: int = 1) -> None:
+        with self._lock:
+            self.pending -= count
+            finished = self.pending == 0
+        if finished:
+            self._loop.call_soon_threadsafe(_resolve, self.done)
+
+    def on_delivery(self, err: KafkaError | None, msg: Message) -> None:
+        # One callback for the whole batch: a closure per record would cost more than
+        # the produce call itself. Failures are rare and are matched back afterwards.
+        if err is not None:
+            self.failed.append((msg.topic(), msg.key(), msg.value(), f"{err.name()}: {err.str()}"))
+        self.settle()
+
+
+def _resolve(future: asyncio.Future[None]) -> None:
+    if not future.done():
+        future.set_result(None)
+
+
 class KafkaSink:
-    """Produces batches of records; `send` returns one error (or None) per record."""
+    """Produces batches of records; `send` returns one error (or None) per record.
+
+    Several batches may be in flight at once; a background thread serves the delivery
+    reports. The idempotent producer keeps each partition in produce order.
+    """
 
     def __init__(self, bootstrap: str, extra: Mapping[str, Any] | None = None) -> None:
         try:
             self._producer = Producer(producer_config(bootstrap, extra))
         except Exception as exc:  # librdkafka rejects bad settings here
             raise KafkaSinkError(f"cannot create a Kafka producer: {exc}") from exc
-        # One batch at a time: delivery reports are collected by the thread that polls.
-        self._lock = threading.Lock()
+        self._closed = threading.Event()
+        self._poller = threading.Thread(target=self._poll, name="kafka-poll", daemon=True)
+        self._poller.start()
+        # Batches are queued whole, one at a time, so that their records stay in order.
+        self._produce_lock = threading.Lock()
 
-    def _send(self, records: Sequence[Record], timeout: float) -> list[str | None]:
-        results: list[str | None] = [None] * len(records)
-        reported = [False] * len(records)
-        pending = len(records)
+    def _poll(self) -> None:
+        while not self._closed.is_set():
+            self._producer.poll(0.05)
 
-        def report(index: int) -> Any:
-            def on_delivery(err: KafkaError | None, _msg: Message) -> None:
-                nonlocal pending
-                pending -= 1
-                reported[index] = True
-                if err is not None:
-                    results[index] = f"{err.name()}: {err.str()}"
-
-            return on_delivery
-
-        with self._lock:
+    def _produce(self, records: Sequence[Record], batch: _Batch) -> None:
+        with self._produce_lock:
             for i, r in enumerate(records):
                 while True:
                     try:
                         self._producer.produce(
-                            r.topic, r.value, r.key, headers=list(r.headers),
-                            on_delivery=report(i),
-                        )  # fmt: skip
+                            r.topic,
+                            r.value,
+                            r.key,
+                            headers=list(r.headers),
+                            on_delivery=batch.on_delivery,
+                        )
                         break
                     except BufferError:  # the local queue is full: let it drain
-                        self._producer.poll(0.05)
+                        time.sleep(0.01)
                     except Exception as exc:  # e.g. an invalid topic name
-                        results[i] = f"produce: {exc}"
-                        reported[i] = True
-                        pending -= 1
+                        batch.results[i] = f"produce: {exc}"
+                        batch.settle()
                         break
-            deadline = time.monotonic() + timeout
-            while pending > 0 and time.monotonic() < deadline:
-                self._producer.poll(0.05)
-            if pending > 0:
-                # Reports may still come later; the caller treats these as failed and
-                # retries them, which the idempotent producer makes safe.
-                for i, done in enumerate(reported):
-                    if not done:
-                        results[i] = "timed out waiting for the delivery report"
-        return results
 
     async def send(self, records: Sequence[Record], timeout: float = 60.0) -> list[str | None]:
         """Produce the records in order; per record, None if the broker has it, else why."""
         if not records:
             return []
-        return await asyncio.to_thread(self._send, records, timeout)
+        batch = _Batch(records, asyncio.get_running_loop())
+        await asyncio.to_thread(self._produce, records, batch)
+        try:
+            await asyncio.wait_for(asyncio.shield(batch.done), timeout)
+        except TimeoutError:
+            # Which records are still unreported is unknown: count none as delivered
+            # (the caller sends them again; the idempotent producer makes that safe).
+            return [r or "timed out waiting for the delivery report" for r in batch.results]
+        results = batch.results
+        if batch.failed:
+            index = {(r.topic, r.key, r.value): i for i, r in enumerate(records)}
+            for topic, key, value, error in batch.failed:
+                found = index.get((topic or "", key or b"", value or b""))
+                if found is not None:
+                    results[found] = error
+        return results
 
     def close(self, timeout: float = 10.0) -> None:
-        """Deliver what is queued (up to `timeout`), then release the producer."""
-        with self._lock:
-            left = self._producer.flush(timeout)
+        """Deliver what is queued (up to `timeout`), then stop the poll thread."""
+        left = self._producer.flush(timeout)
+        self._closed.set()
+        self._poller.join(timeout=5)
         if left:
             log.warning("kafka: %d records were still queued at close", left)

@@ -12,7 +12,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Sequence
+from collections import deque
+from collections.abc import Callable, Sequence
 from typing import Protocol
 
 from tidings import codec
@@ -44,13 +45,15 @@ class CursorStore(Protocol):
         ...
 
 
-def record_headers(event: EventRow, content_type: str) -> list[tuple[str, bytes]]:
+_TYPE_HEADERS = {t: ("tidings-event-type", n.encode()) for t, n in TYPE_NAMES.items()}
+
+
+def record_headers(event: EventRow) -> list[tuple[str, bytes]]:
     """Headers every record carries: what a consumer needs to de-duplicate and order."""
     return [
         ("tidings-event-id", event.id.encode()),
-        ("tidings-event-type", TYPE_NAMES.get(event.type, str(event.type)).encode()),
+        _TYPE_HEADERS.get(event.type) or ("tidings-event-type", str(event.type).encode()),
         ("tidings-sequence", str(event.sequence).encode()),
-        ("content-type", content_type.encode()),
     ]
 
 
@@ -71,9 +74,10 @@ class KafkaPipeline:
         self.sink = sink
         self.batch = batch
         self.renderer = codec.Renderer(target.profile, timezone=timezone)
-        self.content_type = codec.content_type(target.profile)
         self.cursor = 0
         self.delivered = 0
+        #: Called with each acknowledged batch (metrics, benchmarks).
+        self.on_delivered: Callable[[Sequence[EventRow]], None] | None = None
         self.failures = 0
         self._wake = asyncio.Event()
 
@@ -94,7 +98,7 @@ class KafkaPipeline:
                 # Engine events share one key, so up/down stay in order too.
                 key=e.execution_id.encode() or ENGINE_KEY,
                 value=body,
-                headers=record_headers(e, self.content_type),
+                headers=record_headers(e),
             )
             for e, body in zip(chosen, bodies, strict=True)
         ]
@@ -103,37 +107,43 @@ class KafkaPipeline:
     async def run(self) -> None:
         """Deliver until cancelled."""
         self.cursor = await self.store.load_cursor(self.target.id) or 0
-        reading: asyncio.Task[list[EventRow]] | None = None
+        read_from = self.cursor
+        # Batches produced but not yet acknowledged, oldest first: the next batch is
+        # read, rendered and produced while the broker acknowledges the previous one.
+        inflight: deque[tuple[asyncio.Task[list[str | None]], list[EventRow], int]] = deque()
         while True:
-            if reading is None:
-                self._wake.clear()
-                events = await self.store.read_events(self.cursor, self.batch)
-            else:
-                events = await reading
-                reading = None
-            if not events:
+            self._wake.clear()
+            events = await self.store.read_events(read_from, self.batch)
+            if events:
+                # Rendering releases the GIL; a thread keeps the event loop responsive.
+                chosen, records = await asyncio.to_thread(self._records, events)
+                read_from = events[-1].position
+                inflight.append((asyncio.create_task(self.sink.send(records)), chosen, read_from))
+            if not inflight:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), timeout=1.0)
                 continue
-            # Rendering releases the GIL; a thread keeps the event loop responsive.
-            chosen, records = await asyncio.to_thread(self._records, events)
-            last = events[-1].position
-            # Read the next batch while the broker acknowledges this one.
-            self._wake.clear()
-            reading = asyncio.create_task(self.store.read_events(last, self.batch))
-            results = await self.sink.send(records)
+            if events and len(inflight) < 2:
+                continue
+            send, chosen, last = inflight.popleft()
+            results = await send
             failed = next((i for i, r in enumerate(results) if r is not None), None)
             if failed is None:
-                self.delivered += len(records)
+                if self.on_delivered is not None:
+                    self.on_delivered(chosen)
+                self.delivered += len(chosen)
                 self.failures = 0
                 self.cursor = last
                 await self.store.save_cursor(self.target.id, last)
                 continue
-            # Resume at the first record the broker did not acknowledge.
-            reading.cancel()
-            reading = None
+            # Resume at the first record the broker did not acknowledge; later batches
+            # are sent again (at-least-once).
+            for later, _, _ in inflight:
+                with contextlib.suppress(Exception):
+                    await later
+            inflight.clear()
             self.delivered += failed
-            self.cursor = chosen[failed].position - 1
+            self.cursor = read_from = chosen[failed].position - 1
             await self.store.save_cursor(self.target.id, self.cursor)
             wait = BACKOFF[min(self.failures, len(BACKOFF) - 1)]
             self.failures += 1
