@@ -46,6 +46,9 @@ class Config:
     #: std.http: re-sends after a transport failure before status 598, and the first wait.
     http_transport_retries: int = 3
     http_retry_delay_s: float = 1.0
+    #: Webhook destinations allowed although not public (SSRF safety): CIDR networks,
+    #: addresses or host names; in the environment, comma-separated.
+    webhook_allow_private: tuple[str, ...] = ()
 
     @property
     def database_path(self) -> Path:
@@ -73,6 +76,11 @@ def _coerce(name: str, value: Any) -> Any:
             if not isinstance(value, str):
                 raise TypeError(f"expected a string, got {type(value).__name__}")
             return value
+        if isinstance(default, tuple):
+            items = value.split(",") if isinstance(value, str) else value
+            if not isinstance(items, list | tuple) or not all(isinstance(i, str) for i in items):
+                raise TypeError("expected a list of strings (or one comma-separated string)")
+            return tuple(i.strip() for i in items if i.strip())
     except (TypeError, ValueError) as exc:
         raise ConfigError(f"{name}: {exc}") from exc
     return value
@@ -85,6 +93,12 @@ def _validate(config: Config) -> Config:
     for name in ("shutdown_grace_s", "http_transport_retries", "http_retry_delay_s"):
         if getattr(config, name) < 0:
             raise ConfigError(f"{name}: must not be negative")
+    from tidings.listeners import AllowList  # here: the CLI imports config before anything heavy
+
+    try:
+        AllowList(config.webhook_allow_private)
+    except ValueError as exc:
+        raise ConfigError(f"webhook_allow_private: {exc}") from exc
     return config
 
 

@@ -14,14 +14,23 @@ from grpc_health.v1.health import aio as health_aio  # type: ignore[attr-defined
 from grpc_reflection.v1alpha import reflection
 
 from tidings.api.executions import ExecutionService
+from tidings.api.listeners import ListenerService
 from tidings.api.workflows import WorkflowService
 from tidings.config import Config
 from tidings.dispatch.dispatcher import Dispatcher
 from tidings.engine.actions import HttpActionConfig, default_registry
 from tidings.engine.events import EventFactory
 from tidings.engine.runner import Engine
+from tidings.listeners import ListenerRegistry
 from tidings.store import SQLiteStore
-from tidings.v1 import execution_pb2, execution_pb2_grpc, workflow_pb2, workflow_pb2_grpc
+from tidings.v1 import (
+    execution_pb2,
+    execution_pb2_grpc,
+    listener_pb2,
+    listener_pb2_grpc,
+    workflow_pb2,
+    workflow_pb2_grpc,
+)
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +62,7 @@ class Server:
             mistral_topic=config.kafka_mistral_topic,
             timezone=config.timezone,
         )
+        self.listeners = ListenerRegistry(self.store, config.webhook_allow_private)
         self.health = health_aio.HealthServicer()
         self._grpc = grpc.aio.server()
         health_pb2_grpc.add_HealthServicer_to_server(self.health, self._grpc)
@@ -62,10 +72,14 @@ class Server:
         execution_pb2_grpc.add_ExecutionServiceServicer_to_server(
             ExecutionService(self.engine), self._grpc
         )
+        listener_pb2_grpc.add_ListenerServiceServicer_to_server(
+            ListenerService(self.listeners), self._grpc
+        )
         services = (
             health_pb2.DESCRIPTOR.services_by_name["Health"].full_name,
             workflow_pb2.DESCRIPTOR.services_by_name["WorkflowService"].full_name,
             execution_pb2.DESCRIPTOR.services_by_name["ExecutionService"].full_name,
+            listener_pb2.DESCRIPTOR.services_by_name["ListenerService"].full_name,
             reflection.SERVICE_NAME,
         )
         reflection.enable_server_reflection(services, self._grpc)

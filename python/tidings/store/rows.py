@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 
 import orjson
 
+from tidings.store.listeners import ListenerRow
+
 
 def _json(value: object) -> str:
     return orjson.dumps(value).decode()
@@ -132,6 +134,8 @@ class Change:
     executions: list[tuple[object, ...]] = field(default_factory=list)
     tasks: list[tuple[object, ...]] = field(default_factory=list)
     events: list[EventRow] = field(default_factory=list)
+    listeners: list[tuple[object, ...]] = field(default_factory=list)
+    deleted_listeners: list[str] = field(default_factory=list)
 
     def put_workflow(self, row: WorkflowRow) -> None:
         """Insert or update a workflow."""
@@ -153,7 +157,15 @@ class Change:
         """Append an event to the outbox."""
         self.events.append(row)
 
+    def put_listener(self, row: ListenerRow) -> None:
+        """Insert or update a listener, as it is now."""
+        self.listeners.append(row.columns())
+
+    def delete_listener(self, listener_id: str) -> None:
+        """Delete a listener."""
+        self.deleted_listeners.append(listener_id)
+
     def __bool__(self) -> bool:
         return bool(
             self.workflows or self.deleted_workflows or self.executions or self.tasks or self.events
-        )
+        ) or bool(self.listeners or self.deleted_listeners)

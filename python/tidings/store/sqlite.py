@@ -20,6 +20,12 @@ from typing import Any, TypeVar
 
 import orjson
 
+from tidings.store.listeners import (
+    LISTENER_COLS,
+    LISTENER_DELETE,
+    LISTENER_UPSERT,
+    ListenerRow,
+)
 from tidings.store.rows import Change, EventRow, ExecutionRow, TaskRow, WorkflowRow
 from tidings.store.schema import MIGRATIONS
 
@@ -264,6 +270,10 @@ class SQLiteStore:
                     conn.executemany(_EX_UPSERT, change.executions)
                 if change.tasks:
                     conn.executemany(_TASK_UPSERT, change.tasks)
+                if change.listeners:
+                    conn.executemany(LISTENER_UPSERT, change.listeners)
+                if change.deleted_listeners:
+                    conn.executemany(LISTENER_DELETE, [(i,) for i in change.deleted_listeners])
                 for ev in change.events:
                     cur = conn.execute(
                         _EV_INSERT,
@@ -496,6 +506,42 @@ class SQLiteStore:
                     "ORDER BY sequence",
                     (execution_id,),
                 )
+            ]
+
+        return await self._read(q)
+
+    async def get_listener(self, listener_id: str) -> ListenerRow | None:
+        """A listener by id."""
+
+        def q(c: sqlite3.Connection) -> ListenerRow | None:
+            t = c.execute(
+                f"SELECT {LISTENER_COLS} FROM listeners WHERE id = ?", (listener_id,)
+            ).fetchone()
+            return None if t is None else ListenerRow.from_db(t)
+
+        return await self._read(q)
+
+    async def list_listeners(self, page_token: str, limit: int) -> tuple[list[ListenerRow], str]:
+        """A page of listeners in creation order, and the next page's token."""
+        after = decode_token(page_token)
+
+        def q(c: sqlite3.Connection) -> tuple[list[ListenerRow], str]:
+            rows = c.execute(
+                f"SELECT rowid, {LISTENER_COLS} FROM listeners WHERE rowid > ? "
+                "ORDER BY rowid LIMIT ?",
+                (after, limit + 1),
+            ).fetchall()
+            return _page(rows, limit, ListenerRow.from_db)
+
+        return await self._read(q)
+
+    async def all_listeners(self) -> list[ListenerRow]:
+        """Every listener, in creation order (the dispatcher's view)."""
+
+        def q(c: sqlite3.Connection) -> list[ListenerRow]:
+            return [
+                ListenerRow.from_db(t)
+                for t in c.execute(f"SELECT {LISTENER_COLS} FROM listeners ORDER BY rowid")
             ]
 
         return await self._read(q)

@@ -1,0 +1,244 @@
+"""tidings.v1.ListenerService: protobuf in and out of `tidings.listeners`.
+
+The rules of listeners (validation, SSRF safety, secrets, scopes) live in the registry;
+this module only translates. Enum values travel as their names without prefix
+(``EXECUTION``, ``TASK_STARTED``); a value this build does not know is passed on as its
+number, so that the registry reports it as invalid with its field path.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import grpc
+from google.protobuf.duration_pb2 import Duration
+
+from tidings.api import convert
+from tidings.api.errors import handles_errors
+from tidings.listeners import (
+    KafkaSpec,
+    ListenerRegistry,
+    ListenerSpec,
+    RetrySpec,
+    WebhookSpec,
+)
+from tidings.store.listeners import ListenerRow
+from tidings.v1 import event_pb2, listener_pb2, listener_pb2_grpc
+
+Context = Any  # grpc.aio.ServicerContext
+PB = listener_pb2
+
+_DELIVERY_LATER = (
+    "{} is not implemented yet: delivery records come with the webhook dispatcher "
+    "(issue 5, Delivery)"
+)
+
+
+def seconds(d: Duration) -> float:
+    """A Duration in seconds."""
+    return d.seconds + d.nanos / 1e9
+
+
+def duration(s: float) -> Duration:
+    """Seconds as a Duration."""
+    d = Duration()
+    d.FromNanoseconds(round(s * 1e9))
+    return d
+
+
+def _name(enum: Any, value: int, prefix: str) -> str:
+    # Any: each generated enum is its own wrapper type.
+    try:
+        return str(enum.Name(value)).removeprefix(prefix)
+    except ValueError:
+        return str(value)
+
+
+def _spec(m: PB.Listener) -> ListenerSpec:
+    transport: WebhookSpec | KafkaSpec | None = None
+    kind = m.WhichOneof("transport")
+    if kind == "webhook":
+        w = m.webhook
+        transport = WebhookSpec(
+            url=w.url,
+            method=w.method,
+            headers=dict(w.headers),
+            timeout_s=seconds(w.timeout) if w.HasField("timeout") else None,
+            cloudevents_mode=_mode(w.cloudevents_mode),
+        )
+    elif kind == "kafka":
+        transport = KafkaSpec(topic=m.kafka.topic, cloudevents_mode=_mode(m.kafka.cloudevents_mode))
+    r = m.retry_policy
+    return ListenerSpec(
+        name=m.name,
+        profile=m.profile,
+        transport=transport,
+        scope="" if m.scope == 0 else _name(PB.ListenerScope, m.scope, "LISTENER_SCOPE_"),
+        scope_id=m.scope_id,
+        workflows=tuple(m.filter.workflows),
+        categories=tuple(
+            _name(PB.EventCategory, c, "EVENT_CATEGORY_") for c in m.filter.categories
+        ),
+        types=tuple(_name(event_pb2.EventType, t, "EVENT_TYPE_") for t in m.filter.types),
+        retry=RetrySpec(
+            schedule_s=tuple(seconds(d) for d in r.schedule),
+            # proto3 cannot tell 0 from unset: 0 means the default (0.2).
+            jitter=r.jitter or None,
+            disable_after_s=seconds(r.disable_after) if r.HasField("disable_after") else None,
+        ),
+        enabled=m.enabled,
+    )
+
+
+def _mode(value: int) -> str:
+    return "" if value == 0 else _name(PB.CloudEventsMode, value, "CLOUD_EVENTS_MODE_")
+
+
+def _mode_value(name: str) -> int:
+    return PB.CloudEventsMode.Value(f"CLOUD_EVENTS_MODE_{name}") if name else 0
+
+
+def listener(row: ListenerRow) -> PB.Listener:
+    """A stored listener as its message (never with its secrets)."""
+    cfg = row.config
+    message = PB.Listener(
+        id=row.id,
+        name=row.name,
+        scope=PB.ListenerScope.Value(f"LISTENER_SCOPE_{row.scope}"),
+        scope_id=row.scope_id,
+        filter=PB.ListenerFilter(
+            workflows=row.filter.get("workflows", []),
+            categories=[
+                PB.EventCategory.Value(f"EVENT_CATEGORY_{c}")
+                for c in row.filter.get("categories", [])
+            ],
+            types=[
+                event_pb2.EventType.Value(f"EVENT_TYPE_{t}") for t in row.filter.get("types", [])
+            ],
+        ),
+        profile=row.profile,
+        retry_policy=PB.RetryPolicy(
+            schedule=[duration(s) for s in row.retry.get("schedule_s") or ()],
+            jitter=row.retry.get("jitter") or 0.0,
+        ),
+        enabled=row.enabled,
+        disabled_reason=row.disabled_reason,
+        create_time=convert.ts(row.create_time),
+        update_time=convert.ts(row.update_time),
+    )
+    if row.retry.get("disable_after_s") is not None:
+        message.retry_policy.disable_after.CopyFrom(duration(row.retry["disable_after_s"]))
+    mode = _mode_value(cfg.get("cloudevents_mode", ""))
+    if row.transport == "webhook":
+        message.webhook.CopyFrom(
+            PB.WebhookTransport(
+                url=cfg["url"],
+                method=cfg["method"],
+                headers=cfg.get("headers", {}),
+                timeout=duration(cfg["timeout_s"]),
+                cloudevents_mode=mode,  # type: ignore[arg-type]
+            )
+        )
+    elif row.transport == "kafka":
+        message.kafka.CopyFrom(PB.KafkaTransport(topic=cfg["topic"], cloudevents_mode=mode))  # type: ignore[arg-type]
+    return message
+
+
+class ListenerService(listener_pb2_grpc.ListenerServiceServicer):
+    """Register, inspect and change listeners; test them."""
+
+    def __init__(self, registry: ListenerRegistry) -> None:
+        self.registry = registry
+
+    @handles_errors
+    async def CreateListener(
+        self, request: PB.CreateListenerRequest, context: Context
+    ) -> PB.CreateListenerResponse:
+        """Store a listener; the response carries its signing secret, this once."""
+        row, secret = await self.registry.create(_spec(request.listener), request.signing_secret)
+        return PB.CreateListenerResponse(listener=listener(row), signing_secret=secret)
+
+    @handles_errors
+    async def GetListener(
+        self, request: PB.GetListenerRequest, context: Context
+    ) -> PB.GetListenerResponse:
+        """A listener by id."""
+        row = await self.registry.get(request.id)
+        return PB.GetListenerResponse(listener=listener(row))
+
+    @handles_errors
+    async def ListListeners(
+        self, request: PB.ListListenersRequest, context: Context
+    ) -> PB.ListListenersResponse:
+        """A page of listeners, in creation order."""
+        rows, token = await self.registry.list_page(
+            convert.page_token(request.page_token), convert.page_size(request.page_size)
+        )
+        return PB.ListListenersResponse(
+            listeners=[listener(r) for r in rows], next_page_token=token
+        )
+
+    @handles_errors
+    async def UpdateListener(
+        self, request: PB.UpdateListenerRequest, context: Context
+    ) -> PB.UpdateListenerResponse:
+        """Replace a listener's settings (its secrets stay)."""
+        row = await self.registry.update(request.listener.id, _spec(request.listener))
+        return PB.UpdateListenerResponse(listener=listener(row))
+
+    @handles_errors
+    async def DeleteListener(
+        self, request: PB.DeleteListenerRequest, context: Context
+    ) -> PB.DeleteListenerResponse:
+        """Delete a listener."""
+        await self.registry.delete(convert.required(request.id, "id"))
+        return PB.DeleteListenerResponse()
+
+    @handles_errors
+    async def RotateSecret(
+        self, request: PB.RotateSecretRequest, context: Context
+    ) -> PB.RotateSecretResponse:
+        """A new signing secret; the old one signs alongside it for the grace period."""
+        grace = seconds(request.grace_period) if request.HasField("grace_period") else None
+        secret, expire = await self.registry.rotate_secret(
+            convert.required(request.id, "id"), grace
+        )
+        return PB.RotateSecretResponse(
+            signing_secret=secret, old_secret_expire_time=convert.ts(expire)
+        )
+
+    @handles_errors
+    async def TestListener(
+        self, request: PB.TestListenerRequest, context: Context
+    ) -> PB.TestListenerResponse:
+        """Send a signed ping event and return what the receiver answered."""
+        try:
+            result = await self.registry.test(convert.required(request.id, "id"))
+        except NotImplementedError as exc:
+            await context.abort(grpc.StatusCode.UNIMPLEMENTED, str(exc))
+            raise  # unreachable: abort raises
+        return PB.TestListenerResponse(
+            attempt=PB.DeliveryAttempt(
+                time=convert.ts(result.time),
+                http_status=result.http_status,
+                error=result.error,
+                latency=duration(result.latency_s),
+                response_snippet=result.snippet,
+            )
+        )
+
+    async def ListDeliveries(
+        self, request: PB.ListDeliveriesRequest, context: Context
+    ) -> PB.ListDeliveriesResponse:
+        """Not yet: deliveries are recorded by the dispatcher."""
+        await context.abort(grpc.StatusCode.UNIMPLEMENTED, _DELIVERY_LATER.format("ListDeliveries"))
+        raise AssertionError("unreachable: abort raises")
+
+    async def RedeliverEvents(
+        self, request: PB.RedeliverEventsRequest, context: Context
+    ) -> PB.RedeliverEventsResponse:
+        """Not yet: redelivery needs the dispatcher's delivery records."""
+        await context.abort(
+            grpc.StatusCode.UNIMPLEMENTED, _DELIVERY_LATER.format("RedeliverEvents")
+        )
+        raise AssertionError("unreachable: abort raises")
