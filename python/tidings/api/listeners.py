@@ -83,10 +83,10 @@ def _spec(m: PB.Listener) -> ListenerSpec:
         retry=RetrySpec(
             schedule_s=tuple(seconds(d) for d in r.schedule),
             # proto3 cannot tell 0 from unset: 0 means the default (0.2).
-            jitter=r.jitter or None,
+            jitter=r.jitter if r.HasField("jitter") else None,
             disable_after_s=seconds(r.disable_after) if r.HasField("disable_after") else None,
         ),
-        enabled=m.enabled,
+        enabled=m.enabled if m.HasField("enabled") else True,
     )
 
 
@@ -119,7 +119,7 @@ def listener(row: ListenerRow) -> PB.Listener:
         profile=row.profile,
         retry_policy=PB.RetryPolicy(
             schedule=[duration(s) for s in row.retry.get("schedule_s") or ()],
-            jitter=row.retry.get("jitter") or 0.0,
+            jitter=row.retry.get("jitter"),
         ),
         enabled=row.enabled,
         disabled_reason=row.disabled_reason,

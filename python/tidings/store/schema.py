@@ -72,10 +72,6 @@ MIGRATIONS: tuple[str, ...] = (
         commit_time REAL NOT NULL
     );
     CREATE UNIQUE INDEX events_execution_sequence ON events(execution_id, sequence);
-    CREATE TABLE dispatch_cursors (
-        target_id TEXT PRIMARY KEY,
-        position INTEGER NOT NULL
-    );
     """,
     # 2: listeners (who hears what). JSON columns: filter {workflows, categories, types};
     # config per transport (webhook: url, method, headers, timeout_s, cloudevents_mode;
@@ -100,5 +96,13 @@ MIGRATIONS: tuple[str, ...] = (
         update_time REAL NOT NULL
     );
     CREATE INDEX listeners_scope ON listeners(scope, scope_id);
+    """,
+    # 3: how far each delivery target has got in the outbox. (IF NOT EXISTS: early
+    # development databases had it in migration 1.)
+    """
+    CREATE TABLE IF NOT EXISTS dispatch_cursors (
+        target_id TEXT PRIMARY KEY,
+        position INTEGER NOT NULL
+    );
     """,
 )

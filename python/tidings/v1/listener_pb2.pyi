@@ -242,7 +242,7 @@ class RetryPolicy(_message.Message):
     JITTER_FIELD_NUMBER: _builtins.int
     DISABLE_AFTER_FIELD_NUMBER: _builtins.int
     jitter: _builtins.float
-    """Random spread of each wait, 0 to 1 (default 0.2: ±20%)."""
+    """Random spread of each wait, 0 to 1 (unset: 0.2, i.e. ±20%)."""
     @_builtins.property
     def schedule(self) -> _containers.RepeatedCompositeFieldContainer[_duration_pb2.Duration]:
         """Waits before each retry; empty means the default
@@ -257,14 +257,16 @@ class RetryPolicy(_message.Message):
         self,
         *,
         schedule: _abc.Iterable[_duration_pb2.Duration] | None = ...,
-        jitter: _builtins.float = ...,
+        jitter: _builtins.float | None = ...,
         disable_after: _duration_pb2.Duration | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["disable_after", b"disable_after"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_jitter", b"_jitter", "disable_after", b"disable_after", "jitter", b"jitter"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["disable_after", b"disable_after", "jitter", b"jitter", "schedule", b"schedule"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_jitter", b"_jitter", "disable_after", b"disable_after", "jitter", b"jitter", "schedule", b"schedule"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
-    def WhichOneof(self, oneof_group: _Never) -> None: ...
+    _WhichOneofReturnType__jitter: _TypeAlias = _typing.Literal["jitter"]  # noqa: Y015
+    _WhichOneofArgType__jitter: _TypeAlias = _typing.Literal["_jitter", b"_jitter"]  # noqa: Y015
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__jitter) -> _WhichOneofReturnType__jitter | None: ...
 
 Global___RetryPolicy: _TypeAlias = RetryPolicy  # noqa: Y015
 
@@ -293,6 +295,7 @@ class Listener(_message.Message):
     profile: _builtins.str
     """mistral, thain, tencent, tencent_json or cloudevents."""
     enabled: _builtins.bool
+    """Whether events are delivered; unset means true."""
     disabled_reason: _builtins.str
     """Why the listener was disabled automatically (410 Gone, failing too long)."""
     @_builtins.property
@@ -319,17 +322,22 @@ class Listener(_message.Message):
         webhook: Global___WebhookTransport | None = ...,
         kafka: Global___KafkaTransport | None = ...,
         retry_policy: Global___RetryPolicy | None = ...,
-        enabled: _builtins.bool = ...,
+        enabled: _builtins.bool | None = ...,
         disabled_reason: _builtins.str = ...,
         create_time: _timestamp_pb2.Timestamp | None = ...,
         update_time: _timestamp_pb2.Timestamp | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["create_time", b"create_time", "filter", b"filter", "kafka", b"kafka", "retry_policy", b"retry_policy", "transport", b"transport", "update_time", b"update_time", "webhook", b"webhook"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_enabled", b"_enabled", "create_time", b"create_time", "enabled", b"enabled", "filter", b"filter", "kafka", b"kafka", "retry_policy", b"retry_policy", "transport", b"transport", "update_time", b"update_time", "webhook", b"webhook"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["create_time", b"create_time", "disabled_reason", b"disabled_reason", "enabled", b"enabled", "filter", b"filter", "id", b"id", "kafka", b"kafka", "name", b"name", "profile", b"profile", "retry_policy", b"retry_policy", "scope", b"scope", "scope_id", b"scope_id", "transport", b"transport", "update_time", b"update_time", "webhook", b"webhook"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_enabled", b"_enabled", "create_time", b"create_time", "disabled_reason", b"disabled_reason", "enabled", b"enabled", "filter", b"filter", "id", b"id", "kafka", b"kafka", "name", b"name", "profile", b"profile", "retry_policy", b"retry_policy", "scope", b"scope", "scope_id", b"scope_id", "transport", b"transport", "update_time", b"update_time", "webhook", b"webhook"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    _WhichOneofReturnType__enabled: _TypeAlias = _typing.Literal["enabled"]  # noqa: Y015
+    _WhichOneofArgType__enabled: _TypeAlias = _typing.Literal["_enabled", b"_enabled"]  # noqa: Y015
     _WhichOneofReturnType_transport: _TypeAlias = _typing.Literal["webhook", "kafka"]  # noqa: Y015
     _WhichOneofArgType_transport: _TypeAlias = _typing.Literal["transport", b"transport"]  # noqa: Y015
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__enabled) -> _WhichOneofReturnType__enabled | None: ...
+    @_typing.overload
     def WhichOneof(self, oneof_group: _WhichOneofArgType_transport) -> _WhichOneofReturnType_transport | None: ...
 
 Global___Listener: _TypeAlias = Listener  # noqa: Y015
@@ -344,7 +352,7 @@ class CreateListenerRequest(_message.Message):
     """A `whsec_` secret to sign webhooks with; generated when empty."""
     @_builtins.property
     def listener(self) -> Global___Listener:
-        """id, scope_id, disabled_reason and the times are ignored."""
+        """id, disabled_reason and the times are ignored (set by the server)."""
 
     def __init__(
         self,

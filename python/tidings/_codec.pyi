@@ -1,0 +1,103 @@
+"""Type stubs of ``tidings._codec``, the Rust codec (crate ``tidings-pyext``).
+
+Every rendering function takes a sequence of canonical ``tidings.v1.Event`` bytes and
+renders it whole, or raises the error of the lowest failing event. The GIL is released
+while rendering.
+"""
+
+from collections.abc import Sequence
+from typing import Final, final
+
+__version__: Final[str]
+
+class CodecError(ValueError):
+    """A payload could not be rendered.
+
+    ``index`` is the position of the offending event in the batch, ``None`` for errors
+    in the profile name or the options.
+    """
+
+    index: int | None
+
+class UnknownProfileError(CodecError):
+    """The profile name is not known."""
+
+class InvalidOptionError(CodecError):
+    """A render option is invalid (unknown name, wrong type, unknown time zone, ...)."""
+
+class DecodeError(CodecError):
+    """The bytes are not a canonical ``tidings.v1.Event``."""
+
+class InvalidJsonError(CodecError):
+    """An ``input``/``output`` the profile embeds or reads is not valid JSON."""
+
+class UnsupportedEventError(CodecError):
+    """The profile does not render this event type (or the type is unknown)."""
+
+class TooLargeError(CodecError):
+    """The event is larger than ``max_event_bytes``."""
+
+@final
+class Renderer:
+    """Renders batches of canonical events in one profile with fixed options."""
+
+    def __new__(
+        cls,
+        profile: str,
+        *,
+        timezone: str = "UTC",
+        ce_source: str = "",
+        tencent_event_name: str = "WorkflowFinish",
+        tencent_bucket_field: str = "BucketId",
+        tencent_object_field: str = "Object",
+        max_event_bytes: int = 67108864,
+        threads: int = 0,
+    ) -> Renderer: ...
+    def render(self, events: Sequence[bytes]) -> list[bytes]:
+        """One payload per event, in order."""
+
+    def render_cloudevents_binary(
+        self, events: Sequence[bytes]
+    ) -> list[tuple[list[tuple[str, str]], bytes]]:
+        """CloudEvents binary mode: per event the attribute pairs and the data bytes."""
+
+    @property
+    def profile(self) -> str:
+        """The profile name."""
+
+    @property
+    def content_type(self) -> str:
+        """The content type of the payloads."""
+
+    @property
+    def threads(self) -> int:
+        """The number of threads a large batch is rendered on."""
+
+def render(
+    events: Sequence[bytes],
+    profile: str,
+    *,
+    timezone: str = "UTC",
+    ce_source: str = "",
+    tencent_event_name: str = "WorkflowFinish",
+    tencent_bucket_field: str = "BucketId",
+    tencent_object_field: str = "Object",
+    max_event_bytes: int = 67108864,
+    threads: int = 0,
+) -> list[bytes]:
+    """Render ``events`` in ``profile`` (a one-off ``Renderer``)."""
+
+def supports(profile: str, event_type: int) -> bool:
+    """Whether ``profile`` renders events of ``event_type`` (a ``tidings.v1.EventType``)."""
+
+def content_type(profile: str) -> str:
+    """The content type of ``profile``'s payloads."""
+
+def profiles() -> list[str]:
+    """The profile names."""
+
+def threads() -> int:
+    """The number of threads of the shared pool that large batches use."""
+
+def version() -> str:
+    """The codec's version."""
