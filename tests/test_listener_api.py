@@ -151,7 +151,7 @@ def test_defaults_are_filled_in(stub: listener_pb2_grpc.ListenerServiceStub) -> 
     got = stub.CreateListener(PB.CreateListenerRequest(listener=asked), timeout=10).listener
     assert got.kafka.topic == "ce.events"
     assert got.kafka.cloudevents_mode == PB.CLOUD_EVENTS_MODE_STRUCTURED
-    assert not got.enabled  # proto3: an unset `enabled` is false
+    assert got.enabled  # optional in the proto: unset means enabled
     assert not got.retry_policy.schedule and not got.retry_policy.HasField("disable_after")
 
     hook = stub.CreateListener(
