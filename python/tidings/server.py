@@ -55,14 +55,16 @@ class Server:
             EventFactory(config.engine_name, config.engine_version),
             on_fatal=self._fatal,
         )
+        self.listeners = ListenerRegistry(self.store, config.webhook_allow_private)
         self.dispatcher = Dispatcher(
             self.store,
+            listeners=self.listeners,
+            guard=self.listeners.guard,
             kafka_bootstrap=config.kafka_bootstrap,
             service_topic=config.kafka_service_topic,
             mistral_topic=config.kafka_mistral_topic,
             timezone=config.timezone,
         )
-        self.listeners = ListenerRegistry(self.store, config.webhook_allow_private)
         self.health = health_aio.HealthServicer()
         self._grpc = grpc.aio.server()
         health_pb2_grpc.add_HealthServicer_to_server(self.health, self._grpc)

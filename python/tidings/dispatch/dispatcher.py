@@ -1,7 +1,9 @@
-"""The dispatcher: starts one pipeline per delivery target and wakes them on commits.
+"""The dispatcher: one pipeline per delivery target, woken by commits.
 
 It meets the engine only in the store's outbox: it reads committed events, never the
-engine's memory, which is what makes delivery survive a crash of either.
+engine's memory, which is what makes delivery survive a crash of either. Targets are
+the seed-000 Kafka defaults (when a bootstrap address is configured) and every enabled
+listener; the set follows listener changes as they happen.
 """
 
 from __future__ import annotations
@@ -9,75 +11,182 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from typing import Protocol
 
 from tidings.dispatch.kafka import KafkaSink
 from tidings.dispatch.kafka_pipeline import KafkaPipeline
-from tidings.dispatch.targets import builtin_kafka_target
+from tidings.dispatch.targets import KafkaTarget, builtin_kafka_target
+from tidings.dispatch.webhook import WebhookSink
+from tidings.dispatch.webhook_pipeline import WebhookPipeline, listener_filter
+from tidings.listeners import DestinationGuard, ListenerRegistry
 from tidings.store import SQLiteStore
+from tidings.store.listeners import ListenerRow
 
 log = logging.getLogger(__name__)
 
 
+class Pipeline(Protocol):
+    """What the dispatcher drives."""
+
+    cursor: int
+
+    def wake(self) -> None:
+        """New events were committed."""
+
+    async def run(self) -> None:
+        """Deliver until cancelled."""
+
+
 class Dispatcher:
-    """Delivers the outbox to every configured target."""
+    """Delivers the outbox to every target."""
 
     def __init__(
         self,
         store: SQLiteStore,
         *,
+        listeners: ListenerRegistry | None = None,
+        guard: DestinationGuard | None = None,
         kafka_bootstrap: str = "",
         service_topic: str = "service",
         mistral_topic: str = "mistral",
         timezone: str = "UTC",
     ) -> None:
         self.store = store
-        self.pipelines: list[KafkaPipeline] = []
-        self._sink: KafkaSink | None = None
-        self._tasks: list[asyncio.Task[None]] = []
-        if kafka_bootstrap:
-            self._sink = KafkaSink(kafka_bootstrap)
-            target = builtin_kafka_target(service_topic, mistral_topic)
-            self.pipelines.append(KafkaPipeline(target, store, self._sink, timezone=timezone))
+        self.registry = listeners
+        self.timezone = timezone
+        self.pipelines: dict[str, Pipeline] = {}
+        self._rows: dict[str, ListenerRow] = {}
+        self._tasks: dict[str, asyncio.Task[None]] = {}
+        self._kafka = KafkaSink(kafka_bootstrap) if kafka_bootstrap else None
+        self._webhooks = WebhookSink(guard or DestinationGuard())
+        self._builtin = builtin_kafka_target(service_topic, mistral_topic)
+        self._reconciling: asyncio.Task[None] | None = None
+        self._dirty = False
 
     def wake(self) -> None:
         """Called after each commit that wrote events."""
-        for pipeline in self.pipelines:
+        for pipeline in self.pipelines.values():
             pipeline.wake()
 
     async def start(self) -> None:
         """Start the pipelines (each resumes from its saved cursor)."""
         self.store.on_commit(self.wake)
-        for pipeline in self.pipelines:
-            self._tasks.append(asyncio.create_task(self._guard(pipeline), name=pipeline.target.id))
+        if self._kafka is not None:
+            self._start(self._builtin.id, KafkaPipeline(self._builtin, self.store, self._kafka,
+                                                        timezone=self.timezone))  # fmt: skip
+        if self.registry is not None:
+            self.registry.on_change(self.listeners_changed)
+        await self.reconcile()
 
-    async def _guard(self, pipeline: KafkaPipeline) -> None:
-        # A bug in one pipeline must not silently stop delivery: log and start over
-        # from the saved cursor (at-least-once).
+    def _start(self, key: str, pipeline: Pipeline) -> None:
+        self.pipelines[key] = pipeline
+        self._tasks[key] = asyncio.create_task(self._guard(key, pipeline), name=f"dispatch {key}")
+
+    async def _stop(self, key: str) -> None:
+        task = self._tasks.pop(key, None)
+        self.pipelines.pop(key, None)
+        self._rows.pop(key, None)
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    async def _guard(self, key: str, pipeline: Pipeline) -> None:
+        # A bug in one pipeline must not silently stop its delivery: log, and start
+        # over from the saved cursor (at-least-once).
         while True:
             try:
                 await pipeline.run()
+                return
             except asyncio.CancelledError:
                 raise
             except Exception:
-                log.exception("dispatch: pipeline %s failed; restarting", pipeline.target.id)
+                log.exception("dispatch: pipeline %s failed; restarting", key)
                 await asyncio.sleep(1.0)
 
+    def listeners_changed(self) -> None:
+        """A listener was created, changed or deleted: bring the pipelines in line."""
+        self._dirty = True
+        if self._reconciling is None or self._reconciling.done():
+            self._reconciling = asyncio.get_running_loop().create_task(self._reconcile_loop())
+
+    async def _reconcile_loop(self) -> None:
+        while self._dirty:
+            self._dirty = False
+            try:
+                await self.reconcile()
+            except Exception:
+                log.exception("dispatch: cannot follow listener changes")
+
+    async def reconcile(self) -> None:
+        """Start, restart or stop pipelines to match the enabled listeners."""
+        rows = {r.id: r for r in await self.store.all_listeners() if r.enabled}
+        for key in [k for k in self._rows if k not in rows]:
+            await self._stop(key)
+        for key, row in rows.items():
+            old = self._rows.get(key)
+            if old is not None:
+                pipeline = self.pipelines.get(key)
+                if _same_route(old, row) and isinstance(pipeline, WebhookPipeline):
+                    pipeline.row = row  # e.g. a rotated secret: no restart, no re-send
+                    self._rows[key] = row
+                    continue
+                if _same_route(old, row):
+                    self._rows[key] = row
+                    continue
+                await self._stop(key)
+            pipeline = self._pipeline(row)
+            if pipeline is not None:
+                self._rows[key] = row
+                self._start(key, pipeline)
+
+    def _pipeline(self, row: ListenerRow) -> Pipeline | None:
+        if row.transport == "webhook":
+            return WebhookPipeline(
+                row, self.store, self._webhooks, timezone=self.timezone, disable=self._disable
+            )
+        if row.transport == "kafka":
+            if self._kafka is None:
+                log.warning("listener %s: Kafka is not configured; nothing delivered", row.id)
+                return None
+            target = KafkaTarget(
+                id=row.id,
+                profile=row.profile,
+                topic=str(row.config["topic"]),
+                filter=listener_filter(row),
+                cloudevents_binary=row.config.get("cloudevents_mode") == "BINARY",
+            )
+            return KafkaPipeline(target, self.store, self._kafka, timezone=self.timezone)
+        log.warning("listener %s: unknown transport %r", row.id, row.transport)
+        return None
+
+    async def _disable(self, listener_id: str, reason: str) -> None:
+        if self.registry is not None:
+            await self.registry.disable(listener_id, reason)
+
     async def drain(self, timeout: float) -> None:
-        """Wait (bounded) until every pipeline has delivered what is committed."""
-        deadline = asyncio.get_running_loop().time() + timeout
+        """Wait (bounded) until every pipeline has caught up with the outbox."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
         last = await self.store.last_position()
-        while asyncio.get_running_loop().time() < deadline:
-            if all(p.cursor >= last for p in self.pipelines):
+        while loop.time() < deadline:
+            if all(p.cursor >= last for p in self.pipelines.values()):
                 return
             await asyncio.sleep(0.05)
 
     async def stop(self) -> None:
-        """Stop the pipelines and flush the producer."""
-        for task in self._tasks:
-            task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-        self._tasks.clear()
-        if self._sink is not None:
-            await asyncio.to_thread(self._sink.close)
+        """Stop the pipelines, flush the producer, close connections."""
+        if self._reconciling is not None:
+            self._reconciling.cancel()
+        for key in list(self._tasks):
+            await self._stop(key)
+        if self._kafka is not None:
+            await asyncio.to_thread(self._kafka.close)
+        await self._webhooks.aclose()
+
+
+def _same_route(a: ListenerRow, b: ListenerRow) -> bool:
+    """Whether two versions of a listener deliver the same events the same way."""
+    return (a.transport, a.config, a.profile, a.filter, a.scope, a.scope_id, a.retry) == (
+        b.transport, b.config, b.profile, b.filter, b.scope, b.scope_id, b.retry,
+    )  # fmt: skip

@@ -121,6 +121,45 @@ class EventRow:
 
 
 @dataclass(slots=True)
+class DeliveryRow:
+    """Where one event stands with one webhook listener."""
+
+    listener_id: str
+    event_id: str
+    execution_id: str
+    sequence: int
+    type: int
+    position: int
+    event_time: float
+    #: PENDING (queued behind a failure), DELIVERED, FAILED (will retry), DEAD.
+    state: str
+    attempts: int
+    next_attempt_time: float | None
+    last_error: str
+    update_time: float
+
+    def columns(self) -> tuple[object, ...]:
+        """The row's column values (a snapshot)."""
+        return (self.listener_id, self.event_id, self.execution_id, self.sequence, self.type,
+                self.position, self.event_time, self.state, self.attempts,
+                self.next_attempt_time, self.last_error, self.update_time)  # fmt: skip
+
+
+@dataclass(slots=True, frozen=True)
+class AttemptRow:
+    """One try at delivering an event to a listener."""
+
+    listener_id: str
+    event_id: str
+    time: float
+    #: The HTTP status; 0 when there was no answer.
+    http_status: int
+    error: str
+    latency: float
+    snippet: str
+
+
+@dataclass(slots=True)
 class Change:
     """Everything one state change writes; committed in one transaction.
 
@@ -134,6 +173,8 @@ class Change:
     executions: list[tuple[object, ...]] = field(default_factory=list)
     tasks: list[tuple[object, ...]] = field(default_factory=list)
     events: list[EventRow] = field(default_factory=list)
+    deliveries: list[tuple[object, ...]] = field(default_factory=list)
+    attempts: list[AttemptRow] = field(default_factory=list)
     listeners: list[tuple[object, ...]] = field(default_factory=list)
     deleted_listeners: list[str] = field(default_factory=list)
 
@@ -153,6 +194,14 @@ class Change:
         """Insert or update a task, as it is now."""
         self.tasks.append(row.columns())
 
+    def put_delivery(self, row: DeliveryRow) -> None:
+        """Insert or update a delivery, as it is now."""
+        self.deliveries.append(row.columns())
+
+    def add_attempt(self, row: AttemptRow) -> None:
+        """Record a delivery attempt."""
+        self.attempts.append(row)
+
     def add_event(self, row: EventRow) -> None:
         """Append an event to the outbox."""
         self.events.append(row)
@@ -168,4 +217,4 @@ class Change:
     def __bool__(self) -> bool:
         return bool(
             self.workflows or self.deleted_workflows or self.executions or self.tasks or self.events
-        ) or bool(self.listeners or self.deleted_listeners)
+        ) or bool(self.listeners or self.deleted_listeners or self.deliveries or self.attempts)

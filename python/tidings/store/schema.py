@@ -105,4 +105,35 @@ MIGRATIONS: tuple[str, ...] = (
         position INTEGER NOT NULL
     );
     """,
+    # 4: deliveries to webhook listeners (one row per event and listener) and their
+    # attempts; Kafka targets keep only a cursor.
+    """
+    CREATE TABLE deliveries (
+        listener_id TEXT NOT NULL,
+        event_id TEXT NOT NULL,
+        execution_id TEXT NOT NULL,
+        sequence INTEGER NOT NULL,
+        type INTEGER NOT NULL,
+        position INTEGER NOT NULL,
+        event_time REAL NOT NULL,
+        state TEXT NOT NULL,
+        attempts INTEGER NOT NULL,
+        next_attempt_time REAL,
+        last_error TEXT NOT NULL,
+        update_time REAL NOT NULL,
+        PRIMARY KEY (listener_id, event_id)
+    );
+    CREATE INDEX deliveries_open ON deliveries(listener_id, state, execution_id, sequence);
+    CREATE INDEX deliveries_event ON deliveries(event_id);
+    CREATE TABLE delivery_attempts (
+        listener_id TEXT NOT NULL,
+        event_id TEXT NOT NULL,
+        time REAL NOT NULL,
+        http_status INTEGER NOT NULL,
+        error TEXT NOT NULL,
+        latency REAL NOT NULL,
+        snippet TEXT NOT NULL
+    );
+    CREATE INDEX delivery_attempts_event ON delivery_attempts(listener_id, event_id);
+    """,
 )

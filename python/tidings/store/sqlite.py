@@ -26,7 +26,15 @@ from tidings.store.listeners import (
     LISTENER_UPSERT,
     ListenerRow,
 )
-from tidings.store.rows import Change, EventRow, ExecutionRow, TaskRow, WorkflowRow
+from tidings.store.rows import (
+    AttemptRow,
+    Change,
+    DeliveryRow,
+    EventRow,
+    ExecutionRow,
+    TaskRow,
+    WorkflowRow,
+)
 from tidings.store.schema import MIGRATIONS
 
 log = logging.getLogger(__name__)
@@ -87,6 +95,20 @@ def _upsert_sql(table: str, cols: str) -> str:
 _WF_UPSERT = _upsert_sql("workflows", _WF_COLS)
 _EX_UPSERT = _upsert_sql("executions", _EX_COLS)
 _TASK_UPSERT = _upsert_sql("tasks", _TASK_COLS)
+_DELIVERY_COLS = (
+    "listener_id, event_id, execution_id, sequence, type, position, event_time, state, "
+    "attempts, next_attempt_time, last_error, update_time"
+)
+_DELIVERY_UPSERT = (
+    f"INSERT INTO deliveries ({_DELIVERY_COLS}) VALUES ({', '.join('?' * 12)}) "
+    "ON CONFLICT(listener_id, event_id) DO UPDATE SET state = excluded.state, "
+    "attempts = excluded.attempts, next_attempt_time = excluded.next_attempt_time, "
+    "last_error = excluded.last_error, update_time = excluded.update_time"
+)
+_ATTEMPT_INSERT = (
+    "INSERT INTO delivery_attempts (listener_id, event_id, time, http_status, error, latency, "
+    "snippet) VALUES (?, ?, ?, ?, ?, ?, ?)"
+)
 _EV_INSERT = f"INSERT INTO events ({_EV_COLS}, commit_time) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
 
 
@@ -274,6 +296,14 @@ class SQLiteStore:
                     conn.executemany(LISTENER_UPSERT, change.listeners)
                 if change.deleted_listeners:
                     conn.executemany(LISTENER_DELETE, [(i,) for i in change.deleted_listeners])
+                if change.deliveries:
+                    conn.executemany(_DELIVERY_UPSERT, change.deliveries)
+                if change.attempts:
+                    conn.executemany(
+                        _ATTEMPT_INSERT,
+                        [(a.listener_id, a.event_id, a.time, a.http_status, a.error, a.latency,
+                          a.snippet) for a in change.attempts],
+                    )  # fmt: skip
                 for ev in change.events:
                     cur = conn.execute(
                         _EV_INSERT,
@@ -314,6 +344,83 @@ class SQLiteStore:
                 "SELECT position FROM dispatch_cursors WHERE target_id = ?", (target_id,)
             ).fetchone()
             return None if row is None else int(row[0])
+
+        return await self._read(q)
+
+    async def open_deliveries(self, listener_id: str) -> list[DeliveryRow]:
+        """A listener's unsettled deliveries (PENDING, FAILED) by execution and sequence.
+
+        What its webhook pipeline resumes after a restart.
+        """
+
+        def q(c: sqlite3.Connection) -> list[DeliveryRow]:
+            return [
+                DeliveryRow(*t)
+                for t in c.execute(
+                    f"SELECT {_DELIVERY_COLS} FROM deliveries WHERE listener_id = ? "
+                    "AND state IN ('PENDING', 'FAILED') ORDER BY execution_id, sequence",
+                    (listener_id,),
+                )
+            ]
+
+        return await self._read(q)
+
+    async def read_events_by_id(self, event_ids: Sequence[str]) -> dict[str, EventRow]:
+        """Events by id."""
+
+        def q(c: sqlite3.Connection) -> dict[str, EventRow]:
+            out: dict[str, EventRow] = {}
+            for start in range(0, len(event_ids), 500):
+                chunk = list(event_ids[start : start + 500])
+                marks = ", ".join("?" for _ in chunk)
+                for t in c.execute(
+                    f"SELECT position, {_EV_COLS} FROM events WHERE id IN ({marks})", chunk
+                ):
+                    row = _ev_row(t)
+                    out[row.id] = row
+            return out
+
+        return await self._read(q)
+
+    async def list_deliveries(
+        self, listener_id: str, event_id: str, state: str, page_token: str, limit: int
+    ) -> tuple[list[tuple[DeliveryRow, list[AttemptRow]]], str]:
+        """A page of deliveries (newest event first) with their attempts."""
+        after = decode_token(page_token)
+        where, params = ["1 = 1"], []
+        if listener_id:
+            where.append("listener_id = ?")
+            params.append(listener_id)
+        if event_id:
+            where.append("event_id = ?")
+            params.append(event_id)
+        if state:
+            where.append("state = ?")
+            params.append(state)
+        if after:
+            where.append("rowid < ?")
+            params.append(str(after))
+
+        def q(c: sqlite3.Connection) -> tuple[list[tuple[DeliveryRow, list[AttemptRow]]], str]:
+            rows = c.execute(
+                f"SELECT rowid, {_DELIVERY_COLS} FROM deliveries WHERE {' AND '.join(where)} "
+                "ORDER BY rowid DESC LIMIT ?",
+                (*params, limit + 1),
+            ).fetchall()
+            page, token = _page(rows, limit, lambda t: DeliveryRow(*t))
+            out = []
+            for d in page:
+                attempts = [
+                    AttemptRow(*a)
+                    for a in c.execute(
+                        "SELECT listener_id, event_id, time, http_status, error, latency, snippet "
+                        "FROM delivery_attempts WHERE listener_id = ? AND event_id = ? "
+                        "ORDER BY time",
+                        (d.listener_id, d.event_id),
+                    )
+                ]
+                out.append((d, attempts))
+            return out, token
 
         return await self._read(q)
 

@@ -1,0 +1,291 @@
+"""Outbox → one webhook listener: in order per execution, retried, never lost.
+
+The pipeline tails the outbox from a durable cursor and sends each matching event as a
+signed request, many executions at once but one execution's events one after another.
+When a delivery fails, that execution is *held*: the failed event is retried on the
+listener's schedule and the execution's later events queue up behind it (as PENDING
+rows), while other executions carry on. Every delivery and attempt is recorded; the
+rows of held executions are what a restart resumes from, so nothing is lost.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections import deque
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+
+from tidings import codec
+from tidings.dispatch import signing
+from tidings.dispatch.retry import RetryPolicy
+from tidings.dispatch.targets import TYPE_NAMES, EventFilter
+from tidings.dispatch.webhook import Attempt, WebhookSink
+from tidings.listeners import retry_policy, signing_keys
+from tidings.store import Change, SQLiteStore
+from tidings.store.listeners import ListenerRow
+from tidings.store.rows import AttemptRow, DeliveryRow, EventRow
+
+log = logging.getLogger(__name__)
+
+BATCH = 1000
+CONCURRENCY = 64
+PENDING, DELIVERED, FAILED, DEAD = "PENDING", "DELIVERED", "FAILED", "DEAD"
+
+
+@dataclass(frozen=True)
+class Rendered:
+    """An event's request body and the headers that go with it."""
+
+    body: bytes
+    headers: dict[str, str]
+
+
+def listener_filter(row: ListenerRow) -> EventFilter:
+    """The event filter of a stored listener (its scope included)."""
+    by_name = {name.removeprefix("EVENT_TYPE_"): number for number, name in TYPE_NAMES.items()}
+    workflows = set(row.filter.get("workflows", []))
+    if row.scope == "WORKFLOW":
+        workflows = {row.scope_id}
+    return EventFilter.of(
+        categories=row.filter.get("categories", []),
+        types=[by_name[t] for t in row.filter.get("types", []) if t in by_name],
+        workflows=workflows,
+        execution_id=row.scope_id if row.scope == "EXECUTION" else "",
+    )
+
+
+class WebhookPipeline:
+    """Delivers one webhook listener's events."""
+
+    def __init__(
+        self,
+        row: ListenerRow,
+        store: SQLiteStore,
+        sink: WebhookSink,
+        *,
+        timezone: str = "UTC",
+        disable: Callable[[str, str], Awaitable[None]] | None = None,
+        concurrency: int = CONCURRENCY,
+        batch: int = BATCH,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.row = row
+        self.store = store
+        self.sink = sink
+        self.filter = listener_filter(row)
+        self.policy: RetryPolicy = retry_policy(row)
+        self.binary = row.profile == "cloudevents" and (
+            row.config.get("cloudevents_mode") == "BINARY"
+        )
+        self.renderer = codec.Renderer(row.profile, timezone=timezone)
+        self.content_type = codec.content_type(row.profile)
+        self._disable = disable
+        self._limit = asyncio.Semaphore(concurrency)
+        self.batch = batch
+        self.clock = clock
+        self.cursor = 0
+        #: Held executions: their open deliveries, oldest first (the head is retried).
+        self.held: dict[str, deque[DeliveryRow]] = {}
+        self._drainers: dict[str, asyncio.Task[None]] = {}
+        self._wake = asyncio.Event()
+        self.failing_since: float | None = None
+        self.delivered = 0
+        self.stopped = False
+
+    # --- rendering and sending ------------------------------------------------------
+
+    def wake(self) -> None:
+        """New events were committed."""
+        self._wake.set()
+
+    def _render(self, events: Sequence[EventRow]) -> list[Rendered]:
+        bodies = [e.body for e in events]
+        if self.binary:
+            out = []
+            for attrs, data in self.renderer.render_cloudevents_binary(bodies):
+                headers = {}
+                for name, value in attrs:
+                    if name == "datacontenttype":
+                        headers["content-type"] = value
+                    else:
+                        headers[f"ce-{name}"] = value
+                out.append(Rendered(data, headers))
+            return out
+        ctype = {"content-type": self.content_type}
+        return [Rendered(body, ctype) for body in self.renderer.render(bodies)]
+
+    async def _attempt(self, event: EventRow, rendered: Rendered) -> Attempt:
+        config = self.row.config
+        now = int(self.clock())
+        headers = {**config.get("headers", {}), **rendered.headers}
+        headers.update(signing.headers(signing_keys(self.row, now), event.id, now, rendered.body))
+        async with self._limit:
+            return await self.sink.deliver(
+                config["url"],
+                config.get("method", "POST"),
+                headers,
+                rendered.body,
+                float(config.get("timeout_s", 15.0)),
+            )
+
+    def _record(self, change: Change, event: EventRow, attempt: Attempt) -> None:
+        change.add_attempt(
+            AttemptRow(
+                self.row.id, event.id, self.clock(), attempt.status, attempt.error,
+                attempt.latency, attempt.snippet,
+            )
+        )  # fmt: skip
+
+    def _delivery(self, event: EventRow, state: str, attempts: int) -> DeliveryRow:
+        return DeliveryRow(
+            self.row.id, event.id, event.execution_id, event.sequence, event.type,
+            event.position, event.time, state, attempts, None, "", self.clock(),
+        )  # fmt: skip
+
+    async def _outcome(self, attempt: Attempt) -> None:
+        """Listener-level consequences: 410 disables; a long failing streak too."""
+        now = self.clock()
+        if attempt.ok:
+            self.failing_since = None
+            return
+        if self.failing_since is None:
+            self.failing_since = now
+        reason = ""
+        if attempt.status == 410:
+            reason = "the receiver answered 410 Gone"
+        elif now - self.failing_since >= self.policy.disable_after:
+            reason = f"no successful delivery for {now - self.failing_since:.0f}s"
+        if reason and self._disable is not None and not self.stopped:
+            self.stopped = True
+            log.warning("webhook %s: disabling listener: %s", self.row.id, reason)
+            await self._disable(self.row.id, reason)
+
+    # --- the main loop ---------------------------------------------------------------
+
+    async def run(self) -> None:
+        """Deliver until cancelled (or until the listener is disabled)."""
+        saved = await self.store.load_cursor(self.row.id)
+        if saved is None:
+            # A new listener hears what happens from now on.
+            saved = await self.store.last_position()
+            await self.store.save_cursor(self.row.id, saved)
+        self.cursor = saved
+        for d in await self.store.open_deliveries(self.row.id):
+            self.held.setdefault(d.execution_id, deque()).append(d)
+        for execution_id in self.held:
+            self._start_drain(execution_id)
+        try:
+            while not self.stopped:
+                self._wake.clear()
+                events = await self.store.read_events(self.cursor, self.batch)
+                if not events:
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(self._wake.wait(), timeout=1.0)
+                    continue
+                await self._deliver_batch(events)
+                self.cursor = events[-1].position
+                await self.store.save_cursor(self.row.id, self.cursor)
+        finally:
+            for task in self._drainers.values():
+                task.cancel()
+
+    async def _deliver_batch(self, events: Sequence[EventRow]) -> None:
+        chosen = [
+            e for e in events if self.filter.matches(e) and codec.supports(self.row.profile, e.type)
+        ]
+        if not chosen:
+            return
+        rendered = await asyncio.to_thread(self._render, chosen)
+        groups: dict[str, list[tuple[EventRow, Rendered]]] = {}
+        for event, r in zip(chosen, rendered, strict=True):
+            groups.setdefault(event.execution_id, []).append((event, r))
+        change = Change()
+        await asyncio.gather(
+            *(self._deliver_execution(ex, items, change) for ex, items in groups.items())
+        )
+        await self.store.commit(change)
+
+    async def _deliver_execution(
+        self, execution_id: str, items: list[tuple[EventRow, Rendered]], change: Change
+    ) -> None:
+        """One execution's events of this batch, one after another."""
+        for i, (event, rendered) in enumerate(items):
+            if execution_id in self.held:  # queue behind the held delivery
+                d = self._delivery(event, PENDING, 0)
+                self.held[execution_id].append(d)
+                change.put_delivery(d)
+                continue
+            attempt = await self._attempt(event, rendered)
+            self._record(change, event, attempt)
+            await self._outcome(attempt)
+            if attempt.ok:
+                self.delivered += 1
+                change.put_delivery(self._delivery(event, DELIVERED, 1))
+                continue
+            d = self._delivery(event, FAILED, 1)
+            self._schedule(d, attempt)
+            change.put_delivery(d)
+            self.held[execution_id] = deque([d])
+            for later, _ in items[i + 1 :]:
+                p = self._delivery(later, PENDING, 0)
+                self.held[execution_id].append(p)
+                change.put_delivery(p)
+            self._start_drain(execution_id)
+            return
+
+    def _schedule(self, d: DeliveryRow, attempt: Attempt) -> None:
+        """After a failed attempt: when to try again, or DEAD."""
+        d.last_error = attempt.error
+        d.update_time = self.clock()
+        delay = self.policy.delay(d.attempts, attempt.retry_after)
+        if delay is None:
+            d.state, d.next_attempt_time = DEAD, None
+        else:
+            d.state, d.next_attempt_time = FAILED, self.clock() + delay
+
+    # --- held executions ----------------------------------------------------------------
+
+    def _start_drain(self, execution_id: str) -> None:
+        if execution_id not in self._drainers or self._drainers[execution_id].done():
+            self._drainers[execution_id] = asyncio.create_task(self._drain(execution_id))
+
+    async def _drain(self, execution_id: str) -> None:
+        """Retry a held execution's head; once it is settled, send what queued behind."""
+        queue = self.held[execution_id]
+        while queue and not self.stopped:
+            head = queue[0]
+            if head.state == DEAD:  # given up: the next one goes ahead
+                queue.popleft()
+                continue
+            wait = (head.next_attempt_time or 0.0) - self.clock()
+            if head.state == FAILED and wait > 0:
+                await asyncio.sleep(wait)
+            found = await self.store.read_events_by_id([head.event_id])
+            event = found.get(head.event_id)
+            change = Change()
+            if event is None:  # cannot happen: events are never deleted
+                head.state, head.last_error = DEAD, "the event is gone from the outbox"
+                change.put_delivery(head)
+                await self.store.commit(change)
+                queue.popleft()
+                continue
+            rendered = (await asyncio.to_thread(self._render, [event]))[0]
+            attempt = await self._attempt(event, rendered)
+            self._record(change, event, attempt)
+            head.attempts += 1
+            await self._outcome(attempt)
+            if attempt.ok:
+                self.delivered += 1
+                head.state, head.next_attempt_time, head.last_error = DELIVERED, None, ""
+                head.update_time = self.clock()
+                queue.popleft()
+            else:
+                self._schedule(head, attempt)
+            change.put_delivery(head)
+            await self.store.commit(change)
+        if not queue:
+            # Nothing held any more: new events of this execution go straight out.
+            self.held.pop(execution_id, None)
