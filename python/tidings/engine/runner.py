@@ -160,8 +160,7 @@ class Engine:
                 change: Change = Change()
                 launches: list[tuple[Run, TaskRow]] = []
                 self._resume_waiting(run, change, launches)
-                change.put_execution(run.row)
-                self._submit(change, launches)
+                self._submit(run, change, launches)
         log.info("engine: resumed %d executions", len(self.runs))
 
     async def stop(self) -> None:
@@ -190,10 +189,13 @@ class Engine:
         task.add_done_callback(self._background.discard)
         return task
 
-    def _submit(self, change: Change, launches: Sequence[tuple[Run, TaskRow]] = ()) -> None:
-        """Commit `change`, then start the action calls it made durable."""
-        if not change and not launches:
-            return
+    def _submit(
+        self, run: Run, change: Change, launches: Sequence[tuple[Run, TaskRow]] = ()
+    ) -> None:
+        """Commit `change` with the run's execution row, then start the calls it made durable."""
+        # Always with the execution row: its next sequence number and context moved
+        # with the events, and a restart must continue from them.
+        change.put_execution(run.row)
 
         # Queued now, not in the task below: changes must commit in the order they were
         # made, or an event could land after a later one of the same execution.
@@ -227,7 +229,12 @@ class Engine:
         except dsl.DefinitionError as exc:
             raise InvalidArgumentError(
                 str(exc),
-                [FieldViolation(f"definition.{v.field}", v.description) for v in exc.violations],
+                [
+                    FieldViolation(
+                        f"definition.{v.field}" if v.field else "definition", v.description
+                    )
+                    for v in exc.violations
+                ],
             ) from exc
 
     def workflow_of(self, row: WorkflowRow) -> dsl.Workflow:
@@ -463,7 +470,10 @@ class Engine:
             raise NotFoundError(f"task {task_id!r} not found")
         return run, task
 
-    async def _commit(self, change: Change, launches: Sequence[tuple[Run, TaskRow]]) -> None:
+    async def _commit(
+        self, run: Run, change: Change, launches: Sequence[tuple[Run, TaskRow]]
+    ) -> None:
+        change.put_execution(run.row)
         await self.store.commit(change)
         for run, task in launches:
             if task.state == RUNNING and run.row.state in (RUNNING, PAUSED):
@@ -490,8 +500,7 @@ class Engine:
             raise FailedPreconditionError(f"execution is {run.row.state}, not PAUSED")
         change, launches = self._reopen(run, status=RUNNING)
         self._resume_waiting(run, change, launches)
-        change.put_execution(run.row)
-        await self._commit(change, launches)
+        await self._commit(run, change, launches)
         return run.row
 
     def _reopen(self, run: Run, status: str) -> tuple[Change, list[tuple[Run, TaskRow]]]:
@@ -605,8 +614,7 @@ class Engine:
         else:
             change, launches = Change(), []
         self._retry(run, task, 0.0, change, launches)
-        change.put_execution(run.row)
-        await self._commit(change, launches)
+        await self._commit(run, change, launches)
         return task
 
     async def skip_task(self, task_id: str, result: Any) -> TaskRow:
@@ -616,6 +624,7 @@ class Engine:
             raise FailedPreconditionError(f"task is {task.state}; it cannot be skipped")
         if run.row.state in ENDED and run.row.state != ERROR:
             raise FailedPreconditionError(f"execution is {run.row.state}")
+        published = self._publish_skipped(run, task, result)  # may refuse: before any change
         if run.row.state == ERROR:
             change, launches = self._reopen(run, status=RUNNING)
         else:
@@ -630,11 +639,29 @@ class Engine:
             self.events.task(run.row, task, ET.EVENT_TYPE_TASK_SKIPPED, now, output=result)
         )
         change.put_task(task)
+        run.row.context = {**run.row.context, **published}
         self._transitions(run, task, success=True, change=change, launches=launches)
         self._check_done(run, change, launches)
-        change.put_execution(run.row)
-        await self._commit(change, launches)
+        await self._commit(run, change, launches)
         return task
+
+    def _publish_skipped(self, run: Run, task: TaskRow, result: Any) -> dict[str, Any]:
+        """What a skipped task publishes: its `publish` over the given result."""
+        spec = run.workflow.tasks[task.name]
+        if not spec.publish:
+            return {}
+        saved = task.state, task.result
+        task.state, task.result = SKIPPED, result
+        try:
+            published: dict[str, Any] = evaluate(spec.publish, self._context(run, task))
+            return published
+        except ExpressionError as exc:
+            raise InvalidArgumentError(
+                f"publish of task {task.name!r} fails on the given result: {exc}",
+                [FieldViolation("result_json", str(exc))],
+            ) from exc
+        finally:
+            task.state, task.result = saved
 
     async def complete_task(
         self, task_id: str, success: bool, result: Any, error_message: str
@@ -653,7 +680,7 @@ class Engine:
         change: Change = Change()
         launches: list[tuple[Run, TaskRow]] = []
         self._outcome(run, task, outcome, change, launches)
-        await self._commit(change, launches)
+        await self._commit(run, change, launches)
         return task
 
     # ------------------------------------------------------------------ state machine
@@ -712,6 +739,16 @@ class Engine:
     ) -> None:
         spec = run.workflow.tasks[name]
         if spec.join is not None and trigger is not None:
+            # A join runs once (the language refuses joins in loops): an arrival after it
+            # has started is only recorded.
+            started = next(
+                (t for t in run.tasks.values() if t.name == name and t.input is not None),
+                None,
+            )
+            if started is not None:
+                started.arrivals = [*started.arrivals, trigger]
+                change.put_task(started)
+                return
             # One waiting instance collects the arrivals of a join.
             waiting = next(
                 (t for t in run.tasks.values() if t.name == name and t.state == WAITING
@@ -898,7 +935,7 @@ class Engine:
         change: Change = Change()
         launches: list[tuple[Run, TaskRow]] = []
         self._outcome(run, task, outcome, change, launches)
-        self._submit(change, launches)
+        self._submit(run, change, launches)
 
     def _outcome(
         self,
@@ -948,6 +985,7 @@ class Engine:
         if wait_after is None:
             return
         if wait_after > 0:
+            task.state = WAITING  # its call is over; only the wait is left
             task.pending = {"state": state, "result": outcome.result, "error": error}
             task.run_after = now + wait_after
             task.update_time = now
@@ -1030,9 +1068,6 @@ class Engine:
         spec = run.workflow.tasks[task.name]
         groups = [("on-success", spec.on_success)] if success else [("on-error", spec.on_error)]
         groups.append(("on-complete", spec.on_complete))
-        if not success and not spec.on_error and not spec.on_complete:
-            run.failed_task = task  # an unhandled error ends the execution
-            return
         ctx = self._context(run, task)
         targets: list[tuple[str, dict[str, str]]] = []
         for event_name, transitions in groups:
@@ -1047,6 +1082,11 @@ class Engine:
                 if fire:
                     trigger = {"event": event_name, "taskId": task.id, "taskName": task.name}
                     targets.append((tr.target, trigger))
+        if not success and not any(t["event"] == "on-error" for _, t in targets):
+            # As in Mistral: an error is handled only by an on-error transition that
+            # fires; otherwise it ends the execution.
+            run.failed_task = task
+            return
         for target, trigger in targets:
             self._schedule(run, target, trigger, change, launches)
 
@@ -1157,8 +1197,7 @@ class Engine:
         else:
             self._begin(run, task, change, launches)
             self._check_done(run, change, launches)
-        change.put_execution(run.row)
-        self._submit(change, launches)
+        self._submit(run, change, launches)
 
     def _arm_async_deadline(self, run: Run, task: TaskRow) -> None:
         spec = run.workflow.tasks[task.name]
@@ -1182,8 +1221,7 @@ class Engine:
         task.state = RUNNING  # the outcome path expects a task whose call just returned
         outcome = ActionOutcome.failure(message, engine_error_result(message))
         self._outcome(run, task, outcome, change, launches)
-        change.put_execution(run.row)
-        self._submit(change, launches)
+        self._submit(run, change, launches)
 
     def _arm_timeout(self, run: Run) -> None:
         if run.row.timeout_s <= 0:
@@ -1199,4 +1237,4 @@ class Engine:
             return
         change = Change()
         self._end(run, TIMED_OUT, f"execution timed out after {run.row.timeout_s:g}s", change)
-        self._submit(change)
+        self._submit(run, change)
