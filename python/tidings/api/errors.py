@@ -20,6 +20,7 @@ from tidings.engine.errors import (
     InvalidArgumentError,
     NotFoundError,
 )
+from tidings.store import StoreError
 
 log = logging.getLogger(__name__)
 
@@ -76,5 +77,10 @@ def handles_errors(
             context = args[-1]
             await abort(context, exc)  # type: ignore[arg-type]
             raise  # unreachable: abort raises
+        except StoreError as exc:
+            # The database failed (disk full, I/O error): the request may be retried.
+            log.error("store error in %s: %s", method.__name__, exc)
+            await args[-1].abort(grpc.StatusCode.UNAVAILABLE, f"store error: {exc}")  # type: ignore[attr-defined]
+            raise
 
     return wrapper
