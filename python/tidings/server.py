@@ -75,7 +75,7 @@ class Server:
             ExecutionService(self.engine), self._grpc
         )
         listener_pb2_grpc.add_ListenerServiceServicer_to_server(
-            ListenerService(self.listeners), self._grpc
+            ListenerService(self.listeners, self.dispatcher), self._grpc
         )
         services = (
             health_pb2.DESCRIPTOR.services_by_name["Health"].full_name,

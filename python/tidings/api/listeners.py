@@ -15,6 +15,8 @@ from google.protobuf.duration_pb2 import Duration
 
 from tidings.api import convert
 from tidings.api.errors import handles_errors
+from tidings.dispatch.dispatcher import Dispatcher
+from tidings.engine.errors import FailedPreconditionError, NotFoundError
 from tidings.listeners import (
     KafkaSpec,
     ListenerRegistry,
@@ -23,15 +25,11 @@ from tidings.listeners import (
     WebhookSpec,
 )
 from tidings.store.listeners import ListenerRow
+from tidings.store.rows import AttemptRow, DeliveryRow
 from tidings.v1 import event_pb2, listener_pb2, listener_pb2_grpc
 
 Context = Any  # grpc.aio.ServicerContext
 PB = listener_pb2
-
-_DELIVERY_LATER = (
-    "{} is not implemented yet: delivery records come with the webhook dispatcher "
-    "(issue 5, Delivery)"
-)
 
 
 def seconds(d: Duration) -> float:
@@ -147,8 +145,9 @@ def listener(row: ListenerRow) -> PB.Listener:
 class ListenerService(listener_pb2_grpc.ListenerServiceServicer):
     """Register, inspect and change listeners; test them."""
 
-    def __init__(self, registry: ListenerRegistry) -> None:
+    def __init__(self, registry: ListenerRegistry, dispatcher: Dispatcher | None = None) -> None:
         self.registry = registry
+        self.dispatcher = dispatcher
 
     @handles_errors
     async def CreateListener(
@@ -227,18 +226,70 @@ class ListenerService(listener_pb2_grpc.ListenerServiceServicer):
             )
         )
 
+    @handles_errors
     async def ListDeliveries(
         self, request: PB.ListDeliveriesRequest, context: Context
     ) -> PB.ListDeliveriesResponse:
-        """Not yet: deliveries are recorded by the dispatcher."""
-        await context.abort(grpc.StatusCode.UNIMPLEMENTED, _DELIVERY_LATER.format("ListDeliveries"))
-        raise AssertionError("unreachable: abort raises")
+        """A page of webhook deliveries (newest first), each with its attempts."""
+        if request.listener_id:
+            await self.registry.get(request.listener_id)  # NOT_FOUND for an unknown one
+        state = ""
+        if request.state:
+            state = PB.DeliveryState.Name(request.state).removeprefix("DELIVERY_STATE_")
+        page, token = await self.registry.store.list_deliveries(
+            request.listener_id,
+            request.event_id,
+            state,
+            convert.page_token(request.page_token),
+            convert.page_size(request.page_size),
+        )
+        return PB.ListDeliveriesResponse(
+            deliveries=[delivery(d, attempts) for d, attempts in page], next_page_token=token
+        )
 
+    @handles_errors
     async def RedeliverEvents(
         self, request: PB.RedeliverEventsRequest, context: Context
     ) -> PB.RedeliverEventsResponse:
-        """Not yet: redelivery needs the dispatcher's delivery records."""
-        await context.abort(
-            grpc.StatusCode.UNIMPLEMENTED, _DELIVERY_LATER.format("RedeliverEvents")
-        )
-        raise AssertionError("unreachable: abort raises")
+        """Queue events again for delivery, with the same event ids."""
+        listener_id = convert.required(request.listener_id, "listener_id")
+        row = await self.registry.get(listener_id)
+        if self.dispatcher is None or not row.enabled:
+            raise FailedPreconditionError(f"listener {listener_id!r} is not enabled")
+        start = convert_time(request.start_time) if request.HasField("start_time") else 0.0
+        end = convert_time(request.end_time) if request.HasField("end_time") else 0.0
+        try:
+            queued = await self.dispatcher.redeliver(listener_id, request.event_id, start, end)
+        except KeyError as exc:
+            raise NotFoundError(str(exc.args[0])) from exc
+        except LookupError as exc:
+            raise FailedPreconditionError(str(exc)) from exc
+        return PB.RedeliverEventsResponse(queued=queued)
+
+
+def convert_time(ts: Any) -> float:
+    """A Timestamp in seconds."""
+    return float(ts.seconds + ts.nanos / 1e9)
+
+
+def delivery(d: DeliveryRow, attempts: list[AttemptRow]) -> PB.Delivery:
+    """A delivery and its attempts as a message."""
+    return PB.Delivery(
+        listener_id=d.listener_id,
+        event_id=d.event_id,
+        execution_id=d.execution_id,
+        sequence=d.sequence,
+        event_type=d.type,  # type: ignore[arg-type]
+        state=PB.DeliveryState.Value(f"DELIVERY_STATE_{d.state}"),
+        attempts=[
+            PB.DeliveryAttempt(
+                time=convert.ts(a.time),
+                http_status=a.http_status,
+                error=a.error,
+                latency=duration(a.latency),
+                response_snippet=a.snippet,
+            )
+            for a in attempts
+        ],
+        next_attempt_time=convert.ts(d.next_attempt_time),
+    )

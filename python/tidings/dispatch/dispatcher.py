@@ -164,6 +164,30 @@ class Dispatcher:
         if self.registry is not None:
             await self.registry.disable(listener_id, reason)
 
+    async def redeliver(
+        self, listener_id: str, event_id: str = "", start: float = 0.0, end: float = 0.0
+    ) -> int:
+        """Queue events again for a webhook listener; returns how many were queued.
+
+        One event, or every failed or dead delivery whose event happened in [start, end).
+        """
+        pipeline = self.pipelines.get(listener_id)
+        if not isinstance(pipeline, WebhookPipeline):
+            raise LookupError(f"listener {listener_id!r} has no running webhook delivery")
+        if event_id:
+            rows = await self.store.delivery_rows(listener_id, event_ids=[event_id])
+            if not rows:  # never attempted (e.g. before the listener was enabled)
+                events = await self.store.read_events_by_id([event_id])
+                if event_id not in events:
+                    raise KeyError(f"event {event_id!r} not found")
+                ev = events[event_id]
+                rows = [pipeline.delivery_of(ev)]
+        else:
+            rows = await self.store.delivery_rows(
+                listener_id, states=("FAILED", "DEAD"), start=start, end=end or float("inf")
+            )
+        return await pipeline.redeliver(rows)
+
     async def drain(self, timeout: float) -> None:
         """Wait (bounded) until every pipeline has caught up with the outbox."""
         loop = asyncio.get_running_loop()

@@ -145,6 +145,10 @@ class WebhookPipeline:
             event.position, event.time, state, attempts, None, "", self.clock(),
         )  # fmt: skip
 
+    def delivery_of(self, event: EventRow) -> DeliveryRow:
+        """A new, not yet attempted delivery of `event`."""
+        return self._delivery(event, PENDING, 0)
+
     async def _outcome(self, attempt: Attempt) -> None:
         """Listener-level consequences: 410 disables; a long failing streak too."""
         now = self.clock()
@@ -245,6 +249,32 @@ class WebhookPipeline:
             d.state, d.next_attempt_time = DEAD, None
         else:
             d.state, d.next_attempt_time = FAILED, self.clock() + delay
+
+    # --- redelivery -----------------------------------------------------------------------
+
+    async def redeliver(self, deliveries: Sequence[DeliveryRow]) -> int:
+        """Send these events again (same event ids), in order behind anything held."""
+        change = Change()
+        queued = 0
+        for d in sorted(deliveries, key=lambda d: (d.execution_id, d.sequence)):
+            queue = self.held.setdefault(d.execution_id, deque())
+            if any(q.event_id == d.event_id for q in queue):
+                continue  # already on its way
+            d.state, d.next_attempt_time, d.last_error = PENDING, None, ""
+            d.update_time = self.clock()
+            # Keep the queue in sequence order; the head may be mid-attempt, so never
+            # insert before it.
+            at = len(queue)
+            while at > 1 and queue[at - 1].sequence > d.sequence:
+                at -= 1
+            queue.insert(at, d)
+            change.put_delivery(d)
+            queued += 1
+        await self.store.commit(change)
+        for execution_id in {d.execution_id for d in deliveries}:
+            if self.held.get(execution_id):
+                self._start_drain(execution_id)
+        return queued
 
     # --- held executions ----------------------------------------------------------------
 

@@ -365,6 +365,40 @@ class SQLiteStore:
 
         return await self._read(q)
 
+    async def delivery_rows(
+        self,
+        listener_id: str,
+        *,
+        event_ids: Sequence[str] = (),
+        states: Sequence[str] = (),
+        start: float = 0.0,
+        end: float = float("inf"),
+    ) -> list[DeliveryRow]:
+        """A listener's deliveries, by event ids, or by states and event time in [start, end).
+
+        Ordered by execution and sequence.
+        """
+        where, params = ["listener_id = ?"], [listener_id]
+        if event_ids:
+            where.append(f"event_id IN ({', '.join('?' for _ in event_ids)})")
+            params.extend(event_ids)
+        if states:
+            where.append(f"state IN ({', '.join('?' for _ in states)})")
+            params.extend(states)
+        where.append("event_time >= ? AND event_time < ?")
+
+        def q(c: sqlite3.Connection) -> list[DeliveryRow]:
+            return [
+                DeliveryRow(*t)
+                for t in c.execute(
+                    f"SELECT {_DELIVERY_COLS} FROM deliveries WHERE {' AND '.join(where)} "
+                    "ORDER BY execution_id, sequence",
+                    (*params, start, min(end, 1e18)),
+                )
+            ]
+
+        return await self._read(q)
+
     async def read_events_by_id(self, event_ids: Sequence[str]) -> dict[str, EventRow]:
         """Events by id."""
 
