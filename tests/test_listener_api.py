@@ -396,23 +396,27 @@ def test_rotation_signs_with_both_secrets_during_the_grace_period(
     assert bad_request(info.value) == ["grace_period"]
 
 
-def test_not_implemented_yet(stub: listener_pb2_grpc.ListenerServiceStub) -> None:
+def test_kafka_listener_has_no_ping_and_no_webhook_redelivery(
+    stub: listener_pb2_grpc.ListenerServiceStub,
+) -> None:
     kafka = stub.CreateListener(
         PB.CreateListenerRequest(
             listener=PB.Listener(name="k", profile="mistral", kafka=PB.KafkaTransport(topic="t"))
         ),
         timeout=10,
     ).listener
-    calls = (
-        (stub.TestListener, PB.TestListenerRequest(id=kafka.id), "webhook listeners only"),
-        (stub.ListDeliveries, PB.ListDeliveriesRequest(listener_id=kafka.id), "ListDeliveries"),
-        (stub.RedeliverEvents, PB.RedeliverEventsRequest(listener_id=kafka.id), "RedeliverEvents"),
-    )
-    for call, request, words in calls:
-        with pytest.raises(grpc.RpcError) as info:
-            call(request, timeout=10)  # type: ignore[operator]
-        assert info.value.code() == grpc.StatusCode.UNIMPLEMENTED
-        assert words in (info.value.details() or "")
+    with pytest.raises(grpc.RpcError) as info:
+        stub.TestListener(PB.TestListenerRequest(id=kafka.id), timeout=10)
+    assert info.value.code() == grpc.StatusCode.UNIMPLEMENTED
+    assert "webhook listeners only" in (info.value.details() or "")
+    listed = stub.ListDeliveries(PB.ListDeliveriesRequest(listener_id=kafka.id), timeout=10)
+    assert list(listed.deliveries) == []
+    with pytest.raises(grpc.RpcError) as info:
+        stub.RedeliverEvents(PB.RedeliverEventsRequest(listener_id=kafka.id), timeout=10)
+    assert info.value.code() == grpc.StatusCode.FAILED_PRECONDITION
+    with pytest.raises(grpc.RpcError) as info:
+        stub.ListDeliveries(PB.ListDeliveriesRequest(listener_id="nope"), timeout=10)
+    assert info.value.code() == grpc.StatusCode.NOT_FOUND
 
 
 def test_reflection_lists_the_listener_service(server: TidingsProcess) -> None:
