@@ -793,6 +793,10 @@ class ListenerRegistry:
 
     async def _commit(self, change: Change) -> None:
         await self.store.commit(change)
+        self.changed()
+
+    def changed(self) -> None:
+        """Tell the followers (the dispatcher) that listeners changed in the store."""
         for callback in self._on_change:
             callback()
 

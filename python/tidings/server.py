@@ -49,13 +49,14 @@ class Server:
                 retry_delay=config.http_retry_delay_s,
             )
         )
+        self.listeners = ListenerRegistry(self.store, config.webhook_allow_private)
         self.engine = Engine(
             self.store,
             self.actions,
             EventFactory(config.engine_name, config.engine_version),
             on_fatal=self._fatal,
+            listeners=self.listeners,
         )
-        self.listeners = ListenerRegistry(self.store, config.webhook_allow_private)
         self.dispatcher = Dispatcher(
             self.store,
             listeners=self.listeners,

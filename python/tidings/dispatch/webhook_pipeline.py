@@ -173,8 +173,12 @@ class WebhookPipeline:
         """Deliver until cancelled (or until the listener is disabled)."""
         saved = await self.store.load_cursor(self.row.id)
         if saved is None:
-            # A new listener hears what happens from now on.
-            saved = await self.store.last_position()
+            # A new listener hears what happens from now on; an execution's notify
+            # target, everything of its execution (it was created with its start).
+            if self.row.scope == "EXECUTION":
+                saved = await self.store.first_position(self.row.scope_id) - 1
+            else:
+                saved = await self.store.last_position()
             await self.store.save_cursor(self.row.id, saved)
         self.cursor = saved
         for d in await self.store.open_deliveries(self.row.id):

@@ -37,6 +37,7 @@ from tidings.engine.expressions import (
     TaskView,
     evaluate,
 )
+from tidings.listeners import ListenerRegistry, notify_listeners, workflow_listeners
 from tidings.store import Change, ExecutionRow, SQLiteStore, TaskRow, WorkflowRow
 from tidings.v1 import event_pb2
 
@@ -106,8 +107,11 @@ class Engine:
         *,
         clock: Callable[[], float] = time.time,
         on_fatal: Callable[[BaseException], None] | None = None,
+        listeners: ListenerRegistry | None = None,
     ) -> None:
         self.store = store
+        #: Where seed-002 callback URLs and notify targets become listeners.
+        self.listeners = listeners
         self.actions = actions
         self.events = events
         self.clock = clock
@@ -269,8 +273,31 @@ class Engine:
         )
         change = Change()
         change.put_workflow(row)
+        await self._callback_listeners(row, change)
         await self.store.commit(change)
+        self._listeners_changed(change)
         return row
+
+    async def _callback_listeners(self, row: WorkflowRow, change: Change) -> None:
+        """The workflow's seed-002 callback listeners, (re)written into `change`."""
+        if self.listeners is None:
+            return
+        await self.listeners.guard.check_urls(
+            {"callback_url": row.callback_url, "modify_callback_url": row.modify_callback_url}
+        )
+        rows = workflow_listeners(
+            row.id, row.name, row.callback_url, row.modify_callback_url, now=self.clock()
+        )
+        for listener in rows:
+            change.put_listener(listener)
+        kept = {r.id for r in rows}
+        for key in ("callback_url", "modify_callback_url"):
+            if f"{row.id}.{key}" not in kept:
+                change.delete_listener(f"{row.id}.{key}")
+
+    def _listeners_changed(self, change: Change) -> None:
+        if self.listeners is not None and (change.listeners or change.deleted_listeners):
+            self.listeners.changed()
 
     async def get_workflow(self, id_or_name: str) -> WorkflowRow:
         """A workflow by id or name; NotFoundError if there is none."""
@@ -302,7 +329,9 @@ class Engine:
         row.update_time = self.clock()
         change = Change()
         change.put_workflow(row)
+        await self._callback_listeners(row, change)
         await self.store.commit(change)
+        self._listeners_changed(change)
         return row
 
     async def delete_workflow(self, id_or_name: str) -> None:
@@ -310,7 +339,11 @@ class Engine:
         row = await self.get_workflow(id_or_name)
         change = Change()
         change.delete_workflow(row.id)
+        if self.listeners is not None:
+            for key in ("callback_url", "modify_callback_url"):
+                change.delete_listener(f"{row.id}.{key}")
         await self.store.commit(change)
+        self._listeners_changed(change)
 
     # ------------------------------------------------------------------ executions
 
@@ -359,9 +392,16 @@ class Engine:
         wf_row = await self.get_workflow(workflow)
         wf = self.workflow_of(wf_row)
         values = self._check_input(wf, input or {})
+        execution_id = str(uuid.uuid4())
+        notify_rows = []
+        if notify and self.listeners is not None:
+            notify_rows = notify_listeners(execution_id, notify, now=self.clock())
+            await self.listeners.guard.check_urls(
+                {f"notify[{i}].url": str(n.get("url", "")) for i, n in enumerate(notify)}
+            )
         now = self.clock()
         ex = ExecutionRow(
-            id=str(uuid.uuid4()),
+            id=execution_id,
             workflow_id=wf_row.id,
             workflow_name=wf_row.name,
             definition=wf_row.definition,
@@ -387,7 +427,10 @@ class Engine:
             self._schedule(run, name, None, change, launches)
         self._check_done(run, change, launches)
         change.put_execution(ex)
+        for listener in notify_rows:  # heard from the execution's first event on
+            change.put_listener(listener)
         await self.store.commit(change)
+        self._listeners_changed(change)
         self._arm_timeout(run)
         for r, t in launches:
             if t.state == RUNNING and r.row.state in (RUNNING, PAUSED):

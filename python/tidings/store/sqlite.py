@@ -458,6 +458,19 @@ class SQLiteStore:
 
         return await self._read(q)
 
+    async def first_position(self, execution_id: str) -> int:
+        """The outbox position of an execution's first event (the next one if none yet)."""
+
+        def q(c: sqlite3.Connection) -> int:
+            row = c.execute(
+                "SELECT min(position) FROM events WHERE execution_id = ?", (execution_id,)
+            ).fetchone()
+            if row[0] is not None:
+                return int(row[0])
+            return int(c.execute("SELECT coalesce(max(position), 0) FROM events").fetchone()[0]) + 1
+
+        return await self._read(q)
+
     async def last_position(self) -> int:
         """The outbox position of the newest event (0 when empty)."""
 
