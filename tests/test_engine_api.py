@@ -48,7 +48,12 @@ def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def server(data_dir: Path) -> Iterator[TidingsProcess]:
-    env = {"TIDINGS_HTTP_TRANSPORT_RETRIES": "1", "TIDINGS_HTTP_RETRY_DELAY_S": "0.01"}
+    env = {
+        "TIDINGS_HTTP_TRANSPORT_RETRIES": "1",
+        "TIDINGS_HTTP_RETRY_DELAY_S": "0.01",
+        # The callback URLs of these tests point at loopback.
+        "TIDINGS_WEBHOOK_ALLOW_PRIVATE": "127.0.0.1/32",
+    }
     with TidingsProcess(data_dir, env=env) as process:
         yield process
 
@@ -302,7 +307,9 @@ def test_update_workflow(client: EngineClient) -> None:
     )
     updated = client.workflows.UpdateWorkflow(
         WPB.UpdateWorkflowRequest(
-            workflow=created.id, definition=new_definition, modify_callback_url="http://h/m"
+            workflow=created.id,
+            definition=new_definition,
+            modify_callback_url="http://127.0.0.1:9/m",
         ),
         timeout=T,
     ).workflow
@@ -311,7 +318,7 @@ def test_update_workflow(client: EngineClient) -> None:
     assert updated.description == "second version"
     assert list(updated.input_names) == ["v"]
     assert updated.callback_url == ""  # replaced as given
-    assert updated.modify_callback_url == "http://h/m"
+    assert updated.modify_callback_url == "http://127.0.0.1:9/m"
     assert updated.create_time == created.create_time
     assert (updated.update_time.seconds, updated.update_time.nanos) > (
         created.update_time.seconds,
@@ -463,7 +470,9 @@ def test_start_keeps_notify_targets_and_timeout(client: EngineClient, inputs_wor
     got = client.get(ex.id)
     assert list(got.notify) == [target]
     assert got.timeout_seconds == 30
-    default = client.start(inputs_workflow, {"order": 2}, notify=[PB.NotifyTarget(url="http://h/")])
+    default = client.start(
+        inputs_workflow, {"order": 2}, notify=[PB.NotifyTarget(url="http://127.0.0.1:9/")]
+    )
     assert default.notify[0].profile == "mistral"
 
 
