@@ -13,6 +13,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_health.v1.health import aio as health_aio  # type: ignore[attr-defined]
 from grpc_reflection.v1alpha import reflection
 
+from tidings.api.events import CommitSignal, EventService
 from tidings.api.executions import ExecutionService
 from tidings.api.listeners import ListenerService
 from tidings.api.workflows import WorkflowService
@@ -24,6 +25,8 @@ from tidings.engine.runner import Engine
 from tidings.listeners import ListenerRegistry
 from tidings.store import SQLiteStore
 from tidings.v1 import (
+    event_service_pb2,
+    event_service_pb2_grpc,
     execution_pb2,
     execution_pb2_grpc,
     listener_pb2,
@@ -75,6 +78,10 @@ class Server:
         execution_pb2_grpc.add_ExecutionServiceServicer_to_server(
             ExecutionService(self.engine), self._grpc
         )
+        self.commits = CommitSignal()
+        event_service_pb2_grpc.add_EventServiceServicer_to_server(
+            EventService(self.store, self.commits), self._grpc
+        )
         listener_pb2_grpc.add_ListenerServiceServicer_to_server(
             ListenerService(self.listeners, self.dispatcher), self._grpc
         )
@@ -83,6 +90,7 @@ class Server:
             workflow_pb2.DESCRIPTOR.services_by_name["WorkflowService"].full_name,
             execution_pb2.DESCRIPTOR.services_by_name["ExecutionService"].full_name,
             listener_pb2.DESCRIPTOR.services_by_name["ListenerService"].full_name,
+            event_service_pb2.DESCRIPTOR.services_by_name["EventService"].full_name,
             reflection.SERVICE_NAME,
         )
         reflection.enable_server_reflection(services, self._grpc)
@@ -95,6 +103,7 @@ class Server:
     async def start(self) -> None:
         """Open the store, resume executions, then serve; raises if it cannot bind."""
         await self.store.open()
+        self.store.on_commit(self.commits.notify)
         await self.dispatcher.start()
         await self.engine.start()
         self.port = self._grpc.add_insecure_port(self.config.listen)

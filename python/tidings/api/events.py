@@ -1,0 +1,108 @@
+"""tidings.v1.EventService: committed events streamed to gRPC clients."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from typing import Any
+
+from tidings.api.errors import handles_errors
+from tidings.dispatch.targets import TYPE_NAMES, EventFilter
+from tidings.engine.errors import FieldViolation, InvalidArgumentError
+from tidings.store import SQLiteStore
+from tidings.store.sqlite import decode_token, encode_token
+from tidings.v1 import event_pb2, event_service_pb2, event_service_pb2_grpc, listener_pb2
+
+Context = Any  # grpc.aio.ServicerContext
+PB = event_service_pb2
+READ_BATCH = 1000
+
+
+class CommitSignal:
+    """Wakes every watcher when events were committed."""
+
+    def __init__(self) -> None:
+        self._waiters: set[asyncio.Event] = set()
+
+    def notify(self) -> None:
+        """Called after each commit that wrote events."""
+        for event in self._waiters:
+            event.set()
+
+    @contextlib.contextmanager
+    def subscribe(self) -> Any:
+        """An asyncio.Event set on each commit, for the duration of the block."""
+        event = asyncio.Event()
+        self._waiters.add(event)
+        try:
+            yield event
+        finally:
+            self._waiters.discard(event)
+
+
+def event_filter(f: listener_pb2.ListenerFilter, execution_id: str) -> EventFilter:
+    """A listener filter message as an EventFilter."""
+    categories = []
+    for c in f.categories:
+        name = listener_pb2.EventCategory.Name(c).removeprefix("EVENT_CATEGORY_")
+        if name == "UNSPECIFIED":
+            raise InvalidArgumentError(
+                "bad filter", [FieldViolation("filter.categories", "must not be unspecified")]
+            )
+        categories.append(name)
+    for i, t in enumerate(f.types):
+        if t not in TYPE_NAMES or t == 0:
+            raise InvalidArgumentError(
+                "bad filter", [FieldViolation(f"filter.types[{i}]", "not an event type")]
+            )
+    return EventFilter.of(categories, list(f.types), list(f.workflows), execution_id)
+
+
+class EventService(event_service_pb2_grpc.EventServiceServicer):
+    """WatchEvents over the outbox."""
+
+    def __init__(self, store: SQLiteStore, commits: CommitSignal) -> None:
+        self.store = store
+        self.commits = commits
+
+    @handles_errors
+    async def WatchEvents(  # type: ignore[override]
+        self, request: PB.WatchEventsRequest, context: Context
+    ) -> None:
+        """Stream matching events from the cursor on (until the client goes away)."""
+        wanted = event_filter(request.filter, request.execution_id)
+        size = min(request.max_batch_size or 100, 1000)
+        if request.max_batch_size < 0:
+            raise InvalidArgumentError(
+                "bad size", [FieldViolation("max_batch_size", "must not be negative")]
+            )
+        if request.cursor:
+            try:
+                position = decode_token(request.cursor)
+            except ValueError as exc:
+                raise InvalidArgumentError(
+                    "bad cursor", [FieldViolation("cursor", "not a cursor of this server")]
+                ) from exc
+        elif request.from_beginning:
+            position = 0
+        else:
+            position = await self.store.last_position()
+        with self.commits.subscribe() as committed:
+            while True:
+                committed.clear()
+                rows = await self.store.read_events(position, READ_BATCH)
+                if not rows:
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(committed.wait(), timeout=5.0)
+                    continue
+                chosen = [r for r in rows if wanted.matches(r)]
+                for start in range(0, len(chosen), size):
+                    part = chosen[start : start + size]
+                    last = part[-1].position if start + size < len(chosen) else rows[-1].position
+                    await context.write(
+                        PB.WatchEventsResponse(
+                            events=[event_pb2.Event.FromString(r.body) for r in part],
+                            cursor=encode_token(last),
+                        )
+                    )
+                position = rows[-1].position
