@@ -1,7 +1,8 @@
-"""Dispatch benchmark: outbox → real Kafka broker (acks=all), ~2 KB mistral events.
+"""Dispatch benchmark: outbox → real Kafka broker (acks=all) and → a local webhook
+receiver (64 concurrent requests), ~2 KB mistral events.
 
-Fills a real SQLite outbox, then measures in one run:
-  * events/s from the outbox to the broker (render + produce + acknowledged), and
+Fills a real SQLite outbox, then measures in one run, for each transport:
+  * events/s from the outbox to the sink (render + send + acknowledged / 2xx), and
   * commit-to-delivery latency (p50/p99) while events are committed at half that rate.
 
     python bench/dispatch.py            # a table
@@ -15,6 +16,7 @@ import asyncio
 import json
 import os
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -28,11 +30,15 @@ sys.path.insert(0, str(ROOT.parent / "tests"))
 sys.path.insert(0, str(ROOT))
 
 from codec import canonical, engine_data  # noqa: E402
-from kafka_broker import KafkaBroker  # noqa: E402
+from kafka_broker import KafkaBroker, free_port  # noqa: E402
 from tidings.dispatch.kafka import KafkaSink  # noqa: E402
 from tidings.dispatch.kafka_pipeline import KafkaPipeline  # noqa: E402
 from tidings.dispatch.targets import builtin_kafka_target  # noqa: E402
+from tidings.dispatch.webhook import WebhookSink  # noqa: E402
+from tidings.dispatch.webhook_pipeline import WebhookPipeline  # noqa: E402
+from tidings.listeners import DestinationGuard, new_secret  # noqa: E402
 from tidings.store import Change, EventRow, SQLiteStore  # noqa: E402
+from tidings.store.listeners import ListenerRow  # noqa: E402
 from tidings.v1 import event_pb2  # noqa: E402
 
 TASK_FAILED = event_pb2.EVENT_TYPE_TASK_FAILED
@@ -121,6 +127,112 @@ async def latency(
             "p99_ms": round(ms[int(len(ms) * 0.99) - 1], 1)}  # fmt: skip
 
 
+def webhook_listener(listener_id: str, url: str) -> ListenerRow:
+    now = time.time()
+    return ListenerRow(
+        id=listener_id, name=listener_id, scope="GLOBAL", scope_id="",
+        filter={"workflows": [], "categories": [], "types": []}, profile="mistral",
+        transport="webhook", config={"url": url, "method": "POST", "headers": {},
+                                     "timeout_s": 15.0},
+        retry={}, enabled=True, disabled_reason="",
+        secrets=[{"secret": new_secret(), "expire_time": None}], create_time=now, update_time=now,
+    )  # fmt: skip
+
+
+async def webhook_throughput(store: SQLiteStore, url: str, sink: WebhookSink) -> dict[str, Any]:
+    row = webhook_listener(f"bench-wh-{time.time_ns()}", url)
+    pipeline = WebhookPipeline(row, store, sink, concurrency=64)
+    await store.save_cursor(row.id, 0)
+    last = await store.last_position()
+    t0 = time.perf_counter()
+    task = asyncio.create_task(pipeline.run())
+    while pipeline.cursor < last:
+        await asyncio.sleep(0.01)
+    elapsed = time.perf_counter() - t0
+    task.cancel()
+    return {"deliveries": pipeline.delivered, "seconds": round(elapsed, 3),
+            "deliveries_per_s": round(pipeline.delivered / elapsed)}  # fmt: skip
+
+
+async def webhook_latency(
+    store: SQLiteStore, url: str, sink: WebhookSink, rate: float, seconds: float, body: bytes
+) -> dict[str, Any]:
+    row = webhook_listener(f"bench-wh-lat-{time.time_ns()}", url)
+    pipeline = WebhookPipeline(row, store, sink, concurrency=64)
+    await store.save_cursor(row.id, await store.last_position())
+    store.on_commit(pipeline.wake)
+    committed: dict[str, float] = {}
+    latencies: list[float] = []
+    original = pipeline._attempt
+
+    async def timed(event: EventRow, rendered: Any) -> Any:
+        attempt = await original(event, rendered)
+        if attempt.ok and event.id in committed:
+            latencies.append(time.time() - committed[event.id])
+        return attempt
+
+    pipeline._attempt = timed  # type: ignore[method-assign]
+    task = asyncio.create_task(pipeline.run())
+    await asyncio.sleep(0.2)
+    tick = 0.01
+    per_tick = max(1, round(rate * tick))
+    start = 20_000_000
+    t_end = time.monotonic() + seconds
+    next_tick = time.monotonic()
+    while time.monotonic() < t_end:
+        events = make_events(start, per_tick, body)
+        start += per_tick
+        change = Change()
+        for ev in events:
+            change.add_event(ev)
+        await store.commit(change)
+        now = time.time()
+        committed.update((ev.id, now) for ev in events)
+        next_tick += tick
+        await asyncio.sleep(max(0.0, next_tick - time.monotonic()))
+    deadline = time.monotonic() + 30
+    while len(latencies) < len(committed) and time.monotonic() < deadline:
+        await asyncio.sleep(0.05)
+    task.cancel()
+    ms = sorted(x * 1000 for x in latencies)
+    return {"rate": round(rate), "events": len(ms), "p50_ms": round(statistics.median(ms), 1),
+            "p99_ms": round(ms[int(len(ms) * 0.99) - 1], 1)}  # fmt: skip
+
+
+async def run_webhooks(args: argparse.Namespace, url: str) -> dict[str, Any]:
+    body = canonical(engine_data(0), TASK_FAILED)
+    with tempfile.TemporaryDirectory(prefix="tidings-webhooks-") as tmp:
+        store = SQLiteStore(Path(tmp) / "outbox.sqlite3")
+        await store.open()
+        await fill(store, args.webhook_events, body)
+        sink = WebhookSink(DestinationGuard(["127.0.0.1/32"]), max_connections=64)
+        best = await webhook_throughput(store, url, sink)
+        lat = await webhook_latency(
+            store, url, sink, best["deliveries_per_s"] / 2, args.seconds, body
+        )
+        await sink.aclose()
+        await store.close()
+    return {
+        "webhook_deliveries_per_s": best["deliveries_per_s"],
+        "webhook_p50_ms": lat["p50_ms"],
+        "webhook_p99_ms": lat["p99_ms"],
+        "webhook_latency_rate": lat["rate"],
+        "webhook_events": args.webhook_events,
+    }
+
+
+def start_receiver() -> tuple[subprocess.Popen[str], str]:
+    port = free_port()
+    proc = subprocess.Popen(
+        [sys.executable, str(ROOT / "receiver.py"), str(port)], stdout=subprocess.PIPE, text=True
+    )
+    assert proc.stdout is not None
+    if proc.stdout.readline().strip() != "ready":
+        proc.kill()
+        raise RuntimeError("the benchmark receiver did not start")
+    return proc, f"http://127.0.0.1:{port}/hook"
+
+
 async def run(args: argparse.Namespace, bootstrap: str) -> dict[str, Any]:
     body = canonical(engine_data(0), TASK_FAILED)
     with tempfile.TemporaryDirectory(prefix="tidings-dispatch-") as tmp:
@@ -147,9 +259,16 @@ def main() -> int:
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.add_argument("--events", type=int, default=200_000)
     parser.add_argument("--seconds", type=float, default=5.0, help="latency phase length")
+    parser.add_argument("--webhook-events", type=int, default=20_000)
     args = parser.parse_args()
     with KafkaBroker() as broker:
         result = asyncio.run(run(args, broker.bootstrap))
+    receiver, url = start_receiver()
+    try:
+        result.update(asyncio.run(run_webhooks(args, url)))
+    finally:
+        receiver.kill()
+        receiver.wait()
     if args.json:
         print(json.dumps(result))
         return 0
@@ -159,6 +278,11 @@ def main() -> int:
     print(
         f"  latency at {result['kafka_latency_rate']:>7,}/s       "
         f"p50 {result['kafka_p50_ms']} ms, p99 {result['kafka_p99_ms']} ms (commit -> broker ack)"
+    )
+    print(f"  outbox -> webhooks (64 concurrent) {result['webhook_deliveries_per_s']:>7,} /s")
+    print(
+        f"  latency at {result['webhook_latency_rate']:>7,}/s       "
+        f"p50 {result['webhook_p50_ms']} ms, p99 {result['webhook_p99_ms']} ms (commit -> 2xx)"
     )
     return 0
 

@@ -39,7 +39,18 @@ class TooLargeError(CodecError):
 
 @final
 class Renderer:
-    """Renders batches of canonical events in one profile with fixed options."""
+    """Renders batches of canonical events in one profile with fixed options.
+
+    Options (``InvalidOptionError`` for an unknown name or a bad value):
+
+    - ``timezone``: zone of local-time fields, an IANA name, ``UTC`` or ``+08:00``/``-0530``;
+    - ``ce_source``: CloudEvents ``source`` (empty: ``/tidings/<engine_name>``);
+    - ``tencent_event_name``, ``tencent_bucket_field``, ``tencent_object_field``;
+    - ``max_event_bytes``: a larger event is a ``TooLargeError``;
+    - ``threads``: for batches of 512 events or more, ``0`` uses the shared pool (one
+      thread per core), ``1`` renders on the calling thread, ``N`` starts a pool of
+      ``N`` threads owned by this renderer.
+    """
 
     def __new__(
         cls,
