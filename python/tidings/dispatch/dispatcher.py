@@ -97,6 +97,10 @@ class Dispatcher:
         while True:
             try:
                 await pipeline.run()
+                # Finished (an execution's notify target after the end): forget the
+                # pipeline but keep the row, so a reopened execution can restart it.
+                self.pipelines.pop(key, None)
+                self._tasks.pop(key, None)
                 return
             except asyncio.CancelledError:
                 raise
@@ -125,6 +129,14 @@ class Dispatcher:
             await self._stop(key)
         for key, row in rows.items():
             old = self._rows.get(key)
+            if old is not None and key not in self.pipelines:
+                # A finished notify target: only more events of its execution revive it.
+                cursor = await self.store.load_cursor(key) or 0
+                if row.scope != "EXECUTION" or not await self.store.has_events_after(
+                    row.scope_id, cursor
+                ):
+                    continue
+                old = None
             if old is not None:
                 pipeline = self.pipelines.get(key)
                 if _same_route(old, row) and isinstance(pipeline, WebhookPipeline):

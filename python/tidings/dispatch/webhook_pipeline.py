@@ -33,6 +33,8 @@ log = logging.getLogger(__name__)
 BATCH = 1000
 CONCURRENCY = 64
 PENDING, DELIVERED, FAILED, DEAD = "PENDING", "DELIVERED", "FAILED", "DEAD"
+#: Events after which an execution has nothing more to say (unless it is reopened).
+ENDING_TYPES = frozenset(range(11, 15)) | {18}
 
 
 @dataclass(frozen=True)
@@ -167,6 +169,9 @@ class WebhookPipeline:
             log.warning("webhook %s: disabling listener: %s", self.row.id, reason)
             await self._disable(self.row.id, reason)
 
+    def _execution_over(self, events: Sequence[EventRow]) -> bool:
+        return any(e.execution_id == self.row.scope_id and e.type in ENDING_TYPES for e in events)
+
     # --- the main loop ---------------------------------------------------------------
 
     async def run(self) -> None:
@@ -196,6 +201,13 @@ class WebhookPipeline:
                 await self._deliver_batch(events)
                 self.cursor = events[-1].position
                 await self.store.save_cursor(self.row.id, self.cursor)
+                if self.row.scope == "EXECUTION" and self._execution_over(events):
+                    # An execution's notify target is done once its end is delivered;
+                    # held deliveries still finish first.
+                    for task in list(self._drainers.values()):
+                        await task
+                    if not self.held:
+                        return
         finally:
             for task in self._drainers.values():
                 task.cancel()

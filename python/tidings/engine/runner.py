@@ -561,6 +561,11 @@ class Engine:
         self._arm_timeout(run)
         return change, []
 
+    def _revive_notify(self, run: Run) -> None:
+        """Restart a reopened execution's notify targets (they stopped at its end)."""
+        if run.row.notify and self.listeners is not None:
+            self.listeners.changed()
+
     async def cancel(self, execution_id: str, reason: str = "") -> ExecutionRow:
         """Cancel a running or paused execution (thain "killed")."""
         run = await self._load_run(execution_id)
@@ -652,12 +657,15 @@ class Engine:
             )
         if run.row.state not in (RUNNING, ERROR):
             raise FailedPreconditionError(f"execution is {run.row.state}")
-        if run.row.state == ERROR:
+        reopened = run.row.state == ERROR
+        if reopened:
             change, launches = self._reopen(run, status=RUNNING)
         else:
             change, launches = Change(), []
         self._retry(run, task, 0.0, change, launches)
         await self._commit(run, change, launches)
+        if reopened:
+            self._revive_notify(run)
         return task
 
     async def skip_task(self, task_id: str, result: Any) -> TaskRow:
@@ -668,7 +676,8 @@ class Engine:
         if run.row.state in ENDED and run.row.state != ERROR:
             raise FailedPreconditionError(f"execution is {run.row.state}")
         published = self._publish_skipped(run, task, result)  # may refuse: before any change
-        if run.row.state == ERROR:
+        reopened = run.row.state == ERROR
+        if reopened:
             change, launches = self._reopen(run, status=RUNNING)
         else:
             change, launches = Change(), []
@@ -686,6 +695,8 @@ class Engine:
         self._transitions(run, task, success=True, change=change, launches=launches)
         self._check_done(run, change, launches)
         await self._commit(run, change, launches)
+        if reopened:
+            self._revive_notify(run)
         return task
 
     def _publish_skipped(self, run: Run, task: TaskRow, result: Any) -> dict[str, Any]:

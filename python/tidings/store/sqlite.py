@@ -471,6 +471,20 @@ class SQLiteStore:
 
         return await self._read(q)
 
+    async def has_events_after(self, execution_id: str, position: int) -> bool:
+        """Whether an execution has events after an outbox position."""
+
+        def q(c: sqlite3.Connection) -> bool:
+            return (
+                c.execute(
+                    "SELECT 1 FROM events WHERE execution_id = ? AND position > ? LIMIT 1",
+                    (execution_id, position),
+                ).fetchone()
+                is not None
+            )
+
+        return await self._read(q)
+
     async def last_position(self) -> int:
         """The outbox position of the newest event (0 when empty)."""
 

@@ -1,0 +1,116 @@
+"""Three scopes, one mechanism: workflow callback URLs (seed 002) and notify targets."""
+
+from __future__ import annotations
+
+import json
+import time
+import urllib.parse
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import grpc
+import pytest
+
+from atom_server import AtomServer, Reply
+from tidings.v1 import execution_pb2 as E
+from tidings.v1 import execution_pb2_grpc as EG
+from tidings.v1 import workflow_pb2 as W
+from tidings.v1 import workflow_pb2_grpc as WG
+from tidings_process import TidingsProcess
+
+ENV = {"TIDINGS_WEBHOOK_ALLOW_PRIVATE": "127.0.0.1/32", "TIDINGS_HTTP_RETRY_DELAY_S": "0.01"}
+
+
+def wait_for(check: Callable[[], bool], timeout: float = 20.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not check():
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not met in time")
+        time.sleep(0.05)
+
+
+@pytest.fixture
+def rig(tmp_path: Path) -> Iterator[tuple[AtomServer, TidingsProcess, grpc.Channel]]:
+    with AtomServer() as rx, TidingsProcess(tmp_path / "data", env=ENV) as server:
+        for path in ("/cb", "/mod", "/notify"):
+            rx.script(path, Reply(200))
+        with grpc.insecure_channel(server.address) as channel:
+            yield rx, server, channel
+
+
+def test_callback_urls_get_thain_forms_and_notify_gets_its_execution(
+    rig: tuple[AtomServer, TidingsProcess, grpc.Channel],
+) -> None:
+    rx, _, channel = rig
+    definition = """
+version: '2.0'
+slow:
+  tasks:
+    one:
+      action: std.sleep
+      input: {seconds: 0.3}
+"""
+    wf = (
+        WG.WorkflowServiceStub(channel)
+        .CreateWorkflow(
+            W.CreateWorkflowRequest(
+                definition=definition,
+                callback_url=rx.url("/cb"),
+                modify_callback_url=rx.url("/mod"),
+            )
+        )
+        .workflow
+    )
+    stub = EG.ExecutionServiceStub(channel)
+    target = E.NotifyTarget(url=rx.url("/notify"), profile="cloudevents", events=["EXECUTION"])
+    ex = stub.StartExecution(E.StartExecutionRequest(workflow="slow", notify=[target])).execution
+    other = stub.StartExecution(E.StartExecutionRequest(workflow="slow")).execution
+    stub.PauseExecution(E.PauseExecutionRequest(id=ex.id))
+    stub.ResumeExecution(E.ResumeExecutionRequest(id=ex.id))
+    wait_for(lambda: len(rx.requests_to("/cb")) >= 4 and len(rx.requests_to("/notify")) >= 4)
+
+    forms = [urllib.parse.parse_qs(r.text) for r in rx.requests_to("/cb")]
+    mine = [f["code"][0] for f in forms if f["flowExecutionId"] == [ex.id]]
+    assert mine == ["4", "2"]  # running, then success (seed 002 flow codes)
+    assert all(f["flowId"] == [wf.id] for f in forms)
+    assert {f["flowExecutionId"][0] for f in forms} == {ex.id, other.id}
+    modify = [urllib.parse.parse_qs(r.text) for r in rx.requests_to("/mod")]
+    assert [m["status"][0] for m in modify] == ["1", "2"]  # paused, resumed
+    notified = [json.loads(r.text) for r in rx.requests_to("/notify")]
+    assert [n["type"] for n in notified] == [
+        "io.tidings.execution.started",
+        "io.tidings.execution.paused",
+        "io.tidings.execution.resumed",
+        "io.tidings.execution.succeeded",
+    ]
+    assert {n["subject"] for n in notified} == {ex.id}  # only its own execution
+
+
+def test_notify_target_stops_at_the_end_and_comes_back_when_the_execution_is_reopened(
+    rig: tuple[AtomServer, TidingsProcess, grpc.Channel],
+) -> None:
+    rx, _, channel = rig
+    rx.script("/atom", Reply(500), Reply(200, {"ok": True}))
+    definition = f"""
+version: '2.0'
+flaky:
+  tasks:
+    call:
+      action: std.http
+      input: {{url: "{rx.url("/atom")}", method: POST}}
+"""
+    WG.WorkflowServiceStub(channel).CreateWorkflow(W.CreateWorkflowRequest(definition=definition))
+    stub = EG.ExecutionServiceStub(channel)
+    target = E.NotifyTarget(url=rx.url("/notify"), profile="mistral")
+    ex = stub.StartExecution(E.StartExecutionRequest(workflow="flaky", notify=[target])).execution
+    wait_for(lambda: len(rx.requests_to("/notify")) >= 4)  # start, task start, task end, end
+    first = [json.loads(r.text)["eType"] for r in rx.requests_to("/notify")]
+    assert first == ["execution_start", "task_start", "task_end", "execution_end"]
+    task = stub.ListTasks(E.ListTasksRequest(execution_id=ex.id)).tasks[0]
+    stub.RetryTask(E.RetryTaskRequest(task_id=task.id))
+    wait_for(lambda: len(rx.requests_to("/notify")) >= 9)
+    then = [json.loads(r.text) for r in rx.requests_to("/notify")][4:]
+    assert [t["eType"] for t in then] == [
+        "execution_resume", "task_redo", "task_start", "task_end", "execution_end",
+    ]  # fmt: skip
+    assert then[-1]["status"] == "SUCCESS"
