@@ -1,0 +1,680 @@
+//! `tidings-codec` renders canonical `tidings.v1.Event` bytes into the exact
+//! payload bytes of each profile of `docs/profiles.md`.
+//!
+//! ```
+//! use tidings_codec::{Profile, RenderOptions, Renderer};
+//!
+//! let renderer = Renderer::new(Profile::Thain, RenderOptions::default()).unwrap();
+//! // EXECUTION_SUCCEEDED (type 11) of workflow "w", execution "e".
+//! let event: &[u8] = b"\x10\x0b\x3a\x01w\x4a\x01e";
+//! let out = renderer.render(&[event]).unwrap();
+//! assert_eq!(out[0], b"flowId=w&flowExecutionId=e&code=2");
+//! ```
+//!
+//! A batch renders whole or fails with the error of its lowest failing event;
+//! batches of [`PARALLEL_THRESHOLD`] events or more are split into chunks rendered
+//! on a rayon pool. Nothing here panics on any input.
+
+// Two small `unsafe` blocks, each allowed where it is: the SSE2 load of the
+// JSON string scanner (escape.rs) and the ASCII fast path of the decoder (wire.rs).
+#![deny(unsafe_code)]
+
+mod error;
+mod escape;
+mod json;
+mod render;
+mod time;
+mod wire;
+
+use std::fmt;
+use std::str::FromStr;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+
+use rayon::prelude::*;
+
+pub use error::{CodecError, ErrorKind};
+
+use render::Ctx;
+use wire::Event;
+
+/// The prost types of `tidings.v1`, generated from `protos/tidings/v1/event.proto`
+/// (for building events; rendering uses its own zero-copy decoder).
+#[allow(missing_docs, clippy::doc_lazy_continuation)]
+pub mod pb {
+    include!(concat!(env!("OUT_DIR"), "/tidings.v1.rs"));
+}
+
+/// Batches with at least this many events are rendered in parallel.
+pub const PARALLEL_THRESHOLD: usize = 512;
+
+/// The crate version.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// A payload shape.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Profile {
+    /// Seed 000: the mistral/service JSON on Kafka.
+    Mistral,
+    /// Seed 002: form-encoded scheduler callbacks.
+    Thain,
+    /// Seed 003: the tencent workflow XML callback.
+    Tencent,
+    /// Seed 003 as one JSON object.
+    TencentJson,
+    /// CloudEvents 1.0 structured mode.
+    CloudEvents,
+    /// CloudEvents 1.0 binary mode: the `data` only.
+    CloudEventsData,
+}
+
+impl Profile {
+    /// Every profile, in the order of the table in `docs/profiles.md`.
+    pub const ALL: [Profile; 6] = [
+        Profile::Mistral,
+        Profile::Thain,
+        Profile::Tencent,
+        Profile::TencentJson,
+        Profile::CloudEvents,
+        Profile::CloudEventsData,
+    ];
+
+    /// The profile's name (`mistral`, `tencent_json`, ...).
+    pub fn name(self) -> &'static str {
+        match self {
+            Profile::Mistral => "mistral",
+            Profile::Thain => "thain",
+            Profile::Tencent => "tencent",
+            Profile::TencentJson => "tencent_json",
+            Profile::CloudEvents => "cloudevents",
+            Profile::CloudEventsData => "cloudevents_data",
+        }
+    }
+
+    /// The content type of the rendered payloads.
+    pub fn content_type(self) -> &'static str {
+        match self {
+            Profile::Mistral | Profile::TencentJson | Profile::CloudEventsData => {
+                "application/json"
+            }
+            Profile::Thain => "application/x-www-form-urlencoded; charset=utf-8",
+            Profile::Tencent => "application/xml",
+            Profile::CloudEvents => "application/cloudevents+json",
+        }
+    }
+
+    /// Whether the profile renders events of `event_type` (a `tidings.v1.EventType`).
+    pub fn supports(self, event_type: i32) -> bool {
+        render::supports(self, event_type)
+    }
+}
+
+impl fmt::Display for Profile {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl FromStr for Profile {
+    type Err = CodecError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Profile::ALL
+            .into_iter()
+            .find(|p| p.name() == s)
+            .ok_or_else(|| {
+                let names: Vec<&str> = Profile::ALL.iter().map(|p| p.name()).collect();
+                CodecError::UnknownProfile {
+                    index: None,
+                    message: format!("unknown profile {s:?} (known: {})", names.join(", ")),
+                }
+            })
+    }
+}
+
+/// Whether `profile` renders events of `event_type`.
+pub fn supports(profile: Profile, event_type: i32) -> bool {
+    profile.supports(event_type)
+}
+
+/// The render options of `docs/profiles.md`, plus the thread count.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RenderOptions {
+    /// Zone of local-time fields: an IANA name, `UTC`, or `+08:00` / `-0530`.
+    pub timezone: String,
+    /// CloudEvents `source`; empty means `/tidings/<engine_name>`.
+    pub ce_source: String,
+    /// The tencent `<EventName>`.
+    pub tencent_event_name: String,
+    /// Top-level key of the execution input that becomes `<BucketId>`.
+    pub tencent_bucket_field: String,
+    /// Top-level key of the execution input that becomes `<Object>`.
+    pub tencent_object_field: String,
+    /// A larger event is a [`CodecError::TooLarge`].
+    pub max_event_bytes: usize,
+    /// Threads for large batches: 0 = the shared pool (one per core), 1 = none.
+    pub threads: usize,
+}
+
+impl Default for RenderOptions {
+    fn default() -> Self {
+        RenderOptions {
+            timezone: "UTC".to_owned(),
+            ce_source: String::new(),
+            tencent_event_name: "WorkflowFinish".to_owned(),
+            tencent_bucket_field: "BucketId".to_owned(),
+            tencent_object_field: "Object".to_owned(),
+            max_event_bytes: 64 * 1024 * 1024,
+            threads: 0,
+        }
+    }
+}
+
+/// The most threads a renderer may ask for.
+const MAX_THREADS: usize = 1024;
+
+/// The number of threads of the shared pool, used by renderers with `threads = 0`
+/// (one per available core).
+pub fn threads() -> usize {
+    shared_pool().map_or(1, |p| p.current_num_threads())
+}
+
+fn build_pool(n: usize) -> Result<rayon::ThreadPool, rayon::ThreadPoolBuildError> {
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(n)
+        .thread_name(|i| format!("tidings-codec-{i}"))
+        .build()
+}
+
+/// The shared pool, created on first use, and created anew in a forked child:
+/// a child inherits the parent's pool but none of its threads, so using it
+/// would hang. (Not rayon's global pool, which cannot be replaced.)
+fn shared_pool() -> Option<Arc<rayon::ThreadPool>> {
+    static SHARED: Mutex<Option<(u32, Arc<rayon::ThreadPool>)>> = Mutex::new(None);
+    let pid = std::process::id();
+    let mut shared = SHARED.lock().ok()?;
+    if let Some((owner, pool)) = shared.as_ref() {
+        if *owner == pid {
+            return Some(Arc::clone(pool));
+        }
+    }
+    if let Some((_, inherited)) = shared.take() {
+        // Its threads live only in the parent: dropping it here could wait on them.
+        std::mem::forget(inherited);
+    }
+    let n = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let pool = Arc::new(build_pool(n).ok()?);
+    *shared = Some((pid, Arc::clone(&pool)));
+    Some(pool)
+}
+
+enum Pool {
+    Shared,
+    Serial,
+    /// A renderer's own pool and the process that built it.
+    Own(Arc<rayon::ThreadPool>, u32),
+}
+
+/// One event of CloudEvents binary mode: the attributes and the data.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BinaryEvent {
+    /// `(name, value)` in the order of structured mode, empty ones omitted,
+    /// `datacontenttype` included.
+    pub attributes: Vec<(&'static str, String)>,
+    /// The `data` object, as `cloudevents_data` renders it.
+    pub data: Vec<u8>,
+}
+
+/// Renders batches of events in one profile with fixed options.
+pub struct Renderer {
+    profile: Profile,
+    options: RenderOptions,
+    ctx: Ctx,
+    pool: Pool,
+}
+
+impl fmt::Debug for Renderer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Renderer")
+            .field("profile", &self.profile)
+            .field("options", &self.options)
+            .finish()
+    }
+}
+
+impl Renderer {
+    /// Checks the options and resolves the time zone once.
+    pub fn new(profile: Profile, options: RenderOptions) -> Result<Renderer, CodecError> {
+        let invalid = |message: String| CodecError::InvalidOption {
+            index: None,
+            message,
+        };
+        let zone = time::Zone::parse(&options.timezone).map_err(invalid)?;
+        let pool = match options.threads {
+            0 => Pool::Shared,
+            1 => Pool::Serial,
+            n if n > MAX_THREADS => {
+                return Err(invalid(format!(
+                    "invalid threads {n}: at most {MAX_THREADS}"
+                )))
+            }
+            n => Pool::Own(
+                Arc::new(
+                    build_pool(n).map_err(|e| invalid(format!("cannot start {n} threads: {e}")))?,
+                ),
+                std::process::id(),
+            ),
+        };
+        let ctx = Ctx {
+            zone,
+            ce_source: options.ce_source.clone(),
+            tencent_event_name: options.tencent_event_name.clone(),
+            tencent_bucket_field: options.tencent_bucket_field.clone(),
+            tencent_object_field: options.tencent_object_field.clone(),
+        };
+        Ok(Renderer {
+            profile,
+            options,
+            ctx,
+            pool,
+        })
+    }
+
+    /// The profile.
+    pub fn profile(&self) -> Profile {
+        self.profile
+    }
+
+    /// The options.
+    pub fn options(&self) -> &RenderOptions {
+        &self.options
+    }
+
+    /// The number of threads a large batch is rendered on.
+    pub fn threads(&self) -> usize {
+        match &self.pool {
+            Pool::Shared => threads(),
+            Pool::Serial => 1,
+            Pool::Own(pool, _) => pool.current_num_threads(),
+        }
+    }
+
+    /// Renders every event, or fails with the error of the lowest failing index.
+    pub fn render(&self, events: &[&[u8]]) -> Result<Vec<Vec<u8>>, CodecError> {
+        let parts = self.run(events, Vec::with_capacity, |index, bytes, ev, outs| {
+            let info = self.decode(index, bytes, ev, self.profile)?;
+            let mut out = Vec::with_capacity(render::estimate(self.profile, ev));
+            self.write(index, ev, info, &mut out)?;
+            outs.push(out);
+            Ok(())
+        })?;
+        if parts.len() == 1 {
+            return Ok(parts.into_iter().next().unwrap_or_default());
+        }
+        let mut all = Vec::with_capacity(events.len());
+        for part in parts {
+            all.extend(part);
+        }
+        Ok(all)
+    }
+
+    /// Like [`Renderer::render`], but the payloads are written back to back into
+    /// a few pooled buffers instead of one allocation each: the fast path for
+    /// callers that copy the payloads elsewhere (the Python binding). The
+    /// buffers return to a small process-wide pool when the [`Payloads`] drop.
+    pub fn render_payloads(&self, events: &[&[u8]]) -> Result<Payloads, CodecError> {
+        let chunks = self.run(
+            events,
+            |n| vec![Part::new(n)],
+            |index, bytes, ev, parts: &mut Vec<Part>| {
+                let info = self.decode(index, bytes, ev, self.profile)?;
+                if parts.last().is_none_or(|p| p.data.len() >= PART_BYTES) {
+                    parts.push(Part::new(64));
+                }
+                let Some(part) = parts.last_mut() else {
+                    return Ok(());
+                };
+                let start = part.data.len();
+                let written = self.write(index, ev, info, &mut part.data);
+                if written.is_err() {
+                    part.data.truncate(start);
+                }
+                written?;
+                part.ends.push(part.data.len());
+                Ok(())
+            },
+        )?;
+        Ok(Payloads {
+            parts: chunks.into_iter().flatten().collect(),
+            len: events.len(),
+        })
+    }
+
+    /// Writes the payload of one decoded event.
+    #[inline]
+    fn write(
+        &self,
+        index: usize,
+        ev: &Event<'_>,
+        info: &render::TypeInfo,
+        out: &mut Vec<u8>,
+    ) -> Result<(), CodecError> {
+        let done = match self.profile {
+            Profile::Mistral => render::mistral(&self.ctx, ev, info, out),
+            Profile::Thain => render::thain(ev, out),
+            Profile::Tencent => render::tencent(&self.ctx, ev, out),
+            Profile::TencentJson => render::tencent_json(&self.ctx, ev, out),
+            Profile::CloudEvents => render::cloudevents(&self.ctx, ev, info, out),
+            Profile::CloudEventsData => render::cloudevents_check(ev, info)
+                .map(|()| render::cloudevents_data(ev, info, out)),
+        };
+        done.map_err(|(kind, message)| CodecError::new(kind, Some(index), message))
+    }
+
+    /// Renders every event in CloudEvents binary mode: per event the attributes
+    /// and the `data` bytes. Only for the `cloudevents` and `cloudevents_data`
+    /// profiles (an [`CodecError::InvalidOption`] otherwise).
+    pub fn render_cloudevents_binary(
+        &self,
+        events: &[&[u8]],
+    ) -> Result<Vec<BinaryEvent>, CodecError> {
+        if !matches!(
+            self.profile,
+            Profile::CloudEvents | Profile::CloudEventsData
+        ) {
+            return Err(CodecError::InvalidOption {
+                index: None,
+                message: format!(
+                    "render_cloudevents_binary needs the cloudevents or cloudevents_data \
+                     profile, not {:?}",
+                    self.profile.name()
+                ),
+            });
+        }
+        let parts = self.run(events, Vec::with_capacity, |index, bytes, ev, outs| {
+            let info = self.decode(index, bytes, ev, Profile::CloudEvents)?;
+            render::cloudevents_check(ev, info)
+                .map_err(|(kind, message)| CodecError::new(kind, Some(index), message))?;
+            let mut data = Vec::with_capacity(render::estimate(Profile::CloudEventsData, ev));
+            render::cloudevents_data(ev, info, &mut data);
+            outs.push(BinaryEvent {
+                attributes: render::cloudevents_attributes(&self.ctx, ev, info),
+                data,
+            });
+            Ok(())
+        })?;
+        Ok(parts.into_iter().flatten().collect())
+    }
+
+    /// Size check, decode and type check of one event.
+    fn decode<'a>(
+        &self,
+        index: usize,
+        bytes: &'a [u8],
+        ev: &mut Event<'a>,
+        profile: Profile,
+    ) -> Result<&'static render::TypeInfo, CodecError> {
+        if bytes.len() > self.options.max_event_bytes {
+            return Err(CodecError::TooLarge {
+                index: Some(index),
+                message: format!(
+                    "the event has {} bytes, more than max_event_bytes ({})",
+                    bytes.len(),
+                    self.options.max_event_bytes
+                ),
+            });
+        }
+        ev.decode_into(bytes).map_err(|e| CodecError::Decode {
+            index: Some(index),
+            message: format!("not a tidings.v1.Event: {e}"),
+        })?;
+        let unsupported = |what: String| CodecError::UnsupportedEvent {
+            index: Some(index),
+            message: format!("profile {:?} does not render {what}", profile.name()),
+        };
+        match render::type_info(ev.r#type) {
+            Some(info) if render::supports(profile, ev.r#type) => Ok(info),
+            Some(info) => Err(unsupported(format!("EVENT_TYPE_{}", info.name))),
+            None if ev.r#type == 0 => Err(unsupported("EVENT_TYPE_UNSPECIFIED".to_owned())),
+            None => Err(unsupported(format!("unknown event type {}", ev.r#type))),
+        }
+    }
+
+    /// Feeds every event to `f` with the sink of its chunk, serially or on the
+    /// pool; returns the sinks in order, or the error of the lowest failing index.
+    fn run<'a, S, N, F>(&self, events: &[&'a [u8]], new_sink: N, f: F) -> Result<Vec<S>, CodecError>
+    where
+        S: Send,
+        N: Fn(usize) -> S + Sync,
+        F: Fn(usize, &'a [u8], &mut Event<'a>, &mut S) -> Result<(), CodecError> + Sync,
+    {
+        let pool = match &self.pool {
+            _ if events.len() < PARALLEL_THRESHOLD => None,
+            Pool::Serial => None,
+            Pool::Shared => shared_pool(),
+            Pool::Own(pool, pid) if *pid == std::process::id() => Some(Arc::clone(pool)),
+            // Built before a fork: its threads are not in this process.
+            Pool::Own(..) => shared_pool(),
+        };
+        let threads = pool.as_ref().map_or(1, |p| p.current_num_threads());
+        let Some(pool) = pool.filter(|_| threads > 1) else {
+            let mut ev = Event::default();
+            let mut sink = new_sink(events.len());
+            for (i, bytes) in events.iter().enumerate() {
+                f(i, bytes, &mut ev, &mut sink)?;
+            }
+            return Ok(vec![sink]);
+        };
+        // About four chunks per thread, for balance; at least 64 events each.
+        let chunk = events.len().div_ceil(threads * 4).max(64);
+        let lowest_error = AtomicUsize::new(usize::MAX);
+        let work = || {
+            events
+                .par_chunks(chunk)
+                .enumerate()
+                .map(|(c, evs)| {
+                    let base = c * chunk;
+                    let mut ev = Event::default();
+                    let mut sink = new_sink(evs.len());
+                    for (j, bytes) in evs.iter().enumerate() {
+                        let index = base + j;
+                        if index > lowest_error.load(Ordering::Relaxed) {
+                            // A lower event failed: this chunk's result is moot.
+                            return Err(None);
+                        }
+                        if let Err(e) = f(index, bytes, &mut ev, &mut sink) {
+                            lowest_error.fetch_min(index, Ordering::Relaxed);
+                            return Err(Some(e));
+                        }
+                    }
+                    Ok(sink)
+                })
+                .collect::<Vec<Result<S, Option<CodecError>>>>()
+        };
+        let chunks = pool.install(work);
+        let mut sinks = Vec::with_capacity(chunks.len());
+        for c in chunks {
+            match c {
+                Ok(sink) => sinks.push(sink),
+                // The first failed chunk holds the lowest error: a chunk gives
+                // up only after an earlier event failed.
+                Err(Some(e)) => return Err(e),
+                Err(None) => {
+                    return Err(CodecError::Decode {
+                        index: None,
+                        message: "internal error: a chunk was abandoned without an error"
+                            .to_owned(),
+                    })
+                }
+            }
+        }
+        Ok(sinks)
+    }
+}
+
+/// A part is closed once it holds this many bytes, so that a consumer can free
+/// a large batch part by part ([`Payloads::drain_each`]).
+const PART_BYTES: usize = 4 << 20;
+
+/// Payloads back to back.
+struct Part {
+    data: Vec<u8>,
+    /// End offset of each payload in `data`.
+    ends: Vec<usize>,
+}
+
+impl Part {
+    fn new(payloads: usize) -> Part {
+        Part {
+            data: pool::take(),
+            ends: Vec::with_capacity(payloads),
+        }
+    }
+}
+
+/// The payloads of a batch, in order, stored back to back in a few buffers
+/// (see [`Renderer::render_payloads`]).
+pub struct Payloads {
+    parts: Vec<Part>,
+    len: usize,
+}
+
+impl Payloads {
+    /// The number of payloads.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Total bytes of all payloads.
+    pub fn total_bytes(&self) -> usize {
+        self.parts.iter().map(|p| p.data.len()).sum()
+    }
+
+    /// The payloads, in order.
+    pub fn iter(&self) -> PayloadIter<'_> {
+        PayloadIter {
+            parts: &self.parts,
+            part: 0,
+            item: 0,
+            remaining: self.len,
+        }
+    }
+
+    /// One owned `Vec` per payload.
+    pub fn into_vecs(self) -> Vec<Vec<u8>> {
+        self.iter().map(<[u8]>::to_vec).collect()
+    }
+
+    /// Calls `f` with every payload in order, releasing each buffer (at most a
+    /// few MiB) as soon as its payloads are done: copying a large batch out this
+    /// way needs little more memory than the copies.
+    pub fn drain_each(mut self, mut f: impl FnMut(&[u8])) {
+        for part in std::mem::take(&mut self.parts) {
+            let mut start = 0;
+            for &end in &part.ends {
+                f(part.data.get(start..end).unwrap_or_default());
+                start = end;
+            }
+            pool::give_back(part.data);
+        }
+    }
+}
+
+impl Drop for Payloads {
+    fn drop(&mut self) {
+        for part in self.parts.drain(..) {
+            pool::give_back(part.data);
+        }
+    }
+}
+
+impl fmt::Debug for Payloads {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_list().entries(self.iter()).finish()
+    }
+}
+
+impl<'p> IntoIterator for &'p Payloads {
+    type Item = &'p [u8];
+    type IntoIter = PayloadIter<'p>;
+
+    fn into_iter(self) -> PayloadIter<'p> {
+        self.iter()
+    }
+}
+
+/// Iterator over [`Payloads`].
+pub struct PayloadIter<'p> {
+    parts: &'p [Part],
+    part: usize,
+    item: usize,
+    remaining: usize,
+}
+
+impl<'p> Iterator for PayloadIter<'p> {
+    type Item = &'p [u8];
+
+    fn next(&mut self) -> Option<&'p [u8]> {
+        loop {
+            let part = self.parts.get(self.part)?;
+            if let Some(&end) = part.ends.get(self.item) {
+                let start = match self.item.checked_sub(1) {
+                    Some(prev) => part.ends.get(prev).copied().unwrap_or(0),
+                    None => 0,
+                };
+                self.item += 1;
+                self.remaining = self.remaining.saturating_sub(1);
+                return part.data.get(start..end);
+            }
+            self.part += 1;
+            self.item = 0;
+        }
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        (self.remaining, Some(self.remaining))
+    }
+}
+
+impl ExactSizeIterator for PayloadIter<'_> {}
+
+/// A small process-wide pool of payload buffers, so that rendering batch after
+/// batch reuses memory that is already mapped instead of faulting in fresh pages.
+mod pool {
+    use std::sync::Mutex;
+
+    /// Buffers larger than this are freed rather than kept.
+    const MAX_BUFFER: usize = 8 << 20;
+    /// At most this many bytes are kept in the pool.
+    const MAX_KEPT: usize = 32 << 20;
+
+    static POOL: Mutex<Vec<Vec<u8>>> = Mutex::new(Vec::new());
+
+    pub(super) fn take() -> Vec<u8> {
+        match POOL.lock() {
+            Ok(mut pool) => pool.pop().unwrap_or_default(),
+            Err(_) => Vec::new(),
+        }
+    }
+
+    pub(super) fn give_back(mut buf: Vec<u8>) {
+        if buf.capacity() == 0 || buf.capacity() > MAX_BUFFER {
+            return;
+        }
+        buf.clear();
+        if let Ok(mut pool) = POOL.lock() {
+            let kept: usize = pool.iter().map(Vec::capacity).sum();
+            if kept + buf.capacity() <= MAX_KEPT {
+                pool.push(buf);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;
