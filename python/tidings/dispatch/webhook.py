@@ -124,9 +124,20 @@ class WebhookSink:
         http_timeout = httpx.Timeout(timeout, connect=min(CONNECT_TIMEOUT, timeout))
         try:
             async with asyncio.timeout(timeout):
-                response = await self.client.request(
-                    method, url, headers=headers, content=body, timeout=http_timeout
-                )
+                try:
+                    response = await self.client.request(
+                        method, url, headers=headers, content=body, timeout=http_timeout
+                    )
+                except httpx.TransportError:
+                    # A quick failure is most often a pooled connection the receiver had
+                    # just closed: one immediate try on a fresh connection (delivery is
+                    # at-least-once). (The aiohttp transport reports such errors as
+                    # ConnectTimeout, so the time taken tells them from real timeouts.)
+                    if time.monotonic() - started > min(1.0, timeout / 2):
+                        raise
+                    response = await self.client.request(
+                        method, url, headers=headers, content=body, timeout=http_timeout
+                    )
                 snippet = (await response.aread())[:SNIPPET_BYTES]
         except TimeoutError:
             return Attempt(
