@@ -642,7 +642,9 @@ def _task_state(state: str) -> str:
         return TENCENT_TASK_STATES[state]
     if not state:
         return ""
-    return state[0].upper() + state[1:].lower()
+    # ASCII letters only: the contract must not depend on a Unicode version.
+    lowered = "".join(c.lower() if c.isascii() else c for c in state)
+    return (lowered[0].upper() if lowered[0].isascii() else lowered[0]) + lowered[1:]
 
 
 @dataclass(frozen=True)

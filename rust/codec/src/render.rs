@@ -413,16 +413,14 @@ fn tencent_task_state(state: &str) -> Cow<'_, str> {
         "CANCELLED" => Cow::Borrowed("Cancel"),
         "SKIPPED" => Cow::Borrowed("Skipped"),
         "RUNNING" => Cow::Borrowed("Running"),
+        // ASCII case mapping only: the output must not depend on a Unicode version
+        // (Python and Rust ship different ones).
         _ => {
-            let mut chars = state.chars();
-            match chars.next() {
-                None => Cow::Borrowed(""),
-                Some(first) => {
-                    let mut s: String = first.to_uppercase().collect();
-                    s.push_str(&chars.as_str().to_lowercase());
-                    Cow::Owned(s)
-                }
+            let mut s = state.to_ascii_lowercase();
+            if let Some(first) = s.get_mut(..1) {
+                first.make_ascii_uppercase();
             }
+            Cow::Owned(s)
         }
     }
 }
@@ -738,8 +736,9 @@ mod tests {
             ("", ""),
             ("TIMED_OUT", "Timed_out"),
             ("paused", "Paused"),
-            ("ßa", "SSa"),
-            ("éCOLE", "École"),
+            ("ßa", "ßa"),
+            ("éCOLE", "école"),
+            ("aÉ", "AÉ"),
             ("x", "X"),
         ] {
             assert_eq!(tencent_task_state(state), want, "{state}");
