@@ -2,7 +2,8 @@
 
 Renders the same realistic ~2 KB event (seed 000's conventions: Chinese text, a nested
 HTTP result object) with tidings and with the usual Python ways of producing the same
-payload from a dict, interleaved in one process, median of N runs, batches of 1,000.
+payload from a dict, interleaved in one process, median of N runs, batches of 1,000
+(each run of each contender renders back-to-back batches for about 0.1 s).
 
     python bench/codec.py            # a table
     python bench/codec.py --json     # one JSON object with the ratios
@@ -212,10 +213,24 @@ def tencent_tree(d: dict[str, Any], mod: Any) -> bytes:
     return out
 
 
-def median_rate(fn: Callable[[], object], n: int) -> float:
+SAMPLE_SECONDS = 0.1
+
+
+def sample_rate(fn: Callable[[], object], n: int, repeats: int) -> float:
+    """Events/s of `repeats` back-to-back batches (one sample of one contender)."""
+    t0 = time.perf_counter()
+    for _ in range(repeats):
+        fn()
+    return n * repeats / (time.perf_counter() - t0)
+
+
+def repeats_for(fn: Callable[[], object]) -> int:
+    """How many batches make a sample of about SAMPLE_SECONDS (steady state, not one
+    cold call, for every contender alike)."""
     t0 = time.perf_counter()
     fn()
-    return n / (time.perf_counter() - t0)
+    once = time.perf_counter() - t0
+    return max(1, round(SAMPLE_SECONDS / max(once, 1e-6)))
 
 
 def memory_probe(count: int) -> dict[str, float]:
@@ -277,11 +292,10 @@ def main() -> int:
         "tencent/ElementTree": lambda: [tencent_tree(d, ET) for d in datas],
     }
     samples: dict[str, list[float]] = {k: [] for k in contenders}
-    for fn in contenders.values():  # warm up
-        fn()
+    repeats = {name: repeats_for(fn) for name, fn in contenders.items()}  # also warms up
     for _ in range(args.runs):  # interleaved so that machine noise hits everyone alike
         for name, fn in contenders.items():
-            samples[name].append(median_rate(fn, n))
+            samples[name].append(sample_rate(fn, n, repeats[name]))
     rate = {k: statistics.median(v) for k, v in samples.items()}
 
     def ratio(a: str, b: str) -> float:
