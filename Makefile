@@ -35,8 +35,10 @@ $(STAMPS)/deps: requirements-dev.lock | $(UV)
 	$(UV) pip install --quiet --python $(PY) pip
 	mkdir -p $(STAMPS) && touch $@
 
+# `npm install` with the committed lock (not `npm ci`: npm 11 leaves other platforms'
+# optional buf binaries out of the lock file, and `npm ci` then refuses it).
 $(BUF): tools/package.json tools/package-lock.json
-	npm ci --prefix tools --no-audit --no-fund --loglevel=error
+	npm install --prefix tools --no-save --no-audit --no-fund --loglevel=error
 	touch $@
 
 $(STAMPS)/ext: $(STAMPS)/deps $(RUST_SOURCES) pyproject.toml

@@ -45,6 +45,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"tidings: configuration error: {exc}", file=sys.stderr)
         return 2
     from tidings.server import serve
+    from tidings.tuning import keep_heap
+
+    keep_heap()
 
     try:
         return asyncio.run(serve(cfg))
