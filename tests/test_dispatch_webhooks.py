@@ -639,12 +639,6 @@ def test_a_failing_delivery_holds_back_only_that_execution_for_that_listener(
     assert record[0].state == PB.DELIVERY_STATE_DELIVERED
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: WebhookPipeline.run awaits a whole batch (_deliver_batch gathers every "
-    "execution's first attempts) before reading the next: one hanging receiver call holds "
-    "back every other execution's new events for up to the listener's timeout",
-)
 def test_a_hanging_delivery_does_not_hold_back_other_executions(
     server: TidingsProcess,
     receiver: WebhookReceiver,
@@ -1025,12 +1019,6 @@ def test_private_destinations_are_refused_without_the_allow_list(
 # --- known bugs ----------------------------------------------------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: binary-mode ce-* header values are not percent-encoded (CloudEvents HTTP "
-    "binding 3.1.3.2); a non-ASCII attribute makes httpx raise UnicodeEncodeError, which "
-    "escapes WebhookSink.deliver and restarts the pipeline forever: nothing is delivered",
-)
 def test_cloudevents_binary_mode_percent_encodes_header_values(
     tmp_path: Path, receiver: WebhookReceiver
 ) -> None:
@@ -1067,12 +1055,6 @@ def test_cloudevents_binary_mode_percent_encodes_header_values(
             assert cloud_event(a).get_source() == f"/tidings/{engine_name}"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: a held execution's deliveries are committed by the batch after the drainer "
-    "already delivered them (Change snapshots rows when added): delivered events stay "
-    "FAILED/PENDING in ListDeliveries and are sent again after a restart",
-)
 def test_deliveries_settled_by_a_retry_are_recorded_as_delivered(
     server: TidingsProcess,
     receiver: WebhookReceiver,
@@ -1120,12 +1102,6 @@ def test_deliveries_settled_by_a_retry_are_recorded_as_delivered(
     assert [state_name(d.state) for d in final] == ["DELIVERED"] * n, describe(final)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: a new listener's cursor is the outbox end when its pipeline first runs "
-    "(WebhookPipeline.run), not when CreateListener committed: events committed in between "
-    "are never sent (with 30 listeners made back to back, several miss their execution)",
-)
 def test_a_new_listener_hears_every_event_committed_after_create_returns(
     receiver: WebhookReceiver, listeners: Listeners, engine: EngineClient, log: EventLog
 ) -> None:

@@ -146,6 +146,10 @@ class WebhookSink:
         except httpx.HTTPError as exc:
             error = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
             return Attempt(False, 0, error, time.monotonic() - started, "")
+        except (ValueError, TypeError, OSError) as exc:
+            # A request that cannot even be sent (a header value httpx refuses, ...) is
+            # a failed attempt, recorded like any other; never a crash of the pipeline.
+            return Attempt(False, 0, f"cannot send: {exc}", time.monotonic() - started, "")
         latency = time.monotonic() - started
         text = snippet.decode("utf-8", errors="replace")
         status = response.status_code

@@ -32,6 +32,10 @@ log = logging.getLogger(__name__)
 
 BATCH = 1000
 CONCURRENCY = 64
+#: At most this many events handed to senders and not yet settled (back-pressure).
+MAX_OUTSTANDING = 10_000
+#: How often settled deliveries are committed (and the cursor saved).
+FLUSH_SECONDS = 0.02
 PENDING, DELIVERED, FAILED, DEAD = "PENDING", "DELIVERED", "FAILED", "DEAD"
 #: Events after which an execution has nothing more to say (unless it is reopened).
 ENDING_TYPES = frozenset(range(11, 15)) | {18}
@@ -43,6 +47,23 @@ class Rendered:
 
     body: bytes
     headers: dict[str, str]
+
+
+def ce_header_value(value: str) -> str:
+    """A CloudEvents attribute as an HTTP header value (HTTP binding 3.1.3.2).
+
+    Space, double quote, percent and anything outside printable ASCII are
+    percent-encoded (UTF-8).
+    """
+    if value.isascii() and value.isprintable() and not any(c in value for c in ' "%'):
+        return value
+    out = []
+    for char in value:
+        if "!" <= char <= "~" and char not in '"%':
+            out.append(char)
+        else:
+            out.extend(f"%{b:02X}" for b in char.encode())
+    return "".join(out)
 
 
 def listener_filter(row: ListenerRow) -> EventFilter:
@@ -96,6 +117,18 @@ class WebhookPipeline:
         self.failing_since: float | None = None
         self.delivered = 0
         self.stopped = False
+        #: Where the outbox has been read to; the cursor trails it by what is unsettled.
+        self._read_upto = 0
+        #: Positions handed to senders and not yet recorded, in outbox order.
+        self._outstanding: dict[int, None] = {}
+        self._queues: dict[str, deque[tuple[EventRow, Rendered]]] = {}
+        self._senders: dict[str, asyncio.Task[None]] = {}
+        self._pending = Change()
+        self._settled: list[int] = []
+        self._flush_now = asyncio.Event()
+        self._room = asyncio.Event()
+        self._ending = False
+        self._disabling = False
 
     # --- rendering and sending ------------------------------------------------------
 
@@ -113,7 +146,7 @@ class WebhookPipeline:
                     if name == "datacontenttype":
                         headers["content-type"] = value
                     else:
-                        headers[f"ce-{name}"] = value
+                        headers[f"ce-{name}"] = ce_header_value(value)
                 out.append(Rendered(data, headers))
             return out
         ctype = {"content-type": self.content_type}
@@ -164,10 +197,12 @@ class WebhookPipeline:
             reason = "the receiver answered 410 Gone"
         elif now - self.failing_since >= self.policy.disable_after:
             reason = f"no successful delivery for {now - self.failing_since:.0f}s"
-        if reason and self._disable is not None and not self.stopped:
-            self.stopped = True
+        if reason and self._disable is not None and not self._disabling:
+            self._disabling = True  # once, whichever task saw it first
             log.warning("webhook %s: disabling listener: %s", self.row.id, reason)
-            await self._disable(self.row.id, reason)
+            # Shielded: disabling stops this pipeline, whose stop cancels this task.
+            await asyncio.shield(self._disable(self.row.id, reason))
+            self.stopped = True
 
     def _execution_over(self, events: Sequence[EventRow]) -> bool:
         return any(e.execution_id == self.row.scope_id and e.type in ENDING_TYPES for e in events)
@@ -177,84 +212,118 @@ class WebhookPipeline:
     async def run(self) -> None:
         """Deliver until cancelled (or until the listener is disabled)."""
         saved = await self.store.load_cursor(self.row.id)
-        if saved is None:
-            # A new listener hears what happens from now on; an execution's notify
-            # target, everything of its execution (it was created with its start).
+        if saved is None:  # listeners made before cursors were set at creation
             if self.row.scope == "EXECUTION":
                 saved = await self.store.first_position(self.row.scope_id) - 1
             else:
                 saved = await self.store.last_position()
             await self.store.save_cursor(self.row.id, saved)
-        self.cursor = saved
+        self.cursor = self._read_upto = saved
         for d in await self.store.open_deliveries(self.row.id):
             self.held.setdefault(d.execution_id, deque()).append(d)
         for execution_id in self.held:
             self._start_drain(execution_id)
+        flusher = asyncio.create_task(self._flush_loop())
         try:
             while not self.stopped:
                 self._wake.clear()
-                events = await self.store.read_events(self.cursor, self.batch)
+                events = await self.store.read_events(self._read_upto, self.batch)
                 if not events:
+                    if self._ending and not self._outstanding and not self.held:
+                        await self._flush()
+                        return  # a notify target whose execution is over
                     with contextlib.suppress(TimeoutError):
                         await asyncio.wait_for(self._wake.wait(), timeout=1.0)
                     continue
-                await self._deliver_batch(events)
-                self.cursor = events[-1].position
-                await self.store.save_cursor(self.row.id, self.cursor)
+                await self._dispatch(events)
+                self._read_upto = events[-1].position
                 if self.row.scope == "EXECUTION" and self._execution_over(events):
-                    # An execution's notify target is done once its end is delivered;
-                    # held deliveries still finish first.
-                    for task in list(self._drainers.values()):
-                        await task
-                    if not self.held:
-                        return
+                    self._ending = True
+                while len(self._outstanding) > MAX_OUTSTANDING and not self.stopped:
+                    self._room.clear()  # back-pressure: receivers are slower than commits
+                    await self._room.wait()
         finally:
-            for task in self._drainers.values():
+            flusher.cancel()
+            for task in [*self._drainers.values(), *self._senders.values()]:
                 task.cancel()
+            # What was settled is recorded even when stopping (disabled, shut down).
+            with contextlib.suppress(Exception):
+                await asyncio.shield(self._flush())
 
-    async def _deliver_batch(self, events: Sequence[EventRow]) -> None:
+    async def _dispatch(self, events: Sequence[EventRow]) -> None:
+        """Hand each matching event to its execution's sender."""
         chosen = [
             e for e in events if self.filter.matches(e) and codec.supports(self.row.profile, e.type)
         ]
         if not chosen:
             return
         rendered = await asyncio.to_thread(self._render, chosen)
-        groups: dict[str, list[tuple[EventRow, Rendered]]] = {}
         for event, r in zip(chosen, rendered, strict=True):
-            groups.setdefault(event.execution_id, []).append((event, r))
-        change = Change()
-        await asyncio.gather(
-            *(self._deliver_execution(ex, items, change) for ex, items in groups.items())
-        )
-        await self.store.commit(change)
+            self._outstanding[event.position] = None
+            self._queues.setdefault(event.execution_id, deque()).append((event, r))
+            if event.execution_id not in self._senders:
+                self._senders[event.execution_id] = asyncio.create_task(
+                    self._send_execution(event.execution_id)
+                )
 
-    async def _deliver_execution(
-        self, execution_id: str, items: list[tuple[EventRow, Rendered]], change: Change
-    ) -> None:
-        """One execution's events of this batch, one after another."""
-        for i, (event, rendered) in enumerate(items):
-            if execution_id in self.held:  # queue behind the held delivery
-                d = self._delivery(event, PENDING, 0)
-                self.held[execution_id].append(d)
-                change.put_delivery(d)
-                continue
-            attempt = await self._attempt(event, rendered)
+    async def _send_execution(self, execution_id: str) -> None:
+        """One execution's events, one after another; a slow receiver holds up only it."""
+        queue = self._queues[execution_id]
+        try:
+            while queue and not self.stopped:
+                event, rendered = queue.popleft()
+                if execution_id in self.held:  # queue behind the held delivery
+                    d = self._delivery(event, PENDING, 0)
+                    self.held[execution_id].append(d)
+                    self._settle(event, d)
+                    continue
+                attempt = await self._attempt(event, rendered)
+                if attempt.ok:
+                    self.delivered += 1
+                    self._settle(event, self._delivery(event, DELIVERED, 1), attempt)
+                else:
+                    d = self._delivery(event, FAILED, 1)
+                    self._schedule(d, attempt)
+                    self.held[execution_id] = deque([d])
+                    self._settle(event, d, attempt)
+                    self._start_drain(execution_id)
+                # Last: disabling the listener (410, failing too long) stops this task.
+                await self._outcome(attempt)
+        finally:
+            if not queue:
+                self._queues.pop(execution_id, None)
+            self._senders.pop(execution_id, None)
+
+    def _settle(self, event: EventRow, d: DeliveryRow, attempt: Attempt | None = None) -> None:
+        """Record where an event stands; the cursor passes it once that is committed."""
+        change = self._pending
+        if attempt is not None:
             self._record(change, event, attempt)
-            await self._outcome(attempt)
-            if attempt.ok:
-                self.delivered += 1
-                change.put_delivery(self._delivery(event, DELIVERED, 1))
-                continue
-            d = self._delivery(event, FAILED, 1)
-            self._schedule(d, attempt)
-            change.put_delivery(d)
-            self.held[execution_id] = deque([d])
-            for later, _ in items[i + 1 :]:
-                p = self._delivery(later, PENDING, 0)
-                self.held[execution_id].append(p)
-                change.put_delivery(p)
-            self._start_drain(execution_id)
-            return
+        change.put_delivery(d)
+        self._settled.append(event.position)
+        if len(self._settled) >= 512:
+            self._flush_now.set()
+
+    async def _flush_loop(self) -> None:
+        while True:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._flush_now.wait(), timeout=FLUSH_SECONDS)
+            self._flush_now.clear()
+            await self._flush()
+
+    async def _flush(self) -> None:
+        """Commit the settled deliveries, then move the cursor past every settled event."""
+        change, settled = self._pending, self._settled
+        self._pending, self._settled = Change(), []
+        if change:
+            await self.store.commit(change)
+        for position in settled:
+            self._outstanding.pop(position, None)
+        cursor = next(iter(self._outstanding), self._read_upto + 1) - 1
+        if cursor != self.cursor:
+            self.cursor = cursor
+            await self.store.save_cursor(self.row.id, cursor)
+        self._room.set()
 
     def _schedule(self, d: DeliveryRow, attempt: Attempt) -> None:
         """After a failed attempt: when to try again, or DEAD."""
@@ -322,7 +391,6 @@ class WebhookPipeline:
             attempt = await self._attempt(event, rendered)
             self._record(change, event, attempt)
             head.attempts += 1
-            await self._outcome(attempt)
             if attempt.ok:
                 self.delivered += 1
                 head.state, head.next_attempt_time, head.last_error = DELIVERED, None, ""
@@ -332,6 +400,7 @@ class WebhookPipeline:
                 self._schedule(head, attempt)
             change.put_delivery(head)
             await self.store.commit(change)
+            await self._outcome(attempt)  # last: it may disable the listener
         if not queue:
             # Nothing held any more: new events of this execution go straight out.
             self.held.pop(execution_id, None)

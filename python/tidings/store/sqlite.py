@@ -103,7 +103,10 @@ _DELIVERY_UPSERT = (
     f"INSERT INTO deliveries ({_DELIVERY_COLS}) VALUES ({', '.join('?' * 12)}) "
     "ON CONFLICT(listener_id, event_id) DO UPDATE SET state = excluded.state, "
     "attempts = excluded.attempts, next_attempt_time = excluded.next_attempt_time, "
-    "last_error = excluded.last_error, update_time = excluded.update_time"
+    "last_error = excluded.last_error, update_time = excluded.update_time "
+    # Snapshots may commit out of order (a retry can settle a delivery before the
+    # batch that queued it commits): the newer state wins.
+    "WHERE excluded.update_time >= deliveries.update_time"
 )
 _ATTEMPT_INSERT = (
     "INSERT INTO delivery_attempts (listener_id, event_id, time, http_status, error, latency, "
@@ -294,8 +297,19 @@ class SQLiteStore:
                     conn.executemany(_TASK_UPSERT, change.tasks)
                 if change.listeners:
                     conn.executemany(LISTENER_UPSERT, change.listeners)
+                    # A new listener hears what is committed from here on: its cursor
+                    # starts at the end of the outbox as of this transaction (before
+                    # this change's own events, which an execution's notify target
+                    # created with the execution must hear).
+                    conn.executemany(
+                        "INSERT OR IGNORE INTO dispatch_cursors (target_id, position) "
+                        "SELECT ?, coalesce(max(position), 0) FROM events",
+                        [(row[0],) for row in change.listeners],
+                    )
                 if change.deleted_listeners:
-                    conn.executemany(LISTENER_DELETE, [(i,) for i in change.deleted_listeners])
+                    gone = [(i,) for i in change.deleted_listeners]
+                    conn.executemany(LISTENER_DELETE, gone)
+                    conn.executemany("DELETE FROM dispatch_cursors WHERE target_id = ?", gone)
                 if change.deliveries:
                     conn.executemany(_DELIVERY_UPSERT, change.deliveries)
                 if change.attempts:
