@@ -41,6 +41,7 @@ log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 MAX_BATCH = 512
+CHECKPOINT_SECONDS = 1.0
 TERMINAL_STATES = ("SUCCESS", "ERROR", "CANCELLED", "TIMED_OUT", "ROLLED_BACK")
 
 
@@ -144,6 +145,8 @@ class SQLiteStore:
         self.path = path
         self._writer = ThreadPoolExecutor(1, thread_name_prefix="store-writer")
         self._reader = ThreadPoolExecutor(1, thread_name_prefix="store-reader")
+        self._checkpoints = ThreadPoolExecutor(1, thread_name_prefix="store-checkpoint")
+        self._checkpointer: asyncio.Task[None] | None = None
         self._wconn: sqlite3.Connection | None = None
         self._rconn: sqlite3.Connection | None = None
         self._queue: list[tuple[Change, asyncio.Future[None]]] = []
@@ -189,6 +192,9 @@ class SQLiteStore:
         def open_writer() -> sqlite3.Connection:
             conn = self._connect()
             self._migrate(conn)
+            # Checkpoints run in their own thread (below), not inside a commit, where
+            # copying the WAL back would hold up every writer waiting for that commit.
+            conn.execute("PRAGMA wal_autocheckpoint=0")
             return conn
 
         try:
@@ -197,9 +203,32 @@ class SQLiteStore:
         except sqlite3.Error as exc:
             raise StoreError(f"cannot open {self.path}: {exc}") from exc
         self._committer = asyncio.create_task(self._commit_loop(), name="store-committer")
+        self._checkpointer = asyncio.create_task(self._checkpoint_loop(), name="store-checkpoint")
+
+    async def _checkpoint_loop(self) -> None:
+        """Copy the WAL back into the database now and then, beside the writer."""
+        loop = asyncio.get_running_loop()
+        conn = await loop.run_in_executor(self._checkpoints, self._connect)
+        try:
+            while True:
+                await asyncio.sleep(CHECKPOINT_SECONDS)
+                try:
+                    # PASSIVE: never waits for (or blocks) readers and writers.
+                    await loop.run_in_executor(
+                        self._checkpoints, conn.execute, "PRAGMA wal_checkpoint(PASSIVE)"
+                    )
+                except sqlite3.Error as exc:
+                    log.warning("store: checkpoint failed: %s", exc)
+        finally:
+            await loop.run_in_executor(self._checkpoints, conn.close)
 
     async def close(self) -> None:
         """Commit what is queued, then close the connections."""
+        if self._checkpointer is not None:
+            self._checkpointer.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._checkpointer
+            self._checkpointer = None
         if self._committer is not None:
             while self._queue:
                 await asyncio.sleep(0.001)
@@ -216,6 +245,7 @@ class SQLiteStore:
             self._rconn = None
         self._writer.shutdown()
         self._reader.shutdown()
+        self._checkpoints.shutdown()
 
     # --- writing ---------------------------------------------------------
 
