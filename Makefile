@@ -89,8 +89,10 @@ pytest: setup ## pytest, including the real-Kafka and real-gRPC tests
 
 test: lint typecheck rust-check buf-lint proto-check pytest ## every check
 
-bench: setup ## benchmarks (see bench/)
+bench: setup ## the benchmarks of bench/ (codec, engine, dispatch), each printing its ratios
 	$(PY) bench/codec.py
+	$(PY) bench/engine.py
+	$(PY) bench/dispatch.py
 
 clean: ## remove build products and local state (not the download caches)
 	scripts/kafka stop || true
