@@ -60,6 +60,33 @@ async def fill(store: SQLiteStore, count: int, body: bytes, chunk: int = 5000) -
         await store.commit(change)
 
 
+async def commit_at_rate(
+    store: SQLiteStore,
+    rate: float,
+    seconds: float,
+    body: bytes,
+    first: int,
+    committed: dict[str, float],
+) -> None:
+    """Commit events at `rate` per second for `seconds`, noting in `committed` (as it
+    goes, for the delivery side to read) when each event's commit returned."""
+    tick = 0.01
+    per_tick = max(1, round(rate * tick))
+    t_end = time.monotonic() + seconds
+    next_tick = time.monotonic()
+    while time.monotonic() < t_end:
+        events = make_events(first, per_tick, body)
+        first += per_tick
+        change = Change()
+        for ev in events:
+            change.add_event(ev)
+        await store.commit(change)
+        now = time.time()  # the commit has returned: the events are durable
+        committed.update((ev.id, now) for ev in events)
+        next_tick += tick
+        await asyncio.sleep(max(0.0, next_tick - time.monotonic()))
+
+
 async def throughput(store: SQLiteStore, bootstrap: str, count: int) -> dict[str, Any]:
     sink = KafkaSink(bootstrap)
     # A fresh target (own cursor, own topic) per run.
@@ -101,22 +128,7 @@ async def latency(
     pipeline.on_delivered = delivered
     store.on_commit(pipeline.wake)
     task = asyncio.create_task(pipeline.run())
-    tick = 0.01
-    per_tick = max(1, round(rate * tick))
-    start = 10_000_000
-    t_end = time.monotonic() + seconds
-    next_tick = time.monotonic()
-    while time.monotonic() < t_end:
-        events = make_events(start, per_tick, body)
-        start += per_tick
-        change = Change()
-        for ev in events:
-            change.add_event(ev)
-        await store.commit(change)
-        now = time.time()  # the commit has returned: the events are durable
-        committed.update((ev.id, now) for ev in events)
-        next_tick += tick
-        await asyncio.sleep(max(0.0, next_tick - time.monotonic()))
+    await commit_at_rate(store, rate, seconds, body, 10_000_000, committed)
     deadline = time.monotonic() + 30
     while len(latencies) < len(committed) and time.monotonic() < deadline:
         await asyncio.sleep(0.05)
@@ -174,22 +186,7 @@ async def webhook_latency(
     pipeline._attempt = timed  # type: ignore[method-assign]
     task = asyncio.create_task(pipeline.run())
     await asyncio.sleep(0.2)
-    tick = 0.01
-    per_tick = max(1, round(rate * tick))
-    start = 20_000_000
-    t_end = time.monotonic() + seconds
-    next_tick = time.monotonic()
-    while time.monotonic() < t_end:
-        events = make_events(start, per_tick, body)
-        start += per_tick
-        change = Change()
-        for ev in events:
-            change.add_event(ev)
-        await store.commit(change)
-        now = time.time()
-        committed.update((ev.id, now) for ev in events)
-        next_tick += tick
-        await asyncio.sleep(max(0.0, next_tick - time.monotonic()))
+    await commit_at_rate(store, rate, seconds, body, 20_000_000, committed)
     deadline = time.monotonic() + 30
     while len(latencies) < len(committed) and time.monotonic() < deadline:
         await asyncio.sleep(0.05)

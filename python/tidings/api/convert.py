@@ -8,6 +8,7 @@ import orjson
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from tidings.engine.errors import FieldViolation, InvalidArgumentError
+from tidings.engine.events import timestamp
 from tidings.store import ExecutionRow, TaskRow, WorkflowRow
 from tidings.store.sqlite import decode_token
 from tidings.v1 import execution_pb2, workflow_pb2
@@ -18,10 +19,7 @@ MAX_PAGE_SIZE = 1000
 
 def ts(t: float | None) -> Timestamp | None:
     """A Timestamp, or None for an unset time."""
-    if t is None:
-        return None
-    seconds, micros = divmod(round(t * 1_000_000), 1_000_000)
-    return Timestamp(seconds=seconds, nanos=micros * 1000)
+    return None if t is None else timestamp(t)
 
 
 def json_text(value: object) -> str:
