@@ -48,6 +48,8 @@ def producer_config(bootstrap: str, extra: Mapping[str, Any] | None = None) -> d
         "queue.buffering.max.kbytes": 1_048_576,
         "message.timeout.ms": 30_000,
         "client.id": "tidings",
+        # librdkafka's own messages go through Python logging, not straight to stderr.
+        "logger": logging.getLogger("tidings.kafka.librdkafka"),
     }
     config.update(extra or {})
     return config
