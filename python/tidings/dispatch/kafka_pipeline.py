@@ -80,6 +80,7 @@ class KafkaPipeline:
         self.on_delivered: Callable[[Sequence[EventRow]], None] | None = None
         self.failures = 0
         self._wake = asyncio.Event()
+        self._cursor_moved = asyncio.Event()
 
     def wake(self) -> None:
         """New events were committed."""
@@ -104,9 +105,36 @@ class KafkaPipeline:
         ]
         return chosen, records
 
+    async def _save_cursors(self) -> None:
+        """Save the latest cursor whenever it moved, at most one save in flight.
+
+        After a crash, delivery resumes from the last save: at-least-once.
+        """
+        saved = self.cursor
+        try:
+            while True:
+                await self._cursor_moved.wait()
+                self._cursor_moved.clear()
+                if self.cursor != saved:
+                    saved = self.cursor
+                    await self.store.save_cursor(self.target.id, saved)
+        finally:
+            if self.cursor != saved:
+                with contextlib.suppress(Exception):
+                    await asyncio.shield(self.store.save_cursor(self.target.id, self.cursor))
+
     async def run(self) -> None:
         """Deliver until cancelled."""
         self.cursor = await self.store.load_cursor(self.target.id) or 0
+        saver = asyncio.create_task(self._save_cursors())
+        try:
+            await self._deliver()
+        finally:
+            saver.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await saver
+
+    async def _deliver(self) -> None:
         read_from = self.cursor
         # Batches produced but not yet acknowledged, oldest first: the next batch is
         # read, rendered and produced while the broker acknowledges the previous one.
@@ -134,7 +162,7 @@ class KafkaPipeline:
                 self.delivered += len(chosen)
                 self.failures = 0
                 self.cursor = last
-                await self.store.save_cursor(self.target.id, last)
+                self._cursor_moved.set()  # saved beside the loop, not in its way
                 continue
             # Resume at the first record the broker did not acknowledge; later batches
             # are sent again (at-least-once).
