@@ -31,7 +31,7 @@ sys.path.insert(0, str(ROOT))
 
 from codec import canonical, engine_data  # noqa: E402
 from kafka_broker import KafkaBroker, free_port  # noqa: E402
-from tidings.dispatch.kafka import KafkaSink  # noqa: E402
+from tidings.dispatch.kafka import KafkaSink, Record  # noqa: E402
 from tidings.dispatch.kafka_pipeline import KafkaPipeline  # noqa: E402
 from tidings.dispatch.targets import builtin_kafka_target  # noqa: E402
 from tidings.dispatch.webhook import WebhookSink  # noqa: E402
@@ -118,6 +118,11 @@ async def latency(
     pipeline = KafkaPipeline(target, store, sink)
     pipeline.cursor = await store.last_position()
     await store.save_cursor(target.id, pipeline.cursor)
+    # Create the topic and its producer state first: a production topic exists already,
+    # and its creation (hundreds of ms) is not delivery latency.
+    warm = await sink.send([Record(target.topic, b"warm-up", b"{}")])
+    if warm != [None]:
+        raise RuntimeError(f"cannot produce to {target.topic}: {warm}")
     latencies: list[float] = []
     committed: dict[str, float] = {}
 
