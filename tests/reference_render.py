@@ -115,8 +115,10 @@ TYPE_TABLE: dict[int, tuple[str, str | None, str]] = {
     T.EVENT_TYPE_TASK_RETRIED: ("RUNNING", "task_redo", "task.retried"),
     T.EVENT_TYPE_TASK_SKIPPED: ("SKIPPED", "task_pass", "task.skipped"),
     T.EVENT_TYPE_TASK_ROLLED_BACK: ("ROLLED_BACK", "task_rollback", "task.rolled_back"),
+    T.EVENT_TYPE_LISTENER_DISABLED: ("DISABLED", None, "listener.disabled"),
 }
 ENGINE_TYPES = frozenset({T.EVENT_TYPE_ENGINE_UP, T.EVENT_TYPE_ENGINE_DOWN})
+LISTENER_TYPES = frozenset({T.EVENT_TYPE_LISTENER_DISABLED})
 
 # thain: type -> leading pairs (before flowId/flowExecutionId for modify callbacks), code
 THAIN_MODIFY = {T.EVENT_TYPE_EXECUTION_PAUSED: "1", T.EVENT_TYPE_EXECUTION_RESUMED: "2"}
@@ -154,7 +156,9 @@ def supports(profile: str, event_type: int) -> bool:
     """Whether ``profile`` renders events of ``event_type`` (UnknownProfileError if unknown)."""
     if profile not in PROFILES:
         raise UnknownProfileError(f"unknown profile {profile!r}")
-    if profile in ("mistral", "cloudevents", "cloudevents_data"):
+    if profile == "mistral":  # seed 000 has no listener events
+        return event_type in TYPE_TABLE and event_type not in LISTENER_TYPES
+    if profile in ("cloudevents", "cloudevents_data"):
         return event_type in TYPE_TABLE
     if profile == "thain":
         return event_type in THAIN_MODIFY or event_type in THAIN_FLOW or event_type in THAIN_JOB
@@ -260,6 +264,8 @@ _SCHEMA: dict[str, dict[int, str]] = {
         16: "bytes",
         17: "bytes",
         18: "ExecutionSummary",
+        19: "string",
+        20: "string",
     },
     "Timestamp": {1: "varint", 2: "varint"},
     "TriggeredBy": {1: "string", 2: "string"},
@@ -811,7 +817,12 @@ def cloudevents_data(event: event_pb2.Event) -> bytes:
         if value:
             members.append(f"{json_str(key)}:{json_str(value)}")
 
-    if event.type in ENGINE_TYPES:
+    if event.type in LISTENER_TYPES:
+        add("listenerId", event.listener_id)
+        add("listenerName", event.listener_name)
+        members.append(f'"status":{json_str(status_of(event))}')
+        add("errorMessage", event.error_message)
+    elif event.type in ENGINE_TYPES:
         add("serviceName", event.engine_name)
         add("version", event.engine_version)
         members.append(f'"status":{json_str(status_of(event))}')
@@ -845,13 +856,13 @@ def cloudevents_attributes(event: event_pb2.Event, options: Options) -> list[tup
         ("id", event.id),
         ("source", source),
         ("type", "io.tidings." + TYPE_TABLE[event.type][2]),
-        ("subject", event.execution_id),
+        ("subject", event.execution_id or event.listener_id),
         (
             "time",
             rfc3339_utc(event.time.seconds, event.time.nanos) if event.HasField("time") else "",
         ),
         ("datacontenttype", "application/json"),
-        ("partitionkey", event.execution_id),
+        ("partitionkey", event.execution_id or event.listener_id),
         ("sequence", f"{event.sequence:020d}"),
     ]
     return [(name, value) for name, value in candidates if value]

@@ -353,7 +353,8 @@ def test_sequences_and_type_errors() -> None:
 
 
 def varied_events(n: int) -> Iterator[bytes]:
-    types = [t for t in T.values() if t != T.EVENT_TYPE_UNSPECIFIED]
+    # Every type that every JSON profile renders (mistral has no listener events).
+    types = [t for t in T.values() if codec.supports("mistral", t)]
     for i in range(n):
         event = event_pb2.Event(
             id=f"id-{i}",

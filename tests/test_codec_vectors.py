@@ -562,6 +562,15 @@ def check_tencent_json(ev: event_pb2.Event, out: bytes, options: dict[str, Any])
 
 
 def check_ce_data(ev: event_pb2.Event, data: Any) -> None:
+    if ev.type == event_pb2.EVENT_TYPE_LISTENER_DISABLED:
+        listener = {
+            "listenerId": ev.listener_id,
+            "listenerName": ev.listener_name,
+            "status": status(ev),
+            "errorMessage": ev.error_message,
+        }
+        assert data == {k: v for k, v in listener.items() if v or k == "status"}
+        return
     if ev.type in ENGINE:
         engine = {"serviceName": ev.engine_name, "version": ev.engine_version, "status": status(ev)}
         engine = {k: v for k, v in engine.items() if v or k == "status"}

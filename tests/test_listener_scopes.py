@@ -114,3 +114,43 @@ flaky:
         "execution_resume", "task_redo", "task_start", "task_end", "execution_end",
     ]  # fmt: skip
     assert then[-1]["status"] == "SUCCESS"
+
+
+def test_an_automatic_disable_is_announced_by_an_event(
+    rig: tuple[AtomServer, TidingsProcess, grpc.Channel],
+) -> None:
+    from tidings.v1 import listener_pb2 as L
+    from tidings.v1 import listener_pb2_grpc as LG
+
+    rx, _, channel = rig
+    rx.script("/gone", Reply(410, "gone"))
+    rx.script("/watch", Reply(200))
+    listeners = LG.ListenerServiceStub(channel)
+    gone = listeners.CreateListener(
+        L.CreateListenerRequest(
+            listener=L.Listener(
+                name="doomed", profile="mistral", webhook=L.WebhookTransport(url=rx.url("/gone"))
+            )
+        )
+    ).listener
+    listeners.CreateListener(
+        L.CreateListenerRequest(
+            listener=L.Listener(
+                name="watcher",
+                profile="cloudevents",
+                filter=L.ListenerFilter(categories=[L.EVENT_CATEGORY_LISTENER]),
+                webhook=L.WebhookTransport(url=rx.url("/watch")),
+            )
+        )
+    )
+    definition = "version: '2.0'\none:\n  tasks:\n    a:\n      action: std.noop\n"
+    WG.WorkflowServiceStub(channel).CreateWorkflow(W.CreateWorkflowRequest(definition=definition))
+    EG.ExecutionServiceStub(channel).StartExecution(E.StartExecutionRequest(workflow="one"))
+    wait_for(lambda: len(rx.requests_to("/watch")) >= 1)
+    (announced,) = [json.loads(r.text) for r in rx.requests_to("/watch")]
+    assert announced["type"] == "io.tidings.listener.disabled"
+    assert announced["subject"] == gone.id
+    assert announced["data"]["listenerId"] == gone.id
+    assert announced["data"]["listenerName"] == "doomed"
+    assert "410" in announced["data"]["errorMessage"]
+    assert not listeners.GetListener(L.GetListenerRequest(id=gone.id)).listener.enabled

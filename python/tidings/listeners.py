@@ -46,7 +46,7 @@ from tidings.engine.errors import (
     InvalidArgumentError,
     NotFoundError,
 )
-from tidings.store import Change, SQLiteStore
+from tidings.store import Change, EventRow, SQLiteStore
 from tidings.store.listeners import ListenerRow
 from tidings.v1 import event_pb2, listener_pb2
 
@@ -780,10 +780,13 @@ class ListenerRegistry:
         *,
         resolve_timeout: float = RESOLVE_TIMEOUT_S,
         clock: Callable[[], float] = time.time,
+        announce: Callable[[str, str, str, float], EventRow] | None = None,
     ) -> None:
         self.store = store
         self.guard = DestinationGuard(allow_private, resolve_timeout=resolve_timeout)
         self._clock = clock
+        #: Makes the LISTENER_DISABLED event (listener id, name, reason, time).
+        self._announce = announce
         self._lock = asyncio.Lock()
         self._on_change: list[Callable[[], None]] = []
 
@@ -917,6 +920,8 @@ class ListenerRegistry:
             row.enabled, row.disabled_reason, row.update_time = False, reason, self._clock()
             change = Change()
             change.put_listener(row)
+            if self._announce is not None:  # in the same transaction: it happened
+                change.add_event(self._announce(row.id, row.name, reason, row.update_time))
             await self._commit(change)
         log.warning("listener %s disabled: %s", listener_id, reason)
         return row

@@ -52,11 +52,14 @@ class Server:
                 retry_delay=config.http_retry_delay_s,
             )
         )
-        self.listeners = ListenerRegistry(self.store, config.webhook_allow_private)
+        events = EventFactory(config.engine_name, config.engine_version)
+        self.listeners = ListenerRegistry(
+            self.store, config.webhook_allow_private, announce=events.listener_disabled
+        )
         self.engine = Engine(
             self.store,
             self.actions,
-            EventFactory(config.engine_name, config.engine_version),
+            events,
             on_fatal=self._fatal,
             listeners=self.listeners,
         )

@@ -16,6 +16,7 @@ CATEGORIES: dict[str, range] = {
     "ENGINE": range(1, 10),
     "EXECUTION": range(10, 30),
     "TASK": range(30, 50),
+    "LISTENER": range(50, 60),
 }
 TYPE_NAMES: dict[int, str] = {
     v.number: v.name for v in event_pb2.DESCRIPTOR.enum_types_by_name["EventType"].values

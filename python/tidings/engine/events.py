@@ -74,6 +74,18 @@ class EventFactory:
         """ENGINE_UP or ENGINE_DOWN."""
         return self._row(None, event_pb2.Event(type=etype), now)
 
+    def listener_disabled(
+        self, listener_id: str, listener_name: str, reason: str, now: float
+    ) -> EventRow:
+        """LISTENER_DISABLED: a listener was disabled automatically, and why."""
+        ev = event_pb2.Event(
+            type=event_pb2.EVENT_TYPE_LISTENER_DISABLED,
+            listener_id=listener_id,
+            listener_name=listener_name,
+            error_message=reason,
+        )
+        return self._row(None, ev, now)
+
     def execution(
         self,
         ex: ExecutionRow,

@@ -52,6 +52,10 @@ class _EventTypeEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_EventType.V
     EVENT_TYPE_TASK_SKIPPED: _EventType.ValueType  # 35
     """The task was skipped; output is the result given by the user."""
     EVENT_TYPE_TASK_ROLLED_BACK: _EventType.ValueType  # 36
+    EVENT_TYPE_LISTENER_DISABLED: _EventType.ValueType  # 50
+    """A listener was disabled automatically (410 Gone, or failing for too long);
+    listener_id and listener_name say which, error_message why.
+    """
 
 class EventType(_EventType, metaclass=_EventTypeEnumTypeWrapper):
     """EventType is the canonical kind of an event. Every row of the event
@@ -85,6 +89,10 @@ EVENT_TYPE_TASK_RETRIED: EventType.ValueType  # 34
 EVENT_TYPE_TASK_SKIPPED: EventType.ValueType  # 35
 """The task was skipped; output is the result given by the user."""
 EVENT_TYPE_TASK_ROLLED_BACK: EventType.ValueType  # 36
+EVENT_TYPE_LISTENER_DISABLED: EventType.ValueType  # 50
+"""A listener was disabled automatically (410 Gone, or failing for too long);
+listener_id and listener_name say which, error_message why.
+"""
 Global___EventType: _TypeAlias = EventType  # noqa: Y015
 
 @_typing.final
@@ -259,6 +267,8 @@ class Event(_message.Message):
     INPUT_FIELD_NUMBER: _builtins.int
     OUTPUT_FIELD_NUMBER: _builtins.int
     EXECUTION_FIELD_NUMBER: _builtins.int
+    LISTENER_ID_FIELD_NUMBER: _builtins.int
+    LISTENER_NAME_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     """Stable unique id (used for de-duplication: webhook-id, CloudEvents id)."""
     type: Global___EventType.ValueType
@@ -289,6 +299,9 @@ class Event(_message.Message):
     """Task output (the action's result) or execution output, as raw JSON bytes.
     Empty means absent.
     """
+    listener_id: _builtins.str
+    """The listener a listener event is about."""
+    listener_name: _builtins.str
     @_builtins.property
     def time(self) -> _timestamp_pb2.Timestamp:
         """When the state change happened."""
@@ -320,10 +333,12 @@ class Event(_message.Message):
         input: _builtins.bytes = ...,
         output: _builtins.bytes = ...,
         execution: Global___ExecutionSummary | None = ...,
+        listener_id: _builtins.str = ...,
+        listener_name: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["execution", b"execution", "time", b"time"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["atom_id", b"atom_id", "engine_name", b"engine_name", "engine_version", b"engine_version", "error_message", b"error_message", "execution", b"execution", "execution_id", b"execution_id", "id", b"id", "input", b"input", "output", b"output", "sequence", b"sequence", "status", b"status", "task_id", b"task_id", "task_name", b"task_name", "time", b"time", "triggered_by", b"triggered_by", "type", b"type", "workflow_id", b"workflow_id", "workflow_name", b"workflow_name"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["atom_id", b"atom_id", "engine_name", b"engine_name", "engine_version", b"engine_version", "error_message", b"error_message", "execution", b"execution", "execution_id", b"execution_id", "id", b"id", "input", b"input", "listener_id", b"listener_id", "listener_name", b"listener_name", "output", b"output", "sequence", b"sequence", "status", b"status", "task_id", b"task_id", "task_name", b"task_name", "time", b"time", "triggered_by", b"triggered_by", "type", b"type", "workflow_id", b"workflow_id", "workflow_name", b"workflow_name"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -32,6 +32,8 @@ class _EventCategoryEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_EventCa
     EVENT_CATEGORY_EXECUTION: _EventCategory.ValueType  # 1
     EVENT_CATEGORY_TASK: _EventCategory.ValueType  # 2
     EVENT_CATEGORY_ENGINE: _EventCategory.ValueType  # 3
+    EVENT_CATEGORY_LISTENER: _EventCategory.ValueType  # 4
+    """Listener events (LISTENER_DISABLED)."""
 
 class EventCategory(_EventCategory, metaclass=_EventCategoryEnumTypeWrapper):
     """EventCategory groups event types for filters."""
@@ -40,6 +42,8 @@ EVENT_CATEGORY_UNSPECIFIED: EventCategory.ValueType  # 0
 EVENT_CATEGORY_EXECUTION: EventCategory.ValueType  # 1
 EVENT_CATEGORY_TASK: EventCategory.ValueType  # 2
 EVENT_CATEGORY_ENGINE: EventCategory.ValueType  # 3
+EVENT_CATEGORY_LISTENER: EventCategory.ValueType  # 4
+"""Listener events (LISTENER_DISABLED)."""
 Global___EventCategory: _TypeAlias = EventCategory  # noqa: Y015
 
 class _ListenerScope:

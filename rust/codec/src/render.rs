@@ -24,6 +24,8 @@ pub(crate) struct TypeInfo {
     pub ce_type: &'static str,
     /// ENGINE_UP / ENGINE_DOWN.
     pub engine: bool,
+    /// LISTENER_DISABLED.
+    pub listener: bool,
 }
 
 const fn ti(
@@ -38,6 +40,19 @@ const fn ti(
         etype,
         ce_type,
         engine: etype.is_empty(),
+        listener: false,
+    }
+}
+
+/// A listener event: no mistral `eType`, only CloudEvents render it.
+const fn tl(name: &'static str, status: &'static str, ce_type: &'static str) -> TypeInfo {
+    TypeInfo {
+        name,
+        status,
+        etype: "",
+        ce_type,
+        engine: false,
+        listener: true,
     }
 }
 
@@ -142,10 +157,16 @@ pub(crate) fn type_info(t: i32) -> Option<&'static TypeInfo> {
             "io.tidings.task.rolled_back",
         ),
     ];
+    static LISTENER: [TypeInfo; 1] = [tl(
+        "LISTENER_DISABLED",
+        "DISABLED",
+        "io.tidings.listener.disabled",
+    )];
     let (table, base): (&'static [TypeInfo], i32) = match t {
         1..=2 => (&ENGINE, 1),
         10..=18 => (&EXECUTION, 10),
         30..=36 => (&TASK, 30),
+        50 => (&LISTENER, 50),
         _ => return None,
     };
     table.get(usize::try_from(t - base).ok()?)
@@ -154,9 +175,9 @@ pub(crate) fn type_info(t: i32) -> Option<&'static TypeInfo> {
 /// Whether `profile` renders events of type `t`.
 pub(crate) fn supports(profile: Profile, t: i32) -> bool {
     match profile {
-        Profile::Mistral | Profile::CloudEvents | Profile::CloudEventsData => {
-            type_info(t).is_some()
-        }
+        // Seed 000 has no listener events: mistral renders the engine's own.
+        Profile::Mistral => type_info(t).is_some_and(|i| !i.listener),
+        Profile::CloudEvents | Profile::CloudEventsData => type_info(t).is_some(),
         Profile::Thain => matches!(t, 10..=16 | 30 | 32 | 33),
         Profile::Tencent | Profile::TencentJson => matches!(t, 11..=14),
     }
@@ -589,7 +610,8 @@ pub(crate) fn tencent_json(ctx: &Ctx, ev: &Event<'_>, out: &mut Vec<u8>) -> Resu
 
 /// Checks what the CloudEvents renderings read, before any writing.
 pub(crate) fn cloudevents_check(ev: &Event<'_>, info: &TypeInfo) -> Result<(), Fail> {
-    if !info.engine {
+    // Engine and listener events carry no input or output in their data.
+    if !info.engine && !info.listener {
         check_json(ev.input, "input")?;
         check_json(ev.output, "output")?;
     }
@@ -599,6 +621,14 @@ pub(crate) fn cloudevents_check(ev: &Event<'_>, info: &TypeInfo) -> Result<(), F
 /// The CloudEvents `data` object (checked by [`cloudevents_check`]).
 pub(crate) fn cloudevents_data(ev: &Event<'_>, info: &TypeInfo, out: &mut Vec<u8>) {
     let mut o = Obj::open(out);
+    if info.listener {
+        o.str_if(out, "listenerId", ev.listener_id);
+        o.str_if(out, "listenerName", ev.listener_name);
+        o.str(out, "status", status(ev, info));
+        o.str_if(out, "errorMessage", ev.error_message);
+        o.close(out);
+        return;
+    }
     if info.engine {
         o.str_if(out, "serviceName", ev.engine_name);
         o.str_if(out, "version", ev.engine_version);
@@ -668,9 +698,10 @@ pub(crate) fn cloudevents(
     out.extend_from_slice(b",\"type\":\"");
     out.extend_from_slice(info.ce_type.as_bytes());
     out.push(b'"');
-    if !ev.execution_id.is_empty() {
+    let subject = ce_subject(ev);
+    if !subject.is_empty() {
         out.extend_from_slice(b",\"subject\":");
-        json_str(out, ev.execution_id);
+        json_str(out, subject);
     }
     if let Some(t) = ev.time {
         out.extend_from_slice(b",\"time\":\"");
@@ -678,9 +709,9 @@ pub(crate) fn cloudevents(
         out.push(b'"');
     }
     out.extend_from_slice(b",\"datacontenttype\":\"application/json\"");
-    if !ev.execution_id.is_empty() {
+    if !subject.is_empty() {
         out.extend_from_slice(b",\"partitionkey\":");
-        json_str(out, ev.execution_id);
+        json_str(out, subject);
     }
     out.extend_from_slice(b",\"sequence\":\"");
     out.extend_from_slice(&sequence_text(ev.sequence));
@@ -688,6 +719,16 @@ pub(crate) fn cloudevents(
     cloudevents_data(ev, info, out);
     out.push(b'}');
     Ok(())
+}
+
+/// CloudEvents `subject` and `partitionkey`: the execution, or for a listener event
+/// (which has none) the listener.
+fn ce_subject<'a>(ev: &Event<'a>) -> &'a str {
+    if ev.execution_id.is_empty() {
+        ev.listener_id
+    } else {
+        ev.execution_id
+    }
 }
 
 /// The binary-mode attributes, in the structured order, empty ones omitted.
@@ -703,8 +744,9 @@ pub(crate) fn cloudevents_attributes(
     }
     attrs.push(("source", ce_source(ctx, ev).into_owned()));
     attrs.push(("type", info.ce_type.to_owned()));
-    if !ev.execution_id.is_empty() {
-        attrs.push(("subject", ev.execution_id.to_owned()));
+    let subject = ce_subject(ev);
+    if !subject.is_empty() {
+        attrs.push(("subject", subject.to_owned()));
     }
     if let Some(t) = ev.time {
         let mut b = Vec::with_capacity(27);
@@ -712,8 +754,8 @@ pub(crate) fn cloudevents_attributes(
         attrs.push(("time", String::from_utf8(b).unwrap_or_default()));
     }
     attrs.push(("datacontenttype", "application/json".to_owned()));
-    if !ev.execution_id.is_empty() {
-        attrs.push(("partitionkey", ev.execution_id.to_owned()));
+    if !subject.is_empty() {
+        attrs.push(("partitionkey", subject.to_owned()));
     }
     let seq = sequence_text(ev.sequence);
     attrs.push(("sequence", String::from_utf8_lossy(&seq).into_owned()));

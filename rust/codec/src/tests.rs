@@ -1000,8 +1000,20 @@ mod props {
                     input,
                     output,
                     execution,
+                    // The strategy tuple is at its arity limit; listener fields vary
+                    // with the execution id instead.
+                    listener_id: task_id_of_listener(r#type),
+                    listener_name: String::new(),
                 },
             )
+    }
+
+    fn task_id_of_listener(t: i32) -> String {
+        if t == 50 {
+            "listener-1".to_owned()
+        } else {
+            String::new()
+        }
     }
 
     proptest! {

@@ -79,6 +79,8 @@ pub(crate) struct Event<'a> {
     pub input: &'a [u8],
     pub output: &'a [u8],
     pub execution: Option<ExecutionSummary<'a>>,
+    pub listener_id: &'a str,
+    pub listener_name: &'a str,
 }
 
 /// A cursor over one message's bytes.
@@ -427,6 +429,8 @@ impl<'a> Event<'a> {
                 }
                 14 => self.status = r.string(wt, "Event.status")?,
                 15 => self.error_message = r.string(wt, "Event.error_message")?,
+                19 => self.listener_id = r.string(wt, "Event.listener_id")?,
+                20 => self.listener_name = r.string(wt, "Event.listener_name")?,
                 16 => self.input = r.bytes(wt, "Event.input")?,
                 17 => self.output = r.bytes(wt, "Event.output")?,
                 18 => {
@@ -481,6 +485,8 @@ pub(crate) mod tests {
                 .collect(),
             status: &e.status,
             error_message: &e.error_message,
+            listener_id: &e.listener_id,
+            listener_name: &e.listener_name,
             input: &e.input,
             output: &e.output,
             execution: e.execution.as_ref().map(|x| ExecutionSummary {
