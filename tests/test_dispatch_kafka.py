@@ -183,3 +183,44 @@ def test_seed_000_golden_vectors_reach_kafka_byte_for_byte(
     assert got[target.topic] == vectors[0].expectations["mistral"].value
     assert got[target.engine_topic] == vectors[1].expectations["mistral"].value
     assert json.loads(got[target.topic])["eType"] == "task_start"
+
+
+def test_a_refused_record_is_recorded_and_retried_not_skipped(
+    kafka_bootstrap: str, tmp_path: Path
+) -> None:
+    """A record the producer refuses holds the cursor and shows up in the deliveries."""
+    import asyncio
+
+    from tidings.dispatch.kafka import KafkaSink
+    from tidings.dispatch.kafka_pipeline import KafkaPipeline
+    from tidings.dispatch.targets import KafkaTarget
+    from tidings.store import Change, EventRow, SQLiteStore
+
+    async def scenario() -> tuple[int, list[object]]:
+        store = SQLiteStore(tmp_path / "outbox.sqlite3")
+        await store.open()
+        body = event_pb2.Event(
+            id="ev-1", type=event_pb2.EVENT_TYPE_EXECUTION_STARTED, execution_id="ex-1",
+            sequence=1,
+        ).SerializeToString()  # fmt: skip
+        change = Change()
+        change.add_event(EventRow("ev-1", "ex-1", 1, 10, "wf", "w", 0.0, body))
+        await store.commit(change)
+        # A name the producer refuses at once (our listener validation would too).
+        target = KafkaTarget(id="bad", profile="mistral", topic="not a topic!")
+        sink = KafkaSink(kafka_bootstrap)
+        pipeline = KafkaPipeline(target, store, sink)
+        task = asyncio.create_task(pipeline.run())
+        await asyncio.sleep(1.5)
+        task.cancel()
+        rows, _ = await store.list_deliveries("bad", "", "", "", 10)
+        cursor = pipeline.cursor
+        await asyncio.to_thread(sink.close)
+        await store.close()
+        return cursor, rows
+
+    cursor, rows = asyncio.run(scenario())
+    assert cursor == 0  # not skipped: it is retried from there
+    (delivery, attempts) = rows[0]  # type: ignore[misc]
+    assert (delivery.event_id, delivery.state) == ("ev-1", "FAILED")
+    assert attempts and all("topic" in a.error.lower() for a in attempts)
