@@ -224,3 +224,56 @@ def test_a_refused_record_is_recorded_and_retried_not_skipped(
     (delivery, attempts) = rows[0]  # type: ignore[misc]
     assert (delivery.event_id, delivery.state) == ("ev-1", "FAILED")
     assert attempts and all("topic" in a.error.lower() for a in attempts)
+
+
+def test_cloudevents_kafka_listener_in_binary_mode(kafka_bootstrap: str, tmp_path: Path) -> None:
+    """A Kafka listener in the cloudevents profile, binary mode: `ce_` headers, the data
+    as the value, parsed back by the CloudEvents SDK's Kafka binding."""
+    from cloudevents.core.bindings import kafka as ce_kafka
+
+    from tidings.v1 import listener_pb2 as L
+    from tidings.v1 import listener_pb2_grpc as LG
+
+    topic = f"ce-{uuid.uuid4().hex[:8]}"
+    server = TidingsProcess(tmp_path / "data", "--kafka-bootstrap", kafka_bootstrap)
+    server.start()
+    try:
+        with grpc.insecure_channel(server.address) as channel:
+            LG.ListenerServiceStub(channel).CreateListener(
+                L.CreateListenerRequest(
+                    listener=L.Listener(
+                        name="ce-binary",
+                        profile="cloudevents",
+                        filter=L.ListenerFilter(categories=[L.EVENT_CATEGORY_EXECUTION]),
+                        kafka=L.KafkaTransport(
+                            topic=topic, cloudevents_mode=L.CLOUD_EVENTS_MODE_BINARY
+                        ),
+                    )
+                )
+            )
+            WG.WorkflowServiceStub(channel).CreateWorkflow(
+                W.CreateWorkflowRequest(definition=WORKFLOW)
+            )
+            ex = (
+                EG.ExecutionServiceStub(channel)
+                .StartExecution(
+                    E.StartExecutionRequest(workflow="fanout", input_json='{"who": "x"}')
+                )
+                .execution
+            )
+            records = consume(kafka_bootstrap, [topic], 2)
+    finally:
+        server.stop()
+    assert len(records) == 2  # started and succeeded (the EXECUTION category)
+    events = []
+    for msg in records:
+        headers = dict(msg.headers())
+        assert headers["content-type"] == b"application/json"
+        message = ce_kafka.KafkaMessage(headers=headers, key=msg.key(), value=msg.value())
+        events.append(ce_kafka.from_binary_event(message))
+    assert [e.get_type() for e in events] == [
+        "io.tidings.execution.started",
+        "io.tidings.execution.succeeded",
+    ]
+    assert all(e.get_subject() == ex.id for e in events)
+    assert events[0].get_data()["executionId"] == ex.id

@@ -66,6 +66,13 @@ def record_headers(event: EventRow) -> list[tuple[str, bytes]]:
     ]
 
 
+def ce_header(name: str, value: str) -> tuple[str, bytes]:
+    """One CloudEvents attribute as a Kafka header (Kafka protocol binding)."""
+    if name == "datacontenttype":
+        return ("content-type", value.encode())
+    return (f"ce_{name}", value.encode())
+
+
 class KafkaPipeline:
     """Delivers one Kafka target's events, in outbox order, from its cursor."""
 
@@ -103,16 +110,29 @@ class KafkaPipeline:
             for e in events
             if self.target.filter.matches(e) and codec.supports(self.target.profile, e.type)
         ]
-        bodies = self.renderer.render([e.body for e in chosen]) if chosen else []
+        if not chosen:
+            return chosen, []
+        payloads: list[tuple[bytes, list[tuple[str, bytes]]]]
+        if self.target.cloudevents_binary:
+            # CloudEvents Kafka binding, binary mode: the data is the value, the
+            # attributes are `ce_` headers (datacontenttype as content-type).
+            payloads = [
+                (data, [ce_header(name, value) for name, value in attributes])
+                for attributes, data in self.renderer.render_cloudevents_binary(
+                    [e.body for e in chosen]
+                )
+            ]
+        else:
+            payloads = [(body, []) for body in self.renderer.render([e.body for e in chosen])]
         records = [
             Record(
                 topic=self.target.topic_for(e.type),
                 # Engine events share one key, so up/down stay in order too.
                 key=e.execution_id.encode() or ENGINE_KEY,
-                value=body,
-                headers=record_headers(e),
+                value=value,
+                headers=[*record_headers(e), *extra],
             )
-            for e, body in zip(chosen, bodies, strict=True)
+            for e, (value, extra) in zip(chosen, payloads, strict=True)
         ]
         return chosen, records
 
