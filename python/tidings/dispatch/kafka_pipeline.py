@@ -141,30 +141,26 @@ class KafkaPipeline:
 
         What goes well is only a cursor; failures are the per-event record.
         """
+        self._failed_event = event
+        await self._record(event, "FAILED", self.failures, error, wait)
+
+    async def _record_recovery(self) -> None:
+        """The event that had failed is in the broker now."""
+        event, self._failed_event = self._failed_event, None
+        if event is not None:
+            await self._record(event, "DELIVERED", self.failures + 1, "", None)
+
+    async def _record(
+        self, event: EventRow, state: str, attempts: int, error: str, retry_in: float | None
+    ) -> None:
         now = time.time()
         change = Change()
         change.add_attempt(AttemptRow(self.target.id, event.id, now, 0, error, 0.0, ""))
         change.put_delivery(
             DeliveryRow(
                 self.target.id, event.id, event.execution_id, event.sequence, event.type,
-                event.position, event.time, "FAILED", self.failures, now + wait, error, now,
-            )
-        )  # fmt: skip
-        self._failed_event = event
-        await self.store.commit(change)
-
-    async def _record_recovery(self) -> None:
-        """The event that had failed is in the broker now."""
-        event, now = self._failed_event, time.time()
-        self._failed_event = None
-        if event is None:
-            return
-        change = Change()
-        change.add_attempt(AttemptRow(self.target.id, event.id, now, 0, "", 0.0, ""))
-        change.put_delivery(
-            DeliveryRow(
-                self.target.id, event.id, event.execution_id, event.sequence, event.type,
-                event.position, event.time, "DELIVERED", self.failures + 1, None, "", now,
+                event.position, event.time, state, attempts,
+                None if retry_in is None else now + retry_in, error, now,
             )
         )  # fmt: skip
         await self.store.commit(change)
