@@ -29,6 +29,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import orjson
 from google.protobuf.timestamp_pb2 import Timestamp
@@ -41,6 +42,7 @@ from tidings.v1 import event_pb2
 
 BATCH = 1_000
 TZ = "Asia/Shanghai"
+_ZONE = ZoneInfo(TZ)
 WHEN = datetime(2018, 4, 12, 5, 18, 2, 472783, tzinfo=UTC)
 
 BODY = {
@@ -145,11 +147,6 @@ def canonical(d: dict[str, Any], etype: int) -> bytes:
 
 def local_time(d: dict[str, Any]) -> str:
     return d["time"].astimezone(_ZONE).strftime("%Y-%m-%d %H:%M:%S")
-
-
-from zoneinfo import ZoneInfo  # noqa: E402
-
-_ZONE = ZoneInfo(TZ)
 
 
 def mistral_dict(d: dict[str, Any]) -> dict[str, Any]:

@@ -15,11 +15,6 @@ from collections.abc import Sequence
 SECRET_PREFIX = "whsec_"
 
 
-def secret_key(secret: str) -> bytes:
-    """The HMAC key of a `whsec_…` secret."""
-    return base64.b64decode(secret.removeprefix(SECRET_PREFIX), validate=True)
-
-
 def signature(keys: Sequence[bytes], msg_id: str, timestamp: int, body: bytes) -> str:
     """The `webhook-signature` header value for `body`, one entry per key."""
     signed = b"%s.%d.%s" % (msg_id.encode(), timestamp, body)
