@@ -10,7 +10,7 @@
 use std::collections::HashMap;
 use std::fmt;
 
-use crate::escape::{json_str_body, next_json_special, scan_json_string};
+use crate::escape::{json_str_body, next_json_special};
 
 /// Why raw bytes are not one JSON value.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -44,9 +44,9 @@ fn skip_ws(s: &[u8], mut i: usize) -> usize {
 }
 
 /// Checks that `s` is exactly one JSON value, optionally surrounded by
-/// whitespace, in UTF-8. (Outside strings only ASCII is valid, so UTF-8 is
-/// checked string by string, for the strings that are not plain ASCII.)
+/// whitespace, in UTF-8.
 pub(crate) fn validate(s: &[u8]) -> Result<(), JsonError> {
+    check_utf8(s)?;
     let i = skip_ws(s, 0);
     let i = skip_value(s, i)?;
     let i = skip_ws(s, i);
@@ -103,24 +103,15 @@ impl Nesting {
 }
 
 /// Skips a string whose opening quote is at `i`; returns the index after the
-/// closing quote.
+/// closing quote. (UTF-8 is checked once for the whole document.)
 #[inline(always)]
 fn skip_string(s: &[u8], i: usize) -> Result<usize, JsonError> {
-    let start = i + 1;
-    let mut i = start;
-    let mut high = false;
+    let mut i = i + 1;
     loop {
-        let (j, h) = scan_json_string(s, i);
-        high |= h;
-        i = j;
+        i = next_json_special(s, i);
         match s.get(i) {
             None => return err(i, "unterminated string"),
-            Some(b'"') => {
-                if high {
-                    check_utf8(s.get(start..i).unwrap_or_default(), start)?;
-                }
-                return Ok(i + 1);
-            }
+            Some(b'"') => return Ok(i + 1),
             Some(b'\\') => match s.get(i + 1) {
                 Some(b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't') => i += 2,
                 Some(b'u') => {
@@ -143,11 +134,16 @@ fn utf8_error<T>(pos: usize) -> Result<T, JsonError> {
     err(pos, "invalid UTF-8")
 }
 
+/// Checks the whole document's UTF-8 at once (SIMD; the exact position is
+/// looked up only for an invalid document).
 #[inline]
-fn check_utf8(run: &[u8], offset: usize) -> Result<(), JsonError> {
-    match std::str::from_utf8(run) {
+fn check_utf8(s: &[u8]) -> Result<(), JsonError> {
+    if simdutf8::basic::from_utf8(s).is_ok() {
+        return Ok(());
+    }
+    match std::str::from_utf8(s) {
         Ok(_) => Ok(()),
-        Err(e) => utf8_error(offset + e.valid_up_to()),
+        Err(e) => utf8_error(e.valid_up_to()),
     }
 }
 
@@ -355,6 +351,7 @@ pub(crate) fn validate_find(
     s: &[u8],
     keys: [&str; 2],
 ) -> Result<[Option<(usize, usize)>; 2], JsonError> {
+    check_utf8(s)?;
     let mut found = [None, None];
     let mut i = skip_ws(s, 0);
     if s.get(i) == Some(&b'{') {

@@ -169,7 +169,7 @@ impl<'a> Reader<'a> {
         if let Some(s) = ascii_str(b) {
             return Ok(s);
         }
-        std::str::from_utf8(b).map_err(|_| format!("{field} is not valid UTF-8"))
+        simdutf8::basic::from_utf8(b).map_err(|_| format!("{field} is not valid UTF-8"))
     }
 
     #[inline(always)]
