@@ -158,29 +158,9 @@ pub(crate) fn xml_text(out: &mut Vec<u8>, s: &str) {
     out.reserve(s.len());
     let mut start = 0;
     let mut i = 0;
-    while let Some(&b) = s.get(i) {
-        if !XML_SPECIAL[b as usize] {
-            // Skip a word at a time while no byte can be special.
-            while let Some(chunk) = s.get(i..i + 8) {
-                let mut word = [0u8; 8];
-                word.copy_from_slice(chunk);
-                let v = u64::from_le_bytes(word);
-                let m = bytes_below(v, 0x20)
-                    | bytes_equal(v, b'&')
-                    | bytes_equal(v, b'<')
-                    | bytes_equal(v, b'>')
-                    | bytes_equal(v, 0xef);
-                if m != 0 {
-                    i += (m.trailing_zeros() / 8) as usize;
-                    break;
-                }
-                i += 8;
-            }
-            if s.get(i).is_none_or(|&b| !XML_SPECIAL[b as usize]) {
-                i += 1;
-            }
-            continue;
-        }
+    loop {
+        i = next_xml_candidate(s, i);
+        let Some(&b) = s.get(i) else { break };
         let (rep, len): (&[u8], usize) = match b {
             b'&' => (b"&amp;", 1),
             b'<' => (b"&lt;", 1),
@@ -193,6 +173,11 @@ pub(crate) fn xml_text(out: &mut Vec<u8>, s: &str) {
                     continue;
                 }
             },
+            _ if !XML_SPECIAL[b as usize] => {
+                // TAB or LF: a candidate, but XML text holds them raw.
+                i += 1;
+                continue;
+            }
             _ => (REPLACEMENT, 1),
         };
         out.extend_from_slice(s.get(start..i).unwrap_or_default());
@@ -201,6 +186,65 @@ pub(crate) fn xml_text(out: &mut Vec<u8>, s: &str) {
         start = i;
     }
     out.extend_from_slice(s.get(start..).unwrap_or_default());
+}
+
+/// Bit `k` set when byte `k` of the 16 may need escaping in XML text: below
+/// U+0020, `&`, `<`, `>` or 0xEF (the caller sorts out TAB, LF and 0xEF).
+#[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
+#[allow(unsafe_code)]
+#[inline(always)]
+fn xml_candidate_mask16(chunk: &[u8; 16]) -> u32 {
+    use std::arch::x86_64::{
+        _mm_cmpeq_epi8, _mm_loadu_si128, _mm_max_epu8, _mm_movemask_epi8, _mm_or_si128,
+        _mm_set1_epi8,
+    };
+    // SAFETY: SSE2 is statically enabled (the cfg above; it is part of the x86_64
+    // baseline), and the unaligned load reads exactly the 16 bytes of `chunk`.
+    unsafe {
+        let v = _mm_loadu_si128(chunk.as_ptr().cast());
+        let eq = |b: u8| _mm_cmpeq_epi8(v, _mm_set1_epi8(b as i8));
+        let limit = _mm_set1_epi8(0x1f);
+        let control = _mm_cmpeq_epi8(_mm_max_epu8(v, limit), limit);
+        let markup = _mm_or_si128(_mm_or_si128(eq(b'&'), eq(b'<')), eq(b'>'));
+        let m = _mm_or_si128(_mm_or_si128(control, markup), eq(0xef));
+        _mm_movemask_epi8(m) as u32
+    }
+}
+
+/// Index of the first byte at or after `from` that [`xml_text`] must look at
+/// (see [`xml_candidate_mask16`]), or `s.len()` if none.
+#[inline(always)]
+fn next_xml_candidate(s: &[u8], from: usize) -> usize {
+    let mut i = from;
+    #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
+    while let Some(chunk) = s.get(i..i + 16).and_then(|c| <&[u8; 16]>::try_from(c).ok()) {
+        let m = xml_candidate_mask16(chunk);
+        if m != 0 {
+            return i + m.trailing_zeros() as usize;
+        }
+        i += 16;
+    }
+    while let Some(chunk) = s.get(i..i + 8) {
+        let mut word = [0u8; 8];
+        word.copy_from_slice(chunk);
+        let v = u64::from_le_bytes(word);
+        let m = bytes_below(v, 0x20)
+            | bytes_equal(v, b'&')
+            | bytes_equal(v, b'<')
+            | bytes_equal(v, b'>')
+            | bytes_equal(v, 0xef);
+        if m != 0 {
+            return i + (m.trailing_zeros() / 8) as usize;
+        }
+        i += 8;
+    }
+    while let Some(&b) = s.get(i) {
+        if b < 0x20 || matches!(b, b'&' | b'<' | b'>' | 0xef) {
+            return i;
+        }
+        i += 1;
+    }
+    s.len()
 }
 
 /// Bytes `urllib.parse.quote_plus` leaves as they are.

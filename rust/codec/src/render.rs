@@ -3,7 +3,7 @@
 use std::borrow::Cow;
 
 use crate::error::ErrorKind;
-use crate::escape::{form_value, json_str, xml_text};
+use crate::escape::{form_value, json_str, json_str_body, xml_text};
 use crate::json;
 use crate::time::{self, Ts, Zone};
 use crate::wire::{Event, ExecutionSummary};
@@ -500,10 +500,10 @@ macro_rules! xml_element {
 
 /// `<Name>local time+HHMM</Name>`, empty when the time is unset.
 macro_rules! xml_time {
-    ($out:expr, $name:literal, $ts:expr, $zone:expr) => {{
+    ($out:expr, $name:literal, $ts:expr, $zone:expr, $times:expr) => {{
         $out.extend_from_slice(concat!("<", $name, ">").as_bytes());
         if let Some(t) = $ts {
-            time::local_with_offset($out, t, $zone);
+            $times.write($out, t, $zone);
         }
         $out.extend_from_slice(concat!("</", $name, ">").as_bytes());
     }};
@@ -525,13 +525,14 @@ pub(crate) fn tencent(ctx: &Ctx, ev: &Event<'_>, out: &mut Vec<u8>) -> Result<()
     }
     xml_element!(out, "WorkflowId", ev.workflow_id);
     xml_element!(out, "WorkflowName", ev.workflow_name);
-    xml_time!(out, "CreateTime", d.execution.create_time, &ctx.zone);
+    let mut times = time::OffsetTimes::default();
+    xml_time!(out, "CreateTime", d.execution.create_time, &ctx.zone, times);
     xml_element!(out, "State", d.state);
     for t in &d.execution.tasks {
         out.extend_from_slice(b"<Tasks>");
         xml_element!(out, "Type", t.r#type);
-        xml_time!(out, "CreateTime", t.create_time, &ctx.zone);
-        xml_time!(out, "EndTime", t.end_time, &ctx.zone);
+        xml_time!(out, "CreateTime", t.create_time, &ctx.zone, times);
+        xml_time!(out, "EndTime", t.end_time, &ctx.zone, times);
         xml_element!(out, "State", &tencent_task_state(t.state));
         xml_element!(out, "JobId", t.task_id);
         xml_element!(out, "Name", t.name);
@@ -543,11 +544,18 @@ pub(crate) fn tencent(ctx: &Ctx, ev: &Event<'_>, out: &mut Vec<u8>) -> Result<()
     Ok(())
 }
 
-fn json_time(o: &mut Obj, out: &mut Vec<u8>, key: &str, ts: Option<Ts>, zone: &Zone) {
+fn json_time(
+    o: &mut Obj,
+    out: &mut Vec<u8>,
+    key: &str,
+    ts: Option<Ts>,
+    zone: &Zone,
+    times: &mut time::OffsetTimes,
+) {
     o.key(out, key);
     out.push(b'"');
     if let Some(t) = ts {
-        time::local_with_offset(out, t, zone);
+        times.write(out, t, zone);
     }
     out.push(b'"');
 }
@@ -577,12 +585,14 @@ pub(crate) fn tencent_json(ctx: &Ctx, ev: &Event<'_>, out: &mut Vec<u8>) -> Resu
     }
     o.str(out, "WorkflowId", ev.workflow_id);
     o.str(out, "WorkflowName", ev.workflow_name);
+    let mut times = time::OffsetTimes::default();
     json_time(
         &mut o,
         out,
         "CreateTime",
         d.execution.create_time,
         &ctx.zone,
+        &mut times,
     );
     o.str(out, "State", d.state);
     o.key(out, "Tasks");
@@ -593,8 +603,15 @@ pub(crate) fn tencent_json(ctx: &Ctx, ev: &Event<'_>, out: &mut Vec<u8>) -> Resu
         }
         let mut to = Obj::open(out);
         to.str(out, "Type", t.r#type);
-        json_time(&mut to, out, "CreateTime", t.create_time, &ctx.zone);
-        json_time(&mut to, out, "EndTime", t.end_time, &ctx.zone);
+        json_time(
+            &mut to,
+            out,
+            "CreateTime",
+            t.create_time,
+            &ctx.zone,
+            &mut times,
+        );
+        json_time(&mut to, out, "EndTime", t.end_time, &ctx.zone, &mut times);
         to.str(out, "State", &tencent_task_state(t.state));
         to.str(out, "JobId", t.task_id);
         to.str(out, "Name", t.name);
@@ -694,15 +711,26 @@ pub(crate) fn cloudevents(
         json_str(out, ev.id);
     }
     out.extend_from_slice(b",\"source\":");
-    json_str(out, &ce_source(ctx, ev));
+    if ctx.ce_source.is_empty() && !ev.engine_name.is_empty() {
+        // `ce_source` without building the string.
+        out.extend_from_slice(b"\"/tidings/");
+        json_str_body(out, ev.engine_name.as_bytes());
+        out.push(b'"');
+    } else {
+        json_str(out, &ce_source(ctx, ev));
+    }
     out.extend_from_slice(b",\"type\":\"");
     out.extend_from_slice(info.ce_type.as_bytes());
     out.push(b'"');
     let subject = ce_subject(ev);
+    // The escaped subject, written again as `partitionkey`.
+    let mut subject_at = out.len();
     if !subject.is_empty() {
         out.extend_from_slice(b",\"subject\":");
+        subject_at = out.len();
         json_str(out, subject);
     }
+    let subject_end = out.len();
     if let Some(t) = ev.time {
         out.extend_from_slice(b",\"time\":\"");
         time::rfc3339_micros(out, t);
@@ -711,7 +739,7 @@ pub(crate) fn cloudevents(
     out.extend_from_slice(b",\"datacontenttype\":\"application/json\"");
     if !subject.is_empty() {
         out.extend_from_slice(b",\"partitionkey\":");
-        json_str(out, subject);
+        out.extend_from_within(subject_at..subject_end);
     }
     out.extend_from_slice(b",\"sequence\":\"");
     out.extend_from_slice(&sequence_text(ev.sequence));

@@ -213,6 +213,33 @@ pub(crate) fn local_with_offset(out: &mut Vec<u8>, ts: Ts, zone: &Zone) {
     ]);
 }
 
+/// [`local_with_offset`] that remembers its last text: the times of an
+/// execution's tasks often fall in the same second (one task ends, the next
+/// starts), and the text depends on the seconds only.
+#[derive(Default)]
+pub(crate) struct OffsetTimes {
+    last: Option<(i64, [u8; 32], usize)>,
+}
+
+impl OffsetTimes {
+    pub(crate) fn write(&mut self, out: &mut Vec<u8>, ts: Ts, zone: &Zone) {
+        if let Some((seconds, text, len)) = &self.last {
+            if *seconds == ts.seconds {
+                out.extend_from_slice(text.get(..*len).unwrap_or_default());
+                return;
+            }
+        }
+        let start = out.len();
+        local_with_offset(out, ts, zone);
+        let written = out.get(start..).unwrap_or_default();
+        let mut text = [0u8; 32];
+        if let Some(slot) = text.get_mut(..written.len()) {
+            slot.copy_from_slice(written);
+            self.last = Some((ts.seconds, text, written.len()));
+        }
+    }
+}
+
 /// RFC 3339 UTC with six fraction digits: `2017-10-28T01:43:12.123456Z`.
 pub(crate) fn rfc3339_micros(out: &mut Vec<u8>, ts: Ts) {
     date_time(out, ts.seconds, b'T');
