@@ -395,6 +395,26 @@ def test_large_batch_matches_one_by_one() -> None:
     assert info.value.index == 777
 
 
+@pytest.mark.parametrize("positions", [[0], [63], [64], [1999], [1990, 65], [1500, 1000, 640]])
+@pytest.mark.parametrize("threads", [0, 1, 3])
+def test_large_batch_error_is_the_lowest_wherever_chunks_finish(
+    positions: list[int], threads: int
+) -> None:
+    """Large batches stream chunk by chunk: an error still names the lowest event and
+    no list comes back, whichever chunk fails first."""
+    good = event_pb2.Event(
+        id="e", type=event_pb2.EVENT_TYPE_TASK_SUCCEEDED, execution_id="x", output=b"[1]"
+    ).SerializeToString()
+    batch = [good] * 2000
+    for p in positions:
+        batch[p] = b"\x0a\x05ab"  # a truncated string field
+    renderer = codec.Renderer("cloudevents", threads=threads)
+    with pytest.raises(codec.DecodeError) as info:
+        renderer.render(batch)
+    assert info.value.index == min(positions)
+    assert len(renderer.render([good] * 2000)) == 2000
+
+
 def test_gil_is_released_while_rendering() -> None:
     """A Python thread makes progress while a big render runs.
 

@@ -29,9 +29,7 @@ mod wire;
 use std::fmt;
 use std::str::FromStr;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
-
-use rayon::prelude::*;
+use std::sync::{Arc, Condvar, Mutex};
 
 pub use error::{CodecError, ErrorKind};
 
@@ -326,28 +324,109 @@ impl Renderer {
         let chunks = self.run(
             events,
             |n| vec![Part::new(n)],
-            |index, bytes, ev, parts: &mut Vec<Part>| {
-                let info = self.decode(index, bytes, ev, self.profile)?;
-                if parts.last().is_none_or(|p| p.data.len() >= PART_BYTES) {
-                    parts.push(Part::new(64));
-                }
-                let Some(part) = parts.last_mut() else {
-                    return Ok(());
-                };
-                let start = part.data.len();
-                let written = self.write(index, ev, info, &mut part.data);
-                if written.is_err() {
-                    part.data.truncate(start);
-                }
-                written?;
-                part.ends.push(part.data.len());
-                Ok(())
-            },
+            |index, bytes, ev, parts: &mut Vec<Part>| self.append(index, bytes, ev, parts),
         )?;
         Ok(Payloads {
             parts: chunks.into_iter().flatten().collect(),
             len: events.len(),
         })
+    }
+
+    /// Renders `events` chunk by chunk on the pool and hands each chunk's
+    /// payloads, in order, to `consume` on the calling thread while the pool
+    /// renders the chunks after it. A caller that must copy the payloads
+    /// somewhere serially (the Python binding, which makes `bytes` objects under
+    /// the GIL) overlaps that copy with the rendering, and holds only a few
+    /// chunks of payloads at a time besides what it has consumed.
+    ///
+    /// Stops at the first error: the lowest failing event's, or the first one
+    /// `consume` returns. Small batches (and renderers with `threads = 1`) are
+    /// rendered in one chunk on the calling thread.
+    pub fn render_chunks<E>(
+        &self,
+        events: &[&[u8]],
+        mut consume: impl FnMut(Payloads) -> Result<(), E>,
+    ) -> Result<(), ChunkError<E>> {
+        let Some(pool) = self.pool_for(events.len()) else {
+            let payloads = self.render_payloads(events).map_err(ChunkError::Codec)?;
+            return consume(payloads).map_err(ChunkError::Consumer);
+        };
+        let chunks: Vec<&[&[u8]]> = events.chunks(STREAM_CHUNK).collect();
+        let render = |c: usize| -> Result<Payloads, CodecError> {
+            let base = c * STREAM_CHUNK;
+            let evs = chunks.get(c).copied().unwrap_or_default();
+            let mut ev = Event::default();
+            let mut parts = vec![Part::new(evs.len())];
+            for (j, bytes) in evs.iter().enumerate() {
+                self.append(base + j, bytes, &mut ev, &mut parts)?;
+            }
+            Ok(Payloads {
+                parts,
+                len: evs.len(),
+            })
+        };
+        // Rendered chunks wait for the consumer: at most this many at a time.
+        let ahead = pool.current_num_threads() * 4;
+        let board = Board::new(chunks.len(), ahead);
+        let helpers = pool.current_num_threads().saturating_sub(1);
+        pool.in_place_scope(|scope| {
+            for _ in 0..helpers {
+                scope.spawn(|_| {
+                    while let Some(c) = board.claim_or_wait() {
+                        board.post(c, &render);
+                    }
+                });
+            }
+            // Wakes the helpers however this thread leaves, even by a panic.
+            let _stop = board.stop_on_drop();
+            for c in 0..chunks.len() {
+                // Render chunks ahead while chunk `c` is not ready, rather than wait.
+                let done = loop {
+                    match board.take_or_claim(c) {
+                        Turn::Ready(done) => break done,
+                        Turn::Render(other) => board.post(other, &render),
+                        Turn::Wait => {}
+                    }
+                };
+                let result = match done {
+                    Some(Ok(payloads)) => consume(payloads).map_err(ChunkError::Consumer),
+                    Some(Err(e)) => Err(ChunkError::Codec(e)),
+                    None => Err(ChunkError::Codec(CodecError::Decode {
+                        index: None,
+                        message: "internal error: a render thread stopped".to_owned(),
+                    })),
+                };
+                result?;
+            }
+            Ok(())
+        })
+    }
+
+    /// Decodes one event and appends its payload to the last part (a new one
+    /// when it is full); on error the part is left as it was.
+    #[inline]
+    fn append<'a>(
+        &self,
+        index: usize,
+        bytes: &'a [u8],
+        ev: &mut Event<'a>,
+        parts: &mut Vec<Part>,
+    ) -> Result<(), CodecError> {
+        let info = self.decode(index, bytes, ev, self.profile)?;
+        if parts.last().is_none_or(|p| p.data.len() >= PART_BYTES) {
+            parts.push(Part::new(64));
+        }
+        let Some(part) = parts.last_mut() else {
+            return Ok(());
+        };
+        let start = part.data.len();
+        let written = self.write(index, ev, info, &mut part.data);
+        if written.is_err() {
+            part.data.truncate(start);
+        }
+        written?;
+        part.ends.push(part.data.len());
+        Ok(())
     }
 
     /// Writes the payload of one decoded event.
@@ -440,6 +519,19 @@ impl Renderer {
         }
     }
 
+    /// The pool a batch of `n` events runs on, or `None` to run it serially.
+    fn pool_for(&self, n: usize) -> Option<Arc<rayon::ThreadPool>> {
+        let pool = match &self.pool {
+            _ if n < PARALLEL_THRESHOLD => None,
+            Pool::Serial => None,
+            Pool::Shared => shared_pool(),
+            Pool::Own(pool, pid) if *pid == std::process::id() => Some(Arc::clone(pool)),
+            // Built before a fork: its threads are not in this process.
+            Pool::Own(..) => shared_pool(),
+        };
+        pool.filter(|p| p.current_num_threads() > 1)
+    }
+
     /// Feeds every event to `f` with the sink of its chunk, serially or on the
     /// pool; returns the sinks in order, or the error of the lowest failing index.
     fn run<'a, S, N, F>(&self, events: &[&'a [u8]], new_sink: N, f: F) -> Result<Vec<S>, CodecError>
@@ -448,16 +540,7 @@ impl Renderer {
         N: Fn(usize) -> S + Sync,
         F: Fn(usize, &'a [u8], &mut Event<'a>, &mut S) -> Result<(), CodecError> + Sync,
     {
-        let pool = match &self.pool {
-            _ if events.len() < PARALLEL_THRESHOLD => None,
-            Pool::Serial => None,
-            Pool::Shared => shared_pool(),
-            Pool::Own(pool, pid) if *pid == std::process::id() => Some(Arc::clone(pool)),
-            // Built before a fork: its threads are not in this process.
-            Pool::Own(..) => shared_pool(),
-        };
-        let threads = pool.as_ref().map_or(1, |p| p.current_num_threads());
-        let Some(pool) = pool.filter(|_| threads > 1) else {
+        let Some(pool) = self.pool_for(events.len()) else {
             let mut ev = Event::default();
             let mut sink = new_sink(events.len());
             for (i, bytes) in events.iter().enumerate() {
@@ -466,40 +549,38 @@ impl Renderer {
             return Ok(vec![sink]);
         };
         // About four chunks per thread, for balance; at least 64 events each.
-        let chunk = events.len().div_ceil(threads * 4).max(64);
+        let chunk = events
+            .len()
+            .div_ceil(pool.current_num_threads() * 4)
+            .max(64);
+        let chunks: Vec<&[&'a [u8]]> = events.chunks(chunk).collect();
         let lowest_error = AtomicUsize::new(usize::MAX);
-        let work = || {
-            events
-                .par_chunks(chunk)
-                .enumerate()
-                .map(|(c, evs)| {
-                    let base = c * chunk;
-                    let mut ev = Event::default();
-                    let mut sink = new_sink(evs.len());
-                    for (j, bytes) in evs.iter().enumerate() {
-                        let index = base + j;
-                        if index > lowest_error.load(Ordering::Relaxed) {
-                            // A lower event failed: this chunk's result is moot.
-                            return Err(None);
-                        }
-                        if let Err(e) = f(index, bytes, &mut ev, &mut sink) {
-                            lowest_error.fetch_min(index, Ordering::Relaxed);
-                            return Err(Some(e));
-                        }
-                    }
-                    Ok(sink)
-                })
-                .collect::<Vec<Result<S, Option<CodecError>>>>()
-        };
-        let chunks = pool.install(work);
-        let mut sinks = Vec::with_capacity(chunks.len());
-        for c in chunks {
-            match c {
-                Ok(sink) => sinks.push(sink),
+        let results = share_jobs(&pool, chunks.len(), |c| {
+            let base = c * chunk;
+            let mut ev = Event::default();
+            let evs = chunks.get(c).copied().unwrap_or_default();
+            let mut sink = new_sink(evs.len());
+            for (j, bytes) in evs.iter().enumerate() {
+                let index = base + j;
+                if index > lowest_error.load(Ordering::Relaxed) {
+                    // A lower event failed: this chunk's result is moot.
+                    return Err(None);
+                }
+                if let Err(e) = f(index, bytes, &mut ev, &mut sink) {
+                    lowest_error.fetch_min(index, Ordering::Relaxed);
+                    return Err(Some(e));
+                }
+            }
+            Ok(sink)
+        });
+        let mut sinks = Vec::with_capacity(results.len());
+        for result in results {
+            match result {
+                Some(Ok(sink)) => sinks.push(sink),
                 // The first failed chunk holds the lowest error: a chunk gives
                 // up only after an earlier event failed.
-                Err(Some(e)) => return Err(e),
-                Err(None) => {
+                Some(Err(Some(e))) => return Err(e),
+                Some(Err(None)) | None => {
                     return Err(CodecError::Decode {
                         index: None,
                         message: "internal error: a chunk was abandoned without an error"
@@ -509,6 +590,183 @@ impl Renderer {
             }
         }
         Ok(sinks)
+    }
+}
+
+/// Runs `job(0..jobs)`, each index once, on the calling thread and on the
+/// pool's other threads, and returns the results in index order (`None` for a
+/// job that panicked). The caller works rather than sleeps: with one pool
+/// thread per core, a batch then costs one wake-up instead of two.
+fn share_jobs<T, J>(pool: &rayon::ThreadPool, jobs: usize, job: J) -> Vec<Option<T>>
+where
+    T: Send,
+    J: Fn(usize) -> T + Sync,
+{
+    let slots: Vec<Mutex<Option<T>>> = (0..jobs).map(|_| Mutex::new(None)).collect();
+    let next = AtomicUsize::new(0);
+    let work = || loop {
+        let k = next.fetch_add(1, Ordering::Relaxed);
+        let Some(slot) = slots.get(k) else { break };
+        let result = job(k);
+        if let Ok(mut slot) = slot.lock() {
+            *slot = Some(result);
+        }
+    };
+    let helpers = pool
+        .current_num_threads()
+        .saturating_sub(1)
+        .min(jobs.saturating_sub(1));
+    pool.in_place_scope(|scope| {
+        for _ in 0..helpers {
+            scope.spawn(|_| work());
+        }
+        work();
+    });
+    slots
+        .into_iter()
+        .map(|slot| slot.into_inner().ok().flatten())
+        .collect()
+}
+
+/// Events per chunk of [`Renderer::render_chunks`]: small enough that the
+/// consumer starts early and the pool stays busy, large enough that handing a
+/// chunk over costs little.
+const STREAM_CHUNK: usize = 64;
+
+/// Why [`Renderer::render_chunks`] stopped.
+#[derive(Debug)]
+pub enum ChunkError<E> {
+    /// An event could not be rendered.
+    Codec(CodecError),
+    /// The consumer failed.
+    Consumer(E),
+}
+
+type Rendered = Option<Result<Payloads, CodecError>>;
+
+/// The chunks of one [`Renderer::render_chunks`] call: who renders which, and
+/// the results waiting for the consumer.
+struct Board {
+    state: Mutex<BoardState>,
+    changed: Condvar,
+    ahead: usize,
+}
+
+struct BoardState {
+    /// `Some` once chunk `c` is done (`Some(None)`: its renderer died).
+    results: Vec<Option<Rendered>>,
+    /// The next chunk nobody renders yet.
+    next: usize,
+    /// Chunks before this one are consumed.
+    consumed: usize,
+    stopped: bool,
+}
+
+enum Turn {
+    Ready(Rendered),
+    Render(usize),
+    Wait,
+}
+
+impl BoardState {
+    /// The next chunk to render, if the consumer is not too far behind.
+    fn claim(&mut self, ahead: usize) -> Option<usize> {
+        let c = self.next;
+        if self.stopped || c >= self.results.len() || c >= self.consumed + ahead {
+            return None;
+        }
+        self.next += 1;
+        Some(c)
+    }
+}
+
+impl Board {
+    fn new(chunks: usize, ahead: usize) -> Board {
+        Board {
+            state: Mutex::new(BoardState {
+                results: (0..chunks).map(|_| None).collect(),
+                next: 0,
+                consumed: 0,
+                stopped: false,
+            }),
+            changed: Condvar::new(),
+            ahead,
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, BoardState> {
+        // A poisoned lock only means a renderer panicked; the state is intact.
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// For a helper: the next chunk to render, waiting while the consumer is
+    /// too far behind; `None` when there is none left (or the call stopped).
+    fn claim_or_wait(&self) -> Option<usize> {
+        let mut st = self.lock();
+        loop {
+            if let Some(c) = st.claim(self.ahead) {
+                return Some(c);
+            }
+            if st.stopped || st.next >= st.results.len() {
+                return None;
+            }
+            st = self.changed.wait(st).unwrap_or_else(|p| p.into_inner());
+        }
+    }
+
+    /// For the consumer: chunk `c` if it is done, else a chunk to render
+    /// meanwhile, else (after waiting for a change) neither.
+    fn take_or_claim(&self, c: usize) -> Turn {
+        let mut st = self.lock();
+        if let Some(done) = st.results.get_mut(c).and_then(Option::take) {
+            st.consumed = c + 1;
+            drop(st);
+            self.changed.notify_all();
+            return Turn::Ready(done);
+        }
+        if let Some(other) = st.claim(self.ahead) {
+            return Turn::Render(other);
+        }
+        drop(self.changed.wait(st).unwrap_or_else(|p| p.into_inner()));
+        Turn::Wait
+    }
+
+    /// Renders chunk `c` and posts the result (`None` if `render` panics, so
+    /// that the consumer never waits forever).
+    fn post(&self, c: usize, render: &(dyn Fn(usize) -> Result<Payloads, CodecError> + Sync)) {
+        struct Post<'b> {
+            board: &'b Board,
+            c: usize,
+            result: Rendered,
+        }
+        impl Drop for Post<'_> {
+            fn drop(&mut self) {
+                let mut st = self.board.lock();
+                if let Some(slot) = st.results.get_mut(self.c) {
+                    *slot = Some(self.result.take());
+                }
+                drop(st);
+                self.board.changed.notify_all();
+            }
+        }
+        let mut post = Post {
+            board: self,
+            c,
+            result: None,
+        };
+        post.result = Some(render(c));
+    }
+
+    /// A guard that stops the helpers when dropped.
+    fn stop_on_drop(&self) -> impl Drop + '_ {
+        struct Stop<'b>(&'b Board);
+        impl Drop for Stop<'_> {
+            fn drop(&mut self) {
+                self.0.lock().stopped = true;
+                self.0.changed.notify_all();
+            }
+        }
+        Stop(self)
     }
 }
 

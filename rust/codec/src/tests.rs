@@ -768,6 +768,80 @@ fn parallel_batches_match_serial_and_report_the_lowest_error() {
     assert_eq!(err.index(), Some(0));
 }
 
+/// Everything `render_chunks` hands over, in order, or its error.
+fn chunked(r: &Renderer, events: &[&[u8]]) -> Result<Vec<Vec<u8>>, CodecError> {
+    let mut got = Vec::new();
+    let mut sizes = Vec::new();
+    r.render_chunks(events, |payloads| {
+        sizes.push(payloads.len());
+        payloads.drain_each(|p| got.push(p.to_vec()));
+        Ok::<(), ()>(())
+    })
+    .map_err(|e| match e {
+        crate::ChunkError::Codec(e) => e,
+        crate::ChunkError::Consumer(()) => panic!("the consumer never fails here"),
+    })?;
+    assert_eq!(sizes.iter().sum::<usize>(), got.len());
+    if got.len() >= crate::PARALLEL_THRESHOLD && r.threads() > 1 {
+        assert!(sizes.iter().all(|&n| n <= super::STREAM_CHUNK), "{sizes:?}");
+    }
+    Ok(got)
+}
+
+#[test]
+fn render_chunks_streams_in_order_and_stops_at_the_lowest_error() {
+    let events: Vec<Vec<u8>> = (0..3001)
+        .map(|i| {
+            let mut e = varied_event(i);
+            e.r#type = EventType::TaskSucceeded as i32;
+            enc(&e)
+        })
+        .collect();
+    let refs: Vec<&[u8]> = events.iter().map(Vec::as_slice).collect();
+    let bad = b"\xff".to_vec();
+    for threads in [1, 0, 2, 3] {
+        let r = Renderer::new(
+            Profile::Mistral,
+            RenderOptions {
+                threads,
+                ..RenderOptions::default()
+            },
+        )
+        .unwrap();
+        for n in [0, 1, 511, 512, 513, 640, 3001] {
+            let batch = &refs[..n];
+            assert_eq!(chunked(&r, batch).unwrap(), r.render(batch).unwrap(), "{n}");
+        }
+        // First/last event of a chunk, the last event, and two errors at once
+        // (the lower one wins, whichever chunk finishes first).
+        for positions in [vec![0], vec![63], vec![64], vec![3000], vec![2999, 65]] {
+            let mut batch = refs.clone();
+            for &p in &positions {
+                batch[p] = &bad;
+            }
+            let err = chunked(&r, &batch).unwrap_err();
+            let lowest = positions.iter().min().copied();
+            assert_eq!((err.kind(), err.index()), (ErrorKind::Decode, lowest));
+            assert_eq!(r.render(&batch).unwrap_err(), err);
+        }
+        // A consumer error stops the call: nothing after it is handed over.
+        let mut calls = 0;
+        let fail_at = if r.threads() > 1 { 3 } else { 1 };
+        let err = r
+            .render_chunks(&refs, |_| {
+                calls += 1;
+                if calls == fail_at {
+                    Err("full")
+                } else {
+                    Ok(())
+                }
+            })
+            .unwrap_err();
+        assert!(matches!(err, crate::ChunkError::Consumer("full")));
+        assert_eq!(calls, fail_at);
+    }
+}
+
 #[test]
 fn large_payloads_span_parts_and_drain_in_order() {
     // ~9 MB of output: several parts, serial and parallel.

@@ -9,7 +9,7 @@ use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyBool, PyBytes, PyDict, PyInt, PyList, PySequence, PyString, PyTuple};
 
-use tidings_codec::{CodecError as RustError, ErrorKind, Profile, RenderOptions};
+use tidings_codec::{ChunkError, CodecError as RustError, ErrorKind, Profile, RenderOptions};
 
 create_exception!(
     tidings._codec,
@@ -206,6 +206,11 @@ fn collect_events<'py>(events: &Bound<'py, PyAny>) -> PyResult<Vec<Bound<'py, Py
 }
 
 /// Renders `events` with the GIL released and returns one `bytes` per event.
+///
+/// The codec's threads render chunk after chunk while this thread takes the
+/// GIL for each finished chunk and copies its payloads into `bytes` objects,
+/// so the copies (and the page faults of fresh memory) overlap the rendering,
+/// and only a few chunks of payloads exist besides the `bytes` made so far.
 fn render_batch<'py>(
     py: Python<'py>,
     renderer: &tidings_codec::Renderer,
@@ -213,16 +218,20 @@ fn render_batch<'py>(
 ) -> PyResult<Bound<'py, PyList>> {
     let held = collect_events(events)?;
     let slices: Vec<&[u8]> = held.iter().map(|b| b.as_bytes()).collect();
-    let payloads = py
-        .detach(|| renderer.render_payloads(&slices))
-        .map_err(|e| to_py(py, e))?;
-    drop(slices);
-    // The payloads sit back to back in buffers of a few MiB: each `bytes` is one
-    // copy out of them, and each buffer is released as soon as it is copied, so
-    // the peak is about the output plus one buffer.
-    let mut items = Vec::with_capacity(payloads.len());
-    payloads.drain_each(|out| items.push(PyBytes::new(py, out)));
-    PyList::new(py, items)
+    let mut objects: Vec<Py<PyBytes>> = Vec::with_capacity(slices.len());
+    py.detach(|| {
+        renderer.render_chunks(&slices, |payloads| {
+            Python::attach(|py| {
+                payloads.drain_each(|out| objects.push(PyBytes::new(py, out).unbind()));
+            });
+            Ok::<(), PyErr>(())
+        })
+    })
+    .map_err(|e| match e {
+        ChunkError::Codec(e) => to_py(py, e),
+        ChunkError::Consumer(e) => e,
+    })?;
+    PyList::new(py, objects)
 }
 
 /// Renders batches of canonical events in one profile.
