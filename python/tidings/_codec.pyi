@@ -49,7 +49,8 @@ class Renderer:
     - ``max_event_bytes``: a larger event is a ``TooLargeError``;
     - ``threads``: for batches of 512 events or more, ``0`` uses the shared pool (one
       thread per core), ``1`` renders on the calling thread, ``N`` starts a pool of
-      ``N`` threads owned by this renderer.
+      ``N`` threads owned by this renderer. The calling thread works alongside the
+      pool rather than waiting for it.
     """
 
     def __new__(
@@ -65,7 +66,12 @@ class Renderer:
         threads: int = 0,
     ) -> Renderer: ...
     def render(self, events: Sequence[bytes]) -> list[bytes]:
-        """One payload per event, in order."""
+        """One payload per event, in order.
+
+        A large batch renders in chunks on the pool while the calling thread turns
+        finished chunks into ``bytes``, so beyond the result it holds only a few
+        chunks of payloads.
+        """
 
     def render_cloudevents_binary(
         self, events: Sequence[bytes]
