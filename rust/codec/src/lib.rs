@@ -351,10 +351,24 @@ impl Renderer {
             let payloads = self.render_payloads(events).map_err(ChunkError::Codec)?;
             return consume(payloads).map_err(ChunkError::Consumer);
         };
-        let chunks: Vec<&[&[u8]]> = events.chunks(STREAM_CHUNK).collect();
+        // Chunks of STREAM_CHUNK events, or fewer that add up to STREAM_BYTES.
+        let mut starts = vec![0];
+        let mut bytes = 0;
+        for (i, event) in events.iter().enumerate() {
+            let start = starts.last().copied().unwrap_or(0);
+            if i > start && (i - start == STREAM_CHUNK || bytes >= STREAM_BYTES) {
+                starts.push(i);
+                bytes = 0;
+            }
+            bytes += event.len();
+        }
+        let chunks: Vec<(usize, &[&[u8]])> = starts
+            .iter()
+            .zip(starts.iter().skip(1).chain([&events.len()]))
+            .map(|(&a, &b)| (a, events.get(a..b).unwrap_or_default()))
+            .collect();
         let render = |c: usize| -> Result<Payloads, CodecError> {
-            let base = c * STREAM_CHUNK;
-            let evs = chunks.get(c).copied().unwrap_or_default();
+            let (base, evs) = chunks.get(c).copied().unwrap_or_default();
             let mut ev = Event::default();
             let mut parts = vec![Part::new(evs.len())];
             for (j, bytes) in evs.iter().enumerate() {
@@ -632,6 +646,11 @@ where
 /// consumer starts early and the pool stays busy, large enough that handing a
 /// chunk over costs little.
 const STREAM_CHUNK: usize = 64;
+
+/// A chunk of [`Renderer::render_chunks`] also ends once its events add up to
+/// this many bytes, so that the chunks rendered ahead stay small when the
+/// events are large.
+const STREAM_BYTES: usize = 1 << 20;
 
 /// Why [`Renderer::render_chunks`] stopped.
 #[derive(Debug)]

@@ -843,6 +843,38 @@ fn render_chunks_streams_in_order_and_stops_at_the_lowest_error() {
 }
 
 #[test]
+fn render_chunks_cut_large_events_into_small_chunks() {
+    // 600 events of ~300 KB: chunks of a few events each, not of 64.
+    let events: Vec<Vec<u8>> = (0..600)
+        .map(|i| {
+            let mut e = varied_event(i);
+            e.r#type = EventType::TaskSucceeded as i32;
+            e.output = format!("[\"{}\"]", "y".repeat(300_000 + i)).into_bytes();
+            enc(&e)
+        })
+        .collect();
+    let refs: Vec<&[u8]> = events.iter().map(Vec::as_slice).collect();
+    let r = Renderer::new(
+        Profile::CloudEventsData,
+        RenderOptions {
+            threads: 2,
+            ..RenderOptions::default()
+        },
+    )
+    .unwrap();
+    let mut sizes = Vec::new();
+    let mut got = Vec::new();
+    r.render_chunks(&refs, |payloads| {
+        sizes.push(payloads.len());
+        payloads.drain_each(|p| got.push(p.to_vec()));
+        Ok::<(), ()>(())
+    })
+    .unwrap();
+    assert!(sizes.iter().all(|&n| n <= 4), "{sizes:?}");
+    assert_eq!(got, r.render(&refs).unwrap());
+}
+
+#[test]
 fn large_payloads_span_parts_and_drain_in_order() {
     // ~9 MB of output: several parts, serial and parallel.
     let events: Vec<Vec<u8>> = (0..3000)
