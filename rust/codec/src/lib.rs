@@ -608,9 +608,10 @@ impl Renderer {
 }
 
 /// Runs `job(0..jobs)`, each index once, on the calling thread and on the
-/// pool's other threads, and returns the results in index order (`None` for a
-/// job that panicked). The caller works rather than sleeps: with one pool
-/// thread per core, a batch then costs one wake-up instead of two.
+/// pool's other threads, and returns the results in index order. (A job that
+/// panics leaves its slot `None`, and the scope then re-raises the panic.) The
+/// caller works rather than sleeps: with one pool thread per core, a batch then
+/// costs one wake-up instead of two.
 fn share_jobs<T, J>(pool: &rayon::ThreadPool, jobs: usize, job: J) -> Vec<Option<T>>
 where
     T: Send,
