@@ -4,6 +4,8 @@
 //! Rendering borrows the callers' `bytes` buffers (kept alive by the references
 //! held here) and runs with the GIL released.
 
+use std::convert::Infallible;
+
 use pyo3::create_exception;
 use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
@@ -224,12 +226,12 @@ fn render_batch<'py>(
             Python::attach(|py| {
                 payloads.drain_each(|out| objects.push(PyBytes::new(py, out).unbind()));
             });
-            Ok::<(), PyErr>(())
+            Ok::<(), Infallible>(())
         })
     })
     .map_err(|e| match e {
         ChunkError::Codec(e) => to_py(py, e),
-        ChunkError::Consumer(e) => e,
+        ChunkError::Consumer(never) => match never {},
     })?;
     PyList::new(py, objects)
 }
