@@ -22,12 +22,11 @@ const fn bytes_equal(v: u64, b: u8) -> u64 {
     x.wrapping_sub(LO) & !x & HI
 }
 
-/// Bit `k` of the first mask set when byte `k` of the 16 is `"`, `\` or below
-/// U+0020; of the second when it is not ASCII.
+/// Bit `k` set when byte `k` of the 16 is below U+0020 or one of `stops`.
 #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
 #[allow(unsafe_code)]
 #[inline(always)]
-fn json_special_mask16(chunk: &[u8; 16]) -> (u32, u32) {
+fn stop_mask16(chunk: &[u8; 16], stops: &[u8]) -> u32 {
     use std::arch::x86_64::{
         _mm_cmpeq_epi8, _mm_loadu_si128, _mm_max_epu8, _mm_movemask_epi8, _mm_or_si128,
         _mm_set1_epi8,
@@ -36,38 +35,27 @@ fn json_special_mask16(chunk: &[u8; 16]) -> (u32, u32) {
     // baseline), and the unaligned load reads exactly the 16 bytes of `chunk`.
     unsafe {
         let v = _mm_loadu_si128(chunk.as_ptr().cast());
-        let quote = _mm_cmpeq_epi8(v, _mm_set1_epi8(b'"' as i8));
-        let backslash = _mm_cmpeq_epi8(v, _mm_set1_epi8(b'\\' as i8));
         // Unsigned v <= 0x1f exactly when max(v, 0x1f) == 0x1f.
         let limit = _mm_set1_epi8(0x1f);
-        let control = _mm_cmpeq_epi8(_mm_max_epu8(v, limit), limit);
-        let special = _mm_or_si128(_mm_or_si128(quote, backslash), control);
-        (
-            _mm_movemask_epi8(special) as u32,
-            _mm_movemask_epi8(v) as u32,
-        )
+        let mut m = _mm_cmpeq_epi8(_mm_max_epu8(v, limit), limit);
+        for &b in stops {
+            m = _mm_or_si128(m, _mm_cmpeq_epi8(v, _mm_set1_epi8(b as i8)));
+        }
+        _mm_movemask_epi8(m) as u32
     }
 }
 
-/// Index of the first byte at or after `from` that is `"`, `\\` or below U+0020
-/// (the bytes a JSON string cannot hold raw), or `s.len()` if none.
+/// Index of the first byte at or after `from` that is below U+0020 or one of
+/// `stops` (a short constant list), or `s.len()` if none: 16 bytes at a time,
+/// then a word, then bytes.
 #[inline(always)]
-pub(crate) fn next_json_special(s: &[u8], from: usize) -> usize {
-    scan_json_string(s, from).0
-}
-
-/// [`next_json_special`], and whether a non-ASCII byte was passed on the way
-/// (possibly a few bytes beyond the returned index too).
-#[inline(always)]
-pub(crate) fn scan_json_string(s: &[u8], from: usize) -> (usize, bool) {
+fn next_stop(s: &[u8], from: usize, stops: &[u8]) -> usize {
     let mut i = from;
-    let mut high = 0u64;
     #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
     while let Some(chunk) = s.get(i..i + 16).and_then(|c| <&[u8; 16]>::try_from(c).ok()) {
-        let (m, h) = json_special_mask16(chunk);
-        high |= u64::from(h);
+        let m = stop_mask16(chunk, stops);
         if m != 0 {
-            return (i + m.trailing_zeros() as usize, high != 0);
+            return i + m.trailing_zeros() as usize;
         }
         i += 16;
     }
@@ -75,21 +63,28 @@ pub(crate) fn scan_json_string(s: &[u8], from: usize) -> (usize, bool) {
         let mut word = [0u8; 8];
         word.copy_from_slice(chunk);
         let v = u64::from_le_bytes(word);
-        high |= v & HI;
-        let m = bytes_below(v, 0x20) | bytes_equal(v, b'"') | bytes_equal(v, b'\\');
+        let m = stops
+            .iter()
+            .fold(bytes_below(v, 0x20), |m, &b| m | bytes_equal(v, b));
         if m != 0 {
-            return (i + (m.trailing_zeros() / 8) as usize, high != 0);
+            return i + (m.trailing_zeros() / 8) as usize;
         }
         i += 8;
     }
     while let Some(&b) = s.get(i) {
-        if b < 0x20 || b == b'"' || b == b'\\' {
-            return (i, high != 0);
+        if b < 0x20 || stops.contains(&b) {
+            return i;
         }
-        high |= u64::from(b & 0x80);
         i += 1;
     }
-    (s.len(), high != 0)
+    s.len()
+}
+
+/// Index of the first byte at or after `from` that is `"`, `\` or below U+0020
+/// (the bytes a JSON string cannot hold raw), or `s.len()` if none.
+#[inline(always)]
+pub(crate) fn next_json_special(s: &[u8], from: usize) -> usize {
+    next_stop(s, from, b"\"\\")
 }
 
 const HEX_LOWER: &[u8; 16] = b"0123456789abcdef";
@@ -188,63 +183,12 @@ pub(crate) fn xml_text(out: &mut Vec<u8>, s: &str) {
     out.extend_from_slice(s.get(start..).unwrap_or_default());
 }
 
-/// Bit `k` set when byte `k` of the 16 may need escaping in XML text: below
-/// U+0020, `&`, `<`, `>` or 0xEF (the caller sorts out TAB, LF and 0xEF).
-#[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
-#[allow(unsafe_code)]
-#[inline(always)]
-fn xml_candidate_mask16(chunk: &[u8; 16]) -> u32 {
-    use std::arch::x86_64::{
-        _mm_cmpeq_epi8, _mm_loadu_si128, _mm_max_epu8, _mm_movemask_epi8, _mm_or_si128,
-        _mm_set1_epi8,
-    };
-    // SAFETY: SSE2 is statically enabled (the cfg above; it is part of the x86_64
-    // baseline), and the unaligned load reads exactly the 16 bytes of `chunk`.
-    unsafe {
-        let v = _mm_loadu_si128(chunk.as_ptr().cast());
-        let eq = |b: u8| _mm_cmpeq_epi8(v, _mm_set1_epi8(b as i8));
-        let limit = _mm_set1_epi8(0x1f);
-        let control = _mm_cmpeq_epi8(_mm_max_epu8(v, limit), limit);
-        let markup = _mm_or_si128(_mm_or_si128(eq(b'&'), eq(b'<')), eq(b'>'));
-        let m = _mm_or_si128(_mm_or_si128(control, markup), eq(0xef));
-        _mm_movemask_epi8(m) as u32
-    }
-}
-
 /// Index of the first byte at or after `from` that [`xml_text`] must look at
-/// (see [`xml_candidate_mask16`]), or `s.len()` if none.
+/// (below U+0020, `&`, `<`, `>` or 0xEF; it sorts out TAB, LF and 0xEF), or
+/// `s.len()` if none.
 #[inline(always)]
 fn next_xml_candidate(s: &[u8], from: usize) -> usize {
-    let mut i = from;
-    #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
-    while let Some(chunk) = s.get(i..i + 16).and_then(|c| <&[u8; 16]>::try_from(c).ok()) {
-        let m = xml_candidate_mask16(chunk);
-        if m != 0 {
-            return i + m.trailing_zeros() as usize;
-        }
-        i += 16;
-    }
-    while let Some(chunk) = s.get(i..i + 8) {
-        let mut word = [0u8; 8];
-        word.copy_from_slice(chunk);
-        let v = u64::from_le_bytes(word);
-        let m = bytes_below(v, 0x20)
-            | bytes_equal(v, b'&')
-            | bytes_equal(v, b'<')
-            | bytes_equal(v, b'>')
-            | bytes_equal(v, 0xef);
-        if m != 0 {
-            return i + (m.trailing_zeros() / 8) as usize;
-        }
-        i += 8;
-    }
-    while let Some(&b) = s.get(i) {
-        if b < 0x20 || matches!(b, b'&' | b'<' | b'>' | 0xef) {
-            return i;
-        }
-        i += 1;
-    }
-    s.len()
+    next_stop(s, from, b"&<>\xef")
 }
 
 /// Bytes `urllib.parse.quote_plus` leaves as they are.

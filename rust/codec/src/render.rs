@@ -676,14 +676,15 @@ pub(crate) fn cloudevents_data(ev: &Event<'_>, info: &TypeInfo, out: &mut Vec<u8
     o.close(out);
 }
 
-/// The CloudEvents `source` of `ev`.
-pub(crate) fn ce_source<'c>(ctx: &'c Ctx, ev: &Event<'_>) -> Cow<'c, str> {
+/// The CloudEvents `source` of `ev`, as two parts to write one after the other
+/// (no string is built per event): the option, or `/tidings/<engine_name>`.
+pub(crate) fn ce_source<'c>(ctx: &'c Ctx, ev: &Event<'c>) -> [&'c str; 2] {
     if !ctx.ce_source.is_empty() {
-        Cow::Borrowed(&ctx.ce_source)
+        [&ctx.ce_source, ""]
     } else if ev.engine_name.is_empty() {
-        Cow::Borrowed("/tidings")
+        ["/tidings", ""]
     } else {
-        Cow::Owned(format!("/tidings/{}", ev.engine_name))
+        ["/tidings/", ev.engine_name]
     }
 }
 
@@ -711,14 +712,11 @@ pub(crate) fn cloudevents(
         json_str(out, ev.id);
     }
     out.extend_from_slice(b",\"source\":");
-    if ctx.ce_source.is_empty() && !ev.engine_name.is_empty() {
-        // `ce_source` without building the string.
-        out.extend_from_slice(b"\"/tidings/");
-        json_str_body(out, ev.engine_name.as_bytes());
-        out.push(b'"');
-    } else {
-        json_str(out, &ce_source(ctx, ev));
+    out.push(b'"');
+    for part in ce_source(ctx, ev) {
+        json_str_body(out, part.as_bytes());
     }
+    out.push(b'"');
     out.extend_from_slice(b",\"type\":\"");
     out.extend_from_slice(info.ce_type.as_bytes());
     out.push(b'"');
@@ -770,7 +768,7 @@ pub(crate) fn cloudevents_attributes(
     if !ev.id.is_empty() {
         attrs.push(("id", ev.id.to_owned()));
     }
-    attrs.push(("source", ce_source(ctx, ev).into_owned()));
+    attrs.push(("source", ce_source(ctx, ev).concat()));
     attrs.push(("type", info.ce_type.to_owned()));
     let subject = ce_subject(ev);
     if !subject.is_empty() {
