@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import grpc
@@ -95,19 +96,51 @@ def test_watch_from_beginning_with_filter_then_resume_without_gaps(server: Tidin
 def test_live_watch_of_one_execution_sees_its_events_as_they_commit(server: TidingsProcess) -> None:
     # Start the watch first (from now), then the execution.
     result: list[event_pb2.Event] = []
+    lock = threading.Lock()
 
-    def watch() -> None:
-        req = event_service_pb2.WatchEventsRequest()
-        result.extend(collect(server.address, req, want=6)[0])
+    def seen(ex_id: str) -> list[event_pb2.Event]:
+        with lock:
+            return [e for e in result if e.execution_id == ex_id]
 
-    thread = threading.Thread(target=watch)
-    thread.start()
-    time.sleep(0.5)
-    (ex,) = start(server.address, 1)
-    thread.join(30)
-    mine = [e for e in result if e.execution_id == ex]
-    assert [e.sequence for e in mine] == list(range(1, len(mine) + 1))
+    def watch(stream: Iterator[event_service_pb2.WatchEventsResponse]) -> None:
+        with contextlib.suppress(grpc.RpcError):  # cancelled at the end
+            for reply in stream:
+                with lock:
+                    result.extend(reply.events)
+
+    with grpc.insecure_channel(server.address) as ch:
+        stream = event_service_pb2_grpc.EventServiceStub(ch).WatchEvents(
+            event_service_pb2.WatchEventsRequest(), timeout=60
+        )
+        thread = threading.Thread(target=watch, args=(stream,))
+        thread.start()
+        try:
+            # The watch is live once it sees a canary execution: no guess at how long
+            # setting it up takes.
+            for _ in range(40):
+                (canary,) = start(server.address, 1)
+                if wait_for(lambda c=canary: seen(c), 0.5):  # type: ignore[misc]
+                    break
+            else:
+                raise AssertionError("the watch saw none of 40 executions")
+            (ex,) = start(server.address, 1)
+            mine = wait_for(lambda: seen(ex), 20, count=6)
+        finally:
+            stream.cancel()
+            thread.join(30)
+    assert [e.sequence for e in mine] == list(range(1, 7))
     assert mine[0].type == event_pb2.EVENT_TYPE_EXECUTION_STARTED
+    assert mine[-1].type == event_pb2.EVENT_TYPE_EXECUTION_SUCCEEDED
+
+
+def wait_for(
+    probe: Callable[[], list[event_pb2.Event]], timeout: float, count: int = 1
+) -> list[event_pb2.Event]:
+    """`probe()` once it has `count` events, or what it has after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while len(found := probe()) < count and time.monotonic() < deadline:
+        time.sleep(0.02)
+    return found
 
 
 def test_bad_cursor_is_invalid_argument(server: TidingsProcess, tmp_path: Path) -> None:
