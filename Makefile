@@ -68,7 +68,7 @@ lint: setup ## ruff, cargo fmt
 	$(VENV)/bin/ruff format --check python tests bench scripts
 	cargo fmt --all --check
 
-typecheck: setup ## mypy --strict on python/tidings
+typecheck: setup ## mypy --strict on python/tidings, tests and bench
 	$(VENV)/bin/mypy --strict
 
 rust-check: ## cargo clippy -D warnings, cargo test

@@ -116,7 +116,7 @@ def engine_data(i: int) -> dict[str, Any]:
     }
 
 
-def canonical(d: dict[str, Any], etype: int) -> bytes:
+def canonical(d: dict[str, Any], etype: event_pb2.EventType.ValueType) -> bytes:
     """Build an event's canonical bytes from the engine's data (done once per event)."""
     ts = Timestamp()
     ts.FromDatetime(d["time"])
@@ -146,7 +146,8 @@ def canonical(d: dict[str, Any], etype: int) -> bytes:
 
 
 def local_time(d: dict[str, Any]) -> str:
-    return d["time"].astimezone(_ZONE).strftime("%Y-%m-%d %H:%M:%S")
+    when: datetime = d["time"]
+    return when.astimezone(_ZONE).strftime("%Y-%m-%d %H:%M:%S")
 
 
 def mistral_dict(d: dict[str, Any]) -> dict[str, Any]:

@@ -49,7 +49,7 @@ def definition(tasks: int) -> str:
 
 
 async def client(
-    stub: EG.ExecutionServiceStub, deadline: float, starts: dict[str, float], limit: int
+    stub: EG.ExecutionServiceAsyncStub, deadline: float, starts: dict[str, float], limit: int
 ) -> None:
     while time.monotonic() < deadline and len(starts) < limit:
         t0 = time.time()

@@ -39,7 +39,7 @@ import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, Self
 from urllib.parse import parse_qs, urlsplit
 
 MAX_DELAY = 5.0
@@ -222,7 +222,7 @@ class AtomServer:
         )
 
     # --- lifecycle ---------------------------------------------------------
-    def start(self) -> AtomServer:
+    def start(self) -> Self:
         """Start serving in the background thread."""
         self._thread.start()
         return self
@@ -240,7 +240,7 @@ class AtomServer:
                 conn.shutdown(socket.SHUT_RDWR)
         self._httpd.server_close()
 
-    def __enter__(self) -> AtomServer:
+    def __enter__(self) -> Self:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:

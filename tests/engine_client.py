@@ -16,7 +16,7 @@ import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 import grpc
 import yaml
@@ -67,17 +67,17 @@ LAST_EVENT_OF_STATE = {
 }
 
 
-def ename(value: int) -> str:
+def ename(value: ET.ValueType) -> str:
     """An event type's short name (``TASK_STARTED``)."""
     return ET.Name(value).removeprefix("EVENT_TYPE_")
 
 
-def xname(value: int) -> str:
+def xname(value: ES.ValueType) -> str:
     """An execution state's short name (``SUCCESS``)."""
     return ES.Name(value).removeprefix("EXECUTION_STATE_")
 
 
-def tname(value: int) -> str:
+def tname(value: TS.ValueType) -> str:
     """A task state's short name (``SUCCESS``)."""
     return TS.Name(value).removeprefix("TASK_STATE_")
 
@@ -142,14 +142,14 @@ def rpc_failure(call: Callable[[], Any]) -> RpcFailure:
         call()
     except grpc.RpcError as exc:
         violations: list[tuple[str, str]] = []
-        status = rpc_status.from_call(exc)  # type: ignore[arg-type]
+        status = rpc_status.from_call(cast(grpc.Call, exc))  # a client RpcError is a Call
         if status is not None:
             for detail in status.details:
                 if detail.Is(error_details_pb2.BadRequest.DESCRIPTOR):
                     bad = error_details_pb2.BadRequest()
                     detail.Unpack(bad)
                     violations += [(v.field, v.description) for v in bad.field_violations]
-        return RpcFailure(exc.code(), exc.details() or "", violations)  # type: ignore[attr-defined]
+        return RpcFailure(exc.code(), exc.details() or "", violations)
     raise AssertionError("the RPC was expected to fail but succeeded")
 
 
@@ -232,7 +232,7 @@ class EngineClient:
         return self.wait_for_state(execution_id, ENDED_STATES, timeout)
 
     def wait_for_state(
-        self, execution_id: str, states: Iterable[int], timeout: float = 20.0
+        self, execution_id: str, states: Iterable[ES.ValueType], timeout: float = 20.0
     ) -> execution_pb2.Execution:
         """Poll GetExecution until its state is one of ``states``."""
         wanted = frozenset(states)
@@ -244,7 +244,7 @@ class EngineClient:
         )
 
     def wait_for_task(
-        self, execution_id: str, name: str, states: Iterable[int], timeout: float = 20.0
+        self, execution_id: str, name: str, states: Iterable[TS.ValueType], timeout: float = 20.0
     ) -> execution_pb2.Task:
         """Poll ListTasks until a task ``name`` is in one of ``states``."""
         wanted = frozenset(states)
@@ -313,7 +313,7 @@ class EventLog:
     def wait_for_event(
         self,
         execution_id: str,
-        types: Iterable[int],
+        types: Iterable[ET.ValueType],
         timeout: float = 20.0,
         *,
         count: int = 1,

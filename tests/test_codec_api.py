@@ -265,7 +265,8 @@ def test_every_error_kind_and_index() -> None:
     unspecified = event_pb2.Event().SerializeToString()
     _raises(codec.UnsupportedEventError, 0, [unspecified], "mistral")
     _raises(codec.UnsupportedEventError, 0, [GOOD], "tencent")
-    _raises(codec.UnsupportedEventError, 0, [event_pb2.Event(type=99).SerializeToString()], "thain")
+    unknown_type = event_pb2.Event(type=event_pb2.EventType.ValueType(99)).SerializeToString()
+    _raises(codec.UnsupportedEventError, 0, [unknown_type], "thain")
 
     _raises(codec.TooLargeError, 1, [b"\x10\x01", GOOD], "mistral", max_event_bytes=10)
     _raises(codec.TooLargeError, 0, [GOOD], "thain", max_event_bytes=0)
@@ -348,8 +349,9 @@ def test_sequences_and_type_errors() -> None:
             codec.render(events, "thain")
         with pytest.raises(TypeError):
             codec.Renderer("cloudevents").render_cloudevents_binary(events)
+    not_bytes: list[Any] = [GOOD, bytearray(GOOD)]  # deliberately not a Sequence[bytes]
     with pytest.raises(TypeError, match=r"events\[1\] must be bytes, not bytearray"):
-        renderer.render([GOOD, bytearray(GOOD)])
+        renderer.render(not_bytes)
 
 
 def varied_events(n: int) -> Iterator[bytes]:

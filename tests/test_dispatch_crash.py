@@ -23,6 +23,7 @@ import time
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import grpc
 from cloudevents.core.bindings.http import HTTPMessage, from_http_event
@@ -47,7 +48,7 @@ PER_ROUND = 4  # and after every restart
 ANSWER_DELAY = 0.02  # seconds the receiver takes per request
 REFUSE_ONE_IN = 7
 WORKFLOW = "crash_dispatch"
-TASKS = {
+TASKS: dict[str, dict[str, Any]] = {
     "begin": {"action": "std.noop", "on-success": ["nap", "quick"]},
     "nap": {"action": "std.sleep", "input": {"seconds": 0.15}, "on-success": ["meet"]},
     "quick": {"action": "std.noop", "on-success": ["meet"]},

@@ -8,6 +8,7 @@ import time
 import uuid
 from collections import defaultdict
 from pathlib import Path
+from typing import Any, Protocol, cast
 
 import grpc
 import pytest
@@ -45,19 +46,32 @@ fanout:
 """
 
 
-def consume(bootstrap: str, topics: list[str], want: int, timeout: float = 60) -> list[object]:
+class Record(Protocol):
+    """A consumed record as these tests read it. confluent_kafka types every accessor
+    of `Message` as optional; a record polled without error has a topic and a
+    partition, and every record tidings produces has a value and headers, which the
+    consumer gives as (name, bytes) pairs."""
+
+    def topic(self) -> str: ...
+    def partition(self) -> int: ...
+    def key(self) -> bytes | None: ...
+    def value(self) -> bytes: ...
+    def headers(self) -> list[tuple[str, bytes]]: ...
+
+
+def consume(bootstrap: str, topics: list[str], want: int, timeout: float = 60) -> list[Record]:
     consumer = Consumer(
         {"bootstrap.servers": bootstrap, "group.id": f"t-{uuid.uuid4()}",
          "auto.offset.reset": "earliest", "enable.auto.commit": False}
     )  # fmt: skip
     consumer.subscribe(topics)
-    got: list[object] = []
+    got: list[Record] = []
     deadline = time.monotonic() + timeout
     try:
         while len(got) < want and time.monotonic() < deadline:
             msg = consumer.poll(0.5)
             if msg is not None and msg.error() is None:
-                got.append(msg)
+                got.append(cast(Record, msg))
     finally:
         consumer.close()
     return got
@@ -112,7 +126,7 @@ def test_events_reach_seed_000_topics_byte_exact_and_in_order(
     records = consume(kafka_bootstrap, [mistral_topic, service_topic], len(outbox))
     assert len(records) == len(outbox)
     renderer = codec.Renderer("mistral", timezone="Asia/Shanghai")
-    seen_order: dict[bytes, list[int]] = defaultdict(list)
+    seen_order: dict[bytes | None, list[int]] = defaultdict(list)
     partitions: set[int] = set()
     for msg in records:
         headers = dict(msg.headers())
@@ -195,8 +209,9 @@ def test_a_refused_record_is_recorded_and_retried_not_skipped(
     from tidings.dispatch.kafka_pipeline import KafkaPipeline
     from tidings.dispatch.targets import KafkaTarget
     from tidings.store import Change, EventRow, SQLiteStore
+    from tidings.store.rows import AttemptRow, DeliveryRow
 
-    async def scenario() -> tuple[int, list[object]]:
+    async def scenario() -> tuple[int, list[tuple[DeliveryRow, list[AttemptRow]]]]:
         store = SQLiteStore(tmp_path / "outbox.sqlite3")
         await store.open()
         body = event_pb2.Event(
@@ -221,7 +236,7 @@ def test_a_refused_record_is_recorded_and_retried_not_skipped(
 
     cursor, rows = asyncio.run(scenario())
     assert cursor == 0  # not skipped: it is retried from there
-    (delivery, attempts) = rows[0]  # type: ignore[misc]
+    (delivery, attempts) = rows[0]
     assert (delivery.event_id, delivery.state) == ("ev-1", "FAILED")
     assert attempts and all("topic" in a.error.lower() for a in attempts)
 
@@ -276,4 +291,4 @@ def test_cloudevents_kafka_listener_in_binary_mode(kafka_bootstrap: str, tmp_pat
         "io.tidings.execution.succeeded",
     ]
     assert all(e.get_subject() == ex.id for e in events)
-    assert events[0].get_data()["executionId"] == ex.id
+    assert cast("dict[str, Any]", events[0].get_data())["executionId"] == ex.id

@@ -24,6 +24,7 @@ import time
 import xml.etree.ElementTree as ElementTree
 from collections import defaultdict
 from collections.abc import Iterator, Sequence
+from functools import partial
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs
@@ -202,7 +203,7 @@ def by_id(events: Sequence[event_pb2.Event]) -> dict[str, event_pb2.Event]:
     return {e.id: e for e in events}
 
 
-def ce_type(event_type: int) -> str:
+def ce_type(event_type: ET.ValueType) -> str:
     """`io.tidings.execution.started` and so on."""
     name = ET.Name(event_type).removeprefix("EVENT_TYPE_").lower()
     return "io.tidings." + name.replace("_", ".", 1)
@@ -213,7 +214,11 @@ def cloud_event(arrival: Arrival) -> Any:
     return from_http_event(HTTPMessage(arrival.headers(), arrival.body))
 
 
-def deliveries_of(listeners: Listeners, listener_id: str, state: int = 0) -> list[PB.Delivery]:
+def deliveries_of(
+    listeners: Listeners,
+    listener_id: str,
+    state: PB.DeliveryState.ValueType = PB.DELIVERY_STATE_UNSPECIFIED,
+) -> list[PB.Delivery]:
     return sorted(
         listeners.deliveries(listener_id, state=state), key=lambda d: (d.execution_id, d.sequence)
     )
@@ -236,7 +241,7 @@ class ProfileRun:
         self.ok_wf: Any = None
 
 
-PROFILE_LISTENERS = {
+PROFILE_LISTENERS: dict[str, tuple[str, dict[str, Any]]] = {
     # path: (profile, extra Listener settings)
     "/prof/thain": ("thain", {"method": "PUT", "headers": {"X-Api-Key": "k-123"}}),
     "/prof/mistral": ("mistral", {"headers": {"Authorization": "Bearer abc"}}),
@@ -333,7 +338,9 @@ def test_every_request_is_signed_and_identified_by_its_event(
         verify(profile_run.secrets[others[0]], a)
 
 
-def expected_ids(run_: ProfileRun, types: set[int] | None, executions: Sequence[Any]) -> set[str]:
+def expected_ids(
+    run_: ProfileRun, types: set[ET.ValueType] | None, executions: Sequence[Any]
+) -> set[str]:
     wanted = {ex.id for ex in executions}
     return {
         e.id
@@ -484,7 +491,7 @@ def test_filters_choose_categories_types_and_workflows(
     profile_run: ProfileRun,
     receiver: WebhookReceiver,
     path: str,
-    types: set[int] | None,
+    types: set[ET.ValueType] | None,
     which: str,
 ) -> None:
     executions = {
@@ -1028,7 +1035,7 @@ def test_private_destinations_are_refused_without_the_allow_list(
             "http://[::1]:9/x",
             "http://169.254.169.254/latest/meta-data",
         ):
-            err = rpc_failure(lambda u=url: lst.create(webhook_listener("new", u)))  # type: ignore[misc]
+            err = rpc_failure(partial(lst.create, webhook_listener("new", url)))
             assert err.code == grpc.StatusCode.INVALID_ARGUMENT, url
             assert err.fields == ["listener.webhook.url"], url
         # The listener made before is refused again at connect time: nothing reaches it.

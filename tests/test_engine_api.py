@@ -12,6 +12,7 @@ import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import grpc
 import pytest
@@ -75,8 +76,8 @@ def atoms() -> Iterator[AtomServer]:
         yield server
 
 
-def noop_workflow(name: str, **kw: object) -> str:
-    return workflow_yaml(name, {"only": {"action": "std.noop"}}, **kw)  # type: ignore[arg-type]
+def noop_workflow(name: str, **kw: Any) -> str:
+    return workflow_yaml(name, {"only": {"action": "std.noop"}}, **kw)
 
 
 # ======================================================================= WorkflowService
@@ -525,13 +526,17 @@ def test_get_execution(client: EngineClient, log: EventLog, inputs_workflow: str
     assert empty.fields == ["id"]
 
 
-def _execution_ids(client: EngineClient, workflow: str, state: int = 0) -> set[str]:
+def _execution_ids(
+    client: EngineClient,
+    workflow: str,
+    state: ES.ValueType = ES.EXECUTION_STATE_UNSPECIFIED,
+) -> set[str]:
     pages = _list_execution_pages(client, workflow, state, 1000)
     return {i for p in pages for i in p}
 
 
 def _list_execution_pages(
-    client: EngineClient, workflow: str, state: int, page_size: int
+    client: EngineClient, workflow: str, state: ES.ValueType, page_size: int
 ) -> list[list[str]]:
     pages: list[list[str]] = []
     token = ""
@@ -570,7 +575,7 @@ def test_list_executions_filters_and_paginates(client: EngineClient, log: EventL
     bad = {client.start(name, {"fail": True}).id for _ in range(2)}
     for ex_id in good | bad:
         log.wait_settled(client, ex_id)
-    pages = _list_execution_pages(client, name, 0, 2)
+    pages = _list_execution_pages(client, name, ES.EXECUTION_STATE_UNSPECIFIED, 2)
     assert [len(p) for p in pages] == [2, 2, 1]
     assert [i for p in pages for i in p if i] == list(dict.fromkeys(i for p in pages for i in p))
     assert {i for p in pages for i in p} == good | bad

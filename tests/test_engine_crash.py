@@ -264,9 +264,14 @@ def test_wait_for_is_bounded() -> None:
 def test_event_stream_checker_catches_violations() -> None:
     # The invariants the crash test relies on are really checked.
     ex = execution_pb2.Execution(id="x", workflow_id="w", workflow_name="n")
-    tasks = {"a": {"action": "std.noop", "on-success": ["b"]}, "b": {"action": "std.noop"}}
+    tasks: dict[str, dict[str, Any]] = {
+        "a": {"action": "std.noop", "on-success": ["b"]},
+        "b": {"action": "std.noop"},
+    }
 
-    def ev(seq: int, etype: int, task: str = "", trig: tuple[str, str] | None = None) -> Any:
+    def ev(
+        seq: int, etype: ET.ValueType, task: str = "", trig: tuple[str, str] | None = None
+    ) -> event_pb2.Event:
         e = event_pb2.Event(
             id=f"e{seq}-{etype}", type=etype, sequence=seq, execution_id="x", workflow_id="w",
             workflow_name="n", task_id=task and f"id-{task}", task_name=task,
@@ -284,7 +289,7 @@ def test_event_stream_checker_catches_violations() -> None:
         ev(6, ET.EVENT_TYPE_EXECUTION_SUCCEEDED),
     ]
 
-    def rows(events: list[Any]) -> list[tuple[int, int, Any]]:
+    def rows(events: list[event_pb2.Event]) -> list[tuple[int, int, event_pb2.Event]]:
         return [(i + 1, e.sequence, e) for i, e in enumerate(events)]
 
     check_event_stream(rows(good), ex, definition=tasks)

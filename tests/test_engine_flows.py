@@ -127,7 +127,7 @@ def started(events: list[event_pb2.Event]) -> list[str]:
     return [e.task_name for e in events if e.type == ET.EVENT_TYPE_TASK_STARTED]
 
 
-def index(events: list[event_pb2.Event], etype: int, task: str = "") -> int:
+def index(events: list[event_pb2.Event], etype: ET.ValueType, task: str = "") -> int:
     """Position of the first event of a type (of a task)."""
     for i, e in enumerate(events):
         if e.type == etype and (not task or e.task_name == task):

@@ -10,12 +10,13 @@ import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import grpc
 import orjson
 import pytest
 from google.protobuf.duration_pb2 import Duration
+from google.protobuf.message import Message
 from google.rpc import error_details_pb2
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 from grpc_status import rpc_status
@@ -90,7 +91,7 @@ def webhook(url: str, **kw: Any) -> PB.Listener:
 def bad_request(err: grpc.RpcError) -> list[str]:
     """The field paths of the google.rpc.BadRequest detail of an INVALID_ARGUMENT error."""
     assert err.code() == grpc.StatusCode.INVALID_ARGUMENT, err
-    status = rpc_status.from_call(err)  # type: ignore[arg-type]
+    status = rpc_status.from_call(cast(grpc.Call, err))  # a client RpcError is a Call
     assert status is not None
     detail = error_details_pb2.BadRequest()
     assert status.details[0].Unpack(detail)
@@ -98,7 +99,7 @@ def bad_request(err: grpc.RpcError) -> list[str]:
 
 
 def descriptions(err: grpc.RpcError) -> dict[str, str]:
-    status = rpc_status.from_call(err)  # type: ignore[arg-type]
+    status = rpc_status.from_call(cast(grpc.Call, err))  # a client RpcError is a Call
     assert status is not None
     detail = error_details_pb2.BadRequest()
     status.details[0].Unpack(detail)
@@ -176,7 +177,9 @@ def test_invalid_listeners_name_every_bad_field(
         name="",
         profile="json",
         scope=PB.LISTENER_SCOPE_WORKFLOW,
-        filter=PB.ListenerFilter(categories=[PB.EVENT_CATEGORY_UNSPECIFIED, 99]),  # type: ignore[list-item]
+        filter=PB.ListenerFilter(
+            categories=[PB.EVENT_CATEGORY_UNSPECIFIED, PB.EventCategory.ValueType(99)]
+        ),
         webhook=PB.WebhookTransport(
             url="gopher://x/", method="GET", headers={"Content-Type": "x", "X-Bad": "a\nb"},
             timeout=seconds(0), cloudevents_mode=PB.CLOUD_EVENTS_MODE_BINARY,
@@ -206,7 +209,9 @@ def test_invalid_listeners_name_every_bad_field(
             "signing_secret",
         ]
     )
-    assert "listener.webhook.url: must be an http:// or https:// URL" in info.value.details()
+    assert "listener.webhook.url: must be an http:// or https:// URL" in (
+        info.value.details() or ""
+    )
 
     with pytest.raises(grpc.RpcError) as info:
         stub.CreateListener(PB.CreateListenerRequest(listener=PB.Listener(name="x")), timeout=10)
@@ -312,14 +317,15 @@ def test_delete_then_not_found(stub: listener_pb2_grpc.ListenerServiceStub) -> N
         PB.CreateListenerRequest(listener=webhook("https://93.184.216.34/")), timeout=10
     ).listener
     stub.DeleteListener(PB.DeleteListenerRequest(id=created.id), timeout=10)
-    for call, request in (
+    calls: list[tuple[grpc.UnaryUnaryMultiCallable[Any, Any], Message]] = [
         (stub.GetListener, PB.GetListenerRequest(id=created.id)),
         (stub.DeleteListener, PB.DeleteListenerRequest(id=created.id)),
         (stub.RotateSecret, PB.RotateSecretRequest(id=created.id)),
         (stub.TestListener, PB.TestListenerRequest(id=created.id)),
-    ):
+    ]
+    for call, request in calls:
         with pytest.raises(grpc.RpcError) as info:
-            call(request, timeout=10)  # type: ignore[operator]
+            call(request, timeout=10)
         assert info.value.code() == grpc.StatusCode.NOT_FOUND
     with pytest.raises(grpc.RpcError) as info:
         stub.GetListener(PB.GetListenerRequest(), timeout=10)

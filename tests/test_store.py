@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+from collections.abc import Coroutine, Sequence
 from pathlib import Path
+from typing import Any, TypeVar
 
 import pytest
 
 from tidings.store import Change, EventRow, ExecutionRow, SQLiteStore, StoreError, TaskRow
 from tidings.store.schema import MIGRATIONS
 from tidings.store.sqlite import decode_token, encode_token
+
+T = TypeVar("T")
 
 
 def execution(i: int, state: str = "RUNNING", request_id: str = "") -> ExecutionRow:
@@ -36,9 +40,9 @@ def event(ex: str, seq: int) -> EventRow:
 
 
 def change(
-    executions: list[ExecutionRow] = (),  # type: ignore[assignment]
-    tasks: list[TaskRow] = (),  # type: ignore[assignment]
-    events: list[EventRow] = (),  # type: ignore[assignment]
+    executions: Sequence[ExecutionRow] = (),
+    tasks: Sequence[TaskRow] = (),
+    events: Sequence[EventRow] = (),
 ) -> Change:
     c = Change()
     for e in executions:
@@ -50,8 +54,8 @@ def change(
     return c
 
 
-def run(coro: object) -> object:
-    return asyncio.run(coro)  # type: ignore[arg-type]
+def run(coro: Coroutine[Any, Any, T]) -> T:
+    return asyncio.run(coro)
 
 
 def test_concurrent_changes_are_group_committed_and_events_get_positions(tmp_path: Path) -> None:

@@ -6,7 +6,9 @@ import contextlib
 import threading
 import time
 from collections.abc import Callable, Iterator
+from functools import partial
 from pathlib import Path
+from typing import Any, cast
 
 import grpc
 import pytest
@@ -47,6 +49,12 @@ def start(address: str, count: int) -> list[str]:
         ]
 
 
+def cancel(stream: grpc.CallIterator[Any]) -> None:
+    """Cancel a server stream. grpc-stubs leave `Call.cancel` unannotated; the stream
+    object grpc returns is a `grpc.Future` as well, whose `cancel` is typed."""
+    cast("grpc.Future[Any]", stream).cancel()
+
+
 def collect(
     address: str, request: event_service_pb2.WatchEventsRequest, want: int, timeout: float = 20
 ) -> tuple[list[event_pb2.Event], list[str], int]:
@@ -64,7 +72,7 @@ def collect(
                 if len(events) >= want:
                     break
         finally:
-            stream.cancel()
+            cancel(stream)
     return events, cursors, messages
 
 
@@ -119,14 +127,14 @@ def test_live_watch_of_one_execution_sees_its_events_as_they_commit(server: Tidi
             # setting it up takes.
             for _ in range(40):
                 (canary,) = start(server.address, 1)
-                if wait_for(lambda c=canary: seen(c), 0.5):  # type: ignore[misc]
+                if wait_for(partial(seen, canary), 0.5):
                     break
             else:
                 raise AssertionError("the watch saw none of 40 executions")
             (ex,) = start(server.address, 1)
             mine = wait_for(lambda: seen(ex), 20, count=6)
         finally:
-            stream.cancel()
+            cancel(stream)
             thread.join(30)
     assert [e.sequence for e in mine] == list(range(1, 7))
     assert mine[0].type == event_pb2.EVENT_TYPE_EXECUTION_STARTED

@@ -5,12 +5,12 @@ from __future__ import annotations
 import asyncio
 
 from atom_server import AtomServer, Reply
-from tidings.dispatch.webhook import WebhookSink
+from tidings.dispatch.webhook import Attempt, WebhookSink
 from tidings.listeners import DestinationGuard
 
 
-def deliver(sink_guard: DestinationGuard, url: str, timeout: float = 5.0) -> object:
-    async def main() -> object:
+def deliver(sink_guard: DestinationGuard, url: str, timeout: float = 5.0) -> Attempt:
+    async def main() -> Attempt:
         sink = WebhookSink(sink_guard)
         try:
             return await sink.deliver(url, "POST", {"x-test": "1"}, b'{"a":1}', timeout)

@@ -19,7 +19,7 @@ from google.protobuf.duration_pb2 import Duration
 from standardwebhooks.webhooks import Webhook
 
 from atom_server import AtomServer, RecordedRequest, Reply, _Handler
-from tidings.v1 import listener_pb2, listener_pb2_grpc
+from tidings.v1 import event_pb2, listener_pb2, listener_pb2_grpc
 
 T = TypeVar("T")
 PB = listener_pb2
@@ -158,8 +158,8 @@ def webhook_listener(
     *,
     profile: str = "mistral",
     workflows: Sequence[str] = (),
-    categories: Sequence[int] = (),
-    types: Sequence[int] = (),
+    categories: Sequence[PB.EventCategory.ValueType] = (),
+    types: Sequence[event_pb2.EventType.ValueType] = (),
     method: str = "",
     headers: dict[str, str] | None = None,
     timeout: float | None = None,
@@ -209,7 +209,11 @@ class Listeners:
         self.stub.DeleteListener(PB.DeleteListenerRequest(id=listener_id), timeout=RPC_TIMEOUT)
 
     def deliveries(
-        self, listener_id: str, *, event_id: str = "", state: int = 0
+        self,
+        listener_id: str,
+        *,
+        event_id: str = "",
+        state: PB.DeliveryState.ValueType = PB.DELIVERY_STATE_UNSPECIFIED,
     ) -> list[PB.Delivery]:
         """Every page of ListDeliveries."""
         out: list[PB.Delivery] = []
@@ -217,7 +221,7 @@ class Listeners:
         for _ in range(1000):
             reply = self.stub.ListDeliveries(
                 PB.ListDeliveriesRequest(
-                    listener_id=listener_id, event_id=event_id, state=state,  # type: ignore[arg-type]
+                    listener_id=listener_id, event_id=event_id, state=state,
                     page_size=200, page_token=token,
                 ),
                 timeout=RPC_TIMEOUT,
@@ -241,7 +245,7 @@ class Listeners:
         return self.stub.RotateSecret(request, timeout=RPC_TIMEOUT).signing_secret
 
 
-def state_name(state: int) -> str:
+def state_name(state: PB.DeliveryState.ValueType) -> str:
     return PB.DeliveryState.Name(state).removeprefix("DELIVERY_STATE_")
 
 
