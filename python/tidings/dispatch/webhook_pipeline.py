@@ -270,7 +270,7 @@ class WebhookPipeline:
         """One execution's events, one after another; a slow receiver holds up only it."""
         queue = self._queues[execution_id]
         try:
-            while queue and not self.stopped:
+            while queue and not (self.stopped or self._disabling):
                 event, rendered = queue.popleft()
                 if execution_id in self.held:  # queue behind the held delivery
                     d = self._delivery(event, PENDING, 0)
@@ -370,7 +370,7 @@ class WebhookPipeline:
     async def _drain(self, execution_id: str) -> None:
         """Retry a held execution's head; once it is settled, send what queued behind."""
         queue = self.held[execution_id]
-        while queue and not self.stopped:
+        while queue and not (self.stopped or self._disabling):
             head = queue[0]
             if head.state == DEAD:  # given up: the next one goes ahead
                 queue.popleft()
@@ -378,6 +378,8 @@ class WebhookPipeline:
             wait = (head.next_attempt_time or 0.0) - self.clock()
             if head.state == FAILED and wait > 0:
                 await asyncio.sleep(wait)
+            if self.stopped or self._disabling:
+                break  # disabled meanwhile (by another execution's attempt, say)
             found = await self.store.read_events_by_id([head.event_id])
             event = found.get(head.event_id)
             change = Change()

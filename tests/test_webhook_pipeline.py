@@ -1,0 +1,86 @@
+"""WebhookPipeline on a real SQLite outbox with a scripted in-process sink (fast, exact)."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import cast
+
+from tidings.dispatch.webhook import Attempt, WebhookSink
+from tidings.dispatch.webhook_pipeline import WebhookPipeline
+from tidings.listeners import new_secret
+from tidings.store import Change, EventRow, SQLiteStore
+from tidings.store.listeners import ListenerRow
+from tidings.v1 import event_pb2
+
+GONE = Attempt(ok=False, status=410, error="HTTP 410", latency=0.001, snippet="gone")
+
+
+class GoneSink:
+    """Answers every request 410 Gone, and remembers which events it was sent."""
+
+    def __init__(self) -> None:
+        self.sent: list[str] = []
+
+    async def deliver(
+        self, url: str, method: str, headers: dict[str, str], body: bytes, timeout: float
+    ) -> Attempt:
+        self.sent.append(headers["webhook-id"])
+        return GONE
+
+
+def listener(retry_after: float) -> ListenerRow:
+    return ListenerRow(
+        id="L", name="gone", scope="GLOBAL", scope_id="", filter={}, profile="mistral",
+        transport="webhook", config={"url": "http://receiver.invalid/hook"},
+        retry={"schedule_s": [retry_after] * 5, "jitter": 0.0},
+        enabled=True, disabled_reason="", secrets=[{"secret": new_secret(), "expire_time": None}],
+        create_time=0.0, update_time=0.0,
+    )  # fmt: skip
+
+
+def event(event_id: str, execution_id: str) -> EventRow:
+    body = event_pb2.Event(
+        id=event_id, type=event_pb2.EVENT_TYPE_EXECUTION_STARTED, execution_id=execution_id,
+        sequence=1, workflow_id="wf", workflow_name="w",
+    ).SerializeToString()  # fmt: skip
+    return EventRow(event_id, execution_id, 1, 10, "wf", "w", 0.0, body)
+
+
+def test_nothing_is_sent_once_the_listener_is_being_disabled(tmp_path: Path) -> None:
+    # 410 on the first event disables the listener. Disabling takes a while (a commit and
+    # a reconcile in the server); meanwhile neither the failed event's retry (due after
+    # 10 ms) nor another execution's event may go out.
+    sink = GoneSink()
+    disabled: list[tuple[str, str]] = []
+
+    async def disable(listener_id: str, reason: str) -> None:
+        await asyncio.sleep(0.3)
+        disabled.append((listener_id, reason))
+
+    async def scenario() -> tuple[int, list[tuple[str, str, list[int]]]]:
+        store = SQLiteStore(tmp_path / "outbox.sqlite3")
+        await store.open()
+        try:
+            await store.save_cursor("L", 0)
+            change = Change()
+            change.add_event(event("ev-1", "ex-1"))
+            change.add_event(event("ev-2", "ex-2"))
+            await store.commit(change)
+            pipeline = WebhookPipeline(
+                listener(retry_after=0.01), store, cast(WebhookSink, sink), disable=disable
+            )
+            await asyncio.wait_for(pipeline.run(), 10)  # returns once disabled
+            rows, _ = await store.list_deliveries("L", "", "", "", 10)
+            return pipeline.cursor, [
+                (d.event_id, d.state, [a.http_status for a in attempts]) for d, attempts in rows
+            ]
+        finally:
+            await store.close()
+
+    cursor, rows = asyncio.run(scenario())
+    assert sink.sent == ["ev-1"]
+    assert disabled == [("L", "the receiver answered 410 Gone")]
+    assert rows == [("ev-1", "FAILED", [410])]
+    # ev-2 was never settled: a re-enabled listener starts from it.
+    assert cursor == 1
