@@ -226,9 +226,12 @@ def test_a_refused_record_is_recorded_and_retried_not_skipped(
         sink = KafkaSink(kafka_bootstrap)
         pipeline = KafkaPipeline(target, store, sink)
         task = asyncio.create_task(pipeline.run())
-        await asyncio.sleep(1.5)
+        deadline = time.monotonic() + 30  # bounded: the refusal is recorded in ~0.1 s
+        while not (rows := (await store.list_deliveries("bad", "", "", "", 10))[0]):
+            assert time.monotonic() < deadline, "no delivery row for the refused record"
+            await asyncio.sleep(0.05)
+        await asyncio.sleep(0.3)  # time for a wrong cursor move, were there one
         task.cancel()
-        rows, _ = await store.list_deliveries("bad", "", "", "", 10)
         cursor = pipeline.cursor
         await asyncio.to_thread(sink.close)
         await store.close()

@@ -616,9 +616,11 @@ def test_a_failing_delivery_holds_back_only_that_execution_for_that_listener(
                 or delivered("/hold/steady", held_wf.id) < per_execution
             )
             tries.append(refused)
+            if not refused and not let_through:
+                let_through.append(time.monotonic())
         return Reply(500, b"try later") if refused else Reply(200, b"ok")
 
-    lock, tries = threading.Lock(), list[bool]()
+    lock, tries, let_through = threading.Lock(), list[bool](), list[float]()
     receiver.rule("/hold/flaky", refuse_held_until_the_rest_is_through)
     both = [held_wf.name, free_wf.name]
     flaky, _ = listeners.create(
@@ -658,11 +660,11 @@ def test_a_failing_delivery_holds_back_only_that_execution_for_that_listener(
     for ex in free_ex:
         mine = [a for a in arrivals if outbox[a.webhook_id].execution_id == ex.id]
         assert [outbox[a.webhook_id].sequence for a in mine] == list(range(1, per_execution + 1))
-        assert mine[-1].at < released, "another execution waited for the held one"
+        assert mine[-1].at < let_through[0], "another execution waited for the held one"
     # And the other listener got the held execution's events without waiting either.
     steady_held = [a for a in steady_arrivals if outbox[a.webhook_id].execution_id == held_ex.id]
     assert [outbox[a.webhook_id].sequence for a in steady_held] == list(range(1, per_execution + 1))
-    assert steady_held[-1].at < released, "another listener waited for the held execution"
+    assert steady_held[-1].at < let_through[0], "another listener waited for the held execution"
 
     # The record: the held event's attempts, each other delivery one attempt.
     record = listeners.deliveries(flaky.id, event_id=first)
@@ -683,9 +685,13 @@ def test_a_hanging_delivery_does_not_hold_back_other_executions(
     tasks = chain("a")
     hung_wf, free_wf = new_workflow(engine, tasks), new_workflow(engine, tasks)
 
+    # The hung execution's first request is answered only once the other execution's
+    # events have all arrived: were they held back behind it, they never would.
+    release = threading.Event()
+
     def hang_once(req: RecordedRequest, n: int) -> Reply:
         if req.json()["wfId"] == hung_wf.id and n == 0:
-            return Reply(200, b"late", delay=4.5)
+            release.wait(WAIT)
         return Reply(200, b"ok")
 
     receiver.rule("/hang-one", hang_once)
@@ -696,20 +702,24 @@ def test_a_hanging_delivery_does_not_hold_back_other_executions(
             "hang-one",
             receiver.url("/hang-one"),
             workflows=[hung_wf.name, free_wf.name],
-            timeout=3.0,
+            timeout=WAIT + 10,
             schedule=[0.2] * 3,
         ),
     )
-    run(engine, log, hung_wf.name)
-    wait_arrivals(receiver, "/hang-one", 1)  # its first delivery now hangs (3 s timeout)
-    _, free_events = run(engine, log, free_wf.name)
-    # Another execution's events go out while the first one's request hangs.
-    wait_until(
-        lambda: {a.webhook_id for a in receiver.arrivals("/hang-one")},
-        lambda ids: {e.id for e in free_events} <= ids,
-        2.0,
-        "the other execution's events while one request hangs",
-    )
+    try:
+        run(engine, log, hung_wf.name)
+        wait_arrivals(receiver, "/hang-one", 1)  # its first delivery now hangs
+        _, free_events = run(engine, log, free_wf.name)
+        # Another execution's events go out while the first one's request hangs.
+        wait_until(
+            lambda: {a.webhook_id for a in receiver.arrivals("/hang-one")},
+            lambda ids: {e.id for e in free_events} <= ids,
+            WAIT,
+            "the other execution's events while one request hangs",
+        )
+        assert not release.is_set()
+    finally:
+        release.set()
 
 
 def test_retry_after_on_429_and_503_is_honoured(
@@ -750,8 +760,9 @@ def test_a_hanging_receiver_and_a_dropped_connection_are_retried(
     log: EventLog,
 ) -> None:
     wf = new_workflow(engine, chain("only"))
-    # Hangs 4 s on the first request, past the listener's 0.5 s timeout.
-    receiver.script("/flaky/hang", Reply(200, b"late", delay=4.0), Reply(200, b"ok"))
+    # Hangs 5 s on the first request, past the listener's 1.5 s timeout (which every
+    # other answer must beat, on a slow machine too).
+    receiver.script("/flaky/hang", Reply(200, b"late", delay=5.0), Reply(200, b"ok"))
     # Drops the first two requests (the sink may re-send at once on a fresh connection
     # when a kept-alive one fails fast; the second drop makes the attempt fail anyway).
     receiver.script("/flaky/drop", Reply(drop=True), Reply(drop=True), Reply(200, b"ok"))
@@ -760,7 +771,7 @@ def test_a_hanging_receiver_and_a_dropped_connection_are_retried(
             "hang",
             receiver.url("/flaky/hang"),
             workflows=[wf.name],
-            timeout=0.5,
+            timeout=1.5,
             schedule=[0.1] * 3,
         )
     )
@@ -775,13 +786,13 @@ def test_a_hanging_receiver_and_a_dropped_connection_are_retried(
 
     hung = wait_arrivals(receiver, "/flaky/hang", len(events))
     assert [a.webhook_id for a in hung[:2]] == [first, first]
-    # Given up after the 0.5 s timeout (the receiver would have answered 200 after 4 s,
+    # Given up after the 1.5 s timeout (the receiver would have answered 200 after 5 s,
     # and no retry would have been needed), then retried.
-    assert hung[1].at - hung[0].at >= 0.5
+    assert hung[1].at - hung[0].at >= 1.5
     attempts = listeners.deliveries(hang.id, event_id=first)[0].attempts
     assert [a.http_status for a in attempts] == [0, 200]
     assert "timed out" in attempts[0].error
-    assert attempts[0].latency.ToTimedelta().total_seconds() >= 0.45
+    assert attempts[0].latency.ToTimedelta().total_seconds() >= 1.45
 
     dropped = wait_arrivals(receiver, "/flaky/drop", len(events))
     assert [a.webhook_id for a in dropped[:3]] == [first] * 3
@@ -808,8 +819,8 @@ def test_after_the_last_attempt_the_delivery_is_dead_listed_and_redeliverable(
 ) -> None:
     wf = new_workflow(engine, chain("a", "b"))
     healed = threading.Event()
-    # An error status, no answer within the listener's 0.3 s timeout, another status.
-    bad_answers = [Reply(500, b"first"), Reply(200, b"late", delay=1.5), Reply(503, b"third")]
+    # An error status, no answer within the listener's 1 s timeout, another status.
+    bad_answers = [Reply(500, b"first"), Reply(200, b"late", delay=3.0), Reply(503, b"third")]
     tries = [0]
 
     def starts_fail(req: RecordedRequest, n: int) -> Reply:
@@ -824,7 +835,7 @@ def test_after_the_last_attempt_the_delivery_is_dead_listed_and_redeliverable(
         listeners,
         server,
         webhook_listener(
-            "dead", receiver.url("/dead"), workflows=[wf.name], timeout=0.3, schedule=[0.1, 0.1]
+            "dead", receiver.url("/dead"), workflows=[wf.name], timeout=1.0, schedule=[0.1, 0.1]
         ),
     )
     _, events = run(engine, log, wf.name)
@@ -943,8 +954,12 @@ def test_a_listener_failing_for_disable_after_is_disabled(
     assert "no successful delivery" in disabled.disabled_reason
     tried = receiver.arrivals("/down")
     assert {a.webhook_id for a in tried} == {events[0].id}  # the rest were held behind it
-    assert tried[-1].at - tried[0].at >= 0.9  # not before disable_after (1 s)
     assert len(tried) >= 4  # retried on the 0.2 s schedule meanwhile
+    # Not before disable_after (1 s), by the server's clock: from the first failed
+    # attempt's record to the listener's disabling.
+    first_failure = listeners.deliveries(down.id, event_id=events[0].id)[0].attempts[0].time
+    failing_for = disabled.update_time.ToDatetime() - first_failure.ToDatetime()
+    assert failing_for.total_seconds() >= 1.0
     _, more = run(engine, log, wf.name)
     wait_arrivals(receiver, "/down-control", len(events) + len(more))
     time.sleep(0.5)  # the next retry (0.2 s) would have come by now
@@ -1097,7 +1112,7 @@ def test_cloudevents_binary_mode_percent_encodes_header_values(
         wait_ready(srv, binary.id, structured.id)
         _, events = run(engine, EventLog(srv.data_dir), wf.name)
         wait_arrivals(receiver, "/pct/structured", len(events))
-        got = wait_arrivals(receiver, "/pct/binary", len(events), timeout=5)
+        got = wait_arrivals(receiver, "/pct/binary", len(events))
         for a in got:
             header = a.header("ce-source") or ""
             assert header.isascii() and " " not in header and '"' not in header
@@ -1170,7 +1185,7 @@ def test_a_new_listener_hears_every_event_committed_after_create_returns(
             counts = {i: len(receiver.arrivals(f"/new/{i}")) for i in range(len(workflows))}
             return {i: 4 - n for i, n in counts.items() if n < 4}
 
-        deadline = time.monotonic() + 3.0  # bounded: what is missing never comes
+        deadline = time.monotonic() + WAIT  # bounded: what is missing never comes
         while missing() and time.monotonic() < deadline:
             time.sleep(0.05)
         assert not missing(), f"events each listener missed: {missing()}"

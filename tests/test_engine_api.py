@@ -705,7 +705,7 @@ def test_operations_in_the_wrong_state_are_failed_precondition(
     codes = {op: rpc_failure(call).code for op, call in ops.items()}
     assert codes == dict.fromkeys(ops, PRECONDITION)
     # A running execution, its non-async task in the middle of its call.
-    running = client.start(name, {"nap": 3})
+    running = client.start(name, {"nap": 30})
     nap = client.wait_for_task(running.id, "nap", [TS.TASK_STATE_RUNNING])
     live = {
         "resume a running execution": lambda: e.ResumeExecution(
@@ -742,7 +742,7 @@ def test_operations_in_the_wrong_state_are_failed_precondition(
 def test_pause_resume_cancel_return_the_execution(client: EngineClient, log: EventLog) -> None:
     name = unique("steer")
     client.create_workflow(
-        workflow_yaml(name, {"nap": {"action": "std.sleep", "input": {"seconds": 3}}})
+        workflow_yaml(name, {"nap": {"action": "std.sleep", "input": {"seconds": 30}}})
     )
     ex = client.start(name)
     e = client.executions

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import time
 import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -634,7 +634,7 @@ def test_wait_before(client: EngineClient, log: EventLog) -> None:
 def test_wait_after(client: EngineClient, log: EventLog) -> None:
     tasks = {"a": noop(**{"wait-after": 0.4, "on-success": ["b"]}), "b": noop()}
     name = create(client, tasks)
-    ex, events = settle(client, log, client.start(name).id, tasks, timeout=5)
+    ex, events = settle(client, log, client.start(name).id, tasks)
     assert ex.state == ES.EXECUTION_STATE_SUCCESS
     a_start = events[index(events, ET.EVENT_TYPE_TASK_STARTED, "a")]
     a_done = events[index(events, ET.EVENT_TYPE_TASK_SUCCEEDED, "a")]
@@ -672,9 +672,15 @@ def _async_tasks(
 
 
 def _wait_async(
-    client: EngineClient, log: EventLog, atoms: AtomServer, where: str, ex_id: str
+    client: EngineClient,
+    log: EventLog,
+    atoms: AtomServer,
+    where: str,
+    ex_id: str,
+    also: Sequence[TS.ValueType] = (),
 ) -> tuple[execution_pb2.Task, list[event_pb2.Event]]:
-    task = client.wait_for_task(ex_id, "call", [TS.TASK_STATE_RUNNING_ASYNC])
+    """Wait until the task `call` awaits its callback (or has gone on to `also`)."""
+    task = client.wait_for_task(ex_id, "call", [TS.TASK_STATE_RUNNING_ASYNC, *also])
     events = log.wait_for_event(ex_id, [ET.EVENT_TYPE_TASK_RUNNING])
     # The atom learns the task id from the call, and calls back with it.
     requests = atoms.requests_to(where)
@@ -749,7 +755,8 @@ def test_async_atom_that_never_calls_back_times_out(
     tasks = _async_tasks(atoms, where, task_timeout=0.5)
     name = create(client, tasks)
     ex_id = client.start(name).id
-    task, _ = _wait_async(client, log, atoms, where, ex_id)
+    # The wait may first look after the timeout, once the task is in ERROR already.
+    task, _ = _wait_async(client, log, atoms, where, ex_id, also=[TS.TASK_STATE_ERROR])
     ex, events = settle(client, log, ex_id, tasks)
     assert ex.state == ES.EXECUTION_STATE_ERROR
     t = by_name(client, ex_id)["call"]
@@ -886,7 +893,8 @@ def test_rollback_of_a_failed_execution_undoes_what_succeeded(
 
 
 def test_pause_holds_the_next_task_until_resume(client: EngineClient, log: EventLog) -> None:
-    tasks = {"nap": sleep(0.8, **{"on-success": ["next"]}), "next": noop()}
+    # Long enough to pause it while it runs, and to look before it ends, on a slow machine.
+    tasks = {"nap": sleep(3.0, **{"on-success": ["next"]}), "next": noop()}
     name = create(client, tasks)
     ex_id = client.start(name).id
     client.wait_for_task(ex_id, "nap", [TS.TASK_STATE_RUNNING])

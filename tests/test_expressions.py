@@ -7,7 +7,7 @@ import json
 import threading
 
 import pytest
-from hypothesis import given
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tidings.engine.expressions import (
@@ -489,6 +489,7 @@ json_values = st.recursive(
 )
 
 
+@settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])  # a stall is no failure
 @given(json_values)
 def test_data_round_trips_through_both_languages(value: object) -> None:
     ctx = ExpressionContext(data={"v": value})
@@ -496,6 +497,7 @@ def test_data_round_trips_through_both_languages(value: object) -> None:
     assert run("{{ _.v }}", ctx) == value
 
 
+@settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])  # a stall is no failure
 @given(st.text(max_size=40))
 def test_any_string_compiles_or_raises_a_syntax_error(text: str) -> None:
     try:
@@ -507,6 +509,7 @@ def test_any_string_compiles_or_raises_a_syntax_error(text: str) -> None:
         assert not has_expression(text)
 
 
+@settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])  # a stall is no failure
 @given(st.text(alphabet=st.characters(blacklist_characters="<%>{}#"), max_size=30))
 def test_text_without_delimiters_is_never_an_expression(text: str) -> None:
     assert compile_string(text) == text

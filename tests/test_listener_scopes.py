@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import threading
 import time
 import urllib.parse
 from collections.abc import Callable, Iterator
@@ -11,12 +12,13 @@ from pathlib import Path
 import grpc
 import pytest
 
-from atom_server import AtomServer, Reply
+from atom_server import Reply
 from tidings.v1 import execution_pb2 as E
 from tidings.v1 import execution_pb2_grpc as EG
 from tidings.v1 import workflow_pb2 as W
 from tidings.v1 import workflow_pb2_grpc as WG
 from tidings_process import TidingsProcess
+from webhook_receiver import WebhookReceiver
 
 ENV = {"TIDINGS_WEBHOOK_ALLOW_PRIVATE": "127.0.0.1/32", "TIDINGS_HTTP_RETRY_DELAY_S": "0.01"}
 
@@ -30,8 +32,8 @@ def wait_for(check: Callable[[], bool], timeout: float = 20.0) -> None:
 
 
 @pytest.fixture
-def rig(tmp_path: Path) -> Iterator[tuple[AtomServer, TidingsProcess, grpc.Channel]]:
-    with AtomServer() as rx, TidingsProcess(tmp_path / "data", env=ENV) as server:
+def rig(tmp_path: Path) -> Iterator[tuple[WebhookReceiver, TidingsProcess, grpc.Channel]]:
+    with WebhookReceiver() as rx, TidingsProcess(tmp_path / "data", env=ENV) as server:
         for path in ("/cb", "/mod", "/notify"):
             rx.script(path, Reply(200))
         with grpc.insecure_channel(server.address) as channel:
@@ -39,16 +41,20 @@ def rig(tmp_path: Path) -> Iterator[tuple[AtomServer, TidingsProcess, grpc.Chann
 
 
 def test_callback_urls_get_thain_forms_and_notify_gets_its_execution(
-    rig: tuple[AtomServer, TidingsProcess, grpc.Channel],
+    rig: tuple[WebhookReceiver, TidingsProcess, grpc.Channel],
 ) -> None:
     rx, _, channel = rig
-    definition = """
+    # The task's call is answered only once the test has paused and resumed `ex`: both
+    # executions are still running then, however slow the machine.
+    gate = threading.Event()
+    rx.rule("/gate", lambda req, n: Reply(200, b"{}") if gate.wait(30) else Reply(504))
+    definition = f"""
 version: '2.0'
 slow:
   tasks:
     one:
-      action: std.sleep
-      input: {seconds: 0.3}
+      action: std.http
+      input: {{url: "{rx.url("/gate")}"}}
 """
     wf = (
         WG.WorkflowServiceStub(channel)
@@ -67,7 +73,14 @@ slow:
     other = stub.StartExecution(E.StartExecutionRequest(workflow="slow")).execution
     stub.PauseExecution(E.PauseExecutionRequest(id=ex.id))
     stub.ResumeExecution(E.ResumeExecutionRequest(id=ex.id))
-    wait_for(lambda: len(rx.requests_to("/cb")) >= 4 and len(rx.requests_to("/notify")) >= 4)
+    gate.set()
+    wait_for(
+        lambda: (
+            len(rx.requests_to("/cb")) >= 4
+            and len(rx.requests_to("/notify")) >= 4
+            and len(rx.requests_to("/mod")) >= 2
+        )
+    )
 
     forms = [urllib.parse.parse_qs(r.text) for r in rx.requests_to("/cb")]
     mine = [f["code"][0] for f in forms if f["flowExecutionId"] == [ex.id]]
@@ -87,7 +100,7 @@ slow:
 
 
 def test_notify_target_stops_at_the_end_and_comes_back_when_the_execution_is_reopened(
-    rig: tuple[AtomServer, TidingsProcess, grpc.Channel],
+    rig: tuple[WebhookReceiver, TidingsProcess, grpc.Channel],
 ) -> None:
     rx, _, channel = rig
     rx.script("/atom", Reply(500), Reply(200, {"ok": True}))
@@ -117,7 +130,7 @@ flaky:
 
 
 def test_an_automatic_disable_is_announced_by_an_event(
-    rig: tuple[AtomServer, TidingsProcess, grpc.Channel],
+    rig: tuple[WebhookReceiver, TidingsProcess, grpc.Channel],
 ) -> None:
     from tidings.v1 import listener_pb2 as L
     from tidings.v1 import listener_pb2_grpc as LG
