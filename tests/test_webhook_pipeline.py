@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import time
 from pathlib import Path
 from typing import cast
 
@@ -13,20 +15,25 @@ from tidings.store import Change, EventRow, SQLiteStore
 from tidings.store.listeners import ListenerRow
 from tidings.v1 import event_pb2
 
-GONE = Attempt(ok=False, status=410, error="HTTP 410", latency=0.001, snippet="gone")
+
+def answer(status: int) -> Attempt:
+    ok = 200 <= status < 300
+    return Attempt(ok, status, "" if ok else f"HTTP {status}", 0.001, "")
 
 
-class GoneSink:
-    """Answers every request 410 Gone, and remembers which events it was sent."""
+class ScriptedSink:
+    """Answers with the statuses it is given, in order, then 200; remembers which events
+    it was sent."""
 
-    def __init__(self) -> None:
+    def __init__(self, *statuses: int) -> None:
+        self.statuses = list(statuses)
         self.sent: list[str] = []
 
     async def deliver(
         self, url: str, method: str, headers: dict[str, str], body: bytes, timeout: float
     ) -> Attempt:
         self.sent.append(headers["webhook-id"])
-        return GONE
+        return answer(self.statuses.pop(0) if self.statuses else 200)
 
 
 def listener(retry_after: float) -> ListenerRow:
@@ -51,7 +58,7 @@ def test_nothing_is_sent_once_the_listener_is_being_disabled(tmp_path: Path) -> 
     # 410 on the first event disables the listener. Disabling takes a while (a commit and
     # a reconcile in the server); meanwhile neither the failed event's retry (due after
     # 10 ms) nor another execution's event may go out.
-    sink = GoneSink()
+    sink = ScriptedSink(*[410] * 20)
     disabled: list[tuple[str, str]] = []
 
     async def disable(listener_id: str, reason: str) -> None:
@@ -84,3 +91,49 @@ def test_nothing_is_sent_once_the_listener_is_being_disabled(tmp_path: Path) -> 
     assert rows == [("ev-1", "FAILED", [410])]
     # ev-2 was never settled: a re-enabled listener starts from it.
     assert cursor == 1
+
+
+def test_a_failed_disabling_does_not_stop_deliveries(tmp_path: Path) -> None:
+    # The listener could not be disabled (a store error, say): it goes on delivering,
+    # the refused event retried, the other execution's sent.
+    sink = ScriptedSink(410)
+    tried: list[str] = []
+
+    async def disable(listener_id: str, reason: str) -> None:
+        await asyncio.sleep(0.05)
+        tried.append(reason)
+        raise RuntimeError("the store is read-only")
+
+    async def scenario() -> list[tuple[str, str, list[int]]]:
+        store = SQLiteStore(tmp_path / "outbox.sqlite3")
+        await store.open()
+        try:
+            await store.save_cursor("L", 0)
+            change = Change()
+            change.add_event(event("ev-1", "ex-1"))
+            change.add_event(event("ev-2", "ex-2"))
+            await store.commit(change)
+            pipeline = WebhookPipeline(
+                listener(retry_after=0.01), store, cast(WebhookSink, sink), disable=disable
+            )
+            task = asyncio.create_task(pipeline.run())
+            deadline = time.monotonic() + 10  # bounded
+            while True:
+                rows, _ = await store.list_deliveries("L", "", "", "", 10)
+                if [d.state for d, _ in rows] == ["DELIVERED"] * 2:
+                    break
+                assert time.monotonic() < deadline, f"not delivered: {rows}"
+                await asyncio.sleep(0.02)
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+            return sorted(
+                (d.event_id, d.state, [a.http_status for a in attempts]) for d, attempts in rows
+            )
+        finally:
+            await store.close()
+
+    rows = asyncio.run(scenario())
+    assert tried == ["the receiver answered 410 Gone"]
+    assert rows == [("ev-1", "DELIVERED", [410, 200]), ("ev-2", "DELIVERED", [200])]
+    assert sorted(sink.sent) == ["ev-1", "ev-1", "ev-2"]

@@ -198,10 +198,18 @@ class WebhookPipeline:
         elif now - self.failing_since >= self.policy.disable_after:
             reason = f"no successful delivery for {now - self.failing_since:.0f}s"
         if reason and self._disable is not None and not self._disabling:
-            self._disabling = True  # once, whichever task saw it first
+            # Once, whichever task saw it first; meanwhile nothing more is sent.
+            self._disabling = True
             log.warning("webhook %s: disabling listener: %s", self.row.id, reason)
-            # Shielded: disabling stops this pipeline, whose stop cancels this task.
-            await asyncio.shield(self._disable(self.row.id, reason))
+            try:
+                # Shielded: disabling stops this pipeline, whose stop cancels this task.
+                await asyncio.shield(self._disable(self.row.id, reason))
+            except Exception:
+                # Not disabled after all: deliver on (the next failure tries again).
+                log.exception("webhook %s: could not disable the listener", self.row.id)
+                self._disabling = False
+                self._resume()
+                return
             self.stopped = True
 
     def _execution_over(self, events: Sequence[EventRow]) -> bool:
@@ -362,6 +370,16 @@ class WebhookPipeline:
         return queued
 
     # --- held executions ----------------------------------------------------------------
+
+    def _resume(self) -> None:
+        """Send again what stopped when the listener was about to be disabled."""
+        for execution_id in self.held:
+            self._start_drain(execution_id)
+        for execution_id, queue in self._queues.items():
+            if queue and execution_id not in self._senders:
+                self._senders[execution_id] = asyncio.create_task(
+                    self._send_execution(execution_id)
+                )
 
     def _start_drain(self, execution_id: str) -> None:
         if execution_id not in self._drainers or self._drainers[execution_id].done():
