@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import json
 import threading
-import time
 import urllib.parse
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import grpc
 import pytest
 
 from atom_server import Reply
+from engine_client import wait_for
 from tidings.v1 import execution_pb2 as E
 from tidings.v1 import execution_pb2_grpc as EG
 from tidings.v1 import workflow_pb2 as W
@@ -23,12 +23,14 @@ from webhook_receiver import WebhookReceiver
 ENV = {"TIDINGS_WEBHOOK_ALLOW_PRIVATE": "127.0.0.1/32", "TIDINGS_HTTP_RETRY_DELAY_S": "0.01"}
 
 
-def wait_for(check: Callable[[], bool], timeout: float = 20.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not check():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not met in time")
-        time.sleep(0.05)
+def wait_requests(rx: WebhookReceiver, wanted: dict[str, int]) -> None:
+    """Wait until each path got at least so many requests."""
+    wait_for(
+        lambda: {path: len(rx.requests_to(path)) for path in wanted},
+        lambda got: all(got[path] >= n for path, n in wanted.items()),
+        20,
+        f"requests {wanted}",
+    )
 
 
 @pytest.fixture
@@ -74,13 +76,7 @@ slow:
     stub.PauseExecution(E.PauseExecutionRequest(id=ex.id))
     stub.ResumeExecution(E.ResumeExecutionRequest(id=ex.id))
     gate.set()
-    wait_for(
-        lambda: (
-            len(rx.requests_to("/cb")) >= 4
-            and len(rx.requests_to("/notify")) >= 4
-            and len(rx.requests_to("/mod")) >= 2
-        )
-    )
+    wait_requests(rx, {"/cb": 4, "/notify": 4, "/mod": 2})
 
     forms = [urllib.parse.parse_qs(r.text) for r in rx.requests_to("/cb")]
     mine = [f["code"][0] for f in forms if f["flowExecutionId"] == [ex.id]]
@@ -116,12 +112,12 @@ flaky:
     stub = EG.ExecutionServiceStub(channel)
     target = E.NotifyTarget(url=rx.url("/notify"), profile="mistral")
     ex = stub.StartExecution(E.StartExecutionRequest(workflow="flaky", notify=[target])).execution
-    wait_for(lambda: len(rx.requests_to("/notify")) >= 4)  # start, task start, task end, end
+    wait_requests(rx, {"/notify": 4})  # start, task start, task end, end
     first = [json.loads(r.text)["eType"] for r in rx.requests_to("/notify")]
     assert first == ["execution_start", "task_start", "task_end", "execution_end"]
     task = stub.ListTasks(E.ListTasksRequest(execution_id=ex.id)).tasks[0]
     stub.RetryTask(E.RetryTaskRequest(task_id=task.id))
-    wait_for(lambda: len(rx.requests_to("/notify")) >= 9)
+    wait_requests(rx, {"/notify": 9})
     then = [json.loads(r.text) for r in rx.requests_to("/notify")][4:]
     assert [t["eType"] for t in then] == [
         "execution_resume", "task_redo", "task_start", "task_end", "execution_end",
@@ -159,7 +155,7 @@ def test_an_automatic_disable_is_announced_by_an_event(
     definition = "version: '2.0'\none:\n  tasks:\n    a:\n      action: std.noop\n"
     WG.WorkflowServiceStub(channel).CreateWorkflow(W.CreateWorkflowRequest(definition=definition))
     EG.ExecutionServiceStub(channel).StartExecution(E.StartExecutionRequest(workflow="one"))
-    wait_for(lambda: len(rx.requests_to("/watch")) >= 1)
+    wait_requests(rx, {"/watch": 1})
     (announced,) = [json.loads(r.text) for r in rx.requests_to("/watch")]
     assert announced["type"] == "io.tidings.listener.disabled"
     assert announced["subject"] == gone.id

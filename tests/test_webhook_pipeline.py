@@ -54,6 +54,24 @@ def event(event_id: str, execution_id: str) -> EventRow:
     return EventRow(event_id, execution_id, 1, 10, "wf", "w", 0.0, body)
 
 
+async def two_executions(tmp_path: Path) -> SQLiteStore:
+    """An outbox holding one event of each of two executions, listener L's cursor at 0."""
+    store = SQLiteStore(tmp_path / "outbox.sqlite3")
+    await store.open()
+    await store.save_cursor("L", 0)
+    change = Change()
+    change.add_event(event("ev-1", "ex-1"))
+    change.add_event(event("ev-2", "ex-2"))
+    await store.commit(change)
+    return store
+
+
+async def deliveries(store: SQLiteStore) -> list[tuple[str, str, list[int]]]:
+    """Listener L's deliveries: event id, state and attempts' HTTP statuses, by event."""
+    rows, _ = await store.list_deliveries("L", "", "", "", 10)
+    return sorted((d.event_id, d.state, [a.http_status for a in tries]) for d, tries in rows)
+
+
 def test_nothing_is_sent_once_the_listener_is_being_disabled(tmp_path: Path) -> None:
     # 410 on the first event disables the listener. Disabling takes a while (a commit and
     # a reconcile in the server); meanwhile neither the failed event's retry (due after
@@ -66,22 +84,13 @@ def test_nothing_is_sent_once_the_listener_is_being_disabled(tmp_path: Path) -> 
         disabled.append((listener_id, reason))
 
     async def scenario() -> tuple[int, list[tuple[str, str, list[int]]]]:
-        store = SQLiteStore(tmp_path / "outbox.sqlite3")
-        await store.open()
+        store = await two_executions(tmp_path)
         try:
-            await store.save_cursor("L", 0)
-            change = Change()
-            change.add_event(event("ev-1", "ex-1"))
-            change.add_event(event("ev-2", "ex-2"))
-            await store.commit(change)
             pipeline = WebhookPipeline(
                 listener(retry_after=0.01), store, cast(WebhookSink, sink), disable=disable
             )
             await asyncio.wait_for(pipeline.run(), 10)  # returns once disabled
-            rows, _ = await store.list_deliveries("L", "", "", "", 10)
-            return pipeline.cursor, [
-                (d.event_id, d.state, [a.http_status for a in attempts]) for d, attempts in rows
-            ]
+            return pipeline.cursor, await deliveries(store)
         finally:
             await store.close()
 
@@ -105,31 +114,23 @@ def test_a_failed_disabling_does_not_stop_deliveries(tmp_path: Path) -> None:
         raise RuntimeError("the store is read-only")
 
     async def scenario() -> list[tuple[str, str, list[int]]]:
-        store = SQLiteStore(tmp_path / "outbox.sqlite3")
-        await store.open()
+        store = await two_executions(tmp_path)
         try:
-            await store.save_cursor("L", 0)
-            change = Change()
-            change.add_event(event("ev-1", "ex-1"))
-            change.add_event(event("ev-2", "ex-2"))
-            await store.commit(change)
             pipeline = WebhookPipeline(
                 listener(retry_after=0.01), store, cast(WebhookSink, sink), disable=disable
             )
             task = asyncio.create_task(pipeline.run())
             deadline = time.monotonic() + 10  # bounded
             while True:
-                rows, _ = await store.list_deliveries("L", "", "", "", 10)
-                if [d.state for d, _ in rows] == ["DELIVERED"] * 2:
+                rows = await deliveries(store)
+                if [state for _, state, _ in rows] == ["DELIVERED"] * 2:
                     break
                 assert time.monotonic() < deadline, f"not delivered: {rows}"
                 await asyncio.sleep(0.02)
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
-            return sorted(
-                (d.event_id, d.state, [a.http_status for a in attempts]) for d, attempts in rows
-            )
+            return rows
         finally:
             await store.close()
 

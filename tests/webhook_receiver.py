@@ -19,6 +19,7 @@ from google.protobuf.duration_pb2 import Duration
 from standardwebhooks.webhooks import Webhook
 
 from atom_server import AtomServer, RecordedRequest, Reply, _Handler
+from engine_client import wait_for
 from tidings.v1 import event_pb2, listener_pb2, listener_pb2_grpc
 
 T = TypeVar("T")
@@ -109,17 +110,8 @@ class WebhookReceiver(AtomServer):
 
 # --- waits and checks -------------------------------------------------------------------
 
-
-def wait_until(probe: Callable[[], T], done: Callable[[T], bool], timeout: float, what: str) -> T:
-    """Call ``probe`` until ``done(result)``; AssertionError after ``timeout`` seconds."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = probe()
-        if done(value):
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {what}; last: {value!r}")
-        time.sleep(0.05)
+#: The webhook tests' name for `engine_client.wait_for`.
+wait_until = wait_for
 
 
 def verify(secret: str, arrival: Arrival) -> None:
