@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import textwrap
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -13,8 +14,9 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from tidings.engine import dsl
+from tidings.engine.actions import action_specs, default_registry
 from tidings.engine.dsl import (
-    STD_ACTIONS,
     ActionCall,
     ActionSpec,
     DefinitionError,
@@ -23,9 +25,17 @@ from tidings.engine.dsl import (
     Retry,
     Transition,
     Workflow,
-    parse_workflow,
 )
 from tidings.engine.expressions import Expression, ExpressionContext, evaluate
+
+#: The engine's standard actions, as the validator sees them.
+STD_ACTIONS = action_specs(default_registry())
+
+
+def parse_workflow(text: str, actions: Mapping[str, ActionSpec] = STD_ACTIONS) -> Workflow:
+    """Parse as the engine does: with its standard actions unless told otherwise."""
+    return dsl.parse_workflow(text, actions)
+
 
 EXAMPLE = textwrap.dedent(
     """\
@@ -315,7 +325,9 @@ def test_std_actions() -> None:
         }
     )
     assert http.supports_async
-    assert STD_ACTIONS["std.sleep"].required == {"seconds"}
+    assert STD_ACTIONS["std.sleep"].required == frozenset()  # 1 s by default, as in Mistral
+    assert STD_ACTIONS["std.sleep"].allowed() == frozenset({"seconds"})
+    assert not STD_ACTIONS["std.sleep"].supports_async
     assert STD_ACTIONS["std.noop"].allowed() == frozenset()
     assert ActionSpec(optional=None).allowed() is None
 
@@ -589,7 +601,11 @@ def test_unknown_action_suggests_the_close_one() -> None:
             "unknown input 'methd' of action 'std.http' (did you mean 'method'?)",
         ),
         ({"action": "std.noop", "input": {"x": 1}}, "tasks.a.input.x", "allowed: none"),
-        ({"action": "std.sleep"}, "tasks.a.input", "missing required input 'seconds'"),
+        (
+            {"action": "std.sleep", "input": {"second": 1}},
+            "tasks.a.input.second",
+            "unknown input 'second' of action 'std.sleep' (did you mean 'seconds'?)",
+        ),
         ({"action": "std.echo", "input": "hi"}, "tasks.a.input", "input must be a mapping"),
         ({"action": "std.echo", "input": ["hi"]}, "tasks.a.input", "input must be a mapping"),
     ],

@@ -39,6 +39,7 @@ from typing import Literal, Protocol, TypeAlias, runtime_checkable
 import httpx
 
 from tidings import __version__
+from tidings.engine.dsl import ActionSpec
 
 __all__ = [
     "FAULT_ENGINE",
@@ -239,6 +240,23 @@ def default_registry(http: HttpActionConfig | None = None) -> ActionRegistry:
     return ActionRegistry(
         [HttpAction(http), NoopAction(), EchoAction(), FailAction(), SleepAction()]
     )
+
+
+def action_specs(registry: ActionRegistry) -> dict[str, ActionSpec]:
+    """What the definition validator knows of the registered actions.
+
+    Their inputs, and whether a task may run them with ``async: true`` (only an atom
+    call can answer 202).
+    """
+    return {
+        name: ActionSpec(
+            required=action.required_params,
+            optional=action.optional_params,
+            supports_async=isinstance(action, HttpAction),
+        )
+        for name in registry.names()
+        for action in [registry.get(name)]
+    }
 
 
 # --------------------------------------------------------------------------------------

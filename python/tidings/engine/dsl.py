@@ -32,7 +32,6 @@ import math
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from types import MappingProxyType
 from typing import Any, Literal
 
 import yaml
@@ -46,7 +45,6 @@ from tidings.engine.expressions import (
 )
 
 __all__ = [
-    "STD_ACTIONS",
     "ActionCall",
     "ActionSpec",
     "DefinitionError",
@@ -160,33 +158,6 @@ class ActionSpec:
     def allowed(self) -> frozenset[str] | None:
         """Every input name the action accepts; None: any."""
         return None if self.optional is None else self.required | self.optional
-
-
-#: The standard actions: the atom call and the composing/testing helpers.
-STD_ACTIONS: Mapping[str, ActionSpec] = MappingProxyType(
-    {
-        "std.http": ActionSpec(
-            required=frozenset({"url"}),
-            optional=frozenset(
-                {
-                    "method",
-                    "headers",
-                    "body",
-                    "params",
-                    "timeout",
-                    "allow_redirects",
-                    "verify",
-                    "success_statuses",
-                }
-            ),
-            supports_async=True,
-        ),
-        "std.noop": ActionSpec(),
-        "std.echo": ActionSpec(optional=frozenset({"output"})),
-        "std.fail": ActionSpec(optional=frozenset({"error_data", "message"})),
-        "std.sleep": ActionSpec(required=frozenset({"seconds"})),
-    }
-)
 
 
 @dataclass(frozen=True)
@@ -347,10 +318,11 @@ def _task_jsonable(task: Task) -> dict[str, Any]:
 # ----------------------------------------------------------------------- parsing
 
 
-def parse_workflow(text: str, actions: Mapping[str, ActionSpec] = STD_ACTIONS) -> Workflow:
+def parse_workflow(text: str, actions: Mapping[str, ActionSpec]) -> Workflow:
     """Parse and validate one workflow definition (YAML or JSON text).
 
-    ``actions`` are the actions tasks may name, with their inputs. Raises
+    ``actions`` are the actions tasks may name, with their inputs (the engine's:
+    :func:`tidings.engine.actions.action_specs`). Raises
     :class:`DefinitionError` listing every violation; never anything else, whatever the
     text.
     """

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from tidings.engine import dsl
-from tidings.engine.actions import ActionContext, ActionOutcome, ActionRegistry
+from tidings.engine.actions import ActionContext, ActionOutcome, ActionRegistry, action_specs
 from tidings.engine.errors import (
     AlreadyExistsError,
     FailedPreconditionError,
@@ -123,15 +123,7 @@ class Engine:
         self._workflow_cache: dict[tuple[str, float], dsl.Workflow] = {}
         self._background: set[asyncio.Task[Any]] = set()
         self._stopping = False
-        # What the validator knows of the registered actions.
-        self._specs = {
-            name: dsl.ActionSpec(
-                required=actions.get(name).required_params,
-                optional=actions.get(name).optional_params,
-                supports_async=name == "std.http",
-            )
-            for name in actions.names()
-        }
+        self._specs = action_specs(actions)
         self._inbound: dict[int, dict[str, frozenset[str]]] = {}
 
     # ------------------------------------------------------------------ lifecycle
