@@ -7,7 +7,10 @@ from collections.abc import Iterator
 
 import pytest
 
+from atom_server import AtomServer
+from engine_client import EngineClient, EventLog
 from kafka_broker import KafkaBroker
+from tidings_process import TidingsProcess
 
 # --- Kafka -------------------------------------------------------------------
 # One real broker for the whole session, started by scripts/kafka. Set
@@ -37,3 +40,25 @@ def kafka_bootstrap(kafka_broker: KafkaBroker | None) -> str:
         return external
     assert kafka_broker is not None
     return kafka_broker.bootstrap
+
+
+# --- a module's engine server ------------------------------------------------------------
+# Modules that define a module-scoped `server` fixture (a TidingsProcess, configured as
+# they need) get a client, its event log and an atom server from here.
+
+
+@pytest.fixture(scope="module")
+def client(server: TidingsProcess) -> Iterator[EngineClient]:
+    with EngineClient(server.address) as c:
+        yield c
+
+
+@pytest.fixture(scope="module")
+def log(server: TidingsProcess) -> EventLog:
+    return EventLog(server.data_dir)
+
+
+@pytest.fixture(scope="module")
+def atoms() -> Iterator[AtomServer]:
+    with AtomServer() as server:
+        yield server

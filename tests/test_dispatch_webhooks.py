@@ -123,11 +123,6 @@ def engine(server: TidingsProcess) -> Iterator[EngineClient]:
         yield client
 
 
-@pytest.fixture(scope="module")
-def log(server: TidingsProcess) -> EventLog:
-    return EventLog(server.data_dir)
-
-
 # --- helpers -------------------------------------------------------------------------------
 
 

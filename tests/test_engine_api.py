@@ -59,23 +59,6 @@ def server(data_dir: Path) -> Iterator[TidingsProcess]:
         yield process
 
 
-@pytest.fixture(scope="module")
-def client(server: TidingsProcess) -> Iterator[EngineClient]:
-    with EngineClient(server.address) as c:
-        yield c
-
-
-@pytest.fixture(scope="module")
-def log(server: TidingsProcess, data_dir: Path) -> EventLog:
-    return EventLog(data_dir)
-
-
-@pytest.fixture(scope="module")
-def atoms() -> Iterator[AtomServer]:
-    with AtomServer() as server:
-        yield server
-
-
 def noop_workflow(name: str, **kw: Any) -> str:
     return workflow_yaml(name, {"only": {"action": "std.noop"}}, **kw)
 
