@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 
 from tidings import listeners as L
-from tidings.engine.errors import InvalidArgumentError, NotFoundError
+from tidings.errors import InvalidArgumentError, NotFoundError
 from tidings.store import Change, SQLiteStore, WorkflowRow
 from tidings.store.listeners import ListenerRow
 

@@ -40,7 +40,7 @@ import httpx
 import orjson
 
 from tidings.dispatch import retry, signing
-from tidings.engine.errors import (
+from tidings.errors import (
     FailedPreconditionError,
     FieldViolation,
     InvalidArgumentError,
@@ -802,6 +802,59 @@ class ListenerRegistry:
         """Tell the followers (the dispatcher) that listeners changed in the store."""
         for callback in self._on_change:
             callback()
+
+    # --- listeners the engine makes with workflows and executions ---------------
+
+    def add(self, change: Change, rows: Sequence[ListenerRow]) -> None:
+        """Write new scoped listeners into `change` (call `changed` once it commits)."""
+        for row in rows:
+            change.put_listener(row)
+
+    async def put_workflow_callbacks(
+        self,
+        change: Change,
+        workflow_id: str,
+        workflow_name: str,
+        callback_url: str,
+        modify_callback_url: str,
+    ) -> None:
+        """(Re)write a workflow's seed-002 callback listeners into `change`.
+
+        Raises InvalidArgumentError (fields ``callback_url``, ``modify_callback_url``) for
+        a malformed or refused URL; a URL left empty removes its listener.
+        """
+        urls = {"callback_url": callback_url, "modify_callback_url": modify_callback_url}
+        await self.check_urls(urls)
+        rows = workflow_listeners(
+            workflow_id, workflow_name, callback_url, modify_callback_url, now=self._clock()
+        )
+        self.add(change, rows)
+        kept = {r.id for r in rows}
+        for key in urls:
+            if f"{workflow_id}.{key}" not in kept:
+                change.delete_listener(f"{workflow_id}.{key}")
+
+    def drop_workflow_callbacks(self, change: Change, workflow_id: str) -> None:
+        """Delete a workflow's seed-002 callback listeners in `change`."""
+        for key in ("callback_url", "modify_callback_url"):
+            change.delete_listener(f"{workflow_id}.{key}")
+
+    async def notify_targets(
+        self, execution_id: str, targets: Sequence[Mapping[str, Any]]
+    ) -> list[ListenerRow]:
+        """The checked listeners of an execution's notify targets (see `notify_listeners`).
+
+        Raises InvalidArgumentError with paths like ``notify[0].url``.
+        """
+        rows = notify_listeners(execution_id, targets, now=self._clock())
+        await self.check_urls(
+            {f"notify[{i}].url": str(t.get("url", "")) for i, t in enumerate(targets)}
+        )
+        return rows
+
+    async def check_urls(self, urls: Mapping[str, str]) -> None:
+        """Check webhook URLs by field path; InvalidArgumentError naming every bad one."""
+        await self.guard.check_urls(urls)
 
     async def _checked(
         self, spec: ListenerSpec, extra: Sequence[FieldViolation] = ()

@@ -7,8 +7,8 @@ from typing import Any
 import orjson
 from google.protobuf.timestamp_pb2 import Timestamp
 
-from tidings.engine.errors import FieldViolation, InvalidArgumentError
 from tidings.engine.events import timestamp
+from tidings.errors import FieldViolation, InvalidArgumentError
 from tidings.store import ExecutionRow, TaskRow, WorkflowRow
 from tidings.store.sqlite import decode_token
 from tidings.v1 import execution_pb2, workflow_pb2

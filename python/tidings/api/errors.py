@@ -12,22 +12,22 @@ from google.protobuf import any_pb2
 from google.rpc import code_pb2, error_details_pb2, status_pb2
 from grpc_status import rpc_status
 
-from tidings.engine.errors import (
+from tidings.errors import (
     AlreadyExistsError,
-    EngineError,
     FailedPreconditionError,
     FieldViolation,
     InvalidArgumentError,
     NotFoundError,
+    StoreError,
+    TidingsError,
 )
-from tidings.store import StoreError
 
 log = logging.getLogger(__name__)
 
 P = ParamSpec("P")
 R = TypeVar("R")
 
-_CODES: tuple[tuple[type[EngineError], grpc.StatusCode, int], ...] = (
+_CODES: tuple[tuple[type[TidingsError], grpc.StatusCode, int], ...] = (
     (NotFoundError, grpc.StatusCode.NOT_FOUND, code_pb2.NOT_FOUND),
     (AlreadyExistsError, grpc.StatusCode.ALREADY_EXISTS, code_pb2.ALREADY_EXISTS),
     (InvalidArgumentError, grpc.StatusCode.INVALID_ARGUMENT, code_pb2.INVALID_ARGUMENT),
@@ -51,7 +51,7 @@ def bad_request(message: str, violations: list[FieldViolation]) -> status_pb2.St
     return status_pb2.Status(code=code_pb2.INVALID_ARGUMENT, message=message, details=[detail])
 
 
-async def abort(context: grpc.aio.ServicerContext[object, object], exc: EngineError) -> None:
+async def abort(context: grpc.aio.ServicerContext[object, object], exc: TidingsError) -> None:
     """End the RPC with the status that `exc` stands for."""
     for kind, _, code in _CODES:
         if isinstance(exc, kind):
@@ -73,7 +73,7 @@ def handles_errors(
     async def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
         try:
             return await method(*args, **kwargs)
-        except EngineError as exc:
+        except TidingsError as exc:
             context = args[-1]
             await abort(context, exc)  # type: ignore[arg-type]
             raise  # unreachable: abort raises

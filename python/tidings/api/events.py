@@ -8,7 +8,7 @@ from typing import Any
 
 from tidings.api.errors import handles_errors
 from tidings.dispatch.targets import TYPE_NAMES, EventFilter
-from tidings.engine.errors import FieldViolation, InvalidArgumentError
+from tidings.errors import FieldViolation, InvalidArgumentError
 from tidings.store import SQLiteStore
 from tidings.store.sqlite import decode_token, encode_token
 from tidings.v1 import event_pb2, event_service_pb2, event_service_pb2_grpc, listener_pb2

@@ -7,8 +7,8 @@ from typing import Any
 
 from tidings.api import convert
 from tidings.api.errors import handles_errors
-from tidings.engine.errors import FieldViolation, InvalidArgumentError
 from tidings.engine.runner import Engine
+from tidings.errors import FieldViolation, InvalidArgumentError
 from tidings.v1 import execution_pb2, execution_pb2_grpc
 
 Context = Any  # grpc.aio.ServicerContext

@@ -16,7 +16,7 @@ from google.protobuf.duration_pb2 import Duration
 from tidings.api import convert
 from tidings.api.errors import handles_errors
 from tidings.dispatch.dispatcher import Dispatcher
-from tidings.engine.errors import FailedPreconditionError, NotFoundError
+from tidings.errors import FailedPreconditionError, NotFoundError
 from tidings.listeners import (
     KafkaSpec,
     ListenerRegistry,

@@ -43,6 +43,7 @@ from tidings.engine.expressions import (
     compile_string,
     has_expression,
 )
+from tidings.errors import FieldViolation
 
 __all__ = [
     "ActionCall",
@@ -118,18 +119,6 @@ _ENGINE_COMMANDS = frozenset({"fail", "succeed", "pause", "noop"})
 
 
 # ------------------------------------------------------------------------ results
-
-
-@dataclass(frozen=True)
-class FieldViolation:
-    """One problem with a definition: ``field`` is a dotted path, ``description`` says why.
-
-    Paths are relative to the workflow (``tasks.fetch.retry.count``, ``input[2]``), except
-    ``version`` and the workflow's own name at the top level; ``""`` is the whole text.
-    """
-
-    field: str
-    description: str
 
 
 class DefinitionError(ValueError):

@@ -23,13 +23,6 @@ from typing import Any
 
 from tidings.engine import dsl
 from tidings.engine.actions import ActionContext, ActionOutcome, ActionRegistry, action_specs
-from tidings.engine.errors import (
-    AlreadyExistsError,
-    FailedPreconditionError,
-    FieldViolation,
-    InvalidArgumentError,
-    NotFoundError,
-)
 from tidings.engine.events import EventFactory
 from tidings.engine.expressions import (
     ExpressionContext,
@@ -37,26 +30,35 @@ from tidings.engine.expressions import (
     TaskView,
     evaluate,
 )
-from tidings.listeners import ListenerRegistry, notify_listeners, workflow_listeners
+from tidings.errors import (
+    AlreadyExistsError,
+    FailedPreconditionError,
+    FieldViolation,
+    InvalidArgumentError,
+    NotFoundError,
+)
+from tidings.listeners import ListenerRegistry
 from tidings.store import Change, ExecutionRow, SQLiteStore, TaskRow, WorkflowRow
 from tidings.v1 import event_pb2
+from tidings.vocab import (
+    CANCELLED,
+    ERROR,
+    PAUSED,
+    ROLLED_BACK,
+    ROLLING_BACK,
+    RUNNING,
+    RUNNING_ASYNC,
+    SKIPPED,
+    SUCCESS,
+    TASK_ACTIVE,
+    TASK_DONE,
+    TIMED_OUT,
+    WAITING,
+)
+from tidings.vocab import EXECUTION_ENDED as ENDED
 
 log = logging.getLogger(__name__)
 ET = event_pb2.EventType
-
-# Execution states.
-RUNNING, PAUSED, SUCCESS, ERROR = "RUNNING", "PAUSED", "SUCCESS", "ERROR"
-CANCELLED, TIMED_OUT, ROLLING_BACK, ROLLED_BACK = (
-    "CANCELLED",
-    "TIMED_OUT",
-    "ROLLING_BACK",
-    "ROLLED_BACK",
-)
-ENDED = frozenset({SUCCESS, ERROR, CANCELLED, TIMED_OUT, ROLLED_BACK})
-# Task states (SUCCESS, ERROR, CANCELLED as above).
-WAITING, RUNNING_ASYNC, SKIPPED = "WAITING", "RUNNING_ASYNC", "SKIPPED"
-TASK_ACTIVE = frozenset({WAITING, RUNNING, RUNNING_ASYNC})
-TASK_DONE = frozenset({SUCCESS, ERROR, SKIPPED})
 
 #: Ended executions kept in memory, so that operations right after the end (retry, skip,
 #: rollback, get) see the state the engine made even before its commit lands.
@@ -274,18 +276,9 @@ class Engine:
         """The workflow's seed-002 callback listeners, (re)written into `change`."""
         if self.listeners is None:
             return
-        await self.listeners.guard.check_urls(
-            {"callback_url": row.callback_url, "modify_callback_url": row.modify_callback_url}
+        await self.listeners.put_workflow_callbacks(
+            change, row.id, row.name, row.callback_url, row.modify_callback_url
         )
-        rows = workflow_listeners(
-            row.id, row.name, row.callback_url, row.modify_callback_url, now=self.clock()
-        )
-        for listener in rows:
-            change.put_listener(listener)
-        kept = {r.id for r in rows}
-        for key in ("callback_url", "modify_callback_url"):
-            if f"{row.id}.{key}" not in kept:
-                change.delete_listener(f"{row.id}.{key}")
 
     def _listeners_changed(self, change: Change) -> None:
         if self.listeners is not None and (change.listeners or change.deleted_listeners):
@@ -332,8 +325,7 @@ class Engine:
         change = Change()
         change.delete_workflow(row.id)
         if self.listeners is not None:
-            for key in ("callback_url", "modify_callback_url"):
-                change.delete_listener(f"{row.id}.{key}")
+            self.listeners.drop_workflow_callbacks(change, row.id)
         await self.store.commit(change)
         self._listeners_changed(change)
 
@@ -387,10 +379,7 @@ class Engine:
         execution_id = str(uuid.uuid4())
         notify_rows = []
         if notify and self.listeners is not None:
-            notify_rows = notify_listeners(execution_id, notify, now=self.clock())
-            await self.listeners.guard.check_urls(
-                {f"notify[{i}].url": str(n.get("url", "")) for i, n in enumerate(notify)}
-            )
+            notify_rows = await self.listeners.notify_targets(execution_id, notify)
         now = self.clock()
         ex = ExecutionRow(
             id=execution_id,
@@ -419,8 +408,8 @@ class Engine:
             self._schedule(run, name, None, change, launches)
         self._check_done(run, change, launches)
         change.put_execution(ex)
-        for listener in notify_rows:  # heard from the execution's first event on
-            change.put_listener(listener)
+        if self.listeners is not None:  # heard from the execution's first event on
+            self.listeners.add(change, notify_rows)
         await self.store.commit(change)
         self._listeners_changed(change)
         self._arm_timeout(run)

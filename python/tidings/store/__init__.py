@@ -5,8 +5,9 @@ it in one transaction, so an event exists exactly when the state change that cau
 does. The store knows neither the engine nor the dispatcher.
 """
 
+from tidings.errors import StoreError
 from tidings.store.rows import Change, EventRow, ExecutionRow, TaskRow, WorkflowRow
-from tidings.store.sqlite import SQLiteStore, StoreError
+from tidings.store.sqlite import SQLiteStore
 
 __all__ = [
     "Change",

@@ -20,6 +20,7 @@ from typing import Any, TypeVar
 
 import orjson
 
+from tidings.errors import StoreError
 from tidings.store.listeners import (
     LISTENER_COLS,
     LISTENER_DELETE,
@@ -36,17 +37,13 @@ from tidings.store.rows import (
     WorkflowRow,
 )
 from tidings.store.schema import MIGRATIONS
+from tidings.vocab import EXECUTION_ENDED
 
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 MAX_BATCH = 512
 CHECKPOINT_SECONDS = 1.0
-TERMINAL_STATES = ("SUCCESS", "ERROR", "CANCELLED", "TIMED_OUT", "ROLLED_BACK")
-
-
-class StoreError(RuntimeError):
-    """The store could not do what was asked (I/O error, corrupt database, ...)."""
 
 
 def _loads(text: str | None) -> Any:
@@ -651,13 +648,13 @@ class SQLiteStore:
 
     async def load_active(self) -> list[tuple[ExecutionRow, list[TaskRow]]]:
         """Every execution that has not ended, with all its tasks (for recovery)."""
-        marks = ", ".join("?" for _ in TERMINAL_STATES)
+        marks = ", ".join("?" for _ in EXECUTION_ENDED)
 
         def q(c: sqlite3.Connection) -> list[tuple[ExecutionRow, list[TaskRow]]]:
             out = []
             for t in c.execute(
                 f"SELECT {_EX_COLS} FROM executions WHERE state NOT IN ({marks}) ORDER BY rowid",
-                TERMINAL_STATES,
+                tuple(EXECUTION_ENDED),
             ).fetchall():
                 ex = _ex_row(t)
                 tasks = [

@@ -1,0 +1,70 @@
+"""The one list of what tidings talks about: event types, categories, profiles, states.
+
+Every other module takes these names from here, so that a new event type, category or
+profile is added in one place (plus its proto enum value or its Rust renderer).
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+from tidings.codec import PROFILES, Profile, is_profile
+from tidings.v1 import event_pb2, listener_pb2
+
+__all__ = [
+    "CATEGORIES",
+    "CATEGORY_TYPES",
+    "EVENT_TYPES",
+    "EXECUTION_ENDED",
+    "PROFILES",
+    "TASK_ACTIVE",
+    "TASK_DONE",
+    "TYPE_NAMES",
+    "Profile",
+    "is_profile",
+]
+
+#: Event type names, as in `tidings.v1.EventType` without the prefix, in number order.
+EVENT_TYPES: Final = tuple(
+    v.name.removeprefix("EVENT_TYPE_")
+    for v in event_pb2.DESCRIPTOR.enum_types_by_name["EventType"].values
+    if v.number != 0
+)
+#: Event type numbers to their full enum names (``EVENT_TYPE_TASK_STARTED``).
+TYPE_NAMES: Final = {
+    v.number: v.name for v in event_pb2.DESCRIPTOR.enum_types_by_name["EventType"].values
+}
+#: Category names, as in `tidings.v1.EventCategory` without the prefix.
+CATEGORIES: Final = tuple(
+    v.name.removeprefix("EVENT_CATEGORY_")
+    for v in listener_pb2.DESCRIPTOR.enum_types_by_name["EventCategory"].values
+    if v.number != 0
+)
+#: The event type numbers of each category (event.proto numbers them in these blocks).
+CATEGORY_TYPES: Final[dict[str, range]] = {
+    "ENGINE": range(1, 10),
+    "EXECUTION": range(10, 30),
+    "TASK": range(30, 50),
+    "LISTENER": range(50, 60),
+}
+
+# Execution states (``Execution.state``).
+RUNNING: Final = "RUNNING"
+PAUSED: Final = "PAUSED"
+SUCCESS: Final = "SUCCESS"
+ERROR: Final = "ERROR"
+CANCELLED: Final = "CANCELLED"
+TIMED_OUT: Final = "TIMED_OUT"
+ROLLING_BACK: Final = "ROLLING_BACK"
+ROLLED_BACK: Final = "ROLLED_BACK"
+#: An execution in one of these states has ended (it may still be re-run by a user).
+EXECUTION_ENDED: Final = frozenset({SUCCESS, ERROR, CANCELLED, TIMED_OUT, ROLLED_BACK})
+
+# Task states: RUNNING, SUCCESS, ERROR and CANCELLED as above, and these.
+WAITING: Final = "WAITING"
+RUNNING_ASYNC: Final = "RUNNING_ASYNC"
+SKIPPED: Final = "SKIPPED"
+#: A task in one of these states still has work to do.
+TASK_ACTIVE: Final = frozenset({WAITING, RUNNING, RUNNING_ASYNC})
+#: A task in one of these states is done and counts for its successors.
+TASK_DONE: Final = frozenset({SUCCESS, ERROR, SKIPPED})
