@@ -31,12 +31,13 @@ sys.path.insert(0, str(ROOT))
 
 from codec import canonical, engine_data  # noqa: E402
 from kafka_broker import KafkaBroker, free_port  # noqa: E402
-from tidings.dispatch.kafka import KafkaSink, Record  # noqa: E402
-from tidings.dispatch.kafka_pipeline import KafkaPipeline  # noqa: E402
+from tidings.dispatch.kafka.pipeline import KafkaPipeline  # noqa: E402
+from tidings.dispatch.kafka.sink import KafkaSink, Record  # noqa: E402
 from tidings.dispatch.targets import builtin_kafka_target  # noqa: E402
-from tidings.dispatch.webhook import WebhookSink  # noqa: E402
-from tidings.dispatch.webhook_pipeline import WebhookPipeline  # noqa: E402
-from tidings.listeners import DestinationGuard, new_secret  # noqa: E402
+from tidings.dispatch.webhook.pipeline import WebhookPipeline  # noqa: E402
+from tidings.dispatch.webhook.sink import WebhookSink  # noqa: E402
+from tidings.listeners import new_secret  # noqa: E402
+from tidings.net import DestinationGuard  # noqa: E402
 from tidings.store import Change, EventRow, SQLiteStore  # noqa: E402
 from tidings.store.listeners import ListenerRow  # noqa: E402
 from tidings.v1 import event_pb2  # noqa: E402

@@ -160,8 +160,8 @@ def test_seed_000_golden_vectors_reach_kafka_byte_for_byte(
     import asyncio
 
     from event_factory import VECTORS_DIR, load_vector
-    from tidings.dispatch.kafka import KafkaSink
-    from tidings.dispatch.kafka_pipeline import KafkaPipeline
+    from tidings.dispatch.kafka.pipeline import KafkaPipeline
+    from tidings.dispatch.kafka.sink import KafkaSink
     from tidings.dispatch.targets import builtin_kafka_target
     from tidings.store import Change, EventRow, SQLiteStore
 
@@ -205,8 +205,8 @@ def test_a_refused_record_is_recorded_and_retried_not_skipped(
     """A record the producer refuses holds the cursor and shows up in the deliveries."""
     import asyncio
 
-    from tidings.dispatch.kafka import KafkaSink
-    from tidings.dispatch.kafka_pipeline import KafkaPipeline
+    from tidings.dispatch.kafka.pipeline import KafkaPipeline
+    from tidings.dispatch.kafka.sink import KafkaSink
     from tidings.dispatch.targets import KafkaTarget
     from tidings.store import Change, EventRow, SQLiteStore
     from tidings.store.rows import AttemptRow, DeliveryRow

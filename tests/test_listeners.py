@@ -20,7 +20,12 @@ from typing import Any
 import pytest
 
 from tidings import listeners as L
-from tidings.errors import InvalidArgumentError, NotFoundError
+from tidings import net
+from tidings.dispatch.webhook.ping import ping as send_ping
+from tidings.dispatch.webhook.retry import policy_of
+from tidings.dispatch.webhook.signing import signature
+from tidings.dispatch.webhook.sink import Attempt, WebhookSink
+from tidings.errors import InvalidArgumentError, NotFoundError, invalid
 from tidings.store import Change, SQLiteStore, WorkflowRow
 from tidings.store.listeners import ListenerRow
 
@@ -103,7 +108,7 @@ def test_every_violation_is_reported_with_its_field_path() -> None:
         "listener.retry_policy.jitter",
         "listener.retry_policy.disable_after",
     ]
-    error = L.invalid("listener", L.validate(bad))
+    error = invalid("listener", L.validate(bad))
     assert isinstance(error, InvalidArgumentError)
     assert "listener.webhook.url: must be an http:// or https:// URL" in str(error)
     assert "UNSPECIFIED" in str(error)
@@ -181,11 +186,11 @@ def test_rows_fill_in_defaults_and_normalise() -> None:
         "cloudevents_mode": "STRUCTURED",
     }  # fmt: skip
     assert row.retry == {"schedule_s": [], "jitter": None, "disable_after_s": None}
-    policy = L.retry_policy(row)
+    policy = policy_of(row)
     assert policy.schedule[0] == 5 and policy.schedule[-1] == 86400
     assert (policy.jitter, policy.disable_after) == (0.2, 5 * 86400)
     row.retry = {"schedule_s": [1.0, 2.0], "jitter": 0.0, "disable_after_s": 60.0}
-    policy = L.retry_policy(row)
+    policy = policy_of(row)
     assert (tuple(policy.schedule), policy.jitter, policy.disable_after) == ((1.0, 2.0), 0.0, 60)
 
 
@@ -193,7 +198,7 @@ def test_rows_fill_in_defaults_and_normalise() -> None:
 
 
 def check(host: str, allow: list[str] | None = None) -> str | None:
-    return asyncio.run(L.check_destination(host, allow or []))
+    return asyncio.run(net.check_destination(host, allow or []))
 
 
 @pytest.mark.parametrize(
@@ -277,7 +282,7 @@ def test_slow_resolution_is_refused_after_the_timeout(monkeypatch: pytest.Monkey
         return []
 
     monkeypatch.setattr(socket, "getaddrinfo", slow)
-    guard = L.DestinationGuard(resolve_timeout=0.05)
+    guard = net.DestinationGuard(resolve_timeout=0.05)
 
     async def main() -> str | None:
         try:
@@ -291,25 +296,27 @@ def test_slow_resolution_is_refused_after_the_timeout(monkeypatch: pytest.Monkey
 
 
 def test_resolve_returns_the_vetted_addresses() -> None:
-    guard = L.DestinationGuard(["127.0.0.0/8", "::1"])
+    guard = net.DestinationGuard(["127.0.0.0/8", "::1"])
     addresses = asyncio.run(guard.resolve("localhost"))
     assert addresses and all(a.is_loopback for a in addresses)
-    with pytest.raises(L.DestinationRefused):
-        asyncio.run(L.DestinationGuard().resolve("127.0.0.1"))
+    with pytest.raises(net.DestinationRefused):
+        asyncio.run(net.DestinationGuard().resolve("127.0.0.1"))
 
 
 @pytest.mark.parametrize("entry", ["10.0.0.0/33", "not a host", "http://x/", "1.2.3.4/8/1"])
 def test_bad_allow_list_entries_are_errors(entry: str) -> None:
     with pytest.raises(ValueError, match="neither a network"):
-        L.AllowList([entry])
+        net.AllowList([entry])
 
 
 def test_check_urls_names_each_bad_field() -> None:
-    guard = L.DestinationGuard(LOCAL)
-    asyncio.run(guard.check_urls({"callback_url": "http://127.0.0.1:1/", "other": ""}))
+    guard = net.DestinationGuard(LOCAL)
+    asyncio.run(L.check_webhook_urls(guard, {"callback_url": "http://127.0.0.1:1/", "other": ""}))
     with pytest.raises(InvalidArgumentError) as info:
         asyncio.run(
-            guard.check_urls({"callback_url": "http://10.0.0.1/", "modify_callback_url": "x"})
+            L.check_webhook_urls(
+                guard, {"callback_url": "http://10.0.0.1/", "modify_callback_url": "x"}
+            )
         )
     assert [v.field for v in info.value.violations] == ["callback_url", "modify_callback_url"]
     assert "private" in info.value.violations[0].description
@@ -392,7 +399,7 @@ def test_signing_keys_are_the_valid_secrets_newest_first() -> None:
 
 def test_signature_is_standard_webhooks_hmac_per_key() -> None:
     k1, k2 = b"a" * 32, b"b" * 32
-    header = L.signature([k1, k2], "msg_1", 1700000000, b'{"x":1}')
+    header = signature([k1, k2], "msg_1", 1700000000, b'{"x":1}')
     signed = b'msg_1.1700000000.{"x":1}'
     expected = [
         "v1," + base64.b64encode(hmac.new(k, signed, hashlib.sha256).digest()).decode()
@@ -666,18 +673,26 @@ def answer(status: int, body: bytes = b"", headers: dict[str, str] | None = None
     return respond
 
 
-def ping(url: str, **config: Any) -> L.PingResult:
+def ping(url: str, **config: Any) -> Attempt:
     row = L.build_row(
         spec(transport=L.WebhookSpec(url, **config)), "l-1", 0.0,
         [{"secret": L.new_secret(), "expire_time": None}],
     )  # fmt: skip
-    return asyncio.run(L.ping(row, L.DestinationGuard(LOCAL), now=time.time()))
+
+    async def main() -> Attempt:
+        sink = WebhookSink(net.DestinationGuard(LOCAL))
+        try:
+            return await send_ping(sink, row, now=time.time())
+        finally:
+            await sink.aclose()
+
+    return asyncio.run(main())
 
 
 def test_ping_keeps_the_first_kib_of_the_answer(receiver: Any) -> None:
     r = receiver(answer(500, b"x" * 5000))
     result = ping(r.url, method="PUT", headers={"X-Token": "t"})
-    assert (result.http_status, result.error) == (500, "HTTP 500")
+    assert (result.status, result.error) == (500, "HTTP 500")
     assert result.snippet == "x" * 1024
     method, path, headers, _ = r.requests[0]
     assert (method, path, headers["x-token"]) == ("PUT", "/hook", "t")
@@ -687,7 +702,7 @@ def test_ping_keeps_the_first_kib_of_the_answer(receiver: Any) -> None:
 def test_ping_does_not_follow_redirects(receiver: Any) -> None:
     r = receiver(answer(302, headers={"location": "http://127.0.0.1:1/elsewhere"}))
     result = ping(r.url)
-    assert result.http_status == 302
+    assert result.status == 302
     assert result.error == "HTTP 302 (redirects are not followed)"
     assert len(r.requests) == 1
 
@@ -695,8 +710,8 @@ def test_ping_does_not_follow_redirects(receiver: Any) -> None:
 def test_ping_times_out(receiver: Any) -> None:
     r = receiver(lambda h: time.sleep(2))
     result = ping(r.url, timeout_s=0.3)
-    assert (result.http_status, result.error) == (0, "timed out after 0.3 s")
-    assert result.latency_s > 0.25  # not before the timeout (the answer would come at 2 s)
+    assert (result.status, result.error) == (0, "timed out after 0.3 s")
+    assert result.latency > 0.25  # not before the timeout (the answer would come at 2 s)
 
 
 def test_ping_reports_connection_errors() -> None:
@@ -704,10 +719,10 @@ def test_ping_reports_connection_errors() -> None:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]  # closed again: nothing listens there
     result = ping(f"http://127.0.0.1:{port}/")
-    assert result.http_status == 0 and result.error.startswith("ConnectError")
+    assert result.status == 0 and result.error.startswith("ConnectError")
 
 
 def test_ping_rechecks_the_destination() -> None:
     result = ping("http://127.0.0.2:9/")
-    assert result.http_status == 0
+    assert result.status == 0
     assert result.error.startswith("refused: 127.0.0.2 is a loopback address")

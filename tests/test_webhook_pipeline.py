@@ -8,8 +8,8 @@ import time
 from pathlib import Path
 from typing import cast
 
-from tidings.dispatch.webhook import Attempt, WebhookSink
-from tidings.dispatch.webhook_pipeline import WebhookPipeline
+from tidings.dispatch.webhook.pipeline import WebhookPipeline
+from tidings.dispatch.webhook.sink import Attempt, WebhookSink
 from tidings.listeners import new_secret
 from tidings.store import Change, EventRow, SQLiteStore
 from tidings.store.listeners import ListenerRow

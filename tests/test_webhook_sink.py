@@ -5,8 +5,8 @@ from __future__ import annotations
 import asyncio
 
 from atom_server import AtomServer, Reply
-from tidings.dispatch.webhook import Attempt, WebhookSink
-from tidings.listeners import DestinationGuard
+from tidings.dispatch.webhook.sink import Attempt, WebhookSink
+from tidings.net import DestinationGuard
 
 
 def deliver(sink_guard: DestinationGuard, url: str, timeout: float = 5.0) -> Attempt:

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from tidings import __version__
+from tidings.net import AllowList
 
 ENV_PREFIX = "TIDINGS_"
 
@@ -93,8 +94,6 @@ def _validate(config: Config) -> Config:
     for name in ("shutdown_grace_s", "http_transport_retries", "http_retry_delay_s"):
         if getattr(config, name) < 0:
             raise ConfigError(f"{name}: must not be negative")
-    from tidings.listeners import AllowList  # here: the CLI imports config before anything heavy
-
     try:
         AllowList(config.webhook_allow_private)
     except ValueError as exc:

@@ -13,12 +13,13 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_health.v1.health import aio as health_aio  # type: ignore[attr-defined]
 from grpc_reflection.v1alpha import reflection
 
-from tidings.api.events import CommitSignal, EventService
+from tidings.api.events import EventService
 from tidings.api.executions import ExecutionService
 from tidings.api.listeners import ListenerService
 from tidings.api.workflows import WorkflowService
 from tidings.config import Config
 from tidings.dispatch.dispatcher import Dispatcher
+from tidings.dispatch.stream import CommitSignal
 from tidings.engine.actions import HttpActionConfig, default_registry
 from tidings.engine.events import EventFactory
 from tidings.engine.runner import Engine

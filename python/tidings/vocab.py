@@ -16,6 +16,7 @@ __all__ = [
     "CATEGORY_TYPES",
     "EVENT_TYPES",
     "EXECUTION_ENDED",
+    "EXECUTION_END_TYPES",
     "PROFILES",
     "TASK_ACTIVE",
     "TASK_DONE",
@@ -47,6 +48,18 @@ CATEGORY_TYPES: Final[dict[str, range]] = {
     "TASK": range(30, 50),
     "LISTENER": range(50, 60),
 }
+
+_ET = event_pb2.EventType
+#: Event types after which an execution has nothing more to say (unless it is re-run).
+EXECUTION_END_TYPES: Final = frozenset(
+    {
+        _ET.EVENT_TYPE_EXECUTION_SUCCEEDED,
+        _ET.EVENT_TYPE_EXECUTION_FAILED,
+        _ET.EVENT_TYPE_EXECUTION_CANCELLED,
+        _ET.EVENT_TYPE_EXECUTION_TIMED_OUT,
+        _ET.EVENT_TYPE_EXECUTION_ROLLBACK_FINISHED,
+    }
+)
 
 # Execution states (``Execution.state``).
 RUNNING: Final = "RUNNING"

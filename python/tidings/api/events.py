@@ -2,42 +2,20 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 from typing import Any
 
 from tidings.api.errors import handles_errors
-from tidings.dispatch.targets import TYPE_NAMES, EventFilter
+from tidings.dispatch import stream
+from tidings.dispatch.stream import CommitSignal
+from tidings.dispatch.targets import EventFilter
 from tidings.errors import FieldViolation, InvalidArgumentError
 from tidings.store import SQLiteStore
 from tidings.store.sqlite import decode_token, encode_token
 from tidings.v1 import event_pb2, event_service_pb2, event_service_pb2_grpc, listener_pb2
+from tidings.vocab import TYPE_NAMES
 
 Context = Any  # grpc.aio.ServicerContext
 PB = event_service_pb2
-READ_BATCH = 1000
-
-
-class CommitSignal:
-    """Wakes every watcher when events were committed."""
-
-    def __init__(self) -> None:
-        self._waiters: set[asyncio.Event] = set()
-
-    def notify(self) -> None:
-        """Called after each commit that wrote events."""
-        for event in self._waiters:
-            event.set()
-
-    @contextlib.contextmanager
-    def subscribe(self) -> Any:
-        """An asyncio.Event set on each commit, for the duration of the block."""
-        event = asyncio.Event()
-        self._waiters.add(event)
-        try:
-            yield event
-        finally:
-            self._waiters.discard(event)
 
 
 def event_filter(f: listener_pb2.ListenerFilter, execution_id: str) -> EventFilter:
@@ -87,22 +65,14 @@ class EventService(event_service_pb2_grpc.EventServiceServicer):
             position = 0
         else:
             position = await self.store.last_position()
-        with self.commits.subscribe() as committed:
-            while True:
-                committed.clear()
-                rows = await self.store.read_events(position, READ_BATCH)
-                if not rows:
-                    with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(committed.wait(), timeout=5.0)
-                    continue
-                chosen = [r for r in rows if wanted.matches(r)]
-                for start in range(0, len(chosen), size):
-                    part = chosen[start : start + size]
-                    last = part[-1].position if start + size < len(chosen) else rows[-1].position
-                    await context.write(
-                        PB.WatchEventsResponse(
-                            events=[event_pb2.Event.FromString(r.body) for r in part],
-                            cursor=encode_token(last),
-                        )
+        async for chosen, read_to in stream.tail(self.store, self.commits, position, wanted):
+            for start in range(0, len(chosen), size):
+                part = chosen[start : start + size]
+                # A client resuming from the last batch's cursor skips what was filtered out.
+                last = part[-1].position if start + size < len(chosen) else read_to
+                await context.write(
+                    PB.WatchEventsResponse(
+                        events=[event_pb2.Event.FromString(r.body) for r in part],
+                        cursor=encode_token(last),
                     )
-                position = rows[-1].position
+                )

@@ -8,6 +8,7 @@ number, so that the registry reports it as invalid with its field path.
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import grpc
@@ -211,18 +212,22 @@ class ListenerService(listener_pb2_grpc.ListenerServiceServicer):
         self, request: PB.TestListenerRequest, context: Context
     ) -> PB.TestListenerResponse:
         """Send a signed ping event and return what the receiver answered."""
+        row = await self.registry.get(convert.required(request.id, "id"))
+        if self.dispatcher is None:
+            raise FailedPreconditionError("this server delivers nothing: no dispatcher")
+        sent = time.time()
         try:
-            result = await self.registry.test(convert.required(request.id, "id"))
+            attempt = await self.dispatcher.test_listener(row)
         except NotImplementedError as exc:
             await context.abort(grpc.StatusCode.UNIMPLEMENTED, str(exc))
             raise  # unreachable: abort raises
         return PB.TestListenerResponse(
             attempt=PB.DeliveryAttempt(
-                time=convert.ts(result.time),
-                http_status=result.http_status,
-                error=result.error,
-                latency=duration(result.latency_s),
-                response_snippet=result.snippet,
+                time=convert.ts(sent),
+                http_status=attempt.status,
+                error=attempt.error,
+                latency=duration(attempt.latency),
+                response_snippet=attempt.snippet,
             )
         )
 

@@ -11,14 +11,18 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from typing import Protocol
 
-from tidings.dispatch.kafka import KafkaSink
-from tidings.dispatch.kafka_pipeline import KafkaPipeline
-from tidings.dispatch.targets import KafkaTarget, builtin_kafka_target
-from tidings.dispatch.webhook import WebhookSink
-from tidings.dispatch.webhook_pipeline import WebhookPipeline, listener_filter
-from tidings.listeners import DestinationGuard, ListenerRegistry
+from tidings.dispatch.kafka.pipeline import KafkaPipeline
+from tidings.dispatch.kafka.sink import KafkaSink
+from tidings.dispatch.targets import EventFilter, KafkaTarget, builtin_kafka_target
+from tidings.dispatch.webhook.ping import ping
+from tidings.dispatch.webhook.pipeline import WebhookPipeline
+from tidings.dispatch.webhook.sink import Attempt, WebhookSink
+from tidings.errors import FailedPreconditionError
+from tidings.listeners import ListenerRegistry, signing_keys
+from tidings.net import DestinationGuard
 from tidings.store import SQLiteStore
 from tidings.store.listeners import ListenerRow
 
@@ -165,7 +169,7 @@ class Dispatcher:
                 id=row.id,
                 profile=row.profile,
                 topic=str(row.config["topic"]),
-                filter=listener_filter(row),
+                filter=EventFilter.of_listener(row),
                 cloudevents_binary=row.config.get("cloudevents_mode") == "BINARY",
             )
             return KafkaPipeline(target, self.store, self._kafka, timezone=self.timezone)
@@ -199,6 +203,21 @@ class Dispatcher:
                 listener_id, states=("FAILED", "DEAD"), start=start, end=end or float("inf")
             )
         return await pipeline.redeliver(rows)
+
+    async def test_listener(self, row: ListenerRow) -> Attempt:
+        """Send a signed ping to a webhook listener through the webhook sink.
+
+        NotImplementedError for other transports; FailedPreconditionError if no secret
+        is in force.
+        """
+        if row.transport != "webhook":
+            raise NotImplementedError(
+                f"TestListener supports webhook listeners only, not {row.transport}"
+            )
+        now = time.time()
+        if not signing_keys(row, now):
+            raise FailedPreconditionError(f"listener {row.id} has no valid signing secret")
+        return await ping(self._webhooks, row, now=now)
 
     async def drain(self, timeout: float) -> None:
         """Wait (bounded) until every pipeline has caught up with the outbox."""

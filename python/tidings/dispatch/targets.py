@@ -5,22 +5,12 @@ from __future__ import annotations
 from collections.abc import Collection
 from dataclasses import dataclass, field
 
+from tidings.store.listeners import ListenerRow
 from tidings.store.rows import EventRow
-from tidings.v1 import event_pb2
+from tidings.vocab import CATEGORY_TYPES, TYPE_NAMES
 
-ET = event_pb2.EventType
 BUILTIN_KAFKA_ID = "builtin:kafka"
-
-#: Event categories by their type numbers (see event.proto).
-CATEGORIES: dict[str, range] = {
-    "ENGINE": range(1, 10),
-    "EXECUTION": range(10, 30),
-    "TASK": range(30, 50),
-    "LISTENER": range(50, 60),
-}
-TYPE_NAMES: dict[int, str] = {
-    v.number: v.name for v in event_pb2.DESCRIPTOR.enum_types_by_name["EventType"].values
-}
+_TYPE_NUMBERS = {name.removeprefix("EVENT_TYPE_"): number for number, name in TYPE_NAMES.items()}
 
 
 @dataclass(frozen=True)
@@ -43,8 +33,21 @@ class EventFilter:
         """A filter from categories (EXECUTION, TASK, ENGINE), types and workflows."""
         chosen = set(types)
         for category in categories:
-            chosen.update(CATEGORIES[category])
+            chosen.update(CATEGORY_TYPES[category])
         return cls(frozenset(chosen), frozenset(workflows), execution_id)
+
+    @classmethod
+    def of_listener(cls, row: ListenerRow) -> EventFilter:
+        """The filter of a stored listener, its scope included."""
+        workflows = set(row.filter.get("workflows", []))
+        if row.scope == "WORKFLOW":
+            workflows = {row.scope_id}
+        return cls.of(
+            categories=row.filter.get("categories", []),
+            types=[_TYPE_NUMBERS[t] for t in row.filter.get("types", []) if t in _TYPE_NUMBERS],
+            workflows=workflows,
+            execution_id=row.scope_id if row.scope == "EXECUTION" else "",
+        )
 
     def matches(self, event: EventRow) -> bool:
         """Whether the event passes."""
@@ -71,7 +74,7 @@ class KafkaTarget:
 
     def topic_for(self, event_type: int) -> str:
         """The topic an event of this type goes to."""
-        if self.engine_topic and event_type in CATEGORIES["ENGINE"]:
+        if self.engine_topic and event_type in CATEGORY_TYPES["ENGINE"]:
             return self.engine_topic
         return self.topic
 

@@ -25,12 +25,14 @@ from aiohttp.abc import AbstractResolver, ResolveResult
 from httpx_aiohttp import AiohttpTransport
 
 from tidings import __version__
-from tidings.dispatch.retry import parse_retry_after
-from tidings.listeners import DestinationGuard
+from tidings.dispatch.webhook.retry import parse_retry_after
+from tidings.listeners import DEFAULT_TIMEOUT_S
+from tidings.net import DestinationGuard
 
+#: An attempt records this much of the receiver's answer.
 SNIPPET_BYTES = 1024
-CONNECT_TIMEOUT = 5.0
-DEFAULT_TIMEOUT = 15.0
+#: Connecting gets at most this much of an attempt's time.
+CONNECT_TIMEOUT_S = 5.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,6 +79,21 @@ class _GuardedResolver(AbstractResolver):
         await self._inner.close()
 
 
+def _describe(exc: httpx.HTTPError) -> str:
+    """A transport error as ``Kind: message``.
+
+    httpx-aiohttp reports every aiohttp connection error as ConnectTimeout (its mapping
+    prefers the less specific class); a refused or unreachable connection is named
+    ConnectError here, as httpx itself would.
+    """
+    kind = type(exc).__name__
+    if isinstance(exc, httpx.ConnectTimeout) and isinstance(
+        exc.__cause__, aiohttp.ClientConnectorError
+    ):
+        kind = "ConnectError"
+    return f"{kind}: {exc}" if str(exc) else kind
+
+
 class WebhookSink:
     """Sends webhook requests; never raises for a failed delivery, returns an Attempt."""
 
@@ -114,14 +131,14 @@ class WebhookSink:
         method: str,
         headers: Mapping[str, str],
         body: bytes,
-        timeout: float = DEFAULT_TIMEOUT,
+        timeout: float = DEFAULT_TIMEOUT_S,
     ) -> Attempt:
         """One attempt: connect (≤5 s), send, read the answer, all within `timeout`."""
         started = time.monotonic()
         refusal = self._literal_refusal(url)
         if refusal is not None:
             return Attempt(False, 0, f"refused: {refusal}", 0.0, "")
-        http_timeout = httpx.Timeout(timeout, connect=min(CONNECT_TIMEOUT, timeout))
+        http_timeout = httpx.Timeout(timeout, connect=min(CONNECT_TIMEOUT_S, timeout))
         try:
             async with asyncio.timeout(timeout):
                 try:
@@ -141,11 +158,10 @@ class WebhookSink:
                 snippet = (await response.aread())[:SNIPPET_BYTES]
         except TimeoutError:
             return Attempt(
-                False, 0, f"timed out after {timeout:g}s", time.monotonic() - started, ""
+                False, 0, f"timed out after {timeout:g} s", time.monotonic() - started, ""
             )
         except httpx.HTTPError as exc:
-            error = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
-            return Attempt(False, 0, error, time.monotonic() - started, "")
+            return Attempt(False, 0, _describe(exc), time.monotonic() - started, "")
         except (ValueError, TypeError, OSError) as exc:
             # A request that cannot even be sent (a header value httpx refuses, ...) is
             # a failed attempt, recorded like any other; never a crash of the pipeline.
@@ -158,7 +174,10 @@ class WebhookSink:
         retry_after = None
         if status in (429, 503):
             retry_after = parse_retry_after(response.headers.get("retry-after"), time.time())
-        return Attempt(False, status, f"HTTP {status}", latency, text, retry_after)
+        error = f"HTTP {status}"
+        if 300 <= status < 400:
+            error += " (redirects are not followed)"
+        return Attempt(False, status, error, latency, text, retry_after)
 
     async def aclose(self) -> None:
         """Close the pooled connections."""

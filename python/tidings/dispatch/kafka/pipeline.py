@@ -18,9 +18,10 @@ from collections.abc import Callable, Sequence
 from typing import Protocol
 
 from tidings import codec
-from tidings.dispatch.kafka import KafkaSink, Record
-from tidings.dispatch.targets import TYPE_NAMES, KafkaTarget
+from tidings.dispatch.kafka.sink import KafkaSink, Record
+from tidings.dispatch.targets import KafkaTarget
 from tidings.store.rows import AttemptRow, Change, DeliveryRow, EventRow
+from tidings.vocab import TYPE_NAMES
 
 log = logging.getLogger(__name__)
 

@@ -5,6 +5,9 @@ from __future__ import annotations
 import random
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from email.utils import parsedate_to_datetime
+
+from tidings.store.listeners import ListenerRow
 
 #: 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 14 h, 20 h, 24 h (as Svix and Standard Webhooks).
 DEFAULT_SCHEDULE: tuple[float, ...] = (5, 300, 1800, 7200, 18000, 36000, 50400, 72000, 86400)
@@ -44,10 +47,23 @@ def parse_retry_after(value: str | None, now: float) -> float | None:
     value = value.strip()
     if value.isdigit():
         return float(value)
-    from email.utils import parsedate_to_datetime
-
     try:
         when = parsedate_to_datetime(value)
     except (TypeError, ValueError):
         return None
     return max(0.0, when.timestamp() - now)
+
+
+def policy_of(row: ListenerRow) -> RetryPolicy:
+    """The retry policy in force for a listener (the defaults filled in).
+
+    Rows keep what was asked (empty meaning "the default") so that a changed default
+    reaches every listener that never chose its own.
+    """
+    r = row.retry
+    jitter, disable_after = r.get("jitter"), r.get("disable_after_s")
+    return RetryPolicy(
+        schedule=tuple(r.get("schedule_s") or DEFAULT_SCHEDULE),
+        jitter=DEFAULT_JITTER if jitter is None else float(jitter),
+        disable_after=DEFAULT_DISABLE_AFTER if disable_after is None else disable_after,
+    )

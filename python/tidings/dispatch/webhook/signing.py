@@ -12,8 +12,6 @@ import hashlib
 import hmac
 from collections.abc import Sequence
 
-SECRET_PREFIX = "whsec_"
-
 
 def signature(keys: Sequence[bytes], msg_id: str, timestamp: int, body: bytes) -> str:
     """The `webhook-signature` header value for `body`, one entry per key."""

@@ -19,14 +19,15 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
 from tidings import codec
-from tidings.dispatch import signing
-from tidings.dispatch.retry import RetryPolicy
-from tidings.dispatch.targets import TYPE_NAMES, EventFilter
-from tidings.dispatch.webhook import Attempt, WebhookSink
-from tidings.listeners import retry_policy, signing_keys
+from tidings.dispatch.targets import EventFilter
+from tidings.dispatch.webhook import signing
+from tidings.dispatch.webhook.retry import RetryPolicy, policy_of
+from tidings.dispatch.webhook.sink import Attempt, WebhookSink
+from tidings.listeners import DEFAULT_TIMEOUT_S, signing_keys
 from tidings.store import Change, SQLiteStore
 from tidings.store.listeners import ListenerRow
 from tidings.store.rows import AttemptRow, DeliveryRow, EventRow
+from tidings.vocab import EXECUTION_END_TYPES
 
 log = logging.getLogger(__name__)
 
@@ -37,8 +38,6 @@ MAX_OUTSTANDING = 10_000
 #: How often settled deliveries are committed (and the cursor saved).
 FLUSH_SECONDS = 0.02
 PENDING, DELIVERED, FAILED, DEAD = "PENDING", "DELIVERED", "FAILED", "DEAD"
-#: Events after which an execution has nothing more to say (unless it is reopened).
-ENDING_TYPES = frozenset(range(11, 15)) | {18}
 
 
 @dataclass(frozen=True)
@@ -66,20 +65,6 @@ def ce_header_value(value: str) -> str:
     return "".join(out)
 
 
-def listener_filter(row: ListenerRow) -> EventFilter:
-    """The event filter of a stored listener (its scope included)."""
-    by_name = {name.removeprefix("EVENT_TYPE_"): number for number, name in TYPE_NAMES.items()}
-    workflows = set(row.filter.get("workflows", []))
-    if row.scope == "WORKFLOW":
-        workflows = {row.scope_id}
-    return EventFilter.of(
-        categories=row.filter.get("categories", []),
-        types=[by_name[t] for t in row.filter.get("types", []) if t in by_name],
-        workflows=workflows,
-        execution_id=row.scope_id if row.scope == "EXECUTION" else "",
-    )
-
-
 class WebhookPipeline:
     """Delivers one webhook listener's events."""
 
@@ -98,8 +83,8 @@ class WebhookPipeline:
         self.row = row
         self.store = store
         self.sink = sink
-        self.filter = listener_filter(row)
-        self.policy: RetryPolicy = retry_policy(row)
+        self.filter = EventFilter.of_listener(row)
+        self.policy: RetryPolicy = policy_of(row)
         self.binary = row.profile == "cloudevents" and (
             row.config.get("cloudevents_mode") == "BINARY"
         )
@@ -163,7 +148,7 @@ class WebhookPipeline:
                 config.get("method", "POST"),
                 headers,
                 rendered.body,
-                float(config.get("timeout_s", 15.0)),
+                float(config.get("timeout_s", DEFAULT_TIMEOUT_S)),
             )
 
     def _record(self, change: Change, event: EventRow, attempt: Attempt) -> None:
@@ -213,7 +198,9 @@ class WebhookPipeline:
             self.stopped = True
 
     def _execution_over(self, events: Sequence[EventRow]) -> bool:
-        return any(e.execution_id == self.row.scope_id and e.type in ENDING_TYPES for e in events)
+        return any(
+            e.execution_id == self.row.scope_id and e.type in EXECUTION_END_TYPES for e in events
+        )
 
     # --- the main loop ---------------------------------------------------------------
 

@@ -1,0 +1,245 @@
+"""The listener registry: create, read, change and delete listeners, enforcing their rules."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import logging
+import math
+import time
+import uuid
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+from tidings.errors import FieldViolation, NotFoundError, invalid
+from tidings.listeners.scoped import CALLBACK_KEYS, notify_listeners, workflow_listeners
+from tidings.listeners.secrets import (
+    DEFAULT_GRACE_S,
+    MAX_GRACE_S,
+    decode_secret,
+    new_secret,
+    rotate,
+)
+from tidings.listeners.spec import (
+    ListenerSpec,
+    WebhookSpec,
+    build_row,
+    check_webhook_urls,
+    url_host,
+    validate,
+)
+from tidings.net import RESOLVE_TIMEOUT_S, DestinationGuard
+from tidings.store import Change, EventRow, SQLiteStore
+from tidings.store.listeners import ListenerRow
+
+log = logging.getLogger(__name__)
+
+
+class ListenerRegistry:
+    """Create, read, change and delete listeners, enforcing the rules of this module.
+
+    Changes go through one lock: they are rare, and a rotation must not interleave with
+    an update of the same row (either would lose the other's change).
+    """
+
+    def __init__(
+        self,
+        store: SQLiteStore,
+        allow_private: Sequence[str] = (),
+        *,
+        resolve_timeout: float = RESOLVE_TIMEOUT_S,
+        clock: Callable[[], float] = time.time,
+        announce: Callable[[str, str, str, float], EventRow] | None = None,
+    ) -> None:
+        self.store = store
+        self.guard = DestinationGuard(allow_private, resolve_timeout=resolve_timeout)
+        self._clock = clock
+        #: Makes the LISTENER_DISABLED event (listener id, name, reason, time).
+        self._announce = announce
+        self._lock = asyncio.Lock()
+        self._on_change: list[Callable[[], None]] = []
+
+    def on_change(self, callback: Callable[[], None]) -> None:
+        """Call `callback` after every committed change of a listener (e.g. to reload)."""
+        self._on_change.append(callback)
+
+    async def _commit(self, change: Change) -> None:
+        await self.store.commit(change)
+        self.changed()
+
+    def changed(self) -> None:
+        """Tell the followers (the dispatcher) that listeners changed in the store."""
+        for callback in self._on_change:
+            callback()
+
+    # --- listeners the engine makes with workflows and executions ---------------
+
+    def add(self, change: Change, rows: Sequence[ListenerRow]) -> None:
+        """Write new scoped listeners into `change` (call `changed` once it commits)."""
+        for row in rows:
+            change.put_listener(row)
+
+    async def put_workflow_callbacks(
+        self,
+        change: Change,
+        workflow_id: str,
+        workflow_name: str,
+        callback_url: str,
+        modify_callback_url: str,
+    ) -> None:
+        """(Re)write a workflow's seed-002 callback listeners into `change`.
+
+        Raises InvalidArgumentError (fields ``callback_url``, ``modify_callback_url``) for
+        a malformed or refused URL; a URL left empty removes its listener.
+        """
+        urls = dict(zip(CALLBACK_KEYS, (callback_url, modify_callback_url), strict=True))
+        await check_webhook_urls(self.guard, urls)
+        rows = workflow_listeners(
+            workflow_id, workflow_name, callback_url, modify_callback_url, now=self._clock()
+        )
+        self.add(change, rows)
+        kept = {r.id for r in rows}
+        for key in urls:
+            if f"{workflow_id}.{key}" not in kept:
+                change.delete_listener(f"{workflow_id}.{key}")
+
+    def drop_workflow_callbacks(self, change: Change, workflow_id: str) -> None:
+        """Delete a workflow's seed-002 callback listeners in `change`."""
+        for key in CALLBACK_KEYS:
+            change.delete_listener(f"{workflow_id}.{key}")
+
+    async def notify_targets(
+        self, execution_id: str, targets: Sequence[Mapping[str, Any]]
+    ) -> list[ListenerRow]:
+        """The checked listeners of an execution's notify targets (see `notify_listeners`).
+
+        Raises InvalidArgumentError with paths like ``notify[0].url``.
+        """
+        rows = notify_listeners(execution_id, targets, now=self._clock())
+        await check_webhook_urls(
+            self.guard, {f"notify[{i}].url": str(t.get("url", "")) for i, t in enumerate(targets)}
+        )
+        return rows
+
+    async def _checked(
+        self, spec: ListenerSpec, extra: Sequence[FieldViolation] = ()
+    ) -> ListenerSpec:
+        """`spec` with its scope resolved, or InvalidArgumentError naming every problem."""
+        out = [*validate(spec), *extra]
+        t = spec.transport
+        if isinstance(t, WebhookSpec) and not any(v.field == "listener.webhook.url" for v in out):
+            refusal = await self.guard.check(url_host(t.url))
+            if refusal is not None:
+                out.append(FieldViolation("listener.webhook.url", refusal))
+        scope_id = spec.scope_id
+        scope_ok = not any(v.field.startswith("listener.scope") for v in out)
+        if scope_ok and spec.scope == "WORKFLOW":
+            wf = await self.store.get_workflow(spec.scope_id)
+            if wf is None:
+                out.append(FieldViolation("listener.scope_id", "no such workflow"))
+            else:
+                scope_id = wf.id  # a name is accepted; the id is what events carry
+        elif scope_ok and spec.scope == "EXECUTION":
+            execution = await self.store.get_execution(spec.scope_id)
+            if execution is None:
+                out.append(FieldViolation("listener.scope_id", "no such execution"))
+        if out:
+            raise invalid("listener", out)
+        return dataclasses.replace(spec, scope=spec.scope or "GLOBAL", scope_id=scope_id)
+
+    async def create(self, spec: ListenerSpec, signing_secret: str = "") -> tuple[ListenerRow, str]:
+        """Store a new listener; returns it and its signing secret (generated if not given)."""
+        extra = []
+        if signing_secret:
+            try:
+                decode_secret(signing_secret)
+            except ValueError as exc:
+                extra.append(FieldViolation("signing_secret", str(exc)))
+        spec = await self._checked(spec, extra)
+        secret = signing_secret or new_secret()
+        async with self._lock:
+            now = self._clock()
+            row = build_row(spec, str(uuid.uuid4()), now, [{"secret": secret, "expire_time": None}])
+            change = Change()
+            change.put_listener(row)
+            await self._commit(change)
+        log.info("listener %s (%s) created: %s %s", row.id, row.name, row.profile, row.transport)
+        return row, secret
+
+    async def get(self, listener_id: str) -> ListenerRow:
+        """A listener by id; NotFoundError if there is none."""
+        if not listener_id:
+            raise invalid("request", [FieldViolation("id", "is required")])
+        row = await self.store.get_listener(listener_id)
+        if row is None:
+            raise NotFoundError(f"no listener {listener_id!r}")
+        return row
+
+    async def list_page(self, page_token: str, limit: int) -> tuple[list[ListenerRow], str]:
+        """A page of listeners in creation order, and the next page's token."""
+        return await self.store.list_listeners(page_token, limit)
+
+    async def update(self, listener_id: str, spec: ListenerSpec) -> ListenerRow:
+        """Replace a listener's settings; its id, secrets and creation time stay."""
+        if not listener_id:
+            raise invalid("request", [FieldViolation("listener.id", "is required")])
+        spec = await self._checked(spec)
+        async with self._lock:
+            old = await self.get(listener_id)
+            row = build_row(spec, old.id, self._clock(), old.secrets)
+            row.create_time = old.create_time
+            # The reason of an automatic disabling stays until someone enables it again.
+            row.disabled_reason = "" if row.enabled else old.disabled_reason
+            change = Change()
+            change.put_listener(row)
+            await self._commit(change)
+        return row
+
+    async def delete(self, listener_id: str) -> None:
+        """Delete a listener; NotFoundError if there is none."""
+        async with self._lock:
+            await self.get(listener_id)
+            change = Change()
+            change.delete_listener(listener_id)
+            await self._commit(change)
+        log.info("listener %s deleted", listener_id)
+
+    async def rotate_secret(
+        self, listener_id: str, grace_s: float | None = None
+    ) -> tuple[str, float]:
+        """A new signing secret; the current one keeps signing for `grace_s` (default 24 h).
+
+        Returns the new secret and when the old one stops signing.
+        """
+        grace = DEFAULT_GRACE_S if grace_s is None else grace_s
+        if not (math.isfinite(grace) and 0 <= grace <= MAX_GRACE_S):
+            raise invalid(
+                "request",
+                [FieldViolation("grace_period", f"must be 0 to {MAX_GRACE_S / 86400:g} days")],
+            )
+        async with self._lock:
+            row = await self.get(listener_id)
+            now = self._clock()
+            secret = new_secret()
+            row.secrets, expire = rotate(row.secrets, secret, now, grace)
+            row.update_time = now
+            change = Change()
+            change.put_listener(row)
+            await self._commit(change)
+        log.info("listener %s: signing secret rotated", listener_id)
+        return secret, expire
+
+    async def disable(self, listener_id: str, reason: str) -> ListenerRow:
+        """Disable a listener automatically (410 Gone, failing too long), saying why."""
+        async with self._lock:
+            row = await self.get(listener_id)
+            if not row.enabled:
+                return row
+            row.enabled, row.disabled_reason, row.update_time = False, reason, self._clock()
+            change = Change()
+            change.put_listener(row)
+            if self._announce is not None:  # in the same transaction: it happened
+                change.add_event(self._announce(row.id, row.name, reason, row.update_time))
+            await self._commit(change)
+        log.warning("listener %s disabled: %s", listener_id, reason)
+        return row

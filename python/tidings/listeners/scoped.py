@@ -1,0 +1,135 @@
+"""Listeners the engine makes: a workflow's seed-002 callbacks, an execution's notify targets.
+
+They are ordinary listener rows that differ only in scope; their ids derive from the
+workflow or execution, so that writing them again replaces them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from tidings.errors import FieldViolation, invalid
+from tidings.listeners.secrets import new_secret
+from tidings.listeners.spec import (
+    ListenerSpec,
+    WebhookSpec,
+    build_row,
+    check_headers,
+    check_profile,
+    check_url,
+)
+from tidings.store.listeners import ListenerRow
+from tidings.vocab import CATEGORIES, EVENT_TYPES
+
+#: The seed-002 settings of a workflow that become listeners.
+CALLBACK_KEYS = ("callback_url", "modify_callback_url")
+
+CALLBACK_TYPES = (
+    "EXECUTION_STARTED",
+    "EXECUTION_SUCCEEDED",
+    "EXECUTION_FAILED",
+    "EXECUTION_CANCELLED",
+    "EXECUTION_TIMED_OUT",
+)
+#: What a seed-002 ``modify_callback_url`` hears: flow modify statuses 1 and 2.
+MODIFY_CALLBACK_TYPES = ("EXECUTION_PAUSED", "EXECUTION_RESUMED")
+
+
+def _scoped_row(listener_id: str, spec: ListenerSpec, now: float) -> ListenerRow:
+    # Engine-made listeners get a secret nobody is told: seed-002 receivers do not
+    # verify signatures, and a RotateSecret reveals a new one to anyone who wants to.
+    return build_row(spec, listener_id, now, [{"secret": new_secret(), "expire_time": None}])
+
+
+def workflow_listeners(
+    workflow_id: str,
+    workflow_name: str,
+    callback_url: str,
+    modify_callback_url: str,
+    *,
+    now: float,
+) -> list[ListenerRow]:
+    """The seed-002 listeners of a workflow: `thain` webhooks for its executions.
+
+    ``callback_url`` hears the execution state changes (flow codes 4 running, 2 success,
+    3 error, 5 killed, 7 auto_killed); ``modify_callback_url`` hears pause and resume
+    (modify statuses 1 and 2). Their ids derive from the workflow id (``<id>.callback_url``,
+    ``<id>.modify_callback_url``), so storing them again after an update replaces them.
+    Raises InvalidArgumentError (field ``callback_url`` / ``modify_callback_url``) for a
+    malformed URL; check the destinations with
+    `check_webhook_urls`.
+    """
+    wanted = (
+        (CALLBACK_KEYS[0], callback_url, CALLBACK_TYPES),
+        (CALLBACK_KEYS[1], modify_callback_url, MODIFY_CALLBACK_TYPES),
+    )
+    out: list[FieldViolation] = []
+    for key, url, _ in wanted:
+        if url:
+            check_url(url, key, out)
+    if out:
+        raise invalid("callback URL", out)
+    return [
+        _scoped_row(
+            f"{workflow_id}.{key}",
+            ListenerSpec(
+                name=f"{workflow_name} {key}",
+                profile="thain",
+                transport=WebhookSpec(url),
+                scope="WORKFLOW",
+                scope_id=workflow_id,
+                types=types,
+            ),
+            now,
+        )
+        for key, url, types in wanted
+        if url
+    ]
+
+
+def notify_listeners(
+    execution_id: str, targets: Sequence[Mapping[str, Any]], *, now: float
+) -> list[ListenerRow]:
+    """The listeners of an execution's notify targets (as Mistral's ``notify``).
+
+    Each target is ``{url, profile, events, headers}`` (a stored `NotifyTarget`); `events`
+    names categories (``EXECUTION``, ``TASK``) or event types (``TASK_STARTED``, with or
+    without ``EVENT_TYPE_``), empty meaning all; `profile` defaults to ``mistral``. Ids are
+    ``<execution id>.notify.<index>``. Raises InvalidArgumentError with paths like
+    ``notify[0].url``; check the destinations with
+    `check_webhook_urls`.
+    """
+    out: list[FieldViolation] = []
+    rows = []
+    for i, target in enumerate(targets):
+        p = f"notify[{i}]"
+        url = str(target.get("url", ""))
+        profile = str(target.get("profile") or "mistral")
+        headers = {str(k): str(v) for k, v in dict(target.get("headers") or {}).items()}
+        categories, types = [], []
+        for j, raw in enumerate(target.get("events") or ()):
+            name = str(raw).upper().removeprefix("EVENT_TYPE_")
+            if name in CATEGORIES:
+                categories.append(name)
+            elif name in EVENT_TYPES:
+                types.append(name)
+            else:
+                what = "is not an event category or event type"
+                out.append(FieldViolation(f"{p}.events[{j}]", what))
+        check_url(url, f"{p}.url", out)
+        check_profile(profile, f"{p}.profile", out)
+        check_headers(headers, f"{p}.headers", out)
+        spec = ListenerSpec(
+            name=f"notify[{i}] of {execution_id}",
+            profile=profile,
+            transport=WebhookSpec(url, headers=headers),
+            scope="EXECUTION",
+            scope_id=execution_id,
+            categories=tuple(categories),
+            types=tuple(types),
+        )
+        rows.append(_scoped_row(f"{execution_id}.notify.{i}", spec, now))
+    if out:
+        raise invalid("notify target", out)
+    return rows
