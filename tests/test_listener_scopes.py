@@ -163,3 +163,27 @@ def test_an_automatic_disable_is_announced_by_an_event(
     assert announced["data"]["listenerName"] == "doomed"
     assert "410" in announced["data"]["errorMessage"]
     assert not listeners.GetListener(L.GetListenerRequest(id=gone.id)).listener.enabled
+
+
+def test_every_codec_profile_is_a_listener_profile(
+    rig: tuple[WebhookReceiver, TidingsProcess, grpc.Channel],
+) -> None:
+    # cloudevents_data (the CloudEvents data object alone, plain JSON) was once refused
+    # by the listener rules while the codec and docs/profiles.md offered it.
+    from tidings import codec
+
+    rx, _, channel = rig
+    definition = "version: '2.0'\nquiet:\n  tasks:\n    a:\n      action: std.noop\n"
+    WG.WorkflowServiceStub(channel).CreateWorkflow(W.CreateWorkflowRequest(definition=definition))
+    stub = EG.ExecutionServiceStub(channel)
+    notify = [
+        E.NotifyTarget(url=rx.url(f"/p/{p}"), profile=p, events=["EXECUTION_SUCCEEDED"])
+        for p in codec.PROFILES
+    ]
+    ex = stub.StartExecution(E.StartExecutionRequest(workflow="quiet", notify=notify)).execution
+    wait_requests(rx, {f"/p/{p}": 1 for p in codec.PROFILES})
+    (data,) = rx.requests_to("/p/cloudevents_data")
+    assert data.headers.get("content-type") == "application/json"
+    body = json.loads(data.text)
+    assert body["executionId"] == ex.id and body["status"] == "SUCCESS"
+    assert "specversion" not in body
