@@ -48,3 +48,31 @@ def test_bad_listen_address_is_a_clear_error(tmp_path: Path) -> None:
     )  # fmt: skip
     assert result.returncode == 2
     assert "listen: expected host:port" in result.stderr
+
+
+def test_a_second_server_on_a_data_folder_in_use_refuses_to_start(tmp_path: Path) -> None:
+    def second() -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "tidings", "serve", "--listen", "127.0.0.1:0",
+             "--data-dir", str(tmp_path / "data")],
+            capture_output=True, text=True, cwd=REPO, timeout=60,
+            env={"PYTHONPATH": str(REPO / "python")},
+        )  # fmt: skip
+
+    first = TidingsProcess(tmp_path / "data")
+    with first:
+        assert first.proc is not None
+        refused = second()
+        assert refused.returncode == 2
+        assert str((tmp_path / "data").resolve()) in refused.stderr
+        assert f"process {first.proc.pid}" in refused.stderr
+        # The first server is untouched: it still answers.
+        with grpc.insecure_channel(first.address) as channel:
+            reply = health_pb2_grpc.HealthStub(channel).Check(
+                health_pb2.HealthCheckRequest(service=""), timeout=5
+            )
+        assert reply.status == health_pb2.HealthCheckResponse.SERVING
+        first.kill()  # as a crash: the kernel releases the lock
+    # Free again: a new server takes the folder (and its executions) over.
+    with TidingsProcess(tmp_path / "data") as again:
+        assert again.stop() == 0

@@ -45,12 +45,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"tidings: configuration error: {exc}", file=sys.stderr)
         return 2
     from tidings.server import serve
+    from tidings.store.folder_lock import FolderInUseError
     from tidings.tuning import keep_heap
 
     keep_heap()
 
     try:
         return asyncio.run(serve(cfg))
+    except FolderInUseError as exc:
+        print(f"tidings: {exc}; stop it or choose another --data-dir", file=sys.stderr)
+        return 2
     except OSError as exc:
         print(f"tidings: {exc}", file=sys.stderr)
         return 1

@@ -25,6 +25,7 @@ from tidings.engine.events import EventFactory
 from tidings.engine.runner import Engine
 from tidings.listeners import ListenerRegistry
 from tidings.store import SQLiteStore
+from tidings.store.folder_lock import FolderLock
 from tidings.v1 import (
     event_service_pb2,
     event_service_pb2_grpc,
@@ -115,7 +116,8 @@ class Server:
             raise OSError(f"cannot listen on {self.config.listen}")
         await self._grpc.start()
         await self.health.set("", health_pb2.HealthCheckResponse.SERVING)
-        log.info("serving gRPC on %s (data in %s)", self.config.listen, self.config.data_dir)
+        host = self.config.listen.rpartition(":")[0]
+        log.info("serving gRPC on %s:%d (data in %s)", host, self.port, self.config.data_dir)
 
     async def stop(self) -> None:
         """Report NOT_SERVING, let in-flight RPCs finish, then stop the engine and store."""
@@ -131,14 +133,22 @@ class Server:
 
 
 async def serve(config: Config) -> int:
-    """Run until SIGINT or SIGTERM (or a fatal store error); returns the exit code."""
-    server = Server(config)
-    await server.start()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, server.stopped.set)
+    """Run until SIGINT or SIGTERM (or a fatal store error); returns the exit code.
+
+    Raises FolderInUseError if another process serves from the same data folder.
+    """
+    lock = FolderLock(config.data_dir)
+    lock.acquire()
     try:
-        await server.stopped.wait()
+        server = Server(config)
+        await server.start()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, server.stopped.set)
+        try:
+            await server.stopped.wait()
+        finally:
+            await server.stop()
+        return 1 if server.failed is not None else 0
     finally:
-        await server.stop()
-    return 1 if server.failed is not None else 0
+        lock.release()
