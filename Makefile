@@ -63,10 +63,12 @@ kafka-stop: ## stop the local Kafka broker
 
 # --- checks ------------------------------------------------------------------
 
-lint: setup ## ruff, cargo fmt
+lint: setup ## ruff, cargo fmt, the import walls (import-linter), module sizes
 	$(VENV)/bin/ruff check python tests bench scripts
 	$(VENV)/bin/ruff format --check python tests bench scripts
 	cargo fmt --all --check
+	$(VENV)/bin/lint-imports --no-cache
+	$(PY) scripts/check_module_size.py
 
 typecheck: setup ## mypy --strict on python/tidings, tests and bench
 	$(VENV)/bin/mypy --strict
