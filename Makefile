@@ -63,10 +63,12 @@ kafka-stop: ## stop the local Kafka broker
 
 # --- checks ------------------------------------------------------------------
 
-lint: setup ## ruff, cargo fmt
+lint: setup ## ruff, cargo fmt, stubtest of the Rust extension's hand-written stub
 	$(VENV)/bin/ruff check python tests bench scripts
 	$(VENV)/bin/ruff format --check python tests bench scripts
 	cargo fmt --all --check
+	# python/tidings/_codec.pyi against the built extension (names, parameters, __all__).
+	$(PY) -m mypy.stubtest tidings._codec
 
 typecheck: setup ## mypy --strict on python/tidings, tests and bench
 	$(VENV)/bin/mypy --strict
