@@ -17,7 +17,7 @@ STAMPS := $(VENV)/.stamps
 
 RUST_SOURCES := $(shell find rust -name '*.rs' -o -name 'Cargo.toml' -o -name 'build.rs' 2>/dev/null) Cargo.toml $(wildcard Cargo.lock) $(wildcard protos/tidings/v1/*.proto)
 
-.PHONY: help setup run test lint typecheck rust-check buf-lint proto proto-check pytest bench kafka-start kafka-stop clean
+.PHONY: help setup run test lint typecheck rust-check buf-lint proto proto-check floor-check pytest bench kafka-start kafka-stop clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 16
@@ -63,10 +63,13 @@ kafka-stop: ## stop the local Kafka broker
 
 # --- checks ------------------------------------------------------------------
 
-lint: setup ## ruff, cargo fmt, the import walls (import-linter), module sizes
+lint: setup ## ruff, cargo fmt, stubtest of the Rust extension's stub, the import walls, module sizes
 	$(VENV)/bin/ruff check python tests bench scripts
 	$(VENV)/bin/ruff format --check python tests bench scripts
 	cargo fmt --all --check
+	# python/tidings/_codec.pyi against the built extension (names, parameters, __all__).
+	$(PY) -m mypy.stubtest tidings._codec
+	# The walls of ARCHITECTURE.md (import-linter contracts in pyproject.toml).
 	$(VENV)/bin/lint-imports --no-cache
 	$(PY) scripts/check_module_size.py
 
@@ -86,10 +89,26 @@ proto: setup ## regenerate python/tidings/v1 from protos/
 proto-check: setup ## fail if the committed generated code is stale
 	$(PY) scripts/protogen.py --check
 
+# The runtime dependencies the generated code and the gRPC server touch, installed at the
+# floors pyproject.toml states (scripts/floors.py reads them), with every transitive
+# dependency at its lowest too (fixed versions: uv's cache serves them after the first
+# run); the tidings wheel goes in without its dependencies.
+FLOOR_VENV := $(TOOLS)/floor-venv
+FLOOR_PACKAGES := protobuf grpcio grpcio-status grpcio-health-checking grpcio-reflection googleapis-common-protos
+
+floor-check: setup ## import tidings.v1 and the gRPC modules we use with the lowest allowed versions
+	rm -rf $(FLOOR_VENV)
+	$(UV) venv --quiet --python $(PY) $(FLOOR_VENV)
+	$(PY) scripts/floors.py $(FLOOR_PACKAGES) > $(FLOOR_VENV)/floors.txt
+	$(UV) pip install --quiet --python $(FLOOR_VENV)/bin/python --resolution lowest -r $(FLOOR_VENV)/floors.txt
+	$(VENV)/bin/maturin build --release --quiet --out $(FLOOR_VENV)/dist
+	$(UV) pip install --quiet --python $(FLOOR_VENV)/bin/python --no-deps $(FLOOR_VENV)/dist/*.whl
+	$(FLOOR_VENV)/bin/python -W error scripts/floor_check.py $(FLOOR_VENV)/floors.txt
+
 pytest: setup ## pytest, including the real-Kafka and real-gRPC tests
 	$(PY) -m pytest
 
-test: lint typecheck rust-check buf-lint proto-check pytest ## every check
+test: lint typecheck rust-check buf-lint proto-check floor-check pytest ## every check
 
 bench: setup ## the benchmarks of bench/ (codec, engine, dispatch), each printing its ratios
 	$(PY) bench/codec.py

@@ -4,6 +4,10 @@ Usage: python scripts/protogen.py [--check]
 
 Uses grpcio-tools' bundled protoc (no network service) with the mypy-protobuf
 plugins, so the committed code and its .pyi stubs can be regenerated anywhere.
+The generator is pinned (grpcio-tools in pyproject.toml's dev extra) to the oldest
+grpcio the project allows: the generated code requires at import the grpcio version
+that generated it and the protobuf version of its protoc, which are the floors in
+pyproject.toml (`make floor-check` installs them and imports the result).
 """
 
 from __future__ import annotations

@@ -12,7 +12,9 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 import pytest
+from packaging.version import Version
 
+import tidings
 from tidings import codec
 from tidings.v1 import event_pb2
 
@@ -165,7 +167,9 @@ def test_profiles_and_metadata() -> None:
     assert codec.content_type("thain") == "application/x-www-form-urlencoded; charset=utf-8"
     assert codec.content_type("tencent") == "application/xml"
     assert codec.content_type("cloudevents") == "application/cloudevents+json"
-    assert codec.version() == "0.1.0"
+    # Both come from Cargo.toml: the crate version, and the package metadata maturin
+    # wrote from it (PEP 440 spelling, hence Version).
+    assert Version(codec.version()) == Version(tidings.__version__)
     assert codec.threads() >= 1
     assert codec.Renderer("mistral").threads == codec.threads()
     assert codec.Renderer("mistral", threads=1).threads == 1

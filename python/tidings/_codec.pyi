@@ -8,6 +8,25 @@ while rendering.
 from collections.abc import Sequence
 from typing import Final, final
 
+# PyO3 adds every class, function and constant it registers to __all__.
+__all__ = [
+    "CodecError",
+    "DecodeError",
+    "InvalidJsonError",
+    "InvalidOptionError",
+    "Renderer",
+    "TooLargeError",
+    "UnknownProfileError",
+    "UnsupportedEventError",
+    "__version__",
+    "content_type",
+    "profiles",
+    "render",
+    "supports",
+    "threads",
+    "version",
+]
+
 __version__: Final[str]
 
 class CodecError(ValueError):

@@ -5,7 +5,7 @@ import warnings
 
 from tidings.v1 import listener_pb2 as tidings_dot_v1_dot_listener__pb2
 
-GRPC_GENERATED_VERSION = '1.85.1'
+GRPC_GENERATED_VERSION = '1.85.0'
 GRPC_VERSION = grpc.__version__
 _version_not_supported = False
 
