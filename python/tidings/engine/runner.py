@@ -22,7 +22,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from tidings.engine import dsl
-from tidings.engine.actions import ActionContext, ActionOutcome, ActionRegistry, action_specs
+from tidings.engine.actions import (
+    ActionContext,
+    ActionOutcome,
+    ActionRegistry,
+    action_specs,
+    engine_error_result,
+)
 from tidings.engine.events import EventFactory
 from tidings.engine.expressions import (
     ExpressionContext,
@@ -63,18 +69,6 @@ ET = event_pb2.EventType
 #: Ended executions kept in memory, so that operations right after the end (retry, skip,
 #: rollback, get) see the state the engine made even before its commit lands.
 RECENTLY_ENDED = 10_000
-ENGINE_ERROR_STATUS = 599
-ENGINE_FAULT = "workflow engine internal error!"
-
-
-def engine_error_result(message: str) -> dict[str, Any]:
-    """Seed 000's result object for an engine-side failure (status 599)."""
-    return {
-        "result": {
-            "status": ENGINE_ERROR_STATUS,
-            "content": {"fault": ENGINE_FAULT, "faultString": message},
-        }
-    }
 
 
 @dataclass
