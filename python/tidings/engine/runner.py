@@ -9,8 +9,9 @@ after a crash, `start()` reloads what was running and carries on from there (re-
 action calls that were in flight; atoms get the task id to de-duplicate).
 
 The :class:`Engine` here drives it: its lifecycle and recovery, the commands (pause,
-resume, cancel, rollback, retry, skip, complete), the action calls, and the commits.
-Workflow definitions are kept by :mod:`.workflows`, timers by :mod:`.timers`.
+resume, cancel, rollback, retry, skip, complete), and the commits of the steps the
+machine makes. It holds the rest: definitions (:mod:`.workflows`), the executions in
+memory (:mod:`.runs`), action calls (:mod:`.calls`) and timers (:mod:`.timers`).
 """
 
 from __future__ import annotations
@@ -28,11 +29,10 @@ from tidings.engine.actions import (
     ActionOutcome,
     ActionRegistry,
     action_specs,
-    engine_error_result,
 )
+from tidings.engine.calls import Calls
 from tidings.engine.events import EventFactory
-from tidings.engine.execution import Run, Step, action_context, expression_context, new_run
-from tidings.engine.expressions import evaluate
+from tidings.engine.execution import Run, Step, new_run
 from tidings.engine.machine import Machine
 from tidings.engine.runs import Runs
 from tidings.engine.timers import Timers
@@ -85,7 +85,6 @@ class Engine:
         self.clock = clock
         self._on_fatal = on_fatal
         self._starting: dict[str, asyncio.Future[ExecutionRow]] = {}  # request_id -> start
-        self._calls: dict[str, asyncio.Task[None]] = {}  # in-flight action calls by task id
         self._background: set[asyncio.Task[Any]] = set()
         self._stopping = False
         self._specs = action_specs(actions)
@@ -95,6 +94,7 @@ class Engine:
         self.runs = self._runs.live
         self.machine = Machine(actions, events, clock)
         self._timers = Timers(self.machine, self._submit, lambda: self._stopping)
+        self._calls = Calls(actions, self._spawn, self._on_outcome)
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -135,8 +135,7 @@ class Engine:
                 await self.store.commit(down)
         self._stopping = True
         self._timers.cancel_all()
-        for call in self._calls.values():
-            call.cancel()
+        self._calls.cancel_all()
         pending = [t for t in self._background if not t.done()]
         for t in pending:
             t.cancel()
@@ -209,9 +208,7 @@ class Engine:
         self._runs.forget(run)
 
     def _stop_call(self, run: Run, task: TaskRow) -> None:
-        call = self._calls.pop(task.id, None)
-        if call is not None:
-            call.cancel()
+        self._calls.stop(task)
         self._timers.cancel_task(run, task)
 
     # ------------------------------------------------------------------ workflows
@@ -383,18 +380,9 @@ class Engine:
     async def _rollback_loop(self, run: Run) -> None:
         failures = 0
         for task in rollback.tasks_to_roll_back(run):
-            spec = run.workflow.tasks[task.name].rollback
-            if spec is None:
+            outcome = await self._calls.rollback(run, task)
+            if outcome is None:
                 continue
-            ctx = action_context(run, task, is_async=False)
-            try:
-                params = evaluate(spec.input, expression_context(run, task))
-                action = self.actions.get(spec.action)
-                outcome = await action.run(params, ctx)
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:
-                outcome = ActionOutcome.failure(str(exc), engine_error_result(str(exc)))
             failures += outcome.state == "error"
             step = Step()
             rollback.rolled_back(run, task, outcome, step, self.events, self.clock())
@@ -459,41 +447,10 @@ class Engine:
     # ------------------------------------------------------------------ action calls
 
     def _launch(self, run: Run, task: TaskRow) -> None:
-        if self._stopping or task.id in self._calls:
-            return
-        self._calls[task.id] = self._spawn(self._call(run, task))
+        if not self._stopping:
+            self._calls.launch(run, task)
 
-    async def _call(self, run: Run, task: TaskRow) -> None:
-        spec = run.workflow.tasks[task.name]
-        attempt = task.attempt
-        try:
-            action = self.actions.get(task.action)
-            ctx = action_context(run, task)
-            params = task.input if isinstance(task.input, dict) else {}
-            timeout = None
-            if spec.timeout is not None:
-                timeout = float(evaluate(spec.timeout, expression_context(run, task)))
-            if timeout is not None and timeout > 0 and not spec.is_async:
-                try:
-                    outcome = await asyncio.wait_for(action.run(params, ctx), timeout)
-                except TimeoutError:
-                    message = f"task timed out after {timeout:g}s"
-                    outcome = ActionOutcome.failure(message, engine_error_result(message))
-            else:
-                outcome = await action.run(params, ctx)
-        except asyncio.CancelledError:
-            self._calls.pop(task.id, None)
-            raise
-        except Exception as exc:
-            log.exception("task %s: action failed inside the engine", task.id)
-            outcome = ActionOutcome.failure(str(exc), engine_error_result(str(exc)))
-        self._calls.pop(task.id, None)
-        if (
-            task.state != RUNNING
-            or task.attempt != attempt
-            or run.row.state not in (RUNNING, PAUSED)
-        ):
-            return  # skipped, cancelled or retried meanwhile: this outcome is stale
+    def _on_outcome(self, run: Run, task: TaskRow, outcome: ActionOutcome) -> None:
         step = Step()
         self.machine.outcome(run, task, outcome, step)
         self._submit(run, step)
