@@ -51,18 +51,20 @@ class Machine:
         self.actions = actions
         self.events = events
         self.clock = clock
-        self._inbound: dict[int, dict[str, frozenset[str]]] = {}
-
-    # ------------------------------------------------------------------ views
+        # Workflow id -> (the workflow, its inbound map). The entry keeps the workflow
+        # alive: an id is only unique among live objects, and a freed workflow's id may be
+        # reused by another one, which must not get its map.
+        self._inbound: dict[int, tuple[dsl.Workflow, dict[str, frozenset[str]]]] = {}
 
     def inbound(self, wf: dsl.Workflow) -> dict[str, frozenset[str]]:
         """For each task, the tasks that have a transition to it (cached per workflow)."""
-        found = self._inbound.get(id(wf))
-        if found is None:
-            found = {name: frozenset(s) for name, s in sources(wf.tasks).items()}
-            if len(self._inbound) > 4096:
-                self._inbound.clear()
-            self._inbound[id(wf)] = found
+        cached = self._inbound.get(id(wf))
+        if cached is not None and cached[0] is wf:
+            return cached[1]
+        found = {name: frozenset(s) for name, s in sources(wf.tasks).items()}
+        if len(self._inbound) > 4096:
+            self._inbound.clear()
+        self._inbound[id(wf)] = (wf, found)
         return found
 
     # ------------------------------------------------------------------ scheduling
