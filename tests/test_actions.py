@@ -15,7 +15,6 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from atom_server import ERROR_501, TEXT_BODY, AtomServer, Reply, unused_port
-from tidings.engine import actions as actions_module
 from tidings.engine.actions import (
     Action,
     ActionContext,
@@ -26,6 +25,7 @@ from tidings.engine.actions import (
     UnknownActionError,
     default_registry,
 )
+from tidings.engine.actions import http_response as actions_module
 
 T = TypeVar("T")
 

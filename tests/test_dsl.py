@@ -20,13 +20,13 @@ from tidings.engine.dsl import (
     ActionCall,
     ActionSpec,
     DefinitionError,
-    FieldViolation,
     InputParam,
     Retry,
     Transition,
     Workflow,
 )
 from tidings.engine.expressions import Expression, ExpressionContext, evaluate
+from tidings.errors import FieldViolation
 
 #: The engine's standard actions, as the validator sees them.
 STD_ACTIONS = action_specs(default_registry())

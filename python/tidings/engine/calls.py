@@ -1,0 +1,106 @@
+"""Calling actions: a task's call (bounded by its timeout, cancellable) and a rollback action.
+
+A call is launched only once the change that started its task has committed (the runner
+sees to that). Its outcome goes back to the runner unless it is stale: the task was
+skipped, cancelled or retried meanwhile. An exception inside the engine while calling
+becomes a failure with seed 000's 599 result, never an exception in the runner.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Coroutine
+from typing import Any
+
+from tidings.engine.actions import ActionOutcome, ActionRegistry, engine_error_result
+from tidings.engine.execution import Run, action_context, expression_context
+from tidings.engine.expressions import evaluate
+from tidings.store import TaskRow
+from tidings.vocab import PAUSED, RUNNING
+
+__all__ = ["Calls"]
+
+log = logging.getLogger(__name__)
+
+
+class Calls:
+    """The action calls of tasks in flight, by task id."""
+
+    def __init__(
+        self,
+        actions: ActionRegistry,
+        spawn: Callable[[Coroutine[Any, Any, None]], asyncio.Task[Any]],
+        on_outcome: Callable[[Run, TaskRow, ActionOutcome], None],
+    ) -> None:
+        self._actions = actions
+        #: Runs a coroutine as one of the engine's background tasks.
+        self._spawn = spawn
+        #: Receives the outcome of a call that is still wanted.
+        self._on_outcome = on_outcome
+        self._calls: dict[str, asyncio.Task[Any]] = {}
+
+    def launch(self, run: Run, task: TaskRow) -> None:
+        """Call the task's action with its evaluated input, unless a call is in flight."""
+        if task.id in self._calls:
+            return
+        self._calls[task.id] = self._spawn(self._call(run, task))
+
+    def stop(self, task: TaskRow) -> None:
+        """Cancel the task's call, if one is in flight (its outcome is not wanted)."""
+        call = self._calls.pop(task.id, None)
+        if call is not None:
+            call.cancel()
+
+    def cancel_all(self) -> None:
+        """Cancel every call (the engine stops; they are re-issued on restart)."""
+        for call in self._calls.values():
+            call.cancel()
+
+    async def _call(self, run: Run, task: TaskRow) -> None:
+        spec = run.workflow.tasks[task.name]
+        attempt = task.attempt
+        try:
+            action = self._actions.get(task.action)
+            ctx = action_context(run, task)
+            params = task.input if isinstance(task.input, dict) else {}
+            timeout = None
+            if spec.timeout is not None:
+                timeout = float(evaluate(spec.timeout, expression_context(run, task)))
+            if timeout is not None and timeout > 0 and not spec.is_async:
+                try:
+                    outcome = await asyncio.wait_for(action.run(params, ctx), timeout)
+                except TimeoutError:
+                    message = f"task timed out after {timeout:g}s"
+                    outcome = ActionOutcome.failure(message, engine_error_result(message))
+            else:
+                outcome = await action.run(params, ctx)
+        except asyncio.CancelledError:
+            self._calls.pop(task.id, None)
+            raise
+        except Exception as exc:
+            log.exception("task %s: action failed inside the engine", task.id)
+            outcome = ActionOutcome.failure(str(exc), engine_error_result(str(exc)))
+        self._calls.pop(task.id, None)
+        if (
+            task.state != RUNNING
+            or task.attempt != attempt
+            or run.row.state not in (RUNNING, PAUSED)
+        ):
+            return  # skipped, cancelled or retried meanwhile: this outcome is stale
+        self._on_outcome(run, task, outcome)
+
+    async def rollback(self, run: Run, task: TaskRow) -> ActionOutcome | None:
+        """Run the task's rollback action; None if it has none."""
+        spec = run.workflow.tasks[task.name].rollback
+        if spec is None:
+            return None
+        ctx = action_context(run, task, is_async=False)
+        try:
+            params = evaluate(spec.input, expression_context(run, task))
+            action = self._actions.get(spec.action)
+            return await action.run(params, ctx)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            return ActionOutcome.failure(str(exc), engine_error_result(str(exc)))

@@ -1,0 +1,53 @@
+"""The workflow language: parse a Mistral v2 direct workflow and validate it before it runs.
+
+A definition is YAML or JSON text::
+
+    version: '2.0'
+    create_vpn:
+      type: direct
+      input: [order_id, {region: cn-hz1}]
+      tasks:
+        reserve:
+          action: std.http
+          atom: Network.Reserve
+          input: {url: 'http://atoms/reserve', method: post, body: {order: <% $.order_id %>}}
+          publish: {reservation: <% task().result.content.id %>}
+          on-success: [activate]
+        activate: ...
+
+:func:`parse_workflow` turns it into frozen dataclasses (:class:`Workflow`, :class:`Task`,
+…) holding parsed values only, with every expression compiled. A bad definition raises
+:class:`DefinitionError` listing *every* violation found, each naming a dotted field path
+(``tasks.reserve.on-success[0]``) relative to the workflow, so an API can answer with a
+``google.rpc.BadRequest`` naming each field.
+
+The package's modules, one job each: :mod:`.model` (the dataclasses), :mod:`.parse`
+(loading the text and checking every field, on the generic checks of :mod:`.fields`),
+:mod:`.graph` (start tasks, joins, cycles) and :mod:`.serialise` (back to definition data).
+"""
+
+from tidings.engine.dsl.model import (
+    ActionCall,
+    ActionSpec,
+    DefinitionError,
+    InputParam,
+    Number,
+    Retry,
+    Task,
+    Transition,
+    Workflow,
+)
+from tidings.engine.dsl.parse import parse_workflow
+
+__all__ = [
+    "ActionCall",
+    "ActionSpec",
+    "DefinitionError",
+    "InputParam",
+    "Number",
+    "Retry",
+    "Task",
+    "Transition",
+    "Workflow",
+    "parse_workflow",
+]

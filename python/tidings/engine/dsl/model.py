@@ -1,0 +1,144 @@
+"""The parsed workflow language: frozen dataclasses holding checked values only.
+
+:func:`tidings.engine.dsl.parse_workflow` builds them; every expression in them is
+compiled already. :class:`DefinitionError` is what a bad definition raises instead.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from tidings.engine.dsl.serialise import workflow_to_jsonable
+from tidings.engine.expressions import CompiledValue, Expression
+from tidings.errors import FieldViolation
+
+__all__ = [
+    "ActionCall",
+    "ActionSpec",
+    "DefinitionError",
+    "InputParam",
+    "Number",
+    "Retry",
+    "Task",
+    "Transition",
+    "Workflow",
+]
+
+#: A number, or an expression that evaluates to one when the task runs.
+Number = int | float | Expression
+
+
+class DefinitionError(ValueError):
+    """A workflow definition is invalid; ``violations`` lists every problem found."""
+
+    def __init__(self, violations: Iterable[FieldViolation]) -> None:
+        self.violations: list[FieldViolation] = list(violations)
+        lines = [f"  {v.field or '(definition)'}: {v.description}" for v in self.violations]
+        count = len(self.violations)
+        problems = "problem" if count == 1 else "problems"
+        super().__init__(f"invalid workflow definition ({count} {problems}):\n" + "\n".join(lines))
+
+
+@dataclass(frozen=True)
+class ActionSpec:
+    """The inputs of an action, as the validator needs them.
+
+    ``optional`` None means the action accepts any input besides the required ones.
+    ``supports_async`` says whether a task may run it with ``async: true``.
+    """
+
+    required: frozenset[str] = frozenset()
+    optional: frozenset[str] | None = frozenset()
+    supports_async: bool = False
+
+    def allowed(self) -> frozenset[str] | None:
+        """Every input name the action accepts; None: any."""
+        return None if self.optional is None else self.required | self.optional
+
+
+@dataclass(frozen=True)
+class InputParam:
+    """A workflow input: required, or optional with a literal ``default``."""
+
+    name: str
+    required: bool = True
+    default: Any = None
+
+
+@dataclass(frozen=True)
+class Transition:
+    """An edge to ``target``, taken when ``condition`` (if any) is truthy."""
+
+    target: str
+    condition: Expression | None = None
+
+
+@dataclass(frozen=True)
+class Retry:
+    """``retry``: up to ``count`` more attempts, ``delay`` seconds apart."""
+
+    count: int | Expression
+    delay: Number = 0
+    break_on: Expression | None = None
+    continue_on: Expression | None = None
+
+
+@dataclass(frozen=True)
+class ActionCall:
+    """An action with its input: a task's ``rollback``."""
+
+    action: str
+    input: Mapping[str, CompiledValue] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Task:
+    """One task of a workflow, validated; expressions are compiled."""
+
+    name: str
+    action: str | None = None
+    workflow: str | None = None
+    input: Mapping[str, CompiledValue] = field(default_factory=dict)
+    publish: Mapping[str, CompiledValue] = field(default_factory=dict)
+    on_success: tuple[Transition, ...] = ()
+    on_error: tuple[Transition, ...] = ()
+    on_complete: tuple[Transition, ...] = ()
+    join: int | Literal["all"] | None = None
+    retry: Retry | None = None
+    timeout: Number | None = None
+    wait_before: Number | None = None
+    wait_after: Number | None = None
+    atom: str | None = None
+    is_async: bool = False
+    rollback: ActionCall | None = None
+    description: str | None = None
+
+    def transitions(self) -> tuple[tuple[str, Transition], ...]:
+        """Every outgoing transition with its kind (``on-success``, …), in order."""
+        return (
+            tuple(("on-success", t) for t in self.on_success)
+            + tuple(("on-error", t) for t in self.on_error)
+            + tuple(("on-complete", t) for t in self.on_complete)
+        )
+
+
+@dataclass(frozen=True)
+class Workflow:
+    """A validated workflow definition.
+
+    ``start_tasks`` are the tasks no transition targets, in definition order: an
+    execution starts them all, as Mistral does.
+    """
+
+    name: str
+    tasks: Mapping[str, Task]
+    start_tasks: tuple[str, ...]
+    inputs: tuple[InputParam, ...] = ()
+    output: Mapping[str, CompiledValue] = field(default_factory=dict)
+    description: str | None = None
+
+    def to_jsonable(self) -> dict[str, Any]:
+        """The definition as JSON-able data that :func:`~.parse.parse_workflow` reads back equal."""
+        return workflow_to_jsonable(self)

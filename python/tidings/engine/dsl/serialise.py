@@ -1,0 +1,92 @@
+"""Serialising a parsed workflow back to definition data (JSON-able, expressions as text).
+
+What :func:`workflow_to_jsonable` gives, :func:`tidings.engine.dsl.parse_workflow` reads
+back equal: the engine can store and show a definition it has only in parsed form.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from tidings.engine.expressions import Expression
+
+if TYPE_CHECKING:  # the model imports this module; at runtime only its values are needed
+    from tidings.engine.dsl.model import Task, Workflow
+
+__all__ = ["source", "task_to_jsonable", "workflow_to_jsonable"]
+
+
+def workflow_to_jsonable(workflow: Workflow) -> dict[str, Any]:
+    """The definition as JSON-able data: ``{"version": "2.0", name: {...}}``."""
+    body: dict[str, Any] = {"type": "direct"}
+    if workflow.description is not None:
+        body["description"] = workflow.description
+    if workflow.inputs:
+        body["input"] = [p.name if p.required else {p.name: p.default} for p in workflow.inputs]
+    if workflow.output:
+        body["output"] = source(workflow.output)
+    body["tasks"] = {name: task_to_jsonable(task) for name, task in workflow.tasks.items()}
+    return {"version": "2.0", workflow.name: body}
+
+
+def source(value: Any) -> Any:
+    """A compiled value back as definition data (expressions as their text)."""
+    if isinstance(value, Expression):
+        return value.source
+    if isinstance(value, Mapping):
+        return {k: source(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [source(v) for v in value]
+    return value
+
+
+def task_to_jsonable(task: Task) -> dict[str, Any]:
+    """One task as definition data."""
+    out: dict[str, Any] = {}
+    if task.action is not None:
+        out["action"] = task.action
+    if task.workflow is not None:
+        out["workflow"] = task.workflow
+    if task.description is not None:
+        out["description"] = task.description
+    if task.input:
+        out["input"] = source(task.input)
+    if task.publish:
+        out["publish"] = source(task.publish)
+    for key, transitions in (
+        ("on-success", task.on_success),
+        ("on-error", task.on_error),
+        ("on-complete", task.on_complete),
+    ):
+        if transitions:
+            out[key] = [
+                t.target if t.condition is None else {t.target: t.condition.source}
+                for t in transitions
+            ]
+    if task.join is not None:
+        out["join"] = task.join
+    if task.retry is not None:
+        retry: dict[str, Any] = {
+            "count": source(task.retry.count),
+            "delay": source(task.retry.delay),
+        }
+        if task.retry.break_on is not None:
+            retry["break-on"] = task.retry.break_on.source
+        if task.retry.continue_on is not None:
+            retry["continue-on"] = task.retry.continue_on.source
+        out["retry"] = retry
+    for key, number in (
+        ("timeout", task.timeout),
+        ("wait-before", task.wait_before),
+        ("wait-after", task.wait_after),
+    ):
+        if number is not None:
+            out[key] = source(number)
+    if task.atom is not None:
+        out["atom"] = task.atom
+    if task.is_async:
+        out["async"] = True
+    if task.rollback is not None:
+        out["rollback"] = {"action": task.rollback.action, "input": source(task.rollback.input)}
+    return out

@@ -1,0 +1,149 @@
+"""One execution in memory: its rows and parsed workflow, and what a step of the machine makes.
+
+:class:`Run` is what the :mod:`.machine` mutates; :class:`Step` is what one of its steps
+hands to the runner. :func:`new_run` and :func:`new_task` make the rows of a new
+execution and task instance; :func:`expression_context` and :func:`action_context` are
+what expressions and actions see of a run.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from tidings.engine import dsl
+from tidings.engine.actions import ActionContext
+from tidings.engine.expressions import ExpressionContext, TaskView
+from tidings.store import Change, ExecutionRow, TaskRow, WorkflowRow
+from tidings.vocab import RUNNING, TASK_DONE, WAITING
+
+__all__ = ["Run", "Step", "action_context", "expression_context", "new_run", "new_task"]
+
+
+@dataclass
+class Run:
+    """An execution the engine is driving, with its parsed workflow and its tasks."""
+
+    row: ExecutionRow
+    workflow: dsl.Workflow
+    #: Task instances by id, in creation order.
+    tasks: dict[str, TaskRow] = field(default_factory=dict)
+    #: Task whose unhandled error ends the execution.
+    failed_task: TaskRow | None = None
+
+
+@dataclass
+class Step:
+    """What one step of the machine made: the change to commit, and what the runner must do.
+
+    The runner carries out ``created``, ``stopped``, ``wakes``, ``deadlines`` and ``ended``
+    at once, and starts the calls of ``launches`` only after ``change`` has committed.
+    """
+
+    change: Change = field(default_factory=Change)
+    #: Tasks whose action call starts once the change has committed.
+    launches: list[TaskRow] = field(default_factory=list)
+    #: Waiting tasks to wake after so many seconds (wait-before, wait-after, retry delay).
+    wakes: list[tuple[TaskRow, float]] = field(default_factory=list)
+    #: Asynchronous tasks that fail unless completed before their timeout.
+    deadlines: list[TaskRow] = field(default_factory=list)
+    #: New task instances.
+    created: list[TaskRow] = field(default_factory=list)
+    #: Tasks whose action call and timers must stop.
+    stopped: list[TaskRow] = field(default_factory=list)
+    #: The execution ended: its timers stop and the engine no longer drives it.
+    ended: bool = False
+
+
+def new_run(
+    execution_id: str,
+    wf_row: WorkflowRow,
+    wf: dsl.Workflow,
+    values: dict[str, Any],
+    request_id: str,
+    notify: Sequence[Mapping[str, Any]],
+    timeout_s: float,
+    now: float,
+) -> Run:
+    """A new execution of a workflow with its (checked) input ``values``, running."""
+    ex = ExecutionRow(
+        id=execution_id,
+        workflow_id=wf_row.id,
+        workflow_name=wf_row.name,
+        definition=wf_row.definition,
+        state=RUNNING,
+        input=values,
+        output=None,
+        context=dict(values),
+        error_message="",
+        request_id=request_id,
+        notify=[dict(n) for n in notify],
+        timeout_s=timeout_s,
+        next_seq=1,
+        create_time=now,
+        update_time=now,
+        end_time=None,
+    )
+    return Run(ex, wf)
+
+
+def new_task(run: Run, name: str, trigger: dict[str, str] | None, now: float) -> TaskRow:
+    """A new, waiting instance of task `name`, added to the run."""
+    spec = run.workflow.tasks[name]
+    task = TaskRow(
+        id=str(uuid.uuid4()),
+        execution_id=run.row.id,
+        name=name,
+        state=WAITING,
+        action=spec.action or "",
+        atom_id=spec.atom or "",
+        input=None,
+        result=None,
+        error_message="",
+        attempt=1,
+        triggered_by=[trigger] if trigger else [],
+        arrivals=[trigger] if trigger else [],
+        run_after=0.0,
+        pending=None,
+        rollback_state="",
+        create_time=now,
+        update_time=now,
+        end_time=None,
+    )
+    run.tasks[task.id] = task
+    return task
+
+
+def expression_context(run: Run, current: TaskRow | None) -> ExpressionContext:
+    """What expressions see: the execution's data, and its done tasks (and `current`)."""
+    views: dict[str, TaskView] = {}
+    for t in run.tasks.values():  # in creation order: the latest instance wins
+        if t.state in TASK_DONE or t is current:
+            views[t.name] = TaskView(
+                id=t.id, name=t.name, state=t.state, result=t.result,
+                state_info=t.error_message or None,
+            )  # fmt: skip
+    ex = run.row
+    return ExpressionContext(
+        data=ex.context,
+        tasks=views,
+        current_task=current.name if current is not None else None,
+        execution={"id": ex.id, "input": ex.input, "workflow_name": ex.workflow_name,
+                   "workflow_id": ex.workflow_id, "created_at": ex.create_time},
+    )  # fmt: skip
+
+
+def action_context(run: Run, task: TaskRow, *, is_async: bool | None = None) -> ActionContext:
+    """Who runs an action: the task instance (``is_async`` defaults to the task's own)."""
+    if is_async is None:
+        is_async = bool(run.workflow.tasks[task.name].is_async)
+    return ActionContext(
+        execution_id=run.row.id,
+        task_id=task.id,
+        task_name=task.name,
+        atom_id=task.atom_id,
+        attempt=task.attempt,
+        is_async=is_async,
+    )

@@ -1,0 +1,467 @@
+"""The state machine of one execution, as pure logic that returns the changes to commit.
+
+It schedules tasks, collects joins, applies outcomes, retries, publishes, follows
+transitions and ends the execution; it also makes the transitions of the commands pause,
+resume and skip. Every step mutates a :class:`~.execution.Run` (its execution row and task
+rows) and records in a :class:`~.execution.Step` the rows and events to commit (one
+:class:`~tidings.store.Change`) and what the runner must do about it: action calls to
+launch once the change has committed, waits and deadlines to arm, calls to stop, and
+whether the execution ended. The machine never commits, arms a timer, starts a task or
+does I/O; a clock is all it needs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from tidings.engine import dsl
+from tidings.engine.actions import ActionOutcome, ActionRegistry, engine_error_result
+from tidings.engine.dsl.graph import sources
+from tidings.engine.events import EventFactory
+from tidings.engine.execution import Run, Step, action_context, expression_context, new_task
+from tidings.engine.expressions import ExpressionError, evaluate
+from tidings.errors import FieldViolation, InvalidArgumentError
+from tidings.store import TaskRow
+from tidings.v1 import event_pb2
+from tidings.vocab import (
+    CANCELLED,
+    ERROR,
+    PAUSED,
+    RUNNING,
+    RUNNING_ASYNC,
+    SKIPPED,
+    SUCCESS,
+    TASK_ACTIVE,
+    TIMED_OUT,
+    WAITING,
+)
+
+__all__ = ["Machine"]
+
+ET = event_pb2.EventType
+
+
+class Machine:
+    """The transitions of executions and their tasks, as pure functions of a run."""
+
+    def __init__(
+        self, actions: ActionRegistry, events: EventFactory, clock: Callable[[], float]
+    ) -> None:
+        self.actions = actions
+        self.events = events
+        self.clock = clock
+        # Workflow id -> (the workflow, its inbound map). The entry keeps the workflow
+        # alive: an id is only unique among live objects, and a freed workflow's id may be
+        # reused by another one, which must not get its map.
+        self._inbound: dict[int, tuple[dsl.Workflow, dict[str, frozenset[str]]]] = {}
+
+    def inbound(self, wf: dsl.Workflow) -> dict[str, frozenset[str]]:
+        """For each task, the tasks that have a transition to it (cached per workflow)."""
+        cached = self._inbound.get(id(wf))
+        if cached is not None and cached[0] is wf:
+            return cached[1]
+        found = {name: frozenset(s) for name, s in sources(wf.tasks).items()}
+        if len(self._inbound) > 4096:
+            self._inbound.clear()
+        self._inbound[id(wf)] = (wf, found)
+        return found
+
+    # ------------------------------------------------------------------ scheduling
+
+    def start(self, run: Run, step: Step) -> None:
+        """A new execution: announce it and schedule its start tasks."""
+        now = self.clock()
+        step.change.add_event(self.events.execution(run.row, ET.EVENT_TYPE_EXECUTION_STARTED, now))
+        for name in run.workflow.start_tasks:
+            self.schedule(run, name, None, step)
+        self.check_done(run, step)
+
+    def _new_task(self, run: Run, name: str, trigger: dict[str, str] | None, step: Step) -> TaskRow:
+        task = new_task(run, name, trigger, self.clock())
+        step.created.append(task)
+        return task
+
+    def schedule(self, run: Run, name: str, trigger: dict[str, str] | None, step: Step) -> None:
+        """A transition (or the start) reaches task `name`: a new instance, or a join's."""
+        spec = run.workflow.tasks[name]
+        if spec.join is not None and trigger is not None:
+            # A join runs once (the language refuses joins in loops): an arrival after it
+            # has started is only recorded.
+            started = next(
+                (t for t in run.tasks.values() if t.name == name and t.input is not None),
+                None,
+            )
+            if started is not None:
+                started.arrivals = [*started.arrivals, trigger]
+                step.change.put_task(started)
+                return
+            # One waiting instance collects the arrivals of a join.
+            waiting = next(
+                (t for t in run.tasks.values() if t.name == name and t.state == WAITING
+                 and not t.pending and t.attempt == 1 and t.input is None),
+                None,
+            )  # fmt: skip
+            if waiting is None:
+                waiting = self._new_task(run, name, trigger, step)
+            else:
+                waiting.arrivals = [*waiting.arrivals, trigger]
+                waiting.triggered_by = list(waiting.arrivals)
+            step.change.put_task(waiting)
+            if self._join_satisfied(run, waiting):
+                self._activate(run, waiting, step)
+            return
+        task = self._new_task(run, name, trigger, step)
+        step.change.put_task(task)
+        self._activate(run, task, step)
+
+    def _ready(self, run: Run, task: TaskRow) -> bool:
+        """A waiting task that may start (not a join still waiting for arrivals)."""
+        if run.workflow.tasks[task.name].join is None or task.input is not None:
+            return True
+        return task.attempt > 1 or self._join_satisfied(run, task)
+
+    def resume_waiting(self, run: Run, step: Step) -> None:
+        """Carry on with the waiting tasks of a running execution (resume, recovery)."""
+        now = self.clock()
+        for t in list(run.tasks.values()):
+            if t.state != WAITING:
+                continue
+            if t.run_after > now:
+                step.wakes.append((t, t.run_after - now))
+            elif t.pending is not None:
+                p = t.pending
+                self.finish(run, t, str(p["state"]), p.get("result"),
+                            str(p.get("error") or ""), step)  # fmt: skip
+            elif self._ready(run, t):
+                self._activate(run, t, step)
+        self.check_done(run, step)
+
+    def wake(self, run: Run, task: TaskRow, step: Step) -> None:
+        """A waiting task's wait is over: finish it (wait-after) or begin it."""
+        if task.pending is not None:
+            p = task.pending
+            self.finish(run, task, str(p["state"]), p.get("result"), str(p.get("error") or ""),
+                        step)  # fmt: skip
+        else:
+            self.begin(run, task, step)
+            self.check_done(run, step)
+
+    def _join_satisfied(self, run: Run, task: TaskRow) -> bool:
+        spec = run.workflow.tasks[task.name]
+        arrived = {a["taskName"] for a in task.arrivals if "taskName" in a}
+        if spec.join == "all":
+            return arrived >= self.inbound(run.workflow)[task.name]
+        assert isinstance(spec.join, int)
+        return len(arrived) >= spec.join
+
+    def _activate(self, run: Run, task: TaskRow, step: Step) -> None:
+        """Start a waiting task now, or arm its wait-before; nothing while paused."""
+        if run.row.state != RUNNING:
+            return
+        spec = run.workflow.tasks[task.name]
+        if task.attempt == 1 and task.run_after == 0.0 and task.input is None:
+            wait = self._number(run, task, spec.wait_before, "wait-before", step)
+            if wait is None:
+                return
+            if wait > 0:
+                task.run_after = self.clock() + wait
+                step.change.put_task(task)
+                step.wakes.append((task, wait))
+                return
+        self.begin(run, task, step)
+
+    def _number(self, run: Run, task: TaskRow, value: Any, what: str, step: Step) -> float | None:
+        """A numeric task setting (maybe an expression); None if it failed the task."""
+        if value is None:
+            return 0.0
+        try:
+            number = evaluate(value, expression_context(run, task))
+            return max(0.0, float(number))
+        except (ExpressionError, TypeError, ValueError) as exc:
+            self.finish(run, task, ERROR, engine_error_result(f"{what}: {exc}"),
+                        f"{what}: {exc}", step)  # fmt: skip
+            return None
+
+    def begin(self, run: Run, task: TaskRow, step: Step) -> None:
+        """Evaluate the task's input and hand it to its action (after the commit)."""
+        spec = run.workflow.tasks[task.name]
+        now = self.clock()
+        task.run_after = 0.0
+        try:
+            params = evaluate(spec.input, expression_context(run, task))
+            if not isinstance(params, dict):
+                raise TypeError("task input must evaluate to a mapping")
+            action = self.actions.get(task.action)
+            request = action.request_view(params, action_context(run, task))
+        except Exception as exc:  # expression errors, bad params: the engine's 599
+            task.input = None
+            task.state = RUNNING
+            step.change.add_event(self.events.task(run.row, task, ET.EVENT_TYPE_TASK_STARTED, now))
+            self.finish(run, task, ERROR, engine_error_result(str(exc)), str(exc), step)
+            return
+        task.input = params
+        task.state = RUNNING
+        task.update_time = now
+        step.change.add_event(
+            self.events.task(run.row, task, ET.EVENT_TYPE_TASK_STARTED, now, input=request)
+        )
+        step.change.put_task(task)
+        step.launches.append(task)
+
+    # ------------------------------------------------------------------ outcomes
+
+    def outcome(self, run: Run, task: TaskRow, outcome: ActionOutcome, step: Step) -> None:
+        """Apply an action's outcome: async acceptance, retry, wait-after or finish."""
+        spec = run.workflow.tasks[task.name]
+        now = self.clock()
+        if outcome.state == "running":
+            task.state = RUNNING_ASYNC
+            task.update_time = now
+            step.change.add_event(
+                self.events.task(
+                    run.row, task, ET.EVENT_TYPE_TASK_RUNNING, now, output=outcome.result
+                )
+            )
+            step.change.put_task(task)
+            step.deadlines.append(task)
+            return
+        success = outcome.state == "success"
+        task.result = outcome.result
+        retry = spec.retry
+        if retry is not None:
+            ctx = expression_context(run, task)
+            try:
+                count = int(evaluate(retry.count, ctx))
+                if success:
+                    again = retry.continue_on is not None and bool(evaluate(retry.continue_on, ctx))
+                else:
+                    again = retry.break_on is None or not bool(evaluate(retry.break_on, ctx))
+                delay = float(evaluate(retry.delay, ctx)) if retry.delay is not None else 0.0
+                again = again and task.attempt <= count
+            except (ExpressionError, TypeError, ValueError) as exc:
+                self.finish(run, task, ERROR, engine_error_result(f"retry: {exc}"),
+                            f"retry: {exc}", step)  # fmt: skip
+                return
+            if again:
+                self.retry(run, task, delay, step)
+                return
+        state = SUCCESS if success else ERROR
+        error = "" if success else (outcome.error or "action failed")
+        wait_after = self._number(run, task, spec.wait_after, "wait-after", step)
+        if wait_after is None:
+            return
+        if wait_after > 0:
+            task.state = WAITING  # its call is over; only the wait is left
+            task.pending = {"state": state, "result": outcome.result, "error": error}
+            task.run_after = now + wait_after
+            task.update_time = now
+            step.change.put_task(task)
+            step.wakes.append((task, wait_after))
+            return
+        self.finish(run, task, state, outcome.result, error, step)
+
+    def async_expired(self, run: Run, task: TaskRow, step: Step) -> None:
+        """An asynchronous task was not completed in time: it fails (599)."""
+        message = "the asynchronous atom did not complete before the task's timeout"
+        task.state = RUNNING  # the outcome path expects a task whose call just returned
+        self.outcome(run, task, ActionOutcome.failure(message, engine_error_result(message)), step)
+
+    def retry(self, run: Run, task: TaskRow, delay: float, step: Step) -> None:
+        """Run the task again (its next attempt), now or after `delay` seconds."""
+        now = self.clock()
+        task.attempt += 1
+        task.state = WAITING
+        task.end_time = None
+        task.update_time = now
+        task.error_message = ""
+        step.change.add_event(
+            self.events.task(run.row, task, ET.EVENT_TYPE_TASK_RETRIED, now, output=task.result)
+        )
+        if delay > 0:
+            task.run_after = now + delay
+            step.change.put_task(task)
+            step.wakes.append((task, delay))
+        else:
+            task.run_after = 0.0
+            step.change.put_task(task)
+            self.begin(run, task, step)
+
+    def finish(
+        self, run: Run, task: TaskRow, state: str, result: Any, error: str, step: Step
+    ) -> None:
+        """A task ended: publish, record it, follow its transitions, maybe end the run."""
+        now = self.clock()
+        task.result = result
+        published: dict[str, Any] = {}
+        spec = run.workflow.tasks[task.name]
+        if state == SUCCESS and spec.publish:
+            task.state = SUCCESS  # publish expressions may look at task() itself
+            try:
+                published = evaluate(spec.publish, expression_context(run, task))
+            except ExpressionError as exc:
+                state, error = ERROR, f"publish: {exc}"
+        task.state = state
+        task.error_message = error
+        task.pending = None
+        task.run_after = 0.0
+        task.end_time = task.update_time = now
+        success = state == SUCCESS
+        if published:
+            run.row.context = {**run.row.context, **published}
+        etype = ET.EVENT_TYPE_TASK_SUCCEEDED if success else ET.EVENT_TYPE_TASK_FAILED
+        step.change.add_event(
+            self.events.task(run.row, task, etype, now, output=result, error=error, status=state)
+        )
+        step.change.put_task(task)
+        self.transitions(run, task, success, step)
+        self.check_done(run, step)
+
+    def transitions(self, run: Run, task: TaskRow, success: bool, step: Step) -> None:
+        """Follow the ended task's transitions that fire; an unhandled error fails the run."""
+        spec = run.workflow.tasks[task.name]
+        groups = [("on-success", spec.on_success)] if success else [("on-error", spec.on_error)]
+        groups.append(("on-complete", spec.on_complete))
+        ctx = expression_context(run, task)
+        targets: list[tuple[str, dict[str, str]]] = []
+        for event_name, transitions in groups:
+            for tr in transitions:
+                try:
+                    fire = tr.condition is None or bool(evaluate(tr.condition, ctx))
+                except ExpressionError as exc:
+                    task.error_message = f"{event_name} condition: {exc}"
+                    step.change.put_task(task)
+                    run.failed_task = task
+                    return
+                if fire:
+                    trigger = {"event": event_name, "taskId": task.id, "taskName": task.name}
+                    targets.append((tr.target, trigger))
+        if not success and not any(t["event"] == "on-error" for _, t in targets):
+            # As in Mistral: an error is handled only by an on-error transition that
+            # fires; otherwise it ends the execution.
+            run.failed_task = task
+            return
+        for target, trigger in targets:
+            self.schedule(run, target, trigger, step)
+
+    # ------------------------------------------------------------------ the end
+
+    def check_done(self, run: Run, step: Step) -> None:
+        """End the execution when it failed, or when nothing is left to run."""
+        if run.row.state not in (RUNNING,):
+            return
+        if run.failed_task is not None:
+            failed = run.failed_task
+            self.end(run, ERROR, f"task {failed.name!r} failed: {failed.error_message}", step)
+            return
+        active = [t for t in run.tasks.values() if t.state in TASK_ACTIVE]
+        if any(t.state != WAITING or t.input is not None or t.run_after or t.pending
+               for t in active):  # fmt: skip
+            return
+        # Only joins that can no longer be satisfied are left.
+        now = self.clock()
+        for t in active:
+            t.state = ERROR
+            t.error_message = "join was never satisfied"
+            t.end_time = t.update_time = now
+            step.change.put_task(t)
+        if active:
+            self.end(run, ERROR, f"join of task {active[0].name!r} was never satisfied", step)
+            return
+        try:
+            # As in Mistral: without an `output` section the output is the whole context.
+            if run.workflow.output:
+                run.row.output = evaluate(run.workflow.output, expression_context(run, None))
+            else:
+                run.row.output = dict(run.row.context)
+        except ExpressionError as exc:
+            self.end(run, ERROR, f"output: {exc}", step)
+            return
+        self.end(run, SUCCESS, "", step)
+
+    def end(self, run: Run, state: str, error: str, step: Step) -> None:
+        """End the execution in `state`; its active tasks are cancelled, their calls stop."""
+        now = self.clock()
+        ex = run.row
+        ex.state = state
+        ex.error_message = error
+        ex.end_time = ex.update_time = now
+        for t in run.tasks.values():
+            if t.state in TASK_ACTIVE:
+                step.stopped.append(t)
+                t.state = CANCELLED
+                t.end_time = t.update_time = now
+                step.change.put_task(t)
+        etype = {
+            SUCCESS: ET.EVENT_TYPE_EXECUTION_SUCCEEDED,
+            ERROR: ET.EVENT_TYPE_EXECUTION_FAILED,
+            CANCELLED: ET.EVENT_TYPE_EXECUTION_CANCELLED,
+            TIMED_OUT: ET.EVENT_TYPE_EXECUTION_TIMED_OUT,
+        }[state]
+        step.change.add_event(
+            self.events.execution(ex, etype, now, tasks=list(run.tasks.values()), error=error)
+        )
+        step.change.put_execution(ex)
+        step.ended = True
+
+    # ------------------------------------------------------------------ commands
+
+    def pause(self, run: Run, step: Step) -> None:
+        """Pause: running calls finish, nothing new starts until resumed."""
+        now = self.clock()
+        run.row.state = PAUSED
+        run.row.update_time = now
+        step.change.add_event(self.events.execution(run.row, ET.EVENT_TYPE_EXECUTION_PAUSED, now))
+        step.change.put_execution(run.row)
+
+    def reopen(self, run: Run, step: Step) -> None:
+        """Run again: a paused execution resumed, or a failed one retried or skipped."""
+        now = self.clock()
+        run.row.state = RUNNING
+        run.row.end_time = None
+        run.row.error_message = ""
+        run.row.update_time = now
+        run.failed_task = None
+        step.change.add_event(
+            self.events.execution(run.row, ET.EVENT_TYPE_EXECUTION_RESUMED, now, status=RUNNING)
+        )
+
+    def publish_skipped(self, run: Run, task: TaskRow, result: Any) -> dict[str, Any]:
+        """What a skipped task publishes: its `publish` over the given result.
+
+        Refused with InvalidArgumentError when the publish fails on that result; nothing
+        has changed then.
+        """
+        spec = run.workflow.tasks[task.name]
+        if not spec.publish:
+            return {}
+        saved = task.state, task.result
+        task.state, task.result = SKIPPED, result
+        try:
+            published: dict[str, Any] = evaluate(spec.publish, expression_context(run, task))
+            return published
+        except ExpressionError as exc:
+            raise InvalidArgumentError(
+                f"publish of task {task.name!r} fails on the given result: {exc}",
+                [FieldViolation("result_json", str(exc))],
+            ) from exc
+        finally:
+            task.state, task.result = saved
+
+    def skip(
+        self, run: Run, task: TaskRow, result: Any, published: dict[str, Any], step: Step
+    ) -> None:
+        """The task passes with `result` (publishing `published`); the flow goes on."""
+        step.stopped.append(task)
+        now = self.clock()
+        task.state = SKIPPED
+        task.result = result
+        task.error_message = ""
+        task.end_time = task.update_time = now
+        step.change.add_event(
+            self.events.task(run.row, task, ET.EVENT_TYPE_TASK_SKIPPED, now, output=result)
+        )
+        step.change.put_task(task)
+        run.row.context = {**run.row.context, **published}
+        self.transitions(run, task, success=True, step=step)
+        self.check_done(run, step)

@@ -1,0 +1,119 @@
+"""The executions the engine holds in memory: those it drives, and those recently ended.
+
+The engine's rows are ahead of the store's (a change is queued before it commits), so
+reads of an execution or its tasks look here first and in the store only for what is not
+held. Recently ended executions stay a while: operations right after the end (retry, skip,
+rollback, get) must see the state the engine made even before its commit lands.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Callable
+
+from tidings.engine import dsl
+from tidings.engine.execution import Run
+from tidings.errors import NotFoundError
+from tidings.store import ExecutionRow, SQLiteStore, TaskRow
+from tidings.vocab import EXECUTION_ENDED
+
+__all__ = ["RECENTLY_ENDED", "Runs"]
+
+#: Ended executions kept in memory.
+RECENTLY_ENDED = 10_000
+
+
+class Runs:
+    """Runs by execution id, and which execution each of their tasks belongs to."""
+
+    def __init__(self, store: SQLiteStore, parse: Callable[[str], dsl.Workflow]) -> None:
+        self._store = store
+        #: Parses a stored execution's definition (raises if it is no longer valid).
+        self._parse = parse
+        #: The runs the engine drives, by execution id.
+        self.live: dict[str, Run] = {}
+        self._ended: OrderedDict[str, Run] = OrderedDict()
+        self._task_index: dict[str, str] = {}  # task id -> execution id
+
+    def get(self, execution_id: str) -> Run | None:
+        """The run if it is held: driven, or recently ended."""
+        return self.live.get(execution_id) or self._ended.get(execution_id)
+
+    def index(self, run: Run, tasks: list[TaskRow]) -> None:
+        """Record which execution the (new) tasks belong to."""
+        for t in tasks:
+            self._task_index[t.id] = run.row.id
+
+    def forget(self, run: Run) -> None:
+        """The run has ended: keep it among the recently ended."""
+        self.live.pop(run.row.id, None)
+        self._ended[run.row.id] = run
+        self._ended.move_to_end(run.row.id)
+        while len(self._ended) > RECENTLY_ENDED:
+            _, old = self._ended.popitem(last=False)
+            for t in old.tasks.values():
+                self._task_index.pop(t.id, None)
+
+    def revive(self, run: Run) -> None:
+        """The run is driven (again: retry, skip, rollback; or after loading it)."""
+        self._ended.pop(run.row.id, None)
+        self.live[run.row.id] = run
+        self.index(run, list(run.tasks.values()))
+
+    async def execution(self, execution_id: str) -> ExecutionRow:
+        """An execution by id (the live row when the engine holds it)."""
+        run = self.get(execution_id)
+        if run is not None:
+            return run.row
+        row = await self._store.get_execution(execution_id)
+        if row is None:
+            raise NotFoundError(f"execution {execution_id!r} not found")
+        return row
+
+    async def load(self, execution_id: str) -> Run:
+        """The run of an execution, loaded from the store if it is not held."""
+        run = self.get(execution_id)
+        if run is not None:
+            return run
+        loaded = await self._store.load_execution(execution_id)
+        if loaded is None:
+            raise NotFoundError(f"execution {execution_id!r} not found")
+        ex, tasks = loaded
+        # Another call may have loaded it meanwhile.
+        run = self.get(execution_id)
+        if run is None:
+            run = Run(ex, self._parse(ex.definition), {t.id: t for t in tasks})
+            if ex.state in EXECUTION_ENDED:
+                self.forget(run)
+            else:
+                self.revive(run)
+        return run
+
+    async def task(self, task_id: str) -> tuple[Run, TaskRow]:
+        """A task and the run it belongs to."""
+        ex_id = self._task_index.get(task_id)
+        if ex_id is None:
+            task = await self._store.get_task(task_id)
+            if task is None:
+                raise NotFoundError(f"task {task_id!r} not found")
+            ex_id = task.execution_id
+        run = await self.load(ex_id)
+        task = run.tasks.get(task_id)
+        if task is None:
+            raise NotFoundError(f"task {task_id!r} not found")
+        return run, task
+
+    async def list_tasks(
+        self, execution_id: str, page_token: str, limit: int
+    ) -> tuple[list[TaskRow], str]:
+        """A page of an execution's tasks; live rows where the engine holds them."""
+        rows, token = await self._store.list_tasks(execution_id, page_token, limit)
+        run = self.get(execution_id)
+        if run is not None:
+            rows = [run.tasks.get(r.id, r) for r in rows]
+            if not token:  # the last page also shows tasks not yet committed
+                seen = {r.id for r in rows}
+                rows += [t for t in run.tasks.values() if t.id not in seen][
+                    : max(0, limit - len(rows))
+                ]
+        return rows, token

@@ -1,0 +1,161 @@
+"""The state machine alone: steps of one execution, with no store, no event loop, no timers.
+
+The machine only mutates a Run and fills a Step; these tests drive it directly, as the
+runner does, and look at what each step asks for.
+"""
+
+from __future__ import annotations
+
+import textwrap
+
+from tidings.engine import dsl
+from tidings.engine.actions import ActionOutcome, action_specs, default_registry
+from tidings.engine.events import EventFactory
+from tidings.engine.execution import Run, Step, new_run
+from tidings.engine.machine import Machine
+from tidings.store import TaskRow, WorkflowRow
+from tidings.v1 import event_pb2
+from tidings.vocab import CANCELLED, ERROR, RUNNING, SUCCESS, WAITING
+
+ET = event_pb2.EventType
+ACTIONS = default_registry()
+SPECS = action_specs(ACTIONS)
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def start(definition: str) -> tuple[Machine, Run, Step]:
+    """A machine with a fake clock, and the first step of a new execution."""
+    text = textwrap.dedent(definition)
+    wf = dsl.parse_workflow(text, SPECS)
+    clock = Clock()
+    row = WorkflowRow(
+        id="wf-1", name=wf.name, definition=text, description="", input_names=[],
+        callback_url="", modify_callback_url="", create_time=clock.now, update_time=clock.now,
+    )  # fmt: skip
+    run = new_run("ex-1", row, wf, {}, "", (), 0.0, clock.now)
+    machine = Machine(ACTIONS, EventFactory("test", "0"), clock)
+    step = Step()
+    machine.start(run, step)
+    return machine, run, step
+
+
+def types(step: Step) -> list[int]:
+    return [e.type for e in step.change.events]
+
+
+def task(run: Run, name: str) -> TaskRow:
+    (found,) = [t for t in run.tasks.values() if t.name == name]
+    return found
+
+
+def test_start_asks_to_launch_the_start_tasks() -> None:
+    _, run, step = start(
+        """
+        version: '2.0'
+        wf:
+          tasks:
+            a: {action: std.noop}
+            b: {action: std.echo, input: {output: 1}}
+        """
+    )
+    assert types(step) == [
+        ET.EVENT_TYPE_EXECUTION_STARTED,
+        ET.EVENT_TYPE_TASK_STARTED,
+        ET.EVENT_TYPE_TASK_STARTED,
+    ]
+    assert [t.name for t in step.launches] == ["a", "b"]
+    assert step.created == step.launches
+    assert all(t.state == RUNNING for t in step.launches)
+    assert not step.ended and not step.wakes
+    assert run.row.state == RUNNING
+
+
+def test_a_join_waits_for_all_its_sources() -> None:
+    machine, run, _ = start(
+        """
+        version: '2.0'
+        wf:
+          tasks:
+            a: {action: std.noop, on-success: [c]}
+            b: {action: std.noop, on-success: [c]}
+            c: {action: std.noop, join: all}
+        """
+    )
+    first = Step()
+    machine.outcome(run, task(run, "a"), ActionOutcome.success(None), first)
+    assert task(run, "c").state == WAITING
+    assert not first.launches
+
+    second = Step()
+    machine.outcome(run, task(run, "b"), ActionOutcome.success(None), second)
+    assert [t.name for t in second.launches] == ["c"]
+    assert second.created == []  # the waiting instance collected both arrivals
+
+    last = Step()
+    machine.outcome(run, task(run, "c"), ActionOutcome.success(None), last)
+    assert last.ended
+    assert run.row.state == SUCCESS
+    assert types(last)[-1] == ET.EVENT_TYPE_EXECUTION_SUCCEEDED
+
+
+def test_waits_are_asked_for_not_armed() -> None:
+    machine, run, step = start(
+        """
+        version: '2.0'
+        wf:
+          tasks:
+            a: {action: std.noop, wait-before: 5}
+        """
+    )
+    a = task(run, "a")
+    assert step.wakes == [(a, 5.0)]
+    assert not step.launches
+    assert a.run_after == 1005.0
+
+    woken = Step()
+    machine.wake(run, a, woken)
+    assert woken.launches == [a]
+
+
+def test_an_unhandled_error_ends_the_execution_and_stops_its_other_tasks() -> None:
+    machine, run, _ = start(
+        """
+        version: '2.0'
+        wf:
+          tasks:
+            a: {action: std.fail}
+            b: {action: std.sleep, input: {seconds: 60}}
+        """
+    )
+    step = Step()
+    machine.outcome(run, task(run, "a"), ActionOutcome.failure("boom"), step)
+    assert step.ended
+    assert run.row.state == ERROR
+    assert step.stopped == [task(run, "b")]
+    assert task(run, "b").state == CANCELLED
+    assert types(step) == [ET.EVENT_TYPE_TASK_FAILED, ET.EVENT_TYPE_EXECUTION_FAILED]
+
+
+def test_a_retry_with_a_delay_asks_for_a_wake() -> None:
+    machine, run, _ = start(
+        """
+        version: '2.0'
+        wf:
+          tasks:
+            a: {action: std.fail, retry: {count: 2, delay: 3}}
+        """
+    )
+    a = task(run, "a")
+    step = Step()
+    machine.outcome(run, a, ActionOutcome.failure("boom"), step)
+    assert (a.state, a.attempt) == (WAITING, 2)
+    assert step.wakes == [(a, 3.0)]
+    assert types(step) == [ET.EVENT_TYPE_TASK_RETRIED]
+    assert not step.ended
