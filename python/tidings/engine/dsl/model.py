@@ -10,7 +10,6 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from tidings.engine.dsl.serialise import workflow_to_jsonable
 from tidings.engine.expressions import CompiledValue, Expression
 from tidings.errors import FieldViolation
 
@@ -138,7 +137,3 @@ class Workflow:
     inputs: tuple[InputParam, ...] = ()
     output: Mapping[str, CompiledValue] = field(default_factory=dict)
     description: str | None = None
-
-    def to_jsonable(self) -> dict[str, Any]:
-        """The definition as JSON-able data that :func:`~.parse.parse_workflow` reads back equal."""
-        return workflow_to_jsonable(self)
