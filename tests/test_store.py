@@ -10,9 +10,17 @@ from typing import Any, TypeVar
 
 import pytest
 
-from tidings.store import Change, EventRow, ExecutionRow, SQLiteStore, StoreError, TaskRow
+from tidings.store import (
+    Change,
+    EventRow,
+    ExecutionRow,
+    SQLiteStore,
+    Store,
+    StoreError,
+    TaskRow,
+)
 from tidings.store.schema import MIGRATIONS
-from tidings.store.sqlite import decode_token, encode_token
+from tidings.store.tokens import decode_token, encode_token
 
 T = TypeVar("T")
 
@@ -89,7 +97,7 @@ def test_concurrent_changes_are_group_committed_and_events_get_positions(tmp_pat
 
 def test_upsert_keeps_order_and_terminal_executions_are_not_active(tmp_path: Path) -> None:
     async def main() -> None:
-        store = SQLiteStore(tmp_path / "s.db")
+        store: Store = SQLiteStore(tmp_path / "s.db")  # mypy: SQLiteStore is a Store
         await store.open()
         for i in range(5):
             await store.commit(change(executions=[execution(i)]))

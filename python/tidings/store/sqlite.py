@@ -8,7 +8,6 @@ while each caller still waits for its own change to be durable.
 from __future__ import annotations
 
 import asyncio
-import base64
 import contextlib
 import logging
 import sqlite3
@@ -37,6 +36,7 @@ from tidings.store.rows import (
     WorkflowRow,
 )
 from tidings.store.schema import MIGRATIONS
+from tidings.store.tokens import decode_token, encode_token
 from tidings.vocab import EXECUTION_ENDED
 
 log = logging.getLogger(__name__)
@@ -48,24 +48,6 @@ CHECKPOINT_SECONDS = 1.0
 
 def _loads(text: str | None) -> Any:
     return None if text is None else orjson.loads(text)
-
-
-def encode_token(rowid: int) -> str:
-    """An opaque page token for a position in a listing."""
-    return base64.urlsafe_b64encode(f"r{rowid}".encode()).decode()
-
-
-def decode_token(token: str) -> int:
-    """The position in a page token; ValueError if it is not one of ours."""
-    if not token:
-        return 0
-    try:
-        raw = base64.urlsafe_b64decode(token.encode()).decode()
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise ValueError("page_token is not valid") from exc
-    if not raw.startswith("r") or not raw[1:].isdigit():
-        raise ValueError("page_token is not valid")
-    return int(raw[1:])
 
 
 _WF_COLS = (
