@@ -4,13 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-import orjson
-
+from tidings.store.columns import to_json
 from tidings.store.listeners import ListenerRow
-
-
-def _json(value: object) -> str:
-    return orjson.dumps(value).decode()
 
 
 @dataclass(slots=True)
@@ -29,7 +24,7 @@ class WorkflowRow:
 
     def columns(self) -> tuple[object, ...]:
         """The row's column values, JSON fields encoded (a snapshot)."""
-        return (self.id, self.name, self.definition, self.description, _json(self.input_names),
+        return (self.id, self.name, self.definition, self.description, to_json(self.input_names),
                 self.callback_url, self.modify_callback_url, self.create_time,
                 self.update_time)  # fmt: skip
 
@@ -60,9 +55,9 @@ class ExecutionRow:
     def columns(self) -> tuple[object, ...]:
         """The row's column values, JSON fields encoded (a snapshot)."""
         return (self.id, self.workflow_id, self.workflow_name, self.definition, self.state,
-                _json(self.input), _json(self.output), _json(self.context), self.error_message,
-                self.request_id, _json(self.notify), self.timeout_s, self.next_seq,
-                self.create_time, self.update_time, self.end_time)  # fmt: skip
+                to_json(self.input), to_json(self.output), to_json(self.context),
+                self.error_message, self.request_id, to_json(self.notify), self.timeout_s,
+                self.next_seq, self.create_time, self.update_time, self.end_time)  # fmt: skip
 
 
 @dataclass(slots=True)
@@ -94,9 +89,9 @@ class TaskRow:
     def columns(self) -> tuple[object, ...]:
         """The row's column values, JSON fields encoded (a snapshot)."""
         return (self.id, self.execution_id, self.name, self.state, self.action, self.atom_id,
-                _json(self.input), _json(self.result), self.error_message, self.attempt,
-                _json(self.triggered_by), _json(self.arrivals), self.run_after,
-                None if self.pending is None else _json(self.pending), self.rollback_state,
+                to_json(self.input), to_json(self.result), self.error_message, self.attempt,
+                to_json(self.triggered_by), to_json(self.arrivals), self.run_after,
+                None if self.pending is None else to_json(self.pending), self.rollback_state,
                 self.create_time, self.update_time, self.end_time)  # fmt: skip
 
 

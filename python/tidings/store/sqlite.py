@@ -17,9 +17,8 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
 
-import orjson
-
 from tidings.errors import StoreError
+from tidings.store.columns import from_json
 from tidings.store.listeners import (
     LISTENER_COLS,
     LISTENER_DELETE,
@@ -44,10 +43,6 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 MAX_BATCH = 512
 CHECKPOINT_SECONDS = 1.0
-
-
-def _loads(text: str | None) -> Any:
-    return None if text is None else orjson.loads(text)
 
 
 _WF_COLS = (
@@ -96,20 +91,20 @@ _EV_INSERT = f"INSERT INTO events ({_EV_COLS}, commit_time) VALUES (?, ?, ?, ?, 
 
 
 def _wf_row(t: sqlite3.Row) -> WorkflowRow:
-    return WorkflowRow(t[0], t[1], t[2], t[3], _loads(t[4]), t[5], t[6], t[7], t[8])
+    return WorkflowRow(t[0], t[1], t[2], t[3], from_json(t[4]), t[5], t[6], t[7], t[8])
 
 
 def _ex_row(t: sqlite3.Row) -> ExecutionRow:
     return ExecutionRow(
-        t[0], t[1], t[2], t[3], t[4], _loads(t[5]), _loads(t[6]), _loads(t[7]), t[8], t[9],
-        _loads(t[10]), t[11], t[12], t[13], t[14], t[15],
+        t[0], t[1], t[2], t[3], t[4], from_json(t[5]), from_json(t[6]), from_json(t[7]), t[8], t[9],
+        from_json(t[10]), t[11], t[12], t[13], t[14], t[15],
     )  # fmt: skip
 
 
 def _task_row(t: sqlite3.Row) -> TaskRow:
     return TaskRow(
-        t[0], t[1], t[2], t[3], t[4], t[5], _loads(t[6]), _loads(t[7]), t[8], t[9], _loads(t[10]),
-        _loads(t[11]), t[12], _loads(t[13]), t[14], t[15], t[16], t[17],
+        t[0], t[1], t[2], t[3], t[4], t[5], from_json(t[6]), from_json(t[7]), t[8], t[9],
+        from_json(t[10]), from_json(t[11]), t[12], from_json(t[13]), t[14], t[15], t[16], t[17],
     )  # fmt: skip
 
 
