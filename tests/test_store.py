@@ -19,7 +19,7 @@ from tidings.store import (
     StoreError,
     TaskRow,
 )
-from tidings.store.schema import MIGRATIONS
+from tidings.store.sqlite.migrations import MIGRATIONS
 from tidings.store.tokens import decode_token, encode_token
 
 T = TypeVar("T")
