@@ -20,7 +20,8 @@ Reading is by key, by page, or from the outbox by position:
   store raises `ValueError` ("page_token is not valid"); the API checks tokens first.
 - **Cursors** are per reader of the outbox (a delivery target, by its id): the position
   of the last event that reader has finished with, so it resumes with
-  `read_events(cursor, n)`; `save_cursor` moves it on.
+  `read_events(cursor, n)`. `Change.open_cursor` and `Change.drop_cursor` make and end
+  one along with other writes; `save_cursor` moves it on.
 
 Every read runs in one read transaction: what it returns is one consistent snapshot
 (an execution and its tasks agree), and it sees every change whose commit has returned.

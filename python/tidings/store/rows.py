@@ -172,6 +172,8 @@ class Change:
     attempts: list[AttemptRow] = field(default_factory=list)
     listeners: list[tuple[object, ...]] = field(default_factory=list)
     deleted_listeners: list[str] = field(default_factory=list)
+    opened_cursors: list[str] = field(default_factory=list)
+    dropped_cursors: list[str] = field(default_factory=list)
 
     def put_workflow(self, row: WorkflowRow) -> None:
         """Insert or update a workflow."""
@@ -209,7 +211,26 @@ class Change:
         """Delete a listener."""
         self.deleted_listeners.append(listener_id)
 
+    def open_cursor(self, target_id: str) -> None:
+        """Start a reader of the outbox after everything committed before this change.
+
+        The reader hears this change's own events and every later one (changes queued
+        earlier commit first, even when they share this change's transaction). A reader
+        that has a cursor already keeps it.
+        """
+        self.opened_cursors.append(target_id)
+
+    def drop_cursor(self, target_id: str) -> None:
+        """Forget a reader's cursor (none: nothing happens).
+
+        Drops come before opens in one change: dropping and opening the same reader
+        starts it afresh.
+        """
+        self.dropped_cursors.append(target_id)
+
     def __bool__(self) -> bool:
         return bool(
-            self.workflows or self.deleted_workflows or self.executions or self.tasks or self.events
-        ) or bool(self.listeners or self.deleted_listeners or self.deliveries or self.attempts)
+            self.workflows or self.deleted_workflows or self.executions or self.tasks
+            or self.events or self.deliveries or self.attempts or self.listeners
+            or self.deleted_listeners or self.opened_cursors or self.dropped_cursors
+        )  # fmt: skip

@@ -207,6 +207,11 @@ def apply(conn: sqlite3.Connection, changes: Sequence[Change]) -> None:
                 gone = [(i,) for i in change.deleted_listeners]
                 conn.executemany(tables.LISTENER_DELETE, gone)
                 conn.executemany(tables.CURSOR_DROP, gone)
+            if change.dropped_cursors:
+                conn.executemany(tables.CURSOR_DROP, [(i,) for i in change.dropped_cursors])
+            if change.opened_cursors:
+                # Before this change's events, like a new listener's cursor above.
+                conn.executemany(tables.CURSOR_OPEN, [(i,) for i in change.opened_cursors])
             if change.deliveries:
                 conn.executemany(tables.DELIVERY_UPSERT, change.deliveries)
             if change.attempts:
