@@ -43,7 +43,7 @@ class Writer:
         self._queue: list[tuple[Change, asyncio.Future[None]]] = []
         self._wake = asyncio.Event()
         self._committer: asyncio.Task[None] | None = None
-        self._listeners: list[Callable[[], None]] = []
+        self._callbacks: list[Callable[[], None]] = []
         #: Transactions committed so far (each may hold many changes).
         self.commits = 0
 
@@ -121,7 +121,7 @@ class Writer:
 
     def on_commit(self, callback: Callable[[], None]) -> None:
         """Call `callback` (in the event loop) after every commit that wrote events."""
-        self._listeners.append(callback)
+        self._callbacks.append(callback)
 
     async def run(
         self,
@@ -166,8 +166,8 @@ class Writer:
                         log.error("store: commit failed: %s", error)
                         fut.set_exception(StoreError(f"commit failed: {error}"))
                 if any(c.events for c, _ in batch):
-                    for listener in self._listeners:
-                        listener()
+                    for callback in self._callbacks:
+                        callback()
 
     async def _apply_alone(self, change: Change) -> Exception | None:
         try:
