@@ -10,9 +10,17 @@ from typing import Any, TypeVar
 
 import pytest
 
-from tidings.store import Change, EventRow, ExecutionRow, SQLiteStore, StoreError, TaskRow
-from tidings.store.schema import MIGRATIONS
-from tidings.store.sqlite import decode_token, encode_token
+from tidings.store import (
+    Change,
+    EventRow,
+    ExecutionRow,
+    SQLiteStore,
+    Store,
+    StoreError,
+    TaskRow,
+)
+from tidings.store.sqlite.migrations import MIGRATIONS
+from tidings.store.tokens import decode_token, encode_token
 
 T = TypeVar("T")
 
@@ -89,7 +97,7 @@ def test_concurrent_changes_are_group_committed_and_events_get_positions(tmp_pat
 
 def test_upsert_keeps_order_and_terminal_executions_are_not_active(tmp_path: Path) -> None:
     async def main() -> None:
-        store = SQLiteStore(tmp_path / "s.db")
+        store: Store = SQLiteStore(tmp_path / "s.db")  # mypy: SQLiteStore is a Store
         await store.open()
         for i in range(5):
             await store.commit(change(executions=[execution(i)]))
@@ -177,6 +185,60 @@ def test_one_bad_change_does_not_fail_the_changes_committed_with_it(tmp_path: Pa
         assert isinstance(results[10], StoreError)
         page, _ = await store.list_executions("", "", "", 100)
         assert len(page) == 20
+        await store.close()
+
+    run(main())
+
+
+def test_open_cursor_starts_after_what_committed_before_and_keeps_an_existing_one(
+    tmp_path: Path,
+) -> None:
+    async def main() -> None:
+        store = SQLiteStore(tmp_path / "s.db")
+        await store.open()
+        before = change(events=[event("ex", 1), event("ex", 2)])
+        await store.commit(before)
+        opened = change(events=[event("ex", 3)])
+        opened.open_cursor("target")
+        await store.commit(opened)
+        cursor = await store.load_cursor("target")
+        assert cursor == before.events[-1].position
+        assert [e.id for e in await store.read_events(cursor, 10)] == ["ex-e3"]
+        # Queued behind another change (and likely in its transaction): starts after it.
+        first = change(events=[event("ex", 4)])
+        second = Change()
+        second.open_cursor("late")
+        await asyncio.gather(store.commit(first), store.commit(second))
+        assert await store.load_cursor("late") == first.events[0].position
+        # An existing cursor stays where it is (INSERT OR IGNORE).
+        await store.save_cursor("target", 1)
+        again = Change()
+        again.open_cursor("target")
+        await store.commit(again)
+        assert await store.load_cursor("target") == 1
+        await store.close()
+
+    run(main())
+
+
+def test_drop_cursor_forgets_a_reader_and_drop_then_open_restarts_it(tmp_path: Path) -> None:
+    async def main() -> None:
+        store = SQLiteStore(tmp_path / "s.db")
+        await store.open()
+        await store.commit(change(events=[event("ex", 1), event("ex", 2)]))
+        await store.save_cursor("target", 1)
+        dropped = Change()
+        dropped.drop_cursor("target")
+        dropped.drop_cursor("never-opened")  # nothing to drop: no error
+        await store.commit(dropped)
+        assert await store.load_cursor("target") is None
+        assert await store.load_cursor("never-opened") is None
+        await store.save_cursor("target", 1)
+        restarted = Change()
+        restarted.drop_cursor("target")
+        restarted.open_cursor("target")
+        await store.commit(restarted)
+        assert await store.load_cursor("target") == await store.last_position() == 2
         await store.close()
 
     run(main())

@@ -10,7 +10,7 @@ from google.protobuf.timestamp_pb2 import Timestamp
 from tidings.engine.events import timestamp
 from tidings.errors import FieldViolation, InvalidArgumentError
 from tidings.store import ExecutionRow, TaskRow, WorkflowRow
-from tidings.store.sqlite import decode_token
+from tidings.store.tokens import decode_token
 from tidings.v1 import execution_pb2, workflow_pb2
 
 DEFAULT_PAGE_SIZE = 50

@@ -10,7 +10,7 @@ from tidings.dispatch.stream import CommitSignal
 from tidings.dispatch.targets import EventFilter
 from tidings.errors import FieldViolation, InvalidArgumentError
 from tidings.store import SQLiteStore
-from tidings.store.sqlite import decode_token, encode_token
+from tidings.store.tokens import decode_token, encode_token
 from tidings.v1 import event_pb2, event_service_pb2, event_service_pb2_grpc, listener_pb2
 from tidings.vocab import TYPE_NAMES
 

@@ -1,7 +1,7 @@
 """The stored form of a listener: who hears what, in which profile, over which transport.
 
 The business rules (validation, secrets, scopes) live in :mod:`tidings.listeners`; this
-module only knows the row and its columns, so the store stays free of them.
+module only knows the row, so the store stays free of them.
 """
 
 from __future__ import annotations
@@ -9,32 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-import orjson
-
-#: Column list of the `listeners` table, in `ListenerRow.columns()` order.
-LISTENER_COLS = (
-    "id, name, scope, scope_id, filter, profile, transport, config, retry, enabled, "
-    "disabled_reason, secrets, create_time, update_time"
-)
-
-
-def _json(value: object) -> str:
-    return orjson.dumps(value).decode()
-
-
-def _upsert_sql() -> str:
-    names = [c.strip() for c in LISTENER_COLS.split(",")]
-    marks = ", ".join("?" for _ in names)
-    # create_time stays as first written: an upsert is an update of the same listener.
-    updates = ", ".join(f"{n} = excluded.{n}" for n in names[1:] if n != "create_time")
-    return (
-        f"INSERT INTO listeners ({LISTENER_COLS}) VALUES ({marks}) "
-        f"ON CONFLICT(id) DO UPDATE SET {updates}"
-    )
-
-
-LISTENER_UPSERT = _upsert_sql()
-LISTENER_DELETE = "DELETE FROM listeners WHERE id = ?"
+from tidings.store.columns import to_json
 
 
 @dataclass(slots=True)
@@ -70,15 +45,7 @@ class ListenerRow:
 
     def columns(self) -> tuple[object, ...]:
         """The row's column values, JSON fields encoded (a snapshot)."""
-        return (self.id, self.name, self.scope, self.scope_id, _json(self.filter), self.profile,
-                self.transport, _json(self.config), _json(self.retry), int(self.enabled),
-                self.disabled_reason, _json(self.secrets), self.create_time,
+        return (self.id, self.name, self.scope, self.scope_id, to_json(self.filter), self.profile,
+                self.transport, to_json(self.config), to_json(self.retry), int(self.enabled),
+                self.disabled_reason, to_json(self.secrets), self.create_time,
                 self.update_time)  # fmt: skip
-
-    @classmethod
-    def from_db(cls, t: Any) -> ListenerRow:
-        """A row from the columns of `LISTENER_COLS` as SQLite returns them."""
-        return cls(
-            t[0], t[1], t[2], t[3], orjson.loads(t[4]), t[5], t[6], orjson.loads(t[7]),
-            orjson.loads(t[8]), bool(t[9]), t[10], orjson.loads(t[11]), t[12], t[13],
-        )  # fmt: skip

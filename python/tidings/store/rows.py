@@ -4,13 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-import orjson
-
+from tidings.store.columns import to_json
 from tidings.store.listeners import ListenerRow
-
-
-def _json(value: object) -> str:
-    return orjson.dumps(value).decode()
 
 
 @dataclass(slots=True)
@@ -29,7 +24,7 @@ class WorkflowRow:
 
     def columns(self) -> tuple[object, ...]:
         """The row's column values, JSON fields encoded (a snapshot)."""
-        return (self.id, self.name, self.definition, self.description, _json(self.input_names),
+        return (self.id, self.name, self.definition, self.description, to_json(self.input_names),
                 self.callback_url, self.modify_callback_url, self.create_time,
                 self.update_time)  # fmt: skip
 
@@ -60,9 +55,9 @@ class ExecutionRow:
     def columns(self) -> tuple[object, ...]:
         """The row's column values, JSON fields encoded (a snapshot)."""
         return (self.id, self.workflow_id, self.workflow_name, self.definition, self.state,
-                _json(self.input), _json(self.output), _json(self.context), self.error_message,
-                self.request_id, _json(self.notify), self.timeout_s, self.next_seq,
-                self.create_time, self.update_time, self.end_time)  # fmt: skip
+                to_json(self.input), to_json(self.output), to_json(self.context),
+                self.error_message, self.request_id, to_json(self.notify), self.timeout_s,
+                self.next_seq, self.create_time, self.update_time, self.end_time)  # fmt: skip
 
 
 @dataclass(slots=True)
@@ -94,9 +89,9 @@ class TaskRow:
     def columns(self) -> tuple[object, ...]:
         """The row's column values, JSON fields encoded (a snapshot)."""
         return (self.id, self.execution_id, self.name, self.state, self.action, self.atom_id,
-                _json(self.input), _json(self.result), self.error_message, self.attempt,
-                _json(self.triggered_by), _json(self.arrivals), self.run_after,
-                None if self.pending is None else _json(self.pending), self.rollback_state,
+                to_json(self.input), to_json(self.result), self.error_message, self.attempt,
+                to_json(self.triggered_by), to_json(self.arrivals), self.run_after,
+                None if self.pending is None else to_json(self.pending), self.rollback_state,
                 self.create_time, self.update_time, self.end_time)  # fmt: skip
 
 
@@ -177,6 +172,8 @@ class Change:
     attempts: list[AttemptRow] = field(default_factory=list)
     listeners: list[tuple[object, ...]] = field(default_factory=list)
     deleted_listeners: list[str] = field(default_factory=list)
+    opened_cursors: list[str] = field(default_factory=list)
+    dropped_cursors: list[str] = field(default_factory=list)
 
     def put_workflow(self, row: WorkflowRow) -> None:
         """Insert or update a workflow."""
@@ -214,7 +211,26 @@ class Change:
         """Delete a listener."""
         self.deleted_listeners.append(listener_id)
 
+    def open_cursor(self, target_id: str) -> None:
+        """Start a reader of the outbox after everything committed before this change.
+
+        The reader hears this change's own events and every later one (changes queued
+        earlier commit first, even when they share this change's transaction). A reader
+        that has a cursor already keeps it.
+        """
+        self.opened_cursors.append(target_id)
+
+    def drop_cursor(self, target_id: str) -> None:
+        """Forget a reader's cursor (none: nothing happens).
+
+        Drops come before opens in one change: dropping and opening the same reader
+        starts it afresh.
+        """
+        self.dropped_cursors.append(target_id)
+
     def __bool__(self) -> bool:
         return bool(
-            self.workflows or self.deleted_workflows or self.executions or self.tasks or self.events
-        ) or bool(self.listeners or self.deleted_listeners or self.deliveries or self.attempts)
+            self.workflows or self.deleted_workflows or self.executions or self.tasks
+            or self.events or self.deliveries or self.attempts or self.listeners
+            or self.deleted_listeners or self.opened_cursors or self.dropped_cursors
+        )  # fmt: skip

@@ -1,6 +1,18 @@
-"""The SQLite schema, as numbered migrations applied in order (PRAGMA user_version)."""
+"""The SQLite schema, as numbered migrations applied in order (PRAGMA user_version).
+
+A migration once released never changes: databases in the field have run it. A change
+of schema is a new migration at the end.
+"""
 
 from __future__ import annotations
+
+import logging
+import sqlite3
+from pathlib import Path
+
+from tidings.errors import StoreError
+
+log = logging.getLogger(__name__)
 
 MIGRATIONS: tuple[str, ...] = (
     # 1: workflows, executions, tasks and the outbox.
@@ -137,3 +149,22 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE INDEX delivery_attempts_event ON delivery_attempts(listener_id, event_id);
     """,
 )
+
+
+def migrate(conn: sqlite3.Connection, path: Path) -> None:
+    """Bring the database up to the newest schema; StoreError if it is newer than ours."""
+    version = conn.execute("PRAGMA user_version").fetchone()[0]
+    if version > len(MIGRATIONS):
+        raise StoreError(
+            f"{path} has schema version {version}, newer than this tidings "
+            f"({len(MIGRATIONS)}); upgrade tidings"
+        )
+    for number in range(version + 1, len(MIGRATIONS) + 1):
+        conn.execute("BEGIN IMMEDIATE")
+        # Statement by statement: executescript() would commit on its own.
+        for statement in MIGRATIONS[number - 1].split(";"):
+            if statement.strip():
+                conn.execute(statement)
+        conn.execute(f"PRAGMA user_version = {number}")
+        conn.execute("COMMIT")
+        log.info("store: migrated %s to schema version %d", path, number)

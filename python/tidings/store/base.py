@@ -1,0 +1,230 @@
+"""The `Store` protocol: what the rest of tidings may ask of a store, whatever the database.
+
+The engine, the dispatcher, the listener registry and the API are to name `Store`, never
+an implementation; `SQLiteStore` belongs only where the server is wired.
+
+Writing is one thing only: a `Change` (rows to upsert or delete, events to append,
+delivery states and attempts), committed whole in one transaction, so an event exists
+exactly when the state change that caused it does. Cursors are the one exception: a
+reader of the outbox saves how far it has got on its own (`save_cursor`).
+
+Reading is by key, by page, or from the outbox by position:
+
+- **Outbox positions** are integers that grow in commit order; 0 is "before the first
+  event". An event's position is set when its change commits (`EventRow.position`).
+  `read_events(p, n)` never skips: once it has returned an event at position p, no event
+  at a lower position can commit later. (SQLite gets this from its single writer; a
+  store whose transactions commit concurrently must serialise position assignment.)
+- **Page tokens** are opaque strings (made with `tidings.store.tokens`). ``""`` asks for
+  the first page; a returned ``""`` means there is no next page. A token not made by the
+  store raises `ValueError` ("page_token is not valid"); the API checks tokens first.
+- **Cursors** are per reader of the outbox (a delivery target, by its id): the position
+  of the last event that reader has finished with, so it resumes with
+  `read_events(cursor, n)`. `Change.open_cursor` and `Change.drop_cursor` make and end
+  one along with other writes; `save_cursor` moves it on.
+
+Every read runs in one read transaction: what it returns is one consistent snapshot
+(an execution and its tasks agree), and it sees every change whose commit has returned.
+Rows returned are the caller's own to mutate. Failures of the database raise
+`tidings.errors.StoreError`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Sequence
+from typing import Protocol
+
+from tidings.store.listeners import ListenerRow
+from tidings.store.rows import (
+    AttemptRow,
+    Change,
+    DeliveryRow,
+    EventRow,
+    ExecutionRow,
+    TaskRow,
+    WorkflowRow,
+)
+
+
+class Store(Protocol):
+    """Durable state and the outbox of events (see the module docstring for the terms)."""
+
+    # --- lifecycle -----------------------------------------------------------
+
+    async def open(self) -> None:
+        """Create the storage or bring its schema up to date, then accept work.
+
+        Raises `StoreError` if it cannot (e.g. the schema is newer than this tidings).
+        """
+        ...
+
+    async def close(self) -> None:
+        """Commit every change already queued, then release the storage."""
+        ...
+
+    # --- writing -------------------------------------------------------------
+
+    def enqueue(self, change: Change) -> asyncio.Future[None]:
+        """Queue a change now; the future resolves once its transaction has committed.
+
+        Changes commit in the order they were queued (call from the event loop, and the
+        order of calls is the order of commits), each one whole or not at all. Several
+        may share one transaction; one that fails does not fail the others: its future
+        raises `StoreError` and nothing of it was written. An empty change resolves at
+        once. Once resolved, the change's `EventRow`s carry their positions.
+        """
+        ...
+
+    async def commit(self, change: Change) -> None:
+        """`enqueue` the change and wait for its commit (raises `StoreError` on failure)."""
+        ...
+
+    def on_commit(self, callback: Callable[[], None]) -> None:
+        """Call `callback` in the event loop after every transaction that wrote events.
+
+        It runs after the futures of that transaction's changes have resolved, so the
+        events are readable; it must be quick and must not raise (it is a wake-up).
+        """
+        ...
+
+    async def save_cursor(self, target_id: str, position: int) -> None:
+        """Set how far a reader of the outbox has got; durable when this returns.
+
+        Its own small transaction, outside the queue of changes: not ordered with
+        changes still waiting to commit.
+        """
+        ...
+
+    # --- the outbox ----------------------------------------------------------
+
+    async def load_cursor(self, target_id: str) -> int | None:
+        """How far a reader has got; None if it has no cursor (never opened, or dropped)."""
+        ...
+
+    async def read_events(self, after_position: int, limit: int) -> list[EventRow]:
+        """Up to `limit` committed events after a position, in position (commit) order.
+
+        An empty list means the reader has caught up.
+        """
+        ...
+
+    async def read_events_by_id(self, event_ids: Sequence[str]) -> dict[str, EventRow]:
+        """Events by id; ids of no event are absent from the result."""
+        ...
+
+    async def last_position(self) -> int:
+        """The position of the newest committed event (0 when there is none)."""
+        ...
+
+    async def first_position(self, execution_id: str) -> int:
+        """The position of an execution's first event (one past the newest if it has none).
+
+        Reading after this minus 1 starts with the execution's events.
+        """
+        ...
+
+    async def has_events_after(self, execution_id: str, position: int) -> bool:
+        """Whether an execution has a committed event after a position."""
+        ...
+
+    # --- deliveries ----------------------------------------------------------
+
+    async def open_deliveries(self, listener_id: str) -> list[DeliveryRow]:
+        """A listener's unsettled deliveries (PENDING, FAILED), by execution and sequence.
+
+        What its webhook pipeline resumes after a restart.
+        """
+        ...
+
+    async def delivery_rows(
+        self,
+        listener_id: str,
+        *,
+        event_ids: Sequence[str] = (),
+        states: Sequence[str] = (),
+        start: float = 0.0,
+        end: float = float("inf"),
+    ) -> list[DeliveryRow]:
+        """A listener's deliveries by execution and sequence, event time in [start, end).
+
+        Limited to `event_ids` and to `states` when those are given.
+        """
+        ...
+
+    async def list_deliveries(
+        self, listener_id: str, event_id: str, state: str, page_token: str, limit: int
+    ) -> tuple[list[tuple[DeliveryRow, list[AttemptRow]]], str]:
+        """A page of deliveries, newest first, each with its attempts, and the next token.
+
+        Attempts are oldest first. An empty `listener_id`, `event_id` or `state` matches
+        any.
+        """
+        ...
+
+    # --- workflows, executions, tasks ------------------------------------------
+
+    async def get_workflow(self, id_or_name: str) -> WorkflowRow | None:
+        """A workflow by id or by name; None if there is none."""
+        ...
+
+    async def list_workflows(self, page_token: str, limit: int) -> tuple[list[WorkflowRow], str]:
+        """A page of workflows in creation order, and the next page's token."""
+        ...
+
+    async def get_execution(self, execution_id: str) -> ExecutionRow | None:
+        """An execution by id; None if there is none."""
+        ...
+
+    async def find_execution_by_request_id(self, request_id: str) -> ExecutionRow | None:
+        """The execution started with this idempotency key; None if there is none.
+
+        A non-empty request id is unique: a change writing a second execution with it
+        fails.
+        """
+        ...
+
+    async def list_executions(
+        self, workflow_id: str, state: str, page_token: str, limit: int
+    ) -> tuple[list[ExecutionRow], str]:
+        """A page of executions in start order, and the next page's token.
+
+        An empty `workflow_id` or `state` matches any.
+        """
+        ...
+
+    async def get_task(self, task_id: str) -> TaskRow | None:
+        """A task by id; None if there is none."""
+        ...
+
+    async def list_tasks(
+        self, execution_id: str, page_token: str, limit: int
+    ) -> tuple[list[TaskRow], str]:
+        """A page of an execution's tasks in creation order, and the next page's token."""
+        ...
+
+    async def load_execution(self, execution_id: str) -> tuple[ExecutionRow, list[TaskRow]] | None:
+        """One execution with all its tasks in creation order; None if there is none."""
+        ...
+
+    async def load_active(self) -> list[tuple[ExecutionRow, list[TaskRow]]]:
+        """Every execution that has not ended, with all its tasks: what recovery resumes.
+
+        Ended means a state in `tidings.vocab.EXECUTION_ENDED`. Executions in start order,
+        tasks in creation order.
+        """
+        ...
+
+    # --- listeners -----------------------------------------------------------
+
+    async def get_listener(self, listener_id: str) -> ListenerRow | None:
+        """A listener by id; None if there is none."""
+        ...
+
+    async def list_listeners(self, page_token: str, limit: int) -> tuple[list[ListenerRow], str]:
+        """A page of listeners in creation order, and the next page's token."""
+        ...
+
+    async def all_listeners(self) -> list[ListenerRow]:
+        """Every listener, in creation order (the dispatcher's view)."""
+        ...
