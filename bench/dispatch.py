@@ -38,8 +38,9 @@ from tidings.dispatch.webhook.pipeline import WebhookPipeline  # noqa: E402
 from tidings.dispatch.webhook.sink import WebhookSink  # noqa: E402
 from tidings.listeners import new_secret  # noqa: E402
 from tidings.net import DestinationGuard  # noqa: E402
-from tidings.store import Change, EventRow, SQLiteStore  # noqa: E402
+from tidings.store import Change, EventRow  # noqa: E402
 from tidings.store.listeners import ListenerRow  # noqa: E402
+from tidings.store.sqlite import SQLiteStore  # noqa: E402
 from tidings.v1 import event_pb2  # noqa: E402
 
 TASK_FAILED = event_pb2.EVENT_TYPE_TASK_FAILED

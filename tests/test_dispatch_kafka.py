@@ -163,7 +163,8 @@ def test_seed_000_golden_vectors_reach_kafka_byte_for_byte(
     from tidings.dispatch.kafka.pipeline import KafkaPipeline
     from tidings.dispatch.kafka.sink import KafkaSink
     from tidings.dispatch.targets import builtin_kafka_target
-    from tidings.store import Change, EventRow, SQLiteStore
+    from tidings.store import Change, EventRow
+    from tidings.store.sqlite import SQLiteStore
 
     suffix = uuid.uuid4().hex[:8]
     target = builtin_kafka_target(f"service-{suffix}", f"mistral-{suffix}")
@@ -208,8 +209,9 @@ def test_a_refused_record_is_recorded_and_retried_not_skipped(
     from tidings.dispatch.kafka.pipeline import KafkaPipeline
     from tidings.dispatch.kafka.sink import KafkaSink
     from tidings.dispatch.targets import KafkaTarget
-    from tidings.store import Change, EventRow, SQLiteStore
+    from tidings.store import Change, EventRow
     from tidings.store.rows import AttemptRow, DeliveryRow
+    from tidings.store.sqlite import SQLiteStore
 
     async def scenario() -> tuple[int, list[tuple[DeliveryRow, list[AttemptRow]]]]:
         store = SQLiteStore(tmp_path / "outbox.sqlite3")

@@ -26,8 +26,9 @@ from tidings.dispatch.webhook.retry import policy_of
 from tidings.dispatch.webhook.signing import signature
 from tidings.dispatch.webhook.sink import Attempt, WebhookSink
 from tidings.errors import InvalidArgumentError, NotFoundError, invalid
-from tidings.store import Change, SQLiteStore, WorkflowRow
+from tidings.store import Change, WorkflowRow
 from tidings.store.listeners import ListenerRow
+from tidings.store.sqlite import SQLiteStore
 
 LOCAL = ["127.0.0.1/32"]
 

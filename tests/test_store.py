@@ -14,11 +14,11 @@ from tidings.store import (
     Change,
     EventRow,
     ExecutionRow,
-    SQLiteStore,
     Store,
     StoreError,
     TaskRow,
 )
+from tidings.store.sqlite import SQLiteStore
 from tidings.store.sqlite.migrations import MIGRATIONS
 from tidings.store.tokens import decode_token, encode_token
 

@@ -11,8 +11,9 @@ from typing import cast
 from tidings.dispatch.webhook.pipeline import WebhookPipeline
 from tidings.dispatch.webhook.sink import Attempt, WebhookSink
 from tidings.listeners import new_secret
-from tidings.store import Change, EventRow, SQLiteStore
+from tidings.store import Change, EventRow
 from tidings.store.listeners import ListenerRow
+from tidings.store.sqlite import SQLiteStore
 from tidings.v1 import event_pb2
 
 

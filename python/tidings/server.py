@@ -24,8 +24,8 @@ from tidings.engine.actions import HttpActionConfig, default_registry
 from tidings.engine.events import EventFactory
 from tidings.engine.runner import Engine
 from tidings.listeners import ListenerRegistry
-from tidings.store import SQLiteStore
 from tidings.store.folder_lock import FolderLock
+from tidings.store.sqlite import SQLiteStore
 from tidings.v1 import (
     event_service_pb2,
     event_service_pb2_grpc,

@@ -9,7 +9,7 @@ from tidings.dispatch import stream
 from tidings.dispatch.stream import CommitSignal
 from tidings.dispatch.targets import EventFilter
 from tidings.errors import FieldViolation, InvalidArgumentError
-from tidings.store import SQLiteStore
+from tidings.store import Store
 from tidings.store.tokens import decode_token, encode_token
 from tidings.v1 import event_pb2, event_service_pb2, event_service_pb2_grpc, listener_pb2
 from tidings.vocab import TYPE_NAMES
@@ -39,7 +39,7 @@ def event_filter(f: listener_pb2.ListenerFilter, execution_id: str) -> EventFilt
 class EventService(event_service_pb2_grpc.EventServiceServicer):
     """WatchEvents over the outbox."""
 
-    def __init__(self, store: SQLiteStore, commits: CommitSignal) -> None:
+    def __init__(self, store: Store, commits: CommitSignal) -> None:
         self.store = store
         self.commits = commits
 

@@ -23,7 +23,7 @@ from tidings.dispatch.webhook.sink import Attempt, WebhookSink
 from tidings.errors import FailedPreconditionError
 from tidings.listeners import ListenerRegistry, signing_keys
 from tidings.net import DestinationGuard
-from tidings.store import SQLiteStore
+from tidings.store import Store
 from tidings.store.listeners import ListenerRow
 
 log = logging.getLogger(__name__)
@@ -46,7 +46,7 @@ class Dispatcher:
 
     def __init__(
         self,
-        store: SQLiteStore,
+        store: Store,
         *,
         listeners: ListenerRegistry | None = None,
         guard: DestinationGuard | None = None,

@@ -7,7 +7,7 @@ import contextlib
 from collections.abc import AsyncIterator, Iterator
 
 from tidings.dispatch.targets import EventFilter
-from tidings.store import SQLiteStore
+from tidings.store import Store
 from tidings.store.rows import EventRow
 
 #: Events read from the outbox at a time.
@@ -39,7 +39,7 @@ class CommitSignal:
 
 
 async def tail(
-    store: SQLiteStore, commits: CommitSignal, position: int, wanted: EventFilter
+    store: Store, commits: CommitSignal, position: int, wanted: EventFilter
 ) -> AsyncIterator[tuple[list[EventRow], int]]:
     """Committed events after `position` that pass `wanted`, batch by batch, forever.
 

@@ -43,7 +43,7 @@ from tidings.errors import (
     InvalidArgumentError,
 )
 from tidings.listeners import ListenerRegistry
-from tidings.store import Change, ExecutionRow, SQLiteStore, TaskRow, WorkflowRow
+from tidings.store import Change, ExecutionRow, Store, TaskRow, WorkflowRow
 from tidings.v1 import event_pb2
 from tidings.vocab import (
     CANCELLED,
@@ -69,7 +69,7 @@ class Engine:
 
     def __init__(
         self,
-        store: SQLiteStore,
+        store: Store,
         actions: ActionRegistry,
         events: EventFactory,
         *,

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from tidings.engine import dsl
 from tidings.engine.execution import Run
 from tidings.errors import NotFoundError
-from tidings.store import ExecutionRow, SQLiteStore, TaskRow
+from tidings.store import ExecutionRow, Store, TaskRow
 from tidings.vocab import EXECUTION_ENDED
 
 __all__ = ["RECENTLY_ENDED", "Runs"]
@@ -26,7 +26,7 @@ RECENTLY_ENDED = 10_000
 class Runs:
     """Runs by execution id, and which execution each of their tasks belongs to."""
 
-    def __init__(self, store: SQLiteStore, parse: Callable[[str], dsl.Workflow]) -> None:
+    def __init__(self, store: Store, parse: Callable[[str], dsl.Workflow]) -> None:
         self._store = store
         #: Parses a stored execution's definition (raises if it is no longer valid).
         self._parse = parse

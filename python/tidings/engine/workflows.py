@@ -15,7 +15,7 @@ from typing import Any
 from tidings.engine import dsl
 from tidings.errors import AlreadyExistsError, FieldViolation, InvalidArgumentError, NotFoundError
 from tidings.listeners import ListenerRegistry
-from tidings.store import Change, SQLiteStore, WorkflowRow
+from tidings.store import Change, Store, WorkflowRow
 
 __all__ = ["Workflows"]
 
@@ -28,7 +28,7 @@ class Workflows:
 
     def __init__(
         self,
-        store: SQLiteStore,
+        store: Store,
         actions: Mapping[str, dsl.ActionSpec],
         clock: Callable[[], float],
         listeners: ListenerRegistry | None,

@@ -29,7 +29,7 @@ from tidings.listeners.spec import (
     validate,
 )
 from tidings.net import RESOLVE_TIMEOUT_S, DestinationGuard
-from tidings.store import Change, EventRow, SQLiteStore
+from tidings.store import Change, EventRow, Store
 from tidings.store.listeners import ListenerRow
 
 log = logging.getLogger(__name__)
@@ -44,7 +44,7 @@ class ListenerRegistry:
 
     def __init__(
         self,
-        store: SQLiteStore,
+        store: Store,
         allow_private: Sequence[str] = (),
         *,
         resolve_timeout: float = RESOLVE_TIMEOUT_S,
@@ -75,9 +75,21 @@ class ListenerRegistry:
     # --- listeners the engine makes with workflows and executions ---------------
 
     def add(self, change: Change, rows: Sequence[ListenerRow]) -> None:
-        """Write new scoped listeners into `change` (call `changed` once it commits)."""
+        """Write listeners into `change` (call `changed` once it commits).
+
+        A new listener hears what is committed from this change on (its cursor opens at
+        the end of the outbox); one that exists already keeps its place.
+        """
         for row in rows:
             change.put_listener(row)
+            change.open_cursor(row.id)
+
+    @staticmethod
+    def remove(change: Change, listener_ids: Sequence[str]) -> None:
+        """Delete listeners, and where they had read the outbox to, in `change`."""
+        for listener_id in listener_ids:
+            change.delete_listener(listener_id)
+            change.drop_cursor(listener_id)
 
     async def put_workflow_callbacks(
         self,
@@ -99,14 +111,13 @@ class ListenerRegistry:
         )
         self.add(change, rows)
         kept = {r.id for r in rows}
-        for key in urls:
-            if f"{workflow_id}.{key}" not in kept:
-                change.delete_listener(f"{workflow_id}.{key}")
+        self.remove(
+            change, [f"{workflow_id}.{key}" for key in urls if f"{workflow_id}.{key}" not in kept]
+        )
 
     def drop_workflow_callbacks(self, change: Change, workflow_id: str) -> None:
         """Delete a workflow's seed-002 callback listeners in `change`."""
-        for key in CALLBACK_KEYS:
-            change.delete_listener(f"{workflow_id}.{key}")
+        self.remove(change, [f"{workflow_id}.{key}" for key in CALLBACK_KEYS])
 
     async def notify_targets(
         self, execution_id: str, targets: Sequence[Mapping[str, Any]]
@@ -161,7 +172,7 @@ class ListenerRegistry:
             now = self._clock()
             row = build_row(spec, str(uuid.uuid4()), now, [{"secret": secret, "expire_time": None}])
             change = Change()
-            change.put_listener(row)
+            self.add(change, [row])
             await self._commit(change)
         log.info("listener %s (%s) created: %s %s", row.id, row.name, row.profile, row.transport)
         return row, secret
@@ -200,7 +211,7 @@ class ListenerRegistry:
         async with self._lock:
             await self.get(listener_id)
             change = Change()
-            change.delete_listener(listener_id)
+            self.remove(change, [listener_id])
             await self._commit(change)
         log.info("listener %s deleted", listener_id)
 

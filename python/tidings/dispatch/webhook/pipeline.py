@@ -24,7 +24,7 @@ from tidings.dispatch.webhook import signing
 from tidings.dispatch.webhook.retry import RetryPolicy, policy_of
 from tidings.dispatch.webhook.sink import Attempt, WebhookSink
 from tidings.listeners import DEFAULT_TIMEOUT_S, signing_keys
-from tidings.store import Change, SQLiteStore
+from tidings.store import Change, Store
 from tidings.store.listeners import ListenerRow
 from tidings.store.rows import AttemptRow, DeliveryRow, EventRow
 from tidings.vocab import EXECUTION_END_TYPES
@@ -71,7 +71,7 @@ class WebhookPipeline:
     def __init__(
         self,
         row: ListenerRow,
-        store: SQLiteStore,
+        store: Store,
         sink: WebhookSink,
         *,
         timezone: str = "UTC",

@@ -198,19 +198,15 @@ def apply(conn: sqlite3.Connection, changes: Sequence[Change]) -> None:
                 conn.executemany(tables.TASK_UPSERT, change.tasks)
             if change.listeners:
                 conn.executemany(tables.LISTENER_UPSERT, change.listeners)
-                # A new listener hears what is committed from here on: its cursor
-                # starts at the end of the outbox as of this transaction (before
-                # this change's own events, which an execution's notify target
-                # created with the execution must hear).
-                conn.executemany(tables.CURSOR_OPEN, [(row[0],) for row in change.listeners])
             if change.deleted_listeners:
                 gone = [(i,) for i in change.deleted_listeners]
                 conn.executemany(tables.LISTENER_DELETE, gone)
-                conn.executemany(tables.CURSOR_DROP, gone)
             if change.dropped_cursors:
                 conn.executemany(tables.CURSOR_DROP, [(i,) for i in change.dropped_cursors])
             if change.opened_cursors:
-                # Before this change's events, like a new listener's cursor above.
+                # At the end of the outbox as of this transaction, before this change's
+                # own events: an execution's notify target, created with the execution,
+                # hears its first event.
                 conn.executemany(tables.CURSOR_OPEN, [(i,) for i in change.opened_cursors])
             if change.deliveries:
                 conn.executemany(tables.DELIVERY_UPSERT, change.deliveries)
