@@ -106,12 +106,16 @@ class Workflows:
             create_time=now,
             update_time=now,
         )
+        await self._save(row)
+        return row
+
+    async def _save(self, row: WorkflowRow) -> None:
+        """Commit a workflow together with its (re)written callback listeners."""
         change = Change()
         change.put_workflow(row)
         await self._callback_listeners(row, change)
         await self._store.commit(change)
         self._listeners_changed(change)
-        return row
 
     async def _callback_listeners(self, row: WorkflowRow, change: Change) -> None:
         """The workflow's seed-002 callback listeners, (re)written into `change`."""
@@ -153,11 +157,7 @@ class Workflows:
         row.callback_url = callback_url
         row.modify_callback_url = modify_callback_url
         row.update_time = self._clock()
-        change = Change()
-        change.put_workflow(row)
-        await self._callback_listeners(row, change)
-        await self._store.commit(change)
-        self._listeners_changed(change)
+        await self._save(row)
         return row
 
     async def delete(self, id_or_name: str) -> None:

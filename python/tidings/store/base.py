@@ -1,7 +1,7 @@
 """The `Store` protocol: what the rest of tidings may ask of a store, whatever the database.
 
-The engine, the dispatcher, the listener registry and the API are to name `Store`, never
-an implementation; `SQLiteStore` belongs only where the server is wired.
+The engine, the dispatcher, the listener registry and the API name `Store`, never an
+implementation; `SQLiteStore` is named only where the server is wired.
 
 Writing is one thing only: a `Change` (rows to upsert or delete, events to append,
 delivery states and attempts), committed whole in one transaction, so an event exists
