@@ -1150,14 +1150,23 @@ def test_deliveries_settled_by_a_retry_are_recorded_as_delivered(
     n = len(log.wait_settled(engine, fast.id)[1]) + len(log.wait_settled(engine, slow.id)[1])
     wait_arrivals(receiver, "/settle", n)
     # Every event reached the receiver; the record must say so (once the batch committed).
-    final = wait_until(
+    wait_until(
         lambda: deliveries_of(listeners, listener.id),
         lambda ds: len(ds) == n and all(d.attempts for d in ds),
         WAIT,
         "every delivery recorded",
     )
-    time.sleep(0.5)
-    final = deliveries_of(listeners, listener.id)
+    # No stale row lands after that: a later execution's deliveries are committed after
+    # everything settled before them, so once they are recorded, so is any stale one.
+    later = engine.start(fast_wf.name)
+    m = len(log.wait_settled(engine, later.id, WAIT)[1])
+    wait_until(
+        lambda: listeners.deliveries(listener.id, state=PB.DELIVERY_STATE_DELIVERED),
+        lambda ds: sum(d.execution_id == later.id for d in ds) == m,
+        WAIT,
+        "the later execution's deliveries recorded",
+    )
+    final = [d for d in deliveries_of(listeners, listener.id) if d.execution_id != later.id]
     assert [state_name(d.state) for d in final] == ["DELIVERED"] * n, describe(final)
 
 
