@@ -232,7 +232,6 @@ def test_type_defaults_to_direct() -> None:
     implicit = parse_workflow(definition({"a": {"action": "std.noop"}}))
     explicit = parse_workflow(definition({"a": {"action": "std.noop"}}, type="direct"))
     assert implicit == explicit
-    assert implicit.to_jsonable()["wf"]["type"] == "direct"
 
 
 def test_results_are_frozen() -> None:
