@@ -194,6 +194,36 @@ def wait_arrivals(
     )
 
 
+@contextlib.contextmanager
+def retry_clock(
+    listeners: Listeners,
+    server: TidingsProcess,
+    receiver: WebhookReceiver,
+    path: str,
+    workflow: str,
+    schedule: Sequence[float],
+) -> Iterator[None]:
+    """A listener refusing everything on `schedule`: a clock in the dispatcher's terms.
+
+    Made after a listener went quiet, on that listener's schedule, its retries (see
+    `wait_tries`) come after any that listener still had due, which would show up
+    first: absence proved by something that must come later, not by a sleep. Deleted
+    on the way out.
+    """
+    receiver.rule(path, lambda req, n: Reply(500, b"refused"))
+    spec = webhook_listener("clock", receiver.url(path), workflows=[workflow], schedule=schedule)
+    clock, _ = create(listeners, server, spec)
+    try:
+        yield
+    finally:
+        listeners.delete(clock.id)
+
+
+def wait_tries(receiver: WebhookReceiver, path: str, n: int) -> None:
+    """Wait until `path` got `n` requests (a retry clock: its first event's tries)."""
+    wait_until(lambda: receiver.arrivals(path), lambda got: len(got) >= n, WAIT, f"{n} tries")
+
+
 def by_id(events: Sequence[event_pb2.Event]) -> dict[str, event_pb2.Event]:
     return {e.id: e for e in events}
 
@@ -906,12 +936,13 @@ def test_410_gone_disables_the_listener_and_nothing_more_is_sent(
     )
     assert "410" in disabled.disabled_reason
     wait_arrivals(receiver, "/gone-control", len(events))
-    assert len(receiver.arrivals("/gone")) == 1
     # Later events (and retries) are not sent: the control listener got a whole second
-    # execution meanwhile.
-    _, more = run(engine, log, wf.name)
-    wait_arrivals(receiver, "/gone-control", len(events) + len(more))
-    time.sleep(0.3)  # the slowest retry (0.1 s) would have come by now
+    # execution meanwhile, and a listener on the same schedule, heard from only after
+    # the disabling, retried twice (a retry of /gone was due before either).
+    with retry_clock(listeners, server, receiver, "/gone-clock", wf.name, [0.1] * 5):
+        _, more = run(engine, log, wf.name)
+        wait_arrivals(receiver, "/gone-control", len(events) + len(more))
+        wait_tries(receiver, "/gone-clock", 3)
     assert len(receiver.arrivals("/gone")) == 1
     attempts = listeners.deliveries(gone.id, event_id=events[0].id)[0].attempts
     assert [(a.http_status, a.response_snippet) for a in attempts] == [(410, "gone for good")]
@@ -955,9 +986,11 @@ def test_a_listener_failing_for_disable_after_is_disabled(
     first_failure = listeners.deliveries(down.id, event_id=events[0].id)[0].attempts[0].time
     failing_for = disabled.update_time.ToDatetime() - first_failure.ToDatetime()
     assert failing_for.total_seconds() >= 1.0
-    _, more = run(engine, log, wf.name)
-    wait_arrivals(receiver, "/down-control", len(events) + len(more))
-    time.sleep(0.5)  # the next retry (0.2 s) would have come by now
+    # Nothing more is sent: see `retry_clock` (its retries come after any of /down's).
+    with retry_clock(listeners, server, receiver, "/down-clock", wf.name, [0.2] * 30):
+        _, more = run(engine, log, wf.name)
+        wait_arrivals(receiver, "/down-control", len(events) + len(more))
+        wait_tries(receiver, "/down-clock", 3)
     assert len(receiver.arrivals("/down")) == len(tried)
 
 
@@ -1150,14 +1183,23 @@ def test_deliveries_settled_by_a_retry_are_recorded_as_delivered(
     n = len(log.wait_settled(engine, fast.id)[1]) + len(log.wait_settled(engine, slow.id)[1])
     wait_arrivals(receiver, "/settle", n)
     # Every event reached the receiver; the record must say so (once the batch committed).
-    final = wait_until(
+    wait_until(
         lambda: deliveries_of(listeners, listener.id),
         lambda ds: len(ds) == n and all(d.attempts for d in ds),
         WAIT,
         "every delivery recorded",
     )
-    time.sleep(0.5)
-    final = deliveries_of(listeners, listener.id)
+    # No stale row lands after that: a later execution's deliveries are committed after
+    # everything settled before them, so once they are recorded, so is any stale one.
+    later = engine.start(fast_wf.name)
+    m = len(log.wait_settled(engine, later.id, WAIT)[1])
+    wait_until(
+        lambda: listeners.deliveries(listener.id, state=PB.DELIVERY_STATE_DELIVERED),
+        lambda ds: sum(d.execution_id == later.id for d in ds) == m,
+        WAIT,
+        "the later execution's deliveries recorded",
+    )
+    final = [d for d in deliveries_of(listeners, listener.id) if d.execution_id != later.id]
     assert [state_name(d.state) for d in final] == ["DELIVERED"] * n, describe(final)
 
 

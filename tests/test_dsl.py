@@ -230,8 +230,9 @@ def test_version_may_be_a_float() -> None:
 
 
 def test_type_defaults_to_direct() -> None:
-    parse_workflow(definition({"a": {"action": "std.noop"}}))
-    parse_workflow(definition({"a": {"action": "std.noop"}}, type="direct"))
+    implicit = parse_workflow(definition({"a": {"action": "std.noop"}}))
+    explicit = parse_workflow(definition({"a": {"action": "std.noop"}}, type="direct"))
+    assert implicit == explicit
 
 
 def test_results_are_frozen() -> None:

@@ -8,7 +8,6 @@ and SkipTask. Every execution's committed event stream is checked for its invari
 from __future__ import annotations
 
 import json
-import time
 import uuid
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
@@ -116,6 +115,17 @@ def index(events: list[event_pb2.Event], etype: ET.ValueType, task: str = "") ->
         if e.type == etype and (not task or e.task_name == task):
             return i
     raise AssertionError(f"no {ename(etype)} {task} in {types_of(events)}")
+
+
+def while_paused(events: list[event_pb2.Event]) -> list[tuple[str, str]]:
+    """The events between EXECUTION_PAUSED and EXECUTION_RESUMED (type, task name).
+
+    The resume's event is committed after whatever the paused execution did before the
+    resume was asked for: a task started while paused shows up here.
+    """
+    paused = index(events, ET.EVENT_TYPE_EXECUTION_PAUSED)
+    resumed = index(events, ET.EVENT_TYPE_EXECUTION_RESUMED)
+    return [(ename(e.type), e.task_name) for e in events[paused + 1 : resumed]]
 
 
 def by_name(client: EngineClient, execution_id: str) -> dict[str, execution_pb2.Task]:
@@ -769,13 +779,15 @@ def test_async_completion_while_paused_continues_on_resume(
         timeout=T,
     )
     log.wait_for_event(ex_id, [ET.EVENT_TYPE_TASK_SUCCEEDED])
-    time.sleep(0.3)
-    assert client.get(ex_id).state == ES.EXECUTION_STATE_PAUSED
-    assert "after" not in started(log.events(ex_id))
+    # The positive signal is the resume: accepted only from PAUSED, and its event is
+    # committed after all the completion did, so "after" starting while paused would
+    # come before it.
     client.executions.ResumeExecution(PB.ResumeExecutionRequest(id=ex_id), timeout=T)
-    ex, _ = settle(client, log, ex_id, tasks)
+    ex, events = settle(client, log, ex_id, tasks)
     assert ex.state == ES.EXECUTION_STATE_SUCCESS
     assert result_of(by_name(client, ex_id)["after"]) == 1
+    assert while_paused(events) == [("TASK_SUCCEEDED", "call")]
+    assert started(events) == ["call", "after"]
 
 
 def test_async_atom_refusing_the_call_fails_at_once(
@@ -887,14 +899,14 @@ def test_pause_holds_the_next_task_until_resume(client: EngineClient, log: Event
     # The running call finishes, but nothing new starts while paused.
     client.wait_for_task(ex_id, "nap", [TS.TASK_STATE_SUCCESS])
     log.wait_for_event(ex_id, [ET.EVENT_TYPE_TASK_SUCCEEDED])
-    time.sleep(0.4)
-    assert client.get(ex_id).state == ES.EXECUTION_STATE_PAUSED
-    assert "next" not in started(log.events(ex_id))
-    assert all(t.state == TS.TASK_STATE_WAITING for t in client.tasks(ex_id) if t.name == "next")
+    # Nothing new started meanwhile: the resume is accepted only from PAUSED, and its
+    # event comes after everything the paused execution did (see `while_paused`).
     resumed = client.executions.ResumeExecution(PB.ResumeExecutionRequest(id=ex_id), timeout=T)
     assert resumed.execution.state == ES.EXECUTION_STATE_RUNNING
     ex, events = settle(client, log, ex_id, tasks)
     assert ex.state == ES.EXECUTION_STATE_SUCCESS
+    assert while_paused(events) == [("TASK_SUCCEEDED", "nap")]
+    assert started(events) == ["nap", "next"]
     order = [
         index(events, ET.EVENT_TYPE_EXECUTION_PAUSED),
         index(events, ET.EVENT_TYPE_TASK_SUCCEEDED, "nap"),

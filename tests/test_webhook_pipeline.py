@@ -37,6 +37,28 @@ class ScriptedSink:
         return answer(self.statuses.pop(0) if self.statuses else 200)
 
 
+class RetryClock:
+    """A sink that refuses everything: given to a listener on the schedule of the one
+    under test and started after it, its retries come after that one's would have.
+
+    `reached` is set once `event_id` was tried `tries` times.
+    """
+
+    def __init__(self, event_id: str, tries: int) -> None:
+        self.event_id = event_id
+        self.tries = tries
+        self.sent: list[str] = []
+        self.reached = asyncio.Event()
+
+    async def deliver(
+        self, url: str, method: str, headers: dict[str, str], body: bytes, timeout: float
+    ) -> Attempt:
+        self.sent.append(headers["webhook-id"])
+        if self.sent.count(self.event_id) >= self.tries:
+            self.reached.set()
+        return answer(500)
+
+
 def listener(retry_after: float) -> ListenerRow:
     return ListenerRow(
         id="L", name="gone", scope="GLOBAL", scope_id="", filter={}, profile="mistral",
@@ -76,16 +98,26 @@ async def deliveries(store: SQLiteStore) -> list[tuple[str, str, list[int]]]:
 def test_nothing_is_sent_once_the_listener_is_being_disabled(tmp_path: Path) -> None:
     # 410 on the first event disables the listener. Disabling takes a while (a commit and
     # a reconcile in the server); meanwhile neither the failed event's retry (due after
-    # 10 ms) nor another execution's event may go out.
+    # 10 ms) nor another execution's event may go out. The disabling lasts until a second
+    # listener on the same schedule, started only now, has retried the same event twice:
+    # the retry that must not happen was due before those.
     sink = ScriptedSink(*[410] * 20)
+    clock = RetryClock("ev-1", tries=3)
     disabled: list[tuple[str, str]] = []
-
-    async def disable(listener_id: str, reason: str) -> None:
-        await asyncio.sleep(0.3)
-        disabled.append((listener_id, reason))
+    twin: list[asyncio.Task[None]] = []
 
     async def scenario() -> tuple[int, list[tuple[str, str, list[int]]]]:
         store = await two_executions(tmp_path)
+        await store.save_cursor("T", 0)
+        twin_row = listener(retry_after=0.01)
+        twin_row.id = "T"
+        timer = WebhookPipeline(twin_row, store, cast(WebhookSink, clock))
+
+        async def disable(listener_id: str, reason: str) -> None:
+            twin.append(asyncio.create_task(timer.run()))
+            await clock.reached.wait()
+            disabled.append((listener_id, reason))
+
         try:
             pipeline = WebhookPipeline(
                 listener(retry_after=0.01), store, cast(WebhookSink, sink), disable=disable
@@ -93,6 +125,10 @@ def test_nothing_is_sent_once_the_listener_is_being_disabled(tmp_path: Path) -> 
             await asyncio.wait_for(pipeline.run(), 10)  # returns once disabled
             return pipeline.cursor, await deliveries(store)
         finally:
+            for task in twin:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
             await store.close()
 
     cursor, rows = asyncio.run(scenario())
