@@ -928,8 +928,13 @@ def test_billion_laughs_is_bounded() -> None:
         lines.append(f"    x{i}: &x{i} [{', '.join([prev] * 10)}]")
     lines.append("  tasks: {a: {action: std.noop}}")
     found = violations("\n".join(lines))
-    assert len(found) == 1
-    assert found[0][1] == "the definition holds more than 200000 values"
+    assert found == [
+        (
+            "",
+            "the definition holds more than 200,000 values;"
+            " the limit is 200,000 (max_definition_values)",
+        )
+    ]
 
 
 def test_deep_nesting_is_refused() -> None:
@@ -942,8 +947,132 @@ def test_deep_nesting_is_refused() -> None:
             "wf": {"tasks": {"a": {"action": "std.echo", "input": {"output": nested}}}},
         }
     )
-    found = violations(text)
-    assert len(found) == 1 and "levels deep" in found[0][1]
+    # The document, the workflow, tasks, a and input are 5 levels, the output list the
+    # 6th: the 95th list inside it is the 101st level.
+    only(
+        text,
+        "tasks.a.input.output" + "[0]" * 95,
+        "nested 101 levels deep; the limit is 100 (max_definition_depth)",
+    )
+
+
+# ------------------------------------------------------------------ limits
+
+
+def limited(text: str, **limits: int) -> list[tuple[str, str]]:
+    """The violations of ``text`` parsed within these limits (the defaults for the rest)."""
+    with pytest.raises(DefinitionError) as info:
+        dsl.parse_workflow(text, STD_ACTIONS, dsl.DefinitionLimits(**limits))
+    return [(v.field, v.description) for v in info.value.violations]
+
+
+def chain(tasks: int) -> str:
+    """A definition of ``tasks`` tasks, each leading to the next."""
+    body = {f"t{i}": {"action": "std.noop", "on-success": [f"t{i + 1}"]} for i in range(tasks)}
+    body[f"t{tasks - 1}"] = {"action": "std.noop"}
+    return definition(body)
+
+
+def test_the_default_limits() -> None:
+    limits = dsl.DefinitionLimits()
+    assert (limits.bytes, limits.tasks, limits.depth, limits.values, limits.list_items) == (
+        1_048_576,
+        1_000,
+        100,
+        200_000,
+        10_000,
+    )
+
+
+def test_a_definition_within_every_limit_parses() -> None:
+    assert len(parse_workflow(chain(1_000)).tasks) == 1_000
+    listed = task_def(action="std.echo", input={"output": list(range(10_000))})
+    assert len(parse_workflow(listed).tasks["a"].input["output"]) == 10_000  # type: ignore[arg-type]
+
+
+def test_too_large_a_text_is_refused_before_it_is_read() -> None:
+    # Not YAML at all: only the size is reported, so nothing was parsed.
+    text = "version: '2.0'\nwf: [" + "x" * 1_980
+    assert limited(text, bytes=1_000) == [
+        ("", "is 2,000 bytes; the limit is 1,000 (max_definition_bytes)")
+    ]
+
+
+def test_the_size_limit_counts_utf8_bytes() -> None:
+    text = "version: '2.0'\nwf:\n  description: " + "é" * 400 + "\n  tasks: {a: {action: std.noop}}"
+    assert len(text) < 600 < len(text.encode())  # 400 characters, 800 bytes
+    found = limited(text, bytes=600)
+    assert found == [
+        ("", f"is {len(text.encode()):,} bytes; the limit is 600 (max_definition_bytes)")
+    ]
+    assert parse_workflow(text).description == "é" * 400
+
+
+def test_too_many_tasks_are_refused_by_count() -> None:
+    assert limited(chain(11), tasks=10) == [
+        ("tasks", "has 11 tasks; the limit is 10 (max_definition_tasks)")
+    ]
+    assert len(dsl.parse_workflow(chain(10), STD_ACTIONS, dsl.DefinitionLimits(tasks=10)).tasks)
+
+
+def test_too_long_a_list_is_refused_naming_it() -> None:
+    text = task_def(action="std.echo", input={"output": {"xs": list(range(11))}})
+    assert limited(text, list_items=10) == [
+        (
+            "tasks.a.input.output.xs",
+            "has 11 items; the limit is 10 (max_definition_list_items)",
+        )
+    ]
+    inputs = definition({"a": {"action": "std.noop"}}, input=[f"i{n}" for n in range(11)])
+    assert limited(inputs, list_items=10) == [
+        ("input", "has 11 items; the limit is 10 (max_definition_list_items)")
+    ]
+
+
+def test_the_depth_counts_from_the_document() -> None:
+    text = task_def(action="std.echo", input={"output": [[["deep"]]]})
+    # The document, wf, tasks, a, input, and three lists: 8 levels.
+    assert dsl.parse_workflow(text, STD_ACTIONS, dsl.DefinitionLimits(depth=8))
+    assert limited(text, depth=7) == [
+        (
+            "tasks.a.input.output[0][0]",
+            "nested 8 levels deep; the limit is 7 (max_definition_depth)",
+        )
+    ]
+
+
+def test_too_many_values_are_refused() -> None:
+    text = task_def(action="std.echo", input={"output": list(range(50))})
+    found = limited(text, values=40)
+    assert found == [
+        ("", "the definition holds more than 40 values; the limit is 40 (max_definition_values)")
+    ]
+
+
+def test_a_limit_exceeded_stops_the_checks() -> None:
+    # Unknown actions everywhere, but only the limit is reported.
+    text = definition({f"t{i}": {"action": "nope", "bogus": [1, 2, 3]} for i in range(20)})
+    assert limited(text, list_items=2) == [
+        ("tasks.t0.bogus", "has 3 items; the limit is 2 (max_definition_list_items)")
+    ]
+
+
+def test_stored_limits_only_cap_the_depth() -> None:
+    assert dsl.parse_workflow(chain(1_001), STD_ACTIONS, dsl.STORED)
+    assert dsl.STORED.depth == 200
+
+
+@pytest.mark.parametrize(
+    ("limits", "message"),
+    [
+        ({"tasks": 0}, "max_definition_tasks: must be at least 1"),
+        ({"bytes": -1}, "max_definition_bytes: must be at least 1"),
+        ({"depth": 201}, "max_definition_depth: must be at most 200"),
+    ],
+)
+def test_limits_are_checked(limits: dict[str, int], message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        dsl.DefinitionLimits(**limits)
 
 
 def test_very_deep_text_is_refused_not_crashed() -> None:

@@ -22,10 +22,12 @@ A definition is YAML or JSON text::
 ``google.rpc.BadRequest`` naming each field.
 
 The package's modules, one job each: :mod:`.model` (the dataclasses), :mod:`.parse`
-(loading the text and checking every field, on the generic checks of :mod:`.fields`),
+(loading the text and checking every field, on the generic checks of :mod:`.fields`,
+within the :mod:`.limits` of size, tasks, nesting, values and list lengths),
 :mod:`.graph` (start tasks, joins, cycles) and :mod:`.serialise` (back to definition data).
 """
 
+from tidings.engine.dsl.limits import STORED, DefinitionLimits, size_violation
 from tidings.engine.dsl.model import (
     ActionCall,
     ActionSpec,
@@ -40,9 +42,11 @@ from tidings.engine.dsl.model import (
 from tidings.engine.dsl.parse import parse_workflow
 
 __all__ = [
+    "STORED",
     "ActionCall",
     "ActionSpec",
     "DefinitionError",
+    "DefinitionLimits",
     "InputParam",
     "Number",
     "Retry",
@@ -50,4 +54,5 @@ __all__ = [
     "Transition",
     "Workflow",
     "parse_workflow",
+    "size_violation",
 ]

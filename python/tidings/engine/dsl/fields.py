@@ -25,19 +25,11 @@ from tidings.engine.expressions import (
 from tidings.errors import FieldViolation
 
 __all__ = [
-    "MAX_DEPTH",
-    "MAX_VALUES",
     "FieldChecker",
     "field_path",
     "suggestion",
     "type_name",
 ]
-
-#: Most values (mappings, lists and scalars) one definition may hold. YAML aliases let a
-#: tiny text describe an enormous tree ("billion laughs"); walking it must stay bounded.
-MAX_VALUES = 200_000
-#: Deepest nesting of values; deeper is surely a mistake, and recursion must stay bounded.
-MAX_DEPTH = 100
 
 # Path segments that need no quoting; others are written as ["..."].
 _PLAIN_SEGMENT = re.compile(r"^[A-Za-z0-9_\-]+$")
@@ -81,7 +73,6 @@ class FieldChecker:
 
     def __init__(self) -> None:
         self.violations: list[FieldViolation] = []
-        self.values_left = MAX_VALUES
 
     def add(self, path: str, description: str) -> None:
         """Record a violation of the field at ``path``."""
@@ -107,15 +98,11 @@ class FieldChecker:
     def value(
         self, value: Any, path: str, seen: tuple[int, ...] = (), *, compile: bool = True
     ) -> CompiledValue:
-        """A data value made JSON-like, with every expression compiled (if ``compile``)."""
-        self.values_left -= 1
-        if self.values_left == 0:
-            self.add(path, f"the definition holds more than {MAX_VALUES} values")
-        if self.values_left <= 0:
-            return None
-        if len(seen) > MAX_DEPTH:
-            self.add(path, f"nested more than {MAX_DEPTH} levels deep")
-            return None
+        """A data value made JSON-like, with every expression compiled (if ``compile``).
+
+        Its size and depth are bounded already: the parser checks the document's shape
+        against its limits (:mod:`.limits`) before any field.
+        """
         if isinstance(value, str):
             if not compile:
                 return value

@@ -16,6 +16,7 @@ import yaml
 
 from tidings.engine.dsl.fields import field_path, type_name
 from tidings.engine.dsl.graph import check_graph
+from tidings.engine.dsl.limits import DefinitionLimits, ShapeChecker, size_violation
 from tidings.engine.dsl.model import (
     ActionSpec,
     DefinitionError,
@@ -33,16 +34,21 @@ _TOP_KEYS = ("version",)
 _WORKFLOW_KEYS = ("type", "description", "input", "output", "tasks")
 
 
-def parse_workflow(text: str, actions: Mapping[str, ActionSpec]) -> Workflow:
+def parse_workflow(
+    text: str, actions: Mapping[str, ActionSpec], limits: DefinitionLimits | None = None
+) -> Workflow:
     """Parse and validate one workflow definition (YAML or JSON text).
 
     ``actions`` are the actions tasks may name, with their inputs (the engine's:
-    :func:`tidings.engine.actions.action_specs`). Raises
+    :func:`tidings.engine.actions.action_specs`); ``limits`` bound the text and what it
+    holds (the defaults if None), checked before anything else. Raises
     :class:`DefinitionError` listing every violation; never anything else, whatever the
     text.
     """
-    checker = _Checker(actions)
+    checker = _Checker(actions, limits or DefinitionLimits())
     document = checker.load(text)
+    if not checker.violations:
+        checker.shape(document)
     workflow = checker.document(document) if not checker.violations else None
     if checker.violations or workflow is None:
         raise DefinitionError(checker.violations)
@@ -55,6 +61,10 @@ class _Checker(TaskChecker):
     def load(self, text: str) -> Any:
         if not isinstance(text, str):
             self.add("", f"the definition must be text, got {type(text).__name__}")
+            return None
+        too_large = size_violation(text, self.limits)
+        if too_large is not None:
+            self.violations.append(too_large)
             return None
         stripped = text.lstrip()
         if stripped.startswith("{"):
@@ -79,6 +89,21 @@ class _Checker(TaskChecker):
         except Exception as exc:  # pyyaml also raises ValueError etc. on odd scalars
             self.add("", f"not valid YAML or JSON: {exc}")
         return None
+
+    def shape(self, document: Any) -> None:
+        """Check the loaded document against the limits of depth, values and lists."""
+        if not isinstance(document, Mapping):
+            return  # `document` refuses it, whatever its size
+        names = [key for key in document if key not in _TOP_KEYS]
+        walker = ShapeChecker(self.limits)
+        walker.values = 1  # the document
+        for key, value in document.items():
+            # Paths are relative to the workflow, as everywhere else.
+            path = "" if names and key == names[0] else field_path("", key)
+            if not walker.walk(value, path, 2):
+                break
+        if walker.violation is not None:
+            self.violations.append(walker.violation)
 
     def document(self, document: Any) -> Workflow | None:
         if not isinstance(document, Mapping):
@@ -198,6 +223,9 @@ class _Checker(TaskChecker):
             return {}, False
         if not mapping:
             self.add("tasks", "a workflow needs at least one task")
+            return {}, False
+        if len(mapping) > self.limits.tasks:
+            self.add("tasks", self.limits.exceeded("tasks", f"has {len(mapping):,} tasks"))
             return {}, False
         names = {key for key in mapping if isinstance(key, str) and key.strip()}
         tasks: dict[str, Task] = {}

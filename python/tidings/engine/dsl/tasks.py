@@ -10,6 +10,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any, Literal
 
 from tidings.engine.dsl.fields import FieldChecker, field_path, suggestion, type_name
+from tidings.engine.dsl.limits import DefinitionLimits
 from tidings.engine.dsl.model import (
     ActionCall,
     ActionSpec,
@@ -69,9 +70,10 @@ _ENGINE_COMMANDS = frozenset({"fail", "succeed", "pause", "noop"})
 class TaskChecker(FieldChecker):
     """Checks tasks against the actions they may name, collecting violations."""
 
-    def __init__(self, actions: Mapping[str, ActionSpec]) -> None:
+    def __init__(self, actions: Mapping[str, ActionSpec], limits: DefinitionLimits) -> None:
         super().__init__()
         self.actions = actions
+        self.limits = limits
 
     def keys(self, mapping: Mapping[Any, Any], path: str, allowed: Iterable[str]) -> None:
         """Report keys that are not ``allowed``, with a suggestion when one is close."""
