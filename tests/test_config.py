@@ -48,3 +48,43 @@ def test_bad_file_names_the_setting(tmp_path: Path, text: str, message: str) -> 
 def test_bad_number_in_environment() -> None:
     with pytest.raises(config.ConfigError, match="shutdown_grace_s"):
         config.load(env={"TIDINGS_SHUTDOWN_GRACE_S": "soon"})
+
+
+def test_definition_limits_default_and_come_from_the_environment() -> None:
+    limits = config.load(env={}).definition_limits()
+    assert (limits.bytes, limits.tasks, limits.depth, limits.values, limits.list_items) == (
+        1_048_576,
+        1_000,
+        100,
+        200_000,
+        10_000,
+    )
+    env = {
+        "TIDINGS_MAX_DEFINITION_BYTES": "4000000",
+        "TIDINGS_MAX_DEFINITION_TASKS": "50000",
+        "TIDINGS_MAX_DEFINITION_DEPTH": "200",
+        "TIDINGS_MAX_DEFINITION_VALUES": "1000000",
+        "TIDINGS_MAX_DEFINITION_LIST_ITEMS": "20",
+    }
+    limits = config.load(env=env).definition_limits()
+    assert (limits.bytes, limits.tasks, limits.depth, limits.values, limits.list_items) == (
+        4_000_000,
+        50_000,
+        200,
+        1_000_000,
+        20,
+    )
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "message"),
+    [
+        ("TIDINGS_MAX_DEFINITION_TASKS", "0", "max_definition_tasks: must be at least 1"),
+        ("TIDINGS_MAX_DEFINITION_BYTES", "-5", "max_definition_bytes: expected a whole number"),
+        ("TIDINGS_MAX_DEFINITION_DEPTH", "201", "max_definition_depth: must be at most 200"),
+        ("TIDINGS_MAX_DEFINITION_LIST_ITEMS", "1.5", "max_definition_list_items: expected"),
+    ],
+)
+def test_bad_definition_limits_name_the_setting(name: str, value: str, message: str) -> None:
+    with pytest.raises(config.ConfigError, match=message):
+        config.load(env={name: value})

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from tidings import __version__
+from tidings.engine.dsl import DefinitionLimits
 from tidings.net import AllowList
 
 ENV_PREFIX = "TIDINGS_"
@@ -50,6 +51,27 @@ class Config:
     #: Webhook destinations allowed although not public (SSRF safety): CIDR networks,
     #: addresses or host names; in the environment, comma-separated.
     webhook_allow_private: tuple[str, ...] = ()
+    #: Limits of a workflow definition (Create/UpdateWorkflow); exceeding one is
+    #: INVALID_ARGUMENT naming it. Bytes of the text (UTF-8), checked before it is read.
+    max_definition_bytes: int = 1_048_576
+    #: Tasks of one workflow.
+    max_definition_tasks: int = 1_000
+    #: Nesting of mappings and lists, from the document down (at most 200).
+    max_definition_depth: int = 100
+    #: Values (mappings, lists, scalars) of one definition, each use of a YAML alias counted.
+    max_definition_values: int = 200_000
+    #: Items of any one list in a definition.
+    max_definition_list_items: int = 10_000
+
+    def definition_limits(self) -> DefinitionLimits:
+        """The ``max_definition_*`` settings; ValueError names a bad one."""
+        return DefinitionLimits(
+            bytes=self.max_definition_bytes,
+            tasks=self.max_definition_tasks,
+            depth=self.max_definition_depth,
+            values=self.max_definition_values,
+            list_items=self.max_definition_list_items,
+        )
 
     @property
     def database_path(self) -> Path:
@@ -94,6 +116,10 @@ def _validate(config: Config) -> Config:
     for name in ("shutdown_grace_s", "http_transport_retries", "http_retry_delay_s"):
         if getattr(config, name) < 0:
             raise ConfigError(f"{name}: must not be negative")
+    try:
+        config.definition_limits()
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from exc
     try:
         AllowList(config.webhook_allow_private)
     except ValueError as exc:

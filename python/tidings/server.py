@@ -64,6 +64,7 @@ class Server:
             events,
             on_fatal=self._fatal,
             listeners=self.listeners,
+            definition_limits=config.definition_limits(),
         )
         self.dispatcher = Dispatcher(
             self.store,

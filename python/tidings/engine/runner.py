@@ -76,6 +76,7 @@ class Engine:
         clock: Callable[[], float] = time.time,
         on_fatal: Callable[[BaseException], None] | None = None,
         listeners: ListenerRegistry | None = None,
+        definition_limits: dsl.DefinitionLimits | None = None,
     ) -> None:
         self.store = store
         #: Where seed-002 callback URLs and notify targets become listeners.
@@ -88,8 +89,8 @@ class Engine:
         self._background: set[asyncio.Task[Any]] = set()
         self._stopping = False
         self._specs = action_specs(actions)
-        self.workflows = Workflows(store, self._specs, clock, listeners)
-        self._runs = Runs(store, self.workflows.parse)
+        self.workflows = Workflows(store, self._specs, clock, listeners, definition_limits)
+        self._runs = Runs(store, self.workflows.parse_stored)
         #: The executions the engine drives, by id.
         self.runs = self._runs.live
         self.machine = Machine(actions, events, clock)
@@ -105,7 +106,7 @@ class Engine:
         await self.store.commit(up)
         for ex, tasks in await self.store.load_active():
             try:
-                workflow = dsl.parse_workflow(ex.definition, self._specs)
+                workflow = self.workflows.parse_stored_now(ex.definition)
             except dsl.DefinitionError as exc:  # cannot happen unless the code changed
                 log.error("execution %s: stored definition no longer valid: %s", ex.id, exc)
                 continue
@@ -142,6 +143,7 @@ class Engine:
         for t in pending:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await t
+        self.workflows.close()
 
     def _spawn(self, coro: Any) -> asyncio.Task[Any]:
         task: asyncio.Task[Any] = asyncio.get_running_loop().create_task(coro)
@@ -213,9 +215,9 @@ class Engine:
 
     # ------------------------------------------------------------------ workflows
 
-    def workflow_of(self, row: WorkflowRow) -> dsl.Workflow:
+    async def workflow_of(self, row: WorkflowRow) -> dsl.Workflow:
         """The parsed workflow of a stored row (cached)."""
-        return self.workflows.of(row)
+        return await self.workflows.of(row)
 
     async def create_workflow(
         self, definition: str, callback_url: str = "", modify_callback_url: str = ""
@@ -284,7 +286,7 @@ class Engine:
                 "bad timeout", [FieldViolation("timeout_seconds", "must not be negative")]
             )
         wf_row = await self.get_workflow(workflow)
-        wf = self.workflows.of(wf_row)
+        wf = await self.workflows.of(wf_row)
         values = self.workflows.check_input(wf, input or {})
         execution_id = str(uuid.uuid4())
         notify_rows = []

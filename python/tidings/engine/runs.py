@@ -9,7 +9,7 @@ rollback, get) must see the state the engine made even before its commit lands.
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 from tidings.engine import dsl
 from tidings.engine.execution import Run
@@ -26,9 +26,10 @@ RECENTLY_ENDED = 10_000
 class Runs:
     """Runs by execution id, and which execution each of their tasks belongs to."""
 
-    def __init__(self, store: Store, parse: Callable[[str], dsl.Workflow]) -> None:
+    def __init__(self, store: Store, parse: Callable[[str], Awaitable[dsl.Workflow]]) -> None:
         self._store = store
-        #: Parses a stored execution's definition (raises if it is no longer valid).
+        #: Parses a stored execution's definition, off the event loop (raises if it is no
+        #: longer valid).
         self._parse = parse
         #: The runs the engine drives, by execution id.
         self.live: dict[str, Run] = {}
@@ -82,7 +83,10 @@ class Runs:
         # Another call may have loaded it meanwhile.
         run = self.get(execution_id)
         if run is None:
-            run = Run(ex, self._parse(ex.definition), {t.id: t for t in tasks})
+            workflow = await self._parse(ex.definition)
+            run = self.get(execution_id)  # and again, while it was parsed
+        if run is None:
+            run = Run(ex, workflow, {t.id: t for t in tasks})
             if ex.state in EXECUTION_ENDED:
                 self.forget(run)
             else:
