@@ -280,3 +280,18 @@ def test_a_definition_parsed_again_after_a_restart_is_parsed_off_the_loop(
         assert ended.state == ES.EXECUTION_STATE_SUCCESS
         assert [t.name for t in client.tasks(ended.id)] == ["t0"]
 
+
+def test_a_definition_with_hundreds_of_problems_is_refused_with_the_first(
+    client: EngineClient,
+) -> None:
+    # 300 tasks naming an unknown action: too many violations for the trailers of one
+    # status (a client refuses more than 8 KiB there, and would see RESOURCE_EXHAUSTED).
+    name = unique("problems")
+    tasks = {f"t{i:03}": {"action": "std.nope"} for i in range(300)}
+    definition = yaml.safe_dump({"version": "2.0", name: {"tasks": tasks}})
+    failure = rpc_failure(lambda: create(client, definition))
+    assert failure.code == INVALID
+    shown = len(failure.violations)
+    assert 0 < shown < 300
+    assert failure.fields == [f"definition.tasks.t{i:03}.action" for i in range(shown)]
+    assert failure.message.startswith(f"({300 - shown} more violations not listed) ")

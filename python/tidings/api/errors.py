@@ -35,20 +35,47 @@ _CODES: tuple[tuple[type[TidingsError], grpc.StatusCode, int], ...] = (
 )
 
 
+#: The status travels in the trailers, which a gRPC client refuses beyond 8 KiB (it then
+#: sees RESOURCE_EXHAUSTED instead): the BadRequest detail (base64 there) keeps the first
+#: violations up to this many bytes, the message this many UTF-8 bytes (percent-encoded).
+MAX_DETAIL_BYTES = 3 * 1024
+MAX_MESSAGE_BYTES = 512
+
+
 def bad_request(message: str, violations: list[FieldViolation]) -> status_pb2.Status:
-    """A google.rpc.Status with INVALID_ARGUMENT and a BadRequest detail."""
-    detail = any_pb2.Any()
-    detail.Pack(
-        error_details_pb2.BadRequest(
-            field_violations=[
-                error_details_pb2.BadRequest.FieldViolation(
-                    field=v.field, description=v.description
-                )
-                for v in violations
-            ]
+    """A google.rpc.Status with INVALID_ARGUMENT and a BadRequest detail.
+
+    Bounded: if the violations do not all fit, the first ones are kept and the message
+    says how many more there are.
+    """
+    bad = error_details_pb2.BadRequest()
+    size = 0
+    for v in violations:
+        item = error_details_pb2.BadRequest.FieldViolation(
+            field=_clip(v.field, MAX_MESSAGE_BYTES), description=_clip(v.description, 1024)
         )
+        size += item.ByteSize() + 4
+        if size > MAX_DETAIL_BYTES and bad.field_violations:
+            break
+        bad.field_violations.append(item)
+    left = len(violations) - len(bad.field_violations)
+    if left:
+        message = f"({left} more violations not listed) {message}"
+    detail = any_pb2.Any()
+    detail.Pack(bad)
+    return status_pb2.Status(
+        code=code_pb2.INVALID_ARGUMENT,
+        message=_clip(message, MAX_MESSAGE_BYTES),
+        details=[detail],
     )
-    return status_pb2.Status(code=code_pb2.INVALID_ARGUMENT, message=message, details=[detail])
+
+
+def _clip(text: str, limit: int) -> str:
+    """``text`` cut to at most ``limit`` UTF-8 bytes, with "…" if it was cut."""
+    data = text.encode("utf-8", "surrogatepass")
+    if len(data) <= limit:
+        return text
+    return data[: limit - 3].decode("utf-8", "ignore") + "…"
 
 
 async def abort(context: grpc.aio.ServicerContext[object, object], exc: TidingsError) -> None:
