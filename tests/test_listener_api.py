@@ -21,10 +21,12 @@ from google.rpc import error_details_pb2
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 from grpc_status import rpc_status
 
-from tidings.v1 import event_pb2, listener_pb2, listener_pb2_grpc
+from engine_client import WPB, EngineClient, rpc_failure, unique, workflow_yaml
+from tidings.v1 import event_pb2, execution_pb2, listener_pb2, listener_pb2_grpc
 from tidings_process import TidingsProcess
 
 PB = listener_pb2
+XPB = execution_pb2
 ALLOW_LOCAL = {"TIDINGS_WEBHOOK_ALLOW_PRIVATE": "127.0.0.1/32"}
 
 
@@ -227,6 +229,135 @@ def test_invalid_listeners_name_every_bad_field(
     with pytest.raises(grpc.RpcError) as info:
         stub.CreateListener(PB.CreateListenerRequest(listener=kafka), timeout=10)
     assert bad_request(info.value) == ["listener.kafka.topic"]
+
+
+def every_listener(stub: listener_pb2_grpc.ListenerServiceStub) -> list[PB.Listener]:
+    found: list[PB.Listener] = []
+    token = ""
+    while True:
+        page = stub.ListListeners(
+            PB.ListListenersRequest(page_size=1000, page_token=token), timeout=10
+        )
+        found.extend(page.listeners)
+        token = page.next_page_token
+        if not token:
+            return found
+
+
+# (what issue 10 sent, the listener's name and headers, the field, the description)
+HEADER_REPROS: list[tuple[str, str, dict[str, str], str, str]] = [
+    (
+        "1 MB value",
+        "big-1mb",
+        {"X-Big": "v" * 1_000_000},
+        'listener.webhook.headers["X-Big"]',
+        "value is 1,000,000 bytes; the limit is 8,192",
+    ),
+    (
+        "3.9 MB value",
+        "big-3.9mb",
+        {"X-Big": "v" * 3_900_000},
+        'listener.webhook.headers["X-Big"]',
+        "value is 3,900,000 bytes; the limit is 8,192",
+    ),
+    (
+        "64 headers of 60 KB",
+        "many-60kb",
+        {f"X-{i:02}": "v" * 60_000 for i in range(64)},
+        'listener.webhook.headers["X-00"]',
+        "value is 60,000 bytes; the limit is 8,192",
+    ),
+    (
+        "64 headers of 200 bytes, 13 KB in all",
+        "many-200b",
+        {f"X-{i:02}": "v" * 200 for i in range(64)},
+        "listener.webhook.headers",
+        "are 13,312 bytes in all (name: value lines); the limit is 12,288",
+    ),
+    ("a NUL name", "\x00", {}, "listener.name", "must be printable: U+0000 is a control"),
+]
+
+
+@pytest.mark.parametrize(
+    ("name", "headers", "field", "description"),
+    [r[1:] for r in HEADER_REPROS],
+    ids=[r[0] for r in HEADER_REPROS],
+)
+def test_oversized_headers_and_unprintable_names_are_refused_and_not_stored(
+    stub: listener_pb2_grpc.ListenerServiceStub,
+    name: str,
+    headers: dict[str, str],
+    field: str,
+    description: str,
+) -> None:
+    asked = webhook("https://93.184.216.34/in", headers=headers)
+    asked.name = name
+    with pytest.raises(grpc.RpcError) as info:
+        stub.CreateListener(PB.CreateListenerRequest(listener=asked), timeout=10)
+    found = descriptions(info.value)
+    assert found[field].startswith(description), found
+    # Nor by an update of a listener that is fine.
+    fine = stub.CreateListener(
+        PB.CreateListenerRequest(listener=webhook("https://93.184.216.34/in")), timeout=10
+    ).listener
+    asked.id = fine.id
+    with pytest.raises(grpc.RpcError) as info:
+        stub.UpdateListener(PB.UpdateListenerRequest(listener=asked), timeout=10)
+    assert descriptions(info.value)[field].startswith(description)
+    stored = {x.id: x for x in every_listener(stub)}
+    assert stored[fine.id] == fine  # the update changed nothing
+    assert all(x.name != name for x in stored.values())
+
+
+def test_headers_at_the_limits_are_accepted_and_sent(
+    stub: listener_pb2_grpc.ListenerServiceStub, receiver: Receiver
+) -> None:
+    # 8 KiB in one value, 12 KiB in all, 64 headers: the receiver takes them.
+    headers = {"X-Token": "t" * 8192, **{f"X-{i:02}": "v" * 7 for i in range(63)}}
+    sent = sum(len(k) + len(v) + 4 for k, v in headers.items())
+    assert sent <= 12 * 1024
+    asked = webhook(receiver.url, headers=headers)
+    created = stub.CreateListener(PB.CreateListenerRequest(listener=asked), timeout=10)
+    before = len(receiver.requests)
+    reply = stub.TestListener(PB.TestListenerRequest(id=created.listener.id), timeout=30)
+    assert reply.attempt.http_status == 200, reply
+    assert receiver.requests[before][1]["x-token"] == "t" * 8192
+
+
+def test_notify_targets_and_callbacks_are_held_to_the_same_limits(
+    server: TidingsProcess, stub: listener_pb2_grpc.ListenerServiceStub
+) -> None:
+    with EngineClient(server.address) as client:
+        name = unique("notify_limits")
+        client.create_workflow(workflow_yaml(name, {"a": {"action": "std.noop"}}))
+        before = {x.id for x in every_listener(stub)}
+        big = XPB.NotifyTarget(url="https://93.184.216.34/n", headers={"X-Big": "v" * 1_000_000})
+        failure = rpc_failure(lambda: client.start(name, notify=[big]))
+        assert failure.code == grpc.StatusCode.INVALID_ARGUMENT
+        assert failure.violations == [
+            ('notify[0].headers["X-Big"]', "value is 1,000,000 bytes; the limit is 8,192")
+        ]
+        many = [XPB.NotifyTarget(url=f"https://93.184.216.34/{i}") for i in range(17)]
+        failure = rpc_failure(lambda: client.start(name, notify=many))
+        assert failure.violations == [("notify", "has 17 targets; the limit is 16")]
+        long_url = "https://93.184.216.34/" + "x" * 3000
+        failure = rpc_failure(
+            lambda: client.workflows.CreateWorkflow(
+                WPB.CreateWorkflowRequest(
+                    definition=workflow_yaml(unique("cb"), {"a": {"action": "std.noop"}}),
+                    callback_url=long_url,
+                ),
+                timeout=10,
+            )
+        )
+        assert failure.violations == [("callback_url", "must be at most 2048 characters")]
+        assert {x.id for x in every_listener(stub)} == before
+        assert (
+            client.executions.ListExecutions(
+                XPB.ListExecutionsRequest(workflow=name), timeout=10
+            ).executions
+            == []
+        )
 
 
 def test_private_destinations_are_refused_unless_allow_listed(

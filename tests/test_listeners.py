@@ -115,6 +115,92 @@ def test_every_violation_is_reported_with_its_field_path() -> None:
     assert "UNSPECIFIED" in str(error)
 
 
+def violations_of(s: L.ListenerSpec) -> list[tuple[str, str]]:
+    return [(v.field, v.description) for v in L.validate(s)]
+
+
+def with_headers(headers: dict[str, str]) -> L.ListenerSpec:
+    return spec(transport=L.WebhookSpec("https://93.184.216.34/in", headers=headers))
+
+
+H = "listener.webhook.headers"
+
+
+def test_header_values_are_at_most_8_kib() -> None:
+    assert violations_of(with_headers({"X-A": "v" * 8192})) == []
+    assert violations_of(with_headers({"X-A": "v" * 8193})) == [
+        (f'{H}["X-A"]', "value is 8,193 bytes; the limit is 8,192")
+    ]
+    # The repros of issue 10: 1 MB and 3.9 MB values.
+    for size in (1_000_000, 3_900_000):
+        found = violations_of(with_headers({"X-Big": "v" * size}))
+        assert (f'{H}["X-Big"]', f"value is {size:,} bytes; the limit is 8,192") in found
+
+
+def test_header_names_are_at_most_256_characters() -> None:
+    assert violations_of(with_headers({"X" * 256: "v"})) == []
+    long = "X" * 1000
+    assert violations_of(with_headers({long: "v"})) == [
+        (f'{H}["{"X" * 256}"]', "name is 1,000 characters; the limit is 256")
+    ]
+
+
+def test_headers_are_at_most_64_and_12_kib_in_all() -> None:
+    # 64 headers of 60 KB (issue 10): each too large, too much in all.
+    found = violations_of(with_headers({f"X-{i}": "v" * 60_000 for i in range(64)}))
+    assert found == [
+        (f'{H}["X-{i}"]', "value is 60,000 bytes; the limit is 8,192") for i in range(64)
+    ]
+    many = {f"X-{i}": "v" for i in range(65)}
+    assert violations_of(with_headers(many)) == [(H, "has 65 headers; the limit is 64")]
+    # Each line within the limit, too many bytes together: "X-n: " + value + CRLF.
+    two = {"X-1": "v" * 6140, "X-2": "v" * 6140}  # 6,147 bytes each
+    assert violations_of(with_headers(two)) == [
+        (H, "are 12,294 bytes in all (name: value lines); the limit is 12,288")
+    ]
+    assert violations_of(with_headers({"X-1": "v" * 6140, "X-2": "v" * 6134})) == []
+
+
+def test_header_names_must_not_repeat_in_another_case() -> None:
+    assert violations_of(with_headers({"X-Token": "a", "x-token": "b"})) == [
+        (f'{H}["x-token"]', "repeats header 'X-Token' (names ignore case)")
+    ]
+
+
+@pytest.mark.parametrize(
+    "name", ["\x00", "a\x00b", "tab\there", "line\nbreak", "bidi\u202eevil", "zero\u200bwidth"]
+)
+def test_listener_names_must_be_printable(name: str) -> None:
+    found = violations_of(spec(name=name))
+    assert len(found) == 1 and found[0][0] == "listener.name", found
+    assert found[0][1].startswith("must be printable: U+"), found
+
+
+@pytest.mark.parametrize(
+    "name", ["orders", "Bestellungen – Ü", "订单 🚀", "family 👨\u200d👩\u200d👧"]
+)
+def test_printable_names_are_fine(name: str) -> None:
+    assert violations_of(spec(name=name)) == []
+
+
+def test_names_are_stripped_then_at_most_200_characters() -> None:
+    assert violations_of(spec(name=" " * 50 + "n" * 200 + " " * 50)) == []
+    assert violations_of(spec(name="n" * 201)) == [
+        ("listener.name", "must be at most 200 characters")
+    ]
+    assert violations_of(spec(name=" \t\n")) == [("listener.name", "is required")]
+
+
+def test_filter_workflows_are_at_most_a_workflow_name_long() -> None:
+    assert violations_of(spec(workflows=("w" * 255,))) == []
+    assert violations_of(spec(workflows=("w" * 256,))) == [
+        (
+            "listener.filter.workflows[0]",
+            "must be at most 255 characters (a workflow name)",
+        )
+    ]
+
+
 @pytest.mark.parametrize(
     ("url", "word"),
     [
@@ -491,6 +577,36 @@ def test_bad_notify_targets_name_every_field() -> None:
         "notify[1].profile",
         'notify[1].headers["Content-Type"]',
     ]
+
+
+def test_notify_targets_headers_are_held_to_the_same_limits() -> None:
+    with pytest.raises(InvalidArgumentError) as info:
+        L.notify_listeners(
+            "ex-1",
+            [
+                {"url": "https://a.example.com/", "headers": {"X-Big": "v" * 1_000_000}},
+                {"url": "https://b.example.com/", "headers": {f"X-{i}": "v" for i in range(65)}},
+            ],
+            now=0,
+        )
+    assert [(v.field, v.description) for v in info.value.violations] == [
+        ('notify[0].headers["X-Big"]', "value is 1,000,000 bytes; the limit is 8,192"),
+        ("notify[1].headers", "has 65 headers; the limit is 64"),
+    ]
+
+
+def test_notify_targets_are_at_most_16() -> None:
+    targets = [{"url": f"https://{i}.example.com/"} for i in range(17)]
+    with pytest.raises(InvalidArgumentError) as info:
+        L.notify_listeners("ex-1", targets, now=0)
+    assert [(v.field, v.description) for v in info.value.violations] == [
+        ("notify", "has 17 targets; the limit is 16")
+    ]
+    assert len(L.notify_listeners("ex-1", targets[:16], now=0)) == 16
+    events = {"url": "https://a.example.com/", "events": ["TASK"] * 201}
+    with pytest.raises(InvalidArgumentError) as info:
+        L.notify_listeners("ex-1", [events], now=0)
+    assert [v.field for v in info.value.violations] == ["notify[0].events"]
 
 
 # --- the registry over a real SQLite store -------------------------------------------

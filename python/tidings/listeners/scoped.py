@@ -12,6 +12,7 @@ from typing import Any
 from tidings.errors import FieldViolation, invalid
 from tidings.listeners.secrets import new_secret
 from tidings.listeners.spec import (
+    MAX_LIST,
     ListenerSpec,
     WebhookSpec,
     build_row,
@@ -34,6 +35,9 @@ CALLBACK_TYPES = (
 )
 #: What a seed-002 ``modify_callback_url`` hears: flow modify statuses 1 and 2.
 MODIFY_CALLBACK_TYPES = ("EXECUTION_PAUSED", "EXECUTION_RESUMED")
+
+#: Notify targets of one execution: each is a listener (Mistral workflows name one or two).
+MAX_NOTIFY = 16
 
 
 def _scoped_row(listener_id: str, spec: ListenerSpec, now: float) -> ListenerRow:
@@ -95,11 +99,15 @@ def notify_listeners(
 
     Each target is ``{url, profile, events, headers}`` (a stored `NotifyTarget`); `events`
     names categories (``EXECUTION``, ``TASK``) or event types (``TASK_STARTED``, with or
-    without ``EVENT_TYPE_``), empty meaning all; `profile` defaults to ``mistral``. Ids are
-    ``<execution id>.notify.<index>``. Raises InvalidArgumentError with paths like
+    without ``EVENT_TYPE_``), empty meaning all; `profile` defaults to ``mistral``; the
+    headers are held to a listener's limits. Ids are ``<execution id>.notify.<index>``; at
+    most `MAX_NOTIFY` targets. Raises InvalidArgumentError with paths like
     ``notify[0].url``; check the destinations with
     `check_webhook_urls`.
     """
+    if len(targets) > MAX_NOTIFY:
+        limit = f"has {len(targets):,} targets; the limit is {MAX_NOTIFY}"
+        raise invalid("notify target", [FieldViolation("notify", limit)])
     out: list[FieldViolation] = []
     rows = []
     for i, target in enumerate(targets):
@@ -108,7 +116,11 @@ def notify_listeners(
         profile = str(target.get("profile") or "mistral")
         headers = {str(k): str(v) for k, v in dict(target.get("headers") or {}).items()}
         categories, types = [], []
-        for j, raw in enumerate(target.get("events") or ()):
+        events = list(target.get("events") or ())
+        if len(events) > MAX_LIST:
+            out.append(FieldViolation(f"{p}.events", f"at most {MAX_LIST} entries"))
+            events = []
+        for j, raw in enumerate(events):
             name = str(raw).upper().removeprefix("EVENT_TYPE_")
             if name in CATEGORIES:
                 categories.append(name)

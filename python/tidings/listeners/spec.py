@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import re
+import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -31,9 +32,21 @@ MAX_TIMEOUT_S = 300.0
 
 MAX_NAME = 200
 MAX_URL = 2048
-MAX_HEADERS = 64
 MAX_SCHEDULE = 50
 MAX_LIST = 200
+#: A workflow a filter names: as long as a workflow name may be.
+MAX_WORKFLOW_NAME = 255
+
+#: A listener's own HTTP headers. A receiver refuses a request whose header lines or
+#: whole head are too large (400 or 431), and then every delivery would fail: Apache and
+#: nginx take at most 8 KiB a header line by default, Node.js 16 KiB for the whole head.
+#: So a value is at most 8 KiB, and all the lines (``name: value`` and CRLF) at most
+#: 12 KiB, which leaves room within 16 KiB for the request line (a URL of up to 2 KiB)
+#: and the headers tidings sets itself (under 1 KiB; more while a secret rotates).
+MAX_HEADERS = 64
+MAX_HEADER_NAME = 256
+MAX_HEADER_VALUE = 8 * 1024
+MAX_HEADERS_TOTAL = 12 * 1024
 
 
 #: Headers tidings sets itself: the profile's content type, the Standard Webhooks
@@ -139,20 +152,80 @@ def url_host(url: str) -> str:
 def check_headers(headers: Mapping[str, str], path: str, out: list[FieldViolation]) -> None:
     """Add to `out` what is wrong with a listener's own HTTP headers."""
     if len(headers) > MAX_HEADERS:
-        out.append(FieldViolation(path, f"at most {MAX_HEADERS} headers"))
+        out.append(
+            FieldViolation(path, f"has {len(headers):,} headers; the limit is {MAX_HEADERS}")
+        )
+    total = 0
+    oversized = False  # a header over its own limit: the total is not news then
+    seen: dict[str, str] = {}
     for name, value in headers.items():
-        where = f"{path}[{orjson.dumps(name).decode()}]"
+        where = f"{path}[{orjson.dumps(name[:MAX_HEADER_NAME]).decode()}]"
+        total += len(name) + len(value) + 4  # as sent: "name: value\r\n"
         lower = name.lower()
-        if not _TOKEN.fullmatch(name):
+        if len(name) > MAX_HEADER_NAME:
+            oversized = True
+            out.append(
+                FieldViolation(
+                    where, f"name is {len(name):,} characters; the limit is {MAX_HEADER_NAME}"
+                )
+            )
+        elif not _TOKEN.fullmatch(name):
             out.append(FieldViolation(where, "is not a valid HTTP header name"))
         elif lower in RESERVED_HEADERS or lower.startswith("ce-"):
             out.append(FieldViolation(where, "is set by tidings and cannot be overridden"))
-        if "\r" in value or "\n" in value:
+        elif lower in seen:
+            out.append(FieldViolation(where, f"repeats header {seen[lower]!r} (names ignore case)"))
+        seen.setdefault(lower, name)
+        if len(value) > MAX_HEADER_VALUE:
+            oversized = True
+            # Measured in characters; the checks below make them ASCII, one byte each.
+            out.append(
+                FieldViolation(
+                    where, f"value is {len(value):,} bytes; the limit is {MAX_HEADER_VALUE:,}"
+                )
+            )
+        elif "\r" in value or "\n" in value:
             out.append(FieldViolation(where, "value must not contain CR or LF"))
         elif any((ord(c) < 0x20 and c != "\t") or ord(c) >= 0x7F for c in value):
             # httpx sends header values as ASCII: anything else would fail every delivery.
             out.append(
                 FieldViolation(where, "value must be printable ASCII (percent-encode the rest)")
+            )
+    if total > MAX_HEADERS_TOTAL and not oversized:
+        out.append(
+            FieldViolation(
+                path,
+                f"are {total:,} bytes in all (name: value lines); the limit is"
+                f" {MAX_HEADERS_TOTAL:,}",
+            )
+        )
+
+
+#: What a name must not hold: control and format characters (bidirectional overrides,
+#: zero-width spaces), surrogates, line and paragraph separators. The zero-width joiners
+#: are allowed, for emoji sequences.
+_UNPRINTABLE = frozenset({"Cc", "Cf", "Cs", "Zl", "Zp"})
+_JOINERS = frozenset({"\u200c", "\u200d"})
+
+
+def check_name(name: str, path: str, out: list[FieldViolation]) -> None:
+    """Add to `out` what is wrong with a listener's name (stored stripped)."""
+    stripped = name.strip()
+    if not stripped:
+        out.append(FieldViolation(path, "is required"))
+    elif len(stripped) > MAX_NAME:
+        out.append(FieldViolation(path, f"must be at most {MAX_NAME} characters"))
+    else:
+        bad = next(
+            (c for c in stripped if c not in _JOINERS and unicodedata.category(c) in _UNPRINTABLE),
+            None,
+        )
+        if bad is not None:
+            out.append(
+                FieldViolation(
+                    path,
+                    f"must be printable: U+{ord(bad):04X} is a control or format character",
+                )
             )
 
 
@@ -204,10 +277,7 @@ def validate(spec: ListenerSpec, prefix: str = "listener") -> list[FieldViolatio
     """
     out: list[FieldViolation] = []
     p = prefix
-    if not spec.name.strip():
-        out.append(FieldViolation(f"{p}.name", "is required"))
-    elif len(spec.name) > MAX_NAME:
-        out.append(FieldViolation(f"{p}.name", f"must be at most {MAX_NAME} characters"))
+    check_name(spec.name, f"{p}.name", out)
     check_profile(spec.profile, f"{p}.profile", out)
 
     scope = spec.scope or "GLOBAL"
@@ -223,6 +293,9 @@ def validate(spec: ListenerSpec, prefix: str = "listener") -> list[FieldViolatio
     for i, wf in enumerate(spec.workflows):
         if not wf.strip():
             out.append(FieldViolation(f"{p}.filter.workflows[{i}]", "must not be empty"))
+        elif len(wf) > MAX_WORKFLOW_NAME:
+            limit = f"must be at most {MAX_WORKFLOW_NAME} characters (a workflow name)"
+            out.append(FieldViolation(f"{p}.filter.workflows[{i}]", limit))
     _check_names(spec.categories, CATEGORIES, f"{p}.filter.categories", "event category", out)
     _check_names(spec.types, EVENT_TYPES, f"{p}.filter.types", "event type", out)
 
