@@ -264,7 +264,7 @@ HEADER_REPROS: list[tuple[str, str, dict[str, str], str, str]] = [
         "64 headers of 60 KB",
         "many-60kb",
         {f"X-{i:02}": "v" * 60_000 for i in range(64)},
-        'listener.webhook.headers["X-00"]',
+        'listener.webhook.headers["X-',  # the first of them: a protobuf map has no order
         "value is 60,000 bytes; the limit is 8,192",
     ),
     (
@@ -295,7 +295,7 @@ def test_oversized_headers_and_unprintable_names_are_refused_and_not_stored(
     with pytest.raises(grpc.RpcError) as info:
         stub.CreateListener(PB.CreateListenerRequest(listener=asked), timeout=10)
     found = descriptions(info.value)
-    assert found[field].startswith(description), found
+    assert any(f.startswith(field) and d.startswith(description) for f, d in found.items()), found
     # Nor by an update of a listener that is fine.
     fine = stub.CreateListener(
         PB.CreateListenerRequest(listener=webhook("https://93.184.216.34/in")), timeout=10
@@ -303,7 +303,8 @@ def test_oversized_headers_and_unprintable_names_are_refused_and_not_stored(
     asked.id = fine.id
     with pytest.raises(grpc.RpcError) as info:
         stub.UpdateListener(PB.UpdateListenerRequest(listener=asked), timeout=10)
-    assert descriptions(info.value)[field].startswith(description)
+    found = descriptions(info.value)
+    assert any(f.startswith(field) and d.startswith(description) for f, d in found.items()), found
     stored = {x.id: x for x in every_listener(stub)}
     assert stored[fine.id] == fine  # the update changed nothing
     assert all(x.name != name for x in stored.values())
