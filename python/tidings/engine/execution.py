@@ -16,10 +16,20 @@ from typing import Any
 from tidings.engine import dsl
 from tidings.engine.actions import ActionContext
 from tidings.engine.expressions import ExpressionContext, TaskView
+from tidings.errors import FieldViolation, InvalidArgumentError
 from tidings.store import Change, ExecutionRow, TaskRow, WorkflowRow
+from tidings.store.columns import unstorable
 from tidings.vocab import RUNNING, TASK_DONE, WAITING
 
-__all__ = ["Run", "Step", "action_context", "expression_context", "new_run", "new_task"]
+__all__ = [
+    "Run",
+    "Step",
+    "action_context",
+    "check_value",
+    "expression_context",
+    "new_run",
+    "new_task",
+]
 
 
 @dataclass
@@ -55,6 +65,21 @@ class Step:
     stopped: list[TaskRow] = field(default_factory=list)
     #: The execution ended: its timers stop and the engine no longer drives it.
     ended: bool = False
+
+
+def check_value(value: object, field: str) -> None:
+    """Refuse a value a client gives (input, result) that the store cannot hold exactly.
+
+    InvalidArgumentError naming the field and the place in the value, e.g.
+    ``input_json.n.items[2]``: an integer beyond signed 64 bits, NaN or an infinity, a
+    lone surrogate, nesting deeper than 100 levels.
+    """
+    problem = unstorable(value)
+    if problem is not None:
+        where = f"{field}{problem.path}"
+        raise InvalidArgumentError(
+            f"{where}: {problem.reason}", [FieldViolation(where, problem.reason)]
+        )
 
 
 def new_run(

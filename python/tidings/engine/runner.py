@@ -32,7 +32,7 @@ from tidings.engine.actions import (
 )
 from tidings.engine.calls import Calls
 from tidings.engine.events import EventFactory
-from tidings.engine.execution import Run, Step, new_run
+from tidings.engine.execution import Run, Step, check_value, new_run
 from tidings.engine.machine import Machine
 from tidings.engine.runs import Runs
 from tidings.engine.timers import Timers
@@ -286,6 +286,9 @@ class Engine:
         wf_row = await self.get_workflow(workflow)
         wf = self.workflows.of(wf_row)
         values = self.workflows.check_input(wf, input or {})
+        for key, value in values.items():
+            given = input is not None and key in input
+            check_value(value, f"input_json.{key}" if given else f"input.{key} (its default)")
         execution_id = str(uuid.uuid4())
         notify_rows = []
         if notify and self.listeners is not None:
@@ -416,6 +419,7 @@ class Engine:
             raise FailedPreconditionError(f"task is {task.state}; it cannot be skipped")
         if run.row.state in ENDED and run.row.state != ERROR:
             raise FailedPreconditionError(f"execution is {run.row.state}")
+        check_value(result, "result_json")
         published = self.machine.publish_skipped(run, task, result)  # may refuse: before any change
         reopened = run.row.state == ERROR
         step = self._reopen(run) if reopened else Step()
@@ -434,6 +438,7 @@ class Engine:
             raise FailedPreconditionError(
                 f"task is {task.state}; only a task waiting for its atom can be completed"
             )
+        check_value(result, "result_json")
         self._timers.cancel_deadline(run, task)
         if success:
             outcome = ActionOutcome.success(result)
