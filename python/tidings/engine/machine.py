@@ -179,8 +179,7 @@ class Machine:
             number = evaluate(value, expression_context(run, task))
             return max(0.0, float(number))
         except (ExpressionError, TypeError, ValueError) as exc:
-            self.finish(run, task, ERROR, engine_error_result(f"{what}: {exc}"),
-                        f"{what}: {exc}", step)  # fmt: skip
+            self.fail(run, task, f"{what}: {exc}", step)
             return None
 
     def begin(self, run: Run, task: TaskRow, step: Step) -> None:
@@ -195,10 +194,7 @@ class Machine:
             action = self.actions.get(task.action)
             request = action.request_view(params, action_context(run, task))
         except Exception as exc:  # expression errors, bad params: the engine's 599
-            task.input = None
-            task.state = RUNNING
-            step.change.add_event(self.events.task(run.row, task, ET.EVENT_TYPE_TASK_STARTED, now))
-            self.finish(run, task, ERROR, engine_error_result(str(exc)), str(exc), step)
+            self.fail(run, task, str(exc), step)
             return
         task.input = params
         task.state = RUNNING
@@ -208,6 +204,27 @@ class Machine:
         )
         step.change.put_task(task)
         step.launches.append(task)
+
+    def fail(self, run: Run, task: TaskRow, message: str, step: Step) -> None:
+        """The engine cannot go on with the task: it fails with seed 000's 599 naming why.
+
+        A task about to begin (waiting, with no outcome recorded) gets its TASK_STARTED
+        first, so that every task that ends has both events.
+        """
+        if task.state == WAITING and task.pending is None:
+            task.input = None
+            task.state = RUNNING
+            task.run_after = 0.0
+            step.change.add_event(
+                self.events.task(run.row, task, ET.EVENT_TYPE_TASK_STARTED, self.clock())
+            )
+        self.finish(run, task, ERROR, engine_error_result(message), message, step)
+
+    def start_failed(self, run: Run, message: str, step: Step) -> None:
+        """A new execution could not start: announce it and end it at once, failed."""
+        now = self.clock()
+        step.change.add_event(self.events.execution(run.row, ET.EVENT_TYPE_EXECUTION_STARTED, now))
+        self.end(run, ERROR, message, step)
 
     # ------------------------------------------------------------------ outcomes
 
@@ -240,8 +257,7 @@ class Machine:
                 delay = float(evaluate(retry.delay, ctx)) if retry.delay is not None else 0.0
                 again = again and task.attempt <= count
             except (ExpressionError, TypeError, ValueError) as exc:
-                self.finish(run, task, ERROR, engine_error_result(f"retry: {exc}"),
-                            f"retry: {exc}", step)  # fmt: skip
+                self.fail(run, task, f"retry: {exc}", step)
                 return
             if again:
                 self.retry(run, task, delay, step)
