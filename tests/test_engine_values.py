@@ -319,3 +319,48 @@ def test_complete_and_skip_task_refuse_results_json_cannot_hold(
     ex, events = settle(client, log, ex_id, tasks)
     assert ex.state == ES.EXECUTION_STATE_SUCCESS
     assert types_of(events[before:]) == ["TASK_SUCCEEDED", "EXECUTION_SUCCEEDED"]
+
+
+# ====================================================== found by the invariant property
+
+
+def test_a_failing_transition_condition_fails_its_task_with_its_event(
+    client: EngineClient, log: EventLog
+) -> None:
+    # Before: the task stayed SUCCESS in the API with the condition's error as its
+    # error message, which no event carried.
+    tasks = {
+        "a": {"action": "std.noop", "publish": {"p": 1},
+              "on-success": [{"b": "{{ 2 ** 64 > _.p }}"}, {"c": "<% 1 / 0 %>"}]},
+        "b": {"action": "std.noop"},
+        "c": {"action": "std.noop"},
+    }  # fmt: skip
+    ex_id = client.start(create(client, tasks)).id
+    ex, events = settle(client, log, ex_id, tasks)
+    assert ex.state == ES.EXECUTION_STATE_ERROR
+    t = by_name(client, ex_id)
+    assert set(t) == {"a"}
+    assert t["a"].state == TS.TASK_STATE_ERROR
+    assert t["a"].error_message.startswith("on-success condition: ")
+    end = task_events(events, "a")[-1]
+    assert end.type == ET.EVENT_TYPE_TASK_FAILED
+    assert end.error_message == t["a"].error_message
+
+
+def test_start_tasks_after_one_that_fails_at_once_are_not_left_waiting(
+    client: EngineClient, log: EventLog
+) -> None:
+    # Before: the first start task failed the execution while the others were still
+    # being scheduled; they stayed WAITING in an ended execution.
+    tasks = {
+        "a": {"action": "std.echo", "input": {"output": "<% $.missing %>"}},
+        "b": {"action": "std.noop"},
+        "c": {"action": "std.noop"},
+    }
+    ex_id = client.start(create(client, tasks)).id
+    ex, events = settle(client, log, ex_id, tasks)
+    assert ex.state == ES.EXECUTION_STATE_ERROR
+    states = {t.name: t.state for t in client.tasks(ex_id)}
+    assert states == {"a": TS.TASK_STATE_ERROR}
+    summary = events[-1].execution
+    assert [(s.name, s.state) for s in summary.tasks] == [("a", "ERROR")]
