@@ -479,7 +479,7 @@ def test_to_jsonable_conversions() -> None:
 json_values = st.recursive(
     st.none()
     | st.booleans()
-    | st.integers()
+    | st.integers(-(2**63), 2**63 - 1)  # what the store holds exactly (see below)
     | st.floats(allow_nan=False, allow_infinity=False)
     | st.text(),
     lambda children: (
@@ -497,6 +497,31 @@ def test_data_round_trips_through_both_languages(value: object) -> None:
     assert run("{{ _.v }}", ctx) == value
 
 
+@given(st.integers(2**63, 2**200) | st.integers(-(2**200), -(2**63) - 1))
+def test_results_beyond_64_bits_are_refused_naming_where(n: int) -> None:
+    ctx = ExpressionContext(data={"v": {"a": [1, n]}})
+    for source in ("<% $.v %>", "{{ _.v }}"):
+        with pytest.raises(ExpressionError, match=r"result\.a\[1\]: .*signed 64-bit range"):
+            run(source, ctx)
+    assert run("<% str($.v.a[1]) %>", ctx) == str(n)  # as text it is kept exactly
+
+
+def test_results_json_cannot_hold_are_refused() -> None:
+    for source, why in [
+        ("{{ 1e308 * 10 }}", "not a finite number"),
+        ("<% float('nan') %>", "not a finite number"),
+        ("{{ '\\ud800' }}", "lone surrogate"),
+        ("<% " + "list(" * 101 + "1" + ")" * 101 + " %>", "deeper than 100 levels"),
+    ]:
+        with pytest.raises(ExpressionError, match=why):
+            run(source, ExpressionContext())
+
+
+def test_an_expression_nested_too_deeply_to_compile_is_a_syntax_error() -> None:
+    with pytest.raises(ExpressionSyntaxError, match="nested too deeply"):
+        compile_string("{{ " + "[" * 400 + "1" + "]" * 400 + " }}")
+
+
 @settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])  # a stall is no failure
 @given(st.text(max_size=40))
 def test_any_string_compiles_or_raises_a_syntax_error(text: str) -> None:
@@ -510,7 +535,13 @@ def test_any_string_compiles_or_raises_a_syntax_error(text: str) -> None:
 
 
 @settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])  # a stall is no failure
-@given(st.text(alphabet=st.characters(blacklist_characters="<%>{}#"), max_size=30))
+# (No lone surrogates: a result holding one is refused, as UTF-8 cannot encode it.)
+@given(
+    st.text(
+        alphabet=st.characters(blacklist_characters="<%>{}#", codec="utf-8"),
+        max_size=30,
+    )
+)
 def test_text_without_delimiters_is_never_an_expression(text: str) -> None:
     assert compile_string(text) == text
     assert run(f"<% $.s %>{text}", ExpressionContext(data={"s": "x"})) == f"x{text}"

@@ -9,6 +9,7 @@ __all__ = [
     "AlreadyExistsError",
     "FailedPreconditionError",
     "FieldViolation",
+    "InternalError",
     "InvalidArgumentError",
     "NotFoundError",
     "StoreError",
@@ -50,6 +51,10 @@ class InvalidArgumentError(TidingsError, ValueError):
 
 class FailedPreconditionError(TidingsError):
     """The operation is not allowed in the current state (e.g. pausing an ended execution)."""
+
+
+class InternalError(TidingsError):
+    """The engine failed to carry out a request (a bug); the message says what it left."""
 
 
 class StoreError(RuntimeError):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import re
 from typing import Any
 
 import orjson
@@ -12,6 +14,10 @@ from tidings.errors import FieldViolation, InvalidArgumentError
 from tidings.store import ExecutionRow, TaskRow, WorkflowRow
 from tidings.store.tokens import decode_token
 from tidings.v1 import execution_pb2, workflow_pb2
+
+# A run of 19 digits or more may be an integer orjson reads as a double (beyond 64 bits):
+# such a text is read again, exactly, for the engine to refuse what it cannot hold.
+_LONG_DIGITS = re.compile(r"[0-9]{19,}")
 
 DEFAULT_PAGE_SIZE = 50
 MAX_PAGE_SIZE = 1000
@@ -33,7 +39,9 @@ def parse_json(text: str, field: str, *, default: Any = None, want_object: bool 
         return default
     try:
         value = orjson.loads(text)
-    except orjson.JSONDecodeError as exc:
+        if _LONG_DIGITS.search(text):
+            value = json.loads(text)  # valid JSON (orjson said so): integers kept exactly
+    except (orjson.JSONDecodeError, RecursionError) as exc:
         raise InvalidArgumentError(
             f"{field} is not valid JSON", [FieldViolation(field, f"not valid JSON: {exc}")]
         ) from exc

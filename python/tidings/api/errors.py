@@ -109,5 +109,15 @@ def handles_errors(
             log.error("store error in %s: %s", method.__name__, exc)
             await args[-1].abort(grpc.StatusCode.UNAVAILABLE, f"store error: {exc}")  # type: ignore[attr-defined]
             raise
+        except grpc.aio.AbortError:
+            raise  # the method ended the RPC itself
+        except Exception as exc:
+            # A bug: INTERNAL naming it, never grpc's bare UNKNOWN. (abort raises an
+            # exception of its own, which is not caught here again.)
+            log.exception("unexpected error in %s", method.__name__)
+            await args[-1].abort(  # type: ignore[attr-defined]
+                grpc.StatusCode.INTERNAL, f"internal error: {type(exc).__name__}: {exc}"
+            )
+            raise
 
     return wrapper

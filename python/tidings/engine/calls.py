@@ -3,7 +3,9 @@
 A call is launched only once the change that started its task has committed (the runner
 sees to that). Its outcome goes back to the runner unless it is stale: the task was
 skipped, cancelled or retried meanwhile. An exception inside the engine while calling
-becomes a failure with seed 000's 599 result, never an exception in the runner.
+becomes a failure with seed 000's 599 result, never an exception in the runner; so does
+a result the store cannot hold exactly (an atom answering ``{"n": 1e400}`` or an integer
+beyond 64 bits): it is refused here, where it enters.
 """
 
 from __future__ import annotations
@@ -17,11 +19,26 @@ from tidings.engine.actions import ActionOutcome, ActionRegistry, engine_error_r
 from tidings.engine.execution import Run, action_context, expression_context
 from tidings.engine.expressions import evaluate
 from tidings.store import TaskRow
+from tidings.store.columns import unstorable
 from tidings.vocab import PAUSED, RUNNING
 
-__all__ = ["Calls"]
+__all__ = ["Calls", "checked"]
 
 log = logging.getLogger(__name__)
+
+
+def checked(outcome: ActionOutcome) -> ActionOutcome:
+    """The outcome, or a failure (599) naming what in its result the store cannot hold."""
+    problem = unstorable(outcome.result)
+    if problem is None:
+        problem = unstorable(outcome.request)
+        where = "request"
+    else:
+        where = "result"
+    if problem is None:
+        return outcome
+    message = f"the action's {where}{problem.path}: {problem.reason}"
+    return ActionOutcome.failure(message, engine_error_result(message))
 
 
 class Calls:
@@ -81,6 +98,7 @@ class Calls:
         except Exception as exc:
             log.exception("task %s: action failed inside the engine", task.id)
             outcome = ActionOutcome.failure(str(exc), engine_error_result(str(exc)))
+        outcome = checked(outcome)
         self._calls.pop(task.id, None)
         if (
             task.state != RUNNING
@@ -99,7 +117,7 @@ class Calls:
         try:
             params = evaluate(spec.input, expression_context(run, task))
             action = self._actions.get(spec.action)
-            return await action.run(params, ctx)
+            return checked(await action.run(params, ctx))
         except asyncio.CancelledError:
             raise
         except Exception as exc:

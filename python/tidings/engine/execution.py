@@ -1,25 +1,43 @@
 """One execution in memory: its rows and parsed workflow, and what a step of the machine makes.
 
 :class:`Run` is what the :mod:`.machine` mutates; :class:`Step` is what one of its steps
-hands to the runner. :func:`new_run` and :func:`new_task` make the rows of a new
+hands to the runner; a :class:`Checkpoint` puts a run back as it was before a step that
+failed halfway. :func:`new_run` and :func:`new_task` make the rows of a new
 execution and task instance; :func:`expression_context` and :func:`action_context` are
 what expressions and actions see of a run.
 """
 
 from __future__ import annotations
 
+import operator
 import uuid
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 from tidings.engine import dsl
 from tidings.engine.actions import ActionContext
 from tidings.engine.expressions import ExpressionContext, TaskView
+from tidings.errors import FieldViolation, InvalidArgumentError
 from tidings.store import Change, ExecutionRow, TaskRow, WorkflowRow
+from tidings.store.columns import unstorable
 from tidings.vocab import RUNNING, TASK_DONE, WAITING
 
-__all__ = ["Run", "Step", "action_context", "expression_context", "new_run", "new_task"]
+__all__ = [
+    "Checkpoint",
+    "Run",
+    "Step",
+    "action_context",
+    "check_value",
+    "expression_context",
+    "new_run",
+    "new_task",
+]
+
+_EXECUTION_FIELDS = tuple(f.name for f in fields(ExecutionRow))
+_TASK_FIELDS = tuple(f.name for f in fields(TaskRow))
+_execution_values = operator.attrgetter(*_EXECUTION_FIELDS)
+_task_values = operator.attrgetter(*_TASK_FIELDS)
 
 
 @dataclass
@@ -32,6 +50,42 @@ class Run:
     tasks: dict[str, TaskRow] = field(default_factory=dict)
     #: Task whose unhandled error ends the execution.
     failed_task: TaskRow | None = None
+
+    def checkpoint(self) -> Checkpoint:
+        """The run as it is now, to :meth:`~Checkpoint.restore` if a step fails halfway."""
+        return Checkpoint(
+            self,
+            _execution_values(self.row),
+            [(t, _task_values(t)) for t in self.tasks.values()],
+            self.failed_task,
+        )
+
+
+@dataclass(frozen=True)
+class Checkpoint:
+    """Every field of a run's rows at one moment.
+
+    The machine changes a run by assigning fields of its rows (a new dict or list, never
+    one changed in place) and by adding tasks, so the fields' values are all a step
+    needs to be undone.
+    """
+
+    run: Run
+    execution: tuple[Any, ...]
+    tasks: list[tuple[TaskRow, tuple[Any, ...]]]
+    failed_task: TaskRow | None
+
+    def restore(self) -> None:
+        """Put the run back as it was: its rows' fields, its tasks (new ones dropped)."""
+        run = self.run
+        for name, value in zip(_EXECUTION_FIELDS, self.execution, strict=True):
+            setattr(run.row, name, value)
+        run.tasks.clear()
+        for task, values in self.tasks:
+            for name, value in zip(_TASK_FIELDS, values, strict=True):
+                setattr(task, name, value)
+            run.tasks[task.id] = task
+        run.failed_task = self.failed_task
 
 
 @dataclass
@@ -55,6 +109,21 @@ class Step:
     stopped: list[TaskRow] = field(default_factory=list)
     #: The execution ended: its timers stop and the engine no longer drives it.
     ended: bool = False
+
+
+def check_value(value: object, field: str) -> None:
+    """Refuse a value a client gives (input, result) that the store cannot hold exactly.
+
+    InvalidArgumentError naming the field and the place in the value, e.g.
+    ``input_json.n.items[2]``: an integer beyond signed 64 bits, NaN or an infinity, a
+    lone surrogate, nesting deeper than 100 levels.
+    """
+    problem = unstorable(value)
+    if problem is not None:
+        where = f"{field}{problem.path}"
+        raise InvalidArgumentError(
+            f"{where}: {problem.reason}", [FieldViolation(where, problem.reason)]
+        )
 
 
 def new_run(

@@ -47,6 +47,8 @@ from yaql.language import specs as yaql_specs
 from yaql.language import utils as yaql_utils
 from yaql.language import yaqltypes as yaql_types
 
+from tidings.store.columns import unstorable
+
 __all__ = [
     "CompiledValue",
     "Expression",
@@ -100,7 +102,8 @@ class ExpressionError(ValueError):
     def __init__(self, expression: str, message: str) -> None:
         self.expression = expression
         self.message = message
-        super().__init__(f"expression {expression!r} failed: {message}")
+        # No expression: a value built of several expressions and literals.
+        super().__init__(f"expression {expression!r} failed: {message}" if expression else message)
 
 
 @dataclass(frozen=True)
@@ -191,14 +194,20 @@ class Expression:
     def evaluate(self, context: ExpressionContext) -> Any:
         """Evaluate against ``context``; the result is plain JSON-able Python.
 
-        Raises :class:`ExpressionError` naming this expression on any failure.
+        Raises :class:`ExpressionError` naming this expression on any failure, and for a
+        result the store cannot hold exactly (:func:`tidings.store.columns.unstorable`):
+        results enter inputs, the context, outputs and events, so it is refused here.
         """
         try:
-            return to_jsonable(self._program(context))
+            result = to_jsonable(self._program(context))
         except ExpressionError:
             raise
         except Exception as exc:  # any failure of user code is the expression's error
             raise ExpressionError(self.source, _describe(exc)) from exc
+        problem = unstorable(result)
+        if problem is not None:
+            raise ExpressionError(self.source, f"result{problem.path}: {problem.reason}")
+        return result
 
 
 #: What :func:`compile_value` returns: the JSON-like value with every string that holds
@@ -466,7 +475,10 @@ def compile_string(text: str) -> Expression | str:
     """
     if not has_expression(text):
         return text
-    return _compile_cached(text)
+    try:
+        return _compile_cached(text)
+    except RecursionError as exc:  # Jinja's parser and compiler recurse on nesting
+        raise ExpressionSyntaxError(text, "nested too deeply to compile") from exc
 
 
 def compile_value(obj: Any) -> CompiledValue:
@@ -493,16 +505,31 @@ def evaluate(compiled: CompiledValue, context: ExpressionContext) -> Any:
     """Evaluate a compiled value: every expression in it, recursively.
 
     Returns a fresh plain JSON-able value (literal mappings and lists are copied).
-    Raises :class:`ExpressionError` naming the first expression that fails.
+    Raises :class:`ExpressionError` naming the first expression that fails. In a mapping
+    (a section of named values: ``input``, ``publish``, ``output``) each value built of
+    literals around results must be storable too (nest at most 100 levels).
     """
+    if not isinstance(compiled, Mapping):
+        return _evaluate(compiled, context)
+    values: dict[str, Any] = {}
+    for key, item in compiled.items():
+        value = values[key] = _evaluate(item, context)
+        if not isinstance(item, Expression) and isinstance(value, dict | list):
+            problem = unstorable(value)
+            if problem is not None:
+                raise ExpressionError("", f"{key}{problem.path}: {problem.reason}")
+    return values
+
+
+def _evaluate(compiled: CompiledValue, context: ExpressionContext) -> Any:
     if isinstance(compiled, Expression):
         return compiled.evaluate(context)
     if isinstance(compiled, str):
         return compiled
     if isinstance(compiled, Mapping):
-        return {key: evaluate(value, context) for key, value in compiled.items()}
+        return {key: _evaluate(value, context) for key, value in compiled.items()}
     if isinstance(compiled, Sequence):
-        return [evaluate(item, context) for item in compiled]
+        return [_evaluate(item, context) for item in compiled]
     return compiled
 
 

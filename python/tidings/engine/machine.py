@@ -20,7 +20,7 @@ from tidings.engine.actions import ActionOutcome, ActionRegistry, engine_error_r
 from tidings.engine.dsl.graph import sources
 from tidings.engine.events import EventFactory
 from tidings.engine.execution import Run, Step, action_context, expression_context, new_task
-from tidings.engine.expressions import ExpressionError, evaluate
+from tidings.engine.expressions import ExpressionContext, ExpressionError, evaluate
 from tidings.errors import FieldViolation, InvalidArgumentError
 from tidings.store import TaskRow
 from tidings.v1 import event_pb2
@@ -83,7 +83,12 @@ class Machine:
         return task
 
     def schedule(self, run: Run, name: str, trigger: dict[str, str] | None, step: Step) -> None:
-        """A transition (or the start) reaches task `name`: a new instance, or a join's."""
+        """A transition (or the start) reaches task `name`: a new instance, or a join's.
+
+        Nothing once the execution has ended (an earlier task of the same step failed it).
+        """
+        if run.row.state not in (RUNNING, PAUSED):
+            return
         spec = run.workflow.tasks[name]
         if spec.join is not None and trigger is not None:
             # A join runs once (the language refuses joins in loops): an arrival after it
@@ -125,6 +130,8 @@ class Machine:
         """Carry on with the waiting tasks of a running execution (resume, recovery)."""
         now = self.clock()
         for t in list(run.tasks.values()):
+            if run.row.state != RUNNING:
+                break  # a task ended the execution
             if t.state != WAITING:
                 continue
             if t.run_after > now:
@@ -179,8 +186,7 @@ class Machine:
             number = evaluate(value, expression_context(run, task))
             return max(0.0, float(number))
         except (ExpressionError, TypeError, ValueError) as exc:
-            self.finish(run, task, ERROR, engine_error_result(f"{what}: {exc}"),
-                        f"{what}: {exc}", step)  # fmt: skip
+            self.fail(run, task, f"{what}: {exc}", step)
             return None
 
     def begin(self, run: Run, task: TaskRow, step: Step) -> None:
@@ -195,10 +201,7 @@ class Machine:
             action = self.actions.get(task.action)
             request = action.request_view(params, action_context(run, task))
         except Exception as exc:  # expression errors, bad params: the engine's 599
-            task.input = None
-            task.state = RUNNING
-            step.change.add_event(self.events.task(run.row, task, ET.EVENT_TYPE_TASK_STARTED, now))
-            self.finish(run, task, ERROR, engine_error_result(str(exc)), str(exc), step)
+            self.fail(run, task, str(exc), step)
             return
         task.input = params
         task.state = RUNNING
@@ -208,6 +211,27 @@ class Machine:
         )
         step.change.put_task(task)
         step.launches.append(task)
+
+    def fail(self, run: Run, task: TaskRow, message: str, step: Step) -> None:
+        """The engine cannot go on with the task: it fails with seed 000's 599 naming why.
+
+        A task about to begin (waiting, with no outcome recorded) gets its TASK_STARTED
+        first, so that every task that ends has both events.
+        """
+        if task.state == WAITING and task.pending is None:
+            task.input = None
+            task.state = RUNNING
+            task.run_after = 0.0
+            step.change.add_event(
+                self.events.task(run.row, task, ET.EVENT_TYPE_TASK_STARTED, self.clock())
+            )
+        self.finish(run, task, ERROR, engine_error_result(message), message, step)
+
+    def start_failed(self, run: Run, message: str, step: Step) -> None:
+        """A new execution could not start: announce it and end it at once, failed."""
+        now = self.clock()
+        step.change.add_event(self.events.execution(run.row, ET.EVENT_TYPE_EXECUTION_STARTED, now))
+        self.end(run, ERROR, message, step)
 
     # ------------------------------------------------------------------ outcomes
 
@@ -240,8 +264,7 @@ class Machine:
                 delay = float(evaluate(retry.delay, ctx)) if retry.delay is not None else 0.0
                 again = again and task.attempt <= count
             except (ExpressionError, TypeError, ValueError) as exc:
-                self.finish(run, task, ERROR, engine_error_result(f"retry: {exc}"),
-                            f"retry: {exc}", step)  # fmt: skip
+                self.fail(run, task, f"retry: {exc}", step)
                 return
             if again:
                 self.retry(run, task, delay, step)
@@ -306,39 +329,65 @@ class Machine:
         task.pending = None
         task.run_after = 0.0
         task.end_time = task.update_time = now
-        success = state == SUCCESS
+        context = run.row.context
         if published:
-            run.row.context = {**run.row.context, **published}
+            run.row.context = {**context, **published}
+        fired = self.fired(run, task, state == SUCCESS)
+        if isinstance(fired, str):
+            # A condition failed: the task fails with it (publishing nothing), and the
+            # execution with the task; its end event says so.
+            state = task.state = ERROR
+            error = task.error_message = fired
+            run.row.context = context
+        success = state == SUCCESS
         etype = ET.EVENT_TYPE_TASK_SUCCEEDED if success else ET.EVENT_TYPE_TASK_FAILED
         step.change.add_event(
             self.events.task(run.row, task, etype, now, output=result, error=error, status=state)
         )
         step.change.put_task(task)
-        self.transitions(run, task, success, step)
+        self.follow(run, task, success, None if isinstance(fired, str) else fired, step)
         self.check_done(run, step)
 
-    def transitions(self, run: Run, task: TaskRow, success: bool, step: Step) -> None:
-        """Follow the ended task's transitions that fire; an unhandled error fails the run."""
+    def fired(
+        self, run: Run, task: TaskRow, success: bool
+    ) -> list[tuple[str, dict[str, str]]] | str:
+        """The ended task's transitions that fire, or why a condition failed."""
         spec = run.workflow.tasks[task.name]
         groups = [("on-success", spec.on_success)] if success else [("on-error", spec.on_error)]
         groups.append(("on-complete", spec.on_complete))
-        ctx = expression_context(run, task)
+        ctx: ExpressionContext | None = None  # made once, if a condition needs it
         targets: list[tuple[str, dict[str, str]]] = []
         for event_name, transitions in groups:
             for tr in transitions:
+                fire = tr.condition is None
                 try:
-                    fire = tr.condition is None or bool(evaluate(tr.condition, ctx))
+                    if not fire:
+                        if ctx is None:
+                            ctx = expression_context(run, task)
+                        fire = bool(evaluate(tr.condition, ctx))
                 except ExpressionError as exc:
-                    task.error_message = f"{event_name} condition: {exc}"
-                    step.change.put_task(task)
-                    run.failed_task = task
-                    return
+                    return f"{event_name} condition: {exc}"
                 if fire:
                     trigger = {"event": event_name, "taskId": task.id, "taskName": task.name}
                     targets.append((tr.target, trigger))
-        if not success and not any(t["event"] == "on-error" for _, t in targets):
-            # As in Mistral: an error is handled only by an on-error transition that
-            # fires; otherwise it ends the execution.
+        return targets
+
+    def follow(
+        self,
+        run: Run,
+        task: TaskRow,
+        success: bool,
+        targets: list[tuple[str, dict[str, str]]] | None,
+        step: Step,
+    ) -> None:
+        """Follow the transitions that fired (None: a condition failed, which fails the run).
+
+        As in Mistral, an error is handled only by an on-error transition that fires;
+        otherwise it ends the execution.
+        """
+        if targets is None or (
+            not success and not any(t["event"] == "on-error" for _, t in targets)
+        ):
             run.failed_task = task
             return
         for target, trigger in targets:
@@ -463,5 +512,11 @@ class Machine:
         )
         step.change.put_task(task)
         run.row.context = {**run.row.context, **published}
-        self.transitions(run, task, success=True, step=step)
+        fired = self.fired(run, task, success=True)
+        if isinstance(fired, str):  # the command is refused whole (the step is undone)
+            raise InvalidArgumentError(
+                f"a transition of task {task.name!r} fails on the given result: {fired}",
+                [FieldViolation("result_json", fired)],
+            )
+        self.follow(run, task, True, fired, step)
         self.check_done(run, step)

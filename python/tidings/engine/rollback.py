@@ -51,7 +51,6 @@ def rolled_back(
         )
     )  # fmt: skip
     step.change.put_task(task)
-    step.change.put_execution(run.row)
 
 
 def finish(run: Run, failures: int, step: Step, events: EventFactory, now: float) -> None:

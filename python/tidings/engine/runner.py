@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import time
 import uuid
@@ -29,10 +30,12 @@ from tidings.engine.actions import (
     ActionOutcome,
     ActionRegistry,
     action_specs,
+    engine_error_result,
 )
+from tidings.engine.atomic import Fallback, Make, StepFailed, make_step, step_or_fallback
 from tidings.engine.calls import Calls
 from tidings.engine.events import EventFactory
-from tidings.engine.execution import Run, Step, new_run
+from tidings.engine.execution import Run, Step, check_value, new_run
 from tidings.engine.machine import Machine
 from tidings.engine.runs import Runs
 from tidings.engine.timers import Timers
@@ -40,7 +43,9 @@ from tidings.engine.workflows import Workflows
 from tidings.errors import (
     FailedPreconditionError,
     FieldViolation,
+    InternalError,
     InvalidArgumentError,
+    TidingsError,
 )
 from tidings.listeners import ListenerRegistry
 from tidings.store import Change, ExecutionRow, Store, TaskRow, WorkflowRow
@@ -53,6 +58,7 @@ from tidings.vocab import (
     RUNNING,
     RUNNING_ASYNC,
     SUCCESS,
+    TASK_ACTIVE,
     TIMED_OUT,
     WAITING,
 )
@@ -94,7 +100,7 @@ class Engine:
         #: The executions the engine drives, by id.
         self.runs = self._runs.live
         self.machine = Machine(actions, events, clock)
-        self._timers = Timers(self.machine, self._submit, lambda: self._stopping)
+        self._timers = Timers(self.machine, self._drive, lambda: self._stopping)
         self._calls = Calls(actions, self._spawn, self._on_outcome)
 
     # ------------------------------------------------------------------ lifecycle
@@ -122,9 +128,7 @@ class Engine:
                 elif t.state == RUNNING_ASYNC:
                     self._timers.deadline(run, t)
             if ex.state == RUNNING:
-                step = Step()
-                self.machine.resume_waiting(run, step)
-                self._submit(run, step)
+                self._drive(run, functools.partial(self.machine.resume_waiting, run), "recovery")
         log.info("engine: resumed %d executions", len(self.runs))
 
     async def stop(self) -> None:
@@ -159,6 +163,62 @@ class Engine:
         if self._on_fatal is not None:
             self._on_fatal(exc)
 
+    # ------------------------------------------------------------------ making steps
+
+    def _fail_task(self, run: Run, task: TaskRow) -> Fallback:
+        """The fallback that fails the task a failed step was about (if it is still active)."""
+
+        def fallback(step: Step, cause: str) -> None:
+            if (run.tasks.get(task.id) is not task or task.state not in TASK_ACTIVE
+                    or run.row.state not in (RUNNING, PAUSED)):  # fmt: skip
+                raise StepFailed(cause)
+            self.machine.fail(run, task, cause, step)
+
+        return fallback
+
+    def _fail_execution(self, run: Run) -> Fallback:
+        """The fallback that ends the (active) execution of a failed step, failed."""
+
+        def fallback(step: Step, cause: str) -> None:
+            if run.row.state not in (RUNNING, PAUSED):
+                raise StepFailed(cause)
+            self.machine.end(run, ERROR, cause, step)
+
+        return fallback
+
+    def _step(self, run: Run, make: Make, what: str, task: TaskRow | None = None) -> Step:
+        """A step the engine takes by itself, all or nothing, with fallbacks.
+
+        If making it raises, nothing of it remains; instead `task` (if given) fails with
+        seed 000's 599 naming the cause, or else the execution fails. StepFailed if even
+        that fails (the run is then as it was).
+        """
+        fallbacks = [self._fail_task(run, task)] if task is not None else []
+        fallbacks.append(self._fail_execution(run))
+        step, _ = step_or_fallback(run, make, fallbacks, what)
+        return step
+
+    def _drive(self, run: Run, make: Make, what: str, task: TaskRow | None = None) -> None:
+        """Make and submit a step the engine takes by itself (an outcome, a timer, recovery)."""
+        try:
+            step = self._step(run, make, what, task)
+        except StepFailed as exc:
+            log.critical("execution %s: %s and its fallbacks failed, nothing changed: %s",
+                         run.row.id, what, exc)  # fmt: skip
+            return
+        self._submit(run, step)
+
+    @staticmethod
+    def _command(run: Run, make: Make, what: str) -> Step:
+        """A client's command as one step, all or nothing: refused whole if it fails."""
+        try:
+            return make_step(run, make)
+        except TidingsError:
+            raise  # refused (e.g. a skip whose result a transition cannot use): nothing changed
+        except Exception as exc:
+            log.exception("execution %s: %s failed; nothing changed", run.row.id, what)
+            raise InternalError(f"{what} failed, nothing changed: {exc!r}") from exc
+
     # ------------------------------------------------------------------ carrying out steps
 
     def _apply(self, run: Run, step: Step) -> None:
@@ -177,11 +237,8 @@ class Engine:
                 self._launch(run, task)
 
     def _submit(self, run: Run, step: Step) -> None:
-        """Commit the step with the run's execution row, then start the calls it made durable."""
+        """Commit the step (it holds the execution row), then start the calls it made durable."""
         self._apply(run, step)
-        # Always with the execution row: its next sequence number and context moved
-        # with the events, and a restart must continue from them.
-        step.change.put_execution(run.row)
 
         # Queued now, not in the task below: changes must commit in the order they were
         # made, or an event could land after a later one of the same execution.
@@ -198,9 +255,8 @@ class Engine:
         self._spawn(commit_then_launch())
 
     async def _commit(self, run: Run, step: Step) -> None:
-        """Commit the step with the run's execution row and wait; then start its calls."""
+        """Commit the step (it holds the execution row) and wait; then start its calls."""
         self._apply(run, step)
-        step.change.put_execution(run.row)
         await self.store.commit(step.change)
         self._launch_after_commit(run, step)
 
@@ -288,17 +344,26 @@ class Engine:
         wf_row = await self.get_workflow(workflow)
         wf = await self.workflows.of(wf_row)
         values = self.workflows.check_input(wf, input or {})
+        for key, value in values.items():
+            given = input is not None and key in input
+            check_value(value, f"input_json.{key}" if given else f"input.{key} (its default)")
         execution_id = str(uuid.uuid4())
         notify_rows = []
         if notify and self.listeners is not None:
             notify_rows = await self.listeners.notify_targets(execution_id, notify)
         now = self.clock()
         run = new_run(execution_id, wf_row, wf, values, request_id, notify, timeout_s, now)
+        try:
+            step, _ = step_or_fallback(
+                run,
+                lambda step: self.machine.start(run, step),
+                [lambda step, cause: self.machine.start_failed(run, cause, step)],
+                "start",
+            )
+        except StepFailed as exc:
+            raise InternalError(f"the execution could not start: {exc.cause}") from exc
         self._runs.revive(run)
-        step = Step()
-        self.machine.start(run, step)
         self._apply(run, step)
-        step.change.put_execution(run.row)
         if self.listeners is not None:  # heard from the execution's first event on
             self.listeners.add(step.change, notify_rows)
         await self.store.commit(step.change)
@@ -325,9 +390,8 @@ class Engine:
         run = await self._runs.load(execution_id)
         if run.row.state != RUNNING:
             raise FailedPreconditionError(f"execution is {run.row.state}, not RUNNING")
-        step = Step()
-        self.machine.pause(run, step)
-        await self.store.commit(step.change)
+        step = self._command(run, lambda step: self.machine.pause(run, step), "pause")
+        await self._commit(run, step)
         return run.row
 
     async def resume(self, execution_id: str) -> ExecutionRow:
@@ -335,18 +399,20 @@ class Engine:
         run = await self._runs.load(execution_id)
         if run.row.state != PAUSED:
             raise FailedPreconditionError(f"execution is {run.row.state}, not PAUSED")
-        step = self._reopen(run)
-        self.machine.resume_waiting(run, step)
+
+        def make(step: Step) -> None:
+            self.machine.reopen(run, step)
+            self.machine.resume_waiting(run, step)
+
+        step = self._command(run, make, "resume")
+        self._reopened(run)
         await self._commit(run, step)
         return run.row
 
-    def _reopen(self, run: Run) -> Step:
-        """Drive the execution again (resume, or retry/skip after it failed)."""
-        step = Step()
-        self.machine.reopen(run, step)
+    def _reopened(self, run: Run) -> None:
+        """The execution is driven again (resumed, or retried/skipped after it failed)."""
         self._runs.revive(run)
         self._timers.timeout(run)
-        return step
 
     def _revive_notify(self, run: Run) -> None:
         """Restart a reopened execution's notify targets (they stopped at its end)."""
@@ -359,10 +425,9 @@ class Engine:
         if run.row.state not in (RUNNING, PAUSED):
             raise FailedPreconditionError(f"execution is {run.row.state}; only a running "
                                           "or paused execution can be cancelled")  # fmt: skip
-        step = Step()
-        self.machine.end(run, CANCELLED, reason or "cancelled", step)
-        self._apply(run, step)
-        await self.store.commit(step.change)
+        why = reason or "cancelled"
+        step = self._command(run, lambda s: self.machine.end(run, CANCELLED, why, s), "cancel")
+        await self._commit(run, step)
         return run.row
 
     async def rollback(self, execution_id: str) -> ExecutionRow:
@@ -372,8 +437,9 @@ class Engine:
             raise FailedPreconditionError(
                 f"execution is {run.row.state}; only an ended execution can be rolled back"
             )
-        step = Step()
-        rollback.start(run, step, self.events, self.clock())
+        step = self._command(
+            run, lambda step: rollback.start(run, step, self.events, self.clock()), "rollback"
+        )
         self._runs.revive(run)
         await self.store.commit(step.change)
         self._spawn(self._rollback_loop(run))
@@ -385,12 +451,32 @@ class Engine:
             outcome = await self._calls.rollback(run, task)
             if outcome is None:
                 continue
-            failures += outcome.state == "error"
-            step = Step()
-            rollback.rolled_back(run, task, outcome, step, self.events, self.clock())
+
+            def rolled_back(
+                step: Step, task: TaskRow = task, outcome: ActionOutcome = outcome
+            ) -> None:
+                rollback.rolled_back(run, task, outcome, step, self.events, self.clock())
+
+            def rollback_failed(step: Step, cause: str, task: TaskRow = task) -> None:
+                failed = ActionOutcome.failure(cause, engine_error_result(cause))
+                rollback.rolled_back(run, task, failed, step, self.events, self.clock())
+
+            try:
+                step, cause = step_or_fallback(run, rolled_back, [rollback_failed], "rollback")
+            except StepFailed:
+                log.critical("execution %s: task %s: its rollback could not be recorded",
+                             run.row.id, task.id)  # fmt: skip
+                continue
+            failures += outcome.state == "error" or cause is not None
             await self.store.commit(step.change)
-        step = Step()
-        rollback.finish(run, failures, step, self.events, self.clock())
+        try:
+            step = make_step(
+                run, lambda step: rollback.finish(run, failures, step, self.events, self.clock())
+            )
+        except Exception:
+            log.critical("execution %s: the end of its rollback could not be recorded",
+                         run.row.id, exc_info=True)  # fmt: skip
+            return
         self._apply(run, step)
         await self.store.commit(step.change)
 
@@ -404,8 +490,15 @@ class Engine:
         if run.row.state not in (RUNNING, ERROR):
             raise FailedPreconditionError(f"execution is {run.row.state}")
         reopened = run.row.state == ERROR
-        step = self._reopen(run) if reopened else Step()
-        self.machine.retry(run, task, 0.0, step)
+
+        def make(step: Step) -> None:
+            if reopened:
+                self.machine.reopen(run, step)
+            self.machine.retry(run, task, 0.0, step)
+
+        step = self._command(run, make, "retry")
+        if reopened:
+            self._reopened(run)
         await self._commit(run, step)
         if reopened:
             self._revive_notify(run)
@@ -418,10 +511,18 @@ class Engine:
             raise FailedPreconditionError(f"task is {task.state}; it cannot be skipped")
         if run.row.state in ENDED and run.row.state != ERROR:
             raise FailedPreconditionError(f"execution is {run.row.state}")
+        check_value(result, "result_json")
         published = self.machine.publish_skipped(run, task, result)  # may refuse: before any change
         reopened = run.row.state == ERROR
-        step = self._reopen(run) if reopened else Step()
-        self.machine.skip(run, task, result, published, step)
+
+        def make(step: Step) -> None:
+            if reopened:
+                self.machine.reopen(run, step)
+            self.machine.skip(run, task, result, published, step)
+
+        step = self._command(run, make, "skip")
+        if reopened:
+            self._reopened(run)
         await self._commit(run, step)
         if reopened:
             self._revive_notify(run)
@@ -436,13 +537,18 @@ class Engine:
             raise FailedPreconditionError(
                 f"task is {task.state}; only a task waiting for its atom can be completed"
             )
-        self._timers.cancel_deadline(run, task)
+        check_value(result, "result_json")
         if success:
             outcome = ActionOutcome.success(result)
         else:
             outcome = ActionOutcome.failure(error_message or "the atom reported failure", result)
-        step = Step()
-        self.machine.outcome(run, task, outcome, step)
+        try:
+            step = self._step(
+                run, lambda step: self.machine.outcome(run, task, outcome, step), "completion", task
+            )
+        except StepFailed as exc:
+            raise InternalError(f"the completion failed, nothing changed: {exc.cause}") from exc
+        self._timers.cancel_deadline(run, task)
         await self._commit(run, step)
         return task
 
@@ -453,6 +559,5 @@ class Engine:
             self._calls.launch(run, task)
 
     def _on_outcome(self, run: Run, task: TaskRow, outcome: ActionOutcome) -> None:
-        step = Step()
-        self.machine.outcome(run, task, outcome, step)
-        self._submit(run, step)
+        self._drive(run, lambda step: self.machine.outcome(run, task, outcome, step), "outcome",
+                    task)  # fmt: skip

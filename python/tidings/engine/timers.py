@@ -2,7 +2,8 @@
 
 A wait (wait-before, wait-after, a retry's delay) wakes its task; a deadline fails an
 asynchronous task its atom did not complete in time; a timeout ends the execution. Each
-fires as one step of the :mod:`.machine`, handed to the runner to commit. Timers live in
+fires as one step of the :mod:`.machine`, which the runner makes (all or nothing) and
+commits. Timers live in
 memory only: after a restart the runner arms them again from the stored rows.
 """
 
@@ -11,6 +12,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 
+from tidings.engine.atomic import Make
 from tidings.engine.execution import Run, Step, expression_context
 from tidings.engine.expressions import ExpressionError, evaluate
 from tidings.engine.machine import Machine
@@ -32,12 +34,13 @@ class Timers:
     def __init__(
         self,
         machine: Machine,
-        submit: Callable[[Run, Step], None],
+        drive: Callable[[Run, Make, str, TaskRow | None], None],
         stopping: Callable[[], bool],
     ) -> None:
         self._machine = machine
-        #: Commits a step the timers made (the runner's).
-        self._submit = submit
+        #: Makes and commits a step (the runner's): all or nothing, failing the task (if
+        #: given) or the execution when making it raises.
+        self._drive = drive
         #: True once the engine stops driving executions: timers that fire do nothing.
         self._stopping = stopping
         # Execution id -> key (a task id for its wait, "async:<task id>", "timeout").
@@ -100,9 +103,11 @@ class Timers:
         self._fired(run, task.id)
         if self._stopping() or run.row.state != RUNNING or task.state != WAITING:
             return
-        step = Step()
-        self._machine.wake(run, task, step)
-        self._submit(run, step)
+
+        def make(step: Step) -> None:
+            self._machine.wake(run, task, step)
+
+        self._drive(run, make, "wake", task)
 
     # ------------------------------------------------------------------ deadlines
 
@@ -126,9 +131,11 @@ class Timers:
             or run.row.state not in (RUNNING, PAUSED)
         ):
             return
-        step = Step()
-        self._machine.async_expired(run, task, step)
-        self._submit(run, step)
+
+        def make(step: Step) -> None:
+            self._machine.async_expired(run, task, step)
+
+        self._drive(run, make, "async deadline", task)
 
     # ------------------------------------------------------------------ timeouts
 
@@ -143,6 +150,9 @@ class Timers:
         self._fired(run, _TIMEOUT)
         if self._stopping() or run.row.state not in (RUNNING, PAUSED):
             return
-        step = Step()
-        self._machine.end(run, TIMED_OUT, f"execution timed out after {run.row.timeout_s:g}s", step)
-        self._submit(run, step)
+        message = f"execution timed out after {run.row.timeout_s:g}s"
+
+        def make(step: Step) -> None:
+            self._machine.end(run, TIMED_OUT, message, step)
+
+        self._drive(run, make, "timeout", None)

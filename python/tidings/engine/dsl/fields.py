@@ -23,6 +23,7 @@ from tidings.engine.expressions import (
     compile_string,
 )
 from tidings.errors import FieldViolation
+from tidings.store.columns import unstorable
 
 __all__ = [
     "FieldChecker",
@@ -103,6 +104,13 @@ class FieldChecker:
         Its size and depth are bounded already: the parser checks the document's shape
         against its limits (:mod:`.limits`) before any field.
         """
+        if isinstance(value, int | str) and not isinstance(value, bool):
+            # A literal the store could not hold exactly (an integer beyond 64 bits, a
+            # lone surrogate) is refused here, as an execution input would be.
+            problem = unstorable(value)
+            if problem is not None:
+                self.add(path, problem.reason)
+                return None
         if isinstance(value, str):
             if not compile:
                 return value
