@@ -30,7 +30,7 @@ from collections import defaultdict
 from collections.abc import Awaitable, Callable
 
 from tidings.dispatch.index import Entry, ListenerIndex
-from tidings.dispatch.ledger import Ledger
+from tidings.dispatch.ledger import CURSOR_ID, Ledger
 from tidings.dispatch.targets import EventFilter
 from tidings.dispatch.webhook.delivery import CONCURRENCY, WebhookDelivery
 from tidings.dispatch.webhook.render import Rendered, Renderers, Style
@@ -64,10 +64,11 @@ class Fanout:
         concurrency: int = CONCURRENCY,
         clock: Callable[[], float] = time.time,
         batch: int = BATCH,
+        cursor_id: str = CURSOR_ID,
     ) -> None:
         self.store = store
         self.sink = sink
-        self.ledger = Ledger(store)
+        self.ledger = Ledger(store, cursor_id)
         self.renderers = Renderers(timezone)
         self.index: ListenerIndex[WebhookDelivery] = ListenerIndex()
         self.busy: set[WebhookDelivery] = set()
@@ -154,6 +155,13 @@ class Fanout:
             await self.ledger.flush()
 
     # --- listener changes -----------------------------------------------------------------
+
+    def add(self, row: ListenerRow, start: int) -> WebhookDelivery:
+        """Deliver to a listener the events after `start`.
+
+        For benchmarks and tests: the server's listeners come from the store.
+        """
+        return self._add(row, start)
 
     def _add(self, row: ListenerRow, start: int, *, started: bool = True) -> WebhookDelivery:
         delivery = WebhookDelivery(
