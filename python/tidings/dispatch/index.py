@@ -98,6 +98,7 @@ class ListenerIndex(Generic[T]):
         """The listeners that hear `event`."""
         t = event.type
         found: list[Entry[T]] = []
+        hits = 0
         for key in (
             (EXECUTION, event.execution_id, t),
             (WORKFLOW, event.workflow_id, t),
@@ -106,11 +107,12 @@ class ListenerIndex(Generic[T]):
         ):
             bucket = self._by_key.get(key)
             if bucket:
+                hits += 1
                 position = event.position
                 found.extend(
                     e for e in bucket.values() if position > e.start and e.filter.matches(event)
                 )
-        if event.workflow_id == event.workflow_name and found:
-            # Filed under the same key twice: hear it once.
+        if hits > 1:
+            # A listener naming both a workflow's id and its name is filed under both.
             found = list({id(e): e for e in found}.values())
         return found
