@@ -165,13 +165,15 @@ def create_listeners(server: TidingsProcess, rx: WebhookReceiver, total: int) ->
         t_global = time.monotonic() - t0
 
         t0 = time.monotonic()
-        concurrently(
-            (lambda i=i: eng.create_workflow(
+
+        def with_callbacks(i: int) -> Callable[[], Any]:
+            return lambda: eng.create_workflow(
                 workflow_yaml(f"cb-{i}", chain(1)),
-                callback_url=f"{idle}/cb/{i}", modify_callback_url=f"{idle}/modify/{i}",
-            ))
-            for i in range(n_workflows)
-        )  # fmt: skip
+                callback_url=f"{idle}/cb/{i}",
+                modify_callback_url=f"{idle}/modify/{i}",
+            )
+
+        concurrently(with_callbacks(i) for i in range(n_workflows))
         t_callbacks = time.monotonic() - t0
 
         eng.create_workflow(workflow_yaml("notified", chain(1)))

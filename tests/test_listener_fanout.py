@@ -112,21 +112,26 @@ def test_two_thousand_idle_listeners_cost_nothing_and_change_nothing(tmp_path: P
             eng.create_workflow(workflow_yaml("notified", chain(1)))
             idle = rx.url("/idle")
             engine_types = [ET.EVENT_TYPE_ENGINE_UP, ET.EVENT_TYPE_ENGINE_DOWN]
-            concurrently(
-                (lambda i=i: listeners.create(webhook_listener(
-                    f"idle-{i}", f"{idle}/{i}",
-                    workflows=[f"elsewhere-{i}"] if i % 2 else [],
-                    types=[] if i % 2 else [engine_types[i % 4 // 2]],
-                )))
-                for i in range(1200)
-            )  # fmt: skip
-            concurrently(
-                (lambda i=i: eng.create_workflow(
-                    workflow_yaml(f"cb-{i}", chain(1)), callback_url=f"{idle}/cb/{i}",
+
+            def global_listener(i: int) -> Callable[[], Any]:
+                return lambda: listeners.create(
+                    webhook_listener(
+                        f"idle-{i}",
+                        f"{idle}/{i}",
+                        workflows=[f"elsewhere-{i}"] if i % 2 else [],
+                        types=[] if i % 2 else [engine_types[i % 4 // 2]],
+                    )
+                )
+
+            def with_callbacks(i: int) -> Callable[[], Any]:
+                return lambda: eng.create_workflow(
+                    workflow_yaml(f"cb-{i}", chain(1)),
+                    callback_url=f"{idle}/cb/{i}",
                     modify_callback_url=f"{idle}/modify/{i}",
-                ))
-                for i in range(300)
-            )  # fmt: skip
+                )
+
+            concurrently(global_listener(i) for i in range(1200))
+            concurrently(with_callbacks(i) for i in range(300))
             target = execution_pb2.NotifyTarget(url=f"{idle}/notify", profile="mistral")
             notified = concurrently(
                 (lambda: eng.start("notified", notify=[target]).id) for _ in range(200)
