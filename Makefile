@@ -114,6 +114,7 @@ bench: setup ## the benchmarks of bench/ (codec, engine, dispatch), each printin
 	$(PY) bench/codec.py
 	$(PY) bench/engine.py
 	$(PY) bench/dispatch.py
+	$(PY) bench/listeners.py
 
 clean: ## remove build products and local state (not the download caches)
 	scripts/kafka stop || true

@@ -31,10 +31,10 @@ sys.path.insert(0, str(ROOT))
 
 from codec import canonical, engine_data  # noqa: E402
 from kafka_broker import KafkaBroker, free_port  # noqa: E402
+from tidings.dispatch.fanout import Fanout  # noqa: E402
 from tidings.dispatch.kafka.pipeline import KafkaPipeline  # noqa: E402
 from tidings.dispatch.kafka.sink import KafkaSink, Record  # noqa: E402
 from tidings.dispatch.targets import builtin_kafka_target  # noqa: E402
-from tidings.dispatch.webhook.pipeline import WebhookPipeline  # noqa: E402
 from tidings.dispatch.webhook.sink import WebhookSink  # noqa: E402
 from tidings.listeners import new_secret  # noqa: E402
 from tidings.net import DestinationGuard  # noqa: E402
@@ -158,46 +158,55 @@ def webhook_listener(listener_id: str, url: str) -> ListenerRow:
     )  # fmt: skip
 
 
+async def start_fanout(
+    store: SQLiteStore, sink: WebhookSink, row: ListenerRow, position: int
+) -> Fanout:
+    """The one outbox reader, from `position`, with `row` as its only listener."""
+    fanout = Fanout(store, sink, concurrency=64, cursor_id=f"bench:{row.id}")
+    store.on_committed(fanout.committed)
+    await store.save_cursor(fanout.ledger.cursor_id, position)
+    fanout.add(row, position)
+    await fanout.start()
+    return fanout
+
+
 async def webhook_throughput(store: SQLiteStore, url: str, sink: WebhookSink) -> dict[str, Any]:
     row = webhook_listener(f"bench-wh-{time.time_ns()}", url)
-    pipeline = WebhookPipeline(row, store, sink, concurrency=64)
-    await store.save_cursor(row.id, 0)
     last = await store.last_position()
     t0 = time.perf_counter()
-    task = asyncio.create_task(pipeline.run())
-    while pipeline.cursor < last:
+    fanout = await start_fanout(store, sink, row, 0)
+    while fanout.cursor < last:
         await asyncio.sleep(0.01)
     elapsed = time.perf_counter() - t0
-    task.cancel()
-    return {"deliveries": pipeline.delivered, "seconds": round(elapsed, 3),
-            "deliveries_per_s": round(pipeline.delivered / elapsed)}  # fmt: skip
+    delivered = fanout.index.get(row.id).target.delivered  # type: ignore[union-attr]
+    await fanout.stop()
+    return {"deliveries": delivered, "seconds": round(elapsed, 3),
+            "deliveries_per_s": round(delivered / elapsed)}  # fmt: skip
 
 
 async def webhook_latency(
     store: SQLiteStore, url: str, sink: WebhookSink, rate: float, seconds: float, body: bytes
 ) -> dict[str, Any]:
     row = webhook_listener(f"bench-wh-lat-{time.time_ns()}", url)
-    pipeline = WebhookPipeline(row, store, sink, concurrency=64)
-    await store.save_cursor(row.id, await store.last_position())
-    store.on_commit(pipeline.wake)
+    fanout = await start_fanout(store, sink, row, await store.last_position())
+    delivery = fanout.index.get(row.id).target  # type: ignore[union-attr]
     committed: dict[str, float] = {}
     latencies: list[float] = []
-    original = pipeline._attempt
+    original = delivery._attempt
 
-    async def timed(event: EventRow, rendered: Any) -> Any:
-        attempt = await original(event, rendered)
-        if attempt.ok and event.id in committed:
-            latencies.append(time.time() - committed[event.id])
+    async def timed(event_id: str, rendered: Any) -> Any:
+        attempt = await original(event_id, rendered)
+        if attempt.ok and event_id in committed:
+            latencies.append(time.time() - committed[event_id])
         return attempt
 
-    pipeline._attempt = timed  # type: ignore[method-assign]
-    task = asyncio.create_task(pipeline.run())
+    delivery._attempt = timed  # type: ignore[method-assign]
     await asyncio.sleep(0.2)
     await commit_at_rate(store, rate, seconds, body, 20_000_000, committed)
     deadline = time.monotonic() + 30
     while len(latencies) < len(committed) and time.monotonic() < deadline:
         await asyncio.sleep(0.05)
-    task.cancel()
+    await fanout.stop()
     ms = sorted(x * 1000 for x in latencies)
     return {"rate": round(rate), "events": len(ms), "p50_ms": round(statistics.median(ms), 1),
             "p99_ms": round(ms[int(len(ms) * 0.99) - 1], 1)}  # fmt: skip

@@ -747,6 +747,70 @@ def test_a_hanging_delivery_does_not_hold_back_other_executions(
         release.set()
 
 
+def test_a_receiver_hanging_for_most_executions_does_not_starve_the_others(
+    server: TidingsProcess,
+    receiver: WebhookReceiver,
+    listeners: Listeners,
+    engine: EngineClient,
+    log: EventLog,
+) -> None:
+    # More executions hang than a listener has slots (64): a request unanswered after
+    # 1 s gives its slot back, so every hung execution's request gets out, and the
+    # listener's other executions are all delivered while the hung ones still hang.
+    tasks = chain("a")
+    hung_wf, free_wf = new_workflow(engine, tasks), new_workflow(engine, tasks)
+    hung_count, free_count = 80, 20
+    release = threading.Event()
+
+    def hang(req: RecordedRequest, n: int) -> Reply:
+        if req.json()["wfId"] == hung_wf.id:
+            release.wait(WAIT * 2)
+        return Reply(200, b"ok")
+
+    receiver.rule("/hang-many", hang)
+    create(
+        listeners,
+        server,
+        webhook_listener(
+            "hang-many",
+            receiver.url("/hang-many"),
+            workflows=[hung_wf.name, free_wf.name],
+            timeout=WAIT * 3,
+            schedule=[0.2] * 3,
+        ),
+    )
+    try:
+        for _ in range(hung_count):
+            engine.start(hung_wf.name)
+        # Each hung execution's first request arrived: more than 64 are in flight at once.
+        wait_until(
+            lambda: receiver.arrivals("/hang-many"),
+            lambda got: len({a.webhook_id for a in got}) >= hung_count,
+            WAIT,
+            f"the first requests of {hung_count} hung executions",
+        )
+        free = [engine.start(free_wf.name).id for _ in range(free_count)]
+        want: set[str] = set()
+        for ex_id in free:
+            want |= {e.id for e in log.wait_settled(engine, ex_id, WAIT)[1]}
+        wait_until(
+            lambda: {a.webhook_id for a in receiver.arrivals("/hang-many")},
+            lambda ids: want <= ids,
+            WAIT,
+            "every event of the other executions while the hung ones hang",
+        )
+        assert not release.is_set()
+        # The hung ones are still hanging: only their first events arrived.
+        hung_ids = {
+            a.webhook_id
+            for a in receiver.arrivals("/hang-many")
+            if a.request.json()["wfId"] == hung_wf.id
+        }
+        assert len(hung_ids) == hung_count
+    finally:
+        release.set()
+
+
 def test_retry_after_on_429_and_503_is_honoured(
     server: TidingsProcess,
     receiver: WebhookReceiver,

@@ -1,14 +1,21 @@
-"""WebhookPipeline on a real SQLite outbox with a scripted in-process sink (fast, exact)."""
+"""A listener's WebhookDelivery on a real SQLite outbox with a scripted in-process sink.
+
+Fast and exact: the events are offered as the outbox reader would, the outcomes go
+through a real Ledger into the store.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import time
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import cast
 
-from tidings.dispatch.webhook.pipeline import WebhookPipeline
+from tidings.dispatch.ledger import Ledger
+from tidings.dispatch.webhook.delivery import WebhookDelivery
+from tidings.dispatch.webhook.render import Renderers
 from tidings.dispatch.webhook.sink import Attempt, WebhookSink
 from tidings.listeners import new_secret
 from tidings.store import Change, EventRow
@@ -78,10 +85,9 @@ def event(event_id: str, execution_id: str) -> EventRow:
 
 
 async def two_executions(tmp_path: Path) -> SQLiteStore:
-    """An outbox holding one event of each of two executions, listener L's cursor at 0."""
+    """An outbox holding one event of each of two executions."""
     store = SQLiteStore(tmp_path / "outbox.sqlite3")
     await store.open()
-    await store.save_cursor("L", 0)
     change = Change()
     change.add_event(event("ev-1", "ex-1"))
     change.add_event(event("ev-2", "ex-2"))
@@ -95,48 +101,80 @@ async def deliveries(store: SQLiteStore) -> list[tuple[str, str, list[int]]]:
     return sorted((d.event_id, d.state, [a.http_status for a in tries]) for d, tries in rows)
 
 
+async def offer_all(store: SQLiteStore, ledger: Ledger, delivery: WebhookDelivery) -> None:
+    """Offer every event of the outbox, as the reader would."""
+    events = await store.read_events(0, 100)
+    for ev in events:
+        delivery.offer(ev, None)
+    ledger.read_upto = events[-1].position
+    ledger.moved()
+
+
+async def until(check: Callable[[], Awaitable[bool]], what: str, timeout: float = 10) -> None:
+    deadline = time.monotonic() + timeout  # bounded
+    while not await check():
+        assert time.monotonic() < deadline, f"not {what}"
+        await asyncio.sleep(0.02)
+
+
 def test_nothing_is_sent_once_the_listener_is_being_disabled(tmp_path: Path) -> None:
     # 410 on the first event disables the listener. Disabling takes a while (a commit and
-    # a reconcile in the server); meanwhile neither the failed event's retry (due after
-    # 10 ms) nor another execution's event may go out. The disabling lasts until a second
-    # listener on the same schedule, started only now, has retried the same event twice:
-    # the retry that must not happen was due before those.
+    # the reader applying it in the server); meanwhile neither the failed event's retry
+    # (due after 10 ms) nor another execution's event may go out. The disabling lasts
+    # until a second listener on the same schedule, offered the event only now, has
+    # retried it twice: the retry that must not happen was due before those.
     sink = ScriptedSink(*[410] * 20)
     clock = RetryClock("ev-1", tries=3)
     disabled: list[tuple[str, str]] = []
-    twin: list[asyncio.Task[None]] = []
 
-    async def scenario() -> tuple[int, list[tuple[str, str, list[int]]]]:
+    async def scenario() -> tuple[int, int, list[tuple[str, str, list[int]]], list[str]]:
         store = await two_executions(tmp_path)
-        await store.save_cursor("T", 0)
+        ledger = Ledger(store)
+        flusher = asyncio.create_task(ledger.flush_loop())
+        renderers = Renderers()
         twin_row = listener(retry_after=0.01)
         twin_row.id = "T"
-        timer = WebhookPipeline(twin_row, store, cast(WebhookSink, clock))
+        twin = WebhookDelivery(twin_row, ledger, cast(WebhookSink, clock), renderers)
 
         async def disable(listener_id: str, reason: str) -> None:
-            twin.append(asyncio.create_task(timer.run()))
+            twin.offer((await store.read_events(0, 1))[0], None)
             await clock.reached.wait()
             disabled.append((listener_id, reason))
 
         try:
-            pipeline = WebhookPipeline(
-                listener(retry_after=0.01), store, cast(WebhookSink, sink), disable=disable
-            )
-            await asyncio.wait_for(pipeline.run(), 10)  # returns once disabled
-            return pipeline.cursor, await deliveries(store)
+            delivery = WebhookDelivery(
+                listener(retry_after=0.01), ledger, cast(WebhookSink, sink), renderers,
+                disable=disable,
+            )  # fmt: skip
+            await offer_all(store, ledger, delivery)
+
+            async def stopped() -> bool:
+                return delivery.stopped
+
+            await until(stopped, "disabled")
+            await twin.stop(keep=False)
+            await ledger.flush()
+            held_cursor = ledger.cursor
+            # Taken out of the index (disabled): what it owes stays owed, as rows.
+            await delivery.stop(keep=True)
+            await ledger.flush()
+            owed = [d.event_id for d in await store.open_deliveries("L")]
+            return held_cursor, ledger.cursor, await deliveries(store), owed
         finally:
-            for task in twin:
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
+            flusher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await flusher
             await store.close()
 
-    cursor, rows = asyncio.run(scenario())
+    held_cursor, cursor, rows, owed = asyncio.run(scenario())
     assert sink.sent == ["ev-1"]
     assert disabled == [("L", "the receiver answered 410 Gone")]
-    assert rows == [("ev-1", "FAILED", [410])]
-    # ev-2 was never settled: a re-enabled listener starts from it.
-    assert cursor == 1
+    # ev-2 was never settled: it held the shared cursor, then became a PENDING row that a
+    # re-enabled listener resumes.
+    assert held_cursor == 1
+    assert rows == [("ev-1", "FAILED", [410]), ("ev-2", "PENDING", [])]
+    assert owed == ["ev-1", "ev-2"]
+    assert cursor == 2
 
 
 def test_a_failed_disabling_does_not_stop_deliveries(tmp_path: Path) -> None:
@@ -150,28 +188,36 @@ def test_a_failed_disabling_does_not_stop_deliveries(tmp_path: Path) -> None:
         tried.append(reason)
         raise RuntimeError("the store is read-only")
 
-    async def scenario() -> list[tuple[str, str, list[int]]]:
+    async def scenario() -> tuple[list[tuple[str, str, list[int]]], int]:
         store = await two_executions(tmp_path)
+        ledger = Ledger(store)
+        flusher = asyncio.create_task(ledger.flush_loop())
         try:
-            pipeline = WebhookPipeline(
-                listener(retry_after=0.01), store, cast(WebhookSink, sink), disable=disable
-            )
-            task = asyncio.create_task(pipeline.run())
-            deadline = time.monotonic() + 10  # bounded
-            while True:
-                rows = await deliveries(store)
-                if [state for _, state, _ in rows] == ["DELIVERED"] * 2:
-                    break
-                assert time.monotonic() < deadline, f"not delivered: {rows}"
-                await asyncio.sleep(0.02)
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-            return rows
+            delivery = WebhookDelivery(
+                listener(retry_after=0.01), ledger, cast(WebhookSink, sink), Renderers(),
+                disable=disable,
+            )  # fmt: skip
+            await offer_all(store, ledger, delivery)
+
+            async def delivered() -> bool:
+                return [state for _, state, _ in await deliveries(store)] == ["DELIVERED"] * 2
+
+            await until(delivered, "delivered")
+            await until(lambda: _true(ledger.cursor == 2), "the cursor past both")
+            await delivery.stop(keep=False)
+            return await deliveries(store), ledger.cursor
         finally:
+            flusher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await flusher
             await store.close()
 
-    rows = asyncio.run(scenario())
+    rows, cursor = asyncio.run(scenario())
     assert tried == ["the receiver answered 410 Gone"]
     assert rows == [("ev-1", "DELIVERED", [410, 200]), ("ev-2", "DELIVERED", [200])]
     assert sorted(sink.sent) == ["ev-1", "ev-1", "ev-2"]
+    assert cursor == 2
+
+
+async def _true(value: bool) -> bool:
+    return value

@@ -1,9 +1,11 @@
-"""The dispatcher: one pipeline per delivery target, woken by commits.
+"""The dispatcher: the outbox to webhook listeners and Kafka targets, woken by commits.
 
 It meets the engine only in the store's outbox: it reads committed events, never the
-engine's memory, which is what makes delivery survive a crash of either. Targets are
-the seed-000 Kafka defaults (when a bootstrap address is configured) and every enabled
-listener; the set follows listener changes as they happen.
+engine's memory, which is what makes delivery survive a crash of either. Webhook
+listeners, however many, share one outbox reader (`fanout`) that hands each event to
+those that hear it; Kafka targets (the seed-000 defaults when a bootstrap address is
+configured, and each enabled Kafka listener) each follow the outbox from their own
+cursor. Listener changes are followed as the store commits them, one listener at a time.
 """
 
 from __future__ import annotations
@@ -12,33 +14,20 @@ import asyncio
 import contextlib
 import logging
 import time
-from typing import Protocol
 
+from tidings.dispatch.fanout import Fanout
 from tidings.dispatch.kafka.pipeline import KafkaPipeline
 from tidings.dispatch.kafka.sink import KafkaSink
 from tidings.dispatch.targets import EventFilter, KafkaTarget, builtin_kafka_target
 from tidings.dispatch.webhook.ping import ping
-from tidings.dispatch.webhook.pipeline import WebhookPipeline
 from tidings.dispatch.webhook.sink import Attempt, WebhookSink
 from tidings.errors import FailedPreconditionError
 from tidings.listeners import ListenerRegistry, signing_keys
 from tidings.net import DestinationGuard
-from tidings.store import Store
+from tidings.store import Committed, Store
 from tidings.store.listeners import ListenerRow
 
 log = logging.getLogger(__name__)
-
-
-class Pipeline(Protocol):
-    """What the dispatcher drives."""
-
-    cursor: int
-
-    def wake(self) -> None:
-        """New events were committed."""
-
-    async def run(self) -> None:
-        """Deliver until cancelled."""
 
 
 class Dispatcher:
@@ -58,33 +47,59 @@ class Dispatcher:
         self.store = store
         self.registry = listeners
         self.timezone = timezone
-        self.pipelines: dict[str, Pipeline] = {}
+        #: Kafka targets: the seed-000 defaults and each enabled Kafka listener.
+        self.pipelines: dict[str, KafkaPipeline] = {}
         self._rows: dict[str, ListenerRow] = {}
         self._tasks: dict[str, asyncio.Task[None]] = {}
         self._kafka = KafkaSink(kafka_bootstrap) if kafka_bootstrap else None
         self._webhooks = WebhookSink(guard or DestinationGuard())
+        self.fanout = Fanout(store, self._webhooks, timezone=timezone, disable=self._disable)
         self._builtin = builtin_kafka_target(service_topic, mistral_topic)
-        self._reconciling: asyncio.Task[None] | None = None
-        self._dirty = False
+        self._changed: set[str] = set()
+        self._following: asyncio.Task[None] | None = None
 
     def wake(self) -> None:
         """Called after each commit that wrote events."""
         for pipeline in self.pipelines.values():
             pipeline.wake()
 
-    async def start(self) -> None:
-        """Start the pipelines (each resumes from its saved cursor)."""
-        self.store.on_commit(self.wake)
-        if self._kafka is not None:
-            self._start(self._builtin.id, KafkaPipeline(self._builtin, self.store, self._kafka,
-                                                        timezone=self.timezone))  # fmt: skip
-        if self.registry is not None:
-            self.registry.on_change(self.listeners_changed)
-        await self.reconcile()
+    def _committed(self, info: Committed) -> None:
+        self.fanout.committed(info)
+        if info.listeners and self._kafka is not None:
+            self._changed.update(info.listeners)
+            if self._following is None or self._following.done():
+                self._following = asyncio.get_running_loop().create_task(self._follow_kafka())
 
-    def _start(self, key: str, pipeline: Pipeline) -> None:
+    async def start(self) -> None:
+        """Start delivering (webhooks from the shared cursor, Kafka targets from theirs)."""
+        self.store.on_committed(self._committed)
+        self.store.on_commit(self.wake)
+        await self.fanout.start()
+        if self._kafka is None:
+            return
+        self._start(self._builtin.id, KafkaPipeline(self._builtin, self.store, self._kafka,
+                                                    timezone=self.timezone))  # fmt: skip
+        for row in await self.store.all_listeners():
+            if row.enabled and row.transport == "kafka":
+                self._start_kafka(row)
+
+    # --- Kafka targets ----------------------------------------------------------------
+
+    def _start(self, key: str, pipeline: KafkaPipeline) -> None:
         self.pipelines[key] = pipeline
         self._tasks[key] = asyncio.create_task(self._guard(key, pipeline), name=f"dispatch {key}")
+
+    def _start_kafka(self, row: ListenerRow) -> None:
+        assert self._kafka is not None
+        target = KafkaTarget(
+            id=row.id,
+            profile=row.profile,
+            topic=str(row.config["topic"]),
+            filter=EventFilter.of_listener(row),
+            cloudevents_binary=row.config.get("cloudevents_mode") == "BINARY",
+        )
+        self._rows[row.id] = row
+        self._start(row.id, KafkaPipeline(target, self.store, self._kafka, timezone=self.timezone))
 
     async def _stop(self, key: str) -> None:
         task = self._tasks.pop(key, None)
@@ -95,16 +110,12 @@ class Dispatcher:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
 
-    async def _guard(self, key: str, pipeline: Pipeline) -> None:
+    async def _guard(self, key: str, pipeline: KafkaPipeline) -> None:
         # A bug in one pipeline must not silently stop its delivery: log, and start
         # over from the saved cursor (at-least-once).
         while True:
             try:
                 await pipeline.run()
-                # Finished (an execution's notify target after the end): forget the
-                # pipeline but keep the row, so a reopened execution can restart it.
-                self.pipelines.pop(key, None)
-                self._tasks.pop(key, None)
                 return
             except asyncio.CancelledError:
                 raise
@@ -112,69 +123,24 @@ class Dispatcher:
                 log.exception("dispatch: pipeline %s failed; restarting", key)
                 await asyncio.sleep(1.0)
 
-    def listeners_changed(self) -> None:
-        """A listener was created, changed or deleted: bring the pipelines in line."""
-        self._dirty = True
-        if self._reconciling is None or self._reconciling.done():
-            self._reconciling = asyncio.get_running_loop().create_task(self._reconcile_loop())
-
-    async def _reconcile_loop(self) -> None:
-        while self._dirty:
-            self._dirty = False
+    async def _follow_kafka(self) -> None:
+        """Start, restart or stop the Kafka pipelines of the listeners that changed."""
+        while self._changed:
+            ids, self._changed = list(self._changed), set()
             try:
-                await self.reconcile()
+                rows = await self.store.get_listeners(ids)
+                for key in ids:
+                    row, old = rows.get(key), self._rows.get(key)
+                    wanted = row is not None and row.enabled and row.transport == "kafka"
+                    same = wanted and row is not None and old is not None and _same_route(old, row)
+                    if old is not None and not same:
+                        await self._stop(key)
+                    if wanted and row is not None and key not in self.pipelines:
+                        self._start_kafka(row)
+                    elif wanted and row is not None:
+                        self._rows[key] = row
             except Exception:
-                log.exception("dispatch: cannot follow listener changes")
-
-    async def reconcile(self) -> None:
-        """Start, restart or stop pipelines to match the enabled listeners."""
-        rows = {r.id: r for r in await self.store.all_listeners() if r.enabled}
-        for key in [k for k in self._rows if k not in rows]:
-            await self._stop(key)
-        for key, row in rows.items():
-            old = self._rows.get(key)
-            if old is not None and key not in self.pipelines:
-                # A finished notify target: only more events of its execution revive it.
-                cursor = await self.store.load_cursor(key) or 0
-                if row.scope != "EXECUTION" or not await self.store.has_events_after(
-                    row.scope_id, cursor
-                ):
-                    continue
-                old = None
-            if old is not None:
-                pipeline = self.pipelines.get(key)
-                if _same_route(old, row) and isinstance(pipeline, WebhookPipeline):
-                    pipeline.row = row  # e.g. a rotated secret: no restart, no re-send
-                    self._rows[key] = row
-                    continue
-                if _same_route(old, row):
-                    self._rows[key] = row
-                    continue
-                await self._stop(key)
-            pipeline = self._pipeline(row)
-            if pipeline is not None:
-                self._rows[key] = row
-                self._start(key, pipeline)
-
-    def _pipeline(self, row: ListenerRow) -> Pipeline | None:
-        if row.transport == "webhook":
-            return WebhookPipeline(
-                row, self.store, self._webhooks, timezone=self.timezone, disable=self._disable
-            )
-        if row.transport == "kafka":
-            if self._kafka is None:
-                log.warning("listener %s: Kafka is not configured; nothing delivered", row.id)
-                return None
-            target = KafkaTarget(
-                id=row.id,
-                profile=row.profile,
-                topic=str(row.config["topic"]),
-                filter=EventFilter.of_listener(row),
-                cloudevents_binary=row.config.get("cloudevents_mode") == "BINARY",
-            )
-            return KafkaPipeline(target, self.store, self._kafka, timezone=self.timezone)
-        log.warning("listener %s: unknown transport %r", row.id, row.transport)
-        return None
+                log.exception("dispatch: cannot follow Kafka listener changes")
 
     async def _disable(self, listener_id: str, reason: str) -> None:
         if self.registry is not None:
@@ -187,8 +153,8 @@ class Dispatcher:
 
         One event, or every failed or dead delivery whose event happened in [start, end).
         """
-        pipeline = self.pipelines.get(listener_id)
-        if not isinstance(pipeline, WebhookPipeline):
+        delivery = self.fanout.delivery(listener_id)
+        if delivery is None:
             raise LookupError(f"listener {listener_id!r} has no running webhook delivery")
         if event_id:
             rows = await self.store.delivery_rows(listener_id, event_ids=[event_id])
@@ -197,12 +163,12 @@ class Dispatcher:
                 if event_id not in events:
                     raise KeyError(f"event {event_id!r} not found")
                 ev = events[event_id]
-                rows = [pipeline.delivery_of(ev)]
+                rows = [delivery.delivery_of(ev)]
         else:
             rows = await self.store.delivery_rows(
                 listener_id, states=("FAILED", "DEAD"), start=start, end=end or float("inf")
             )
-        return await pipeline.redeliver(rows)
+        return await delivery.redeliver(rows)
 
     async def test_listener(self, row: ListenerRow) -> Attempt:
         """Send a signed ping to a webhook listener through the webhook sink.
@@ -220,21 +186,23 @@ class Dispatcher:
         return await ping(self._webhooks, row, now=now)
 
     async def drain(self, timeout: float) -> None:
-        """Wait (bounded) until every pipeline has caught up with the outbox."""
+        """Wait (bounded) until every target has caught up with the outbox."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
         last = await self.store.last_position()
+        await self.fanout.drain(timeout)
         while loop.time() < deadline:
             if all(p.cursor >= last for p in self.pipelines.values()):
                 return
             await asyncio.sleep(0.05)
 
     async def stop(self) -> None:
-        """Stop the pipelines, flush the producer, close connections."""
-        if self._reconciling is not None:
-            self._reconciling.cancel()
+        """Stop delivering, flush the producer, close connections."""
+        if self._following is not None:
+            self._following.cancel()
         for key in list(self._tasks):
             await self._stop(key)
+        await self.fanout.stop()
         if self._kafka is not None:
             await asyncio.to_thread(self._kafka.close)
         await self._webhooks.aclose()

@@ -39,6 +39,7 @@ from tidings.store.listeners import ListenerRow
 from tidings.store.rows import (
     AttemptRow,
     Change,
+    Committed,
     DeliveryRow,
     EventRow,
     ExecutionRow,
@@ -88,6 +89,17 @@ class Store(Protocol):
         """
         ...
 
+    def on_committed(self, callback: Callable[[Committed], None]) -> None:
+        """Call `callback` after every transaction: its end position, listeners changed.
+
+        The listeners are those it wrote or deleted. It runs in the event loop as soon
+        as the transaction has committed, before the `on_commit` callbacks and before
+        any other task can run, so a reader of the outbox that reads only up to the last
+        position it was told of learns of every listener change committed before the
+        events it reads. Quick, must not raise.
+        """
+        ...
+
     async def save_cursor(self, target_id: str, position: int) -> None:
         """Set how far a reader of the outbox has got; durable when this returns.
 
@@ -100,6 +112,10 @@ class Store(Protocol):
 
     async def load_cursor(self, target_id: str) -> int | None:
         """How far a reader has got; None if it has no cursor (never opened, or dropped)."""
+        ...
+
+    async def load_cursors(self, target_ids: Sequence[str]) -> dict[str, int]:
+        """The cursors of these readers (those that have one)."""
         ...
 
     async def read_events(self, after_position: int, limit: int) -> list[EventRow]:
@@ -134,6 +150,13 @@ class Store(Protocol):
         """A listener's unsettled deliveries (PENDING, FAILED), by execution and sequence.
 
         What its webhook pipeline resumes after a restart.
+        """
+        ...
+
+    async def unsettled_deliveries(self) -> list[DeliveryRow]:
+        """Every listener's unsettled deliveries, by listener, execution and sequence.
+
+        What the dispatcher resumes after a restart.
         """
         ...
 
@@ -219,6 +242,10 @@ class Store(Protocol):
 
     async def get_listener(self, listener_id: str) -> ListenerRow | None:
         """A listener by id; None if there is none."""
+        ...
+
+    async def get_listeners(self, listener_ids: Sequence[str]) -> dict[str, ListenerRow]:
+        """Listeners by id; ids of no listener are absent from the result."""
         ...
 
     async def list_listeners(self, page_token: str, limit: int) -> tuple[list[ListenerRow], str]:

@@ -141,6 +141,16 @@ class DeliveryRow:
 
 
 @dataclass(slots=True, frozen=True)
+class Committed:
+    """What one committed transaction tells the readers of the outbox (`Store.on_committed`)."""
+
+    #: The outbox position at the end of the transaction: every event up to it is readable.
+    position: int
+    #: The ids of the listeners it wrote or deleted.
+    listeners: tuple[str, ...] = ()
+
+
+@dataclass(slots=True, frozen=True)
 class AttemptRow:
     """One try at delivering an event to a listener."""
 

@@ -97,7 +97,7 @@ def _describe(exc: httpx.HTTPError) -> str:
 class WebhookSink:
     """Sends webhook requests; never raises for a failed delivery, returns an Attempt."""
 
-    def __init__(self, guard: DestinationGuard, *, max_connections: int = 256) -> None:
+    def __init__(self, guard: DestinationGuard, *, max_connections: int = 1024) -> None:
         self.guard = guard
 
         def session() -> aiohttp.ClientSession:

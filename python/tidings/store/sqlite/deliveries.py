@@ -25,6 +25,17 @@ def open_deliveries(c: sqlite3.Connection, listener_id: str) -> list[DeliveryRow
     ]
 
 
+def unsettled_deliveries(c: sqlite3.Connection) -> list[DeliveryRow]:
+    """Every listener's unsettled deliveries, by listener, execution and sequence."""
+    return [
+        delivery_row(t)
+        for t in c.execute(
+            f"SELECT {DELIVERY_COLS} FROM deliveries INDEXED BY deliveries_unsettled "
+            "WHERE state IN ('PENDING', 'FAILED') ORDER BY listener_id, execution_id, sequence"
+        )
+    ]
+
+
 def delivery_rows(
     c: sqlite3.Connection,
     listener_id: str,

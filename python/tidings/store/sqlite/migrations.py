@@ -148,6 +148,12 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX delivery_attempts_event ON delivery_attempts(listener_id, event_id);
     """,
+    # 5: the unsettled deliveries of every listener, which the one outbox reader resumes
+    # from after a restart (few rows: most deliveries are DELIVERED).
+    """
+    CREATE INDEX deliveries_unsettled ON deliveries(listener_id, execution_id, sequence)
+        WHERE state IN ('PENDING', 'FAILED');
+    """,
 )
 
 

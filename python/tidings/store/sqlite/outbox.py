@@ -85,6 +85,19 @@ def load_cursor(c: sqlite3.Connection, target_id: str) -> int | None:
     return None if row is None else int(row[0])
 
 
+def load_cursors(c: sqlite3.Connection, target_ids: Sequence[str]) -> dict[str, int]:
+    """The cursors of these delivery targets (those that have one)."""
+    out: dict[str, int] = {}
+    for start in range(0, len(target_ids), ID_CHUNK):
+        chunk = list(target_ids[start : start + ID_CHUNK])
+        marks = ", ".join("?" for _ in chunk)
+        for t in c.execute(
+            f"SELECT target_id, position FROM dispatch_cursors WHERE target_id IN ({marks})", chunk
+        ):
+            out[t[0]] = int(t[1])
+    return out
+
+
 def save_cursor(c: sqlite3.Connection, target_id: str, position: int) -> None:
     """Remember how far a delivery target has got in the outbox (autocommit)."""
     c.execute(CURSOR_SAVE, (target_id, position))

@@ -7,6 +7,7 @@ Each function runs on a connection inside a read transaction its caller holds (s
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Sequence
 
 from tidings.store.listeners import ListenerRow
 from tidings.store.rows import ExecutionRow, TaskRow, WorkflowRow
@@ -132,6 +133,18 @@ def get_listener(c: sqlite3.Connection, listener_id: str) -> ListenerRow | None:
     """A listener by id."""
     t = c.execute(f"SELECT {LISTENER_COLS} FROM listeners WHERE id = ?", (listener_id,)).fetchone()
     return None if t is None else listener_row(t)
+
+
+def get_listeners(c: sqlite3.Connection, listener_ids: Sequence[str]) -> dict[str, ListenerRow]:
+    """Listeners by id."""
+    out: dict[str, ListenerRow] = {}
+    for start in range(0, len(listener_ids), 500):
+        chunk = list(listener_ids[start : start + 500])
+        marks = ", ".join("?" for _ in chunk)
+        for t in c.execute(f"SELECT {LISTENER_COLS} FROM listeners WHERE id IN ({marks})", chunk):
+            row = listener_row(t)
+            out[row.id] = row
+    return out
 
 
 def list_listeners(

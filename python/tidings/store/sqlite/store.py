@@ -18,6 +18,7 @@ from tidings.store.listeners import ListenerRow
 from tidings.store.rows import (
     AttemptRow,
     Change,
+    Committed,
     DeliveryRow,
     EventRow,
     ExecutionRow,
@@ -73,6 +74,10 @@ class SQLiteStore:
         """Call `callback` (in the event loop) after every commit that wrote events."""
         self._writer.on_commit(callback)
 
+    def on_committed(self, callback: Callable[[Committed], None]) -> None:
+        """Call `callback` (in the event loop) after every transaction, at once."""
+        self._writer.on_committed(callback)
+
     async def save_cursor(self, target_id: str, position: int) -> None:
         """Remember how far a delivery target has got in the outbox."""
         try:
@@ -86,6 +91,10 @@ class SQLiteStore:
     async def load_cursor(self, target_id: str) -> int | None:
         """How far a delivery target has got, or None if it never started."""
         return await self._reader.run(outbox.load_cursor, target_id)
+
+    async def load_cursors(self, target_ids: Sequence[str]) -> dict[str, int]:
+        """The cursors of these delivery targets (those that have one)."""
+        return await self._reader.run(outbox.load_cursors, target_ids)
 
     async def read_events(self, after_position: int, limit: int) -> list[EventRow]:
         """Committed events after an outbox position, in commit order."""
@@ -116,6 +125,10 @@ class SQLiteStore:
     async def open_deliveries(self, listener_id: str) -> list[DeliveryRow]:
         """A listener's unsettled deliveries (PENDING, FAILED) by execution and sequence."""
         return await self._reader.run(deliveries.open_deliveries, listener_id)
+
+    async def unsettled_deliveries(self) -> list[DeliveryRow]:
+        """Every listener's unsettled deliveries, by listener, execution and sequence."""
+        return await self._reader.run(deliveries.unsettled_deliveries)
 
     async def delivery_rows(
         self,
@@ -191,6 +204,10 @@ class SQLiteStore:
     async def get_listener(self, listener_id: str) -> ListenerRow | None:
         """A listener by id."""
         return await self._reader.run(reads.get_listener, listener_id)
+
+    async def get_listeners(self, listener_ids: Sequence[str]) -> dict[str, ListenerRow]:
+        """Listeners by id."""
+        return await self._reader.run(reads.get_listeners, listener_ids)
 
     async def list_listeners(self, page_token: str, limit: int) -> tuple[list[ListenerRow], str]:
         """A page of listeners in creation order, and the next page's token."""

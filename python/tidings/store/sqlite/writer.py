@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Concatenate, ParamSpec, TypeVar
 
 from tidings.errors import StoreError
-from tidings.store.rows import Change
+from tidings.store.rows import Change, Committed
 from tidings.store.sqlite import tables
 from tidings.store.sqlite.connection import connect
 from tidings.store.sqlite.migrations import migrate
@@ -44,6 +44,9 @@ class Writer:
         self._wake = asyncio.Event()
         self._committer: asyncio.Task[None] | None = None
         self._callbacks: list[Callable[[], None]] = []
+        self._committed: list[Callable[[Committed], None]] = []
+        #: The outbox position at the end of the last transaction.
+        self._position = 0
         #: Transactions committed so far (each may hold many changes).
         self.commits = 0
 
@@ -58,6 +61,9 @@ class Writer:
             # Checkpoints run in their own thread (below), not inside a commit, where
             # copying the WAL back would hold up every writer waiting for that commit.
             conn.execute("PRAGMA wal_autocheckpoint=0")
+            self._position = int(
+                conn.execute("SELECT coalesce(max(position), 0) FROM events").fetchone()[0]
+            )
             return conn
 
         self._conn = await asyncio.get_running_loop().run_in_executor(self._executor, open_writer)
@@ -123,6 +129,13 @@ class Writer:
         """Call `callback` (in the event loop) after every commit that wrote events."""
         self._callbacks.append(callback)
 
+    def on_committed(self, callback: Callable[[Committed], None]) -> None:
+        """Call `callback` (in the event loop) after every transaction, at once.
+
+        Before any other task runs: its end position and the listeners it wrote or deleted.
+        """
+        self._committed.append(callback)
+
     async def run(
         self,
         fn: Callable[Concatenate[sqlite3.Connection, P], T],
@@ -157,6 +170,8 @@ class Writer:
                         await self._apply_alone(change) for change, _ in batch
                     ]  # fmt: skip
                 self.commits += 1
+                self._tell_committed([c for (c, _), e in zip(batch, outcomes, strict=True)
+                                      if e is None])  # fmt: skip
                 for (_, fut), error in zip(batch, outcomes, strict=True):
                     if fut.done():
                         continue
@@ -168,6 +183,20 @@ class Writer:
                 if any(c.events for c, _ in batch):
                     for callback in self._callbacks:
                         callback()
+
+    def _tell_committed(self, changes: Sequence[Change]) -> None:
+        listeners: list[str] = []
+        for change in changes:
+            if change.events:
+                self._position = max(self._position, change.events[-1].position)
+            listeners.extend(str(cols[0]) for cols in change.listeners)
+            listeners.extend(change.deleted_listeners)
+        info = Committed(self._position, tuple(dict.fromkeys(listeners)))
+        for callback in self._committed:
+            try:
+                callback(info)
+            except Exception:
+                log.exception("store: a commit callback failed")
 
     async def _apply_alone(self, change: Change) -> Exception | None:
         try:

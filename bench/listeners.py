@@ -1,0 +1,298 @@
+"""Listener benchmark: a real `tidings serve` with 10,000 listeners.
+
+In one run, against one server and one real HTTP receiver:
+  1. delivery to one active webhook listener (executions of a 5-task workflow): events
+     per second and commit-to-arrival latency, with that listener alone;
+  2. creating 10,000 more, mixed: global listeners with various filters (CreateListener),
+     workflow callbacks (CreateWorkflow with callback_url and modify_callback_url) and
+     execution notify targets (StartExecution with a notify target);
+  3. the idle server's CPU with all of them (from /proc, over some seconds);
+  4. the same delivery as in 1 with the 10,000 present, as a ratio of 1.
+Every event of the active listener is checked delivered, in order per execution.
+
+    python bench/listeners.py            # a table
+    python bench/listeners.py --json     # one JSON object
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sqlite3
+import statistics
+import sys
+import tempfile
+import time
+from collections import defaultdict
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent
+sys.path.insert(0, str(ROOT.parent / "python"))
+sys.path.insert(0, str(ROOT.parent / "tests"))
+
+import grpc  # noqa: E402
+
+from engine_client import EngineClient, workflow_yaml  # noqa: E402
+from tidings.v1 import event_pb2, execution_pb2, listener_pb2, listener_pb2_grpc  # noqa: E402
+from tidings_process import TidingsProcess  # noqa: E402
+from webhook_receiver import ALLOW_LOCAL, WebhookReceiver, webhook_listener  # noqa: E402
+
+PB = listener_pb2
+TASKS = 5
+CATEGORIES = (PB.EVENT_CATEGORY_EXECUTION, PB.EVENT_CATEGORY_TASK)
+ENGINE_TYPES = (
+    event_pb2.EVENT_TYPE_ENGINE_UP,
+    event_pb2.EVENT_TYPE_ENGINE_DOWN,
+    event_pb2.EVENT_TYPE_LISTENER_DISABLED,
+)
+PROFILES = ("mistral", "cloudevents", "thain", "tencent", "cloudevents_data")
+
+
+def chain(n: int) -> dict[str, dict[str, Any]]:
+    tasks: dict[str, dict[str, Any]] = {}
+    for i in range(n):
+        tasks[f"t{i}"] = {"action": "std.noop"}
+        if i + 1 < n:
+            tasks[f"t{i}"]["on-success"] = [f"t{i + 1}"]
+    return tasks
+
+
+def note(text: str) -> None:
+    print(text, file=sys.stderr, flush=True)
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far (/proc/<pid>/stat)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def concurrently(calls: Iterable[Callable[[], Any]], workers: int = 16) -> list[Any]:
+    with ThreadPoolExecutor(workers) as pool:
+        return list(pool.map(lambda call: call(), calls))
+
+
+def commit_times(data_dir: Path, ids: set[str]) -> dict[str, tuple[str, int, float]]:
+    """Event id → (execution id, sequence, commit time) from the outbox."""
+    conn = sqlite3.connect(f"file:{data_dir / 'tidings.sqlite3'}?mode=ro", uri=True, timeout=10)
+    try:
+        rows = conn.execute("SELECT id, execution_id, sequence, commit_time FROM events").fetchall()
+    finally:
+        conn.close()
+    return {r[0]: (r[1], r[2], r[3]) for r in rows if r[0] in ids}
+
+
+def deliver(
+    server: TidingsProcess,
+    rx: WebhookReceiver,
+    workflow: str,
+    path: str,
+    executions: int,
+    pace: float = 0.0,
+) -> dict[str, Any]:
+    """Run `executions` executions (all at once, or `pace` a second); every event must
+    reach `path`, in order per execution."""
+    offset = time.time() - time.monotonic()
+    before = len(rx.arrivals(path))
+    t0 = time.monotonic()
+    with EngineClient(server.address) as eng:
+        if pace:
+            started = set()
+            for i in range(executions):
+                started.add(eng.start(workflow).id)
+                time.sleep(max(0.0, t0 + (i + 1) / pace - time.monotonic()))
+        else:
+            started = set(concurrently(lambda: eng.start(workflow).id for _ in range(executions)))
+    want = executions * (2 + 2 * TASKS)
+    deadline = time.monotonic() + 120
+    while True:
+        got = rx.arrivals(path)[before:]
+        if len({a.webhook_id for a in got}) >= want or time.monotonic() > deadline:
+            break
+        time.sleep(0.05)
+    elapsed = max(a.at for a in got) - t0
+    first: dict[str, float] = {}
+    order: list[str] = []
+    for a in got:
+        if a.webhook_id not in first:
+            first[a.webhook_id] = a.at + offset
+            order.append(a.webhook_id)
+    known = commit_times(server.data_dir, set(first))
+    assert len(first) == want, f"{len(first)} of {want} events delivered"
+    assert {known[i][0] for i in first} == started, "events of other executions arrived"
+    seqs: dict[str, list[int]] = defaultdict(list)
+    for event_id in order:
+        seqs[known[event_id][0]].append(known[event_id][1])
+    for ex_id, got_seqs in seqs.items():
+        assert got_seqs == sorted(got_seqs), f"{ex_id}: out of order {got_seqs}"
+    ms = sorted((first[i] - known[i][2]) * 1000 for i in first)
+    return {
+        "events": want,
+        "events_per_s": round(want / elapsed),
+        "p50_ms": round(statistics.median(ms), 1),
+        "p99_ms": round(ms[int(len(ms) * 0.99) - 1], 1),
+    }
+
+
+def create_listeners(server: TidingsProcess, rx: WebhookReceiver, total: int) -> dict[str, Any]:
+    """`total` listeners: 60 % global, 20 % workflow callbacks, 20 % notify targets."""
+    n_global = total * 6 // 10
+    n_workflows = total // 10  # two callbacks each
+    n_notify = total - n_global - 2 * n_workflows
+    idle = rx.url("/idle")
+    with grpc.insecure_channel(server.address) as ch, EngineClient(server.address) as eng:
+        stub = listener_pb2_grpc.ListenerServiceStub(ch)
+
+        def global_listener(i: int) -> Callable[[], Any]:
+            lst = webhook_listener(
+                f"idle-{i}",
+                f"{idle}/{i}",
+                profile=PROFILES[i % len(PROFILES)],
+                workflows=[f"elsewhere-{i % 500}"] if i % 3 else [],
+                categories=[CATEGORIES[i % 2]] if i % 3 and i % 4 == 1 else [],
+                # Every workflow, but only engine up/down or listener-disabled events.
+                types=[] if i % 3 else [ENGINE_TYPES[i % len(ENGINE_TYPES)]],
+            )
+            request = PB.CreateListenerRequest(listener=lst)
+            return lambda: stub.CreateListener(request, timeout=60)
+
+        t0 = time.monotonic()
+        concurrently(global_listener(i) for i in range(n_global))
+        t_global = time.monotonic() - t0
+
+        t0 = time.monotonic()
+
+        def with_callbacks(i: int) -> Callable[[], Any]:
+            return lambda: eng.create_workflow(
+                workflow_yaml(f"cb-{i}", chain(1)),
+                callback_url=f"{idle}/cb/{i}",
+                modify_callback_url=f"{idle}/modify/{i}",
+            )
+
+        concurrently(with_callbacks(i) for i in range(n_workflows))
+        t_callbacks = time.monotonic() - t0
+
+        eng.create_workflow(workflow_yaml("notified", chain(1)))
+        target = execution_pb2.NotifyTarget(url=f"{idle}/notify", profile="mistral")
+        t0 = time.monotonic()
+        notified = concurrently(
+            (lambda: eng.start("notified", notify=[target]).id) for _ in range(n_notify)
+        )
+        t_notify = time.monotonic() - t0
+        for ex_id in notified:
+            eng.wait_until_ended(ex_id, 60)
+
+        t0 = time.monotonic()
+        pages, token, listed = 0, "", 0
+        while True:
+            reply = stub.ListListeners(
+                PB.ListListenersRequest(page_size=1000, page_token=token), timeout=60
+            )
+            pages, listed, token = pages + 1, listed + len(reply.listeners), reply.next_page_token
+            if not token:
+                break
+        t_list = time.monotonic() - t0
+    made = n_global + 2 * n_workflows + n_notify
+    return {
+        "listeners": made,
+        "listed": listed,
+        "create_per_s": round(made / (t_global + t_callbacks + t_notify)),
+        "create_global_per_s": round(n_global / t_global),
+        "create_callbacks_per_s": round(2 * n_workflows / t_callbacks),
+        "create_notify_per_s": round(n_notify / t_notify),
+        "list_all_s": round(t_list, 2),
+    }
+
+
+def idle_cpu(server: TidingsProcess, seconds: float) -> float:
+    """The server's CPU use (share of one core) while nothing happens."""
+    assert server.proc is not None
+    pid = server.proc.pid
+    time.sleep(2.0)  # let the notify deliveries and the creation settle
+    c0, t0 = cpu_seconds(pid), time.monotonic()
+    time.sleep(seconds)
+    return (cpu_seconds(pid) - c0) / (time.monotonic() - t0)
+
+
+def run(args: argparse.Namespace) -> dict[str, Any]:
+    with tempfile.TemporaryDirectory(prefix="tidings-listeners-") as tmp, WebhookReceiver() as rx:
+        server = TidingsProcess(Path(tmp) / "data", env=ALLOW_LOCAL)
+        server.start()
+        try:
+            with grpc.insecure_channel(server.address) as ch, EngineClient(server.address) as eng:
+                eng.create_workflow(workflow_yaml("active", chain(TASKS)))
+                stub = listener_pb2_grpc.ListenerServiceStub(ch)
+                stub.CreateListener(
+                    PB.CreateListenerRequest(
+                        listener=webhook_listener("active", rx.url("/active"), workflows=["active"])
+                    ),
+                    timeout=60,
+                )
+            note("warm-up")
+            deliver(server, rx, "active", "/active", args.executions // 4)
+            note("delivery with 1 listener")
+            one = deliver(server, rx, "active", "/active", args.executions)
+            # Latency at half the rate measured (queueing in a saturated engine aside).
+            pace = one["events_per_s"] / (2 + 2 * TASKS) / 2
+            one_paced = deliver(server, rx, "active", "/active", args.executions // 2, pace)
+            idle_one = idle_cpu(server, args.idle_seconds)
+            note(f"creating {args.listeners} listeners")
+            made = create_listeners(server, rx, args.listeners)
+            idle_many = idle_cpu(server, args.idle_seconds)
+            note(f"delivery with {args.listeners} more")
+            many = deliver(server, rx, "active", "/active", args.executions)
+            many_paced = deliver(server, rx, "active", "/active", args.executions // 2, pace)
+        except BaseException:
+            note(server.log()[-3000:])
+            raise
+        finally:
+            server.stop()
+    return {
+        **made,
+        "idle_cpu_1": round(idle_one, 4),
+        "idle_cpu": round(idle_many, 4),
+        "one": {**one, "p50_ms": one_paced["p50_ms"], "p99_ms": one_paced["p99_ms"]},
+        "many": {**many, "p50_ms": many_paced["p50_ms"], "p99_ms": many_paced["p99_ms"]},
+        "latency_rate": round(pace * (2 + 2 * TASKS)),
+        "throughput_ratio": round(many["events_per_s"] / one["events_per_s"], 3),
+        "p99_ratio": round(many_paced["p99_ms"] / one_paced["p99_ms"], 3),
+        "cpus": os.cpu_count(),
+    }
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
+    parser.add_argument("--listeners", type=int, default=10_000)
+    parser.add_argument("--executions", type=int, default=300)
+    parser.add_argument("--idle-seconds", type=float, default=10.0)
+    args = parser.parse_args()
+    r = run(args)
+    if args.json:
+        print(json.dumps(r))
+        return 0
+    one, many = r["one"], r["many"]
+    print(f"listener benchmark: a real tidings serve, {r['listeners']:,} listeners (60 % "
+          f"global, 20 % workflow callbacks, 20 % notify targets), {r['cpus']} CPUs")  # fmt: skip
+    print(f"  creation                {r['create_per_s']:>8,} listeners/s "
+          f"(global {r['create_global_per_s']:,}/s, callbacks {r['create_callbacks_per_s']:,}/s, "
+          f"notify {r['create_notify_per_s']:,}/s)")  # fmt: skip
+    print(f"  ListListeners, all      {r['list_all_s']:>8} s for {r['listed']:,}")
+    print(f"  idle CPU                {r['idle_cpu'] * 100:>8.2f} % of a core "
+          f"(with 1 listener: {r['idle_cpu_1'] * 100:.2f} %)")  # fmt: skip
+    print(f"  delivery, 1 listener    {one['events_per_s']:>8,} events/s, "
+          f"p50 {one['p50_ms']} ms, p99 {one['p99_ms']} ms")  # fmt: skip
+    print(f"  delivery, +{r['listeners']:,}  {many['events_per_s']:>8,} events/s, "
+          f"p50 {many['p50_ms']} ms, p99 {many['p99_ms']} ms")  # fmt: skip
+    print(f"  (latency at {r['latency_rate']:,} events/s, half the 1-listener throughput)")
+    print(f"  ratio (many / 1)        throughput {r['throughput_ratio']:.2f}, p99 "
+          f"{r['p99_ratio']:.2f} ({one['events']} events each, all in order)")  # fmt: skip
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

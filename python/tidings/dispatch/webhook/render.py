@@ -1,0 +1,96 @@
+"""Request bodies and their headers, rendered by the codec a batch at a time.
+
+One `Renderers` serves every webhook listener: listeners of the same profile and mode
+share one renderer and one rendering of each event.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from tidings import codec
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class Rendered:
+    """An event's request body and the headers that go with it."""
+
+    body: bytes
+    headers: dict[str, str]
+
+
+#: A rendering key: the profile and whether CloudEvents go in binary mode.
+Style = tuple[str, bool]
+
+
+def style_of(profile: str, config: dict[str, object]) -> Style:
+    """How a webhook listener's events are rendered."""
+    return profile, profile == "cloudevents" and config.get("cloudevents_mode") == "BINARY"
+
+
+def ce_header_value(value: str) -> str:
+    """A CloudEvents attribute as an HTTP header value (HTTP binding 3.1.3.2).
+
+    Space, double quote, percent and anything outside printable ASCII are
+    percent-encoded (UTF-8).
+    """
+    if value.isascii() and value.isprintable() and not any(c in value for c in ' "%'):
+        return value
+    out = []
+    for char in value:
+        if "!" <= char <= "~" and char not in '"%':
+            out.append(char)
+        else:
+            out.extend(f"%{b:02X}" for b in char.encode())
+    return "".join(out)
+
+
+class Renderers:
+    """One codec renderer per profile, rendering batches for any number of listeners."""
+
+    def __init__(self, timezone: str = "UTC") -> None:
+        self.timezone = timezone
+        self._renderers: dict[str, codec.Renderer] = {}
+        self._types: dict[str, dict[str, str]] = {}
+
+    def _renderer(self, profile: str) -> codec.Renderer:
+        r = self._renderers.get(profile)
+        if r is None:
+            r = self._renderers[profile] = codec.Renderer(profile, timezone=self.timezone)
+            self._types[profile] = {"content-type": codec.content_type(profile)}
+        return r
+
+    def render(self, style: Style, bodies: Sequence[bytes]) -> list[Rendered | None]:
+        """Each canonical event rendered in `style`; None for one the codec refuses.
+
+        Called in a worker thread: the codec releases the GIL.
+        """
+        try:
+            return list(self._render(style, bodies))
+        except codec.CodecError:
+            if len(bodies) == 1:
+                log.exception("webhook: cannot render an event as %s", style[0])
+                return [None]
+        # One bad event must not take its batch with it.
+        return [self.render(style, [b])[0] for b in bodies]
+
+    def _render(self, style: Style, bodies: Sequence[bytes]) -> list[Rendered]:
+        profile, binary = style
+        renderer = self._renderer(profile)
+        if binary:
+            out = []
+            for attrs, data in renderer.render_cloudevents_binary(list(bodies)):
+                headers = {}
+                for name, value in attrs:
+                    if name == "datacontenttype":
+                        headers["content-type"] = value
+                    else:
+                        headers[f"ce-{name}"] = ce_header_value(value)
+                out.append(Rendered(data, headers))
+            return out
+        ctype = self._types[profile]
+        return [Rendered(body, ctype) for body in renderer.render(list(bodies))]
