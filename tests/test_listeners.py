@@ -626,8 +626,6 @@ def test_registry_lifecycle(tmp_path: Path) -> None:
         await store.open()
         clock = Clock()
         registry = L.ListenerRegistry(store, LOCAL, clock=clock)
-        changes: list[int] = []
-        registry.on_change(lambda: changes.append(1))
         try:
             row, secret = await registry.create(
                 spec(transport=L.WebhookSpec("http://127.0.0.1:9/"))
@@ -690,7 +688,6 @@ def test_registry_lifecycle(tmp_path: Path) -> None:
                 await registry.delete(row.id)
             with pytest.raises(NotFoundError):
                 await registry.update(row.id, spec())
-            assert len(changes) == 10
         finally:
             await store.close()
 

@@ -271,10 +271,6 @@ class Engine:
 
     # ------------------------------------------------------------------ workflows
 
-    async def workflow_of(self, row: WorkflowRow) -> dsl.Workflow:
-        """The parsed workflow of a stored row (cached)."""
-        return await self.workflows.of(row)
-
     async def create_workflow(
         self, definition: str, callback_url: str = "", modify_callback_url: str = ""
     ) -> WorkflowRow:
@@ -367,8 +363,6 @@ class Engine:
         if self.listeners is not None:  # heard from the execution's first event on
             self.listeners.add(step.change, notify_rows)
         await self.store.commit(step.change)
-        if self.listeners is not None and step.change.listeners:
-            self.listeners.changed()
         self._timers.timeout(run)
         self._launch_after_commit(run, step)
         return run.row
@@ -413,11 +407,6 @@ class Engine:
         """The execution is driven again (resumed, or retried/skipped after it failed)."""
         self._runs.revive(run)
         self._timers.timeout(run)
-
-    def _revive_notify(self, run: Run) -> None:
-        """Restart a reopened execution's notify targets (they stopped at its end)."""
-        if run.row.notify and self.listeners is not None:
-            self.listeners.changed()
 
     async def cancel(self, execution_id: str, reason: str = "") -> ExecutionRow:
         """Cancel a running or paused execution (thain "killed")."""
@@ -500,8 +489,6 @@ class Engine:
         if reopened:
             self._reopened(run)
         await self._commit(run, step)
-        if reopened:
-            self._revive_notify(run)
         return task
 
     async def skip_task(self, task_id: str, result: Any) -> TaskRow:
@@ -524,8 +511,6 @@ class Engine:
         if reopened:
             self._reopened(run)
         await self._commit(run, step)
-        if reopened:
-            self._revive_notify(run)
         return task
 
     async def complete_task(

@@ -191,7 +191,6 @@ class Workflows:
         change.put_workflow(row)
         await self._callback_listeners(row, change)
         await self._store.commit(change)
-        self._listeners_changed(change)
 
     async def _callback_listeners(self, row: WorkflowRow, change: Change) -> None:
         """The workflow's seed-002 callback listeners, (re)written into `change`."""
@@ -200,10 +199,6 @@ class Workflows:
         await self._listeners.put_workflow_callbacks(
             change, row.id, row.name, row.callback_url, row.modify_callback_url
         )
-
-    def _listeners_changed(self, change: Change) -> None:
-        if self._listeners is not None and (change.listeners or change.deleted_listeners):
-            self._listeners.changed()
 
     async def get(self, id_or_name: str) -> WorkflowRow:
         """A workflow by id or name; NotFoundError if there is none."""
@@ -245,7 +240,6 @@ class Workflows:
         if self._listeners is not None:
             self._listeners.drop_workflow_callbacks(change, row.id)
         await self._store.commit(change)
-        self._listeners_changed(change)
 
 
 def _invalid(exc: dsl.DefinitionError) -> InvalidArgumentError:

@@ -57,25 +57,11 @@ class ListenerRegistry:
         #: Makes the LISTENER_DISABLED event (listener id, name, reason, time).
         self._announce = announce
         self._lock = asyncio.Lock()
-        self._on_change: list[Callable[[], None]] = []
-
-    def on_change(self, callback: Callable[[], None]) -> None:
-        """Call `callback` after every committed change of a listener (e.g. to reload)."""
-        self._on_change.append(callback)
-
-    async def _commit(self, change: Change) -> None:
-        await self.store.commit(change)
-        self.changed()
-
-    def changed(self) -> None:
-        """Tell the followers (the dispatcher) that listeners changed in the store."""
-        for callback in self._on_change:
-            callback()
 
     # --- listeners the engine makes with workflows and executions ---------------
 
     def add(self, change: Change, rows: Sequence[ListenerRow]) -> None:
-        """Write listeners into `change` (call `changed` once it commits).
+        """Write listeners into `change`.
 
         A new listener hears what is committed from this change on (its cursor opens at
         the end of the outbox); one that exists already keeps its place.
@@ -173,7 +159,7 @@ class ListenerRegistry:
             row = build_row(spec, str(uuid.uuid4()), now, [{"secret": secret, "expire_time": None}])
             change = Change()
             self.add(change, [row])
-            await self._commit(change)
+            await self.store.commit(change)
         log.info("listener %s (%s) created: %s %s", row.id, row.name, row.profile, row.transport)
         return row, secret
 
@@ -203,7 +189,7 @@ class ListenerRegistry:
             row.disabled_reason = "" if row.enabled else old.disabled_reason
             change = Change()
             change.put_listener(row)
-            await self._commit(change)
+            await self.store.commit(change)
         return row
 
     async def delete(self, listener_id: str) -> None:
@@ -212,7 +198,7 @@ class ListenerRegistry:
             await self.get(listener_id)
             change = Change()
             self.remove(change, [listener_id])
-            await self._commit(change)
+            await self.store.commit(change)
         log.info("listener %s deleted", listener_id)
 
     async def rotate_secret(
@@ -236,7 +222,7 @@ class ListenerRegistry:
             row.update_time = now
             change = Change()
             change.put_listener(row)
-            await self._commit(change)
+            await self.store.commit(change)
         log.info("listener %s: signing secret rotated", listener_id)
         return secret, expire
 
@@ -251,6 +237,6 @@ class ListenerRegistry:
             change.put_listener(row)
             if self._announce is not None:  # in the same transaction: it happened
                 change.add_event(self._announce(row.id, row.name, reason, row.update_time))
-            await self._commit(change)
+            await self.store.commit(change)
         log.warning("listener %s disabled: %s", listener_id, reason)
         return row
