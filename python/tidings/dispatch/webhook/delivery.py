@@ -25,11 +25,9 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
 from tidings.dispatch.ledger import Ledger
-from tidings.dispatch.webhook import signing
 from tidings.dispatch.webhook.render import Rendered, Renderers, style_of
 from tidings.dispatch.webhook.retry import RetryPolicy, policy_of
-from tidings.dispatch.webhook.sink import Attempt, WebhookSink
-from tidings.listeners import DEFAULT_TIMEOUT_S, signing_keys
+from tidings.dispatch.webhook.sink import Attempt, WebhookSink, to_listener
 from tidings.store.listeners import ListenerRow
 from tidings.store.rows import AttemptRow, DeliveryRow, EventRow
 
@@ -321,18 +319,9 @@ class WebhookDelivery:
                 item.rendered = r
 
     async def _attempt(self, event_id: str, rendered: Rendered) -> Attempt:
-        config = self.row.config
         now = int(self.clock())
-        headers = {**config.get("headers", {}), **rendered.headers}
-        headers.update(signing.headers(signing_keys(self.row, now), event_id, now, rendered.body))
         return await self.slots.run(
-            self.sink.deliver(
-                config["url"],
-                config.get("method", "POST"),
-                headers,
-                rendered.body,
-                float(config.get("timeout_s", DEFAULT_TIMEOUT_S)),
-            )
+            to_listener(self.sink, self.row, event_id, rendered.body, rendered.headers, now)
         )
 
     def _schedule(self, d: DeliveryRow, attempt: Attempt) -> None:

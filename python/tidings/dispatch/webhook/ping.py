@@ -12,15 +12,12 @@ from datetime import UTC, datetime
 
 import orjson
 
-from tidings.dispatch.webhook import signing
-from tidings.dispatch.webhook.sink import Attempt, WebhookSink
-from tidings.listeners import DEFAULT_TIMEOUT_S, signing_keys
+from tidings.dispatch.webhook.sink import Attempt, WebhookSink, to_listener
 from tidings.store.listeners import ListenerRow
 
 
 async def ping(sink: WebhookSink, row: ListenerRow, *, now: float) -> Attempt:
     """POST (or PUT) a signed ping event to a webhook listener; what came back."""
-    cfg = row.config
     msg_id = f"ping_{uuid.uuid4().hex}"
     body = orjson.dumps(
         {
@@ -31,10 +28,6 @@ async def ping(sink: WebhookSink, row: ListenerRow, *, now: float) -> Attempt:
             "time": datetime.fromtimestamp(now, UTC).isoformat().replace("+00:00", "Z"),
         }
     )
-    headers = {
-        **cfg.get("headers", {}),
-        "content-type": "application/json",
-        **signing.headers(signing_keys(row, now), msg_id, int(now), body),
-    }
-    timeout = float(cfg.get("timeout_s") or DEFAULT_TIMEOUT_S)
-    return await sink.deliver(cfg["url"], cfg.get("method", "POST"), headers, body, timeout)
+    return await to_listener(
+        sink, row, msg_id, body, {"content-type": "application/json"}, int(now)
+    )

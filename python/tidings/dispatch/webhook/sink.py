@@ -16,7 +16,7 @@ import ipaddress
 import socket
 import ssl
 import time
-from collections.abc import Mapping
+from collections.abc import Awaitable, Mapping
 from dataclasses import dataclass
 
 import aiohttp
@@ -25,9 +25,11 @@ from aiohttp.abc import AbstractResolver, ResolveResult
 from httpx_aiohttp import AiohttpTransport
 
 from tidings import __version__
+from tidings.dispatch.webhook import signing
 from tidings.dispatch.webhook.retry import parse_retry_after
-from tidings.listeners import DEFAULT_TIMEOUT_S
+from tidings.listeners import DEFAULT_TIMEOUT_S, signing_keys
 from tidings.net import DestinationGuard
+from tidings.store.listeners import ListenerRow
 
 #: An attempt records this much of the receiver's answer.
 SNIPPET_BYTES = 1024
@@ -182,3 +184,23 @@ class WebhookSink:
     async def aclose(self) -> None:
         """Close the pooled connections."""
         await self.client.aclose()
+
+
+def to_listener(
+    sink: WebhookSink,
+    row: ListenerRow,
+    msg_id: str,
+    body: bytes,
+    headers: Mapping[str, str],
+    now: int,
+) -> Awaitable[Attempt]:
+    """One signed attempt at a webhook listener: its URL, method, headers and timeout.
+
+    `headers` (content type, CloudEvents attributes) go over the listener's own; the
+    Standard Webhooks headers, signed with the secrets in force at `now`, over both.
+    """
+    cfg = row.config
+    sent = {**cfg.get("headers", {}), **headers}
+    sent.update(signing.headers(signing_keys(row, now), msg_id, now, body))
+    timeout = float(cfg.get("timeout_s") or DEFAULT_TIMEOUT_S)
+    return sink.deliver(cfg["url"], cfg.get("method", "POST"), sent, body, timeout)
