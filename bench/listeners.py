@@ -36,7 +36,7 @@ sys.path.insert(0, str(ROOT.parent / "tests"))
 
 import grpc  # noqa: E402
 
-from engine_client import EngineClient, workflow_yaml  # noqa: E402
+from engine_client import EngineClient, chain_of, workflow_yaml  # noqa: E402
 from tidings.v1 import event_pb2, execution_pb2, listener_pb2, listener_pb2_grpc  # noqa: E402
 from tidings_process import TidingsProcess  # noqa: E402
 from webhook_receiver import ALLOW_LOCAL, WebhookReceiver, webhook_listener  # noqa: E402
@@ -50,15 +50,6 @@ ENGINE_TYPES = (
     event_pb2.EVENT_TYPE_LISTENER_DISABLED,
 )
 PROFILES = ("mistral", "cloudevents", "thain", "tencent", "cloudevents_data")
-
-
-def chain(n: int) -> dict[str, dict[str, Any]]:
-    tasks: dict[str, dict[str, Any]] = {}
-    for i in range(n):
-        tasks[f"t{i}"] = {"action": "std.noop"}
-        if i + 1 < n:
-            tasks[f"t{i}"]["on-success"] = [f"t{i + 1}"]
-    return tasks
 
 
 def note(text: str) -> None:
@@ -168,7 +159,7 @@ def create_listeners(server: TidingsProcess, rx: WebhookReceiver, total: int) ->
 
         def with_callbacks(i: int) -> Callable[[], Any]:
             return lambda: eng.create_workflow(
-                workflow_yaml(f"cb-{i}", chain(1)),
+                workflow_yaml(f"cb-{i}", chain_of(1)),
                 callback_url=f"{idle}/cb/{i}",
                 modify_callback_url=f"{idle}/modify/{i}",
             )
@@ -176,7 +167,7 @@ def create_listeners(server: TidingsProcess, rx: WebhookReceiver, total: int) ->
         concurrently(with_callbacks(i) for i in range(n_workflows))
         t_callbacks = time.monotonic() - t0
 
-        eng.create_workflow(workflow_yaml("notified", chain(1)))
+        eng.create_workflow(workflow_yaml("notified", chain_of(1)))
         target = execution_pb2.NotifyTarget(url=f"{idle}/notify", profile="mistral")
         t0 = time.monotonic()
         notified = concurrently(
@@ -224,7 +215,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         server.start()
         try:
             with grpc.insecure_channel(server.address) as ch, EngineClient(server.address) as eng:
-                eng.create_workflow(workflow_yaml("active", chain(TASKS)))
+                eng.create_workflow(workflow_yaml("active", chain_of(TASKS)))
                 stub = listener_pb2_grpc.ListenerServiceStub(ch)
                 stub.CreateListener(
                     PB.CreateListenerRequest(

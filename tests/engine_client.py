@@ -110,6 +110,21 @@ def workflow_yaml(
     return yaml.safe_dump({"version": "2.0", name: body}, sort_keys=False, allow_unicode=True)
 
 
+def chain(*names: str, action: str = "std.noop") -> dict[str, dict[str, Any]]:
+    """Tasks running one after another."""
+    tasks: dict[str, dict[str, Any]] = {}
+    for i, name in enumerate(names):
+        tasks[name] = {"action": action}
+        if i + 1 < len(names):
+            tasks[name]["on-success"] = [names[i + 1]]
+    return tasks
+
+
+def chain_of(n: int) -> dict[str, dict[str, Any]]:
+    """A chain of `n` std.noop tasks t0, t1, ..."""
+    return chain(*(f"t{i}" for i in range(n)))
+
+
 def http_task(url: str, **extra: Any) -> dict[str, Any]:
     """A ``std.http`` task calling ``url`` (POST with a small JSON body unless given)."""
     params: dict[str, Any] = {"url": url, "method": "post", "body": {"hello": "atom"}}

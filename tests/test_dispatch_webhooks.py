@@ -35,7 +35,7 @@ from cloudevents.core.bindings.http import HTTPMessage, from_http_event
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
 from atom_server import RecordedRequest, Reply
-from engine_client import ET, EngineClient, EventLog, rpc_failure, unique, workflow_yaml
+from engine_client import ET, EngineClient, EventLog, chain, rpc_failure, unique, workflow_yaml
 from tidings.v1 import event_pb2
 from tidings_process import TidingsProcess
 from webhook_receiver import (
@@ -124,16 +124,6 @@ def engine(server: TidingsProcess) -> Iterator[EngineClient]:
 
 
 # --- helpers -------------------------------------------------------------------------------
-
-
-def chain(*names: str, action: str = "std.noop") -> dict[str, dict[str, Any]]:
-    """Tasks running one after another."""
-    tasks: dict[str, dict[str, Any]] = {}
-    for i, name in enumerate(names):
-        tasks[name] = {"action": action}
-        if i + 1 < len(names):
-            tasks[name]["on-success"] = [names[i + 1]]
-    return tasks
 
 
 def new_workflow(engine: EngineClient, tasks: dict[str, dict[str, Any]], **kw: Any) -> Any:

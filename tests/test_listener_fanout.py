@@ -19,7 +19,7 @@ from typing import Any
 
 import grpc
 
-from engine_client import EngineClient, EventLog, workflow_yaml
+from engine_client import EngineClient, EventLog, chain_of, workflow_yaml
 from tidings.dispatch.index import Entry, ListenerIndex
 from tidings.dispatch.targets import EventFilter
 from tidings.store.rows import EventRow
@@ -85,15 +85,6 @@ def concurrently(calls: Iterable[Callable[[], Any]]) -> list[Any]:
         return list(pool.map(lambda call: call(), calls))
 
 
-def chain(n: int) -> dict[str, dict[str, Any]]:
-    tasks: dict[str, dict[str, Any]] = {}
-    for i in range(n):
-        tasks[f"t{i}"] = {"action": "std.noop"}
-        if i + 1 < n:
-            tasks[f"t{i}"]["on-success"] = [f"t{i + 1}"]
-    return tasks
-
-
 def query(data_dir: Path, sql: str, *args: Any) -> list[Any]:
     conn = sqlite3.connect(f"file:{data_dir / 'tidings.sqlite3'}?mode=ro", uri=True, timeout=10)
     try:
@@ -108,8 +99,8 @@ def test_two_thousand_idle_listeners_cost_nothing_and_change_nothing(tmp_path: P
         with grpc.insecure_channel(server.address) as ch, EngineClient(server.address) as eng:
             listeners = Listeners(ch)
             log = EventLog(data)
-            eng.create_workflow(workflow_yaml("active", chain(2)))
-            eng.create_workflow(workflow_yaml("notified", chain(1)))
+            eng.create_workflow(workflow_yaml("active", chain_of(2)))
+            eng.create_workflow(workflow_yaml("notified", chain_of(1)))
             idle = rx.url("/idle")
             engine_types = [ET.EVENT_TYPE_ENGINE_UP, ET.EVENT_TYPE_ENGINE_DOWN]
 
@@ -125,7 +116,7 @@ def test_two_thousand_idle_listeners_cost_nothing_and_change_nothing(tmp_path: P
 
             def with_callbacks(i: int) -> Callable[[], Any]:
                 return lambda: eng.create_workflow(
-                    workflow_yaml(f"cb-{i}", chain(1)),
+                    workflow_yaml(f"cb-{i}", chain_of(1)),
                     callback_url=f"{idle}/cb/{i}",
                     modify_callback_url=f"{idle}/modify/{i}",
                 )
