@@ -9,7 +9,8 @@ dispatcher delivers what the stored rows say.
 - `spec`: what a caller asks for, validation with field paths, the stored row;
 - `secrets`: Standard Webhooks signing secrets, rotation with a grace period;
 - `scoped`: the listeners the engine makes with workflows and executions;
-- `registry`: create, read, change, delete, disable (one lock, followers told).
+- `registry`: create, read, change, delete, disable (one lock; the dispatcher hears of
+  each change from the store as it commits).
 """
 
 from tidings.listeners.registry import ListenerRegistry
