@@ -22,8 +22,10 @@ from tidings.dispatch.dispatcher import Dispatcher
 from tidings.dispatch.stream import CommitSignal
 from tidings.engine.actions import HttpActionConfig, default_registry
 from tidings.engine.events import EventFactory
+from tidings.engine.host import EngineThread
 from tidings.engine.runner import Engine
 from tidings.listeners import ListenerRegistry
+from tidings.store.bridge import StoreOnLoop
 from tidings.store.folder_lock import FolderLock
 from tidings.store.sqlite import SQLiteStore
 from tidings.v1 import (
@@ -41,13 +43,20 @@ log = logging.getLogger(__name__)
 
 
 class Server:
-    """One tidings process: store, engine and gRPC API."""
+    """One tidings process: store, engine and gRPC API.
+
+    The engine runs on a thread and event loop of its own (`EngineThread`), so that an
+    expression running up to its time limit never holds up RPCs, commits or delivery;
+    the store, the dispatcher and the gRPC server share the loop this is made on.
+    """
 
     def __init__(self, config: Config) -> None:
         self.config = config
         self.failed: BaseException | None = None
         self.stopped = asyncio.Event()
+        self._loop = asyncio.get_running_loop()
         self.store = SQLiteStore(config.database_path)
+        self.engine_thread = EngineThread()
         self.actions = default_registry(
             HttpActionConfig(
                 transport_retries=config.http_transport_retries,
@@ -59,10 +68,10 @@ class Server:
             self.store, config.webhook_allow_private, announce=events.listener_disabled
         )
         self.engine = Engine(
-            self.store,
+            StoreOnLoop(self.store, self._loop),
             self.actions,
             events,
-            on_fatal=self._fatal,
+            on_fatal=self._fatal_in_engine,
             listeners=self.listeners,
             definition_limits=config.definition_limits(),
         )
@@ -79,10 +88,10 @@ class Server:
         self._grpc = grpc.aio.server()
         health_pb2_grpc.add_HealthServicer_to_server(self.health, self._grpc)
         workflow_pb2_grpc.add_WorkflowServiceServicer_to_server(
-            WorkflowService(self.engine), self._grpc
+            WorkflowService(self.engine, self.store, self.engine_thread), self._grpc
         )
         execution_pb2_grpc.add_ExecutionServiceServicer_to_server(
-            ExecutionService(self.engine), self._grpc
+            ExecutionService(self.engine, self.store, self.engine_thread), self._grpc
         )
         self.commits = CommitSignal()
         event_service_pb2_grpc.add_EventServiceServicer_to_server(
@@ -106,12 +115,16 @@ class Server:
         self.failed = exc
         self.stopped.set()
 
+    def _fatal_in_engine(self, exc: BaseException) -> None:
+        self._loop.call_soon_threadsafe(self._fatal, exc)
+
     async def start(self) -> None:
         """Open the store, resume executions, then serve; raises if it cannot bind."""
         await self.store.open()
         self.store.on_commit(self.commits.notify)
         await self.dispatcher.start()
-        await self.engine.start()
+        self.engine_thread.start()
+        await self.engine_thread.call(self.engine.start())
         self.port = self._grpc.add_insecure_port(self.config.listen)
         if self.port == 0:
             raise OSError(f"cannot listen on {self.config.listen}")
@@ -124,8 +137,9 @@ class Server:
         """Report NOT_SERVING, let in-flight RPCs finish, then stop the engine and store."""
         await self.health.enter_graceful_shutdown()
         await self._grpc.stop(self.config.shutdown_grace_s)
-        await self.engine.stop()
-        await self.actions.aclose()
+        await self.engine_thread.call(self.engine.stop())
+        await self.engine_thread.call(self.actions.aclose())
+        self.engine_thread.stop()
         # ENGINE_DOWN is in the outbox now: give delivery a moment to carry it out.
         await self.dispatcher.drain(timeout=self.config.shutdown_grace_s)
         await self.dispatcher.stop()
@@ -142,7 +156,11 @@ async def serve(config: Config) -> int:
     lock.acquire()
     try:
         server = Server(config)
-        await server.start()
+        try:
+            await server.start()
+        except BaseException:
+            server.engine_thread.stop()
+            raise
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, server.stopped.set)

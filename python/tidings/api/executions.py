@@ -7,8 +7,10 @@ from typing import Any
 
 from tidings.api import convert
 from tidings.api.errors import handles_errors
+from tidings.engine.host import EngineThread
 from tidings.engine.runner import Engine
 from tidings.errors import FieldViolation, InvalidArgumentError
+from tidings.store import ExecutionRow, Store
 from tidings.v1 import execution_pb2, execution_pb2_grpc
 
 Context = Any  # grpc.aio.ServicerContext
@@ -30,10 +32,16 @@ def _notify(targets: Any) -> list[dict[str, Any]]:
 
 
 class ExecutionService(execution_pb2_grpc.ExecutionServiceServicer):
-    """Start, inspect and steer executions."""
+    """Start, inspect and steer executions.
 
-    def __init__(self, engine: Engine) -> None:
+    Every call into the engine runs on its thread (`EngineThread.call`); pages of
+    executions are read from the store directly.
+    """
+
+    def __init__(self, engine: Engine, store: Store, thread: EngineThread) -> None:
         self.engine = engine
+        self.store = store
+        self.on_engine = thread.call
 
     @handles_errors
     async def StartExecution(
@@ -44,12 +52,14 @@ class ExecutionService(execution_pb2_grpc.ExecutionServiceServicer):
             raise InvalidArgumentError(
                 "bad timeout", [FieldViolation("timeout_seconds", "must be a finite number")]
             )
-        row = await self.engine.start_execution(
-            convert.required(request.workflow, "workflow"),
-            convert.parse_json(request.input_json, "input_json", default={}, want_object=True),
-            request_id=request.request_id,
-            notify=_notify(request.notify),
-            timeout_s=request.timeout_seconds,
+        row = await self.on_engine(
+            self.engine.start_execution(
+                convert.required(request.workflow, "workflow"),
+                convert.parse_json(request.input_json, "input_json", default={}, want_object=True),
+                request_id=request.request_id,
+                notify=_notify(request.notify),
+                timeout_s=request.timeout_seconds,
+            )
         )
         return PB.StartExecutionResponse(execution=convert.execution(row))
 
@@ -58,7 +68,7 @@ class ExecutionService(execution_pb2_grpc.ExecutionServiceServicer):
         self, request: PB.GetExecutionRequest, context: Context
     ) -> PB.GetExecutionResponse:
         """An execution by id."""
-        row = await self.engine.get_execution(convert.required(request.id, "id"))
+        row = await self.on_engine(self.engine.get_execution(convert.required(request.id, "id")))
         return PB.GetExecutionResponse(execution=convert.execution(row))
 
     @handles_errors
@@ -68,18 +78,17 @@ class ExecutionService(execution_pb2_grpc.ExecutionServiceServicer):
         """A page of executions, optionally of one workflow and in one state."""
         workflow_id = ""
         if request.workflow:
-            workflow_id = (await self.engine.get_workflow(request.workflow)).id
+            workflow_id = (await self.on_engine(self.engine.get_workflow(request.workflow))).id
         state = ""
         if request.state:
             state = PB.ExecutionState.Name(request.state).removeprefix("EXECUTION_STATE_")
-        rows, token = await self.engine.store.list_executions(
+        rows, token = await self.store.list_executions(
             workflow_id,
             state,
             convert.page_token(request.page_token),
             convert.page_size(request.page_size),
         )
-        # Rows the engine drives are fresher in memory than in the database.
-        fresh = [await self.engine.get_execution(r.id) for r in rows]
+        fresh = await self.on_engine(self._fresh(rows))
         return PB.ListExecutionsResponse(
             executions=[convert.execution(r) for r in fresh], next_page_token=token
         )
@@ -90,11 +99,14 @@ class ExecutionService(execution_pb2_grpc.ExecutionServiceServicer):
     ) -> PB.ListTasksResponse:
         """A page of an execution's tasks, in creation order."""
         execution_id = convert.required(request.execution_id, "execution_id")
-        await self.engine.get_execution(execution_id)  # NOT_FOUND for an unknown execution
-        rows, token = await self.engine.list_tasks(
-            execution_id,
-            convert.page_token(request.page_token),
-            convert.page_size(request.page_size),
+        # NOT_FOUND for an unknown execution
+        await self.on_engine(self.engine.get_execution(execution_id))
+        rows, token = await self.on_engine(
+            self.engine.list_tasks(
+                execution_id,
+                convert.page_token(request.page_token),
+                convert.page_size(request.page_size),
+            )
         )
         return PB.ListTasksResponse(tasks=[convert.task(r) for r in rows], next_page_token=token)
 
@@ -103,7 +115,7 @@ class ExecutionService(execution_pb2_grpc.ExecutionServiceServicer):
         self, request: PB.PauseExecutionRequest, context: Context
     ) -> PB.PauseExecutionResponse:
         """Pause a running execution."""
-        row = await self.engine.pause(convert.required(request.id, "id"))
+        row = await self.on_engine(self.engine.pause(convert.required(request.id, "id")))
         return PB.PauseExecutionResponse(execution=convert.execution(row))
 
     @handles_errors
@@ -111,7 +123,7 @@ class ExecutionService(execution_pb2_grpc.ExecutionServiceServicer):
         self, request: PB.ResumeExecutionRequest, context: Context
     ) -> PB.ResumeExecutionResponse:
         """Resume a paused execution."""
-        row = await self.engine.resume(convert.required(request.id, "id"))
+        row = await self.on_engine(self.engine.resume(convert.required(request.id, "id")))
         return PB.ResumeExecutionResponse(execution=convert.execution(row))
 
     @handles_errors
@@ -119,7 +131,9 @@ class ExecutionService(execution_pb2_grpc.ExecutionServiceServicer):
         self, request: PB.CancelExecutionRequest, context: Context
     ) -> PB.CancelExecutionResponse:
         """Cancel a running or paused execution."""
-        row = await self.engine.cancel(convert.required(request.id, "id"), request.reason)
+        row = await self.on_engine(
+            self.engine.cancel(convert.required(request.id, "id"), request.reason)
+        )
         return PB.CancelExecutionResponse(execution=convert.execution(row))
 
     @handles_errors
@@ -127,7 +141,7 @@ class ExecutionService(execution_pb2_grpc.ExecutionServiceServicer):
         self, request: PB.RollbackExecutionRequest, context: Context
     ) -> PB.RollbackExecutionResponse:
         """Roll back an ended execution."""
-        row = await self.engine.rollback(convert.required(request.id, "id"))
+        row = await self.on_engine(self.engine.rollback(convert.required(request.id, "id")))
         return PB.RollbackExecutionResponse(execution=convert.execution(row))
 
     @handles_errors
@@ -135,15 +149,19 @@ class ExecutionService(execution_pb2_grpc.ExecutionServiceServicer):
         self, request: PB.RetryTaskRequest, context: Context
     ) -> PB.RetryTaskResponse:
         """Re-run a failed task."""
-        row = await self.engine.retry_task(convert.required(request.task_id, "task_id"))
+        row = await self.on_engine(
+            self.engine.retry_task(convert.required(request.task_id, "task_id"))
+        )
         return PB.RetryTaskResponse(task=convert.task(row))
 
     @handles_errors
     async def SkipTask(self, request: PB.SkipTaskRequest, context: Context) -> PB.SkipTaskResponse:
         """Mark a task passed with a result."""
-        row = await self.engine.skip_task(
-            convert.required(request.task_id, "task_id"),
-            convert.parse_json(request.result_json, "result_json"),
+        row = await self.on_engine(
+            self.engine.skip_task(
+                convert.required(request.task_id, "task_id"),
+                convert.parse_json(request.result_json, "result_json"),
+            )
         )
         return PB.SkipTaskResponse(task=convert.task(row))
 
@@ -152,10 +170,16 @@ class ExecutionService(execution_pb2_grpc.ExecutionServiceServicer):
         self, request: PB.CompleteTaskRequest, context: Context
     ) -> PB.CompleteTaskResponse:
         """The callback of an asynchronous atom."""
-        row = await self.engine.complete_task(
-            convert.required(request.task_id, "task_id"),
-            request.success,
-            convert.parse_json(request.result_json, "result_json"),
-            request.error_message,
+        row = await self.on_engine(
+            self.engine.complete_task(
+                convert.required(request.task_id, "task_id"),
+                request.success,
+                convert.parse_json(request.result_json, "result_json"),
+                request.error_message,
+            )
         )
         return PB.CompleteTaskResponse(task=convert.task(row))
+
+    async def _fresh(self, rows: list[ExecutionRow]) -> list[ExecutionRow]:
+        """The rows again as the engine has them: those it drives are fresher in memory."""
+        return [await self.engine.get_execution(r.id) for r in rows]

@@ -6,27 +6,37 @@ from typing import Any
 
 from tidings.api import convert
 from tidings.api.errors import handles_errors
+from tidings.engine.host import EngineThread
 from tidings.engine.runner import Engine
+from tidings.store import Store
 from tidings.v1 import workflow_pb2, workflow_pb2_grpc
 
 Context = Any  # grpc.aio.ServicerContext
 
 
 class WorkflowService(workflow_pb2_grpc.WorkflowServiceServicer):
-    """Create, read, update and delete workflow definitions."""
+    """Create, read, update and delete workflow definitions.
 
-    def __init__(self, engine: Engine) -> None:
+    Every call into the engine runs on its thread (`EngineThread.call`); pages of
+    workflows are read from the store directly.
+    """
+
+    def __init__(self, engine: Engine, store: Store, thread: EngineThread) -> None:
         self.engine = engine
+        self.store = store
+        self.on_engine = thread.call
 
     @handles_errors
     async def CreateWorkflow(
         self, request: workflow_pb2.CreateWorkflowRequest, context: Context
     ) -> workflow_pb2.CreateWorkflowResponse:
         """Validate and store a definition."""
-        row = await self.engine.create_workflow(
-            convert.required(request.definition, "definition"),
-            request.callback_url,
-            request.modify_callback_url,
+        row = await self.on_engine(
+            self.engine.create_workflow(
+                convert.required(request.definition, "definition"),
+                request.callback_url,
+                request.modify_callback_url,
+            )
         )
         return workflow_pb2.CreateWorkflowResponse(workflow=convert.workflow(row))
 
@@ -35,7 +45,7 @@ class WorkflowService(workflow_pb2_grpc.WorkflowServiceServicer):
         self, request: workflow_pb2.GetWorkflowRequest, context: Context
     ) -> workflow_pb2.GetWorkflowResponse:
         """A workflow by id or name."""
-        row = await self.engine.get_workflow(request.workflow)
+        row = await self.on_engine(self.engine.get_workflow(request.workflow))
         return workflow_pb2.GetWorkflowResponse(workflow=convert.workflow(row))
 
     @handles_errors
@@ -44,9 +54,7 @@ class WorkflowService(workflow_pb2_grpc.WorkflowServiceServicer):
     ) -> workflow_pb2.ListWorkflowsResponse:
         """A page of workflows."""
         limit = convert.page_size(request.page_size)
-        rows, token = await self.engine.store.list_workflows(
-            convert.page_token(request.page_token), limit
-        )
+        rows, token = await self.store.list_workflows(convert.page_token(request.page_token), limit)
         return workflow_pb2.ListWorkflowsResponse(
             workflows=[convert.workflow(r) for r in rows], next_page_token=token
         )
@@ -56,11 +64,13 @@ class WorkflowService(workflow_pb2_grpc.WorkflowServiceServicer):
         self, request: workflow_pb2.UpdateWorkflowRequest, context: Context
     ) -> workflow_pb2.UpdateWorkflowResponse:
         """Replace a definition (the name must stay)."""
-        row = await self.engine.update_workflow(
-            request.workflow,
-            convert.required(request.definition, "definition"),
-            request.callback_url,
-            request.modify_callback_url,
+        row = await self.on_engine(
+            self.engine.update_workflow(
+                request.workflow,
+                convert.required(request.definition, "definition"),
+                request.callback_url,
+                request.modify_callback_url,
+            )
         )
         return workflow_pb2.UpdateWorkflowResponse(workflow=convert.workflow(row))
 
@@ -69,5 +79,5 @@ class WorkflowService(workflow_pb2_grpc.WorkflowServiceServicer):
         self, request: workflow_pb2.DeleteWorkflowRequest, context: Context
     ) -> workflow_pb2.DeleteWorkflowResponse:
         """Delete a workflow."""
-        await self.engine.delete_workflow(request.workflow)
+        await self.on_engine(self.engine.delete_workflow(request.workflow))
         return workflow_pb2.DeleteWorkflowResponse()

@@ -8,6 +8,9 @@ order they were made, so the database always holds a prefix of the engine's hist
 after a crash, `start()` reloads what was running and carries on from there (re-issuing
 action calls that were in flight; atoms get the task id to de-duplicate).
 
+Rows the engine returns are snapshots, the caller's own: the server calls the engine
+from another thread (:mod:`.host`), where a live row could change while it is read.
+
 The :class:`Engine` here drives it: its lifecycle and recovery, the commands (pause,
 resume, cancel, rollback, retry, skip, complete), and the commits of the steps the
 machine makes. It holds the rest: definitions (:mod:`.workflows`), the executions in
@@ -18,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import copy
 import functools
 import logging
 import time
@@ -365,7 +369,7 @@ class Engine:
         await self.store.commit(step.change)
         self._timers.timeout(run)
         self._launch_after_commit(run, step)
-        return run.row
+        return copy.copy(run.row)
 
     async def get_execution(self, execution_id: str) -> ExecutionRow:
         """An execution by id (the live row when the engine drives it)."""
@@ -386,7 +390,7 @@ class Engine:
             raise FailedPreconditionError(f"execution is {run.row.state}, not RUNNING")
         step = self._command(run, lambda step: self.machine.pause(run, step), "pause")
         await self._commit(run, step)
-        return run.row
+        return copy.copy(run.row)
 
     async def resume(self, execution_id: str) -> ExecutionRow:
         """Resume a paused execution: start what waited."""
@@ -401,7 +405,7 @@ class Engine:
         step = self._command(run, make, "resume")
         self._reopened(run)
         await self._commit(run, step)
-        return run.row
+        return copy.copy(run.row)
 
     def _reopened(self, run: Run) -> None:
         """The execution is driven again (resumed, or retried/skipped after it failed)."""
@@ -417,7 +421,7 @@ class Engine:
         why = reason or "cancelled"
         step = self._command(run, lambda s: self.machine.end(run, CANCELLED, why, s), "cancel")
         await self._commit(run, step)
-        return run.row
+        return copy.copy(run.row)
 
     async def rollback(self, execution_id: str) -> ExecutionRow:
         """Run the rollback actions of the succeeded tasks, newest first."""
@@ -432,7 +436,7 @@ class Engine:
         self._runs.revive(run)
         await self.store.commit(step.change)
         self._spawn(self._rollback_loop(run))
-        return run.row
+        return copy.copy(run.row)
 
     async def _rollback_loop(self, run: Run) -> None:
         failures = 0
@@ -489,7 +493,7 @@ class Engine:
         if reopened:
             self._reopened(run)
         await self._commit(run, step)
-        return task
+        return copy.copy(task)
 
     async def skip_task(self, task_id: str, result: Any) -> TaskRow:
         """Mark a task passed with the given result and continue as if it had succeeded."""
@@ -511,7 +515,7 @@ class Engine:
         if reopened:
             self._reopened(run)
         await self._commit(run, step)
-        return task
+        return copy.copy(task)
 
     async def complete_task(
         self, task_id: str, success: bool, result: Any, error_message: str
@@ -535,7 +539,7 @@ class Engine:
             raise InternalError(f"the completion failed, nothing changed: {exc.cause}") from exc
         self._timers.cancel_deadline(run, task)
         await self._commit(run, step)
-        return task
+        return copy.copy(task)
 
     # ------------------------------------------------------------------ action calls
 

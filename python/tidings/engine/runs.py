@@ -8,6 +8,7 @@ rollback, get) must see the state the engine made even before its commit lands.
 
 from __future__ import annotations
 
+import copy
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 
@@ -62,10 +63,10 @@ class Runs:
         self.index(run, list(run.tasks.values()))
 
     async def execution(self, execution_id: str) -> ExecutionRow:
-        """An execution by id (the live row when the engine holds it)."""
+        """An execution by id (a copy of the live row when the engine holds it)."""
         run = self.get(execution_id)
         if run is not None:
-            return run.row
+            return copy.copy(run.row)
         row = await self._store.get_execution(execution_id)
         if row is None:
             raise NotFoundError(f"execution {execution_id!r} not found")
@@ -110,14 +111,14 @@ class Runs:
     async def list_tasks(
         self, execution_id: str, page_token: str, limit: int
     ) -> tuple[list[TaskRow], str]:
-        """A page of an execution's tasks; live rows where the engine holds them."""
+        """A page of an execution's tasks; copies of live rows where the engine holds them."""
         rows, token = await self._store.list_tasks(execution_id, page_token, limit)
         run = self.get(execution_id)
         if run is not None:
-            rows = [run.tasks.get(r.id, r) for r in rows]
+            rows = [copy.copy(run.tasks.get(r.id, r)) for r in rows]
             if not token:  # the last page also shows tasks not yet committed
                 seen = {r.id for r in rows}
-                rows += [t for t in run.tasks.values() if t.id not in seen][
+                rows += [copy.copy(t) for t in run.tasks.values() if t.id not in seen][
                     : max(0, limit - len(rows))
                 ]
         return rows, token

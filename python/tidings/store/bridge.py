@@ -1,0 +1,242 @@
+"""A store on another event loop: :class:`StoreOnLoop`.
+
+The server runs the engine on a thread and loop of its own (``tidings.engine.host``)
+while the store, its writer and the dispatcher stay on the loop that serves RPCs. The
+engine reaches the store through this adapter: every call runs on the store's loop and
+its result comes back to the caller's.
+
+Order is kept: `enqueue` hands changes to the store's loop with
+``call_soon_threadsafe``, which runs callbacks in the order they were scheduled, so
+changes commit in the order the engine made them, as with the store itself. `commit`
+goes the same way (it is `enqueue` and a wait), never overtaking an earlier `enqueue`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Coroutine, Sequence
+from typing import Any, TypeVar
+
+from tidings.store.base import Store
+from tidings.store.listeners import ListenerRow
+from tidings.store.rows import (
+    AttemptRow,
+    Change,
+    Committed,
+    DeliveryRow,
+    EventRow,
+    ExecutionRow,
+    TaskRow,
+    WorkflowRow,
+)
+
+__all__ = ["StoreOnLoop"]
+
+T = TypeVar("T")
+
+
+def _settle(source: asyncio.Future[None], target: asyncio.Future[None]) -> None:
+    """Give `target` the outcome of `source` (in `target`'s loop)."""
+    if target.done():
+        return
+    if source.cancelled():
+        target.cancel()
+    elif (exc := source.exception()) is not None:
+        target.set_exception(exc)
+    else:
+        target.set_result(None)
+
+
+class StoreOnLoop:
+    """`store`, which lives on event loop `home`, for callers on another loop."""
+
+    def __init__(self, store: Store, home: asyncio.AbstractEventLoop) -> None:
+        self._store = store
+        self._home = home
+
+    async def _there(self, coro: Coroutine[Any, Any, T]) -> T:
+        return await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(coro, self._home))
+
+    # --- lifecycle -----------------------------------------------------------
+
+    async def open(self) -> None:
+        """Open the store (on its loop)."""
+        await self._there(self._store.open())
+
+    async def close(self) -> None:
+        """Close the store (on its loop)."""
+        await self._there(self._store.close())
+
+    # --- writing -------------------------------------------------------------
+
+    def enqueue(self, change: Change) -> asyncio.Future[None]:
+        """Queue the change on the store's loop now; the future resolves on the caller's."""
+        loop = asyncio.get_running_loop()
+        mine: asyncio.Future[None] = loop.create_future()
+
+        def settle_mine(theirs: asyncio.Future[None]) -> None:
+            loop.call_soon_threadsafe(_settle, theirs, mine)
+
+        def enqueue_there() -> None:
+            try:
+                theirs = self._store.enqueue(change)
+            except Exception as exc:  # the caller learns of it as from the store itself
+                loop.call_soon_threadsafe(mine.set_exception, exc)
+                return
+            theirs.add_done_callback(settle_mine)
+
+        self._home.call_soon_threadsafe(enqueue_there)
+        return mine
+
+    async def commit(self, change: Change) -> None:
+        """Make the change durable (after every change enqueued before it)."""
+        await self.enqueue(change)
+
+    def on_commit(self, callback: Callable[[], None]) -> None:
+        """Call `callback` on the caller's loop, soon after each commit that wrote events."""
+        loop = asyncio.get_running_loop()
+
+        def relay() -> None:
+            loop.call_soon_threadsafe(callback)
+
+        self._home.call_soon_threadsafe(self._store.on_commit, relay)
+
+    def on_committed(self, callback: Callable[[Committed], None]) -> None:
+        """Call `callback` on the caller's loop, soon after each transaction.
+
+        Unlike the store's own, not before any other task of the caller's loop runs.
+        """
+        loop = asyncio.get_running_loop()
+
+        def relay(info: Committed) -> None:
+            loop.call_soon_threadsafe(callback, info)
+
+        self._home.call_soon_threadsafe(self._store.on_committed, relay)
+
+    async def save_cursor(self, target_id: str, position: int) -> None:
+        """See `Store.save_cursor`."""
+        await self._there(self._store.save_cursor(target_id, position))
+
+    # --- the outbox ----------------------------------------------------------
+
+    async def load_cursor(self, target_id: str) -> int | None:
+        """See `Store.load_cursor`."""
+        return await self._there(self._store.load_cursor(target_id))
+
+    async def load_cursors(self, target_ids: Sequence[str]) -> dict[str, int]:
+        """See `Store.load_cursors`."""
+        return await self._there(self._store.load_cursors(target_ids))
+
+    async def read_events(self, after_position: int, limit: int) -> list[EventRow]:
+        """See `Store.read_events`."""
+        return await self._there(self._store.read_events(after_position, limit))
+
+    async def read_events_by_id(self, event_ids: Sequence[str]) -> dict[str, EventRow]:
+        """See `Store.read_events_by_id`."""
+        return await self._there(self._store.read_events_by_id(event_ids))
+
+    async def last_position(self) -> int:
+        """See `Store.last_position`."""
+        return await self._there(self._store.last_position())
+
+    async def first_position(self, execution_id: str) -> int:
+        """See `Store.first_position`."""
+        return await self._there(self._store.first_position(execution_id))
+
+    async def has_events_after(self, execution_id: str, position: int) -> bool:
+        """See `Store.has_events_after`."""
+        return await self._there(self._store.has_events_after(execution_id, position))
+
+    # --- deliveries ----------------------------------------------------------
+
+    async def open_deliveries(self, listener_id: str) -> list[DeliveryRow]:
+        """See `Store.open_deliveries`."""
+        return await self._there(self._store.open_deliveries(listener_id))
+
+    async def unsettled_deliveries(self) -> list[DeliveryRow]:
+        """See `Store.unsettled_deliveries`."""
+        return await self._there(self._store.unsettled_deliveries())
+
+    async def delivery_rows(
+        self,
+        listener_id: str,
+        *,
+        event_ids: Sequence[str] = (),
+        states: Sequence[str] = (),
+        start: float = 0.0,
+        end: float = float("inf"),
+    ) -> list[DeliveryRow]:
+        """See `Store.delivery_rows`."""
+        return await self._there(
+            self._store.delivery_rows(
+                listener_id, event_ids=event_ids, states=states, start=start, end=end
+            )
+        )
+
+    async def list_deliveries(
+        self, listener_id: str, event_id: str, state: str, page_token: str, limit: int
+    ) -> tuple[list[tuple[DeliveryRow, list[AttemptRow]]], str]:
+        """See `Store.list_deliveries`."""
+        return await self._there(
+            self._store.list_deliveries(listener_id, event_id, state, page_token, limit)
+        )
+
+    # --- workflows, executions, tasks ------------------------------------------
+
+    async def get_workflow(self, id_or_name: str) -> WorkflowRow | None:
+        """See `Store.get_workflow`."""
+        return await self._there(self._store.get_workflow(id_or_name))
+
+    async def list_workflows(self, page_token: str, limit: int) -> tuple[list[WorkflowRow], str]:
+        """See `Store.list_workflows`."""
+        return await self._there(self._store.list_workflows(page_token, limit))
+
+    async def get_execution(self, execution_id: str) -> ExecutionRow | None:
+        """See `Store.get_execution`."""
+        return await self._there(self._store.get_execution(execution_id))
+
+    async def find_execution_by_request_id(self, request_id: str) -> ExecutionRow | None:
+        """See `Store.find_execution_by_request_id`."""
+        return await self._there(self._store.find_execution_by_request_id(request_id))
+
+    async def list_executions(
+        self, workflow_id: str, state: str, page_token: str, limit: int
+    ) -> tuple[list[ExecutionRow], str]:
+        """See `Store.list_executions`."""
+        return await self._there(self._store.list_executions(workflow_id, state, page_token, limit))
+
+    async def get_task(self, task_id: str) -> TaskRow | None:
+        """See `Store.get_task`."""
+        return await self._there(self._store.get_task(task_id))
+
+    async def list_tasks(
+        self, execution_id: str, page_token: str, limit: int
+    ) -> tuple[list[TaskRow], str]:
+        """See `Store.list_tasks`."""
+        return await self._there(self._store.list_tasks(execution_id, page_token, limit))
+
+    async def load_execution(self, execution_id: str) -> tuple[ExecutionRow, list[TaskRow]] | None:
+        """See `Store.load_execution`."""
+        return await self._there(self._store.load_execution(execution_id))
+
+    async def load_active(self) -> list[tuple[ExecutionRow, list[TaskRow]]]:
+        """See `Store.load_active`."""
+        return await self._there(self._store.load_active())
+
+    # --- listeners -----------------------------------------------------------
+
+    async def get_listener(self, listener_id: str) -> ListenerRow | None:
+        """See `Store.get_listener`."""
+        return await self._there(self._store.get_listener(listener_id))
+
+    async def get_listeners(self, listener_ids: Sequence[str]) -> dict[str, ListenerRow]:
+        """See `Store.get_listeners`."""
+        return await self._there(self._store.get_listeners(listener_ids))
+
+    async def list_listeners(self, page_token: str, limit: int) -> tuple[list[ListenerRow], str]:
+        """See `Store.list_listeners`."""
+        return await self._there(self._store.list_listeners(page_token, limit))
+
+    async def all_listeners(self) -> list[ListenerRow]:
+        """See `Store.all_listeners`."""
+        return await self._there(self._store.all_listeners())
