@@ -88,3 +88,15 @@ def test_definition_limits_default_and_come_from_the_environment() -> None:
 def test_bad_definition_limits_name_the_setting(name: str, value: str, message: str) -> None:
     with pytest.raises(config.ConfigError, match=message):
         config.load(env={name: value})
+
+
+def test_the_expression_time_limit_defaults_to_1_s_and_comes_from_the_environment() -> None:
+    assert config.load(env={}).expression_time_limit_s == 1.0
+    env = {"TIDINGS_EXPRESSION_TIME_LIMIT_S": "0.25"}
+    assert config.load(env=env).expression_time_limit_s == 0.25
+
+
+@pytest.mark.parametrize("value", ["0", "-1", "nan", "inf", "3601"])
+def test_a_bad_expression_time_limit_names_the_setting(value: str) -> None:
+    with pytest.raises(config.ConfigError, match="expression_time_limit_s: must be more than 0"):
+        config.load(env={"TIDINGS_EXPRESSION_TIME_LIMIT_S": value})

@@ -62,6 +62,9 @@ class Config:
     max_definition_values: int = 200_000
     #: Items of any one list in a definition.
     max_definition_list_items: int = 10_000
+    #: Seconds one evaluation of an expression may run; beyond it the expression fails
+    #: (its task fails with seed 000's 599 naming this limit).
+    expression_time_limit_s: float = 1.0
 
     def definition_limits(self) -> DefinitionLimits:
         """The ``max_definition_*`` settings; ValueError names a bad one."""
@@ -116,6 +119,11 @@ def _validate(config: Config) -> Config:
     for name in ("shutdown_grace_s", "http_transport_retries", "http_retry_delay_s"):
         if getattr(config, name) < 0:
             raise ConfigError(f"{name}: must not be negative")
+    limit = config.expression_time_limit_s
+    if not (0 < limit <= 3600):  # also refuses NaN
+        raise ConfigError(
+            f"expression_time_limit_s: must be more than 0 and at most 3600, got {limit}"
+        )
     try:
         config.definition_limits()
     except ValueError as exc:

@@ -74,6 +74,7 @@ class Server:
             on_fatal=self._fatal_in_engine,
             listeners=self.listeners,
             definition_limits=config.definition_limits(),
+            expression_time_limit_s=config.expression_time_limit_s,
         )
         self.dispatcher = Dispatcher(
             self.store,

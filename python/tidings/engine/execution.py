@@ -17,7 +17,7 @@ from typing import Any
 
 from tidings.engine import dsl
 from tidings.engine.actions import ActionContext
-from tidings.engine.expressions import ExpressionContext, TaskView
+from tidings.engine.expressions import DEFAULT_TIME_LIMIT_S, ExpressionContext, TaskView
 from tidings.errors import FieldViolation, InvalidArgumentError
 from tidings.store import Change, ExecutionRow, TaskRow, WorkflowRow
 from tidings.store.columns import unstorable
@@ -50,6 +50,8 @@ class Run:
     tasks: dict[str, TaskRow] = field(default_factory=dict)
     #: Task whose unhandled error ends the execution.
     failed_task: TaskRow | None = None
+    #: How long one evaluation of an expression may run (``expression_time_limit_s``).
+    time_limit_s: float = DEFAULT_TIME_LIMIT_S
 
     def checkpoint(self) -> Checkpoint:
         """The run as it is now, to :meth:`~Checkpoint.restore` if a step fails halfway."""
@@ -135,8 +137,12 @@ def new_run(
     notify: Sequence[Mapping[str, Any]],
     timeout_s: float,
     now: float,
+    time_limit_s: float = DEFAULT_TIME_LIMIT_S,
 ) -> Run:
-    """A new execution of a workflow with its (checked) input ``values``, running."""
+    """A new execution of a workflow with its (checked) input ``values``, running.
+
+    ``time_limit_s`` bounds each evaluation of its expressions.
+    """
     ex = ExecutionRow(
         id=execution_id,
         workflow_id=wf_row.id,
@@ -155,7 +161,7 @@ def new_run(
         update_time=now,
         end_time=None,
     )
-    return Run(ex, wf)
+    return Run(ex, wf, time_limit_s=time_limit_s)
 
 
 def new_task(run: Run, name: str, trigger: dict[str, str] | None, now: float) -> TaskRow:
@@ -201,6 +207,7 @@ def expression_context(run: Run, current: TaskRow | None) -> ExpressionContext:
         current_task=current.name if current is not None else None,
         execution={"id": ex.id, "input": ex.input, "workflow_name": ex.workflow_name,
                    "workflow_id": ex.workflow_id, "created_at": ex.create_time},
+        time_limit_s=run.time_limit_s,
     )  # fmt: skip
 
 

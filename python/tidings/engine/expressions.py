@@ -50,6 +50,7 @@ from yaql.language import yaqltypes as yaql_types
 from tidings.store.columns import unstorable
 
 __all__ = [
+    "DEFAULT_TIME_LIMIT_S",
     "CompiledValue",
     "Expression",
     "ExpressionContext",
@@ -68,6 +69,7 @@ log = logging.getLogger(__name__)
 
 Language: TypeAlias = Literal["yaql", "jinja"]
 
+DEFAULT_TIME_LIMIT_S = 1.0
 #: Largest collection a YAQL expression may build or walk (yaql.limitIterators).
 YAQL_LIMIT_ITERATORS = 10_000
 #: Approximate bytes a YAQL expression may hold in memory (yaql.memoryQuota).
@@ -144,6 +146,7 @@ class ExpressionContext:
     tasks: Mapping[str, TaskView] = field(default_factory=dict)
     current_task: str | None = None
     execution: Mapping[str, Any] = field(default_factory=dict)
+    time_limit_s: float = DEFAULT_TIME_LIMIT_S
     # yaql wants its own frozen copy of the data; making it once per context rather than
     # once per expression matters when one task's conditions and publish share a context.
     _yaql_cache: dict[str, Any] = field(default_factory=dict, init=False, repr=False, compare=False)

@@ -40,6 +40,7 @@ from tidings.engine.atomic import Fallback, Make, StepFailed, make_step, step_or
 from tidings.engine.calls import Calls
 from tidings.engine.events import EventFactory
 from tidings.engine.execution import Run, Step, check_value, new_run
+from tidings.engine.expressions import DEFAULT_TIME_LIMIT_S
 from tidings.engine.machine import Machine
 from tidings.engine.runs import Runs
 from tidings.engine.timers import Timers
@@ -87,6 +88,7 @@ class Engine:
         on_fatal: Callable[[BaseException], None] | None = None,
         listeners: ListenerRegistry | None = None,
         definition_limits: dsl.DefinitionLimits | None = None,
+        expression_time_limit_s: float = DEFAULT_TIME_LIMIT_S,
     ) -> None:
         self.store = store
         #: Where seed-002 callback URLs and notify targets become listeners.
@@ -100,7 +102,7 @@ class Engine:
         self._stopping = False
         self._specs = action_specs(actions)
         self.workflows = Workflows(store, self._specs, clock, listeners, definition_limits)
-        self._runs = Runs(store, self.workflows.parse_stored)
+        self._runs = Runs(store, self.workflows.parse_stored, expression_time_limit_s)
         #: The executions the engine drives, by id.
         self.runs = self._runs.live
         self.machine = Machine(actions, events, clock)
@@ -120,7 +122,7 @@ class Engine:
             except dsl.DefinitionError as exc:  # cannot happen unless the code changed
                 log.error("execution %s: stored definition no longer valid: %s", ex.id, exc)
                 continue
-            run = Run(ex, workflow, {t.id: t for t in tasks})
+            run = self._runs.run_of(ex, workflow, tasks)
             self._runs.revive(run)
             self._timers.timeout(run)
             if ex.state == ROLLING_BACK:
@@ -352,7 +354,10 @@ class Engine:
         if notify and self.listeners is not None:
             notify_rows = await self.listeners.notify_targets(execution_id, notify)
         now = self.clock()
-        run = new_run(execution_id, wf_row, wf, values, request_id, notify, timeout_s, now)
+        run = new_run(
+            execution_id, wf_row, wf, values, request_id, notify, timeout_s, now,
+            self._runs.time_limit_s,
+        )  # fmt: skip
         try:
             step, _ = step_or_fallback(
                 run,

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import copy
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 
 from tidings.engine import dsl
 from tidings.engine.execution import Run
+from tidings.engine.expressions import DEFAULT_TIME_LIMIT_S
 from tidings.errors import NotFoundError
 from tidings.store import ExecutionRow, Store, TaskRow
 from tidings.vocab import EXECUTION_ENDED
@@ -27,7 +28,14 @@ RECENTLY_ENDED = 10_000
 class Runs:
     """Runs by execution id, and which execution each of their tasks belongs to."""
 
-    def __init__(self, store: Store, parse: Callable[[str], Awaitable[dsl.Workflow]]) -> None:
+    def __init__(
+        self,
+        store: Store,
+        parse: Callable[[str], Awaitable[dsl.Workflow]],
+        time_limit_s: float = DEFAULT_TIME_LIMIT_S,
+    ) -> None:
+        #: How long one evaluation of an expression may run, in every run made here.
+        self.time_limit_s = time_limit_s
         self._store = store
         #: Parses a stored execution's definition, off the event loop (raises if it is no
         #: longer valid).
@@ -62,6 +70,10 @@ class Runs:
         self.live[run.row.id] = run
         self.index(run, list(run.tasks.values()))
 
+    def run_of(self, ex: ExecutionRow, workflow: dsl.Workflow, tasks: Sequence[TaskRow]) -> Run:
+        """The run of a stored execution and its tasks (in creation order)."""
+        return Run(ex, workflow, {t.id: t for t in tasks}, time_limit_s=self.time_limit_s)
+
     async def execution(self, execution_id: str) -> ExecutionRow:
         """An execution by id (a copy of the live row when the engine holds it)."""
         run = self.get(execution_id)
@@ -87,7 +99,7 @@ class Runs:
             workflow = await self._parse(ex.definition)
             run = self.get(execution_id)  # and again, while it was parsed
         if run is None:
-            run = Run(ex, workflow, {t.id: t for t in tasks})
+            run = self.run_of(ex, workflow, tasks)
             if ex.state in EXECUTION_ENDED:
                 self.forget(run)
             else:
