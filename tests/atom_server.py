@@ -22,6 +22,9 @@ Built-in paths (any other path answers 404 unless scripted):
 ``script(path, *replies)`` overrides a path with a list of ``Reply``; each request takes
 the next one, and the last one repeats.
 
+A request to a URL that a listener was created for (``tests/seeds/learn.py`` learns them
+from the tests' gRPC calls) is a payload: it is held to its seed (``tests/seeds/hook.py``).
+
 Usage::
 
     with AtomServer() as atoms:
@@ -41,6 +44,8 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Self
 from urllib.parse import parse_qs, urlsplit
+
+from seeds import hook as seed_hook
 
 MAX_DELAY = 5.0
 IDLE_TIMEOUT = 5.0
@@ -214,6 +219,7 @@ class AtomServer:
         self._httpd = _Server(("127.0.0.1", 0), _Handler)
         self._httpd.atoms = self
         self.port: int = int(self._httpd.server_address[1])
+        seed_hook.forget_port(self.port)  # what an earlier server on this port expected
         self._thread = threading.Thread(
             target=self._httpd.serve_forever,
             kwargs={"poll_interval": 0.05},
@@ -282,6 +288,11 @@ class AtomServer:
     def _record(self, request: RecordedRequest) -> None:
         with self._lock:
             self._requests.append(request)
+        # A request to a URL a listener was created for is a payload: hold it to its seed.
+        headers: dict[str, str] = {}
+        for name, value in request.raw_headers:
+            headers.setdefault(name.lower(), value)
+        seed_hook.check_request(self.port, request.method, request.path, headers, request.body)
 
     def _reply_for(self, request: RecordedRequest) -> Reply:
         path = request.path

@@ -1,4 +1,5 @@
-"""Start and stop a real single-node Kafka broker for tests via ``scripts/kafka``."""
+"""Start and stop a real single-node Kafka broker for tests via ``scripts/kafka``; and
+`consume`, the tests' Kafka consumer, which holds every record it reads to its seed."""
 
 from __future__ import annotations
 
@@ -7,10 +8,17 @@ import shutil
 import socket
 import subprocess
 import tempfile
+import time
+import uuid
 from pathlib import Path
 from types import TracebackType
+from typing import Protocol, cast
 
-__all__ = ["KafkaBroker", "KafkaBrokerError", "free_port", "repo_root"]
+from confluent_kafka import Consumer
+
+from seeds import hook as seed_hook
+
+__all__ = ["KafkaBroker", "KafkaBrokerError", "Record", "consume", "free_port", "repo_root"]
 
 # Generous: the first start on a fresh machine downloads the jars with Maven.
 _START_TIMEOUT_S = 600.0
@@ -170,3 +178,42 @@ class KafkaBroker:
     ) -> None:
         """Stop the broker."""
         self.stop()
+
+
+class Record(Protocol):
+    """A consumed record as the tests read it. confluent_kafka types every accessor
+    of `Message` as optional; a record polled without error has a topic and a
+    partition, and every record tidings produces has a value and headers, which the
+    consumer gives as (name, bytes) pairs."""
+
+    def topic(self) -> str: ...
+    def partition(self) -> int: ...
+    def key(self) -> bytes | None: ...
+    def value(self) -> bytes: ...
+    def headers(self) -> list[tuple[str, bytes]]: ...
+
+
+def consume(bootstrap: str, topics: list[str], want: int, timeout: float = 60) -> list[Record]:
+    """Read ``topics`` from the start until ``want`` records came (or ``timeout``).
+
+    Each record is held to the seed of its topic (`seeds.hook.check_record`: topics learnt
+    from the listeners and servers the tests made, or named with ``expect_topic``); a
+    violation fails the test that consumed it.
+    """
+    consumer = Consumer(
+        {"bootstrap.servers": bootstrap, "group.id": f"t-{uuid.uuid4()}",
+         "auto.offset.reset": "earliest", "enable.auto.commit": False}
+    )  # fmt: skip
+    consumer.subscribe(topics)
+    got: list[Record] = []
+    deadline = time.monotonic() + timeout
+    try:
+        while len(got) < want and time.monotonic() < deadline:
+            msg = consumer.poll(0.5)
+            if msg is not None and msg.error() is None:
+                got.append(cast(Record, msg))
+    finally:
+        consumer.close()
+    for record in got:
+        seed_hook.check_record(record.topic(), record.headers() or [], record.value())
+    return got

@@ -8,12 +8,13 @@ import time
 import uuid
 from collections import defaultdict
 from pathlib import Path
-from typing import Any, Protocol, cast
+from typing import Any, cast
 
 import grpc
 import pytest
-from confluent_kafka import Consumer
 
+from kafka_broker import consume
+from seeds.hook import Expect, expect_topic
 from tidings import codec
 from tidings.v1 import event_pb2
 from tidings.v1 import execution_pb2 as E
@@ -44,37 +45,6 @@ fanout:
       join: all
       action: std.noop
 """
-
-
-class Record(Protocol):
-    """A consumed record as these tests read it. confluent_kafka types every accessor
-    of `Message` as optional; a record polled without error has a topic and a
-    partition, and every record tidings produces has a value and headers, which the
-    consumer gives as (name, bytes) pairs."""
-
-    def topic(self) -> str: ...
-    def partition(self) -> int: ...
-    def key(self) -> bytes | None: ...
-    def value(self) -> bytes: ...
-    def headers(self) -> list[tuple[str, bytes]]: ...
-
-
-def consume(bootstrap: str, topics: list[str], want: int, timeout: float = 60) -> list[Record]:
-    consumer = Consumer(
-        {"bootstrap.servers": bootstrap, "group.id": f"t-{uuid.uuid4()}",
-         "auto.offset.reset": "earliest", "enable.auto.commit": False}
-    )  # fmt: skip
-    consumer.subscribe(topics)
-    got: list[Record] = []
-    deadline = time.monotonic() + timeout
-    try:
-        while len(got) < want and time.monotonic() < deadline:
-            msg = consumer.poll(0.5)
-            if msg is not None and msg.error() is None:
-                got.append(cast(Record, msg))
-    finally:
-        consumer.close()
-    return got
 
 
 def test_events_reach_seed_000_topics_byte_exact_and_in_order(
@@ -168,6 +138,8 @@ def test_seed_000_golden_vectors_reach_kafka_byte_for_byte(
 
     suffix = uuid.uuid4().hex[:8]
     target = builtin_kafka_target(f"service-{suffix}", f"mistral-{suffix}")
+    expect_topic(target.topic, Expect("mistral", "event", origin="builtin_kafka_target"))
+    expect_topic(target.engine_topic, Expect("mistral", "service", origin="builtin_kafka_target"))
     vectors = [load_vector(VECTORS_DIR / n) for n in ("seed000_task_start", "seed000_service_up")]
 
     async def deliver() -> None:

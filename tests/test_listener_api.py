@@ -22,6 +22,7 @@ from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 from grpc_status import rpc_status
 
 from engine_client import WPB, EngineClient, rpc_failure, unique, workflow_yaml
+from seeds import hook as seed_hook
 from tidings.v1 import event_pb2, execution_pb2, listener_pb2, listener_pb2_grpc
 from tidings_process import TidingsProcess
 
@@ -45,6 +46,8 @@ class Receiver:
                 body = self.rfile.read(int(self.headers.get("content-length", 0)))
                 headers = {k.lower(): v for k, v in self.headers.items()}
                 outer.requests.append((self.command, headers, body))
+                port = outer.server.server_address[1]
+                seed_hook.check_request(int(port), self.command, self.path, headers, body)
                 self.send_response(200)
                 self.send_header("content-length", "4")
                 self.end_headers()
@@ -52,6 +55,7 @@ class Receiver:
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True
+        seed_hook.forget_port(int(self.server.server_address[1]))
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hooks/tidings"
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
 

@@ -8,12 +8,14 @@ payload); the wrong ones are made by hand, each breaking one rule of its seed.
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, cast
 
+import grpc
 import pytest
 
 from seeds import (
     Violation,
+    hook,
     validate_cloudevent,
     validate_mistral_event,
     validate_mistral_service,
@@ -25,7 +27,10 @@ from seeds import (
     validate_thain_job,
     validate_thain_modify,
 )
+from seeds.known import KNOWN, known_item
+from seeds.learn import _Learn
 from seeds.mistral import validate_mistral_any
+from tidings.v1 import execution_pb2, listener_pb2
 
 # --- seed 000 ----------------------------------------------------------------------------
 
@@ -613,3 +618,93 @@ def test_cloudevents_batches_are_not_read() -> None:
     assert whys(validate_cloudevent(batch, b"[]")) == [
         "content-type: 'application/cloudevents-batch+json' is not a structured format read here"
     ]
+
+
+# --- the hook ------------------------------------------------------------------------------
+
+
+def test_the_hook_holds_each_destination_to_what_its_listener_asked_for() -> None:
+    expect = hook.Expect("cloudevents", mode="binary")
+    found = hook.validate(expect, STRUCTURED, CE_SPEC_EXAMPLE.encode())
+    assert whys(found) == ["content-type: is structured mode, not binary"]
+    put = hook.Expect("thain", "flow", method="PUT")
+    form = {"content-type": "application/x-www-form-urlencoded"}
+    assert hook.validate(put, form, b"flowId=f&flowExecutionId=e&code=2", method="PUT") == []
+    assert whys(hook.validate(put, form, b"flowId=f&flowExecutionId=e&code=2")) == [
+        "method: 'POST', but the listener asked for 'PUT'"
+    ]
+    assert hook.validate(hook.Expect("tencent_json"), {}, b"anything") == []  # not a seed
+    assert hook.validate(hook.Expect("x", exempt="opted in"), {}, b"anything") == []
+    assert whys(hook.validate(hook.Expect("nope"), {}, b"")) == [
+        "profile: 'nope' has no seed validator (see NOT_SEED)"
+    ]
+
+
+def test_the_hook_checks_listener_urls_only_and_names_the_payload() -> None:
+    hook.expect_webhook("http://127.0.0.1:1/seed-test", hook.Expect("thain", "modify"))
+    headers = {"content-type": "application/x-www-form-urlencoded"}
+    hook.check_request(1, "POST", "/not-a-listener", headers, b"junk")
+    hook.check_request(1, "POST", "/seed-test", headers, b"status=1&flowId=f")
+    assert hook.take_unexpected() == []
+    hook.check_request(1, "POST", "/seed-test", headers, b"status=9&flowId=f")
+    (finding,) = hook.take_unexpected()
+    assert str(finding).startswith(
+        "POST http://127.0.0.1:1/seed-test [thain/modify]: form.status: '9' is not one of"
+    )
+    assert "payload: b'status=9&flowId=f'" in str(finding)
+    hook.forget_port(1)
+    hook.check_request(1, "POST", "/seed-test", headers, b"status=9&flowId=f")
+    assert hook.take_unexpected() == []
+    # A topic nobody registered is a violation: a consumer must know what it reads.
+    hook.check_record("seed-test-unknown", [], b"{}")
+    (unknown,) = hook.take_unexpected()
+    assert str(unknown.violation) == "topic: no profile is known for it"
+
+
+def test_known_entries_match_exact_violations_only() -> None:
+    resume = Violation("$.eType", "'execution_resume' is not one of seed 000's eTypes")
+    assert known_item("mistral", resume, b"") == "11.2"
+    assert known_item("thain", resume, b"") is None  # another profile
+    other = Violation("$.eType", "'execution_rollback' is not one of seed 000's eTypes")
+    assert known_item("mistral", other, b"") is None
+    missing = Violation("$.eType", "is missing")
+    assert known_item("mistral", missing, b'{"type":"ping","id":"p"}') == "11.6"
+    assert known_item("mistral", missing, b'{"wfId":"w"}') is None  # not a ping
+    assert all(key.startswith(("11.", "new.")) for key in KNOWN)
+
+
+def test_listeners_are_learnt_from_the_requests_that_make_them() -> None:
+    class Details(grpc.ClientCallDetails):
+        def __init__(self, method: str) -> None:
+            self.method = method
+
+    class Done:
+        def add_done_callback(self, fn: Any) -> None:
+            raise AssertionError("only UpdateListener waits for its answer")
+
+    def call(method: str, request: Any) -> None:
+        _Learn().intercept_unary_unary(lambda d, r: cast(Any, Done()), Details(method), request)
+
+    listener = listener_pb2.Listener(
+        profile="cloudevents",
+        webhook=listener_pb2.WebhookTransport(
+            url="http://127.0.0.1:2/ce", method="put",
+            cloudevents_mode=listener_pb2.CLOUD_EVENTS_MODE_BINARY,
+        ),
+    )  # fmt: skip
+    call(
+        "/tidings.v1.ListenerService/CreateListener",
+        listener_pb2.CreateListenerRequest(listener=listener),
+    )
+    target = execution_pb2.NotifyTarget(url="http://127.0.0.1:2/n")
+    call(
+        "/tidings.v1.ExecutionService/StartExecution",
+        execution_pb2.StartExecutionRequest(notify=[target]),
+    )
+    ce = hook.Expect("cloudevents", mode="binary", method="PUT", origin="CreateListener")
+    notify = hook.Expect("mistral", origin="StartExecution.notify")
+    try:
+        assert hook._webhooks[(2, "/ce")] == [ce]
+        assert hook._webhooks[(2, "/n")] == [notify]
+    finally:
+        hook.forget_port(2)

@@ -14,6 +14,7 @@ import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from kafka_broker import free_port
+from seeds.hook import Expect, expect_topic
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -33,6 +34,14 @@ class TidingsProcess:
     def start(self, timeout: float = 30.0) -> None:
         """Start the server and wait until its health check answers SERVING."""
         env = {**os.environ, **self._env}
+        if "--kafka-bootstrap" in self._args:
+            # Seed 000's topics, which a server with Kafka always feeds (config defaults).
+            for variable, default, kind in (
+                ("TIDINGS_KAFKA_MISTRAL_TOPIC", "mistral", "event"),
+                ("TIDINGS_KAFKA_SERVICE_TOPIC", "service", "service"),
+            ):
+                topic = env.get(variable) or default
+                expect_topic(topic, Expect("mistral", kind, origin=f"tidings serve ({variable})"))
         env["PYTHONPATH"] = os.pathsep.join(
             filter(None, [str(REPO / "python"), env.get("PYTHONPATH")])
         )

@@ -4,6 +4,9 @@
 additions: every path answers 200 unless told otherwise, a path can be given a *rule*
 (a function of the request and how many requests that path saw before it) instead of a
 fixed script, and every request is kept with its arrival time (``time.monotonic``).
+
+Like every ``AtomServer``, it holds each request to a URL a listener was created for to
+that listener's seed (``tests/seeds/hook.py``); the conftest fails the test on a violation.
 """
 
 from __future__ import annotations
