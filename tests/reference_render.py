@@ -710,7 +710,7 @@ def tencent_data(event: event_pb2.Event, options: Options) -> TencentData:
     return TencentData(
         event_name=options.tencent_event_name,
         # Each re-run is an instance of its own: the n-th run (n > 1) is `<id>.<n>`.
-        run_id=event.execution_id if execution.run <= 1 else f"{event.execution_id}.{execution.run}",
+        run_id=f"{event.execution_id}.{execution.run}" if execution.run > 1 else event.execution_id,
         bucket_id=_input_field(input_value, options.tencent_bucket_field),
         object=_input_field(input_value, options.tencent_object_field),
         headers=[(h.key, h.value) for h in execution.headers],
