@@ -202,7 +202,7 @@ def test_declared_json_that_does_not_parse_is_599(
         ("application/json", "UTF-8"),
         ("application/json; charset=utf-8", "UTF-8"),
         ("application/json; charset=UTF8", "UTF-8"),
-        ("application/json; charset=\"Utf-8\"", "UTF-8"),
+        ('application/json; charset="Utf-8"', "UTF-8"),
         ("application/json; charset=no-such-set", "UTF-8"),
         ("application/json; charset=gbk", "GBK"),
         ("text/plain; charset=GBK", "GBK"),
@@ -215,7 +215,7 @@ def test_encoding_has_one_spelling(atoms: AtomServer, content_type: str, encodin
 
 def test_an_atom_timeout_and_a_completion_have_seed_000_results() -> None:
     action = HttpAction(FAST)
-    params = {"url": "http://127.0.0.1:9/atom?a=1", "method": "post", "body": BODY}
+    params: dict[str, Any] = {"url": "http://127.0.0.1:9/atom?a=1", "method": "post", "body": BODY}
     content = assert_fault(action.timed_out(params, CTX, "task timed out after 1s"), 598)
     assert content["faultString"] == "POST http://127.0.0.1:9/atom?a=1: task timed out after 1s"
     assert content["orgRequest"] == {

@@ -2,8 +2,9 @@
 
 It schedules tasks, collects joins, applies outcomes, retries, publishes, follows
 transitions and ends the execution (closing the tasks it cuts short); it also makes the
-transitions of the commands pause, resume, re-run and skip. Every step mutates a :class:`~.execution.Run` (its execution row and task
-rows) and records in a :class:`~.execution.Step` the rows and events to commit (one
+transitions of the commands pause, resume, re-run and skip. Every step mutates a
+:class:`~.execution.Run` (its execution row and task rows) and records in a
+:class:`~.execution.Step` the rows and events to commit (one
 :class:`~tidings.store.Change`) and what the runner must do about it: action calls to
 launch once the change has committed, waits and deadlines to arm, calls to stop, and
 whether the execution ended. The machine never commits, arms a timer, starts a task or
