@@ -230,6 +230,9 @@ def define() -> None:
         ),
         options=SH,
     )
+    # A re-run's end: tencent RunId `<execution id>.<run>`.
+    add("execution_summary_rerun", full("EXECUTION_SUCCEEDED", execution=summary(run=3)),
+        options=SH)  # fmt: skip
     add(
         "triggered_by_empty_items",
         full("TASK_RUNNING", triggered_by=[("", ""), ("on-complete", "")]),

@@ -433,8 +433,8 @@ def check_event_stream(
         ]
         assert not after, f"events after the terminal one: {types_of(events)}"
         for i in terminals[:-1]:
-            assert events[i + 1].type == ET.EVENT_TYPE_EXECUTION_RESUMED, (
-                f"an ended execution went on without EXECUTION_RESUMED: {types_of(events)}"
+            assert events[i + 1].type == ET.EVENT_TYPE_EXECUTION_RERUN, (
+                f"an ended execution went on without EXECUTION_RERUN: {types_of(events)}"
             )
     # triggered_by: the transition that scheduled each task happened before it.
     seen: dict[str, set[int]] = {}

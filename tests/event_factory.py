@@ -76,9 +76,10 @@ def execution_summary(
     end_time: str | None = None,
     headers: Sequence[tuple[str, str]] = (),
     tasks: Sequence[event_pb2.TaskSummary] = (),
+    run: int = 0,
 ) -> event_pb2.ExecutionSummary:
     """An ``ExecutionSummary``; times are RFC 3339 texts (None: unset)."""
-    summary = event_pb2.ExecutionSummary(state=state)
+    summary = event_pb2.ExecutionSummary(state=state, run=run)
     if create_time is not None:
         summary.create_time.CopyFrom(timestamp(create_time))
     if end_time is not None:

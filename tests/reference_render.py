@@ -108,6 +108,7 @@ TYPE_TABLE: dict[int, tuple[str, str | None, str]] = {
         "execution_rollback_end",
         "execution.rollback_finished",
     ),
+    T.EVENT_TYPE_EXECUTION_RERUN: ("RUNNING", "execution_start", "execution.rerun"),
     T.EVENT_TYPE_TASK_STARTED: ("RUNNING", "task_start", "task.started"),
     T.EVENT_TYPE_TASK_RUNNING: ("RUNNING", "task_running", "task.running"),
     T.EVENT_TYPE_TASK_SUCCEEDED: ("SUCCESS", "task_end", "task.succeeded"),
@@ -115,6 +116,7 @@ TYPE_TABLE: dict[int, tuple[str, str | None, str]] = {
     T.EVENT_TYPE_TASK_RETRIED: ("RUNNING", "task_redo", "task.retried"),
     T.EVENT_TYPE_TASK_SKIPPED: ("SKIPPED", "task_pass", "task.skipped"),
     T.EVENT_TYPE_TASK_ROLLED_BACK: ("ROLLED_BACK", "task_rollback", "task.rolled_back"),
+    T.EVENT_TYPE_TASK_CANCELLED: ("CANCELLED", "task_end", "task.cancelled"),
     T.EVENT_TYPE_LISTENER_DISABLED: ("DISABLED", None, "listener.disabled"),
 }
 ENGINE_TYPES = frozenset({T.EVENT_TYPE_ENGINE_UP, T.EVENT_TYPE_ENGINE_DOWN})
@@ -128,11 +130,13 @@ THAIN_FLOW = {
     T.EVENT_TYPE_EXECUTION_STARTED: "4",
     T.EVENT_TYPE_EXECUTION_CANCELLED: "5",
     T.EVENT_TYPE_EXECUTION_TIMED_OUT: "7",
+    T.EVENT_TYPE_EXECUTION_RERUN: "4",
 }
 THAIN_JOB = {
     T.EVENT_TYPE_TASK_STARTED: "2",
     T.EVENT_TYPE_TASK_SUCCEEDED: "3",
     T.EVENT_TYPE_TASK_FAILED: "4",
+    T.EVENT_TYPE_TASK_CANCELLED: "4",
 }
 TENCENT_TYPES = frozenset(
     {
@@ -705,7 +709,8 @@ def tencent_data(event: event_pb2.Event, options: Options) -> TencentData:
     ]
     return TencentData(
         event_name=options.tencent_event_name,
-        run_id=event.execution_id,
+        # Each re-run is an instance of its own: the n-th run (n > 1) is `<id>.<n>`.
+        run_id=f"{event.execution_id}.{execution.run}" if execution.run > 1 else event.execution_id,
         bucket_id=_input_field(input_value, options.tencent_bucket_field),
         object=_input_field(input_value, options.tencent_object_field),
         headers=[(h.key, h.value) for h in execution.headers],

@@ -154,7 +154,7 @@ def test_text_content(atoms: AtomServer) -> None:
     assert outcome.state == "success"
     result = result_of(outcome)
     assert result["content"] == TEXT_BODY
-    assert result["encoding"] == "utf-8"
+    assert result["encoding"] == "UTF-8"  # the atom wrote "utf-8": one spelling
     assert atoms.requests_to("/text")[0].method == "GET"  # no body: GET
 
 
@@ -163,8 +163,7 @@ def test_text_content(atoms: AtomServer) -> None:
     [
         (Reply(200, b'{"a": [1, 2]}', {"Content-Type": "text/plain"}), {"a": [1, 2]}),
         (Reply(200, b"123", {"Content-Type": "text/plain"}), "123"),
-        (Reply(200, b"[1,", {"Content-Type": "application/json"}), "[1,"),
-        (Reply(200, b'{"x": NaN}', {"Content-Type": "application/json"}), '{"x": NaN}'),
+        (Reply(200, b"[1,", {"Content-Type": "text/plain"}), "[1,"),
         (Reply(200, b"7", {"Content-Type": "application/problem+json"}), 7),
         (Reply(204), ""),
         (Reply(200, "中文".encode("gbk"), {"Content-Type": "text/plain; charset=GBK"}), "中文"),
@@ -174,6 +173,67 @@ def test_content_parsing(atoms: AtomServer, reply: Reply, content: Any) -> None:
     atoms.script("/scripted", reply)
     outcome = http({"url": atoms.url("/scripted")})
     assert result_of(outcome)["content"] == content
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type"),
+    [
+        (b"[1,", "application/json"),
+        (b'{"x": NaN}', "application/json; charset=utf-8"),
+        (b"<html>oops</html>", "application/problem+json"),
+        (b"  ", "application/json"),
+    ],
+)
+def test_declared_json_that_does_not_parse_is_599(
+    atoms: AtomServer, body: bytes, content_type: str
+) -> None:
+    # Seed 000: "解析原子能力返回值发生Exception" is the engine's 599, whatever the status.
+    atoms.script("/scripted", Reply(200, body, {"Content-Type": content_type}))
+    content = assert_fault(http({"url": atoms.url("/scripted")}), 599)
+    assert content["faultString"].startswith(
+        "parsing the atom's return value raised an exception: "
+    )
+    assert "orgRequest" not in content
+
+
+@pytest.mark.parametrize(
+    ("content_type", "encoding"),
+    [
+        ("application/json", "UTF-8"),
+        ("application/json; charset=utf-8", "UTF-8"),
+        ("application/json; charset=UTF8", "UTF-8"),
+        ('application/json; charset="Utf-8"', "UTF-8"),
+        ("application/json; charset=no-such-set", "UTF-8"),
+        ("application/json; charset=gbk", "GBK"),
+        ("text/plain; charset=GBK", "GBK"),
+    ],
+)
+def test_encoding_has_one_spelling(atoms: AtomServer, content_type: str, encoding: str) -> None:
+    atoms.script("/scripted", Reply(200, b"{}", {"Content-Type": content_type}))
+    assert result_of(http({"url": atoms.url("/scripted")}))["encoding"] == encoding
+
+
+def test_an_atom_timeout_and_a_completion_have_seed_000_results() -> None:
+    action = HttpAction(FAST)
+    params: dict[str, Any] = {"url": "http://127.0.0.1:9/atom?a=1", "method": "post", "body": BODY}
+    content = assert_fault(action.timed_out(params, CTX, "task timed out after 1s"), 598)
+    assert content["faultString"] == "POST http://127.0.0.1:9/atom?a=1: task timed out after 1s"
+    assert content["orgRequest"] == {
+        "url": "http://127.0.0.1:9/atom?a=1",
+        "method": "post",
+        "headers": {"Content-Type": "application/json"},
+        "body": BODY,
+    }
+    done = action.completed(params, ASYNC_CTX, True, {"done": 1}, "", 2.5)
+    assert done.state == "success"
+    assert done.result == {
+        "result": {"status": 200, "encoding": "UTF-8", "url": "http://127.0.0.1:9/atom?a=1",
+                   "elapsed": 2.5, "content": {"done": 1}, "headers": {}}
+    }  # fmt: skip
+    failed = action.completed(params, ASYNC_CTX, False, None, "no way", 0.1)
+    assert (failed.state, failed.error) == ("error", "no way")
+    assert list(result_of(failed)) == SEED_KEYS
+    assert result_of(failed)["status"] == 500 and result_of(failed)["content"] == ""
 
 
 def test_success_statuses(atoms: AtomServer) -> None:

@@ -287,6 +287,13 @@ def test_rust_option_errors_have_no_index() -> None:
 
 # ----------------------------------------------------------------------------- (iii) parse back
 
+
+def run_id(ev: event_pb2.Event) -> str:
+    """tencent RunId: the execution id, plus `.<run>` for a re-run (run > 1)."""
+    run = ev.execution.run
+    return ev.execution_id if run <= 1 else f"{ev.execution_id}.{run}"
+
+
 DERIVED = {value: row[0] for value, row in ref.TYPE_TABLE.items()}
 E_TYPES = {
     T.EVENT_TYPE_EXECUTION_STARTED: "execution_start",
@@ -305,6 +312,8 @@ E_TYPES = {
     T.EVENT_TYPE_TASK_RETRIED: "task_redo",
     T.EVENT_TYPE_TASK_SKIPPED: "task_pass",
     T.EVENT_TYPE_TASK_ROLLED_BACK: "task_rollback",
+    T.EVENT_TYPE_EXECUTION_RERUN: "execution_start",
+    T.EVENT_TYPE_TASK_CANCELLED: "task_end",
 }
 ENGINE = {T.EVENT_TYPE_ENGINE_UP, T.EVENT_TYPE_ENGINE_DOWN}
 MISTRAL_KEYS = [
@@ -423,11 +432,13 @@ def check_thain(ev: event_pb2.Event, out: bytes) -> None:
         T.EVENT_TYPE_EXECUTION_STARTED: "4",
         T.EVENT_TYPE_EXECUTION_CANCELLED: "5",
         T.EVENT_TYPE_EXECUTION_TIMED_OUT: "7",
+        T.EVENT_TYPE_EXECUTION_RERUN: "4",
     }
     job_codes = {
         T.EVENT_TYPE_TASK_STARTED: "2",
         T.EVENT_TYPE_TASK_SUCCEEDED: "3",
         T.EVENT_TYPE_TASK_FAILED: "4",
+        T.EVENT_TYPE_TASK_CANCELLED: "4",
     }
     if ev.type in modify:
         want = [("status", modify[ev.type]), *flow]
@@ -437,7 +448,7 @@ def check_thain(ev: event_pb2.Event, out: bytes) -> None:
             want.append(("message", ev.error_message))
     else:
         want = [*flow, ("code", job_codes[ev.type])]
-        if ev.type == T.EVENT_TYPE_TASK_FAILED:
+        if job_codes[ev.type] == "4":  # failed or cancelled: the seed's job error
             want.append(("message", ev.error_message))
         want += [("jobId", ev.task_id), ("jobName", ev.task_name)]
     assert pairs == want
@@ -488,7 +499,7 @@ def check_tencent(ev: event_pb2.Event, out: bytes, options: dict[str, Any]) -> N
         assert len(found) == 0 and not found.attrib
         return found.text or ""
 
-    assert text(we, "RunId") == fix(ev.execution_id)
+    assert text(we, "RunId") == fix(run_id(ev))
     for name, value in tencent_expected(ev, options).items():
         assert text(we, name) == fix(value), name
     assert text(we, "WorkflowId") == fix(ev.workflow_id)
@@ -538,7 +549,7 @@ def check_tencent_json(ev: event_pb2.Event, out: bytes, options: dict[str, Any])
     keys += ["CosHeaders"] if execution.headers else []
     keys += ["WorkflowId", "WorkflowName", "CreateTime", "State", "Tasks"]
     assert list(we) == keys
-    assert we["RunId"] == ev.execution_id
+    assert we["RunId"] == run_id(ev)
     for name, value in tencent_expected(ev, options).items():
         assert we[name] == value, name
     assert we["WorkflowId"] == ev.workflow_id

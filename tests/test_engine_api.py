@@ -748,6 +748,7 @@ def test_pause_resume_cancel_return_the_execution(client: EngineClient, log: Eve
         "TASK_STARTED",
         "EXECUTION_PAUSED",
         "EXECUTION_RESUMED",
+        "TASK_CANCELLED",
         "EXECUTION_CANCELLED",
     ]
     assert events[-1].error_message == "operator said so"

@@ -229,7 +229,10 @@ def test_waiting_async_task_survives_kill_9(tmp_path: Path, atoms: AtomServer) -
     atoms.script("/accept", Reply(202, {"accepted": True}, JSON_HEADERS))
     tasks = {
         "call": {**http_task(atoms.url("/accept")), "async": True, "on-success": ["after"]},
-        "after": {"action": "std.echo", "input": {"output": "<% task(call).result.n %>"}},
+        "after": {
+            "action": "std.echo",
+            "input": {"output": "<% task(call).result.result.content.n %>"},
+        },
     }
     name = unique("async")
     with TidingsProcess(data_dir, env=ENV) as first, EngineClient(first.address) as client:

@@ -661,7 +661,8 @@ def _async_tasks(
     )
     if task_timeout is not None:
         call["timeout"] = task_timeout  # the task's timeout, not the HTTP call's
-    return {"call": call, "after": echo("<% task(call).result.done %>")}
+    # A completion's result is a synchronous answer's: the atom's result is its content.
+    return {"call": call, "after": echo("<% task(call).result.result.content.done %>")}
 
 
 def _wait_async(
@@ -702,12 +703,13 @@ def test_async_atom_completes_through_complete_task(
         timeout=T,
     ).task
     assert done.state == TS.TASK_STATE_SUCCESS
-    assert result_of(done) == {"done": "yes"}
+    completed = result_of(done)["result"]
+    assert completed["status"] == 200 and completed["content"] == {"done": "yes"}
     ex, events = settle(client, log, ex_id, tasks)
     assert ex.state == ES.EXECUTION_STATE_SUCCESS
     assert types_of(task_events(events, "call")) == [
         "TASK_STARTED", "TASK_RUNNING", "TASK_SUCCEEDED"]  # fmt: skip
-    assert payload(task_events(events, "call")[-1].output) == {"done": "yes"}
+    assert payload(task_events(events, "call")[-1].output) == result_of(done)
     assert result_of(by_name(client, ex_id)["after"]) == "yes"
     again = rpc_failure(
         lambda: client.executions.CompleteTask(
@@ -737,7 +739,8 @@ def test_async_atom_reports_failure(client: EngineClient, log: EventLog, atoms: 
     end = task_events(events, "call")[-1]
     assert end.type == ET.EVENT_TYPE_TASK_FAILED
     assert end.error_message == "no way"
-    assert payload(end.output) == {"code": 500}
+    failure = payload(end.output)["result"]
+    assert (failure["status"], failure["content"]) == (500, {"code": 500})
     assert "after" not in started(events)
 
 
@@ -930,6 +933,11 @@ def test_cancel_stops_running_tasks(client: EngineClient, log: EventLog) -> None
     assert ex.error_message == "order withdrawn"
     states = {t.name: t.state for t in client.tasks(ex_id)}
     assert states == {"a": TS.TASK_STATE_CANCELLED, "b": TS.TASK_STATE_CANCELLED}
+    # Each running task is closed by its own event, before the execution's end.
+    closed = [(e.task_name, e.status, e.error_message) for e in events[-3:-1]]
+    assert sorted(closed) == [
+        ("a", "CANCELLED", "order withdrawn"), ("b", "CANCELLED", "order withdrawn")]  # fmt: skip
+    assert types_of(events[-3:-1]) == ["TASK_CANCELLED", "TASK_CANCELLED"]
     last = events[-1]
     assert last.type == ET.EVENT_TYPE_EXECUTION_CANCELLED
     assert last.error_message == "order withdrawn"
@@ -946,7 +954,7 @@ def test_cancel_a_paused_execution(client: EngineClient, log: EventLog) -> None:
     client.executions.CancelExecution(PB.CancelExecutionRequest(id=ex_id), timeout=T)
     ex, events = settle(client, log, ex_id, tasks)
     assert ex.state == ES.EXECUTION_STATE_CANCELLED
-    assert types_of(events)[-2:] == ["EXECUTION_PAUSED", "EXECUTION_CANCELLED"]
+    assert types_of(events)[-3:] == ["EXECUTION_PAUSED", "TASK_CANCELLED", "EXECUTION_CANCELLED"]
 
 
 def test_execution_timeout(client: EngineClient, log: EventLog) -> None:
@@ -960,6 +968,8 @@ def test_execution_timeout(client: EngineClient, log: EventLog) -> None:
     assert by_name(client, ex.id)["a"].state == TS.TASK_STATE_CANCELLED
     assert events[-1].type == ET.EVENT_TYPE_EXECUTION_TIMED_OUT
     assert events[-1].execution.state == "TIMED_OUT"
+    assert events[-2].type == ET.EVENT_TYPE_TASK_CANCELLED and events[-2].task_name == "a"
+    assert events[-2].error_message == ex.error_message
     assert "b" not in started(events)
 
 
@@ -985,9 +995,9 @@ def test_retry_task_reruns_a_failed_task_and_continues(
     retried = client.executions.RetryTask(PB.RetryTaskRequest(task_id=call.id), timeout=T).task
     assert retried.id == call.id
     assert retried.attempt == 2
-    # The execution is open again: the reopening is committed before RetryTask returns.
-    resumed = log.events(ex_id)[index(log.events(ex_id), ET.EVENT_TYPE_EXECUTION_RESUMED)]
-    assert resumed.status == "RUNNING"
+    # The execution is open again: its re-run is committed before RetryTask returns.
+    rerun = log.events(ex_id)[index(log.events(ex_id), ET.EVENT_TYPE_EXECUTION_RERUN)]
+    assert rerun.status == ""  # derived: RUNNING
     assert client.get(ex_id).state in (ES.EXECUTION_STATE_RUNNING, ES.EXECUTION_STATE_SUCCESS)
     ex, events = settle(client, log, ex_id, tasks, terminal_events=2)
     assert ex.state == ES.EXECUTION_STATE_SUCCESS
@@ -998,7 +1008,7 @@ def test_retry_task_reruns_a_failed_task_and_continues(
     assert result_of(t["after"]) == "fixed"
     assert types_of(events) == [
         "EXECUTION_STARTED", "TASK_STARTED", "TASK_FAILED", "EXECUTION_FAILED",
-        "EXECUTION_RESUMED", "TASK_RETRIED", "TASK_STARTED", "TASK_SUCCEEDED",
+        "EXECUTION_RERUN", "TASK_RETRIED", "TASK_STARTED", "TASK_SUCCEEDED",
         "TASK_STARTED", "TASK_SUCCEEDED", "EXECUTION_SUCCEEDED",
     ]  # fmt: skip
     requests = atoms.requests_to(where)

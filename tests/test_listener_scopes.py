@@ -120,7 +120,7 @@ flaky:
     wait_requests(rx, {"/notify": 9})
     then = [json.loads(r.text) for r in rx.requests_to("/notify")][4:]
     assert [t["eType"] for t in then] == [
-        "execution_resume", "task_redo", "task_start", "task_end", "execution_end",
+        "execution_start", "task_redo", "task_start", "task_end", "execution_end",
     ]  # fmt: skip
     assert then[-1]["status"] == "SUCCESS"
 

@@ -519,7 +519,7 @@ def test_workflow_callback_urls_become_thain_listeners() -> None:
         "workflows": [],
         "categories": [],
         "types": [
-            "EXECUTION_STARTED", "EXECUTION_SUCCEEDED", "EXECUTION_FAILED",
+            "EXECUTION_STARTED", "EXECUTION_RERUN", "EXECUTION_SUCCEEDED", "EXECUTION_FAILED",
             "EXECUTION_CANCELLED", "EXECUTION_TIMED_OUT",
         ],
     }  # fmt: skip

@@ -140,7 +140,60 @@ def test_an_unhandled_error_ends_the_execution_and_stops_its_other_tasks() -> No
     assert run.row.state == ERROR
     assert step.stopped == [task(run, "b")]
     assert task(run, "b").state == CANCELLED
-    assert types(step) == [ET.EVENT_TYPE_TASK_FAILED, ET.EVENT_TYPE_EXECUTION_FAILED]
+    # b had started: its own closing event comes before the execution's end.
+    assert types(step) == [
+        ET.EVENT_TYPE_TASK_FAILED,
+        ET.EVENT_TYPE_TASK_CANCELLED,
+        ET.EVENT_TYPE_EXECUTION_FAILED,
+    ]
+    closing = event_pb2.Event.FromString(step.change.events[1].body)
+    assert (closing.task_name, closing.status) == ("b", CANCELLED)
+    assert closing.error_message == run.row.error_message
+
+
+def test_ending_closes_the_tasks_that_started_and_only_those() -> None:
+    machine, run, _ = start(
+        """
+        version: '2.0'
+        wf:
+          tasks:
+            calling: {action: std.sleep, input: {seconds: 60}}
+            later: {action: std.noop, wait-before: 30}
+        """
+    )
+    step = Step()
+    machine.end(run, CANCELLED, "stop", step)
+    assert {t.name: t.state for t in run.tasks.values()} == {
+        "calling": CANCELLED, "later": CANCELLED}  # fmt: skip
+    assert types(step) == [ET.EVENT_TYPE_TASK_CANCELLED, ET.EVENT_TYPE_EXECUTION_CANCELLED]
+    assert event_pb2.Event.FromString(step.change.events[0].body).task_name == "calling"
+
+
+def test_a_rerun_is_a_new_run_whose_end_lists_its_own_tasks() -> None:
+    machine, run, _ = start(
+        """
+        version: '2.0'
+        wf:
+          tasks:
+            a: {action: std.noop, on-success: [b]}
+            b: {action: std.fail, on-success: [c]}
+            c: {action: std.noop}
+        """
+    )
+    step = Step()
+    machine.outcome(run, task(run, "a"), ActionOutcome.success(None), step)
+    machine.outcome(run, task(run, "b"), ActionOutcome.failure("boom"), step)
+    assert run.row.state == ERROR and run.row.run == 1
+    step = Step()
+    machine.rerun(run, step)
+    machine.skip(run, task(run, "b"), {"x": 1}, {}, step)
+    machine.outcome(run, task(run, "c"), ActionOutcome.success(None), step)
+    assert run.row.state == SUCCESS and run.row.run == 2
+    assert types(step)[0] == ET.EVENT_TYPE_EXECUTION_RERUN
+    end = event_pb2.Event.FromString(step.change.events[-1].body)
+    assert end.type == ET.EVENT_TYPE_EXECUTION_SUCCEEDED
+    assert end.execution.run == 2
+    assert [t.name for t in end.execution.tasks] == ["b", "c"]  # not a: it ran in run 1
 
 
 def test_a_retry_with_a_delay_asks_for_a_wake() -> None:

@@ -163,6 +163,42 @@ def test_migrations_are_versioned_and_a_newer_database_is_refused(tmp_path: Path
         run(open_close())
 
 
+def test_migration_6_keeps_runs_and_lets_callback_urls_hear_re_runs(tmp_path: Path) -> None:
+    # A database of schema 5 with a workflow's seed-002 callback listeners and a task.
+    path = tmp_path / "s.db"
+    db = sqlite3.connect(path, isolation_level=None)
+    for number, script in enumerate(MIGRATIONS[:5], 1):
+        for statement in script.split(";"):
+            if statement.strip():
+                db.execute(statement)
+        db.execute(f"PRAGMA user_version = {number}")
+    types = '{"workflows": [], "categories": [], "types": ["EXECUTION_STARTED"]}'
+    for lid in ("wf.callback_url", "wf.modify_callback_url"):
+        db.execute(
+            "INSERT INTO listeners VALUES (?, 'n', 'WORKFLOW', 'wf', ?, 'thain', 'webhook', "
+            "'{}', 'null', 1, '', '[]', 0, 0)",
+            (lid, types),
+        )
+    db.close()
+
+    async def main() -> tuple[ExecutionRow | None, TaskRow | None]:
+        store = SQLiteStore(path)
+        await store.open()
+        await store.commit(change(executions=[execution(1)], tasks=[task(1, "ex-1")]))
+        found = await store.get_execution("ex-1"), await store.get_task("t-1")
+        await store.close()
+        return found
+
+    ex, t = run(main())
+    assert ex is not None and t is not None and (ex.run, t.run) == (1, 1)
+    db = sqlite3.connect(path)
+    filters = dict(db.execute("SELECT id, json_extract(filter, '$.types') FROM listeners"))
+    assert filters == {
+        "wf.callback_url": '["EXECUTION_STARTED","EXECUTION_RERUN"]',
+        "wf.modify_callback_url": '["EXECUTION_STARTED"]',
+    }
+
+
 def test_page_tokens_round_trip_and_garbage_is_refused() -> None:
     assert decode_token(encode_token(42)) == 42
     assert decode_token("") == 0

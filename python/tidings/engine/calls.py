@@ -15,7 +15,12 @@ import logging
 from collections.abc import Callable, Coroutine
 from typing import Any
 
-from tidings.engine.actions import ActionOutcome, ActionRegistry, engine_error_result
+from tidings.engine.actions import (
+    ActionOutcome,
+    ActionRegistry,
+    engine_error_result,
+    timeout_outcome,
+)
 from tidings.engine.execution import Run, action_context, expression_context
 from tidings.engine.expressions import evaluate
 from tidings.store import TaskRow
@@ -88,8 +93,8 @@ class Calls:
                 try:
                     outcome = await asyncio.wait_for(action.run(params, ctx), timeout)
                 except TimeoutError:
-                    message = f"task timed out after {timeout:g}s"
-                    outcome = ActionOutcome.failure(message, engine_error_result(message))
+                    why = f"task timed out after {timeout:g}s"
+                    outcome = timeout_outcome(action, params, ctx, why)
             else:
                 outcome = await action.run(params, ctx)
         except asyncio.CancelledError:

@@ -106,6 +106,7 @@ class EventFactory:
         )
         if etype in TERMINAL_EXECUTION_TYPES:
             summary = ev.execution
+            summary.run = ex.run
             summary.state = ex.state
             summary.create_time.CopyFrom(timestamp(ex.create_time))
             summary.end_time.CopyFrom(timestamp(ex.end_time or now))

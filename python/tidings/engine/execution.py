@@ -186,6 +186,7 @@ def new_task(run: Run, name: str, trigger: dict[str, str] | None, now: float) ->
         create_time=now,
         update_time=now,
         end_time=None,
+        run=run.row.run,
     )
     run.tasks[task.id] = task
     return task

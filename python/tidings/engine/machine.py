@@ -1,9 +1,10 @@
 """The state machine of one execution, as pure logic that returns the changes to commit.
 
 It schedules tasks, collects joins, applies outcomes, retries, publishes, follows
-transitions and ends the execution; it also makes the transitions of the commands pause,
-resume and skip. Every step mutates a :class:`~.execution.Run` (its execution row and task
-rows) and records in a :class:`~.execution.Step` the rows and events to commit (one
+transitions and ends the execution (closing the tasks it cuts short); it also makes the
+transitions of the commands pause, resume, re-run and skip. Every step mutates a
+:class:`~.execution.Run` (its execution row and task rows) and records in a
+:class:`~.execution.Step` the rows and events to commit (one
 :class:`~tidings.store.Change`) and what the runner must do about it: action calls to
 launch once the change has committed, waits and deadlines to arm, calls to stop, and
 whether the execution ended. The machine never commits, arms a timer, starts a task or
@@ -16,7 +17,12 @@ from collections.abc import Callable
 from typing import Any
 
 from tidings.engine import dsl
-from tidings.engine.actions import ActionOutcome, ActionRegistry, engine_error_result
+from tidings.engine.actions import (
+    ActionOutcome,
+    ActionRegistry,
+    engine_error_result,
+    timeout_outcome,
+)
 from tidings.engine.dsl.graph import sources
 from tidings.engine.events import EventFactory
 from tidings.engine.execution import Run, Step, action_context, expression_context, new_task
@@ -40,6 +46,20 @@ from tidings.vocab import (
 __all__ = ["Machine"]
 
 ET = event_pb2.EventType
+
+
+def _has_started(task: TaskRow) -> bool:
+    """Whether the task's TASK_STARTED was sent.
+
+    It is calling, or waits after a call (wait-after, a retry's delay); not a task still
+    waiting to begin (wait-before, join).
+    """
+    return (
+        task.state != WAITING
+        or task.input is not None
+        or task.pending is not None
+        or task.attempt > 1
+    )
 
 
 class Machine:
@@ -285,14 +305,18 @@ class Machine:
         self.finish(run, task, state, outcome.result, error, step)
 
     def async_expired(self, run: Run, task: TaskRow, step: Step) -> None:
-        """An asynchronous task was not completed in time: it fails (599)."""
+        """An asynchronous task was not completed in time: it fails (598, a timeout)."""
         message = "the asynchronous atom did not complete before the task's timeout"
+        params = task.input if isinstance(task.input, dict) else {}
+        action = self.actions.get(task.action)
+        outcome = timeout_outcome(action, params, action_context(run, task), message)
         task.state = RUNNING  # the outcome path expects a task whose call just returned
-        self.outcome(run, task, ActionOutcome.failure(message, engine_error_result(message)), step)
+        self.outcome(run, task, outcome, step)
 
     def retry(self, run: Run, task: TaskRow, delay: float, step: Step) -> None:
         """Run the task again (its next attempt), now or after `delay` seconds."""
         now = self.clock()
+        task.run = run.row.run
         task.attempt += 1
         task.state = WAITING
         task.end_time = None
@@ -429,7 +453,12 @@ class Machine:
         self.end(run, SUCCESS, "", step)
 
     def end(self, run: Run, state: str, error: str, step: Step) -> None:
-        """End the execution in `state`; its active tasks are cancelled, their calls stop."""
+        """End the execution in `state`; its active tasks are cancelled, their calls stop.
+
+        A cancelled task that had started is closed by TASK_CANCELLED (with the
+        execution's reason) before the execution's own end event: a receiver never sees
+        an execution end with one of its tasks still open.
+        """
         now = self.clock()
         ex = run.row
         ex.state = state
@@ -437,9 +466,18 @@ class Machine:
         ex.end_time = ex.update_time = now
         for t in run.tasks.values():
             if t.state in TASK_ACTIVE:
+                opened = _has_started(t)
                 step.stopped.append(t)
                 t.state = CANCELLED
+                t.error_message = error
+                t.pending = None
+                t.run_after = 0.0
                 t.end_time = t.update_time = now
+                if opened:
+                    step.change.add_event(
+                        self.events.task(ex, t, ET.EVENT_TYPE_TASK_CANCELLED, now,
+                                         status=CANCELLED, error=error)
+                    )  # fmt: skip
                 step.change.put_task(t)
         etype = {
             SUCCESS: ET.EVENT_TYPE_EXECUTION_SUCCEEDED,
@@ -447,9 +485,9 @@ class Machine:
             CANCELLED: ET.EVENT_TYPE_EXECUTION_CANCELLED,
             TIMED_OUT: ET.EVENT_TYPE_EXECUTION_TIMED_OUT,
         }[state]
-        step.change.add_event(
-            self.events.execution(ex, etype, now, tasks=list(run.tasks.values()), error=error)
-        )
+        # The tasks of this run: a re-run's end does not report the tasks of earlier runs.
+        tasks = [t for t in run.tasks.values() if t.run == ex.run]
+        step.change.add_event(self.events.execution(ex, etype, now, tasks=tasks, error=error))
         step.change.put_execution(ex)
         step.ended = True
 
@@ -464,16 +502,32 @@ class Machine:
         step.change.put_execution(run.row)
 
     def reopen(self, run: Run, step: Step) -> None:
-        """Run again: a paused execution resumed, or a failed one retried or skipped."""
-        now = self.clock()
+        """Run again after a pause (EXECUTION_RESUMED)."""
+        self._running_again(run)
+        step.change.add_event(
+            self.events.execution(
+                run.row, ET.EVENT_TYPE_EXECUTION_RESUMED, run.row.update_time, status=RUNNING
+            )
+        )
+
+    def rerun(self, run: Run, step: Step) -> None:
+        """A failed execution runs again (RetryTask, SkipTask): its next run begins.
+
+        EXECUTION_RERUN opens the run; the run's own end event closes it and lists the
+        tasks that ran in it.
+        """
+        self._running_again(run)
+        run.row.run += 1
+        step.change.add_event(
+            self.events.execution(run.row, ET.EVENT_TYPE_EXECUTION_RERUN, run.row.update_time)
+        )
+
+    def _running_again(self, run: Run) -> None:
         run.row.state = RUNNING
         run.row.end_time = None
         run.row.error_message = ""
-        run.row.update_time = now
+        run.row.update_time = self.clock()
         run.failed_task = None
-        step.change.add_event(
-            self.events.execution(run.row, ET.EVENT_TYPE_EXECUTION_RESUMED, now, status=RUNNING)
-        )
 
     def publish_skipped(self, run: Run, task: TaskRow, result: Any) -> dict[str, Any]:
         """What a skipped task publishes: its `publish` over the given result.
@@ -503,6 +557,7 @@ class Machine:
         """The task passes with `result` (publishing `published`); the flow goes on."""
         step.stopped.append(task)
         now = self.clock()
+        task.run = run.row.run
         task.state = SKIPPED
         task.result = result
         task.error_message = ""

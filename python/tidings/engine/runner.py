@@ -33,15 +33,17 @@ from tidings.engine import dsl, rollback
 from tidings.engine.actions import (
     ActionOutcome,
     ActionRegistry,
+    AtomAction,
     action_specs,
     engine_error_result,
 )
 from tidings.engine.atomic import Fallback, Make, StepFailed, make_step, step_or_fallback
 from tidings.engine.calls import Calls
 from tidings.engine.events import EventFactory
-from tidings.engine.execution import Run, Step, check_value, new_run
+from tidings.engine.execution import Run, Step, action_context, check_value, new_run
 from tidings.engine.expressions import DEFAULT_TIME_LIMIT_S
 from tidings.engine.machine import Machine
+from tidings.engine.requests import StartRequest, StartRequests
 from tidings.engine.runs import Runs
 from tidings.engine.timers import Timers
 from tidings.engine.workflows import Workflows
@@ -97,11 +99,11 @@ class Engine:
         self.events = events
         self.clock = clock
         self._on_fatal = on_fatal
-        self._starting: dict[str, asyncio.Future[ExecutionRow]] = {}  # request_id -> start
         self._background: set[asyncio.Task[Any]] = set()
         self._stopping = False
         self._specs = action_specs(actions)
         self.workflows = Workflows(store, self._specs, clock, listeners, definition_limits)
+        self._requests = StartRequests(store, self.workflows)
         self._runs = Runs(store, self.workflows.parse_stored, expression_time_limit_s)
         #: The executions the engine drives, by id.
         self.runs = self._runs.live
@@ -310,25 +312,16 @@ class Engine:
         notify: Sequence[Mapping[str, Any]] = (),
         timeout_s: float = 0.0,
     ) -> ExecutionRow:
-        """Start an execution; returns once it and its first events are committed."""
+        """Start an execution; returns once it and its first events are committed.
+
+        A ``request_id`` used before answers with the execution it started, if this
+        request is the same; a different request with it is refused (:mod:`.requests`).
+        """
         if request_id:
-            pending = self._starting.get(request_id)
-            if pending is not None:
-                return await asyncio.shield(pending)
-            # Registered before the first await, so a concurrent duplicate waits for us.
-            future: asyncio.Future[ExecutionRow] = asyncio.get_running_loop().create_future()
-            self._starting[request_id] = future
-            try:
-                existing = await self.store.find_execution_by_request_id(request_id)
-                row = existing or await self._start(workflow, input, request_id, notify, timeout_s)
-            except BaseException as exc:
-                future.set_exception(exc)
-                future.exception()  # consumed: waiters re-raise it themselves
-                raise
-            finally:
-                self._starting.pop(request_id, None)
-            future.set_result(row)
-            return row
+            request = StartRequest(workflow, input, request_id, notify, timeout_s)
+            return await self._requests.start(
+                request, lambda: self._start(workflow, input, request_id, notify, timeout_s)
+            )
         return await self._start(workflow, input, request_id, notify, timeout_s)
 
     async def _start(
@@ -491,7 +484,7 @@ class Engine:
 
         def make(step: Step) -> None:
             if reopened:
-                self.machine.reopen(run, step)
+                self.machine.rerun(run, step)
             self.machine.retry(run, task, 0.0, step)
 
         step = self._command(run, make, "retry")
@@ -513,7 +506,7 @@ class Engine:
 
         def make(step: Step) -> None:
             if reopened:
-                self.machine.reopen(run, step)
+                self.machine.rerun(run, step)
             self.machine.skip(run, task, result, published, step)
 
         step = self._command(run, make, "skip")
@@ -532,7 +525,14 @@ class Engine:
                 f"task is {task.state}; only a task waiting for its atom can be completed"
             )
         check_value(result, "result_json")
-        if success:
+        action = self.actions.get(task.action)
+        if isinstance(action, AtomAction):  # seed 000: as a synchronous answer's result
+            params = task.input if isinstance(task.input, dict) else {}
+            elapsed = self.clock() - task.update_time  # since the atom accepted the call
+            outcome = action.completed(
+                params, action_context(run, task), success, result, error_message, elapsed
+            )
+        elif success:
             outcome = ActionOutcome.success(result)
         else:
             outcome = ActionOutcome.failure(error_message or "the atom reported failure", result)

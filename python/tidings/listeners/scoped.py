@@ -26,8 +26,11 @@ from tidings.vocab import CATEGORIES, EVENT_TYPES
 #: The seed-002 settings of a workflow that become listeners.
 CALLBACK_KEYS = ("callback_url", "modify_callback_url")
 
+#: What a seed-002 ``callback_url`` hears: flow codes 4 (started, and each re-run of a
+#: failed execution), 2, 3, 5, 7.
 CALLBACK_TYPES = (
     "EXECUTION_STARTED",
+    "EXECUTION_RERUN",
     "EXECUTION_SUCCEEDED",
     "EXECUTION_FAILED",
     "EXECUTION_CANCELLED",
@@ -56,8 +59,9 @@ def workflow_listeners(
 ) -> list[ListenerRow]:
     """The seed-002 listeners of a workflow: `thain` webhooks for its executions.
 
-    ``callback_url`` hears the execution state changes (flow codes 4 running, 2 success,
-    3 error, 5 killed, 7 auto_killed); ``modify_callback_url`` hears pause and resume
+    ``callback_url`` hears the execution state changes (flow codes 4 running, again when a
+    failed execution is re-run, 2 success, 3 error, 5 killed, 7 auto_killed);
+    ``modify_callback_url`` hears pause and resume
     (modify statuses 1 and 2). Their ids derive from the workflow id (``<id>.callback_url``,
     ``<id>.modify_callback_url``), so storing them again after an update replaces them.
     Raises InvalidArgumentError (field ``callback_url`` / ``modify_callback_url``) for a

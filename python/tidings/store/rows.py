@@ -51,13 +51,17 @@ class ExecutionRow:
     create_time: float
     update_time: float
     end_time: float | None
+    #: Which run this is: 1, and one more each time the ended execution is re-run
+    #: (RetryTask / SkipTask after it failed).
+    run: int = 1
 
     def columns(self) -> tuple[object, ...]:
         """The row's column values, JSON fields encoded (a snapshot)."""
         return (self.id, self.workflow_id, self.workflow_name, self.definition, self.state,
                 to_json(self.input), to_json(self.output), to_json(self.context),
                 self.error_message, self.request_id, to_json(self.notify), self.timeout_s,
-                self.next_seq, self.create_time, self.update_time, self.end_time)  # fmt: skip
+                self.next_seq, self.create_time, self.update_time, self.end_time,
+                self.run)  # fmt: skip
 
 
 @dataclass(slots=True)
@@ -85,6 +89,8 @@ class TaskRow:
     create_time: float
     update_time: float
     end_time: float | None
+    #: The run of its execution in which the task last ran (created, retried, skipped).
+    run: int = 1
 
     def columns(self) -> tuple[object, ...]:
         """The row's column values, JSON fields encoded (a snapshot)."""
@@ -92,7 +98,7 @@ class TaskRow:
                 to_json(self.input), to_json(self.result), self.error_message, self.attempt,
                 to_json(self.triggered_by), to_json(self.arrivals), self.run_after,
                 None if self.pending is None else to_json(self.pending), self.rollback_state,
-                self.create_time, self.update_time, self.end_time)  # fmt: skip
+                self.create_time, self.update_time, self.end_time, self.run)  # fmt: skip
 
 
 @dataclass(slots=True)

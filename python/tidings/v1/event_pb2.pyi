@@ -42,6 +42,11 @@ class _EventTypeEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_EventType.V
     EVENT_TYPE_EXECUTION_RESUMED: _EventType.ValueType  # 16
     EVENT_TYPE_EXECUTION_ROLLBACK_STARTED: _EventType.ValueType  # 17
     EVENT_TYPE_EXECUTION_ROLLBACK_FINISHED: _EventType.ValueType  # 18
+    EVENT_TYPE_EXECUTION_RERUN: _EventType.ValueType  # 19
+    """An ended (failed) execution runs again, because RetryTask or SkipTask
+    re-opened it: a new run of the same execution begins (mistral
+    `execution_start`, thain flow code 4). Its end event ends that run.
+    """
     EVENT_TYPE_TASK_STARTED: _EventType.ValueType  # 30
     """The task's action is about to be called; input is the action's request."""
     EVENT_TYPE_TASK_RUNNING: _EventType.ValueType  # 31
@@ -52,6 +57,12 @@ class _EventTypeEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_EventType.V
     EVENT_TYPE_TASK_SKIPPED: _EventType.ValueType  # 35
     """The task was skipped; output is the result given by the user."""
     EVENT_TYPE_TASK_ROLLED_BACK: _EventType.ValueType  # 36
+    EVENT_TYPE_TASK_CANCELLED: _EventType.ValueType  # 37
+    """A task that had started was stopped because its execution ended without
+    it (cancelled, timed out, or failed by another task); error_message says
+    why. It closes the task before the execution's end event (mistral
+    `task_end` with status CANCELLED, thain job code 4).
+    """
     EVENT_TYPE_LISTENER_DISABLED: _EventType.ValueType  # 50
     """A listener was disabled automatically (410 Gone, or failing for too long);
     listener_id and listener_name say which, error_message why.
@@ -79,6 +90,11 @@ EVENT_TYPE_EXECUTION_PAUSED: EventType.ValueType  # 15
 EVENT_TYPE_EXECUTION_RESUMED: EventType.ValueType  # 16
 EVENT_TYPE_EXECUTION_ROLLBACK_STARTED: EventType.ValueType  # 17
 EVENT_TYPE_EXECUTION_ROLLBACK_FINISHED: EventType.ValueType  # 18
+EVENT_TYPE_EXECUTION_RERUN: EventType.ValueType  # 19
+"""An ended (failed) execution runs again, because RetryTask or SkipTask
+re-opened it: a new run of the same execution begins (mistral
+`execution_start`, thain flow code 4). Its end event ends that run.
+"""
 EVENT_TYPE_TASK_STARTED: EventType.ValueType  # 30
 """The task's action is about to be called; input is the action's request."""
 EVENT_TYPE_TASK_RUNNING: EventType.ValueType  # 31
@@ -89,6 +105,12 @@ EVENT_TYPE_TASK_RETRIED: EventType.ValueType  # 34
 EVENT_TYPE_TASK_SKIPPED: EventType.ValueType  # 35
 """The task was skipped; output is the result given by the user."""
 EVENT_TYPE_TASK_ROLLED_BACK: EventType.ValueType  # 36
+EVENT_TYPE_TASK_CANCELLED: EventType.ValueType  # 37
+"""A task that had started was stopped because its execution ended without
+it (cancelled, timed out, or failed by another task); error_message says
+why. It closes the task before the execution's end event (mistral
+`task_end` with status CANCELLED, thain job code 4).
+"""
 EVENT_TYPE_LISTENER_DISABLED: EventType.ValueType  # 50
 """A listener was disabled automatically (410 Gone, or failing for too long);
 listener_id and listener_name say which, error_message why.
@@ -211,8 +233,13 @@ class ExecutionSummary(_message.Message):
     END_TIME_FIELD_NUMBER: _builtins.int
     HEADERS_FIELD_NUMBER: _builtins.int
     TASKS_FIELD_NUMBER: _builtins.int
+    RUN_FIELD_NUMBER: _builtins.int
     state: _builtins.str
     """Canonical execution state: SUCCESS, ERROR, CANCELLED, ..."""
+    run: _builtins.int
+    """Which run of the execution ended: 1 for the first, n for the (n-1)th
+    re-run (EXECUTION_RERUN); 0 means 1. tencent `RunId` tells runs apart.
+    """
     @_builtins.property
     def create_time(self) -> _timestamp_pb2.Timestamp: ...
     @_builtins.property
@@ -222,7 +249,9 @@ class ExecutionSummary(_message.Message):
         """Custom headers of the execution (tencent `CosHeaders`)."""
 
     @_builtins.property
-    def tasks(self) -> _containers.RepeatedCompositeFieldContainer[Global___TaskSummary]: ...
+    def tasks(self) -> _containers.RepeatedCompositeFieldContainer[Global___TaskSummary]:
+        """The tasks of this run (all of them unless the execution was re-run)."""
+
     def __init__(
         self,
         *,
@@ -231,10 +260,11 @@ class ExecutionSummary(_message.Message):
         end_time: _timestamp_pb2.Timestamp | None = ...,
         headers: _abc.Iterable[Global___Header] | None = ...,
         tasks: _abc.Iterable[Global___TaskSummary] | None = ...,
+        run: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["create_time", b"create_time", "end_time", b"end_time"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["create_time", b"create_time", "end_time", b"end_time", "headers", b"headers", "state", b"state", "tasks", b"tasks"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["create_time", b"create_time", "end_time", b"end_time", "headers", b"headers", "run", b"run", "state", b"state", "tasks", b"tasks"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -315,7 +315,9 @@ class StartExecutionRequest(_message.Message):
     """The input as a JSON object text; empty means {}."""
     request_id: _builtins.str
     """Idempotency key: a repeated request with the same id returns the
-    execution the first one started.
+    execution the first one started. A different request (workflow, input,
+    notify, timeout_seconds) with a used id is refused: INVALID_ARGUMENT
+    naming request_id.
     """
     timeout_seconds: _builtins.float
     """Execution-level timeout in seconds; 0 means none."""

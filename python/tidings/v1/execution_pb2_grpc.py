@@ -102,7 +102,8 @@ class ExecutionServiceServicer:
 
     def StartExecution(self, request, context):
         """Starts an execution; returns once the execution and its first event are
-        committed. With a request_id, a repeated call returns the same execution.
+        committed. With a request_id, a repeated call returns the same execution;
+        the id reused for a different request is INVALID_ARGUMENT (request_id).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

@@ -38,7 +38,8 @@ class ExecutionServiceStub:
     def __new__(cls, channel: _aio.Channel) -> ExecutionServiceAsyncStub: ...
     StartExecution: _grpc.UnaryUnaryMultiCallable[_execution_pb2.StartExecutionRequest, _execution_pb2.StartExecutionResponse]
     """Starts an execution; returns once the execution and its first event are
-    committed. With a request_id, a repeated call returns the same execution.
+    committed. With a request_id, a repeated call returns the same execution;
+    the id reused for a different request is INVALID_ARGUMENT (request_id).
     """
     GetExecution: _grpc.UnaryUnaryMultiCallable[_execution_pb2.GetExecutionRequest, _execution_pb2.GetExecutionResponse]
     ListExecutions: _grpc.UnaryUnaryMultiCallable[_execution_pb2.ListExecutionsRequest, _execution_pb2.ListExecutionsResponse]
@@ -66,7 +67,8 @@ class ExecutionServiceAsyncStub(ExecutionServiceStub):
     def __init__(self, channel: _aio.Channel) -> None: ...
     StartExecution: _aio.UnaryUnaryMultiCallable[_execution_pb2.StartExecutionRequest, _execution_pb2.StartExecutionResponse]  # type: ignore[assignment]
     """Starts an execution; returns once the execution and its first event are
-    committed. With a request_id, a repeated call returns the same execution.
+    committed. With a request_id, a repeated call returns the same execution;
+    the id reused for a different request is INVALID_ARGUMENT (request_id).
     """
     GetExecution: _aio.UnaryUnaryMultiCallable[_execution_pb2.GetExecutionRequest, _execution_pb2.GetExecutionResponse]  # type: ignore[assignment]
     ListExecutions: _aio.UnaryUnaryMultiCallable[_execution_pb2.ListExecutionsRequest, _execution_pb2.ListExecutionsResponse]  # type: ignore[assignment]
@@ -97,7 +99,8 @@ class ExecutionServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_execution_pb2.StartExecutionResponse, _abc.Awaitable[_execution_pb2.StartExecutionResponse]]:
         """Starts an execution; returns once the execution and its first event are
-        committed. With a request_id, a repeated call returns the same execution.
+        committed. With a request_id, a repeated call returns the same execution;
+        the id reused for a different request is INVALID_ARGUMENT (request_id).
         """
 
     @_abc_1.abstractmethod

@@ -62,7 +62,7 @@ pub(crate) fn type_info(t: i32) -> Option<&'static TypeInfo> {
         ti("ENGINE_UP", "up", "", "io.tidings.engine.up"),
         ti("ENGINE_DOWN", "down", "", "io.tidings.engine.down"),
     ];
-    static EXECUTION: [TypeInfo; 9] = [
+    static EXECUTION: [TypeInfo; 10] = [
         ti(
             "EXECUTION_STARTED",
             "RUNNING",
@@ -117,8 +117,15 @@ pub(crate) fn type_info(t: i32) -> Option<&'static TypeInfo> {
             "execution_rollback_end",
             "io.tidings.execution.rollback_finished",
         ),
+        // A re-run begins a new run of the execution: seed 000's own start.
+        ti(
+            "EXECUTION_RERUN",
+            "RUNNING",
+            "execution_start",
+            "io.tidings.execution.rerun",
+        ),
     ];
-    static TASK: [TypeInfo; 7] = [
+    static TASK: [TypeInfo; 8] = [
         ti(
             "TASK_STARTED",
             "RUNNING",
@@ -156,6 +163,12 @@ pub(crate) fn type_info(t: i32) -> Option<&'static TypeInfo> {
             "task_rollback",
             "io.tidings.task.rolled_back",
         ),
+        ti(
+            "TASK_CANCELLED",
+            "CANCELLED",
+            "task_end",
+            "io.tidings.task.cancelled",
+        ),
     ];
     static LISTENER: [TypeInfo; 1] = [tl(
         "LISTENER_DISABLED",
@@ -164,8 +177,8 @@ pub(crate) fn type_info(t: i32) -> Option<&'static TypeInfo> {
     )];
     let (table, base): (&'static [TypeInfo], i32) = match t {
         1..=2 => (&ENGINE, 1),
-        10..=18 => (&EXECUTION, 10),
-        30..=36 => (&TASK, 30),
+        10..=19 => (&EXECUTION, 10),
+        30..=37 => (&TASK, 30),
         50 => (&LISTENER, 50),
         _ => return None,
     };
@@ -178,7 +191,7 @@ pub(crate) fn supports(profile: Profile, t: i32) -> bool {
         // Seed 000 has no listener events: mistral renders the engine's own.
         Profile::Mistral => type_info(t).is_some_and(|i| !i.listener),
         Profile::CloudEvents | Profile::CloudEventsData => type_info(t).is_some(),
-        Profile::Thain => matches!(t, 10..=16 | 30 | 32 | 33),
+        Profile::Thain => matches!(t, 10..=16 | 19 | 30 | 32 | 33 | 37),
         Profile::Tencent | Profile::TencentJson => matches!(t, 11..=14),
     }
 }
@@ -392,12 +405,12 @@ pub(crate) fn thain(ev: &Event<'_>, out: &mut Vec<u8>) -> Result<(), Fail> {
             });
             flow(out);
         }
-        10..=14 => {
+        10..=14 | 19 => {
             flow(out);
             let code: &[u8] = match ev.r#type {
                 11 => b"2",
                 12 => b"3",
-                10 => b"4",
+                10 | 19 => b"4",
                 13 => b"5",
                 _ => b"7",
             };
@@ -412,9 +425,9 @@ pub(crate) fn thain(ev: &Event<'_>, out: &mut Vec<u8>) -> Result<(), Fail> {
             out.extend_from_slice(match ev.r#type {
                 30 => b"&code=2",
                 32 => b"&code=3",
-                _ => b"&code=4",
+                _ => b"&code=4", // failed, or cancelled (37): seed 002's job error
             });
-            if ev.r#type == 33 {
+            if ev.r#type != 30 && ev.r#type != 32 {
                 message(out);
             }
             out.extend_from_slice(b"&jobId=");
@@ -443,6 +456,15 @@ fn tencent_task_state(state: &str) -> Cow<'_, str> {
             }
             Cow::Owned(s)
         }
+    }
+}
+
+/// tencent `RunId`: the execution id for its first run, `<execution id>.<n>` for its
+/// n-th (each re-run is an instance of its own).
+fn tencent_run_id<'a>(ev: &Event<'a>) -> Cow<'a, str> {
+    match ev.execution.as_ref().map_or(0, |x| x.run) {
+        0 | 1 => Cow::Borrowed(ev.execution_id),
+        n => Cow::Owned(format!("{}.{n}", ev.execution_id)),
     }
 }
 
@@ -514,7 +536,7 @@ pub(crate) fn tencent(ctx: &Ctx, ev: &Event<'_>, out: &mut Vec<u8>) -> Result<()
     out.extend_from_slice(b"<Response>");
     xml_element!(out, "EventName", &ctx.tencent_event_name);
     out.extend_from_slice(b"<WorkflowExecution>");
-    xml_element!(out, "RunId", ev.execution_id);
+    xml_element!(out, "RunId", &tencent_run_id(ev));
     xml_element!(out, "BucketId", &d.bucket);
     xml_element!(out, "Object", &d.object);
     for h in &d.execution.headers {
@@ -566,7 +588,7 @@ pub(crate) fn tencent_json(ctx: &Ctx, ev: &Event<'_>, out: &mut Vec<u8>) -> Resu
     json_str(out, &ctx.tencent_event_name);
     out.extend_from_slice(b",\"WorkflowExecution\":");
     let mut o = Obj::open(out);
-    o.str(out, "RunId", ev.execution_id);
+    o.str(out, "RunId", &tencent_run_id(ev));
     o.str(out, "BucketId", &d.bucket);
     o.str(out, "Object", &d.object);
     if !d.execution.headers.is_empty() {
@@ -817,8 +839,10 @@ mod tests {
     fn type_table() {
         assert!(type_info(0).is_none());
         assert!(type_info(3).is_none());
-        assert!(type_info(19).is_none());
-        assert!(type_info(37).is_none());
+        assert!(type_info(20).is_none());
+        assert!(type_info(38).is_none());
+        assert_eq!(type_info(19).map(|t| t.etype), Some("execution_start"));
+        assert_eq!(type_info(37).map(|t| t.etype), Some("task_end"));
         assert!(type_info(-1).is_none());
         assert_eq!(type_info(14).map(|t| t.etype), Some("execution_abort"));
         assert_eq!(

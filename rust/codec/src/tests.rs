@@ -179,6 +179,8 @@ fn mistral_etypes_and_statuses() {
         (EventType::TaskRetried, "task_redo", "RUNNING"),
         (EventType::TaskSkipped, "task_pass", "SKIPPED"),
         (EventType::TaskRolledBack, "task_rollback", "ROLLED_BACK"),
+        (EventType::ExecutionRerun, "execution_start", "RUNNING"),
+        (EventType::TaskCancelled, "task_end", "CANCELLED"),
     ];
     for (t, etype, status) in cases {
         let e = pb::Event {
@@ -219,6 +221,7 @@ fn thain_form_bodies() {
         (EventType::ExecutionStarted, "flowId=flow+1&flowExecutionId=ex%2F1&code=4"),
         (EventType::ExecutionCancelled, "flowId=flow+1&flowExecutionId=ex%2F1&code=5"),
         (EventType::ExecutionTimedOut, "flowId=flow+1&flowExecutionId=ex%2F1&code=7"),
+        (EventType::ExecutionRerun, "flowId=flow+1&flowExecutionId=ex%2F1&code=4"),
         (
             EventType::TaskStarted,
             "flowId=flow+1&flowExecutionId=ex%2F1&code=2&jobId=job-1&jobName=%E4%B8%8B%E8%BD%BD+%26+%E8%A7%A3%E5%8E%8B",
@@ -229,6 +232,10 @@ fn thain_form_bodies() {
         ),
         (
             EventType::TaskFailed,
+            "flowId=flow+1&flowExecutionId=ex%2F1&code=4&message=boom%3A+50%25+failed&jobId=job-1&jobName=%E4%B8%8B%E8%BD%BD+%26+%E8%A7%A3%E5%8E%8B",
+        ),
+        (
+            EventType::TaskCancelled,
             "flowId=flow+1&flowExecutionId=ex%2F1&code=4&message=boom%3A+50%25+failed&jobId=job-1&jobName=%E4%B8%8B%E8%BD%BD+%26+%E8%A7%A3%E5%8E%8B",
         ),
     ];
@@ -296,8 +303,25 @@ fn seed_003() -> pb::Event {
                     "t182c0ca7d91ca40969a3fc97c5559091b",
                 ),
             ],
+            run: 0,
         }),
         ..Default::default()
+    }
+}
+
+#[test]
+fn tencent_run_id_tells_re_runs_apart() {
+    // The first run (0 or 1) is the execution id; the n-th run adds `.n`.
+    for (run, want) in [(0, "ex-1"), (1, "ex-1"), (2, "ex-1.2"), (17, "ex-1.17")] {
+        let mut e = seed_003();
+        e.execution_id = "ex-1".into();
+        if let Some(x) = e.execution.as_mut() {
+            x.run = run;
+        }
+        let xml = render(Profile::Tencent, "UTC", &e);
+        assert!(xml.contains(&format!("<RunId>{want}</RunId>")), "{xml}");
+        let json = render(Profile::TencentJson, "UTC", &e);
+        assert!(json.contains(&format!(r#""RunId":"{want}""#)), "{json}");
     }
 }
 
@@ -1037,20 +1061,22 @@ mod props {
                     0..3,
                 ),
                 prop::collection::vec(task, 0..3),
+                prop_oneof![prop::sample::select(vec![0u32, 1, 2, 3]), any::<u32>()],
             )
-                .prop_map(|(state, create_time, end_time, headers, tasks)| {
+                .prop_map(|(state, create_time, end_time, headers, tasks, run)| {
                     pb::ExecutionSummary {
                         state,
                         create_time,
                         end_time,
                         headers,
                         tasks,
+                        run,
                     }
                 }),
         );
         let r#type = prop_oneof![
             prop::sample::select(vec![
-                0, 1, 2, 10, 11, 12, 13, 14, 15, 16, 17, 18, 30, 31, 32, 33, 34, 35, 36
+                0, 1, 2, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 30, 31, 32, 33, 34, 35, 36, 37
             ]),
             any::<i32>(),
         ];

@@ -57,6 +57,8 @@ pub(crate) struct ExecutionSummary<'a> {
     pub end_time: Option<Ts>,
     pub headers: Vec<Header<'a>>,
     pub tasks: Vec<TaskSummary<'a>>,
+    /// Which run of the execution ended (0 or 1: the first).
+    pub run: u32,
 }
 
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -377,6 +379,8 @@ fn merge_execution<'a>(e: &mut ExecutionSummary<'a>, mut r: Reader<'a>, depth: u
                 merge_task(&mut t, m, depth - 1)?;
                 e.tasks.push(t);
             }
+            // As prost: a uint32 keeps the low 32 bits of its varint.
+            6 => e.run = r.uint(wt, "ExecutionSummary.run")? as u32,
             _ => r.skip(wt, tag, depth)?,
         }
     }
@@ -515,6 +519,7 @@ pub(crate) mod tests {
                         atom_name: &t.atom_name,
                     })
                     .collect(),
+                run: x.run,
             }),
         }
     }

@@ -17,10 +17,12 @@ from tidings.engine.actions.registry import (
     ActionContext,
     ActionOutcome,
     ActionRegistry,
+    AtomAction,
     JSONValue,
     UnknownActionError,
     action_specs,
     engine_error_result,
+    timeout_outcome,
 )
 from tidings.engine.actions.std import (
     EchoAction,
@@ -39,6 +41,7 @@ __all__ = [
     "ActionContext",
     "ActionOutcome",
     "ActionRegistry",
+    "AtomAction",
     "EchoAction",
     "FailAction",
     "HttpAction",
@@ -50,4 +53,5 @@ __all__ = [
     "action_specs",
     "default_registry",
     "engine_error_result",
+    "timeout_outcome",
 ]

@@ -7,9 +7,12 @@
 - transport failures (connection refused or reset, timeouts, a connection dropped
   without an answer) are retried ``HttpActionConfig.transport_retries`` times and then
   give status **598**, ``{"fault": "http request error!", "faultString", "orgRequest"}``;
-- anything going wrong on the engine's side (invalid parameters, a body that is not
-  JSON, an exception while calling or parsing) gives status **599**,
-  ``{"fault": "workflow engine internal error!", "faultString"}``.
+  so does the task's ``timeout`` passing before the atom answers (:meth:`timed_out`);
+- anything going wrong on the engine's side (invalid parameters, an answer that declares
+  JSON and does not parse, an exception while calling or parsing) gives status **599**,
+  ``{"fault": "workflow engine internal error!", "faultString"}``;
+- an asynchronous atom's completion (``CompleteTask``) gives the same ``{"result": …}``
+  object as a synchronous answer (:meth:`completed`).
 
 HTTP answers are never retried here, whatever their status: engine-level ``retry`` of
 the task does that. Every call carries ``X-Tidings-Task-Id`` (the same on a re-issued
@@ -34,14 +37,18 @@ from tidings import __version__
 from tidings.engine.actions.http_request import HTTP_PARAMS, HttpRequest, raw_view
 from tidings.engine.actions.http_response import (
     answer,
+    completion,
     describe_failure,
     fault_outcome,
+    timeout_fault,
     transport_fault,
 )
 from tidings.engine.actions.params import ParamError
 from tidings.engine.actions.registry import (
     FAULT_ENGINE,
+    FAULT_TRANSPORT,
     STATUS_ENGINE_ERROR,
+    STATUS_TRANSPORT_ERROR,
     ActionContext,
     ActionOutcome,
     JSONValue,
@@ -225,6 +232,33 @@ class HttpAction:
                 f"exception while calling the atom: {type(exc).__name__}: {exc}",
                 view,
             )
+
+    def timed_out(
+        self, params: Mapping[str, JSONValue], ctx: ActionContext, why: str
+    ) -> ActionOutcome:
+        """598 with ``orgRequest``: the task's ``timeout`` passed before the atom answered."""
+        try:
+            request = HttpRequest.parse(params, self.config.default_timeout)
+        except Exception:  # never called, then: the call failed with 599 at once
+            view = raw_view(params, ctx)
+            org = {k: view[k] for k in ("url", "method", "headers", "body")}
+            return fault_outcome(STATUS_TRANSPORT_ERROR, FAULT_TRANSPORT, why, view, org)
+        return timeout_fault(request, why, request.view(ctx))
+
+    def completed(
+        self,
+        params: Mapping[str, JSONValue],
+        ctx: ActionContext,
+        success: bool,
+        content: JSONValue,
+        error: str,
+        elapsed: float,
+    ) -> ActionOutcome:
+        """The completion of an asynchronous atom, as the result a synchronous one gives."""
+        view = self.request_view(params, ctx)
+        url = view.get("url") if isinstance(view, dict) else None
+        return completion(url if isinstance(url, str) else "", success, content, error,
+                          elapsed, view)  # fmt: skip
 
     async def _call(
         self, request: HttpRequest, ctx: ActionContext, view: JSONValue

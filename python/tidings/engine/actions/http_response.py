@@ -1,9 +1,12 @@
 """Turning what an atom call gave into seed 000's result object, and into an outcome.
 
 An answer becomes ``{"result": {"status", "encoding", "url", "elapsed", "content",
-"headers"}}`` (``content`` parsed when the body is JSON) and succeeds when its status is
-among the task's ``success_statuses``; a transport failure becomes a 598 and an
-engine-side failure a 599, each with ``{"fault", "faultString"}``.
+"headers"}}`` (``content`` parsed when the body is JSON; ``encoding`` the character set
+the body was read in, one spelling per set) and succeeds when its status is among the
+task's ``success_statuses``; an asynchronous atom's completion becomes the same object.
+A transport failure or a timeout becomes a 598 (with ``orgRequest``), an engine-side
+failure a 599 (a body that declares JSON and does not parse is one), each with
+``{"fault", "faultString"}``.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ import httpx
 
 from tidings.engine.actions.http_request import HttpRequest
 from tidings.engine.actions.registry import (
+    FAULT_ENGINE,
     FAULT_TRANSPORT,
     STATUS_ENGINE_ERROR,
     STATUS_TRANSPORT_ERROR,
@@ -24,7 +28,15 @@ from tidings.engine.actions.registry import (
     fault_result,
 )
 
-__all__ = ["answer", "describe_failure", "fault_outcome", "transport_fault"]
+__all__ = [
+    "answer",
+    "completion",
+    "describe_failure",
+    "encoding_name",
+    "fault_outcome",
+    "timeout_fault",
+    "transport_fault",
+]
 
 _ERROR_DETAIL_CHARS = 200
 
@@ -56,28 +68,50 @@ def _charset(content_type: str) -> str | None:
     return None
 
 
-def _decode(data: bytes, charset: str | None) -> str:
+def _codec(charset: str | None) -> codecs.CodecInfo:
+    """The codec a body is read with: its charset's, UTF-8 when it names none we know."""
     try:
-        codec = codecs.lookup(charset) if charset else codecs.lookup("utf-8")
+        return codecs.lookup(charset) if charset else codecs.lookup("utf-8")
     except LookupError:
-        codec = codecs.lookup("utf-8")
-    return data.decode(codec.name, errors="replace")
+        return codecs.lookup("utf-8")
+
+
+def encoding_name(charset: str | None) -> str:
+    """``encoding`` of the result: the codec the body was read with, in one spelling.
+
+    Whatever the atom wrote: ``utf-8``, ``UTF8`` → ``UTF-8``; ``gbk`` → ``GBK``.
+    """
+    return _codec(charset).name.upper()
+
+
+def _decode(data: bytes, charset: str | None) -> str:
+    return data.decode(_codec(charset).name, errors="replace")
 
 
 def _reject_constant(name: str) -> JSONValue:
     raise ValueError(f"{name} is not JSON")
 
 
+class _Unparseable(Exception):
+    """A body that declares JSON and is not (seed 000: the engine's 599)."""
+
+
 def _content(data: bytes, text: str, content_type: str) -> JSONValue:
-    """The body parsed as JSON when it is JSON, else the text."""
+    """The body parsed as JSON when it is JSON, else the text.
+
+    _Unparseable when the Content-Type declares JSON and the body does not parse; a body
+    that only looks like JSON (``{…}`` as text/plain) is kept as text then.
+    """
     if not data:
         return ""
     mime = content_type.split(";", 1)[0].strip().lower()
-    looks_json = mime == "application/json" or mime.endswith("+json")
-    if looks_json or text.lstrip()[:1] in ("{", "["):
+    declared = mime == "application/json" or mime.endswith("+json")
+    if declared or text.lstrip()[:1] in ("{", "["):
         try:
             parsed: JSONValue = json.loads(text, parse_constant=_reject_constant)
-        except (ValueError, RecursionError):
+        except (ValueError, RecursionError) as exc:
+            if declared:
+                raise _Unparseable(f"{type(exc).__name__}: {exc}") from None
             return text
         return parsed
     return text
@@ -127,12 +161,21 @@ def answer(
     content_type = response.headers.get("content-type", "")
     charset = _charset(content_type)
     text = _decode(data, charset)
-    content = _content(data, text, content_type)
+    try:
+        content = _content(data, text, content_type)
+    except _Unparseable as exc:
+        return fault_outcome(
+            STATUS_ENGINE_ERROR,
+            FAULT_ENGINE,
+            f"parsing the atom's return value raised an exception: {exc}"
+            f" (HTTP {response.status_code}, {content_type})",
+            view,
+        )
     status = response.status_code
     result: JSONValue = {
         "result": {
             "status": status,
-            "encoding": charset or "UTF-8",
+            "encoding": encoding_name(charset),
             "url": str(response.url),
             "elapsed": round(elapsed, 6),
             "content": content,
@@ -168,3 +211,44 @@ def transport_fault(request: HttpRequest, failures: list[str], view: JSONValue) 
     return fault_outcome(
         STATUS_TRANSPORT_ERROR, FAULT_TRANSPORT, summary, view, request.org_request()
     )
+
+
+def timeout_fault(request: HttpRequest, why: str, view: JSONValue) -> ActionOutcome:
+    """The 598 of a call whose time ran out (the task's ``timeout``), ``why`` saying so."""
+    return fault_outcome(
+        STATUS_TRANSPORT_ERROR,
+        FAULT_TRANSPORT,
+        f"{request.method} {request.url}: {why}",
+        view,
+        request.org_request(),
+    )
+
+
+#: The ``status`` of an asynchronous atom's completion: it answered over the API, not
+#: HTTP, so success and failure stand for the codes a synchronous answer would have.
+COMPLETED_OK = 200
+COMPLETED_FAILED = 500
+
+
+def completion(
+    url: str, success: bool, content: JSONValue, error: str, elapsed: float, view: JSONValue
+) -> ActionOutcome:
+    """An asynchronous atom's completion as a synchronous answer's outcome.
+
+    ``{"result": {"status": 200 (500 when it reports failure), "encoding": "UTF-8",
+    "url": the atom's, "elapsed": seconds since it accepted the call, "content": what it
+    gave ("" for nothing, as an empty body), "headers": {}}}``.
+    """
+    result: JSONValue = {
+        "result": {
+            "status": COMPLETED_OK if success else COMPLETED_FAILED,
+            "encoding": "UTF-8",
+            "url": url,
+            "elapsed": round(max(0.0, elapsed), 6),
+            "content": "" if content is None else content,
+            "headers": {},
+        }
+    }
+    if success:
+        return ActionOutcome.success(result, view)
+    return ActionOutcome.failure(error or "the atom reported failure", result, view)

@@ -28,11 +28,13 @@ __all__ = [
     "ActionContext",
     "ActionOutcome",
     "ActionRegistry",
+    "AtomAction",
     "JSONValue",
     "UnknownActionError",
     "action_specs",
     "engine_error_result",
     "fault_result",
+    "timeout_outcome",
 ]
 
 JSONValue: TypeAlias = "bool | int | float | str | list[JSONValue] | dict[str, JSONValue] | None"
@@ -142,6 +144,54 @@ class Action(Protocol):
     async def run(self, params: Mapping[str, JSONValue], ctx: ActionContext) -> ActionOutcome:
         """Run the action; never raises except ``asyncio.CancelledError``."""
         ...
+
+
+@runtime_checkable
+class AtomAction(Action, Protocol):
+    """An action that calls an atom (``std.http``), with seed 000's results for its call.
+
+    What happens to the call outside :meth:`Action.run`: a task whose ``timeout`` passes
+    before the atom answers, synchronous or asynchronous, gets :meth:`timed_out` (598); an
+    asynchronous atom's completion (``CompleteTask``) becomes the same ``{"result": …}``
+    object a synchronous answer gives (:meth:`completed`).
+    """
+
+    def timed_out(
+        self, params: Mapping[str, JSONValue], ctx: ActionContext, why: str
+    ) -> ActionOutcome:
+        """The failed outcome (598, ``orgRequest``) of a call whose time ran out.
+
+        ``why`` says which time.
+        """
+        ...
+
+    def completed(
+        self,
+        params: Mapping[str, JSONValue],
+        ctx: ActionContext,
+        success: bool,
+        content: JSONValue,
+        error: str,
+        elapsed: float,
+    ) -> ActionOutcome:
+        """The outcome of an asynchronous atom's completion.
+
+        ``content`` is what it gave, ``elapsed`` the seconds since it accepted the call.
+        """
+        ...
+
+
+def timeout_outcome(
+    action: Action, params: Mapping[str, JSONValue], ctx: ActionContext, why: str
+) -> ActionOutcome:
+    """The outcome of a call the task's ``timeout`` cut short; ``why`` says which time.
+
+    An atom's call fails with seed 000's 598 (the atom did not answer in time,
+    ``orgRequest`` as sent), any other action with the engine's 599.
+    """
+    if isinstance(action, AtomAction):
+        return action.timed_out(params, ctx, why)
+    return ActionOutcome.failure(why, engine_error_result(why))
 
 
 class UnknownActionError(KeyError):

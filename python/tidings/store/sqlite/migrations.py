@@ -154,6 +154,17 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE INDEX deliveries_unsettled ON deliveries(listener_id, execution_id, sequence)
         WHERE state IN ('PENDING', 'FAILED');
     """,
+    # 6: runs. An ended execution re-run (RetryTask / SkipTask) begins its next run; each
+    # task remembers the run it last ran in, so that a run's end lists its own tasks.
+    """
+    ALTER TABLE executions ADD COLUMN run INTEGER NOT NULL DEFAULT 1;
+    ALTER TABLE tasks ADD COLUMN run INTEGER NOT NULL DEFAULT 1;
+    -- A workflow's seed-002 callback_url hears a re-run too (flow code 4 again).
+    UPDATE listeners SET filter = json_insert(filter, '$.types[#]', 'EXECUTION_RERUN')
+        WHERE scope = 'WORKFLOW' AND id LIKE '%.callback_url'
+        AND NOT EXISTS (SELECT 1 FROM json_each(listeners.filter, '$.types')
+                        WHERE value = 'EXECUTION_RERUN');
+    """,
 )
 
 
