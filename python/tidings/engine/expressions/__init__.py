@@ -22,7 +22,8 @@ Modules, one job each: :mod:`.errors` (the two errors), :mod:`.context` (what an
 expression sees), :mod:`.limits` (the sizes it may reach), :mod:`.values` (results as
 JSON-able Python), :mod:`.compiled` (one compiled :class:`Expression` and its
 evaluation), :mod:`.yaql_lang` and :mod:`.jinja_lang` (the two languages),
-:mod:`.compiling` (compiling and evaluating whole values). Import from this package.
+:mod:`.compiling` (compiling and evaluating whole values), :mod:`.deadline` (the
+time limit of each evaluation). Import from this package.
 """
 
 from __future__ import annotations
@@ -40,11 +41,12 @@ from tidings.engine.expressions.compiling import (
     evaluate,
     has_expression,
 )
-from tidings.engine.expressions.context import ExpressionContext, TaskView
+from tidings.engine.expressions.context import DEFAULT_TIME_LIMIT_S, ExpressionContext, TaskView
 from tidings.engine.expressions.errors import ExpressionError, ExpressionSyntaxError
 from tidings.engine.expressions.values import to_jsonable
 
 __all__ = [
+    "DEFAULT_TIME_LIMIT_S",
     "CompiledValue",
     "Expression",
     "ExpressionContext",

@@ -15,10 +15,11 @@ import jinja2
 from yaql.language import exceptions as yaql_exceptions
 
 from tidings.engine.expressions.context import ExpressionContext
+from tidings.engine.expressions.deadline import TimeLimitExceeded, within_time_limit
 from tidings.engine.expressions.errors import ExpressionError
 from tidings.engine.expressions.limits import YAQL_LIMIT_ITERATORS
 from tidings.engine.expressions.values import to_jsonable
-from tidings.store.columns import unstorable
+from tidings.store.columns import Unstorable, unstorable
 
 __all__ = ["CompiledValue", "Expression", "Language", "Program"]
 
@@ -48,17 +49,25 @@ class Expression:
         Raises :class:`ExpressionError` naming this expression on any failure, and for a
         result the store cannot hold exactly (:func:`tidings.store.columns.unstorable`):
         results enter inputs, the context, outputs and events, so it is refused here.
+        The whole of it, converting and checking the result included, runs within
+        ``context.time_limit_s`` (:func:`.deadline.within_time_limit`); past it the
+        error's message names the limit.
         """
         try:
-            result = to_jsonable(self._program(context))
+            result, problem = within_time_limit(context.time_limit_s, self._run, context)
         except ExpressionError:
             raise
+        except TimeLimitExceeded as exc:
+            raise ExpressionError(self.source, str(exc)) from exc
         except Exception as exc:  # any failure of user code is the expression's error
             raise ExpressionError(self.source, _describe(exc)) from exc
-        problem = unstorable(result)
         if problem is not None:
             raise ExpressionError(self.source, f"result{problem.path}: {problem.reason}")
         return result
+
+    def _run(self, context: ExpressionContext) -> tuple[Any, Unstorable | None]:
+        result = to_jsonable(self._program(context))
+        return result, unstorable(result)
 
 
 #: What :func:`compile_value` returns: the JSON-like value with every string that holds

@@ -8,7 +8,9 @@ from typing import Any
 
 from yaql.language import utils as yaql_utils
 
-__all__ = ["ExpressionContext", "TaskView"]
+from tidings.engine.expressions.deadline import DEFAULT_TIME_LIMIT_S
+
+__all__ = ["DEFAULT_TIME_LIMIT_S", "ExpressionContext", "TaskView"]
 
 
 @dataclass(frozen=True)
@@ -43,15 +45,26 @@ class ExpressionContext:
     its ``publish``) by name; ``current_task`` is what ``task()`` without a name means;
     ``execution`` is what ``execution()`` returns. Treat a context as an immutable
     snapshot: converted views of it are cached on first use.
+
+    ``time_limit_s`` is how long each evaluation of one expression may run (the setting
+    ``expression_time_limit_s``): past it the evaluation is stopped and fails. It must
+    be more than 0; ``math.inf`` means no limit (for tools, never for the server).
     """
 
     data: Mapping[str, Any] = field(default_factory=dict)
     tasks: Mapping[str, TaskView] = field(default_factory=dict)
     current_task: str | None = None
     execution: Mapping[str, Any] = field(default_factory=dict)
+    time_limit_s: float = DEFAULT_TIME_LIMIT_S
     # yaql wants its own frozen copy of the data; making it once per context rather than
     # once per expression matters when one task's conditions and publish share a context.
     _yaql_cache: dict[str, Any] = field(default_factory=dict, init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        # Refused rather than read as "no limit": a 0 from a mistaken setting must not
+        # silently lift the bound. (`not >` also refuses NaN.)
+        if not self.time_limit_s > 0:
+            raise ValueError(f"time_limit_s must be more than 0, got {self.time_limit_s!r}")
 
     def task_dict(self, name: str | None) -> dict[str, Any] | None:
         """``task(name)``: the named task, or the current one; ``None`` if there is none.

@@ -3,7 +3,8 @@
 YAQL sees ``$`` (the workflow context) and the functions ``task(name)`` / ``task()``
 and ``execution()``. The engine is created with yaql's own bounds on collection size and
 memory; the functions of yaql's standard library that can build a huge value in one
-C-level call are replaced here by bounded ones of the same name and signature.
+C-level call are replaced by bounded ones of the same name and signature
+(:mod:`.yaql_bounds`).
 """
 
 from __future__ import annotations
@@ -15,19 +16,14 @@ from typing import Any
 
 import yaql
 from yaql.language import exceptions as yaql_exceptions
-from yaql.language import specs as yaql_specs
 from yaql.language import utils as yaql_utils
-from yaql.language import yaqltypes as yaql_types
 
 from tidings.engine.expressions.compiled import Expression
 from tidings.engine.expressions.context import ExpressionContext
 from tidings.engine.expressions.errors import ExpressionSyntaxError
-from tidings.engine.expressions.limits import (
-    YAQL_LIMIT_ITERATORS,
-    YAQL_MEMORY_QUOTA,
-    check_int_size,
-)
+from tidings.engine.expressions.limits import YAQL_LIMIT_ITERATORS, YAQL_MEMORY_QUOTA
 from tidings.engine.expressions.values import interpolate
+from tidings.engine.expressions.yaql_bounds import register_bounded_functions
 
 __all__ = ["compile_yaql"]
 
@@ -63,34 +59,11 @@ def _yaql_execution_function(context: Any) -> Any:
     return yaql_utils.convert_input_data(dict(ctx.execution))
 
 
-def _yaql_bounded_pow(a: Any, b: Any, c: Any = None) -> Any:
-    """Bounded ``pow`` for YAQL: refuses integer powers too large to compute in reasonable time."""
-    if c is None and isinstance(a, int) and isinstance(b, int) and abs(a) > 1 and b > 0:
-        check_int_size(a.bit_length() * b, "pow()")
-    return pow(a, b, c)
-
-
-def _yaql_bounded_shift_left(value: int, bits_number: int) -> int:
-    """Bounded ``shiftBitsLeft`` for YAQL: refuses results too large to hold."""
-    if value:
-        check_int_size(value.bit_length() + bits_number, "shiftBitsLeft()")
-    return value << bits_number
-
-
 def _create_yaql_root_context() -> Any:
     # The child layer's functions take precedence over the standard library's of the
-    # same name, which is how the bounded pow/shiftBitsLeft replace the unbounded ones.
-    # The parameter types are those of yaql's own definitions, so overload resolution is
-    # unchanged. (yaql's decorators are untyped: applied as calls, they keep ours typed.)
+    # same name: that is how the bounded ones (yaql_bounds) replace the unbounded ones.
     root = yaql.create_context().create_child_context()
-    bounded_pow = _yaql_bounded_pow
-    for name, kind in (("a", yaql_types.Number()), ("b", yaql_types.Number())):
-        bounded_pow = yaql_specs.parameter(name, kind)(bounded_pow)
-    bounded_pow = yaql_specs.parameter("c", yaql_types.Number(nullable=True))(bounded_pow)
-    bounded_shift = yaql_specs.parameter("value", int)(_yaql_bounded_shift_left)
-    bounded_shift = yaql_specs.parameter("bits_number", int)(bounded_shift)
-    root.register_function(bounded_pow, name="pow")
-    root.register_function(bounded_shift, name="shiftBitsLeft")
+    register_bounded_functions(root)
     root.register_function(_yaql_task_function, name="task")
     root.register_function(_yaql_execution_function, name="execution")
     return root
