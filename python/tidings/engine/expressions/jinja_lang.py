@@ -2,7 +2,8 @@
 
 Jinja sees the workflow context as ``_`` and the functions ``task(name)`` / ``task()``
 and ``execution()``. Templates run in an immutable sandbox that also bounds the
-operations able to build a huge value in one C-level call.
+operations able to build a huge value in one C-level call (:mod:`.jinja_bounds`), and
+what a template writes is bounded too.
 """
 
 from __future__ import annotations
@@ -12,53 +13,16 @@ from collections.abc import Mapping
 from typing import Any
 
 import jinja2
-import jinja2.exceptions
 import jinja2.nodes
-import jinja2.runtime
-import jinja2.sandbox
 
 from tidings.engine.expressions.compiled import Expression
 from tidings.engine.expressions.context import ExpressionContext
 from tidings.engine.expressions.errors import ExpressionSyntaxError
-from tidings.engine.expressions.limits import MAX_BUILT_SIZE
+from tidings.engine.expressions.jinja_bounds import BoundedSandbox
+from tidings.engine.expressions.limits import MAX_TEXT
 from tidings.engine.expressions.values import interpolate
 
 __all__ = ["compile_jinja"]
-
-
-class _BoundedSandbox(jinja2.sandbox.ImmutableSandboxedEnvironment):
-    """The immutable sandbox, plus bounds on ``*`` and ``**``.
-
-    The sandbox already caps ``range()``; repetition (``'a' * 10**9``) and powers
-    (``10 ** 10**9``) would otherwise let one expression exhaust memory or CPU.
-    """
-
-    intercepted_binops = frozenset({"*", "**"})
-
-    def call_binop(
-        self, context: jinja2.runtime.Context, operator: str, left: Any, right: Any
-    ) -> Any:
-        """Refuse repetitions and powers whose result would be unreasonably large."""
-        if operator == "*":
-            for seq, times in ((left, right), (right, left)):
-                if (
-                    isinstance(seq, str | list | tuple)
-                    and isinstance(times, int)
-                    and len(seq) * times > MAX_BUILT_SIZE
-                ):
-                    raise jinja2.exceptions.SecurityError(
-                        f"repetition result larger than {MAX_BUILT_SIZE} items"
-                    )
-        elif (
-            operator == "**"
-            and isinstance(left, int)
-            and isinstance(right, int)
-            and abs(left) > 1
-            and right > 0
-            and left.bit_length() * right > MAX_BUILT_SIZE
-        ):
-            raise jinja2.exceptions.SecurityError(f"power result larger than {MAX_BUILT_SIZE} bits")
-        return super().call_binop(context, operator, left, right)
 
 
 def _jinja_finalize(value: Any) -> Any:
@@ -68,7 +32,7 @@ def _jinja_finalize(value: Any) -> Any:
     return value
 
 
-_JINJA_ENV = _BoundedSandbox(undefined=jinja2.StrictUndefined, finalize=_jinja_finalize)
+_JINJA_ENV = BoundedSandbox(undefined=jinja2.StrictUndefined, finalize=_jinja_finalize)
 
 
 def _jinja_syntax_error(source: str, exc: jinja2.TemplateSyntaxError) -> ExpressionSyntaxError:
@@ -96,7 +60,20 @@ def _run_jinja_expression(compiled: Any, context: ExpressionContext) -> Any:
 
 
 def _run_jinja_template(template: jinja2.Template, context: ExpressionContext) -> str:
-    return template.render(**_jinja_names(context))
+    # Template.render, but counting what is written: a loop writing a long string many
+    # times would otherwise make one C-level join of all of it at the end. An empty
+    # piece counts as one, so that writing nothing endlessly holds no endless list.
+    written = 0
+    pieces: list[str] = []
+    try:
+        for piece in template.root_render_func(template.new_context(_jinja_names(context))):
+            written += len(piece) or 1
+            if written > MAX_TEXT:
+                raise ValueError(f"template output larger than {MAX_TEXT} characters")
+            pieces.append(piece)
+    except Exception:
+        template.environment.handle_exception()
+    return "".join(pieces)
 
 
 def compile_jinja(source: str) -> Expression:

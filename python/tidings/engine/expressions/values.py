@@ -14,7 +14,7 @@ from typing import Any
 
 import jinja2
 
-from tidings.engine.expressions.limits import MAX_RESULT_ITEMS
+from tidings.engine.expressions.limits import MAX_RESULT_ITEMS, MAX_RESULT_TEXT
 
 __all__ = ["interpolate", "to_jsonable"]
 
@@ -33,14 +33,24 @@ def to_jsonable(value: Any) -> Any:
 
     yaql's frozen mappings, tuples, sets and iterators and Jinja's generators become
     dicts and lists; dates become ISO-8601 strings and durations seconds. Anything else,
-    including an undefined Jinja value, raises ``TypeError``.
+    including an undefined Jinja value, raises ``TypeError``. A result of more than
+    :data:`~.limits.MAX_RESULT_ITEMS` items or :data:`~.limits.MAX_RESULT_TEXT`
+    characters of text (a string counted each time it appears) raises ``ValueError``:
+    writing it out (JSON, the store) would be one long C-level call.
     """
     budget = [MAX_RESULT_ITEMS]
+    text_budget = [MAX_RESULT_TEXT]
 
     def spend() -> None:
         budget[0] -= 1
         if budget[0] < 0:
             raise ValueError(f"result has more than {MAX_RESULT_ITEMS} items")
+
+    def spend_text(text: str) -> str:
+        text_budget[0] -= len(text)
+        if text_budget[0] < 0:
+            raise ValueError(f"result has more than {MAX_RESULT_TEXT} characters of text")
+        return text
 
     def convert(item: Any) -> Any:
         spend()
@@ -49,9 +59,9 @@ def to_jsonable(value: Any) -> Any:
         if isinstance(item, float):
             return item
         if isinstance(item, str):
-            return str(item)  # drops str subclasses such as markupsafe.Markup
+            return spend_text(str(item))  # str() drops subclasses such as markupsafe.Markup
         if isinstance(item, Mapping):
-            return {_json_key(key): convert(val) for key, val in item.items()}
+            return {spend_text(_json_key(key)): convert(val) for key, val in item.items()}
         if isinstance(item, jinja2.Undefined):
             item._fail_with_undefined_error()
         if isinstance(item, datetime.datetime | datetime.date | datetime.time):
