@@ -46,7 +46,7 @@ import threading
 import time
 import weakref
 from collections.abc import Callable
-from typing import TypeVar
+from typing import NoReturn, TypeVar
 
 __all__ = [
     "DEFAULT_TIME_LIMIT_S",
@@ -54,6 +54,8 @@ __all__ = [
     "REFIRE_S",
     "Interrupted",
     "TimeLimitExceeded",
+    "remaining_s",
+    "time_is_up",
     "within_time_limit",
 ]
 
@@ -100,12 +102,13 @@ class _Slot:
     module's docstring for who may write what when.
     """
 
-    __slots__ = ("__weakref__", "armed", "deadline", "fired", "lock", "next_fire", "tid")
+    __slots__ = ("__weakref__", "armed", "deadline", "fired", "limit", "lock", "next_fire", "tid")
 
     def __init__(self, tid: int) -> None:
         self.tid = tid
         self.lock = threading.Lock()
         self.armed = False
+        self.limit = math.inf
         self.deadline = 0.0
         self.next_fire = 0.0
         self.fired = False
@@ -149,6 +152,7 @@ def within_time_limit(limit_s: float, function: Callable[[_A], _T], argument: _A
     # Arming: the watchdog reads `armed` first, so it is written last.
     slot.fired = False
     slot.next_fire = 0.0
+    slot.limit = limit_s
     slot.deadline = time.monotonic() + limit_s
     slot.armed = True
     fired = True
@@ -168,6 +172,24 @@ def within_time_limit(limit_s: float, function: Callable[[_A], _T], argument: _A
     if fired:
         raise TimeLimitExceeded(limit_s)
     return result
+
+
+def remaining_s() -> float | None:
+    """Seconds left to the evaluation running on this thread; ``None`` if it has no limit.
+
+    For C-level code that can time out by itself (the ``regex`` package's ``timeout=``):
+    it is given what is left, and calls :func:`time_is_up` when that runs out.
+    """
+    slot: _Slot | None = getattr(_local, "slot", None)
+    if slot is None or not slot.armed:
+        return None
+    return slot.deadline - time.monotonic()
+
+
+def time_is_up() -> NoReturn:
+    """Raise :class:`TimeLimitExceeded` for the evaluation running on this thread."""
+    slot: _Slot | None = getattr(_local, "slot", None)
+    raise TimeLimitExceeded(slot.limit if slot is not None else math.inf)
 
 
 def _watch() -> None:

@@ -4,7 +4,8 @@ YAQL sees ``$`` (the workflow context) and the functions ``task(name)`` / ``task
 and ``execution()``. The engine is created with yaql's own bounds on collection size and
 memory; the functions of yaql's standard library that can build a huge value in one
 C-level call are replaced by bounded ones of the same name and signature
-(:mod:`.yaql_bounds`).
+(:mod:`.yaql_bounds`), and the regular expressions run bounded in time
+(:mod:`.yaql_regex`).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from tidings.engine.expressions.errors import ExpressionSyntaxError
 from tidings.engine.expressions.limits import YAQL_LIMIT_ITERATORS, YAQL_MEMORY_QUOTA
 from tidings.engine.expressions.values import interpolate
 from tidings.engine.expressions.yaql_bounds import register_bounded_functions
+from tidings.engine.expressions.yaql_regex import register_regex_functions
 
 __all__ = ["compile_yaql"]
 
@@ -64,6 +66,7 @@ def _create_yaql_root_context() -> Any:
     # same name: that is how the bounded ones (yaql_bounds) replace the unbounded ones.
     root = yaql.create_context().create_child_context()
     register_bounded_functions(root)
+    register_regex_functions(root)
     root.register_function(_yaql_task_function, name="task")
     root.register_function(_yaql_execution_function, name="execution")
     return root
