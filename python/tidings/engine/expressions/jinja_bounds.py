@@ -63,6 +63,8 @@ _NON_TEXT_FILTERS = frozenset(
         "sort", "sum", "unique", "filesizeformat",
     }
 )  # fmt: skip
+# Values whose text is short or measured in O(1): no walk needed (the common case).
+_SCALARS = (str, int, float, bool, type(None))
 # Filters that compare or sort (in C) every item: their input is bounded in length.
 _SORTING_FILTERS = frozenset({"dictsort", "groupby", "max", "min", "sort", "unique"})
 # Characters a format spec may hold: only its numbers matter ('>10', '0=+20.5f').
@@ -87,7 +89,7 @@ def _check_filter(name: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> t
     def arg(index: int, key: str, default: Any) -> Any:
         return rest[index] if len(rest) > index else option(key, default)
 
-    if name not in _NON_TEXT_FILTERS and not isinstance(value, str):
+    if name not in _NON_TEXT_FILTERS and not isinstance(value, _SCALARS):
         check_text_of(f"{name} filter", value)
     text = value if isinstance(value, str) else ""
     if name == "center":
