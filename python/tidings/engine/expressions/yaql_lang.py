@@ -1,0 +1,120 @@
+"""YAQL in ``<% … %>``: the bounded yaql engine, its root context, compiling and running.
+
+YAQL sees ``$`` (the workflow context) and the functions ``task(name)`` / ``task()``
+and ``execution()``. The engine is created with yaql's own bounds on collection size and
+memory; the functions of yaql's standard library that can build a huge value in one
+C-level call are replaced by bounded ones of the same name and signature
+(:mod:`.yaql_bounds`), and the regular expressions run bounded in time
+(:mod:`.yaql_regex`).
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+import threading
+from typing import Any
+
+import yaql
+from yaql.language import exceptions as yaql_exceptions
+from yaql.language import utils as yaql_utils
+
+from tidings.engine.expressions.compiled import Expression
+from tidings.engine.expressions.context import ExpressionContext
+from tidings.engine.expressions.errors import ExpressionSyntaxError
+from tidings.engine.expressions.limits import YAQL_LIMIT_ITERATORS, YAQL_MEMORY_QUOTA
+from tidings.engine.expressions.values import interpolate
+from tidings.engine.expressions.yaql_bounds import register_bounded_functions
+from tidings.engine.expressions.yaql_regex import register_regex_functions
+
+__all__ = ["compile_yaql"]
+
+# The key under which the current ExpressionContext sits in a yaql context. yaql stores
+# every key as ``$name``; ``$#tidings`` cannot be written in YAQL, so users cannot reach it.
+_YAQL_CONTEXT_KEY = "#tidings"
+
+
+def _create_yaql_engine() -> Any:
+    options = {
+        # Bounds, so that a user expression cannot exhaust the engine's memory or time
+        # walking an endless range: collections over the limit raise instead.
+        "yaql.limitIterators": YAQL_LIMIT_ITERATORS,
+        "yaql.memoryQuota": YAQL_MEMORY_QUOTA,
+        # Results go to JSON: tuples and sets become lists.
+        "yaql.convertTuplesToLists": True,
+        "yaql.convertSetsToLists": True,
+    }
+    return yaql.YaqlFactory().create(options=options)
+
+
+def _yaql_task_function(context: Any, name: Any = None) -> Any:
+    """``task(name)`` / ``task()`` in YAQL (``context`` is injected by yaql, by name)."""
+    if name is not None and not isinstance(name, str):
+        raise TypeError(f"task() takes a task name (a string), got {type(name).__name__}")
+    ctx: ExpressionContext = context[_YAQL_CONTEXT_KEY]
+    return ctx._yaql_task(name)
+
+
+def _yaql_execution_function(context: Any) -> Any:
+    """``execution()`` in YAQL."""
+    ctx: ExpressionContext = context[_YAQL_CONTEXT_KEY]
+    return yaql_utils.convert_input_data(dict(ctx.execution))
+
+
+def _create_yaql_root_context() -> Any:
+    # The child layer's functions take precedence over the standard library's of the
+    # same name: that is how the bounded ones (yaql_bounds) replace the unbounded ones.
+    root = yaql.create_context().create_child_context()
+    register_bounded_functions(root)
+    register_regex_functions(root)
+    root.register_function(_yaql_task_function, name="task")
+    root.register_function(_yaql_execution_function, name="execution")
+    return root
+
+
+_YAQL_ENGINE = _create_yaql_engine()
+_YAQL_ROOT = _create_yaql_root_context()
+# yaql parses with one shared ply lexer and parser, which keep state while parsing: two
+# threads parsing at once would corrupt each other. Evaluation needs no lock.
+_YAQL_PARSE_LOCK = threading.Lock()
+
+
+def _parse_yaql(text: str, source: str) -> Any:
+    try:
+        with _YAQL_PARSE_LOCK:
+            return _YAQL_ENGINE(text)
+    except yaql_exceptions.YaqlParsingException as exc:
+        raise ExpressionSyntaxError(source, str(getattr(exc, "message", exc))) from exc
+    except yaql_exceptions.YaqlException as exc:
+        raise ExpressionSyntaxError(source, str(exc)) from exc
+
+
+def _run_yaql(statement: Any, context: ExpressionContext) -> Any:
+    yctx = _YAQL_ROOT.create_child_context()
+    yctx["$"] = context._yaql_data()
+    yctx[_YAQL_CONTEXT_KEY] = context
+    return statement.evaluate(context=yctx)
+
+
+def compile_yaql(source: str, matches: list[re.Match[str]]) -> Expression:
+    """Compile ``source``, whose ``<% … %>`` are ``matches``; raises ExpressionSyntaxError."""
+    if len(matches) == 1 and matches[0].group(0) == source:
+        statement = _parse_yaql(matches[0].group(1), source)
+        return Expression(source, "yaql", True, functools.partial(_run_yaql, statement))
+    # Mixed text: keep literal pieces and parsed statements in order.
+    pieces: list[str | Any] = []
+    position = 0
+    for match in matches:
+        pieces.append(source[position : match.start()])
+        pieces.append(_parse_yaql(match.group(1), source))
+        position = match.end()
+    pieces.append(source[position:])
+    statements = tuple(pieces)
+
+    def program(context: ExpressionContext) -> str:
+        return "".join(
+            piece if isinstance(piece, str) else interpolate(_run_yaql(piece, context))
+            for piece in statements
+        )
+
+    return Expression(source, "yaql", False, program)
