@@ -131,6 +131,7 @@ def execution(row: ExecutionRow) -> execution_pb2.Execution:
         request_id=row.request_id,
         notify=notify_targets(row.notify),
         timeout_seconds=row.timeout_s,
+        run=row.run,
     )
 
 
@@ -154,4 +155,5 @@ def task(row: TaskRow) -> execution_pb2.Task:
         create_time=ts(row.create_time),
         update_time=ts(row.update_time),
         end_time=ts(row.end_time),
+        run=row.run,
     )

@@ -165,6 +165,7 @@ class Execution(_message.Message):
     REQUEST_ID_FIELD_NUMBER: _builtins.int
     NOTIFY_FIELD_NUMBER: _builtins.int
     TIMEOUT_SECONDS_FIELD_NUMBER: _builtins.int
+    RUN_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     workflow_id: _builtins.str
     workflow_name: _builtins.str
@@ -177,6 +178,10 @@ class Execution(_message.Message):
     request_id: _builtins.str
     timeout_seconds: _builtins.float
     """Execution-level timeout in seconds; 0 means none."""
+    run: _builtins.int
+    """Which run this is: 1, and one more each time the ended execution is re-run
+    (RetryTask or SkipTask after it failed).
+    """
     @_builtins.property
     def create_time(self) -> _timestamp_pb2.Timestamp: ...
     @_builtins.property
@@ -201,10 +206,11 @@ class Execution(_message.Message):
         request_id: _builtins.str = ...,
         notify: _abc.Iterable[Global___NotifyTarget] | None = ...,
         timeout_seconds: _builtins.float = ...,
+        run: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["create_time", b"create_time", "end_time", b"end_time", "update_time", b"update_time"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["create_time", b"create_time", "end_time", b"end_time", "error_message", b"error_message", "id", b"id", "input_json", b"input_json", "notify", b"notify", "output_json", b"output_json", "request_id", b"request_id", "state", b"state", "timeout_seconds", b"timeout_seconds", "update_time", b"update_time", "workflow_id", b"workflow_id", "workflow_name", b"workflow_name"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["create_time", b"create_time", "end_time", b"end_time", "error_message", b"error_message", "id", b"id", "input_json", b"input_json", "notify", b"notify", "output_json", b"output_json", "request_id", b"request_id", "run", b"run", "state", b"state", "timeout_seconds", b"timeout_seconds", "update_time", b"update_time", "workflow_id", b"workflow_id", "workflow_name", b"workflow_name"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -253,6 +259,7 @@ class Task(_message.Message):
     CREATE_TIME_FIELD_NUMBER: _builtins.int
     UPDATE_TIME_FIELD_NUMBER: _builtins.int
     END_TIME_FIELD_NUMBER: _builtins.int
+    RUN_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     execution_id: _builtins.str
     name: _builtins.str
@@ -266,6 +273,10 @@ class Task(_message.Message):
     error_message: _builtins.str
     attempt: _builtins.int
     """1 for the first attempt; retries count up."""
+    run: _builtins.int
+    """The run of its execution in which the task last ran (created, retried or
+    skipped); a terminal event's task summary holds the tasks of its run.
+    """
     @_builtins.property
     def triggered_by(self) -> _containers.RepeatedCompositeFieldContainer[Global___TriggerRef]: ...
     @_builtins.property
@@ -291,10 +302,11 @@ class Task(_message.Message):
         create_time: _timestamp_pb2.Timestamp | None = ...,
         update_time: _timestamp_pb2.Timestamp | None = ...,
         end_time: _timestamp_pb2.Timestamp | None = ...,
+        run: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["create_time", b"create_time", "end_time", b"end_time", "update_time", b"update_time"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["action", b"action", "atom_id", b"atom_id", "attempt", b"attempt", "create_time", b"create_time", "end_time", b"end_time", "error_message", b"error_message", "execution_id", b"execution_id", "id", b"id", "input_json", b"input_json", "name", b"name", "result_json", b"result_json", "state", b"state", "triggered_by", b"triggered_by", "update_time", b"update_time"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["action", b"action", "atom_id", b"atom_id", "attempt", b"attempt", "create_time", b"create_time", "end_time", b"end_time", "error_message", b"error_message", "execution_id", b"execution_id", "id", b"id", "input_json", b"input_json", "name", b"name", "result_json", b"result_json", "run", b"run", "state", b"state", "triggered_by", b"triggered_by", "update_time", b"update_time"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
