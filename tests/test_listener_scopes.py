@@ -117,11 +117,11 @@ flaky:
     assert first == ["execution_start", "task_start", "task_end", "execution_end"]
     task = stub.ListTasks(E.ListTasksRequest(execution_id=ex.id)).tasks[0]
     stub.RetryTask(E.RetryTaskRequest(task_id=task.id))
-    wait_requests(rx, {"/notify": 9})
+    wait_requests(rx, {"/notify": 8})
     then = [json.loads(r.text) for r in rx.requests_to("/notify")][4:]
-    assert [t["eType"] for t in then] == [
-        "execution_resume", "task_redo", "task_start", "task_end", "execution_end",
-    ]  # fmt: skip
+    # Seed 000 has no eType for the execution running again (execution_resume is an
+    # extension the target did not ask for): task_redo says it.
+    assert [t["eType"] for t in then] == ["task_redo", "task_start", "task_end", "execution_end"]
     assert then[-1]["status"] == "SUCCESS"
 
 

@@ -22,6 +22,7 @@ import pytest
 from tidings import listeners as L
 from tidings import net
 from tidings.dispatch.webhook.ping import ping as send_ping
+from tidings.dispatch.webhook.render import Renderers
 from tidings.dispatch.webhook.retry import policy_of
 from tidings.dispatch.webhook.signing import signature
 from tidings.dispatch.webhook.sink import Attempt, WebhookSink
@@ -270,7 +271,7 @@ def test_rows_fill_in_defaults_and_normalise() -> None:
     assert row.scope == "GLOBAL"
     assert row.config == {
         "url": "https://e.com/", "method": "PUT", "headers": {}, "timeout_s": 15.0,
-        "cloudevents_mode": "STRUCTURED",
+        "cloudevents_mode": "STRUCTURED", "extensions": False,
     }  # fmt: skip
     assert row.retry == {"schedule_s": [], "jitter": None, "disable_after_s": None}
     policy = policy_of(row)
@@ -796,7 +797,7 @@ def ping(url: str, **config: Any) -> Attempt:
     async def main() -> Attempt:
         sink = WebhookSink(net.DestinationGuard(LOCAL))
         try:
-            return await send_ping(sink, row, now=time.time())
+            return await send_ping(sink, row, Renderers(), now=time.time())
         finally:
             await sink.aclose()
 

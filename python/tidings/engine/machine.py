@@ -448,7 +448,9 @@ class Machine:
             TIMED_OUT: ET.EVENT_TYPE_EXECUTION_TIMED_OUT,
         }[state]
         step.change.add_event(
-            self.events.execution(ex, etype, now, tasks=list(run.tasks.values()), error=error)
+            self.events.execution(
+                ex, etype, now, tasks=list(run.tasks.values()), error=error, workflow=run.workflow
+            )
         )
         step.change.put_execution(ex)
         step.ended = True

@@ -39,7 +39,7 @@ from tidings.engine.actions import (
 from tidings.engine.atomic import Fallback, Make, StepFailed, make_step, step_or_fallback
 from tidings.engine.calls import Calls
 from tidings.engine.events import EventFactory
-from tidings.engine.execution import Run, Step, check_value, new_run
+from tidings.engine.execution import Run, Step, check_headers, check_value, new_run
 from tidings.engine.expressions import DEFAULT_TIME_LIMIT_S
 from tidings.engine.machine import Machine
 from tidings.engine.runs import Runs
@@ -309,8 +309,12 @@ class Engine:
         request_id: str = "",
         notify: Sequence[Mapping[str, Any]] = (),
         timeout_s: float = 0.0,
+        headers: Sequence[tuple[str, str]] = (),
     ) -> ExecutionRow:
-        """Start an execution; returns once it and its first events are committed."""
+        """Start an execution; returns once it and its first events are committed.
+
+        ``headers`` are its custom headers, in order (tencent ``CosHeaders``).
+        """
         if request_id:
             pending = self._starting.get(request_id)
             if pending is not None:
@@ -320,7 +324,9 @@ class Engine:
             self._starting[request_id] = future
             try:
                 existing = await self.store.find_execution_by_request_id(request_id)
-                row = existing or await self._start(workflow, input, request_id, notify, timeout_s)
+                row = existing or await self._start(
+                    workflow, input, request_id, notify, timeout_s, headers
+                )
             except BaseException as exc:
                 future.set_exception(exc)
                 future.exception()  # consumed: waiters re-raise it themselves
@@ -329,7 +335,7 @@ class Engine:
                 self._starting.pop(request_id, None)
             future.set_result(row)
             return row
-        return await self._start(workflow, input, request_id, notify, timeout_s)
+        return await self._start(workflow, input, request_id, notify, timeout_s, headers)
 
     async def _start(
         self,
@@ -338,7 +344,9 @@ class Engine:
         request_id: str,
         notify: Sequence[Mapping[str, Any]],
         timeout_s: float,
+        headers: Sequence[tuple[str, str]] = (),
     ) -> ExecutionRow:
+        custom_headers = check_headers(headers)
         if timeout_s < 0:
             raise InvalidArgumentError(
                 "bad timeout", [FieldViolation("timeout_seconds", "must not be negative")]
@@ -356,7 +364,7 @@ class Engine:
         now = self.clock()
         run = new_run(
             execution_id, wf_row, wf, values, request_id, notify, timeout_s, now,
-            self._runs.time_limit_s,
+            self._runs.time_limit_s, custom_headers,
         )  # fmt: skip
         try:
             step, _ = step_or_fallback(

@@ -51,13 +51,17 @@ class ExecutionRow:
     create_time: float
     update_time: float
     end_time: float | None
+    #: Custom headers given at start, in order, as ``[key, value]`` pairs (tencent
+    #: ``CosHeaders``).
+    headers: list[list[str]] = field(default_factory=list)
 
     def columns(self) -> tuple[object, ...]:
         """The row's column values, JSON fields encoded (a snapshot)."""
         return (self.id, self.workflow_id, self.workflow_name, self.definition, self.state,
                 to_json(self.input), to_json(self.output), to_json(self.context),
                 self.error_message, self.request_id, to_json(self.notify), self.timeout_s,
-                self.next_seq, self.create_time, self.update_time, self.end_time)  # fmt: skip
+                self.next_seq, self.create_time, self.update_time, self.end_time,
+                to_json(self.headers))  # fmt: skip
 
 
 @dataclass(slots=True)

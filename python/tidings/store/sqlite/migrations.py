@@ -154,6 +154,11 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE INDEX deliveries_unsettled ON deliveries(listener_id, execution_id, sequence)
         WHERE state IN ('PENDING', 'FAILED');
     """,
+    # 6: an execution's custom headers, given at start (tencent CosHeaders): a JSON list
+    # of [key, value] pairs.
+    """
+    ALTER TABLE executions ADD COLUMN headers TEXT NOT NULL DEFAULT '[]';
+    """,
 )
 
 
