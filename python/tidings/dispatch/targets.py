@@ -11,6 +11,8 @@ from tidings.store.rows import EventRow
 from tidings.vocab import CATEGORY_TYPES, TYPE_NAMES
 
 BUILTIN_KAFKA_ID = "builtin:kafka"
+#: EVENT_TYPE_UNSPECIFIED: no event has it.
+NO_TYPE = 0
 _TYPE_NUMBERS = {name.removeprefix("EVENT_TYPE_"): number for number, name in TYPE_NAMES.items()}
 
 
@@ -55,9 +57,12 @@ class EventFilter:
         )
         if row.config.get("extensions"):
             return f
-        heard = f.types or frozenset(TYPE_NAMES) - {0}
+        heard = f.types or frozenset(TYPE_NAMES) - {NO_TYPE}
         seed = frozenset(t for t in heard if not codec.is_extension(row.profile, t))
-        return f if seed == heard else cls(seed, f.workflows, f.execution_id)
+        if seed == heard:
+            return f
+        # Empty types mean "all": a listener left with none hears only NO_TYPE, never sent.
+        return cls(seed or frozenset({NO_TYPE}), f.workflows, f.execution_id)
 
     def matches(self, event: EventRow) -> bool:
         """Whether the event passes."""
