@@ -68,7 +68,7 @@ TENCENT_EXECUTION = ["RunId", "BucketId", "Object", "CosHeaders", "WorkflowId", 
 TENCENT_TASK = ["Type", "CreateTime", "EndTime", "State", "JobId", "Name", "TemplateId",
                 "TemplateName"]  # fmt: skip
 PAUSING: dict[str, dict[str, Any]] = {
-    "a": {"action": "std.sleep", "input": {"seconds": 1}, "on-success": ["b"]},
+    "a": {"action": "std.sleep", "input": {"seconds": 2}, "on-success": ["b"]},
     "b": {"action": "std.noop"},
 }
 
@@ -409,8 +409,8 @@ def test_local_times_are_the_hosts_by_default(
         webhook_listener("t", receiver.url("/p8/tencent"), profile="tencent", workflows=[name])
     )
     ex = engine.start(name)
-    engine.wait_until_ended(ex.id)
-    events = {e.id: e for e in EventLog(server.data_dir).events(ex.id)}
+    _, settled = EventLog(server.data_dir).wait_settled(engine, ex.id, WAIT)
+    events = {e.id: e for e in settled}
 
     hooks = arrivals(receiver, "/p8/mistral", lambda a: len(a) >= 4)
     for arrival in hooks:
