@@ -187,6 +187,15 @@ def define() -> None:
         name = event_pb2.EventType.Name(value).removeprefix("EVENT_TYPE_").lower()
         add(f"type_{name}", full(value), options=SH)
     add("type_unknown_99", full(99), options=SH)
+    # Extensions: mistral's pause/resume eTypes and tencent's <EventName> (opt-in).
+    for value in (
+        event_pb2.EVENT_TYPE_EXECUTION_PAUSED,
+        event_pb2.EVENT_TYPE_EXECUTION_RESUMED,
+        event_pb2.EVENT_TYPE_EXECUTION_SUCCEEDED,
+        event_pb2.EVENT_TYPE_TASK_STARTED,
+    ):
+        name = event_pb2.EventType.Name(value).removeprefix("EVENT_TYPE_").lower()
+        add(f"extensions_{name}", full(value), options={**SH, "extensions": True})
     add("type_unknown_negative", full(-1), options=SH)
 
     # Text: every string field carries the text, execution and task flavours.
@@ -417,6 +426,7 @@ def define() -> None:
             "tencent_bucket_field": "bucket",
             "tencent_object_field": "key",
             "tencent_event_name": "工作流完成<&>",
+            "extensions": True,
         },
     )
     add(
@@ -454,6 +464,17 @@ def define() -> None:
         ),
         options=SH,
     )
+    # Seed 003: one Failed task makes a succeeded execution Failed; Cancel and Skipped do not.
+    for key, task_states in {
+        "one_failed": ["SUCCESS", "ERROR"],
+        "cancelled_skipped": ["SUCCESS", "CANCELLED", "SKIPPED"],
+    }.items():
+        tasks = [ef.task_summary(task_id=f"t{i}", state=s) for i, s in enumerate(task_states)]
+        add(
+            f"tencent_succeeded_{key}",
+            full("EXECUTION_SUCCEEDED", execution=summary(tasks=tasks)),
+            options=SH,
+        )
 
     # Invalid raw JSON in the input (every profile reading it fails; thain renders).
     invalid = {
@@ -618,6 +639,7 @@ def define() -> None:
     add("option_timezone_link_name", ok, options={"timezone": "US/Eastern"})
     add("option_max_bytes_wrong_type", ok, options={"max_event_bytes": "100"})
     add("option_max_bytes_negative", ok, options={"max_event_bytes": -1})
+    add("option_extensions_wrong_type", ok, options={"extensions": 1})
     add("option_unknown_name", ok, options={"time_zone": "UTC"})
     add("too_large", ok, options={"max_event_bytes": 16})
     add("max_bytes_exact", ok, options={"max_event_bytes": len(ser(ok))})

@@ -26,6 +26,7 @@ from __future__ import annotations
 import functools
 import json
 import re
+import time
 import urllib.parse
 import zoneinfo
 from collections.abc import Callable, Sequence
@@ -156,8 +157,24 @@ TENCENT_TASK_STATES = {
 }
 
 
-def supports(profile: str, event_type: int) -> bool:
-    """Whether ``profile`` renders events of ``event_type`` (UnknownProfileError if unknown)."""
+#: Types a profile renders only with the ``extensions`` option (values its seed lacks).
+EXTENSION_TYPES = {
+    "mistral": frozenset({T.EVENT_TYPE_EXECUTION_PAUSED, T.EVENT_TYPE_EXECUTION_RESUMED})
+}
+
+
+def is_extension(profile: str, event_type: int) -> bool:
+    """Whether ``profile`` renders ``event_type`` only with ``extensions``."""
+    return event_type in EXTENSION_TYPES.get(profile, frozenset())
+
+
+def supports(profile: str, event_type: int, *, extensions: bool = True) -> bool:
+    """Whether ``profile`` renders events of ``event_type`` (UnknownProfileError if unknown).
+
+    With ``extensions=False``, only the types its seed defines.
+    """
+    if not extensions and is_extension(profile, event_type):
+        return False
     if profile not in PROFILES:
         raise UnknownProfileError(f"unknown profile {profile!r}")
     if profile == "mistral":  # seed 000 has no listener events
@@ -185,12 +202,16 @@ class Options:
     tencent_bucket_field: str
     tencent_object_field: str
     max_event_bytes: int
+    extensions: bool
 
 
 def parse_timezone(name: str) -> tzinfo:
-    """``UTC``, a fixed offset ``+08:00``/``-0530``, or an IANA zone name."""
+    """``UTC``, ``local``, a fixed offset ``+08:00``/``-0530``, or an IANA zone name."""
     if name == "UTC":
         return UTC
+    if name == "local":
+        # The host's zone as the C library sees it (TZ, else /etc/localtime).
+        return LocalZone()
     match = _FIXED_OFFSET.fullmatch(name)
     if match:
         sign, hours, minutes = match.groups()
@@ -204,6 +225,27 @@ def parse_timezone(name: str) -> tzinfo:
         return zoneinfo.ZoneInfo(name)
     except (zoneinfo.ZoneInfoNotFoundError, ValueError, OSError) as exc:
         raise InvalidOptionError(f"unknown time zone {name!r}") from exc
+
+
+class LocalZone(tzinfo):
+    """The host's zone, through ``time.localtime`` (the C library reads ``TZ``)."""
+
+    @staticmethod
+    def offset_at(seconds: int) -> int:
+        """The host's UTC offset at the instant, in seconds."""
+        return time.localtime(seconds).tm_gmtoff
+
+    def utcoffset(self, dt: datetime | None) -> timedelta:
+        # `_offset_seconds` asks `offset_at`; a naive time is taken as the UTC instant.
+        assert dt is not None
+        seconds = (dt.replace(tzinfo=None) - datetime(1970, 1, 1)) // timedelta(seconds=1)
+        return timedelta(seconds=self.offset_at(seconds))
+
+    def dst(self, dt: datetime | None) -> timedelta | None:
+        return None
+
+    def tzname(self, dt: datetime | None) -> str:
+        return "local"
 
 
 @functools.cache
@@ -221,6 +263,7 @@ def parse_options(**options: object) -> Options:
         "tencent_bucket_field",
         "tencent_object_field",
         "max_event_bytes",
+        "extensions",
     }
     unknown = sorted(set(options) - known)
     if unknown:
@@ -235,6 +278,9 @@ def parse_options(**options: object) -> Options:
     max_bytes = options.get("max_event_bytes", DEFAULT_MAX_EVENT_BYTES)
     if isinstance(max_bytes, bool) or not isinstance(max_bytes, int) or max_bytes < 0:
         raise InvalidOptionError("option max_event_bytes must be a non-negative integer")
+    extensions = options.get("extensions", False)
+    if not isinstance(extensions, bool):
+        raise InvalidOptionError("option extensions must be a bool")
     return Options(
         timezone=parse_timezone(text("timezone", "UTC")),
         ce_source=text("ce_source", ""),
@@ -242,6 +288,7 @@ def parse_options(**options: object) -> Options:
         tencent_bucket_field=text("tencent_bucket_field", "BucketId"),
         tencent_object_field=text("tencent_object_field", "Object"),
         max_event_bytes=max_bytes,
+        extensions=extensions,
     )
 
 
@@ -491,6 +538,8 @@ def _instant(seconds: int) -> datetime:
 
 def _offset_seconds(seconds: int, zone: tzinfo) -> int:
     """The zone's UTC offset at the instant, in seconds."""
+    if isinstance(zone, LocalZone):
+        return zone.offset_at(seconds)
     instant = _instant(seconds)
     try:
         offset = instant.astimezone(zone).utcoffset()
@@ -675,6 +724,7 @@ class TencentTask:
 class TencentData:
     """The data of a tencent callback, shared by the XML and JSON forms."""
 
+    #: Empty: no ``EventName`` (written only with the ``extensions`` option).
     event_name: str
     run_id: str
     bucket_id: str
@@ -708,7 +758,7 @@ def tencent_data(event: event_pb2.Event, options: Options) -> TencentData:
         for task in execution.tasks
     ]
     return TencentData(
-        event_name=options.tencent_event_name,
+        event_name=options.tencent_event_name if options.extensions else "",
         # Each re-run is an instance of its own: the n-th run (n > 1) is `<id>.<n>`.
         run_id=f"{event.execution_id}.{execution.run}" if execution.run > 1 else event.execution_id,
         bucket_id=_input_field(input_value, options.tencent_bucket_field),
@@ -719,7 +769,11 @@ def tencent_data(event: event_pb2.Event, options: Options) -> TencentData:
         create_time=local_time_with_offset(
             execution.HasField("create_time"), execution.create_time.seconds, zone
         ),
-        state="Success" if event.type == T.EVENT_TYPE_EXECUTION_SUCCEEDED else "Failed",
+        # Seed 003: a Failed task makes the instance Failed.
+        state="Success"
+        if event.type == T.EVENT_TYPE_EXECUTION_SUCCEEDED
+        and all(t.state != "Failed" for t in tasks)
+        else "Failed",
         tasks=tasks,
     )
 
@@ -754,7 +808,10 @@ def _el(name: str, text: str) -> str:
 def render_tencent(event: event_pb2.Event, options: Options) -> bytes:
     """Seed 003: the workflow callback XML."""
     data = tencent_data(event, options)
-    parts = ["<Response>", _el("EventName", data.event_name), "<WorkflowExecution>"]
+    parts = ["<Response>"]
+    if options.extensions:
+        parts.append(_el("EventName", data.event_name))
+    parts.append("<WorkflowExecution>")
     parts += [_el("RunId", data.run_id), _el("BucketId", data.bucket_id)]
     parts.append(_el("Object", data.object))
     for key, value in data.headers:
@@ -807,7 +864,8 @@ def render_tencent_json(event: event_pb2.Event, options: Options) -> bytes:
         for t in data.tasks
     )
     execution.append(f'"Tasks":[{tasks}]')
-    text = f'{{"EventName":{q(data.event_name)},"WorkflowExecution":{{{",".join(execution)}}}}}'
+    name = f'"EventName":{q(data.event_name)},' if options.extensions else ""
+    text = f'{{{name}"WorkflowExecution":{{{",".join(execution)}}}}}'
     return text.encode("utf-8")
 
 
@@ -901,7 +959,7 @@ def _prepare(event_bytes: bytes, profile: str, options: Options) -> event_pb2.Ev
     if len(event_bytes) > options.max_event_bytes:
         raise TooLargeError(f"event of {len(event_bytes)} bytes > {options.max_event_bytes}")
     event = decode_event(event_bytes)
-    if not supports(profile, event.type):
+    if not supports(profile, event.type, extensions=options.extensions):
         raise UnsupportedEventError(f"profile {profile} does not render type {event.type}")
     return event
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import subprocess
 import sys
 import threading
 import time
@@ -92,24 +93,26 @@ def execution_failed() -> event_pb2.Event:
     )
 
 
+# The execution succeeded but a task failed (an on-error handled it): seed 003 calls the
+# instance Failed.
 TENCENT_XML = (
-    b"<Response><EventName>WorkflowFinish</EventName><WorkflowExecution><RunId>run-1</RunId>"
+    b"<Response><WorkflowExecution><RunId>run-1</RunId>"
     b"<BucketId>bucket-1</BucketId><Object>a b.mp4</Object>"
     b"<CosHeaders><Key>x-cos-meta-id</Key><Value>testid</Value></CosHeaders>"
     b"<WorkflowId>wf-1</WorkflowId>"
     + "<WorkflowName>转码 &amp; &lt;切片&gt;</WorkflowName>".encode()
-    + b"<CreateTime>2020-12-01 11:00:41+0800</CreateTime><State>Success</State>"
+    + b"<CreateTime>2020-12-01 11:00:41+0800</CreateTime><State>Failed</State>"
     b"<Tasks><Type>Transcode</Type><CreateTime>2020-12-01 11:00:42+0800</CreateTime>"
     b"<EndTime>2020-12-01 11:00:45+0800</EndTime><State>Failed</State><JobId>job-1</JobId>"
     b"<Name>Transcode_1</Name><TemplateId>t1</TemplateId><TemplateName>example</TemplateName>"
     b"</Tasks></WorkflowExecution></Response>"
 )
 TENCENT_JSON = (
-    b'{"EventName":"WorkflowFinish","WorkflowExecution":{"RunId":"run-1",'
+    b'{"WorkflowExecution":{"RunId":"run-1",'
     b'"BucketId":"bucket-1","Object":"a b.mp4",'
     b'"CosHeaders":[{"Key":"x-cos-meta-id","Value":"testid"}],"WorkflowId":"wf-1",'
     + '"WorkflowName":"转码 & <切片>",'.encode()
-    + b'"CreateTime":"2020-12-01 11:00:41+0800","State":"Success",'
+    + b'"CreateTime":"2020-12-01 11:00:41+0800","State":"Failed",'
     b'"Tasks":[{"Type":"Transcode","CreateTime":"2020-12-01 11:00:42+0800",'
     b'"EndTime":"2020-12-01 11:00:45+0800","State":"Failed","JobId":"job-1",'
     b'"Name":"Transcode_1","TemplateId":"t1","TemplateName":"example"}]}}'
@@ -192,6 +195,60 @@ def test_supports() -> None:
     with pytest.raises(codec.UnknownProfileError) as info:
         codec.supports("nosuch", 1)
     assert info.value.index is None
+
+
+def test_extensions_are_opt_in() -> None:
+    # Seed 000 has no pause/resume eType, seed 003 no <EventName>: only with extensions.
+    paused = event_pb2.Event(type=T.EVENT_TYPE_EXECUTION_PAUSED, execution_id="e")
+    data = paused.SerializeToString()
+    assert codec.is_extension("mistral", T.EVENT_TYPE_EXECUTION_PAUSED)
+    assert not codec.is_extension("thain", T.EVENT_TYPE_EXECUTION_PAUSED)
+    assert codec.supports("mistral", T.EVENT_TYPE_EXECUTION_PAUSED)
+    assert not codec.supports("mistral", T.EVENT_TYPE_EXECUTION_PAUSED, extensions=False)
+    assert codec.supports("thain", T.EVENT_TYPE_EXECUTION_PAUSED, extensions=False)
+    strict = codec.Renderer("mistral")
+    assert not strict.supports(T.EVENT_TYPE_EXECUTION_RESUMED)
+    assert strict.supports(T.EVENT_TYPE_EXECUTION_STARTED)
+    with pytest.raises(codec.UnsupportedEventError, match="without extensions"):
+        strict.render([data])
+    extended = codec.Renderer("mistral", extensions=True)
+    assert extended.supports(T.EVENT_TYPE_EXECUTION_RESUMED)
+    [out] = extended.render([data])
+    assert json.loads(out)["eType"] == "execution_pause"
+    assert "extensions=True" in repr(extended)
+    succeeded = execution_succeeded().SerializeToString()
+    [xml] = codec.render([succeeded], "tencent", timezone="+08:00", extensions=True)
+    assert xml == TENCENT_XML.replace(
+        b"<Response>", b"<Response><EventName>WorkflowFinish</EventName>"
+    )
+    [obj] = codec.render([succeeded], "tencent_json", tencent_event_name="Done", extensions=True)
+    assert list(json.loads(obj)) == ["EventName", "WorkflowExecution"]
+    assert json.loads(obj)["EventName"] == "Done"
+    with pytest.raises(codec.InvalidOptionError, match="must be a bool"):
+        codec.Renderer("mistral", extensions=1)  # type: ignore[arg-type]
+
+
+def test_local_timezone_is_the_hosts() -> None:
+    # `local` is the zone of the host: TZ (an IANA name or a POSIX rule), read when the
+    # renderer is made. Checked in child processes, whose environment is theirs.
+    script = (
+        "from tidings import codec; import sys; "
+        "sys.stdout.buffer.write(codec.render([sys.stdin.buffer.read()], 'tencent', "
+        "timezone='local')[0])"
+    )
+    data = execution_succeeded().SerializeToString()
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    for tz in ("Asia/Shanghai", ":Asia/Shanghai", "CST-8"):
+        out = subprocess.run(
+            [sys.executable, "-c", script], input=data, capture_output=True, check=True,
+            env={**env, "TZ": tz},
+        ).stdout  # fmt: skip
+        assert out == TENCENT_XML, tz
+    out = subprocess.run(
+        [sys.executable, "-c", script], input=data, capture_output=True, check=True,
+        env={**env, "TZ": "America/New_York"},
+    ).stdout  # fmt: skip
+    assert b"<CreateTime>2020-11-30 22:00:41-0500</CreateTime>" in out
 
 
 def test_cloudevents_binary_mode() -> None:
@@ -360,7 +417,7 @@ def test_sequences_and_type_errors() -> None:
 
 def varied_events(n: int) -> Iterator[bytes]:
     # Every type that every JSON profile renders (mistral has no listener events).
-    types = [t for t in T.values() if codec.supports("mistral", t)]
+    types = [t for t in T.values() if codec.supports("mistral", t, extensions=False)]
     for i in range(n):
         event = event_pb2.Event(
             id=f"id-{i}",
@@ -383,7 +440,9 @@ def test_large_batch_matches_one_by_one() -> None:
     events = list(varied_events(6000))
     for profile in codec.PROFILES:
         supported = [
-            e for e in events if codec.supports(profile, event_pb2.Event.FromString(e).type)
+            e
+            for e in events
+            if codec.supports(profile, event_pb2.Event.FromString(e).type, extensions=False)
         ]
         assert len(supported) >= 1000
         renderer = codec.Renderer(profile, timezone="Asia/Shanghai")

@@ -205,6 +205,8 @@ def cases(draw: st.DrawFn, profile: str | None = None) -> Case:
         options["ce_source"] = draw(texts)
     if draw(st.integers(0, 3)) == 0:
         options["tencent_event_name"] = draw(texts)
+    if draw(st.booleans()):
+        options["extensions"] = draw(st.booleans())
     if draw(st.integers(0, 3)) == 0:
         options["tencent_bucket_field"] = draw(json_keys)
         options["tencent_object_field"] = draw(json_keys)

@@ -119,7 +119,8 @@ def test_vector_set_is_complete() -> None:
                 and (ev := v.decoded()) is not None
                 and ev.type == value
             }
-            assert outcomes == ({"out"} if ref.supports(profile, value) else {"error"}), (
+            supported = ref.supports(profile, value, extensions=False)
+            assert outcomes == ({"out"} if supported else {"error"}), (
                 profile,
                 event_pb2.EventType.Name(value),
                 outcomes,
@@ -177,12 +178,12 @@ SEED003_EXAMPLE = """
 
 
 def test_seed003_vector_is_the_seed_example() -> None:
-    """The hand-written tencent vector is the seed's example minus whitespace, plus EventName."""
+    """The hand-written tencent vector is the seed's example minus whitespace, exactly."""
     vector = ef.load_vector(ef.VECTORS_DIR / "seed003_example")
     out = vector.expectations["tencent"].value
     assert isinstance(out, bytes)
     seed = re.sub(r">\s+<", "><", SEED003_EXAMPLE.strip()).encode()
-    assert out.replace(b"<EventName>WorkflowFinish</EventName>", b"") == seed
+    assert out == seed
 
 
 # ----------------------------------------------------------------------------- (i) reference
@@ -235,6 +236,13 @@ def test_rust_supports_matches_contract() -> None:
     for profile in ef.PROFILES:
         for value in [*event_pb2.EventType.values(), 3, 99]:
             assert mod.supports(profile, value) is ref.supports(profile, value), (profile, value)
+            seed = ref.supports(profile, value, extensions=False)
+            assert mod.supports(profile, value, extensions=False) is seed, (profile, value)
+            assert mod.is_extension(profile, value) is ref.is_extension(profile, value)
+            for extensions in (False, True):
+                renderer = mod.Renderer(profile, extensions=extensions)
+                want = ref.supports(profile, value, extensions=extensions)
+                assert renderer.supports(value) is want, (profile, value, extensions)
     with pytest.raises(mod.UnknownProfileError):
         mod.supports("nosuch", T.EVENT_TYPE_TASK_STARTED)
 
@@ -471,15 +479,24 @@ def tencent_expected(ev: event_pb2.Event, options: dict[str, Any]) -> dict[str, 
     return fields
 
 
+def tencent_state(ev: event_pb2.Event) -> str:
+    """Seed 003: Success only for a succeeded execution none of whose tasks failed."""
+    failed = any(t.state in ("ERROR", "FAILED") for t in ev.execution.tasks)
+    return "Success" if ev.type == T.EVENT_TYPE_EXECUTION_SUCCEEDED and not failed else "Failed"
+
+
 def check_tencent(ev: event_pb2.Event, out: bytes, options: dict[str, Any]) -> None:
     def fix(s: str) -> str:
         return XML_FORBIDDEN.sub("\ufffd", s)
 
     root = ET.fromstring(out)
     assert root.tag == "Response"
-    assert [c.tag for c in root] == ["EventName", "WorkflowExecution"]
-    assert (root[0].text or "") == fix(options.get("tencent_event_name", "WorkflowFinish"))
-    we = root[1]
+    if options.get("extensions"):
+        assert [c.tag for c in root] == ["EventName", "WorkflowExecution"]
+        assert (root[0].text or "") == fix(options.get("tencent_event_name", "WorkflowFinish"))
+    else:  # exactly seed 003's elements
+        assert [c.tag for c in root] == ["WorkflowExecution"]
+    we = root[-1]
     execution = ev.execution
     assert [c.tag for c in we] == [
         "RunId",
@@ -504,8 +521,7 @@ def check_tencent(ev: event_pb2.Event, out: bytes, options: dict[str, Any]) -> N
         assert text(we, name) == fix(value), name
     assert text(we, "WorkflowId") == fix(ev.workflow_id)
     assert text(we, "WorkflowName") == fix(ev.workflow_name)
-    succeeded = ev.type == T.EVENT_TYPE_EXECUTION_SUCCEEDED
-    assert text(we, "State") == ("Success" if succeeded else "Failed")
+    assert text(we, "State") == tencent_state(ev)
     create = text(we, "CreateTime")
     if execution.HasField("create_time"):
         want = local(execution.create_time, True, zone_of(options))
@@ -541,8 +557,11 @@ def check_tencent(ev: event_pb2.Event, out: bytes, options: dict[str, Any]) -> N
 
 def check_tencent_json(ev: event_pb2.Event, out: bytes, options: dict[str, Any]) -> None:
     obj = json.loads(out)
-    assert list(obj) == ["EventName", "WorkflowExecution"]
-    assert obj["EventName"] == options.get("tencent_event_name", "WorkflowFinish")
+    if options.get("extensions"):
+        assert list(obj) == ["EventName", "WorkflowExecution"]
+        assert obj["EventName"] == options.get("tencent_event_name", "WorkflowFinish")
+    else:
+        assert list(obj) == ["WorkflowExecution"]
     we = obj["WorkflowExecution"]
     execution = ev.execution
     keys = ["RunId", "BucketId", "Object"]
@@ -554,7 +573,7 @@ def check_tencent_json(ev: event_pb2.Event, out: bytes, options: dict[str, Any])
         assert we[name] == value, name
     assert we["WorkflowId"] == ev.workflow_id
     assert we["WorkflowName"] == ev.workflow_name
-    assert we["State"] == ("Success" if ev.type == T.EVENT_TYPE_EXECUTION_SUCCEEDED else "Failed")
+    assert we["State"] == tencent_state(ev)
     assert we.get("CosHeaders", []) == [{"Key": h.key, "Value": h.value} for h in execution.headers]
     assert len(we["Tasks"]) == len(execution.tasks)
     for item, task in zip(we["Tasks"], execution.tasks, strict=True):

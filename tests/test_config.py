@@ -45,6 +45,26 @@ def test_bad_file_names_the_setting(tmp_path: Path, text: str, message: str) -> 
         config.load(path, env={})
 
 
+def test_payload_zone_is_the_hosts_and_seed_topic_extensions_are_off_by_default(
+    tmp_path: Path,
+) -> None:
+    cfg = config.load(env={})
+    assert (cfg.timezone, cfg.kafka_mistral_extensions) == ("local", False)
+    for spelling, want in [("true", True), ("1", True), ("Yes", True), ("off", False)]:
+        cfg = config.load(env={"TIDINGS_KAFKA_MISTRAL_EXTENSIONS": spelling})
+        assert cfg.kafka_mistral_extensions is want, spelling
+    path = tmp_path / "t.toml"
+    path.write_text("kafka_mistral_extensions = true\n")
+    assert config.load(path, env={}).kafka_mistral_extensions is True
+    with pytest.raises(config.ConfigError, match="kafka_mistral_extensions: expected true or"):
+        config.load(env={"TIDINGS_KAFKA_MISTRAL_EXTENSIONS": "sometimes"})
+    path.write_text("kafka_mistral_extensions = 1\n")
+    with pytest.raises(config.ConfigError, match="kafka_mistral_extensions"):
+        config.load(path, env={})
+    with pytest.raises(config.ConfigError, match='timezone: invalid timezone "Mars/Base"'):
+        config.load(env={"TIDINGS_TIMEZONE": "Mars/Base"})
+
+
 def test_bad_number_in_environment() -> None:
     with pytest.raises(config.ConfigError, match="shutdown_grace_s"):
         config.load(env={"TIDINGS_SHUTDOWN_GRACE_S": "soon"})

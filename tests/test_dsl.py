@@ -56,6 +56,8 @@ EXAMPLE = textwrap.dedent(
           description: Ask the network atom for a reservation.
           action: std.http
           atom: Network.Fix-L3-VPN.DCI-RESOURCE-PREEMPTION
+          atom-name: 资源预占
+          atom-type: Reserve
           input:
             url: http://127.0.0.1:3101/reserve
             method: post
@@ -150,6 +152,8 @@ def test_example_parses() -> None:
     reserve = wf.tasks["reserve"]
     assert reserve.action == "std.http"
     assert reserve.atom == "Network.Fix-L3-VPN.DCI-RESOURCE-PREEMPTION"
+    assert (reserve.atom_name, reserve.atom_type) == ("资源预占", "Reserve")
+    assert (wf.tasks["activate"].atom_name, wf.tasks["activate"].atom_type) == (None, None)
     assert reserve.input["method"] == "post"
     assert reserve.on_success == (Transition("activate"),)
     assert [t.target for t in reserve.on_error] == ["report", "cleanup"]
@@ -469,8 +473,8 @@ def test_unknown_key_without_a_close_match() -> None:
         (
             "tasks.a.zzzzzz",
             "unknown key 'zzzzzz'; allowed: action, workflow, input, publish, on-success,"
-            " on-error, on-complete, join, retry, timeout, wait-before, wait-after, atom, async,"
-            " rollback, description",
+            " on-error, on-complete, join, retry, timeout, wait-before, wait-after, atom,"
+            " atom-name, atom-type, async, rollback, description",
         )
     ]
 
@@ -816,6 +820,8 @@ def test_zero_waits_and_fractional_timeout() -> None:
     [
         ({"atom": 3}, "tasks.a.atom", "atom must be a string"),
         ({"atom": ""}, "tasks.a.atom", "must not be empty"),
+        ({"atom-name": 3}, "tasks.a.atom-name", "atom-name must be a string"),
+        ({"atom-type": " "}, "tasks.a.atom-type", "must not be empty"),
         ({"async": "yes please"}, "tasks.a.async", "must be true or false"),
         ({"async": True}, "tasks.a.async", "'std.noop' cannot run asynchronously"),
         ({"description": ["x"]}, "tasks.a.description", "must be a string"),

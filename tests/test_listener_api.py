@@ -497,9 +497,12 @@ def test_test_listener_sends_a_signed_ping(
     assert headers["content-type"] == "application/json"
     assert headers["x-api-key"] == "k"
     assert abs(int(headers["webhook-timestamp"]) - time.time()) < 60
+    # In the listener's profile: a mistral listener of every event gets seed 000's
+    # `service` notification (the engine is up), under the ping's own id.
     ping = orjson.loads(body)
-    assert ping["type"] == "ping" and ping["listener_id"] == created.listener.id
-    assert ping["id"] == headers["webhook-id"]
+    assert list(ping) == ["serviceName", "version", "status", "timeStamp"]
+    assert ping["status"] == "up"
+    assert headers["webhook-id"].startswith("ping_")
     assert verify(created.signing_secret, headers, body) == [True]
 
 

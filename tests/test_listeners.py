@@ -22,6 +22,7 @@ import pytest
 from tidings import listeners as L
 from tidings import net
 from tidings.dispatch.webhook.ping import ping as send_ping
+from tidings.dispatch.webhook.render import Renderers
 from tidings.dispatch.webhook.retry import policy_of
 from tidings.dispatch.webhook.signing import signature
 from tidings.dispatch.webhook.sink import Attempt, WebhookSink
@@ -262,6 +263,31 @@ def test_scope_rules(scope: str, scope_id: str, expected: list[str]) -> None:
     assert fields(spec(scope=scope, scope_id=scope_id)) == expected
 
 
+def test_filters_leave_out_the_extension_types_unless_asked_for() -> None:
+    from tidings.dispatch.targets import EventFilter
+    from tidings.store.rows import EventRow
+    from tidings.v1 import event_pb2
+
+    T = event_pb2.EventType
+    every = set(T.values()) - {T.EVENT_TYPE_UNSPECIFIED}
+
+    def hears(profile: str, types: tuple[str, ...], extensions: bool) -> set[int]:
+        row = L.build_row(spec(profile=profile, types=types, extensions=extensions), "l", 0.0, [])
+        f = EventFilter.of_listener(row)
+        return {t for t in every if f.matches(EventRow("e", "x", 1, t, "w", "w", 0.0, b""))}
+
+    paused, resumed = T.EVENT_TYPE_EXECUTION_PAUSED, T.EVENT_TYPE_EXECUTION_RESUMED
+    assert hears("mistral", (), False) == every - {paused, resumed}
+    assert hears("mistral", (), True) == every
+    assert hears("thain", (), False) == every  # pause and resume are seed 002's modify callbacks
+    # Only extension types asked for, without extensions: nothing at all (not "every type").
+    assert hears("mistral", ("EXECUTION_PAUSED", "EXECUTION_RESUMED"), False) == set()
+    assert hears("mistral", ("EXECUTION_PAUSED", "TASK_STARTED"), False) == {
+        T.EVENT_TYPE_TASK_STARTED
+    }
+    assert hears("mistral", ("EXECUTION_PAUSED",), True) == {paused}
+
+
 def test_rows_fill_in_defaults_and_normalise() -> None:
     row = L.build_row(
         spec(profile="cloudevents", transport=L.WebhookSpec("https://e.com/", method="put")),
@@ -270,7 +296,7 @@ def test_rows_fill_in_defaults_and_normalise() -> None:
     assert row.scope == "GLOBAL"
     assert row.config == {
         "url": "https://e.com/", "method": "PUT", "headers": {}, "timeout_s": 15.0,
-        "cloudevents_mode": "STRUCTURED",
+        "cloudevents_mode": "STRUCTURED", "extensions": False,
     }  # fmt: skip
     assert row.retry == {"schedule_s": [], "jitter": None, "disable_after_s": None}
     policy = policy_of(row)
@@ -796,7 +822,7 @@ def ping(url: str, **config: Any) -> Attempt:
     async def main() -> Attempt:
         sink = WebhookSink(net.DestinationGuard(LOCAL))
         try:
-            return await send_ping(sink, row, now=time.time())
+            return await send_ping(sink, row, Renderers(), now=time.time())
         finally:
             await sink.aclose()
 

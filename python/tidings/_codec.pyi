@@ -20,6 +20,7 @@ __all__ = [
     "UnsupportedEventError",
     "__version__",
     "content_type",
+    "is_extension",
     "profiles",
     "render",
     "supports",
@@ -62,10 +63,15 @@ class Renderer:
 
     Options (``InvalidOptionError`` for an unknown name or a bad value):
 
-    - ``timezone``: zone of local-time fields, an IANA name, ``UTC`` or ``+08:00``/``-0530``;
+    - ``timezone``: zone of local-time fields, an IANA name, ``UTC``, ``local`` (the
+      host's zone: ``TZ``, else ``/etc/localtime``; read once, here) or
+      ``+08:00``/``-0530``;
     - ``ce_source``: CloudEvents ``source`` (empty: ``/tidings/<engine_name>``);
     - ``tencent_event_name``, ``tencent_bucket_field``, ``tencent_object_field``;
     - ``max_event_bytes``: a larger event is a ``TooLargeError``;
+    - ``extensions``: also render what the seeds do not define (mistral
+      ``execution_pause``/``execution_resume``, the tencent ``<EventName>``); without
+      it such an event is an ``UnsupportedEventError``;
     - ``threads``: for batches of 512 events or more, ``0`` uses the shared pool (one
       thread per core), ``1`` renders on the calling thread, ``N`` starts a pool of
       ``N`` threads owned by this renderer. The calling thread works alongside the
@@ -82,6 +88,7 @@ class Renderer:
         tencent_bucket_field: str = "BucketId",
         tencent_object_field: str = "Object",
         max_event_bytes: int = 67108864,
+        extensions: bool = False,
         threads: int = 0,
     ) -> Renderer: ...
     def render(self, events: Sequence[bytes]) -> list[bytes]:
@@ -96,6 +103,12 @@ class Renderer:
         self, events: Sequence[bytes]
     ) -> list[tuple[list[tuple[str, str]], bytes]]:
         """CloudEvents binary mode: per event the attribute pairs and the data bytes."""
+
+    def supports(self, event_type: int) -> bool:
+        """Whether this renderer renders ``event_type``.
+
+        The profile's types; its extensions only with ``extensions=True``.
+        """
 
     @property
     def profile(self) -> str:
@@ -119,12 +132,19 @@ def render(
     tencent_bucket_field: str = "BucketId",
     tencent_object_field: str = "Object",
     max_event_bytes: int = 67108864,
+    extensions: bool = False,
     threads: int = 0,
 ) -> list[bytes]:
     """Render ``events`` in ``profile`` (a one-off ``Renderer``)."""
 
-def supports(profile: str, event_type: int) -> bool:
-    """Whether ``profile`` renders events of ``event_type`` (a ``tidings.v1.EventType``)."""
+def supports(profile: str, event_type: int, *, extensions: bool = True) -> bool:
+    """Whether ``profile`` renders events of ``event_type`` (a ``tidings.v1.EventType``).
+
+    With ``extensions=False``, only the types its seed defines.
+    """
+
+def is_extension(profile: str, event_type: int) -> bool:
+    """Whether ``profile`` renders ``event_type`` only with ``extensions=True``."""
 
 def content_type(profile: str) -> str:
     """The content type of ``profile``'s payloads."""

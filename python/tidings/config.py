@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from tidings import __version__
+from tidings import __version__, codec
 from tidings.engine.dsl import DefinitionLimits
 from tidings.net import AllowList
 
@@ -38,11 +38,16 @@ class Config:
     #: Seed 000's topics: engine up/down, and every execution and task event.
     kafka_service_topic: str = "service"
     kafka_mistral_topic: str = "mistral"
+    #: The `mistral` topic also carries the eTypes seed 000 does not define
+    #: (``execution_pause``, ``execution_resume``); off: only seed 000's eleven.
+    kafka_mistral_extensions: bool = False
     #: Engine name and version, as the mistral `service` topic reports them.
     engine_name: str = "workflow_engine"
     engine_version: str = __version__
-    #: Zone of local-time payload fields (IANA name, UTC, or +HH:MM).
-    timezone: str = "UTC"
+    #: Zone of local-time payload fields (mistral ``timeStamp``, tencent times): ``local``
+    #: (seed 000: "工作流引擎所在系统的本地时间", the host's zone: ``TZ``, else
+    #: ``/etc/localtime``), an IANA name, ``UTC``, or ``+HH:MM``.
+    timezone: str = "local"
     #: Seconds to let in-flight RPCs finish on shutdown.
     shutdown_grace_s: float = 5.0
     #: std.http: re-sends after a transport failure before status 598, and the first wait.
@@ -91,7 +96,7 @@ def _coerce(name: str, value: Any) -> Any:
         if isinstance(default, Path):
             return Path(str(value))
         if isinstance(default, bool):
-            raise TypeError("booleans are not supported")
+            return _boolean(value)
         if isinstance(default, int) and not isinstance(default, bool):
             if isinstance(value, float) or (isinstance(value, str) and not value.strip().isdigit()):
                 raise ValueError(f"expected a whole number, got {value!r}")
@@ -112,6 +117,19 @@ def _coerce(name: str, value: Any) -> Any:
     return value
 
 
+_TRUE = ("true", "1", "yes", "on")
+_FALSE = ("false", "0", "no", "off")
+
+
+def _boolean(value: Any) -> bool:
+    """A TOML boolean, or its spelling in the environment (true/false, 1/0, yes/no, on/off)."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip().lower() in _TRUE + _FALSE:
+        return value.strip().lower() in _TRUE
+    raise ValueError(f"expected true or false, got {value!r}")
+
+
 def _validate(config: Config) -> Config:
     host, sep, port = config.listen.rpartition(":")
     if not sep or not host or not port.isdigit() or not 0 <= int(port) <= 65535:
@@ -124,6 +142,10 @@ def _validate(config: Config) -> Config:
         raise ConfigError(
             f"expression_time_limit_s: must be more than 0 and at most 3600, got {limit}"
         )
+    try:
+        codec.Renderer("mistral", timezone=config.timezone)
+    except codec.CodecError as exc:
+        raise ConfigError(f"timezone: {exc}") from exc
     try:
         config.definition_limits()
     except ValueError as exc:

@@ -83,7 +83,10 @@ class Server:
             kafka_bootstrap=config.kafka_bootstrap,
             service_topic=config.kafka_service_topic,
             mistral_topic=config.kafka_mistral_topic,
+            mistral_extensions=config.kafka_mistral_extensions,
             timezone=config.timezone,
+            engine_name=config.engine_name,
+            engine_version=config.engine_version,
         )
         self.health = health_aio.HealthServicer()
         self._grpc = grpc.aio.server()

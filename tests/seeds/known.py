@@ -14,7 +14,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from seeds.common import Violation
-from seeds.mistral import EVENT_KEYS
 
 
 @dataclass(frozen=True)
@@ -44,35 +43,13 @@ class Item:
     entries: tuple[Known, ...]
 
 
-_PING = b'{"type":"ping",'
-_NOT_SEED_KEY = "is not a key the seed defines"
-
 KNOWN: dict[str, Item] = {
-    "11.2": Item(
-        "eTypes execution_pause / execution_resume (not seed 000's) on mistral destinations",
-        (
-            Known("mistral", "$.eType", "'execution_pause' is not one of seed 000's eTypes"),
-            Known("mistral", "$.eType", "'execution_resume' is not one of seed 000's eTypes"),
-        ),
-    ),
     "11.5": Item(
         "thain job callbacks carry jobId and jobName, which seed 002's job table lacks",
         (
             Known("thain", "form.jobId", "is not a key the seed defines here"),
             Known("thain", "form.jobName", "is not a key the seed defines here"),
         ),
-    ),
-    "11.6": Item(
-        "TestListener's JSON ping, whatever the profile (seen on mistral listeners)",
-        tuple(Known("mistral", f"$.{k}", "is missing", _PING) for k in EVENT_KEYS)
-        + tuple(
-            Known("mistral", f"$.{k}", _NOT_SEED_KEY, _PING)
-            for k in ("type", "id", "listener_id", "listener_name", "time")
-        ),
-    ),
-    "11.9": Item(
-        "<EventName> in tencent callbacks",
-        (Known("tencent", "Response.EventName", "is not an element the seed defines"),),
     ),
     "new.1": Item(
         "topic mistral: a std action's non-object return value (std.echo's string) is the"

@@ -13,7 +13,7 @@ from tidings.engine.events import timestamp
 from tidings.errors import FieldViolation, InvalidArgumentError
 from tidings.store import ExecutionRow, TaskRow, WorkflowRow
 from tidings.store.tokens import decode_token
-from tidings.v1 import execution_pb2, workflow_pb2
+from tidings.v1 import event_pb2, execution_pb2, workflow_pb2
 
 # A run of 19 digits or more may be an integer orjson reads as a double (beyond 64 bits):
 # such a text is read again, exactly, for the engine to refuse what it cannot hold.
@@ -110,6 +110,7 @@ def notify_targets(targets: list[dict[str, Any]]) -> list[execution_pb2.NotifyTa
             profile=t.get("profile", ""),
             events=t.get("events", []),
             headers=t.get("headers", {}),
+            extensions=bool(t.get("extensions")),
         )
         for t in targets
     ]
@@ -132,6 +133,7 @@ def execution(row: ExecutionRow) -> execution_pb2.Execution:
         notify=notify_targets(row.notify),
         timeout_seconds=row.timeout_s,
         run=row.run,
+        headers=[event_pb2.Header(key=k, value=v) for k, v in row.headers],
     )
 
 

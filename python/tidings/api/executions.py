@@ -26,7 +26,7 @@ def _notify(targets: Any) -> list[dict[str, Any]]:
             )
         out.append(
             {"url": t.url, "profile": t.profile or "mistral", "events": list(t.events),
-             "headers": dict(t.headers)}
+             "headers": dict(t.headers), "extensions": t.extensions}
         )  # fmt: skip
     return out
 
@@ -59,6 +59,7 @@ class ExecutionService(execution_pb2_grpc.ExecutionServiceServicer):
                 request_id=request.request_id,
                 notify=_notify(request.notify),
                 timeout_s=request.timeout_seconds,
+                headers=[(h.key, h.value) for h in request.headers],
             )
         )
         return PB.StartExecutionResponse(execution=convert.execution(row))

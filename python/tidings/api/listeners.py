@@ -86,6 +86,7 @@ def _spec(m: PB.Listener) -> ListenerSpec:
             disable_after_s=seconds(r.disable_after) if r.HasField("disable_after") else None,
         ),
         enabled=m.enabled if m.HasField("enabled") else True,
+        extensions=m.extensions,
     )
 
 
@@ -124,6 +125,7 @@ def listener(row: ListenerRow) -> PB.Listener:
         disabled_reason=row.disabled_reason,
         create_time=convert.ts(row.create_time),
         update_time=convert.ts(row.update_time),
+        extensions=bool(cfg.get("extensions")),
     )
     if row.retry.get("disable_after_s") is not None:
         message.retry_policy.disable_after.CopyFrom(duration(row.retry["disable_after_s"]))

@@ -42,7 +42,10 @@ class Dispatcher:
         kafka_bootstrap: str = "",
         service_topic: str = "service",
         mistral_topic: str = "mistral",
+        mistral_extensions: bool = False,
         timezone: str = "UTC",
+        engine_name: str = "",
+        engine_version: str = "",
     ) -> None:
         self.store = store
         self.registry = listeners
@@ -54,7 +57,11 @@ class Dispatcher:
         self._kafka = KafkaSink(kafka_bootstrap) if kafka_bootstrap else None
         self._webhooks = WebhookSink(guard or DestinationGuard())
         self.fanout = Fanout(store, self._webhooks, timezone=timezone, disable=self._disable)
-        self._builtin = builtin_kafka_target(service_topic, mistral_topic)
+        self._builtin = builtin_kafka_target(
+            service_topic, mistral_topic, extensions=mistral_extensions
+        )
+        #: Who the engine is, for TestListener's synthetic event.
+        self.engine = (engine_name, engine_version)
         self._changed: set[str] = set()
         self._following: asyncio.Task[None] | None = None
 
@@ -97,6 +104,7 @@ class Dispatcher:
             topic=str(row.config["topic"]),
             filter=EventFilter.of_listener(row),
             cloudevents_binary=row.config.get("cloudevents_mode") == "BINARY",
+            extensions=bool(row.config.get("extensions")),
         )
         self._rows[row.id] = row
         self._start(row.id, KafkaPipeline(target, self.store, self._kafka, timezone=self.timezone))
@@ -171,7 +179,7 @@ class Dispatcher:
         return await delivery.redeliver(rows)
 
     async def test_listener(self, row: ListenerRow) -> Attempt:
-        """Send a signed ping to a webhook listener through the webhook sink.
+        """Send a signed ping (a synthetic event in its own shape) to a webhook listener.
 
         NotImplementedError for other transports; FailedPreconditionError if no secret
         is in force.
@@ -183,7 +191,7 @@ class Dispatcher:
         now = time.time()
         if not signing_keys(row, now):
             raise FailedPreconditionError(f"listener {row.id} has no valid signing secret")
-        return await ping(self._webhooks, row, now=now)
+        return await ping(self._webhooks, row, self.fanout.renderers, now=now, engine=self.engine)
 
     async def drain(self, timeout: float) -> None:
         """Wait (bounded) until every target has caught up with the outbox."""

@@ -5,11 +5,14 @@ from __future__ import annotations
 from collections.abc import Collection
 from dataclasses import dataclass, field
 
+from tidings import codec
 from tidings.store.listeners import ListenerRow
 from tidings.store.rows import EventRow
 from tidings.vocab import CATEGORY_TYPES, TYPE_NAMES
 
 BUILTIN_KAFKA_ID = "builtin:kafka"
+#: EVENT_TYPE_UNSPECIFIED: no event has it.
+NO_TYPE = 0
 _TYPE_NUMBERS = {name.removeprefix("EVENT_TYPE_"): number for number, name in TYPE_NAMES.items()}
 
 
@@ -38,16 +41,28 @@ class EventFilter:
 
     @classmethod
     def of_listener(cls, row: ListenerRow) -> EventFilter:
-        """The filter of a stored listener, its scope included."""
+        """The filter of a stored listener, its scope included.
+
+        Without the listener's ``extensions``, the types its profile renders only as
+        extensions (mistral's pause and resume) are left out: it never hears them.
+        """
         workflows = set(row.filter.get("workflows", []))
         if row.scope == "WORKFLOW":
             workflows = {row.scope_id}
-        return cls.of(
+        f = cls.of(
             categories=row.filter.get("categories", []),
             types=[_TYPE_NUMBERS[t] for t in row.filter.get("types", []) if t in _TYPE_NUMBERS],
             workflows=workflows,
             execution_id=row.scope_id if row.scope == "EXECUTION" else "",
         )
+        if row.config.get("extensions"):
+            return f
+        heard = f.types or frozenset(TYPE_NAMES) - {NO_TYPE}
+        seed = frozenset(t for t in heard if not codec.is_extension(row.profile, t))
+        if seed == heard:
+            return f
+        # Empty types mean "all": a listener left with none hears only NO_TYPE, never sent.
+        return cls(seed or frozenset({NO_TYPE}), f.workflows, f.execution_id)
 
     def matches(self, event: EventRow) -> bool:
         """Whether the event passes."""
@@ -71,6 +86,8 @@ class KafkaTarget:
     #: Topic of ENGINE_UP/DOWN; empty means `topic`.
     engine_topic: str = ""
     cloudevents_binary: bool = False
+    #: Also render what the profile's seed does not define (`codec.Renderer` option).
+    extensions: bool = False
 
     def topic_for(self, event_type: int) -> str:
         """The topic an event of this type goes to."""
@@ -79,11 +96,18 @@ class KafkaTarget:
         return self.topic
 
 
-def builtin_kafka_target(service_topic: str, mistral_topic: str) -> KafkaTarget:
-    """Seed 000's defaults: engine up/down to `service`, every other event to `mistral`."""
+def builtin_kafka_target(
+    service_topic: str, mistral_topic: str, *, extensions: bool = False
+) -> KafkaTarget:
+    """Seed 000's defaults: engine up/down to `service`, every other event to `mistral`.
+
+    With `extensions` (config ``kafka_mistral_extensions``), `mistral` also carries the
+    eTypes seed 000 lacks (``execution_pause``, ``execution_resume``).
+    """
     return KafkaTarget(
         id=BUILTIN_KAFKA_ID,
         profile="mistral",
         topic=mistral_topic,
         engine_topic=service_topic,
+        extensions=extensions,
     )

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 import orjson
 from google.protobuf.timestamp_pb2 import Timestamp
 
+from tidings.engine import dsl
 from tidings.store.rows import EventRow, ExecutionRow, TaskRow
 from tidings.v1 import event_pb2
 
@@ -95,8 +96,14 @@ class EventFactory:
         tasks: Sequence[TaskRow] = (),
         status: str = "",
         error: str = "",
+        workflow: dsl.Workflow | None = None,
     ) -> EventRow:
-        """An execution event; terminal ones carry the execution summary (tencent)."""
+        """An execution event; terminal ones carry the execution summary (tencent).
+
+        The summary lists the execution's custom headers and its tasks; a task's type and
+        atom name are its definition's ``atom-type`` and ``atom-name`` (from `workflow`),
+        the type defaulting to its action.
+        """
         ev = event_pb2.Event(
             type=etype,
             status=status,
@@ -110,9 +117,18 @@ class EventFactory:
             summary.state = ex.state
             summary.create_time.CopyFrom(timestamp(ex.create_time))
             summary.end_time.CopyFrom(timestamp(ex.end_time or now))
+            for key, value in ex.headers:
+                summary.headers.add(key=key, value=value)
+            specs = workflow.tasks if workflow is not None else {}
             for t in tasks:
+                spec = specs.get(t.name)
                 ts = summary.tasks.add(
-                    task_id=t.id, name=t.name, type=t.action, state=t.state, atom_id=t.atom_id
+                    task_id=t.id,
+                    name=t.name,
+                    type=(spec and spec.atom_type) or t.action,
+                    state=t.state,
+                    atom_id=t.atom_id,
+                    atom_name=(spec and spec.atom_name) or "",
                 )
                 ts.create_time.CopyFrom(timestamp(t.create_time))
                 if t.end_time is not None:

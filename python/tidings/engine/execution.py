@@ -28,6 +28,7 @@ __all__ = [
     "Run",
     "Step",
     "action_context",
+    "check_headers",
     "check_value",
     "expression_context",
     "new_run",
@@ -128,6 +129,37 @@ def check_value(value: object, field: str) -> None:
         )
 
 
+#: An execution's custom headers (StartExecution ``headers``): how many, and how long.
+MAX_HEADERS = 64
+MAX_HEADER_KEY = 256
+MAX_HEADER_VALUE = 8 * 1024
+
+
+def check_headers(headers: Sequence[tuple[str, str]]) -> list[list[str]]:
+    """An execution's custom headers as stored (``[key, value]`` pairs, in order).
+
+    InvalidArgumentError naming ``headers`` or ``headers[i].key`` / ``.value``: more than
+    64, an empty key, a key over 256 or a value over 8 KiB characters.
+    """
+    out: list[FieldViolation] = []
+    if len(headers) > MAX_HEADERS:
+        out.append(
+            FieldViolation("headers", f"has {len(headers):,} headers; the limit is {MAX_HEADERS}")
+        )
+    for i, (key, value) in enumerate(headers[:MAX_HEADERS]):
+        if not key:
+            out.append(FieldViolation(f"headers[{i}].key", "is required"))
+        elif len(key) > MAX_HEADER_KEY:
+            out.append(FieldViolation(f"headers[{i}].key", f"is {len(key):,} characters; "
+                                      f"the limit is {MAX_HEADER_KEY}"))  # fmt: skip
+        if len(value) > MAX_HEADER_VALUE:
+            out.append(FieldViolation(f"headers[{i}].value", f"is {len(value):,} characters; "
+                                      f"the limit is {MAX_HEADER_VALUE:,}"))  # fmt: skip
+    if out:
+        raise InvalidArgumentError(f"invalid headers: {out[0].field}: {out[0].description}", out)
+    return [[key, value] for key, value in headers]
+
+
 def new_run(
     execution_id: str,
     wf_row: WorkflowRow,
@@ -138,10 +170,12 @@ def new_run(
     timeout_s: float,
     now: float,
     time_limit_s: float = DEFAULT_TIME_LIMIT_S,
+    headers: Sequence[Sequence[str]] = (),
 ) -> Run:
     """A new execution of a workflow with its (checked) input ``values``, running.
 
-    ``time_limit_s`` bounds each evaluation of its expressions.
+    ``time_limit_s`` bounds each evaluation of its expressions; ``headers`` are its
+    custom headers (checked by :func:`check_headers`).
     """
     ex = ExecutionRow(
         id=execution_id,
@@ -160,6 +194,7 @@ def new_run(
         create_time=now,
         update_time=now,
         end_time=None,
+        headers=[[str(k), str(v)] for k, v in headers],
     )
     return Run(ex, wf, time_limit_s=time_limit_s)
 

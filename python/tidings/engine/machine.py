@@ -487,7 +487,9 @@ class Machine:
         }[state]
         # The tasks of this run: a re-run's end does not report the tasks of earlier runs.
         tasks = [t for t in run.tasks.values() if t.run == ex.run]
-        step.change.add_event(self.events.execution(ex, etype, now, tasks=tasks, error=error))
+        step.change.add_event(
+            self.events.execution(ex, etype, now, tasks=tasks, error=error, workflow=run.workflow)
+        )
         step.change.put_execution(ex)
         step.ended = True
 

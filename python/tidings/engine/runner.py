@@ -40,7 +40,14 @@ from tidings.engine.actions import (
 from tidings.engine.atomic import Fallback, Make, StepFailed, make_step, step_or_fallback
 from tidings.engine.calls import Calls
 from tidings.engine.events import EventFactory
-from tidings.engine.execution import Run, Step, action_context, check_value, new_run
+from tidings.engine.execution import (
+    Run,
+    Step,
+    action_context,
+    check_headers,
+    check_value,
+    new_run,
+)
 from tidings.engine.expressions import DEFAULT_TIME_LIMIT_S
 from tidings.engine.machine import Machine
 from tidings.engine.requests import StartRequest, StartRequests
@@ -311,18 +318,21 @@ class Engine:
         request_id: str = "",
         notify: Sequence[Mapping[str, Any]] = (),
         timeout_s: float = 0.0,
+        headers: Sequence[tuple[str, str]] = (),
     ) -> ExecutionRow:
         """Start an execution; returns once it and its first events are committed.
 
         A ``request_id`` used before answers with the execution it started, if this
         request is the same; a different request with it is refused (:mod:`.requests`).
+        ``headers`` are its custom headers, in order (tencent ``CosHeaders``).
         """
         if request_id:
-            request = StartRequest(workflow, input, request_id, notify, timeout_s)
+            request = StartRequest(workflow, input, request_id, notify, timeout_s, headers)
             return await self._requests.start(
-                request, lambda: self._start(workflow, input, request_id, notify, timeout_s)
+                request,
+                lambda: self._start(workflow, input, request_id, notify, timeout_s, headers),
             )
-        return await self._start(workflow, input, request_id, notify, timeout_s)
+        return await self._start(workflow, input, request_id, notify, timeout_s, headers)
 
     async def _start(
         self,
@@ -331,7 +341,9 @@ class Engine:
         request_id: str,
         notify: Sequence[Mapping[str, Any]],
         timeout_s: float,
+        headers: Sequence[tuple[str, str]] = (),
     ) -> ExecutionRow:
+        custom_headers = check_headers(headers)
         if timeout_s < 0:
             raise InvalidArgumentError(
                 "bad timeout", [FieldViolation("timeout_seconds", "must not be negative")]
@@ -349,7 +361,7 @@ class Engine:
         now = self.clock()
         run = new_run(
             execution_id, wf_row, wf, values, request_id, notify, timeout_s, now,
-            self._runs.time_limit_s,
+            self._runs.time_limit_s, custom_headers,
         )  # fmt: skip
         try:
             step, _ = step_or_fallback(

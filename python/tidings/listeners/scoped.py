@@ -101,7 +101,8 @@ def notify_listeners(
 ) -> list[ListenerRow]:
     """The listeners of an execution's notify targets (as Mistral's ``notify``).
 
-    Each target is ``{url, profile, events, headers}`` (a stored `NotifyTarget`); `events`
+    Each target is ``{url, profile, events, headers, extensions}`` (a stored
+    `NotifyTarget`); `events`
     names categories (``EXECUTION``, ``TASK``) or event types (``TASK_STARTED``, with or
     without ``EVENT_TYPE_``), empty meaning all; `profile` defaults to ``mistral``; the
     headers are held to a listener's limits. Ids are ``<execution id>.notify.<index>``; at
@@ -144,6 +145,7 @@ def notify_listeners(
             scope_id=execution_id,
             categories=tuple(categories),
             types=tuple(types),
+            extensions=bool(target.get("extensions")),
         )
         rows.append(_scoped_row(f"{execution_id}.notify.{i}", spec, now))
     if out:

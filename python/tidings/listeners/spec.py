@@ -112,6 +112,9 @@ class ListenerSpec:
     types: tuple[str, ...] = ()
     retry: RetrySpec = RetrySpec()
     enabled: bool = True
+    #: Also deliver what the profile's seed does not define (mistral pause/resume
+    #: eTypes, tencent ``<EventName>``); see docs/profiles.md, "Extensions".
+    extensions: bool = False
 
 
 # --- validation ----------------------------------------------------------------
@@ -342,9 +345,10 @@ def _transport_config(spec: ListenerSpec) -> tuple[str, dict[str, Any]]:
             "headers": dict(t.headers),
             "timeout_s": DEFAULT_TIMEOUT_S if t.timeout_s is None else t.timeout_s,
             "cloudevents_mode": mode,
+            "extensions": spec.extensions,
         }
     assert isinstance(t, KafkaSpec)
-    return "kafka", {"topic": t.topic, "cloudevents_mode": mode}
+    return "kafka", {"topic": t.topic, "cloudevents_mode": mode, "extensions": spec.extensions}
 
 
 def build_row(

@@ -54,6 +54,9 @@ class ExecutionRow:
     #: Which run this is: 1, and one more each time the ended execution is re-run
     #: (RetryTask / SkipTask after it failed).
     run: int = 1
+    #: Custom headers given at start, in order, as ``[key, value]`` pairs (tencent
+    #: ``CosHeaders``).
+    headers: list[list[str]] = field(default_factory=list)
 
     def columns(self) -> tuple[object, ...]:
         """The row's column values, JSON fields encoded (a snapshot)."""
@@ -61,7 +64,7 @@ class ExecutionRow:
                 to_json(self.input), to_json(self.output), to_json(self.context),
                 self.error_message, self.request_id, to_json(self.notify), self.timeout_s,
                 self.next_seq, self.create_time, self.update_time, self.end_time,
-                self.run)  # fmt: skip
+                self.run, to_json(self.headers))  # fmt: skip
 
 
 @dataclass(slots=True)

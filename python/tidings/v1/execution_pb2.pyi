@@ -9,6 +9,7 @@ from google.protobuf import message as _message
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
 from google.protobuf.internal import containers as _containers
 from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
+from tidings.v1 import event_pb2 as _event_pb2
 import builtins as _builtins
 import sys
 import typing as _typing
@@ -120,10 +121,15 @@ class NotifyTarget(_message.Message):
     PROFILE_FIELD_NUMBER: _builtins.int
     EVENTS_FIELD_NUMBER: _builtins.int
     HEADERS_FIELD_NUMBER: _builtins.int
+    EXTENSIONS_FIELD_NUMBER: _builtins.int
     url: _builtins.str
     """Webhook URL."""
     profile: _builtins.str
-    """Payload profile: mistral, thain, tencent, tencent_json, cloudevents."""
+    """Payload profile: mistral (the default), thain, tencent, tencent_json,
+    cloudevents or cloudevents_data.
+    """
+    extensions: _builtins.bool
+    """Also deliver what the profile's seed does not define (as Listener.extensions)."""
     @_builtins.property
     def events(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
         """Event categories (EXECUTION, TASK) or event types; empty means all."""
@@ -139,10 +145,11 @@ class NotifyTarget(_message.Message):
         profile: _builtins.str = ...,
         events: _abc.Iterable[_builtins.str] | None = ...,
         headers: _abc.Mapping[_builtins.str, _builtins.str] | None = ...,
+        extensions: _builtins.bool = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["events", b"events", "headers", b"headers", "profile", b"profile", "url", b"url"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["events", b"events", "extensions", b"extensions", "headers", b"headers", "profile", b"profile", "url", b"url"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -166,6 +173,7 @@ class Execution(_message.Message):
     NOTIFY_FIELD_NUMBER: _builtins.int
     TIMEOUT_SECONDS_FIELD_NUMBER: _builtins.int
     RUN_FIELD_NUMBER: _builtins.int
+    HEADERS_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     workflow_id: _builtins.str
     workflow_name: _builtins.str
@@ -190,6 +198,10 @@ class Execution(_message.Message):
     def end_time(self) -> _timestamp_pb2.Timestamp: ...
     @_builtins.property
     def notify(self) -> _containers.RepeatedCompositeFieldContainer[Global___NotifyTarget]: ...
+    @_builtins.property
+    def headers(self) -> _containers.RepeatedCompositeFieldContainer[_event_pb2.Header]:
+        """The custom headers given at start (tencent `CosHeaders`), in order."""
+
     def __init__(
         self,
         *,
@@ -207,10 +219,11 @@ class Execution(_message.Message):
         notify: _abc.Iterable[Global___NotifyTarget] | None = ...,
         timeout_seconds: _builtins.float = ...,
         run: _builtins.int = ...,
+        headers: _abc.Iterable[_event_pb2.Header] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["create_time", b"create_time", "end_time", b"end_time", "update_time", b"update_time"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["create_time", b"create_time", "end_time", b"end_time", "error_message", b"error_message", "id", b"id", "input_json", b"input_json", "notify", b"notify", "output_json", b"output_json", "request_id", b"request_id", "run", b"run", "state", b"state", "timeout_seconds", b"timeout_seconds", "update_time", b"update_time", "workflow_id", b"workflow_id", "workflow_name", b"workflow_name"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["create_time", b"create_time", "end_time", b"end_time", "error_message", b"error_message", "headers", b"headers", "id", b"id", "input_json", b"input_json", "notify", b"notify", "output_json", b"output_json", "request_id", b"request_id", "run", b"run", "state", b"state", "timeout_seconds", b"timeout_seconds", "update_time", b"update_time", "workflow_id", b"workflow_id", "workflow_name", b"workflow_name"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -321,6 +334,7 @@ class StartExecutionRequest(_message.Message):
     REQUEST_ID_FIELD_NUMBER: _builtins.int
     NOTIFY_FIELD_NUMBER: _builtins.int
     TIMEOUT_SECONDS_FIELD_NUMBER: _builtins.int
+    HEADERS_FIELD_NUMBER: _builtins.int
     workflow: _builtins.str
     """The workflow's id or name."""
     input_json: _builtins.str
@@ -335,6 +349,13 @@ class StartExecutionRequest(_message.Message):
     """Execution-level timeout in seconds; 0 means none."""
     @_builtins.property
     def notify(self) -> _containers.RepeatedCompositeFieldContainer[Global___NotifyTarget]: ...
+    @_builtins.property
+    def headers(self) -> _containers.RepeatedCompositeFieldContainer[_event_pb2.Header]:
+        """Custom headers of the execution, in order: tencent's `CosHeaders` (seed
+        003: "该 Object 上传时设定的自定义 Header 列表"). At most 64; a key is 1 to
+        256 characters, a value at most 8 KiB.
+        """
+
     def __init__(
         self,
         *,
@@ -343,10 +364,11 @@ class StartExecutionRequest(_message.Message):
         request_id: _builtins.str = ...,
         notify: _abc.Iterable[Global___NotifyTarget] | None = ...,
         timeout_seconds: _builtins.float = ...,
+        headers: _abc.Iterable[_event_pb2.Header] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["input_json", b"input_json", "notify", b"notify", "request_id", b"request_id", "timeout_seconds", b"timeout_seconds", "workflow", b"workflow"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["headers", b"headers", "input_json", b"input_json", "notify", b"notify", "request_id", b"request_id", "timeout_seconds", b"timeout_seconds", "workflow", b"workflow"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

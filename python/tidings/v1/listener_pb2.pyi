@@ -291,17 +291,26 @@ class Listener(_message.Message):
     DISABLED_REASON_FIELD_NUMBER: _builtins.int
     CREATE_TIME_FIELD_NUMBER: _builtins.int
     UPDATE_TIME_FIELD_NUMBER: _builtins.int
+    EXTENSIONS_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     name: _builtins.str
     scope: Global___ListenerScope.ValueType
     scope_id: _builtins.str
     """The workflow or execution id of a scoped listener."""
     profile: _builtins.str
-    """mistral, thain, tencent, tencent_json or cloudevents."""
+    """mistral, thain, tencent, tencent_json, cloudevents or cloudevents_data
+    (see docs/profiles.md).
+    """
     enabled: _builtins.bool
     """Whether events are delivered; unset means true."""
     disabled_reason: _builtins.str
     """Why the listener was disabled automatically (410 Gone, failing too long)."""
+    extensions: _builtins.bool
+    """Also deliver what the profile's seed does not define (docs/profiles.md,
+    "Extensions"): mistral's execution_pause / execution_resume eTypes and
+    tencent's <EventName>. False (the default): a receiver written to the
+    seed accepts every payload.
+    """
     @_builtins.property
     def filter(self) -> Global___ListenerFilter: ...
     @_builtins.property
@@ -330,10 +339,11 @@ class Listener(_message.Message):
         disabled_reason: _builtins.str = ...,
         create_time: _timestamp_pb2.Timestamp | None = ...,
         update_time: _timestamp_pb2.Timestamp | None = ...,
+        extensions: _builtins.bool = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["_enabled", b"_enabled", "create_time", b"create_time", "enabled", b"enabled", "filter", b"filter", "kafka", b"kafka", "retry_policy", b"retry_policy", "transport", b"transport", "update_time", b"update_time", "webhook", b"webhook"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["_enabled", b"_enabled", "create_time", b"create_time", "disabled_reason", b"disabled_reason", "enabled", b"enabled", "filter", b"filter", "id", b"id", "kafka", b"kafka", "name", b"name", "profile", b"profile", "retry_policy", b"retry_policy", "scope", b"scope", "scope_id", b"scope_id", "transport", b"transport", "update_time", b"update_time", "webhook", b"webhook"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_enabled", b"_enabled", "create_time", b"create_time", "disabled_reason", b"disabled_reason", "enabled", b"enabled", "extensions", b"extensions", "filter", b"filter", "id", b"id", "kafka", b"kafka", "name", b"name", "profile", b"profile", "retry_policy", b"retry_policy", "scope", b"scope", "scope_id", b"scope_id", "transport", b"transport", "update_time", b"update_time", "webhook", b"webhook"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     _WhichOneofReturnType__enabled: _TypeAlias = _typing.Literal["enabled"]  # noqa: Y015
     _WhichOneofArgType__enabled: _TypeAlias = _typing.Literal["_enabled", b"_enabled"]  # noqa: Y015

@@ -101,9 +101,16 @@ impl Profile {
         }
     }
 
-    /// Whether the profile renders events of `event_type` (a `tidings.v1.EventType`).
+    /// Whether the profile renders events of `event_type` (a `tidings.v1.EventType`),
+    /// extensions included: see [`Profile::is_extension`].
     pub fn supports(self, event_type: i32) -> bool {
         render::supports(self, event_type)
+    }
+
+    /// Whether the profile renders `event_type` only as an extension (a value its seed
+    /// does not define), that is only with [`RenderOptions::extensions`].
+    pub fn is_extension(self, event_type: i32) -> bool {
+        render::is_extension(self, event_type)
     }
 }
 
@@ -130,19 +137,25 @@ impl FromStr for Profile {
     }
 }
 
-/// Whether `profile` renders events of `event_type`.
+/// Whether `profile` renders events of `event_type` (extensions included).
 pub fn supports(profile: Profile, event_type: i32) -> bool {
     profile.supports(event_type)
+}
+
+/// Whether `profile` renders `event_type` only with [`RenderOptions::extensions`].
+pub fn is_extension(profile: Profile, event_type: i32) -> bool {
+    profile.is_extension(event_type)
 }
 
 /// The render options of `docs/profiles.md`, plus the thread count.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RenderOptions {
-    /// Zone of local-time fields: an IANA name, `UTC`, or `+08:00` / `-0530`.
+    /// Zone of local-time fields: an IANA name, `UTC`, `local` (the host's zone), or
+    /// `+08:00` / `-0530`.
     pub timezone: String,
     /// CloudEvents `source`; empty means `/tidings/<engine_name>`.
     pub ce_source: String,
-    /// The tencent `<EventName>`.
+    /// The tencent `<EventName>` (written only with `extensions`).
     pub tencent_event_name: String,
     /// Top-level key of the execution input that becomes `<BucketId>`.
     pub tencent_bucket_field: String,
@@ -150,6 +163,10 @@ pub struct RenderOptions {
     pub tencent_object_field: String,
     /// A larger event is a [`CodecError::TooLarge`].
     pub max_event_bytes: usize,
+    /// Also render what the seeds do not define: the mistral eTypes
+    /// `execution_pause` / `execution_resume` and the tencent `<EventName>`. Off by
+    /// default: a receiver written to its seed accepts every payload.
+    pub extensions: bool,
     /// Threads for large batches: 0 = the shared pool (one per core), 1 = none.
     pub threads: usize,
 }
@@ -163,6 +180,7 @@ impl Default for RenderOptions {
             tencent_bucket_field: "BucketId".to_owned(),
             tencent_object_field: "Object".to_owned(),
             max_event_bytes: 64 * 1024 * 1024,
+            extensions: false,
             threads: 0,
         }
     }
@@ -265,6 +283,7 @@ impl Renderer {
         };
         let ctx = Ctx {
             zone,
+            extensions: options.extensions,
             ce_source: options.ce_source.clone(),
             tencent_event_name: options.tencent_event_name.clone(),
             tencent_bucket_field: options.tencent_bucket_field.clone(),
@@ -286,6 +305,13 @@ impl Renderer {
     /// The options.
     pub fn options(&self) -> &RenderOptions {
         &self.options
+    }
+
+    /// Whether this renderer renders events of `event_type`: the profile's types,
+    /// its extensions only with [`RenderOptions::extensions`].
+    pub fn supports(&self, event_type: i32) -> bool {
+        self.profile.supports(event_type)
+            && (self.options.extensions || !self.profile.is_extension(event_type))
     }
 
     /// The number of threads a large batch is rendered on.
@@ -526,6 +552,12 @@ impl Renderer {
             message: format!("profile {:?} does not render {what}", profile.name()),
         };
         match render::type_info(ev.r#type) {
+            Some(info) if !self.options.extensions && render::is_extension(profile, ev.r#type) => {
+                Err(unsupported(format!(
+                    "EVENT_TYPE_{} without extensions (its seed has no such value)",
+                    info.name
+                )))
+            }
             Some(info) if render::supports(profile, ev.r#type) => Ok(info),
             Some(info) => Err(unsupported(format!("EVENT_TYPE_{}", info.name))),
             None if ev.r#type == 0 => Err(unsupported("EVENT_TYPE_UNSPECIFIED".to_owned())),

@@ -196,9 +196,17 @@ pub(crate) fn supports(profile: Profile, t: i32) -> bool {
     }
 }
 
+/// Whether `profile` renders events of type `t` only as an extension: a value its
+/// seed does not define (mistral `execution_pause` / `execution_resume`).
+pub(crate) fn is_extension(profile: Profile, t: i32) -> bool {
+    matches!((profile, t), (Profile::Mistral, 15 | 16))
+}
+
 /// The immutable per-renderer context the writers read.
 pub(crate) struct Ctx {
     pub zone: Zone,
+    /// Write what the seeds do not define (the `extensions` option).
+    pub extensions: bool,
     pub ce_source: String,
     pub tencent_event_name: String,
     pub tencent_bucket_field: String,
@@ -502,7 +510,17 @@ fn tencent_data<'e, 'a>(ctx: &Ctx, ev: &'e Event<'a>) -> Result<Tencent<'e, 'a>,
         };
         (text(b), text(o))
     };
-    let state = if ev.r#type == 11 { "Success" } else { "Failed" };
+    // Seed 003: "Tasks 存在一个 Failed, 则此实例视为 Failed" (a failed task that an
+    // `on-error` handled still makes the instance Failed).
+    let task_failed = execution
+        .tasks
+        .iter()
+        .any(|t| tencent_task_state(t.state) == "Failed");
+    let state = if ev.r#type == 11 && !task_failed {
+        "Success"
+    } else {
+        "Failed"
+    };
     Ok(Tencent {
         execution,
         bucket,
@@ -534,7 +552,9 @@ macro_rules! xml_time {
 pub(crate) fn tencent(ctx: &Ctx, ev: &Event<'_>, out: &mut Vec<u8>) -> Result<(), Fail> {
     let d = tencent_data(ctx, ev)?;
     out.extend_from_slice(b"<Response>");
-    xml_element!(out, "EventName", &ctx.tencent_event_name);
+    if ctx.extensions {
+        xml_element!(out, "EventName", &ctx.tencent_event_name);
+    }
     out.extend_from_slice(b"<WorkflowExecution>");
     xml_element!(out, "RunId", &tencent_run_id(ev));
     xml_element!(out, "BucketId", &d.bucket);
@@ -584,9 +604,13 @@ fn json_time(
 
 pub(crate) fn tencent_json(ctx: &Ctx, ev: &Event<'_>, out: &mut Vec<u8>) -> Result<(), Fail> {
     let d = tencent_data(ctx, ev)?;
-    out.extend_from_slice(b"{\"EventName\":");
-    json_str(out, &ctx.tencent_event_name);
-    out.extend_from_slice(b",\"WorkflowExecution\":");
+    out.push(b'{');
+    if ctx.extensions {
+        out.extend_from_slice(b"\"EventName\":");
+        json_str(out, &ctx.tencent_event_name);
+        out.push(b',');
+    }
+    out.extend_from_slice(b"\"WorkflowExecution\":");
     let mut o = Obj::open(out);
     o.str(out, "RunId", &tencent_run_id(ev));
     o.str(out, "BucketId", &d.bucket);
@@ -850,6 +874,18 @@ mod tests {
             Some("io.tidings.task.rolled_back")
         );
         assert!(type_info(2).is_some_and(|t| t.engine));
+        for t in 0..60 {
+            assert_eq!(
+                is_extension(Profile::Mistral, t),
+                matches!(t, 15 | 16),
+                "{t}"
+            );
+            for p in Profile::ALL {
+                // An extension is always a type the profile can render.
+                assert!(!is_extension(p, t) || supports(p, t), "{p} {t}");
+                assert!(p == Profile::Mistral || !is_extension(p, t), "{p} {t}");
+            }
+        }
     }
 
     #[test]

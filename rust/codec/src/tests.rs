@@ -37,6 +37,16 @@ fn render_err(profile: Profile, e: &pb::Event) -> CodecError {
     render_with(&renderer(profile, "UTC"), e).unwrap_err()
 }
 
+/// A renderer with `extensions` on.
+fn extended(profile: Profile, timezone: &str) -> Renderer {
+    let options = RenderOptions {
+        timezone: timezone.to_owned(),
+        extensions: true,
+        ..RenderOptions::default()
+    };
+    Renderer::new(profile, options).unwrap()
+}
+
 /// The seed 000 example event: task_start at 2017-10-28 09:43:12 (+08:00).
 fn seed_000() -> pb::Event {
     pb::Event {
@@ -187,12 +197,25 @@ fn mistral_etypes_and_statuses() {
             r#type: t as i32,
             ..Default::default()
         };
-        let got = render(Profile::Mistral, "UTC", &e);
+        let got = render_with(&extended(Profile::Mistral, "UTC"), &e).unwrap();
         assert!(
             got.starts_with(&format!("{{\"eType\":\"{etype}\",")),
             "{got}"
         );
         assert!(got.contains(&format!(",\"status\":\"{status}\",")), "{got}");
+        // Without extensions, only seed 000's eleven eTypes.
+        let strict = renderer(Profile::Mistral, "UTC");
+        let seed = !matches!(t, EventType::ExecutionPaused | EventType::ExecutionResumed);
+        assert_eq!(strict.supports(t as i32), seed, "{etype}");
+        assert!(Profile::Mistral.supports(t as i32));
+        match render_with(&strict, &e) {
+            Ok(same) => assert!(seed && same == got, "{etype}"),
+            Err(err) => {
+                assert!(!seed, "{etype}");
+                assert_eq!(err.kind(), ErrorKind::UnsupportedEvent);
+                assert!(err.to_string().contains("without extensions"), "{err}");
+            }
+        }
     }
 }
 
@@ -327,8 +350,9 @@ fn tencent_run_id_tells_re_runs_apart() {
 
 #[test]
 fn tencent_renders_the_seed_example() {
+    // Exactly the seed's 实际案例, its whitespace between elements removed.
     let want = concat!(
-        "<Response><EventName>WorkflowFinish</EventName><WorkflowExecution>",
+        "<Response><WorkflowExecution>",
         "<RunId>ie4d9187d35dc11eb9cec525400860000</RunId>",
         "<BucketId>examplebucket-1250000000</BucketId><Object>0000.mp4</Object>",
         "<CosHeaders><Key>x-cos-meta-id</Key><Value>testid</Value></CosHeaders>",
@@ -347,9 +371,18 @@ fn tencent_renders_the_seed_example() {
     );
     assert_eq!(render(Profile::Tencent, "Asia/Shanghai", &seed_003()), want);
     assert_eq!(render(Profile::Tencent, "+08:00", &seed_003()), want);
+    // With extensions, `<EventName>` leads.
+    assert_eq!(
+        render_with(&extended(Profile::Tencent, "+08:00"), &seed_003()).unwrap(),
+        want.replacen(
+            "<Response>",
+            "<Response><EventName>WorkflowFinish</EventName>",
+            1
+        )
+    );
 
     let json = concat!(
-        r#"{"EventName":"WorkflowFinish","WorkflowExecution":{"RunId":"ie4d9187d35dc11eb9cec525400860000","#,
+        r#"{"WorkflowExecution":{"RunId":"ie4d9187d35dc11eb9cec525400860000","#,
         r#""BucketId":"examplebucket-1250000000","Object":"0000.mp4","#,
         r#""CosHeaders":[{"Key":"x-cos-meta-id","Value":"testid"}],"#,
         r#""WorkflowId":"w2b22307fb0e44107bc8ffe71e1d20000","WorkflowName":"example","#,
@@ -365,6 +398,33 @@ fn tencent_renders_the_seed_example() {
         render(Profile::TencentJson, "Asia/Shanghai", &seed_003()),
         json
     );
+    assert_eq!(
+        render_with(&extended(Profile::TencentJson, "+08:00"), &seed_003()).unwrap(),
+        json.replacen('{', r#"{"EventName":"WorkflowFinish","#, 1)
+    );
+}
+
+#[test]
+fn tencent_state_is_failed_when_a_task_failed() {
+    // Seed 003: "Tasks 存在一个 Failed, 则此实例视为 Failed", even when the execution
+    // succeeded (an on-error handled the failure).
+    let mut e = seed_003();
+    let summary = e.execution.as_mut().unwrap();
+    summary.tasks[0].state = "ERROR".into();
+    for profile in [Profile::Tencent, Profile::TencentJson] {
+        let got = render(profile, "UTC", &e);
+        assert!(!got.contains("Success</State><Tasks>"), "{got}");
+        assert!(
+            got.contains("<State>Failed</State><Tasks>")
+                || got.contains(r#""State":"Failed","Tasks""#),
+            "{got}"
+        );
+    }
+    // Cancelled and skipped tasks do not fail a succeeded execution.
+    let summary = e.execution.as_mut().unwrap();
+    summary.tasks[0].state = "CANCELLED".into();
+    summary.tasks[1].state = "SKIPPED".into();
+    assert!(render(Profile::Tencent, "UTC", &e).contains("<State>Success</State><Tasks>"));
 }
 
 #[test]
@@ -378,7 +438,7 @@ fn tencent_edge_cases() {
     assert_eq!(
         render(Profile::Tencent, "UTC", &e),
         concat!(
-            "<Response><EventName>WorkflowFinish</EventName><WorkflowExecution>",
+            "<Response><WorkflowExecution>",
             "<RunId>r&lt;&amp;&gt;&#13;\n\t\u{FFFD}\u{FFFD}</RunId><BucketId></BucketId><Object></Object>",
             "<WorkflowId></WorkflowId><WorkflowName></WorkflowName><CreateTime></CreateTime>",
             "<State>Failed</State></WorkflowExecution></Response>"
@@ -387,7 +447,7 @@ fn tencent_edge_cases() {
     assert_eq!(
         render(Profile::TencentJson, "UTC", &e),
         concat!(
-            r#"{"EventName":"WorkflowFinish","WorkflowExecution":{"RunId":"r<&>\r\n\t\u0000"#,
+            r#"{"WorkflowExecution":{"RunId":"r<&>\r\n\t\u0000"#,
             "\u{FFFF}",
             r#"","BucketId":"","Object":"","WorkflowId":"","WorkflowName":"","CreateTime":"","#,
             r#""State":"Failed","Tasks":[]}}"#
@@ -396,6 +456,7 @@ fn tencent_edge_cases() {
     // Options: event name and field keys; non-string values as compact JSON.
     let options = RenderOptions {
         tencent_event_name: "Done & <ok>".into(),
+        extensions: true,
         tencent_bucket_field: "bucket".into(),
         tencent_object_field: "obj".into(),
         ..RenderOptions::default()
@@ -741,7 +802,7 @@ fn parallel_batches_match_serial_and_report_the_lowest_error() {
         let supported: Vec<&[u8]> = refs
             .iter()
             .zip(0..)
-            .filter(|(_, i)| profile.supports(varied_event(*i).r#type))
+            .filter(|(_, i)| serial.supports(varied_event(*i).r#type))
             .map(|(b, _)| *b)
             .collect();
         let want = serial.render(&supported).unwrap();
@@ -942,6 +1003,7 @@ mod props {
             for tz in ["UTC", "Asia/Shanghai", "-0530"] {
                 rs.push(renderer(p, tz));
             }
+            rs.push(extended(p, "local"));
         }
         rs
     }
@@ -1166,7 +1228,7 @@ mod props {
             crate::wire::tests::check_against_prost(&bytes);
             let valid_times = crate::wire::tests::timestamps_valid(&e);
             for r in all_renderers() {
-                let supported = r.profile().supports(e.r#type);
+                let supported = r.supports(e.r#type);
                 match r.render(&[&bytes]) {
                     Ok(_) => prop_assert!(supported && valid_times),
                     Err(err) => {

@@ -25,6 +25,9 @@ impl Ts {
     }
 }
 
+/// The `timezone` value that names the host's own zone.
+pub(crate) const LOCAL: &str = "local";
+
 /// The `timezone` render option, resolved once.
 #[derive(Debug, Clone)]
 pub(crate) enum Zone {
@@ -35,10 +38,14 @@ pub(crate) enum Zone {
 }
 
 impl Zone {
-    /// Parses `UTC`, a fixed offset (`+08:00`, `-0530`; at most 23:59) or an IANA name.
+    /// Parses `UTC`, `local`, a fixed offset (`+08:00`, `-0530`; at most 23:59) or an
+    /// IANA name.
     pub(crate) fn parse(name: &str) -> Result<Zone, String> {
         if name == "UTC" {
             return Ok(Zone::Fixed(0));
+        }
+        if name == LOCAL {
+            return Ok(Zone::local());
         }
         if let Some(offset) = parse_fixed(name) {
             return Ok(Zone::Fixed(offset));
@@ -46,7 +53,7 @@ impl Zone {
         let invalid = || {
             format!(
                 "invalid timezone {name:?}: expected an IANA zone name (Asia/Shanghai), UTC, \
-                 or a fixed offset (+08:00, -0530)"
+                 local, or a fixed offset (+08:00, -0530)"
             )
         };
         // Files of the zoneinfo directory that are not zone names.
@@ -60,6 +67,16 @@ impl Zone {
         match jiff::tz::TimeZone::get(name) {
             Ok(tz) if tz.iana_name() == Some(name) => Ok(Zone::Named(tz)),
             _ => Err(invalid()),
+        }
+    }
+
+    /// The zone of the host, as its C library sees it: `TZ` (an IANA name, with or
+    /// without a leading `:`, or a POSIX rule such as `CST-8`), else `/etc/localtime`;
+    /// UTC when neither names a zone. Read once, when a renderer is made.
+    fn local() -> Zone {
+        match jiff::tz::TimeZone::try_system() {
+            Ok(tz) => Zone::Named(tz),
+            Err(_) => Zone::Fixed(0),
         }
     }
 
@@ -277,6 +294,9 @@ mod tests {
         assert_eq!(fixed("-00:00"), Some(0));
         assert_eq!(fixed("+23:59"), Some(23 * 3600 + 59 * 60));
         assert!(matches!(Zone::parse("Asia/Shanghai"), Ok(Zone::Named(_))));
+        // The host's zone: whatever it is, it resolves (UTC when none is set).
+        assert!(Zone::parse("local").is_ok());
+        assert!(Zone::parse("Local").is_err());
         assert!(matches!(Zone::parse("Etc/UTC"), Ok(Zone::Named(_))));
         for bad in [
             "",

@@ -82,20 +82,21 @@ fn invalid_option(py: Python<'_>, message: String) -> PyErr {
 }
 
 /// The option names `Renderer` and `render` take.
-const OPTION_NAMES: [&str; 7] = [
+const OPTION_NAMES: [&str; 8] = [
     "timezone",
     "ce_source",
     "tencent_event_name",
     "tencent_bucket_field",
     "tencent_object_field",
     "max_event_bytes",
+    "extensions",
     "threads",
 ];
 
 /// Builds a renderer from a profile name and keyword options. The profile is
 /// checked first; any problem with the options (an unknown name, a text option
 /// that is not a `str`, a count that is not a non-negative `int`) is an
-/// `InvalidOptionError`.
+/// `InvalidOptionError`; so is a flag that is not a `bool`.
 fn build(
     py: Python<'_>,
     profile: &str,
@@ -147,6 +148,18 @@ fn build(
                 )),
             }
         };
+        let flag = |slot: &mut bool| -> PyResult<()> {
+            match value.cast::<PyBool>() {
+                Ok(v) => {
+                    *slot = v.is_true();
+                    Ok(())
+                }
+                Err(_) => Err(invalid_option(
+                    py,
+                    format!("option {name} must be a bool, not {}", type_name(&value)),
+                )),
+            }
+        };
         match name.as_str() {
             "timezone" => text(&mut o.timezone)?,
             "ce_source" => text(&mut o.ce_source)?,
@@ -154,6 +167,7 @@ fn build(
             "tencent_bucket_field" => text(&mut o.tencent_bucket_field)?,
             "tencent_object_field" => text(&mut o.tencent_object_field)?,
             "max_event_bytes" => count(&mut o.max_event_bytes)?,
+            "extensions" => flag(&mut o.extensions)?,
             "threads" => count(&mut o.threads)?,
             _ => unknown.push(name),
         }
@@ -285,6 +299,12 @@ impl Renderer {
         PyList::new(py, items)
     }
 
+    /// Whether this renderer renders events of `event_type`: the profile's types,
+    /// its extensions only with `extensions=True`.
+    fn supports(&self, event_type: i64) -> bool {
+        i32::try_from(event_type).is_ok_and(|t| self.inner.supports(t))
+    }
+
     /// The profile name.
     #[getter]
     fn profile(&self) -> &'static str {
@@ -308,7 +328,8 @@ impl Renderer {
         let r = |s: &str| -> PyResult<String> { Ok(PyString::new(py, s).repr()?.to_string()) };
         Ok(format!(
             "Renderer({}, timezone={}, ce_source={}, tencent_event_name={}, \
-             tencent_bucket_field={}, tencent_object_field={}, max_event_bytes={}, threads={})",
+             tencent_bucket_field={}, tencent_object_field={}, max_event_bytes={}, \
+             extensions={}, threads={})",
             r(self.inner.profile().name())?,
             r(&o.timezone)?,
             r(&o.ce_source)?,
@@ -316,6 +337,7 @@ impl Renderer {
             r(&o.tencent_bucket_field)?,
             r(&o.tencent_object_field)?,
             o.max_event_bytes,
+            if o.extensions { "True" } else { "False" },
             o.threads
         ))
     }
@@ -334,11 +356,21 @@ fn render<'py>(
     render_batch(py, &renderer, events)
 }
 
-/// Whether `profile` renders events of `event_type` (a `tidings.v1.EventType`).
+/// Whether `profile` renders events of `event_type` (a `tidings.v1.EventType`);
+/// with `extensions=False`, only those its seed defines.
 #[pyfunction]
-fn supports(py: Python<'_>, profile: &str, event_type: i64) -> PyResult<bool> {
+#[pyo3(signature = (profile, event_type, *, extensions = true))]
+fn supports(py: Python<'_>, profile: &str, event_type: i64, extensions: bool) -> PyResult<bool> {
     let profile = parse_profile(py, profile)?;
-    Ok(i32::try_from(event_type).is_ok_and(|t| profile.supports(t)))
+    Ok(i32::try_from(event_type)
+        .is_ok_and(|t| profile.supports(t) && (extensions || !profile.is_extension(t))))
+}
+
+/// Whether `profile` renders `event_type` only as an extension (`extensions=True`).
+#[pyfunction]
+fn is_extension(py: Python<'_>, profile: &str, event_type: i64) -> PyResult<bool> {
+    let profile = parse_profile(py, profile)?;
+    Ok(i32::try_from(event_type).is_ok_and(|t| profile.is_extension(t)))
 }
 
 /// The content type of `profile`'s payloads.
@@ -372,6 +404,7 @@ fn _codec(m: &Bound<'_, PyModule>) -> PyResult<()> {
     for f in [
         wrap_pyfunction!(render, m)?,
         wrap_pyfunction!(supports, m)?,
+        wrap_pyfunction!(is_extension, m)?,
         wrap_pyfunction!(content_type, m)?,
         wrap_pyfunction!(profiles, m)?,
         wrap_pyfunction!(threads, m)?,

@@ -90,7 +90,9 @@ class KafkaPipeline:
         self.store = store
         self.sink = sink
         self.batch = batch
-        self.renderer = codec.Renderer(target.profile, timezone=timezone)
+        self.renderer = codec.Renderer(
+            target.profile, timezone=timezone, extensions=target.extensions
+        )
         self.cursor = 0
         self.delivered = 0
         #: Called with each acknowledged batch (metrics, benchmarks).
@@ -107,9 +109,7 @@ class KafkaPipeline:
 
     def _records(self, events: Sequence[EventRow]) -> tuple[list[EventRow], list[Record]]:
         chosen = [
-            e
-            for e in events
-            if self.target.filter.matches(e) and codec.supports(self.target.profile, e.type)
+            e for e in events if self.target.filter.matches(e) and self.renderer.supports(e.type)
         ]
         if not chosen:
             return chosen, []

@@ -1,7 +1,7 @@
 """Request bodies and their headers, rendered by the codec a batch at a time.
 
-One `Renderers` serves every webhook listener: listeners of the same profile and mode
-share one renderer and one rendering of each event.
+One `Renderers` serves every webhook listener: listeners of the same profile, mode and
+extensions setting share one renderer and one rendering of each event.
 """
 
 from __future__ import annotations
@@ -23,13 +23,15 @@ class Rendered:
     headers: dict[str, str]
 
 
-#: A rendering key: the profile and whether CloudEvents go in binary mode.
-Style = tuple[str, bool]
+#: A rendering key: the profile, whether CloudEvents go in binary mode, and whether
+#: what the seeds do not define is rendered too (the listener's ``extensions``).
+Style = tuple[str, bool, bool]
 
 
 def style_of(profile: str, config: dict[str, object]) -> Style:
     """How a webhook listener's events are rendered."""
-    return profile, profile == "cloudevents" and config.get("cloudevents_mode") == "BINARY"
+    binary = profile == "cloudevents" and config.get("cloudevents_mode") == "BINARY"
+    return profile, binary, bool(config.get("extensions"))
 
 
 def ce_header_value(value: str) -> str:
@@ -50,17 +52,18 @@ def ce_header_value(value: str) -> str:
 
 
 class Renderers:
-    """One codec renderer per profile, rendering batches for any number of listeners."""
+    """One codec renderer per profile (and extensions setting), for any number of listeners."""
 
     def __init__(self, timezone: str = "UTC") -> None:
         self.timezone = timezone
-        self._renderers: dict[str, codec.Renderer] = {}
+        self._renderers: dict[tuple[str, bool], codec.Renderer] = {}
         self._types: dict[str, dict[str, str]] = {}
 
-    def _renderer(self, profile: str) -> codec.Renderer:
-        r = self._renderers.get(profile)
+    def _renderer(self, profile: str, extensions: bool) -> codec.Renderer:
+        r = self._renderers.get((profile, extensions))
         if r is None:
-            r = self._renderers[profile] = codec.Renderer(profile, timezone=self.timezone)
+            r = codec.Renderer(profile, timezone=self.timezone, extensions=extensions)
+            self._renderers[profile, extensions] = r
             self._types[profile] = {"content-type": codec.content_type(profile)}
         return r
 
@@ -79,8 +82,8 @@ class Renderers:
         return [self.render(style, [b])[0] for b in bodies]
 
     def _render(self, style: Style, bodies: Sequence[bytes]) -> list[Rendered]:
-        profile, binary = style
-        renderer = self._renderer(profile)
+        profile, binary, extensions = style
+        renderer = self._renderer(profile, extensions)
         if binary:
             out = []
             for attrs, data in renderer.render_cloudevents_binary(list(bodies)):

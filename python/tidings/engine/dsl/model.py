@@ -110,6 +110,9 @@ class Task:
     wait_before: Number | None = None
     wait_after: Number | None = None
     atom: str | None = None
+    #: The atom's name and type (tencent ``TemplateName`` and task ``Type``).
+    atom_name: str | None = None
+    atom_type: str | None = None
     is_async: bool = False
     rollback: ActionCall | None = None
     description: str | None = None

@@ -85,6 +85,10 @@ def task_to_jsonable(task: Task) -> dict[str, Any]:
             out[key] = source(number)
     if task.atom is not None:
         out["atom"] = task.atom
+    if task.atom_name is not None:
+        out["atom-name"] = task.atom_name
+    if task.atom_type is not None:
+        out["atom-type"] = task.atom_type
     if task.is_async:
         out["async"] = True
     if task.rollback is not None:

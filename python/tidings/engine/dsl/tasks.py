@@ -37,6 +37,8 @@ _TASK_KEYS = (
     "wait-before",
     "wait-after",
     "atom",
+    "atom-name",
+    "atom-type",
     "async",
     "rollback",
     "description",
@@ -143,6 +145,12 @@ class TaskChecker(FieldChecker):
             wait_after=self.optional_number(body, path, "wait-after"),
             atom=self.string(body["atom"], field_path(path, "atom"), "atom")
             if "atom" in body
+            else None,
+            atom_name=self.string(body["atom-name"], field_path(path, "atom-name"), "atom-name")
+            if "atom-name" in body
+            else None,
+            atom_type=self.string(body["atom-type"], field_path(path, "atom-type"), "atom-type")
+            if "atom-type" in body
             else None,
             is_async=is_async,
             rollback=self.rollback(body["rollback"], field_path(path, "rollback"))

@@ -165,6 +165,11 @@ MIGRATIONS: tuple[str, ...] = (
         AND NOT EXISTS (SELECT 1 FROM json_each(listeners.filter, '$.types')
                         WHERE value = 'EXECUTION_RERUN');
     """,
+    # 7: an execution's custom headers, given at start (tencent CosHeaders): a JSON list
+    # of [key, value] pairs.
+    """
+    ALTER TABLE executions ADD COLUMN headers TEXT NOT NULL DEFAULT '[]';
+    """,
 )
 
 
