@@ -30,6 +30,8 @@ _MODES = {
 def learn_listener(listener: listener_pb2.Listener, origin: str) -> None:
     """Register what a listener's webhook URL or Kafka topic receives."""
     transport = listener.WhichOneof("transport")
+    # A listener that opted into extensions hears more than its seed defines, on purpose.
+    opted = "opted into extensions (Listener.extensions)" if listener.extensions else ""
     if transport == "webhook":
         hook = listener.webhook
         expect = Expect(
@@ -37,11 +39,15 @@ def learn_listener(listener: listener_pb2.Listener, origin: str) -> None:
             mode=_MODES.get(hook.cloudevents_mode, ""),
             method=(hook.method or "POST").upper(),
             origin=origin,
+            exempt=opted,
         )
         expect_webhook(hook.url, expect)
     elif transport == "kafka":
         mode = _MODES.get(listener.kafka.cloudevents_mode, "")
-        expect_topic(listener.kafka.topic, Expect(listener.profile, mode=mode, origin=origin))
+        expect_topic(
+            listener.kafka.topic,
+            Expect(listener.profile, mode=mode, origin=origin, exempt=opted),
+        )
 
 
 def learn_workflow(request: Any, origin: str) -> None:
@@ -60,8 +66,10 @@ def learn_workflow(request: Any, origin: str) -> None:
 def learn_notify(request: execution_pb2.StartExecutionRequest) -> None:
     """An execution's notify targets (profile mistral when none is named)."""
     for target in request.notify:
+        opted = "opted into extensions (NotifyTarget.extensions)" if target.extensions else ""
         expect_webhook(
-            target.url, Expect(target.profile or "mistral", origin="StartExecution.notify")
+            target.url,
+            Expect(target.profile or "mistral", origin="StartExecution.notify", exempt=opted),
         )
 
 

@@ -56,7 +56,10 @@ def ping_event(
         type=etype,
         engine_name=engine[0],
         engine_version=engine[1],
-        workflow_id=row.scope_id if row.scope == "WORKFLOW" else "",
+        # A listener of every workflow still gets a workflow id: seed 002's flowId and
+        # seed 003's WorkflowId must not be empty, so the ping names itself.
+        workflow_id=row.scope_id if row.scope == "WORKFLOW" else ping_id,
+        workflow_name="ping",
     )
     seconds, micros = divmod(round(now * 1_000_000), 1_000_000)
     ev.time.seconds, ev.time.nanos = seconds, micros * 1000
