@@ -629,7 +629,6 @@ def render_thain(event: event_pb2.Event, options: Options) -> bytes:
         ]
         if code == "4":
             pairs.append(("message", event.error_message))
-        pairs += [("jobId", event.task_id), ("jobName", event.task_name)]
     return urllib.parse.urlencode(pairs).encode("ascii")
 
 

@@ -450,7 +450,6 @@ def check_thain(ev: event_pb2.Event, out: bytes) -> None:
         want = [*flow, ("code", job_codes[ev.type])]
         if job_codes[ev.type] == "4":  # failed or cancelled: the seed's job error
             want.append(("message", ev.error_message))
-        want += [("jobId", ev.task_id), ("jobName", ev.task_name)]
     assert pairs == want
     assert urllib.parse.parse_qs(text, keep_blank_values=True) == {k: [v] for k, v in want}
 

@@ -55,13 +55,6 @@ KNOWN: dict[str, Item] = {
             Known("mistral", "$.eType", "'execution_resume' is not one of seed 000's eTypes"),
         ),
     ),
-    "11.5": Item(
-        "thain job callbacks carry jobId and jobName, which seed 002's job table lacks",
-        (
-            Known("thain", "form.jobId", "is not a key the seed defines here"),
-            Known("thain", "form.jobName", "is not a key the seed defines here"),
-        ),
-    ),
     "11.6": Item(
         "TestListener's JSON ping, whatever the profile (seen on mistral listeners)",
         tuple(Known("mistral", f"$.{k}", "is missing", _PING) for k in EVENT_KEYS)
