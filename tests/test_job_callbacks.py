@@ -137,7 +137,7 @@ def test_each_job_reports_to_its_own_callback_url_in_seed_002s_job_table(
     assert forms(rx, flow) == [[*ids, ("code", c)] for c in ("4", "2")]
 
 
-def test_job_callback_urls_follow_the_definition(
+def test_job_callback_urls_follow_the_definition_each_signed_with_the_secret_returned(
     server: TidingsProcess, rx: WebhookReceiver, channel: grpc.Channel
 ) -> None:
     name = f"moves-{uuid.uuid4().hex[:8]}"
@@ -152,82 +152,82 @@ def test_job_callback_urls_follow_the_definition(
             if li.id.startswith(f"{workflow_id}.job_callback_url.")
         }
 
+    def update(tasks: Mapping[str, Any]) -> list[L.ListenerSecret]:
+        request = W.UpdateWorkflowRequest(workflow=name, definition=definition(name, tasks))
+        return list(workflows.UpdateWorkflow(request, timeout=T).listener_secrets)
+
+    def run() -> None:
+        with EngineClient(server.address) as client:
+            settled(client, server, client.start(name).id)
+
     first = {"a": {"action": "std.noop", "callback-url": rx.url(old)}}
-    wf = workflows.CreateWorkflow(
+    created = workflows.CreateWorkflow(
         W.CreateWorkflowRequest(definition=definition(name, first)), timeout=T
-    ).workflow
-    ((was_id, (url, types)),) = job_listeners(wf.id).items()
+    )
+    wf_id = created.workflow.id
+    ((old_id, (url, types)),) = job_listeners(wf_id).items()
     assert url == rx.url(old)
     assert types == [
         "EVENT_TYPE_TASK_STARTED", "EVENT_TYPE_TASK_SUCCEEDED", "EVENT_TYPE_TASK_FAILED",
         "EVENT_TYPE_TASK_CANCELLED",
     ]  # fmt: skip
+    (secret,) = created.listener_secrets
+    assert (secret.listener_id, secret.url) == (old_id, rx.url(old))
 
-    moved = {"a": {"action": "std.noop", "callback-url": rx.url(new)}}
-    workflows.UpdateWorkflow(
-        W.UpdateWorkflowRequest(workflow=name, definition=definition(name, moved)), timeout=T
-    )
-    ((now_id, (url, _)),) = job_listeners(wf.id).items()
-    assert (now_id != was_id, url) == (True, rx.url(new))
-    with EngineClient(server.address) as client:
-        ex = client.start(name)
-        settled(client, server, ex.id)
+    # The same URL again: the listener stays, with its secret (none is returned).
+    assert update({**first, "b": {"action": "std.noop"}}) == []
+    run()
+    (started, ended) = rx.arrivals(old)
+    for arrival in (started, ended):  # the first delivery included
+        verify(secret.signing_secret, arrival)
+
+    # A new URL: a new listener, its secret returned; the old URL hears nothing more.
+    (moved,) = update({"a": {"action": "std.noop", "callback-url": rx.url(new)}})
+    ((new_id, (url, _)),) = job_listeners(wf_id).items()
+    assert (moved.listener_id, moved.url, url) == (new_id, rx.url(new), rx.url(new))
+    assert new_id != old_id and moved.signing_secret != secret.signing_secret
+    run()
     assert [dict(f)["code"] for f in forms(rx, new)] == ["2", "3"]
-    assert forms(rx, old) == []
+    for arrival in rx.arrivals(new):
+        verify(moved.signing_secret, arrival)
+    assert len(rx.arrivals(old)) == 2
 
     workflows.DeleteWorkflow(W.DeleteWorkflowRequest(workflow=name), timeout=T)
-    assert job_listeners(wf.id) == {}
+    assert job_listeners(wf_id) == {}
 
 
 # ====================================================== item 10: secrets of scoped listeners
 
 
-def test_engine_made_listeners_return_their_secrets_once_and_they_verify_deliveries(
+def test_callback_and_notify_listeners_return_their_secrets_which_verify_every_delivery(
     server: TidingsProcess, rx: WebhookReceiver, channel: grpc.Channel
 ) -> None:
     name = f"signed-{uuid.uuid4().hex[:8]}"
-    paths = {k: f"/{name}/{k}" for k in ("cb", "mod", "job", "notify", "job2")}
+    paths = {k: f"/{name}/{k}" for k in ("cb", "mod", "notify")}
     # The task's call is answered once the test has paused and resumed the execution.
     gate = threading.Event()
     rx.rule(f"/{name}/gate", lambda req, n: Reply(200, b"{}") if gate.wait(WAIT) else Reply(504))
-    tasks = {
-        "call": {
-            "action": "std.http",
-            "input": {"url": rx.url(f"/{name}/gate")},
-            "callback-url": rx.url(paths["job"]),
-        }
-    }
+    tasks = {"call": {"action": "std.http", "input": {"url": rx.url(f"/{name}/gate")}}}
     workflows, executions = WG.WorkflowServiceStub(channel), EG.ExecutionServiceStub(channel)
-    created = workflows.CreateWorkflow(
-        W.CreateWorkflowRequest(
-            definition=definition(name, tasks),
-            callback_url=rx.url(paths["cb"]),
-            modify_callback_url=rx.url(paths["mod"]),
-        ),
-        timeout=T,
-    )
-    wf_id = created.workflow.id
-    secrets = {s.url: s for s in created.listener_secrets}
-    assert sorted(secrets) == sorted(rx.url(paths[k]) for k in ("cb", "mod", "job"))
-    assert secrets[rx.url(paths["cb"])].listener_id == f"{wf_id}.callback_url"
-    assert secrets[rx.url(paths["mod"])].listener_id == f"{wf_id}.modify_callback_url"
-    assert secrets[rx.url(paths["job"])].listener_id.startswith(f"{wf_id}.job_callback_url.")
-    assert all(s.signing_secret.startswith("whsec_") for s in secrets.values())
 
-    # An update that keeps the URLs makes no listener: no secret, the old ones still sign.
-    kept = workflows.UpdateWorkflow(
-        W.UpdateWorkflowRequest(
-            workflow=name,
-            definition=definition(name, tasks),
-            callback_url=rx.url(paths["cb"]),
-            modify_callback_url=rx.url(paths["mod"]),
-        ),
-        timeout=T,
-    )
-    assert list(kept.listener_secrets) == []
+    def save(rpc: Any, request: Any) -> dict[str, L.ListenerSecret]:
+        request.definition = definition(name, tasks)
+        request.callback_url = rx.url(paths["cb"])
+        request.modify_callback_url = rx.url(paths["mod"])
+        return {s.url: s for s in rpc(request, timeout=T).listener_secrets}
+
+    secrets = save(workflows.CreateWorkflow, W.CreateWorkflowRequest())
+    wf_id = workflows.GetWorkflow(W.GetWorkflowRequest(workflow=name), timeout=T).workflow.id
+    assert {u: s.listener_id for u, s in secrets.items()} == {
+        rx.url(paths["cb"]): f"{wf_id}.callback_url",
+        rx.url(paths["mod"]): f"{wf_id}.modify_callback_url",
+    }
+    assert all(s.signing_secret.startswith("whsec_") for s in secrets.values())
+    # Written again with the same URLs, they stay: no new secret, the old ones sign.
+    assert save(workflows.UpdateWorkflow, W.UpdateWorkflowRequest(workflow=name)) == {}
 
     target = E.NotifyTarget(url=rx.url(paths["notify"]), profile="mistral", events=["TASK"])
-    request = E.StartExecutionRequest(workflow=name, notify=[target], request_id=f"{name}-start")
+    request = E.StartExecutionRequest(workflow=name, notify=[target], request_id=name)
     started = executions.StartExecution(request, timeout=T)
     ex_id = started.execution.id
     (notify,) = started.listener_secrets
@@ -246,25 +246,10 @@ def test_engine_made_listeners_return_their_secrets_once_and_they_verify_deliver
         notify.url: notify.signing_secret,
     }
     counts: dict[str, int] = {}
-    for key in ("cb", "mod", "job", "notify"):
-        arrivals = rx.arrivals(paths[key])
+    for key, path in paths.items():
+        arrivals = rx.arrivals(path)
         counts[key] = len(arrivals)
         for arrival in arrivals:  # the first delivery included
-            verify(secret_of[rx.url(paths[key])], arrival)
-    assert counts == {"cb": 2, "mod": 2, "job": 2, "notify": 2}
-
-    # An update that names a new job URL returns that listener's secret, only that one.
-    tasks["call"]["callback-url"] = rx.url(paths["job2"])
-    moved = workflows.UpdateWorkflow(
-        W.UpdateWorkflowRequest(
-            workflow=name,
-            definition=definition(name, tasks),
-            callback_url=rx.url(paths["cb"]),
-            modify_callback_url=rx.url(paths["mod"]),
-        ),
-        timeout=T,
-    )
-    (job2,) = moved.listener_secrets
-    assert job2.url == rx.url(paths["job2"])
-    assert job2.listener_id.startswith(f"{wf_id}.job_callback_url.")
-    assert job2.listener_id != secrets[rx.url(paths["job"])].listener_id
+            verify(secret_of[rx.url(path)], arrival)
+    # Flow running and success; paused and resumed; the task's start and end.
+    assert counts == {"cb": 2, "mod": 2, "notify": 2}
