@@ -179,7 +179,7 @@ def cloudevent_dict(d: dict[str, Any]) -> dict[str, Any]:
 def thain_urlencode(d: dict[str, Any]) -> bytes:
     flat = {
         "flowId": d["workflow_id"], "flowExecutionId": d["execution_id"], "code": 4,
-        "message": d["error_message"], "jobId": d["task_id"], "jobName": d["task_name"],
+        "message": d["error_message"],
     }  # fmt: skip
     return urllib.parse.urlencode(flat).encode()
 

@@ -655,11 +655,9 @@ def render_thain(event: event_pb2.Event, options: Options) -> bytes:
     """Seed 002: form callbacks, encoded as ``urllib.parse.urlencode``."""
     pairs: list[tuple[str, str]]
     if event.type in THAIN_MODIFY:
-        pairs = [
-            ("status", THAIN_MODIFY[event.type]),
-            ("flowId", event.workflow_id),
-            ("flowExecutionId", event.execution_id),
-        ]
+        pairs = [("status", THAIN_MODIFY[event.type]), ("flowId", event.workflow_id)]
+        if options.extensions:
+            pairs.append(("flowExecutionId", event.execution_id))
     elif event.type in THAIN_FLOW:
         code = THAIN_FLOW[event.type]
         pairs = [
@@ -678,7 +676,8 @@ def render_thain(event: event_pb2.Event, options: Options) -> bytes:
         ]
         if code == "4":
             pairs.append(("message", event.error_message))
-        pairs += [("jobId", event.task_id), ("jobName", event.task_name)]
+        if options.extensions:
+            pairs += [("jobId", event.task_id), ("jobName", event.task_name)]
     return urllib.parse.urlencode(pairs).encode("ascii")
 
 

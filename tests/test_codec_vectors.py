@@ -429,7 +429,7 @@ def check_mistral(ev: event_pb2.Event, out: bytes, options: dict[str, Any]) -> N
     }
 
 
-def check_thain(ev: event_pb2.Event, out: bytes) -> None:
+def check_thain(ev: event_pb2.Event, out: bytes, options: dict[str, Any]) -> None:
     text = out.decode("ascii")
     pairs = urllib.parse.parse_qsl(text, keep_blank_values=True, strict_parsing=True)
     flow = [("flowId", ev.workflow_id), ("flowExecutionId", ev.execution_id)]
@@ -448,8 +448,10 @@ def check_thain(ev: event_pb2.Event, out: bytes) -> None:
         T.EVENT_TYPE_TASK_FAILED: "4",
         T.EVENT_TYPE_TASK_CANCELLED: "4",
     }
+    extensions = bool(options.get("extensions"))
     if ev.type in modify:
-        want = [("status", modify[ev.type]), *flow]
+        # Seed 002: status and flowId; which execution, only with extensions.
+        want = [("status", modify[ev.type]), *flow[: 2 if extensions else 1]]
     elif ev.type in flow_codes:
         want = [*flow, ("code", flow_codes[ev.type])]
         if ev.type == T.EVENT_TYPE_EXECUTION_FAILED:
@@ -458,7 +460,8 @@ def check_thain(ev: event_pb2.Event, out: bytes) -> None:
         want = [*flow, ("code", job_codes[ev.type])]
         if job_codes[ev.type] == "4":  # failed or cancelled: the seed's job error
             want.append(("message", ev.error_message))
-        want += [("jobId", ev.task_id), ("jobName", ev.task_name)]
+        if extensions:
+            want += [("jobId", ev.task_id), ("jobName", ev.task_name)]
     assert pairs == want
     assert urllib.parse.parse_qs(text, keep_blank_values=True) == {k: [v] for k, v in want}
 
@@ -675,7 +678,7 @@ def parse_back(vector: ef.Vector, profile: str, out: bytes) -> None:
     if profile == "mistral":
         check_mistral(ev, out, vector.options)
     elif profile == "thain":
-        check_thain(ev, out)
+        check_thain(ev, out, vector.options)
     elif profile == "tencent":
         check_tencent(ev, out, vector.options)
     elif profile == "tencent_json":

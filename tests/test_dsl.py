@@ -474,12 +474,12 @@ def test_unknown_key_without_a_close_match() -> None:
             "tasks.a.zzzzzz",
             "unknown key 'zzzzzz'; allowed: action, workflow, input, publish, on-success,"
             " on-error, on-complete, join, retry, timeout, wait-before, wait-after, atom,"
-            " atom-name, atom-type, async, rollback, description",
+            " atom-name, atom-type, async, rollback, description, callback-url",
         )
     ]
 
 
-@pytest.mark.parametrize("key", ["vars", "task-defaults", "output-on-error"])
+@pytest.mark.parametrize("key", ["vars", "output-on-error"])
 def test_mistral_workflow_keys_we_do_not_support(key: str) -> None:
     only(definition({"a": {"action": "std.noop"}}, **{key: {}}), key, "does not support")
 
@@ -851,6 +851,84 @@ def test_async_false_is_fine_for_any_action() -> None:
     assert not parse_workflow(task_def(**{"async": False})).tasks["a"].is_async
 
 
+# ------------------------------------------------- job callbacks (seed 002)
+
+
+def test_job_callback_urls_of_tasks_and_their_default() -> None:
+    text = definition(
+        {
+            "a": {"action": "std.noop", "on-success": ["b"]},
+            "b": {"action": "std.noop", "callback-url": "http://jobs.example/b"},
+            "c": {"action": "std.noop", "callback-url": "http://jobs.example/all"},
+            "d": {"action": "std.noop"},
+        },
+        **{"task-defaults": {"callback-url": "http://jobs.example/all"}},
+    )
+    wf = parse_workflow(text)
+    assert wf.task_defaults.callback_url == "http://jobs.example/all"
+    assert [wf.tasks[n].callback_url for n in "abcd"] == [
+        None, "http://jobs.example/b", "http://jobs.example/all", None,
+    ]  # fmt: skip
+    # A task's own URL wins; the same URL from both places is one destination.
+    assert wf.job_callbacks() == {
+        "http://jobs.example/all": ("a", "c", "d"),
+        "http://jobs.example/b": ("b",),
+    }
+    data = workflow_to_jsonable(wf)
+    assert data["wf"]["task-defaults"] == {"callback-url": "http://jobs.example/all"}
+    assert parse_workflow(json.dumps(data)) == wf
+
+
+def test_no_job_callbacks_without_callback_urls() -> None:
+    wf = parse_workflow(definition({"a": {"action": "std.noop"}}, **{"task-defaults": {}}))
+    assert wf.job_callbacks() == {}
+    assert "task-defaults" not in workflow_to_jsonable(wf)["wf"]
+
+
+@pytest.mark.parametrize(
+    ("url", "fragment"),
+    [
+        ("<% $.hook %>", "callback-url must be a URL, not an expression"),
+        ("{{ _.hook }}/x", "callback-url must be a URL, not an expression"),
+        ("ftp://jobs.example/a", "must be an http:// or https:// URL"),
+        ("http://jobs.example/a b", "must not contain spaces"),
+        ("http:///a", "must name a host"),
+        ("", "callback-url must not be empty"),
+        (7, "callback-url must be a string"),
+    ],
+)
+def test_bad_callback_urls(url: object, fragment: str) -> None:
+    only(task_def(callback_url=url), "tasks.a.callback-url", fragment)
+    only(
+        definition({"a": {"action": "std.noop"}}, **{"task-defaults": {"callback-url": url}}),
+        "task-defaults.callback-url",
+        fragment,
+    )
+
+
+@pytest.mark.parametrize(
+    ("defaults", "field", "fragment"),
+    [
+        ({"retry": {"count": 1}}, "task-defaults.retry", "does not support; set it on each task"),
+        ({"on-error": ["a"]}, "task-defaults.on-error", "does not support; set it on each task"),
+        ({"callback_url": "http://x"}, "task-defaults.callback_url", "did you mean 'callback-url'"),
+        ([], "task-defaults", "task-defaults must be a mapping"),
+    ],
+)
+def test_task_defaults_hold_only_a_callback_url(
+    defaults: object, field: str, fragment: str
+) -> None:
+    only(definition({"a": {"action": "std.noop"}}, **{"task-defaults": defaults}), field, fragment)
+
+
+def test_callback_url_spelled_as_the_seed_suggests_the_key() -> None:
+    only(
+        definition({"a": {"action": "std.noop", "callback_url": "http://x"}}),
+        "tasks.a.callback_url",
+        "did you mean 'callback-url'",
+    )
+
+
 # ---------------------------------------------------------------- collecting
 
 
@@ -1191,6 +1269,7 @@ task_bodies = st.fixed_dictionaries(
         "retry": st.fixed_dictionaries({"count": st.integers(-1, 3)}),
         "timeout": st.sampled_from([1, 0, "<% $.t %>", "x"]),
         "input": st.dictionaries(st.sampled_from(["url", "output", "x"]), st.just("v"), max_size=2),
+        "callback-url": st.sampled_from(["http://jobs.example/a", "https://j/b?c=1", "j", ""]),
     },
 )
 
@@ -1217,3 +1296,13 @@ def test_the_documented_example_is_valid() -> None:
     assert wf.name == "create_vpn"
     assert wf.start_tasks == ("reserve",)
     assert wf.tasks["activate"].is_async
+
+
+def test_the_documented_job_callback_example_is_valid() -> None:
+    doc = Path(__file__).resolve().parent.parent / "docs" / "workflow-language.md"
+    parts = doc.read_text(encoding="utf-8").split("```yaml\n")[1:]
+    (example,) = [b for b in (p.split("```", 1)[0] for p in parts) if "callback-url" in b]
+    assert parse_workflow(example).job_callbacks() == {
+        "http://jobs.example/provision": ("reserve",),
+        "http://jobs.example/activate": ("activate",),
+    }

@@ -662,16 +662,16 @@ def test_the_hook_checks_listener_urls_only_and_names_the_payload() -> None:
 
 
 def test_known_entries_match_exact_violations_only() -> None:
-    job_id = Violation("form.jobId", "is not a key the seed defines here")
-    assert known_item("thain", job_id, b"") == "11.5"
-    assert known_item("mistral", job_id, b"") is None  # another profile
-    other = Violation("form.jobIds", "is not a key the seed defines here")
-    assert known_item("thain", other, b"") is None
     source = Violation("$.source", "'/tidings/引擎 50%' is not a URI-reference")
     assert known_item("cloudevents", source, b"") == "new.3"
-    # Fixed items are gone: pause/resume on mistral is a violation again if it comes back.
+    assert known_item("mistral", source, b"") is None  # another profile
+    other = Violation("$.source", "'/tidings/引擎 51%' is not a URI-reference")
+    assert known_item("cloudevents", other, b"") is None
+    # Fixed items are gone: if one came back, it would fail its test.
     resume = Violation("$.eType", "'execution_resume' is not one of seed 000's eTypes")
     assert known_item("mistral", resume, b"") is None
+    job_id = Violation("form.jobId", "is not a key the seed defines here")
+    assert known_item("thain", job_id, b"") is None
     assert all(key.startswith(("11.", "new.")) for key in KNOWN)
 
 

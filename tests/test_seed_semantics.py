@@ -220,7 +220,7 @@ def _closed_on_every_seed(
     assert records[3]["status"] == abort_status
     # thain: the job closes (error, with the reason) before the flow's own end.
     jobs = flow.wait(flow.jobs, lambda cs: len(cs) >= 2)
-    assert [(j["code"], j["jobId"]) for j in jobs] == [("2", task_id), ("4", task_id)]
+    assert [(j["code"], j["flowExecutionId"]) for j in jobs] == [("2", ex_id), ("4", ex_id)]
     assert jobs[1]["message"]
     assert codes(flow.wait(flow.cb, lambda cs: code in codes(cs))) == ["4", code]
     # tencent: the task's State is final, and it has ended.

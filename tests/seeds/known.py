@@ -44,21 +44,10 @@ class Item:
 
 
 KNOWN: dict[str, Item] = {
-    "11.5": Item(
-        "thain job callbacks carry jobId and jobName, which seed 002's job table lacks",
-        (
-            Known("thain", "form.jobId", "is not a key the seed defines here"),
-            Known("thain", "form.jobName", "is not a key the seed defines here"),
-        ),
-    ),
     "new.1": Item(
         "topic mistral: a std action's non-object return value (std.echo's string) is the"
         ' whole `output`; seed 000 types output "object"',
         (Known("mistral", "$.output", "must be a JSON object"),),
-    ),
-    "new.2": Item(
-        "thain modify callbacks carry flowExecutionId; seed 002 gives status and flowId",
-        (Known("thain", "form.flowExecutionId", "is not a key the seed defines here"),),
     ),
     "new.3": Item(
         "a configured CloudEvents source that is not a URI-reference is sent as is"

@@ -3,9 +3,10 @@
 `learning_channel` is ``grpc.insecure_channel`` with a client interceptor that reads the
 RPCs that make listeners — CreateListener and UpdateListener (a listener's profile,
 transport and CloudEvents mode), CreateWorkflow and UpdateWorkflow (seed 002's
-``callback_url`` and ``modify_callback_url``, which are thain listeners), StartExecution
-(its ``notify`` targets) — and tells `hook` what a receiver at each URL or topic will
-get. Nothing else about the calls changes. The conftest puts it in place of
+``callback_url`` and ``modify_callback_url``, and the job ``callback-url`` of tasks and
+``task-defaults`` in the definition, which are thain listeners), StartExecution (its
+``notify`` targets) — and tells `hook` what a receiver at each URL or topic will get.
+Nothing else about the calls changes. The conftest puts it in place of
 ``grpc.insecure_channel`` for the whole test session.
 """
 
@@ -15,6 +16,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import grpc
+import yaml
 from google.protobuf.message import Message
 
 from seeds.hook import Expect, expect_topic, expect_webhook
@@ -61,6 +63,29 @@ def learn_workflow(request: Any, origin: str) -> None:
             request.modify_callback_url,
             Expect("thain", "modify", origin=f"{origin}.modify_callback_url"),
         )
+    for where, url in job_callback_urls(request.definition):
+        expect_webhook(url, Expect("thain", "job", origin=f"{origin}.definition.{where}"))
+
+
+def job_callback_urls(definition: str) -> list[tuple[str, str]]:
+    """Seed 002's job callback URLs a definition names: (where, URL) pairs.
+
+    ``callback-url`` of each task and of ``task-defaults``; nothing for a definition that
+    is not a mapping of one workflow (a test of bad input).
+    """
+    try:
+        document = yaml.safe_load(definition)
+        (body,) = [v for k, v in document.items() if k != "version"]
+        places = {"task-defaults": body.get("task-defaults") or {}}
+        places |= {f"tasks.{name}": task for name, task in (body.get("tasks") or {}).items()}
+        found = [
+            (f"{k}.callback-url", v.get("callback-url"))
+            for k, v in places.items()
+            if isinstance(v, dict)
+        ]
+    except Exception:  # whatever the text: the server judges it, not this
+        return []
+    return [(where, url) for where, url in found if isinstance(url, str)]
 
 
 def learn_notify(request: execution_pb2.StartExecutionRequest) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterable
 from typing import Any
 
 import orjson
@@ -12,8 +13,9 @@ from google.protobuf.timestamp_pb2 import Timestamp
 from tidings.engine.events import timestamp
 from tidings.errors import FieldViolation, InvalidArgumentError
 from tidings.store import ExecutionRow, TaskRow, WorkflowRow
+from tidings.store.listeners import ListenerRow
 from tidings.store.tokens import decode_token
-from tidings.v1 import event_pb2, execution_pb2, workflow_pb2
+from tidings.v1 import event_pb2, execution_pb2, listener_pb2, workflow_pb2
 
 # A run of 19 digits or more may be an integer orjson reads as a double (beyond 64 bits):
 # such a text is read again, exactly, for the engine to refuse what it cannot hold.
@@ -159,3 +161,16 @@ def task(row: TaskRow) -> execution_pb2.Task:
         end_time=ts(row.end_time),
         run=row.run,
     )
+
+
+def listener_secrets(rows: Iterable[ListenerRow]) -> list[listener_pb2.ListenerSecret]:
+    """The signing secrets of listeners the engine made (the newest of each)."""
+    return [
+        listener_pb2.ListenerSecret(
+            listener_id=r.id,
+            url=str(r.config.get("url", "")),
+            signing_secret=r.secrets[0]["secret"],
+        )
+        for r in rows
+        if r.secrets
+    ]

@@ -10,6 +10,7 @@ from tidings.api.errors import handles_errors
 from tidings.engine.host import EngineThread
 from tidings.engine.runner import Engine
 from tidings.errors import FieldViolation, InvalidArgumentError
+from tidings.listeners.scoped import notify_listener_id
 from tidings.store import ExecutionRow, Store
 from tidings.v1 import execution_pb2, execution_pb2_grpc
 
@@ -62,7 +63,14 @@ class ExecutionService(execution_pb2_grpc.ExecutionServiceServicer):
                 headers=[(h.key, h.value) for h in request.headers],
             )
         )
-        return PB.StartExecutionResponse(execution=convert.execution(row))
+        # Its notify targets' listeners were committed with it (on a repeated request_id,
+        # by the first request): their secrets are read back, in notify order.
+        ids = [notify_listener_id(row.id, i) for i in range(len(row.notify))]
+        found = await self.store.get_listeners(ids) if ids else {}
+        return PB.StartExecutionResponse(
+            execution=convert.execution(row),
+            listener_secrets=convert.listener_secrets(found[i] for i in ids if i in found),
+        )
 
     @handles_errors
     async def GetExecution(

@@ -30,15 +30,18 @@ class WorkflowService(workflow_pb2_grpc.WorkflowServiceServicer):
     async def CreateWorkflow(
         self, request: workflow_pb2.CreateWorkflowRequest, context: Context
     ) -> workflow_pb2.CreateWorkflowResponse:
-        """Validate and store a definition."""
-        row = await self.on_engine(
-            self.engine.create_workflow(
+        """Validate and store a definition; the secrets of the listeners it made."""
+        saved = await self.on_engine(
+            self.engine.workflows.create(
                 convert.required(request.definition, "definition"),
                 request.callback_url,
                 request.modify_callback_url,
             )
         )
-        return workflow_pb2.CreateWorkflowResponse(workflow=convert.workflow(row))
+        return workflow_pb2.CreateWorkflowResponse(
+            workflow=convert.workflow(saved.row),
+            listener_secrets=convert.listener_secrets(saved.listeners),
+        )
 
     @handles_errors
     async def GetWorkflow(
@@ -63,16 +66,19 @@ class WorkflowService(workflow_pb2_grpc.WorkflowServiceServicer):
     async def UpdateWorkflow(
         self, request: workflow_pb2.UpdateWorkflowRequest, context: Context
     ) -> workflow_pb2.UpdateWorkflowResponse:
-        """Replace a definition (the name must stay)."""
-        row = await self.on_engine(
-            self.engine.update_workflow(
+        """Replace a definition (the name must stay); the secrets of listeners it made."""
+        saved = await self.on_engine(
+            self.engine.workflows.update(
                 request.workflow,
                 convert.required(request.definition, "definition"),
                 request.callback_url,
                 request.modify_callback_url,
             )
         )
-        return workflow_pb2.UpdateWorkflowResponse(workflow=convert.workflow(row))
+        return workflow_pb2.UpdateWorkflowResponse(
+            workflow=convert.workflow(saved.row),
+            listener_secrets=convert.listener_secrets(saved.listeners),
+        )
 
     @handles_errors
     async def DeleteWorkflow(

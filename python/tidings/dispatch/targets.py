@@ -5,9 +5,12 @@ from __future__ import annotations
 from collections.abc import Collection
 from dataclasses import dataclass, field
 
+from google.protobuf.message import DecodeError
+
 from tidings import codec
 from tidings.store.listeners import ListenerRow
 from tidings.store.rows import EventRow
+from tidings.v1 import event_pb2
 from tidings.vocab import CATEGORY_TYPES, TYPE_NAMES
 
 BUILTIN_KAFKA_ID = "builtin:kafka"
@@ -24,6 +27,8 @@ class EventFilter:
     workflows: frozenset[str] = frozenset()
     #: Only this execution's events (per-execution notify targets).
     execution_id: str = ""
+    #: Only these tasks' events, by task name (a workflow's job callback URLs).
+    tasks: frozenset[str] = frozenset()
 
     @classmethod
     def of(
@@ -32,12 +37,13 @@ class EventFilter:
         types: Collection[int] = (),
         workflows: Collection[str] = (),
         execution_id: str = "",
+        tasks: Collection[str] = (),
     ) -> EventFilter:
         """A filter from categories (EXECUTION, TASK, ENGINE), types and workflows."""
         chosen = set(types)
         for category in categories:
             chosen.update(CATEGORY_TYPES[category])
-        return cls(frozenset(chosen), frozenset(workflows), execution_id)
+        return cls(frozenset(chosen), frozenset(workflows), execution_id, frozenset(tasks))
 
     @classmethod
     def of_listener(cls, row: ListenerRow) -> EventFilter:
@@ -54,6 +60,7 @@ class EventFilter:
             types=[_TYPE_NUMBERS[t] for t in row.filter.get("types", []) if t in _TYPE_NUMBERS],
             workflows=workflows,
             execution_id=row.scope_id if row.scope == "EXECUTION" else "",
+            tasks=row.filter.get("tasks", []),
         )
         if row.config.get("extensions"):
             return f
@@ -62,7 +69,7 @@ class EventFilter:
         if seed == heard:
             return f
         # Empty types mean "all": a listener left with none hears only NO_TYPE, never sent.
-        return cls(seed or frozenset({NO_TYPE}), f.workflows, f.execution_id)
+        return cls(seed or frozenset({NO_TYPE}), f.workflows, f.execution_id, f.tasks)
 
     def matches(self, event: EventRow) -> bool:
         """Whether the event passes."""
@@ -70,9 +77,23 @@ class EventFilter:
             return False
         if self.execution_id and event.execution_id != self.execution_id:
             return False
-        return not self.workflows or (
+        if self.workflows and not (
             event.workflow_id in self.workflows or event.workflow_name in self.workflows
-        )
+        ):
+            return False
+        return not self.tasks or _task_name(event) in self.tasks
+
+
+def _task_name(event: EventRow) -> str:
+    """The task name an event carries (none: ""), read from its canonical bytes.
+
+    Only task filters need it, and they come last: an event is decoded only once
+    everything else matched (a job callback's workflow and job event types).
+    """
+    try:
+        return event_pb2.Event.FromString(event.body).task_name
+    except DecodeError:
+        return ""
 
 
 @dataclass(frozen=True)

@@ -290,7 +290,7 @@ class Engine:
         self, definition: str, callback_url: str = "", modify_callback_url: str = ""
     ) -> WorkflowRow:
         """Validate and store a workflow definition."""
-        return await self.workflows.create(definition, callback_url, modify_callback_url)
+        return (await self.workflows.create(definition, callback_url, modify_callback_url)).row
 
     async def get_workflow(self, id_or_name: str) -> WorkflowRow:
         """A workflow by id or name; NotFoundError if there is none."""
@@ -300,9 +300,10 @@ class Engine:
         self, id_or_name: str, definition: str, callback_url: str, modify_callback_url: str
     ) -> WorkflowRow:
         """Replace a workflow's definition (same name) and callbacks."""
-        return await self.workflows.update(
+        saved = await self.workflows.update(
             id_or_name, definition, callback_url, modify_callback_url
         )
+        return saved.row
 
     async def delete_workflow(self, id_or_name: str) -> None:
         """Delete a workflow; its executions keep running on their own snapshot."""

@@ -6,7 +6,8 @@ refused with :class:`~tidings.errors.InvalidArgumentError` naming each field und
 ``definition``. Parsing runs on a thread of its own, never on the event loop: a large
 definition takes seconds of pure Python, during which every other RPC must keep being
 served (it shares the GIL, but the loop keeps getting its turns). A workflow's seed-002
-callback URLs become listeners in the same commit as the workflow.
+callback URLs (``callback_url``, ``modify_callback_url``, and its tasks' job
+``callback-url``) become listeners in the same commit as the workflow.
 """
 
 from __future__ import annotations
@@ -17,14 +18,18 @@ import threading
 import uuid
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 from typing import Any
 
 from tidings.engine import dsl
+from tidings.engine.dsl.fields import field_path
 from tidings.errors import AlreadyExistsError, FieldViolation, InvalidArgumentError, NotFoundError
 from tidings.listeners import ListenerRegistry
+from tidings.listeners.scoped import JobCallback, job_listener_id
 from tidings.store import Change, Store, WorkflowRow
+from tidings.store.listeners import ListenerRow
 
-__all__ = ["Workflows"]
+__all__ = ["Saved", "Workflows", "job_callbacks"]
 
 #: Parsed definitions kept; the cache starts afresh beyond this.
 _CACHED_DEFINITIONS = 1024
@@ -63,6 +68,28 @@ class _GcPause:
 
 
 _gc_pause = _GcPause()
+
+
+@dataclass(frozen=True)
+class Saved:
+    """A stored workflow, and the listeners storing it made."""
+
+    row: WorkflowRow
+    #: Listeners new with this save (its callback URLs), with their signing secrets; those
+    #: that existed already keep theirs and are not here.
+    listeners: list[ListenerRow] = field(default_factory=list)
+
+
+def job_callbacks(wf: dsl.Workflow) -> list[JobCallback]:
+    """The job callback URLs of a workflow's tasks, each with its tasks (none: all)."""
+    out = []
+    for url, names in wf.job_callbacks().items():
+        own = next((n for n in names if wf.tasks[n].callback_url == url), None)
+        named_in = "task-defaults" if own is None else field_path("tasks", own)
+        where = f"definition.{field_path(named_in, 'callback-url')}"
+        # Every task reporting there: no task filter (so no event need be looked into).
+        out.append(JobCallback(url, () if len(names) == len(wf.tasks) else names, where))
+    return out
 
 
 def _parse(
@@ -164,8 +191,8 @@ class Workflows:
 
     async def create(
         self, definition: str, callback_url: str = "", modify_callback_url: str = ""
-    ) -> WorkflowRow:
-        """Validate and store a workflow definition."""
+    ) -> Saved:
+        """Validate and store a workflow definition, with its callback listeners."""
         wf = await self.parse(definition)
         if await self._store.get_workflow(wf.name) is not None:
             raise AlreadyExistsError(f"workflow {wf.name!r} exists already")
@@ -181,24 +208,45 @@ class Workflows:
             create_time=now,
             update_time=now,
         )
-        await self._save(row)
+        saved = await self._save(row, wf)
         self._remember(row, wf)
-        return row
+        return saved
 
-    async def _save(self, row: WorkflowRow) -> None:
-        """Commit a workflow together with its (re)written callback listeners."""
+    async def _save(
+        self, row: WorkflowRow, wf: dsl.Workflow, was: dsl.Workflow | None = None
+    ) -> Saved:
+        """Commit a workflow together with its (re)written callback listeners.
+
+        ``was`` is the definition it replaces: its job callback listeners that this one
+        has no more are removed.
+        """
         change = Change()
         change.put_workflow(row)
-        await self._callback_listeners(row, change)
+        made = await self._callback_listeners(row, wf, was, change)
         await self._store.commit(change)
+        return Saved(row, made)
 
-    async def _callback_listeners(self, row: WorkflowRow, change: Change) -> None:
-        """The workflow's seed-002 callback listeners, (re)written into `change`."""
+    async def _callback_listeners(
+        self, row: WorkflowRow, wf: dsl.Workflow, was: dsl.Workflow | None, change: Change
+    ) -> list[ListenerRow]:
+        """The workflow's seed-002 callback listeners, (re)written into `change`; the new."""
         if self._listeners is None:
-            return
-        await self._listeners.put_workflow_callbacks(
+            return []
+        made = await self._listeners.put_workflow_callbacks(
             change, row.id, row.name, row.callback_url, row.modify_callback_url
         )
+        stale = _job_listener_ids(row.id, was) if was is not None else []
+        return made + await self._listeners.put_job_callbacks(
+            change, row.id, row.name, job_callbacks(wf), stale
+        )
+
+    async def _stored_definition(self, row: WorkflowRow) -> dsl.Workflow | None:
+        """The parsed definition of a stored row; None if it no longer parses."""
+        try:
+            return await self.of(row)
+        except InvalidArgumentError:
+            # Its job listeners cannot be named then; they stay, as any listener would.
+            return None
 
     async def get(self, id_or_name: str) -> WorkflowRow:
         """A workflow by id or name; NotFoundError if there is none."""
@@ -213,10 +261,11 @@ class Workflows:
 
     async def update(
         self, id_or_name: str, definition: str, callback_url: str, modify_callback_url: str
-    ) -> WorkflowRow:
+    ) -> Saved:
         """Replace a workflow's definition (same name) and callbacks."""
         row = await self.get(id_or_name)
         wf = await self.parse(definition)
+        was = await self._stored_definition(row)
         if wf.name != row.name:
             raise InvalidArgumentError(
                 "the workflow name cannot change",
@@ -228,9 +277,9 @@ class Workflows:
         row.callback_url = callback_url
         row.modify_callback_url = modify_callback_url
         row.update_time = self._clock()
-        await self._save(row)
+        saved = await self._save(row, wf, was)
         self._remember(row, wf)
-        return row
+        return saved
 
     async def delete(self, id_or_name: str) -> None:
         """Delete a workflow; its executions keep running on their own snapshot."""
@@ -239,7 +288,15 @@ class Workflows:
         change.delete_workflow(row.id)
         if self._listeners is not None:
             self._listeners.drop_workflow_callbacks(change, row.id)
+            was = await self._stored_definition(row)
+            if was is not None:
+                self._listeners.remove(change, _job_listener_ids(row.id, was))
         await self._store.commit(change)
+
+
+def _job_listener_ids(workflow_id: str, wf: dsl.Workflow) -> list[str]:
+    """The ids of the job callback listeners a definition gives its workflow."""
+    return [job_listener_id(workflow_id, url) for url in wf.job_callbacks()]
 
 
 def _invalid(exc: dsl.DefinitionError) -> InvalidArgumentError:

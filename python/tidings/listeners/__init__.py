@@ -1,8 +1,9 @@
 """Listeners: who hears which events, in which shape, and the rules a listener follows.
 
 A listener names a filter, a payload profile and a transport (seed 001). Global
-listeners, the ``callback_url`` / ``modify_callback_url`` of a workflow (seed 002) and the
-notify targets of an execution are all listeners that differ only in scope. This
+listeners, the ``callback_url`` / ``modify_callback_url`` of a workflow and its tasks' job
+``callback-url`` (seed 002), and the notify targets of an execution are all listeners that
+differ only in scope. This
 package holds their rules; `tidings.api.listeners` only translates protobuf, and the
 dispatcher delivers what the stored rows say.
 

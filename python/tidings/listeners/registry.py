@@ -12,7 +12,13 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from tidings.errors import FieldViolation, NotFoundError, invalid
-from tidings.listeners.scoped import CALLBACK_KEYS, notify_listeners, workflow_listeners
+from tidings.listeners.scoped import (
+    CALLBACK_KEYS,
+    JobCallback,
+    job_listeners,
+    notify_listeners,
+    workflow_listeners,
+)
 from tidings.listeners.secrets import (
     DEFAULT_GRACE_S,
     MAX_GRACE_S,
@@ -84,22 +90,59 @@ class ListenerRegistry:
         workflow_name: str,
         callback_url: str,
         modify_callback_url: str,
-    ) -> None:
+    ) -> list[ListenerRow]:
         """(Re)write a workflow's seed-002 callback listeners into `change`.
 
-        Raises InvalidArgumentError (fields ``callback_url``, ``modify_callback_url``) for
-        a malformed or refused URL; a URL left empty removes its listener.
+        Returns the listeners this makes, with their signing secrets (`_new`). Raises
+        InvalidArgumentError (fields ``callback_url``, ``modify_callback_url``) for a
+        malformed or refused URL; a URL left empty removes its listener.
         """
         urls = dict(zip(CALLBACK_KEYS, (callback_url, modify_callback_url), strict=True))
         await check_webhook_urls(self.guard, urls)
         rows = workflow_listeners(
             workflow_id, workflow_name, callback_url, modify_callback_url, now=self._clock()
         )
+        made = await self._new(rows)
         self.add(change, rows)
         kept = {r.id for r in rows}
         self.remove(
             change, [f"{workflow_id}.{key}" for key in urls if f"{workflow_id}.{key}" not in kept]
         )
+        return made
+
+    async def put_job_callbacks(
+        self,
+        change: Change,
+        workflow_id: str,
+        workflow_name: str,
+        jobs: Sequence[JobCallback],
+        stale: Sequence[str] = (),
+    ) -> list[ListenerRow]:
+        """(Re)write a workflow's seed-002 job callback listeners into `change`.
+
+        ``stale`` are the ids of its job listeners so far: those not written again are
+        removed. Returns the listeners this makes, with their signing secrets (`_new`).
+        Raises InvalidArgumentError naming each job's ``field`` with a bad URL.
+        """
+        await check_webhook_urls(self.guard, {job.field: job.url for job in jobs})
+        rows = job_listeners(workflow_id, workflow_name, jobs, now=self._clock())
+        made = await self._new(rows)
+        self.add(change, rows)
+        kept = {r.id for r in rows}
+        self.remove(change, [i for i in stale if i not in kept])
+        return made
+
+    async def _new(self, rows: Sequence[ListenerRow]) -> list[ListenerRow]:
+        """Of engine-made `rows` about to be written, those that do not exist yet.
+
+        One that exists keeps its signing secrets and creation time: whoever verifies its
+        deliveries was given the secret when it was made.
+        """
+        old = await self.store.get_listeners([r.id for r in rows])
+        for row in rows:
+            if row.id in old:
+                row.secrets, row.create_time = old[row.id].secrets, old[row.id].create_time
+        return [r for r in rows if r.id not in old]
 
     def drop_workflow_callbacks(self, change: Change, workflow_id: str) -> None:
         """Delete a workflow's seed-002 callback listeners in `change`."""
@@ -185,6 +228,8 @@ class ListenerRegistry:
             old = await self.get(listener_id)
             row = build_row(spec, old.id, self._clock(), old.secrets)
             row.create_time = old.create_time
+            if "tasks" in old.filter:  # a job callback's tasks: not a field of the API
+                row.filter["tasks"] = old.filter["tasks"]
             # The reason of an automatic disabling stays until someone enables it again.
             row.disabled_reason = "" if row.enabled else old.disabled_reason
             change = Change()

@@ -1,12 +1,14 @@
 """Listeners the engine makes: a workflow's seed-002 callbacks, an execution's notify targets.
 
 They are ordinary listener rows that differ only in scope; their ids derive from the
-workflow or execution, so that writing them again replaces them.
+workflow or execution (and a job callback's URL), so that writing them again replaces them.
 """
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from tidings.errors import FieldViolation, invalid
@@ -38,14 +40,17 @@ CALLBACK_TYPES = (
 )
 #: What a seed-002 ``modify_callback_url`` hears: flow modify statuses 1 and 2.
 MODIFY_CALLBACK_TYPES = ("EXECUTION_PAUSED", "EXECUTION_RESUMED")
+#: What a seed-002 job ``callback_url`` hears: job codes 2 (started), 3 (succeeded) and 4
+#: (failed, or cancelled with its execution).
+JOB_CALLBACK_TYPES = ("TASK_STARTED", "TASK_SUCCEEDED", "TASK_FAILED", "TASK_CANCELLED")
 
 #: Notify targets of one execution: each is a listener (Mistral workflows name one or two).
 MAX_NOTIFY = 16
 
 
 def _scoped_row(listener_id: str, spec: ListenerSpec, now: float) -> ListenerRow:
-    # Engine-made listeners get a secret nobody is told: seed-002 receivers do not
-    # verify signatures, and a RotateSecret reveals a new one to anyone who wants to.
+    # The RPC that makes it (CreateWorkflow, UpdateWorkflow, StartExecution) returns the
+    # secret once, as CreateListener does.
     return build_row(spec, listener_id, now, [{"secret": new_secret(), "expire_time": None}])
 
 
@@ -94,6 +99,60 @@ def workflow_listeners(
         for key, url, types in wanted
         if url
     ]
+
+
+@dataclass(frozen=True)
+class JobCallback:
+    """One job ``callback_url`` of a workflow's tasks (seed 002), and who reports there."""
+
+    url: str
+    #: The tasks whose jobs report there, by name; empty: every task of the workflow.
+    tasks: tuple[str, ...]
+    #: Where the definition names it, for errors (``definition.tasks.a.callback-url``).
+    field: str
+
+
+def job_listener_id(workflow_id: str, url: str) -> str:
+    """The id of the listener of a workflow's job callback URL: one per distinct URL."""
+    digest = hashlib.sha256(url.encode("utf-8", "surrogatepass")).hexdigest()[:16]
+    return f"{workflow_id}.job_callback_url.{digest}"
+
+
+def job_listeners(
+    workflow_id: str, workflow_name: str, jobs: Sequence[JobCallback], *, now: float
+) -> list[ListenerRow]:
+    """The seed-002 job callback listeners of a workflow: `thain` webhooks of its tasks.
+
+    Each distinct URL is one listener (id `job_listener_id`) hearing the job events of
+    its tasks only (the ``tasks`` of its filter; none: every task): job codes 2, 3, 4.
+    Raises InvalidArgumentError naming each ``field`` with a malformed URL; check the
+    destinations with `check_webhook_urls`.
+    """
+    out: list[FieldViolation] = []
+    for job in jobs:
+        check_url(job.url, job.field, out)
+    if out:
+        raise invalid("callback URL", out)
+    rows = []
+    for job in jobs:
+        spec = ListenerSpec(
+            name=f"{workflow_name} job callback_url",
+            profile="thain",
+            transport=WebhookSpec(job.url),
+            scope="WORKFLOW",
+            scope_id=workflow_id,
+            types=JOB_CALLBACK_TYPES,
+        )
+        row = _scoped_row(job_listener_id(workflow_id, job.url), spec, now)
+        if job.tasks:
+            row.filter["tasks"] = list(job.tasks)
+        rows.append(row)
+    return rows
+
+
+def notify_listener_id(execution_id: str, index: int) -> str:
+    """The id of the listener of an execution's ``index``-th notify target."""
+    return f"{execution_id}.notify.{index}"
 
 
 def notify_listeners(
@@ -147,7 +206,7 @@ def notify_listeners(
             types=tuple(types),
             extensions=bool(target.get("extensions")),
         )
-        rows.append(_scoped_row(f"{execution_id}.notify.{i}", spec, now))
+        rows.append(_scoped_row(notify_listener_id(execution_id, i), spec, now))
     if out:
         raise invalid("notify target", out)
     return rows

@@ -18,8 +18,9 @@ class ListenerRow:
 
     `filter` is ``{"workflows": [...], "categories": [...], "types": [...]}`` with
     categories and event types by name (``"EXECUTION"``, ``"EXECUTION_STARTED"``); empty
-    lists mean all. `config` depends on `transport`: webhook ``{url, method, headers,
-    timeout_s, cloudevents_mode}``, kafka ``{topic, cloudevents_mode}``. `retry` is
+    lists mean all; a job callback listener also has ``"tasks"`` (task names). `config`
+    depends on `transport`: webhook ``{url, method, headers, timeout_s,
+    cloudevents_mode}``, kafka ``{topic, cloudevents_mode}``. `retry` is
     ``{schedule_s, jitter, disable_after_s}`` where an empty schedule or a None means the
     default. `secrets` are ``{"secret": "whsec_...", "expire_time": float | None}``,
     newest first.

@@ -10,6 +10,7 @@ from google.protobuf import timestamp_pb2 as _timestamp_pb2
 from google.protobuf.internal import containers as _containers
 from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
 from tidings.v1 import event_pb2 as _event_pb2
+from tidings.v1 import listener_pb2 as _listener_pb2
 import builtins as _builtins
 import sys
 import typing as _typing
@@ -379,16 +380,24 @@ class StartExecutionResponse(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
     EXECUTION_FIELD_NUMBER: _builtins.int
+    LISTENER_SECRETS_FIELD_NUMBER: _builtins.int
     @_builtins.property
     def execution(self) -> Global___Execution: ...
+    @_builtins.property
+    def listener_secrets(self) -> _containers.RepeatedCompositeFieldContainer[_listener_pb2.ListenerSecret]:
+        """The signing secrets of its notify targets' listeners, in notify order
+        (a repeat of the request with its request_id answers with them too).
+        """
+
     def __init__(
         self,
         *,
         execution: Global___Execution | None = ...,
+        listener_secrets: _abc.Iterable[_listener_pb2.ListenerSecret] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["execution", b"execution"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["execution", b"execution"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["execution", b"execution", "listener_secrets", b"listener_secrets"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

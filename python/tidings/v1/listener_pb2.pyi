@@ -838,3 +838,38 @@ class RedeliverEventsResponse(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___RedeliverEventsResponse: _TypeAlias = RedeliverEventsResponse  # noqa: Y015
+
+@_typing.final
+class ListenerSecret(_message.Message):
+    """ListenerSecret is the signing secret of a listener the engine made: a
+    workflow's seed-002 callback URLs (callback_url, modify_callback_url, its
+    tasks' job callback-url) and an execution's notify targets. The RPC that
+    makes the listener returns it, as CreateListener does; GetListener never
+    does (RotateSecret gives a new one).
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    LISTENER_ID_FIELD_NUMBER: _builtins.int
+    URL_FIELD_NUMBER: _builtins.int
+    SIGNING_SECRET_FIELD_NUMBER: _builtins.int
+    listener_id: _builtins.str
+    """The listener's id (for GetListener, ListDeliveries, RotateSecret)."""
+    url: _builtins.str
+    """The URL it delivers to."""
+    signing_secret: _builtins.str
+    """The Standard Webhooks secret (whsec_...) that signs its deliveries."""
+    def __init__(
+        self,
+        *,
+        listener_id: _builtins.str = ...,
+        url: _builtins.str = ...,
+        signing_secret: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["listener_id", b"listener_id", "signing_secret", b"signing_secret", "url", b"url"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListenerSecret: _TypeAlias = ListenerSecret  # noqa: Y015

@@ -8,6 +8,7 @@ from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
 from google.protobuf.internal import containers as _containers
+from tidings.v1 import listener_pb2 as _listener_pb2
 import builtins as _builtins
 import sys
 import typing as _typing
@@ -107,16 +108,25 @@ class CreateWorkflowResponse(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
     WORKFLOW_FIELD_NUMBER: _builtins.int
+    LISTENER_SECRETS_FIELD_NUMBER: _builtins.int
     @_builtins.property
     def workflow(self) -> Global___Workflow: ...
+    @_builtins.property
+    def listener_secrets(self) -> _containers.RepeatedCompositeFieldContainer[_listener_pb2.ListenerSecret]:
+        """The signing secrets of the listeners its callback URLs became (returned
+        only here): callback_url, modify_callback_url, and one per distinct job
+        callback-url of its tasks.
+        """
+
     def __init__(
         self,
         *,
         workflow: Global___Workflow | None = ...,
+        listener_secrets: _abc.Iterable[_listener_pb2.ListenerSecret] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["workflow", b"workflow"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["workflow", b"workflow"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["listener_secrets", b"listener_secrets", "workflow", b"workflow"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -246,16 +256,25 @@ class UpdateWorkflowResponse(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
     WORKFLOW_FIELD_NUMBER: _builtins.int
+    LISTENER_SECRETS_FIELD_NUMBER: _builtins.int
     @_builtins.property
     def workflow(self) -> Global___Workflow: ...
+    @_builtins.property
+    def listener_secrets(self) -> _containers.RepeatedCompositeFieldContainer[_listener_pb2.ListenerSecret]:
+        """The signing secrets of the listeners this update made: a callback URL
+        set where none was, a job callback-url new to the workflow. A listener
+        that stays keeps its secret (and is not listed), even if its URL changed.
+        """
+
     def __init__(
         self,
         *,
         workflow: Global___Workflow | None = ...,
+        listener_secrets: _abc.Iterable[_listener_pb2.ListenerSecret] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["workflow", b"workflow"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["workflow", b"workflow"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["listener_secrets", b"listener_secrets", "workflow", b"workflow"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -480,7 +480,7 @@ impl Renderer {
     ) -> Result<(), CodecError> {
         let done = match self.profile {
             Profile::Mistral => render::mistral(&self.ctx, ev, info, out),
-            Profile::Thain => render::thain(ev, out),
+            Profile::Thain => render::thain(&self.ctx, ev, out),
             Profile::Tencent => render::tencent(&self.ctx, ev, out),
             Profile::TencentJson => render::tencent_json(&self.ctx, ev, out),
             Profile::CloudEvents => render::cloudevents(&self.ctx, ev, info, out),

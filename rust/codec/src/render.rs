@@ -393,7 +393,7 @@ pub(crate) fn mistral(
     Ok(())
 }
 
-pub(crate) fn thain(ev: &Event<'_>, out: &mut Vec<u8>) -> Result<(), Fail> {
+pub(crate) fn thain(ctx: &Ctx, ev: &Event<'_>, out: &mut Vec<u8>) -> Result<(), Fail> {
     let flow = |out: &mut Vec<u8>| {
         out.extend_from_slice(b"flowId=");
         form_value(out, ev.workflow_id.as_bytes());
@@ -406,12 +406,18 @@ pub(crate) fn thain(ev: &Event<'_>, out: &mut Vec<u8>) -> Result<(), Fail> {
     };
     match ev.r#type {
         15 | 16 => {
+            // Seed 002's modify callback is status and flowId; which execution paused is
+            // an extension.
             out.extend_from_slice(if ev.r#type == 15 {
-                b"status=1&"
+                b"status=1&flowId="
             } else {
-                b"status=2&"
+                b"status=2&flowId="
             });
-            flow(out);
+            form_value(out, ev.workflow_id.as_bytes());
+            if ctx.extensions {
+                out.extend_from_slice(b"&flowExecutionId=");
+                form_value(out, ev.execution_id.as_bytes());
+            }
         }
         10..=14 | 19 => {
             flow(out);
@@ -438,10 +444,14 @@ pub(crate) fn thain(ev: &Event<'_>, out: &mut Vec<u8>) -> Result<(), Fail> {
             if ev.r#type != 30 && ev.r#type != 32 {
                 message(out);
             }
-            out.extend_from_slice(b"&jobId=");
-            form_value(out, ev.task_id.as_bytes());
-            out.extend_from_slice(b"&jobName=");
-            form_value(out, ev.task_name.as_bytes());
+            // Seed 002's job table exactly: a job's own callback_url says which job it is.
+            // A shared URL that opted into extensions learns it from jobId and jobName.
+            if ctx.extensions {
+                out.extend_from_slice(b"&jobId=");
+                form_value(out, ev.task_id.as_bytes());
+                out.extend_from_slice(b"&jobName=");
+                form_value(out, ev.task_name.as_bytes());
+            }
         }
     }
     Ok(())

@@ -234,37 +234,66 @@ fn flow(t: EventType) -> pb::Event {
 #[test]
 fn thain_form_bodies() {
     let cases = [
-        (EventType::ExecutionPaused, "status=1&flowId=flow+1&flowExecutionId=ex%2F1"),
-        (EventType::ExecutionResumed, "status=2&flowId=flow+1&flowExecutionId=ex%2F1"),
-        (EventType::ExecutionSucceeded, "flowId=flow+1&flowExecutionId=ex%2F1&code=2"),
+        (EventType::ExecutionPaused, "status=1&flowId=flow+1"),
+        (EventType::ExecutionResumed, "status=2&flowId=flow+1"),
+        (
+            EventType::ExecutionSucceeded,
+            "flowId=flow+1&flowExecutionId=ex%2F1&code=2",
+        ),
         (
             EventType::ExecutionFailed,
             "flowId=flow+1&flowExecutionId=ex%2F1&code=3&message=boom%3A+50%25+failed",
         ),
-        (EventType::ExecutionStarted, "flowId=flow+1&flowExecutionId=ex%2F1&code=4"),
-        (EventType::ExecutionCancelled, "flowId=flow+1&flowExecutionId=ex%2F1&code=5"),
-        (EventType::ExecutionTimedOut, "flowId=flow+1&flowExecutionId=ex%2F1&code=7"),
-        (EventType::ExecutionRerun, "flowId=flow+1&flowExecutionId=ex%2F1&code=4"),
+        (
+            EventType::ExecutionStarted,
+            "flowId=flow+1&flowExecutionId=ex%2F1&code=4",
+        ),
+        (
+            EventType::ExecutionCancelled,
+            "flowId=flow+1&flowExecutionId=ex%2F1&code=5",
+        ),
+        (
+            EventType::ExecutionTimedOut,
+            "flowId=flow+1&flowExecutionId=ex%2F1&code=7",
+        ),
+        (
+            EventType::ExecutionRerun,
+            "flowId=flow+1&flowExecutionId=ex%2F1&code=4",
+        ),
         (
             EventType::TaskStarted,
-            "flowId=flow+1&flowExecutionId=ex%2F1&code=2&jobId=job-1&jobName=%E4%B8%8B%E8%BD%BD+%26+%E8%A7%A3%E5%8E%8B",
+            "flowId=flow+1&flowExecutionId=ex%2F1&code=2",
         ),
         (
             EventType::TaskSucceeded,
-            "flowId=flow+1&flowExecutionId=ex%2F1&code=3&jobId=job-1&jobName=%E4%B8%8B%E8%BD%BD+%26+%E8%A7%A3%E5%8E%8B",
+            "flowId=flow+1&flowExecutionId=ex%2F1&code=3",
         ),
         (
             EventType::TaskFailed,
-            "flowId=flow+1&flowExecutionId=ex%2F1&code=4&message=boom%3A+50%25+failed&jobId=job-1&jobName=%E4%B8%8B%E8%BD%BD+%26+%E8%A7%A3%E5%8E%8B",
+            "flowId=flow+1&flowExecutionId=ex%2F1&code=4&message=boom%3A+50%25+failed",
         ),
         (
             EventType::TaskCancelled,
-            "flowId=flow+1&flowExecutionId=ex%2F1&code=4&message=boom%3A+50%25+failed&jobId=job-1&jobName=%E4%B8%8B%E8%BD%BD+%26+%E8%A7%A3%E5%8E%8B",
+            "flowId=flow+1&flowExecutionId=ex%2F1&code=4&message=boom%3A+50%25+failed",
         ),
     ];
     for (t, want) in cases {
         assert_eq!(render(Profile::Thain, "UTC", &flow(t)), want, "{t:?}");
     }
+    // With extensions: which execution a modify callback is about, which job a job
+    // callback is (for a URL several jobs share).
+    let ext = extended(Profile::Thain, "UTC");
+    assert_eq!(
+        render_with(&ext, &flow(EventType::ExecutionPaused)).unwrap(),
+        "status=1&flowId=flow+1&flowExecutionId=ex%2F1"
+    );
+    let mut job = flow(EventType::TaskStarted);
+    job.task_id = "t/1".into();
+    job.task_name = "fetch it".into();
+    assert_eq!(
+        render_with(&ext, &job).unwrap(),
+        "flowId=flow+1&flowExecutionId=ex%2F1&code=2&jobId=t%2F1&jobName=fetch+it"
+    );
     // An empty error message is still sent.
     let mut e = flow(EventType::ExecutionFailed);
     e.error_message.clear();

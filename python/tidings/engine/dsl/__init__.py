@@ -36,6 +36,7 @@ from tidings.engine.dsl.model import (
     Number,
     Retry,
     Task,
+    TaskDefaults,
     Transition,
     Workflow,
 )
@@ -51,6 +52,7 @@ __all__ = [
     "Number",
     "Retry",
     "Task",
+    "TaskDefaults",
     "Transition",
     "Workflow",
     "parse_workflow",

@@ -21,6 +21,7 @@ __all__ = [
     "Number",
     "Retry",
     "Task",
+    "TaskDefaults",
     "Transition",
     "Workflow",
 ]
@@ -116,6 +117,9 @@ class Task:
     is_async: bool = False
     rollback: ActionCall | None = None
     description: str | None = None
+    #: Seed 002's job ``callback_url`` (``callback-url``): where this task's job callbacks
+    #: go; None: the workflow's ``task-defaults``, if any.
+    callback_url: str | None = None
 
     def transitions(self) -> tuple[tuple[str, Transition], ...]:
         """Every outgoing transition with its kind (``on-success``, …), in order."""
@@ -124,6 +128,14 @@ class Task:
             + tuple(("on-error", t) for t in self.on_error)
             + tuple(("on-complete", t) for t in self.on_complete)
         )
+
+
+@dataclass(frozen=True)
+class TaskDefaults:
+    """``task-defaults``: what every task of the workflow has unless it says otherwise."""
+
+    #: The job ``callback_url`` of every task that names none (``callback-url``).
+    callback_url: str | None = None
 
 
 @dataclass(frozen=True)
@@ -140,3 +152,16 @@ class Workflow:
     inputs: tuple[InputParam, ...] = ()
     output: Mapping[str, CompiledValue] = field(default_factory=dict)
     description: str | None = None
+    task_defaults: TaskDefaults = field(default_factory=TaskDefaults)
+
+    def job_callbacks(self) -> dict[str, tuple[str, ...]]:
+        """Seed 002's job callbacks: each ``callback-url`` and its tasks, in definition order.
+
+        A task's own ``callback-url`` wins over the one of ``task-defaults``.
+        """
+        out: dict[str, list[str]] = {}
+        for name, task in self.tasks.items():
+            url = task.callback_url or self.task_defaults.callback_url
+            if url:
+                out.setdefault(url, []).append(name)
+        return {url: tuple(names) for url, names in out.items()}

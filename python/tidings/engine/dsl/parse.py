@@ -31,7 +31,7 @@ __all__ = ["parse_workflow"]
 _WORKFLOW_NAME = re.compile(r"^[A-Za-z0-9_.\-]+$")
 
 _TOP_KEYS = ("version",)
-_WORKFLOW_KEYS = ("type", "description", "input", "output", "tasks")
+_WORKFLOW_KEYS = ("type", "description", "input", "output", "task-defaults", "tasks")
 
 
 def parse_workflow(
@@ -159,6 +159,7 @@ class _Checker(TaskChecker):
             description = self.string(body["description"], "description", "description")
         inputs = self.inputs(body.get("input"))
         output = self.data_mapping(body.get("output"), "output", "output")
+        defaults = self.task_defaults(body.get("task-defaults"), "task-defaults")
         tasks, complete = self.tasks(body.get("tasks"))
         start: tuple[str, ...] = ()
         if tasks:
@@ -173,6 +174,7 @@ class _Checker(TaskChecker):
             output=output,
             tasks=tasks,
             start_tasks=start,
+            task_defaults=defaults,
         )
 
     def inputs(self, value: Any) -> tuple[InputParam, ...]:

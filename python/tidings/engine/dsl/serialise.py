@@ -26,6 +26,8 @@ def workflow_to_jsonable(workflow: Workflow) -> dict[str, Any]:
         body["input"] = [p.name if p.required else {p.name: p.default} for p in workflow.inputs]
     if workflow.output:
         body["output"] = source(workflow.output)
+    if workflow.task_defaults.callback_url is not None:
+        body["task-defaults"] = {"callback-url": workflow.task_defaults.callback_url}
     body["tasks"] = {name: task_to_jsonable(task) for name, task in workflow.tasks.items()}
     return {"version": "2.0", workflow.name: body}
 
@@ -93,4 +95,6 @@ def task_to_jsonable(task: Task) -> dict[str, Any]:
         out["async"] = True
     if task.rollback is not None:
         out["rollback"] = {"action": task.rollback.action, "input": source(task.rollback.input)}
+    if task.callback_url is not None:
+        out["callback-url"] = task.callback_url
     return out

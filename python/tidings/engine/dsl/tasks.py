@@ -17,9 +17,11 @@ from tidings.engine.dsl.model import (
     Number,
     Retry,
     Task,
+    TaskDefaults,
     Transition,
 )
 from tidings.engine.expressions import has_expression
+from tidings.listeners.spec import check_url
 
 __all__ = ["TaskChecker"]
 
@@ -42,7 +44,10 @@ _TASK_KEYS = (
     "async",
     "rollback",
     "description",
+    "callback-url",
 )
+#: What ``task-defaults`` may hold so far (Mistral's other task defaults are refused).
+_TASK_DEFAULT_KEYS = ("callback-url",)
 _RETRY_KEYS = ("count", "delay", "break-on", "continue-on")
 _ROLLBACK_KEYS = ("action", "input")
 _TRANSITION_KEYS = ("on-success", "on-error", "on-complete")
@@ -50,7 +55,6 @@ _TRANSITION_KEYS = ("on-success", "on-error", "on-complete")
 _MISTRAL_ONLY = frozenset(
     {
         "vars",
-        "task-defaults",
         "output-on-error",
         "tags",
         "with-items",
@@ -161,7 +165,40 @@ class TaskChecker(FieldChecker):
             )
             if "description" in body
             else None,
+            callback_url=self.callback_url(body, path),
         )
+
+    def callback_url(self, body: Mapping[Any, Any], path: str) -> str | None:
+        """``callback-url``: seed 002's job ``callback_url``, a webhook URL (no expression)."""
+        if "callback-url" not in body:
+            return None
+        where = field_path(path, "callback-url")
+        url = self.string(body["callback-url"], where, "callback-url")
+        if url is None:
+            return None
+        if has_expression(url):
+            # Its listener is made with the workflow, before any execution has values.
+            self.add(where, f"callback-url must be a URL, not an expression ({url!r})")
+            return None
+        return url if check_url(url, where, self.violations) else None
+
+    def task_defaults(self, value: Any, path: str) -> TaskDefaults:
+        """``task-defaults``: so far only ``callback-url``, every task's unless it names one."""
+        body = self.mapping(value, path, "task-defaults") if value is not None else {}
+        if body is None:
+            return TaskDefaults()
+        for key in body:
+            if key in _TASK_DEFAULT_KEYS:
+                continue
+            if isinstance(key, str) and (key in _TASK_KEYS or key in _MISTRAL_ONLY):
+                self.add(
+                    field_path(path, key),
+                    f"{key!r} in task-defaults is Mistral language that tidings does not"
+                    " support; set it on each task",
+                )
+            else:
+                self.keys({key: None}, path, _TASK_DEFAULT_KEYS)
+        return TaskDefaults(callback_url=self.callback_url(body, path))
 
     def task_action(self, body: Mapping[Any, Any], path: str) -> str | None:
         """The task's action (a task names an action, not a workflow)."""
