@@ -32,7 +32,11 @@ __all__ = [
     "expression_context",
     "new_run",
     "new_task",
+    "result_view",
 ]
+
+# The actions whose results are seed 000's ``{"result": {…}}`` object.
+_ENVELOPED = frozenset({"std.http"})
 
 _EXECUTION_FIELDS = tuple(f.name for f in fields(ExecutionRow))
 _TASK_FIELDS = tuple(f.name for f in fields(TaskRow))
@@ -192,13 +196,27 @@ def new_task(run: Run, name: str, trigger: dict[str, str] | None, now: float) ->
     return task
 
 
+def result_view(task: TaskRow) -> Any:
+    """``task().result``: the task's result as Mistral users write against it.
+
+    A ``std.http`` result is kept (and sent in events) as seed 000's ``{"result": {status,
+    content, headers, …}}``; expressions see what Mistral's std.http returns, the object
+    inside (``task().result.status``, ``.content``), whether the atom answered at once
+    or completed later (``CompleteTask``), and for its 598/599 faults too.
+    """
+    result = task.result
+    if task.action in _ENVELOPED and isinstance(result, dict) and result.keys() == {"result"}:
+        return result["result"]
+    return result
+
+
 def expression_context(run: Run, current: TaskRow | None) -> ExpressionContext:
     """What expressions see: the execution's data, and its done tasks (and `current`)."""
     views: dict[str, TaskView] = {}
     for t in run.tasks.values():  # in creation order: the latest instance wins
         if t.state in TASK_DONE or t is current:
             views[t.name] = TaskView(
-                id=t.id, name=t.name, state=t.state, result=t.result,
+                id=t.id, name=t.name, state=t.state, result=result_view(t),
                 state_info=t.error_message or None,
             )  # fmt: skip
     ex = run.row
