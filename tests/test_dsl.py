@@ -435,7 +435,7 @@ def test_one_workflow_per_definition() -> None:
     )
     found = violations(text)
     assert [f for f, _ in found] == ["second", "third"]
-    assert "one workflow per definition" in found[0][1]
+    assert "several workflows in one definition are not supported by tidings yet" in found[0][1]
 
 
 @pytest.mark.parametrize("name", ["bad name", "a/b", "x!"])

@@ -90,7 +90,7 @@ class TaskChecker(ClauseChecker):
             if not isinstance(key, str):
                 self.add(where, f"keys must be strings, got {type_name(key)}")
             elif key in _MISTRAL_ONLY:
-                self.add(where, f"{key!r} is Mistral language that tidings does not support")
+                self.add(where, f"{key!r} is Mistral language that tidings does not support yet")
             else:
                 self.add(
                     where,
