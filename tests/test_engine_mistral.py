@@ -12,7 +12,6 @@ import json
 import textwrap
 import uuid
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import grpc
@@ -173,7 +172,7 @@ def test_fail_with_msg_fails_the_execution(client: EngineClient, log: EventLog) 
 
 
 def test_succeed_ends_the_execution_at_once(client: EngineClient, log: EventLog) -> None:
-    ex, events = run(
+    ex, _ = run(
         client,
         log,
         """
@@ -282,7 +281,9 @@ def test_async_completion_result_reads_as_mistral_std_http(
             call:
               action: std.http url="{atoms.url(where)}"
               async: true
-              publish: {{status: <% task().result.status %>, link: <% task().result.content.link %>}}
+              publish:
+                status: <% task().result.status %>
+                link: <% task().result.content.link %>
         """,
     )
     ex_id = client.start(name).id
