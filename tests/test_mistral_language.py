@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import textwrap
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -598,3 +599,20 @@ def test_task_result_of_other_actions_is_unchanged() -> None:
     )
     finish(machine, run, "a", ActionOutcome.success({"result": 1}))
     assert run.row.context == {"r": {"result": 1}}
+
+
+def test_every_example_of_the_language_reference_is_valid() -> None:
+    doc = Path(__file__).resolve().parent.parent / "docs" / "workflow-language.md"
+    examples = [part.split("```", 1)[0] for part in doc.read_text("utf-8").split("```yaml\n")[1:]]
+    assert len(examples) >= 4
+    parsed = {wf.name: wf for wf in (dsl.parse_workflow(text, SPECS) for text in examples)}
+    greet = parsed["greet"]
+    assert sources(dict(greet.tasks["call"].input))["method"] == "PUT"
+    assert greet.tasks["last"].action == "std.noop"
+    clauses = parsed["clauses"]
+    assert clauses.tasks["a"].clause_publish["on-complete"].global_
+    assert [t.command for t in parsed["approve"].tasks["review"].on_success] == [
+        None,
+        "pause",
+        None,
+    ]
