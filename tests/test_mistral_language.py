@@ -616,3 +616,21 @@ def test_every_example_of_the_language_reference_is_valid() -> None:
         "pause",
         None,
     ]
+
+
+def test_task_result_of_an_engine_fault_reads_as_the_inner_object() -> None:
+    machine, run, _ = start(
+        """
+        version: '2.0'
+        wf:
+          tasks:
+            nap:
+              action: std.sleep seconds=5
+              publish-on-error: {status: <% task().result.status %>}
+        """
+    )
+    fault: dict[str, Any] = {
+        "result": {"status": 599, "content": {"fault": "x", "faultString": "timed out"}}
+    }
+    finish(machine, run, "nap", ActionOutcome.failure("timed out", fault))
+    assert run.row.context == {"status": 599}

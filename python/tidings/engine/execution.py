@@ -202,12 +202,25 @@ def result_view(task: TaskRow) -> Any:
     A ``std.http`` result is kept (and sent in events) as seed 000's ``{"result": {status,
     content, headers, …}}``; expressions see what Mistral's std.http returns, the object
     inside (``task().result.status``, ``.content``), whether the atom answered at once
-    or completed later (``CompleteTask``), and for its 598/599 faults too.
+    or completed later (``CompleteTask``), and for its 598/599 faults too. The 598/599
+    object the engine gives any other action that failed in it (a timeout, a bad
+    parameter) reads the same way.
     """
     result = task.result
-    if task.action in _ENVELOPED and isinstance(result, dict) and result.keys() == {"result"}:
-        return result["result"]
+    if not (isinstance(result, dict) and result.keys() == {"result"}):
+        return result
+    inner = result["result"]
+    if task.action in _ENVELOPED or _is_fault(inner):
+        return inner
     return result
+
+
+def _is_fault(value: Any) -> bool:
+    """Seed 000's 598/599 object, which the engine gives any action that failed in it."""
+    if not isinstance(value, dict) or value.get("status") not in (598, 599):
+        return False
+    content = value.get("content")
+    return isinstance(content, dict) and "fault" in content and "faultString" in content
 
 
 def expression_context(run: Run, current: TaskRow | None) -> ExpressionContext:
