@@ -465,10 +465,13 @@ def _targets(value: Any) -> set[str]:
     if value is None:
         return set()
     if isinstance(value, str):
-        return {value}
+        return {value.split()[0]}
+    if isinstance(value, Mapping) and set(value) <= {"publish", "next"}:
+        return _targets(value.get("next"))  # Mistral's {publish, next} form
     out: set[str] = set()
-    for item in value:
-        out |= set(item) if isinstance(item, Mapping) else {item}
+    for item in [value] if isinstance(value, Mapping) else value:
+        keys = item if isinstance(item, Mapping) else [item]
+        out |= {str(k).split()[0] for k in keys}
     return out
 
 

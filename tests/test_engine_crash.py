@@ -67,7 +67,7 @@ def crash_tasks(atoms: AtomServer) -> dict[str, dict[str, object]]:
         "meet": {"action": "std.noop", "join": "all", "on-success": ["final"]},
         "final": {**http_task(atoms.url("/crash/final"), body={"step": "final"}),
                   "atom": "Crash.Final",
-                  "publish": {"final": "<% task().result.result.content.ok %>"}},
+                  "publish": {"final": "<% task().result.content.ok %>"}},
     }  # fmt: skip
 
 
@@ -231,7 +231,7 @@ def test_waiting_async_task_survives_kill_9(tmp_path: Path, atoms: AtomServer) -
         "call": {**http_task(atoms.url("/accept")), "async": True, "on-success": ["after"]},
         "after": {
             "action": "std.echo",
-            "input": {"output": "<% task(call).result.result.content.n %>"},
+            "input": {"output": "<% task(call).result.content.n %>"},
         },
     }
     name = unique("async")

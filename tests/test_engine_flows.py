@@ -426,7 +426,7 @@ def test_std_http_error_status_fails_the_task_with_the_answer(
     client: EngineClient, log: EventLog, atoms: AtomServer
 ) -> None:
     tasks = {"call": http_task(atoms.url("/error501"), **{"on-error": ["report"]}),
-             "report": echo("<% task(call).result.result.content.message %>")}  # fmt: skip
+             "report": echo("<% task(call).result.content.message %>")}  # fmt: skip
     ex, events = run(client, log, tasks)
     assert ex.state == ES.EXECUTION_STATE_SUCCESS
     t = by_name(client, ex.id)
@@ -540,7 +540,7 @@ def test_retry_until_success_with_delay(
         "call": http_task(
             atoms.url(f"{where}?fail=2&how=503"),
             retry={"count": 3, "delay": 0.2,
-                   "break-on": "<% task().result.result.status = 500 %>"},
+                   "break-on": "<% task().result.status = 500 %>"},
         )
     }  # fmt: skip
     ex, events = run(client, log, tasks)
@@ -582,7 +582,7 @@ def test_retry_break_on_stops_retrying(
     tasks = {
         "call": http_task(
             atoms.url(f"{where}?fail=100&how=503"),
-            retry={"count": 5, "break-on": "<% task().result.result.status = 503 %>"},
+            retry={"count": 5, "break-on": "<% task().result.status = 503 %>"},
         )
     }
     ex, events = run(client, log, tasks)
@@ -604,8 +604,8 @@ def test_retry_continue_on_repeats_a_success(
     tasks = {
         "poll": http_task(
             atoms.url(where),
-            retry={"count": 5, "continue-on": "<% not task().result.result.content.ready %>"},
-            publish={"ready": "<% task().result.result.content.ready %>"},
+            retry={"count": 5, "continue-on": "<% not task().result.content.ready %>"},
+            publish={"ready": "<% task().result.content.ready %>"},
         )
     }
     ex, events = run(client, log, tasks)
@@ -638,7 +638,7 @@ def test_wait_after(client: EngineClient, log: EventLog) -> None:
 def test_task_timeout_fails_a_slow_action(client: EngineClient, log: EventLog) -> None:
     tasks = {
         "nap": sleep(5, timeout=0.3, **{"on-error": ["handled"]}),
-        "handled": echo("<% task(nap).result.result.status %>"),
+        "handled": echo("<% task(nap).result.status %>"),
     }
     ex, events = run(client, log, tasks)
     assert ex.state == ES.EXECUTION_STATE_SUCCESS
@@ -662,7 +662,7 @@ def _async_tasks(
     if task_timeout is not None:
         call["timeout"] = task_timeout  # the task's timeout, not the HTTP call's
     # A completion's result is a synchronous answer's: the atom's result is its content.
-    return {"call": call, "after": echo("<% task(call).result.result.content.done %>")}
+    return {"call": call, "after": echo("<% task(call).result.content.done %>")}
 
 
 def _wait_async(
@@ -983,7 +983,7 @@ def test_retry_task_reruns_a_failed_task_and_continues(
     atoms.script(where, Reply(500, {"ok": "not yet"}, JSON_HEADERS))
     tasks = {
         "call": http_task(atoms.url(where), **{"on-success": ["after"]}),
-        "after": echo("<% task(call).result.result.content.ok %>"),
+        "after": echo("<% task(call).result.content.ok %>"),
     }
     name = create(client, tasks)
     ex_id = client.start(name).id

@@ -33,7 +33,11 @@ __all__ = [
     "expression_context",
     "new_run",
     "new_task",
+    "result_view",
 ]
+
+# The actions whose results are seed 000's ``{"result": {…}}`` object.
+_ENVELOPED = frozenset({"std.http"})
 
 _EXECUTION_FIELDS = tuple(f.name for f in fields(ExecutionRow))
 _TASK_FIELDS = tuple(f.name for f in fields(TaskRow))
@@ -227,13 +231,40 @@ def new_task(run: Run, name: str, trigger: dict[str, str] | None, now: float) ->
     return task
 
 
+def result_view(task: TaskRow) -> Any:
+    """``task().result``: the task's result as Mistral users write against it.
+
+    A ``std.http`` result is kept (and sent in events) as seed 000's ``{"result": {status,
+    content, headers, …}}``; expressions see what Mistral's std.http returns, the object
+    inside (``task().result.status``, ``.content``), whether the atom answered at once
+    or completed later (``CompleteTask``), and for its 598/599 faults too. The 598/599
+    object the engine gives any other action that failed in it (a timeout, a bad
+    parameter) reads the same way.
+    """
+    result = task.result
+    if not (isinstance(result, dict) and result.keys() == {"result"}):
+        return result
+    inner = result["result"]
+    if task.action in _ENVELOPED or _is_fault(inner):
+        return inner
+    return result
+
+
+def _is_fault(value: Any) -> bool:
+    """Seed 000's 598/599 object, which the engine gives any action that failed in it."""
+    if not isinstance(value, dict) or value.get("status") not in (598, 599):
+        return False
+    content = value.get("content")
+    return isinstance(content, dict) and "fault" in content and "faultString" in content
+
+
 def expression_context(run: Run, current: TaskRow | None) -> ExpressionContext:
     """What expressions see: the execution's data, and its done tasks (and `current`)."""
     views: dict[str, TaskView] = {}
     for t in run.tasks.values():  # in creation order: the latest instance wins
         if t.state in TASK_DONE or t is current:
             views[t.name] = TaskView(
-                id=t.id, name=t.name, state=t.state, result=t.result,
+                id=t.id, name=t.name, state=t.state, result=result_view(t),
                 state_info=t.error_message or None,
             )  # fmt: skip
     ex = run.row

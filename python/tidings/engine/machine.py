@@ -26,7 +26,8 @@ from tidings.engine.actions import (
 from tidings.engine.dsl.graph import sources
 from tidings.engine.events import EventFactory
 from tidings.engine.execution import Run, Step, action_context, expression_context, new_task
-from tidings.engine.expressions import ExpressionContext, ExpressionError, evaluate
+from tidings.engine.expressions import ExpressionError, evaluate
+from tidings.engine.transitions import fired, follow, publish
 from tidings.errors import FieldViolation, InvalidArgumentError
 from tidings.store import TaskRow
 from tidings.v1 import event_pb2
@@ -340,14 +341,11 @@ class Machine:
         """A task ended: publish, record it, follow its transitions, maybe end the run."""
         now = self.clock()
         task.result = result
-        published: dict[str, Any] = {}
-        spec = run.workflow.tasks[task.name]
-        if state == SUCCESS and spec.publish:
-            task.state = SUCCESS  # publish expressions may look at task() itself
-            try:
-                published = evaluate(spec.publish, expression_context(run, task))
-            except ExpressionError as exc:
-                state, error = ERROR, f"publish: {exc}"
+        # publish expressions may look at task() itself: its state and state_info
+        task.state, task.error_message = state, error
+        published = publish(run, task, state) if state in (SUCCESS, ERROR) else {}
+        if isinstance(published, str):
+            state, error, published = ERROR, published, {}
         task.state = state
         task.error_message = error
         task.pending = None
@@ -356,12 +354,12 @@ class Machine:
         context = run.row.context
         if published:
             run.row.context = {**context, **published}
-        fired = self.fired(run, task, state == SUCCESS)
-        if isinstance(fired, str):
+        targets = fired(run, task, state == SUCCESS)
+        if isinstance(targets, str):
             # A condition failed: the task fails with it (publishing nothing), and the
             # execution with the task; its end event says so.
             state = task.state = ERROR
-            error = task.error_message = fired
+            error = task.error_message = targets
             run.row.context = context
         success = state == SUCCESS
         etype = ET.EVENT_TYPE_TASK_SUCCEEDED if success else ET.EVENT_TYPE_TASK_FAILED
@@ -369,53 +367,8 @@ class Machine:
             self.events.task(run.row, task, etype, now, output=result, error=error, status=state)
         )
         step.change.put_task(task)
-        self.follow(run, task, success, None if isinstance(fired, str) else fired, step)
+        follow(self, run, task, success, None if isinstance(targets, str) else targets, step)
         self.check_done(run, step)
-
-    def fired(
-        self, run: Run, task: TaskRow, success: bool
-    ) -> list[tuple[str, dict[str, str]]] | str:
-        """The ended task's transitions that fire, or why a condition failed."""
-        spec = run.workflow.tasks[task.name]
-        groups = [("on-success", spec.on_success)] if success else [("on-error", spec.on_error)]
-        groups.append(("on-complete", spec.on_complete))
-        ctx: ExpressionContext | None = None  # made once, if a condition needs it
-        targets: list[tuple[str, dict[str, str]]] = []
-        for event_name, transitions in groups:
-            for tr in transitions:
-                fire = tr.condition is None
-                try:
-                    if not fire:
-                        if ctx is None:
-                            ctx = expression_context(run, task)
-                        fire = bool(evaluate(tr.condition, ctx))
-                except ExpressionError as exc:
-                    return f"{event_name} condition: {exc}"
-                if fire:
-                    trigger = {"event": event_name, "taskId": task.id, "taskName": task.name}
-                    targets.append((tr.target, trigger))
-        return targets
-
-    def follow(
-        self,
-        run: Run,
-        task: TaskRow,
-        success: bool,
-        targets: list[tuple[str, dict[str, str]]] | None,
-        step: Step,
-    ) -> None:
-        """Follow the transitions that fired (None: a condition failed, which fails the run).
-
-        As in Mistral, an error is handled only by an on-error transition that fires;
-        otherwise it ends the execution.
-        """
-        if targets is None or (
-            not success and not any(t["event"] == "on-error" for _, t in targets)
-        ):
-            run.failed_task = task
-            return
-        for target, trigger in targets:
-            self.schedule(run, target, trigger, step)
 
     # ------------------------------------------------------------------ the end
 
@@ -441,6 +394,10 @@ class Machine:
         if active:
             self.end(run, ERROR, f"join of task {active[0].name!r} was never satisfied", step)
             return
+        self.succeed(run, step)
+
+    def succeed(self, run: Run, step: Step, state_info: str = "") -> None:
+        """End the execution in success, with its output (``state_info``: ``succeed``'s msg)."""
         try:
             # As in Mistral: without an `output` section the output is the whole context.
             if run.workflow.output:
@@ -450,9 +407,11 @@ class Machine:
         except ExpressionError as exc:
             self.end(run, ERROR, f"output: {exc}", step)
             return
-        self.end(run, SUCCESS, "", step)
+        self.end(run, SUCCESS, "", step, state_info=state_info)
 
-    def end(self, run: Run, state: str, error: str, step: Step) -> None:
+    def end(
+        self, run: Run, state: str, error: str, step: Step, *, state_info: str | None = None
+    ) -> None:
         """End the execution in `state`; its active tasks are cancelled, their calls stop.
 
         A cancelled task that had started is closed by TASK_CANCELLED (with the
@@ -462,7 +421,7 @@ class Machine:
         now = self.clock()
         ex = run.row
         ex.state = state
-        ex.error_message = error
+        ex.error_message = error if state_info is None else state_info
         ex.end_time = ex.update_time = now
         for t in run.tasks.values():
             if t.state in TASK_ACTIVE:
@@ -495,10 +454,14 @@ class Machine:
 
     # ------------------------------------------------------------------ commands
 
-    def pause(self, run: Run, step: Step) -> None:
-        """Pause: running calls finish, nothing new starts until resumed."""
+    def pause(self, run: Run, step: Step, msg: str = "") -> None:
+        """Pause: running calls finish, nothing new starts until resumed.
+
+        ``msg`` (the ``pause`` engine command's) is kept as the execution's state info.
+        """
         now = self.clock()
         run.row.state = PAUSED
+        run.row.error_message = msg
         run.row.update_time = now
         step.change.add_event(self.events.execution(run.row, ET.EVENT_TYPE_EXECUTION_PAUSED, now))
         step.change.put_execution(run.row)
@@ -569,11 +532,11 @@ class Machine:
         )
         step.change.put_task(task)
         run.row.context = {**run.row.context, **published}
-        fired = self.fired(run, task, success=True)
-        if isinstance(fired, str):  # the command is refused whole (the step is undone)
+        targets = fired(run, task, success=True)
+        if isinstance(targets, str):  # the command is refused whole (the step is undone)
             raise InvalidArgumentError(
-                f"a transition of task {task.name!r} fails on the given result: {fired}",
-                [FieldViolation("result_json", fired)],
+                f"a transition of task {task.name!r} fails on the given result: {targets}",
+                [FieldViolation("result_json", targets)],
             )
-        self.follow(run, task, True, fired, step)
+        follow(self, run, task, True, targets, step)
         self.check_done(run, step)

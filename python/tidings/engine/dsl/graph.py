@@ -21,6 +21,8 @@ def sources(tasks: Mapping[str, Task]) -> dict[str, list[str]]:
     inbound: dict[str, list[str]] = {name: [] for name in tasks}
     for name, task in tasks.items():
         for _, transition in task.transitions():
+            if transition.command is not None:
+                continue  # an engine command, not an edge to a task
             if transition.target in tasks and name not in inbound[transition.target]:
                 inbound[transition.target].append(name)
     return inbound
@@ -37,7 +39,7 @@ def check_graph(
     successors: dict[str, list[str]] = {name: [] for name in tasks}
     for name, task in tasks.items():
         for _, transition in task.transitions():
-            if transition.target in tasks and transition.target not in successors[name]:
+            if transition.command is None and transition.target not in successors[name]:
                 successors[name].append(transition.target)
     start = tuple(name for name in tasks if not inbound[name])
     violations: list[FieldViolation] = []

@@ -14,11 +14,13 @@ from tidings.engine.expressions import CompiledValue, Expression
 from tidings.errors import FieldViolation
 
 __all__ = [
+    "ENGINE_COMMANDS",
     "ActionCall",
     "ActionSpec",
     "DefinitionError",
     "InputParam",
     "Number",
+    "Publish",
     "Retry",
     "Task",
     "TaskDefaults",
@@ -28,6 +30,9 @@ __all__ = [
 
 #: A number, or an expression that evaluates to one when the task runs.
 Number = int | float | Expression
+
+#: Mistral's engine commands, which a transition may name instead of a task.
+ENGINE_COMMANDS = frozenset({"fail", "succeed", "pause", "noop"})
 
 
 class DefinitionError(ValueError):
@@ -69,10 +74,29 @@ class InputParam:
 
 @dataclass(frozen=True)
 class Transition:
-    """An edge to ``target``, taken when ``condition`` (if any) is truthy."""
+    """An edge to ``target``, taken when ``condition`` (if any) is truthy.
+
+    When ``command`` is set the edge is one of Mistral's :data:`ENGINE_COMMANDS`
+    (``target`` is its name too), with its ``params`` (``msg``), not a task.
+    """
 
     target: str
     condition: Expression | None = None
+    command: str | None = None
+    params: Mapping[str, CompiledValue] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Publish:
+    """What a transition clause publishes (Mistral's ``publish`` of an ``on-*`` mapping).
+
+    ``global_`` is the ``global`` scope; ``atomic`` is accepted and, as in Mistral,
+    publishes nothing.
+    """
+
+    branch: Mapping[str, CompiledValue] = field(default_factory=dict)
+    global_: Mapping[str, CompiledValue] = field(default_factory=dict)
+    atomic: Mapping[str, CompiledValue] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -120,6 +144,10 @@ class Task:
     #: Seed 002's job ``callback_url`` (``callback-url``): where this task's job callbacks
     #: go; None: the workflow's ``task-defaults``, if any.
     callback_url: str | None = None
+    #: ``publish-on-error``: published when the task fails.
+    publish_on_error: Mapping[str, CompiledValue] = field(default_factory=dict)
+    #: The ``publish`` of the ``on-success`` / ``on-error`` / ``on-complete`` mappings.
+    clause_publish: Mapping[str, Publish] = field(default_factory=dict)
 
     def transitions(self) -> tuple[tuple[str, Transition], ...]:
         """Every outgoing transition with its kind (``on-success``, …), in order."""

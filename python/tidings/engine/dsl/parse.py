@@ -55,6 +55,14 @@ def parse_workflow(
     return workflow
 
 
+def _is_workbook(document: Mapping[Any, Any]) -> bool:
+    """A Mistral workbook (``name`` with ``workflows`` / ``actions``), not a workflow."""
+    if "name" in document and ("workflows" in document or "actions" in document):
+        return True
+    workflows = document.get("workflows")
+    return isinstance(workflows, Mapping) and "tasks" not in workflows
+
+
 class _Checker(TaskChecker):
     """Walks a loaded document, building the result and collecting violations."""
 
@@ -110,6 +118,13 @@ class _Checker(TaskChecker):
             self.add("", f"the definition must be a mapping, got {type_name(document)}")
             return None
         self.version(document)
+        if _is_workbook(document):
+            self.add(
+                "",
+                "workbooks (name, workflows, actions) are not supported by tidings yet;"
+                " define each workflow on its own",
+            )
+            return None
         names = [key for key in document if key not in _TOP_KEYS]
         for key in names:
             if not isinstance(key, str):
@@ -122,7 +137,7 @@ class _Checker(TaskChecker):
         for extra in names[1:]:
             self.add(
                 field_path("", extra),
-                "one workflow per definition: found "
+                "several workflows in one definition are not supported by tidings yet: found "
                 + ", ".join(repr(n) for n in names)
                 + "; define each in its own definition",
             )
@@ -151,7 +166,7 @@ class _Checker(TaskChecker):
         self.keys(body, "", _WORKFLOW_KEYS)
         kind = body.get("type", "direct")
         if kind == "reverse":
-            self.add("type", "reverse workflows are not supported; use type: direct")
+            self.add("type", "reverse workflows are not supported by tidings yet; use type: direct")
         elif kind != "direct":
             self.add("type", f"must be 'direct', got {kind!r}")
         description = None

@@ -12,9 +12,26 @@ from typing import TYPE_CHECKING, Any
 from tidings.engine.expressions import Expression
 
 if TYPE_CHECKING:  # the model imports this module; at runtime only its values are needed
-    from tidings.engine.dsl.model import Task, Workflow
+    from tidings.engine.dsl.model import Publish, Task, Transition, Workflow
 
 __all__ = ["source", "task_to_jsonable", "workflow_to_jsonable"]
+
+
+def _target(transition: Transition) -> str:
+    """A transition's target as written: a task, or a command with its ``msg`` inline."""
+    msg = transition.params.get("msg")
+    if msg is None:
+        return transition.target
+    text = source(msg)
+    if isinstance(msg, Expression):
+        return f"{transition.target} msg={text}"
+    quote = "'" if '"' in str(text) else '"'
+    return f"{transition.target} msg={quote}{text}{quote}"
+
+
+def _publish(publish: Publish) -> dict[str, Any]:
+    scopes = (("branch", publish.branch), ("global", publish.global_), ("atomic", publish.atomic))
+    return {key: source(values) for key, values in scopes if values}
 
 
 def workflow_to_jsonable(workflow: Workflow) -> dict[str, Any]:
@@ -56,16 +73,22 @@ def task_to_jsonable(task: Task) -> dict[str, Any]:
         out["input"] = source(task.input)
     if task.publish:
         out["publish"] = source(task.publish)
+    if task.publish_on_error:
+        out["publish-on-error"] = source(task.publish_on_error)
     for key, transitions in (
         ("on-success", task.on_success),
         ("on-error", task.on_error),
         ("on-complete", task.on_complete),
     ):
-        if transitions:
-            out[key] = [
-                t.target if t.condition is None else {t.target: t.condition.source}
-                for t in transitions
-            ]
+        targets = [
+            _target(t) if t.condition is None else {_target(t): t.condition.source}
+            for t in transitions
+        ]
+        scoped = task.clause_publish.get(key)
+        if scoped is not None:
+            out[key] = {"publish": _publish(scoped), **({"next": targets} if targets else {})}
+        elif targets:
+            out[key] = targets
     if task.join is not None:
         out["join"] = task.join
     if task.retry is not None:

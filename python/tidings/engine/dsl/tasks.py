@@ -1,7 +1,8 @@
 """Checking one task of a definition: action and inputs, transitions, join, retry, rollback.
 
-:class:`TaskChecker` adds the language of a task to :class:`~.fields.FieldChecker`;
-the parser (:mod:`.parse`) adds the document around the tasks.
+:class:`TaskChecker` adds the language of a task to :class:`~.clauses.ClauseChecker`
+(transition clauses) and :class:`~.fields.FieldChecker`; the parser (:mod:`.parse`)
+adds the document around the tasks.
 """
 
 from __future__ import annotations
@@ -9,18 +10,21 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any, Literal
 
-from tidings.engine.dsl.fields import FieldChecker, field_path, suggestion, type_name
+from tidings.engine.dsl.clauses import ClauseChecker
+from tidings.engine.dsl.fields import field_path, suggestion, type_name
+from tidings.engine.dsl.inline import split_inline
 from tidings.engine.dsl.limits import DefinitionLimits
 from tidings.engine.dsl.model import (
     ActionCall,
     ActionSpec,
     Number,
+    Publish,
     Retry,
     Task,
     TaskDefaults,
     Transition,
 )
-from tidings.engine.expressions import has_expression
+from tidings.engine.expressions import CompiledValue, has_expression
 from tidings.listeners.spec import check_url
 
 __all__ = ["TaskChecker"]
@@ -30,6 +34,7 @@ _TASK_KEYS = (
     "workflow",
     "input",
     "publish",
+    "publish-on-error",
     "on-success",
     "on-error",
     "on-complete",
@@ -63,17 +68,17 @@ _MISTRAL_ONLY = frozenset(
         "safe-rerun",
         "target",
         "pause-before",
-        "publish-on-error",
         "fail-on",
         "on-skip",
+        "publish-on-skip",
         "next",
     }
 )
-# Mistral's engine commands, usable as transition targets there but not here.
-_ENGINE_COMMANDS = frozenset({"fail", "succeed", "pause", "noop"})
+# The action of a task that names none, as in Mistral.
+_NOOP = "std.noop"
 
 
-class TaskChecker(FieldChecker):
+class TaskChecker(ClauseChecker):
     """Checks tasks against the actions they may name, collecting violations."""
 
     def __init__(self, actions: Mapping[str, ActionSpec], limits: DefinitionLimits) -> None:
@@ -91,7 +96,7 @@ class TaskChecker(FieldChecker):
             if not isinstance(key, str):
                 self.add(where, f"keys must be strings, got {type_name(key)}")
             elif key in _MISTRAL_ONLY:
-                self.add(where, f"{key!r} is Mistral language that tidings does not support")
+                self.add(where, f"{key!r} is Mistral language that tidings does not support yet")
             else:
                 self.add(
                     where,
@@ -100,24 +105,29 @@ class TaskChecker(FieldChecker):
 
     def task(self, name: str, value: Any, path: str, names: set[str]) -> Task | None:
         """The task ``name`` from its body; ``names`` are the workflow's task names."""
-        if value is None:
-            self.add(path, "empty task: a task needs an action")
-            return None
-        body = self.mapping(value, path, "a task")
+        # As in Mistral, a task with no action runs std.noop (an empty task, too).
+        body = self.mapping({} if value is None else value, path, "a task")
         if body is None:
             return None
         self.keys(body, path, _TASK_KEYS)
-        action = self.task_action(body, path)
+        action, inline = self.task_action(body, path)
         spec = self.actions.get(action) if action is not None else None
-        inputs = self.data_mapping(body.get("input"), field_path(path, "input"), "input")
+        inputs = self.merged_input(body.get("input"), inline, path)
         if spec is not None and action is not None:
-            self.action_inputs(action, spec, body.get("input"), field_path(path, "input"))
+            given = body.get("input")
+            given = {**(given if isinstance(given, Mapping) else {}), **inline}
+            self.action_inputs(action, spec, given, field_path(path, "input"))
         publish = self.data_mapping(body.get("publish"), field_path(path, "publish"), "publish")
-        transitions = {
-            key: self.transitions(body[key], field_path(path, key), names)
-            for key in _TRANSITION_KEYS
-            if key in body
-        }
+        publish_on_error = self.data_mapping(
+            body.get("publish-on-error"), field_path(path, "publish-on-error"), "publish-on-error"
+        )
+        transitions: dict[str, tuple[Transition, ...]] = {}
+        clause_publish: dict[str, Publish] = {}
+        for key in _TRANSITION_KEYS:
+            if key in body:
+                transitions[key], scoped = self.clause(body[key], field_path(path, key), names)
+                if scoped is not None:
+                    clause_publish[key] = scoped
         is_async = False
         if "async" in body:
             if not isinstance(body["async"], bool):
@@ -166,6 +176,8 @@ class TaskChecker(FieldChecker):
             if "description" in body
             else None,
             callback_url=self.callback_url(body, path),
+            publish_on_error=publish_on_error,
+            clause_publish=clause_publish,
         )
 
     def callback_url(self, body: Mapping[Any, Any], path: str) -> str | None:
@@ -200,46 +212,67 @@ class TaskChecker(FieldChecker):
                 self.keys({key: None}, path, _TASK_DEFAULT_KEYS)
         return TaskDefaults(callback_url=self.callback_url(body, path))
 
-    def task_action(self, body: Mapping[Any, Any], path: str) -> str | None:
-        """The task's action (a task names an action, not a workflow)."""
+    def task_action(self, body: Mapping[Any, Any], path: str) -> tuple[str | None, dict[str, Any]]:
+        """The task's action and its inline parameters; ``std.noop`` when it names none.
+
+        A ``workflow:`` is parsed (with its inline parameters) and refused: sub-workflows
+        are not supported yet.
+        """
         has_action, has_workflow = "action" in body, "workflow" in body
         if has_action and has_workflow:
             self.add(path, "a task has either an action or a workflow, not both")
-            return None
+            return None, {}
         if has_workflow:
-            self.string(body["workflow"], field_path(path, "workflow"), "workflow")
-            self.add(
-                field_path(path, "workflow"), "sub-workflows are not supported yet; use an action"
-            )
-            return None
+            where = field_path(path, "workflow")
+            text = self.string(body["workflow"], where, "workflow")
+            if text is not None:
+                call = split_inline(text)
+                for problem in call.problems:
+                    self.add(where, problem)
+                self.add(
+                    where,
+                    f"sub-workflows (workflow: {call.name}) are not supported by tidings yet;"
+                    " use an action",
+                )
+            return None, {}
         if not has_action:
-            self.add(field_path(path, "action"), "required: a task needs an action")
-            return None
+            return _NOOP, {}
         return self.action_name(body["action"], field_path(path, "action"))
 
-    def action_name(self, value: Any, path: str) -> str | None:
-        """A known action's name, plain (no expression, no inline parameters)."""
-        name = self.string(value, path, "action")
-        if name is None:
-            return None
-        if has_expression(name):
-            self.add(path, f"action must be an action name, not an expression ({name!r})")
-            return None
-        if len(name.split()) > 1:
+    def action_name(self, value: Any, path: str) -> tuple[str | None, dict[str, Any]]:
+        """A known action's name and the inline parameters after it (``std.echo output=1``)."""
+        text = self.string(value, path, "action")
+        if text is None:
+            return None, {}
+        call = split_inline(text)
+        if call.dynamic:
             self.add(
                 path,
-                f"inline action parameters are not supported ({name!r});"
-                f" write action: {name.split()[0]} and give the parameters under input",
+                f"an action named by an expression ({text!r}) is not supported by tidings yet;"
+                " name the action",
             )
-            return None
+            return None, {}
+        for problem in call.problems:
+            self.add(path, f"inline parameters: {problem}")
+        name = call.name
         if name not in self.actions:
             self.add(
                 path,
                 f"unknown action {name!r}{suggestion(name, self.actions)};"
                 f" known actions: {', '.join(sorted(self.actions))}",
             )
-            return None
-        return name
+            return None, {}
+        return (None, {}) if call.problems else (name, call.params)
+
+    def merged_input(
+        self, value: Any, inline: Mapping[str, Any], path: str
+    ) -> dict[str, CompiledValue]:
+        """``input`` with the action's inline parameters over it, as Mistral merges them."""
+        inputs = self.data_mapping(value, field_path(path, "input"), "input")
+        if not inline:
+            return inputs
+        compiled = self.value(dict(inline), field_path(path, "action"))
+        return {**inputs, **(compiled if isinstance(compiled, Mapping) else {})}
 
     def action_inputs(self, action: str, spec: ActionSpec, value: Any, path: str) -> None:
         """Report missing and unknown inputs of ``action``."""
@@ -256,65 +289,6 @@ class TaskChecker(FieldChecker):
                     f"unknown input {key!r} of action {action!r}{suggestion(key, allowed)};"
                     f" allowed: {', '.join(sorted(allowed)) or 'none'}",
                 )
-
-    def transitions(self, value: Any, path: str, names: set[str]) -> tuple[Transition, ...]:
-        """``on-success`` & co: a task name, or a list of names and ``{name: condition}``."""
-        if isinstance(value, str):
-            target = self.target(value, path, names)
-            return (Transition(target),) if target is not None else ()
-        if not isinstance(value, list):
-            self.add(
-                path,
-                f"must be a task name or a list of task names / {{task: condition}},"
-                f" got {type_name(value)}",
-            )
-            return ()
-        result: list[Transition] = []
-        for index, item in enumerate(value):
-            item_path = f"{path}[{index}]"
-            if isinstance(item, Mapping):
-                if len(item) != 1:
-                    self.add(
-                        item_path,
-                        "a conditional transition is one {task: condition} pair,"
-                        f" got {len(item)} keys",
-                    )
-                    continue
-                ((key, condition),) = item.items()
-                target = self.target(key, item_path, names)
-                expression = None
-                if condition is not None:
-                    expression = self.expression(
-                        condition, field_path(item_path, key), "a condition"
-                    )
-                if target is not None and (condition is None or expression is not None):
-                    result.append(Transition(target, expression))
-            elif isinstance(item, str):
-                target = self.target(item, item_path, names)
-                if target is not None:
-                    result.append(Transition(target))
-            else:
-                self.add(
-                    item_path, f"must be a task name or {{task: condition}}, got {type_name(item)}"
-                )
-        return tuple(result)
-
-    def target(self, value: Any, path: str, names: set[str]) -> str | None:
-        """A transition's target: one of the workflow's tasks."""
-        name = self.string(value, path, "a transition target")
-        if name is None:
-            return None
-        if name in names:
-            return name
-        if name.split()[0] in _ENGINE_COMMANDS:
-            self.add(
-                path,
-                f"no task {name!r}: Mistral's engine commands (fail, succeed, pause, noop)"
-                " are not supported; transition to a task",
-            )
-        else:
-            self.add(path, f"no task {name!r}{suggestion(name, names)}")
-        return None
 
     def join(self, body: Mapping[Any, Any], path: str) -> int | Literal["all"] | None:
         """``join``: ``all`` or how many inbound tasks to wait for."""
@@ -363,11 +337,11 @@ class TaskChecker(FieldChecker):
     def rollback(self, value: Any, path: str) -> ActionCall | None:
         """``rollback``: an action name, or ``{action, input}``."""
         if isinstance(value, str):
-            action = self.action_name(value, path)
+            action, inline = self.action_name(value, path)
             if action is None:
                 return None
-            self.action_inputs(action, self.actions[action], {}, field_path(path, "input"))
-            return ActionCall(action)
+            self.action_inputs(action, self.actions[action], inline, field_path(path, "input"))
+            return ActionCall(action, self.merged_input(None, inline, path))
         body = self.mapping(value, path, "rollback (an action name or {action, input})")
         if body is None:
             return None
@@ -375,13 +349,13 @@ class TaskChecker(FieldChecker):
         if "action" not in body:
             self.add(field_path(path, "action"), "required: the rollback action")
             return None
-        action = self.action_name(body["action"], field_path(path, "action"))
-        inputs = self.data_mapping(body.get("input"), field_path(path, "input"), "input")
+        action, inline = self.action_name(body["action"], field_path(path, "action"))
+        inputs = self.merged_input(body.get("input"), inline, path)
         if action is None:
             return None
-        self.action_inputs(
-            action, self.actions[action], body.get("input"), field_path(path, "input")
-        )
+        given = body.get("input")
+        given = {**(given if isinstance(given, Mapping) else {}), **inline}
+        self.action_inputs(action, self.actions[action], given, field_path(path, "input"))
         return ActionCall(action, inputs)
 
     # -- the graph

@@ -13,8 +13,8 @@ definition is parsed (:func:`compile_value`), so a syntax error is found before 
 runs; :func:`evaluate` then runs the compiled form against an :class:`ExpressionContext`.
 
 YAQL sees ``$`` (the workflow context: inputs and published variables) and the
-functions ``task(name)`` / ``task()`` and ``execution()``; Jinja sees the same data as
-``_`` and the same two functions. Every result is converted to plain JSON-able Python
+functions ``task(name)`` / ``task()``, ``execution()`` and ``global(name)``; Jinja sees
+the same data as ``_`` and the same functions. Every result is converted to plain JSON-able Python
 (``dict``/``list``/``str``/``int``/``float``/``bool``/``None``), because results end up in
 events and in the store, never as yaql or Jinja objects.
 

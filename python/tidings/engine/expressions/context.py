@@ -79,6 +79,16 @@ class ExpressionContext:
         view = self.tasks.get(name)
         return None if view is None else view.to_dict()
 
+    def global_var(self, name: Any) -> Any:
+        """``global(name)``: the execution's variable ``name``; ``None`` if it has none.
+
+        tidings keeps one context per execution, so this is ``$`` / ``_`` of that name:
+        what was given as input or published (in the ``branch`` or ``global`` scope).
+        """
+        if not isinstance(name, str):
+            raise TypeError(f"global() takes a variable name (a string), got {type(name).__name__}")
+        return self.data.get(name)
+
     def _yaql_data(self) -> Any:
         if "$" not in self._yaql_cache:
             self._yaql_cache["$"] = yaql_utils.convert_input_data(self.data)

@@ -1,9 +1,9 @@
 """Jinja2 in ``{{ … }}`` and ``{% … %}``: the bounded sandbox, compiling and running.
 
-Jinja sees the workflow context as ``_`` and the functions ``task(name)`` / ``task()``
-and ``execution()``. Templates run in an immutable sandbox that also bounds the
-operations able to build a huge value in one C-level call (:mod:`.jinja_bounds`), and
-what a template writes is bounded too.
+Jinja sees the workflow context as ``_`` and the functions ``task(name)`` / ``task()``,
+``execution()`` and ``global(name)``. Templates run in an immutable sandbox that also
+bounds the operations able to build a huge value in one C-level call
+(:mod:`.jinja_bounds`), and what a template writes is bounded too.
 """
 
 from __future__ import annotations
@@ -49,7 +49,12 @@ def _jinja_names(context: ExpressionContext) -> dict[str, Any]:
     def execution() -> dict[str, Any]:
         return dict(context.execution)
 
-    return {"_": context.data, "task": task, "execution": execution}
+    return {
+        "_": context.data,
+        "task": task,
+        "execution": execution,
+        "global": context.global_var,
+    }
 
 
 def _run_jinja_expression(compiled: Any, context: ExpressionContext) -> Any:

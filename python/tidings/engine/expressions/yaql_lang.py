@@ -1,10 +1,10 @@
 """YAQL in ``<% … %>``: the bounded yaql engine, its root context, compiling and running.
 
-YAQL sees ``$`` (the workflow context) and the functions ``task(name)`` / ``task()``
-and ``execution()``. The engine is created with yaql's own bounds on collection size and
-memory; the functions of yaql's standard library that can build a huge value in one
-C-level call are replaced by bounded ones of the same name and signature
-(:mod:`.yaql_bounds`), and the regular expressions run bounded in time
+YAQL sees ``$`` (the workflow context) and the functions ``task(name)`` / ``task()``,
+``execution()`` and ``global(name)``. The engine is created with yaql's own bounds on
+collection size and memory; the functions of yaql's standard library that can build a
+huge value in one C-level call are replaced by bounded ones of the same name and
+signature (:mod:`.yaql_bounds`), and the regular expressions run bounded in time
 (:mod:`.yaql_regex`).
 """
 
@@ -61,6 +61,12 @@ def _yaql_execution_function(context: Any) -> Any:
     return yaql_utils.convert_input_data(dict(ctx.execution))
 
 
+def _yaql_global_function(context: Any, name: Any) -> Any:
+    """``global(name)`` in YAQL: a variable of the execution's context (null if none)."""
+    ctx: ExpressionContext = context[_YAQL_CONTEXT_KEY]
+    return yaql_utils.convert_input_data(ctx.global_var(name))
+
+
 def _create_yaql_root_context() -> Any:
     # The child layer's functions take precedence over the standard library's of the
     # same name: that is how the bounded ones (yaql_bounds) replace the unbounded ones.
@@ -69,6 +75,7 @@ def _create_yaql_root_context() -> Any:
     register_regex_functions(root)
     root.register_function(_yaql_task_function, name="task")
     root.register_function(_yaql_execution_function, name="execution")
+    root.register_function(_yaql_global_function, name="global")
     return root
 
 

@@ -1,0 +1,356 @@
+"""Mistral's v2 language end to end: real `tidings serve`, real gRPC, real HTTP atoms.
+
+Inline action parameters, tasks without an action, the engine commands fail / succeed /
+pause with their msg, the {publish, next} clause with branch and global scopes and
+global(), publish-on-error, what task().result is for std.http (synchronous and
+asynchronous), and the refusals at CreateWorkflow that name what is not supported.
+"""
+
+from __future__ import annotations
+
+import json
+import textwrap
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import grpc
+import pytest
+import yaml
+
+from atom_server import JSON_HEADERS, AtomServer, Reply
+from engine_client import (
+    ES,
+    ET,
+    PB,
+    TS,
+    EngineClient,
+    EventLog,
+    check_event_stream,
+    payload,
+    rpc_failure,
+    task_events,
+    unique,
+)
+from tidings.v1 import event_pb2, execution_pb2
+from tidings_process import TidingsProcess
+
+T = 15.0
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TidingsProcess]:
+    with TidingsProcess(tmp_path_factory.mktemp("engine_mistral") / "data") as process:
+        yield process
+
+
+def define(client: EngineClient, text: str) -> tuple[str, dict[str, Any]]:
+    """Create the workflow of ``text`` (its name ``wf`` made unique); its name and tasks."""
+    name = unique("mistral")
+    definition = textwrap.dedent(text).replace("\nwf:\n", f"\n{name}:\n")
+    client.create_workflow(definition)
+    return name, yaml.safe_load(definition)[name]["tasks"]
+
+
+def settle(
+    client: EngineClient, log: EventLog, ex_id: str, tasks: dict[str, Any]
+) -> tuple[execution_pb2.Execution, list[event_pb2.Event]]:
+    ex, _ = log.wait_settled(client, ex_id, 20.0)
+    return ex, check_event_stream(log.rows(ex_id), ex, definition=tasks)
+
+
+def run(
+    client: EngineClient, log: EventLog, text: str, input: dict[str, Any] | None = None
+) -> tuple[execution_pb2.Execution, list[event_pb2.Event]]:
+    name, tasks = define(client, text)
+    return settle(client, log, client.start(name, input).id, tasks)
+
+
+def results(client: EngineClient, ex_id: str) -> dict[str, Any]:
+    return {
+        t.name: json.loads(t.result_json) if t.result_json else None for t in client.tasks(ex_id)
+    }
+
+
+def states(client: EngineClient, ex_id: str) -> dict[str, int]:
+    return {t.name: t.state for t in client.tasks(ex_id)}
+
+
+def output(ex: execution_pb2.Execution) -> Any:
+    return json.loads(ex.output_json) if ex.output_json else None
+
+
+# ------------------------------------------------------------- inline parameters
+
+
+def test_inline_parameters_run_as_input(
+    client: EngineClient, log: EventLog, atoms: AtomServer
+) -> None:
+    where = f"/inline/{uuid.uuid4().hex[:8]}"
+    atoms.script(where, Reply(200, {"id": "r-7"}, JSON_HEADERS))
+    ex, events = run(
+        client,
+        log,
+        f"""
+        version: '2.0'
+        wf:
+          input: [who]
+          tasks:
+            hello:
+              action: std.echo output="hello <% $.who %>"
+              publish: {{greeting: <% task().result %>}}
+              on-success: [call]
+            call:
+              action: std.http url='{atoms.url(where)}' method='PUT' body=<% [$.greeting] %>
+              input: {{method: GET, headers: {{X-Who: <% $.who %>}}}}
+              publish:
+                status: <% task().result.status %>
+                id: "{{{{ task().result.content.id }}}}"
+        """,
+        {"who": "mistral"},
+    )
+    assert ex.state == ES.EXECUTION_STATE_SUCCESS, ex.error_message
+    (request,) = atoms.requests_to(where)
+    assert request.method == "PUT"  # inline parameters win over input, as in Mistral
+    assert request.headers["X-Who"] == "mistral"
+    assert request.json() == ["hello mistral"]
+    assert output(ex) == {"who": "mistral", "greeting": "hello mistral", "status": 200,
+                          "id": "r-7"}  # fmt: skip
+    # Events keep seed 000's result object; task().result was the object inside it.
+    end = task_events(events, "call")[-1]
+    assert payload(end.output)["result"]["content"] == {"id": "r-7"}
+
+
+def test_a_task_without_an_action_is_a_noop(client: EngineClient, log: EventLog) -> None:
+    ex, events = run(
+        client,
+        log,
+        """
+        version: '2.0'
+        wf:
+          tasks:
+            first:
+              on-success: [second]
+            second:
+              publish: {done: true}
+        """,
+    )
+    assert ex.state == ES.EXECUTION_STATE_SUCCESS
+    assert output(ex) == {"done": True}
+    assert {t.name: t.action for t in client.tasks(ex.id)} == {
+        "first": "std.noop",
+        "second": "std.noop",
+    }
+    assert [e.task_name for e in events if e.type == ET.EVENT_TYPE_TASK_SUCCEEDED] == [
+        "first",
+        "second",
+    ]
+
+
+# ------------------------------------------------------------- engine commands
+
+
+def test_fail_with_msg_fails_the_execution(client: EngineClient, log: EventLog) -> None:
+    ex, events = run(
+        client,
+        log,
+        """
+        version: '2.0'
+        wf:
+          tasks:
+            check:
+              action: std.fail message="no quota"
+              on-error:
+                - 'fail msg="check failed: <% task().state_info %>"'
+        """,
+    )
+    assert ex.state == ES.EXECUTION_STATE_ERROR
+    assert ex.error_message == "check failed: no quota"
+    assert events[-1].type == ET.EVENT_TYPE_EXECUTION_FAILED
+    assert events[-1].error_message == "check failed: no quota"
+    assert states(client, ex.id) == {"check": TS.TASK_STATE_ERROR}
+
+
+def test_succeed_ends_the_execution_at_once(client: EngineClient, log: EventLog) -> None:
+    ex, _ = run(
+        client,
+        log,
+        """
+        version: '2.0'
+        wf:
+          output: {found: <% $.found %>}
+          tasks:
+            look:
+              action: std.echo output=42
+              publish: {found: <% task().result %>}
+              on-success:
+                - succeed: <% $.found = 42 %>
+                - never
+            slow:
+              action: std.sleep seconds=30
+            never: {}
+        """,
+    )
+    assert ex.state == ES.EXECUTION_STATE_SUCCESS
+    assert output(ex) == {"found": 42}
+    assert "never" not in states(client, ex.id)
+    assert states(client, ex.id)["slow"] == TS.TASK_STATE_CANCELLED
+
+
+def test_pause_with_msg_then_resume_runs_what_follows(client: EngineClient, log: EventLog) -> None:
+    name, tasks = define(
+        client,
+        """
+        version: '2.0'
+        wf:
+          tasks:
+            a:
+              on-success: [b, pause msg="approve b's result", c]
+            b: {action: std.echo output=1}
+            c: {action: std.echo output=2}
+        """,
+    )
+    ex_id = client.start(name).id
+    paused = client.wait_for_state(ex_id, [ES.EXECUTION_STATE_PAUSED])
+    assert paused.error_message == "approve b's result"
+    client.wait_for_task(ex_id, "b", [TS.TASK_STATE_SUCCESS])
+    assert "c" not in {
+        e.task_name for e in log.events(ex_id) if e.type == ET.EVENT_TYPE_TASK_STARTED
+    }
+    resumed = client.executions.ResumeExecution(PB.ResumeExecutionRequest(id=ex_id), timeout=T)
+    assert resumed.execution.state == ES.EXECUTION_STATE_RUNNING
+    ex, events = settle(client, log, ex_id, tasks)
+    assert ex.state == ES.EXECUTION_STATE_SUCCESS
+    assert results(client, ex_id) == {"a": None, "b": 1, "c": 2}
+    types = [e.type for e in events]
+    assert types.index(ET.EVENT_TYPE_EXECUTION_PAUSED) < types.index(
+        ET.EVENT_TYPE_EXECUTION_RESUMED
+    )
+
+
+# ------------------------------------------------------------- publishing
+
+
+def test_publish_next_scopes_global_and_publish_on_error(
+    client: EngineClient, log: EventLog
+) -> None:
+    ex, _ = run(
+        client,
+        log,
+        """
+        version: '2.0'
+        wf:
+          tasks:
+            count:
+              action: std.echo output=3
+              on-success:
+                publish:
+                  branch: {n: <% task().result %>}
+                  global: {total: <% task().result * 10 %>}
+                  atomic: {ignored: true}
+                next: risky
+            risky:
+              action: std.fail message=<% str(global(total)) %>
+              publish-on-error:
+                why: "{{ task().state_info }}"
+                seen: "{{ global('n') }}"
+              on-error: [report]
+            report:
+              action: std.echo output=<% $.why %>
+        """,
+    )
+    assert ex.state == ES.EXECUTION_STATE_SUCCESS, ex.error_message
+    assert output(ex) == {"n": 3, "total": 30, "why": "30", "seen": 3}
+    assert results(client, ex.id)["report"] == "30"
+
+
+# ------------------------------------------------------------- task().result
+
+
+def test_async_completion_result_reads_as_mistral_std_http(
+    client: EngineClient, log: EventLog, atoms: AtomServer
+) -> None:
+    where = f"/async/{uuid.uuid4().hex[:8]}"
+    atoms.script(where, Reply(202, {"accepted": True}, JSON_HEADERS))
+    name, tasks = define(
+        client,
+        f"""
+        version: '2.0'
+        wf:
+          tasks:
+            call:
+              action: std.http url="{atoms.url(where)}"
+              async: true
+              publish:
+                status: <% task().result.status %>
+                link: <% task().result.content.link %>
+        """,
+    )
+    ex_id = client.start(name).id
+    task = client.wait_for_task(ex_id, "call", [TS.TASK_STATE_RUNNING_ASYNC])
+    client.executions.CompleteTask(
+        PB.CompleteTaskRequest(task_id=task.id, success=True, result_json='{"link": "L-1"}'),
+        timeout=T,
+    )
+    ex, events = settle(client, log, ex_id, tasks)
+    assert ex.state == ES.EXECUTION_STATE_SUCCESS, ex.error_message
+    assert output(ex) == {"status": 200, "link": "L-1"}
+    assert payload(task_events(events, "call")[-1].output)["result"]["content"] == {"link": "L-1"}
+
+
+# ------------------------------------------------------------- refusals
+
+
+@pytest.mark.parametrize(
+    ("text", "field", "fragment"),
+    [
+        (
+            "version: '2.0'\nwf:\n  type: reverse\n  tasks:\n    a: {}\n",
+            "type",
+            "reverse workflows are not supported by tidings yet",
+        ),
+        (
+            "version: '2.0'\nwf:\n  tasks:\n    a: {workflow: child x=1}\n",
+            "tasks.a.workflow",
+            "sub-workflows (workflow: child) are not supported by tidings yet",
+        ),
+        (
+            "version: '2.0'\nwf:\n  tasks:\n    a: {with-items: 'x in [1]'}\n",
+            "tasks.a.with-items",
+            "'with-items' is Mistral language that tidings does not support yet",
+        ),
+        (
+            "version: '2.0'\nwf:\n  tasks:\n    a: {action: \"std.http url='u' method=POST\"}\n",
+            "tasks.a.action",
+            "'method=POST': the value is not a quoted string",
+        ),
+    ],
+)
+def test_unsupported_mistral_is_refused_naming_it(
+    client: EngineClient, text: str, field: str, fragment: str
+) -> None:
+    failure = rpc_failure(
+        lambda: client.create_workflow(text.replace("\nwf:", f"\n{unique('r')}:"))
+    )
+    assert failure.code == grpc.StatusCode.INVALID_ARGUMENT
+    assert any(f == f"definition.{field}" and fragment in d for f, d in failure.violations), (
+        failure.violations
+    )
+
+
+def test_several_workflows_and_workbooks_are_refused_naming_them(client: EngineClient) -> None:
+    several = "version: '2.0'\none:\n  tasks: {a: {}}\ntwo:\n  tasks: {b: {}}\n"
+    failure = rpc_failure(lambda: client.create_workflow(several))
+    assert failure.code == grpc.StatusCode.INVALID_ARGUMENT
+    assert any("several workflows in one definition are not supported by tidings yet" in d
+               for _, d in failure.violations), failure.violations  # fmt: skip
+    workbook = (
+        "version: '2.0'\nname: book\nworkflows:\n  wf:\n    tasks: {a: {}}\n"
+        "actions:\n  greet:\n    base: std.echo\n    base-input: {output: hi}\n"
+    )
+    failure = rpc_failure(lambda: client.create_workflow(workbook))
+    assert failure.code == grpc.StatusCode.INVALID_ARGUMENT
+    assert failure.violations == [
+        ("definition", "workbooks (name, workflows, actions) are not supported by tidings yet;"
+             " define each workflow on its own")
+    ]  # fmt: skip
