@@ -9,9 +9,23 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
+import grpc
 import pytest
+from aiosmtpd.controller import Controller
 
-from engine_client import ES, EngineClient, EventLog, check_event_stream, unique, workflow_yaml
+from atom_server import AtomServer, Reply, unused_port
+from engine_client import (
+    ES,
+    PB,
+    TS,
+    EngineClient,
+    EventLog,
+    check_event_stream,
+    rpc_failure,
+    unique,
+    workflow_yaml,
+)
+from test_mistral_actions import Mailbox
 from tidings.v1 import event_pb2, execution_pb2
 from tidings_process import TidingsProcess
 
@@ -100,3 +114,116 @@ def test_a_huge_dump_fails_its_task(client: EngineClient, log: EventLog) -> None
     ex, _ = run(client, log, tasks)
     assert ex.state == ES.EXECUTION_STATE_ERROR
     assert "json_dump() result larger than" in ex.error_message
+
+
+# ==================================================================== actions
+
+
+def _complete(client: EngineClient, task_id: str, result: Any) -> execution_pb2.Task:
+    request = PB.CompleteTaskRequest(task_id=task_id, success=True, result_json=json.dumps(result))
+    return client.executions.CompleteTask(request, timeout=15.0).task
+
+
+def test_async_noop_waits_for_complete_task(client: EngineClient, log: EventLog) -> None:
+    tasks = {
+        "wait": {"action": "std.async_noop", "publish": {"got": "<% task().result.n %>"}},
+    }
+    name = unique("lib")
+    client.create_workflow(workflow_yaml(name, tasks, output={"got": "<% $.got %>"}))
+    ex_id = client.start(name).id
+    task = client.wait_for_task(ex_id, "wait", [TS.TASK_STATE_RUNNING_ASYNC])
+    assert client.get(ex_id).state == ES.EXECUTION_STATE_RUNNING
+    assert _complete(client, task.id, {"n": 7}).state == TS.TASK_STATE_SUCCESS
+    ex, _ = log.wait_settled(client, ex_id, 20.0)
+    check_event_stream(log.rows(ex_id), ex, definition=tasks)
+    assert ex.state == ES.EXECUTION_STATE_SUCCESS
+    assert json.loads(ex.output_json) == {"got": 7}
+
+
+def test_mistral_http_calls_then_waits_for_complete_task(
+    client: EngineClient, log: EventLog, atoms: AtomServer
+) -> None:
+    where = f"/mh/{uuid.uuid4().hex[:8]}"
+    atoms.script(where, Reply(200, {"accepted": True}))
+    tasks = {
+        "call": {
+            "action": "std.mistral_http",
+            "input": {"url": atoms.url(where), "method": "POST", "body": {"a": 1}},
+            "publish": {"status": "<% task().result.result.status %>",
+                        "content": "<% task().result.result.content %>"},
+        },
+    }  # fmt: skip
+    name = unique("lib")
+    client.create_workflow(
+        workflow_yaml(
+            name, tasks, output={"status": "<% $.status %>", "content": "<% $.content %>"}
+        )
+    )
+    ex_id = client.start(name).id
+    task = client.wait_for_task(ex_id, "call", [TS.TASK_STATE_RUNNING_ASYNC])
+    (request,) = atoms.requests_to(where)
+    assert request.headers["Mistral-Workflow-Execution-Id"] == ex_id
+    assert request.headers["Mistral-Task-Id"] == task.id
+    assert request.headers["Mistral-Workflow-Name"] == name
+    assert _complete(client, task.id, {"done": "yes"}).state == TS.TASK_STATE_SUCCESS
+    ex, _ = log.wait_settled(client, ex_id, 20.0)
+    check_event_stream(log.rows(ex_id), ex, definition=tasks)
+    assert ex.state == ES.EXECUTION_STATE_SUCCESS, ex.error_message
+    assert json.loads(ex.output_json) == {"status": 200, "content": {"done": "yes"}}
+
+
+def test_js_runs_a_script_over_its_context(client: EngineClient, log: EventLog) -> None:
+    tasks = {
+        "js": {
+            "action": "std.javascript",
+            "input": {"script": "return $.xs.reduce(function (a, b) { return a + b }, 0)",
+                      "context": {"xs": "<% $.xs %>"}},
+            "publish": {"sum": "<% task().result %>"},
+            "on-success": ["bad"],
+        },
+        "bad": {"action": "std.js", "input": {"script": "throw new Error('bad ' + 1)"}},
+    }  # fmt: skip
+    ex, _ = run(client, log, tasks, {"xs": [1, 2, 3]}, wf_input=["xs"],
+                output={"sum": "<% $.sum %>"})  # fmt: skip
+    assert ex.state == ES.EXECUTION_STATE_ERROR
+    assert "std.js failed: " in ex.error_message
+    assert "Error: bad 1" in ex.error_message
+    assert json.loads(client.tasks(ex.id)[0].result_json) == 6
+
+
+@pytest.fixture
+def smtp() -> Iterator[tuple[str, Mailbox]]:
+    mailbox = Mailbox()
+    controller = Controller(mailbox, hostname="127.0.0.1", port=unused_port())
+    controller.start()
+    try:
+        yield f"127.0.0.1:{controller.port}", mailbox
+    finally:
+        controller.stop()
+
+
+def test_email_is_sent_through_smtp(
+    client: EngineClient, log: EventLog, smtp: tuple[str, Mailbox]
+) -> None:
+    server, mailbox = smtp
+    tasks = {
+        "mail": {
+            "action": "std.email",
+            "input": {"from_addr": "wf@example.org", "to_addrs": ["<% $.to %>"],
+                      "subject": "done", "body": "execution <% execution().id %> ended",
+                      "smtp_server": server, "smtp_password": None},
+        },
+    }  # fmt: skip
+    ex, _ = run(client, log, tasks, {"to": "ops@example.org"}, wf_input=["to"])
+    assert ex.state == ES.EXECUTION_STATE_SUCCESS, ex.error_message
+    ((sender, recipients, message),) = mailbox.received
+    assert (sender, recipients) == ("wf@example.org", ["ops@example.org"])
+    assert message.get_payload(decode=True) == f"execution {ex.id} ended".encode()
+
+
+def test_std_ssh_is_refused_at_create_workflow(client: EngineClient) -> None:
+    tasks = {"remote": {"action": "std.ssh", "input": {"cmd": "ls", "host": "h", "username": "u"}}}
+    failure = rpc_failure(lambda: client.create_workflow(workflow_yaml(unique("lib"), tasks)))
+    assert failure.code == grpc.StatusCode.INVALID_ARGUMENT
+    assert failure.fields == ["definition.tasks.remote.action"]
+    assert "'std.ssh' is not supported by this engine" in failure.message

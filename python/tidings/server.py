@@ -61,7 +61,8 @@ class Server:
             HttpActionConfig(
                 transport_retries=config.http_transport_retries,
                 retry_delay=config.http_retry_delay_s,
-            )
+            ),
+            javascript_time_limit_s=config.javascript_time_limit_s,
         )
         events = EventFactory(config.engine_name, config.engine_version)
         self.listeners = ListenerRegistry(

@@ -247,4 +247,5 @@ def action_context(run: Run, task: TaskRow, *, is_async: bool | None = None) -> 
         atom_id=task.atom_id,
         attempt=task.attempt,
         is_async=is_async,
+        workflow_name=run.row.workflow_name,
     )

@@ -194,6 +194,10 @@ class TaskChecker(FieldChecker):
                 f" known actions: {', '.join(sorted(self.actions))}",
             )
             return None
+        refusal = self.actions[name].refusal
+        if refusal is not None:
+            self.add(path, refusal)
+            return None
         return name
 
     def action_inputs(self, action: str, spec: ActionSpec, value: Any, path: str) -> None:
