@@ -227,3 +227,51 @@ def test_std_ssh_is_refused_at_create_workflow(client: EngineClient) -> None:
     assert failure.code == grpc.StatusCode.INVALID_ARGUMENT
     assert failure.fields == ["definition.tasks.remote.action"]
     assert "'std.ssh' is not supported by this engine" in failure.message
+
+
+# ================================================================ environments
+
+
+def test_env_given_at_start_is_what_env_returns(client: EngineClient, log: EventLog) -> None:
+    tasks = {
+        "read": {
+            "action": "std.echo",
+            "input": {"output": "{{ env().region }}-{{ env().limits.n }}"},
+            "publish": {"tag": "<% task().result %>", "raw": "<% $['__env'] %>",
+                        "params": "<% execution().params %>"},
+        },
+    }  # fmt: skip
+    env = {"region": "eu", "limits": {"n": 3}}
+    ex, _ = run(client, log, tasks, output={k: f"<% $.{k} %>" for k in ("tag", "raw", "params")},
+                env_json=json.dumps(env))  # fmt: skip
+    assert ex.state == ES.EXECUTION_STATE_SUCCESS, ex.error_message
+    assert json.loads(ex.output_json) == {"tag": "eu-3", "raw": env, "params": {"env": env}}
+
+
+def test_without_env_env_is_empty(client: EngineClient, log: EventLog) -> None:
+    tasks = {"read": {"action": "std.echo", "input": {"output": "<% env() %>"}}}
+    ex, _ = run(client, log, tasks, output={"env": "<% env() %>"})
+    assert json.loads(ex.output_json) == {"env": {}}
+
+
+@pytest.mark.parametrize(
+    ("env_json", "field"),
+    [("[1]", "env_json"), ("{", "env_json"), ('{"n": 18446744073709551616}', "env_json.n")],
+)
+def test_a_bad_env_is_refused(client: EngineClient, env_json: str, field: str) -> None:
+    name = unique("lib")
+    client.create_workflow(workflow_yaml(name, {"a": {"action": "std.noop"}}))
+    failure = rpc_failure(lambda: client.start(name, env_json=env_json))
+    assert failure.code == grpc.StatusCode.INVALID_ARGUMENT
+    assert failure.fields == [field]
+
+
+def test_request_id_compares_the_env(client: EngineClient) -> None:
+    name = unique("lib")
+    client.create_workflow(workflow_yaml(name, {"a": {"action": "std.async_noop"}}))
+    request_id = uuid.uuid4().hex
+    first = client.start(name, request_id=request_id, env_json='{"a": 1}')
+    assert client.start(name, request_id=request_id, env_json='{"a": 1}').id == first.id
+    failure = rpc_failure(lambda: client.start(name, request_id=request_id, env_json='{"a": 2}'))
+    assert failure.code == grpc.StatusCode.INVALID_ARGUMENT
+    assert "env_json" in failure.message

@@ -256,7 +256,7 @@ def _doc_examples(*sections: str) -> list[str]:
     return found
 
 
-@pytest.mark.parametrize("example", _doc_examples("Expressions", "Actions"))
+@pytest.mark.parametrize("example", _doc_examples("Expressions", "Actions", "Environments"))
 def test_the_documented_examples_are_valid(example: str) -> None:
     # Each is a task (or a `tasks:` mapping): it must parse, in a workflow, as written.
     body = example if example.startswith("tasks:") else "tasks:\n" + textwrap.indent(example, "  ")

@@ -114,6 +114,24 @@ def test_upsert_keeps_order_and_terminal_executions_are_not_active(tmp_path: Pat
     run(main())
 
 
+def test_an_executions_env_is_kept(tmp_path: Path) -> None:
+    async def main() -> None:
+        store: Store = SQLiteStore(tmp_path / "s.db")
+        await store.open()
+        with_env = execution(1)
+        with_env.env = {"region": "eu", "n": [1, None]}
+        await store.commit(change(executions=[with_env, execution(2)]))
+        await store.close()
+        store = SQLiteStore(tmp_path / "s.db")  # read back after a restart
+        await store.open()
+        loaded = {e.id: e for e, _ in await store.load_active()}
+        assert loaded["ex-1"].env == {"region": "eu", "n": [1, None]}
+        assert loaded["ex-2"].env == {}
+        await store.close()
+
+    run(main())
+
+
 def test_duplicate_event_sequence_fails_the_whole_change(tmp_path: Path) -> None:
     async def main() -> None:
         store = SQLiteStore(tmp_path / "s.db")

@@ -59,6 +59,7 @@ class ExecutionService(execution_pb2_grpc.ExecutionServiceServicer):
                 request_id=request.request_id,
                 notify=_notify(request.notify),
                 timeout_s=request.timeout_seconds,
+                env=convert.parse_json(request.env_json, "env_json", default={}, want_object=True),
             )
         )
         return PB.StartExecutionResponse(execution=convert.execution(row))

@@ -53,8 +53,11 @@ class Run:
     failed_task: TaskRow | None = None
     #: How long one evaluation of an expression may run (``expression_time_limit_s``).
     time_limit_s: float = DEFAULT_TIME_LIMIT_S
-    #: The execution's environment, what ``env()`` returns.
-    env: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def env(self) -> dict[str, Any]:
+        """The execution's environment, what ``env()`` returns."""
+        return self.row.env
 
     def checkpoint(self) -> Checkpoint:
         """The run as it is now, to :meth:`~Checkpoint.restore` if a step fails halfway."""
@@ -141,10 +144,12 @@ def new_run(
     timeout_s: float,
     now: float,
     time_limit_s: float = DEFAULT_TIME_LIMIT_S,
+    env: Mapping[str, Any] | None = None,
 ) -> Run:
     """A new execution of a workflow with its (checked) input ``values``, running.
 
-    ``time_limit_s`` bounds each evaluation of its expressions.
+    ``time_limit_s`` bounds each evaluation of its expressions; ``env`` is its
+    environment (checked).
     """
     ex = ExecutionRow(
         id=execution_id,
@@ -163,6 +168,7 @@ def new_run(
         create_time=now,
         update_time=now,
         end_time=None,
+        env=dict(env or {}),
     )
     return Run(ex, wf, time_limit_s=time_limit_s)
 

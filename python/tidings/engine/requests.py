@@ -38,6 +38,7 @@ class StartRequest:
     request_id: str
     notify: Sequence[Mapping[str, Any]]
     timeout_s: float
+    env: Mapping[str, Any] | None = None
 
 
 class StartRequests:
@@ -78,7 +79,7 @@ class StartRequests:
         """Refuse ``request`` unless it is the one that started ``row``.
 
         The same workflow (by id or name), input (as given, or with the defaults it left
-        filled in), notify targets and timeout.
+        filled in), notify targets, timeout and environment.
         """
         differ = []
         if request.workflow not in (row.workflow_id, row.workflow_name):
@@ -97,6 +98,8 @@ class StartRequests:
             differ.append("notify")
         if request.timeout_s != row.timeout_s:
             differ.append("timeout_seconds")
+        if _canonical(dict(request.env or {})) != _canonical(row.env):
+            differ.append("env_json")
         if differ:
             what = f"was used by execution {row.id} for a different request ({', '.join(differ)})"
             raise InvalidArgumentError(

@@ -311,18 +311,20 @@ class Engine:
         request_id: str = "",
         notify: Sequence[Mapping[str, Any]] = (),
         timeout_s: float = 0.0,
+        env: Mapping[str, Any] | None = None,
     ) -> ExecutionRow:
         """Start an execution; returns once it and its first events are committed.
 
         A ``request_id`` used before answers with the execution it started, if this
         request is the same; a different request with it is refused (:mod:`.requests`).
+        ``env`` is the execution's environment (``env()``).
         """
         if request_id:
-            request = StartRequest(workflow, input, request_id, notify, timeout_s)
+            request = StartRequest(workflow, input, request_id, notify, timeout_s, env)
             return await self._requests.start(
-                request, lambda: self._start(workflow, input, request_id, notify, timeout_s)
+                request, lambda: self._start(workflow, input, request_id, notify, timeout_s, env)
             )
-        return await self._start(workflow, input, request_id, notify, timeout_s)
+        return await self._start(workflow, input, request_id, notify, timeout_s, env)
 
     async def _start(
         self,
@@ -331,6 +333,7 @@ class Engine:
         request_id: str,
         notify: Sequence[Mapping[str, Any]],
         timeout_s: float,
+        env: Mapping[str, Any] | None = None,
     ) -> ExecutionRow:
         if timeout_s < 0:
             raise InvalidArgumentError(
@@ -342,6 +345,7 @@ class Engine:
         for key, value in values.items():
             given = input is not None and key in input
             check_value(value, f"input_json.{key}" if given else f"input.{key} (its default)")
+        check_value(dict(env or {}), "env_json")
         execution_id = str(uuid.uuid4())
         notify_rows = []
         if notify and self.listeners is not None:
@@ -349,7 +353,7 @@ class Engine:
         now = self.clock()
         run = new_run(
             execution_id, wf_row, wf, values, request_id, notify, timeout_s, now,
-            self._runs.time_limit_s,
+            self._runs.time_limit_s, env,
         )  # fmt: skip
         try:
             step, _ = step_or_fallback(

@@ -54,6 +54,8 @@ class ExecutionRow:
     #: Which run this is: 1, and one more each time the ended execution is re-run
     #: (RetryTask / SkipTask after it failed).
     run: int = 1
+    #: The environment given at start (Mistral's ``env``), what ``env()`` returns.
+    env: dict[str, object] = field(default_factory=dict)
 
     def columns(self) -> tuple[object, ...]:
         """The row's column values, JSON fields encoded (a snapshot)."""
@@ -61,7 +63,7 @@ class ExecutionRow:
                 to_json(self.input), to_json(self.output), to_json(self.context),
                 self.error_message, self.request_id, to_json(self.notify), self.timeout_s,
                 self.next_seq, self.create_time, self.update_time, self.end_time,
-                self.run)  # fmt: skip
+                self.run, to_json(self.env))  # fmt: skip
 
 
 @dataclass(slots=True)

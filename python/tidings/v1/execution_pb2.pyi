@@ -321,6 +321,7 @@ class StartExecutionRequest(_message.Message):
     REQUEST_ID_FIELD_NUMBER: _builtins.int
     NOTIFY_FIELD_NUMBER: _builtins.int
     TIMEOUT_SECONDS_FIELD_NUMBER: _builtins.int
+    ENV_JSON_FIELD_NUMBER: _builtins.int
     workflow: _builtins.str
     """The workflow's id or name."""
     input_json: _builtins.str
@@ -328,11 +329,16 @@ class StartExecutionRequest(_message.Message):
     request_id: _builtins.str
     """Idempotency key: a repeated request with the same id returns the
     execution the first one started. A different request (workflow, input,
-    notify, timeout_seconds) with a used id is refused: INVALID_ARGUMENT
-    naming request_id.
+    notify, timeout_seconds, env_json) with a used id is refused:
+    INVALID_ARGUMENT naming request_id.
     """
     timeout_seconds: _builtins.float
     """Execution-level timeout in seconds; 0 means none."""
+    env_json: _builtins.str
+    """The execution's environment (Mistral's `env`), a JSON object text that
+    expressions read as `env()`; empty means {}. Part of the request that
+    request_id compares.
+    """
     @_builtins.property
     def notify(self) -> _containers.RepeatedCompositeFieldContainer[Global___NotifyTarget]: ...
     def __init__(
@@ -343,10 +349,11 @@ class StartExecutionRequest(_message.Message):
         request_id: _builtins.str = ...,
         notify: _abc.Iterable[Global___NotifyTarget] | None = ...,
         timeout_seconds: _builtins.float = ...,
+        env_json: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["input_json", b"input_json", "notify", b"notify", "request_id", b"request_id", "timeout_seconds", b"timeout_seconds", "workflow", b"workflow"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["env_json", b"env_json", "input_json", b"input_json", "notify", b"notify", "request_id", b"request_id", "timeout_seconds", b"timeout_seconds", "workflow", b"workflow"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -165,6 +165,10 @@ MIGRATIONS: tuple[str, ...] = (
         AND NOT EXISTS (SELECT 1 FROM json_each(listeners.filter, '$.types')
                         WHERE value = 'EXECUTION_RERUN');
     """,
+    # 7: an execution's environment (Mistral's `env`), given at StartExecution.
+    """
+    ALTER TABLE executions ADD COLUMN env TEXT NOT NULL DEFAULT '{}';
+    """,
 )
 
 
