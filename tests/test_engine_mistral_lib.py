@@ -26,7 +26,8 @@ from engine_client import (
     workflow_yaml,
 )
 from test_mistral_actions import Mailbox
-from tidings.v1 import event_pb2, execution_pb2
+from tidings.v1 import environment_pb2 as EPB
+from tidings.v1 import environment_pb2_grpc, event_pb2, execution_pb2
 from tidings_process import TidingsProcess
 
 
@@ -275,3 +276,105 @@ def test_request_id_compares_the_env(client: EngineClient) -> None:
     failure = rpc_failure(lambda: client.start(name, request_id=request_id, env_json='{"a": 2}'))
     assert failure.code == grpc.StatusCode.INVALID_ARGUMENT
     assert "env_json" in failure.message
+
+
+# ========================================================== named environments
+
+
+def _environments(client: EngineClient) -> environment_pb2_grpc.EnvironmentServiceStub:
+    return environment_pb2_grpc.EnvironmentServiceStub(client.channel)
+
+
+def test_named_environments_create_get_list_update_delete(client: EngineClient) -> None:
+    envs = _environments(client)
+    name = unique("env")
+    made = envs.CreateEnvironment(
+        EPB.CreateEnvironmentRequest(name=name, description="d", variables_json='{"a": 1}'),
+        timeout=15.0,
+    ).environment
+    assert (made.name, made.description, json.loads(made.variables_json)) == (name, "d", {"a": 1})
+    again = rpc_failure(lambda: envs.CreateEnvironment(EPB.CreateEnvironmentRequest(name=name)))
+    assert again.code == grpc.StatusCode.ALREADY_EXISTS
+    got = envs.GetEnvironment(EPB.GetEnvironmentRequest(name=name), timeout=15.0).environment
+    assert got == made
+    names: list[str] = []
+    token = ""
+    while True:
+        page = envs.ListEnvironments(
+            EPB.ListEnvironmentsRequest(page_size=1, page_token=token), timeout=15.0
+        )
+        names += [e.name for e in page.environments]
+        token = page.next_page_token
+        if not token:
+            break
+    assert name in names
+    updated = envs.UpdateEnvironment(
+        EPB.UpdateEnvironmentRequest(name=name, variables_json='{"b": [2]}'), timeout=15.0
+    ).environment
+    assert json.loads(updated.variables_json) == {"b": [2]}
+    assert updated.description == ""
+    assert updated.create_time == made.create_time
+    envs.DeleteEnvironment(EPB.DeleteEnvironmentRequest(name=name), timeout=15.0)
+    gone = rpc_failure(lambda: envs.GetEnvironment(EPB.GetEnvironmentRequest(name=name)))
+    assert gone.code == grpc.StatusCode.NOT_FOUND
+    for call in (
+        lambda: envs.DeleteEnvironment(EPB.DeleteEnvironmentRequest(name=name)),
+        lambda: envs.UpdateEnvironment(EPB.UpdateEnvironmentRequest(name=name)),
+    ):
+        assert rpc_failure(call).code == grpc.StatusCode.NOT_FOUND
+
+
+@pytest.mark.parametrize(
+    ("request_fields", "field"),
+    [
+        ({"name": ""}, "name"),
+        ({"name": " padded"}, "name"),
+        ({"name": "x", "variables_json": "[1]"}, "variables_json"),
+        ({"name": "x", "variables_json": '{"n": 18446744073709551616}'}, "variables_json.n"),
+    ],
+)
+def test_a_bad_environment_is_refused(
+    client: EngineClient, request_fields: dict[str, str], field: str
+) -> None:
+    envs = _environments(client)
+    failure = rpc_failure(
+        lambda: envs.CreateEnvironment(EPB.CreateEnvironmentRequest(**request_fields))
+    )
+    assert failure.code == grpc.StatusCode.INVALID_ARGUMENT
+    assert failure.fields == [field]
+
+
+def test_an_execution_started_with_a_named_environment_keeps_its_copy(
+    client: EngineClient, log: EventLog
+) -> None:
+    envs = _environments(client)
+    env_name = unique("env")
+    envs.CreateEnvironment(
+        EPB.CreateEnvironmentRequest(name=env_name, variables_json='{"region": "eu"}'),
+        timeout=15.0,
+    )
+    tasks = {"wait": {"action": "std.async_noop", "publish": {"region": "<% env().region %>"}}}
+    name = unique("lib")
+    client.create_workflow(workflow_yaml(name, tasks, output={"region": "<% $.region %>"}))
+    ex_id = client.start(name, environment=env_name).id
+    task = client.wait_for_task(ex_id, "wait", [TS.TASK_STATE_RUNNING_ASYNC])
+    # Changed and then deleted after the start: the execution has its own copy.
+    envs.UpdateEnvironment(
+        EPB.UpdateEnvironmentRequest(name=env_name, variables_json='{"region": "us"}'),
+        timeout=15.0,
+    )
+    envs.DeleteEnvironment(EPB.DeleteEnvironmentRequest(name=env_name), timeout=15.0)
+    _complete(client, task.id, None)
+    ex, _ = log.wait_settled(client, ex_id, 20.0)
+    assert ex.state == ES.EXECUTION_STATE_SUCCESS, ex.error_message
+    assert json.loads(ex.output_json) == {"region": "eu"}
+
+
+def test_start_with_an_unknown_environment_or_both_forms_is_refused(client: EngineClient) -> None:
+    name = unique("lib")
+    client.create_workflow(workflow_yaml(name, {"a": {"action": "std.noop"}}))
+    missing = rpc_failure(lambda: client.start(name, environment=unique("nope")))
+    assert missing.code == grpc.StatusCode.NOT_FOUND
+    both = rpc_failure(lambda: client.start(name, environment="x", env_json="{}"))
+    assert both.code == grpc.StatusCode.INVALID_ARGUMENT
+    assert both.fields == ["environment"]

@@ -30,6 +30,17 @@ class WorkflowRow:
 
 
 @dataclass(slots=True)
+class EnvironmentRow:
+    """A named environment (Mistral's): variables an execution may start with."""
+
+    name: str
+    description: str
+    variables: dict[str, object]
+    create_time: float
+    update_time: float
+
+
+@dataclass(slots=True)
 class ExecutionRow:
     """An execution; `context` holds the inputs plus published variables."""
 

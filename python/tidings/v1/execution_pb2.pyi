@@ -322,6 +322,7 @@ class StartExecutionRequest(_message.Message):
     NOTIFY_FIELD_NUMBER: _builtins.int
     TIMEOUT_SECONDS_FIELD_NUMBER: _builtins.int
     ENV_JSON_FIELD_NUMBER: _builtins.int
+    ENVIRONMENT_FIELD_NUMBER: _builtins.int
     workflow: _builtins.str
     """The workflow's id or name."""
     input_json: _builtins.str
@@ -339,6 +340,11 @@ class StartExecutionRequest(_message.Message):
     expressions read as `env()`; empty means {}. Part of the request that
     request_id compares.
     """
+    environment: _builtins.str
+    """A named environment (EnvironmentService) whose variables become the
+    execution's environment, copied now; NOT_FOUND if there is none. Not
+    together with env_json.
+    """
     @_builtins.property
     def notify(self) -> _containers.RepeatedCompositeFieldContainer[Global___NotifyTarget]: ...
     def __init__(
@@ -350,10 +356,11 @@ class StartExecutionRequest(_message.Message):
         notify: _abc.Iterable[Global___NotifyTarget] | None = ...,
         timeout_seconds: _builtins.float = ...,
         env_json: _builtins.str = ...,
+        environment: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["env_json", b"env_json", "input_json", b"input_json", "notify", b"notify", "request_id", b"request_id", "timeout_seconds", b"timeout_seconds", "workflow", b"workflow"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["env_json", b"env_json", "environment", b"environment", "input_json", b"input_json", "notify", b"notify", "request_id", b"request_id", "timeout_seconds", b"timeout_seconds", "workflow", b"workflow"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -165,9 +165,17 @@ MIGRATIONS: tuple[str, ...] = (
         AND NOT EXISTS (SELECT 1 FROM json_each(listeners.filter, '$.types')
                         WHERE value = 'EXECUTION_RERUN');
     """,
-    # 7: an execution's environment (Mistral's `env`), given at StartExecution.
+    # 7: an execution's environment (Mistral's `env`), given at StartExecution, and the
+    # named environments it may be copied from.
     """
     ALTER TABLE executions ADD COLUMN env TEXT NOT NULL DEFAULT '{}';
+    CREATE TABLE environments (
+        name        TEXT PRIMARY KEY,
+        description TEXT NOT NULL,
+        variables   TEXT NOT NULL,
+        create_time REAL NOT NULL,
+        update_time REAL NOT NULL
+    );
     """,
 )
 
