@@ -535,17 +535,16 @@ def test_std_action_bad_params_are_errors(name: str, params: dict[str, Any], nee
 # --- registry ------------------------------------------------------------------------------
 def test_registry() -> None:
     registry = default_registry()
-    assert registry.names() == ["std.echo", "std.fail", "std.http", "std.noop", "std.sleep"]
+    names = ["std.async_noop", "std.echo", "std.email", "std.fail", "std.http", "std.javascript",
+             "std.js", "std.mistral_http", "std.noop", "std.sleep", "std.ssh"]  # fmt: skip
+    assert registry.names() == names
     assert "std.http" in registry and "std.nope" not in registry
     for name in registry.names():
         assert isinstance(registry.get(name), Action)
     with pytest.raises(KeyError) as info:
         registry.get("std.nope")
     assert isinstance(info.value, UnknownActionError)
-    assert str(info.value) == (
-        "unknown action 'std.nope';"
-        " known actions: std.echo, std.fail, std.http, std.noop, std.sleep"
-    )
+    assert str(info.value) == ("unknown action 'std.nope'; known actions: " + ", ".join(names))
     with pytest.raises(ValueError, match="already registered"):
         registry.register(HttpAction())
     registry.register(HttpAction(FAST), replace=True)

@@ -120,3 +120,15 @@ def test_the_expression_time_limit_defaults_to_1_s_and_comes_from_the_environmen
 def test_a_bad_expression_time_limit_names_the_setting(value: str) -> None:
     with pytest.raises(config.ConfigError, match="expression_time_limit_s: must be more than 0"):
         config.load(env={"TIDINGS_EXPRESSION_TIME_LIMIT_S": value})
+
+
+def test_the_javascript_time_limit_defaults_to_10_s_and_comes_from_the_environment() -> None:
+    assert config.load(env={}).javascript_time_limit_s == 10.0
+    env = {"TIDINGS_JAVASCRIPT_TIME_LIMIT_S": "2.5"}
+    assert config.load(env=env).javascript_time_limit_s == 2.5
+
+
+@pytest.mark.parametrize("value", ["0", "-1", "nan", "3601"])
+def test_a_bad_javascript_time_limit_names_the_setting(value: str) -> None:
+    with pytest.raises(config.ConfigError, match="javascript_time_limit_s: must be more than 0"):
+        config.load(env={"TIDINGS_JAVASCRIPT_TIME_LIMIT_S": value})

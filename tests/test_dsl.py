@@ -314,7 +314,10 @@ def test_custom_action_registry() -> None:
 
 
 def test_std_actions() -> None:
-    assert set(STD_ACTIONS) == {"std.http", "std.noop", "std.echo", "std.fail", "std.sleep"}
+    assert set(STD_ACTIONS) == {
+        "std.http", "std.noop", "std.echo", "std.fail", "std.sleep", "std.async_noop",
+        "std.mistral_http", "std.js", "std.javascript", "std.email", "std.ssh",
+    }  # fmt: skip
     http = STD_ACTIONS["std.http"]
     assert http.required == {"url"}
     assert http.allowed() == frozenset(
@@ -578,7 +581,11 @@ def test_field_paths_quote_odd_task_names() -> None:
             "sub-workflows (workflow: other_wf) are not supported by tidings yet",
         ),
         ({"action": "std.htp"}, "tasks.a.action", "unknown action 'std.htp' (did you mean"),
-        ({"action": "nothing.like.it"}, "tasks.a.action", "known actions: std.echo, std.fail"),
+        (
+            {"action": "nothing.like.it"},
+            "tasks.a.action",
+            "known actions: std.async_noop, std.echo, std.email, std.fail",
+        ),
         ({"action": "std.echo output=hi"}, "tasks.a.action", "inline parameters: 'output=hi'"),
         ({"action": ["std.noop"]}, "tasks.a.action", "must be a string, got a list"),
         ({"action": ""}, "tasks.a.action", "must not be empty"),

@@ -206,6 +206,10 @@ def test_yaql_task_function() -> None:
         "state_info": None,
         "result": FETCH.result,
         "published": {"rid": "r-9"},
+        "type": "ACTION",
+        "workflow_execution_id": "",
+        "created_at": None,
+        "updated_at": None,
     }
 
 

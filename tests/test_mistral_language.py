@@ -604,6 +604,9 @@ def test_task_result_of_other_actions_is_unchanged() -> None:
 def test_every_example_of_the_language_reference_is_valid() -> None:
     doc = Path(__file__).resolve().parent.parent / "docs" / "workflow-language.md"
     examples = [part.split("```", 1)[0] for part in doc.read_text("utf-8").split("```yaml\n")[1:]]
+    # Whole definitions; fragments (a task, a `tasks:` mapping) are parsed by the tests of
+    # their sections (test_mistral_actions).
+    examples = [e for e in examples if e.startswith("version:")]
     assert len(examples) >= 4
     parsed = {wf.name: wf for wf in (dsl.parse_workflow(text, SPECS) for text in examples)}
     greet = parsed["greet"]

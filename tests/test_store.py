@@ -12,6 +12,7 @@ import pytest
 
 from tidings.store import (
     Change,
+    EnvironmentRow,
     EventRow,
     ExecutionRow,
     Store,
@@ -109,6 +110,52 @@ def test_upsert_keeps_order_and_terminal_executions_are_not_active(tmp_path: Pat
         running, _ = await store.list_executions("wf", "RUNNING", "", 10)
         assert "ex-1" not in {e.id for e in running}
         assert {e.id for e, _ in await store.load_active()} == {"ex-0", "ex-2", "ex-3", "ex-4"}
+        await store.close()
+
+    run(main())
+
+
+def test_an_executions_env_is_kept(tmp_path: Path) -> None:
+    async def main() -> None:
+        store: Store = SQLiteStore(tmp_path / "s.db")
+        await store.open()
+        with_env = execution(1)
+        with_env.env = {"region": "eu", "n": [1, None]}
+        await store.commit(change(executions=[with_env, execution(2)]))
+        await store.close()
+        store = SQLiteStore(tmp_path / "s.db")  # read back after a restart
+        await store.open()
+        loaded = {e.id: e for e, _ in await store.load_active()}
+        assert loaded["ex-1"].env == {"region": "eu", "n": [1, None]}
+        assert loaded["ex-2"].env == {}
+        await store.close()
+
+    run(main())
+
+
+def test_named_environments(tmp_path: Path) -> None:
+    async def main() -> None:
+        store: Store = SQLiteStore(tmp_path / "s.db")
+        await store.open()
+        rows = [EnvironmentRow(f"env-{i}", "", {"i": i}, 1.0, 1.0) for i in range(3)]
+        for row in rows:
+            assert await store.create_environment(row)
+        assert not await store.create_environment(EnvironmentRow("env-1", "x", {}, 2.0, 2.0))
+        assert await store.get_environment("env-1") == rows[1]  # the first stays
+        page, token = await store.list_environments("", 2)
+        assert [e.name for e in page] == ["env-0", "env-1"] and token
+        page, token = await store.list_environments(token, 2)
+        assert [e.name for e in page] == ["env-2"] and token == ""
+        changed = EnvironmentRow("env-1", "d", {"new": [1]}, 1.0, 3.0)
+        assert await store.update_environment(changed)
+        assert not await store.update_environment(EnvironmentRow("none", "", {}, 1.0, 1.0))
+        assert await store.delete_environment("env-0")
+        assert not await store.delete_environment("env-0")
+        await store.close()
+        store = SQLiteStore(tmp_path / "s.db")  # read back after a restart
+        await store.open()
+        assert await store.get_environment("env-0") is None
+        assert await store.get_environment("env-1") == changed
         await store.close()
 
     run(main())

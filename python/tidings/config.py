@@ -70,6 +70,8 @@ class Config:
     #: Seconds one evaluation of an expression may run; beyond it the expression fails
     #: (its task fails with seed 000's 599 naming this limit).
     expression_time_limit_s: float = 1.0
+    #: Seconds one std.js / std.javascript script may run; beyond it its task fails.
+    javascript_time_limit_s: float = 10.0
 
     def definition_limits(self) -> DefinitionLimits:
         """The ``max_definition_*`` settings; ValueError names a bad one."""
@@ -141,6 +143,11 @@ def _validate(config: Config) -> Config:
     if not (0 < limit <= 3600):  # also refuses NaN
         raise ConfigError(
             f"expression_time_limit_s: must be more than 0 and at most 3600, got {limit}"
+        )
+    js_limit = config.javascript_time_limit_s
+    if not (0 < js_limit <= 3600):  # also refuses NaN
+        raise ConfigError(
+            f"javascript_time_limit_s: must be more than 0 and at most 3600, got {js_limit}"
         )
     try:
         codec.Renderer("mistral", timezone=config.timezone)

@@ -13,6 +13,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_health.v1.health import aio as health_aio  # type: ignore[attr-defined]
 from grpc_reflection.v1alpha import reflection
 
+from tidings.api.environments import EnvironmentService
 from tidings.api.events import EventService
 from tidings.api.executions import ExecutionService
 from tidings.api.listeners import ListenerService
@@ -29,6 +30,8 @@ from tidings.store.bridge import StoreOnLoop
 from tidings.store.folder_lock import FolderLock
 from tidings.store.sqlite import SQLiteStore
 from tidings.v1 import (
+    environment_pb2,
+    environment_pb2_grpc,
     event_service_pb2,
     event_service_pb2_grpc,
     execution_pb2,
@@ -61,7 +64,8 @@ class Server:
             HttpActionConfig(
                 transport_retries=config.http_transport_retries,
                 retry_delay=config.http_retry_delay_s,
-            )
+            ),
+            javascript_time_limit_s=config.javascript_time_limit_s,
         )
         events = EventFactory(config.engine_name, config.engine_version)
         self.listeners = ListenerRegistry(
@@ -101,6 +105,9 @@ class Server:
         event_service_pb2_grpc.add_EventServiceServicer_to_server(
             EventService(self.store, self.commits), self._grpc
         )
+        environment_pb2_grpc.add_EnvironmentServiceServicer_to_server(
+            EnvironmentService(self.store), self._grpc
+        )
         listener_pb2_grpc.add_ListenerServiceServicer_to_server(
             ListenerService(self.listeners, self.dispatcher), self._grpc
         )
@@ -110,6 +117,7 @@ class Server:
             execution_pb2.DESCRIPTOR.services_by_name["ExecutionService"].full_name,
             listener_pb2.DESCRIPTOR.services_by_name["ListenerService"].full_name,
             event_service_pb2.DESCRIPTOR.services_by_name["EventService"].full_name,
+            environment_pb2.DESCRIPTOR.services_by_name["EnvironmentService"].full_name,
             reflection.SERVICE_NAME,
         )
         reflection.enable_server_reflection(services, self._grpc)

@@ -6,6 +6,7 @@ import math
 from typing import Any
 
 from tidings.api import convert
+from tidings.api.environments import environment_variables
 from tidings.api.errors import handles_errors
 from tidings.engine.host import EngineThread
 from tidings.engine.runner import Engine
@@ -53,6 +54,12 @@ class ExecutionService(execution_pb2_grpc.ExecutionServiceServicer):
             raise InvalidArgumentError(
                 "bad timeout", [FieldViolation("timeout_seconds", "must be a finite number")]
             )
+        env = convert.parse_json(request.env_json, "env_json", default={}, want_object=True)
+        if request.environment:
+            if request.env_json:
+                reason = "give env_json or environment, not both"
+                raise InvalidArgumentError(reason, [FieldViolation("environment", reason)])
+            env = await environment_variables(self.store, request.environment)
         row = await self.on_engine(
             self.engine.start_execution(
                 convert.required(request.workflow, "workflow"),
@@ -61,6 +68,7 @@ class ExecutionService(execution_pb2_grpc.ExecutionServiceServicer):
                 notify=_notify(request.notify),
                 timeout_s=request.timeout_seconds,
                 headers=[(h.key, h.value) for h in request.headers],
+                env=env,
             )
         )
         # Its notify targets' listeners were committed with it (on a repeated request_id,

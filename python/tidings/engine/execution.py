@@ -18,6 +18,7 @@ from typing import Any
 from tidings.engine import dsl
 from tidings.engine.actions import ActionContext
 from tidings.engine.expressions import DEFAULT_TIME_LIMIT_S, ExpressionContext, TaskView
+from tidings.engine.expressions.context import mistral_time
 from tidings.errors import FieldViolation, InvalidArgumentError
 from tidings.store import Change, ExecutionRow, TaskRow, WorkflowRow
 from tidings.store.columns import unstorable
@@ -57,6 +58,11 @@ class Run:
     failed_task: TaskRow | None = None
     #: How long one evaluation of an expression may run (``expression_time_limit_s``).
     time_limit_s: float = DEFAULT_TIME_LIMIT_S
+
+    @property
+    def env(self) -> dict[str, Any]:
+        """The execution's environment, what ``env()`` returns."""
+        return self.row.env
 
     def checkpoint(self) -> Checkpoint:
         """The run as it is now, to :meth:`~Checkpoint.restore` if a step fails halfway."""
@@ -175,11 +181,13 @@ def new_run(
     now: float,
     time_limit_s: float = DEFAULT_TIME_LIMIT_S,
     headers: Sequence[Sequence[str]] = (),
+    env: Mapping[str, Any] | None = None,
 ) -> Run:
     """A new execution of a workflow with its (checked) input ``values``, running.
 
     ``time_limit_s`` bounds each evaluation of its expressions; ``headers`` are its
-    custom headers (checked by :func:`check_headers`).
+    custom headers (checked by :func:`check_headers`); ``env`` is its environment
+    (checked).
     """
     ex = ExecutionRow(
         id=execution_id,
@@ -199,6 +207,7 @@ def new_run(
         update_time=now,
         end_time=None,
         headers=[[str(k), str(v)] for k, v in headers],
+        env=dict(env or {}),
     )
     return Run(ex, wf, time_limit_s=time_limit_s)
 
@@ -258,24 +267,45 @@ def _is_fault(value: Any) -> bool:
     return isinstance(content, dict) and "fault" in content and "faultString" in content
 
 
+def _task_view(run: Run, t: TaskRow) -> TaskView:
+    spec = run.workflow.tasks.get(t.name)
+    return TaskView(
+        id=t.id, name=t.name, state=t.state, result=result_view(t),
+        state_info=t.error_message or None,
+        type="WORKFLOW" if spec is not None and spec.workflow else "ACTION",
+        workflow_execution_id=t.execution_id, created_at=t.create_time, updated_at=t.update_time,
+    )  # fmt: skip
+
+
+def _execution_view(run: Run) -> dict[str, Any]:
+    # Mistral's execution() keys (minus the spec), with the state, and tidings' own two.
+    ex = run.row
+    return {"id": ex.id, "name": ex.workflow_name, "input": ex.input, "state": ex.state,
+            "params": {"env": run.env}, "created_at": mistral_time(ex.create_time),
+            "updated_at": mistral_time(ex.update_time), "root_execution_id": None,
+            "workflow_name": ex.workflow_name, "workflow_id": ex.workflow_id}  # fmt: skip
+
+
 def expression_context(run: Run, current: TaskRow | None) -> ExpressionContext:
-    """What expressions see: the execution's data, and its done tasks (and `current`)."""
+    """What expressions see: the execution's data, and its done tasks (and `current`).
+
+    ``tasks()`` sees every task instance of the run; ``$.__env`` is the environment
+    when the execution has one, as in Mistral's context.
+    """
     views: dict[str, TaskView] = {}
     for t in run.tasks.values():  # in creation order: the latest instance wins
         if t.state in TASK_DONE or t is current:
-            views[t.name] = TaskView(
-                id=t.id, name=t.name, state=t.state, result=result_view(t),
-                state_info=t.error_message or None,
-            )  # fmt: skip
+            views[t.name] = _task_view(run, t)
     ex = run.row
     return ExpressionContext(
-        data=ex.context,
+        data={**ex.context, "__env": run.env} if run.env else ex.context,
         tasks=views,
         current_task=current.name if current is not None else None,
-        execution={"id": ex.id, "input": ex.input, "workflow_name": ex.workflow_name,
-                   "workflow_id": ex.workflow_id, "created_at": ex.create_time},
+        execution=_execution_view(run),
+        env=run.env,
+        all_tasks=lambda: [_task_view(run, t) for t in run.tasks.values()],
         time_limit_s=run.time_limit_s,
-    )  # fmt: skip
+    )
 
 
 def action_context(run: Run, task: TaskRow, *, is_async: bool | None = None) -> ActionContext:
@@ -289,4 +319,5 @@ def action_context(run: Run, task: TaskRow, *, is_async: bool | None = None) -> 
         atom_id=task.atom_id,
         attempt=task.attempt,
         is_async=is_async,
+        workflow_name=run.row.workflow_name,
     )

@@ -39,6 +39,7 @@ class StartRequest:
     notify: Sequence[Mapping[str, Any]]
     timeout_s: float
     headers: Sequence[tuple[str, str]] = ()
+    env: Mapping[str, Any] | None = None
 
 
 class StartRequests:
@@ -79,7 +80,7 @@ class StartRequests:
         """Refuse ``request`` unless it is the one that started ``row``.
 
         The same workflow (by id or name), input (as given, or with the defaults it left
-        filled in), notify targets, timeout and headers.
+        filled in), notify targets, timeout, headers and environment.
         """
         differ = []
         if request.workflow not in (row.workflow_id, row.workflow_name):
@@ -100,6 +101,8 @@ class StartRequests:
             differ.append("timeout_seconds")
         if [list(h) for h in request.headers] != [list(h) for h in row.headers]:
             differ.append("headers")
+        if _canonical(dict(request.env or {})) != _canonical(row.env):
+            differ.append("env_json")
         if differ:
             what = f"was used by execution {row.id} for a different request ({', '.join(differ)})"
             raise InvalidArgumentError(

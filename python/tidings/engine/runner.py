@@ -320,20 +320,22 @@ class Engine:
         notify: Sequence[Mapping[str, Any]] = (),
         timeout_s: float = 0.0,
         headers: Sequence[tuple[str, str]] = (),
+        env: Mapping[str, Any] | None = None,
     ) -> ExecutionRow:
         """Start an execution; returns once it and its first events are committed.
 
         A ``request_id`` used before answers with the execution it started, if this
         request is the same; a different request with it is refused (:mod:`.requests`).
-        ``headers`` are its custom headers, in order (tencent ``CosHeaders``).
+        ``headers`` are its custom headers, in order (tencent ``CosHeaders``); ``env`` is
+        its environment (``env()``).
         """
         if request_id:
-            request = StartRequest(workflow, input, request_id, notify, timeout_s, headers)
+            request = StartRequest(workflow, input, request_id, notify, timeout_s, headers, env)
             return await self._requests.start(
                 request,
-                lambda: self._start(workflow, input, request_id, notify, timeout_s, headers),
+                lambda: self._start(workflow, input, request_id, notify, timeout_s, headers, env),
             )
-        return await self._start(workflow, input, request_id, notify, timeout_s, headers)
+        return await self._start(workflow, input, request_id, notify, timeout_s, headers, env)
 
     async def _start(
         self,
@@ -343,6 +345,7 @@ class Engine:
         notify: Sequence[Mapping[str, Any]],
         timeout_s: float,
         headers: Sequence[tuple[str, str]] = (),
+        env: Mapping[str, Any] | None = None,
     ) -> ExecutionRow:
         custom_headers = check_headers(headers)
         if timeout_s < 0:
@@ -355,6 +358,7 @@ class Engine:
         for key, value in values.items():
             given = input is not None and key in input
             check_value(value, f"input_json.{key}" if given else f"input.{key} (its default)")
+        check_value(dict(env or {}), "env_json")
         execution_id = str(uuid.uuid4())
         notify_rows = []
         if notify and self.listeners is not None:
@@ -362,7 +366,7 @@ class Engine:
         now = self.clock()
         run = new_run(
             execution_id, wf_row, wf, values, request_id, notify, timeout_s, now,
-            self._runs.time_limit_s, custom_headers,
+            self._runs.time_limit_s, custom_headers, env,
         )  # fmt: skip
         try:
             step, _ = step_or_fallback(

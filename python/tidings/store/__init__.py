@@ -11,11 +11,20 @@ knowing each other.
 
 from tidings.errors import StoreError
 from tidings.store.base import Store
-from tidings.store.rows import Change, Committed, EventRow, ExecutionRow, TaskRow, WorkflowRow
+from tidings.store.rows import (
+    Change,
+    Committed,
+    EnvironmentRow,
+    EventRow,
+    ExecutionRow,
+    TaskRow,
+    WorkflowRow,
+)
 
 __all__ = [
     "Change",
     "Committed",
+    "EnvironmentRow",
     "EventRow",
     "ExecutionRow",
     "Store",

@@ -41,6 +41,7 @@ from tidings.store.rows import (
     Change,
     Committed,
     DeliveryRow,
+    EnvironmentRow,
     EventRow,
     ExecutionRow,
     TaskRow,
@@ -183,6 +184,30 @@ class Store(Protocol):
         Attempts are oldest first. An empty `listener_id`, `event_id` or `state` matches
         any.
         """
+        ...
+
+    # --- named environments ----------------------------------------------------
+
+    async def create_environment(self, row: EnvironmentRow) -> bool:
+        """Add a named environment; False (nothing written) if the name is taken."""
+        ...
+
+    async def update_environment(self, row: EnvironmentRow) -> bool:
+        """Replace the description, variables and update time of ``row.name``; False if none."""
+        ...
+
+    async def delete_environment(self, name: str) -> bool:
+        """Delete a named environment; False if there is none."""
+        ...
+
+    async def get_environment(self, name: str) -> EnvironmentRow | None:
+        """A named environment; None if there is none."""
+        ...
+
+    async def list_environments(
+        self, page_token: str, limit: int
+    ) -> tuple[list[EnvironmentRow], str]:
+        """A page of environments in creation order, and the next page's token."""
         ...
 
     # --- workflows, executions, tasks ------------------------------------------

@@ -24,6 +24,7 @@ from tidings.store.rows import (
     Change,
     Committed,
     DeliveryRow,
+    EnvironmentRow,
     EventRow,
     ExecutionRow,
     TaskRow,
@@ -182,6 +183,30 @@ class StoreOnLoop:
         )
 
     # --- workflows, executions, tasks ------------------------------------------
+
+    # --- named environments ------------------------------------------------------
+
+    async def create_environment(self, row: EnvironmentRow) -> bool:
+        """See `Store.create_environment`."""
+        return await self._there(self._store.create_environment(row))
+
+    async def update_environment(self, row: EnvironmentRow) -> bool:
+        """See `Store.update_environment`."""
+        return await self._there(self._store.update_environment(row))
+
+    async def delete_environment(self, name: str) -> bool:
+        """See `Store.delete_environment`."""
+        return await self._there(self._store.delete_environment(name))
+
+    async def get_environment(self, name: str) -> EnvironmentRow | None:
+        """See `Store.get_environment`."""
+        return await self._there(self._store.get_environment(name))
+
+    async def list_environments(
+        self, page_token: str, limit: int
+    ) -> tuple[list[EnvironmentRow], str]:
+        """See `Store.list_environments`."""
+        return await self._there(self._store.list_environments(page_token, limit))
 
     async def get_workflow(self, id_or_name: str) -> WorkflowRow | None:
         """See `Store.get_workflow`."""

@@ -30,6 +30,17 @@ class WorkflowRow:
 
 
 @dataclass(slots=True)
+class EnvironmentRow:
+    """A named environment (Mistral's): variables an execution may start with."""
+
+    name: str
+    description: str
+    variables: dict[str, object]
+    create_time: float
+    update_time: float
+
+
+@dataclass(slots=True)
 class ExecutionRow:
     """An execution; `context` holds the inputs plus published variables."""
 
@@ -57,6 +68,8 @@ class ExecutionRow:
     #: Custom headers given at start, in order, as ``[key, value]`` pairs (tencent
     #: ``CosHeaders``).
     headers: list[list[str]] = field(default_factory=list)
+    #: The environment given at start (Mistral's ``env``), what ``env()`` returns.
+    env: dict[str, object] = field(default_factory=dict)
 
     def columns(self) -> tuple[object, ...]:
         """The row's column values, JSON fields encoded (a snapshot)."""
@@ -64,7 +77,7 @@ class ExecutionRow:
                 to_json(self.input), to_json(self.output), to_json(self.context),
                 self.error_message, self.request_id, to_json(self.notify), self.timeout_s,
                 self.next_seq, self.create_time, self.update_time, self.end_time,
-                self.run, to_json(self.headers))  # fmt: skip
+                self.run, to_json(self.headers), to_json(self.env))  # fmt: skip
 
 
 @dataclass(slots=True)

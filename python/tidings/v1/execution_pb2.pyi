@@ -336,6 +336,8 @@ class StartExecutionRequest(_message.Message):
     NOTIFY_FIELD_NUMBER: _builtins.int
     TIMEOUT_SECONDS_FIELD_NUMBER: _builtins.int
     HEADERS_FIELD_NUMBER: _builtins.int
+    ENV_JSON_FIELD_NUMBER: _builtins.int
+    ENVIRONMENT_FIELD_NUMBER: _builtins.int
     workflow: _builtins.str
     """The workflow's id or name."""
     input_json: _builtins.str
@@ -343,11 +345,21 @@ class StartExecutionRequest(_message.Message):
     request_id: _builtins.str
     """Idempotency key: a repeated request with the same id returns the
     execution the first one started. A different request (workflow, input,
-    notify, timeout_seconds) with a used id is refused: INVALID_ARGUMENT
-    naming request_id.
+    notify, timeout_seconds, env_json) with a used id is refused:
+    INVALID_ARGUMENT naming request_id.
     """
     timeout_seconds: _builtins.float
     """Execution-level timeout in seconds; 0 means none."""
+    env_json: _builtins.str
+    """The execution's environment (Mistral's `env`), a JSON object text that
+    expressions read as `env()`; empty means {}. Part of the request that
+    request_id compares.
+    """
+    environment: _builtins.str
+    """A named environment (EnvironmentService) whose variables become the
+    execution's environment, copied now; NOT_FOUND if there is none. Not
+    together with env_json.
+    """
     @_builtins.property
     def notify(self) -> _containers.RepeatedCompositeFieldContainer[Global___NotifyTarget]: ...
     @_builtins.property
@@ -366,10 +378,12 @@ class StartExecutionRequest(_message.Message):
         notify: _abc.Iterable[Global___NotifyTarget] | None = ...,
         timeout_seconds: _builtins.float = ...,
         headers: _abc.Iterable[_event_pb2.Header] | None = ...,
+        env_json: _builtins.str = ...,
+        environment: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["headers", b"headers", "input_json", b"input_json", "notify", b"notify", "request_id", b"request_id", "timeout_seconds", b"timeout_seconds", "workflow", b"workflow"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["env_json", b"env_json", "environment", b"environment", "headers", b"headers", "input_json", b"input_json", "notify", b"notify", "request_id", b"request_id", "timeout_seconds", b"timeout_seconds", "workflow", b"workflow"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

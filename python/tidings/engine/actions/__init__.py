@@ -3,6 +3,8 @@
 The package's modules, one job each: :mod:`.registry` (the :class:`Action` interface,
 its context and outcome, the registry, seed 000's 598/599 results), :mod:`.std`
 (``std.noop``, ``std.echo``, ``std.fail``, ``std.sleep`` and :func:`default_registry`),
+:mod:`.local` (their base), :mod:`.mistral_std` (``std.async_noop``, ``std.mistral_http``,
+``std.js``, the refused ``std.ssh``), :mod:`.email` (``std.email``),
 :mod:`.params` (checking parameters), :mod:`.http` (``std.http`` and its client),
 :mod:`.http_request` and :mod:`.http_response` (its parameters; its answers and faults).
 """

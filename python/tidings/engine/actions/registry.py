@@ -77,6 +77,8 @@ class ActionContext:
     attempt: int = 1
     #: The task declared ``async: true``: a successful call leaves it ``running``.
     is_async: bool = False
+    #: The name of the execution's workflow (``std.mistral_http`` sends it).
+    workflow_name: str = ""
 
 
 @dataclass(frozen=True)
@@ -275,6 +277,7 @@ def action_specs(registry: ActionRegistry) -> dict[str, ActionSpec]:
             required=action.required_params,
             optional=action.optional_params,
             supports_async=getattr(action, "supports_async", False) is True,
+            refusal=getattr(action, "refusal", None),
         )
         for name in registry.names()
         for action in [registry.get(name)]

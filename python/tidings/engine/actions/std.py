@@ -7,52 +7,24 @@
 from __future__ import annotations
 
 import asyncio
-import logging
 from collections.abc import Mapping
 
+from tidings.engine.actions.email import EmailAction
 from tidings.engine.actions.http import HttpAction, HttpActionConfig
-from tidings.engine.actions.params import ParamError, number_param, plain, unknown_params
-from tidings.engine.actions.registry import (
-    ActionContext,
-    ActionOutcome,
-    ActionRegistry,
-    JSONValue,
+from tidings.engine.actions.local import LocalAction
+from tidings.engine.actions.mistral_std import (
+    AsyncNoopAction,
+    JavaScriptAction,
+    MistralHttpAction,
+    SshAction,
 )
+from tidings.engine.actions.params import number_param
+from tidings.engine.actions.registry import ActionOutcome, ActionRegistry, JSONValue
 
 __all__ = ["EchoAction", "FailAction", "NoopAction", "SleepAction", "default_registry"]
 
-log = logging.getLogger(__name__)
 
-
-class _LocalAction:
-    """Base of the ``std.*`` actions that run inside the engine."""
-
-    name: str = ""
-    required_params: frozenset[str] = frozenset()
-    optional_params: frozenset[str] | None = frozenset()
-
-    def request_view(self, params: Mapping[str, JSONValue], ctx: ActionContext) -> JSONValue:
-        """The parameters, as given."""
-        return plain(params)
-
-    async def run(self, params: Mapping[str, JSONValue], ctx: ActionContext) -> ActionOutcome:
-        """Check parameter names, then :meth:`_run`; parameter errors become ``error``."""
-        request = plain(params)
-        try:
-            if self.optional_params is not None:
-                unknown_params(self.name, params, self.required_params | self.optional_params)
-            return await self._run(params, request)
-        except ParamError as exc:
-            return ActionOutcome.failure(str(exc), None, request)
-        except Exception as exc:  # a bug: report it, never raise into the runner
-            log.exception("%s failed", self.name)
-            return ActionOutcome.failure(f"{self.name}: {type(exc).__name__}: {exc}", None, request)
-
-    async def _run(self, params: Mapping[str, JSONValue], request: JSONValue) -> ActionOutcome:
-        raise NotImplementedError
-
-
-class NoopAction(_LocalAction):
+class NoopAction(LocalAction):
     """``std.noop``: succeeds with result ``None``."""
 
     name = "std.noop"
@@ -61,7 +33,7 @@ class NoopAction(_LocalAction):
         return ActionOutcome.success(None, request)
 
 
-class EchoAction(_LocalAction):
+class EchoAction(LocalAction):
     """``std.echo``: succeeds with result ``output`` (default ``None``)."""
 
     name = "std.echo"
@@ -71,7 +43,7 @@ class EchoAction(_LocalAction):
         return ActionOutcome.success(params.get("output"), request)
 
 
-class FailAction(_LocalAction):
+class FailAction(LocalAction):
     """``std.fail``: fails with ``message`` (default "std.fail") and result ``error_data``."""
 
     name = "std.fail"
@@ -83,7 +55,7 @@ class FailAction(_LocalAction):
         return ActionOutcome.failure(text, params.get("error_data"), request)
 
 
-class SleepAction(_LocalAction):
+class SleepAction(LocalAction):
     """``std.sleep``: waits ``seconds`` (default 1, as in Mistral), cancellable, succeeds."""
 
     name = "std.sleep"
@@ -95,8 +67,21 @@ class SleepAction(_LocalAction):
         return ActionOutcome.success(None, request)
 
 
-def default_registry(http: HttpActionConfig | None = None) -> ActionRegistry:
-    """``std.http``, ``std.noop``, ``std.echo``, ``std.fail`` and ``std.sleep``."""
+def default_registry(
+    http: HttpActionConfig | None = None, javascript_time_limit_s: float = 10.0
+) -> ActionRegistry:
+    """Every standard action.
+
+    ``std.http``, ``std.noop``, ``std.echo``, ``std.fail``, ``std.sleep``, and Mistral's
+    others (:mod:`.mistral_std`, :mod:`.email`).
+
+    ``javascript_time_limit_s`` bounds each ``std.js`` script.
+    """
     return ActionRegistry(
-        [HttpAction(http), NoopAction(), EchoAction(), FailAction(), SleepAction()]
-    )
+        [
+            HttpAction(http), NoopAction(), EchoAction(), FailAction(), SleepAction(),
+            AsyncNoopAction(), MistralHttpAction(http), EmailAction(), SshAction(),
+            JavaScriptAction("std.js", javascript_time_limit_s),
+            JavaScriptAction("std.javascript", javascript_time_limit_s),
+        ]
+    )  # fmt: skip

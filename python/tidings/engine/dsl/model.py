@@ -51,12 +51,15 @@ class ActionSpec:
     """The inputs of an action, as the validator needs them.
 
     ``optional`` None means the action accepts any input besides the required ones.
-    ``supports_async`` says whether a task may run it with ``async: true``.
+    ``supports_async`` says whether a task may run it with ``async: true``. An action
+    this engine names but does not run has a ``refusal``: why a definition using it is
+    refused.
     """
 
     required: frozenset[str] = frozenset()
     optional: frozenset[str] | None = frozenset()
     supports_async: bool = False
+    refusal: str | None = None
 
     def allowed(self) -> frozenset[str] | None:
         """Every input name the action accepts; None: any."""

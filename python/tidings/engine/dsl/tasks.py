@@ -262,6 +262,10 @@ class TaskChecker(ClauseChecker):
                 f" known actions: {', '.join(sorted(self.actions))}",
             )
             return None, {}
+        refusal = self.actions[name].refusal
+        if refusal is not None:
+            self.add(path, refusal)
+            return None, {}
         return (None, {}) if call.problems else (name, call.params)
 
     def merged_input(

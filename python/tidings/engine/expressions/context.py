@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import datetime
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -10,7 +11,15 @@ from yaql.language import utils as yaql_utils
 
 from tidings.engine.expressions.deadline import DEFAULT_TIME_LIMIT_S
 
-__all__ = ["DEFAULT_TIME_LIMIT_S", "ExpressionContext", "TaskView"]
+__all__ = ["DEFAULT_TIME_LIMIT_S", "ExpressionContext", "TaskView", "mistral_time"]
+
+
+def mistral_time(timestamp: float | None) -> str | None:
+    """A time as Mistral's functions write it: UTC, to the second, ``2026-12-06 23:58:32``."""
+    if timestamp is None:
+        return None
+    moment = datetime.datetime.fromtimestamp(int(timestamp), datetime.UTC)
+    return moment.replace(tzinfo=None).isoformat(" ")
 
 
 @dataclass(frozen=True)
@@ -23,6 +32,11 @@ class TaskView:
     result: Any = None
     published: Mapping[str, Any] = field(default_factory=dict)
     state_info: str | None = None
+    #: ``ACTION`` or ``WORKFLOW``, as in Mistral.
+    type: str = "ACTION"
+    workflow_execution_id: str = ""
+    created_at: float | None = None
+    updated_at: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """The mapping ``task()`` returns (Mistral's keys, minus the spec)."""
@@ -33,6 +47,10 @@ class TaskView:
             "state_info": self.state_info,
             "result": self.result,
             "published": dict(self.published),
+            "type": self.type,
+            "workflow_execution_id": self.workflow_execution_id,
+            "created_at": mistral_time(self.created_at),
+            "updated_at": mistral_time(self.updated_at),
         }
 
 
@@ -43,8 +61,12 @@ class ExpressionContext:
     ``data`` is ``$`` in YAQL and ``_`` in Jinja (workflow inputs and published
     variables); ``tasks`` are the finished tasks (and the current one, when evaluating
     its ``publish``) by name; ``current_task`` is what ``task()`` without a name means;
-    ``execution`` is what ``execution()`` returns. Treat a context as an immutable
-    snapshot: converted views of it are cached on first use.
+    ``execution`` is what ``execution()`` returns (and ``executions()`` lists: the
+    engine's expressions see no other execution); ``env`` is what ``env()`` returns;
+    ``all_tasks``, when given, makes every task instance of the execution in creation
+    order, whatever its state, for ``tasks()`` (made only when an expression asks).
+    Treat a context as an immutable snapshot: converted views of it are cached on
+    first use.
 
     ``time_limit_s`` is how long each evaluation of one expression may run (the setting
     ``expression_time_limit_s``): past it the evaluation is stopped and fails. It must
@@ -55,6 +77,8 @@ class ExpressionContext:
     tasks: Mapping[str, TaskView] = field(default_factory=dict)
     current_task: str | None = None
     execution: Mapping[str, Any] = field(default_factory=dict)
+    env: Mapping[str, Any] = field(default_factory=dict)
+    all_tasks: Callable[[], Sequence[TaskView]] | None = None
     time_limit_s: float = DEFAULT_TIME_LIMIT_S
     # yaql wants its own frozen copy of the data; making it once per context rather than
     # once per expression matters when one task's conditions and publish share a context.
@@ -89,6 +113,59 @@ class ExpressionContext:
             raise TypeError(f"global() takes a variable name (a string), got {type(name).__name__}")
         return self.data.get(name)
 
+    def tasks_list(
+        self,
+        workflow_execution_id: str | None = None,
+        recursive: bool = False,
+        state: str | None = None,
+        flat: bool = False,
+    ) -> list[dict[str, Any]]:
+        """``tasks(execution_id, recursive, state, flat)``: task instances, as ``task()``.
+
+        Mistral's parameters: ``workflow_execution_id`` (none: every execution the expression can
+        see, which here is its own), ``recursive`` (also the tasks of sub-workflows),
+        ``state`` (only tasks in it), ``flat`` (only action tasks, and workflow tasks in
+        another state than their sub-workflow). An execution other than this one has no
+        tasks to see: the list is empty.
+        """
+        own = self.execution.get("id")
+        if workflow_execution_id is not None and workflow_execution_id != own:
+            return []
+        views = self.all_tasks() if self.all_tasks is not None else list(self.tasks.values())
+        # The engine runs no sub-workflows inside an expression's reach, so `recursive`
+        # adds nothing and `flat` keeps every action task.
+        del recursive
+        return [
+            view.to_dict()
+            for view in views
+            if (state is None or view.state == state) and (not flat or view.type == "ACTION")
+        ]
+
+    def executions_list(
+        self,
+        id: str | None = None,  # Mistral's parameter name
+        root_execution_id: str | None = None,
+        state: str | None = None,
+        from_time: str | None = None,
+        to_time: str | None = None,
+    ) -> list[dict[str, Any]]:
+        """``executions(id, root_execution_id, state, from_time, to_time)``.
+
+        Mistral lists every execution in its database; an expression here sees only
+        its own execution, listed when it passes the filters (times compare as
+        ``created_at`` does: ``from_time`` inclusive, ``to_time`` exclusive).
+        """
+        ex = dict(self.execution)
+        created = ex.get("created_at")
+        keep = (
+            (id is None or ex.get("id") == id)
+            and (root_execution_id is None or ex.get("root_execution_id") == root_execution_id)
+            and (state is None or ex.get("state") == state)
+            and (from_time is None or (created is not None and _time(created) >= _time(from_time)))
+            and (to_time is None or (created is not None and _time(created) < _time(to_time)))
+        )
+        return [ex] if keep else []
+
     def _yaql_data(self) -> Any:
         if "$" not in self._yaql_cache:
             self._yaql_cache["$"] = yaql_utils.convert_input_data(self.data)
@@ -99,3 +176,13 @@ class ExpressionContext:
         if key not in self._yaql_cache:
             self._yaql_cache[key] = yaql_utils.convert_input_data(self.task_dict(name))
         return self._yaql_cache[key]
+
+
+def _time(text: Any) -> datetime.datetime:
+    # Mistral's filters take ISO-8601 times, with 'T' or a space, naive meaning UTC.
+    if not isinstance(text, str):
+        raise TypeError(f"a time must be ISO-8601 text, got {type(text).__name__}")
+    moment = datetime.datetime.fromisoformat(text)
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(datetime.UTC).replace(tzinfo=None)
+    return moment

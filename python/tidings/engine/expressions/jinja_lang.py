@@ -1,8 +1,10 @@
 """Jinja2 in ``{{ … }}`` and ``{% … %}``: the bounded sandbox, compiling and running.
 
-Jinja sees the workflow context as ``_`` and the functions ``task(name)`` / ``task()``,
-``execution()`` and ``global(name)``. Templates run in an immutable sandbox that also
-bounds the operations able to build a huge value in one C-level call
+Jinja sees the workflow context as ``_`` and Mistral's functions (those YAQL has, and
+``global(name)``), both as functions (``json_dump(_.x)``) and as filters taking the piped
+value as their first argument (``_.x | json_dump``, ``'reserve' | task``). Templates run
+in an immutable sandbox that also bounds the operations able to build a huge value in one
+C-level call
 (:mod:`.jinja_bounds`), and what a template writes is bounded too.
 """
 
@@ -20,6 +22,14 @@ from tidings.engine.expressions.context import ExpressionContext
 from tidings.engine.expressions.errors import ExpressionSyntaxError
 from tidings.engine.expressions.jinja_bounds import BoundedSandbox
 from tidings.engine.expressions.limits import MAX_TEXT
+from tidings.engine.expressions.std_functions import (
+    json_dump,
+    json_parse,
+    json_pp,
+    new_uuid,
+    yaml_dump,
+    yaml_parse,
+)
 from tidings.engine.expressions.values import interpolate
 
 __all__ = ["compile_jinja"]
@@ -33,6 +43,9 @@ def _jinja_finalize(value: Any) -> Any:
 
 
 _JINJA_ENV = BoundedSandbox(undefined=jinja2.StrictUndefined, finalize=_jinja_finalize)
+# The key under which the ExpressionContext sits among a template's names, for filters.
+# Not an identifier, so a template cannot name it.
+_CONTEXT_KEY = "#tidings"
 
 
 def _jinja_syntax_error(source: str, exc: jinja2.TemplateSyntaxError) -> ExpressionSyntaxError:
@@ -42,19 +55,59 @@ def _jinja_syntax_error(source: str, exc: jinja2.TemplateSyntaxError) -> Express
     return ExpressionSyntaxError(source, message)
 
 
-def _jinja_names(context: ExpressionContext) -> dict[str, Any]:
-    def task(name: str | None = None) -> dict[str, Any] | None:
-        return context.task_dict(name)
+def _functions(context: ExpressionContext) -> dict[str, Any]:
+    """Mistral's functions over ``context``, by name (Mistral's parameter names)."""
+
+    def task(task_name: str | None = None) -> dict[str, Any] | None:
+        return context.task_dict(task_name)
 
     def execution() -> dict[str, Any]:
         return dict(context.execution)
 
+    def env() -> dict[str, Any]:
+        return dict(context.env)
+
+    def pretty(data: Any = None) -> str:
+        return json_pp(context.data if data is None else data)
+
     return {
-        "_": context.data,
         "task": task,
+        "tasks": context.tasks_list,
         "execution": execution,
+        "executions": context.executions_list,
+        "env": env,
+        "uuid": new_uuid,
+        "json_pp": pretty,
+        "json_dump": json_dump,
+        "json_parse": json_parse,
+        "yaml_dump": yaml_dump,
+        "yaml_parse": yaml_parse,
         "global": context.global_var,
     }
+
+
+def _filter(name: str) -> Any:
+    # A filter is the function of that name with the piped value as its first argument;
+    # uuid, env and execution, which take none, ignore it.
+    takes_none = name in ("uuid", "env", "execution")
+
+    @jinja2.pass_context
+    def apply(jinja_context: Any, value: Any, *args: Any, **kwargs: Any) -> Any:
+        function = _functions(jinja_context[_CONTEXT_KEY])[name]
+        return function(*args, **kwargs) if takes_none else function(value, *args, **kwargs)
+
+    return apply
+
+
+_JINJA_ENV.filters.update({name: _filter(name) for name in _functions(ExpressionContext())})
+
+
+def _jinja_names(context: ExpressionContext) -> dict[str, Any]:
+    cache = context._yaql_cache  # the context's own cache, for whichever language
+    if "jinja" not in cache:
+        cache["jinja"] = {"_": context.data, _CONTEXT_KEY: context, **_functions(context)}
+    names: dict[str, Any] = cache["jinja"]
+    return names
 
 
 def _run_jinja_expression(compiled: Any, context: ExpressionContext) -> Any:

@@ -1,10 +1,11 @@
 """YAQL in ``<% … %>``: the bounded yaql engine, its root context, compiling and running.
 
-YAQL sees ``$`` (the workflow context) and the functions ``task(name)`` / ``task()``,
-``execution()`` and ``global(name)``. The engine is created with yaql's own bounds on
-collection size and memory; the functions of yaql's standard library that can build a
-huge value in one C-level call are replaced by bounded ones of the same name and
-signature (:mod:`.yaql_bounds`), and the regular expressions run bounded in time
+YAQL sees ``$`` (the workflow context) and Mistral's functions: ``task(name)`` /
+``task()``, ``tasks(…)``, ``execution()``, ``executions(…)``, ``env()``, ``global(name)``,
+``uuid()`` and the data functions of :mod:`.std_functions`. The engine is created with
+yaql's own bounds on collection size and memory; the functions of yaql's standard library
+that can build a huge value in one C-level call are replaced by bounded ones of the same
+name and signature (:mod:`.yaql_bounds`), and the regular expressions run bounded in time
 (:mod:`.yaql_regex`).
 """
 
@@ -23,6 +24,14 @@ from tidings.engine.expressions.compiled import Expression
 from tidings.engine.expressions.context import ExpressionContext
 from tidings.engine.expressions.errors import ExpressionSyntaxError
 from tidings.engine.expressions.limits import YAQL_LIMIT_ITERATORS, YAQL_MEMORY_QUOTA
+from tidings.engine.expressions.std_functions import (
+    json_dump,
+    json_parse,
+    json_pp,
+    new_uuid,
+    yaml_dump,
+    yaml_parse,
+)
 from tidings.engine.expressions.values import interpolate
 from tidings.engine.expressions.yaql_bounds import register_bounded_functions
 from tidings.engine.expressions.yaql_regex import register_regex_functions
@@ -67,15 +76,79 @@ def _yaql_global_function(context: Any, name: Any) -> Any:
     return yaql_utils.convert_input_data(ctx.global_var(name))
 
 
+def _yaql_tasks_function(
+    context: Any,
+    workflow_execution_id: Any = None,
+    recursive: Any = False,
+    state: Any = None,
+    flat: Any = False,
+) -> Any:
+    """``tasks(workflow_execution_id, recursive, state, flat)`` in YAQL (Mistral's names)."""
+    ctx: ExpressionContext = context[_YAQL_CONTEXT_KEY]
+    found = ctx.tasks_list(workflow_execution_id, bool(recursive), state, bool(flat))
+    return yaql_utils.convert_input_data(found)
+
+
+def _yaql_executions_function(
+    context: Any,
+    id: Any = None,  # Mistral's parameter name
+    root_execution_id: Any = None,
+    state: Any = None,
+    from_time: Any = None,
+    to_time: Any = None,
+) -> Any:
+    """``executions(id, root_execution_id, state, from_time, to_time)`` in YAQL."""
+    ctx: ExpressionContext = context[_YAQL_CONTEXT_KEY]
+    found = ctx.executions_list(id, root_execution_id, state, from_time, to_time)
+    return yaql_utils.convert_input_data(found)
+
+
+def _yaql_env_function(context: Any) -> Any:
+    """``env()`` in YAQL: the execution's environment."""
+    ctx: ExpressionContext = context[_YAQL_CONTEXT_KEY]
+    return yaql_utils.convert_input_data(dict(ctx.env))
+
+
+def _yaql_json_pp_function(context: Any, data: Any = None) -> Any:
+    """``json_pp(data)`` in YAQL; without data, ``$``."""
+    if data is None:
+        data = context["$"]
+    return json_pp(data)
+
+
+def _data_function(function: Any) -> Any:
+    # yaql hands frozen mappings and tuples; the functions take and give plain values.
+    def call(data: Any) -> Any:
+        return yaql_utils.convert_input_data(function(data))
+
+    return call
+
+
+def _register_mistral_functions(root: Any) -> None:
+    root.register_function(_yaql_task_function, name="task")
+    root.register_function(_yaql_tasks_function, name="tasks")
+    root.register_function(_yaql_execution_function, name="execution")
+    root.register_function(_yaql_executions_function, name="executions")
+    root.register_function(_yaql_env_function, name="env")
+    root.register_function(_yaql_global_function, name="global")
+    root.register_function(_yaql_json_pp_function, name="json_pp")
+    root.register_function(new_uuid, name="uuid")
+    for name, function in (
+        ("json_dump", json_dump),
+        ("json_parse", json_parse),
+        ("yaml_dump", yaml_dump),
+        ("yaml_parse", yaml_parse),
+    ):
+        root.register_function(_data_function(function), name=name)
+
+
 def _create_yaql_root_context() -> Any:
     # The child layer's functions take precedence over the standard library's of the
     # same name: that is how the bounded ones (yaql_bounds) replace the unbounded ones.
     root = yaql.create_context().create_child_context()
     register_bounded_functions(root)
     register_regex_functions(root)
-    root.register_function(_yaql_task_function, name="task")
-    root.register_function(_yaql_execution_function, name="execution")
-    root.register_function(_yaql_global_function, name="global")
+    _register_mistral_functions(root)
     return root
 
 

@@ -170,6 +170,18 @@ MIGRATIONS: tuple[str, ...] = (
     """
     ALTER TABLE executions ADD COLUMN headers TEXT NOT NULL DEFAULT '[]';
     """,
+    # 8: an execution's environment (Mistral's `env`), given at StartExecution, and the
+    # named environments it may be copied from.
+    """
+    ALTER TABLE executions ADD COLUMN env TEXT NOT NULL DEFAULT '{}';
+    CREATE TABLE environments (
+        name        TEXT PRIMARY KEY,
+        description TEXT NOT NULL,
+        variables   TEXT NOT NULL,
+        create_time REAL NOT NULL,
+        update_time REAL NOT NULL
+    );
+    """,
 )
 
 

@@ -12,6 +12,7 @@ import asyncio
 import sqlite3
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 from tidings.errors import StoreError
 from tidings.store.listeners import ListenerRow
@@ -20,12 +21,13 @@ from tidings.store.rows import (
     Change,
     Committed,
     DeliveryRow,
+    EnvironmentRow,
     EventRow,
     ExecutionRow,
     TaskRow,
     WorkflowRow,
 )
-from tidings.store.sqlite import deliveries, outbox, reads
+from tidings.store.sqlite import deliveries, environments, outbox, reads
 from tidings.store.sqlite.connection import Reader
 from tidings.store.sqlite.writer import Writer
 
@@ -156,6 +158,37 @@ class SQLiteStore:
         return await self._reader.run(
             deliveries.list_deliveries, listener_id, event_id, state, page_token, limit
         )
+
+    # --- named environments ------------------------------------------------
+
+    async def create_environment(self, row: EnvironmentRow) -> bool:
+        """Add a named environment; False if the name is taken."""
+        return await self._write(environments.create_environment, row)
+
+    async def update_environment(self, row: EnvironmentRow) -> bool:
+        """Replace a named environment's description and variables; False if none."""
+        return await self._write(environments.update_environment, row)
+
+    async def delete_environment(self, name: str) -> bool:
+        """Delete a named environment; False if there is none."""
+        return await self._write(environments.delete_environment, name)
+
+    async def get_environment(self, name: str) -> EnvironmentRow | None:
+        """A named environment, or None."""
+        return await self._reader.run(environments.get_environment, name)
+
+    async def list_environments(
+        self, page_token: str, limit: int
+    ) -> tuple[list[EnvironmentRow], str]:
+        """A page of environments in creation order, and the next page's token."""
+        return await self._reader.run(environments.list_environments, page_token, limit)
+
+    async def _write(self, fn: Callable[[sqlite3.Connection, Any], bool], arg: Any) -> bool:
+        try:
+            # Autocommit: one statement, its own transaction, in the writer's thread.
+            return await self._writer.run(fn, arg)
+        except sqlite3.Error as exc:
+            raise StoreError(f"cannot write environment: {exc}") from exc
 
     # --- workflows, executions, tasks --------------------------------------
 
