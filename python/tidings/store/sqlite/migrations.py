@@ -165,6 +165,10 @@ MIGRATIONS: tuple[str, ...] = (
         AND NOT EXISTS (SELECT 1 FROM json_each(listeners.filter, '$.types')
                         WHERE value = 'EXECUTION_RERUN');
     """,
+    # 7: what each task published (its `publish`, evaluated), as ListTasks reports it.
+    """
+    ALTER TABLE tasks ADD COLUMN published TEXT NOT NULL DEFAULT '{}';
+    """,
 )
 
 
