@@ -10,17 +10,17 @@ that alembic takes the schema for the newest revision; ``scripts/mistral`` does 
 
 import sys
 
-from mistral import config
-from mistral.db.v2 import api as db_api
+import mistral.config
+import mistral.db.v2.api
 
 
 def main() -> int:
     # parse_args registers Mistral's options (logging's among them) and reads the
     # --config-file given on the command line.
-    config.parse_args()
+    mistral.config.parse_args()
     # Creates every table of the models (Workbook.metadata holds them all) on the
     # engine of [database] connection.
-    db_api.setup_db()
+    mistral.db.v2.api.setup_db()
     return 0
 
 
