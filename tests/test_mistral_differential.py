@@ -33,7 +33,9 @@ from mistral_server import MistralClient, MistralError, MistralServer, Refused
 from tidings.v1 import execution_pb2
 from tidings_process import TidingsProcess
 
-pytestmark = pytest.mark.mistral
+# The first test's setup starts Mistral (on a fresh machine: installs RabbitMQ and builds
+# Mistral's venv first) and runs the whole corpus in both engines.
+pytestmark = [pytest.mark.mistral, pytest.mark.timeout(1800)]
 
 HERE = Path(__file__).resolve().parent
 CORPUS = HERE / "mistral"
@@ -298,12 +300,25 @@ def _atom_server() -> AtomServer:
     return atoms
 
 
+def _selected(session: pytest.Session) -> list[Case]:
+    # Only the cases whose tests this session runs (`-k name` runs one case, not 112).
+    chosen = {
+        str(item.callspec.id)
+        for item in session.items
+        if isinstance(item, pytest.Function)
+        and item.originalname == "test_case"
+        and item.module is not None
+        and item.module.__name__ == __name__
+    }
+    return [c for c in CORPUS_CASES if c.name in chosen]
+
+
 @pytest.fixture(scope="module")
 def outcomes(
-    mistral: MistralServer, server: TidingsProcess
+    request: pytest.FixtureRequest, mistral: MistralServer, server: TidingsProcess
 ) -> Iterator[dict[str, tuple[Outcome, Outcome]]]:
-    """Every case run in both engines, all at once; each engine calls its own atom server
-    (same replies), so that what one engine's calls change the other's do not see."""
+    """The selected cases run in both engines, all at once; each engine calls its own atom
+    server (same replies), so that what one engine's calls change the other's do not see."""
     with (
         MistralClient(mistral.url) as m_client,
         EngineClient(server.address) as t_client,
@@ -316,7 +331,7 @@ def outcomes(
                 pool.submit(_guarded, run_in_mistral, m_client, case, m_atoms.url("").rstrip("/")),
                 pool.submit(_guarded, run_in_tidings, t_client, case, t_atoms.url("").rstrip("/")),
             )
-            for case in CORPUS_CASES
+            for case in _selected(request.session)
         }
         yield {name: (m.result(), t.result()) for name, (m, t) in futures.items()}
 
