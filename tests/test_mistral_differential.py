@@ -170,6 +170,9 @@ def _output(state: str, output: Any) -> Any:
     # A failed execution's output holds the error as `result` (Mistral's own wording).
     if state == "ERROR" and isinstance(output, dict) and isinstance(output.get("result"), str):
         output = {**output, "result": _ERROR_MESSAGE}
+    # No output yet (a paused execution): Mistral shows {}, tidings nothing.
+    if state not in ("SUCCESS", "ERROR") and output == {}:
+        output = None
     return output
 
 
