@@ -15,7 +15,6 @@ import socket
 import subprocess
 import tempfile
 import time
-from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -37,11 +36,12 @@ class MistralError(RuntimeError):
     """``scripts/mistral`` failed, or Mistral answered what a test cannot use."""
 
 
-@dataclass(frozen=True)
 class Refused(Exception):
     """Mistral refused a request with 400 Bad Request; ``message`` is its faultstring."""
 
-    message: str
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
 
 
 def _free_ports(n: int) -> list[int]:
