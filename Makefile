@@ -17,7 +17,7 @@ STAMPS := $(VENV)/.stamps
 
 RUST_SOURCES := $(shell find rust -name '*.rs' -o -name 'Cargo.toml' -o -name 'build.rs' 2>/dev/null) Cargo.toml $(wildcard Cargo.lock) $(wildcard protos/tidings/v1/*.proto)
 
-.PHONY: help setup run test lint typecheck rust-check buf-lint proto proto-check floor-check pytest bench kafka-start kafka-stop clean
+.PHONY: help setup run test lint typecheck rust-check buf-lint proto proto-check floor-check pytest pytest-mistral bench kafka-start kafka-stop mistral-start mistral-stop clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 16
@@ -60,6 +60,12 @@ kafka-start: ## start the local Kafka broker (scripts/kafka start)
 
 kafka-stop: ## stop the local Kafka broker
 	scripts/kafka stop
+
+mistral-start: ## start real OpenStack Mistral on 127.0.0.1 (scripts/mistral start; installs it first)
+	scripts/mistral start
+
+mistral-stop: ## stop it
+	scripts/mistral stop
 
 # --- checks ------------------------------------------------------------------
 
@@ -105,8 +111,11 @@ floor-check: setup ## import tidings.v1 and the gRPC modules we use with the low
 	$(UV) pip install --quiet --python $(FLOOR_VENV)/bin/python --no-deps $(FLOOR_VENV)/dist/*.whl
 	$(FLOOR_VENV)/bin/python -W error scripts/floor_check.py $(FLOOR_VENV)/floors.txt
 
-pytest: setup ## pytest, including the real-Kafka and real-gRPC tests
+pytest: setup ## pytest, including the real-Kafka, real-gRPC and real-Mistral (differential) tests
 	$(PY) -m pytest
+
+pytest-mistral: setup ## only the differential test against real Mistral (tests/mistral/)
+	$(PY) -m pytest -m mistral
 
 test: lint typecheck rust-check buf-lint proto-check floor-check pytest ## every check
 
@@ -118,4 +127,5 @@ bench: setup ## the benchmarks of bench/ (codec, engine, dispatch), each printin
 
 clean: ## remove build products and local state (not the download caches)
 	scripts/kafka stop || true
-	rm -rf $(VENV) $(TOOLS) tools/node_modules target .data .kafka
+	scripts/mistral stop || true
+	rm -rf $(VENV) $(TOOLS) tools/node_modules target .data .kafka .mistral

@@ -366,6 +366,20 @@ def test_a_failing_publish_fails_the_task(client: EngineClient, log: EventLog) -
     assert "publish" in by_name(client, ex.id)["a"].error_message
 
 
+def test_list_tasks_reports_what_each_task_published(client: EngineClient, log: EventLog) -> None:
+    tasks = {
+        "a": echo({"id": 7}, publish={"ident": "<% task().result.id %>", "two": [1, 2]},
+                  **{"on-success": ["b", "c"]}),
+        "b": noop(),
+        # The condition fails, so the task fails and what it published is undone.
+        "c": echo(1, publish={"gone": 1}, **{"on-success": [{"b": "<% $.nothing.here %>"}]}),
+    }  # fmt: skip
+    ex, _ = run(client, log, tasks)
+    assert ex.state == ES.EXECUTION_STATE_ERROR
+    published = {t.name: json.loads(t.published_json) for t in client.tasks(ex.id)}
+    assert published == {"a": {"ident": 7, "two": [1, 2]}, "b": {}, "c": {}}
+
+
 # ============================================================================ std.http
 
 
@@ -1063,6 +1077,7 @@ def test_skip_task_publishes_the_given_result(client: EngineClient, log: EventLo
     assert ex.state == ES.EXECUTION_STATE_SUCCESS
     assert result_of(by_name(client, ex.id)["after"]) == 5
     assert json.loads(ex.output_json).get("x") == 5
+    assert json.loads(by_name(client, ex.id)["broken"].published_json) == {"x": 5}
 
 
 def test_skip_a_running_task(client: EngineClient, log: EventLog) -> None:

@@ -160,6 +160,7 @@ def task(row: TaskRow) -> execution_pb2.Task:
         update_time=ts(row.update_time),
         end_time=ts(row.end_time),
         run=row.run,
+        published_json=orjson.dumps(row.published).decode(),
     )
 
 

@@ -271,7 +271,7 @@ def _task_view(run: Run, t: TaskRow) -> TaskView:
     spec = run.workflow.tasks.get(t.name)
     return TaskView(
         id=t.id, name=t.name, state=t.state, result=result_view(t),
-        state_info=t.error_message or None,
+        published=t.published, state_info=t.error_message or None,
         type="WORKFLOW" if spec is not None and spec.workflow else "ACTION",
         workflow_execution_id=t.execution_id, created_at=t.create_time, updated_at=t.update_time,
     )  # fmt: skip

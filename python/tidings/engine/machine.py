@@ -352,6 +352,7 @@ class Machine:
         task.run_after = 0.0
         task.end_time = task.update_time = now
         context = run.row.context
+        task.published = published
         if published:
             run.row.context = {**context, **published}
         targets = fired(run, task, state == SUCCESS)
@@ -361,6 +362,7 @@ class Machine:
             state = task.state = ERROR
             error = task.error_message = targets
             run.row.context = context
+            task.published = {}
         success = state == SUCCESS
         etype = ET.EVENT_TYPE_TASK_SUCCEEDED if success else ET.EVENT_TYPE_TASK_FAILED
         step.change.add_event(
@@ -525,6 +527,7 @@ class Machine:
         task.run = run.row.run
         task.state = SKIPPED
         task.result = result
+        task.published = published
         task.error_message = ""
         task.end_time = task.update_time = now
         step.change.add_event(

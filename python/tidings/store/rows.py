@@ -107,6 +107,8 @@ class TaskRow:
     end_time: float | None
     #: The run of its execution in which the task last ran (created, retried, skipped).
     run: int = 1
+    #: The variables the task published (its `publish`, evaluated); empty when none.
+    published: dict[str, object] = field(default_factory=dict)
 
     def columns(self) -> tuple[object, ...]:
         """The row's column values, JSON fields encoded (a snapshot)."""
@@ -114,7 +116,8 @@ class TaskRow:
                 to_json(self.input), to_json(self.result), self.error_message, self.attempt,
                 to_json(self.triggered_by), to_json(self.arrivals), self.run_after,
                 None if self.pending is None else to_json(self.pending), self.rollback_state,
-                self.create_time, self.update_time, self.end_time, self.run)  # fmt: skip
+                self.create_time, self.update_time, self.end_time, self.run,
+                to_json(self.published))  # fmt: skip
 
 
 @dataclass(slots=True)

@@ -274,6 +274,7 @@ class Task(_message.Message):
     UPDATE_TIME_FIELD_NUMBER: _builtins.int
     END_TIME_FIELD_NUMBER: _builtins.int
     RUN_FIELD_NUMBER: _builtins.int
+    PUBLISHED_JSON_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     execution_id: _builtins.str
     name: _builtins.str
@@ -290,6 +291,10 @@ class Task(_message.Message):
     run: _builtins.int
     """The run of its execution in which the task last ran (created, retried or
     skipped); a terminal event's task summary holds the tasks of its run.
+    """
+    published_json: _builtins.str
+    """The variables the task published (its `publish`, evaluated), as a JSON
+    object text; "{}" when it published nothing (as Mistral's task `published`).
     """
     @_builtins.property
     def triggered_by(self) -> _containers.RepeatedCompositeFieldContainer[Global___TriggerRef]: ...
@@ -317,10 +322,11 @@ class Task(_message.Message):
         update_time: _timestamp_pb2.Timestamp | None = ...,
         end_time: _timestamp_pb2.Timestamp | None = ...,
         run: _builtins.int = ...,
+        published_json: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["create_time", b"create_time", "end_time", b"end_time", "update_time", b"update_time"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["action", b"action", "atom_id", b"atom_id", "attempt", b"attempt", "create_time", b"create_time", "end_time", b"end_time", "error_message", b"error_message", "execution_id", b"execution_id", "id", b"id", "input_json", b"input_json", "name", b"name", "result_json", b"result_json", "run", b"run", "state", b"state", "triggered_by", b"triggered_by", "update_time", b"update_time"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["action", b"action", "atom_id", b"atom_id", "attempt", b"attempt", "create_time", b"create_time", "end_time", b"end_time", "error_message", b"error_message", "execution_id", b"execution_id", "id", b"id", "input_json", b"input_json", "name", b"name", "published_json", b"published_json", "result_json", b"result_json", "run", b"run", "state", b"state", "triggered_by", b"triggered_by", "update_time", b"update_time"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

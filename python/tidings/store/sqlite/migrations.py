@@ -182,6 +182,10 @@ MIGRATIONS: tuple[str, ...] = (
         update_time REAL NOT NULL
     );
     """,
+    # 9: what each task published (its `publish`, evaluated), as ListTasks reports it.
+    """
+    ALTER TABLE tasks ADD COLUMN published TEXT NOT NULL DEFAULT '{}';
+    """,
 )
 
 
