@@ -5,15 +5,18 @@ while the store, its writer and the dispatcher stay on the loop that serves RPCs
 engine reaches the store through this adapter: every call runs on the store's loop and
 its result comes back to the caller's.
 
-Order is kept: `enqueue` hands changes to the store's loop with
-``call_soon_threadsafe``, which runs callbacks in the order they were scheduled, so
-changes commit in the order the engine made them, as with the store itself. `commit`
-goes the same way (it is `enqueue` and a wait), never overtaking an earlier `enqueue`.
+Order is kept: `enqueue` appends changes to one list, which the store's loop takes in
+batches and hands to the store in that order, so changes commit in the order the engine
+made them, as with the store itself. Outcomes come back in batches too: one wake-up of
+a loop per batch rather than per change. `commit` goes the same way (it is `enqueue` and
+a wait), never overtaking an earlier `enqueue`.
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
+import threading
 from collections.abc import Callable, Coroutine, Sequence
 from typing import Any, TypeVar
 
@@ -54,6 +57,14 @@ class StoreOnLoop:
     def __init__(self, store: Store, home: asyncio.AbstractEventLoop) -> None:
         self._store = store
         self._home = home
+        # Changes on their way to the store, and outcomes on their way back, each handed
+        # over in batches (see `enqueue`); the lock guards both, across the two threads.
+        self._lock = threading.Lock()
+        self._to_store: list[tuple[Change, asyncio.Future[None], asyncio.AbstractEventLoop]] = []
+        self._store_woken = False
+        self._to_caller: dict[
+            asyncio.AbstractEventLoop, list[tuple[asyncio.Future[None], asyncio.Future[None]]]
+        ] = {}
 
     async def _there(self, coro: Coroutine[Any, Any, T]) -> T:
         return await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(coro, self._home))
@@ -74,20 +85,51 @@ class StoreOnLoop:
         """Queue the change on the store's loop now; the future resolves on the caller's."""
         loop = asyncio.get_running_loop()
         mine: asyncio.Future[None] = loop.create_future()
+        with self._lock:
+            self._to_store.append((change, mine, loop))
+            wake = not self._store_woken
+            self._store_woken = True
+        # One wake-up of the store's loop for all the changes queued meanwhile: waking a
+        # loop from another thread is a system call, and the engine makes many small steps.
+        if wake:
+            self._home.call_soon_threadsafe(self._enqueue_there)
+        return mine
 
-        def settle_mine(theirs: asyncio.Future[None]) -> None:
-            loop.call_soon_threadsafe(_settle, theirs, mine)
-
-        def enqueue_there() -> None:
+    def _enqueue_there(self) -> None:
+        """(On the store's loop.) Hand the queued changes to the store, in order."""
+        with self._lock:
+            batch, self._to_store = self._to_store, []
+            self._store_woken = False
+        for change, mine, loop in batch:
             try:
                 theirs = self._store.enqueue(change)
             except Exception as exc:  # the caller learns of it as from the store itself
-                loop.call_soon_threadsafe(mine.set_exception, exc)
-                return
-            theirs.add_done_callback(settle_mine)
+                failed: asyncio.Future[None] = self._home.create_future()
+                failed.set_exception(exc)
+                self._settled(mine, loop, failed)
+                continue
+            theirs.add_done_callback(functools.partial(self._settled, mine, loop))
 
-        self._home.call_soon_threadsafe(enqueue_there)
-        return mine
+    def _settled(
+        self,
+        mine: asyncio.Future[None],
+        loop: asyncio.AbstractEventLoop,
+        theirs: asyncio.Future[None],
+    ) -> None:
+        """(On the store's loop.) Pass an outcome back, one wake-up per caller's loop."""
+        with self._lock:
+            waiting = self._to_caller.setdefault(loop, [])
+            waiting.append((theirs, mine))
+            wake = len(waiting) == 1
+        if wake:
+            loop.call_soon_threadsafe(self._settle_here, loop)
+
+    def _settle_here(self, loop: asyncio.AbstractEventLoop) -> None:
+        """(On the caller's loop.) Resolve the futures whose changes have committed."""
+        with self._lock:
+            done = self._to_caller.pop(loop, [])
+        for theirs, mine in done:
+            _settle(theirs, mine)
 
     async def commit(self, change: Change) -> None:
         """Make the change durable (after every change enqueued before it)."""
