@@ -183,6 +183,8 @@ def test_a_failing_listener_keeps_its_delivery_until_a_delivery_succeeds(tmp_pat
             assert not failing.lanes
             await commit(store, event("x2", 1))
             await until(lambda: live(fanout, "F") is None, "the delivery dropped after a success")
+            last = await store.last_position()
+            await until(lambda: fanout.cursor == last, "the success settled")
             assert await states(store, "F") == {"x1-1": "DEAD", "x2-1": "DELIVERED"}
         finally:
             await fanout.stop()
