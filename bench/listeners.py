@@ -7,7 +7,10 @@ In one run, against one server and one real HTTP receiver:
      workflow callbacks (CreateWorkflow with callback_url and modify_callback_url) and
      execution notify targets (StartExecution with a notify target);
   3. the idle server's CPU with all of them (from /proc, over some seconds);
-  4. the same delivery as in 1 with the 10,000 present, as a ratio of 1.
+  4. the same delivery as in 1 with the 10,000 present, as a ratio of 1;
+  5. as many StartExecution calls as in 2, of the same workflow, without a notify target:
+     what the notify targets' figure is to be read against (each of those executions
+     runs to its end, and its notify target hears its events as they commit).
 Every event of the active listener is checked delivered, in order per execution.
 
     python bench/listeners.py            # a table
@@ -190,6 +193,7 @@ def create_listeners(server: TidingsProcess, rx: WebhookReceiver, total: int) ->
     made = n_global + 2 * n_workflows + n_notify
     return {
         "listeners": made,
+        "notify_targets": n_notify,
         "listed": listed,
         "create_per_s": round(made / (t_global + t_callbacks + t_notify)),
         "create_global_per_s": round(n_global / t_global),
@@ -197,6 +201,17 @@ def create_listeners(server: TidingsProcess, rx: WebhookReceiver, total: int) ->
         "create_notify_per_s": round(n_notify / t_notify),
         "list_all_s": round(t_list, 2),
     }
+
+
+def start_alone(server: TidingsProcess, workflow: str, executions: int) -> float:
+    """StartExecution calls a second, as the notify targets are made but without one."""
+    with EngineClient(server.address) as eng:
+        t0 = time.monotonic()
+        started = concurrently((lambda: eng.start(workflow).id) for _ in range(executions))
+        elapsed = time.monotonic() - t0
+        for ex_id in started:
+            eng.wait_until_ended(ex_id, 60)
+    return executions / elapsed
 
 
 def idle_cpu(server: TidingsProcess, seconds: float) -> float:
@@ -237,6 +252,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             note(f"delivery with {args.listeners} more")
             many = deliver(server, rx, "active", "/active", args.executions)
             many_paced = deliver(server, rx, "active", "/active", args.executions // 2, pace)
+            note("StartExecution without a notify target")
+            alone = start_alone(server, "notified", made["notify_targets"])
         except BaseException:
             note(server.log()[-3000:])
             raise
@@ -244,6 +261,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             server.stop()
     return {
         **made,
+        "start_alone_per_s": round(alone),
         "idle_cpu_1": round(idle_one, 4),
         "idle_cpu": round(idle_many, 4),
         "one": {**one, "p50_ms": one_paced["p50_ms"], "p99_ms": one_paced["p99_ms"]},
@@ -272,6 +290,8 @@ def main() -> int:
     print(f"  creation                {r['create_per_s']:>8,} listeners/s "
           f"(global {r['create_global_per_s']:,}/s, callbacks {r['create_callbacks_per_s']:,}/s, "
           f"notify {r['create_notify_per_s']:,}/s)")  # fmt: skip
+    print(f"  (notify: StartExecution with a notify target; without one "
+          f"{r['start_alone_per_s']:,}/s)")  # fmt: skip
     print(f"  ListListeners, all      {r['list_all_s']:>8} s for {r['listed']:,}")
     print(f"  idle CPU                {r['idle_cpu'] * 100:>8.2f} % of a core "
           f"(with 1 listener: {r['idle_cpu_1'] * 100:.2f} %)")  # fmt: skip
