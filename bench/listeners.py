@@ -10,7 +10,10 @@ In one run, against one server and one real HTTP receiver:
      execution notify targets (StartExecution with a notify target);
   3. the idle server's CPU with all of them (from /proc, over some seconds);
   4. the same delivery as in 1 with the 10,000 present, as a ratio of 1;
-  5. as many StartExecution calls as in 2, of the same workflow, without a notify target:
+  5. the same delivery again once the 10,000 are deleted: the engine keeps the executions
+     it ran (up to 10,000 recently ended ones, the notify targets' among them) and its
+     heap grows through the run whatever the listeners; 1 and 5 bracket 4 in that;
+  6. as many StartExecution calls as in 2, of the same workflow, without a notify target:
      what the notify targets' figure is to be read against (each of those executions
      runs to its end, and its notify target hears its events as they commit).
 Every event of the active listener is checked delivered, in order per execution.
@@ -205,6 +208,29 @@ def create_listeners(server: TidingsProcess, rx: WebhookReceiver, total: int) ->
     }
 
 
+def delete_listeners(server: TidingsProcess, keep: str) -> float:
+    """Delete every listener but `keep`; returns how many were deleted a second."""
+    with grpc.insecure_channel(server.address) as ch:
+        stub = listener_pb2_grpc.ListenerServiceStub(ch)
+        ids, token = [], ""
+        while True:
+            reply = stub.ListListeners(
+                PB.ListListenersRequest(page_size=1000, page_token=token), timeout=60
+            )
+            ids += [lst.id for lst in reply.listeners if lst.id != keep]
+            token = reply.next_page_token
+            if not token:
+                break
+
+        def delete(listener_id: str) -> Callable[[], Any]:
+            request = PB.DeleteListenerRequest(id=listener_id)
+            return lambda: stub.DeleteListener(request, timeout=60)
+
+        t0 = time.monotonic()
+        concurrently(delete(i) for i in ids)
+        return len(ids) / (time.monotonic() - t0)
+
+
 def start_alone(server: TidingsProcess, workflow: str, executions: int) -> float:
     """StartExecution calls a second, as the notify targets are made but without one."""
     with EngineClient(server.address) as eng:
@@ -234,12 +260,12 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             with grpc.insecure_channel(server.address) as ch, EngineClient(server.address) as eng:
                 eng.create_workflow(workflow_yaml("active", chain_of(TASKS)))
                 stub = listener_pb2_grpc.ListenerServiceStub(ch)
-                stub.CreateListener(
+                active = stub.CreateListener(
                     PB.CreateListenerRequest(
                         listener=webhook_listener("active", rx.url("/active"), workflows=["active"])
                     ),
                     timeout=60,
-                )
+                ).listener.id
             note("warm-up")
             deliver(server, rx, "active", "/active", args.executions // 4)
             note("delivery with 1 listener")
@@ -257,6 +283,10 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             note(f"delivery with {args.listeners} more")
             many = deliver(server, rx, "active", "/active", args.executions)
             many_paced = deliver(server, rx, "active", "/active", paced, pace)
+            note(f"deleting the {args.listeners}; delivery with 1 listener again")
+            deleted = delete_listeners(server, keep=active)
+            again = deliver(server, rx, "active", "/active", args.executions)
+            again_paced = deliver(server, rx, "active", "/active", paced, pace)
             note("StartExecution without a notify target")
             alone = start_alone(server, "notified", made["notify_targets"])
         except BaseException:
@@ -271,11 +301,15 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "idle_cpu": round(idle_many, 4),
         "one": {**one, "p50_ms": one_paced["p50_ms"], "p99_ms": one_paced["p99_ms"]},
         "many": {**many, "p50_ms": many_paced["p50_ms"], "p99_ms": many_paced["p99_ms"]},
+        "again": {**again, "p50_ms": again_paced["p50_ms"], "p99_ms": again_paced["p99_ms"]},
+        "delete_per_s": round(deleted),
         "latency_rate": round(pace * (2 + 2 * TASKS)),
         "latency_events": one_paced["events"],
         "latency_seconds": round(paced / pace, 1),
         "throughput_ratio": round(many["events_per_s"] / one["events_per_s"], 3),
         "p99_ratio": round(many_paced["p99_ms"] / one_paced["p99_ms"], 3),
+        "throughput_ratio_again": round(many["events_per_s"] / again["events_per_s"], 3),
+        "p99_ratio_again": round(many_paced["p99_ms"] / again_paced["p99_ms"], 3),
         "cpus": os.cpu_count(),
     }
 
@@ -294,7 +328,7 @@ def main() -> int:
     if args.json:
         print(json.dumps(r))
         return 0
-    one, many = r["one"], r["many"]
+    one, many, again = r["one"], r["many"], r["again"]
     print(f"listener benchmark: a real tidings serve, {r['listeners']:,} listeners (60 % "
           f"global, 20 % workflow callbacks, 20 % notify targets), {r['cpus']} CPUs")  # fmt: skip
     print(f"  creation                {r['create_per_s']:>8,} listeners/s "
@@ -309,10 +343,15 @@ def main() -> int:
           f"p50 {one['p50_ms']} ms, p99 {one['p99_ms']} ms")  # fmt: skip
     print(f"  delivery, +{r['listeners']:,}  {many['events_per_s']:>8,} events/s, "
           f"p50 {many['p50_ms']} ms, p99 {many['p99_ms']} ms")  # fmt: skip
+    print(f"  delivery, 1 again       {again['events_per_s']:>8,} events/s, "
+          f"p50 {again['p50_ms']} ms, p99 {again['p99_ms']} ms "
+          f"(the {r['listeners']:,} deleted, {r['delete_per_s']:,}/s)")  # fmt: skip
     print(f"  (latency at {r['latency_rate']:,} events/s, half the 1-listener throughput, "
           f"{r['latency_events']:,} events over {r['latency_seconds']} s each)")  # fmt: skip
     print(f"  ratio (many / 1)        throughput {r['throughput_ratio']:.2f}, p99 "
           f"{r['p99_ratio']:.2f} (every event delivered, in order)")  # fmt: skip
+    print(f"  ratio (many / 1 again)  throughput {r['throughput_ratio_again']:.2f}, p99 "
+          f"{r['p99_ratio_again']:.2f}")  # fmt: skip
     return 0
 
 
