@@ -13,9 +13,10 @@ In one run, against one server and one real HTTP receiver:
   5. the same delivery again once the 10,000 are deleted: the engine keeps the executions
      it ran (up to 10,000 recently ended ones, the notify targets' among them) and its
      heap grows through the run whatever the listeners; 1 and 5 bracket 4 in that;
-  6. as many StartExecution calls as in 2, of the same workflow, without a notify target:
-     what the notify targets' figure is to be read against (each of those executions
-     runs to its end, and its notify target hears its events as they commit).
+  6. as many StartExecution calls as in 2, of the same workflow, without a notify target,
+     and with one that hears only EXECUTION_FAILED (so nothing here): what the notify
+     targets' figure is to be read against (each of those executions runs to its end,
+     and in 2 its notify target hears its 4 events, as webhooks, as they commit).
 Every event of the active listener is checked delivered, in order per execution.
 
     python bench/listeners.py            # a table
@@ -231,11 +232,19 @@ def delete_listeners(server: TidingsProcess, keep: str) -> float:
         return len(ids) / (time.monotonic() - t0)
 
 
-def start_alone(server: TidingsProcess, workflow: str, executions: int) -> float:
-    """StartExecution calls a second, as the notify targets are made but without one."""
+def starts(
+    server: TidingsProcess,
+    workflow: str,
+    executions: int,
+    notify: Iterable[execution_pb2.NotifyTarget] = (),
+) -> float:
+    """StartExecution calls a second, made as the notify targets are."""
+    targets = list(notify)
     with EngineClient(server.address) as eng:
         t0 = time.monotonic()
-        started = concurrently((lambda: eng.start(workflow).id) for _ in range(executions))
+        started = concurrently(
+            (lambda: eng.start(workflow, notify=targets).id) for _ in range(executions)
+        )
         elapsed = time.monotonic() - t0
         for ex_id in started:
             eng.wait_until_ended(ex_id, 60)
@@ -287,8 +296,12 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             deleted = delete_listeners(server, keep=active)
             again = deliver(server, rx, "active", "/active", args.executions)
             again_paced = deliver(server, rx, "active", "/active", paced, pace)
-            note("StartExecution without a notify target")
-            alone = start_alone(server, "notified", made["notify_targets"])
+            note("StartExecution without a notify target, and with one hearing nothing")
+            alone = starts(server, "notified", made["notify_targets"])
+            failures = execution_pb2.NotifyTarget(
+                url=rx.url("/idle/notify"), profile="mistral", events=["EXECUTION_FAILED"]
+            )
+            unheard = starts(server, "notified", made["notify_targets"], [failures])
         except BaseException:
             note(server.log()[-3000:])
             raise
@@ -297,6 +310,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     return {
         **made,
         "start_alone_per_s": round(alone),
+        "start_failures_only_per_s": round(unheard),
         "idle_cpu_1": round(idle_one, 4),
         "idle_cpu": round(idle_many, 4),
         "one": {**one, "p50_ms": one_paced["p50_ms"], "p99_ms": one_paced["p99_ms"]},
@@ -335,7 +349,8 @@ def main() -> int:
           f"(global {r['create_global_per_s']:,}/s, callbacks {r['create_callbacks_per_s']:,}/s, "
           f"notify {r['create_notify_per_s']:,}/s)")  # fmt: skip
     print(f"  (notify: StartExecution with a notify target; without one "
-          f"{r['start_alone_per_s']:,}/s)")  # fmt: skip
+          f"{r['start_alone_per_s']:,}/s, with one hearing only failures "
+          f"{r['start_failures_only_per_s']:,}/s)")  # fmt: skip
     print(f"  ListListeners, all      {r['list_all_s']:>8} s for {r['listed']:,}")
     print(f"  idle CPU                {r['idle_cpu'] * 100:>8.2f} % of a core "
           f"(with 1 listener: {r['idle_cpu_1'] * 100:.2f} %)")  # fmt: skip
