@@ -178,7 +178,9 @@ async def webhook_throughput(store: SQLiteStore, url: str, sink: WebhookSink) ->
     while fanout.cursor < last:
         await asyncio.sleep(0.01)
     elapsed = time.perf_counter() - t0
-    delivered = fanout.index.get(row.id).target.delivered  # type: ignore[union-attr]
+    delivery = fanout.delivery(row.id)
+    assert delivery is not None
+    delivered = delivery.delivered
     await fanout.stop()
     return {"deliveries": delivered, "seconds": round(elapsed, 3),
             "deliveries_per_s": round(delivered / elapsed)}  # fmt: skip
@@ -189,7 +191,8 @@ async def webhook_latency(
 ) -> dict[str, Any]:
     row = webhook_listener(f"bench-wh-lat-{time.time_ns()}", url)
     fanout = await start_fanout(store, sink, row, await store.last_position())
-    delivery = fanout.index.get(row.id).target  # type: ignore[union-attr]
+    delivery = fanout.delivery(row.id)
+    assert delivery is not None
     committed: dict[str, float] = {}
     latencies: list[float] = []
     original = delivery._attempt

@@ -63,7 +63,7 @@ def test_the_index_finds_exactly_the_listeners_that_hear_an_event() -> None:
         put(f"idle-{i}", EventFilter.of(workflows=[f"other-{i}"]))
 
     def names(ev: EventRow) -> set[str]:
-        return {e.target for e in index.match(ev)}
+        return {target for _, target in index.match(ev)}
 
     started = event(5, "x1", "a", ET.EVENT_TYPE_EXECUTION_STARTED)
     assert names(started) == {"all", "wf-a", "wf-a-by-id-and-name", "x1"}

@@ -720,6 +720,25 @@ def test_registry_lifecycle(tmp_path: Path) -> None:
     asyncio.run(main())
 
 
+def test_concurrent_creations_share_transactions(tmp_path: Path) -> None:
+    # Nothing can touch a listener before its creation returns its id: creations do not
+    # wait for each other's commits, they share the store's group commit.
+    async def main() -> None:
+        store = SQLiteStore(tmp_path / "s.db")
+        await store.open()
+        registry = L.ListenerRegistry(store, LOCAL)
+        try:
+            before = store.commits
+            made = await asyncio.gather(*(registry.create(spec(name=f"l{i}")) for i in range(50)))
+            assert len({row.id for row, _ in made}) == 50
+            assert {r.id for r in await store.all_listeners()} == {row.id for row, _ in made}
+            assert store.commits - before < 50
+        finally:
+            await store.close()
+
+    asyncio.run(main())
+
+
 def test_registry_checks_destinations_and_scopes(tmp_path: Path) -> None:
     async def main() -> None:
         store = SQLiteStore(tmp_path / "s.db")

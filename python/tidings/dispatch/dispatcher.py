@@ -19,6 +19,7 @@ from tidings.dispatch.fanout import Fanout
 from tidings.dispatch.kafka.pipeline import KafkaPipeline
 from tidings.dispatch.kafka.sink import KafkaSink
 from tidings.dispatch.targets import EventFilter, KafkaTarget, builtin_kafka_target
+from tidings.dispatch.webhook.delivery import WebhookDelivery
 from tidings.dispatch.webhook.ping import ping
 from tidings.dispatch.webhook.sink import Attempt, WebhookSink
 from tidings.errors import FailedPreconditionError
@@ -161,22 +162,27 @@ class Dispatcher:
 
         One event, or every failed or dead delivery whose event happened in [start, end).
         """
-        delivery = self.fanout.delivery(listener_id)
-        if delivery is None:
-            raise LookupError(f"listener {listener_id!r} has no running webhook delivery")
+        if listener_id not in self.fanout.index:
+            raise _not_running(listener_id)
         if event_id:
             rows = await self.store.delivery_rows(listener_id, event_ids=[event_id])
             if not rows:  # never attempted (e.g. before the listener was enabled)
                 events = await self.store.read_events_by_id([event_id])
                 if event_id not in events:
                     raise KeyError(f"event {event_id!r} not found")
-                ev = events[event_id]
-                rows = [delivery.delivery_of(ev)]
+                rows = [self._running(listener_id).delivery_of(events[event_id])]
         else:
             rows = await self.store.delivery_rows(
                 listener_id, states=("FAILED", "DEAD"), start=start, end=end or float("inf")
             )
-        return await delivery.redeliver(rows)
+        return await self._running(listener_id).redeliver(rows)
+
+    def _running(self, listener_id: str) -> WebhookDelivery:
+        # Asked for after each wait: an idle listener's delivery is made, dropped, made.
+        delivery = self.fanout.delivery(listener_id)
+        if delivery is None:
+            raise _not_running(listener_id)
+        return delivery
 
     async def test_listener(self, row: ListenerRow) -> Attempt:
         """Send a signed ping (a synthetic event in its own shape) to a webhook listener.
@@ -214,6 +220,10 @@ class Dispatcher:
         if self._kafka is not None:
             await asyncio.to_thread(self._kafka.close)
         await self._webhooks.aclose()
+
+
+def _not_running(listener_id: str) -> LookupError:
+    return LookupError(f"listener {listener_id!r} has no running webhook delivery")
 
 
 def _same_route(a: ListenerRow, b: ListenerRow) -> bool:

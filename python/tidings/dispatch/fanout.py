@@ -4,7 +4,11 @@ The reader reads each committed event once, finds the listeners that hear it in 
 `ListenerIndex` (by execution, workflow and type: a few lookups, not a look at every
 listener), renders it once per profile for all of them (a batch in the Rust codec) and
 offers it to each listener's `WebhookDelivery`. A listener nothing matches costs
-nothing: no task, no reads, no writes.
+nothing: no task, no reads, no writes, and no objects for the garbage collector to
+walk: an idle listener is a few strings and numbers in the index and its row, pickled
+(one bytes object). Its `WebhookDelivery` is made when it hears an event (or has
+deliveries to resume or redeliver) and dropped once it has nothing left to do; a
+listener in a failing streak keeps it, to remember since when it fails.
 
 Durability: one shared cursor (`Ledger`) is saved just before the oldest event some
 listener has not settled durably; a listener's unsettled deliveries that wait long
@@ -25,6 +29,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import pickle
 import time
 from collections import defaultdict
 from collections.abc import Awaitable, Callable
@@ -33,7 +38,7 @@ from tidings.dispatch.index import Entry, ListenerIndex
 from tidings.dispatch.ledger import CURSOR_ID, Ledger
 from tidings.dispatch.targets import EventFilter
 from tidings.dispatch.webhook.delivery import CONCURRENCY, WebhookDelivery
-from tidings.dispatch.webhook.render import Rendered, Renderers, Style
+from tidings.dispatch.webhook.render import Rendered, Renderers, Style, style_of
 from tidings.dispatch.webhook.sink import WebhookSink
 from tidings.store import Committed, Store
 from tidings.store.listeners import ListenerRow
@@ -49,6 +54,19 @@ MAX_HELD = 50_000
 SPILL_AFTER_S = 5.0
 #: When the reader has waited this long for room, the oldest holds are spilled.
 ROOM_WAIT_S = 1.0
+
+#: An idle listener's target in the index: how its events are rendered, and its row.
+Idle = tuple[Style, bytes]
+#: A listener's target: its delivery while it has one, else `Idle`.
+Target = WebhookDelivery | Idle
+
+
+def _idle(row: ListenerRow) -> Idle:
+    return style_of(row.profile, row.config), pickle.dumps(row, pickle.HIGHEST_PROTOCOL)
+
+
+def _style(target: Target) -> Style:
+    return target.style if isinstance(target, WebhookDelivery) else target[0]
 
 
 class Fanout:
@@ -70,8 +88,12 @@ class Fanout:
         self.sink = sink
         self.ledger = Ledger(store, cursor_id)
         self.renderers = Renderers(timezone)
-        self.index: ListenerIndex[WebhookDelivery] = ListenerIndex()
+        self.index: ListenerIndex[Target] = ListenerIndex()
         self.busy: set[WebhookDelivery] = set()
+        #: Listeners whose delivery is never dropped (`add`).
+        self._pinned: set[str] = set()
+        #: Deliveries are made started once the reader has caught up at start.
+        self._started = False
         self.batch = batch
         self._disable = disable
         self._concurrency = concurrency
@@ -98,9 +120,35 @@ class Fanout:
         return self.ledger.cursor
 
     def delivery(self, listener_id: str) -> WebhookDelivery | None:
-        """The delivery of an enabled webhook listener."""
-        entry = self.index.get(listener_id)
-        return None if entry is None else entry.target
+        """The delivery of an enabled webhook listener (made if it is idle)."""
+        target = self.index.target(listener_id)
+        if target is None or isinstance(target, WebhookDelivery):
+            return target
+        row: ListenerRow = pickle.loads(target[1])
+        delivery = self._delivery(row)
+        self.index.set_target(listener_id, delivery)
+        return delivery
+
+    def deliveries(self) -> list[WebhookDelivery]:
+        """The listeners' deliveries that exist now (of those that are not idle)."""
+        return [t for t in self.index.targets() if isinstance(t, WebhookDelivery)]
+
+    def _delivery(self, row: ListenerRow) -> WebhookDelivery:
+        delivery = WebhookDelivery(
+            row, self.ledger, self.sink, self.renderers, disable=self._disable,
+            concurrency=self._concurrency, clock=self._clock, busy=self.busy,
+            on_idle=self._went_idle,
+        )  # fmt: skip
+        delivery.started = self._started
+        return delivery
+
+    def _went_idle(self, delivery: WebhookDelivery) -> None:
+        """A delivery has nothing left to do: the listener goes back to its idle form."""
+        if delivery.id not in self._pinned and self.index.target(delivery.id) is delivery:
+            self.index.set_target(delivery.id, _idle(delivery.row))
+
+    def _file(self, row: ListenerRow, start: int, target: Target) -> None:
+        self.index.put(Entry(row.id, EventFilter.of_listener(row), row.profile, start, target))
 
     # --- starting and stopping ------------------------------------------------------------
 
@@ -117,7 +165,7 @@ class Fanout:
             cursor = min(starts.values(), default=self._visible)
         self.ledger.cursor = self.ledger.read_upto = cursor
         for row in rows:
-            self._add(row, starts.get(row.id, 0), started=False)
+            self._file(row, starts.get(row.id, 0), _idle(row))
         owed: dict[str, list[DeliveryRow]] = defaultdict(list)
         for d in await self.store.unsettled_deliveries():
             owed[d.listener_id].append(d)
@@ -130,8 +178,9 @@ class Fanout:
         while self.ledger.read_upto < self._visible:
             if not await self._read_once(self._visible):
                 break
-        for entry in self.index.entries():
-            entry.target.start()
+        self._started = True
+        for delivery in self.deliveries():
+            delivery.start()
         self._tasks = [
             asyncio.create_task(self._read_loop(), name="dispatch fanout"),
             asyncio.create_task(self.ledger.flush_loop(), name="dispatch ledger"),
@@ -146,30 +195,24 @@ class Fanout:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         self._tasks = []
-        for entry in self.index.entries():
-            entry.target.stopped = True
-        await asyncio.gather(
-            *(e.target.stop(keep=False) for e in self.index.entries()), return_exceptions=True
-        )
+        deliveries = self.deliveries()
+        for delivery in deliveries:
+            delivery.stopped = True
+        await asyncio.gather(*(d.stop(keep=False) for d in deliveries), return_exceptions=True)
         with contextlib.suppress(Exception):
             await self.ledger.flush()
 
     # --- listener changes -----------------------------------------------------------------
 
     def add(self, row: ListenerRow, start: int) -> WebhookDelivery:
-        """Deliver to a listener the events after `start`.
+        """Deliver to a listener the events after `start`, with one delivery throughout.
 
         For benchmarks and tests: the server's listeners come from the store.
         """
-        return self._add(row, start)
-
-    def _add(self, row: ListenerRow, start: int, *, started: bool = True) -> WebhookDelivery:
-        delivery = WebhookDelivery(
-            row, self.ledger, self.sink, self.renderers, disable=self._disable,
-            concurrency=self._concurrency, clock=self._clock, busy=self.busy,
-        )  # fmt: skip
-        delivery.started = started
-        self.index.put(Entry(row.id, EventFilter.of_listener(row), row.profile, start, delivery))
+        delivery = self._delivery(row)
+        delivery.started = True
+        self._pinned.add(row.id)
+        self._file(row, start, delivery)
         return delivery
 
     async def _apply(self, dirty: dict[str, int]) -> None:
@@ -183,23 +226,29 @@ class Fanout:
             if row is None or not _delivered(row):
                 if entry is not None:
                     self.index.remove(listener_id)
-                    # Disabled: what it owes stays owed (rows); deleted: let go.
-                    await entry.target.stop(keep=row is not None)
+                    self._pinned.discard(listener_id)
+                    if isinstance(entry.target, WebhookDelivery):
+                        # Disabled: what it owes stays owed (rows); deleted: let go.
+                        await entry.target.stop(keep=row is not None)
                 continue
             if entry is None:
                 start = starts.get(listener_id)
                 if start is None or start < self.ledger.read_upto:
                     start = position  # enabled again: from now on, and its rows
-                    delivery = self._add(row, start)
-                    delivery.resume(await self.store.open_deliveries(listener_id))
+                    self._file(row, start, _idle(row))
+                    owed = await self.store.open_deliveries(listener_id)
+                    delivery = self.delivery(listener_id) if owed else None
+                    if delivery is not None:
+                        delivery.resume(owed)
                 else:
-                    self._add(row, start)  # new: from its creation on
+                    self._file(row, start, _idle(row))  # new: from its creation on
                 continue
-            entry.target.update(row)
-            self.index.put(
-                Entry(listener_id, EventFilter.of_listener(row), row.profile, entry.start,
-                      entry.target)
-            )  # fmt: skip
+            target = entry.target
+            if isinstance(target, WebhookDelivery):
+                target.update(row)
+            else:
+                target = _idle(row)
+            self._file(row, entry.start, target)
 
     # --- reading --------------------------------------------------------------------------
 
@@ -242,20 +291,24 @@ class Fanout:
         events = [e for e in events if e.position <= upto]
         if not events:
             return False
-        matched: list[tuple[EventRow, list[Entry[WebhookDelivery]]]] = []
+        matched: list[tuple[EventRow, list[tuple[str, Target]]]] = []
         wanted: dict[Style, dict[int, EventRow]] = {}
         for event in events:
             found = self.index.match(event)
             if found:
                 matched.append((event, found))
-                for entry in found:
-                    wanted.setdefault(entry.target.style, {})[event.position] = event
+                for _, target in found:
+                    wanted.setdefault(_style(target), {})[event.position] = event
         rendered: dict[Style, dict[int, Rendered | None]] = {}
         if wanted:
             rendered = await asyncio.to_thread(self._render, wanted)
         for event, found in matched:
-            for entry in found:
-                entry.target.offer(event, rendered[entry.target.style].get(event.position))
+            for listener_id, _ in found:
+                # The delivery as it is now: an idle listener's is made here, and one
+                # that went idle while the batch was rendered is made again.
+                delivery = self.delivery(listener_id)
+                if delivery is not None:
+                    delivery.offer(event, rendered[delivery.style].get(event.position))
         self.ledger.read_upto = events[-1].position
         self.ledger.moved()
         return True

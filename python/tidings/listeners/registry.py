@@ -44,8 +44,10 @@ log = logging.getLogger(__name__)
 class ListenerRegistry:
     """Create, read, change and delete listeners, enforcing the rules of this module.
 
-    Changes go through one lock: they are rare, and a rotation must not interleave with
-    an update of the same row (either would lose the other's change).
+    Changes of a listener go through one lock: they are rare, and a rotation must not
+    interleave with an update of the same row (either would lose the other's change).
+    Creating one takes no lock (no one knows its id yet): concurrent creations share
+    the store's transactions.
     """
 
     def __init__(
@@ -197,12 +199,12 @@ class ListenerRegistry:
                 extra.append(FieldViolation("signing_secret", str(exc)))
         spec = await self._checked(spec, extra)
         secret = signing_secret or new_secret()
-        async with self._lock:
-            now = self._clock()
-            row = build_row(spec, str(uuid.uuid4()), now, [{"secret": secret, "expire_time": None}])
-            change = Change()
-            self.add(change, [row])
-            await self.store.commit(change)
+        row = build_row(
+            spec, str(uuid.uuid4()), self._clock(), [{"secret": secret, "expire_time": None}]
+        )
+        change = Change()
+        self.add(change, [row])
+        await self.store.commit(change)
         log.info("listener %s (%s) created: %s %s", row.id, row.name, row.profile, row.transport)
         return row, secret
 

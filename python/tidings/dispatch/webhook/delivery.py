@@ -6,7 +6,8 @@ executions' lanes carry on. When a delivery fails, the lane is *held*: the faile
 is retried on the listener's schedule and the execution's later events wait behind it
 as PENDING rows. Every outcome is recorded through the reader's `Ledger`; the rows of
 held lanes are what a restart resumes from. A listener with nothing to deliver has no
-lane and no task: it costs nothing.
+lane and no task: it costs nothing, and the reader may drop its `WebhookDelivery`
+altogether (`on_idle`) and make a new one when the listener next hears an event.
 
 Slots: at most `CONCURRENCY` requests of a listener wait for an answer at once; a
 request still unanswered after `SLOW_AFTER_S` gives its slot back (it goes on until its
@@ -116,6 +117,7 @@ class WebhookDelivery:
         concurrency: int = CONCURRENCY,
         clock: Callable[[], float] = time.time,
         busy: set[WebhookDelivery] | None = None,
+        on_idle: Callable[[WebhookDelivery], None] | None = None,
     ) -> None:
         self.row = row
         self.style = style_of(row.profile, row.config)
@@ -136,6 +138,8 @@ class WebhookDelivery:
         self._disabling = False
         #: Lanes are started only once the reader has caught up after a restart.
         self.started = True
+        #: Told when the listener has nothing left to do: no lane, no failing streak.
+        self.on_idle = on_idle
 
     @property
     def id(self) -> str:
@@ -270,6 +274,18 @@ class WebhookDelivery:
                 del self.lanes[execution_id]
             if not any(ln.task for ln in self.lanes.values()):
                 self.busy.discard(self)
+            self._check_idle()
+
+    def _check_idle(self) -> None:
+        """Tell `on_idle` when nothing is left (no lane, so no request; no failing streak)."""
+        if (
+            self.on_idle is not None
+            and not self.lanes
+            and self.failing_since is None
+            and self.started
+            and not self._paused()
+        ):
+            self.on_idle(self)
 
     def _pop(self, lane: Lane) -> None:
         item = lane.queue.popleft()
@@ -381,6 +397,7 @@ class WebhookDelivery:
         await self.ledger.flush()
         for execution_id, lane in list(self.lanes.items()):
             self._kick(execution_id, lane)
+        self._check_idle()
         return queued
 
     async def stop(self, *, keep: bool) -> None:
