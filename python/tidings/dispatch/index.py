@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from typing import Generic, TypeVar
 
 from tidings import codec
-from tidings.dispatch.targets import EventFilter
+from tidings.dispatch.targets import EventFilter, task_name
 from tidings.store.rows import EventRow
 from tidings.vocab import TYPE_NAMES
 
@@ -77,8 +77,10 @@ class ListenerIndex(Generic[T]):
     """Listeners by execution, workflow and event type."""
 
     def __init__(self) -> None:
-        #: id → (id, start, types mask, workflows, execution id, profile, target).
-        self._records: dict[str, tuple[str, int, int, tuple[str, ...], str, str, T]] = {}
+        #: id → (id, start, types mask, workflows, execution id, profile, target, tasks).
+        self._records: dict[
+            str, tuple[str, int, int, tuple[str, ...], str, str, T, tuple[str, ...]]
+        ] = {}
         #: (kind, key, type) → the ids filed under it (a dict as an ordered set).
         self._by_key: dict[tuple[str, str, int], dict[str, None]] = {}
 
@@ -93,7 +95,7 @@ class ListenerIndex(Generic[T]):
         r = self._records.get(listener_id)
         if r is None:
             return None
-        f = EventFilter(_types(r[2]), frozenset(r[3]), r[4])
+        f = EventFilter(_types(r[2]), frozenset(r[3]), r[4], frozenset(r[7]))
         return Entry(r[0], f, r[5], r[1], r[6])
 
     def target(self, listener_id: str) -> T | None:
@@ -104,7 +106,7 @@ class ListenerIndex(Generic[T]):
     def set_target(self, listener_id: str, target: T) -> None:
         """Replace a listener's target (filed as it was)."""
         r = self._records[listener_id]
-        self._records[listener_id] = (r[0], r[1], r[2], r[3], r[4], r[5], target)
+        self._records[listener_id] = (r[0], r[1], r[2], r[3], r[4], r[5], target, r[7])
 
     def targets(self) -> list[T]:
         """Every listener's target."""
@@ -116,7 +118,7 @@ class ListenerIndex(Generic[T]):
         f = entry.filter
         workflows = tuple(sorted(f.workflows))
         record = (entry.id, entry.start, _mask(f.types), workflows, f.execution_id,
-                  entry.profile, entry.target)  # fmt: skip
+                  entry.profile, entry.target, tuple(sorted(f.tasks)))  # fmt: skip
         self._records[entry.id] = record
         for key in _filed_under(record[2], workflows, f.execution_id, entry.profile):
             self._by_key.setdefault(key, {})[entry.id] = None
@@ -161,6 +163,9 @@ class ListenerIndex(Generic[T]):
                 if workflows and not (
                     event.workflow_id in workflows or event.workflow_name in workflows
                 ):
+                    continue
+                # A task filter (a job callback URL) comes last: it decodes the event.
+                if r[7] and task_name(event) not in r[7]:
                     continue
                 found.append((listener_id, r[6]))
         if hits > 1:

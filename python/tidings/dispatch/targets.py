@@ -81,10 +81,10 @@ class EventFilter:
             event.workflow_id in self.workflows or event.workflow_name in self.workflows
         ):
             return False
-        return not self.tasks or _task_name(event) in self.tasks
+        return not self.tasks or task_name(event) in self.tasks
 
 
-def _task_name(event: EventRow) -> str:
+def task_name(event: EventRow) -> str:
     """The task name an event carries (none: ""), read from its canonical bytes.
 
     Only task filters need it, and they come last: an event is decoded only once
