@@ -35,6 +35,11 @@ Races, and why each is safe:
   returned a value.
 * A nested evaluation (an evaluation inside one, on the same thread) runs under the
   outer one's deadline: it neither re-arms nor disarms the slot.
+* It may land in code the interpreter runs on the evaluating thread's behalf, such as a
+  weakref or garbage-collector callback, which cannot raise: CPython hands it to
+  ``sys.unraisablehook`` and the evaluation goes on. The refire stops it then, so the
+  hook is wrapped (with the first slot) to drop :class:`Interrupted` quietly instead of
+  printing an "Exception ignored" traceback, or, under pytest, failing the test.
 """
 
 from __future__ import annotations
@@ -42,6 +47,7 @@ from __future__ import annotations
 import ctypes
 import math
 import os
+import sys
 import threading
 import time
 import weakref
@@ -131,9 +137,22 @@ def _new_slot() -> _Slot:
     with _slots_lock:
         _slots.add(slot)
         if _watchdog is None:
+            sys.unraisablehook = _drop_interrupted(sys.unraisablehook)
             _watchdog = threading.Thread(target=_watch, name="expression-watchdog", daemon=True)
             _watchdog.start()
     return slot
+
+
+def _drop_interrupted(
+    previous: Callable[[sys.UnraisableHookArgs], object],
+) -> Callable[[sys.UnraisableHookArgs], object]:
+    def hook(unraisable: sys.UnraisableHookArgs) -> object:
+        # An interruption a callback could not raise: the watchdog fires again.
+        if isinstance(unraisable.exc_value, Interrupted):
+            return None
+        return previous(unraisable)
+
+    return hook
 
 
 def within_time_limit(limit_s: float, function: Callable[[_A], _T], argument: _A) -> _T:
