@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from tidings import __version__
-from tidings.cli import events, executions, listeners, run, workflows
+from tidings.cli import events, executions, listeners, receiver, run, workflows
 from tidings.cli.common import Settings
 from tidings.cli.connection import DEFAULT_SERVER, ServerOptions
 
@@ -79,5 +79,6 @@ app.add_typer(workflows.app, name="workflow")
 app.command("run")(run.run)
 app.add_typer(executions.app, name="execution")
 app.add_typer(executions.tasks_app, name="task")
+listeners.app.command("receive")(receiver.receive)
 app.add_typer(listeners.app, name="listener")
 app.add_typer(events.app, name="events")

@@ -54,6 +54,29 @@ class CliError(Exception):
         return [self.message]
 
 
+def with_options(error: CliError, options: dict[str, str]) -> CliError:
+    """The error with each violated field that an option sets named as that option too.
+
+    ``options`` maps API field paths (``listener.webhook.url``) to the options that set
+    them (``--url``); a field under one of them (``listener.webhook.headers["X"]``)
+    counts as that option's.
+    """
+    renamed = []
+    for v in error.violations:
+        option = next(
+            (
+                o
+                for f, o in options.items()
+                if v.field == f or v.field.startswith((f + ".", f + "["))
+            ),
+            None,
+        )
+        field = f"{option} ({v.field})" if option else v.field
+        renamed.append(Violation(field, v.description))
+    error.violations = renamed
+    return error
+
+
 #: Statuses that mean the request itself was wrong: bad usage, like a wrong option.
 _REFUSED = {
     grpc.StatusCode.INVALID_ARGUMENT,

@@ -8,7 +8,8 @@ engine) and ``--kafka-topic`` instead of ``--url``.
 from __future__ import annotations
 
 import datetime
-from typing import Annotated
+from collections.abc import Callable
+from typing import Annotated, TypeVar
 
 import typer
 from google.protobuf.duration_pb2 import Duration
@@ -16,12 +17,13 @@ from google.protobuf.timestamp_pb2 import Timestamp
 
 from tidings import codec
 from tidings.cli.common import JsonOption, PageSize, PageToken, Session, session
-from tidings.cli.failures import CliError
+from tidings.cli.failures import CliError, with_options
 from tidings.cli.filters import EventsOption, WorkflowsOption, describe_filter, listener_filter
 from tidings.cli.output import enum_name, message_dict, when
 from tidings.v1 import event_pb2, listener_pb2
 
 PB = listener_pb2
+T = TypeVar("T")
 
 app = typer.Typer(
     help="Listeners: webhooks and Kafka topics that hear events.", no_args_is_help=True
@@ -42,6 +44,31 @@ ModeOption = Annotated[str | None, typer.Option(help="cloudevents profile: struc
 ExtensionsOption = Annotated[
     bool | None, typer.Option(help="Also deliver what the profile's seed does not define.")
 ]
+
+
+#: The API fields the options of add and update set, to name them in errors.
+_OPTIONS = {
+    "listener.name": "--name",
+    "listener.profile": "--profile",
+    "listener.filter.workflows": "--workflow",
+    "listener.filter.categories": "--events",
+    "listener.filter.types": "--events",
+    "listener.webhook.url": "--url",
+    "listener.webhook.method": "--method",
+    "listener.webhook.headers": "--header",
+    "listener.webhook.cloudevents_mode": "--cloudevents-mode",
+    "listener.kafka.topic": "--kafka-topic",
+    "listener.kafka.cloudevents_mode": "--cloudevents-mode",
+    "signing_secret": "--signing-secret",
+}
+
+
+def _call_naming_options(s: Session, method: Callable[..., T], request: object) -> T:
+    """A call whose refusal names the options that set the bad fields."""
+    try:
+        return s.client.call(method, request)
+    except CliError as exc:
+        raise with_options(exc, _OPTIONS) from exc
 
 
 def _headers(items: list[str]) -> dict[str, str]:
@@ -166,14 +193,14 @@ def add(
         if url is None and kafka_topic is None:
             raise CliError("--url or --kafka-topic: one is required")
         listener = PB.Listener(
-            name=name or "",
+            name=name if name is not None else f"{profile} → {url or kafka_topic}"[:200],
             profile=profile,
             filter=listener_filter(workflow, events),
             extensions=extensions,
         )
         _transport(listener, url, method, header, kafka_topic, cloudevents_mode)
         request = PB.CreateListenerRequest(listener=listener, signing_secret=signing_secret)
-        answer = s.client.call(s.client.listeners.CreateListener, request)
+        answer = _call_naming_options(s, s.client.listeners.CreateListener, request)
         if s.out.json:
             s.out.document(message_dict(answer))
             return
@@ -261,7 +288,7 @@ def update(
             current.enabled = enabled
         _transport(current, url, method, header, kafka_topic, cloudevents_mode)
         request = PB.UpdateListenerRequest(listener=current)
-        answer = s.client.call(s.client.listeners.UpdateListener, request)
+        answer = _call_naming_options(s, s.client.listeners.UpdateListener, request)
         if s.out.json:
             s.out.document(message_dict(answer.listener))
         else:

@@ -48,6 +48,9 @@ class Output:
     def __init__(self, as_json: bool) -> None:
         self.json = as_json
         self.out = Console(soft_wrap=False, highlight=False)
+        if not self.out.is_terminal:
+            # A pipe or a log: tables as wide as they need, not cut to 80 columns.
+            self.out = Console(soft_wrap=False, highlight=False, width=1000)
         self.err = Console(stderr=True, highlight=False, soft_wrap=True)
 
     def document(self, value: Any) -> None:
@@ -61,8 +64,9 @@ class Output:
         sys.stdout.flush()
 
     def text(self, text: str) -> None:
-        """Plain text for people (no markup interpreted)."""
-        self.out.print(escape(text))
+        """Plain text for people, as it is (no markup, never wrapped)."""
+        sys.stdout.write(text + "\n")
+        sys.stdout.flush()
 
     def note(self, text: str) -> None:
         """A remark for people on stderr (not part of the output)."""
