@@ -163,9 +163,7 @@ def test_workflow_create_get_list_update_delete(server: TidingsProcess, tmp_path
     renamed = write(tmp_path, "renamed.yaml", hello(unique("other")))
     refused = tidings(server.address, "workflow", "update", name, renamed, code=2)
     assert refused.stderr.startswith("tidings: error: definition: names")
-    assert tidings(server.address, "workflow", "delete", name, "--json").json() == {
-        "deleted": name
-    }
+    assert tidings(server.address, "workflow", "delete", name, "--json").json() == {"deleted": name}
     gone = tidings(server.address, "workflow", "get", name, code=2)
     assert gone.stderr == f"tidings: error: workflow '{name}' not found\n"
 
@@ -343,9 +341,11 @@ def test_task_retry_and_skip(server: TidingsProcess, tmp_path: Path) -> None:
     retried = tidings(server.address, "task", "retry", task["id"], "--json").json()
     assert retried["id"] == task["id"]
     wait_for(
-        lambda: _task_ids(server, ex["id"])["only"]["attempt"] >= 2
-        and _state_of(server, ex["id"]) == "ERROR"
-        or None,
+        lambda: (
+            _task_ids(server, ex["id"])["only"]["attempt"] >= 2
+            and _state_of(server, ex["id"]) == "ERROR"
+            or None
+        ),
         "the retried task to fail again",
     )
     skipped = tidings(server.address, "task", "skip", task["id"], "--result", '{"ok": true}')
