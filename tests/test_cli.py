@@ -11,7 +11,6 @@ from typing import Any
 import pytest
 import typer.main
 
-from atom_server import AtomServer
 from cli_helpers import (
     Ran,
     command,
@@ -90,7 +89,8 @@ BAD_LINES = {
 
 def created(server: TidingsProcess, tmp_path: Path, definition: str) -> dict[str, Any]:
     file = write(tmp_path, "wf.yaml", definition)
-    return tidings(server.address, "workflow", "create", file, "--json").json()["workflow"]
+    answer: dict[str, Any] = tidings(server.address, "workflow", "create", file, "--json").json()
+    return answer["workflow"]  # type: ignore[no-any-return]
 
 
 # ------------------------------------------------------------------------------- help
@@ -342,8 +342,10 @@ def test_task_retry_and_skip(server: TidingsProcess, tmp_path: Path) -> None:
     assert retried["id"] == task["id"]
     wait_for(
         lambda: (
-            _task_ids(server, ex["id"])["only"]["attempt"] >= 2
-            and _state_of(server, ex["id"]) == "ERROR"
+            (
+                _task_ids(server, ex["id"])["only"]["attempt"] >= 2
+                and _state_of(server, ex["id"]) == "ERROR"
+            )
             or None
         ),
         "the retried task to fail again",

@@ -100,7 +100,8 @@ def test_listener_add_in_seed_001_shape_delivers_and_is_managed(
     assert listener["id"] in tidings(server.address, "listener", "list").stdout
 
     updated = tidings(server.address, "listener", "update", listener["id"], "--disable",
-                      "--events", "TASK_FAILED", "--header", "X-Team=dev", "--json").json()  # fmt: skip
+                      "--events", "TASK_FAILED", "--header", "X-Team=dev",
+                      "--json").json()  # fmt: skip
     assert updated["enabled"] is False
     assert updated["filter"]["types"] == ["EVENT_TYPE_TASK_FAILED"]
     assert updated["filter"]["categories"] == [] and updated["filter"]["workflows"] == [name]

@@ -19,8 +19,6 @@ import typer
 
 from tidings.cli.common import JsonOption, session
 from tidings.cli.failures import CliError
-from tidings.dispatch.webhook.signing import signature
-from tidings.listeners.secrets import decode_secret
 
 
 @dataclass(frozen=True)
@@ -36,6 +34,9 @@ class Received:
         """Whether one of its ``webhook-signature`` entries is ours (None: no secret given)."""
         if key is None:
             return None
+        # Here, not at the top: every command loads this module, few verify signatures.
+        from tidings.dispatch.webhook.signing import signature
+
         try:
             timestamp = int(self.headers.get("webhook-timestamp", ""))
         except ValueError:
@@ -91,6 +92,8 @@ def receive(
     with session(ctx, as_json) as s:
         key = None
         if secret is not None:
+            from tidings.listeners.secrets import decode_secret  # (see `verified`)
+
             try:
                 key = decode_secret(secret)
             except ValueError as exc:
