@@ -38,13 +38,17 @@ def segments(path: str) -> list[str | int]:
     return out
 
 
-def _child(node: yaml.Node, key: str | int) -> yaml.Node | None:
+def _child(node: yaml.Node, key: str | int) -> tuple[yaml.Node, int] | None:
+    """The node under `key`, and the line that names it (a key's own line: a block
+    mapping's or list's value starts on the line after its key).
+    """
     if isinstance(node, yaml.MappingNode):
         for k, v in node.value:
             if isinstance(k, yaml.ScalarNode) and k.value == str(key):
-                return v  # type: ignore[no-any-return]
+                return v, k.start_mark.line + 1
     if isinstance(node, yaml.SequenceNode) and isinstance(key, int) and key < len(node.value):
-        return node.value[key]  # type: ignore[no-any-return]
+        item = node.value[key]
+        return item, item.start_mark.line + 1
     return None
 
 
@@ -73,9 +77,10 @@ def line_of(definition: str, field: str) -> int | None:
     node = _workflow(root)
     if _child(node, parts[0]) is None and _child(root, parts[0]) is not None:
         node = root  # a key of the document (``version``), not of the workflow
+    line = node.start_mark.line + 1
     for part in parts:
         child = _child(node, part)
         if child is None:
             break
-        node = child
-    return node.start_mark.line + 1
+        node, line = child
+    return line

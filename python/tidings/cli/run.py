@@ -165,7 +165,7 @@ def _take(s: Session, view: _View, live: Live | None, events: object) -> bool:
             s.out.line({"event": message_dict(event)})
         elif live is not None:
             live.console.print(Text(_brief(event), style="dim"))
-            live.update(view.render())
+            live.update(view.render(), refresh=True)
         else:
             s.out.text(_brief(event))
         ended = ended or event.type in _ENDING
