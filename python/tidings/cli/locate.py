@@ -39,8 +39,9 @@ def segments(path: str) -> list[str | int]:
 
 
 def _child(node: yaml.Node, key: str | int) -> tuple[yaml.Node, int] | None:
-    """The node under `key`, and the line that names it (a key's own line: a block
-    mapping's or list's value starts on the line after its key).
+    """The node under `key`, and the line that names it.
+
+    That is a key's own line: a block mapping's or list's value starts on the next one.
     """
     if isinstance(node, yaml.MappingNode):
         for k, v in node.value:
