@@ -308,7 +308,7 @@ def test_execution_get_list_tasks_pause_resume_cancel(
                       "running").stdout  # fmt: skip
     assert ex["id"] in running
     bad_state = tidings(server.address, "execution", "list", "--state", "sleepy", code=2)
-    assert "not a state" in bad_state.stderr
+    assert bad_state.stderr.startswith("tidings: error: --state: 'sleepy' is not a state: one of")
     paused = tidings(server.address, "execution", "pause", ex["id"], "--json").json()
     assert paused["state"] == "EXECUTION_STATE_PAUSED"
     resumed = tidings(server.address, "execution", "resume", ex["id"]).stdout

@@ -16,6 +16,7 @@ from tidings.cli.common import (
     json_value,
     session,
 )
+from tidings.cli.failures import CliError
 from tidings.cli.output import enum_name, message_dict, when
 from tidings.v1 import execution_pb2
 
@@ -91,7 +92,7 @@ def _state(value: str | None) -> PB.ExecutionState.ValueType:
         return PB.ExecutionState.Value(f"EXECUTION_STATE_{value.upper()}")
     except ValueError:
         names = [n.removeprefix("EXECUTION_STATE_") for n in PB.ExecutionState.keys()[1:]]
-        raise typer.BadParameter(f"not a state: one of {', '.join(names)}") from None
+        raise CliError(f"--state: {value!r} is not a state: one of {', '.join(names)}") from None
 
 
 @app.command("list")
@@ -106,8 +107,8 @@ def list_(
     as_json: JsonOption = False,
 ) -> None:
     """List executions, newest first."""
-    wanted = _state(state)
     with session(ctx, as_json) as s:
+        wanted = _state(state)
         request = PB.ListExecutionsRequest(
             workflow=workflow, state=wanted, page_size=limit, page_token=page_token
         )
