@@ -10,7 +10,7 @@ out, rolled back).
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Annotated, cast
 
@@ -150,16 +150,14 @@ def _follow(s: Session, started: execution_pb2.Execution) -> execution_pb2.Execu
                     break
     finally:
         cast("grpc.Future[object]", stream).cancel()  # also a Future: its cancel is typed
-    ended = s.client.call(
-        s.client.executions.GetExecution, execution_pb2.GetExecutionRequest(id=started.id)
-    ).execution
-    return ended
+    request_now = execution_pb2.GetExecutionRequest(id=started.id)
+    return s.client.call(s.client.executions.GetExecution, request_now).execution
 
 
-def _take(s: Session, view: _View, live: Live | None, events: object) -> bool:
+def _take(s: Session, view: _View, live: Live | None, events: Iterable[event_pb2.Event]) -> bool:
     """Show a batch of events; whether the execution ended with them."""
     ended = False
-    for event in events:  # type: ignore[attr-defined]
+    for event in events:
         view.take(event)
         if s.out.json:
             s.out.line({"event": message_dict(event)})
