@@ -30,18 +30,27 @@ class WorkflowService(workflow_pb2_grpc.WorkflowServiceServicer):
     async def CreateWorkflow(
         self, request: workflow_pb2.CreateWorkflowRequest, context: Context
     ) -> workflow_pb2.CreateWorkflowResponse:
-        """Validate and store a definition; the secrets of the listeners it made."""
+        """Validate and store a definition; the secrets of the listeners it made.
+
+        With validate_only, only validate it: the answer is the workflow it would be,
+        without an id or times.
+        """
         saved = await self.on_engine(
             self.engine.workflows.create(
                 convert.required(request.definition, "definition"),
                 request.callback_url,
                 request.modify_callback_url,
+                validate_only=request.validate_only,
             )
         )
-        return workflow_pb2.CreateWorkflowResponse(
+        answer = workflow_pb2.CreateWorkflowResponse(
             workflow=convert.workflow(saved.row),
             listener_secrets=convert.listener_secrets(saved.listeners),
         )
+        if request.validate_only:
+            answer.workflow.ClearField("create_time")
+            answer.workflow.ClearField("update_time")
+        return answer
 
     @handles_errors
     async def GetWorkflow(

@@ -190,10 +190,22 @@ class Workflows:
         return values
 
     async def create(
-        self, definition: str, callback_url: str = "", modify_callback_url: str = ""
+        self,
+        definition: str,
+        callback_url: str = "",
+        modify_callback_url: str = "",
+        *,
+        validate_only: bool = False,
     ) -> Saved:
-        """Validate and store a workflow definition, with its callback listeners."""
+        """Validate and store a workflow definition, with its callback listeners.
+
+        With ``validate_only`` nothing is stored: the definition and the callback URLs
+        are checked as for a creation, the name is not (a definition meant for an update
+        validates too), and the row returned has no id and makes no listeners.
+        """
         wf = await self.parse(definition)
+        if validate_only:
+            return await self._validate(wf, definition, callback_url, modify_callback_url)
         if await self._store.get_workflow(wf.name) is not None:
             raise AlreadyExistsError(f"workflow {wf.name!r} exists already")
         now = self._clock()
@@ -211,6 +223,26 @@ class Workflows:
         saved = await self._save(row, wf)
         self._remember(row, wf)
         return saved
+
+    async def _validate(
+        self, wf: dsl.Workflow, definition: str, callback_url: str, modify_callback_url: str
+    ) -> Saved:
+        """What `create` would store, checked the same way, without storing it."""
+        row = WorkflowRow(
+            id="",
+            name=wf.name,
+            definition=definition,
+            description=wf.description or "",
+            input_names=[p.name for p in wf.inputs],
+            callback_url=callback_url,
+            modify_callback_url=modify_callback_url,
+            create_time=0.0,
+            update_time=0.0,
+        )
+        # The callback URLs are checked as the listeners are written: into a change
+        # nobody commits.
+        await self._callback_listeners(row, wf, None, Change())
+        return Saved(row)
 
     async def _save(
         self, row: WorkflowRow, wf: dsl.Workflow, was: dsl.Workflow | None = None

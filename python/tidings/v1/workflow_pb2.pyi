@@ -84,20 +84,29 @@ class CreateWorkflowRequest(_message.Message):
     DEFINITION_FIELD_NUMBER: _builtins.int
     CALLBACK_URL_FIELD_NUMBER: _builtins.int
     MODIFY_CALLBACK_URL_FIELD_NUMBER: _builtins.int
+    VALIDATE_ONLY_FIELD_NUMBER: _builtins.int
     definition: _builtins.str
     """The definition (YAML or JSON text)."""
     callback_url: _builtins.str
     modify_callback_url: _builtins.str
+    validate_only: _builtins.bool
+    """Check the request as CreateWorkflow would and store nothing (AIP-163): an
+    invalid one is refused with the same INVALID_ARGUMENT and BadRequest; a
+    valid one answers with the workflow it would store, without an id,
+    times or listener secrets. Whether the name is taken is not checked, so a
+    definition meant for UpdateWorkflow validates too.
+    """
     def __init__(
         self,
         *,
         definition: _builtins.str = ...,
         callback_url: _builtins.str = ...,
         modify_callback_url: _builtins.str = ...,
+        validate_only: _builtins.bool = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["callback_url", b"callback_url", "definition", b"definition", "modify_callback_url", b"modify_callback_url"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["callback_url", b"callback_url", "definition", b"definition", "modify_callback_url", b"modify_callback_url", "validate_only", b"validate_only"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

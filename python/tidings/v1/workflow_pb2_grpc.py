@@ -29,7 +29,8 @@ class WorkflowServiceStub:
     """WorkflowService stores workflow definitions (Mistral v2 language, YAML or
     JSON; see docs/workflow-language.md). A definition is validated when it is
     created or updated: an invalid one is refused with INVALID_ARGUMENT and a
-    google.rpc.BadRequest naming each offending field.
+    google.rpc.BadRequest naming each offending field. CreateWorkflow with
+    validate_only checks one without storing it.
     """
 
     def __init__(self, channel):
@@ -69,7 +70,8 @@ class WorkflowServiceServicer:
     """WorkflowService stores workflow definitions (Mistral v2 language, YAML or
     JSON; see docs/workflow-language.md). A definition is validated when it is
     created or updated: an invalid one is refused with INVALID_ARGUMENT and a
-    google.rpc.BadRequest naming each offending field.
+    google.rpc.BadRequest naming each offending field. CreateWorkflow with
+    validate_only checks one without storing it.
     """
 
     def CreateWorkflow(self, request, context):
@@ -142,7 +144,8 @@ class WorkflowService:
     """WorkflowService stores workflow definitions (Mistral v2 language, YAML or
     JSON; see docs/workflow-language.md). A definition is validated when it is
     created or updated: an invalid one is refused with INVALID_ARGUMENT and a
-    google.rpc.BadRequest naming each offending field.
+    google.rpc.BadRequest naming each offending field. CreateWorkflow with
+    validate_only checks one without storing it.
     """
 
     @staticmethod

@@ -30,7 +30,8 @@ class WorkflowServiceStub:
     """WorkflowService stores workflow definitions (Mistral v2 language, YAML or
     JSON; see docs/workflow-language.md). A definition is validated when it is
     created or updated: an invalid one is refused with INVALID_ARGUMENT and a
-    google.rpc.BadRequest naming each offending field.
+    google.rpc.BadRequest naming each offending field. CreateWorkflow with
+    validate_only checks one without storing it.
     """
 
     @_typing.overload
@@ -48,7 +49,8 @@ class WorkflowServiceAsyncStub(WorkflowServiceStub):
     """WorkflowService stores workflow definitions (Mistral v2 language, YAML or
     JSON; see docs/workflow-language.md). A definition is validated when it is
     created or updated: an invalid one is refused with INVALID_ARGUMENT and a
-    google.rpc.BadRequest naming each offending field.
+    google.rpc.BadRequest naming each offending field. CreateWorkflow with
+    validate_only checks one without storing it.
     """
 
     def __init__(self, channel: _aio.Channel) -> None: ...
@@ -62,7 +64,8 @@ class WorkflowServiceServicer(metaclass=_abc_1.ABCMeta):
     """WorkflowService stores workflow definitions (Mistral v2 language, YAML or
     JSON; see docs/workflow-language.md). A definition is validated when it is
     created or updated: an invalid one is refused with INVALID_ARGUMENT and a
-    google.rpc.BadRequest naming each offending field.
+    google.rpc.BadRequest naming each offending field. CreateWorkflow with
+    validate_only checks one without storing it.
     """
 
     @_abc_1.abstractmethod

@@ -1,4 +1,8 @@
-"""The ``tidings`` command."""
+"""``tidings serve``: run the engine and its gRPC API (argparse, apart from the client).
+
+Kept on its own, with no Typer and no client code, so that the server's command line
+stays small and changes to it do not touch the commands for people.
+"""
 
 from __future__ import annotations
 
@@ -13,20 +17,20 @@ from tidings import __version__, config
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="tidings", description=__doc__)
-    parser.add_argument("--version", action="version", version=f"tidings {__version__}")
-    sub = parser.add_subparsers(dest="command", required=True)
-    serve = sub.add_parser("serve", help="run the engine and its gRPC API")
+    serve = argparse.ArgumentParser(
+        prog="tidings serve", description="Run the engine and its gRPC API."
+    )
+    serve.add_argument("--version", action="version", version=f"tidings {__version__}")
     serve.add_argument("--config", type=Path, help="a TOML configuration file")
     serve.add_argument("--listen", help="gRPC host:port (default 127.0.0.1:50051)")
     serve.add_argument("--data-dir", type=Path, help="folder of the embedded store (default .data)")
     serve.add_argument("--kafka-bootstrap", help="Kafka bootstrap servers (default: no Kafka)")
     serve.add_argument("--log-level", default="INFO", help="DEBUG, INFO, WARNING, ERROR")
-    return parser
+    return serve
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the command line; returns the exit code."""
+    """Run ``tidings serve`` with these arguments (those after ``serve``); the exit code."""
     args = _parser().parse_args(argv)
     logging.basicConfig(
         level=args.log_level.upper(),

@@ -1,0 +1,84 @@
+"""The ``tidings`` command's tree: the client command groups under one root (Typer)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from tidings import __version__
+from tidings.cli import events, executions, listeners, receiver, run, workflows
+from tidings.cli.common import Settings
+from tidings.cli.connection import DEFAULT_SERVER, ServerOptions
+
+app = typer.Typer(
+    name="tidings",
+    help="tidings: a workflow engine that tells other systems what happened.\n\n"
+    "`tidings serve` runs the server; the other commands talk to one (--server). "
+    "Exit codes: 0 done, 1 the followed execution failed (or the server failed), "
+    "2 bad usage or a refused request, 3 the server is unreachable.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"tidings {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def root(
+    ctx: typer.Context,
+    server: Annotated[
+        str,
+        typer.Option(envvar="TIDINGS_SERVER", help="The server's gRPC host:port."),
+    ] = DEFAULT_SERVER,
+    token: Annotated[
+        str,
+        typer.Option(
+            envvar="TIDINGS_TOKEN",
+            help="Send `authorization: Bearer TOKEN` with every call.",
+            show_default=False,
+        ),
+    ] = "",
+    ca_file: Annotated[
+        Path | None,
+        typer.Option(
+            envvar="TIDINGS_CA_FILE",
+            help="Speak TLS, trusting this CA certificate (PEM).",
+            dir_okay=False,
+        ),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="JSON output for every command.")] = False,
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_version, is_eager=True, help="Print the version."),
+    ] = False,
+) -> None:
+    """Options every command that talks to a server shares."""
+    ctx.obj = Settings(ServerOptions(server, token, ca_file), as_json)
+
+
+@app.command(
+    context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
+    add_help_option=False,
+)
+def serve(ctx: typer.Context) -> None:
+    """Run the engine and its gRPC API (`tidings serve --help` for its options)."""
+    from tidings.cli import serve as serving
+
+    raise typer.Exit(serving.main(ctx.args))
+
+
+app.add_typer(workflows.app, name="workflow")
+app.command("run")(run.run)
+app.add_typer(executions.app, name="execution")
+app.add_typer(executions.tasks_app, name="task")
+listeners.app.command("receive")(receiver.receive)
+app.add_typer(listeners.app, name="listener")
+app.add_typer(events.app, name="events")
