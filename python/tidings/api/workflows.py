@@ -32,15 +32,16 @@ class WorkflowService(workflow_pb2_grpc.WorkflowServiceServicer):
     ) -> workflow_pb2.CreateWorkflowResponse:
         """Validate and store a definition; the secrets of the listeners it made."""
         saved = await self.on_engine(
-            self.engine.workflows.create(
+            self.engine.workflows.create_all(
                 convert.required(request.definition, "definition"),
                 request.callback_url,
                 request.modify_callback_url,
             )
         )
         return workflow_pb2.CreateWorkflowResponse(
-            workflow=convert.workflow(saved.row),
-            listener_secrets=convert.listener_secrets(saved.listeners),
+            workflow=convert.workflow(saved[0].row),
+            listener_secrets=convert.listener_secrets([s for one in saved for s in one.listeners]),
+            workflows=[convert.workflow(one.row) for one in saved],
         )
 
     @handles_errors
