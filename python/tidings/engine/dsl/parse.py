@@ -169,16 +169,19 @@ class _Checker(TaskChecker):
         """Each workflow of ``bodies`` by its full name; violations under ``under.<name>``."""
         out: dict[str, Workflow] = {}
         for name, value in bodies.items():
-            before = len(self.violations)
+            # The name and body are named where they are written, even for one workflow.
+            where = field_path(under or "", name)
             if not _WORKFLOW_NAME.match(name):
                 self.add(
-                    "", f"workflow name {name!r} may hold only letters, digits, '_', '-' and '.'"
+                    where, f"workflow name {name!r} may hold only letters, digits, '_', '-' and '.'"
                 )
-            body = self.mapping(value, "", "a workflow")
+            body = self.mapping(value, where, "a workflow")
+            if body is None:
+                continue
+            before = len(self.violations)
             full = f"{book}.{name}" if book is not None else name
-            wf = self.workflow(full, body, book) if body is not None else None
+            wf = self.workflow(full, body, book)
             if under is not None:
-                where = field_path(under, name)
                 self.violations[before:] = [
                     FieldViolation(f"{where}.{v.field}" if v.field else where, v.description)
                     for v in self.violations[before:]
