@@ -20,7 +20,7 @@ import grpc
 import pytest
 
 from atom_server import JSON_HEADERS, AtomServer, Reply
-from engine_client import ES, ET, PB, TS, EngineClient, EventLog, unique, wait_for
+from engine_client import ES, ET, PB, TS, WPB, EngineClient, EventLog, unique, wait_for
 from tidings.v1 import execution_pb2
 from tidings.v1 import listener_pb2 as L
 from tidings.v1 import listener_pb2_grpc as LG
@@ -335,3 +335,20 @@ def test_a_child_survives_kill_9_of_the_server(tmp_path: Path) -> None:
             (child,) = children(client, "crash_child")
             assert child.state == ES.EXECUTION_STATE_SUCCESS
             assert child.parent_execution_id == parent.id
+
+
+def test_the_documented_examples_run(client: EngineClient, log: EventLog) -> None:
+    doc = Path(__file__).resolve().parent.parent / "docs" / "workflow-language.md"
+    parts = doc.read_text("utf-8").split("```yaml\n")[1:]
+    examples = [p.split("```", 1)[0] for p in parts]
+    (several,) = [e for e in examples if "greet_twice:" in e]
+    (book,) = [e for e in examples if "name: notes" in e]
+    created = client.workflows.CreateWorkflow(WPB.CreateWorkflowRequest(definition=several))
+    assert [w.name for w in created.workflows] == ["greet_twice", "greet_once"]
+    ex = client.start("greet_twice", {"who": "Ann"})
+    ended, _ = log.wait_settled(client, ex.id, T)
+    assert output(ended) == {"both": "hello Ann and again"}, ended.error_message
+    client.create_workflow(book)
+    ex = client.start("notes.write", {"text": "done"})
+    ended, _ = log.wait_settled(client, ex.id, T)
+    assert output(ended) == {"written": "INFO: DONE"}, ended.error_message
