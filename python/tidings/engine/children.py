@@ -71,6 +71,9 @@ class Children:
         self._begin = begin
         #: The engine's pause, resume and cancel commands (by execution id).
         self._pause, self._resume, self._cancel = commands
+        #: Children being started now (their ids): a second launch of the same task waits
+        #: for nothing and starts nothing.
+        self._starting: set[str] = set()
 
     @staticmethod
     def is_child_task(run: Run, task: TaskRow) -> bool:
@@ -80,11 +83,21 @@ class Children:
 
     def launch(self, run: Run, task: TaskRow) -> None:
         """The task started: start its child (unless it exists already)."""
-        self._spawn(self._launch(run, task))
-
-    async def _launch(self, parent: Run, task: TaskRow) -> None:
-        attempt = task.attempt
         child_id = child_execution_id(task)
+        if child_id in self._starting:
+            return
+        self._starting.add(child_id)
+
+        async def launch() -> None:
+            try:
+                await self._launch(run, task, child_id)
+            finally:
+                self._starting.discard(child_id)
+
+        self._spawn(launch())
+
+    async def _launch(self, parent: Run, task: TaskRow, child_id: str) -> None:
+        attempt = task.attempt
         held = self._runs.get(child_id)
         row = held.row if held is not None else await self._store.get_execution(child_id)
         if row is not None:  # after a restart: it runs on its own, or has ended
