@@ -341,6 +341,7 @@ def test_several_workflows_and_workbooks_create_each_workflow(client: EngineClie
     assert [w.name for w in reply.workflows] == [one, two]
     assert reply.workflow.name == one
     assert client.get_workflow(two).definition == several
+    assert [w.definition for w in reply.workflows] == ["", ""]  # it is `workflow.definition`
     # Created whole or not at all: one name taken refuses the lot.
     three = unique("three")
     again = f"version: '2.0'\n{three}:\n  tasks: {{a: {{}}}}\n{two}:\n  tasks: {{b: {{}}}}\n"

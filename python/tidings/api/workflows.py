@@ -41,7 +41,7 @@ class WorkflowService(workflow_pb2_grpc.WorkflowServiceServicer):
         return workflow_pb2.CreateWorkflowResponse(
             workflow=convert.workflow(saved[0].row),
             listener_secrets=convert.listener_secrets([s for one in saved for s in one.listeners]),
-            workflows=[convert.workflow(one.row) for one in saved],
+            workflows=[_without_definition(convert.workflow(one.row)) for one in saved],
         )
 
     @handles_errors
@@ -88,3 +88,9 @@ class WorkflowService(workflow_pb2_grpc.WorkflowServiceServicer):
         """Delete a workflow."""
         await self.on_engine(self.engine.delete_workflow(request.workflow))
         return workflow_pb2.DeleteWorkflowResponse()
+
+
+def _without_definition(workflow: workflow_pb2.Workflow) -> workflow_pb2.Workflow:
+    """A workflow of CreateWorkflow's list: its text is `workflow`'s, not sent twice."""
+    workflow.definition = ""
+    return workflow

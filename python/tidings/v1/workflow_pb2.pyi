@@ -128,7 +128,8 @@ class CreateWorkflowResponse(_message.Message):
         """Every workflow the definition defines, in definition order (`workflow` is
         the first): several named workflows besides `version`, or a workbook's
         workflows, named `<workbook>.<workflow>`. Each is stored with the whole
-        definition text.
+        definition text, which is not repeated here (`definition` is empty: it is
+        `workflow.definition`), so the reply stays within the message size limit.
         """
 
     def __init__(
