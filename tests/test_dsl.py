@@ -433,16 +433,83 @@ def test_missing_version() -> None:
     only("wf: {tasks: {a: {action: std.noop}}}", "version", "required")
 
 
-def test_one_workflow_per_definition() -> None:
+def test_several_workflows_in_one_definition() -> None:
     text = (
         "version: '2.0'\n"
         "first: {tasks: {a: {action: std.noop}}}\n"
-        "second: {tasks: {a: {action: std.noop}}}\n"
-        "third: {tasks: {a: {action: std.noop}}}\n"
+        "second: {input: [x], tasks: {a: {workflow: first}}}\n"
     )
+    definition = dsl.parse_definition(text, STD_ACTIONS)
+    assert list(definition.workflows) == ["first", "second"]
+    assert definition.workflows["second"].tasks["a"].workflow == "first"
+    assert dsl.parse_workflow(text, STD_ACTIONS, name="second").inputs[0].name == "x"
+    assert dsl.parse_workflow(text, STD_ACTIONS).name == "first"
+    with pytest.raises(dsl.DefinitionError, match="does not define workflow 'third'"):
+        dsl.parse_workflow(text, STD_ACTIONS, name="third")
+
+
+def test_violations_of_several_workflows_are_named_under_each() -> None:
+    text = (
+        "version: '2.0'\n"
+        "first: {tasks: {a: {action: std.noop}}}\n"
+        "second: {tasks: {a: {action: std.nope}}}\n"
+    )
+    assert [f for f, _ in violations(text)] == ["second.tasks.a.action"]
+
+
+def test_a_workbook_names_its_workflows_and_ad_hoc_actions() -> None:
+    text = (
+        "version: '2.0'\nname: book\n"
+        "actions:\n  greet:\n    base: std.echo\n    base-input: {output: 'hi <% $.who %>'}\n"
+        "    input: [who, {polite: true}]\n    output: <% $.upper() %>\n"
+        "workflows:\n  main:\n    tasks:\n      a: {action: greet who='Ann'}\n"
+        "      b: {workflow: other}\n  other:\n    tasks: {c: {}}\n"
+    )
+    definition = dsl.parse_definition(text, STD_ACTIONS)
+    assert definition.book == "book"
+    assert list(definition.workflows) == ["book.main", "book.other"]
+    main = definition.workflows["book.main"]
+    assert main.book == "book"
+    task = main.tasks["a"]
+    assert task.action == "greet" and task.adhoc is not None
+    assert task.adhoc.base == "std.echo"
+    assert [(p.name, p.required, p.default) for p in task.adhoc.inputs] == [
+        ("who", True, None),
+        ("polite", False, True),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("text", "field", "fragment"),
+    [
+        (
+            "version: '2.0'\nname: b\nactions:\n  x: {base: std.nope}\n"
+            "workflows:\n  w: {tasks: {a: {}}}\n",
+            "actions.x.base",
+            "unknown base action 'std.nope'",
+        ),
+        (
+            "version: '2.0'\nname: b\nactions:\n  x: {base: std.echo, input: [who]}\n"
+            "workflows:\n  w: {tasks: {a: {action: x}}}\n",
+            "workflows.w.tasks.a.input",
+            "missing required input 'who' of action 'x'",
+        ),
+        (
+            "version: '2.0'\nname: b\nactions:\n  x: {base: std.echo, base-input: {nope: 1}}\n"
+            "workflows:\n  w: {tasks: {a: {}}}\n",
+            "actions.x.base-input.nope",
+            "unknown input 'nope' of action 'std.echo'",
+        ),
+        (
+            "version: '2.0'\nname: b\nworkflows:\n  w: {tasks: {a: {action: std.nope}}}\n",
+            "workflows.w.tasks.a.action",
+            "unknown action 'std.nope'",
+        ),
+    ],
+)
+def test_bad_workbooks_are_refused_naming_the_field(text: str, field: str, fragment: str) -> None:
     found = violations(text)
-    assert [f for f, _ in found] == ["second", "third"]
-    assert "several workflows in one definition are not supported by tidings yet" in found[0][1]
+    assert any(f == field and fragment in d for f, d in found), found
 
 
 @pytest.mark.parametrize("name", ["bad name", "a/b", "x!"])
@@ -575,11 +642,7 @@ def test_field_paths_quote_odd_task_names() -> None:
     ("task", "field", "fragment"),
     [
         ({"action": "std.noop", "workflow": "w"}, "tasks.a", "not both"),
-        (
-            {"workflow": "other_wf"},
-            "tasks.a.workflow",
-            "sub-workflows (workflow: other_wf) are not supported by tidings yet",
-        ),
+        ({"workflow": "a b c"}, "tasks.a.workflow", "inline parameters: 'b c'"),
         ({"action": "std.htp"}, "tasks.a.action", "unknown action 'std.htp' (did you mean"),
         (
             {"action": "nothing.like.it"},

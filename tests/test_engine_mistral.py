@@ -24,6 +24,7 @@ from engine_client import (
     ET,
     PB,
     TS,
+    WPB,
     EngineClient,
     EventLog,
     check_event_stream,
@@ -310,11 +311,6 @@ def test_async_completion_result_reads_as_mistral_std_http(
             "reverse workflows are not supported by tidings yet",
         ),
         (
-            "version: '2.0'\nwf:\n  tasks:\n    a: {workflow: child x=1}\n",
-            "tasks.a.workflow",
-            "sub-workflows (workflow: child) are not supported by tidings yet",
-        ),
-        (
             "version: '2.0'\nwf:\n  tasks:\n    a: {with-items: 'x in [1]'}\n",
             "tasks.a.with-items",
             "'with-items' is Mistral language that tidings does not support yet",
@@ -338,19 +334,24 @@ def test_unsupported_mistral_is_refused_naming_it(
     )
 
 
-def test_several_workflows_and_workbooks_are_refused_naming_them(client: EngineClient) -> None:
-    several = "version: '2.0'\none:\n  tasks: {a: {}}\ntwo:\n  tasks: {b: {}}\n"
-    failure = rpc_failure(lambda: client.create_workflow(several))
-    assert failure.code == grpc.StatusCode.INVALID_ARGUMENT
-    assert any("several workflows in one definition are not supported by tidings yet" in d
-               for _, d in failure.violations), failure.violations  # fmt: skip
+def test_several_workflows_and_workbooks_create_each_workflow(client: EngineClient) -> None:
+    one, two = unique("one"), unique("two")
+    several = f"version: '2.0'\n{one}:\n  tasks: {{a: {{}}}}\n{two}:\n  tasks: {{b: {{}}}}\n"
+    reply = client.workflows.CreateWorkflow(WPB.CreateWorkflowRequest(definition=several))
+    assert [w.name for w in reply.workflows] == [one, two]
+    assert reply.workflow.name == one
+    assert client.get_workflow(two).definition == several
+    assert [w.definition for w in reply.workflows] == ["", ""]  # it is `workflow.definition`
+    # Created whole or not at all: one name taken refuses the lot.
+    three = unique("three")
+    again = f"version: '2.0'\n{three}:\n  tasks: {{a: {{}}}}\n{two}:\n  tasks: {{b: {{}}}}\n"
+    failure = rpc_failure(lambda: client.create_workflow(again))
+    assert failure.code == grpc.StatusCode.ALREADY_EXISTS, failure
+    assert rpc_failure(lambda: client.get_workflow(three)).code == grpc.StatusCode.NOT_FOUND
+    book = unique("book")
     workbook = (
-        "version: '2.0'\nname: book\nworkflows:\n  wf:\n    tasks: {a: {}}\n"
+        f"version: '2.0'\nname: {book}\nworkflows:\n  wf:\n    tasks: {{a: {{action: greet}}}}\n"
         "actions:\n  greet:\n    base: std.echo\n    base-input: {output: hi}\n"
     )
-    failure = rpc_failure(lambda: client.create_workflow(workbook))
-    assert failure.code == grpc.StatusCode.INVALID_ARGUMENT
-    assert failure.violations == [
-        ("definition", "workbooks (name, workflows, actions) are not supported by tidings yet;"
-             " define each workflow on its own")
-    ]  # fmt: skip
+    reply = client.workflows.CreateWorkflow(WPB.CreateWorkflowRequest(definition=workbook))
+    assert [w.name for w in reply.workflows] == [f"{book}.wf"]

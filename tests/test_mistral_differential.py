@@ -30,7 +30,7 @@ import yaml
 from atom_server import AtomServer, Reply
 from engine_client import EngineClient, tname, wait_for, xname
 from mistral_server import MistralClient, MistralError, MistralServer, Refused
-from tidings.v1 import execution_pb2
+from tidings.v1 import execution_pb2, workflow_pb2
 from tidings_process import TidingsProcess
 
 # The first test's setup starts Mistral (on a fresh machine: installs RabbitMQ and builds
@@ -223,13 +223,19 @@ def run_in_tidings(client: EngineClient, case: Case, base: str) -> Outcome:
     """Create, start and run a case in tidings."""
     out = Outcome()
     try:
-        client.create_workflow(case.definition.replace(ATOMS, base))
+        # One call for a workflow, several or a workbook: each workflow it defines is
+        # created (a workbook's as `book.workflow`), as Mistral's two endpoints do.
+        created = client.workflows.CreateWorkflow(
+            workflow_pb2.CreateWorkflowRequest(definition=case.definition.replace(ATOMS, base))
+        )
     except grpc.RpcError as exc:
         if exc.code() != grpc.StatusCode.INVALID_ARGUMENT:
             raise
         out.note = exc.details() or ""
         return out
     out.accepted = True
+    names = [w.name for w in created.workflows]
+    assert case.workflow in names, f"{case.name}: {case.workflow!r} is not among {names}"
     if case.params:
         # StartExecution has no way yet to pass Mistral's params (env, task_name): whoever
         # adds one maps it here.

@@ -174,22 +174,21 @@ def test_inline_parameters_are_checked_like_input(action: str, field: str, fragm
     assert fragment in found[0][1]
 
 
-def test_a_sub_workflow_with_inline_input_is_refused_naming_it() -> None:
-    found = refused(
+def test_a_sub_workflow_takes_inline_parameters_and_an_expression_name() -> None:
+    wf = parse(
         """
         version: '2.0'
         wf:
           tasks:
             a:
               workflow: child a=1 b=<% $.y %>
+            b:
+              workflow: <% 'setup_' + $.kind %>
         """
     )
-    assert found == [
-        (
-            "tasks.a.workflow",
-            "sub-workflows (workflow: child) are not supported by tidings yet; use an action",
-        )
-    ]
+    a, b = wf.tasks["a"], wf.tasks["b"]
+    assert (a.action, a.workflow, sources(a.input)) == (None, "child", {"a": 1, "b": "<% $.y %>"})
+    assert isinstance(b.workflow, Expression) and b.workflow.source == "<% 'setup_' + $.kind %>"
 
 
 def test_a_rollback_takes_inline_parameters() -> None:

@@ -73,11 +73,12 @@ ROLLED_BACK: Final = "ROLLED_BACK"
 #: An execution in one of these states has ended (it may still be re-run by a user).
 EXECUTION_ENDED: Final = frozenset({SUCCESS, ERROR, CANCELLED, TIMED_OUT, ROLLED_BACK})
 
-# Task states: RUNNING, SUCCESS, ERROR and CANCELLED as above, and these.
+# Task states: RUNNING, SUCCESS, ERROR, CANCELLED and PAUSED (a sub-workflow task whose
+# child execution is paused) as above, and these.
 WAITING: Final = "WAITING"
 RUNNING_ASYNC: Final = "RUNNING_ASYNC"
 SKIPPED: Final = "SKIPPED"
 #: A task in one of these states still has work to do.
-TASK_ACTIVE: Final = frozenset({WAITING, RUNNING, RUNNING_ASYNC})
+TASK_ACTIVE: Final = frozenset({WAITING, RUNNING, RUNNING_ASYNC, PAUSED})
 #: A task in one of these states is done and counts for its successors.
 TASK_DONE: Final = frozenset({SUCCESS, ERROR, SKIPPED})

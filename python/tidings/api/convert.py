@@ -136,6 +136,9 @@ def execution(row: ExecutionRow) -> execution_pb2.Execution:
         timeout_seconds=row.timeout_s,
         run=row.run,
         headers=[event_pb2.Header(key=k, value=v) for k, v in row.headers],
+        parent_execution_id=row.parent_execution_id,
+        parent_task_id=row.parent_task_id,
+        root_execution_id=row.root_execution_id or row.id,
     )
 
 

@@ -36,7 +36,7 @@ class WorkflowService(workflow_pb2_grpc.WorkflowServiceServicer):
         without an id or times.
         """
         saved = await self.on_engine(
-            self.engine.workflows.create(
+            self.engine.workflows.create_all(
                 convert.required(request.definition, "definition"),
                 request.callback_url,
                 request.modify_callback_url,
@@ -44,12 +44,14 @@ class WorkflowService(workflow_pb2_grpc.WorkflowServiceServicer):
             )
         )
         answer = workflow_pb2.CreateWorkflowResponse(
-            workflow=convert.workflow(saved.row),
-            listener_secrets=convert.listener_secrets(saved.listeners),
+            workflow=convert.workflow(saved[0].row),
+            listener_secrets=convert.listener_secrets([s for one in saved for s in one.listeners]),
+            workflows=[_without_definition(convert.workflow(one.row)) for one in saved],
         )
         if request.validate_only:
-            answer.workflow.ClearField("create_time")
-            answer.workflow.ClearField("update_time")
+            for one in (answer.workflow, *answer.workflows):
+                one.ClearField("create_time")
+                one.ClearField("update_time")
         return answer
 
     @handles_errors
@@ -96,3 +98,9 @@ class WorkflowService(workflow_pb2_grpc.WorkflowServiceServicer):
         """Delete a workflow."""
         await self.on_engine(self.engine.delete_workflow(request.workflow))
         return workflow_pb2.DeleteWorkflowResponse()
+
+
+def _without_definition(workflow: workflow_pb2.Workflow) -> workflow_pb2.Workflow:
+    """A workflow of CreateWorkflow's list: its text is `workflow`'s, not sent twice."""
+    workflow.definition = ""
+    return workflow

@@ -21,6 +21,7 @@ from tidings.engine.actions import (
     engine_error_result,
     timeout_outcome,
 )
+from tidings.engine.adhoc import adhoc_outcome
 from tidings.engine.execution import Run, action_context, expression_context
 from tidings.engine.expressions import evaluate
 from tidings.store import TaskRow
@@ -97,6 +98,8 @@ class Calls:
                     outcome = timeout_outcome(action, params, ctx, why)
             else:
                 outcome = await action.run(params, ctx)
+            if spec.adhoc is not None:
+                outcome = adhoc_outcome(spec.adhoc, outcome, run.time_limit_s)
         except asyncio.CancelledError:
             self._calls.pop(task.id, None)
             raise

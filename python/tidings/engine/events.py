@@ -111,6 +111,9 @@ class EventFactory:
             input=json_bytes(ex.input),
             output=json_bytes(ex.output),
         )
+        if ex.parent_task_id:
+            # A sub-workflow's execution: seed 000's triggeredBy names the parent's task.
+            ev.triggered_by.add(event="workflow", task_id=ex.parent_task_id)
         if etype in TERMINAL_EXECUTION_TYPES:
             summary = ev.execution
             summary.run = ex.run

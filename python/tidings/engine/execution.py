@@ -122,6 +122,9 @@ class Step:
     stopped: list[TaskRow] = field(default_factory=list)
     #: The execution ended: its timers stop and the engine no longer drives it.
     ended: bool = False
+    #: The execution paused, or runs again after a pause (sub-workflows follow it).
+    paused: bool = False
+    resumed: bool = False
 
 
 def check_value(value: object, field: str) -> None:
@@ -220,7 +223,8 @@ def new_task(run: Run, name: str, trigger: dict[str, str] | None, now: float) ->
         execution_id=run.row.id,
         name=name,
         state=WAITING,
-        action=spec.action or "",
+        # An ad-hoc action's row names the action it calls (its base).
+        action=spec.adhoc.base if spec.adhoc is not None else spec.action or "",
         atom_id=spec.atom or "",
         input=None,
         result=None,

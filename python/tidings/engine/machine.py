@@ -23,6 +23,7 @@ from tidings.engine.actions import (
     engine_error_result,
     timeout_outcome,
 )
+from tidings.engine.adhoc import adhoc_input, workflow_name
 from tidings.engine.dsl.graph import sources
 from tidings.engine.events import EventFactory
 from tidings.engine.execution import Run, Step, action_context, expression_context, new_task
@@ -216,11 +217,20 @@ class Machine:
         now = self.clock()
         task.run_after = 0.0
         try:
-            params = evaluate(spec.input, expression_context(run, task))
+            ctx = expression_context(run, task)
+            params = evaluate(spec.input, ctx)
             if not isinstance(params, dict):
                 raise TypeError("task input must evaluate to a mapping")
-            action = self.actions.get(task.action)
-            request = action.request_view(params, action_context(run, task))
+            if spec.workflow is not None:
+                # A sub-workflow: the row's action is the workflow it starts (the runner
+                # starts it after the commit); its input is the child's input.
+                task.action = workflow_name(spec.workflow, ctx)
+                request: Any = params
+            else:
+                if spec.adhoc is not None:
+                    params = adhoc_input(spec.adhoc, params, run.time_limit_s)
+                action = self.actions.get(task.action)
+                request = action.request_view(params, action_context(run, task))
         except Exception as exc:  # expression errors, bad params: the engine's 599
             self.fail(run, task, str(exc), step)
             return
@@ -465,6 +475,7 @@ class Machine:
         run.row.state = PAUSED
         run.row.error_message = msg
         run.row.update_time = now
+        step.paused = True
         step.change.add_event(self.events.execution(run.row, ET.EVENT_TYPE_EXECUTION_PAUSED, now))
         step.change.put_execution(run.row)
 
@@ -476,6 +487,7 @@ class Machine:
                 run.row, ET.EVENT_TYPE_EXECUTION_RESUMED, run.row.update_time, status=RUNNING
             )
         )
+        step.resumed = True
 
     def rerun(self, run: Run, step: Step) -> None:
         """A failed execution runs again (RetryTask, SkipTask): its next run begins.

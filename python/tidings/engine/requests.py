@@ -88,7 +88,7 @@ class StartRequests:
         given = request.input or {}
         if _canonical(given) != _canonical(row.input):
             try:  # the first request may have left inputs to their defaults
-                wf = await self._workflows.parse_stored(row.definition)
+                wf = await self._workflows.parse_stored(row.definition, row.workflow_name)
                 values = self._workflows.check_input(wf, given)
                 same = _canonical(values) == _canonical(row.input)
             except (TidingsError, dsl.DefinitionError):

@@ -39,6 +39,7 @@ from tidings.engine.actions import (
 )
 from tidings.engine.atomic import Fallback, Make, StepFailed, make_step, step_or_fallback
 from tidings.engine.calls import Calls
+from tidings.engine.children import Children
 from tidings.engine.events import EventFactory
 from tidings.engine.execution import (
     Run,
@@ -63,6 +64,7 @@ from tidings.errors import (
 )
 from tidings.listeners import ListenerRegistry
 from tidings.store import Change, ExecutionRow, Store, TaskRow, WorkflowRow
+from tidings.store.listeners import ListenerRow
 from tidings.v1 import event_pb2
 from tidings.vocab import (
     CANCELLED,
@@ -117,6 +119,10 @@ class Engine:
         self.machine = Machine(actions, events, clock)
         self._timers = Timers(self.machine, self._drive, lambda: self._stopping)
         self._calls = Calls(actions, self._spawn, self._on_outcome)
+        self._children = Children(
+            store, self._runs, self.workflows, self.machine, self._spawn, self._drive,
+            self._begin, (self.pause, self.resume, self.cancel),
+        )  # fmt: skip
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -127,7 +133,7 @@ class Engine:
         await self.store.commit(up)
         for ex, tasks in await self.store.load_active():
             try:
-                workflow = self.workflows.parse_stored_now(ex.definition)
+                workflow = self.workflows.parse_stored_now(ex.definition, ex.workflow_name)
             except dsl.DefinitionError as exc:  # cannot happen unless the code changed
                 log.error("execution %s: stored definition no longer valid: %s", ex.id, exc)
                 continue
@@ -241,10 +247,12 @@ class Engine:
         self._runs.index(run, step.created)
         for task in step.stopped:
             self._stop_call(run, task)
+            self._children.stop(run, task)
         if step.ended:
             self._forget(run)
         else:
             self._timers.arm_step(run, step)
+        self._children.after(run, step)
 
     def _launch_after_commit(self, run: Run, step: Step) -> None:
         for task in step.launches:
@@ -368,6 +376,11 @@ class Engine:
             execution_id, wf_row, wf, values, request_id, notify, timeout_s, now,
             self._runs.time_limit_s, custom_headers, env,
         )  # fmt: skip
+        await self._begin(run, notify_rows)
+        return copy.copy(run.row)
+
+    async def _begin(self, run: Run, notify_rows: Sequence[ListenerRow] = ()) -> None:
+        """A new run's first step, committed (with its notify listeners); then its calls."""
         try:
             step, _ = step_or_fallback(
                 run,
@@ -380,11 +393,10 @@ class Engine:
         self._runs.revive(run)
         self._apply(run, step)
         if self.listeners is not None:  # heard from the execution's first event on
-            self.listeners.add(step.change, notify_rows)
+            self.listeners.add(step.change, list(notify_rows))
         await self.store.commit(step.change)
         self._timers.timeout(run)
         self._launch_after_commit(run, step)
-        return copy.copy(run.row)
 
     async def get_execution(self, execution_id: str) -> ExecutionRow:
         """An execution by id (the live row when the engine drives it)."""
@@ -566,7 +578,11 @@ class Engine:
     # ------------------------------------------------------------------ action calls
 
     def _launch(self, run: Run, task: TaskRow) -> None:
-        if not self._stopping:
+        if self._stopping:
+            return
+        if self._children.is_child_task(run, task):
+            self._children.launch(run, task)
+        else:
             self._calls.launch(run, task)
 
     def _on_outcome(self, run: Run, task: TaskRow, outcome: ActionOutcome) -> None:

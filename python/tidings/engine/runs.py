@@ -31,14 +31,14 @@ class Runs:
     def __init__(
         self,
         store: Store,
-        parse: Callable[[str], Awaitable[dsl.Workflow]],
+        parse: Callable[[str, str], Awaitable[dsl.Workflow]],
         time_limit_s: float = DEFAULT_TIME_LIMIT_S,
     ) -> None:
         #: How long one evaluation of an expression may run, in every run made here.
         self.time_limit_s = time_limit_s
         self._store = store
-        #: Parses a stored execution's definition, off the event loop (raises if it is no
-        #: longer valid).
+        #: Parses a stored execution's definition (its workflow of that name), off the
+        #: event loop (raises if it is no longer valid).
         self._parse = parse
         #: The runs the engine drives, by execution id.
         self.live: dict[str, Run] = {}
@@ -96,7 +96,7 @@ class Runs:
         # Another call may have loaded it meanwhile.
         run = self.get(execution_id)
         if run is None:
-            workflow = await self._parse(ex.definition)
+            workflow = await self._parse(ex.definition, ex.workflow_name)
             run = self.get(execution_id)  # and again, while it was parsed
         if run is None:
             run = self.run_of(ex, workflow, tasks)

@@ -93,11 +93,22 @@ def job_callbacks(wf: dsl.Workflow) -> list[JobCallback]:
 
 
 def _parse(
-    text: str, actions: Mapping[str, dsl.ActionSpec], limits: dsl.DefinitionLimits
+    text: str,
+    actions: Mapping[str, dsl.ActionSpec],
+    limits: dsl.DefinitionLimits,
+    name: str | None = None,
 ) -> dsl.Workflow:
     """:func:`~tidings.engine.dsl.parse_workflow` with the collector paused (a parser thread)."""
     with _gc_pause:
-        return dsl.parse_workflow(text, actions, limits)
+        return dsl.parse_workflow(text, actions, limits, name)
+
+
+def _parse_all(
+    text: str, actions: Mapping[str, dsl.ActionSpec], limits: dsl.DefinitionLimits
+) -> dsl.Definition:
+    """:func:`~tidings.engine.dsl.parse_definition` with the collector paused."""
+    with _gc_pause:
+        return dsl.parse_definition(text, actions, limits)
 
 
 class Workflows:
@@ -123,33 +134,50 @@ class Workflows:
         """Stop the parsing threads (a parse under way runs to its end)."""
         self._parsers.shutdown(wait=False, cancel_futures=True)
 
-    async def parse(self, definition: str) -> dsl.Workflow:
+    async def parse(self, definition: str, name: str | None = None) -> dsl.Workflow:
         """Parse a definition a client sent, within the limits, off the event loop.
 
-        InvalidArgumentError names every bad field; a text over the size limit is
-        refused here, before it reaches a thread.
+        ``name``: which of its workflows (None: the first). InvalidArgumentError names
+        every bad field; a text over the size limit is refused here, before it reaches a
+        thread.
         """
-        too_large = dsl.size_violation(definition, self._limits)
-        if too_large is not None:
-            raise _invalid(dsl.DefinitionError([too_large]))
-        return await self._parse_off_loop(definition, self._limits)
+        self._check_size(definition)
+        return await self._parse_off_loop(definition, self._limits, name)
 
-    async def parse_stored(self, definition: str) -> dsl.Workflow:
-        """Parse a stored definition (it met the limits when it came in), off the loop."""
-        return await self._parse_off_loop(definition, dsl.STORED)
-
-    def parse_stored_now(self, definition: str) -> dsl.Workflow:
-        """Parse a stored definition on this thread (recovery, before serving).
-
-        Raises :class:`~tidings.engine.dsl.DefinitionError`.
-        """
-        return _parse(definition, self._actions, dsl.STORED)
-
-    async def _parse_off_loop(self, definition: str, limits: dsl.DefinitionLimits) -> dsl.Workflow:
+    async def parse_all(self, definition: str) -> dsl.Definition:
+        """Parse a definition a client sent, with all its workflows (as :meth:`parse`)."""
+        self._check_size(definition)
         loop = asyncio.get_running_loop()
         try:
             return await loop.run_in_executor(
-                self._parsers, _parse, definition, self._actions, limits
+                self._parsers, _parse_all, definition, self._actions, self._limits
+            )
+        except dsl.DefinitionError as exc:
+            raise _invalid(exc) from exc
+
+    def _check_size(self, definition: str) -> None:
+        too_large = dsl.size_violation(definition, self._limits)
+        if too_large is not None:
+            raise _invalid(dsl.DefinitionError([too_large]))
+
+    async def parse_stored(self, definition: str, name: str | None = None) -> dsl.Workflow:
+        """Parse a stored definition's workflow ``name`` (it met the limits), off the loop."""
+        return await self._parse_off_loop(definition, dsl.STORED, name)
+
+    def parse_stored_now(self, definition: str, name: str | None = None) -> dsl.Workflow:
+        """Parse a stored definition's workflow ``name`` on this thread (recovery).
+
+        Raises :class:`~tidings.engine.dsl.DefinitionError`.
+        """
+        return _parse(definition, self._actions, dsl.STORED, name)
+
+    async def _parse_off_loop(
+        self, definition: str, limits: dsl.DefinitionLimits, name: str | None = None
+    ) -> dsl.Workflow:
+        loop = asyncio.get_running_loop()
+        try:
+            return await loop.run_in_executor(
+                self._parsers, _parse, definition, self._actions, limits, name
             )
         except dsl.DefinitionError as exc:
             raise _invalid(exc) from exc
@@ -158,7 +186,7 @@ class Workflows:
         """The parsed workflow of a stored row (cached; parsed off the loop if not)."""
         wf = self._cache.get((row.id, row.update_time))
         if wf is None:
-            wf = await self.parse_stored(row.definition)
+            wf = await self.parse_stored(row.definition, row.name)
             self._remember(row, wf)
         return wf
 
@@ -197,31 +225,60 @@ class Workflows:
         *,
         validate_only: bool = False,
     ) -> Saved:
-        """Validate and store a workflow definition, with its callback listeners.
+        """Validate and store a definition; the first of the workflows it defines."""
+        saved = await self.create_all(
+            definition, callback_url, modify_callback_url, validate_only=validate_only
+        )
+        return saved[0]
+
+    async def create_all(
+        self,
+        definition: str,
+        callback_url: str = "",
+        modify_callback_url: str = "",
+        *,
+        validate_only: bool = False,
+    ) -> list[Saved]:
+        """Validate and store a definition: every workflow it defines, in one commit.
+
+        Each workflow (a workbook's as ``book.workflow``) is a workflow of its own, with
+        the whole text as its definition and the callback URLs given; if any of them
+        exists already, none is created (AlreadyExistsError naming them).
 
         With ``validate_only`` nothing is stored: the definition and the callback URLs
-        are checked as for a creation, the name is not (a definition meant for an update
-        validates too), and the row returned has no id and makes no listeners.
+        are checked as for a creation, the names are not (a definition meant for an
+        update validates too), and the rows returned have no id and make no listeners.
         """
-        wf = await self.parse(definition)
+        parsed = await self.parse_all(definition)
         if validate_only:
-            return await self._validate(wf, definition, callback_url, modify_callback_url)
-        if await self._store.get_workflow(wf.name) is not None:
-            raise AlreadyExistsError(f"workflow {wf.name!r} exists already")
+            return [
+                await self._validate(wf, definition, callback_url, modify_callback_url)
+                for wf in parsed.workflows.values()
+            ]
+        taken = [n for n in parsed.workflows if await self._store.get_workflow(n) is not None]
+        if taken:
+            names = ", ".join(repr(n) for n in taken)
+            raise AlreadyExistsError(f"workflow {names} exists already")
         now = self._clock()
-        row = WorkflowRow(
-            id=str(uuid.uuid4()),
-            name=wf.name,
-            definition=definition,
-            description=wf.description or "",
-            input_names=[p.name for p in wf.inputs],
-            callback_url=callback_url,
-            modify_callback_url=modify_callback_url,
-            create_time=now,
-            update_time=now,
-        )
-        saved = await self._save(row, wf)
-        self._remember(row, wf)
+        change = Change()
+        saved = []
+        for wf in parsed.workflows.values():
+            row = WorkflowRow(
+                id=str(uuid.uuid4()),
+                name=wf.name,
+                definition=definition,
+                description=wf.description or "",
+                input_names=[p.name for p in wf.inputs],
+                callback_url=callback_url,
+                modify_callback_url=modify_callback_url,
+                create_time=now,
+                update_time=now,
+            )
+            change.put_workflow(row)
+            saved.append(Saved(row, await self._callback_listeners(row, wf, None, change)))
+        await self._store.commit(change)
+        for one, wf in zip(saved, parsed.workflows.values(), strict=True):
+            self._remember(one.row, wf)
         return saved
 
     async def _validate(
@@ -296,12 +353,14 @@ class Workflows:
     ) -> Saved:
         """Replace a workflow's definition (same name) and callbacks."""
         row = await self.get(id_or_name)
-        wf = await self.parse(definition)
+        parsed = await self.parse_all(definition)
         was = await self._stored_definition(row)
-        if wf.name != row.name:
+        wf = parsed.workflows.get(row.name)
+        if wf is None:
+            names = ", ".join(repr(n) for n in parsed.workflows)
             raise InvalidArgumentError(
                 "the workflow name cannot change",
-                [FieldViolation("definition", f"names {wf.name!r}, expected {row.name!r}")],
+                [FieldViolation("definition", f"names {names}, expected {row.name!r}")],
             )
         row.definition = definition
         row.description = wf.description or ""

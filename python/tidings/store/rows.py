@@ -70,6 +70,11 @@ class ExecutionRow:
     headers: list[list[str]] = field(default_factory=list)
     #: The environment given at start (Mistral's ``env``), what ``env()`` returns.
     env: dict[str, object] = field(default_factory=dict)
+    #: A sub-workflow's execution: the execution and task that started it ("" if none).
+    parent_execution_id: str = ""
+    parent_task_id: str = ""
+    #: The top of its tree of sub-workflows ("": it is the top itself).
+    root_execution_id: str = ""
 
     def columns(self) -> tuple[object, ...]:
         """The row's column values, JSON fields encoded (a snapshot)."""
@@ -77,7 +82,9 @@ class ExecutionRow:
                 to_json(self.input), to_json(self.output), to_json(self.context),
                 self.error_message, self.request_id, to_json(self.notify), self.timeout_s,
                 self.next_seq, self.create_time, self.update_time, self.end_time,
-                self.run, to_json(self.headers), to_json(self.env))  # fmt: skip
+                self.run, to_json(self.headers), to_json(self.env),
+                self.parent_execution_id, self.parent_task_id,
+                self.root_execution_id)  # fmt: skip
 
 
 @dataclass(slots=True)

@@ -72,6 +72,8 @@ class _TaskStateEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_TaskState.V
     TASK_STATE_SKIPPED: _TaskState.ValueType  # 6
     TASK_STATE_CANCELLED: _TaskState.ValueType  # 7
     TASK_STATE_ROLLED_BACK: _TaskState.ValueType  # 8
+    TASK_STATE_PAUSED: _TaskState.ValueType  # 9
+    """A sub-workflow task whose child execution is paused (as Mistral shows it)."""
 
 class TaskState(_TaskState, metaclass=_TaskStateEnumTypeWrapper):
     """TaskState is the state of one task of an execution."""
@@ -88,6 +90,8 @@ TASK_STATE_ERROR: TaskState.ValueType  # 5
 TASK_STATE_SKIPPED: TaskState.ValueType  # 6
 TASK_STATE_CANCELLED: TaskState.ValueType  # 7
 TASK_STATE_ROLLED_BACK: TaskState.ValueType  # 8
+TASK_STATE_PAUSED: TaskState.ValueType  # 9
+"""A sub-workflow task whose child execution is paused (as Mistral shows it)."""
 Global___TaskState: _TypeAlias = TaskState  # noqa: Y015
 
 @_typing.final
@@ -175,6 +179,9 @@ class Execution(_message.Message):
     TIMEOUT_SECONDS_FIELD_NUMBER: _builtins.int
     RUN_FIELD_NUMBER: _builtins.int
     HEADERS_FIELD_NUMBER: _builtins.int
+    PARENT_EXECUTION_ID_FIELD_NUMBER: _builtins.int
+    PARENT_TASK_ID_FIELD_NUMBER: _builtins.int
+    ROOT_EXECUTION_ID_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     workflow_id: _builtins.str
     workflow_name: _builtins.str
@@ -190,6 +197,18 @@ class Execution(_message.Message):
     run: _builtins.int
     """Which run this is: 1, and one more each time the ended execution is re-run
     (RetryTask or SkipTask after it failed).
+    """
+    parent_execution_id: _builtins.str
+    """A sub-workflow's execution: the execution whose task started it; empty for
+    an execution started by StartExecution.
+    """
+    parent_task_id: _builtins.str
+    """A sub-workflow's execution: the task (of the parent execution) that started
+    it, and whose result its output becomes; empty otherwise.
+    """
+    root_execution_id: _builtins.str
+    """The execution at the top of a tree of sub-workflows (its own id when it
+    has no parent).
     """
     @_builtins.property
     def create_time(self) -> _timestamp_pb2.Timestamp: ...
@@ -221,10 +240,13 @@ class Execution(_message.Message):
         timeout_seconds: _builtins.float = ...,
         run: _builtins.int = ...,
         headers: _abc.Iterable[_event_pb2.Header] | None = ...,
+        parent_execution_id: _builtins.str = ...,
+        parent_task_id: _builtins.str = ...,
+        root_execution_id: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["create_time", b"create_time", "end_time", b"end_time", "update_time", b"update_time"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["create_time", b"create_time", "end_time", b"end_time", "error_message", b"error_message", "headers", b"headers", "id", b"id", "input_json", b"input_json", "notify", b"notify", "output_json", b"output_json", "request_id", b"request_id", "run", b"run", "state", b"state", "timeout_seconds", b"timeout_seconds", "update_time", b"update_time", "workflow_id", b"workflow_id", "workflow_name", b"workflow_name"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["create_time", b"create_time", "end_time", b"end_time", "error_message", b"error_message", "headers", b"headers", "id", b"id", "input_json", b"input_json", "notify", b"notify", "output_json", b"output_json", "parent_execution_id", b"parent_execution_id", "parent_task_id", b"parent_task_id", "request_id", b"request_id", "root_execution_id", b"root_execution_id", "run", b"run", "state", b"state", "timeout_seconds", b"timeout_seconds", "update_time", b"update_time", "workflow_id", b"workflow_id", "workflow_name", b"workflow_name"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -86,7 +86,9 @@ class CreateWorkflowRequest(_message.Message):
     MODIFY_CALLBACK_URL_FIELD_NUMBER: _builtins.int
     VALIDATE_ONLY_FIELD_NUMBER: _builtins.int
     definition: _builtins.str
-    """The definition (YAML or JSON text)."""
+    """The definition (YAML or JSON text): one workflow, several, or a workbook
+    (`name`, `workflows`, `actions`).
+    """
     callback_url: _builtins.str
     modify_callback_url: _builtins.str
     validate_only: _builtins.bool
@@ -118,13 +120,25 @@ class CreateWorkflowResponse(_message.Message):
 
     WORKFLOW_FIELD_NUMBER: _builtins.int
     LISTENER_SECRETS_FIELD_NUMBER: _builtins.int
+    WORKFLOWS_FIELD_NUMBER: _builtins.int
     @_builtins.property
-    def workflow(self) -> Global___Workflow: ...
+    def workflow(self) -> Global___Workflow:
+        """The first workflow the definition defines (the only one, usually)."""
+
     @_builtins.property
     def listener_secrets(self) -> _containers.RepeatedCompositeFieldContainer[_listener_pb2.ListenerSecret]:
         """The signing secrets of the listeners its callback URLs became (returned
         only here): callback_url, modify_callback_url, and one per distinct job
-        callback-url of its tasks.
+        callback-url of its tasks (of every workflow created).
+        """
+
+    @_builtins.property
+    def workflows(self) -> _containers.RepeatedCompositeFieldContainer[Global___Workflow]:
+        """Every workflow the definition defines, in definition order (`workflow` is
+        the first): several named workflows besides `version`, or a workbook's
+        workflows, named `<workbook>.<workflow>`. Each is stored with the whole
+        definition text, which is not repeated here (`definition` is empty: it is
+        `workflow.definition`), so the reply stays within the message size limit.
         """
 
     def __init__(
@@ -132,10 +146,11 @@ class CreateWorkflowResponse(_message.Message):
         *,
         workflow: Global___Workflow | None = ...,
         listener_secrets: _abc.Iterable[_listener_pb2.ListenerSecret] | None = ...,
+        workflows: _abc.Iterable[Global___Workflow] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["workflow", b"workflow"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["listener_secrets", b"listener_secrets", "workflow", b"workflow"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["listener_secrets", b"listener_secrets", "workflow", b"workflow", "workflows", b"workflows"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

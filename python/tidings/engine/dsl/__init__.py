@@ -31,6 +31,8 @@ from tidings.engine.dsl.limits import STORED, DefinitionLimits, size_violation
 from tidings.engine.dsl.model import (
     ActionCall,
     ActionSpec,
+    AdhocAction,
+    Definition,
     DefinitionError,
     InputParam,
     Number,
@@ -40,12 +42,14 @@ from tidings.engine.dsl.model import (
     Transition,
     Workflow,
 )
-from tidings.engine.dsl.parse import parse_workflow
+from tidings.engine.dsl.parse import parse_definition, parse_workflow
 
 __all__ = [
     "STORED",
     "ActionCall",
     "ActionSpec",
+    "AdhocAction",
+    "Definition",
     "DefinitionError",
     "DefinitionLimits",
     "InputParam",
@@ -55,6 +59,7 @@ __all__ = [
     "TaskDefaults",
     "Transition",
     "Workflow",
+    "parse_definition",
     "parse_workflow",
     "size_violation",
 ]

@@ -17,6 +17,8 @@ __all__ = [
     "ENGINE_COMMANDS",
     "ActionCall",
     "ActionSpec",
+    "AdhocAction",
+    "Definition",
     "DefinitionError",
     "InputParam",
     "Number",
@@ -121,12 +123,30 @@ class ActionCall:
 
 
 @dataclass(frozen=True)
+class AdhocAction:
+    """A workbook's ad-hoc action: ``base`` called with ``base_input``, over its own input.
+
+    ``base_input`` and ``output`` are evaluated with ``$`` the ad-hoc action's input (its
+    ``inputs`` with their defaults) and the base action's result respectively.
+    """
+
+    name: str
+    base: str
+    base_input: Mapping[str, CompiledValue] = field(default_factory=dict)
+    inputs: tuple[InputParam, ...] = ()
+    #: None: the base action's result as it is.
+    output: CompiledValue | None = None
+    description: str | None = None
+
+
+@dataclass(frozen=True)
 class Task:
     """One task of a workflow, validated; expressions are compiled."""
 
     name: str
     action: str | None = None
-    workflow: str | None = None
+    #: A sub-workflow's name (an expression when it is named by one); None: an action.
+    workflow: CompiledValue | None = None
     input: Mapping[str, CompiledValue] = field(default_factory=dict)
     publish: Mapping[str, CompiledValue] = field(default_factory=dict)
     on_success: tuple[Transition, ...] = ()
@@ -151,6 +171,8 @@ class Task:
     publish_on_error: Mapping[str, CompiledValue] = field(default_factory=dict)
     #: The ``publish`` of the ``on-success`` / ``on-error`` / ``on-complete`` mappings.
     clause_publish: Mapping[str, Publish] = field(default_factory=dict)
+    #: The workbook's ad-hoc action ``action`` names, if it is one.
+    adhoc: AdhocAction | None = None
 
     def transitions(self) -> tuple[tuple[str, Transition], ...]:
         """Every outgoing transition with its kind (``on-success``, …), in order."""
@@ -184,6 +206,8 @@ class Workflow:
     output: Mapping[str, CompiledValue] = field(default_factory=dict)
     description: str | None = None
     task_defaults: TaskDefaults = field(default_factory=TaskDefaults)
+    #: The workbook it belongs to (its name is ``book.workflow``); None: none.
+    book: str | None = None
 
     def job_callbacks(self) -> dict[str, tuple[str, ...]]:
         """Seed 002's job callbacks: each ``callback-url`` and its tasks, in definition order.
@@ -196,3 +220,16 @@ class Workflow:
             if url:
                 out.setdefault(url, []).append(name)
         return {url: tuple(names) for url, names in out.items()}
+
+
+@dataclass(frozen=True)
+class Definition:
+    """Everything one definition text defines: its workflows, in order, by full name.
+
+    A workbook's workflows are named ``book.workflow``; ``book`` is the workbook's name
+    (None for a definition of plain workflows) and ``actions`` its ad-hoc actions.
+    """
+
+    workflows: Mapping[str, Workflow]
+    book: str | None = None
+    actions: Mapping[str, AdhocAction] = field(default_factory=dict)

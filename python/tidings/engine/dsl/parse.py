@@ -14,45 +14,74 @@ from typing import Any
 
 import yaml
 
-from tidings.engine.dsl.fields import field_path, type_name
+from tidings.engine.dsl.fields import field_path, suggestion, type_name
 from tidings.engine.dsl.graph import check_graph
 from tidings.engine.dsl.limits import DefinitionLimits, ShapeChecker, size_violation
 from tidings.engine.dsl.model import (
     ActionSpec,
+    AdhocAction,
+    Definition,
     DefinitionError,
     InputParam,
     Task,
     Workflow,
 )
 from tidings.engine.dsl.tasks import TaskChecker
+from tidings.errors import FieldViolation
 
-__all__ = ["parse_workflow"]
+__all__ = ["parse_definition", "parse_workflow"]
 
 _WORKFLOW_NAME = re.compile(r"^[A-Za-z0-9_.\-]+$")
 
 _TOP_KEYS = ("version",)
+_WORKBOOK_KEYS = ("version", "name", "description", "tags", "workflows", "actions")
 _WORKFLOW_KEYS = ("type", "description", "input", "output", "task-defaults", "tasks")
+_ADHOC_KEYS = ("description", "base", "base-input", "input", "output", "tags")
 
 
-def parse_workflow(
+def parse_definition(
     text: str, actions: Mapping[str, ActionSpec], limits: DefinitionLimits | None = None
-) -> Workflow:
-    """Parse and validate one workflow definition (YAML or JSON text).
+) -> Definition:
+    """Parse and validate a definition: one workflow, several, or a workbook.
 
     ``actions`` are the actions tasks may name, with their inputs (the engine's:
     :func:`tidings.engine.actions.action_specs`); ``limits`` bound the text and what it
     holds (the defaults if None), checked before anything else. Raises
     :class:`DefinitionError` listing every violation; never anything else, whatever the
-    text.
+    text. With one workflow, violations name fields relative to it (``tasks.a``); with
+    several, under the workflow's name (``second.tasks.a``), and in a workbook under
+    ``workflows.<name>`` or ``actions.<name>``.
     """
     checker = _Checker(actions, limits or DefinitionLimits())
     document = checker.load(text)
     if not checker.violations:
         checker.shape(document)
-    workflow = checker.document(document) if not checker.violations else None
-    if checker.violations or workflow is None:
+    definition = checker.document(document) if not checker.violations else None
+    if checker.violations or definition is None:
         raise DefinitionError(checker.violations)
-    return workflow
+    return definition
+
+
+def parse_workflow(
+    text: str,
+    actions: Mapping[str, ActionSpec],
+    limits: DefinitionLimits | None = None,
+    name: str | None = None,
+) -> Workflow:
+    """One workflow of a definition: ``name`` (a workbook's as ``book.workflow``), or the first.
+
+    As :func:`parse_definition`; a ``name`` the definition does not define is a
+    :class:`DefinitionError` too.
+    """
+    definition = parse_definition(text, actions, limits)
+    if name is None:
+        return next(iter(definition.workflows.values()))
+    found = definition.workflows.get(name)
+    if found is None:
+        raise DefinitionError(
+            [FieldViolation("", f"the definition does not define workflow {name!r}")]
+        )
+    return found
 
 
 def _is_workbook(document: Mapping[Any, Any]) -> bool:
@@ -113,18 +142,13 @@ class _Checker(TaskChecker):
         if walker.violation is not None:
             self.violations.append(walker.violation)
 
-    def document(self, document: Any) -> Workflow | None:
+    def document(self, document: Any) -> Definition | None:
         if not isinstance(document, Mapping):
             self.add("", f"the definition must be a mapping, got {type_name(document)}")
             return None
         self.version(document)
         if _is_workbook(document):
-            self.add(
-                "",
-                "workbooks (name, workflows, actions) are not supported by tidings yet;"
-                " define each workflow on its own",
-            )
-            return None
+            return self.workbook(document)
         names = [key for key in document if key not in _TOP_KEYS]
         for key in names:
             if not isinstance(key, str):
@@ -134,23 +158,122 @@ class _Checker(TaskChecker):
         if not names:
             self.add("", "no workflow: add a top-level key naming the workflow, besides 'version'")
             return None
-        for extra in names[1:]:
+        bodies = {name: document[name] for name in names if isinstance(name, str)}
+        # One workflow: its fields are named relative to it, as they always were.
+        prefix = len(names) > 1
+        return Definition(self.workflows(bodies, "" if prefix else None, None))
+
+    def workflows(
+        self, bodies: Mapping[str, Any], under: str | None, book: str | None
+    ) -> dict[str, Workflow]:
+        """Each workflow of ``bodies`` by its full name; violations under ``under.<name>``."""
+        out: dict[str, Workflow] = {}
+        for name, value in bodies.items():
+            # The name and body are named where they are written, even for one workflow.
+            where = field_path(under or "", name)
+            if not _WORKFLOW_NAME.match(name):
+                self.add(
+                    where, f"workflow name {name!r} may hold only letters, digits, '_', '-' and '.'"
+                )
+            body = self.mapping(value, where, "a workflow")
+            if body is None:
+                continue
+            before = len(self.violations)
+            full = f"{book}.{name}" if book is not None else name
+            wf = self.workflow(full, body, book)
+            if under is not None:
+                self.violations[before:] = [
+                    FieldViolation(f"{where}.{v.field}" if v.field else where, v.description)
+                    for v in self.violations[before:]
+                ]
+            if wf is not None:
+                out[full] = wf
+        return out
+
+    def workbook(self, document: Mapping[Any, Any]) -> Definition | None:
+        """A workbook: ``name``, its ``workflows`` (``name.workflow``) and ad-hoc ``actions``."""
+        self.keys(document, "", _WORKBOOK_KEYS)
+        book = self.string(document.get("name"), "name", "the workbook's name")
+        if book is not None and not _WORKFLOW_NAME.match(book):
             self.add(
-                field_path("", extra),
-                "several workflows in one definition are not supported by tidings yet: found "
-                + ", ".join(repr(n) for n in names)
-                + "; define each in its own definition",
+                "name", f"workbook name {book!r} may hold only letters, digits, '_', '-' and '.'"
             )
-        name = names[0]
-        if isinstance(name, str) and not _WORKFLOW_NAME.match(name):
-            self.add(
-                field_path("", name),
-                f"workflow name {name!r} may hold only letters, digits, '_', '-' and '.'",
-            )
-        body = self.mapping(document[name], field_path("", name), "a workflow")
-        if body is None:
+        adhoc = self.adhoc_actions(document.get("actions"))
+        workflows = self.mapping(document.get("workflows", {}), "workflows", "workflows")
+        if book is None or workflows is None:
             return None
-        return self.workflow(name if isinstance(name, str) else repr(name), body)
+        if not workflows:
+            self.add("workflows", "a workbook needs at least one workflow")
+            return None
+        bodies = {}
+        for key, value in workflows.items():
+            if isinstance(key, str):
+                bodies[key] = value
+            else:
+                self.add(
+                    field_path("workflows", key),
+                    f"a workflow name must be a string, got {type_name(key)}",
+                )
+        # The tasks may name the ad-hoc actions: they join the engine's own while parsing.
+        engine_actions = self.actions
+        self.actions = {**engine_actions, **{a.name: _adhoc_spec(a) for a in adhoc.values()}}
+        self.adhoc = adhoc
+        try:
+            parsed = self.workflows(bodies, "workflows", book)
+        finally:
+            self.actions, self.adhoc = engine_actions, {}
+        return Definition(parsed, book, adhoc)
+
+    def adhoc_actions(self, value: Any) -> dict[str, AdhocAction]:
+        """A workbook's ``actions``: each on a base action of the engine's."""
+        if value is None:
+            return {}
+        mapping = self.mapping(value, "actions", "actions")
+        out: dict[str, AdhocAction] = {}
+        for key, body in (mapping or {}).items():
+            path = field_path("actions", key)
+            name = self.string(key, path, "an action name")
+            spec = self.mapping(body, path, "an ad-hoc action")
+            if name is None or spec is None:
+                continue
+            if name in self.actions:
+                self.add(path, f"ad-hoc action {name!r} has the name of an engine action")
+                continue
+            self.keys(spec, path, _ADHOC_KEYS)
+            where = field_path(path, "base")
+            base = self.string(spec.get("base"), where, "base (the action it calls)")
+            if base is None:
+                continue
+            base_spec = self.actions.get(base)
+            if base_spec is None:
+                self.add(
+                    where,
+                    f"unknown base action {base!r}{suggestion(base, self.actions)}: an ad-hoc"
+                    " action calls one of the engine's actions",
+                )
+                continue
+            if base_spec.refusal is not None:
+                self.add(where, base_spec.refusal)
+                continue
+            base_input = self.data_mapping(
+                spec.get("base-input"), field_path(path, "base-input"), "base-input"
+            )
+            self.action_inputs(base, base_spec, base_input, field_path(path, "base-input"))
+            before = len(self.violations)
+            inputs = self.inputs(spec.get("input"))
+            self.violations[before:] = [
+                FieldViolation(f"{path}.{v.field}", v.description) for v in self.violations[before:]
+            ]
+            output = None
+            if spec.get("output") is not None:
+                output = self.value(spec["output"], field_path(path, "output"))
+            description = None
+            if "description" in spec:
+                description = self.string(
+                    spec["description"], field_path(path, "description"), "description"
+                )
+            out[name] = AdhocAction(name, base, base_input, inputs, output, description)
+        return out
 
     def version(self, document: Mapping[Any, Any]) -> None:
         if "version" not in document:
@@ -162,7 +285,7 @@ class _Checker(TaskChecker):
             return
         self.add("version", f"must be '2.0', got {version!r}")
 
-    def workflow(self, name: str, body: Mapping[Any, Any]) -> Workflow | None:
+    def workflow(self, name: str, body: Mapping[Any, Any], book: str | None) -> Workflow | None:
         self.keys(body, "", _WORKFLOW_KEYS)
         kind = body.get("type", "direct")
         if kind == "reverse":
@@ -183,6 +306,7 @@ class _Checker(TaskChecker):
         if self.violations:
             return None
         return Workflow(
+            book=book,
             name=name,
             description=description,
             inputs=inputs,
@@ -253,3 +377,10 @@ class _Checker(TaskChecker):
             if name is not None and task is not None:
                 tasks[name] = task
         return tasks, len(tasks) == len(mapping)
+
+
+def _adhoc_spec(action: AdhocAction) -> ActionSpec:
+    """What a task may give an ad-hoc action: its declared inputs."""
+    required = frozenset(p.name for p in action.inputs if p.required)
+    optional = frozenset(p.name for p in action.inputs if not p.required)
+    return ActionSpec(required, optional)

@@ -66,7 +66,7 @@ def task_to_jsonable(task: Task) -> dict[str, Any]:
     if task.action is not None:
         out["action"] = task.action
     if task.workflow is not None:
-        out["workflow"] = task.workflow
+        out["workflow"] = source(task.workflow)
     if task.description is not None:
         out["description"] = task.description
     if task.input:

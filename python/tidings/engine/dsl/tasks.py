@@ -7,6 +7,7 @@ adds the document around the tasks.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from typing import Any, Literal
 
@@ -17,6 +18,7 @@ from tidings.engine.dsl.limits import DefinitionLimits
 from tidings.engine.dsl.model import (
     ActionCall,
     ActionSpec,
+    AdhocAction,
     Number,
     Publish,
     Retry,
@@ -74,6 +76,7 @@ _MISTRAL_ONLY = frozenset(
         "next",
     }
 )
+_WORKFLOW_REF = re.compile(r"^[A-Za-z0-9_.\-]+$")
 # The action of a task that names none, as in Mistral.
 _NOOP = "std.noop"
 
@@ -85,6 +88,8 @@ class TaskChecker(ClauseChecker):
         super().__init__()
         self.actions = actions
         self.limits = limits
+        #: The ad-hoc actions of the workbook being parsed, by name.
+        self.adhoc: Mapping[str, AdhocAction] = {}
 
     def keys(self, mapping: Mapping[Any, Any], path: str, allowed: Iterable[str]) -> None:
         """Report keys that are not ``allowed``, with a suggestion when one is close."""
@@ -111,6 +116,7 @@ class TaskChecker(ClauseChecker):
             return None
         self.keys(body, path, _TASK_KEYS)
         action, inline = self.task_action(body, path)
+        workflow = self.sub_workflow(body, path, inline)
         spec = self.actions.get(action) if action is not None else None
         inputs = self.merged_input(body.get("input"), inline, path)
         if spec is not None and action is not None:
@@ -144,7 +150,7 @@ class TaskChecker(ClauseChecker):
         return Task(
             name=name,
             action=action,
-            workflow=None,
+            workflow=workflow,
             input=inputs,
             publish=publish,
             on_success=transitions.get("on-success", ()),
@@ -178,6 +184,7 @@ class TaskChecker(ClauseChecker):
             callback_url=self.callback_url(body, path),
             publish_on_error=publish_on_error,
             clause_publish=clause_publish,
+            adhoc=self.adhoc.get(action) if action is not None else None,
         )
 
     def callback_url(self, body: Mapping[Any, Any], path: str) -> str | None:
@@ -215,8 +222,8 @@ class TaskChecker(ClauseChecker):
     def task_action(self, body: Mapping[Any, Any], path: str) -> tuple[str | None, dict[str, Any]]:
         """The task's action and its inline parameters; ``std.noop`` when it names none.
 
-        A ``workflow:`` is parsed (with its inline parameters) and refused: sub-workflows
-        are not supported yet.
+        A task with a ``workflow:`` has no action: its inline parameters are returned, its
+        name is :meth:`sub_workflow`'s.
         """
         has_action, has_workflow = "action" in body, "workflow" in body
         if has_action and has_workflow:
@@ -225,19 +232,34 @@ class TaskChecker(ClauseChecker):
         if has_workflow:
             where = field_path(path, "workflow")
             text = self.string(body["workflow"], where, "workflow")
-            if text is not None:
-                call = split_inline(text)
-                for problem in call.problems:
-                    self.add(where, problem)
-                self.add(
-                    where,
-                    f"sub-workflows (workflow: {call.name}) are not supported by tidings yet;"
-                    " use an action",
-                )
-            return None, {}
+            if text is None:
+                return None, {}
+            call = split_inline(text)
+            for problem in call.problems:
+                self.add(where, f"inline parameters: {problem}")
+            return None, call.params
         if not has_action:
             return _NOOP, {}
         return self.action_name(body["action"], field_path(path, "action"))
+
+    def sub_workflow(
+        self, body: Mapping[Any, Any], path: str, inline: Mapping[str, Any]
+    ) -> CompiledValue | None:
+        """The name of the task's sub-workflow (compiled: it may be an expression), if any.
+
+        The workflow is looked up when the task runs, as Mistral does: it may be defined
+        later, or by another definition.
+        """
+        if "action" in body or not isinstance(body.get("workflow"), str):
+            return None
+        where = field_path(path, "workflow")
+        call = split_inline(body["workflow"])
+        if call.dynamic:
+            return self.value(call.name, where)
+        if not _WORKFLOW_REF.match(call.name):
+            self.add(where, f"{call.name!r} is not a workflow name")
+            return None
+        return call.name
 
     def action_name(self, value: Any, path: str) -> tuple[str | None, dict[str, Any]]:
         """A known action's name and the inline parameters after it (``std.echo output=1``)."""

@@ -186,6 +186,15 @@ MIGRATIONS: tuple[str, ...] = (
     """
     ALTER TABLE tasks ADD COLUMN published TEXT NOT NULL DEFAULT '{}';
     """,
+    # 10: sub-workflows: the execution and task that started an execution, and the top
+    # of its tree ("" for an execution started by a client).
+    """
+    ALTER TABLE executions ADD COLUMN parent_execution_id TEXT NOT NULL DEFAULT '';
+    ALTER TABLE executions ADD COLUMN parent_task_id TEXT NOT NULL DEFAULT '';
+    ALTER TABLE executions ADD COLUMN root_execution_id TEXT NOT NULL DEFAULT '';
+    CREATE INDEX executions_parent ON executions(parent_execution_id)
+        WHERE parent_execution_id != '';
+    """,
 )
 
 
