@@ -251,10 +251,16 @@ def result_view(task: TaskRow) -> Any:
     parameter) reads the same way.
     """
     result = task.result
+    if task.items is not None and isinstance(result, list):  # with-items: each item's
+        return [_unwrapped(task.action, r) for r in result]
+    return _unwrapped(task.action, result)
+
+
+def _unwrapped(action: str, result: Any) -> Any:
     if not (isinstance(result, dict) and result.keys() == {"result"}):
         return result
     inner = result["result"]
-    if task.action in _ENVELOPED or _is_fault(inner):
+    if action in _ENVELOPED or _is_fault(inner):
         return inner
     return result
 
@@ -308,8 +314,13 @@ def expression_context(run: Run, current: TaskRow | None) -> ExpressionContext:
     )
 
 
-def action_context(run: Run, task: TaskRow, *, is_async: bool | None = None) -> ActionContext:
-    """Who runs an action: the task instance (``is_async`` defaults to the task's own)."""
+def action_context(
+    run: Run, task: TaskRow, *, is_async: bool | None = None, item: int | None = None
+) -> ActionContext:
+    """Who runs an action: the task instance (``is_async`` defaults to the task's own).
+
+    ``item`` is the item of a with-items task the call is for.
+    """
     if is_async is None:
         is_async = bool(run.workflow.tasks[task.name].is_async)
     return ActionContext(
@@ -320,4 +331,5 @@ def action_context(run: Run, task: TaskRow, *, is_async: bool | None = None) -> 
         attempt=task.attempt,
         is_async=is_async,
         workflow_name=run.row.workflow_name,
+        item=item,
     )

@@ -569,6 +569,12 @@ class Engine:
         if not self._stopping:
             self._calls.launch(run, task)
 
-    def _on_outcome(self, run: Run, task: TaskRow, outcome: ActionOutcome) -> None:
+    def _on_outcome(
+        self, run: Run, task: TaskRow, outcome: ActionOutcome, item: int | None = None
+    ) -> None:
+        if item is not None:  # one item of a with-items task
+            self._drive(run, lambda step: self.machine.item_outcome(run, task, item, outcome, step),
+                        "outcome", task)  # fmt: skip
+            return
         self._drive(run, lambda step: self.machine.outcome(run, task, outcome, step), "outcome",
                     task)  # fmt: skip

@@ -13,6 +13,7 @@ from typing import Any, Literal
 from tidings.engine.dsl.clauses import ClauseChecker
 from tidings.engine.dsl.fields import field_path, suggestion, type_name
 from tidings.engine.dsl.inline import split_inline
+from tidings.engine.dsl.items import check_concurrency, check_with_items
 from tidings.engine.dsl.limits import DefinitionLimits
 from tidings.engine.dsl.model import (
     ActionCall,
@@ -50,6 +51,8 @@ _TASK_KEYS = (
     "rollback",
     "description",
     "callback-url",
+    "with-items",
+    "concurrency",
 )
 #: What ``task-defaults`` may hold so far (Mistral's other task defaults are refused).
 _TASK_DEFAULT_KEYS = ("callback-url",)
@@ -62,8 +65,6 @@ _MISTRAL_ONLY = frozenset(
         "vars",
         "output-on-error",
         "tags",
-        "with-items",
-        "concurrency",
         "keep-result",
         "safe-rerun",
         "target",
@@ -141,6 +142,13 @@ class TaskChecker(ClauseChecker):
                     self.add(
                         field_path(path, "async"), f"action {action!r} cannot run asynchronously"
                     )
+        with_items = check_with_items(self, body, path)
+        if with_items and is_async:
+            self.add(
+                field_path(path, "async"),
+                "a with-items task cannot be asynchronous in tidings (its items could not be"
+                " completed one by one)",
+            )
         return Task(
             name=name,
             action=action,
@@ -167,6 +175,8 @@ class TaskChecker(ClauseChecker):
             if "atom-type" in body
             else None,
             is_async=is_async,
+            with_items=with_items,
+            concurrency=check_concurrency(self, body, path),
             rollback=self.rollback(body["rollback"], field_path(path, "rollback"))
             if "rollback" in body
             else None,

@@ -186,6 +186,11 @@ MIGRATIONS: tuple[str, ...] = (
     """
     ALTER TABLE tasks ADD COLUMN published TEXT NOT NULL DEFAULT '{}';
     """,
+    # 10: a with-items task's progress (TaskRow.items): each item's call and outcome, so
+    # that a restart re-runs none that finished.
+    """
+    ALTER TABLE tasks ADD COLUMN items TEXT;
+    """,
 )
 
 
