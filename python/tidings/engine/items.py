@@ -3,8 +3,8 @@
 As Mistral runs ``with-items``: the lists are evaluated when the task begins (each must
 be a list, or what Python iterates as one: a string's characters, a mapping's keys; all
 of the same length) and the action is called once per item, with the item's variables
-added to the context the task's ``input`` is evaluated in (a variable of the workflow
-with the same name wins, as in Mistral). At most ``concurrency`` calls run at once (0 or
+added to the context the task's ``input`` is evaluated in (over a variable of the
+workflow with the same name). At most ``concurrency`` calls run at once (0 or
 none: all). A failing item does not stop the others: once every item has an outcome,
 the task succeeds if all did, else fails; its result is the list of the items' results
 in item order (``[]`` for no items), published once.
@@ -75,8 +75,8 @@ def begin(run: Run, task: TaskRow, actions: ActionRegistry) -> Begun:
     inputs: list[dict[str, Any]] = []
     requests: list[Any] = []
     for i in range(count):
-        # The workflow's variables win over the item's, as Mistral merges them.
-        data = {**{name: values[i] for name, values in lists.items()}, **ctx.data}
+        # An item's variable hides a workflow variable of the same name, as in Mistral.
+        data = {**ctx.data, **{name: values[i] for name, values in lists.items()}}
         params = evaluate(spec.input, dataclasses.replace(ctx, data=data))
         if not isinstance(params, dict):
             raise TypeError("task input must evaluate to a mapping")
