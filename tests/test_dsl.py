@@ -478,7 +478,7 @@ def test_unknown_key_without_a_close_match() -> None:
             "unknown key 'zzzzzz'; allowed: action, workflow, input, publish, publish-on-error,"
             " on-success, on-error, on-complete, join, retry, timeout, wait-before, wait-after,"
             " atom, atom-name, atom-type, async, rollback, description, callback-url, with-items,"
-                " concurrency",
+            " concurrency",
         )
     ]
 

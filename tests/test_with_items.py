@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import textwrap
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -51,7 +52,7 @@ def test_one_clause_several_clauses_and_a_literal_list() -> None:
     wf = parse_workflow(
         workflow(
             {
-                "with-items": ["x in <% $.xs %>", "y in {{ _.ys }}", "z in [1, \"<% $.n %>\"]"],
+                "with-items": ["x in <% $.xs %>", "y in {{ _.ys }}", 'z in [1, "<% $.n %>"]'],
                 "concurrency": "<% $.n %>",
                 "action": "std.echo",
                 "input": {"output": "<% $.x %>"},
@@ -75,7 +76,7 @@ def test_with_items_round_trips() -> None:
     wf = parse_workflow(
         workflow(
             {
-                "with-items": ["x in <% $.xs %>", "y in [\"a\", \"<% $.n %>\"]"],
+                "with-items": ["x in <% $.xs %>", 'y in ["a", "<% $.n %>"]'],
                 "concurrency": 3,
                 "action": "std.echo",
                 "input": {"output": "<% $.x %>"},
@@ -103,12 +104,16 @@ def test_with_items_round_trips() -> None:
         ({"with-items": "x in [1]", "concurrency": -1}, "tasks.a.concurrency", "not be negative"),
         ({"with-items": "x in [1]", "concurrency": 1.5}, "tasks.a.concurrency", "whole number"),
         (
-            {"with-items": "x in [1]", "action": "std.http", "async": True,
-             "input": {"url": "http://atoms.example/x"}},
+            {
+                "with-items": "x in [1]",
+                "action": "std.http",
+                "async": True,
+                "input": {"url": "http://atoms.example/x"},
+            },
             "tasks.a.async",
             "a with-items task cannot be asynchronous",
         ),
-    ],  # fmt: skip
+    ],
 )
 def test_bad_with_items_is_refused_naming_the_field(
     task: dict[str, Any], field: str, fragment: str
@@ -332,3 +337,22 @@ def test_cancelling_the_execution_stops_every_item_call() -> None:
     machine.end(run, "CANCELLED", "stop", step)
     assert a in step.stopped and a.state == "CANCELLED"
     assert items.running(a) == []  # no call is re-made for it after a restart
+
+
+def test_the_documented_example_runs() -> None:
+    doc = Path(__file__).resolve().parent.parent / "docs" / "workflow-language.md"
+    parts = doc.read_text("utf-8").split("```yaml\n")[1:]
+    (example,) = [p.split("```", 1)[0] for p in parts if "create_vms:" in p]
+    machine, run, _ = start(example, {"names": ["a", "b", "c"], "flavours": ["s", "m", "l"],
+                                      "limit": 2})  # fmt: skip
+    create = task(run, "create")
+    assert isinstance(create.input, list)
+    assert [p["body"] for p in create.input] == [
+        {"name": "a", "flavour": "s"}, {"name": "b", "flavour": "m"}, {"name": "c", "flavour": "l"},
+    ]  # fmt: skip
+    assert all(p["method"] == "POST" for p in create.input)
+    assert items.running(create) == [0, 1]
+    for i in (1, 0, 2):
+        answer(machine, run, create, i, ActionOutcome.success({"result": {"content": {"id": i}}}))
+    assert create.state == SUCCESS
+    assert run.row.state == SUCCESS and run.row.output == {"ids": [0, 1, 2]}

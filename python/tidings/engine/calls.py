@@ -15,13 +15,13 @@ import logging
 from collections.abc import Callable, Coroutine
 from typing import Any
 
+from tidings.engine import items
 from tidings.engine.actions import (
     ActionOutcome,
     ActionRegistry,
     engine_error_result,
     timeout_outcome,
 )
-from tidings.engine import items
 from tidings.engine.execution import Run, action_context, expression_context
 from tidings.engine.expressions import evaluate
 from tidings.store import TaskRow
@@ -113,7 +113,11 @@ class Calls:
         try:
             action = self._actions.get(task.action)
             ctx = action_context(run, task, item=index)
-            given = task.input[index] if index is not None and isinstance(task.input, list) else task.input
+            given = (
+                task.input[index]
+                if index is not None and isinstance(task.input, list)
+                else task.input
+            )
             params = given if isinstance(given, dict) else {}
             timeout = None
             if spec.timeout is not None:

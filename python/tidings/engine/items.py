@@ -94,11 +94,7 @@ def running(task: TaskRow) -> list[int]:
     outcomes = task.items.get("outcomes")
     if not isinstance(outcomes, list):
         return []
-    return [
-        i
-        for i, o in enumerate(outcomes)
-        if isinstance(o, dict) and o.get("state") == RUNNING
-    ]
+    return [i for i, o in enumerate(outcomes) if isinstance(o, dict) and o.get("state") == RUNNING]
 
 
 def record(task: TaskRow, index: int, outcome: ActionOutcome) -> ActionOutcome | None:

@@ -121,7 +121,8 @@ class TaskRow:
                 to_json(self.triggered_by), to_json(self.arrivals), self.run_after,
                 None if self.pending is None else to_json(self.pending), self.rollback_state,
                 self.create_time, self.update_time, self.end_time, self.run,
-                to_json(self.published), None if self.items is None else to_json(self.items))  # fmt: skip
+                to_json(self.published),
+                None if self.items is None else to_json(self.items))  # fmt: skip
 
 
 @dataclass(slots=True)

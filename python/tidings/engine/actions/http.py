@@ -314,12 +314,7 @@ class HttpAction:
         self, request: HttpRequest, ctx: ActionContext
     ) -> tuple[httpx.Response, bytes, float]:
         client = self._get_client(request.verify)
-        headers = {
-            k: v
-            for k, v in request.headers.items()
-            if k.lower()
-            not in _ENGINE_HEADERS
-        }
+        headers = {k: v for k, v in request.headers.items() if k.lower() not in _ENGINE_HEADERS}
         headers[HEADER_TASK_ID] = ctx.task_id
         headers[HEADER_EXECUTION_ID] = ctx.execution_id
         headers[HEADER_ATTEMPT] = str(ctx.attempt)

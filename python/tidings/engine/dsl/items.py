@@ -33,8 +33,7 @@ def check_with_items(
     if not isinstance(clauses, list) or not clauses:
         checker.add(
             where,
-            "with-items must be 'name in <list>' or a list of them,"
-            f" got {type_name(value)}",
+            f"with-items must be 'name in <list>' or a list of them, got {type_name(value)}",
         )
         return ()
     out: dict[str, CompiledValue] = {}
