@@ -197,14 +197,14 @@ def test_concurrency_bounds_the_calls_and_the_result_keeps_item_order() -> None:
     a = task(run, "a")
     assert a.input == [{"output": n * 2} for n in (1, 2, 3, 4, 5)]
     assert items.running(a) == [0, 1]
-    assert step.launches == [a]
+    assert step.item_launches == [(a, 1, 0), (a, 1, 1)] and not step.launches
     # One task_start, its input the requests of every call, in item order.
     (started,) = [e for e in decoded(step) if e.type == ET.EVENT_TYPE_TASK_STARTED]
     assert task_events(step) == [ET.EVENT_TYPE_TASK_STARTED]
 
     # Answers out of order: each frees one place, taken by the next item not called yet.
     s = answer(machine, run, a, 1, ActionOutcome.success(4))
-    assert items.running(a) == [0, 2] and s.launches == [a] and not task_events(s)
+    assert items.running(a) == [0, 2] and s.item_launches == [(a, 1, 2)] and not task_events(s)
     s = answer(machine, run, a, 2, ActionOutcome.success(6))
     assert items.running(a) == [0, 3]
     s = answer(machine, run, a, 0, ActionOutcome.success(2))
@@ -304,6 +304,7 @@ def test_retry_runs_every_item_again() -> None:
     retried = answer(machine, run, a, 1, ActionOutcome.success(2))
     assert ET.EVENT_TYPE_TASK_RETRIED in task_events(retried)
     assert a.attempt == 2 and items.running(a) == [0, 1]
+    assert retried.item_launches == [(a, 2, 0), (a, 2, 1)]
     answer(machine, run, a, 0, ActionOutcome.success(1))
     answer(machine, run, a, 1, ActionOutcome.success(2))
     assert a.state == SUCCESS and a.result == [1, 2]

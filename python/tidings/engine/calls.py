@@ -68,18 +68,24 @@ class Calls:
     def launch(self, run: Run, task: TaskRow) -> None:
         """Call the task's action with its evaluated input, unless a call is in flight.
 
-        A with-items task: every item marked running whose call is not in flight (after
-        a restart, those whose outcome was never recorded).
+        A with-items task (after a restart): every item marked called whose outcome was
+        never recorded.
         """
         if task.items is not None:
-            calls = self._items.setdefault(task.id, {})
             for index in items.running(task):
-                if (task.attempt, index) not in calls:
-                    calls[task.attempt, index] = self._spawn(self._call(run, task, index))
+                self.launch_item(run, task, index)
             return
         if task.id in self._calls:
             return
         self._calls[task.id] = self._spawn(self._call(run, task))
+
+    def launch_item(self, run: Run, task: TaskRow, index: int) -> None:
+        """Call the action of a with-items task's item ``index``, unless it is in flight."""
+        if index not in items.running(task):
+            return
+        calls = self._items.setdefault(task.id, {})
+        if (task.attempt, index) not in calls:
+            calls[task.attempt, index] = self._spawn(self._call(run, task, index))
 
     def stop(self, task: TaskRow) -> None:
         """Cancel the task's calls, if any are in flight (their outcomes are not wanted)."""

@@ -106,12 +106,16 @@ class Step:
     """What one step of the machine made: the change to commit, and what the runner must do.
 
     The runner carries out ``created``, ``stopped``, ``wakes``, ``deadlines`` and ``ended``
-    at once, and starts the calls of ``launches`` only after ``change`` has committed.
+    at once, and starts the calls of ``launches`` and ``item_launches`` only after
+    ``change`` has committed.
     """
 
     change: Change = field(default_factory=Change)
     #: Tasks whose action call starts once the change has committed.
     launches: list[TaskRow] = field(default_factory=list)
+    #: Items of with-items tasks whose call starts once the change has committed:
+    #: (task, its attempt, the item's index).
+    item_launches: list[tuple[TaskRow, int, int]] = field(default_factory=list)
     #: Waiting tasks to wake after so many seconds (wait-before, wait-after, retry delay).
     wakes: list[tuple[TaskRow, float]] = field(default_factory=list)
     #: Asynchronous tasks that fail unless completed before their timeout.

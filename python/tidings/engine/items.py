@@ -11,8 +11,9 @@ in item order (``[]`` for no items), published once.
 
 The task stays one task: one TASK_STARTED (its input the list of the calls' requests)
 and one end event (its output the list of results). Each item's outcome is committed
-as it comes, in the task row's ``items``, so a restart re-calls only the items whose
-outcome was not recorded (:class:`~tidings.engine.calls.Calls` launches them).
+as it comes, in the task row's ``items``, with the items it lets start; their calls
+begin once that has committed (``Step.item_launches``). A restart re-calls only the
+items marked called whose outcome was not recorded.
 """
 
 from __future__ import annotations
@@ -97,11 +98,14 @@ def running(task: TaskRow) -> list[int]:
     return [i for i, o in enumerate(outcomes) if isinstance(o, dict) and o.get("state") == RUNNING]
 
 
-def record(task: TaskRow, index: int, outcome: ActionOutcome) -> ActionOutcome | None:
+def record(
+    task: TaskRow, index: int, outcome: ActionOutcome
+) -> tuple[ActionOutcome | None, list[int]]:
     """Keep item ``index``'s outcome and mark the next item to call, if one may start.
 
-    Returns the task's own outcome once every item has one, else None. The row gets a
-    new ``items`` (never changed in place: a step is undone by restoring fields).
+    Returns the task's own outcome once every item has one (else None), and the items
+    to call now. The row gets a new ``items`` (never changed in place: a step is undone
+    by restoring fields).
     """
     assert task.items is not None
     outcomes = list(task.items["outcomes"])  # type: ignore[call-overload]
@@ -116,19 +120,20 @@ def record(task: TaskRow, index: int, outcome: ActionOutcome) -> ActionOutcome |
         "error": outcome.error or "",
     }
     in_flight = sum(1 for o in outcomes if isinstance(o, dict) and o["state"] == RUNNING)
+    called: list[int] = []
     for i, o in enumerate(outcomes):
         if o is None and (concurrency == 0 or in_flight < concurrency):
             outcomes[i] = {"state": RUNNING}
+            called.append(i)
             in_flight += 1
     task.items = {"concurrency": concurrency, "outcomes": outcomes}
     if any(o is None or o["state"] == RUNNING for o in outcomes):
-        return None
+        return None, called
     results = [o["result"] for o in outcomes]
     failed = [(i, o["error"]) for i, o in enumerate(outcomes) if o["state"] == ERROR]
     if not failed:
-        return ActionOutcome.success(results)
+        return ActionOutcome.success(results), called
     i, error = failed[0]
     count = len(outcomes)
-    return ActionOutcome.failure(
-        f"{len(failed)} of {count} items failed; item {i}: {error or 'action failed'}", results
-    )
+    message = f"{len(failed)} of {count} items failed; item {i}: {error or 'action failed'}"
+    return ActionOutcome.failure(message, results), called

@@ -238,21 +238,22 @@ class Machine:
             self.events.task(run.row, task, ET.EVENT_TYPE_TASK_STARTED, now, input=request)
         )
         step.change.put_task(task)
-        if begun is not None and not begun.inputs:
+        if begun is None:
+            step.launches.append(task)
+        elif not begun.inputs:
             self.outcome(run, task, ActionOutcome.success([]), step)  # no items: done
-            return
-        step.launches.append(task)
+        else:
+            step.item_launches.extend((task, task.attempt, i) for i in items.running(task))
 
     def item_outcome(
         self, run: Run, task: TaskRow, index: int, outcome: ActionOutcome, step: Step
     ) -> None:
         """One item of a with-items task has its outcome: call the next, or end the task."""
-        done = items.record(task, index, outcome)
+        done, called = items.record(task, index, outcome)
         task.update_time = self.clock()
         step.change.put_task(task)
-        if done is None:
-            step.launches.append(task)  # the items that may start now
-        else:
+        step.item_launches.extend((task, task.attempt, i) for i in called)
+        if done is not None:
             self.outcome(run, task, done, step)
 
     def fail(self, run: Run, task: TaskRow, message: str, step: Step) -> None:

@@ -250,6 +250,10 @@ class Engine:
         for task in step.launches:
             if task.state == RUNNING and run.row.state in (RUNNING, PAUSED):
                 self._launch(run, task)
+        for task, attempt, index in step.item_launches:
+            if (task.state == RUNNING and task.attempt == attempt
+                    and run.row.state in (RUNNING, PAUSED) and not self._stopping):  # fmt: skip
+                self._calls.launch_item(run, task, index)
 
     def _submit(self, run: Run, step: Step) -> None:
         """Commit the step (it holds the execution row), then start the calls it made durable."""
