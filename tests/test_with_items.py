@@ -198,7 +198,8 @@ def test_concurrency_bounds_the_calls_and_the_result_keeps_item_order() -> None:
     assert a.input == [{"output": n * 2} for n in (1, 2, 3, 4, 5)]
     assert items.running(a) == [0, 1]
     assert step.item_launches == [(a, 1, 0), (a, 1, 1)] and not step.launches
-    # One task_start, its input the requests of every call, in item order.
+    # One task_start, its input (an object, as seed 000 has it) the requests of every
+    # call, in item order.
     (started,) = [e for e in decoded(step) if e.type == ET.EVENT_TYPE_TASK_STARTED]
     assert task_events(step) == [ET.EVENT_TYPE_TASK_STARTED]
 
@@ -217,7 +218,7 @@ def test_concurrency_bounds_the_calls_and_the_result_keeps_item_order() -> None:
     assert a.published == {"doubled": [2, 4, 6, 8, 10]}  # published once, at the end
     assert task_events(last)[0] == ET.EVENT_TYPE_TASK_SUCCEEDED
     assert [t.name for t in last.launches] == ["b"]
-    assert json.loads(started.input) == [{"output": n * 2} for n in (1, 2, 3, 4, 5)]
+    assert json.loads(started.input) == {"items": [{"output": n * 2} for n in (1, 2, 3, 4, 5)]}
 
 
 def test_without_concurrency_every_item_is_called_at_once() -> None:

@@ -220,7 +220,9 @@ class Machine:
             if spec.with_items:  # one call per item: the inputs and requests are lists
                 begun = items.begin(run, task, self.actions)
                 params: Any = begun.inputs
-                request: Any = begun.requests
+                # Seed 000 types task_start's input as an object: the calls' requests
+                # go in one, in item order.
+                request: Any = {"items": begun.requests}
             else:
                 params = evaluate(spec.input, expression_context(run, task))
                 if not isinstance(params, dict):
