@@ -544,7 +544,8 @@ def test_unknown_key_without_a_close_match() -> None:
             "tasks.a.zzzzzz",
             "unknown key 'zzzzzz'; allowed: action, workflow, input, publish, publish-on-error,"
             " on-success, on-error, on-complete, join, retry, timeout, wait-before, wait-after,"
-            " atom, atom-name, atom-type, async, rollback, description, callback-url",
+            " atom, atom-name, atom-type, async, rollback, description, callback-url, with-items,"
+            " concurrency",
         )
     ]
 
@@ -554,7 +555,7 @@ def test_mistral_workflow_keys_we_do_not_support(key: str) -> None:
     only(definition({"a": {"action": "std.noop"}}, **{key: {}}), key, "does not support")
 
 
-@pytest.mark.parametrize("key", ["with-items", "concurrency", "publish-on-skip", "keep-result"])
+@pytest.mark.parametrize("key", ["publish-on-skip", "keep-result"])
 def test_mistral_task_keys_we_do_not_support(key: str) -> None:
     only(task_def(**{key: 1}), f"tasks.a.{key}", "Mistral language that tidings does not support")
 

@@ -311,9 +311,14 @@ def test_async_completion_result_reads_as_mistral_std_http(
             "reverse workflows are not supported by tidings yet",
         ),
         (
-            "version: '2.0'\nwf:\n  tasks:\n    a: {with-items: 'x in [1]'}\n",
+            "version: '2.0'\nwf:\n  tasks:\n    a: {workflow: child, with-items: 'x in [1]'}\n",
             "tasks.a.with-items",
-            "'with-items' is Mistral language that tidings does not support yet",
+            "with-items over a sub-workflow is not supported by tidings yet",
+        ),
+        (
+            "version: '2.0'\nwf:\n  tasks:\n    a: {with-items: 'x of [1]'}\n",
+            "tasks.a.with-items",
+            "a with-items clause must be 'name in <list>'",
         ),
         (
             "version: '2.0'\nwf:\n  tasks:\n    a: {action: \"std.http url='u' method=POST\"}\n",

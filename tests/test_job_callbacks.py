@@ -253,3 +253,28 @@ def test_callback_and_notify_listeners_return_their_secrets_which_verify_every_d
             verify(secret_of[rx.url(path)], arrival)
     # Flow running and success; paused and resumed; the task's start and end.
     assert counts == {"cb": 2, "mod": 2, "notify": 2}
+
+
+def test_a_with_items_task_is_one_job(server: TidingsProcess, rx: WebhookReceiver) -> None:
+    # Its three calls make one job: running (2) once, then one success (3).
+    name = f"items-{uuid.uuid4().hex[:8]}"
+    path = f"/{name}/job"
+    tasks = {
+        "each": {
+            "with-items": "x in [1, 2, 3]",
+            "concurrency": 2,
+            "action": "std.echo",
+            "input": {"output": "<% $.x %>"},
+            "callback-url": rx.url(path),
+        }
+    }
+    with EngineClient(server.address) as client:
+        wf = client.create_workflow(definition(name, tasks))
+        ex = client.start(name)
+        settled(client, server, ex.id)
+        assert client.get(ex.id).state == ES.EXECUTION_STATE_SUCCESS
+        events = [e for e in EventLog(server.data_dir).events(ex.id) if e.task_id]
+    ids = [("flowId", wf.id), ("flowExecutionId", ex.id)]
+    assert forms(rx, path) == [[*ids, ("code", c)] for c in ("2", "3")]
+    assert [e.type for e in events] == [ET.EVENT_TYPE_TASK_STARTED, ET.EVENT_TYPE_TASK_SUCCEEDED]
+    assert events[1].output == b"[1,2,3]"

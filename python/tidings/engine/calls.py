@@ -15,6 +15,7 @@ import logging
 from collections.abc import Callable, Coroutine
 from typing import Any
 
+from tidings.engine import items
 from tidings.engine.actions import (
     ActionOutcome,
     ActionRegistry,
@@ -54,39 +55,77 @@ class Calls:
         self,
         actions: ActionRegistry,
         spawn: Callable[[Coroutine[Any, Any, None]], asyncio.Task[Any]],
-        on_outcome: Callable[[Run, TaskRow, ActionOutcome], None],
+        on_outcome: Callable[[Run, TaskRow, ActionOutcome, int | None], None],
     ) -> None:
         self._actions = actions
         #: Runs a coroutine as one of the engine's background tasks.
         self._spawn = spawn
-        #: Receives the outcome of a call that is still wanted.
+        #: Receives the outcome of a call that is still wanted (and its item, if any).
         self._on_outcome = on_outcome
         self._calls: dict[str, asyncio.Task[Any]] = {}
+        #: A with-items task's calls in flight: task id -> (attempt, item) -> call.
+        self._items: dict[str, dict[tuple[int, int], asyncio.Task[Any]]] = {}
 
     def launch(self, run: Run, task: TaskRow) -> None:
-        """Call the task's action with its evaluated input, unless a call is in flight."""
+        """Call the task's action with its evaluated input, unless a call is in flight.
+
+        A with-items task (after a restart): every item marked called whose outcome was
+        never recorded.
+        """
+        if task.items is not None:
+            for index in items.running(task):
+                self.launch_item(run, task, index)
+            return
         if task.id in self._calls:
             return
         self._calls[task.id] = self._spawn(self._call(run, task))
 
+    def launch_item(self, run: Run, task: TaskRow, index: int) -> None:
+        """Call the action of a with-items task's item ``index``, unless it is in flight."""
+        if index not in items.running(task):
+            return
+        calls = self._items.setdefault(task.id, {})
+        if (task.attempt, index) not in calls:
+            calls[task.attempt, index] = self._spawn(self._call(run, task, index))
+
     def stop(self, task: TaskRow) -> None:
-        """Cancel the task's call, if one is in flight (its outcome is not wanted)."""
+        """Cancel the task's calls, if any are in flight (their outcomes are not wanted)."""
         call = self._calls.pop(task.id, None)
         if call is not None:
+            call.cancel()
+        for call in self._items.pop(task.id, {}).values():
             call.cancel()
 
     def cancel_all(self) -> None:
         """Cancel every call (the engine stops; they are re-issued on restart)."""
         for call in self._calls.values():
             call.cancel()
+        for calls in self._items.values():
+            for call in calls.values():
+                call.cancel()
 
-    async def _call(self, run: Run, task: TaskRow) -> None:
+    def _forget(self, task: TaskRow, attempt: int, index: int | None) -> None:
+        if index is None:
+            self._calls.pop(task.id, None)
+            return
+        calls = self._items.get(task.id)
+        if calls is not None:
+            calls.pop((attempt, index), None)
+            if not calls:
+                del self._items[task.id]
+
+    async def _call(self, run: Run, task: TaskRow, index: int | None = None) -> None:
         spec = run.workflow.tasks[task.name]
         attempt = task.attempt
         try:
             action = self._actions.get(task.action)
-            ctx = action_context(run, task)
-            params = task.input if isinstance(task.input, dict) else {}
+            ctx = action_context(run, task, item=index)
+            given = (
+                task.input[index]
+                if index is not None and isinstance(task.input, list)
+                else task.input
+            )
+            params = given if isinstance(given, dict) else {}
             timeout = None
             if spec.timeout is not None:
                 timeout = float(evaluate(spec.timeout, expression_context(run, task)))
@@ -101,20 +140,21 @@ class Calls:
             if spec.adhoc is not None:
                 outcome = adhoc_outcome(spec.adhoc, outcome, run.time_limit_s)
         except asyncio.CancelledError:
-            self._calls.pop(task.id, None)
+            self._forget(task, attempt, index)
             raise
         except Exception as exc:
             log.exception("task %s: action failed inside the engine", task.id)
             outcome = ActionOutcome.failure(str(exc), engine_error_result(str(exc)))
         outcome = checked(outcome)
-        self._calls.pop(task.id, None)
+        self._forget(task, attempt, index)
         if (
             task.state != RUNNING
             or task.attempt != attempt
             or run.row.state not in (RUNNING, PAUSED)
+            or (index is not None and index not in items.running(task))
         ):
             return  # skipped, cancelled or retried meanwhile: this outcome is stale
-        self._on_outcome(run, task, outcome)
+        self._on_outcome(run, task, outcome, index)
 
     async def rollback(self, run: Run, task: TaskRow) -> ActionOutcome | None:
         """Run the task's rollback action; None if it has none."""

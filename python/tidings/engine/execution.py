@@ -106,12 +106,16 @@ class Step:
     """What one step of the machine made: the change to commit, and what the runner must do.
 
     The runner carries out ``created``, ``stopped``, ``wakes``, ``deadlines`` and ``ended``
-    at once, and starts the calls of ``launches`` only after ``change`` has committed.
+    at once, and starts the calls of ``launches`` and ``item_launches`` only after
+    ``change`` has committed.
     """
 
     change: Change = field(default_factory=Change)
     #: Tasks whose action call starts once the change has committed.
     launches: list[TaskRow] = field(default_factory=list)
+    #: Items of with-items tasks whose call starts once the change has committed:
+    #: (task, its attempt, the item's index).
+    item_launches: list[tuple[TaskRow, int, int]] = field(default_factory=list)
     #: Waiting tasks to wake after so many seconds (wait-before, wait-after, retry delay).
     wakes: list[tuple[TaskRow, float]] = field(default_factory=list)
     #: Asynchronous tasks that fail unless completed before their timeout.
@@ -255,10 +259,16 @@ def result_view(task: TaskRow) -> Any:
     parameter) reads the same way.
     """
     result = task.result
+    if task.items is not None and isinstance(result, list):  # with-items: each item's
+        return [_unwrapped(task.action, r) for r in result]
+    return _unwrapped(task.action, result)
+
+
+def _unwrapped(action: str, result: Any) -> Any:
     if not (isinstance(result, dict) and result.keys() == {"result"}):
         return result
     inner = result["result"]
-    if task.action in _ENVELOPED or _is_fault(inner):
+    if action in _ENVELOPED or _is_fault(inner):
         return inner
     return result
 
@@ -312,8 +322,13 @@ def expression_context(run: Run, current: TaskRow | None) -> ExpressionContext:
     )
 
 
-def action_context(run: Run, task: TaskRow, *, is_async: bool | None = None) -> ActionContext:
-    """Who runs an action: the task instance (``is_async`` defaults to the task's own)."""
+def action_context(
+    run: Run, task: TaskRow, *, is_async: bool | None = None, item: int | None = None
+) -> ActionContext:
+    """Who runs an action: the task instance (``is_async`` defaults to the task's own).
+
+    ``item`` is the item of a with-items task the call is for.
+    """
     if is_async is None:
         is_async = bool(run.workflow.tasks[task.name].is_async)
     return ActionContext(
@@ -324,4 +339,5 @@ def action_context(run: Run, task: TaskRow, *, is_async: bool | None = None) -> 
         attempt=task.attempt,
         is_async=is_async,
         workflow_name=run.row.workflow_name,
+        item=item,
     )

@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from tidings.engine import dsl
+from tidings.engine import dsl, items
 from tidings.engine.actions import (
     ActionOutcome,
     ActionRegistry,
@@ -216,32 +216,57 @@ class Machine:
         spec = run.workflow.tasks[task.name]
         now = self.clock()
         task.run_after = 0.0
+        begun: items.Begun | None = None
         try:
-            ctx = expression_context(run, task)
-            params = evaluate(spec.input, ctx)
-            if not isinstance(params, dict):
-                raise TypeError("task input must evaluate to a mapping")
-            if spec.workflow is not None:
-                # A sub-workflow: the row's action is the workflow it starts (the runner
-                # starts it after the commit); its input is the child's input.
-                task.action = workflow_name(spec.workflow, ctx)
-                request: Any = params
+            if spec.with_items:  # one call per item: the inputs and requests are lists
+                begun = items.begin(run, task, self.actions)
+                params: Any = begun.inputs
+                # Seed 000 types task_start's input as an object: the calls' requests
+                # go in one, in item order.
+                request: Any = {"items": begun.requests}
             else:
-                if spec.adhoc is not None:
-                    params = adhoc_input(spec.adhoc, params, run.time_limit_s)
-                action = self.actions.get(task.action)
-                request = action.request_view(params, action_context(run, task))
+                ctx = expression_context(run, task)
+                params = evaluate(spec.input, ctx)
+                if not isinstance(params, dict):
+                    raise TypeError("task input must evaluate to a mapping")
+                if spec.workflow is not None:
+                    # A sub-workflow: the row's action is the workflow it starts (the
+                    # runner starts it after the commit); its input is the child's input.
+                    task.action = workflow_name(spec.workflow, ctx)
+                    request = params
+                else:
+                    if spec.adhoc is not None:
+                        params = adhoc_input(spec.adhoc, params, run.time_limit_s)
+                    action = self.actions.get(task.action)
+                    request = action.request_view(params, action_context(run, task))
         except Exception as exc:  # expression errors, bad params: the engine's 599
             self.fail(run, task, str(exc), step)
             return
         task.input = params
         task.state = RUNNING
         task.update_time = now
+        task.items = None if begun is None else begun.progress
         step.change.add_event(
             self.events.task(run.row, task, ET.EVENT_TYPE_TASK_STARTED, now, input=request)
         )
         step.change.put_task(task)
-        step.launches.append(task)
+        if begun is None:
+            step.launches.append(task)
+        elif not begun.inputs:
+            self.outcome(run, task, ActionOutcome.success([]), step)  # no items: done
+        else:
+            step.item_launches.extend((task, task.attempt, i) for i in items.running(task))
+
+    def item_outcome(
+        self, run: Run, task: TaskRow, index: int, outcome: ActionOutcome, step: Step
+    ) -> None:
+        """One item of a with-items task has its outcome: call the next, or end the task."""
+        done, called = items.record(task, index, outcome)
+        task.update_time = self.clock()
+        step.change.put_task(task)
+        step.item_launches.extend((task, task.attempt, i) for i in called)
+        if done is not None:
+            self.outcome(run, task, done, step)
 
     def fail(self, run: Run, task: TaskRow, message: str, step: Step) -> None:
         """The engine cannot go on with the task: it fails with seed 000's 599 naming why.

@@ -258,6 +258,10 @@ class Engine:
         for task in step.launches:
             if task.state == RUNNING and run.row.state in (RUNNING, PAUSED):
                 self._launch(run, task)
+        for task, attempt, index in step.item_launches:
+            if (task.state == RUNNING and task.attempt == attempt
+                    and run.row.state in (RUNNING, PAUSED) and not self._stopping):  # fmt: skip
+                self._calls.launch_item(run, task, index)
 
     def _submit(self, run: Run, step: Step) -> None:
         """Commit the step (it holds the execution row), then start the calls it made durable."""
@@ -585,6 +589,12 @@ class Engine:
         else:
             self._calls.launch(run, task)
 
-    def _on_outcome(self, run: Run, task: TaskRow, outcome: ActionOutcome) -> None:
+    def _on_outcome(
+        self, run: Run, task: TaskRow, outcome: ActionOutcome, item: int | None = None
+    ) -> None:
+        if item is not None:  # one item of a with-items task
+            self._drive(run, lambda step: self.machine.item_outcome(run, task, item, outcome, step),
+                        "outcome", task)  # fmt: skip
+            return
         self._drive(run, lambda step: self.machine.outcome(run, task, outcome, step), "outcome",
                     task)  # fmt: skip

@@ -116,6 +116,10 @@ class TaskRow:
     run: int = 1
     #: The variables the task published (its `publish`, evaluated); empty when none.
     published: dict[str, object] = field(default_factory=dict)
+    #: A with-items task's progress once it has begun: ``concurrency`` (0: no bound) and
+    #: ``outcomes``, one per item in order: null (not called yet), ``{"state": "RUNNING"}``
+    #: (called), or ``{"state", "result", "error"}`` (its call's outcome). None otherwise.
+    items: dict[str, object] | None = None
 
     def columns(self) -> tuple[object, ...]:
         """The row's column values, JSON fields encoded (a snapshot)."""
@@ -124,7 +128,8 @@ class TaskRow:
                 to_json(self.triggered_by), to_json(self.arrivals), self.run_after,
                 None if self.pending is None else to_json(self.pending), self.rollback_state,
                 self.create_time, self.update_time, self.end_time, self.run,
-                to_json(self.published))  # fmt: skip
+                to_json(self.published),
+                None if self.items is None else to_json(self.items))  # fmt: skip
 
 
 @dataclass(slots=True)

@@ -57,6 +57,7 @@ from tidings.engine.actions.registry import (
 __all__ = [
     "HEADER_ATTEMPT",
     "HEADER_EXECUTION_ID",
+    "HEADER_ITEM",
     "HEADER_TASK_ID",
     "HttpAction",
     "HttpActionConfig",
@@ -68,6 +69,12 @@ log = logging.getLogger(__name__)
 HEADER_TASK_ID = "X-Tidings-Task-Id"
 HEADER_EXECUTION_ID = "X-Tidings-Execution-Id"
 HEADER_ATTEMPT = "X-Tidings-Attempt"
+#: Only in a with-items task's calls: which item (0-based), so atoms de-duplicate by
+#: task id and item.
+HEADER_ITEM = "X-Tidings-Item"
+_ENGINE_HEADERS = frozenset(
+    h.lower() for h in (HEADER_TASK_ID, HEADER_EXECUTION_ID, HEADER_ATTEMPT, HEADER_ITEM)
+)
 
 
 @dataclass(frozen=True)
@@ -307,15 +314,12 @@ class HttpAction:
         self, request: HttpRequest, ctx: ActionContext
     ) -> tuple[httpx.Response, bytes, float]:
         client = self._get_client(request.verify)
-        headers = {
-            k: v
-            for k, v in request.headers.items()
-            if k.lower()
-            not in (HEADER_TASK_ID.lower(), HEADER_EXECUTION_ID.lower(), HEADER_ATTEMPT.lower())
-        }
+        headers = {k: v for k, v in request.headers.items() if k.lower() not in _ENGINE_HEADERS}
         headers[HEADER_TASK_ID] = ctx.task_id
         headers[HEADER_EXECUTION_ID] = ctx.execution_id
         headers[HEADER_ATTEMPT] = str(ctx.attempt)
+        if ctx.item is not None:
+            headers[HEADER_ITEM] = str(ctx.item)
         built = client.build_request(
             request.method,
             request.url,

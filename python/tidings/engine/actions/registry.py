@@ -79,6 +79,9 @@ class ActionContext:
     is_async: bool = False
     #: The name of the execution's workflow (``std.mistral_http`` sends it).
     workflow_name: str = ""
+    #: A with-items task's item (0-based) this call is for; ``X-Tidings-Item``. None:
+    #: the task is not a with-items task.
+    item: int | None = None
 
 
 @dataclass(frozen=True)

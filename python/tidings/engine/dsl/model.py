@@ -162,6 +162,11 @@ class Task:
     atom_name: str | None = None
     atom_type: str | None = None
     is_async: bool = False
+    #: ``with-items``: each variable with the list its values come from (a literal list or
+    #: one expression), in order; the action runs once per item (the lists zipped).
+    with_items: tuple[tuple[str, CompiledValue], ...] = ()
+    #: ``concurrency``: how many items of ``with_items`` run at once; None: all of them.
+    concurrency: int | Expression | None = None
     rollback: ActionCall | None = None
     description: str | None = None
     #: Seed 002's job ``callback_url`` (``callback-url``): where this task's job callbacks

@@ -6,6 +6,7 @@ back equal: the engine can store and show a definition it has only in parsed for
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -116,6 +117,13 @@ def task_to_jsonable(task: Task) -> dict[str, Any]:
         out["atom-type"] = task.atom_type
     if task.is_async:
         out["async"] = True
+    if task.with_items:
+        out["with-items"] = [
+            f"{name} in {json.dumps(source(items)) if isinstance(items, list) else source(items)}"
+            for name, items in task.with_items
+        ]
+    if task.concurrency is not None:
+        out["concurrency"] = source(task.concurrency)
     if task.rollback is not None:
         out["rollback"] = {"action": task.rollback.action, "input": source(task.rollback.input)}
     if task.callback_url is not None:

@@ -14,6 +14,7 @@ from typing import Any, Literal
 from tidings.engine.dsl.clauses import ClauseChecker
 from tidings.engine.dsl.fields import field_path, suggestion, type_name
 from tidings.engine.dsl.inline import split_inline
+from tidings.engine.dsl.items import check_concurrency, check_with_items
 from tidings.engine.dsl.limits import DefinitionLimits
 from tidings.engine.dsl.model import (
     ActionCall,
@@ -52,6 +53,8 @@ _TASK_KEYS = (
     "rollback",
     "description",
     "callback-url",
+    "with-items",
+    "concurrency",
 )
 #: What ``task-defaults`` may hold so far (Mistral's other task defaults are refused).
 _TASK_DEFAULT_KEYS = ("callback-url",)
@@ -64,8 +67,6 @@ _MISTRAL_ONLY = frozenset(
         "vars",
         "output-on-error",
         "tags",
-        "with-items",
-        "concurrency",
         "keep-result",
         "safe-rerun",
         "target",
@@ -147,6 +148,21 @@ class TaskChecker(ClauseChecker):
                     self.add(
                         field_path(path, "async"), f"action {action!r} cannot run asynchronously"
                     )
+        with_items = check_with_items(self, body, path)
+        if with_items and is_async:
+            self.add(
+                field_path(path, "async"),
+                "a with-items task cannot be asynchronous in tidings (its items could not be"
+                " completed one by one)",
+            )
+        if with_items and (workflow is not None or (action is not None and action in self.adhoc)):
+            # Each item would start a child execution or evaluate an ad-hoc action's
+            # base-input: not built yet, so refused here rather than failing at run time.
+            what = "a sub-workflow" if workflow is not None else "an ad-hoc action"
+            self.add(
+                field_path(path, "with-items"),
+                f"with-items over {what} is not supported by tidings yet",
+            )
         return Task(
             name=name,
             action=action,
@@ -173,6 +189,8 @@ class TaskChecker(ClauseChecker):
             if "atom-type" in body
             else None,
             is_async=is_async,
+            with_items=with_items,
+            concurrency=check_concurrency(self, body, path),
             rollback=self.rollback(body["rollback"], field_path(path, "rollback"))
             if "rollback" in body
             else None,

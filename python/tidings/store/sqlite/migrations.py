@@ -195,6 +195,11 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE INDEX executions_parent ON executions(parent_execution_id)
         WHERE parent_execution_id != '';
     """,
+    # 11: a with-items task's progress (TaskRow.items): each item's call and outcome, so
+    # that a restart re-runs none that finished.
+    """
+    ALTER TABLE tasks ADD COLUMN items TEXT;
+    """,
 )
 
 

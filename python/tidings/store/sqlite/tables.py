@@ -32,7 +32,7 @@ EX_COLS = (
 TASK_COLS = (
     "id, execution_id, name, state, action, atom_id, input, result, error_message, attempt, "
     "triggered_by, arrivals, run_after, pending, rollback_state, create_time, update_time, "
-    "end_time, run, published"
+    "end_time, run, published, items"
 )
 #: Without `position` (assigned by SQLite) and `commit_time` (set by the writer).
 EV_COLS = "id, execution_id, sequence, type, workflow_id, workflow_name, time, body"
@@ -122,7 +122,7 @@ def task_row(t: sqlite3.Row) -> TaskRow:
     return TaskRow(
         t[0], t[1], t[2], t[3], t[4], t[5], from_json(t[6]), from_json(t[7]), t[8], t[9],
         from_json(t[10]), from_json(t[11]), t[12], from_json(t[13]), t[14], t[15], t[16], t[17],
-        t[18], from_json(t[19]),
+        t[18], from_json(t[19]), None if t[20] is None else from_json(t[20]),
     )  # fmt: skip
 
 
