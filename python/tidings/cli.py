@@ -22,12 +22,48 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--data-dir", type=Path, help="folder of the embedded store (default .data)")
     serve.add_argument("--kafka-bootstrap", help="Kafka bootstrap servers (default: no Kafka)")
     serve.add_argument("--log-level", default="INFO", help="DEBUG, INFO, WARNING, ERROR")
+    serve.add_argument("--tls-cert", help="PEM certificate (chain) of the server: serve TLS")
+    serve.add_argument("--tls-key", help="PEM private key of --tls-cert")
+    serve.add_argument("--tls-client-ca", help="PEM CAs of client certificates: mutual TLS")
+    serve.add_argument(
+        "--insecure",
+        action="store_const",
+        const=True,
+        help="serve without API tokens on an address other than loopback (warns)",
+    )
+    token = sub.add_parser("token", help="API tokens").add_subparsers(dest="action", required=True)
+    for action, text in (
+        ("new", "make a token: prints it once, and the configuration entry of its hash"),
+        ("hash", "the configuration entry of a token read from standard input"),
+    ):
+        cmd = token.add_parser(action, help=text, description=text)
+        cmd.add_argument("--name", required=True, help="who uses it (shown in logs)")
+        cmd.add_argument("--scope", required=True, choices=["read", "write", "admin"])
     return parser
+
+
+def _token(action: str, name: str, scope: str) -> int:
+    from tidings.api import api_tokens
+    from tidings.api.access import Scope
+
+    secret = api_tokens.new_token() if action == "new" else sys.stdin.readline().strip()
+    try:
+        entry = api_tokens.make(name, Scope.parse(scope), secret).entry()
+    except ValueError as exc:
+        print(f"tidings: {exc}", file=sys.stderr)
+        return 2
+    if action == "new":
+        print(f"token (shown only now; clients send 'authorization: Bearer <token>'):\n{secret}\n")
+    print(f'configuration (TOML):  tokens = ["{entry}"]')
+    print(f"or in the environment: TIDINGS_TOKENS={entry}  (several: comma-separated)")
+    return 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit code."""
     args = _parser().parse_args(argv)
+    if args.command == "token":
+        return _token(args.action, args.name, args.scope)
     logging.basicConfig(
         level=args.log_level.upper(),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
@@ -39,6 +75,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                 "listen": args.listen,
                 "data_dir": args.data_dir,
                 "kafka_bootstrap": args.kafka_bootstrap,
+                "tls_cert_file": args.tls_cert,
+                "tls_key_file": args.tls_key,
+                "tls_client_ca_file": args.tls_client_ca,
+                "insecure": args.insecure,
             },
         )
     except config.ConfigError as exc:
