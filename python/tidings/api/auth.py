@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import grpc
 
@@ -19,11 +19,15 @@ from tidings.api.api_tokens import ApiToken
 
 log = logging.getLogger(__name__)
 
-Handler = grpc.RpcMethodHandler[Any, Any]
-Continuation = Callable[[grpc.HandlerCallDetails], Awaitable[Handler | None]]
+if TYPE_CHECKING:  # grpc's classes are generic only in their stubs
+    Handler = grpc.RpcMethodHandler[Any, Any]
+    Continuation = Callable[[grpc.HandlerCallDetails], Awaitable[Handler | None]]
+    _Interceptor = grpc.aio.ServerInterceptor[Any, Any]
+else:
+    _Interceptor = grpc.aio.ServerInterceptor
 
 
-class TokenAuth(grpc.aio.ServerInterceptor[Any, Any]):
+class TokenAuth(_Interceptor):
     """Checks the bearer token and its scope against the RPC's entry in the table."""
 
     def __init__(self, tokens: Sequence[ApiToken]) -> None:

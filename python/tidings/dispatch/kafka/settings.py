@@ -71,9 +71,7 @@ def check(properties: Mapping[str, object]) -> dict[str, str]:
                 raise ValueError(f"{mechanism_key} {mechanism} needs {needed}")
     ssl_keys = sorted(k for k in props if k.startswith("ssl.") or k.startswith("ssl_"))
     if ssl_keys and protocol not in ("ssl", "sasl_ssl"):
-        raise ValueError(
-            f"{ssl_keys[0]} needs security.protocol ssl or sasl_ssl, not {protocol}"
-        )
+        raise ValueError(f"{ssl_keys[0]} needs security.protocol ssl or sasl_ssl, not {protocol}")
     for key in FILES:
         location = props.get(key)
         # "probe" asks librdkafka to look in the system's usual places.
