@@ -200,7 +200,7 @@ class SilentReceiver:
     def _serve(self) -> None:
         conn, _ = self.sock.accept()
         with conn:
-            while data := conn.recv(65536):
+            while conn.recv(65536):
                 self.got_request.set()
             self.hung_up.set()  # recv returned b"": the caller closed the connection
 
