@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import logging
 import pkgutil
 from collections.abc import Iterator
 
@@ -10,10 +11,10 @@ import pytest
 from google.protobuf.descriptor import Descriptor, MethodDescriptor, ServiceDescriptor
 
 import tidings.v1
-from tidings import cli
+from tidings import cli, config
 from tidings.api import access, api_tokens
 from tidings.api.access import Scope
-from tidings.server import SERVED
+from tidings.server import SERVED, say_how_open
 
 
 def proto_services() -> Iterator[ServiceDescriptor]:
@@ -142,3 +143,24 @@ def test_cli_hashes_a_given_token_and_refuses_a_short_one(
     monkeypatch.setattr("sys.stdin", io.StringIO("hunter2\n"))
     assert cli.main(["token", "hash", "--name", "ops", "--scope", "admin"]) == 2
     assert "at least 32 characters" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("env", "listen", "said"),
+    [
+        ({}, "127.0.0.1:1", "no API tokens configured: the API is open to every process"),
+        ({"TIDINGS_INSECURE": "true"}, "0.0.0.0:1", "--insecure: no API tokens and listening"),
+        (
+            {"TIDINGS_TOKENS": "ci:read:sha256:" + "a" * 64},
+            "0.0.0.0:1",
+            "tokens travel in plaintext to 0.0.0.0:1",
+        ),
+    ],
+)
+def test_the_server_says_how_open_it_is(
+    caplog: pytest.LogCaptureFixture, env: dict[str, str], listen: str, said: str
+) -> None:
+    with caplog.at_level(logging.INFO, logger="tidings.server"):
+        say_how_open(config.load(env=env, overrides={"listen": listen}))
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert len(warnings) == 1 and said in warnings[0]

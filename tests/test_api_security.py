@@ -62,19 +62,19 @@ def status_of(channel: grpc.Channel, rpc: str, metadata: Any = (), timeout: floa
     (method,) = [m for s in SERVED if s.full_name == service for m in s.methods if m.name == name]
     # The request's own (empty) message: the session's learning channel reads requests.
     request = message_factory.GetMessageClass(method.input_type)()
-    ident = {"request_serializer": _serialise, "response_deserializer": bytes}
+    kinds = (_serialise, bytes)
     try:
         if method.client_streaming:
-            replies = channel.stream_stream(rpc, **ident)(iter([request]), timeout=timeout,
-                                                          metadata=metadata)  # fmt: skip
+            replies = channel.stream_stream(rpc, *kinds)(iter([request]), timeout=timeout,
+                                                         metadata=metadata)  # fmt: skip
             list(replies)
         elif method.server_streaming:
-            stream = channel.unary_stream(rpc, **ident)(request, timeout=timeout,
-                                                        metadata=metadata)  # fmt: skip
+            stream = channel.unary_stream(rpc, *kinds)(request, timeout=timeout,
+                                                       metadata=metadata)  # fmt: skip
             next(iter(stream), None)
-            stream.cancel()
+            stream.cancel()  # type: ignore[no-untyped-call]  # untyped in grpc-stubs
         else:
-            channel.unary_unary(rpc, **ident)(request, timeout=timeout, metadata=metadata)
+            channel.unary_unary(rpc, *kinds)(request, timeout=timeout, metadata=metadata)
     except grpc.RpcError as exc:
         return exc.code()
     return grpc.StatusCode.OK

@@ -171,7 +171,18 @@ def _properties(value: Any) -> dict[str, Any]:
             raise ConfigError(f"kafka_properties: expected a JSON object: {exc}") from exc
     if not isinstance(value, dict):
         raise ConfigError("kafka_properties: expected a table of librdkafka properties")
-    return dict(value)
+    return _flat(value)
+
+
+def _flat(table: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+    # TOML reads an unquoted dotted key (security.protocol = "ssl") as nested tables.
+    flat: dict[str, Any] = {}
+    for key, value in table.items():
+        if isinstance(value, dict):
+            flat.update(_flat(value, f"{prefix}{key}."))
+        else:
+            flat[f"{prefix}{key}"] = value
+    return flat
 
 
 _TRUE = ("true", "1", "yes", "on")
