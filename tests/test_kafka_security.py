@@ -9,8 +9,11 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import socket
 import ssl
+import subprocess
+import sys
 import threading
 from pathlib import Path
 from typing import Any
@@ -21,7 +24,7 @@ import trustme
 from tidings import config
 from tidings.dispatch.kafka import settings
 from tidings.server import Server
-from tidings_process import TidingsProcess
+from tidings_process import REPO, TidingsProcess
 
 SCRAM = {
     "security.protocol": "SASL_SSL",
@@ -165,3 +168,20 @@ def test_a_real_server_talks_mutual_tls_to_its_broker(tmp_path: Path) -> None:
     assert ("DNS", "tidings-producer") in stand_in.peer["subjectAltName"]
     # A Kafka request: a 4-byte size, then ApiKey 18 (ApiVersions), the client's first.
     assert int.from_bytes(stand_in.first_bytes[4:6], "big") == 18
+
+
+def test_a_property_librdkafka_does_not_know_stops_the_start(tmp_path: Path) -> None:
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(REPO / "python"),
+        "TIDINGS_KAFKA_BOOTSTRAP": "127.0.0.1:1",
+        "TIDINGS_KAFKA_PROPERTIES": json.dumps({"no.such.property": "1"}),
+    }
+    done = subprocess.run(
+        [sys.executable, "-m", "tidings", "serve", "--listen", "127.0.0.1:0",
+         "--data-dir", str(tmp_path / "data")],
+        capture_output=True, text=True, env=env, cwd=REPO, timeout=60,
+    )  # fmt: skip
+    assert done.returncode == 2
+    assert "kafka_properties: cannot create a Kafka producer" in done.stderr
+    assert "no.such.property" in done.stderr

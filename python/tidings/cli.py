@@ -84,6 +84,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except config.ConfigError as exc:
         print(f"tidings: configuration error: {exc}", file=sys.stderr)
         return 2
+    from tidings.dispatch.kafka.sink import KafkaSinkError
     from tidings.server import serve
     from tidings.store.folder_lock import FolderInUseError
     from tidings.tuning import keep_heap
@@ -94,6 +95,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return asyncio.run(serve(cfg))
     except FolderInUseError as exc:
         print(f"tidings: {exc}; stop it or choose another --data-dir", file=sys.stderr)
+        return 2
+    except KafkaSinkError as exc:  # librdkafka refused kafka_properties
+        print(f"tidings: configuration error: kafka_properties: {exc}", file=sys.stderr)
         return 2
     except OSError as exc:
         print(f"tidings: {exc}", file=sys.stderr)

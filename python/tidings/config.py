@@ -71,7 +71,7 @@ class Config:
     #: without a certificate they signed cannot connect. Needs the two above.
     tls_client_ca_file: str = ""
     #: Largest request message the server reads, in bytes; a larger one is refused with
-    #: RESOURCE_EXHAUSTED before it is read. More than ``max_definition_bytes``, so that a
+    #: RESOURCE_EXHAUSTED before it is parsed. More than ``max_definition_bytes``, so that a
     #: definition over that limit is refused naming it.
     max_message_bytes: int = 4_194_304
     #: Seconds to let in-flight RPCs finish on shutdown.
