@@ -3,6 +3,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+import trustme
 
 from tidings import config
 
@@ -183,16 +184,25 @@ def test_beyond_loopback_tokens_or_insecure_are_needed(listen: str, loopback: bo
 
 
 def test_tls_settings_are_checked(tmp_path: Path) -> None:
-    pem = tmp_path / "x.pem"
-    pem.write_text("not checked here: gRPC reads it at start\n")
+    ca = trustme.CA()
+    leaf = ca.issue_cert("127.0.0.1")
+    cert, key, ca_pem, junk = (tmp_path / f"{n}.pem" for n in ("cert", "key", "ca", "junk"))
+    leaf.cert_chain_pems[0].write_to_path(str(cert))
+    leaf.private_key_pem.write_to_path(str(key))
+    ca.cert_pem.write_to_path(str(ca_pem))
+    junk.write_text("not a certificate\n")
     with pytest.raises(config.ConfigError, match="set both or neither"):
-        config.load(env={"TIDINGS_TLS_CERT_FILE": str(pem)})
+        config.load(env={"TIDINGS_TLS_CERT_FILE": str(cert)})
     with pytest.raises(config.ConfigError, match="mutual TLS needs tls_cert_file"):
-        config.load(env={"TIDINGS_TLS_CLIENT_CA_FILE": str(pem)})
+        config.load(env={"TIDINGS_TLS_CLIENT_CA_FILE": str(ca_pem)})
     with pytest.raises(config.ConfigError, match="tls_key_file: cannot read"):
-        config.load(env={"TIDINGS_TLS_CERT_FILE": str(pem), "TIDINGS_TLS_KEY_FILE": "/no/key"})
-    both = {"TIDINGS_TLS_CERT_FILE": str(pem), "TIDINGS_TLS_KEY_FILE": str(pem)}
-    assert config.load(env={**both, "TIDINGS_TLS_CLIENT_CA_FILE": str(pem)}).tls_client_ca_file
+        config.load(env={"TIDINGS_TLS_CERT_FILE": str(cert), "TIDINGS_TLS_KEY_FILE": "/no/key"})
+    with pytest.raises(config.ConfigError, match="not a PEM certificate and its key"):
+        config.load(env={"TIDINGS_TLS_CERT_FILE": str(junk), "TIDINGS_TLS_KEY_FILE": str(key)})
+    both = {"TIDINGS_TLS_CERT_FILE": str(cert), "TIDINGS_TLS_KEY_FILE": str(key)}
+    with pytest.raises(config.ConfigError, match="tls_client_ca_file: not PEM certificates"):
+        config.load(env={**both, "TIDINGS_TLS_CLIENT_CA_FILE": str(junk)})
+    assert config.load(env={**both, "TIDINGS_TLS_CLIENT_CA_FILE": str(ca_pem)}).tls_client_ca_file
 
 
 def test_message_limit_stays_above_the_definition_limit() -> None:

@@ -10,6 +10,7 @@ import dataclasses
 import ipaddress
 import json
 import os
+import ssl
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -256,6 +257,22 @@ def _validate_security(config: Config) -> None:
         path = getattr(config, name)
         if path and not os.access(path, os.R_OK):
             raise ConfigError(f"{name}: cannot read {path}")
+    # Read them as gRPC will at start, so that a wrong file is an error naming it, not a
+    # failure to bind. (ssl reads the same PEM formats.)
+    try:
+        if config.tls_cert_file:
+            ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER).load_cert_chain(
+                config.tls_cert_file, config.tls_key_file
+            )
+    except (ssl.SSLError, OSError) as exc:
+        raise ConfigError(
+            f"tls_cert_file and tls_key_file: not a PEM certificate and its key: {exc}"
+        ) from exc
+    try:
+        if config.tls_client_ca_file:
+            ssl.create_default_context(cafile=config.tls_client_ca_file)
+    except (ssl.SSLError, OSError) as exc:
+        raise ConfigError(f"tls_client_ca_file: not PEM certificates: {exc}") from exc
     if not config.max_definition_bytes < config.max_message_bytes <= 2**31 - 1:
         raise ConfigError(
             "max_message_bytes: must be more than max_definition_bytes "

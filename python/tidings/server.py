@@ -147,10 +147,13 @@ class Server:
         self.engine_thread.start()
         await self.engine_thread.call(self.engine.start())
         credentials = server_credentials(self.config)
-        if credentials is None:
-            self.port = self._grpc.add_insecure_port(self.config.listen)
-        else:
-            self.port = self._grpc.add_secure_port(self.config.listen, credentials)
+        try:
+            if credentials is None:
+                self.port = self._grpc.add_insecure_port(self.config.listen)
+            else:
+                self.port = self._grpc.add_secure_port(self.config.listen, credentials)
+        except RuntimeError:  # grpc's "failed to bind" (address in use, say)
+            self.port = 0
         if self.port == 0:
             raise OSError(f"cannot listen on {self.config.listen}")
         await self._grpc.start()
