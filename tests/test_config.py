@@ -3,6 +3,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+import trustme
 
 from tidings import config
 
@@ -132,3 +133,81 @@ def test_the_javascript_time_limit_defaults_to_10_s_and_comes_from_the_environme
 def test_a_bad_javascript_time_limit_names_the_setting(value: str) -> None:
     with pytest.raises(config.ConfigError, match="javascript_time_limit_s: must be more than 0"):
         config.load(env={"TIDINGS_JAVASCRIPT_TIME_LIMIT_S": value})
+
+
+# ----------------------------------------------------------------------------- security
+
+TOKEN_ENTRY = "ci:write:sha256:" + "ab" * 32
+
+
+def test_security_defaults_are_open_on_loopback_with_grpcs_message_limit() -> None:
+    cfg = config.load(env={})
+    assert (cfg.tokens, cfg.api_tokens(), cfg.insecure, cfg.loopback) == ((), (), False, True)
+    assert (cfg.tls_cert_file, cfg.tls_key_file, cfg.tls_client_ca_file) == ("", "", "")
+    assert cfg.max_message_bytes == 4 * 1024 * 1024
+    assert dict(cfg.kafka_properties) == {}
+
+
+def test_tokens_come_from_the_file_or_the_environment(tmp_path: Path) -> None:
+    path = tmp_path / "t.toml"
+    path.write_text(f'tokens = ["{TOKEN_ENTRY}"]\n')
+    (token,) = config.load(path, env={}).api_tokens()
+    assert (token.name, token.scope.label) == ("ci", "write")
+    other = "ops:admin:sha256:" + "cd" * 32
+    cfg = config.load(env={"TIDINGS_TOKENS": f"{TOKEN_ENTRY}, {other}"})
+    assert [t.name for t in cfg.api_tokens()] == ["ci", "ops"]
+    with pytest.raises(config.ConfigError, match="tokens: token 'ci': the sha256 must be 64"):
+        config.load(env={"TIDINGS_TOKENS": "ci:read:sha256:12"})
+
+
+@pytest.mark.parametrize(
+    ("listen", "loopback"),
+    [
+        ("127.0.0.1:1", True),
+        ("127.8.9.10:1", True),
+        ("[::1]:1", True),
+        ("localhost:1", True),
+        ("0.0.0.0:1", False),
+        ("[::]:1", False),
+        ("10.1.2.3:1", False),
+        ("tidings.internal:1", False),
+    ],
+)
+def test_beyond_loopback_tokens_or_insecure_are_needed(listen: str, loopback: bool) -> None:
+    if loopback:
+        assert config.load(env={}, overrides={"listen": listen}).loopback
+        return
+    with pytest.raises(config.ConfigError, match="not a loopback address and no API tokens"):
+        config.load(env={}, overrides={"listen": listen})
+    assert config.load(env={"TIDINGS_TOKENS": TOKEN_ENTRY}, overrides={"listen": listen})
+    assert config.load(env={"TIDINGS_INSECURE": "true"}, overrides={"listen": listen}).insecure
+
+
+def test_tls_settings_are_checked(tmp_path: Path) -> None:
+    ca = trustme.CA()
+    leaf = ca.issue_cert("127.0.0.1")
+    cert, key, ca_pem, junk = (tmp_path / f"{n}.pem" for n in ("cert", "key", "ca", "junk"))
+    leaf.cert_chain_pems[0].write_to_path(str(cert))
+    leaf.private_key_pem.write_to_path(str(key))
+    ca.cert_pem.write_to_path(str(ca_pem))
+    junk.write_text("not a certificate\n")
+    with pytest.raises(config.ConfigError, match="set both or neither"):
+        config.load(env={"TIDINGS_TLS_CERT_FILE": str(cert)})
+    with pytest.raises(config.ConfigError, match="mutual TLS needs tls_cert_file"):
+        config.load(env={"TIDINGS_TLS_CLIENT_CA_FILE": str(ca_pem)})
+    with pytest.raises(config.ConfigError, match="tls_key_file: cannot read"):
+        config.load(env={"TIDINGS_TLS_CERT_FILE": str(cert), "TIDINGS_TLS_KEY_FILE": "/no/key"})
+    with pytest.raises(config.ConfigError, match="not a PEM certificate and its key"):
+        config.load(env={"TIDINGS_TLS_CERT_FILE": str(junk), "TIDINGS_TLS_KEY_FILE": str(key)})
+    both = {"TIDINGS_TLS_CERT_FILE": str(cert), "TIDINGS_TLS_KEY_FILE": str(key)}
+    with pytest.raises(config.ConfigError, match="tls_client_ca_file: not PEM certificates"):
+        config.load(env={**both, "TIDINGS_TLS_CLIENT_CA_FILE": str(junk)})
+    assert config.load(env={**both, "TIDINGS_TLS_CLIENT_CA_FILE": str(ca_pem)}).tls_client_ca_file
+
+
+def test_message_limit_stays_above_the_definition_limit() -> None:
+    assert config.load(env={"TIDINGS_MAX_MESSAGE_BYTES": "8000000"}).max_message_bytes == 8_000_000
+    with pytest.raises(config.ConfigError, match="max_message_bytes: must be more than"):
+        config.load(env={"TIDINGS_MAX_MESSAGE_BYTES": "1048576"})
+    with pytest.raises(config.ConfigError, match="max_message_bytes: must be more than"):
+        config.load(env={"TIDINGS_MAX_MESSAGE_BYTES": str(2**31)})

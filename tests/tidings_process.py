@@ -22,13 +22,21 @@ REPO = Path(__file__).resolve().parent.parent
 class TidingsProcess:
     """`python -m tidings serve` on a free port with its own data folder."""
 
-    def __init__(self, data_dir: Path, *extra_args: str, env: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        data_dir: Path,
+        *extra_args: str,
+        env: dict[str, str] | None = None,
+        credentials: grpc.ChannelCredentials | None = None,
+    ) -> None:
         self.port = free_port()
         self.address = f"127.0.0.1:{self.port}"
         self.data_dir = data_dir
         self.log_path = data_dir.parent / f"{data_dir.name}.log"
         self._args = extra_args
         self._env = env or {}
+        #: How to reach a server that serves TLS (None: plaintext).
+        self.credentials = credentials
         self.proc: subprocess.Popen[bytes] | None = None
 
     def start(self, timeout: float = 30.0) -> None:
@@ -52,7 +60,7 @@ class TidingsProcess:
                 stdout=log, stderr=subprocess.STDOUT, env=env, cwd=REPO,
             )  # fmt: skip
         deadline = time.monotonic() + timeout
-        with grpc.insecure_channel(self.address) as channel:
+        with self.channel() as channel:
             stub = health_pb2_grpc.HealthStub(channel)
             while time.monotonic() < deadline:
                 if self.proc.poll() is not None:
@@ -66,6 +74,12 @@ class TidingsProcess:
                 time.sleep(0.1)
         self.kill()
         raise TimeoutError(f"tidings did not serve within {timeout}s:\n{self.log()}")
+
+    def channel(self) -> grpc.Channel:
+        """A channel to the server (TLS if it has ``credentials``)."""
+        if self.credentials is None:
+            return grpc.insecure_channel(self.address)
+        return grpc.secure_channel(self.address, self.credentials)
 
     def log(self) -> str:
         """What the server printed so far."""

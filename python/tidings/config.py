@@ -7,14 +7,20 @@ SQLite store under ``./.data``. Kafka is used only when a bootstrap address is s
 from __future__ import annotations
 
 import dataclasses
+import ipaddress
+import json
 import os
+import ssl
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from tidings import __version__, codec
+from tidings.api import api_tokens
+from tidings.api.api_tokens import ApiToken
+from tidings.dispatch.kafka import settings as kafka_settings
 from tidings.engine.dsl import DefinitionLimits
 from tidings.net import AllowList
 
@@ -35,6 +41,11 @@ class Config:
     data_dir: Path = Path(".data")
     #: Kafka bootstrap servers; empty means no Kafka.
     kafka_bootstrap: str = ""
+    #: librdkafka properties for the producer, e.g. TLS and SASL/SCRAM
+    #: (``security.protocol``, ``sasl.mechanism``...): a TOML table; in the environment a
+    #: JSON object, merged key by key over the file's (so the password may come from
+    #: there alone). The security keys are checked at start (`dispatch.kafka.settings`).
+    kafka_properties: Mapping[str, str] = field(default_factory=dict)
     #: Seed 000's topics: engine up/down, and every execution and task event.
     kafka_service_topic: str = "service"
     kafka_mistral_topic: str = "mistral"
@@ -48,6 +59,22 @@ class Config:
     #: (seed 000: "工作流引擎所在系统的本地时间", the host's zone: ``TZ``, else
     #: ``/etc/localtime``), an IANA name, ``UTC``, or ``+HH:MM``.
     timezone: str = "local"
+    #: API tokens, each ``NAME:SCOPE:sha256:HEX`` (``tidings token new`` makes one); in
+    #: the environment, comma-separated. With none, every RPC is open: allowed only on a
+    #: loopback address unless ``insecure``.
+    tokens: tuple[str, ...] = ()
+    #: Serve without tokens on an address other than loopback (a warning says so).
+    insecure: bool = False
+    #: TLS: PEM files of the server's certificate (chain) and private key; both or none.
+    tls_cert_file: str = ""
+    tls_key_file: str = ""
+    #: Mutual TLS: PEM file of the CAs that sign client certificates; when set, a client
+    #: without a certificate they signed cannot connect. Needs the two above.
+    tls_client_ca_file: str = ""
+    #: Largest request message the server reads, in bytes; a larger one is refused with
+    #: RESOURCE_EXHAUSTED before it is parsed. More than ``max_definition_bytes``, so that a
+    #: definition over that limit is refused naming it.
+    max_message_bytes: int = 4_194_304
     #: Seconds to let in-flight RPCs finish on shutdown.
     shutdown_grace_s: float = 5.0
     #: std.http: re-sends after a transport failure before status 598, and the first wait.
@@ -83,6 +110,21 @@ class Config:
             list_items=self.max_definition_list_items,
         )
 
+    def api_tokens(self) -> tuple[ApiToken, ...]:
+        """The ``tokens`` settings parsed; ValueError names a bad one."""
+        return api_tokens.parse_all(self.tokens)
+
+    @property
+    def loopback(self) -> bool:
+        """Whether ``listen`` is a loopback address (``127.0.0.0/8``, ``::1``, localhost)."""
+        host = self.listen.rpartition(":")[0].strip("[]")
+        if host == "localhost":
+            return True
+        try:
+            return ipaddress.ip_address(host).is_loopback
+        except ValueError:  # a host name: it may resolve anywhere
+            return False
+
     @property
     def database_path(self) -> Path:
         """The SQLite file of the embedded store."""
@@ -93,6 +135,8 @@ _FIELDS = {f.name: f for f in dataclasses.fields(Config)}
 
 
 def _coerce(name: str, value: Any) -> Any:
+    if name == "kafka_properties":
+        return _properties(value)
     default = getattr(Config, name)
     try:
         if isinstance(default, Path):
@@ -117,6 +161,29 @@ def _coerce(name: str, value: Any) -> Any:
     except (TypeError, ValueError) as exc:
         raise ConfigError(f"{name}: {exc}") from exc
     return value
+
+
+def _properties(value: Any) -> dict[str, Any]:
+    """A TOML table, or a JSON object in the environment."""
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except ValueError as exc:
+            raise ConfigError(f"kafka_properties: expected a JSON object: {exc}") from exc
+    if not isinstance(value, dict):
+        raise ConfigError("kafka_properties: expected a table of librdkafka properties")
+    return _flat(value)
+
+
+def _flat(table: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+    # TOML reads an unquoted dotted key (security.protocol = "ssl") as nested tables.
+    flat: dict[str, Any] = {}
+    for key, value in table.items():
+        if isinstance(value, dict):
+            flat.update(_flat(value, f"{prefix}{key}."))
+        else:
+            flat[f"{prefix}{key}"] = value
+    return flat
 
 
 _TRUE = ("true", "1", "yes", "on")
@@ -161,7 +228,57 @@ def _validate(config: Config) -> Config:
         AllowList(config.webhook_allow_private)
     except ValueError as exc:
         raise ConfigError(f"webhook_allow_private: {exc}") from exc
+    try:
+        props = kafka_settings.check(config.kafka_properties)
+    except ValueError as exc:
+        raise ConfigError(f"kafka_properties: {exc}") from exc
+    config = dataclasses.replace(config, kafka_properties=props)
+    _validate_security(config)
     return config
+
+
+def _validate_security(config: Config) -> None:
+    try:
+        tokens = config.api_tokens()
+    except ValueError as exc:
+        raise ConfigError(f"tokens: {exc}") from exc
+    if not tokens and not config.loopback and not config.insecure:
+        raise ConfigError(
+            f"listen: {config.listen} is not a loopback address and no API tokens are "
+            "configured, so anyone who reaches it could read and change everything. "
+            "Configure tokens (`tidings token new --name NAME --scope read|write|admin`), "
+            "or pass --insecure (TIDINGS_INSECURE=true) to serve it open anyway"
+        )
+    if bool(config.tls_cert_file) != bool(config.tls_key_file):
+        raise ConfigError("tls_cert_file and tls_key_file: set both or neither")
+    if config.tls_client_ca_file and not config.tls_cert_file:
+        raise ConfigError("tls_client_ca_file: mutual TLS needs tls_cert_file and tls_key_file")
+    for name in ("tls_cert_file", "tls_key_file", "tls_client_ca_file"):
+        path = getattr(config, name)
+        if path and not os.access(path, os.R_OK):
+            raise ConfigError(f"{name}: cannot read {path}")
+    # Read them as gRPC will at start, so that a wrong file is an error naming it, not a
+    # failure to bind. (ssl reads the same PEM formats.)
+    try:
+        if config.tls_cert_file:
+            ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER).load_cert_chain(
+                config.tls_cert_file, config.tls_key_file
+            )
+    except (ssl.SSLError, OSError) as exc:
+        raise ConfigError(
+            f"tls_cert_file and tls_key_file: not a PEM certificate and its key: {exc}"
+        ) from exc
+    try:
+        if config.tls_client_ca_file:
+            ssl.create_default_context(cafile=config.tls_client_ca_file)
+    except (ssl.SSLError, OSError) as exc:
+        raise ConfigError(f"tls_client_ca_file: not PEM certificates: {exc}") from exc
+    if not config.max_definition_bytes < config.max_message_bytes <= 2**31 - 1:
+        raise ConfigError(
+            "max_message_bytes: must be more than max_definition_bytes "
+            f"({config.max_definition_bytes:,}) and less than 2 GiB, "
+            f"got {config.max_message_bytes:,}"
+        )
 
 
 def load(
@@ -184,7 +301,10 @@ def load(
     for name in _FIELDS:
         raw = environ.get(ENV_PREFIX + name.upper())
         if raw is not None:
-            values[name] = _coerce(name, raw)
+            value = _coerce(name, raw)
+            if name == "kafka_properties":  # merged, so that secrets may come from here alone
+                value = {**values.get(name, {}), **value}
+            values[name] = value
     for key, value in (overrides or {}).items():
         if value is not None:
             values[key] = _coerce(key, value)

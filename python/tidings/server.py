@@ -7,12 +7,14 @@ import logging
 import signal
 
 import grpc
+from google.protobuf.descriptor import ServiceDescriptor
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 # The asyncio servicer is exported as health.aio, which the stubs do not declare.
 from grpc_health.v1.health import aio as health_aio  # type: ignore[attr-defined]
-from grpc_reflection.v1alpha import reflection
+from grpc_reflection.v1alpha import reflection, reflection_pb2
 
+from tidings.api.auth import TokenAuth
 from tidings.api.environments import EnvironmentService
 from tidings.api.events import EventService
 from tidings.api.executions import ExecutionService
@@ -43,6 +45,17 @@ from tidings.v1 import (
 )
 
 log = logging.getLogger(__name__)
+
+#: Every service the server registers (`api.access` must map each of their RPCs).
+SERVED: tuple[ServiceDescriptor, ...] = (
+    health_pb2.DESCRIPTOR.services_by_name["Health"],
+    workflow_pb2.DESCRIPTOR.services_by_name["WorkflowService"],
+    execution_pb2.DESCRIPTOR.services_by_name["ExecutionService"],
+    listener_pb2.DESCRIPTOR.services_by_name["ListenerService"],
+    event_service_pb2.DESCRIPTOR.services_by_name["EventService"],
+    environment_pb2.DESCRIPTOR.services_by_name["EnvironmentService"],
+    reflection_pb2.DESCRIPTOR.services_by_name["ServerReflection"],
+)
 
 
 class Server:
@@ -85,6 +98,7 @@ class Server:
             listeners=self.listeners,
             guard=self.listeners.guard,
             kafka_bootstrap=config.kafka_bootstrap,
+            kafka_properties=config.kafka_properties,
             service_topic=config.kafka_service_topic,
             mistral_topic=config.kafka_mistral_topic,
             mistral_extensions=config.kafka_mistral_extensions,
@@ -93,7 +107,11 @@ class Server:
             engine_version=config.engine_version,
         )
         self.health = health_aio.HealthServicer()
-        self._grpc = grpc.aio.server()
+        tokens = config.api_tokens()
+        self._grpc = grpc.aio.server(
+            interceptors=[TokenAuth(tokens)] if tokens else None,
+            options=[("grpc.max_receive_message_length", config.max_message_bytes)],
+        )
         health_pb2_grpc.add_HealthServicer_to_server(self.health, self._grpc)
         workflow_pb2_grpc.add_WorkflowServiceServicer_to_server(
             WorkflowService(self.engine, self.store, self.engine_thread), self._grpc
@@ -111,16 +129,7 @@ class Server:
         listener_pb2_grpc.add_ListenerServiceServicer_to_server(
             ListenerService(self.listeners, self.dispatcher), self._grpc
         )
-        services = (
-            health_pb2.DESCRIPTOR.services_by_name["Health"].full_name,
-            workflow_pb2.DESCRIPTOR.services_by_name["WorkflowService"].full_name,
-            execution_pb2.DESCRIPTOR.services_by_name["ExecutionService"].full_name,
-            listener_pb2.DESCRIPTOR.services_by_name["ListenerService"].full_name,
-            event_service_pb2.DESCRIPTOR.services_by_name["EventService"].full_name,
-            environment_pb2.DESCRIPTOR.services_by_name["EnvironmentService"].full_name,
-            reflection.SERVICE_NAME,
-        )
-        reflection.enable_server_reflection(services, self._grpc)
+        reflection.enable_server_reflection([s.full_name for s in SERVED], self._grpc)
         self.port = 0
 
     def _fatal(self, exc: BaseException) -> None:
@@ -137,13 +146,26 @@ class Server:
         await self.dispatcher.start()
         self.engine_thread.start()
         await self.engine_thread.call(self.engine.start())
-        self.port = self._grpc.add_insecure_port(self.config.listen)
+        credentials = server_credentials(self.config)
+        try:
+            if credentials is None:
+                self.port = self._grpc.add_insecure_port(self.config.listen)
+            else:
+                self.port = self._grpc.add_secure_port(self.config.listen, credentials)
+        except RuntimeError:  # grpc's "failed to bind" (address in use, say)
+            self.port = 0
         if self.port == 0:
             raise OSError(f"cannot listen on {self.config.listen}")
         await self._grpc.start()
         await self.health.set("", health_pb2.HealthCheckResponse.SERVING)
         host = self.config.listen.rpartition(":")[0]
-        log.info("serving gRPC on %s:%d (data in %s)", host, self.port, self.config.data_dir)
+        log.info(
+            "serving gRPC%s on %s:%d (data in %s)",
+            " with mutual TLS" if self.config.tls_client_ca_file else
+            " with TLS" if credentials else "",
+            host, self.port, self.config.data_dir,
+        )  # fmt: skip
+        say_how_open(self.config)
 
     async def stop(self) -> None:
         """Report NOT_SERVING, let in-flight RPCs finish, then stop the engine and store."""
@@ -157,6 +179,46 @@ class Server:
         await self.dispatcher.stop()
         await self.store.close()
         log.info("stopped")
+
+
+def server_credentials(config: Config) -> grpc.ServerCredentials | None:
+    """TLS (and mutual TLS) from the configured PEM files; None for plaintext."""
+    if not config.tls_cert_file:
+        return None
+    with open(config.tls_cert_file, "rb") as cert, open(config.tls_key_file, "rb") as key:
+        pair = (key.read(), cert.read())
+    client_ca = None
+    if config.tls_client_ca_file:
+        with open(config.tls_client_ca_file, "rb") as ca:
+            client_ca = ca.read()
+    return grpc.ssl_server_credentials(
+        [pair], root_certificates=client_ca, require_client_auth=client_ca is not None
+    )
+
+
+def say_how_open(config: Config) -> None:
+    """Log who may call: everyone (said loudly off loopback), or holders of which tokens."""
+    tokens = config.api_tokens()
+    if tokens:
+        names = ", ".join(f"{t.name} ({t.scope.label})" for t in tokens)
+        log.info("every RPC but health needs an API token; configured: %s", names)
+        if not config.tls_cert_file and not config.loopback:
+            log.warning(
+                "tokens travel in plaintext to %s: set tls_cert_file and tls_key_file, "
+                "unless TLS ends in front of this server",
+                config.listen,
+            )
+    elif config.loopback:
+        log.warning(
+            "no API tokens configured: the API is open to every process on this machine "
+            "(fine for local use; see `tidings token new`)"
+        )
+    else:
+        log.warning(
+            "--insecure: no API tokens and listening on %s: anyone who reaches it can read "
+            "and change every workflow, execution and listener",
+            config.listen,
+        )
 
 
 async def serve(config: Config) -> int:

@@ -1,6 +1,7 @@
 """The ``tidings`` command: ``serve`` runs the server, the rest talk to one.
 
-``tidings serve`` goes straight to its own argparse parser (:mod:`tidings.cli.serve`);
+``tidings serve`` and ``tidings token`` go straight to their own argparse parsers
+(:mod:`tidings.cli.serve`, :mod:`tidings.cli.tokens`);
 the client commands are a Typer tree (:mod:`tidings.cli.app`), one module per group.
 """
 
@@ -18,6 +19,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from tidings.cli import serve
 
         return serve.main(args[1:])
+    if args[:1] == ["token"]:
+        from tidings.cli import tokens
+
+        return tokens.main(args[1:])
     import typer.main
 
     from tidings.cli.app import app

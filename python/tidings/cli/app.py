@@ -75,6 +75,17 @@ def serve(ctx: typer.Context) -> None:
     raise typer.Exit(serving.main(ctx.args))
 
 
+@app.command(
+    context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
+    add_help_option=False,
+)
+def token(ctx: typer.Context) -> None:
+    """Make an API token and its configuration entry (`tidings token --help`)."""
+    from tidings.cli import tokens
+
+    raise typer.Exit(tokens.main(ctx.args))
+
+
 app.add_typer(workflows.app, name="workflow")
 app.command("run")(run.run)
 app.add_typer(executions.app, name="execution")

@@ -26,6 +26,15 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--data-dir", type=Path, help="folder of the embedded store (default .data)")
     serve.add_argument("--kafka-bootstrap", help="Kafka bootstrap servers (default: no Kafka)")
     serve.add_argument("--log-level", default="INFO", help="DEBUG, INFO, WARNING, ERROR")
+    serve.add_argument("--tls-cert", help="PEM certificate (chain) of the server: serve TLS")
+    serve.add_argument("--tls-key", help="PEM private key of --tls-cert")
+    serve.add_argument("--tls-client-ca", help="PEM CAs of client certificates: mutual TLS")
+    serve.add_argument(
+        "--insecure",
+        action="store_const",
+        const=True,
+        help="serve without API tokens on an address other than loopback (warns)",
+    )
     return serve
 
 
@@ -43,11 +52,16 @@ def main(argv: Sequence[str] | None = None) -> int:
                 "listen": args.listen,
                 "data_dir": args.data_dir,
                 "kafka_bootstrap": args.kafka_bootstrap,
+                "tls_cert_file": args.tls_cert,
+                "tls_key_file": args.tls_key,
+                "tls_client_ca_file": args.tls_client_ca,
+                "insecure": args.insecure,
             },
         )
     except config.ConfigError as exc:
         print(f"tidings: configuration error: {exc}", file=sys.stderr)
         return 2
+    from tidings.dispatch.kafka.sink import KafkaSinkError
     from tidings.server import serve
     from tidings.store.folder_lock import FolderInUseError
     from tidings.tuning import keep_heap
@@ -58,6 +72,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return asyncio.run(serve(cfg))
     except FolderInUseError as exc:
         print(f"tidings: {exc}; stop it or choose another --data-dir", file=sys.stderr)
+        return 2
+    except KafkaSinkError as exc:  # librdkafka refused kafka_properties
+        print(f"tidings: configuration error: kafka_properties: {exc}", file=sys.stderr)
         return 2
     except OSError as exc:
         print(f"tidings: {exc}", file=sys.stderr)

@@ -14,6 +14,7 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections.abc import Mapping
 
 from tidings.dispatch.fanout import Fanout
 from tidings.dispatch.kafka.pipeline import KafkaPipeline
@@ -41,6 +42,7 @@ class Dispatcher:
         listeners: ListenerRegistry | None = None,
         guard: DestinationGuard | None = None,
         kafka_bootstrap: str = "",
+        kafka_properties: Mapping[str, str] | None = None,
         service_topic: str = "service",
         mistral_topic: str = "mistral",
         mistral_extensions: bool = False,
@@ -55,7 +57,9 @@ class Dispatcher:
         self.pipelines: dict[str, KafkaPipeline] = {}
         self._rows: dict[str, ListenerRow] = {}
         self._tasks: dict[str, asyncio.Task[None]] = {}
-        self._kafka = KafkaSink(kafka_bootstrap) if kafka_bootstrap else None
+        #: The producer; its librdkafka properties are ours plus ``kafka_properties``
+        #: (security: TLS, SASL), which `kafka.settings.check` has checked.
+        self.kafka = KafkaSink(kafka_bootstrap, kafka_properties) if kafka_bootstrap else None
         self._webhooks = WebhookSink(guard or DestinationGuard())
         self.fanout = Fanout(store, self._webhooks, timezone=timezone, disable=self._disable)
         self._builtin = builtin_kafka_target(
@@ -73,7 +77,7 @@ class Dispatcher:
 
     def _committed(self, info: Committed) -> None:
         self.fanout.committed(info)
-        if info.listeners and self._kafka is not None:
+        if info.listeners and self.kafka is not None:
             self._changed.update(info.listeners)
             if self._following is None or self._following.done():
                 self._following = asyncio.get_running_loop().create_task(self._follow_kafka())
@@ -83,9 +87,9 @@ class Dispatcher:
         self.store.on_committed(self._committed)
         self.store.on_commit(self.wake)
         await self.fanout.start()
-        if self._kafka is None:
+        if self.kafka is None:
             return
-        self._start(self._builtin.id, KafkaPipeline(self._builtin, self.store, self._kafka,
+        self._start(self._builtin.id, KafkaPipeline(self._builtin, self.store, self.kafka,
                                                     timezone=self.timezone))  # fmt: skip
         for row in await self.store.all_listeners():
             if row.enabled and row.transport == "kafka":
@@ -98,7 +102,7 @@ class Dispatcher:
         self._tasks[key] = asyncio.create_task(self._guard(key, pipeline), name=f"dispatch {key}")
 
     def _start_kafka(self, row: ListenerRow) -> None:
-        assert self._kafka is not None
+        assert self.kafka is not None
         target = KafkaTarget(
             id=row.id,
             profile=row.profile,
@@ -108,7 +112,7 @@ class Dispatcher:
             extensions=bool(row.config.get("extensions")),
         )
         self._rows[row.id] = row
-        self._start(row.id, KafkaPipeline(target, self.store, self._kafka, timezone=self.timezone))
+        self._start(row.id, KafkaPipeline(target, self.store, self.kafka, timezone=self.timezone))
 
     async def _stop(self, key: str) -> None:
         task = self._tasks.pop(key, None)
@@ -217,8 +221,8 @@ class Dispatcher:
         for key in list(self._tasks):
             await self._stop(key)
         await self.fanout.stop()
-        if self._kafka is not None:
-            await asyncio.to_thread(self._kafka.close)
+        if self.kafka is not None:
+            await asyncio.to_thread(self.kafka.close)
         await self._webhooks.aclose()
 
 

@@ -15,6 +15,8 @@ from typing import Any
 
 from confluent_kafka import KafkaError, Message, Producer
 
+from tidings.dispatch.kafka.settings import redacted
+
 log = logging.getLogger(__name__)
 
 
@@ -94,8 +96,11 @@ class KafkaSink:
     """
 
     def __init__(self, bootstrap: str, extra: Mapping[str, Any] | None = None) -> None:
+        config = producer_config(bootstrap, extra)
+        #: What the producer was given, secrets redacted (for logs and checks).
+        self.settings = redacted(config)
         try:
-            self._producer = Producer(producer_config(bootstrap, extra))
+            self._producer = Producer(config)
         except Exception as exc:  # librdkafka rejects bad settings here
             raise KafkaSinkError(f"cannot create a Kafka producer: {exc}") from exc
         self._closed = threading.Event()
