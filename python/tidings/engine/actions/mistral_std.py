@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import json
+import threading
 from collections.abc import Mapping
 
 from tidings.engine.actions.http import HttpAction, HttpActionConfig
@@ -83,20 +84,27 @@ class MistralHttpAction(HttpAction):
         )
 
 
+#: One script at a time in this process: a server under load once died of a fatal V8
+#: check while std.js tasks ran on several worker threads; scripts are short and
+#: time-limited, so queueing them costs little.
+_V8_LOCK = threading.Lock()
+
+
 def _evaluate_js(name: str, script: str, context: JSONValue, time_limit_s: float) -> JSONValue:
     # Imported here: only a task running std.js needs V8 loaded.
     from py_mini_racer import JSEvalException, JSUndefined, MiniRacer
 
     # Mistral's form: '$' is the context, the script a function's body.
     source = f"var $ = {json.dumps(context)};\nJSON.stringify((function f() {{\n{script}\n}})())"
-    racer = MiniRacer()
-    try:
+    with _V8_LOCK:
+        racer = MiniRacer()
         try:
-            text = racer.eval(source, timeout_sec=time_limit_s, max_memory=JS_MAX_MEMORY_BYTES)
-        except JSEvalException as exc:
-            raise ParamError(f"{name} failed: {exc}") from exc
-    finally:
-        racer.close()
+            try:
+                text = racer.eval(source, timeout_sec=time_limit_s, max_memory=JS_MAX_MEMORY_BYTES)
+            except JSEvalException as exc:
+                raise ParamError(f"{name} failed: {exc}") from exc
+        finally:
+            racer.close()
     if text is JSUndefined or text is None:
         return None  # the script returned nothing (or a function)
     value: JSONValue = json.loads(str(text))
