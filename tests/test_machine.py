@@ -124,18 +124,47 @@ def test_waits_are_asked_for_not_armed() -> None:
     assert woken.launches == [a]
 
 
-def test_an_unhandled_error_ends_the_execution_and_stops_its_other_tasks() -> None:
+def test_an_unhandled_error_fails_the_execution_once_its_other_tasks_end() -> None:
     machine, run, _ = start(
         """
         version: '2.0'
         wf:
           tasks:
-            a: {action: std.fail}
+            a: {action: std.fail, on-complete: [after_a]}
             b: {action: std.sleep, input: {seconds: 60}}
+            after_a: {action: std.sleep, input: {seconds: 1}}
         """
     )
     step = Step()
     machine.outcome(run, task(run, "a"), ActionOutcome.failure("boom"), step)
+    # As in Mistral: a's on-complete target starts, b runs on; nothing ends yet.
+    assert not step.ended and run.row.state == RUNNING
+    assert task(run, "a").unhandled and task(run, "a").has_next
+    assert [t.name for t in step.launches] == ["after_a"]
+    assert types(step) == [ET.EVENT_TYPE_TASK_FAILED, ET.EVENT_TYPE_TASK_STARTED]
+    step = Step()
+    machine.outcome(run, task(run, "b"), ActionOutcome.success(None), step)
+    assert not step.ended
+    step = Step()
+    machine.outcome(run, task(run, "after_a"), ActionOutcome.success(None), step)
+    assert step.ended and run.row.state == ERROR
+    assert "'a' failed: boom" in run.row.error_message
+    assert run.row.output == {"result": run.row.error_message}
+    assert types(step) == [ET.EVENT_TYPE_TASK_SUCCEEDED, ET.EVENT_TYPE_EXECUTION_FAILED]
+
+
+def test_an_engine_error_unhandled_ends_the_execution_and_stops_its_other_tasks() -> None:
+    machine, run, _ = start(
+        """
+        version: '2.0'
+        wf:
+          tasks:
+            a: {action: std.echo, input: {output: 1}}
+            b: {action: std.sleep, input: {seconds: 60}}
+        """
+    )
+    step = Step()
+    machine.fail(run, task(run, "a"), "a bad parameter", step)
     assert step.ended
     assert run.row.state == ERROR
     assert step.stopped == [task(run, "b")]

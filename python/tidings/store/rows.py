@@ -70,6 +70,9 @@ class ExecutionRow:
     headers: list[list[str]] = field(default_factory=list)
     #: The environment given at start (Mistral's ``env``), what ``env()`` returns.
     env: dict[str, object] = field(default_factory=dict)
+    #: Transitions that reached a task while the execution was paused, held until it is
+    #: resumed (Mistral's command backlog): ``{"task": name, "trigger": {…}}`` in order.
+    backlog: list[dict[str, object]] = field(default_factory=list)
 
     def columns(self) -> tuple[object, ...]:
         """The row's column values, JSON fields encoded (a snapshot)."""
@@ -77,7 +80,8 @@ class ExecutionRow:
                 to_json(self.input), to_json(self.output), to_json(self.context),
                 self.error_message, self.request_id, to_json(self.notify), self.timeout_s,
                 self.next_seq, self.create_time, self.update_time, self.end_time,
-                self.run, to_json(self.headers), to_json(self.env))  # fmt: skip
+                self.run, to_json(self.headers), to_json(self.env),
+                to_json(self.backlog))  # fmt: skip
 
 
 @dataclass(slots=True)
@@ -109,6 +113,12 @@ class TaskRow:
     run: int = 1
     #: The variables the task published (its `publish`, evaluated); empty when none.
     published: dict[str, object] = field(default_factory=dict)
+    #: It ended and a transition led on to a task (Mistral's ``has_next_tasks``): the
+    #: variables of a task that did not are part of the execution's default output.
+    has_next: bool = False
+    #: It failed and no ``on-error`` transition handled it: the execution fails once
+    #: nothing else runs.
+    unhandled: bool = False
 
     def columns(self) -> tuple[object, ...]:
         """The row's column values, JSON fields encoded (a snapshot)."""
@@ -117,7 +127,7 @@ class TaskRow:
                 to_json(self.triggered_by), to_json(self.arrivals), self.run_after,
                 None if self.pending is None else to_json(self.pending), self.rollback_state,
                 self.create_time, self.update_time, self.end_time, self.run,
-                to_json(self.published))  # fmt: skip
+                to_json(self.published), int(self.has_next), int(self.unhandled))  # fmt: skip
 
 
 @dataclass(slots=True)

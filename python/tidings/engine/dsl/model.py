@@ -184,6 +184,11 @@ class Workflow:
     output: Mapping[str, CompiledValue] = field(default_factory=dict)
     description: str | None = None
     task_defaults: TaskDefaults = field(default_factory=TaskDefaults)
+    #: ``vars``: evaluated once at the start (over the input and the environment) into
+    #: the execution's context.
+    vars: Mapping[str, CompiledValue] = field(default_factory=dict)
+    #: ``output-on-error``: the output of a failed execution, with ``result`` (the error).
+    output_on_error: Mapping[str, CompiledValue] = field(default_factory=dict)
 
     def job_callbacks(self) -> dict[str, tuple[str, ...]]:
         """Seed 002's job callbacks: each ``callback-url`` and its tasks, in definition order.

@@ -31,7 +31,16 @@ __all__ = ["parse_workflow"]
 _WORKFLOW_NAME = re.compile(r"^[A-Za-z0-9_.\-]+$")
 
 _TOP_KEYS = ("version",)
-_WORKFLOW_KEYS = ("type", "description", "input", "output", "task-defaults", "tasks")
+_WORKFLOW_KEYS = (
+    "type",
+    "description",
+    "input",
+    "vars",
+    "output",
+    "output-on-error",
+    "task-defaults",
+    "tasks",
+)
 
 
 def parse_workflow(
@@ -174,6 +183,10 @@ class _Checker(TaskChecker):
             description = self.string(body["description"], "description", "description")
         inputs = self.inputs(body.get("input"))
         output = self.data_mapping(body.get("output"), "output", "output")
+        output_on_error = self.data_mapping(
+            body.get("output-on-error"), "output-on-error", "output-on-error"
+        )
+        variables = self.data_mapping(body.get("vars"), "vars", "vars")
         defaults = self.task_defaults(body.get("task-defaults"), "task-defaults")
         tasks, complete = self.tasks(body.get("tasks"))
         start: tuple[str, ...] = ()
@@ -190,6 +203,8 @@ class _Checker(TaskChecker):
             tasks=tasks,
             start_tasks=start,
             task_defaults=defaults,
+            vars=variables,
+            output_on_error=output_on_error,
         )
 
     def inputs(self, value: Any) -> tuple[InputParam, ...]:
