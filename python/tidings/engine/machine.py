@@ -390,9 +390,9 @@ class Machine:
         step.change.add_event(
             self.events.task(run.row, task, etype, now, output=result, error=error, status=state)
         )
-        step.change.put_task(task)
         follow(self, run, task, success, None if isinstance(targets, str) else targets, step,
                forced=forced)  # fmt: skip
+        step.change.put_task(task)  # after follow, which marks it (has_next, unhandled)
         self.check_done(run, step)
 
     # ------------------------------------------------------------------ the end
@@ -583,4 +583,5 @@ class Machine:
                 [FieldViolation("result_json", targets)],
             )
         follow(self, run, task, True, targets, step)
+        step.change.put_task(task)
         self.check_done(run, step)
