@@ -229,7 +229,7 @@ def test_an_unhandled_error_and_a_held_transition_survive_kill_9(tmp_path: Path)
     # a kill -9.
     data_dir = tmp_path / "data"
     events = EventLog(data_dir)
-    tasks = {
+    tasks: dict[str, dict[str, Any]] = {
         "boom": {"action": "std.fail", "input": {"message": "kaput"}},
         "slow": {"action": "std.sleep", "input": {"seconds": 1}, "on-success": ["wait"]},
         "wait": {"action": "std.noop", "on-success": ["pause", "after"]},
