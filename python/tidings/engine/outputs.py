@@ -14,6 +14,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator, Mapping
 from typing import Any
 
@@ -23,6 +24,8 @@ from tidings.store import TaskRow
 from tidings.vocab import CANCELLED, ERROR, SKIPPED, SUCCESS
 
 __all__ = ["error_output", "final_context", "success_output"]
+
+log = logging.getLogger(__name__)
 
 #: A context and the versions of its keys (a dotted path per published leaf value).
 _Context = tuple[dict[str, Any], dict[str, int]]
@@ -49,6 +52,9 @@ def error_output(run: Run, result: Any) -> dict[str, Any]:
         extra = _evaluated(run, run.workflow.output_on_error, final) or final
     except ExpressionError as exc:
         return {"result": f"{result}; output-on-error failed: {exc}"}
+    except Exception:  # a bug: the execution must still end (this is its last resort)
+        log.exception("execution %s: its error output could not be made", run.row.id)
+        return {"result": result}
     out = {"result": result}
     if isinstance(extra, Mapping):
         out = _merge_dicts(out, extra)
