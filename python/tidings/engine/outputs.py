@@ -69,6 +69,8 @@ def _evaluated(run: Run, spec: Mapping[str, CompiledValue], final: dict[str, Any
 
 def final_context(run: Run) -> dict[str, Any]:
     """The variables of the branches that ended (see the module's description)."""
+    if not any(t.published for t in run.tasks.values()):
+        return {}  # the common case, cheaply: nothing was published
     ends = [t for t in run.tasks.values() if t.state in _COMPLETED and not t.has_next]
     if not ends:
         return {}
@@ -94,20 +96,21 @@ class _Outbound:
 
     def of(self, task: TaskRow) -> _Context:
         # Depth first without recursion: a long loop makes a long chain of instances.
-        stack, expanded = [task], set()
+        stack = [task]
+        expanded: dict[str, list[TaskRow]] = {}  # task id -> its upstream tasks
         while stack:
             current = stack[-1]
             if current.id in self.done:
                 stack.pop()
             elif current.id not in expanded:
-                expanded.add(current.id)
+                ups = expanded[current.id] = self._upstream(current)
                 # (one expanded but not done is on the path: a cycle, whose edge is dropped)
-                stack += [u for u in self._upstream(current)
-                          if u.id not in self.done and u.id not in expanded]  # fmt: skip
+                stack += [u for u in ups if u.id not in self.done and u.id not in expanded]
             else:
                 stack.pop()
-                ups = [self.done[u.id] for u in self._upstream(current) if u.id in self.done]
-                self.done[current.id] = _publish(_inbound(ups), current.published)
+                ups = [u for u in expanded[current.id] if u.id in self.done]
+                inbound = _inbound([self.done[u.id] for u in ups])
+                self.done[current.id] = _publish(inbound, current.published)
         return self.done[task.id]
 
     def _upstream(self, task: TaskRow) -> list[TaskRow]:
