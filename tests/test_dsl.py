@@ -25,7 +25,7 @@ from tidings.engine.dsl import (
     Transition,
     Workflow,
 )
-from tidings.engine.dsl.serialise import workflow_to_jsonable
+from tidings.engine.dsl.serialise import source, workflow_to_jsonable
 from tidings.engine.expressions import Expression, ExpressionContext, evaluate
 from tidings.errors import FieldViolation
 
@@ -550,9 +550,18 @@ def test_unknown_key_without_a_close_match() -> None:
     ]
 
 
-@pytest.mark.parametrize("key", ["vars", "output-on-error"])
-def test_mistral_workflow_keys_we_do_not_support(key: str) -> None:
-    only(definition({"a": {"action": "std.noop"}}, **{key: {}}), key, "does not support")
+def test_vars_and_output_on_error_are_parsed_and_serialised_back() -> None:
+    text = definition(
+        {"a": {"action": "std.noop"}},
+        vars={"greeting": "hi <% $.who %>", "limits": {"max": 3}},
+        **{"output-on-error": {"why": "<% $.why %>"}},
+    )
+    wf = parse_workflow(text)
+    assert set(wf.vars) == {"greeting", "limits"}
+    assert list(wf.output_on_error) == ["why"]
+    again = parse_workflow(json.dumps(workflow_to_jsonable(wf)))
+    assert source(again.vars) == {"greeting": "hi <% $.who %>", "limits": {"max": 3}}
+    assert source(again.output_on_error) == {"why": "<% $.why %>"}
 
 
 @pytest.mark.parametrize("key", ["publish-on-skip", "keep-result"])

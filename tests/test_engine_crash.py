@@ -223,6 +223,36 @@ def test_kill_9_mid_execution_then_restart_continues_it(tmp_path: Path) -> None:
             assert per_task[(n, ET.EVENT_TYPE_TASK_SUCCEEDED)] == 1
 
 
+def test_an_unhandled_error_and_a_held_transition_survive_kill_9(tmp_path: Path) -> None:
+    # An unhandled error lets the execution run on (the error is kept with its task);
+    # a pause holds the transitions after it (kept with the execution). Both outlive
+    # a kill -9.
+    data_dir = tmp_path / "data"
+    events = EventLog(data_dir)
+    tasks: dict[str, dict[str, Any]] = {
+        "boom": {"action": "std.fail", "input": {"message": "kaput"}},
+        "slow": {"action": "std.sleep", "input": {"seconds": 1}, "on-success": ["wait"]},
+        "wait": {"action": "std.noop", "on-success": ["pause", "after"]},
+        "after": {"action": "std.echo", "input": {"output": 1}},
+    }
+    name = unique("held")
+    with TidingsProcess(data_dir, env=ENV) as first, EngineClient(first.address) as client:
+        client.create_workflow(workflow_yaml(name, tasks))
+        ex_id = client.start(name).id
+        events.wait_for_event(ex_id, [ET.EVENT_TYPE_EXECUTION_PAUSED])
+        first.kill()
+    with TidingsProcess(data_dir, env=ENV) as second, EngineClient(second.address) as client:
+        assert client.get(ex_id).state == ES.EXECUTION_STATE_PAUSED
+        assert "after" not in {t.name for t in client.tasks(ex_id)}  # held, no task yet
+        client.executions.ResumeExecution(PB.ResumeExecutionRequest(id=ex_id), timeout=10)
+        ex, _ = events.wait_settled(client, ex_id)
+        assert ex.state == ES.EXECUTION_STATE_ERROR
+        assert "'boom' failed: kaput" in ex.error_message
+        states = {t.name: t.state for t in client.tasks(ex_id)}
+        assert states["after"] == TS.TASK_STATE_SUCCESS
+        assert json.loads(ex.output_json) == {"result": ex.error_message}
+
+
 def test_waiting_async_task_survives_kill_9(tmp_path: Path, atoms: AtomServer) -> None:
     data_dir = tmp_path / "data"
     events = EventLog(data_dir)

@@ -30,6 +30,7 @@ from engine_client import (
     payload,
     rpc_failure,
     task_events,
+    tname,
     types_of,
     unique,
     workflow_yaml,
@@ -201,25 +202,51 @@ def test_on_error_handles_a_failure(client: EngineClient, log: EventLog) -> None
     assert failed.error_message == "bad thing"
 
 
-def test_unhandled_error_fails_the_execution_at_once(client: EngineClient, log: EventLog) -> None:
+def test_unhandled_error_fails_the_execution_once_the_other_branches_end(
+    client: EngineClient, log: EventLog
+) -> None:
     tasks = {
-        "boom": {"action": "std.fail", "input": {"message": "kaput"}, "on-success": ["after"]},
-        "slow": sleep(5, **{"on-success": ["after_slow"]}),
+        "boom": {"action": "std.fail", "input": {"message": "kaput"}, "on-success": ["after"],
+                 "on-complete": ["tidy"]},
+        "slow": sleep(1, **{"on-success": ["after_slow"]}),
         "after": noop(),
+        "tidy": noop(),
         "after_slow": noop(),
-    }
+    }  # fmt: skip
     ex, events = run(client, log, tasks)
     assert ex.state == ES.EXECUTION_STATE_ERROR
     assert "boom" in ex.error_message and "kaput" in ex.error_message
+    assert json.loads(ex.output_json) == {"result": ex.error_message}
     t = by_name(client, ex.id)
-    # The parallel branch was stopped, not waited for.
-    assert t["slow"].state == TS.TASK_STATE_CANCELLED
-    assert set(t) == {"boom", "slow"}
+    # As in Mistral: boom's on-complete ran, the parallel branch ran to its end.
+    assert {n: tname(x.state) for n, x in t.items()} == {
+        "boom": "ERROR", "tidy": "SUCCESS", "slow": "SUCCESS", "after_slow": "SUCCESS"}  # fmt: skip
+    assert "TASK_CANCELLED" not in types_of(events)
     assert events[-1].type == ET.EVENT_TYPE_EXECUTION_FAILED
     assert "kaput" in events[-1].error_message
+    assert payload(events[-1].output) == {"result": ex.error_message}
     summary = {s.name: s.state for s in events[-1].execution.tasks}
-    assert summary == {"boom": "ERROR", "slow": "CANCELLED"}
+    assert summary == {"boom": "ERROR", "tidy": "SUCCESS", "slow": "SUCCESS",
+                       "after_slow": "SUCCESS"}  # fmt: skip
     assert events[-1].execution.state == "ERROR"
+
+
+def test_unhandled_engine_error_fails_the_execution_at_once(
+    client: EngineClient, log: EventLog
+) -> None:
+    tasks = {
+        "slow": sleep(30, **{"on-success": ["after_slow"]}),  # starts first
+        "bad": echo("<% int($.text) %>", **{"on-complete": ["tidy"]}),
+        "tidy": noop(),
+        "after_slow": noop(),
+    }
+    ex, events = run(client, log, tasks, {"text": "x"}, wf_input=["text"])
+    assert ex.state == ES.EXECUTION_STATE_ERROR
+    assert "'bad' failed" in ex.error_message
+    t = by_name(client, ex.id)
+    # The input expression failed: the engine's error stops the execution, not waiting.
+    assert {n: tname(x.state) for n, x in t.items()} == {"bad": "ERROR", "slow": "CANCELLED"}
+    assert types_of(events)[-2:] == ["TASK_CANCELLED", "EXECUTION_FAILED"]
 
 
 def test_on_error_whose_conditions_do_not_fire_leaves_the_error_unhandled(
@@ -349,12 +376,18 @@ def test_publish_and_output_expressions(client: EngineClient, log: EventLog) -> 
     assert result_of(by_name(client, ex.id)["b"]) == 107
 
 
-def test_output_without_an_output_section_is_the_context(
+def test_output_without_an_output_section_is_what_the_ended_branches_published(
     client: EngineClient, log: EventLog
 ) -> None:
-    tasks = {"a": echo("hi", publish={"said": "<% task().result %>"})}
-    ex, _ = run(client, log, tasks, {"who": "me"}, wf_input=["who", {"n": 1}])
-    assert json.loads(ex.output_json) == {"who": "me", "n": 1, "said": "hi"}
+    tasks = {
+        "a": echo("hi", publish={"said": "<% task().result %>"}, **{"on-success": ["b", "c"]}),
+        "b": echo(1, publish={"x": "<% task().result %>"}),
+        "c": echo(2, publish={"y": "<% task().result %>"}),
+    }
+    ex, events = run(client, log, tasks, {"who": "me"}, wf_input=["who", {"n": 1}])
+    # As in Mistral: not the input; a's variables reach the output through b and c.
+    assert json.loads(ex.output_json) == {"said": "hi", "x": 1, "y": 2}
+    assert payload(events[-1].output) == {"said": "hi", "x": 1, "y": 2}
 
 
 def test_a_failing_publish_fails_the_task(client: EngineClient, log: EventLog) -> None:

@@ -115,8 +115,8 @@ def test_inline_parameters_run_as_input(
     assert request.method == "PUT"  # inline parameters win over input, as in Mistral
     assert request.headers["X-Who"] == "mistral"
     assert request.json() == ["hello mistral"]
-    assert output(ex) == {"who": "mistral", "greeting": "hello mistral", "status": 200,
-                          "id": "r-7"}  # fmt: skip
+    # (No `output`: what the branch published, not the input, as in Mistral.)
+    assert output(ex) == {"greeting": "hello mistral", "status": 200, "id": "r-7"}
     # Events keep seed 000's result object; task().result was the object inside it.
     end = task_events(events, "call")[-1]
     assert payload(end.output)["result"]["content"] == {"id": "r-7"}
@@ -261,8 +261,11 @@ def test_publish_next_scopes_global_and_publish_on_error(
         """,
     )
     assert ex.state == ES.EXECUTION_STATE_SUCCESS, ex.error_message
-    assert output(ex) == {"n": 3, "total": 30, "why": "30", "seen": 3}
+    # `total` is the execution's (global): in no task's published, not in the output.
+    assert output(ex) == {"n": 3, "why": "30", "seen": 3}
     assert results(client, ex.id)["report"] == "30"
+    published = {t.name: json.loads(t.published_json) for t in client.tasks(ex.id)}
+    assert published == {"count": {"n": 3}, "risky": {"why": "30", "seen": 3}, "report": {}}
 
 
 # ------------------------------------------------------------- task().result

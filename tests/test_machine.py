@@ -11,8 +11,9 @@ import textwrap
 from tidings.engine import dsl
 from tidings.engine.actions import ActionOutcome, action_specs, default_registry
 from tidings.engine.events import EventFactory
-from tidings.engine.execution import Run, Step, new_run
+from tidings.engine.execution import Run, Step, new_run, new_task
 from tidings.engine.machine import Machine
+from tidings.engine.outputs import final_context
 from tidings.store import TaskRow, WorkflowRow
 from tidings.v1 import event_pb2
 from tidings.vocab import CANCELLED, ERROR, RUNNING, SUCCESS, WAITING
@@ -124,18 +125,47 @@ def test_waits_are_asked_for_not_armed() -> None:
     assert woken.launches == [a]
 
 
-def test_an_unhandled_error_ends_the_execution_and_stops_its_other_tasks() -> None:
+def test_an_unhandled_error_fails_the_execution_once_its_other_tasks_end() -> None:
     machine, run, _ = start(
         """
         version: '2.0'
         wf:
           tasks:
-            a: {action: std.fail}
+            a: {action: std.fail, on-complete: [after_a]}
             b: {action: std.sleep, input: {seconds: 60}}
+            after_a: {action: std.sleep, input: {seconds: 1}}
         """
     )
     step = Step()
     machine.outcome(run, task(run, "a"), ActionOutcome.failure("boom"), step)
+    # As in Mistral: a's on-complete target starts, b runs on; nothing ends yet.
+    assert not step.ended and run.row.state == RUNNING
+    assert task(run, "a").unhandled and task(run, "a").has_next
+    assert [t.name for t in step.launches] == ["after_a"]
+    assert types(step) == [ET.EVENT_TYPE_TASK_FAILED, ET.EVENT_TYPE_TASK_STARTED]
+    step = Step()
+    machine.outcome(run, task(run, "b"), ActionOutcome.success(None), step)
+    assert not step.ended
+    step = Step()
+    machine.outcome(run, task(run, "after_a"), ActionOutcome.success(None), step)
+    assert step.ended and run.row.state == ERROR
+    assert "'a' failed: boom" in run.row.error_message
+    assert run.row.output == {"result": run.row.error_message}
+    assert types(step) == [ET.EVENT_TYPE_TASK_SUCCEEDED, ET.EVENT_TYPE_EXECUTION_FAILED]
+
+
+def test_an_engine_error_unhandled_ends_the_execution_and_stops_its_other_tasks() -> None:
+    machine, run, _ = start(
+        """
+        version: '2.0'
+        wf:
+          tasks:
+            a: {action: std.echo, input: {output: 1}}
+            b: {action: std.sleep, input: {seconds: 60}}
+        """
+    )
+    step = Step()
+    machine.fail(run, task(run, "a"), "a bad parameter", step)
     assert step.ended
     assert run.row.state == ERROR
     assert step.stopped == [task(run, "b")]
@@ -212,3 +242,50 @@ def test_a_retry_with_a_delay_asks_for_a_wake() -> None:
     assert step.wakes == [(a, 3.0)]
     assert types(step) == [ET.EVENT_TYPE_TASK_RETRIED]
     assert not step.ended
+
+
+def test_the_default_output_follows_a_loop() -> None:
+    machine, run, _ = start(
+        """
+        version: '2.0'
+        wf:
+          vars: {i: 0}
+          tasks:
+            begin: {on-success: [a]}
+            a:
+              publish: {i: <% $.i + 1 %>}
+              on-success:
+                - a: <% $.i < 50 %>
+        """
+    )
+    while run.row.state == RUNNING:
+        (current,) = [t for t in run.tasks.values() if t.state == RUNNING]
+        machine.outcome(run, current, ActionOutcome.success(None), Step())
+    assert run.row.state == SUCCESS
+    assert len(run.tasks) == 1 + 50
+    assert run.row.output == {"i": 50}  # vars are not output; the last turn's i is
+
+
+def test_the_final_context_of_a_long_chain_needs_no_recursion() -> None:
+    # 5,000 task instances, each triggered by the one before (a long loop), each
+    # publishing its own variable and `n`: far deeper than Python's recursion limit.
+    _, run, _ = start(
+        """
+        version: '2.0'
+        wf:
+          tasks:
+            a: {}
+        """
+    )
+    (first,) = run.tasks.values()
+    previous = first
+    previous.state, previous.published = SUCCESS, {"v0": 0, "n": 0}
+    for i in range(1, 5000):
+        t = new_task(run, "a", {"event": "on-success", "taskId": previous.id,
+                                "taskName": "a"}, 1000.0)  # fmt: skip
+        t.state, t.published = SUCCESS, {f"v{i}": i, "n": i}
+        previous.has_next = True
+        previous = t
+    final = final_context(run)
+    assert final["n"] == 4999
+    assert len(final) == 5000 + 1 and final["v0"] == 0 and final["v4999"] == 4999

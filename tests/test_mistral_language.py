@@ -24,7 +24,7 @@ from tidings.engine.expressions import Expression, compile_string, evaluate
 from tidings.engine.machine import Machine
 from tidings.store import TaskRow, WorkflowRow
 from tidings.v1 import event_pb2
-from tidings.vocab import CANCELLED, ERROR, PAUSED, RUNNING, SUCCESS, WAITING
+from tidings.vocab import CANCELLED, ERROR, PAUSED, RUNNING, SUCCESS
 
 ET = event_pb2.EventType
 ACTIONS = default_registry()
@@ -440,7 +440,9 @@ def test_pause_pauses_and_what_follows_it_waits_for_the_resume() -> None:
     assert run.row.state == PAUSED
     assert run.row.error_message == "look first"
     assert [t.name for t in step.launches] == ["b"]  # before pause: started
-    assert task(run, "c").state == WAITING and task(run, "c").input is None
+    # After it: held, as Mistral holds it (no task yet), until the resume.
+    assert "c" not in {t.name for t in run.tasks.values()}
+    assert [entry["task"] for entry in run.row.backlog] == ["c"]
     assert step.change.events[-1].type == ET.EVENT_TYPE_EXECUTION_PAUSED
     assert not step.ended
     # b ends while paused; nothing new starts; the resume starts c.
@@ -455,7 +457,7 @@ def test_pause_pauses_and_what_follows_it_waits_for_the_resume() -> None:
     assert last.ended and run.row.state == SUCCESS
 
 
-def test_pause_after_an_unhandled_error_does_not_hold_the_failure() -> None:
+def test_pause_after_an_unhandled_error_holds_it_until_the_resume() -> None:
     machine, run, _ = start(
         """
         version: '2.0'
@@ -465,7 +467,12 @@ def test_pause_after_an_unhandled_error_does_not_hold_the_failure() -> None:
         """
     )
     step = finish(machine, run, "a", ActionOutcome.failure("boom"))
-    assert step.ended
+    assert not step.ended
+    assert run.row.state == PAUSED
+    resumed = Step()
+    machine.reopen(run, resumed)
+    machine.resume_waiting(run, resumed)
+    assert resumed.ended
     assert run.row.state == ERROR
     assert "task 'a' failed: boom" in run.row.error_message
 

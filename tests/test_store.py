@@ -246,6 +246,36 @@ def test_migration_6_keeps_runs_and_lets_callback_urls_hear_re_runs(tmp_path: Pa
     }
 
 
+def test_migration_12_gives_old_rows_no_backlog_and_no_flow_flags(tmp_path: Path) -> None:
+    path = tmp_path / "s.db"
+    db = sqlite3.connect(path, isolation_level=None)
+    for number, script in enumerate(MIGRATIONS[:11], 1):
+        for statement in script.split(";"):
+            if statement.strip():
+                db.execute(statement)
+        db.execute(f"PRAGMA user_version = {number}")
+    db.close()
+
+    async def main() -> tuple[ExecutionRow | None, TaskRow | None]:
+        store = SQLiteStore(path)
+        await store.open()
+        held = execution(1)
+        held.backlog = [{"task": "b", "trigger": {"event": "on-success", "taskId": "t-1"}}]
+        ended = task(1, "ex-1")
+        ended.has_next = ended.unhandled = True
+        await store.commit(change(executions=[held, execution(2)], tasks=[ended, task(2, "ex-2")]))
+        found = await store.get_execution("ex-1"), await store.get_task("t-1")
+        plain = await store.get_execution("ex-2"), await store.get_task("t-2")
+        assert plain[0] is not None and plain[0].backlog == []
+        assert plain[1] is not None and not plain[1].has_next and not plain[1].unhandled
+        await store.close()
+        return found
+
+    ex, t = run(main())
+    assert ex is not None and ex.backlog[0]["task"] == "b"
+    assert t is not None and t.has_next and t.unhandled
+
+
 def test_page_tokens_round_trip_and_garbage_is_refused() -> None:
     assert decode_token(encode_token(42)) == 42
     assert decode_token("") == 0

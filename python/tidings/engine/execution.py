@@ -300,19 +300,23 @@ def _execution_view(run: Run) -> dict[str, Any]:
             "workflow_name": ex.workflow_name, "workflow_id": ex.workflow_id}  # fmt: skip
 
 
-def expression_context(run: Run, current: TaskRow | None) -> ExpressionContext:
+def expression_context(
+    run: Run, current: TaskRow | None, *, over: Mapping[str, Any] | None = None
+) -> ExpressionContext:
     """What expressions see: the execution's data, and its done tasks (and `current`).
 
     ``tasks()`` sees every task instance of the run; ``$.__env`` is the environment
-    when the execution has one, as in Mistral's context.
+    when the execution has one, as in Mistral's context. ``over`` is laid over the data
+    (the final context, for the workflow's output).
     """
     views: dict[str, TaskView] = {}
     for t in run.tasks.values():  # in creation order: the latest instance wins
         if t.state in TASK_DONE or t is current:
             views[t.name] = _task_view(run, t)
     ex = run.row
+    data = ex.context if over is None else {**ex.context, **over}
     return ExpressionContext(
-        data={**ex.context, "__env": run.env} if run.env else ex.context,
+        data={**data, "__env": run.env} if run.env else data,
         tasks=views,
         current_task=current.name if current is not None else None,
         execution=_execution_view(run),

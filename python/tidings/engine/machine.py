@@ -23,12 +23,13 @@ from tidings.engine.actions import (
     engine_error_result,
     timeout_outcome,
 )
-from tidings.engine.adhoc import adhoc_input, workflow_name
 from tidings.engine.dsl.graph import sources
 from tidings.engine.events import EventFactory
 from tidings.engine.execution import Run, Step, action_context, expression_context, new_task
 from tidings.engine.expressions import ExpressionError, evaluate
-from tidings.engine.transitions import fired, follow, publish
+from tidings.engine.inputs import prepare
+from tidings.engine.outputs import error_output, success_output
+from tidings.engine.transitions import fired, follow, publish, skipped_publish
 from tidings.errors import FieldViolation, InvalidArgumentError
 from tidings.store import TaskRow
 from tidings.v1 import event_pb2
@@ -48,6 +49,9 @@ from tidings.vocab import (
 __all__ = ["Machine"]
 
 ET = event_pb2.EventType
+
+#: ``Machine.end``'s default ``result``: the execution's error.
+_ERROR: Any = object()
 
 
 def _has_started(task: TaskRow) -> bool:
@@ -95,6 +99,14 @@ class Machine:
         """A new execution: announce it and schedule its start tasks."""
         now = self.clock()
         step.change.add_event(self.events.execution(run.row, ET.EVENT_TYPE_EXECUTION_STARTED, now))
+        if run.workflow.vars:
+            # As in Mistral: evaluated once, over the input (and env), into the context.
+            try:
+                values = evaluate(run.workflow.vars, expression_context(run, None))
+            except ExpressionError as exc:
+                self.end(run, ERROR, f"vars: {exc}", step)
+                return
+            run.row.context = {**run.row.context, **values}
         for name in run.workflow.start_tasks:
             self.schedule(run, name, None, step)
         self.check_done(run, step)
@@ -108,8 +120,12 @@ class Machine:
         """A transition (or the start) reaches task `name`: a new instance, or a join's.
 
         Nothing once the execution has ended (an earlier task of the same step failed it).
+        While it is paused the transition is held, as Mistral holds it, until it resumes.
         """
-        if run.row.state not in (RUNNING, PAUSED):
+        if run.row.state == PAUSED:
+            run.row.backlog = [*run.row.backlog, {"task": name, "trigger": trigger}]
+            return
+        if run.row.state != RUNNING:
             return
         spec = run.workflow.tasks[name]
         if spec.join is not None and trigger is not None:
@@ -213,35 +229,14 @@ class Machine:
 
     def begin(self, run: Run, task: TaskRow, step: Step) -> None:
         """Evaluate the task's input and hand it to its action (after the commit)."""
-        spec = run.workflow.tasks[task.name]
         now = self.clock()
         task.run_after = 0.0
-        begun: items.Begun | None = None
         try:
-            if spec.with_items:  # one call per item: the inputs and requests are lists
-                begun = items.begin(run, task, self.actions)
-                params: Any = begun.inputs
-                # Seed 000 types task_start's input as an object: the calls' requests
-                # go in one, in item order.
-                request: Any = {"items": begun.requests}
-            else:
-                ctx = expression_context(run, task)
-                params = evaluate(spec.input, ctx)
-                if not isinstance(params, dict):
-                    raise TypeError("task input must evaluate to a mapping")
-                if spec.workflow is not None:
-                    # A sub-workflow: the row's action is the workflow it starts (the
-                    # runner starts it after the commit); its input is the child's input.
-                    task.action = workflow_name(spec.workflow, ctx)
-                    request = params
-                else:
-                    if spec.adhoc is not None:
-                        params = adhoc_input(spec.adhoc, params, run.time_limit_s)
-                    action = self.actions.get(task.action)
-                    request = action.request_view(params, action_context(run, task))
+            prepared = prepare(run, task, self.actions)
         except Exception as exc:  # expression errors, bad params: the engine's 599
             self.fail(run, task, str(exc), step)
             return
+        params, request, begun = prepared.params, prepared.request, prepared.begun
         task.input = params
         task.state = RUNNING
         task.update_time = now
@@ -281,7 +276,7 @@ class Machine:
             step.change.add_event(
                 self.events.task(run.row, task, ET.EVENT_TYPE_TASK_STARTED, self.clock())
             )
-        self.finish(run, task, ERROR, engine_error_result(message), message, step)
+        self.finish(run, task, ERROR, engine_error_result(message), message, step, forced=True)
 
     def start_failed(self, run: Run, message: str, step: Step) -> None:
         """A new execution could not start: announce it and end it at once, failed."""
@@ -358,6 +353,7 @@ class Machine:
         task.end_time = None
         task.update_time = now
         task.error_message = ""
+        task.has_next = task.unhandled = False
         step.change.add_event(
             self.events.task(run.row, task, ET.EVENT_TYPE_TASK_RETRIED, now, output=task.result)
         )
@@ -370,26 +366,31 @@ class Machine:
             step.change.put_task(task)
             self.begin(run, task, step)
 
-    def finish(
-        self, run: Run, task: TaskRow, state: str, result: Any, error: str, step: Step
-    ) -> None:
-        """A task ended: publish, record it, follow its transitions, maybe end the run."""
+    def finish(self, run: Run, task: TaskRow, state: str, result: Any, error: str, step: Step,
+               *, forced: bool = False) -> None:  # fmt: skip
+        """A task ended: publish, record it, follow its transitions, maybe end the run.
+
+        ``forced``: the engine failed the task (an expression, a parameter), which ends
+        the execution at once unless ``on-error`` handles it.
+        """
         now = self.clock()
         task.result = result
         # publish expressions may look at task() itself: its state and state_info
         task.state, task.error_message = state, error
-        published = publish(run, task, state) if state in (SUCCESS, ERROR) else {}
+        published = publish(run, task, state) if state in (SUCCESS, ERROR) else ({}, {})
         if isinstance(published, str):
-            state, error, published = ERROR, published, {}
+            state, error, published = ERROR, published, ({}, {})
         task.state = state
         task.error_message = error
         task.pending = None
         task.run_after = 0.0
         task.end_time = task.update_time = now
         context = run.row.context
-        task.published = published
-        if published:
-            run.row.context = {**context, **published}
+        # The task keeps its branch variables; global ones join only the context.
+        branch, global_ = published
+        task.published = branch
+        if branch or global_:
+            run.row.context = {**context, **global_, **branch}
         targets = fired(run, task, state == SUCCESS)
         if isinstance(targets, str):
             # A condition failed: the task fails with it (publishing nothing), and the
@@ -403,14 +404,19 @@ class Machine:
         step.change.add_event(
             self.events.task(run.row, task, etype, now, output=result, error=error, status=state)
         )
-        step.change.put_task(task)
-        follow(self, run, task, success, None if isinstance(targets, str) else targets, step)
+        follow(self, run, task, success, None if isinstance(targets, str) else targets, step,
+               forced=forced)  # fmt: skip
+        step.change.put_task(task)  # after follow, which marks it (has_next, unhandled)
         self.check_done(run, step)
 
     # ------------------------------------------------------------------ the end
 
     def check_done(self, run: Run, step: Step) -> None:
-        """End the execution when it failed, or when nothing is left to run."""
+        """End the execution when it must fail now, or when nothing is left to run.
+
+        As in Mistral, a task's unhandled error fails the execution only then: its other
+        tasks run on (an engine error, ``run.failed_task``, fails it at once).
+        """
         if run.row.state not in (RUNNING,):
             return
         if run.failed_task is not None:
@@ -428,38 +434,46 @@ class Machine:
             t.error_message = "join was never satisfied"
             t.end_time = t.update_time = now
             step.change.put_task(t)
-        if active:
+        unhandled = next((t for t in run.tasks.values() if t.unhandled and t.state == ERROR),
+                         None)  # fmt: skip
+        if unhandled is not None:
+            self.end(run, ERROR, f"task {unhandled.name!r} failed: {unhandled.error_message}",
+                     step)  # fmt: skip
+        elif active:
             self.end(run, ERROR, f"join of task {active[0].name!r} was never satisfied", step)
-            return
-        self.succeed(run, step)
+        else:
+            self.succeed(run, step)
 
     def succeed(self, run: Run, step: Step, state_info: str = "") -> None:
         """End the execution in success, with its output (``state_info``: ``succeed``'s msg)."""
         try:
-            # As in Mistral: without an `output` section the output is the whole context.
-            if run.workflow.output:
-                run.row.output = evaluate(run.workflow.output, expression_context(run, None))
-            else:
-                run.row.output = dict(run.row.context)
+            run.row.output = success_output(run)
         except ExpressionError as exc:
             self.end(run, ERROR, f"output: {exc}", step)
             return
         self.end(run, SUCCESS, "", step, state_info=state_info)
 
-    def end(
-        self, run: Run, state: str, error: str, step: Step, *, state_info: str | None = None
-    ) -> None:
+    def end(self, run: Run, state: str, error: str, step: Step, *,
+            state_info: str | None = None, result: Any = _ERROR) -> None:  # fmt: skip
         """End the execution in `state`; its active tasks are cancelled, their calls stop.
 
         A cancelled task that had started is closed by TASK_CANCELLED (with the
         execution's reason) before the execution's own end event: a receiver never sees
-        an execution end with one of its tasks still open.
+        an execution end with one of its tasks still open. An execution that did not
+        succeed outputs, as in Mistral, ``{"result": …}``: ``result`` if given (a ``fail``
+        command's ``msg``), else ``error``; a failed one with its ``output-on-error``.
         """
         now = self.clock()
         ex = run.row
         ex.state = state
         ex.error_message = error if state_info is None else state_info
         ex.end_time = ex.update_time = now
+        ex.backlog = []
+        why = error if result is _ERROR else result
+        if state == ERROR:
+            ex.output = error_output(run, why)
+        elif state != SUCCESS:
+            ex.output = {"result": why}
         for t in run.tasks.values():
             if t.state in TASK_ACTIVE:
                 opened = _has_started(t)
@@ -505,7 +519,7 @@ class Machine:
         step.change.put_execution(run.row)
 
     def reopen(self, run: Run, step: Step) -> None:
-        """Run again after a pause (EXECUTION_RESUMED)."""
+        """Run again after a pause (EXECUTION_RESUMED); the transitions held start."""
         self._running_again(run)
         step.change.add_event(
             self.events.execution(
@@ -513,6 +527,11 @@ class Machine:
             )
         )
         step.resumed = True
+        held, run.row.backlog = run.row.backlog, []
+        for entry in held:
+            trigger = entry.get("trigger")
+            self.schedule(run, str(entry["task"]), trigger if isinstance(trigger, dict) else None,
+                          step)  # fmt: skip
 
     def rerun(self, run: Run, step: Step) -> None:
         """A failed execution runs again (RetryTask, SkipTask): its next run begins.
@@ -529,31 +548,13 @@ class Machine:
     def _running_again(self, run: Run) -> None:
         run.row.state = RUNNING
         run.row.end_time = None
+        run.row.output = None
         run.row.error_message = ""
         run.row.update_time = self.clock()
         run.failed_task = None
 
-    def publish_skipped(self, run: Run, task: TaskRow, result: Any) -> dict[str, Any]:
-        """What a skipped task publishes: its `publish` over the given result.
-
-        Refused with InvalidArgumentError when the publish fails on that result; nothing
-        has changed then.
-        """
-        spec = run.workflow.tasks[task.name]
-        if not spec.publish:
-            return {}
-        saved = task.state, task.result
-        task.state, task.result = SKIPPED, result
-        try:
-            published: dict[str, Any] = evaluate(spec.publish, expression_context(run, task))
-            return published
-        except ExpressionError as exc:
-            raise InvalidArgumentError(
-                f"publish of task {task.name!r} fails on the given result: {exc}",
-                [FieldViolation("result_json", str(exc))],
-            ) from exc
-        finally:
-            task.state, task.result = saved
+    #: What a skipped task publishes (refused with InvalidArgumentError if it fails).
+    publish_skipped = staticmethod(skipped_publish)
 
     def skip(
         self, run: Run, task: TaskRow, result: Any, published: dict[str, Any], step: Step
@@ -579,4 +580,5 @@ class Machine:
                 [FieldViolation("result_json", targets)],
             )
         follow(self, run, task, True, targets, step)
+        step.change.put_task(task)
         self.check_done(run, step)

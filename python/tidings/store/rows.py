@@ -75,6 +75,9 @@ class ExecutionRow:
     parent_task_id: str = ""
     #: The top of its tree of sub-workflows ("": it is the top itself).
     root_execution_id: str = ""
+    #: Transitions that reached a task while the execution was paused, held until it is
+    #: resumed (Mistral's command backlog): ``{"task": name, "trigger": {…}}`` in order.
+    backlog: list[dict[str, object]] = field(default_factory=list)
 
     def columns(self) -> tuple[object, ...]:
         """The row's column values, JSON fields encoded (a snapshot)."""
@@ -84,7 +87,7 @@ class ExecutionRow:
                 self.next_seq, self.create_time, self.update_time, self.end_time,
                 self.run, to_json(self.headers), to_json(self.env),
                 self.parent_execution_id, self.parent_task_id,
-                self.root_execution_id)  # fmt: skip
+                self.root_execution_id, to_json(self.backlog))  # fmt: skip
 
 
 @dataclass(slots=True)
@@ -120,6 +123,12 @@ class TaskRow:
     #: ``outcomes``, one per item in order: null (not called yet), ``{"state": "RUNNING"}``
     #: (called), or ``{"state", "result", "error"}`` (its call's outcome). None otherwise.
     items: dict[str, object] | None = None
+    #: It ended and a transition led on to a task (Mistral's ``has_next_tasks``): the
+    #: variables of a task that did not are part of the execution's default output.
+    has_next: bool = False
+    #: It failed and no ``on-error`` transition handled it: the execution fails once
+    #: nothing else runs.
+    unhandled: bool = False
 
     def columns(self) -> tuple[object, ...]:
         """The row's column values, JSON fields encoded (a snapshot)."""
@@ -129,7 +138,8 @@ class TaskRow:
                 None if self.pending is None else to_json(self.pending), self.rollback_state,
                 self.create_time, self.update_time, self.end_time, self.run,
                 to_json(self.published),
-                None if self.items is None else to_json(self.items))  # fmt: skip
+                None if self.items is None else to_json(self.items),
+                int(self.has_next), int(self.unhandled))  # fmt: skip
 
 
 @dataclass(slots=True)

@@ -213,6 +213,11 @@ class Workflow:
     task_defaults: TaskDefaults = field(default_factory=TaskDefaults)
     #: The workbook it belongs to (its name is ``book.workflow``); None: none.
     book: str | None = None
+    #: ``vars``: evaluated once at the start (over the input and the environment) into
+    #: the execution's context.
+    vars: Mapping[str, CompiledValue] = field(default_factory=dict)
+    #: ``output-on-error``: the output of a failed execution, with ``result`` (the error).
+    output_on_error: Mapping[str, CompiledValue] = field(default_factory=dict)
 
     def job_callbacks(self) -> dict[str, tuple[str, ...]]:
         """Seed 002's job callbacks: each ``callback-url`` and its tasks, in definition order.

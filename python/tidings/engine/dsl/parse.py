@@ -35,7 +35,16 @@ _WORKFLOW_NAME = re.compile(r"^[A-Za-z0-9_.\-]+$")
 
 _TOP_KEYS = ("version",)
 _WORKBOOK_KEYS = ("version", "name", "description", "tags", "workflows", "actions")
-_WORKFLOW_KEYS = ("type", "description", "input", "output", "task-defaults", "tasks")
+_WORKFLOW_KEYS = (
+    "type",
+    "description",
+    "input",
+    "vars",
+    "output",
+    "output-on-error",
+    "task-defaults",
+    "tasks",
+)
 _ADHOC_KEYS = ("description", "base", "base-input", "input", "output", "tags")
 
 
@@ -297,6 +306,10 @@ class _Checker(TaskChecker):
             description = self.string(body["description"], "description", "description")
         inputs = self.inputs(body.get("input"))
         output = self.data_mapping(body.get("output"), "output", "output")
+        output_on_error = self.data_mapping(
+            body.get("output-on-error"), "output-on-error", "output-on-error"
+        )
+        variables = self.data_mapping(body.get("vars"), "vars", "vars")
         defaults = self.task_defaults(body.get("task-defaults"), "task-defaults")
         tasks, complete = self.tasks(body.get("tasks"))
         start: tuple[str, ...] = ()
@@ -314,6 +327,8 @@ class _Checker(TaskChecker):
             tasks=tasks,
             start_tasks=start,
             task_defaults=defaults,
+            vars=variables,
+            output_on_error=output_on_error,
         )
 
     def inputs(self, value: Any) -> tuple[InputParam, ...]:

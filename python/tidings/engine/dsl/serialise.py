@@ -42,8 +42,12 @@ def workflow_to_jsonable(workflow: Workflow) -> dict[str, Any]:
         body["description"] = workflow.description
     if workflow.inputs:
         body["input"] = [p.name if p.required else {p.name: p.default} for p in workflow.inputs]
+    if workflow.vars:
+        body["vars"] = source(workflow.vars)
     if workflow.output:
         body["output"] = source(workflow.output)
+    if workflow.output_on_error:
+        body["output-on-error"] = source(workflow.output_on_error)
     if workflow.task_defaults.callback_url is not None:
         body["task-defaults"] = {"callback-url": workflow.task_defaults.callback_url}
     body["tasks"] = {name: task_to_jsonable(task) for name, task in workflow.tasks.items()}

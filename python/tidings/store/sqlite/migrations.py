@@ -200,6 +200,15 @@ MIGRATIONS: tuple[str, ...] = (
     """
     ALTER TABLE tasks ADD COLUMN items TEXT;
     """,
+    # 12: the flow as Mistral keeps it: an execution's transitions held while it is paused
+    # (started on resume); per task, whether a transition led on from it (the default
+    # output is the variables of the tasks none led on from) and whether its error is
+    # still unhandled (the execution fails once nothing else runs).
+    """
+    ALTER TABLE executions ADD COLUMN backlog TEXT NOT NULL DEFAULT '[]';
+    ALTER TABLE tasks ADD COLUMN has_next INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE tasks ADD COLUMN unhandled INTEGER NOT NULL DEFAULT 0;
+    """,
 )
 
 

@@ -27,12 +27,12 @@ WF_COLS = (
 EX_COLS = (
     "id, workflow_id, workflow_name, definition, state, input, output, context, error_message, "
     "request_id, notify, timeout_s, next_seq, create_time, update_time, end_time, run, headers, "
-    "env, parent_execution_id, parent_task_id, root_execution_id"
+    "env, parent_execution_id, parent_task_id, root_execution_id, backlog"
 )
 TASK_COLS = (
     "id, execution_id, name, state, action, atom_id, input, result, error_message, attempt, "
     "triggered_by, arrivals, run_after, pending, rollback_state, create_time, update_time, "
-    "end_time, run, published, items"
+    "end_time, run, published, items, has_next, unhandled"
 )
 #: Without `position` (assigned by SQLite) and `commit_time` (set by the writer).
 EV_COLS = "id, execution_id, sequence, type, workflow_id, workflow_name, time, body"
@@ -113,7 +113,7 @@ def execution_row(t: sqlite3.Row) -> ExecutionRow:
     return ExecutionRow(
         t[0], t[1], t[2], t[3], t[4], from_json(t[5]), from_json(t[6]), from_json(t[7]), t[8],
         t[9], from_json(t[10]), t[11], t[12], t[13], t[14], t[15], t[16], from_json(t[17]),
-        from_json(t[18]), t[19], t[20], t[21],
+        from_json(t[18]), t[19], t[20], t[21], from_json(t[22]),
     )  # fmt: skip
 
 
@@ -122,7 +122,8 @@ def task_row(t: sqlite3.Row) -> TaskRow:
     return TaskRow(
         t[0], t[1], t[2], t[3], t[4], t[5], from_json(t[6]), from_json(t[7]), t[8], t[9],
         from_json(t[10]), from_json(t[11]), t[12], from_json(t[13]), t[14], t[15], t[16], t[17],
-        t[18], from_json(t[19]), None if t[20] is None else from_json(t[20]),
+        t[18], from_json(t[19]), None if t[20] is None else from_json(t[20]), bool(t[21]),
+        bool(t[22]),
     )  # fmt: skip
 
 
