@@ -47,6 +47,9 @@ from tidings.vocab import (
 __all__ = ["Machine"]
 
 ET = event_pb2.EventType
+#: The ``run_after`` of a task whose ``pause-before`` has paused the execution: on resume
+#: it goes on (to its wait-before, then its call) rather than pausing again.
+_PAUSED_BEFORE = -1.0
 
 
 def _has_started(task: TaskRow) -> bool:
@@ -188,7 +191,18 @@ class Machine:
         if run.row.state != RUNNING:
             return
         spec = run.workflow.tasks[task.name]
-        if task.attempt == 1 and task.run_after == 0.0 and task.input is None:
+        if task.attempt == 1 and task.run_after <= 0.0 and task.input is None:
+            if task.run_after == 0.0 and spec.pause_before is not False:
+                try:
+                    hold = bool(evaluate(spec.pause_before, expression_context(run, task)))
+                except ExpressionError as exc:
+                    self.fail(run, task, f"pause-before: {exc}", step)
+                    return
+                if hold:  # as Mistral: the execution pauses, the task waits for resume
+                    task.run_after = _PAUSED_BEFORE
+                    step.change.put_task(task)
+                    self.pause(run, step)
+                    return
             wait = self._number(run, task, spec.wait_before, "wait-before", step)
             if wait is None:
                 return
@@ -210,13 +224,20 @@ class Machine:
             self.fail(run, task, f"{what}: {exc}", step)
             return None
 
+    def _keeps_result(self, run: Run, task: TaskRow) -> bool:
+        keep = run.workflow.tasks[task.name].keep_result
+        try:
+            return keep is True or bool(evaluate(keep, expression_context(run, task)))
+        except ExpressionError:
+            return True  # the result stays rather than the task failing after its end
+
     def begin(self, run: Run, task: TaskRow, step: Step) -> None:
         """Evaluate the task's input and hand it to its action (after the commit)."""
         spec = run.workflow.tasks[task.name]
         now = self.clock()
         task.run_after = 0.0
         try:
-            params = evaluate(spec.input, expression_context(run, task))
+            params = evaluate(spec.input_expression or spec.input, expression_context(run, task))
             if not isinstance(params, dict):
                 raise TypeError("task input must evaluate to a mapping")
             action = self.actions.get(task.action)
@@ -363,6 +384,8 @@ class Machine:
             error = task.error_message = targets
             run.row.context = context
             task.published = {}
+        if not self._keeps_result(run, task):
+            task.result = None  # keep-result: false; its end event still carries it
         success = state == SUCCESS
         etype = ET.EVENT_TYPE_TASK_SUCCEEDED if success else ET.EVENT_TYPE_TASK_FAILED
         step.change.add_event(

@@ -14,6 +14,7 @@ from typing import Any
 
 import yaml
 
+from tidings.engine.dsl.defaults import DefaultsChecker, apply_defaults
 from tidings.engine.dsl.fields import field_path, type_name
 from tidings.engine.dsl.graph import check_graph
 from tidings.engine.dsl.limits import DefinitionLimits, ShapeChecker, size_violation
@@ -24,14 +25,13 @@ from tidings.engine.dsl.model import (
     Task,
     Workflow,
 )
-from tidings.engine.dsl.tasks import TaskChecker
 
 __all__ = ["parse_workflow"]
 
 _WORKFLOW_NAME = re.compile(r"^[A-Za-z0-9_.\-]+$")
 
 _TOP_KEYS = ("version",)
-_WORKFLOW_KEYS = ("type", "description", "input", "output", "task-defaults", "tasks")
+_WORKFLOW_KEYS = ("type", "description", "input", "output", "task-defaults", "tasks", "tags")
 
 
 def parse_workflow(
@@ -63,7 +63,7 @@ def _is_workbook(document: Mapping[Any, Any]) -> bool:
     return isinstance(workflows, Mapping) and "tasks" not in workflows
 
 
-class _Checker(TaskChecker):
+class _Checker(DefaultsChecker):
     """Walks a loaded document, building the result and collecting violations."""
 
     def load(self, text: str) -> Any:
@@ -157,8 +157,15 @@ class _Checker(TaskChecker):
             self.add("version", "required: version: '2.0'")
             return
         version = document["version"]
-        # YAML reads an unquoted 2.0 as a float; Mistral users write it both ways.
-        if version == "2.0" or (isinstance(version, float) and version == 2.0):
+        # YAML reads an unquoted 2.0 as a float; Mistral users write it both ways. Mistral
+        # 23 also takes '1.0' (and 2, 1) and reads the workflow as v2: so does tidings.
+        number: float | None = None
+        if isinstance(version, str | int | float) and not isinstance(version, bool):
+            try:
+                number = float(version)
+            except ValueError:
+                number = None
+        if number in (1.0, 2.0):
             return
         self.add("version", f"must be '2.0', got {version!r}")
 
@@ -174,8 +181,16 @@ class _Checker(TaskChecker):
             description = self.string(body["description"], "description", "description")
         inputs = self.inputs(body.get("input"))
         output = self.data_mapping(body.get("output"), "output", "output")
-        defaults = self.task_defaults(body.get("task-defaults"), "task-defaults")
-        tasks, complete = self.tasks(body.get("tasks"))
+        raw_tasks = body.get("tasks")
+        names = (
+            {key for key in raw_tasks if isinstance(key, str) and key.strip()}
+            if isinstance(raw_tasks, Mapping)
+            else set()
+        )
+        defaults = self.task_defaults(body.get("task-defaults"), "task-defaults", names)
+        tags = self.tags(body, "")
+        tasks, complete = self.tasks(raw_tasks)
+        tasks = apply_defaults(tasks, defaults)
         start: tuple[str, ...] = ()
         if tasks:
             start, graph_violations = check_graph(tasks, complete)
@@ -190,6 +205,7 @@ class _Checker(TaskChecker):
             tasks=tasks,
             start_tasks=start,
             task_defaults=defaults,
+            tags=tags,
         )
 
     def inputs(self, value: Any) -> tuple[InputParam, ...]:
