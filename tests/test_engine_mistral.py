@@ -320,9 +320,9 @@ def test_async_completion_result_reads_as_mistral_std_http(
             "'with-items' is Mistral language that tidings does not support yet",
         ),
         (
-            "version: '2.0'\nwf:\n  tasks:\n    a: {action: \"std.http url='u' method=POST\"}\n",
-            "tasks.a.action",
-            "'method=POST': the value is not a quoted string",
+            "version: '2.0'\nwf:\n  task-defaults: {requires: [a]}\n  tasks:\n    a: {}\n",
+            "task-defaults.requires",
+            "reverse workflows, which tidings does not support yet",
         ),
     ],
 )
