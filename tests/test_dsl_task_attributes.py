@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import textwrap
+from pathlib import Path
 
 import pytest
 
@@ -147,3 +148,23 @@ def test_task_attributes_refused(task: str, field: str, fragment: str) -> None:
 def test_defaults_transitions_name_tasks() -> None:
     found = refused("version: '2.0'\nwf:\n  task-defaults: {on-success: [nope]}\n  tasks: {a: {}}\n")
     assert found == [("task-defaults.on-success[0]", "no task 'nope'")]
+
+
+def _documented(name: str) -> dsl.Workflow:
+    doc = Path(__file__).resolve().parent.parent / "docs" / "workflow-language.md"
+    blocks = [part.split("```", 1)[0] for part in doc.read_text("utf-8").split("```yaml\n")[1:]]
+    (text,) = [b for b in blocks if f"\n{name}:\n" in b]
+    return dsl.parse_workflow(text, SPECS)
+
+
+def test_the_documented_examples_mean_what_the_doc_says() -> None:
+    demo = _documented("defaults_demo")
+    assert targets(demo.tasks["fetch"].on_error) == ["report"]
+    assert demo.tasks["store"].retry == dsl.Retry(0, 0)
+    assert targets(demo.tasks["report"].on_error) == []
+    assert demo.start_tasks == ("fetch",)
+    careful = _documented("careful_deploy")
+    build, deploy = careful.tasks["build"], careful.tasks["deploy"]
+    assert build.input_expression is not None and build.keep_result is False
+    assert isinstance(deploy.pause_before, Expression)
+    assert (deploy.safe_rerun, deploy.target, deploy.tags) == (True, "deploy-hosts", ("prod",))

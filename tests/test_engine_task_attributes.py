@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import textwrap
 import uuid
+from pathlib import Path
 from collections.abc import Iterator
 from typing import Any
 
@@ -275,3 +276,17 @@ def test_inline_words_mistral_drops_are_dropped(
     assert ex.state == ES.EXECUTION_STATE_SUCCESS, ex.error_message
     (request,) = atoms.requests_to(where)
     assert request.method == "GET"  # as in Mistral: an unquoted word is no value
+
+
+def test_the_documented_example_runs_as_the_doc_says(client: EngineClient, log: EventLog) -> None:
+    doc = Path(__file__).resolve().parent.parent / "docs" / "workflow-language.md"
+    blocks = [part.split("```", 1)[0] for part in doc.read_text("utf-8").split("```yaml\n")[1:]]
+    (text,) = [b for b in blocks if "\ncareful_deploy:\n" in b]
+    name, tasks = define(client, text.replace("\ncareful_deploy:\n", "\nwf:\n"))
+    ex_id = client.start(name, {"params": {"output": "v1.2"}, "careful": True}).id
+    client.wait_for_state(ex_id, [ES.EXECUTION_STATE_PAUSED])
+    client.executions.ResumeExecution(PB.ResumeExecutionRequest(id=ex_id), timeout=T)
+    ex, _ = settle(client, log, ex_id, tasks)
+    assert ex.state == ES.EXECUTION_STATE_SUCCESS, ex.error_message
+    assert output(ex)["artifact"] == "v1.2"
+    assert json.loads(by_name(client, ex_id)["build"].result_json or "null") is None
