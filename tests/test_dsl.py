@@ -934,9 +934,7 @@ def test_bad_callback_urls(url: object, fragment: str) -> None:
         ([], "task-defaults", "task-defaults must be a mapping"),
     ],
 )
-def test_task_defaults_refusals(
-    defaults: object, field: str, fragment: str
-) -> None:
+def test_task_defaults_refusals(defaults: object, field: str, fragment: str) -> None:
     only(definition({"a": {"action": "std.noop"}}, **{"task-defaults": defaults}), field, fragment)
 
 

@@ -94,9 +94,7 @@ def test_a_default_clause_leaves_out_the_task_itself() -> None:
 def test_defaults_are_kept_and_the_definition_reads_back_equal() -> None:
     wf = parse(DEFAULTS)
     assert wf.task_defaults.concurrency == 3 and wf.task_defaults.safe_rerun is True
-    again = dsl.parse_workflow(
-        json.dumps(workflow_to_jsonable(wf)), SPECS
-    )
+    again = dsl.parse_workflow(json.dumps(workflow_to_jsonable(wf)), SPECS)
     assert again == wf
 
 
@@ -146,7 +144,9 @@ def test_task_attributes_refused(task: str, field: str, fragment: str) -> None:
 
 
 def test_defaults_transitions_name_tasks() -> None:
-    found = refused("version: '2.0'\nwf:\n  task-defaults: {on-success: [nope]}\n  tasks: {a: {}}\n")
+    found = refused(
+        "version: '2.0'\nwf:\n  task-defaults: {on-success: [nope]}\n  tasks: {a: {}}\n"
+    )
     assert found == [("task-defaults.on-success[0]", "no task 'nope'")]
 
 

@@ -54,8 +54,7 @@ def workflow_to_jsonable(workflow: Workflow) -> dict[str, Any]:
 
 def _transitions(transitions: tuple[Transition, ...]) -> list[Any]:
     return [
-        _target(t) if t.condition is None else {_target(t): t.condition.source}
-        for t in transitions
+        _target(t) if t.condition is None else {_target(t): t.condition.source} for t in transitions
     ]
 
 

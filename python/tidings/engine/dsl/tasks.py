@@ -187,8 +187,10 @@ class TaskChecker(ClauseChecker):
         )
 
     def flag(self, body: Mapping[Any, Any], path: str, key: str, default: bool) -> Flag:
-        """A switch of the task (``pause-before``, ``keep-result``): true, false or one
-        expression; ``default`` if not given."""
+        """A switch (``pause-before``, ``keep-result``): true, false or one expression.
+
+        ``default`` if the task does not give it.
+        """
         if key not in body:
             return default
         value = body[key]
@@ -285,8 +287,10 @@ class TaskChecker(ClauseChecker):
     def task_input(
         self, value: Any, inline: Mapping[str, Any], path: str
     ) -> Mapping[str, CompiledValue] | Expression:
-        """A task's ``input``: a mapping (with inline parameters merged over it), or, as
-        Mistral allows, one expression that evaluates to the mapping when the task runs."""
+        """A task's ``input``: a mapping (inline parameters merged over it), or one expression.
+
+        Mistral allows the expression: it evaluates to the mapping when the task runs.
+        """
         if not isinstance(value, str):
             return self.merged_input(value, inline, path)
         where = field_path(path, "input")
