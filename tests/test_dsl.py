@@ -422,11 +422,18 @@ def test_definition_must_be_text() -> None:
 
 @pytest.mark.parametrize(
     ("version", "fragment"),
-    [("1.0", "must be '2.0', got '1.0'"), (2, "got 2"), (2.1, "got 2.1"), (None, "got None")],
+    [("3.0", "must be '2.0', got '3.0'"), ("v2", "got 'v2'"), (2.1, "got 2.1"), (None, "got None")],
 )
 def test_bad_version(version: object, fragment: str) -> None:
     text = yaml.safe_dump({"version": version, "wf": {"tasks": {"a": {"action": "std.noop"}}}})
     only(text, "version", fragment)
+
+
+@pytest.mark.parametrize("version", ["2.0", 2.0, 2, "1.0", 1.0])
+def test_versions_mistral_reads_as_v2(version: object) -> None:
+    """Mistral 23 takes '1.0' (and 2) as well and runs the workflow as v2."""
+    text = yaml.safe_dump({"version": version, "wf": {"tasks": {"a": {"action": "std.noop"}}}})
+    assert parse_workflow(text).name == "wf"
 
 
 def test_missing_version() -> None:
@@ -545,7 +552,7 @@ def test_unknown_key_without_a_close_match() -> None:
             "unknown key 'zzzzzz'; allowed: action, workflow, input, publish, publish-on-error,"
             " on-success, on-error, on-complete, join, retry, timeout, wait-before, wait-after,"
             " atom, atom-name, atom-type, async, rollback, description, callback-url, with-items,"
-            " concurrency",
+            " concurrency, pause-before, keep-result, safe-rerun, target, tags",
         )
     ]
 
@@ -564,7 +571,7 @@ def test_vars_and_output_on_error_are_parsed_and_serialised_back() -> None:
     assert source(again.output_on_error) == {"why": "<% $.why %>"}
 
 
-@pytest.mark.parametrize("key", ["publish-on-skip", "keep-result"])
+@pytest.mark.parametrize("key", ["publish-on-skip", "fail-on"])
 def test_mistral_task_keys_we_do_not_support(key: str) -> None:
     only(task_def(**{key: 1}), f"tasks.a.{key}", "Mistral language that tidings does not support")
 
@@ -659,7 +666,7 @@ def test_field_paths_quote_odd_task_names() -> None:
             "tasks.a.action",
             "known actions: std.async_noop, std.echo, std.email, std.fail",
         ),
-        ({"action": "std.echo output=hi"}, "tasks.a.action", "inline parameters: 'output=hi'"),
+        ({"action": "std.http url=x"}, "tasks.a.input", "missing required input 'url'"),
         ({"action": ["std.noop"]}, "tasks.a.action", "must be a string, got a list"),
         ({"action": ""}, "tasks.a.action", "must not be empty"),
         ({"action": "<% $.action %>"}, "tasks.a.action", "named by an expression"),
@@ -991,15 +998,15 @@ def test_bad_callback_urls(url: object, fragment: str) -> None:
 @pytest.mark.parametrize(
     ("defaults", "field", "fragment"),
     [
-        ({"retry": {"count": 1}}, "task-defaults.retry", "does not support; set it on each task"),
-        ({"on-error": ["a"]}, "task-defaults.on-error", "does not support; set it on each task"),
+        ({"on-skip": ["a"]}, "task-defaults.on-skip", "does not support yet"),
+        ({"requires": ["a"]}, "task-defaults.requires", "reverse workflows"),
+        ({"on-error": ["nope"]}, "task-defaults.on-error[0]", "no task 'nope'"),
+        ({"retry": {"delay": 1}}, "task-defaults.retry.count", "required"),
         ({"callback_url": "http://x"}, "task-defaults.callback_url", "did you mean 'callback-url'"),
         ([], "task-defaults", "task-defaults must be a mapping"),
     ],
 )
-def test_task_defaults_hold_only_a_callback_url(
-    defaults: object, field: str, fragment: str
-) -> None:
+def test_task_defaults_refusals(defaults: object, field: str, fragment: str) -> None:
     only(definition({"a": {"action": "std.noop"}}, **{"task-defaults": defaults}), field, fragment)
 
 
@@ -1017,7 +1024,7 @@ def test_callback_url_spelled_as_the_seed_suggests_the_key() -> None:
 def test_all_violations_are_collected() -> None:
     text = textwrap.dedent(
         """\
-        version: '1.0'
+        version: '3.0'
         wf:
           descripton: typo
           input: [a, a]

@@ -215,8 +215,9 @@ def run_in_mistral(client: MistralClient, case: Case, base: str) -> Outcome:
     return out
 
 
-#: tidings' task states under Mistral's names.
-_TASK_STATES = {"RUNNING_ASYNC": "RUNNING"}
+#: tidings' task states under Mistral's names. A task that has not begun is WAITING in
+#: tidings; in a settled execution that is one held by pause-before: Mistral's IDLE.
+_TASK_STATES = {"RUNNING_ASYNC": "RUNNING", "WAITING": "IDLE"}
 
 
 def run_in_tidings(client: EngineClient, case: Case, base: str) -> Outcome:
@@ -236,13 +237,17 @@ def run_in_tidings(client: EngineClient, case: Case, base: str) -> Outcome:
     out.accepted = True
     names = [w.name for w in created.workflows]
     assert case.workflow in names, f"{case.name}: {case.workflow!r} is not among {names}"
-    if case.params:
-        # StartExecution has no way yet to pass Mistral's params (env, task_name): whoever
-        # adds one maps it here.
-        out.note = f"the harness cannot pass params {sorted(case.params)} to tidings"
+    unmapped = sorted(set(case.params) - {"env"})
+    if unmapped:
+        # StartExecution has no way yet to pass these of Mistral's params (task_name):
+        # whoever adds one maps it here.
+        out.note = f"the harness cannot pass params {unmapped} to tidings"
         return out
+    start: dict[str, str] = {}
+    if "env" in case.params:
+        start["env_json"] = json.dumps(_substitute(case.params["env"], base))
     try:
-        ex = client.start(case.workflow, _substitute(case.input, base))
+        ex = client.start(case.workflow, _substitute(case.input, base), **start)
     except grpc.RpcError as exc:
         if exc.code() != grpc.StatusCode.INVALID_ARGUMENT:
             raise

@@ -17,7 +17,13 @@ from typing import Any
 
 from tidings.engine import dsl
 from tidings.engine.actions import ActionContext
-from tidings.engine.expressions import DEFAULT_TIME_LIMIT_S, ExpressionContext, TaskView
+from tidings.engine.expressions import (
+    DEFAULT_TIME_LIMIT_S,
+    ExpressionContext,
+    ExpressionError,
+    TaskView,
+    evaluate,
+)
 from tidings.engine.expressions.context import mistral_time
 from tidings.errors import FieldViolation, InvalidArgumentError
 from tidings.store import Change, ExecutionRow, TaskRow, WorkflowRow
@@ -32,6 +38,7 @@ __all__ = [
     "check_headers",
     "check_value",
     "expression_context",
+    "keeps_result",
     "new_run",
     "new_task",
     "result_view",
@@ -262,6 +269,19 @@ def result_view(task: TaskRow) -> Any:
     if task.items is not None and isinstance(result, list):  # with-items: each item's
         return [_unwrapped(task.action, r) for r in result]
     return _unwrapped(task.action, result)
+
+
+def keeps_result(run: Run, task: TaskRow) -> bool:
+    """Whether the ended task keeps its result (``keep-result``, maybe an expression).
+
+    A ``keep-result`` expression that fails keeps it, rather than failing a task that
+    has already ended.
+    """
+    keep = run.workflow.tasks[task.name].keep_result
+    try:
+        return keep is True or bool(evaluate(keep, expression_context(run, task)))
+    except ExpressionError:
+        return True
 
 
 def _unwrapped(action: str, result: Any) -> Any:

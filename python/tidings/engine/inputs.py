@@ -41,7 +41,7 @@ def prepare(run: Run, task: TaskRow, actions: ActionRegistry) -> Prepared:
         begun = items.begin(run, task, actions)
         return Prepared(begun.inputs, {"items": begun.requests}, begun)
     ctx = expression_context(run, task)
-    params = evaluate(spec.input, ctx)
+    params = evaluate(spec.input_expression or spec.input, ctx)
     if not isinstance(params, dict):
         raise TypeError("task input must evaluate to a mapping")
     if spec.workflow is not None:

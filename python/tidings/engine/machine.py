@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from tidings.engine import dsl, items
+from tidings.engine import dsl, execution, items
 from tidings.engine.actions import (
     ActionOutcome,
     ActionRegistry,
@@ -49,6 +49,9 @@ from tidings.vocab import (
 __all__ = ["Machine"]
 
 ET = event_pb2.EventType
+#: The ``run_after`` of a task whose ``pause-before`` has paused the execution: on resume
+#: it goes on (to its wait-before, then its call) rather than pausing again.
+_PAUSED_BEFORE = -1.0
 
 #: ``Machine.end``'s default ``result``: the execution's error.
 _ERROR: Any = object()
@@ -205,7 +208,18 @@ class Machine:
         if run.row.state != RUNNING:
             return
         spec = run.workflow.tasks[task.name]
-        if task.attempt == 1 and task.run_after == 0.0 and task.input is None:
+        if task.attempt == 1 and task.run_after <= 0.0 and task.input is None:
+            if task.run_after == 0.0 and spec.pause_before is not False:
+                try:
+                    hold = bool(evaluate(spec.pause_before, expression_context(run, task)))
+                except ExpressionError as exc:
+                    self.fail(run, task, f"pause-before: {exc}", step)
+                    return
+                if hold:  # as Mistral: the execution pauses, the task waits for resume
+                    task.run_after = _PAUSED_BEFORE
+                    step.change.put_task(task)
+                    self.pause(run, step)
+                    return
             wait = self._number(run, task, spec.wait_before, "wait-before", step)
             if wait is None:
                 return
@@ -399,6 +413,8 @@ class Machine:
             error = task.error_message = targets
             run.row.context = context
             task.published = {}
+        if not execution.keeps_result(run, task):
+            task.result = None  # keep-result: false; its end event still carries it
         success = state == SUCCESS
         etype = ET.EVENT_TYPE_TASK_SUCCEEDED if success else ET.EVENT_TYPE_TASK_FAILED
         step.change.add_event(

@@ -20,6 +20,7 @@ __all__ = [
     "AdhocAction",
     "Definition",
     "DefinitionError",
+    "Flag",
     "InputParam",
     "Number",
     "Publish",
@@ -32,6 +33,8 @@ __all__ = [
 
 #: A number, or an expression that evaluates to one when the task runs.
 Number = int | float | Expression
+#: A switch, or an expression whose truth decides it when the task runs.
+Flag = bool | Expression
 
 #: Mistral's engine commands, which a transition may name instead of a task.
 ENGINE_COMMANDS = frozenset({"fail", "succeed", "pause", "noop"})
@@ -148,6 +151,9 @@ class Task:
     #: A sub-workflow's name (an expression when it is named by one); None: an action.
     workflow: CompiledValue | None = None
     input: Mapping[str, CompiledValue] = field(default_factory=dict)
+    #: ``input`` given as one expression that evaluates to the mapping (then ``input``
+    #: is empty).
+    input_expression: Expression | None = None
     publish: Mapping[str, CompiledValue] = field(default_factory=dict)
     on_success: tuple[Transition, ...] = ()
     on_error: tuple[Transition, ...] = ()
@@ -178,6 +184,14 @@ class Task:
     clause_publish: Mapping[str, Publish] = field(default_factory=dict)
     #: The workbook's ad-hoc action ``action`` names, if it is one.
     adhoc: AdhocAction | None = None
+    #: ``pause-before``: the execution pauses before the task begins.
+    pause_before: Flag = False
+    #: ``keep-result``: False drops the result once published (``task().result`` is null).
+    keep_result: Flag = True
+    #: Accepted as Mistral has them, with no effect here (see docs/workflow-language.md).
+    safe_rerun: Flag = False
+    target: str | None = None
+    tags: tuple[str, ...] = ()
 
     def transitions(self) -> tuple[tuple[str, Transition], ...]:
         """Every outgoing transition with its kind (``on-success``, …), in order."""
@@ -190,10 +204,26 @@ class Task:
 
 @dataclass(frozen=True)
 class TaskDefaults:
-    """``task-defaults``: what every task of the workflow has unless it says otherwise."""
+    """``task-defaults``: what every task of the workflow has unless it says otherwise.
+
+    The parser merges them into the tasks as Mistral does (each task's own setting wins;
+    a default transition clause applies to a task whose own clause has no targets, less
+    any transition to the task itself); they are kept here to show the definition.
+    """
 
     #: The job ``callback_url`` of every task that names none (``callback-url``).
     callback_url: str | None = None
+    on_success: tuple[Transition, ...] = ()
+    on_error: tuple[Transition, ...] = ()
+    on_complete: tuple[Transition, ...] = ()
+    retry: Retry | None = None
+    timeout: Number | None = None
+    wait_before: Number | None = None
+    wait_after: Number | None = None
+    pause_before: Flag | None = None
+    safe_rerun: Flag | None = None
+    #: Limits a with-items task's parallel items (kept for the tasks that iterate).
+    concurrency: Number | None = None
 
 
 @dataclass(frozen=True)
@@ -218,6 +248,8 @@ class Workflow:
     vars: Mapping[str, CompiledValue] = field(default_factory=dict)
     #: ``output-on-error``: the output of a failed execution, with ``result`` (the error).
     output_on_error: Mapping[str, CompiledValue] = field(default_factory=dict)
+    #: Mistral's workflow ``tags``: kept, with no effect.
+    tags: tuple[str, ...] = ()
 
     def job_callbacks(self) -> dict[str, tuple[str, ...]]:
         """Seed 002's job callbacks: each ``callback-url`` and its tasks, in definition order.

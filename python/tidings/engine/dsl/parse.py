@@ -14,6 +14,7 @@ from typing import Any
 
 import yaml
 
+from tidings.engine.dsl.defaults import DefaultsChecker, apply_defaults
 from tidings.engine.dsl.fields import field_path, suggestion, type_name
 from tidings.engine.dsl.graph import check_graph
 from tidings.engine.dsl.limits import DefinitionLimits, ShapeChecker, size_violation
@@ -26,7 +27,6 @@ from tidings.engine.dsl.model import (
     Task,
     Workflow,
 )
-from tidings.engine.dsl.tasks import TaskChecker
 from tidings.errors import FieldViolation
 
 __all__ = ["parse_definition", "parse_workflow"]
@@ -44,6 +44,7 @@ _WORKFLOW_KEYS = (
     "output-on-error",
     "task-defaults",
     "tasks",
+    "tags",
 )
 _ADHOC_KEYS = ("description", "base", "base-input", "input", "output", "tags")
 
@@ -101,7 +102,7 @@ def _is_workbook(document: Mapping[Any, Any]) -> bool:
     return isinstance(workflows, Mapping) and "tasks" not in workflows
 
 
-class _Checker(TaskChecker):
+class _Checker(DefaultsChecker):
     """Walks a loaded document, building the result and collecting violations."""
 
     def load(self, text: str) -> Any:
@@ -289,8 +290,15 @@ class _Checker(TaskChecker):
             self.add("version", "required: version: '2.0'")
             return
         version = document["version"]
-        # YAML reads an unquoted 2.0 as a float; Mistral users write it both ways.
-        if version == "2.0" or (isinstance(version, float) and version == 2.0):
+        # YAML reads an unquoted 2.0 as a float; Mistral users write it both ways. Mistral
+        # 23 also takes '1.0' (and 2, 1) and reads the workflow as v2: so does tidings.
+        number: float | None = None
+        if isinstance(version, str | int | float) and not isinstance(version, bool):
+            try:
+                number = float(version)
+            except ValueError:
+                number = None
+        if number in (1.0, 2.0):
             return
         self.add("version", f"must be '2.0', got {version!r}")
 
@@ -310,8 +318,16 @@ class _Checker(TaskChecker):
             body.get("output-on-error"), "output-on-error", "output-on-error"
         )
         variables = self.data_mapping(body.get("vars"), "vars", "vars")
-        defaults = self.task_defaults(body.get("task-defaults"), "task-defaults")
-        tasks, complete = self.tasks(body.get("tasks"))
+        raw_tasks = body.get("tasks")
+        names = (
+            {key for key in raw_tasks if isinstance(key, str) and key.strip()}
+            if isinstance(raw_tasks, Mapping)
+            else set()
+        )
+        defaults = self.task_defaults(body.get("task-defaults"), "task-defaults", names)
+        tags = self.tags(body, "")
+        tasks, complete = self.tasks(raw_tasks)
+        tasks = apply_defaults(tasks, defaults)
         start: tuple[str, ...] = ()
         if tasks:
             start, graph_violations = check_graph(tasks, complete)
@@ -329,6 +345,7 @@ class _Checker(TaskChecker):
             task_defaults=defaults,
             vars=variables,
             output_on_error=output_on_error,
+            tags=tags,
         )
 
     def inputs(self, value: Any) -> tuple[InputParam, ...]:

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 from tidings.engine.expressions import Expression
 
 if TYPE_CHECKING:  # the model imports this module; at runtime only its values are needed
-    from tidings.engine.dsl.model import Publish, Task, Transition, Workflow
+    from tidings.engine.dsl.model import Publish, Retry, Task, TaskDefaults, Transition, Workflow
 
 __all__ = ["source", "task_to_jsonable", "workflow_to_jsonable"]
 
@@ -48,10 +48,54 @@ def workflow_to_jsonable(workflow: Workflow) -> dict[str, Any]:
         body["output"] = source(workflow.output)
     if workflow.output_on_error:
         body["output-on-error"] = source(workflow.output_on_error)
-    if workflow.task_defaults.callback_url is not None:
-        body["task-defaults"] = {"callback-url": workflow.task_defaults.callback_url}
+    if workflow.tags:
+        body["tags"] = list(workflow.tags)
+    defaults = _defaults(workflow.task_defaults)
+    if defaults:
+        body["task-defaults"] = defaults
     body["tasks"] = {name: task_to_jsonable(task) for name, task in workflow.tasks.items()}
     return {"version": "2.0", workflow.name: body}
+
+
+def _transitions(transitions: tuple[Transition, ...]) -> list[Any]:
+    return [
+        _target(t) if t.condition is None else {_target(t): t.condition.source} for t in transitions
+    ]
+
+
+def _retry(retry: Retry) -> dict[str, Any]:
+    out: dict[str, Any] = {"count": source(retry.count), "delay": source(retry.delay)}
+    if retry.break_on is not None:
+        out["break-on"] = retry.break_on.source
+    if retry.continue_on is not None:
+        out["continue-on"] = retry.continue_on.source
+    return out
+
+
+def _defaults(defaults: TaskDefaults) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    if defaults.callback_url is not None:
+        out["callback-url"] = defaults.callback_url
+    for key, clause in (
+        ("on-success", defaults.on_success),
+        ("on-error", defaults.on_error),
+        ("on-complete", defaults.on_complete),
+    ):
+        if clause:
+            out[key] = _transitions(clause)
+    if defaults.retry is not None:
+        out["retry"] = _retry(defaults.retry)
+    for key, value in (
+        ("timeout", defaults.timeout),
+        ("wait-before", defaults.wait_before),
+        ("wait-after", defaults.wait_after),
+        ("concurrency", defaults.concurrency),
+        ("pause-before", defaults.pause_before),
+        ("safe-rerun", defaults.safe_rerun),
+    ):
+        if value is not None:
+            out[key] = source(value)
+    return out
 
 
 def source(value: Any) -> Any:
@@ -74,7 +118,9 @@ def task_to_jsonable(task: Task) -> dict[str, Any]:
         out["workflow"] = source(task.workflow)
     if task.description is not None:
         out["description"] = task.description
-    if task.input:
+    if task.input_expression is not None:
+        out["input"] = task.input_expression.source
+    elif task.input:
         out["input"] = source(task.input)
     if task.publish:
         out["publish"] = source(task.publish)
@@ -85,10 +131,7 @@ def task_to_jsonable(task: Task) -> dict[str, Any]:
         ("on-error", task.on_error),
         ("on-complete", task.on_complete),
     ):
-        targets = [
-            _target(t) if t.condition is None else {_target(t): t.condition.source}
-            for t in transitions
-        ]
+        targets = _transitions(transitions)
         scoped = task.clause_publish.get(key)
         if scoped is not None:
             out[key] = {"publish": _publish(scoped), **({"next": targets} if targets else {})}
@@ -97,15 +140,7 @@ def task_to_jsonable(task: Task) -> dict[str, Any]:
     if task.join is not None:
         out["join"] = task.join
     if task.retry is not None:
-        retry: dict[str, Any] = {
-            "count": source(task.retry.count),
-            "delay": source(task.retry.delay),
-        }
-        if task.retry.break_on is not None:
-            retry["break-on"] = task.retry.break_on.source
-        if task.retry.continue_on is not None:
-            retry["continue-on"] = task.retry.continue_on.source
-        out["retry"] = retry
+        out["retry"] = _retry(task.retry)
     for key, number in (
         ("timeout", task.timeout),
         ("wait-before", task.wait_before),
@@ -132,4 +167,15 @@ def task_to_jsonable(task: Task) -> dict[str, Any]:
         out["rollback"] = {"action": task.rollback.action, "input": source(task.rollback.input)}
     if task.callback_url is not None:
         out["callback-url"] = task.callback_url
+    for key, flag, default in (
+        ("pause-before", task.pause_before, False),
+        ("keep-result", task.keep_result, True),
+        ("safe-rerun", task.safe_rerun, False),
+    ):
+        if flag is not default:
+            out[key] = source(flag)
+    if task.target is not None:
+        out["target"] = task.target
+    if task.tags:
+        out["tags"] = list(task.tags)
     return out

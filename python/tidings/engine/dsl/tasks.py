@@ -20,14 +20,14 @@ from tidings.engine.dsl.model import (
     ActionCall,
     ActionSpec,
     AdhocAction,
+    Flag,
     Number,
     Publish,
     Retry,
     Task,
-    TaskDefaults,
     Transition,
 )
-from tidings.engine.expressions import CompiledValue, has_expression
+from tidings.engine.expressions import CompiledValue, Expression, has_expression
 from tidings.listeners.spec import check_url
 
 __all__ = ["TaskChecker"]
@@ -55,9 +55,12 @@ _TASK_KEYS = (
     "callback-url",
     "with-items",
     "concurrency",
+    "pause-before",
+    "keep-result",
+    "safe-rerun",
+    "target",
+    "tags",
 )
-#: What ``task-defaults`` may hold so far (Mistral's other task defaults are refused).
-_TASK_DEFAULT_KEYS = ("callback-url",)
 _RETRY_KEYS = ("count", "delay", "break-on", "continue-on")
 _ROLLBACK_KEYS = ("action", "input")
 _TRANSITION_KEYS = ("on-success", "on-error", "on-complete")
@@ -66,11 +69,6 @@ _MISTRAL_ONLY = frozenset(
     {
         "vars",
         "output-on-error",
-        "tags",
-        "keep-result",
-        "safe-rerun",
-        "target",
-        "pause-before",
         "fail-on",
         "on-skip",
         "publish-on-skip",
@@ -119,8 +117,8 @@ class TaskChecker(ClauseChecker):
         action, inline = self.task_action(body, path)
         workflow = self.sub_workflow(body, path, inline)
         spec = self.actions.get(action) if action is not None else None
-        inputs = self.merged_input(body.get("input"), inline, path)
-        if spec is not None and action is not None:
+        inputs = self.task_input(body.get("input"), inline, path)
+        if spec is not None and action is not None and isinstance(inputs, Mapping):
             given = body.get("input")
             given = {**(given if isinstance(given, Mapping) else {}), **inline}
             self.action_inputs(action, spec, given, field_path(path, "input"))
@@ -167,7 +165,8 @@ class TaskChecker(ClauseChecker):
             name=name,
             action=action,
             workflow=workflow,
-            input=inputs,
+            input=inputs if isinstance(inputs, Mapping) else {},
+            input_expression=inputs if isinstance(inputs, Expression) else None,
             publish=publish,
             on_success=transitions.get("on-success", ()),
             on_error=transitions.get("on-error", ()),
@@ -203,7 +202,42 @@ class TaskChecker(ClauseChecker):
             publish_on_error=publish_on_error,
             clause_publish=clause_publish,
             adhoc=self.adhoc.get(action) if action is not None else None,
+            pause_before=self.flag(body, path, "pause-before", False),
+            keep_result=self.flag(body, path, "keep-result", True),
+            safe_rerun=self.flag(body, path, "safe-rerun", False),
+            target=self.string(body["target"], field_path(path, "target"), "target")
+            if "target" in body
+            else None,
+            tags=self.tags(body, path),
         )
+
+    def flag(self, body: Mapping[Any, Any], path: str, key: str, default: bool) -> Flag:
+        """A switch (``pause-before``, ``keep-result``): true, false or one expression.
+
+        ``default`` if the task does not give it.
+        """
+        if key not in body:
+            return default
+        value = body[key]
+        if isinstance(value, bool):
+            return value
+        found = self.expression(value, field_path(path, key), key, "true, false or an expression")
+        return default if found is None else found
+
+    def tags(self, body: Mapping[Any, Any], path: str) -> tuple[str, ...]:
+        """``tags``: a list of distinct strings (Mistral's; kept, with no effect)."""
+        if "tags" not in body:
+            return ()
+        where = field_path(path, "tags")
+        value = body["tags"]
+        if not isinstance(value, list):
+            self.add(where, f"tags must be a list of strings, got {type_name(value)}")
+            return ()
+        tags = [self.string(tag, f"{where}[{i}]", "a tag") for i, tag in enumerate(value)]
+        found = tuple(tag for tag in tags if tag is not None)
+        if len(set(found)) != len(found):
+            self.add(where, "tags must be distinct")
+        return found
 
     def callback_url(self, body: Mapping[Any, Any], path: str) -> str | None:
         """``callback-url``: seed 002's job ``callback_url``, a webhook URL (no expression)."""
@@ -218,24 +252,6 @@ class TaskChecker(ClauseChecker):
             self.add(where, f"callback-url must be a URL, not an expression ({url!r})")
             return None
         return url if check_url(url, where, self.violations) else None
-
-    def task_defaults(self, value: Any, path: str) -> TaskDefaults:
-        """``task-defaults``: so far only ``callback-url``, every task's unless it names one."""
-        body = self.mapping(value, path, "task-defaults") if value is not None else {}
-        if body is None:
-            return TaskDefaults()
-        for key in body:
-            if key in _TASK_DEFAULT_KEYS:
-                continue
-            if isinstance(key, str) and (key in _TASK_KEYS or key in _MISTRAL_ONLY):
-                self.add(
-                    field_path(path, key),
-                    f"{key!r} in task-defaults is Mistral language that tidings does not"
-                    " support; set it on each task",
-                )
-            else:
-                self.keys({key: None}, path, _TASK_DEFAULT_KEYS)
-        return TaskDefaults(callback_url=self.callback_url(body, path))
 
     def task_action(self, body: Mapping[Any, Any], path: str) -> tuple[str | None, dict[str, Any]]:
         """The task's action and its inline parameters; ``std.noop`` when it names none.
@@ -307,6 +323,21 @@ class TaskChecker(ClauseChecker):
             self.add(path, refusal)
             return None, {}
         return (None, {}) if call.problems else (name, call.params)
+
+    def task_input(
+        self, value: Any, inline: Mapping[str, Any], path: str
+    ) -> Mapping[str, CompiledValue] | Expression:
+        """A task's ``input``: a mapping (inline parameters merged over it), or one expression.
+
+        Mistral allows the expression: it evaluates to the mapping when the task runs.
+        """
+        if not isinstance(value, str):
+            return self.merged_input(value, inline, path)
+        where = field_path(path, "input")
+        found = self.expression(value, where, "input", "a mapping or one expression")
+        if found is not None and inline:
+            self.add(where, "input given as an expression takes no inline parameters as well")
+        return found if found is not None else {}
 
     def merged_input(
         self, value: Any, inline: Mapping[str, Any], path: str

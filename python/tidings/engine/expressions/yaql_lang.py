@@ -133,13 +133,13 @@ def _register_mistral_functions(root: Any) -> None:
     root.register_function(_yaql_global_function, name="global")
     root.register_function(_yaql_json_pp_function, name="json_pp")
     root.register_function(new_uuid, name="uuid")
-    for name, function in (
-        ("json_dump", json_dump),
-        ("json_parse", json_parse),
-        ("yaml_dump", yaml_dump),
-        ("yaml_parse", yaml_parse),
-    ):
+    for name, function in (("json_dump", json_dump), ("yaml_dump", yaml_dump)):
         root.register_function(_data_function(function), name=name)
+    # The parsers give plain lists and dicts, as Mistral's do: so, as there, a parsed list
+    # is not equal to the same list read from the context (a tuple in YAQL), and
+    # `json_parse(json_dump($.x)) = $.x` is false when $.x holds a list.
+    root.register_function(json_parse, name="json_parse")
+    root.register_function(yaml_parse, name="yaml_parse")
 
 
 def _create_yaql_root_context() -> Any:
