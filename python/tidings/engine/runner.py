@@ -25,7 +25,6 @@ import copy
 import functools
 import logging
 import time
-import uuid
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -49,6 +48,7 @@ from tidings.engine.execution import (
     new_run,
 )
 from tidings.engine.expressions import DEFAULT_TIME_LIMIT_S
+from tidings.engine.ids import new_id
 from tidings.engine.machine import Machine
 from tidings.engine.requests import StartRequest, StartRequests
 from tidings.engine.runs import Runs
@@ -359,7 +359,7 @@ class Engine:
             given = input is not None and key in input
             check_value(value, f"input_json.{key}" if given else f"input.{key} (its default)")
         check_value(dict(env or {}), "env_json")
-        execution_id = str(uuid.uuid4())
+        execution_id = new_id()
         notify_rows = []
         if notify and self.listeners is not None:
             notify_rows = await self.listeners.notify_targets(execution_id, notify)

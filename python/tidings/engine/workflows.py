@@ -15,7 +15,6 @@ from __future__ import annotations
 import asyncio
 import gc
 import threading
-import uuid
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -23,6 +22,7 @@ from typing import Any
 
 from tidings.engine import dsl
 from tidings.engine.dsl.fields import field_path
+from tidings.engine.ids import new_id
 from tidings.errors import AlreadyExistsError, FieldViolation, InvalidArgumentError, NotFoundError
 from tidings.listeners import ListenerRegistry
 from tidings.listeners.scoped import JobCallback, job_listener_id
@@ -198,7 +198,7 @@ class Workflows:
             raise AlreadyExistsError(f"workflow {wf.name!r} exists already")
         now = self._clock()
         row = WorkflowRow(
-            id=str(uuid.uuid4()),
+            id=new_id(),
             name=wf.name,
             definition=definition,
             description=wf.description or "",
