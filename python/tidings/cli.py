@@ -46,9 +46,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     from tidings.server import serve
     from tidings.store.folder_lock import FolderInUseError
-    from tidings.tuning import keep_heap
+    from tidings.tuning import keep_heap, share_gil
 
     keep_heap()
+    share_gil()
 
     try:
         return asyncio.run(serve(cfg))

@@ -1,4 +1,4 @@
-"""Process tuning for `tidings serve`.
+"""Process tuning for `tidings serve`: the heap (:func:`keep_heap`), the GIL (:func:`share_gil`).
 
 glibc gives freed heap memory back to the system as soon as 128 KiB are free at the
 top of the heap, so a process that builds and drops many megabytes of payloads per
@@ -11,6 +11,7 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 import logging
+import sys
 
 log = logging.getLogger(__name__)
 
@@ -31,3 +32,20 @@ def keep_heap(trim_threshold: int = 128 << 20, top_pad: int = 64 << 20) -> bool:
     ok = bool(mallopt(M_TRIM_THRESHOLD, trim_threshold)) and bool(mallopt(M_TOP_PAD, top_pad))
     log.debug("malloc tuning %s", "applied" if ok else "refused")
     return ok
+
+
+#: How long a thread may hold the GIL while another waits for it (Python's default: 5 ms).
+GIL_SWITCH_INTERVAL_S = 0.001
+
+
+def share_gil(interval_s: float = GIL_SWITCH_INTERVAL_S) -> None:
+    """Make a thread that wants the GIL wait at most `interval_s` for a busy one.
+
+    The engine computes on its own thread while the serving loop and the store's writer
+    let go of the GIL at every system call (a socket, a poll, each row SQLite writes)
+    and then wait for it again: up to Python's 5 ms switch interval each time the
+    engine is busy, so a commit of a few dozen rows, or a loop's turn of a few calls,
+    took tens of milliseconds. 1 ms bounds that wait; the cost is more switches, at
+    most one a millisecond.
+    """
+    sys.setswitchinterval(interval_s)
