@@ -29,6 +29,7 @@ from tidings.listeners import ListenerRegistry
 from tidings.store.bridge import StoreOnLoop
 from tidings.store.folder_lock import FolderLock
 from tidings.store.sqlite import SQLiteStore
+from tidings.tuning import freeze_heap
 from tidings.v1 import (
     environment_pb2,
     environment_pb2_grpc,
@@ -141,6 +142,7 @@ class Server:
         if self.port == 0:
             raise OSError(f"cannot listen on {self.config.listen}")
         await self._grpc.start()
+        freeze_heap()
         await self.health.set("", health_pb2.HealthCheckResponse.SERVING)
         host = self.config.listen.rpartition(":")[0]
         log.info("serving gRPC on %s:%d (data in %s)", host, self.port, self.config.data_dir)

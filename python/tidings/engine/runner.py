@@ -257,6 +257,7 @@ class Engine:
 
         # Queued now, not in the task below: changes must commit in the order they were
         # made, or an event could land after a later one of the same execution.
+        number = self._runs.queued()
         committed = self.store.enqueue(step.change)
 
         # A callback rather than a task waiting for it: one step less for the loop, and
@@ -268,6 +269,7 @@ class Engine:
             if exc is not None:
                 self._fatal(exc)
                 return
+            self._runs.committed(number)
             self._launch_after_commit(run, step)
 
         committed.add_done_callback(launch)
@@ -275,7 +277,9 @@ class Engine:
     async def _commit(self, run: Run, step: Step) -> None:
         """Commit the step (it holds the execution row) and wait; then start its calls."""
         self._apply(run, step)
+        number = self._runs.queued()
         await self.store.commit(step.change)
+        self._runs.committed(number)
         self._launch_after_commit(run, step)
 
     def _forget(self, run: Run) -> None:
@@ -384,7 +388,9 @@ class Engine:
         self._apply(run, step)
         if self.listeners is not None:  # heard from the execution's first event on
             self.listeners.add(step.change, notify_rows)
+        number = self._runs.queued()
         await self.store.commit(step.change)
+        self._runs.committed(number)
         self._timers.timeout(run)
         self._launch_after_commit(run, step)
         return copy.copy(run.row)
