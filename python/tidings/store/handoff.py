@@ -30,6 +30,8 @@ class Inbox:
         self._lock = threading.Lock()
         self._items: list[tuple[Callable[..., None], tuple[Any, ...]]] = []
         self._woken = False
+        #: How many times the loop was woken to empty the inbox (for tests and profiles).
+        self.wakeups = 0
 
     def put(self, fn: Callable[..., None], *args: Any) -> None:
         """Run ``fn(*args)`` on the loop soon, after everything put before it."""
@@ -48,6 +50,7 @@ class Inbox:
             raise
 
     def _drain(self) -> None:
+        self.wakeups += 1
         with self._lock:
             batch, self._items = self._items, []
             self._woken = False
