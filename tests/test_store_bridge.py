@@ -30,15 +30,14 @@ def engine_thread() -> Iterator[EngineThread]:
     thread.stop()
 
 
-@pytest.mark.parametrize("enqueue_anywhere", [False, True])
 def test_changes_commit_in_the_order_made_on_the_other_loop(
-    tmp_path: Path, engine_thread: EngineThread, enqueue_anywhere: bool
+    tmp_path: Path, engine_thread: EngineThread
 ) -> None:
     async def main() -> None:
         store = SQLiteStore(tmp_path / "s.db")
         await store.open()
         home = asyncio.get_running_loop()
-        remote = StoreOnLoop(store, home, enqueue_anywhere=enqueue_anywhere)
+        remote = StoreOnLoop(store, home)
         committed: list[tuple[Committed, int]] = []
 
         async def on_engine() -> tuple[list[str], int]:
@@ -71,14 +70,11 @@ def test_changes_commit_in_the_order_made_on_the_other_loop(
     asyncio.run(main())
 
 
-@pytest.mark.parametrize("enqueue_anywhere", [False, True])
-def test_a_failed_change_fails_only_its_caller(
-    tmp_path: Path, engine_thread: EngineThread, enqueue_anywhere: bool
-) -> None:
+def test_a_failed_change_fails_only_its_caller(tmp_path: Path, engine_thread: EngineThread) -> None:
     async def main() -> None:
         store = SQLiteStore(tmp_path / "s.db")
         await store.open()
-        remote = StoreOnLoop(store, asyncio.get_running_loop(), enqueue_anywhere=enqueue_anywhere)
+        remote = StoreOnLoop(store, asyncio.get_running_loop())
 
         async def on_engine() -> None:
             first = remote.enqueue(change(executions=[execution(1, request_id="r")]))

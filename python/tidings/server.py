@@ -73,9 +73,7 @@ class Server:
             self.store, config.webhook_allow_private, announce=events.listener_disabled
         )
         self.engine = Engine(
-            # SQLiteStore's writer thread takes changes from any loop: the engine's go
-            # straight to it, not by way of the serving loop.
-            StoreOnLoop(self.store, self._loop, enqueue_anywhere=True),
+            StoreOnLoop(self.store, self._loop),
             self.actions,
             events,
             on_fatal=self._fatal_in_engine,
