@@ -30,14 +30,15 @@ def engine_thread() -> Iterator[EngineThread]:
     thread.stop()
 
 
+@pytest.mark.parametrize("enqueue_anywhere", [False, True])
 def test_changes_commit_in_the_order_made_on_the_other_loop(
-    tmp_path: Path, engine_thread: EngineThread
+    tmp_path: Path, engine_thread: EngineThread, enqueue_anywhere: bool
 ) -> None:
     async def main() -> None:
         store = SQLiteStore(tmp_path / "s.db")
         await store.open()
         home = asyncio.get_running_loop()
-        remote = StoreOnLoop(store, home)
+        remote = StoreOnLoop(store, home, enqueue_anywhere=enqueue_anywhere)
         committed: list[tuple[Committed, int]] = []
 
         async def on_engine() -> tuple[list[str], int]:
@@ -70,11 +71,14 @@ def test_changes_commit_in_the_order_made_on_the_other_loop(
     asyncio.run(main())
 
 
-def test_a_failed_change_fails_only_its_caller(tmp_path: Path, engine_thread: EngineThread) -> None:
+@pytest.mark.parametrize("enqueue_anywhere", [False, True])
+def test_a_failed_change_fails_only_its_caller(
+    tmp_path: Path, engine_thread: EngineThread, enqueue_anywhere: bool
+) -> None:
     async def main() -> None:
         store = SQLiteStore(tmp_path / "s.db")
         await store.open()
-        remote = StoreOnLoop(store, asyncio.get_running_loop())
+        remote = StoreOnLoop(store, asyncio.get_running_loop(), enqueue_anywhere=enqueue_anywhere)
 
         async def on_engine() -> None:
             first = remote.enqueue(change(executions=[execution(1, request_id="r")]))

@@ -73,7 +73,9 @@ class Server:
             self.store, config.webhook_allow_private, announce=events.listener_disabled
         )
         self.engine = Engine(
-            StoreOnLoop(self.store, self._loop),
+            # SQLiteStore's writer thread takes changes from any loop: the engine's go
+            # straight to it, not by way of the serving loop.
+            StoreOnLoop(self.store, self._loop, enqueue_anywhere=True),
             self.actions,
             events,
             on_fatal=self._fatal_in_engine,

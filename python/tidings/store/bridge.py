@@ -62,9 +62,17 @@ def _fail(target: asyncio.Future[None], exc: Exception) -> None:
 class StoreOnLoop:
     """`store`, which lives on event loop `home`, for callers on another loop."""
 
-    def __init__(self, store: Store, home: asyncio.AbstractEventLoop) -> None:
+    def __init__(
+        self, store: Store, home: asyncio.AbstractEventLoop, *, enqueue_anywhere: bool = False
+    ) -> None:
+        """Adapt `store` for other loops.
+
+        `enqueue_anywhere`: the store's `enqueue` may be called on any loop's thread
+        (`SQLiteStore`'s may: its writer thread takes changes from any loop).
+        """
         self._store = store
         self._home = home
+        self._enqueue_anywhere = enqueue_anywhere
 
     async def _there(self, coro: Coroutine[Any, Any, T]) -> T:
         return await run_on(self._home, coro)
@@ -83,6 +91,8 @@ class StoreOnLoop:
 
     def enqueue(self, change: Change) -> asyncio.Future[None]:
         """Queue the change on the store's loop now; the future resolves on the caller's."""
+        if self._enqueue_anywhere:  # straight to the store's writer, in the order made
+            return self._store.enqueue(change)
         loop = asyncio.get_running_loop()
         mine: asyncio.Future[None] = loop.create_future()
         # The store's inbox keeps the order of everything handed to it, and wakes its
