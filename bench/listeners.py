@@ -10,9 +10,8 @@ In one run, against one server and one real HTTP receiver:
      execution notify targets (StartExecution with a notify target);
   3. the idle server's CPU with all of them (from /proc, over some seconds);
   4. the same delivery as in 1 with the 10,000 present, as a ratio of 1;
-  5. the same delivery again once the 10,000 are deleted: the engine keeps the executions
-     it ran (up to 10,000 recently ended ones, the notify targets' among them) and its
-     heap grows through the run whatever the listeners; 1 and 5 bracket 4 in that;
+  5. the same delivery again once the 10,000 are deleted: what else the server's heap
+     gains through the run, whatever the listeners, 1 and 5 bracket 4 in;
   6. as many StartExecution calls as in 2, of the same workflow, without a notify target,
      and with one that hears only EXECUTION_FAILED (so nothing here): what the notify
      targets' figure is to be read against (each of those executions runs to its end,

@@ -18,6 +18,7 @@ from test_store import change, event, execution
 from tidings.engine.host import EngineThread
 from tidings.store import Committed, StoreError
 from tidings.store.bridge import StoreOnLoop
+from tidings.store.handoff import inbox_of
 from tidings.store.sqlite import SQLiteStore
 
 
@@ -29,14 +30,15 @@ def engine_thread() -> Iterator[EngineThread]:
     thread.stop()
 
 
+@pytest.mark.parametrize("enqueue_anywhere", [False, True])
 def test_changes_commit_in_the_order_made_on_the_other_loop(
-    tmp_path: Path, engine_thread: EngineThread
+    tmp_path: Path, engine_thread: EngineThread, enqueue_anywhere: bool
 ) -> None:
     async def main() -> None:
         store = SQLiteStore(tmp_path / "s.db")
         await store.open()
         home = asyncio.get_running_loop()
-        remote = StoreOnLoop(store, home)
+        remote = StoreOnLoop(store, home, enqueue_anywhere=enqueue_anywhere)
         committed: list[tuple[Committed, int]] = []
 
         async def on_engine() -> tuple[list[str], int]:
@@ -69,11 +71,14 @@ def test_changes_commit_in_the_order_made_on_the_other_loop(
     asyncio.run(main())
 
 
-def test_a_failed_change_fails_only_its_caller(tmp_path: Path, engine_thread: EngineThread) -> None:
+@pytest.mark.parametrize("enqueue_anywhere", [False, True])
+def test_a_failed_change_fails_only_its_caller(
+    tmp_path: Path, engine_thread: EngineThread, enqueue_anywhere: bool
+) -> None:
     async def main() -> None:
         store = SQLiteStore(tmp_path / "s.db")
         await store.open()
-        remote = StoreOnLoop(store, asyncio.get_running_loop())
+        remote = StoreOnLoop(store, asyncio.get_running_loop(), enqueue_anywhere=enqueue_anywhere)
 
         async def on_engine() -> None:
             first = remote.enqueue(change(executions=[execution(1, request_id="r")]))
@@ -115,5 +120,58 @@ def test_cancelling_the_caller_cancels_the_call_on_the_engine_loop(
         with pytest.raises(asyncio.CancelledError):
             await call
         assert await asyncio.to_thread(cancelled.wait, 10)
+
+    asyncio.run(main())
+
+
+def test_calls_into_the_engine_thread_return_results_and_errors_in_batches(
+    engine_thread: EngineThread,
+) -> None:
+    async def main() -> None:
+        async def square(i: int) -> tuple[int, int]:
+            if i == 13:
+                raise ValueError("thirteen")
+            return i * i, threading.get_ident()
+
+        calls = [engine_thread.call(square(i)) for i in range(200)]
+        results = await asyncio.gather(*calls, return_exceptions=True)
+        for i, result in enumerate(results):
+            if i == 13:
+                assert isinstance(result, ValueError) and str(result) == "thirteen"
+            else:
+                assert isinstance(result, tuple) and result[0] == i * i
+                assert result[1] == engine_thread._thread.ident
+        # 200 calls handed over at once cross in far fewer wake-ups than calls.
+        inbox = inbox_of(engine_thread.loop)
+        assert inbox.wakeups < 100
+
+    asyncio.run(main())
+
+
+def test_a_call_cancelled_before_it_starts_never_runs(engine_thread: EngineThread) -> None:
+    async def main() -> None:
+        ran = threading.Event()
+        gate = threading.Event()
+
+        async def blocker() -> None:
+            started.set()
+            gate.wait(10)  # holds the engine's loop: what is put in its inbox waits
+
+        async def never() -> None:
+            ran.set()
+
+        started = threading.Event()
+        first = asyncio.ensure_future(engine_thread.call(blocker()))
+        await asyncio.to_thread(started.wait, 10)
+        second = asyncio.ensure_future(engine_thread.call(never()))
+        await asyncio.sleep(0.05)  # (any time) its start is in the inbox; now it gives up
+        second.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await second
+        gate.set()
+        await first
+        # A call put after the cancelled one has run: the cancelled one never will.
+        assert await engine_thread.call(asyncio.sleep(0, "after")) == "after"
+        assert not ran.is_set()
 
     asyncio.run(main())

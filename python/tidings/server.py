@@ -31,6 +31,7 @@ from tidings.listeners import ListenerRegistry
 from tidings.store.bridge import StoreOnLoop
 from tidings.store.folder_lock import FolderLock
 from tidings.store.sqlite import SQLiteStore
+from tidings.tuning import freeze_heap
 from tidings.v1 import (
     environment_pb2,
     environment_pb2_grpc,
@@ -85,7 +86,9 @@ class Server:
             self.store, config.webhook_allow_private, announce=events.listener_disabled
         )
         self.engine = Engine(
-            StoreOnLoop(self.store, self._loop),
+            # SQLiteStore's writer thread takes changes from any loop: the engine's go
+            # straight to it, not by way of the serving loop.
+            StoreOnLoop(self.store, self._loop, enqueue_anywhere=True),
             self.actions,
             events,
             on_fatal=self._fatal_in_engine,
@@ -157,6 +160,7 @@ class Server:
         if self.port == 0:
             raise OSError(f"cannot listen on {self.config.listen}")
         await self._grpc.start()
+        freeze_heap()
         await self.health.set("", health_pb2.HealthCheckResponse.SERVING)
         host = self.config.listen.rpartition(":")[0]
         log.info(

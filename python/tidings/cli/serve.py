@@ -45,6 +45,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         level=args.log_level.upper(),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    if logging.getLogger().getEffectiveLevel() > logging.DEBUG:
+        # httpx logs every request at INFO: one line per webhook attempt and per std.http
+        # call, ~5 % of the dispatcher's CPU under load, saying what the store's delivery
+        # attempts already record (ListDeliveries). Shown with --log-level DEBUG.
+        logging.getLogger("httpx").setLevel(logging.WARNING)
     try:
         cfg = config.load(
             args.config,
@@ -64,9 +69,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     from tidings.dispatch.kafka.sink import KafkaSinkError
     from tidings.server import serve
     from tidings.store.folder_lock import FolderInUseError
-    from tidings.tuning import keep_heap
+    from tidings.tuning import keep_heap, share_gil
 
     keep_heap()
+    share_gil()
 
     try:
         return asyncio.run(serve(cfg))

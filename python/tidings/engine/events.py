@@ -7,13 +7,13 @@ and output are serialized to JSON bytes once, here; nothing downstream re-parses
 from __future__ import annotations
 
 import time
-import uuid
 from collections.abc import Sequence
 
 import orjson
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from tidings.engine import dsl
+from tidings.engine.ids import new_id
 from tidings.store.rows import EventRow, ExecutionRow, TaskRow
 from tidings.v1 import event_pb2
 
@@ -47,7 +47,7 @@ class EventFactory:
         self.engine_version = engine_version
 
     def _row(self, ex: ExecutionRow | None, ev: event_pb2.Event, now: float) -> EventRow:
-        ev.id = str(uuid.uuid4())
+        ev.id = new_id()
         ev.time.CopyFrom(timestamp(now))
         ev.engine_name = self.engine_name
         ev.engine_version = self.engine_version

@@ -10,8 +10,7 @@ what expressions and actions see of a run.
 from __future__ import annotations
 
 import operator
-import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from typing import Any
 
@@ -25,6 +24,7 @@ from tidings.engine.expressions import (
     evaluate,
 )
 from tidings.engine.expressions.context import mistral_time
+from tidings.engine.ids import new_id
 from tidings.errors import FieldViolation, InvalidArgumentError
 from tidings.store import Change, ExecutionRow, TaskRow, WorkflowRow
 from tidings.store.columns import unstorable
@@ -36,6 +36,7 @@ __all__ = [
     "Step",
     "action_context",
     "check_headers",
+    "check_start",
     "check_value",
     "expression_context",
     "keeps_result",
@@ -184,6 +185,22 @@ def check_headers(headers: Sequence[tuple[str, str]]) -> list[list[str]]:
     return [[key, value] for key, value in headers]
 
 
+def check_start(
+    headers: Sequence[tuple[str, str]], timeout_s: float, env: Mapping[str, Any] | None
+) -> list[list[str]]:
+    """A StartExecution's headers (checked, as stored), timeout and environment.
+
+    InvalidArgumentError naming the field when one cannot be taken.
+    """
+    custom_headers = check_headers(headers)
+    if timeout_s < 0:
+        raise InvalidArgumentError(
+            "bad timeout", [FieldViolation("timeout_seconds", "must not be negative")]
+        )
+    check_value(dict(env or {}), "env_json")
+    return custom_headers
+
+
 def new_run(
     execution_id: str,
     wf_row: WorkflowRow,
@@ -230,7 +247,7 @@ def new_task(run: Run, name: str, trigger: dict[str, str] | None, now: float) ->
     """A new, waiting instance of task `name`, added to the run."""
     spec = run.workflow.tasks[name]
     task = TaskRow(
-        id=str(uuid.uuid4()),
+        id=new_id(),
         execution_id=run.row.id,
         name=name,
         state=WAITING,
@@ -320,6 +337,43 @@ def _execution_view(run: Run) -> dict[str, Any]:
             "workflow_name": ex.workflow_name, "workflow_id": ex.workflow_id}  # fmt: skip
 
 
+class _Lazy(Mapping[str, Any]):
+    """A mapping made on first use.
+
+    Most steps evaluate no expression at all (a literal input, a transition without a
+    condition), so the views of a run's tasks are made only when one reads them. A
+    context is used within the step that made it, while the run does not change.
+    """
+
+    __slots__ = ("_made", "_make")
+
+    def __init__(self, make: Callable[[], dict[str, Any]]) -> None:
+        self._make: Callable[[], dict[str, Any]] | None = make
+        self._made: dict[str, Any] = {}
+
+    def _get(self) -> dict[str, Any]:
+        if self._make is not None:
+            self._made, self._make = self._make(), None
+        return self._made
+
+    def __getitem__(self, key: str) -> Any:
+        return self._get()[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._get())
+
+    def __len__(self) -> int:
+        return len(self._get())
+
+
+def _done_views(run: Run, current: TaskRow | None) -> dict[str, Any]:
+    views: dict[str, Any] = {}
+    for t in run.tasks.values():  # in creation order: the latest instance wins
+        if t.state in TASK_DONE or t is current:
+            views[t.name] = _task_view(run, t)
+    return views
+
+
 def expression_context(
     run: Run, current: TaskRow | None, *, over: Mapping[str, Any] | None = None
 ) -> ExpressionContext:
@@ -327,19 +381,16 @@ def expression_context(
 
     ``tasks()`` sees every task instance of the run; ``$.__env`` is the environment
     when the execution has one, as in Mistral's context. ``over`` is laid over the data
-    (the final context, for the workflow's output).
+    (the final context, for the workflow's output). The views of tasks and of the
+    execution are made when an expression first reads them (see :class:`_Lazy`).
     """
-    views: dict[str, TaskView] = {}
-    for t in run.tasks.values():  # in creation order: the latest instance wins
-        if t.state in TASK_DONE or t is current:
-            views[t.name] = _task_view(run, t)
     ex = run.row
     data = ex.context if over is None else {**ex.context, **over}
     return ExpressionContext(
         data={**data, "__env": run.env} if run.env else data,
-        tasks=views,
+        tasks=_Lazy(lambda: _done_views(run, current)),
         current_task=current.name if current is not None else None,
-        execution=_execution_view(run),
+        execution=_Lazy(lambda: _execution_view(run)),
         env=run.env,
         all_tasks=lambda: [_task_view(run, t) for t in run.tasks.values()],
         time_limit_s=run.time_limit_s,

@@ -18,6 +18,8 @@ import threading
 from collections.abc import Coroutine
 from typing import Any, TypeVar
 
+from tidings.store.handoff import run_on
+
 __all__ = ["EngineThread"]
 
 log = logging.getLogger(__name__)
@@ -50,10 +52,11 @@ class EngineThread:
     async def call(self, coro: Coroutine[Any, Any, T]) -> T:
         """Run `coro` on the engine's loop and wait for its result (or exception).
 
-        Cancelling the caller cancels the coroutine on the engine's loop.
+        Cancelling the caller cancels the coroutine on the engine's loop. Calls (and
+        their results) cross in batches, one wake-up of a loop per batch
+        (:mod:`tidings.store.handoff`).
         """
-        future = asyncio.run_coroutine_threadsafe(coro, self.loop)
-        return await asyncio.wrap_future(future)
+        return await run_on(self.loop, coro)
 
     def stop(self) -> None:
         """Stop the loop and wait for the thread (call after the engine has stopped)."""

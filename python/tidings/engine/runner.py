@@ -25,7 +25,6 @@ import copy
 import functools
 import logging
 import time
-import uuid
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -45,11 +44,12 @@ from tidings.engine.execution import (
     Run,
     Step,
     action_context,
-    check_headers,
+    check_start,
     check_value,
     new_run,
 )
 from tidings.engine.expressions import DEFAULT_TIME_LIMIT_S
+from tidings.engine.ids import new_id
 from tidings.engine.machine import Machine
 from tidings.engine.requests import StartRequest, StartRequests
 from tidings.engine.runs import Runs
@@ -57,9 +57,7 @@ from tidings.engine.timers import Timers
 from tidings.engine.workflows import Workflows
 from tidings.errors import (
     FailedPreconditionError,
-    FieldViolation,
     InternalError,
-    InvalidArgumentError,
     TidingsError,
 )
 from tidings.listeners import ListenerRegistry
@@ -269,22 +267,29 @@ class Engine:
 
         # Queued now, not in the task below: changes must commit in the order they were
         # made, or an event could land after a later one of the same execution.
+        number = self._runs.queued()
         committed = self.store.enqueue(step.change)
 
-        async def commit_then_launch() -> None:
-            try:
-                await committed
-            except Exception as exc:
+        # A callback rather than a task waiting for it: one step less for the loop, and
+        # most steps submit.
+        def launch(done: asyncio.Future[None]) -> None:
+            if done.cancelled() or self._stopping:
+                return
+            exc = done.exception()
+            if exc is not None:
                 self._fatal(exc)
                 return
+            self._runs.committed(number)
             self._launch_after_commit(run, step)
 
-        self._spawn(commit_then_launch())
+        committed.add_done_callback(launch)
 
     async def _commit(self, run: Run, step: Step) -> None:
         """Commit the step (it holds the execution row) and wait; then start its calls."""
         self._apply(run, step)
+        number = self._runs.queued()
         await self.store.commit(step.change)
+        self._runs.committed(number)
         self._launch_after_commit(run, step)
 
     def _forget(self, run: Run) -> None:
@@ -359,19 +364,14 @@ class Engine:
         headers: Sequence[tuple[str, str]] = (),
         env: Mapping[str, Any] | None = None,
     ) -> ExecutionRow:
-        custom_headers = check_headers(headers)
-        if timeout_s < 0:
-            raise InvalidArgumentError(
-                "bad timeout", [FieldViolation("timeout_seconds", "must not be negative")]
-            )
+        custom_headers = check_start(headers, timeout_s, env)
         wf_row = await self.get_workflow(workflow)
         wf = await self.workflows.of(wf_row)
         values = self.workflows.check_input(wf, input or {})
         for key, value in values.items():
             given = input is not None and key in input
             check_value(value, f"input_json.{key}" if given else f"input.{key} (its default)")
-        check_value(dict(env or {}), "env_json")
-        execution_id = str(uuid.uuid4())
+        execution_id = new_id()
         notify_rows = []
         if notify and self.listeners is not None:
             notify_rows = await self.listeners.notify_targets(execution_id, notify)
@@ -395,12 +395,10 @@ class Engine:
         except StepFailed as exc:
             raise InternalError(f"the execution could not start: {exc.cause}") from exc
         self._runs.revive(run)
-        self._apply(run, step)
         if self.listeners is not None:  # heard from the execution's first event on
             self.listeners.add(step.change, list(notify_rows))
-        await self.store.commit(step.change)
+        await self._commit(run, step)
         self._timers.timeout(run)
-        self._launch_after_commit(run, step)
 
     async def get_execution(self, execution_id: str) -> ExecutionRow:
         """An execution by id (the live row when the engine drives it)."""

@@ -2,14 +2,16 @@
 
 The engine's rows are ahead of the store's (a change is queued before it commits), so
 reads of an execution or its tasks look here first and in the store only for what is not
-held. Recently ended executions stay a while: operations right after the end (retry, skip,
-rollback, get) must see the state the engine made even before its commit lands.
+held. Ended executions stay until the change that ended them has committed: operations
+right after the end (retry, skip, rollback, get) must see the state the engine made even
+before its commit lands; after it, the store has the same, and holding on to thousands
+of ended runs would only make the heap, and each full collection of it, larger.
 """
 
 from __future__ import annotations
 
 import copy
-from collections import OrderedDict
+from collections import OrderedDict, deque
 from collections.abc import Awaitable, Callable, Sequence
 
 from tidings.engine import dsl
@@ -21,7 +23,7 @@ from tidings.vocab import EXECUTION_ENDED
 
 __all__ = ["RECENTLY_ENDED", "Runs"]
 
-#: Ended executions kept in memory.
+#: Ended executions kept in memory at most (each only until its end has committed).
 RECENTLY_ENDED = 10_000
 
 
@@ -44,6 +46,11 @@ class Runs:
         self.live: dict[str, Run] = {}
         self._ended: OrderedDict[str, Run] = OrderedDict()
         self._task_index: dict[str, str] = {}  # task id -> execution id
+        # Changes the engine has queued, numbered in order (they commit in that order);
+        # each ended run waits for the first numbered after its end was made.
+        self._queued = 0
+        self._unsettled: deque[tuple[int, str]] = deque()
+        self._end_mark: dict[str, int] = {}
 
     def get(self, execution_id: str) -> Run | None:
         """The run if it is held: driven, or recently ended."""
@@ -55,18 +62,47 @@ class Runs:
             self._task_index[t.id] = run.row.id
 
     def forget(self, run: Run) -> None:
-        """The run has ended: keep it among the recently ended."""
-        self.live.pop(run.row.id, None)
-        self._ended[run.row.id] = run
-        self._ended.move_to_end(run.row.id)
+        """The run has ended: keep it among the recently ended until its end commits.
+
+        Call it before the change that ends the run is queued (:meth:`queued`).
+        """
+        ex_id = run.row.id
+        self.live.pop(ex_id, None)
+        self._ended[ex_id] = run
+        self._ended.move_to_end(ex_id)
+        # The change that ended it is queued next, or before the next one numbered.
+        mark = self._queued + 1
+        self._end_mark[ex_id] = mark
+        self._unsettled.append((mark, ex_id))
         while len(self._ended) > RECENTLY_ENDED:
-            _, old = self._ended.popitem(last=False)
-            for t in old.tasks.values():
-                self._task_index.pop(t.id, None)
+            self._drop(next(iter(self._ended)))
+
+    def queued(self) -> int:
+        """Number the change about to be queued (see :meth:`committed`)."""
+        self._queued += 1
+        return self._queued
+
+    def committed(self, number: int) -> None:
+        """Change `number` has committed, and all before it: drop the runs they ended.
+
+        A run driven again meanwhile (and maybe ended again, by a later change) stays.
+        """
+        unsettled = self._unsettled
+        while unsettled and unsettled[0][0] <= number:
+            mark, ex_id = unsettled.popleft()
+            if self._end_mark.get(ex_id) == mark and ex_id in self._ended:
+                self._drop(ex_id)
+
+    def _drop(self, ex_id: str) -> None:
+        old = self._ended.pop(ex_id)
+        self._end_mark.pop(ex_id, None)
+        for t in old.tasks.values():
+            self._task_index.pop(t.id, None)
 
     def revive(self, run: Run) -> None:
         """The run is driven (again: retry, skip, rollback; or after loading it)."""
         self._ended.pop(run.row.id, None)
+        self._end_mark.pop(run.row.id, None)
         self.live[run.row.id] = run
         self.index(run, list(run.tasks.values()))
 

@@ -13,16 +13,18 @@ callback URLs (``callback_url``, ``modify_callback_url``, and its tasks' job
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import copy
 import gc
 import threading
-import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
 from tidings.engine import dsl
 from tidings.engine.dsl.fields import field_path
+from tidings.engine.ids import new_id
 from tidings.errors import AlreadyExistsError, FieldViolation, InvalidArgumentError, NotFoundError
 from tidings.listeners import ListenerRegistry
 from tidings.listeners.scoped import JobCallback, job_listener_id
@@ -128,6 +130,12 @@ class Workflows:
         self._listeners = listeners
         self._limits = limits or dsl.DefinitionLimits()
         self._cache: dict[tuple[str, float], dsl.Workflow] = {}
+        # Stored rows by id and by name, so that StartExecution need not read the store
+        # (on another thread) each time. Every write of a workflow goes through here:
+        # while one is under way, and if one began during a read, nothing is kept.
+        self._rows: dict[str, WorkflowRow] = {}
+        self._writes = 0
+        self._generation = 0
         self._parsers = ThreadPoolExecutor(_PARSERS, thread_name_prefix="tidings-definitions")
 
     def close(self) -> None:
@@ -264,7 +272,7 @@ class Workflows:
         saved = []
         for wf in parsed.workflows.values():
             row = WorkflowRow(
-                id=str(uuid.uuid4()),
+                id=new_id(),
                 name=wf.name,
                 definition=definition,
                 description=wf.description or "",
@@ -276,7 +284,8 @@ class Workflows:
             )
             change.put_workflow(row)
             saved.append(Saved(row, await self._callback_listeners(row, wf, None, change)))
-        await self._store.commit(change)
+        with self._writing():
+            await self._store.commit(change)
         for one, wf in zip(saved, parsed.workflows.values(), strict=True):
             self._remember(one.row, wf)
         return saved
@@ -312,7 +321,8 @@ class Workflows:
         change = Change()
         change.put_workflow(row)
         made = await self._callback_listeners(row, wf, was, change)
-        await self._store.commit(change)
+        with self._writing():
+            await self._store.commit(change)
         return Saved(row, made)
 
     async def _callback_listeners(
@@ -343,10 +353,30 @@ class Workflows:
             raise InvalidArgumentError(
                 "workflow is required", [FieldViolation("workflow", "must not be empty")]
             )
-        row = await self._store.get_workflow(id_or_name)
+        row = self._rows.get(id_or_name)
         if row is None:
-            raise NotFoundError(f"workflow {id_or_name!r} not found")
-        return row
+            generation = self._generation
+            row = await self._store.get_workflow(id_or_name)
+            if row is None:
+                raise NotFoundError(f"workflow {id_or_name!r} not found")
+            if generation == self._generation and not self._writes:
+                if len(self._rows) > 2 * _CACHED_DEFINITIONS:
+                    self._rows.clear()
+                self._rows[row.id] = self._rows[row.name] = row
+        return copy.copy(row)  # the caller's own: `update` changes it
+
+    @contextlib.contextmanager
+    def _writing(self) -> Iterator[None]:
+        """While a workflow is written, and after, rows kept from before are not used."""
+        self._writes += 1
+        self._generation += 1
+        self._rows.clear()
+        try:
+            yield
+        finally:
+            self._writes -= 1
+            self._generation += 1
+            self._rows.clear()
 
     async def update(
         self, id_or_name: str, definition: str, callback_url: str, modify_callback_url: str
@@ -382,7 +412,8 @@ class Workflows:
             was = await self._stored_definition(row)
             if was is not None:
                 self._listeners.remove(change, _job_listener_ids(row.id, was))
-        await self._store.commit(change)
+        with self._writing():
+            await self._store.commit(change)
 
 
 def _job_listener_ids(workflow_id: str, wf: dsl.Workflow) -> list[str]:

@@ -5,22 +5,22 @@ while the store, its writer and the dispatcher stay on the loop that serves RPCs
 engine reaches the store through this adapter: every call runs on the store's loop and
 its result comes back to the caller's.
 
-Order is kept: `enqueue` appends changes to one list, which the store's loop takes in
-batches and hands to the store in that order, so changes commit in the order the engine
-made them, as with the store itself. Outcomes come back in batches too: one wake-up of
-a loop per batch rather than per change. `commit` goes the same way (it is `enqueue` and
-a wait), never overtaking an earlier `enqueue`.
+Order is kept: `enqueue` puts changes in the store's loop's inbox (:mod:`.handoff`),
+which that loop empties in order, handing them to the store as they came, so changes
+commit in the order the engine made them, as with the store itself. Calls and outcomes
+cross in batches: one wake-up of a loop per batch rather than per change or read.
+`commit` goes the same way (it is `enqueue` and a wait), never overtaking an earlier
+`enqueue`.
 """
 
 from __future__ import annotations
 
 import asyncio
-import functools
-import threading
 from collections.abc import Callable, Coroutine, Sequence
 from typing import Any, TypeVar
 
 from tidings.store.base import Store
+from tidings.store.handoff import Inbox, inbox_of, run_on
 from tidings.store.listeners import ListenerRow
 from tidings.store.rows import (
     AttemptRow,
@@ -41,33 +41,41 @@ T = TypeVar("T")
 
 def _settle(source: asyncio.Future[None], target: asyncio.Future[None]) -> None:
     """Give `target` the outcome of `source` (in `target`'s loop)."""
+    if source.cancelled():
+        if not target.done():
+            target.cancel()
+        return
+    exc = source.exception()
     if target.done():
         return
-    if source.cancelled():
-        target.cancel()
-    elif (exc := source.exception()) is not None:
+    if exc is not None:
         target.set_exception(exc)
     else:
         target.set_result(None)
 
 
+def _fail(target: asyncio.Future[None], exc: Exception) -> None:
+    if not target.done():
+        target.set_exception(exc)
+
+
 class StoreOnLoop:
     """`store`, which lives on event loop `home`, for callers on another loop."""
 
-    def __init__(self, store: Store, home: asyncio.AbstractEventLoop) -> None:
+    def __init__(
+        self, store: Store, home: asyncio.AbstractEventLoop, *, enqueue_anywhere: bool = False
+    ) -> None:
+        """Adapt `store` for other loops.
+
+        `enqueue_anywhere`: the store's `enqueue` may be called on any loop's thread
+        (`SQLiteStore`'s may: its writer thread takes changes from any loop).
+        """
         self._store = store
         self._home = home
-        # Changes on their way to the store, and outcomes on their way back, each handed
-        # over in batches (see `enqueue`); the lock guards both, across the two threads.
-        self._lock = threading.Lock()
-        self._to_store: list[tuple[Change, asyncio.Future[None], asyncio.AbstractEventLoop]] = []
-        self._store_woken = False
-        self._to_caller: dict[
-            asyncio.AbstractEventLoop, list[tuple[asyncio.Future[None], asyncio.Future[None]]]
-        ] = {}
+        self._enqueue_anywhere = enqueue_anywhere
 
     async def _there(self, coro: Coroutine[Any, Any, T]) -> T:
-        return await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(coro, self._home))
+        return await run_on(self._home, coro)
 
     # --- lifecycle -----------------------------------------------------------
 
@@ -83,53 +91,23 @@ class StoreOnLoop:
 
     def enqueue(self, change: Change) -> asyncio.Future[None]:
         """Queue the change on the store's loop now; the future resolves on the caller's."""
+        if self._enqueue_anywhere:  # straight to the store's writer, in the order made
+            return self._store.enqueue(change)
         loop = asyncio.get_running_loop()
         mine: asyncio.Future[None] = loop.create_future()
-        with self._lock:
-            self._to_store.append((change, mine, loop))
-            wake = not self._store_woken
-            self._store_woken = True
-        # One wake-up of the store's loop for all the changes queued meanwhile: waking a
-        # loop from another thread is a system call, and the engine makes many small steps.
-        if wake:
-            self._home.call_soon_threadsafe(self._enqueue_there)
+        # The store's inbox keeps the order of everything handed to it, and wakes its
+        # loop once for all the changes queued meanwhile (the engine makes many steps).
+        inbox_of(self._home).put(self._enqueue_there, change, mine, inbox_of(loop))
         return mine
 
-    def _enqueue_there(self) -> None:
-        """(On the store's loop.) Hand the queued changes to the store, in order."""
-        with self._lock:
-            batch, self._to_store = self._to_store, []
-            self._store_woken = False
-        for change, mine, loop in batch:
-            try:
-                theirs = self._store.enqueue(change)
-            except Exception as exc:  # the caller learns of it as from the store itself
-                failed: asyncio.Future[None] = self._home.create_future()
-                failed.set_exception(exc)
-                self._settled(mine, loop, failed)
-                continue
-            theirs.add_done_callback(functools.partial(self._settled, mine, loop))
-
-    def _settled(
-        self,
-        mine: asyncio.Future[None],
-        loop: asyncio.AbstractEventLoop,
-        theirs: asyncio.Future[None],
-    ) -> None:
-        """(On the store's loop.) Pass an outcome back, one wake-up per caller's loop."""
-        with self._lock:
-            waiting = self._to_caller.setdefault(loop, [])
-            waiting.append((theirs, mine))
-            wake = len(waiting) == 1
-        if wake:
-            loop.call_soon_threadsafe(self._settle_here, loop)
-
-    def _settle_here(self, loop: asyncio.AbstractEventLoop) -> None:
-        """(On the caller's loop.) Resolve the futures whose changes have committed."""
-        with self._lock:
-            done = self._to_caller.pop(loop, [])
-        for theirs, mine in done:
-            _settle(theirs, mine)
+    def _enqueue_there(self, change: Change, mine: asyncio.Future[None], back: Inbox) -> None:
+        """(On the store's loop.) Hand the change to the store; its outcome goes back."""
+        try:
+            theirs = self._store.enqueue(change)
+        except Exception as exc:  # the caller learns of it as from the store itself
+            back.put(_fail, mine, exc)
+            return
+        theirs.add_done_callback(lambda done: back.put(_settle, done, mine))
 
     async def commit(self, change: Change) -> None:
         """Make the change durable (after every change enqueued before it)."""
@@ -137,24 +115,24 @@ class StoreOnLoop:
 
     def on_commit(self, callback: Callable[[], None]) -> None:
         """Call `callback` on the caller's loop, soon after each commit that wrote events."""
-        loop = asyncio.get_running_loop()
+        back = inbox_of(asyncio.get_running_loop())
 
         def relay() -> None:
-            loop.call_soon_threadsafe(callback)
+            back.put(callback)
 
-        self._home.call_soon_threadsafe(self._store.on_commit, relay)
+        inbox_of(self._home).put(self._store.on_commit, relay)
 
     def on_committed(self, callback: Callable[[Committed], None]) -> None:
         """Call `callback` on the caller's loop, soon after each transaction.
 
         Unlike the store's own, not before any other task of the caller's loop runs.
         """
-        loop = asyncio.get_running_loop()
+        back = inbox_of(asyncio.get_running_loop())
 
         def relay(info: Committed) -> None:
-            loop.call_soon_threadsafe(callback, info)
+            back.put(callback, info)
 
-        self._home.call_soon_threadsafe(self._store.on_committed, relay)
+        inbox_of(self._home).put(self._store.on_committed, relay)
 
     async def save_cursor(self, target_id: str, position: int) -> None:
         """See `Store.save_cursor`."""

@@ -2,7 +2,8 @@
 
 Changes queue up while a transaction runs and the next transaction commits them all at
 once, so throughput grows with concurrency while each caller still waits for its own
-change to be durable. Beside it, a checkpointer copies the WAL back into the database.
+change to be durable. Callers on any event loop queue changes straight to the thread.
+Beside it, a checkpointer copies the WAL back into the database.
 """
 
 from __future__ import annotations
@@ -11,13 +12,15 @@ import asyncio
 import contextlib
 import logging
 import sqlite3
+import threading
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Concatenate, ParamSpec, TypeVar
+from typing import Any, Concatenate, ParamSpec, TypeVar, cast
 
 from tidings.errors import StoreError
+from tidings.store.handoff import Inbox, inbox_of
 from tidings.store.rows import Change, Committed
 from tidings.store.sqlite import tables
 from tidings.store.sqlite.connection import connect
@@ -31,8 +34,32 @@ MAX_BATCH = 512
 CHECKPOINT_SECONDS = 1.0
 
 
+class _Call:
+    """`fn(connection)` to run in the writer's thread, between transactions."""
+
+    __slots__ = ("back", "fn", "future")
+
+    def __init__(
+        self, fn: Callable[[sqlite3.Connection], object], future: asyncio.Future[Any], back: Inbox
+    ) -> None:
+        self.fn = fn
+        self.future = future
+        self.back = back
+
+
+#: A queued change: the change, its caller's future, and the caller's loop's inbox.
+_Queued = tuple[Change, "asyncio.Future[None]", Inbox]
+
+
 class Writer:
-    """The writing thread, its queue of changes, and the checkpointer beside it."""
+    """The writing thread, its queue of changes, and the checkpointer beside it.
+
+    The thread takes changes from callers on any event loop (the serving loop's, the
+    engine's): each caller's future is resolved through its own loop's inbox, so a
+    change crosses two threads (caller, writer, caller), not four. The commit callbacks
+    run on the loop that started the writer, before that loop's callers learn of the
+    commit.
+    """
 
     def __init__(self, path: Path) -> None:
         self.path = path
@@ -40,9 +67,11 @@ class Writer:
         self._checkpoints = ThreadPoolExecutor(1, thread_name_prefix="store-checkpoint")
         self._checkpointer: asyncio.Task[None] | None = None
         self._conn: sqlite3.Connection | None = None
-        self._queue: list[tuple[Change, asyncio.Future[None]]] = []
-        self._wake = asyncio.Event()
-        self._committer: asyncio.Task[None] | None = None
+        self._ready = threading.Condition()
+        self._queue: list[_Queued | _Call] = []
+        self._closing = False
+        self._committer: asyncio.Future[None] | None = None
+        self._home: Inbox | None = None
         self._callbacks: list[Callable[[], None]] = []
         self._committed: list[Callable[[Committed], None]] = []
         #: The outbox position at the end of the last transaction.
@@ -69,8 +98,10 @@ class Writer:
         self._conn = await asyncio.get_running_loop().run_in_executor(self._executor, open_writer)
 
     def start(self) -> None:
-        """Start committing queued changes, and checkpointing."""
-        self._committer = asyncio.create_task(self._commit_loop(), name="store-committer")
+        """Start committing queued changes (in the writer's thread), and checkpointing."""
+        loop = asyncio.get_running_loop()
+        self._home = inbox_of(loop)
+        self._committer = asyncio.wrap_future(self._executor.submit(self._commit_thread))
         self._checkpointer = asyncio.create_task(self._checkpoint_loop(), name="store-checkpoint")
 
     async def close(self) -> None:
@@ -81,11 +112,10 @@ class Writer:
                 await self._checkpointer
             self._checkpointer = None
         if self._committer is not None:
-            while self._queue:
-                await asyncio.sleep(0.001)
-            self._committer.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._committer
+            with self._ready:
+                self._closing = True
+                self._ready.notify()
+            await self._committer  # it ends once the queue is empty
             self._committer = None
         if self._conn is not None:
             await asyncio.get_running_loop().run_in_executor(self._executor, self._conn.close)
@@ -115,14 +145,17 @@ class Writer:
     def enqueue(self, change: Change) -> asyncio.Future[None]:
         """Queue the change now; the future resolves once its transaction has committed.
 
-        Changes commit in the order they were queued.
+        Changes commit in the order they were queued. Callable on any event loop's
+        thread; the future belongs to the caller's loop.
         """
-        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[None] = loop.create_future()
         if not change:
             future.set_result(None)
             return future
-        self._queue.append((change, future))
-        self._wake.set()
+        with self._ready:
+            self._queue.append((change, future, inbox_of(loop)))
+            self._ready.notify()
         return future
 
     def on_commit(self, callback: Callable[[], None]) -> None:
@@ -142,65 +175,104 @@ class Writer:
         *args: P.args,
         **kwargs: P.kwargs,
     ) -> T:
-        """`fn(connection, ...)` in the writer's thread, outside the queue of changes.
+        """`fn(connection, ...)` in the writer's thread, between transactions.
 
         The connection is in autocommit mode: each statement is its own transaction.
         """
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[T] = loop.create_future()
+        call = _Call(lambda conn: fn(conn, *args, **kwargs), future, inbox_of(loop))
+        with self._ready:
+            self._queue.append(call)
+            self._ready.notify()
+        return await future
+
+    def _commit_thread(self) -> None:
+        """(The writer's thread.) Commit queued changes in batches until closed."""
+        while True:
+            with self._ready:
+                while not self._queue and not self._closing:
+                    self._ready.wait()
+                if not self._queue:
+                    return
+                first = self._queue[0]
+                if isinstance(first, _Call):
+                    self._queue.pop(0)
+                    batch: list[_Queued] = []
+                else:  # the changes up to the next call (or MAX_BATCH)
+                    n = 0
+                    while (n < len(self._queue) and n < MAX_BATCH
+                           and not isinstance(self._queue[n], _Call)):  # fmt: skip
+                        n += 1
+                    batch = cast(list[_Queued], self._queue[:n])
+                    del self._queue[:n]
+            if not batch:
+                self._call(cast(_Call, first))
+            else:
+                self._commit(batch)
+
+    def _call(self, call: _Call) -> None:
         conn = self._conn
         assert conn is not None
-        return await asyncio.get_running_loop().run_in_executor(
-            self._executor, lambda: fn(conn, *args, **kwargs)
+        try:
+            result = call.fn(conn)
+        except Exception as exc:
+            call.back.put(_fail, call.future, exc)
+        else:
+            call.back.put(_succeed, call.future, result)
+
+    def _commit(self, batch: list[_Queued]) -> None:
+        changes = [c for c, _, _ in batch]
+        try:
+            self._apply(changes)
+            outcomes: list[Exception | None] = [None] * len(batch)
+        except Exception as exc:
+            # One bad change must not fail the others that shared its transaction:
+            # commit them one by one to find it.
+            outcomes = [exc] if len(batch) == 1 else [self._apply_alone(c) for c in changes]
+        self.commits += 1
+        info = self._committed_info(
+            [c for c, e in zip(changes, outcomes, strict=True) if e is None]
         )
+        by_loop: dict[Inbox, list[tuple[asyncio.Future[None], Exception | None]]] = {}
+        for (_, future, back), error in zip(batch, outcomes, strict=True):
+            by_loop.setdefault(back, []).append((future, error))
+        home = self._home
+        assert home is not None
+        # The home loop first: its commit callbacks run before any caller hears of it.
+        home.put(self._tell_home, info, any(c.events for c in changes), by_loop.pop(home, []))
+        for back, outcomes_there in by_loop.items():
+            back.put(_resolve, outcomes_there)
 
-    async def _commit_loop(self) -> None:
-        loop = asyncio.get_running_loop()
-        while True:
-            await self._wake.wait()
-            self._wake.clear()
-            while self._queue:
-                batch = self._queue[:MAX_BATCH]
-                del self._queue[:MAX_BATCH]
-                try:
-                    await loop.run_in_executor(self._executor, self._apply, [c for c, _ in batch])
-                    outcomes: list[Exception | None] = [None] * len(batch)
-                except Exception as exc:
-                    # One bad change must not fail the others that shared its
-                    # transaction: commit them one by one to find it.
-                    outcomes = [exc] if len(batch) == 1 else [
-                        await self._apply_alone(change) for change, _ in batch
-                    ]  # fmt: skip
-                self.commits += 1
-                self._tell_committed([c for (c, _), e in zip(batch, outcomes, strict=True)
-                                      if e is None])  # fmt: skip
-                for (_, fut), error in zip(batch, outcomes, strict=True):
-                    if fut.done():
-                        continue
-                    if error is None:
-                        fut.set_result(None)
-                    else:
-                        log.error("store: commit failed: %s", error)
-                        fut.set_exception(StoreError(f"commit failed: {error}"))
-                if any(c.events for c, _ in batch):
-                    for callback in self._callbacks:
-                        callback()
-
-    def _tell_committed(self, changes: Sequence[Change]) -> None:
+    def _committed_info(self, changes: Sequence[Change]) -> Committed:
         listeners: list[str] = []
         for change in changes:
             if change.events:
                 self._position = max(self._position, change.events[-1].position)
             listeners.extend(str(cols[0]) for cols in change.listeners)
             listeners.extend(change.deleted_listeners)
-        info = Committed(self._position, tuple(dict.fromkeys(listeners)))
+        return Committed(self._position, tuple(dict.fromkeys(listeners)))
+
+    def _tell_home(
+        self,
+        info: Committed,
+        wrote_events: bool,
+        outcomes: list[tuple[asyncio.Future[None], Exception | None]],
+    ) -> None:
+        """(The home loop.) The commit callbacks, then the home loop's callers."""
         for callback in self._committed:
             try:
                 callback(info)
             except Exception:
                 log.exception("store: a commit callback failed")
+        _resolve(outcomes)
+        if wrote_events:
+            for on_commit in self._callbacks:
+                on_commit()
 
-    async def _apply_alone(self, change: Change) -> Exception | None:
+    def _apply_alone(self, change: Change) -> Exception | None:
         try:
-            await asyncio.get_running_loop().run_in_executor(self._executor, self._apply, [change])
+            self._apply([change])
         except Exception as exc:
             return exc
         return None
@@ -209,6 +281,28 @@ class Writer:
         conn = self._conn
         assert conn is not None
         apply(conn, changes)
+
+
+def _succeed(future: asyncio.Future[Any], result: object) -> None:
+    if not future.done():
+        future.set_result(result)
+
+
+def _fail(future: asyncio.Future[Any], exc: BaseException) -> None:
+    if not future.done():
+        future.set_exception(exc)
+
+
+def _resolve(outcomes: list[tuple[asyncio.Future[None], Exception | None]]) -> None:
+    """(A caller's loop.) Each caller learns whether its change committed."""
+    for future, error in outcomes:
+        if future.done():
+            continue
+        if error is None:
+            future.set_result(None)
+        else:
+            log.error("store: commit failed: %s", error)
+            future.set_exception(StoreError(f"commit failed: {error}"))
 
 
 def apply(conn: sqlite3.Connection, changes: Sequence[Change]) -> None:
