@@ -22,6 +22,7 @@ from tidings.store.rows import Change, Committed
 from tidings.store.sqlite import tables
 from tidings.store.sqlite.connection import connect
 from tidings.store.sqlite.migrations import migrate
+from tidings.store.sqlite.retention import ensure_incremental_vacuum
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +58,7 @@ class Writer:
 
         def open_writer() -> sqlite3.Connection:
             conn = connect(self.path)
+            ensure_incremental_vacuum(conn, self.path)
             migrate(conn, self.path)
             # Checkpoints run in their own thread (below), not inside a commit, where
             # copying the WAL back would hold up every writer waiting for that commit.
