@@ -16,7 +16,7 @@ import re
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -147,9 +147,7 @@ def test_delivered_events_go_and_undelivered_ones_stay_until_delivered(
         return Reply(503, b"down") if receiver_down.is_set() else Reply(200, b"ok")
 
     receiver.rule("/down", refuse_while_down)
-    heard_up, _ = listeners.create(
-        webhook_listener("up", receiver.url("/up"), workflows=[up.name])
-    )
+    heard_up, _ = listeners.create(webhook_listener("up", receiver.url("/up"), workflows=[up.name]))
     heard_down, _ = listeners.create(
         webhook_listener("down", receiver.url("/down"), workflows=[down.name], schedule=[0.3] * 50)
     )
@@ -222,14 +220,14 @@ def test_a_listener_keeps_its_records_for_its_own_retention(
 
 def watch(
     server: TidingsProcess, **request: Any
-) -> Iterator[event_service_pb2.WatchEventsResponse]:
+) -> Generator[event_service_pb2.WatchEventsResponse, None, None]:
     channel = grpc.insecure_channel(server.address)
     stub = event_service_pb2_grpc.EventServiceStub(channel)
     stream = stub.WatchEvents(event_service_pb2.WatchEventsRequest(**request), timeout=WAIT)
     try:
         yield from stream
     finally:
-        stream.cancel()
+        stream.cancel()  # type: ignore[no-untyped-call]
         channel.close()
 
 

@@ -22,28 +22,50 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--data-dir", type=Path, help="folder of the embedded store (default .data)")
     serve.add_argument("--kafka-bootstrap", help="Kafka bootstrap servers (default: no Kafka)")
     serve.add_argument("--log-level", default="INFO", help="DEBUG, INFO, WARNING, ERROR")
+    copy = sub.add_parser(
+        "backup", help="copy the SQLite database to a new file, online (while it serves)"
+    )
+    copy.add_argument("dest", type=Path, help="the file to write (must not exist)")
+    copy.add_argument("--config", type=Path, help="a TOML configuration file")
+    copy.add_argument("--data-dir", type=Path, help="folder of the embedded store (default .data)")
     return parser
+
+
+def _backup(cfg: config.Config, dest: Path) -> int:
+    import sqlite3
+
+    from tidings.store.sqlite.backup import backup
+
+    try:
+        size = backup(cfg.database_path, dest)
+    except (OSError, sqlite3.Error) as exc:
+        print(f"tidings: backup failed: {exc}", file=sys.stderr)
+        return 1
+    print(f"tidings: copied {cfg.database_path} to {dest} ({size} bytes)")
+    return 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit code."""
     args = _parser().parse_args(argv)
     logging.basicConfig(
-        level=args.log_level.upper(),
+        level=getattr(args, "log_level", "INFO").upper(),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     try:
         cfg = config.load(
             args.config,
             overrides={
-                "listen": args.listen,
+                "listen": getattr(args, "listen", None),
                 "data_dir": args.data_dir,
-                "kafka_bootstrap": args.kafka_bootstrap,
+                "kafka_bootstrap": getattr(args, "kafka_bootstrap", None),
             },
         )
     except config.ConfigError as exc:
         print(f"tidings: configuration error: {exc}", file=sys.stderr)
         return 2
+    if args.command == "backup":
+        return _backup(cfg, args.dest)
     from tidings.server import serve
     from tidings.store.folder_lock import FolderInUseError
     from tidings.tuning import keep_heap

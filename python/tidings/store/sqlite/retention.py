@@ -160,5 +160,7 @@ def _prune(
 
 def reclaim(c: sqlite3.Connection, pages: int) -> int:
     """Give up to `pages` free pages back to the file system; how many stay free."""
-    c.execute(f"PRAGMA incremental_vacuum({int(pages)})").fetchall()
+    # executescript steps the pragma to the end: each step frees one page, and execute()
+    # steps a statement without result columns only once.
+    c.executescript(f"PRAGMA incremental_vacuum({int(pages)});")
     return int(c.execute("PRAGMA freelist_count").fetchone()[0])

@@ -30,6 +30,8 @@ T = TypeVar("T")
 P = ParamSpec("P")
 MAX_BATCH = 512
 CHECKPOINT_SECONDS = 1.0
+#: Bytes the WAL file is truncated to after a checkpoint that lets it start over.
+WAL_SIZE_LIMIT = 64 * 1024 * 1024
 
 
 class Writer:
@@ -63,6 +65,9 @@ class Writer:
             # Checkpoints run in their own thread (below), not inside a commit, where
             # copying the WAL back would hold up every writer waiting for that commit.
             conn.execute("PRAGMA wal_autocheckpoint=0")
+            # The WAL file keeps the size of its busiest moment; cut it back to this when
+            # a checkpoint lets it start over (else retention's freed space sits there).
+            conn.execute(f"PRAGMA journal_size_limit={WAL_SIZE_LIMIT}")
             self._position = int(
                 conn.execute("SELECT coalesce(max(position), 0) FROM events").fetchone()[0]
             )
