@@ -25,6 +25,10 @@ log = logging.getLogger(__name__)
 
 #: Pages handed back to the file system per step.
 RECLAIM_PAGES = 2000
+#: The share of the file that may stay free: under steady load what a pass frees, new
+#: rows fill again, and moving pages to shrink the file (then growing it) only costs
+#: writes. Beyond it (a burst gone, retention shortened) the file shrinks.
+SPARE = 0.25
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,10 +122,10 @@ class Retention:
             after = step.scanned_to
             await asyncio.sleep(self.policy.pause_s)
         # Also what an interrupted pass freed: a step when nothing is free costs little.
-        free = await self.store.reclaim(RECLAIM_PAGES)
+        free = await self.store.reclaim(RECLAIM_PAGES, SPARE)
         while free > 0:
             await asyncio.sleep(self.policy.pause_s)
-            left = await self.store.reclaim(RECLAIM_PAGES)
+            left = await self.store.reclaim(RECLAIM_PAGES, SPARE)
             if left >= free:  # no progress (the database cannot give pages back)
                 break
             free = left

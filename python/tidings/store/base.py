@@ -134,8 +134,12 @@ class Store(Protocol):
         """
         ...
 
-    async def reclaim(self, pages: int) -> int:
-        """Give up to `pages` freed pages back to the file system; how many stay free."""
+    async def reclaim(self, pages: int, spare: float = 0.0) -> int:
+        """Give up to `pages` freed pages back to the file system, beyond a spare share.
+
+        `spare` is the share of the storage's pages that may stay free for new rows to
+        reuse. Returns how many free pages beyond it are left.
+        """
         ...
 
     # --- the outbox ----------------------------------------------------------

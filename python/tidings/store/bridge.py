@@ -177,9 +177,9 @@ class StoreOnLoop:
         """See `Store.removed_upto`."""
         return await self._there(self._store.removed_upto())
 
-    async def reclaim(self, pages: int) -> int:
+    async def reclaim(self, pages: int, spare: float = 0.0) -> int:
         """See `Store.reclaim`."""
-        return await self._there(self._store.reclaim(pages))
+        return await self._there(self._store.reclaim(pages, spare))
 
     # --- the outbox ----------------------------------------------------------
 

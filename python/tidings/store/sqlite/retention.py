@@ -158,9 +158,23 @@ def _prune(
     return Pruned(scanned_to, len(gone_events), len(gone_records), done, last)
 
 
-def reclaim(c: sqlite3.Connection, pages: int) -> int:
-    """Give up to `pages` free pages back to the file system; how many stay free."""
+def reclaim(c: sqlite3.Connection, pages: int, spare: float = 0.0) -> int:
+    """Give free pages back to the file system, up to `pages`, beyond a spare share.
+
+    `spare`: the share of the file's pages that may stay free (new rows reuse them,
+    which is cheaper than moving pages to shrink the file and growing it again).
+    Returns how many free pages beyond the spare are left.
+    """
+
+    def excess() -> int:
+        free = int(c.execute("PRAGMA freelist_count").fetchone()[0])
+        total = int(c.execute("PRAGMA page_count").fetchone()[0])
+        return free - int(spare * total)
+
+    over = excess()
+    if over <= 0:
+        return 0
     # executescript steps the pragma to the end: each step frees one page, and execute()
     # steps a statement without result columns only once.
-    c.executescript(f"PRAGMA incremental_vacuum({int(pages)});")
-    return int(c.execute("PRAGMA freelist_count").fetchone()[0])
+    c.executescript(f"PRAGMA incremental_vacuum({min(int(pages), over)});")
+    return max(0, excess())

@@ -116,10 +116,10 @@ class SQLiteStore:
         """The newest outbox position retention has removed (0: none)."""
         return self._removed_upto
 
-    async def reclaim(self, pages: int) -> int:
-        """Give up to `pages` free pages back (writer's thread); how many stay free."""
+    async def reclaim(self, pages: int, spare: float = 0.0) -> int:
+        """Give free pages back beyond a spare share (writer's thread); how many are left."""
         try:
-            return await self._writer.run(retention.reclaim, pages)
+            return await self._writer.run(retention.reclaim, pages, spare)
         except sqlite3.Error as exc:
             raise StoreError(f"cannot reclaim space: {exc}") from exc
 
