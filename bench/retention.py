@@ -122,6 +122,24 @@ def sample(data: Path) -> dict[str, float]:
     }
 
 
+#: Answers after which a start is tried again (its request_id makes that safe).
+TRANSIENT = (grpc.StatusCode.CANCELLED, grpc.StatusCode.UNAVAILABLE)
+
+
+async def start(
+    stub: EG.ExecutionServiceAsyncStub, request: E.StartExecutionRequest
+) -> E.StartExecutionResponse:
+    """StartExecution, again on a transient failure (a loaded machine)."""
+    for _ in range(5):
+        try:
+            return await stub.StartExecution(request)
+        except grpc.aio.AioRpcError as exc:
+            if exc.code() not in TRANSIENT:
+                raise
+            await asyncio.sleep(0.5)
+    return await stub.StartExecution(request)
+
+
 async def soak(
     server: TidingsProcess, port: int, rate: float, seconds: float, every: float
 ) -> tuple[list[str], list[dict[str, Any]]]:
@@ -145,7 +163,7 @@ async def soak(
         stub = EG.ExecutionServiceStub(channel)
         begin = time.monotonic()
         next_sample = begin
-        pending: set[asyncio.Task[E.StartExecutionResponse]] = set()
+        pending: set[asyncio.Future[E.StartExecutionResponse]] = set()
         n = 0
         while (now := time.monotonic()) < begin + seconds:
             if now >= next_sample:
@@ -154,8 +172,10 @@ async def soak(
                 next_sample += every
             due = int((now - begin) * rate) - n
             for _ in range(due):
-                request = E.StartExecutionRequest(workflow=WORKFLOW, input_json=blob_json)
-                pending.add(asyncio.ensure_future(stub.StartExecution(request)))
+                request = E.StartExecutionRequest(
+                    workflow=WORKFLOW, input_json=blob_json, request_id=f"soak-{n}"
+                )
+                pending.add(asyncio.ensure_future(start(stub, request)))
                 n += 1
             done = {t for t in pending if t.done()}
             started.extend(t.result().execution.id for t in done)
