@@ -3,11 +3,12 @@
 Now and then (every `interval_s`) it walks the outbox from its oldest event in small
 steps (`Store.prune`: one short transaction of at most `batch` events each, on the
 store's one writing connection, so a commit waits for at most one step), then gives
-free pages beyond a spare quarter of the file back to the file system (`Store.reclaim`). Which events are done with is
-the dispatcher's knowledge: the shared cursor of the webhook reader (events before it
-are settled by every webhook listener that heard them; what is not is in delivery
-records, which keep their events), the seed-000 Kafka target's cursor when Kafka is
-configured, and every Kafka listener's cursor (the store adds those).
+free pages beyond a spare quarter of the file back to the file system
+(`Store.reclaim`). Which events are done with is the dispatcher's knowledge: the shared
+cursor of the webhook reader (events before it are settled by every webhook listener
+that heard them; what is not is in delivery records, which keep their events), the
+seed-000 Kafka target's cursor when Kafka is configured, and every Kafka listener's
+cursor (the store adds those).
 """
 
 from __future__ import annotations
