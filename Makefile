@@ -17,7 +17,7 @@ STAMPS := $(VENV)/.stamps
 
 RUST_SOURCES := $(shell find rust -name '*.rs' -o -name 'Cargo.toml' -o -name 'build.rs' 2>/dev/null) Cargo.toml $(wildcard Cargo.lock) $(wildcard protos/tidings/v1/*.proto)
 
-.PHONY: help setup run test lint typecheck rust-check buf-lint proto proto-check floor-check pytest pytest-mistral bench kafka-start kafka-stop mistral-start mistral-stop clean
+.PHONY: help setup run test lint typecheck rust-check buf-lint proto proto-check floor-check dist wheel-check config-doc pytest pytest-mistral bench bench-retention kafka-start kafka-stop mistral-start mistral-stop clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 16
@@ -78,6 +78,11 @@ lint: setup ## ruff, cargo fmt, stubtest of the Rust extension's stub, the impor
 	# The walls of ARCHITECTURE.md (import-linter contracts in pyproject.toml).
 	$(VENV)/bin/lint-imports --no-cache
 	$(PY) scripts/check_module_size.py
+	# docs/operations.md's configuration reference against python/tidings/config.py.
+	$(PY) scripts/config_doc.py --check
+
+config-doc: setup ## rewrite the configuration reference of docs/operations.md from the config schema
+	$(PY) scripts/config_doc.py
 
 typecheck: setup ## mypy --strict on python/tidings, tests and bench
 	$(VENV)/bin/mypy --strict
@@ -95,6 +100,26 @@ proto: setup ## regenerate python/tidings/v1 from protos/
 proto-check: setup ## fail if the committed generated code is stale
 	$(PY) scripts/protogen.py --check
 
+# --- packaging -------------------------------------------------------------------
+
+DIST := dist
+
+dist: setup ## build the wheel (maturin, release) and the sdist into dist/
+	rm -rf $(DIST)
+	$(VENV)/bin/maturin build --release --quiet --out $(DIST)
+	$(VENV)/bin/maturin sdist --out $(DIST)
+
+# The wheel as an operator gets it: a fresh venv in a temporary folder outside the
+# checkout, the wheel and its dependencies from the index (uv's cache makes it quick),
+# then scripts/wheel_check.py, run from there: tidings serve, one workflow, a backup,
+# SIGTERM.
+wheel-check: dist ## install the wheel into a fresh venv outside the checkout; serve one workflow with it
+	tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && \
+	$(UV) venv --quiet --python $(PY) "$$tmp/venv" && \
+	$(UV) pip install --quiet --python "$$tmp/venv/bin/python" $(DIST)/tidings-*.whl && \
+	cp scripts/wheel_check.py "$$tmp/" && \
+	(cd "$$tmp" && env -u PYTHONPATH "$$tmp/venv/bin/python" wheel_check.py "$(CURDIR)")
+
 # The runtime dependencies the generated code and the gRPC server touch, installed at the
 # floors pyproject.toml states (scripts/floors.py reads them), with every transitive
 # dependency at its lowest too (fixed versions: uv's cache serves them after the first
@@ -102,13 +127,12 @@ proto-check: setup ## fail if the committed generated code is stale
 FLOOR_VENV := $(TOOLS)/floor-venv
 FLOOR_PACKAGES := protobuf grpcio grpcio-status grpcio-health-checking grpcio-reflection googleapis-common-protos
 
-floor-check: setup ## import tidings.v1 and the gRPC modules we use with the lowest allowed versions
+floor-check: dist ## import tidings.v1 and the gRPC modules we use with the lowest allowed versions
 	rm -rf $(FLOOR_VENV)
 	$(UV) venv --quiet --python $(PY) $(FLOOR_VENV)
 	$(PY) scripts/floors.py $(FLOOR_PACKAGES) > $(FLOOR_VENV)/floors.txt
 	$(UV) pip install --quiet --python $(FLOOR_VENV)/bin/python --resolution lowest -r $(FLOOR_VENV)/floors.txt
-	$(VENV)/bin/maturin build --release --quiet --out $(FLOOR_VENV)/dist
-	$(UV) pip install --quiet --python $(FLOOR_VENV)/bin/python --no-deps $(FLOOR_VENV)/dist/*.whl
+	$(UV) pip install --quiet --python $(FLOOR_VENV)/bin/python --no-deps $(DIST)/tidings-*.whl
 	$(FLOOR_VENV)/bin/python -W error scripts/floor_check.py $(FLOOR_VENV)/floors.txt
 
 pytest: setup ## pytest, including the real-Kafka, real-gRPC and real-Mistral (differential) tests
@@ -117,7 +141,7 @@ pytest: setup ## pytest, including the real-Kafka, real-gRPC and real-Mistral (d
 pytest-mistral: setup ## only the differential test against real Mistral (tests/mistral/)
 	$(PY) -m pytest -m mistral
 
-test: lint typecheck rust-check buf-lint proto-check floor-check pytest ## every check
+test: lint typecheck rust-check buf-lint proto-check floor-check wheel-check pytest ## every check
 
 bench: setup ## the benchmarks of bench/ (codec, engine, dispatch), each printing its ratios
 	$(PY) bench/codec.py
@@ -125,7 +149,10 @@ bench: setup ## the benchmarks of bench/ (codec, engine, dispatch), each printin
 	$(PY) bench/dispatch.py
 	$(PY) bench/listeners.py
 
+bench-retention: setup ## the retention soak (5 minutes of steady load, retention 60 s): the database size curve
+	$(PY) bench/retention.py
+
 clean: ## remove build products and local state (not the download caches)
 	scripts/kafka stop || true
 	scripts/mistral stop || true
-	rm -rf $(VENV) $(TOOLS) tools/node_modules target .data .kafka .mistral
+	rm -rf $(VENV) $(TOOLS) tools/node_modules target dist .data .kafka .mistral

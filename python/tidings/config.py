@@ -99,6 +99,14 @@ class Config:
     expression_time_limit_s: float = 1.0
     #: Seconds one std.js / std.javascript script may run; beyond it its task fails.
     javascript_time_limit_s: float = 10.0
+    #: Seconds a delivered event, its delivery records and their attempts are kept (7
+    #: days); a listener's ``delivery_retention`` overrides it for its own records. An
+    #: event not yet delivered to every target is kept however old. 0 keeps everything.
+    retention_s: float = 604_800.0
+    #: Seconds between two passes of retention over the outbox.
+    retention_interval_s: float = 60.0
+    #: Events retention looks at per step (one short transaction of the writer).
+    retention_batch: int = 500
 
     def definition_limits(self) -> DefinitionLimits:
         """The ``max_definition_*`` settings; ValueError names a bad one."""
@@ -203,7 +211,9 @@ def _validate(config: Config) -> Config:
     host, sep, port = config.listen.rpartition(":")
     if not sep or not host or not port.isdigit() or not 0 <= int(port) <= 65535:
         raise ConfigError(f"listen: expected host:port, got {config.listen!r}")
-    for name in ("shutdown_grace_s", "http_transport_retries", "http_retry_delay_s"):
+    for name in (
+        "shutdown_grace_s", "http_transport_retries", "http_retry_delay_s", "retention_s",
+    ):  # fmt: skip
         if getattr(config, name) < 0:
             raise ConfigError(f"{name}: must not be negative")
     limit = config.expression_time_limit_s
@@ -216,6 +226,10 @@ def _validate(config: Config) -> Config:
         raise ConfigError(
             f"javascript_time_limit_s: must be more than 0 and at most 3600, got {js_limit}"
         )
+    if not (0 < config.retention_interval_s <= 86_400):
+        raise ConfigError("retention_interval_s: must be more than 0 and at most 86400")
+    if not (1 <= config.retention_batch <= 100_000):
+        raise ConfigError("retention_batch: must be between 1 and 100000")
     try:
         codec.Renderer("mistral", timezone=config.timezone)
     except codec.CodecError as exc:

@@ -12,6 +12,7 @@ __all__ = [
     "InternalError",
     "InvalidArgumentError",
     "NotFoundError",
+    "OutOfRangeError",
     "StoreError",
     "TidingsError",
     "invalid",
@@ -51,6 +52,10 @@ class InvalidArgumentError(TidingsError, ValueError):
 
 class FailedPreconditionError(TidingsError):
     """The operation is not allowed in the current state (e.g. pausing an ended execution)."""
+
+
+class OutOfRangeError(TidingsError):
+    """A position asked for is no longer kept (a WatchEvents cursor older than retention)."""
 
 
 class InternalError(TidingsError):

@@ -22,6 +22,7 @@ from tidings.api.listeners import ListenerService
 from tidings.api.workflows import WorkflowService
 from tidings.config import Config
 from tidings.dispatch.dispatcher import Dispatcher
+from tidings.dispatch.retention import Retention, RetentionPolicy
 from tidings.dispatch.stream import CommitSignal
 from tidings.engine.actions import HttpActionConfig, default_registry
 from tidings.engine.events import EventFactory
@@ -109,6 +110,15 @@ class Server:
             engine_name=config.engine_name,
             engine_version=config.engine_version,
         )
+        self.retention = Retention(
+            self.store,
+            RetentionPolicy(
+                config.retention_s,
+                interval_s=config.retention_interval_s,
+                batch=config.retention_batch,
+            ),
+            self.dispatcher.retention_holders(),
+        )
         self.health = health_aio.HealthServicer()
         tokens = config.api_tokens()
         self._grpc = grpc.aio.server(
@@ -147,6 +157,7 @@ class Server:
         await self.store.open()
         self.store.on_commit(self.commits.notify)
         await self.dispatcher.start()
+        self.retention.start()
         self.engine_thread.start()
         await self.engine_thread.call(self.engine.start())
         credentials = server_credentials(self.config)
@@ -180,6 +191,7 @@ class Server:
         self.engine_thread.stop()
         # ENGINE_DOWN is in the outbox now: give delivery a moment to carry it out.
         await self.dispatcher.drain(timeout=self.config.shutdown_grace_s)
+        await self.retention.stop()
         await self.dispatcher.stop()
         await self.store.close()
         log.info("stopped")

@@ -18,6 +18,7 @@ from tidings.errors import (
     FieldViolation,
     InvalidArgumentError,
     NotFoundError,
+    OutOfRangeError,
     StoreError,
     TidingsError,
 )
@@ -32,6 +33,7 @@ _CODES: tuple[tuple[type[TidingsError], grpc.StatusCode, int], ...] = (
     (AlreadyExistsError, grpc.StatusCode.ALREADY_EXISTS, code_pb2.ALREADY_EXISTS),
     (InvalidArgumentError, grpc.StatusCode.INVALID_ARGUMENT, code_pb2.INVALID_ARGUMENT),
     (FailedPreconditionError, grpc.StatusCode.FAILED_PRECONDITION, code_pb2.FAILED_PRECONDITION),
+    (OutOfRangeError, grpc.StatusCode.OUT_OF_RANGE, code_pb2.OUT_OF_RANGE),
 )
 
 

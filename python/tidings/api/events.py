@@ -54,6 +54,7 @@ class EventService(event_service_pb2_grpc.EventServiceServicer):
             raise InvalidArgumentError(
                 "bad size", [FieldViolation("max_batch_size", "must not be negative")]
             )
+        removed_before = 0
         if request.cursor:
             try:
                 position = decode_token(request.cursor)
@@ -63,9 +64,13 @@ class EventService(event_service_pb2_grpc.EventServiceServicer):
                 ) from exc
         elif request.from_beginning:
             position = 0
+            # What retention removed before the call is not missing: the rest is asked for.
+            removed_before = await self.store.removed_upto()
         else:
             position = await self.store.last_position()
-        async for chosen, read_to in stream.tail(self.store, self.commits, position, wanted):
+        async for chosen, read_to in stream.tail(
+            self.store, self.commits, position, wanted, removed_before=removed_before
+        ):
             for start in range(0, len(chosen), size):
                 part = chosen[start : start + size]
                 # A client resuming from the last batch's cursor skips what was filtered out.

@@ -87,6 +87,7 @@ def _spec(m: PB.Listener) -> ListenerSpec:
         ),
         enabled=m.enabled if m.HasField("enabled") else True,
         extensions=m.extensions,
+        retention_s=(seconds(m.delivery_retention) if m.HasField("delivery_retention") else None),
     )
 
 
@@ -127,6 +128,8 @@ def listener(row: ListenerRow) -> PB.Listener:
         update_time=convert.ts(row.update_time),
         extensions=bool(cfg.get("extensions")),
     )
+    if row.retention_s is not None:
+        message.delivery_retention.CopyFrom(duration(row.retention_s))
     if row.retry.get("disable_after_s") is not None:
         message.retry_policy.disable_after.CopyFrom(duration(row.retry["disable_after_s"]))
     mode = _mode_value(cfg.get("cloudevents_mode", ""))

@@ -1,7 +1,8 @@
 """The ``tidings`` command: ``serve`` runs the server, the rest talk to one.
 
-``tidings serve`` and ``tidings token`` go straight to their own argparse parsers
-(:mod:`tidings.cli.serve`, :mod:`tidings.cli.tokens`);
+``tidings serve``, ``tidings token`` and ``tidings backup`` go straight to their own
+argparse parsers (:mod:`tidings.cli.serve`, :mod:`tidings.cli.tokens`,
+:mod:`tidings.cli.backup`);
 the client commands are a Typer tree (:mod:`tidings.cli.app`), one module per group.
 """
 
@@ -23,6 +24,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from tidings.cli import tokens
 
         return tokens.main(args[1:])
+    if args[:1] == ["backup"]:
+        from tidings.cli import backup
+
+        return backup.main(args[1:])
     import typer.main
 
     from tidings.cli.app import app

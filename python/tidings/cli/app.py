@@ -86,6 +86,17 @@ def token(ctx: typer.Context) -> None:
     raise typer.Exit(tokens.main(ctx.args))
 
 
+@app.command(
+    context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
+    add_help_option=False,
+)
+def backup(ctx: typer.Context) -> None:
+    """Copy the database online, while it serves (`tidings backup --help`)."""
+    from tidings.cli import backup as copying
+
+    raise typer.Exit(copying.main(ctx.args))
+
+
 app.add_typer(workflows.app, name="workflow")
 app.command("run")(run.run)
 app.add_typer(executions.app, name="execution")

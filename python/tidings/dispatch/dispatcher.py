@@ -70,6 +70,17 @@ class Dispatcher:
         self._changed: set[str] = set()
         self._following: asyncio.Task[None] | None = None
 
+    def retention_holders(self) -> list[str]:
+        """The cursors that keep events from retention (the store adds Kafka listeners').
+
+        The webhook reader's shared cursor, and the seed-000 Kafka target's when Kafka
+        is configured (without it, its old cursor would keep everything forever).
+        """
+        holders = [self.fanout.ledger.cursor_id]
+        if self.kafka is not None:
+            holders.append(self._builtin.id)
+        return holders
+
     def wake(self) -> None:
         """Called after each commit that wrote events."""
         for pipeline in self.pipelines.values():

@@ -7,6 +7,7 @@ import contextlib
 from collections.abc import AsyncIterator, Iterator
 
 from tidings.dispatch.targets import EventFilter
+from tidings.errors import OutOfRangeError
 from tidings.store import Store
 from tidings.store.rows import EventRow
 
@@ -39,17 +40,35 @@ class CommitSignal:
 
 
 async def tail(
-    store: Store, commits: CommitSignal, position: int, wanted: EventFilter
+    store: Store,
+    commits: CommitSignal,
+    position: int,
+    wanted: EventFilter,
+    *,
+    removed_before: int = 0,
 ) -> AsyncIterator[tuple[list[EventRow], int]]:
     """Committed events after `position` that pass `wanted`, batch by batch, forever.
 
     Yields each batch's matching events (possibly none) and the outbox position it was
-    read to; waits for a commit when there is nothing new. Ends only when cancelled.
+    read to; waits for a commit when there is nothing new. Ends when cancelled, or with
+    `OutOfRangeError` once retention has removed events after `position`, at the start
+    or later (a reader that fell that far behind): what it would yield is no longer
+    complete. Removals up to `removed_before` are not counted (a reader from the
+    beginning asks for what is left).
     """
     with commits.subscribe() as committed:
         while True:
             committed.clear()
             rows = await store.read_events(position, READ_BATCH)
+            # After the read: a removal its snapshot saw is counted by now (the store
+            # counts it before it commits).
+            removed = await store.removed_upto()
+            if position < removed and removed > removed_before:
+                raise OutOfRangeError(
+                    f"the cursor (outbox position {position}) is older than retention: "
+                    f"events up to position {removed} have been removed; watch again "
+                    "from_beginning for what is left, or from now"
+                )
             if not rows:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(committed.wait(), timeout=IDLE_POLL_S)

@@ -115,6 +115,8 @@ class ListenerSpec:
     #: Also deliver what the profile's seed does not define (mistral pause/resume
     #: eTypes, tencent ``<EventName>``); see docs/profiles.md, "Extensions".
     extensions: bool = False
+    #: Seconds its settled delivery records are kept; None: the server's retention.
+    retention_s: float | None = None
 
 
 # --- validation ----------------------------------------------------------------
@@ -330,6 +332,8 @@ def validate(spec: ListenerSpec, prefix: str = "listener") -> list[FieldViolatio
             )
         _check_cloudevents_mode(t.cloudevents_mode, spec.profile, f"{k}.cloudevents_mode", out)
     _check_retry(spec.retry, f"{p}.retry_policy", out)
+    if spec.retention_s is not None and not _finite_positive(spec.retention_s):
+        out.append(FieldViolation(f"{p}.delivery_retention", "must be longer than zero"))
     return out
 
 
@@ -379,6 +383,7 @@ def build_row(
         secrets=secrets_,
         create_time=now,
         update_time=now,
+        retention_s=spec.retention_s,
     )
 
 

@@ -17,6 +17,7 @@ from tidings.store.rows import (
     EnvironmentRow,
     EventRow,
     ExecutionRow,
+    Pruned,
     TaskRow,
     WorkflowRow,
 )
@@ -27,6 +28,7 @@ __all__ = [
     "EnvironmentRow",
     "EventRow",
     "ExecutionRow",
+    "Pruned",
     "Store",
     "StoreError",
     "TaskRow",

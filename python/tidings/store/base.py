@@ -44,6 +44,7 @@ from tidings.store.rows import (
     EnvironmentRow,
     EventRow,
     ExecutionRow,
+    Pruned,
     TaskRow,
     WorkflowRow,
 )
@@ -106,6 +107,38 @@ class Store(Protocol):
 
         Its own small transaction, outside the queue of changes: not ordered with
         changes still waiting to commit.
+        """
+        ...
+
+    # --- retention -----------------------------------------------------------
+
+    async def prune(
+        self, *, after: int, holders: Sequence[str], now: float, retention_s: float, limit: int
+    ) -> Pruned:
+        """One small retention step, its own transaction beside the queue of changes.
+
+        Looks at up to `limit` events after position `after`, oldest first, and removes
+        the settled delivery records (and their attempts) older than their listener's
+        retention (its `retention_s`, else the given one; a deleted listener's records
+        count as settled), then each event committed more than `retention_s` before
+        `now` that every gating cursor has passed (those named in `holders`, a missing
+        one counting as 0, and every Kafka listener's) and that no delivery record
+        refers to any more. An unsettled record of an existing listener keeps its event.
+        """
+        ...
+
+    async def removed_upto(self) -> int:
+        """The newest outbox position retention has removed (0: none).
+
+        A reader resuming before it may have missed events: WatchEvents refuses it.
+        """
+        ...
+
+    async def reclaim(self, pages: int, spare: float = 0.0) -> int:
+        """Give up to `pages` freed pages back to the file system, beyond a spare share.
+
+        `spare` is the share of the storage's pages that may stay free for new rows to
+        reuse. Returns how many free pages beyond it are left.
         """
         ...
 

@@ -30,6 +30,7 @@ from tidings.store.rows import (
     EnvironmentRow,
     EventRow,
     ExecutionRow,
+    Pruned,
     TaskRow,
     WorkflowRow,
 )
@@ -137,6 +138,26 @@ class StoreOnLoop:
     async def save_cursor(self, target_id: str, position: int) -> None:
         """See `Store.save_cursor`."""
         await self._there(self._store.save_cursor(target_id, position))
+
+    # --- retention -----------------------------------------------------------
+
+    async def prune(
+        self, *, after: int, holders: Sequence[str], now: float, retention_s: float, limit: int
+    ) -> Pruned:
+        """See `Store.prune`."""
+        return await self._there(
+            self._store.prune(
+                after=after, holders=holders, now=now, retention_s=retention_s, limit=limit
+            )
+        )
+
+    async def removed_upto(self) -> int:
+        """See `Store.removed_upto`."""
+        return await self._there(self._store.removed_upto())
+
+    async def reclaim(self, pages: int, spare: float = 0.0) -> int:
+        """See `Store.reclaim`."""
+        return await self._there(self._store.reclaim(pages, spare))
 
     # --- the outbox ----------------------------------------------------------
 

@@ -43,10 +43,13 @@ class ListenerRow:
     secrets: list[dict[str, Any]]
     create_time: float
     update_time: float
+    #: How long this listener's settled delivery records (and their attempts) are kept,
+    #: in seconds; None: the server's ``retention_s``.
+    retention_s: float | None = None
 
     def columns(self) -> tuple[object, ...]:
         """The row's column values, JSON fields encoded (a snapshot)."""
         return (self.id, self.name, self.scope, self.scope_id, to_json(self.filter), self.profile,
                 self.transport, to_json(self.config), to_json(self.retry), int(self.enabled),
                 self.disabled_reason, to_json(self.secrets), self.create_time,
-                self.update_time)  # fmt: skip
+                self.update_time, self.retention_s)  # fmt: skip

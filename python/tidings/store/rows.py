@@ -198,6 +198,22 @@ class Committed:
 
 
 @dataclass(slots=True, frozen=True)
+class Pruned:
+    """What one retention step did (`Store.prune`)."""
+
+    #: The newest position it looked at: the next step starts after it.
+    scanned_to: int
+    #: Events removed.
+    events: int
+    #: Delivery records removed (each with its attempts).
+    deliveries: int
+    #: Nothing older is left to look at: start again from the oldest next time.
+    done: bool
+    #: The newest position of the events it removed (0: none).
+    removed_upto: int = 0
+
+
+@dataclass(slots=True, frozen=True)
 class AttemptRow:
     """One try at delivering an event to a listener."""
 

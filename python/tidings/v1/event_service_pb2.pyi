@@ -33,7 +33,9 @@ class WatchEventsRequest(_message.Message):
     """Only this execution's events."""
     cursor: _builtins.str
     """Resume after this cursor (from a previous response). Empty: start now,
-    or from the beginning with from_beginning.
+    or from the beginning with from_beginning. A cursor older than the
+    server's retention (events after it have been removed) fails with
+    OUT_OF_RANGE, as does a stream that falls that far behind.
     """
     from_beginning: _builtins.bool
     """With an empty cursor, also send what was committed before the call."""

@@ -292,6 +292,7 @@ class Listener(_message.Message):
     CREATE_TIME_FIELD_NUMBER: _builtins.int
     UPDATE_TIME_FIELD_NUMBER: _builtins.int
     EXTENSIONS_FIELD_NUMBER: _builtins.int
+    DELIVERY_RETENTION_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     name: _builtins.str
     scope: Global___ListenerScope.ValueType
@@ -323,6 +324,15 @@ class Listener(_message.Message):
     def create_time(self) -> _timestamp_pb2.Timestamp: ...
     @_builtins.property
     def update_time(self) -> _timestamp_pb2.Timestamp: ...
+    @_builtins.property
+    def delivery_retention(self) -> _duration_pb2.Duration:
+        """How long this listener's settled delivery records (DELIVERED, DEAD) and
+        their attempts are kept, and so the events they refer to (RedeliverEvents
+        finds them until then). Unset: the server's retention_s (7 days by
+        default, docs/operations.md). Records not yet settled are kept however
+        old.
+        """
+
     def __init__(
         self,
         *,
@@ -340,10 +350,11 @@ class Listener(_message.Message):
         create_time: _timestamp_pb2.Timestamp | None = ...,
         update_time: _timestamp_pb2.Timestamp | None = ...,
         extensions: _builtins.bool = ...,
+        delivery_retention: _duration_pb2.Duration | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["_enabled", b"_enabled", "create_time", b"create_time", "enabled", b"enabled", "filter", b"filter", "kafka", b"kafka", "retry_policy", b"retry_policy", "transport", b"transport", "update_time", b"update_time", "webhook", b"webhook"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_enabled", b"_enabled", "create_time", b"create_time", "delivery_retention", b"delivery_retention", "enabled", b"enabled", "filter", b"filter", "kafka", b"kafka", "retry_policy", b"retry_policy", "transport", b"transport", "update_time", b"update_time", "webhook", b"webhook"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["_enabled", b"_enabled", "create_time", b"create_time", "disabled_reason", b"disabled_reason", "enabled", b"enabled", "extensions", b"extensions", "filter", b"filter", "id", b"id", "kafka", b"kafka", "name", b"name", "profile", b"profile", "retry_policy", b"retry_policy", "scope", b"scope", "scope_id", b"scope_id", "transport", b"transport", "update_time", b"update_time", "webhook", b"webhook"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_enabled", b"_enabled", "create_time", b"create_time", "delivery_retention", b"delivery_retention", "disabled_reason", b"disabled_reason", "enabled", b"enabled", "extensions", b"extensions", "filter", b"filter", "id", b"id", "kafka", b"kafka", "name", b"name", "profile", b"profile", "retry_policy", b"retry_policy", "scope", b"scope", "scope_id", b"scope_id", "transport", b"transport", "update_time", b"update_time", "webhook", b"webhook"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     _WhichOneofReturnType__enabled: _TypeAlias = _typing.Literal["enabled"]  # noqa: Y015
     _WhichOneofArgType__enabled: _TypeAlias = _typing.Literal["_enabled", b"_enabled"]  # noqa: Y015

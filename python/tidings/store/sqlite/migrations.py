@@ -209,6 +209,17 @@ MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE tasks ADD COLUMN has_next INTEGER NOT NULL DEFAULT 0;
     ALTER TABLE tasks ADD COLUMN unhandled INTEGER NOT NULL DEFAULT 0;
     """,
+    # 13: retention. A listener's own retention of its delivery records (seconds; NULL:
+    # the server's), and the newest outbox position retention has removed (WatchEvents
+    # refuses a cursor before it: the events after that cursor are no longer complete).
+    """
+    ALTER TABLE listeners ADD COLUMN retention_s REAL;
+    CREATE TABLE retention (
+        id INTEGER PRIMARY KEY CHECK (id = 1),
+        removed_upto INTEGER NOT NULL
+    );
+    INSERT INTO retention (id, removed_upto) VALUES (1, 0);
+    """,
 )
 
 

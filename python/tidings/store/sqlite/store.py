@@ -24,10 +24,11 @@ from tidings.store.rows import (
     EnvironmentRow,
     EventRow,
     ExecutionRow,
+    Pruned,
     TaskRow,
     WorkflowRow,
 )
-from tidings.store.sqlite import deliveries, environments, outbox, reads
+from tidings.store.sqlite import deliveries, environments, outbox, reads, retention
 from tidings.store.sqlite.connection import Reader
 from tidings.store.sqlite.writer import Writer
 
@@ -39,6 +40,7 @@ class SQLiteStore:
         self.path = path
         self._writer = Writer(path)
         self._reader = Reader(path)
+        self._removed_upto = 0
 
     @property
     def commits(self) -> int:
@@ -53,6 +55,7 @@ class SQLiteStore:
         try:
             await self._writer.open()
             await self._reader.open()
+            self._removed_upto = await self._reader.run(retention.removed_upto)
         except sqlite3.Error as exc:
             raise StoreError(f"cannot open {self.path}: {exc}") from exc
         self._writer.start()
@@ -87,6 +90,38 @@ class SQLiteStore:
             await self._writer.run(outbox.save_cursor, target_id, position)
         except sqlite3.Error as exc:
             raise StoreError(f"cannot save cursor of {target_id}: {exc}") from exc
+
+    # --- retention -------------------------------------------------------
+
+    async def prune(
+        self, *, after: int, holders: Sequence[str], now: float, retention_s: float, limit: int
+    ) -> Pruned:
+        """One retention step over up to `limit` events after `after` (writer's thread)."""
+        try:
+            result = await self._writer.run(
+                retention.prune, after=after, holders=holders, now=now,
+                retention_s=retention_s, limit=limit, before_commit=self._removing,
+            )  # fmt: skip
+        except sqlite3.Error as exc:
+            raise StoreError(f"cannot prune: {exc}") from exc
+        return result
+
+    def _removing(self, position: int) -> None:
+        # In the writer's thread, before the removal commits: a reader whose snapshot
+        # misses those events finds the mark moved when its read returns. (One int
+        # assignment: atomic under the GIL; a failed commit only makes it cautious.)
+        self._removed_upto = max(self._removed_upto, position)
+
+    async def removed_upto(self) -> int:
+        """The newest outbox position retention has removed (0: none)."""
+        return self._removed_upto
+
+    async def reclaim(self, pages: int, spare: float = 0.0) -> int:
+        """Give free pages back beyond a spare share (writer's thread); how many are left."""
+        try:
+            return await self._writer.run(retention.reclaim, pages, spare)
+        except sqlite3.Error as exc:
+            raise StoreError(f"cannot reclaim space: {exc}") from exc
 
     # --- the outbox ------------------------------------------------------
 

@@ -38,7 +38,7 @@ TASK_COLS = (
 EV_COLS = "id, execution_id, sequence, type, workflow_id, workflow_name, time, body"
 LISTENER_COLS = (
     "id, name, scope, scope_id, filter, profile, transport, config, retry, enabled, "
-    "disabled_reason, secrets, create_time, update_time"
+    "disabled_reason, secrets, create_time, update_time, retention_s"
 )
 DELIVERY_COLS = (
     "listener_id, event_id, execution_id, sequence, type, position, event_time, state, "
@@ -136,7 +136,7 @@ def listener_row(t: sqlite3.Row) -> ListenerRow:
     """A listener from the columns of `LISTENER_COLS`."""
     return ListenerRow(
         t[0], t[1], t[2], t[3], from_json(t[4]), t[5], t[6], from_json(t[7]),
-        from_json(t[8]), bool(t[9]), t[10], from_json(t[11]), t[12], t[13],
+        from_json(t[8]), bool(t[9]), t[10], from_json(t[11]), t[12], t[13], t[14],
     )  # fmt: skip
 
 

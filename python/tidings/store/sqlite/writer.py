@@ -25,6 +25,7 @@ from tidings.store.rows import Change, Committed
 from tidings.store.sqlite import tables
 from tidings.store.sqlite.connection import connect
 from tidings.store.sqlite.migrations import migrate
+from tidings.store.sqlite.retention import ensure_incremental_vacuum
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +33,8 @@ T = TypeVar("T")
 P = ParamSpec("P")
 MAX_BATCH = 512
 CHECKPOINT_SECONDS = 1.0
+#: Bytes the WAL file is truncated to after a checkpoint that lets it start over.
+WAL_SIZE_LIMIT = 64 * 1024 * 1024
 
 
 class _Call:
@@ -86,10 +89,14 @@ class Writer:
 
         def open_writer() -> sqlite3.Connection:
             conn = connect(self.path)
+            ensure_incremental_vacuum(conn, self.path)
             migrate(conn, self.path)
             # Checkpoints run in their own thread (below), not inside a commit, where
             # copying the WAL back would hold up every writer waiting for that commit.
             conn.execute("PRAGMA wal_autocheckpoint=0")
+            # The WAL file keeps the size of its busiest moment; cut it back to this when
+            # a checkpoint lets it start over (else retention's freed space sits there).
+            conn.execute(f"PRAGMA journal_size_limit={WAL_SIZE_LIMIT}")
             self._position = int(
                 conn.execute("SELECT coalesce(max(position), 0) FROM events").fetchone()[0]
             )
