@@ -230,13 +230,17 @@ def run_in_tidings(client: EngineClient, case: Case, base: str) -> Outcome:
         out.note = exc.details() or ""
         return out
     out.accepted = True
-    if case.params:
-        # StartExecution has no way yet to pass Mistral's params (env, task_name): whoever
-        # adds one maps it here.
-        out.note = f"the harness cannot pass params {sorted(case.params)} to tidings"
+    # Mistral's params as StartExecution's fields.
+    kw: dict[str, Any] = {}
+    if "task_name" in case.params:
+        kw["task_name"] = case.params["task_name"]
+    unmapped = sorted(set(case.params) - set(kw))
+    if unmapped:
+        # StartExecution has no way yet to pass these: whoever adds one maps it here.
+        out.note = f"the harness cannot pass params {unmapped} to tidings"
         return out
     try:
-        ex = client.start(case.workflow, _substitute(case.input, base))
+        ex = client.start(case.workflow, _substitute(case.input, base), **kw)
     except grpc.RpcError as exc:
         if exc.code() != grpc.StatusCode.INVALID_ARGUMENT:
             raise

@@ -70,6 +70,9 @@ class ExecutionRow:
     headers: list[list[str]] = field(default_factory=list)
     #: The environment given at start (Mistral's ``env``), what ``env()`` returns.
     env: dict[str, object] = field(default_factory=dict)
+    #: The target task of a reverse workflow's execution (Mistral's ``task_name``
+    #: param); empty for a direct workflow.
+    task_name: str = ""
 
     def columns(self) -> tuple[object, ...]:
         """The row's column values, JSON fields encoded (a snapshot)."""
@@ -77,7 +80,7 @@ class ExecutionRow:
                 to_json(self.input), to_json(self.output), to_json(self.context),
                 self.error_message, self.request_id, to_json(self.notify), self.timeout_s,
                 self.next_seq, self.create_time, self.update_time, self.end_time,
-                self.run, to_json(self.headers), to_json(self.env))  # fmt: skip
+                self.run, to_json(self.headers), to_json(self.env), self.task_name)  # fmt: skip
 
 
 @dataclass(slots=True)

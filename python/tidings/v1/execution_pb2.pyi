@@ -344,6 +344,7 @@ class StartExecutionRequest(_message.Message):
     HEADERS_FIELD_NUMBER: _builtins.int
     ENV_JSON_FIELD_NUMBER: _builtins.int
     ENVIRONMENT_FIELD_NUMBER: _builtins.int
+    TASK_NAME_FIELD_NUMBER: _builtins.int
     workflow: _builtins.str
     """The workflow's id or name."""
     input_json: _builtins.str
@@ -351,7 +352,7 @@ class StartExecutionRequest(_message.Message):
     request_id: _builtins.str
     """Idempotency key: a repeated request with the same id returns the
     execution the first one started. A different request (workflow, input,
-    notify, timeout_seconds, env_json) with a used id is refused:
+    notify, timeout_seconds, env_json, task_name) with a used id is refused:
     INVALID_ARGUMENT naming request_id.
     """
     timeout_seconds: _builtins.float
@@ -365,6 +366,13 @@ class StartExecutionRequest(_message.Message):
     """A named environment (EnvironmentService) whose variables become the
     execution's environment, copied now; NOT_FOUND if there is none. Not
     together with env_json.
+    """
+    task_name: _builtins.str
+    """The target task of a reverse workflow (Mistral's `task_name` param): the
+    execution runs the tasks it requires, transitively, then it. Required for a
+    reverse workflow (INVALID_ARGUMENT naming task_name if empty or not one of
+    its tasks); refused for a direct one. Part of the request that request_id
+    compares.
     """
     @_builtins.property
     def notify(self) -> _containers.RepeatedCompositeFieldContainer[Global___NotifyTarget]: ...
@@ -386,10 +394,11 @@ class StartExecutionRequest(_message.Message):
         headers: _abc.Iterable[_event_pb2.Header] | None = ...,
         env_json: _builtins.str = ...,
         environment: _builtins.str = ...,
+        task_name: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["env_json", b"env_json", "environment", b"environment", "headers", b"headers", "input_json", b"input_json", "notify", b"notify", "request_id", b"request_id", "timeout_seconds", b"timeout_seconds", "workflow", b"workflow"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["env_json", b"env_json", "environment", b"environment", "headers", b"headers", "input_json", b"input_json", "notify", b"notify", "request_id", b"request_id", "task_name", b"task_name", "timeout_seconds", b"timeout_seconds", "workflow", b"workflow"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -151,6 +151,8 @@ class Task:
     publish_on_error: Mapping[str, CompiledValue] = field(default_factory=dict)
     #: The ``publish`` of the ``on-success`` / ``on-error`` / ``on-complete`` mappings.
     clause_publish: Mapping[str, Publish] = field(default_factory=dict)
+    #: A reverse workflow's ``requires``: the tasks that must succeed before this one.
+    requires: tuple[str, ...] = ()
 
     def transitions(self) -> tuple[tuple[str, Transition], ...]:
         """Every outgoing transition with its kind (``on-success``, …), in order."""
@@ -174,7 +176,9 @@ class Workflow:
     """A validated workflow definition.
 
     ``start_tasks`` are the tasks no transition targets, in definition order: an
-    execution starts them all, as Mistral does.
+    execution starts them all, as Mistral does. A ``reverse`` workflow (Mistral's
+    ``type: reverse``) has none: an execution names its target task, and
+    :func:`tidings.engine.dsl.reverse.for_target` gives the direct workflow that runs it.
     """
 
     name: str
@@ -184,6 +188,8 @@ class Workflow:
     output: Mapping[str, CompiledValue] = field(default_factory=dict)
     description: str | None = None
     task_defaults: TaskDefaults = field(default_factory=TaskDefaults)
+    #: ``type: reverse``: tasks say what they ``require``; started for a target task.
+    reverse: bool = False
 
     def job_callbacks(self) -> dict[str, tuple[str, ...]]:
         """Seed 002's job callbacks: each ``callback-url`` and its tasks, in definition order.

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any, Literal
 
+from tidings.engine.dsl import reverse
 from tidings.engine.dsl.clauses import ClauseChecker
 from tidings.engine.dsl.fields import field_path, suggestion, type_name
 from tidings.engine.dsl.inline import split_inline
@@ -50,6 +51,7 @@ _TASK_KEYS = (
     "rollback",
     "description",
     "callback-url",
+    "requires",
 )
 #: What ``task-defaults`` may hold so far (Mistral's other task defaults are refused).
 _TASK_DEFAULT_KEYS = ("callback-url",)
@@ -178,6 +180,7 @@ class TaskChecker(ClauseChecker):
             callback_url=self.callback_url(body, path),
             publish_on_error=publish_on_error,
             clause_publish=clause_publish,
+            requires=reverse.requires(self, body, path, name, names),
         )
 
     def callback_url(self, body: Mapping[Any, Any], path: str) -> str | None:

@@ -186,6 +186,10 @@ MIGRATIONS: tuple[str, ...] = (
     """
     ALTER TABLE tasks ADD COLUMN published TEXT NOT NULL DEFAULT '{}';
     """,
+    # 10: the target task of a reverse workflow's execution (Mistral's `task_name`).
+    """
+    ALTER TABLE executions ADD COLUMN task_name TEXT NOT NULL DEFAULT '';
+    """,
 )
 
 
