@@ -159,6 +159,7 @@ def test_an_execution_runs_what_its_target_requires(client: EngineClient) -> Non
     ex = settle(client, client.start(name, task_name="install_app").id)
     assert ex.state == ES.EXECUTION_STATE_SUCCESS, ex.error_message
     assert json.loads(ex.output_json) == {"order": ["vm", "os", "app"]}
+    assert ex.task_name == "install_app"
     ran = {t.name: t.state for t in client.tasks(ex.id)}
     assert ran == dict.fromkeys(
         ["create_vm", "install_os", "install_db", "install_app"], TS.TASK_STATE_SUCCESS

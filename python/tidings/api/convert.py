@@ -136,6 +136,7 @@ def execution(row: ExecutionRow) -> execution_pb2.Execution:
         timeout_seconds=row.timeout_s,
         run=row.run,
         headers=[event_pb2.Header(key=k, value=v) for k, v in row.headers],
+        task_name=row.task_name,
     )
 
 

@@ -175,6 +175,7 @@ class Execution(_message.Message):
     TIMEOUT_SECONDS_FIELD_NUMBER: _builtins.int
     RUN_FIELD_NUMBER: _builtins.int
     HEADERS_FIELD_NUMBER: _builtins.int
+    TASK_NAME_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     workflow_id: _builtins.str
     workflow_name: _builtins.str
@@ -190,6 +191,10 @@ class Execution(_message.Message):
     run: _builtins.int
     """Which run this is: 1, and one more each time the ended execution is re-run
     (RetryTask or SkipTask after it failed).
+    """
+    task_name: _builtins.str
+    """The target task of a reverse workflow's execution (StartExecution's
+    task_name); empty for a direct workflow.
     """
     @_builtins.property
     def create_time(self) -> _timestamp_pb2.Timestamp: ...
@@ -221,10 +226,11 @@ class Execution(_message.Message):
         timeout_seconds: _builtins.float = ...,
         run: _builtins.int = ...,
         headers: _abc.Iterable[_event_pb2.Header] | None = ...,
+        task_name: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["create_time", b"create_time", "end_time", b"end_time", "update_time", b"update_time"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["create_time", b"create_time", "end_time", b"end_time", "error_message", b"error_message", "headers", b"headers", "id", b"id", "input_json", b"input_json", "notify", b"notify", "output_json", b"output_json", "request_id", b"request_id", "run", b"run", "state", b"state", "timeout_seconds", b"timeout_seconds", "update_time", b"update_time", "workflow_id", b"workflow_id", "workflow_name", b"workflow_name"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["create_time", b"create_time", "end_time", b"end_time", "error_message", b"error_message", "headers", b"headers", "id", b"id", "input_json", b"input_json", "notify", b"notify", "output_json", b"output_json", "request_id", b"request_id", "run", b"run", "state", b"state", "task_name", b"task_name", "timeout_seconds", b"timeout_seconds", "update_time", b"update_time", "workflow_id", b"workflow_id", "workflow_name", b"workflow_name"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
