@@ -237,3 +237,31 @@ version: '2.0'
             assert ex.state == ES.EXECUTION_STATE_SUCCESS, ex.error_message
             # After the restart the engine still knew the target: finish ran, beyond not.
             assert sorted(t.name for t in client.tasks(ex_id)) == ["call", "finish", "prepare"]
+
+
+def test_retrying_the_failed_requirement_carries_on_to_the_target(
+    client: EngineClient, atoms: AtomServer
+) -> None:
+    name = unique("retry")
+    url = atoms.url(f"/flaky/{name}?fail=1&how=503")
+    client.create_workflow(
+        f"""
+version: '2.0'
+{name}:
+  type: reverse
+  tasks:
+    fetch:
+      action: std.http url='{url}'
+    use:
+      action: std.echo output='used'
+      requires: fetch
+"""
+    )
+    ex = settle(client, client.start(name, task_name="use").id)
+    assert ex.state == ES.EXECUTION_STATE_ERROR
+    assert [t.name for t in client.tasks(ex.id)] == ["fetch"]
+    fetch = client.task(ex.id, "fetch")
+    client.executions.RetryTask(PB.RetryTaskRequest(task_id=fetch.id), timeout=15)
+    ex = settle(client, ex.id)
+    assert ex.state == ES.EXECUTION_STATE_SUCCESS, ex.error_message
+    assert client.task(ex.id, "use").state == TS.TASK_STATE_SUCCESS
