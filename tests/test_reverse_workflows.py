@@ -265,3 +265,17 @@ version: '2.0'
     ex = settle(client, ex.id)
     assert ex.state == ES.EXECUTION_STATE_SUCCESS, ex.error_message
     assert client.task(ex.id, "use").state == TS.TASK_STATE_SUCCESS
+
+
+def test_a_chain_as_long_as_the_task_limit_parses() -> None:
+    count = dsl.DefinitionLimits().tasks
+    tasks = {f"t{i}": {"requires": f"t{i - 1}"} if i else {} for i in range(count)}
+    text = json.dumps({"version": "2.0", "chain": {"type": "reverse", "tasks": tasks}})
+    wf = dsl.parse_workflow(text, SPECS)
+    assert for_target(wf, f"t{count - 1}").start_tasks == ("t0",)
+    tasks["t0"] = {"requires": f"t{count - 1}"}
+    with pytest.raises(dsl.DefinitionError) as caught:
+        dsl.parse_workflow(
+            json.dumps({"version": "2.0", "loop": {"type": "reverse", "tasks": tasks}}), SPECS
+        )
+    assert [v.field for v in caught.value.violations] == ["tasks.t0.requires"]

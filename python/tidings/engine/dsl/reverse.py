@@ -102,22 +102,30 @@ def check_reverse(tasks: Mapping[str, Task]) -> list[FieldViolation]:
 
 
 def _cycles(tasks: Mapping[str, Task]) -> list[list[str]]:
-    """One cycle of requirements per task that starts one (depth-first, definition order)."""
-    done: set[str] = set()
+    """The cycles of requirements, one per edge that closes one (depth-first).
+
+    Iterative: a chain of requirements may be as long as the task limit.
+    """
+    on_path, done = set[str](), set[str]()
     found: list[list[str]] = []
-
-    def visit(name: str, path: list[str]) -> None:
-        if name in path:
-            found.append([*path[path.index(name) :], name])
-            return
-        if name in done:
-            return
-        for required in tasks[name].requires:
-            visit(required, [*path, name])
-        done.add(name)
-
-    for name in tasks:
-        visit(name, [])
+    for root in tasks:
+        if root in done:
+            continue
+        path, pending = [root], [iter(tasks[root].requires)]
+        on_path.add(root)
+        while pending:
+            required = next(pending[-1], None)
+            if required is None:
+                finished = path.pop()
+                on_path.discard(finished)
+                done.add(finished)
+                pending.pop()
+            elif required in on_path:
+                found.append([*path[path.index(required) :], required])
+            elif required not in done:
+                path.append(required)
+                on_path.add(required)
+                pending.append(iter(tasks[required].requires))
     return found
 
 
