@@ -254,6 +254,22 @@ def test_run_refusals_name_the_field(server: TidingsProcess, tmp_path: Path) -> 
     tidings(server.address, "run", unique("no_such"), code=2)
 
 
+def test_run_a_reverse_workflow_for_its_target(server: TidingsProcess, tmp_path: Path) -> None:
+    name = unique("cli_reverse")
+    definition = (
+        f"version: '2.0'\n{name}:\n  type: reverse\n  tasks:\n"
+        "    first: {}\n    second: {requires: first}\n    third: {requires: second}\n"
+    )
+    created(server, tmp_path, definition)
+    ran = subprocess_tidings(server.address, "run", name, "--task-name", "second", "-f", "--json")
+    last = ran.lines()[-1]["execution"]
+    assert last["state"] == "EXECUTION_STATE_SUCCESS" and last["task_name"] == "second"
+    ran_tasks = [line["event"].get("task_name") for line in ran.lines()[:-1]]
+    assert "first" in ran_tasks and "second" in ran_tasks and "third" not in ran_tasks
+    missing = tidings(server.address, "run", name, code=2)
+    assert "task_name" in missing.stderr
+
+
 def test_run_follow_shows_events_as_they_happen(server: TidingsProcess, tmp_path: Path) -> None:
     """The follower sees the async task start before anyone completes it, then the end."""
     name = created(server, tmp_path, one_task(unique("cli_async"), "std.async_noop"))["name"]

@@ -552,7 +552,7 @@ def test_unknown_key_without_a_close_match() -> None:
             "unknown key 'zzzzzz'; allowed: action, workflow, input, publish, publish-on-error,"
             " on-success, on-error, on-complete, join, retry, timeout, wait-before, wait-after,"
             " atom, atom-name, atom-type, async, rollback, description, callback-url, with-items,"
-            " concurrency, pause-before, keep-result, safe-rerun, target, tags",
+            " concurrency, pause-before, keep-result, safe-rerun, target, tags, requires",
         )
     ]
 
@@ -578,7 +578,7 @@ def test_mistral_task_keys_we_do_not_support(key: str) -> None:
 
 @pytest.mark.parametrize(
     ("kind", "fragment"),
-    [("reverse", "reverse workflows are not supported"), ("other", "must be 'direct'")],
+    [("sideways", "must be 'direct' or 'reverse'"), ("other", "must be 'direct'")],
 )
 def test_workflow_type(kind: str, fragment: str) -> None:
     only(definition({"a": {"action": "std.noop"}}, type=kind), "type", fragment)

@@ -309,9 +309,9 @@ def test_async_completion_result_reads_as_mistral_std_http(
     ("text", "field", "fragment"),
     [
         (
-            "version: '2.0'\nwf:\n  type: reverse\n  tasks:\n    a: {}\n",
-            "type",
-            "reverse workflows are not supported by tidings yet",
+            "version: '2.0'\nwf:\n  type: reverse\n  tasks:\n    a: {on-success: [a]}\n",
+            "tasks.a.on-success",
+            "on-success is for direct workflows",
         ),
         (
             "version: '2.0'\nwf:\n  tasks:\n    a: {workflow: child, with-items: 'x in [1]'}\n",

@@ -237,15 +237,17 @@ def run_in_tidings(client: EngineClient, case: Case, base: str) -> Outcome:
     out.accepted = True
     names = [w.name for w in created.workflows]
     assert case.workflow in names, f"{case.name}: {case.workflow!r} is not among {names}"
-    unmapped = sorted(set(case.params) - {"env"})
-    if unmapped:
-        # StartExecution has no way yet to pass these of Mistral's params (task_name):
-        # whoever adds one maps it here.
-        out.note = f"the harness cannot pass params {unmapped} to tidings"
-        return out
-    start: dict[str, str] = {}
+    # Mistral's params as StartExecution's fields.
+    start: dict[str, Any] = {}
     if "env" in case.params:
         start["env_json"] = json.dumps(_substitute(case.params["env"], base))
+    if "task_name" in case.params:
+        start["task_name"] = case.params["task_name"]
+    unmapped = sorted(set(case.params) - {"env", "task_name"})
+    if unmapped:
+        # StartExecution has no way yet to pass these: whoever adds one maps it here.
+        out.note = f"the harness cannot pass params {unmapped} to tidings"
+        return out
     try:
         ex = client.start(case.workflow, _substitute(case.input, base), **start)
     except grpc.RpcError as exc:

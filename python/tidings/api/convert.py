@@ -139,6 +139,7 @@ def execution(row: ExecutionRow) -> execution_pb2.Execution:
         parent_execution_id=row.parent_execution_id,
         parent_task_id=row.parent_task_id,
         root_execution_id=row.root_execution_id or row.id,
+        task_name=row.task_name,
     )
 
 

@@ -69,6 +69,7 @@ class ExecutionService(execution_pb2_grpc.ExecutionServiceServicer):
                 timeout_s=request.timeout_seconds,
                 headers=[(h.key, h.value) for h in request.headers],
                 env=env,
+                task_name=request.task_name,
             )
         )
         # Its notify targets' listeners were committed with it (on a repeated request_id,

@@ -111,6 +111,10 @@ def run(
     request_id: Annotated[
         str, typer.Option(help="Idempotency key: a second run with it starts nothing new.")
     ] = "",
+    task_name: Annotated[
+        str,
+        typer.Option(help="A reverse workflow's target task: what it requires runs, then it."),
+    ] = "",
     as_json: JsonOption = False,
 ) -> None:
     """Start an execution of a workflow (and follow it with --follow).
@@ -120,7 +124,10 @@ def run(
     """
     with session(ctx, as_json) as s:
         request = execution_pb2.StartExecutionRequest(
-            workflow=workflow, input_json=json_object_text(input, "--input"), request_id=request_id
+            workflow=workflow,
+            input_json=json_object_text(input, "--input"),
+            request_id=request_id,
+            task_name=task_name,
         )
         started = s.client.call(s.client.executions.StartExecution, request).execution
         if not follow:

@@ -16,6 +16,7 @@ from typing import Any
 
 from tidings.engine import dsl
 from tidings.engine.actions import ActionContext
+from tidings.engine.dsl.reverse import for_target
 from tidings.engine.expressions import (
     DEFAULT_TIME_LIMIT_S,
     ExpressionContext,
@@ -38,6 +39,7 @@ __all__ = [
     "check_headers",
     "check_start",
     "check_value",
+    "driven_workflow",
     "expression_context",
     "keeps_result",
     "new_run",
@@ -213,12 +215,13 @@ def new_run(
     time_limit_s: float = DEFAULT_TIME_LIMIT_S,
     headers: Sequence[Sequence[str]] = (),
     env: Mapping[str, Any] | None = None,
+    task_name: str = "",
 ) -> Run:
     """A new execution of a workflow with its (checked) input ``values``, running.
 
     ``time_limit_s`` bounds each evaluation of its expressions; ``headers`` are its
     custom headers (checked by :func:`check_headers`); ``env`` is its environment
-    (checked).
+    (checked); ``task_name`` the target task of a reverse workflow.
     """
     ex = ExecutionRow(
         id=execution_id,
@@ -239,8 +242,18 @@ def new_run(
         end_time=None,
         headers=[[str(k), str(v)] for k, v in headers],
         env=dict(env or {}),
+        task_name=task_name,
     )
-    return Run(ex, wf, time_limit_s=time_limit_s)
+    return Run(ex, driven_workflow(wf, ex), time_limit_s=time_limit_s)
+
+
+def driven_workflow(wf: dsl.Workflow, ex: ExecutionRow) -> dsl.Workflow:
+    """What the engine runs of ``wf`` for execution ``ex``.
+
+    A reverse workflow runs as the direct workflow of its target task
+    (:func:`dsl.reverse.for_target`).
+    """
+    return for_target(wf, ex.task_name) if wf.reverse else wf
 
 
 def new_task(run: Run, name: str, trigger: dict[str, str] | None, now: float) -> TaskRow:

@@ -40,6 +40,8 @@ class StartRequest:
     timeout_s: float
     headers: Sequence[tuple[str, str]] = ()
     env: Mapping[str, Any] | None = None
+    #: The target task of a reverse workflow.
+    task_name: str = ""
 
 
 class StartRequests:
@@ -80,7 +82,7 @@ class StartRequests:
         """Refuse ``request`` unless it is the one that started ``row``.
 
         The same workflow (by id or name), input (as given, or with the defaults it left
-        filled in), notify targets, timeout, headers and environment.
+        filled in), notify targets, timeout, headers, environment and target task.
         """
         differ = []
         if request.workflow not in (row.workflow_id, row.workflow_name):
@@ -103,6 +105,8 @@ class StartRequests:
             differ.append("headers")
         if _canonical(dict(request.env or {})) != _canonical(row.env):
             differ.append("env_json")
+        if request.task_name != row.task_name:
+            differ.append("task_name")
         if differ:
             what = f"was used by execution {row.id} for a different request ({', '.join(differ)})"
             raise InvalidArgumentError(

@@ -39,6 +39,7 @@ from tidings.engine.actions import (
 from tidings.engine.atomic import Fallback, Make, StepFailed, make_step, step_or_fallback
 from tidings.engine.calls import Calls
 from tidings.engine.children import Children
+from tidings.engine.dsl.reverse import check_target
 from tidings.engine.events import EventFactory
 from tidings.engine.execution import (
     Run,
@@ -338,21 +339,20 @@ class Engine:
         timeout_s: float = 0.0,
         headers: Sequence[tuple[str, str]] = (),
         env: Mapping[str, Any] | None = None,
+        task_name: str = "",
     ) -> ExecutionRow:
         """Start an execution; returns once it and its first events are committed.
 
         A ``request_id`` used before answers with the execution it started, if this
         request is the same; a different request with it is refused (:mod:`.requests`).
         ``headers`` are its custom headers, in order (tencent ``CosHeaders``); ``env`` is
-        its environment (``env()``).
+        its environment (``env()``); ``task_name`` the task a reverse workflow runs.
         """
+        args = (workflow, input, request_id, notify, timeout_s, headers, env, task_name)
         if request_id:
-            request = StartRequest(workflow, input, request_id, notify, timeout_s, headers, env)
-            return await self._requests.start(
-                request,
-                lambda: self._start(workflow, input, request_id, notify, timeout_s, headers, env),
-            )
-        return await self._start(workflow, input, request_id, notify, timeout_s, headers, env)
+            request = StartRequest(*args)
+            return await self._requests.start(request, lambda: self._start(*args))
+        return await self._start(*args)
 
     async def _start(
         self,
@@ -363,10 +363,12 @@ class Engine:
         timeout_s: float,
         headers: Sequence[tuple[str, str]] = (),
         env: Mapping[str, Any] | None = None,
+        task_name: str = "",
     ) -> ExecutionRow:
         custom_headers = check_start(headers, timeout_s, env)
         wf_row = await self.get_workflow(workflow)
         wf = await self.workflows.of(wf_row)
+        check_target(wf, task_name)
         values = self.workflows.check_input(wf, input or {})
         for key, value in values.items():
             given = input is not None and key in input
@@ -378,7 +380,7 @@ class Engine:
         now = self.clock()
         run = new_run(
             execution_id, wf_row, wf, values, request_id, notify, timeout_s, now,
-            self._runs.time_limit_s, custom_headers, env,
+            self._runs.time_limit_s, custom_headers, env, task_name,
         )  # fmt: skip
         await self._begin(run, notify_rows)
         return copy.copy(run.row)

@@ -15,7 +15,7 @@ from collections import OrderedDict, deque
 from collections.abc import Awaitable, Callable, Sequence
 
 from tidings.engine import dsl
-from tidings.engine.execution import Run
+from tidings.engine.execution import Run, driven_workflow
 from tidings.engine.expressions import DEFAULT_TIME_LIMIT_S
 from tidings.errors import NotFoundError
 from tidings.store import ExecutionRow, Store, TaskRow
@@ -108,7 +108,12 @@ class Runs:
 
     def run_of(self, ex: ExecutionRow, workflow: dsl.Workflow, tasks: Sequence[TaskRow]) -> Run:
         """The run of a stored execution and its tasks (in creation order)."""
-        return Run(ex, workflow, {t.id: t for t in tasks}, time_limit_s=self.time_limit_s)
+        return Run(
+            ex,
+            driven_workflow(workflow, ex),
+            {t.id: t for t in tasks},
+            time_limit_s=self.time_limit_s,
+        )
 
     async def execution(self, execution_id: str) -> ExecutionRow:
         """An execution by id (a copy of the live row when the engine holds it)."""

@@ -78,6 +78,9 @@ class ExecutionRow:
     #: Transitions that reached a task while the execution was paused, held until it is
     #: resumed (Mistral's command backlog): ``{"task": name, "trigger": {…}}`` in order.
     backlog: list[dict[str, object]] = field(default_factory=list)
+    #: The target task of a reverse workflow's execution (Mistral's ``task_name``
+    #: param); empty for a direct workflow.
+    task_name: str = ""
 
     def columns(self) -> tuple[object, ...]:
         """The row's column values, JSON fields encoded (a snapshot)."""
@@ -87,7 +90,7 @@ class ExecutionRow:
                 self.next_seq, self.create_time, self.update_time, self.end_time,
                 self.run, to_json(self.headers), to_json(self.env),
                 self.parent_execution_id, self.parent_task_id,
-                self.root_execution_id, to_json(self.backlog))  # fmt: skip
+                self.root_execution_id, to_json(self.backlog), self.task_name)  # fmt: skip
 
 
 @dataclass(slots=True)

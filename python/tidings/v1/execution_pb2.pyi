@@ -182,6 +182,7 @@ class Execution(_message.Message):
     PARENT_EXECUTION_ID_FIELD_NUMBER: _builtins.int
     PARENT_TASK_ID_FIELD_NUMBER: _builtins.int
     ROOT_EXECUTION_ID_FIELD_NUMBER: _builtins.int
+    TASK_NAME_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     workflow_id: _builtins.str
     workflow_name: _builtins.str
@@ -209,6 +210,10 @@ class Execution(_message.Message):
     root_execution_id: _builtins.str
     """The execution at the top of a tree of sub-workflows (its own id when it
     has no parent).
+    """
+    task_name: _builtins.str
+    """The target task of a reverse workflow's execution (StartExecution's
+    task_name); empty for a direct workflow.
     """
     @_builtins.property
     def create_time(self) -> _timestamp_pb2.Timestamp: ...
@@ -243,10 +248,11 @@ class Execution(_message.Message):
         parent_execution_id: _builtins.str = ...,
         parent_task_id: _builtins.str = ...,
         root_execution_id: _builtins.str = ...,
+        task_name: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["create_time", b"create_time", "end_time", b"end_time", "update_time", b"update_time"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["create_time", b"create_time", "end_time", b"end_time", "error_message", b"error_message", "headers", b"headers", "id", b"id", "input_json", b"input_json", "notify", b"notify", "output_json", b"output_json", "parent_execution_id", b"parent_execution_id", "parent_task_id", b"parent_task_id", "request_id", b"request_id", "root_execution_id", b"root_execution_id", "run", b"run", "state", b"state", "timeout_seconds", b"timeout_seconds", "update_time", b"update_time", "workflow_id", b"workflow_id", "workflow_name", b"workflow_name"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["create_time", b"create_time", "end_time", b"end_time", "error_message", b"error_message", "headers", b"headers", "id", b"id", "input_json", b"input_json", "notify", b"notify", "output_json", b"output_json", "parent_execution_id", b"parent_execution_id", "parent_task_id", b"parent_task_id", "request_id", b"request_id", "root_execution_id", b"root_execution_id", "run", b"run", "state", b"state", "task_name", b"task_name", "timeout_seconds", b"timeout_seconds", "update_time", b"update_time", "workflow_id", b"workflow_id", "workflow_name", b"workflow_name"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -366,6 +372,7 @@ class StartExecutionRequest(_message.Message):
     HEADERS_FIELD_NUMBER: _builtins.int
     ENV_JSON_FIELD_NUMBER: _builtins.int
     ENVIRONMENT_FIELD_NUMBER: _builtins.int
+    TASK_NAME_FIELD_NUMBER: _builtins.int
     workflow: _builtins.str
     """The workflow's id or name."""
     input_json: _builtins.str
@@ -373,7 +380,7 @@ class StartExecutionRequest(_message.Message):
     request_id: _builtins.str
     """Idempotency key: a repeated request with the same id returns the
     execution the first one started. A different request (workflow, input,
-    notify, timeout_seconds, env_json) with a used id is refused:
+    notify, timeout_seconds, env_json, task_name) with a used id is refused:
     INVALID_ARGUMENT naming request_id.
     """
     timeout_seconds: _builtins.float
@@ -387,6 +394,13 @@ class StartExecutionRequest(_message.Message):
     """A named environment (EnvironmentService) whose variables become the
     execution's environment, copied now; NOT_FOUND if there is none. Not
     together with env_json.
+    """
+    task_name: _builtins.str
+    """The target task of a reverse workflow (Mistral's `task_name` param): the
+    execution runs the tasks it requires, transitively, then it. Required for a
+    reverse workflow (INVALID_ARGUMENT naming task_name if empty or not one of
+    its tasks); refused for a direct one. Part of the request that request_id
+    compares.
     """
     @_builtins.property
     def notify(self) -> _containers.RepeatedCompositeFieldContainer[Global___NotifyTarget]: ...
@@ -408,10 +422,11 @@ class StartExecutionRequest(_message.Message):
         headers: _abc.Iterable[_event_pb2.Header] | None = ...,
         env_json: _builtins.str = ...,
         environment: _builtins.str = ...,
+        task_name: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["env_json", b"env_json", "environment", b"environment", "headers", b"headers", "input_json", b"input_json", "notify", b"notify", "request_id", b"request_id", "timeout_seconds", b"timeout_seconds", "workflow", b"workflow"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["env_json", b"env_json", "environment", b"environment", "headers", b"headers", "input_json", b"input_json", "notify", b"notify", "request_id", b"request_id", "task_name", b"task_name", "timeout_seconds", b"timeout_seconds", "workflow", b"workflow"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -1,4 +1,4 @@
-"""The workflow language: parse a Mistral v2 direct workflow and validate it before it runs.
+"""The workflow language: parse a Mistral v2 workflow and validate it before it runs.
 
 A definition is YAML or JSON text::
 
@@ -24,7 +24,9 @@ A definition is YAML or JSON text::
 The package's modules, one job each: :mod:`.model` (the dataclasses), :mod:`.parse`
 (loading the text and checking every field, on the generic checks of :mod:`.fields`,
 within the :mod:`.limits` of size, tasks, nesting, values and list lengths),
-:mod:`.graph` (start tasks, joins, cycles) and :mod:`.serialise` (back to definition data).
+:mod:`.graph` (start tasks, joins, cycles), :mod:`.reverse` (reverse workflows: their
+checks, and the direct workflow that runs a target task) and :mod:`.serialise` (back to
+definition data).
 """
 
 from tidings.engine.dsl.limits import STORED, DefinitionLimits, size_violation

@@ -192,6 +192,8 @@ class Task:
     safe_rerun: Flag = False
     target: str | None = None
     tags: tuple[str, ...] = ()
+    #: A reverse workflow's ``requires``: the tasks that must succeed before this one.
+    requires: tuple[str, ...] = ()
 
     def transitions(self) -> tuple[tuple[str, Transition], ...]:
         """Every outgoing transition with its kind (``on-success``, …), in order."""
@@ -231,7 +233,9 @@ class Workflow:
     """A validated workflow definition.
 
     ``start_tasks`` are the tasks no transition targets, in definition order: an
-    execution starts them all, as Mistral does.
+    execution starts them all, as Mistral does. A ``reverse`` workflow (Mistral's
+    ``type: reverse``) has none: an execution names its target task, and
+    :func:`tidings.engine.dsl.reverse.for_target` gives the direct workflow that runs it.
     """
 
     name: str
@@ -250,6 +254,8 @@ class Workflow:
     output_on_error: Mapping[str, CompiledValue] = field(default_factory=dict)
     #: Mistral's workflow ``tags``: kept, with no effect.
     tags: tuple[str, ...] = ()
+    #: ``type: reverse``: tasks say what they ``require``; started for a target task.
+    reverse: bool = False
 
     def job_callbacks(self) -> dict[str, tuple[str, ...]]:
         """Seed 002's job callbacks: each ``callback-url`` and its tasks, in definition order.

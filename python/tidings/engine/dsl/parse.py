@@ -14,6 +14,7 @@ from typing import Any
 
 import yaml
 
+from tidings.engine.dsl import reverse
 from tidings.engine.dsl.defaults import DefaultsChecker, apply_defaults
 from tidings.engine.dsl.fields import field_path, suggestion, type_name
 from tidings.engine.dsl.graph import check_graph
@@ -305,10 +306,8 @@ class _Checker(DefaultsChecker):
     def workflow(self, name: str, body: Mapping[Any, Any], book: str | None) -> Workflow | None:
         self.keys(body, "", _WORKFLOW_KEYS)
         kind = body.get("type", "direct")
-        if kind == "reverse":
-            self.add("type", "reverse workflows are not supported by tidings yet; use type: direct")
-        elif kind != "direct":
-            self.add("type", f"must be 'direct', got {kind!r}")
+        if kind not in ("direct", "reverse"):
+            self.add("type", f"must be 'direct' or 'reverse', got {kind!r}")
         description = None
         if "description" in body:
             description = self.string(body["description"], "description", "description")
@@ -329,9 +328,12 @@ class _Checker(DefaultsChecker):
         tasks, complete = self.tasks(raw_tasks)
         tasks = apply_defaults(tasks, defaults)
         start: tuple[str, ...] = ()
-        if tasks:
+        if kind == "reverse":
+            # Started for a target task (reverse.for_target), never from start tasks.
+            self.violations += reverse.check_reverse(tasks) if complete else []
+        elif tasks:
             start, graph_violations = check_graph(tasks, complete)
-            self.violations += graph_violations
+            self.violations += graph_violations + reverse.check_direct(tasks)
         if self.violations:
             return None
         return Workflow(
@@ -346,6 +348,7 @@ class _Checker(DefaultsChecker):
             vars=variables,
             output_on_error=output_on_error,
             tags=tags,
+            reverse=kind == "reverse",
         )
 
     def inputs(self, value: Any) -> tuple[InputParam, ...]:

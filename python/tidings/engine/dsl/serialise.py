@@ -37,7 +37,7 @@ def _publish(publish: Publish) -> dict[str, Any]:
 
 def workflow_to_jsonable(workflow: Workflow) -> dict[str, Any]:
     """The definition as JSON-able data: ``{"version": "2.0", name: {...}}``."""
-    body: dict[str, Any] = {"type": "direct"}
+    body: dict[str, Any] = {"type": "reverse" if workflow.reverse else "direct"}
     if workflow.description is not None:
         body["description"] = workflow.description
     if workflow.inputs:
@@ -139,6 +139,8 @@ def task_to_jsonable(task: Task) -> dict[str, Any]:
             out[key] = targets
     if task.join is not None:
         out["join"] = task.join
+    if task.requires:
+        out["requires"] = list(task.requires)
     if task.retry is not None:
         out["retry"] = _retry(task.retry)
     for key, number in (

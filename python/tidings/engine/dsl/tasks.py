@@ -11,6 +11,7 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import Any, Literal
 
+from tidings.engine.dsl import reverse
 from tidings.engine.dsl.clauses import ClauseChecker
 from tidings.engine.dsl.fields import field_path, suggestion, type_name
 from tidings.engine.dsl.inline import split_inline
@@ -60,6 +61,7 @@ _TASK_KEYS = (
     "safe-rerun",
     "target",
     "tags",
+    "requires",
 )
 _RETRY_KEYS = ("count", "delay", "break-on", "continue-on")
 _ROLLBACK_KEYS = ("action", "input")
@@ -209,6 +211,7 @@ class TaskChecker(ClauseChecker):
             if "target" in body
             else None,
             tags=self.tags(body, path),
+            requires=reverse.requires(self, body, path, name, names),
         )
 
     def flag(self, body: Mapping[Any, Any], path: str, key: str, default: bool) -> Flag:

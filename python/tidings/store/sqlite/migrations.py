@@ -220,6 +220,10 @@ MIGRATIONS: tuple[str, ...] = (
     );
     INSERT INTO retention (id, removed_upto) VALUES (1, 0);
     """,
+    # 14: the target task of a reverse workflow's execution (Mistral's `task_name`).
+    """
+    ALTER TABLE executions ADD COLUMN task_name TEXT NOT NULL DEFAULT '';
+    """,
 )
 
 
