@@ -659,7 +659,6 @@ def test_field_paths_quote_odd_task_names() -> None:
     ("task", "field", "fragment"),
     [
         ({"action": "std.noop", "workflow": "w"}, "tasks.a", "not both"),
-        ({"workflow": "a b c"}, "tasks.a.workflow", "inline parameters: 'b c'"),
         ({"action": "std.htp"}, "tasks.a.action", "unknown action 'std.htp' (did you mean"),
         (
             {"action": "nothing.like.it"},
