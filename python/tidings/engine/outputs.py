@@ -6,6 +6,8 @@
   it; where branches meet (a join, the end) their contexts merge key by key, the value
   published more times along its branch winning (Mistral's context versioning). The
   input, ``vars`` and ``global`` publishes are not in it.
+  A reverse workflow's final context is its target's outbound context (nothing if the
+  target never ran), as in Mistral.
 * On success, ``output`` evaluated over the final context (the execution's context
   beneath it); without an ``output``, or when it evaluates to nothing, the final context.
 * On failure, ``{"result": <the error>}`` with ``output-on-error`` (evaluated the same
@@ -71,7 +73,11 @@ def final_context(run: Run) -> dict[str, Any]:
     """The variables of the branches that ended (see the module's description)."""
     if not any(t.published for t in run.tasks.values()):
         return {}  # the common case, cheaply: nothing was published
-    ends = [t for t in run.tasks.values() if t.state in _COMPLETED and not t.has_next]
+    if run.row.task_name:
+        # A reverse workflow's: its target's outbound context, nothing if it never ran.
+        ends = [t for t in run.tasks.values() if t.name == run.row.task_name][-1:]
+    else:
+        ends = [t for t in run.tasks.values() if t.state in _COMPLETED and not t.has_next]
     if not ends:
         return {}
     outbound = _Outbound(run)
