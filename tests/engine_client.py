@@ -11,6 +11,7 @@ from __future__ import annotations
 import itertools
 import json
 import sqlite3
+import textwrap
 import time
 import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -488,3 +489,27 @@ def pairs(items: Iterable[T]) -> Iterable[tuple[T, T]]:
     a, b = itertools.tee(items)
     next(b, None)
     return zip(a, b, strict=False)
+
+
+def define(client: EngineClient, text: str) -> tuple[str, dict[str, Any]]:
+    """Create the workflow of ``text`` (its name ``wf`` made unique); its name and tasks."""
+    name = unique("wf")
+    definition = textwrap.dedent(text).replace("\nwf:\n", f"\n{name}:\n")
+    client.create_workflow(definition)
+    return name, yaml.safe_load(definition)[name]["tasks"]
+
+
+def settle(
+    client: EngineClient, log: EventLog, ex_id: str, tasks: dict[str, Any]
+) -> tuple[execution_pb2.Execution, list[event_pb2.Event]]:
+    """Wait until the execution settles; it and its events, checked against ``tasks``."""
+    ex, _ = log.wait_settled(client, ex_id, 20.0)
+    return ex, check_event_stream(log.rows(ex_id), ex, definition=tasks)
+
+
+def run(
+    client: EngineClient, log: EventLog, text: str, input: dict[str, Any] | None = None
+) -> tuple[execution_pb2.Execution, list[event_pb2.Event]]:
+    """Define the workflow of ``text``, start it with ``input`` and wait until it settles."""
+    name, tasks = define(client, text)
+    return settle(client, log, client.start(name, input).id, tasks)

@@ -9,14 +9,12 @@ asynchronous), and the refusals at CreateWorkflow that name what is not supporte
 from __future__ import annotations
 
 import json
-import textwrap
 import uuid
 from collections.abc import Iterator
 from typing import Any
 
 import grpc
 import pytest
-import yaml
 
 from atom_server import JSON_HEADERS, AtomServer, Reply
 from engine_client import (
@@ -27,13 +25,15 @@ from engine_client import (
     WPB,
     EngineClient,
     EventLog,
-    check_event_stream,
+    define,
     payload,
     rpc_failure,
+    run,
+    settle,
     task_events,
     unique,
 )
-from tidings.v1 import event_pb2, execution_pb2
+from tidings.v1 import execution_pb2
 from tidings_process import TidingsProcess
 
 T = 15.0
@@ -43,28 +43,6 @@ T = 15.0
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TidingsProcess]:
     with TidingsProcess(tmp_path_factory.mktemp("engine_mistral") / "data") as process:
         yield process
-
-
-def define(client: EngineClient, text: str) -> tuple[str, dict[str, Any]]:
-    """Create the workflow of ``text`` (its name ``wf`` made unique); its name and tasks."""
-    name = unique("mistral")
-    definition = textwrap.dedent(text).replace("\nwf:\n", f"\n{name}:\n")
-    client.create_workflow(definition)
-    return name, yaml.safe_load(definition)[name]["tasks"]
-
-
-def settle(
-    client: EngineClient, log: EventLog, ex_id: str, tasks: dict[str, Any]
-) -> tuple[execution_pb2.Execution, list[event_pb2.Event]]:
-    ex, _ = log.wait_settled(client, ex_id, 20.0)
-    return ex, check_event_stream(log.rows(ex_id), ex, definition=tasks)
-
-
-def run(
-    client: EngineClient, log: EventLog, text: str, input: dict[str, Any] | None = None
-) -> tuple[execution_pb2.Execution, list[event_pb2.Event]]:
-    name, tasks = define(client, text)
-    return settle(client, log, client.start(name, input).id, tasks)
 
 
 def results(client: EngineClient, ex_id: str) -> dict[str, Any]:

@@ -9,14 +9,12 @@ them, ``input`` given as one expression, ``safe-rerun`` / ``target`` / ``tags`` 
 from __future__ import annotations
 
 import json
-import textwrap
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
 from atom_server import JSON_HEADERS, AtomServer, Reply
 from engine_client import (
@@ -27,11 +25,13 @@ from engine_client import (
     EngineClient,
     EventLog,
     check_event_stream,
+    define,
     payload,
+    run,
+    settle,
     task_events,
-    unique,
 )
-from tidings.v1 import event_pb2, execution_pb2
+from tidings.v1 import execution_pb2
 from tidings_process import TidingsProcess
 
 T = 15.0
@@ -41,28 +41,6 @@ T = 15.0
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TidingsProcess]:
     with TidingsProcess(tmp_path_factory.mktemp("engine_task_attributes") / "data") as process:
         yield process
-
-
-def define(client: EngineClient, text: str) -> tuple[str, dict[str, Any]]:
-    """Create the workflow of ``text`` (its name ``wf`` made unique); its name and tasks."""
-    name = unique("attrs")
-    definition = textwrap.dedent(text).replace("\nwf:\n", f"\n{name}:\n")
-    client.create_workflow(definition)
-    return name, yaml.safe_load(definition)[name]["tasks"]
-
-
-def settle(
-    client: EngineClient, log: EventLog, ex_id: str, tasks: dict[str, Any]
-) -> tuple[execution_pb2.Execution, list[event_pb2.Event]]:
-    ex, _ = log.wait_settled(client, ex_id, 20.0)
-    return ex, check_event_stream(log.rows(ex_id), ex, definition=tasks)
-
-
-def run(
-    client: EngineClient, log: EventLog, text: str, input: dict[str, Any] | None = None
-) -> tuple[execution_pb2.Execution, list[event_pb2.Event]]:
-    name, tasks = define(client, text)
-    return settle(client, log, client.start(name, input).id, tasks)
 
 
 def output(ex: execution_pb2.Execution) -> Any:
