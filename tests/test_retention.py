@@ -24,7 +24,7 @@ import grpc
 import pytest
 
 from atom_server import RecordedRequest, Reply
-from engine_client import EngineClient, EventLog, chain, unique, wait_for, workflow_yaml
+from engine_client import ES, EngineClient, EventLog, chain, unique, wait_for, workflow_yaml
 from kafka_broker import KafkaBroker
 from tidings.v1 import event_service_pb2, event_service_pb2_grpc
 from tidings_process import TidingsProcess
@@ -279,3 +279,52 @@ def test_events_wait_for_a_stopped_broker_then_go(tmp_path: Path) -> None:
             wait_removed(server.data_dir, waiting, timeout=120)
     finally:
         broker.stop()
+
+
+def test_ended_executions_go_after_their_retention_and_running_ones_stay(
+    tmp_path: Path,
+) -> None:
+    """An ended execution (with its tasks) is gone once older than execution retention;
+    one that is still running stays however old: proved by a younger ended execution
+    removed after it aged (the walk is oldest end first)."""
+    env = {
+        "TIDINGS_RETENTION_S": "0",  # the outbox kept: only executions go
+        "TIDINGS_EXECUTION_RETENTION_S": str(RETENTION_S),
+        "TIDINGS_RETENTION_INTERVAL_S": "0.3",
+    }
+    with (
+        TidingsProcess(tmp_path / "data", "--log-level", "DEBUG", env=env) as proc,
+        EngineClient(proc.address) as engine,
+    ):
+        done = unique("done")
+        engine.create_workflow(workflow_yaml(done, chain("a", "b")))
+        waiting = unique("waiting")
+        engine.create_workflow(
+            workflow_yaml(waiting, {"long": {"action": "std.noop", "wait-before": 3600}})
+        )
+        running = engine.start(waiting).id
+        first = engine.start(done).id
+        engine.wait_until_ended(first)
+        assert [t.name for t in engine.tasks(first)] == ["a", "b"]
+
+        def gone(execution_id: str) -> bool:
+            try:
+                engine.get(execution_id)
+            except grpc.RpcError as err:
+                assert err.code() == grpc.StatusCode.NOT_FOUND, err
+                return True
+            return False
+
+        wait_for(lambda: gone(first), bool, WAIT, f"retention to remove {first}")
+        assert query(proc.data_dir, "SELECT count(*) FROM tasks WHERE execution_id = ?", first) == [
+            (0,)
+        ]
+        # A later execution, ended after the running one started, goes too: the running
+        # one was there to be removed first, and stays.
+        second = engine.start(done).id
+        engine.wait_until_ended(second)
+        wait_for(lambda: gone(second), bool, WAIT, f"retention to remove {second}")
+        assert engine.get(running).state == ES.EXECUTION_STATE_RUNNING
+        assert [t.name for t in engine.tasks(running)] == ["long"]
+        # Its events stay: the outbox has its own retention (off here).
+        assert events_of(proc.data_dir, first) == 6

@@ -7,6 +7,7 @@ it is an hour later.
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -14,8 +15,9 @@ from typing import TypeVar
 
 from tidings.store import Change, EventRow
 from tidings.store.listeners import ListenerRow
-from tidings.store.rows import AttemptRow, DeliveryRow
+from tidings.store.rows import AttemptRow, DeliveryRow, ExecutionRow, TaskRow
 from tidings.store.sqlite import SQLiteStore
+from tidings.store.sqlite.retention import ENDED_ROOTS
 
 T = TypeVar("T")
 HOUR = 3600.0
@@ -159,3 +161,87 @@ def test_steps_walk_in_batches(tmp_path: Path) -> None:
         assert await left(store) == []
 
     with_store(tmp_path, scenario)
+
+
+def execution(
+    execution_id: str, state: str, end_time: float | None, *, root: str = "", parent: str = ""
+) -> ExecutionRow:
+    update = end_time if end_time is not None else 0.0
+    return ExecutionRow(
+        execution_id, "wf", "w", "", state, {}, {}, {}, "", "", [], 0.0, 1, 0.0, update,
+        end_time, parent_execution_id=parent, parent_task_id="t" if parent else "",
+        root_execution_id=root,
+    )  # fmt: skip
+
+
+def task(task_id: str, execution_id: str) -> TaskRow:
+    return TaskRow(
+        task_id, execution_id, task_id, "SUCCESS", "std.noop", "", {}, None, "", 1, [], [],
+        0.0, None, "", 0.0, 0.0, 0.0,
+    )  # fmt: skip
+
+
+def test_ended_executions_go_with_their_trees_and_tasks(tmp_path: Path) -> None:
+    async def scenario(store: SQLiteStore) -> None:
+        old, young = 1000.0, 5000.0
+        change = Change()
+        for row in (
+            execution("old", "SUCCESS", old),  # goes, with its child and grandchild
+            execution("old.child", "ERROR", old, root="old", parent="old"),
+            execution("old.grandchild", "CANCELLED", old, root="old", parent="old.child"),
+            execution("failed", "ERROR", old),  # goes
+            execution("young", "SUCCESS", young),  # ended after the cut-off: kept
+            execution("running", "RUNNING", None),  # not ended: kept, however old
+            execution("paused", "PAUSED", None),
+            # Its child has not ended (or changed since the cut-off): the tree stays whole.
+            execution("held", "CANCELLED", old),
+            execution("held.child", "RUNNING", None, root="held", parent="held"),
+        ):
+            change.put_execution(row)
+        for execution_id in ("old", "old.child", "old.grandchild", "young", "running", "held"):
+            change.put_task(task(f"{execution_id}.t1", execution_id))
+            change.put_task(task(f"{execution_id}.t2", execution_id))
+        await store.commit(change)
+
+        assert await store.expire_executions(before=2000.0, limit=100) == 4
+        gone = ("old", "old.child", "old.grandchild", "failed")
+        for execution_id in gone:
+            assert await store.get_execution(execution_id) is None
+            assert await store.get_task(f"{execution_id}.t1") is None
+        kept = ("young", "running", "paused", "held", "held.child")
+        for execution_id in kept:
+            assert await store.get_execution(execution_id) is not None
+        assert [t.id for t in (await store.list_tasks("held", "", 10))[0]] == ["held.t1", "held.t2"]
+        # Nothing left before the cut-off but the held tree; a later cut-off takes young.
+        assert await store.expire_executions(before=2000.0, limit=100) == 0
+        assert await store.expire_executions(before=6000.0, limit=100) == 1
+        assert await store.get_execution("young") is None
+
+    with_store(tmp_path, scenario)
+
+
+def test_execution_expiry_steps_in_batches_oldest_first(tmp_path: Path) -> None:
+    async def scenario(store: SQLiteStore) -> None:
+        change = Change()
+        for i in range(5):
+            change.put_execution(execution(f"ex-{i}", "SUCCESS", 100.0 + (4 - i)))
+        await store.commit(change)
+        assert await store.expire_executions(before=1000.0, limit=2) == 2
+        # The two that ended first went: ex-4 (at 100) and ex-3 (at 101).
+        left_ids = [e.id for e in (await store.list_executions("", "", "", 10))[0]]
+        assert left_ids == ["ex-0", "ex-1", "ex-2"]
+
+    with_store(tmp_path, scenario)
+
+
+def test_execution_expiry_walks_the_partial_index(tmp_path: Path) -> None:
+
+    async def scenario(store: SQLiteStore) -> None:
+        await store.commit(Change())
+
+    with_store(tmp_path, scenario)
+    db = sqlite3.connect(tmp_path / "tidings.sqlite3")
+    args = (1.0, 1.0, "SUCCESS", "ERROR", "CANCELLED", "TIMED_OUT", "ROLLED_BACK", 5)
+    plan = " ".join(str(row[3]) for row in db.execute(f"EXPLAIN QUERY PLAN {ENDED_ROOTS}", args))
+    db.close()
+    assert "executions_ended" in plan, plan

@@ -103,6 +103,10 @@ class Config:
     #: days); a listener's ``delivery_retention`` overrides it for its own records. An
     #: event not yet delivered to every target is kept however old. 0 keeps everything.
     retention_s: float = 604_800.0
+    #: Seconds an ended execution is kept, with its tasks and sub-workflows (30 days);
+    #: then GetExecution answers NOT_FOUND. A running or paused one is kept however old.
+    #: 0 keeps every execution.
+    execution_retention_s: float = 2_592_000.0
     #: Seconds between two passes of retention over the outbox.
     retention_interval_s: float = 60.0
     #: Events retention looks at per step (one short transaction of the writer).
@@ -213,8 +217,9 @@ def _validate(config: Config) -> Config:
         raise ConfigError(f"listen: expected host:port, got {config.listen!r}")
     for name in (
         "shutdown_grace_s", "http_transport_retries", "http_retry_delay_s", "retention_s",
+        "execution_retention_s",
     ):  # fmt: skip
-        if getattr(config, name) < 0:
+        if not getattr(config, name) >= 0:  # also refuses NaN
             raise ConfigError(f"{name}: must not be negative")
     limit = config.expression_time_limit_s
     if not (0 < limit <= 3600):  # also refuses NaN

@@ -116,6 +116,7 @@ class Server:
                 config.retention_s,
                 interval_s=config.retention_interval_s,
                 batch=config.retention_batch,
+                execution_retention_s=config.execution_retention_s,
             ),
             self.dispatcher.retention_holders(),
         )

@@ -9,6 +9,11 @@ cursor of the webhook reader (events before it are settled by every webhook list
 that heard them; what is not is in delivery records, which keep their events), the
 seed-000 Kafka target's cursor when Kafka is configured, and every Kafka listener's
 cursor (the store adds those).
+
+The same pass removes executions that ended more than `execution_retention_s` ago, each
+with its sub-workflows and tasks, `batch` top-level executions per step: the engine has
+forgotten an ended execution (it reads it back from the store for a re-run), so the
+store's rule (whole trees, ended and unchanged since the cut-off) is all it takes.
 """
 
 from __future__ import annotations
@@ -40,6 +45,8 @@ class RetentionPolicy:
     retention_s: float
     #: Seconds between passes over the outbox.
     interval_s: float = 60.0
+    #: Seconds an ended execution (its tasks, its sub-workflows) is kept; 0: forever.
+    execution_retention_s: float = 0.0
     #: Events looked at per step (one transaction).
     batch: int = 500
     #: Seconds between steps, leaving the writer to commits.
@@ -52,6 +59,7 @@ class PassTotals:
 
     events: int = 0
     deliveries: int = 0
+    executions: int = 0
     steps: int = 0
 
 
@@ -77,7 +85,7 @@ class Retention:
 
     def start(self) -> None:
         """Start passing over the outbox (nothing happens when retention is off)."""
-        if self.policy.retention_s > 0:
+        if self.policy.retention_s > 0 or self.policy.execution_retention_s > 0:
             self._task = asyncio.create_task(self._run(), name="retention")
 
     async def stop(self) -> None:
@@ -94,9 +102,11 @@ class Retention:
                 self.last = await self.run_pass()
                 # Every pass at DEBUG (tests count passes in the log), INFO when it removed.
                 log.log(
-                    logging.INFO if self.last.events or self.last.deliveries else logging.DEBUG,
-                    "retention: pass %d removed %d events and %d delivery records",
-                    self.passes + 1, self.last.events, self.last.deliveries,
+                    logging.INFO
+                    if self.last.events or self.last.deliveries or self.last.executions
+                    else logging.DEBUG,
+                    "retention: pass %d removed %d events, %d delivery records and %d executions",
+                    self.passes + 1, self.last.events, self.last.deliveries, self.last.executions,
                 )  # fmt: skip
             except asyncio.CancelledError:
                 raise
@@ -109,6 +119,21 @@ class Retention:
     async def run_pass(self) -> PassTotals:
         """One walk from the oldest event to the youngest that may be due, then reclaim."""
         totals = PassTotals()
+        if self.policy.retention_s > 0:
+            await self._prune_outbox(totals)
+        if self.policy.execution_retention_s > 0:
+            await self._expire_executions(totals)
+        # Also what an interrupted pass freed: a step when nothing is free costs little.
+        free = await self.store.reclaim(RECLAIM_PAGES, SPARE)
+        while free > 0:
+            await asyncio.sleep(self.policy.pause_s)
+            left = await self.store.reclaim(RECLAIM_PAGES, SPARE)
+            if left >= free:  # no progress (the database cannot give pages back)
+                break
+            free = left
+        return totals
+
+    async def _prune_outbox(self, totals: PassTotals) -> None:
         after = 0
         while True:
             step = await self.store.prune(
@@ -122,12 +147,15 @@ class Retention:
                 break
             after = step.scanned_to
             await asyncio.sleep(self.policy.pause_s)
-        # Also what an interrupted pass freed: a step when nothing is free costs little.
-        free = await self.store.reclaim(RECLAIM_PAGES, SPARE)
-        while free > 0:
-            await asyncio.sleep(self.policy.pause_s)
-            left = await self.store.reclaim(RECLAIM_PAGES, SPARE)
-            if left >= free:  # no progress (the database cannot give pages back)
+
+    async def _expire_executions(self, totals: PassTotals) -> None:
+        before = self._clock() - self.policy.execution_retention_s
+        while True:
+            removed = await self.store.expire_executions(before=before, limit=self.policy.batch)
+            totals.executions += removed
+            totals.steps += 1
+            # Fewer than a batch of trees (children count too, kept trees do not): a
+            # step that removed nothing ends the walk; kept trees wait for the next pass.
+            if removed == 0:
                 break
-            free = left
-        return totals
+            await asyncio.sleep(self.policy.pause_s)

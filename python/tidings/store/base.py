@@ -134,6 +134,16 @@ class Store(Protocol):
         """
         ...
 
+    async def expire_executions(self, *, before: float, limit: int) -> int:
+        """Remove up to `limit` ended executions, oldest first, with their trees and tasks.
+
+        Those that ended (and last changed) before `before`, each with its sub-workflows'
+        executions and every task of them. Only whole trees go: a top-level execution whose
+        tree has one execution not ended, or changed since, is kept. Returns how many
+        executions were removed.
+        """
+        ...
+
     async def reclaim(self, pages: int, spare: float = 0.0) -> int:
         """Give up to `pages` freed pages back to the file system, beyond a spare share.
 

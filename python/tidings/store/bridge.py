@@ -155,6 +155,10 @@ class StoreOnLoop:
         """See `Store.removed_upto`."""
         return await self._there(self._store.removed_upto())
 
+    async def expire_executions(self, *, before: float, limit: int) -> int:
+        """See `Store.expire_executions`."""
+        return await self._there(self._store.expire_executions(before=before, limit=limit))
+
     async def reclaim(self, pages: int, spare: float = 0.0) -> int:
         """See `Store.reclaim`."""
         return await self._there(self._store.reclaim(pages, spare))

@@ -224,6 +224,14 @@ MIGRATIONS: tuple[str, ...] = (
     """
     ALTER TABLE executions ADD COLUMN task_name TEXT NOT NULL DEFAULT '';
     """,
+    # 15: execution retention walks ended top-level executions oldest first, and removes
+    # each with its tree of sub-workflows.
+    """
+    CREATE INDEX executions_ended ON executions(end_time)
+        WHERE root_execution_id = '' AND end_time IS NOT NULL;
+    CREATE INDEX executions_root ON executions(root_execution_id)
+        WHERE root_execution_id != '';
+    """,
 )
 
 

@@ -5,7 +5,9 @@ in outbox order and removes, for each, the settled delivery records (and attempt
 listener's retention has passed, then the event itself once it is older than the
 server's retention, every gating cursor is past it and no delivery record of it is left.
 An unsettled record (PENDING, FAILED) of an existing listener keeps its event, however
-old. `reclaim` hands freed pages back to the file system (incremental vacuum).
+old. `expire_executions` removes ended executions (with their sub-workflows and tasks) once
+they are older than the execution retention. `reclaim` hands freed pages back to the file
+system (incremental vacuum).
 """
 
 from __future__ import annotations
@@ -21,6 +23,17 @@ log = logging.getLogger(__name__)
 #: PRAGMA auto_vacuum's value for INCREMENTAL.
 INCREMENTAL = 2
 _SETTLED = ("DELIVERED", "DEAD")
+#: An execution in one of these states has ended (vocab.EXECUTION_ENDED; the store does
+#: not import the engine's vocabulary).
+_ENDED = ("SUCCESS", "ERROR", "CANCELLED", "TIMED_OUT", "ROLLED_BACK")
+_IN_ENDED = f"IN ({', '.join('?' * len(_ENDED))})"
+#: Ended top-level executions, oldest end first, from the partial index executions_ended
+#: (`+state`: not from executions_state, which the planner would pick without statistics
+#: and which holds every ended execution in one long run).
+ENDED_ROOTS = (
+    "SELECT id FROM executions WHERE root_execution_id = '' AND end_time < ? "
+    f"AND update_time < ? AND +state {_IN_ENDED} ORDER BY end_time LIMIT ?"
+)
 
 
 def ensure_incremental_vacuum(conn: sqlite3.Connection, path: object) -> None:
@@ -178,3 +191,42 @@ def reclaim(c: sqlite3.Connection, pages: int, spare: float = 0.0) -> int:
     # steps a statement without result columns only once.
     c.executescript(f"PRAGMA incremental_vacuum({min(int(pages), over)});")
     return max(0, excess())
+
+
+def expire_executions(c: sqlite3.Connection, *, before: float, limit: int) -> int:
+    """Remove up to `limit` ended top-level executions that ended before `before`.
+
+    Each goes with its whole tree of sub-workflow executions and all their tasks, in one
+    transaction (autocommit connection: the writer's, outside its queue). A tree with an
+    execution that has not ended (it cannot happen through the engine, which ends
+    children first) or that changed since `before` (a re-run about to start) is kept.
+    Returns how many executions (children included) were removed.
+    """
+    c.execute("BEGIN IMMEDIATE")
+    try:
+        roots = [r[0] for r in c.execute(ENDED_ROOTS, (before, before, *_ENDED, limit))]
+        removed = 0
+        for root in roots:
+            tree = [root] + [
+                r[0]
+                for r in c.execute(
+                    "SELECT id FROM executions WHERE root_execution_id = ? AND "
+                    f"(state NOT {_IN_ENDED} OR update_time >= ?)",
+                    (root, *_ENDED, before),
+                )
+            ]
+            if len(tree) > 1:  # a descendant still running or just changed: not yet
+                continue
+            tree += [
+                r[0]
+                for r in c.execute("SELECT id FROM executions WHERE root_execution_id = ?", (root,))
+            ]
+            rows = [(execution_id,) for execution_id in tree]
+            c.executemany("DELETE FROM tasks WHERE execution_id = ?", rows)
+            c.executemany("DELETE FROM executions WHERE id = ?", rows)
+            removed += len(rows)
+        c.execute("COMMIT")
+    except BaseException:
+        c.execute("ROLLBACK")
+        raise
+    return removed

@@ -116,6 +116,16 @@ class SQLiteStore:
         """The newest outbox position retention has removed (0: none)."""
         return self._removed_upto
 
+    async def expire_executions(self, *, before: float, limit: int) -> int:
+        """Remove ended executions older than `before` (writer's thread); how many."""
+        try:
+            removed: int = await self._writer.run(
+                retention.expire_executions, before=before, limit=limit
+            )
+        except sqlite3.Error as exc:
+            raise StoreError(f"cannot remove old executions: {exc}") from exc
+        return removed
+
     async def reclaim(self, pages: int, spare: float = 0.0) -> int:
         """Give free pages back beyond a spare share (writer's thread); how many are left."""
         try:
