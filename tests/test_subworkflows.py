@@ -258,6 +258,51 @@ def test_pause_and_resume_cascade_both_ways_and_cancel_reaches_the_children(
     assert client.get(parent.id).state == ES.EXECUTION_STATE_CANCELLED
 
 
+def test_a_child_cancelled_by_a_client_cancels_its_task_and_then_its_parent(
+    client: EngineClient, log: EventLog, atoms: AtomServer
+) -> None:
+    """As in Mistral: the task is CANCELLED (no on-error, no on-complete), the parent's
+    other branch runs on, and then the parent ends CANCELLED naming the task."""
+    gate = f"/gate/{unique('g')}"
+    atoms.script(gate, Reply(200, {"ok": True}, JSON_HEADERS, 1.0))
+    names = define(
+        client,
+        f"""
+        version: '2.0'
+        @parent@:
+          tasks:
+            call:
+              workflow: @child@
+              on-error: [handled]
+              on-complete: [after]
+            side: {{action: std.http url='{atoms.url(gate)}'}}
+            handled: {{action: std.noop}}
+            after: {{action: std.noop}}
+        @child@:
+          tasks:
+            wait: {{action: std.http url='{atoms.url(gate)}'}}
+            again: {{action: std.http url='{atoms.url(gate)}'}}
+        """,
+    )
+    parent = client.start(names["parent"])
+    child = the_child(client, names["child"])
+    client.executions.CancelExecution(PB.CancelExecutionRequest(id=child.id, reason="enough"))
+    ended, events = log.wait_settled(client, parent.id, T)
+    assert ended.state == ES.EXECUTION_STATE_CANCELLED
+    assert ended.error_message == "Cancelled tasks: call"
+    assert client.get(child.id).state == ES.EXECUTION_STATE_CANCELLED
+    # The execution has ended: no transition of the cancelled task is still to come.
+    assert {t.name: t.state for t in client.tasks(parent.id)} == {
+        "call": TS.TASK_STATE_CANCELLED,
+        "side": TS.TASK_STATE_SUCCESS,
+    }
+    call = client.task(parent.id, "call")
+    assert call.error_message == "enough"
+    kinds = [(e.type, e.task_name) for e in events]
+    assert (ET.EVENT_TYPE_TASK_CANCELLED, "call") in kinds
+    assert kinds[-1] == (ET.EVENT_TYPE_EXECUTION_CANCELLED, "")
+
+
 def test_a_workbooks_ad_hoc_actions_and_short_names(client: EngineClient, log: EventLog) -> None:
     book = unique("book")
     client.create_workflow(

@@ -28,7 +28,7 @@ from tidings.engine.runs import Runs
 from tidings.engine.workflows import Workflows
 from tidings.errors import InvalidArgumentError, NotFoundError, TidingsError
 from tidings.store import ExecutionRow, Store, TaskRow, WorkflowRow
-from tidings.vocab import EXECUTION_ENDED, PAUSED, RUNNING, SUCCESS
+from tidings.vocab import CANCELLED, EXECUTION_ENDED, PAUSED, RUNNING, SUCCESS
 
 __all__ = ["Children", "child_execution_id"]
 
@@ -170,6 +170,9 @@ class Children:
             return  # the parent moved on (cancelled, skipped, retried)
         if child.state == SUCCESS:
             outcome = ActionOutcome.success(child.output)  # type: ignore[arg-type]
+        elif child.state == CANCELLED:  # as in Mistral: the task is cancelled, not failed
+            error = child.error_message or f"sub-workflow execution {child.id} was cancelled"
+            outcome = ActionOutcome.cancelled(error, child.output)  # type: ignore[arg-type]
         else:
             error = child.error_message or f"sub-workflow execution {child.id} is {child.state}"
             outcome = ActionOutcome.failure(error, child.output)  # type: ignore[arg-type]

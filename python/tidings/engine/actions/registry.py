@@ -88,14 +88,15 @@ class ActionContext:
 class ActionOutcome:
     """What running an action gave.
 
-    ``state`` is ``"success"``, ``"error"``, or ``"running"`` (an async atom accepted the
-    call; completion comes later through ``CompleteTask``). ``result`` becomes the task's
+    ``state`` is ``"success"``, ``"error"``, ``"running"`` (an async atom accepted the
+    call; completion comes later through ``CompleteTask``) or ``"cancelled"`` (the call
+    was cancelled: a sub-workflow's execution cancelled by a client). ``result`` becomes the task's
     output (for ``std.http`` the seed's ``{"result": {...}}`` object, also on error).
     ``error`` is a short human message when ``state == "error"``. ``request`` is the
     request as ``request_view`` shows it, for the ``task_start`` event.
     """
 
-    state: Literal["success", "error", "running"]
+    state: Literal["success", "error", "running", "cancelled"]
     result: JSONValue
     error: str | None = None
     request: JSONValue | None = None
@@ -111,6 +112,11 @@ class ActionOutcome:
     ) -> ActionOutcome:
         """A failed outcome with a human message."""
         return cls("error", result, error, request)
+
+    @classmethod
+    def cancelled(cls, error: str, result: JSONValue = None) -> ActionOutcome:
+        """The call was cancelled (its task ends CANCELLED, as in Mistral)."""
+        return cls("cancelled", result, error)
 
     @classmethod
     def running(cls, result: JSONValue, request: JSONValue | None = None) -> ActionOutcome:
