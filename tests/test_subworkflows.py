@@ -91,14 +91,17 @@ def test_a_child_runs_with_its_input_and_its_output_is_the_tasks_result(
         version: '2.0'
         @parent@:
           input: [y]
-          output: {total: <% $.total %>}
+          output:
+            total: <% $.total %>
+            root: <% execution().root_execution_id %>
+            childs_root: <% $.childs_root %>
           tasks:
             call:
               workflow: @child@ a=1 b=<% $.y %>
-              publish: {total: <% task().result.sum %>}
+              publish: {total: <% task().result.sum %>, childs_root: <% task().result.root %>}
         @child@:
           input: [a, b]
-          output: {sum: <% $.a + $.b %>}
+          output: {sum: <% $.a + $.b %>, root: <% execution().root_execution_id %>}
           tasks:
             add: {action: std.noop}
         """,
@@ -107,10 +110,11 @@ def test_a_child_runs_with_its_input_and_its_output_is_the_tasks_result(
     parent = client.start(names["parent"], {"y": 5}, notify=[target])
     ended, _ = log.wait_settled(client, parent.id, T)
     assert ended.state == ES.EXECUTION_STATE_SUCCESS, ended.error_message
-    assert output(ended) == {"total": 6}
+    # As in Mistral, execution().root_execution_id is null at the top, its id below.
+    assert output(ended) == {"total": 6, "root": None, "childs_root": parent.id}
     (call,) = client.tasks(parent.id)
     assert call.state == TS.TASK_STATE_SUCCESS
-    assert json.loads(call.result_json) == {"sum": 6}
+    assert json.loads(call.result_json) == {"sum": 6, "root": parent.id}
     assert json.loads(call.input_json) == {"a": 1, "b": 5}
     child = the_child(client, names["child"])
     assert (child.parent_execution_id, child.parent_task_id) == (parent.id, call.id)

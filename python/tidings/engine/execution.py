@@ -346,7 +346,8 @@ def _execution_view(run: Run) -> dict[str, Any]:
     ex = run.row
     return {"id": ex.id, "name": ex.workflow_name, "input": ex.input, "state": ex.state,
             "params": {"env": run.env}, "created_at": mistral_time(ex.create_time),
-            "updated_at": mistral_time(ex.update_time), "root_execution_id": None,
+            "updated_at": mistral_time(ex.update_time),
+            "root_execution_id": ex.root_execution_id or None,
             "workflow_name": ex.workflow_name, "workflow_id": ex.workflow_id}  # fmt: skip
 
 
