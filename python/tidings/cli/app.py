@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from tidings import __version__
-from tidings.cli import events, executions, listeners, receiver, run, workflows
+from tidings.cli import bench, events, executions, listeners, receiver, run, workflows
 from tidings.cli.common import Settings
 from tidings.cli.connection import DEFAULT_SERVER, ServerOptions
 
@@ -104,3 +104,4 @@ app.add_typer(executions.tasks_app, name="task")
 listeners.app.command("receive")(receiver.receive)
 app.add_typer(listeners.app, name="listener")
 app.add_typer(events.app, name="events")
+app.add_typer(bench.app, name="bench")

@@ -1,0 +1,110 @@
+"""Printing results: the live view while a run goes, the final table, ``compare``."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.live import Live
+from rich.table import Table
+
+from tidings.bench.e2e import Progress, Snapshot
+
+
+@contextmanager
+def live(console: Console) -> Iterator[Progress]:
+    """A live view of a run's progress (nothing when the output is not a terminal)."""
+    if not console.is_terminal:
+        yield lambda snapshot: None
+        return
+    with Live(console=console, refresh_per_second=4, transient=True) as view:
+
+        def show(s: Snapshot) -> None:
+            table = Table(title=f"{s.phase}: {s.elapsed_s:.0f} s", show_edge=False)
+            table.add_column("executions started", justify="right")
+            for name in s.delivered:
+                table.add_column(name, justify="right")
+            table.add_column("errors", justify="right")
+            row = [f"{s.started:,}"]
+            row += [f"{n:,} / {s.expected_per_sink:,}" for n in s.delivered.values()]
+            row.append(str(sum(s.errors.values())))
+            table.add_row(*row)
+            view.update(table)
+
+        yield show
+
+
+def table(result: dict[str, Any]) -> Table:
+    """The final table of an e2e-style result."""
+    w = result.get("workload", {})
+    title = (
+        f"{result.get('scenario', 'e2e')}: {w.get('tasks')}-task {w.get('shape')} of "
+        f"{w.get('action')}, {w.get('clients')} clients, {result.get('executions', 0):,} "
+        f"executions in {result.get('seconds', 0)} s, {result.get('cpus')} CPUs"
+    )
+    out = Table(title=title)
+    out.add_column("")
+    out.add_column("events/s", justify="right")
+    for p in ("p50", "p90", "p99", "max"):
+        out.add_column(f"{p} ms", justify="right")
+    out.add_column("missing", justify="right")
+    out.add_column("duplicate", justify="right")
+    out.add_row("executions/s", f"{result['executions_per_s']:,}")
+    out.add_row("task transitions/s", f"{result['task_transitions_per_s']:,}")
+    for name, sink in result.get("sinks", {}).items():
+        lat = sink["latency_ms"]
+        out.add_row(
+            name, f"{sink['events_per_s']:,}", *(f"{lat[p]:,}" for p in ("p50", "p90", "p99", "max")),
+            str(sink["missing_events"]), str(sink["duplicate_events"]),
+        )  # fmt: skip
+    for kind, n in sorted(result.get("errors", {}).items()):
+        out.add_row(f"error: {kind}", str(n))
+    server = result.get("server")
+    if server:
+        out.add_row("server CPU %", f"{server['cpu_percent']}")
+        out.add_row("server RSS MB (max)", f"{server['rss_mb_max']}")
+    return out
+
+
+def flatten(value: Any, prefix: str = "") -> dict[str, float]:
+    """The numbers of a result, by dotted path (``latency_ms.stream.p99``)."""
+    if isinstance(value, bool):
+        return {}
+    if isinstance(value, int | float):
+        return {prefix: float(value)}
+    if isinstance(value, dict):
+        out: dict[str, float] = {}
+        for key, item in value.items():
+            out.update(flatten(item, f"{prefix}.{key}" if prefix else str(key)))
+        return out
+    return {}
+
+
+def compare(a: dict[str, Any], b: dict[str, Any]) -> Table:
+    """Every figure the two results share, B against A (skipping the workload itself)."""
+    left, right = flatten(a), flatten(b)
+    out = Table(title="B against A")
+    out.add_column("figure")
+    out.add_column("A", justify="right")
+    out.add_column("B", justify="right")
+    out.add_column("change", justify="right")
+    for key in [k for k in left if k in right and not k.startswith(("workload.", "sinks."))]:
+        x, y = left[key], right[key]
+        change = f"{(y - x) / x * 100:+.1f} %" if x else ("=" if y == x else "new")
+        out.add_row(key, f"{x:,g}", f"{y:,g}", change)
+    return out
+
+
+def load(path: Path) -> dict[str, Any]:
+    """A result written by ``--json``; ValueError names the file if it is not one."""
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise ValueError(f"{path}: not a bench result: {exc}") from exc
+    if not isinstance(document, dict):
+        raise ValueError(f"{path}: not a bench result (a JSON object)")
+    return document

@@ -1,0 +1,84 @@
+"""The scenarios of ``tidings bench``: what each runs, and against which baseline."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, replace
+from typing import Any
+
+from rich.console import Console
+
+from tidings.bench import e2e, report
+from tidings.bench.services import LocalKafka, LocalServer, ServiceError, kafka_script
+from tidings.bench.workload import Sink, Workload
+
+SCENARIOS = ("e2e", "engine", "dispatch", "codec")
+
+
+class UsageError(ValueError):
+    """The options do not make a run (the CLI exits 2)."""
+
+
+@dataclass(frozen=True)
+class Options:
+    """Where to run: a server of its own (``local``) or the one named, and how to reach it."""
+
+    local: bool = False
+    server: str = "127.0.0.1:50051"
+    token: str = ""
+    ca_pem: bytes | None = None
+    kafka_bootstrap: str = ""
+    lose_one: str = ""
+
+
+@contextlib.asynccontextmanager
+async def target(options: Options, workload: Workload, console: Console) -> AsyncIterator[e2e.Target]:
+    """The server to drive: with ``local``, a broker (if a Kafka sink needs one) and a
+    server of its own, stopped after; else the one named."""
+    wants_kafka = any(s.kind == "kafka" for s in workload.sinks)
+    if not options.local:
+        if wants_kafka and not options.kafka_bootstrap:
+            raise UsageError("--kafka-bootstrap: a Kafka sink needs the broker the server feeds")
+        yield e2e.Target(options.server, options.token, options.ca_pem,
+                         kafka_bootstrap=options.kafka_bootstrap)  # fmt: skip
+        return
+    with contextlib.ExitStack() as stack:
+        bootstrap = options.kafka_bootstrap
+        if wants_kafka and not bootstrap:
+            script = kafka_script()
+            if script is None:
+                raise UsageError("--local: no scripts/kafka here (TIDINGS_KAFKA_SCRIPT): give "
+                                 "--kafka-bootstrap, or no Kafka sink")  # fmt: skip
+            console.print("starting Kafka (scripts/kafka) …")
+            bootstrap = stack.enter_context(LocalKafka(script)).bootstrap
+        console.print("starting tidings serve …")
+        server = stack.enter_context(LocalServer(bootstrap))
+        yield e2e.Target(server.address, pid=server.pid, kafka_bootstrap=bootstrap)
+
+
+async def run(
+    scenario: str, workload: Workload, options: Options, console: Console
+) -> dict[str, Any]:
+    """Run one scenario, print its table, and return its result."""
+    if scenario == "e2e":
+        return await _e2e(workload, options, console)
+    if scenario == "engine":
+        return await _engine(workload, options, console)
+    raise ServiceError(f"--scenario {scenario}: not in this build")
+
+
+async def _e2e(workload: Workload, options: Options, console: Console) -> dict[str, Any]:
+    async with target(options, workload, console) as where:
+        with report.live(console) as progress:
+            result = await e2e.run(where, workload, progress, options.lose_one)
+    console.print(report.table(result))
+    return result
+
+
+async def _engine(workload: Workload, options: Options, console: Console) -> dict[str, Any]:
+    # The engine alone: no listeners, only the stream, which tells when executions ended.
+    workload = replace(workload, sinks=(Sink("stream", ""),))
+    result = await _e2e(workload, options, console)
+    result["scenario"] = "engine"
+    return result
