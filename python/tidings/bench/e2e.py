@@ -1,5 +1,8 @@
-"""One run: make the workflow and a listener per sink, start executions for the duration,
-wait until every sink has every event (or the drain time is up), and sum it up."""
+"""One run of a workload against a server, from its listeners to its result.
+
+It makes the workflow and a listener per sink, starts executions for the duration, waits
+until every sink has every event (or nothing new arrives for a while), and sums it up.
+"""
 
 from __future__ import annotations
 
@@ -169,7 +172,7 @@ async def run(
                 await listener_stub.DeleteListener(
                     listener_pb2.DeleteListenerRequest(id=listener_id), metadata=md
                 )
-        await channel.close()
+        await channel.close(None)
         await receiver.stop()
 
 

@@ -8,7 +8,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from rich.console import Console
+from rich.console import Console, Group
 from rich.live import Live
 from rich.table import Table
 
@@ -38,36 +38,42 @@ def live(console: Console) -> Iterator[Progress]:
         yield show
 
 
-def table(result: dict[str, Any]) -> Table:
-    """The final table of an e2e-style result."""
+def table(result: dict[str, Any]) -> Group:
+    """The final tables of an e2e-style result: the run's figures, then one row a sink."""
     w = result.get("workload", {})
     title = (
         f"{result.get('scenario', 'e2e')}: {w.get('tasks')}-task {w.get('shape')} of "
         f"{w.get('action')}, {w.get('clients')} clients, {result.get('executions', 0):,} "
         f"executions in {result.get('seconds', 0)} s, {result.get('cpus')} CPUs"
     )
-    out = Table(title=title)
-    out.add_column("")
-    out.add_column("events/s", justify="right")
-    for p in ("p50", "p90", "p99", "max"):
-        out.add_column(f"{p} ms", justify="right")
-    out.add_column("missing", justify="right")
-    out.add_column("duplicate", justify="right")
-    out.add_row("executions/s", f"{result['executions_per_s']:,}")
-    out.add_row("task transitions/s", f"{result['task_transitions_per_s']:,}")
-    for name, sink in result.get("sinks", {}).items():
-        lat = sink["latency_ms"]
-        out.add_row(
-            name, f"{sink['events_per_s']:,}", *(f"{lat[p]:,}" for p in ("p50", "p90", "p99", "max")),
-            str(sink["missing_events"]), str(sink["duplicate_events"]),
-        )  # fmt: skip
-    for kind, n in sorted(result.get("errors", {}).items()):
-        out.add_row(f"error: {kind}", str(n))
+    run = Table(title=title, show_header=False)
+    run.add_column("figure", no_wrap=True)
+    run.add_column("value", justify="right", no_wrap=True)
+    run.add_row("executions/s", f"{result['executions_per_s']:,}")
+    run.add_row("task transitions/s", f"{result['task_transitions_per_s']:,}")
+    run.add_row("missing events", f"{result['missing_events']:,}")
+    run.add_row("duplicate events", f"{result['duplicate_events']:,}")
     server = result.get("server")
     if server:
-        out.add_row("server CPU %", f"{server['cpu_percent']}")
-        out.add_row("server RSS MB (max)", f"{server['rss_mb_max']}")
-    return out
+        run.add_row("server CPU %", f"{server['cpu_percent']}")
+        run.add_row("server RSS MB (max)", f"{server['rss_mb_max']}")
+    for kind, n in sorted(result.get("errors", {}).items()):
+        run.add_row(f"error: {kind}", f"{n:,}")
+    sinks = Table(title="per sink: events/s, and ms from StartExecution to arrival")
+    sinks.add_column("sink", no_wrap=True)
+    sinks.add_column("events/s", justify="right")
+    for p in ("p50", "p90", "p99", "max"):
+        sinks.add_column(p, justify="right")
+    sinks.add_column("missing", justify="right")
+    sinks.add_column("dup", justify="right")
+    for name, sink in result.get("sinks", {}).items():
+        lat = sink["latency_ms"]
+        sinks.add_row(
+            name, f"{sink['events_per_s']:,}",
+            *(f"{lat[p]:,}" for p in ("p50", "p90", "p99", "max")),
+            str(sink["missing_events"]), str(sink["duplicate_events"]),
+        )  # fmt: skip
+    return Group(run, sinks)
 
 
 def flatten(value: Any, prefix: str = "") -> dict[str, float]:

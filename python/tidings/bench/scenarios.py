@@ -33,9 +33,13 @@ class Options:
 
 
 @contextlib.asynccontextmanager
-async def target(options: Options, workload: Workload, console: Console) -> AsyncIterator[e2e.Target]:
-    """The server to drive: with ``local``, a broker (if a Kafka sink needs one) and a
-    server of its own, stopped after; else the one named."""
+async def target(
+    options: Options, workload: Workload, console: Console
+) -> AsyncIterator[e2e.Target]:
+    """The server to drive: the one named, or one of its own (``local``).
+
+    With ``local``, a broker too if a Kafka sink needs one; both are stopped after.
+    """
     wants_kafka = any(s.kind == "kafka" for s in workload.sinks)
     if not options.local:
         if wants_kafka and not options.kafka_bootstrap:

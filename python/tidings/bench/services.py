@@ -73,7 +73,15 @@ class LocalServer:
         if self._kafka:
             args += ["--kafka-bootstrap", self._kafka]
         # The harness's webhook receiver listens on 127.0.0.1: the server must allow it.
-        env = {**os.environ, "TIDINGS_WEBHOOK_ALLOW_PRIVATE": "127.0.0.1/32"}
+        # Seed 000's topics, which a server with Kafka always feeds, get names of this run:
+        # a broker the harness shares keeps its own `mistral` and `service` topics clean.
+        run = self.folder.name
+        env = {
+            **os.environ,
+            "TIDINGS_WEBHOOK_ALLOW_PRIVATE": "127.0.0.1/32",
+            "TIDINGS_KAFKA_MISTRAL_TOPIC": f"{run}-mistral",
+            "TIDINGS_KAFKA_SERVICE_TOPIC": f"{run}-service",
+        }
         with (self.folder / "server.log").open("wb") as log:
             self.proc = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, env=env)
         deadline = time.monotonic() + timeout_s
@@ -81,7 +89,9 @@ class LocalServer:
             health = health_pb2_grpc.HealthStub(channel)
             while time.monotonic() < deadline:
                 if self.proc.poll() is not None:
-                    raise ServiceError(f"tidings serve exited {self.proc.returncode}:\n{self.log()}")
+                    raise ServiceError(
+                        f"tidings serve exited {self.proc.returncode}:\n{self.log()}"
+                    )
                 try:
                     reply = health.Check(health_pb2.HealthCheckRequest(), timeout=1)
                     if reply.status == health_pb2.HealthCheckResponse.SERVING:
@@ -131,7 +141,8 @@ class LocalKafka:
 
     def _run(self, command: str, timeout_s: float) -> subprocess.CompletedProcess[str]:
         env = {**os.environ, "KAFKA_DIR": str(self.folder), "KAFKA_PORT": str(self.port),
-               "KAFKA_CONTROLLER_PORT": str(self._controller), "KAFKA_START_TIMEOUT": "90"}  # fmt: skip
+               "KAFKA_CONTROLLER_PORT": str(self._controller),
+               "KAFKA_START_TIMEOUT": "90"}  # fmt: skip
         return subprocess.run(
             [str(self._script), command], env=env, stdin=subprocess.DEVNULL,
             capture_output=True, text=True, timeout=timeout_s, check=False,

@@ -1,6 +1,8 @@
-"""Hearing the events: the harness's HTTP receiver (webhooks, and the HTTP atoms the
-workflow calls), a Kafka consumer, and a WatchEvents stream; each hands what arrives to
-its sink's tally with the arrival time."""
+"""Hearing the events: an HTTP receiver, a Kafka consumer, a WatchEvents stream.
+
+The HTTP receiver also serves the HTTP atoms the workflow calls. Each hands what
+arrives to its sink's tally with the arrival time.
+"""
 
 from __future__ import annotations
 
@@ -14,7 +16,7 @@ import grpc
 import orjson
 from aiohttp import web
 from confluent_kafka import Consumer, KafkaError
-from confluent_kafka.admin import AdminClient, NewTopic
+from confluent_kafka.admin import AdminClient, NewTopic  # type: ignore[attr-defined]
 
 from tidings.bench.tally import Tally
 from tidings.v1 import event_service_pb2, event_service_pb2_grpc, listener_pb2
@@ -33,8 +35,11 @@ def execution_of(profile: str, body: bytes) -> str:
 
 
 class Receiver:
-    """An aiohttp server on 127.0.0.1: ``/atom`` answers after the atoms' latency,
-    ``/hook/N`` records a webhook for the Nth webhook sink and answers 200."""
+    """An aiohttp server on 127.0.0.1 for atoms and webhooks.
+
+    ``/atom`` answers after the atoms' latency; ``/hook/N`` records a webhook for the
+    Nth webhook sink and answers 200.
+    """
 
     def __init__(self, atom_latency_s: float, errors: Errors) -> None:
         self._latency = atom_latency_s
@@ -100,8 +105,11 @@ class KafkaReader:
         self._thread = threading.Thread(target=self._run, name="bench-kafka", daemon=True)
 
     def create_topic(self) -> None:
-        """Create the topic first: a consumer of a topic that does not exist yet would
-        only see it at its next metadata refresh."""
+        """Create the topic before anything reads or writes it.
+
+        A consumer of a topic that does not exist yet would only see it at its next
+        metadata refresh.
+        """
         admin = AdminClient({"bootstrap.servers": self._bootstrap})
         for future in admin.create_topics([NewTopic(self.topic, 1, 1)]).values():
             future.result(30)
@@ -132,9 +140,7 @@ class KafkaReader:
                             self._errors[f"kafka: {error.name()}"] += 1
                         continue
                     headers = dict(msg.headers() or ())
-                    key = msg.key() or b""
-                    event_id = headers.get("tidings-event-id", b"")
-                    self._tally.add(key.decode(), event_id.decode(), at)
+                    self._tally.add(_text(msg.key()), _text(headers.get("tidings-event-id")), at)
         finally:
             consumer.close()
 
@@ -165,3 +171,9 @@ async def watch(
         if exc.code() != grpc.StatusCode.CANCELLED:
             errors[f"stream: {exc.code().name}"] += 1
 
+
+def _text(value: str | bytes | None) -> str:
+    """A Kafka key or header as text ('' if absent)."""
+    if value is None:
+        return ""
+    return value.decode() if isinstance(value, bytes) else value

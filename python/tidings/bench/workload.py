@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 from dataclasses import dataclass, field
 
@@ -68,8 +69,11 @@ class Workload:
 
     @property
     def events_per_execution(self) -> int:
-        """Every event one execution must produce: started and succeeded for it and for
-        each task (synchronous actions report no RUNNING; a join starts once)."""
+        """Every event one execution must produce.
+
+        Started and succeeded, for it and for each task: synchronous actions report no
+        RUNNING, and a join starts once.
+        """
         return 2 + 2 * self.tasks
 
     def definition(self, name: str, atom_url: str) -> str:
@@ -77,7 +81,7 @@ class Workload:
         names = [f"t{i}" for i in range(self.tasks)]
         tasks: dict[str, dict[str, object]] = {n: self._task(atom_url) for n in names}
         if self.shape == "chain":
-            for here, after in zip(names, names[1:], strict=False):
+            for here, after in itertools.pairwise(names):
                 tasks[here]["on-success"] = [after]
         else:
             fork, *branches, join = names
