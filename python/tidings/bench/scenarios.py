@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, replace
@@ -69,6 +70,13 @@ async def run(
         return await _e2e(workload, options, console)
     if scenario == "engine":
         return await _engine(workload, options, console)
+    if scenario == "codec":
+        from tidings.bench import codec
+
+        console.print("codec: two malloc settings, each in a fresh process …")
+        result = await asyncio.to_thread(codec.run)
+        codec.print_table(result)
+        return result
     raise ServiceError(f"--scenario {scenario}: not in this build")
 
 
