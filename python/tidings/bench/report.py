@@ -76,6 +76,26 @@ def table(result: dict[str, Any]) -> Group:
     return Group(run, sinks)
 
 
+def mistral_table(result: dict[str, Any]) -> Table:
+    """The engine scenario's comparison with Mistral."""
+    m = result["mistral"]
+    out = Table(title="the same workload: tidings against OpenStack Mistral")
+    out.add_column("")
+    out.add_column("tidings", justify="right")
+    out.add_column("Mistral", justify="right")
+    out.add_row("executions", f"{result['executions']:,}", f"{m['executions']:,}")
+    out.add_row("executions/s", f"{result['executions_per_s']:,}", f"{m['executions_per_s']:,}")
+    out.add_row(
+        "task transitions/s",
+        f"{result['task_transitions_per_s']:,}",
+        f"{m['task_transitions_per_s']:,}",
+    )
+    out.add_row("tidings is", f"{result.get('vs_mistral', 0)}x", "")
+    for kind, n in sorted(m.get("errors", {}).items()):
+        out.add_row(f"Mistral error: {kind}", "", f"{n:,}")
+    return out
+
+
 def flatten(value: Any, prefix: str = "") -> dict[str, float]:
     """The numbers of a result, by dotted path (``latency_ms.stream.p99``)."""
     if isinstance(value, bool):

@@ -11,7 +11,14 @@ from typing import Any
 from rich.console import Console
 
 from tidings.bench import e2e, report
-from tidings.bench.services import LocalKafka, LocalServer, ServiceError, kafka_script
+from tidings.bench.services import (
+    LocalKafka,
+    LocalMistral,
+    LocalServer,
+    ServiceError,
+    kafka_script,
+    project_script,
+)
 from tidings.bench.workload import Sink, Workload
 
 SCENARIOS = ("e2e", "engine", "dispatch", "codec")
@@ -93,4 +100,19 @@ async def _engine(workload: Workload, options: Options, console: Console) -> dic
     workload = replace(workload, sinks=(Sink("stream", ""),))
     result = await _e2e(workload, options, console)
     result["scenario"] = "engine"
+    script = project_script("mistral")
+    if script is None:
+        console.print("engine: the Mistral baseline is skipped: no scripts/mistral here "
+                      "(TIDINGS_MISTRAL_SCRIPT names one)")  # fmt: skip
+        result["mistral"] = None
+        return result
+    from tidings.bench import mistral
+
+    console.print("engine: the same workload through OpenStack Mistral (scripts/mistral) …")
+    with LocalMistral(script) as oracle:
+        baseline = await mistral.run(oracle.url, workload)
+    result["mistral"] = baseline
+    if baseline["executions_per_s"]:
+        result["vs_mistral"] = round(result["executions_per_s"] / baseline["executions_per_s"], 2)
+    console.print(report.mistral_table(result))
     return result

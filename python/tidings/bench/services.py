@@ -1,8 +1,10 @@
-"""What ``--local`` starts and stops: a ``tidings serve`` and a Kafka broker on 127.0.0.1.
+"""What ``--local`` starts and stops: a ``tidings serve``, a Kafka broker, Mistral.
 
 The broker is the project's ``scripts/kafka`` (found through ``TIDINGS_KAFKA_SCRIPT``,
 else in a checkout above the working folder or this package); a wheel installed without
-a checkout gives a broker with ``--kafka-bootstrap`` instead.
+a checkout gives a broker with ``--kafka-bootstrap`` instead. Mistral, the engine
+scenario's baseline, is ``scripts/mistral`` likewise (its REST API and RabbitMQ on free
+ports of 127.0.0.1).
 """
 
 from __future__ import annotations
@@ -34,16 +36,25 @@ def free_port() -> int:
         return port
 
 
-def kafka_script() -> Path | None:
-    """The project's ``scripts/kafka``, if this machine has one."""
-    named = os.environ.get("TIDINGS_KAFKA_SCRIPT")
+def project_script(name: str) -> Path | None:
+    """The project's ``scripts/NAME`` (``kafka``, ``mistral``), if this machine has one.
+
+    ``TIDINGS_KAFKA_SCRIPT`` / ``TIDINGS_MISTRAL_SCRIPT`` name it; else a checkout above
+    the working folder or this package holds it.
+    """
+    named = os.environ.get(f"TIDINGS_{name.upper()}_SCRIPT")
     if named:
         return Path(named)
     for start in (Path.cwd(), Path(__file__).resolve()):
         for folder in (start, *start.parents):
-            if (folder / "scripts" / "kafka").is_file():
-                return folder / "scripts" / "kafka"
+            if (folder / "scripts" / name).is_file():
+                return folder / "scripts" / name
     return None
+
+
+def kafka_script() -> Path | None:
+    """The project's ``scripts/kafka``, if this machine has one."""
+    return project_script("kafka")
 
 
 class LocalServer:
@@ -162,6 +173,55 @@ class LocalKafka:
         shutil.rmtree(self.folder, ignore_errors=True)
 
     def __enter__(self) -> LocalKafka:
+        self.start()
+        return self
+
+    def __exit__(
+        self, t: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()
+
+
+class LocalMistral:
+    """OpenStack Mistral and its RabbitMQ, run by ``scripts/mistral`` in a fresh folder."""
+
+    def __init__(self, script: Path) -> None:
+        self._script = script
+        self.folder = Path(tempfile.mkdtemp(prefix="tidings-bench-mistral-"))
+        ports: set[int] = set()
+        while len(ports) < 4:
+            ports.add(free_port())
+        self._ports = sorted(ports)
+
+    @property
+    def url(self) -> str:
+        """Its v2 REST API."""
+        return f"http://127.0.0.1:{self._ports[0]}/v2"
+
+    def _run(self, command: str, timeout_s: float) -> subprocess.CompletedProcess[str]:
+        api, amqp, dist, epmd = self._ports
+        env = {**os.environ, "MISTRAL_DIR": str(self.folder), "MISTRAL_PORT": str(api),
+               "MISTRAL_AMQP_PORT": str(amqp), "MISTRAL_DIST_PORT": str(dist),
+               "MISTRAL_EPMD_PORT": str(epmd)}  # fmt: skip
+        return subprocess.run(
+            [str(self._script), command], env=env, stdin=subprocess.DEVNULL,
+            capture_output=True, text=True, timeout=timeout_s, check=False,
+        )  # fmt: skip
+
+    def start(self) -> None:
+        """Start it and wait until its API answers (the first start builds its venv)."""
+        result = self._run("start", 900)
+        if result.returncode != 0:
+            self._run("stop", 120)
+            raise ServiceError(f"scripts/mistral start exited {result.returncode}:\n"
+                               f"{result.stdout[-3000:]}{result.stderr[-3000:]}")  # fmt: skip
+
+    def stop(self) -> None:
+        """Stop it and remove its folder."""
+        self._run("stop", 120)
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+    def __enter__(self) -> LocalMistral:
         self.start()
         return self
 
