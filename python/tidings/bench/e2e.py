@@ -118,8 +118,12 @@ async def run(
     workload: Workload,
     progress: Progress | None = None,
     lose_one: str = "",
+    samples: dict[str, bytes] | None = None,
 ) -> dict[str, Any]:
-    """Run `workload` against `target`; the result object (see README, Performance)."""
+    """Run `workload` against `target`; the result object (see README, Performance).
+
+    `samples`, if given, gets the last payload each Kafka and webhook sink received.
+    """
     errors: Errors = Counter()
     name = f"bench_{uuid.uuid4().hex[:12]}"
     receiver = Receiver(workload.atom_latency_ms / 1000, errors)
@@ -162,6 +166,9 @@ async def run(
             listeners.append(made.listener.id)
         return await _drive(channel, md, name, workload, tallies, errors, target, progress)
     finally:
+        if samples is not None:
+            samples.update(receiver.samples)
+            samples.update((r.sink, r.sample) for r in readers)
         for task in streams:
             task.cancel()
         await asyncio.gather(*streams, return_exceptions=True)

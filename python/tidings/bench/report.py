@@ -11,6 +11,7 @@ from typing import Any
 from rich.console import Console, Group
 from rich.live import Live
 from rich.table import Table
+from rich.text import Text
 
 from tidings.bench.e2e import Progress, Snapshot
 
@@ -46,7 +47,7 @@ def table(result: dict[str, Any]) -> Group:
         f"{w.get('action')}, {w.get('clients')} clients, {result.get('executions', 0):,} "
         f"executions in {result.get('seconds', 0)} s, {result.get('cpus')} CPUs"
     )
-    run = Table(title=title, show_header=False)
+    run = Table(show_header=False)
     run.add_column("figure", no_wrap=True)
     run.add_column("value", justify="right", no_wrap=True)
     run.add_row("executions/s", f"{result['executions_per_s']:,}")
@@ -73,7 +74,7 @@ def table(result: dict[str, Any]) -> Group:
             *(f"{lat[p]:,}" for p in ("p50", "p90", "p99", "max")),
             str(sink["missing_events"]), str(sink["duplicate_events"]),
         )  # fmt: skip
-    return Group(run, sinks)
+    return Group(Text(title, style="bold"), run, sinks)
 
 
 def mistral_table(result: dict[str, Any]) -> Table:
@@ -93,6 +94,25 @@ def mistral_table(result: dict[str, Any]) -> Table:
     out.add_row("tidings is", f"{result.get('vs_mistral', 0)}x", "")
     for kind, n in sorted(m.get("errors", {}).items()):
         out.add_row(f"Mistral error: {kind}", "", f"{n:,}")
+    return out
+
+
+def ceilings_table(result: dict[str, Any]) -> Table:
+    """The dispatch scenario's comparison with plain clients sending the same payloads."""
+    out = Table(title="events/s: tidings (end to end) against plain clients (bytes in hand)")
+    out.add_column("sink")
+    out.add_column("tidings", justify="right")
+    out.add_column("plain client", justify="right")
+    out.add_column("tidings / plain", justify="right")
+    clients = {"kafka:mistral": "confluent-kafka producer, acks=all",
+               "webhook:mistral": "aiohttp, 64 in flight"}  # fmt: skip
+    for name, ceiling in result.get("ceilings", {}).items():
+        out.add_row(
+            f"{name} ({clients.get(name, '')})",
+            f"{result['events_per_s'].get(name, 0):,}",
+            f"{ceiling['events_per_s']:,}",
+            f"{ceiling['tidings_share']}",
+        )
     return out
 
 

@@ -77,6 +77,8 @@ async def run(
         return await _e2e(workload, options, console)
     if scenario == "engine":
         return await _engine(workload, options, console)
+    if scenario == "dispatch":
+        return await _dispatch(workload, options, console)
     if scenario == "codec":
         from tidings.bench import codec
 
@@ -93,6 +95,49 @@ async def _e2e(workload: Workload, options: Options, console: Console) -> dict[s
             result = await e2e.run(where, workload, progress, options.lose_one)
     console.print(report.table(result))
     return result
+
+
+async def _dispatch(workload: Workload, options: Options, console: Console) -> dict[str, Any]:
+    # Delivery to Kafka and webhooks, then the same payloads through plain clients.
+    workload = replace(workload, sinks=(Sink("kafka"), Sink("webhook")))
+    samples: dict[str, bytes] = {}
+    async with target(options, workload, console) as where:
+        with report.live(console) as progress:
+            result = await e2e.run(where, workload, progress, options.lose_one, samples)
+        result["scenario"] = "dispatch"
+        console.print(report.table(result))
+        console.print("dispatch: the same payloads through plain clients (the ceilings) …")
+        result["ceilings"] = await _ceilings(where, result, samples)
+    console.print(report.ceilings_table(result))
+    return result
+
+
+async def _ceilings(
+    where: e2e.Target, result: dict[str, Any], samples: dict[str, bytes]
+) -> dict[str, Any]:
+    from collections import Counter
+
+    from tidings.bench import ceilings
+    from tidings.bench.sinks import Receiver
+
+    out: dict[str, Any] = {}
+    kafka_payload, webhook_payload = samples.get("kafka:mistral"), samples.get("webhook:mistral")
+    count = max(1000, min(50_000, result["sinks"]["kafka:mistral"]["events"]))
+    if kafka_payload:
+        out["kafka:mistral"] = await asyncio.to_thread(
+            ceilings.kafka, where.kafka_bootstrap, kafka_payload, count
+        )
+    if webhook_payload:
+        receiver = Receiver(0.0, Counter())
+        await receiver.start()
+        try:
+            out["webhook:mistral"] = await ceilings.webhook(receiver, webhook_payload, count)
+        finally:
+            await receiver.stop()
+    for name, ceiling in out.items():
+        mine = result["events_per_s"].get(name, 0.0)
+        ceiling["tidings_share"] = round(mine / ceiling["events_per_s"], 3)
+    return out
 
 
 async def _engine(workload: Workload, options: Options, console: Console) -> dict[str, Any]:

@@ -45,6 +45,10 @@ class Receiver:
         self._latency = atom_latency_s
         self._errors = errors
         self._hooks: list[tuple[str, Tally]] = []
+        #: The last payload each sink received (by sink name): the dispatch ceilings send it.
+        self.samples: dict[str, bytes] = {}
+        #: Requests to ``/count``, which answers 200 and records nothing else.
+        self.counted = 0
         self._runner: web.AppRunner | None = None
         self.port = 0
 
@@ -62,6 +66,7 @@ class Receiver:
         app = web.Application()
         app.router.add_route("*", "/atom", self._atom)
         app.router.add_post("/hook/{n}", self._webhook)
+        app.router.add_post("/count", self._count)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
@@ -90,6 +95,12 @@ class Receiver:
             self._errors["webhook payload unreadable"] += 1
             return web.Response(text="ok")
         tally.add(execution, request.headers.get("webhook-id", ""), at)
+        self.samples[tally.name] = body
+        return web.Response(text="ok")
+
+    async def _count(self, request: web.Request) -> web.Response:
+        await request.read()
+        self.counted += 1
         return web.Response(text="ok")
 
 
@@ -101,8 +112,15 @@ class KafkaReader:
         self.topic = topic
         self._tally = tally
         self._errors = errors
+        #: The last payload read: the dispatch ceilings send it.
+        self.sample = b""
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="bench-kafka", daemon=True)
+
+    @property
+    def sink(self) -> str:
+        """The name of the sink it reads for."""
+        return self._tally.name
 
     def create_topic(self) -> None:
         """Create the topic before anything reads or writes it.
@@ -140,6 +158,7 @@ class KafkaReader:
                             self._errors[f"kafka: {error.name()}"] += 1
                         continue
                     headers = dict(msg.headers() or ())
+                    self.sample = msg.value() or b""
                     self._tally.add(_text(msg.key()), _text(headers.get("tidings-event-id")), at)
         finally:
             consumer.close()
