@@ -103,3 +103,30 @@ def test_a_kafka_sink_of_a_remote_server_needs_its_broker() -> None:
 
 def test_an_unreachable_server_exits_3() -> None:
     bench("--sink", "stream", "--duration", "1", code=3, server="127.0.0.1:9")
+
+
+def test_engine_without_mistral_says_it_skipped_the_baseline(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    out = tmp_path / "engine.json"
+    monkeypatch.setenv("TIDINGS_MISTRAL_SCRIPT", str(tmp_path / "no-such-script"))
+    printed = bench("--local", "--scenario", "engine", "--tasks", "2", "--clients", "2",
+                    "--duration", "1", "--json", str(out))  # fmt: skip
+    got = result(out)
+    assert got["scenario"] == "engine" and got["mistral"] is None
+    assert list(got["events_per_s"]) == ["stream"]
+    assert got["sinks"]["stream"]["events"] == got["executions"] * 6
+    assert "the Mistral baseline is skipped" in printed
+
+
+@pytest.mark.kafka
+def test_dispatch_measures_the_plain_clients_too(kafka_bootstrap: str, tmp_path: Path) -> None:
+    out = tmp_path / "dispatch.json"
+    bench("--local", "--kafka-bootstrap", kafka_bootstrap, "--scenario", "dispatch",
+          "--tasks", "2", "--clients", "2", "--duration", "1", "--json", str(out))  # fmt: skip
+    got = result(out)
+    assert got["missing_events"] == 0 and got["duplicate_events"] == 0
+    for name in ("kafka:mistral", "webhook:mistral"):
+        ceiling = got["ceilings"][name]
+        assert ceiling["failed"] == 0 and ceiling["events"] >= 1000
+        assert ceiling["events_per_s"] > 0

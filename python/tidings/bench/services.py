@@ -44,7 +44,7 @@ def project_script(name: str) -> Path | None:
     """
     named = os.environ.get(f"TIDINGS_{name.upper()}_SCRIPT")
     if named:
-        return Path(named)
+        return Path(named) if Path(named).is_file() else None
     for start in (Path.cwd(), Path(__file__).resolve()):
         for folder in (start, *start.parents):
             if (folder / "scripts" / name).is_file():

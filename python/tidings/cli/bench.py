@@ -71,10 +71,11 @@ def bench(
     scenario: Annotated[
         str,
         typer.Option(
-            help="e2e (the workload below), engine (10-task chain, 16 clients, the stream "
-            "only; with Mistral's figure when scripts/mistral runs), dispatch (outbox to "
-            "Kafka and webhooks against plain clients), codec (renderers against json, "
-            "orjson, lxml).",
+            help="e2e (the workload below); engine (the workload with the stream only, "
+            "then the same through OpenStack Mistral when scripts/mistral is here); "
+            "dispatch (Kafka and webhook delivery, then the same payloads sent by a plain "
+            "confluent-kafka producer and aiohttp client); codec (the renderers against "
+            "json, orjson, urlencode, lxml, ElementTree).",
         ),
     ] = "e2e",
     tasks: Annotated[int, typer.Option(min=1, help="Tasks per execution.")] = 10,
