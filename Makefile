@@ -143,10 +143,11 @@ pytest-mistral: setup ## only the differential test against real Mistral (tests/
 
 test: lint typecheck rust-check buf-lint proto-check floor-check wheel-check pytest ## every check
 
-bench: setup ## the benchmarks of bench/ (codec, engine, dispatch), each printing its ratios
-	$(PY) bench/codec.py
-	$(PY) bench/engine.py
-	$(PY) bench/dispatch.py
+bench: setup ## tidings bench's scenarios (codec, engine with Mistral, dispatch, e2e), then the listener bench
+	$(PY) -m tidings bench --local --scenario codec
+	$(PY) -m tidings bench --local --scenario engine
+	$(PY) -m tidings bench --local --scenario dispatch
+	$(PY) -m tidings bench --local --scenario e2e --duration 30
 	$(PY) bench/listeners.py
 
 bench-retention: setup ## the retention soak (5 minutes of steady load, retention 60 s): the database size curve

@@ -62,3 +62,66 @@ def test_an_unreadable_ca_file_is_bad_usage(tmp_path: Path) -> None:
     missing = tmp_path / "ca.pem"
     ran = tidings("127.0.0.1:1", "--ca-file", str(missing), "workflow", "list", code=2)
     assert ran.stderr.startswith(f"tidings: error: --ca-file: cannot read {missing}")
+
+
+def test_server_and_token_from_the_config_file(
+    recorder: tuple[str, Recorder], tmp_path: Path
+) -> None:
+    address, found = recorder
+    config = tmp_path / "cli.toml"
+    config.write_text(f'server = "{address}"\ntoken = "from-file"\n')
+    ran = CliRunner().invoke(app, ["workflow", "list"], env={"TIDINGS_CLI_CONFIG": str(config)})
+    assert ran.exit_code == 0, ran.stderr
+    assert found.metadata[-1]["authorization"] == "Bearer from-file"
+    # An option (or the environment) wins over the file.
+    ran = CliRunner().invoke(
+        app, ["--token", "flag", "workflow", "list"], env={"TIDINGS_CLI_CONFIG": str(config)}
+    )
+    assert ran.exit_code == 0, ran.stderr
+    assert found.metadata[-1]["authorization"] == "Bearer flag"
+
+
+def test_the_config_file_in_its_default_place(
+    recorder: tuple[str, Recorder], tmp_path: Path
+) -> None:
+    address, found = recorder
+    (tmp_path / "tidings").mkdir()
+    (tmp_path / "tidings" / "cli.toml").write_text(f'server = "{address}"\ntoken = "xdg"\n')
+    ran = CliRunner().invoke(
+        app,
+        ["workflow", "list"],
+        env={"XDG_CONFIG_HOME": str(tmp_path), "TIDINGS_CLI_CONFIG": None},
+    )
+    assert ran.exit_code == 0, ran.stderr
+    assert found.metadata[-1]["authorization"] == "Bearer xdg"
+
+
+def test_a_config_file_ca_is_relative_to_the_file(tmp_path: Path) -> None:
+    config = tmp_path / "cli.toml"
+    config.write_text('server = "127.0.0.1:1"\nca_file = "missing-ca.pem"\n')
+    ran = CliRunner().invoke(app, ["workflow", "list"], env={"TIDINGS_CLI_CONFIG": str(config)})
+    assert ran.exit_code == 2
+    assert f"--ca-file: cannot read {tmp_path / 'missing-ca.pem'}" in ran.stderr
+
+
+@pytest.mark.parametrize(
+    ("text", "says"),
+    [
+        ('server = "x"\ntokn = "t"\n', "tokn: unknown"),
+        ("token = 5\n", "token: must be a string"),
+        ("server = \n", "not a readable TOML file"),
+    ],
+)
+def test_a_bad_config_file_is_bad_usage(tmp_path: Path, text: str, says: str) -> None:
+    config = tmp_path / "cli.toml"
+    config.write_text(text)
+    ran = CliRunner().invoke(app, ["workflow", "list"], env={"TIDINGS_CLI_CONFIG": str(config)})
+    assert ran.exit_code == 2
+    assert says in ran.stderr and str(config) in ran.stderr
+
+
+def test_a_named_config_file_must_exist(tmp_path: Path) -> None:
+    missing = tmp_path / "nope.toml"
+    ran = CliRunner().invoke(app, ["workflow", "list"], env={"TIDINGS_CLI_CONFIG": str(missing)})
+    assert ran.exit_code == 2
+    assert f"TIDINGS_CLI_CONFIG: no such file: {missing}" in ran.stderr

@@ -8,9 +8,10 @@ from typing import Annotated
 import typer
 
 from tidings import __version__
-from tidings.cli import events, executions, listeners, receiver, run, workflows
+from tidings.cli import bench, events, executions, listeners, receiver, run, workflows
 from tidings.cli.common import Settings
-from tidings.cli.connection import DEFAULT_SERVER, ServerOptions
+from tidings.cli.connection import DEFAULT_SERVER, ServerOptions, resolve
+from tidings.cli.failures import CliError
 
 app = typer.Typer(
     name="tidings",
@@ -35,17 +36,21 @@ def _version(value: bool) -> None:
 def root(
     ctx: typer.Context,
     server: Annotated[
-        str,
-        typer.Option(envvar="TIDINGS_SERVER", help="The server's gRPC host:port."),
-    ] = DEFAULT_SERVER,
+        str | None,
+        typer.Option(
+            envvar="TIDINGS_SERVER",
+            help=f"The server's gRPC host:port [default: {DEFAULT_SERVER}].",
+            show_default=False,
+        ),
+    ] = None,
     token: Annotated[
-        str,
+        str | None,
         typer.Option(
             envvar="TIDINGS_TOKEN",
             help="Send `authorization: Bearer TOKEN` with every call.",
             show_default=False,
         ),
-    ] = "",
+    ] = None,
     ca_file: Annotated[
         Path | None,
         typer.Option(
@@ -60,8 +65,20 @@ def root(
         typer.Option("--version", callback=_version, is_eager=True, help="Print the version."),
     ] = False,
 ) -> None:
-    """Options every command that talks to a server shares."""
-    ctx.obj = Settings(ServerOptions(server, token, ca_file), as_json)
+    """Options every command that talks to a server shares.
+
+    What an option or the environment leaves out comes from the client configuration
+    file (TIDINGS_CLI_CONFIG, else ~/.config/tidings/cli.toml): server, token, ca_file.
+    """
+    if ctx.invoked_subcommand in ("serve", "token", "backup"):
+        ctx.obj = Settings(ServerOptions(), as_json)
+        return
+    try:
+        options = resolve(server, token, ca_file)
+    except CliError as exc:
+        typer.echo(f"tidings: error: {exc.message}", err=True)
+        raise typer.Exit(exc.code) from None
+    ctx.obj = Settings(options, as_json)
 
 
 @app.command(
@@ -104,3 +121,4 @@ app.add_typer(executions.tasks_app, name="task")
 listeners.app.command("receive")(receiver.receive)
 app.add_typer(listeners.app, name="listener")
 app.add_typer(events.app, name="events")
+app.add_typer(bench.app, name="bench")

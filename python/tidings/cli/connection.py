@@ -4,12 +4,19 @@ A server is named by ``--server`` (``TIDINGS_SERVER``, default ``127.0.0.1:50051
 ``--token`` (``TIDINGS_TOKEN``) sends ``authorization: Bearer <token>`` with every call;
 ``--ca-file`` (``TIDINGS_CA_FILE``) speaks TLS, trusting that CA (PEM): the plumbing for
 a server that checks tokens and serves TLS.
+
+What neither an option nor the environment gives comes from the client's configuration
+file, if there is one (:func:`config_file`): TOML with ``server``, ``token`` and
+``ca_file`` (relative to the file's folder), so a token need not sit in the shell's
+history or environment.
 """
 
 from __future__ import annotations
 
 import collections
 import contextlib
+import os
+import tomllib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,6 +38,61 @@ DEFAULT_SERVER = "127.0.0.1:50051"
 CALL_TIMEOUT_S = 60.0
 
 T = TypeVar("T")
+
+#: The keys a client configuration file may hold.
+CONFIG_KEYS = ("server", "token", "ca_file")
+
+
+def config_file() -> Path:
+    """Where the client's configuration file is.
+
+    ``TIDINGS_CLI_CONFIG``, else ``$XDG_CONFIG_HOME/tidings/cli.toml`` (by default
+    ``~/.config/tidings/cli.toml``).
+    """
+    named = os.environ.get("TIDINGS_CLI_CONFIG")
+    if named:
+        return Path(named)
+    base = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
+    return Path(base) / "tidings" / "cli.toml"
+
+
+def read_config(path: Path, required: bool) -> dict[str, str]:
+    """The settings of a client configuration file ({} if absent and not `required`).
+
+    A CliError (bad usage) names the file and the key when it cannot be used.
+    """
+    try:
+        document = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        if required:
+            raise CliError(f"TIDINGS_CLI_CONFIG: no such file: {path}") from None
+        return {}
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise CliError(f"{path}: not a readable TOML file: {exc}") from exc
+    out: dict[str, str] = {}
+    for key, value in document.items():
+        if key not in CONFIG_KEYS:
+            raise CliError(f"{path}: {key}: unknown (known: {', '.join(CONFIG_KEYS)})")
+        if not isinstance(value, str):
+            raise CliError(f"{path}: {key}: must be a string")
+        out[key] = value
+    if "ca_file" in out:
+        out["ca_file"] = str(path.parent / Path(out["ca_file"]).expanduser())
+    return out
+
+
+def resolve(server: str | None, token: str | None, ca_file: Path | None) -> ServerOptions:
+    """The options given (flag or environment) over the configuration file's, over defaults."""
+    given = {"server": server, "token": token, "ca_file": ca_file}
+    configured: dict[str, str] = {}
+    if any(v is None for v in given.values()):
+        configured = read_config(config_file(), "TIDINGS_CLI_CONFIG" in os.environ)
+    chosen_ca = ca_file if ca_file is not None else configured.get("ca_file")
+    return ServerOptions(
+        server if server is not None else configured.get("server", DEFAULT_SERVER),
+        token if token is not None else configured.get("token", ""),
+        Path(chosen_ca) if chosen_ca else None,
+    )
 
 
 @dataclass(frozen=True)

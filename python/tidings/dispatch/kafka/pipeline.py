@@ -27,7 +27,7 @@ log = logging.getLogger(__name__)
 
 #: Events per produced batch. Larger batches raise throughput a little but make the
 #: catch-up after a short pause slow for the events at their end: 2,000 kept p99 commit
-#: to acknowledgement near 60 ms at half the maximum rate (bench/dispatch.py), where
+#: to acknowledgement near 60 ms at half the maximum rate (bench/outbox.py), where
 #: 5,000 gave 115-300 ms.
 BATCH = 2000
 ENGINE_KEY = b"tidings-engine"

@@ -2,7 +2,7 @@
 
 httpx is the API; its transport is aiohttp's connection pool (httpx-aiohttp), because
 httpcore's pool spends most of its time scanning its connections once dozens are in
-use (measured by bench/dispatch.py). Connections go only to addresses the destination
+use (measured by bench/outbox.py). Connections go only to addresses the destination
 guard allows, checked on the addresses actually connected to, so DNS answering
 differently after the listener was created cannot steer a webhook into the private
 network.
