@@ -20,16 +20,16 @@ import (
 	tidingsv1 "tidings.dev/clients/go/gen/tidings/v1"
 )
 
-// Definition is the example workflow: it greets its input `name` `count` times.
+// Definition is the example workflow: it greets its input `name` once per tag.
 func Definition(name string) string {
 	return fmt.Sprintf(`version: '2.0'
 %s:
-  input: [name, count]
+  input: [name, tags]
   output:
     greeting: <%% $.greeting %%>
   tasks:
     greet:
-      action: std.echo output="hello <%% $.name %%> x<%% $.count %%>"
+      action: std.echo output="hello <%% $.name %%> x<%% len($.tags) %%>"
       publish: {greeting: <%% task().result %%>}
 `, name)
 }
@@ -112,7 +112,7 @@ func Run(ctx context.Context, conn *grpc.ClientConn, workflow string, out io.Wri
 		return nil, nil, fmt.Errorf("WatchEvents: %w", err)
 	}
 
-	input, err := StructuredInput(map[string]any{"name": "gopher", "count": 3})
+	input, err := StructuredInput(map[string]any{"name": "gopher", "tags": []any{"a", "b", "c"}})
 	if err != nil {
 		return nil, nil, err
 	}
