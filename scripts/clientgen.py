@@ -64,12 +64,12 @@ def main() -> int:
         if args.check:
             new, old = files_under(fresh), files_under(target)
             stale = sorted(str(p) for p in new ^ old) + sorted(
-                str(p)
-                for p in new & old
-                if not filecmp.cmp(fresh / p, target / p, shallow=False)
+                str(p) for p in new & old if not filecmp.cmp(fresh / p, target / p, shallow=False)
             )
             if stale:
-                print("clientgen: generated clients are stale; run `make clients`:", file=sys.stderr)
+                print(
+                    "clientgen: generated clients are stale; run `make clients`:", file=sys.stderr
+                )
                 for name in stale:
                     print(f"  clients/{name}", file=sys.stderr)
                 return 1
