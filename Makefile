@@ -17,7 +17,7 @@ STAMPS := $(VENV)/.stamps
 
 RUST_SOURCES := $(shell find rust -name '*.rs' -o -name 'Cargo.toml' -o -name 'build.rs' 2>/dev/null) Cargo.toml $(wildcard Cargo.lock) $(wildcard protos/tidings/v1/*.proto)
 
-.PHONY: help setup run test lint typecheck rust-check buf-lint proto proto-check floor-check dist wheel-check config-doc pytest pytest-mistral bench bench-retention kafka-start kafka-stop mistral-start mistral-stop clean
+.PHONY: help setup run test lint typecheck rust-check buf-lint proto proto-check clients clients-check clients-deps floor-check dist wheel-check config-doc pytest pytest-mistral bench bench-retention kafka-start kafka-stop mistral-start mistral-stop clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 16
@@ -100,6 +100,57 @@ proto: setup ## regenerate python/tidings/v1 from protos/
 proto-check: setup ## fail if the committed generated code is stale
 	$(PY) scripts/protogen.py --check
 
+# --- generated clients ---------------------------------------------------------
+# clients/{go,java,typescript}: stubs generated from protos/ by buf with local, pinned
+# plugins (scripts/clientgen.py; clients/buf.gen.*.yaml). Go's plugins come from the Go
+# module proxy, protoc and protoc-gen-grpc-java from Maven Central, protoc-gen-es from
+# npm. grpc-java's and protobuf's versions here match clients/java/pom.xml's.
+PROTOC_GEN_GO_VERSION := v1.36.12
+PROTOC_GEN_GO_GRPC_VERSION := v1.6.2
+PROTOC_VERSION := 4.36.2
+GRPC_JAVA_VERSION := 1.85.0
+MAVEN_DEPENDENCY_PLUGIN := org.apache.maven.plugins:maven-dependency-plugin:3.8.1
+GO_TOOLS := $(TOOLS)/go
+JAVA_TOOLS := $(TOOLS)/java
+TS_CLIENT := clients/typescript
+# Maven Central's classifier of this machine's protoc builds (linux-x86_64, osx-aarch_64, ...).
+PROTOC_OS := $(shell uname -s | tr A-Z a-z | sed 's/darwin/osx/')
+PROTOC_ARCH := $(shell uname -m | sed -e 's/^amd64$$/x86_64/' -e 's/^arm64$$/aarch_64/' -e 's/^aarch64$$/aarch_64/')
+PROTOC_CLASSIFIER := $(PROTOC_OS)-$(PROTOC_ARCH)
+
+$(GO_TOOLS)/.stamp-$(PROTOC_GEN_GO_VERSION)-$(PROTOC_GEN_GO_GRPC_VERSION):
+	GOBIN=$(CURDIR)/$(GO_TOOLS)/bin go install google.golang.org/protobuf/cmd/protoc-gen-go@$(PROTOC_GEN_GO_VERSION)
+	GOBIN=$(CURDIR)/$(GO_TOOLS)/bin go install google.golang.org/grpc/cmd/protoc-gen-go-grpc@$(PROTOC_GEN_GO_GRPC_VERSION)
+	touch $@
+
+$(JAVA_TOOLS)/.stamp-$(PROTOC_VERSION)-$(GRPC_JAVA_VERSION):
+	mkdir -p $(JAVA_TOOLS)
+	mvn -q -B $(MAVEN_DEPENDENCY_PLUGIN):copy -DoutputDirectory=$(JAVA_TOOLS) \
+	  -Dartifact=com.google.protobuf:protoc:$(PROTOC_VERSION):exe:$(PROTOC_CLASSIFIER)
+	mvn -q -B $(MAVEN_DEPENDENCY_PLUGIN):copy -DoutputDirectory=$(JAVA_TOOLS) \
+	  -Dartifact=io.grpc:protoc-gen-grpc-java:$(GRPC_JAVA_VERSION):exe:$(PROTOC_CLASSIFIER)
+	install -m 755 $(JAVA_TOOLS)/protoc-$(PROTOC_VERSION)-$(PROTOC_CLASSIFIER).exe $(JAVA_TOOLS)/protoc
+	install -m 755 $(JAVA_TOOLS)/protoc-gen-grpc-java-$(GRPC_JAVA_VERSION)-$(PROTOC_CLASSIFIER).exe $(JAVA_TOOLS)/protoc-gen-grpc-java
+	touch $@
+
+# The TypeScript client's packages (protoc-gen-es, connect-node, tsc), from its lock.
+$(TS_CLIENT)/node_modules/.package-lock.json: $(TS_CLIENT)/package.json $(TS_CLIENT)/package-lock.json
+	npm ci --prefix $(TS_CLIENT) --no-audit --no-fund --loglevel=error
+	touch $@
+
+CLIENT_GENERATORS := $(BUF) $(GO_TOOLS)/.stamp-$(PROTOC_GEN_GO_VERSION)-$(PROTOC_GEN_GO_GRPC_VERSION) \
+	$(JAVA_TOOLS)/.stamp-$(PROTOC_VERSION)-$(GRPC_JAVA_VERSION) $(TS_CLIENT)/node_modules/.package-lock.json
+
+clients: $(STAMPS)/deps $(CLIENT_GENERATORS) ## regenerate clients/{go,java,typescript} from protos/
+	$(PY) scripts/clientgen.py
+
+clients-check: $(STAMPS)/deps $(CLIENT_GENERATORS) ## fail if the committed generated clients are stale
+	$(PY) scripts/clientgen.py --check
+
+# What the clients' tests need before tests/test_clients.py runs them (Go and Maven
+# fetch their own dependencies on the first run).
+clients-deps: $(TS_CLIENT)/node_modules/.package-lock.json
+
 # --- packaging -------------------------------------------------------------------
 
 DIST := dist
@@ -135,13 +186,13 @@ floor-check: dist ## import tidings.v1 and the gRPC modules we use with the lowe
 	$(UV) pip install --quiet --python $(FLOOR_VENV)/bin/python --no-deps $(DIST)/tidings-*.whl
 	$(FLOOR_VENV)/bin/python -W error scripts/floor_check.py $(FLOOR_VENV)/floors.txt
 
-pytest: setup ## pytest, including the real-Kafka, real-gRPC and real-Mistral (differential) tests
+pytest: setup clients-deps ## pytest, including the real-Kafka, real-gRPC, real-Mistral (differential) and generated-client tests
 	$(PY) -m pytest
 
 pytest-mistral: setup ## only the differential test against real Mistral (tests/mistral/)
 	$(PY) -m pytest -m mistral
 
-test: lint typecheck rust-check buf-lint proto-check floor-check wheel-check pytest ## every check
+test: lint typecheck rust-check buf-lint proto-check clients-check floor-check wheel-check pytest ## every check
 
 bench: setup ## tidings bench's scenarios (codec, engine with Mistral, dispatch, e2e), then the listener bench
 	$(PY) -m tidings bench --local --scenario codec
@@ -157,3 +208,4 @@ clean: ## remove build products and local state (not the download caches)
 	scripts/kafka stop || true
 	scripts/mistral stop || true
 	rm -rf $(VENV) $(TOOLS) tools/node_modules target dist .data .kafka .mistral
+	rm -rf clients/java/target clients/typescript/node_modules clients/typescript/dist
