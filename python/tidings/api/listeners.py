@@ -15,7 +15,7 @@ import grpc
 from google.protobuf.duration_pb2 import Duration
 
 from tidings.api import convert
-from tidings.api.errors import handles_errors
+from tidings.api.errors import abort_with, handles_errors
 from tidings.dispatch.dispatcher import Dispatcher
 from tidings.errors import FailedPreconditionError, NotFoundError
 from tidings.listeners import (
@@ -177,10 +177,11 @@ class ListenerService(listener_pb2_grpc.ListenerServiceServicer):
     ) -> PB.ListListenersResponse:
         """A page of listeners, in creation order."""
         rows, token = await self.registry.list_page(
-            convert.page_token(request.page_token), convert.page_size(request.page_size)
+            convert.page_token(request), convert.page_size(request.page_size)
         )
         return PB.ListListenersResponse(
-            listeners=[listener(r) for r in rows], next_page_token=token
+            listeners=[listener(r) for r in rows],
+            next_page_token=convert.next_page_token(request, token),
         )
 
     @handles_errors
@@ -219,12 +220,14 @@ class ListenerService(listener_pb2_grpc.ListenerServiceServicer):
         """Send a signed ping event and return what the receiver answered."""
         row = await self.registry.get(convert.required(request.id, "id"))
         if self.dispatcher is None:
-            raise FailedPreconditionError("this server delivers nothing: no dispatcher")
+            raise FailedPreconditionError(
+                "this server delivers nothing: no dispatcher", reason="NO_DISPATCHER"
+            )
         sent = time.time()
         try:
             attempt = await self.dispatcher.test_listener(row)
         except NotImplementedError as exc:
-            await context.abort(grpc.StatusCode.UNIMPLEMENTED, str(exc))
+            await abort_with(context, grpc.StatusCode.UNIMPLEMENTED, str(exc), "UNIMPLEMENTED")
             raise  # unreachable: abort raises
         return PB.TestListenerResponse(
             attempt=PB.DeliveryAttempt(
@@ -250,11 +253,12 @@ class ListenerService(listener_pb2_grpc.ListenerServiceServicer):
             request.listener_id,
             request.event_id,
             state,
-            convert.page_token(request.page_token),
+            convert.page_token(request),
             convert.page_size(request.page_size),
         )
         return PB.ListDeliveriesResponse(
-            deliveries=[delivery(d, attempts) for d, attempts in page], next_page_token=token
+            deliveries=[delivery(d, attempts) for d, attempts in page],
+            next_page_token=convert.next_page_token(request, token),
         )
 
     @handles_errors
@@ -265,15 +269,25 @@ class ListenerService(listener_pb2_grpc.ListenerServiceServicer):
         listener_id = convert.required(request.listener_id, "listener_id")
         row = await self.registry.get(listener_id)
         if self.dispatcher is None or not row.enabled:
-            raise FailedPreconditionError(f"listener {listener_id!r} is not enabled")
+            raise FailedPreconditionError(
+                f"listener {listener_id!r} is not enabled",
+                reason="LISTENER_DISABLED",
+                metadata={"listener": listener_id},
+            )
         start = convert_time(request.start_time) if request.HasField("start_time") else 0.0
         end = convert_time(request.end_time) if request.HasField("end_time") else 0.0
         try:
             queued = await self.dispatcher.redeliver(listener_id, request.event_id, start, end)
         except KeyError as exc:
-            raise NotFoundError(str(exc.args[0])) from exc
+            raise NotFoundError(
+                str(exc.args[0]),
+                reason="EVENT_NOT_FOUND",
+                metadata={"event": request.event_id},
+            ) from exc
         except LookupError as exc:
-            raise FailedPreconditionError(str(exc)) from exc
+            raise FailedPreconditionError(
+                str(exc), reason="LISTENER_NOT_RUNNING", metadata={"listener": listener_id}
+            ) from exc
         return PB.RedeliverEventsResponse(queued=queued)
 
 

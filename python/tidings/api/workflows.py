@@ -68,9 +68,10 @@ class WorkflowService(workflow_pb2_grpc.WorkflowServiceServicer):
     ) -> workflow_pb2.ListWorkflowsResponse:
         """A page of workflows."""
         limit = convert.page_size(request.page_size)
-        rows, token = await self.store.list_workflows(convert.page_token(request.page_token), limit)
+        rows, token = await self.store.list_workflows(convert.page_token(request), limit)
         return workflow_pb2.ListWorkflowsResponse(
-            workflows=[convert.workflow(r) for r in rows], next_page_token=token
+            workflows=[convert.workflow(r) for r in rows],
+            next_page_token=convert.next_page_token(request, token),
         )
 
     @handles_errors

@@ -25,7 +25,12 @@ from typing import Any
 from tidings.engine import dsl
 from tidings.engine.dsl.fields import field_path
 from tidings.engine.ids import new_id
-from tidings.errors import AlreadyExistsError, FieldViolation, InvalidArgumentError, NotFoundError
+from tidings.errors import (
+    AlreadyExistsError,
+    FieldViolation,
+    InvalidArgumentError,
+    not_found,
+)
 from tidings.listeners import ListenerRegistry
 from tidings.listeners.scoped import JobCallback, job_listener_id
 from tidings.store import Change, Store, WorkflowRow
@@ -266,7 +271,11 @@ class Workflows:
         taken = [n for n in parsed.workflows if await self._store.get_workflow(n) is not None]
         if taken:
             names = ", ".join(repr(n) for n in taken)
-            raise AlreadyExistsError(f"workflow {names} exists already")
+            raise AlreadyExistsError(
+                f"workflow {names} exists already",
+                reason="WORKFLOW_ALREADY_EXISTS",
+                metadata={"workflow": taken[0]},
+            )
         now = self._clock()
         change = Change()
         saved = []
@@ -358,7 +367,7 @@ class Workflows:
             generation = self._generation
             row = await self._store.get_workflow(id_or_name)
             if row is None:
-                raise NotFoundError(f"workflow {id_or_name!r} not found")
+                raise not_found("workflow", id_or_name)
             if generation == self._generation and not self._writes:
                 if len(self._rows) > 2 * _CACHED_DEFINITIONS:
                     self._rows.clear()

@@ -11,7 +11,7 @@ import uuid
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from tidings.errors import FieldViolation, NotFoundError, invalid
+from tidings.errors import FieldViolation, invalid, not_found
 from tidings.listeners.scoped import (
     CALLBACK_KEYS,
     JobCallback,
@@ -214,7 +214,7 @@ class ListenerRegistry:
             raise invalid("request", [FieldViolation("id", "is required")])
         row = await self.store.get_listener(listener_id)
         if row is None:
-            raise NotFoundError(f"no listener {listener_id!r}")
+            raise not_found("listener", listener_id)
         return row
 
     async def list_page(self, page_token: str, limit: int) -> tuple[list[ListenerRow], str]:
