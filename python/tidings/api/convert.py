@@ -7,7 +7,7 @@ import copy
 import hashlib
 import json
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import orjson
@@ -117,6 +117,27 @@ def next_page_token(request: Message, inner: str) -> str:
     return base64.urlsafe_b64encode(f"{_filters_hash(request)}:{inner}".encode()).decode()
 
 
+def update_paths(request: Message, mutable: Sequence[str]) -> set[str]:
+    """The fields of a flat Update request to change, by its ``update_mask`` (AIP-134).
+
+    No mask: the mutable fields given (non-empty); ``*``: all of them (an empty one
+    clears). A path that is not one of ``mutable`` is INVALID_ARGUMENT naming it.
+    """
+    if not request.HasField("update_mask"):
+        return {name for name in mutable if getattr(request, name)}
+    paths = list(request.update_mask.paths)  # type: ignore[attr-defined]
+    if paths == ["*"]:
+        return set(mutable)
+    unknown = [p for p in paths if p not in mutable]
+    if unknown:
+        raise InvalidArgumentError(
+            f"update_mask names {', '.join(repr(p) for p in unknown)}, not one of "
+            f"{', '.join(mutable)}",
+            [FieldViolation("update_mask", f"unknown or immutable field {p!r}") for p in unknown],
+        )
+    return set(paths)
+
+
 def required(value: str, field: str) -> str:
     """A required string field."""
     if not value:
@@ -136,6 +157,7 @@ def workflow(row: WorkflowRow) -> workflow_pb2.Workflow:
         modify_callback_url=row.modify_callback_url,
         create_time=ts(row.create_time),
         update_time=ts(row.update_time),
+        etag=row.etag() if row.id else "",  # validate_only's answer has no identity yet
     )
 
 

@@ -109,13 +109,20 @@ class EnvironmentService(environment_pb2_grpc.EnvironmentServiceServicer):
     async def UpdateEnvironment(
         self, request: EPB.UpdateEnvironmentRequest, context: Context
     ) -> EPB.UpdateEnvironmentResponse:
-        """Replace an environment's description and variables."""
+        """Change an environment's description or variables, as the mask says."""
         name = convert.required(request.name, "name")
-        values = variables(request.variables_json)
+        paths = convert.update_paths(request, ("description", "variables_json"))
+        values = variables(request.variables_json) if "variables_json" in paths else None
         old = await self.store.get_environment(name)
         if old is None:
             raise not_found("environment", name)
-        row = EnvironmentRow(name, request.description, values, old.create_time, self.clock())
+        row = EnvironmentRow(
+            name,
+            request.description if "description" in paths else old.description,
+            old.variables if values is None else values,
+            old.create_time,
+            self.clock(),
+        )
         if not await self.store.update_environment(row):
             raise not_found("environment", name)
         return EPB.UpdateEnvironmentResponse(environment=environment(row))

@@ -12,7 +12,7 @@ from typing import Any, ParamSpec, TypeVar
 
 import grpc
 from google.protobuf import any_pb2
-from google.rpc import error_details_pb2, status_pb2
+from google.rpc import code_pb2, error_details_pb2, status_pb2
 from grpc_status import rpc_status
 
 from tidings.errors import (
@@ -156,11 +156,14 @@ def bad_request(
     left = len(violations) - len(bad.field_violations)
     if left:
         message = f"({left} more violations not listed) {message}"
-    status = rich_status(grpc.StatusCode.INVALID_ARGUMENT, message, reason, metadata)
+    # BadRequest first: clients written before ErrorInfo read details[0].
     detail = any_pb2.Any()
     detail.Pack(bad)
-    status.details.append(detail)
-    return status
+    return status_pb2.Status(
+        code=code_pb2.INVALID_ARGUMENT,
+        message=_clip(message, MAX_MESSAGE_BYTES),
+        details=[detail, error_info(reason, metadata)],
+    )
 
 
 def _clip(text: str, limit: int) -> str:

@@ -12,12 +12,18 @@ import time
 from typing import Any
 
 import grpc
+from google.protobuf import field_mask_pb2
 from google.protobuf.duration_pb2 import Duration
 
 from tidings.api import convert
 from tidings.api.errors import abort_with, handles_errors
 from tidings.dispatch.dispatcher import Dispatcher
-from tidings.errors import FailedPreconditionError, NotFoundError
+from tidings.errors import (
+    FailedPreconditionError,
+    FieldViolation,
+    InvalidArgumentError,
+    NotFoundError,
+)
 from tidings.listeners import (
     KafkaSpec,
     ListenerRegistry,
@@ -91,6 +97,34 @@ def _spec(m: PB.Listener) -> ListenerSpec:
     )
 
 
+#: Listener fields an update never takes from the request (AIP-203 output only).
+_OUTPUT_ONLY = frozenset({"id", "create_time", "update_time", "disabled_reason", "etag"})
+
+
+def _listener_paths(request: PB.UpdateListenerRequest) -> list[str]:
+    """The paths of the listener to update (AIP-134): the mask's, checked, or the given.
+
+    No mask: the fields set in the request; ``*``: every field.
+    """
+    settable = [f.name for f in PB.Listener.DESCRIPTOR.fields if f.name not in _OUTPUT_ONLY]
+    if not request.HasField("update_mask"):
+        return [f.name for f, _ in request.listener.ListFields() if f.name not in _OUTPUT_ONLY]
+    paths = list(request.update_mask.paths)
+    if paths == ["*"]:
+        return settable
+    unknown = [
+        p
+        for p in paths
+        if not field_mask_pb2.FieldMask(paths=[p]).IsValidForDescriptor(PB.Listener.DESCRIPTOR)
+    ]
+    if unknown:
+        raise InvalidArgumentError(
+            f"update_mask names {', '.join(repr(p) for p in unknown)}: no such field of Listener",
+            [FieldViolation("update_mask", f"unknown field {p!r}") for p in unknown],
+        )
+    return [p for p in paths if p.split(".")[0] not in _OUTPUT_ONLY]
+
+
 def _mode(value: int) -> str:
     return "" if value == 0 else _name(PB.CloudEventsMode, value, "CLOUD_EVENTS_MODE_")
 
@@ -127,6 +161,7 @@ def listener(row: ListenerRow) -> PB.Listener:
         create_time=convert.ts(row.create_time),
         update_time=convert.ts(row.update_time),
         extensions=bool(cfg.get("extensions")),
+        etag=row.etag(),
     )
     if row.retention_s is not None:
         message.delivery_retention.CopyFrom(duration(row.retention_s))
@@ -188,8 +223,20 @@ class ListenerService(listener_pb2_grpc.ListenerServiceServicer):
     async def UpdateListener(
         self, request: PB.UpdateListenerRequest, context: Context
     ) -> PB.UpdateListenerResponse:
-        """Replace a listener's settings (its secrets stay)."""
-        row = await self.registry.update(request.listener.id, _spec(request.listener))
+        """Change the listener's settings the mask names (its secrets stay)."""
+        paths = _listener_paths(request)
+        given = request.listener
+
+        def merged(old: ListenerRow) -> ListenerSpec:
+            # The stored listener with the masked fields taken from the request: a
+            # message field named whole is replaced whole (AIP-134).
+            target = listener(old)
+            field_mask_pb2.FieldMask(paths=paths).MergeMessage(
+                given, target, replace_message_field=True, replace_repeated_field=True
+            )
+            return _spec(target)
+
+        row = await self.registry.update(given.id, merged, given.etag)
         return PB.UpdateListenerResponse(listener=listener(row))
 
     @handles_errors
@@ -197,7 +244,7 @@ class ListenerService(listener_pb2_grpc.ListenerServiceServicer):
         self, request: PB.DeleteListenerRequest, context: Context
     ) -> PB.DeleteListenerResponse:
         """Delete a listener."""
-        await self.registry.delete(convert.required(request.id, "id"))
+        await self.registry.delete(convert.required(request.id, "id"), request.etag)
         return PB.DeleteListenerResponse()
 
     @handles_errors

@@ -16,6 +16,7 @@ import asyncio
 import contextlib
 import copy
 import gc
+import math
 import threading
 from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
@@ -26,6 +27,7 @@ from tidings.engine import dsl
 from tidings.engine.dsl.fields import field_path
 from tidings.engine.ids import new_id
 from tidings.errors import (
+    AbortedError,
     AlreadyExistsError,
     FieldViolation,
     InvalidArgumentError,
@@ -141,6 +143,9 @@ class Workflows:
         self._rows: dict[str, WorkflowRow] = {}
         self._writes = 0
         self._generation = 0
+        # Updates and deletes one at a time: an etag is checked and the change committed
+        # with no other write between them (a stale etag is ABORTED, never overwritten).
+        self._changing = asyncio.Lock()
         self._parsers = ThreadPoolExecutor(_PARSERS, thread_name_prefix="tidings-definitions")
 
     def close(self) -> None:
@@ -388,10 +393,34 @@ class Workflows:
             self._rows.clear()
 
     async def update(
-        self, id_or_name: str, definition: str, callback_url: str, modify_callback_url: str
+        self,
+        id_or_name: str,
+        definition: str | None,
+        callback_url: str | None,
+        modify_callback_url: str | None,
+        etag: str = "",
     ) -> Saved:
-        """Replace a workflow's definition (same name) and callbacks."""
+        """Replace a workflow's definition (same name) and callbacks; None keeps one.
+
+        With an ``etag``, only if it is the workflow's current one (else AbortedError).
+        """
+        async with self._changing:
+            return await self._update(
+                id_or_name, definition, callback_url, modify_callback_url, etag
+            )
+
+    async def _update(
+        self,
+        id_or_name: str,
+        definition: str | None,
+        callback_url: str | None,
+        modify_callback_url: str | None,
+        etag: str,
+    ) -> Saved:
         row = await self.get(id_or_name)
+        _check_etag(row, etag)
+        if definition is None:
+            definition = row.definition
         parsed = await self.parse_all(definition)
         was = await self._stored_definition(row)
         wf = parsed.workflows.get(row.name)
@@ -404,16 +433,27 @@ class Workflows:
         row.definition = definition
         row.description = wf.description or ""
         row.input_names = [p.name for p in wf.inputs]
-        row.callback_url = callback_url
-        row.modify_callback_url = modify_callback_url
-        row.update_time = self._clock()
+        if callback_url is not None:
+            row.callback_url = callback_url
+        if modify_callback_url is not None:
+            row.modify_callback_url = modify_callback_url
+        # Strictly later, so the etag changes even if the clock has not moved.
+        row.update_time = max(self._clock(), math.nextafter(row.update_time, math.inf))
         saved = await self._save(row, wf, was)
         self._remember(row, wf)
         return saved
 
-    async def delete(self, id_or_name: str) -> None:
-        """Delete a workflow; its executions keep running on their own snapshot."""
+    async def delete(self, id_or_name: str, etag: str = "") -> None:
+        """Delete a workflow; its executions keep running on their own snapshot.
+
+        With an ``etag``, only if it is the workflow's current one (else AbortedError).
+        """
+        async with self._changing:
+            await self._delete(id_or_name, etag)
+
+    async def _delete(self, id_or_name: str, etag: str) -> None:
         row = await self.get(id_or_name)
+        _check_etag(row, etag)
         change = Change()
         change.delete_workflow(row.id)
         if self._listeners is not None:
@@ -423,6 +463,16 @@ class Workflows:
                 self._listeners.remove(change, _job_listener_ids(row.id, was))
         with self._writing():
             await self._store.commit(change)
+
+
+def _check_etag(row: WorkflowRow, etag: str) -> None:
+    """Refuse a request whose etag is not the workflow's current one (none: no check)."""
+    if etag and etag != row.etag():
+        raise AbortedError(
+            f"workflow {row.name!r} has changed since etag {etag!r} was read: "
+            "read it again and retry",
+            metadata={"workflow": row.id, "etag": row.etag()},
+        )
 
 
 def _job_listener_ids(workflow_id: str, wf: dsl.Workflow) -> list[str]:

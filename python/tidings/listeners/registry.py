@@ -11,7 +11,7 @@ import uuid
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from tidings.errors import FieldViolation, invalid, not_found
+from tidings.errors import AbortedError, FieldViolation, invalid, not_found
 from tidings.listeners.scoped import (
     CALLBACK_KEYS,
     JobCallback,
@@ -221,14 +221,23 @@ class ListenerRegistry:
         """A page of listeners in creation order, and the next page's token."""
         return await self.store.list_listeners(page_token, limit)
 
-    async def update(self, listener_id: str, spec: ListenerSpec) -> ListenerRow:
-        """Replace a listener's settings; its id, secrets and creation time stay."""
+    async def update(
+        self, listener_id: str, make: Callable[[ListenerRow], ListenerSpec], etag: str = ""
+    ) -> ListenerRow:
+        """Replace a listener's settings with ``make(stored row)``.
+
+        Its id, secrets and creation time stay. With an ``etag``, only if it is the
+        listener's current one (else AbortedError): checked and written under the lock.
+        """
         if not listener_id:
             raise invalid("request", [FieldViolation("listener.id", "is required")])
-        spec = await self._checked(spec)
         async with self._lock:
             old = await self.get(listener_id)
-            row = build_row(spec, old.id, self._clock(), old.secrets)
+            _check_etag(old, etag)
+            spec = await self._checked(make(old))
+            # Strictly later, so the etag changes even if the clock has not moved.
+            now = max(self._clock(), math.nextafter(old.update_time, math.inf))
+            row = build_row(spec, old.id, now, old.secrets)
             row.create_time = old.create_time
             if "tasks" in old.filter:  # a job callback's tasks: not a field of the API
                 row.filter["tasks"] = old.filter["tasks"]
@@ -239,10 +248,10 @@ class ListenerRegistry:
             await self.store.commit(change)
         return row
 
-    async def delete(self, listener_id: str) -> None:
-        """Delete a listener; NotFoundError if there is none."""
+    async def delete(self, listener_id: str, etag: str = "") -> None:
+        """Delete a listener; NotFoundError if there is none, AbortedError if stale."""
         async with self._lock:
-            await self.get(listener_id)
+            _check_etag(await self.get(listener_id), etag)
             change = Change()
             self.remove(change, [listener_id])
             await self.store.commit(change)
@@ -287,3 +296,13 @@ class ListenerRegistry:
             await self.store.commit(change)
         log.warning("listener %s disabled: %s", listener_id, reason)
         return row
+
+
+def _check_etag(row: ListenerRow, etag: str) -> None:
+    """Refuse a request whose etag is not the listener's current one (none: no check)."""
+    if etag and etag != row.etag():
+        raise AbortedError(
+            f"listener {row.id!r} has changed since etag {etag!r} was read: "
+            "read it again and retry",
+            metadata={"listener": row.id, "etag": row.etag()},
+        )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from tidings.store.columns import to_json
+from tidings.store.columns import etag_of, to_json
 from tidings.store.listeners import ListenerRow
 
 
@@ -27,6 +27,10 @@ class WorkflowRow:
         return (self.id, self.name, self.definition, self.description, to_json(self.input_names),
                 self.callback_url, self.modify_callback_url, self.create_time,
                 self.update_time)  # fmt: skip
+
+    def etag(self) -> str:
+        """The workflow's etag: changes on every update (AIP-154)."""
+        return etag_of(self.columns())
 
 
 @dataclass(slots=True)

@@ -6,6 +6,7 @@ isort:skip_file
 from collections import abc as _abc
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import duration_pb2 as _duration_pb2
+from google.protobuf import field_mask_pb2 as _field_mask_pb2
 from google.protobuf import message as _message
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
 from google.protobuf.internal import containers as _containers
@@ -293,6 +294,7 @@ class Listener(_message.Message):
     UPDATE_TIME_FIELD_NUMBER: _builtins.int
     EXTENSIONS_FIELD_NUMBER: _builtins.int
     DELIVERY_RETENTION_FIELD_NUMBER: _builtins.int
+    ETAG_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     name: _builtins.str
     scope: Global___ListenerScope.ValueType
@@ -311,6 +313,12 @@ class Listener(_message.Message):
     "Extensions"): mistral's execution_pause / execution_resume eTypes and
     tencent's <EventName>. False (the default): a receiver written to the
     seed accepts every payload.
+    """
+    etag: _builtins.str
+    """Changes with every change of the listener (AIP-154), an update or an
+    automatic disabling: give it to UpdateListener (here) or DeleteListener
+    to act only on the listener as it was read (a stale one is ABORTED with
+    reason STALE_ETAG). Opaque; strong.
     """
     @_builtins.property
     def filter(self) -> Global___ListenerFilter: ...
@@ -351,10 +359,11 @@ class Listener(_message.Message):
         update_time: _timestamp_pb2.Timestamp | None = ...,
         extensions: _builtins.bool = ...,
         delivery_retention: _duration_pb2.Duration | None = ...,
+        etag: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["_enabled", b"_enabled", "create_time", b"create_time", "delivery_retention", b"delivery_retention", "enabled", b"enabled", "filter", b"filter", "kafka", b"kafka", "retry_policy", b"retry_policy", "transport", b"transport", "update_time", b"update_time", "webhook", b"webhook"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["_enabled", b"_enabled", "create_time", b"create_time", "delivery_retention", b"delivery_retention", "disabled_reason", b"disabled_reason", "enabled", b"enabled", "extensions", b"extensions", "filter", b"filter", "id", b"id", "kafka", b"kafka", "name", b"name", "profile", b"profile", "retry_policy", b"retry_policy", "scope", b"scope", "scope_id", b"scope_id", "transport", b"transport", "update_time", b"update_time", "webhook", b"webhook"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_enabled", b"_enabled", "create_time", b"create_time", "delivery_retention", b"delivery_retention", "disabled_reason", b"disabled_reason", "enabled", b"enabled", "etag", b"etag", "extensions", b"extensions", "filter", b"filter", "id", b"id", "kafka", b"kafka", "name", b"name", "profile", b"profile", "retry_policy", b"retry_policy", "scope", b"scope", "scope_id", b"scope_id", "transport", b"transport", "update_time", b"update_time", "webhook", b"webhook"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     _WhichOneofReturnType__enabled: _TypeAlias = _typing.Literal["enabled"]  # noqa: Y015
     _WhichOneofArgType__enabled: _TypeAlias = _typing.Literal["_enabled", b"_enabled"]  # noqa: Y015
@@ -373,8 +382,16 @@ class CreateListenerRequest(_message.Message):
 
     LISTENER_FIELD_NUMBER: _builtins.int
     SIGNING_SECRET_FIELD_NUMBER: _builtins.int
+    REQUEST_ID_FIELD_NUMBER: _builtins.int
     signing_secret: _builtins.str
     """A `whsec_` secret to sign webhooks with; generated when empty."""
+    request_id: _builtins.str
+    """Makes retries safe (AIP-155): a request repeated with the same request_id
+    answers with the listener the first one made (and its signing secret);
+    the same request_id with a different request is INVALID_ARGUMENT (reason
+    REQUEST_ID_REUSED). At most 128 characters; kept as long as the listener,
+    or the retention period.
+    """
     @_builtins.property
     def listener(self) -> Global___Listener:
         """id, disabled_reason and the times are ignored (set by the server)."""
@@ -384,10 +401,11 @@ class CreateListenerRequest(_message.Message):
         *,
         listener: Global___Listener | None = ...,
         signing_secret: _builtins.str = ...,
+        request_id: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["listener", b"listener"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["listener", b"listener", "signing_secret", b"signing_secret"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["listener", b"listener", "request_id", b"request_id", "signing_secret", b"signing_secret"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -506,18 +524,31 @@ class UpdateListenerRequest(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
     LISTENER_FIELD_NUMBER: _builtins.int
+    UPDATE_MASK_FIELD_NUMBER: _builtins.int
     @_builtins.property
     def listener(self) -> Global___Listener:
-        """The listener as it should be (its id names it)."""
+        """The listener's id names it; the fields update_mask names are changed, an
+        etag given is checked (stale: ABORTED).
+        """
+
+    @_builtins.property
+    def update_mask(self) -> _field_mask_pb2.FieldMask:
+        """Which fields of listener to change (AIP-134), paths such as `enabled`,
+        `filter`, `webhook.url`; a message field named whole is replaced whole.
+        Unset: the fields given (non-default); `*`: every field (a full
+        replace). Output-only fields (id, scope, scope_id, times,
+        disabled_reason, etag) are ignored; an unknown path is INVALID_ARGUMENT.
+        """
 
     def __init__(
         self,
         *,
         listener: Global___Listener | None = ...,
+        update_mask: _field_mask_pb2.FieldMask | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["listener", b"listener"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["listener", b"listener", "update_mask", b"update_mask"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["listener", b"listener"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["listener", b"listener", "update_mask", b"update_mask"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -548,15 +579,21 @@ class DeleteListenerRequest(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
     ID_FIELD_NUMBER: _builtins.int
+    ETAG_FIELD_NUMBER: _builtins.int
     id: _builtins.str
+    etag: _builtins.str
+    """The listener's etag as read: it is deleted only if that is still the
+    current one, else ABORTED (STALE_ETAG). Empty: no check.
+    """
     def __init__(
         self,
         *,
         id: _builtins.str = ...,
+        etag: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["id", b"id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["etag", b"etag", "id", b"id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -5,6 +5,7 @@ isort:skip_file
 
 from collections import abc as _abc
 from google.protobuf import descriptor as _descriptor
+from google.protobuf import field_mask_pb2 as _field_mask_pb2
 from google.protobuf import message as _message
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
 from google.protobuf.internal import containers as _containers
@@ -35,6 +36,7 @@ class Workflow(_message.Message):
     MODIFY_CALLBACK_URL_FIELD_NUMBER: _builtins.int
     CREATE_TIME_FIELD_NUMBER: _builtins.int
     UPDATE_TIME_FIELD_NUMBER: _builtins.int
+    ETAG_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     """Server-assigned id (UUID)."""
     name: _builtins.str
@@ -48,6 +50,11 @@ class Workflow(_message.Message):
     """
     modify_callback_url: _builtins.str
     """Seed 002 style callbacks for pause (1) and resume (2)."""
+    etag: _builtins.str
+    """Changes on every update (AIP-154): give it to UpdateWorkflow or
+    DeleteWorkflow to act only on the workflow as it was read (a stale one is
+    ABORTED with reason STALE_ETAG). Opaque; strong.
+    """
     @_builtins.property
     def input_names(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
         """Declared input names, in order."""
@@ -68,10 +75,11 @@ class Workflow(_message.Message):
         modify_callback_url: _builtins.str = ...,
         create_time: _timestamp_pb2.Timestamp | None = ...,
         update_time: _timestamp_pb2.Timestamp | None = ...,
+        etag: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["create_time", b"create_time", "update_time", b"update_time"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["callback_url", b"callback_url", "create_time", b"create_time", "definition", b"definition", "description", b"description", "id", b"id", "input_names", b"input_names", "modify_callback_url", b"modify_callback_url", "name", b"name", "update_time", b"update_time"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["callback_url", b"callback_url", "create_time", b"create_time", "definition", b"definition", "description", b"description", "etag", b"etag", "id", b"id", "input_names", b"input_names", "modify_callback_url", b"modify_callback_url", "name", b"name", "update_time", b"update_time"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -85,6 +93,7 @@ class CreateWorkflowRequest(_message.Message):
     CALLBACK_URL_FIELD_NUMBER: _builtins.int
     MODIFY_CALLBACK_URL_FIELD_NUMBER: _builtins.int
     VALIDATE_ONLY_FIELD_NUMBER: _builtins.int
+    REQUEST_ID_FIELD_NUMBER: _builtins.int
     definition: _builtins.str
     """The definition (YAML or JSON text): one workflow, several, or a workbook
     (`name`, `workflows`, `actions`).
@@ -98,6 +107,13 @@ class CreateWorkflowRequest(_message.Message):
     times or listener secrets. Whether the name is taken is not checked, so a
     definition meant for UpdateWorkflow validates too.
     """
+    request_id: _builtins.str
+    """Makes retries safe (AIP-155): a request repeated with the same request_id
+    answers as the first did (the workflows it stored, without listener
+    secrets) instead of ALREADY_EXISTS; the same request_id with a different
+    request is INVALID_ARGUMENT (reason REQUEST_ID_REUSED). At most 128
+    characters; kept as long as the workflow, or the retention period.
+    """
     def __init__(
         self,
         *,
@@ -105,10 +121,11 @@ class CreateWorkflowRequest(_message.Message):
         callback_url: _builtins.str = ...,
         modify_callback_url: _builtins.str = ...,
         validate_only: _builtins.bool = ...,
+        request_id: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["callback_url", b"callback_url", "definition", b"definition", "modify_callback_url", b"modify_callback_url", "validate_only", b"validate_only"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["callback_url", b"callback_url", "definition", b"definition", "modify_callback_url", b"modify_callback_url", "request_id", b"request_id", "validate_only", b"validate_only"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -252,13 +269,27 @@ class UpdateWorkflowRequest(_message.Message):
     DEFINITION_FIELD_NUMBER: _builtins.int
     CALLBACK_URL_FIELD_NUMBER: _builtins.int
     MODIFY_CALLBACK_URL_FIELD_NUMBER: _builtins.int
+    UPDATE_MASK_FIELD_NUMBER: _builtins.int
+    ETAG_FIELD_NUMBER: _builtins.int
     workflow: _builtins.str
     """The workflow's id or name."""
     definition: _builtins.str
     """The new definition; its workflow name must stay the same."""
     callback_url: _builtins.str
-    """Replaced as given (empty clears them)."""
+    """The new callback URL; empty clears it when the mask names it."""
     modify_callback_url: _builtins.str
+    """The new modify callback URL; empty clears it when the mask names it."""
+    etag: _builtins.str
+    """The workflow's etag as read: the update applies only if it is still the
+    current one, else ABORTED (STALE_ETAG). Empty: no check.
+    """
+    @_builtins.property
+    def update_mask(self) -> _field_mask_pb2.FieldMask:
+        """Which of definition, callback_url and modify_callback_url to change
+        (AIP-134). Unset: those given (non-empty); `*`: all three, an empty one
+        cleared. An unknown path is INVALID_ARGUMENT naming it.
+        """
+
     def __init__(
         self,
         *,
@@ -266,10 +297,12 @@ class UpdateWorkflowRequest(_message.Message):
         definition: _builtins.str = ...,
         callback_url: _builtins.str = ...,
         modify_callback_url: _builtins.str = ...,
+        update_mask: _field_mask_pb2.FieldMask | None = ...,
+        etag: _builtins.str = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["update_mask", b"update_mask"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["callback_url", b"callback_url", "definition", b"definition", "modify_callback_url", b"modify_callback_url", "workflow", b"workflow"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["callback_url", b"callback_url", "definition", b"definition", "etag", b"etag", "modify_callback_url", b"modify_callback_url", "update_mask", b"update_mask", "workflow", b"workflow"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -309,16 +342,22 @@ class DeleteWorkflowRequest(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
     WORKFLOW_FIELD_NUMBER: _builtins.int
+    ETAG_FIELD_NUMBER: _builtins.int
     workflow: _builtins.str
     """The workflow's id or name."""
+    etag: _builtins.str
+    """The workflow's etag as read: it is deleted only if that is still the
+    current one, else ABORTED (STALE_ETAG). Empty: no check.
+    """
     def __init__(
         self,
         *,
         workflow: _builtins.str = ...,
+        etag: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["workflow", b"workflow"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["etag", b"etag", "workflow", b"workflow"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
