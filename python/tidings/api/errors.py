@@ -65,7 +65,7 @@ REASONS: Mapping[str, tuple[grpc.StatusCode, str]] = {
     ),
     "INVALID_PAGE_TOKEN": (
         grpc.StatusCode.INVALID_ARGUMENT,
-        "the page_token is not one of ours, or was made for other filters or page size",
+        "the page_token is not one of ours, or was made for another listing or filters",
     ),
     "INVALID_STATE": (
         grpc.StatusCode.FAILED_PRECONDITION,
