@@ -117,6 +117,16 @@ def next_page_token(request: Message, inner: str) -> str:
     return base64.urlsafe_b64encode(f"{_filters_hash(request)}:{inner}".encode()).decode()
 
 
+def request_digest(request: Message, field: str = "request_id") -> str:
+    """A digest of a Create request without its request_id: what a repeat must match."""
+    body = copy.copy(request)
+    body.ClearField(field)
+    text = (
+        request.DESCRIPTOR.full_name.encode() + b"\0" + body.SerializeToString(deterministic=True)
+    )
+    return hashlib.sha256(text).hexdigest()
+
+
 def update_paths(request: Message, mutable: Sequence[str]) -> set[str]:
     """The fields of a flat Update request to change, by its ``update_mask`` (AIP-134).
 

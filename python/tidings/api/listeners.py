@@ -195,7 +195,12 @@ class ListenerService(listener_pb2_grpc.ListenerServiceServicer):
         self, request: PB.CreateListenerRequest, context: Context
     ) -> PB.CreateListenerResponse:
         """Store a listener; the response carries its signing secret, this once."""
-        row, secret = await self.registry.create(_spec(request.listener), request.signing_secret)
+        row, secret = await self.registry.create(
+            _spec(request.listener),
+            request.signing_secret,
+            request.request_id,
+            convert.request_digest(request),
+        )
         return PB.CreateListenerResponse(listener=listener(row), signing_secret=secret)
 
     @handles_errors

@@ -39,14 +39,20 @@ class WorkflowService(workflow_pb2_grpc.WorkflowServiceServicer):
         With validate_only, only validate it: the answer is the workflow it would be,
         without an id or times.
         """
-        saved = await self.on_engine(
-            self.engine.workflows.create_all(
-                convert.required(request.definition, "definition"),
+        definition = convert.required(request.definition, "definition")
+        if request.validate_only:
+            created = self.engine.workflows.create_all(
+                definition, request.callback_url, request.modify_callback_url, validate_only=True
+            )
+        else:
+            created = self.engine.workflows.create_requested(
+                request.request_id,
+                convert.request_digest(request),
+                definition,
                 request.callback_url,
                 request.modify_callback_url,
-                validate_only=request.validate_only,
             )
-        )
+        saved = await self.on_engine(created)
         answer = workflow_pb2.CreateWorkflowResponse(
             workflow=convert.workflow(saved[0].row),
             listener_secrets=convert.listener_secrets([s for one in saved for s in one.listeners]),

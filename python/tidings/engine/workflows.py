@@ -18,7 +18,7 @@ import copy
 import gc
 import math
 import threading
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Awaitable, Callable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
@@ -36,6 +36,7 @@ from tidings.errors import (
 from tidings.listeners import ListenerRegistry
 from tidings.listeners.scoped import JobCallback, job_listener_id
 from tidings.store import Change, Store, WorkflowRow
+from tidings.store.create_requests import CreateRequests, Record
 from tidings.store.listeners import ListenerRow
 
 __all__ = ["Saved", "Workflows", "job_callbacks"]
@@ -146,6 +147,7 @@ class Workflows:
         # Updates and deletes one at a time: an etag is checked and the change committed
         # with no other write between them (a stale etag is ABORTED, never overwritten).
         self._changing = asyncio.Lock()
+        self._requests = CreateRequests(store, "workflow", clock)
         self._parsers = ThreadPoolExecutor(_PARSERS, thread_name_prefix="tidings-definitions")
 
     def close(self) -> None:
@@ -256,6 +258,7 @@ class Workflows:
         modify_callback_url: str = "",
         *,
         validate_only: bool = False,
+        record: Record | None = None,
     ) -> list[Saved]:
         """Validate and store a definition: every workflow it defines, in one commit.
 
@@ -298,11 +301,40 @@ class Workflows:
             )
             change.put_workflow(row)
             saved.append(Saved(row, await self._callback_listeners(row, wf, None, change)))
+        if record is not None:  # the request_id's record, in the same commit
+            made = [r.id for one in saved for r in one.listeners]
+            record(change, {"workflows": [one.row.id for one in saved], "listeners": made})
         with self._writing():
             await self._store.commit(change)
         for one, wf in zip(saved, parsed.workflows.values(), strict=True):
             self._remember(one.row, wf)
         return saved
+
+    async def create_requested(
+        self,
+        request_id: str,
+        digest: str,
+        definition: str,
+        callback_url: str = "",
+        modify_callback_url: str = "",
+    ) -> list[Saved]:
+        """`create_all`, once per ``request_id`` (`tidings.store.create_requests`).
+
+        ``digest`` stands for the whole request. A repeat answers with the workflows the
+        first request stored and the listeners it made (their newest secrets).
+        """
+
+        def create(record: Record | None) -> Awaitable[list[Saved]]:
+            return self.create_all(definition, callback_url, modify_callback_url, record=record)
+
+        return await self._requests.once(request_id, digest, create, self._replay)
+
+    async def _replay(self, made: dict[str, list[str]]) -> list[Saved]:
+        """What a Create request answered: its workflows (as they are now), listeners."""
+        rows = [await self.get(workflow_id) for workflow_id in made["workflows"]]
+        found = await self._store.get_listeners(made["listeners"]) if made["listeners"] else {}
+        listeners = [found[i] for i in made["listeners"] if i in found]
+        return [Saved(row, listeners if i == 0 else []) for i, row in enumerate(rows)]
 
     async def _validate(
         self, wf: dsl.Workflow, definition: str, callback_url: str, modify_callback_url: str

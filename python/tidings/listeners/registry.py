@@ -8,7 +8,7 @@ import logging
 import math
 import time
 import uuid
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
 from tidings.errors import AbortedError, FieldViolation, invalid, not_found
@@ -36,6 +36,7 @@ from tidings.listeners.spec import (
 )
 from tidings.net import RESOLVE_TIMEOUT_S, DestinationGuard
 from tidings.store import Change, EventRow, Store
+from tidings.store.create_requests import CreateRequests, Record
 from tidings.store.listeners import ListenerRow
 
 log = logging.getLogger(__name__)
@@ -65,6 +66,7 @@ class ListenerRegistry:
         #: Makes the LISTENER_DISABLED event (listener id, name, reason, time).
         self._announce = announce
         self._lock = asyncio.Lock()
+        self._requests = CreateRequests(store, "listener", self._clock)
 
     # --- listeners the engine makes with workflows and executions ---------------
 
@@ -189,8 +191,32 @@ class ListenerRegistry:
             raise invalid("listener", out)
         return dataclasses.replace(spec, scope=spec.scope or "GLOBAL", scope_id=scope_id)
 
-    async def create(self, spec: ListenerSpec, signing_secret: str = "") -> tuple[ListenerRow, str]:
-        """Store a new listener; returns it and its signing secret (generated if not given)."""
+    async def create(
+        self,
+        spec: ListenerSpec,
+        signing_secret: str = "",
+        request_id: str = "",
+        digest: str = "",
+    ) -> tuple[ListenerRow, str]:
+        """Store a new listener; returns it and its signing secret (generated if not given).
+
+        With a ``request_id``, once (`tidings.store.create_requests`): a repeat of the
+        request (``digest`` stands for it) answers with the listener the first one made
+        and its newest secret.
+        """
+
+        def create(record: Record | None) -> Awaitable[tuple[ListenerRow, str]]:
+            return self._create(spec, signing_secret, record)
+
+        return await self._requests.once(request_id, digest, create, self._replay)
+
+    async def _replay(self, made: dict[str, list[str]]) -> tuple[ListenerRow, str]:
+        row = await self.get(made["listeners"][0])
+        return row, row.secrets[0]["secret"] if row.secrets else ""
+
+    async def _create(
+        self, spec: ListenerSpec, signing_secret: str, record: Record | None
+    ) -> tuple[ListenerRow, str]:
         extra = []
         if signing_secret:
             try:
@@ -204,6 +230,8 @@ class ListenerRegistry:
         )
         change = Change()
         self.add(change, [row])
+        if record is not None:  # the request_id's record, in the same commit
+            record(change, {"listeners": [row.id]})
         await self.store.commit(change)
         log.info("listener %s (%s) created: %s %s", row.id, row.name, row.profile, row.transport)
         return row, secret

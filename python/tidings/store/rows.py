@@ -234,6 +234,31 @@ class AttemptRow:
     snippet: str
 
 
+#: How long a Create request's request_id is remembered (AIP-155): a retry within this
+#: time answers as the first request did. Older records are removed as new ones come.
+REQUEST_ID_KEEP_S = 7 * 24 * 3600.0
+
+
+@dataclass(slots=True)
+class CreateRequestRow:
+    """A Create request made with a ``request_id``: what it asked, what it made.
+
+    ``kind`` is the resource (``workflow``, ``listener``); ``digest`` stands for the
+    whole request (the API's); ``made`` names what it created, by kind
+    (``{"workflows": [...], "listeners": [...]}``).
+    """
+
+    kind: str
+    request_id: str
+    digest: str
+    made: dict[str, list[str]]
+    create_time: float
+
+    def columns(self) -> tuple[object, ...]:
+        """The row's column values, JSON fields encoded (a snapshot)."""
+        return (self.kind, self.request_id, self.digest, to_json(self.made), self.create_time)
+
+
 @dataclass(slots=True)
 class Change:
     """Everything one state change writes; committed in one transaction.
@@ -254,6 +279,7 @@ class Change:
     deleted_listeners: list[str] = field(default_factory=list)
     opened_cursors: list[str] = field(default_factory=list)
     dropped_cursors: list[str] = field(default_factory=list)
+    requests: list[tuple[object, ...]] = field(default_factory=list)
 
     def put_workflow(self, row: WorkflowRow) -> None:
         """Insert or update a workflow."""
@@ -291,6 +317,10 @@ class Change:
         """Delete a listener."""
         self.deleted_listeners.append(listener_id)
 
+    def put_request(self, row: CreateRequestRow) -> None:
+        """Remember a Create request's request_id with what it made."""
+        self.requests.append(row.columns())
+
     def open_cursor(self, target_id: str) -> None:
         """Start a reader of the outbox after everything committed before this change.
 
@@ -313,4 +343,5 @@ class Change:
             self.workflows or self.deleted_workflows or self.executions or self.tasks
             or self.events or self.deliveries or self.attempts or self.listeners
             or self.deleted_listeners or self.opened_cursors or self.dropped_cursors
+            or self.requests
         )  # fmt: skip

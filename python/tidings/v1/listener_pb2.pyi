@@ -382,8 +382,16 @@ class CreateListenerRequest(_message.Message):
 
     LISTENER_FIELD_NUMBER: _builtins.int
     SIGNING_SECRET_FIELD_NUMBER: _builtins.int
+    REQUEST_ID_FIELD_NUMBER: _builtins.int
     signing_secret: _builtins.str
     """A `whsec_` secret to sign webhooks with; generated when empty."""
+    request_id: _builtins.str
+    """Makes retries safe (AIP-155): a request repeated with the same request_id
+    answers with the listener the first one made (and its newest signing
+    secret); the same request_id with a different request is
+    INVALID_ARGUMENT (reason REQUEST_ID_REUSED). At most 128 characters;
+    remembered 7 days.
+    """
     @_builtins.property
     def listener(self) -> Global___Listener:
         """id, disabled_reason and the times are ignored (set by the server)."""
@@ -393,10 +401,11 @@ class CreateListenerRequest(_message.Message):
         *,
         listener: Global___Listener | None = ...,
         signing_secret: _builtins.str = ...,
+        request_id: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["listener", b"listener"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["listener", b"listener", "signing_secret", b"signing_secret"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["listener", b"listener", "request_id", b"request_id", "signing_secret", b"signing_secret"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

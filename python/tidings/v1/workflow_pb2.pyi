@@ -93,6 +93,7 @@ class CreateWorkflowRequest(_message.Message):
     CALLBACK_URL_FIELD_NUMBER: _builtins.int
     MODIFY_CALLBACK_URL_FIELD_NUMBER: _builtins.int
     VALIDATE_ONLY_FIELD_NUMBER: _builtins.int
+    REQUEST_ID_FIELD_NUMBER: _builtins.int
     definition: _builtins.str
     """The definition (YAML or JSON text): one workflow, several, or a workbook
     (`name`, `workflows`, `actions`).
@@ -106,6 +107,13 @@ class CreateWorkflowRequest(_message.Message):
     times or listener secrets. Whether the name is taken is not checked, so a
     definition meant for UpdateWorkflow validates too.
     """
+    request_id: _builtins.str
+    """Makes retries safe (AIP-155): a request repeated with the same request_id
+    answers as the first did (the workflows it stored and its listeners'
+    secrets) instead of ALREADY_EXISTS; the same request_id with a different
+    request is INVALID_ARGUMENT (reason REQUEST_ID_REUSED). At most 128
+    characters; remembered 7 days. Ignored with validate_only.
+    """
     def __init__(
         self,
         *,
@@ -113,10 +121,11 @@ class CreateWorkflowRequest(_message.Message):
         callback_url: _builtins.str = ...,
         modify_callback_url: _builtins.str = ...,
         validate_only: _builtins.bool = ...,
+        request_id: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["callback_url", b"callback_url", "definition", b"definition", "modify_callback_url", b"modify_callback_url", "validate_only", b"validate_only"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["callback_url", b"callback_url", "definition", b"definition", "modify_callback_url", b"modify_callback_url", "request_id", b"request_id", "validate_only", b"validate_only"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
