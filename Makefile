@@ -93,7 +93,7 @@ rust-check: ## cargo clippy -D warnings, cargo test
 	cargo clippy --workspace --all-targets --locked -- -D warnings
 	cargo test -p tidings-codec --locked
 
-buf-lint: setup ## buf lint (STANDARD)
+buf-lint: setup ## buf lint (STANDARD, COMMENTS)
 	$(BUF) lint
 
 # The branch the protos must stay compatible with: main where it is a local branch (a

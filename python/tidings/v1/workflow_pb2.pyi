@@ -44,6 +44,7 @@ class Workflow(_message.Message):
     definition: _builtins.str
     """The definition text as given."""
     description: _builtins.str
+    """The definition's description."""
     callback_url: _builtins.str
     """Seed 002 style callbacks: execution state changes are POSTed here as
     `thain` form callbacks (delivered by the dispatcher).
@@ -60,9 +61,13 @@ class Workflow(_message.Message):
         """Declared input names, in order."""
 
     @_builtins.property
-    def create_time(self) -> _timestamp_pb2.Timestamp: ...
+    def create_time(self) -> _timestamp_pb2.Timestamp:
+        """When it was created."""
+
     @_builtins.property
-    def update_time(self) -> _timestamp_pb2.Timestamp: ...
+    def update_time(self) -> _timestamp_pb2.Timestamp:
+        """When it last changed (an update)."""
+
     def __init__(
         self,
         *,
@@ -87,6 +92,8 @@ Global___Workflow: _TypeAlias = Workflow  # noqa: Y015
 
 @_typing.final
 class CreateWorkflowRequest(_message.Message):
+    """CreateWorkflowRequest is the request of CreateWorkflow."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     DEFINITION_FIELD_NUMBER: _builtins.int
@@ -99,7 +106,9 @@ class CreateWorkflowRequest(_message.Message):
     (`name`, `workflows`, `actions`).
     """
     callback_url: _builtins.str
+    """Seed 002 callbacks for its executions' state changes (a listener is made)."""
     modify_callback_url: _builtins.str
+    """Seed 002 callbacks for pause and resume (a listener is made)."""
     validate_only: _builtins.bool
     """Check the request as CreateWorkflow would and store nothing (AIP-163): an
     invalid one is refused with the same INVALID_ARGUMENT and BadRequest; a
@@ -133,6 +142,8 @@ Global___CreateWorkflowRequest: _TypeAlias = CreateWorkflowRequest  # noqa: Y015
 
 @_typing.final
 class CreateWorkflowResponse(_message.Message):
+    """CreateWorkflowResponse is the response of CreateWorkflow."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     WORKFLOW_FIELD_NUMBER: _builtins.int
@@ -175,6 +186,8 @@ Global___CreateWorkflowResponse: _TypeAlias = CreateWorkflowResponse  # noqa: Y0
 
 @_typing.final
 class GetWorkflowRequest(_message.Message):
+    """GetWorkflowRequest is the request of GetWorkflow."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     WORKFLOW_FIELD_NUMBER: _builtins.int
@@ -195,11 +208,15 @@ Global___GetWorkflowRequest: _TypeAlias = GetWorkflowRequest  # noqa: Y015
 
 @_typing.final
 class GetWorkflowResponse(_message.Message):
+    """GetWorkflowResponse is the response of GetWorkflow."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     WORKFLOW_FIELD_NUMBER: _builtins.int
     @_builtins.property
-    def workflow(self) -> Global___Workflow: ...
+    def workflow(self) -> Global___Workflow:
+        """The workflow as stored."""
+
     def __init__(
         self,
         *,
@@ -215,6 +232,8 @@ Global___GetWorkflowResponse: _TypeAlias = GetWorkflowResponse  # noqa: Y015
 
 @_typing.final
 class ListWorkflowsRequest(_message.Message):
+    """ListWorkflowsRequest is the request of ListWorkflows."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     PAGE_SIZE_FIELD_NUMBER: _builtins.int
@@ -239,6 +258,8 @@ Global___ListWorkflowsRequest: _TypeAlias = ListWorkflowsRequest  # noqa: Y015
 
 @_typing.final
 class ListWorkflowsResponse(_message.Message):
+    """ListWorkflowsResponse is the response of ListWorkflows."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     WORKFLOWS_FIELD_NUMBER: _builtins.int
@@ -246,7 +267,9 @@ class ListWorkflowsResponse(_message.Message):
     next_page_token: _builtins.str
     """Empty on the last page."""
     @_builtins.property
-    def workflows(self) -> _containers.RepeatedCompositeFieldContainer[Global___Workflow]: ...
+    def workflows(self) -> _containers.RepeatedCompositeFieldContainer[Global___Workflow]:
+        """This page's workflows."""
+
     def __init__(
         self,
         *,
@@ -263,6 +286,8 @@ Global___ListWorkflowsResponse: _TypeAlias = ListWorkflowsResponse  # noqa: Y015
 
 @_typing.final
 class UpdateWorkflowRequest(_message.Message):
+    """UpdateWorkflowRequest is the request of UpdateWorkflow."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     WORKFLOW_FIELD_NUMBER: _builtins.int
@@ -310,12 +335,16 @@ Global___UpdateWorkflowRequest: _TypeAlias = UpdateWorkflowRequest  # noqa: Y015
 
 @_typing.final
 class UpdateWorkflowResponse(_message.Message):
+    """UpdateWorkflowResponse is the response of UpdateWorkflow."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     WORKFLOW_FIELD_NUMBER: _builtins.int
     LISTENER_SECRETS_FIELD_NUMBER: _builtins.int
     @_builtins.property
-    def workflow(self) -> Global___Workflow: ...
+    def workflow(self) -> Global___Workflow:
+        """The workflow as stored."""
+
     @_builtins.property
     def listener_secrets(self) -> _containers.RepeatedCompositeFieldContainer[_listener_pb2.ListenerSecret]:
         """The signing secrets of the listeners this update made: a callback URL
@@ -339,6 +368,8 @@ Global___UpdateWorkflowResponse: _TypeAlias = UpdateWorkflowResponse  # noqa: Y0
 
 @_typing.final
 class DeleteWorkflowRequest(_message.Message):
+    """DeleteWorkflowRequest is the request of DeleteWorkflow."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     WORKFLOW_FIELD_NUMBER: _builtins.int
@@ -365,6 +396,8 @@ Global___DeleteWorkflowRequest: _TypeAlias = DeleteWorkflowRequest  # noqa: Y015
 
 @_typing.final
 class DeleteWorkflowResponse(_message.Message):
+    """DeleteWorkflowResponse is the response of DeleteWorkflow."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     def __init__(
