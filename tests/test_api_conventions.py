@@ -283,6 +283,8 @@ def test_every_error_carries_error_info(
     assert REASONS[reason][0] == code
     if code == grpc.StatusCode.NOT_FOUND:
         assert set(failure.metadata.values()) & {"nope", "x"}, failure.metadata
+    if code == grpc.StatusCode.FAILED_PRECONDITION:
+        assert failure.metadata == {"id": ctx.ended}  # the request's, named as it names it
     if code == grpc.StatusCode.INVALID_ARGUMENT:
         assert failure.violations, "bad input keeps its BadRequest"
 

@@ -204,6 +204,21 @@ async def abort(context: grpc.aio.ServicerContext[Any, Any], exc: TidingsError) 
     await abort_with(context, grpc.StatusCode.INTERNAL, str(exc), exc.reason, exc.metadata)
 
 
+#: The request fields that name a resource: an error that names nothing more precise
+#: carries them as its ErrorInfo metadata (``{"id": "<execution id>"}``).
+_ID_FIELDS = ("id", "task_id", "execution_id", "listener_id", "workflow", "name")
+
+
+def _ids_of(request: object) -> dict[str, str]:
+    """The non-empty resource-naming string fields of a request message."""
+    found = {}
+    for name in _ID_FIELDS:
+        value = getattr(request, name, None)
+        if isinstance(value, str) and value:
+            found[name] = value
+    return found
+
+
 def handles_errors(
     method: Callable[P, Awaitable[R]],
 ) -> Callable[P, Awaitable[R]]:
@@ -215,6 +230,8 @@ def handles_errors(
             return await method(*args, **kwargs)
         except TidingsError as exc:
             context = args[-1]
+            if not exc.metadata and len(args) == 3:  # (self, request, context)
+                exc.metadata = _ids_of(args[1])
             await abort(context, exc)  # type: ignore[arg-type]
             raise  # unreachable: abort raises
         except StoreError as exc:
