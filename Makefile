@@ -17,7 +17,7 @@ STAMPS := $(VENV)/.stamps
 
 RUST_SOURCES := $(shell find rust -name '*.rs' -o -name 'Cargo.toml' -o -name 'build.rs' 2>/dev/null) Cargo.toml $(wildcard Cargo.lock) $(wildcard protos/tidings/v1/*.proto)
 
-.PHONY: help setup run test lint typecheck rust-check buf-lint proto proto-check clients clients-check clients-deps floor-check dist wheel-check config-doc pytest pytest-mistral bench bench-retention kafka-start kafka-stop mistral-start mistral-stop clean
+.PHONY: help setup run test lint typecheck rust-check buf-lint buf-breaking proto proto-check clients clients-check clients-deps floor-check dist wheel-check config-doc pytest pytest-mistral bench bench-retention kafka-start kafka-stop mistral-start mistral-stop clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 16
@@ -69,7 +69,7 @@ mistral-stop: ## stop it
 
 # --- checks ------------------------------------------------------------------
 
-lint: setup ## ruff, cargo fmt, stubtest of the Rust extension's stub, the import walls, module sizes
+lint: setup ## ruff, cargo fmt, stubtest of the Rust extension's stub, the import walls, module sizes, buf breaking
 	$(VENV)/bin/ruff check python tests bench scripts
 	$(VENV)/bin/ruff format --check python tests bench scripts
 	cargo fmt --all --check
@@ -80,6 +80,8 @@ lint: setup ## ruff, cargo fmt, stubtest of the Rust extension's stub, the impor
 	$(PY) scripts/check_module_size.py
 	# docs/operations.md's configuration reference against python/tidings/config.py.
 	$(PY) scripts/config_doc.py --check
+	# The protos against the main branch (buf breaking): generated clients keep working.
+	$(BUF) breaking --against '$(BREAKING_AGAINST)'
 
 config-doc: setup ## rewrite the configuration reference of docs/operations.md from the config schema
 	$(PY) scripts/config_doc.py
@@ -91,8 +93,16 @@ rust-check: ## cargo clippy -D warnings, cargo test
 	cargo clippy --workspace --all-targets --locked -- -D warnings
 	cargo test -p tidings-codec --locked
 
-buf-lint: setup ## buf lint (STANDARD)
+buf-lint: setup ## buf lint (STANDARD, COMMENTS)
 	$(BUF) lint
+
+# The branch the protos must stay compatible with: main where it is a local branch (a
+# clone of main), else the remote's (a clone checked out on another branch).
+HASH := \#
+BREAKING_AGAINST ?= .git$(HASH)$(shell git rev-parse --verify -q refs/heads/main >/dev/null && echo branch=main || echo ref=refs/remotes/origin/main)
+
+buf-breaking: setup ## buf breaking (FILE rules) against the main branch: no change that breaks clients
+	$(BUF) breaking --against '$(BREAKING_AGAINST)'
 
 proto: setup ## regenerate python/tidings/v1 from protos/
 	$(PY) scripts/protogen.py

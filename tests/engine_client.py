@@ -15,7 +15,7 @@ import textwrap
 import time
 import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar, cast
 
@@ -140,11 +140,15 @@ def http_task(url: str, **extra: Any) -> dict[str, Any]:
 
 @dataclass
 class RpcFailure:
-    """A failed RPC: its code, message and ``google.rpc.BadRequest`` field violations."""
+    """A failed RPC: its code, message, ``google.rpc.BadRequest`` field violations and
+    ``google.rpc.ErrorInfo`` (reason, domain, metadata; empty if it had none)."""
 
     code: grpc.StatusCode
     message: str
     violations: list[tuple[str, str]]
+    reason: str = ""
+    domain: str = ""
+    metadata: dict[str, str] = field(default_factory=dict)
 
     @property
     def fields(self) -> list[str]:
@@ -157,15 +161,25 @@ def rpc_failure(call: Callable[[], Any]) -> RpcFailure:
     try:
         call()
     except grpc.RpcError as exc:
-        violations: list[tuple[str, str]] = []
-        status = rpc_status.from_call(cast(grpc.Call, exc))  # a client RpcError is a Call
-        if status is not None:
-            for detail in status.details:
-                if detail.Is(error_details_pb2.BadRequest.DESCRIPTOR):
-                    bad = error_details_pb2.BadRequest()
-                    detail.Unpack(bad)
-                    violations += [(v.field, v.description) for v in bad.field_violations]
-        return RpcFailure(exc.code(), exc.details() or "", violations)
+        return failure_of(exc)
+    raise AssertionError("the RPC was expected to fail but succeeded")
+
+
+def failure_of(exc: grpc.RpcError) -> RpcFailure:
+    """A client error's status, with its BadRequest and ErrorInfo details parsed."""
+    failure = RpcFailure(exc.code(), exc.details() or "", [])
+    status = rpc_status.from_call(cast(grpc.Call, exc))  # a client RpcError is a Call
+    for detail in status.details if status is not None else ():
+        if detail.Is(error_details_pb2.BadRequest.DESCRIPTOR):
+            bad = error_details_pb2.BadRequest()
+            detail.Unpack(bad)
+            failure.violations += [(v.field, v.description) for v in bad.field_violations]
+        elif detail.Is(error_details_pb2.ErrorInfo.DESCRIPTOR):
+            info = error_details_pb2.ErrorInfo()
+            detail.Unpack(info)
+            failure.reason, failure.domain = info.reason, info.domain
+            failure.metadata = dict(info.metadata)
+    return failure
     raise AssertionError("the RPC was expected to fail but succeeded")
 
 

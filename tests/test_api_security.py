@@ -23,7 +23,7 @@ from google.protobuf.duration_pb2 import Duration
 from google.protobuf.message import Message
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
-from engine_client import WPB, chain, unique, workflow_yaml
+from engine_client import WPB, chain, rpc_failure, unique, workflow_yaml
 from kafka_broker import free_port
 from tidings.api import access, api_tokens
 from tidings.api.access import Scope
@@ -109,6 +109,24 @@ def test_a_wrong_or_malformed_token_is_unauthenticated(channel: grpc.Channel) ->
     assert status_of(channel, rpc, (("authorization", f"bearer {TOKENS[Scope.READ]}"),)) == (
         grpc.StatusCode.OK
     )
+
+
+def test_refusals_carry_error_info(channel: grpc.Channel) -> None:
+    """UNAUTHENTICATED and PERMISSION_DENIED come with ErrorInfo reasons, as every error."""
+    stub = workflow_pb2_grpc.WorkflowServiceStub(channel)
+    request = WPB.DeleteWorkflowRequest(workflow="nobody")
+    anonymous = rpc_failure(lambda: stub.DeleteWorkflow(request, timeout=T))
+    reader = rpc_failure(
+        lambda: stub.DeleteWorkflow(request, timeout=T, metadata=bearer(Scope.READ))
+    )
+    writer = rpc_failure(
+        lambda: stub.DeleteWorkflow(request, timeout=T, metadata=bearer(Scope.WRITE))
+    )
+    assert [(f.code, f.reason, f.domain) for f in (anonymous, reader, writer)] == [
+        (grpc.StatusCode.UNAUTHENTICATED, "UNAUTHENTICATED", "tidings.dev"),
+        (grpc.StatusCode.PERMISSION_DENIED, "PERMISSION_DENIED", "tidings.dev"),
+        (grpc.StatusCode.NOT_FOUND, "WORKFLOW_NOT_FOUND", "tidings.dev"),
+    ]
 
 
 @pytest.mark.parametrize("scope", list(Scope))

@@ -301,7 +301,7 @@ def test_update_workflow(client: EngineClient) -> None:
     assert updated.definition == new_definition
     assert updated.description == "second version"
     assert list(updated.input_names) == ["v"]
-    assert updated.callback_url == ""  # replaced as given
+    assert updated.callback_url == "http://127.0.0.1:9/a"  # not given, no mask: kept
     assert updated.modify_callback_url == "http://127.0.0.1:9/m"
     assert updated.create_time == created.create_time
     assert (updated.update_time.seconds, updated.update_time.nanos) > (

@@ -12,6 +12,7 @@ from typing import Any
 import grpc
 import pytest
 from aiosmtpd.controller import Controller
+from google.protobuf.field_mask_pb2 import FieldMask
 
 from atom_server import AtomServer, Reply, unused_port
 from engine_client import (
@@ -309,10 +310,13 @@ def test_named_environments_create_get_list_update_delete(client: EngineClient) 
             break
     assert name in names
     updated = envs.UpdateEnvironment(
-        EPB.UpdateEnvironmentRequest(name=name, variables_json='{"b": [2]}'), timeout=15.0
+        EPB.UpdateEnvironmentRequest(
+            name=name, variables_json='{"b": [2]}', update_mask=FieldMask(paths=["*"])
+        ),
+        timeout=15.0,
     ).environment
     assert json.loads(updated.variables_json) == {"b": [2]}
-    assert updated.description == ""
+    assert updated.description == ""  # `*`: a full replace, the empty one cleared
     assert updated.create_time == made.create_time
     envs.DeleteEnvironment(EPB.DeleteEnvironmentRequest(name=name), timeout=15.0)
     gone = rpc_failure(lambda: envs.GetEnvironment(EPB.GetEnvironmentRequest(name=name)))

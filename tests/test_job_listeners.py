@@ -117,7 +117,7 @@ def test_the_registry_writes_job_listeners_keeping_secrets_and_removing_stale_on
                 "wf-1",
                 types=("TASK_STARTED",),
             )
-            updated = await registry.update(first.id, spec)
+            updated = await registry.update(first.id, lambda _: spec)
             assert (updated.name, updated.filter["tasks"]) == ("renamed", ["a"])
 
             # The flow callbacks too keep their secret when a workflow is saved again.

@@ -670,7 +670,8 @@ def test_registry_lifecycle(tmp_path: Path) -> None:
             # Updating replaces the settings but keeps id, secrets and creation time.
             clock.now = 2000.0
             updated = await registry.update(
-                row.id, spec(name="renamed", transport=L.KafkaSpec("orders"), enabled=False)
+                row.id,
+                lambda _: spec(name="renamed", transport=L.KafkaSpec("orders"), enabled=False),
             )
             assert (updated.name, updated.transport, updated.config["topic"]) == (
                 "renamed", "kafka", "orders",
@@ -681,12 +682,12 @@ def test_registry_lifecycle(tmp_path: Path) -> None:
 
             # Automatic disabling keeps its reason until someone enables the listener.
             assert (await registry.disable(row.id, "ignored: disabled already")) == updated
-            await registry.update(row.id, spec(enabled=True))
+            await registry.update(row.id, lambda _: spec(enabled=True))
             disabled = await registry.disable(row.id, "410 Gone")
             assert disabled.disabled_reason == "410 Gone"
-            again = await registry.update(row.id, spec(enabled=False))
+            again = await registry.update(row.id, lambda _: spec(enabled=False))
             assert again.disabled_reason == "410 Gone"
-            enabled = await registry.update(row.id, spec(enabled=True))
+            enabled = await registry.update(row.id, lambda _: spec(enabled=True))
             assert enabled.enabled and enabled.disabled_reason == ""
 
             # Rotation: the old secret signs until the end of the grace period.
@@ -713,7 +714,7 @@ def test_registry_lifecycle(tmp_path: Path) -> None:
             with pytest.raises(NotFoundError):
                 await registry.delete(row.id)
             with pytest.raises(NotFoundError):
-                await registry.update(row.id, spec())
+                await registry.update(row.id, lambda _: spec())
         finally:
             await store.close()
 

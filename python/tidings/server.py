@@ -12,8 +12,8 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 # The asyncio servicer is exported as health.aio, which the stubs do not declare.
 from grpc_health.v1.health import aio as health_aio  # type: ignore[attr-defined]
-from grpc_reflection.v1alpha import reflection, reflection_pb2
 
+from tidings.api import reflection
 from tidings.api.auth import TokenAuth
 from tidings.api.environments import EnvironmentService
 from tidings.api.events import EventService
@@ -56,7 +56,7 @@ SERVED: tuple[ServiceDescriptor, ...] = (
     listener_pb2.DESCRIPTOR.services_by_name["ListenerService"],
     event_service_pb2.DESCRIPTOR.services_by_name["EventService"],
     environment_pb2.DESCRIPTOR.services_by_name["EnvironmentService"],
-    reflection_pb2.DESCRIPTOR.services_by_name["ServerReflection"],
+    *reflection.SERVICES,
 )
 
 
@@ -143,7 +143,7 @@ class Server:
         listener_pb2_grpc.add_ListenerServiceServicer_to_server(
             ListenerService(self.listeners, self.dispatcher), self._grpc
         )
-        reflection.enable_server_reflection([s.full_name for s in SERVED], self._grpc)
+        reflection.enable([s.full_name for s in SERVED], self._grpc)
         self.port = 0
 
     def _fatal(self, exc: BaseException) -> None:

@@ -94,6 +94,7 @@ _BY_SERVICE: Mapping[str, Mapping[str, Scope]] = {
         "WatchEvents": R,
     },
     "grpc.reflection.v1alpha.ServerReflection": {"ServerReflectionInfo": R},
+    "grpc.reflection.v1.ServerReflection": {"ServerReflectionInfo": R},
 }
 
 #: The scope each RPC needs, by its gRPC method path (``/tidings.v1.X/Y``).

@@ -16,6 +16,7 @@ import grpc
 
 from tidings.api import access, api_tokens
 from tidings.api.api_tokens import ApiToken
+from tidings.api.errors import abort_with
 
 log = logging.getLogger(__name__)
 
@@ -78,7 +79,7 @@ def _refusal(handler: Handler, code: grpc.StatusCode, message: str) -> Handler:
     """A handler of the same kind as ``handler`` that only aborts."""
 
     async def refuse(request: Any, context: grpc.aio.ServicerContext[Any, Any]) -> None:
-        await context.abort(code, message)
+        await abort_with(context, code, message, code.name)
 
     if handler.request_streaming and handler.response_streaming:
         return grpc.stream_stream_rpc_method_handler(refuse)

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import base64
+import copy
+import hashlib
 import json
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import orjson
+from google.protobuf.message import Message
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from tidings.engine.events import timestamp
@@ -61,15 +65,87 @@ def page_size(value: int, field: str = "page_size") -> int:
     return min(value or DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE)
 
 
-def page_token(token: str, field: str = "page_token") -> str:
-    """A page token, checked to be one of ours."""
+def _filters_hash(request: Message) -> str:
+    """A digest of what a list request asks for besides its page: its type and filters.
+
+    page_size may change between pages (AIP-158); everything else must stay.
+    """
+    filters = copy.copy(request)
+    filters.ClearField("page_token")
+    filters.ClearField("page_size")
+    text = (
+        request.DESCRIPTOR.full_name.encode()
+        + b"\0"
+        + filters.SerializeToString(deterministic=True)
+    )
+    return hashlib.sha256(text).hexdigest()[:16]
+
+
+def page_token(request: Message, field: str = "page_token") -> str:
+    """The store's position in ``request``'s page token ("" for the first page).
+
+    The token must be one we made for a request of the same type with the same filters:
+    otherwise INVALID_ARGUMENT (INVALID_PAGE_TOKEN), never a page of another listing.
+    """
+    token: str = getattr(request, field)
+    if not token:
+        return ""
+    bad = InvalidArgumentError(
+        f"{field} is not valid for this request: it was made for another listing or "
+        "other filters (start again without it)",
+        [FieldViolation(field, "not a valid page token for these filters")],
+        reason="INVALID_PAGE_TOKEN",
+    )
     try:
-        decode_token(token)
+        raw = base64.urlsafe_b64decode(token.encode()).decode()
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise bad from exc
+    digest, _, inner = raw.partition(":")
+    if digest != _filters_hash(request):
+        raise bad
+    try:
+        decode_token(inner)
     except ValueError as exc:
+        raise bad from exc
+    return inner
+
+
+def next_page_token(request: Message, inner: str) -> str:
+    """The page token to hand out for the store's ``inner`` one ("" stays "")."""
+    if not inner:
+        return ""
+    return base64.urlsafe_b64encode(f"{_filters_hash(request)}:{inner}".encode()).decode()
+
+
+def request_digest(request: Message, field: str = "request_id") -> str:
+    """A digest of a Create request without its request_id: what a repeat must match."""
+    body = copy.copy(request)
+    body.ClearField(field)
+    text = (
+        request.DESCRIPTOR.full_name.encode() + b"\0" + body.SerializeToString(deterministic=True)
+    )
+    return hashlib.sha256(text).hexdigest()
+
+
+def update_paths(request: Message, mutable: Sequence[str]) -> set[str]:
+    """The fields of a flat Update request to change, by its ``update_mask`` (AIP-134).
+
+    No mask: the mutable fields given (non-empty); ``*``: all of them (an empty one
+    clears). A path that is not one of ``mutable`` is INVALID_ARGUMENT naming it.
+    """
+    if not request.HasField("update_mask"):
+        return {name for name in mutable if getattr(request, name)}
+    paths = list(request.update_mask.paths)  # type: ignore[attr-defined]
+    if paths == ["*"]:
+        return set(mutable)
+    unknown = [p for p in paths if p not in mutable]
+    if unknown:
         raise InvalidArgumentError(
-            str(exc), [FieldViolation(field, "not a valid page token")]
-        ) from exc
-    return token
+            f"update_mask names {', '.join(repr(p) for p in unknown)}, not one of "
+            f"{', '.join(mutable)}",
+            [FieldViolation("update_mask", f"unknown or immutable field {p!r}") for p in unknown],
+        )
+    return set(paths)
 
 
 def required(value: str, field: str) -> str:
@@ -91,6 +167,7 @@ def workflow(row: WorkflowRow) -> workflow_pb2.Workflow:
         modify_callback_url=row.modify_callback_url,
         create_time=ts(row.create_time),
         update_time=ts(row.update_time),
+        etag=row.etag() if row.id else "",  # validate_only's answer has no identity yet
     )
 
 

@@ -8,7 +8,7 @@ from typing import Any
 
 from tidings.api import convert
 from tidings.api.errors import handles_errors
-from tidings.errors import AlreadyExistsError, FieldViolation, InvalidArgumentError, NotFoundError
+from tidings.errors import AlreadyExistsError, FieldViolation, InvalidArgumentError, not_found
 from tidings.store import EnvironmentRow, Store
 from tidings.store.columns import unstorable
 from tidings.v1 import environment_pb2 as EPB
@@ -55,7 +55,7 @@ async def environment_variables(store: Store, name: str) -> dict[str, Any]:
     """The variables of the environment ``name`` (StartExecution.environment)."""
     row = await store.get_environment(name)
     if row is None:
-        raise NotFoundError(f"environment {name!r} not found")
+        raise not_found("environment", name)
     return dict(row.variables)
 
 
@@ -76,7 +76,11 @@ class EnvironmentService(environment_pb2_grpc.EnvironmentServiceServicer):
             _name(request.name), request.description, variables(request.variables_json), now, now
         )
         if not await self.store.create_environment(row):
-            raise AlreadyExistsError(f"environment {row.name!r} already exists")
+            raise AlreadyExistsError(
+                f"environment {row.name!r} already exists",
+                reason="ENVIRONMENT_ALREADY_EXISTS",
+                metadata={"environment": row.name},
+            )
         return EPB.CreateEnvironmentResponse(environment=environment(row))
 
     @handles_errors
@@ -86,7 +90,7 @@ class EnvironmentService(environment_pb2_grpc.EnvironmentServiceServicer):
         """An environment by name."""
         row = await self.store.get_environment(convert.required(request.name, "name"))
         if row is None:
-            raise NotFoundError(f"environment {request.name!r} not found")
+            raise not_found("environment", request.name)
         return EPB.GetEnvironmentResponse(environment=environment(row))
 
     @handles_errors
@@ -95,26 +99,32 @@ class EnvironmentService(environment_pb2_grpc.EnvironmentServiceServicer):
     ) -> EPB.ListEnvironmentsResponse:
         """A page of environments, in creation order."""
         limit = convert.page_size(request.page_size)
-        rows, token = await self.store.list_environments(
-            convert.page_token(request.page_token), limit
-        )
+        rows, token = await self.store.list_environments(convert.page_token(request), limit)
         return EPB.ListEnvironmentsResponse(
-            environments=[environment(r) for r in rows], next_page_token=token
+            environments=[environment(r) for r in rows],
+            next_page_token=convert.next_page_token(request, token),
         )
 
     @handles_errors
     async def UpdateEnvironment(
         self, request: EPB.UpdateEnvironmentRequest, context: Context
     ) -> EPB.UpdateEnvironmentResponse:
-        """Replace an environment's description and variables."""
+        """Change an environment's description or variables, as the mask says."""
         name = convert.required(request.name, "name")
-        values = variables(request.variables_json)
+        paths = convert.update_paths(request, ("description", "variables_json"))
+        values = variables(request.variables_json) if "variables_json" in paths else None
         old = await self.store.get_environment(name)
         if old is None:
-            raise NotFoundError(f"environment {name!r} not found")
-        row = EnvironmentRow(name, request.description, values, old.create_time, self.clock())
+            raise not_found("environment", name)
+        row = EnvironmentRow(
+            name,
+            request.description if "description" in paths else old.description,
+            old.variables if values is None else values,
+            old.create_time,
+            self.clock(),
+        )
         if not await self.store.update_environment(row):
-            raise NotFoundError(f"environment {name!r} not found")
+            raise not_found("environment", name)
         return EPB.UpdateEnvironmentResponse(environment=environment(row))
 
     @handles_errors
@@ -124,5 +134,5 @@ class EnvironmentService(environment_pb2_grpc.EnvironmentServiceServicer):
         """Delete an environment; executions started with it keep their copy."""
         name = convert.required(request.name, "name")
         if not await self.store.delete_environment(name):
-            raise NotFoundError(f"environment {name!r} not found")
+            raise not_found("environment", name)
         return EPB.DeleteEnvironmentResponse()

@@ -103,12 +103,13 @@ class ExecutionService(execution_pb2_grpc.ExecutionServiceServicer):
         rows, token = await self.store.list_executions(
             workflow_id,
             state,
-            convert.page_token(request.page_token),
+            convert.page_token(request),
             convert.page_size(request.page_size),
         )
         fresh = await self.on_engine(self._fresh(rows))
         return PB.ListExecutionsResponse(
-            executions=[convert.execution(r) for r in fresh], next_page_token=token
+            executions=[convert.execution(r) for r in fresh],
+            next_page_token=convert.next_page_token(request, token),
         )
 
     @handles_errors
@@ -122,11 +123,14 @@ class ExecutionService(execution_pb2_grpc.ExecutionServiceServicer):
         rows, token = await self.on_engine(
             self.engine.list_tasks(
                 execution_id,
-                convert.page_token(request.page_token),
+                convert.page_token(request),
                 convert.page_size(request.page_size),
             )
         )
-        return PB.ListTasksResponse(tasks=[convert.task(r) for r in rows], next_page_token=token)
+        return PB.ListTasksResponse(
+            tasks=[convert.task(r) for r in rows],
+            next_page_token=convert.next_page_token(request, token),
+        )
 
     @handles_errors
     async def PauseExecution(

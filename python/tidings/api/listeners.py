@@ -12,12 +12,18 @@ import time
 from typing import Any
 
 import grpc
+from google.protobuf import field_mask_pb2
 from google.protobuf.duration_pb2 import Duration
 
 from tidings.api import convert
-from tidings.api.errors import handles_errors
+from tidings.api.errors import abort_with, handles_errors
 from tidings.dispatch.dispatcher import Dispatcher
-from tidings.errors import FailedPreconditionError, NotFoundError
+from tidings.errors import (
+    FailedPreconditionError,
+    FieldViolation,
+    InvalidArgumentError,
+    NotFoundError,
+)
 from tidings.listeners import (
     KafkaSpec,
     ListenerRegistry,
@@ -91,6 +97,34 @@ def _spec(m: PB.Listener) -> ListenerSpec:
     )
 
 
+#: Listener fields an update never takes from the request (AIP-203 output only).
+_OUTPUT_ONLY = frozenset({"id", "create_time", "update_time", "disabled_reason", "etag"})
+
+
+def _listener_paths(request: PB.UpdateListenerRequest) -> list[str]:
+    """The paths of the listener to update (AIP-134): the mask's, checked, or the given.
+
+    No mask: the fields set in the request; ``*``: every field.
+    """
+    settable = [f.name for f in PB.Listener.DESCRIPTOR.fields if f.name not in _OUTPUT_ONLY]
+    if not request.HasField("update_mask"):
+        return [f.name for f, _ in request.listener.ListFields() if f.name not in _OUTPUT_ONLY]
+    paths = list(request.update_mask.paths)
+    if paths == ["*"]:
+        return settable
+    unknown = [
+        p
+        for p in paths
+        if not field_mask_pb2.FieldMask(paths=[p]).IsValidForDescriptor(PB.Listener.DESCRIPTOR)
+    ]
+    if unknown:
+        raise InvalidArgumentError(
+            f"update_mask names {', '.join(repr(p) for p in unknown)}: no such field of Listener",
+            [FieldViolation("update_mask", f"unknown field {p!r}") for p in unknown],
+        )
+    return [p for p in paths if p.split(".")[0] not in _OUTPUT_ONLY]
+
+
 def _mode(value: int) -> str:
     return "" if value == 0 else _name(PB.CloudEventsMode, value, "CLOUD_EVENTS_MODE_")
 
@@ -127,6 +161,7 @@ def listener(row: ListenerRow) -> PB.Listener:
         create_time=convert.ts(row.create_time),
         update_time=convert.ts(row.update_time),
         extensions=bool(cfg.get("extensions")),
+        etag=row.etag(),
     )
     if row.retention_s is not None:
         message.delivery_retention.CopyFrom(duration(row.retention_s))
@@ -160,7 +195,12 @@ class ListenerService(listener_pb2_grpc.ListenerServiceServicer):
         self, request: PB.CreateListenerRequest, context: Context
     ) -> PB.CreateListenerResponse:
         """Store a listener; the response carries its signing secret, this once."""
-        row, secret = await self.registry.create(_spec(request.listener), request.signing_secret)
+        row, secret = await self.registry.create(
+            _spec(request.listener),
+            request.signing_secret,
+            request.request_id,
+            convert.request_digest(request),
+        )
         return PB.CreateListenerResponse(listener=listener(row), signing_secret=secret)
 
     @handles_errors
@@ -177,18 +217,31 @@ class ListenerService(listener_pb2_grpc.ListenerServiceServicer):
     ) -> PB.ListListenersResponse:
         """A page of listeners, in creation order."""
         rows, token = await self.registry.list_page(
-            convert.page_token(request.page_token), convert.page_size(request.page_size)
+            convert.page_token(request), convert.page_size(request.page_size)
         )
         return PB.ListListenersResponse(
-            listeners=[listener(r) for r in rows], next_page_token=token
+            listeners=[listener(r) for r in rows],
+            next_page_token=convert.next_page_token(request, token),
         )
 
     @handles_errors
     async def UpdateListener(
         self, request: PB.UpdateListenerRequest, context: Context
     ) -> PB.UpdateListenerResponse:
-        """Replace a listener's settings (its secrets stay)."""
-        row = await self.registry.update(request.listener.id, _spec(request.listener))
+        """Change the listener's settings the mask names (its secrets stay)."""
+        paths = _listener_paths(request)
+        given = request.listener
+
+        def merged(old: ListenerRow) -> ListenerSpec:
+            # The stored listener with the masked fields taken from the request: a
+            # message field named whole is replaced whole (AIP-134).
+            target = listener(old)
+            field_mask_pb2.FieldMask(paths=paths).MergeMessage(
+                given, target, replace_message_field=True, replace_repeated_field=True
+            )
+            return _spec(target)
+
+        row = await self.registry.update(given.id, merged, given.etag)
         return PB.UpdateListenerResponse(listener=listener(row))
 
     @handles_errors
@@ -196,7 +249,7 @@ class ListenerService(listener_pb2_grpc.ListenerServiceServicer):
         self, request: PB.DeleteListenerRequest, context: Context
     ) -> PB.DeleteListenerResponse:
         """Delete a listener."""
-        await self.registry.delete(convert.required(request.id, "id"))
+        await self.registry.delete(convert.required(request.id, "id"), request.etag)
         return PB.DeleteListenerResponse()
 
     @handles_errors
@@ -219,12 +272,14 @@ class ListenerService(listener_pb2_grpc.ListenerServiceServicer):
         """Send a signed ping event and return what the receiver answered."""
         row = await self.registry.get(convert.required(request.id, "id"))
         if self.dispatcher is None:
-            raise FailedPreconditionError("this server delivers nothing: no dispatcher")
+            raise FailedPreconditionError(
+                "this server delivers nothing: no dispatcher", reason="NO_DISPATCHER"
+            )
         sent = time.time()
         try:
             attempt = await self.dispatcher.test_listener(row)
         except NotImplementedError as exc:
-            await context.abort(grpc.StatusCode.UNIMPLEMENTED, str(exc))
+            await abort_with(context, grpc.StatusCode.UNIMPLEMENTED, str(exc), "UNIMPLEMENTED")
             raise  # unreachable: abort raises
         return PB.TestListenerResponse(
             attempt=PB.DeliveryAttempt(
@@ -250,11 +305,12 @@ class ListenerService(listener_pb2_grpc.ListenerServiceServicer):
             request.listener_id,
             request.event_id,
             state,
-            convert.page_token(request.page_token),
+            convert.page_token(request),
             convert.page_size(request.page_size),
         )
         return PB.ListDeliveriesResponse(
-            deliveries=[delivery(d, attempts) for d, attempts in page], next_page_token=token
+            deliveries=[delivery(d, attempts) for d, attempts in page],
+            next_page_token=convert.next_page_token(request, token),
         )
 
     @handles_errors
@@ -265,15 +321,25 @@ class ListenerService(listener_pb2_grpc.ListenerServiceServicer):
         listener_id = convert.required(request.listener_id, "listener_id")
         row = await self.registry.get(listener_id)
         if self.dispatcher is None or not row.enabled:
-            raise FailedPreconditionError(f"listener {listener_id!r} is not enabled")
+            raise FailedPreconditionError(
+                f"listener {listener_id!r} is not enabled",
+                reason="LISTENER_DISABLED",
+                metadata={"listener": listener_id},
+            )
         start = convert_time(request.start_time) if request.HasField("start_time") else 0.0
         end = convert_time(request.end_time) if request.HasField("end_time") else 0.0
         try:
             queued = await self.dispatcher.redeliver(listener_id, request.event_id, start, end)
         except KeyError as exc:
-            raise NotFoundError(str(exc.args[0])) from exc
+            raise NotFoundError(
+                str(exc.args[0]),
+                reason="EVENT_NOT_FOUND",
+                metadata={"event": request.event_id},
+            ) from exc
         except LookupError as exc:
-            raise FailedPreconditionError(str(exc)) from exc
+            raise FailedPreconditionError(
+                str(exc), reason="LISTENER_NOT_RUNNING", metadata={"listener": listener_id}
+            ) from exc
         return PB.RedeliverEventsResponse(queued=queued)
 
 

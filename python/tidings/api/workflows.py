@@ -8,10 +8,14 @@ from tidings.api import convert
 from tidings.api.errors import handles_errors
 from tidings.engine.host import EngineThread
 from tidings.engine.runner import Engine
+from tidings.errors import FieldViolation, InvalidArgumentError
 from tidings.store import Store
 from tidings.v1 import workflow_pb2, workflow_pb2_grpc
 
 Context = Any  # grpc.aio.ServicerContext
+
+#: The fields of UpdateWorkflowRequest an update_mask may name.
+_MUTABLE = ("definition", "callback_url", "modify_callback_url")
 
 
 class WorkflowService(workflow_pb2_grpc.WorkflowServiceServicer):
@@ -35,14 +39,20 @@ class WorkflowService(workflow_pb2_grpc.WorkflowServiceServicer):
         With validate_only, only validate it: the answer is the workflow it would be,
         without an id or times.
         """
-        saved = await self.on_engine(
-            self.engine.workflows.create_all(
-                convert.required(request.definition, "definition"),
+        definition = convert.required(request.definition, "definition")
+        if request.validate_only:
+            created = self.engine.workflows.create_all(
+                definition, request.callback_url, request.modify_callback_url, validate_only=True
+            )
+        else:
+            created = self.engine.workflows.create_requested(
+                request.request_id,
+                convert.request_digest(request),
+                definition,
                 request.callback_url,
                 request.modify_callback_url,
-                validate_only=request.validate_only,
             )
-        )
+        saved = await self.on_engine(created)
         answer = workflow_pb2.CreateWorkflowResponse(
             workflow=convert.workflow(saved[0].row),
             listener_secrets=convert.listener_secrets([s for one in saved for s in one.listeners]),
@@ -68,22 +78,35 @@ class WorkflowService(workflow_pb2_grpc.WorkflowServiceServicer):
     ) -> workflow_pb2.ListWorkflowsResponse:
         """A page of workflows."""
         limit = convert.page_size(request.page_size)
-        rows, token = await self.store.list_workflows(convert.page_token(request.page_token), limit)
+        rows, token = await self.store.list_workflows(convert.page_token(request), limit)
         return workflow_pb2.ListWorkflowsResponse(
-            workflows=[convert.workflow(r) for r in rows], next_page_token=token
+            workflows=[convert.workflow(r) for r in rows],
+            next_page_token=convert.next_page_token(request, token),
         )
 
     @handles_errors
     async def UpdateWorkflow(
         self, request: workflow_pb2.UpdateWorkflowRequest, context: Context
     ) -> workflow_pb2.UpdateWorkflowResponse:
-        """Replace a definition (the name must stay); the secrets of listeners it made."""
+        """Change a definition (the name must stay) or callbacks, as the mask says.
+
+        The secrets of the listeners it made come back.
+        """
+        paths = convert.update_paths(request, _MUTABLE)
+        if not paths:
+            raise InvalidArgumentError(
+                "nothing to update: give definition or a callback URL, or an update_mask",
+                [FieldViolation("update_mask", "names no field, and no field is given")],
+            )
         saved = await self.on_engine(
             self.engine.workflows.update(
                 request.workflow,
-                convert.required(request.definition, "definition"),
-                request.callback_url,
-                request.modify_callback_url,
+                convert.required(request.definition, "definition")
+                if "definition" in paths
+                else None,
+                request.callback_url if "callback_url" in paths else None,
+                request.modify_callback_url if "modify_callback_url" in paths else None,
+                etag=request.etag,
             )
         )
         return workflow_pb2.UpdateWorkflowResponse(
@@ -96,7 +119,7 @@ class WorkflowService(workflow_pb2_grpc.WorkflowServiceServicer):
         self, request: workflow_pb2.DeleteWorkflowRequest, context: Context
     ) -> workflow_pb2.DeleteWorkflowResponse:
         """Delete a workflow."""
-        await self.on_engine(self.engine.delete_workflow(request.workflow))
+        await self.on_engine(self.engine.delete_workflow(request.workflow, request.etag))
         return workflow_pb2.DeleteWorkflowResponse()
 
 

@@ -287,7 +287,10 @@ def update(
         if enabled is not None:
             current.enabled = enabled
         _transport(current, url, method, header, kafka_topic, cloudevents_mode)
+        # The whole listener as read and changed (`*`), with its etag: a change made
+        # meanwhile is not overwritten (ABORTED).
         request = PB.UpdateListenerRequest(listener=current)
+        request.update_mask.paths.append("*")
         answer = _call_naming_options(s, s.client.listeners.UpdateListener, request)
         if s.out.json:
             s.out.document(message_dict(answer.listener))

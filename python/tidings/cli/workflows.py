@@ -119,7 +119,11 @@ def update(
     modify_callback_url: ModifyCallbackUrl = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Replace a workflow's definition (its name must stay); callback URLs kept unless given."""
+    """Replace a workflow's definition (its name must stay); callback URLs kept unless given.
+
+    The update names what it changes (update_mask: the definition and the callback URLs
+    given) and the etag read, so a change made meanwhile is not overwritten (ABORTED).
+    """
     with session(ctx, as_json) as s:
         text = read_text(file, "FILE")
         current = s.client.call(
@@ -128,11 +132,15 @@ def update(
         request = workflow_pb2.UpdateWorkflowRequest(
             workflow=current.id,
             definition=text,
-            callback_url=current.callback_url if callback_url is None else callback_url,
-            modify_callback_url=(
-                current.modify_callback_url if modify_callback_url is None else modify_callback_url
-            ),
+            callback_url=callback_url or "",
+            modify_callback_url=modify_callback_url or "",
+            etag=current.etag,
         )
+        request.update_mask.paths.append("definition")
+        if callback_url is not None:
+            request.update_mask.paths.append("callback_url")
+        if modify_callback_url is not None:
+            request.update_mask.paths.append("modify_callback_url")
         answer = s.client.call(s.client.workflows.UpdateWorkflow, request)
         if s.out.json:
             s.out.document(message_dict(answer))

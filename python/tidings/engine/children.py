@@ -26,7 +26,7 @@ from tidings.engine.execution import Run, Step, check_value, new_run
 from tidings.engine.machine import Machine
 from tidings.engine.runs import Runs
 from tidings.engine.workflows import Workflows
-from tidings.errors import InvalidArgumentError, NotFoundError, TidingsError
+from tidings.errors import InvalidArgumentError, NotFoundError, TidingsError, not_found
 from tidings.store import ExecutionRow, Store, TaskRow, WorkflowRow
 from tidings.vocab import CANCELLED, EXECUTION_ENDED, PAUSED, RUNNING, SUCCESS
 
@@ -146,7 +146,7 @@ class Children:
                 return row
         row = await self._store.get_workflow(name)
         if row is None:
-            raise NotFoundError(f"workflow {name!r} not found")
+            raise not_found("workflow", name)
         return row
 
     def _outcome(self, parent: Run, task: TaskRow, outcome: ActionOutcome) -> None:

@@ -110,5 +110,8 @@ class StartRequests:
         if differ:
             what = f"was used by execution {row.id} for a different request ({', '.join(differ)})"
             raise InvalidArgumentError(
-                f"request_id {request.request_id!r} {what}", [FieldViolation("request_id", what)]
+                f"request_id {request.request_id!r} {what}",
+                [FieldViolation("request_id", what)],
+                reason="REQUEST_ID_REUSED",
+                metadata={"request_id": request.request_id, "execution": row.id},
             )

@@ -323,9 +323,9 @@ class Engine:
         )
         return saved.row
 
-    async def delete_workflow(self, id_or_name: str) -> None:
+    async def delete_workflow(self, id_or_name: str, etag: str = "") -> None:
         """Delete a workflow; its executions keep running on their own snapshot."""
-        await self.workflows.delete(id_or_name)
+        await self.workflows.delete(id_or_name, etag)
 
     # ------------------------------------------------------------------ executions
 

@@ -17,7 +17,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from tidings.engine import dsl
 from tidings.engine.execution import Run, driven_workflow
 from tidings.engine.expressions import DEFAULT_TIME_LIMIT_S
-from tidings.errors import NotFoundError
+from tidings.errors import not_found
 from tidings.store import ExecutionRow, Store, TaskRow
 from tidings.vocab import EXECUTION_ENDED
 
@@ -122,7 +122,7 @@ class Runs:
             return copy.copy(run.row)
         row = await self._store.get_execution(execution_id)
         if row is None:
-            raise NotFoundError(f"execution {execution_id!r} not found")
+            raise not_found("execution", execution_id)
         return row
 
     async def load(self, execution_id: str) -> Run:
@@ -132,7 +132,7 @@ class Runs:
             return run
         loaded = await self._store.load_execution(execution_id)
         if loaded is None:
-            raise NotFoundError(f"execution {execution_id!r} not found")
+            raise not_found("execution", execution_id)
         ex, tasks = loaded
         # Another call may have loaded it meanwhile.
         run = self.get(execution_id)
@@ -153,12 +153,12 @@ class Runs:
         if ex_id is None:
             task = await self._store.get_task(task_id)
             if task is None:
-                raise NotFoundError(f"task {task_id!r} not found")
+                raise not_found("task", task_id)
             ex_id = task.execution_id
         run = await self.load(ex_id)
         task = run.tasks.get(task_id)
         if task is None:
-            raise NotFoundError(f"task {task_id!r} not found")
+            raise not_found("task", task_id)
         return run, task
 
     async def list_tasks(

@@ -16,8 +16,9 @@ import asyncio
 import contextlib
 import copy
 import gc
+import math
 import threading
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Awaitable, Callable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
@@ -25,10 +26,17 @@ from typing import Any
 from tidings.engine import dsl
 from tidings.engine.dsl.fields import field_path
 from tidings.engine.ids import new_id
-from tidings.errors import AlreadyExistsError, FieldViolation, InvalidArgumentError, NotFoundError
+from tidings.errors import (
+    AbortedError,
+    AlreadyExistsError,
+    FieldViolation,
+    InvalidArgumentError,
+    not_found,
+)
 from tidings.listeners import ListenerRegistry
 from tidings.listeners.scoped import JobCallback, job_listener_id
 from tidings.store import Change, Store, WorkflowRow
+from tidings.store.create_requests import CreateRequests, Record
 from tidings.store.listeners import ListenerRow
 
 __all__ = ["Saved", "Workflows", "job_callbacks"]
@@ -136,6 +144,10 @@ class Workflows:
         self._rows: dict[str, WorkflowRow] = {}
         self._writes = 0
         self._generation = 0
+        # Updates and deletes one at a time: an etag is checked and the change committed
+        # with no other write between them (a stale etag is ABORTED, never overwritten).
+        self._changing = asyncio.Lock()
+        self._requests = CreateRequests(store, "workflow", clock)
         self._parsers = ThreadPoolExecutor(_PARSERS, thread_name_prefix="tidings-definitions")
 
     def close(self) -> None:
@@ -246,6 +258,7 @@ class Workflows:
         modify_callback_url: str = "",
         *,
         validate_only: bool = False,
+        record: Record | None = None,
     ) -> list[Saved]:
         """Validate and store a definition: every workflow it defines, in one commit.
 
@@ -266,7 +279,11 @@ class Workflows:
         taken = [n for n in parsed.workflows if await self._store.get_workflow(n) is not None]
         if taken:
             names = ", ".join(repr(n) for n in taken)
-            raise AlreadyExistsError(f"workflow {names} exists already")
+            raise AlreadyExistsError(
+                f"workflow {names} exists already",
+                reason="WORKFLOW_ALREADY_EXISTS",
+                metadata={"workflow": taken[0]},
+            )
         now = self._clock()
         change = Change()
         saved = []
@@ -284,11 +301,40 @@ class Workflows:
             )
             change.put_workflow(row)
             saved.append(Saved(row, await self._callback_listeners(row, wf, None, change)))
+        if record is not None:  # the request_id's record, in the same commit
+            made = [r.id for one in saved for r in one.listeners]
+            record(change, {"workflows": [one.row.id for one in saved], "listeners": made})
         with self._writing():
             await self._store.commit(change)
         for one, wf in zip(saved, parsed.workflows.values(), strict=True):
             self._remember(one.row, wf)
         return saved
+
+    async def create_requested(
+        self,
+        request_id: str,
+        digest: str,
+        definition: str,
+        callback_url: str = "",
+        modify_callback_url: str = "",
+    ) -> list[Saved]:
+        """`create_all`, once per ``request_id`` (`tidings.store.create_requests`).
+
+        ``digest`` stands for the whole request. A repeat answers with the workflows the
+        first request stored and the listeners it made (their newest secrets).
+        """
+
+        def create(record: Record | None) -> Awaitable[list[Saved]]:
+            return self.create_all(definition, callback_url, modify_callback_url, record=record)
+
+        return await self._requests.once(request_id, digest, create, self._replay)
+
+    async def _replay(self, made: dict[str, list[str]]) -> list[Saved]:
+        """What a Create request answered: its workflows (as they are now), listeners."""
+        rows = [await self.get(workflow_id) for workflow_id in made["workflows"]]
+        found = await self._store.get_listeners(made["listeners"]) if made["listeners"] else {}
+        listeners = [found[i] for i in made["listeners"] if i in found]
+        return [Saved(row, listeners if i == 0 else []) for i, row in enumerate(rows)]
 
     async def _validate(
         self, wf: dsl.Workflow, definition: str, callback_url: str, modify_callback_url: str
@@ -358,7 +404,7 @@ class Workflows:
             generation = self._generation
             row = await self._store.get_workflow(id_or_name)
             if row is None:
-                raise NotFoundError(f"workflow {id_or_name!r} not found")
+                raise not_found("workflow", id_or_name)
             if generation == self._generation and not self._writes:
                 if len(self._rows) > 2 * _CACHED_DEFINITIONS:
                     self._rows.clear()
@@ -379,10 +425,34 @@ class Workflows:
             self._rows.clear()
 
     async def update(
-        self, id_or_name: str, definition: str, callback_url: str, modify_callback_url: str
+        self,
+        id_or_name: str,
+        definition: str | None,
+        callback_url: str | None,
+        modify_callback_url: str | None,
+        etag: str = "",
     ) -> Saved:
-        """Replace a workflow's definition (same name) and callbacks."""
+        """Replace a workflow's definition (same name) and callbacks; None keeps one.
+
+        With an ``etag``, only if it is the workflow's current one (else AbortedError).
+        """
+        async with self._changing:
+            return await self._update(
+                id_or_name, definition, callback_url, modify_callback_url, etag
+            )
+
+    async def _update(
+        self,
+        id_or_name: str,
+        definition: str | None,
+        callback_url: str | None,
+        modify_callback_url: str | None,
+        etag: str,
+    ) -> Saved:
         row = await self.get(id_or_name)
+        _check_etag(row, etag)
+        if definition is None:
+            definition = row.definition
         parsed = await self.parse_all(definition)
         was = await self._stored_definition(row)
         wf = parsed.workflows.get(row.name)
@@ -395,16 +465,27 @@ class Workflows:
         row.definition = definition
         row.description = wf.description or ""
         row.input_names = [p.name for p in wf.inputs]
-        row.callback_url = callback_url
-        row.modify_callback_url = modify_callback_url
-        row.update_time = self._clock()
+        if callback_url is not None:
+            row.callback_url = callback_url
+        if modify_callback_url is not None:
+            row.modify_callback_url = modify_callback_url
+        # Strictly later, so the etag changes even if the clock has not moved.
+        row.update_time = max(self._clock(), math.nextafter(row.update_time, math.inf))
         saved = await self._save(row, wf, was)
         self._remember(row, wf)
         return saved
 
-    async def delete(self, id_or_name: str) -> None:
-        """Delete a workflow; its executions keep running on their own snapshot."""
+    async def delete(self, id_or_name: str, etag: str = "") -> None:
+        """Delete a workflow; its executions keep running on their own snapshot.
+
+        With an ``etag``, only if it is the workflow's current one (else AbortedError).
+        """
+        async with self._changing:
+            await self._delete(id_or_name, etag)
+
+    async def _delete(self, id_or_name: str, etag: str) -> None:
         row = await self.get(id_or_name)
+        _check_etag(row, etag)
         change = Change()
         change.delete_workflow(row.id)
         if self._listeners is not None:
@@ -414,6 +495,16 @@ class Workflows:
                 self._listeners.remove(change, _job_listener_ids(row.id, was))
         with self._writing():
             await self._store.commit(change)
+
+
+def _check_etag(row: WorkflowRow, etag: str) -> None:
+    """Refuse a request whose etag is not the workflow's current one (none: no check)."""
+    if etag and etag != row.etag():
+        raise AbortedError(
+            f"workflow {row.name!r} has changed since etag {etag!r} was read: "
+            "read it again and retry",
+            metadata={"workflow": row.id, "etag": row.etag()},
+        )
 
 
 def _job_listener_ids(workflow_id: str, wf: dsl.Workflow) -> list[str]:

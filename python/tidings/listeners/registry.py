@@ -8,10 +8,10 @@ import logging
 import math
 import time
 import uuid
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
-from tidings.errors import FieldViolation, NotFoundError, invalid
+from tidings.errors import AbortedError, FieldViolation, invalid, not_found
 from tidings.listeners.scoped import (
     CALLBACK_KEYS,
     JobCallback,
@@ -36,6 +36,7 @@ from tidings.listeners.spec import (
 )
 from tidings.net import RESOLVE_TIMEOUT_S, DestinationGuard
 from tidings.store import Change, EventRow, Store
+from tidings.store.create_requests import CreateRequests, Record
 from tidings.store.listeners import ListenerRow
 
 log = logging.getLogger(__name__)
@@ -65,6 +66,7 @@ class ListenerRegistry:
         #: Makes the LISTENER_DISABLED event (listener id, name, reason, time).
         self._announce = announce
         self._lock = asyncio.Lock()
+        self._requests = CreateRequests(store, "listener", self._clock)
 
     # --- listeners the engine makes with workflows and executions ---------------
 
@@ -189,8 +191,32 @@ class ListenerRegistry:
             raise invalid("listener", out)
         return dataclasses.replace(spec, scope=spec.scope or "GLOBAL", scope_id=scope_id)
 
-    async def create(self, spec: ListenerSpec, signing_secret: str = "") -> tuple[ListenerRow, str]:
-        """Store a new listener; returns it and its signing secret (generated if not given)."""
+    async def create(
+        self,
+        spec: ListenerSpec,
+        signing_secret: str = "",
+        request_id: str = "",
+        digest: str = "",
+    ) -> tuple[ListenerRow, str]:
+        """Store a new listener; returns it and its signing secret (generated if not given).
+
+        With a ``request_id``, once (`tidings.store.create_requests`): a repeat of the
+        request (``digest`` stands for it) answers with the listener the first one made
+        and its newest secret.
+        """
+
+        def create(record: Record | None) -> Awaitable[tuple[ListenerRow, str]]:
+            return self._create(spec, signing_secret, record)
+
+        return await self._requests.once(request_id, digest, create, self._replay)
+
+    async def _replay(self, made: dict[str, list[str]]) -> tuple[ListenerRow, str]:
+        row = await self.get(made["listeners"][0])
+        return row, row.secrets[0]["secret"] if row.secrets else ""
+
+    async def _create(
+        self, spec: ListenerSpec, signing_secret: str, record: Record | None
+    ) -> tuple[ListenerRow, str]:
         extra = []
         if signing_secret:
             try:
@@ -204,6 +230,8 @@ class ListenerRegistry:
         )
         change = Change()
         self.add(change, [row])
+        if record is not None:  # the request_id's record, in the same commit
+            record(change, {"listeners": [row.id]})
         await self.store.commit(change)
         log.info("listener %s (%s) created: %s %s", row.id, row.name, row.profile, row.transport)
         return row, secret
@@ -214,21 +242,30 @@ class ListenerRegistry:
             raise invalid("request", [FieldViolation("id", "is required")])
         row = await self.store.get_listener(listener_id)
         if row is None:
-            raise NotFoundError(f"no listener {listener_id!r}")
+            raise not_found("listener", listener_id)
         return row
 
     async def list_page(self, page_token: str, limit: int) -> tuple[list[ListenerRow], str]:
         """A page of listeners in creation order, and the next page's token."""
         return await self.store.list_listeners(page_token, limit)
 
-    async def update(self, listener_id: str, spec: ListenerSpec) -> ListenerRow:
-        """Replace a listener's settings; its id, secrets and creation time stay."""
+    async def update(
+        self, listener_id: str, make: Callable[[ListenerRow], ListenerSpec], etag: str = ""
+    ) -> ListenerRow:
+        """Replace a listener's settings with ``make(stored row)``.
+
+        Its id, secrets and creation time stay. With an ``etag``, only if it is the
+        listener's current one (else AbortedError): checked and written under the lock.
+        """
         if not listener_id:
             raise invalid("request", [FieldViolation("listener.id", "is required")])
-        spec = await self._checked(spec)
         async with self._lock:
             old = await self.get(listener_id)
-            row = build_row(spec, old.id, self._clock(), old.secrets)
+            _check_etag(old, etag)
+            spec = await self._checked(make(old))
+            # Strictly later, so the etag changes even if the clock has not moved.
+            now = max(self._clock(), math.nextafter(old.update_time, math.inf))
+            row = build_row(spec, old.id, now, old.secrets)
             row.create_time = old.create_time
             if "tasks" in old.filter:  # a job callback's tasks: not a field of the API
                 row.filter["tasks"] = old.filter["tasks"]
@@ -239,10 +276,10 @@ class ListenerRegistry:
             await self.store.commit(change)
         return row
 
-    async def delete(self, listener_id: str) -> None:
-        """Delete a listener; NotFoundError if there is none."""
+    async def delete(self, listener_id: str, etag: str = "") -> None:
+        """Delete a listener; NotFoundError if there is none, AbortedError if stale."""
         async with self._lock:
-            await self.get(listener_id)
+            _check_etag(await self.get(listener_id), etag)
             change = Change()
             self.remove(change, [listener_id])
             await self.store.commit(change)
@@ -287,3 +324,13 @@ class ListenerRegistry:
             await self.store.commit(change)
         log.warning("listener %s disabled: %s", listener_id, reason)
         return row
+
+
+def _check_etag(row: ListenerRow, etag: str) -> None:
+    """Refuse a request whose etag is not the listener's current one (none: no check)."""
+    if etag and etag != row.etag():
+        raise AbortedError(
+            f"listener {row.id!r} has changed since etag {etag!r} was read: "
+            "read it again and retry",
+            metadata={"listener": row.id, "etag": row.etag()},
+        )

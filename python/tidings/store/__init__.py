@@ -14,6 +14,7 @@ from tidings.store.base import Store
 from tidings.store.rows import (
     Change,
     Committed,
+    CreateRequestRow,
     EnvironmentRow,
     EventRow,
     ExecutionRow,
@@ -25,6 +26,7 @@ from tidings.store.rows import (
 __all__ = [
     "Change",
     "Committed",
+    "CreateRequestRow",
     "EnvironmentRow",
     "EventRow",
     "ExecutionRow",

@@ -40,6 +40,7 @@ from tidings.store.rows import (
     AttemptRow,
     Change,
     Committed,
+    CreateRequestRow,
     DeliveryRow,
     EnvironmentRow,
     EventRow,
@@ -272,6 +273,13 @@ class Store(Protocol):
 
         A non-empty request id is unique: a change writing a second execution with it
         fails.
+        """
+        ...
+
+    async def find_create_request(self, kind: str, request_id: str) -> CreateRequestRow | None:
+        """The Create request of ``kind`` (``workflow``, ``listener``) with this id.
+
+        None if there is none, or it is older than REQUEST_ID_KEEP_S.
         """
         ...
 

@@ -26,6 +26,7 @@ from tidings.store.rows import (
     AttemptRow,
     Change,
     Committed,
+    CreateRequestRow,
     DeliveryRow,
     EnvironmentRow,
     EventRow,
@@ -268,6 +269,10 @@ class StoreOnLoop:
     async def find_execution_by_request_id(self, request_id: str) -> ExecutionRow | None:
         """See `Store.find_execution_by_request_id`."""
         return await self._there(self._store.find_execution_by_request_id(request_id))
+
+    async def find_create_request(self, kind: str, request_id: str) -> CreateRequestRow | None:
+        """See `Store.find_create_request`."""
+        return await self._there(self._store.find_create_request(kind, request_id))
 
     async def list_executions(
         self, workflow_id: str, state: str, page_token: str, limit: int

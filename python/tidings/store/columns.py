@@ -7,6 +7,7 @@ event) holds exactly: the engine refuses any other where it enters.
 
 from __future__ import annotations
 
+import hashlib
 import math
 from dataclasses import dataclass
 from typing import Any
@@ -18,6 +19,7 @@ __all__ = [
     "INT64_MIN",
     "MAX_VALUE_DEPTH",
     "Unstorable",
+    "etag_of",
     "from_json",
     "to_json",
     "unstorable",
@@ -33,6 +35,15 @@ MAX_VALUE_DEPTH = 100
 def to_json(value: object) -> str:
     """The JSON text of a value, as a column stores it."""
     return orjson.dumps(value).decode()
+
+
+def etag_of(values: tuple[object, ...]) -> str:
+    """A strong, opaque etag of a row's column values (AIP-154).
+
+    Derived, not stored: equal exactly when the values are, and every update changes
+    ``update_time``, so it changes on every update with no column of its own.
+    """
+    return hashlib.sha256(orjson.dumps(list(values))).hexdigest()[:24]
 
 
 def from_json(text: str | bytes | None) -> Any:

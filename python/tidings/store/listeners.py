@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from tidings.store.columns import to_json
+from tidings.store.columns import etag_of, to_json
 
 
 @dataclass(slots=True)
@@ -53,3 +53,11 @@ class ListenerRow:
                 self.transport, to_json(self.config), to_json(self.retry), int(self.enabled),
                 self.disabled_reason, to_json(self.secrets), self.create_time,
                 self.update_time, self.retention_s)  # fmt: skip
+
+    def etag(self) -> str:
+        """The listener's etag: changes with every change of its settings or state.
+
+        Its signing secrets are left out: they are not part of what the API shows.
+        """
+        values = self.columns()
+        return etag_of(values[:11] + values[12:])

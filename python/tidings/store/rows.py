@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from tidings.store.columns import to_json
+from tidings.store.columns import etag_of, to_json
 from tidings.store.listeners import ListenerRow
 
 
@@ -27,6 +27,10 @@ class WorkflowRow:
         return (self.id, self.name, self.definition, self.description, to_json(self.input_names),
                 self.callback_url, self.modify_callback_url, self.create_time,
                 self.update_time)  # fmt: skip
+
+    def etag(self) -> str:
+        """The workflow's etag: changes on every update (AIP-154)."""
+        return etag_of(self.columns())
 
 
 @dataclass(slots=True)
@@ -230,6 +234,31 @@ class AttemptRow:
     snippet: str
 
 
+#: How long a Create request's request_id is remembered (AIP-155): a retry within this
+#: time answers as the first request did. Older records are removed as new ones come.
+REQUEST_ID_KEEP_S = 7 * 24 * 3600.0
+
+
+@dataclass(slots=True)
+class CreateRequestRow:
+    """A Create request made with a ``request_id``: what it asked, what it made.
+
+    ``kind`` is the resource (``workflow``, ``listener``); ``digest`` stands for the
+    whole request (the API's); ``made`` names what it created, by kind
+    (``{"workflows": [...], "listeners": [...]}``).
+    """
+
+    kind: str
+    request_id: str
+    digest: str
+    made: dict[str, list[str]]
+    create_time: float
+
+    def columns(self) -> tuple[object, ...]:
+        """The row's column values, JSON fields encoded (a snapshot)."""
+        return (self.kind, self.request_id, self.digest, to_json(self.made), self.create_time)
+
+
 @dataclass(slots=True)
 class Change:
     """Everything one state change writes; committed in one transaction.
@@ -250,6 +279,7 @@ class Change:
     deleted_listeners: list[str] = field(default_factory=list)
     opened_cursors: list[str] = field(default_factory=list)
     dropped_cursors: list[str] = field(default_factory=list)
+    requests: list[tuple[object, ...]] = field(default_factory=list)
 
     def put_workflow(self, row: WorkflowRow) -> None:
         """Insert or update a workflow."""
@@ -287,6 +317,10 @@ class Change:
         """Delete a listener."""
         self.deleted_listeners.append(listener_id)
 
+    def put_request(self, row: CreateRequestRow) -> None:
+        """Remember a Create request's request_id with what it made."""
+        self.requests.append(row.columns())
+
     def open_cursor(self, target_id: str) -> None:
         """Start a reader of the outbox after everything committed before this change.
 
@@ -309,4 +343,5 @@ class Change:
             self.workflows or self.deleted_workflows or self.executions or self.tasks
             or self.events or self.deliveries or self.attempts or self.listeners
             or self.deleted_listeners or self.opened_cursors or self.dropped_cursors
+            or self.requests
         )  # fmt: skip

@@ -5,6 +5,7 @@ isort:skip_file
 
 from collections import abc as _abc
 from google.protobuf import descriptor as _descriptor
+from google.protobuf import field_mask_pb2 as _field_mask_pb2
 from google.protobuf import message as _message
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
 from google.protobuf.internal import containers as _containers
@@ -33,12 +34,17 @@ class Environment(_message.Message):
     name: _builtins.str
     """Unique; what StartExecution.environment names."""
     description: _builtins.str
+    """A free text description."""
     variables_json: _builtins.str
     """The variables, a JSON object text."""
     @_builtins.property
-    def create_time(self) -> _timestamp_pb2.Timestamp: ...
+    def create_time(self) -> _timestamp_pb2.Timestamp:
+        """When the environment was created."""
+
     @_builtins.property
-    def update_time(self) -> _timestamp_pb2.Timestamp: ...
+    def update_time(self) -> _timestamp_pb2.Timestamp:
+        """When it last changed."""
+
     def __init__(
         self,
         *,
@@ -58,13 +64,17 @@ Global___Environment: _TypeAlias = Environment  # noqa: Y015
 
 @_typing.final
 class CreateEnvironmentRequest(_message.Message):
+    """CreateEnvironmentRequest is the request of CreateEnvironment."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     NAME_FIELD_NUMBER: _builtins.int
     DESCRIPTION_FIELD_NUMBER: _builtins.int
     VARIABLES_JSON_FIELD_NUMBER: _builtins.int
     name: _builtins.str
+    """The new environment's name; unique."""
     description: _builtins.str
+    """A free text description."""
     variables_json: _builtins.str
     """A JSON object text; empty means {}."""
     def __init__(
@@ -84,11 +94,15 @@ Global___CreateEnvironmentRequest: _TypeAlias = CreateEnvironmentRequest  # noqa
 
 @_typing.final
 class CreateEnvironmentResponse(_message.Message):
+    """CreateEnvironmentResponse is the response of CreateEnvironment."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     ENVIRONMENT_FIELD_NUMBER: _builtins.int
     @_builtins.property
-    def environment(self) -> Global___Environment: ...
+    def environment(self) -> Global___Environment:
+        """The environment as stored."""
+
     def __init__(
         self,
         *,
@@ -104,10 +118,13 @@ Global___CreateEnvironmentResponse: _TypeAlias = CreateEnvironmentResponse  # no
 
 @_typing.final
 class GetEnvironmentRequest(_message.Message):
+    """GetEnvironmentRequest is the request of GetEnvironment."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     NAME_FIELD_NUMBER: _builtins.int
     name: _builtins.str
+    """The environment's name."""
     def __init__(
         self,
         *,
@@ -123,11 +140,15 @@ Global___GetEnvironmentRequest: _TypeAlias = GetEnvironmentRequest  # noqa: Y015
 
 @_typing.final
 class GetEnvironmentResponse(_message.Message):
+    """GetEnvironmentResponse is the response of GetEnvironment."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     ENVIRONMENT_FIELD_NUMBER: _builtins.int
     @_builtins.property
-    def environment(self) -> Global___Environment: ...
+    def environment(self) -> Global___Environment:
+        """The environment as stored."""
+
     def __init__(
         self,
         *,
@@ -143,12 +164,18 @@ Global___GetEnvironmentResponse: _TypeAlias = GetEnvironmentResponse  # noqa: Y0
 
 @_typing.final
 class ListEnvironmentsRequest(_message.Message):
+    """ListEnvironmentsRequest is the request of ListEnvironments."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     PAGE_SIZE_FIELD_NUMBER: _builtins.int
     PAGE_TOKEN_FIELD_NUMBER: _builtins.int
     page_size: _builtins.int
+    """At most this many items (default 50, at most 1000)."""
     page_token: _builtins.str
+    """A previous response's next_page_token, with the same filters; empty for the
+    first page.
+    """
     def __init__(
         self,
         *,
@@ -165,13 +192,18 @@ Global___ListEnvironmentsRequest: _TypeAlias = ListEnvironmentsRequest  # noqa: 
 
 @_typing.final
 class ListEnvironmentsResponse(_message.Message):
+    """ListEnvironmentsResponse is the response of ListEnvironments."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     ENVIRONMENTS_FIELD_NUMBER: _builtins.int
     NEXT_PAGE_TOKEN_FIELD_NUMBER: _builtins.int
     next_page_token: _builtins.str
+    """The page_token of the next page; empty on the last page."""
     @_builtins.property
-    def environments(self) -> _containers.RepeatedCompositeFieldContainer[Global___Environment]: ...
+    def environments(self) -> _containers.RepeatedCompositeFieldContainer[Global___Environment]:
+        """This page's environments."""
+
     def __init__(
         self,
         *,
@@ -188,7 +220,7 @@ Global___ListEnvironmentsResponse: _TypeAlias = ListEnvironmentsResponse  # noqa
 
 @_typing.final
 class UpdateEnvironmentRequest(_message.Message):
-    """UpdateEnvironmentRequest replaces an environment's description and
+    """UpdateEnvironmentRequest changes an environment's description and
     variables.
     """
 
@@ -197,20 +229,31 @@ class UpdateEnvironmentRequest(_message.Message):
     NAME_FIELD_NUMBER: _builtins.int
     DESCRIPTION_FIELD_NUMBER: _builtins.int
     VARIABLES_JSON_FIELD_NUMBER: _builtins.int
+    UPDATE_MASK_FIELD_NUMBER: _builtins.int
     name: _builtins.str
+    """The environment's name."""
     description: _builtins.str
+    """The new description."""
     variables_json: _builtins.str
     """A JSON object text; empty means {}."""
+    @_builtins.property
+    def update_mask(self) -> _field_mask_pb2.FieldMask:
+        """Which of description and variables_json to change (AIP-134). Unset:
+        those given (non-empty); `*`: both, an empty one cleared. An unknown
+        path is INVALID_ARGUMENT naming it.
+        """
+
     def __init__(
         self,
         *,
         name: _builtins.str = ...,
         description: _builtins.str = ...,
         variables_json: _builtins.str = ...,
+        update_mask: _field_mask_pb2.FieldMask | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["update_mask", b"update_mask"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["description", b"description", "name", b"name", "variables_json", b"variables_json"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["description", b"description", "name", b"name", "update_mask", b"update_mask", "variables_json", b"variables_json"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -218,11 +261,15 @@ Global___UpdateEnvironmentRequest: _TypeAlias = UpdateEnvironmentRequest  # noqa
 
 @_typing.final
 class UpdateEnvironmentResponse(_message.Message):
+    """UpdateEnvironmentResponse is the response of UpdateEnvironment."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     ENVIRONMENT_FIELD_NUMBER: _builtins.int
     @_builtins.property
-    def environment(self) -> Global___Environment: ...
+    def environment(self) -> Global___Environment:
+        """The environment as stored."""
+
     def __init__(
         self,
         *,
@@ -238,10 +285,13 @@ Global___UpdateEnvironmentResponse: _TypeAlias = UpdateEnvironmentResponse  # no
 
 @_typing.final
 class DeleteEnvironmentRequest(_message.Message):
+    """DeleteEnvironmentRequest is the request of DeleteEnvironment."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     NAME_FIELD_NUMBER: _builtins.int
     name: _builtins.str
+    """The environment's name."""
     def __init__(
         self,
         *,
@@ -257,6 +307,8 @@ Global___DeleteEnvironmentRequest: _TypeAlias = DeleteEnvironmentRequest  # noqa
 
 @_typing.final
 class DeleteEnvironmentResponse(_message.Message):
+    """DeleteEnvironmentResponse is the response of DeleteEnvironment."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     def __init__(

@@ -73,31 +73,36 @@ class EnvironmentServiceServicer:
     """
 
     def CreateEnvironment(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Creates a named environment; ALREADY_EXISTS if the name is taken.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def GetEnvironment(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Returns an environment by name.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def ListEnvironments(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Returns a page of environments, in creation order.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def UpdateEnvironment(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Changes an environment's description or variables (update_mask, AIP-134).
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def DeleteEnvironment(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Deletes an environment; executions started with it keep their copy.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')

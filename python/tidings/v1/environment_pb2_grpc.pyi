@@ -38,10 +38,15 @@ class EnvironmentServiceStub:
     @_typing.overload
     def __new__(cls, channel: _aio.Channel) -> EnvironmentServiceAsyncStub: ...
     CreateEnvironment: _grpc.UnaryUnaryMultiCallable[_environment_pb2.CreateEnvironmentRequest, _environment_pb2.CreateEnvironmentResponse]
+    """Creates a named environment; ALREADY_EXISTS if the name is taken."""
     GetEnvironment: _grpc.UnaryUnaryMultiCallable[_environment_pb2.GetEnvironmentRequest, _environment_pb2.GetEnvironmentResponse]
+    """Returns an environment by name."""
     ListEnvironments: _grpc.UnaryUnaryMultiCallable[_environment_pb2.ListEnvironmentsRequest, _environment_pb2.ListEnvironmentsResponse]
+    """Returns a page of environments, in creation order."""
     UpdateEnvironment: _grpc.UnaryUnaryMultiCallable[_environment_pb2.UpdateEnvironmentRequest, _environment_pb2.UpdateEnvironmentResponse]
+    """Changes an environment's description or variables (update_mask, AIP-134)."""
     DeleteEnvironment: _grpc.UnaryUnaryMultiCallable[_environment_pb2.DeleteEnvironmentRequest, _environment_pb2.DeleteEnvironmentResponse]
+    """Deletes an environment; executions started with it keep their copy."""
 
 @_typing.type_check_only
 class EnvironmentServiceAsyncStub(EnvironmentServiceStub):
@@ -53,10 +58,15 @@ class EnvironmentServiceAsyncStub(EnvironmentServiceStub):
 
     def __init__(self, channel: _aio.Channel) -> None: ...
     CreateEnvironment: _aio.UnaryUnaryMultiCallable[_environment_pb2.CreateEnvironmentRequest, _environment_pb2.CreateEnvironmentResponse]  # type: ignore[assignment]
+    """Creates a named environment; ALREADY_EXISTS if the name is taken."""
     GetEnvironment: _aio.UnaryUnaryMultiCallable[_environment_pb2.GetEnvironmentRequest, _environment_pb2.GetEnvironmentResponse]  # type: ignore[assignment]
+    """Returns an environment by name."""
     ListEnvironments: _aio.UnaryUnaryMultiCallable[_environment_pb2.ListEnvironmentsRequest, _environment_pb2.ListEnvironmentsResponse]  # type: ignore[assignment]
+    """Returns a page of environments, in creation order."""
     UpdateEnvironment: _aio.UnaryUnaryMultiCallable[_environment_pb2.UpdateEnvironmentRequest, _environment_pb2.UpdateEnvironmentResponse]  # type: ignore[assignment]
+    """Changes an environment's description or variables (update_mask, AIP-134)."""
     DeleteEnvironment: _aio.UnaryUnaryMultiCallable[_environment_pb2.DeleteEnvironmentRequest, _environment_pb2.DeleteEnvironmentResponse]  # type: ignore[assignment]
+    """Deletes an environment; executions started with it keep their copy."""
 
 class EnvironmentServiceServicer(metaclass=_abc_1.ABCMeta):
     """EnvironmentService keeps named environments (Mistral's environments): sets
@@ -70,34 +80,39 @@ class EnvironmentServiceServicer(metaclass=_abc_1.ABCMeta):
         self,
         request: _environment_pb2.CreateEnvironmentRequest,
         context: _ServicerContext,
-    ) -> _typing.Union[_environment_pb2.CreateEnvironmentResponse, _abc.Awaitable[_environment_pb2.CreateEnvironmentResponse]]: ...
+    ) -> _typing.Union[_environment_pb2.CreateEnvironmentResponse, _abc.Awaitable[_environment_pb2.CreateEnvironmentResponse]]:
+        """Creates a named environment; ALREADY_EXISTS if the name is taken."""
 
     @_abc_1.abstractmethod
     def GetEnvironment(
         self,
         request: _environment_pb2.GetEnvironmentRequest,
         context: _ServicerContext,
-    ) -> _typing.Union[_environment_pb2.GetEnvironmentResponse, _abc.Awaitable[_environment_pb2.GetEnvironmentResponse]]: ...
+    ) -> _typing.Union[_environment_pb2.GetEnvironmentResponse, _abc.Awaitable[_environment_pb2.GetEnvironmentResponse]]:
+        """Returns an environment by name."""
 
     @_abc_1.abstractmethod
     def ListEnvironments(
         self,
         request: _environment_pb2.ListEnvironmentsRequest,
         context: _ServicerContext,
-    ) -> _typing.Union[_environment_pb2.ListEnvironmentsResponse, _abc.Awaitable[_environment_pb2.ListEnvironmentsResponse]]: ...
+    ) -> _typing.Union[_environment_pb2.ListEnvironmentsResponse, _abc.Awaitable[_environment_pb2.ListEnvironmentsResponse]]:
+        """Returns a page of environments, in creation order."""
 
     @_abc_1.abstractmethod
     def UpdateEnvironment(
         self,
         request: _environment_pb2.UpdateEnvironmentRequest,
         context: _ServicerContext,
-    ) -> _typing.Union[_environment_pb2.UpdateEnvironmentResponse, _abc.Awaitable[_environment_pb2.UpdateEnvironmentResponse]]: ...
+    ) -> _typing.Union[_environment_pb2.UpdateEnvironmentResponse, _abc.Awaitable[_environment_pb2.UpdateEnvironmentResponse]]:
+        """Changes an environment's description or variables (update_mask, AIP-134)."""
 
     @_abc_1.abstractmethod
     def DeleteEnvironment(
         self,
         request: _environment_pb2.DeleteEnvironmentRequest,
         context: _ServicerContext,
-    ) -> _typing.Union[_environment_pb2.DeleteEnvironmentResponse, _abc.Awaitable[_environment_pb2.DeleteEnvironmentResponse]]: ...
+    ) -> _typing.Union[_environment_pb2.DeleteEnvironmentResponse, _abc.Awaitable[_environment_pb2.DeleteEnvironmentResponse]]:
+        """Deletes an environment; executions started with it keep their copy."""
 
 def add_EnvironmentServiceServicer_to_server(servicer: EnvironmentServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

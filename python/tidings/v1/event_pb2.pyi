@@ -27,21 +27,29 @@ class _EventType:
 class _EventTypeEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_EventType.ValueType], _builtins.type):
     DESCRIPTOR: _descriptor.EnumDescriptor
     EVENT_TYPE_UNSPECIFIED: _EventType.ValueType  # 0
+    """Unset; never the type of an event."""
     EVENT_TYPE_ENGINE_UP: _EventType.ValueType  # 1
     """The engine process came up (mistral topic `service`, status `up`)."""
     EVENT_TYPE_ENGINE_DOWN: _EventType.ValueType  # 2
     """The engine process stopped gracefully (status `down`)."""
     EVENT_TYPE_EXECUTION_STARTED: _EventType.ValueType  # 10
+    """An execution started (its first event)."""
     EVENT_TYPE_EXECUTION_SUCCEEDED: _EventType.ValueType  # 11
+    """An execution ended with success."""
     EVENT_TYPE_EXECUTION_FAILED: _EventType.ValueType  # 12
+    """An execution ended with an error."""
     EVENT_TYPE_EXECUTION_CANCELLED: _EventType.ValueType  # 13
     """Cancelled by a user (thain "killed")."""
     EVENT_TYPE_EXECUTION_TIMED_OUT: _EventType.ValueType  # 14
     """Ended by the execution-level timeout (thain "auto_killed")."""
     EVENT_TYPE_EXECUTION_PAUSED: _EventType.ValueType  # 15
+    """An execution was paused."""
     EVENT_TYPE_EXECUTION_RESUMED: _EventType.ValueType  # 16
+    """A paused execution was resumed."""
     EVENT_TYPE_EXECUTION_ROLLBACK_STARTED: _EventType.ValueType  # 17
+    """RollbackExecution began running rollback actions."""
     EVENT_TYPE_EXECUTION_ROLLBACK_FINISHED: _EventType.ValueType  # 18
+    """The rollback actions have all run."""
     EVENT_TYPE_EXECUTION_RERUN: _EventType.ValueType  # 19
     """An ended (failed) execution runs again, because RetryTask or SkipTask
     re-opened it: a new run of the same execution begins (mistral
@@ -52,11 +60,15 @@ class _EventTypeEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_EventType.V
     EVENT_TYPE_TASK_RUNNING: _EventType.ValueType  # 31
     """An asynchronous atom accepted the call; output is its HTTP response."""
     EVENT_TYPE_TASK_SUCCEEDED: _EventType.ValueType  # 32
+    """A task's action succeeded; output is its result."""
     EVENT_TYPE_TASK_FAILED: _EventType.ValueType  # 33
+    """A task failed; error_message says why."""
     EVENT_TYPE_TASK_RETRIED: _EventType.ValueType  # 34
+    """A failed task is tried again (its retry policy or RetryTask)."""
     EVENT_TYPE_TASK_SKIPPED: _EventType.ValueType  # 35
     """The task was skipped; output is the result given by the user."""
     EVENT_TYPE_TASK_ROLLED_BACK: _EventType.ValueType  # 36
+    """A task's rollback action ran."""
     EVENT_TYPE_TASK_CANCELLED: _EventType.ValueType  # 37
     """A task that had started was stopped because its execution ended without
     it (cancelled, timed out, or failed by another task); error_message says
@@ -75,21 +87,29 @@ class EventType(_EventType, metaclass=_EventTypeEnumTypeWrapper):
     """
 
 EVENT_TYPE_UNSPECIFIED: EventType.ValueType  # 0
+"""Unset; never the type of an event."""
 EVENT_TYPE_ENGINE_UP: EventType.ValueType  # 1
 """The engine process came up (mistral topic `service`, status `up`)."""
 EVENT_TYPE_ENGINE_DOWN: EventType.ValueType  # 2
 """The engine process stopped gracefully (status `down`)."""
 EVENT_TYPE_EXECUTION_STARTED: EventType.ValueType  # 10
+"""An execution started (its first event)."""
 EVENT_TYPE_EXECUTION_SUCCEEDED: EventType.ValueType  # 11
+"""An execution ended with success."""
 EVENT_TYPE_EXECUTION_FAILED: EventType.ValueType  # 12
+"""An execution ended with an error."""
 EVENT_TYPE_EXECUTION_CANCELLED: EventType.ValueType  # 13
 """Cancelled by a user (thain "killed")."""
 EVENT_TYPE_EXECUTION_TIMED_OUT: EventType.ValueType  # 14
 """Ended by the execution-level timeout (thain "auto_killed")."""
 EVENT_TYPE_EXECUTION_PAUSED: EventType.ValueType  # 15
+"""An execution was paused."""
 EVENT_TYPE_EXECUTION_RESUMED: EventType.ValueType  # 16
+"""A paused execution was resumed."""
 EVENT_TYPE_EXECUTION_ROLLBACK_STARTED: EventType.ValueType  # 17
+"""RollbackExecution began running rollback actions."""
 EVENT_TYPE_EXECUTION_ROLLBACK_FINISHED: EventType.ValueType  # 18
+"""The rollback actions have all run."""
 EVENT_TYPE_EXECUTION_RERUN: EventType.ValueType  # 19
 """An ended (failed) execution runs again, because RetryTask or SkipTask
 re-opened it: a new run of the same execution begins (mistral
@@ -100,11 +120,15 @@ EVENT_TYPE_TASK_STARTED: EventType.ValueType  # 30
 EVENT_TYPE_TASK_RUNNING: EventType.ValueType  # 31
 """An asynchronous atom accepted the call; output is its HTTP response."""
 EVENT_TYPE_TASK_SUCCEEDED: EventType.ValueType  # 32
+"""A task's action succeeded; output is its result."""
 EVENT_TYPE_TASK_FAILED: EventType.ValueType  # 33
+"""A task failed; error_message says why."""
 EVENT_TYPE_TASK_RETRIED: EventType.ValueType  # 34
+"""A failed task is tried again (its retry policy or RetryTask)."""
 EVENT_TYPE_TASK_SKIPPED: EventType.ValueType  # 35
 """The task was skipped; output is the result given by the user."""
 EVENT_TYPE_TASK_ROLLED_BACK: EventType.ValueType  # 36
+"""A task's rollback action ran."""
 EVENT_TYPE_TASK_CANCELLED: EventType.ValueType  # 37
 """A task that had started was stopped because its execution ended without
 it (cancelled, timed out, or failed by another task); error_message says
@@ -154,7 +178,9 @@ class Header(_message.Message):
     KEY_FIELD_NUMBER: _builtins.int
     VALUE_FIELD_NUMBER: _builtins.int
     key: _builtins.str
+    """The header's name."""
     value: _builtins.str
+    """The header's value."""
     def __init__(
         self,
         *,
@@ -196,9 +222,13 @@ class TaskSummary(_message.Message):
     atom_name: _builtins.str
     """A human name of the atom (tencent `TemplateName`)."""
     @_builtins.property
-    def create_time(self) -> _timestamp_pb2.Timestamp: ...
+    def create_time(self) -> _timestamp_pb2.Timestamp:
+        """When the task was created."""
+
     @_builtins.property
-    def end_time(self) -> _timestamp_pb2.Timestamp: ...
+    def end_time(self) -> _timestamp_pb2.Timestamp:
+        """When the task ended."""
+
     def __init__(
         self,
         *,
@@ -241,9 +271,13 @@ class ExecutionSummary(_message.Message):
     re-run (EXECUTION_RERUN); 0 means 1. tencent `RunId` tells runs apart.
     """
     @_builtins.property
-    def create_time(self) -> _timestamp_pb2.Timestamp: ...
+    def create_time(self) -> _timestamp_pb2.Timestamp:
+        """When the execution started."""
+
     @_builtins.property
-    def end_time(self) -> _timestamp_pb2.Timestamp: ...
+    def end_time(self) -> _timestamp_pb2.Timestamp:
+        """When the execution ended."""
+
     @_builtins.property
     def headers(self) -> _containers.RepeatedCompositeFieldContainer[Global___Header]:
         """Custom headers of the execution (tencent `CosHeaders`)."""
@@ -302,6 +336,7 @@ class Event(_message.Message):
     id: _builtins.str
     """Stable unique id (used for de-duplication: webhook-id, CloudEvents id)."""
     type: Global___EventType.ValueType
+    """What happened."""
     sequence: _builtins.int
     """Position of the event within its execution, from 1, without gaps."""
     engine_name: _builtins.str
@@ -309,10 +344,15 @@ class Event(_message.Message):
     engine_version: _builtins.str
     """The engine's version (mistral `version`)."""
     workflow_id: _builtins.str
+    """The workflow's id."""
     workflow_name: _builtins.str
+    """The workflow's name."""
     execution_id: _builtins.str
+    """The execution's id; empty for engine and listener events."""
     task_id: _builtins.str
+    """The task's id, for task events."""
     task_name: _builtins.str
+    """The task's name, for task events."""
     atom_id: _builtins.str
     """The atom (microservice capability) the task calls."""
     status: _builtins.str
@@ -332,12 +372,15 @@ class Event(_message.Message):
     listener_id: _builtins.str
     """The listener a listener event is about."""
     listener_name: _builtins.str
+    """The name of the listener a listener event is about."""
     @_builtins.property
     def time(self) -> _timestamp_pb2.Timestamp:
         """When the state change happened."""
 
     @_builtins.property
-    def triggered_by(self) -> _containers.RepeatedCompositeFieldContainer[Global___TriggeredBy]: ...
+    def triggered_by(self) -> _containers.RepeatedCompositeFieldContainer[Global___TriggeredBy]:
+        """The transitions that scheduled the task, for task events."""
+
     @_builtins.property
     def execution(self) -> Global___ExecutionSummary:
         """Present on terminal execution events."""

@@ -22,6 +22,8 @@ DESCRIPTOR: _descriptor.FileDescriptor
 
 @_typing.final
 class WatchEventsRequest(_message.Message):
+    """WatchEventsRequest is the request of WatchEvents."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     FILTER_FIELD_NUMBER: _builtins.int
@@ -42,7 +44,9 @@ class WatchEventsRequest(_message.Message):
     max_batch_size: _builtins.int
     """The most events in one message (default 100, at most 1000)."""
     @_builtins.property
-    def filter(self) -> _listener_pb2.ListenerFilter: ...
+    def filter(self) -> _listener_pb2.ListenerFilter:
+        """Which events to stream; empty lists mean all."""
+
     def __init__(
         self,
         *,
@@ -62,6 +66,8 @@ Global___WatchEventsRequest: _TypeAlias = WatchEventsRequest  # noqa: Y015
 
 @_typing.final
 class WatchEventsResponse(_message.Message):
+    """WatchEventsResponse is the response of WatchEvents."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     EVENTS_FIELD_NUMBER: _builtins.int
@@ -69,7 +75,9 @@ class WatchEventsResponse(_message.Message):
     cursor: _builtins.str
     """Resume token after the last event of this message."""
     @_builtins.property
-    def events(self) -> _containers.RepeatedCompositeFieldContainer[_event_pb2.Event]: ...
+    def events(self) -> _containers.RepeatedCompositeFieldContainer[_event_pb2.Event]:
+        """Events in outbox order, as many as were ready."""
+
     def __init__(
         self,
         *,

@@ -29,29 +29,45 @@ class _ExecutionState:
 class _ExecutionStateEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_ExecutionState.ValueType], _builtins.type):
     DESCRIPTOR: _descriptor.EnumDescriptor
     EXECUTION_STATE_UNSPECIFIED: _ExecutionState.ValueType  # 0
+    """Unset (in a filter: any state)."""
     EXECUTION_STATE_RUNNING: _ExecutionState.ValueType  # 1
+    """Running: tasks are scheduled or under way."""
     EXECUTION_STATE_PAUSED: _ExecutionState.ValueType  # 2
+    """Paused: nothing new starts until ResumeExecution."""
     EXECUTION_STATE_SUCCESS: _ExecutionState.ValueType  # 3
+    """Ended with success."""
     EXECUTION_STATE_ERROR: _ExecutionState.ValueType  # 4
+    """Ended with an error (RetryTask or SkipTask may re-run it)."""
     EXECUTION_STATE_CANCELLED: _ExecutionState.ValueType  # 5
+    """Cancelled by CancelExecution (thain "killed")."""
     EXECUTION_STATE_TIMED_OUT: _ExecutionState.ValueType  # 6
     """Ended by its timeout (thain "auto_killed")."""
     EXECUTION_STATE_ROLLING_BACK: _ExecutionState.ValueType  # 7
+    """Running its rollback actions (RollbackExecution)."""
     EXECUTION_STATE_ROLLED_BACK: _ExecutionState.ValueType  # 8
+    """Its rollback actions have all run."""
 
 class ExecutionState(_ExecutionState, metaclass=_ExecutionStateEnumTypeWrapper):
     """ExecutionState is the state of an execution."""
 
 EXECUTION_STATE_UNSPECIFIED: ExecutionState.ValueType  # 0
+"""Unset (in a filter: any state)."""
 EXECUTION_STATE_RUNNING: ExecutionState.ValueType  # 1
+"""Running: tasks are scheduled or under way."""
 EXECUTION_STATE_PAUSED: ExecutionState.ValueType  # 2
+"""Paused: nothing new starts until ResumeExecution."""
 EXECUTION_STATE_SUCCESS: ExecutionState.ValueType  # 3
+"""Ended with success."""
 EXECUTION_STATE_ERROR: ExecutionState.ValueType  # 4
+"""Ended with an error (RetryTask or SkipTask may re-run it)."""
 EXECUTION_STATE_CANCELLED: ExecutionState.ValueType  # 5
+"""Cancelled by CancelExecution (thain "killed")."""
 EXECUTION_STATE_TIMED_OUT: ExecutionState.ValueType  # 6
 """Ended by its timeout (thain "auto_killed")."""
 EXECUTION_STATE_ROLLING_BACK: ExecutionState.ValueType  # 7
+"""Running its rollback actions (RollbackExecution)."""
 EXECUTION_STATE_ROLLED_BACK: ExecutionState.ValueType  # 8
+"""Its rollback actions have all run."""
 Global___ExecutionState: _TypeAlias = ExecutionState  # noqa: Y015
 
 class _TaskState:
@@ -61,6 +77,7 @@ class _TaskState:
 class _TaskStateEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_TaskState.ValueType], _builtins.type):
     DESCRIPTOR: _descriptor.EnumDescriptor
     TASK_STATE_UNSPECIFIED: _TaskState.ValueType  # 0
+    """Unset."""
     TASK_STATE_WAITING: _TaskState.ValueType  # 1
     """Scheduled; waiting for its join, its wait-before, or a paused execution."""
     TASK_STATE_RUNNING: _TaskState.ValueType  # 2
@@ -68,10 +85,15 @@ class _TaskStateEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_TaskState.V
     TASK_STATE_RUNNING_ASYNC: _TaskState.ValueType  # 3
     """An asynchronous atom accepted the call; waiting for CompleteTask."""
     TASK_STATE_SUCCESS: _TaskState.ValueType  # 4
+    """Its action succeeded."""
     TASK_STATE_ERROR: _TaskState.ValueType  # 5
+    """It failed; error_message says why."""
     TASK_STATE_SKIPPED: _TaskState.ValueType  # 6
+    """Skipped by SkipTask, with the result given."""
     TASK_STATE_CANCELLED: _TaskState.ValueType  # 7
+    """Stopped because its execution ended without it."""
     TASK_STATE_ROLLED_BACK: _TaskState.ValueType  # 8
+    """Its rollback action ran."""
     TASK_STATE_PAUSED: _TaskState.ValueType  # 9
     """A sub-workflow task whose child execution is paused (as Mistral shows it)."""
 
@@ -79,6 +101,7 @@ class TaskState(_TaskState, metaclass=_TaskStateEnumTypeWrapper):
     """TaskState is the state of one task of an execution."""
 
 TASK_STATE_UNSPECIFIED: TaskState.ValueType  # 0
+"""Unset."""
 TASK_STATE_WAITING: TaskState.ValueType  # 1
 """Scheduled; waiting for its join, its wait-before, or a paused execution."""
 TASK_STATE_RUNNING: TaskState.ValueType  # 2
@@ -86,10 +109,15 @@ TASK_STATE_RUNNING: TaskState.ValueType  # 2
 TASK_STATE_RUNNING_ASYNC: TaskState.ValueType  # 3
 """An asynchronous atom accepted the call; waiting for CompleteTask."""
 TASK_STATE_SUCCESS: TaskState.ValueType  # 4
+"""Its action succeeded."""
 TASK_STATE_ERROR: TaskState.ValueType  # 5
+"""It failed; error_message says why."""
 TASK_STATE_SKIPPED: TaskState.ValueType  # 6
+"""Skipped by SkipTask, with the result given."""
 TASK_STATE_CANCELLED: TaskState.ValueType  # 7
+"""Stopped because its execution ended without it."""
 TASK_STATE_ROLLED_BACK: TaskState.ValueType  # 8
+"""Its rollback action ran."""
 TASK_STATE_PAUSED: TaskState.ValueType  # 9
 """A sub-workflow task whose child execution is paused (as Mistral shows it)."""
 Global___TaskState: _TypeAlias = TaskState  # noqa: Y015
@@ -162,6 +190,8 @@ Global___NotifyTarget: _TypeAlias = NotifyTarget  # noqa: Y015
 
 @_typing.final
 class Execution(_message.Message):
+    """Execution is one run of a workflow with its input."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     ID_FIELD_NUMBER: _builtins.int
@@ -184,15 +214,21 @@ class Execution(_message.Message):
     ROOT_EXECUTION_ID_FIELD_NUMBER: _builtins.int
     TASK_NAME_FIELD_NUMBER: _builtins.int
     id: _builtins.str
+    """Server-assigned id."""
     workflow_id: _builtins.str
+    """The id of the workflow it runs."""
     workflow_name: _builtins.str
+    """The name of the workflow it runs."""
     state: Global___ExecutionState.ValueType
+    """Where it stands."""
     input_json: _builtins.str
     """The input, as JSON text (defaults applied)."""
     output_json: _builtins.str
     """The output, as JSON text, once the execution succeeded."""
     error_message: _builtins.str
+    """Why it failed; empty unless ERROR, CANCELLED or TIMED_OUT."""
     request_id: _builtins.str
+    """The request_id StartExecution was given (empty: none)."""
     timeout_seconds: _builtins.float
     """Execution-level timeout in seconds; 0 means none."""
     run: _builtins.int
@@ -216,13 +252,21 @@ class Execution(_message.Message):
     task_name); empty for a direct workflow.
     """
     @_builtins.property
-    def create_time(self) -> _timestamp_pb2.Timestamp: ...
+    def create_time(self) -> _timestamp_pb2.Timestamp:
+        """When it started."""
+
     @_builtins.property
-    def update_time(self) -> _timestamp_pb2.Timestamp: ...
+    def update_time(self) -> _timestamp_pb2.Timestamp:
+        """When its state last changed."""
+
     @_builtins.property
-    def end_time(self) -> _timestamp_pb2.Timestamp: ...
+    def end_time(self) -> _timestamp_pb2.Timestamp:
+        """When it ended; unset while it runs."""
+
     @_builtins.property
-    def notify(self) -> _containers.RepeatedCompositeFieldContainer[Global___NotifyTarget]: ...
+    def notify(self) -> _containers.RepeatedCompositeFieldContainer[Global___NotifyTarget]:
+        """The notify targets it was started with."""
+
     @_builtins.property
     def headers(self) -> _containers.RepeatedCompositeFieldContainer[_event_pb2.Header]:
         """The custom headers given at start (tencent `CosHeaders`), in order."""
@@ -269,6 +313,7 @@ class TriggerRef(_message.Message):
     event: _builtins.str
     """on-success, on-error or on-complete."""
     task_id: _builtins.str
+    """The id of the task whose transition it was."""
     def __init__(
         self,
         *,
@@ -285,6 +330,10 @@ Global___TriggerRef: _TypeAlias = TriggerRef  # noqa: Y015
 
 @_typing.final
 class Task(_message.Message):
+    """Task is one task of an execution (one attempt's state; `attempt` counts
+    retries).
+    """
+
     DESCRIPTOR: _descriptor.Descriptor
 
     ID_FIELD_NUMBER: _builtins.int
@@ -304,16 +353,23 @@ class Task(_message.Message):
     RUN_FIELD_NUMBER: _builtins.int
     PUBLISHED_JSON_FIELD_NUMBER: _builtins.int
     id: _builtins.str
+    """Server-assigned id."""
     execution_id: _builtins.str
+    """The id of its execution."""
     name: _builtins.str
+    """The task's name in the definition."""
     state: Global___TaskState.ValueType
+    """Where it stands."""
     action: _builtins.str
+    """The action it calls (std.http, a sub-workflow's name, ...)."""
     atom_id: _builtins.str
+    """The atom (microservice capability) it calls; empty if none."""
     input_json: _builtins.str
     """The action's input as JSON text (expressions evaluated)."""
     result_json: _builtins.str
     """The action's result as JSON text."""
     error_message: _builtins.str
+    """Why it failed; empty otherwise."""
     attempt: _builtins.int
     """1 for the first attempt; retries count up."""
     run: _builtins.int
@@ -325,13 +381,21 @@ class Task(_message.Message):
     object text; "{}" when it published nothing (as Mistral's task `published`).
     """
     @_builtins.property
-    def triggered_by(self) -> _containers.RepeatedCompositeFieldContainer[Global___TriggerRef]: ...
+    def triggered_by(self) -> _containers.RepeatedCompositeFieldContainer[Global___TriggerRef]:
+        """The transitions that scheduled it."""
+
     @_builtins.property
-    def create_time(self) -> _timestamp_pb2.Timestamp: ...
+    def create_time(self) -> _timestamp_pb2.Timestamp:
+        """When it was scheduled."""
+
     @_builtins.property
-    def update_time(self) -> _timestamp_pb2.Timestamp: ...
+    def update_time(self) -> _timestamp_pb2.Timestamp:
+        """When its state last changed."""
+
     @_builtins.property
-    def end_time(self) -> _timestamp_pb2.Timestamp: ...
+    def end_time(self) -> _timestamp_pb2.Timestamp:
+        """When it ended; unset while it runs."""
+
     def __init__(
         self,
         *,
@@ -362,6 +426,8 @@ Global___Task: _TypeAlias = Task  # noqa: Y015
 
 @_typing.final
 class StartExecutionRequest(_message.Message):
+    """StartExecutionRequest is the request of StartExecution."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     WORKFLOW_FIELD_NUMBER: _builtins.int
@@ -403,7 +469,11 @@ class StartExecutionRequest(_message.Message):
     compares.
     """
     @_builtins.property
-    def notify(self) -> _containers.RepeatedCompositeFieldContainer[Global___NotifyTarget]: ...
+    def notify(self) -> _containers.RepeatedCompositeFieldContainer[Global___NotifyTarget]:
+        """Listeners for this execution only (its notify targets); their secrets come
+        back.
+        """
+
     @_builtins.property
     def headers(self) -> _containers.RepeatedCompositeFieldContainer[_event_pb2.Header]:
         """Custom headers of the execution, in order: tencent's `CosHeaders` (seed
@@ -434,12 +504,16 @@ Global___StartExecutionRequest: _TypeAlias = StartExecutionRequest  # noqa: Y015
 
 @_typing.final
 class StartExecutionResponse(_message.Message):
+    """StartExecutionResponse is the response of StartExecution."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     EXECUTION_FIELD_NUMBER: _builtins.int
     LISTENER_SECRETS_FIELD_NUMBER: _builtins.int
     @_builtins.property
-    def execution(self) -> Global___Execution: ...
+    def execution(self) -> Global___Execution:
+        """The execution as it is now."""
+
     @_builtins.property
     def listener_secrets(self) -> _containers.RepeatedCompositeFieldContainer[_listener_pb2.ListenerSecret]:
         """The signing secrets of its notify targets' listeners, in notify order
@@ -462,10 +536,13 @@ Global___StartExecutionResponse: _TypeAlias = StartExecutionResponse  # noqa: Y0
 
 @_typing.final
 class GetExecutionRequest(_message.Message):
+    """GetExecutionRequest is the request of GetExecution."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     ID_FIELD_NUMBER: _builtins.int
     id: _builtins.str
+    """The execution's id."""
     def __init__(
         self,
         *,
@@ -481,11 +558,15 @@ Global___GetExecutionRequest: _TypeAlias = GetExecutionRequest  # noqa: Y015
 
 @_typing.final
 class GetExecutionResponse(_message.Message):
+    """GetExecutionResponse is the response of GetExecution."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     EXECUTION_FIELD_NUMBER: _builtins.int
     @_builtins.property
-    def execution(self) -> Global___Execution: ...
+    def execution(self) -> Global___Execution:
+        """The execution as it is now."""
+
     def __init__(
         self,
         *,
@@ -501,6 +582,8 @@ Global___GetExecutionResponse: _TypeAlias = GetExecutionResponse  # noqa: Y015
 
 @_typing.final
 class ListExecutionsRequest(_message.Message):
+    """ListExecutionsRequest is the request of ListExecutions."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     WORKFLOW_FIELD_NUMBER: _builtins.int
@@ -512,7 +595,11 @@ class ListExecutionsRequest(_message.Message):
     state: Global___ExecutionState.ValueType
     """Only executions in this state; unspecified means all."""
     page_size: _builtins.int
+    """At most this many items (default 50, at most 1000)."""
     page_token: _builtins.str
+    """A previous response's next_page_token, with the same filters; empty for the
+    first page.
+    """
     def __init__(
         self,
         *,
@@ -531,13 +618,18 @@ Global___ListExecutionsRequest: _TypeAlias = ListExecutionsRequest  # noqa: Y015
 
 @_typing.final
 class ListExecutionsResponse(_message.Message):
+    """ListExecutionsResponse is the response of ListExecutions."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     EXECUTIONS_FIELD_NUMBER: _builtins.int
     NEXT_PAGE_TOKEN_FIELD_NUMBER: _builtins.int
     next_page_token: _builtins.str
+    """The page_token of the next page; empty on the last page."""
     @_builtins.property
-    def executions(self) -> _containers.RepeatedCompositeFieldContainer[Global___Execution]: ...
+    def executions(self) -> _containers.RepeatedCompositeFieldContainer[Global___Execution]:
+        """This page's executions."""
+
     def __init__(
         self,
         *,
@@ -554,14 +646,21 @@ Global___ListExecutionsResponse: _TypeAlias = ListExecutionsResponse  # noqa: Y0
 
 @_typing.final
 class ListTasksRequest(_message.Message):
+    """ListTasksRequest is the request of ListTasks."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     EXECUTION_ID_FIELD_NUMBER: _builtins.int
     PAGE_SIZE_FIELD_NUMBER: _builtins.int
     PAGE_TOKEN_FIELD_NUMBER: _builtins.int
     execution_id: _builtins.str
+    """The execution whose tasks to list."""
     page_size: _builtins.int
+    """At most this many items (default 50, at most 1000)."""
     page_token: _builtins.str
+    """A previous response's next_page_token, with the same filters; empty for the
+    first page.
+    """
     def __init__(
         self,
         *,
@@ -579,13 +678,18 @@ Global___ListTasksRequest: _TypeAlias = ListTasksRequest  # noqa: Y015
 
 @_typing.final
 class ListTasksResponse(_message.Message):
+    """ListTasksResponse is the response of ListTasks."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     TASKS_FIELD_NUMBER: _builtins.int
     NEXT_PAGE_TOKEN_FIELD_NUMBER: _builtins.int
     next_page_token: _builtins.str
+    """The page_token of the next page; empty on the last page."""
     @_builtins.property
-    def tasks(self) -> _containers.RepeatedCompositeFieldContainer[Global___Task]: ...
+    def tasks(self) -> _containers.RepeatedCompositeFieldContainer[Global___Task]:
+        """This page's tasks."""
+
     def __init__(
         self,
         *,
@@ -602,10 +706,13 @@ Global___ListTasksResponse: _TypeAlias = ListTasksResponse  # noqa: Y015
 
 @_typing.final
 class PauseExecutionRequest(_message.Message):
+    """PauseExecutionRequest is the request of PauseExecution."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     ID_FIELD_NUMBER: _builtins.int
     id: _builtins.str
+    """The execution's id."""
     def __init__(
         self,
         *,
@@ -621,11 +728,15 @@ Global___PauseExecutionRequest: _TypeAlias = PauseExecutionRequest  # noqa: Y015
 
 @_typing.final
 class PauseExecutionResponse(_message.Message):
+    """PauseExecutionResponse is the response of PauseExecution."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     EXECUTION_FIELD_NUMBER: _builtins.int
     @_builtins.property
-    def execution(self) -> Global___Execution: ...
+    def execution(self) -> Global___Execution:
+        """The execution as it is now."""
+
     def __init__(
         self,
         *,
@@ -641,10 +752,13 @@ Global___PauseExecutionResponse: _TypeAlias = PauseExecutionResponse  # noqa: Y0
 
 @_typing.final
 class ResumeExecutionRequest(_message.Message):
+    """ResumeExecutionRequest is the request of ResumeExecution."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     ID_FIELD_NUMBER: _builtins.int
     id: _builtins.str
+    """The execution's id."""
     def __init__(
         self,
         *,
@@ -660,11 +774,15 @@ Global___ResumeExecutionRequest: _TypeAlias = ResumeExecutionRequest  # noqa: Y0
 
 @_typing.final
 class ResumeExecutionResponse(_message.Message):
+    """ResumeExecutionResponse is the response of ResumeExecution."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     EXECUTION_FIELD_NUMBER: _builtins.int
     @_builtins.property
-    def execution(self) -> Global___Execution: ...
+    def execution(self) -> Global___Execution:
+        """The execution as it is now."""
+
     def __init__(
         self,
         *,
@@ -680,11 +798,14 @@ Global___ResumeExecutionResponse: _TypeAlias = ResumeExecutionResponse  # noqa: 
 
 @_typing.final
 class CancelExecutionRequest(_message.Message):
+    """CancelExecutionRequest is the request of CancelExecution."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     ID_FIELD_NUMBER: _builtins.int
     REASON_FIELD_NUMBER: _builtins.int
     id: _builtins.str
+    """The execution's id."""
     reason: _builtins.str
     """Why; becomes the execution's error message."""
     def __init__(
@@ -703,11 +824,15 @@ Global___CancelExecutionRequest: _TypeAlias = CancelExecutionRequest  # noqa: Y0
 
 @_typing.final
 class CancelExecutionResponse(_message.Message):
+    """CancelExecutionResponse is the response of CancelExecution."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     EXECUTION_FIELD_NUMBER: _builtins.int
     @_builtins.property
-    def execution(self) -> Global___Execution: ...
+    def execution(self) -> Global___Execution:
+        """The execution as it is now."""
+
     def __init__(
         self,
         *,
@@ -723,10 +848,13 @@ Global___CancelExecutionResponse: _TypeAlias = CancelExecutionResponse  # noqa: 
 
 @_typing.final
 class RollbackExecutionRequest(_message.Message):
+    """RollbackExecutionRequest is the request of RollbackExecution."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     ID_FIELD_NUMBER: _builtins.int
     id: _builtins.str
+    """The execution's id."""
     def __init__(
         self,
         *,
@@ -742,11 +870,15 @@ Global___RollbackExecutionRequest: _TypeAlias = RollbackExecutionRequest  # noqa
 
 @_typing.final
 class RollbackExecutionResponse(_message.Message):
+    """RollbackExecutionResponse is the response of RollbackExecution."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     EXECUTION_FIELD_NUMBER: _builtins.int
     @_builtins.property
-    def execution(self) -> Global___Execution: ...
+    def execution(self) -> Global___Execution:
+        """The execution as it is now."""
+
     def __init__(
         self,
         *,
@@ -762,10 +894,13 @@ Global___RollbackExecutionResponse: _TypeAlias = RollbackExecutionResponse  # no
 
 @_typing.final
 class RetryTaskRequest(_message.Message):
+    """RetryTaskRequest is the request of RetryTask."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     TASK_ID_FIELD_NUMBER: _builtins.int
     task_id: _builtins.str
+    """The failed task's id."""
     def __init__(
         self,
         *,
@@ -781,11 +916,15 @@ Global___RetryTaskRequest: _TypeAlias = RetryTaskRequest  # noqa: Y015
 
 @_typing.final
 class RetryTaskResponse(_message.Message):
+    """RetryTaskResponse is the response of RetryTask."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     TASK_FIELD_NUMBER: _builtins.int
     @_builtins.property
-    def task(self) -> Global___Task: ...
+    def task(self) -> Global___Task:
+        """The task as it is now."""
+
     def __init__(
         self,
         *,
@@ -801,11 +940,14 @@ Global___RetryTaskResponse: _TypeAlias = RetryTaskResponse  # noqa: Y015
 
 @_typing.final
 class SkipTaskRequest(_message.Message):
+    """SkipTaskRequest is the request of SkipTask."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     TASK_ID_FIELD_NUMBER: _builtins.int
     RESULT_JSON_FIELD_NUMBER: _builtins.int
     task_id: _builtins.str
+    """The task's id."""
     result_json: _builtins.str
     """The result the task is given, as JSON text; empty means null."""
     def __init__(
@@ -824,11 +966,15 @@ Global___SkipTaskRequest: _TypeAlias = SkipTaskRequest  # noqa: Y015
 
 @_typing.final
 class SkipTaskResponse(_message.Message):
+    """SkipTaskResponse is the response of SkipTask."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     TASK_FIELD_NUMBER: _builtins.int
     @_builtins.property
-    def task(self) -> Global___Task: ...
+    def task(self) -> Global___Task:
+        """The task as it is now."""
+
     def __init__(
         self,
         *,
@@ -844,6 +990,8 @@ Global___SkipTaskResponse: _TypeAlias = SkipTaskResponse  # noqa: Y015
 
 @_typing.final
 class CompleteTaskRequest(_message.Message):
+    """CompleteTaskRequest is the request of CompleteTask."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     TASK_ID_FIELD_NUMBER: _builtins.int
@@ -851,6 +999,7 @@ class CompleteTaskRequest(_message.Message):
     RESULT_JSON_FIELD_NUMBER: _builtins.int
     ERROR_MESSAGE_FIELD_NUMBER: _builtins.int
     task_id: _builtins.str
+    """The id of the task waiting for its atom."""
     success: _builtins.bool
     """true: the atom succeeded; false: it failed."""
     result_json: _builtins.str
@@ -875,11 +1024,15 @@ Global___CompleteTaskRequest: _TypeAlias = CompleteTaskRequest  # noqa: Y015
 
 @_typing.final
 class CompleteTaskResponse(_message.Message):
+    """CompleteTaskResponse is the response of CompleteTask."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     TASK_FIELD_NUMBER: _builtins.int
     @_builtins.property
-    def task(self) -> Global___Task: ...
+    def task(self) -> Global___Task:
+        """The task as it is now."""
+
     def __init__(
         self,
         *,

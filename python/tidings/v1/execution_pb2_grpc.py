@@ -110,31 +110,38 @@ class ExecutionServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def GetExecution(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Returns an execution by id.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def ListExecutions(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Returns a page of executions in start order, optionally of one workflow and
+        in one state.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def ListTasks(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Returns a page of an execution's tasks, in creation order.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def PauseExecution(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Pauses a running execution: running calls finish, nothing new starts until
+        it is resumed.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def ResumeExecution(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Resumes a paused execution: what waited starts.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')

@@ -42,10 +42,19 @@ class ExecutionServiceStub:
     the id reused for a different request is INVALID_ARGUMENT (request_id).
     """
     GetExecution: _grpc.UnaryUnaryMultiCallable[_execution_pb2.GetExecutionRequest, _execution_pb2.GetExecutionResponse]
+    """Returns an execution by id."""
     ListExecutions: _grpc.UnaryUnaryMultiCallable[_execution_pb2.ListExecutionsRequest, _execution_pb2.ListExecutionsResponse]
+    """Returns a page of executions in start order, optionally of one workflow and
+    in one state.
+    """
     ListTasks: _grpc.UnaryUnaryMultiCallable[_execution_pb2.ListTasksRequest, _execution_pb2.ListTasksResponse]
+    """Returns a page of an execution's tasks, in creation order."""
     PauseExecution: _grpc.UnaryUnaryMultiCallable[_execution_pb2.PauseExecutionRequest, _execution_pb2.PauseExecutionResponse]
+    """Pauses a running execution: running calls finish, nothing new starts until
+    it is resumed.
+    """
     ResumeExecution: _grpc.UnaryUnaryMultiCallable[_execution_pb2.ResumeExecutionRequest, _execution_pb2.ResumeExecutionResponse]
+    """Resumes a paused execution: what waited starts."""
     CancelExecution: _grpc.UnaryUnaryMultiCallable[_execution_pb2.CancelExecutionRequest, _execution_pb2.CancelExecutionResponse]
     """Cancels a running or paused execution (thain "killed")."""
     RollbackExecution: _grpc.UnaryUnaryMultiCallable[_execution_pb2.RollbackExecutionRequest, _execution_pb2.RollbackExecutionResponse]
@@ -71,10 +80,19 @@ class ExecutionServiceAsyncStub(ExecutionServiceStub):
     the id reused for a different request is INVALID_ARGUMENT (request_id).
     """
     GetExecution: _aio.UnaryUnaryMultiCallable[_execution_pb2.GetExecutionRequest, _execution_pb2.GetExecutionResponse]  # type: ignore[assignment]
+    """Returns an execution by id."""
     ListExecutions: _aio.UnaryUnaryMultiCallable[_execution_pb2.ListExecutionsRequest, _execution_pb2.ListExecutionsResponse]  # type: ignore[assignment]
+    """Returns a page of executions in start order, optionally of one workflow and
+    in one state.
+    """
     ListTasks: _aio.UnaryUnaryMultiCallable[_execution_pb2.ListTasksRequest, _execution_pb2.ListTasksResponse]  # type: ignore[assignment]
+    """Returns a page of an execution's tasks, in creation order."""
     PauseExecution: _aio.UnaryUnaryMultiCallable[_execution_pb2.PauseExecutionRequest, _execution_pb2.PauseExecutionResponse]  # type: ignore[assignment]
+    """Pauses a running execution: running calls finish, nothing new starts until
+    it is resumed.
+    """
     ResumeExecution: _aio.UnaryUnaryMultiCallable[_execution_pb2.ResumeExecutionRequest, _execution_pb2.ResumeExecutionResponse]  # type: ignore[assignment]
+    """Resumes a paused execution: what waited starts."""
     CancelExecution: _aio.UnaryUnaryMultiCallable[_execution_pb2.CancelExecutionRequest, _execution_pb2.CancelExecutionResponse]  # type: ignore[assignment]
     """Cancels a running or paused execution (thain "killed")."""
     RollbackExecution: _aio.UnaryUnaryMultiCallable[_execution_pb2.RollbackExecutionRequest, _execution_pb2.RollbackExecutionResponse]  # type: ignore[assignment]
@@ -108,35 +126,44 @@ class ExecutionServiceServicer(metaclass=_abc_1.ABCMeta):
         self,
         request: _execution_pb2.GetExecutionRequest,
         context: _ServicerContext,
-    ) -> _typing.Union[_execution_pb2.GetExecutionResponse, _abc.Awaitable[_execution_pb2.GetExecutionResponse]]: ...
+    ) -> _typing.Union[_execution_pb2.GetExecutionResponse, _abc.Awaitable[_execution_pb2.GetExecutionResponse]]:
+        """Returns an execution by id."""
 
     @_abc_1.abstractmethod
     def ListExecutions(
         self,
         request: _execution_pb2.ListExecutionsRequest,
         context: _ServicerContext,
-    ) -> _typing.Union[_execution_pb2.ListExecutionsResponse, _abc.Awaitable[_execution_pb2.ListExecutionsResponse]]: ...
+    ) -> _typing.Union[_execution_pb2.ListExecutionsResponse, _abc.Awaitable[_execution_pb2.ListExecutionsResponse]]:
+        """Returns a page of executions in start order, optionally of one workflow and
+        in one state.
+        """
 
     @_abc_1.abstractmethod
     def ListTasks(
         self,
         request: _execution_pb2.ListTasksRequest,
         context: _ServicerContext,
-    ) -> _typing.Union[_execution_pb2.ListTasksResponse, _abc.Awaitable[_execution_pb2.ListTasksResponse]]: ...
+    ) -> _typing.Union[_execution_pb2.ListTasksResponse, _abc.Awaitable[_execution_pb2.ListTasksResponse]]:
+        """Returns a page of an execution's tasks, in creation order."""
 
     @_abc_1.abstractmethod
     def PauseExecution(
         self,
         request: _execution_pb2.PauseExecutionRequest,
         context: _ServicerContext,
-    ) -> _typing.Union[_execution_pb2.PauseExecutionResponse, _abc.Awaitable[_execution_pb2.PauseExecutionResponse]]: ...
+    ) -> _typing.Union[_execution_pb2.PauseExecutionResponse, _abc.Awaitable[_execution_pb2.PauseExecutionResponse]]:
+        """Pauses a running execution: running calls finish, nothing new starts until
+        it is resumed.
+        """
 
     @_abc_1.abstractmethod
     def ResumeExecution(
         self,
         request: _execution_pb2.ResumeExecutionRequest,
         context: _ServicerContext,
-    ) -> _typing.Union[_execution_pb2.ResumeExecutionResponse, _abc.Awaitable[_execution_pb2.ResumeExecutionResponse]]: ...
+    ) -> _typing.Union[_execution_pb2.ResumeExecutionResponse, _abc.Awaitable[_execution_pb2.ResumeExecutionResponse]]:
+        """Resumes a paused execution: what waited starts."""
 
     @_abc_1.abstractmethod
     def CancelExecution(

@@ -23,11 +23,12 @@ _sym_db = _symbol_database.Default()
 
 
 from google.protobuf import duration_pb2 as google_dot_protobuf_dot_duration__pb2
+from google.protobuf import field_mask_pb2 as google_dot_protobuf_dot_field__mask__pb2
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 from tidings.v1 import event_pb2 as tidings_dot_v1_dot_event__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x19tidings/v1/listener.proto\x12\ntidings.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x16tidings/v1/event.proto\"x\n\x0eListenerFilter\x12\x11\n\tworkflows\x18\x01 \x03(\t\x12-\n\ncategories\x18\x02 \x03(\x0e\x32\x19.tidings.v1.EventCategory\x12$\n\x05types\x18\x03 \x03(\x0e\x32\x15.tidings.v1.EventType\"\xfe\x01\n\x10WebhookTransport\x12\x0b\n\x03url\x18\x01 \x01(\t\x12\x0e\n\x06method\x18\x02 \x01(\t\x12:\n\x07headers\x18\x03 \x03(\x0b\x32).tidings.v1.WebhookTransport.HeadersEntry\x12*\n\x07timeout\x18\x04 \x01(\x0b\x32\x19.google.protobuf.Duration\x12\x35\n\x10\x63loudevents_mode\x18\x05 \x01(\x0e\x32\x1b.tidings.v1.CloudEventsMode\x1a.\n\x0cHeadersEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"V\n\x0eKafkaTransport\x12\r\n\x05topic\x18\x01 \x01(\t\x12\x35\n\x10\x63loudevents_mode\x18\x02 \x01(\x0e\x32\x1b.tidings.v1.CloudEventsMode\"\x8c\x01\n\x0bRetryPolicy\x12+\n\x08schedule\x18\x01 \x03(\x0b\x32\x19.google.protobuf.Duration\x12\x13\n\x06jitter\x18\x02 \x01(\x01H\x00\x88\x01\x01\x12\x30\n\rdisable_after\x18\x03 \x01(\x0b\x32\x19.google.protobuf.DurationB\t\n\x07_jitter\"\x9f\x04\n\x08Listener\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12(\n\x05scope\x18\x03 \x01(\x0e\x32\x19.tidings.v1.ListenerScope\x12\x10\n\x08scope_id\x18\x04 \x01(\t\x12*\n\x06\x66ilter\x18\x05 \x01(\x0b\x32\x1a.tidings.v1.ListenerFilter\x12\x0f\n\x07profile\x18\x06 \x01(\t\x12/\n\x07webhook\x18\x07 \x01(\x0b\x32\x1c.tidings.v1.WebhookTransportH\x00\x12+\n\x05kafka\x18\x08 \x01(\x0b\x32\x1a.tidings.v1.KafkaTransportH\x00\x12-\n\x0cretry_policy\x18\t \x01(\x0b\x32\x17.tidings.v1.RetryPolicy\x12\x14\n\x07\x65nabled\x18\n \x01(\x08H\x01\x88\x01\x01\x12\x17\n\x0f\x64isabled_reason\x18\x0b \x01(\t\x12/\n\x0b\x63reate_time\x18\x0c \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0bupdate_time\x18\r \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x12\n\nextensions\x18\x0e \x01(\x08\x12\x35\n\x12\x64\x65livery_retention\x18\x0f \x01(\x0b\x32\x19.google.protobuf.DurationB\x0b\n\ttransportB\n\n\x08_enabled\"W\n\x15\x43reateListenerRequest\x12&\n\x08listener\x18\x01 \x01(\x0b\x32\x14.tidings.v1.Listener\x12\x16\n\x0esigning_secret\x18\x02 \x01(\t\"X\n\x16\x43reateListenerResponse\x12&\n\x08listener\x18\x01 \x01(\x0b\x32\x14.tidings.v1.Listener\x12\x16\n\x0esigning_secret\x18\x02 \x01(\t\" \n\x12GetListenerRequest\x12\n\n\x02id\x18\x01 \x01(\t\"=\n\x13GetListenerResponse\x12&\n\x08listener\x18\x01 \x01(\x0b\x32\x14.tidings.v1.Listener\"=\n\x14ListListenersRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\"Y\n\x15ListListenersResponse\x12\'\n\tlisteners\x18\x01 \x03(\x0b\x32\x14.tidings.v1.Listener\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"?\n\x15UpdateListenerRequest\x12&\n\x08listener\x18\x01 \x01(\x0b\x32\x14.tidings.v1.Listener\"@\n\x16UpdateListenerResponse\x12&\n\x08listener\x18\x01 \x01(\x0b\x32\x14.tidings.v1.Listener\"#\n\x15\x44\x65leteListenerRequest\x12\n\n\x02id\x18\x01 \x01(\t\"\x18\n\x16\x44\x65leteListenerResponse\"R\n\x13RotateSecretRequest\x12\n\n\x02id\x18\x01 \x01(\t\x12/\n\x0cgrace_period\x18\x02 \x01(\x0b\x32\x19.google.protobuf.Duration\"j\n\x14RotateSecretResponse\x12\x16\n\x0esigning_secret\x18\x01 \x01(\t\x12:\n\x16old_secret_expire_time\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"!\n\x13TestListenerRequest\x12\n\n\x02id\x18\x01 \x01(\t\"D\n\x14TestListenerResponse\x12,\n\x07\x61ttempt\x18\x01 \x01(\x0b\x32\x1b.tidings.v1.DeliveryAttempt\"\xa5\x01\n\x0f\x44\x65liveryAttempt\x12(\n\x04time\x18\x01 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x13\n\x0bhttp_status\x18\x02 \x01(\x05\x12\r\n\x05\x65rror\x18\x03 \x01(\t\x12*\n\x07latency\x18\x04 \x01(\x0b\x32\x19.google.protobuf.Duration\x12\x18\n\x10response_snippet\x18\x05 \x01(\t\"\x94\x02\n\x08\x44\x65livery\x12\x13\n\x0blistener_id\x18\x01 \x01(\t\x12\x10\n\x08\x65vent_id\x18\x02 \x01(\t\x12\x14\n\x0c\x65xecution_id\x18\x03 \x01(\t\x12\x10\n\x08sequence\x18\x04 \x01(\x04\x12)\n\nevent_type\x18\x05 \x01(\x0e\x32\x15.tidings.v1.EventType\x12(\n\x05state\x18\x06 \x01(\x0e\x32\x19.tidings.v1.DeliveryState\x12-\n\x08\x61ttempts\x18\x07 \x03(\x0b\x32\x1b.tidings.v1.DeliveryAttempt\x12\x35\n\x11next_attempt_time\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\x8f\x01\n\x15ListDeliveriesRequest\x12\x13\n\x0blistener_id\x18\x01 \x01(\t\x12\x10\n\x08\x65vent_id\x18\x02 \x01(\t\x12(\n\x05state\x18\x03 \x01(\x0e\x32\x19.tidings.v1.DeliveryState\x12\x11\n\tpage_size\x18\x04 \x01(\x05\x12\x12\n\npage_token\x18\x05 \x01(\t\"[\n\x16ListDeliveriesResponse\x12(\n\ndeliveries\x18\x01 \x03(\x0b\x32\x14.tidings.v1.Delivery\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"\x9d\x01\n\x16RedeliverEventsRequest\x12\x13\n\x0blistener_id\x18\x01 \x01(\t\x12\x10\n\x08\x65vent_id\x18\x02 \x01(\t\x12.\n\nstart_time\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12,\n\x08\x65nd_time\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\")\n\x17RedeliverEventsResponse\x12\x0e\n\x06queued\x18\x01 \x01(\x05\"J\n\x0eListenerSecret\x12\x13\n\x0blistener_id\x18\x01 \x01(\t\x12\x0b\n\x03url\x18\x02 \x01(\t\x12\x16\n\x0esigning_secret\x18\x03 \x01(\t*\x9e\x01\n\rEventCategory\x12\x1e\n\x1a\x45VENT_CATEGORY_UNSPECIFIED\x10\x00\x12\x1c\n\x18\x45VENT_CATEGORY_EXECUTION\x10\x01\x12\x17\n\x13\x45VENT_CATEGORY_TASK\x10\x02\x12\x19\n\x15\x45VENT_CATEGORY_ENGINE\x10\x03\x12\x1b\n\x17\x45VENT_CATEGORY_LISTENER\x10\x04*\x85\x01\n\rListenerScope\x12\x1e\n\x1aLISTENER_SCOPE_UNSPECIFIED\x10\x00\x12\x19\n\x15LISTENER_SCOPE_GLOBAL\x10\x01\x12\x1b\n\x17LISTENER_SCOPE_WORKFLOW\x10\x02\x12\x1c\n\x18LISTENER_SCOPE_EXECUTION\x10\x03*t\n\x0f\x43loudEventsMode\x12!\n\x1d\x43LOUD_EVENTS_MODE_UNSPECIFIED\x10\x00\x12 \n\x1c\x43LOUD_EVENTS_MODE_STRUCTURED\x10\x01\x12\x1c\n\x18\x43LOUD_EVENTS_MODE_BINARY\x10\x02*\x9d\x01\n\rDeliveryState\x12\x1e\n\x1a\x44\x45LIVERY_STATE_UNSPECIFIED\x10\x00\x12\x1a\n\x16\x44\x45LIVERY_STATE_PENDING\x10\x01\x12\x1c\n\x18\x44\x45LIVERY_STATE_DELIVERED\x10\x02\x12\x19\n\x15\x44\x45LIVERY_STATE_FAILED\x10\x03\x12\x17\n\x13\x44\x45LIVERY_STATE_DEAD\x10\x04\x32\x9d\x06\n\x0fListenerService\x12W\n\x0e\x43reateListener\x12!.tidings.v1.CreateListenerRequest\x1a\".tidings.v1.CreateListenerResponse\x12N\n\x0bGetListener\x12\x1e.tidings.v1.GetListenerRequest\x1a\x1f.tidings.v1.GetListenerResponse\x12T\n\rListListeners\x12 .tidings.v1.ListListenersRequest\x1a!.tidings.v1.ListListenersResponse\x12W\n\x0eUpdateListener\x12!.tidings.v1.UpdateListenerRequest\x1a\".tidings.v1.UpdateListenerResponse\x12W\n\x0e\x44\x65leteListener\x12!.tidings.v1.DeleteListenerRequest\x1a\".tidings.v1.DeleteListenerResponse\x12Q\n\x0cRotateSecret\x12\x1f.tidings.v1.RotateSecretRequest\x1a .tidings.v1.RotateSecretResponse\x12Q\n\x0cTestListener\x12\x1f.tidings.v1.TestListenerRequest\x1a .tidings.v1.TestListenerResponse\x12W\n\x0eListDeliveries\x12!.tidings.v1.ListDeliveriesRequest\x1a\".tidings.v1.ListDeliveriesResponse\x12Z\n\x0fRedeliverEvents\x12\".tidings.v1.RedeliverEventsRequest\x1a#.tidings.v1.RedeliverEventsResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x19tidings/v1/listener.proto\x12\ntidings.v1\x1a\x1egoogle/protobuf/duration.proto\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x16tidings/v1/event.proto\"x\n\x0eListenerFilter\x12\x11\n\tworkflows\x18\x01 \x03(\t\x12-\n\ncategories\x18\x02 \x03(\x0e\x32\x19.tidings.v1.EventCategory\x12$\n\x05types\x18\x03 \x03(\x0e\x32\x15.tidings.v1.EventType\"\xfe\x01\n\x10WebhookTransport\x12\x0b\n\x03url\x18\x01 \x01(\t\x12\x0e\n\x06method\x18\x02 \x01(\t\x12:\n\x07headers\x18\x03 \x03(\x0b\x32).tidings.v1.WebhookTransport.HeadersEntry\x12*\n\x07timeout\x18\x04 \x01(\x0b\x32\x19.google.protobuf.Duration\x12\x35\n\x10\x63loudevents_mode\x18\x05 \x01(\x0e\x32\x1b.tidings.v1.CloudEventsMode\x1a.\n\x0cHeadersEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"V\n\x0eKafkaTransport\x12\r\n\x05topic\x18\x01 \x01(\t\x12\x35\n\x10\x63loudevents_mode\x18\x02 \x01(\x0e\x32\x1b.tidings.v1.CloudEventsMode\"\x8c\x01\n\x0bRetryPolicy\x12+\n\x08schedule\x18\x01 \x03(\x0b\x32\x19.google.protobuf.Duration\x12\x13\n\x06jitter\x18\x02 \x01(\x01H\x00\x88\x01\x01\x12\x30\n\rdisable_after\x18\x03 \x01(\x0b\x32\x19.google.protobuf.DurationB\t\n\x07_jitter\"\xad\x04\n\x08Listener\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12(\n\x05scope\x18\x03 \x01(\x0e\x32\x19.tidings.v1.ListenerScope\x12\x10\n\x08scope_id\x18\x04 \x01(\t\x12*\n\x06\x66ilter\x18\x05 \x01(\x0b\x32\x1a.tidings.v1.ListenerFilter\x12\x0f\n\x07profile\x18\x06 \x01(\t\x12/\n\x07webhook\x18\x07 \x01(\x0b\x32\x1c.tidings.v1.WebhookTransportH\x00\x12+\n\x05kafka\x18\x08 \x01(\x0b\x32\x1a.tidings.v1.KafkaTransportH\x00\x12-\n\x0cretry_policy\x18\t \x01(\x0b\x32\x17.tidings.v1.RetryPolicy\x12\x14\n\x07\x65nabled\x18\n \x01(\x08H\x01\x88\x01\x01\x12\x17\n\x0f\x64isabled_reason\x18\x0b \x01(\t\x12/\n\x0b\x63reate_time\x18\x0c \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0bupdate_time\x18\r \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x12\n\nextensions\x18\x0e \x01(\x08\x12\x35\n\x12\x64\x65livery_retention\x18\x0f \x01(\x0b\x32\x19.google.protobuf.Duration\x12\x0c\n\x04\x65tag\x18\x10 \x01(\tB\x0b\n\ttransportB\n\n\x08_enabled\"k\n\x15\x43reateListenerRequest\x12&\n\x08listener\x18\x01 \x01(\x0b\x32\x14.tidings.v1.Listener\x12\x16\n\x0esigning_secret\x18\x02 \x01(\t\x12\x12\n\nrequest_id\x18\x03 \x01(\t\"X\n\x16\x43reateListenerResponse\x12&\n\x08listener\x18\x01 \x01(\x0b\x32\x14.tidings.v1.Listener\x12\x16\n\x0esigning_secret\x18\x02 \x01(\t\" \n\x12GetListenerRequest\x12\n\n\x02id\x18\x01 \x01(\t\"=\n\x13GetListenerResponse\x12&\n\x08listener\x18\x01 \x01(\x0b\x32\x14.tidings.v1.Listener\"=\n\x14ListListenersRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\"Y\n\x15ListListenersResponse\x12\'\n\tlisteners\x18\x01 \x03(\x0b\x32\x14.tidings.v1.Listener\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"p\n\x15UpdateListenerRequest\x12&\n\x08listener\x18\x01 \x01(\x0b\x32\x14.tidings.v1.Listener\x12/\n\x0bupdate_mask\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.FieldMask\"@\n\x16UpdateListenerResponse\x12&\n\x08listener\x18\x01 \x01(\x0b\x32\x14.tidings.v1.Listener\"1\n\x15\x44\x65leteListenerRequest\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0c\n\x04\x65tag\x18\x02 \x01(\t\"\x18\n\x16\x44\x65leteListenerResponse\"R\n\x13RotateSecretRequest\x12\n\n\x02id\x18\x01 \x01(\t\x12/\n\x0cgrace_period\x18\x02 \x01(\x0b\x32\x19.google.protobuf.Duration\"j\n\x14RotateSecretResponse\x12\x16\n\x0esigning_secret\x18\x01 \x01(\t\x12:\n\x16old_secret_expire_time\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"!\n\x13TestListenerRequest\x12\n\n\x02id\x18\x01 \x01(\t\"D\n\x14TestListenerResponse\x12,\n\x07\x61ttempt\x18\x01 \x01(\x0b\x32\x1b.tidings.v1.DeliveryAttempt\"\xa5\x01\n\x0f\x44\x65liveryAttempt\x12(\n\x04time\x18\x01 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x13\n\x0bhttp_status\x18\x02 \x01(\x05\x12\r\n\x05\x65rror\x18\x03 \x01(\t\x12*\n\x07latency\x18\x04 \x01(\x0b\x32\x19.google.protobuf.Duration\x12\x18\n\x10response_snippet\x18\x05 \x01(\t\"\x94\x02\n\x08\x44\x65livery\x12\x13\n\x0blistener_id\x18\x01 \x01(\t\x12\x10\n\x08\x65vent_id\x18\x02 \x01(\t\x12\x14\n\x0c\x65xecution_id\x18\x03 \x01(\t\x12\x10\n\x08sequence\x18\x04 \x01(\x04\x12)\n\nevent_type\x18\x05 \x01(\x0e\x32\x15.tidings.v1.EventType\x12(\n\x05state\x18\x06 \x01(\x0e\x32\x19.tidings.v1.DeliveryState\x12-\n\x08\x61ttempts\x18\x07 \x03(\x0b\x32\x1b.tidings.v1.DeliveryAttempt\x12\x35\n\x11next_attempt_time\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\x8f\x01\n\x15ListDeliveriesRequest\x12\x13\n\x0blistener_id\x18\x01 \x01(\t\x12\x10\n\x08\x65vent_id\x18\x02 \x01(\t\x12(\n\x05state\x18\x03 \x01(\x0e\x32\x19.tidings.v1.DeliveryState\x12\x11\n\tpage_size\x18\x04 \x01(\x05\x12\x12\n\npage_token\x18\x05 \x01(\t\"[\n\x16ListDeliveriesResponse\x12(\n\ndeliveries\x18\x01 \x03(\x0b\x32\x14.tidings.v1.Delivery\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"\x9d\x01\n\x16RedeliverEventsRequest\x12\x13\n\x0blistener_id\x18\x01 \x01(\t\x12\x10\n\x08\x65vent_id\x18\x02 \x01(\t\x12.\n\nstart_time\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12,\n\x08\x65nd_time\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\")\n\x17RedeliverEventsResponse\x12\x0e\n\x06queued\x18\x01 \x01(\x05\"J\n\x0eListenerSecret\x12\x13\n\x0blistener_id\x18\x01 \x01(\t\x12\x0b\n\x03url\x18\x02 \x01(\t\x12\x16\n\x0esigning_secret\x18\x03 \x01(\t*\x9e\x01\n\rEventCategory\x12\x1e\n\x1a\x45VENT_CATEGORY_UNSPECIFIED\x10\x00\x12\x1c\n\x18\x45VENT_CATEGORY_EXECUTION\x10\x01\x12\x17\n\x13\x45VENT_CATEGORY_TASK\x10\x02\x12\x19\n\x15\x45VENT_CATEGORY_ENGINE\x10\x03\x12\x1b\n\x17\x45VENT_CATEGORY_LISTENER\x10\x04*\x85\x01\n\rListenerScope\x12\x1e\n\x1aLISTENER_SCOPE_UNSPECIFIED\x10\x00\x12\x19\n\x15LISTENER_SCOPE_GLOBAL\x10\x01\x12\x1b\n\x17LISTENER_SCOPE_WORKFLOW\x10\x02\x12\x1c\n\x18LISTENER_SCOPE_EXECUTION\x10\x03*t\n\x0f\x43loudEventsMode\x12!\n\x1d\x43LOUD_EVENTS_MODE_UNSPECIFIED\x10\x00\x12 \n\x1c\x43LOUD_EVENTS_MODE_STRUCTURED\x10\x01\x12\x1c\n\x18\x43LOUD_EVENTS_MODE_BINARY\x10\x02*\x9d\x01\n\rDeliveryState\x12\x1e\n\x1a\x44\x45LIVERY_STATE_UNSPECIFIED\x10\x00\x12\x1a\n\x16\x44\x45LIVERY_STATE_PENDING\x10\x01\x12\x1c\n\x18\x44\x45LIVERY_STATE_DELIVERED\x10\x02\x12\x19\n\x15\x44\x45LIVERY_STATE_FAILED\x10\x03\x12\x17\n\x13\x44\x45LIVERY_STATE_DEAD\x10\x04\x32\x9d\x06\n\x0fListenerService\x12W\n\x0e\x43reateListener\x12!.tidings.v1.CreateListenerRequest\x1a\".tidings.v1.CreateListenerResponse\x12N\n\x0bGetListener\x12\x1e.tidings.v1.GetListenerRequest\x1a\x1f.tidings.v1.GetListenerResponse\x12T\n\rListListeners\x12 .tidings.v1.ListListenersRequest\x1a!.tidings.v1.ListListenersResponse\x12W\n\x0eUpdateListener\x12!.tidings.v1.UpdateListenerRequest\x1a\".tidings.v1.UpdateListenerResponse\x12W\n\x0e\x44\x65leteListener\x12!.tidings.v1.DeleteListenerRequest\x1a\".tidings.v1.DeleteListenerResponse\x12Q\n\x0cRotateSecret\x12\x1f.tidings.v1.RotateSecretRequest\x1a .tidings.v1.RotateSecretResponse\x12Q\n\x0cTestListener\x12\x1f.tidings.v1.TestListenerRequest\x1a .tidings.v1.TestListenerResponse\x12W\n\x0eListDeliveries\x12!.tidings.v1.ListDeliveriesRequest\x1a\".tidings.v1.ListDeliveriesResponse\x12Z\n\x0fRedeliverEvents\x12\".tidings.v1.RedeliverEventsRequest\x1a#.tidings.v1.RedeliverEventsResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -36,68 +37,68 @@ if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
   _globals['_WEBHOOKTRANSPORT_HEADERSENTRY']._loaded_options = None
   _globals['_WEBHOOKTRANSPORT_HEADERSENTRY']._serialized_options = b'8\001'
-  _globals['_EVENTCATEGORY']._serialized_start=3173
-  _globals['_EVENTCATEGORY']._serialized_end=3331
-  _globals['_LISTENERSCOPE']._serialized_start=3334
-  _globals['_LISTENERSCOPE']._serialized_end=3467
-  _globals['_CLOUDEVENTSMODE']._serialized_start=3469
-  _globals['_CLOUDEVENTSMODE']._serialized_end=3585
-  _globals['_DELIVERYSTATE']._serialized_start=3588
-  _globals['_DELIVERYSTATE']._serialized_end=3745
-  _globals['_LISTENERFILTER']._serialized_start=130
-  _globals['_LISTENERFILTER']._serialized_end=250
-  _globals['_WEBHOOKTRANSPORT']._serialized_start=253
-  _globals['_WEBHOOKTRANSPORT']._serialized_end=507
-  _globals['_WEBHOOKTRANSPORT_HEADERSENTRY']._serialized_start=461
-  _globals['_WEBHOOKTRANSPORT_HEADERSENTRY']._serialized_end=507
-  _globals['_KAFKATRANSPORT']._serialized_start=509
-  _globals['_KAFKATRANSPORT']._serialized_end=595
-  _globals['_RETRYPOLICY']._serialized_start=598
-  _globals['_RETRYPOLICY']._serialized_end=738
-  _globals['_LISTENER']._serialized_start=741
-  _globals['_LISTENER']._serialized_end=1284
-  _globals['_CREATELISTENERREQUEST']._serialized_start=1286
-  _globals['_CREATELISTENERREQUEST']._serialized_end=1373
-  _globals['_CREATELISTENERRESPONSE']._serialized_start=1375
-  _globals['_CREATELISTENERRESPONSE']._serialized_end=1463
-  _globals['_GETLISTENERREQUEST']._serialized_start=1465
-  _globals['_GETLISTENERREQUEST']._serialized_end=1497
-  _globals['_GETLISTENERRESPONSE']._serialized_start=1499
-  _globals['_GETLISTENERRESPONSE']._serialized_end=1560
-  _globals['_LISTLISTENERSREQUEST']._serialized_start=1562
-  _globals['_LISTLISTENERSREQUEST']._serialized_end=1623
-  _globals['_LISTLISTENERSRESPONSE']._serialized_start=1625
-  _globals['_LISTLISTENERSRESPONSE']._serialized_end=1714
-  _globals['_UPDATELISTENERREQUEST']._serialized_start=1716
-  _globals['_UPDATELISTENERREQUEST']._serialized_end=1779
-  _globals['_UPDATELISTENERRESPONSE']._serialized_start=1781
-  _globals['_UPDATELISTENERRESPONSE']._serialized_end=1845
-  _globals['_DELETELISTENERREQUEST']._serialized_start=1847
-  _globals['_DELETELISTENERREQUEST']._serialized_end=1882
-  _globals['_DELETELISTENERRESPONSE']._serialized_start=1884
-  _globals['_DELETELISTENERRESPONSE']._serialized_end=1908
-  _globals['_ROTATESECRETREQUEST']._serialized_start=1910
-  _globals['_ROTATESECRETREQUEST']._serialized_end=1992
-  _globals['_ROTATESECRETRESPONSE']._serialized_start=1994
-  _globals['_ROTATESECRETRESPONSE']._serialized_end=2100
-  _globals['_TESTLISTENERREQUEST']._serialized_start=2102
-  _globals['_TESTLISTENERREQUEST']._serialized_end=2135
-  _globals['_TESTLISTENERRESPONSE']._serialized_start=2137
-  _globals['_TESTLISTENERRESPONSE']._serialized_end=2205
-  _globals['_DELIVERYATTEMPT']._serialized_start=2208
-  _globals['_DELIVERYATTEMPT']._serialized_end=2373
-  _globals['_DELIVERY']._serialized_start=2376
-  _globals['_DELIVERY']._serialized_end=2652
-  _globals['_LISTDELIVERIESREQUEST']._serialized_start=2655
-  _globals['_LISTDELIVERIESREQUEST']._serialized_end=2798
-  _globals['_LISTDELIVERIESRESPONSE']._serialized_start=2800
-  _globals['_LISTDELIVERIESRESPONSE']._serialized_end=2891
-  _globals['_REDELIVEREVENTSREQUEST']._serialized_start=2894
-  _globals['_REDELIVEREVENTSREQUEST']._serialized_end=3051
-  _globals['_REDELIVEREVENTSRESPONSE']._serialized_start=3053
-  _globals['_REDELIVEREVENTSRESPONSE']._serialized_end=3094
-  _globals['_LISTENERSECRET']._serialized_start=3096
-  _globals['_LISTENERSECRET']._serialized_end=3170
-  _globals['_LISTENERSERVICE']._serialized_start=3748
-  _globals['_LISTENERSERVICE']._serialized_end=4545
+  _globals['_EVENTCATEGORY']._serialized_start=3304
+  _globals['_EVENTCATEGORY']._serialized_end=3462
+  _globals['_LISTENERSCOPE']._serialized_start=3465
+  _globals['_LISTENERSCOPE']._serialized_end=3598
+  _globals['_CLOUDEVENTSMODE']._serialized_start=3600
+  _globals['_CLOUDEVENTSMODE']._serialized_end=3716
+  _globals['_DELIVERYSTATE']._serialized_start=3719
+  _globals['_DELIVERYSTATE']._serialized_end=3876
+  _globals['_LISTENERFILTER']._serialized_start=164
+  _globals['_LISTENERFILTER']._serialized_end=284
+  _globals['_WEBHOOKTRANSPORT']._serialized_start=287
+  _globals['_WEBHOOKTRANSPORT']._serialized_end=541
+  _globals['_WEBHOOKTRANSPORT_HEADERSENTRY']._serialized_start=495
+  _globals['_WEBHOOKTRANSPORT_HEADERSENTRY']._serialized_end=541
+  _globals['_KAFKATRANSPORT']._serialized_start=543
+  _globals['_KAFKATRANSPORT']._serialized_end=629
+  _globals['_RETRYPOLICY']._serialized_start=632
+  _globals['_RETRYPOLICY']._serialized_end=772
+  _globals['_LISTENER']._serialized_start=775
+  _globals['_LISTENER']._serialized_end=1332
+  _globals['_CREATELISTENERREQUEST']._serialized_start=1334
+  _globals['_CREATELISTENERREQUEST']._serialized_end=1441
+  _globals['_CREATELISTENERRESPONSE']._serialized_start=1443
+  _globals['_CREATELISTENERRESPONSE']._serialized_end=1531
+  _globals['_GETLISTENERREQUEST']._serialized_start=1533
+  _globals['_GETLISTENERREQUEST']._serialized_end=1565
+  _globals['_GETLISTENERRESPONSE']._serialized_start=1567
+  _globals['_GETLISTENERRESPONSE']._serialized_end=1628
+  _globals['_LISTLISTENERSREQUEST']._serialized_start=1630
+  _globals['_LISTLISTENERSREQUEST']._serialized_end=1691
+  _globals['_LISTLISTENERSRESPONSE']._serialized_start=1693
+  _globals['_LISTLISTENERSRESPONSE']._serialized_end=1782
+  _globals['_UPDATELISTENERREQUEST']._serialized_start=1784
+  _globals['_UPDATELISTENERREQUEST']._serialized_end=1896
+  _globals['_UPDATELISTENERRESPONSE']._serialized_start=1898
+  _globals['_UPDATELISTENERRESPONSE']._serialized_end=1962
+  _globals['_DELETELISTENERREQUEST']._serialized_start=1964
+  _globals['_DELETELISTENERREQUEST']._serialized_end=2013
+  _globals['_DELETELISTENERRESPONSE']._serialized_start=2015
+  _globals['_DELETELISTENERRESPONSE']._serialized_end=2039
+  _globals['_ROTATESECRETREQUEST']._serialized_start=2041
+  _globals['_ROTATESECRETREQUEST']._serialized_end=2123
+  _globals['_ROTATESECRETRESPONSE']._serialized_start=2125
+  _globals['_ROTATESECRETRESPONSE']._serialized_end=2231
+  _globals['_TESTLISTENERREQUEST']._serialized_start=2233
+  _globals['_TESTLISTENERREQUEST']._serialized_end=2266
+  _globals['_TESTLISTENERRESPONSE']._serialized_start=2268
+  _globals['_TESTLISTENERRESPONSE']._serialized_end=2336
+  _globals['_DELIVERYATTEMPT']._serialized_start=2339
+  _globals['_DELIVERYATTEMPT']._serialized_end=2504
+  _globals['_DELIVERY']._serialized_start=2507
+  _globals['_DELIVERY']._serialized_end=2783
+  _globals['_LISTDELIVERIESREQUEST']._serialized_start=2786
+  _globals['_LISTDELIVERIESREQUEST']._serialized_end=2929
+  _globals['_LISTDELIVERIESRESPONSE']._serialized_start=2931
+  _globals['_LISTDELIVERIESRESPONSE']._serialized_end=3022
+  _globals['_REDELIVEREVENTSREQUEST']._serialized_start=3025
+  _globals['_REDELIVEREVENTSREQUEST']._serialized_end=3182
+  _globals['_REDELIVEREVENTSRESPONSE']._serialized_start=3184
+  _globals['_REDELIVEREVENTSRESPONSE']._serialized_end=3225
+  _globals['_LISTENERSECRET']._serialized_start=3227
+  _globals['_LISTENERSECRET']._serialized_end=3301
+  _globals['_LISTENERSERVICE']._serialized_start=3879
+  _globals['_LISTENERSERVICE']._serialized_end=4676
 # @@protoc_insertion_point(module_scope)

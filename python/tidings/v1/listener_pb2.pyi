@@ -6,6 +6,7 @@ isort:skip_file
 from collections import abc as _abc
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import duration_pb2 as _duration_pb2
+from google.protobuf import field_mask_pb2 as _field_mask_pb2
 from google.protobuf import message as _message
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
 from google.protobuf.internal import containers as _containers
@@ -29,9 +30,13 @@ class _EventCategory:
 class _EventCategoryEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_EventCategory.ValueType], _builtins.type):
     DESCRIPTOR: _descriptor.EnumDescriptor
     EVENT_CATEGORY_UNSPECIFIED: _EventCategory.ValueType  # 0
+    """Unset; not a category."""
     EVENT_CATEGORY_EXECUTION: _EventCategory.ValueType  # 1
+    """Execution events (EXECUTION_*)."""
     EVENT_CATEGORY_TASK: _EventCategory.ValueType  # 2
+    """Task events (TASK_*)."""
     EVENT_CATEGORY_ENGINE: _EventCategory.ValueType  # 3
+    """Engine events (ENGINE_UP, ENGINE_DOWN)."""
     EVENT_CATEGORY_LISTENER: _EventCategory.ValueType  # 4
     """Listener events (LISTENER_DISABLED)."""
 
@@ -39,9 +44,13 @@ class EventCategory(_EventCategory, metaclass=_EventCategoryEnumTypeWrapper):
     """EventCategory groups event types for filters."""
 
 EVENT_CATEGORY_UNSPECIFIED: EventCategory.ValueType  # 0
+"""Unset; not a category."""
 EVENT_CATEGORY_EXECUTION: EventCategory.ValueType  # 1
+"""Execution events (EXECUTION_*)."""
 EVENT_CATEGORY_TASK: EventCategory.ValueType  # 2
+"""Task events (TASK_*)."""
 EVENT_CATEGORY_ENGINE: EventCategory.ValueType  # 3
+"""Engine events (ENGINE_UP, ENGINE_DOWN)."""
 EVENT_CATEGORY_LISTENER: EventCategory.ValueType  # 4
 """Listener events (LISTENER_DISABLED)."""
 Global___EventCategory: _TypeAlias = EventCategory  # noqa: Y015
@@ -53,6 +62,7 @@ class _ListenerScope:
 class _ListenerScopeEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_ListenerScope.ValueType], _builtins.type):
     DESCRIPTOR: _descriptor.EnumDescriptor
     LISTENER_SCOPE_UNSPECIFIED: _ListenerScope.ValueType  # 0
+    """Unset: GLOBAL when creating a listener."""
     LISTENER_SCOPE_GLOBAL: _ListenerScope.ValueType  # 1
     """Every workflow's events that pass the filter."""
     LISTENER_SCOPE_WORKFLOW: _ListenerScope.ValueType  # 2
@@ -64,6 +74,7 @@ class ListenerScope(_ListenerScope, metaclass=_ListenerScopeEnumTypeWrapper):
     """ListenerScope says whose events a listener hears."""
 
 LISTENER_SCOPE_UNSPECIFIED: ListenerScope.ValueType  # 0
+"""Unset: GLOBAL when creating a listener."""
 LISTENER_SCOPE_GLOBAL: ListenerScope.ValueType  # 1
 """Every workflow's events that pass the filter."""
 LISTENER_SCOPE_WORKFLOW: ListenerScope.ValueType  # 2
@@ -79,6 +90,7 @@ class _CloudEventsMode:
 class _CloudEventsModeEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_CloudEventsMode.ValueType], _builtins.type):
     DESCRIPTOR: _descriptor.EnumDescriptor
     CLOUD_EVENTS_MODE_UNSPECIFIED: _CloudEventsMode.ValueType  # 0
+    """Unset: STRUCTURED."""
     CLOUD_EVENTS_MODE_STRUCTURED: _CloudEventsMode.ValueType  # 1
     """The whole event as application/cloudevents+json."""
     CLOUD_EVENTS_MODE_BINARY: _CloudEventsMode.ValueType  # 2
@@ -88,6 +100,7 @@ class CloudEventsMode(_CloudEventsMode, metaclass=_CloudEventsModeEnumTypeWrappe
     """CloudEventsMode is how the cloudevents profile is carried."""
 
 CLOUD_EVENTS_MODE_UNSPECIFIED: CloudEventsMode.ValueType  # 0
+"""Unset: STRUCTURED."""
 CLOUD_EVENTS_MODE_STRUCTURED: CloudEventsMode.ValueType  # 1
 """The whole event as application/cloudevents+json."""
 CLOUD_EVENTS_MODE_BINARY: CloudEventsMode.ValueType  # 2
@@ -101,8 +114,11 @@ class _DeliveryState:
 class _DeliveryStateEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_DeliveryState.ValueType], _builtins.type):
     DESCRIPTOR: _descriptor.EnumDescriptor
     DELIVERY_STATE_UNSPECIFIED: _DeliveryState.ValueType  # 0
+    """Unset (in a filter: any state)."""
     DELIVERY_STATE_PENDING: _DeliveryState.ValueType  # 1
+    """Not yet tried, or being tried."""
     DELIVERY_STATE_DELIVERED: _DeliveryState.ValueType  # 2
+    """The receiver accepted it (a 2xx answer)."""
     DELIVERY_STATE_FAILED: _DeliveryState.ValueType  # 3
     """Failed; will be tried again at next_attempt_time."""
     DELIVERY_STATE_DEAD: _DeliveryState.ValueType  # 4
@@ -112,8 +128,11 @@ class DeliveryState(_DeliveryState, metaclass=_DeliveryStateEnumTypeWrapper):
     """DeliveryState is where one event stands with one listener."""
 
 DELIVERY_STATE_UNSPECIFIED: DeliveryState.ValueType  # 0
+"""Unset (in a filter: any state)."""
 DELIVERY_STATE_PENDING: DeliveryState.ValueType  # 1
+"""Not yet tried, or being tried."""
 DELIVERY_STATE_DELIVERED: DeliveryState.ValueType  # 2
+"""The receiver accepted it (a 2xx answer)."""
 DELIVERY_STATE_FAILED: DeliveryState.ValueType  # 3
 """Failed; will be tried again at next_attempt_time."""
 DELIVERY_STATE_DEAD: DeliveryState.ValueType  # 4
@@ -134,9 +153,13 @@ class ListenerFilter(_message.Message):
         """Workflow names or ids."""
 
     @_builtins.property
-    def categories(self) -> _containers.RepeatedScalarFieldContainer[Global___EventCategory.ValueType]: ...
+    def categories(self) -> _containers.RepeatedScalarFieldContainer[Global___EventCategory.ValueType]:
+        """Only events of these categories."""
+
     @_builtins.property
-    def types(self) -> _containers.RepeatedScalarFieldContainer[_event_pb2.EventType.ValueType]: ...
+    def types(self) -> _containers.RepeatedScalarFieldContainer[_event_pb2.EventType.ValueType]:
+        """Only events of these types."""
+
     def __init__(
         self,
         *,
@@ -186,11 +209,17 @@ class WebhookTransport(_message.Message):
     TIMEOUT_FIELD_NUMBER: _builtins.int
     CLOUDEVENTS_MODE_FIELD_NUMBER: _builtins.int
     url: _builtins.str
+    """Where to send each event (private addresses only if the server allows
+    them).
+    """
     method: _builtins.str
     """POST (default) or PUT."""
     cloudevents_mode: Global___CloudEventsMode.ValueType
+    """How the cloudevents profiles are carried."""
     @_builtins.property
-    def headers(self) -> _containers.ScalarMap[_builtins.str, _builtins.str]: ...
+    def headers(self) -> _containers.ScalarMap[_builtins.str, _builtins.str]:
+        """Extra HTTP headers sent with every request."""
+
     @_builtins.property
     def timeout(self) -> _duration_pb2.Duration:
         """Total time for one attempt (default 15 s; connecting gets at most 5 s)."""
@@ -221,7 +250,9 @@ class KafkaTransport(_message.Message):
     TOPIC_FIELD_NUMBER: _builtins.int
     CLOUDEVENTS_MODE_FIELD_NUMBER: _builtins.int
     topic: _builtins.str
+    """The Kafka topic to produce to."""
     cloudevents_mode: Global___CloudEventsMode.ValueType
+    """How the cloudevents profiles are carried."""
     def __init__(
         self,
         *,
@@ -276,6 +307,8 @@ Global___RetryPolicy: _TypeAlias = RetryPolicy  # noqa: Y015
 
 @_typing.final
 class Listener(_message.Message):
+    """Listener says who hears what: a filter, a payload profile and a transport."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     ID_FIELD_NUMBER: _builtins.int
@@ -293,9 +326,13 @@ class Listener(_message.Message):
     UPDATE_TIME_FIELD_NUMBER: _builtins.int
     EXTENSIONS_FIELD_NUMBER: _builtins.int
     DELIVERY_RETENTION_FIELD_NUMBER: _builtins.int
+    ETAG_FIELD_NUMBER: _builtins.int
     id: _builtins.str
+    """Server-assigned id (UUID; a scoped listener's id names its owner)."""
     name: _builtins.str
+    """A name for people; need not be unique."""
     scope: Global___ListenerScope.ValueType
+    """Whose events it hears."""
     scope_id: _builtins.str
     """The workflow or execution id of a scoped listener."""
     profile: _builtins.str
@@ -312,18 +349,36 @@ class Listener(_message.Message):
     tencent's <EventName>. False (the default): a receiver written to the
     seed accepts every payload.
     """
+    etag: _builtins.str
+    """Changes with every change of the listener (AIP-154), an update or an
+    automatic disabling: give it to UpdateListener (here) or DeleteListener
+    to act only on the listener as it was read (a stale one is ABORTED with
+    reason STALE_ETAG). Opaque; strong.
+    """
     @_builtins.property
-    def filter(self) -> Global___ListenerFilter: ...
+    def filter(self) -> Global___ListenerFilter:
+        """Which events it hears."""
+
     @_builtins.property
-    def webhook(self) -> Global___WebhookTransport: ...
+    def webhook(self) -> Global___WebhookTransport:
+        """Deliver over HTTP."""
+
     @_builtins.property
-    def kafka(self) -> Global___KafkaTransport: ...
+    def kafka(self) -> Global___KafkaTransport:
+        """Deliver to a Kafka topic."""
+
     @_builtins.property
-    def retry_policy(self) -> Global___RetryPolicy: ...
+    def retry_policy(self) -> Global___RetryPolicy:
+        """When a failed delivery is tried again."""
+
     @_builtins.property
-    def create_time(self) -> _timestamp_pb2.Timestamp: ...
+    def create_time(self) -> _timestamp_pb2.Timestamp:
+        """When it was created."""
+
     @_builtins.property
-    def update_time(self) -> _timestamp_pb2.Timestamp: ...
+    def update_time(self) -> _timestamp_pb2.Timestamp:
+        """When its settings last changed."""
+
     @_builtins.property
     def delivery_retention(self) -> _duration_pb2.Duration:
         """How long this listener's settled delivery records (DELIVERED, DEAD) and
@@ -351,10 +406,11 @@ class Listener(_message.Message):
         update_time: _timestamp_pb2.Timestamp | None = ...,
         extensions: _builtins.bool = ...,
         delivery_retention: _duration_pb2.Duration | None = ...,
+        etag: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["_enabled", b"_enabled", "create_time", b"create_time", "delivery_retention", b"delivery_retention", "enabled", b"enabled", "filter", b"filter", "kafka", b"kafka", "retry_policy", b"retry_policy", "transport", b"transport", "update_time", b"update_time", "webhook", b"webhook"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["_enabled", b"_enabled", "create_time", b"create_time", "delivery_retention", b"delivery_retention", "disabled_reason", b"disabled_reason", "enabled", b"enabled", "extensions", b"extensions", "filter", b"filter", "id", b"id", "kafka", b"kafka", "name", b"name", "profile", b"profile", "retry_policy", b"retry_policy", "scope", b"scope", "scope_id", b"scope_id", "transport", b"transport", "update_time", b"update_time", "webhook", b"webhook"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_enabled", b"_enabled", "create_time", b"create_time", "delivery_retention", b"delivery_retention", "disabled_reason", b"disabled_reason", "enabled", b"enabled", "etag", b"etag", "extensions", b"extensions", "filter", b"filter", "id", b"id", "kafka", b"kafka", "name", b"name", "profile", b"profile", "retry_policy", b"retry_policy", "scope", b"scope", "scope_id", b"scope_id", "transport", b"transport", "update_time", b"update_time", "webhook", b"webhook"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     _WhichOneofReturnType__enabled: _TypeAlias = _typing.Literal["enabled"]  # noqa: Y015
     _WhichOneofArgType__enabled: _TypeAlias = _typing.Literal["_enabled", b"_enabled"]  # noqa: Y015
@@ -369,12 +425,22 @@ Global___Listener: _TypeAlias = Listener  # noqa: Y015
 
 @_typing.final
 class CreateListenerRequest(_message.Message):
+    """CreateListenerRequest is the request of CreateListener."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     LISTENER_FIELD_NUMBER: _builtins.int
     SIGNING_SECRET_FIELD_NUMBER: _builtins.int
+    REQUEST_ID_FIELD_NUMBER: _builtins.int
     signing_secret: _builtins.str
     """A `whsec_` secret to sign webhooks with; generated when empty."""
+    request_id: _builtins.str
+    """Makes retries safe (AIP-155): a request repeated with the same request_id
+    answers with the listener the first one made (and its newest signing
+    secret); the same request_id with a different request is
+    INVALID_ARGUMENT (reason REQUEST_ID_REUSED). At most 128 characters;
+    remembered 7 days.
+    """
     @_builtins.property
     def listener(self) -> Global___Listener:
         """id, disabled_reason and the times are ignored (set by the server)."""
@@ -384,10 +450,11 @@ class CreateListenerRequest(_message.Message):
         *,
         listener: Global___Listener | None = ...,
         signing_secret: _builtins.str = ...,
+        request_id: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["listener", b"listener"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["listener", b"listener", "signing_secret", b"signing_secret"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["listener", b"listener", "request_id", b"request_id", "signing_secret", b"signing_secret"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -395,6 +462,8 @@ Global___CreateListenerRequest: _TypeAlias = CreateListenerRequest  # noqa: Y015
 
 @_typing.final
 class CreateListenerResponse(_message.Message):
+    """CreateListenerResponse is the response of CreateListener."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     LISTENER_FIELD_NUMBER: _builtins.int
@@ -402,7 +471,9 @@ class CreateListenerResponse(_message.Message):
     signing_secret: _builtins.str
     """The signing secret; returned only here and by RotateSecret."""
     @_builtins.property
-    def listener(self) -> Global___Listener: ...
+    def listener(self) -> Global___Listener:
+        """The listener as stored (never with its secrets)."""
+
     def __init__(
         self,
         *,
@@ -419,10 +490,13 @@ Global___CreateListenerResponse: _TypeAlias = CreateListenerResponse  # noqa: Y0
 
 @_typing.final
 class GetListenerRequest(_message.Message):
+    """GetListenerRequest is the request of GetListener."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     ID_FIELD_NUMBER: _builtins.int
     id: _builtins.str
+    """The listener's id."""
     def __init__(
         self,
         *,
@@ -438,11 +512,15 @@ Global___GetListenerRequest: _TypeAlias = GetListenerRequest  # noqa: Y015
 
 @_typing.final
 class GetListenerResponse(_message.Message):
+    """GetListenerResponse is the response of GetListener."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     LISTENER_FIELD_NUMBER: _builtins.int
     @_builtins.property
-    def listener(self) -> Global___Listener: ...
+    def listener(self) -> Global___Listener:
+        """The listener as stored (never with its secrets)."""
+
     def __init__(
         self,
         *,
@@ -458,12 +536,18 @@ Global___GetListenerResponse: _TypeAlias = GetListenerResponse  # noqa: Y015
 
 @_typing.final
 class ListListenersRequest(_message.Message):
+    """ListListenersRequest is the request of ListListeners."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     PAGE_SIZE_FIELD_NUMBER: _builtins.int
     PAGE_TOKEN_FIELD_NUMBER: _builtins.int
     page_size: _builtins.int
+    """At most this many items (default 50, at most 1000)."""
     page_token: _builtins.str
+    """A previous response's next_page_token, with the same filters; empty for the
+    first page.
+    """
     def __init__(
         self,
         *,
@@ -480,13 +564,18 @@ Global___ListListenersRequest: _TypeAlias = ListListenersRequest  # noqa: Y015
 
 @_typing.final
 class ListListenersResponse(_message.Message):
+    """ListListenersResponse is the response of ListListeners."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     LISTENERS_FIELD_NUMBER: _builtins.int
     NEXT_PAGE_TOKEN_FIELD_NUMBER: _builtins.int
     next_page_token: _builtins.str
+    """The page_token of the next page; empty on the last page."""
     @_builtins.property
-    def listeners(self) -> _containers.RepeatedCompositeFieldContainer[Global___Listener]: ...
+    def listeners(self) -> _containers.RepeatedCompositeFieldContainer[Global___Listener]:
+        """This page's listeners."""
+
     def __init__(
         self,
         *,
@@ -503,21 +592,36 @@ Global___ListListenersResponse: _TypeAlias = ListListenersResponse  # noqa: Y015
 
 @_typing.final
 class UpdateListenerRequest(_message.Message):
+    """UpdateListenerRequest is the request of UpdateListener."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     LISTENER_FIELD_NUMBER: _builtins.int
+    UPDATE_MASK_FIELD_NUMBER: _builtins.int
     @_builtins.property
     def listener(self) -> Global___Listener:
-        """The listener as it should be (its id names it)."""
+        """The listener's id names it; the fields update_mask names are changed, an
+        etag given is checked (stale: ABORTED).
+        """
+
+    @_builtins.property
+    def update_mask(self) -> _field_mask_pb2.FieldMask:
+        """Which fields of listener to change (AIP-134), paths such as `enabled`,
+        `filter`, `webhook.url`; a message field named whole is replaced whole.
+        Unset: the fields given (non-default); `*`: every field (a full
+        replace). Output-only fields (id, scope, scope_id, times,
+        disabled_reason, etag) are ignored; an unknown path is INVALID_ARGUMENT.
+        """
 
     def __init__(
         self,
         *,
         listener: Global___Listener | None = ...,
+        update_mask: _field_mask_pb2.FieldMask | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["listener", b"listener"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["listener", b"listener", "update_mask", b"update_mask"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["listener", b"listener"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["listener", b"listener", "update_mask", b"update_mask"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -525,11 +629,15 @@ Global___UpdateListenerRequest: _TypeAlias = UpdateListenerRequest  # noqa: Y015
 
 @_typing.final
 class UpdateListenerResponse(_message.Message):
+    """UpdateListenerResponse is the response of UpdateListener."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     LISTENER_FIELD_NUMBER: _builtins.int
     @_builtins.property
-    def listener(self) -> Global___Listener: ...
+    def listener(self) -> Global___Listener:
+        """The listener as stored (never with its secrets)."""
+
     def __init__(
         self,
         *,
@@ -545,18 +653,27 @@ Global___UpdateListenerResponse: _TypeAlias = UpdateListenerResponse  # noqa: Y0
 
 @_typing.final
 class DeleteListenerRequest(_message.Message):
+    """DeleteListenerRequest is the request of DeleteListener."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     ID_FIELD_NUMBER: _builtins.int
+    ETAG_FIELD_NUMBER: _builtins.int
     id: _builtins.str
+    """The listener's id."""
+    etag: _builtins.str
+    """The listener's etag as read: it is deleted only if that is still the
+    current one, else ABORTED (STALE_ETAG). Empty: no check.
+    """
     def __init__(
         self,
         *,
         id: _builtins.str = ...,
+        etag: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["id", b"id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["etag", b"etag", "id", b"id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -564,6 +681,8 @@ Global___DeleteListenerRequest: _TypeAlias = DeleteListenerRequest  # noqa: Y015
 
 @_typing.final
 class DeleteListenerResponse(_message.Message):
+    """DeleteListenerResponse is the response of DeleteListener."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     def __init__(
@@ -579,11 +698,14 @@ Global___DeleteListenerResponse: _TypeAlias = DeleteListenerResponse  # noqa: Y0
 
 @_typing.final
 class RotateSecretRequest(_message.Message):
+    """RotateSecretRequest is the request of RotateSecret."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     ID_FIELD_NUMBER: _builtins.int
     GRACE_PERIOD_FIELD_NUMBER: _builtins.int
     id: _builtins.str
+    """The listener's id."""
     @_builtins.property
     def grace_period(self) -> _duration_pb2.Duration:
         """How long the old secret keeps signing (default 24 h)."""
@@ -604,13 +726,18 @@ Global___RotateSecretRequest: _TypeAlias = RotateSecretRequest  # noqa: Y015
 
 @_typing.final
 class RotateSecretResponse(_message.Message):
+    """RotateSecretResponse is the response of RotateSecret."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     SIGNING_SECRET_FIELD_NUMBER: _builtins.int
     OLD_SECRET_EXPIRE_TIME_FIELD_NUMBER: _builtins.int
     signing_secret: _builtins.str
+    """The new signing secret (whsec_...); returned only here."""
     @_builtins.property
-    def old_secret_expire_time(self) -> _timestamp_pb2.Timestamp: ...
+    def old_secret_expire_time(self) -> _timestamp_pb2.Timestamp:
+        """When the old secret stops signing."""
+
     def __init__(
         self,
         *,
@@ -627,10 +754,13 @@ Global___RotateSecretResponse: _TypeAlias = RotateSecretResponse  # noqa: Y015
 
 @_typing.final
 class TestListenerRequest(_message.Message):
+    """TestListenerRequest is the request of TestListener."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     ID_FIELD_NUMBER: _builtins.int
     id: _builtins.str
+    """The listener's id."""
     def __init__(
         self,
         *,
@@ -646,11 +776,15 @@ Global___TestListenerRequest: _TypeAlias = TestListenerRequest  # noqa: Y015
 
 @_typing.final
 class TestListenerResponse(_message.Message):
+    """TestListenerResponse is the response of TestListener."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     ATTEMPT_FIELD_NUMBER: _builtins.int
     @_builtins.property
-    def attempt(self) -> Global___DeliveryAttempt: ...
+    def attempt(self) -> Global___DeliveryAttempt:
+        """The ping's attempt: the receiver's answer or the error."""
+
     def __init__(
         self,
         *,
@@ -666,6 +800,8 @@ Global___TestListenerResponse: _TypeAlias = TestListenerResponse  # noqa: Y015
 
 @_typing.final
 class DeliveryAttempt(_message.Message):
+    """DeliveryAttempt is one try at delivering one event to one listener."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     TIME_FIELD_NUMBER: _builtins.int
@@ -680,9 +816,13 @@ class DeliveryAttempt(_message.Message):
     response_snippet: _builtins.str
     """The first 1 KiB of the response body."""
     @_builtins.property
-    def time(self) -> _timestamp_pb2.Timestamp: ...
+    def time(self) -> _timestamp_pb2.Timestamp:
+        """When the attempt began."""
+
     @_builtins.property
-    def latency(self) -> _duration_pb2.Duration: ...
+    def latency(self) -> _duration_pb2.Duration:
+        """How long it took until the answer (or the error)."""
+
     def __init__(
         self,
         *,
@@ -702,6 +842,8 @@ Global___DeliveryAttempt: _TypeAlias = DeliveryAttempt  # noqa: Y015
 
 @_typing.final
 class Delivery(_message.Message):
+    """Delivery is where one event stands with one webhook listener."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     LISTENER_ID_FIELD_NUMBER: _builtins.int
@@ -713,15 +855,25 @@ class Delivery(_message.Message):
     ATTEMPTS_FIELD_NUMBER: _builtins.int
     NEXT_ATTEMPT_TIME_FIELD_NUMBER: _builtins.int
     listener_id: _builtins.str
+    """The listener's id."""
     event_id: _builtins.str
+    """The event's id."""
     execution_id: _builtins.str
+    """The execution the event belongs to."""
     sequence: _builtins.int
+    """The event's position within its execution."""
     event_type: _event_pb2.EventType.ValueType
+    """The event's type."""
     state: Global___DeliveryState.ValueType
+    """Where the delivery stands."""
     @_builtins.property
-    def attempts(self) -> _containers.RepeatedCompositeFieldContainer[Global___DeliveryAttempt]: ...
+    def attempts(self) -> _containers.RepeatedCompositeFieldContainer[Global___DeliveryAttempt]:
+        """Its attempts, oldest first."""
+
     @_builtins.property
-    def next_attempt_time(self) -> _timestamp_pb2.Timestamp: ...
+    def next_attempt_time(self) -> _timestamp_pb2.Timestamp:
+        """When it is tried next (FAILED only)."""
+
     def __init__(
         self,
         *,
@@ -744,6 +896,8 @@ Global___Delivery: _TypeAlias = Delivery  # noqa: Y015
 
 @_typing.final
 class ListDeliveriesRequest(_message.Message):
+    """ListDeliveriesRequest is the request of ListDeliveries."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     LISTENER_ID_FIELD_NUMBER: _builtins.int
@@ -752,12 +906,17 @@ class ListDeliveriesRequest(_message.Message):
     PAGE_SIZE_FIELD_NUMBER: _builtins.int
     PAGE_TOKEN_FIELD_NUMBER: _builtins.int
     listener_id: _builtins.str
+    """Only this listener's deliveries; empty: every listener's."""
     event_id: _builtins.str
     """Only this event's deliveries."""
     state: Global___DeliveryState.ValueType
     """Only deliveries in this state; unspecified means all."""
     page_size: _builtins.int
+    """At most this many items (default 50, at most 1000)."""
     page_token: _builtins.str
+    """A previous response's next_page_token, with the same filters; empty for the
+    first page.
+    """
     def __init__(
         self,
         *,
@@ -777,13 +936,18 @@ Global___ListDeliveriesRequest: _TypeAlias = ListDeliveriesRequest  # noqa: Y015
 
 @_typing.final
 class ListDeliveriesResponse(_message.Message):
+    """ListDeliveriesResponse is the response of ListDeliveries."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     DELIVERIES_FIELD_NUMBER: _builtins.int
     NEXT_PAGE_TOKEN_FIELD_NUMBER: _builtins.int
     next_page_token: _builtins.str
+    """The page_token of the next page; empty on the last page."""
     @_builtins.property
-    def deliveries(self) -> _containers.RepeatedCompositeFieldContainer[Global___Delivery]: ...
+    def deliveries(self) -> _containers.RepeatedCompositeFieldContainer[Global___Delivery]:
+        """This page's deliveries."""
+
     def __init__(
         self,
         *,
@@ -800,6 +964,8 @@ Global___ListDeliveriesResponse: _TypeAlias = ListDeliveriesResponse  # noqa: Y0
 
 @_typing.final
 class RedeliverEventsRequest(_message.Message):
+    """RedeliverEventsRequest is the request of RedeliverEvents."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     LISTENER_ID_FIELD_NUMBER: _builtins.int
@@ -807,14 +973,19 @@ class RedeliverEventsRequest(_message.Message):
     START_TIME_FIELD_NUMBER: _builtins.int
     END_TIME_FIELD_NUMBER: _builtins.int
     listener_id: _builtins.str
+    """The listener to deliver to again."""
     event_id: _builtins.str
     """One event; or, when empty, every failed or dead delivery of the listener
     whose event happened in [start_time, end_time).
     """
     @_builtins.property
-    def start_time(self) -> _timestamp_pb2.Timestamp: ...
+    def start_time(self) -> _timestamp_pb2.Timestamp:
+        """The start (inclusive) of the range of event times."""
+
     @_builtins.property
-    def end_time(self) -> _timestamp_pb2.Timestamp: ...
+    def end_time(self) -> _timestamp_pb2.Timestamp:
+        """The end (exclusive) of the range of event times; unset: now."""
+
     def __init__(
         self,
         *,
@@ -833,10 +1004,13 @@ Global___RedeliverEventsRequest: _TypeAlias = RedeliverEventsRequest  # noqa: Y0
 
 @_typing.final
 class RedeliverEventsResponse(_message.Message):
+    """RedeliverEventsResponse is the response of RedeliverEvents."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     QUEUED_FIELD_NUMBER: _builtins.int
     queued: _builtins.int
+    """How many deliveries were queued again."""
     def __init__(
         self,
         *,

@@ -93,31 +93,38 @@ class ListenerServiceServicer:
     """
 
     def CreateListener(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Registers a global listener; the response carries its signing secret, this
+        once.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def GetListener(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Returns a listener by id (never its secrets).
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def ListListeners(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Returns a page of listeners, in creation order.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def UpdateListener(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Changes a listener's settings (update_mask, AIP-134; etag checked); its
+        secrets stay.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def DeleteListener(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Deletes a listener (etag checked if given).
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
@@ -138,7 +145,9 @@ class ListenerServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def ListDeliveries(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Returns a page of webhook deliveries (newest first), each with its
+        attempts.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')

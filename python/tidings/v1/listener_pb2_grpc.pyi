@@ -38,10 +38,19 @@ class ListenerServiceStub:
     @_typing.overload
     def __new__(cls, channel: _aio.Channel) -> ListenerServiceAsyncStub: ...
     CreateListener: _grpc.UnaryUnaryMultiCallable[_listener_pb2.CreateListenerRequest, _listener_pb2.CreateListenerResponse]
+    """Registers a global listener; the response carries its signing secret, this
+    once.
+    """
     GetListener: _grpc.UnaryUnaryMultiCallable[_listener_pb2.GetListenerRequest, _listener_pb2.GetListenerResponse]
+    """Returns a listener by id (never its secrets)."""
     ListListeners: _grpc.UnaryUnaryMultiCallable[_listener_pb2.ListListenersRequest, _listener_pb2.ListListenersResponse]
+    """Returns a page of listeners, in creation order."""
     UpdateListener: _grpc.UnaryUnaryMultiCallable[_listener_pb2.UpdateListenerRequest, _listener_pb2.UpdateListenerResponse]
+    """Changes a listener's settings (update_mask, AIP-134; etag checked); its
+    secrets stay.
+    """
     DeleteListener: _grpc.UnaryUnaryMultiCallable[_listener_pb2.DeleteListenerRequest, _listener_pb2.DeleteListenerResponse]
+    """Deletes a listener (etag checked if given)."""
     RotateSecret: _grpc.UnaryUnaryMultiCallable[_listener_pb2.RotateSecretRequest, _listener_pb2.RotateSecretResponse]
     """Makes a new signing secret; the old one keeps signing alongside it for a
     grace period (default 24 h).
@@ -49,6 +58,9 @@ class ListenerServiceStub:
     TestListener: _grpc.UnaryUnaryMultiCallable[_listener_pb2.TestListenerRequest, _listener_pb2.TestListenerResponse]
     """Sends a ping event and returns what the receiver answered."""
     ListDeliveries: _grpc.UnaryUnaryMultiCallable[_listener_pb2.ListDeliveriesRequest, _listener_pb2.ListDeliveriesResponse]
+    """Returns a page of webhook deliveries (newest first), each with its
+    attempts.
+    """
     RedeliverEvents: _grpc.UnaryUnaryMultiCallable[_listener_pb2.RedeliverEventsRequest, _listener_pb2.RedeliverEventsResponse]
     """Queues events for delivery again, with the same event ids."""
 
@@ -62,10 +74,19 @@ class ListenerServiceAsyncStub(ListenerServiceStub):
 
     def __init__(self, channel: _aio.Channel) -> None: ...
     CreateListener: _aio.UnaryUnaryMultiCallable[_listener_pb2.CreateListenerRequest, _listener_pb2.CreateListenerResponse]  # type: ignore[assignment]
+    """Registers a global listener; the response carries its signing secret, this
+    once.
+    """
     GetListener: _aio.UnaryUnaryMultiCallable[_listener_pb2.GetListenerRequest, _listener_pb2.GetListenerResponse]  # type: ignore[assignment]
+    """Returns a listener by id (never its secrets)."""
     ListListeners: _aio.UnaryUnaryMultiCallable[_listener_pb2.ListListenersRequest, _listener_pb2.ListListenersResponse]  # type: ignore[assignment]
+    """Returns a page of listeners, in creation order."""
     UpdateListener: _aio.UnaryUnaryMultiCallable[_listener_pb2.UpdateListenerRequest, _listener_pb2.UpdateListenerResponse]  # type: ignore[assignment]
+    """Changes a listener's settings (update_mask, AIP-134; etag checked); its
+    secrets stay.
+    """
     DeleteListener: _aio.UnaryUnaryMultiCallable[_listener_pb2.DeleteListenerRequest, _listener_pb2.DeleteListenerResponse]  # type: ignore[assignment]
+    """Deletes a listener (etag checked if given)."""
     RotateSecret: _aio.UnaryUnaryMultiCallable[_listener_pb2.RotateSecretRequest, _listener_pb2.RotateSecretResponse]  # type: ignore[assignment]
     """Makes a new signing secret; the old one keeps signing alongside it for a
     grace period (default 24 h).
@@ -73,6 +94,9 @@ class ListenerServiceAsyncStub(ListenerServiceStub):
     TestListener: _aio.UnaryUnaryMultiCallable[_listener_pb2.TestListenerRequest, _listener_pb2.TestListenerResponse]  # type: ignore[assignment]
     """Sends a ping event and returns what the receiver answered."""
     ListDeliveries: _aio.UnaryUnaryMultiCallable[_listener_pb2.ListDeliveriesRequest, _listener_pb2.ListDeliveriesResponse]  # type: ignore[assignment]
+    """Returns a page of webhook deliveries (newest first), each with its
+    attempts.
+    """
     RedeliverEvents: _aio.UnaryUnaryMultiCallable[_listener_pb2.RedeliverEventsRequest, _listener_pb2.RedeliverEventsResponse]  # type: ignore[assignment]
     """Queues events for delivery again, with the same event ids."""
 
@@ -88,35 +112,44 @@ class ListenerServiceServicer(metaclass=_abc_1.ABCMeta):
         self,
         request: _listener_pb2.CreateListenerRequest,
         context: _ServicerContext,
-    ) -> _typing.Union[_listener_pb2.CreateListenerResponse, _abc.Awaitable[_listener_pb2.CreateListenerResponse]]: ...
+    ) -> _typing.Union[_listener_pb2.CreateListenerResponse, _abc.Awaitable[_listener_pb2.CreateListenerResponse]]:
+        """Registers a global listener; the response carries its signing secret, this
+        once.
+        """
 
     @_abc_1.abstractmethod
     def GetListener(
         self,
         request: _listener_pb2.GetListenerRequest,
         context: _ServicerContext,
-    ) -> _typing.Union[_listener_pb2.GetListenerResponse, _abc.Awaitable[_listener_pb2.GetListenerResponse]]: ...
+    ) -> _typing.Union[_listener_pb2.GetListenerResponse, _abc.Awaitable[_listener_pb2.GetListenerResponse]]:
+        """Returns a listener by id (never its secrets)."""
 
     @_abc_1.abstractmethod
     def ListListeners(
         self,
         request: _listener_pb2.ListListenersRequest,
         context: _ServicerContext,
-    ) -> _typing.Union[_listener_pb2.ListListenersResponse, _abc.Awaitable[_listener_pb2.ListListenersResponse]]: ...
+    ) -> _typing.Union[_listener_pb2.ListListenersResponse, _abc.Awaitable[_listener_pb2.ListListenersResponse]]:
+        """Returns a page of listeners, in creation order."""
 
     @_abc_1.abstractmethod
     def UpdateListener(
         self,
         request: _listener_pb2.UpdateListenerRequest,
         context: _ServicerContext,
-    ) -> _typing.Union[_listener_pb2.UpdateListenerResponse, _abc.Awaitable[_listener_pb2.UpdateListenerResponse]]: ...
+    ) -> _typing.Union[_listener_pb2.UpdateListenerResponse, _abc.Awaitable[_listener_pb2.UpdateListenerResponse]]:
+        """Changes a listener's settings (update_mask, AIP-134; etag checked); its
+        secrets stay.
+        """
 
     @_abc_1.abstractmethod
     def DeleteListener(
         self,
         request: _listener_pb2.DeleteListenerRequest,
         context: _ServicerContext,
-    ) -> _typing.Union[_listener_pb2.DeleteListenerResponse, _abc.Awaitable[_listener_pb2.DeleteListenerResponse]]: ...
+    ) -> _typing.Union[_listener_pb2.DeleteListenerResponse, _abc.Awaitable[_listener_pb2.DeleteListenerResponse]]:
+        """Deletes a listener (etag checked if given)."""
 
     @_abc_1.abstractmethod
     def RotateSecret(
@@ -141,7 +174,10 @@ class ListenerServiceServicer(metaclass=_abc_1.ABCMeta):
         self,
         request: _listener_pb2.ListDeliveriesRequest,
         context: _ServicerContext,
-    ) -> _typing.Union[_listener_pb2.ListDeliveriesResponse, _abc.Awaitable[_listener_pb2.ListDeliveriesResponse]]: ...
+    ) -> _typing.Union[_listener_pb2.ListDeliveriesResponse, _abc.Awaitable[_listener_pb2.ListDeliveriesResponse]]:
+        """Returns a page of webhook deliveries (newest first), each with its
+        attempts.
+        """
 
     @_abc_1.abstractmethod
     def RedeliverEvents(

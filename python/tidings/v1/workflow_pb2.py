@@ -22,39 +22,40 @@ _runtime_version.ValidateProtobufRuntimeVersion(
 _sym_db = _symbol_database.Default()
 
 
+from google.protobuf import field_mask_pb2 as google_dot_protobuf_dot_field__mask__pb2
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 from tidings.v1 import listener_pb2 as tidings_dot_v1_dot_listener__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x19tidings/v1/workflow.proto\x12\ntidings.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x19tidings/v1/listener.proto\"\xf7\x01\n\x08Workflow\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x12\n\ndefinition\x18\x03 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x04 \x01(\t\x12\x13\n\x0binput_names\x18\x05 \x03(\t\x12\x14\n\x0c\x63\x61llback_url\x18\x06 \x01(\t\x12\x1b\n\x13modify_callback_url\x18\x07 \x01(\t\x12/\n\x0b\x63reate_time\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0bupdate_time\x18\t \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"u\n\x15\x43reateWorkflowRequest\x12\x12\n\ndefinition\x18\x01 \x01(\t\x12\x14\n\x0c\x63\x61llback_url\x18\x02 \x01(\t\x12\x1b\n\x13modify_callback_url\x18\x03 \x01(\t\x12\x15\n\rvalidate_only\x18\x04 \x01(\x08\"\x9f\x01\n\x16\x43reateWorkflowResponse\x12&\n\x08workflow\x18\x01 \x01(\x0b\x32\x14.tidings.v1.Workflow\x12\x34\n\x10listener_secrets\x18\x02 \x03(\x0b\x32\x1a.tidings.v1.ListenerSecret\x12\'\n\tworkflows\x18\x03 \x03(\x0b\x32\x14.tidings.v1.Workflow\"&\n\x12GetWorkflowRequest\x12\x10\n\x08workflow\x18\x01 \x01(\t\"=\n\x13GetWorkflowResponse\x12&\n\x08workflow\x18\x01 \x01(\x0b\x32\x14.tidings.v1.Workflow\"=\n\x14ListWorkflowsRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\"Y\n\x15ListWorkflowsResponse\x12\'\n\tworkflows\x18\x01 \x03(\x0b\x32\x14.tidings.v1.Workflow\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"p\n\x15UpdateWorkflowRequest\x12\x10\n\x08workflow\x18\x01 \x01(\t\x12\x12\n\ndefinition\x18\x02 \x01(\t\x12\x14\n\x0c\x63\x61llback_url\x18\x03 \x01(\t\x12\x1b\n\x13modify_callback_url\x18\x04 \x01(\t\"v\n\x16UpdateWorkflowResponse\x12&\n\x08workflow\x18\x01 \x01(\x0b\x32\x14.tidings.v1.Workflow\x12\x34\n\x10listener_secrets\x18\x02 \x03(\x0b\x32\x1a.tidings.v1.ListenerSecret\")\n\x15\x44\x65leteWorkflowRequest\x12\x10\n\x08workflow\x18\x01 \x01(\t\"\x18\n\x16\x44\x65leteWorkflowResponse2\xc2\x03\n\x0fWorkflowService\x12W\n\x0e\x43reateWorkflow\x12!.tidings.v1.CreateWorkflowRequest\x1a\".tidings.v1.CreateWorkflowResponse\x12N\n\x0bGetWorkflow\x12\x1e.tidings.v1.GetWorkflowRequest\x1a\x1f.tidings.v1.GetWorkflowResponse\x12T\n\rListWorkflows\x12 .tidings.v1.ListWorkflowsRequest\x1a!.tidings.v1.ListWorkflowsResponse\x12W\n\x0eUpdateWorkflow\x12!.tidings.v1.UpdateWorkflowRequest\x1a\".tidings.v1.UpdateWorkflowResponse\x12W\n\x0e\x44\x65leteWorkflow\x12!.tidings.v1.DeleteWorkflowRequest\x1a\".tidings.v1.DeleteWorkflowResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x19tidings/v1/workflow.proto\x12\ntidings.v1\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x19tidings/v1/listener.proto\"\x85\x02\n\x08Workflow\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x12\n\ndefinition\x18\x03 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x04 \x01(\t\x12\x13\n\x0binput_names\x18\x05 \x03(\t\x12\x14\n\x0c\x63\x61llback_url\x18\x06 \x01(\t\x12\x1b\n\x13modify_callback_url\x18\x07 \x01(\t\x12/\n\x0b\x63reate_time\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0bupdate_time\x18\t \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0c\n\x04\x65tag\x18\n \x01(\t\"\x89\x01\n\x15\x43reateWorkflowRequest\x12\x12\n\ndefinition\x18\x01 \x01(\t\x12\x14\n\x0c\x63\x61llback_url\x18\x02 \x01(\t\x12\x1b\n\x13modify_callback_url\x18\x03 \x01(\t\x12\x15\n\rvalidate_only\x18\x04 \x01(\x08\x12\x12\n\nrequest_id\x18\x05 \x01(\t\"\x9f\x01\n\x16\x43reateWorkflowResponse\x12&\n\x08workflow\x18\x01 \x01(\x0b\x32\x14.tidings.v1.Workflow\x12\x34\n\x10listener_secrets\x18\x02 \x03(\x0b\x32\x1a.tidings.v1.ListenerSecret\x12\'\n\tworkflows\x18\x03 \x03(\x0b\x32\x14.tidings.v1.Workflow\"&\n\x12GetWorkflowRequest\x12\x10\n\x08workflow\x18\x01 \x01(\t\"=\n\x13GetWorkflowResponse\x12&\n\x08workflow\x18\x01 \x01(\x0b\x32\x14.tidings.v1.Workflow\"=\n\x14ListWorkflowsRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\"Y\n\x15ListWorkflowsResponse\x12\'\n\tworkflows\x18\x01 \x03(\x0b\x32\x14.tidings.v1.Workflow\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"\xaf\x01\n\x15UpdateWorkflowRequest\x12\x10\n\x08workflow\x18\x01 \x01(\t\x12\x12\n\ndefinition\x18\x02 \x01(\t\x12\x14\n\x0c\x63\x61llback_url\x18\x03 \x01(\t\x12\x1b\n\x13modify_callback_url\x18\x04 \x01(\t\x12/\n\x0bupdate_mask\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.FieldMask\x12\x0c\n\x04\x65tag\x18\x06 \x01(\t\"v\n\x16UpdateWorkflowResponse\x12&\n\x08workflow\x18\x01 \x01(\x0b\x32\x14.tidings.v1.Workflow\x12\x34\n\x10listener_secrets\x18\x02 \x03(\x0b\x32\x1a.tidings.v1.ListenerSecret\"7\n\x15\x44\x65leteWorkflowRequest\x12\x10\n\x08workflow\x18\x01 \x01(\t\x12\x0c\n\x04\x65tag\x18\x02 \x01(\t\"\x18\n\x16\x44\x65leteWorkflowResponse2\xc2\x03\n\x0fWorkflowService\x12W\n\x0e\x43reateWorkflow\x12!.tidings.v1.CreateWorkflowRequest\x1a\".tidings.v1.CreateWorkflowResponse\x12N\n\x0bGetWorkflow\x12\x1e.tidings.v1.GetWorkflowRequest\x1a\x1f.tidings.v1.GetWorkflowResponse\x12T\n\rListWorkflows\x12 .tidings.v1.ListWorkflowsRequest\x1a!.tidings.v1.ListWorkflowsResponse\x12W\n\x0eUpdateWorkflow\x12!.tidings.v1.UpdateWorkflowRequest\x1a\".tidings.v1.UpdateWorkflowResponse\x12W\n\x0e\x44\x65leteWorkflow\x12!.tidings.v1.DeleteWorkflowRequest\x1a\".tidings.v1.DeleteWorkflowResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'tidings.v1.workflow_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_WORKFLOW']._serialized_start=102
-  _globals['_WORKFLOW']._serialized_end=349
-  _globals['_CREATEWORKFLOWREQUEST']._serialized_start=351
-  _globals['_CREATEWORKFLOWREQUEST']._serialized_end=468
-  _globals['_CREATEWORKFLOWRESPONSE']._serialized_start=471
-  _globals['_CREATEWORKFLOWRESPONSE']._serialized_end=630
-  _globals['_GETWORKFLOWREQUEST']._serialized_start=632
-  _globals['_GETWORKFLOWREQUEST']._serialized_end=670
-  _globals['_GETWORKFLOWRESPONSE']._serialized_start=672
-  _globals['_GETWORKFLOWRESPONSE']._serialized_end=733
-  _globals['_LISTWORKFLOWSREQUEST']._serialized_start=735
-  _globals['_LISTWORKFLOWSREQUEST']._serialized_end=796
-  _globals['_LISTWORKFLOWSRESPONSE']._serialized_start=798
-  _globals['_LISTWORKFLOWSRESPONSE']._serialized_end=887
-  _globals['_UPDATEWORKFLOWREQUEST']._serialized_start=889
-  _globals['_UPDATEWORKFLOWREQUEST']._serialized_end=1001
-  _globals['_UPDATEWORKFLOWRESPONSE']._serialized_start=1003
-  _globals['_UPDATEWORKFLOWRESPONSE']._serialized_end=1121
-  _globals['_DELETEWORKFLOWREQUEST']._serialized_start=1123
-  _globals['_DELETEWORKFLOWREQUEST']._serialized_end=1164
-  _globals['_DELETEWORKFLOWRESPONSE']._serialized_start=1166
-  _globals['_DELETEWORKFLOWRESPONSE']._serialized_end=1190
-  _globals['_WORKFLOWSERVICE']._serialized_start=1193
-  _globals['_WORKFLOWSERVICE']._serialized_end=1643
+  _globals['_WORKFLOW']._serialized_start=136
+  _globals['_WORKFLOW']._serialized_end=397
+  _globals['_CREATEWORKFLOWREQUEST']._serialized_start=400
+  _globals['_CREATEWORKFLOWREQUEST']._serialized_end=537
+  _globals['_CREATEWORKFLOWRESPONSE']._serialized_start=540
+  _globals['_CREATEWORKFLOWRESPONSE']._serialized_end=699
+  _globals['_GETWORKFLOWREQUEST']._serialized_start=701
+  _globals['_GETWORKFLOWREQUEST']._serialized_end=739
+  _globals['_GETWORKFLOWRESPONSE']._serialized_start=741
+  _globals['_GETWORKFLOWRESPONSE']._serialized_end=802
+  _globals['_LISTWORKFLOWSREQUEST']._serialized_start=804
+  _globals['_LISTWORKFLOWSREQUEST']._serialized_end=865
+  _globals['_LISTWORKFLOWSRESPONSE']._serialized_start=867
+  _globals['_LISTWORKFLOWSRESPONSE']._serialized_end=956
+  _globals['_UPDATEWORKFLOWREQUEST']._serialized_start=959
+  _globals['_UPDATEWORKFLOWREQUEST']._serialized_end=1134
+  _globals['_UPDATEWORKFLOWRESPONSE']._serialized_start=1136
+  _globals['_UPDATEWORKFLOWRESPONSE']._serialized_end=1254
+  _globals['_DELETEWORKFLOWREQUEST']._serialized_start=1256
+  _globals['_DELETEWORKFLOWREQUEST']._serialized_end=1311
+  _globals['_DELETEWORKFLOWRESPONSE']._serialized_start=1313
+  _globals['_DELETEWORKFLOWRESPONSE']._serialized_end=1337
+  _globals['_WORKFLOWSERVICE']._serialized_start=1340
+  _globals['_WORKFLOWSERVICE']._serialized_end=1790
 # @@protoc_insertion_point(module_scope)

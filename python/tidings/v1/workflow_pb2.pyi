@@ -5,6 +5,7 @@ isort:skip_file
 
 from collections import abc as _abc
 from google.protobuf import descriptor as _descriptor
+from google.protobuf import field_mask_pb2 as _field_mask_pb2
 from google.protobuf import message as _message
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
 from google.protobuf.internal import containers as _containers
@@ -35,6 +36,7 @@ class Workflow(_message.Message):
     MODIFY_CALLBACK_URL_FIELD_NUMBER: _builtins.int
     CREATE_TIME_FIELD_NUMBER: _builtins.int
     UPDATE_TIME_FIELD_NUMBER: _builtins.int
+    ETAG_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     """Server-assigned id (UUID)."""
     name: _builtins.str
@@ -42,20 +44,30 @@ class Workflow(_message.Message):
     definition: _builtins.str
     """The definition text as given."""
     description: _builtins.str
+    """The definition's description."""
     callback_url: _builtins.str
     """Seed 002 style callbacks: execution state changes are POSTed here as
     `thain` form callbacks (delivered by the dispatcher).
     """
     modify_callback_url: _builtins.str
     """Seed 002 style callbacks for pause (1) and resume (2)."""
+    etag: _builtins.str
+    """Changes on every update (AIP-154): give it to UpdateWorkflow or
+    DeleteWorkflow to act only on the workflow as it was read (a stale one is
+    ABORTED with reason STALE_ETAG). Opaque; strong.
+    """
     @_builtins.property
     def input_names(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
         """Declared input names, in order."""
 
     @_builtins.property
-    def create_time(self) -> _timestamp_pb2.Timestamp: ...
+    def create_time(self) -> _timestamp_pb2.Timestamp:
+        """When it was created."""
+
     @_builtins.property
-    def update_time(self) -> _timestamp_pb2.Timestamp: ...
+    def update_time(self) -> _timestamp_pb2.Timestamp:
+        """When it last changed (an update)."""
+
     def __init__(
         self,
         *,
@@ -68,10 +80,11 @@ class Workflow(_message.Message):
         modify_callback_url: _builtins.str = ...,
         create_time: _timestamp_pb2.Timestamp | None = ...,
         update_time: _timestamp_pb2.Timestamp | None = ...,
+        etag: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["create_time", b"create_time", "update_time", b"update_time"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["callback_url", b"callback_url", "create_time", b"create_time", "definition", b"definition", "description", b"description", "id", b"id", "input_names", b"input_names", "modify_callback_url", b"modify_callback_url", "name", b"name", "update_time", b"update_time"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["callback_url", b"callback_url", "create_time", b"create_time", "definition", b"definition", "description", b"description", "etag", b"etag", "id", b"id", "input_names", b"input_names", "modify_callback_url", b"modify_callback_url", "name", b"name", "update_time", b"update_time"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -79,24 +92,36 @@ Global___Workflow: _TypeAlias = Workflow  # noqa: Y015
 
 @_typing.final
 class CreateWorkflowRequest(_message.Message):
+    """CreateWorkflowRequest is the request of CreateWorkflow."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     DEFINITION_FIELD_NUMBER: _builtins.int
     CALLBACK_URL_FIELD_NUMBER: _builtins.int
     MODIFY_CALLBACK_URL_FIELD_NUMBER: _builtins.int
     VALIDATE_ONLY_FIELD_NUMBER: _builtins.int
+    REQUEST_ID_FIELD_NUMBER: _builtins.int
     definition: _builtins.str
     """The definition (YAML or JSON text): one workflow, several, or a workbook
     (`name`, `workflows`, `actions`).
     """
     callback_url: _builtins.str
+    """Seed 002 callbacks for its executions' state changes (a listener is made)."""
     modify_callback_url: _builtins.str
+    """Seed 002 callbacks for pause and resume (a listener is made)."""
     validate_only: _builtins.bool
     """Check the request as CreateWorkflow would and store nothing (AIP-163): an
     invalid one is refused with the same INVALID_ARGUMENT and BadRequest; a
     valid one answers with the workflow it would store, without an id,
     times or listener secrets. Whether the name is taken is not checked, so a
     definition meant for UpdateWorkflow validates too.
+    """
+    request_id: _builtins.str
+    """Makes retries safe (AIP-155): a request repeated with the same request_id
+    answers as the first did (the workflows it stored and its listeners'
+    secrets) instead of ALREADY_EXISTS; the same request_id with a different
+    request is INVALID_ARGUMENT (reason REQUEST_ID_REUSED). At most 128
+    characters; remembered 7 days. Ignored with validate_only.
     """
     def __init__(
         self,
@@ -105,10 +130,11 @@ class CreateWorkflowRequest(_message.Message):
         callback_url: _builtins.str = ...,
         modify_callback_url: _builtins.str = ...,
         validate_only: _builtins.bool = ...,
+        request_id: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["callback_url", b"callback_url", "definition", b"definition", "modify_callback_url", b"modify_callback_url", "validate_only", b"validate_only"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["callback_url", b"callback_url", "definition", b"definition", "modify_callback_url", b"modify_callback_url", "request_id", b"request_id", "validate_only", b"validate_only"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -116,6 +142,8 @@ Global___CreateWorkflowRequest: _TypeAlias = CreateWorkflowRequest  # noqa: Y015
 
 @_typing.final
 class CreateWorkflowResponse(_message.Message):
+    """CreateWorkflowResponse is the response of CreateWorkflow."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     WORKFLOW_FIELD_NUMBER: _builtins.int
@@ -158,6 +186,8 @@ Global___CreateWorkflowResponse: _TypeAlias = CreateWorkflowResponse  # noqa: Y0
 
 @_typing.final
 class GetWorkflowRequest(_message.Message):
+    """GetWorkflowRequest is the request of GetWorkflow."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     WORKFLOW_FIELD_NUMBER: _builtins.int
@@ -178,11 +208,15 @@ Global___GetWorkflowRequest: _TypeAlias = GetWorkflowRequest  # noqa: Y015
 
 @_typing.final
 class GetWorkflowResponse(_message.Message):
+    """GetWorkflowResponse is the response of GetWorkflow."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     WORKFLOW_FIELD_NUMBER: _builtins.int
     @_builtins.property
-    def workflow(self) -> Global___Workflow: ...
+    def workflow(self) -> Global___Workflow:
+        """The workflow as stored."""
+
     def __init__(
         self,
         *,
@@ -198,6 +232,8 @@ Global___GetWorkflowResponse: _TypeAlias = GetWorkflowResponse  # noqa: Y015
 
 @_typing.final
 class ListWorkflowsRequest(_message.Message):
+    """ListWorkflowsRequest is the request of ListWorkflows."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     PAGE_SIZE_FIELD_NUMBER: _builtins.int
@@ -222,6 +258,8 @@ Global___ListWorkflowsRequest: _TypeAlias = ListWorkflowsRequest  # noqa: Y015
 
 @_typing.final
 class ListWorkflowsResponse(_message.Message):
+    """ListWorkflowsResponse is the response of ListWorkflows."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     WORKFLOWS_FIELD_NUMBER: _builtins.int
@@ -229,7 +267,9 @@ class ListWorkflowsResponse(_message.Message):
     next_page_token: _builtins.str
     """Empty on the last page."""
     @_builtins.property
-    def workflows(self) -> _containers.RepeatedCompositeFieldContainer[Global___Workflow]: ...
+    def workflows(self) -> _containers.RepeatedCompositeFieldContainer[Global___Workflow]:
+        """This page's workflows."""
+
     def __init__(
         self,
         *,
@@ -246,19 +286,35 @@ Global___ListWorkflowsResponse: _TypeAlias = ListWorkflowsResponse  # noqa: Y015
 
 @_typing.final
 class UpdateWorkflowRequest(_message.Message):
+    """UpdateWorkflowRequest is the request of UpdateWorkflow."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     WORKFLOW_FIELD_NUMBER: _builtins.int
     DEFINITION_FIELD_NUMBER: _builtins.int
     CALLBACK_URL_FIELD_NUMBER: _builtins.int
     MODIFY_CALLBACK_URL_FIELD_NUMBER: _builtins.int
+    UPDATE_MASK_FIELD_NUMBER: _builtins.int
+    ETAG_FIELD_NUMBER: _builtins.int
     workflow: _builtins.str
     """The workflow's id or name."""
     definition: _builtins.str
     """The new definition; its workflow name must stay the same."""
     callback_url: _builtins.str
-    """Replaced as given (empty clears them)."""
+    """The new callback URL; empty clears it when the mask names it."""
     modify_callback_url: _builtins.str
+    """The new modify callback URL; empty clears it when the mask names it."""
+    etag: _builtins.str
+    """The workflow's etag as read: the update applies only if it is still the
+    current one, else ABORTED (STALE_ETAG). Empty: no check.
+    """
+    @_builtins.property
+    def update_mask(self) -> _field_mask_pb2.FieldMask:
+        """Which of definition, callback_url and modify_callback_url to change
+        (AIP-134). Unset: those given (non-empty); `*`: all three, an empty one
+        cleared. An unknown path is INVALID_ARGUMENT naming it.
+        """
+
     def __init__(
         self,
         *,
@@ -266,10 +322,12 @@ class UpdateWorkflowRequest(_message.Message):
         definition: _builtins.str = ...,
         callback_url: _builtins.str = ...,
         modify_callback_url: _builtins.str = ...,
+        update_mask: _field_mask_pb2.FieldMask | None = ...,
+        etag: _builtins.str = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["update_mask", b"update_mask"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["callback_url", b"callback_url", "definition", b"definition", "modify_callback_url", b"modify_callback_url", "workflow", b"workflow"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["callback_url", b"callback_url", "definition", b"definition", "etag", b"etag", "modify_callback_url", b"modify_callback_url", "update_mask", b"update_mask", "workflow", b"workflow"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -277,12 +335,16 @@ Global___UpdateWorkflowRequest: _TypeAlias = UpdateWorkflowRequest  # noqa: Y015
 
 @_typing.final
 class UpdateWorkflowResponse(_message.Message):
+    """UpdateWorkflowResponse is the response of UpdateWorkflow."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     WORKFLOW_FIELD_NUMBER: _builtins.int
     LISTENER_SECRETS_FIELD_NUMBER: _builtins.int
     @_builtins.property
-    def workflow(self) -> Global___Workflow: ...
+    def workflow(self) -> Global___Workflow:
+        """The workflow as stored."""
+
     @_builtins.property
     def listener_secrets(self) -> _containers.RepeatedCompositeFieldContainer[_listener_pb2.ListenerSecret]:
         """The signing secrets of the listeners this update made: a callback URL
@@ -306,19 +368,27 @@ Global___UpdateWorkflowResponse: _TypeAlias = UpdateWorkflowResponse  # noqa: Y0
 
 @_typing.final
 class DeleteWorkflowRequest(_message.Message):
+    """DeleteWorkflowRequest is the request of DeleteWorkflow."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     WORKFLOW_FIELD_NUMBER: _builtins.int
+    ETAG_FIELD_NUMBER: _builtins.int
     workflow: _builtins.str
     """The workflow's id or name."""
+    etag: _builtins.str
+    """The workflow's etag as read: it is deleted only if that is still the
+    current one, else ABORTED (STALE_ETAG). Empty: no check.
+    """
     def __init__(
         self,
         *,
         workflow: _builtins.str = ...,
+        etag: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["workflow", b"workflow"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["etag", b"etag", "workflow", b"workflow"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -326,6 +396,8 @@ Global___DeleteWorkflowRequest: _TypeAlias = DeleteWorkflowRequest  # noqa: Y015
 
 @_typing.final
 class DeleteWorkflowResponse(_message.Message):
+    """DeleteWorkflowResponse is the response of DeleteWorkflow."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     def __init__(

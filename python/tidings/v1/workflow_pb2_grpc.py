@@ -75,31 +75,37 @@ class WorkflowServiceServicer:
     """
 
     def CreateWorkflow(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Validates and stores a definition (request_id makes retries safe).
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def GetWorkflow(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Returns a workflow by id or name.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def ListWorkflows(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Returns a page of workflows, in creation order.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def UpdateWorkflow(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Changes a workflow's definition or callback URLs (update_mask, AIP-134;
+        etag checked).
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def DeleteWorkflow(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Deletes a workflow (etag checked if given); its executions keep running.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')

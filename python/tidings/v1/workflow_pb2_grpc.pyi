@@ -39,10 +39,17 @@ class WorkflowServiceStub:
     @_typing.overload
     def __new__(cls, channel: _aio.Channel) -> WorkflowServiceAsyncStub: ...
     CreateWorkflow: _grpc.UnaryUnaryMultiCallable[_workflow_pb2.CreateWorkflowRequest, _workflow_pb2.CreateWorkflowResponse]
+    """Validates and stores a definition (request_id makes retries safe)."""
     GetWorkflow: _grpc.UnaryUnaryMultiCallable[_workflow_pb2.GetWorkflowRequest, _workflow_pb2.GetWorkflowResponse]
+    """Returns a workflow by id or name."""
     ListWorkflows: _grpc.UnaryUnaryMultiCallable[_workflow_pb2.ListWorkflowsRequest, _workflow_pb2.ListWorkflowsResponse]
+    """Returns a page of workflows, in creation order."""
     UpdateWorkflow: _grpc.UnaryUnaryMultiCallable[_workflow_pb2.UpdateWorkflowRequest, _workflow_pb2.UpdateWorkflowResponse]
+    """Changes a workflow's definition or callback URLs (update_mask, AIP-134;
+    etag checked).
+    """
     DeleteWorkflow: _grpc.UnaryUnaryMultiCallable[_workflow_pb2.DeleteWorkflowRequest, _workflow_pb2.DeleteWorkflowResponse]
+    """Deletes a workflow (etag checked if given); its executions keep running."""
 
 @_typing.type_check_only
 class WorkflowServiceAsyncStub(WorkflowServiceStub):
@@ -55,10 +62,17 @@ class WorkflowServiceAsyncStub(WorkflowServiceStub):
 
     def __init__(self, channel: _aio.Channel) -> None: ...
     CreateWorkflow: _aio.UnaryUnaryMultiCallable[_workflow_pb2.CreateWorkflowRequest, _workflow_pb2.CreateWorkflowResponse]  # type: ignore[assignment]
+    """Validates and stores a definition (request_id makes retries safe)."""
     GetWorkflow: _aio.UnaryUnaryMultiCallable[_workflow_pb2.GetWorkflowRequest, _workflow_pb2.GetWorkflowResponse]  # type: ignore[assignment]
+    """Returns a workflow by id or name."""
     ListWorkflows: _aio.UnaryUnaryMultiCallable[_workflow_pb2.ListWorkflowsRequest, _workflow_pb2.ListWorkflowsResponse]  # type: ignore[assignment]
+    """Returns a page of workflows, in creation order."""
     UpdateWorkflow: _aio.UnaryUnaryMultiCallable[_workflow_pb2.UpdateWorkflowRequest, _workflow_pb2.UpdateWorkflowResponse]  # type: ignore[assignment]
+    """Changes a workflow's definition or callback URLs (update_mask, AIP-134;
+    etag checked).
+    """
     DeleteWorkflow: _aio.UnaryUnaryMultiCallable[_workflow_pb2.DeleteWorkflowRequest, _workflow_pb2.DeleteWorkflowResponse]  # type: ignore[assignment]
+    """Deletes a workflow (etag checked if given); its executions keep running."""
 
 class WorkflowServiceServicer(metaclass=_abc_1.ABCMeta):
     """WorkflowService stores workflow definitions (Mistral v2 language, YAML or
@@ -73,34 +87,41 @@ class WorkflowServiceServicer(metaclass=_abc_1.ABCMeta):
         self,
         request: _workflow_pb2.CreateWorkflowRequest,
         context: _ServicerContext,
-    ) -> _typing.Union[_workflow_pb2.CreateWorkflowResponse, _abc.Awaitable[_workflow_pb2.CreateWorkflowResponse]]: ...
+    ) -> _typing.Union[_workflow_pb2.CreateWorkflowResponse, _abc.Awaitable[_workflow_pb2.CreateWorkflowResponse]]:
+        """Validates and stores a definition (request_id makes retries safe)."""
 
     @_abc_1.abstractmethod
     def GetWorkflow(
         self,
         request: _workflow_pb2.GetWorkflowRequest,
         context: _ServicerContext,
-    ) -> _typing.Union[_workflow_pb2.GetWorkflowResponse, _abc.Awaitable[_workflow_pb2.GetWorkflowResponse]]: ...
+    ) -> _typing.Union[_workflow_pb2.GetWorkflowResponse, _abc.Awaitable[_workflow_pb2.GetWorkflowResponse]]:
+        """Returns a workflow by id or name."""
 
     @_abc_1.abstractmethod
     def ListWorkflows(
         self,
         request: _workflow_pb2.ListWorkflowsRequest,
         context: _ServicerContext,
-    ) -> _typing.Union[_workflow_pb2.ListWorkflowsResponse, _abc.Awaitable[_workflow_pb2.ListWorkflowsResponse]]: ...
+    ) -> _typing.Union[_workflow_pb2.ListWorkflowsResponse, _abc.Awaitable[_workflow_pb2.ListWorkflowsResponse]]:
+        """Returns a page of workflows, in creation order."""
 
     @_abc_1.abstractmethod
     def UpdateWorkflow(
         self,
         request: _workflow_pb2.UpdateWorkflowRequest,
         context: _ServicerContext,
-    ) -> _typing.Union[_workflow_pb2.UpdateWorkflowResponse, _abc.Awaitable[_workflow_pb2.UpdateWorkflowResponse]]: ...
+    ) -> _typing.Union[_workflow_pb2.UpdateWorkflowResponse, _abc.Awaitable[_workflow_pb2.UpdateWorkflowResponse]]:
+        """Changes a workflow's definition or callback URLs (update_mask, AIP-134;
+        etag checked).
+        """
 
     @_abc_1.abstractmethod
     def DeleteWorkflow(
         self,
         request: _workflow_pb2.DeleteWorkflowRequest,
         context: _ServicerContext,
-    ) -> _typing.Union[_workflow_pb2.DeleteWorkflowResponse, _abc.Awaitable[_workflow_pb2.DeleteWorkflowResponse]]: ...
+    ) -> _typing.Union[_workflow_pb2.DeleteWorkflowResponse, _abc.Awaitable[_workflow_pb2.DeleteWorkflowResponse]]:
+        """Deletes a workflow (etag checked if given); its executions keep running."""
 
 def add_WorkflowServiceServicer_to_server(servicer: WorkflowServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

@@ -232,6 +232,19 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE INDEX executions_root ON executions(root_execution_id)
         WHERE root_execution_id != '';
     """,
+    # 16: the request_id of CreateWorkflow and CreateListener (AIP-155): what each
+    # request asked (a digest) and what it made, kept REQUEST_ID_KEEP_S.
+    """
+    CREATE TABLE create_requests (
+        kind TEXT NOT NULL,
+        request_id TEXT NOT NULL,
+        digest TEXT NOT NULL,
+        made TEXT NOT NULL,
+        create_time REAL NOT NULL,
+        PRIMARY KEY (kind, request_id)
+    );
+    CREATE INDEX create_requests_time ON create_requests(create_time);
+    """,
 )
 
 

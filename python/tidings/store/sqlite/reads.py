@@ -9,8 +9,9 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Sequence
 
+from tidings.store.columns import from_json
 from tidings.store.listeners import ListenerRow
-from tidings.store.rows import ExecutionRow, TaskRow, WorkflowRow
+from tidings.store.rows import CreateRequestRow, ExecutionRow, TaskRow, WorkflowRow
 from tidings.store.sqlite.tables import (
     EX_COLS,
     LISTENER_COLS,
@@ -58,6 +59,18 @@ def find_execution_by_request_id(c: sqlite3.Connection, request_id: str) -> Exec
         f"SELECT {EX_COLS} FROM executions WHERE request_id = ?", (request_id,)
     ).fetchone()
     return None if t is None else execution_row(t)
+
+
+def find_create_request(
+    c: sqlite3.Connection, kind: str, request_id: str
+) -> CreateRequestRow | None:
+    """The Create request of ``kind`` made with ``request_id``, if it is remembered."""
+    t = c.execute(
+        "SELECT kind, request_id, digest, made, create_time FROM create_requests "
+        "WHERE kind = ? AND request_id = ?",
+        (kind, request_id),
+    ).fetchone()
+    return None if t is None else CreateRequestRow(t[0], t[1], t[2], from_json(t[3]), t[4])
 
 
 def list_executions(

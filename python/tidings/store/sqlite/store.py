@@ -20,6 +20,7 @@ from tidings.store.rows import (
     AttemptRow,
     Change,
     Committed,
+    CreateRequestRow,
     DeliveryRow,
     EnvironmentRow,
     EventRow,
@@ -252,6 +253,10 @@ class SQLiteStore:
     async def find_execution_by_request_id(self, request_id: str) -> ExecutionRow | None:
         """The execution started with this idempotency key, if any."""
         return await self._reader.run(reads.find_execution_by_request_id, request_id)
+
+    async def find_create_request(self, kind: str, request_id: str) -> CreateRequestRow | None:
+        """The Create request of ``kind`` made with ``request_id``, if remembered."""
+        return await self._reader.run(reads.find_create_request, kind, request_id)
 
     async def list_executions(
         self, workflow_id: str, state: str, page_token: str, limit: int

@@ -72,6 +72,11 @@ def upsert_sql(
 
 WF_UPSERT = upsert_sql("workflows", WF_COLS)
 WF_DELETE = "DELETE FROM workflows WHERE id = ?"
+REQUEST_INSERT = (
+    "INSERT INTO create_requests (kind, request_id, digest, made, create_time) "
+    "VALUES (?, ?, ?, ?, ?)"
+)
+REQUEST_PRUNE = "DELETE FROM create_requests WHERE create_time < ?"
 EX_UPSERT = upsert_sql("executions", EX_COLS)
 TASK_UPSERT = upsert_sql("tasks", TASK_COLS)
 # create_time stays as first written: an upsert is an update of the same listener.

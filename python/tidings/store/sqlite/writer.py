@@ -21,7 +21,7 @@ from typing import Any, Concatenate, ParamSpec, TypeVar, cast
 
 from tidings.errors import StoreError
 from tidings.store.handoff import Inbox, inbox_of
-from tidings.store.rows import Change, Committed
+from tidings.store.rows import REQUEST_ID_KEEP_S, Change, Committed
 from tidings.store.sqlite import tables
 from tidings.store.sqlite.connection import connect
 from tidings.store.sqlite.migrations import migrate
@@ -322,6 +322,10 @@ def apply(conn: sqlite3.Connection, changes: Sequence[Change]) -> None:
                 conn.executemany(tables.WF_UPSERT, change.workflows)
             if change.deleted_workflows:
                 conn.executemany(tables.WF_DELETE, [(i,) for i in change.deleted_workflows])
+            if change.requests:
+                # Bounded: the records older than they are kept go as new ones come.
+                conn.execute(tables.REQUEST_PRUNE, (now - REQUEST_ID_KEEP_S,))
+                conn.executemany(tables.REQUEST_INSERT, change.requests)
             if change.executions:
                 conn.executemany(tables.EX_UPSERT, change.executions)
             if change.tasks:
