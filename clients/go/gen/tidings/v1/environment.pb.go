@@ -9,6 +9,7 @@ package tidingsv1
 import (
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
+	fieldmaskpb "google.golang.org/protobuf/types/known/fieldmaskpb"
 	timestamppb "google.golang.org/protobuf/types/known/timestamppb"
 	reflect "reflect"
 	sync "sync"
@@ -26,11 +27,14 @@ const (
 type Environment struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Unique; what StartExecution.environment names.
-	Name        string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	Name string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	// A free text description.
 	Description string `protobuf:"bytes,2,opt,name=description,proto3" json:"description,omitempty"`
 	// The variables, a JSON object text.
-	VariablesJson string                 `protobuf:"bytes,3,opt,name=variables_json,json=variablesJson,proto3" json:"variables_json,omitempty"`
-	CreateTime    *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
+	VariablesJson string `protobuf:"bytes,3,opt,name=variables_json,json=variablesJson,proto3" json:"variables_json,omitempty"`
+	// When the environment was created.
+	CreateTime *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
+	// When it last changed.
 	UpdateTime    *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=update_time,json=updateTime,proto3" json:"update_time,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -101,10 +105,13 @@ func (x *Environment) GetUpdateTime() *timestamppb.Timestamp {
 	return nil
 }
 
+// CreateEnvironmentRequest is the request of CreateEnvironment.
 type CreateEnvironmentRequest struct {
-	state       protoimpl.MessageState `protogen:"open.v1"`
-	Name        string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
-	Description string                 `protobuf:"bytes,2,opt,name=description,proto3" json:"description,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The new environment's name; unique.
+	Name string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	// A free text description.
+	Description string `protobuf:"bytes,2,opt,name=description,proto3" json:"description,omitempty"`
 	// A JSON object text; empty means {}.
 	VariablesJson string `protobuf:"bytes,3,opt,name=variables_json,json=variablesJson,proto3" json:"variables_json,omitempty"`
 	unknownFields protoimpl.UnknownFields
@@ -162,9 +169,11 @@ func (x *CreateEnvironmentRequest) GetVariablesJson() string {
 	return ""
 }
 
+// CreateEnvironmentResponse is the response of CreateEnvironment.
 type CreateEnvironmentResponse struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Environment   *Environment           `protobuf:"bytes,1,opt,name=environment,proto3" json:"environment,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The environment as stored.
+	Environment   *Environment `protobuf:"bytes,1,opt,name=environment,proto3" json:"environment,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -206,9 +215,11 @@ func (x *CreateEnvironmentResponse) GetEnvironment() *Environment {
 	return nil
 }
 
+// GetEnvironmentRequest is the request of GetEnvironment.
 type GetEnvironmentRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Name          string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The environment's name.
+	Name          string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -250,9 +261,11 @@ func (x *GetEnvironmentRequest) GetName() string {
 	return ""
 }
 
+// GetEnvironmentResponse is the response of GetEnvironment.
 type GetEnvironmentResponse struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Environment   *Environment           `protobuf:"bytes,1,opt,name=environment,proto3" json:"environment,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The environment as stored.
+	Environment   *Environment `protobuf:"bytes,1,opt,name=environment,proto3" json:"environment,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -294,10 +307,14 @@ func (x *GetEnvironmentResponse) GetEnvironment() *Environment {
 	return nil
 }
 
+// ListEnvironmentsRequest is the request of ListEnvironments.
 type ListEnvironmentsRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	PageSize      int32                  `protobuf:"varint,1,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
-	PageToken     string                 `protobuf:"bytes,2,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// At most this many items (default 50, at most 1000).
+	PageSize int32 `protobuf:"varint,1,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	// A previous response's next_page_token, with the same filters; empty for the
+	// first page.
+	PageToken     string `protobuf:"bytes,2,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -346,10 +363,13 @@ func (x *ListEnvironmentsRequest) GetPageToken() string {
 	return ""
 }
 
+// ListEnvironmentsResponse is the response of ListEnvironments.
 type ListEnvironmentsResponse struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Environments  []*Environment         `protobuf:"bytes,1,rep,name=environments,proto3" json:"environments,omitempty"`
-	NextPageToken string                 `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// This page's environments.
+	Environments []*Environment `protobuf:"bytes,1,rep,name=environments,proto3" json:"environments,omitempty"`
+	// The page_token of the next page; empty on the last page.
+	NextPageToken string `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -398,14 +418,20 @@ func (x *ListEnvironmentsResponse) GetNextPageToken() string {
 	return ""
 }
 
-// UpdateEnvironmentRequest replaces an environment's description and
+// UpdateEnvironmentRequest changes an environment's description and
 // variables.
 type UpdateEnvironmentRequest struct {
-	state       protoimpl.MessageState `protogen:"open.v1"`
-	Name        string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
-	Description string                 `protobuf:"bytes,2,opt,name=description,proto3" json:"description,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The environment's name.
+	Name string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	// The new description.
+	Description string `protobuf:"bytes,2,opt,name=description,proto3" json:"description,omitempty"`
 	// A JSON object text; empty means {}.
 	VariablesJson string `protobuf:"bytes,3,opt,name=variables_json,json=variablesJson,proto3" json:"variables_json,omitempty"`
+	// Which of description and variables_json to change (AIP-134). Unset:
+	// those given (non-empty); `*`: both, an empty one cleared. An unknown
+	// path is INVALID_ARGUMENT naming it.
+	UpdateMask    *fieldmaskpb.FieldMask `protobuf:"bytes,4,opt,name=update_mask,json=updateMask,proto3" json:"update_mask,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -461,9 +487,18 @@ func (x *UpdateEnvironmentRequest) GetVariablesJson() string {
 	return ""
 }
 
+func (x *UpdateEnvironmentRequest) GetUpdateMask() *fieldmaskpb.FieldMask {
+	if x != nil {
+		return x.UpdateMask
+	}
+	return nil
+}
+
+// UpdateEnvironmentResponse is the response of UpdateEnvironment.
 type UpdateEnvironmentResponse struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Environment   *Environment           `protobuf:"bytes,1,opt,name=environment,proto3" json:"environment,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The environment as stored.
+	Environment   *Environment `protobuf:"bytes,1,opt,name=environment,proto3" json:"environment,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -505,9 +540,11 @@ func (x *UpdateEnvironmentResponse) GetEnvironment() *Environment {
 	return nil
 }
 
+// DeleteEnvironmentRequest is the request of DeleteEnvironment.
 type DeleteEnvironmentRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Name          string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The environment's name.
+	Name          string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -549,6 +586,7 @@ func (x *DeleteEnvironmentRequest) GetName() string {
 	return ""
 }
 
+// DeleteEnvironmentResponse is the response of DeleteEnvironment.
 type DeleteEnvironmentResponse struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	unknownFields protoimpl.UnknownFields
@@ -590,7 +628,7 @@ var File_tidings_v1_environment_proto protoreflect.FileDescriptor
 const file_tidings_v1_environment_proto_rawDesc = "" +
 	"\n" +
 	"\x1ctidings/v1/environment.proto\x12\n" +
-	"tidings.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xe4\x01\n" +
+	"tidings.v1\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xe4\x01\n" +
 	"\vEnvironment\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12 \n" +
 	"\vdescription\x18\x02 \x01(\tR\vdescription\x12%\n" +
@@ -615,11 +653,13 @@ const file_tidings_v1_environment_proto_rawDesc = "" +
 	"page_token\x18\x02 \x01(\tR\tpageToken\"\x7f\n" +
 	"\x18ListEnvironmentsResponse\x12;\n" +
 	"\fenvironments\x18\x01 \x03(\v2\x17.tidings.v1.EnvironmentR\fenvironments\x12&\n" +
-	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"w\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\xb4\x01\n" +
 	"\x18UpdateEnvironmentRequest\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12 \n" +
 	"\vdescription\x18\x02 \x01(\tR\vdescription\x12%\n" +
-	"\x0evariables_json\x18\x03 \x01(\tR\rvariablesJson\"V\n" +
+	"\x0evariables_json\x18\x03 \x01(\tR\rvariablesJson\x12;\n" +
+	"\vupdate_mask\x18\x04 \x01(\v2\x1a.google.protobuf.FieldMaskR\n" +
+	"updateMask\"V\n" +
 	"\x19UpdateEnvironmentResponse\x129\n" +
 	"\venvironment\x18\x01 \x01(\v2\x17.tidings.v1.EnvironmentR\venvironment\".\n" +
 	"\x18DeleteEnvironmentRequest\x12\x12\n" +
@@ -661,6 +701,7 @@ var file_tidings_v1_environment_proto_goTypes = []any{
 	(*DeleteEnvironmentRequest)(nil),  // 9: tidings.v1.DeleteEnvironmentRequest
 	(*DeleteEnvironmentResponse)(nil), // 10: tidings.v1.DeleteEnvironmentResponse
 	(*timestamppb.Timestamp)(nil),     // 11: google.protobuf.Timestamp
+	(*fieldmaskpb.FieldMask)(nil),     // 12: google.protobuf.FieldMask
 }
 var file_tidings_v1_environment_proto_depIdxs = []int32{
 	11, // 0: tidings.v1.Environment.create_time:type_name -> google.protobuf.Timestamp
@@ -668,22 +709,23 @@ var file_tidings_v1_environment_proto_depIdxs = []int32{
 	0,  // 2: tidings.v1.CreateEnvironmentResponse.environment:type_name -> tidings.v1.Environment
 	0,  // 3: tidings.v1.GetEnvironmentResponse.environment:type_name -> tidings.v1.Environment
 	0,  // 4: tidings.v1.ListEnvironmentsResponse.environments:type_name -> tidings.v1.Environment
-	0,  // 5: tidings.v1.UpdateEnvironmentResponse.environment:type_name -> tidings.v1.Environment
-	1,  // 6: tidings.v1.EnvironmentService.CreateEnvironment:input_type -> tidings.v1.CreateEnvironmentRequest
-	3,  // 7: tidings.v1.EnvironmentService.GetEnvironment:input_type -> tidings.v1.GetEnvironmentRequest
-	5,  // 8: tidings.v1.EnvironmentService.ListEnvironments:input_type -> tidings.v1.ListEnvironmentsRequest
-	7,  // 9: tidings.v1.EnvironmentService.UpdateEnvironment:input_type -> tidings.v1.UpdateEnvironmentRequest
-	9,  // 10: tidings.v1.EnvironmentService.DeleteEnvironment:input_type -> tidings.v1.DeleteEnvironmentRequest
-	2,  // 11: tidings.v1.EnvironmentService.CreateEnvironment:output_type -> tidings.v1.CreateEnvironmentResponse
-	4,  // 12: tidings.v1.EnvironmentService.GetEnvironment:output_type -> tidings.v1.GetEnvironmentResponse
-	6,  // 13: tidings.v1.EnvironmentService.ListEnvironments:output_type -> tidings.v1.ListEnvironmentsResponse
-	8,  // 14: tidings.v1.EnvironmentService.UpdateEnvironment:output_type -> tidings.v1.UpdateEnvironmentResponse
-	10, // 15: tidings.v1.EnvironmentService.DeleteEnvironment:output_type -> tidings.v1.DeleteEnvironmentResponse
-	11, // [11:16] is the sub-list for method output_type
-	6,  // [6:11] is the sub-list for method input_type
-	6,  // [6:6] is the sub-list for extension type_name
-	6,  // [6:6] is the sub-list for extension extendee
-	0,  // [0:6] is the sub-list for field type_name
+	12, // 5: tidings.v1.UpdateEnvironmentRequest.update_mask:type_name -> google.protobuf.FieldMask
+	0,  // 6: tidings.v1.UpdateEnvironmentResponse.environment:type_name -> tidings.v1.Environment
+	1,  // 7: tidings.v1.EnvironmentService.CreateEnvironment:input_type -> tidings.v1.CreateEnvironmentRequest
+	3,  // 8: tidings.v1.EnvironmentService.GetEnvironment:input_type -> tidings.v1.GetEnvironmentRequest
+	5,  // 9: tidings.v1.EnvironmentService.ListEnvironments:input_type -> tidings.v1.ListEnvironmentsRequest
+	7,  // 10: tidings.v1.EnvironmentService.UpdateEnvironment:input_type -> tidings.v1.UpdateEnvironmentRequest
+	9,  // 11: tidings.v1.EnvironmentService.DeleteEnvironment:input_type -> tidings.v1.DeleteEnvironmentRequest
+	2,  // 12: tidings.v1.EnvironmentService.CreateEnvironment:output_type -> tidings.v1.CreateEnvironmentResponse
+	4,  // 13: tidings.v1.EnvironmentService.GetEnvironment:output_type -> tidings.v1.GetEnvironmentResponse
+	6,  // 14: tidings.v1.EnvironmentService.ListEnvironments:output_type -> tidings.v1.ListEnvironmentsResponse
+	8,  // 15: tidings.v1.EnvironmentService.UpdateEnvironment:output_type -> tidings.v1.UpdateEnvironmentResponse
+	10, // 16: tidings.v1.EnvironmentService.DeleteEnvironment:output_type -> tidings.v1.DeleteEnvironmentResponse
+	12, // [12:17] is the sub-list for method output_type
+	7,  // [7:12] is the sub-list for method input_type
+	7,  // [7:7] is the sub-list for extension type_name
+	7,  // [7:7] is the sub-list for extension extendee
+	0,  // [0:7] is the sub-list for field type_name
 }
 
 func init() { file_tidings_v1_environment_proto_init() }

@@ -35,10 +35,15 @@ const (
 // through env(). The variables are copied into the execution when it
 // starts: changing or deleting the environment later does not change it.
 type EnvironmentServiceClient interface {
+	// Creates a named environment; ALREADY_EXISTS if the name is taken.
 	CreateEnvironment(ctx context.Context, in *CreateEnvironmentRequest, opts ...grpc.CallOption) (*CreateEnvironmentResponse, error)
+	// Returns an environment by name.
 	GetEnvironment(ctx context.Context, in *GetEnvironmentRequest, opts ...grpc.CallOption) (*GetEnvironmentResponse, error)
+	// Returns a page of environments, in creation order.
 	ListEnvironments(ctx context.Context, in *ListEnvironmentsRequest, opts ...grpc.CallOption) (*ListEnvironmentsResponse, error)
+	// Changes an environment's description or variables (update_mask, AIP-134).
 	UpdateEnvironment(ctx context.Context, in *UpdateEnvironmentRequest, opts ...grpc.CallOption) (*UpdateEnvironmentResponse, error)
+	// Deletes an environment; executions started with it keep their copy.
 	DeleteEnvironment(ctx context.Context, in *DeleteEnvironmentRequest, opts ...grpc.CallOption) (*DeleteEnvironmentResponse, error)
 }
 
@@ -109,10 +114,15 @@ func (c *environmentServiceClient) DeleteEnvironment(ctx context.Context, in *De
 // through env(). The variables are copied into the execution when it
 // starts: changing or deleting the environment later does not change it.
 type EnvironmentServiceServer interface {
+	// Creates a named environment; ALREADY_EXISTS if the name is taken.
 	CreateEnvironment(context.Context, *CreateEnvironmentRequest) (*CreateEnvironmentResponse, error)
+	// Returns an environment by name.
 	GetEnvironment(context.Context, *GetEnvironmentRequest) (*GetEnvironmentResponse, error)
+	// Returns a page of environments, in creation order.
 	ListEnvironments(context.Context, *ListEnvironmentsRequest) (*ListEnvironmentsResponse, error)
+	// Changes an environment's description or variables (update_mask, AIP-134).
 	UpdateEnvironment(context.Context, *UpdateEnvironmentRequest) (*UpdateEnvironmentResponse, error)
+	// Deletes an environment; executions started with it keep their copy.
 	DeleteEnvironment(context.Context, *DeleteEnvironmentRequest) (*DeleteEnvironmentResponse, error)
 	mustEmbedUnimplementedEnvironmentServiceServer()
 }

@@ -28,21 +28,29 @@ const (
 type EventType int32
 
 const (
+	// Unset; never the type of an event.
 	EventType_EVENT_TYPE_UNSPECIFIED EventType = 0
 	// The engine process came up (mistral topic `service`, status `up`).
 	EventType_EVENT_TYPE_ENGINE_UP EventType = 1
 	// The engine process stopped gracefully (status `down`).
-	EventType_EVENT_TYPE_ENGINE_DOWN         EventType = 2
-	EventType_EVENT_TYPE_EXECUTION_STARTED   EventType = 10
+	EventType_EVENT_TYPE_ENGINE_DOWN EventType = 2
+	// An execution started (its first event).
+	EventType_EVENT_TYPE_EXECUTION_STARTED EventType = 10
+	// An execution ended with success.
 	EventType_EVENT_TYPE_EXECUTION_SUCCEEDED EventType = 11
-	EventType_EVENT_TYPE_EXECUTION_FAILED    EventType = 12
+	// An execution ended with an error.
+	EventType_EVENT_TYPE_EXECUTION_FAILED EventType = 12
 	// Cancelled by a user (thain "killed").
 	EventType_EVENT_TYPE_EXECUTION_CANCELLED EventType = 13
 	// Ended by the execution-level timeout (thain "auto_killed").
-	EventType_EVENT_TYPE_EXECUTION_TIMED_OUT         EventType = 14
-	EventType_EVENT_TYPE_EXECUTION_PAUSED            EventType = 15
-	EventType_EVENT_TYPE_EXECUTION_RESUMED           EventType = 16
-	EventType_EVENT_TYPE_EXECUTION_ROLLBACK_STARTED  EventType = 17
+	EventType_EVENT_TYPE_EXECUTION_TIMED_OUT EventType = 14
+	// An execution was paused.
+	EventType_EVENT_TYPE_EXECUTION_PAUSED EventType = 15
+	// A paused execution was resumed.
+	EventType_EVENT_TYPE_EXECUTION_RESUMED EventType = 16
+	// RollbackExecution began running rollback actions.
+	EventType_EVENT_TYPE_EXECUTION_ROLLBACK_STARTED EventType = 17
+	// The rollback actions have all run.
 	EventType_EVENT_TYPE_EXECUTION_ROLLBACK_FINISHED EventType = 18
 	// An ended (failed) execution runs again, because RetryTask or SkipTask
 	// re-opened it: a new run of the same execution begins (mistral
@@ -51,12 +59,16 @@ const (
 	// The task's action is about to be called; input is the action's request.
 	EventType_EVENT_TYPE_TASK_STARTED EventType = 30
 	// An asynchronous atom accepted the call; output is its HTTP response.
-	EventType_EVENT_TYPE_TASK_RUNNING   EventType = 31
+	EventType_EVENT_TYPE_TASK_RUNNING EventType = 31
+	// A task's action succeeded; output is its result.
 	EventType_EVENT_TYPE_TASK_SUCCEEDED EventType = 32
-	EventType_EVENT_TYPE_TASK_FAILED    EventType = 33
-	EventType_EVENT_TYPE_TASK_RETRIED   EventType = 34
+	// A task failed; error_message says why.
+	EventType_EVENT_TYPE_TASK_FAILED EventType = 33
+	// A failed task is tried again (its retry policy or RetryTask).
+	EventType_EVENT_TYPE_TASK_RETRIED EventType = 34
 	// The task was skipped; output is the result given by the user.
-	EventType_EVENT_TYPE_TASK_SKIPPED     EventType = 35
+	EventType_EVENT_TYPE_TASK_SKIPPED EventType = 35
+	// A task's rollback action ran.
 	EventType_EVENT_TYPE_TASK_ROLLED_BACK EventType = 36
 	// A task that had started was stopped because its execution ended without
 	// it (cancelled, timed out, or failed by another task); error_message says
@@ -205,9 +217,11 @@ func (x *TriggeredBy) GetTaskId() string {
 
 // Header is one key/value pair (tencent `CosHeaders`).
 type Header struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Key           string                 `protobuf:"bytes,1,opt,name=key,proto3" json:"key,omitempty"`
-	Value         string                 `protobuf:"bytes,2,opt,name=value,proto3" json:"value,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The header's name.
+	Key string `protobuf:"bytes,1,opt,name=key,proto3" json:"key,omitempty"`
+	// The header's value.
+	Value         string `protobuf:"bytes,2,opt,name=value,proto3" json:"value,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -266,9 +280,11 @@ type TaskSummary struct {
 	// The task's kind, e.g. the action name (tencent `Type`).
 	Type string `protobuf:"bytes,3,opt,name=type,proto3" json:"type,omitempty"`
 	// Canonical task state: SUCCESS, ERROR, RUNNING, CANCELLED, SKIPPED, ...
-	State      string                 `protobuf:"bytes,4,opt,name=state,proto3" json:"state,omitempty"`
+	State string `protobuf:"bytes,4,opt,name=state,proto3" json:"state,omitempty"`
+	// When the task was created.
 	CreateTime *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
-	EndTime    *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=end_time,json=endTime,proto3" json:"end_time,omitempty"`
+	// When the task ended.
+	EndTime *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=end_time,json=endTime,proto3" json:"end_time,omitempty"`
 	// The atom id (tencent `TemplateId`).
 	AtomId string `protobuf:"bytes,7,opt,name=atom_id,json=atomId,proto3" json:"atom_id,omitempty"`
 	// A human name of the atom (tencent `TemplateName`).
@@ -369,9 +385,11 @@ func (x *TaskSummary) GetAtomName() string {
 type ExecutionSummary struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Canonical execution state: SUCCESS, ERROR, CANCELLED, ...
-	State      string                 `protobuf:"bytes,1,opt,name=state,proto3" json:"state,omitempty"`
+	State string `protobuf:"bytes,1,opt,name=state,proto3" json:"state,omitempty"`
+	// When the execution started.
 	CreateTime *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
-	EndTime    *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=end_time,json=endTime,proto3" json:"end_time,omitempty"`
+	// When the execution ended.
+	EndTime *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=end_time,json=endTime,proto3" json:"end_time,omitempty"`
 	// Custom headers of the execution (tencent `CosHeaders`).
 	Headers []*Header `protobuf:"bytes,4,rep,name=headers,proto3" json:"headers,omitempty"`
 	// The tasks of this run (all of them unless the execution was re-run).
@@ -461,7 +479,8 @@ func (x *ExecutionSummary) GetRun() uint32 {
 type Event struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Stable unique id (used for de-duplication: webhook-id, CloudEvents id).
-	Id   string    `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	Id string `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	// What happened.
 	Type EventType `protobuf:"varint,2,opt,name=type,proto3,enum=tidings.v1.EventType" json:"type,omitempty"`
 	// Position of the event within its execution, from 1, without gaps.
 	Sequence uint64 `protobuf:"varint,3,opt,name=sequence,proto3" json:"sequence,omitempty"`
@@ -471,13 +490,19 @@ type Event struct {
 	EngineName string `protobuf:"bytes,5,opt,name=engine_name,json=engineName,proto3" json:"engine_name,omitempty"`
 	// The engine's version (mistral `version`).
 	EngineVersion string `protobuf:"bytes,6,opt,name=engine_version,json=engineVersion,proto3" json:"engine_version,omitempty"`
-	WorkflowId    string `protobuf:"bytes,7,opt,name=workflow_id,json=workflowId,proto3" json:"workflow_id,omitempty"`
-	WorkflowName  string `protobuf:"bytes,8,opt,name=workflow_name,json=workflowName,proto3" json:"workflow_name,omitempty"`
-	ExecutionId   string `protobuf:"bytes,9,opt,name=execution_id,json=executionId,proto3" json:"execution_id,omitempty"`
-	TaskId        string `protobuf:"bytes,10,opt,name=task_id,json=taskId,proto3" json:"task_id,omitempty"`
-	TaskName      string `protobuf:"bytes,11,opt,name=task_name,json=taskName,proto3" json:"task_name,omitempty"`
+	// The workflow's id.
+	WorkflowId string `protobuf:"bytes,7,opt,name=workflow_id,json=workflowId,proto3" json:"workflow_id,omitempty"`
+	// The workflow's name.
+	WorkflowName string `protobuf:"bytes,8,opt,name=workflow_name,json=workflowName,proto3" json:"workflow_name,omitempty"`
+	// The execution's id; empty for engine and listener events.
+	ExecutionId string `protobuf:"bytes,9,opt,name=execution_id,json=executionId,proto3" json:"execution_id,omitempty"`
+	// The task's id, for task events.
+	TaskId string `protobuf:"bytes,10,opt,name=task_id,json=taskId,proto3" json:"task_id,omitempty"`
+	// The task's name, for task events.
+	TaskName string `protobuf:"bytes,11,opt,name=task_name,json=taskName,proto3" json:"task_name,omitempty"`
 	// The atom (microservice capability) the task calls.
-	AtomId      string         `protobuf:"bytes,12,opt,name=atom_id,json=atomId,proto3" json:"atom_id,omitempty"`
+	AtomId string `protobuf:"bytes,12,opt,name=atom_id,json=atomId,proto3" json:"atom_id,omitempty"`
+	// The transitions that scheduled the task, for task events.
 	TriggeredBy []*TriggeredBy `protobuf:"bytes,13,rep,name=triggered_by,json=triggeredBy,proto3" json:"triggered_by,omitempty"`
 	// Canonical state after the change: RUNNING, SUCCESS, ERROR, ... Empty
 	// means "derive from the type" (see docs/profiles.md).
@@ -493,7 +518,8 @@ type Event struct {
 	// Present on terminal execution events.
 	Execution *ExecutionSummary `protobuf:"bytes,18,opt,name=execution,proto3" json:"execution,omitempty"`
 	// The listener a listener event is about.
-	ListenerId    string `protobuf:"bytes,19,opt,name=listener_id,json=listenerId,proto3" json:"listener_id,omitempty"`
+	ListenerId string `protobuf:"bytes,19,opt,name=listener_id,json=listenerId,proto3" json:"listener_id,omitempty"`
+	// The name of the listener a listener event is about.
 	ListenerName  string `protobuf:"bytes,20,opt,name=listener_name,json=listenerName,proto3" json:"listener_name,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache

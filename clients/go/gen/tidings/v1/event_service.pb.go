@@ -21,9 +21,11 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
+// WatchEventsRequest is the request of WatchEvents.
 type WatchEventsRequest struct {
-	state  protoimpl.MessageState `protogen:"open.v1"`
-	Filter *ListenerFilter        `protobuf:"bytes,1,opt,name=filter,proto3" json:"filter,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Which events to stream; empty lists mean all.
+	Filter *ListenerFilter `protobuf:"bytes,1,opt,name=filter,proto3" json:"filter,omitempty"`
 	// Only this execution's events.
 	ExecutionId string `protobuf:"bytes,2,opt,name=execution_id,json=executionId,proto3" json:"execution_id,omitempty"`
 	// Resume after this cursor (from a previous response). Empty: start now,
@@ -104,9 +106,11 @@ func (x *WatchEventsRequest) GetMaxBatchSize() int32 {
 	return 0
 }
 
+// WatchEventsResponse is the response of WatchEvents.
 type WatchEventsResponse struct {
-	state  protoimpl.MessageState `protogen:"open.v1"`
-	Events []*Event               `protobuf:"bytes,1,rep,name=events,proto3" json:"events,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Events in outbox order, as many as were ready.
+	Events []*Event `protobuf:"bytes,1,rep,name=events,proto3" json:"events,omitempty"`
 	// Resume token after the last event of this message.
 	Cursor        string `protobuf:"bytes,2,opt,name=cursor,proto3" json:"cursor,omitempty"`
 	unknownFields protoimpl.UnknownFields

@@ -26,16 +26,24 @@ const (
 type ExecutionState int32
 
 const (
+	// Unset (in a filter: any state).
 	ExecutionState_EXECUTION_STATE_UNSPECIFIED ExecutionState = 0
-	ExecutionState_EXECUTION_STATE_RUNNING     ExecutionState = 1
-	ExecutionState_EXECUTION_STATE_PAUSED      ExecutionState = 2
-	ExecutionState_EXECUTION_STATE_SUCCESS     ExecutionState = 3
-	ExecutionState_EXECUTION_STATE_ERROR       ExecutionState = 4
-	ExecutionState_EXECUTION_STATE_CANCELLED   ExecutionState = 5
+	// Running: tasks are scheduled or under way.
+	ExecutionState_EXECUTION_STATE_RUNNING ExecutionState = 1
+	// Paused: nothing new starts until ResumeExecution.
+	ExecutionState_EXECUTION_STATE_PAUSED ExecutionState = 2
+	// Ended with success.
+	ExecutionState_EXECUTION_STATE_SUCCESS ExecutionState = 3
+	// Ended with an error (RetryTask or SkipTask may re-run it).
+	ExecutionState_EXECUTION_STATE_ERROR ExecutionState = 4
+	// Cancelled by CancelExecution (thain "killed").
+	ExecutionState_EXECUTION_STATE_CANCELLED ExecutionState = 5
 	// Ended by its timeout (thain "auto_killed").
-	ExecutionState_EXECUTION_STATE_TIMED_OUT    ExecutionState = 6
+	ExecutionState_EXECUTION_STATE_TIMED_OUT ExecutionState = 6
+	// Running its rollback actions (RollbackExecution).
 	ExecutionState_EXECUTION_STATE_ROLLING_BACK ExecutionState = 7
-	ExecutionState_EXECUTION_STATE_ROLLED_BACK  ExecutionState = 8
+	// Its rollback actions have all run.
+	ExecutionState_EXECUTION_STATE_ROLLED_BACK ExecutionState = 8
 )
 
 // Enum value maps for ExecutionState.
@@ -95,6 +103,7 @@ func (ExecutionState) EnumDescriptor() ([]byte, []int) {
 type TaskState int32
 
 const (
+	// Unset.
 	TaskState_TASK_STATE_UNSPECIFIED TaskState = 0
 	// Scheduled; waiting for its join, its wait-before, or a paused execution.
 	TaskState_TASK_STATE_WAITING TaskState = 1
@@ -102,11 +111,16 @@ const (
 	TaskState_TASK_STATE_RUNNING TaskState = 2
 	// An asynchronous atom accepted the call; waiting for CompleteTask.
 	TaskState_TASK_STATE_RUNNING_ASYNC TaskState = 3
-	TaskState_TASK_STATE_SUCCESS       TaskState = 4
-	TaskState_TASK_STATE_ERROR         TaskState = 5
-	TaskState_TASK_STATE_SKIPPED       TaskState = 6
-	TaskState_TASK_STATE_CANCELLED     TaskState = 7
-	TaskState_TASK_STATE_ROLLED_BACK   TaskState = 8
+	// Its action succeeded.
+	TaskState_TASK_STATE_SUCCESS TaskState = 4
+	// It failed; error_message says why.
+	TaskState_TASK_STATE_ERROR TaskState = 5
+	// Skipped by SkipTask, with the result given.
+	TaskState_TASK_STATE_SKIPPED TaskState = 6
+	// Stopped because its execution ended without it.
+	TaskState_TASK_STATE_CANCELLED TaskState = 7
+	// Its rollback action ran.
+	TaskState_TASK_STATE_ROLLED_BACK TaskState = 8
 	// A sub-workflow task whose child execution is paused (as Mistral shows it).
 	TaskState_TASK_STATE_PAUSED TaskState = 9
 )
@@ -250,22 +264,33 @@ func (x *NotifyTarget) GetExtensions() bool {
 	return false
 }
 
+// Execution is one run of a workflow with its input.
 type Execution struct {
-	state        protoimpl.MessageState `protogen:"open.v1"`
-	Id           string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
-	WorkflowId   string                 `protobuf:"bytes,2,opt,name=workflow_id,json=workflowId,proto3" json:"workflow_id,omitempty"`
-	WorkflowName string                 `protobuf:"bytes,3,opt,name=workflow_name,json=workflowName,proto3" json:"workflow_name,omitempty"`
-	State        ExecutionState         `protobuf:"varint,4,opt,name=state,proto3,enum=tidings.v1.ExecutionState" json:"state,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Server-assigned id.
+	Id string `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	// The id of the workflow it runs.
+	WorkflowId string `protobuf:"bytes,2,opt,name=workflow_id,json=workflowId,proto3" json:"workflow_id,omitempty"`
+	// The name of the workflow it runs.
+	WorkflowName string `protobuf:"bytes,3,opt,name=workflow_name,json=workflowName,proto3" json:"workflow_name,omitempty"`
+	// Where it stands.
+	State ExecutionState `protobuf:"varint,4,opt,name=state,proto3,enum=tidings.v1.ExecutionState" json:"state,omitempty"`
 	// The input, as JSON text (defaults applied).
 	InputJson string `protobuf:"bytes,5,opt,name=input_json,json=inputJson,proto3" json:"input_json,omitempty"`
 	// The output, as JSON text, once the execution succeeded.
-	OutputJson   string                 `protobuf:"bytes,6,opt,name=output_json,json=outputJson,proto3" json:"output_json,omitempty"`
-	ErrorMessage string                 `protobuf:"bytes,7,opt,name=error_message,json=errorMessage,proto3" json:"error_message,omitempty"`
-	CreateTime   *timestamppb.Timestamp `protobuf:"bytes,8,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
-	UpdateTime   *timestamppb.Timestamp `protobuf:"bytes,9,opt,name=update_time,json=updateTime,proto3" json:"update_time,omitempty"`
-	EndTime      *timestamppb.Timestamp `protobuf:"bytes,10,opt,name=end_time,json=endTime,proto3" json:"end_time,omitempty"`
-	RequestId    string                 `protobuf:"bytes,11,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
-	Notify       []*NotifyTarget        `protobuf:"bytes,12,rep,name=notify,proto3" json:"notify,omitempty"`
+	OutputJson string `protobuf:"bytes,6,opt,name=output_json,json=outputJson,proto3" json:"output_json,omitempty"`
+	// Why it failed; empty unless ERROR, CANCELLED or TIMED_OUT.
+	ErrorMessage string `protobuf:"bytes,7,opt,name=error_message,json=errorMessage,proto3" json:"error_message,omitempty"`
+	// When it started.
+	CreateTime *timestamppb.Timestamp `protobuf:"bytes,8,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
+	// When its state last changed.
+	UpdateTime *timestamppb.Timestamp `protobuf:"bytes,9,opt,name=update_time,json=updateTime,proto3" json:"update_time,omitempty"`
+	// When it ended; unset while it runs.
+	EndTime *timestamppb.Timestamp `protobuf:"bytes,10,opt,name=end_time,json=endTime,proto3" json:"end_time,omitempty"`
+	// The request_id StartExecution was given (empty: none).
+	RequestId string `protobuf:"bytes,11,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	// The notify targets it was started with.
+	Notify []*NotifyTarget `protobuf:"bytes,12,rep,name=notify,proto3" json:"notify,omitempty"`
 	// Execution-level timeout in seconds; 0 means none.
 	TimeoutSeconds float64 `protobuf:"fixed64,13,opt,name=timeout_seconds,json=timeoutSeconds,proto3" json:"timeout_seconds,omitempty"`
 	// Which run this is: 1, and one more each time the ended execution is re-run
@@ -456,7 +481,8 @@ func (x *Execution) GetTaskName() string {
 type TriggerRef struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// on-success, on-error or on-complete.
-	Event         string `protobuf:"bytes,1,opt,name=event,proto3" json:"event,omitempty"`
+	Event string `protobuf:"bytes,1,opt,name=event,proto3" json:"event,omitempty"`
+	// The id of the task whose transition it was.
 	TaskId        string `protobuf:"bytes,2,opt,name=task_id,json=taskId,proto3" json:"task_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -506,25 +532,38 @@ func (x *TriggerRef) GetTaskId() string {
 	return ""
 }
 
+// Task is one task of an execution (one attempt's state; `attempt` counts
+// retries).
 type Task struct {
-	state       protoimpl.MessageState `protogen:"open.v1"`
-	Id          string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
-	ExecutionId string                 `protobuf:"bytes,2,opt,name=execution_id,json=executionId,proto3" json:"execution_id,omitempty"`
-	Name        string                 `protobuf:"bytes,3,opt,name=name,proto3" json:"name,omitempty"`
-	State       TaskState              `protobuf:"varint,4,opt,name=state,proto3,enum=tidings.v1.TaskState" json:"state,omitempty"`
-	Action      string                 `protobuf:"bytes,5,opt,name=action,proto3" json:"action,omitempty"`
-	AtomId      string                 `protobuf:"bytes,6,opt,name=atom_id,json=atomId,proto3" json:"atom_id,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Server-assigned id.
+	Id string `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	// The id of its execution.
+	ExecutionId string `protobuf:"bytes,2,opt,name=execution_id,json=executionId,proto3" json:"execution_id,omitempty"`
+	// The task's name in the definition.
+	Name string `protobuf:"bytes,3,opt,name=name,proto3" json:"name,omitempty"`
+	// Where it stands.
+	State TaskState `protobuf:"varint,4,opt,name=state,proto3,enum=tidings.v1.TaskState" json:"state,omitempty"`
+	// The action it calls (std.http, a sub-workflow's name, ...).
+	Action string `protobuf:"bytes,5,opt,name=action,proto3" json:"action,omitempty"`
+	// The atom (microservice capability) it calls; empty if none.
+	AtomId string `protobuf:"bytes,6,opt,name=atom_id,json=atomId,proto3" json:"atom_id,omitempty"`
 	// The action's input as JSON text (expressions evaluated).
 	InputJson string `protobuf:"bytes,7,opt,name=input_json,json=inputJson,proto3" json:"input_json,omitempty"`
 	// The action's result as JSON text.
-	ResultJson   string `protobuf:"bytes,8,opt,name=result_json,json=resultJson,proto3" json:"result_json,omitempty"`
+	ResultJson string `protobuf:"bytes,8,opt,name=result_json,json=resultJson,proto3" json:"result_json,omitempty"`
+	// Why it failed; empty otherwise.
 	ErrorMessage string `protobuf:"bytes,9,opt,name=error_message,json=errorMessage,proto3" json:"error_message,omitempty"`
 	// 1 for the first attempt; retries count up.
-	Attempt     int32                  `protobuf:"varint,10,opt,name=attempt,proto3" json:"attempt,omitempty"`
-	TriggeredBy []*TriggerRef          `protobuf:"bytes,11,rep,name=triggered_by,json=triggeredBy,proto3" json:"triggered_by,omitempty"`
-	CreateTime  *timestamppb.Timestamp `protobuf:"bytes,12,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
-	UpdateTime  *timestamppb.Timestamp `protobuf:"bytes,13,opt,name=update_time,json=updateTime,proto3" json:"update_time,omitempty"`
-	EndTime     *timestamppb.Timestamp `protobuf:"bytes,14,opt,name=end_time,json=endTime,proto3" json:"end_time,omitempty"`
+	Attempt int32 `protobuf:"varint,10,opt,name=attempt,proto3" json:"attempt,omitempty"`
+	// The transitions that scheduled it.
+	TriggeredBy []*TriggerRef `protobuf:"bytes,11,rep,name=triggered_by,json=triggeredBy,proto3" json:"triggered_by,omitempty"`
+	// When it was scheduled.
+	CreateTime *timestamppb.Timestamp `protobuf:"bytes,12,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
+	// When its state last changed.
+	UpdateTime *timestamppb.Timestamp `protobuf:"bytes,13,opt,name=update_time,json=updateTime,proto3" json:"update_time,omitempty"`
+	// When it ended; unset while it runs.
+	EndTime *timestamppb.Timestamp `protobuf:"bytes,14,opt,name=end_time,json=endTime,proto3" json:"end_time,omitempty"`
 	// The run of its execution in which the task last ran (created, retried or
 	// skipped); a terminal event's task summary holds the tasks of its run.
 	Run int32 `protobuf:"varint,15,opt,name=run,proto3" json:"run,omitempty"`
@@ -677,6 +716,7 @@ func (x *Task) GetPublishedJson() string {
 	return ""
 }
 
+// StartExecutionRequest is the request of StartExecution.
 type StartExecutionRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The workflow's id or name.
@@ -687,8 +727,10 @@ type StartExecutionRequest struct {
 	// execution the first one started. A different request (workflow, input,
 	// notify, timeout_seconds, env_json, task_name) with a used id is refused:
 	// INVALID_ARGUMENT naming request_id.
-	RequestId string          `protobuf:"bytes,3,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
-	Notify    []*NotifyTarget `protobuf:"bytes,4,rep,name=notify,proto3" json:"notify,omitempty"`
+	RequestId string `protobuf:"bytes,3,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	// Listeners for this execution only (its notify targets); their secrets come
+	// back.
+	Notify []*NotifyTarget `protobuf:"bytes,4,rep,name=notify,proto3" json:"notify,omitempty"`
 	// Execution-level timeout in seconds; 0 means none.
 	TimeoutSeconds float64 `protobuf:"fixed64,5,opt,name=timeout_seconds,json=timeoutSeconds,proto3" json:"timeout_seconds,omitempty"`
 	// Custom headers of the execution, in order: tencent's `CosHeaders` (seed
@@ -806,9 +848,11 @@ func (x *StartExecutionRequest) GetTaskName() string {
 	return ""
 }
 
+// StartExecutionResponse is the response of StartExecution.
 type StartExecutionResponse struct {
-	state     protoimpl.MessageState `protogen:"open.v1"`
-	Execution *Execution             `protobuf:"bytes,1,opt,name=execution,proto3" json:"execution,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The execution as it is now.
+	Execution *Execution `protobuf:"bytes,1,opt,name=execution,proto3" json:"execution,omitempty"`
 	// The signing secrets of its notify targets' listeners, in notify order
 	// (a repeat of the request with its request_id answers with them too).
 	ListenerSecrets []*ListenerSecret `protobuf:"bytes,2,rep,name=listener_secrets,json=listenerSecrets,proto3" json:"listener_secrets,omitempty"`
@@ -860,9 +904,11 @@ func (x *StartExecutionResponse) GetListenerSecrets() []*ListenerSecret {
 	return nil
 }
 
+// GetExecutionRequest is the request of GetExecution.
 type GetExecutionRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Id            string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The execution's id.
+	Id            string `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -904,9 +950,11 @@ func (x *GetExecutionRequest) GetId() string {
 	return ""
 }
 
+// GetExecutionResponse is the response of GetExecution.
 type GetExecutionResponse struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Execution     *Execution             `protobuf:"bytes,1,opt,name=execution,proto3" json:"execution,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The execution as it is now.
+	Execution     *Execution `protobuf:"bytes,1,opt,name=execution,proto3" json:"execution,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -948,14 +996,18 @@ func (x *GetExecutionResponse) GetExecution() *Execution {
 	return nil
 }
 
+// ListExecutionsRequest is the request of ListExecutions.
 type ListExecutionsRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Only this workflow's executions (id or name); empty means all.
 	Workflow string `protobuf:"bytes,1,opt,name=workflow,proto3" json:"workflow,omitempty"`
 	// Only executions in this state; unspecified means all.
-	State         ExecutionState `protobuf:"varint,2,opt,name=state,proto3,enum=tidings.v1.ExecutionState" json:"state,omitempty"`
-	PageSize      int32          `protobuf:"varint,3,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
-	PageToken     string         `protobuf:"bytes,4,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	State ExecutionState `protobuf:"varint,2,opt,name=state,proto3,enum=tidings.v1.ExecutionState" json:"state,omitempty"`
+	// At most this many items (default 50, at most 1000).
+	PageSize int32 `protobuf:"varint,3,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	// A previous response's next_page_token, with the same filters; empty for the
+	// first page.
+	PageToken     string `protobuf:"bytes,4,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1018,10 +1070,13 @@ func (x *ListExecutionsRequest) GetPageToken() string {
 	return ""
 }
 
+// ListExecutionsResponse is the response of ListExecutions.
 type ListExecutionsResponse struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Executions    []*Execution           `protobuf:"bytes,1,rep,name=executions,proto3" json:"executions,omitempty"`
-	NextPageToken string                 `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// This page's executions.
+	Executions []*Execution `protobuf:"bytes,1,rep,name=executions,proto3" json:"executions,omitempty"`
+	// The page_token of the next page; empty on the last page.
+	NextPageToken string `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1070,11 +1125,16 @@ func (x *ListExecutionsResponse) GetNextPageToken() string {
 	return ""
 }
 
+// ListTasksRequest is the request of ListTasks.
 type ListTasksRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	ExecutionId   string                 `protobuf:"bytes,1,opt,name=execution_id,json=executionId,proto3" json:"execution_id,omitempty"`
-	PageSize      int32                  `protobuf:"varint,2,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
-	PageToken     string                 `protobuf:"bytes,3,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The execution whose tasks to list.
+	ExecutionId string `protobuf:"bytes,1,opt,name=execution_id,json=executionId,proto3" json:"execution_id,omitempty"`
+	// At most this many items (default 50, at most 1000).
+	PageSize int32 `protobuf:"varint,2,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	// A previous response's next_page_token, with the same filters; empty for the
+	// first page.
+	PageToken     string `protobuf:"bytes,3,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1130,10 +1190,13 @@ func (x *ListTasksRequest) GetPageToken() string {
 	return ""
 }
 
+// ListTasksResponse is the response of ListTasks.
 type ListTasksResponse struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Tasks         []*Task                `protobuf:"bytes,1,rep,name=tasks,proto3" json:"tasks,omitempty"`
-	NextPageToken string                 `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// This page's tasks.
+	Tasks []*Task `protobuf:"bytes,1,rep,name=tasks,proto3" json:"tasks,omitempty"`
+	// The page_token of the next page; empty on the last page.
+	NextPageToken string `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1182,9 +1245,11 @@ func (x *ListTasksResponse) GetNextPageToken() string {
 	return ""
 }
 
+// PauseExecutionRequest is the request of PauseExecution.
 type PauseExecutionRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Id            string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The execution's id.
+	Id            string `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1226,9 +1291,11 @@ func (x *PauseExecutionRequest) GetId() string {
 	return ""
 }
 
+// PauseExecutionResponse is the response of PauseExecution.
 type PauseExecutionResponse struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Execution     *Execution             `protobuf:"bytes,1,opt,name=execution,proto3" json:"execution,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The execution as it is now.
+	Execution     *Execution `protobuf:"bytes,1,opt,name=execution,proto3" json:"execution,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1270,9 +1337,11 @@ func (x *PauseExecutionResponse) GetExecution() *Execution {
 	return nil
 }
 
+// ResumeExecutionRequest is the request of ResumeExecution.
 type ResumeExecutionRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Id            string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The execution's id.
+	Id            string `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1314,9 +1383,11 @@ func (x *ResumeExecutionRequest) GetId() string {
 	return ""
 }
 
+// ResumeExecutionResponse is the response of ResumeExecution.
 type ResumeExecutionResponse struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Execution     *Execution             `protobuf:"bytes,1,opt,name=execution,proto3" json:"execution,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The execution as it is now.
+	Execution     *Execution `protobuf:"bytes,1,opt,name=execution,proto3" json:"execution,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1358,9 +1429,11 @@ func (x *ResumeExecutionResponse) GetExecution() *Execution {
 	return nil
 }
 
+// CancelExecutionRequest is the request of CancelExecution.
 type CancelExecutionRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	Id    string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	// The execution's id.
+	Id string `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
 	// Why; becomes the execution's error message.
 	Reason        string `protobuf:"bytes,2,opt,name=reason,proto3" json:"reason,omitempty"`
 	unknownFields protoimpl.UnknownFields
@@ -1411,9 +1484,11 @@ func (x *CancelExecutionRequest) GetReason() string {
 	return ""
 }
 
+// CancelExecutionResponse is the response of CancelExecution.
 type CancelExecutionResponse struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Execution     *Execution             `protobuf:"bytes,1,opt,name=execution,proto3" json:"execution,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The execution as it is now.
+	Execution     *Execution `protobuf:"bytes,1,opt,name=execution,proto3" json:"execution,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1455,9 +1530,11 @@ func (x *CancelExecutionResponse) GetExecution() *Execution {
 	return nil
 }
 
+// RollbackExecutionRequest is the request of RollbackExecution.
 type RollbackExecutionRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Id            string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The execution's id.
+	Id            string `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1499,9 +1576,11 @@ func (x *RollbackExecutionRequest) GetId() string {
 	return ""
 }
 
+// RollbackExecutionResponse is the response of RollbackExecution.
 type RollbackExecutionResponse struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Execution     *Execution             `protobuf:"bytes,1,opt,name=execution,proto3" json:"execution,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The execution as it is now.
+	Execution     *Execution `protobuf:"bytes,1,opt,name=execution,proto3" json:"execution,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1543,9 +1622,11 @@ func (x *RollbackExecutionResponse) GetExecution() *Execution {
 	return nil
 }
 
+// RetryTaskRequest is the request of RetryTask.
 type RetryTaskRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	TaskId        string                 `protobuf:"bytes,1,opt,name=task_id,json=taskId,proto3" json:"task_id,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The failed task's id.
+	TaskId        string `protobuf:"bytes,1,opt,name=task_id,json=taskId,proto3" json:"task_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1587,9 +1668,11 @@ func (x *RetryTaskRequest) GetTaskId() string {
 	return ""
 }
 
+// RetryTaskResponse is the response of RetryTask.
 type RetryTaskResponse struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Task          *Task                  `protobuf:"bytes,1,opt,name=task,proto3" json:"task,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The task as it is now.
+	Task          *Task `protobuf:"bytes,1,opt,name=task,proto3" json:"task,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1631,9 +1714,11 @@ func (x *RetryTaskResponse) GetTask() *Task {
 	return nil
 }
 
+// SkipTaskRequest is the request of SkipTask.
 type SkipTaskRequest struct {
-	state  protoimpl.MessageState `protogen:"open.v1"`
-	TaskId string                 `protobuf:"bytes,1,opt,name=task_id,json=taskId,proto3" json:"task_id,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The task's id.
+	TaskId string `protobuf:"bytes,1,opt,name=task_id,json=taskId,proto3" json:"task_id,omitempty"`
 	// The result the task is given, as JSON text; empty means null.
 	ResultJson    string `protobuf:"bytes,2,opt,name=result_json,json=resultJson,proto3" json:"result_json,omitempty"`
 	unknownFields protoimpl.UnknownFields
@@ -1684,9 +1769,11 @@ func (x *SkipTaskRequest) GetResultJson() string {
 	return ""
 }
 
+// SkipTaskResponse is the response of SkipTask.
 type SkipTaskResponse struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Task          *Task                  `protobuf:"bytes,1,opt,name=task,proto3" json:"task,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The task as it is now.
+	Task          *Task `protobuf:"bytes,1,opt,name=task,proto3" json:"task,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1728,9 +1815,11 @@ func (x *SkipTaskResponse) GetTask() *Task {
 	return nil
 }
 
+// CompleteTaskRequest is the request of CompleteTask.
 type CompleteTaskRequest struct {
-	state  protoimpl.MessageState `protogen:"open.v1"`
-	TaskId string                 `protobuf:"bytes,1,opt,name=task_id,json=taskId,proto3" json:"task_id,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The id of the task waiting for its atom.
+	TaskId string `protobuf:"bytes,1,opt,name=task_id,json=taskId,proto3" json:"task_id,omitempty"`
 	// true: the atom succeeded; false: it failed.
 	Success bool `protobuf:"varint,2,opt,name=success,proto3" json:"success,omitempty"`
 	// The atom's result, as JSON text; empty means null.
@@ -1799,9 +1888,11 @@ func (x *CompleteTaskRequest) GetErrorMessage() string {
 	return ""
 }
 
+// CompleteTaskResponse is the response of CompleteTask.
 type CompleteTaskResponse struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Task          *Task                  `protobuf:"bytes,1,opt,name=task,proto3" json:"task,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The task as it is now.
+	Task          *Task `protobuf:"bytes,1,opt,name=task,proto3" json:"task,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }

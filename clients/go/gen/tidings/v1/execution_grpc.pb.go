@@ -44,10 +44,17 @@ type ExecutionServiceClient interface {
 	// committed. With a request_id, a repeated call returns the same execution;
 	// the id reused for a different request is INVALID_ARGUMENT (request_id).
 	StartExecution(ctx context.Context, in *StartExecutionRequest, opts ...grpc.CallOption) (*StartExecutionResponse, error)
+	// Returns an execution by id.
 	GetExecution(ctx context.Context, in *GetExecutionRequest, opts ...grpc.CallOption) (*GetExecutionResponse, error)
+	// Returns a page of executions in start order, optionally of one workflow and
+	// in one state.
 	ListExecutions(ctx context.Context, in *ListExecutionsRequest, opts ...grpc.CallOption) (*ListExecutionsResponse, error)
+	// Returns a page of an execution's tasks, in creation order.
 	ListTasks(ctx context.Context, in *ListTasksRequest, opts ...grpc.CallOption) (*ListTasksResponse, error)
+	// Pauses a running execution: running calls finish, nothing new starts until
+	// it is resumed.
 	PauseExecution(ctx context.Context, in *PauseExecutionRequest, opts ...grpc.CallOption) (*PauseExecutionResponse, error)
+	// Resumes a paused execution: what waited starts.
 	ResumeExecution(ctx context.Context, in *ResumeExecutionRequest, opts ...grpc.CallOption) (*ResumeExecutionResponse, error)
 	// Cancels a running or paused execution (thain "killed").
 	CancelExecution(ctx context.Context, in *CancelExecutionRequest, opts ...grpc.CallOption) (*CancelExecutionResponse, error)
@@ -191,10 +198,17 @@ type ExecutionServiceServer interface {
 	// committed. With a request_id, a repeated call returns the same execution;
 	// the id reused for a different request is INVALID_ARGUMENT (request_id).
 	StartExecution(context.Context, *StartExecutionRequest) (*StartExecutionResponse, error)
+	// Returns an execution by id.
 	GetExecution(context.Context, *GetExecutionRequest) (*GetExecutionResponse, error)
+	// Returns a page of executions in start order, optionally of one workflow and
+	// in one state.
 	ListExecutions(context.Context, *ListExecutionsRequest) (*ListExecutionsResponse, error)
+	// Returns a page of an execution's tasks, in creation order.
 	ListTasks(context.Context, *ListTasksRequest) (*ListTasksResponse, error)
+	// Pauses a running execution: running calls finish, nothing new starts until
+	// it is resumed.
 	PauseExecution(context.Context, *PauseExecutionRequest) (*PauseExecutionResponse, error)
+	// Resumes a paused execution: what waited starts.
 	ResumeExecution(context.Context, *ResumeExecutionRequest) (*ResumeExecutionResponse, error)
 	// Cancels a running or paused execution (thain "killed").
 	CancelExecution(context.Context, *CancelExecutionRequest) (*CancelExecutionResponse, error)

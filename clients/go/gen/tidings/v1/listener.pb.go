@@ -10,6 +10,7 @@ import (
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
 	durationpb "google.golang.org/protobuf/types/known/durationpb"
+	fieldmaskpb "google.golang.org/protobuf/types/known/fieldmaskpb"
 	timestamppb "google.golang.org/protobuf/types/known/timestamppb"
 	reflect "reflect"
 	sync "sync"
@@ -27,10 +28,14 @@ const (
 type EventCategory int32
 
 const (
+	// Unset; not a category.
 	EventCategory_EVENT_CATEGORY_UNSPECIFIED EventCategory = 0
-	EventCategory_EVENT_CATEGORY_EXECUTION   EventCategory = 1
-	EventCategory_EVENT_CATEGORY_TASK        EventCategory = 2
-	EventCategory_EVENT_CATEGORY_ENGINE      EventCategory = 3
+	// Execution events (EXECUTION_*).
+	EventCategory_EVENT_CATEGORY_EXECUTION EventCategory = 1
+	// Task events (TASK_*).
+	EventCategory_EVENT_CATEGORY_TASK EventCategory = 2
+	// Engine events (ENGINE_UP, ENGINE_DOWN).
+	EventCategory_EVENT_CATEGORY_ENGINE EventCategory = 3
 	// Listener events (LISTENER_DISABLED).
 	EventCategory_EVENT_CATEGORY_LISTENER EventCategory = 4
 )
@@ -84,6 +89,7 @@ func (EventCategory) EnumDescriptor() ([]byte, []int) {
 type ListenerScope int32
 
 const (
+	// Unset: GLOBAL when creating a listener.
 	ListenerScope_LISTENER_SCOPE_UNSPECIFIED ListenerScope = 0
 	// Every workflow's events that pass the filter.
 	ListenerScope_LISTENER_SCOPE_GLOBAL ListenerScope = 1
@@ -140,6 +146,7 @@ func (ListenerScope) EnumDescriptor() ([]byte, []int) {
 type CloudEventsMode int32
 
 const (
+	// Unset: STRUCTURED.
 	CloudEventsMode_CLOUD_EVENTS_MODE_UNSPECIFIED CloudEventsMode = 0
 	// The whole event as application/cloudevents+json.
 	CloudEventsMode_CLOUD_EVENTS_MODE_STRUCTURED CloudEventsMode = 1
@@ -192,9 +199,12 @@ func (CloudEventsMode) EnumDescriptor() ([]byte, []int) {
 type DeliveryState int32
 
 const (
+	// Unset (in a filter: any state).
 	DeliveryState_DELIVERY_STATE_UNSPECIFIED DeliveryState = 0
-	DeliveryState_DELIVERY_STATE_PENDING     DeliveryState = 1
-	DeliveryState_DELIVERY_STATE_DELIVERED   DeliveryState = 2
+	// Not yet tried, or being tried.
+	DeliveryState_DELIVERY_STATE_PENDING DeliveryState = 1
+	// The receiver accepted it (a 2xx answer).
+	DeliveryState_DELIVERY_STATE_DELIVERED DeliveryState = 2
 	// Failed; will be tried again at next_attempt_time.
 	DeliveryState_DELIVERY_STATE_FAILED DeliveryState = 3
 	// Every attempt failed; kept and redeliverable.
@@ -250,9 +260,11 @@ func (DeliveryState) EnumDescriptor() ([]byte, []int) {
 type ListenerFilter struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Workflow names or ids.
-	Workflows     []string        `protobuf:"bytes,1,rep,name=workflows,proto3" json:"workflows,omitempty"`
-	Categories    []EventCategory `protobuf:"varint,2,rep,packed,name=categories,proto3,enum=tidings.v1.EventCategory" json:"categories,omitempty"`
-	Types         []EventType     `protobuf:"varint,3,rep,packed,name=types,proto3,enum=tidings.v1.EventType" json:"types,omitempty"`
+	Workflows []string `protobuf:"bytes,1,rep,name=workflows,proto3" json:"workflows,omitempty"`
+	// Only events of these categories.
+	Categories []EventCategory `protobuf:"varint,2,rep,packed,name=categories,proto3,enum=tidings.v1.EventCategory" json:"categories,omitempty"`
+	// Only events of these types.
+	Types         []EventType `protobuf:"varint,3,rep,packed,name=types,proto3,enum=tidings.v1.EventType" json:"types,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -312,13 +324,17 @@ func (x *ListenerFilter) GetTypes() []EventType {
 // Standard Webhooks spec.
 type WebhookTransport struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	Url   string                 `protobuf:"bytes,1,opt,name=url,proto3" json:"url,omitempty"`
+	// Where to send each event (private addresses only if the server allows
+	// them).
+	Url string `protobuf:"bytes,1,opt,name=url,proto3" json:"url,omitempty"`
 	// POST (default) or PUT.
-	Method  string            `protobuf:"bytes,2,opt,name=method,proto3" json:"method,omitempty"`
+	Method string `protobuf:"bytes,2,opt,name=method,proto3" json:"method,omitempty"`
+	// Extra HTTP headers sent with every request.
 	Headers map[string]string `protobuf:"bytes,3,rep,name=headers,proto3" json:"headers,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
 	// Total time for one attempt (default 15 s; connecting gets at most 5 s).
-	Timeout         *durationpb.Duration `protobuf:"bytes,4,opt,name=timeout,proto3" json:"timeout,omitempty"`
-	CloudeventsMode CloudEventsMode      `protobuf:"varint,5,opt,name=cloudevents_mode,json=cloudeventsMode,proto3,enum=tidings.v1.CloudEventsMode" json:"cloudevents_mode,omitempty"`
+	Timeout *durationpb.Duration `protobuf:"bytes,4,opt,name=timeout,proto3" json:"timeout,omitempty"`
+	// How the cloudevents profiles are carried.
+	CloudeventsMode CloudEventsMode `protobuf:"varint,5,opt,name=cloudevents_mode,json=cloudeventsMode,proto3,enum=tidings.v1.CloudEventsMode" json:"cloudevents_mode,omitempty"`
 	unknownFields   protoimpl.UnknownFields
 	sizeCache       protoimpl.SizeCache
 }
@@ -390,9 +406,11 @@ func (x *WebhookTransport) GetCloudeventsMode() CloudEventsMode {
 
 // KafkaTransport produces each event as one record keyed by execution id.
 type KafkaTransport struct {
-	state           protoimpl.MessageState `protogen:"open.v1"`
-	Topic           string                 `protobuf:"bytes,1,opt,name=topic,proto3" json:"topic,omitempty"`
-	CloudeventsMode CloudEventsMode        `protobuf:"varint,2,opt,name=cloudevents_mode,json=cloudeventsMode,proto3,enum=tidings.v1.CloudEventsMode" json:"cloudevents_mode,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The Kafka topic to produce to.
+	Topic string `protobuf:"bytes,1,opt,name=topic,proto3" json:"topic,omitempty"`
+	// How the cloudevents profiles are carried.
+	CloudeventsMode CloudEventsMode `protobuf:"varint,2,opt,name=cloudevents_mode,json=cloudeventsMode,proto3,enum=tidings.v1.CloudEventsMode" json:"cloudevents_mode,omitempty"`
 	unknownFields   protoimpl.UnknownFields
 	sizeCache       protoimpl.SizeCache
 }
@@ -506,29 +524,39 @@ func (x *RetryPolicy) GetDisableAfter() *durationpb.Duration {
 	return nil
 }
 
+// Listener says who hears what: a filter, a payload profile and a transport.
 type Listener struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	Id    string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
-	Name  string                 `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
-	Scope ListenerScope          `protobuf:"varint,3,opt,name=scope,proto3,enum=tidings.v1.ListenerScope" json:"scope,omitempty"`
+	// Server-assigned id (UUID; a scoped listener's id names its owner).
+	Id string `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	// A name for people; need not be unique.
+	Name string `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
+	// Whose events it hears.
+	Scope ListenerScope `protobuf:"varint,3,opt,name=scope,proto3,enum=tidings.v1.ListenerScope" json:"scope,omitempty"`
 	// The workflow or execution id of a scoped listener.
-	ScopeId string          `protobuf:"bytes,4,opt,name=scope_id,json=scopeId,proto3" json:"scope_id,omitempty"`
-	Filter  *ListenerFilter `protobuf:"bytes,5,opt,name=filter,proto3" json:"filter,omitempty"`
+	ScopeId string `protobuf:"bytes,4,opt,name=scope_id,json=scopeId,proto3" json:"scope_id,omitempty"`
+	// Which events it hears.
+	Filter *ListenerFilter `protobuf:"bytes,5,opt,name=filter,proto3" json:"filter,omitempty"`
 	// mistral, thain, tencent, tencent_json, cloudevents or cloudevents_data
 	// (see docs/profiles.md).
 	Profile string `protobuf:"bytes,6,opt,name=profile,proto3" json:"profile,omitempty"`
+	// How events are delivered: exactly one transport.
+	//
 	// Types that are valid to be assigned to Transport:
 	//
 	//	*Listener_Webhook
 	//	*Listener_Kafka
-	Transport   isListener_Transport `protobuf_oneof:"transport"`
-	RetryPolicy *RetryPolicy         `protobuf:"bytes,9,opt,name=retry_policy,json=retryPolicy,proto3" json:"retry_policy,omitempty"`
+	Transport isListener_Transport `protobuf_oneof:"transport"`
+	// When a failed delivery is tried again.
+	RetryPolicy *RetryPolicy `protobuf:"bytes,9,opt,name=retry_policy,json=retryPolicy,proto3" json:"retry_policy,omitempty"`
 	// Whether events are delivered; unset means true.
 	Enabled *bool `protobuf:"varint,10,opt,name=enabled,proto3,oneof" json:"enabled,omitempty"`
 	// Why the listener was disabled automatically (410 Gone, failing too long).
-	DisabledReason string                 `protobuf:"bytes,11,opt,name=disabled_reason,json=disabledReason,proto3" json:"disabled_reason,omitempty"`
-	CreateTime     *timestamppb.Timestamp `protobuf:"bytes,12,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
-	UpdateTime     *timestamppb.Timestamp `protobuf:"bytes,13,opt,name=update_time,json=updateTime,proto3" json:"update_time,omitempty"`
+	DisabledReason string `protobuf:"bytes,11,opt,name=disabled_reason,json=disabledReason,proto3" json:"disabled_reason,omitempty"`
+	// When it was created.
+	CreateTime *timestamppb.Timestamp `protobuf:"bytes,12,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
+	// When its settings last changed.
+	UpdateTime *timestamppb.Timestamp `protobuf:"bytes,13,opt,name=update_time,json=updateTime,proto3" json:"update_time,omitempty"`
 	// Also deliver what the profile's seed does not define (docs/profiles.md,
 	// "Extensions"): mistral's execution_pause / execution_resume eTypes and
 	// tencent's <EventName>. False (the default): a receiver written to the
@@ -540,8 +568,13 @@ type Listener struct {
 	// default, docs/operations.md). Records not yet settled are kept however
 	// old.
 	DeliveryRetention *durationpb.Duration `protobuf:"bytes,15,opt,name=delivery_retention,json=deliveryRetention,proto3" json:"delivery_retention,omitempty"`
-	unknownFields     protoimpl.UnknownFields
-	sizeCache         protoimpl.SizeCache
+	// Changes with every change of the listener (AIP-154), an update or an
+	// automatic disabling: give it to UpdateListener (here) or DeleteListener
+	// to act only on the listener as it was read (a stale one is ABORTED with
+	// reason STALE_ETAG). Opaque; strong.
+	Etag          string `protobuf:"bytes,16,opt,name=etag,proto3" json:"etag,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Listener) Reset() {
@@ -690,15 +723,24 @@ func (x *Listener) GetDeliveryRetention() *durationpb.Duration {
 	return nil
 }
 
+func (x *Listener) GetEtag() string {
+	if x != nil {
+		return x.Etag
+	}
+	return ""
+}
+
 type isListener_Transport interface {
 	isListener_Transport()
 }
 
 type Listener_Webhook struct {
+	// Deliver over HTTP.
 	Webhook *WebhookTransport `protobuf:"bytes,7,opt,name=webhook,proto3,oneof"`
 }
 
 type Listener_Kafka struct {
+	// Deliver to a Kafka topic.
 	Kafka *KafkaTransport `protobuf:"bytes,8,opt,name=kafka,proto3,oneof"`
 }
 
@@ -706,12 +748,19 @@ func (*Listener_Webhook) isListener_Transport() {}
 
 func (*Listener_Kafka) isListener_Transport() {}
 
+// CreateListenerRequest is the request of CreateListener.
 type CreateListenerRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// id, disabled_reason and the times are ignored (set by the server).
 	Listener *Listener `protobuf:"bytes,1,opt,name=listener,proto3" json:"listener,omitempty"`
 	// A `whsec_` secret to sign webhooks with; generated when empty.
 	SigningSecret string `protobuf:"bytes,2,opt,name=signing_secret,json=signingSecret,proto3" json:"signing_secret,omitempty"`
+	// Makes retries safe (AIP-155): a request repeated with the same request_id
+	// answers with the listener the first one made (and its newest signing
+	// secret); the same request_id with a different request is
+	// INVALID_ARGUMENT (reason REQUEST_ID_REUSED). At most 128 characters;
+	// remembered 7 days.
+	RequestId     string `protobuf:"bytes,3,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -760,9 +809,18 @@ func (x *CreateListenerRequest) GetSigningSecret() string {
 	return ""
 }
 
+func (x *CreateListenerRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
+}
+
+// CreateListenerResponse is the response of CreateListener.
 type CreateListenerResponse struct {
-	state    protoimpl.MessageState `protogen:"open.v1"`
-	Listener *Listener              `protobuf:"bytes,1,opt,name=listener,proto3" json:"listener,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The listener as stored (never with its secrets).
+	Listener *Listener `protobuf:"bytes,1,opt,name=listener,proto3" json:"listener,omitempty"`
 	// The signing secret; returned only here and by RotateSecret.
 	SigningSecret string `protobuf:"bytes,2,opt,name=signing_secret,json=signingSecret,proto3" json:"signing_secret,omitempty"`
 	unknownFields protoimpl.UnknownFields
@@ -813,9 +871,11 @@ func (x *CreateListenerResponse) GetSigningSecret() string {
 	return ""
 }
 
+// GetListenerRequest is the request of GetListener.
 type GetListenerRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Id            string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The listener's id.
+	Id            string `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -857,9 +917,11 @@ func (x *GetListenerRequest) GetId() string {
 	return ""
 }
 
+// GetListenerResponse is the response of GetListener.
 type GetListenerResponse struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Listener      *Listener              `protobuf:"bytes,1,opt,name=listener,proto3" json:"listener,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The listener as stored (never with its secrets).
+	Listener      *Listener `protobuf:"bytes,1,opt,name=listener,proto3" json:"listener,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -901,10 +963,14 @@ func (x *GetListenerResponse) GetListener() *Listener {
 	return nil
 }
 
+// ListListenersRequest is the request of ListListeners.
 type ListListenersRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	PageSize      int32                  `protobuf:"varint,1,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
-	PageToken     string                 `protobuf:"bytes,2,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// At most this many items (default 50, at most 1000).
+	PageSize int32 `protobuf:"varint,1,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	// A previous response's next_page_token, with the same filters; empty for the
+	// first page.
+	PageToken     string `protobuf:"bytes,2,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -953,10 +1019,13 @@ func (x *ListListenersRequest) GetPageToken() string {
 	return ""
 }
 
+// ListListenersResponse is the response of ListListeners.
 type ListListenersResponse struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Listeners     []*Listener            `protobuf:"bytes,1,rep,name=listeners,proto3" json:"listeners,omitempty"`
-	NextPageToken string                 `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// This page's listeners.
+	Listeners []*Listener `protobuf:"bytes,1,rep,name=listeners,proto3" json:"listeners,omitempty"`
+	// The page_token of the next page; empty on the last page.
+	NextPageToken string `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1005,10 +1074,18 @@ func (x *ListListenersResponse) GetNextPageToken() string {
 	return ""
 }
 
+// UpdateListenerRequest is the request of UpdateListener.
 type UpdateListenerRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// The listener as it should be (its id names it).
-	Listener      *Listener `protobuf:"bytes,1,opt,name=listener,proto3" json:"listener,omitempty"`
+	// The listener's id names it; the fields update_mask names are changed, an
+	// etag given is checked (stale: ABORTED).
+	Listener *Listener `protobuf:"bytes,1,opt,name=listener,proto3" json:"listener,omitempty"`
+	// Which fields of listener to change (AIP-134), paths such as `enabled`,
+	// `filter`, `webhook.url`; a message field named whole is replaced whole.
+	// Unset: the fields given (non-default); `*`: every field (a full
+	// replace). Output-only fields (id, scope, scope_id, times,
+	// disabled_reason, etag) are ignored; an unknown path is INVALID_ARGUMENT.
+	UpdateMask    *fieldmaskpb.FieldMask `protobuf:"bytes,2,opt,name=update_mask,json=updateMask,proto3" json:"update_mask,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1050,9 +1127,18 @@ func (x *UpdateListenerRequest) GetListener() *Listener {
 	return nil
 }
 
+func (x *UpdateListenerRequest) GetUpdateMask() *fieldmaskpb.FieldMask {
+	if x != nil {
+		return x.UpdateMask
+	}
+	return nil
+}
+
+// UpdateListenerResponse is the response of UpdateListener.
 type UpdateListenerResponse struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Listener      *Listener              `protobuf:"bytes,1,opt,name=listener,proto3" json:"listener,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The listener as stored (never with its secrets).
+	Listener      *Listener `protobuf:"bytes,1,opt,name=listener,proto3" json:"listener,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1094,9 +1180,14 @@ func (x *UpdateListenerResponse) GetListener() *Listener {
 	return nil
 }
 
+// DeleteListenerRequest is the request of DeleteListener.
 type DeleteListenerRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Id            string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The listener's id.
+	Id string `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	// The listener's etag as read: it is deleted only if that is still the
+	// current one, else ABORTED (STALE_ETAG). Empty: no check.
+	Etag          string `protobuf:"bytes,2,opt,name=etag,proto3" json:"etag,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1138,6 +1229,14 @@ func (x *DeleteListenerRequest) GetId() string {
 	return ""
 }
 
+func (x *DeleteListenerRequest) GetEtag() string {
+	if x != nil {
+		return x.Etag
+	}
+	return ""
+}
+
+// DeleteListenerResponse is the response of DeleteListener.
 type DeleteListenerResponse struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	unknownFields protoimpl.UnknownFields
@@ -1174,9 +1273,11 @@ func (*DeleteListenerResponse) Descriptor() ([]byte, []int) {
 	return file_tidings_v1_listener_proto_rawDescGZIP(), []int{14}
 }
 
+// RotateSecretRequest is the request of RotateSecret.
 type RotateSecretRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	Id    string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	// The listener's id.
+	Id string `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
 	// How long the old secret keeps signing (default 24 h).
 	GracePeriod   *durationpb.Duration `protobuf:"bytes,2,opt,name=grace_period,json=gracePeriod,proto3" json:"grace_period,omitempty"`
 	unknownFields protoimpl.UnknownFields
@@ -1227,9 +1328,12 @@ func (x *RotateSecretRequest) GetGracePeriod() *durationpb.Duration {
 	return nil
 }
 
+// RotateSecretResponse is the response of RotateSecret.
 type RotateSecretResponse struct {
-	state               protoimpl.MessageState `protogen:"open.v1"`
-	SigningSecret       string                 `protobuf:"bytes,1,opt,name=signing_secret,json=signingSecret,proto3" json:"signing_secret,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The new signing secret (whsec_...); returned only here.
+	SigningSecret string `protobuf:"bytes,1,opt,name=signing_secret,json=signingSecret,proto3" json:"signing_secret,omitempty"`
+	// When the old secret stops signing.
 	OldSecretExpireTime *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=old_secret_expire_time,json=oldSecretExpireTime,proto3" json:"old_secret_expire_time,omitempty"`
 	unknownFields       protoimpl.UnknownFields
 	sizeCache           protoimpl.SizeCache
@@ -1279,9 +1383,11 @@ func (x *RotateSecretResponse) GetOldSecretExpireTime() *timestamppb.Timestamp {
 	return nil
 }
 
+// TestListenerRequest is the request of TestListener.
 type TestListenerRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Id            string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The listener's id.
+	Id            string `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1323,9 +1429,11 @@ func (x *TestListenerRequest) GetId() string {
 	return ""
 }
 
+// TestListenerResponse is the response of TestListener.
 type TestListenerResponse struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Attempt       *DeliveryAttempt       `protobuf:"bytes,1,opt,name=attempt,proto3" json:"attempt,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The ping's attempt: the receiver's answer or the error.
+	Attempt       *DeliveryAttempt `protobuf:"bytes,1,opt,name=attempt,proto3" json:"attempt,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1367,13 +1475,16 @@ func (x *TestListenerResponse) GetAttempt() *DeliveryAttempt {
 	return nil
 }
 
+// DeliveryAttempt is one try at delivering one event to one listener.
 type DeliveryAttempt struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	Time  *timestamppb.Timestamp `protobuf:"bytes,1,opt,name=time,proto3" json:"time,omitempty"`
+	// When the attempt began.
+	Time *timestamppb.Timestamp `protobuf:"bytes,1,opt,name=time,proto3" json:"time,omitempty"`
 	// The HTTP status, 0 if there was none.
 	HttpStatus int32 `protobuf:"varint,2,opt,name=http_status,json=httpStatus,proto3" json:"http_status,omitempty"`
 	// The transport error (connection, timeout, Kafka error), empty on success.
-	Error   string               `protobuf:"bytes,3,opt,name=error,proto3" json:"error,omitempty"`
+	Error string `protobuf:"bytes,3,opt,name=error,proto3" json:"error,omitempty"`
+	// How long it took until the answer (or the error).
 	Latency *durationpb.Duration `protobuf:"bytes,4,opt,name=latency,proto3" json:"latency,omitempty"`
 	// The first 1 KiB of the response body.
 	ResponseSnippet string `protobuf:"bytes,5,opt,name=response_snippet,json=responseSnippet,proto3" json:"response_snippet,omitempty"`
@@ -1446,15 +1557,24 @@ func (x *DeliveryAttempt) GetResponseSnippet() string {
 	return ""
 }
 
+// Delivery is where one event stands with one webhook listener.
 type Delivery struct {
-	state           protoimpl.MessageState `protogen:"open.v1"`
-	ListenerId      string                 `protobuf:"bytes,1,opt,name=listener_id,json=listenerId,proto3" json:"listener_id,omitempty"`
-	EventId         string                 `protobuf:"bytes,2,opt,name=event_id,json=eventId,proto3" json:"event_id,omitempty"`
-	ExecutionId     string                 `protobuf:"bytes,3,opt,name=execution_id,json=executionId,proto3" json:"execution_id,omitempty"`
-	Sequence        uint64                 `protobuf:"varint,4,opt,name=sequence,proto3" json:"sequence,omitempty"`
-	EventType       EventType              `protobuf:"varint,5,opt,name=event_type,json=eventType,proto3,enum=tidings.v1.EventType" json:"event_type,omitempty"`
-	State           DeliveryState          `protobuf:"varint,6,opt,name=state,proto3,enum=tidings.v1.DeliveryState" json:"state,omitempty"`
-	Attempts        []*DeliveryAttempt     `protobuf:"bytes,7,rep,name=attempts,proto3" json:"attempts,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The listener's id.
+	ListenerId string `protobuf:"bytes,1,opt,name=listener_id,json=listenerId,proto3" json:"listener_id,omitempty"`
+	// The event's id.
+	EventId string `protobuf:"bytes,2,opt,name=event_id,json=eventId,proto3" json:"event_id,omitempty"`
+	// The execution the event belongs to.
+	ExecutionId string `protobuf:"bytes,3,opt,name=execution_id,json=executionId,proto3" json:"execution_id,omitempty"`
+	// The event's position within its execution.
+	Sequence uint64 `protobuf:"varint,4,opt,name=sequence,proto3" json:"sequence,omitempty"`
+	// The event's type.
+	EventType EventType `protobuf:"varint,5,opt,name=event_type,json=eventType,proto3,enum=tidings.v1.EventType" json:"event_type,omitempty"`
+	// Where the delivery stands.
+	State DeliveryState `protobuf:"varint,6,opt,name=state,proto3,enum=tidings.v1.DeliveryState" json:"state,omitempty"`
+	// Its attempts, oldest first.
+	Attempts []*DeliveryAttempt `protobuf:"bytes,7,rep,name=attempts,proto3" json:"attempts,omitempty"`
+	// When it is tried next (FAILED only).
 	NextAttemptTime *timestamppb.Timestamp `protobuf:"bytes,8,opt,name=next_attempt_time,json=nextAttemptTime,proto3" json:"next_attempt_time,omitempty"`
 	unknownFields   protoimpl.UnknownFields
 	sizeCache       protoimpl.SizeCache
@@ -1546,15 +1666,20 @@ func (x *Delivery) GetNextAttemptTime() *timestamppb.Timestamp {
 	return nil
 }
 
+// ListDeliveriesRequest is the request of ListDeliveries.
 type ListDeliveriesRequest struct {
-	state      protoimpl.MessageState `protogen:"open.v1"`
-	ListenerId string                 `protobuf:"bytes,1,opt,name=listener_id,json=listenerId,proto3" json:"listener_id,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Only this listener's deliveries; empty: every listener's.
+	ListenerId string `protobuf:"bytes,1,opt,name=listener_id,json=listenerId,proto3" json:"listener_id,omitempty"`
 	// Only this event's deliveries.
 	EventId string `protobuf:"bytes,2,opt,name=event_id,json=eventId,proto3" json:"event_id,omitempty"`
 	// Only deliveries in this state; unspecified means all.
-	State         DeliveryState `protobuf:"varint,3,opt,name=state,proto3,enum=tidings.v1.DeliveryState" json:"state,omitempty"`
-	PageSize      int32         `protobuf:"varint,4,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
-	PageToken     string        `protobuf:"bytes,5,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	State DeliveryState `protobuf:"varint,3,opt,name=state,proto3,enum=tidings.v1.DeliveryState" json:"state,omitempty"`
+	// At most this many items (default 50, at most 1000).
+	PageSize int32 `protobuf:"varint,4,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	// A previous response's next_page_token, with the same filters; empty for the
+	// first page.
+	PageToken     string `protobuf:"bytes,5,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1624,10 +1749,13 @@ func (x *ListDeliveriesRequest) GetPageToken() string {
 	return ""
 }
 
+// ListDeliveriesResponse is the response of ListDeliveries.
 type ListDeliveriesResponse struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Deliveries    []*Delivery            `protobuf:"bytes,1,rep,name=deliveries,proto3" json:"deliveries,omitempty"`
-	NextPageToken string                 `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// This page's deliveries.
+	Deliveries []*Delivery `protobuf:"bytes,1,rep,name=deliveries,proto3" json:"deliveries,omitempty"`
+	// The page_token of the next page; empty on the last page.
+	NextPageToken string `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1676,13 +1804,17 @@ func (x *ListDeliveriesResponse) GetNextPageToken() string {
 	return ""
 }
 
+// RedeliverEventsRequest is the request of RedeliverEvents.
 type RedeliverEventsRequest struct {
-	state      protoimpl.MessageState `protogen:"open.v1"`
-	ListenerId string                 `protobuf:"bytes,1,opt,name=listener_id,json=listenerId,proto3" json:"listener_id,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The listener to deliver to again.
+	ListenerId string `protobuf:"bytes,1,opt,name=listener_id,json=listenerId,proto3" json:"listener_id,omitempty"`
 	// One event; or, when empty, every failed or dead delivery of the listener
 	// whose event happened in [start_time, end_time).
-	EventId       string                 `protobuf:"bytes,2,opt,name=event_id,json=eventId,proto3" json:"event_id,omitempty"`
-	StartTime     *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=start_time,json=startTime,proto3" json:"start_time,omitempty"`
+	EventId string `protobuf:"bytes,2,opt,name=event_id,json=eventId,proto3" json:"event_id,omitempty"`
+	// The start (inclusive) of the range of event times.
+	StartTime *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=start_time,json=startTime,proto3" json:"start_time,omitempty"`
+	// The end (exclusive) of the range of event times; unset: now.
 	EndTime       *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=end_time,json=endTime,proto3" json:"end_time,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -1746,9 +1878,11 @@ func (x *RedeliverEventsRequest) GetEndTime() *timestamppb.Timestamp {
 	return nil
 }
 
+// RedeliverEventsResponse is the response of RedeliverEvents.
 type RedeliverEventsResponse struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Queued        int32                  `protobuf:"varint,1,opt,name=queued,proto3" json:"queued,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// How many deliveries were queued again.
+	Queued        int32 `protobuf:"varint,1,opt,name=queued,proto3" json:"queued,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1863,7 +1997,7 @@ var File_tidings_v1_listener_proto protoreflect.FileDescriptor
 const file_tidings_v1_listener_proto_rawDesc = "" +
 	"\n" +
 	"\x19tidings/v1/listener.proto\x12\n" +
-	"tidings.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x16tidings/v1/event.proto\"\x96\x01\n" +
+	"tidings.v1\x1a\x1egoogle/protobuf/duration.proto\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x16tidings/v1/event.proto\"\x96\x01\n" +
 	"\x0eListenerFilter\x12\x1c\n" +
 	"\tworkflows\x18\x01 \x03(\tR\tworkflows\x129\n" +
 	"\n" +
@@ -1886,7 +2020,7 @@ const file_tidings_v1_listener_proto_rawDesc = "" +
 	"\bschedule\x18\x01 \x03(\v2\x19.google.protobuf.DurationR\bschedule\x12\x1b\n" +
 	"\x06jitter\x18\x02 \x01(\x01H\x00R\x06jitter\x88\x01\x01\x12>\n" +
 	"\rdisable_after\x18\x03 \x01(\v2\x19.google.protobuf.DurationR\fdisableAfterB\t\n" +
-	"\a_jitter\"\xb7\x05\n" +
+	"\a_jitter\"\xcb\x05\n" +
 	"\bListener\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12/\n" +
@@ -1907,13 +2041,16 @@ const file_tidings_v1_listener_proto_rawDesc = "" +
 	"\n" +
 	"extensions\x18\x0e \x01(\bR\n" +
 	"extensions\x12H\n" +
-	"\x12delivery_retention\x18\x0f \x01(\v2\x19.google.protobuf.DurationR\x11deliveryRetentionB\v\n" +
+	"\x12delivery_retention\x18\x0f \x01(\v2\x19.google.protobuf.DurationR\x11deliveryRetention\x12\x12\n" +
+	"\x04etag\x18\x10 \x01(\tR\x04etagB\v\n" +
 	"\ttransportB\n" +
 	"\n" +
-	"\b_enabled\"p\n" +
+	"\b_enabled\"\x8f\x01\n" +
 	"\x15CreateListenerRequest\x120\n" +
 	"\blistener\x18\x01 \x01(\v2\x14.tidings.v1.ListenerR\blistener\x12%\n" +
-	"\x0esigning_secret\x18\x02 \x01(\tR\rsigningSecret\"q\n" +
+	"\x0esigning_secret\x18\x02 \x01(\tR\rsigningSecret\x12\x1d\n" +
+	"\n" +
+	"request_id\x18\x03 \x01(\tR\trequestId\"q\n" +
 	"\x16CreateListenerResponse\x120\n" +
 	"\blistener\x18\x01 \x01(\v2\x14.tidings.v1.ListenerR\blistener\x12%\n" +
 	"\x0esigning_secret\x18\x02 \x01(\tR\rsigningSecret\"$\n" +
@@ -1927,13 +2064,16 @@ const file_tidings_v1_listener_proto_rawDesc = "" +
 	"page_token\x18\x02 \x01(\tR\tpageToken\"s\n" +
 	"\x15ListListenersResponse\x122\n" +
 	"\tlisteners\x18\x01 \x03(\v2\x14.tidings.v1.ListenerR\tlisteners\x12&\n" +
-	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"I\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\x86\x01\n" +
 	"\x15UpdateListenerRequest\x120\n" +
-	"\blistener\x18\x01 \x01(\v2\x14.tidings.v1.ListenerR\blistener\"J\n" +
+	"\blistener\x18\x01 \x01(\v2\x14.tidings.v1.ListenerR\blistener\x12;\n" +
+	"\vupdate_mask\x18\x02 \x01(\v2\x1a.google.protobuf.FieldMaskR\n" +
+	"updateMask\"J\n" +
 	"\x16UpdateListenerResponse\x120\n" +
-	"\blistener\x18\x01 \x01(\v2\x14.tidings.v1.ListenerR\blistener\"'\n" +
+	"\blistener\x18\x01 \x01(\v2\x14.tidings.v1.ListenerR\blistener\";\n" +
 	"\x15DeleteListenerRequest\x12\x0e\n" +
-	"\x02id\x18\x01 \x01(\tR\x02id\"\x18\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
+	"\x04etag\x18\x02 \x01(\tR\x04etag\"\x18\n" +
 	"\x16DeleteListenerResponse\"c\n" +
 	"\x13RotateSecretRequest\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12<\n" +
@@ -2074,6 +2214,7 @@ var file_tidings_v1_listener_proto_goTypes = []any{
 	(EventType)(0),                  // 31: tidings.v1.EventType
 	(*durationpb.Duration)(nil),     // 32: google.protobuf.Duration
 	(*timestamppb.Timestamp)(nil),   // 33: google.protobuf.Timestamp
+	(*fieldmaskpb.FieldMask)(nil),   // 34: google.protobuf.FieldMask
 }
 var file_tidings_v1_listener_proto_depIdxs = []int32{
 	0,  // 0: tidings.v1.ListenerFilter.categories:type_name -> tidings.v1.EventCategory
@@ -2097,43 +2238,44 @@ var file_tidings_v1_listener_proto_depIdxs = []int32{
 	8,  // 18: tidings.v1.GetListenerResponse.listener:type_name -> tidings.v1.Listener
 	8,  // 19: tidings.v1.ListListenersResponse.listeners:type_name -> tidings.v1.Listener
 	8,  // 20: tidings.v1.UpdateListenerRequest.listener:type_name -> tidings.v1.Listener
-	8,  // 21: tidings.v1.UpdateListenerResponse.listener:type_name -> tidings.v1.Listener
-	32, // 22: tidings.v1.RotateSecretRequest.grace_period:type_name -> google.protobuf.Duration
-	33, // 23: tidings.v1.RotateSecretResponse.old_secret_expire_time:type_name -> google.protobuf.Timestamp
-	23, // 24: tidings.v1.TestListenerResponse.attempt:type_name -> tidings.v1.DeliveryAttempt
-	33, // 25: tidings.v1.DeliveryAttempt.time:type_name -> google.protobuf.Timestamp
-	32, // 26: tidings.v1.DeliveryAttempt.latency:type_name -> google.protobuf.Duration
-	31, // 27: tidings.v1.Delivery.event_type:type_name -> tidings.v1.EventType
-	3,  // 28: tidings.v1.Delivery.state:type_name -> tidings.v1.DeliveryState
-	23, // 29: tidings.v1.Delivery.attempts:type_name -> tidings.v1.DeliveryAttempt
-	33, // 30: tidings.v1.Delivery.next_attempt_time:type_name -> google.protobuf.Timestamp
-	3,  // 31: tidings.v1.ListDeliveriesRequest.state:type_name -> tidings.v1.DeliveryState
-	24, // 32: tidings.v1.ListDeliveriesResponse.deliveries:type_name -> tidings.v1.Delivery
-	33, // 33: tidings.v1.RedeliverEventsRequest.start_time:type_name -> google.protobuf.Timestamp
-	33, // 34: tidings.v1.RedeliverEventsRequest.end_time:type_name -> google.protobuf.Timestamp
-	9,  // 35: tidings.v1.ListenerService.CreateListener:input_type -> tidings.v1.CreateListenerRequest
-	11, // 36: tidings.v1.ListenerService.GetListener:input_type -> tidings.v1.GetListenerRequest
-	13, // 37: tidings.v1.ListenerService.ListListeners:input_type -> tidings.v1.ListListenersRequest
-	15, // 38: tidings.v1.ListenerService.UpdateListener:input_type -> tidings.v1.UpdateListenerRequest
-	17, // 39: tidings.v1.ListenerService.DeleteListener:input_type -> tidings.v1.DeleteListenerRequest
-	19, // 40: tidings.v1.ListenerService.RotateSecret:input_type -> tidings.v1.RotateSecretRequest
-	21, // 41: tidings.v1.ListenerService.TestListener:input_type -> tidings.v1.TestListenerRequest
-	25, // 42: tidings.v1.ListenerService.ListDeliveries:input_type -> tidings.v1.ListDeliveriesRequest
-	27, // 43: tidings.v1.ListenerService.RedeliverEvents:input_type -> tidings.v1.RedeliverEventsRequest
-	10, // 44: tidings.v1.ListenerService.CreateListener:output_type -> tidings.v1.CreateListenerResponse
-	12, // 45: tidings.v1.ListenerService.GetListener:output_type -> tidings.v1.GetListenerResponse
-	14, // 46: tidings.v1.ListenerService.ListListeners:output_type -> tidings.v1.ListListenersResponse
-	16, // 47: tidings.v1.ListenerService.UpdateListener:output_type -> tidings.v1.UpdateListenerResponse
-	18, // 48: tidings.v1.ListenerService.DeleteListener:output_type -> tidings.v1.DeleteListenerResponse
-	20, // 49: tidings.v1.ListenerService.RotateSecret:output_type -> tidings.v1.RotateSecretResponse
-	22, // 50: tidings.v1.ListenerService.TestListener:output_type -> tidings.v1.TestListenerResponse
-	26, // 51: tidings.v1.ListenerService.ListDeliveries:output_type -> tidings.v1.ListDeliveriesResponse
-	28, // 52: tidings.v1.ListenerService.RedeliverEvents:output_type -> tidings.v1.RedeliverEventsResponse
-	44, // [44:53] is the sub-list for method output_type
-	35, // [35:44] is the sub-list for method input_type
-	35, // [35:35] is the sub-list for extension type_name
-	35, // [35:35] is the sub-list for extension extendee
-	0,  // [0:35] is the sub-list for field type_name
+	34, // 21: tidings.v1.UpdateListenerRequest.update_mask:type_name -> google.protobuf.FieldMask
+	8,  // 22: tidings.v1.UpdateListenerResponse.listener:type_name -> tidings.v1.Listener
+	32, // 23: tidings.v1.RotateSecretRequest.grace_period:type_name -> google.protobuf.Duration
+	33, // 24: tidings.v1.RotateSecretResponse.old_secret_expire_time:type_name -> google.protobuf.Timestamp
+	23, // 25: tidings.v1.TestListenerResponse.attempt:type_name -> tidings.v1.DeliveryAttempt
+	33, // 26: tidings.v1.DeliveryAttempt.time:type_name -> google.protobuf.Timestamp
+	32, // 27: tidings.v1.DeliveryAttempt.latency:type_name -> google.protobuf.Duration
+	31, // 28: tidings.v1.Delivery.event_type:type_name -> tidings.v1.EventType
+	3,  // 29: tidings.v1.Delivery.state:type_name -> tidings.v1.DeliveryState
+	23, // 30: tidings.v1.Delivery.attempts:type_name -> tidings.v1.DeliveryAttempt
+	33, // 31: tidings.v1.Delivery.next_attempt_time:type_name -> google.protobuf.Timestamp
+	3,  // 32: tidings.v1.ListDeliveriesRequest.state:type_name -> tidings.v1.DeliveryState
+	24, // 33: tidings.v1.ListDeliveriesResponse.deliveries:type_name -> tidings.v1.Delivery
+	33, // 34: tidings.v1.RedeliverEventsRequest.start_time:type_name -> google.protobuf.Timestamp
+	33, // 35: tidings.v1.RedeliverEventsRequest.end_time:type_name -> google.protobuf.Timestamp
+	9,  // 36: tidings.v1.ListenerService.CreateListener:input_type -> tidings.v1.CreateListenerRequest
+	11, // 37: tidings.v1.ListenerService.GetListener:input_type -> tidings.v1.GetListenerRequest
+	13, // 38: tidings.v1.ListenerService.ListListeners:input_type -> tidings.v1.ListListenersRequest
+	15, // 39: tidings.v1.ListenerService.UpdateListener:input_type -> tidings.v1.UpdateListenerRequest
+	17, // 40: tidings.v1.ListenerService.DeleteListener:input_type -> tidings.v1.DeleteListenerRequest
+	19, // 41: tidings.v1.ListenerService.RotateSecret:input_type -> tidings.v1.RotateSecretRequest
+	21, // 42: tidings.v1.ListenerService.TestListener:input_type -> tidings.v1.TestListenerRequest
+	25, // 43: tidings.v1.ListenerService.ListDeliveries:input_type -> tidings.v1.ListDeliveriesRequest
+	27, // 44: tidings.v1.ListenerService.RedeliverEvents:input_type -> tidings.v1.RedeliverEventsRequest
+	10, // 45: tidings.v1.ListenerService.CreateListener:output_type -> tidings.v1.CreateListenerResponse
+	12, // 46: tidings.v1.ListenerService.GetListener:output_type -> tidings.v1.GetListenerResponse
+	14, // 47: tidings.v1.ListenerService.ListListeners:output_type -> tidings.v1.ListListenersResponse
+	16, // 48: tidings.v1.ListenerService.UpdateListener:output_type -> tidings.v1.UpdateListenerResponse
+	18, // 49: tidings.v1.ListenerService.DeleteListener:output_type -> tidings.v1.DeleteListenerResponse
+	20, // 50: tidings.v1.ListenerService.RotateSecret:output_type -> tidings.v1.RotateSecretResponse
+	22, // 51: tidings.v1.ListenerService.TestListener:output_type -> tidings.v1.TestListenerResponse
+	26, // 52: tidings.v1.ListenerService.ListDeliveries:output_type -> tidings.v1.ListDeliveriesResponse
+	28, // 53: tidings.v1.ListenerService.RedeliverEvents:output_type -> tidings.v1.RedeliverEventsResponse
+	45, // [45:54] is the sub-list for method output_type
+	36, // [36:45] is the sub-list for method input_type
+	36, // [36:36] is the sub-list for extension type_name
+	36, // [36:36] is the sub-list for extension extendee
+	0,  // [0:36] is the sub-list for field type_name
 }
 
 func init() { file_tidings_v1_listener_proto_init() }

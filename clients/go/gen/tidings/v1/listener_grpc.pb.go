@@ -39,16 +39,25 @@ const (
 // callback URLs of a workflow (seed 002) and the notify targets of an
 // execution are all listeners; they differ only in scope.
 type ListenerServiceClient interface {
+	// Registers a global listener; the response carries its signing secret, this
+	// once.
 	CreateListener(ctx context.Context, in *CreateListenerRequest, opts ...grpc.CallOption) (*CreateListenerResponse, error)
+	// Returns a listener by id (never its secrets).
 	GetListener(ctx context.Context, in *GetListenerRequest, opts ...grpc.CallOption) (*GetListenerResponse, error)
+	// Returns a page of listeners, in creation order.
 	ListListeners(ctx context.Context, in *ListListenersRequest, opts ...grpc.CallOption) (*ListListenersResponse, error)
+	// Changes a listener's settings (update_mask, AIP-134; etag checked); its
+	// secrets stay.
 	UpdateListener(ctx context.Context, in *UpdateListenerRequest, opts ...grpc.CallOption) (*UpdateListenerResponse, error)
+	// Deletes a listener (etag checked if given).
 	DeleteListener(ctx context.Context, in *DeleteListenerRequest, opts ...grpc.CallOption) (*DeleteListenerResponse, error)
 	// Makes a new signing secret; the old one keeps signing alongside it for a
 	// grace period (default 24 h).
 	RotateSecret(ctx context.Context, in *RotateSecretRequest, opts ...grpc.CallOption) (*RotateSecretResponse, error)
 	// Sends a ping event and returns what the receiver answered.
 	TestListener(ctx context.Context, in *TestListenerRequest, opts ...grpc.CallOption) (*TestListenerResponse, error)
+	// Returns a page of webhook deliveries (newest first), each with its
+	// attempts.
 	ListDeliveries(ctx context.Context, in *ListDeliveriesRequest, opts ...grpc.CallOption) (*ListDeliveriesResponse, error)
 	// Queues events for delivery again, with the same event ids.
 	RedeliverEvents(ctx context.Context, in *RedeliverEventsRequest, opts ...grpc.CallOption) (*RedeliverEventsResponse, error)
@@ -161,16 +170,25 @@ func (c *listenerServiceClient) RedeliverEvents(ctx context.Context, in *Redeliv
 // callback URLs of a workflow (seed 002) and the notify targets of an
 // execution are all listeners; they differ only in scope.
 type ListenerServiceServer interface {
+	// Registers a global listener; the response carries its signing secret, this
+	// once.
 	CreateListener(context.Context, *CreateListenerRequest) (*CreateListenerResponse, error)
+	// Returns a listener by id (never its secrets).
 	GetListener(context.Context, *GetListenerRequest) (*GetListenerResponse, error)
+	// Returns a page of listeners, in creation order.
 	ListListeners(context.Context, *ListListenersRequest) (*ListListenersResponse, error)
+	// Changes a listener's settings (update_mask, AIP-134; etag checked); its
+	// secrets stay.
 	UpdateListener(context.Context, *UpdateListenerRequest) (*UpdateListenerResponse, error)
+	// Deletes a listener (etag checked if given).
 	DeleteListener(context.Context, *DeleteListenerRequest) (*DeleteListenerResponse, error)
 	// Makes a new signing secret; the old one keeps signing alongside it for a
 	// grace period (default 24 h).
 	RotateSecret(context.Context, *RotateSecretRequest) (*RotateSecretResponse, error)
 	// Sends a ping event and returns what the receiver answered.
 	TestListener(context.Context, *TestListenerRequest) (*TestListenerResponse, error)
+	// Returns a page of webhook deliveries (newest first), each with its
+	// attempts.
 	ListDeliveries(context.Context, *ListDeliveriesRequest) (*ListDeliveriesResponse, error)
 	// Queues events for delivery again, with the same event ids.
 	RedeliverEvents(context.Context, *RedeliverEventsRequest) (*RedeliverEventsResponse, error)

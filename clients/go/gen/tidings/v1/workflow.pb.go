@@ -9,6 +9,7 @@ package tidingsv1
 import (
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
+	fieldmaskpb "google.golang.org/protobuf/types/known/fieldmaskpb"
 	timestamppb "google.golang.org/protobuf/types/known/timestamppb"
 	reflect "reflect"
 	sync "sync"
@@ -30,7 +31,8 @@ type Workflow struct {
 	// The workflow's name, from the definition; unique.
 	Name string `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
 	// The definition text as given.
-	Definition  string `protobuf:"bytes,3,opt,name=definition,proto3" json:"definition,omitempty"`
+	Definition string `protobuf:"bytes,3,opt,name=definition,proto3" json:"definition,omitempty"`
+	// The definition's description.
 	Description string `protobuf:"bytes,4,opt,name=description,proto3" json:"description,omitempty"`
 	// Declared input names, in order.
 	InputNames []string `protobuf:"bytes,5,rep,name=input_names,json=inputNames,proto3" json:"input_names,omitempty"`
@@ -38,11 +40,17 @@ type Workflow struct {
 	// `thain` form callbacks (delivered by the dispatcher).
 	CallbackUrl string `protobuf:"bytes,6,opt,name=callback_url,json=callbackUrl,proto3" json:"callback_url,omitempty"`
 	// Seed 002 style callbacks for pause (1) and resume (2).
-	ModifyCallbackUrl string                 `protobuf:"bytes,7,opt,name=modify_callback_url,json=modifyCallbackUrl,proto3" json:"modify_callback_url,omitempty"`
-	CreateTime        *timestamppb.Timestamp `protobuf:"bytes,8,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
-	UpdateTime        *timestamppb.Timestamp `protobuf:"bytes,9,opt,name=update_time,json=updateTime,proto3" json:"update_time,omitempty"`
-	unknownFields     protoimpl.UnknownFields
-	sizeCache         protoimpl.SizeCache
+	ModifyCallbackUrl string `protobuf:"bytes,7,opt,name=modify_callback_url,json=modifyCallbackUrl,proto3" json:"modify_callback_url,omitempty"`
+	// When it was created.
+	CreateTime *timestamppb.Timestamp `protobuf:"bytes,8,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
+	// When it last changed (an update).
+	UpdateTime *timestamppb.Timestamp `protobuf:"bytes,9,opt,name=update_time,json=updateTime,proto3" json:"update_time,omitempty"`
+	// Changes on every update (AIP-154): give it to UpdateWorkflow or
+	// DeleteWorkflow to act only on the workflow as it was read (a stale one is
+	// ABORTED with reason STALE_ETAG). Opaque; strong.
+	Etag          string `protobuf:"bytes,10,opt,name=etag,proto3" json:"etag,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Workflow) Reset() {
@@ -138,19 +146,35 @@ func (x *Workflow) GetUpdateTime() *timestamppb.Timestamp {
 	return nil
 }
 
+func (x *Workflow) GetEtag() string {
+	if x != nil {
+		return x.Etag
+	}
+	return ""
+}
+
+// CreateWorkflowRequest is the request of CreateWorkflow.
 type CreateWorkflowRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The definition (YAML or JSON text): one workflow, several, or a workbook
 	// (`name`, `workflows`, `actions`).
-	Definition        string `protobuf:"bytes,1,opt,name=definition,proto3" json:"definition,omitempty"`
-	CallbackUrl       string `protobuf:"bytes,2,opt,name=callback_url,json=callbackUrl,proto3" json:"callback_url,omitempty"`
+	Definition string `protobuf:"bytes,1,opt,name=definition,proto3" json:"definition,omitempty"`
+	// Seed 002 callbacks for its executions' state changes (a listener is made).
+	CallbackUrl string `protobuf:"bytes,2,opt,name=callback_url,json=callbackUrl,proto3" json:"callback_url,omitempty"`
+	// Seed 002 callbacks for pause and resume (a listener is made).
 	ModifyCallbackUrl string `protobuf:"bytes,3,opt,name=modify_callback_url,json=modifyCallbackUrl,proto3" json:"modify_callback_url,omitempty"`
 	// Check the request as CreateWorkflow would and store nothing (AIP-163): an
 	// invalid one is refused with the same INVALID_ARGUMENT and BadRequest; a
 	// valid one answers with the workflow it would store, without an id,
 	// times or listener secrets. Whether the name is taken is not checked, so a
 	// definition meant for UpdateWorkflow validates too.
-	ValidateOnly  bool `protobuf:"varint,4,opt,name=validate_only,json=validateOnly,proto3" json:"validate_only,omitempty"`
+	ValidateOnly bool `protobuf:"varint,4,opt,name=validate_only,json=validateOnly,proto3" json:"validate_only,omitempty"`
+	// Makes retries safe (AIP-155): a request repeated with the same request_id
+	// answers as the first did (the workflows it stored and its listeners'
+	// secrets) instead of ALREADY_EXISTS; the same request_id with a different
+	// request is INVALID_ARGUMENT (reason REQUEST_ID_REUSED). At most 128
+	// characters; remembered 7 days. Ignored with validate_only.
+	RequestId     string `protobuf:"bytes,5,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -213,6 +237,14 @@ func (x *CreateWorkflowRequest) GetValidateOnly() bool {
 	return false
 }
 
+func (x *CreateWorkflowRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
+}
+
+// CreateWorkflowResponse is the response of CreateWorkflow.
 type CreateWorkflowResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The first workflow the definition defines (the only one, usually).
@@ -282,6 +314,7 @@ func (x *CreateWorkflowResponse) GetWorkflows() []*Workflow {
 	return nil
 }
 
+// GetWorkflowRequest is the request of GetWorkflow.
 type GetWorkflowRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The workflow's id or name.
@@ -327,9 +360,11 @@ func (x *GetWorkflowRequest) GetWorkflow() string {
 	return ""
 }
 
+// GetWorkflowResponse is the response of GetWorkflow.
 type GetWorkflowResponse struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Workflow      *Workflow              `protobuf:"bytes,1,opt,name=workflow,proto3" json:"workflow,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The workflow as stored.
+	Workflow      *Workflow `protobuf:"bytes,1,opt,name=workflow,proto3" json:"workflow,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -371,6 +406,7 @@ func (x *GetWorkflowResponse) GetWorkflow() *Workflow {
 	return nil
 }
 
+// ListWorkflowsRequest is the request of ListWorkflows.
 type ListWorkflowsRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// At most this many workflows (default 50, at most 1000).
@@ -425,9 +461,11 @@ func (x *ListWorkflowsRequest) GetPageToken() string {
 	return ""
 }
 
+// ListWorkflowsResponse is the response of ListWorkflows.
 type ListWorkflowsResponse struct {
-	state     protoimpl.MessageState `protogen:"open.v1"`
-	Workflows []*Workflow            `protobuf:"bytes,1,rep,name=workflows,proto3" json:"workflows,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// This page's workflows.
+	Workflows []*Workflow `protobuf:"bytes,1,rep,name=workflows,proto3" json:"workflows,omitempty"`
 	// Empty on the last page.
 	NextPageToken string `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
 	unknownFields protoimpl.UnknownFields
@@ -478,17 +516,26 @@ func (x *ListWorkflowsResponse) GetNextPageToken() string {
 	return ""
 }
 
+// UpdateWorkflowRequest is the request of UpdateWorkflow.
 type UpdateWorkflowRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The workflow's id or name.
 	Workflow string `protobuf:"bytes,1,opt,name=workflow,proto3" json:"workflow,omitempty"`
 	// The new definition; its workflow name must stay the same.
 	Definition string `protobuf:"bytes,2,opt,name=definition,proto3" json:"definition,omitempty"`
-	// Replaced as given (empty clears them).
-	CallbackUrl       string `protobuf:"bytes,3,opt,name=callback_url,json=callbackUrl,proto3" json:"callback_url,omitempty"`
+	// The new callback URL; empty clears it when the mask names it.
+	CallbackUrl string `protobuf:"bytes,3,opt,name=callback_url,json=callbackUrl,proto3" json:"callback_url,omitempty"`
+	// The new modify callback URL; empty clears it when the mask names it.
 	ModifyCallbackUrl string `protobuf:"bytes,4,opt,name=modify_callback_url,json=modifyCallbackUrl,proto3" json:"modify_callback_url,omitempty"`
-	unknownFields     protoimpl.UnknownFields
-	sizeCache         protoimpl.SizeCache
+	// Which of definition, callback_url and modify_callback_url to change
+	// (AIP-134). Unset: those given (non-empty); `*`: all three, an empty one
+	// cleared. An unknown path is INVALID_ARGUMENT naming it.
+	UpdateMask *fieldmaskpb.FieldMask `protobuf:"bytes,5,opt,name=update_mask,json=updateMask,proto3" json:"update_mask,omitempty"`
+	// The workflow's etag as read: the update applies only if it is still the
+	// current one, else ABORTED (STALE_ETAG). Empty: no check.
+	Etag          string `protobuf:"bytes,6,opt,name=etag,proto3" json:"etag,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *UpdateWorkflowRequest) Reset() {
@@ -549,9 +596,25 @@ func (x *UpdateWorkflowRequest) GetModifyCallbackUrl() string {
 	return ""
 }
 
+func (x *UpdateWorkflowRequest) GetUpdateMask() *fieldmaskpb.FieldMask {
+	if x != nil {
+		return x.UpdateMask
+	}
+	return nil
+}
+
+func (x *UpdateWorkflowRequest) GetEtag() string {
+	if x != nil {
+		return x.Etag
+	}
+	return ""
+}
+
+// UpdateWorkflowResponse is the response of UpdateWorkflow.
 type UpdateWorkflowResponse struct {
-	state    protoimpl.MessageState `protogen:"open.v1"`
-	Workflow *Workflow              `protobuf:"bytes,1,opt,name=workflow,proto3" json:"workflow,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The workflow as stored.
+	Workflow *Workflow `protobuf:"bytes,1,opt,name=workflow,proto3" json:"workflow,omitempty"`
 	// The signing secrets of the listeners this update made: a callback URL
 	// set where none was, a job callback-url new to the workflow. A listener
 	// that stays keeps its secret (and is not listed), even if its URL changed.
@@ -604,10 +667,14 @@ func (x *UpdateWorkflowResponse) GetListenerSecrets() []*ListenerSecret {
 	return nil
 }
 
+// DeleteWorkflowRequest is the request of DeleteWorkflow.
 type DeleteWorkflowRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The workflow's id or name.
-	Workflow      string `protobuf:"bytes,1,opt,name=workflow,proto3" json:"workflow,omitempty"`
+	Workflow string `protobuf:"bytes,1,opt,name=workflow,proto3" json:"workflow,omitempty"`
+	// The workflow's etag as read: it is deleted only if that is still the
+	// current one, else ABORTED (STALE_ETAG). Empty: no check.
+	Etag          string `protobuf:"bytes,2,opt,name=etag,proto3" json:"etag,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -649,6 +716,14 @@ func (x *DeleteWorkflowRequest) GetWorkflow() string {
 	return ""
 }
 
+func (x *DeleteWorkflowRequest) GetEtag() string {
+	if x != nil {
+		return x.Etag
+	}
+	return ""
+}
+
+// DeleteWorkflowResponse is the response of DeleteWorkflow.
 type DeleteWorkflowResponse struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	unknownFields protoimpl.UnknownFields
@@ -690,7 +765,7 @@ var File_tidings_v1_workflow_proto protoreflect.FileDescriptor
 const file_tidings_v1_workflow_proto_rawDesc = "" +
 	"\n" +
 	"\x19tidings/v1/workflow.proto\x12\n" +
-	"tidings.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x19tidings/v1/listener.proto\"\xde\x02\n" +
+	"tidings.v1\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x19tidings/v1/listener.proto\"\xf2\x02\n" +
 	"\bWorkflow\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12\x1e\n" +
@@ -705,14 +780,18 @@ const file_tidings_v1_workflow_proto_rawDesc = "" +
 	"\vcreate_time\x18\b \x01(\v2\x1a.google.protobuf.TimestampR\n" +
 	"createTime\x12;\n" +
 	"\vupdate_time\x18\t \x01(\v2\x1a.google.protobuf.TimestampR\n" +
-	"updateTime\"\xaf\x01\n" +
+	"updateTime\x12\x12\n" +
+	"\x04etag\x18\n" +
+	" \x01(\tR\x04etag\"\xce\x01\n" +
 	"\x15CreateWorkflowRequest\x12\x1e\n" +
 	"\n" +
 	"definition\x18\x01 \x01(\tR\n" +
 	"definition\x12!\n" +
 	"\fcallback_url\x18\x02 \x01(\tR\vcallbackUrl\x12.\n" +
 	"\x13modify_callback_url\x18\x03 \x01(\tR\x11modifyCallbackUrl\x12#\n" +
-	"\rvalidate_only\x18\x04 \x01(\bR\fvalidateOnly\"\xc5\x01\n" +
+	"\rvalidate_only\x18\x04 \x01(\bR\fvalidateOnly\x12\x1d\n" +
+	"\n" +
+	"request_id\x18\x05 \x01(\tR\trequestId\"\xc5\x01\n" +
 	"\x16CreateWorkflowResponse\x120\n" +
 	"\bworkflow\x18\x01 \x01(\v2\x14.tidings.v1.WorkflowR\bworkflow\x12E\n" +
 	"\x10listener_secrets\x18\x02 \x03(\v2\x1a.tidings.v1.ListenerSecretR\x0flistenerSecrets\x122\n" +
@@ -727,19 +806,23 @@ const file_tidings_v1_workflow_proto_rawDesc = "" +
 	"page_token\x18\x02 \x01(\tR\tpageToken\"s\n" +
 	"\x15ListWorkflowsResponse\x122\n" +
 	"\tworkflows\x18\x01 \x03(\v2\x14.tidings.v1.WorkflowR\tworkflows\x12&\n" +
-	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\xa6\x01\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\xf7\x01\n" +
 	"\x15UpdateWorkflowRequest\x12\x1a\n" +
 	"\bworkflow\x18\x01 \x01(\tR\bworkflow\x12\x1e\n" +
 	"\n" +
 	"definition\x18\x02 \x01(\tR\n" +
 	"definition\x12!\n" +
 	"\fcallback_url\x18\x03 \x01(\tR\vcallbackUrl\x12.\n" +
-	"\x13modify_callback_url\x18\x04 \x01(\tR\x11modifyCallbackUrl\"\x91\x01\n" +
+	"\x13modify_callback_url\x18\x04 \x01(\tR\x11modifyCallbackUrl\x12;\n" +
+	"\vupdate_mask\x18\x05 \x01(\v2\x1a.google.protobuf.FieldMaskR\n" +
+	"updateMask\x12\x12\n" +
+	"\x04etag\x18\x06 \x01(\tR\x04etag\"\x91\x01\n" +
 	"\x16UpdateWorkflowResponse\x120\n" +
 	"\bworkflow\x18\x01 \x01(\v2\x14.tidings.v1.WorkflowR\bworkflow\x12E\n" +
-	"\x10listener_secrets\x18\x02 \x03(\v2\x1a.tidings.v1.ListenerSecretR\x0flistenerSecrets\"3\n" +
+	"\x10listener_secrets\x18\x02 \x03(\v2\x1a.tidings.v1.ListenerSecretR\x0flistenerSecrets\"G\n" +
 	"\x15DeleteWorkflowRequest\x12\x1a\n" +
-	"\bworkflow\x18\x01 \x01(\tR\bworkflow\"\x18\n" +
+	"\bworkflow\x18\x01 \x01(\tR\bworkflow\x12\x12\n" +
+	"\x04etag\x18\x02 \x01(\tR\x04etag\"\x18\n" +
 	"\x16DeleteWorkflowResponse2\xc2\x03\n" +
 	"\x0fWorkflowService\x12W\n" +
 	"\x0eCreateWorkflow\x12!.tidings.v1.CreateWorkflowRequest\x1a\".tidings.v1.CreateWorkflowResponse\x12N\n" +
@@ -778,6 +861,7 @@ var file_tidings_v1_workflow_proto_goTypes = []any{
 	(*DeleteWorkflowResponse)(nil), // 10: tidings.v1.DeleteWorkflowResponse
 	(*timestamppb.Timestamp)(nil),  // 11: google.protobuf.Timestamp
 	(*ListenerSecret)(nil),         // 12: tidings.v1.ListenerSecret
+	(*fieldmaskpb.FieldMask)(nil),  // 13: google.protobuf.FieldMask
 }
 var file_tidings_v1_workflow_proto_depIdxs = []int32{
 	11, // 0: tidings.v1.Workflow.create_time:type_name -> google.protobuf.Timestamp
@@ -787,23 +871,24 @@ var file_tidings_v1_workflow_proto_depIdxs = []int32{
 	0,  // 4: tidings.v1.CreateWorkflowResponse.workflows:type_name -> tidings.v1.Workflow
 	0,  // 5: tidings.v1.GetWorkflowResponse.workflow:type_name -> tidings.v1.Workflow
 	0,  // 6: tidings.v1.ListWorkflowsResponse.workflows:type_name -> tidings.v1.Workflow
-	0,  // 7: tidings.v1.UpdateWorkflowResponse.workflow:type_name -> tidings.v1.Workflow
-	12, // 8: tidings.v1.UpdateWorkflowResponse.listener_secrets:type_name -> tidings.v1.ListenerSecret
-	1,  // 9: tidings.v1.WorkflowService.CreateWorkflow:input_type -> tidings.v1.CreateWorkflowRequest
-	3,  // 10: tidings.v1.WorkflowService.GetWorkflow:input_type -> tidings.v1.GetWorkflowRequest
-	5,  // 11: tidings.v1.WorkflowService.ListWorkflows:input_type -> tidings.v1.ListWorkflowsRequest
-	7,  // 12: tidings.v1.WorkflowService.UpdateWorkflow:input_type -> tidings.v1.UpdateWorkflowRequest
-	9,  // 13: tidings.v1.WorkflowService.DeleteWorkflow:input_type -> tidings.v1.DeleteWorkflowRequest
-	2,  // 14: tidings.v1.WorkflowService.CreateWorkflow:output_type -> tidings.v1.CreateWorkflowResponse
-	4,  // 15: tidings.v1.WorkflowService.GetWorkflow:output_type -> tidings.v1.GetWorkflowResponse
-	6,  // 16: tidings.v1.WorkflowService.ListWorkflows:output_type -> tidings.v1.ListWorkflowsResponse
-	8,  // 17: tidings.v1.WorkflowService.UpdateWorkflow:output_type -> tidings.v1.UpdateWorkflowResponse
-	10, // 18: tidings.v1.WorkflowService.DeleteWorkflow:output_type -> tidings.v1.DeleteWorkflowResponse
-	14, // [14:19] is the sub-list for method output_type
-	9,  // [9:14] is the sub-list for method input_type
-	9,  // [9:9] is the sub-list for extension type_name
-	9,  // [9:9] is the sub-list for extension extendee
-	0,  // [0:9] is the sub-list for field type_name
+	13, // 7: tidings.v1.UpdateWorkflowRequest.update_mask:type_name -> google.protobuf.FieldMask
+	0,  // 8: tidings.v1.UpdateWorkflowResponse.workflow:type_name -> tidings.v1.Workflow
+	12, // 9: tidings.v1.UpdateWorkflowResponse.listener_secrets:type_name -> tidings.v1.ListenerSecret
+	1,  // 10: tidings.v1.WorkflowService.CreateWorkflow:input_type -> tidings.v1.CreateWorkflowRequest
+	3,  // 11: tidings.v1.WorkflowService.GetWorkflow:input_type -> tidings.v1.GetWorkflowRequest
+	5,  // 12: tidings.v1.WorkflowService.ListWorkflows:input_type -> tidings.v1.ListWorkflowsRequest
+	7,  // 13: tidings.v1.WorkflowService.UpdateWorkflow:input_type -> tidings.v1.UpdateWorkflowRequest
+	9,  // 14: tidings.v1.WorkflowService.DeleteWorkflow:input_type -> tidings.v1.DeleteWorkflowRequest
+	2,  // 15: tidings.v1.WorkflowService.CreateWorkflow:output_type -> tidings.v1.CreateWorkflowResponse
+	4,  // 16: tidings.v1.WorkflowService.GetWorkflow:output_type -> tidings.v1.GetWorkflowResponse
+	6,  // 17: tidings.v1.WorkflowService.ListWorkflows:output_type -> tidings.v1.ListWorkflowsResponse
+	8,  // 18: tidings.v1.WorkflowService.UpdateWorkflow:output_type -> tidings.v1.UpdateWorkflowResponse
+	10, // 19: tidings.v1.WorkflowService.DeleteWorkflow:output_type -> tidings.v1.DeleteWorkflowResponse
+	15, // [15:20] is the sub-list for method output_type
+	10, // [10:15] is the sub-list for method input_type
+	10, // [10:10] is the sub-list for extension type_name
+	10, // [10:10] is the sub-list for extension extendee
+	0,  // [0:10] is the sub-list for field type_name
 }
 
 func init() { file_tidings_v1_workflow_proto_init() }

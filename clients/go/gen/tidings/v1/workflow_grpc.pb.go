@@ -36,10 +36,16 @@ const (
 // google.rpc.BadRequest naming each offending field. CreateWorkflow with
 // validate_only checks one without storing it.
 type WorkflowServiceClient interface {
+	// Validates and stores a definition (request_id makes retries safe).
 	CreateWorkflow(ctx context.Context, in *CreateWorkflowRequest, opts ...grpc.CallOption) (*CreateWorkflowResponse, error)
+	// Returns a workflow by id or name.
 	GetWorkflow(ctx context.Context, in *GetWorkflowRequest, opts ...grpc.CallOption) (*GetWorkflowResponse, error)
+	// Returns a page of workflows, in creation order.
 	ListWorkflows(ctx context.Context, in *ListWorkflowsRequest, opts ...grpc.CallOption) (*ListWorkflowsResponse, error)
+	// Changes a workflow's definition or callback URLs (update_mask, AIP-134;
+	// etag checked).
 	UpdateWorkflow(ctx context.Context, in *UpdateWorkflowRequest, opts ...grpc.CallOption) (*UpdateWorkflowResponse, error)
+	// Deletes a workflow (etag checked if given); its executions keep running.
 	DeleteWorkflow(ctx context.Context, in *DeleteWorkflowRequest, opts ...grpc.CallOption) (*DeleteWorkflowResponse, error)
 }
 
@@ -111,10 +117,16 @@ func (c *workflowServiceClient) DeleteWorkflow(ctx context.Context, in *DeleteWo
 // google.rpc.BadRequest naming each offending field. CreateWorkflow with
 // validate_only checks one without storing it.
 type WorkflowServiceServer interface {
+	// Validates and stores a definition (request_id makes retries safe).
 	CreateWorkflow(context.Context, *CreateWorkflowRequest) (*CreateWorkflowResponse, error)
+	// Returns a workflow by id or name.
 	GetWorkflow(context.Context, *GetWorkflowRequest) (*GetWorkflowResponse, error)
+	// Returns a page of workflows, in creation order.
 	ListWorkflows(context.Context, *ListWorkflowsRequest) (*ListWorkflowsResponse, error)
+	// Changes a workflow's definition or callback URLs (update_mask, AIP-134;
+	// etag checked).
 	UpdateWorkflow(context.Context, *UpdateWorkflowRequest) (*UpdateWorkflowResponse, error)
+	// Deletes a workflow (etag checked if given); its executions keep running.
 	DeleteWorkflow(context.Context, *DeleteWorkflowRequest) (*DeleteWorkflowResponse, error)
 	mustEmbedUnimplementedWorkflowServiceServer()
 }

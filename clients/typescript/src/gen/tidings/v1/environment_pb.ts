@@ -4,15 +4,15 @@
 
 import type { GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegenv2";
 import { fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
-import type { Timestamp } from "@bufbuild/protobuf/wkt";
-import { file_google_protobuf_timestamp } from "@bufbuild/protobuf/wkt";
+import type { FieldMask, Timestamp } from "@bufbuild/protobuf/wkt";
+import { file_google_protobuf_field_mask, file_google_protobuf_timestamp } from "@bufbuild/protobuf/wkt";
 import type { Message } from "@bufbuild/protobuf";
 
 /**
  * Describes the file tidings/v1/environment.proto.
  */
 export const file_tidings_v1_environment: GenFile = /*@__PURE__*/
-  fileDesc("Chx0aWRpbmdzL3YxL2Vudmlyb25tZW50LnByb3RvEgp0aWRpbmdzLnYxIqoBCgtFbnZpcm9ubWVudBIMCgRuYW1lGAEgASgJEhMKC2Rlc2NyaXB0aW9uGAIgASgJEhYKDnZhcmlhYmxlc19qc29uGAMgASgJEi8KC2NyZWF0ZV90aW1lGAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIvCgt1cGRhdGVfdGltZRgFIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiVQoYQ3JlYXRlRW52aXJvbm1lbnRSZXF1ZXN0EgwKBG5hbWUYASABKAkSEwoLZGVzY3JpcHRpb24YAiABKAkSFgoOdmFyaWFibGVzX2pzb24YAyABKAkiSQoZQ3JlYXRlRW52aXJvbm1lbnRSZXNwb25zZRIsCgtlbnZpcm9ubWVudBgBIAEoCzIXLnRpZGluZ3MudjEuRW52aXJvbm1lbnQiJQoVR2V0RW52aXJvbm1lbnRSZXF1ZXN0EgwKBG5hbWUYASABKAkiRgoWR2V0RW52aXJvbm1lbnRSZXNwb25zZRIsCgtlbnZpcm9ubWVudBgBIAEoCzIXLnRpZGluZ3MudjEuRW52aXJvbm1lbnQiQAoXTGlzdEVudmlyb25tZW50c1JlcXVlc3QSEQoJcGFnZV9zaXplGAEgASgFEhIKCnBhZ2VfdG9rZW4YAiABKAkiYgoYTGlzdEVudmlyb25tZW50c1Jlc3BvbnNlEi0KDGVudmlyb25tZW50cxgBIAMoCzIXLnRpZGluZ3MudjEuRW52aXJvbm1lbnQSFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJIlUKGFVwZGF0ZUVudmlyb25tZW50UmVxdWVzdBIMCgRuYW1lGAEgASgJEhMKC2Rlc2NyaXB0aW9uGAIgASgJEhYKDnZhcmlhYmxlc19qc29uGAMgASgJIkkKGVVwZGF0ZUVudmlyb25tZW50UmVzcG9uc2USLAoLZW52aXJvbm1lbnQYASABKAsyFy50aWRpbmdzLnYxLkVudmlyb25tZW50IigKGERlbGV0ZUVudmlyb25tZW50UmVxdWVzdBIMCgRuYW1lGAEgASgJIhsKGURlbGV0ZUVudmlyb25tZW50UmVzcG9uc2Uy8gMKEkVudmlyb25tZW50U2VydmljZRJgChFDcmVhdGVFbnZpcm9ubWVudBIkLnRpZGluZ3MudjEuQ3JlYXRlRW52aXJvbm1lbnRSZXF1ZXN0GiUudGlkaW5ncy52MS5DcmVhdGVFbnZpcm9ubWVudFJlc3BvbnNlElcKDkdldEVudmlyb25tZW50EiEudGlkaW5ncy52MS5HZXRFbnZpcm9ubWVudFJlcXVlc3QaIi50aWRpbmdzLnYxLkdldEVudmlyb25tZW50UmVzcG9uc2USXQoQTGlzdEVudmlyb25tZW50cxIjLnRpZGluZ3MudjEuTGlzdEVudmlyb25tZW50c1JlcXVlc3QaJC50aWRpbmdzLnYxLkxpc3RFbnZpcm9ubWVudHNSZXNwb25zZRJgChFVcGRhdGVFbnZpcm9ubWVudBIkLnRpZGluZ3MudjEuVXBkYXRlRW52aXJvbm1lbnRSZXF1ZXN0GiUudGlkaW5ncy52MS5VcGRhdGVFbnZpcm9ubWVudFJlc3BvbnNlEmAKEURlbGV0ZUVudmlyb25tZW50EiQudGlkaW5ncy52MS5EZWxldGVFbnZpcm9ubWVudFJlcXVlc3QaJS50aWRpbmdzLnYxLkRlbGV0ZUVudmlyb25tZW50UmVzcG9uc2ViBnByb3RvMw", [file_google_protobuf_timestamp]);
+  fileDesc("Chx0aWRpbmdzL3YxL2Vudmlyb25tZW50LnByb3RvEgp0aWRpbmdzLnYxIqoBCgtFbnZpcm9ubWVudBIMCgRuYW1lGAEgASgJEhMKC2Rlc2NyaXB0aW9uGAIgASgJEhYKDnZhcmlhYmxlc19qc29uGAMgASgJEi8KC2NyZWF0ZV90aW1lGAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIvCgt1cGRhdGVfdGltZRgFIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiVQoYQ3JlYXRlRW52aXJvbm1lbnRSZXF1ZXN0EgwKBG5hbWUYASABKAkSEwoLZGVzY3JpcHRpb24YAiABKAkSFgoOdmFyaWFibGVzX2pzb24YAyABKAkiSQoZQ3JlYXRlRW52aXJvbm1lbnRSZXNwb25zZRIsCgtlbnZpcm9ubWVudBgBIAEoCzIXLnRpZGluZ3MudjEuRW52aXJvbm1lbnQiJQoVR2V0RW52aXJvbm1lbnRSZXF1ZXN0EgwKBG5hbWUYASABKAkiRgoWR2V0RW52aXJvbm1lbnRSZXNwb25zZRIsCgtlbnZpcm9ubWVudBgBIAEoCzIXLnRpZGluZ3MudjEuRW52aXJvbm1lbnQiQAoXTGlzdEVudmlyb25tZW50c1JlcXVlc3QSEQoJcGFnZV9zaXplGAEgASgFEhIKCnBhZ2VfdG9rZW4YAiABKAkiYgoYTGlzdEVudmlyb25tZW50c1Jlc3BvbnNlEi0KDGVudmlyb25tZW50cxgBIAMoCzIXLnRpZGluZ3MudjEuRW52aXJvbm1lbnQSFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJIoYBChhVcGRhdGVFbnZpcm9ubWVudFJlcXVlc3QSDAoEbmFtZRgBIAEoCRITCgtkZXNjcmlwdGlvbhgCIAEoCRIWCg52YXJpYWJsZXNfanNvbhgDIAEoCRIvCgt1cGRhdGVfbWFzaxgEIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5GaWVsZE1hc2siSQoZVXBkYXRlRW52aXJvbm1lbnRSZXNwb25zZRIsCgtlbnZpcm9ubWVudBgBIAEoCzIXLnRpZGluZ3MudjEuRW52aXJvbm1lbnQiKAoYRGVsZXRlRW52aXJvbm1lbnRSZXF1ZXN0EgwKBG5hbWUYASABKAkiGwoZRGVsZXRlRW52aXJvbm1lbnRSZXNwb25zZTLyAwoSRW52aXJvbm1lbnRTZXJ2aWNlEmAKEUNyZWF0ZUVudmlyb25tZW50EiQudGlkaW5ncy52MS5DcmVhdGVFbnZpcm9ubWVudFJlcXVlc3QaJS50aWRpbmdzLnYxLkNyZWF0ZUVudmlyb25tZW50UmVzcG9uc2USVwoOR2V0RW52aXJvbm1lbnQSIS50aWRpbmdzLnYxLkdldEVudmlyb25tZW50UmVxdWVzdBoiLnRpZGluZ3MudjEuR2V0RW52aXJvbm1lbnRSZXNwb25zZRJdChBMaXN0RW52aXJvbm1lbnRzEiMudGlkaW5ncy52MS5MaXN0RW52aXJvbm1lbnRzUmVxdWVzdBokLnRpZGluZ3MudjEuTGlzdEVudmlyb25tZW50c1Jlc3BvbnNlEmAKEVVwZGF0ZUVudmlyb25tZW50EiQudGlkaW5ncy52MS5VcGRhdGVFbnZpcm9ubWVudFJlcXVlc3QaJS50aWRpbmdzLnYxLlVwZGF0ZUVudmlyb25tZW50UmVzcG9uc2USYAoRRGVsZXRlRW52aXJvbm1lbnQSJC50aWRpbmdzLnYxLkRlbGV0ZUVudmlyb25tZW50UmVxdWVzdBolLnRpZGluZ3MudjEuRGVsZXRlRW52aXJvbm1lbnRSZXNwb25zZWIGcHJvdG8z", [file_google_protobuf_field_mask, file_google_protobuf_timestamp]);
 
 /**
  * Environment is a named set of variables.
@@ -28,6 +28,8 @@ export type Environment = Message<"tidings.v1.Environment"> & {
   name: string;
 
   /**
+   * A free text description.
+   *
    * @generated from field: string description = 2;
    */
   description: string;
@@ -40,11 +42,15 @@ export type Environment = Message<"tidings.v1.Environment"> & {
   variablesJson: string;
 
   /**
+   * When the environment was created.
+   *
    * @generated from field: google.protobuf.Timestamp create_time = 4;
    */
   createTime?: Timestamp | undefined;
 
   /**
+   * When it last changed.
+   *
    * @generated from field: google.protobuf.Timestamp update_time = 5;
    */
   updateTime?: Timestamp | undefined;
@@ -58,15 +64,21 @@ export const EnvironmentSchema: GenMessage<Environment> = /*@__PURE__*/
   messageDesc(file_tidings_v1_environment, 0);
 
 /**
+ * CreateEnvironmentRequest is the request of CreateEnvironment.
+ *
  * @generated from message tidings.v1.CreateEnvironmentRequest
  */
 export type CreateEnvironmentRequest = Message<"tidings.v1.CreateEnvironmentRequest"> & {
   /**
+   * The new environment's name; unique.
+   *
    * @generated from field: string name = 1;
    */
   name: string;
 
   /**
+   * A free text description.
+   *
    * @generated from field: string description = 2;
    */
   description: string;
@@ -87,10 +99,14 @@ export const CreateEnvironmentRequestSchema: GenMessage<CreateEnvironmentRequest
   messageDesc(file_tidings_v1_environment, 1);
 
 /**
+ * CreateEnvironmentResponse is the response of CreateEnvironment.
+ *
  * @generated from message tidings.v1.CreateEnvironmentResponse
  */
 export type CreateEnvironmentResponse = Message<"tidings.v1.CreateEnvironmentResponse"> & {
   /**
+   * The environment as stored.
+   *
    * @generated from field: tidings.v1.Environment environment = 1;
    */
   environment?: Environment | undefined;
@@ -104,10 +120,14 @@ export const CreateEnvironmentResponseSchema: GenMessage<CreateEnvironmentRespon
   messageDesc(file_tidings_v1_environment, 2);
 
 /**
+ * GetEnvironmentRequest is the request of GetEnvironment.
+ *
  * @generated from message tidings.v1.GetEnvironmentRequest
  */
 export type GetEnvironmentRequest = Message<"tidings.v1.GetEnvironmentRequest"> & {
   /**
+   * The environment's name.
+   *
    * @generated from field: string name = 1;
    */
   name: string;
@@ -121,10 +141,14 @@ export const GetEnvironmentRequestSchema: GenMessage<GetEnvironmentRequest> = /*
   messageDesc(file_tidings_v1_environment, 3);
 
 /**
+ * GetEnvironmentResponse is the response of GetEnvironment.
+ *
  * @generated from message tidings.v1.GetEnvironmentResponse
  */
 export type GetEnvironmentResponse = Message<"tidings.v1.GetEnvironmentResponse"> & {
   /**
+   * The environment as stored.
+   *
    * @generated from field: tidings.v1.Environment environment = 1;
    */
   environment?: Environment | undefined;
@@ -138,15 +162,22 @@ export const GetEnvironmentResponseSchema: GenMessage<GetEnvironmentResponse> = 
   messageDesc(file_tidings_v1_environment, 4);
 
 /**
+ * ListEnvironmentsRequest is the request of ListEnvironments.
+ *
  * @generated from message tidings.v1.ListEnvironmentsRequest
  */
 export type ListEnvironmentsRequest = Message<"tidings.v1.ListEnvironmentsRequest"> & {
   /**
+   * At most this many items (default 50, at most 1000).
+   *
    * @generated from field: int32 page_size = 1;
    */
   pageSize: number;
 
   /**
+   * A previous response's next_page_token, with the same filters; empty for the
+   * first page.
+   *
    * @generated from field: string page_token = 2;
    */
   pageToken: string;
@@ -160,15 +191,21 @@ export const ListEnvironmentsRequestSchema: GenMessage<ListEnvironmentsRequest> 
   messageDesc(file_tidings_v1_environment, 5);
 
 /**
+ * ListEnvironmentsResponse is the response of ListEnvironments.
+ *
  * @generated from message tidings.v1.ListEnvironmentsResponse
  */
 export type ListEnvironmentsResponse = Message<"tidings.v1.ListEnvironmentsResponse"> & {
   /**
+   * This page's environments.
+   *
    * @generated from field: repeated tidings.v1.Environment environments = 1;
    */
   environments: Environment[];
 
   /**
+   * The page_token of the next page; empty on the last page.
+   *
    * @generated from field: string next_page_token = 2;
    */
   nextPageToken: string;
@@ -182,18 +219,22 @@ export const ListEnvironmentsResponseSchema: GenMessage<ListEnvironmentsResponse
   messageDesc(file_tidings_v1_environment, 6);
 
 /**
- * UpdateEnvironmentRequest replaces an environment's description and
+ * UpdateEnvironmentRequest changes an environment's description and
  * variables.
  *
  * @generated from message tidings.v1.UpdateEnvironmentRequest
  */
 export type UpdateEnvironmentRequest = Message<"tidings.v1.UpdateEnvironmentRequest"> & {
   /**
+   * The environment's name.
+   *
    * @generated from field: string name = 1;
    */
   name: string;
 
   /**
+   * The new description.
+   *
    * @generated from field: string description = 2;
    */
   description: string;
@@ -204,6 +245,15 @@ export type UpdateEnvironmentRequest = Message<"tidings.v1.UpdateEnvironmentRequ
    * @generated from field: string variables_json = 3;
    */
   variablesJson: string;
+
+  /**
+   * Which of description and variables_json to change (AIP-134). Unset:
+   * those given (non-empty); `*`: both, an empty one cleared. An unknown
+   * path is INVALID_ARGUMENT naming it.
+   *
+   * @generated from field: google.protobuf.FieldMask update_mask = 4;
+   */
+  updateMask?: FieldMask | undefined;
 };
 
 /**
@@ -214,10 +264,14 @@ export const UpdateEnvironmentRequestSchema: GenMessage<UpdateEnvironmentRequest
   messageDesc(file_tidings_v1_environment, 7);
 
 /**
+ * UpdateEnvironmentResponse is the response of UpdateEnvironment.
+ *
  * @generated from message tidings.v1.UpdateEnvironmentResponse
  */
 export type UpdateEnvironmentResponse = Message<"tidings.v1.UpdateEnvironmentResponse"> & {
   /**
+   * The environment as stored.
+   *
    * @generated from field: tidings.v1.Environment environment = 1;
    */
   environment?: Environment | undefined;
@@ -231,10 +285,14 @@ export const UpdateEnvironmentResponseSchema: GenMessage<UpdateEnvironmentRespon
   messageDesc(file_tidings_v1_environment, 8);
 
 /**
+ * DeleteEnvironmentRequest is the request of DeleteEnvironment.
+ *
  * @generated from message tidings.v1.DeleteEnvironmentRequest
  */
 export type DeleteEnvironmentRequest = Message<"tidings.v1.DeleteEnvironmentRequest"> & {
   /**
+   * The environment's name.
+   *
    * @generated from field: string name = 1;
    */
   name: string;
@@ -248,6 +306,8 @@ export const DeleteEnvironmentRequestSchema: GenMessage<DeleteEnvironmentRequest
   messageDesc(file_tidings_v1_environment, 9);
 
 /**
+ * DeleteEnvironmentResponse is the response of DeleteEnvironment.
+ *
  * @generated from message tidings.v1.DeleteEnvironmentResponse
  */
 export type DeleteEnvironmentResponse = Message<"tidings.v1.DeleteEnvironmentResponse"> & {
@@ -270,6 +330,8 @@ export const DeleteEnvironmentResponseSchema: GenMessage<DeleteEnvironmentRespon
  */
 export const EnvironmentService: GenService<{
   /**
+   * Creates a named environment; ALREADY_EXISTS if the name is taken.
+   *
    * @generated from rpc tidings.v1.EnvironmentService.CreateEnvironment
    */
   createEnvironment: {
@@ -278,6 +340,8 @@ export const EnvironmentService: GenService<{
     output: typeof CreateEnvironmentResponseSchema;
   },
   /**
+   * Returns an environment by name.
+   *
    * @generated from rpc tidings.v1.EnvironmentService.GetEnvironment
    */
   getEnvironment: {
@@ -286,6 +350,8 @@ export const EnvironmentService: GenService<{
     output: typeof GetEnvironmentResponseSchema;
   },
   /**
+   * Returns a page of environments, in creation order.
+   *
    * @generated from rpc tidings.v1.EnvironmentService.ListEnvironments
    */
   listEnvironments: {
@@ -294,6 +360,8 @@ export const EnvironmentService: GenService<{
     output: typeof ListEnvironmentsResponseSchema;
   },
   /**
+   * Changes an environment's description or variables (update_mask, AIP-134).
+   *
    * @generated from rpc tidings.v1.EnvironmentService.UpdateEnvironment
    */
   updateEnvironment: {
@@ -302,6 +370,8 @@ export const EnvironmentService: GenService<{
     output: typeof UpdateEnvironmentResponseSchema;
   },
   /**
+   * Deletes an environment; executions started with it keep their copy.
+   *
    * @generated from rpc tidings.v1.EnvironmentService.DeleteEnvironment
    */
   deleteEnvironment: {

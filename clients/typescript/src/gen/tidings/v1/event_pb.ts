@@ -50,11 +50,15 @@ export const TriggeredBySchema: GenMessage<TriggeredBy> = /*@__PURE__*/
  */
 export type Header = Message<"tidings.v1.Header"> & {
   /**
+   * The header's name.
+   *
    * @generated from field: string key = 1;
    */
   key: string;
 
   /**
+   * The header's value.
+   *
    * @generated from field: string value = 2;
    */
   value: string;
@@ -102,11 +106,15 @@ export type TaskSummary = Message<"tidings.v1.TaskSummary"> & {
   state: string;
 
   /**
+   * When the task was created.
+   *
    * @generated from field: google.protobuf.Timestamp create_time = 5;
    */
   createTime?: Timestamp | undefined;
 
   /**
+   * When the task ended.
+   *
    * @generated from field: google.protobuf.Timestamp end_time = 6;
    */
   endTime?: Timestamp | undefined;
@@ -149,11 +157,15 @@ export type ExecutionSummary = Message<"tidings.v1.ExecutionSummary"> & {
   state: string;
 
   /**
+   * When the execution started.
+   *
    * @generated from field: google.protobuf.Timestamp create_time = 2;
    */
   createTime?: Timestamp | undefined;
 
   /**
+   * When the execution ended.
+   *
    * @generated from field: google.protobuf.Timestamp end_time = 3;
    */
   endTime?: Timestamp | undefined;
@@ -204,6 +216,8 @@ export type Event = Message<"tidings.v1.Event"> & {
   id: string;
 
   /**
+   * What happened.
+   *
    * @generated from field: tidings.v1.EventType type = 2;
    */
   type: EventType;
@@ -237,26 +251,36 @@ export type Event = Message<"tidings.v1.Event"> & {
   engineVersion: string;
 
   /**
+   * The workflow's id.
+   *
    * @generated from field: string workflow_id = 7;
    */
   workflowId: string;
 
   /**
+   * The workflow's name.
+   *
    * @generated from field: string workflow_name = 8;
    */
   workflowName: string;
 
   /**
+   * The execution's id; empty for engine and listener events.
+   *
    * @generated from field: string execution_id = 9;
    */
   executionId: string;
 
   /**
+   * The task's id, for task events.
+   *
    * @generated from field: string task_id = 10;
    */
   taskId: string;
 
   /**
+   * The task's name, for task events.
+   *
    * @generated from field: string task_name = 11;
    */
   taskName: string;
@@ -269,6 +293,8 @@ export type Event = Message<"tidings.v1.Event"> & {
   atomId: string;
 
   /**
+   * The transitions that scheduled the task, for task events.
+   *
    * @generated from field: repeated tidings.v1.TriggeredBy triggered_by = 13;
    */
   triggeredBy: TriggeredBy[];
@@ -319,6 +345,8 @@ export type Event = Message<"tidings.v1.Event"> & {
   listenerId: string;
 
   /**
+   * The name of the listener a listener event is about.
+   *
    * @generated from field: string listener_name = 20;
    */
   listenerName: string;
@@ -340,6 +368,8 @@ export const EventSchema: GenMessage<Event> = /*@__PURE__*/
  */
 export enum EventType {
   /**
+   * Unset; never the type of an event.
+   *
    * @generated from enum value: EVENT_TYPE_UNSPECIFIED = 0;
    */
   UNSPECIFIED = 0,
@@ -359,16 +389,22 @@ export enum EventType {
   ENGINE_DOWN = 2,
 
   /**
+   * An execution started (its first event).
+   *
    * @generated from enum value: EVENT_TYPE_EXECUTION_STARTED = 10;
    */
   EXECUTION_STARTED = 10,
 
   /**
+   * An execution ended with success.
+   *
    * @generated from enum value: EVENT_TYPE_EXECUTION_SUCCEEDED = 11;
    */
   EXECUTION_SUCCEEDED = 11,
 
   /**
+   * An execution ended with an error.
+   *
    * @generated from enum value: EVENT_TYPE_EXECUTION_FAILED = 12;
    */
   EXECUTION_FAILED = 12,
@@ -388,21 +424,29 @@ export enum EventType {
   EXECUTION_TIMED_OUT = 14,
 
   /**
+   * An execution was paused.
+   *
    * @generated from enum value: EVENT_TYPE_EXECUTION_PAUSED = 15;
    */
   EXECUTION_PAUSED = 15,
 
   /**
+   * A paused execution was resumed.
+   *
    * @generated from enum value: EVENT_TYPE_EXECUTION_RESUMED = 16;
    */
   EXECUTION_RESUMED = 16,
 
   /**
+   * RollbackExecution began running rollback actions.
+   *
    * @generated from enum value: EVENT_TYPE_EXECUTION_ROLLBACK_STARTED = 17;
    */
   EXECUTION_ROLLBACK_STARTED = 17,
 
   /**
+   * The rollback actions have all run.
+   *
    * @generated from enum value: EVENT_TYPE_EXECUTION_ROLLBACK_FINISHED = 18;
    */
   EXECUTION_ROLLBACK_FINISHED = 18,
@@ -431,16 +475,22 @@ export enum EventType {
   TASK_RUNNING = 31,
 
   /**
+   * A task's action succeeded; output is its result.
+   *
    * @generated from enum value: EVENT_TYPE_TASK_SUCCEEDED = 32;
    */
   TASK_SUCCEEDED = 32,
 
   /**
+   * A task failed; error_message says why.
+   *
    * @generated from enum value: EVENT_TYPE_TASK_FAILED = 33;
    */
   TASK_FAILED = 33,
 
   /**
+   * A failed task is tried again (its retry policy or RetryTask).
+   *
    * @generated from enum value: EVENT_TYPE_TASK_RETRIED = 34;
    */
   TASK_RETRIED = 34,
@@ -453,6 +503,8 @@ export enum EventType {
   TASK_SKIPPED = 35,
 
   /**
+   * A task's rollback action ran.
+   *
    * @generated from enum value: EVENT_TYPE_TASK_ROLLED_BACK = 36;
    */
   TASK_ROLLED_BACK = 36,

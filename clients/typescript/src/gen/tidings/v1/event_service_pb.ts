@@ -17,10 +17,14 @@ export const file_tidings_v1_event_service: GenFile = /*@__PURE__*/
   fileDesc("Ch50aWRpbmdzL3YxL2V2ZW50X3NlcnZpY2UucHJvdG8SCnRpZGluZ3MudjEilgEKEldhdGNoRXZlbnRzUmVxdWVzdBIqCgZmaWx0ZXIYASABKAsyGi50aWRpbmdzLnYxLkxpc3RlbmVyRmlsdGVyEhQKDGV4ZWN1dGlvbl9pZBgCIAEoCRIOCgZjdXJzb3IYAyABKAkSFgoOZnJvbV9iZWdpbm5pbmcYBCABKAgSFgoObWF4X2JhdGNoX3NpemUYBSABKAUiSAoTV2F0Y2hFdmVudHNSZXNwb25zZRIhCgZldmVudHMYASADKAsyES50aWRpbmdzLnYxLkV2ZW50Eg4KBmN1cnNvchgCIAEoCTJgCgxFdmVudFNlcnZpY2USUAoLV2F0Y2hFdmVudHMSHi50aWRpbmdzLnYxLldhdGNoRXZlbnRzUmVxdWVzdBofLnRpZGluZ3MudjEuV2F0Y2hFdmVudHNSZXNwb25zZTABYgZwcm90bzM", [file_tidings_v1_event, file_tidings_v1_listener]);
 
 /**
+ * WatchEventsRequest is the request of WatchEvents.
+ *
  * @generated from message tidings.v1.WatchEventsRequest
  */
 export type WatchEventsRequest = Message<"tidings.v1.WatchEventsRequest"> & {
   /**
+   * Which events to stream; empty lists mean all.
+   *
    * @generated from field: tidings.v1.ListenerFilter filter = 1;
    */
   filter?: ListenerFilter | undefined;
@@ -65,10 +69,14 @@ export const WatchEventsRequestSchema: GenMessage<WatchEventsRequest> = /*@__PUR
   messageDesc(file_tidings_v1_event_service, 0);
 
 /**
+ * WatchEventsResponse is the response of WatchEvents.
+ *
  * @generated from message tidings.v1.WatchEventsResponse
  */
 export type WatchEventsResponse = Message<"tidings.v1.WatchEventsResponse"> & {
   /**
+   * Events in outbox order, as many as were ready.
+   *
    * @generated from field: repeated tidings.v1.Event events = 1;
    */
   events: Event[];

@@ -70,25 +70,35 @@ export const NotifyTargetSchema: GenMessage<NotifyTarget> = /*@__PURE__*/
   messageDesc(file_tidings_v1_execution, 0);
 
 /**
+ * Execution is one run of a workflow with its input.
+ *
  * @generated from message tidings.v1.Execution
  */
 export type Execution = Message<"tidings.v1.Execution"> & {
   /**
+   * Server-assigned id.
+   *
    * @generated from field: string id = 1;
    */
   id: string;
 
   /**
+   * The id of the workflow it runs.
+   *
    * @generated from field: string workflow_id = 2;
    */
   workflowId: string;
 
   /**
+   * The name of the workflow it runs.
+   *
    * @generated from field: string workflow_name = 3;
    */
   workflowName: string;
 
   /**
+   * Where it stands.
+   *
    * @generated from field: tidings.v1.ExecutionState state = 4;
    */
   state: ExecutionState;
@@ -108,31 +118,43 @@ export type Execution = Message<"tidings.v1.Execution"> & {
   outputJson: string;
 
   /**
+   * Why it failed; empty unless ERROR, CANCELLED or TIMED_OUT.
+   *
    * @generated from field: string error_message = 7;
    */
   errorMessage: string;
 
   /**
+   * When it started.
+   *
    * @generated from field: google.protobuf.Timestamp create_time = 8;
    */
   createTime?: Timestamp | undefined;
 
   /**
+   * When its state last changed.
+   *
    * @generated from field: google.protobuf.Timestamp update_time = 9;
    */
   updateTime?: Timestamp | undefined;
 
   /**
+   * When it ended; unset while it runs.
+   *
    * @generated from field: google.protobuf.Timestamp end_time = 10;
    */
   endTime?: Timestamp | undefined;
 
   /**
+   * The request_id StartExecution was given (empty: none).
+   *
    * @generated from field: string request_id = 11;
    */
   requestId: string;
 
   /**
+   * The notify targets it was started with.
+   *
    * @generated from field: repeated tidings.v1.NotifyTarget notify = 12;
    */
   notify: NotifyTarget[];
@@ -213,6 +235,8 @@ export type TriggerRef = Message<"tidings.v1.TriggerRef"> & {
   event: string;
 
   /**
+   * The id of the task whose transition it was.
+   *
    * @generated from field: string task_id = 2;
    */
   taskId: string;
@@ -226,35 +250,50 @@ export const TriggerRefSchema: GenMessage<TriggerRef> = /*@__PURE__*/
   messageDesc(file_tidings_v1_execution, 2);
 
 /**
+ * Task is one task of an execution (one attempt's state; `attempt` counts
+ * retries).
+ *
  * @generated from message tidings.v1.Task
  */
 export type Task = Message<"tidings.v1.Task"> & {
   /**
+   * Server-assigned id.
+   *
    * @generated from field: string id = 1;
    */
   id: string;
 
   /**
+   * The id of its execution.
+   *
    * @generated from field: string execution_id = 2;
    */
   executionId: string;
 
   /**
+   * The task's name in the definition.
+   *
    * @generated from field: string name = 3;
    */
   name: string;
 
   /**
+   * Where it stands.
+   *
    * @generated from field: tidings.v1.TaskState state = 4;
    */
   state: TaskState;
 
   /**
+   * The action it calls (std.http, a sub-workflow's name, ...).
+   *
    * @generated from field: string action = 5;
    */
   action: string;
 
   /**
+   * The atom (microservice capability) it calls; empty if none.
+   *
    * @generated from field: string atom_id = 6;
    */
   atomId: string;
@@ -274,6 +313,8 @@ export type Task = Message<"tidings.v1.Task"> & {
   resultJson: string;
 
   /**
+   * Why it failed; empty otherwise.
+   *
    * @generated from field: string error_message = 9;
    */
   errorMessage: string;
@@ -286,21 +327,29 @@ export type Task = Message<"tidings.v1.Task"> & {
   attempt: number;
 
   /**
+   * The transitions that scheduled it.
+   *
    * @generated from field: repeated tidings.v1.TriggerRef triggered_by = 11;
    */
   triggeredBy: TriggerRef[];
 
   /**
+   * When it was scheduled.
+   *
    * @generated from field: google.protobuf.Timestamp create_time = 12;
    */
   createTime?: Timestamp | undefined;
 
   /**
+   * When its state last changed.
+   *
    * @generated from field: google.protobuf.Timestamp update_time = 13;
    */
   updateTime?: Timestamp | undefined;
 
   /**
+   * When it ended; unset while it runs.
+   *
    * @generated from field: google.protobuf.Timestamp end_time = 14;
    */
   endTime?: Timestamp | undefined;
@@ -330,6 +379,8 @@ export const TaskSchema: GenMessage<Task> = /*@__PURE__*/
   messageDesc(file_tidings_v1_execution, 3);
 
 /**
+ * StartExecutionRequest is the request of StartExecution.
+ *
  * @generated from message tidings.v1.StartExecutionRequest
  */
 export type StartExecutionRequest = Message<"tidings.v1.StartExecutionRequest"> & {
@@ -358,6 +409,9 @@ export type StartExecutionRequest = Message<"tidings.v1.StartExecutionRequest"> 
   requestId: string;
 
   /**
+   * Listeners for this execution only (its notify targets); their secrets come
+   * back.
+   *
    * @generated from field: repeated tidings.v1.NotifyTarget notify = 4;
    */
   notify: NotifyTarget[];
@@ -416,10 +470,14 @@ export const StartExecutionRequestSchema: GenMessage<StartExecutionRequest> = /*
   messageDesc(file_tidings_v1_execution, 4);
 
 /**
+ * StartExecutionResponse is the response of StartExecution.
+ *
  * @generated from message tidings.v1.StartExecutionResponse
  */
 export type StartExecutionResponse = Message<"tidings.v1.StartExecutionResponse"> & {
   /**
+   * The execution as it is now.
+   *
    * @generated from field: tidings.v1.Execution execution = 1;
    */
   execution?: Execution | undefined;
@@ -441,10 +499,14 @@ export const StartExecutionResponseSchema: GenMessage<StartExecutionResponse> = 
   messageDesc(file_tidings_v1_execution, 5);
 
 /**
+ * GetExecutionRequest is the request of GetExecution.
+ *
  * @generated from message tidings.v1.GetExecutionRequest
  */
 export type GetExecutionRequest = Message<"tidings.v1.GetExecutionRequest"> & {
   /**
+   * The execution's id.
+   *
    * @generated from field: string id = 1;
    */
   id: string;
@@ -458,10 +520,14 @@ export const GetExecutionRequestSchema: GenMessage<GetExecutionRequest> = /*@__P
   messageDesc(file_tidings_v1_execution, 6);
 
 /**
+ * GetExecutionResponse is the response of GetExecution.
+ *
  * @generated from message tidings.v1.GetExecutionResponse
  */
 export type GetExecutionResponse = Message<"tidings.v1.GetExecutionResponse"> & {
   /**
+   * The execution as it is now.
+   *
    * @generated from field: tidings.v1.Execution execution = 1;
    */
   execution?: Execution | undefined;
@@ -475,6 +541,8 @@ export const GetExecutionResponseSchema: GenMessage<GetExecutionResponse> = /*@_
   messageDesc(file_tidings_v1_execution, 7);
 
 /**
+ * ListExecutionsRequest is the request of ListExecutions.
+ *
  * @generated from message tidings.v1.ListExecutionsRequest
  */
 export type ListExecutionsRequest = Message<"tidings.v1.ListExecutionsRequest"> & {
@@ -493,11 +561,16 @@ export type ListExecutionsRequest = Message<"tidings.v1.ListExecutionsRequest"> 
   state: ExecutionState;
 
   /**
+   * At most this many items (default 50, at most 1000).
+   *
    * @generated from field: int32 page_size = 3;
    */
   pageSize: number;
 
   /**
+   * A previous response's next_page_token, with the same filters; empty for the
+   * first page.
+   *
    * @generated from field: string page_token = 4;
    */
   pageToken: string;
@@ -511,15 +584,21 @@ export const ListExecutionsRequestSchema: GenMessage<ListExecutionsRequest> = /*
   messageDesc(file_tidings_v1_execution, 8);
 
 /**
+ * ListExecutionsResponse is the response of ListExecutions.
+ *
  * @generated from message tidings.v1.ListExecutionsResponse
  */
 export type ListExecutionsResponse = Message<"tidings.v1.ListExecutionsResponse"> & {
   /**
+   * This page's executions.
+   *
    * @generated from field: repeated tidings.v1.Execution executions = 1;
    */
   executions: Execution[];
 
   /**
+   * The page_token of the next page; empty on the last page.
+   *
    * @generated from field: string next_page_token = 2;
    */
   nextPageToken: string;
@@ -533,20 +612,29 @@ export const ListExecutionsResponseSchema: GenMessage<ListExecutionsResponse> = 
   messageDesc(file_tidings_v1_execution, 9);
 
 /**
+ * ListTasksRequest is the request of ListTasks.
+ *
  * @generated from message tidings.v1.ListTasksRequest
  */
 export type ListTasksRequest = Message<"tidings.v1.ListTasksRequest"> & {
   /**
+   * The execution whose tasks to list.
+   *
    * @generated from field: string execution_id = 1;
    */
   executionId: string;
 
   /**
+   * At most this many items (default 50, at most 1000).
+   *
    * @generated from field: int32 page_size = 2;
    */
   pageSize: number;
 
   /**
+   * A previous response's next_page_token, with the same filters; empty for the
+   * first page.
+   *
    * @generated from field: string page_token = 3;
    */
   pageToken: string;
@@ -560,15 +648,21 @@ export const ListTasksRequestSchema: GenMessage<ListTasksRequest> = /*@__PURE__*
   messageDesc(file_tidings_v1_execution, 10);
 
 /**
+ * ListTasksResponse is the response of ListTasks.
+ *
  * @generated from message tidings.v1.ListTasksResponse
  */
 export type ListTasksResponse = Message<"tidings.v1.ListTasksResponse"> & {
   /**
+   * This page's tasks.
+   *
    * @generated from field: repeated tidings.v1.Task tasks = 1;
    */
   tasks: Task[];
 
   /**
+   * The page_token of the next page; empty on the last page.
+   *
    * @generated from field: string next_page_token = 2;
    */
   nextPageToken: string;
@@ -582,10 +676,14 @@ export const ListTasksResponseSchema: GenMessage<ListTasksResponse> = /*@__PURE_
   messageDesc(file_tidings_v1_execution, 11);
 
 /**
+ * PauseExecutionRequest is the request of PauseExecution.
+ *
  * @generated from message tidings.v1.PauseExecutionRequest
  */
 export type PauseExecutionRequest = Message<"tidings.v1.PauseExecutionRequest"> & {
   /**
+   * The execution's id.
+   *
    * @generated from field: string id = 1;
    */
   id: string;
@@ -599,10 +697,14 @@ export const PauseExecutionRequestSchema: GenMessage<PauseExecutionRequest> = /*
   messageDesc(file_tidings_v1_execution, 12);
 
 /**
+ * PauseExecutionResponse is the response of PauseExecution.
+ *
  * @generated from message tidings.v1.PauseExecutionResponse
  */
 export type PauseExecutionResponse = Message<"tidings.v1.PauseExecutionResponse"> & {
   /**
+   * The execution as it is now.
+   *
    * @generated from field: tidings.v1.Execution execution = 1;
    */
   execution?: Execution | undefined;
@@ -616,10 +718,14 @@ export const PauseExecutionResponseSchema: GenMessage<PauseExecutionResponse> = 
   messageDesc(file_tidings_v1_execution, 13);
 
 /**
+ * ResumeExecutionRequest is the request of ResumeExecution.
+ *
  * @generated from message tidings.v1.ResumeExecutionRequest
  */
 export type ResumeExecutionRequest = Message<"tidings.v1.ResumeExecutionRequest"> & {
   /**
+   * The execution's id.
+   *
    * @generated from field: string id = 1;
    */
   id: string;
@@ -633,10 +739,14 @@ export const ResumeExecutionRequestSchema: GenMessage<ResumeExecutionRequest> = 
   messageDesc(file_tidings_v1_execution, 14);
 
 /**
+ * ResumeExecutionResponse is the response of ResumeExecution.
+ *
  * @generated from message tidings.v1.ResumeExecutionResponse
  */
 export type ResumeExecutionResponse = Message<"tidings.v1.ResumeExecutionResponse"> & {
   /**
+   * The execution as it is now.
+   *
    * @generated from field: tidings.v1.Execution execution = 1;
    */
   execution?: Execution | undefined;
@@ -650,10 +760,14 @@ export const ResumeExecutionResponseSchema: GenMessage<ResumeExecutionResponse> 
   messageDesc(file_tidings_v1_execution, 15);
 
 /**
+ * CancelExecutionRequest is the request of CancelExecution.
+ *
  * @generated from message tidings.v1.CancelExecutionRequest
  */
 export type CancelExecutionRequest = Message<"tidings.v1.CancelExecutionRequest"> & {
   /**
+   * The execution's id.
+   *
    * @generated from field: string id = 1;
    */
   id: string;
@@ -674,10 +788,14 @@ export const CancelExecutionRequestSchema: GenMessage<CancelExecutionRequest> = 
   messageDesc(file_tidings_v1_execution, 16);
 
 /**
+ * CancelExecutionResponse is the response of CancelExecution.
+ *
  * @generated from message tidings.v1.CancelExecutionResponse
  */
 export type CancelExecutionResponse = Message<"tidings.v1.CancelExecutionResponse"> & {
   /**
+   * The execution as it is now.
+   *
    * @generated from field: tidings.v1.Execution execution = 1;
    */
   execution?: Execution | undefined;
@@ -691,10 +809,14 @@ export const CancelExecutionResponseSchema: GenMessage<CancelExecutionResponse> 
   messageDesc(file_tidings_v1_execution, 17);
 
 /**
+ * RollbackExecutionRequest is the request of RollbackExecution.
+ *
  * @generated from message tidings.v1.RollbackExecutionRequest
  */
 export type RollbackExecutionRequest = Message<"tidings.v1.RollbackExecutionRequest"> & {
   /**
+   * The execution's id.
+   *
    * @generated from field: string id = 1;
    */
   id: string;
@@ -708,10 +830,14 @@ export const RollbackExecutionRequestSchema: GenMessage<RollbackExecutionRequest
   messageDesc(file_tidings_v1_execution, 18);
 
 /**
+ * RollbackExecutionResponse is the response of RollbackExecution.
+ *
  * @generated from message tidings.v1.RollbackExecutionResponse
  */
 export type RollbackExecutionResponse = Message<"tidings.v1.RollbackExecutionResponse"> & {
   /**
+   * The execution as it is now.
+   *
    * @generated from field: tidings.v1.Execution execution = 1;
    */
   execution?: Execution | undefined;
@@ -725,10 +851,14 @@ export const RollbackExecutionResponseSchema: GenMessage<RollbackExecutionRespon
   messageDesc(file_tidings_v1_execution, 19);
 
 /**
+ * RetryTaskRequest is the request of RetryTask.
+ *
  * @generated from message tidings.v1.RetryTaskRequest
  */
 export type RetryTaskRequest = Message<"tidings.v1.RetryTaskRequest"> & {
   /**
+   * The failed task's id.
+   *
    * @generated from field: string task_id = 1;
    */
   taskId: string;
@@ -742,10 +872,14 @@ export const RetryTaskRequestSchema: GenMessage<RetryTaskRequest> = /*@__PURE__*
   messageDesc(file_tidings_v1_execution, 20);
 
 /**
+ * RetryTaskResponse is the response of RetryTask.
+ *
  * @generated from message tidings.v1.RetryTaskResponse
  */
 export type RetryTaskResponse = Message<"tidings.v1.RetryTaskResponse"> & {
   /**
+   * The task as it is now.
+   *
    * @generated from field: tidings.v1.Task task = 1;
    */
   task?: Task | undefined;
@@ -759,10 +893,14 @@ export const RetryTaskResponseSchema: GenMessage<RetryTaskResponse> = /*@__PURE_
   messageDesc(file_tidings_v1_execution, 21);
 
 /**
+ * SkipTaskRequest is the request of SkipTask.
+ *
  * @generated from message tidings.v1.SkipTaskRequest
  */
 export type SkipTaskRequest = Message<"tidings.v1.SkipTaskRequest"> & {
   /**
+   * The task's id.
+   *
    * @generated from field: string task_id = 1;
    */
   taskId: string;
@@ -783,10 +921,14 @@ export const SkipTaskRequestSchema: GenMessage<SkipTaskRequest> = /*@__PURE__*/
   messageDesc(file_tidings_v1_execution, 22);
 
 /**
+ * SkipTaskResponse is the response of SkipTask.
+ *
  * @generated from message tidings.v1.SkipTaskResponse
  */
 export type SkipTaskResponse = Message<"tidings.v1.SkipTaskResponse"> & {
   /**
+   * The task as it is now.
+   *
    * @generated from field: tidings.v1.Task task = 1;
    */
   task?: Task | undefined;
@@ -800,10 +942,14 @@ export const SkipTaskResponseSchema: GenMessage<SkipTaskResponse> = /*@__PURE__*
   messageDesc(file_tidings_v1_execution, 23);
 
 /**
+ * CompleteTaskRequest is the request of CompleteTask.
+ *
  * @generated from message tidings.v1.CompleteTaskRequest
  */
 export type CompleteTaskRequest = Message<"tidings.v1.CompleteTaskRequest"> & {
   /**
+   * The id of the task waiting for its atom.
+   *
    * @generated from field: string task_id = 1;
    */
   taskId: string;
@@ -838,10 +984,14 @@ export const CompleteTaskRequestSchema: GenMessage<CompleteTaskRequest> = /*@__P
   messageDesc(file_tidings_v1_execution, 24);
 
 /**
+ * CompleteTaskResponse is the response of CompleteTask.
+ *
  * @generated from message tidings.v1.CompleteTaskResponse
  */
 export type CompleteTaskResponse = Message<"tidings.v1.CompleteTaskResponse"> & {
   /**
+   * The task as it is now.
+   *
    * @generated from field: tidings.v1.Task task = 1;
    */
   task?: Task | undefined;
@@ -861,31 +1011,43 @@ export const CompleteTaskResponseSchema: GenMessage<CompleteTaskResponse> = /*@_
  */
 export enum ExecutionState {
   /**
+   * Unset (in a filter: any state).
+   *
    * @generated from enum value: EXECUTION_STATE_UNSPECIFIED = 0;
    */
   UNSPECIFIED = 0,
 
   /**
+   * Running: tasks are scheduled or under way.
+   *
    * @generated from enum value: EXECUTION_STATE_RUNNING = 1;
    */
   RUNNING = 1,
 
   /**
+   * Paused: nothing new starts until ResumeExecution.
+   *
    * @generated from enum value: EXECUTION_STATE_PAUSED = 2;
    */
   PAUSED = 2,
 
   /**
+   * Ended with success.
+   *
    * @generated from enum value: EXECUTION_STATE_SUCCESS = 3;
    */
   SUCCESS = 3,
 
   /**
+   * Ended with an error (RetryTask or SkipTask may re-run it).
+   *
    * @generated from enum value: EXECUTION_STATE_ERROR = 4;
    */
   ERROR = 4,
 
   /**
+   * Cancelled by CancelExecution (thain "killed").
+   *
    * @generated from enum value: EXECUTION_STATE_CANCELLED = 5;
    */
   CANCELLED = 5,
@@ -898,11 +1060,15 @@ export enum ExecutionState {
   TIMED_OUT = 6,
 
   /**
+   * Running its rollback actions (RollbackExecution).
+   *
    * @generated from enum value: EXECUTION_STATE_ROLLING_BACK = 7;
    */
   ROLLING_BACK = 7,
 
   /**
+   * Its rollback actions have all run.
+   *
    * @generated from enum value: EXECUTION_STATE_ROLLED_BACK = 8;
    */
   ROLLED_BACK = 8,
@@ -921,6 +1087,8 @@ export const ExecutionStateSchema: GenEnum<ExecutionState> = /*@__PURE__*/
  */
 export enum TaskState {
   /**
+   * Unset.
+   *
    * @generated from enum value: TASK_STATE_UNSPECIFIED = 0;
    */
   UNSPECIFIED = 0,
@@ -947,26 +1115,36 @@ export enum TaskState {
   RUNNING_ASYNC = 3,
 
   /**
+   * Its action succeeded.
+   *
    * @generated from enum value: TASK_STATE_SUCCESS = 4;
    */
   SUCCESS = 4,
 
   /**
+   * It failed; error_message says why.
+   *
    * @generated from enum value: TASK_STATE_ERROR = 5;
    */
   ERROR = 5,
 
   /**
+   * Skipped by SkipTask, with the result given.
+   *
    * @generated from enum value: TASK_STATE_SKIPPED = 6;
    */
   SKIPPED = 6,
 
   /**
+   * Stopped because its execution ended without it.
+   *
    * @generated from enum value: TASK_STATE_CANCELLED = 7;
    */
   CANCELLED = 7,
 
   /**
+   * Its rollback action ran.
+   *
    * @generated from enum value: TASK_STATE_ROLLED_BACK = 8;
    */
   ROLLED_BACK = 8,
@@ -1006,6 +1184,8 @@ export const ExecutionService: GenService<{
     output: typeof StartExecutionResponseSchema;
   },
   /**
+   * Returns an execution by id.
+   *
    * @generated from rpc tidings.v1.ExecutionService.GetExecution
    */
   getExecution: {
@@ -1014,6 +1194,9 @@ export const ExecutionService: GenService<{
     output: typeof GetExecutionResponseSchema;
   },
   /**
+   * Returns a page of executions in start order, optionally of one workflow and
+   * in one state.
+   *
    * @generated from rpc tidings.v1.ExecutionService.ListExecutions
    */
   listExecutions: {
@@ -1022,6 +1205,8 @@ export const ExecutionService: GenService<{
     output: typeof ListExecutionsResponseSchema;
   },
   /**
+   * Returns a page of an execution's tasks, in creation order.
+   *
    * @generated from rpc tidings.v1.ExecutionService.ListTasks
    */
   listTasks: {
@@ -1030,6 +1215,9 @@ export const ExecutionService: GenService<{
     output: typeof ListTasksResponseSchema;
   },
   /**
+   * Pauses a running execution: running calls finish, nothing new starts until
+   * it is resumed.
+   *
    * @generated from rpc tidings.v1.ExecutionService.PauseExecution
    */
   pauseExecution: {
@@ -1038,6 +1226,8 @@ export const ExecutionService: GenService<{
     output: typeof PauseExecutionResponseSchema;
   },
   /**
+   * Resumes a paused execution: what waited starts.
+   *
    * @generated from rpc tidings.v1.ExecutionService.ResumeExecution
    */
   resumeExecution: {

@@ -4,8 +4,8 @@
 
 import type { GenEnum, GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegenv2";
 import { enumDesc, fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
-import type { Duration, Timestamp } from "@bufbuild/protobuf/wkt";
-import { file_google_protobuf_duration, file_google_protobuf_timestamp } from "@bufbuild/protobuf/wkt";
+import type { Duration, FieldMask, Timestamp } from "@bufbuild/protobuf/wkt";
+import { file_google_protobuf_duration, file_google_protobuf_field_mask, file_google_protobuf_timestamp } from "@bufbuild/protobuf/wkt";
 import type { EventType } from "./event_pb.js";
 import { file_tidings_v1_event } from "./event_pb.js";
 import type { Message } from "@bufbuild/protobuf";
@@ -14,7 +14,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file tidings/v1/listener.proto.
  */
 export const file_tidings_v1_listener: GenFile = /*@__PURE__*/
-  fileDesc("Chl0aWRpbmdzL3YxL2xpc3RlbmVyLnByb3RvEgp0aWRpbmdzLnYxIngKDkxpc3RlbmVyRmlsdGVyEhEKCXdvcmtmbG93cxgBIAMoCRItCgpjYXRlZ29yaWVzGAIgAygOMhkudGlkaW5ncy52MS5FdmVudENhdGVnb3J5EiQKBXR5cGVzGAMgAygOMhUudGlkaW5ncy52MS5FdmVudFR5cGUi/gEKEFdlYmhvb2tUcmFuc3BvcnQSCwoDdXJsGAEgASgJEg4KBm1ldGhvZBgCIAEoCRI6CgdoZWFkZXJzGAMgAygLMikudGlkaW5ncy52MS5XZWJob29rVHJhbnNwb3J0LkhlYWRlcnNFbnRyeRIqCgd0aW1lb3V0GAQgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uEjUKEGNsb3VkZXZlbnRzX21vZGUYBSABKA4yGy50aWRpbmdzLnYxLkNsb3VkRXZlbnRzTW9kZRouCgxIZWFkZXJzRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASJWCg5LYWZrYVRyYW5zcG9ydBINCgV0b3BpYxgBIAEoCRI1ChBjbG91ZGV2ZW50c19tb2RlGAIgASgOMhsudGlkaW5ncy52MS5DbG91ZEV2ZW50c01vZGUijAEKC1JldHJ5UG9saWN5EisKCHNjaGVkdWxlGAEgAygLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uEhMKBmppdHRlchgCIAEoAUgAiAEBEjAKDWRpc2FibGVfYWZ0ZXIYAyABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb25CCQoHX2ppdHRlciKfBAoITGlzdGVuZXISCgoCaWQYASABKAkSDAoEbmFtZRgCIAEoCRIoCgVzY29wZRgDIAEoDjIZLnRpZGluZ3MudjEuTGlzdGVuZXJTY29wZRIQCghzY29wZV9pZBgEIAEoCRIqCgZmaWx0ZXIYBSABKAsyGi50aWRpbmdzLnYxLkxpc3RlbmVyRmlsdGVyEg8KB3Byb2ZpbGUYBiABKAkSLwoHd2ViaG9vaxgHIAEoCzIcLnRpZGluZ3MudjEuV2ViaG9va1RyYW5zcG9ydEgAEisKBWthZmthGAggASgLMhoudGlkaW5ncy52MS5LYWZrYVRyYW5zcG9ydEgAEi0KDHJldHJ5X3BvbGljeRgJIAEoCzIXLnRpZGluZ3MudjEuUmV0cnlQb2xpY3kSFAoHZW5hYmxlZBgKIAEoCEgBiAEBEhcKD2Rpc2FibGVkX3JlYXNvbhgLIAEoCRIvCgtjcmVhdGVfdGltZRgMIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLwoLdXBkYXRlX3RpbWUYDSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhIKCmV4dGVuc2lvbnMYDiABKAgSNQoSZGVsaXZlcnlfcmV0ZW50aW9uGA8gASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uQgsKCXRyYW5zcG9ydEIKCghfZW5hYmxlZCJXChVDcmVhdGVMaXN0ZW5lclJlcXVlc3QSJgoIbGlzdGVuZXIYASABKAsyFC50aWRpbmdzLnYxLkxpc3RlbmVyEhYKDnNpZ25pbmdfc2VjcmV0GAIgASgJIlgKFkNyZWF0ZUxpc3RlbmVyUmVzcG9uc2USJgoIbGlzdGVuZXIYASABKAsyFC50aWRpbmdzLnYxLkxpc3RlbmVyEhYKDnNpZ25pbmdfc2VjcmV0GAIgASgJIiAKEkdldExpc3RlbmVyUmVxdWVzdBIKCgJpZBgBIAEoCSI9ChNHZXRMaXN0ZW5lclJlc3BvbnNlEiYKCGxpc3RlbmVyGAEgASgLMhQudGlkaW5ncy52MS5MaXN0ZW5lciI9ChRMaXN0TGlzdGVuZXJzUmVxdWVzdBIRCglwYWdlX3NpemUYASABKAUSEgoKcGFnZV90b2tlbhgCIAEoCSJZChVMaXN0TGlzdGVuZXJzUmVzcG9uc2USJwoJbGlzdGVuZXJzGAEgAygLMhQudGlkaW5ncy52MS5MaXN0ZW5lchIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkiPwoVVXBkYXRlTGlzdGVuZXJSZXF1ZXN0EiYKCGxpc3RlbmVyGAEgASgLMhQudGlkaW5ncy52MS5MaXN0ZW5lciJAChZVcGRhdGVMaXN0ZW5lclJlc3BvbnNlEiYKCGxpc3RlbmVyGAEgASgLMhQudGlkaW5ncy52MS5MaXN0ZW5lciIjChVEZWxldGVMaXN0ZW5lclJlcXVlc3QSCgoCaWQYASABKAkiGAoWRGVsZXRlTGlzdGVuZXJSZXNwb25zZSJSChNSb3RhdGVTZWNyZXRSZXF1ZXN0EgoKAmlkGAEgASgJEi8KDGdyYWNlX3BlcmlvZBgCIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbiJqChRSb3RhdGVTZWNyZXRSZXNwb25zZRIWCg5zaWduaW5nX3NlY3JldBgBIAEoCRI6ChZvbGRfc2VjcmV0X2V4cGlyZV90aW1lGAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCIhChNUZXN0TGlzdGVuZXJSZXF1ZXN0EgoKAmlkGAEgASgJIkQKFFRlc3RMaXN0ZW5lclJlc3BvbnNlEiwKB2F0dGVtcHQYASABKAsyGy50aWRpbmdzLnYxLkRlbGl2ZXJ5QXR0ZW1wdCKlAQoPRGVsaXZlcnlBdHRlbXB0EigKBHRpbWUYASABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhMKC2h0dHBfc3RhdHVzGAIgASgFEg0KBWVycm9yGAMgASgJEioKB2xhdGVuY3kYBCABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24SGAoQcmVzcG9uc2Vfc25pcHBldBgFIAEoCSKUAgoIRGVsaXZlcnkSEwoLbGlzdGVuZXJfaWQYASABKAkSEAoIZXZlbnRfaWQYAiABKAkSFAoMZXhlY3V0aW9uX2lkGAMgASgJEhAKCHNlcXVlbmNlGAQgASgEEikKCmV2ZW50X3R5cGUYBSABKA4yFS50aWRpbmdzLnYxLkV2ZW50VHlwZRIoCgVzdGF0ZRgGIAEoDjIZLnRpZGluZ3MudjEuRGVsaXZlcnlTdGF0ZRItCghhdHRlbXB0cxgHIAMoCzIbLnRpZGluZ3MudjEuRGVsaXZlcnlBdHRlbXB0EjUKEW5leHRfYXR0ZW1wdF90aW1lGAggASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCKPAQoVTGlzdERlbGl2ZXJpZXNSZXF1ZXN0EhMKC2xpc3RlbmVyX2lkGAEgASgJEhAKCGV2ZW50X2lkGAIgASgJEigKBXN0YXRlGAMgASgOMhkudGlkaW5ncy52MS5EZWxpdmVyeVN0YXRlEhEKCXBhZ2Vfc2l6ZRgEIAEoBRISCgpwYWdlX3Rva2VuGAUgASgJIlsKFkxpc3REZWxpdmVyaWVzUmVzcG9uc2USKAoKZGVsaXZlcmllcxgBIAMoCzIULnRpZGluZ3MudjEuRGVsaXZlcnkSFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJIp0BChZSZWRlbGl2ZXJFdmVudHNSZXF1ZXN0EhMKC2xpc3RlbmVyX2lkGAEgASgJEhAKCGV2ZW50X2lkGAIgASgJEi4KCnN0YXJ0X3RpbWUYAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEiwKCGVuZF90aW1lGAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCIpChdSZWRlbGl2ZXJFdmVudHNSZXNwb25zZRIOCgZxdWV1ZWQYASABKAUiSgoOTGlzdGVuZXJTZWNyZXQSEwoLbGlzdGVuZXJfaWQYASABKAkSCwoDdXJsGAIgASgJEhYKDnNpZ25pbmdfc2VjcmV0GAMgASgJKp4BCg1FdmVudENhdGVnb3J5Eh4KGkVWRU5UX0NBVEVHT1JZX1VOU1BFQ0lGSUVEEAASHAoYRVZFTlRfQ0FURUdPUllfRVhFQ1VUSU9OEAESFwoTRVZFTlRfQ0FURUdPUllfVEFTSxACEhkKFUVWRU5UX0NBVEVHT1JZX0VOR0lORRADEhsKF0VWRU5UX0NBVEVHT1JZX0xJU1RFTkVSEAQqhQEKDUxpc3RlbmVyU2NvcGUSHgoaTElTVEVORVJfU0NPUEVfVU5TUEVDSUZJRUQQABIZChVMSVNURU5FUl9TQ09QRV9HTE9CQUwQARIbChdMSVNURU5FUl9TQ09QRV9XT1JLRkxPVxACEhwKGExJU1RFTkVSX1NDT1BFX0VYRUNVVElPThADKnQKD0Nsb3VkRXZlbnRzTW9kZRIhCh1DTE9VRF9FVkVOVFNfTU9ERV9VTlNQRUNJRklFRBAAEiAKHENMT1VEX0VWRU5UU19NT0RFX1NUUlVDVFVSRUQQARIcChhDTE9VRF9FVkVOVFNfTU9ERV9CSU5BUlkQAiqdAQoNRGVsaXZlcnlTdGF0ZRIeChpERUxJVkVSWV9TVEFURV9VTlNQRUNJRklFRBAAEhoKFkRFTElWRVJZX1NUQVRFX1BFTkRJTkcQARIcChhERUxJVkVSWV9TVEFURV9ERUxJVkVSRUQQAhIZChVERUxJVkVSWV9TVEFURV9GQUlMRUQQAxIXChNERUxJVkVSWV9TVEFURV9ERUFEEAQynQYKD0xpc3RlbmVyU2VydmljZRJXCg5DcmVhdGVMaXN0ZW5lchIhLnRpZGluZ3MudjEuQ3JlYXRlTGlzdGVuZXJSZXF1ZXN0GiIudGlkaW5ncy52MS5DcmVhdGVMaXN0ZW5lclJlc3BvbnNlEk4KC0dldExpc3RlbmVyEh4udGlkaW5ncy52MS5HZXRMaXN0ZW5lclJlcXVlc3QaHy50aWRpbmdzLnYxLkdldExpc3RlbmVyUmVzcG9uc2USVAoNTGlzdExpc3RlbmVycxIgLnRpZGluZ3MudjEuTGlzdExpc3RlbmVyc1JlcXVlc3QaIS50aWRpbmdzLnYxLkxpc3RMaXN0ZW5lcnNSZXNwb25zZRJXCg5VcGRhdGVMaXN0ZW5lchIhLnRpZGluZ3MudjEuVXBkYXRlTGlzdGVuZXJSZXF1ZXN0GiIudGlkaW5ncy52MS5VcGRhdGVMaXN0ZW5lclJlc3BvbnNlElcKDkRlbGV0ZUxpc3RlbmVyEiEudGlkaW5ncy52MS5EZWxldGVMaXN0ZW5lclJlcXVlc3QaIi50aWRpbmdzLnYxLkRlbGV0ZUxpc3RlbmVyUmVzcG9uc2USUQoMUm90YXRlU2VjcmV0Eh8udGlkaW5ncy52MS5Sb3RhdGVTZWNyZXRSZXF1ZXN0GiAudGlkaW5ncy52MS5Sb3RhdGVTZWNyZXRSZXNwb25zZRJRCgxUZXN0TGlzdGVuZXISHy50aWRpbmdzLnYxLlRlc3RMaXN0ZW5lclJlcXVlc3QaIC50aWRpbmdzLnYxLlRlc3RMaXN0ZW5lclJlc3BvbnNlElcKDkxpc3REZWxpdmVyaWVzEiEudGlkaW5ncy52MS5MaXN0RGVsaXZlcmllc1JlcXVlc3QaIi50aWRpbmdzLnYxLkxpc3REZWxpdmVyaWVzUmVzcG9uc2USWgoPUmVkZWxpdmVyRXZlbnRzEiIudGlkaW5ncy52MS5SZWRlbGl2ZXJFdmVudHNSZXF1ZXN0GiMudGlkaW5ncy52MS5SZWRlbGl2ZXJFdmVudHNSZXNwb25zZWIGcHJvdG8z", [file_google_protobuf_duration, file_google_protobuf_timestamp, file_tidings_v1_event]);
+  fileDesc("Chl0aWRpbmdzL3YxL2xpc3RlbmVyLnByb3RvEgp0aWRpbmdzLnYxIngKDkxpc3RlbmVyRmlsdGVyEhEKCXdvcmtmbG93cxgBIAMoCRItCgpjYXRlZ29yaWVzGAIgAygOMhkudGlkaW5ncy52MS5FdmVudENhdGVnb3J5EiQKBXR5cGVzGAMgAygOMhUudGlkaW5ncy52MS5FdmVudFR5cGUi/gEKEFdlYmhvb2tUcmFuc3BvcnQSCwoDdXJsGAEgASgJEg4KBm1ldGhvZBgCIAEoCRI6CgdoZWFkZXJzGAMgAygLMikudGlkaW5ncy52MS5XZWJob29rVHJhbnNwb3J0LkhlYWRlcnNFbnRyeRIqCgd0aW1lb3V0GAQgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uEjUKEGNsb3VkZXZlbnRzX21vZGUYBSABKA4yGy50aWRpbmdzLnYxLkNsb3VkRXZlbnRzTW9kZRouCgxIZWFkZXJzRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASJWCg5LYWZrYVRyYW5zcG9ydBINCgV0b3BpYxgBIAEoCRI1ChBjbG91ZGV2ZW50c19tb2RlGAIgASgOMhsudGlkaW5ncy52MS5DbG91ZEV2ZW50c01vZGUijAEKC1JldHJ5UG9saWN5EisKCHNjaGVkdWxlGAEgAygLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uEhMKBmppdHRlchgCIAEoAUgAiAEBEjAKDWRpc2FibGVfYWZ0ZXIYAyABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb25CCQoHX2ppdHRlciKtBAoITGlzdGVuZXISCgoCaWQYASABKAkSDAoEbmFtZRgCIAEoCRIoCgVzY29wZRgDIAEoDjIZLnRpZGluZ3MudjEuTGlzdGVuZXJTY29wZRIQCghzY29wZV9pZBgEIAEoCRIqCgZmaWx0ZXIYBSABKAsyGi50aWRpbmdzLnYxLkxpc3RlbmVyRmlsdGVyEg8KB3Byb2ZpbGUYBiABKAkSLwoHd2ViaG9vaxgHIAEoCzIcLnRpZGluZ3MudjEuV2ViaG9va1RyYW5zcG9ydEgAEisKBWthZmthGAggASgLMhoudGlkaW5ncy52MS5LYWZrYVRyYW5zcG9ydEgAEi0KDHJldHJ5X3BvbGljeRgJIAEoCzIXLnRpZGluZ3MudjEuUmV0cnlQb2xpY3kSFAoHZW5hYmxlZBgKIAEoCEgBiAEBEhcKD2Rpc2FibGVkX3JlYXNvbhgLIAEoCRIvCgtjcmVhdGVfdGltZRgMIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLwoLdXBkYXRlX3RpbWUYDSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhIKCmV4dGVuc2lvbnMYDiABKAgSNQoSZGVsaXZlcnlfcmV0ZW50aW9uGA8gASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uEgwKBGV0YWcYECABKAlCCwoJdHJhbnNwb3J0QgoKCF9lbmFibGVkImsKFUNyZWF0ZUxpc3RlbmVyUmVxdWVzdBImCghsaXN0ZW5lchgBIAEoCzIULnRpZGluZ3MudjEuTGlzdGVuZXISFgoOc2lnbmluZ19zZWNyZXQYAiABKAkSEgoKcmVxdWVzdF9pZBgDIAEoCSJYChZDcmVhdGVMaXN0ZW5lclJlc3BvbnNlEiYKCGxpc3RlbmVyGAEgASgLMhQudGlkaW5ncy52MS5MaXN0ZW5lchIWCg5zaWduaW5nX3NlY3JldBgCIAEoCSIgChJHZXRMaXN0ZW5lclJlcXVlc3QSCgoCaWQYASABKAkiPQoTR2V0TGlzdGVuZXJSZXNwb25zZRImCghsaXN0ZW5lchgBIAEoCzIULnRpZGluZ3MudjEuTGlzdGVuZXIiPQoUTGlzdExpc3RlbmVyc1JlcXVlc3QSEQoJcGFnZV9zaXplGAEgASgFEhIKCnBhZ2VfdG9rZW4YAiABKAkiWQoVTGlzdExpc3RlbmVyc1Jlc3BvbnNlEicKCWxpc3RlbmVycxgBIAMoCzIULnRpZGluZ3MudjEuTGlzdGVuZXISFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJInAKFVVwZGF0ZUxpc3RlbmVyUmVxdWVzdBImCghsaXN0ZW5lchgBIAEoCzIULnRpZGluZ3MudjEuTGlzdGVuZXISLwoLdXBkYXRlX21hc2sYAiABKAsyGi5nb29nbGUucHJvdG9idWYuRmllbGRNYXNrIkAKFlVwZGF0ZUxpc3RlbmVyUmVzcG9uc2USJgoIbGlzdGVuZXIYASABKAsyFC50aWRpbmdzLnYxLkxpc3RlbmVyIjEKFURlbGV0ZUxpc3RlbmVyUmVxdWVzdBIKCgJpZBgBIAEoCRIMCgRldGFnGAIgASgJIhgKFkRlbGV0ZUxpc3RlbmVyUmVzcG9uc2UiUgoTUm90YXRlU2VjcmV0UmVxdWVzdBIKCgJpZBgBIAEoCRIvCgxncmFjZV9wZXJpb2QYAiABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24iagoUUm90YXRlU2VjcmV0UmVzcG9uc2USFgoOc2lnbmluZ19zZWNyZXQYASABKAkSOgoWb2xkX3NlY3JldF9leHBpcmVfdGltZRgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiIQoTVGVzdExpc3RlbmVyUmVxdWVzdBIKCgJpZBgBIAEoCSJEChRUZXN0TGlzdGVuZXJSZXNwb25zZRIsCgdhdHRlbXB0GAEgASgLMhsudGlkaW5ncy52MS5EZWxpdmVyeUF0dGVtcHQipQEKD0RlbGl2ZXJ5QXR0ZW1wdBIoCgR0aW1lGAEgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBITCgtodHRwX3N0YXR1cxgCIAEoBRINCgVlcnJvchgDIAEoCRIqCgdsYXRlbmN5GAQgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uEhgKEHJlc3BvbnNlX3NuaXBwZXQYBSABKAkilAIKCERlbGl2ZXJ5EhMKC2xpc3RlbmVyX2lkGAEgASgJEhAKCGV2ZW50X2lkGAIgASgJEhQKDGV4ZWN1dGlvbl9pZBgDIAEoCRIQCghzZXF1ZW5jZRgEIAEoBBIpCgpldmVudF90eXBlGAUgASgOMhUudGlkaW5ncy52MS5FdmVudFR5cGUSKAoFc3RhdGUYBiABKA4yGS50aWRpbmdzLnYxLkRlbGl2ZXJ5U3RhdGUSLQoIYXR0ZW1wdHMYByADKAsyGy50aWRpbmdzLnYxLkRlbGl2ZXJ5QXR0ZW1wdBI1ChFuZXh0X2F0dGVtcHRfdGltZRgIIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAijwEKFUxpc3REZWxpdmVyaWVzUmVxdWVzdBITCgtsaXN0ZW5lcl9pZBgBIAEoCRIQCghldmVudF9pZBgCIAEoCRIoCgVzdGF0ZRgDIAEoDjIZLnRpZGluZ3MudjEuRGVsaXZlcnlTdGF0ZRIRCglwYWdlX3NpemUYBCABKAUSEgoKcGFnZV90b2tlbhgFIAEoCSJbChZMaXN0RGVsaXZlcmllc1Jlc3BvbnNlEigKCmRlbGl2ZXJpZXMYASADKAsyFC50aWRpbmdzLnYxLkRlbGl2ZXJ5EhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSKdAQoWUmVkZWxpdmVyRXZlbnRzUmVxdWVzdBITCgtsaXN0ZW5lcl9pZBgBIAEoCRIQCghldmVudF9pZBgCIAEoCRIuCgpzdGFydF90aW1lGAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIsCghlbmRfdGltZRgEIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiKQoXUmVkZWxpdmVyRXZlbnRzUmVzcG9uc2USDgoGcXVldWVkGAEgASgFIkoKDkxpc3RlbmVyU2VjcmV0EhMKC2xpc3RlbmVyX2lkGAEgASgJEgsKA3VybBgCIAEoCRIWCg5zaWduaW5nX3NlY3JldBgDIAEoCSqeAQoNRXZlbnRDYXRlZ29yeRIeChpFVkVOVF9DQVRFR09SWV9VTlNQRUNJRklFRBAAEhwKGEVWRU5UX0NBVEVHT1JZX0VYRUNVVElPThABEhcKE0VWRU5UX0NBVEVHT1JZX1RBU0sQAhIZChVFVkVOVF9DQVRFR09SWV9FTkdJTkUQAxIbChdFVkVOVF9DQVRFR09SWV9MSVNURU5FUhAEKoUBCg1MaXN0ZW5lclNjb3BlEh4KGkxJU1RFTkVSX1NDT1BFX1VOU1BFQ0lGSUVEEAASGQoVTElTVEVORVJfU0NPUEVfR0xPQkFMEAESGwoXTElTVEVORVJfU0NPUEVfV09SS0ZMT1cQAhIcChhMSVNURU5FUl9TQ09QRV9FWEVDVVRJT04QAyp0Cg9DbG91ZEV2ZW50c01vZGUSIQodQ0xPVURfRVZFTlRTX01PREVfVU5TUEVDSUZJRUQQABIgChxDTE9VRF9FVkVOVFNfTU9ERV9TVFJVQ1RVUkVEEAESHAoYQ0xPVURfRVZFTlRTX01PREVfQklOQVJZEAIqnQEKDURlbGl2ZXJ5U3RhdGUSHgoaREVMSVZFUllfU1RBVEVfVU5TUEVDSUZJRUQQABIaChZERUxJVkVSWV9TVEFURV9QRU5ESU5HEAESHAoYREVMSVZFUllfU1RBVEVfREVMSVZFUkVEEAISGQoVREVMSVZFUllfU1RBVEVfRkFJTEVEEAMSFwoTREVMSVZFUllfU1RBVEVfREVBRBAEMp0GCg9MaXN0ZW5lclNlcnZpY2USVwoOQ3JlYXRlTGlzdGVuZXISIS50aWRpbmdzLnYxLkNyZWF0ZUxpc3RlbmVyUmVxdWVzdBoiLnRpZGluZ3MudjEuQ3JlYXRlTGlzdGVuZXJSZXNwb25zZRJOCgtHZXRMaXN0ZW5lchIeLnRpZGluZ3MudjEuR2V0TGlzdGVuZXJSZXF1ZXN0Gh8udGlkaW5ncy52MS5HZXRMaXN0ZW5lclJlc3BvbnNlElQKDUxpc3RMaXN0ZW5lcnMSIC50aWRpbmdzLnYxLkxpc3RMaXN0ZW5lcnNSZXF1ZXN0GiEudGlkaW5ncy52MS5MaXN0TGlzdGVuZXJzUmVzcG9uc2USVwoOVXBkYXRlTGlzdGVuZXISIS50aWRpbmdzLnYxLlVwZGF0ZUxpc3RlbmVyUmVxdWVzdBoiLnRpZGluZ3MudjEuVXBkYXRlTGlzdGVuZXJSZXNwb25zZRJXCg5EZWxldGVMaXN0ZW5lchIhLnRpZGluZ3MudjEuRGVsZXRlTGlzdGVuZXJSZXF1ZXN0GiIudGlkaW5ncy52MS5EZWxldGVMaXN0ZW5lclJlc3BvbnNlElEKDFJvdGF0ZVNlY3JldBIfLnRpZGluZ3MudjEuUm90YXRlU2VjcmV0UmVxdWVzdBogLnRpZGluZ3MudjEuUm90YXRlU2VjcmV0UmVzcG9uc2USUQoMVGVzdExpc3RlbmVyEh8udGlkaW5ncy52MS5UZXN0TGlzdGVuZXJSZXF1ZXN0GiAudGlkaW5ncy52MS5UZXN0TGlzdGVuZXJSZXNwb25zZRJXCg5MaXN0RGVsaXZlcmllcxIhLnRpZGluZ3MudjEuTGlzdERlbGl2ZXJpZXNSZXF1ZXN0GiIudGlkaW5ncy52MS5MaXN0RGVsaXZlcmllc1Jlc3BvbnNlEloKD1JlZGVsaXZlckV2ZW50cxIiLnRpZGluZ3MudjEuUmVkZWxpdmVyRXZlbnRzUmVxdWVzdBojLnRpZGluZ3MudjEuUmVkZWxpdmVyRXZlbnRzUmVzcG9uc2ViBnByb3RvMw", [file_google_protobuf_duration, file_google_protobuf_field_mask, file_google_protobuf_timestamp, file_tidings_v1_event]);
 
 /**
  * ListenerFilter selects events; empty lists mean "all".
@@ -30,11 +30,15 @@ export type ListenerFilter = Message<"tidings.v1.ListenerFilter"> & {
   workflows: string[];
 
   /**
+   * Only events of these categories.
+   *
    * @generated from field: repeated tidings.v1.EventCategory categories = 2;
    */
   categories: EventCategory[];
 
   /**
+   * Only events of these types.
+   *
    * @generated from field: repeated tidings.v1.EventType types = 3;
    */
   types: EventType[];
@@ -55,6 +59,9 @@ export const ListenerFilterSchema: GenMessage<ListenerFilter> = /*@__PURE__*/
  */
 export type WebhookTransport = Message<"tidings.v1.WebhookTransport"> & {
   /**
+   * Where to send each event (private addresses only if the server allows
+   * them).
+   *
    * @generated from field: string url = 1;
    */
   url: string;
@@ -67,6 +74,8 @@ export type WebhookTransport = Message<"tidings.v1.WebhookTransport"> & {
   method: string;
 
   /**
+   * Extra HTTP headers sent with every request.
+   *
    * @generated from field: map<string, string> headers = 3;
    */
   headers: { [key: string]: string };
@@ -79,6 +88,8 @@ export type WebhookTransport = Message<"tidings.v1.WebhookTransport"> & {
   timeout?: Duration | undefined;
 
   /**
+   * How the cloudevents profiles are carried.
+   *
    * @generated from field: tidings.v1.CloudEventsMode cloudevents_mode = 5;
    */
   cloudeventsMode: CloudEventsMode;
@@ -98,11 +109,15 @@ export const WebhookTransportSchema: GenMessage<WebhookTransport> = /*@__PURE__*
  */
 export type KafkaTransport = Message<"tidings.v1.KafkaTransport"> & {
   /**
+   * The Kafka topic to produce to.
+   *
    * @generated from field: string topic = 1;
    */
   topic: string;
 
   /**
+   * How the cloudevents profiles are carried.
+   *
    * @generated from field: tidings.v1.CloudEventsMode cloudevents_mode = 2;
    */
   cloudeventsMode: CloudEventsMode;
@@ -152,20 +167,28 @@ export const RetryPolicySchema: GenMessage<RetryPolicy> = /*@__PURE__*/
   messageDesc(file_tidings_v1_listener, 3);
 
 /**
+ * Listener says who hears what: a filter, a payload profile and a transport.
+ *
  * @generated from message tidings.v1.Listener
  */
 export type Listener = Message<"tidings.v1.Listener"> & {
   /**
+   * Server-assigned id (UUID; a scoped listener's id names its owner).
+   *
    * @generated from field: string id = 1;
    */
   id: string;
 
   /**
+   * A name for people; need not be unique.
+   *
    * @generated from field: string name = 2;
    */
   name: string;
 
   /**
+   * Whose events it hears.
+   *
    * @generated from field: tidings.v1.ListenerScope scope = 3;
    */
   scope: ListenerScope;
@@ -178,6 +201,8 @@ export type Listener = Message<"tidings.v1.Listener"> & {
   scopeId: string;
 
   /**
+   * Which events it hears.
+   *
    * @generated from field: tidings.v1.ListenerFilter filter = 5;
    */
   filter?: ListenerFilter | undefined;
@@ -191,16 +216,22 @@ export type Listener = Message<"tidings.v1.Listener"> & {
   profile: string;
 
   /**
+   * How events are delivered: exactly one transport.
+   *
    * @generated from oneof tidings.v1.Listener.transport
    */
   transport: {
     /**
+     * Deliver over HTTP.
+     *
      * @generated from field: tidings.v1.WebhookTransport webhook = 7;
      */
     value: WebhookTransport;
     case: "webhook";
   } | {
     /**
+     * Deliver to a Kafka topic.
+     *
      * @generated from field: tidings.v1.KafkaTransport kafka = 8;
      */
     value: KafkaTransport;
@@ -208,6 +239,8 @@ export type Listener = Message<"tidings.v1.Listener"> & {
   } | { case: undefined; value?: undefined };
 
   /**
+   * When a failed delivery is tried again.
+   *
    * @generated from field: tidings.v1.RetryPolicy retry_policy = 9;
    */
   retryPolicy?: RetryPolicy | undefined;
@@ -227,11 +260,15 @@ export type Listener = Message<"tidings.v1.Listener"> & {
   disabledReason: string;
 
   /**
+   * When it was created.
+   *
    * @generated from field: google.protobuf.Timestamp create_time = 12;
    */
   createTime?: Timestamp | undefined;
 
   /**
+   * When its settings last changed.
+   *
    * @generated from field: google.protobuf.Timestamp update_time = 13;
    */
   updateTime?: Timestamp | undefined;
@@ -256,6 +293,16 @@ export type Listener = Message<"tidings.v1.Listener"> & {
    * @generated from field: google.protobuf.Duration delivery_retention = 15;
    */
   deliveryRetention?: Duration | undefined;
+
+  /**
+   * Changes with every change of the listener (AIP-154), an update or an
+   * automatic disabling: give it to UpdateListener (here) or DeleteListener
+   * to act only on the listener as it was read (a stale one is ABORTED with
+   * reason STALE_ETAG). Opaque; strong.
+   *
+   * @generated from field: string etag = 16;
+   */
+  etag: string;
 };
 
 /**
@@ -266,6 +313,8 @@ export const ListenerSchema: GenMessage<Listener> = /*@__PURE__*/
   messageDesc(file_tidings_v1_listener, 4);
 
 /**
+ * CreateListenerRequest is the request of CreateListener.
+ *
  * @generated from message tidings.v1.CreateListenerRequest
  */
 export type CreateListenerRequest = Message<"tidings.v1.CreateListenerRequest"> & {
@@ -282,6 +331,17 @@ export type CreateListenerRequest = Message<"tidings.v1.CreateListenerRequest"> 
    * @generated from field: string signing_secret = 2;
    */
   signingSecret: string;
+
+  /**
+   * Makes retries safe (AIP-155): a request repeated with the same request_id
+   * answers with the listener the first one made (and its newest signing
+   * secret); the same request_id with a different request is
+   * INVALID_ARGUMENT (reason REQUEST_ID_REUSED). At most 128 characters;
+   * remembered 7 days.
+   *
+   * @generated from field: string request_id = 3;
+   */
+  requestId: string;
 };
 
 /**
@@ -292,10 +352,14 @@ export const CreateListenerRequestSchema: GenMessage<CreateListenerRequest> = /*
   messageDesc(file_tidings_v1_listener, 5);
 
 /**
+ * CreateListenerResponse is the response of CreateListener.
+ *
  * @generated from message tidings.v1.CreateListenerResponse
  */
 export type CreateListenerResponse = Message<"tidings.v1.CreateListenerResponse"> & {
   /**
+   * The listener as stored (never with its secrets).
+   *
    * @generated from field: tidings.v1.Listener listener = 1;
    */
   listener?: Listener | undefined;
@@ -316,10 +380,14 @@ export const CreateListenerResponseSchema: GenMessage<CreateListenerResponse> = 
   messageDesc(file_tidings_v1_listener, 6);
 
 /**
+ * GetListenerRequest is the request of GetListener.
+ *
  * @generated from message tidings.v1.GetListenerRequest
  */
 export type GetListenerRequest = Message<"tidings.v1.GetListenerRequest"> & {
   /**
+   * The listener's id.
+   *
    * @generated from field: string id = 1;
    */
   id: string;
@@ -333,10 +401,14 @@ export const GetListenerRequestSchema: GenMessage<GetListenerRequest> = /*@__PUR
   messageDesc(file_tidings_v1_listener, 7);
 
 /**
+ * GetListenerResponse is the response of GetListener.
+ *
  * @generated from message tidings.v1.GetListenerResponse
  */
 export type GetListenerResponse = Message<"tidings.v1.GetListenerResponse"> & {
   /**
+   * The listener as stored (never with its secrets).
+   *
    * @generated from field: tidings.v1.Listener listener = 1;
    */
   listener?: Listener | undefined;
@@ -350,15 +422,22 @@ export const GetListenerResponseSchema: GenMessage<GetListenerResponse> = /*@__P
   messageDesc(file_tidings_v1_listener, 8);
 
 /**
+ * ListListenersRequest is the request of ListListeners.
+ *
  * @generated from message tidings.v1.ListListenersRequest
  */
 export type ListListenersRequest = Message<"tidings.v1.ListListenersRequest"> & {
   /**
+   * At most this many items (default 50, at most 1000).
+   *
    * @generated from field: int32 page_size = 1;
    */
   pageSize: number;
 
   /**
+   * A previous response's next_page_token, with the same filters; empty for the
+   * first page.
+   *
    * @generated from field: string page_token = 2;
    */
   pageToken: string;
@@ -372,15 +451,21 @@ export const ListListenersRequestSchema: GenMessage<ListListenersRequest> = /*@_
   messageDesc(file_tidings_v1_listener, 9);
 
 /**
+ * ListListenersResponse is the response of ListListeners.
+ *
  * @generated from message tidings.v1.ListListenersResponse
  */
 export type ListListenersResponse = Message<"tidings.v1.ListListenersResponse"> & {
   /**
+   * This page's listeners.
+   *
    * @generated from field: repeated tidings.v1.Listener listeners = 1;
    */
   listeners: Listener[];
 
   /**
+   * The page_token of the next page; empty on the last page.
+   *
    * @generated from field: string next_page_token = 2;
    */
   nextPageToken: string;
@@ -394,15 +479,29 @@ export const ListListenersResponseSchema: GenMessage<ListListenersResponse> = /*
   messageDesc(file_tidings_v1_listener, 10);
 
 /**
+ * UpdateListenerRequest is the request of UpdateListener.
+ *
  * @generated from message tidings.v1.UpdateListenerRequest
  */
 export type UpdateListenerRequest = Message<"tidings.v1.UpdateListenerRequest"> & {
   /**
-   * The listener as it should be (its id names it).
+   * The listener's id names it; the fields update_mask names are changed, an
+   * etag given is checked (stale: ABORTED).
    *
    * @generated from field: tidings.v1.Listener listener = 1;
    */
   listener?: Listener | undefined;
+
+  /**
+   * Which fields of listener to change (AIP-134), paths such as `enabled`,
+   * `filter`, `webhook.url`; a message field named whole is replaced whole.
+   * Unset: the fields given (non-default); `*`: every field (a full
+   * replace). Output-only fields (id, scope, scope_id, times,
+   * disabled_reason, etag) are ignored; an unknown path is INVALID_ARGUMENT.
+   *
+   * @generated from field: google.protobuf.FieldMask update_mask = 2;
+   */
+  updateMask?: FieldMask | undefined;
 };
 
 /**
@@ -413,10 +512,14 @@ export const UpdateListenerRequestSchema: GenMessage<UpdateListenerRequest> = /*
   messageDesc(file_tidings_v1_listener, 11);
 
 /**
+ * UpdateListenerResponse is the response of UpdateListener.
+ *
  * @generated from message tidings.v1.UpdateListenerResponse
  */
 export type UpdateListenerResponse = Message<"tidings.v1.UpdateListenerResponse"> & {
   /**
+   * The listener as stored (never with its secrets).
+   *
    * @generated from field: tidings.v1.Listener listener = 1;
    */
   listener?: Listener | undefined;
@@ -430,13 +533,25 @@ export const UpdateListenerResponseSchema: GenMessage<UpdateListenerResponse> = 
   messageDesc(file_tidings_v1_listener, 12);
 
 /**
+ * DeleteListenerRequest is the request of DeleteListener.
+ *
  * @generated from message tidings.v1.DeleteListenerRequest
  */
 export type DeleteListenerRequest = Message<"tidings.v1.DeleteListenerRequest"> & {
   /**
+   * The listener's id.
+   *
    * @generated from field: string id = 1;
    */
   id: string;
+
+  /**
+   * The listener's etag as read: it is deleted only if that is still the
+   * current one, else ABORTED (STALE_ETAG). Empty: no check.
+   *
+   * @generated from field: string etag = 2;
+   */
+  etag: string;
 };
 
 /**
@@ -447,6 +562,8 @@ export const DeleteListenerRequestSchema: GenMessage<DeleteListenerRequest> = /*
   messageDesc(file_tidings_v1_listener, 13);
 
 /**
+ * DeleteListenerResponse is the response of DeleteListener.
+ *
  * @generated from message tidings.v1.DeleteListenerResponse
  */
 export type DeleteListenerResponse = Message<"tidings.v1.DeleteListenerResponse"> & {
@@ -460,10 +577,14 @@ export const DeleteListenerResponseSchema: GenMessage<DeleteListenerResponse> = 
   messageDesc(file_tidings_v1_listener, 14);
 
 /**
+ * RotateSecretRequest is the request of RotateSecret.
+ *
  * @generated from message tidings.v1.RotateSecretRequest
  */
 export type RotateSecretRequest = Message<"tidings.v1.RotateSecretRequest"> & {
   /**
+   * The listener's id.
+   *
    * @generated from field: string id = 1;
    */
   id: string;
@@ -484,15 +605,21 @@ export const RotateSecretRequestSchema: GenMessage<RotateSecretRequest> = /*@__P
   messageDesc(file_tidings_v1_listener, 15);
 
 /**
+ * RotateSecretResponse is the response of RotateSecret.
+ *
  * @generated from message tidings.v1.RotateSecretResponse
  */
 export type RotateSecretResponse = Message<"tidings.v1.RotateSecretResponse"> & {
   /**
+   * The new signing secret (whsec_...); returned only here.
+   *
    * @generated from field: string signing_secret = 1;
    */
   signingSecret: string;
 
   /**
+   * When the old secret stops signing.
+   *
    * @generated from field: google.protobuf.Timestamp old_secret_expire_time = 2;
    */
   oldSecretExpireTime?: Timestamp | undefined;
@@ -506,10 +633,14 @@ export const RotateSecretResponseSchema: GenMessage<RotateSecretResponse> = /*@_
   messageDesc(file_tidings_v1_listener, 16);
 
 /**
+ * TestListenerRequest is the request of TestListener.
+ *
  * @generated from message tidings.v1.TestListenerRequest
  */
 export type TestListenerRequest = Message<"tidings.v1.TestListenerRequest"> & {
   /**
+   * The listener's id.
+   *
    * @generated from field: string id = 1;
    */
   id: string;
@@ -523,10 +654,14 @@ export const TestListenerRequestSchema: GenMessage<TestListenerRequest> = /*@__P
   messageDesc(file_tidings_v1_listener, 17);
 
 /**
+ * TestListenerResponse is the response of TestListener.
+ *
  * @generated from message tidings.v1.TestListenerResponse
  */
 export type TestListenerResponse = Message<"tidings.v1.TestListenerResponse"> & {
   /**
+   * The ping's attempt: the receiver's answer or the error.
+   *
    * @generated from field: tidings.v1.DeliveryAttempt attempt = 1;
    */
   attempt?: DeliveryAttempt | undefined;
@@ -540,10 +675,14 @@ export const TestListenerResponseSchema: GenMessage<TestListenerResponse> = /*@_
   messageDesc(file_tidings_v1_listener, 18);
 
 /**
+ * DeliveryAttempt is one try at delivering one event to one listener.
+ *
  * @generated from message tidings.v1.DeliveryAttempt
  */
 export type DeliveryAttempt = Message<"tidings.v1.DeliveryAttempt"> & {
   /**
+   * When the attempt began.
+   *
    * @generated from field: google.protobuf.Timestamp time = 1;
    */
   time?: Timestamp | undefined;
@@ -563,6 +702,8 @@ export type DeliveryAttempt = Message<"tidings.v1.DeliveryAttempt"> & {
   error: string;
 
   /**
+   * How long it took until the answer (or the error).
+   *
    * @generated from field: google.protobuf.Duration latency = 4;
    */
   latency?: Duration | undefined;
@@ -583,45 +724,63 @@ export const DeliveryAttemptSchema: GenMessage<DeliveryAttempt> = /*@__PURE__*/
   messageDesc(file_tidings_v1_listener, 19);
 
 /**
+ * Delivery is where one event stands with one webhook listener.
+ *
  * @generated from message tidings.v1.Delivery
  */
 export type Delivery = Message<"tidings.v1.Delivery"> & {
   /**
+   * The listener's id.
+   *
    * @generated from field: string listener_id = 1;
    */
   listenerId: string;
 
   /**
+   * The event's id.
+   *
    * @generated from field: string event_id = 2;
    */
   eventId: string;
 
   /**
+   * The execution the event belongs to.
+   *
    * @generated from field: string execution_id = 3;
    */
   executionId: string;
 
   /**
+   * The event's position within its execution.
+   *
    * @generated from field: uint64 sequence = 4;
    */
   sequence: bigint;
 
   /**
+   * The event's type.
+   *
    * @generated from field: tidings.v1.EventType event_type = 5;
    */
   eventType: EventType;
 
   /**
+   * Where the delivery stands.
+   *
    * @generated from field: tidings.v1.DeliveryState state = 6;
    */
   state: DeliveryState;
 
   /**
+   * Its attempts, oldest first.
+   *
    * @generated from field: repeated tidings.v1.DeliveryAttempt attempts = 7;
    */
   attempts: DeliveryAttempt[];
 
   /**
+   * When it is tried next (FAILED only).
+   *
    * @generated from field: google.protobuf.Timestamp next_attempt_time = 8;
    */
   nextAttemptTime?: Timestamp | undefined;
@@ -635,10 +794,14 @@ export const DeliverySchema: GenMessage<Delivery> = /*@__PURE__*/
   messageDesc(file_tidings_v1_listener, 20);
 
 /**
+ * ListDeliveriesRequest is the request of ListDeliveries.
+ *
  * @generated from message tidings.v1.ListDeliveriesRequest
  */
 export type ListDeliveriesRequest = Message<"tidings.v1.ListDeliveriesRequest"> & {
   /**
+   * Only this listener's deliveries; empty: every listener's.
+   *
    * @generated from field: string listener_id = 1;
    */
   listenerId: string;
@@ -658,11 +821,16 @@ export type ListDeliveriesRequest = Message<"tidings.v1.ListDeliveriesRequest"> 
   state: DeliveryState;
 
   /**
+   * At most this many items (default 50, at most 1000).
+   *
    * @generated from field: int32 page_size = 4;
    */
   pageSize: number;
 
   /**
+   * A previous response's next_page_token, with the same filters; empty for the
+   * first page.
+   *
    * @generated from field: string page_token = 5;
    */
   pageToken: string;
@@ -676,15 +844,21 @@ export const ListDeliveriesRequestSchema: GenMessage<ListDeliveriesRequest> = /*
   messageDesc(file_tidings_v1_listener, 21);
 
 /**
+ * ListDeliveriesResponse is the response of ListDeliveries.
+ *
  * @generated from message tidings.v1.ListDeliveriesResponse
  */
 export type ListDeliveriesResponse = Message<"tidings.v1.ListDeliveriesResponse"> & {
   /**
+   * This page's deliveries.
+   *
    * @generated from field: repeated tidings.v1.Delivery deliveries = 1;
    */
   deliveries: Delivery[];
 
   /**
+   * The page_token of the next page; empty on the last page.
+   *
    * @generated from field: string next_page_token = 2;
    */
   nextPageToken: string;
@@ -698,10 +872,14 @@ export const ListDeliveriesResponseSchema: GenMessage<ListDeliveriesResponse> = 
   messageDesc(file_tidings_v1_listener, 22);
 
 /**
+ * RedeliverEventsRequest is the request of RedeliverEvents.
+ *
  * @generated from message tidings.v1.RedeliverEventsRequest
  */
 export type RedeliverEventsRequest = Message<"tidings.v1.RedeliverEventsRequest"> & {
   /**
+   * The listener to deliver to again.
+   *
    * @generated from field: string listener_id = 1;
    */
   listenerId: string;
@@ -715,11 +893,15 @@ export type RedeliverEventsRequest = Message<"tidings.v1.RedeliverEventsRequest"
   eventId: string;
 
   /**
+   * The start (inclusive) of the range of event times.
+   *
    * @generated from field: google.protobuf.Timestamp start_time = 3;
    */
   startTime?: Timestamp | undefined;
 
   /**
+   * The end (exclusive) of the range of event times; unset: now.
+   *
    * @generated from field: google.protobuf.Timestamp end_time = 4;
    */
   endTime?: Timestamp | undefined;
@@ -733,10 +915,14 @@ export const RedeliverEventsRequestSchema: GenMessage<RedeliverEventsRequest> = 
   messageDesc(file_tidings_v1_listener, 23);
 
 /**
+ * RedeliverEventsResponse is the response of RedeliverEvents.
+ *
  * @generated from message tidings.v1.RedeliverEventsResponse
  */
 export type RedeliverEventsResponse = Message<"tidings.v1.RedeliverEventsResponse"> & {
   /**
+   * How many deliveries were queued again.
+   *
    * @generated from field: int32 queued = 1;
    */
   queued: number;
@@ -795,21 +981,29 @@ export const ListenerSecretSchema: GenMessage<ListenerSecret> = /*@__PURE__*/
  */
 export enum EventCategory {
   /**
+   * Unset; not a category.
+   *
    * @generated from enum value: EVENT_CATEGORY_UNSPECIFIED = 0;
    */
   UNSPECIFIED = 0,
 
   /**
+   * Execution events (EXECUTION_*).
+   *
    * @generated from enum value: EVENT_CATEGORY_EXECUTION = 1;
    */
   EXECUTION = 1,
 
   /**
+   * Task events (TASK_*).
+   *
    * @generated from enum value: EVENT_CATEGORY_TASK = 2;
    */
   TASK = 2,
 
   /**
+   * Engine events (ENGINE_UP, ENGINE_DOWN).
+   *
    * @generated from enum value: EVENT_CATEGORY_ENGINE = 3;
    */
   ENGINE = 3,
@@ -835,6 +1029,8 @@ export const EventCategorySchema: GenEnum<EventCategory> = /*@__PURE__*/
  */
 export enum ListenerScope {
   /**
+   * Unset: GLOBAL when creating a listener.
+   *
    * @generated from enum value: LISTENER_SCOPE_UNSPECIFIED = 0;
    */
   UNSPECIFIED = 0,
@@ -874,6 +1070,8 @@ export const ListenerScopeSchema: GenEnum<ListenerScope> = /*@__PURE__*/
  */
 export enum CloudEventsMode {
   /**
+   * Unset: STRUCTURED.
+   *
    * @generated from enum value: CLOUD_EVENTS_MODE_UNSPECIFIED = 0;
    */
   UNSPECIFIED = 0,
@@ -906,16 +1104,22 @@ export const CloudEventsModeSchema: GenEnum<CloudEventsMode> = /*@__PURE__*/
  */
 export enum DeliveryState {
   /**
+   * Unset (in a filter: any state).
+   *
    * @generated from enum value: DELIVERY_STATE_UNSPECIFIED = 0;
    */
   UNSPECIFIED = 0,
 
   /**
+   * Not yet tried, or being tried.
+   *
    * @generated from enum value: DELIVERY_STATE_PENDING = 1;
    */
   PENDING = 1,
 
   /**
+   * The receiver accepted it (a 2xx answer).
+   *
    * @generated from enum value: DELIVERY_STATE_DELIVERED = 2;
    */
   DELIVERED = 2,
@@ -951,6 +1155,9 @@ export const DeliveryStateSchema: GenEnum<DeliveryState> = /*@__PURE__*/
  */
 export const ListenerService: GenService<{
   /**
+   * Registers a global listener; the response carries its signing secret, this
+   * once.
+   *
    * @generated from rpc tidings.v1.ListenerService.CreateListener
    */
   createListener: {
@@ -959,6 +1166,8 @@ export const ListenerService: GenService<{
     output: typeof CreateListenerResponseSchema;
   },
   /**
+   * Returns a listener by id (never its secrets).
+   *
    * @generated from rpc tidings.v1.ListenerService.GetListener
    */
   getListener: {
@@ -967,6 +1176,8 @@ export const ListenerService: GenService<{
     output: typeof GetListenerResponseSchema;
   },
   /**
+   * Returns a page of listeners, in creation order.
+   *
    * @generated from rpc tidings.v1.ListenerService.ListListeners
    */
   listListeners: {
@@ -975,6 +1186,9 @@ export const ListenerService: GenService<{
     output: typeof ListListenersResponseSchema;
   },
   /**
+   * Changes a listener's settings (update_mask, AIP-134; etag checked); its
+   * secrets stay.
+   *
    * @generated from rpc tidings.v1.ListenerService.UpdateListener
    */
   updateListener: {
@@ -983,6 +1197,8 @@ export const ListenerService: GenService<{
     output: typeof UpdateListenerResponseSchema;
   },
   /**
+   * Deletes a listener (etag checked if given).
+   *
    * @generated from rpc tidings.v1.ListenerService.DeleteListener
    */
   deleteListener: {
@@ -1012,6 +1228,9 @@ export const ListenerService: GenService<{
     output: typeof TestListenerResponseSchema;
   },
   /**
+   * Returns a page of webhook deliveries (newest first), each with its
+   * attempts.
+   *
    * @generated from rpc tidings.v1.ListenerService.ListDeliveries
    */
   listDeliveries: {

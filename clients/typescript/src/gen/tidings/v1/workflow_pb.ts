@@ -4,8 +4,8 @@
 
 import type { GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegenv2";
 import { fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
-import type { Timestamp } from "@bufbuild/protobuf/wkt";
-import { file_google_protobuf_timestamp } from "@bufbuild/protobuf/wkt";
+import type { FieldMask, Timestamp } from "@bufbuild/protobuf/wkt";
+import { file_google_protobuf_field_mask, file_google_protobuf_timestamp } from "@bufbuild/protobuf/wkt";
 import type { ListenerSecret } from "./listener_pb.js";
 import { file_tidings_v1_listener } from "./listener_pb.js";
 import type { Message } from "@bufbuild/protobuf";
@@ -14,7 +14,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file tidings/v1/workflow.proto.
  */
 export const file_tidings_v1_workflow: GenFile = /*@__PURE__*/
-  fileDesc("Chl0aWRpbmdzL3YxL3dvcmtmbG93LnByb3RvEgp0aWRpbmdzLnYxIvcBCghXb3JrZmxvdxIKCgJpZBgBIAEoCRIMCgRuYW1lGAIgASgJEhIKCmRlZmluaXRpb24YAyABKAkSEwoLZGVzY3JpcHRpb24YBCABKAkSEwoLaW5wdXRfbmFtZXMYBSADKAkSFAoMY2FsbGJhY2tfdXJsGAYgASgJEhsKE21vZGlmeV9jYWxsYmFja191cmwYByABKAkSLwoLY3JlYXRlX3RpbWUYCCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi8KC3VwZGF0ZV90aW1lGAkgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCJ1ChVDcmVhdGVXb3JrZmxvd1JlcXVlc3QSEgoKZGVmaW5pdGlvbhgBIAEoCRIUCgxjYWxsYmFja191cmwYAiABKAkSGwoTbW9kaWZ5X2NhbGxiYWNrX3VybBgDIAEoCRIVCg12YWxpZGF0ZV9vbmx5GAQgASgIIp8BChZDcmVhdGVXb3JrZmxvd1Jlc3BvbnNlEiYKCHdvcmtmbG93GAEgASgLMhQudGlkaW5ncy52MS5Xb3JrZmxvdxI0ChBsaXN0ZW5lcl9zZWNyZXRzGAIgAygLMhoudGlkaW5ncy52MS5MaXN0ZW5lclNlY3JldBInCgl3b3JrZmxvd3MYAyADKAsyFC50aWRpbmdzLnYxLldvcmtmbG93IiYKEkdldFdvcmtmbG93UmVxdWVzdBIQCgh3b3JrZmxvdxgBIAEoCSI9ChNHZXRXb3JrZmxvd1Jlc3BvbnNlEiYKCHdvcmtmbG93GAEgASgLMhQudGlkaW5ncy52MS5Xb3JrZmxvdyI9ChRMaXN0V29ya2Zsb3dzUmVxdWVzdBIRCglwYWdlX3NpemUYASABKAUSEgoKcGFnZV90b2tlbhgCIAEoCSJZChVMaXN0V29ya2Zsb3dzUmVzcG9uc2USJwoJd29ya2Zsb3dzGAEgAygLMhQudGlkaW5ncy52MS5Xb3JrZmxvdxIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkicAoVVXBkYXRlV29ya2Zsb3dSZXF1ZXN0EhAKCHdvcmtmbG93GAEgASgJEhIKCmRlZmluaXRpb24YAiABKAkSFAoMY2FsbGJhY2tfdXJsGAMgASgJEhsKE21vZGlmeV9jYWxsYmFja191cmwYBCABKAkidgoWVXBkYXRlV29ya2Zsb3dSZXNwb25zZRImCgh3b3JrZmxvdxgBIAEoCzIULnRpZGluZ3MudjEuV29ya2Zsb3cSNAoQbGlzdGVuZXJfc2VjcmV0cxgCIAMoCzIaLnRpZGluZ3MudjEuTGlzdGVuZXJTZWNyZXQiKQoVRGVsZXRlV29ya2Zsb3dSZXF1ZXN0EhAKCHdvcmtmbG93GAEgASgJIhgKFkRlbGV0ZVdvcmtmbG93UmVzcG9uc2UywgMKD1dvcmtmbG93U2VydmljZRJXCg5DcmVhdGVXb3JrZmxvdxIhLnRpZGluZ3MudjEuQ3JlYXRlV29ya2Zsb3dSZXF1ZXN0GiIudGlkaW5ncy52MS5DcmVhdGVXb3JrZmxvd1Jlc3BvbnNlEk4KC0dldFdvcmtmbG93Eh4udGlkaW5ncy52MS5HZXRXb3JrZmxvd1JlcXVlc3QaHy50aWRpbmdzLnYxLkdldFdvcmtmbG93UmVzcG9uc2USVAoNTGlzdFdvcmtmbG93cxIgLnRpZGluZ3MudjEuTGlzdFdvcmtmbG93c1JlcXVlc3QaIS50aWRpbmdzLnYxLkxpc3RXb3JrZmxvd3NSZXNwb25zZRJXCg5VcGRhdGVXb3JrZmxvdxIhLnRpZGluZ3MudjEuVXBkYXRlV29ya2Zsb3dSZXF1ZXN0GiIudGlkaW5ncy52MS5VcGRhdGVXb3JrZmxvd1Jlc3BvbnNlElcKDkRlbGV0ZVdvcmtmbG93EiEudGlkaW5ncy52MS5EZWxldGVXb3JrZmxvd1JlcXVlc3QaIi50aWRpbmdzLnYxLkRlbGV0ZVdvcmtmbG93UmVzcG9uc2ViBnByb3RvMw", [file_google_protobuf_timestamp, file_tidings_v1_listener]);
+  fileDesc("Chl0aWRpbmdzL3YxL3dvcmtmbG93LnByb3RvEgp0aWRpbmdzLnYxIoUCCghXb3JrZmxvdxIKCgJpZBgBIAEoCRIMCgRuYW1lGAIgASgJEhIKCmRlZmluaXRpb24YAyABKAkSEwoLZGVzY3JpcHRpb24YBCABKAkSEwoLaW5wdXRfbmFtZXMYBSADKAkSFAoMY2FsbGJhY2tfdXJsGAYgASgJEhsKE21vZGlmeV9jYWxsYmFja191cmwYByABKAkSLwoLY3JlYXRlX3RpbWUYCCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi8KC3VwZGF0ZV90aW1lGAkgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIMCgRldGFnGAogASgJIokBChVDcmVhdGVXb3JrZmxvd1JlcXVlc3QSEgoKZGVmaW5pdGlvbhgBIAEoCRIUCgxjYWxsYmFja191cmwYAiABKAkSGwoTbW9kaWZ5X2NhbGxiYWNrX3VybBgDIAEoCRIVCg12YWxpZGF0ZV9vbmx5GAQgASgIEhIKCnJlcXVlc3RfaWQYBSABKAkinwEKFkNyZWF0ZVdvcmtmbG93UmVzcG9uc2USJgoId29ya2Zsb3cYASABKAsyFC50aWRpbmdzLnYxLldvcmtmbG93EjQKEGxpc3RlbmVyX3NlY3JldHMYAiADKAsyGi50aWRpbmdzLnYxLkxpc3RlbmVyU2VjcmV0EicKCXdvcmtmbG93cxgDIAMoCzIULnRpZGluZ3MudjEuV29ya2Zsb3ciJgoSR2V0V29ya2Zsb3dSZXF1ZXN0EhAKCHdvcmtmbG93GAEgASgJIj0KE0dldFdvcmtmbG93UmVzcG9uc2USJgoId29ya2Zsb3cYASABKAsyFC50aWRpbmdzLnYxLldvcmtmbG93Ij0KFExpc3RXb3JrZmxvd3NSZXF1ZXN0EhEKCXBhZ2Vfc2l6ZRgBIAEoBRISCgpwYWdlX3Rva2VuGAIgASgJIlkKFUxpc3RXb3JrZmxvd3NSZXNwb25zZRInCgl3b3JrZmxvd3MYASADKAsyFC50aWRpbmdzLnYxLldvcmtmbG93EhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSKvAQoVVXBkYXRlV29ya2Zsb3dSZXF1ZXN0EhAKCHdvcmtmbG93GAEgASgJEhIKCmRlZmluaXRpb24YAiABKAkSFAoMY2FsbGJhY2tfdXJsGAMgASgJEhsKE21vZGlmeV9jYWxsYmFja191cmwYBCABKAkSLwoLdXBkYXRlX21hc2sYBSABKAsyGi5nb29nbGUucHJvdG9idWYuRmllbGRNYXNrEgwKBGV0YWcYBiABKAkidgoWVXBkYXRlV29ya2Zsb3dSZXNwb25zZRImCgh3b3JrZmxvdxgBIAEoCzIULnRpZGluZ3MudjEuV29ya2Zsb3cSNAoQbGlzdGVuZXJfc2VjcmV0cxgCIAMoCzIaLnRpZGluZ3MudjEuTGlzdGVuZXJTZWNyZXQiNwoVRGVsZXRlV29ya2Zsb3dSZXF1ZXN0EhAKCHdvcmtmbG93GAEgASgJEgwKBGV0YWcYAiABKAkiGAoWRGVsZXRlV29ya2Zsb3dSZXNwb25zZTLCAwoPV29ya2Zsb3dTZXJ2aWNlElcKDkNyZWF0ZVdvcmtmbG93EiEudGlkaW5ncy52MS5DcmVhdGVXb3JrZmxvd1JlcXVlc3QaIi50aWRpbmdzLnYxLkNyZWF0ZVdvcmtmbG93UmVzcG9uc2USTgoLR2V0V29ya2Zsb3cSHi50aWRpbmdzLnYxLkdldFdvcmtmbG93UmVxdWVzdBofLnRpZGluZ3MudjEuR2V0V29ya2Zsb3dSZXNwb25zZRJUCg1MaXN0V29ya2Zsb3dzEiAudGlkaW5ncy52MS5MaXN0V29ya2Zsb3dzUmVxdWVzdBohLnRpZGluZ3MudjEuTGlzdFdvcmtmbG93c1Jlc3BvbnNlElcKDlVwZGF0ZVdvcmtmbG93EiEudGlkaW5ncy52MS5VcGRhdGVXb3JrZmxvd1JlcXVlc3QaIi50aWRpbmdzLnYxLlVwZGF0ZVdvcmtmbG93UmVzcG9uc2USVwoORGVsZXRlV29ya2Zsb3cSIS50aWRpbmdzLnYxLkRlbGV0ZVdvcmtmbG93UmVxdWVzdBoiLnRpZGluZ3MudjEuRGVsZXRlV29ya2Zsb3dSZXNwb25zZWIGcHJvdG8z", [file_google_protobuf_field_mask, file_google_protobuf_timestamp, file_tidings_v1_listener]);
 
 /**
  * Workflow is a stored, validated definition.
@@ -44,6 +44,8 @@ export type Workflow = Message<"tidings.v1.Workflow"> & {
   definition: string;
 
   /**
+   * The definition's description.
+   *
    * @generated from field: string description = 4;
    */
   description: string;
@@ -71,14 +73,27 @@ export type Workflow = Message<"tidings.v1.Workflow"> & {
   modifyCallbackUrl: string;
 
   /**
+   * When it was created.
+   *
    * @generated from field: google.protobuf.Timestamp create_time = 8;
    */
   createTime?: Timestamp | undefined;
 
   /**
+   * When it last changed (an update).
+   *
    * @generated from field: google.protobuf.Timestamp update_time = 9;
    */
   updateTime?: Timestamp | undefined;
+
+  /**
+   * Changes on every update (AIP-154): give it to UpdateWorkflow or
+   * DeleteWorkflow to act only on the workflow as it was read (a stale one is
+   * ABORTED with reason STALE_ETAG). Opaque; strong.
+   *
+   * @generated from field: string etag = 10;
+   */
+  etag: string;
 };
 
 /**
@@ -89,6 +104,8 @@ export const WorkflowSchema: GenMessage<Workflow> = /*@__PURE__*/
   messageDesc(file_tidings_v1_workflow, 0);
 
 /**
+ * CreateWorkflowRequest is the request of CreateWorkflow.
+ *
  * @generated from message tidings.v1.CreateWorkflowRequest
  */
 export type CreateWorkflowRequest = Message<"tidings.v1.CreateWorkflowRequest"> & {
@@ -101,11 +118,15 @@ export type CreateWorkflowRequest = Message<"tidings.v1.CreateWorkflowRequest"> 
   definition: string;
 
   /**
+   * Seed 002 callbacks for its executions' state changes (a listener is made).
+   *
    * @generated from field: string callback_url = 2;
    */
   callbackUrl: string;
 
   /**
+   * Seed 002 callbacks for pause and resume (a listener is made).
+   *
    * @generated from field: string modify_callback_url = 3;
    */
   modifyCallbackUrl: string;
@@ -120,6 +141,17 @@ export type CreateWorkflowRequest = Message<"tidings.v1.CreateWorkflowRequest"> 
    * @generated from field: bool validate_only = 4;
    */
   validateOnly: boolean;
+
+  /**
+   * Makes retries safe (AIP-155): a request repeated with the same request_id
+   * answers as the first did (the workflows it stored and its listeners'
+   * secrets) instead of ALREADY_EXISTS; the same request_id with a different
+   * request is INVALID_ARGUMENT (reason REQUEST_ID_REUSED). At most 128
+   * characters; remembered 7 days. Ignored with validate_only.
+   *
+   * @generated from field: string request_id = 5;
+   */
+  requestId: string;
 };
 
 /**
@@ -130,6 +162,8 @@ export const CreateWorkflowRequestSchema: GenMessage<CreateWorkflowRequest> = /*
   messageDesc(file_tidings_v1_workflow, 1);
 
 /**
+ * CreateWorkflowResponse is the response of CreateWorkflow.
+ *
  * @generated from message tidings.v1.CreateWorkflowResponse
  */
 export type CreateWorkflowResponse = Message<"tidings.v1.CreateWorkflowResponse"> & {
@@ -169,6 +203,8 @@ export const CreateWorkflowResponseSchema: GenMessage<CreateWorkflowResponse> = 
   messageDesc(file_tidings_v1_workflow, 2);
 
 /**
+ * GetWorkflowRequest is the request of GetWorkflow.
+ *
  * @generated from message tidings.v1.GetWorkflowRequest
  */
 export type GetWorkflowRequest = Message<"tidings.v1.GetWorkflowRequest"> & {
@@ -188,10 +224,14 @@ export const GetWorkflowRequestSchema: GenMessage<GetWorkflowRequest> = /*@__PUR
   messageDesc(file_tidings_v1_workflow, 3);
 
 /**
+ * GetWorkflowResponse is the response of GetWorkflow.
+ *
  * @generated from message tidings.v1.GetWorkflowResponse
  */
 export type GetWorkflowResponse = Message<"tidings.v1.GetWorkflowResponse"> & {
   /**
+   * The workflow as stored.
+   *
    * @generated from field: tidings.v1.Workflow workflow = 1;
    */
   workflow?: Workflow | undefined;
@@ -205,6 +245,8 @@ export const GetWorkflowResponseSchema: GenMessage<GetWorkflowResponse> = /*@__P
   messageDesc(file_tidings_v1_workflow, 4);
 
 /**
+ * ListWorkflowsRequest is the request of ListWorkflows.
+ *
  * @generated from message tidings.v1.ListWorkflowsRequest
  */
 export type ListWorkflowsRequest = Message<"tidings.v1.ListWorkflowsRequest"> & {
@@ -231,10 +273,14 @@ export const ListWorkflowsRequestSchema: GenMessage<ListWorkflowsRequest> = /*@_
   messageDesc(file_tidings_v1_workflow, 5);
 
 /**
+ * ListWorkflowsResponse is the response of ListWorkflows.
+ *
  * @generated from message tidings.v1.ListWorkflowsResponse
  */
 export type ListWorkflowsResponse = Message<"tidings.v1.ListWorkflowsResponse"> & {
   /**
+   * This page's workflows.
+   *
    * @generated from field: repeated tidings.v1.Workflow workflows = 1;
    */
   workflows: Workflow[];
@@ -255,6 +301,8 @@ export const ListWorkflowsResponseSchema: GenMessage<ListWorkflowsResponse> = /*
   messageDesc(file_tidings_v1_workflow, 6);
 
 /**
+ * UpdateWorkflowRequest is the request of UpdateWorkflow.
+ *
  * @generated from message tidings.v1.UpdateWorkflowRequest
  */
 export type UpdateWorkflowRequest = Message<"tidings.v1.UpdateWorkflowRequest"> & {
@@ -273,16 +321,35 @@ export type UpdateWorkflowRequest = Message<"tidings.v1.UpdateWorkflowRequest"> 
   definition: string;
 
   /**
-   * Replaced as given (empty clears them).
+   * The new callback URL; empty clears it when the mask names it.
    *
    * @generated from field: string callback_url = 3;
    */
   callbackUrl: string;
 
   /**
+   * The new modify callback URL; empty clears it when the mask names it.
+   *
    * @generated from field: string modify_callback_url = 4;
    */
   modifyCallbackUrl: string;
+
+  /**
+   * Which of definition, callback_url and modify_callback_url to change
+   * (AIP-134). Unset: those given (non-empty); `*`: all three, an empty one
+   * cleared. An unknown path is INVALID_ARGUMENT naming it.
+   *
+   * @generated from field: google.protobuf.FieldMask update_mask = 5;
+   */
+  updateMask?: FieldMask | undefined;
+
+  /**
+   * The workflow's etag as read: the update applies only if it is still the
+   * current one, else ABORTED (STALE_ETAG). Empty: no check.
+   *
+   * @generated from field: string etag = 6;
+   */
+  etag: string;
 };
 
 /**
@@ -293,10 +360,14 @@ export const UpdateWorkflowRequestSchema: GenMessage<UpdateWorkflowRequest> = /*
   messageDesc(file_tidings_v1_workflow, 7);
 
 /**
+ * UpdateWorkflowResponse is the response of UpdateWorkflow.
+ *
  * @generated from message tidings.v1.UpdateWorkflowResponse
  */
 export type UpdateWorkflowResponse = Message<"tidings.v1.UpdateWorkflowResponse"> & {
   /**
+   * The workflow as stored.
+   *
    * @generated from field: tidings.v1.Workflow workflow = 1;
    */
   workflow?: Workflow | undefined;
@@ -319,6 +390,8 @@ export const UpdateWorkflowResponseSchema: GenMessage<UpdateWorkflowResponse> = 
   messageDesc(file_tidings_v1_workflow, 8);
 
 /**
+ * DeleteWorkflowRequest is the request of DeleteWorkflow.
+ *
  * @generated from message tidings.v1.DeleteWorkflowRequest
  */
 export type DeleteWorkflowRequest = Message<"tidings.v1.DeleteWorkflowRequest"> & {
@@ -328,6 +401,14 @@ export type DeleteWorkflowRequest = Message<"tidings.v1.DeleteWorkflowRequest"> 
    * @generated from field: string workflow = 1;
    */
   workflow: string;
+
+  /**
+   * The workflow's etag as read: it is deleted only if that is still the
+   * current one, else ABORTED (STALE_ETAG). Empty: no check.
+   *
+   * @generated from field: string etag = 2;
+   */
+  etag: string;
 };
 
 /**
@@ -338,6 +419,8 @@ export const DeleteWorkflowRequestSchema: GenMessage<DeleteWorkflowRequest> = /*
   messageDesc(file_tidings_v1_workflow, 9);
 
 /**
+ * DeleteWorkflowResponse is the response of DeleteWorkflow.
+ *
  * @generated from message tidings.v1.DeleteWorkflowResponse
  */
 export type DeleteWorkflowResponse = Message<"tidings.v1.DeleteWorkflowResponse"> & {
@@ -361,6 +444,8 @@ export const DeleteWorkflowResponseSchema: GenMessage<DeleteWorkflowResponse> = 
  */
 export const WorkflowService: GenService<{
   /**
+   * Validates and stores a definition (request_id makes retries safe).
+   *
    * @generated from rpc tidings.v1.WorkflowService.CreateWorkflow
    */
   createWorkflow: {
@@ -369,6 +454,8 @@ export const WorkflowService: GenService<{
     output: typeof CreateWorkflowResponseSchema;
   },
   /**
+   * Returns a workflow by id or name.
+   *
    * @generated from rpc tidings.v1.WorkflowService.GetWorkflow
    */
   getWorkflow: {
@@ -377,6 +464,8 @@ export const WorkflowService: GenService<{
     output: typeof GetWorkflowResponseSchema;
   },
   /**
+   * Returns a page of workflows, in creation order.
+   *
    * @generated from rpc tidings.v1.WorkflowService.ListWorkflows
    */
   listWorkflows: {
@@ -385,6 +474,9 @@ export const WorkflowService: GenService<{
     output: typeof ListWorkflowsResponseSchema;
   },
   /**
+   * Changes a workflow's definition or callback URLs (update_mask, AIP-134;
+   * etag checked).
+   *
    * @generated from rpc tidings.v1.WorkflowService.UpdateWorkflow
    */
   updateWorkflow: {
@@ -393,6 +485,8 @@ export const WorkflowService: GenService<{
     output: typeof UpdateWorkflowResponseSchema;
   },
   /**
+   * Deletes a workflow (etag checked if given); its executions keep running.
+   *
    * @generated from rpc tidings.v1.WorkflowService.DeleteWorkflow
    */
   deleteWorkflow: {

@@ -6,6 +6,10 @@
 package dev.tidings.v1;
 
 /**
+ * <pre>
+ * CancelExecutionResponse is the response of CancelExecution.
+ * </pre>
+ *
  * Protobuf type {@code tidings.v1.CancelExecutionResponse}
  */
 @com.google.protobuf.Generated
@@ -52,6 +56,10 @@ private static final long serialVersionUID = 0L;
   public static final int EXECUTION_FIELD_NUMBER = 1;
   private dev.tidings.v1.Execution execution_;
   /**
+   * <pre>
+   * The execution as it is now.
+   * </pre>
+   *
    * <code>.tidings.v1.Execution execution = 1 [json_name = "execution"];</code>
    * @return Whether the execution field is set.
    */
@@ -60,6 +68,10 @@ private static final long serialVersionUID = 0L;
     return ((bitField0_ & 0x00000001) != 0);
   }
   /**
+   * <pre>
+   * The execution as it is now.
+   * </pre>
+   *
    * <code>.tidings.v1.Execution execution = 1 [json_name = "execution"];</code>
    * @return The execution.
    */
@@ -68,6 +80,10 @@ private static final long serialVersionUID = 0L;
     return execution_ == null ? dev.tidings.v1.Execution.getDefaultInstance() : execution_;
   }
   /**
+   * <pre>
+   * The execution as it is now.
+   * </pre>
+   *
    * <code>.tidings.v1.Execution execution = 1 [json_name = "execution"];</code>
    */
   @java.lang.Override
@@ -242,6 +258,10 @@ private static final long serialVersionUID = 0L;
     return builder;
   }
   /**
+   * <pre>
+   * CancelExecutionResponse is the response of CancelExecution.
+   * </pre>
+   *
    * Protobuf type {@code tidings.v1.CancelExecutionResponse}
    */
   public static final class Builder extends
@@ -396,6 +416,10 @@ private static final long serialVersionUID = 0L;
     private com.google.protobuf.SingleFieldBuilder<
         dev.tidings.v1.Execution, dev.tidings.v1.Execution.Builder, dev.tidings.v1.ExecutionOrBuilder> executionBuilder_;
     /**
+     * <pre>
+     * The execution as it is now.
+     * </pre>
+     *
      * <code>.tidings.v1.Execution execution = 1 [json_name = "execution"];</code>
      * @return Whether the execution field is set.
      */
@@ -403,6 +427,10 @@ private static final long serialVersionUID = 0L;
       return ((bitField0_ & 0x00000001) != 0);
     }
     /**
+     * <pre>
+     * The execution as it is now.
+     * </pre>
+     *
      * <code>.tidings.v1.Execution execution = 1 [json_name = "execution"];</code>
      * @return The execution.
      */
@@ -414,6 +442,10 @@ private static final long serialVersionUID = 0L;
       }
     }
     /**
+     * <pre>
+     * The execution as it is now.
+     * </pre>
+     *
      * <code>.tidings.v1.Execution execution = 1 [json_name = "execution"];</code>
      */
     public Builder setExecution(dev.tidings.v1.Execution value) {
@@ -428,6 +460,10 @@ private static final long serialVersionUID = 0L;
       return this;
     }
     /**
+     * <pre>
+     * The execution as it is now.
+     * </pre>
+     *
      * <code>.tidings.v1.Execution execution = 1 [json_name = "execution"];</code>
      */
     public Builder setExecution(
@@ -442,6 +478,10 @@ private static final long serialVersionUID = 0L;
       return this;
     }
     /**
+     * <pre>
+     * The execution as it is now.
+     * </pre>
+     *
      * <code>.tidings.v1.Execution execution = 1 [json_name = "execution"];</code>
      */
     public Builder mergeExecution(dev.tidings.v1.Execution value) {
@@ -463,6 +503,10 @@ private static final long serialVersionUID = 0L;
       return this;
     }
     /**
+     * <pre>
+     * The execution as it is now.
+     * </pre>
+     *
      * <code>.tidings.v1.Execution execution = 1 [json_name = "execution"];</code>
      */
     public Builder clearExecution() {
@@ -476,6 +520,10 @@ private static final long serialVersionUID = 0L;
       return this;
     }
     /**
+     * <pre>
+     * The execution as it is now.
+     * </pre>
+     *
      * <code>.tidings.v1.Execution execution = 1 [json_name = "execution"];</code>
      */
     public dev.tidings.v1.Execution.Builder getExecutionBuilder() {
@@ -484,6 +532,10 @@ private static final long serialVersionUID = 0L;
       return internalGetExecutionFieldBuilder().getBuilder();
     }
     /**
+     * <pre>
+     * The execution as it is now.
+     * </pre>
+     *
      * <code>.tidings.v1.Execution execution = 1 [json_name = "execution"];</code>
      */
     public dev.tidings.v1.ExecutionOrBuilder getExecutionOrBuilder() {
@@ -495,6 +547,10 @@ private static final long serialVersionUID = 0L;
       }
     }
     /**
+     * <pre>
+     * The execution as it is now.
+     * </pre>
+     *
      * <code>.tidings.v1.Execution execution = 1 [json_name = "execution"];</code>
      */
     private com.google.protobuf.SingleFieldBuilder<

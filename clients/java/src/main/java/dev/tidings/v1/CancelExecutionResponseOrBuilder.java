@@ -11,16 +11,28 @@ public interface CancelExecutionResponseOrBuilder extends
     com.google.protobuf.MessageOrBuilder {
 
   /**
+   * <pre>
+   * The execution as it is now.
+   * </pre>
+   *
    * <code>.tidings.v1.Execution execution = 1 [json_name = "execution"];</code>
    * @return Whether the execution field is set.
    */
   boolean hasExecution();
   /**
+   * <pre>
+   * The execution as it is now.
+   * </pre>
+   *
    * <code>.tidings.v1.Execution execution = 1 [json_name = "execution"];</code>
    * @return The execution.
    */
   dev.tidings.v1.Execution getExecution();
   /**
+   * <pre>
+   * The execution as it is now.
+   * </pre>
+   *
    * <code>.tidings.v1.Execution execution = 1 [json_name = "execution"];</code>
    */
   dev.tidings.v1.ExecutionOrBuilder getExecutionOrBuilder();

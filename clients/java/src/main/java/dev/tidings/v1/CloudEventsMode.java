@@ -16,6 +16,10 @@ package dev.tidings.v1;
 public enum CloudEventsMode
     implements com.google.protobuf.ProtocolMessageEnum {
   /**
+   * <pre>
+   * Unset: STRUCTURED.
+   * </pre>
+   *
    * <code>CLOUD_EVENTS_MODE_UNSPECIFIED = 0;</code>
    */
   CLOUD_EVENTS_MODE_UNSPECIFIED(0),
@@ -48,6 +52,10 @@ public enum CloudEventsMode
       "CloudEventsMode");
   }
   /**
+   * <pre>
+   * Unset: STRUCTURED.
+   * </pre>
+   *
    * <code>CLOUD_EVENTS_MODE_UNSPECIFIED = 0;</code>
    */
   public static final int CLOUD_EVENTS_MODE_UNSPECIFIED_VALUE = 0;

@@ -6,6 +6,10 @@
 package dev.tidings.v1;
 
 /**
+ * <pre>
+ * CompleteTaskRequest is the request of CompleteTask.
+ * </pre>
+ *
  * Protobuf type {@code tidings.v1.CompleteTaskRequest}
  */
 @com.google.protobuf.Generated
@@ -55,6 +59,10 @@ private static final long serialVersionUID = 0L;
   @SuppressWarnings("serial")
   private volatile java.lang.Object taskId_ = "";
   /**
+   * <pre>
+   * The id of the task waiting for its atom.
+   * </pre>
+   *
    * <code>string task_id = 1 [json_name = "taskId"];</code>
    * @return The taskId.
    */
@@ -72,6 +80,10 @@ private static final long serialVersionUID = 0L;
     }
   }
   /**
+   * <pre>
+   * The id of the task waiting for its atom.
+   * </pre>
+   *
    * <code>string task_id = 1 [json_name = "taskId"];</code>
    * @return The bytes for taskId.
    */
@@ -392,6 +404,10 @@ private static final long serialVersionUID = 0L;
     return builder;
   }
   /**
+   * <pre>
+   * CompleteTaskRequest is the request of CompleteTask.
+   * </pre>
+   *
    * Protobuf type {@code tidings.v1.CompleteTaskRequest}
    */
   public static final class Builder extends
@@ -569,6 +585,10 @@ private static final long serialVersionUID = 0L;
 
     private java.lang.Object taskId_ = "";
     /**
+     * <pre>
+     * The id of the task waiting for its atom.
+     * </pre>
+     *
      * <code>string task_id = 1 [json_name = "taskId"];</code>
      * @return The taskId.
      */
@@ -585,6 +605,10 @@ private static final long serialVersionUID = 0L;
       }
     }
     /**
+     * <pre>
+     * The id of the task waiting for its atom.
+     * </pre>
+     *
      * <code>string task_id = 1 [json_name = "taskId"];</code>
      * @return The bytes for taskId.
      */
@@ -602,6 +626,10 @@ private static final long serialVersionUID = 0L;
       }
     }
     /**
+     * <pre>
+     * The id of the task waiting for its atom.
+     * </pre>
+     *
      * <code>string task_id = 1 [json_name = "taskId"];</code>
      * @param value The taskId to set.
      * @return This builder for chaining.
@@ -615,6 +643,10 @@ private static final long serialVersionUID = 0L;
       return this;
     }
     /**
+     * <pre>
+     * The id of the task waiting for its atom.
+     * </pre>
+     *
      * <code>string task_id = 1 [json_name = "taskId"];</code>
      * @return This builder for chaining.
      */
@@ -625,6 +657,10 @@ private static final long serialVersionUID = 0L;
       return this;
     }
     /**
+     * <pre>
+     * The id of the task waiting for its atom.
+     * </pre>
+     *
      * <code>string task_id = 1 [json_name = "taskId"];</code>
      * @param value The bytes for taskId to set.
      * @return This builder for chaining.

@@ -11,16 +11,28 @@ public interface CreateEnvironmentResponseOrBuilder extends
     com.google.protobuf.MessageOrBuilder {
 
   /**
+   * <pre>
+   * The environment as stored.
+   * </pre>
+   *
    * <code>.tidings.v1.Environment environment = 1 [json_name = "environment"];</code>
    * @return Whether the environment field is set.
    */
   boolean hasEnvironment();
   /**
+   * <pre>
+   * The environment as stored.
+   * </pre>
+   *
    * <code>.tidings.v1.Environment environment = 1 [json_name = "environment"];</code>
    * @return The environment.
    */
   dev.tidings.v1.Environment getEnvironment();
   /**
+   * <pre>
+   * The environment as stored.
+   * </pre>
+   *
    * <code>.tidings.v1.Environment environment = 1 [json_name = "environment"];</code>
    */
   dev.tidings.v1.EnvironmentOrBuilder getEnvironmentOrBuilder();

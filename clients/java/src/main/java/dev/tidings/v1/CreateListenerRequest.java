@@ -6,6 +6,10 @@
 package dev.tidings.v1;
 
 /**
+ * <pre>
+ * CreateListenerRequest is the request of CreateListener.
+ * </pre>
+ *
  * Protobuf type {@code tidings.v1.CreateListenerRequest}
  */
 @com.google.protobuf.Generated
@@ -29,6 +33,7 @@ private static final long serialVersionUID = 0L;
   }
   private CreateListenerRequest() {
     signingSecret_ = "";
+    requestId_ = "";
   }
 
   public static final com.google.protobuf.Descriptors.Descriptor
@@ -135,6 +140,61 @@ private static final long serialVersionUID = 0L;
     }
   }
 
+  public static final int REQUEST_ID_FIELD_NUMBER = 3;
+  @SuppressWarnings("serial")
+  private volatile java.lang.Object requestId_ = "";
+  /**
+   * <pre>
+   * Makes retries safe (AIP-155): a request repeated with the same request_id
+   * answers with the listener the first one made (and its newest signing
+   * secret); the same request_id with a different request is
+   * INVALID_ARGUMENT (reason REQUEST_ID_REUSED). At most 128 characters;
+   * remembered 7 days.
+   * </pre>
+   *
+   * <code>string request_id = 3 [json_name = "requestId"];</code>
+   * @return The requestId.
+   */
+  @java.lang.Override
+  public java.lang.String getRequestId() {
+    java.lang.Object ref = requestId_;
+    if (ref instanceof java.lang.String) {
+      return (java.lang.String) ref;
+    } else {
+      com.google.protobuf.ByteString bs = 
+          (com.google.protobuf.ByteString) ref;
+      java.lang.String s = bs.toStringUtf8();
+      requestId_ = s;
+      return s;
+    }
+  }
+  /**
+   * <pre>
+   * Makes retries safe (AIP-155): a request repeated with the same request_id
+   * answers with the listener the first one made (and its newest signing
+   * secret); the same request_id with a different request is
+   * INVALID_ARGUMENT (reason REQUEST_ID_REUSED). At most 128 characters;
+   * remembered 7 days.
+   * </pre>
+   *
+   * <code>string request_id = 3 [json_name = "requestId"];</code>
+   * @return The bytes for requestId.
+   */
+  @java.lang.Override
+  public com.google.protobuf.ByteString
+      getRequestIdBytes() {
+    java.lang.Object ref = requestId_;
+    if (ref instanceof java.lang.String) {
+      com.google.protobuf.ByteString b = 
+          com.google.protobuf.ByteString.copyFromUtf8(
+              (java.lang.String) ref);
+      requestId_ = b;
+      return b;
+    } else {
+      return (com.google.protobuf.ByteString) ref;
+    }
+  }
+
   private byte memoizedIsInitialized = -1;
   @java.lang.Override
   public final boolean isInitialized() {
@@ -155,6 +215,9 @@ private static final long serialVersionUID = 0L;
     if (!com.google.protobuf.GeneratedMessage.isStringEmpty(signingSecret_)) {
       com.google.protobuf.GeneratedMessage.writeString(output, 2, signingSecret_);
     }
+    if (!com.google.protobuf.GeneratedMessage.isStringEmpty(requestId_)) {
+      com.google.protobuf.GeneratedMessage.writeString(output, 3, requestId_);
+    }
     getUnknownFields().writeTo(output);
   }
   private int computeSerializedSize_0() {
@@ -165,6 +228,9 @@ private static final long serialVersionUID = 0L;
     }
     if (!com.google.protobuf.GeneratedMessage.isStringEmpty(signingSecret_)) {
       size += com.google.protobuf.GeneratedMessage.computeStringSize(2, signingSecret_);
+    }
+    if (!com.google.protobuf.GeneratedMessage.isStringEmpty(requestId_)) {
+      size += com.google.protobuf.GeneratedMessage.computeStringSize(3, requestId_);
     }
     return size;
   }
@@ -197,6 +263,8 @@ private static final long serialVersionUID = 0L;
     }
     if (!getSigningSecret()
         .equals(other.getSigningSecret())) return false;
+    if (!getRequestId()
+        .equals(other.getRequestId())) return false;
     if (!getUnknownFields().equals(other.getUnknownFields())) return false;
     return true;
   }
@@ -214,6 +282,8 @@ private static final long serialVersionUID = 0L;
     }
     hash = (37 * hash) + SIGNING_SECRET_FIELD_NUMBER;
     hash = (53 * hash) + getSigningSecret().hashCode();
+    hash = (37 * hash) + REQUEST_ID_FIELD_NUMBER;
+    hash = (53 * hash) + getRequestId().hashCode();
     hash = (29 * hash) + getUnknownFields().hashCode();
     memoizedHashCode = hash;
     return hash;
@@ -312,6 +382,10 @@ private static final long serialVersionUID = 0L;
     return builder;
   }
   /**
+   * <pre>
+   * CreateListenerRequest is the request of CreateListener.
+   * </pre>
+   *
    * Protobuf type {@code tidings.v1.CreateListenerRequest}
    */
   public static final class Builder extends
@@ -357,6 +431,7 @@ private static final long serialVersionUID = 0L;
         listenerBuilder_ = null;
       }
       signingSecret_ = "";
+      requestId_ = "";
       return this;
     }
 
@@ -400,6 +475,9 @@ private static final long serialVersionUID = 0L;
       if (((from_bitField0_ & 0x00000002) != 0)) {
         result.signingSecret_ = signingSecret_;
       }
+      if (((from_bitField0_ & 0x00000004) != 0)) {
+        result.requestId_ = requestId_;
+      }
       result.bitField0_ |= to_bitField0_;
     }
 
@@ -421,6 +499,11 @@ private static final long serialVersionUID = 0L;
       if (!other.getSigningSecret().isEmpty()) {
         signingSecret_ = other.signingSecret_;
         bitField0_ |= 0x00000002;
+        onChanged();
+      }
+      if (!other.getRequestId().isEmpty()) {
+        requestId_ = other.requestId_;
+        bitField0_ |= 0x00000004;
         onChanged();
       }
       this.mergeUnknownFields(other.getUnknownFields());
@@ -459,6 +542,11 @@ private static final long serialVersionUID = 0L;
               bitField0_ |= 0x00000002;
               break;
             } // case 18
+            case 26: {
+              requestId_ = input.readStringRequireUtf8();
+              bitField0_ |= 0x00000004;
+              break;
+            } // case 26
             default: {
               if (!super.parseUnknownField(input, extensionRegistry, tag)) {
                 done = true; // was an endgroup tag
@@ -719,6 +807,118 @@ private static final long serialVersionUID = 0L;
       checkByteStringIsUtf8(value);
       signingSecret_ = value;
       bitField0_ |= 0x00000002;
+      onChanged();
+      return this;
+    }
+
+    private java.lang.Object requestId_ = "";
+    /**
+     * <pre>
+     * Makes retries safe (AIP-155): a request repeated with the same request_id
+     * answers with the listener the first one made (and its newest signing
+     * secret); the same request_id with a different request is
+     * INVALID_ARGUMENT (reason REQUEST_ID_REUSED). At most 128 characters;
+     * remembered 7 days.
+     * </pre>
+     *
+     * <code>string request_id = 3 [json_name = "requestId"];</code>
+     * @return The requestId.
+     */
+    public java.lang.String getRequestId() {
+      java.lang.Object ref = requestId_;
+      if (!(ref instanceof java.lang.String)) {
+        com.google.protobuf.ByteString bs =
+            (com.google.protobuf.ByteString) ref;
+        java.lang.String s = bs.toStringUtf8();
+        requestId_ = s;
+        return s;
+      } else {
+        return (java.lang.String) ref;
+      }
+    }
+    /**
+     * <pre>
+     * Makes retries safe (AIP-155): a request repeated with the same request_id
+     * answers with the listener the first one made (and its newest signing
+     * secret); the same request_id with a different request is
+     * INVALID_ARGUMENT (reason REQUEST_ID_REUSED). At most 128 characters;
+     * remembered 7 days.
+     * </pre>
+     *
+     * <code>string request_id = 3 [json_name = "requestId"];</code>
+     * @return The bytes for requestId.
+     */
+    public com.google.protobuf.ByteString
+        getRequestIdBytes() {
+      java.lang.Object ref = requestId_;
+      if (ref instanceof String) {
+        com.google.protobuf.ByteString b = 
+            com.google.protobuf.ByteString.copyFromUtf8(
+                (java.lang.String) ref);
+        requestId_ = b;
+        return b;
+      } else {
+        return (com.google.protobuf.ByteString) ref;
+      }
+    }
+    /**
+     * <pre>
+     * Makes retries safe (AIP-155): a request repeated with the same request_id
+     * answers with the listener the first one made (and its newest signing
+     * secret); the same request_id with a different request is
+     * INVALID_ARGUMENT (reason REQUEST_ID_REUSED). At most 128 characters;
+     * remembered 7 days.
+     * </pre>
+     *
+     * <code>string request_id = 3 [json_name = "requestId"];</code>
+     * @param value The requestId to set.
+     * @return This builder for chaining.
+     */
+    public Builder setRequestId(
+        java.lang.String value) {
+      java.util.Objects.requireNonNull(value);
+      requestId_ = value;
+      bitField0_ |= 0x00000004;
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * Makes retries safe (AIP-155): a request repeated with the same request_id
+     * answers with the listener the first one made (and its newest signing
+     * secret); the same request_id with a different request is
+     * INVALID_ARGUMENT (reason REQUEST_ID_REUSED). At most 128 characters;
+     * remembered 7 days.
+     * </pre>
+     *
+     * <code>string request_id = 3 [json_name = "requestId"];</code>
+     * @return This builder for chaining.
+     */
+    public Builder clearRequestId() {
+      requestId_ = getDefaultInstance().getRequestId();
+      bitField0_ = (bitField0_ & ~0x00000004);
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * Makes retries safe (AIP-155): a request repeated with the same request_id
+     * answers with the listener the first one made (and its newest signing
+     * secret); the same request_id with a different request is
+     * INVALID_ARGUMENT (reason REQUEST_ID_REUSED). At most 128 characters;
+     * remembered 7 days.
+     * </pre>
+     *
+     * <code>string request_id = 3 [json_name = "requestId"];</code>
+     * @param value The bytes for requestId to set.
+     * @return This builder for chaining.
+     */
+    public Builder setRequestIdBytes(
+        com.google.protobuf.ByteString value) {
+      java.util.Objects.requireNonNull(value);
+      checkByteStringIsUtf8(value);
+      requestId_ = value;
+      bitField0_ |= 0x00000004;
       onChanged();
       return this;
     }

@@ -56,4 +56,32 @@ public interface CreateListenerRequestOrBuilder extends
    */
   com.google.protobuf.ByteString
       getSigningSecretBytes();
+
+  /**
+   * <pre>
+   * Makes retries safe (AIP-155): a request repeated with the same request_id
+   * answers with the listener the first one made (and its newest signing
+   * secret); the same request_id with a different request is
+   * INVALID_ARGUMENT (reason REQUEST_ID_REUSED). At most 128 characters;
+   * remembered 7 days.
+   * </pre>
+   *
+   * <code>string request_id = 3 [json_name = "requestId"];</code>
+   * @return The requestId.
+   */
+  java.lang.String getRequestId();
+  /**
+   * <pre>
+   * Makes retries safe (AIP-155): a request repeated with the same request_id
+   * answers with the listener the first one made (and its newest signing
+   * secret); the same request_id with a different request is
+   * INVALID_ARGUMENT (reason REQUEST_ID_REUSED). At most 128 characters;
+   * remembered 7 days.
+   * </pre>
+   *
+   * <code>string request_id = 3 [json_name = "requestId"];</code>
+   * @return The bytes for requestId.
+   */
+  com.google.protobuf.ByteString
+      getRequestIdBytes();
 }

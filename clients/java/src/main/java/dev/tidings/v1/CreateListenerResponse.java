@@ -6,6 +6,10 @@
 package dev.tidings.v1;
 
 /**
+ * <pre>
+ * CreateListenerResponse is the response of CreateListener.
+ * </pre>
+ *
  * Protobuf type {@code tidings.v1.CreateListenerResponse}
  */
 @com.google.protobuf.Generated
@@ -53,6 +57,10 @@ private static final long serialVersionUID = 0L;
   public static final int LISTENER_FIELD_NUMBER = 1;
   private dev.tidings.v1.Listener listener_;
   /**
+   * <pre>
+   * The listener as stored (never with its secrets).
+   * </pre>
+   *
    * <code>.tidings.v1.Listener listener = 1 [json_name = "listener"];</code>
    * @return Whether the listener field is set.
    */
@@ -61,6 +69,10 @@ private static final long serialVersionUID = 0L;
     return ((bitField0_ & 0x00000001) != 0);
   }
   /**
+   * <pre>
+   * The listener as stored (never with its secrets).
+   * </pre>
+   *
    * <code>.tidings.v1.Listener listener = 1 [json_name = "listener"];</code>
    * @return The listener.
    */
@@ -69,6 +81,10 @@ private static final long serialVersionUID = 0L;
     return listener_ == null ? dev.tidings.v1.Listener.getDefaultInstance() : listener_;
   }
   /**
+   * <pre>
+   * The listener as stored (never with its secrets).
+   * </pre>
+   *
    * <code>.tidings.v1.Listener listener = 1 [json_name = "listener"];</code>
    */
   @java.lang.Override
@@ -300,6 +316,10 @@ private static final long serialVersionUID = 0L;
     return builder;
   }
   /**
+   * <pre>
+   * CreateListenerResponse is the response of CreateListener.
+   * </pre>
+   *
    * Protobuf type {@code tidings.v1.CreateListenerResponse}
    */
   public static final class Builder extends
@@ -468,6 +488,10 @@ private static final long serialVersionUID = 0L;
     private com.google.protobuf.SingleFieldBuilder<
         dev.tidings.v1.Listener, dev.tidings.v1.Listener.Builder, dev.tidings.v1.ListenerOrBuilder> listenerBuilder_;
     /**
+     * <pre>
+     * The listener as stored (never with its secrets).
+     * </pre>
+     *
      * <code>.tidings.v1.Listener listener = 1 [json_name = "listener"];</code>
      * @return Whether the listener field is set.
      */
@@ -475,6 +499,10 @@ private static final long serialVersionUID = 0L;
       return ((bitField0_ & 0x00000001) != 0);
     }
     /**
+     * <pre>
+     * The listener as stored (never with its secrets).
+     * </pre>
+     *
      * <code>.tidings.v1.Listener listener = 1 [json_name = "listener"];</code>
      * @return The listener.
      */
@@ -486,6 +514,10 @@ private static final long serialVersionUID = 0L;
       }
     }
     /**
+     * <pre>
+     * The listener as stored (never with its secrets).
+     * </pre>
+     *
      * <code>.tidings.v1.Listener listener = 1 [json_name = "listener"];</code>
      */
     public Builder setListener(dev.tidings.v1.Listener value) {
@@ -500,6 +532,10 @@ private static final long serialVersionUID = 0L;
       return this;
     }
     /**
+     * <pre>
+     * The listener as stored (never with its secrets).
+     * </pre>
+     *
      * <code>.tidings.v1.Listener listener = 1 [json_name = "listener"];</code>
      */
     public Builder setListener(
@@ -514,6 +550,10 @@ private static final long serialVersionUID = 0L;
       return this;
     }
     /**
+     * <pre>
+     * The listener as stored (never with its secrets).
+     * </pre>
+     *
      * <code>.tidings.v1.Listener listener = 1 [json_name = "listener"];</code>
      */
     public Builder mergeListener(dev.tidings.v1.Listener value) {
@@ -535,6 +575,10 @@ private static final long serialVersionUID = 0L;
       return this;
     }
     /**
+     * <pre>
+     * The listener as stored (never with its secrets).
+     * </pre>
+     *
      * <code>.tidings.v1.Listener listener = 1 [json_name = "listener"];</code>
      */
     public Builder clearListener() {
@@ -548,6 +592,10 @@ private static final long serialVersionUID = 0L;
       return this;
     }
     /**
+     * <pre>
+     * The listener as stored (never with its secrets).
+     * </pre>
+     *
      * <code>.tidings.v1.Listener listener = 1 [json_name = "listener"];</code>
      */
     public dev.tidings.v1.Listener.Builder getListenerBuilder() {
@@ -556,6 +604,10 @@ private static final long serialVersionUID = 0L;
       return internalGetListenerFieldBuilder().getBuilder();
     }
     /**
+     * <pre>
+     * The listener as stored (never with its secrets).
+     * </pre>
+     *
      * <code>.tidings.v1.Listener listener = 1 [json_name = "listener"];</code>
      */
     public dev.tidings.v1.ListenerOrBuilder getListenerOrBuilder() {
@@ -567,6 +619,10 @@ private static final long serialVersionUID = 0L;
       }
     }
     /**
+     * <pre>
+     * The listener as stored (never with its secrets).
+     * </pre>
+     *
      * <code>.tidings.v1.Listener listener = 1 [json_name = "listener"];</code>
      */
     private com.google.protobuf.SingleFieldBuilder<

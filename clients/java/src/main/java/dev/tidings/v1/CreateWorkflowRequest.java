@@ -6,6 +6,10 @@
 package dev.tidings.v1;
 
 /**
+ * <pre>
+ * CreateWorkflowRequest is the request of CreateWorkflow.
+ * </pre>
+ *
  * Protobuf type {@code tidings.v1.CreateWorkflowRequest}
  */
 @com.google.protobuf.Generated
@@ -31,6 +35,7 @@ private static final long serialVersionUID = 0L;
     definition_ = "";
     callbackUrl_ = "";
     modifyCallbackUrl_ = "";
+    requestId_ = "";
   }
 
   public static final com.google.protobuf.Descriptors.Descriptor
@@ -104,6 +109,10 @@ private static final long serialVersionUID = 0L;
   @SuppressWarnings("serial")
   private volatile java.lang.Object callbackUrl_ = "";
   /**
+   * <pre>
+   * Seed 002 callbacks for its executions' state changes (a listener is made).
+   * </pre>
+   *
    * <code>string callback_url = 2 [json_name = "callbackUrl"];</code>
    * @return The callbackUrl.
    */
@@ -121,6 +130,10 @@ private static final long serialVersionUID = 0L;
     }
   }
   /**
+   * <pre>
+   * Seed 002 callbacks for its executions' state changes (a listener is made).
+   * </pre>
+   *
    * <code>string callback_url = 2 [json_name = "callbackUrl"];</code>
    * @return The bytes for callbackUrl.
    */
@@ -143,6 +156,10 @@ private static final long serialVersionUID = 0L;
   @SuppressWarnings("serial")
   private volatile java.lang.Object modifyCallbackUrl_ = "";
   /**
+   * <pre>
+   * Seed 002 callbacks for pause and resume (a listener is made).
+   * </pre>
+   *
    * <code>string modify_callback_url = 3 [json_name = "modifyCallbackUrl"];</code>
    * @return The modifyCallbackUrl.
    */
@@ -160,6 +177,10 @@ private static final long serialVersionUID = 0L;
     }
   }
   /**
+   * <pre>
+   * Seed 002 callbacks for pause and resume (a listener is made).
+   * </pre>
+   *
    * <code>string modify_callback_url = 3 [json_name = "modifyCallbackUrl"];</code>
    * @return The bytes for modifyCallbackUrl.
    */
@@ -197,6 +218,61 @@ private static final long serialVersionUID = 0L;
     return validateOnly_;
   }
 
+  public static final int REQUEST_ID_FIELD_NUMBER = 5;
+  @SuppressWarnings("serial")
+  private volatile java.lang.Object requestId_ = "";
+  /**
+   * <pre>
+   * Makes retries safe (AIP-155): a request repeated with the same request_id
+   * answers as the first did (the workflows it stored and its listeners'
+   * secrets) instead of ALREADY_EXISTS; the same request_id with a different
+   * request is INVALID_ARGUMENT (reason REQUEST_ID_REUSED). At most 128
+   * characters; remembered 7 days. Ignored with validate_only.
+   * </pre>
+   *
+   * <code>string request_id = 5 [json_name = "requestId"];</code>
+   * @return The requestId.
+   */
+  @java.lang.Override
+  public java.lang.String getRequestId() {
+    java.lang.Object ref = requestId_;
+    if (ref instanceof java.lang.String) {
+      return (java.lang.String) ref;
+    } else {
+      com.google.protobuf.ByteString bs = 
+          (com.google.protobuf.ByteString) ref;
+      java.lang.String s = bs.toStringUtf8();
+      requestId_ = s;
+      return s;
+    }
+  }
+  /**
+   * <pre>
+   * Makes retries safe (AIP-155): a request repeated with the same request_id
+   * answers as the first did (the workflows it stored and its listeners'
+   * secrets) instead of ALREADY_EXISTS; the same request_id with a different
+   * request is INVALID_ARGUMENT (reason REQUEST_ID_REUSED). At most 128
+   * characters; remembered 7 days. Ignored with validate_only.
+   * </pre>
+   *
+   * <code>string request_id = 5 [json_name = "requestId"];</code>
+   * @return The bytes for requestId.
+   */
+  @java.lang.Override
+  public com.google.protobuf.ByteString
+      getRequestIdBytes() {
+    java.lang.Object ref = requestId_;
+    if (ref instanceof java.lang.String) {
+      com.google.protobuf.ByteString b = 
+          com.google.protobuf.ByteString.copyFromUtf8(
+              (java.lang.String) ref);
+      requestId_ = b;
+      return b;
+    } else {
+      return (com.google.protobuf.ByteString) ref;
+    }
+  }
+
   private byte memoizedIsInitialized = -1;
   @java.lang.Override
   public final boolean isInitialized() {
@@ -223,6 +299,9 @@ private static final long serialVersionUID = 0L;
     if (validateOnly_ != false) {
       output.writeBool(4, validateOnly_);
     }
+    if (!com.google.protobuf.GeneratedMessage.isStringEmpty(requestId_)) {
+      com.google.protobuf.GeneratedMessage.writeString(output, 5, requestId_);
+    }
     getUnknownFields().writeTo(output);
   }
   private int computeSerializedSize_0() {
@@ -239,6 +318,9 @@ private static final long serialVersionUID = 0L;
     if (validateOnly_ != false) {
       size += com.google.protobuf.CodedOutputStream
         .computeBoolSize(4, validateOnly_);
+    }
+    if (!com.google.protobuf.GeneratedMessage.isStringEmpty(requestId_)) {
+      size += com.google.protobuf.GeneratedMessage.computeStringSize(5, requestId_);
     }
     return size;
   }
@@ -272,6 +354,8 @@ private static final long serialVersionUID = 0L;
         .equals(other.getModifyCallbackUrl())) return false;
     if (getValidateOnly()
         != other.getValidateOnly()) return false;
+    if (!getRequestId()
+        .equals(other.getRequestId())) return false;
     if (!getUnknownFields().equals(other.getUnknownFields())) return false;
     return true;
   }
@@ -292,6 +376,8 @@ private static final long serialVersionUID = 0L;
     hash = (37 * hash) + VALIDATE_ONLY_FIELD_NUMBER;
     hash = (53 * hash) + com.google.protobuf.Internal.hashBoolean(
         getValidateOnly());
+    hash = (37 * hash) + REQUEST_ID_FIELD_NUMBER;
+    hash = (53 * hash) + getRequestId().hashCode();
     hash = (29 * hash) + getUnknownFields().hashCode();
     memoizedHashCode = hash;
     return hash;
@@ -390,6 +476,10 @@ private static final long serialVersionUID = 0L;
     return builder;
   }
   /**
+   * <pre>
+   * CreateWorkflowRequest is the request of CreateWorkflow.
+   * </pre>
+   *
    * Protobuf type {@code tidings.v1.CreateWorkflowRequest}
    */
   public static final class Builder extends
@@ -427,6 +517,7 @@ private static final long serialVersionUID = 0L;
       callbackUrl_ = "";
       modifyCallbackUrl_ = "";
       validateOnly_ = false;
+      requestId_ = "";
       return this;
     }
 
@@ -472,6 +563,9 @@ private static final long serialVersionUID = 0L;
       if (((from_bitField0_ & 0x00000008) != 0)) {
         result.validateOnly_ = validateOnly_;
       }
+      if (((from_bitField0_ & 0x00000010) != 0)) {
+        result.requestId_ = requestId_;
+      }
     }
 
     @java.lang.Override
@@ -503,6 +597,11 @@ private static final long serialVersionUID = 0L;
       }
       if (other.getValidateOnly() != false) {
         setValidateOnly(other.getValidateOnly());
+      }
+      if (!other.getRequestId().isEmpty()) {
+        requestId_ = other.requestId_;
+        bitField0_ |= 0x00000010;
+        onChanged();
       }
       this.mergeUnknownFields(other.getUnknownFields());
       onChanged();
@@ -548,6 +647,11 @@ private static final long serialVersionUID = 0L;
               bitField0_ |= 0x00000008;
               break;
             } // case 32
+            case 42: {
+              requestId_ = input.readStringRequireUtf8();
+              bitField0_ |= 0x00000010;
+              break;
+            } // case 42
             default: {
               if (!super.parseUnknownField(input, extensionRegistry, tag)) {
                 done = true; // was an endgroup tag
@@ -664,6 +768,10 @@ private static final long serialVersionUID = 0L;
 
     private java.lang.Object callbackUrl_ = "";
     /**
+     * <pre>
+     * Seed 002 callbacks for its executions' state changes (a listener is made).
+     * </pre>
+     *
      * <code>string callback_url = 2 [json_name = "callbackUrl"];</code>
      * @return The callbackUrl.
      */
@@ -680,6 +788,10 @@ private static final long serialVersionUID = 0L;
       }
     }
     /**
+     * <pre>
+     * Seed 002 callbacks for its executions' state changes (a listener is made).
+     * </pre>
+     *
      * <code>string callback_url = 2 [json_name = "callbackUrl"];</code>
      * @return The bytes for callbackUrl.
      */
@@ -697,6 +809,10 @@ private static final long serialVersionUID = 0L;
       }
     }
     /**
+     * <pre>
+     * Seed 002 callbacks for its executions' state changes (a listener is made).
+     * </pre>
+     *
      * <code>string callback_url = 2 [json_name = "callbackUrl"];</code>
      * @param value The callbackUrl to set.
      * @return This builder for chaining.
@@ -710,6 +826,10 @@ private static final long serialVersionUID = 0L;
       return this;
     }
     /**
+     * <pre>
+     * Seed 002 callbacks for its executions' state changes (a listener is made).
+     * </pre>
+     *
      * <code>string callback_url = 2 [json_name = "callbackUrl"];</code>
      * @return This builder for chaining.
      */
@@ -720,6 +840,10 @@ private static final long serialVersionUID = 0L;
       return this;
     }
     /**
+     * <pre>
+     * Seed 002 callbacks for its executions' state changes (a listener is made).
+     * </pre>
+     *
      * <code>string callback_url = 2 [json_name = "callbackUrl"];</code>
      * @param value The bytes for callbackUrl to set.
      * @return This builder for chaining.
@@ -736,6 +860,10 @@ private static final long serialVersionUID = 0L;
 
     private java.lang.Object modifyCallbackUrl_ = "";
     /**
+     * <pre>
+     * Seed 002 callbacks for pause and resume (a listener is made).
+     * </pre>
+     *
      * <code>string modify_callback_url = 3 [json_name = "modifyCallbackUrl"];</code>
      * @return The modifyCallbackUrl.
      */
@@ -752,6 +880,10 @@ private static final long serialVersionUID = 0L;
       }
     }
     /**
+     * <pre>
+     * Seed 002 callbacks for pause and resume (a listener is made).
+     * </pre>
+     *
      * <code>string modify_callback_url = 3 [json_name = "modifyCallbackUrl"];</code>
      * @return The bytes for modifyCallbackUrl.
      */
@@ -769,6 +901,10 @@ private static final long serialVersionUID = 0L;
       }
     }
     /**
+     * <pre>
+     * Seed 002 callbacks for pause and resume (a listener is made).
+     * </pre>
+     *
      * <code>string modify_callback_url = 3 [json_name = "modifyCallbackUrl"];</code>
      * @param value The modifyCallbackUrl to set.
      * @return This builder for chaining.
@@ -782,6 +918,10 @@ private static final long serialVersionUID = 0L;
       return this;
     }
     /**
+     * <pre>
+     * Seed 002 callbacks for pause and resume (a listener is made).
+     * </pre>
+     *
      * <code>string modify_callback_url = 3 [json_name = "modifyCallbackUrl"];</code>
      * @return This builder for chaining.
      */
@@ -792,6 +932,10 @@ private static final long serialVersionUID = 0L;
       return this;
     }
     /**
+     * <pre>
+     * Seed 002 callbacks for pause and resume (a listener is made).
+     * </pre>
+     *
      * <code>string modify_callback_url = 3 [json_name = "modifyCallbackUrl"];</code>
      * @param value The bytes for modifyCallbackUrl to set.
      * @return This builder for chaining.
@@ -858,6 +1002,118 @@ private static final long serialVersionUID = 0L;
     public Builder clearValidateOnly() {
       bitField0_ = (bitField0_ & ~0x00000008);
       validateOnly_ = false;
+      onChanged();
+      return this;
+    }
+
+    private java.lang.Object requestId_ = "";
+    /**
+     * <pre>
+     * Makes retries safe (AIP-155): a request repeated with the same request_id
+     * answers as the first did (the workflows it stored and its listeners'
+     * secrets) instead of ALREADY_EXISTS; the same request_id with a different
+     * request is INVALID_ARGUMENT (reason REQUEST_ID_REUSED). At most 128
+     * characters; remembered 7 days. Ignored with validate_only.
+     * </pre>
+     *
+     * <code>string request_id = 5 [json_name = "requestId"];</code>
+     * @return The requestId.
+     */
+    public java.lang.String getRequestId() {
+      java.lang.Object ref = requestId_;
+      if (!(ref instanceof java.lang.String)) {
+        com.google.protobuf.ByteString bs =
+            (com.google.protobuf.ByteString) ref;
+        java.lang.String s = bs.toStringUtf8();
+        requestId_ = s;
+        return s;
+      } else {
+        return (java.lang.String) ref;
+      }
+    }
+    /**
+     * <pre>
+     * Makes retries safe (AIP-155): a request repeated with the same request_id
+     * answers as the first did (the workflows it stored and its listeners'
+     * secrets) instead of ALREADY_EXISTS; the same request_id with a different
+     * request is INVALID_ARGUMENT (reason REQUEST_ID_REUSED). At most 128
+     * characters; remembered 7 days. Ignored with validate_only.
+     * </pre>
+     *
+     * <code>string request_id = 5 [json_name = "requestId"];</code>
+     * @return The bytes for requestId.
+     */
+    public com.google.protobuf.ByteString
+        getRequestIdBytes() {
+      java.lang.Object ref = requestId_;
+      if (ref instanceof String) {
+        com.google.protobuf.ByteString b = 
+            com.google.protobuf.ByteString.copyFromUtf8(
+                (java.lang.String) ref);
+        requestId_ = b;
+        return b;
+      } else {
+        return (com.google.protobuf.ByteString) ref;
+      }
+    }
+    /**
+     * <pre>
+     * Makes retries safe (AIP-155): a request repeated with the same request_id
+     * answers as the first did (the workflows it stored and its listeners'
+     * secrets) instead of ALREADY_EXISTS; the same request_id with a different
+     * request is INVALID_ARGUMENT (reason REQUEST_ID_REUSED). At most 128
+     * characters; remembered 7 days. Ignored with validate_only.
+     * </pre>
+     *
+     * <code>string request_id = 5 [json_name = "requestId"];</code>
+     * @param value The requestId to set.
+     * @return This builder for chaining.
+     */
+    public Builder setRequestId(
+        java.lang.String value) {
+      java.util.Objects.requireNonNull(value);
+      requestId_ = value;
+      bitField0_ |= 0x00000010;
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * Makes retries safe (AIP-155): a request repeated with the same request_id
+     * answers as the first did (the workflows it stored and its listeners'
+     * secrets) instead of ALREADY_EXISTS; the same request_id with a different
+     * request is INVALID_ARGUMENT (reason REQUEST_ID_REUSED). At most 128
+     * characters; remembered 7 days. Ignored with validate_only.
+     * </pre>
+     *
+     * <code>string request_id = 5 [json_name = "requestId"];</code>
+     * @return This builder for chaining.
+     */
+    public Builder clearRequestId() {
+      requestId_ = getDefaultInstance().getRequestId();
+      bitField0_ = (bitField0_ & ~0x00000010);
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * Makes retries safe (AIP-155): a request repeated with the same request_id
+     * answers as the first did (the workflows it stored and its listeners'
+     * secrets) instead of ALREADY_EXISTS; the same request_id with a different
+     * request is INVALID_ARGUMENT (reason REQUEST_ID_REUSED). At most 128
+     * characters; remembered 7 days. Ignored with validate_only.
+     * </pre>
+     *
+     * <code>string request_id = 5 [json_name = "requestId"];</code>
+     * @param value The bytes for requestId to set.
+     * @return This builder for chaining.
+     */
+    public Builder setRequestIdBytes(
+        com.google.protobuf.ByteString value) {
+      java.util.Objects.requireNonNull(value);
+      checkByteStringIsUtf8(value);
+      requestId_ = value;
+      bitField0_ |= 0x00000010;
       onChanged();
       return this;
     }

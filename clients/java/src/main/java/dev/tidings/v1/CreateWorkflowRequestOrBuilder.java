@@ -33,11 +33,19 @@ public interface CreateWorkflowRequestOrBuilder extends
       getDefinitionBytes();
 
   /**
+   * <pre>
+   * Seed 002 callbacks for its executions' state changes (a listener is made).
+   * </pre>
+   *
    * <code>string callback_url = 2 [json_name = "callbackUrl"];</code>
    * @return The callbackUrl.
    */
   java.lang.String getCallbackUrl();
   /**
+   * <pre>
+   * Seed 002 callbacks for its executions' state changes (a listener is made).
+   * </pre>
+   *
    * <code>string callback_url = 2 [json_name = "callbackUrl"];</code>
    * @return The bytes for callbackUrl.
    */
@@ -45,11 +53,19 @@ public interface CreateWorkflowRequestOrBuilder extends
       getCallbackUrlBytes();
 
   /**
+   * <pre>
+   * Seed 002 callbacks for pause and resume (a listener is made).
+   * </pre>
+   *
    * <code>string modify_callback_url = 3 [json_name = "modifyCallbackUrl"];</code>
    * @return The modifyCallbackUrl.
    */
   java.lang.String getModifyCallbackUrl();
   /**
+   * <pre>
+   * Seed 002 callbacks for pause and resume (a listener is made).
+   * </pre>
+   *
    * <code>string modify_callback_url = 3 [json_name = "modifyCallbackUrl"];</code>
    * @return The bytes for modifyCallbackUrl.
    */
@@ -69,4 +85,32 @@ public interface CreateWorkflowRequestOrBuilder extends
    * @return The validateOnly.
    */
   boolean getValidateOnly();
+
+  /**
+   * <pre>
+   * Makes retries safe (AIP-155): a request repeated with the same request_id
+   * answers as the first did (the workflows it stored and its listeners'
+   * secrets) instead of ALREADY_EXISTS; the same request_id with a different
+   * request is INVALID_ARGUMENT (reason REQUEST_ID_REUSED). At most 128
+   * characters; remembered 7 days. Ignored with validate_only.
+   * </pre>
+   *
+   * <code>string request_id = 5 [json_name = "requestId"];</code>
+   * @return The requestId.
+   */
+  java.lang.String getRequestId();
+  /**
+   * <pre>
+   * Makes retries safe (AIP-155): a request repeated with the same request_id
+   * answers as the first did (the workflows it stored and its listeners'
+   * secrets) instead of ALREADY_EXISTS; the same request_id with a different
+   * request is INVALID_ARGUMENT (reason REQUEST_ID_REUSED). At most 128
+   * characters; remembered 7 days. Ignored with validate_only.
+   * </pre>
+   *
+   * <code>string request_id = 5 [json_name = "requestId"];</code>
+   * @return The bytes for requestId.
+   */
+  com.google.protobuf.ByteString
+      getRequestIdBytes();
 }

@@ -6,6 +6,10 @@
 package dev.tidings.v1;
 
 /**
+ * <pre>
+ * CreateWorkflowResponse is the response of CreateWorkflow.
+ * </pre>
+ *
  * Protobuf type {@code tidings.v1.CreateWorkflowResponse}
  */
 @com.google.protobuf.Generated
@@ -444,6 +448,10 @@ private static final long serialVersionUID = 0L;
     return builder;
   }
   /**
+   * <pre>
+   * CreateWorkflowResponse is the response of CreateWorkflow.
+   * </pre>
+   *
    * Protobuf type {@code tidings.v1.CreateWorkflowResponse}
    */
   public static final class Builder extends

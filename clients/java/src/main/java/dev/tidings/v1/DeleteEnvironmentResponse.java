@@ -6,6 +6,10 @@
 package dev.tidings.v1;
 
 /**
+ * <pre>
+ * DeleteEnvironmentResponse is the response of DeleteEnvironment.
+ * </pre>
+ *
  * Protobuf type {@code tidings.v1.DeleteEnvironmentResponse}
  */
 @com.google.protobuf.Generated
@@ -194,6 +198,10 @@ private static final long serialVersionUID = 0L;
     return builder;
   }
   /**
+   * <pre>
+   * DeleteEnvironmentResponse is the response of DeleteEnvironment.
+   * </pre>
+   *
    * Protobuf type {@code tidings.v1.DeleteEnvironmentResponse}
    */
   public static final class Builder extends

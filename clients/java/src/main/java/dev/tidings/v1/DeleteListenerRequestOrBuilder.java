@@ -11,14 +11,44 @@ public interface DeleteListenerRequestOrBuilder extends
     com.google.protobuf.MessageOrBuilder {
 
   /**
+   * <pre>
+   * The listener's id.
+   * </pre>
+   *
    * <code>string id = 1 [json_name = "id"];</code>
    * @return The id.
    */
   java.lang.String getId();
   /**
+   * <pre>
+   * The listener's id.
+   * </pre>
+   *
    * <code>string id = 1 [json_name = "id"];</code>
    * @return The bytes for id.
    */
   com.google.protobuf.ByteString
       getIdBytes();
+
+  /**
+   * <pre>
+   * The listener's etag as read: it is deleted only if that is still the
+   * current one, else ABORTED (STALE_ETAG). Empty: no check.
+   * </pre>
+   *
+   * <code>string etag = 2 [json_name = "etag"];</code>
+   * @return The etag.
+   */
+  java.lang.String getEtag();
+  /**
+   * <pre>
+   * The listener's etag as read: it is deleted only if that is still the
+   * current one, else ABORTED (STALE_ETAG). Empty: no check.
+   * </pre>
+   *
+   * <code>string etag = 2 [json_name = "etag"];</code>
+   * @return The bytes for etag.
+   */
+  com.google.protobuf.ByteString
+      getEtagBytes();
 }

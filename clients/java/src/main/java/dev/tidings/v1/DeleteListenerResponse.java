@@ -6,6 +6,10 @@
 package dev.tidings.v1;
 
 /**
+ * <pre>
+ * DeleteListenerResponse is the response of DeleteListener.
+ * </pre>
+ *
  * Protobuf type {@code tidings.v1.DeleteListenerResponse}
  */
 @com.google.protobuf.Generated
@@ -194,6 +198,10 @@ private static final long serialVersionUID = 0L;
     return builder;
   }
   /**
+   * <pre>
+   * DeleteListenerResponse is the response of DeleteListener.
+   * </pre>
+   *
    * Protobuf type {@code tidings.v1.DeleteListenerResponse}
    */
   public static final class Builder extends

@@ -29,4 +29,26 @@ public interface DeleteWorkflowRequestOrBuilder extends
    */
   com.google.protobuf.ByteString
       getWorkflowBytes();
+
+  /**
+   * <pre>
+   * The workflow's etag as read: it is deleted only if that is still the
+   * current one, else ABORTED (STALE_ETAG). Empty: no check.
+   * </pre>
+   *
+   * <code>string etag = 2 [json_name = "etag"];</code>
+   * @return The etag.
+   */
+  java.lang.String getEtag();
+  /**
+   * <pre>
+   * The workflow's etag as read: it is deleted only if that is still the
+   * current one, else ABORTED (STALE_ETAG). Empty: no check.
+   * </pre>
+   *
+   * <code>string etag = 2 [json_name = "etag"];</code>
+   * @return The bytes for etag.
+   */
+  com.google.protobuf.ByteString
+      getEtagBytes();
 }

@@ -6,6 +6,10 @@
 package dev.tidings.v1;
 
 /**
+ * <pre>
+ * DeleteWorkflowResponse is the response of DeleteWorkflow.
+ * </pre>
+ *
  * Protobuf type {@code tidings.v1.DeleteWorkflowResponse}
  */
 @com.google.protobuf.Generated
@@ -194,6 +198,10 @@ private static final long serialVersionUID = 0L;
     return builder;
   }
   /**
+   * <pre>
+   * DeleteWorkflowResponse is the response of DeleteWorkflow.
+   * </pre>
+   *
    * Protobuf type {@code tidings.v1.DeleteWorkflowResponse}
    */
   public static final class Builder extends

@@ -6,6 +6,10 @@
 package dev.tidings.v1;
 
 /**
+ * <pre>
+ * Delivery is where one event stands with one webhook listener.
+ * </pre>
+ *
  * Protobuf type {@code tidings.v1.Delivery}
  */
 @com.google.protobuf.Generated
@@ -59,6 +63,10 @@ private static final long serialVersionUID = 0L;
   @SuppressWarnings("serial")
   private volatile java.lang.Object listenerId_ = "";
   /**
+   * <pre>
+   * The listener's id.
+   * </pre>
+   *
    * <code>string listener_id = 1 [json_name = "listenerId"];</code>
    * @return The listenerId.
    */
@@ -76,6 +84,10 @@ private static final long serialVersionUID = 0L;
     }
   }
   /**
+   * <pre>
+   * The listener's id.
+   * </pre>
+   *
    * <code>string listener_id = 1 [json_name = "listenerId"];</code>
    * @return The bytes for listenerId.
    */
@@ -98,6 +110,10 @@ private static final long serialVersionUID = 0L;
   @SuppressWarnings("serial")
   private volatile java.lang.Object eventId_ = "";
   /**
+   * <pre>
+   * The event's id.
+   * </pre>
+   *
    * <code>string event_id = 2 [json_name = "eventId"];</code>
    * @return The eventId.
    */
@@ -115,6 +131,10 @@ private static final long serialVersionUID = 0L;
     }
   }
   /**
+   * <pre>
+   * The event's id.
+   * </pre>
+   *
    * <code>string event_id = 2 [json_name = "eventId"];</code>
    * @return The bytes for eventId.
    */
@@ -137,6 +157,10 @@ private static final long serialVersionUID = 0L;
   @SuppressWarnings("serial")
   private volatile java.lang.Object executionId_ = "";
   /**
+   * <pre>
+   * The execution the event belongs to.
+   * </pre>
+   *
    * <code>string execution_id = 3 [json_name = "executionId"];</code>
    * @return The executionId.
    */
@@ -154,6 +178,10 @@ private static final long serialVersionUID = 0L;
     }
   }
   /**
+   * <pre>
+   * The execution the event belongs to.
+   * </pre>
+   *
    * <code>string execution_id = 3 [json_name = "executionId"];</code>
    * @return The bytes for executionId.
    */
@@ -175,6 +203,10 @@ private static final long serialVersionUID = 0L;
   public static final int SEQUENCE_FIELD_NUMBER = 4;
   private long sequence_ = 0L;
   /**
+   * <pre>
+   * The event's position within its execution.
+   * </pre>
+   *
    * <code>uint64 sequence = 4 [json_name = "sequence"];</code>
    * @return The sequence.
    */
@@ -186,6 +218,10 @@ private static final long serialVersionUID = 0L;
   public static final int EVENT_TYPE_FIELD_NUMBER = 5;
   private int eventType_ = 0;
   /**
+   * <pre>
+   * The event's type.
+   * </pre>
+   *
    * <code>.tidings.v1.EventType event_type = 5 [json_name = "eventType"];</code>
    * @return The enum numeric value on the wire for eventType.
    */
@@ -193,6 +229,10 @@ private static final long serialVersionUID = 0L;
     return eventType_;
   }
   /**
+   * <pre>
+   * The event's type.
+   * </pre>
+   *
    * <code>.tidings.v1.EventType event_type = 5 [json_name = "eventType"];</code>
    * @return The eventType.
    */
@@ -204,6 +244,10 @@ private static final long serialVersionUID = 0L;
   public static final int STATE_FIELD_NUMBER = 6;
   private int state_ = 0;
   /**
+   * <pre>
+   * Where the delivery stands.
+   * </pre>
+   *
    * <code>.tidings.v1.DeliveryState state = 6 [json_name = "state"];</code>
    * @return The enum numeric value on the wire for state.
    */
@@ -211,6 +255,10 @@ private static final long serialVersionUID = 0L;
     return state_;
   }
   /**
+   * <pre>
+   * Where the delivery stands.
+   * </pre>
+   *
    * <code>.tidings.v1.DeliveryState state = 6 [json_name = "state"];</code>
    * @return The state.
    */
@@ -223,6 +271,10 @@ private static final long serialVersionUID = 0L;
   @SuppressWarnings("serial")
   private java.util.List<dev.tidings.v1.DeliveryAttempt> attempts_;
   /**
+   * <pre>
+   * Its attempts, oldest first.
+   * </pre>
+   *
    * <code>repeated .tidings.v1.DeliveryAttempt attempts = 7 [json_name = "attempts"];</code>
    */
   @java.lang.Override
@@ -230,6 +282,10 @@ private static final long serialVersionUID = 0L;
     return attempts_;
   }
   /**
+   * <pre>
+   * Its attempts, oldest first.
+   * </pre>
+   *
    * <code>repeated .tidings.v1.DeliveryAttempt attempts = 7 [json_name = "attempts"];</code>
    */
   @java.lang.Override
@@ -238,6 +294,10 @@ private static final long serialVersionUID = 0L;
     return attempts_;
   }
   /**
+   * <pre>
+   * Its attempts, oldest first.
+   * </pre>
+   *
    * <code>repeated .tidings.v1.DeliveryAttempt attempts = 7 [json_name = "attempts"];</code>
    */
   @java.lang.Override
@@ -245,6 +305,10 @@ private static final long serialVersionUID = 0L;
     return attempts_.size();
   }
   /**
+   * <pre>
+   * Its attempts, oldest first.
+   * </pre>
+   *
    * <code>repeated .tidings.v1.DeliveryAttempt attempts = 7 [json_name = "attempts"];</code>
    */
   @java.lang.Override
@@ -252,6 +316,10 @@ private static final long serialVersionUID = 0L;
     return attempts_.get(index);
   }
   /**
+   * <pre>
+   * Its attempts, oldest first.
+   * </pre>
+   *
    * <code>repeated .tidings.v1.DeliveryAttempt attempts = 7 [json_name = "attempts"];</code>
    */
   @java.lang.Override
@@ -263,6 +331,10 @@ private static final long serialVersionUID = 0L;
   public static final int NEXT_ATTEMPT_TIME_FIELD_NUMBER = 8;
   private com.google.protobuf.Timestamp nextAttemptTime_;
   /**
+   * <pre>
+   * When it is tried next (FAILED only).
+   * </pre>
+   *
    * <code>.google.protobuf.Timestamp next_attempt_time = 8 [json_name = "nextAttemptTime"];</code>
    * @return Whether the nextAttemptTime field is set.
    */
@@ -271,6 +343,10 @@ private static final long serialVersionUID = 0L;
     return ((bitField0_ & 0x00000001) != 0);
   }
   /**
+   * <pre>
+   * When it is tried next (FAILED only).
+   * </pre>
+   *
    * <code>.google.protobuf.Timestamp next_attempt_time = 8 [json_name = "nextAttemptTime"];</code>
    * @return The nextAttemptTime.
    */
@@ -279,6 +355,10 @@ private static final long serialVersionUID = 0L;
     return nextAttemptTime_ == null ? com.google.protobuf.Timestamp.getDefaultInstance() : nextAttemptTime_;
   }
   /**
+   * <pre>
+   * When it is tried next (FAILED only).
+   * </pre>
+   *
    * <code>.google.protobuf.Timestamp next_attempt_time = 8 [json_name = "nextAttemptTime"];</code>
    */
   @java.lang.Override
@@ -533,6 +613,10 @@ private static final long serialVersionUID = 0L;
     return builder;
   }
   /**
+   * <pre>
+   * Delivery is where one event stands with one webhook listener.
+   * </pre>
+   *
    * Protobuf type {@code tidings.v1.Delivery}
    */
   public static final class Builder extends
@@ -823,6 +907,10 @@ private static final long serialVersionUID = 0L;
 
     private java.lang.Object listenerId_ = "";
     /**
+     * <pre>
+     * The listener's id.
+     * </pre>
+     *
      * <code>string listener_id = 1 [json_name = "listenerId"];</code>
      * @return The listenerId.
      */
@@ -839,6 +927,10 @@ private static final long serialVersionUID = 0L;
       }
     }
     /**
+     * <pre>
+     * The listener's id.
+     * </pre>
+     *
      * <code>string listener_id = 1 [json_name = "listenerId"];</code>
      * @return The bytes for listenerId.
      */
@@ -856,6 +948,10 @@ private static final long serialVersionUID = 0L;
       }
     }
     /**
+     * <pre>
+     * The listener's id.
+     * </pre>
+     *
      * <code>string listener_id = 1 [json_name = "listenerId"];</code>
      * @param value The listenerId to set.
      * @return This builder for chaining.
@@ -869,6 +965,10 @@ private static final long serialVersionUID = 0L;
       return this;
     }
     /**
+     * <pre>
+     * The listener's id.
+     * </pre>
+     *
      * <code>string listener_id = 1 [json_name = "listenerId"];</code>
      * @return This builder for chaining.
      */
@@ -879,6 +979,10 @@ private static final long serialVersionUID = 0L;
       return this;
     }
     /**
+     * <pre>
+     * The listener's id.
+     * </pre>
+     *
      * <code>string listener_id = 1 [json_name = "listenerId"];</code>
      * @param value The bytes for listenerId to set.
      * @return This builder for chaining.
@@ -895,6 +999,10 @@ private static final long serialVersionUID = 0L;
 
     private java.lang.Object eventId_ = "";
     /**
+     * <pre>
+     * The event's id.
+     * </pre>
+     *
      * <code>string event_id = 2 [json_name = "eventId"];</code>
      * @return The eventId.
      */
@@ -911,6 +1019,10 @@ private static final long serialVersionUID = 0L;
       }
     }
     /**
+     * <pre>
+     * The event's id.
+     * </pre>
+     *
      * <code>string event_id = 2 [json_name = "eventId"];</code>
      * @return The bytes for eventId.
      */
@@ -928,6 +1040,10 @@ private static final long serialVersionUID = 0L;
       }
     }
     /**
+     * <pre>
+     * The event's id.
+     * </pre>
+     *
      * <code>string event_id = 2 [json_name = "eventId"];</code>
      * @param value The eventId to set.
      * @return This builder for chaining.
@@ -941,6 +1057,10 @@ private static final long serialVersionUID = 0L;
       return this;
     }
     /**
+     * <pre>
+     * The event's id.
+     * </pre>
+     *
      * <code>string event_id = 2 [json_name = "eventId"];</code>
      * @return This builder for chaining.
      */
@@ -951,6 +1071,10 @@ private static final long serialVersionUID = 0L;
       return this;
     }
     /**
+     * <pre>
+     * The event's id.
+     * </pre>
+     *
      * <code>string event_id = 2 [json_name = "eventId"];</code>
      * @param value The bytes for eventId to set.
      * @return This builder for chaining.
@@ -967,6 +1091,10 @@ private static final long serialVersionUID = 0L;
 
     private java.lang.Object executionId_ = "";
     /**
+     * <pre>
+     * The execution the event belongs to.
+     * </pre>
+     *
      * <code>string execution_id = 3 [json_name = "executionId"];</code>
      * @return The executionId.
      */
@@ -983,6 +1111,10 @@ private static final long serialVersionUID = 0L;
       }
     }
     /**
+     * <pre>
+     * The execution the event belongs to.
+     * </pre>
+     *
      * <code>string execution_id = 3 [json_name = "executionId"];</code>
      * @return The bytes for executionId.
      */
@@ -1000,6 +1132,10 @@ private static final long serialVersionUID = 0L;
       }
     }
     /**
+     * <pre>
+     * The execution the event belongs to.
+     * </pre>
+     *
      * <code>string execution_id = 3 [json_name = "executionId"];</code>
      * @param value The executionId to set.
      * @return This builder for chaining.
@@ -1013,6 +1149,10 @@ private static final long serialVersionUID = 0L;
       return this;
     }
     /**
+     * <pre>
+     * The execution the event belongs to.
+     * </pre>
+     *
      * <code>string execution_id = 3 [json_name = "executionId"];</code>
      * @return This builder for chaining.
      */
@@ -1023,6 +1163,10 @@ private static final long serialVersionUID = 0L;
       return this;
     }
     /**
+     * <pre>
+     * The execution the event belongs to.
+     * </pre>
+     *
      * <code>string execution_id = 3 [json_name = "executionId"];</code>
      * @param value The bytes for executionId to set.
      * @return This builder for chaining.
@@ -1039,6 +1183,10 @@ private static final long serialVersionUID = 0L;
 
     private long sequence_ ;
     /**
+     * <pre>
+     * The event's position within its execution.
+     * </pre>
+     *
      * <code>uint64 sequence = 4 [json_name = "sequence"];</code>
      * @return The sequence.
      */
@@ -1047,6 +1195,10 @@ private static final long serialVersionUID = 0L;
       return sequence_;
     }
     /**
+     * <pre>
+     * The event's position within its execution.
+     * </pre>
+     *
      * <code>uint64 sequence = 4 [json_name = "sequence"];</code>
      * @param value The sequence to set.
      * @return This builder for chaining.
@@ -1059,6 +1211,10 @@ private static final long serialVersionUID = 0L;
       return this;
     }
     /**
+     * <pre>
+     * The event's position within its execution.
+     * </pre>
+     *
      * <code>uint64 sequence = 4 [json_name = "sequence"];</code>
      * @return This builder for chaining.
      */
@@ -1071,6 +1227,10 @@ private static final long serialVersionUID = 0L;
 
     private int eventType_ = 0;
     /**
+     * <pre>
+     * The event's type.
+     * </pre>
+     *
      * <code>.tidings.v1.EventType event_type = 5 [json_name = "eventType"];</code>
      * @return The enum numeric value on the wire for eventType.
      */
@@ -1078,6 +1238,10 @@ private static final long serialVersionUID = 0L;
       return eventType_;
     }
     /**
+     * <pre>
+     * The event's type.
+     * </pre>
+     *
      * <code>.tidings.v1.EventType event_type = 5 [json_name = "eventType"];</code>
      * @param value The enum numeric value on the wire for eventType to set.
      * @return This builder for chaining.
@@ -1089,6 +1253,10 @@ private static final long serialVersionUID = 0L;
       return this;
     }
     /**
+     * <pre>
+     * The event's type.
+     * </pre>
+     *
      * <code>.tidings.v1.EventType event_type = 5 [json_name = "eventType"];</code>
      * @return The eventType.
      */
@@ -1098,6 +1266,10 @@ private static final long serialVersionUID = 0L;
       return result == null ? dev.tidings.v1.EventType.UNRECOGNIZED : result;
     }
     /**
+     * <pre>
+     * The event's type.
+     * </pre>
+     *
      * <code>.tidings.v1.EventType event_type = 5 [json_name = "eventType"];</code>
      * @param value The eventType to set.
      * @throws IllegalArgumentException if UNRECOGNIZED is provided.
@@ -1111,6 +1283,10 @@ private static final long serialVersionUID = 0L;
       return this;
     }
     /**
+     * <pre>
+     * The event's type.
+     * </pre>
+     *
      * <code>.tidings.v1.EventType event_type = 5 [json_name = "eventType"];</code>
      * @return This builder for chaining.
      */
@@ -1123,6 +1299,10 @@ private static final long serialVersionUID = 0L;
 
     private int state_ = 0;
     /**
+     * <pre>
+     * Where the delivery stands.
+     * </pre>
+     *
      * <code>.tidings.v1.DeliveryState state = 6 [json_name = "state"];</code>
      * @return The enum numeric value on the wire for state.
      */
@@ -1130,6 +1310,10 @@ private static final long serialVersionUID = 0L;
       return state_;
     }
     /**
+     * <pre>
+     * Where the delivery stands.
+     * </pre>
+     *
      * <code>.tidings.v1.DeliveryState state = 6 [json_name = "state"];</code>
      * @param value The enum numeric value on the wire for state to set.
      * @return This builder for chaining.
@@ -1141,6 +1325,10 @@ private static final long serialVersionUID = 0L;
       return this;
     }
     /**
+     * <pre>
+     * Where the delivery stands.
+     * </pre>
+     *
      * <code>.tidings.v1.DeliveryState state = 6 [json_name = "state"];</code>
      * @return The state.
      */
@@ -1150,6 +1338,10 @@ private static final long serialVersionUID = 0L;
       return result == null ? dev.tidings.v1.DeliveryState.UNRECOGNIZED : result;
     }
     /**
+     * <pre>
+     * Where the delivery stands.
+     * </pre>
+     *
      * <code>.tidings.v1.DeliveryState state = 6 [json_name = "state"];</code>
      * @param value The state to set.
      * @throws IllegalArgumentException if UNRECOGNIZED is provided.
@@ -1163,6 +1355,10 @@ private static final long serialVersionUID = 0L;
       return this;
     }
     /**
+     * <pre>
+     * Where the delivery stands.
+     * </pre>
+     *
      * <code>.tidings.v1.DeliveryState state = 6 [json_name = "state"];</code>
      * @return This builder for chaining.
      */
@@ -1186,6 +1382,10 @@ private static final long serialVersionUID = 0L;
         dev.tidings.v1.DeliveryAttempt, dev.tidings.v1.DeliveryAttempt.Builder, dev.tidings.v1.DeliveryAttemptOrBuilder> attemptsBuilder_;
 
     /**
+     * <pre>
+     * Its attempts, oldest first.
+     * </pre>
+     *
      * <code>repeated .tidings.v1.DeliveryAttempt attempts = 7 [json_name = "attempts"];</code>
      */
     public java.util.List<dev.tidings.v1.DeliveryAttempt> getAttemptsList() {
@@ -1196,6 +1396,10 @@ private static final long serialVersionUID = 0L;
       }
     }
     /**
+     * <pre>
+     * Its attempts, oldest first.
+     * </pre>
+     *
      * <code>repeated .tidings.v1.DeliveryAttempt attempts = 7 [json_name = "attempts"];</code>
      */
     public int getAttemptsCount() {
@@ -1206,6 +1410,10 @@ private static final long serialVersionUID = 0L;
       }
     }
     /**
+     * <pre>
+     * Its attempts, oldest first.
+     * </pre>
+     *
      * <code>repeated .tidings.v1.DeliveryAttempt attempts = 7 [json_name = "attempts"];</code>
      */
     public dev.tidings.v1.DeliveryAttempt getAttempts(int index) {
@@ -1216,6 +1424,10 @@ private static final long serialVersionUID = 0L;
       }
     }
     /**
+     * <pre>
+     * Its attempts, oldest first.
+     * </pre>
+     *
      * <code>repeated .tidings.v1.DeliveryAttempt attempts = 7 [json_name = "attempts"];</code>
      */
     public Builder setAttempts(
@@ -1231,6 +1443,10 @@ private static final long serialVersionUID = 0L;
       return this;
     }
     /**
+     * <pre>
+     * Its attempts, oldest first.
+     * </pre>
+     *
      * <code>repeated .tidings.v1.DeliveryAttempt attempts = 7 [json_name = "attempts"];</code>
      */
     public Builder setAttempts(
@@ -1245,6 +1461,10 @@ private static final long serialVersionUID = 0L;
       return this;
     }
     /**
+     * <pre>
+     * Its attempts, oldest first.
+     * </pre>
+     *
      * <code>repeated .tidings.v1.DeliveryAttempt attempts = 7 [json_name = "attempts"];</code>
      */
     public Builder addAttempts(dev.tidings.v1.DeliveryAttempt value) {
@@ -1259,6 +1479,10 @@ private static final long serialVersionUID = 0L;
       return this;
     }
     /**
+     * <pre>
+     * Its attempts, oldest first.
+     * </pre>
+     *
      * <code>repeated .tidings.v1.DeliveryAttempt attempts = 7 [json_name = "attempts"];</code>
      */
     public Builder addAttempts(
@@ -1274,6 +1498,10 @@ private static final long serialVersionUID = 0L;
       return this;
     }
     /**
+     * <pre>
+     * Its attempts, oldest first.
+     * </pre>
+     *
      * <code>repeated .tidings.v1.DeliveryAttempt attempts = 7 [json_name = "attempts"];</code>
      */
     public Builder addAttempts(
@@ -1288,6 +1516,10 @@ private static final long serialVersionUID = 0L;
       return this;
     }
     /**
+     * <pre>
+     * Its attempts, oldest first.
+     * </pre>
+     *
      * <code>repeated .tidings.v1.DeliveryAttempt attempts = 7 [json_name = "attempts"];</code>
      */
     public Builder addAttempts(
@@ -1302,6 +1534,10 @@ private static final long serialVersionUID = 0L;
       return this;
     }
     /**
+     * <pre>
+     * Its attempts, oldest first.
+     * </pre>
+     *
      * <code>repeated .tidings.v1.DeliveryAttempt attempts = 7 [json_name = "attempts"];</code>
      */
     public Builder addAllAttempts(
@@ -1317,6 +1553,10 @@ private static final long serialVersionUID = 0L;
       return this;
     }
     /**
+     * <pre>
+     * Its attempts, oldest first.
+     * </pre>
+     *
      * <code>repeated .tidings.v1.DeliveryAttempt attempts = 7 [json_name = "attempts"];</code>
      */
     public Builder clearAttempts() {
@@ -1330,6 +1570,10 @@ private static final long serialVersionUID = 0L;
       return this;
     }
     /**
+     * <pre>
+     * Its attempts, oldest first.
+     * </pre>
+     *
      * <code>repeated .tidings.v1.DeliveryAttempt attempts = 7 [json_name = "attempts"];</code>
      */
     public Builder removeAttempts(int index) {
@@ -1343,6 +1587,10 @@ private static final long serialVersionUID = 0L;
       return this;
     }
     /**
+     * <pre>
+     * Its attempts, oldest first.
+     * </pre>
+     *
      * <code>repeated .tidings.v1.DeliveryAttempt attempts = 7 [json_name = "attempts"];</code>
      */
     public dev.tidings.v1.DeliveryAttempt.Builder getAttemptsBuilder(
@@ -1350,6 +1598,10 @@ private static final long serialVersionUID = 0L;
       return internalGetAttemptsFieldBuilder().getBuilder(index);
     }
     /**
+     * <pre>
+     * Its attempts, oldest first.
+     * </pre>
+     *
      * <code>repeated .tidings.v1.DeliveryAttempt attempts = 7 [json_name = "attempts"];</code>
      */
     public dev.tidings.v1.DeliveryAttemptOrBuilder getAttemptsOrBuilder(
@@ -1360,6 +1612,10 @@ private static final long serialVersionUID = 0L;
       }
     }
     /**
+     * <pre>
+     * Its attempts, oldest first.
+     * </pre>
+     *
      * <code>repeated .tidings.v1.DeliveryAttempt attempts = 7 [json_name = "attempts"];</code>
      */
     public java.util.List<? extends dev.tidings.v1.DeliveryAttemptOrBuilder> 
@@ -1371,6 +1627,10 @@ private static final long serialVersionUID = 0L;
       }
     }
     /**
+     * <pre>
+     * Its attempts, oldest first.
+     * </pre>
+     *
      * <code>repeated .tidings.v1.DeliveryAttempt attempts = 7 [json_name = "attempts"];</code>
      */
     public dev.tidings.v1.DeliveryAttempt.Builder addAttemptsBuilder() {
@@ -1378,6 +1638,10 @@ private static final long serialVersionUID = 0L;
           dev.tidings.v1.DeliveryAttempt.getDefaultInstance());
     }
     /**
+     * <pre>
+     * Its attempts, oldest first.
+     * </pre>
+     *
      * <code>repeated .tidings.v1.DeliveryAttempt attempts = 7 [json_name = "attempts"];</code>
      */
     public dev.tidings.v1.DeliveryAttempt.Builder addAttemptsBuilder(
@@ -1386,6 +1650,10 @@ private static final long serialVersionUID = 0L;
           index, dev.tidings.v1.DeliveryAttempt.getDefaultInstance());
     }
     /**
+     * <pre>
+     * Its attempts, oldest first.
+     * </pre>
+     *
      * <code>repeated .tidings.v1.DeliveryAttempt attempts = 7 [json_name = "attempts"];</code>
      */
     public java.util.List<dev.tidings.v1.DeliveryAttempt.Builder> 
@@ -1411,6 +1679,10 @@ private static final long serialVersionUID = 0L;
     private com.google.protobuf.SingleFieldBuilder<
         com.google.protobuf.Timestamp, com.google.protobuf.Timestamp.Builder, com.google.protobuf.TimestampOrBuilder> nextAttemptTimeBuilder_;
     /**
+     * <pre>
+     * When it is tried next (FAILED only).
+     * </pre>
+     *
      * <code>.google.protobuf.Timestamp next_attempt_time = 8 [json_name = "nextAttemptTime"];</code>
      * @return Whether the nextAttemptTime field is set.
      */
@@ -1418,6 +1690,10 @@ private static final long serialVersionUID = 0L;
       return ((bitField0_ & 0x00000080) != 0);
     }
     /**
+     * <pre>
+     * When it is tried next (FAILED only).
+     * </pre>
+     *
      * <code>.google.protobuf.Timestamp next_attempt_time = 8 [json_name = "nextAttemptTime"];</code>
      * @return The nextAttemptTime.
      */
@@ -1429,6 +1705,10 @@ private static final long serialVersionUID = 0L;
       }
     }
     /**
+     * <pre>
+     * When it is tried next (FAILED only).
+     * </pre>
+     *
      * <code>.google.protobuf.Timestamp next_attempt_time = 8 [json_name = "nextAttemptTime"];</code>
      */
     public Builder setNextAttemptTime(com.google.protobuf.Timestamp value) {
@@ -1443,6 +1723,10 @@ private static final long serialVersionUID = 0L;
       return this;
     }
     /**
+     * <pre>
+     * When it is tried next (FAILED only).
+     * </pre>
+     *
      * <code>.google.protobuf.Timestamp next_attempt_time = 8 [json_name = "nextAttemptTime"];</code>
      */
     public Builder setNextAttemptTime(
@@ -1457,6 +1741,10 @@ private static final long serialVersionUID = 0L;
       return this;
     }
     /**
+     * <pre>
+     * When it is tried next (FAILED only).
+     * </pre>
+     *
      * <code>.google.protobuf.Timestamp next_attempt_time = 8 [json_name = "nextAttemptTime"];</code>
      */
     public Builder mergeNextAttemptTime(com.google.protobuf.Timestamp value) {
@@ -1478,6 +1766,10 @@ private static final long serialVersionUID = 0L;
       return this;
     }
     /**
+     * <pre>
+     * When it is tried next (FAILED only).
+     * </pre>
+     *
      * <code>.google.protobuf.Timestamp next_attempt_time = 8 [json_name = "nextAttemptTime"];</code>
      */
     public Builder clearNextAttemptTime() {
@@ -1491,6 +1783,10 @@ private static final long serialVersionUID = 0L;
       return this;
     }
     /**
+     * <pre>
+     * When it is tried next (FAILED only).
+     * </pre>
+     *
      * <code>.google.protobuf.Timestamp next_attempt_time = 8 [json_name = "nextAttemptTime"];</code>
      */
     public com.google.protobuf.Timestamp.Builder getNextAttemptTimeBuilder() {
@@ -1499,6 +1795,10 @@ private static final long serialVersionUID = 0L;
       return internalGetNextAttemptTimeFieldBuilder().getBuilder();
     }
     /**
+     * <pre>
+     * When it is tried next (FAILED only).
+     * </pre>
+     *
      * <code>.google.protobuf.Timestamp next_attempt_time = 8 [json_name = "nextAttemptTime"];</code>
      */
     public com.google.protobuf.TimestampOrBuilder getNextAttemptTimeOrBuilder() {
@@ -1510,6 +1810,10 @@ private static final long serialVersionUID = 0L;
       }
     }
     /**
+     * <pre>
+     * When it is tried next (FAILED only).
+     * </pre>
+     *
      * <code>.google.protobuf.Timestamp next_attempt_time = 8 [json_name = "nextAttemptTime"];</code>
      */
     private com.google.protobuf.SingleFieldBuilder<

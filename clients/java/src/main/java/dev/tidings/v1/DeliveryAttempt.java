@@ -6,6 +6,10 @@
 package dev.tidings.v1;
 
 /**
+ * <pre>
+ * DeliveryAttempt is one try at delivering one event to one listener.
+ * </pre>
+ *
  * Protobuf type {@code tidings.v1.DeliveryAttempt}
  */
 @com.google.protobuf.Generated
@@ -54,6 +58,10 @@ private static final long serialVersionUID = 0L;
   public static final int TIME_FIELD_NUMBER = 1;
   private com.google.protobuf.Timestamp time_;
   /**
+   * <pre>
+   * When the attempt began.
+   * </pre>
+   *
    * <code>.google.protobuf.Timestamp time = 1 [json_name = "time"];</code>
    * @return Whether the time field is set.
    */
@@ -62,6 +70,10 @@ private static final long serialVersionUID = 0L;
     return ((bitField0_ & 0x00000001) != 0);
   }
   /**
+   * <pre>
+   * When the attempt began.
+   * </pre>
+   *
    * <code>.google.protobuf.Timestamp time = 1 [json_name = "time"];</code>
    * @return The time.
    */
@@ -70,6 +82,10 @@ private static final long serialVersionUID = 0L;
     return time_ == null ? com.google.protobuf.Timestamp.getDefaultInstance() : time_;
   }
   /**
+   * <pre>
+   * When the attempt began.
+   * </pre>
+   *
    * <code>.google.protobuf.Timestamp time = 1 [json_name = "time"];</code>
    */
   @java.lang.Override
@@ -142,6 +158,10 @@ private static final long serialVersionUID = 0L;
   public static final int LATENCY_FIELD_NUMBER = 4;
   private com.google.protobuf.Duration latency_;
   /**
+   * <pre>
+   * How long it took until the answer (or the error).
+   * </pre>
+   *
    * <code>.google.protobuf.Duration latency = 4 [json_name = "latency"];</code>
    * @return Whether the latency field is set.
    */
@@ -150,6 +170,10 @@ private static final long serialVersionUID = 0L;
     return ((bitField0_ & 0x00000002) != 0);
   }
   /**
+   * <pre>
+   * How long it took until the answer (or the error).
+   * </pre>
+   *
    * <code>.google.protobuf.Duration latency = 4 [json_name = "latency"];</code>
    * @return The latency.
    */
@@ -158,6 +182,10 @@ private static final long serialVersionUID = 0L;
     return latency_ == null ? com.google.protobuf.Duration.getDefaultInstance() : latency_;
   }
   /**
+   * <pre>
+   * How long it took until the answer (or the error).
+   * </pre>
+   *
    * <code>.google.protobuf.Duration latency = 4 [json_name = "latency"];</code>
    */
   @java.lang.Override
@@ -426,6 +454,10 @@ private static final long serialVersionUID = 0L;
     return builder;
   }
   /**
+   * <pre>
+   * DeliveryAttempt is one try at delivering one event to one listener.
+   * </pre>
+   *
    * Protobuf type {@code tidings.v1.DeliveryAttempt}
    */
   public static final class Builder extends
@@ -642,6 +674,10 @@ private static final long serialVersionUID = 0L;
     private com.google.protobuf.SingleFieldBuilder<
         com.google.protobuf.Timestamp, com.google.protobuf.Timestamp.Builder, com.google.protobuf.TimestampOrBuilder> timeBuilder_;
     /**
+     * <pre>
+     * When the attempt began.
+     * </pre>
+     *
      * <code>.google.protobuf.Timestamp time = 1 [json_name = "time"];</code>
      * @return Whether the time field is set.
      */
@@ -649,6 +685,10 @@ private static final long serialVersionUID = 0L;
       return ((bitField0_ & 0x00000001) != 0);
     }
     /**
+     * <pre>
+     * When the attempt began.
+     * </pre>
+     *
      * <code>.google.protobuf.Timestamp time = 1 [json_name = "time"];</code>
      * @return The time.
      */
@@ -660,6 +700,10 @@ private static final long serialVersionUID = 0L;
       }
     }
     /**
+     * <pre>
+     * When the attempt began.
+     * </pre>
+     *
      * <code>.google.protobuf.Timestamp time = 1 [json_name = "time"];</code>
      */
     public Builder setTime(com.google.protobuf.Timestamp value) {
@@ -674,6 +718,10 @@ private static final long serialVersionUID = 0L;
       return this;
     }
     /**
+     * <pre>
+     * When the attempt began.
+     * </pre>
+     *
      * <code>.google.protobuf.Timestamp time = 1 [json_name = "time"];</code>
      */
     public Builder setTime(
@@ -688,6 +736,10 @@ private static final long serialVersionUID = 0L;
       return this;
     }
     /**
+     * <pre>
+     * When the attempt began.
+     * </pre>
+     *
      * <code>.google.protobuf.Timestamp time = 1 [json_name = "time"];</code>
      */
     public Builder mergeTime(com.google.protobuf.Timestamp value) {
@@ -709,6 +761,10 @@ private static final long serialVersionUID = 0L;
       return this;
     }
     /**
+     * <pre>
+     * When the attempt began.
+     * </pre>
+     *
      * <code>.google.protobuf.Timestamp time = 1 [json_name = "time"];</code>
      */
     public Builder clearTime() {
@@ -722,6 +778,10 @@ private static final long serialVersionUID = 0L;
       return this;
     }
     /**
+     * <pre>
+     * When the attempt began.
+     * </pre>
+     *
      * <code>.google.protobuf.Timestamp time = 1 [json_name = "time"];</code>
      */
     public com.google.protobuf.Timestamp.Builder getTimeBuilder() {
@@ -730,6 +790,10 @@ private static final long serialVersionUID = 0L;
       return internalGetTimeFieldBuilder().getBuilder();
     }
     /**
+     * <pre>
+     * When the attempt began.
+     * </pre>
+     *
      * <code>.google.protobuf.Timestamp time = 1 [json_name = "time"];</code>
      */
     public com.google.protobuf.TimestampOrBuilder getTimeOrBuilder() {
@@ -741,6 +805,10 @@ private static final long serialVersionUID = 0L;
       }
     }
     /**
+     * <pre>
+     * When the attempt began.
+     * </pre>
+     *
      * <code>.google.protobuf.Timestamp time = 1 [json_name = "time"];</code>
      */
     private com.google.protobuf.SingleFieldBuilder<
@@ -897,6 +965,10 @@ private static final long serialVersionUID = 0L;
     private com.google.protobuf.SingleFieldBuilder<
         com.google.protobuf.Duration, com.google.protobuf.Duration.Builder, com.google.protobuf.DurationOrBuilder> latencyBuilder_;
     /**
+     * <pre>
+     * How long it took until the answer (or the error).
+     * </pre>
+     *
      * <code>.google.protobuf.Duration latency = 4 [json_name = "latency"];</code>
      * @return Whether the latency field is set.
      */
@@ -904,6 +976,10 @@ private static final long serialVersionUID = 0L;
       return ((bitField0_ & 0x00000008) != 0);
     }
     /**
+     * <pre>
+     * How long it took until the answer (or the error).
+     * </pre>
+     *
      * <code>.google.protobuf.Duration latency = 4 [json_name = "latency"];</code>
      * @return The latency.
      */
@@ -915,6 +991,10 @@ private static final long serialVersionUID = 0L;
       }
     }
     /**
+     * <pre>
+     * How long it took until the answer (or the error).
+     * </pre>
+     *
      * <code>.google.protobuf.Duration latency = 4 [json_name = "latency"];</code>
      */
     public Builder setLatency(com.google.protobuf.Duration value) {
@@ -929,6 +1009,10 @@ private static final long serialVersionUID = 0L;
       return this;
     }
     /**
+     * <pre>
+     * How long it took until the answer (or the error).
+     * </pre>
+     *
      * <code>.google.protobuf.Duration latency = 4 [json_name = "latency"];</code>
      */
     public Builder setLatency(
@@ -943,6 +1027,10 @@ private static final long serialVersionUID = 0L;
       return this;
     }
     /**
+     * <pre>
+     * How long it took until the answer (or the error).
+     * </pre>
+     *
      * <code>.google.protobuf.Duration latency = 4 [json_name = "latency"];</code>
      */
     public Builder mergeLatency(com.google.protobuf.Duration value) {
@@ -964,6 +1052,10 @@ private static final long serialVersionUID = 0L;
       return this;
     }
     /**
+     * <pre>
+     * How long it took until the answer (or the error).
+     * </pre>
+     *
      * <code>.google.protobuf.Duration latency = 4 [json_name = "latency"];</code>
      */
     public Builder clearLatency() {
@@ -977,6 +1069,10 @@ private static final long serialVersionUID = 0L;
       return this;
     }
     /**
+     * <pre>
+     * How long it took until the answer (or the error).
+     * </pre>
+     *
      * <code>.google.protobuf.Duration latency = 4 [json_name = "latency"];</code>
      */
     public com.google.protobuf.Duration.Builder getLatencyBuilder() {
@@ -985,6 +1081,10 @@ private static final long serialVersionUID = 0L;
       return internalGetLatencyFieldBuilder().getBuilder();
     }
     /**
+     * <pre>
+     * How long it took until the answer (or the error).
+     * </pre>
+     *
      * <code>.google.protobuf.Duration latency = 4 [json_name = "latency"];</code>
      */
     public com.google.protobuf.DurationOrBuilder getLatencyOrBuilder() {
@@ -996,6 +1096,10 @@ private static final long serialVersionUID = 0L;
       }
     }
     /**
+     * <pre>
+     * How long it took until the answer (or the error).
+     * </pre>
+     *
      * <code>.google.protobuf.Duration latency = 4 [json_name = "latency"];</code>
      */
     private com.google.protobuf.SingleFieldBuilder<

@@ -11,16 +11,28 @@ public interface DeliveryAttemptOrBuilder extends
     com.google.protobuf.MessageOrBuilder {
 
   /**
+   * <pre>
+   * When the attempt began.
+   * </pre>
+   *
    * <code>.google.protobuf.Timestamp time = 1 [json_name = "time"];</code>
    * @return Whether the time field is set.
    */
   boolean hasTime();
   /**
+   * <pre>
+   * When the attempt began.
+   * </pre>
+   *
    * <code>.google.protobuf.Timestamp time = 1 [json_name = "time"];</code>
    * @return The time.
    */
   com.google.protobuf.Timestamp getTime();
   /**
+   * <pre>
+   * When the attempt began.
+   * </pre>
+   *
    * <code>.google.protobuf.Timestamp time = 1 [json_name = "time"];</code>
    */
   com.google.protobuf.TimestampOrBuilder getTimeOrBuilder();
@@ -56,16 +68,28 @@ public interface DeliveryAttemptOrBuilder extends
       getErrorBytes();
 
   /**
+   * <pre>
+   * How long it took until the answer (or the error).
+   * </pre>
+   *
    * <code>.google.protobuf.Duration latency = 4 [json_name = "latency"];</code>
    * @return Whether the latency field is set.
    */
   boolean hasLatency();
   /**
+   * <pre>
+   * How long it took until the answer (or the error).
+   * </pre>
+   *
    * <code>.google.protobuf.Duration latency = 4 [json_name = "latency"];</code>
    * @return The latency.
    */
   com.google.protobuf.Duration getLatency();
   /**
+   * <pre>
+   * How long it took until the answer (or the error).
+   * </pre>
+   *
    * <code>.google.protobuf.Duration latency = 4 [json_name = "latency"];</code>
    */
   com.google.protobuf.DurationOrBuilder getLatencyOrBuilder();

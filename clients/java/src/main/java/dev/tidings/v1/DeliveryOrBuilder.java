@@ -11,11 +11,19 @@ public interface DeliveryOrBuilder extends
     com.google.protobuf.MessageOrBuilder {
 
   /**
+   * <pre>
+   * The listener's id.
+   * </pre>
+   *
    * <code>string listener_id = 1 [json_name = "listenerId"];</code>
    * @return The listenerId.
    */
   java.lang.String getListenerId();
   /**
+   * <pre>
+   * The listener's id.
+   * </pre>
+   *
    * <code>string listener_id = 1 [json_name = "listenerId"];</code>
    * @return The bytes for listenerId.
    */
@@ -23,11 +31,19 @@ public interface DeliveryOrBuilder extends
       getListenerIdBytes();
 
   /**
+   * <pre>
+   * The event's id.
+   * </pre>
+   *
    * <code>string event_id = 2 [json_name = "eventId"];</code>
    * @return The eventId.
    */
   java.lang.String getEventId();
   /**
+   * <pre>
+   * The event's id.
+   * </pre>
+   *
    * <code>string event_id = 2 [json_name = "eventId"];</code>
    * @return The bytes for eventId.
    */
@@ -35,11 +51,19 @@ public interface DeliveryOrBuilder extends
       getEventIdBytes();
 
   /**
+   * <pre>
+   * The execution the event belongs to.
+   * </pre>
+   *
    * <code>string execution_id = 3 [json_name = "executionId"];</code>
    * @return The executionId.
    */
   java.lang.String getExecutionId();
   /**
+   * <pre>
+   * The execution the event belongs to.
+   * </pre>
+   *
    * <code>string execution_id = 3 [json_name = "executionId"];</code>
    * @return The bytes for executionId.
    */
@@ -47,68 +71,120 @@ public interface DeliveryOrBuilder extends
       getExecutionIdBytes();
 
   /**
+   * <pre>
+   * The event's position within its execution.
+   * </pre>
+   *
    * <code>uint64 sequence = 4 [json_name = "sequence"];</code>
    * @return The sequence.
    */
   long getSequence();
 
   /**
+   * <pre>
+   * The event's type.
+   * </pre>
+   *
    * <code>.tidings.v1.EventType event_type = 5 [json_name = "eventType"];</code>
    * @return The enum numeric value on the wire for eventType.
    */
   int getEventTypeValue();
   /**
+   * <pre>
+   * The event's type.
+   * </pre>
+   *
    * <code>.tidings.v1.EventType event_type = 5 [json_name = "eventType"];</code>
    * @return The eventType.
    */
   dev.tidings.v1.EventType getEventType();
 
   /**
+   * <pre>
+   * Where the delivery stands.
+   * </pre>
+   *
    * <code>.tidings.v1.DeliveryState state = 6 [json_name = "state"];</code>
    * @return The enum numeric value on the wire for state.
    */
   int getStateValue();
   /**
+   * <pre>
+   * Where the delivery stands.
+   * </pre>
+   *
    * <code>.tidings.v1.DeliveryState state = 6 [json_name = "state"];</code>
    * @return The state.
    */
   dev.tidings.v1.DeliveryState getState();
 
   /**
+   * <pre>
+   * Its attempts, oldest first.
+   * </pre>
+   *
    * <code>repeated .tidings.v1.DeliveryAttempt attempts = 7 [json_name = "attempts"];</code>
    */
   java.util.List<dev.tidings.v1.DeliveryAttempt> 
       getAttemptsList();
   /**
+   * <pre>
+   * Its attempts, oldest first.
+   * </pre>
+   *
    * <code>repeated .tidings.v1.DeliveryAttempt attempts = 7 [json_name = "attempts"];</code>
    */
   dev.tidings.v1.DeliveryAttempt getAttempts(int index);
   /**
+   * <pre>
+   * Its attempts, oldest first.
+   * </pre>
+   *
    * <code>repeated .tidings.v1.DeliveryAttempt attempts = 7 [json_name = "attempts"];</code>
    */
   int getAttemptsCount();
   /**
+   * <pre>
+   * Its attempts, oldest first.
+   * </pre>
+   *
    * <code>repeated .tidings.v1.DeliveryAttempt attempts = 7 [json_name = "attempts"];</code>
    */
   java.util.List<? extends dev.tidings.v1.DeliveryAttemptOrBuilder> 
       getAttemptsOrBuilderList();
   /**
+   * <pre>
+   * Its attempts, oldest first.
+   * </pre>
+   *
    * <code>repeated .tidings.v1.DeliveryAttempt attempts = 7 [json_name = "attempts"];</code>
    */
   dev.tidings.v1.DeliveryAttemptOrBuilder getAttemptsOrBuilder(
       int index);
 
   /**
+   * <pre>
+   * When it is tried next (FAILED only).
+   * </pre>
+   *
    * <code>.google.protobuf.Timestamp next_attempt_time = 8 [json_name = "nextAttemptTime"];</code>
    * @return Whether the nextAttemptTime field is set.
    */
   boolean hasNextAttemptTime();
   /**
+   * <pre>
+   * When it is tried next (FAILED only).
+   * </pre>
+   *
    * <code>.google.protobuf.Timestamp next_attempt_time = 8 [json_name = "nextAttemptTime"];</code>
    * @return The nextAttemptTime.
    */
   com.google.protobuf.Timestamp getNextAttemptTime();
   /**
+   * <pre>
+   * When it is tried next (FAILED only).
+   * </pre>
+   *
    * <code>.google.protobuf.Timestamp next_attempt_time = 8 [json_name = "nextAttemptTime"];</code>
    */
   com.google.protobuf.TimestampOrBuilder getNextAttemptTimeOrBuilder();

@@ -16,14 +16,26 @@ package dev.tidings.v1;
 public enum DeliveryState
     implements com.google.protobuf.ProtocolMessageEnum {
   /**
+   * <pre>
+   * Unset (in a filter: any state).
+   * </pre>
+   *
    * <code>DELIVERY_STATE_UNSPECIFIED = 0;</code>
    */
   DELIVERY_STATE_UNSPECIFIED(0),
   /**
+   * <pre>
+   * Not yet tried, or being tried.
+   * </pre>
+   *
    * <code>DELIVERY_STATE_PENDING = 1;</code>
    */
   DELIVERY_STATE_PENDING(1),
   /**
+   * <pre>
+   * The receiver accepted it (a 2xx answer).
+   * </pre>
+   *
    * <code>DELIVERY_STATE_DELIVERED = 2;</code>
    */
   DELIVERY_STATE_DELIVERED(2),
@@ -56,14 +68,26 @@ public enum DeliveryState
       "DeliveryState");
   }
   /**
+   * <pre>
+   * Unset (in a filter: any state).
+   * </pre>
+   *
    * <code>DELIVERY_STATE_UNSPECIFIED = 0;</code>
    */
   public static final int DELIVERY_STATE_UNSPECIFIED_VALUE = 0;
   /**
+   * <pre>
+   * Not yet tried, or being tried.
+   * </pre>
+   *
    * <code>DELIVERY_STATE_PENDING = 1;</code>
    */
   public static final int DELIVERY_STATE_PENDING_VALUE = 1;
   /**
+   * <pre>
+   * The receiver accepted it (a 2xx answer).
+   * </pre>
+   *
    * <code>DELIVERY_STATE_DELIVERED = 2;</code>
    */
   public static final int DELIVERY_STATE_DELIVERED_VALUE = 2;

@@ -107,6 +107,10 @@ private static final long serialVersionUID = 0L;
   @SuppressWarnings("serial")
   private volatile java.lang.Object description_ = "";
   /**
+   * <pre>
+   * A free text description.
+   * </pre>
+   *
    * <code>string description = 2 [json_name = "description"];</code>
    * @return The description.
    */
@@ -124,6 +128,10 @@ private static final long serialVersionUID = 0L;
     }
   }
   /**
+   * <pre>
+   * A free text description.
+   * </pre>
+   *
    * <code>string description = 2 [json_name = "description"];</code>
    * @return The bytes for description.
    */
@@ -192,6 +200,10 @@ private static final long serialVersionUID = 0L;
   public static final int CREATE_TIME_FIELD_NUMBER = 4;
   private com.google.protobuf.Timestamp createTime_;
   /**
+   * <pre>
+   * When the environment was created.
+   * </pre>
+   *
    * <code>.google.protobuf.Timestamp create_time = 4 [json_name = "createTime"];</code>
    * @return Whether the createTime field is set.
    */
@@ -200,6 +212,10 @@ private static final long serialVersionUID = 0L;
     return ((bitField0_ & 0x00000001) != 0);
   }
   /**
+   * <pre>
+   * When the environment was created.
+   * </pre>
+   *
    * <code>.google.protobuf.Timestamp create_time = 4 [json_name = "createTime"];</code>
    * @return The createTime.
    */
@@ -208,6 +224,10 @@ private static final long serialVersionUID = 0L;
     return createTime_ == null ? com.google.protobuf.Timestamp.getDefaultInstance() : createTime_;
   }
   /**
+   * <pre>
+   * When the environment was created.
+   * </pre>
+   *
    * <code>.google.protobuf.Timestamp create_time = 4 [json_name = "createTime"];</code>
    */
   @java.lang.Override
@@ -218,6 +238,10 @@ private static final long serialVersionUID = 0L;
   public static final int UPDATE_TIME_FIELD_NUMBER = 5;
   private com.google.protobuf.Timestamp updateTime_;
   /**
+   * <pre>
+   * When it last changed.
+   * </pre>
+   *
    * <code>.google.protobuf.Timestamp update_time = 5 [json_name = "updateTime"];</code>
    * @return Whether the updateTime field is set.
    */
@@ -226,6 +250,10 @@ private static final long serialVersionUID = 0L;
     return ((bitField0_ & 0x00000002) != 0);
   }
   /**
+   * <pre>
+   * When it last changed.
+   * </pre>
+   *
    * <code>.google.protobuf.Timestamp update_time = 5 [json_name = "updateTime"];</code>
    * @return The updateTime.
    */
@@ -234,6 +262,10 @@ private static final long serialVersionUID = 0L;
     return updateTime_ == null ? com.google.protobuf.Timestamp.getDefaultInstance() : updateTime_;
   }
   /**
+   * <pre>
+   * When it last changed.
+   * </pre>
+   *
    * <code>.google.protobuf.Timestamp update_time = 5 [json_name = "updateTime"];</code>
    */
   @java.lang.Override
@@ -766,6 +798,10 @@ private static final long serialVersionUID = 0L;
 
     private java.lang.Object description_ = "";
     /**
+     * <pre>
+     * A free text description.
+     * </pre>
+     *
      * <code>string description = 2 [json_name = "description"];</code>
      * @return The description.
      */
@@ -782,6 +818,10 @@ private static final long serialVersionUID = 0L;
       }
     }
     /**
+     * <pre>
+     * A free text description.
+     * </pre>
+     *
      * <code>string description = 2 [json_name = "description"];</code>
      * @return The bytes for description.
      */
@@ -799,6 +839,10 @@ private static final long serialVersionUID = 0L;
       }
     }
     /**
+     * <pre>
+     * A free text description.
+     * </pre>
+     *
      * <code>string description = 2 [json_name = "description"];</code>
      * @param value The description to set.
      * @return This builder for chaining.
@@ -812,6 +856,10 @@ private static final long serialVersionUID = 0L;
       return this;
     }
     /**
+     * <pre>
+     * A free text description.
+     * </pre>
+     *
      * <code>string description = 2 [json_name = "description"];</code>
      * @return This builder for chaining.
      */
@@ -822,6 +870,10 @@ private static final long serialVersionUID = 0L;
       return this;
     }
     /**
+     * <pre>
+     * A free text description.
+     * </pre>
+     *
      * <code>string description = 2 [json_name = "description"];</code>
      * @param value The bytes for description to set.
      * @return This builder for chaining.
@@ -932,6 +984,10 @@ private static final long serialVersionUID = 0L;
     private com.google.protobuf.SingleFieldBuilder<
         com.google.protobuf.Timestamp, com.google.protobuf.Timestamp.Builder, com.google.protobuf.TimestampOrBuilder> createTimeBuilder_;
     /**
+     * <pre>
+     * When the environment was created.
+     * </pre>
+     *
      * <code>.google.protobuf.Timestamp create_time = 4 [json_name = "createTime"];</code>
      * @return Whether the createTime field is set.
      */
@@ -939,6 +995,10 @@ private static final long serialVersionUID = 0L;
       return ((bitField0_ & 0x00000008) != 0);
     }
     /**
+     * <pre>
+     * When the environment was created.
+     * </pre>
+     *
      * <code>.google.protobuf.Timestamp create_time = 4 [json_name = "createTime"];</code>
      * @return The createTime.
      */
@@ -950,6 +1010,10 @@ private static final long serialVersionUID = 0L;
       }
     }
     /**
+     * <pre>
+     * When the environment was created.
+     * </pre>
+     *
      * <code>.google.protobuf.Timestamp create_time = 4 [json_name = "createTime"];</code>
      */
     public Builder setCreateTime(com.google.protobuf.Timestamp value) {
@@ -964,6 +1028,10 @@ private static final long serialVersionUID = 0L;
       return this;
     }
     /**
+     * <pre>
+     * When the environment was created.
+     * </pre>
+     *
      * <code>.google.protobuf.Timestamp create_time = 4 [json_name = "createTime"];</code>
      */
     public Builder setCreateTime(
@@ -978,6 +1046,10 @@ private static final long serialVersionUID = 0L;
       return this;
     }
     /**
+     * <pre>
+     * When the environment was created.
+     * </pre>
+     *
      * <code>.google.protobuf.Timestamp create_time = 4 [json_name = "createTime"];</code>
      */
     public Builder mergeCreateTime(com.google.protobuf.Timestamp value) {
@@ -999,6 +1071,10 @@ private static final long serialVersionUID = 0L;
       return this;
     }
     /**
+     * <pre>
+     * When the environment was created.
+     * </pre>
+     *
      * <code>.google.protobuf.Timestamp create_time = 4 [json_name = "createTime"];</code>
      */
     public Builder clearCreateTime() {
@@ -1012,6 +1088,10 @@ private static final long serialVersionUID = 0L;
       return this;
     }
     /**
+     * <pre>
+     * When the environment was created.
+     * </pre>
+     *
      * <code>.google.protobuf.Timestamp create_time = 4 [json_name = "createTime"];</code>
      */
     public com.google.protobuf.Timestamp.Builder getCreateTimeBuilder() {
@@ -1020,6 +1100,10 @@ private static final long serialVersionUID = 0L;
       return internalGetCreateTimeFieldBuilder().getBuilder();
     }
     /**
+     * <pre>
+     * When the environment was created.
+     * </pre>
+     *
      * <code>.google.protobuf.Timestamp create_time = 4 [json_name = "createTime"];</code>
      */
     public com.google.protobuf.TimestampOrBuilder getCreateTimeOrBuilder() {
@@ -1031,6 +1115,10 @@ private static final long serialVersionUID = 0L;
       }
     }
     /**
+     * <pre>
+     * When the environment was created.
+     * </pre>
+     *
      * <code>.google.protobuf.Timestamp create_time = 4 [json_name = "createTime"];</code>
      */
     private com.google.protobuf.SingleFieldBuilder<
@@ -1051,6 +1139,10 @@ private static final long serialVersionUID = 0L;
     private com.google.protobuf.SingleFieldBuilder<
         com.google.protobuf.Timestamp, com.google.protobuf.Timestamp.Builder, com.google.protobuf.TimestampOrBuilder> updateTimeBuilder_;
     /**
+     * <pre>
+     * When it last changed.
+     * </pre>
+     *
      * <code>.google.protobuf.Timestamp update_time = 5 [json_name = "updateTime"];</code>
      * @return Whether the updateTime field is set.
      */
@@ -1058,6 +1150,10 @@ private static final long serialVersionUID = 0L;
       return ((bitField0_ & 0x00000010) != 0);
     }
     /**
+     * <pre>
+     * When it last changed.
+     * </pre>
+     *
      * <code>.google.protobuf.Timestamp update_time = 5 [json_name = "updateTime"];</code>
      * @return The updateTime.
      */
@@ -1069,6 +1165,10 @@ private static final long serialVersionUID = 0L;
       }
     }
     /**
+     * <pre>
+     * When it last changed.
+     * </pre>
+     *
      * <code>.google.protobuf.Timestamp update_time = 5 [json_name = "updateTime"];</code>
      */
     public Builder setUpdateTime(com.google.protobuf.Timestamp value) {
@@ -1083,6 +1183,10 @@ private static final long serialVersionUID = 0L;
       return this;
     }
     /**
+     * <pre>
+     * When it last changed.
+     * </pre>
+     *
      * <code>.google.protobuf.Timestamp update_time = 5 [json_name = "updateTime"];</code>
      */
     public Builder setUpdateTime(
@@ -1097,6 +1201,10 @@ private static final long serialVersionUID = 0L;
       return this;
     }
     /**
+     * <pre>
+     * When it last changed.
+     * </pre>
+     *
      * <code>.google.protobuf.Timestamp update_time = 5 [json_name = "updateTime"];</code>
      */
     public Builder mergeUpdateTime(com.google.protobuf.Timestamp value) {
@@ -1118,6 +1226,10 @@ private static final long serialVersionUID = 0L;
       return this;
     }
     /**
+     * <pre>
+     * When it last changed.
+     * </pre>
+     *
      * <code>.google.protobuf.Timestamp update_time = 5 [json_name = "updateTime"];</code>
      */
     public Builder clearUpdateTime() {
@@ -1131,6 +1243,10 @@ private static final long serialVersionUID = 0L;
       return this;
     }
     /**
+     * <pre>
+     * When it last changed.
+     * </pre>
+     *
      * <code>.google.protobuf.Timestamp update_time = 5 [json_name = "updateTime"];</code>
      */
     public com.google.protobuf.Timestamp.Builder getUpdateTimeBuilder() {
@@ -1139,6 +1255,10 @@ private static final long serialVersionUID = 0L;
       return internalGetUpdateTimeFieldBuilder().getBuilder();
     }
     /**
+     * <pre>
+     * When it last changed.
+     * </pre>
+     *
      * <code>.google.protobuf.Timestamp update_time = 5 [json_name = "updateTime"];</code>
      */
     public com.google.protobuf.TimestampOrBuilder getUpdateTimeOrBuilder() {
@@ -1150,6 +1270,10 @@ private static final long serialVersionUID = 0L;
       }
     }
     /**
+     * <pre>
+     * When it last changed.
+     * </pre>
+     *
      * <code>.google.protobuf.Timestamp update_time = 5 [json_name = "updateTime"];</code>
      */
     private com.google.protobuf.SingleFieldBuilder<

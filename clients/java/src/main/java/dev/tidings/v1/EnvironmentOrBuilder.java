@@ -31,11 +31,19 @@ public interface EnvironmentOrBuilder extends
       getNameBytes();
 
   /**
+   * <pre>
+   * A free text description.
+   * </pre>
+   *
    * <code>string description = 2 [json_name = "description"];</code>
    * @return The description.
    */
   java.lang.String getDescription();
   /**
+   * <pre>
+   * A free text description.
+   * </pre>
+   *
    * <code>string description = 2 [json_name = "description"];</code>
    * @return The bytes for description.
    */
@@ -63,31 +71,55 @@ public interface EnvironmentOrBuilder extends
       getVariablesJsonBytes();
 
   /**
+   * <pre>
+   * When the environment was created.
+   * </pre>
+   *
    * <code>.google.protobuf.Timestamp create_time = 4 [json_name = "createTime"];</code>
    * @return Whether the createTime field is set.
    */
   boolean hasCreateTime();
   /**
+   * <pre>
+   * When the environment was created.
+   * </pre>
+   *
    * <code>.google.protobuf.Timestamp create_time = 4 [json_name = "createTime"];</code>
    * @return The createTime.
    */
   com.google.protobuf.Timestamp getCreateTime();
   /**
+   * <pre>
+   * When the environment was created.
+   * </pre>
+   *
    * <code>.google.protobuf.Timestamp create_time = 4 [json_name = "createTime"];</code>
    */
   com.google.protobuf.TimestampOrBuilder getCreateTimeOrBuilder();
 
   /**
+   * <pre>
+   * When it last changed.
+   * </pre>
+   *
    * <code>.google.protobuf.Timestamp update_time = 5 [json_name = "updateTime"];</code>
    * @return Whether the updateTime field is set.
    */
   boolean hasUpdateTime();
   /**
+   * <pre>
+   * When it last changed.
+   * </pre>
+   *
    * <code>.google.protobuf.Timestamp update_time = 5 [json_name = "updateTime"];</code>
    * @return The updateTime.
    */
   com.google.protobuf.Timestamp getUpdateTime();
   /**
+   * <pre>
+   * When it last changed.
+   * </pre>
+   *
    * <code>.google.protobuf.Timestamp update_time = 5 [json_name = "updateTime"];</code>
    */
   com.google.protobuf.TimestampOrBuilder getUpdateTimeOrBuilder();

@@ -243,6 +243,9 @@ public final class EnvironmentServiceGrpc {
   public interface AsyncService {
 
     /**
+     * <pre>
+     * Creates a named environment; ALREADY_EXISTS if the name is taken.
+     * </pre>
      */
     default void createEnvironment(dev.tidings.v1.CreateEnvironmentRequest request,
         io.grpc.stub.StreamObserver<dev.tidings.v1.CreateEnvironmentResponse> responseObserver) {
@@ -250,6 +253,9 @@ public final class EnvironmentServiceGrpc {
     }
 
     /**
+     * <pre>
+     * Returns an environment by name.
+     * </pre>
      */
     default void getEnvironment(dev.tidings.v1.GetEnvironmentRequest request,
         io.grpc.stub.StreamObserver<dev.tidings.v1.GetEnvironmentResponse> responseObserver) {
@@ -257,6 +263,9 @@ public final class EnvironmentServiceGrpc {
     }
 
     /**
+     * <pre>
+     * Returns a page of environments, in creation order.
+     * </pre>
      */
     default void listEnvironments(dev.tidings.v1.ListEnvironmentsRequest request,
         io.grpc.stub.StreamObserver<dev.tidings.v1.ListEnvironmentsResponse> responseObserver) {
@@ -264,6 +273,9 @@ public final class EnvironmentServiceGrpc {
     }
 
     /**
+     * <pre>
+     * Changes an environment's description or variables (update_mask, AIP-134).
+     * </pre>
      */
     default void updateEnvironment(dev.tidings.v1.UpdateEnvironmentRequest request,
         io.grpc.stub.StreamObserver<dev.tidings.v1.UpdateEnvironmentResponse> responseObserver) {
@@ -271,6 +283,9 @@ public final class EnvironmentServiceGrpc {
     }
 
     /**
+     * <pre>
+     * Deletes an environment; executions started with it keep their copy.
+     * </pre>
      */
     default void deleteEnvironment(dev.tidings.v1.DeleteEnvironmentRequest request,
         io.grpc.stub.StreamObserver<dev.tidings.v1.DeleteEnvironmentResponse> responseObserver) {
@@ -318,6 +333,9 @@ public final class EnvironmentServiceGrpc {
     }
 
     /**
+     * <pre>
+     * Creates a named environment; ALREADY_EXISTS if the name is taken.
+     * </pre>
      */
     public void createEnvironment(dev.tidings.v1.CreateEnvironmentRequest request,
         io.grpc.stub.StreamObserver<dev.tidings.v1.CreateEnvironmentResponse> responseObserver) {
@@ -326,6 +344,9 @@ public final class EnvironmentServiceGrpc {
     }
 
     /**
+     * <pre>
+     * Returns an environment by name.
+     * </pre>
      */
     public void getEnvironment(dev.tidings.v1.GetEnvironmentRequest request,
         io.grpc.stub.StreamObserver<dev.tidings.v1.GetEnvironmentResponse> responseObserver) {
@@ -334,6 +355,9 @@ public final class EnvironmentServiceGrpc {
     }
 
     /**
+     * <pre>
+     * Returns a page of environments, in creation order.
+     * </pre>
      */
     public void listEnvironments(dev.tidings.v1.ListEnvironmentsRequest request,
         io.grpc.stub.StreamObserver<dev.tidings.v1.ListEnvironmentsResponse> responseObserver) {
@@ -342,6 +366,9 @@ public final class EnvironmentServiceGrpc {
     }
 
     /**
+     * <pre>
+     * Changes an environment's description or variables (update_mask, AIP-134).
+     * </pre>
      */
     public void updateEnvironment(dev.tidings.v1.UpdateEnvironmentRequest request,
         io.grpc.stub.StreamObserver<dev.tidings.v1.UpdateEnvironmentResponse> responseObserver) {
@@ -350,6 +377,9 @@ public final class EnvironmentServiceGrpc {
     }
 
     /**
+     * <pre>
+     * Deletes an environment; executions started with it keep their copy.
+     * </pre>
      */
     public void deleteEnvironment(dev.tidings.v1.DeleteEnvironmentRequest request,
         io.grpc.stub.StreamObserver<dev.tidings.v1.DeleteEnvironmentResponse> responseObserver) {
@@ -381,6 +411,9 @@ public final class EnvironmentServiceGrpc {
     }
 
     /**
+     * <pre>
+     * Creates a named environment; ALREADY_EXISTS if the name is taken.
+     * </pre>
      */
     public dev.tidings.v1.CreateEnvironmentResponse createEnvironment(dev.tidings.v1.CreateEnvironmentRequest request) throws io.grpc.StatusException {
       return io.grpc.stub.ClientCalls.blockingV2UnaryCall(
@@ -388,6 +421,9 @@ public final class EnvironmentServiceGrpc {
     }
 
     /**
+     * <pre>
+     * Returns an environment by name.
+     * </pre>
      */
     public dev.tidings.v1.GetEnvironmentResponse getEnvironment(dev.tidings.v1.GetEnvironmentRequest request) throws io.grpc.StatusException {
       return io.grpc.stub.ClientCalls.blockingV2UnaryCall(
@@ -395,6 +431,9 @@ public final class EnvironmentServiceGrpc {
     }
 
     /**
+     * <pre>
+     * Returns a page of environments, in creation order.
+     * </pre>
      */
     public dev.tidings.v1.ListEnvironmentsResponse listEnvironments(dev.tidings.v1.ListEnvironmentsRequest request) throws io.grpc.StatusException {
       return io.grpc.stub.ClientCalls.blockingV2UnaryCall(
@@ -402,6 +441,9 @@ public final class EnvironmentServiceGrpc {
     }
 
     /**
+     * <pre>
+     * Changes an environment's description or variables (update_mask, AIP-134).
+     * </pre>
      */
     public dev.tidings.v1.UpdateEnvironmentResponse updateEnvironment(dev.tidings.v1.UpdateEnvironmentRequest request) throws io.grpc.StatusException {
       return io.grpc.stub.ClientCalls.blockingV2UnaryCall(
@@ -409,6 +451,9 @@ public final class EnvironmentServiceGrpc {
     }
 
     /**
+     * <pre>
+     * Deletes an environment; executions started with it keep their copy.
+     * </pre>
      */
     public dev.tidings.v1.DeleteEnvironmentResponse deleteEnvironment(dev.tidings.v1.DeleteEnvironmentRequest request) throws io.grpc.StatusException {
       return io.grpc.stub.ClientCalls.blockingV2UnaryCall(
@@ -439,6 +484,9 @@ public final class EnvironmentServiceGrpc {
     }
 
     /**
+     * <pre>
+     * Creates a named environment; ALREADY_EXISTS if the name is taken.
+     * </pre>
      */
     public dev.tidings.v1.CreateEnvironmentResponse createEnvironment(dev.tidings.v1.CreateEnvironmentRequest request) {
       return io.grpc.stub.ClientCalls.blockingUnaryCall(
@@ -446,6 +494,9 @@ public final class EnvironmentServiceGrpc {
     }
 
     /**
+     * <pre>
+     * Returns an environment by name.
+     * </pre>
      */
     public dev.tidings.v1.GetEnvironmentResponse getEnvironment(dev.tidings.v1.GetEnvironmentRequest request) {
       return io.grpc.stub.ClientCalls.blockingUnaryCall(
@@ -453,6 +504,9 @@ public final class EnvironmentServiceGrpc {
     }
 
     /**
+     * <pre>
+     * Returns a page of environments, in creation order.
+     * </pre>
      */
     public dev.tidings.v1.ListEnvironmentsResponse listEnvironments(dev.tidings.v1.ListEnvironmentsRequest request) {
       return io.grpc.stub.ClientCalls.blockingUnaryCall(
@@ -460,6 +514,9 @@ public final class EnvironmentServiceGrpc {
     }
 
     /**
+     * <pre>
+     * Changes an environment's description or variables (update_mask, AIP-134).
+     * </pre>
      */
     public dev.tidings.v1.UpdateEnvironmentResponse updateEnvironment(dev.tidings.v1.UpdateEnvironmentRequest request) {
       return io.grpc.stub.ClientCalls.blockingUnaryCall(
@@ -467,6 +524,9 @@ public final class EnvironmentServiceGrpc {
     }
 
     /**
+     * <pre>
+     * Deletes an environment; executions started with it keep their copy.
+     * </pre>
      */
     public dev.tidings.v1.DeleteEnvironmentResponse deleteEnvironment(dev.tidings.v1.DeleteEnvironmentRequest request) {
       return io.grpc.stub.ClientCalls.blockingUnaryCall(
@@ -497,6 +557,9 @@ public final class EnvironmentServiceGrpc {
     }
 
     /**
+     * <pre>
+     * Creates a named environment; ALREADY_EXISTS if the name is taken.
+     * </pre>
      */
     public com.google.common.util.concurrent.ListenableFuture<dev.tidings.v1.CreateEnvironmentResponse> createEnvironment(
         dev.tidings.v1.CreateEnvironmentRequest request) {
@@ -505,6 +568,9 @@ public final class EnvironmentServiceGrpc {
     }
 
     /**
+     * <pre>
+     * Returns an environment by name.
+     * </pre>
      */
     public com.google.common.util.concurrent.ListenableFuture<dev.tidings.v1.GetEnvironmentResponse> getEnvironment(
         dev.tidings.v1.GetEnvironmentRequest request) {
@@ -513,6 +579,9 @@ public final class EnvironmentServiceGrpc {
     }
 
     /**
+     * <pre>
+     * Returns a page of environments, in creation order.
+     * </pre>
      */
     public com.google.common.util.concurrent.ListenableFuture<dev.tidings.v1.ListEnvironmentsResponse> listEnvironments(
         dev.tidings.v1.ListEnvironmentsRequest request) {
@@ -521,6 +590,9 @@ public final class EnvironmentServiceGrpc {
     }
 
     /**
+     * <pre>
+     * Changes an environment's description or variables (update_mask, AIP-134).
+     * </pre>
      */
     public com.google.common.util.concurrent.ListenableFuture<dev.tidings.v1.UpdateEnvironmentResponse> updateEnvironment(
         dev.tidings.v1.UpdateEnvironmentRequest request) {
@@ -529,6 +601,9 @@ public final class EnvironmentServiceGrpc {
     }
 
     /**
+     * <pre>
+     * Deletes an environment; executions started with it keep their copy.
+     * </pre>
      */
     public com.google.common.util.concurrent.ListenableFuture<dev.tidings.v1.DeleteEnvironmentResponse> deleteEnvironment(
         dev.tidings.v1.DeleteEnvironmentRequest request) {

@@ -122,6 +122,10 @@ private static final long serialVersionUID = 0L;
   public static final int TYPE_FIELD_NUMBER = 2;
   private int type_ = 0;
   /**
+   * <pre>
+   * What happened.
+   * </pre>
+   *
    * <code>.tidings.v1.EventType type = 2 [json_name = "type"];</code>
    * @return The enum numeric value on the wire for type.
    */
@@ -129,6 +133,10 @@ private static final long serialVersionUID = 0L;
     return type_;
   }
   /**
+   * <pre>
+   * What happened.
+   * </pre>
+   *
    * <code>.tidings.v1.EventType type = 2 [json_name = "type"];</code>
    * @return The type.
    */
@@ -288,6 +296,10 @@ private static final long serialVersionUID = 0L;
   @SuppressWarnings("serial")
   private volatile java.lang.Object workflowId_ = "";
   /**
+   * <pre>
+   * The workflow's id.
+   * </pre>
+   *
    * <code>string workflow_id = 7 [json_name = "workflowId"];</code>
    * @return The workflowId.
    */
@@ -305,6 +317,10 @@ private static final long serialVersionUID = 0L;
     }
   }
   /**
+   * <pre>
+   * The workflow's id.
+   * </pre>
+   *
    * <code>string workflow_id = 7 [json_name = "workflowId"];</code>
    * @return The bytes for workflowId.
    */
@@ -327,6 +343,10 @@ private static final long serialVersionUID = 0L;
   @SuppressWarnings("serial")
   private volatile java.lang.Object workflowName_ = "";
   /**
+   * <pre>
+   * The workflow's name.
+   * </pre>
+   *
    * <code>string workflow_name = 8 [json_name = "workflowName"];</code>
    * @return The workflowName.
    */
@@ -344,6 +364,10 @@ private static final long serialVersionUID = 0L;
     }
   }
   /**
+   * <pre>
+   * The workflow's name.
+   * </pre>
+   *
    * <code>string workflow_name = 8 [json_name = "workflowName"];</code>
    * @return The bytes for workflowName.
    */
@@ -366,6 +390,10 @@ private static final long serialVersionUID = 0L;
   @SuppressWarnings("serial")
   private volatile java.lang.Object executionId_ = "";
   /**
+   * <pre>
+   * The execution's id; empty for engine and listener events.
+   * </pre>
+   *
    * <code>string execution_id = 9 [json_name = "executionId"];</code>
    * @return The executionId.
    */
@@ -383,6 +411,10 @@ private static final long serialVersionUID = 0L;
     }
   }
   /**
+   * <pre>
+   * The execution's id; empty for engine and listener events.
+   * </pre>
+   *
    * <code>string execution_id = 9 [json_name = "executionId"];</code>
    * @return The bytes for executionId.
    */
@@ -405,6 +437,10 @@ private static final long serialVersionUID = 0L;
   @SuppressWarnings("serial")
   private volatile java.lang.Object taskId_ = "";
   /**
+   * <pre>
+   * The task's id, for task events.
+   * </pre>
+   *
    * <code>string task_id = 10 [json_name = "taskId"];</code>
    * @return The taskId.
    */
@@ -422,6 +458,10 @@ private static final long serialVersionUID = 0L;
     }
   }
   /**
+   * <pre>
+   * The task's id, for task events.
+   * </pre>
+   *
    * <code>string task_id = 10 [json_name = "taskId"];</code>
    * @return The bytes for taskId.
    */
@@ -444,6 +484,10 @@ private static final long serialVersionUID = 0L;
   @SuppressWarnings("serial")
   private volatile java.lang.Object taskName_ = "";
   /**
+   * <pre>
+   * The task's name, for task events.
+   * </pre>
+   *
    * <code>string task_name = 11 [json_name = "taskName"];</code>
    * @return The taskName.
    */
@@ -461,6 +505,10 @@ private static final long serialVersionUID = 0L;
     }
   }
   /**
+   * <pre>
+   * The task's name, for task events.
+   * </pre>
+   *
    * <code>string task_name = 11 [json_name = "taskName"];</code>
    * @return The bytes for taskName.
    */
@@ -530,6 +578,10 @@ private static final long serialVersionUID = 0L;
   @SuppressWarnings("serial")
   private java.util.List<dev.tidings.v1.TriggeredBy> triggeredBy_;
   /**
+   * <pre>
+   * The transitions that scheduled the task, for task events.
+   * </pre>
+   *
    * <code>repeated .tidings.v1.TriggeredBy triggered_by = 13 [json_name = "triggeredBy"];</code>
    */
   @java.lang.Override
@@ -537,6 +589,10 @@ private static final long serialVersionUID = 0L;
     return triggeredBy_;
   }
   /**
+   * <pre>
+   * The transitions that scheduled the task, for task events.
+   * </pre>
+   *
    * <code>repeated .tidings.v1.TriggeredBy triggered_by = 13 [json_name = "triggeredBy"];</code>
    */
   @java.lang.Override
@@ -545,6 +601,10 @@ private static final long serialVersionUID = 0L;
     return triggeredBy_;
   }
   /**
+   * <pre>
+   * The transitions that scheduled the task, for task events.
+   * </pre>
+   *
    * <code>repeated .tidings.v1.TriggeredBy triggered_by = 13 [json_name = "triggeredBy"];</code>
    */
   @java.lang.Override
@@ -552,6 +612,10 @@ private static final long serialVersionUID = 0L;
     return triggeredBy_.size();
   }
   /**
+   * <pre>
+   * The transitions that scheduled the task, for task events.
+   * </pre>
+   *
    * <code>repeated .tidings.v1.TriggeredBy triggered_by = 13 [json_name = "triggeredBy"];</code>
    */
   @java.lang.Override
@@ -559,6 +623,10 @@ private static final long serialVersionUID = 0L;
     return triggeredBy_.get(index);
   }
   /**
+   * <pre>
+   * The transitions that scheduled the task, for task events.
+   * </pre>
+   *
    * <code>repeated .tidings.v1.TriggeredBy triggered_by = 13 [json_name = "triggeredBy"];</code>
    */
   @java.lang.Override
@@ -784,6 +852,10 @@ private static final long serialVersionUID = 0L;
   @SuppressWarnings("serial")
   private volatile java.lang.Object listenerName_ = "";
   /**
+   * <pre>
+   * The name of the listener a listener event is about.
+   * </pre>
+   *
    * <code>string listener_name = 20 [json_name = "listenerName"];</code>
    * @return The listenerName.
    */
@@ -801,6 +873,10 @@ private static final long serialVersionUID = 0L;
     }
   }
   /**
+   * <pre>
+   * The name of the listener a listener event is about.
+   * </pre>
+   *
    * <code>string listener_name = 20 [json_name = "listenerName"];</code>
    * @return The bytes for listenerName.
    */
@@ -1756,6 +1832,10 @@ private static final long serialVersionUID = 0L;
 
     private int type_ = 0;
     /**
+     * <pre>
+     * What happened.
+     * </pre>
+     *
      * <code>.tidings.v1.EventType type = 2 [json_name = "type"];</code>
      * @return The enum numeric value on the wire for type.
      */
@@ -1763,6 +1843,10 @@ private static final long serialVersionUID = 0L;
       return type_;
     }
     /**
+     * <pre>
+     * What happened.
+     * </pre>
+     *
      * <code>.tidings.v1.EventType type = 2 [json_name = "type"];</code>
      * @param value The enum numeric value on the wire for type to set.
      * @return This builder for chaining.
@@ -1774,6 +1858,10 @@ private static final long serialVersionUID = 0L;
       return this;
     }
     /**
+     * <pre>
+     * What happened.
+     * </pre>
+     *
      * <code>.tidings.v1.EventType type = 2 [json_name = "type"];</code>
      * @return The type.
      */
@@ -1783,6 +1871,10 @@ private static final long serialVersionUID = 0L;
       return result == null ? dev.tidings.v1.EventType.UNRECOGNIZED : result;
     }
     /**
+     * <pre>
+     * What happened.
+     * </pre>
+     *
      * <code>.tidings.v1.EventType type = 2 [json_name = "type"];</code>
      * @param value The type to set.
      * @throws IllegalArgumentException if UNRECOGNIZED is provided.
@@ -1796,6 +1888,10 @@ private static final long serialVersionUID = 0L;
       return this;
     }
     /**
+     * <pre>
+     * What happened.
+     * </pre>
+     *
      * <code>.tidings.v1.EventType type = 2 [json_name = "type"];</code>
      * @return This builder for chaining.
      */
@@ -2191,6 +2287,10 @@ private static final long serialVersionUID = 0L;
 
     private java.lang.Object workflowId_ = "";
     /**
+     * <pre>
+     * The workflow's id.
+     * </pre>
+     *
      * <code>string workflow_id = 7 [json_name = "workflowId"];</code>
      * @return The workflowId.
      */
@@ -2207,6 +2307,10 @@ private static final long serialVersionUID = 0L;
       }
     }
     /**
+     * <pre>
+     * The workflow's id.
+     * </pre>
+     *
      * <code>string workflow_id = 7 [json_name = "workflowId"];</code>
      * @return The bytes for workflowId.
      */
@@ -2224,6 +2328,10 @@ private static final long serialVersionUID = 0L;
       }
     }
     /**
+     * <pre>
+     * The workflow's id.
+     * </pre>
+     *
      * <code>string workflow_id = 7 [json_name = "workflowId"];</code>
      * @param value The workflowId to set.
      * @return This builder for chaining.
@@ -2237,6 +2345,10 @@ private static final long serialVersionUID = 0L;
       return this;
     }
     /**
+     * <pre>
+     * The workflow's id.
+     * </pre>
+     *
      * <code>string workflow_id = 7 [json_name = "workflowId"];</code>
      * @return This builder for chaining.
      */
@@ -2247,6 +2359,10 @@ private static final long serialVersionUID = 0L;
       return this;
     }
     /**
+     * <pre>
+     * The workflow's id.
+     * </pre>
+     *
      * <code>string workflow_id = 7 [json_name = "workflowId"];</code>
      * @param value The bytes for workflowId to set.
      * @return This builder for chaining.
@@ -2263,6 +2379,10 @@ private static final long serialVersionUID = 0L;
 
     private java.lang.Object workflowName_ = "";
     /**
+     * <pre>
+     * The workflow's name.
+     * </pre>
+     *
      * <code>string workflow_name = 8 [json_name = "workflowName"];</code>
      * @return The workflowName.
      */
@@ -2279,6 +2399,10 @@ private static final long serialVersionUID = 0L;
       }
     }
     /**
+     * <pre>
+     * The workflow's name.
+     * </pre>
+     *
      * <code>string workflow_name = 8 [json_name = "workflowName"];</code>
      * @return The bytes for workflowName.
      */
@@ -2296,6 +2420,10 @@ private static final long serialVersionUID = 0L;
       }
     }
     /**
+     * <pre>
+     * The workflow's name.
+     * </pre>
+     *
      * <code>string workflow_name = 8 [json_name = "workflowName"];</code>
      * @param value The workflowName to set.
      * @return This builder for chaining.
@@ -2309,6 +2437,10 @@ private static final long serialVersionUID = 0L;
       return this;
     }
     /**
+     * <pre>
+     * The workflow's name.
+     * </pre>
+     *
      * <code>string workflow_name = 8 [json_name = "workflowName"];</code>
      * @return This builder for chaining.
      */
@@ -2319,6 +2451,10 @@ private static final long serialVersionUID = 0L;
       return this;
     }
     /**
+     * <pre>
+     * The workflow's name.
+     * </pre>
+     *
      * <code>string workflow_name = 8 [json_name = "workflowName"];</code>
      * @param value The bytes for workflowName to set.
      * @return This builder for chaining.
@@ -2335,6 +2471,10 @@ private static final long serialVersionUID = 0L;
 
     private java.lang.Object executionId_ = "";
     /**
+     * <pre>
+     * The execution's id; empty for engine and listener events.
+     * </pre>
+     *
      * <code>string execution_id = 9 [json_name = "executionId"];</code>
      * @return The executionId.
      */
@@ -2351,6 +2491,10 @@ private static final long serialVersionUID = 0L;
       }
     }
     /**
+     * <pre>
+     * The execution's id; empty for engine and listener events.
+     * </pre>
+     *
      * <code>string execution_id = 9 [json_name = "executionId"];</code>
      * @return The bytes for executionId.
      */
@@ -2368,6 +2512,10 @@ private static final long serialVersionUID = 0L;
       }
     }
     /**
+     * <pre>
+     * The execution's id; empty for engine and listener events.
+     * </pre>
+     *
      * <code>string execution_id = 9 [json_name = "executionId"];</code>
      * @param value The executionId to set.
      * @return This builder for chaining.
@@ -2381,6 +2529,10 @@ private static final long serialVersionUID = 0L;
       return this;
     }
     /**
+     * <pre>
+     * The execution's id; empty for engine and listener events.
+     * </pre>
+     *
      * <code>string execution_id = 9 [json_name = "executionId"];</code>
      * @return This builder for chaining.
      */
@@ -2391,6 +2543,10 @@ private static final long serialVersionUID = 0L;
       return this;
     }
     /**
+     * <pre>
+     * The execution's id; empty for engine and listener events.
+     * </pre>
+     *
      * <code>string execution_id = 9 [json_name = "executionId"];</code>
      * @param value The bytes for executionId to set.
      * @return This builder for chaining.
@@ -2407,6 +2563,10 @@ private static final long serialVersionUID = 0L;
 
     private java.lang.Object taskId_ = "";
     /**
+     * <pre>
+     * The task's id, for task events.
+     * </pre>
+     *
      * <code>string task_id = 10 [json_name = "taskId"];</code>
      * @return The taskId.
      */
@@ -2423,6 +2583,10 @@ private static final long serialVersionUID = 0L;
       }
     }
     /**
+     * <pre>
+     * The task's id, for task events.
+     * </pre>
+     *
      * <code>string task_id = 10 [json_name = "taskId"];</code>
      * @return The bytes for taskId.
      */
@@ -2440,6 +2604,10 @@ private static final long serialVersionUID = 0L;
       }
     }
     /**
+     * <pre>
+     * The task's id, for task events.
+     * </pre>
+     *
      * <code>string task_id = 10 [json_name = "taskId"];</code>
      * @param value The taskId to set.
      * @return This builder for chaining.
@@ -2453,6 +2621,10 @@ private static final long serialVersionUID = 0L;
       return this;
     }
     /**
+     * <pre>
+     * The task's id, for task events.
+     * </pre>
+     *
      * <code>string task_id = 10 [json_name = "taskId"];</code>
      * @return This builder for chaining.
      */
@@ -2463,6 +2635,10 @@ private static final long serialVersionUID = 0L;
       return this;
     }
     /**
+     * <pre>
+     * The task's id, for task events.
+     * </pre>
+     *
      * <code>string task_id = 10 [json_name = "taskId"];</code>
      * @param value The bytes for taskId to set.
      * @return This builder for chaining.
@@ -2479,6 +2655,10 @@ private static final long serialVersionUID = 0L;
 
     private java.lang.Object taskName_ = "";
     /**
+     * <pre>
+     * The task's name, for task events.
+     * </pre>
+     *
      * <code>string task_name = 11 [json_name = "taskName"];</code>
      * @return The taskName.
      */
@@ -2495,6 +2675,10 @@ private static final long serialVersionUID = 0L;
       }
     }
     /**
+     * <pre>
+     * The task's name, for task events.
+     * </pre>
+     *
      * <code>string task_name = 11 [json_name = "taskName"];</code>
      * @return The bytes for taskName.
      */
@@ -2512,6 +2696,10 @@ private static final long serialVersionUID = 0L;
       }
     }
     /**
+     * <pre>
+     * The task's name, for task events.
+     * </pre>
+     *
      * <code>string task_name = 11 [json_name = "taskName"];</code>
      * @param value The taskName to set.
      * @return This builder for chaining.
@@ -2525,6 +2713,10 @@ private static final long serialVersionUID = 0L;
       return this;
     }
     /**
+     * <pre>
+     * The task's name, for task events.
+     * </pre>
+     *
      * <code>string task_name = 11 [json_name = "taskName"];</code>
      * @return This builder for chaining.
      */
@@ -2535,6 +2727,10 @@ private static final long serialVersionUID = 0L;
       return this;
     }
     /**
+     * <pre>
+     * The task's name, for task events.
+     * </pre>
+     *
      * <code>string task_name = 11 [json_name = "taskName"];</code>
      * @param value The bytes for taskName to set.
      * @return This builder for chaining.
@@ -2654,6 +2850,10 @@ private static final long serialVersionUID = 0L;
         dev.tidings.v1.TriggeredBy, dev.tidings.v1.TriggeredBy.Builder, dev.tidings.v1.TriggeredByOrBuilder> triggeredByBuilder_;
 
     /**
+     * <pre>
+     * The transitions that scheduled the task, for task events.
+     * </pre>
+     *
      * <code>repeated .tidings.v1.TriggeredBy triggered_by = 13 [json_name = "triggeredBy"];</code>
      */
     public java.util.List<dev.tidings.v1.TriggeredBy> getTriggeredByList() {
@@ -2664,6 +2864,10 @@ private static final long serialVersionUID = 0L;
       }
     }
     /**
+     * <pre>
+     * The transitions that scheduled the task, for task events.
+     * </pre>
+     *
      * <code>repeated .tidings.v1.TriggeredBy triggered_by = 13 [json_name = "triggeredBy"];</code>
      */
     public int getTriggeredByCount() {
@@ -2674,6 +2878,10 @@ private static final long serialVersionUID = 0L;
       }
     }
     /**
+     * <pre>
+     * The transitions that scheduled the task, for task events.
+     * </pre>
+     *
      * <code>repeated .tidings.v1.TriggeredBy triggered_by = 13 [json_name = "triggeredBy"];</code>
      */
     public dev.tidings.v1.TriggeredBy getTriggeredBy(int index) {
@@ -2684,6 +2892,10 @@ private static final long serialVersionUID = 0L;
       }
     }
     /**
+     * <pre>
+     * The transitions that scheduled the task, for task events.
+     * </pre>
+     *
      * <code>repeated .tidings.v1.TriggeredBy triggered_by = 13 [json_name = "triggeredBy"];</code>
      */
     public Builder setTriggeredBy(
@@ -2699,6 +2911,10 @@ private static final long serialVersionUID = 0L;
       return this;
     }
     /**
+     * <pre>
+     * The transitions that scheduled the task, for task events.
+     * </pre>
+     *
      * <code>repeated .tidings.v1.TriggeredBy triggered_by = 13 [json_name = "triggeredBy"];</code>
      */
     public Builder setTriggeredBy(
@@ -2713,6 +2929,10 @@ private static final long serialVersionUID = 0L;
       return this;
     }
     /**
+     * <pre>
+     * The transitions that scheduled the task, for task events.
+     * </pre>
+     *
      * <code>repeated .tidings.v1.TriggeredBy triggered_by = 13 [json_name = "triggeredBy"];</code>
      */
     public Builder addTriggeredBy(dev.tidings.v1.TriggeredBy value) {
@@ -2727,6 +2947,10 @@ private static final long serialVersionUID = 0L;
       return this;
     }
     /**
+     * <pre>
+     * The transitions that scheduled the task, for task events.
+     * </pre>
+     *
      * <code>repeated .tidings.v1.TriggeredBy triggered_by = 13 [json_name = "triggeredBy"];</code>
      */
     public Builder addTriggeredBy(
@@ -2742,6 +2966,10 @@ private static final long serialVersionUID = 0L;
       return this;
     }
     /**
+     * <pre>
+     * The transitions that scheduled the task, for task events.
+     * </pre>
+     *
      * <code>repeated .tidings.v1.TriggeredBy triggered_by = 13 [json_name = "triggeredBy"];</code>
      */
     public Builder addTriggeredBy(
@@ -2756,6 +2984,10 @@ private static final long serialVersionUID = 0L;
       return this;
     }
     /**
+     * <pre>
+     * The transitions that scheduled the task, for task events.
+     * </pre>
+     *
      * <code>repeated .tidings.v1.TriggeredBy triggered_by = 13 [json_name = "triggeredBy"];</code>
      */
     public Builder addTriggeredBy(
@@ -2770,6 +3002,10 @@ private static final long serialVersionUID = 0L;
       return this;
     }
     /**
+     * <pre>
+     * The transitions that scheduled the task, for task events.
+     * </pre>
+     *
      * <code>repeated .tidings.v1.TriggeredBy triggered_by = 13 [json_name = "triggeredBy"];</code>
      */
     public Builder addAllTriggeredBy(
@@ -2785,6 +3021,10 @@ private static final long serialVersionUID = 0L;
       return this;
     }
     /**
+     * <pre>
+     * The transitions that scheduled the task, for task events.
+     * </pre>
+     *
      * <code>repeated .tidings.v1.TriggeredBy triggered_by = 13 [json_name = "triggeredBy"];</code>
      */
     public Builder clearTriggeredBy() {
@@ -2798,6 +3038,10 @@ private static final long serialVersionUID = 0L;
       return this;
     }
     /**
+     * <pre>
+     * The transitions that scheduled the task, for task events.
+     * </pre>
+     *
      * <code>repeated .tidings.v1.TriggeredBy triggered_by = 13 [json_name = "triggeredBy"];</code>
      */
     public Builder removeTriggeredBy(int index) {
@@ -2811,6 +3055,10 @@ private static final long serialVersionUID = 0L;
       return this;
     }
     /**
+     * <pre>
+     * The transitions that scheduled the task, for task events.
+     * </pre>
+     *
      * <code>repeated .tidings.v1.TriggeredBy triggered_by = 13 [json_name = "triggeredBy"];</code>
      */
     public dev.tidings.v1.TriggeredBy.Builder getTriggeredByBuilder(
@@ -2818,6 +3066,10 @@ private static final long serialVersionUID = 0L;
       return internalGetTriggeredByFieldBuilder().getBuilder(index);
     }
     /**
+     * <pre>
+     * The transitions that scheduled the task, for task events.
+     * </pre>
+     *
      * <code>repeated .tidings.v1.TriggeredBy triggered_by = 13 [json_name = "triggeredBy"];</code>
      */
     public dev.tidings.v1.TriggeredByOrBuilder getTriggeredByOrBuilder(
@@ -2828,6 +3080,10 @@ private static final long serialVersionUID = 0L;
       }
     }
     /**
+     * <pre>
+     * The transitions that scheduled the task, for task events.
+     * </pre>
+     *
      * <code>repeated .tidings.v1.TriggeredBy triggered_by = 13 [json_name = "triggeredBy"];</code>
      */
     public java.util.List<? extends dev.tidings.v1.TriggeredByOrBuilder> 
@@ -2839,6 +3095,10 @@ private static final long serialVersionUID = 0L;
       }
     }
     /**
+     * <pre>
+     * The transitions that scheduled the task, for task events.
+     * </pre>
+     *
      * <code>repeated .tidings.v1.TriggeredBy triggered_by = 13 [json_name = "triggeredBy"];</code>
      */
     public dev.tidings.v1.TriggeredBy.Builder addTriggeredByBuilder() {
@@ -2846,6 +3106,10 @@ private static final long serialVersionUID = 0L;
           dev.tidings.v1.TriggeredBy.getDefaultInstance());
     }
     /**
+     * <pre>
+     * The transitions that scheduled the task, for task events.
+     * </pre>
+     *
      * <code>repeated .tidings.v1.TriggeredBy triggered_by = 13 [json_name = "triggeredBy"];</code>
      */
     public dev.tidings.v1.TriggeredBy.Builder addTriggeredByBuilder(
@@ -2854,6 +3118,10 @@ private static final long serialVersionUID = 0L;
           index, dev.tidings.v1.TriggeredBy.getDefaultInstance());
     }
     /**
+     * <pre>
+     * The transitions that scheduled the task, for task events.
+     * </pre>
+     *
      * <code>repeated .tidings.v1.TriggeredBy triggered_by = 13 [json_name = "triggeredBy"];</code>
      */
     public java.util.List<dev.tidings.v1.TriggeredBy.Builder> 
@@ -3407,6 +3675,10 @@ private static final long serialVersionUID = 0L;
 
     private java.lang.Object listenerName_ = "";
     /**
+     * <pre>
+     * The name of the listener a listener event is about.
+     * </pre>
+     *
      * <code>string listener_name = 20 [json_name = "listenerName"];</code>
      * @return The listenerName.
      */
@@ -3423,6 +3695,10 @@ private static final long serialVersionUID = 0L;
       }
     }
     /**
+     * <pre>
+     * The name of the listener a listener event is about.
+     * </pre>
+     *
      * <code>string listener_name = 20 [json_name = "listenerName"];</code>
      * @return The bytes for listenerName.
      */
@@ -3440,6 +3716,10 @@ private static final long serialVersionUID = 0L;
       }
     }
     /**
+     * <pre>
+     * The name of the listener a listener event is about.
+     * </pre>
+     *
      * <code>string listener_name = 20 [json_name = "listenerName"];</code>
      * @param value The listenerName to set.
      * @return This builder for chaining.
@@ -3453,6 +3733,10 @@ private static final long serialVersionUID = 0L;
       return this;
     }
     /**
+     * <pre>
+     * The name of the listener a listener event is about.
+     * </pre>
+     *
      * <code>string listener_name = 20 [json_name = "listenerName"];</code>
      * @return This builder for chaining.
      */
@@ -3463,6 +3747,10 @@ private static final long serialVersionUID = 0L;
       return this;
     }
     /**
+     * <pre>
+     * The name of the listener a listener event is about.
+     * </pre>
+     *
      * <code>string listener_name = 20 [json_name = "listenerName"];</code>
      * @param value The bytes for listenerName to set.
      * @return This builder for chaining.

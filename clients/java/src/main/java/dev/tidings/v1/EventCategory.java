@@ -16,18 +16,34 @@ package dev.tidings.v1;
 public enum EventCategory
     implements com.google.protobuf.ProtocolMessageEnum {
   /**
+   * <pre>
+   * Unset; not a category.
+   * </pre>
+   *
    * <code>EVENT_CATEGORY_UNSPECIFIED = 0;</code>
    */
   EVENT_CATEGORY_UNSPECIFIED(0),
   /**
+   * <pre>
+   * Execution events (EXECUTION_*).
+   * </pre>
+   *
    * <code>EVENT_CATEGORY_EXECUTION = 1;</code>
    */
   EVENT_CATEGORY_EXECUTION(1),
   /**
+   * <pre>
+   * Task events (TASK_*).
+   * </pre>
+   *
    * <code>EVENT_CATEGORY_TASK = 2;</code>
    */
   EVENT_CATEGORY_TASK(2),
   /**
+   * <pre>
+   * Engine events (ENGINE_UP, ENGINE_DOWN).
+   * </pre>
+   *
    * <code>EVENT_CATEGORY_ENGINE = 3;</code>
    */
   EVENT_CATEGORY_ENGINE(3),
@@ -52,18 +68,34 @@ public enum EventCategory
       "EventCategory");
   }
   /**
+   * <pre>
+   * Unset; not a category.
+   * </pre>
+   *
    * <code>EVENT_CATEGORY_UNSPECIFIED = 0;</code>
    */
   public static final int EVENT_CATEGORY_UNSPECIFIED_VALUE = 0;
   /**
+   * <pre>
+   * Execution events (EXECUTION_*).
+   * </pre>
+   *
    * <code>EVENT_CATEGORY_EXECUTION = 1;</code>
    */
   public static final int EVENT_CATEGORY_EXECUTION_VALUE = 1;
   /**
+   * <pre>
+   * Task events (TASK_*).
+   * </pre>
+   *
    * <code>EVENT_CATEGORY_TASK = 2;</code>
    */
   public static final int EVENT_CATEGORY_TASK_VALUE = 2;
   /**
+   * <pre>
+   * Engine events (ENGINE_UP, ENGINE_DOWN).
+   * </pre>
+   *
    * <code>EVENT_CATEGORY_ENGINE = 3;</code>
    */
   public static final int EVENT_CATEGORY_ENGINE_VALUE = 3;

@@ -31,11 +31,19 @@ public interface EventOrBuilder extends
       getIdBytes();
 
   /**
+   * <pre>
+   * What happened.
+   * </pre>
+   *
    * <code>.tidings.v1.EventType type = 2 [json_name = "type"];</code>
    * @return The enum numeric value on the wire for type.
    */
   int getTypeValue();
   /**
+   * <pre>
+   * What happened.
+   * </pre>
+   *
    * <code>.tidings.v1.EventType type = 2 [json_name = "type"];</code>
    * @return The type.
    */
@@ -119,11 +127,19 @@ public interface EventOrBuilder extends
       getEngineVersionBytes();
 
   /**
+   * <pre>
+   * The workflow's id.
+   * </pre>
+   *
    * <code>string workflow_id = 7 [json_name = "workflowId"];</code>
    * @return The workflowId.
    */
   java.lang.String getWorkflowId();
   /**
+   * <pre>
+   * The workflow's id.
+   * </pre>
+   *
    * <code>string workflow_id = 7 [json_name = "workflowId"];</code>
    * @return The bytes for workflowId.
    */
@@ -131,11 +147,19 @@ public interface EventOrBuilder extends
       getWorkflowIdBytes();
 
   /**
+   * <pre>
+   * The workflow's name.
+   * </pre>
+   *
    * <code>string workflow_name = 8 [json_name = "workflowName"];</code>
    * @return The workflowName.
    */
   java.lang.String getWorkflowName();
   /**
+   * <pre>
+   * The workflow's name.
+   * </pre>
+   *
    * <code>string workflow_name = 8 [json_name = "workflowName"];</code>
    * @return The bytes for workflowName.
    */
@@ -143,11 +167,19 @@ public interface EventOrBuilder extends
       getWorkflowNameBytes();
 
   /**
+   * <pre>
+   * The execution's id; empty for engine and listener events.
+   * </pre>
+   *
    * <code>string execution_id = 9 [json_name = "executionId"];</code>
    * @return The executionId.
    */
   java.lang.String getExecutionId();
   /**
+   * <pre>
+   * The execution's id; empty for engine and listener events.
+   * </pre>
+   *
    * <code>string execution_id = 9 [json_name = "executionId"];</code>
    * @return The bytes for executionId.
    */
@@ -155,11 +187,19 @@ public interface EventOrBuilder extends
       getExecutionIdBytes();
 
   /**
+   * <pre>
+   * The task's id, for task events.
+   * </pre>
+   *
    * <code>string task_id = 10 [json_name = "taskId"];</code>
    * @return The taskId.
    */
   java.lang.String getTaskId();
   /**
+   * <pre>
+   * The task's id, for task events.
+   * </pre>
+   *
    * <code>string task_id = 10 [json_name = "taskId"];</code>
    * @return The bytes for taskId.
    */
@@ -167,11 +207,19 @@ public interface EventOrBuilder extends
       getTaskIdBytes();
 
   /**
+   * <pre>
+   * The task's name, for task events.
+   * </pre>
+   *
    * <code>string task_name = 11 [json_name = "taskName"];</code>
    * @return The taskName.
    */
   java.lang.String getTaskName();
   /**
+   * <pre>
+   * The task's name, for task events.
+   * </pre>
+   *
    * <code>string task_name = 11 [json_name = "taskName"];</code>
    * @return The bytes for taskName.
    */
@@ -199,24 +247,44 @@ public interface EventOrBuilder extends
       getAtomIdBytes();
 
   /**
+   * <pre>
+   * The transitions that scheduled the task, for task events.
+   * </pre>
+   *
    * <code>repeated .tidings.v1.TriggeredBy triggered_by = 13 [json_name = "triggeredBy"];</code>
    */
   java.util.List<dev.tidings.v1.TriggeredBy> 
       getTriggeredByList();
   /**
+   * <pre>
+   * The transitions that scheduled the task, for task events.
+   * </pre>
+   *
    * <code>repeated .tidings.v1.TriggeredBy triggered_by = 13 [json_name = "triggeredBy"];</code>
    */
   dev.tidings.v1.TriggeredBy getTriggeredBy(int index);
   /**
+   * <pre>
+   * The transitions that scheduled the task, for task events.
+   * </pre>
+   *
    * <code>repeated .tidings.v1.TriggeredBy triggered_by = 13 [json_name = "triggeredBy"];</code>
    */
   int getTriggeredByCount();
   /**
+   * <pre>
+   * The transitions that scheduled the task, for task events.
+   * </pre>
+   *
    * <code>repeated .tidings.v1.TriggeredBy triggered_by = 13 [json_name = "triggeredBy"];</code>
    */
   java.util.List<? extends dev.tidings.v1.TriggeredByOrBuilder> 
       getTriggeredByOrBuilderList();
   /**
+   * <pre>
+   * The transitions that scheduled the task, for task events.
+   * </pre>
+   *
    * <code>repeated .tidings.v1.TriggeredBy triggered_by = 13 [json_name = "triggeredBy"];</code>
    */
   dev.tidings.v1.TriggeredByOrBuilder getTriggeredByOrBuilder(
@@ -334,11 +402,19 @@ public interface EventOrBuilder extends
       getListenerIdBytes();
 
   /**
+   * <pre>
+   * The name of the listener a listener event is about.
+   * </pre>
+   *
    * <code>string listener_name = 20 [json_name = "listenerName"];</code>
    * @return The listenerName.
    */
   java.lang.String getListenerName();
   /**
+   * <pre>
+   * The name of the listener a listener event is about.
+   * </pre>
+   *
    * <code>string listener_name = 20 [json_name = "listenerName"];</code>
    * @return The bytes for listenerName.
    */

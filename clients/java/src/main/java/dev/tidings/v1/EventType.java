@@ -18,6 +18,10 @@ package dev.tidings.v1;
 public enum EventType
     implements com.google.protobuf.ProtocolMessageEnum {
   /**
+   * <pre>
+   * Unset; never the type of an event.
+   * </pre>
+   *
    * <code>EVENT_TYPE_UNSPECIFIED = 0;</code>
    */
   EVENT_TYPE_UNSPECIFIED(0),
@@ -38,14 +42,26 @@ public enum EventType
    */
   EVENT_TYPE_ENGINE_DOWN(2),
   /**
+   * <pre>
+   * An execution started (its first event).
+   * </pre>
+   *
    * <code>EVENT_TYPE_EXECUTION_STARTED = 10;</code>
    */
   EVENT_TYPE_EXECUTION_STARTED(10),
   /**
+   * <pre>
+   * An execution ended with success.
+   * </pre>
+   *
    * <code>EVENT_TYPE_EXECUTION_SUCCEEDED = 11;</code>
    */
   EVENT_TYPE_EXECUTION_SUCCEEDED(11),
   /**
+   * <pre>
+   * An execution ended with an error.
+   * </pre>
+   *
    * <code>EVENT_TYPE_EXECUTION_FAILED = 12;</code>
    */
   EVENT_TYPE_EXECUTION_FAILED(12),
@@ -66,18 +82,34 @@ public enum EventType
    */
   EVENT_TYPE_EXECUTION_TIMED_OUT(14),
   /**
+   * <pre>
+   * An execution was paused.
+   * </pre>
+   *
    * <code>EVENT_TYPE_EXECUTION_PAUSED = 15;</code>
    */
   EVENT_TYPE_EXECUTION_PAUSED(15),
   /**
+   * <pre>
+   * A paused execution was resumed.
+   * </pre>
+   *
    * <code>EVENT_TYPE_EXECUTION_RESUMED = 16;</code>
    */
   EVENT_TYPE_EXECUTION_RESUMED(16),
   /**
+   * <pre>
+   * RollbackExecution began running rollback actions.
+   * </pre>
+   *
    * <code>EVENT_TYPE_EXECUTION_ROLLBACK_STARTED = 17;</code>
    */
   EVENT_TYPE_EXECUTION_ROLLBACK_STARTED(17),
   /**
+   * <pre>
+   * The rollback actions have all run.
+   * </pre>
+   *
    * <code>EVENT_TYPE_EXECUTION_ROLLBACK_FINISHED = 18;</code>
    */
   EVENT_TYPE_EXECUTION_ROLLBACK_FINISHED(18),
@@ -108,14 +140,26 @@ public enum EventType
    */
   EVENT_TYPE_TASK_RUNNING(31),
   /**
+   * <pre>
+   * A task's action succeeded; output is its result.
+   * </pre>
+   *
    * <code>EVENT_TYPE_TASK_SUCCEEDED = 32;</code>
    */
   EVENT_TYPE_TASK_SUCCEEDED(32),
   /**
+   * <pre>
+   * A task failed; error_message says why.
+   * </pre>
+   *
    * <code>EVENT_TYPE_TASK_FAILED = 33;</code>
    */
   EVENT_TYPE_TASK_FAILED(33),
   /**
+   * <pre>
+   * A failed task is tried again (its retry policy or RetryTask).
+   * </pre>
+   *
    * <code>EVENT_TYPE_TASK_RETRIED = 34;</code>
    */
   EVENT_TYPE_TASK_RETRIED(34),
@@ -128,6 +172,10 @@ public enum EventType
    */
   EVENT_TYPE_TASK_SKIPPED(35),
   /**
+   * <pre>
+   * A task's rollback action ran.
+   * </pre>
+   *
    * <code>EVENT_TYPE_TASK_ROLLED_BACK = 36;</code>
    */
   EVENT_TYPE_TASK_ROLLED_BACK(36),
@@ -164,6 +212,10 @@ public enum EventType
       "EventType");
   }
   /**
+   * <pre>
+   * Unset; never the type of an event.
+   * </pre>
+   *
    * <code>EVENT_TYPE_UNSPECIFIED = 0;</code>
    */
   public static final int EVENT_TYPE_UNSPECIFIED_VALUE = 0;
@@ -184,14 +236,26 @@ public enum EventType
    */
   public static final int EVENT_TYPE_ENGINE_DOWN_VALUE = 2;
   /**
+   * <pre>
+   * An execution started (its first event).
+   * </pre>
+   *
    * <code>EVENT_TYPE_EXECUTION_STARTED = 10;</code>
    */
   public static final int EVENT_TYPE_EXECUTION_STARTED_VALUE = 10;
   /**
+   * <pre>
+   * An execution ended with success.
+   * </pre>
+   *
    * <code>EVENT_TYPE_EXECUTION_SUCCEEDED = 11;</code>
    */
   public static final int EVENT_TYPE_EXECUTION_SUCCEEDED_VALUE = 11;
   /**
+   * <pre>
+   * An execution ended with an error.
+   * </pre>
+   *
    * <code>EVENT_TYPE_EXECUTION_FAILED = 12;</code>
    */
   public static final int EVENT_TYPE_EXECUTION_FAILED_VALUE = 12;
@@ -212,18 +276,34 @@ public enum EventType
    */
   public static final int EVENT_TYPE_EXECUTION_TIMED_OUT_VALUE = 14;
   /**
+   * <pre>
+   * An execution was paused.
+   * </pre>
+   *
    * <code>EVENT_TYPE_EXECUTION_PAUSED = 15;</code>
    */
   public static final int EVENT_TYPE_EXECUTION_PAUSED_VALUE = 15;
   /**
+   * <pre>
+   * A paused execution was resumed.
+   * </pre>
+   *
    * <code>EVENT_TYPE_EXECUTION_RESUMED = 16;</code>
    */
   public static final int EVENT_TYPE_EXECUTION_RESUMED_VALUE = 16;
   /**
+   * <pre>
+   * RollbackExecution began running rollback actions.
+   * </pre>
+   *
    * <code>EVENT_TYPE_EXECUTION_ROLLBACK_STARTED = 17;</code>
    */
   public static final int EVENT_TYPE_EXECUTION_ROLLBACK_STARTED_VALUE = 17;
   /**
+   * <pre>
+   * The rollback actions have all run.
+   * </pre>
+   *
    * <code>EVENT_TYPE_EXECUTION_ROLLBACK_FINISHED = 18;</code>
    */
   public static final int EVENT_TYPE_EXECUTION_ROLLBACK_FINISHED_VALUE = 18;
@@ -254,14 +334,26 @@ public enum EventType
    */
   public static final int EVENT_TYPE_TASK_RUNNING_VALUE = 31;
   /**
+   * <pre>
+   * A task's action succeeded; output is its result.
+   * </pre>
+   *
    * <code>EVENT_TYPE_TASK_SUCCEEDED = 32;</code>
    */
   public static final int EVENT_TYPE_TASK_SUCCEEDED_VALUE = 32;
   /**
+   * <pre>
+   * A task failed; error_message says why.
+   * </pre>
+   *
    * <code>EVENT_TYPE_TASK_FAILED = 33;</code>
    */
   public static final int EVENT_TYPE_TASK_FAILED_VALUE = 33;
   /**
+   * <pre>
+   * A failed task is tried again (its retry policy or RetryTask).
+   * </pre>
+   *
    * <code>EVENT_TYPE_TASK_RETRIED = 34;</code>
    */
   public static final int EVENT_TYPE_TASK_RETRIED_VALUE = 34;
@@ -274,6 +366,10 @@ public enum EventType
    */
   public static final int EVENT_TYPE_TASK_SKIPPED_VALUE = 35;
   /**
+   * <pre>
+   * A task's rollback action ran.
+   * </pre>
+   *
    * <code>EVENT_TYPE_TASK_ROLLED_BACK = 36;</code>
    */
   public static final int EVENT_TYPE_TASK_ROLLED_BACK_VALUE = 36;

@@ -6,6 +6,10 @@
 package dev.tidings.v1;
 
 /**
+ * <pre>
+ * Execution is one run of a workflow with its input.
+ * </pre>
+ *
  * Protobuf type {@code tidings.v1.Execution}
  */
 @com.google.protobuf.Generated
@@ -67,6 +71,10 @@ private static final long serialVersionUID = 0L;
   @SuppressWarnings("serial")
   private volatile java.lang.Object id_ = "";
   /**
+   * <pre>
+   * Server-assigned id.
+   * </pre>
+   *
    * <code>string id = 1 [json_name = "id"];</code>
    * @return The id.
    */
@@ -84,6 +92,10 @@ private static final long serialVersionUID = 0L;
     }
   }
   /**
+   * <pre>
+   * Server-assigned id.
+   * </pre>
+   *
    * <code>string id = 1 [json_name = "id"];</code>
    * @return The bytes for id.
    */
@@ -106,6 +118,10 @@ private static final long serialVersionUID = 0L;
   @SuppressWarnings("serial")
   private volatile java.lang.Object workflowId_ = "";
   /**
+   * <pre>
+   * The id of the workflow it runs.
+   * </pre>
+   *
    * <code>string workflow_id = 2 [json_name = "workflowId"];</code>
    * @return The workflowId.
    */
@@ -123,6 +139,10 @@ private static final long serialVersionUID = 0L;
     }
   }
   /**
+   * <pre>
+   * The id of the workflow it runs.
+   * </pre>
+   *
    * <code>string workflow_id = 2 [json_name = "workflowId"];</code>
    * @return The bytes for workflowId.
    */
@@ -145,6 +165,10 @@ private static final long serialVersionUID = 0L;
   @SuppressWarnings("serial")
   private volatile java.lang.Object workflowName_ = "";
   /**
+   * <pre>
+   * The name of the workflow it runs.
+   * </pre>
+   *
    * <code>string workflow_name = 3 [json_name = "workflowName"];</code>
    * @return The workflowName.
    */
@@ -162,6 +186,10 @@ private static final long serialVersionUID = 0L;
     }
   }
   /**
+   * <pre>
+   * The name of the workflow it runs.
+   * </pre>
+   *
    * <code>string workflow_name = 3 [json_name = "workflowName"];</code>
    * @return The bytes for workflowName.
    */
@@ -183,6 +211,10 @@ private static final long serialVersionUID = 0L;
   public static final int STATE_FIELD_NUMBER = 4;
   private int state_ = 0;
   /**
+   * <pre>
+   * Where it stands.
+   * </pre>
+   *
    * <code>.tidings.v1.ExecutionState state = 4 [json_name = "state"];</code>
    * @return The enum numeric value on the wire for state.
    */
@@ -190,6 +222,10 @@ private static final long serialVersionUID = 0L;
     return state_;
   }
   /**
+   * <pre>
+   * Where it stands.
+   * </pre>
+   *
    * <code>.tidings.v1.ExecutionState state = 4 [json_name = "state"];</code>
    * @return The state.
    */
@@ -296,6 +332,10 @@ private static final long serialVersionUID = 0L;
   @SuppressWarnings("serial")
   private volatile java.lang.Object errorMessage_ = "";
   /**
+   * <pre>
+   * Why it failed; empty unless ERROR, CANCELLED or TIMED_OUT.
+   * </pre>
+   *
    * <code>string error_message = 7 [json_name = "errorMessage"];</code>
    * @return The errorMessage.
    */
@@ -313,6 +353,10 @@ private static final long serialVersionUID = 0L;
     }
   }
   /**
+   * <pre>
+   * Why it failed; empty unless ERROR, CANCELLED or TIMED_OUT.
+   * </pre>
+   *
    * <code>string error_message = 7 [json_name = "errorMessage"];</code>
    * @return The bytes for errorMessage.
    */
@@ -334,6 +378,10 @@ private static final long serialVersionUID = 0L;
   public static final int CREATE_TIME_FIELD_NUMBER = 8;
   private com.google.protobuf.Timestamp createTime_;
   /**
+   * <pre>
+   * When it started.
+   * </pre>
+   *
    * <code>.google.protobuf.Timestamp create_time = 8 [json_name = "createTime"];</code>
    * @return Whether the createTime field is set.
    */
@@ -342,6 +390,10 @@ private static final long serialVersionUID = 0L;
     return ((bitField0_ & 0x00000001) != 0);
   }
   /**
+   * <pre>
+   * When it started.
+   * </pre>
+   *
    * <code>.google.protobuf.Timestamp create_time = 8 [json_name = "createTime"];</code>
    * @return The createTime.
    */
@@ -350,6 +402,10 @@ private static final long serialVersionUID = 0L;
     return createTime_ == null ? com.google.protobuf.Timestamp.getDefaultInstance() : createTime_;
   }
   /**
+   * <pre>
+   * When it started.
+   * </pre>
+   *
    * <code>.google.protobuf.Timestamp create_time = 8 [json_name = "createTime"];</code>
    */
   @java.lang.Override
@@ -360,6 +416,10 @@ private static final long serialVersionUID = 0L;
   public static final int UPDATE_TIME_FIELD_NUMBER = 9;
   private com.google.protobuf.Timestamp updateTime_;
   /**
+   * <pre>
+   * When its state last changed.
+   * </pre>
+   *
    * <code>.google.protobuf.Timestamp update_time = 9 [json_name = "updateTime"];</code>
    * @return Whether the updateTime field is set.
    */
@@ -368,6 +428,10 @@ private static final long serialVersionUID = 0L;
     return ((bitField0_ & 0x00000002) != 0);
   }
   /**
+   * <pre>
+   * When its state last changed.
+   * </pre>
+   *
    * <code>.google.protobuf.Timestamp update_time = 9 [json_name = "updateTime"];</code>
    * @return The updateTime.
    */
@@ -376,6 +440,10 @@ private static final long serialVersionUID = 0L;
     return updateTime_ == null ? com.google.protobuf.Timestamp.getDefaultInstance() : updateTime_;
   }
   /**
+   * <pre>
+   * When its state last changed.
+   * </pre>
+   *
    * <code>.google.protobuf.Timestamp update_time = 9 [json_name = "updateTime"];</code>
    */
   @java.lang.Override
@@ -386,6 +454,10 @@ private static final long serialVersionUID = 0L;
   public static final int END_TIME_FIELD_NUMBER = 10;
   private com.google.protobuf.Timestamp endTime_;
   /**
+   * <pre>
+   * When it ended; unset while it runs.
+   * </pre>
+   *
    * <code>.google.protobuf.Timestamp end_time = 10 [json_name = "endTime"];</code>
    * @return Whether the endTime field is set.
    */
@@ -394,6 +466,10 @@ private static final long serialVersionUID = 0L;
     return ((bitField0_ & 0x00000004) != 0);
   }
   /**
+   * <pre>
+   * When it ended; unset while it runs.
+   * </pre>
+   *
    * <code>.google.protobuf.Timestamp end_time = 10 [json_name = "endTime"];</code>
    * @return The endTime.
    */
@@ -402,6 +478,10 @@ private static final long serialVersionUID = 0L;
     return endTime_ == null ? com.google.protobuf.Timestamp.getDefaultInstance() : endTime_;
   }
   /**
+   * <pre>
+   * When it ended; unset while it runs.
+   * </pre>
+   *
    * <code>.google.protobuf.Timestamp end_time = 10 [json_name = "endTime"];</code>
    */
   @java.lang.Override
@@ -413,6 +493,10 @@ private static final long serialVersionUID = 0L;
   @SuppressWarnings("serial")
   private volatile java.lang.Object requestId_ = "";
   /**
+   * <pre>
+   * The request_id StartExecution was given (empty: none).
+   * </pre>
+   *
    * <code>string request_id = 11 [json_name = "requestId"];</code>
    * @return The requestId.
    */
@@ -430,6 +514,10 @@ private static final long serialVersionUID = 0L;
     }
   }
   /**
+   * <pre>
+   * The request_id StartExecution was given (empty: none).
+   * </pre>
+   *
    * <code>string request_id = 11 [json_name = "requestId"];</code>
    * @return The bytes for requestId.
    */
@@ -452,6 +540,10 @@ private static final long serialVersionUID = 0L;
   @SuppressWarnings("serial")
   private java.util.List<dev.tidings.v1.NotifyTarget> notify_;
   /**
+   * <pre>
+   * The notify targets it was started with.
+   * </pre>
+   *
    * <code>repeated .tidings.v1.NotifyTarget notify = 12 [json_name = "notify"];</code>
    */
   @java.lang.Override
@@ -459,6 +551,10 @@ private static final long serialVersionUID = 0L;
     return notify_;
   }
   /**
+   * <pre>
+   * The notify targets it was started with.
+   * </pre>
+   *
    * <code>repeated .tidings.v1.NotifyTarget notify = 12 [json_name = "notify"];</code>
    */
   @java.lang.Override
@@ -467,6 +563,10 @@ private static final long serialVersionUID = 0L;
     return notify_;
   }
   /**
+   * <pre>
+   * The notify targets it was started with.
+   * </pre>
+   *
    * <code>repeated .tidings.v1.NotifyTarget notify = 12 [json_name = "notify"];</code>
    */
   @java.lang.Override
@@ -474,6 +574,10 @@ private static final long serialVersionUID = 0L;
     return notify_.size();
   }
   /**
+   * <pre>
+   * The notify targets it was started with.
+   * </pre>
+   *
    * <code>repeated .tidings.v1.NotifyTarget notify = 12 [json_name = "notify"];</code>
    */
   @java.lang.Override
@@ -481,6 +585,10 @@ private static final long serialVersionUID = 0L;
     return notify_.get(index);
   }
   /**
+   * <pre>
+   * The notify targets it was started with.
+   * </pre>
+   *
    * <code>repeated .tidings.v1.NotifyTarget notify = 12 [json_name = "notify"];</code>
    */
   @java.lang.Override
@@ -1156,6 +1264,10 @@ private static final long serialVersionUID = 0L;
     return builder;
   }
   /**
+   * <pre>
+   * Execution is one run of a workflow with its input.
+   * </pre>
+   *
    * Protobuf type {@code tidings.v1.Execution}
    */
   public static final class Builder extends
@@ -1658,6 +1770,10 @@ private static final long serialVersionUID = 0L;
 
     private java.lang.Object id_ = "";
     /**
+     * <pre>
+     * Server-assigned id.
+     * </pre>
+     *
      * <code>string id = 1 [json_name = "id"];</code>
      * @return The id.
      */
@@ -1674,6 +1790,10 @@ private static final long serialVersionUID = 0L;
       }
     }
     /**
+     * <pre>
+     * Server-assigned id.
+     * </pre>
+     *
      * <code>string id = 1 [json_name = "id"];</code>
      * @return The bytes for id.
      */
@@ -1691,6 +1811,10 @@ private static final long serialVersionUID = 0L;
       }
     }
     /**
+     * <pre>
+     * Server-assigned id.
+     * </pre>
+     *
      * <code>string id = 1 [json_name = "id"];</code>
      * @param value The id to set.
      * @return This builder for chaining.
@@ -1704,6 +1828,10 @@ private static final long serialVersionUID = 0L;
       return this;
     }
     /**
+     * <pre>
+     * Server-assigned id.
+     * </pre>
+     *
      * <code>string id = 1 [json_name = "id"];</code>
      * @return This builder for chaining.
      */
@@ -1714,6 +1842,10 @@ private static final long serialVersionUID = 0L;
       return this;
     }
     /**
+     * <pre>
+     * Server-assigned id.
+     * </pre>
+     *
      * <code>string id = 1 [json_name = "id"];</code>
      * @param value The bytes for id to set.
      * @return This builder for chaining.
@@ -1730,6 +1862,10 @@ private static final long serialVersionUID = 0L;
 
     private java.lang.Object workflowId_ = "";
     /**
+     * <pre>
+     * The id of the workflow it runs.
+     * </pre>
+     *
      * <code>string workflow_id = 2 [json_name = "workflowId"];</code>
      * @return The workflowId.
      */
@@ -1746,6 +1882,10 @@ private static final long serialVersionUID = 0L;
       }
     }
     /**
+     * <pre>
+     * The id of the workflow it runs.
+     * </pre>
+     *
      * <code>string workflow_id = 2 [json_name = "workflowId"];</code>
      * @return The bytes for workflowId.
      */
@@ -1763,6 +1903,10 @@ private static final long serialVersionUID = 0L;
       }
     }
     /**
+     * <pre>
+     * The id of the workflow it runs.
+     * </pre>
+     *
      * <code>string workflow_id = 2 [json_name = "workflowId"];</code>
      * @param value The workflowId to set.
      * @return This builder for chaining.
@@ -1776,6 +1920,10 @@ private static final long serialVersionUID = 0L;
       return this;
     }
     /**
+     * <pre>
+     * The id of the workflow it runs.
+     * </pre>
+     *
      * <code>string workflow_id = 2 [json_name = "workflowId"];</code>
      * @return This builder for chaining.
      */
@@ -1786,6 +1934,10 @@ private static final long serialVersionUID = 0L;
       return this;
     }
     /**
+     * <pre>
+     * The id of the workflow it runs.
+     * </pre>
+     *
      * <code>string workflow_id = 2 [json_name = "workflowId"];</code>
      * @param value The bytes for workflowId to set.
      * @return This builder for chaining.
@@ -1802,6 +1954,10 @@ private static final long serialVersionUID = 0L;
 
     private java.lang.Object workflowName_ = "";
     /**
+     * <pre>
+     * The name of the workflow it runs.
+     * </pre>
+     *
      * <code>string workflow_name = 3 [json_name = "workflowName"];</code>
      * @return The workflowName.
      */
@@ -1818,6 +1974,10 @@ private static final long serialVersionUID = 0L;
       }
     }
     /**
+     * <pre>
+     * The name of the workflow it runs.
+     * </pre>
+     *
      * <code>string workflow_name = 3 [json_name = "workflowName"];</code>
      * @return The bytes for workflowName.
      */
@@ -1835,6 +1995,10 @@ private static final long serialVersionUID = 0L;
       }
     }
     /**
+     * <pre>
+     * The name of the workflow it runs.
+     * </pre>
+     *
      * <code>string workflow_name = 3 [json_name = "workflowName"];</code>
      * @param value The workflowName to set.
      * @return This builder for chaining.
@@ -1848,6 +2012,10 @@ private static final long serialVersionUID = 0L;
       return this;
     }
     /**
+     * <pre>
+     * The name of the workflow it runs.
+     * </pre>
+     *
      * <code>string workflow_name = 3 [json_name = "workflowName"];</code>
      * @return This builder for chaining.
      */
@@ -1858,6 +2026,10 @@ private static final long serialVersionUID = 0L;
       return this;
     }
     /**
+     * <pre>
+     * The name of the workflow it runs.
+     * </pre>
+     *
      * <code>string workflow_name = 3 [json_name = "workflowName"];</code>
      * @param value The bytes for workflowName to set.
      * @return This builder for chaining.
@@ -1874,6 +2046,10 @@ private static final long serialVersionUID = 0L;
 
     private int state_ = 0;
     /**
+     * <pre>
+     * Where it stands.
+     * </pre>
+     *
      * <code>.tidings.v1.ExecutionState state = 4 [json_name = "state"];</code>
      * @return The enum numeric value on the wire for state.
      */
@@ -1881,6 +2057,10 @@ private static final long serialVersionUID = 0L;
       return state_;
     }
     /**
+     * <pre>
+     * Where it stands.
+     * </pre>
+     *
      * <code>.tidings.v1.ExecutionState state = 4 [json_name = "state"];</code>
      * @param value The enum numeric value on the wire for state to set.
      * @return This builder for chaining.
@@ -1892,6 +2072,10 @@ private static final long serialVersionUID = 0L;
       return this;
     }
     /**
+     * <pre>
+     * Where it stands.
+     * </pre>
+     *
      * <code>.tidings.v1.ExecutionState state = 4 [json_name = "state"];</code>
      * @return The state.
      */
@@ -1901,6 +2085,10 @@ private static final long serialVersionUID = 0L;
       return result == null ? dev.tidings.v1.ExecutionState.UNRECOGNIZED : result;
     }
     /**
+     * <pre>
+     * Where it stands.
+     * </pre>
+     *
      * <code>.tidings.v1.ExecutionState state = 4 [json_name = "state"];</code>
      * @param value The state to set.
      * @throws IllegalArgumentException if UNRECOGNIZED is provided.
@@ -1914,6 +2102,10 @@ private static final long serialVersionUID = 0L;
       return this;
     }
     /**
+     * <pre>
+     * Where it stands.
+     * </pre>
+     *
      * <code>.tidings.v1.ExecutionState state = 4 [json_name = "state"];</code>
      * @return This builder for chaining.
      */
@@ -2110,6 +2302,10 @@ private static final long serialVersionUID = 0L;
 
     private java.lang.Object errorMessage_ = "";
     /**
+     * <pre>
+     * Why it failed; empty unless ERROR, CANCELLED or TIMED_OUT.
+     * </pre>
+     *
      * <code>string error_message = 7 [json_name = "errorMessage"];</code>
      * @return The errorMessage.
      */
@@ -2126,6 +2322,10 @@ private static final long serialVersionUID = 0L;
       }
     }
     /**
+     * <pre>
+     * Why it failed; empty unless ERROR, CANCELLED or TIMED_OUT.
+     * </pre>
+     *
      * <code>string error_message = 7 [json_name = "errorMessage"];</code>
      * @return The bytes for errorMessage.
      */
@@ -2143,6 +2343,10 @@ private static final long serialVersionUID = 0L;
       }
     }
     /**
+     * <pre>
+     * Why it failed; empty unless ERROR, CANCELLED or TIMED_OUT.
+     * </pre>
+     *
      * <code>string error_message = 7 [json_name = "errorMessage"];</code>
      * @param value The errorMessage to set.
      * @return This builder for chaining.
@@ -2156,6 +2360,10 @@ private static final long serialVersionUID = 0L;
       return this;
     }
     /**
+     * <pre>
+     * Why it failed; empty unless ERROR, CANCELLED or TIMED_OUT.
+     * </pre>
+     *
      * <code>string error_message = 7 [json_name = "errorMessage"];</code>
      * @return This builder for chaining.
      */
@@ -2166,6 +2374,10 @@ private static final long serialVersionUID = 0L;
       return this;
     }
     /**
+     * <pre>
+     * Why it failed; empty unless ERROR, CANCELLED or TIMED_OUT.
+     * </pre>
+     *
      * <code>string error_message = 7 [json_name = "errorMessage"];</code>
      * @param value The bytes for errorMessage to set.
      * @return This builder for chaining.
@@ -2184,6 +2396,10 @@ private static final long serialVersionUID = 0L;
     private com.google.protobuf.SingleFieldBuilder<
         com.google.protobuf.Timestamp, com.google.protobuf.Timestamp.Builder, com.google.protobuf.TimestampOrBuilder> createTimeBuilder_;
     /**
+     * <pre>
+     * When it started.
+     * </pre>
+     *
      * <code>.google.protobuf.Timestamp create_time = 8 [json_name = "createTime"];</code>
      * @return Whether the createTime field is set.
      */
@@ -2191,6 +2407,10 @@ private static final long serialVersionUID = 0L;
       return ((bitField0_ & 0x00000080) != 0);
     }
     /**
+     * <pre>
+     * When it started.
+     * </pre>
+     *
      * <code>.google.protobuf.Timestamp create_time = 8 [json_name = "createTime"];</code>
      * @return The createTime.
      */
@@ -2202,6 +2422,10 @@ private static final long serialVersionUID = 0L;
       }
     }
     /**
+     * <pre>
+     * When it started.
+     * </pre>
+     *
      * <code>.google.protobuf.Timestamp create_time = 8 [json_name = "createTime"];</code>
      */
     public Builder setCreateTime(com.google.protobuf.Timestamp value) {
@@ -2216,6 +2440,10 @@ private static final long serialVersionUID = 0L;
       return this;
     }
     /**
+     * <pre>
+     * When it started.
+     * </pre>
+     *
      * <code>.google.protobuf.Timestamp create_time = 8 [json_name = "createTime"];</code>
      */
     public Builder setCreateTime(
@@ -2230,6 +2458,10 @@ private static final long serialVersionUID = 0L;
       return this;
     }
     /**
+     * <pre>
+     * When it started.
+     * </pre>
+     *
      * <code>.google.protobuf.Timestamp create_time = 8 [json_name = "createTime"];</code>
      */
     public Builder mergeCreateTime(com.google.protobuf.Timestamp value) {
@@ -2251,6 +2483,10 @@ private static final long serialVersionUID = 0L;
       return this;
     }
     /**
+     * <pre>
+     * When it started.
+     * </pre>
+     *
      * <code>.google.protobuf.Timestamp create_time = 8 [json_name = "createTime"];</code>
      */
     public Builder clearCreateTime() {
@@ -2264,6 +2500,10 @@ private static final long serialVersionUID = 0L;
       return this;
     }
     /**
+     * <pre>
+     * When it started.
+     * </pre>
+     *
      * <code>.google.protobuf.Timestamp create_time = 8 [json_name = "createTime"];</code>
      */
     public com.google.protobuf.Timestamp.Builder getCreateTimeBuilder() {
@@ -2272,6 +2512,10 @@ private static final long serialVersionUID = 0L;
       return internalGetCreateTimeFieldBuilder().getBuilder();
     }
     /**
+     * <pre>
+     * When it started.
+     * </pre>
+     *
      * <code>.google.protobuf.Timestamp create_time = 8 [json_name = "createTime"];</code>
      */
     public com.google.protobuf.TimestampOrBuilder getCreateTimeOrBuilder() {
@@ -2283,6 +2527,10 @@ private static final long serialVersionUID = 0L;
       }
     }
     /**
+     * <pre>
+     * When it started.
+     * </pre>
+     *
      * <code>.google.protobuf.Timestamp create_time = 8 [json_name = "createTime"];</code>
      */
     private com.google.protobuf.SingleFieldBuilder<
@@ -2303,6 +2551,10 @@ private static final long serialVersionUID = 0L;
     private com.google.protobuf.SingleFieldBuilder<
         com.google.protobuf.Timestamp, com.google.protobuf.Timestamp.Builder, com.google.protobuf.TimestampOrBuilder> updateTimeBuilder_;
     /**
+     * <pre>
+     * When its state last changed.
+     * </pre>
+     *
      * <code>.google.protobuf.Timestamp update_time = 9 [json_name = "updateTime"];</code>
      * @return Whether the updateTime field is set.
      */
@@ -2310,6 +2562,10 @@ private static final long serialVersionUID = 0L;
       return ((bitField0_ & 0x00000100) != 0);
     }
     /**
+     * <pre>
+     * When its state last changed.
+     * </pre>
+     *
      * <code>.google.protobuf.Timestamp update_time = 9 [json_name = "updateTime"];</code>
      * @return The updateTime.
      */
@@ -2321,6 +2577,10 @@ private static final long serialVersionUID = 0L;
       }
     }
     /**
+     * <pre>
+     * When its state last changed.
+     * </pre>
+     *
      * <code>.google.protobuf.Timestamp update_time = 9 [json_name = "updateTime"];</code>
      */
     public Builder setUpdateTime(com.google.protobuf.Timestamp value) {
@@ -2335,6 +2595,10 @@ private static final long serialVersionUID = 0L;
       return this;
     }
     /**
+     * <pre>
+     * When its state last changed.
+     * </pre>
+     *
      * <code>.google.protobuf.Timestamp update_time = 9 [json_name = "updateTime"];</code>
      */
     public Builder setUpdateTime(
@@ -2349,6 +2613,10 @@ private static final long serialVersionUID = 0L;
       return this;
     }
     /**
+     * <pre>
+     * When its state last changed.
+     * </pre>
+     *
      * <code>.google.protobuf.Timestamp update_time = 9 [json_name = "updateTime"];</code>
      */
     public Builder mergeUpdateTime(com.google.protobuf.Timestamp value) {
@@ -2370,6 +2638,10 @@ private static final long serialVersionUID = 0L;
       return this;
     }
     /**
+     * <pre>
+     * When its state last changed.
+     * </pre>
+     *
      * <code>.google.protobuf.Timestamp update_time = 9 [json_name = "updateTime"];</code>
      */
     public Builder clearUpdateTime() {
@@ -2383,6 +2655,10 @@ private static final long serialVersionUID = 0L;
       return this;
     }
     /**
+     * <pre>
+     * When its state last changed.
+     * </pre>
+     *
      * <code>.google.protobuf.Timestamp update_time = 9 [json_name = "updateTime"];</code>
      */
     public com.google.protobuf.Timestamp.Builder getUpdateTimeBuilder() {
@@ -2391,6 +2667,10 @@ private static final long serialVersionUID = 0L;
       return internalGetUpdateTimeFieldBuilder().getBuilder();
     }
     /**
+     * <pre>
+     * When its state last changed.
+     * </pre>
+     *
      * <code>.google.protobuf.Timestamp update_time = 9 [json_name = "updateTime"];</code>
      */
     public com.google.protobuf.TimestampOrBuilder getUpdateTimeOrBuilder() {
@@ -2402,6 +2682,10 @@ private static final long serialVersionUID = 0L;
       }
     }
     /**
+     * <pre>
+     * When its state last changed.
+     * </pre>
+     *
      * <code>.google.protobuf.Timestamp update_time = 9 [json_name = "updateTime"];</code>
      */
     private com.google.protobuf.SingleFieldBuilder<
@@ -2422,6 +2706,10 @@ private static final long serialVersionUID = 0L;
     private com.google.protobuf.SingleFieldBuilder<
         com.google.protobuf.Timestamp, com.google.protobuf.Timestamp.Builder, com.google.protobuf.TimestampOrBuilder> endTimeBuilder_;
     /**
+     * <pre>
+     * When it ended; unset while it runs.
+     * </pre>
+     *
      * <code>.google.protobuf.Timestamp end_time = 10 [json_name = "endTime"];</code>
      * @return Whether the endTime field is set.
      */
@@ -2429,6 +2717,10 @@ private static final long serialVersionUID = 0L;
       return ((bitField0_ & 0x00000200) != 0);
     }
     /**
+     * <pre>
+     * When it ended; unset while it runs.
+     * </pre>
+     *
      * <code>.google.protobuf.Timestamp end_time = 10 [json_name = "endTime"];</code>
      * @return The endTime.
      */
@@ -2440,6 +2732,10 @@ private static final long serialVersionUID = 0L;
       }
     }
     /**
+     * <pre>
+     * When it ended; unset while it runs.
+     * </pre>
+     *
      * <code>.google.protobuf.Timestamp end_time = 10 [json_name = "endTime"];</code>
      */
     public Builder setEndTime(com.google.protobuf.Timestamp value) {
@@ -2454,6 +2750,10 @@ private static final long serialVersionUID = 0L;
       return this;
     }
     /**
+     * <pre>
+     * When it ended; unset while it runs.
+     * </pre>
+     *
      * <code>.google.protobuf.Timestamp end_time = 10 [json_name = "endTime"];</code>
      */
     public Builder setEndTime(
@@ -2468,6 +2768,10 @@ private static final long serialVersionUID = 0L;
       return this;
     }
     /**
+     * <pre>
+     * When it ended; unset while it runs.
+     * </pre>
+     *
      * <code>.google.protobuf.Timestamp end_time = 10 [json_name = "endTime"];</code>
      */
     public Builder mergeEndTime(com.google.protobuf.Timestamp value) {
@@ -2489,6 +2793,10 @@ private static final long serialVersionUID = 0L;
       return this;
     }
     /**
+     * <pre>
+     * When it ended; unset while it runs.
+     * </pre>
+     *
      * <code>.google.protobuf.Timestamp end_time = 10 [json_name = "endTime"];</code>
      */
     public Builder clearEndTime() {
@@ -2502,6 +2810,10 @@ private static final long serialVersionUID = 0L;
       return this;
     }
     /**
+     * <pre>
+     * When it ended; unset while it runs.
+     * </pre>
+     *
      * <code>.google.protobuf.Timestamp end_time = 10 [json_name = "endTime"];</code>
      */
     public com.google.protobuf.Timestamp.Builder getEndTimeBuilder() {
@@ -2510,6 +2822,10 @@ private static final long serialVersionUID = 0L;
       return internalGetEndTimeFieldBuilder().getBuilder();
     }
     /**
+     * <pre>
+     * When it ended; unset while it runs.
+     * </pre>
+     *
      * <code>.google.protobuf.Timestamp end_time = 10 [json_name = "endTime"];</code>
      */
     public com.google.protobuf.TimestampOrBuilder getEndTimeOrBuilder() {
@@ -2521,6 +2837,10 @@ private static final long serialVersionUID = 0L;
       }
     }
     /**
+     * <pre>
+     * When it ended; unset while it runs.
+     * </pre>
+     *
      * <code>.google.protobuf.Timestamp end_time = 10 [json_name = "endTime"];</code>
      */
     private com.google.protobuf.SingleFieldBuilder<
@@ -2539,6 +2859,10 @@ private static final long serialVersionUID = 0L;
 
     private java.lang.Object requestId_ = "";
     /**
+     * <pre>
+     * The request_id StartExecution was given (empty: none).
+     * </pre>
+     *
      * <code>string request_id = 11 [json_name = "requestId"];</code>
      * @return The requestId.
      */
@@ -2555,6 +2879,10 @@ private static final long serialVersionUID = 0L;
       }
     }
     /**
+     * <pre>
+     * The request_id StartExecution was given (empty: none).
+     * </pre>
+     *
      * <code>string request_id = 11 [json_name = "requestId"];</code>
      * @return The bytes for requestId.
      */
@@ -2572,6 +2900,10 @@ private static final long serialVersionUID = 0L;
       }
     }
     /**
+     * <pre>
+     * The request_id StartExecution was given (empty: none).
+     * </pre>
+     *
      * <code>string request_id = 11 [json_name = "requestId"];</code>
      * @param value The requestId to set.
      * @return This builder for chaining.
@@ -2585,6 +2917,10 @@ private static final long serialVersionUID = 0L;
       return this;
     }
     /**
+     * <pre>
+     * The request_id StartExecution was given (empty: none).
+     * </pre>
+     *
      * <code>string request_id = 11 [json_name = "requestId"];</code>
      * @return This builder for chaining.
      */
@@ -2595,6 +2931,10 @@ private static final long serialVersionUID = 0L;
       return this;
     }
     /**
+     * <pre>
+     * The request_id StartExecution was given (empty: none).
+     * </pre>
+     *
      * <code>string request_id = 11 [json_name = "requestId"];</code>
      * @param value The bytes for requestId to set.
      * @return This builder for chaining.
@@ -2622,6 +2962,10 @@ private static final long serialVersionUID = 0L;
         dev.tidings.v1.NotifyTarget, dev.tidings.v1.NotifyTarget.Builder, dev.tidings.v1.NotifyTargetOrBuilder> notifyBuilder_;
 
     /**
+     * <pre>
+     * The notify targets it was started with.
+     * </pre>
+     *
      * <code>repeated .tidings.v1.NotifyTarget notify = 12 [json_name = "notify"];</code>
      */
     public java.util.List<dev.tidings.v1.NotifyTarget> getNotifyList() {
@@ -2632,6 +2976,10 @@ private static final long serialVersionUID = 0L;
       }
     }
     /**
+     * <pre>
+     * The notify targets it was started with.
+     * </pre>
+     *
      * <code>repeated .tidings.v1.NotifyTarget notify = 12 [json_name = "notify"];</code>
      */
     public int getNotifyCount() {
@@ -2642,6 +2990,10 @@ private static final long serialVersionUID = 0L;
       }
     }
     /**
+     * <pre>
+     * The notify targets it was started with.
+     * </pre>
+     *
      * <code>repeated .tidings.v1.NotifyTarget notify = 12 [json_name = "notify"];</code>
      */
     public dev.tidings.v1.NotifyTarget getNotify(int index) {
@@ -2652,6 +3004,10 @@ private static final long serialVersionUID = 0L;
       }
     }
     /**
+     * <pre>
+     * The notify targets it was started with.
+     * </pre>
+     *
      * <code>repeated .tidings.v1.NotifyTarget notify = 12 [json_name = "notify"];</code>
      */
     public Builder setNotify(
@@ -2667,6 +3023,10 @@ private static final long serialVersionUID = 0L;
       return this;
     }
     /**
+     * <pre>
+     * The notify targets it was started with.
+     * </pre>
+     *
      * <code>repeated .tidings.v1.NotifyTarget notify = 12 [json_name = "notify"];</code>
      */
     public Builder setNotify(
@@ -2681,6 +3041,10 @@ private static final long serialVersionUID = 0L;
       return this;
     }
     /**
+     * <pre>
+     * The notify targets it was started with.
+     * </pre>
+     *
      * <code>repeated .tidings.v1.NotifyTarget notify = 12 [json_name = "notify"];</code>
      */
     public Builder addNotify(dev.tidings.v1.NotifyTarget value) {
@@ -2695,6 +3059,10 @@ private static final long serialVersionUID = 0L;
       return this;
     }
     /**
+     * <pre>
+     * The notify targets it was started with.
+     * </pre>
+     *
      * <code>repeated .tidings.v1.NotifyTarget notify = 12 [json_name = "notify"];</code>
      */
     public Builder addNotify(
@@ -2710,6 +3078,10 @@ private static final long serialVersionUID = 0L;
       return this;
     }
     /**
+     * <pre>
+     * The notify targets it was started with.
+     * </pre>
+     *
      * <code>repeated .tidings.v1.NotifyTarget notify = 12 [json_name = "notify"];</code>
      */
     public Builder addNotify(
@@ -2724,6 +3096,10 @@ private static final long serialVersionUID = 0L;
       return this;
     }
     /**
+     * <pre>
+     * The notify targets it was started with.
+     * </pre>
+     *
      * <code>repeated .tidings.v1.NotifyTarget notify = 12 [json_name = "notify"];</code>
      */
     public Builder addNotify(
@@ -2738,6 +3114,10 @@ private static final long serialVersionUID = 0L;
       return this;
     }
     /**
+     * <pre>
+     * The notify targets it was started with.
+     * </pre>
+     *
      * <code>repeated .tidings.v1.NotifyTarget notify = 12 [json_name = "notify"];</code>
      */
     public Builder addAllNotify(
@@ -2753,6 +3133,10 @@ private static final long serialVersionUID = 0L;
       return this;
     }
     /**
+     * <pre>
+     * The notify targets it was started with.
+     * </pre>
+     *
      * <code>repeated .tidings.v1.NotifyTarget notify = 12 [json_name = "notify"];</code>
      */
     public Builder clearNotify() {
@@ -2766,6 +3150,10 @@ private static final long serialVersionUID = 0L;
       return this;
     }
     /**
+     * <pre>
+     * The notify targets it was started with.
+     * </pre>
+     *
      * <code>repeated .tidings.v1.NotifyTarget notify = 12 [json_name = "notify"];</code>
      */
     public Builder removeNotify(int index) {
@@ -2779,6 +3167,10 @@ private static final long serialVersionUID = 0L;
       return this;
     }
     /**
+     * <pre>
+     * The notify targets it was started with.
+     * </pre>
+     *
      * <code>repeated .tidings.v1.NotifyTarget notify = 12 [json_name = "notify"];</code>
      */
     public dev.tidings.v1.NotifyTarget.Builder getNotifyBuilder(
@@ -2786,6 +3178,10 @@ private static final long serialVersionUID = 0L;
       return internalGetNotifyFieldBuilder().getBuilder(index);
     }
     /**
+     * <pre>
+     * The notify targets it was started with.
+     * </pre>
+     *
      * <code>repeated .tidings.v1.NotifyTarget notify = 12 [json_name = "notify"];</code>
      */
     public dev.tidings.v1.NotifyTargetOrBuilder getNotifyOrBuilder(
@@ -2796,6 +3192,10 @@ private static final long serialVersionUID = 0L;
       }
     }
     /**
+     * <pre>
+     * The notify targets it was started with.
+     * </pre>
+     *
      * <code>repeated .tidings.v1.NotifyTarget notify = 12 [json_name = "notify"];</code>
      */
     public java.util.List<? extends dev.tidings.v1.NotifyTargetOrBuilder> 
@@ -2807,6 +3207,10 @@ private static final long serialVersionUID = 0L;
       }
     }
     /**
+     * <pre>
+     * The notify targets it was started with.
+     * </pre>
+     *
      * <code>repeated .tidings.v1.NotifyTarget notify = 12 [json_name = "notify"];</code>
      */
     public dev.tidings.v1.NotifyTarget.Builder addNotifyBuilder() {
@@ -2814,6 +3218,10 @@ private static final long serialVersionUID = 0L;
           dev.tidings.v1.NotifyTarget.getDefaultInstance());
     }
     /**
+     * <pre>
+     * The notify targets it was started with.
+     * </pre>
+     *
      * <code>repeated .tidings.v1.NotifyTarget notify = 12 [json_name = "notify"];</code>
      */
     public dev.tidings.v1.NotifyTarget.Builder addNotifyBuilder(
@@ -2822,6 +3230,10 @@ private static final long serialVersionUID = 0L;
           index, dev.tidings.v1.NotifyTarget.getDefaultInstance());
     }
     /**
+     * <pre>
+     * The notify targets it was started with.
+     * </pre>
+     *
      * <code>repeated .tidings.v1.NotifyTarget notify = 12 [json_name = "notify"];</code>
      */
     public java.util.List<dev.tidings.v1.NotifyTarget.Builder> 

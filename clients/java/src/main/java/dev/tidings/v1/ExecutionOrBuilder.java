@@ -11,11 +11,19 @@ public interface ExecutionOrBuilder extends
     com.google.protobuf.MessageOrBuilder {
 
   /**
+   * <pre>
+   * Server-assigned id.
+   * </pre>
+   *
    * <code>string id = 1 [json_name = "id"];</code>
    * @return The id.
    */
   java.lang.String getId();
   /**
+   * <pre>
+   * Server-assigned id.
+   * </pre>
+   *
    * <code>string id = 1 [json_name = "id"];</code>
    * @return The bytes for id.
    */
@@ -23,11 +31,19 @@ public interface ExecutionOrBuilder extends
       getIdBytes();
 
   /**
+   * <pre>
+   * The id of the workflow it runs.
+   * </pre>
+   *
    * <code>string workflow_id = 2 [json_name = "workflowId"];</code>
    * @return The workflowId.
    */
   java.lang.String getWorkflowId();
   /**
+   * <pre>
+   * The id of the workflow it runs.
+   * </pre>
+   *
    * <code>string workflow_id = 2 [json_name = "workflowId"];</code>
    * @return The bytes for workflowId.
    */
@@ -35,11 +51,19 @@ public interface ExecutionOrBuilder extends
       getWorkflowIdBytes();
 
   /**
+   * <pre>
+   * The name of the workflow it runs.
+   * </pre>
+   *
    * <code>string workflow_name = 3 [json_name = "workflowName"];</code>
    * @return The workflowName.
    */
   java.lang.String getWorkflowName();
   /**
+   * <pre>
+   * The name of the workflow it runs.
+   * </pre>
+   *
    * <code>string workflow_name = 3 [json_name = "workflowName"];</code>
    * @return The bytes for workflowName.
    */
@@ -47,11 +71,19 @@ public interface ExecutionOrBuilder extends
       getWorkflowNameBytes();
 
   /**
+   * <pre>
+   * Where it stands.
+   * </pre>
+   *
    * <code>.tidings.v1.ExecutionState state = 4 [json_name = "state"];</code>
    * @return The enum numeric value on the wire for state.
    */
   int getStateValue();
   /**
+   * <pre>
+   * Where it stands.
+   * </pre>
+   *
    * <code>.tidings.v1.ExecutionState state = 4 [json_name = "state"];</code>
    * @return The state.
    */
@@ -98,11 +130,19 @@ public interface ExecutionOrBuilder extends
       getOutputJsonBytes();
 
   /**
+   * <pre>
+   * Why it failed; empty unless ERROR, CANCELLED or TIMED_OUT.
+   * </pre>
+   *
    * <code>string error_message = 7 [json_name = "errorMessage"];</code>
    * @return The errorMessage.
    */
   java.lang.String getErrorMessage();
   /**
+   * <pre>
+   * Why it failed; empty unless ERROR, CANCELLED or TIMED_OUT.
+   * </pre>
+   *
    * <code>string error_message = 7 [json_name = "errorMessage"];</code>
    * @return The bytes for errorMessage.
    */
@@ -110,56 +150,100 @@ public interface ExecutionOrBuilder extends
       getErrorMessageBytes();
 
   /**
+   * <pre>
+   * When it started.
+   * </pre>
+   *
    * <code>.google.protobuf.Timestamp create_time = 8 [json_name = "createTime"];</code>
    * @return Whether the createTime field is set.
    */
   boolean hasCreateTime();
   /**
+   * <pre>
+   * When it started.
+   * </pre>
+   *
    * <code>.google.protobuf.Timestamp create_time = 8 [json_name = "createTime"];</code>
    * @return The createTime.
    */
   com.google.protobuf.Timestamp getCreateTime();
   /**
+   * <pre>
+   * When it started.
+   * </pre>
+   *
    * <code>.google.protobuf.Timestamp create_time = 8 [json_name = "createTime"];</code>
    */
   com.google.protobuf.TimestampOrBuilder getCreateTimeOrBuilder();
 
   /**
+   * <pre>
+   * When its state last changed.
+   * </pre>
+   *
    * <code>.google.protobuf.Timestamp update_time = 9 [json_name = "updateTime"];</code>
    * @return Whether the updateTime field is set.
    */
   boolean hasUpdateTime();
   /**
+   * <pre>
+   * When its state last changed.
+   * </pre>
+   *
    * <code>.google.protobuf.Timestamp update_time = 9 [json_name = "updateTime"];</code>
    * @return The updateTime.
    */
   com.google.protobuf.Timestamp getUpdateTime();
   /**
+   * <pre>
+   * When its state last changed.
+   * </pre>
+   *
    * <code>.google.protobuf.Timestamp update_time = 9 [json_name = "updateTime"];</code>
    */
   com.google.protobuf.TimestampOrBuilder getUpdateTimeOrBuilder();
 
   /**
+   * <pre>
+   * When it ended; unset while it runs.
+   * </pre>
+   *
    * <code>.google.protobuf.Timestamp end_time = 10 [json_name = "endTime"];</code>
    * @return Whether the endTime field is set.
    */
   boolean hasEndTime();
   /**
+   * <pre>
+   * When it ended; unset while it runs.
+   * </pre>
+   *
    * <code>.google.protobuf.Timestamp end_time = 10 [json_name = "endTime"];</code>
    * @return The endTime.
    */
   com.google.protobuf.Timestamp getEndTime();
   /**
+   * <pre>
+   * When it ended; unset while it runs.
+   * </pre>
+   *
    * <code>.google.protobuf.Timestamp end_time = 10 [json_name = "endTime"];</code>
    */
   com.google.protobuf.TimestampOrBuilder getEndTimeOrBuilder();
 
   /**
+   * <pre>
+   * The request_id StartExecution was given (empty: none).
+   * </pre>
+   *
    * <code>string request_id = 11 [json_name = "requestId"];</code>
    * @return The requestId.
    */
   java.lang.String getRequestId();
   /**
+   * <pre>
+   * The request_id StartExecution was given (empty: none).
+   * </pre>
+   *
    * <code>string request_id = 11 [json_name = "requestId"];</code>
    * @return The bytes for requestId.
    */
@@ -167,24 +251,44 @@ public interface ExecutionOrBuilder extends
       getRequestIdBytes();
 
   /**
+   * <pre>
+   * The notify targets it was started with.
+   * </pre>
+   *
    * <code>repeated .tidings.v1.NotifyTarget notify = 12 [json_name = "notify"];</code>
    */
   java.util.List<dev.tidings.v1.NotifyTarget> 
       getNotifyList();
   /**
+   * <pre>
+   * The notify targets it was started with.
+   * </pre>
+   *
    * <code>repeated .tidings.v1.NotifyTarget notify = 12 [json_name = "notify"];</code>
    */
   dev.tidings.v1.NotifyTarget getNotify(int index);
   /**
+   * <pre>
+   * The notify targets it was started with.
+   * </pre>
+   *
    * <code>repeated .tidings.v1.NotifyTarget notify = 12 [json_name = "notify"];</code>
    */
   int getNotifyCount();
   /**
+   * <pre>
+   * The notify targets it was started with.
+   * </pre>
+   *
    * <code>repeated .tidings.v1.NotifyTarget notify = 12 [json_name = "notify"];</code>
    */
   java.util.List<? extends dev.tidings.v1.NotifyTargetOrBuilder> 
       getNotifyOrBuilderList();
   /**
+   * <pre>
+   * The notify targets it was started with.
+   * </pre>
+   *
    * <code>repeated .tidings.v1.NotifyTarget notify = 12 [json_name = "notify"];</code>
    */
   dev.tidings.v1.NotifyTargetOrBuilder getNotifyOrBuilder(

@@ -439,6 +439,9 @@ public final class ExecutionServiceGrpc {
     }
 
     /**
+     * <pre>
+     * Returns an execution by id.
+     * </pre>
      */
     default void getExecution(dev.tidings.v1.GetExecutionRequest request,
         io.grpc.stub.StreamObserver<dev.tidings.v1.GetExecutionResponse> responseObserver) {
@@ -446,6 +449,10 @@ public final class ExecutionServiceGrpc {
     }
 
     /**
+     * <pre>
+     * Returns a page of executions in start order, optionally of one workflow and
+     * in one state.
+     * </pre>
      */
     default void listExecutions(dev.tidings.v1.ListExecutionsRequest request,
         io.grpc.stub.StreamObserver<dev.tidings.v1.ListExecutionsResponse> responseObserver) {
@@ -453,6 +460,9 @@ public final class ExecutionServiceGrpc {
     }
 
     /**
+     * <pre>
+     * Returns a page of an execution's tasks, in creation order.
+     * </pre>
      */
     default void listTasks(dev.tidings.v1.ListTasksRequest request,
         io.grpc.stub.StreamObserver<dev.tidings.v1.ListTasksResponse> responseObserver) {
@@ -460,6 +470,10 @@ public final class ExecutionServiceGrpc {
     }
 
     /**
+     * <pre>
+     * Pauses a running execution: running calls finish, nothing new starts until
+     * it is resumed.
+     * </pre>
      */
     default void pauseExecution(dev.tidings.v1.PauseExecutionRequest request,
         io.grpc.stub.StreamObserver<dev.tidings.v1.PauseExecutionResponse> responseObserver) {
@@ -467,6 +481,9 @@ public final class ExecutionServiceGrpc {
     }
 
     /**
+     * <pre>
+     * Resumes a paused execution: what waited starts.
+     * </pre>
      */
     default void resumeExecution(dev.tidings.v1.ResumeExecutionRequest request,
         io.grpc.stub.StreamObserver<dev.tidings.v1.ResumeExecutionResponse> responseObserver) {
@@ -575,6 +592,9 @@ public final class ExecutionServiceGrpc {
     }
 
     /**
+     * <pre>
+     * Returns an execution by id.
+     * </pre>
      */
     public void getExecution(dev.tidings.v1.GetExecutionRequest request,
         io.grpc.stub.StreamObserver<dev.tidings.v1.GetExecutionResponse> responseObserver) {
@@ -583,6 +603,10 @@ public final class ExecutionServiceGrpc {
     }
 
     /**
+     * <pre>
+     * Returns a page of executions in start order, optionally of one workflow and
+     * in one state.
+     * </pre>
      */
     public void listExecutions(dev.tidings.v1.ListExecutionsRequest request,
         io.grpc.stub.StreamObserver<dev.tidings.v1.ListExecutionsResponse> responseObserver) {
@@ -591,6 +615,9 @@ public final class ExecutionServiceGrpc {
     }
 
     /**
+     * <pre>
+     * Returns a page of an execution's tasks, in creation order.
+     * </pre>
      */
     public void listTasks(dev.tidings.v1.ListTasksRequest request,
         io.grpc.stub.StreamObserver<dev.tidings.v1.ListTasksResponse> responseObserver) {
@@ -599,6 +626,10 @@ public final class ExecutionServiceGrpc {
     }
 
     /**
+     * <pre>
+     * Pauses a running execution: running calls finish, nothing new starts until
+     * it is resumed.
+     * </pre>
      */
     public void pauseExecution(dev.tidings.v1.PauseExecutionRequest request,
         io.grpc.stub.StreamObserver<dev.tidings.v1.PauseExecutionResponse> responseObserver) {
@@ -607,6 +638,9 @@ public final class ExecutionServiceGrpc {
     }
 
     /**
+     * <pre>
+     * Resumes a paused execution: what waited starts.
+     * </pre>
      */
     public void resumeExecution(dev.tidings.v1.ResumeExecutionRequest request,
         io.grpc.stub.StreamObserver<dev.tidings.v1.ResumeExecutionResponse> responseObserver) {
@@ -704,6 +738,9 @@ public final class ExecutionServiceGrpc {
     }
 
     /**
+     * <pre>
+     * Returns an execution by id.
+     * </pre>
      */
     public dev.tidings.v1.GetExecutionResponse getExecution(dev.tidings.v1.GetExecutionRequest request) throws io.grpc.StatusException {
       return io.grpc.stub.ClientCalls.blockingV2UnaryCall(
@@ -711,6 +748,10 @@ public final class ExecutionServiceGrpc {
     }
 
     /**
+     * <pre>
+     * Returns a page of executions in start order, optionally of one workflow and
+     * in one state.
+     * </pre>
      */
     public dev.tidings.v1.ListExecutionsResponse listExecutions(dev.tidings.v1.ListExecutionsRequest request) throws io.grpc.StatusException {
       return io.grpc.stub.ClientCalls.blockingV2UnaryCall(
@@ -718,6 +759,9 @@ public final class ExecutionServiceGrpc {
     }
 
     /**
+     * <pre>
+     * Returns a page of an execution's tasks, in creation order.
+     * </pre>
      */
     public dev.tidings.v1.ListTasksResponse listTasks(dev.tidings.v1.ListTasksRequest request) throws io.grpc.StatusException {
       return io.grpc.stub.ClientCalls.blockingV2UnaryCall(
@@ -725,6 +769,10 @@ public final class ExecutionServiceGrpc {
     }
 
     /**
+     * <pre>
+     * Pauses a running execution: running calls finish, nothing new starts until
+     * it is resumed.
+     * </pre>
      */
     public dev.tidings.v1.PauseExecutionResponse pauseExecution(dev.tidings.v1.PauseExecutionRequest request) throws io.grpc.StatusException {
       return io.grpc.stub.ClientCalls.blockingV2UnaryCall(
@@ -732,6 +780,9 @@ public final class ExecutionServiceGrpc {
     }
 
     /**
+     * <pre>
+     * Resumes a paused execution: what waited starts.
+     * </pre>
      */
     public dev.tidings.v1.ResumeExecutionResponse resumeExecution(dev.tidings.v1.ResumeExecutionRequest request) throws io.grpc.StatusException {
       return io.grpc.stub.ClientCalls.blockingV2UnaryCall(
@@ -823,6 +874,9 @@ public final class ExecutionServiceGrpc {
     }
 
     /**
+     * <pre>
+     * Returns an execution by id.
+     * </pre>
      */
     public dev.tidings.v1.GetExecutionResponse getExecution(dev.tidings.v1.GetExecutionRequest request) {
       return io.grpc.stub.ClientCalls.blockingUnaryCall(
@@ -830,6 +884,10 @@ public final class ExecutionServiceGrpc {
     }
 
     /**
+     * <pre>
+     * Returns a page of executions in start order, optionally of one workflow and
+     * in one state.
+     * </pre>
      */
     public dev.tidings.v1.ListExecutionsResponse listExecutions(dev.tidings.v1.ListExecutionsRequest request) {
       return io.grpc.stub.ClientCalls.blockingUnaryCall(
@@ -837,6 +895,9 @@ public final class ExecutionServiceGrpc {
     }
 
     /**
+     * <pre>
+     * Returns a page of an execution's tasks, in creation order.
+     * </pre>
      */
     public dev.tidings.v1.ListTasksResponse listTasks(dev.tidings.v1.ListTasksRequest request) {
       return io.grpc.stub.ClientCalls.blockingUnaryCall(
@@ -844,6 +905,10 @@ public final class ExecutionServiceGrpc {
     }
 
     /**
+     * <pre>
+     * Pauses a running execution: running calls finish, nothing new starts until
+     * it is resumed.
+     * </pre>
      */
     public dev.tidings.v1.PauseExecutionResponse pauseExecution(dev.tidings.v1.PauseExecutionRequest request) {
       return io.grpc.stub.ClientCalls.blockingUnaryCall(
@@ -851,6 +916,9 @@ public final class ExecutionServiceGrpc {
     }
 
     /**
+     * <pre>
+     * Resumes a paused execution: what waited starts.
+     * </pre>
      */
     public dev.tidings.v1.ResumeExecutionResponse resumeExecution(dev.tidings.v1.ResumeExecutionRequest request) {
       return io.grpc.stub.ClientCalls.blockingUnaryCall(
@@ -943,6 +1011,9 @@ public final class ExecutionServiceGrpc {
     }
 
     /**
+     * <pre>
+     * Returns an execution by id.
+     * </pre>
      */
     public com.google.common.util.concurrent.ListenableFuture<dev.tidings.v1.GetExecutionResponse> getExecution(
         dev.tidings.v1.GetExecutionRequest request) {
@@ -951,6 +1022,10 @@ public final class ExecutionServiceGrpc {
     }
 
     /**
+     * <pre>
+     * Returns a page of executions in start order, optionally of one workflow and
+     * in one state.
+     * </pre>
      */
     public com.google.common.util.concurrent.ListenableFuture<dev.tidings.v1.ListExecutionsResponse> listExecutions(
         dev.tidings.v1.ListExecutionsRequest request) {
@@ -959,6 +1034,9 @@ public final class ExecutionServiceGrpc {
     }
 
     /**
+     * <pre>
+     * Returns a page of an execution's tasks, in creation order.
+     * </pre>
      */
     public com.google.common.util.concurrent.ListenableFuture<dev.tidings.v1.ListTasksResponse> listTasks(
         dev.tidings.v1.ListTasksRequest request) {
@@ -967,6 +1045,10 @@ public final class ExecutionServiceGrpc {
     }
 
     /**
+     * <pre>
+     * Pauses a running execution: running calls finish, nothing new starts until
+     * it is resumed.
+     * </pre>
      */
     public com.google.common.util.concurrent.ListenableFuture<dev.tidings.v1.PauseExecutionResponse> pauseExecution(
         dev.tidings.v1.PauseExecutionRequest request) {
@@ -975,6 +1057,9 @@ public final class ExecutionServiceGrpc {
     }
 
     /**
+     * <pre>
+     * Resumes a paused execution: what waited starts.
+     * </pre>
      */
     public com.google.common.util.concurrent.ListenableFuture<dev.tidings.v1.ResumeExecutionResponse> resumeExecution(
         dev.tidings.v1.ResumeExecutionRequest request) {

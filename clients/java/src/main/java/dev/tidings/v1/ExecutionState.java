@@ -16,26 +16,50 @@ package dev.tidings.v1;
 public enum ExecutionState
     implements com.google.protobuf.ProtocolMessageEnum {
   /**
+   * <pre>
+   * Unset (in a filter: any state).
+   * </pre>
+   *
    * <code>EXECUTION_STATE_UNSPECIFIED = 0;</code>
    */
   EXECUTION_STATE_UNSPECIFIED(0),
   /**
+   * <pre>
+   * Running: tasks are scheduled or under way.
+   * </pre>
+   *
    * <code>EXECUTION_STATE_RUNNING = 1;</code>
    */
   EXECUTION_STATE_RUNNING(1),
   /**
+   * <pre>
+   * Paused: nothing new starts until ResumeExecution.
+   * </pre>
+   *
    * <code>EXECUTION_STATE_PAUSED = 2;</code>
    */
   EXECUTION_STATE_PAUSED(2),
   /**
+   * <pre>
+   * Ended with success.
+   * </pre>
+   *
    * <code>EXECUTION_STATE_SUCCESS = 3;</code>
    */
   EXECUTION_STATE_SUCCESS(3),
   /**
+   * <pre>
+   * Ended with an error (RetryTask or SkipTask may re-run it).
+   * </pre>
+   *
    * <code>EXECUTION_STATE_ERROR = 4;</code>
    */
   EXECUTION_STATE_ERROR(4),
   /**
+   * <pre>
+   * Cancelled by CancelExecution (thain "killed").
+   * </pre>
+   *
    * <code>EXECUTION_STATE_CANCELLED = 5;</code>
    */
   EXECUTION_STATE_CANCELLED(5),
@@ -48,10 +72,18 @@ public enum ExecutionState
    */
   EXECUTION_STATE_TIMED_OUT(6),
   /**
+   * <pre>
+   * Running its rollback actions (RollbackExecution).
+   * </pre>
+   *
    * <code>EXECUTION_STATE_ROLLING_BACK = 7;</code>
    */
   EXECUTION_STATE_ROLLING_BACK(7),
   /**
+   * <pre>
+   * Its rollback actions have all run.
+   * </pre>
+   *
    * <code>EXECUTION_STATE_ROLLED_BACK = 8;</code>
    */
   EXECUTION_STATE_ROLLED_BACK(8),
@@ -68,26 +100,50 @@ public enum ExecutionState
       "ExecutionState");
   }
   /**
+   * <pre>
+   * Unset (in a filter: any state).
+   * </pre>
+   *
    * <code>EXECUTION_STATE_UNSPECIFIED = 0;</code>
    */
   public static final int EXECUTION_STATE_UNSPECIFIED_VALUE = 0;
   /**
+   * <pre>
+   * Running: tasks are scheduled or under way.
+   * </pre>
+   *
    * <code>EXECUTION_STATE_RUNNING = 1;</code>
    */
   public static final int EXECUTION_STATE_RUNNING_VALUE = 1;
   /**
+   * <pre>
+   * Paused: nothing new starts until ResumeExecution.
+   * </pre>
+   *
    * <code>EXECUTION_STATE_PAUSED = 2;</code>
    */
   public static final int EXECUTION_STATE_PAUSED_VALUE = 2;
   /**
+   * <pre>
+   * Ended with success.
+   * </pre>
+   *
    * <code>EXECUTION_STATE_SUCCESS = 3;</code>
    */
   public static final int EXECUTION_STATE_SUCCESS_VALUE = 3;
   /**
+   * <pre>
+   * Ended with an error (RetryTask or SkipTask may re-run it).
+   * </pre>
+   *
    * <code>EXECUTION_STATE_ERROR = 4;</code>
    */
   public static final int EXECUTION_STATE_ERROR_VALUE = 4;
   /**
+   * <pre>
+   * Cancelled by CancelExecution (thain "killed").
+   * </pre>
+   *
    * <code>EXECUTION_STATE_CANCELLED = 5;</code>
    */
   public static final int EXECUTION_STATE_CANCELLED_VALUE = 5;
@@ -100,10 +156,18 @@ public enum ExecutionState
    */
   public static final int EXECUTION_STATE_TIMED_OUT_VALUE = 6;
   /**
+   * <pre>
+   * Running its rollback actions (RollbackExecution).
+   * </pre>
+   *
    * <code>EXECUTION_STATE_ROLLING_BACK = 7;</code>
    */
   public static final int EXECUTION_STATE_ROLLING_BACK_VALUE = 7;
   /**
+   * <pre>
+   * Its rollback actions have all run.
+   * </pre>
+   *
    * <code>EXECUTION_STATE_ROLLED_BACK = 8;</code>
    */
   public static final int EXECUTION_STATE_ROLLED_BACK_VALUE = 8;

@@ -108,6 +108,10 @@ private static final long serialVersionUID = 0L;
   public static final int CREATE_TIME_FIELD_NUMBER = 2;
   private com.google.protobuf.Timestamp createTime_;
   /**
+   * <pre>
+   * When the execution started.
+   * </pre>
+   *
    * <code>.google.protobuf.Timestamp create_time = 2 [json_name = "createTime"];</code>
    * @return Whether the createTime field is set.
    */
@@ -116,6 +120,10 @@ private static final long serialVersionUID = 0L;
     return ((bitField0_ & 0x00000001) != 0);
   }
   /**
+   * <pre>
+   * When the execution started.
+   * </pre>
+   *
    * <code>.google.protobuf.Timestamp create_time = 2 [json_name = "createTime"];</code>
    * @return The createTime.
    */
@@ -124,6 +132,10 @@ private static final long serialVersionUID = 0L;
     return createTime_ == null ? com.google.protobuf.Timestamp.getDefaultInstance() : createTime_;
   }
   /**
+   * <pre>
+   * When the execution started.
+   * </pre>
+   *
    * <code>.google.protobuf.Timestamp create_time = 2 [json_name = "createTime"];</code>
    */
   @java.lang.Override
@@ -134,6 +146,10 @@ private static final long serialVersionUID = 0L;
   public static final int END_TIME_FIELD_NUMBER = 3;
   private com.google.protobuf.Timestamp endTime_;
   /**
+   * <pre>
+   * When the execution ended.
+   * </pre>
+   *
    * <code>.google.protobuf.Timestamp end_time = 3 [json_name = "endTime"];</code>
    * @return Whether the endTime field is set.
    */
@@ -142,6 +158,10 @@ private static final long serialVersionUID = 0L;
     return ((bitField0_ & 0x00000002) != 0);
   }
   /**
+   * <pre>
+   * When the execution ended.
+   * </pre>
+   *
    * <code>.google.protobuf.Timestamp end_time = 3 [json_name = "endTime"];</code>
    * @return The endTime.
    */
@@ -150,6 +170,10 @@ private static final long serialVersionUID = 0L;
     return endTime_ == null ? com.google.protobuf.Timestamp.getDefaultInstance() : endTime_;
   }
   /**
+   * <pre>
+   * When the execution ended.
+   * </pre>
+   *
    * <code>.google.protobuf.Timestamp end_time = 3 [json_name = "endTime"];</code>
    */
   @java.lang.Override
@@ -951,6 +975,10 @@ private static final long serialVersionUID = 0L;
     private com.google.protobuf.SingleFieldBuilder<
         com.google.protobuf.Timestamp, com.google.protobuf.Timestamp.Builder, com.google.protobuf.TimestampOrBuilder> createTimeBuilder_;
     /**
+     * <pre>
+     * When the execution started.
+     * </pre>
+     *
      * <code>.google.protobuf.Timestamp create_time = 2 [json_name = "createTime"];</code>
      * @return Whether the createTime field is set.
      */
@@ -958,6 +986,10 @@ private static final long serialVersionUID = 0L;
       return ((bitField0_ & 0x00000002) != 0);
     }
     /**
+     * <pre>
+     * When the execution started.
+     * </pre>
+     *
      * <code>.google.protobuf.Timestamp create_time = 2 [json_name = "createTime"];</code>
      * @return The createTime.
      */
@@ -969,6 +1001,10 @@ private static final long serialVersionUID = 0L;
       }
     }
     /**
+     * <pre>
+     * When the execution started.
+     * </pre>
+     *
      * <code>.google.protobuf.Timestamp create_time = 2 [json_name = "createTime"];</code>
      */
     public Builder setCreateTime(com.google.protobuf.Timestamp value) {
@@ -983,6 +1019,10 @@ private static final long serialVersionUID = 0L;
       return this;
     }
     /**
+     * <pre>
+     * When the execution started.
+     * </pre>
+     *
      * <code>.google.protobuf.Timestamp create_time = 2 [json_name = "createTime"];</code>
      */
     public Builder setCreateTime(
@@ -997,6 +1037,10 @@ private static final long serialVersionUID = 0L;
       return this;
     }
     /**
+     * <pre>
+     * When the execution started.
+     * </pre>
+     *
      * <code>.google.protobuf.Timestamp create_time = 2 [json_name = "createTime"];</code>
      */
     public Builder mergeCreateTime(com.google.protobuf.Timestamp value) {
@@ -1018,6 +1062,10 @@ private static final long serialVersionUID = 0L;
       return this;
     }
     /**
+     * <pre>
+     * When the execution started.
+     * </pre>
+     *
      * <code>.google.protobuf.Timestamp create_time = 2 [json_name = "createTime"];</code>
      */
     public Builder clearCreateTime() {
@@ -1031,6 +1079,10 @@ private static final long serialVersionUID = 0L;
       return this;
     }
     /**
+     * <pre>
+     * When the execution started.
+     * </pre>
+     *
      * <code>.google.protobuf.Timestamp create_time = 2 [json_name = "createTime"];</code>
      */
     public com.google.protobuf.Timestamp.Builder getCreateTimeBuilder() {
@@ -1039,6 +1091,10 @@ private static final long serialVersionUID = 0L;
       return internalGetCreateTimeFieldBuilder().getBuilder();
     }
     /**
+     * <pre>
+     * When the execution started.
+     * </pre>
+     *
      * <code>.google.protobuf.Timestamp create_time = 2 [json_name = "createTime"];</code>
      */
     public com.google.protobuf.TimestampOrBuilder getCreateTimeOrBuilder() {
@@ -1050,6 +1106,10 @@ private static final long serialVersionUID = 0L;
       }
     }
     /**
+     * <pre>
+     * When the execution started.
+     * </pre>
+     *
      * <code>.google.protobuf.Timestamp create_time = 2 [json_name = "createTime"];</code>
      */
     private com.google.protobuf.SingleFieldBuilder<
@@ -1070,6 +1130,10 @@ private static final long serialVersionUID = 0L;
     private com.google.protobuf.SingleFieldBuilder<
         com.google.protobuf.Timestamp, com.google.protobuf.Timestamp.Builder, com.google.protobuf.TimestampOrBuilder> endTimeBuilder_;
     /**
+     * <pre>
+     * When the execution ended.
+     * </pre>
+     *
      * <code>.google.protobuf.Timestamp end_time = 3 [json_name = "endTime"];</code>
      * @return Whether the endTime field is set.
      */
@@ -1077,6 +1141,10 @@ private static final long serialVersionUID = 0L;
       return ((bitField0_ & 0x00000004) != 0);
     }
     /**
+     * <pre>
+     * When the execution ended.
+     * </pre>
+     *
      * <code>.google.protobuf.Timestamp end_time = 3 [json_name = "endTime"];</code>
      * @return The endTime.
      */
@@ -1088,6 +1156,10 @@ private static final long serialVersionUID = 0L;
       }
     }
     /**
+     * <pre>
+     * When the execution ended.
+     * </pre>
+     *
      * <code>.google.protobuf.Timestamp end_time = 3 [json_name = "endTime"];</code>
      */
     public Builder setEndTime(com.google.protobuf.Timestamp value) {
@@ -1102,6 +1174,10 @@ private static final long serialVersionUID = 0L;
       return this;
     }
     /**
+     * <pre>
+     * When the execution ended.
+     * </pre>
+     *
      * <code>.google.protobuf.Timestamp end_time = 3 [json_name = "endTime"];</code>
      */
     public Builder setEndTime(
@@ -1116,6 +1192,10 @@ private static final long serialVersionUID = 0L;
       return this;
     }
     /**
+     * <pre>
+     * When the execution ended.
+     * </pre>
+     *
      * <code>.google.protobuf.Timestamp end_time = 3 [json_name = "endTime"];</code>
      */
     public Builder mergeEndTime(com.google.protobuf.Timestamp value) {
@@ -1137,6 +1217,10 @@ private static final long serialVersionUID = 0L;
       return this;
     }
     /**
+     * <pre>
+     * When the execution ended.
+     * </pre>
+     *
      * <code>.google.protobuf.Timestamp end_time = 3 [json_name = "endTime"];</code>
      */
     public Builder clearEndTime() {
@@ -1150,6 +1234,10 @@ private static final long serialVersionUID = 0L;
       return this;
     }
     /**
+     * <pre>
+     * When the execution ended.
+     * </pre>
+     *
      * <code>.google.protobuf.Timestamp end_time = 3 [json_name = "endTime"];</code>
      */
     public com.google.protobuf.Timestamp.Builder getEndTimeBuilder() {
@@ -1158,6 +1246,10 @@ private static final long serialVersionUID = 0L;
       return internalGetEndTimeFieldBuilder().getBuilder();
     }
     /**
+     * <pre>
+     * When the execution ended.
+     * </pre>
+     *
      * <code>.google.protobuf.Timestamp end_time = 3 [json_name = "endTime"];</code>
      */
     public com.google.protobuf.TimestampOrBuilder getEndTimeOrBuilder() {
@@ -1169,6 +1261,10 @@ private static final long serialVersionUID = 0L;
       }
     }
     /**
+     * <pre>
+     * When the execution ended.
+     * </pre>
+     *
      * <code>.google.protobuf.Timestamp end_time = 3 [json_name = "endTime"];</code>
      */
     private com.google.protobuf.SingleFieldBuilder<

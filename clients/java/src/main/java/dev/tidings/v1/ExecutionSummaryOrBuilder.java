@@ -31,31 +31,55 @@ public interface ExecutionSummaryOrBuilder extends
       getStateBytes();
 
   /**
+   * <pre>
+   * When the execution started.
+   * </pre>
+   *
    * <code>.google.protobuf.Timestamp create_time = 2 [json_name = "createTime"];</code>
    * @return Whether the createTime field is set.
    */
   boolean hasCreateTime();
   /**
+   * <pre>
+   * When the execution started.
+   * </pre>
+   *
    * <code>.google.protobuf.Timestamp create_time = 2 [json_name = "createTime"];</code>
    * @return The createTime.
    */
   com.google.protobuf.Timestamp getCreateTime();
   /**
+   * <pre>
+   * When the execution started.
+   * </pre>
+   *
    * <code>.google.protobuf.Timestamp create_time = 2 [json_name = "createTime"];</code>
    */
   com.google.protobuf.TimestampOrBuilder getCreateTimeOrBuilder();
 
   /**
+   * <pre>
+   * When the execution ended.
+   * </pre>
+   *
    * <code>.google.protobuf.Timestamp end_time = 3 [json_name = "endTime"];</code>
    * @return Whether the endTime field is set.
    */
   boolean hasEndTime();
   /**
+   * <pre>
+   * When the execution ended.
+   * </pre>
+   *
    * <code>.google.protobuf.Timestamp end_time = 3 [json_name = "endTime"];</code>
    * @return The endTime.
    */
   com.google.protobuf.Timestamp getEndTime();
   /**
+   * <pre>
+   * When the execution ended.
+   * </pre>
+   *
    * <code>.google.protobuf.Timestamp end_time = 3 [json_name = "endTime"];</code>
    */
   com.google.protobuf.TimestampOrBuilder getEndTimeOrBuilder();

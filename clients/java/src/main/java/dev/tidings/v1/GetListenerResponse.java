@@ -6,6 +6,10 @@
 package dev.tidings.v1;
 
 /**
+ * <pre>
+ * GetListenerResponse is the response of GetListener.
+ * </pre>
+ *
  * Protobuf type {@code tidings.v1.GetListenerResponse}
  */
 @com.google.protobuf.Generated
@@ -52,6 +56,10 @@ private static final long serialVersionUID = 0L;
   public static final int LISTENER_FIELD_NUMBER = 1;
   private dev.tidings.v1.Listener listener_;
   /**
+   * <pre>
+   * The listener as stored (never with its secrets).
+   * </pre>
+   *
    * <code>.tidings.v1.Listener listener = 1 [json_name = "listener"];</code>
    * @return Whether the listener field is set.
    */
@@ -60,6 +68,10 @@ private static final long serialVersionUID = 0L;
     return ((bitField0_ & 0x00000001) != 0);
   }
   /**
+   * <pre>
+   * The listener as stored (never with its secrets).
+   * </pre>
+   *
    * <code>.tidings.v1.Listener listener = 1 [json_name = "listener"];</code>
    * @return The listener.
    */
@@ -68,6 +80,10 @@ private static final long serialVersionUID = 0L;
     return listener_ == null ? dev.tidings.v1.Listener.getDefaultInstance() : listener_;
   }
   /**
+   * <pre>
+   * The listener as stored (never with its secrets).
+   * </pre>
+   *
    * <code>.tidings.v1.Listener listener = 1 [json_name = "listener"];</code>
    */
   @java.lang.Override
@@ -242,6 +258,10 @@ private static final long serialVersionUID = 0L;
     return builder;
   }
   /**
+   * <pre>
+   * GetListenerResponse is the response of GetListener.
+   * </pre>
+   *
    * Protobuf type {@code tidings.v1.GetListenerResponse}
    */
   public static final class Builder extends
@@ -396,6 +416,10 @@ private static final long serialVersionUID = 0L;
     private com.google.protobuf.SingleFieldBuilder<
         dev.tidings.v1.Listener, dev.tidings.v1.Listener.Builder, dev.tidings.v1.ListenerOrBuilder> listenerBuilder_;
     /**
+     * <pre>
+     * The listener as stored (never with its secrets).
+     * </pre>
+     *
      * <code>.tidings.v1.Listener listener = 1 [json_name = "listener"];</code>
      * @return Whether the listener field is set.
      */
@@ -403,6 +427,10 @@ private static final long serialVersionUID = 0L;
       return ((bitField0_ & 0x00000001) != 0);
     }
     /**
+     * <pre>
+     * The listener as stored (never with its secrets).
+     * </pre>
+     *
      * <code>.tidings.v1.Listener listener = 1 [json_name = "listener"];</code>
      * @return The listener.
      */
@@ -414,6 +442,10 @@ private static final long serialVersionUID = 0L;
       }
     }
     /**
+     * <pre>
+     * The listener as stored (never with its secrets).
+     * </pre>
+     *
      * <code>.tidings.v1.Listener listener = 1 [json_name = "listener"];</code>
      */
     public Builder setListener(dev.tidings.v1.Listener value) {
@@ -428,6 +460,10 @@ private static final long serialVersionUID = 0L;
       return this;
     }
     /**
+     * <pre>
+     * The listener as stored (never with its secrets).
+     * </pre>
+     *
      * <code>.tidings.v1.Listener listener = 1 [json_name = "listener"];</code>
      */
     public Builder setListener(
@@ -442,6 +478,10 @@ private static final long serialVersionUID = 0L;
       return this;
     }
     /**
+     * <pre>
+     * The listener as stored (never with its secrets).
+     * </pre>
+     *
      * <code>.tidings.v1.Listener listener = 1 [json_name = "listener"];</code>
      */
     public Builder mergeListener(dev.tidings.v1.Listener value) {
@@ -463,6 +503,10 @@ private static final long serialVersionUID = 0L;
       return this;
     }
     /**
+     * <pre>
+     * The listener as stored (never with its secrets).
+     * </pre>
+     *
      * <code>.tidings.v1.Listener listener = 1 [json_name = "listener"];</code>
      */
     public Builder clearListener() {
@@ -476,6 +520,10 @@ private static final long serialVersionUID = 0L;
       return this;
     }
     /**
+     * <pre>
+     * The listener as stored (never with its secrets).
+     * </pre>
+     *
      * <code>.tidings.v1.Listener listener = 1 [json_name = "listener"];</code>
      */
     public dev.tidings.v1.Listener.Builder getListenerBuilder() {
@@ -484,6 +532,10 @@ private static final long serialVersionUID = 0L;
       return internalGetListenerFieldBuilder().getBuilder();
     }
     /**
+     * <pre>
+     * The listener as stored (never with its secrets).
+     * </pre>
+     *
      * <code>.tidings.v1.Listener listener = 1 [json_name = "listener"];</code>
      */
     public dev.tidings.v1.ListenerOrBuilder getListenerOrBuilder() {
@@ -495,6 +547,10 @@ private static final long serialVersionUID = 0L;
       }
     }
     /**
+     * <pre>
+     * The listener as stored (never with its secrets).
+     * </pre>
+     *
      * <code>.tidings.v1.Listener listener = 1 [json_name = "listener"];</code>
      */
     private com.google.protobuf.SingleFieldBuilder<

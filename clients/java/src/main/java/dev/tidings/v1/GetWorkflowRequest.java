@@ -6,6 +6,10 @@
 package dev.tidings.v1;
 
 /**
+ * <pre>
+ * GetWorkflowRequest is the request of GetWorkflow.
+ * </pre>
+ *
  * Protobuf type {@code tidings.v1.GetWorkflowRequest}
  */
 @com.google.protobuf.Generated
@@ -257,6 +261,10 @@ private static final long serialVersionUID = 0L;
     return builder;
   }
   /**
+   * <pre>
+   * GetWorkflowRequest is the request of GetWorkflow.
+   * </pre>
+   *
    * Protobuf type {@code tidings.v1.GetWorkflowRequest}
    */
   public static final class Builder extends

@@ -6,6 +6,10 @@
 package dev.tidings.v1;
 
 /**
+ * <pre>
+ * GetWorkflowResponse is the response of GetWorkflow.
+ * </pre>
+ *
  * Protobuf type {@code tidings.v1.GetWorkflowResponse}
  */
 @com.google.protobuf.Generated
@@ -52,6 +56,10 @@ private static final long serialVersionUID = 0L;
   public static final int WORKFLOW_FIELD_NUMBER = 1;
   private dev.tidings.v1.Workflow workflow_;
   /**
+   * <pre>
+   * The workflow as stored.
+   * </pre>
+   *
    * <code>.tidings.v1.Workflow workflow = 1 [json_name = "workflow"];</code>
    * @return Whether the workflow field is set.
    */
@@ -60,6 +68,10 @@ private static final long serialVersionUID = 0L;
     return ((bitField0_ & 0x00000001) != 0);
   }
   /**
+   * <pre>
+   * The workflow as stored.
+   * </pre>
+   *
    * <code>.tidings.v1.Workflow workflow = 1 [json_name = "workflow"];</code>
    * @return The workflow.
    */
@@ -68,6 +80,10 @@ private static final long serialVersionUID = 0L;
     return workflow_ == null ? dev.tidings.v1.Workflow.getDefaultInstance() : workflow_;
   }
   /**
+   * <pre>
+   * The workflow as stored.
+   * </pre>
+   *
    * <code>.tidings.v1.Workflow workflow = 1 [json_name = "workflow"];</code>
    */
   @java.lang.Override
@@ -242,6 +258,10 @@ private static final long serialVersionUID = 0L;
     return builder;
   }
   /**
+   * <pre>
+   * GetWorkflowResponse is the response of GetWorkflow.
+   * </pre>
+   *
    * Protobuf type {@code tidings.v1.GetWorkflowResponse}
    */
   public static final class Builder extends
@@ -396,6 +416,10 @@ private static final long serialVersionUID = 0L;
     private com.google.protobuf.SingleFieldBuilder<
         dev.tidings.v1.Workflow, dev.tidings.v1.Workflow.Builder, dev.tidings.v1.WorkflowOrBuilder> workflowBuilder_;
     /**
+     * <pre>
+     * The workflow as stored.
+     * </pre>
+     *
      * <code>.tidings.v1.Workflow workflow = 1 [json_name = "workflow"];</code>
      * @return Whether the workflow field is set.
      */
@@ -403,6 +427,10 @@ private static final long serialVersionUID = 0L;
       return ((bitField0_ & 0x00000001) != 0);
     }
     /**
+     * <pre>
+     * The workflow as stored.
+     * </pre>
+     *
      * <code>.tidings.v1.Workflow workflow = 1 [json_name = "workflow"];</code>
      * @return The workflow.
      */
@@ -414,6 +442,10 @@ private static final long serialVersionUID = 0L;
       }
     }
     /**
+     * <pre>
+     * The workflow as stored.
+     * </pre>
+     *
      * <code>.tidings.v1.Workflow workflow = 1 [json_name = "workflow"];</code>
      */
     public Builder setWorkflow(dev.tidings.v1.Workflow value) {
@@ -428,6 +460,10 @@ private static final long serialVersionUID = 0L;
       return this;
     }
     /**
+     * <pre>
+     * The workflow as stored.
+     * </pre>
+     *
      * <code>.tidings.v1.Workflow workflow = 1 [json_name = "workflow"];</code>
      */
     public Builder setWorkflow(
@@ -442,6 +478,10 @@ private static final long serialVersionUID = 0L;
       return this;
     }
     /**
+     * <pre>
+     * The workflow as stored.
+     * </pre>
+     *
      * <code>.tidings.v1.Workflow workflow = 1 [json_name = "workflow"];</code>
      */
     public Builder mergeWorkflow(dev.tidings.v1.Workflow value) {
@@ -463,6 +503,10 @@ private static final long serialVersionUID = 0L;
       return this;
     }
     /**
+     * <pre>
+     * The workflow as stored.
+     * </pre>
+     *
      * <code>.tidings.v1.Workflow workflow = 1 [json_name = "workflow"];</code>
      */
     public Builder clearWorkflow() {
@@ -476,6 +520,10 @@ private static final long serialVersionUID = 0L;
       return this;
     }
     /**
+     * <pre>
+     * The workflow as stored.
+     * </pre>
+     *
      * <code>.tidings.v1.Workflow workflow = 1 [json_name = "workflow"];</code>
      */
     public dev.tidings.v1.Workflow.Builder getWorkflowBuilder() {
@@ -484,6 +532,10 @@ private static final long serialVersionUID = 0L;
       return internalGetWorkflowFieldBuilder().getBuilder();
     }
     /**
+     * <pre>
+     * The workflow as stored.
+     * </pre>
+     *
      * <code>.tidings.v1.Workflow workflow = 1 [json_name = "workflow"];</code>
      */
     public dev.tidings.v1.WorkflowOrBuilder getWorkflowOrBuilder() {
@@ -495,6 +547,10 @@ private static final long serialVersionUID = 0L;
       }
     }
     /**
+     * <pre>
+     * The workflow as stored.
+     * </pre>
+     *
      * <code>.tidings.v1.Workflow workflow = 1 [json_name = "workflow"];</code>
      */
     private com.google.protobuf.SingleFieldBuilder<

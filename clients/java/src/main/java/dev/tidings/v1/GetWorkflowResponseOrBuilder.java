@@ -11,16 +11,28 @@ public interface GetWorkflowResponseOrBuilder extends
     com.google.protobuf.MessageOrBuilder {
 
   /**
+   * <pre>
+   * The workflow as stored.
+   * </pre>
+   *
    * <code>.tidings.v1.Workflow workflow = 1 [json_name = "workflow"];</code>
    * @return Whether the workflow field is set.
    */
   boolean hasWorkflow();
   /**
+   * <pre>
+   * The workflow as stored.
+   * </pre>
+   *
    * <code>.tidings.v1.Workflow workflow = 1 [json_name = "workflow"];</code>
    * @return The workflow.
    */
   dev.tidings.v1.Workflow getWorkflow();
   /**
+   * <pre>
+   * The workflow as stored.
+   * </pre>
+   *
    * <code>.tidings.v1.Workflow workflow = 1 [json_name = "workflow"];</code>
    */
   dev.tidings.v1.WorkflowOrBuilder getWorkflowOrBuilder();

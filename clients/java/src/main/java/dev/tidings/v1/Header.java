@@ -58,6 +58,10 @@ private static final long serialVersionUID = 0L;
   @SuppressWarnings("serial")
   private volatile java.lang.Object key_ = "";
   /**
+   * <pre>
+   * The header's name.
+   * </pre>
+   *
    * <code>string key = 1 [json_name = "key"];</code>
    * @return The key.
    */
@@ -75,6 +79,10 @@ private static final long serialVersionUID = 0L;
     }
   }
   /**
+   * <pre>
+   * The header's name.
+   * </pre>
+   *
    * <code>string key = 1 [json_name = "key"];</code>
    * @return The bytes for key.
    */
@@ -97,6 +105,10 @@ private static final long serialVersionUID = 0L;
   @SuppressWarnings("serial")
   private volatile java.lang.Object value_ = "";
   /**
+   * <pre>
+   * The header's value.
+   * </pre>
+   *
    * <code>string value = 2 [json_name = "value"];</code>
    * @return The value.
    */
@@ -114,6 +126,10 @@ private static final long serialVersionUID = 0L;
     }
   }
   /**
+   * <pre>
+   * The header's value.
+   * </pre>
+   *
    * <code>string value = 2 [json_name = "value"];</code>
    * @return The bytes for value.
    */
@@ -458,6 +474,10 @@ private static final long serialVersionUID = 0L;
 
     private java.lang.Object key_ = "";
     /**
+     * <pre>
+     * The header's name.
+     * </pre>
+     *
      * <code>string key = 1 [json_name = "key"];</code>
      * @return The key.
      */
@@ -474,6 +494,10 @@ private static final long serialVersionUID = 0L;
       }
     }
     /**
+     * <pre>
+     * The header's name.
+     * </pre>
+     *
      * <code>string key = 1 [json_name = "key"];</code>
      * @return The bytes for key.
      */
@@ -491,6 +515,10 @@ private static final long serialVersionUID = 0L;
       }
     }
     /**
+     * <pre>
+     * The header's name.
+     * </pre>
+     *
      * <code>string key = 1 [json_name = "key"];</code>
      * @param value The key to set.
      * @return This builder for chaining.
@@ -504,6 +532,10 @@ private static final long serialVersionUID = 0L;
       return this;
     }
     /**
+     * <pre>
+     * The header's name.
+     * </pre>
+     *
      * <code>string key = 1 [json_name = "key"];</code>
      * @return This builder for chaining.
      */
@@ -514,6 +546,10 @@ private static final long serialVersionUID = 0L;
       return this;
     }
     /**
+     * <pre>
+     * The header's name.
+     * </pre>
+     *
      * <code>string key = 1 [json_name = "key"];</code>
      * @param value The bytes for key to set.
      * @return This builder for chaining.
@@ -530,6 +566,10 @@ private static final long serialVersionUID = 0L;
 
     private java.lang.Object value_ = "";
     /**
+     * <pre>
+     * The header's value.
+     * </pre>
+     *
      * <code>string value = 2 [json_name = "value"];</code>
      * @return The value.
      */
@@ -546,6 +586,10 @@ private static final long serialVersionUID = 0L;
       }
     }
     /**
+     * <pre>
+     * The header's value.
+     * </pre>
+     *
      * <code>string value = 2 [json_name = "value"];</code>
      * @return The bytes for value.
      */
@@ -563,6 +607,10 @@ private static final long serialVersionUID = 0L;
       }
     }
     /**
+     * <pre>
+     * The header's value.
+     * </pre>
+     *
      * <code>string value = 2 [json_name = "value"];</code>
      * @param value The value to set.
      * @return This builder for chaining.
@@ -576,6 +624,10 @@ private static final long serialVersionUID = 0L;
       return this;
     }
     /**
+     * <pre>
+     * The header's value.
+     * </pre>
+     *
      * <code>string value = 2 [json_name = "value"];</code>
      * @return This builder for chaining.
      */
@@ -586,6 +638,10 @@ private static final long serialVersionUID = 0L;
       return this;
     }
     /**
+     * <pre>
+     * The header's value.
+     * </pre>
+     *
      * <code>string value = 2 [json_name = "value"];</code>
      * @param value The bytes for value to set.
      * @return This builder for chaining.

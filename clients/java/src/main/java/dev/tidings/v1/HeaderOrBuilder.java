@@ -11,11 +11,19 @@ public interface HeaderOrBuilder extends
     com.google.protobuf.MessageOrBuilder {
 
   /**
+   * <pre>
+   * The header's name.
+   * </pre>
+   *
    * <code>string key = 1 [json_name = "key"];</code>
    * @return The key.
    */
   java.lang.String getKey();
   /**
+   * <pre>
+   * The header's name.
+   * </pre>
+   *
    * <code>string key = 1 [json_name = "key"];</code>
    * @return The bytes for key.
    */
@@ -23,11 +31,19 @@ public interface HeaderOrBuilder extends
       getKeyBytes();
 
   /**
+   * <pre>
+   * The header's value.
+   * </pre>
+   *
    * <code>string value = 2 [json_name = "value"];</code>
    * @return The value.
    */
   java.lang.String getValue();
   /**
+   * <pre>
+   * The header's value.
+   * </pre>
+   *
    * <code>string value = 2 [json_name = "value"];</code>
    * @return The bytes for value.
    */

@@ -58,6 +58,10 @@ private static final long serialVersionUID = 0L;
   @SuppressWarnings("serial")
   private volatile java.lang.Object topic_ = "";
   /**
+   * <pre>
+   * The Kafka topic to produce to.
+   * </pre>
+   *
    * <code>string topic = 1 [json_name = "topic"];</code>
    * @return The topic.
    */
@@ -75,6 +79,10 @@ private static final long serialVersionUID = 0L;
     }
   }
   /**
+   * <pre>
+   * The Kafka topic to produce to.
+   * </pre>
+   *
    * <code>string topic = 1 [json_name = "topic"];</code>
    * @return The bytes for topic.
    */
@@ -96,6 +104,10 @@ private static final long serialVersionUID = 0L;
   public static final int CLOUDEVENTS_MODE_FIELD_NUMBER = 2;
   private int cloudeventsMode_ = 0;
   /**
+   * <pre>
+   * How the cloudevents profiles are carried.
+   * </pre>
+   *
    * <code>.tidings.v1.CloudEventsMode cloudevents_mode = 2 [json_name = "cloudeventsMode"];</code>
    * @return The enum numeric value on the wire for cloudeventsMode.
    */
@@ -103,6 +115,10 @@ private static final long serialVersionUID = 0L;
     return cloudeventsMode_;
   }
   /**
+   * <pre>
+   * How the cloudevents profiles are carried.
+   * </pre>
+   *
    * <code>.tidings.v1.CloudEventsMode cloudevents_mode = 2 [json_name = "cloudeventsMode"];</code>
    * @return The cloudeventsMode.
    */
@@ -435,6 +451,10 @@ private static final long serialVersionUID = 0L;
 
     private java.lang.Object topic_ = "";
     /**
+     * <pre>
+     * The Kafka topic to produce to.
+     * </pre>
+     *
      * <code>string topic = 1 [json_name = "topic"];</code>
      * @return The topic.
      */
@@ -451,6 +471,10 @@ private static final long serialVersionUID = 0L;
       }
     }
     /**
+     * <pre>
+     * The Kafka topic to produce to.
+     * </pre>
+     *
      * <code>string topic = 1 [json_name = "topic"];</code>
      * @return The bytes for topic.
      */
@@ -468,6 +492,10 @@ private static final long serialVersionUID = 0L;
       }
     }
     /**
+     * <pre>
+     * The Kafka topic to produce to.
+     * </pre>
+     *
      * <code>string topic = 1 [json_name = "topic"];</code>
      * @param value The topic to set.
      * @return This builder for chaining.
@@ -481,6 +509,10 @@ private static final long serialVersionUID = 0L;
       return this;
     }
     /**
+     * <pre>
+     * The Kafka topic to produce to.
+     * </pre>
+     *
      * <code>string topic = 1 [json_name = "topic"];</code>
      * @return This builder for chaining.
      */
@@ -491,6 +523,10 @@ private static final long serialVersionUID = 0L;
       return this;
     }
     /**
+     * <pre>
+     * The Kafka topic to produce to.
+     * </pre>
+     *
      * <code>string topic = 1 [json_name = "topic"];</code>
      * @param value The bytes for topic to set.
      * @return This builder for chaining.
@@ -507,6 +543,10 @@ private static final long serialVersionUID = 0L;
 
     private int cloudeventsMode_ = 0;
     /**
+     * <pre>
+     * How the cloudevents profiles are carried.
+     * </pre>
+     *
      * <code>.tidings.v1.CloudEventsMode cloudevents_mode = 2 [json_name = "cloudeventsMode"];</code>
      * @return The enum numeric value on the wire for cloudeventsMode.
      */
@@ -514,6 +554,10 @@ private static final long serialVersionUID = 0L;
       return cloudeventsMode_;
     }
     /**
+     * <pre>
+     * How the cloudevents profiles are carried.
+     * </pre>
+     *
      * <code>.tidings.v1.CloudEventsMode cloudevents_mode = 2 [json_name = "cloudeventsMode"];</code>
      * @param value The enum numeric value on the wire for cloudeventsMode to set.
      * @return This builder for chaining.
@@ -525,6 +569,10 @@ private static final long serialVersionUID = 0L;
       return this;
     }
     /**
+     * <pre>
+     * How the cloudevents profiles are carried.
+     * </pre>
+     *
      * <code>.tidings.v1.CloudEventsMode cloudevents_mode = 2 [json_name = "cloudeventsMode"];</code>
      * @return The cloudeventsMode.
      */
@@ -534,6 +582,10 @@ private static final long serialVersionUID = 0L;
       return result == null ? dev.tidings.v1.CloudEventsMode.UNRECOGNIZED : result;
     }
     /**
+     * <pre>
+     * How the cloudevents profiles are carried.
+     * </pre>
+     *
      * <code>.tidings.v1.CloudEventsMode cloudevents_mode = 2 [json_name = "cloudeventsMode"];</code>
      * @param value The cloudeventsMode to set.
      * @throws IllegalArgumentException if UNRECOGNIZED is provided.
@@ -547,6 +599,10 @@ private static final long serialVersionUID = 0L;
       return this;
     }
     /**
+     * <pre>
+     * How the cloudevents profiles are carried.
+     * </pre>
+     *
      * <code>.tidings.v1.CloudEventsMode cloudevents_mode = 2 [json_name = "cloudeventsMode"];</code>
      * @return This builder for chaining.
      */

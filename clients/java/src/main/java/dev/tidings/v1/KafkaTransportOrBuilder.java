@@ -11,11 +11,19 @@ public interface KafkaTransportOrBuilder extends
     com.google.protobuf.MessageOrBuilder {
 
   /**
+   * <pre>
+   * The Kafka topic to produce to.
+   * </pre>
+   *
    * <code>string topic = 1 [json_name = "topic"];</code>
    * @return The topic.
    */
   java.lang.String getTopic();
   /**
+   * <pre>
+   * The Kafka topic to produce to.
+   * </pre>
+   *
    * <code>string topic = 1 [json_name = "topic"];</code>
    * @return The bytes for topic.
    */
@@ -23,11 +31,19 @@ public interface KafkaTransportOrBuilder extends
       getTopicBytes();
 
   /**
+   * <pre>
+   * How the cloudevents profiles are carried.
+   * </pre>
+   *
    * <code>.tidings.v1.CloudEventsMode cloudevents_mode = 2 [json_name = "cloudeventsMode"];</code>
    * @return The enum numeric value on the wire for cloudeventsMode.
    */
   int getCloudeventsModeValue();
   /**
+   * <pre>
+   * How the cloudevents profiles are carried.
+   * </pre>
+   *
    * <code>.tidings.v1.CloudEventsMode cloudevents_mode = 2 [json_name = "cloudeventsMode"];</code>
    * @return The cloudeventsMode.
    */

@@ -6,6 +6,10 @@
 package dev.tidings.v1;
 
 /**
+ * <pre>
+ * ListDeliveriesRequest is the request of ListDeliveries.
+ * </pre>
+ *
  * Protobuf type {@code tidings.v1.ListDeliveriesRequest}
  */
 @com.google.protobuf.Generated
@@ -56,6 +60,10 @@ private static final long serialVersionUID = 0L;
   @SuppressWarnings("serial")
   private volatile java.lang.Object listenerId_ = "";
   /**
+   * <pre>
+   * Only this listener's deliveries; empty: every listener's.
+   * </pre>
+   *
    * <code>string listener_id = 1 [json_name = "listenerId"];</code>
    * @return The listenerId.
    */
@@ -73,6 +81,10 @@ private static final long serialVersionUID = 0L;
     }
   }
   /**
+   * <pre>
+   * Only this listener's deliveries; empty: every listener's.
+   * </pre>
+   *
    * <code>string listener_id = 1 [json_name = "listenerId"];</code>
    * @return The bytes for listenerId.
    */
@@ -167,6 +179,10 @@ private static final long serialVersionUID = 0L;
   public static final int PAGE_SIZE_FIELD_NUMBER = 4;
   private int pageSize_ = 0;
   /**
+   * <pre>
+   * At most this many items (default 50, at most 1000).
+   * </pre>
+   *
    * <code>int32 page_size = 4 [json_name = "pageSize"];</code>
    * @return The pageSize.
    */
@@ -179,6 +195,11 @@ private static final long serialVersionUID = 0L;
   @SuppressWarnings("serial")
   private volatile java.lang.Object pageToken_ = "";
   /**
+   * <pre>
+   * A previous response's next_page_token, with the same filters; empty for the
+   * first page.
+   * </pre>
+   *
    * <code>string page_token = 5 [json_name = "pageToken"];</code>
    * @return The pageToken.
    */
@@ -196,6 +217,11 @@ private static final long serialVersionUID = 0L;
     }
   }
   /**
+   * <pre>
+   * A previous response's next_page_token, with the same filters; empty for the
+   * first page.
+   * </pre>
+   *
    * <code>string page_token = 5 [json_name = "pageToken"];</code>
    * @return The bytes for pageToken.
    */
@@ -416,6 +442,10 @@ private static final long serialVersionUID = 0L;
     return builder;
   }
   /**
+   * <pre>
+   * ListDeliveriesRequest is the request of ListDeliveries.
+   * </pre>
+   *
    * Protobuf type {@code tidings.v1.ListDeliveriesRequest}
    */
   public static final class Builder extends
@@ -605,6 +635,10 @@ private static final long serialVersionUID = 0L;
 
     private java.lang.Object listenerId_ = "";
     /**
+     * <pre>
+     * Only this listener's deliveries; empty: every listener's.
+     * </pre>
+     *
      * <code>string listener_id = 1 [json_name = "listenerId"];</code>
      * @return The listenerId.
      */
@@ -621,6 +655,10 @@ private static final long serialVersionUID = 0L;
       }
     }
     /**
+     * <pre>
+     * Only this listener's deliveries; empty: every listener's.
+     * </pre>
+     *
      * <code>string listener_id = 1 [json_name = "listenerId"];</code>
      * @return The bytes for listenerId.
      */
@@ -638,6 +676,10 @@ private static final long serialVersionUID = 0L;
       }
     }
     /**
+     * <pre>
+     * Only this listener's deliveries; empty: every listener's.
+     * </pre>
+     *
      * <code>string listener_id = 1 [json_name = "listenerId"];</code>
      * @param value The listenerId to set.
      * @return This builder for chaining.
@@ -651,6 +693,10 @@ private static final long serialVersionUID = 0L;
       return this;
     }
     /**
+     * <pre>
+     * Only this listener's deliveries; empty: every listener's.
+     * </pre>
+     *
      * <code>string listener_id = 1 [json_name = "listenerId"];</code>
      * @return This builder for chaining.
      */
@@ -661,6 +707,10 @@ private static final long serialVersionUID = 0L;
       return this;
     }
     /**
+     * <pre>
+     * Only this listener's deliveries; empty: every listener's.
+     * </pre>
+     *
      * <code>string listener_id = 1 [json_name = "listenerId"];</code>
      * @param value The bytes for listenerId to set.
      * @return This builder for chaining.
@@ -841,6 +891,10 @@ private static final long serialVersionUID = 0L;
 
     private int pageSize_ ;
     /**
+     * <pre>
+     * At most this many items (default 50, at most 1000).
+     * </pre>
+     *
      * <code>int32 page_size = 4 [json_name = "pageSize"];</code>
      * @return The pageSize.
      */
@@ -849,6 +903,10 @@ private static final long serialVersionUID = 0L;
       return pageSize_;
     }
     /**
+     * <pre>
+     * At most this many items (default 50, at most 1000).
+     * </pre>
+     *
      * <code>int32 page_size = 4 [json_name = "pageSize"];</code>
      * @param value The pageSize to set.
      * @return This builder for chaining.
@@ -861,6 +919,10 @@ private static final long serialVersionUID = 0L;
       return this;
     }
     /**
+     * <pre>
+     * At most this many items (default 50, at most 1000).
+     * </pre>
+     *
      * <code>int32 page_size = 4 [json_name = "pageSize"];</code>
      * @return This builder for chaining.
      */
@@ -873,6 +935,11 @@ private static final long serialVersionUID = 0L;
 
     private java.lang.Object pageToken_ = "";
     /**
+     * <pre>
+     * A previous response's next_page_token, with the same filters; empty for the
+     * first page.
+     * </pre>
+     *
      * <code>string page_token = 5 [json_name = "pageToken"];</code>
      * @return The pageToken.
      */
@@ -889,6 +956,11 @@ private static final long serialVersionUID = 0L;
       }
     }
     /**
+     * <pre>
+     * A previous response's next_page_token, with the same filters; empty for the
+     * first page.
+     * </pre>
+     *
      * <code>string page_token = 5 [json_name = "pageToken"];</code>
      * @return The bytes for pageToken.
      */
@@ -906,6 +978,11 @@ private static final long serialVersionUID = 0L;
       }
     }
     /**
+     * <pre>
+     * A previous response's next_page_token, with the same filters; empty for the
+     * first page.
+     * </pre>
+     *
      * <code>string page_token = 5 [json_name = "pageToken"];</code>
      * @param value The pageToken to set.
      * @return This builder for chaining.
@@ -919,6 +996,11 @@ private static final long serialVersionUID = 0L;
       return this;
     }
     /**
+     * <pre>
+     * A previous response's next_page_token, with the same filters; empty for the
+     * first page.
+     * </pre>
+     *
      * <code>string page_token = 5 [json_name = "pageToken"];</code>
      * @return This builder for chaining.
      */
@@ -929,6 +1011,11 @@ private static final long serialVersionUID = 0L;
       return this;
     }
     /**
+     * <pre>
+     * A previous response's next_page_token, with the same filters; empty for the
+     * first page.
+     * </pre>
+     *
      * <code>string page_token = 5 [json_name = "pageToken"];</code>
      * @param value The bytes for pageToken to set.
      * @return This builder for chaining.

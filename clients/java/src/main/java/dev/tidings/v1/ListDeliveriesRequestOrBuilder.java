@@ -11,11 +11,19 @@ public interface ListDeliveriesRequestOrBuilder extends
     com.google.protobuf.MessageOrBuilder {
 
   /**
+   * <pre>
+   * Only this listener's deliveries; empty: every listener's.
+   * </pre>
+   *
    * <code>string listener_id = 1 [json_name = "listenerId"];</code>
    * @return The listenerId.
    */
   java.lang.String getListenerId();
   /**
+   * <pre>
+   * Only this listener's deliveries; empty: every listener's.
+   * </pre>
+   *
    * <code>string listener_id = 1 [json_name = "listenerId"];</code>
    * @return The bytes for listenerId.
    */
@@ -62,17 +70,31 @@ public interface ListDeliveriesRequestOrBuilder extends
   dev.tidings.v1.DeliveryState getState();
 
   /**
+   * <pre>
+   * At most this many items (default 50, at most 1000).
+   * </pre>
+   *
    * <code>int32 page_size = 4 [json_name = "pageSize"];</code>
    * @return The pageSize.
    */
   int getPageSize();
 
   /**
+   * <pre>
+   * A previous response's next_page_token, with the same filters; empty for the
+   * first page.
+   * </pre>
+   *
    * <code>string page_token = 5 [json_name = "pageToken"];</code>
    * @return The pageToken.
    */
   java.lang.String getPageToken();
   /**
+   * <pre>
+   * A previous response's next_page_token, with the same filters; empty for the
+   * first page.
+   * </pre>
+   *
    * <code>string page_token = 5 [json_name = "pageToken"];</code>
    * @return The bytes for pageToken.
    */

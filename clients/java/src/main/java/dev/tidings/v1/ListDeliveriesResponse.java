@@ -6,6 +6,10 @@
 package dev.tidings.v1;
 
 /**
+ * <pre>
+ * ListDeliveriesResponse is the response of ListDeliveries.
+ * </pre>
+ *
  * Protobuf type {@code tidings.v1.ListDeliveriesResponse}
  */
 @com.google.protobuf.Generated
@@ -54,6 +58,10 @@ private static final long serialVersionUID = 0L;
   @SuppressWarnings("serial")
   private java.util.List<dev.tidings.v1.Delivery> deliveries_;
   /**
+   * <pre>
+   * This page's deliveries.
+   * </pre>
+   *
    * <code>repeated .tidings.v1.Delivery deliveries = 1 [json_name = "deliveries"];</code>
    */
   @java.lang.Override
@@ -61,6 +69,10 @@ private static final long serialVersionUID = 0L;
     return deliveries_;
   }
   /**
+   * <pre>
+   * This page's deliveries.
+   * </pre>
+   *
    * <code>repeated .tidings.v1.Delivery deliveries = 1 [json_name = "deliveries"];</code>
    */
   @java.lang.Override
@@ -69,6 +81,10 @@ private static final long serialVersionUID = 0L;
     return deliveries_;
   }
   /**
+   * <pre>
+   * This page's deliveries.
+   * </pre>
+   *
    * <code>repeated .tidings.v1.Delivery deliveries = 1 [json_name = "deliveries"];</code>
    */
   @java.lang.Override
@@ -76,6 +92,10 @@ private static final long serialVersionUID = 0L;
     return deliveries_.size();
   }
   /**
+   * <pre>
+   * This page's deliveries.
+   * </pre>
+   *
    * <code>repeated .tidings.v1.Delivery deliveries = 1 [json_name = "deliveries"];</code>
    */
   @java.lang.Override
@@ -83,6 +103,10 @@ private static final long serialVersionUID = 0L;
     return deliveries_.get(index);
   }
   /**
+   * <pre>
+   * This page's deliveries.
+   * </pre>
+   *
    * <code>repeated .tidings.v1.Delivery deliveries = 1 [json_name = "deliveries"];</code>
    */
   @java.lang.Override
@@ -95,6 +119,10 @@ private static final long serialVersionUID = 0L;
   @SuppressWarnings("serial")
   private volatile java.lang.Object nextPageToken_ = "";
   /**
+   * <pre>
+   * The page_token of the next page; empty on the last page.
+   * </pre>
+   *
    * <code>string next_page_token = 2 [json_name = "nextPageToken"];</code>
    * @return The nextPageToken.
    */
@@ -112,6 +140,10 @@ private static final long serialVersionUID = 0L;
     }
   }
   /**
+   * <pre>
+   * The page_token of the next page; empty on the last page.
+   * </pre>
+   *
    * <code>string next_page_token = 2 [json_name = "nextPageToken"];</code>
    * @return The bytes for nextPageToken.
    */
@@ -309,6 +341,10 @@ private static final long serialVersionUID = 0L;
     return builder;
   }
   /**
+   * <pre>
+   * ListDeliveriesResponse is the response of ListDeliveries.
+   * </pre>
+   *
    * Protobuf type {@code tidings.v1.ListDeliveriesResponse}
    */
   public static final class Builder extends
@@ -516,6 +552,10 @@ private static final long serialVersionUID = 0L;
         dev.tidings.v1.Delivery, dev.tidings.v1.Delivery.Builder, dev.tidings.v1.DeliveryOrBuilder> deliveriesBuilder_;
 
     /**
+     * <pre>
+     * This page's deliveries.
+     * </pre>
+     *
      * <code>repeated .tidings.v1.Delivery deliveries = 1 [json_name = "deliveries"];</code>
      */
     public java.util.List<dev.tidings.v1.Delivery> getDeliveriesList() {
@@ -526,6 +566,10 @@ private static final long serialVersionUID = 0L;
       }
     }
     /**
+     * <pre>
+     * This page's deliveries.
+     * </pre>
+     *
      * <code>repeated .tidings.v1.Delivery deliveries = 1 [json_name = "deliveries"];</code>
      */
     public int getDeliveriesCount() {
@@ -536,6 +580,10 @@ private static final long serialVersionUID = 0L;
       }
     }
     /**
+     * <pre>
+     * This page's deliveries.
+     * </pre>
+     *
      * <code>repeated .tidings.v1.Delivery deliveries = 1 [json_name = "deliveries"];</code>
      */
     public dev.tidings.v1.Delivery getDeliveries(int index) {
@@ -546,6 +594,10 @@ private static final long serialVersionUID = 0L;
       }
     }
     /**
+     * <pre>
+     * This page's deliveries.
+     * </pre>
+     *
      * <code>repeated .tidings.v1.Delivery deliveries = 1 [json_name = "deliveries"];</code>
      */
     public Builder setDeliveries(
@@ -561,6 +613,10 @@ private static final long serialVersionUID = 0L;
       return this;
     }
     /**
+     * <pre>
+     * This page's deliveries.
+     * </pre>
+     *
      * <code>repeated .tidings.v1.Delivery deliveries = 1 [json_name = "deliveries"];</code>
      */
     public Builder setDeliveries(
@@ -575,6 +631,10 @@ private static final long serialVersionUID = 0L;
       return this;
     }
     /**
+     * <pre>
+     * This page's deliveries.
+     * </pre>
+     *
      * <code>repeated .tidings.v1.Delivery deliveries = 1 [json_name = "deliveries"];</code>
      */
     public Builder addDeliveries(dev.tidings.v1.Delivery value) {
@@ -589,6 +649,10 @@ private static final long serialVersionUID = 0L;
       return this;
     }
     /**
+     * <pre>
+     * This page's deliveries.
+     * </pre>
+     *
      * <code>repeated .tidings.v1.Delivery deliveries = 1 [json_name = "deliveries"];</code>
      */
     public Builder addDeliveries(
@@ -604,6 +668,10 @@ private static final long serialVersionUID = 0L;
       return this;
     }
     /**
+     * <pre>
+     * This page's deliveries.
+     * </pre>
+     *
      * <code>repeated .tidings.v1.Delivery deliveries = 1 [json_name = "deliveries"];</code>
      */
     public Builder addDeliveries(
@@ -618,6 +686,10 @@ private static final long serialVersionUID = 0L;
       return this;
     }
     /**
+     * <pre>
+     * This page's deliveries.
+     * </pre>
+     *
      * <code>repeated .tidings.v1.Delivery deliveries = 1 [json_name = "deliveries"];</code>
      */
     public Builder addDeliveries(
@@ -632,6 +704,10 @@ private static final long serialVersionUID = 0L;
       return this;
     }
     /**
+     * <pre>
+     * This page's deliveries.
+     * </pre>
+     *
      * <code>repeated .tidings.v1.Delivery deliveries = 1 [json_name = "deliveries"];</code>
      */
     public Builder addAllDeliveries(
@@ -647,6 +723,10 @@ private static final long serialVersionUID = 0L;
       return this;
     }
     /**
+     * <pre>
+     * This page's deliveries.
+     * </pre>
+     *
      * <code>repeated .tidings.v1.Delivery deliveries = 1 [json_name = "deliveries"];</code>
      */
     public Builder clearDeliveries() {
@@ -660,6 +740,10 @@ private static final long serialVersionUID = 0L;
       return this;
     }
     /**
+     * <pre>
+     * This page's deliveries.
+     * </pre>
+     *
      * <code>repeated .tidings.v1.Delivery deliveries = 1 [json_name = "deliveries"];</code>
      */
     public Builder removeDeliveries(int index) {
@@ -673,6 +757,10 @@ private static final long serialVersionUID = 0L;
       return this;
     }
     /**
+     * <pre>
+     * This page's deliveries.
+     * </pre>
+     *
      * <code>repeated .tidings.v1.Delivery deliveries = 1 [json_name = "deliveries"];</code>
      */
     public dev.tidings.v1.Delivery.Builder getDeliveriesBuilder(
@@ -680,6 +768,10 @@ private static final long serialVersionUID = 0L;
       return internalGetDeliveriesFieldBuilder().getBuilder(index);
     }
     /**
+     * <pre>
+     * This page's deliveries.
+     * </pre>
+     *
      * <code>repeated .tidings.v1.Delivery deliveries = 1 [json_name = "deliveries"];</code>
      */
     public dev.tidings.v1.DeliveryOrBuilder getDeliveriesOrBuilder(
@@ -690,6 +782,10 @@ private static final long serialVersionUID = 0L;
       }
     }
     /**
+     * <pre>
+     * This page's deliveries.
+     * </pre>
+     *
      * <code>repeated .tidings.v1.Delivery deliveries = 1 [json_name = "deliveries"];</code>
      */
     public java.util.List<? extends dev.tidings.v1.DeliveryOrBuilder> 
@@ -701,6 +797,10 @@ private static final long serialVersionUID = 0L;
       }
     }
     /**
+     * <pre>
+     * This page's deliveries.
+     * </pre>
+     *
      * <code>repeated .tidings.v1.Delivery deliveries = 1 [json_name = "deliveries"];</code>
      */
     public dev.tidings.v1.Delivery.Builder addDeliveriesBuilder() {
@@ -708,6 +808,10 @@ private static final long serialVersionUID = 0L;
           dev.tidings.v1.Delivery.getDefaultInstance());
     }
     /**
+     * <pre>
+     * This page's deliveries.
+     * </pre>
+     *
      * <code>repeated .tidings.v1.Delivery deliveries = 1 [json_name = "deliveries"];</code>
      */
     public dev.tidings.v1.Delivery.Builder addDeliveriesBuilder(
@@ -716,6 +820,10 @@ private static final long serialVersionUID = 0L;
           index, dev.tidings.v1.Delivery.getDefaultInstance());
     }
     /**
+     * <pre>
+     * This page's deliveries.
+     * </pre>
+     *
      * <code>repeated .tidings.v1.Delivery deliveries = 1 [json_name = "deliveries"];</code>
      */
     public java.util.List<dev.tidings.v1.Delivery.Builder> 
@@ -739,6 +847,10 @@ private static final long serialVersionUID = 0L;
 
     private java.lang.Object nextPageToken_ = "";
     /**
+     * <pre>
+     * The page_token of the next page; empty on the last page.
+     * </pre>
+     *
      * <code>string next_page_token = 2 [json_name = "nextPageToken"];</code>
      * @return The nextPageToken.
      */
@@ -755,6 +867,10 @@ private static final long serialVersionUID = 0L;
       }
     }
     /**
+     * <pre>
+     * The page_token of the next page; empty on the last page.
+     * </pre>
+     *
      * <code>string next_page_token = 2 [json_name = "nextPageToken"];</code>
      * @return The bytes for nextPageToken.
      */
@@ -772,6 +888,10 @@ private static final long serialVersionUID = 0L;
       }
     }
     /**
+     * <pre>
+     * The page_token of the next page; empty on the last page.
+     * </pre>
+     *
      * <code>string next_page_token = 2 [json_name = "nextPageToken"];</code>
      * @param value The nextPageToken to set.
      * @return This builder for chaining.
@@ -785,6 +905,10 @@ private static final long serialVersionUID = 0L;
       return this;
     }
     /**
+     * <pre>
+     * The page_token of the next page; empty on the last page.
+     * </pre>
+     *
      * <code>string next_page_token = 2 [json_name = "nextPageToken"];</code>
      * @return This builder for chaining.
      */
@@ -795,6 +919,10 @@ private static final long serialVersionUID = 0L;
       return this;
     }
     /**
+     * <pre>
+     * The page_token of the next page; empty on the last page.
+     * </pre>
+     *
      * <code>string next_page_token = 2 [json_name = "nextPageToken"];</code>
      * @param value The bytes for nextPageToken to set.
      * @return This builder for chaining.

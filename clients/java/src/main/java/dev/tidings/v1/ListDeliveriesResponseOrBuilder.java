@@ -11,35 +11,63 @@ public interface ListDeliveriesResponseOrBuilder extends
     com.google.protobuf.MessageOrBuilder {
 
   /**
+   * <pre>
+   * This page's deliveries.
+   * </pre>
+   *
    * <code>repeated .tidings.v1.Delivery deliveries = 1 [json_name = "deliveries"];</code>
    */
   java.util.List<dev.tidings.v1.Delivery> 
       getDeliveriesList();
   /**
+   * <pre>
+   * This page's deliveries.
+   * </pre>
+   *
    * <code>repeated .tidings.v1.Delivery deliveries = 1 [json_name = "deliveries"];</code>
    */
   dev.tidings.v1.Delivery getDeliveries(int index);
   /**
+   * <pre>
+   * This page's deliveries.
+   * </pre>
+   *
    * <code>repeated .tidings.v1.Delivery deliveries = 1 [json_name = "deliveries"];</code>
    */
   int getDeliveriesCount();
   /**
+   * <pre>
+   * This page's deliveries.
+   * </pre>
+   *
    * <code>repeated .tidings.v1.Delivery deliveries = 1 [json_name = "deliveries"];</code>
    */
   java.util.List<? extends dev.tidings.v1.DeliveryOrBuilder> 
       getDeliveriesOrBuilderList();
   /**
+   * <pre>
+   * This page's deliveries.
+   * </pre>
+   *
    * <code>repeated .tidings.v1.Delivery deliveries = 1 [json_name = "deliveries"];</code>
    */
   dev.tidings.v1.DeliveryOrBuilder getDeliveriesOrBuilder(
       int index);
 
   /**
+   * <pre>
+   * The page_token of the next page; empty on the last page.
+   * </pre>
+   *
    * <code>string next_page_token = 2 [json_name = "nextPageToken"];</code>
    * @return The nextPageToken.
    */
   java.lang.String getNextPageToken();
   /**
+   * <pre>
+   * The page_token of the next page; empty on the last page.
+   * </pre>
+   *
    * <code>string next_page_token = 2 [json_name = "nextPageToken"];</code>
    * @return The bytes for nextPageToken.
    */

@@ -6,6 +6,10 @@
 package dev.tidings.v1;
 
 /**
+ * <pre>
+ * ListEnvironmentsRequest is the request of ListEnvironments.
+ * </pre>
+ *
  * Protobuf type {@code tidings.v1.ListEnvironmentsRequest}
  */
 @com.google.protobuf.Generated
@@ -52,6 +56,10 @@ private static final long serialVersionUID = 0L;
   public static final int PAGE_SIZE_FIELD_NUMBER = 1;
   private int pageSize_ = 0;
   /**
+   * <pre>
+   * At most this many items (default 50, at most 1000).
+   * </pre>
+   *
    * <code>int32 page_size = 1 [json_name = "pageSize"];</code>
    * @return The pageSize.
    */
@@ -64,6 +72,11 @@ private static final long serialVersionUID = 0L;
   @SuppressWarnings("serial")
   private volatile java.lang.Object pageToken_ = "";
   /**
+   * <pre>
+   * A previous response's next_page_token, with the same filters; empty for the
+   * first page.
+   * </pre>
+   *
    * <code>string page_token = 2 [json_name = "pageToken"];</code>
    * @return The pageToken.
    */
@@ -81,6 +94,11 @@ private static final long serialVersionUID = 0L;
     }
   }
   /**
+   * <pre>
+   * A previous response's next_page_token, with the same filters; empty for the
+   * first page.
+   * </pre>
+   *
    * <code>string page_token = 2 [json_name = "pageToken"];</code>
    * @return The bytes for pageToken.
    */
@@ -271,6 +289,10 @@ private static final long serialVersionUID = 0L;
     return builder;
   }
   /**
+   * <pre>
+   * ListEnvironmentsRequest is the request of ListEnvironments.
+   * </pre>
+   *
    * Protobuf type {@code tidings.v1.ListEnvironmentsRequest}
    */
   public static final class Builder extends
@@ -420,6 +442,10 @@ private static final long serialVersionUID = 0L;
 
     private int pageSize_ ;
     /**
+     * <pre>
+     * At most this many items (default 50, at most 1000).
+     * </pre>
+     *
      * <code>int32 page_size = 1 [json_name = "pageSize"];</code>
      * @return The pageSize.
      */
@@ -428,6 +454,10 @@ private static final long serialVersionUID = 0L;
       return pageSize_;
     }
     /**
+     * <pre>
+     * At most this many items (default 50, at most 1000).
+     * </pre>
+     *
      * <code>int32 page_size = 1 [json_name = "pageSize"];</code>
      * @param value The pageSize to set.
      * @return This builder for chaining.
@@ -440,6 +470,10 @@ private static final long serialVersionUID = 0L;
       return this;
     }
     /**
+     * <pre>
+     * At most this many items (default 50, at most 1000).
+     * </pre>
+     *
      * <code>int32 page_size = 1 [json_name = "pageSize"];</code>
      * @return This builder for chaining.
      */
@@ -452,6 +486,11 @@ private static final long serialVersionUID = 0L;
 
     private java.lang.Object pageToken_ = "";
     /**
+     * <pre>
+     * A previous response's next_page_token, with the same filters; empty for the
+     * first page.
+     * </pre>
+     *
      * <code>string page_token = 2 [json_name = "pageToken"];</code>
      * @return The pageToken.
      */
@@ -468,6 +507,11 @@ private static final long serialVersionUID = 0L;
       }
     }
     /**
+     * <pre>
+     * A previous response's next_page_token, with the same filters; empty for the
+     * first page.
+     * </pre>
+     *
      * <code>string page_token = 2 [json_name = "pageToken"];</code>
      * @return The bytes for pageToken.
      */
@@ -485,6 +529,11 @@ private static final long serialVersionUID = 0L;
       }
     }
     /**
+     * <pre>
+     * A previous response's next_page_token, with the same filters; empty for the
+     * first page.
+     * </pre>
+     *
      * <code>string page_token = 2 [json_name = "pageToken"];</code>
      * @param value The pageToken to set.
      * @return This builder for chaining.
@@ -498,6 +547,11 @@ private static final long serialVersionUID = 0L;
       return this;
     }
     /**
+     * <pre>
+     * A previous response's next_page_token, with the same filters; empty for the
+     * first page.
+     * </pre>
+     *
      * <code>string page_token = 2 [json_name = "pageToken"];</code>
      * @return This builder for chaining.
      */
@@ -508,6 +562,11 @@ private static final long serialVersionUID = 0L;
       return this;
     }
     /**
+     * <pre>
+     * A previous response's next_page_token, with the same filters; empty for the
+     * first page.
+     * </pre>
+     *
      * <code>string page_token = 2 [json_name = "pageToken"];</code>
      * @param value The bytes for pageToken to set.
      * @return This builder for chaining.

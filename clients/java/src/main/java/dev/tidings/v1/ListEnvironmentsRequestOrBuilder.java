@@ -11,17 +11,31 @@ public interface ListEnvironmentsRequestOrBuilder extends
     com.google.protobuf.MessageOrBuilder {
 
   /**
+   * <pre>
+   * At most this many items (default 50, at most 1000).
+   * </pre>
+   *
    * <code>int32 page_size = 1 [json_name = "pageSize"];</code>
    * @return The pageSize.
    */
   int getPageSize();
 
   /**
+   * <pre>
+   * A previous response's next_page_token, with the same filters; empty for the
+   * first page.
+   * </pre>
+   *
    * <code>string page_token = 2 [json_name = "pageToken"];</code>
    * @return The pageToken.
    */
   java.lang.String getPageToken();
   /**
+   * <pre>
+   * A previous response's next_page_token, with the same filters; empty for the
+   * first page.
+   * </pre>
+   *
    * <code>string page_token = 2 [json_name = "pageToken"];</code>
    * @return The bytes for pageToken.
    */

@@ -6,6 +6,10 @@
 package dev.tidings.v1;
 
 /**
+ * <pre>
+ * ListEnvironmentsResponse is the response of ListEnvironments.
+ * </pre>
+ *
  * Protobuf type {@code tidings.v1.ListEnvironmentsResponse}
  */
 @com.google.protobuf.Generated
@@ -54,6 +58,10 @@ private static final long serialVersionUID = 0L;
   @SuppressWarnings("serial")
   private java.util.List<dev.tidings.v1.Environment> environments_;
   /**
+   * <pre>
+   * This page's environments.
+   * </pre>
+   *
    * <code>repeated .tidings.v1.Environment environments = 1 [json_name = "environments"];</code>
    */
   @java.lang.Override
@@ -61,6 +69,10 @@ private static final long serialVersionUID = 0L;
     return environments_;
   }
   /**
+   * <pre>
+   * This page's environments.
+   * </pre>
+   *
    * <code>repeated .tidings.v1.Environment environments = 1 [json_name = "environments"];</code>
    */
   @java.lang.Override
@@ -69,6 +81,10 @@ private static final long serialVersionUID = 0L;
     return environments_;
   }
   /**
+   * <pre>
+   * This page's environments.
+   * </pre>
+   *
    * <code>repeated .tidings.v1.Environment environments = 1 [json_name = "environments"];</code>
    */
   @java.lang.Override
@@ -76,6 +92,10 @@ private static final long serialVersionUID = 0L;
     return environments_.size();
   }
   /**
+   * <pre>
+   * This page's environments.
+   * </pre>
+   *
    * <code>repeated .tidings.v1.Environment environments = 1 [json_name = "environments"];</code>
    */
   @java.lang.Override
@@ -83,6 +103,10 @@ private static final long serialVersionUID = 0L;
     return environments_.get(index);
   }
   /**
+   * <pre>
+   * This page's environments.
+   * </pre>
+   *
    * <code>repeated .tidings.v1.Environment environments = 1 [json_name = "environments"];</code>
    */
   @java.lang.Override
@@ -95,6 +119,10 @@ private static final long serialVersionUID = 0L;
   @SuppressWarnings("serial")
   private volatile java.lang.Object nextPageToken_ = "";
   /**
+   * <pre>
+   * The page_token of the next page; empty on the last page.
+   * </pre>
+   *
    * <code>string next_page_token = 2 [json_name = "nextPageToken"];</code>
    * @return The nextPageToken.
    */
@@ -112,6 +140,10 @@ private static final long serialVersionUID = 0L;
     }
   }
   /**
+   * <pre>
+   * The page_token of the next page; empty on the last page.
+   * </pre>
+   *
    * <code>string next_page_token = 2 [json_name = "nextPageToken"];</code>
    * @return The bytes for nextPageToken.
    */
@@ -309,6 +341,10 @@ private static final long serialVersionUID = 0L;
     return builder;
   }
   /**
+   * <pre>
+   * ListEnvironmentsResponse is the response of ListEnvironments.
+   * </pre>
+   *
    * Protobuf type {@code tidings.v1.ListEnvironmentsResponse}
    */
   public static final class Builder extends
@@ -516,6 +552,10 @@ private static final long serialVersionUID = 0L;
         dev.tidings.v1.Environment, dev.tidings.v1.Environment.Builder, dev.tidings.v1.EnvironmentOrBuilder> environmentsBuilder_;
 
     /**
+     * <pre>
+     * This page's environments.
+     * </pre>
+     *
      * <code>repeated .tidings.v1.Environment environments = 1 [json_name = "environments"];</code>
      */
     public java.util.List<dev.tidings.v1.Environment> getEnvironmentsList() {
@@ -526,6 +566,10 @@ private static final long serialVersionUID = 0L;
       }
     }
     /**
+     * <pre>
+     * This page's environments.
+     * </pre>
+     *
      * <code>repeated .tidings.v1.Environment environments = 1 [json_name = "environments"];</code>
      */
     public int getEnvironmentsCount() {
@@ -536,6 +580,10 @@ private static final long serialVersionUID = 0L;
       }
     }
     /**
+     * <pre>
+     * This page's environments.
+     * </pre>
+     *
      * <code>repeated .tidings.v1.Environment environments = 1 [json_name = "environments"];</code>
      */
     public dev.tidings.v1.Environment getEnvironments(int index) {
@@ -546,6 +594,10 @@ private static final long serialVersionUID = 0L;
       }
     }
     /**
+     * <pre>
+     * This page's environments.
+     * </pre>
+     *
      * <code>repeated .tidings.v1.Environment environments = 1 [json_name = "environments"];</code>
      */
     public Builder setEnvironments(
@@ -561,6 +613,10 @@ private static final long serialVersionUID = 0L;
       return this;
     }
     /**
+     * <pre>
+     * This page's environments.
+     * </pre>
+     *
      * <code>repeated .tidings.v1.Environment environments = 1 [json_name = "environments"];</code>
      */
     public Builder setEnvironments(
@@ -575,6 +631,10 @@ private static final long serialVersionUID = 0L;
       return this;
     }
     /**
+     * <pre>
+     * This page's environments.
+     * </pre>
+     *
      * <code>repeated .tidings.v1.Environment environments = 1 [json_name = "environments"];</code>
      */
     public Builder addEnvironments(dev.tidings.v1.Environment value) {
@@ -589,6 +649,10 @@ private static final long serialVersionUID = 0L;
       return this;
     }
     /**
+     * <pre>
+     * This page's environments.
+     * </pre>
+     *
      * <code>repeated .tidings.v1.Environment environments = 1 [json_name = "environments"];</code>
      */
     public Builder addEnvironments(
@@ -604,6 +668,10 @@ private static final long serialVersionUID = 0L;
       return this;
     }
     /**
+     * <pre>
+     * This page's environments.
+     * </pre>
+     *
      * <code>repeated .tidings.v1.Environment environments = 1 [json_name = "environments"];</code>
      */
     public Builder addEnvironments(
@@ -618,6 +686,10 @@ private static final long serialVersionUID = 0L;
       return this;
     }
     /**
+     * <pre>
+     * This page's environments.
+     * </pre>
+     *
      * <code>repeated .tidings.v1.Environment environments = 1 [json_name = "environments"];</code>
      */
     public Builder addEnvironments(
@@ -632,6 +704,10 @@ private static final long serialVersionUID = 0L;
       return this;
     }
     /**
+     * <pre>
+     * This page's environments.
+     * </pre>
+     *
      * <code>repeated .tidings.v1.Environment environments = 1 [json_name = "environments"];</code>
      */
     public Builder addAllEnvironments(
@@ -647,6 +723,10 @@ private static final long serialVersionUID = 0L;
       return this;
     }
     /**
+     * <pre>
+     * This page's environments.
+     * </pre>
+     *
      * <code>repeated .tidings.v1.Environment environments = 1 [json_name = "environments"];</code>
      */
     public Builder clearEnvironments() {
@@ -660,6 +740,10 @@ private static final long serialVersionUID = 0L;
       return this;
     }
     /**
+     * <pre>
+     * This page's environments.
+     * </pre>
+     *
      * <code>repeated .tidings.v1.Environment environments = 1 [json_name = "environments"];</code>
      */
     public Builder removeEnvironments(int index) {
@@ -673,6 +757,10 @@ private static final long serialVersionUID = 0L;
       return this;
     }
     /**
+     * <pre>
+     * This page's environments.
+     * </pre>
+     *
      * <code>repeated .tidings.v1.Environment environments = 1 [json_name = "environments"];</code>
      */
     public dev.tidings.v1.Environment.Builder getEnvironmentsBuilder(
@@ -680,6 +768,10 @@ private static final long serialVersionUID = 0L;
       return internalGetEnvironmentsFieldBuilder().getBuilder(index);
     }
     /**
+     * <pre>
+     * This page's environments.
+     * </pre>
+     *
      * <code>repeated .tidings.v1.Environment environments = 1 [json_name = "environments"];</code>
      */
     public dev.tidings.v1.EnvironmentOrBuilder getEnvironmentsOrBuilder(
@@ -690,6 +782,10 @@ private static final long serialVersionUID = 0L;
       }
     }
     /**
+     * <pre>
+     * This page's environments.
+     * </pre>
+     *
      * <code>repeated .tidings.v1.Environment environments = 1 [json_name = "environments"];</code>
      */
     public java.util.List<? extends dev.tidings.v1.EnvironmentOrBuilder> 
@@ -701,6 +797,10 @@ private static final long serialVersionUID = 0L;
       }
     }
     /**
+     * <pre>
+     * This page's environments.
+     * </pre>
+     *
      * <code>repeated .tidings.v1.Environment environments = 1 [json_name = "environments"];</code>
      */
     public dev.tidings.v1.Environment.Builder addEnvironmentsBuilder() {
@@ -708,6 +808,10 @@ private static final long serialVersionUID = 0L;
           dev.tidings.v1.Environment.getDefaultInstance());
     }
     /**
+     * <pre>
+     * This page's environments.
+     * </pre>
+     *
      * <code>repeated .tidings.v1.Environment environments = 1 [json_name = "environments"];</code>
      */
     public dev.tidings.v1.Environment.Builder addEnvironmentsBuilder(
@@ -716,6 +820,10 @@ private static final long serialVersionUID = 0L;
           index, dev.tidings.v1.Environment.getDefaultInstance());
     }
     /**
+     * <pre>
+     * This page's environments.
+     * </pre>
+     *
      * <code>repeated .tidings.v1.Environment environments = 1 [json_name = "environments"];</code>
      */
     public java.util.List<dev.tidings.v1.Environment.Builder> 
@@ -739,6 +847,10 @@ private static final long serialVersionUID = 0L;
 
     private java.lang.Object nextPageToken_ = "";
     /**
+     * <pre>
+     * The page_token of the next page; empty on the last page.
+     * </pre>
+     *
      * <code>string next_page_token = 2 [json_name = "nextPageToken"];</code>
      * @return The nextPageToken.
      */
@@ -755,6 +867,10 @@ private static final long serialVersionUID = 0L;
       }
     }
     /**
+     * <pre>
+     * The page_token of the next page; empty on the last page.
+     * </pre>
+     *
      * <code>string next_page_token = 2 [json_name = "nextPageToken"];</code>
      * @return The bytes for nextPageToken.
      */
@@ -772,6 +888,10 @@ private static final long serialVersionUID = 0L;
       }
     }
     /**
+     * <pre>
+     * The page_token of the next page; empty on the last page.
+     * </pre>
+     *
      * <code>string next_page_token = 2 [json_name = "nextPageToken"];</code>
      * @param value The nextPageToken to set.
      * @return This builder for chaining.
@@ -785,6 +905,10 @@ private static final long serialVersionUID = 0L;
       return this;
     }
     /**
+     * <pre>
+     * The page_token of the next page; empty on the last page.
+     * </pre>
+     *
      * <code>string next_page_token = 2 [json_name = "nextPageToken"];</code>
      * @return This builder for chaining.
      */
@@ -795,6 +919,10 @@ private static final long serialVersionUID = 0L;
       return this;
     }
     /**
+     * <pre>
+     * The page_token of the next page; empty on the last page.
+     * </pre>
+     *
      * <code>string next_page_token = 2 [json_name = "nextPageToken"];</code>
      * @param value The bytes for nextPageToken to set.
      * @return This builder for chaining.

@@ -11,35 +11,63 @@ public interface ListEnvironmentsResponseOrBuilder extends
     com.google.protobuf.MessageOrBuilder {
 
   /**
+   * <pre>
+   * This page's environments.
+   * </pre>
+   *
    * <code>repeated .tidings.v1.Environment environments = 1 [json_name = "environments"];</code>
    */
   java.util.List<dev.tidings.v1.Environment> 
       getEnvironmentsList();
   /**
+   * <pre>
+   * This page's environments.
+   * </pre>
+   *
    * <code>repeated .tidings.v1.Environment environments = 1 [json_name = "environments"];</code>
    */
   dev.tidings.v1.Environment getEnvironments(int index);
   /**
+   * <pre>
+   * This page's environments.
+   * </pre>
+   *
    * <code>repeated .tidings.v1.Environment environments = 1 [json_name = "environments"];</code>
    */
   int getEnvironmentsCount();
   /**
+   * <pre>
+   * This page's environments.
+   * </pre>
+   *
    * <code>repeated .tidings.v1.Environment environments = 1 [json_name = "environments"];</code>
    */
   java.util.List<? extends dev.tidings.v1.EnvironmentOrBuilder> 
       getEnvironmentsOrBuilderList();
   /**
+   * <pre>
+   * This page's environments.
+   * </pre>
+   *
    * <code>repeated .tidings.v1.Environment environments = 1 [json_name = "environments"];</code>
    */
   dev.tidings.v1.EnvironmentOrBuilder getEnvironmentsOrBuilder(
       int index);
 
   /**
+   * <pre>
+   * The page_token of the next page; empty on the last page.
+   * </pre>
+   *
    * <code>string next_page_token = 2 [json_name = "nextPageToken"];</code>
    * @return The nextPageToken.
    */
   java.lang.String getNextPageToken();
   /**
+   * <pre>
+   * The page_token of the next page; empty on the last page.
+   * </pre>
+   *
    * <code>string next_page_token = 2 [json_name = "nextPageToken"];</code>
    * @return The bytes for nextPageToken.
    */

@@ -6,6 +6,10 @@
 package dev.tidings.v1;
 
 /**
+ * <pre>
+ * ListExecutionsRequest is the request of ListExecutions.
+ * </pre>
+ *
  * Protobuf type {@code tidings.v1.ListExecutionsRequest}
  */
 @com.google.protobuf.Generated
@@ -127,6 +131,10 @@ private static final long serialVersionUID = 0L;
   public static final int PAGE_SIZE_FIELD_NUMBER = 3;
   private int pageSize_ = 0;
   /**
+   * <pre>
+   * At most this many items (default 50, at most 1000).
+   * </pre>
+   *
    * <code>int32 page_size = 3 [json_name = "pageSize"];</code>
    * @return The pageSize.
    */
@@ -139,6 +147,11 @@ private static final long serialVersionUID = 0L;
   @SuppressWarnings("serial")
   private volatile java.lang.Object pageToken_ = "";
   /**
+   * <pre>
+   * A previous response's next_page_token, with the same filters; empty for the
+   * first page.
+   * </pre>
+   *
    * <code>string page_token = 4 [json_name = "pageToken"];</code>
    * @return The pageToken.
    */
@@ -156,6 +169,11 @@ private static final long serialVersionUID = 0L;
     }
   }
   /**
+   * <pre>
+   * A previous response's next_page_token, with the same filters; empty for the
+   * first page.
+   * </pre>
+   *
    * <code>string page_token = 4 [json_name = "pageToken"];</code>
    * @return The bytes for pageToken.
    */
@@ -366,6 +384,10 @@ private static final long serialVersionUID = 0L;
     return builder;
   }
   /**
+   * <pre>
+   * ListExecutionsRequest is the request of ListExecutions.
+   * </pre>
+   *
    * Protobuf type {@code tidings.v1.ListExecutionsRequest}
    */
   public static final class Builder extends
@@ -705,6 +727,10 @@ private static final long serialVersionUID = 0L;
 
     private int pageSize_ ;
     /**
+     * <pre>
+     * At most this many items (default 50, at most 1000).
+     * </pre>
+     *
      * <code>int32 page_size = 3 [json_name = "pageSize"];</code>
      * @return The pageSize.
      */
@@ -713,6 +739,10 @@ private static final long serialVersionUID = 0L;
       return pageSize_;
     }
     /**
+     * <pre>
+     * At most this many items (default 50, at most 1000).
+     * </pre>
+     *
      * <code>int32 page_size = 3 [json_name = "pageSize"];</code>
      * @param value The pageSize to set.
      * @return This builder for chaining.
@@ -725,6 +755,10 @@ private static final long serialVersionUID = 0L;
       return this;
     }
     /**
+     * <pre>
+     * At most this many items (default 50, at most 1000).
+     * </pre>
+     *
      * <code>int32 page_size = 3 [json_name = "pageSize"];</code>
      * @return This builder for chaining.
      */
@@ -737,6 +771,11 @@ private static final long serialVersionUID = 0L;
 
     private java.lang.Object pageToken_ = "";
     /**
+     * <pre>
+     * A previous response's next_page_token, with the same filters; empty for the
+     * first page.
+     * </pre>
+     *
      * <code>string page_token = 4 [json_name = "pageToken"];</code>
      * @return The pageToken.
      */
@@ -753,6 +792,11 @@ private static final long serialVersionUID = 0L;
       }
     }
     /**
+     * <pre>
+     * A previous response's next_page_token, with the same filters; empty for the
+     * first page.
+     * </pre>
+     *
      * <code>string page_token = 4 [json_name = "pageToken"];</code>
      * @return The bytes for pageToken.
      */
@@ -770,6 +814,11 @@ private static final long serialVersionUID = 0L;
       }
     }
     /**
+     * <pre>
+     * A previous response's next_page_token, with the same filters; empty for the
+     * first page.
+     * </pre>
+     *
      * <code>string page_token = 4 [json_name = "pageToken"];</code>
      * @param value The pageToken to set.
      * @return This builder for chaining.
@@ -783,6 +832,11 @@ private static final long serialVersionUID = 0L;
       return this;
     }
     /**
+     * <pre>
+     * A previous response's next_page_token, with the same filters; empty for the
+     * first page.
+     * </pre>
+     *
      * <code>string page_token = 4 [json_name = "pageToken"];</code>
      * @return This builder for chaining.
      */
@@ -793,6 +847,11 @@ private static final long serialVersionUID = 0L;
       return this;
     }
     /**
+     * <pre>
+     * A previous response's next_page_token, with the same filters; empty for the
+     * first page.
+     * </pre>
+     *
      * <code>string page_token = 4 [json_name = "pageToken"];</code>
      * @param value The bytes for pageToken to set.
      * @return This builder for chaining.

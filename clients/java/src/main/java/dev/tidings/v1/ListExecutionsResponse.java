@@ -6,6 +6,10 @@
 package dev.tidings.v1;
 
 /**
+ * <pre>
+ * ListExecutionsResponse is the response of ListExecutions.
+ * </pre>
+ *
  * Protobuf type {@code tidings.v1.ListExecutionsResponse}
  */
 @com.google.protobuf.Generated
@@ -54,6 +58,10 @@ private static final long serialVersionUID = 0L;
   @SuppressWarnings("serial")
   private java.util.List<dev.tidings.v1.Execution> executions_;
   /**
+   * <pre>
+   * This page's executions.
+   * </pre>
+   *
    * <code>repeated .tidings.v1.Execution executions = 1 [json_name = "executions"];</code>
    */
   @java.lang.Override
@@ -61,6 +69,10 @@ private static final long serialVersionUID = 0L;
     return executions_;
   }
   /**
+   * <pre>
+   * This page's executions.
+   * </pre>
+   *
    * <code>repeated .tidings.v1.Execution executions = 1 [json_name = "executions"];</code>
    */
   @java.lang.Override
@@ -69,6 +81,10 @@ private static final long serialVersionUID = 0L;
     return executions_;
   }
   /**
+   * <pre>
+   * This page's executions.
+   * </pre>
+   *
    * <code>repeated .tidings.v1.Execution executions = 1 [json_name = "executions"];</code>
    */
   @java.lang.Override
@@ -76,6 +92,10 @@ private static final long serialVersionUID = 0L;
     return executions_.size();
   }
   /**
+   * <pre>
+   * This page's executions.
+   * </pre>
+   *
    * <code>repeated .tidings.v1.Execution executions = 1 [json_name = "executions"];</code>
    */
   @java.lang.Override
@@ -83,6 +103,10 @@ private static final long serialVersionUID = 0L;
     return executions_.get(index);
   }
   /**
+   * <pre>
+   * This page's executions.
+   * </pre>
+   *
    * <code>repeated .tidings.v1.Execution executions = 1 [json_name = "executions"];</code>
    */
   @java.lang.Override
@@ -95,6 +119,10 @@ private static final long serialVersionUID = 0L;
   @SuppressWarnings("serial")
   private volatile java.lang.Object nextPageToken_ = "";
   /**
+   * <pre>
+   * The page_token of the next page; empty on the last page.
+   * </pre>
+   *
    * <code>string next_page_token = 2 [json_name = "nextPageToken"];</code>
    * @return The nextPageToken.
    */
@@ -112,6 +140,10 @@ private static final long serialVersionUID = 0L;
     }
   }
   /**
+   * <pre>
+   * The page_token of the next page; empty on the last page.
+   * </pre>
+   *
    * <code>string next_page_token = 2 [json_name = "nextPageToken"];</code>
    * @return The bytes for nextPageToken.
    */
@@ -309,6 +341,10 @@ private static final long serialVersionUID = 0L;
     return builder;
   }
   /**
+   * <pre>
+   * ListExecutionsResponse is the response of ListExecutions.
+   * </pre>
+   *
    * Protobuf type {@code tidings.v1.ListExecutionsResponse}
    */
   public static final class Builder extends
@@ -516,6 +552,10 @@ private static final long serialVersionUID = 0L;
         dev.tidings.v1.Execution, dev.tidings.v1.Execution.Builder, dev.tidings.v1.ExecutionOrBuilder> executionsBuilder_;
 
     /**
+     * <pre>
+     * This page's executions.
+     * </pre>
+     *
      * <code>repeated .tidings.v1.Execution executions = 1 [json_name = "executions"];</code>
      */
     public java.util.List<dev.tidings.v1.Execution> getExecutionsList() {
@@ -526,6 +566,10 @@ private static final long serialVersionUID = 0L;
       }
     }
     /**
+     * <pre>
+     * This page's executions.
+     * </pre>
+     *
      * <code>repeated .tidings.v1.Execution executions = 1 [json_name = "executions"];</code>
      */
     public int getExecutionsCount() {
@@ -536,6 +580,10 @@ private static final long serialVersionUID = 0L;
       }
     }
     /**
+     * <pre>
+     * This page's executions.
+     * </pre>
+     *
      * <code>repeated .tidings.v1.Execution executions = 1 [json_name = "executions"];</code>
      */
     public dev.tidings.v1.Execution getExecutions(int index) {
@@ -546,6 +594,10 @@ private static final long serialVersionUID = 0L;
       }
     }
     /**
+     * <pre>
+     * This page's executions.
+     * </pre>
+     *
      * <code>repeated .tidings.v1.Execution executions = 1 [json_name = "executions"];</code>
      */
     public Builder setExecutions(
@@ -561,6 +613,10 @@ private static final long serialVersionUID = 0L;
       return this;
     }
     /**
+     * <pre>
+     * This page's executions.
+     * </pre>
+     *
      * <code>repeated .tidings.v1.Execution executions = 1 [json_name = "executions"];</code>
      */
     public Builder setExecutions(
@@ -575,6 +631,10 @@ private static final long serialVersionUID = 0L;
       return this;
     }
     /**
+     * <pre>
+     * This page's executions.
+     * </pre>
+     *
      * <code>repeated .tidings.v1.Execution executions = 1 [json_name = "executions"];</code>
      */
     public Builder addExecutions(dev.tidings.v1.Execution value) {
@@ -589,6 +649,10 @@ private static final long serialVersionUID = 0L;
       return this;
     }
     /**
+     * <pre>
+     * This page's executions.
+     * </pre>
+     *
      * <code>repeated .tidings.v1.Execution executions = 1 [json_name = "executions"];</code>
      */
     public Builder addExecutions(
@@ -604,6 +668,10 @@ private static final long serialVersionUID = 0L;
       return this;
     }
     /**
+     * <pre>
+     * This page's executions.
+     * </pre>
+     *
      * <code>repeated .tidings.v1.Execution executions = 1 [json_name = "executions"];</code>
      */
     public Builder addExecutions(
@@ -618,6 +686,10 @@ private static final long serialVersionUID = 0L;
       return this;
     }
     /**
+     * <pre>
+     * This page's executions.
+     * </pre>
+     *
      * <code>repeated .tidings.v1.Execution executions = 1 [json_name = "executions"];</code>
      */
     public Builder addExecutions(
@@ -632,6 +704,10 @@ private static final long serialVersionUID = 0L;
       return this;
     }
     /**
+     * <pre>
+     * This page's executions.
+     * </pre>
+     *
      * <code>repeated .tidings.v1.Execution executions = 1 [json_name = "executions"];</code>
      */
     public Builder addAllExecutions(
@@ -647,6 +723,10 @@ private static final long serialVersionUID = 0L;
       return this;
     }
     /**
+     * <pre>
+     * This page's executions.
+     * </pre>
+     *
      * <code>repeated .tidings.v1.Execution executions = 1 [json_name = "executions"];</code>
      */
     public Builder clearExecutions() {
@@ -660,6 +740,10 @@ private static final long serialVersionUID = 0L;
       return this;
     }
     /**
+     * <pre>
+     * This page's executions.
+     * </pre>
+     *
      * <code>repeated .tidings.v1.Execution executions = 1 [json_name = "executions"];</code>
      */
     public Builder removeExecutions(int index) {
@@ -673,6 +757,10 @@ private static final long serialVersionUID = 0L;
       return this;
     }
     /**
+     * <pre>
+     * This page's executions.
+     * </pre>
+     *
      * <code>repeated .tidings.v1.Execution executions = 1 [json_name = "executions"];</code>
      */
     public dev.tidings.v1.Execution.Builder getExecutionsBuilder(
@@ -680,6 +768,10 @@ private static final long serialVersionUID = 0L;
       return internalGetExecutionsFieldBuilder().getBuilder(index);
     }
     /**
+     * <pre>
+     * This page's executions.
+     * </pre>
+     *
      * <code>repeated .tidings.v1.Execution executions = 1 [json_name = "executions"];</code>
      */
     public dev.tidings.v1.ExecutionOrBuilder getExecutionsOrBuilder(
@@ -690,6 +782,10 @@ private static final long serialVersionUID = 0L;
       }
     }
     /**
+     * <pre>
+     * This page's executions.
+     * </pre>
+     *
      * <code>repeated .tidings.v1.Execution executions = 1 [json_name = "executions"];</code>
      */
     public java.util.List<? extends dev.tidings.v1.ExecutionOrBuilder> 
@@ -701,6 +797,10 @@ private static final long serialVersionUID = 0L;
       }
     }
     /**
+     * <pre>
+     * This page's executions.
+     * </pre>
+     *
      * <code>repeated .tidings.v1.Execution executions = 1 [json_name = "executions"];</code>
      */
     public dev.tidings.v1.Execution.Builder addExecutionsBuilder() {
@@ -708,6 +808,10 @@ private static final long serialVersionUID = 0L;
           dev.tidings.v1.Execution.getDefaultInstance());
     }
     /**
+     * <pre>
+     * This page's executions.
+     * </pre>
+     *
      * <code>repeated .tidings.v1.Execution executions = 1 [json_name = "executions"];</code>
      */
     public dev.tidings.v1.Execution.Builder addExecutionsBuilder(
@@ -716,6 +820,10 @@ private static final long serialVersionUID = 0L;
           index, dev.tidings.v1.Execution.getDefaultInstance());
     }
     /**
+     * <pre>
+     * This page's executions.
+     * </pre>
+     *
      * <code>repeated .tidings.v1.Execution executions = 1 [json_name = "executions"];</code>
      */
     public java.util.List<dev.tidings.v1.Execution.Builder> 
@@ -739,6 +847,10 @@ private static final long serialVersionUID = 0L;
 
     private java.lang.Object nextPageToken_ = "";
     /**
+     * <pre>
+     * The page_token of the next page; empty on the last page.
+     * </pre>
+     *
      * <code>string next_page_token = 2 [json_name = "nextPageToken"];</code>
      * @return The nextPageToken.
      */
@@ -755,6 +867,10 @@ private static final long serialVersionUID = 0L;
       }
     }
     /**
+     * <pre>
+     * The page_token of the next page; empty on the last page.
+     * </pre>
+     *
      * <code>string next_page_token = 2 [json_name = "nextPageToken"];</code>
      * @return The bytes for nextPageToken.
      */
@@ -772,6 +888,10 @@ private static final long serialVersionUID = 0L;
       }
     }
     /**
+     * <pre>
+     * The page_token of the next page; empty on the last page.
+     * </pre>
+     *
      * <code>string next_page_token = 2 [json_name = "nextPageToken"];</code>
      * @param value The nextPageToken to set.
      * @return This builder for chaining.
@@ -785,6 +905,10 @@ private static final long serialVersionUID = 0L;
       return this;
     }
     /**
+     * <pre>
+     * The page_token of the next page; empty on the last page.
+     * </pre>
+     *
      * <code>string next_page_token = 2 [json_name = "nextPageToken"];</code>
      * @return This builder for chaining.
      */
@@ -795,6 +919,10 @@ private static final long serialVersionUID = 0L;
       return this;
     }
     /**
+     * <pre>
+     * The page_token of the next page; empty on the last page.
+     * </pre>
+     *
      * <code>string next_page_token = 2 [json_name = "nextPageToken"];</code>
      * @param value The bytes for nextPageToken to set.
      * @return This builder for chaining.

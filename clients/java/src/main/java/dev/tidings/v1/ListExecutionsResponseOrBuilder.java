@@ -11,35 +11,63 @@ public interface ListExecutionsResponseOrBuilder extends
     com.google.protobuf.MessageOrBuilder {
 
   /**
+   * <pre>
+   * This page's executions.
+   * </pre>
+   *
    * <code>repeated .tidings.v1.Execution executions = 1 [json_name = "executions"];</code>
    */
   java.util.List<dev.tidings.v1.Execution> 
       getExecutionsList();
   /**
+   * <pre>
+   * This page's executions.
+   * </pre>
+   *
    * <code>repeated .tidings.v1.Execution executions = 1 [json_name = "executions"];</code>
    */
   dev.tidings.v1.Execution getExecutions(int index);
   /**
+   * <pre>
+   * This page's executions.
+   * </pre>
+   *
    * <code>repeated .tidings.v1.Execution executions = 1 [json_name = "executions"];</code>
    */
   int getExecutionsCount();
   /**
+   * <pre>
+   * This page's executions.
+   * </pre>
+   *
    * <code>repeated .tidings.v1.Execution executions = 1 [json_name = "executions"];</code>
    */
   java.util.List<? extends dev.tidings.v1.ExecutionOrBuilder> 
       getExecutionsOrBuilderList();
   /**
+   * <pre>
+   * This page's executions.
+   * </pre>
+   *
    * <code>repeated .tidings.v1.Execution executions = 1 [json_name = "executions"];</code>
    */
   dev.tidings.v1.ExecutionOrBuilder getExecutionsOrBuilder(
       int index);
 
   /**
+   * <pre>
+   * The page_token of the next page; empty on the last page.
+   * </pre>
+   *
    * <code>string next_page_token = 2 [json_name = "nextPageToken"];</code>
    * @return The nextPageToken.
    */
   java.lang.String getNextPageToken();
   /**
+   * <pre>
+   * The page_token of the next page; empty on the last page.
+   * </pre>
+   *
    * <code>string next_page_token = 2 [json_name = "nextPageToken"];</code>
    * @return The bytes for nextPageToken.
    */

@@ -11,35 +11,63 @@ public interface ListListenersResponseOrBuilder extends
     com.google.protobuf.MessageOrBuilder {
 
   /**
+   * <pre>
+   * This page's listeners.
+   * </pre>
+   *
    * <code>repeated .tidings.v1.Listener listeners = 1 [json_name = "listeners"];</code>
    */
   java.util.List<dev.tidings.v1.Listener> 
       getListenersList();
   /**
+   * <pre>
+   * This page's listeners.
+   * </pre>
+   *
    * <code>repeated .tidings.v1.Listener listeners = 1 [json_name = "listeners"];</code>
    */
   dev.tidings.v1.Listener getListeners(int index);
   /**
+   * <pre>
+   * This page's listeners.
+   * </pre>
+   *
    * <code>repeated .tidings.v1.Listener listeners = 1 [json_name = "listeners"];</code>
    */
   int getListenersCount();
   /**
+   * <pre>
+   * This page's listeners.
+   * </pre>
+   *
    * <code>repeated .tidings.v1.Listener listeners = 1 [json_name = "listeners"];</code>
    */
   java.util.List<? extends dev.tidings.v1.ListenerOrBuilder> 
       getListenersOrBuilderList();
   /**
+   * <pre>
+   * This page's listeners.
+   * </pre>
+   *
    * <code>repeated .tidings.v1.Listener listeners = 1 [json_name = "listeners"];</code>
    */
   dev.tidings.v1.ListenerOrBuilder getListenersOrBuilder(
       int index);
 
   /**
+   * <pre>
+   * The page_token of the next page; empty on the last page.
+   * </pre>
+   *
    * <code>string next_page_token = 2 [json_name = "nextPageToken"];</code>
    * @return The nextPageToken.
    */
   java.lang.String getNextPageToken();
   /**
+   * <pre>
+   * The page_token of the next page; empty on the last page.
+   * </pre>
+   *
    * <code>string next_page_token = 2 [json_name = "nextPageToken"];</code>
    * @return The bytes for nextPageToken.
    */

@@ -6,6 +6,10 @@
 package dev.tidings.v1;
 
 /**
+ * <pre>
+ * ListTasksRequest is the request of ListTasks.
+ * </pre>
+ *
  * Protobuf type {@code tidings.v1.ListTasksRequest}
  */
 @com.google.protobuf.Generated
@@ -54,6 +58,10 @@ private static final long serialVersionUID = 0L;
   @SuppressWarnings("serial")
   private volatile java.lang.Object executionId_ = "";
   /**
+   * <pre>
+   * The execution whose tasks to list.
+   * </pre>
+   *
    * <code>string execution_id = 1 [json_name = "executionId"];</code>
    * @return The executionId.
    */
@@ -71,6 +79,10 @@ private static final long serialVersionUID = 0L;
     }
   }
   /**
+   * <pre>
+   * The execution whose tasks to list.
+   * </pre>
+   *
    * <code>string execution_id = 1 [json_name = "executionId"];</code>
    * @return The bytes for executionId.
    */
@@ -92,6 +104,10 @@ private static final long serialVersionUID = 0L;
   public static final int PAGE_SIZE_FIELD_NUMBER = 2;
   private int pageSize_ = 0;
   /**
+   * <pre>
+   * At most this many items (default 50, at most 1000).
+   * </pre>
+   *
    * <code>int32 page_size = 2 [json_name = "pageSize"];</code>
    * @return The pageSize.
    */
@@ -104,6 +120,11 @@ private static final long serialVersionUID = 0L;
   @SuppressWarnings("serial")
   private volatile java.lang.Object pageToken_ = "";
   /**
+   * <pre>
+   * A previous response's next_page_token, with the same filters; empty for the
+   * first page.
+   * </pre>
+   *
    * <code>string page_token = 3 [json_name = "pageToken"];</code>
    * @return The pageToken.
    */
@@ -121,6 +142,11 @@ private static final long serialVersionUID = 0L;
     }
   }
   /**
+   * <pre>
+   * A previous response's next_page_token, with the same filters; empty for the
+   * first page.
+   * </pre>
+   *
    * <code>string page_token = 3 [json_name = "pageToken"];</code>
    * @return The bytes for pageToken.
    */
@@ -321,6 +347,10 @@ private static final long serialVersionUID = 0L;
     return builder;
   }
   /**
+   * <pre>
+   * ListTasksRequest is the request of ListTasks.
+   * </pre>
+   *
    * Protobuf type {@code tidings.v1.ListTasksRequest}
    */
   public static final class Builder extends
@@ -484,6 +514,10 @@ private static final long serialVersionUID = 0L;
 
     private java.lang.Object executionId_ = "";
     /**
+     * <pre>
+     * The execution whose tasks to list.
+     * </pre>
+     *
      * <code>string execution_id = 1 [json_name = "executionId"];</code>
      * @return The executionId.
      */
@@ -500,6 +534,10 @@ private static final long serialVersionUID = 0L;
       }
     }
     /**
+     * <pre>
+     * The execution whose tasks to list.
+     * </pre>
+     *
      * <code>string execution_id = 1 [json_name = "executionId"];</code>
      * @return The bytes for executionId.
      */
@@ -517,6 +555,10 @@ private static final long serialVersionUID = 0L;
       }
     }
     /**
+     * <pre>
+     * The execution whose tasks to list.
+     * </pre>
+     *
      * <code>string execution_id = 1 [json_name = "executionId"];</code>
      * @param value The executionId to set.
      * @return This builder for chaining.
@@ -530,6 +572,10 @@ private static final long serialVersionUID = 0L;
       return this;
     }
     /**
+     * <pre>
+     * The execution whose tasks to list.
+     * </pre>
+     *
      * <code>string execution_id = 1 [json_name = "executionId"];</code>
      * @return This builder for chaining.
      */
@@ -540,6 +586,10 @@ private static final long serialVersionUID = 0L;
       return this;
     }
     /**
+     * <pre>
+     * The execution whose tasks to list.
+     * </pre>
+     *
      * <code>string execution_id = 1 [json_name = "executionId"];</code>
      * @param value The bytes for executionId to set.
      * @return This builder for chaining.
@@ -556,6 +606,10 @@ private static final long serialVersionUID = 0L;
 
     private int pageSize_ ;
     /**
+     * <pre>
+     * At most this many items (default 50, at most 1000).
+     * </pre>
+     *
      * <code>int32 page_size = 2 [json_name = "pageSize"];</code>
      * @return The pageSize.
      */
@@ -564,6 +618,10 @@ private static final long serialVersionUID = 0L;
       return pageSize_;
     }
     /**
+     * <pre>
+     * At most this many items (default 50, at most 1000).
+     * </pre>
+     *
      * <code>int32 page_size = 2 [json_name = "pageSize"];</code>
      * @param value The pageSize to set.
      * @return This builder for chaining.
@@ -576,6 +634,10 @@ private static final long serialVersionUID = 0L;
       return this;
     }
     /**
+     * <pre>
+     * At most this many items (default 50, at most 1000).
+     * </pre>
+     *
      * <code>int32 page_size = 2 [json_name = "pageSize"];</code>
      * @return This builder for chaining.
      */
@@ -588,6 +650,11 @@ private static final long serialVersionUID = 0L;
 
     private java.lang.Object pageToken_ = "";
     /**
+     * <pre>
+     * A previous response's next_page_token, with the same filters; empty for the
+     * first page.
+     * </pre>
+     *
      * <code>string page_token = 3 [json_name = "pageToken"];</code>
      * @return The pageToken.
      */
@@ -604,6 +671,11 @@ private static final long serialVersionUID = 0L;
       }
     }
     /**
+     * <pre>
+     * A previous response's next_page_token, with the same filters; empty for the
+     * first page.
+     * </pre>
+     *
      * <code>string page_token = 3 [json_name = "pageToken"];</code>
      * @return The bytes for pageToken.
      */
@@ -621,6 +693,11 @@ private static final long serialVersionUID = 0L;
       }
     }
     /**
+     * <pre>
+     * A previous response's next_page_token, with the same filters; empty for the
+     * first page.
+     * </pre>
+     *
      * <code>string page_token = 3 [json_name = "pageToken"];</code>
      * @param value The pageToken to set.
      * @return This builder for chaining.
@@ -634,6 +711,11 @@ private static final long serialVersionUID = 0L;
       return this;
     }
     /**
+     * <pre>
+     * A previous response's next_page_token, with the same filters; empty for the
+     * first page.
+     * </pre>
+     *
      * <code>string page_token = 3 [json_name = "pageToken"];</code>
      * @return This builder for chaining.
      */
@@ -644,6 +726,11 @@ private static final long serialVersionUID = 0L;
       return this;
     }
     /**
+     * <pre>
+     * A previous response's next_page_token, with the same filters; empty for the
+     * first page.
+     * </pre>
+     *
      * <code>string page_token = 3 [json_name = "pageToken"];</code>
      * @param value The bytes for pageToken to set.
      * @return This builder for chaining.

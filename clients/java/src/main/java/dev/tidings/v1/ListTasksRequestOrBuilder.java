@@ -11,11 +11,19 @@ public interface ListTasksRequestOrBuilder extends
     com.google.protobuf.MessageOrBuilder {
 
   /**
+   * <pre>
+   * The execution whose tasks to list.
+   * </pre>
+   *
    * <code>string execution_id = 1 [json_name = "executionId"];</code>
    * @return The executionId.
    */
   java.lang.String getExecutionId();
   /**
+   * <pre>
+   * The execution whose tasks to list.
+   * </pre>
+   *
    * <code>string execution_id = 1 [json_name = "executionId"];</code>
    * @return The bytes for executionId.
    */
@@ -23,17 +31,31 @@ public interface ListTasksRequestOrBuilder extends
       getExecutionIdBytes();
 
   /**
+   * <pre>
+   * At most this many items (default 50, at most 1000).
+   * </pre>
+   *
    * <code>int32 page_size = 2 [json_name = "pageSize"];</code>
    * @return The pageSize.
    */
   int getPageSize();
 
   /**
+   * <pre>
+   * A previous response's next_page_token, with the same filters; empty for the
+   * first page.
+   * </pre>
+   *
    * <code>string page_token = 3 [json_name = "pageToken"];</code>
    * @return The pageToken.
    */
   java.lang.String getPageToken();
   /**
+   * <pre>
+   * A previous response's next_page_token, with the same filters; empty for the
+   * first page.
+   * </pre>
+   *
    * <code>string page_token = 3 [json_name = "pageToken"];</code>
    * @return The bytes for pageToken.
    */

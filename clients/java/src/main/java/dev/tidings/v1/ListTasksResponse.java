@@ -6,6 +6,10 @@
 package dev.tidings.v1;
 
 /**
+ * <pre>
+ * ListTasksResponse is the response of ListTasks.
+ * </pre>
+ *
  * Protobuf type {@code tidings.v1.ListTasksResponse}
  */
 @com.google.protobuf.Generated
@@ -54,6 +58,10 @@ private static final long serialVersionUID = 0L;
   @SuppressWarnings("serial")
   private java.util.List<dev.tidings.v1.Task> tasks_;
   /**
+   * <pre>
+   * This page's tasks.
+   * </pre>
+   *
    * <code>repeated .tidings.v1.Task tasks = 1 [json_name = "tasks"];</code>
    */
   @java.lang.Override
@@ -61,6 +69,10 @@ private static final long serialVersionUID = 0L;
     return tasks_;
   }
   /**
+   * <pre>
+   * This page's tasks.
+   * </pre>
+   *
    * <code>repeated .tidings.v1.Task tasks = 1 [json_name = "tasks"];</code>
    */
   @java.lang.Override
@@ -69,6 +81,10 @@ private static final long serialVersionUID = 0L;
     return tasks_;
   }
   /**
+   * <pre>
+   * This page's tasks.
+   * </pre>
+   *
    * <code>repeated .tidings.v1.Task tasks = 1 [json_name = "tasks"];</code>
    */
   @java.lang.Override
@@ -76,6 +92,10 @@ private static final long serialVersionUID = 0L;
     return tasks_.size();
   }
   /**
+   * <pre>
+   * This page's tasks.
+   * </pre>
+   *
    * <code>repeated .tidings.v1.Task tasks = 1 [json_name = "tasks"];</code>
    */
   @java.lang.Override
@@ -83,6 +103,10 @@ private static final long serialVersionUID = 0L;
     return tasks_.get(index);
   }
   /**
+   * <pre>
+   * This page's tasks.
+   * </pre>
+   *
    * <code>repeated .tidings.v1.Task tasks = 1 [json_name = "tasks"];</code>
    */
   @java.lang.Override
@@ -95,6 +119,10 @@ private static final long serialVersionUID = 0L;
   @SuppressWarnings("serial")
   private volatile java.lang.Object nextPageToken_ = "";
   /**
+   * <pre>
+   * The page_token of the next page; empty on the last page.
+   * </pre>
+   *
    * <code>string next_page_token = 2 [json_name = "nextPageToken"];</code>
    * @return The nextPageToken.
    */
@@ -112,6 +140,10 @@ private static final long serialVersionUID = 0L;
     }
   }
   /**
+   * <pre>
+   * The page_token of the next page; empty on the last page.
+   * </pre>
+   *
    * <code>string next_page_token = 2 [json_name = "nextPageToken"];</code>
    * @return The bytes for nextPageToken.
    */
@@ -309,6 +341,10 @@ private static final long serialVersionUID = 0L;
     return builder;
   }
   /**
+   * <pre>
+   * ListTasksResponse is the response of ListTasks.
+   * </pre>
+   *
    * Protobuf type {@code tidings.v1.ListTasksResponse}
    */
   public static final class Builder extends
@@ -516,6 +552,10 @@ private static final long serialVersionUID = 0L;
         dev.tidings.v1.Task, dev.tidings.v1.Task.Builder, dev.tidings.v1.TaskOrBuilder> tasksBuilder_;
 
     /**
+     * <pre>
+     * This page's tasks.
+     * </pre>
+     *
      * <code>repeated .tidings.v1.Task tasks = 1 [json_name = "tasks"];</code>
      */
     public java.util.List<dev.tidings.v1.Task> getTasksList() {
@@ -526,6 +566,10 @@ private static final long serialVersionUID = 0L;
       }
     }
     /**
+     * <pre>
+     * This page's tasks.
+     * </pre>
+     *
      * <code>repeated .tidings.v1.Task tasks = 1 [json_name = "tasks"];</code>
      */
     public int getTasksCount() {
@@ -536,6 +580,10 @@ private static final long serialVersionUID = 0L;
       }
     }
     /**
+     * <pre>
+     * This page's tasks.
+     * </pre>
+     *
      * <code>repeated .tidings.v1.Task tasks = 1 [json_name = "tasks"];</code>
      */
     public dev.tidings.v1.Task getTasks(int index) {
@@ -546,6 +594,10 @@ private static final long serialVersionUID = 0L;
       }
     }
     /**
+     * <pre>
+     * This page's tasks.
+     * </pre>
+     *
      * <code>repeated .tidings.v1.Task tasks = 1 [json_name = "tasks"];</code>
      */
     public Builder setTasks(
@@ -561,6 +613,10 @@ private static final long serialVersionUID = 0L;
       return this;
     }
     /**
+     * <pre>
+     * This page's tasks.
+     * </pre>
+     *
      * <code>repeated .tidings.v1.Task tasks = 1 [json_name = "tasks"];</code>
      */
     public Builder setTasks(
@@ -575,6 +631,10 @@ private static final long serialVersionUID = 0L;
       return this;
     }
     /**
+     * <pre>
+     * This page's tasks.
+     * </pre>
+     *
      * <code>repeated .tidings.v1.Task tasks = 1 [json_name = "tasks"];</code>
      */
     public Builder addTasks(dev.tidings.v1.Task value) {
@@ -589,6 +649,10 @@ private static final long serialVersionUID = 0L;
       return this;
     }
     /**
+     * <pre>
+     * This page's tasks.
+     * </pre>
+     *
      * <code>repeated .tidings.v1.Task tasks = 1 [json_name = "tasks"];</code>
      */
     public Builder addTasks(
@@ -604,6 +668,10 @@ private static final long serialVersionUID = 0L;
       return this;
     }
     /**
+     * <pre>
+     * This page's tasks.
+     * </pre>
+     *
      * <code>repeated .tidings.v1.Task tasks = 1 [json_name = "tasks"];</code>
      */
     public Builder addTasks(
@@ -618,6 +686,10 @@ private static final long serialVersionUID = 0L;
       return this;
     }
     /**
+     * <pre>
+     * This page's tasks.
+     * </pre>
+     *
      * <code>repeated .tidings.v1.Task tasks = 1 [json_name = "tasks"];</code>
      */
     public Builder addTasks(
@@ -632,6 +704,10 @@ private static final long serialVersionUID = 0L;
       return this;
     }
     /**
+     * <pre>
+     * This page's tasks.
+     * </pre>
+     *
      * <code>repeated .tidings.v1.Task tasks = 1 [json_name = "tasks"];</code>
      */
     public Builder addAllTasks(
@@ -647,6 +723,10 @@ private static final long serialVersionUID = 0L;
       return this;
     }
     /**
+     * <pre>
+     * This page's tasks.
+     * </pre>
+     *
      * <code>repeated .tidings.v1.Task tasks = 1 [json_name = "tasks"];</code>
      */
     public Builder clearTasks() {
@@ -660,6 +740,10 @@ private static final long serialVersionUID = 0L;
       return this;
     }
     /**
+     * <pre>
+     * This page's tasks.
+     * </pre>
+     *
      * <code>repeated .tidings.v1.Task tasks = 1 [json_name = "tasks"];</code>
      */
     public Builder removeTasks(int index) {
@@ -673,6 +757,10 @@ private static final long serialVersionUID = 0L;
       return this;
     }
     /**
+     * <pre>
+     * This page's tasks.
+     * </pre>
+     *
      * <code>repeated .tidings.v1.Task tasks = 1 [json_name = "tasks"];</code>
      */
     public dev.tidings.v1.Task.Builder getTasksBuilder(
@@ -680,6 +768,10 @@ private static final long serialVersionUID = 0L;
       return internalGetTasksFieldBuilder().getBuilder(index);
     }
     /**
+     * <pre>
+     * This page's tasks.
+     * </pre>
+     *
      * <code>repeated .tidings.v1.Task tasks = 1 [json_name = "tasks"];</code>
      */
     public dev.tidings.v1.TaskOrBuilder getTasksOrBuilder(
@@ -690,6 +782,10 @@ private static final long serialVersionUID = 0L;
       }
     }
     /**
+     * <pre>
+     * This page's tasks.
+     * </pre>
+     *
      * <code>repeated .tidings.v1.Task tasks = 1 [json_name = "tasks"];</code>
      */
     public java.util.List<? extends dev.tidings.v1.TaskOrBuilder> 
@@ -701,6 +797,10 @@ private static final long serialVersionUID = 0L;
       }
     }
     /**
+     * <pre>
+     * This page's tasks.
+     * </pre>
+     *
      * <code>repeated .tidings.v1.Task tasks = 1 [json_name = "tasks"];</code>
      */
     public dev.tidings.v1.Task.Builder addTasksBuilder() {
@@ -708,6 +808,10 @@ private static final long serialVersionUID = 0L;
           dev.tidings.v1.Task.getDefaultInstance());
     }
     /**
+     * <pre>
+     * This page's tasks.
+     * </pre>
+     *
      * <code>repeated .tidings.v1.Task tasks = 1 [json_name = "tasks"];</code>
      */
     public dev.tidings.v1.Task.Builder addTasksBuilder(
@@ -716,6 +820,10 @@ private static final long serialVersionUID = 0L;
           index, dev.tidings.v1.Task.getDefaultInstance());
     }
     /**
+     * <pre>
+     * This page's tasks.
+     * </pre>
+     *
      * <code>repeated .tidings.v1.Task tasks = 1 [json_name = "tasks"];</code>
      */
     public java.util.List<dev.tidings.v1.Task.Builder> 
@@ -739,6 +847,10 @@ private static final long serialVersionUID = 0L;
 
     private java.lang.Object nextPageToken_ = "";
     /**
+     * <pre>
+     * The page_token of the next page; empty on the last page.
+     * </pre>
+     *
      * <code>string next_page_token = 2 [json_name = "nextPageToken"];</code>
      * @return The nextPageToken.
      */
@@ -755,6 +867,10 @@ private static final long serialVersionUID = 0L;
       }
     }
     /**
+     * <pre>
+     * The page_token of the next page; empty on the last page.
+     * </pre>
+     *
      * <code>string next_page_token = 2 [json_name = "nextPageToken"];</code>
      * @return The bytes for nextPageToken.
      */
@@ -772,6 +888,10 @@ private static final long serialVersionUID = 0L;
       }
     }
     /**
+     * <pre>
+     * The page_token of the next page; empty on the last page.
+     * </pre>
+     *
      * <code>string next_page_token = 2 [json_name = "nextPageToken"];</code>
      * @param value The nextPageToken to set.
      * @return This builder for chaining.
@@ -785,6 +905,10 @@ private static final long serialVersionUID = 0L;
       return this;
     }
     /**
+     * <pre>
+     * The page_token of the next page; empty on the last page.
+     * </pre>
+     *
      * <code>string next_page_token = 2 [json_name = "nextPageToken"];</code>
      * @return This builder for chaining.
      */
@@ -795,6 +919,10 @@ private static final long serialVersionUID = 0L;
       return this;
     }
     /**
+     * <pre>
+     * The page_token of the next page; empty on the last page.
+     * </pre>
+     *
      * <code>string next_page_token = 2 [json_name = "nextPageToken"];</code>
      * @param value The bytes for nextPageToken to set.
      * @return This builder for chaining.

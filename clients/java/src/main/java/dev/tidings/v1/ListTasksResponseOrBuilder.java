@@ -11,35 +11,63 @@ public interface ListTasksResponseOrBuilder extends
     com.google.protobuf.MessageOrBuilder {
 
   /**
+   * <pre>
+   * This page's tasks.
+   * </pre>
+   *
    * <code>repeated .tidings.v1.Task tasks = 1 [json_name = "tasks"];</code>
    */
   java.util.List<dev.tidings.v1.Task> 
       getTasksList();
   /**
+   * <pre>
+   * This page's tasks.
+   * </pre>
+   *
    * <code>repeated .tidings.v1.Task tasks = 1 [json_name = "tasks"];</code>
    */
   dev.tidings.v1.Task getTasks(int index);
   /**
+   * <pre>
+   * This page's tasks.
+   * </pre>
+   *
    * <code>repeated .tidings.v1.Task tasks = 1 [json_name = "tasks"];</code>
    */
   int getTasksCount();
   /**
+   * <pre>
+   * This page's tasks.
+   * </pre>
+   *
    * <code>repeated .tidings.v1.Task tasks = 1 [json_name = "tasks"];</code>
    */
   java.util.List<? extends dev.tidings.v1.TaskOrBuilder> 
       getTasksOrBuilderList();
   /**
+   * <pre>
+   * This page's tasks.
+   * </pre>
+   *
    * <code>repeated .tidings.v1.Task tasks = 1 [json_name = "tasks"];</code>
    */
   dev.tidings.v1.TaskOrBuilder getTasksOrBuilder(
       int index);
 
   /**
+   * <pre>
+   * The page_token of the next page; empty on the last page.
+   * </pre>
+   *
    * <code>string next_page_token = 2 [json_name = "nextPageToken"];</code>
    * @return The nextPageToken.
    */
   java.lang.String getNextPageToken();
   /**
+   * <pre>
+   * The page_token of the next page; empty on the last page.
+   * </pre>
+   *
    * <code>string next_page_token = 2 [json_name = "nextPageToken"];</code>
    * @return The bytes for nextPageToken.
    */

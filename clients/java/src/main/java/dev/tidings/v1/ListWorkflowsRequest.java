@@ -6,6 +6,10 @@
 package dev.tidings.v1;
 
 /**
+ * <pre>
+ * ListWorkflowsRequest is the request of ListWorkflows.
+ * </pre>
+ *
  * Protobuf type {@code tidings.v1.ListWorkflowsRequest}
  */
 @com.google.protobuf.Generated
@@ -283,6 +287,10 @@ private static final long serialVersionUID = 0L;
     return builder;
   }
   /**
+   * <pre>
+   * ListWorkflowsRequest is the request of ListWorkflows.
+   * </pre>
+   *
    * Protobuf type {@code tidings.v1.ListWorkflowsRequest}
    */
   public static final class Builder extends

@@ -6,6 +6,10 @@
 package dev.tidings.v1;
 
 /**
+ * <pre>
+ * ListWorkflowsResponse is the response of ListWorkflows.
+ * </pre>
+ *
  * Protobuf type {@code tidings.v1.ListWorkflowsResponse}
  */
 @com.google.protobuf.Generated
@@ -54,6 +58,10 @@ private static final long serialVersionUID = 0L;
   @SuppressWarnings("serial")
   private java.util.List<dev.tidings.v1.Workflow> workflows_;
   /**
+   * <pre>
+   * This page's workflows.
+   * </pre>
+   *
    * <code>repeated .tidings.v1.Workflow workflows = 1 [json_name = "workflows"];</code>
    */
   @java.lang.Override
@@ -61,6 +69,10 @@ private static final long serialVersionUID = 0L;
     return workflows_;
   }
   /**
+   * <pre>
+   * This page's workflows.
+   * </pre>
+   *
    * <code>repeated .tidings.v1.Workflow workflows = 1 [json_name = "workflows"];</code>
    */
   @java.lang.Override
@@ -69,6 +81,10 @@ private static final long serialVersionUID = 0L;
     return workflows_;
   }
   /**
+   * <pre>
+   * This page's workflows.
+   * </pre>
+   *
    * <code>repeated .tidings.v1.Workflow workflows = 1 [json_name = "workflows"];</code>
    */
   @java.lang.Override
@@ -76,6 +92,10 @@ private static final long serialVersionUID = 0L;
     return workflows_.size();
   }
   /**
+   * <pre>
+   * This page's workflows.
+   * </pre>
+   *
    * <code>repeated .tidings.v1.Workflow workflows = 1 [json_name = "workflows"];</code>
    */
   @java.lang.Override
@@ -83,6 +103,10 @@ private static final long serialVersionUID = 0L;
     return workflows_.get(index);
   }
   /**
+   * <pre>
+   * This page's workflows.
+   * </pre>
+   *
    * <code>repeated .tidings.v1.Workflow workflows = 1 [json_name = "workflows"];</code>
    */
   @java.lang.Override
@@ -317,6 +341,10 @@ private static final long serialVersionUID = 0L;
     return builder;
   }
   /**
+   * <pre>
+   * ListWorkflowsResponse is the response of ListWorkflows.
+   * </pre>
+   *
    * Protobuf type {@code tidings.v1.ListWorkflowsResponse}
    */
   public static final class Builder extends
@@ -524,6 +552,10 @@ private static final long serialVersionUID = 0L;
         dev.tidings.v1.Workflow, dev.tidings.v1.Workflow.Builder, dev.tidings.v1.WorkflowOrBuilder> workflowsBuilder_;
 
     /**
+     * <pre>
+     * This page's workflows.
+     * </pre>
+     *
      * <code>repeated .tidings.v1.Workflow workflows = 1 [json_name = "workflows"];</code>
      */
     public java.util.List<dev.tidings.v1.Workflow> getWorkflowsList() {
@@ -534,6 +566,10 @@ private static final long serialVersionUID = 0L;
       }
     }
     /**
+     * <pre>
+     * This page's workflows.
+     * </pre>
+     *
      * <code>repeated .tidings.v1.Workflow workflows = 1 [json_name = "workflows"];</code>
      */
     public int getWorkflowsCount() {
@@ -544,6 +580,10 @@ private static final long serialVersionUID = 0L;
       }
     }
     /**
+     * <pre>
+     * This page's workflows.
+     * </pre>
+     *
      * <code>repeated .tidings.v1.Workflow workflows = 1 [json_name = "workflows"];</code>
      */
     public dev.tidings.v1.Workflow getWorkflows(int index) {
@@ -554,6 +594,10 @@ private static final long serialVersionUID = 0L;
       }
     }
     /**
+     * <pre>
+     * This page's workflows.
+     * </pre>
+     *
      * <code>repeated .tidings.v1.Workflow workflows = 1 [json_name = "workflows"];</code>
      */
     public Builder setWorkflows(
@@ -569,6 +613,10 @@ private static final long serialVersionUID = 0L;
       return this;
     }
     /**
+     * <pre>
+     * This page's workflows.
+     * </pre>
+     *
      * <code>repeated .tidings.v1.Workflow workflows = 1 [json_name = "workflows"];</code>
      */
     public Builder setWorkflows(
@@ -583,6 +631,10 @@ private static final long serialVersionUID = 0L;
       return this;
     }
     /**
+     * <pre>
+     * This page's workflows.
+     * </pre>
+     *
      * <code>repeated .tidings.v1.Workflow workflows = 1 [json_name = "workflows"];</code>
      */
     public Builder addWorkflows(dev.tidings.v1.Workflow value) {
@@ -597,6 +649,10 @@ private static final long serialVersionUID = 0L;
       return this;
     }
     /**
+     * <pre>
+     * This page's workflows.
+     * </pre>
+     *
      * <code>repeated .tidings.v1.Workflow workflows = 1 [json_name = "workflows"];</code>
      */
     public Builder addWorkflows(
@@ -612,6 +668,10 @@ private static final long serialVersionUID = 0L;
       return this;
     }
     /**
+     * <pre>
+     * This page's workflows.
+     * </pre>
+     *
      * <code>repeated .tidings.v1.Workflow workflows = 1 [json_name = "workflows"];</code>
      */
     public Builder addWorkflows(
@@ -626,6 +686,10 @@ private static final long serialVersionUID = 0L;
       return this;
     }
     /**
+     * <pre>
+     * This page's workflows.
+     * </pre>
+     *
      * <code>repeated .tidings.v1.Workflow workflows = 1 [json_name = "workflows"];</code>
      */
     public Builder addWorkflows(
@@ -640,6 +704,10 @@ private static final long serialVersionUID = 0L;
       return this;
     }
     /**
+     * <pre>
+     * This page's workflows.
+     * </pre>
+     *
      * <code>repeated .tidings.v1.Workflow workflows = 1 [json_name = "workflows"];</code>
      */
     public Builder addAllWorkflows(
@@ -655,6 +723,10 @@ private static final long serialVersionUID = 0L;
       return this;
     }
     /**
+     * <pre>
+     * This page's workflows.
+     * </pre>
+     *
      * <code>repeated .tidings.v1.Workflow workflows = 1 [json_name = "workflows"];</code>
      */
     public Builder clearWorkflows() {
@@ -668,6 +740,10 @@ private static final long serialVersionUID = 0L;
       return this;
     }
     /**
+     * <pre>
+     * This page's workflows.
+     * </pre>
+     *
      * <code>repeated .tidings.v1.Workflow workflows = 1 [json_name = "workflows"];</code>
      */
     public Builder removeWorkflows(int index) {
@@ -681,6 +757,10 @@ private static final long serialVersionUID = 0L;
       return this;
     }
     /**
+     * <pre>
+     * This page's workflows.
+     * </pre>
+     *
      * <code>repeated .tidings.v1.Workflow workflows = 1 [json_name = "workflows"];</code>
      */
     public dev.tidings.v1.Workflow.Builder getWorkflowsBuilder(
@@ -688,6 +768,10 @@ private static final long serialVersionUID = 0L;
       return internalGetWorkflowsFieldBuilder().getBuilder(index);
     }
     /**
+     * <pre>
+     * This page's workflows.
+     * </pre>
+     *
      * <code>repeated .tidings.v1.Workflow workflows = 1 [json_name = "workflows"];</code>
      */
     public dev.tidings.v1.WorkflowOrBuilder getWorkflowsOrBuilder(
@@ -698,6 +782,10 @@ private static final long serialVersionUID = 0L;
       }
     }
     /**
+     * <pre>
+     * This page's workflows.
+     * </pre>
+     *
      * <code>repeated .tidings.v1.Workflow workflows = 1 [json_name = "workflows"];</code>
      */
     public java.util.List<? extends dev.tidings.v1.WorkflowOrBuilder> 
@@ -709,6 +797,10 @@ private static final long serialVersionUID = 0L;
       }
     }
     /**
+     * <pre>
+     * This page's workflows.
+     * </pre>
+     *
      * <code>repeated .tidings.v1.Workflow workflows = 1 [json_name = "workflows"];</code>
      */
     public dev.tidings.v1.Workflow.Builder addWorkflowsBuilder() {
@@ -716,6 +808,10 @@ private static final long serialVersionUID = 0L;
           dev.tidings.v1.Workflow.getDefaultInstance());
     }
     /**
+     * <pre>
+     * This page's workflows.
+     * </pre>
+     *
      * <code>repeated .tidings.v1.Workflow workflows = 1 [json_name = "workflows"];</code>
      */
     public dev.tidings.v1.Workflow.Builder addWorkflowsBuilder(
@@ -724,6 +820,10 @@ private static final long serialVersionUID = 0L;
           index, dev.tidings.v1.Workflow.getDefaultInstance());
     }
     /**
+     * <pre>
+     * This page's workflows.
+     * </pre>
+     *
      * <code>repeated .tidings.v1.Workflow workflows = 1 [json_name = "workflows"];</code>
      */
     public java.util.List<dev.tidings.v1.Workflow.Builder> 

@@ -11,24 +11,44 @@ public interface ListWorkflowsResponseOrBuilder extends
     com.google.protobuf.MessageOrBuilder {
 
   /**
+   * <pre>
+   * This page's workflows.
+   * </pre>
+   *
    * <code>repeated .tidings.v1.Workflow workflows = 1 [json_name = "workflows"];</code>
    */
   java.util.List<dev.tidings.v1.Workflow> 
       getWorkflowsList();
   /**
+   * <pre>
+   * This page's workflows.
+   * </pre>
+   *
    * <code>repeated .tidings.v1.Workflow workflows = 1 [json_name = "workflows"];</code>
    */
   dev.tidings.v1.Workflow getWorkflows(int index);
   /**
+   * <pre>
+   * This page's workflows.
+   * </pre>
+   *
    * <code>repeated .tidings.v1.Workflow workflows = 1 [json_name = "workflows"];</code>
    */
   int getWorkflowsCount();
   /**
+   * <pre>
+   * This page's workflows.
+   * </pre>
+   *
    * <code>repeated .tidings.v1.Workflow workflows = 1 [json_name = "workflows"];</code>
    */
   java.util.List<? extends dev.tidings.v1.WorkflowOrBuilder> 
       getWorkflowsOrBuilderList();
   /**
+   * <pre>
+   * This page's workflows.
+   * </pre>
+   *
    * <code>repeated .tidings.v1.Workflow workflows = 1 [json_name = "workflows"];</code>
    */
   dev.tidings.v1.WorkflowOrBuilder getWorkflowsOrBuilder(

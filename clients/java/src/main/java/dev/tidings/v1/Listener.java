@@ -6,6 +6,10 @@
 package dev.tidings.v1;
 
 /**
+ * <pre>
+ * Listener says who hears what: a filter, a payload profile and a transport.
+ * </pre>
+ *
  * Protobuf type {@code tidings.v1.Listener}
  */
 @com.google.protobuf.Generated
@@ -34,6 +38,7 @@ private static final long serialVersionUID = 0L;
     scopeId_ = "";
     profile_ = "";
     disabledReason_ = "";
+    etag_ = "";
   }
 
   public static final com.google.protobuf.Descriptors.Descriptor
@@ -101,6 +106,10 @@ private static final long serialVersionUID = 0L;
   @SuppressWarnings("serial")
   private volatile java.lang.Object id_ = "";
   /**
+   * <pre>
+   * Server-assigned id (UUID; a scoped listener's id names its owner).
+   * </pre>
+   *
    * <code>string id = 1 [json_name = "id"];</code>
    * @return The id.
    */
@@ -118,6 +127,10 @@ private static final long serialVersionUID = 0L;
     }
   }
   /**
+   * <pre>
+   * Server-assigned id (UUID; a scoped listener's id names its owner).
+   * </pre>
+   *
    * <code>string id = 1 [json_name = "id"];</code>
    * @return The bytes for id.
    */
@@ -140,6 +153,10 @@ private static final long serialVersionUID = 0L;
   @SuppressWarnings("serial")
   private volatile java.lang.Object name_ = "";
   /**
+   * <pre>
+   * A name for people; need not be unique.
+   * </pre>
+   *
    * <code>string name = 2 [json_name = "name"];</code>
    * @return The name.
    */
@@ -157,6 +174,10 @@ private static final long serialVersionUID = 0L;
     }
   }
   /**
+   * <pre>
+   * A name for people; need not be unique.
+   * </pre>
+   *
    * <code>string name = 2 [json_name = "name"];</code>
    * @return The bytes for name.
    */
@@ -178,6 +199,10 @@ private static final long serialVersionUID = 0L;
   public static final int SCOPE_FIELD_NUMBER = 3;
   private int scope_ = 0;
   /**
+   * <pre>
+   * Whose events it hears.
+   * </pre>
+   *
    * <code>.tidings.v1.ListenerScope scope = 3 [json_name = "scope"];</code>
    * @return The enum numeric value on the wire for scope.
    */
@@ -185,6 +210,10 @@ private static final long serialVersionUID = 0L;
     return scope_;
   }
   /**
+   * <pre>
+   * Whose events it hears.
+   * </pre>
+   *
    * <code>.tidings.v1.ListenerScope scope = 3 [json_name = "scope"];</code>
    * @return The scope.
    */
@@ -243,6 +272,10 @@ private static final long serialVersionUID = 0L;
   public static final int FILTER_FIELD_NUMBER = 5;
   private dev.tidings.v1.ListenerFilter filter_;
   /**
+   * <pre>
+   * Which events it hears.
+   * </pre>
+   *
    * <code>.tidings.v1.ListenerFilter filter = 5 [json_name = "filter"];</code>
    * @return Whether the filter field is set.
    */
@@ -251,6 +284,10 @@ private static final long serialVersionUID = 0L;
     return ((bitField0_ & 0x00000001) != 0);
   }
   /**
+   * <pre>
+   * Which events it hears.
+   * </pre>
+   *
    * <code>.tidings.v1.ListenerFilter filter = 5 [json_name = "filter"];</code>
    * @return The filter.
    */
@@ -259,6 +296,10 @@ private static final long serialVersionUID = 0L;
     return filter_ == null ? dev.tidings.v1.ListenerFilter.getDefaultInstance() : filter_;
   }
   /**
+   * <pre>
+   * Which events it hears.
+   * </pre>
+   *
    * <code>.tidings.v1.ListenerFilter filter = 5 [json_name = "filter"];</code>
    */
   @java.lang.Override
@@ -317,6 +358,10 @@ private static final long serialVersionUID = 0L;
 
   public static final int WEBHOOK_FIELD_NUMBER = 7;
   /**
+   * <pre>
+   * Deliver over HTTP.
+   * </pre>
+   *
    * <code>.tidings.v1.WebhookTransport webhook = 7 [json_name = "webhook"];</code>
    * @return Whether the webhook field is set.
    */
@@ -325,6 +370,10 @@ private static final long serialVersionUID = 0L;
     return transportCase_ == 7;
   }
   /**
+   * <pre>
+   * Deliver over HTTP.
+   * </pre>
+   *
    * <code>.tidings.v1.WebhookTransport webhook = 7 [json_name = "webhook"];</code>
    * @return The webhook.
    */
@@ -336,6 +385,10 @@ private static final long serialVersionUID = 0L;
     return dev.tidings.v1.WebhookTransport.getDefaultInstance();
   }
   /**
+   * <pre>
+   * Deliver over HTTP.
+   * </pre>
+   *
    * <code>.tidings.v1.WebhookTransport webhook = 7 [json_name = "webhook"];</code>
    */
   @java.lang.Override
@@ -348,6 +401,10 @@ private static final long serialVersionUID = 0L;
 
   public static final int KAFKA_FIELD_NUMBER = 8;
   /**
+   * <pre>
+   * Deliver to a Kafka topic.
+   * </pre>
+   *
    * <code>.tidings.v1.KafkaTransport kafka = 8 [json_name = "kafka"];</code>
    * @return Whether the kafka field is set.
    */
@@ -356,6 +413,10 @@ private static final long serialVersionUID = 0L;
     return transportCase_ == 8;
   }
   /**
+   * <pre>
+   * Deliver to a Kafka topic.
+   * </pre>
+   *
    * <code>.tidings.v1.KafkaTransport kafka = 8 [json_name = "kafka"];</code>
    * @return The kafka.
    */
@@ -367,6 +428,10 @@ private static final long serialVersionUID = 0L;
     return dev.tidings.v1.KafkaTransport.getDefaultInstance();
   }
   /**
+   * <pre>
+   * Deliver to a Kafka topic.
+   * </pre>
+   *
    * <code>.tidings.v1.KafkaTransport kafka = 8 [json_name = "kafka"];</code>
    */
   @java.lang.Override
@@ -380,6 +445,10 @@ private static final long serialVersionUID = 0L;
   public static final int RETRY_POLICY_FIELD_NUMBER = 9;
   private dev.tidings.v1.RetryPolicy retryPolicy_;
   /**
+   * <pre>
+   * When a failed delivery is tried again.
+   * </pre>
+   *
    * <code>.tidings.v1.RetryPolicy retry_policy = 9 [json_name = "retryPolicy"];</code>
    * @return Whether the retryPolicy field is set.
    */
@@ -388,6 +457,10 @@ private static final long serialVersionUID = 0L;
     return ((bitField0_ & 0x00000002) != 0);
   }
   /**
+   * <pre>
+   * When a failed delivery is tried again.
+   * </pre>
+   *
    * <code>.tidings.v1.RetryPolicy retry_policy = 9 [json_name = "retryPolicy"];</code>
    * @return The retryPolicy.
    */
@@ -396,6 +469,10 @@ private static final long serialVersionUID = 0L;
     return retryPolicy_ == null ? dev.tidings.v1.RetryPolicy.getDefaultInstance() : retryPolicy_;
   }
   /**
+   * <pre>
+   * When a failed delivery is tried again.
+   * </pre>
+   *
    * <code>.tidings.v1.RetryPolicy retry_policy = 9 [json_name = "retryPolicy"];</code>
    */
   @java.lang.Override
@@ -480,6 +557,10 @@ private static final long serialVersionUID = 0L;
   public static final int CREATE_TIME_FIELD_NUMBER = 12;
   private com.google.protobuf.Timestamp createTime_;
   /**
+   * <pre>
+   * When it was created.
+   * </pre>
+   *
    * <code>.google.protobuf.Timestamp create_time = 12 [json_name = "createTime"];</code>
    * @return Whether the createTime field is set.
    */
@@ -488,6 +569,10 @@ private static final long serialVersionUID = 0L;
     return ((bitField0_ & 0x00000008) != 0);
   }
   /**
+   * <pre>
+   * When it was created.
+   * </pre>
+   *
    * <code>.google.protobuf.Timestamp create_time = 12 [json_name = "createTime"];</code>
    * @return The createTime.
    */
@@ -496,6 +581,10 @@ private static final long serialVersionUID = 0L;
     return createTime_ == null ? com.google.protobuf.Timestamp.getDefaultInstance() : createTime_;
   }
   /**
+   * <pre>
+   * When it was created.
+   * </pre>
+   *
    * <code>.google.protobuf.Timestamp create_time = 12 [json_name = "createTime"];</code>
    */
   @java.lang.Override
@@ -506,6 +595,10 @@ private static final long serialVersionUID = 0L;
   public static final int UPDATE_TIME_FIELD_NUMBER = 13;
   private com.google.protobuf.Timestamp updateTime_;
   /**
+   * <pre>
+   * When its settings last changed.
+   * </pre>
+   *
    * <code>.google.protobuf.Timestamp update_time = 13 [json_name = "updateTime"];</code>
    * @return Whether the updateTime field is set.
    */
@@ -514,6 +607,10 @@ private static final long serialVersionUID = 0L;
     return ((bitField0_ & 0x00000010) != 0);
   }
   /**
+   * <pre>
+   * When its settings last changed.
+   * </pre>
+   *
    * <code>.google.protobuf.Timestamp update_time = 13 [json_name = "updateTime"];</code>
    * @return The updateTime.
    */
@@ -522,6 +619,10 @@ private static final long serialVersionUID = 0L;
     return updateTime_ == null ? com.google.protobuf.Timestamp.getDefaultInstance() : updateTime_;
   }
   /**
+   * <pre>
+   * When its settings last changed.
+   * </pre>
+   *
    * <code>.google.protobuf.Timestamp update_time = 13 [json_name = "updateTime"];</code>
    */
   @java.lang.Override
@@ -597,6 +698,59 @@ private static final long serialVersionUID = 0L;
     return deliveryRetention_ == null ? com.google.protobuf.Duration.getDefaultInstance() : deliveryRetention_;
   }
 
+  public static final int ETAG_FIELD_NUMBER = 16;
+  @SuppressWarnings("serial")
+  private volatile java.lang.Object etag_ = "";
+  /**
+   * <pre>
+   * Changes with every change of the listener (AIP-154), an update or an
+   * automatic disabling: give it to UpdateListener (here) or DeleteListener
+   * to act only on the listener as it was read (a stale one is ABORTED with
+   * reason STALE_ETAG). Opaque; strong.
+   * </pre>
+   *
+   * <code>string etag = 16 [json_name = "etag"];</code>
+   * @return The etag.
+   */
+  @java.lang.Override
+  public java.lang.String getEtag() {
+    java.lang.Object ref = etag_;
+    if (ref instanceof java.lang.String) {
+      return (java.lang.String) ref;
+    } else {
+      com.google.protobuf.ByteString bs = 
+          (com.google.protobuf.ByteString) ref;
+      java.lang.String s = bs.toStringUtf8();
+      etag_ = s;
+      return s;
+    }
+  }
+  /**
+   * <pre>
+   * Changes with every change of the listener (AIP-154), an update or an
+   * automatic disabling: give it to UpdateListener (here) or DeleteListener
+   * to act only on the listener as it was read (a stale one is ABORTED with
+   * reason STALE_ETAG). Opaque; strong.
+   * </pre>
+   *
+   * <code>string etag = 16 [json_name = "etag"];</code>
+   * @return The bytes for etag.
+   */
+  @java.lang.Override
+  public com.google.protobuf.ByteString
+      getEtagBytes() {
+    java.lang.Object ref = etag_;
+    if (ref instanceof java.lang.String) {
+      com.google.protobuf.ByteString b = 
+          com.google.protobuf.ByteString.copyFromUtf8(
+              (java.lang.String) ref);
+      etag_ = b;
+      return b;
+    } else {
+      return (com.google.protobuf.ByteString) ref;
+    }
+  }
+
   private byte memoizedIsInitialized = -1;
   @java.lang.Override
   public final boolean isInitialized() {
@@ -656,6 +810,9 @@ private static final long serialVersionUID = 0L;
     if (((bitField0_ & 0x00000020) != 0)) {
       output.writeMessage(15, getDeliveryRetention());
     }
+    if (!com.google.protobuf.GeneratedMessage.isStringEmpty(etag_)) {
+      com.google.protobuf.GeneratedMessage.writeString(output, 16, etag_);
+    }
     getUnknownFields().writeTo(output);
   }
   private int computeSerializedSize_0() {
@@ -714,6 +871,9 @@ private static final long serialVersionUID = 0L;
     if (((bitField0_ & 0x00000020) != 0)) {
       size += com.google.protobuf.CodedOutputStream
         .computeMessageSize(15, getDeliveryRetention());
+    }
+    if (!com.google.protobuf.GeneratedMessage.isStringEmpty(etag_)) {
+      size += com.google.protobuf.GeneratedMessage.computeStringSize(16, etag_);
     }
     return size;
   }
@@ -782,6 +942,8 @@ private static final long serialVersionUID = 0L;
       if (!getDeliveryRetention()
           .equals(other.getDeliveryRetention())) return false;
     }
+    if (!getEtag()
+        .equals(other.getEtag())) return false;
     if (!getTransportCase().equals(other.getTransportCase())) return false;
     switch (transportCase_) {
       case 7:
@@ -846,6 +1008,8 @@ private static final long serialVersionUID = 0L;
       hash = (37 * hash) + DELIVERY_RETENTION_FIELD_NUMBER;
       hash = (53 * hash) + getDeliveryRetention().hashCode();
     }
+    hash = (37 * hash) + ETAG_FIELD_NUMBER;
+    hash = (53 * hash) + getEtag().hashCode();
     switch (transportCase_) {
       case 7:
         hash = (37 * hash) + WEBHOOK_FIELD_NUMBER;
@@ -956,6 +1120,10 @@ private static final long serialVersionUID = 0L;
     return builder;
   }
   /**
+   * <pre>
+   * Listener says who hears what: a filter, a payload profile and a transport.
+   * </pre>
+   *
    * Protobuf type {@code tidings.v1.Listener}
    */
   public static final class Builder extends
@@ -1038,6 +1206,7 @@ private static final long serialVersionUID = 0L;
         deliveryRetentionBuilder_.dispose();
         deliveryRetentionBuilder_ = null;
       }
+      etag_ = "";
       transportCase_ = 0;
       transport_ = null;
       return this;
@@ -1130,6 +1299,9 @@ private static final long serialVersionUID = 0L;
             : deliveryRetentionBuilder_.build();
         to_bitField0_ |= 0x00000020;
       }
+      if (((from_bitField0_ & 0x00008000) != 0)) {
+        result.etag_ = etag_;
+      }
       result.bitField0_ |= to_bitField0_;
     }
 
@@ -1206,6 +1378,11 @@ private static final long serialVersionUID = 0L;
       }
       if (other.hasDeliveryRetention()) {
         mergeDeliveryRetention(other.getDeliveryRetention());
+      }
+      if (!other.getEtag().isEmpty()) {
+        etag_ = other.etag_;
+        bitField0_ |= 0x00008000;
+        onChanged();
       }
       switch (other.getTransportCase()) {
         case WEBHOOK: {
@@ -1333,6 +1510,11 @@ private static final long serialVersionUID = 0L;
               bitField0_ |= 0x00004000;
               break;
             } // case 122
+            case 130: {
+              etag_ = input.readStringRequireUtf8();
+              bitField0_ |= 0x00008000;
+              break;
+            } // case 130
             default: {
               if (!super.parseUnknownField(input, extensionRegistry, tag)) {
                 done = true; // was an endgroup tag
@@ -1367,6 +1549,10 @@ private static final long serialVersionUID = 0L;
 
     private java.lang.Object id_ = "";
     /**
+     * <pre>
+     * Server-assigned id (UUID; a scoped listener's id names its owner).
+     * </pre>
+     *
      * <code>string id = 1 [json_name = "id"];</code>
      * @return The id.
      */
@@ -1383,6 +1569,10 @@ private static final long serialVersionUID = 0L;
       }
     }
     /**
+     * <pre>
+     * Server-assigned id (UUID; a scoped listener's id names its owner).
+     * </pre>
+     *
      * <code>string id = 1 [json_name = "id"];</code>
      * @return The bytes for id.
      */
@@ -1400,6 +1590,10 @@ private static final long serialVersionUID = 0L;
       }
     }
     /**
+     * <pre>
+     * Server-assigned id (UUID; a scoped listener's id names its owner).
+     * </pre>
+     *
      * <code>string id = 1 [json_name = "id"];</code>
      * @param value The id to set.
      * @return This builder for chaining.
@@ -1413,6 +1607,10 @@ private static final long serialVersionUID = 0L;
       return this;
     }
     /**
+     * <pre>
+     * Server-assigned id (UUID; a scoped listener's id names its owner).
+     * </pre>
+     *
      * <code>string id = 1 [json_name = "id"];</code>
      * @return This builder for chaining.
      */
@@ -1423,6 +1621,10 @@ private static final long serialVersionUID = 0L;
       return this;
     }
     /**
+     * <pre>
+     * Server-assigned id (UUID; a scoped listener's id names its owner).
+     * </pre>
+     *
      * <code>string id = 1 [json_name = "id"];</code>
      * @param value The bytes for id to set.
      * @return This builder for chaining.
@@ -1439,6 +1641,10 @@ private static final long serialVersionUID = 0L;
 
     private java.lang.Object name_ = "";
     /**
+     * <pre>
+     * A name for people; need not be unique.
+     * </pre>
+     *
      * <code>string name = 2 [json_name = "name"];</code>
      * @return The name.
      */
@@ -1455,6 +1661,10 @@ private static final long serialVersionUID = 0L;
       }
     }
     /**
+     * <pre>
+     * A name for people; need not be unique.
+     * </pre>
+     *
      * <code>string name = 2 [json_name = "name"];</code>
      * @return The bytes for name.
      */
@@ -1472,6 +1682,10 @@ private static final long serialVersionUID = 0L;
       }
     }
     /**
+     * <pre>
+     * A name for people; need not be unique.
+     * </pre>
+     *
      * <code>string name = 2 [json_name = "name"];</code>
      * @param value The name to set.
      * @return This builder for chaining.
@@ -1485,6 +1699,10 @@ private static final long serialVersionUID = 0L;
       return this;
     }
     /**
+     * <pre>
+     * A name for people; need not be unique.
+     * </pre>
+     *
      * <code>string name = 2 [json_name = "name"];</code>
      * @return This builder for chaining.
      */
@@ -1495,6 +1713,10 @@ private static final long serialVersionUID = 0L;
       return this;
     }
     /**
+     * <pre>
+     * A name for people; need not be unique.
+     * </pre>
+     *
      * <code>string name = 2 [json_name = "name"];</code>
      * @param value The bytes for name to set.
      * @return This builder for chaining.
@@ -1511,6 +1733,10 @@ private static final long serialVersionUID = 0L;
 
     private int scope_ = 0;
     /**
+     * <pre>
+     * Whose events it hears.
+     * </pre>
+     *
      * <code>.tidings.v1.ListenerScope scope = 3 [json_name = "scope"];</code>
      * @return The enum numeric value on the wire for scope.
      */
@@ -1518,6 +1744,10 @@ private static final long serialVersionUID = 0L;
       return scope_;
     }
     /**
+     * <pre>
+     * Whose events it hears.
+     * </pre>
+     *
      * <code>.tidings.v1.ListenerScope scope = 3 [json_name = "scope"];</code>
      * @param value The enum numeric value on the wire for scope to set.
      * @return This builder for chaining.
@@ -1529,6 +1759,10 @@ private static final long serialVersionUID = 0L;
       return this;
     }
     /**
+     * <pre>
+     * Whose events it hears.
+     * </pre>
+     *
      * <code>.tidings.v1.ListenerScope scope = 3 [json_name = "scope"];</code>
      * @return The scope.
      */
@@ -1538,6 +1772,10 @@ private static final long serialVersionUID = 0L;
       return result == null ? dev.tidings.v1.ListenerScope.UNRECOGNIZED : result;
     }
     /**
+     * <pre>
+     * Whose events it hears.
+     * </pre>
+     *
      * <code>.tidings.v1.ListenerScope scope = 3 [json_name = "scope"];</code>
      * @param value The scope to set.
      * @throws IllegalArgumentException if UNRECOGNIZED is provided.
@@ -1551,6 +1789,10 @@ private static final long serialVersionUID = 0L;
       return this;
     }
     /**
+     * <pre>
+     * Whose events it hears.
+     * </pre>
+     *
      * <code>.tidings.v1.ListenerScope scope = 3 [json_name = "scope"];</code>
      * @return This builder for chaining.
      */
@@ -1657,6 +1899,10 @@ private static final long serialVersionUID = 0L;
     private com.google.protobuf.SingleFieldBuilder<
         dev.tidings.v1.ListenerFilter, dev.tidings.v1.ListenerFilter.Builder, dev.tidings.v1.ListenerFilterOrBuilder> filterBuilder_;
     /**
+     * <pre>
+     * Which events it hears.
+     * </pre>
+     *
      * <code>.tidings.v1.ListenerFilter filter = 5 [json_name = "filter"];</code>
      * @return Whether the filter field is set.
      */
@@ -1664,6 +1910,10 @@ private static final long serialVersionUID = 0L;
       return ((bitField0_ & 0x00000010) != 0);
     }
     /**
+     * <pre>
+     * Which events it hears.
+     * </pre>
+     *
      * <code>.tidings.v1.ListenerFilter filter = 5 [json_name = "filter"];</code>
      * @return The filter.
      */
@@ -1675,6 +1925,10 @@ private static final long serialVersionUID = 0L;
       }
     }
     /**
+     * <pre>
+     * Which events it hears.
+     * </pre>
+     *
      * <code>.tidings.v1.ListenerFilter filter = 5 [json_name = "filter"];</code>
      */
     public Builder setFilter(dev.tidings.v1.ListenerFilter value) {
@@ -1689,6 +1943,10 @@ private static final long serialVersionUID = 0L;
       return this;
     }
     /**
+     * <pre>
+     * Which events it hears.
+     * </pre>
+     *
      * <code>.tidings.v1.ListenerFilter filter = 5 [json_name = "filter"];</code>
      */
     public Builder setFilter(
@@ -1703,6 +1961,10 @@ private static final long serialVersionUID = 0L;
       return this;
     }
     /**
+     * <pre>
+     * Which events it hears.
+     * </pre>
+     *
      * <code>.tidings.v1.ListenerFilter filter = 5 [json_name = "filter"];</code>
      */
     public Builder mergeFilter(dev.tidings.v1.ListenerFilter value) {
@@ -1724,6 +1986,10 @@ private static final long serialVersionUID = 0L;
       return this;
     }
     /**
+     * <pre>
+     * Which events it hears.
+     * </pre>
+     *
      * <code>.tidings.v1.ListenerFilter filter = 5 [json_name = "filter"];</code>
      */
     public Builder clearFilter() {
@@ -1737,6 +2003,10 @@ private static final long serialVersionUID = 0L;
       return this;
     }
     /**
+     * <pre>
+     * Which events it hears.
+     * </pre>
+     *
      * <code>.tidings.v1.ListenerFilter filter = 5 [json_name = "filter"];</code>
      */
     public dev.tidings.v1.ListenerFilter.Builder getFilterBuilder() {
@@ -1745,6 +2015,10 @@ private static final long serialVersionUID = 0L;
       return internalGetFilterFieldBuilder().getBuilder();
     }
     /**
+     * <pre>
+     * Which events it hears.
+     * </pre>
+     *
      * <code>.tidings.v1.ListenerFilter filter = 5 [json_name = "filter"];</code>
      */
     public dev.tidings.v1.ListenerFilterOrBuilder getFilterOrBuilder() {
@@ -1756,6 +2030,10 @@ private static final long serialVersionUID = 0L;
       }
     }
     /**
+     * <pre>
+     * Which events it hears.
+     * </pre>
+     *
      * <code>.tidings.v1.ListenerFilter filter = 5 [json_name = "filter"];</code>
      */
     private com.google.protobuf.SingleFieldBuilder<
@@ -1872,6 +2150,10 @@ private static final long serialVersionUID = 0L;
     private com.google.protobuf.SingleFieldBuilder<
         dev.tidings.v1.WebhookTransport, dev.tidings.v1.WebhookTransport.Builder, dev.tidings.v1.WebhookTransportOrBuilder> webhookBuilder_;
     /**
+     * <pre>
+     * Deliver over HTTP.
+     * </pre>
+     *
      * <code>.tidings.v1.WebhookTransport webhook = 7 [json_name = "webhook"];</code>
      * @return Whether the webhook field is set.
      */
@@ -1880,6 +2162,10 @@ private static final long serialVersionUID = 0L;
       return transportCase_ == 7;
     }
     /**
+     * <pre>
+     * Deliver over HTTP.
+     * </pre>
+     *
      * <code>.tidings.v1.WebhookTransport webhook = 7 [json_name = "webhook"];</code>
      * @return The webhook.
      */
@@ -1898,6 +2184,10 @@ private static final long serialVersionUID = 0L;
       }
     }
     /**
+     * <pre>
+     * Deliver over HTTP.
+     * </pre>
+     *
      * <code>.tidings.v1.WebhookTransport webhook = 7 [json_name = "webhook"];</code>
      */
     public Builder setWebhook(dev.tidings.v1.WebhookTransport value) {
@@ -1912,6 +2202,10 @@ private static final long serialVersionUID = 0L;
       return this;
     }
     /**
+     * <pre>
+     * Deliver over HTTP.
+     * </pre>
+     *
      * <code>.tidings.v1.WebhookTransport webhook = 7 [json_name = "webhook"];</code>
      */
     public Builder setWebhook(
@@ -1926,6 +2220,10 @@ private static final long serialVersionUID = 0L;
       return this;
     }
     /**
+     * <pre>
+     * Deliver over HTTP.
+     * </pre>
+     *
      * <code>.tidings.v1.WebhookTransport webhook = 7 [json_name = "webhook"];</code>
      */
     public Builder mergeWebhook(dev.tidings.v1.WebhookTransport value) {
@@ -1949,6 +2247,10 @@ private static final long serialVersionUID = 0L;
       return this;
     }
     /**
+     * <pre>
+     * Deliver over HTTP.
+     * </pre>
+     *
      * <code>.tidings.v1.WebhookTransport webhook = 7 [json_name = "webhook"];</code>
      */
     public Builder clearWebhook() {
@@ -1968,12 +2270,20 @@ private static final long serialVersionUID = 0L;
       return this;
     }
     /**
+     * <pre>
+     * Deliver over HTTP.
+     * </pre>
+     *
      * <code>.tidings.v1.WebhookTransport webhook = 7 [json_name = "webhook"];</code>
      */
     public dev.tidings.v1.WebhookTransport.Builder getWebhookBuilder() {
       return internalGetWebhookFieldBuilder().getBuilder();
     }
     /**
+     * <pre>
+     * Deliver over HTTP.
+     * </pre>
+     *
      * <code>.tidings.v1.WebhookTransport webhook = 7 [json_name = "webhook"];</code>
      */
     @java.lang.Override
@@ -1988,6 +2298,10 @@ private static final long serialVersionUID = 0L;
       }
     }
     /**
+     * <pre>
+     * Deliver over HTTP.
+     * </pre>
+     *
      * <code>.tidings.v1.WebhookTransport webhook = 7 [json_name = "webhook"];</code>
      */
     private com.google.protobuf.SingleFieldBuilder<
@@ -2012,6 +2326,10 @@ private static final long serialVersionUID = 0L;
     private com.google.protobuf.SingleFieldBuilder<
         dev.tidings.v1.KafkaTransport, dev.tidings.v1.KafkaTransport.Builder, dev.tidings.v1.KafkaTransportOrBuilder> kafkaBuilder_;
     /**
+     * <pre>
+     * Deliver to a Kafka topic.
+     * </pre>
+     *
      * <code>.tidings.v1.KafkaTransport kafka = 8 [json_name = "kafka"];</code>
      * @return Whether the kafka field is set.
      */
@@ -2020,6 +2338,10 @@ private static final long serialVersionUID = 0L;
       return transportCase_ == 8;
     }
     /**
+     * <pre>
+     * Deliver to a Kafka topic.
+     * </pre>
+     *
      * <code>.tidings.v1.KafkaTransport kafka = 8 [json_name = "kafka"];</code>
      * @return The kafka.
      */
@@ -2038,6 +2360,10 @@ private static final long serialVersionUID = 0L;
       }
     }
     /**
+     * <pre>
+     * Deliver to a Kafka topic.
+     * </pre>
+     *
      * <code>.tidings.v1.KafkaTransport kafka = 8 [json_name = "kafka"];</code>
      */
     public Builder setKafka(dev.tidings.v1.KafkaTransport value) {
@@ -2052,6 +2378,10 @@ private static final long serialVersionUID = 0L;
       return this;
     }
     /**
+     * <pre>
+     * Deliver to a Kafka topic.
+     * </pre>
+     *
      * <code>.tidings.v1.KafkaTransport kafka = 8 [json_name = "kafka"];</code>
      */
     public Builder setKafka(
@@ -2066,6 +2396,10 @@ private static final long serialVersionUID = 0L;
       return this;
     }
     /**
+     * <pre>
+     * Deliver to a Kafka topic.
+     * </pre>
+     *
      * <code>.tidings.v1.KafkaTransport kafka = 8 [json_name = "kafka"];</code>
      */
     public Builder mergeKafka(dev.tidings.v1.KafkaTransport value) {
@@ -2089,6 +2423,10 @@ private static final long serialVersionUID = 0L;
       return this;
     }
     /**
+     * <pre>
+     * Deliver to a Kafka topic.
+     * </pre>
+     *
      * <code>.tidings.v1.KafkaTransport kafka = 8 [json_name = "kafka"];</code>
      */
     public Builder clearKafka() {
@@ -2108,12 +2446,20 @@ private static final long serialVersionUID = 0L;
       return this;
     }
     /**
+     * <pre>
+     * Deliver to a Kafka topic.
+     * </pre>
+     *
      * <code>.tidings.v1.KafkaTransport kafka = 8 [json_name = "kafka"];</code>
      */
     public dev.tidings.v1.KafkaTransport.Builder getKafkaBuilder() {
       return internalGetKafkaFieldBuilder().getBuilder();
     }
     /**
+     * <pre>
+     * Deliver to a Kafka topic.
+     * </pre>
+     *
      * <code>.tidings.v1.KafkaTransport kafka = 8 [json_name = "kafka"];</code>
      */
     @java.lang.Override
@@ -2128,6 +2474,10 @@ private static final long serialVersionUID = 0L;
       }
     }
     /**
+     * <pre>
+     * Deliver to a Kafka topic.
+     * </pre>
+     *
      * <code>.tidings.v1.KafkaTransport kafka = 8 [json_name = "kafka"];</code>
      */
     private com.google.protobuf.SingleFieldBuilder<
@@ -2153,6 +2503,10 @@ private static final long serialVersionUID = 0L;
     private com.google.protobuf.SingleFieldBuilder<
         dev.tidings.v1.RetryPolicy, dev.tidings.v1.RetryPolicy.Builder, dev.tidings.v1.RetryPolicyOrBuilder> retryPolicyBuilder_;
     /**
+     * <pre>
+     * When a failed delivery is tried again.
+     * </pre>
+     *
      * <code>.tidings.v1.RetryPolicy retry_policy = 9 [json_name = "retryPolicy"];</code>
      * @return Whether the retryPolicy field is set.
      */
@@ -2160,6 +2514,10 @@ private static final long serialVersionUID = 0L;
       return ((bitField0_ & 0x00000100) != 0);
     }
     /**
+     * <pre>
+     * When a failed delivery is tried again.
+     * </pre>
+     *
      * <code>.tidings.v1.RetryPolicy retry_policy = 9 [json_name = "retryPolicy"];</code>
      * @return The retryPolicy.
      */
@@ -2171,6 +2529,10 @@ private static final long serialVersionUID = 0L;
       }
     }
     /**
+     * <pre>
+     * When a failed delivery is tried again.
+     * </pre>
+     *
      * <code>.tidings.v1.RetryPolicy retry_policy = 9 [json_name = "retryPolicy"];</code>
      */
     public Builder setRetryPolicy(dev.tidings.v1.RetryPolicy value) {
@@ -2185,6 +2547,10 @@ private static final long serialVersionUID = 0L;
       return this;
     }
     /**
+     * <pre>
+     * When a failed delivery is tried again.
+     * </pre>
+     *
      * <code>.tidings.v1.RetryPolicy retry_policy = 9 [json_name = "retryPolicy"];</code>
      */
     public Builder setRetryPolicy(
@@ -2199,6 +2565,10 @@ private static final long serialVersionUID = 0L;
       return this;
     }
     /**
+     * <pre>
+     * When a failed delivery is tried again.
+     * </pre>
+     *
      * <code>.tidings.v1.RetryPolicy retry_policy = 9 [json_name = "retryPolicy"];</code>
      */
     public Builder mergeRetryPolicy(dev.tidings.v1.RetryPolicy value) {
@@ -2220,6 +2590,10 @@ private static final long serialVersionUID = 0L;
       return this;
     }
     /**
+     * <pre>
+     * When a failed delivery is tried again.
+     * </pre>
+     *
      * <code>.tidings.v1.RetryPolicy retry_policy = 9 [json_name = "retryPolicy"];</code>
      */
     public Builder clearRetryPolicy() {
@@ -2233,6 +2607,10 @@ private static final long serialVersionUID = 0L;
       return this;
     }
     /**
+     * <pre>
+     * When a failed delivery is tried again.
+     * </pre>
+     *
      * <code>.tidings.v1.RetryPolicy retry_policy = 9 [json_name = "retryPolicy"];</code>
      */
     public dev.tidings.v1.RetryPolicy.Builder getRetryPolicyBuilder() {
@@ -2241,6 +2619,10 @@ private static final long serialVersionUID = 0L;
       return internalGetRetryPolicyFieldBuilder().getBuilder();
     }
     /**
+     * <pre>
+     * When a failed delivery is tried again.
+     * </pre>
+     *
      * <code>.tidings.v1.RetryPolicy retry_policy = 9 [json_name = "retryPolicy"];</code>
      */
     public dev.tidings.v1.RetryPolicyOrBuilder getRetryPolicyOrBuilder() {
@@ -2252,6 +2634,10 @@ private static final long serialVersionUID = 0L;
       }
     }
     /**
+     * <pre>
+     * When a failed delivery is tried again.
+     * </pre>
+     *
      * <code>.tidings.v1.RetryPolicy retry_policy = 9 [json_name = "retryPolicy"];</code>
      */
     private com.google.protobuf.SingleFieldBuilder<
@@ -2420,6 +2806,10 @@ private static final long serialVersionUID = 0L;
     private com.google.protobuf.SingleFieldBuilder<
         com.google.protobuf.Timestamp, com.google.protobuf.Timestamp.Builder, com.google.protobuf.TimestampOrBuilder> createTimeBuilder_;
     /**
+     * <pre>
+     * When it was created.
+     * </pre>
+     *
      * <code>.google.protobuf.Timestamp create_time = 12 [json_name = "createTime"];</code>
      * @return Whether the createTime field is set.
      */
@@ -2427,6 +2817,10 @@ private static final long serialVersionUID = 0L;
       return ((bitField0_ & 0x00000800) != 0);
     }
     /**
+     * <pre>
+     * When it was created.
+     * </pre>
+     *
      * <code>.google.protobuf.Timestamp create_time = 12 [json_name = "createTime"];</code>
      * @return The createTime.
      */
@@ -2438,6 +2832,10 @@ private static final long serialVersionUID = 0L;
       }
     }
     /**
+     * <pre>
+     * When it was created.
+     * </pre>
+     *
      * <code>.google.protobuf.Timestamp create_time = 12 [json_name = "createTime"];</code>
      */
     public Builder setCreateTime(com.google.protobuf.Timestamp value) {
@@ -2452,6 +2850,10 @@ private static final long serialVersionUID = 0L;
       return this;
     }
     /**
+     * <pre>
+     * When it was created.
+     * </pre>
+     *
      * <code>.google.protobuf.Timestamp create_time = 12 [json_name = "createTime"];</code>
      */
     public Builder setCreateTime(
@@ -2466,6 +2868,10 @@ private static final long serialVersionUID = 0L;
       return this;
     }
     /**
+     * <pre>
+     * When it was created.
+     * </pre>
+     *
      * <code>.google.protobuf.Timestamp create_time = 12 [json_name = "createTime"];</code>
      */
     public Builder mergeCreateTime(com.google.protobuf.Timestamp value) {
@@ -2487,6 +2893,10 @@ private static final long serialVersionUID = 0L;
       return this;
     }
     /**
+     * <pre>
+     * When it was created.
+     * </pre>
+     *
      * <code>.google.protobuf.Timestamp create_time = 12 [json_name = "createTime"];</code>
      */
     public Builder clearCreateTime() {
@@ -2500,6 +2910,10 @@ private static final long serialVersionUID = 0L;
       return this;
     }
     /**
+     * <pre>
+     * When it was created.
+     * </pre>
+     *
      * <code>.google.protobuf.Timestamp create_time = 12 [json_name = "createTime"];</code>
      */
     public com.google.protobuf.Timestamp.Builder getCreateTimeBuilder() {
@@ -2508,6 +2922,10 @@ private static final long serialVersionUID = 0L;
       return internalGetCreateTimeFieldBuilder().getBuilder();
     }
     /**
+     * <pre>
+     * When it was created.
+     * </pre>
+     *
      * <code>.google.protobuf.Timestamp create_time = 12 [json_name = "createTime"];</code>
      */
     public com.google.protobuf.TimestampOrBuilder getCreateTimeOrBuilder() {
@@ -2519,6 +2937,10 @@ private static final long serialVersionUID = 0L;
       }
     }
     /**
+     * <pre>
+     * When it was created.
+     * </pre>
+     *
      * <code>.google.protobuf.Timestamp create_time = 12 [json_name = "createTime"];</code>
      */
     private com.google.protobuf.SingleFieldBuilder<
@@ -2539,6 +2961,10 @@ private static final long serialVersionUID = 0L;
     private com.google.protobuf.SingleFieldBuilder<
         com.google.protobuf.Timestamp, com.google.protobuf.Timestamp.Builder, com.google.protobuf.TimestampOrBuilder> updateTimeBuilder_;
     /**
+     * <pre>
+     * When its settings last changed.
+     * </pre>
+     *
      * <code>.google.protobuf.Timestamp update_time = 13 [json_name = "updateTime"];</code>
      * @return Whether the updateTime field is set.
      */
@@ -2546,6 +2972,10 @@ private static final long serialVersionUID = 0L;
       return ((bitField0_ & 0x00001000) != 0);
     }
     /**
+     * <pre>
+     * When its settings last changed.
+     * </pre>
+     *
      * <code>.google.protobuf.Timestamp update_time = 13 [json_name = "updateTime"];</code>
      * @return The updateTime.
      */
@@ -2557,6 +2987,10 @@ private static final long serialVersionUID = 0L;
       }
     }
     /**
+     * <pre>
+     * When its settings last changed.
+     * </pre>
+     *
      * <code>.google.protobuf.Timestamp update_time = 13 [json_name = "updateTime"];</code>
      */
     public Builder setUpdateTime(com.google.protobuf.Timestamp value) {
@@ -2571,6 +3005,10 @@ private static final long serialVersionUID = 0L;
       return this;
     }
     /**
+     * <pre>
+     * When its settings last changed.
+     * </pre>
+     *
      * <code>.google.protobuf.Timestamp update_time = 13 [json_name = "updateTime"];</code>
      */
     public Builder setUpdateTime(
@@ -2585,6 +3023,10 @@ private static final long serialVersionUID = 0L;
       return this;
     }
     /**
+     * <pre>
+     * When its settings last changed.
+     * </pre>
+     *
      * <code>.google.protobuf.Timestamp update_time = 13 [json_name = "updateTime"];</code>
      */
     public Builder mergeUpdateTime(com.google.protobuf.Timestamp value) {
@@ -2606,6 +3048,10 @@ private static final long serialVersionUID = 0L;
       return this;
     }
     /**
+     * <pre>
+     * When its settings last changed.
+     * </pre>
+     *
      * <code>.google.protobuf.Timestamp update_time = 13 [json_name = "updateTime"];</code>
      */
     public Builder clearUpdateTime() {
@@ -2619,6 +3065,10 @@ private static final long serialVersionUID = 0L;
       return this;
     }
     /**
+     * <pre>
+     * When its settings last changed.
+     * </pre>
+     *
      * <code>.google.protobuf.Timestamp update_time = 13 [json_name = "updateTime"];</code>
      */
     public com.google.protobuf.Timestamp.Builder getUpdateTimeBuilder() {
@@ -2627,6 +3077,10 @@ private static final long serialVersionUID = 0L;
       return internalGetUpdateTimeFieldBuilder().getBuilder();
     }
     /**
+     * <pre>
+     * When its settings last changed.
+     * </pre>
+     *
      * <code>.google.protobuf.Timestamp update_time = 13 [json_name = "updateTime"];</code>
      */
     public com.google.protobuf.TimestampOrBuilder getUpdateTimeOrBuilder() {
@@ -2638,6 +3092,10 @@ private static final long serialVersionUID = 0L;
       }
     }
     /**
+     * <pre>
+     * When its settings last changed.
+     * </pre>
+     *
      * <code>.google.protobuf.Timestamp update_time = 13 [json_name = "updateTime"];</code>
      */
     private com.google.protobuf.SingleFieldBuilder<
@@ -2896,6 +3354,113 @@ private static final long serialVersionUID = 0L;
         deliveryRetention_ = null;
       }
       return deliveryRetentionBuilder_;
+    }
+
+    private java.lang.Object etag_ = "";
+    /**
+     * <pre>
+     * Changes with every change of the listener (AIP-154), an update or an
+     * automatic disabling: give it to UpdateListener (here) or DeleteListener
+     * to act only on the listener as it was read (a stale one is ABORTED with
+     * reason STALE_ETAG). Opaque; strong.
+     * </pre>
+     *
+     * <code>string etag = 16 [json_name = "etag"];</code>
+     * @return The etag.
+     */
+    public java.lang.String getEtag() {
+      java.lang.Object ref = etag_;
+      if (!(ref instanceof java.lang.String)) {
+        com.google.protobuf.ByteString bs =
+            (com.google.protobuf.ByteString) ref;
+        java.lang.String s = bs.toStringUtf8();
+        etag_ = s;
+        return s;
+      } else {
+        return (java.lang.String) ref;
+      }
+    }
+    /**
+     * <pre>
+     * Changes with every change of the listener (AIP-154), an update or an
+     * automatic disabling: give it to UpdateListener (here) or DeleteListener
+     * to act only on the listener as it was read (a stale one is ABORTED with
+     * reason STALE_ETAG). Opaque; strong.
+     * </pre>
+     *
+     * <code>string etag = 16 [json_name = "etag"];</code>
+     * @return The bytes for etag.
+     */
+    public com.google.protobuf.ByteString
+        getEtagBytes() {
+      java.lang.Object ref = etag_;
+      if (ref instanceof String) {
+        com.google.protobuf.ByteString b = 
+            com.google.protobuf.ByteString.copyFromUtf8(
+                (java.lang.String) ref);
+        etag_ = b;
+        return b;
+      } else {
+        return (com.google.protobuf.ByteString) ref;
+      }
+    }
+    /**
+     * <pre>
+     * Changes with every change of the listener (AIP-154), an update or an
+     * automatic disabling: give it to UpdateListener (here) or DeleteListener
+     * to act only on the listener as it was read (a stale one is ABORTED with
+     * reason STALE_ETAG). Opaque; strong.
+     * </pre>
+     *
+     * <code>string etag = 16 [json_name = "etag"];</code>
+     * @param value The etag to set.
+     * @return This builder for chaining.
+     */
+    public Builder setEtag(
+        java.lang.String value) {
+      java.util.Objects.requireNonNull(value);
+      etag_ = value;
+      bitField0_ |= 0x00008000;
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * Changes with every change of the listener (AIP-154), an update or an
+     * automatic disabling: give it to UpdateListener (here) or DeleteListener
+     * to act only on the listener as it was read (a stale one is ABORTED with
+     * reason STALE_ETAG). Opaque; strong.
+     * </pre>
+     *
+     * <code>string etag = 16 [json_name = "etag"];</code>
+     * @return This builder for chaining.
+     */
+    public Builder clearEtag() {
+      etag_ = getDefaultInstance().getEtag();
+      bitField0_ = (bitField0_ & ~0x00008000);
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * Changes with every change of the listener (AIP-154), an update or an
+     * automatic disabling: give it to UpdateListener (here) or DeleteListener
+     * to act only on the listener as it was read (a stale one is ABORTED with
+     * reason STALE_ETAG). Opaque; strong.
+     * </pre>
+     *
+     * <code>string etag = 16 [json_name = "etag"];</code>
+     * @param value The bytes for etag to set.
+     * @return This builder for chaining.
+     */
+    public Builder setEtagBytes(
+        com.google.protobuf.ByteString value) {
+      java.util.Objects.requireNonNull(value);
+      checkByteStringIsUtf8(value);
+      etag_ = value;
+      bitField0_ |= 0x00008000;
+      onChanged();
+      return this;
     }
 
     // @@protoc_insertion_point(builder_scope:tidings.v1.Listener)

@@ -123,6 +123,10 @@ private static final long serialVersionUID = 0L;
             }
           };
   /**
+   * <pre>
+   * Only events of these categories.
+   * </pre>
+   *
    * <code>repeated .tidings.v1.EventCategory categories = 2 [json_name = "categories"];</code>
    * @return A list containing the categories.
    */
@@ -132,6 +136,10 @@ private static final long serialVersionUID = 0L;
         dev.tidings.v1.EventCategory>(categories_, categories_converter_);
   }
   /**
+   * <pre>
+   * Only events of these categories.
+   * </pre>
+   *
    * <code>repeated .tidings.v1.EventCategory categories = 2 [json_name = "categories"];</code>
    * @return The count of categories.
    */
@@ -140,6 +148,10 @@ private static final long serialVersionUID = 0L;
     return categories_.size();
   }
   /**
+   * <pre>
+   * Only events of these categories.
+   * </pre>
+   *
    * <code>repeated .tidings.v1.EventCategory categories = 2 [json_name = "categories"];</code>
    * @param index The index of the element to return.
    * @return The categories at the given index.
@@ -149,6 +161,10 @@ private static final long serialVersionUID = 0L;
     return categories_converter_.convert(categories_.getInt(index));
   }
   /**
+   * <pre>
+   * Only events of these categories.
+   * </pre>
+   *
    * <code>repeated .tidings.v1.EventCategory categories = 2 [json_name = "categories"];</code>
    * @return A list containing the enum numeric values on the wire for categories.
    */
@@ -158,6 +174,10 @@ private static final long serialVersionUID = 0L;
     return categories_;
   }
   /**
+   * <pre>
+   * Only events of these categories.
+   * </pre>
+   *
    * <code>repeated .tidings.v1.EventCategory categories = 2 [json_name = "categories"];</code>
    * @param index The index of the value to return.
    * @return The enum numeric value on the wire of categories at the given index.
@@ -182,6 +202,10 @@ private static final long serialVersionUID = 0L;
             }
           };
   /**
+   * <pre>
+   * Only events of these types.
+   * </pre>
+   *
    * <code>repeated .tidings.v1.EventType types = 3 [json_name = "types"];</code>
    * @return A list containing the types.
    */
@@ -191,6 +215,10 @@ private static final long serialVersionUID = 0L;
         dev.tidings.v1.EventType>(types_, types_converter_);
   }
   /**
+   * <pre>
+   * Only events of these types.
+   * </pre>
+   *
    * <code>repeated .tidings.v1.EventType types = 3 [json_name = "types"];</code>
    * @return The count of types.
    */
@@ -199,6 +227,10 @@ private static final long serialVersionUID = 0L;
     return types_.size();
   }
   /**
+   * <pre>
+   * Only events of these types.
+   * </pre>
+   *
    * <code>repeated .tidings.v1.EventType types = 3 [json_name = "types"];</code>
    * @param index The index of the element to return.
    * @return The types at the given index.
@@ -208,6 +240,10 @@ private static final long serialVersionUID = 0L;
     return types_converter_.convert(types_.getInt(index));
   }
   /**
+   * <pre>
+   * Only events of these types.
+   * </pre>
+   *
    * <code>repeated .tidings.v1.EventType types = 3 [json_name = "types"];</code>
    * @return A list containing the enum numeric values on the wire for types.
    */
@@ -217,6 +253,10 @@ private static final long serialVersionUID = 0L;
     return types_;
   }
   /**
+   * <pre>
+   * Only events of these types.
+   * </pre>
+   *
    * <code>repeated .tidings.v1.EventType types = 3 [json_name = "types"];</code>
    * @param index The index of the value to return.
    * @return The enum numeric value on the wire of types at the given index.
@@ -809,6 +849,10 @@ private static final long serialVersionUID = 0L;
       bitField0_ |= 0x00000002;
     }
     /**
+     * <pre>
+     * Only events of these categories.
+     * </pre>
+     *
      * <code>repeated .tidings.v1.EventCategory categories = 2 [json_name = "categories"];</code>
      * @return A list containing the categories.
      */
@@ -817,6 +861,10 @@ private static final long serialVersionUID = 0L;
           dev.tidings.v1.EventCategory>(categories_, categories_converter_);
     }
     /**
+     * <pre>
+     * Only events of these categories.
+     * </pre>
+     *
      * <code>repeated .tidings.v1.EventCategory categories = 2 [json_name = "categories"];</code>
      * @return The count of categories.
      */
@@ -824,6 +872,10 @@ private static final long serialVersionUID = 0L;
       return categories_.size();
     }
     /**
+     * <pre>
+     * Only events of these categories.
+     * </pre>
+     *
      * <code>repeated .tidings.v1.EventCategory categories = 2 [json_name = "categories"];</code>
      * @param index The index of the element to return.
      * @return The categories at the given index.
@@ -832,6 +884,10 @@ private static final long serialVersionUID = 0L;
       return categories_converter_.convert(categories_.getInt(index));
     }
     /**
+     * <pre>
+     * Only events of these categories.
+     * </pre>
+     *
      * <code>repeated .tidings.v1.EventCategory categories = 2 [json_name = "categories"];</code>
      * @param index The index to set the value at.
      * @param value The categories to set.
@@ -847,6 +903,10 @@ private static final long serialVersionUID = 0L;
       return this;
     }
     /**
+     * <pre>
+     * Only events of these categories.
+     * </pre>
+     *
      * <code>repeated .tidings.v1.EventCategory categories = 2 [json_name = "categories"];</code>
      * @param value The categories to add.
      * @return This builder for chaining.
@@ -859,6 +919,10 @@ private static final long serialVersionUID = 0L;
       return this;
     }
     /**
+     * <pre>
+     * Only events of these categories.
+     * </pre>
+     *
      * <code>repeated .tidings.v1.EventCategory categories = 2 [json_name = "categories"];</code>
      * @param values The categories to add.
      * @throws IllegalArgumentException if UNRECOGNIZED is provided.
@@ -874,6 +938,10 @@ private static final long serialVersionUID = 0L;
       return this;
     }
     /**
+     * <pre>
+     * Only events of these categories.
+     * </pre>
+     *
      * <code>repeated .tidings.v1.EventCategory categories = 2 [json_name = "categories"];</code>
      * @return This builder for chaining.
      */
@@ -884,6 +952,10 @@ private static final long serialVersionUID = 0L;
       return this;
     }
     /**
+     * <pre>
+     * Only events of these categories.
+     * </pre>
+     *
      * <code>repeated .tidings.v1.EventCategory categories = 2 [json_name = "categories"];</code>
      * @return A list containing the enum numeric values on the wire for categories.
      */
@@ -893,6 +965,10 @@ private static final long serialVersionUID = 0L;
       return categories_;
     }
     /**
+     * <pre>
+     * Only events of these categories.
+     * </pre>
+     *
      * <code>repeated .tidings.v1.EventCategory categories = 2 [json_name = "categories"];</code>
      * @param index The index of the value to return.
      * @return The enum numeric value on the wire of categories at the given index.
@@ -901,6 +977,10 @@ private static final long serialVersionUID = 0L;
       return categories_.getInt(index);
     }
     /**
+     * <pre>
+     * Only events of these categories.
+     * </pre>
+     *
      * <code>repeated .tidings.v1.EventCategory categories = 2 [json_name = "categories"];</code>
      * @param index The index to set the value at.
      * @param value The enum numeric value on the wire for categories to set.
@@ -914,6 +994,10 @@ private static final long serialVersionUID = 0L;
       return this;
     }
     /**
+     * <pre>
+     * Only events of these categories.
+     * </pre>
+     *
      * <code>repeated .tidings.v1.EventCategory categories = 2 [json_name = "categories"];</code>
      * @param value The enum numeric value on the wire for categories to add.
      * @return This builder for chaining.
@@ -925,6 +1009,10 @@ private static final long serialVersionUID = 0L;
       return this;
     }
     /**
+     * <pre>
+     * Only events of these categories.
+     * </pre>
+     *
      * <code>repeated .tidings.v1.EventCategory categories = 2 [json_name = "categories"];</code>
      * @param values The enum numeric values on the wire for categories to add.
      * @return This builder for chaining.
@@ -947,6 +1035,10 @@ private static final long serialVersionUID = 0L;
       bitField0_ |= 0x00000004;
     }
     /**
+     * <pre>
+     * Only events of these types.
+     * </pre>
+     *
      * <code>repeated .tidings.v1.EventType types = 3 [json_name = "types"];</code>
      * @return A list containing the types.
      */
@@ -955,6 +1047,10 @@ private static final long serialVersionUID = 0L;
           dev.tidings.v1.EventType>(types_, types_converter_);
     }
     /**
+     * <pre>
+     * Only events of these types.
+     * </pre>
+     *
      * <code>repeated .tidings.v1.EventType types = 3 [json_name = "types"];</code>
      * @return The count of types.
      */
@@ -962,6 +1058,10 @@ private static final long serialVersionUID = 0L;
       return types_.size();
     }
     /**
+     * <pre>
+     * Only events of these types.
+     * </pre>
+     *
      * <code>repeated .tidings.v1.EventType types = 3 [json_name = "types"];</code>
      * @param index The index of the element to return.
      * @return The types at the given index.
@@ -970,6 +1070,10 @@ private static final long serialVersionUID = 0L;
       return types_converter_.convert(types_.getInt(index));
     }
     /**
+     * <pre>
+     * Only events of these types.
+     * </pre>
+     *
      * <code>repeated .tidings.v1.EventType types = 3 [json_name = "types"];</code>
      * @param index The index to set the value at.
      * @param value The types to set.
@@ -985,6 +1089,10 @@ private static final long serialVersionUID = 0L;
       return this;
     }
     /**
+     * <pre>
+     * Only events of these types.
+     * </pre>
+     *
      * <code>repeated .tidings.v1.EventType types = 3 [json_name = "types"];</code>
      * @param value The types to add.
      * @return This builder for chaining.
@@ -997,6 +1105,10 @@ private static final long serialVersionUID = 0L;
       return this;
     }
     /**
+     * <pre>
+     * Only events of these types.
+     * </pre>
+     *
      * <code>repeated .tidings.v1.EventType types = 3 [json_name = "types"];</code>
      * @param values The types to add.
      * @throws IllegalArgumentException if UNRECOGNIZED is provided.
@@ -1012,6 +1124,10 @@ private static final long serialVersionUID = 0L;
       return this;
     }
     /**
+     * <pre>
+     * Only events of these types.
+     * </pre>
+     *
      * <code>repeated .tidings.v1.EventType types = 3 [json_name = "types"];</code>
      * @return This builder for chaining.
      */
@@ -1022,6 +1138,10 @@ private static final long serialVersionUID = 0L;
       return this;
     }
     /**
+     * <pre>
+     * Only events of these types.
+     * </pre>
+     *
      * <code>repeated .tidings.v1.EventType types = 3 [json_name = "types"];</code>
      * @return A list containing the enum numeric values on the wire for types.
      */
@@ -1031,6 +1151,10 @@ private static final long serialVersionUID = 0L;
       return types_;
     }
     /**
+     * <pre>
+     * Only events of these types.
+     * </pre>
+     *
      * <code>repeated .tidings.v1.EventType types = 3 [json_name = "types"];</code>
      * @param index The index of the value to return.
      * @return The enum numeric value on the wire of types at the given index.
@@ -1039,6 +1163,10 @@ private static final long serialVersionUID = 0L;
       return types_.getInt(index);
     }
     /**
+     * <pre>
+     * Only events of these types.
+     * </pre>
+     *
      * <code>repeated .tidings.v1.EventType types = 3 [json_name = "types"];</code>
      * @param index The index to set the value at.
      * @param value The enum numeric value on the wire for types to set.
@@ -1052,6 +1180,10 @@ private static final long serialVersionUID = 0L;
       return this;
     }
     /**
+     * <pre>
+     * Only events of these types.
+     * </pre>
+     *
      * <code>repeated .tidings.v1.EventType types = 3 [json_name = "types"];</code>
      * @param value The enum numeric value on the wire for types to add.
      * @return This builder for chaining.
@@ -1063,6 +1195,10 @@ private static final long serialVersionUID = 0L;
       return this;
     }
     /**
+     * <pre>
+     * Only events of these types.
+     * </pre>
+     *
      * <code>repeated .tidings.v1.EventType types = 3 [json_name = "types"];</code>
      * @param values The enum numeric values on the wire for types to add.
      * @return This builder for chaining.

@@ -52,28 +52,48 @@ public interface ListenerFilterOrBuilder extends
       getWorkflowsBytes(int index);
 
   /**
+   * <pre>
+   * Only events of these categories.
+   * </pre>
+   *
    * <code>repeated .tidings.v1.EventCategory categories = 2 [json_name = "categories"];</code>
    * @return A list containing the categories.
    */
   java.util.List<dev.tidings.v1.EventCategory> getCategoriesList();
   /**
+   * <pre>
+   * Only events of these categories.
+   * </pre>
+   *
    * <code>repeated .tidings.v1.EventCategory categories = 2 [json_name = "categories"];</code>
    * @return The count of categories.
    */
   int getCategoriesCount();
   /**
+   * <pre>
+   * Only events of these categories.
+   * </pre>
+   *
    * <code>repeated .tidings.v1.EventCategory categories = 2 [json_name = "categories"];</code>
    * @param index The index of the element to return.
    * @return The categories at the given index.
    */
   dev.tidings.v1.EventCategory getCategories(int index);
   /**
+   * <pre>
+   * Only events of these categories.
+   * </pre>
+   *
    * <code>repeated .tidings.v1.EventCategory categories = 2 [json_name = "categories"];</code>
    * @return A list containing the enum numeric values on the wire for categories.
    */
   java.util.List<java.lang.Integer>
   getCategoriesValueList();
   /**
+   * <pre>
+   * Only events of these categories.
+   * </pre>
+   *
    * <code>repeated .tidings.v1.EventCategory categories = 2 [json_name = "categories"];</code>
    * @param index The index of the value to return.
    * @return The enum numeric value on the wire of categories at the given index.
@@ -81,28 +101,48 @@ public interface ListenerFilterOrBuilder extends
   int getCategoriesValue(int index);
 
   /**
+   * <pre>
+   * Only events of these types.
+   * </pre>
+   *
    * <code>repeated .tidings.v1.EventType types = 3 [json_name = "types"];</code>
    * @return A list containing the types.
    */
   java.util.List<dev.tidings.v1.EventType> getTypesList();
   /**
+   * <pre>
+   * Only events of these types.
+   * </pre>
+   *
    * <code>repeated .tidings.v1.EventType types = 3 [json_name = "types"];</code>
    * @return The count of types.
    */
   int getTypesCount();
   /**
+   * <pre>
+   * Only events of these types.
+   * </pre>
+   *
    * <code>repeated .tidings.v1.EventType types = 3 [json_name = "types"];</code>
    * @param index The index of the element to return.
    * @return The types at the given index.
    */
   dev.tidings.v1.EventType getTypes(int index);
   /**
+   * <pre>
+   * Only events of these types.
+   * </pre>
+   *
    * <code>repeated .tidings.v1.EventType types = 3 [json_name = "types"];</code>
    * @return A list containing the enum numeric values on the wire for types.
    */
   java.util.List<java.lang.Integer>
   getTypesValueList();
   /**
+   * <pre>
+   * Only events of these types.
+   * </pre>
+   *
    * <code>repeated .tidings.v1.EventType types = 3 [json_name = "types"];</code>
    * @param index The index of the value to return.
    * @return The enum numeric value on the wire of types at the given index.

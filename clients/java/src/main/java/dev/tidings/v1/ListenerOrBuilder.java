@@ -11,11 +11,19 @@ public interface ListenerOrBuilder extends
     com.google.protobuf.MessageOrBuilder {
 
   /**
+   * <pre>
+   * Server-assigned id (UUID; a scoped listener's id names its owner).
+   * </pre>
+   *
    * <code>string id = 1 [json_name = "id"];</code>
    * @return The id.
    */
   java.lang.String getId();
   /**
+   * <pre>
+   * Server-assigned id (UUID; a scoped listener's id names its owner).
+   * </pre>
+   *
    * <code>string id = 1 [json_name = "id"];</code>
    * @return The bytes for id.
    */
@@ -23,11 +31,19 @@ public interface ListenerOrBuilder extends
       getIdBytes();
 
   /**
+   * <pre>
+   * A name for people; need not be unique.
+   * </pre>
+   *
    * <code>string name = 2 [json_name = "name"];</code>
    * @return The name.
    */
   java.lang.String getName();
   /**
+   * <pre>
+   * A name for people; need not be unique.
+   * </pre>
+   *
    * <code>string name = 2 [json_name = "name"];</code>
    * @return The bytes for name.
    */
@@ -35,11 +51,19 @@ public interface ListenerOrBuilder extends
       getNameBytes();
 
   /**
+   * <pre>
+   * Whose events it hears.
+   * </pre>
+   *
    * <code>.tidings.v1.ListenerScope scope = 3 [json_name = "scope"];</code>
    * @return The enum numeric value on the wire for scope.
    */
   int getScopeValue();
   /**
+   * <pre>
+   * Whose events it hears.
+   * </pre>
+   *
    * <code>.tidings.v1.ListenerScope scope = 3 [json_name = "scope"];</code>
    * @return The scope.
    */
@@ -66,16 +90,28 @@ public interface ListenerOrBuilder extends
       getScopeIdBytes();
 
   /**
+   * <pre>
+   * Which events it hears.
+   * </pre>
+   *
    * <code>.tidings.v1.ListenerFilter filter = 5 [json_name = "filter"];</code>
    * @return Whether the filter field is set.
    */
   boolean hasFilter();
   /**
+   * <pre>
+   * Which events it hears.
+   * </pre>
+   *
    * <code>.tidings.v1.ListenerFilter filter = 5 [json_name = "filter"];</code>
    * @return The filter.
    */
   dev.tidings.v1.ListenerFilter getFilter();
   /**
+   * <pre>
+   * Which events it hears.
+   * </pre>
+   *
    * <code>.tidings.v1.ListenerFilter filter = 5 [json_name = "filter"];</code>
    */
   dev.tidings.v1.ListenerFilterOrBuilder getFilterOrBuilder();
@@ -103,46 +139,82 @@ public interface ListenerOrBuilder extends
       getProfileBytes();
 
   /**
+   * <pre>
+   * Deliver over HTTP.
+   * </pre>
+   *
    * <code>.tidings.v1.WebhookTransport webhook = 7 [json_name = "webhook"];</code>
    * @return Whether the webhook field is set.
    */
   boolean hasWebhook();
   /**
+   * <pre>
+   * Deliver over HTTP.
+   * </pre>
+   *
    * <code>.tidings.v1.WebhookTransport webhook = 7 [json_name = "webhook"];</code>
    * @return The webhook.
    */
   dev.tidings.v1.WebhookTransport getWebhook();
   /**
+   * <pre>
+   * Deliver over HTTP.
+   * </pre>
+   *
    * <code>.tidings.v1.WebhookTransport webhook = 7 [json_name = "webhook"];</code>
    */
   dev.tidings.v1.WebhookTransportOrBuilder getWebhookOrBuilder();
 
   /**
+   * <pre>
+   * Deliver to a Kafka topic.
+   * </pre>
+   *
    * <code>.tidings.v1.KafkaTransport kafka = 8 [json_name = "kafka"];</code>
    * @return Whether the kafka field is set.
    */
   boolean hasKafka();
   /**
+   * <pre>
+   * Deliver to a Kafka topic.
+   * </pre>
+   *
    * <code>.tidings.v1.KafkaTransport kafka = 8 [json_name = "kafka"];</code>
    * @return The kafka.
    */
   dev.tidings.v1.KafkaTransport getKafka();
   /**
+   * <pre>
+   * Deliver to a Kafka topic.
+   * </pre>
+   *
    * <code>.tidings.v1.KafkaTransport kafka = 8 [json_name = "kafka"];</code>
    */
   dev.tidings.v1.KafkaTransportOrBuilder getKafkaOrBuilder();
 
   /**
+   * <pre>
+   * When a failed delivery is tried again.
+   * </pre>
+   *
    * <code>.tidings.v1.RetryPolicy retry_policy = 9 [json_name = "retryPolicy"];</code>
    * @return Whether the retryPolicy field is set.
    */
   boolean hasRetryPolicy();
   /**
+   * <pre>
+   * When a failed delivery is tried again.
+   * </pre>
+   *
    * <code>.tidings.v1.RetryPolicy retry_policy = 9 [json_name = "retryPolicy"];</code>
    * @return The retryPolicy.
    */
   dev.tidings.v1.RetryPolicy getRetryPolicy();
   /**
+   * <pre>
+   * When a failed delivery is tried again.
+   * </pre>
+   *
    * <code>.tidings.v1.RetryPolicy retry_policy = 9 [json_name = "retryPolicy"];</code>
    */
   dev.tidings.v1.RetryPolicyOrBuilder getRetryPolicyOrBuilder();
@@ -187,31 +259,55 @@ public interface ListenerOrBuilder extends
       getDisabledReasonBytes();
 
   /**
+   * <pre>
+   * When it was created.
+   * </pre>
+   *
    * <code>.google.protobuf.Timestamp create_time = 12 [json_name = "createTime"];</code>
    * @return Whether the createTime field is set.
    */
   boolean hasCreateTime();
   /**
+   * <pre>
+   * When it was created.
+   * </pre>
+   *
    * <code>.google.protobuf.Timestamp create_time = 12 [json_name = "createTime"];</code>
    * @return The createTime.
    */
   com.google.protobuf.Timestamp getCreateTime();
   /**
+   * <pre>
+   * When it was created.
+   * </pre>
+   *
    * <code>.google.protobuf.Timestamp create_time = 12 [json_name = "createTime"];</code>
    */
   com.google.protobuf.TimestampOrBuilder getCreateTimeOrBuilder();
 
   /**
+   * <pre>
+   * When its settings last changed.
+   * </pre>
+   *
    * <code>.google.protobuf.Timestamp update_time = 13 [json_name = "updateTime"];</code>
    * @return Whether the updateTime field is set.
    */
   boolean hasUpdateTime();
   /**
+   * <pre>
+   * When its settings last changed.
+   * </pre>
+   *
    * <code>.google.protobuf.Timestamp update_time = 13 [json_name = "updateTime"];</code>
    * @return The updateTime.
    */
   com.google.protobuf.Timestamp getUpdateTime();
   /**
+   * <pre>
+   * When its settings last changed.
+   * </pre>
+   *
    * <code>.google.protobuf.Timestamp update_time = 13 [json_name = "updateTime"];</code>
    */
   com.google.protobuf.TimestampOrBuilder getUpdateTimeOrBuilder();
@@ -267,6 +363,32 @@ public interface ListenerOrBuilder extends
    * <code>.google.protobuf.Duration delivery_retention = 15 [json_name = "deliveryRetention"];</code>
    */
   com.google.protobuf.DurationOrBuilder getDeliveryRetentionOrBuilder();
+
+  /**
+   * <pre>
+   * Changes with every change of the listener (AIP-154), an update or an
+   * automatic disabling: give it to UpdateListener (here) or DeleteListener
+   * to act only on the listener as it was read (a stale one is ABORTED with
+   * reason STALE_ETAG). Opaque; strong.
+   * </pre>
+   *
+   * <code>string etag = 16 [json_name = "etag"];</code>
+   * @return The etag.
+   */
+  java.lang.String getEtag();
+  /**
+   * <pre>
+   * Changes with every change of the listener (AIP-154), an update or an
+   * automatic disabling: give it to UpdateListener (here) or DeleteListener
+   * to act only on the listener as it was read (a stale one is ABORTED with
+   * reason STALE_ETAG). Opaque; strong.
+   * </pre>
+   *
+   * <code>string etag = 16 [json_name = "etag"];</code>
+   * @return The bytes for etag.
+   */
+  com.google.protobuf.ByteString
+      getEtagBytes();
 
   dev.tidings.v1.Listener.TransportCase getTransportCase();
 }

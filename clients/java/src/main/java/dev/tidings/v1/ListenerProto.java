@@ -171,147 +171,152 @@ public final class ListenerProto extends com.google.protobuf.GeneratedFile {
   static {
     java.lang.String[] descriptorData = {
       "\n\031tidings/v1/listener.proto\022\ntidings.v1\032" +
-      "\036google/protobuf/duration.proto\032\037google/" +
-      "protobuf/timestamp.proto\032\026tidings/v1/eve" +
-      "nt.proto\"\226\001\n\016ListenerFilter\022\034\n\tworkflows" +
-      "\030\001 \003(\tR\tworkflows\0229\n\ncategories\030\002 \003(\0162\031." +
-      "tidings.v1.EventCategoryR\ncategories\022+\n\005" +
-      "types\030\003 \003(\0162\025.tidings.v1.EventTypeR\005type" +
-      "s\"\272\002\n\020WebhookTransport\022\020\n\003url\030\001 \001(\tR\003url" +
-      "\022\026\n\006method\030\002 \001(\tR\006method\022C\n\007headers\030\003 \003(" +
-      "\0132).tidings.v1.WebhookTransport.HeadersE" +
-      "ntryR\007headers\0223\n\007timeout\030\004 \001(\0132\031.google." +
-      "protobuf.DurationR\007timeout\022F\n\020cloudevent" +
-      "s_mode\030\005 \001(\0162\033.tidings.v1.CloudEventsMod" +
-      "eR\017cloudeventsMode\032:\n\014HeadersEntry\022\020\n\003ke" +
-      "y\030\001 \001(\tR\003key\022\024\n\005value\030\002 \001(\tR\005value:\0028\001\"n" +
-      "\n\016KafkaTransport\022\024\n\005topic\030\001 \001(\tR\005topic\022F" +
-      "\n\020cloudevents_mode\030\002 \001(\0162\033.tidings.v1.Cl" +
-      "oudEventsModeR\017cloudeventsMode\"\254\001\n\013Retry" +
-      "Policy\0225\n\010schedule\030\001 \003(\0132\031.google.protob" +
-      "uf.DurationR\010schedule\022\033\n\006jitter\030\002 \001(\001H\000R" +
-      "\006jitter\210\001\001\022>\n\rdisable_after\030\003 \001(\0132\031.goog" +
-      "le.protobuf.DurationR\014disableAfterB\t\n\007_j" +
-      "itter\"\267\005\n\010Listener\022\016\n\002id\030\001 \001(\tR\002id\022\022\n\004na" +
-      "me\030\002 \001(\tR\004name\022/\n\005scope\030\003 \001(\0162\031.tidings." +
-      "v1.ListenerScopeR\005scope\022\031\n\010scope_id\030\004 \001(" +
-      "\tR\007scopeId\0222\n\006filter\030\005 \001(\0132\032.tidings.v1." +
-      "ListenerFilterR\006filter\022\030\n\007profile\030\006 \001(\tR" +
-      "\007profile\0228\n\007webhook\030\007 \001(\0132\034.tidings.v1.W" +
-      "ebhookTransportH\000R\007webhook\0222\n\005kafka\030\010 \001(" +
-      "\0132\032.tidings.v1.KafkaTransportH\000R\005kafka\022:" +
-      "\n\014retry_policy\030\t \001(\0132\027.tidings.v1.RetryP" +
-      "olicyR\013retryPolicy\022\035\n\007enabled\030\n \001(\010H\001R\007e" +
-      "nabled\210\001\001\022\'\n\017disabled_reason\030\013 \001(\tR\016disa" +
-      "bledReason\022;\n\013create_time\030\014 \001(\0132\032.google" +
-      ".protobuf.TimestampR\ncreateTime\022;\n\013updat" +
-      "e_time\030\r \001(\0132\032.google.protobuf.Timestamp" +
-      "R\nupdateTime\022\036\n\nextensions\030\016 \001(\010R\nextens" +
-      "ions\022H\n\022delivery_retention\030\017 \001(\0132\031.googl" +
-      "e.protobuf.DurationR\021deliveryRetentionB\013" +
-      "\n\ttransportB\n\n\010_enabled\"p\n\025CreateListene" +
-      "rRequest\0220\n\010listener\030\001 \001(\0132\024.tidings.v1." +
-      "ListenerR\010listener\022%\n\016signing_secret\030\002 \001" +
-      "(\tR\rsigningSecret\"q\n\026CreateListenerRespo" +
-      "nse\0220\n\010listener\030\001 \001(\0132\024.tidings.v1.Liste" +
-      "nerR\010listener\022%\n\016signing_secret\030\002 \001(\tR\rs" +
-      "igningSecret\"$\n\022GetListenerRequest\022\016\n\002id" +
-      "\030\001 \001(\tR\002id\"G\n\023GetListenerResponse\0220\n\010lis" +
-      "tener\030\001 \001(\0132\024.tidings.v1.ListenerR\010liste" +
-      "ner\"R\n\024ListListenersRequest\022\033\n\tpage_size" +
-      "\030\001 \001(\005R\010pageSize\022\035\n\npage_token\030\002 \001(\tR\tpa" +
-      "geToken\"s\n\025ListListenersResponse\0222\n\tlist" +
-      "eners\030\001 \003(\0132\024.tidings.v1.ListenerR\tliste" +
-      "ners\022&\n\017next_page_token\030\002 \001(\tR\rnextPageT" +
-      "oken\"I\n\025UpdateListenerRequest\0220\n\010listene" +
-      "r\030\001 \001(\0132\024.tidings.v1.ListenerR\010listener\"" +
-      "J\n\026UpdateListenerResponse\0220\n\010listener\030\001 " +
-      "\001(\0132\024.tidings.v1.ListenerR\010listener\"\'\n\025D" +
-      "eleteListenerRequest\022\016\n\002id\030\001 \001(\tR\002id\"\030\n\026" +
-      "DeleteListenerResponse\"c\n\023RotateSecretRe" +
-      "quest\022\016\n\002id\030\001 \001(\tR\002id\022<\n\014grace_period\030\002 " +
-      "\001(\0132\031.google.protobuf.DurationR\013gracePer" +
-      "iod\"\216\001\n\024RotateSecretResponse\022%\n\016signing_" +
-      "secret\030\001 \001(\tR\rsigningSecret\022O\n\026old_secre" +
-      "t_expire_time\030\002 \001(\0132\032.google.protobuf.Ti" +
-      "mestampR\023oldSecretExpireTime\"%\n\023TestList" +
-      "enerRequest\022\016\n\002id\030\001 \001(\tR\002id\"M\n\024TestListe" +
-      "nerResponse\0225\n\007attempt\030\001 \001(\0132\033.tidings.v" +
-      "1.DeliveryAttemptR\007attempt\"\330\001\n\017DeliveryA" +
-      "ttempt\022.\n\004time\030\001 \001(\0132\032.google.protobuf.T" +
-      "imestampR\004time\022\037\n\013http_status\030\002 \001(\005R\nhtt" +
-      "pStatus\022\024\n\005error\030\003 \001(\tR\005error\0223\n\007latency" +
-      "\030\004 \001(\0132\031.google.protobuf.DurationR\007laten" +
-      "cy\022)\n\020response_snippet\030\005 \001(\tR\017responseSn" +
-      "ippet\"\355\002\n\010Delivery\022\037\n\013listener_id\030\001 \001(\tR" +
-      "\nlistenerId\022\031\n\010event_id\030\002 \001(\tR\007eventId\022!" +
-      "\n\014execution_id\030\003 \001(\tR\013executionId\022\032\n\010seq" +
-      "uence\030\004 \001(\004R\010sequence\0224\n\nevent_type\030\005 \001(" +
-      "\0162\025.tidings.v1.EventTypeR\teventType\022/\n\005s" +
-      "tate\030\006 \001(\0162\031.tidings.v1.DeliveryStateR\005s" +
-      "tate\0227\n\010attempts\030\007 \003(\0132\033.tidings.v1.Deli" +
-      "veryAttemptR\010attempts\022F\n\021next_attempt_ti" +
-      "me\030\010 \001(\0132\032.google.protobuf.TimestampR\017ne" +
-      "xtAttemptTime\"\300\001\n\025ListDeliveriesRequest\022" +
-      "\037\n\013listener_id\030\001 \001(\tR\nlistenerId\022\031\n\010even" +
-      "t_id\030\002 \001(\tR\007eventId\022/\n\005state\030\003 \001(\0162\031.tid" +
-      "ings.v1.DeliveryStateR\005state\022\033\n\tpage_siz" +
-      "e\030\004 \001(\005R\010pageSize\022\035\n\npage_token\030\005 \001(\tR\tp" +
-      "ageToken\"v\n\026ListDeliveriesResponse\0224\n\nde" +
-      "liveries\030\001 \003(\0132\024.tidings.v1.DeliveryR\nde" +
-      "liveries\022&\n\017next_page_token\030\002 \001(\tR\rnextP" +
-      "ageToken\"\306\001\n\026RedeliverEventsRequest\022\037\n\013l" +
-      "istener_id\030\001 \001(\tR\nlistenerId\022\031\n\010event_id" +
-      "\030\002 \001(\tR\007eventId\0229\n\nstart_time\030\003 \001(\0132\032.go" +
-      "ogle.protobuf.TimestampR\tstartTime\0225\n\010en" +
-      "d_time\030\004 \001(\0132\032.google.protobuf.Timestamp" +
-      "R\007endTime\"1\n\027RedeliverEventsResponse\022\026\n\006" +
-      "queued\030\001 \001(\005R\006queued\"j\n\016ListenerSecret\022\037" +
-      "\n\013listener_id\030\001 \001(\tR\nlistenerId\022\020\n\003url\030\002" +
-      " \001(\tR\003url\022%\n\016signing_secret\030\003 \001(\tR\rsigni" +
-      "ngSecret*\236\001\n\rEventCategory\022\036\n\032EVENT_CATE" +
-      "GORY_UNSPECIFIED\020\000\022\034\n\030EVENT_CATEGORY_EXE" +
-      "CUTION\020\001\022\027\n\023EVENT_CATEGORY_TASK\020\002\022\031\n\025EVE" +
-      "NT_CATEGORY_ENGINE\020\003\022\033\n\027EVENT_CATEGORY_L" +
-      "ISTENER\020\004*\205\001\n\rListenerScope\022\036\n\032LISTENER_" +
-      "SCOPE_UNSPECIFIED\020\000\022\031\n\025LISTENER_SCOPE_GL" +
-      "OBAL\020\001\022\033\n\027LISTENER_SCOPE_WORKFLOW\020\002\022\034\n\030L" +
-      "ISTENER_SCOPE_EXECUTION\020\003*t\n\017CloudEvents" +
-      "Mode\022!\n\035CLOUD_EVENTS_MODE_UNSPECIFIED\020\000\022" +
-      " \n\034CLOUD_EVENTS_MODE_STRUCTURED\020\001\022\034\n\030CLO" +
-      "UD_EVENTS_MODE_BINARY\020\002*\235\001\n\rDeliveryStat" +
-      "e\022\036\n\032DELIVERY_STATE_UNSPECIFIED\020\000\022\032\n\026DEL" +
-      "IVERY_STATE_PENDING\020\001\022\034\n\030DELIVERY_STATE_" +
-      "DELIVERED\020\002\022\031\n\025DELIVERY_STATE_FAILED\020\003\022\027" +
-      "\n\023DELIVERY_STATE_DEAD\020\0042\235\006\n\017ListenerServ" +
-      "ice\022W\n\016CreateListener\022!.tidings.v1.Creat" +
-      "eListenerRequest\032\".tidings.v1.CreateList" +
-      "enerResponse\022N\n\013GetListener\022\036.tidings.v1" +
-      ".GetListenerRequest\032\037.tidings.v1.GetList" +
-      "enerResponse\022T\n\rListListeners\022 .tidings." +
-      "v1.ListListenersRequest\032!.tidings.v1.Lis" +
-      "tListenersResponse\022W\n\016UpdateListener\022!.t" +
-      "idings.v1.UpdateListenerRequest\032\".tiding" +
-      "s.v1.UpdateListenerResponse\022W\n\016DeleteLis" +
-      "tener\022!.tidings.v1.DeleteListenerRequest" +
-      "\032\".tidings.v1.DeleteListenerResponse\022Q\n\014" +
-      "RotateSecret\022\037.tidings.v1.RotateSecretRe" +
-      "quest\032 .tidings.v1.RotateSecretResponse\022" +
-      "Q\n\014TestListener\022\037.tidings.v1.TestListene" +
-      "rRequest\032 .tidings.v1.TestListenerRespon" +
-      "se\022W\n\016ListDeliveries\022!.tidings.v1.ListDe" +
-      "liveriesRequest\032\".tidings.v1.ListDeliver" +
-      "iesResponse\022Z\n\017RedeliverEvents\022\".tidings" +
-      ".v1.RedeliverEventsRequest\032#.tidings.v1." +
-      "RedeliverEventsResponseBh\n\016dev.tidings.v" +
-      "1B\rListenerProtoP\001\242\002\003TXX\252\002\nTidings.V1\312\002\n" +
-      "Tidings\\V1\342\002\026Tidings\\V1\\GPBMetadata\352\002\013Ti" +
-      "dings::V1b\006proto3"
+      "\036google/protobuf/duration.proto\032 google/" +
+      "protobuf/field_mask.proto\032\037google/protob" +
+      "uf/timestamp.proto\032\026tidings/v1/event.pro" +
+      "to\"\226\001\n\016ListenerFilter\022\034\n\tworkflows\030\001 \003(\t" +
+      "R\tworkflows\0229\n\ncategories\030\002 \003(\0162\031.tiding" +
+      "s.v1.EventCategoryR\ncategories\022+\n\005types\030" +
+      "\003 \003(\0162\025.tidings.v1.EventTypeR\005types\"\272\002\n\020" +
+      "WebhookTransport\022\020\n\003url\030\001 \001(\tR\003url\022\026\n\006me" +
+      "thod\030\002 \001(\tR\006method\022C\n\007headers\030\003 \003(\0132).ti" +
+      "dings.v1.WebhookTransport.HeadersEntryR\007" +
+      "headers\0223\n\007timeout\030\004 \001(\0132\031.google.protob" +
+      "uf.DurationR\007timeout\022F\n\020cloudevents_mode" +
+      "\030\005 \001(\0162\033.tidings.v1.CloudEventsModeR\017clo" +
+      "udeventsMode\032:\n\014HeadersEntry\022\020\n\003key\030\001 \001(" +
+      "\tR\003key\022\024\n\005value\030\002 \001(\tR\005value:\0028\001\"n\n\016Kafk" +
+      "aTransport\022\024\n\005topic\030\001 \001(\tR\005topic\022F\n\020clou" +
+      "devents_mode\030\002 \001(\0162\033.tidings.v1.CloudEve" +
+      "ntsModeR\017cloudeventsMode\"\254\001\n\013RetryPolicy" +
+      "\0225\n\010schedule\030\001 \003(\0132\031.google.protobuf.Dur" +
+      "ationR\010schedule\022\033\n\006jitter\030\002 \001(\001H\000R\006jitte" +
+      "r\210\001\001\022>\n\rdisable_after\030\003 \001(\0132\031.google.pro" +
+      "tobuf.DurationR\014disableAfterB\t\n\007_jitter\"" +
+      "\313\005\n\010Listener\022\016\n\002id\030\001 \001(\tR\002id\022\022\n\004name\030\002 \001" +
+      "(\tR\004name\022/\n\005scope\030\003 \001(\0162\031.tidings.v1.Lis" +
+      "tenerScopeR\005scope\022\031\n\010scope_id\030\004 \001(\tR\007sco" +
+      "peId\0222\n\006filter\030\005 \001(\0132\032.tidings.v1.Listen" +
+      "erFilterR\006filter\022\030\n\007profile\030\006 \001(\tR\007profi" +
+      "le\0228\n\007webhook\030\007 \001(\0132\034.tidings.v1.Webhook" +
+      "TransportH\000R\007webhook\0222\n\005kafka\030\010 \001(\0132\032.ti" +
+      "dings.v1.KafkaTransportH\000R\005kafka\022:\n\014retr" +
+      "y_policy\030\t \001(\0132\027.tidings.v1.RetryPolicyR" +
+      "\013retryPolicy\022\035\n\007enabled\030\n \001(\010H\001R\007enabled" +
+      "\210\001\001\022\'\n\017disabled_reason\030\013 \001(\tR\016disabledRe" +
+      "ason\022;\n\013create_time\030\014 \001(\0132\032.google.proto" +
+      "buf.TimestampR\ncreateTime\022;\n\013update_time" +
+      "\030\r \001(\0132\032.google.protobuf.TimestampR\nupda" +
+      "teTime\022\036\n\nextensions\030\016 \001(\010R\nextensions\022H" +
+      "\n\022delivery_retention\030\017 \001(\0132\031.google.prot" +
+      "obuf.DurationR\021deliveryRetention\022\022\n\004etag" +
+      "\030\020 \001(\tR\004etagB\013\n\ttransportB\n\n\010_enabled\"\217\001" +
+      "\n\025CreateListenerRequest\0220\n\010listener\030\001 \001(" +
+      "\0132\024.tidings.v1.ListenerR\010listener\022%\n\016sig" +
+      "ning_secret\030\002 \001(\tR\rsigningSecret\022\035\n\nrequ" +
+      "est_id\030\003 \001(\tR\trequestId\"q\n\026CreateListene" +
+      "rResponse\0220\n\010listener\030\001 \001(\0132\024.tidings.v1" +
+      ".ListenerR\010listener\022%\n\016signing_secret\030\002 " +
+      "\001(\tR\rsigningSecret\"$\n\022GetListenerRequest" +
+      "\022\016\n\002id\030\001 \001(\tR\002id\"G\n\023GetListenerResponse\022" +
+      "0\n\010listener\030\001 \001(\0132\024.tidings.v1.ListenerR" +
+      "\010listener\"R\n\024ListListenersRequest\022\033\n\tpag" +
+      "e_size\030\001 \001(\005R\010pageSize\022\035\n\npage_token\030\002 \001" +
+      "(\tR\tpageToken\"s\n\025ListListenersResponse\0222" +
+      "\n\tlisteners\030\001 \003(\0132\024.tidings.v1.ListenerR" +
+      "\tlisteners\022&\n\017next_page_token\030\002 \001(\tR\rnex" +
+      "tPageToken\"\206\001\n\025UpdateListenerRequest\0220\n\010" +
+      "listener\030\001 \001(\0132\024.tidings.v1.ListenerR\010li" +
+      "stener\022;\n\013update_mask\030\002 \001(\0132\032.google.pro" +
+      "tobuf.FieldMaskR\nupdateMask\"J\n\026UpdateLis" +
+      "tenerResponse\0220\n\010listener\030\001 \001(\0132\024.tiding" +
+      "s.v1.ListenerR\010listener\";\n\025DeleteListene" +
+      "rRequest\022\016\n\002id\030\001 \001(\tR\002id\022\022\n\004etag\030\002 \001(\tR\004" +
+      "etag\"\030\n\026DeleteListenerResponse\"c\n\023Rotate" +
+      "SecretRequest\022\016\n\002id\030\001 \001(\tR\002id\022<\n\014grace_p" +
+      "eriod\030\002 \001(\0132\031.google.protobuf.DurationR\013" +
+      "gracePeriod\"\216\001\n\024RotateSecretResponse\022%\n\016" +
+      "signing_secret\030\001 \001(\tR\rsigningSecret\022O\n\026o" +
+      "ld_secret_expire_time\030\002 \001(\0132\032.google.pro" +
+      "tobuf.TimestampR\023oldSecretExpireTime\"%\n\023" +
+      "TestListenerRequest\022\016\n\002id\030\001 \001(\tR\002id\"M\n\024T" +
+      "estListenerResponse\0225\n\007attempt\030\001 \001(\0132\033.t" +
+      "idings.v1.DeliveryAttemptR\007attempt\"\330\001\n\017D" +
+      "eliveryAttempt\022.\n\004time\030\001 \001(\0132\032.google.pr" +
+      "otobuf.TimestampR\004time\022\037\n\013http_status\030\002 " +
+      "\001(\005R\nhttpStatus\022\024\n\005error\030\003 \001(\tR\005error\0223\n" +
+      "\007latency\030\004 \001(\0132\031.google.protobuf.Duratio" +
+      "nR\007latency\022)\n\020response_snippet\030\005 \001(\tR\017re" +
+      "sponseSnippet\"\355\002\n\010Delivery\022\037\n\013listener_i" +
+      "d\030\001 \001(\tR\nlistenerId\022\031\n\010event_id\030\002 \001(\tR\007e" +
+      "ventId\022!\n\014execution_id\030\003 \001(\tR\013executionI" +
+      "d\022\032\n\010sequence\030\004 \001(\004R\010sequence\0224\n\nevent_t" +
+      "ype\030\005 \001(\0162\025.tidings.v1.EventTypeR\teventT" +
+      "ype\022/\n\005state\030\006 \001(\0162\031.tidings.v1.Delivery" +
+      "StateR\005state\0227\n\010attempts\030\007 \003(\0132\033.tidings" +
+      ".v1.DeliveryAttemptR\010attempts\022F\n\021next_at" +
+      "tempt_time\030\010 \001(\0132\032.google.protobuf.Times" +
+      "tampR\017nextAttemptTime\"\300\001\n\025ListDeliveries" +
+      "Request\022\037\n\013listener_id\030\001 \001(\tR\nlistenerId" +
+      "\022\031\n\010event_id\030\002 \001(\tR\007eventId\022/\n\005state\030\003 \001" +
+      "(\0162\031.tidings.v1.DeliveryStateR\005state\022\033\n\t" +
+      "page_size\030\004 \001(\005R\010pageSize\022\035\n\npage_token\030" +
+      "\005 \001(\tR\tpageToken\"v\n\026ListDeliveriesRespon" +
+      "se\0224\n\ndeliveries\030\001 \003(\0132\024.tidings.v1.Deli" +
+      "veryR\ndeliveries\022&\n\017next_page_token\030\002 \001(" +
+      "\tR\rnextPageToken\"\306\001\n\026RedeliverEventsRequ" +
+      "est\022\037\n\013listener_id\030\001 \001(\tR\nlistenerId\022\031\n\010" +
+      "event_id\030\002 \001(\tR\007eventId\0229\n\nstart_time\030\003 " +
+      "\001(\0132\032.google.protobuf.TimestampR\tstartTi" +
+      "me\0225\n\010end_time\030\004 \001(\0132\032.google.protobuf.T" +
+      "imestampR\007endTime\"1\n\027RedeliverEventsResp" +
+      "onse\022\026\n\006queued\030\001 \001(\005R\006queued\"j\n\016Listener" +
+      "Secret\022\037\n\013listener_id\030\001 \001(\tR\nlistenerId\022" +
+      "\020\n\003url\030\002 \001(\tR\003url\022%\n\016signing_secret\030\003 \001(" +
+      "\tR\rsigningSecret*\236\001\n\rEventCategory\022\036\n\032EV" +
+      "ENT_CATEGORY_UNSPECIFIED\020\000\022\034\n\030EVENT_CATE" +
+      "GORY_EXECUTION\020\001\022\027\n\023EVENT_CATEGORY_TASK\020" +
+      "\002\022\031\n\025EVENT_CATEGORY_ENGINE\020\003\022\033\n\027EVENT_CA" +
+      "TEGORY_LISTENER\020\004*\205\001\n\rListenerScope\022\036\n\032L" +
+      "ISTENER_SCOPE_UNSPECIFIED\020\000\022\031\n\025LISTENER_" +
+      "SCOPE_GLOBAL\020\001\022\033\n\027LISTENER_SCOPE_WORKFLO" +
+      "W\020\002\022\034\n\030LISTENER_SCOPE_EXECUTION\020\003*t\n\017Clo" +
+      "udEventsMode\022!\n\035CLOUD_EVENTS_MODE_UNSPEC" +
+      "IFIED\020\000\022 \n\034CLOUD_EVENTS_MODE_STRUCTURED\020" +
+      "\001\022\034\n\030CLOUD_EVENTS_MODE_BINARY\020\002*\235\001\n\rDeli" +
+      "veryState\022\036\n\032DELIVERY_STATE_UNSPECIFIED\020" +
+      "\000\022\032\n\026DELIVERY_STATE_PENDING\020\001\022\034\n\030DELIVER" +
+      "Y_STATE_DELIVERED\020\002\022\031\n\025DELIVERY_STATE_FA" +
+      "ILED\020\003\022\027\n\023DELIVERY_STATE_DEAD\020\0042\235\006\n\017List" +
+      "enerService\022W\n\016CreateListener\022!.tidings." +
+      "v1.CreateListenerRequest\032\".tidings.v1.Cr" +
+      "eateListenerResponse\022N\n\013GetListener\022\036.ti" +
+      "dings.v1.GetListenerRequest\032\037.tidings.v1" +
+      ".GetListenerResponse\022T\n\rListListeners\022 ." +
+      "tidings.v1.ListListenersRequest\032!.tiding" +
+      "s.v1.ListListenersResponse\022W\n\016UpdateList" +
+      "ener\022!.tidings.v1.UpdateListenerRequest\032" +
+      "\".tidings.v1.UpdateListenerResponse\022W\n\016D" +
+      "eleteListener\022!.tidings.v1.DeleteListene" +
+      "rRequest\032\".tidings.v1.DeleteListenerResp" +
+      "onse\022Q\n\014RotateSecret\022\037.tidings.v1.Rotate" +
+      "SecretRequest\032 .tidings.v1.RotateSecretR" +
+      "esponse\022Q\n\014TestListener\022\037.tidings.v1.Tes" +
+      "tListenerRequest\032 .tidings.v1.TestListen" +
+      "erResponse\022W\n\016ListDeliveries\022!.tidings.v" +
+      "1.ListDeliveriesRequest\032\".tidings.v1.Lis" +
+      "tDeliveriesResponse\022Z\n\017RedeliverEvents\022\"" +
+      ".tidings.v1.RedeliverEventsRequest\032#.tid" +
+      "ings.v1.RedeliverEventsResponseBh\n\016dev.t" +
+      "idings.v1B\rListenerProtoP\001\242\002\003TXX\252\002\nTidin" +
+      "gs.V1\312\002\nTidings\\V1\342\002\026Tidings\\V1\\GPBMetad" +
+      "ata\352\002\013Tidings::V1b\006proto3"
     };
     descriptor = com.google.protobuf.Descriptors.FileDescriptor
       .internalBuildGeneratedFileFrom(descriptorData,
         new com.google.protobuf.Descriptors.FileDescriptor[] {
           com.google.protobuf.DurationProto.getDescriptor(),
+          com.google.protobuf.FieldMaskProto.getDescriptor(),
           com.google.protobuf.TimestampProto.getDescriptor(),
           dev.tidings.v1.EventProto.getDescriptor(),
         });
@@ -350,13 +355,13 @@ public final class ListenerProto extends com.google.protobuf.GeneratedFile {
     internal_static_tidings_v1_Listener_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessage.FieldAccessorTable(
         internal_static_tidings_v1_Listener_descriptor,
-        new java.lang.String[] { "Id", "Name", "Scope", "ScopeId", "Filter", "Profile", "Webhook", "Kafka", "RetryPolicy", "Enabled", "DisabledReason", "CreateTime", "UpdateTime", "Extensions", "DeliveryRetention", "Transport", });
+        new java.lang.String[] { "Id", "Name", "Scope", "ScopeId", "Filter", "Profile", "Webhook", "Kafka", "RetryPolicy", "Enabled", "DisabledReason", "CreateTime", "UpdateTime", "Extensions", "DeliveryRetention", "Etag", "Transport", });
     internal_static_tidings_v1_CreateListenerRequest_descriptor =
       getDescriptor().getMessageType(5);
     internal_static_tidings_v1_CreateListenerRequest_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessage.FieldAccessorTable(
         internal_static_tidings_v1_CreateListenerRequest_descriptor,
-        new java.lang.String[] { "Listener", "SigningSecret", });
+        new java.lang.String[] { "Listener", "SigningSecret", "RequestId", });
     internal_static_tidings_v1_CreateListenerResponse_descriptor =
       getDescriptor().getMessageType(6);
     internal_static_tidings_v1_CreateListenerResponse_fieldAccessorTable = new
@@ -392,7 +397,7 @@ public final class ListenerProto extends com.google.protobuf.GeneratedFile {
     internal_static_tidings_v1_UpdateListenerRequest_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessage.FieldAccessorTable(
         internal_static_tidings_v1_UpdateListenerRequest_descriptor,
-        new java.lang.String[] { "Listener", });
+        new java.lang.String[] { "Listener", "UpdateMask", });
     internal_static_tidings_v1_UpdateListenerResponse_descriptor =
       getDescriptor().getMessageType(12);
     internal_static_tidings_v1_UpdateListenerResponse_fieldAccessorTable = new
@@ -404,7 +409,7 @@ public final class ListenerProto extends com.google.protobuf.GeneratedFile {
     internal_static_tidings_v1_DeleteListenerRequest_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessage.FieldAccessorTable(
         internal_static_tidings_v1_DeleteListenerRequest_descriptor,
-        new java.lang.String[] { "Id", });
+        new java.lang.String[] { "Id", "Etag", });
     internal_static_tidings_v1_DeleteListenerResponse_descriptor =
       getDescriptor().getMessageType(14);
     internal_static_tidings_v1_DeleteListenerResponse_fieldAccessorTable = new
@@ -479,6 +484,7 @@ public final class ListenerProto extends com.google.protobuf.GeneratedFile {
         new java.lang.String[] { "ListenerId", "Url", "SigningSecret", });
     descriptor.resolveAllFeaturesImmutable();
     com.google.protobuf.DurationProto.getDescriptor();
+    com.google.protobuf.FieldMaskProto.getDescriptor();
     com.google.protobuf.TimestampProto.getDescriptor();
     dev.tidings.v1.EventProto.getDescriptor();
   }

@@ -16,6 +16,10 @@ package dev.tidings.v1;
 public enum ListenerScope
     implements com.google.protobuf.ProtocolMessageEnum {
   /**
+   * <pre>
+   * Unset: GLOBAL when creating a listener.
+   * </pre>
+   *
    * <code>LISTENER_SCOPE_UNSPECIFIED = 0;</code>
    */
   LISTENER_SCOPE_UNSPECIFIED(0),
@@ -56,6 +60,10 @@ public enum ListenerScope
       "ListenerScope");
   }
   /**
+   * <pre>
+   * Unset: GLOBAL when creating a listener.
+   * </pre>
+   *
    * <code>LISTENER_SCOPE_UNSPECIFIED = 0;</code>
    */
   public static final int LISTENER_SCOPE_UNSPECIFIED_VALUE = 0;

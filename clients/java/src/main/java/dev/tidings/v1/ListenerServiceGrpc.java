@@ -367,6 +367,10 @@ public final class ListenerServiceGrpc {
   public interface AsyncService {
 
     /**
+     * <pre>
+     * Registers a global listener; the response carries its signing secret, this
+     * once.
+     * </pre>
      */
     default void createListener(dev.tidings.v1.CreateListenerRequest request,
         io.grpc.stub.StreamObserver<dev.tidings.v1.CreateListenerResponse> responseObserver) {
@@ -374,6 +378,9 @@ public final class ListenerServiceGrpc {
     }
 
     /**
+     * <pre>
+     * Returns a listener by id (never its secrets).
+     * </pre>
      */
     default void getListener(dev.tidings.v1.GetListenerRequest request,
         io.grpc.stub.StreamObserver<dev.tidings.v1.GetListenerResponse> responseObserver) {
@@ -381,6 +388,9 @@ public final class ListenerServiceGrpc {
     }
 
     /**
+     * <pre>
+     * Returns a page of listeners, in creation order.
+     * </pre>
      */
     default void listListeners(dev.tidings.v1.ListListenersRequest request,
         io.grpc.stub.StreamObserver<dev.tidings.v1.ListListenersResponse> responseObserver) {
@@ -388,6 +398,10 @@ public final class ListenerServiceGrpc {
     }
 
     /**
+     * <pre>
+     * Changes a listener's settings (update_mask, AIP-134; etag checked); its
+     * secrets stay.
+     * </pre>
      */
     default void updateListener(dev.tidings.v1.UpdateListenerRequest request,
         io.grpc.stub.StreamObserver<dev.tidings.v1.UpdateListenerResponse> responseObserver) {
@@ -395,6 +409,9 @@ public final class ListenerServiceGrpc {
     }
 
     /**
+     * <pre>
+     * Deletes a listener (etag checked if given).
+     * </pre>
      */
     default void deleteListener(dev.tidings.v1.DeleteListenerRequest request,
         io.grpc.stub.StreamObserver<dev.tidings.v1.DeleteListenerResponse> responseObserver) {
@@ -423,6 +440,10 @@ public final class ListenerServiceGrpc {
     }
 
     /**
+     * <pre>
+     * Returns a page of webhook deliveries (newest first), each with its
+     * attempts.
+     * </pre>
      */
     default void listDeliveries(dev.tidings.v1.ListDeliveriesRequest request,
         io.grpc.stub.StreamObserver<dev.tidings.v1.ListDeliveriesResponse> responseObserver) {
@@ -480,6 +501,10 @@ public final class ListenerServiceGrpc {
     }
 
     /**
+     * <pre>
+     * Registers a global listener; the response carries its signing secret, this
+     * once.
+     * </pre>
      */
     public void createListener(dev.tidings.v1.CreateListenerRequest request,
         io.grpc.stub.StreamObserver<dev.tidings.v1.CreateListenerResponse> responseObserver) {
@@ -488,6 +513,9 @@ public final class ListenerServiceGrpc {
     }
 
     /**
+     * <pre>
+     * Returns a listener by id (never its secrets).
+     * </pre>
      */
     public void getListener(dev.tidings.v1.GetListenerRequest request,
         io.grpc.stub.StreamObserver<dev.tidings.v1.GetListenerResponse> responseObserver) {
@@ -496,6 +524,9 @@ public final class ListenerServiceGrpc {
     }
 
     /**
+     * <pre>
+     * Returns a page of listeners, in creation order.
+     * </pre>
      */
     public void listListeners(dev.tidings.v1.ListListenersRequest request,
         io.grpc.stub.StreamObserver<dev.tidings.v1.ListListenersResponse> responseObserver) {
@@ -504,6 +535,10 @@ public final class ListenerServiceGrpc {
     }
 
     /**
+     * <pre>
+     * Changes a listener's settings (update_mask, AIP-134; etag checked); its
+     * secrets stay.
+     * </pre>
      */
     public void updateListener(dev.tidings.v1.UpdateListenerRequest request,
         io.grpc.stub.StreamObserver<dev.tidings.v1.UpdateListenerResponse> responseObserver) {
@@ -512,6 +547,9 @@ public final class ListenerServiceGrpc {
     }
 
     /**
+     * <pre>
+     * Deletes a listener (etag checked if given).
+     * </pre>
      */
     public void deleteListener(dev.tidings.v1.DeleteListenerRequest request,
         io.grpc.stub.StreamObserver<dev.tidings.v1.DeleteListenerResponse> responseObserver) {
@@ -543,6 +581,10 @@ public final class ListenerServiceGrpc {
     }
 
     /**
+     * <pre>
+     * Returns a page of webhook deliveries (newest first), each with its
+     * attempts.
+     * </pre>
      */
     public void listDeliveries(dev.tidings.v1.ListDeliveriesRequest request,
         io.grpc.stub.StreamObserver<dev.tidings.v1.ListDeliveriesResponse> responseObserver) {
@@ -585,6 +627,10 @@ public final class ListenerServiceGrpc {
     }
 
     /**
+     * <pre>
+     * Registers a global listener; the response carries its signing secret, this
+     * once.
+     * </pre>
      */
     public dev.tidings.v1.CreateListenerResponse createListener(dev.tidings.v1.CreateListenerRequest request) throws io.grpc.StatusException {
       return io.grpc.stub.ClientCalls.blockingV2UnaryCall(
@@ -592,6 +638,9 @@ public final class ListenerServiceGrpc {
     }
 
     /**
+     * <pre>
+     * Returns a listener by id (never its secrets).
+     * </pre>
      */
     public dev.tidings.v1.GetListenerResponse getListener(dev.tidings.v1.GetListenerRequest request) throws io.grpc.StatusException {
       return io.grpc.stub.ClientCalls.blockingV2UnaryCall(
@@ -599,6 +648,9 @@ public final class ListenerServiceGrpc {
     }
 
     /**
+     * <pre>
+     * Returns a page of listeners, in creation order.
+     * </pre>
      */
     public dev.tidings.v1.ListListenersResponse listListeners(dev.tidings.v1.ListListenersRequest request) throws io.grpc.StatusException {
       return io.grpc.stub.ClientCalls.blockingV2UnaryCall(
@@ -606,6 +658,10 @@ public final class ListenerServiceGrpc {
     }
 
     /**
+     * <pre>
+     * Changes a listener's settings (update_mask, AIP-134; etag checked); its
+     * secrets stay.
+     * </pre>
      */
     public dev.tidings.v1.UpdateListenerResponse updateListener(dev.tidings.v1.UpdateListenerRequest request) throws io.grpc.StatusException {
       return io.grpc.stub.ClientCalls.blockingV2UnaryCall(
@@ -613,6 +669,9 @@ public final class ListenerServiceGrpc {
     }
 
     /**
+     * <pre>
+     * Deletes a listener (etag checked if given).
+     * </pre>
      */
     public dev.tidings.v1.DeleteListenerResponse deleteListener(dev.tidings.v1.DeleteListenerRequest request) throws io.grpc.StatusException {
       return io.grpc.stub.ClientCalls.blockingV2UnaryCall(
@@ -641,6 +700,10 @@ public final class ListenerServiceGrpc {
     }
 
     /**
+     * <pre>
+     * Returns a page of webhook deliveries (newest first), each with its
+     * attempts.
+     * </pre>
      */
     public dev.tidings.v1.ListDeliveriesResponse listDeliveries(dev.tidings.v1.ListDeliveriesRequest request) throws io.grpc.StatusException {
       return io.grpc.stub.ClientCalls.blockingV2UnaryCall(
@@ -681,6 +744,10 @@ public final class ListenerServiceGrpc {
     }
 
     /**
+     * <pre>
+     * Registers a global listener; the response carries its signing secret, this
+     * once.
+     * </pre>
      */
     public dev.tidings.v1.CreateListenerResponse createListener(dev.tidings.v1.CreateListenerRequest request) {
       return io.grpc.stub.ClientCalls.blockingUnaryCall(
@@ -688,6 +755,9 @@ public final class ListenerServiceGrpc {
     }
 
     /**
+     * <pre>
+     * Returns a listener by id (never its secrets).
+     * </pre>
      */
     public dev.tidings.v1.GetListenerResponse getListener(dev.tidings.v1.GetListenerRequest request) {
       return io.grpc.stub.ClientCalls.blockingUnaryCall(
@@ -695,6 +765,9 @@ public final class ListenerServiceGrpc {
     }
 
     /**
+     * <pre>
+     * Returns a page of listeners, in creation order.
+     * </pre>
      */
     public dev.tidings.v1.ListListenersResponse listListeners(dev.tidings.v1.ListListenersRequest request) {
       return io.grpc.stub.ClientCalls.blockingUnaryCall(
@@ -702,6 +775,10 @@ public final class ListenerServiceGrpc {
     }
 
     /**
+     * <pre>
+     * Changes a listener's settings (update_mask, AIP-134; etag checked); its
+     * secrets stay.
+     * </pre>
      */
     public dev.tidings.v1.UpdateListenerResponse updateListener(dev.tidings.v1.UpdateListenerRequest request) {
       return io.grpc.stub.ClientCalls.blockingUnaryCall(
@@ -709,6 +786,9 @@ public final class ListenerServiceGrpc {
     }
 
     /**
+     * <pre>
+     * Deletes a listener (etag checked if given).
+     * </pre>
      */
     public dev.tidings.v1.DeleteListenerResponse deleteListener(dev.tidings.v1.DeleteListenerRequest request) {
       return io.grpc.stub.ClientCalls.blockingUnaryCall(
@@ -737,6 +817,10 @@ public final class ListenerServiceGrpc {
     }
 
     /**
+     * <pre>
+     * Returns a page of webhook deliveries (newest first), each with its
+     * attempts.
+     * </pre>
      */
     public dev.tidings.v1.ListDeliveriesResponse listDeliveries(dev.tidings.v1.ListDeliveriesRequest request) {
       return io.grpc.stub.ClientCalls.blockingUnaryCall(
@@ -777,6 +861,10 @@ public final class ListenerServiceGrpc {
     }
 
     /**
+     * <pre>
+     * Registers a global listener; the response carries its signing secret, this
+     * once.
+     * </pre>
      */
     public com.google.common.util.concurrent.ListenableFuture<dev.tidings.v1.CreateListenerResponse> createListener(
         dev.tidings.v1.CreateListenerRequest request) {
@@ -785,6 +873,9 @@ public final class ListenerServiceGrpc {
     }
 
     /**
+     * <pre>
+     * Returns a listener by id (never its secrets).
+     * </pre>
      */
     public com.google.common.util.concurrent.ListenableFuture<dev.tidings.v1.GetListenerResponse> getListener(
         dev.tidings.v1.GetListenerRequest request) {
@@ -793,6 +884,9 @@ public final class ListenerServiceGrpc {
     }
 
     /**
+     * <pre>
+     * Returns a page of listeners, in creation order.
+     * </pre>
      */
     public com.google.common.util.concurrent.ListenableFuture<dev.tidings.v1.ListListenersResponse> listListeners(
         dev.tidings.v1.ListListenersRequest request) {
@@ -801,6 +895,10 @@ public final class ListenerServiceGrpc {
     }
 
     /**
+     * <pre>
+     * Changes a listener's settings (update_mask, AIP-134; etag checked); its
+     * secrets stay.
+     * </pre>
      */
     public com.google.common.util.concurrent.ListenableFuture<dev.tidings.v1.UpdateListenerResponse> updateListener(
         dev.tidings.v1.UpdateListenerRequest request) {
@@ -809,6 +907,9 @@ public final class ListenerServiceGrpc {
     }
 
     /**
+     * <pre>
+     * Deletes a listener (etag checked if given).
+     * </pre>
      */
     public com.google.common.util.concurrent.ListenableFuture<dev.tidings.v1.DeleteListenerResponse> deleteListener(
         dev.tidings.v1.DeleteListenerRequest request) {
@@ -840,6 +941,10 @@ public final class ListenerServiceGrpc {
     }
 
     /**
+     * <pre>
+     * Returns a page of webhook deliveries (newest first), each with its
+     * attempts.
+     * </pre>
      */
     public com.google.common.util.concurrent.ListenableFuture<dev.tidings.v1.ListDeliveriesResponse> listDeliveries(
         dev.tidings.v1.ListDeliveriesRequest request) {

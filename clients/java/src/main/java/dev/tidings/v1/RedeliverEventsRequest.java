@@ -6,6 +6,10 @@
 package dev.tidings.v1;
 
 /**
+ * <pre>
+ * RedeliverEventsRequest is the request of RedeliverEvents.
+ * </pre>
+ *
  * Protobuf type {@code tidings.v1.RedeliverEventsRequest}
  */
 @com.google.protobuf.Generated
@@ -55,6 +59,10 @@ private static final long serialVersionUID = 0L;
   @SuppressWarnings("serial")
   private volatile java.lang.Object listenerId_ = "";
   /**
+   * <pre>
+   * The listener to deliver to again.
+   * </pre>
+   *
    * <code>string listener_id = 1 [json_name = "listenerId"];</code>
    * @return The listenerId.
    */
@@ -72,6 +80,10 @@ private static final long serialVersionUID = 0L;
     }
   }
   /**
+   * <pre>
+   * The listener to deliver to again.
+   * </pre>
+   *
    * <code>string listener_id = 1 [json_name = "listenerId"];</code>
    * @return The bytes for listenerId.
    */
@@ -142,6 +154,10 @@ private static final long serialVersionUID = 0L;
   public static final int START_TIME_FIELD_NUMBER = 3;
   private com.google.protobuf.Timestamp startTime_;
   /**
+   * <pre>
+   * The start (inclusive) of the range of event times.
+   * </pre>
+   *
    * <code>.google.protobuf.Timestamp start_time = 3 [json_name = "startTime"];</code>
    * @return Whether the startTime field is set.
    */
@@ -150,6 +166,10 @@ private static final long serialVersionUID = 0L;
     return ((bitField0_ & 0x00000001) != 0);
   }
   /**
+   * <pre>
+   * The start (inclusive) of the range of event times.
+   * </pre>
+   *
    * <code>.google.protobuf.Timestamp start_time = 3 [json_name = "startTime"];</code>
    * @return The startTime.
    */
@@ -158,6 +178,10 @@ private static final long serialVersionUID = 0L;
     return startTime_ == null ? com.google.protobuf.Timestamp.getDefaultInstance() : startTime_;
   }
   /**
+   * <pre>
+   * The start (inclusive) of the range of event times.
+   * </pre>
+   *
    * <code>.google.protobuf.Timestamp start_time = 3 [json_name = "startTime"];</code>
    */
   @java.lang.Override
@@ -168,6 +192,10 @@ private static final long serialVersionUID = 0L;
   public static final int END_TIME_FIELD_NUMBER = 4;
   private com.google.protobuf.Timestamp endTime_;
   /**
+   * <pre>
+   * The end (exclusive) of the range of event times; unset: now.
+   * </pre>
+   *
    * <code>.google.protobuf.Timestamp end_time = 4 [json_name = "endTime"];</code>
    * @return Whether the endTime field is set.
    */
@@ -176,6 +204,10 @@ private static final long serialVersionUID = 0L;
     return ((bitField0_ & 0x00000002) != 0);
   }
   /**
+   * <pre>
+   * The end (exclusive) of the range of event times; unset: now.
+   * </pre>
+   *
    * <code>.google.protobuf.Timestamp end_time = 4 [json_name = "endTime"];</code>
    * @return The endTime.
    */
@@ -184,6 +216,10 @@ private static final long serialVersionUID = 0L;
     return endTime_ == null ? com.google.protobuf.Timestamp.getDefaultInstance() : endTime_;
   }
   /**
+   * <pre>
+   * The end (exclusive) of the range of event times; unset: now.
+   * </pre>
+   *
    * <code>.google.protobuf.Timestamp end_time = 4 [json_name = "endTime"];</code>
    */
   @java.lang.Override
@@ -394,6 +430,10 @@ private static final long serialVersionUID = 0L;
     return builder;
   }
   /**
+   * <pre>
+   * RedeliverEventsRequest is the request of RedeliverEvents.
+   * </pre>
+   *
    * Protobuf type {@code tidings.v1.RedeliverEventsRequest}
    */
   public static final class Builder extends
@@ -596,6 +636,10 @@ private static final long serialVersionUID = 0L;
 
     private java.lang.Object listenerId_ = "";
     /**
+     * <pre>
+     * The listener to deliver to again.
+     * </pre>
+     *
      * <code>string listener_id = 1 [json_name = "listenerId"];</code>
      * @return The listenerId.
      */
@@ -612,6 +656,10 @@ private static final long serialVersionUID = 0L;
       }
     }
     /**
+     * <pre>
+     * The listener to deliver to again.
+     * </pre>
+     *
      * <code>string listener_id = 1 [json_name = "listenerId"];</code>
      * @return The bytes for listenerId.
      */
@@ -629,6 +677,10 @@ private static final long serialVersionUID = 0L;
       }
     }
     /**
+     * <pre>
+     * The listener to deliver to again.
+     * </pre>
+     *
      * <code>string listener_id = 1 [json_name = "listenerId"];</code>
      * @param value The listenerId to set.
      * @return This builder for chaining.
@@ -642,6 +694,10 @@ private static final long serialVersionUID = 0L;
       return this;
     }
     /**
+     * <pre>
+     * The listener to deliver to again.
+     * </pre>
+     *
      * <code>string listener_id = 1 [json_name = "listenerId"];</code>
      * @return This builder for chaining.
      */
@@ -652,6 +708,10 @@ private static final long serialVersionUID = 0L;
       return this;
     }
     /**
+     * <pre>
+     * The listener to deliver to again.
+     * </pre>
+     *
      * <code>string listener_id = 1 [json_name = "listenerId"];</code>
      * @param value The bytes for listenerId to set.
      * @return This builder for chaining.
@@ -767,6 +827,10 @@ private static final long serialVersionUID = 0L;
     private com.google.protobuf.SingleFieldBuilder<
         com.google.protobuf.Timestamp, com.google.protobuf.Timestamp.Builder, com.google.protobuf.TimestampOrBuilder> startTimeBuilder_;
     /**
+     * <pre>
+     * The start (inclusive) of the range of event times.
+     * </pre>
+     *
      * <code>.google.protobuf.Timestamp start_time = 3 [json_name = "startTime"];</code>
      * @return Whether the startTime field is set.
      */
@@ -774,6 +838,10 @@ private static final long serialVersionUID = 0L;
       return ((bitField0_ & 0x00000004) != 0);
     }
     /**
+     * <pre>
+     * The start (inclusive) of the range of event times.
+     * </pre>
+     *
      * <code>.google.protobuf.Timestamp start_time = 3 [json_name = "startTime"];</code>
      * @return The startTime.
      */
@@ -785,6 +853,10 @@ private static final long serialVersionUID = 0L;
       }
     }
     /**
+     * <pre>
+     * The start (inclusive) of the range of event times.
+     * </pre>
+     *
      * <code>.google.protobuf.Timestamp start_time = 3 [json_name = "startTime"];</code>
      */
     public Builder setStartTime(com.google.protobuf.Timestamp value) {
@@ -799,6 +871,10 @@ private static final long serialVersionUID = 0L;
       return this;
     }
     /**
+     * <pre>
+     * The start (inclusive) of the range of event times.
+     * </pre>
+     *
      * <code>.google.protobuf.Timestamp start_time = 3 [json_name = "startTime"];</code>
      */
     public Builder setStartTime(
@@ -813,6 +889,10 @@ private static final long serialVersionUID = 0L;
       return this;
     }
     /**
+     * <pre>
+     * The start (inclusive) of the range of event times.
+     * </pre>
+     *
      * <code>.google.protobuf.Timestamp start_time = 3 [json_name = "startTime"];</code>
      */
     public Builder mergeStartTime(com.google.protobuf.Timestamp value) {
@@ -834,6 +914,10 @@ private static final long serialVersionUID = 0L;
       return this;
     }
     /**
+     * <pre>
+     * The start (inclusive) of the range of event times.
+     * </pre>
+     *
      * <code>.google.protobuf.Timestamp start_time = 3 [json_name = "startTime"];</code>
      */
     public Builder clearStartTime() {
@@ -847,6 +931,10 @@ private static final long serialVersionUID = 0L;
       return this;
     }
     /**
+     * <pre>
+     * The start (inclusive) of the range of event times.
+     * </pre>
+     *
      * <code>.google.protobuf.Timestamp start_time = 3 [json_name = "startTime"];</code>
      */
     public com.google.protobuf.Timestamp.Builder getStartTimeBuilder() {
@@ -855,6 +943,10 @@ private static final long serialVersionUID = 0L;
       return internalGetStartTimeFieldBuilder().getBuilder();
     }
     /**
+     * <pre>
+     * The start (inclusive) of the range of event times.
+     * </pre>
+     *
      * <code>.google.protobuf.Timestamp start_time = 3 [json_name = "startTime"];</code>
      */
     public com.google.protobuf.TimestampOrBuilder getStartTimeOrBuilder() {
@@ -866,6 +958,10 @@ private static final long serialVersionUID = 0L;
       }
     }
     /**
+     * <pre>
+     * The start (inclusive) of the range of event times.
+     * </pre>
+     *
      * <code>.google.protobuf.Timestamp start_time = 3 [json_name = "startTime"];</code>
      */
     private com.google.protobuf.SingleFieldBuilder<
@@ -886,6 +982,10 @@ private static final long serialVersionUID = 0L;
     private com.google.protobuf.SingleFieldBuilder<
         com.google.protobuf.Timestamp, com.google.protobuf.Timestamp.Builder, com.google.protobuf.TimestampOrBuilder> endTimeBuilder_;
     /**
+     * <pre>
+     * The end (exclusive) of the range of event times; unset: now.
+     * </pre>
+     *
      * <code>.google.protobuf.Timestamp end_time = 4 [json_name = "endTime"];</code>
      * @return Whether the endTime field is set.
      */
@@ -893,6 +993,10 @@ private static final long serialVersionUID = 0L;
       return ((bitField0_ & 0x00000008) != 0);
     }
     /**
+     * <pre>
+     * The end (exclusive) of the range of event times; unset: now.
+     * </pre>
+     *
      * <code>.google.protobuf.Timestamp end_time = 4 [json_name = "endTime"];</code>
      * @return The endTime.
      */
@@ -904,6 +1008,10 @@ private static final long serialVersionUID = 0L;
       }
     }
     /**
+     * <pre>
+     * The end (exclusive) of the range of event times; unset: now.
+     * </pre>
+     *
      * <code>.google.protobuf.Timestamp end_time = 4 [json_name = "endTime"];</code>
      */
     public Builder setEndTime(com.google.protobuf.Timestamp value) {
@@ -918,6 +1026,10 @@ private static final long serialVersionUID = 0L;
       return this;
     }
     /**
+     * <pre>
+     * The end (exclusive) of the range of event times; unset: now.
+     * </pre>
+     *
      * <code>.google.protobuf.Timestamp end_time = 4 [json_name = "endTime"];</code>
      */
     public Builder setEndTime(
@@ -932,6 +1044,10 @@ private static final long serialVersionUID = 0L;
       return this;
     }
     /**
+     * <pre>
+     * The end (exclusive) of the range of event times; unset: now.
+     * </pre>
+     *
      * <code>.google.protobuf.Timestamp end_time = 4 [json_name = "endTime"];</code>
      */
     public Builder mergeEndTime(com.google.protobuf.Timestamp value) {
@@ -953,6 +1069,10 @@ private static final long serialVersionUID = 0L;
       return this;
     }
     /**
+     * <pre>
+     * The end (exclusive) of the range of event times; unset: now.
+     * </pre>
+     *
      * <code>.google.protobuf.Timestamp end_time = 4 [json_name = "endTime"];</code>
      */
     public Builder clearEndTime() {
@@ -966,6 +1086,10 @@ private static final long serialVersionUID = 0L;
       return this;
     }
     /**
+     * <pre>
+     * The end (exclusive) of the range of event times; unset: now.
+     * </pre>
+     *
      * <code>.google.protobuf.Timestamp end_time = 4 [json_name = "endTime"];</code>
      */
     public com.google.protobuf.Timestamp.Builder getEndTimeBuilder() {
@@ -974,6 +1098,10 @@ private static final long serialVersionUID = 0L;
       return internalGetEndTimeFieldBuilder().getBuilder();
     }
     /**
+     * <pre>
+     * The end (exclusive) of the range of event times; unset: now.
+     * </pre>
+     *
      * <code>.google.protobuf.Timestamp end_time = 4 [json_name = "endTime"];</code>
      */
     public com.google.protobuf.TimestampOrBuilder getEndTimeOrBuilder() {
@@ -985,6 +1113,10 @@ private static final long serialVersionUID = 0L;
       }
     }
     /**
+     * <pre>
+     * The end (exclusive) of the range of event times; unset: now.
+     * </pre>
+     *
      * <code>.google.protobuf.Timestamp end_time = 4 [json_name = "endTime"];</code>
      */
     private com.google.protobuf.SingleFieldBuilder<

@@ -11,11 +11,19 @@ public interface RedeliverEventsRequestOrBuilder extends
     com.google.protobuf.MessageOrBuilder {
 
   /**
+   * <pre>
+   * The listener to deliver to again.
+   * </pre>
+   *
    * <code>string listener_id = 1 [json_name = "listenerId"];</code>
    * @return The listenerId.
    */
   java.lang.String getListenerId();
   /**
+   * <pre>
+   * The listener to deliver to again.
+   * </pre>
+   *
    * <code>string listener_id = 1 [json_name = "listenerId"];</code>
    * @return The bytes for listenerId.
    */
@@ -45,31 +53,55 @@ public interface RedeliverEventsRequestOrBuilder extends
       getEventIdBytes();
 
   /**
+   * <pre>
+   * The start (inclusive) of the range of event times.
+   * </pre>
+   *
    * <code>.google.protobuf.Timestamp start_time = 3 [json_name = "startTime"];</code>
    * @return Whether the startTime field is set.
    */
   boolean hasStartTime();
   /**
+   * <pre>
+   * The start (inclusive) of the range of event times.
+   * </pre>
+   *
    * <code>.google.protobuf.Timestamp start_time = 3 [json_name = "startTime"];</code>
    * @return The startTime.
    */
   com.google.protobuf.Timestamp getStartTime();
   /**
+   * <pre>
+   * The start (inclusive) of the range of event times.
+   * </pre>
+   *
    * <code>.google.protobuf.Timestamp start_time = 3 [json_name = "startTime"];</code>
    */
   com.google.protobuf.TimestampOrBuilder getStartTimeOrBuilder();
 
   /**
+   * <pre>
+   * The end (exclusive) of the range of event times; unset: now.
+   * </pre>
+   *
    * <code>.google.protobuf.Timestamp end_time = 4 [json_name = "endTime"];</code>
    * @return Whether the endTime field is set.
    */
   boolean hasEndTime();
   /**
+   * <pre>
+   * The end (exclusive) of the range of event times; unset: now.
+   * </pre>
+   *
    * <code>.google.protobuf.Timestamp end_time = 4 [json_name = "endTime"];</code>
    * @return The endTime.
    */
   com.google.protobuf.Timestamp getEndTime();
   /**
+   * <pre>
+   * The end (exclusive) of the range of event times; unset: now.
+   * </pre>
+   *
    * <code>.google.protobuf.Timestamp end_time = 4 [json_name = "endTime"];</code>
    */
   com.google.protobuf.TimestampOrBuilder getEndTimeOrBuilder();

@@ -6,6 +6,10 @@
 package dev.tidings.v1;
 
 /**
+ * <pre>
+ * RedeliverEventsResponse is the response of RedeliverEvents.
+ * </pre>
+ *
  * Protobuf type {@code tidings.v1.RedeliverEventsResponse}
  */
 @com.google.protobuf.Generated
@@ -51,6 +55,10 @@ private static final long serialVersionUID = 0L;
   public static final int QUEUED_FIELD_NUMBER = 1;
   private int queued_ = 0;
   /**
+   * <pre>
+   * How many deliveries were queued again.
+   * </pre>
+   *
    * <code>int32 queued = 1 [json_name = "queued"];</code>
    * @return The queued.
    */
@@ -221,6 +229,10 @@ private static final long serialVersionUID = 0L;
     return builder;
   }
   /**
+   * <pre>
+   * RedeliverEventsResponse is the response of RedeliverEvents.
+   * </pre>
+   *
    * Protobuf type {@code tidings.v1.RedeliverEventsResponse}
    */
   public static final class Builder extends
@@ -356,6 +368,10 @@ private static final long serialVersionUID = 0L;
 
     private int queued_ ;
     /**
+     * <pre>
+     * How many deliveries were queued again.
+     * </pre>
+     *
      * <code>int32 queued = 1 [json_name = "queued"];</code>
      * @return The queued.
      */
@@ -364,6 +380,10 @@ private static final long serialVersionUID = 0L;
       return queued_;
     }
     /**
+     * <pre>
+     * How many deliveries were queued again.
+     * </pre>
+     *
      * <code>int32 queued = 1 [json_name = "queued"];</code>
      * @param value The queued to set.
      * @return This builder for chaining.
@@ -376,6 +396,10 @@ private static final long serialVersionUID = 0L;
       return this;
     }
     /**
+     * <pre>
+     * How many deliveries were queued again.
+     * </pre>
+     *
      * <code>int32 queued = 1 [json_name = "queued"];</code>
      * @return This builder for chaining.
      */

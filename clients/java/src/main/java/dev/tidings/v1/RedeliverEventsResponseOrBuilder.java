@@ -11,6 +11,10 @@ public interface RedeliverEventsResponseOrBuilder extends
     com.google.protobuf.MessageOrBuilder {
 
   /**
+   * <pre>
+   * How many deliveries were queued again.
+   * </pre>
+   *
    * <code>int32 queued = 1 [json_name = "queued"];</code>
    * @return The queued.
    */

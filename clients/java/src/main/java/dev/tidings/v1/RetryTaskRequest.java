@@ -6,6 +6,10 @@
 package dev.tidings.v1;
 
 /**
+ * <pre>
+ * RetryTaskRequest is the request of RetryTask.
+ * </pre>
+ *
  * Protobuf type {@code tidings.v1.RetryTaskRequest}
  */
 @com.google.protobuf.Generated
@@ -53,6 +57,10 @@ private static final long serialVersionUID = 0L;
   @SuppressWarnings("serial")
   private volatile java.lang.Object taskId_ = "";
   /**
+   * <pre>
+   * The failed task's id.
+   * </pre>
+   *
    * <code>string task_id = 1 [json_name = "taskId"];</code>
    * @return The taskId.
    */
@@ -70,6 +78,10 @@ private static final long serialVersionUID = 0L;
     }
   }
   /**
+   * <pre>
+   * The failed task's id.
+   * </pre>
+   *
    * <code>string task_id = 1 [json_name = "taskId"];</code>
    * @return The bytes for taskId.
    */
@@ -249,6 +261,10 @@ private static final long serialVersionUID = 0L;
     return builder;
   }
   /**
+   * <pre>
+   * RetryTaskRequest is the request of RetryTask.
+   * </pre>
+   *
    * Protobuf type {@code tidings.v1.RetryTaskRequest}
    */
   public static final class Builder extends
@@ -386,6 +402,10 @@ private static final long serialVersionUID = 0L;
 
     private java.lang.Object taskId_ = "";
     /**
+     * <pre>
+     * The failed task's id.
+     * </pre>
+     *
      * <code>string task_id = 1 [json_name = "taskId"];</code>
      * @return The taskId.
      */
@@ -402,6 +422,10 @@ private static final long serialVersionUID = 0L;
       }
     }
     /**
+     * <pre>
+     * The failed task's id.
+     * </pre>
+     *
      * <code>string task_id = 1 [json_name = "taskId"];</code>
      * @return The bytes for taskId.
      */
@@ -419,6 +443,10 @@ private static final long serialVersionUID = 0L;
       }
     }
     /**
+     * <pre>
+     * The failed task's id.
+     * </pre>
+     *
      * <code>string task_id = 1 [json_name = "taskId"];</code>
      * @param value The taskId to set.
      * @return This builder for chaining.
@@ -432,6 +460,10 @@ private static final long serialVersionUID = 0L;
       return this;
     }
     /**
+     * <pre>
+     * The failed task's id.
+     * </pre>
+     *
      * <code>string task_id = 1 [json_name = "taskId"];</code>
      * @return This builder for chaining.
      */
@@ -442,6 +474,10 @@ private static final long serialVersionUID = 0L;
       return this;
     }
     /**
+     * <pre>
+     * The failed task's id.
+     * </pre>
+     *
      * <code>string task_id = 1 [json_name = "taskId"];</code>
      * @param value The bytes for taskId to set.
      * @return This builder for chaining.

@@ -6,6 +6,10 @@
 package dev.tidings.v1;
 
 /**
+ * <pre>
+ * RotateSecretResponse is the response of RotateSecret.
+ * </pre>
+ *
  * Protobuf type {@code tidings.v1.RotateSecretResponse}
  */
 @com.google.protobuf.Generated
@@ -54,6 +58,10 @@ private static final long serialVersionUID = 0L;
   @SuppressWarnings("serial")
   private volatile java.lang.Object signingSecret_ = "";
   /**
+   * <pre>
+   * The new signing secret (whsec_...); returned only here.
+   * </pre>
+   *
    * <code>string signing_secret = 1 [json_name = "signingSecret"];</code>
    * @return The signingSecret.
    */
@@ -71,6 +79,10 @@ private static final long serialVersionUID = 0L;
     }
   }
   /**
+   * <pre>
+   * The new signing secret (whsec_...); returned only here.
+   * </pre>
+   *
    * <code>string signing_secret = 1 [json_name = "signingSecret"];</code>
    * @return The bytes for signingSecret.
    */
@@ -92,6 +104,10 @@ private static final long serialVersionUID = 0L;
   public static final int OLD_SECRET_EXPIRE_TIME_FIELD_NUMBER = 2;
   private com.google.protobuf.Timestamp oldSecretExpireTime_;
   /**
+   * <pre>
+   * When the old secret stops signing.
+   * </pre>
+   *
    * <code>.google.protobuf.Timestamp old_secret_expire_time = 2 [json_name = "oldSecretExpireTime"];</code>
    * @return Whether the oldSecretExpireTime field is set.
    */
@@ -100,6 +116,10 @@ private static final long serialVersionUID = 0L;
     return ((bitField0_ & 0x00000001) != 0);
   }
   /**
+   * <pre>
+   * When the old secret stops signing.
+   * </pre>
+   *
    * <code>.google.protobuf.Timestamp old_secret_expire_time = 2 [json_name = "oldSecretExpireTime"];</code>
    * @return The oldSecretExpireTime.
    */
@@ -108,6 +128,10 @@ private static final long serialVersionUID = 0L;
     return oldSecretExpireTime_ == null ? com.google.protobuf.Timestamp.getDefaultInstance() : oldSecretExpireTime_;
   }
   /**
+   * <pre>
+   * When the old secret stops signing.
+   * </pre>
+   *
    * <code>.google.protobuf.Timestamp old_secret_expire_time = 2 [json_name = "oldSecretExpireTime"];</code>
    */
   @java.lang.Override
@@ -292,6 +316,10 @@ private static final long serialVersionUID = 0L;
     return builder;
   }
   /**
+   * <pre>
+   * RotateSecretResponse is the response of RotateSecret.
+   * </pre>
+   *
    * Protobuf type {@code tidings.v1.RotateSecretResponse}
    */
   public static final class Builder extends
@@ -458,6 +486,10 @@ private static final long serialVersionUID = 0L;
 
     private java.lang.Object signingSecret_ = "";
     /**
+     * <pre>
+     * The new signing secret (whsec_...); returned only here.
+     * </pre>
+     *
      * <code>string signing_secret = 1 [json_name = "signingSecret"];</code>
      * @return The signingSecret.
      */
@@ -474,6 +506,10 @@ private static final long serialVersionUID = 0L;
       }
     }
     /**
+     * <pre>
+     * The new signing secret (whsec_...); returned only here.
+     * </pre>
+     *
      * <code>string signing_secret = 1 [json_name = "signingSecret"];</code>
      * @return The bytes for signingSecret.
      */
@@ -491,6 +527,10 @@ private static final long serialVersionUID = 0L;
       }
     }
     /**
+     * <pre>
+     * The new signing secret (whsec_...); returned only here.
+     * </pre>
+     *
      * <code>string signing_secret = 1 [json_name = "signingSecret"];</code>
      * @param value The signingSecret to set.
      * @return This builder for chaining.
@@ -504,6 +544,10 @@ private static final long serialVersionUID = 0L;
       return this;
     }
     /**
+     * <pre>
+     * The new signing secret (whsec_...); returned only here.
+     * </pre>
+     *
      * <code>string signing_secret = 1 [json_name = "signingSecret"];</code>
      * @return This builder for chaining.
      */
@@ -514,6 +558,10 @@ private static final long serialVersionUID = 0L;
       return this;
     }
     /**
+     * <pre>
+     * The new signing secret (whsec_...); returned only here.
+     * </pre>
+     *
      * <code>string signing_secret = 1 [json_name = "signingSecret"];</code>
      * @param value The bytes for signingSecret to set.
      * @return This builder for chaining.
@@ -532,6 +580,10 @@ private static final long serialVersionUID = 0L;
     private com.google.protobuf.SingleFieldBuilder<
         com.google.protobuf.Timestamp, com.google.protobuf.Timestamp.Builder, com.google.protobuf.TimestampOrBuilder> oldSecretExpireTimeBuilder_;
     /**
+     * <pre>
+     * When the old secret stops signing.
+     * </pre>
+     *
      * <code>.google.protobuf.Timestamp old_secret_expire_time = 2 [json_name = "oldSecretExpireTime"];</code>
      * @return Whether the oldSecretExpireTime field is set.
      */
@@ -539,6 +591,10 @@ private static final long serialVersionUID = 0L;
       return ((bitField0_ & 0x00000002) != 0);
     }
     /**
+     * <pre>
+     * When the old secret stops signing.
+     * </pre>
+     *
      * <code>.google.protobuf.Timestamp old_secret_expire_time = 2 [json_name = "oldSecretExpireTime"];</code>
      * @return The oldSecretExpireTime.
      */
@@ -550,6 +606,10 @@ private static final long serialVersionUID = 0L;
       }
     }
     /**
+     * <pre>
+     * When the old secret stops signing.
+     * </pre>
+     *
      * <code>.google.protobuf.Timestamp old_secret_expire_time = 2 [json_name = "oldSecretExpireTime"];</code>
      */
     public Builder setOldSecretExpireTime(com.google.protobuf.Timestamp value) {
@@ -564,6 +624,10 @@ private static final long serialVersionUID = 0L;
       return this;
     }
     /**
+     * <pre>
+     * When the old secret stops signing.
+     * </pre>
+     *
      * <code>.google.protobuf.Timestamp old_secret_expire_time = 2 [json_name = "oldSecretExpireTime"];</code>
      */
     public Builder setOldSecretExpireTime(
@@ -578,6 +642,10 @@ private static final long serialVersionUID = 0L;
       return this;
     }
     /**
+     * <pre>
+     * When the old secret stops signing.
+     * </pre>
+     *
      * <code>.google.protobuf.Timestamp old_secret_expire_time = 2 [json_name = "oldSecretExpireTime"];</code>
      */
     public Builder mergeOldSecretExpireTime(com.google.protobuf.Timestamp value) {
@@ -599,6 +667,10 @@ private static final long serialVersionUID = 0L;
       return this;
     }
     /**
+     * <pre>
+     * When the old secret stops signing.
+     * </pre>
+     *
      * <code>.google.protobuf.Timestamp old_secret_expire_time = 2 [json_name = "oldSecretExpireTime"];</code>
      */
     public Builder clearOldSecretExpireTime() {
@@ -612,6 +684,10 @@ private static final long serialVersionUID = 0L;
       return this;
     }
     /**
+     * <pre>
+     * When the old secret stops signing.
+     * </pre>
+     *
      * <code>.google.protobuf.Timestamp old_secret_expire_time = 2 [json_name = "oldSecretExpireTime"];</code>
      */
     public com.google.protobuf.Timestamp.Builder getOldSecretExpireTimeBuilder() {
@@ -620,6 +696,10 @@ private static final long serialVersionUID = 0L;
       return internalGetOldSecretExpireTimeFieldBuilder().getBuilder();
     }
     /**
+     * <pre>
+     * When the old secret stops signing.
+     * </pre>
+     *
      * <code>.google.protobuf.Timestamp old_secret_expire_time = 2 [json_name = "oldSecretExpireTime"];</code>
      */
     public com.google.protobuf.TimestampOrBuilder getOldSecretExpireTimeOrBuilder() {
@@ -631,6 +711,10 @@ private static final long serialVersionUID = 0L;
       }
     }
     /**
+     * <pre>
+     * When the old secret stops signing.
+     * </pre>
+     *
      * <code>.google.protobuf.Timestamp old_secret_expire_time = 2 [json_name = "oldSecretExpireTime"];</code>
      */
     private com.google.protobuf.SingleFieldBuilder<

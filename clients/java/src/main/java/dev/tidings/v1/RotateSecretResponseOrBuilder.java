@@ -11,11 +11,19 @@ public interface RotateSecretResponseOrBuilder extends
     com.google.protobuf.MessageOrBuilder {
 
   /**
+   * <pre>
+   * The new signing secret (whsec_...); returned only here.
+   * </pre>
+   *
    * <code>string signing_secret = 1 [json_name = "signingSecret"];</code>
    * @return The signingSecret.
    */
   java.lang.String getSigningSecret();
   /**
+   * <pre>
+   * The new signing secret (whsec_...); returned only here.
+   * </pre>
+   *
    * <code>string signing_secret = 1 [json_name = "signingSecret"];</code>
    * @return The bytes for signingSecret.
    */
@@ -23,16 +31,28 @@ public interface RotateSecretResponseOrBuilder extends
       getSigningSecretBytes();
 
   /**
+   * <pre>
+   * When the old secret stops signing.
+   * </pre>
+   *
    * <code>.google.protobuf.Timestamp old_secret_expire_time = 2 [json_name = "oldSecretExpireTime"];</code>
    * @return Whether the oldSecretExpireTime field is set.
    */
   boolean hasOldSecretExpireTime();
   /**
+   * <pre>
+   * When the old secret stops signing.
+   * </pre>
+   *
    * <code>.google.protobuf.Timestamp old_secret_expire_time = 2 [json_name = "oldSecretExpireTime"];</code>
    * @return The oldSecretExpireTime.
    */
   com.google.protobuf.Timestamp getOldSecretExpireTime();
   /**
+   * <pre>
+   * When the old secret stops signing.
+   * </pre>
+   *
    * <code>.google.protobuf.Timestamp old_secret_expire_time = 2 [json_name = "oldSecretExpireTime"];</code>
    */
   com.google.protobuf.TimestampOrBuilder getOldSecretExpireTimeOrBuilder();

@@ -6,6 +6,10 @@
 package dev.tidings.v1;
 
 /**
+ * <pre>
+ * SkipTaskRequest is the request of SkipTask.
+ * </pre>
+ *
  * Protobuf type {@code tidings.v1.SkipTaskRequest}
  */
 @com.google.protobuf.Generated
@@ -54,6 +58,10 @@ private static final long serialVersionUID = 0L;
   @SuppressWarnings("serial")
   private volatile java.lang.Object taskId_ = "";
   /**
+   * <pre>
+   * The task's id.
+   * </pre>
+   *
    * <code>string task_id = 1 [json_name = "taskId"];</code>
    * @return The taskId.
    */
@@ -71,6 +79,10 @@ private static final long serialVersionUID = 0L;
     }
   }
   /**
+   * <pre>
+   * The task's id.
+   * </pre>
+   *
    * <code>string task_id = 1 [json_name = "taskId"];</code>
    * @return The bytes for taskId.
    */
@@ -307,6 +319,10 @@ private static final long serialVersionUID = 0L;
     return builder;
   }
   /**
+   * <pre>
+   * SkipTaskRequest is the request of SkipTask.
+   * </pre>
+   *
    * Protobuf type {@code tidings.v1.SkipTaskRequest}
    */
   public static final class Builder extends
@@ -458,6 +474,10 @@ private static final long serialVersionUID = 0L;
 
     private java.lang.Object taskId_ = "";
     /**
+     * <pre>
+     * The task's id.
+     * </pre>
+     *
      * <code>string task_id = 1 [json_name = "taskId"];</code>
      * @return The taskId.
      */
@@ -474,6 +494,10 @@ private static final long serialVersionUID = 0L;
       }
     }
     /**
+     * <pre>
+     * The task's id.
+     * </pre>
+     *
      * <code>string task_id = 1 [json_name = "taskId"];</code>
      * @return The bytes for taskId.
      */
@@ -491,6 +515,10 @@ private static final long serialVersionUID = 0L;
       }
     }
     /**
+     * <pre>
+     * The task's id.
+     * </pre>
+     *
      * <code>string task_id = 1 [json_name = "taskId"];</code>
      * @param value The taskId to set.
      * @return This builder for chaining.
@@ -504,6 +532,10 @@ private static final long serialVersionUID = 0L;
       return this;
     }
     /**
+     * <pre>
+     * The task's id.
+     * </pre>
+     *
      * <code>string task_id = 1 [json_name = "taskId"];</code>
      * @return This builder for chaining.
      */
@@ -514,6 +546,10 @@ private static final long serialVersionUID = 0L;
       return this;
     }
     /**
+     * <pre>
+     * The task's id.
+     * </pre>
+     *
      * <code>string task_id = 1 [json_name = "taskId"];</code>
      * @param value The bytes for taskId to set.
      * @return This builder for chaining.

@@ -6,6 +6,10 @@
 package dev.tidings.v1;
 
 /**
+ * <pre>
+ * SkipTaskResponse is the response of SkipTask.
+ * </pre>
+ *
  * Protobuf type {@code tidings.v1.SkipTaskResponse}
  */
 @com.google.protobuf.Generated
@@ -52,6 +56,10 @@ private static final long serialVersionUID = 0L;
   public static final int TASK_FIELD_NUMBER = 1;
   private dev.tidings.v1.Task task_;
   /**
+   * <pre>
+   * The task as it is now.
+   * </pre>
+   *
    * <code>.tidings.v1.Task task = 1 [json_name = "task"];</code>
    * @return Whether the task field is set.
    */
@@ -60,6 +68,10 @@ private static final long serialVersionUID = 0L;
     return ((bitField0_ & 0x00000001) != 0);
   }
   /**
+   * <pre>
+   * The task as it is now.
+   * </pre>
+   *
    * <code>.tidings.v1.Task task = 1 [json_name = "task"];</code>
    * @return The task.
    */
@@ -68,6 +80,10 @@ private static final long serialVersionUID = 0L;
     return task_ == null ? dev.tidings.v1.Task.getDefaultInstance() : task_;
   }
   /**
+   * <pre>
+   * The task as it is now.
+   * </pre>
+   *
    * <code>.tidings.v1.Task task = 1 [json_name = "task"];</code>
    */
   @java.lang.Override
@@ -242,6 +258,10 @@ private static final long serialVersionUID = 0L;
     return builder;
   }
   /**
+   * <pre>
+   * SkipTaskResponse is the response of SkipTask.
+   * </pre>
+   *
    * Protobuf type {@code tidings.v1.SkipTaskResponse}
    */
   public static final class Builder extends
@@ -396,6 +416,10 @@ private static final long serialVersionUID = 0L;
     private com.google.protobuf.SingleFieldBuilder<
         dev.tidings.v1.Task, dev.tidings.v1.Task.Builder, dev.tidings.v1.TaskOrBuilder> taskBuilder_;
     /**
+     * <pre>
+     * The task as it is now.
+     * </pre>
+     *
      * <code>.tidings.v1.Task task = 1 [json_name = "task"];</code>
      * @return Whether the task field is set.
      */
@@ -403,6 +427,10 @@ private static final long serialVersionUID = 0L;
       return ((bitField0_ & 0x00000001) != 0);
     }
     /**
+     * <pre>
+     * The task as it is now.
+     * </pre>
+     *
      * <code>.tidings.v1.Task task = 1 [json_name = "task"];</code>
      * @return The task.
      */
@@ -414,6 +442,10 @@ private static final long serialVersionUID = 0L;
       }
     }
     /**
+     * <pre>
+     * The task as it is now.
+     * </pre>
+     *
      * <code>.tidings.v1.Task task = 1 [json_name = "task"];</code>
      */
     public Builder setTask(dev.tidings.v1.Task value) {
@@ -428,6 +460,10 @@ private static final long serialVersionUID = 0L;
       return this;
     }
     /**
+     * <pre>
+     * The task as it is now.
+     * </pre>
+     *
      * <code>.tidings.v1.Task task = 1 [json_name = "task"];</code>
      */
     public Builder setTask(
@@ -442,6 +478,10 @@ private static final long serialVersionUID = 0L;
       return this;
     }
     /**
+     * <pre>
+     * The task as it is now.
+     * </pre>
+     *
      * <code>.tidings.v1.Task task = 1 [json_name = "task"];</code>
      */
     public Builder mergeTask(dev.tidings.v1.Task value) {
@@ -463,6 +503,10 @@ private static final long serialVersionUID = 0L;
       return this;
     }
     /**
+     * <pre>
+     * The task as it is now.
+     * </pre>
+     *
      * <code>.tidings.v1.Task task = 1 [json_name = "task"];</code>
      */
     public Builder clearTask() {
@@ -476,6 +520,10 @@ private static final long serialVersionUID = 0L;
       return this;
     }
     /**
+     * <pre>
+     * The task as it is now.
+     * </pre>
+     *
      * <code>.tidings.v1.Task task = 1 [json_name = "task"];</code>
      */
     public dev.tidings.v1.Task.Builder getTaskBuilder() {
@@ -484,6 +532,10 @@ private static final long serialVersionUID = 0L;
       return internalGetTaskFieldBuilder().getBuilder();
     }
     /**
+     * <pre>
+     * The task as it is now.
+     * </pre>
+     *
      * <code>.tidings.v1.Task task = 1 [json_name = "task"];</code>
      */
     public dev.tidings.v1.TaskOrBuilder getTaskOrBuilder() {
@@ -495,6 +547,10 @@ private static final long serialVersionUID = 0L;
       }
     }
     /**
+     * <pre>
+     * The task as it is now.
+     * </pre>
+     *
      * <code>.tidings.v1.Task task = 1 [json_name = "task"];</code>
      */
     private com.google.protobuf.SingleFieldBuilder<

@@ -11,16 +11,28 @@ public interface SkipTaskResponseOrBuilder extends
     com.google.protobuf.MessageOrBuilder {
 
   /**
+   * <pre>
+   * The task as it is now.
+   * </pre>
+   *
    * <code>.tidings.v1.Task task = 1 [json_name = "task"];</code>
    * @return Whether the task field is set.
    */
   boolean hasTask();
   /**
+   * <pre>
+   * The task as it is now.
+   * </pre>
+   *
    * <code>.tidings.v1.Task task = 1 [json_name = "task"];</code>
    * @return The task.
    */
   dev.tidings.v1.Task getTask();
   /**
+   * <pre>
+   * The task as it is now.
+   * </pre>
+   *
    * <code>.tidings.v1.Task task = 1 [json_name = "task"];</code>
    */
   dev.tidings.v1.TaskOrBuilder getTaskOrBuilder();

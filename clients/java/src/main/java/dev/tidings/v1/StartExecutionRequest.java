@@ -6,6 +6,10 @@
 package dev.tidings.v1;
 
 /**
+ * <pre>
+ * StartExecutionRequest is the request of StartExecution.
+ * </pre>
+ *
  * Protobuf type {@code tidings.v1.StartExecutionRequest}
  */
 @com.google.protobuf.Generated
@@ -207,6 +211,11 @@ private static final long serialVersionUID = 0L;
   @SuppressWarnings("serial")
   private java.util.List<dev.tidings.v1.NotifyTarget> notify_;
   /**
+   * <pre>
+   * Listeners for this execution only (its notify targets); their secrets come
+   * back.
+   * </pre>
+   *
    * <code>repeated .tidings.v1.NotifyTarget notify = 4 [json_name = "notify"];</code>
    */
   @java.lang.Override
@@ -214,6 +223,11 @@ private static final long serialVersionUID = 0L;
     return notify_;
   }
   /**
+   * <pre>
+   * Listeners for this execution only (its notify targets); their secrets come
+   * back.
+   * </pre>
+   *
    * <code>repeated .tidings.v1.NotifyTarget notify = 4 [json_name = "notify"];</code>
    */
   @java.lang.Override
@@ -222,6 +236,11 @@ private static final long serialVersionUID = 0L;
     return notify_;
   }
   /**
+   * <pre>
+   * Listeners for this execution only (its notify targets); their secrets come
+   * back.
+   * </pre>
+   *
    * <code>repeated .tidings.v1.NotifyTarget notify = 4 [json_name = "notify"];</code>
    */
   @java.lang.Override
@@ -229,6 +248,11 @@ private static final long serialVersionUID = 0L;
     return notify_.size();
   }
   /**
+   * <pre>
+   * Listeners for this execution only (its notify targets); their secrets come
+   * back.
+   * </pre>
+   *
    * <code>repeated .tidings.v1.NotifyTarget notify = 4 [json_name = "notify"];</code>
    */
   @java.lang.Override
@@ -236,6 +260,11 @@ private static final long serialVersionUID = 0L;
     return notify_.get(index);
   }
   /**
+   * <pre>
+   * Listeners for this execution only (its notify targets); their secrets come
+   * back.
+   * </pre>
+   *
    * <code>repeated .tidings.v1.NotifyTarget notify = 4 [json_name = "notify"];</code>
    */
   @java.lang.Override
@@ -747,6 +776,10 @@ private static final long serialVersionUID = 0L;
     return builder;
   }
   /**
+   * <pre>
+   * StartExecutionRequest is the request of StartExecution.
+   * </pre>
+   *
    * Protobuf type {@code tidings.v1.StartExecutionRequest}
    */
   public static final class Builder extends
@@ -1382,6 +1415,11 @@ private static final long serialVersionUID = 0L;
         dev.tidings.v1.NotifyTarget, dev.tidings.v1.NotifyTarget.Builder, dev.tidings.v1.NotifyTargetOrBuilder> notifyBuilder_;
 
     /**
+     * <pre>
+     * Listeners for this execution only (its notify targets); their secrets come
+     * back.
+     * </pre>
+     *
      * <code>repeated .tidings.v1.NotifyTarget notify = 4 [json_name = "notify"];</code>
      */
     public java.util.List<dev.tidings.v1.NotifyTarget> getNotifyList() {
@@ -1392,6 +1430,11 @@ private static final long serialVersionUID = 0L;
       }
     }
     /**
+     * <pre>
+     * Listeners for this execution only (its notify targets); their secrets come
+     * back.
+     * </pre>
+     *
      * <code>repeated .tidings.v1.NotifyTarget notify = 4 [json_name = "notify"];</code>
      */
     public int getNotifyCount() {
@@ -1402,6 +1445,11 @@ private static final long serialVersionUID = 0L;
       }
     }
     /**
+     * <pre>
+     * Listeners for this execution only (its notify targets); their secrets come
+     * back.
+     * </pre>
+     *
      * <code>repeated .tidings.v1.NotifyTarget notify = 4 [json_name = "notify"];</code>
      */
     public dev.tidings.v1.NotifyTarget getNotify(int index) {
@@ -1412,6 +1460,11 @@ private static final long serialVersionUID = 0L;
       }
     }
     /**
+     * <pre>
+     * Listeners for this execution only (its notify targets); their secrets come
+     * back.
+     * </pre>
+     *
      * <code>repeated .tidings.v1.NotifyTarget notify = 4 [json_name = "notify"];</code>
      */
     public Builder setNotify(
@@ -1427,6 +1480,11 @@ private static final long serialVersionUID = 0L;
       return this;
     }
     /**
+     * <pre>
+     * Listeners for this execution only (its notify targets); their secrets come
+     * back.
+     * </pre>
+     *
      * <code>repeated .tidings.v1.NotifyTarget notify = 4 [json_name = "notify"];</code>
      */
     public Builder setNotify(
@@ -1441,6 +1499,11 @@ private static final long serialVersionUID = 0L;
       return this;
     }
     /**
+     * <pre>
+     * Listeners for this execution only (its notify targets); their secrets come
+     * back.
+     * </pre>
+     *
      * <code>repeated .tidings.v1.NotifyTarget notify = 4 [json_name = "notify"];</code>
      */
     public Builder addNotify(dev.tidings.v1.NotifyTarget value) {
@@ -1455,6 +1518,11 @@ private static final long serialVersionUID = 0L;
       return this;
     }
     /**
+     * <pre>
+     * Listeners for this execution only (its notify targets); their secrets come
+     * back.
+     * </pre>
+     *
      * <code>repeated .tidings.v1.NotifyTarget notify = 4 [json_name = "notify"];</code>
      */
     public Builder addNotify(
@@ -1470,6 +1538,11 @@ private static final long serialVersionUID = 0L;
       return this;
     }
     /**
+     * <pre>
+     * Listeners for this execution only (its notify targets); their secrets come
+     * back.
+     * </pre>
+     *
      * <code>repeated .tidings.v1.NotifyTarget notify = 4 [json_name = "notify"];</code>
      */
     public Builder addNotify(
@@ -1484,6 +1557,11 @@ private static final long serialVersionUID = 0L;
       return this;
     }
     /**
+     * <pre>
+     * Listeners for this execution only (its notify targets); their secrets come
+     * back.
+     * </pre>
+     *
      * <code>repeated .tidings.v1.NotifyTarget notify = 4 [json_name = "notify"];</code>
      */
     public Builder addNotify(
@@ -1498,6 +1576,11 @@ private static final long serialVersionUID = 0L;
       return this;
     }
     /**
+     * <pre>
+     * Listeners for this execution only (its notify targets); their secrets come
+     * back.
+     * </pre>
+     *
      * <code>repeated .tidings.v1.NotifyTarget notify = 4 [json_name = "notify"];</code>
      */
     public Builder addAllNotify(
@@ -1513,6 +1596,11 @@ private static final long serialVersionUID = 0L;
       return this;
     }
     /**
+     * <pre>
+     * Listeners for this execution only (its notify targets); their secrets come
+     * back.
+     * </pre>
+     *
      * <code>repeated .tidings.v1.NotifyTarget notify = 4 [json_name = "notify"];</code>
      */
     public Builder clearNotify() {
@@ -1526,6 +1614,11 @@ private static final long serialVersionUID = 0L;
       return this;
     }
     /**
+     * <pre>
+     * Listeners for this execution only (its notify targets); their secrets come
+     * back.
+     * </pre>
+     *
      * <code>repeated .tidings.v1.NotifyTarget notify = 4 [json_name = "notify"];</code>
      */
     public Builder removeNotify(int index) {
@@ -1539,6 +1632,11 @@ private static final long serialVersionUID = 0L;
       return this;
     }
     /**
+     * <pre>
+     * Listeners for this execution only (its notify targets); their secrets come
+     * back.
+     * </pre>
+     *
      * <code>repeated .tidings.v1.NotifyTarget notify = 4 [json_name = "notify"];</code>
      */
     public dev.tidings.v1.NotifyTarget.Builder getNotifyBuilder(
@@ -1546,6 +1644,11 @@ private static final long serialVersionUID = 0L;
       return internalGetNotifyFieldBuilder().getBuilder(index);
     }
     /**
+     * <pre>
+     * Listeners for this execution only (its notify targets); their secrets come
+     * back.
+     * </pre>
+     *
      * <code>repeated .tidings.v1.NotifyTarget notify = 4 [json_name = "notify"];</code>
      */
     public dev.tidings.v1.NotifyTargetOrBuilder getNotifyOrBuilder(
@@ -1556,6 +1659,11 @@ private static final long serialVersionUID = 0L;
       }
     }
     /**
+     * <pre>
+     * Listeners for this execution only (its notify targets); their secrets come
+     * back.
+     * </pre>
+     *
      * <code>repeated .tidings.v1.NotifyTarget notify = 4 [json_name = "notify"];</code>
      */
     public java.util.List<? extends dev.tidings.v1.NotifyTargetOrBuilder> 
@@ -1567,6 +1675,11 @@ private static final long serialVersionUID = 0L;
       }
     }
     /**
+     * <pre>
+     * Listeners for this execution only (its notify targets); their secrets come
+     * back.
+     * </pre>
+     *
      * <code>repeated .tidings.v1.NotifyTarget notify = 4 [json_name = "notify"];</code>
      */
     public dev.tidings.v1.NotifyTarget.Builder addNotifyBuilder() {
@@ -1574,6 +1687,11 @@ private static final long serialVersionUID = 0L;
           dev.tidings.v1.NotifyTarget.getDefaultInstance());
     }
     /**
+     * <pre>
+     * Listeners for this execution only (its notify targets); their secrets come
+     * back.
+     * </pre>
+     *
      * <code>repeated .tidings.v1.NotifyTarget notify = 4 [json_name = "notify"];</code>
      */
     public dev.tidings.v1.NotifyTarget.Builder addNotifyBuilder(
@@ -1582,6 +1700,11 @@ private static final long serialVersionUID = 0L;
           index, dev.tidings.v1.NotifyTarget.getDefaultInstance());
     }
     /**
+     * <pre>
+     * Listeners for this execution only (its notify targets); their secrets come
+     * back.
+     * </pre>
+     *
      * <code>repeated .tidings.v1.NotifyTarget notify = 4 [json_name = "notify"];</code>
      */
     public java.util.List<dev.tidings.v1.NotifyTarget.Builder> 

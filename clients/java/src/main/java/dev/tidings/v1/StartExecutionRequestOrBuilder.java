@@ -77,24 +77,49 @@ public interface StartExecutionRequestOrBuilder extends
       getRequestIdBytes();
 
   /**
+   * <pre>
+   * Listeners for this execution only (its notify targets); their secrets come
+   * back.
+   * </pre>
+   *
    * <code>repeated .tidings.v1.NotifyTarget notify = 4 [json_name = "notify"];</code>
    */
   java.util.List<dev.tidings.v1.NotifyTarget> 
       getNotifyList();
   /**
+   * <pre>
+   * Listeners for this execution only (its notify targets); their secrets come
+   * back.
+   * </pre>
+   *
    * <code>repeated .tidings.v1.NotifyTarget notify = 4 [json_name = "notify"];</code>
    */
   dev.tidings.v1.NotifyTarget getNotify(int index);
   /**
+   * <pre>
+   * Listeners for this execution only (its notify targets); their secrets come
+   * back.
+   * </pre>
+   *
    * <code>repeated .tidings.v1.NotifyTarget notify = 4 [json_name = "notify"];</code>
    */
   int getNotifyCount();
   /**
+   * <pre>
+   * Listeners for this execution only (its notify targets); their secrets come
+   * back.
+   * </pre>
+   *
    * <code>repeated .tidings.v1.NotifyTarget notify = 4 [json_name = "notify"];</code>
    */
   java.util.List<? extends dev.tidings.v1.NotifyTargetOrBuilder> 
       getNotifyOrBuilderList();
   /**
+   * <pre>
+   * Listeners for this execution only (its notify targets); their secrets come
+   * back.
+   * </pre>
+   *
    * <code>repeated .tidings.v1.NotifyTarget notify = 4 [json_name = "notify"];</code>
    */
   dev.tidings.v1.NotifyTargetOrBuilder getNotifyOrBuilder(

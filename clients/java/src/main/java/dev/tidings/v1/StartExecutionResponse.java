@@ -6,6 +6,10 @@
 package dev.tidings.v1;
 
 /**
+ * <pre>
+ * StartExecutionResponse is the response of StartExecution.
+ * </pre>
+ *
  * Protobuf type {@code tidings.v1.StartExecutionResponse}
  */
 @com.google.protobuf.Generated
@@ -53,6 +57,10 @@ private static final long serialVersionUID = 0L;
   public static final int EXECUTION_FIELD_NUMBER = 1;
   private dev.tidings.v1.Execution execution_;
   /**
+   * <pre>
+   * The execution as it is now.
+   * </pre>
+   *
    * <code>.tidings.v1.Execution execution = 1 [json_name = "execution"];</code>
    * @return Whether the execution field is set.
    */
@@ -61,6 +69,10 @@ private static final long serialVersionUID = 0L;
     return ((bitField0_ & 0x00000001) != 0);
   }
   /**
+   * <pre>
+   * The execution as it is now.
+   * </pre>
+   *
    * <code>.tidings.v1.Execution execution = 1 [json_name = "execution"];</code>
    * @return The execution.
    */
@@ -69,6 +81,10 @@ private static final long serialVersionUID = 0L;
     return execution_ == null ? dev.tidings.v1.Execution.getDefaultInstance() : execution_;
   }
   /**
+   * <pre>
+   * The execution as it is now.
+   * </pre>
+   *
    * <code>.tidings.v1.Execution execution = 1 [json_name = "execution"];</code>
    */
   @java.lang.Override
@@ -327,6 +343,10 @@ private static final long serialVersionUID = 0L;
     return builder;
   }
   /**
+   * <pre>
+   * StartExecutionResponse is the response of StartExecution.
+   * </pre>
+   *
    * Protobuf type {@code tidings.v1.StartExecutionResponse}
    */
   public static final class Builder extends
@@ -541,6 +561,10 @@ private static final long serialVersionUID = 0L;
     private com.google.protobuf.SingleFieldBuilder<
         dev.tidings.v1.Execution, dev.tidings.v1.Execution.Builder, dev.tidings.v1.ExecutionOrBuilder> executionBuilder_;
     /**
+     * <pre>
+     * The execution as it is now.
+     * </pre>
+     *
      * <code>.tidings.v1.Execution execution = 1 [json_name = "execution"];</code>
      * @return Whether the execution field is set.
      */
@@ -548,6 +572,10 @@ private static final long serialVersionUID = 0L;
       return ((bitField0_ & 0x00000001) != 0);
     }
     /**
+     * <pre>
+     * The execution as it is now.
+     * </pre>
+     *
      * <code>.tidings.v1.Execution execution = 1 [json_name = "execution"];</code>
      * @return The execution.
      */
@@ -559,6 +587,10 @@ private static final long serialVersionUID = 0L;
       }
     }
     /**
+     * <pre>
+     * The execution as it is now.
+     * </pre>
+     *
      * <code>.tidings.v1.Execution execution = 1 [json_name = "execution"];</code>
      */
     public Builder setExecution(dev.tidings.v1.Execution value) {
@@ -573,6 +605,10 @@ private static final long serialVersionUID = 0L;
       return this;
     }
     /**
+     * <pre>
+     * The execution as it is now.
+     * </pre>
+     *
      * <code>.tidings.v1.Execution execution = 1 [json_name = "execution"];</code>
      */
     public Builder setExecution(
@@ -587,6 +623,10 @@ private static final long serialVersionUID = 0L;
       return this;
     }
     /**
+     * <pre>
+     * The execution as it is now.
+     * </pre>
+     *
      * <code>.tidings.v1.Execution execution = 1 [json_name = "execution"];</code>
      */
     public Builder mergeExecution(dev.tidings.v1.Execution value) {
@@ -608,6 +648,10 @@ private static final long serialVersionUID = 0L;
       return this;
     }
     /**
+     * <pre>
+     * The execution as it is now.
+     * </pre>
+     *
      * <code>.tidings.v1.Execution execution = 1 [json_name = "execution"];</code>
      */
     public Builder clearExecution() {
@@ -621,6 +665,10 @@ private static final long serialVersionUID = 0L;
       return this;
     }
     /**
+     * <pre>
+     * The execution as it is now.
+     * </pre>
+     *
      * <code>.tidings.v1.Execution execution = 1 [json_name = "execution"];</code>
      */
     public dev.tidings.v1.Execution.Builder getExecutionBuilder() {
@@ -629,6 +677,10 @@ private static final long serialVersionUID = 0L;
       return internalGetExecutionFieldBuilder().getBuilder();
     }
     /**
+     * <pre>
+     * The execution as it is now.
+     * </pre>
+     *
      * <code>.tidings.v1.Execution execution = 1 [json_name = "execution"];</code>
      */
     public dev.tidings.v1.ExecutionOrBuilder getExecutionOrBuilder() {
@@ -640,6 +692,10 @@ private static final long serialVersionUID = 0L;
       }
     }
     /**
+     * <pre>
+     * The execution as it is now.
+     * </pre>
+     *
      * <code>.tidings.v1.Execution execution = 1 [json_name = "execution"];</code>
      */
     private com.google.protobuf.SingleFieldBuilder<

@@ -6,6 +6,11 @@
 package dev.tidings.v1;
 
 /**
+ * <pre>
+ * Task is one task of an execution (one attempt's state; `attempt` counts
+ * retries).
+ * </pre>
+ *
  * Protobuf type {@code tidings.v1.Task}
  */
 @com.google.protobuf.Generated
@@ -64,6 +69,10 @@ private static final long serialVersionUID = 0L;
   @SuppressWarnings("serial")
   private volatile java.lang.Object id_ = "";
   /**
+   * <pre>
+   * Server-assigned id.
+   * </pre>
+   *
    * <code>string id = 1 [json_name = "id"];</code>
    * @return The id.
    */
@@ -81,6 +90,10 @@ private static final long serialVersionUID = 0L;
     }
   }
   /**
+   * <pre>
+   * Server-assigned id.
+   * </pre>
+   *
    * <code>string id = 1 [json_name = "id"];</code>
    * @return The bytes for id.
    */
@@ -103,6 +116,10 @@ private static final long serialVersionUID = 0L;
   @SuppressWarnings("serial")
   private volatile java.lang.Object executionId_ = "";
   /**
+   * <pre>
+   * The id of its execution.
+   * </pre>
+   *
    * <code>string execution_id = 2 [json_name = "executionId"];</code>
    * @return The executionId.
    */
@@ -120,6 +137,10 @@ private static final long serialVersionUID = 0L;
     }
   }
   /**
+   * <pre>
+   * The id of its execution.
+   * </pre>
+   *
    * <code>string execution_id = 2 [json_name = "executionId"];</code>
    * @return The bytes for executionId.
    */
@@ -142,6 +163,10 @@ private static final long serialVersionUID = 0L;
   @SuppressWarnings("serial")
   private volatile java.lang.Object name_ = "";
   /**
+   * <pre>
+   * The task's name in the definition.
+   * </pre>
+   *
    * <code>string name = 3 [json_name = "name"];</code>
    * @return The name.
    */
@@ -159,6 +184,10 @@ private static final long serialVersionUID = 0L;
     }
   }
   /**
+   * <pre>
+   * The task's name in the definition.
+   * </pre>
+   *
    * <code>string name = 3 [json_name = "name"];</code>
    * @return The bytes for name.
    */
@@ -180,6 +209,10 @@ private static final long serialVersionUID = 0L;
   public static final int STATE_FIELD_NUMBER = 4;
   private int state_ = 0;
   /**
+   * <pre>
+   * Where it stands.
+   * </pre>
+   *
    * <code>.tidings.v1.TaskState state = 4 [json_name = "state"];</code>
    * @return The enum numeric value on the wire for state.
    */
@@ -187,6 +220,10 @@ private static final long serialVersionUID = 0L;
     return state_;
   }
   /**
+   * <pre>
+   * Where it stands.
+   * </pre>
+   *
    * <code>.tidings.v1.TaskState state = 4 [json_name = "state"];</code>
    * @return The state.
    */
@@ -199,6 +236,10 @@ private static final long serialVersionUID = 0L;
   @SuppressWarnings("serial")
   private volatile java.lang.Object action_ = "";
   /**
+   * <pre>
+   * The action it calls (std.http, a sub-workflow's name, ...).
+   * </pre>
+   *
    * <code>string action = 5 [json_name = "action"];</code>
    * @return The action.
    */
@@ -216,6 +257,10 @@ private static final long serialVersionUID = 0L;
     }
   }
   /**
+   * <pre>
+   * The action it calls (std.http, a sub-workflow's name, ...).
+   * </pre>
+   *
    * <code>string action = 5 [json_name = "action"];</code>
    * @return The bytes for action.
    */
@@ -238,6 +283,10 @@ private static final long serialVersionUID = 0L;
   @SuppressWarnings("serial")
   private volatile java.lang.Object atomId_ = "";
   /**
+   * <pre>
+   * The atom (microservice capability) it calls; empty if none.
+   * </pre>
+   *
    * <code>string atom_id = 6 [json_name = "atomId"];</code>
    * @return The atomId.
    */
@@ -255,6 +304,10 @@ private static final long serialVersionUID = 0L;
     }
   }
   /**
+   * <pre>
+   * The atom (microservice capability) it calls; empty if none.
+   * </pre>
+   *
    * <code>string atom_id = 6 [json_name = "atomId"];</code>
    * @return The bytes for atomId.
    */
@@ -371,6 +424,10 @@ private static final long serialVersionUID = 0L;
   @SuppressWarnings("serial")
   private volatile java.lang.Object errorMessage_ = "";
   /**
+   * <pre>
+   * Why it failed; empty otherwise.
+   * </pre>
+   *
    * <code>string error_message = 9 [json_name = "errorMessage"];</code>
    * @return The errorMessage.
    */
@@ -388,6 +445,10 @@ private static final long serialVersionUID = 0L;
     }
   }
   /**
+   * <pre>
+   * Why it failed; empty otherwise.
+   * </pre>
+   *
    * <code>string error_message = 9 [json_name = "errorMessage"];</code>
    * @return The bytes for errorMessage.
    */
@@ -425,6 +486,10 @@ private static final long serialVersionUID = 0L;
   @SuppressWarnings("serial")
   private java.util.List<dev.tidings.v1.TriggerRef> triggeredBy_;
   /**
+   * <pre>
+   * The transitions that scheduled it.
+   * </pre>
+   *
    * <code>repeated .tidings.v1.TriggerRef triggered_by = 11 [json_name = "triggeredBy"];</code>
    */
   @java.lang.Override
@@ -432,6 +497,10 @@ private static final long serialVersionUID = 0L;
     return triggeredBy_;
   }
   /**
+   * <pre>
+   * The transitions that scheduled it.
+   * </pre>
+   *
    * <code>repeated .tidings.v1.TriggerRef triggered_by = 11 [json_name = "triggeredBy"];</code>
    */
   @java.lang.Override
@@ -440,6 +509,10 @@ private static final long serialVersionUID = 0L;
     return triggeredBy_;
   }
   /**
+   * <pre>
+   * The transitions that scheduled it.
+   * </pre>
+   *
    * <code>repeated .tidings.v1.TriggerRef triggered_by = 11 [json_name = "triggeredBy"];</code>
    */
   @java.lang.Override
@@ -447,6 +520,10 @@ private static final long serialVersionUID = 0L;
     return triggeredBy_.size();
   }
   /**
+   * <pre>
+   * The transitions that scheduled it.
+   * </pre>
+   *
    * <code>repeated .tidings.v1.TriggerRef triggered_by = 11 [json_name = "triggeredBy"];</code>
    */
   @java.lang.Override
@@ -454,6 +531,10 @@ private static final long serialVersionUID = 0L;
     return triggeredBy_.get(index);
   }
   /**
+   * <pre>
+   * The transitions that scheduled it.
+   * </pre>
+   *
    * <code>repeated .tidings.v1.TriggerRef triggered_by = 11 [json_name = "triggeredBy"];</code>
    */
   @java.lang.Override
@@ -465,6 +546,10 @@ private static final long serialVersionUID = 0L;
   public static final int CREATE_TIME_FIELD_NUMBER = 12;
   private com.google.protobuf.Timestamp createTime_;
   /**
+   * <pre>
+   * When it was scheduled.
+   * </pre>
+   *
    * <code>.google.protobuf.Timestamp create_time = 12 [json_name = "createTime"];</code>
    * @return Whether the createTime field is set.
    */
@@ -473,6 +558,10 @@ private static final long serialVersionUID = 0L;
     return ((bitField0_ & 0x00000001) != 0);
   }
   /**
+   * <pre>
+   * When it was scheduled.
+   * </pre>
+   *
    * <code>.google.protobuf.Timestamp create_time = 12 [json_name = "createTime"];</code>
    * @return The createTime.
    */
@@ -481,6 +570,10 @@ private static final long serialVersionUID = 0L;
     return createTime_ == null ? com.google.protobuf.Timestamp.getDefaultInstance() : createTime_;
   }
   /**
+   * <pre>
+   * When it was scheduled.
+   * </pre>
+   *
    * <code>.google.protobuf.Timestamp create_time = 12 [json_name = "createTime"];</code>
    */
   @java.lang.Override
@@ -491,6 +584,10 @@ private static final long serialVersionUID = 0L;
   public static final int UPDATE_TIME_FIELD_NUMBER = 13;
   private com.google.protobuf.Timestamp updateTime_;
   /**
+   * <pre>
+   * When its state last changed.
+   * </pre>
+   *
    * <code>.google.protobuf.Timestamp update_time = 13 [json_name = "updateTime"];</code>
    * @return Whether the updateTime field is set.
    */
@@ -499,6 +596,10 @@ private static final long serialVersionUID = 0L;
     return ((bitField0_ & 0x00000002) != 0);
   }
   /**
+   * <pre>
+   * When its state last changed.
+   * </pre>
+   *
    * <code>.google.protobuf.Timestamp update_time = 13 [json_name = "updateTime"];</code>
    * @return The updateTime.
    */
@@ -507,6 +608,10 @@ private static final long serialVersionUID = 0L;
     return updateTime_ == null ? com.google.protobuf.Timestamp.getDefaultInstance() : updateTime_;
   }
   /**
+   * <pre>
+   * When its state last changed.
+   * </pre>
+   *
    * <code>.google.protobuf.Timestamp update_time = 13 [json_name = "updateTime"];</code>
    */
   @java.lang.Override
@@ -517,6 +622,10 @@ private static final long serialVersionUID = 0L;
   public static final int END_TIME_FIELD_NUMBER = 14;
   private com.google.protobuf.Timestamp endTime_;
   /**
+   * <pre>
+   * When it ended; unset while it runs.
+   * </pre>
+   *
    * <code>.google.protobuf.Timestamp end_time = 14 [json_name = "endTime"];</code>
    * @return Whether the endTime field is set.
    */
@@ -525,6 +634,10 @@ private static final long serialVersionUID = 0L;
     return ((bitField0_ & 0x00000004) != 0);
   }
   /**
+   * <pre>
+   * When it ended; unset while it runs.
+   * </pre>
+   *
    * <code>.google.protobuf.Timestamp end_time = 14 [json_name = "endTime"];</code>
    * @return The endTime.
    */
@@ -533,6 +646,10 @@ private static final long serialVersionUID = 0L;
     return endTime_ == null ? com.google.protobuf.Timestamp.getDefaultInstance() : endTime_;
   }
   /**
+   * <pre>
+   * When it ended; unset while it runs.
+   * </pre>
+   *
    * <code>.google.protobuf.Timestamp end_time = 14 [json_name = "endTime"];</code>
    */
   @java.lang.Override
@@ -944,6 +1061,11 @@ private static final long serialVersionUID = 0L;
     return builder;
   }
   /**
+   * <pre>
+   * Task is one task of an execution (one attempt's state; `attempt` counts
+   * retries).
+   * </pre>
+   *
    * Protobuf type {@code tidings.v1.Task}
    */
   public static final class Builder extends
@@ -1362,6 +1484,10 @@ private static final long serialVersionUID = 0L;
 
     private java.lang.Object id_ = "";
     /**
+     * <pre>
+     * Server-assigned id.
+     * </pre>
+     *
      * <code>string id = 1 [json_name = "id"];</code>
      * @return The id.
      */
@@ -1378,6 +1504,10 @@ private static final long serialVersionUID = 0L;
       }
     }
     /**
+     * <pre>
+     * Server-assigned id.
+     * </pre>
+     *
      * <code>string id = 1 [json_name = "id"];</code>
      * @return The bytes for id.
      */
@@ -1395,6 +1525,10 @@ private static final long serialVersionUID = 0L;
       }
     }
     /**
+     * <pre>
+     * Server-assigned id.
+     * </pre>
+     *
      * <code>string id = 1 [json_name = "id"];</code>
      * @param value The id to set.
      * @return This builder for chaining.
@@ -1408,6 +1542,10 @@ private static final long serialVersionUID = 0L;
       return this;
     }
     /**
+     * <pre>
+     * Server-assigned id.
+     * </pre>
+     *
      * <code>string id = 1 [json_name = "id"];</code>
      * @return This builder for chaining.
      */
@@ -1418,6 +1556,10 @@ private static final long serialVersionUID = 0L;
       return this;
     }
     /**
+     * <pre>
+     * Server-assigned id.
+     * </pre>
+     *
      * <code>string id = 1 [json_name = "id"];</code>
      * @param value The bytes for id to set.
      * @return This builder for chaining.
@@ -1434,6 +1576,10 @@ private static final long serialVersionUID = 0L;
 
     private java.lang.Object executionId_ = "";
     /**
+     * <pre>
+     * The id of its execution.
+     * </pre>
+     *
      * <code>string execution_id = 2 [json_name = "executionId"];</code>
      * @return The executionId.
      */
@@ -1450,6 +1596,10 @@ private static final long serialVersionUID = 0L;
       }
     }
     /**
+     * <pre>
+     * The id of its execution.
+     * </pre>
+     *
      * <code>string execution_id = 2 [json_name = "executionId"];</code>
      * @return The bytes for executionId.
      */
@@ -1467,6 +1617,10 @@ private static final long serialVersionUID = 0L;
       }
     }
     /**
+     * <pre>
+     * The id of its execution.
+     * </pre>
+     *
      * <code>string execution_id = 2 [json_name = "executionId"];</code>
      * @param value The executionId to set.
      * @return This builder for chaining.
@@ -1480,6 +1634,10 @@ private static final long serialVersionUID = 0L;
       return this;
     }
     /**
+     * <pre>
+     * The id of its execution.
+     * </pre>
+     *
      * <code>string execution_id = 2 [json_name = "executionId"];</code>
      * @return This builder for chaining.
      */
@@ -1490,6 +1648,10 @@ private static final long serialVersionUID = 0L;
       return this;
     }
     /**
+     * <pre>
+     * The id of its execution.
+     * </pre>
+     *
      * <code>string execution_id = 2 [json_name = "executionId"];</code>
      * @param value The bytes for executionId to set.
      * @return This builder for chaining.
@@ -1506,6 +1668,10 @@ private static final long serialVersionUID = 0L;
 
     private java.lang.Object name_ = "";
     /**
+     * <pre>
+     * The task's name in the definition.
+     * </pre>
+     *
      * <code>string name = 3 [json_name = "name"];</code>
      * @return The name.
      */
@@ -1522,6 +1688,10 @@ private static final long serialVersionUID = 0L;
       }
     }
     /**
+     * <pre>
+     * The task's name in the definition.
+     * </pre>
+     *
      * <code>string name = 3 [json_name = "name"];</code>
      * @return The bytes for name.
      */
@@ -1539,6 +1709,10 @@ private static final long serialVersionUID = 0L;
       }
     }
     /**
+     * <pre>
+     * The task's name in the definition.
+     * </pre>
+     *
      * <code>string name = 3 [json_name = "name"];</code>
      * @param value The name to set.
      * @return This builder for chaining.
@@ -1552,6 +1726,10 @@ private static final long serialVersionUID = 0L;
       return this;
     }
     /**
+     * <pre>
+     * The task's name in the definition.
+     * </pre>
+     *
      * <code>string name = 3 [json_name = "name"];</code>
      * @return This builder for chaining.
      */
@@ -1562,6 +1740,10 @@ private static final long serialVersionUID = 0L;
       return this;
     }
     /**
+     * <pre>
+     * The task's name in the definition.
+     * </pre>
+     *
      * <code>string name = 3 [json_name = "name"];</code>
      * @param value The bytes for name to set.
      * @return This builder for chaining.
@@ -1578,6 +1760,10 @@ private static final long serialVersionUID = 0L;
 
     private int state_ = 0;
     /**
+     * <pre>
+     * Where it stands.
+     * </pre>
+     *
      * <code>.tidings.v1.TaskState state = 4 [json_name = "state"];</code>
      * @return The enum numeric value on the wire for state.
      */
@@ -1585,6 +1771,10 @@ private static final long serialVersionUID = 0L;
       return state_;
     }
     /**
+     * <pre>
+     * Where it stands.
+     * </pre>
+     *
      * <code>.tidings.v1.TaskState state = 4 [json_name = "state"];</code>
      * @param value The enum numeric value on the wire for state to set.
      * @return This builder for chaining.
@@ -1596,6 +1786,10 @@ private static final long serialVersionUID = 0L;
       return this;
     }
     /**
+     * <pre>
+     * Where it stands.
+     * </pre>
+     *
      * <code>.tidings.v1.TaskState state = 4 [json_name = "state"];</code>
      * @return The state.
      */
@@ -1605,6 +1799,10 @@ private static final long serialVersionUID = 0L;
       return result == null ? dev.tidings.v1.TaskState.UNRECOGNIZED : result;
     }
     /**
+     * <pre>
+     * Where it stands.
+     * </pre>
+     *
      * <code>.tidings.v1.TaskState state = 4 [json_name = "state"];</code>
      * @param value The state to set.
      * @throws IllegalArgumentException if UNRECOGNIZED is provided.
@@ -1618,6 +1816,10 @@ private static final long serialVersionUID = 0L;
       return this;
     }
     /**
+     * <pre>
+     * Where it stands.
+     * </pre>
+     *
      * <code>.tidings.v1.TaskState state = 4 [json_name = "state"];</code>
      * @return This builder for chaining.
      */
@@ -1630,6 +1832,10 @@ private static final long serialVersionUID = 0L;
 
     private java.lang.Object action_ = "";
     /**
+     * <pre>
+     * The action it calls (std.http, a sub-workflow's name, ...).
+     * </pre>
+     *
      * <code>string action = 5 [json_name = "action"];</code>
      * @return The action.
      */
@@ -1646,6 +1852,10 @@ private static final long serialVersionUID = 0L;
       }
     }
     /**
+     * <pre>
+     * The action it calls (std.http, a sub-workflow's name, ...).
+     * </pre>
+     *
      * <code>string action = 5 [json_name = "action"];</code>
      * @return The bytes for action.
      */
@@ -1663,6 +1873,10 @@ private static final long serialVersionUID = 0L;
       }
     }
     /**
+     * <pre>
+     * The action it calls (std.http, a sub-workflow's name, ...).
+     * </pre>
+     *
      * <code>string action = 5 [json_name = "action"];</code>
      * @param value The action to set.
      * @return This builder for chaining.
@@ -1676,6 +1890,10 @@ private static final long serialVersionUID = 0L;
       return this;
     }
     /**
+     * <pre>
+     * The action it calls (std.http, a sub-workflow's name, ...).
+     * </pre>
+     *
      * <code>string action = 5 [json_name = "action"];</code>
      * @return This builder for chaining.
      */
@@ -1686,6 +1904,10 @@ private static final long serialVersionUID = 0L;
       return this;
     }
     /**
+     * <pre>
+     * The action it calls (std.http, a sub-workflow's name, ...).
+     * </pre>
+     *
      * <code>string action = 5 [json_name = "action"];</code>
      * @param value The bytes for action to set.
      * @return This builder for chaining.
@@ -1702,6 +1924,10 @@ private static final long serialVersionUID = 0L;
 
     private java.lang.Object atomId_ = "";
     /**
+     * <pre>
+     * The atom (microservice capability) it calls; empty if none.
+     * </pre>
+     *
      * <code>string atom_id = 6 [json_name = "atomId"];</code>
      * @return The atomId.
      */
@@ -1718,6 +1944,10 @@ private static final long serialVersionUID = 0L;
       }
     }
     /**
+     * <pre>
+     * The atom (microservice capability) it calls; empty if none.
+     * </pre>
+     *
      * <code>string atom_id = 6 [json_name = "atomId"];</code>
      * @return The bytes for atomId.
      */
@@ -1735,6 +1965,10 @@ private static final long serialVersionUID = 0L;
       }
     }
     /**
+     * <pre>
+     * The atom (microservice capability) it calls; empty if none.
+     * </pre>
+     *
      * <code>string atom_id = 6 [json_name = "atomId"];</code>
      * @param value The atomId to set.
      * @return This builder for chaining.
@@ -1748,6 +1982,10 @@ private static final long serialVersionUID = 0L;
       return this;
     }
     /**
+     * <pre>
+     * The atom (microservice capability) it calls; empty if none.
+     * </pre>
+     *
      * <code>string atom_id = 6 [json_name = "atomId"];</code>
      * @return This builder for chaining.
      */
@@ -1758,6 +1996,10 @@ private static final long serialVersionUID = 0L;
       return this;
     }
     /**
+     * <pre>
+     * The atom (microservice capability) it calls; empty if none.
+     * </pre>
+     *
      * <code>string atom_id = 6 [json_name = "atomId"];</code>
      * @param value The bytes for atomId to set.
      * @return This builder for chaining.
@@ -1958,6 +2200,10 @@ private static final long serialVersionUID = 0L;
 
     private java.lang.Object errorMessage_ = "";
     /**
+     * <pre>
+     * Why it failed; empty otherwise.
+     * </pre>
+     *
      * <code>string error_message = 9 [json_name = "errorMessage"];</code>
      * @return The errorMessage.
      */
@@ -1974,6 +2220,10 @@ private static final long serialVersionUID = 0L;
       }
     }
     /**
+     * <pre>
+     * Why it failed; empty otherwise.
+     * </pre>
+     *
      * <code>string error_message = 9 [json_name = "errorMessage"];</code>
      * @return The bytes for errorMessage.
      */
@@ -1991,6 +2241,10 @@ private static final long serialVersionUID = 0L;
       }
     }
     /**
+     * <pre>
+     * Why it failed; empty otherwise.
+     * </pre>
+     *
      * <code>string error_message = 9 [json_name = "errorMessage"];</code>
      * @param value The errorMessage to set.
      * @return This builder for chaining.
@@ -2004,6 +2258,10 @@ private static final long serialVersionUID = 0L;
       return this;
     }
     /**
+     * <pre>
+     * Why it failed; empty otherwise.
+     * </pre>
+     *
      * <code>string error_message = 9 [json_name = "errorMessage"];</code>
      * @return This builder for chaining.
      */
@@ -2014,6 +2272,10 @@ private static final long serialVersionUID = 0L;
       return this;
     }
     /**
+     * <pre>
+     * Why it failed; empty otherwise.
+     * </pre>
+     *
      * <code>string error_message = 9 [json_name = "errorMessage"];</code>
      * @param value The bytes for errorMessage to set.
      * @return This builder for chaining.
@@ -2085,6 +2347,10 @@ private static final long serialVersionUID = 0L;
         dev.tidings.v1.TriggerRef, dev.tidings.v1.TriggerRef.Builder, dev.tidings.v1.TriggerRefOrBuilder> triggeredByBuilder_;
 
     /**
+     * <pre>
+     * The transitions that scheduled it.
+     * </pre>
+     *
      * <code>repeated .tidings.v1.TriggerRef triggered_by = 11 [json_name = "triggeredBy"];</code>
      */
     public java.util.List<dev.tidings.v1.TriggerRef> getTriggeredByList() {
@@ -2095,6 +2361,10 @@ private static final long serialVersionUID = 0L;
       }
     }
     /**
+     * <pre>
+     * The transitions that scheduled it.
+     * </pre>
+     *
      * <code>repeated .tidings.v1.TriggerRef triggered_by = 11 [json_name = "triggeredBy"];</code>
      */
     public int getTriggeredByCount() {
@@ -2105,6 +2375,10 @@ private static final long serialVersionUID = 0L;
       }
     }
     /**
+     * <pre>
+     * The transitions that scheduled it.
+     * </pre>
+     *
      * <code>repeated .tidings.v1.TriggerRef triggered_by = 11 [json_name = "triggeredBy"];</code>
      */
     public dev.tidings.v1.TriggerRef getTriggeredBy(int index) {
@@ -2115,6 +2389,10 @@ private static final long serialVersionUID = 0L;
       }
     }
     /**
+     * <pre>
+     * The transitions that scheduled it.
+     * </pre>
+     *
      * <code>repeated .tidings.v1.TriggerRef triggered_by = 11 [json_name = "triggeredBy"];</code>
      */
     public Builder setTriggeredBy(
@@ -2130,6 +2408,10 @@ private static final long serialVersionUID = 0L;
       return this;
     }
     /**
+     * <pre>
+     * The transitions that scheduled it.
+     * </pre>
+     *
      * <code>repeated .tidings.v1.TriggerRef triggered_by = 11 [json_name = "triggeredBy"];</code>
      */
     public Builder setTriggeredBy(
@@ -2144,6 +2426,10 @@ private static final long serialVersionUID = 0L;
       return this;
     }
     /**
+     * <pre>
+     * The transitions that scheduled it.
+     * </pre>
+     *
      * <code>repeated .tidings.v1.TriggerRef triggered_by = 11 [json_name = "triggeredBy"];</code>
      */
     public Builder addTriggeredBy(dev.tidings.v1.TriggerRef value) {
@@ -2158,6 +2444,10 @@ private static final long serialVersionUID = 0L;
       return this;
     }
     /**
+     * <pre>
+     * The transitions that scheduled it.
+     * </pre>
+     *
      * <code>repeated .tidings.v1.TriggerRef triggered_by = 11 [json_name = "triggeredBy"];</code>
      */
     public Builder addTriggeredBy(
@@ -2173,6 +2463,10 @@ private static final long serialVersionUID = 0L;
       return this;
     }
     /**
+     * <pre>
+     * The transitions that scheduled it.
+     * </pre>
+     *
      * <code>repeated .tidings.v1.TriggerRef triggered_by = 11 [json_name = "triggeredBy"];</code>
      */
     public Builder addTriggeredBy(
@@ -2187,6 +2481,10 @@ private static final long serialVersionUID = 0L;
       return this;
     }
     /**
+     * <pre>
+     * The transitions that scheduled it.
+     * </pre>
+     *
      * <code>repeated .tidings.v1.TriggerRef triggered_by = 11 [json_name = "triggeredBy"];</code>
      */
     public Builder addTriggeredBy(
@@ -2201,6 +2499,10 @@ private static final long serialVersionUID = 0L;
       return this;
     }
     /**
+     * <pre>
+     * The transitions that scheduled it.
+     * </pre>
+     *
      * <code>repeated .tidings.v1.TriggerRef triggered_by = 11 [json_name = "triggeredBy"];</code>
      */
     public Builder addAllTriggeredBy(
@@ -2216,6 +2518,10 @@ private static final long serialVersionUID = 0L;
       return this;
     }
     /**
+     * <pre>
+     * The transitions that scheduled it.
+     * </pre>
+     *
      * <code>repeated .tidings.v1.TriggerRef triggered_by = 11 [json_name = "triggeredBy"];</code>
      */
     public Builder clearTriggeredBy() {
@@ -2229,6 +2535,10 @@ private static final long serialVersionUID = 0L;
       return this;
     }
     /**
+     * <pre>
+     * The transitions that scheduled it.
+     * </pre>
+     *
      * <code>repeated .tidings.v1.TriggerRef triggered_by = 11 [json_name = "triggeredBy"];</code>
      */
     public Builder removeTriggeredBy(int index) {
@@ -2242,6 +2552,10 @@ private static final long serialVersionUID = 0L;
       return this;
     }
     /**
+     * <pre>
+     * The transitions that scheduled it.
+     * </pre>
+     *
      * <code>repeated .tidings.v1.TriggerRef triggered_by = 11 [json_name = "triggeredBy"];</code>
      */
     public dev.tidings.v1.TriggerRef.Builder getTriggeredByBuilder(
@@ -2249,6 +2563,10 @@ private static final long serialVersionUID = 0L;
       return internalGetTriggeredByFieldBuilder().getBuilder(index);
     }
     /**
+     * <pre>
+     * The transitions that scheduled it.
+     * </pre>
+     *
      * <code>repeated .tidings.v1.TriggerRef triggered_by = 11 [json_name = "triggeredBy"];</code>
      */
     public dev.tidings.v1.TriggerRefOrBuilder getTriggeredByOrBuilder(
@@ -2259,6 +2577,10 @@ private static final long serialVersionUID = 0L;
       }
     }
     /**
+     * <pre>
+     * The transitions that scheduled it.
+     * </pre>
+     *
      * <code>repeated .tidings.v1.TriggerRef triggered_by = 11 [json_name = "triggeredBy"];</code>
      */
     public java.util.List<? extends dev.tidings.v1.TriggerRefOrBuilder> 
@@ -2270,6 +2592,10 @@ private static final long serialVersionUID = 0L;
       }
     }
     /**
+     * <pre>
+     * The transitions that scheduled it.
+     * </pre>
+     *
      * <code>repeated .tidings.v1.TriggerRef triggered_by = 11 [json_name = "triggeredBy"];</code>
      */
     public dev.tidings.v1.TriggerRef.Builder addTriggeredByBuilder() {
@@ -2277,6 +2603,10 @@ private static final long serialVersionUID = 0L;
           dev.tidings.v1.TriggerRef.getDefaultInstance());
     }
     /**
+     * <pre>
+     * The transitions that scheduled it.
+     * </pre>
+     *
      * <code>repeated .tidings.v1.TriggerRef triggered_by = 11 [json_name = "triggeredBy"];</code>
      */
     public dev.tidings.v1.TriggerRef.Builder addTriggeredByBuilder(
@@ -2285,6 +2615,10 @@ private static final long serialVersionUID = 0L;
           index, dev.tidings.v1.TriggerRef.getDefaultInstance());
     }
     /**
+     * <pre>
+     * The transitions that scheduled it.
+     * </pre>
+     *
      * <code>repeated .tidings.v1.TriggerRef triggered_by = 11 [json_name = "triggeredBy"];</code>
      */
     public java.util.List<dev.tidings.v1.TriggerRef.Builder> 
@@ -2310,6 +2644,10 @@ private static final long serialVersionUID = 0L;
     private com.google.protobuf.SingleFieldBuilder<
         com.google.protobuf.Timestamp, com.google.protobuf.Timestamp.Builder, com.google.protobuf.TimestampOrBuilder> createTimeBuilder_;
     /**
+     * <pre>
+     * When it was scheduled.
+     * </pre>
+     *
      * <code>.google.protobuf.Timestamp create_time = 12 [json_name = "createTime"];</code>
      * @return Whether the createTime field is set.
      */
@@ -2317,6 +2655,10 @@ private static final long serialVersionUID = 0L;
       return ((bitField0_ & 0x00000800) != 0);
     }
     /**
+     * <pre>
+     * When it was scheduled.
+     * </pre>
+     *
      * <code>.google.protobuf.Timestamp create_time = 12 [json_name = "createTime"];</code>
      * @return The createTime.
      */
@@ -2328,6 +2670,10 @@ private static final long serialVersionUID = 0L;
       }
     }
     /**
+     * <pre>
+     * When it was scheduled.
+     * </pre>
+     *
      * <code>.google.protobuf.Timestamp create_time = 12 [json_name = "createTime"];</code>
      */
     public Builder setCreateTime(com.google.protobuf.Timestamp value) {
@@ -2342,6 +2688,10 @@ private static final long serialVersionUID = 0L;
       return this;
     }
     /**
+     * <pre>
+     * When it was scheduled.
+     * </pre>
+     *
      * <code>.google.protobuf.Timestamp create_time = 12 [json_name = "createTime"];</code>
      */
     public Builder setCreateTime(
@@ -2356,6 +2706,10 @@ private static final long serialVersionUID = 0L;
       return this;
     }
     /**
+     * <pre>
+     * When it was scheduled.
+     * </pre>
+     *
      * <code>.google.protobuf.Timestamp create_time = 12 [json_name = "createTime"];</code>
      */
     public Builder mergeCreateTime(com.google.protobuf.Timestamp value) {
@@ -2377,6 +2731,10 @@ private static final long serialVersionUID = 0L;
       return this;
     }
     /**
+     * <pre>
+     * When it was scheduled.
+     * </pre>
+     *
      * <code>.google.protobuf.Timestamp create_time = 12 [json_name = "createTime"];</code>
      */
     public Builder clearCreateTime() {
@@ -2390,6 +2748,10 @@ private static final long serialVersionUID = 0L;
       return this;
     }
     /**
+     * <pre>
+     * When it was scheduled.
+     * </pre>
+     *
      * <code>.google.protobuf.Timestamp create_time = 12 [json_name = "createTime"];</code>
      */
     public com.google.protobuf.Timestamp.Builder getCreateTimeBuilder() {
@@ -2398,6 +2760,10 @@ private static final long serialVersionUID = 0L;
       return internalGetCreateTimeFieldBuilder().getBuilder();
     }
     /**
+     * <pre>
+     * When it was scheduled.
+     * </pre>
+     *
      * <code>.google.protobuf.Timestamp create_time = 12 [json_name = "createTime"];</code>
      */
     public com.google.protobuf.TimestampOrBuilder getCreateTimeOrBuilder() {
@@ -2409,6 +2775,10 @@ private static final long serialVersionUID = 0L;
       }
     }
     /**
+     * <pre>
+     * When it was scheduled.
+     * </pre>
+     *
      * <code>.google.protobuf.Timestamp create_time = 12 [json_name = "createTime"];</code>
      */
     private com.google.protobuf.SingleFieldBuilder<
@@ -2429,6 +2799,10 @@ private static final long serialVersionUID = 0L;
     private com.google.protobuf.SingleFieldBuilder<
         com.google.protobuf.Timestamp, com.google.protobuf.Timestamp.Builder, com.google.protobuf.TimestampOrBuilder> updateTimeBuilder_;
     /**
+     * <pre>
+     * When its state last changed.
+     * </pre>
+     *
      * <code>.google.protobuf.Timestamp update_time = 13 [json_name = "updateTime"];</code>
      * @return Whether the updateTime field is set.
      */
@@ -2436,6 +2810,10 @@ private static final long serialVersionUID = 0L;
       return ((bitField0_ & 0x00001000) != 0);
     }
     /**
+     * <pre>
+     * When its state last changed.
+     * </pre>
+     *
      * <code>.google.protobuf.Timestamp update_time = 13 [json_name = "updateTime"];</code>
      * @return The updateTime.
      */
@@ -2447,6 +2825,10 @@ private static final long serialVersionUID = 0L;
       }
     }
     /**
+     * <pre>
+     * When its state last changed.
+     * </pre>
+     *
      * <code>.google.protobuf.Timestamp update_time = 13 [json_name = "updateTime"];</code>
      */
     public Builder setUpdateTime(com.google.protobuf.Timestamp value) {
@@ -2461,6 +2843,10 @@ private static final long serialVersionUID = 0L;
       return this;
     }
     /**
+     * <pre>
+     * When its state last changed.
+     * </pre>
+     *
      * <code>.google.protobuf.Timestamp update_time = 13 [json_name = "updateTime"];</code>
      */
     public Builder setUpdateTime(
@@ -2475,6 +2861,10 @@ private static final long serialVersionUID = 0L;
       return this;
     }
     /**
+     * <pre>
+     * When its state last changed.
+     * </pre>
+     *
      * <code>.google.protobuf.Timestamp update_time = 13 [json_name = "updateTime"];</code>
      */
     public Builder mergeUpdateTime(com.google.protobuf.Timestamp value) {
@@ -2496,6 +2886,10 @@ private static final long serialVersionUID = 0L;
       return this;
     }
     /**
+     * <pre>
+     * When its state last changed.
+     * </pre>
+     *
      * <code>.google.protobuf.Timestamp update_time = 13 [json_name = "updateTime"];</code>
      */
     public Builder clearUpdateTime() {
@@ -2509,6 +2903,10 @@ private static final long serialVersionUID = 0L;
       return this;
     }
     /**
+     * <pre>
+     * When its state last changed.
+     * </pre>
+     *
      * <code>.google.protobuf.Timestamp update_time = 13 [json_name = "updateTime"];</code>
      */
     public com.google.protobuf.Timestamp.Builder getUpdateTimeBuilder() {
@@ -2517,6 +2915,10 @@ private static final long serialVersionUID = 0L;
       return internalGetUpdateTimeFieldBuilder().getBuilder();
     }
     /**
+     * <pre>
+     * When its state last changed.
+     * </pre>
+     *
      * <code>.google.protobuf.Timestamp update_time = 13 [json_name = "updateTime"];</code>
      */
     public com.google.protobuf.TimestampOrBuilder getUpdateTimeOrBuilder() {
@@ -2528,6 +2930,10 @@ private static final long serialVersionUID = 0L;
       }
     }
     /**
+     * <pre>
+     * When its state last changed.
+     * </pre>
+     *
      * <code>.google.protobuf.Timestamp update_time = 13 [json_name = "updateTime"];</code>
      */
     private com.google.protobuf.SingleFieldBuilder<
@@ -2548,6 +2954,10 @@ private static final long serialVersionUID = 0L;
     private com.google.protobuf.SingleFieldBuilder<
         com.google.protobuf.Timestamp, com.google.protobuf.Timestamp.Builder, com.google.protobuf.TimestampOrBuilder> endTimeBuilder_;
     /**
+     * <pre>
+     * When it ended; unset while it runs.
+     * </pre>
+     *
      * <code>.google.protobuf.Timestamp end_time = 14 [json_name = "endTime"];</code>
      * @return Whether the endTime field is set.
      */
@@ -2555,6 +2965,10 @@ private static final long serialVersionUID = 0L;
       return ((bitField0_ & 0x00002000) != 0);
     }
     /**
+     * <pre>
+     * When it ended; unset while it runs.
+     * </pre>
+     *
      * <code>.google.protobuf.Timestamp end_time = 14 [json_name = "endTime"];</code>
      * @return The endTime.
      */
@@ -2566,6 +2980,10 @@ private static final long serialVersionUID = 0L;
       }
     }
     /**
+     * <pre>
+     * When it ended; unset while it runs.
+     * </pre>
+     *
      * <code>.google.protobuf.Timestamp end_time = 14 [json_name = "endTime"];</code>
      */
     public Builder setEndTime(com.google.protobuf.Timestamp value) {
@@ -2580,6 +2998,10 @@ private static final long serialVersionUID = 0L;
       return this;
     }
     /**
+     * <pre>
+     * When it ended; unset while it runs.
+     * </pre>
+     *
      * <code>.google.protobuf.Timestamp end_time = 14 [json_name = "endTime"];</code>
      */
     public Builder setEndTime(
@@ -2594,6 +3016,10 @@ private static final long serialVersionUID = 0L;
       return this;
     }
     /**
+     * <pre>
+     * When it ended; unset while it runs.
+     * </pre>
+     *
      * <code>.google.protobuf.Timestamp end_time = 14 [json_name = "endTime"];</code>
      */
     public Builder mergeEndTime(com.google.protobuf.Timestamp value) {
@@ -2615,6 +3041,10 @@ private static final long serialVersionUID = 0L;
       return this;
     }
     /**
+     * <pre>
+     * When it ended; unset while it runs.
+     * </pre>
+     *
      * <code>.google.protobuf.Timestamp end_time = 14 [json_name = "endTime"];</code>
      */
     public Builder clearEndTime() {
@@ -2628,6 +3058,10 @@ private static final long serialVersionUID = 0L;
       return this;
     }
     /**
+     * <pre>
+     * When it ended; unset while it runs.
+     * </pre>
+     *
      * <code>.google.protobuf.Timestamp end_time = 14 [json_name = "endTime"];</code>
      */
     public com.google.protobuf.Timestamp.Builder getEndTimeBuilder() {
@@ -2636,6 +3070,10 @@ private static final long serialVersionUID = 0L;
       return internalGetEndTimeFieldBuilder().getBuilder();
     }
     /**
+     * <pre>
+     * When it ended; unset while it runs.
+     * </pre>
+     *
      * <code>.google.protobuf.Timestamp end_time = 14 [json_name = "endTime"];</code>
      */
     public com.google.protobuf.TimestampOrBuilder getEndTimeOrBuilder() {
@@ -2647,6 +3085,10 @@ private static final long serialVersionUID = 0L;
       }
     }
     /**
+     * <pre>
+     * When it ended; unset while it runs.
+     * </pre>
+     *
      * <code>.google.protobuf.Timestamp end_time = 14 [json_name = "endTime"];</code>
      */
     private com.google.protobuf.SingleFieldBuilder<

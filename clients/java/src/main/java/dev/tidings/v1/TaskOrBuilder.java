@@ -11,11 +11,19 @@ public interface TaskOrBuilder extends
     com.google.protobuf.MessageOrBuilder {
 
   /**
+   * <pre>
+   * Server-assigned id.
+   * </pre>
+   *
    * <code>string id = 1 [json_name = "id"];</code>
    * @return The id.
    */
   java.lang.String getId();
   /**
+   * <pre>
+   * Server-assigned id.
+   * </pre>
+   *
    * <code>string id = 1 [json_name = "id"];</code>
    * @return The bytes for id.
    */
@@ -23,11 +31,19 @@ public interface TaskOrBuilder extends
       getIdBytes();
 
   /**
+   * <pre>
+   * The id of its execution.
+   * </pre>
+   *
    * <code>string execution_id = 2 [json_name = "executionId"];</code>
    * @return The executionId.
    */
   java.lang.String getExecutionId();
   /**
+   * <pre>
+   * The id of its execution.
+   * </pre>
+   *
    * <code>string execution_id = 2 [json_name = "executionId"];</code>
    * @return The bytes for executionId.
    */
@@ -35,11 +51,19 @@ public interface TaskOrBuilder extends
       getExecutionIdBytes();
 
   /**
+   * <pre>
+   * The task's name in the definition.
+   * </pre>
+   *
    * <code>string name = 3 [json_name = "name"];</code>
    * @return The name.
    */
   java.lang.String getName();
   /**
+   * <pre>
+   * The task's name in the definition.
+   * </pre>
+   *
    * <code>string name = 3 [json_name = "name"];</code>
    * @return The bytes for name.
    */
@@ -47,22 +71,38 @@ public interface TaskOrBuilder extends
       getNameBytes();
 
   /**
+   * <pre>
+   * Where it stands.
+   * </pre>
+   *
    * <code>.tidings.v1.TaskState state = 4 [json_name = "state"];</code>
    * @return The enum numeric value on the wire for state.
    */
   int getStateValue();
   /**
+   * <pre>
+   * Where it stands.
+   * </pre>
+   *
    * <code>.tidings.v1.TaskState state = 4 [json_name = "state"];</code>
    * @return The state.
    */
   dev.tidings.v1.TaskState getState();
 
   /**
+   * <pre>
+   * The action it calls (std.http, a sub-workflow's name, ...).
+   * </pre>
+   *
    * <code>string action = 5 [json_name = "action"];</code>
    * @return The action.
    */
   java.lang.String getAction();
   /**
+   * <pre>
+   * The action it calls (std.http, a sub-workflow's name, ...).
+   * </pre>
+   *
    * <code>string action = 5 [json_name = "action"];</code>
    * @return The bytes for action.
    */
@@ -70,11 +110,19 @@ public interface TaskOrBuilder extends
       getActionBytes();
 
   /**
+   * <pre>
+   * The atom (microservice capability) it calls; empty if none.
+   * </pre>
+   *
    * <code>string atom_id = 6 [json_name = "atomId"];</code>
    * @return The atomId.
    */
   java.lang.String getAtomId();
   /**
+   * <pre>
+   * The atom (microservice capability) it calls; empty if none.
+   * </pre>
+   *
    * <code>string atom_id = 6 [json_name = "atomId"];</code>
    * @return The bytes for atomId.
    */
@@ -122,11 +170,19 @@ public interface TaskOrBuilder extends
       getResultJsonBytes();
 
   /**
+   * <pre>
+   * Why it failed; empty otherwise.
+   * </pre>
+   *
    * <code>string error_message = 9 [json_name = "errorMessage"];</code>
    * @return The errorMessage.
    */
   java.lang.String getErrorMessage();
   /**
+   * <pre>
+   * Why it failed; empty otherwise.
+   * </pre>
+   *
    * <code>string error_message = 9 [json_name = "errorMessage"];</code>
    * @return The bytes for errorMessage.
    */
@@ -144,70 +200,126 @@ public interface TaskOrBuilder extends
   int getAttempt();
 
   /**
+   * <pre>
+   * The transitions that scheduled it.
+   * </pre>
+   *
    * <code>repeated .tidings.v1.TriggerRef triggered_by = 11 [json_name = "triggeredBy"];</code>
    */
   java.util.List<dev.tidings.v1.TriggerRef> 
       getTriggeredByList();
   /**
+   * <pre>
+   * The transitions that scheduled it.
+   * </pre>
+   *
    * <code>repeated .tidings.v1.TriggerRef triggered_by = 11 [json_name = "triggeredBy"];</code>
    */
   dev.tidings.v1.TriggerRef getTriggeredBy(int index);
   /**
+   * <pre>
+   * The transitions that scheduled it.
+   * </pre>
+   *
    * <code>repeated .tidings.v1.TriggerRef triggered_by = 11 [json_name = "triggeredBy"];</code>
    */
   int getTriggeredByCount();
   /**
+   * <pre>
+   * The transitions that scheduled it.
+   * </pre>
+   *
    * <code>repeated .tidings.v1.TriggerRef triggered_by = 11 [json_name = "triggeredBy"];</code>
    */
   java.util.List<? extends dev.tidings.v1.TriggerRefOrBuilder> 
       getTriggeredByOrBuilderList();
   /**
+   * <pre>
+   * The transitions that scheduled it.
+   * </pre>
+   *
    * <code>repeated .tidings.v1.TriggerRef triggered_by = 11 [json_name = "triggeredBy"];</code>
    */
   dev.tidings.v1.TriggerRefOrBuilder getTriggeredByOrBuilder(
       int index);
 
   /**
+   * <pre>
+   * When it was scheduled.
+   * </pre>
+   *
    * <code>.google.protobuf.Timestamp create_time = 12 [json_name = "createTime"];</code>
    * @return Whether the createTime field is set.
    */
   boolean hasCreateTime();
   /**
+   * <pre>
+   * When it was scheduled.
+   * </pre>
+   *
    * <code>.google.protobuf.Timestamp create_time = 12 [json_name = "createTime"];</code>
    * @return The createTime.
    */
   com.google.protobuf.Timestamp getCreateTime();
   /**
+   * <pre>
+   * When it was scheduled.
+   * </pre>
+   *
    * <code>.google.protobuf.Timestamp create_time = 12 [json_name = "createTime"];</code>
    */
   com.google.protobuf.TimestampOrBuilder getCreateTimeOrBuilder();
 
   /**
+   * <pre>
+   * When its state last changed.
+   * </pre>
+   *
    * <code>.google.protobuf.Timestamp update_time = 13 [json_name = "updateTime"];</code>
    * @return Whether the updateTime field is set.
    */
   boolean hasUpdateTime();
   /**
+   * <pre>
+   * When its state last changed.
+   * </pre>
+   *
    * <code>.google.protobuf.Timestamp update_time = 13 [json_name = "updateTime"];</code>
    * @return The updateTime.
    */
   com.google.protobuf.Timestamp getUpdateTime();
   /**
+   * <pre>
+   * When its state last changed.
+   * </pre>
+   *
    * <code>.google.protobuf.Timestamp update_time = 13 [json_name = "updateTime"];</code>
    */
   com.google.protobuf.TimestampOrBuilder getUpdateTimeOrBuilder();
 
   /**
+   * <pre>
+   * When it ended; unset while it runs.
+   * </pre>
+   *
    * <code>.google.protobuf.Timestamp end_time = 14 [json_name = "endTime"];</code>
    * @return Whether the endTime field is set.
    */
   boolean hasEndTime();
   /**
+   * <pre>
+   * When it ended; unset while it runs.
+   * </pre>
+   *
    * <code>.google.protobuf.Timestamp end_time = 14 [json_name = "endTime"];</code>
    * @return The endTime.
    */
   com.google.protobuf.Timestamp getEndTime();
   /**
+   * <pre>
+   * When it ended; unset while it runs.
+   * </pre>
+   *
    * <code>.google.protobuf.Timestamp end_time = 14 [json_name = "endTime"];</code>
    */
   com.google.protobuf.TimestampOrBuilder getEndTimeOrBuilder();

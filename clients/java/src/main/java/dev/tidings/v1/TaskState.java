@@ -16,6 +16,10 @@ package dev.tidings.v1;
 public enum TaskState
     implements com.google.protobuf.ProtocolMessageEnum {
   /**
+   * <pre>
+   * Unset.
+   * </pre>
+   *
    * <code>TASK_STATE_UNSPECIFIED = 0;</code>
    */
   TASK_STATE_UNSPECIFIED(0),
@@ -44,22 +48,42 @@ public enum TaskState
    */
   TASK_STATE_RUNNING_ASYNC(3),
   /**
+   * <pre>
+   * Its action succeeded.
+   * </pre>
+   *
    * <code>TASK_STATE_SUCCESS = 4;</code>
    */
   TASK_STATE_SUCCESS(4),
   /**
+   * <pre>
+   * It failed; error_message says why.
+   * </pre>
+   *
    * <code>TASK_STATE_ERROR = 5;</code>
    */
   TASK_STATE_ERROR(5),
   /**
+   * <pre>
+   * Skipped by SkipTask, with the result given.
+   * </pre>
+   *
    * <code>TASK_STATE_SKIPPED = 6;</code>
    */
   TASK_STATE_SKIPPED(6),
   /**
+   * <pre>
+   * Stopped because its execution ended without it.
+   * </pre>
+   *
    * <code>TASK_STATE_CANCELLED = 7;</code>
    */
   TASK_STATE_CANCELLED(7),
   /**
+   * <pre>
+   * Its rollback action ran.
+   * </pre>
+   *
    * <code>TASK_STATE_ROLLED_BACK = 8;</code>
    */
   TASK_STATE_ROLLED_BACK(8),
@@ -84,6 +108,10 @@ public enum TaskState
       "TaskState");
   }
   /**
+   * <pre>
+   * Unset.
+   * </pre>
+   *
    * <code>TASK_STATE_UNSPECIFIED = 0;</code>
    */
   public static final int TASK_STATE_UNSPECIFIED_VALUE = 0;
@@ -112,22 +140,42 @@ public enum TaskState
    */
   public static final int TASK_STATE_RUNNING_ASYNC_VALUE = 3;
   /**
+   * <pre>
+   * Its action succeeded.
+   * </pre>
+   *
    * <code>TASK_STATE_SUCCESS = 4;</code>
    */
   public static final int TASK_STATE_SUCCESS_VALUE = 4;
   /**
+   * <pre>
+   * It failed; error_message says why.
+   * </pre>
+   *
    * <code>TASK_STATE_ERROR = 5;</code>
    */
   public static final int TASK_STATE_ERROR_VALUE = 5;
   /**
+   * <pre>
+   * Skipped by SkipTask, with the result given.
+   * </pre>
+   *
    * <code>TASK_STATE_SKIPPED = 6;</code>
    */
   public static final int TASK_STATE_SKIPPED_VALUE = 6;
   /**
+   * <pre>
+   * Stopped because its execution ended without it.
+   * </pre>
+   *
    * <code>TASK_STATE_CANCELLED = 7;</code>
    */
   public static final int TASK_STATE_CANCELLED_VALUE = 7;
   /**
+   * <pre>
+   * Its rollback action ran.
+   * </pre>
+   *
    * <code>TASK_STATE_ROLLED_BACK = 8;</code>
    */
   public static final int TASK_STATE_ROLLED_BACK_VALUE = 8;

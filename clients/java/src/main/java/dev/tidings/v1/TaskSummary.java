@@ -250,6 +250,10 @@ private static final long serialVersionUID = 0L;
   public static final int CREATE_TIME_FIELD_NUMBER = 5;
   private com.google.protobuf.Timestamp createTime_;
   /**
+   * <pre>
+   * When the task was created.
+   * </pre>
+   *
    * <code>.google.protobuf.Timestamp create_time = 5 [json_name = "createTime"];</code>
    * @return Whether the createTime field is set.
    */
@@ -258,6 +262,10 @@ private static final long serialVersionUID = 0L;
     return ((bitField0_ & 0x00000001) != 0);
   }
   /**
+   * <pre>
+   * When the task was created.
+   * </pre>
+   *
    * <code>.google.protobuf.Timestamp create_time = 5 [json_name = "createTime"];</code>
    * @return The createTime.
    */
@@ -266,6 +274,10 @@ private static final long serialVersionUID = 0L;
     return createTime_ == null ? com.google.protobuf.Timestamp.getDefaultInstance() : createTime_;
   }
   /**
+   * <pre>
+   * When the task was created.
+   * </pre>
+   *
    * <code>.google.protobuf.Timestamp create_time = 5 [json_name = "createTime"];</code>
    */
   @java.lang.Override
@@ -276,6 +288,10 @@ private static final long serialVersionUID = 0L;
   public static final int END_TIME_FIELD_NUMBER = 6;
   private com.google.protobuf.Timestamp endTime_;
   /**
+   * <pre>
+   * When the task ended.
+   * </pre>
+   *
    * <code>.google.protobuf.Timestamp end_time = 6 [json_name = "endTime"];</code>
    * @return Whether the endTime field is set.
    */
@@ -284,6 +300,10 @@ private static final long serialVersionUID = 0L;
     return ((bitField0_ & 0x00000002) != 0);
   }
   /**
+   * <pre>
+   * When the task ended.
+   * </pre>
+   *
    * <code>.google.protobuf.Timestamp end_time = 6 [json_name = "endTime"];</code>
    * @return The endTime.
    */
@@ -292,6 +312,10 @@ private static final long serialVersionUID = 0L;
     return endTime_ == null ? com.google.protobuf.Timestamp.getDefaultInstance() : endTime_;
   }
   /**
+   * <pre>
+   * When the task ended.
+   * </pre>
+   *
    * <code>.google.protobuf.Timestamp end_time = 6 [json_name = "endTime"];</code>
    */
   @java.lang.Override
@@ -1268,6 +1292,10 @@ private static final long serialVersionUID = 0L;
     private com.google.protobuf.SingleFieldBuilder<
         com.google.protobuf.Timestamp, com.google.protobuf.Timestamp.Builder, com.google.protobuf.TimestampOrBuilder> createTimeBuilder_;
     /**
+     * <pre>
+     * When the task was created.
+     * </pre>
+     *
      * <code>.google.protobuf.Timestamp create_time = 5 [json_name = "createTime"];</code>
      * @return Whether the createTime field is set.
      */
@@ -1275,6 +1303,10 @@ private static final long serialVersionUID = 0L;
       return ((bitField0_ & 0x00000010) != 0);
     }
     /**
+     * <pre>
+     * When the task was created.
+     * </pre>
+     *
      * <code>.google.protobuf.Timestamp create_time = 5 [json_name = "createTime"];</code>
      * @return The createTime.
      */
@@ -1286,6 +1318,10 @@ private static final long serialVersionUID = 0L;
       }
     }
     /**
+     * <pre>
+     * When the task was created.
+     * </pre>
+     *
      * <code>.google.protobuf.Timestamp create_time = 5 [json_name = "createTime"];</code>
      */
     public Builder setCreateTime(com.google.protobuf.Timestamp value) {
@@ -1300,6 +1336,10 @@ private static final long serialVersionUID = 0L;
       return this;
     }
     /**
+     * <pre>
+     * When the task was created.
+     * </pre>
+     *
      * <code>.google.protobuf.Timestamp create_time = 5 [json_name = "createTime"];</code>
      */
     public Builder setCreateTime(
@@ -1314,6 +1354,10 @@ private static final long serialVersionUID = 0L;
       return this;
     }
     /**
+     * <pre>
+     * When the task was created.
+     * </pre>
+     *
      * <code>.google.protobuf.Timestamp create_time = 5 [json_name = "createTime"];</code>
      */
     public Builder mergeCreateTime(com.google.protobuf.Timestamp value) {
@@ -1335,6 +1379,10 @@ private static final long serialVersionUID = 0L;
       return this;
     }
     /**
+     * <pre>
+     * When the task was created.
+     * </pre>
+     *
      * <code>.google.protobuf.Timestamp create_time = 5 [json_name = "createTime"];</code>
      */
     public Builder clearCreateTime() {
@@ -1348,6 +1396,10 @@ private static final long serialVersionUID = 0L;
       return this;
     }
     /**
+     * <pre>
+     * When the task was created.
+     * </pre>
+     *
      * <code>.google.protobuf.Timestamp create_time = 5 [json_name = "createTime"];</code>
      */
     public com.google.protobuf.Timestamp.Builder getCreateTimeBuilder() {
@@ -1356,6 +1408,10 @@ private static final long serialVersionUID = 0L;
       return internalGetCreateTimeFieldBuilder().getBuilder();
     }
     /**
+     * <pre>
+     * When the task was created.
+     * </pre>
+     *
      * <code>.google.protobuf.Timestamp create_time = 5 [json_name = "createTime"];</code>
      */
     public com.google.protobuf.TimestampOrBuilder getCreateTimeOrBuilder() {
@@ -1367,6 +1423,10 @@ private static final long serialVersionUID = 0L;
       }
     }
     /**
+     * <pre>
+     * When the task was created.
+     * </pre>
+     *
      * <code>.google.protobuf.Timestamp create_time = 5 [json_name = "createTime"];</code>
      */
     private com.google.protobuf.SingleFieldBuilder<
@@ -1387,6 +1447,10 @@ private static final long serialVersionUID = 0L;
     private com.google.protobuf.SingleFieldBuilder<
         com.google.protobuf.Timestamp, com.google.protobuf.Timestamp.Builder, com.google.protobuf.TimestampOrBuilder> endTimeBuilder_;
     /**
+     * <pre>
+     * When the task ended.
+     * </pre>
+     *
      * <code>.google.protobuf.Timestamp end_time = 6 [json_name = "endTime"];</code>
      * @return Whether the endTime field is set.
      */
@@ -1394,6 +1458,10 @@ private static final long serialVersionUID = 0L;
       return ((bitField0_ & 0x00000020) != 0);
     }
     /**
+     * <pre>
+     * When the task ended.
+     * </pre>
+     *
      * <code>.google.protobuf.Timestamp end_time = 6 [json_name = "endTime"];</code>
      * @return The endTime.
      */
@@ -1405,6 +1473,10 @@ private static final long serialVersionUID = 0L;
       }
     }
     /**
+     * <pre>
+     * When the task ended.
+     * </pre>
+     *
      * <code>.google.protobuf.Timestamp end_time = 6 [json_name = "endTime"];</code>
      */
     public Builder setEndTime(com.google.protobuf.Timestamp value) {
@@ -1419,6 +1491,10 @@ private static final long serialVersionUID = 0L;
       return this;
     }
     /**
+     * <pre>
+     * When the task ended.
+     * </pre>
+     *
      * <code>.google.protobuf.Timestamp end_time = 6 [json_name = "endTime"];</code>
      */
     public Builder setEndTime(
@@ -1433,6 +1509,10 @@ private static final long serialVersionUID = 0L;
       return this;
     }
     /**
+     * <pre>
+     * When the task ended.
+     * </pre>
+     *
      * <code>.google.protobuf.Timestamp end_time = 6 [json_name = "endTime"];</code>
      */
     public Builder mergeEndTime(com.google.protobuf.Timestamp value) {
@@ -1454,6 +1534,10 @@ private static final long serialVersionUID = 0L;
       return this;
     }
     /**
+     * <pre>
+     * When the task ended.
+     * </pre>
+     *
      * <code>.google.protobuf.Timestamp end_time = 6 [json_name = "endTime"];</code>
      */
     public Builder clearEndTime() {
@@ -1467,6 +1551,10 @@ private static final long serialVersionUID = 0L;
       return this;
     }
     /**
+     * <pre>
+     * When the task ended.
+     * </pre>
+     *
      * <code>.google.protobuf.Timestamp end_time = 6 [json_name = "endTime"];</code>
      */
     public com.google.protobuf.Timestamp.Builder getEndTimeBuilder() {
@@ -1475,6 +1563,10 @@ private static final long serialVersionUID = 0L;
       return internalGetEndTimeFieldBuilder().getBuilder();
     }
     /**
+     * <pre>
+     * When the task ended.
+     * </pre>
+     *
      * <code>.google.protobuf.Timestamp end_time = 6 [json_name = "endTime"];</code>
      */
     public com.google.protobuf.TimestampOrBuilder getEndTimeOrBuilder() {
@@ -1486,6 +1578,10 @@ private static final long serialVersionUID = 0L;
       }
     }
     /**
+     * <pre>
+     * When the task ended.
+     * </pre>
+     *
      * <code>.google.protobuf.Timestamp end_time = 6 [json_name = "endTime"];</code>
      */
     private com.google.protobuf.SingleFieldBuilder<

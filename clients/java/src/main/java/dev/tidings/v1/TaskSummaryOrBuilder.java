@@ -91,31 +91,55 @@ public interface TaskSummaryOrBuilder extends
       getStateBytes();
 
   /**
+   * <pre>
+   * When the task was created.
+   * </pre>
+   *
    * <code>.google.protobuf.Timestamp create_time = 5 [json_name = "createTime"];</code>
    * @return Whether the createTime field is set.
    */
   boolean hasCreateTime();
   /**
+   * <pre>
+   * When the task was created.
+   * </pre>
+   *
    * <code>.google.protobuf.Timestamp create_time = 5 [json_name = "createTime"];</code>
    * @return The createTime.
    */
   com.google.protobuf.Timestamp getCreateTime();
   /**
+   * <pre>
+   * When the task was created.
+   * </pre>
+   *
    * <code>.google.protobuf.Timestamp create_time = 5 [json_name = "createTime"];</code>
    */
   com.google.protobuf.TimestampOrBuilder getCreateTimeOrBuilder();
 
   /**
+   * <pre>
+   * When the task ended.
+   * </pre>
+   *
    * <code>.google.protobuf.Timestamp end_time = 6 [json_name = "endTime"];</code>
    * @return Whether the endTime field is set.
    */
   boolean hasEndTime();
   /**
+   * <pre>
+   * When the task ended.
+   * </pre>
+   *
    * <code>.google.protobuf.Timestamp end_time = 6 [json_name = "endTime"];</code>
    * @return The endTime.
    */
   com.google.protobuf.Timestamp getEndTime();
   /**
+   * <pre>
+   * When the task ended.
+   * </pre>
+   *
    * <code>.google.protobuf.Timestamp end_time = 6 [json_name = "endTime"];</code>
    */
   com.google.protobuf.TimestampOrBuilder getEndTimeOrBuilder();

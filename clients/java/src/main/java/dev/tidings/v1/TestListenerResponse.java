@@ -6,6 +6,10 @@
 package dev.tidings.v1;
 
 /**
+ * <pre>
+ * TestListenerResponse is the response of TestListener.
+ * </pre>
+ *
  * Protobuf type {@code tidings.v1.TestListenerResponse}
  */
 @com.google.protobuf.Generated
@@ -52,6 +56,10 @@ private static final long serialVersionUID = 0L;
   public static final int ATTEMPT_FIELD_NUMBER = 1;
   private dev.tidings.v1.DeliveryAttempt attempt_;
   /**
+   * <pre>
+   * The ping's attempt: the receiver's answer or the error.
+   * </pre>
+   *
    * <code>.tidings.v1.DeliveryAttempt attempt = 1 [json_name = "attempt"];</code>
    * @return Whether the attempt field is set.
    */
@@ -60,6 +68,10 @@ private static final long serialVersionUID = 0L;
     return ((bitField0_ & 0x00000001) != 0);
   }
   /**
+   * <pre>
+   * The ping's attempt: the receiver's answer or the error.
+   * </pre>
+   *
    * <code>.tidings.v1.DeliveryAttempt attempt = 1 [json_name = "attempt"];</code>
    * @return The attempt.
    */
@@ -68,6 +80,10 @@ private static final long serialVersionUID = 0L;
     return attempt_ == null ? dev.tidings.v1.DeliveryAttempt.getDefaultInstance() : attempt_;
   }
   /**
+   * <pre>
+   * The ping's attempt: the receiver's answer or the error.
+   * </pre>
+   *
    * <code>.tidings.v1.DeliveryAttempt attempt = 1 [json_name = "attempt"];</code>
    */
   @java.lang.Override
@@ -242,6 +258,10 @@ private static final long serialVersionUID = 0L;
     return builder;
   }
   /**
+   * <pre>
+   * TestListenerResponse is the response of TestListener.
+   * </pre>
+   *
    * Protobuf type {@code tidings.v1.TestListenerResponse}
    */
   public static final class Builder extends
@@ -396,6 +416,10 @@ private static final long serialVersionUID = 0L;
     private com.google.protobuf.SingleFieldBuilder<
         dev.tidings.v1.DeliveryAttempt, dev.tidings.v1.DeliveryAttempt.Builder, dev.tidings.v1.DeliveryAttemptOrBuilder> attemptBuilder_;
     /**
+     * <pre>
+     * The ping's attempt: the receiver's answer or the error.
+     * </pre>
+     *
      * <code>.tidings.v1.DeliveryAttempt attempt = 1 [json_name = "attempt"];</code>
      * @return Whether the attempt field is set.
      */
@@ -403,6 +427,10 @@ private static final long serialVersionUID = 0L;
       return ((bitField0_ & 0x00000001) != 0);
     }
     /**
+     * <pre>
+     * The ping's attempt: the receiver's answer or the error.
+     * </pre>
+     *
      * <code>.tidings.v1.DeliveryAttempt attempt = 1 [json_name = "attempt"];</code>
      * @return The attempt.
      */
@@ -414,6 +442,10 @@ private static final long serialVersionUID = 0L;
       }
     }
     /**
+     * <pre>
+     * The ping's attempt: the receiver's answer or the error.
+     * </pre>
+     *
      * <code>.tidings.v1.DeliveryAttempt attempt = 1 [json_name = "attempt"];</code>
      */
     public Builder setAttempt(dev.tidings.v1.DeliveryAttempt value) {
@@ -428,6 +460,10 @@ private static final long serialVersionUID = 0L;
       return this;
     }
     /**
+     * <pre>
+     * The ping's attempt: the receiver's answer or the error.
+     * </pre>
+     *
      * <code>.tidings.v1.DeliveryAttempt attempt = 1 [json_name = "attempt"];</code>
      */
     public Builder setAttempt(
@@ -442,6 +478,10 @@ private static final long serialVersionUID = 0L;
       return this;
     }
     /**
+     * <pre>
+     * The ping's attempt: the receiver's answer or the error.
+     * </pre>
+     *
      * <code>.tidings.v1.DeliveryAttempt attempt = 1 [json_name = "attempt"];</code>
      */
     public Builder mergeAttempt(dev.tidings.v1.DeliveryAttempt value) {
@@ -463,6 +503,10 @@ private static final long serialVersionUID = 0L;
       return this;
     }
     /**
+     * <pre>
+     * The ping's attempt: the receiver's answer or the error.
+     * </pre>
+     *
      * <code>.tidings.v1.DeliveryAttempt attempt = 1 [json_name = "attempt"];</code>
      */
     public Builder clearAttempt() {
@@ -476,6 +520,10 @@ private static final long serialVersionUID = 0L;
       return this;
     }
     /**
+     * <pre>
+     * The ping's attempt: the receiver's answer or the error.
+     * </pre>
+     *
      * <code>.tidings.v1.DeliveryAttempt attempt = 1 [json_name = "attempt"];</code>
      */
     public dev.tidings.v1.DeliveryAttempt.Builder getAttemptBuilder() {
@@ -484,6 +532,10 @@ private static final long serialVersionUID = 0L;
       return internalGetAttemptFieldBuilder().getBuilder();
     }
     /**
+     * <pre>
+     * The ping's attempt: the receiver's answer or the error.
+     * </pre>
+     *
      * <code>.tidings.v1.DeliveryAttempt attempt = 1 [json_name = "attempt"];</code>
      */
     public dev.tidings.v1.DeliveryAttemptOrBuilder getAttemptOrBuilder() {
@@ -495,6 +547,10 @@ private static final long serialVersionUID = 0L;
       }
     }
     /**
+     * <pre>
+     * The ping's attempt: the receiver's answer or the error.
+     * </pre>
+     *
      * <code>.tidings.v1.DeliveryAttempt attempt = 1 [json_name = "attempt"];</code>
      */
     private com.google.protobuf.SingleFieldBuilder<

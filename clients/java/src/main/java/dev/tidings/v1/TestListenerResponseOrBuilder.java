@@ -11,16 +11,28 @@ public interface TestListenerResponseOrBuilder extends
     com.google.protobuf.MessageOrBuilder {
 
   /**
+   * <pre>
+   * The ping's attempt: the receiver's answer or the error.
+   * </pre>
+   *
    * <code>.tidings.v1.DeliveryAttempt attempt = 1 [json_name = "attempt"];</code>
    * @return Whether the attempt field is set.
    */
   boolean hasAttempt();
   /**
+   * <pre>
+   * The ping's attempt: the receiver's answer or the error.
+   * </pre>
+   *
    * <code>.tidings.v1.DeliveryAttempt attempt = 1 [json_name = "attempt"];</code>
    * @return The attempt.
    */
   dev.tidings.v1.DeliveryAttempt getAttempt();
   /**
+   * <pre>
+   * The ping's attempt: the receiver's answer or the error.
+   * </pre>
+   *
    * <code>.tidings.v1.DeliveryAttempt attempt = 1 [json_name = "attempt"];</code>
    */
   dev.tidings.v1.DeliveryAttemptOrBuilder getAttemptOrBuilder();

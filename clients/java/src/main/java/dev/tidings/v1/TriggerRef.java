@@ -105,6 +105,10 @@ private static final long serialVersionUID = 0L;
   @SuppressWarnings("serial")
   private volatile java.lang.Object taskId_ = "";
   /**
+   * <pre>
+   * The id of the task whose transition it was.
+   * </pre>
+   *
    * <code>string task_id = 2 [json_name = "taskId"];</code>
    * @return The taskId.
    */
@@ -122,6 +126,10 @@ private static final long serialVersionUID = 0L;
     }
   }
   /**
+   * <pre>
+   * The id of the task whose transition it was.
+   * </pre>
+   *
    * <code>string task_id = 2 [json_name = "taskId"];</code>
    * @return The bytes for taskId.
    */
@@ -558,6 +566,10 @@ private static final long serialVersionUID = 0L;
 
     private java.lang.Object taskId_ = "";
     /**
+     * <pre>
+     * The id of the task whose transition it was.
+     * </pre>
+     *
      * <code>string task_id = 2 [json_name = "taskId"];</code>
      * @return The taskId.
      */
@@ -574,6 +586,10 @@ private static final long serialVersionUID = 0L;
       }
     }
     /**
+     * <pre>
+     * The id of the task whose transition it was.
+     * </pre>
+     *
      * <code>string task_id = 2 [json_name = "taskId"];</code>
      * @return The bytes for taskId.
      */
@@ -591,6 +607,10 @@ private static final long serialVersionUID = 0L;
       }
     }
     /**
+     * <pre>
+     * The id of the task whose transition it was.
+     * </pre>
+     *
      * <code>string task_id = 2 [json_name = "taskId"];</code>
      * @param value The taskId to set.
      * @return This builder for chaining.
@@ -604,6 +624,10 @@ private static final long serialVersionUID = 0L;
       return this;
     }
     /**
+     * <pre>
+     * The id of the task whose transition it was.
+     * </pre>
+     *
      * <code>string task_id = 2 [json_name = "taskId"];</code>
      * @return This builder for chaining.
      */
@@ -614,6 +638,10 @@ private static final long serialVersionUID = 0L;
       return this;
     }
     /**
+     * <pre>
+     * The id of the task whose transition it was.
+     * </pre>
+     *
      * <code>string task_id = 2 [json_name = "taskId"];</code>
      * @param value The bytes for taskId to set.
      * @return This builder for chaining.

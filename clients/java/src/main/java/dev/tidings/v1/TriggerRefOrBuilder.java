@@ -31,11 +31,19 @@ public interface TriggerRefOrBuilder extends
       getEventBytes();
 
   /**
+   * <pre>
+   * The id of the task whose transition it was.
+   * </pre>
+   *
    * <code>string task_id = 2 [json_name = "taskId"];</code>
    * @return The taskId.
    */
   java.lang.String getTaskId();
   /**
+   * <pre>
+   * The id of the task whose transition it was.
+   * </pre>
+   *
    * <code>string task_id = 2 [json_name = "taskId"];</code>
    * @return The bytes for taskId.
    */

@@ -7,7 +7,7 @@ package dev.tidings.v1;
 
 /**
  * <pre>
- * UpdateEnvironmentRequest replaces an environment's description and
+ * UpdateEnvironmentRequest changes an environment's description and
  * variables.
  * </pre>
  *
@@ -56,10 +56,15 @@ private static final long serialVersionUID = 0L;
             dev.tidings.v1.UpdateEnvironmentRequest.class, dev.tidings.v1.UpdateEnvironmentRequest.Builder.class);
   }
 
+  private int bitField0_;
   public static final int NAME_FIELD_NUMBER = 1;
   @SuppressWarnings("serial")
   private volatile java.lang.Object name_ = "";
   /**
+   * <pre>
+   * The environment's name.
+   * </pre>
+   *
    * <code>string name = 1 [json_name = "name"];</code>
    * @return The name.
    */
@@ -77,6 +82,10 @@ private static final long serialVersionUID = 0L;
     }
   }
   /**
+   * <pre>
+   * The environment's name.
+   * </pre>
+   *
    * <code>string name = 1 [json_name = "name"];</code>
    * @return The bytes for name.
    */
@@ -99,6 +108,10 @@ private static final long serialVersionUID = 0L;
   @SuppressWarnings("serial")
   private volatile java.lang.Object description_ = "";
   /**
+   * <pre>
+   * The new description.
+   * </pre>
+   *
    * <code>string description = 2 [json_name = "description"];</code>
    * @return The description.
    */
@@ -116,6 +129,10 @@ private static final long serialVersionUID = 0L;
     }
   }
   /**
+   * <pre>
+   * The new description.
+   * </pre>
+   *
    * <code>string description = 2 [json_name = "description"];</code>
    * @return The bytes for description.
    */
@@ -181,6 +198,50 @@ private static final long serialVersionUID = 0L;
     }
   }
 
+  public static final int UPDATE_MASK_FIELD_NUMBER = 4;
+  private com.google.protobuf.FieldMask updateMask_;
+  /**
+   * <pre>
+   * Which of description and variables_json to change (AIP-134). Unset:
+   * those given (non-empty); `*`: both, an empty one cleared. An unknown
+   * path is INVALID_ARGUMENT naming it.
+   * </pre>
+   *
+   * <code>.google.protobuf.FieldMask update_mask = 4 [json_name = "updateMask"];</code>
+   * @return Whether the updateMask field is set.
+   */
+  @java.lang.Override
+  public boolean hasUpdateMask() {
+    return ((bitField0_ & 0x00000001) != 0);
+  }
+  /**
+   * <pre>
+   * Which of description and variables_json to change (AIP-134). Unset:
+   * those given (non-empty); `*`: both, an empty one cleared. An unknown
+   * path is INVALID_ARGUMENT naming it.
+   * </pre>
+   *
+   * <code>.google.protobuf.FieldMask update_mask = 4 [json_name = "updateMask"];</code>
+   * @return The updateMask.
+   */
+  @java.lang.Override
+  public com.google.protobuf.FieldMask getUpdateMask() {
+    return updateMask_ == null ? com.google.protobuf.FieldMask.getDefaultInstance() : updateMask_;
+  }
+  /**
+   * <pre>
+   * Which of description and variables_json to change (AIP-134). Unset:
+   * those given (non-empty); `*`: both, an empty one cleared. An unknown
+   * path is INVALID_ARGUMENT naming it.
+   * </pre>
+   *
+   * <code>.google.protobuf.FieldMask update_mask = 4 [json_name = "updateMask"];</code>
+   */
+  @java.lang.Override
+  public com.google.protobuf.FieldMaskOrBuilder getUpdateMaskOrBuilder() {
+    return updateMask_ == null ? com.google.protobuf.FieldMask.getDefaultInstance() : updateMask_;
+  }
+
   private byte memoizedIsInitialized = -1;
   @java.lang.Override
   public final boolean isInitialized() {
@@ -204,6 +265,9 @@ private static final long serialVersionUID = 0L;
     if (!com.google.protobuf.GeneratedMessage.isStringEmpty(variablesJson_)) {
       com.google.protobuf.GeneratedMessage.writeString(output, 3, variablesJson_);
     }
+    if (((bitField0_ & 0x00000001) != 0)) {
+      output.writeMessage(4, getUpdateMask());
+    }
     getUnknownFields().writeTo(output);
   }
   private int computeSerializedSize_0() {
@@ -216,6 +280,10 @@ private static final long serialVersionUID = 0L;
     }
     if (!com.google.protobuf.GeneratedMessage.isStringEmpty(variablesJson_)) {
       size += com.google.protobuf.GeneratedMessage.computeStringSize(3, variablesJson_);
+    }
+    if (((bitField0_ & 0x00000001) != 0)) {
+      size += com.google.protobuf.CodedOutputStream
+        .computeMessageSize(4, getUpdateMask());
     }
     return size;
   }
@@ -247,6 +315,11 @@ private static final long serialVersionUID = 0L;
         .equals(other.getDescription())) return false;
     if (!getVariablesJson()
         .equals(other.getVariablesJson())) return false;
+    if (hasUpdateMask() != other.hasUpdateMask()) return false;
+    if (hasUpdateMask()) {
+      if (!getUpdateMask()
+          .equals(other.getUpdateMask())) return false;
+    }
     if (!getUnknownFields().equals(other.getUnknownFields())) return false;
     return true;
   }
@@ -264,6 +337,10 @@ private static final long serialVersionUID = 0L;
     hash = (53 * hash) + getDescription().hashCode();
     hash = (37 * hash) + VARIABLES_JSON_FIELD_NUMBER;
     hash = (53 * hash) + getVariablesJson().hashCode();
+    if (hasUpdateMask()) {
+      hash = (37 * hash) + UPDATE_MASK_FIELD_NUMBER;
+      hash = (53 * hash) + getUpdateMask().hashCode();
+    }
     hash = (29 * hash) + getUnknownFields().hashCode();
     memoizedHashCode = hash;
     return hash;
@@ -363,7 +440,7 @@ private static final long serialVersionUID = 0L;
   }
   /**
    * <pre>
-   * UpdateEnvironmentRequest replaces an environment's description and
+   * UpdateEnvironmentRequest changes an environment's description and
    * variables.
    * </pre>
    *
@@ -388,13 +465,19 @@ private static final long serialVersionUID = 0L;
 
     // Construct using dev.tidings.v1.UpdateEnvironmentRequest.newBuilder()
     private Builder() {
-
+      maybeForceBuilderInitialization();
     }
 
     private Builder(
         com.google.protobuf.GeneratedMessage.BuilderParent parent) {
       super(parent);
-
+      maybeForceBuilderInitialization();
+    }
+    private void maybeForceBuilderInitialization() {
+      if (com.google.protobuf.GeneratedMessage
+              .alwaysUseFieldBuilders) {
+        internalGetUpdateMaskFieldBuilder();
+      }
     }
     @java.lang.Override
     public Builder clear() {
@@ -403,6 +486,11 @@ private static final long serialVersionUID = 0L;
       name_ = "";
       description_ = "";
       variablesJson_ = "";
+      updateMask_ = null;
+      if (updateMaskBuilder_ != null) {
+        updateMaskBuilder_.dispose();
+        updateMaskBuilder_ = null;
+      }
       return this;
     }
 
@@ -445,6 +533,14 @@ private static final long serialVersionUID = 0L;
       if (((from_bitField0_ & 0x00000004) != 0)) {
         result.variablesJson_ = variablesJson_;
       }
+      int to_bitField0_ = 0;
+      if (((from_bitField0_ & 0x00000008) != 0)) {
+        result.updateMask_ = updateMaskBuilder_ == null
+            ? updateMask_
+            : updateMaskBuilder_.build();
+        to_bitField0_ |= 0x00000001;
+      }
+      result.bitField0_ |= to_bitField0_;
     }
 
     @java.lang.Override
@@ -473,6 +569,9 @@ private static final long serialVersionUID = 0L;
         variablesJson_ = other.variablesJson_;
         bitField0_ |= 0x00000004;
         onChanged();
+      }
+      if (other.hasUpdateMask()) {
+        mergeUpdateMask(other.getUpdateMask());
       }
       this.mergeUnknownFields(other.getUnknownFields());
       onChanged();
@@ -513,6 +612,13 @@ private static final long serialVersionUID = 0L;
               bitField0_ |= 0x00000004;
               break;
             } // case 26
+            case 34: {
+              input.readMessage(
+                  internalGetUpdateMaskFieldBuilder().getBuilder(),
+                  extensionRegistry);
+              bitField0_ |= 0x00000008;
+              break;
+            } // case 34
             default: {
               if (!super.parseUnknownField(input, extensionRegistry, tag)) {
                 done = true; // was an endgroup tag
@@ -532,6 +638,10 @@ private static final long serialVersionUID = 0L;
 
     private java.lang.Object name_ = "";
     /**
+     * <pre>
+     * The environment's name.
+     * </pre>
+     *
      * <code>string name = 1 [json_name = "name"];</code>
      * @return The name.
      */
@@ -548,6 +658,10 @@ private static final long serialVersionUID = 0L;
       }
     }
     /**
+     * <pre>
+     * The environment's name.
+     * </pre>
+     *
      * <code>string name = 1 [json_name = "name"];</code>
      * @return The bytes for name.
      */
@@ -565,6 +679,10 @@ private static final long serialVersionUID = 0L;
       }
     }
     /**
+     * <pre>
+     * The environment's name.
+     * </pre>
+     *
      * <code>string name = 1 [json_name = "name"];</code>
      * @param value The name to set.
      * @return This builder for chaining.
@@ -578,6 +696,10 @@ private static final long serialVersionUID = 0L;
       return this;
     }
     /**
+     * <pre>
+     * The environment's name.
+     * </pre>
+     *
      * <code>string name = 1 [json_name = "name"];</code>
      * @return This builder for chaining.
      */
@@ -588,6 +710,10 @@ private static final long serialVersionUID = 0L;
       return this;
     }
     /**
+     * <pre>
+     * The environment's name.
+     * </pre>
+     *
      * <code>string name = 1 [json_name = "name"];</code>
      * @param value The bytes for name to set.
      * @return This builder for chaining.
@@ -604,6 +730,10 @@ private static final long serialVersionUID = 0L;
 
     private java.lang.Object description_ = "";
     /**
+     * <pre>
+     * The new description.
+     * </pre>
+     *
      * <code>string description = 2 [json_name = "description"];</code>
      * @return The description.
      */
@@ -620,6 +750,10 @@ private static final long serialVersionUID = 0L;
       }
     }
     /**
+     * <pre>
+     * The new description.
+     * </pre>
+     *
      * <code>string description = 2 [json_name = "description"];</code>
      * @return The bytes for description.
      */
@@ -637,6 +771,10 @@ private static final long serialVersionUID = 0L;
       }
     }
     /**
+     * <pre>
+     * The new description.
+     * </pre>
+     *
      * <code>string description = 2 [json_name = "description"];</code>
      * @param value The description to set.
      * @return This builder for chaining.
@@ -650,6 +788,10 @@ private static final long serialVersionUID = 0L;
       return this;
     }
     /**
+     * <pre>
+     * The new description.
+     * </pre>
+     *
      * <code>string description = 2 [json_name = "description"];</code>
      * @return This builder for chaining.
      */
@@ -660,6 +802,10 @@ private static final long serialVersionUID = 0L;
       return this;
     }
     /**
+     * <pre>
+     * The new description.
+     * </pre>
+     *
      * <code>string description = 2 [json_name = "description"];</code>
      * @param value The bytes for description to set.
      * @return This builder for chaining.
@@ -764,6 +910,179 @@ private static final long serialVersionUID = 0L;
       bitField0_ |= 0x00000004;
       onChanged();
       return this;
+    }
+
+    private com.google.protobuf.FieldMask updateMask_;
+    private com.google.protobuf.SingleFieldBuilder<
+        com.google.protobuf.FieldMask, com.google.protobuf.FieldMask.Builder, com.google.protobuf.FieldMaskOrBuilder> updateMaskBuilder_;
+    /**
+     * <pre>
+     * Which of description and variables_json to change (AIP-134). Unset:
+     * those given (non-empty); `*`: both, an empty one cleared. An unknown
+     * path is INVALID_ARGUMENT naming it.
+     * </pre>
+     *
+     * <code>.google.protobuf.FieldMask update_mask = 4 [json_name = "updateMask"];</code>
+     * @return Whether the updateMask field is set.
+     */
+    public boolean hasUpdateMask() {
+      return ((bitField0_ & 0x00000008) != 0);
+    }
+    /**
+     * <pre>
+     * Which of description and variables_json to change (AIP-134). Unset:
+     * those given (non-empty); `*`: both, an empty one cleared. An unknown
+     * path is INVALID_ARGUMENT naming it.
+     * </pre>
+     *
+     * <code>.google.protobuf.FieldMask update_mask = 4 [json_name = "updateMask"];</code>
+     * @return The updateMask.
+     */
+    public com.google.protobuf.FieldMask getUpdateMask() {
+      if (updateMaskBuilder_ == null) {
+        return updateMask_ == null ? com.google.protobuf.FieldMask.getDefaultInstance() : updateMask_;
+      } else {
+        return updateMaskBuilder_.getMessage();
+      }
+    }
+    /**
+     * <pre>
+     * Which of description and variables_json to change (AIP-134). Unset:
+     * those given (non-empty); `*`: both, an empty one cleared. An unknown
+     * path is INVALID_ARGUMENT naming it.
+     * </pre>
+     *
+     * <code>.google.protobuf.FieldMask update_mask = 4 [json_name = "updateMask"];</code>
+     */
+    public Builder setUpdateMask(com.google.protobuf.FieldMask value) {
+      if (updateMaskBuilder_ == null) {
+        java.util.Objects.requireNonNull(value);
+        updateMask_ = value;
+      } else {
+        updateMaskBuilder_.setMessage(value);
+      }
+      bitField0_ |= 0x00000008;
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * Which of description and variables_json to change (AIP-134). Unset:
+     * those given (non-empty); `*`: both, an empty one cleared. An unknown
+     * path is INVALID_ARGUMENT naming it.
+     * </pre>
+     *
+     * <code>.google.protobuf.FieldMask update_mask = 4 [json_name = "updateMask"];</code>
+     */
+    public Builder setUpdateMask(
+        com.google.protobuf.FieldMask.Builder builderForValue) {
+      if (updateMaskBuilder_ == null) {
+        updateMask_ = builderForValue.build();
+      } else {
+        updateMaskBuilder_.setMessage(builderForValue.build());
+      }
+      bitField0_ |= 0x00000008;
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * Which of description and variables_json to change (AIP-134). Unset:
+     * those given (non-empty); `*`: both, an empty one cleared. An unknown
+     * path is INVALID_ARGUMENT naming it.
+     * </pre>
+     *
+     * <code>.google.protobuf.FieldMask update_mask = 4 [json_name = "updateMask"];</code>
+     */
+    public Builder mergeUpdateMask(com.google.protobuf.FieldMask value) {
+      if (updateMaskBuilder_ == null) {
+        if (((bitField0_ & 0x00000008) != 0) &&
+          updateMask_ != null &&
+          updateMask_ != com.google.protobuf.FieldMask.getDefaultInstance()) {
+          getUpdateMaskBuilder().mergeFrom(value);
+        } else {
+          updateMask_ = value;
+        }
+      } else {
+        updateMaskBuilder_.mergeFrom(value);
+      }
+      if (updateMask_ != null) {
+        bitField0_ |= 0x00000008;
+        onChanged();
+      }
+      return this;
+    }
+    /**
+     * <pre>
+     * Which of description and variables_json to change (AIP-134). Unset:
+     * those given (non-empty); `*`: both, an empty one cleared. An unknown
+     * path is INVALID_ARGUMENT naming it.
+     * </pre>
+     *
+     * <code>.google.protobuf.FieldMask update_mask = 4 [json_name = "updateMask"];</code>
+     */
+    public Builder clearUpdateMask() {
+      bitField0_ = (bitField0_ & ~0x00000008);
+      updateMask_ = null;
+      if (updateMaskBuilder_ != null) {
+        updateMaskBuilder_.dispose();
+        updateMaskBuilder_ = null;
+      }
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * Which of description and variables_json to change (AIP-134). Unset:
+     * those given (non-empty); `*`: both, an empty one cleared. An unknown
+     * path is INVALID_ARGUMENT naming it.
+     * </pre>
+     *
+     * <code>.google.protobuf.FieldMask update_mask = 4 [json_name = "updateMask"];</code>
+     */
+    public com.google.protobuf.FieldMask.Builder getUpdateMaskBuilder() {
+      bitField0_ |= 0x00000008;
+      onChanged();
+      return internalGetUpdateMaskFieldBuilder().getBuilder();
+    }
+    /**
+     * <pre>
+     * Which of description and variables_json to change (AIP-134). Unset:
+     * those given (non-empty); `*`: both, an empty one cleared. An unknown
+     * path is INVALID_ARGUMENT naming it.
+     * </pre>
+     *
+     * <code>.google.protobuf.FieldMask update_mask = 4 [json_name = "updateMask"];</code>
+     */
+    public com.google.protobuf.FieldMaskOrBuilder getUpdateMaskOrBuilder() {
+      if (updateMaskBuilder_ != null) {
+        return updateMaskBuilder_.getMessageOrBuilder();
+      } else {
+        return updateMask_ == null ?
+            com.google.protobuf.FieldMask.getDefaultInstance() : updateMask_;
+      }
+    }
+    /**
+     * <pre>
+     * Which of description and variables_json to change (AIP-134). Unset:
+     * those given (non-empty); `*`: both, an empty one cleared. An unknown
+     * path is INVALID_ARGUMENT naming it.
+     * </pre>
+     *
+     * <code>.google.protobuf.FieldMask update_mask = 4 [json_name = "updateMask"];</code>
+     */
+    private com.google.protobuf.SingleFieldBuilder<
+        com.google.protobuf.FieldMask, com.google.protobuf.FieldMask.Builder, com.google.protobuf.FieldMaskOrBuilder> 
+        internalGetUpdateMaskFieldBuilder() {
+      if (updateMaskBuilder_ == null) {
+        updateMaskBuilder_ = new com.google.protobuf.SingleFieldBuilder<
+            com.google.protobuf.FieldMask, com.google.protobuf.FieldMask.Builder, com.google.protobuf.FieldMaskOrBuilder>(
+                getUpdateMask(),
+                getParentForChildren(),
+                isClean());
+        updateMask_ = null;
+      }
+      return updateMaskBuilder_;
     }
 
     // @@protoc_insertion_point(builder_scope:tidings.v1.UpdateEnvironmentRequest)

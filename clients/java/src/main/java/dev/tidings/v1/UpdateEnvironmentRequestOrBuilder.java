@@ -11,11 +11,19 @@ public interface UpdateEnvironmentRequestOrBuilder extends
     com.google.protobuf.MessageOrBuilder {
 
   /**
+   * <pre>
+   * The environment's name.
+   * </pre>
+   *
    * <code>string name = 1 [json_name = "name"];</code>
    * @return The name.
    */
   java.lang.String getName();
   /**
+   * <pre>
+   * The environment's name.
+   * </pre>
+   *
    * <code>string name = 1 [json_name = "name"];</code>
    * @return The bytes for name.
    */
@@ -23,11 +31,19 @@ public interface UpdateEnvironmentRequestOrBuilder extends
       getNameBytes();
 
   /**
+   * <pre>
+   * The new description.
+   * </pre>
+   *
    * <code>string description = 2 [json_name = "description"];</code>
    * @return The description.
    */
   java.lang.String getDescription();
   /**
+   * <pre>
+   * The new description.
+   * </pre>
+   *
    * <code>string description = 2 [json_name = "description"];</code>
    * @return The bytes for description.
    */
@@ -53,4 +69,37 @@ public interface UpdateEnvironmentRequestOrBuilder extends
    */
   com.google.protobuf.ByteString
       getVariablesJsonBytes();
+
+  /**
+   * <pre>
+   * Which of description and variables_json to change (AIP-134). Unset:
+   * those given (non-empty); `*`: both, an empty one cleared. An unknown
+   * path is INVALID_ARGUMENT naming it.
+   * </pre>
+   *
+   * <code>.google.protobuf.FieldMask update_mask = 4 [json_name = "updateMask"];</code>
+   * @return Whether the updateMask field is set.
+   */
+  boolean hasUpdateMask();
+  /**
+   * <pre>
+   * Which of description and variables_json to change (AIP-134). Unset:
+   * those given (non-empty); `*`: both, an empty one cleared. An unknown
+   * path is INVALID_ARGUMENT naming it.
+   * </pre>
+   *
+   * <code>.google.protobuf.FieldMask update_mask = 4 [json_name = "updateMask"];</code>
+   * @return The updateMask.
+   */
+  com.google.protobuf.FieldMask getUpdateMask();
+  /**
+   * <pre>
+   * Which of description and variables_json to change (AIP-134). Unset:
+   * those given (non-empty); `*`: both, an empty one cleared. An unknown
+   * path is INVALID_ARGUMENT naming it.
+   * </pre>
+   *
+   * <code>.google.protobuf.FieldMask update_mask = 4 [json_name = "updateMask"];</code>
+   */
+  com.google.protobuf.FieldMaskOrBuilder getUpdateMaskOrBuilder();
 }

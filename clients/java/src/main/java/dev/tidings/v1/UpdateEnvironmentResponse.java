@@ -6,6 +6,10 @@
 package dev.tidings.v1;
 
 /**
+ * <pre>
+ * UpdateEnvironmentResponse is the response of UpdateEnvironment.
+ * </pre>
+ *
  * Protobuf type {@code tidings.v1.UpdateEnvironmentResponse}
  */
 @com.google.protobuf.Generated
@@ -52,6 +56,10 @@ private static final long serialVersionUID = 0L;
   public static final int ENVIRONMENT_FIELD_NUMBER = 1;
   private dev.tidings.v1.Environment environment_;
   /**
+   * <pre>
+   * The environment as stored.
+   * </pre>
+   *
    * <code>.tidings.v1.Environment environment = 1 [json_name = "environment"];</code>
    * @return Whether the environment field is set.
    */
@@ -60,6 +68,10 @@ private static final long serialVersionUID = 0L;
     return ((bitField0_ & 0x00000001) != 0);
   }
   /**
+   * <pre>
+   * The environment as stored.
+   * </pre>
+   *
    * <code>.tidings.v1.Environment environment = 1 [json_name = "environment"];</code>
    * @return The environment.
    */
@@ -68,6 +80,10 @@ private static final long serialVersionUID = 0L;
     return environment_ == null ? dev.tidings.v1.Environment.getDefaultInstance() : environment_;
   }
   /**
+   * <pre>
+   * The environment as stored.
+   * </pre>
+   *
    * <code>.tidings.v1.Environment environment = 1 [json_name = "environment"];</code>
    */
   @java.lang.Override
@@ -242,6 +258,10 @@ private static final long serialVersionUID = 0L;
     return builder;
   }
   /**
+   * <pre>
+   * UpdateEnvironmentResponse is the response of UpdateEnvironment.
+   * </pre>
+   *
    * Protobuf type {@code tidings.v1.UpdateEnvironmentResponse}
    */
   public static final class Builder extends
@@ -396,6 +416,10 @@ private static final long serialVersionUID = 0L;
     private com.google.protobuf.SingleFieldBuilder<
         dev.tidings.v1.Environment, dev.tidings.v1.Environment.Builder, dev.tidings.v1.EnvironmentOrBuilder> environmentBuilder_;
     /**
+     * <pre>
+     * The environment as stored.
+     * </pre>
+     *
      * <code>.tidings.v1.Environment environment = 1 [json_name = "environment"];</code>
      * @return Whether the environment field is set.
      */
@@ -403,6 +427,10 @@ private static final long serialVersionUID = 0L;
       return ((bitField0_ & 0x00000001) != 0);
     }
     /**
+     * <pre>
+     * The environment as stored.
+     * </pre>
+     *
      * <code>.tidings.v1.Environment environment = 1 [json_name = "environment"];</code>
      * @return The environment.
      */
@@ -414,6 +442,10 @@ private static final long serialVersionUID = 0L;
       }
     }
     /**
+     * <pre>
+     * The environment as stored.
+     * </pre>
+     *
      * <code>.tidings.v1.Environment environment = 1 [json_name = "environment"];</code>
      */
     public Builder setEnvironment(dev.tidings.v1.Environment value) {
@@ -428,6 +460,10 @@ private static final long serialVersionUID = 0L;
       return this;
     }
     /**
+     * <pre>
+     * The environment as stored.
+     * </pre>
+     *
      * <code>.tidings.v1.Environment environment = 1 [json_name = "environment"];</code>
      */
     public Builder setEnvironment(
@@ -442,6 +478,10 @@ private static final long serialVersionUID = 0L;
       return this;
     }
     /**
+     * <pre>
+     * The environment as stored.
+     * </pre>
+     *
      * <code>.tidings.v1.Environment environment = 1 [json_name = "environment"];</code>
      */
     public Builder mergeEnvironment(dev.tidings.v1.Environment value) {
@@ -463,6 +503,10 @@ private static final long serialVersionUID = 0L;
       return this;
     }
     /**
+     * <pre>
+     * The environment as stored.
+     * </pre>
+     *
      * <code>.tidings.v1.Environment environment = 1 [json_name = "environment"];</code>
      */
     public Builder clearEnvironment() {
@@ -476,6 +520,10 @@ private static final long serialVersionUID = 0L;
       return this;
     }
     /**
+     * <pre>
+     * The environment as stored.
+     * </pre>
+     *
      * <code>.tidings.v1.Environment environment = 1 [json_name = "environment"];</code>
      */
     public dev.tidings.v1.Environment.Builder getEnvironmentBuilder() {
@@ -484,6 +532,10 @@ private static final long serialVersionUID = 0L;
       return internalGetEnvironmentFieldBuilder().getBuilder();
     }
     /**
+     * <pre>
+     * The environment as stored.
+     * </pre>
+     *
      * <code>.tidings.v1.Environment environment = 1 [json_name = "environment"];</code>
      */
     public dev.tidings.v1.EnvironmentOrBuilder getEnvironmentOrBuilder() {
@@ -495,6 +547,10 @@ private static final long serialVersionUID = 0L;
       }
     }
     /**
+     * <pre>
+     * The environment as stored.
+     * </pre>
+     *
      * <code>.tidings.v1.Environment environment = 1 [json_name = "environment"];</code>
      */
     private com.google.protobuf.SingleFieldBuilder<

@@ -6,6 +6,10 @@
 package dev.tidings.v1;
 
 /**
+ * <pre>
+ * UpdateListenerRequest is the request of UpdateListener.
+ * </pre>
+ *
  * Protobuf type {@code tidings.v1.UpdateListenerRequest}
  */
 @com.google.protobuf.Generated
@@ -53,7 +57,8 @@ private static final long serialVersionUID = 0L;
   private dev.tidings.v1.Listener listener_;
   /**
    * <pre>
-   * The listener as it should be (its id names it).
+   * The listener's id names it; the fields update_mask names are changed, an
+   * etag given is checked (stale: ABORTED).
    * </pre>
    *
    * <code>.tidings.v1.Listener listener = 1 [json_name = "listener"];</code>
@@ -65,7 +70,8 @@ private static final long serialVersionUID = 0L;
   }
   /**
    * <pre>
-   * The listener as it should be (its id names it).
+   * The listener's id names it; the fields update_mask names are changed, an
+   * etag given is checked (stale: ABORTED).
    * </pre>
    *
    * <code>.tidings.v1.Listener listener = 1 [json_name = "listener"];</code>
@@ -77,7 +83,8 @@ private static final long serialVersionUID = 0L;
   }
   /**
    * <pre>
-   * The listener as it should be (its id names it).
+   * The listener's id names it; the fields update_mask names are changed, an
+   * etag given is checked (stale: ABORTED).
    * </pre>
    *
    * <code>.tidings.v1.Listener listener = 1 [json_name = "listener"];</code>
@@ -85,6 +92,56 @@ private static final long serialVersionUID = 0L;
   @java.lang.Override
   public dev.tidings.v1.ListenerOrBuilder getListenerOrBuilder() {
     return listener_ == null ? dev.tidings.v1.Listener.getDefaultInstance() : listener_;
+  }
+
+  public static final int UPDATE_MASK_FIELD_NUMBER = 2;
+  private com.google.protobuf.FieldMask updateMask_;
+  /**
+   * <pre>
+   * Which fields of listener to change (AIP-134), paths such as `enabled`,
+   * `filter`, `webhook.url`; a message field named whole is replaced whole.
+   * Unset: the fields given (non-default); `*`: every field (a full
+   * replace). Output-only fields (id, scope, scope_id, times,
+   * disabled_reason, etag) are ignored; an unknown path is INVALID_ARGUMENT.
+   * </pre>
+   *
+   * <code>.google.protobuf.FieldMask update_mask = 2 [json_name = "updateMask"];</code>
+   * @return Whether the updateMask field is set.
+   */
+  @java.lang.Override
+  public boolean hasUpdateMask() {
+    return ((bitField0_ & 0x00000002) != 0);
+  }
+  /**
+   * <pre>
+   * Which fields of listener to change (AIP-134), paths such as `enabled`,
+   * `filter`, `webhook.url`; a message field named whole is replaced whole.
+   * Unset: the fields given (non-default); `*`: every field (a full
+   * replace). Output-only fields (id, scope, scope_id, times,
+   * disabled_reason, etag) are ignored; an unknown path is INVALID_ARGUMENT.
+   * </pre>
+   *
+   * <code>.google.protobuf.FieldMask update_mask = 2 [json_name = "updateMask"];</code>
+   * @return The updateMask.
+   */
+  @java.lang.Override
+  public com.google.protobuf.FieldMask getUpdateMask() {
+    return updateMask_ == null ? com.google.protobuf.FieldMask.getDefaultInstance() : updateMask_;
+  }
+  /**
+   * <pre>
+   * Which fields of listener to change (AIP-134), paths such as `enabled`,
+   * `filter`, `webhook.url`; a message field named whole is replaced whole.
+   * Unset: the fields given (non-default); `*`: every field (a full
+   * replace). Output-only fields (id, scope, scope_id, times,
+   * disabled_reason, etag) are ignored; an unknown path is INVALID_ARGUMENT.
+   * </pre>
+   *
+   * <code>.google.protobuf.FieldMask update_mask = 2 [json_name = "updateMask"];</code>
+   */
+  @java.lang.Override
+  public com.google.protobuf.FieldMaskOrBuilder getUpdateMaskOrBuilder() {
+    return updateMask_ == null ? com.google.protobuf.FieldMask.getDefaultInstance() : updateMask_;
   }
 
   private byte memoizedIsInitialized = -1;
@@ -104,6 +161,9 @@ private static final long serialVersionUID = 0L;
     if (((bitField0_ & 0x00000001) != 0)) {
       output.writeMessage(1, getListener());
     }
+    if (((bitField0_ & 0x00000002) != 0)) {
+      output.writeMessage(2, getUpdateMask());
+    }
     getUnknownFields().writeTo(output);
   }
   private int computeSerializedSize_0() {
@@ -111,6 +171,10 @@ private static final long serialVersionUID = 0L;
     if (((bitField0_ & 0x00000001) != 0)) {
       size += com.google.protobuf.CodedOutputStream
         .computeMessageSize(1, getListener());
+    }
+    if (((bitField0_ & 0x00000002) != 0)) {
+      size += com.google.protobuf.CodedOutputStream
+        .computeMessageSize(2, getUpdateMask());
     }
     return size;
   }
@@ -141,6 +205,11 @@ private static final long serialVersionUID = 0L;
       if (!getListener()
           .equals(other.getListener())) return false;
     }
+    if (hasUpdateMask() != other.hasUpdateMask()) return false;
+    if (hasUpdateMask()) {
+      if (!getUpdateMask()
+          .equals(other.getUpdateMask())) return false;
+    }
     if (!getUnknownFields().equals(other.getUnknownFields())) return false;
     return true;
   }
@@ -155,6 +224,10 @@ private static final long serialVersionUID = 0L;
     if (hasListener()) {
       hash = (37 * hash) + LISTENER_FIELD_NUMBER;
       hash = (53 * hash) + getListener().hashCode();
+    }
+    if (hasUpdateMask()) {
+      hash = (37 * hash) + UPDATE_MASK_FIELD_NUMBER;
+      hash = (53 * hash) + getUpdateMask().hashCode();
     }
     hash = (29 * hash) + getUnknownFields().hashCode();
     memoizedHashCode = hash;
@@ -254,6 +327,10 @@ private static final long serialVersionUID = 0L;
     return builder;
   }
   /**
+   * <pre>
+   * UpdateListenerRequest is the request of UpdateListener.
+   * </pre>
+   *
    * Protobuf type {@code tidings.v1.UpdateListenerRequest}
    */
   public static final class Builder extends
@@ -287,6 +364,7 @@ private static final long serialVersionUID = 0L;
       if (com.google.protobuf.GeneratedMessage
               .alwaysUseFieldBuilders) {
         internalGetListenerFieldBuilder();
+        internalGetUpdateMaskFieldBuilder();
       }
     }
     @java.lang.Override
@@ -297,6 +375,11 @@ private static final long serialVersionUID = 0L;
       if (listenerBuilder_ != null) {
         listenerBuilder_.dispose();
         listenerBuilder_ = null;
+      }
+      updateMask_ = null;
+      if (updateMaskBuilder_ != null) {
+        updateMaskBuilder_.dispose();
+        updateMaskBuilder_ = null;
       }
       return this;
     }
@@ -338,6 +421,12 @@ private static final long serialVersionUID = 0L;
             : listenerBuilder_.build();
         to_bitField0_ |= 0x00000001;
       }
+      if (((from_bitField0_ & 0x00000002) != 0)) {
+        result.updateMask_ = updateMaskBuilder_ == null
+            ? updateMask_
+            : updateMaskBuilder_.build();
+        to_bitField0_ |= 0x00000002;
+      }
       result.bitField0_ |= to_bitField0_;
     }
 
@@ -355,6 +444,9 @@ private static final long serialVersionUID = 0L;
       if (other == dev.tidings.v1.UpdateListenerRequest.getDefaultInstance()) return this;
       if (other.hasListener()) {
         mergeListener(other.getListener());
+      }
+      if (other.hasUpdateMask()) {
+        mergeUpdateMask(other.getUpdateMask());
       }
       this.mergeUnknownFields(other.getUnknownFields());
       onChanged();
@@ -387,6 +479,13 @@ private static final long serialVersionUID = 0L;
               bitField0_ |= 0x00000001;
               break;
             } // case 10
+            case 18: {
+              input.readMessage(
+                  internalGetUpdateMaskFieldBuilder().getBuilder(),
+                  extensionRegistry);
+              bitField0_ |= 0x00000002;
+              break;
+            } // case 18
             default: {
               if (!super.parseUnknownField(input, extensionRegistry, tag)) {
                 done = true; // was an endgroup tag
@@ -409,7 +508,8 @@ private static final long serialVersionUID = 0L;
         dev.tidings.v1.Listener, dev.tidings.v1.Listener.Builder, dev.tidings.v1.ListenerOrBuilder> listenerBuilder_;
     /**
      * <pre>
-     * The listener as it should be (its id names it).
+     * The listener's id names it; the fields update_mask names are changed, an
+     * etag given is checked (stale: ABORTED).
      * </pre>
      *
      * <code>.tidings.v1.Listener listener = 1 [json_name = "listener"];</code>
@@ -420,7 +520,8 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * The listener as it should be (its id names it).
+     * The listener's id names it; the fields update_mask names are changed, an
+     * etag given is checked (stale: ABORTED).
      * </pre>
      *
      * <code>.tidings.v1.Listener listener = 1 [json_name = "listener"];</code>
@@ -435,7 +536,8 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * The listener as it should be (its id names it).
+     * The listener's id names it; the fields update_mask names are changed, an
+     * etag given is checked (stale: ABORTED).
      * </pre>
      *
      * <code>.tidings.v1.Listener listener = 1 [json_name = "listener"];</code>
@@ -453,7 +555,8 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * The listener as it should be (its id names it).
+     * The listener's id names it; the fields update_mask names are changed, an
+     * etag given is checked (stale: ABORTED).
      * </pre>
      *
      * <code>.tidings.v1.Listener listener = 1 [json_name = "listener"];</code>
@@ -471,7 +574,8 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * The listener as it should be (its id names it).
+     * The listener's id names it; the fields update_mask names are changed, an
+     * etag given is checked (stale: ABORTED).
      * </pre>
      *
      * <code>.tidings.v1.Listener listener = 1 [json_name = "listener"];</code>
@@ -496,7 +600,8 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * The listener as it should be (its id names it).
+     * The listener's id names it; the fields update_mask names are changed, an
+     * etag given is checked (stale: ABORTED).
      * </pre>
      *
      * <code>.tidings.v1.Listener listener = 1 [json_name = "listener"];</code>
@@ -513,7 +618,8 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * The listener as it should be (its id names it).
+     * The listener's id names it; the fields update_mask names are changed, an
+     * etag given is checked (stale: ABORTED).
      * </pre>
      *
      * <code>.tidings.v1.Listener listener = 1 [json_name = "listener"];</code>
@@ -525,7 +631,8 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * The listener as it should be (its id names it).
+     * The listener's id names it; the fields update_mask names are changed, an
+     * etag given is checked (stale: ABORTED).
      * </pre>
      *
      * <code>.tidings.v1.Listener listener = 1 [json_name = "listener"];</code>
@@ -540,7 +647,8 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * The listener as it should be (its id names it).
+     * The listener's id names it; the fields update_mask names are changed, an
+     * etag given is checked (stale: ABORTED).
      * </pre>
      *
      * <code>.tidings.v1.Listener listener = 1 [json_name = "listener"];</code>
@@ -557,6 +665,197 @@ private static final long serialVersionUID = 0L;
         listener_ = null;
       }
       return listenerBuilder_;
+    }
+
+    private com.google.protobuf.FieldMask updateMask_;
+    private com.google.protobuf.SingleFieldBuilder<
+        com.google.protobuf.FieldMask, com.google.protobuf.FieldMask.Builder, com.google.protobuf.FieldMaskOrBuilder> updateMaskBuilder_;
+    /**
+     * <pre>
+     * Which fields of listener to change (AIP-134), paths such as `enabled`,
+     * `filter`, `webhook.url`; a message field named whole is replaced whole.
+     * Unset: the fields given (non-default); `*`: every field (a full
+     * replace). Output-only fields (id, scope, scope_id, times,
+     * disabled_reason, etag) are ignored; an unknown path is INVALID_ARGUMENT.
+     * </pre>
+     *
+     * <code>.google.protobuf.FieldMask update_mask = 2 [json_name = "updateMask"];</code>
+     * @return Whether the updateMask field is set.
+     */
+    public boolean hasUpdateMask() {
+      return ((bitField0_ & 0x00000002) != 0);
+    }
+    /**
+     * <pre>
+     * Which fields of listener to change (AIP-134), paths such as `enabled`,
+     * `filter`, `webhook.url`; a message field named whole is replaced whole.
+     * Unset: the fields given (non-default); `*`: every field (a full
+     * replace). Output-only fields (id, scope, scope_id, times,
+     * disabled_reason, etag) are ignored; an unknown path is INVALID_ARGUMENT.
+     * </pre>
+     *
+     * <code>.google.protobuf.FieldMask update_mask = 2 [json_name = "updateMask"];</code>
+     * @return The updateMask.
+     */
+    public com.google.protobuf.FieldMask getUpdateMask() {
+      if (updateMaskBuilder_ == null) {
+        return updateMask_ == null ? com.google.protobuf.FieldMask.getDefaultInstance() : updateMask_;
+      } else {
+        return updateMaskBuilder_.getMessage();
+      }
+    }
+    /**
+     * <pre>
+     * Which fields of listener to change (AIP-134), paths such as `enabled`,
+     * `filter`, `webhook.url`; a message field named whole is replaced whole.
+     * Unset: the fields given (non-default); `*`: every field (a full
+     * replace). Output-only fields (id, scope, scope_id, times,
+     * disabled_reason, etag) are ignored; an unknown path is INVALID_ARGUMENT.
+     * </pre>
+     *
+     * <code>.google.protobuf.FieldMask update_mask = 2 [json_name = "updateMask"];</code>
+     */
+    public Builder setUpdateMask(com.google.protobuf.FieldMask value) {
+      if (updateMaskBuilder_ == null) {
+        java.util.Objects.requireNonNull(value);
+        updateMask_ = value;
+      } else {
+        updateMaskBuilder_.setMessage(value);
+      }
+      bitField0_ |= 0x00000002;
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * Which fields of listener to change (AIP-134), paths such as `enabled`,
+     * `filter`, `webhook.url`; a message field named whole is replaced whole.
+     * Unset: the fields given (non-default); `*`: every field (a full
+     * replace). Output-only fields (id, scope, scope_id, times,
+     * disabled_reason, etag) are ignored; an unknown path is INVALID_ARGUMENT.
+     * </pre>
+     *
+     * <code>.google.protobuf.FieldMask update_mask = 2 [json_name = "updateMask"];</code>
+     */
+    public Builder setUpdateMask(
+        com.google.protobuf.FieldMask.Builder builderForValue) {
+      if (updateMaskBuilder_ == null) {
+        updateMask_ = builderForValue.build();
+      } else {
+        updateMaskBuilder_.setMessage(builderForValue.build());
+      }
+      bitField0_ |= 0x00000002;
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * Which fields of listener to change (AIP-134), paths such as `enabled`,
+     * `filter`, `webhook.url`; a message field named whole is replaced whole.
+     * Unset: the fields given (non-default); `*`: every field (a full
+     * replace). Output-only fields (id, scope, scope_id, times,
+     * disabled_reason, etag) are ignored; an unknown path is INVALID_ARGUMENT.
+     * </pre>
+     *
+     * <code>.google.protobuf.FieldMask update_mask = 2 [json_name = "updateMask"];</code>
+     */
+    public Builder mergeUpdateMask(com.google.protobuf.FieldMask value) {
+      if (updateMaskBuilder_ == null) {
+        if (((bitField0_ & 0x00000002) != 0) &&
+          updateMask_ != null &&
+          updateMask_ != com.google.protobuf.FieldMask.getDefaultInstance()) {
+          getUpdateMaskBuilder().mergeFrom(value);
+        } else {
+          updateMask_ = value;
+        }
+      } else {
+        updateMaskBuilder_.mergeFrom(value);
+      }
+      if (updateMask_ != null) {
+        bitField0_ |= 0x00000002;
+        onChanged();
+      }
+      return this;
+    }
+    /**
+     * <pre>
+     * Which fields of listener to change (AIP-134), paths such as `enabled`,
+     * `filter`, `webhook.url`; a message field named whole is replaced whole.
+     * Unset: the fields given (non-default); `*`: every field (a full
+     * replace). Output-only fields (id, scope, scope_id, times,
+     * disabled_reason, etag) are ignored; an unknown path is INVALID_ARGUMENT.
+     * </pre>
+     *
+     * <code>.google.protobuf.FieldMask update_mask = 2 [json_name = "updateMask"];</code>
+     */
+    public Builder clearUpdateMask() {
+      bitField0_ = (bitField0_ & ~0x00000002);
+      updateMask_ = null;
+      if (updateMaskBuilder_ != null) {
+        updateMaskBuilder_.dispose();
+        updateMaskBuilder_ = null;
+      }
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * Which fields of listener to change (AIP-134), paths such as `enabled`,
+     * `filter`, `webhook.url`; a message field named whole is replaced whole.
+     * Unset: the fields given (non-default); `*`: every field (a full
+     * replace). Output-only fields (id, scope, scope_id, times,
+     * disabled_reason, etag) are ignored; an unknown path is INVALID_ARGUMENT.
+     * </pre>
+     *
+     * <code>.google.protobuf.FieldMask update_mask = 2 [json_name = "updateMask"];</code>
+     */
+    public com.google.protobuf.FieldMask.Builder getUpdateMaskBuilder() {
+      bitField0_ |= 0x00000002;
+      onChanged();
+      return internalGetUpdateMaskFieldBuilder().getBuilder();
+    }
+    /**
+     * <pre>
+     * Which fields of listener to change (AIP-134), paths such as `enabled`,
+     * `filter`, `webhook.url`; a message field named whole is replaced whole.
+     * Unset: the fields given (non-default); `*`: every field (a full
+     * replace). Output-only fields (id, scope, scope_id, times,
+     * disabled_reason, etag) are ignored; an unknown path is INVALID_ARGUMENT.
+     * </pre>
+     *
+     * <code>.google.protobuf.FieldMask update_mask = 2 [json_name = "updateMask"];</code>
+     */
+    public com.google.protobuf.FieldMaskOrBuilder getUpdateMaskOrBuilder() {
+      if (updateMaskBuilder_ != null) {
+        return updateMaskBuilder_.getMessageOrBuilder();
+      } else {
+        return updateMask_ == null ?
+            com.google.protobuf.FieldMask.getDefaultInstance() : updateMask_;
+      }
+    }
+    /**
+     * <pre>
+     * Which fields of listener to change (AIP-134), paths such as `enabled`,
+     * `filter`, `webhook.url`; a message field named whole is replaced whole.
+     * Unset: the fields given (non-default); `*`: every field (a full
+     * replace). Output-only fields (id, scope, scope_id, times,
+     * disabled_reason, etag) are ignored; an unknown path is INVALID_ARGUMENT.
+     * </pre>
+     *
+     * <code>.google.protobuf.FieldMask update_mask = 2 [json_name = "updateMask"];</code>
+     */
+    private com.google.protobuf.SingleFieldBuilder<
+        com.google.protobuf.FieldMask, com.google.protobuf.FieldMask.Builder, com.google.protobuf.FieldMaskOrBuilder> 
+        internalGetUpdateMaskFieldBuilder() {
+      if (updateMaskBuilder_ == null) {
+        updateMaskBuilder_ = new com.google.protobuf.SingleFieldBuilder<
+            com.google.protobuf.FieldMask, com.google.protobuf.FieldMask.Builder, com.google.protobuf.FieldMaskOrBuilder>(
+                getUpdateMask(),
+                getParentForChildren(),
+                isClean());
+        updateMask_ = null;
+      }
+      return updateMaskBuilder_;
     }
 
     // @@protoc_insertion_point(builder_scope:tidings.v1.UpdateListenerRequest)

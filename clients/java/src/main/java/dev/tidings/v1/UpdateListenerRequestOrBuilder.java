@@ -12,7 +12,8 @@ public interface UpdateListenerRequestOrBuilder extends
 
   /**
    * <pre>
-   * The listener as it should be (its id names it).
+   * The listener's id names it; the fields update_mask names are changed, an
+   * etag given is checked (stale: ABORTED).
    * </pre>
    *
    * <code>.tidings.v1.Listener listener = 1 [json_name = "listener"];</code>
@@ -21,7 +22,8 @@ public interface UpdateListenerRequestOrBuilder extends
   boolean hasListener();
   /**
    * <pre>
-   * The listener as it should be (its id names it).
+   * The listener's id names it; the fields update_mask names are changed, an
+   * etag given is checked (stale: ABORTED).
    * </pre>
    *
    * <code>.tidings.v1.Listener listener = 1 [json_name = "listener"];</code>
@@ -30,10 +32,50 @@ public interface UpdateListenerRequestOrBuilder extends
   dev.tidings.v1.Listener getListener();
   /**
    * <pre>
-   * The listener as it should be (its id names it).
+   * The listener's id names it; the fields update_mask names are changed, an
+   * etag given is checked (stale: ABORTED).
    * </pre>
    *
    * <code>.tidings.v1.Listener listener = 1 [json_name = "listener"];</code>
    */
   dev.tidings.v1.ListenerOrBuilder getListenerOrBuilder();
+
+  /**
+   * <pre>
+   * Which fields of listener to change (AIP-134), paths such as `enabled`,
+   * `filter`, `webhook.url`; a message field named whole is replaced whole.
+   * Unset: the fields given (non-default); `*`: every field (a full
+   * replace). Output-only fields (id, scope, scope_id, times,
+   * disabled_reason, etag) are ignored; an unknown path is INVALID_ARGUMENT.
+   * </pre>
+   *
+   * <code>.google.protobuf.FieldMask update_mask = 2 [json_name = "updateMask"];</code>
+   * @return Whether the updateMask field is set.
+   */
+  boolean hasUpdateMask();
+  /**
+   * <pre>
+   * Which fields of listener to change (AIP-134), paths such as `enabled`,
+   * `filter`, `webhook.url`; a message field named whole is replaced whole.
+   * Unset: the fields given (non-default); `*`: every field (a full
+   * replace). Output-only fields (id, scope, scope_id, times,
+   * disabled_reason, etag) are ignored; an unknown path is INVALID_ARGUMENT.
+   * </pre>
+   *
+   * <code>.google.protobuf.FieldMask update_mask = 2 [json_name = "updateMask"];</code>
+   * @return The updateMask.
+   */
+  com.google.protobuf.FieldMask getUpdateMask();
+  /**
+   * <pre>
+   * Which fields of listener to change (AIP-134), paths such as `enabled`,
+   * `filter`, `webhook.url`; a message field named whole is replaced whole.
+   * Unset: the fields given (non-default); `*`: every field (a full
+   * replace). Output-only fields (id, scope, scope_id, times,
+   * disabled_reason, etag) are ignored; an unknown path is INVALID_ARGUMENT.
+   * </pre>
+   *
+   * <code>.google.protobuf.FieldMask update_mask = 2 [json_name = "updateMask"];</code>
+   */
+  com.google.protobuf.FieldMaskOrBuilder getUpdateMaskOrBuilder();
 }

@@ -11,16 +11,28 @@ public interface UpdateListenerResponseOrBuilder extends
     com.google.protobuf.MessageOrBuilder {
 
   /**
+   * <pre>
+   * The listener as stored (never with its secrets).
+   * </pre>
+   *
    * <code>.tidings.v1.Listener listener = 1 [json_name = "listener"];</code>
    * @return Whether the listener field is set.
    */
   boolean hasListener();
   /**
+   * <pre>
+   * The listener as stored (never with its secrets).
+   * </pre>
+   *
    * <code>.tidings.v1.Listener listener = 1 [json_name = "listener"];</code>
    * @return The listener.
    */
   dev.tidings.v1.Listener getListener();
   /**
+   * <pre>
+   * The listener as stored (never with its secrets).
+   * </pre>
+   *
    * <code>.tidings.v1.Listener listener = 1 [json_name = "listener"];</code>
    */
   dev.tidings.v1.ListenerOrBuilder getListenerOrBuilder();

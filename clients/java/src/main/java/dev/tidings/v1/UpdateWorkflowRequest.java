@@ -6,6 +6,10 @@
 package dev.tidings.v1;
 
 /**
+ * <pre>
+ * UpdateWorkflowRequest is the request of UpdateWorkflow.
+ * </pre>
+ *
  * Protobuf type {@code tidings.v1.UpdateWorkflowRequest}
  */
 @com.google.protobuf.Generated
@@ -32,6 +36,7 @@ private static final long serialVersionUID = 0L;
     definition_ = "";
     callbackUrl_ = "";
     modifyCallbackUrl_ = "";
+    etag_ = "";
   }
 
   public static final com.google.protobuf.Descriptors.Descriptor
@@ -52,6 +57,7 @@ private static final long serialVersionUID = 0L;
             dev.tidings.v1.UpdateWorkflowRequest.class, dev.tidings.v1.UpdateWorkflowRequest.Builder.class);
   }
 
+  private int bitField0_;
   public static final int WORKFLOW_FIELD_NUMBER = 1;
   @SuppressWarnings("serial")
   private volatile java.lang.Object workflow_ = "";
@@ -151,7 +157,7 @@ private static final long serialVersionUID = 0L;
   private volatile java.lang.Object callbackUrl_ = "";
   /**
    * <pre>
-   * Replaced as given (empty clears them).
+   * The new callback URL; empty clears it when the mask names it.
    * </pre>
    *
    * <code>string callback_url = 3 [json_name = "callbackUrl"];</code>
@@ -172,7 +178,7 @@ private static final long serialVersionUID = 0L;
   }
   /**
    * <pre>
-   * Replaced as given (empty clears them).
+   * The new callback URL; empty clears it when the mask names it.
    * </pre>
    *
    * <code>string callback_url = 3 [json_name = "callbackUrl"];</code>
@@ -197,6 +203,10 @@ private static final long serialVersionUID = 0L;
   @SuppressWarnings("serial")
   private volatile java.lang.Object modifyCallbackUrl_ = "";
   /**
+   * <pre>
+   * The new modify callback URL; empty clears it when the mask names it.
+   * </pre>
+   *
    * <code>string modify_callback_url = 4 [json_name = "modifyCallbackUrl"];</code>
    * @return The modifyCallbackUrl.
    */
@@ -214,6 +224,10 @@ private static final long serialVersionUID = 0L;
     }
   }
   /**
+   * <pre>
+   * The new modify callback URL; empty clears it when the mask names it.
+   * </pre>
+   *
    * <code>string modify_callback_url = 4 [json_name = "modifyCallbackUrl"];</code>
    * @return The bytes for modifyCallbackUrl.
    */
@@ -226,6 +240,99 @@ private static final long serialVersionUID = 0L;
           com.google.protobuf.ByteString.copyFromUtf8(
               (java.lang.String) ref);
       modifyCallbackUrl_ = b;
+      return b;
+    } else {
+      return (com.google.protobuf.ByteString) ref;
+    }
+  }
+
+  public static final int UPDATE_MASK_FIELD_NUMBER = 5;
+  private com.google.protobuf.FieldMask updateMask_;
+  /**
+   * <pre>
+   * Which of definition, callback_url and modify_callback_url to change
+   * (AIP-134). Unset: those given (non-empty); `*`: all three, an empty one
+   * cleared. An unknown path is INVALID_ARGUMENT naming it.
+   * </pre>
+   *
+   * <code>.google.protobuf.FieldMask update_mask = 5 [json_name = "updateMask"];</code>
+   * @return Whether the updateMask field is set.
+   */
+  @java.lang.Override
+  public boolean hasUpdateMask() {
+    return ((bitField0_ & 0x00000001) != 0);
+  }
+  /**
+   * <pre>
+   * Which of definition, callback_url and modify_callback_url to change
+   * (AIP-134). Unset: those given (non-empty); `*`: all three, an empty one
+   * cleared. An unknown path is INVALID_ARGUMENT naming it.
+   * </pre>
+   *
+   * <code>.google.protobuf.FieldMask update_mask = 5 [json_name = "updateMask"];</code>
+   * @return The updateMask.
+   */
+  @java.lang.Override
+  public com.google.protobuf.FieldMask getUpdateMask() {
+    return updateMask_ == null ? com.google.protobuf.FieldMask.getDefaultInstance() : updateMask_;
+  }
+  /**
+   * <pre>
+   * Which of definition, callback_url and modify_callback_url to change
+   * (AIP-134). Unset: those given (non-empty); `*`: all three, an empty one
+   * cleared. An unknown path is INVALID_ARGUMENT naming it.
+   * </pre>
+   *
+   * <code>.google.protobuf.FieldMask update_mask = 5 [json_name = "updateMask"];</code>
+   */
+  @java.lang.Override
+  public com.google.protobuf.FieldMaskOrBuilder getUpdateMaskOrBuilder() {
+    return updateMask_ == null ? com.google.protobuf.FieldMask.getDefaultInstance() : updateMask_;
+  }
+
+  public static final int ETAG_FIELD_NUMBER = 6;
+  @SuppressWarnings("serial")
+  private volatile java.lang.Object etag_ = "";
+  /**
+   * <pre>
+   * The workflow's etag as read: the update applies only if it is still the
+   * current one, else ABORTED (STALE_ETAG). Empty: no check.
+   * </pre>
+   *
+   * <code>string etag = 6 [json_name = "etag"];</code>
+   * @return The etag.
+   */
+  @java.lang.Override
+  public java.lang.String getEtag() {
+    java.lang.Object ref = etag_;
+    if (ref instanceof java.lang.String) {
+      return (java.lang.String) ref;
+    } else {
+      com.google.protobuf.ByteString bs = 
+          (com.google.protobuf.ByteString) ref;
+      java.lang.String s = bs.toStringUtf8();
+      etag_ = s;
+      return s;
+    }
+  }
+  /**
+   * <pre>
+   * The workflow's etag as read: the update applies only if it is still the
+   * current one, else ABORTED (STALE_ETAG). Empty: no check.
+   * </pre>
+   *
+   * <code>string etag = 6 [json_name = "etag"];</code>
+   * @return The bytes for etag.
+   */
+  @java.lang.Override
+  public com.google.protobuf.ByteString
+      getEtagBytes() {
+    java.lang.Object ref = etag_;
+    if (ref instanceof java.lang.String) {
+      com.google.protobuf.ByteString b = 
+          com.google.protobuf.ByteString.copyFromUtf8(
+              (java.lang.String) ref);
+      etag_ = b;
       return b;
     } else {
       return (com.google.protobuf.ByteString) ref;
@@ -258,6 +365,12 @@ private static final long serialVersionUID = 0L;
     if (!com.google.protobuf.GeneratedMessage.isStringEmpty(modifyCallbackUrl_)) {
       com.google.protobuf.GeneratedMessage.writeString(output, 4, modifyCallbackUrl_);
     }
+    if (((bitField0_ & 0x00000001) != 0)) {
+      output.writeMessage(5, getUpdateMask());
+    }
+    if (!com.google.protobuf.GeneratedMessage.isStringEmpty(etag_)) {
+      com.google.protobuf.GeneratedMessage.writeString(output, 6, etag_);
+    }
     getUnknownFields().writeTo(output);
   }
   private int computeSerializedSize_0() {
@@ -273,6 +386,13 @@ private static final long serialVersionUID = 0L;
     }
     if (!com.google.protobuf.GeneratedMessage.isStringEmpty(modifyCallbackUrl_)) {
       size += com.google.protobuf.GeneratedMessage.computeStringSize(4, modifyCallbackUrl_);
+    }
+    if (((bitField0_ & 0x00000001) != 0)) {
+      size += com.google.protobuf.CodedOutputStream
+        .computeMessageSize(5, getUpdateMask());
+    }
+    if (!com.google.protobuf.GeneratedMessage.isStringEmpty(etag_)) {
+      size += com.google.protobuf.GeneratedMessage.computeStringSize(6, etag_);
     }
     return size;
   }
@@ -306,6 +426,13 @@ private static final long serialVersionUID = 0L;
         .equals(other.getCallbackUrl())) return false;
     if (!getModifyCallbackUrl()
         .equals(other.getModifyCallbackUrl())) return false;
+    if (hasUpdateMask() != other.hasUpdateMask()) return false;
+    if (hasUpdateMask()) {
+      if (!getUpdateMask()
+          .equals(other.getUpdateMask())) return false;
+    }
+    if (!getEtag()
+        .equals(other.getEtag())) return false;
     if (!getUnknownFields().equals(other.getUnknownFields())) return false;
     return true;
   }
@@ -325,6 +452,12 @@ private static final long serialVersionUID = 0L;
     hash = (53 * hash) + getCallbackUrl().hashCode();
     hash = (37 * hash) + MODIFY_CALLBACK_URL_FIELD_NUMBER;
     hash = (53 * hash) + getModifyCallbackUrl().hashCode();
+    if (hasUpdateMask()) {
+      hash = (37 * hash) + UPDATE_MASK_FIELD_NUMBER;
+      hash = (53 * hash) + getUpdateMask().hashCode();
+    }
+    hash = (37 * hash) + ETAG_FIELD_NUMBER;
+    hash = (53 * hash) + getEtag().hashCode();
     hash = (29 * hash) + getUnknownFields().hashCode();
     memoizedHashCode = hash;
     return hash;
@@ -423,6 +556,10 @@ private static final long serialVersionUID = 0L;
     return builder;
   }
   /**
+   * <pre>
+   * UpdateWorkflowRequest is the request of UpdateWorkflow.
+   * </pre>
+   *
    * Protobuf type {@code tidings.v1.UpdateWorkflowRequest}
    */
   public static final class Builder extends
@@ -444,13 +581,19 @@ private static final long serialVersionUID = 0L;
 
     // Construct using dev.tidings.v1.UpdateWorkflowRequest.newBuilder()
     private Builder() {
-
+      maybeForceBuilderInitialization();
     }
 
     private Builder(
         com.google.protobuf.GeneratedMessage.BuilderParent parent) {
       super(parent);
-
+      maybeForceBuilderInitialization();
+    }
+    private void maybeForceBuilderInitialization() {
+      if (com.google.protobuf.GeneratedMessage
+              .alwaysUseFieldBuilders) {
+        internalGetUpdateMaskFieldBuilder();
+      }
     }
     @java.lang.Override
     public Builder clear() {
@@ -460,6 +603,12 @@ private static final long serialVersionUID = 0L;
       definition_ = "";
       callbackUrl_ = "";
       modifyCallbackUrl_ = "";
+      updateMask_ = null;
+      if (updateMaskBuilder_ != null) {
+        updateMaskBuilder_.dispose();
+        updateMaskBuilder_ = null;
+      }
+      etag_ = "";
       return this;
     }
 
@@ -505,6 +654,17 @@ private static final long serialVersionUID = 0L;
       if (((from_bitField0_ & 0x00000008) != 0)) {
         result.modifyCallbackUrl_ = modifyCallbackUrl_;
       }
+      int to_bitField0_ = 0;
+      if (((from_bitField0_ & 0x00000010) != 0)) {
+        result.updateMask_ = updateMaskBuilder_ == null
+            ? updateMask_
+            : updateMaskBuilder_.build();
+        to_bitField0_ |= 0x00000001;
+      }
+      if (((from_bitField0_ & 0x00000020) != 0)) {
+        result.etag_ = etag_;
+      }
+      result.bitField0_ |= to_bitField0_;
     }
 
     @java.lang.Override
@@ -537,6 +697,14 @@ private static final long serialVersionUID = 0L;
       if (!other.getModifyCallbackUrl().isEmpty()) {
         modifyCallbackUrl_ = other.modifyCallbackUrl_;
         bitField0_ |= 0x00000008;
+        onChanged();
+      }
+      if (other.hasUpdateMask()) {
+        mergeUpdateMask(other.getUpdateMask());
+      }
+      if (!other.getEtag().isEmpty()) {
+        etag_ = other.etag_;
+        bitField0_ |= 0x00000020;
         onChanged();
       }
       this.mergeUnknownFields(other.getUnknownFields());
@@ -583,6 +751,18 @@ private static final long serialVersionUID = 0L;
               bitField0_ |= 0x00000008;
               break;
             } // case 34
+            case 42: {
+              input.readMessage(
+                  internalGetUpdateMaskFieldBuilder().getBuilder(),
+                  extensionRegistry);
+              bitField0_ |= 0x00000010;
+              break;
+            } // case 42
+            case 50: {
+              etag_ = input.readStringRequireUtf8();
+              bitField0_ |= 0x00000020;
+              break;
+            } // case 50
             default: {
               if (!super.parseUnknownField(input, extensionRegistry, tag)) {
                 done = true; // was an endgroup tag
@@ -787,7 +967,7 @@ private static final long serialVersionUID = 0L;
     private java.lang.Object callbackUrl_ = "";
     /**
      * <pre>
-     * Replaced as given (empty clears them).
+     * The new callback URL; empty clears it when the mask names it.
      * </pre>
      *
      * <code>string callback_url = 3 [json_name = "callbackUrl"];</code>
@@ -807,7 +987,7 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * Replaced as given (empty clears them).
+     * The new callback URL; empty clears it when the mask names it.
      * </pre>
      *
      * <code>string callback_url = 3 [json_name = "callbackUrl"];</code>
@@ -828,7 +1008,7 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * Replaced as given (empty clears them).
+     * The new callback URL; empty clears it when the mask names it.
      * </pre>
      *
      * <code>string callback_url = 3 [json_name = "callbackUrl"];</code>
@@ -845,7 +1025,7 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * Replaced as given (empty clears them).
+     * The new callback URL; empty clears it when the mask names it.
      * </pre>
      *
      * <code>string callback_url = 3 [json_name = "callbackUrl"];</code>
@@ -859,7 +1039,7 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * Replaced as given (empty clears them).
+     * The new callback URL; empty clears it when the mask names it.
      * </pre>
      *
      * <code>string callback_url = 3 [json_name = "callbackUrl"];</code>
@@ -878,6 +1058,10 @@ private static final long serialVersionUID = 0L;
 
     private java.lang.Object modifyCallbackUrl_ = "";
     /**
+     * <pre>
+     * The new modify callback URL; empty clears it when the mask names it.
+     * </pre>
+     *
      * <code>string modify_callback_url = 4 [json_name = "modifyCallbackUrl"];</code>
      * @return The modifyCallbackUrl.
      */
@@ -894,6 +1078,10 @@ private static final long serialVersionUID = 0L;
       }
     }
     /**
+     * <pre>
+     * The new modify callback URL; empty clears it when the mask names it.
+     * </pre>
+     *
      * <code>string modify_callback_url = 4 [json_name = "modifyCallbackUrl"];</code>
      * @return The bytes for modifyCallbackUrl.
      */
@@ -911,6 +1099,10 @@ private static final long serialVersionUID = 0L;
       }
     }
     /**
+     * <pre>
+     * The new modify callback URL; empty clears it when the mask names it.
+     * </pre>
+     *
      * <code>string modify_callback_url = 4 [json_name = "modifyCallbackUrl"];</code>
      * @param value The modifyCallbackUrl to set.
      * @return This builder for chaining.
@@ -924,6 +1116,10 @@ private static final long serialVersionUID = 0L;
       return this;
     }
     /**
+     * <pre>
+     * The new modify callback URL; empty clears it when the mask names it.
+     * </pre>
+     *
      * <code>string modify_callback_url = 4 [json_name = "modifyCallbackUrl"];</code>
      * @return This builder for chaining.
      */
@@ -934,6 +1130,10 @@ private static final long serialVersionUID = 0L;
       return this;
     }
     /**
+     * <pre>
+     * The new modify callback URL; empty clears it when the mask names it.
+     * </pre>
+     *
      * <code>string modify_callback_url = 4 [json_name = "modifyCallbackUrl"];</code>
      * @param value The bytes for modifyCallbackUrl to set.
      * @return This builder for chaining.
@@ -944,6 +1144,276 @@ private static final long serialVersionUID = 0L;
       checkByteStringIsUtf8(value);
       modifyCallbackUrl_ = value;
       bitField0_ |= 0x00000008;
+      onChanged();
+      return this;
+    }
+
+    private com.google.protobuf.FieldMask updateMask_;
+    private com.google.protobuf.SingleFieldBuilder<
+        com.google.protobuf.FieldMask, com.google.protobuf.FieldMask.Builder, com.google.protobuf.FieldMaskOrBuilder> updateMaskBuilder_;
+    /**
+     * <pre>
+     * Which of definition, callback_url and modify_callback_url to change
+     * (AIP-134). Unset: those given (non-empty); `*`: all three, an empty one
+     * cleared. An unknown path is INVALID_ARGUMENT naming it.
+     * </pre>
+     *
+     * <code>.google.protobuf.FieldMask update_mask = 5 [json_name = "updateMask"];</code>
+     * @return Whether the updateMask field is set.
+     */
+    public boolean hasUpdateMask() {
+      return ((bitField0_ & 0x00000010) != 0);
+    }
+    /**
+     * <pre>
+     * Which of definition, callback_url and modify_callback_url to change
+     * (AIP-134). Unset: those given (non-empty); `*`: all three, an empty one
+     * cleared. An unknown path is INVALID_ARGUMENT naming it.
+     * </pre>
+     *
+     * <code>.google.protobuf.FieldMask update_mask = 5 [json_name = "updateMask"];</code>
+     * @return The updateMask.
+     */
+    public com.google.protobuf.FieldMask getUpdateMask() {
+      if (updateMaskBuilder_ == null) {
+        return updateMask_ == null ? com.google.protobuf.FieldMask.getDefaultInstance() : updateMask_;
+      } else {
+        return updateMaskBuilder_.getMessage();
+      }
+    }
+    /**
+     * <pre>
+     * Which of definition, callback_url and modify_callback_url to change
+     * (AIP-134). Unset: those given (non-empty); `*`: all three, an empty one
+     * cleared. An unknown path is INVALID_ARGUMENT naming it.
+     * </pre>
+     *
+     * <code>.google.protobuf.FieldMask update_mask = 5 [json_name = "updateMask"];</code>
+     */
+    public Builder setUpdateMask(com.google.protobuf.FieldMask value) {
+      if (updateMaskBuilder_ == null) {
+        java.util.Objects.requireNonNull(value);
+        updateMask_ = value;
+      } else {
+        updateMaskBuilder_.setMessage(value);
+      }
+      bitField0_ |= 0x00000010;
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * Which of definition, callback_url and modify_callback_url to change
+     * (AIP-134). Unset: those given (non-empty); `*`: all three, an empty one
+     * cleared. An unknown path is INVALID_ARGUMENT naming it.
+     * </pre>
+     *
+     * <code>.google.protobuf.FieldMask update_mask = 5 [json_name = "updateMask"];</code>
+     */
+    public Builder setUpdateMask(
+        com.google.protobuf.FieldMask.Builder builderForValue) {
+      if (updateMaskBuilder_ == null) {
+        updateMask_ = builderForValue.build();
+      } else {
+        updateMaskBuilder_.setMessage(builderForValue.build());
+      }
+      bitField0_ |= 0x00000010;
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * Which of definition, callback_url and modify_callback_url to change
+     * (AIP-134). Unset: those given (non-empty); `*`: all three, an empty one
+     * cleared. An unknown path is INVALID_ARGUMENT naming it.
+     * </pre>
+     *
+     * <code>.google.protobuf.FieldMask update_mask = 5 [json_name = "updateMask"];</code>
+     */
+    public Builder mergeUpdateMask(com.google.protobuf.FieldMask value) {
+      if (updateMaskBuilder_ == null) {
+        if (((bitField0_ & 0x00000010) != 0) &&
+          updateMask_ != null &&
+          updateMask_ != com.google.protobuf.FieldMask.getDefaultInstance()) {
+          getUpdateMaskBuilder().mergeFrom(value);
+        } else {
+          updateMask_ = value;
+        }
+      } else {
+        updateMaskBuilder_.mergeFrom(value);
+      }
+      if (updateMask_ != null) {
+        bitField0_ |= 0x00000010;
+        onChanged();
+      }
+      return this;
+    }
+    /**
+     * <pre>
+     * Which of definition, callback_url and modify_callback_url to change
+     * (AIP-134). Unset: those given (non-empty); `*`: all three, an empty one
+     * cleared. An unknown path is INVALID_ARGUMENT naming it.
+     * </pre>
+     *
+     * <code>.google.protobuf.FieldMask update_mask = 5 [json_name = "updateMask"];</code>
+     */
+    public Builder clearUpdateMask() {
+      bitField0_ = (bitField0_ & ~0x00000010);
+      updateMask_ = null;
+      if (updateMaskBuilder_ != null) {
+        updateMaskBuilder_.dispose();
+        updateMaskBuilder_ = null;
+      }
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * Which of definition, callback_url and modify_callback_url to change
+     * (AIP-134). Unset: those given (non-empty); `*`: all three, an empty one
+     * cleared. An unknown path is INVALID_ARGUMENT naming it.
+     * </pre>
+     *
+     * <code>.google.protobuf.FieldMask update_mask = 5 [json_name = "updateMask"];</code>
+     */
+    public com.google.protobuf.FieldMask.Builder getUpdateMaskBuilder() {
+      bitField0_ |= 0x00000010;
+      onChanged();
+      return internalGetUpdateMaskFieldBuilder().getBuilder();
+    }
+    /**
+     * <pre>
+     * Which of definition, callback_url and modify_callback_url to change
+     * (AIP-134). Unset: those given (non-empty); `*`: all three, an empty one
+     * cleared. An unknown path is INVALID_ARGUMENT naming it.
+     * </pre>
+     *
+     * <code>.google.protobuf.FieldMask update_mask = 5 [json_name = "updateMask"];</code>
+     */
+    public com.google.protobuf.FieldMaskOrBuilder getUpdateMaskOrBuilder() {
+      if (updateMaskBuilder_ != null) {
+        return updateMaskBuilder_.getMessageOrBuilder();
+      } else {
+        return updateMask_ == null ?
+            com.google.protobuf.FieldMask.getDefaultInstance() : updateMask_;
+      }
+    }
+    /**
+     * <pre>
+     * Which of definition, callback_url and modify_callback_url to change
+     * (AIP-134). Unset: those given (non-empty); `*`: all three, an empty one
+     * cleared. An unknown path is INVALID_ARGUMENT naming it.
+     * </pre>
+     *
+     * <code>.google.protobuf.FieldMask update_mask = 5 [json_name = "updateMask"];</code>
+     */
+    private com.google.protobuf.SingleFieldBuilder<
+        com.google.protobuf.FieldMask, com.google.protobuf.FieldMask.Builder, com.google.protobuf.FieldMaskOrBuilder> 
+        internalGetUpdateMaskFieldBuilder() {
+      if (updateMaskBuilder_ == null) {
+        updateMaskBuilder_ = new com.google.protobuf.SingleFieldBuilder<
+            com.google.protobuf.FieldMask, com.google.protobuf.FieldMask.Builder, com.google.protobuf.FieldMaskOrBuilder>(
+                getUpdateMask(),
+                getParentForChildren(),
+                isClean());
+        updateMask_ = null;
+      }
+      return updateMaskBuilder_;
+    }
+
+    private java.lang.Object etag_ = "";
+    /**
+     * <pre>
+     * The workflow's etag as read: the update applies only if it is still the
+     * current one, else ABORTED (STALE_ETAG). Empty: no check.
+     * </pre>
+     *
+     * <code>string etag = 6 [json_name = "etag"];</code>
+     * @return The etag.
+     */
+    public java.lang.String getEtag() {
+      java.lang.Object ref = etag_;
+      if (!(ref instanceof java.lang.String)) {
+        com.google.protobuf.ByteString bs =
+            (com.google.protobuf.ByteString) ref;
+        java.lang.String s = bs.toStringUtf8();
+        etag_ = s;
+        return s;
+      } else {
+        return (java.lang.String) ref;
+      }
+    }
+    /**
+     * <pre>
+     * The workflow's etag as read: the update applies only if it is still the
+     * current one, else ABORTED (STALE_ETAG). Empty: no check.
+     * </pre>
+     *
+     * <code>string etag = 6 [json_name = "etag"];</code>
+     * @return The bytes for etag.
+     */
+    public com.google.protobuf.ByteString
+        getEtagBytes() {
+      java.lang.Object ref = etag_;
+      if (ref instanceof String) {
+        com.google.protobuf.ByteString b = 
+            com.google.protobuf.ByteString.copyFromUtf8(
+                (java.lang.String) ref);
+        etag_ = b;
+        return b;
+      } else {
+        return (com.google.protobuf.ByteString) ref;
+      }
+    }
+    /**
+     * <pre>
+     * The workflow's etag as read: the update applies only if it is still the
+     * current one, else ABORTED (STALE_ETAG). Empty: no check.
+     * </pre>
+     *
+     * <code>string etag = 6 [json_name = "etag"];</code>
+     * @param value The etag to set.
+     * @return This builder for chaining.
+     */
+    public Builder setEtag(
+        java.lang.String value) {
+      java.util.Objects.requireNonNull(value);
+      etag_ = value;
+      bitField0_ |= 0x00000020;
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * The workflow's etag as read: the update applies only if it is still the
+     * current one, else ABORTED (STALE_ETAG). Empty: no check.
+     * </pre>
+     *
+     * <code>string etag = 6 [json_name = "etag"];</code>
+     * @return This builder for chaining.
+     */
+    public Builder clearEtag() {
+      etag_ = getDefaultInstance().getEtag();
+      bitField0_ = (bitField0_ & ~0x00000020);
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * The workflow's etag as read: the update applies only if it is still the
+     * current one, else ABORTED (STALE_ETAG). Empty: no check.
+     * </pre>
+     *
+     * <code>string etag = 6 [json_name = "etag"];</code>
+     * @param value The bytes for etag to set.
+     * @return This builder for chaining.
+     */
+    public Builder setEtagBytes(
+        com.google.protobuf.ByteString value) {
+      java.util.Objects.requireNonNull(value);
+      checkByteStringIsUtf8(value);
+      etag_ = value;
+      bitField0_ |= 0x00000020;
       onChanged();
       return this;
     }

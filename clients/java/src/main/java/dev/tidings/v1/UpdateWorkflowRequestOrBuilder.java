@@ -52,7 +52,7 @@ public interface UpdateWorkflowRequestOrBuilder extends
 
   /**
    * <pre>
-   * Replaced as given (empty clears them).
+   * The new callback URL; empty clears it when the mask names it.
    * </pre>
    *
    * <code>string callback_url = 3 [json_name = "callbackUrl"];</code>
@@ -61,7 +61,7 @@ public interface UpdateWorkflowRequestOrBuilder extends
   java.lang.String getCallbackUrl();
   /**
    * <pre>
-   * Replaced as given (empty clears them).
+   * The new callback URL; empty clears it when the mask names it.
    * </pre>
    *
    * <code>string callback_url = 3 [json_name = "callbackUrl"];</code>
@@ -71,14 +71,77 @@ public interface UpdateWorkflowRequestOrBuilder extends
       getCallbackUrlBytes();
 
   /**
+   * <pre>
+   * The new modify callback URL; empty clears it when the mask names it.
+   * </pre>
+   *
    * <code>string modify_callback_url = 4 [json_name = "modifyCallbackUrl"];</code>
    * @return The modifyCallbackUrl.
    */
   java.lang.String getModifyCallbackUrl();
   /**
+   * <pre>
+   * The new modify callback URL; empty clears it when the mask names it.
+   * </pre>
+   *
    * <code>string modify_callback_url = 4 [json_name = "modifyCallbackUrl"];</code>
    * @return The bytes for modifyCallbackUrl.
    */
   com.google.protobuf.ByteString
       getModifyCallbackUrlBytes();
+
+  /**
+   * <pre>
+   * Which of definition, callback_url and modify_callback_url to change
+   * (AIP-134). Unset: those given (non-empty); `*`: all three, an empty one
+   * cleared. An unknown path is INVALID_ARGUMENT naming it.
+   * </pre>
+   *
+   * <code>.google.protobuf.FieldMask update_mask = 5 [json_name = "updateMask"];</code>
+   * @return Whether the updateMask field is set.
+   */
+  boolean hasUpdateMask();
+  /**
+   * <pre>
+   * Which of definition, callback_url and modify_callback_url to change
+   * (AIP-134). Unset: those given (non-empty); `*`: all three, an empty one
+   * cleared. An unknown path is INVALID_ARGUMENT naming it.
+   * </pre>
+   *
+   * <code>.google.protobuf.FieldMask update_mask = 5 [json_name = "updateMask"];</code>
+   * @return The updateMask.
+   */
+  com.google.protobuf.FieldMask getUpdateMask();
+  /**
+   * <pre>
+   * Which of definition, callback_url and modify_callback_url to change
+   * (AIP-134). Unset: those given (non-empty); `*`: all three, an empty one
+   * cleared. An unknown path is INVALID_ARGUMENT naming it.
+   * </pre>
+   *
+   * <code>.google.protobuf.FieldMask update_mask = 5 [json_name = "updateMask"];</code>
+   */
+  com.google.protobuf.FieldMaskOrBuilder getUpdateMaskOrBuilder();
+
+  /**
+   * <pre>
+   * The workflow's etag as read: the update applies only if it is still the
+   * current one, else ABORTED (STALE_ETAG). Empty: no check.
+   * </pre>
+   *
+   * <code>string etag = 6 [json_name = "etag"];</code>
+   * @return The etag.
+   */
+  java.lang.String getEtag();
+  /**
+   * <pre>
+   * The workflow's etag as read: the update applies only if it is still the
+   * current one, else ABORTED (STALE_ETAG). Empty: no check.
+   * </pre>
+   *
+   * <code>string etag = 6 [json_name = "etag"];</code>
+   * @return The bytes for etag.
+   */
+  com.google.protobuf.ByteString
+      getEtagBytes();
 }

@@ -6,6 +6,10 @@
 package dev.tidings.v1;
 
 /**
+ * <pre>
+ * UpdateWorkflowResponse is the response of UpdateWorkflow.
+ * </pre>
+ *
  * Protobuf type {@code tidings.v1.UpdateWorkflowResponse}
  */
 @com.google.protobuf.Generated
@@ -53,6 +57,10 @@ private static final long serialVersionUID = 0L;
   public static final int WORKFLOW_FIELD_NUMBER = 1;
   private dev.tidings.v1.Workflow workflow_;
   /**
+   * <pre>
+   * The workflow as stored.
+   * </pre>
+   *
    * <code>.tidings.v1.Workflow workflow = 1 [json_name = "workflow"];</code>
    * @return Whether the workflow field is set.
    */
@@ -61,6 +69,10 @@ private static final long serialVersionUID = 0L;
     return ((bitField0_ & 0x00000001) != 0);
   }
   /**
+   * <pre>
+   * The workflow as stored.
+   * </pre>
+   *
    * <code>.tidings.v1.Workflow workflow = 1 [json_name = "workflow"];</code>
    * @return The workflow.
    */
@@ -69,6 +81,10 @@ private static final long serialVersionUID = 0L;
     return workflow_ == null ? dev.tidings.v1.Workflow.getDefaultInstance() : workflow_;
   }
   /**
+   * <pre>
+   * The workflow as stored.
+   * </pre>
+   *
    * <code>.tidings.v1.Workflow workflow = 1 [json_name = "workflow"];</code>
    */
   @java.lang.Override
@@ -332,6 +348,10 @@ private static final long serialVersionUID = 0L;
     return builder;
   }
   /**
+   * <pre>
+   * UpdateWorkflowResponse is the response of UpdateWorkflow.
+   * </pre>
+   *
    * Protobuf type {@code tidings.v1.UpdateWorkflowResponse}
    */
   public static final class Builder extends
@@ -546,6 +566,10 @@ private static final long serialVersionUID = 0L;
     private com.google.protobuf.SingleFieldBuilder<
         dev.tidings.v1.Workflow, dev.tidings.v1.Workflow.Builder, dev.tidings.v1.WorkflowOrBuilder> workflowBuilder_;
     /**
+     * <pre>
+     * The workflow as stored.
+     * </pre>
+     *
      * <code>.tidings.v1.Workflow workflow = 1 [json_name = "workflow"];</code>
      * @return Whether the workflow field is set.
      */
@@ -553,6 +577,10 @@ private static final long serialVersionUID = 0L;
       return ((bitField0_ & 0x00000001) != 0);
     }
     /**
+     * <pre>
+     * The workflow as stored.
+     * </pre>
+     *
      * <code>.tidings.v1.Workflow workflow = 1 [json_name = "workflow"];</code>
      * @return The workflow.
      */
@@ -564,6 +592,10 @@ private static final long serialVersionUID = 0L;
       }
     }
     /**
+     * <pre>
+     * The workflow as stored.
+     * </pre>
+     *
      * <code>.tidings.v1.Workflow workflow = 1 [json_name = "workflow"];</code>
      */
     public Builder setWorkflow(dev.tidings.v1.Workflow value) {
@@ -578,6 +610,10 @@ private static final long serialVersionUID = 0L;
       return this;
     }
     /**
+     * <pre>
+     * The workflow as stored.
+     * </pre>
+     *
      * <code>.tidings.v1.Workflow workflow = 1 [json_name = "workflow"];</code>
      */
     public Builder setWorkflow(
@@ -592,6 +628,10 @@ private static final long serialVersionUID = 0L;
       return this;
     }
     /**
+     * <pre>
+     * The workflow as stored.
+     * </pre>
+     *
      * <code>.tidings.v1.Workflow workflow = 1 [json_name = "workflow"];</code>
      */
     public Builder mergeWorkflow(dev.tidings.v1.Workflow value) {
@@ -613,6 +653,10 @@ private static final long serialVersionUID = 0L;
       return this;
     }
     /**
+     * <pre>
+     * The workflow as stored.
+     * </pre>
+     *
      * <code>.tidings.v1.Workflow workflow = 1 [json_name = "workflow"];</code>
      */
     public Builder clearWorkflow() {
@@ -626,6 +670,10 @@ private static final long serialVersionUID = 0L;
       return this;
     }
     /**
+     * <pre>
+     * The workflow as stored.
+     * </pre>
+     *
      * <code>.tidings.v1.Workflow workflow = 1 [json_name = "workflow"];</code>
      */
     public dev.tidings.v1.Workflow.Builder getWorkflowBuilder() {
@@ -634,6 +682,10 @@ private static final long serialVersionUID = 0L;
       return internalGetWorkflowFieldBuilder().getBuilder();
     }
     /**
+     * <pre>
+     * The workflow as stored.
+     * </pre>
+     *
      * <code>.tidings.v1.Workflow workflow = 1 [json_name = "workflow"];</code>
      */
     public dev.tidings.v1.WorkflowOrBuilder getWorkflowOrBuilder() {
@@ -645,6 +697,10 @@ private static final long serialVersionUID = 0L;
       }
     }
     /**
+     * <pre>
+     * The workflow as stored.
+     * </pre>
+     *
      * <code>.tidings.v1.Workflow workflow = 1 [json_name = "workflow"];</code>
      */
     private com.google.protobuf.SingleFieldBuilder<

@@ -6,6 +6,10 @@
 package dev.tidings.v1;
 
 /**
+ * <pre>
+ * WatchEventsRequest is the request of WatchEvents.
+ * </pre>
+ *
  * Protobuf type {@code tidings.v1.WatchEventsRequest}
  */
 @com.google.protobuf.Generated
@@ -54,6 +58,10 @@ private static final long serialVersionUID = 0L;
   public static final int FILTER_FIELD_NUMBER = 1;
   private dev.tidings.v1.ListenerFilter filter_;
   /**
+   * <pre>
+   * Which events to stream; empty lists mean all.
+   * </pre>
+   *
    * <code>.tidings.v1.ListenerFilter filter = 1 [json_name = "filter"];</code>
    * @return Whether the filter field is set.
    */
@@ -62,6 +70,10 @@ private static final long serialVersionUID = 0L;
     return ((bitField0_ & 0x00000001) != 0);
   }
   /**
+   * <pre>
+   * Which events to stream; empty lists mean all.
+   * </pre>
+   *
    * <code>.tidings.v1.ListenerFilter filter = 1 [json_name = "filter"];</code>
    * @return The filter.
    */
@@ -70,6 +82,10 @@ private static final long serialVersionUID = 0L;
     return filter_ == null ? dev.tidings.v1.ListenerFilter.getDefaultInstance() : filter_;
   }
   /**
+   * <pre>
+   * Which events to stream; empty lists mean all.
+   * </pre>
+   *
    * <code>.tidings.v1.ListenerFilter filter = 1 [json_name = "filter"];</code>
    */
   @java.lang.Override
@@ -417,6 +433,10 @@ private static final long serialVersionUID = 0L;
     return builder;
   }
   /**
+   * <pre>
+   * WatchEventsRequest is the request of WatchEvents.
+   * </pre>
+   *
    * Protobuf type {@code tidings.v1.WatchEventsRequest}
    */
   public static final class Builder extends
@@ -623,6 +643,10 @@ private static final long serialVersionUID = 0L;
     private com.google.protobuf.SingleFieldBuilder<
         dev.tidings.v1.ListenerFilter, dev.tidings.v1.ListenerFilter.Builder, dev.tidings.v1.ListenerFilterOrBuilder> filterBuilder_;
     /**
+     * <pre>
+     * Which events to stream; empty lists mean all.
+     * </pre>
+     *
      * <code>.tidings.v1.ListenerFilter filter = 1 [json_name = "filter"];</code>
      * @return Whether the filter field is set.
      */
@@ -630,6 +654,10 @@ private static final long serialVersionUID = 0L;
       return ((bitField0_ & 0x00000001) != 0);
     }
     /**
+     * <pre>
+     * Which events to stream; empty lists mean all.
+     * </pre>
+     *
      * <code>.tidings.v1.ListenerFilter filter = 1 [json_name = "filter"];</code>
      * @return The filter.
      */
@@ -641,6 +669,10 @@ private static final long serialVersionUID = 0L;
       }
     }
     /**
+     * <pre>
+     * Which events to stream; empty lists mean all.
+     * </pre>
+     *
      * <code>.tidings.v1.ListenerFilter filter = 1 [json_name = "filter"];</code>
      */
     public Builder setFilter(dev.tidings.v1.ListenerFilter value) {
@@ -655,6 +687,10 @@ private static final long serialVersionUID = 0L;
       return this;
     }
     /**
+     * <pre>
+     * Which events to stream; empty lists mean all.
+     * </pre>
+     *
      * <code>.tidings.v1.ListenerFilter filter = 1 [json_name = "filter"];</code>
      */
     public Builder setFilter(
@@ -669,6 +705,10 @@ private static final long serialVersionUID = 0L;
       return this;
     }
     /**
+     * <pre>
+     * Which events to stream; empty lists mean all.
+     * </pre>
+     *
      * <code>.tidings.v1.ListenerFilter filter = 1 [json_name = "filter"];</code>
      */
     public Builder mergeFilter(dev.tidings.v1.ListenerFilter value) {
@@ -690,6 +730,10 @@ private static final long serialVersionUID = 0L;
       return this;
     }
     /**
+     * <pre>
+     * Which events to stream; empty lists mean all.
+     * </pre>
+     *
      * <code>.tidings.v1.ListenerFilter filter = 1 [json_name = "filter"];</code>
      */
     public Builder clearFilter() {
@@ -703,6 +747,10 @@ private static final long serialVersionUID = 0L;
       return this;
     }
     /**
+     * <pre>
+     * Which events to stream; empty lists mean all.
+     * </pre>
+     *
      * <code>.tidings.v1.ListenerFilter filter = 1 [json_name = "filter"];</code>
      */
     public dev.tidings.v1.ListenerFilter.Builder getFilterBuilder() {
@@ -711,6 +759,10 @@ private static final long serialVersionUID = 0L;
       return internalGetFilterFieldBuilder().getBuilder();
     }
     /**
+     * <pre>
+     * Which events to stream; empty lists mean all.
+     * </pre>
+     *
      * <code>.tidings.v1.ListenerFilter filter = 1 [json_name = "filter"];</code>
      */
     public dev.tidings.v1.ListenerFilterOrBuilder getFilterOrBuilder() {
@@ -722,6 +774,10 @@ private static final long serialVersionUID = 0L;
       }
     }
     /**
+     * <pre>
+     * Which events to stream; empty lists mean all.
+     * </pre>
+     *
      * <code>.tidings.v1.ListenerFilter filter = 1 [json_name = "filter"];</code>
      */
     private com.google.protobuf.SingleFieldBuilder<

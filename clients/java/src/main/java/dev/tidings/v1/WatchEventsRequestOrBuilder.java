@@ -11,16 +11,28 @@ public interface WatchEventsRequestOrBuilder extends
     com.google.protobuf.MessageOrBuilder {
 
   /**
+   * <pre>
+   * Which events to stream; empty lists mean all.
+   * </pre>
+   *
    * <code>.tidings.v1.ListenerFilter filter = 1 [json_name = "filter"];</code>
    * @return Whether the filter field is set.
    */
   boolean hasFilter();
   /**
+   * <pre>
+   * Which events to stream; empty lists mean all.
+   * </pre>
+   *
    * <code>.tidings.v1.ListenerFilter filter = 1 [json_name = "filter"];</code>
    * @return The filter.
    */
   dev.tidings.v1.ListenerFilter getFilter();
   /**
+   * <pre>
+   * Which events to stream; empty lists mean all.
+   * </pre>
+   *
    * <code>.tidings.v1.ListenerFilter filter = 1 [json_name = "filter"];</code>
    */
   dev.tidings.v1.ListenerFilterOrBuilder getFilterOrBuilder();

@@ -6,6 +6,10 @@
 package dev.tidings.v1;
 
 /**
+ * <pre>
+ * WatchEventsResponse is the response of WatchEvents.
+ * </pre>
+ *
  * Protobuf type {@code tidings.v1.WatchEventsResponse}
  */
 @com.google.protobuf.Generated
@@ -54,6 +58,10 @@ private static final long serialVersionUID = 0L;
   @SuppressWarnings("serial")
   private java.util.List<dev.tidings.v1.Event> events_;
   /**
+   * <pre>
+   * Events in outbox order, as many as were ready.
+   * </pre>
+   *
    * <code>repeated .tidings.v1.Event events = 1 [json_name = "events"];</code>
    */
   @java.lang.Override
@@ -61,6 +69,10 @@ private static final long serialVersionUID = 0L;
     return events_;
   }
   /**
+   * <pre>
+   * Events in outbox order, as many as were ready.
+   * </pre>
+   *
    * <code>repeated .tidings.v1.Event events = 1 [json_name = "events"];</code>
    */
   @java.lang.Override
@@ -69,6 +81,10 @@ private static final long serialVersionUID = 0L;
     return events_;
   }
   /**
+   * <pre>
+   * Events in outbox order, as many as were ready.
+   * </pre>
+   *
    * <code>repeated .tidings.v1.Event events = 1 [json_name = "events"];</code>
    */
   @java.lang.Override
@@ -76,6 +92,10 @@ private static final long serialVersionUID = 0L;
     return events_.size();
   }
   /**
+   * <pre>
+   * Events in outbox order, as many as were ready.
+   * </pre>
+   *
    * <code>repeated .tidings.v1.Event events = 1 [json_name = "events"];</code>
    */
   @java.lang.Override
@@ -83,6 +103,10 @@ private static final long serialVersionUID = 0L;
     return events_.get(index);
   }
   /**
+   * <pre>
+   * Events in outbox order, as many as were ready.
+   * </pre>
+   *
    * <code>repeated .tidings.v1.Event events = 1 [json_name = "events"];</code>
    */
   @java.lang.Override
@@ -317,6 +341,10 @@ private static final long serialVersionUID = 0L;
     return builder;
   }
   /**
+   * <pre>
+   * WatchEventsResponse is the response of WatchEvents.
+   * </pre>
+   *
    * Protobuf type {@code tidings.v1.WatchEventsResponse}
    */
   public static final class Builder extends
@@ -524,6 +552,10 @@ private static final long serialVersionUID = 0L;
         dev.tidings.v1.Event, dev.tidings.v1.Event.Builder, dev.tidings.v1.EventOrBuilder> eventsBuilder_;
 
     /**
+     * <pre>
+     * Events in outbox order, as many as were ready.
+     * </pre>
+     *
      * <code>repeated .tidings.v1.Event events = 1 [json_name = "events"];</code>
      */
     public java.util.List<dev.tidings.v1.Event> getEventsList() {
@@ -534,6 +566,10 @@ private static final long serialVersionUID = 0L;
       }
     }
     /**
+     * <pre>
+     * Events in outbox order, as many as were ready.
+     * </pre>
+     *
      * <code>repeated .tidings.v1.Event events = 1 [json_name = "events"];</code>
      */
     public int getEventsCount() {
@@ -544,6 +580,10 @@ private static final long serialVersionUID = 0L;
       }
     }
     /**
+     * <pre>
+     * Events in outbox order, as many as were ready.
+     * </pre>
+     *
      * <code>repeated .tidings.v1.Event events = 1 [json_name = "events"];</code>
      */
     public dev.tidings.v1.Event getEvents(int index) {
@@ -554,6 +594,10 @@ private static final long serialVersionUID = 0L;
       }
     }
     /**
+     * <pre>
+     * Events in outbox order, as many as were ready.
+     * </pre>
+     *
      * <code>repeated .tidings.v1.Event events = 1 [json_name = "events"];</code>
      */
     public Builder setEvents(
@@ -569,6 +613,10 @@ private static final long serialVersionUID = 0L;
       return this;
     }
     /**
+     * <pre>
+     * Events in outbox order, as many as were ready.
+     * </pre>
+     *
      * <code>repeated .tidings.v1.Event events = 1 [json_name = "events"];</code>
      */
     public Builder setEvents(
@@ -583,6 +631,10 @@ private static final long serialVersionUID = 0L;
       return this;
     }
     /**
+     * <pre>
+     * Events in outbox order, as many as were ready.
+     * </pre>
+     *
      * <code>repeated .tidings.v1.Event events = 1 [json_name = "events"];</code>
      */
     public Builder addEvents(dev.tidings.v1.Event value) {
@@ -597,6 +649,10 @@ private static final long serialVersionUID = 0L;
       return this;
     }
     /**
+     * <pre>
+     * Events in outbox order, as many as were ready.
+     * </pre>
+     *
      * <code>repeated .tidings.v1.Event events = 1 [json_name = "events"];</code>
      */
     public Builder addEvents(
@@ -612,6 +668,10 @@ private static final long serialVersionUID = 0L;
       return this;
     }
     /**
+     * <pre>
+     * Events in outbox order, as many as were ready.
+     * </pre>
+     *
      * <code>repeated .tidings.v1.Event events = 1 [json_name = "events"];</code>
      */
     public Builder addEvents(
@@ -626,6 +686,10 @@ private static final long serialVersionUID = 0L;
       return this;
     }
     /**
+     * <pre>
+     * Events in outbox order, as many as were ready.
+     * </pre>
+     *
      * <code>repeated .tidings.v1.Event events = 1 [json_name = "events"];</code>
      */
     public Builder addEvents(
@@ -640,6 +704,10 @@ private static final long serialVersionUID = 0L;
       return this;
     }
     /**
+     * <pre>
+     * Events in outbox order, as many as were ready.
+     * </pre>
+     *
      * <code>repeated .tidings.v1.Event events = 1 [json_name = "events"];</code>
      */
     public Builder addAllEvents(
@@ -655,6 +723,10 @@ private static final long serialVersionUID = 0L;
       return this;
     }
     /**
+     * <pre>
+     * Events in outbox order, as many as were ready.
+     * </pre>
+     *
      * <code>repeated .tidings.v1.Event events = 1 [json_name = "events"];</code>
      */
     public Builder clearEvents() {
@@ -668,6 +740,10 @@ private static final long serialVersionUID = 0L;
       return this;
     }
     /**
+     * <pre>
+     * Events in outbox order, as many as were ready.
+     * </pre>
+     *
      * <code>repeated .tidings.v1.Event events = 1 [json_name = "events"];</code>
      */
     public Builder removeEvents(int index) {
@@ -681,6 +757,10 @@ private static final long serialVersionUID = 0L;
       return this;
     }
     /**
+     * <pre>
+     * Events in outbox order, as many as were ready.
+     * </pre>
+     *
      * <code>repeated .tidings.v1.Event events = 1 [json_name = "events"];</code>
      */
     public dev.tidings.v1.Event.Builder getEventsBuilder(
@@ -688,6 +768,10 @@ private static final long serialVersionUID = 0L;
       return internalGetEventsFieldBuilder().getBuilder(index);
     }
     /**
+     * <pre>
+     * Events in outbox order, as many as were ready.
+     * </pre>
+     *
      * <code>repeated .tidings.v1.Event events = 1 [json_name = "events"];</code>
      */
     public dev.tidings.v1.EventOrBuilder getEventsOrBuilder(
@@ -698,6 +782,10 @@ private static final long serialVersionUID = 0L;
       }
     }
     /**
+     * <pre>
+     * Events in outbox order, as many as were ready.
+     * </pre>
+     *
      * <code>repeated .tidings.v1.Event events = 1 [json_name = "events"];</code>
      */
     public java.util.List<? extends dev.tidings.v1.EventOrBuilder> 
@@ -709,6 +797,10 @@ private static final long serialVersionUID = 0L;
       }
     }
     /**
+     * <pre>
+     * Events in outbox order, as many as were ready.
+     * </pre>
+     *
      * <code>repeated .tidings.v1.Event events = 1 [json_name = "events"];</code>
      */
     public dev.tidings.v1.Event.Builder addEventsBuilder() {
@@ -716,6 +808,10 @@ private static final long serialVersionUID = 0L;
           dev.tidings.v1.Event.getDefaultInstance());
     }
     /**
+     * <pre>
+     * Events in outbox order, as many as were ready.
+     * </pre>
+     *
      * <code>repeated .tidings.v1.Event events = 1 [json_name = "events"];</code>
      */
     public dev.tidings.v1.Event.Builder addEventsBuilder(
@@ -724,6 +820,10 @@ private static final long serialVersionUID = 0L;
           index, dev.tidings.v1.Event.getDefaultInstance());
     }
     /**
+     * <pre>
+     * Events in outbox order, as many as were ready.
+     * </pre>
+     *
      * <code>repeated .tidings.v1.Event events = 1 [json_name = "events"];</code>
      */
     public java.util.List<dev.tidings.v1.Event.Builder> 

@@ -11,24 +11,44 @@ public interface WatchEventsResponseOrBuilder extends
     com.google.protobuf.MessageOrBuilder {
 
   /**
+   * <pre>
+   * Events in outbox order, as many as were ready.
+   * </pre>
+   *
    * <code>repeated .tidings.v1.Event events = 1 [json_name = "events"];</code>
    */
   java.util.List<dev.tidings.v1.Event> 
       getEventsList();
   /**
+   * <pre>
+   * Events in outbox order, as many as were ready.
+   * </pre>
+   *
    * <code>repeated .tidings.v1.Event events = 1 [json_name = "events"];</code>
    */
   dev.tidings.v1.Event getEvents(int index);
   /**
+   * <pre>
+   * Events in outbox order, as many as were ready.
+   * </pre>
+   *
    * <code>repeated .tidings.v1.Event events = 1 [json_name = "events"];</code>
    */
   int getEventsCount();
   /**
+   * <pre>
+   * Events in outbox order, as many as were ready.
+   * </pre>
+   *
    * <code>repeated .tidings.v1.Event events = 1 [json_name = "events"];</code>
    */
   java.util.List<? extends dev.tidings.v1.EventOrBuilder> 
       getEventsOrBuilderList();
   /**
+   * <pre>
+   * Events in outbox order, as many as were ready.
+   * </pre>
+   *
    * <code>repeated .tidings.v1.Event events = 1 [json_name = "events"];</code>
    */
   dev.tidings.v1.EventOrBuilder getEventsOrBuilder(

@@ -73,6 +73,11 @@ private static final long serialVersionUID = 0L;
   @SuppressWarnings("serial")
   private volatile java.lang.Object url_ = "";
   /**
+   * <pre>
+   * Where to send each event (private addresses only if the server allows
+   * them).
+   * </pre>
+   *
    * <code>string url = 1 [json_name = "url"];</code>
    * @return The url.
    */
@@ -90,6 +95,11 @@ private static final long serialVersionUID = 0L;
     }
   }
   /**
+   * <pre>
+   * Where to send each event (private addresses only if the server allows
+   * them).
+   * </pre>
+   *
    * <code>string url = 1 [json_name = "url"];</code>
    * @return The bytes for url.
    */
@@ -182,6 +192,10 @@ private static final long serialVersionUID = 0L;
     return internalGetHeaders().getMap().size();
   }
   /**
+   * <pre>
+   * Extra HTTP headers sent with every request.
+   * </pre>
+   *
    * <code>map&lt;string, string&gt; headers = 3 [json_name = "headers"];</code>
    */
   @java.lang.Override
@@ -199,6 +213,10 @@ private static final long serialVersionUID = 0L;
     return getHeadersMap();
   }
   /**
+   * <pre>
+   * Extra HTTP headers sent with every request.
+   * </pre>
+   *
    * <code>map&lt;string, string&gt; headers = 3 [json_name = "headers"];</code>
    */
   @java.lang.Override
@@ -206,6 +224,10 @@ private static final long serialVersionUID = 0L;
     return internalGetHeaders().getMap();
   }
   /**
+   * <pre>
+   * Extra HTTP headers sent with every request.
+   * </pre>
+   *
    * <code>map&lt;string, string&gt; headers = 3 [json_name = "headers"];</code>
    */
   @java.lang.Override
@@ -220,6 +242,10 @@ java.lang.String defaultValue) {
     return map.containsKey(key) ? map.get(key) : defaultValue;
   }
   /**
+   * <pre>
+   * Extra HTTP headers sent with every request.
+   * </pre>
+   *
    * <code>map&lt;string, string&gt; headers = 3 [json_name = "headers"];</code>
    */
   @java.lang.Override
@@ -275,6 +301,10 @@ java.lang.String defaultValue) {
   public static final int CLOUDEVENTS_MODE_FIELD_NUMBER = 5;
   private int cloudeventsMode_ = 0;
   /**
+   * <pre>
+   * How the cloudevents profiles are carried.
+   * </pre>
+   *
    * <code>.tidings.v1.CloudEventsMode cloudevents_mode = 5 [json_name = "cloudeventsMode"];</code>
    * @return The enum numeric value on the wire for cloudeventsMode.
    */
@@ -282,6 +312,10 @@ java.lang.String defaultValue) {
     return cloudeventsMode_;
   }
   /**
+   * <pre>
+   * How the cloudevents profiles are carried.
+   * </pre>
+   *
    * <code>.tidings.v1.CloudEventsMode cloudevents_mode = 5 [json_name = "cloudeventsMode"];</code>
    * @return The cloudeventsMode.
    */
@@ -745,6 +779,11 @@ java.lang.String defaultValue) {
 
     private java.lang.Object url_ = "";
     /**
+     * <pre>
+     * Where to send each event (private addresses only if the server allows
+     * them).
+     * </pre>
+     *
      * <code>string url = 1 [json_name = "url"];</code>
      * @return The url.
      */
@@ -761,6 +800,11 @@ java.lang.String defaultValue) {
       }
     }
     /**
+     * <pre>
+     * Where to send each event (private addresses only if the server allows
+     * them).
+     * </pre>
+     *
      * <code>string url = 1 [json_name = "url"];</code>
      * @return The bytes for url.
      */
@@ -778,6 +822,11 @@ java.lang.String defaultValue) {
       }
     }
     /**
+     * <pre>
+     * Where to send each event (private addresses only if the server allows
+     * them).
+     * </pre>
+     *
      * <code>string url = 1 [json_name = "url"];</code>
      * @param value The url to set.
      * @return This builder for chaining.
@@ -791,6 +840,11 @@ java.lang.String defaultValue) {
       return this;
     }
     /**
+     * <pre>
+     * Where to send each event (private addresses only if the server allows
+     * them).
+     * </pre>
+     *
      * <code>string url = 1 [json_name = "url"];</code>
      * @return This builder for chaining.
      */
@@ -801,6 +855,11 @@ java.lang.String defaultValue) {
       return this;
     }
     /**
+     * <pre>
+     * Where to send each event (private addresses only if the server allows
+     * them).
+     * </pre>
+     *
      * <code>string url = 1 [json_name = "url"];</code>
      * @param value The bytes for url to set.
      * @return This builder for chaining.
@@ -934,6 +993,10 @@ java.lang.String defaultValue) {
       return internalGetHeaders().getMap().size();
     }
     /**
+     * <pre>
+     * Extra HTTP headers sent with every request.
+     * </pre>
+     *
      * <code>map&lt;string, string&gt; headers = 3 [json_name = "headers"];</code>
      */
     @java.lang.Override
@@ -951,6 +1014,10 @@ java.lang.String defaultValue) {
       return getHeadersMap();
     }
     /**
+     * <pre>
+     * Extra HTTP headers sent with every request.
+     * </pre>
+     *
      * <code>map&lt;string, string&gt; headers = 3 [json_name = "headers"];</code>
      */
     @java.lang.Override
@@ -958,6 +1025,10 @@ java.lang.String defaultValue) {
       return internalGetHeaders().getMap();
     }
     /**
+     * <pre>
+     * Extra HTTP headers sent with every request.
+     * </pre>
+     *
      * <code>map&lt;string, string&gt; headers = 3 [json_name = "headers"];</code>
      */
     @java.lang.Override
@@ -972,6 +1043,10 @@ java.lang.String defaultValue) {
       return map.containsKey(key) ? map.get(key) : defaultValue;
     }
     /**
+     * <pre>
+     * Extra HTTP headers sent with every request.
+     * </pre>
+     *
      * <code>map&lt;string, string&gt; headers = 3 [json_name = "headers"];</code>
      */
     @java.lang.Override
@@ -992,6 +1067,10 @@ java.lang.String defaultValue) {
       return this;
     }
     /**
+     * <pre>
+     * Extra HTTP headers sent with every request.
+     * </pre>
+     *
      * <code>map&lt;string, string&gt; headers = 3 [json_name = "headers"];</code>
      */
     public Builder removeHeaders(
@@ -1011,6 +1090,10 @@ java.lang.String defaultValue) {
       return internalGetMutableHeaders().getMutableMap();
     }
     /**
+     * <pre>
+     * Extra HTTP headers sent with every request.
+     * </pre>
+     *
      * <code>map&lt;string, string&gt; headers = 3 [json_name = "headers"];</code>
      */
     public Builder putHeaders(
@@ -1024,6 +1107,10 @@ java.lang.String defaultValue) {
       return this;
     }
     /**
+     * <pre>
+     * Extra HTTP headers sent with every request.
+     * </pre>
+     *
      * <code>map&lt;string, string&gt; headers = 3 [json_name = "headers"];</code>
      */
     public Builder putAllHeaders(
@@ -1191,6 +1278,10 @@ java.lang.String defaultValue) {
 
     private int cloudeventsMode_ = 0;
     /**
+     * <pre>
+     * How the cloudevents profiles are carried.
+     * </pre>
+     *
      * <code>.tidings.v1.CloudEventsMode cloudevents_mode = 5 [json_name = "cloudeventsMode"];</code>
      * @return The enum numeric value on the wire for cloudeventsMode.
      */
@@ -1198,6 +1289,10 @@ java.lang.String defaultValue) {
       return cloudeventsMode_;
     }
     /**
+     * <pre>
+     * How the cloudevents profiles are carried.
+     * </pre>
+     *
      * <code>.tidings.v1.CloudEventsMode cloudevents_mode = 5 [json_name = "cloudeventsMode"];</code>
      * @param value The enum numeric value on the wire for cloudeventsMode to set.
      * @return This builder for chaining.
@@ -1209,6 +1304,10 @@ java.lang.String defaultValue) {
       return this;
     }
     /**
+     * <pre>
+     * How the cloudevents profiles are carried.
+     * </pre>
+     *
      * <code>.tidings.v1.CloudEventsMode cloudevents_mode = 5 [json_name = "cloudeventsMode"];</code>
      * @return The cloudeventsMode.
      */
@@ -1218,6 +1317,10 @@ java.lang.String defaultValue) {
       return result == null ? dev.tidings.v1.CloudEventsMode.UNRECOGNIZED : result;
     }
     /**
+     * <pre>
+     * How the cloudevents profiles are carried.
+     * </pre>
+     *
      * <code>.tidings.v1.CloudEventsMode cloudevents_mode = 5 [json_name = "cloudeventsMode"];</code>
      * @param value The cloudeventsMode to set.
      * @throws IllegalArgumentException if UNRECOGNIZED is provided.
@@ -1231,6 +1334,10 @@ java.lang.String defaultValue) {
       return this;
     }
     /**
+     * <pre>
+     * How the cloudevents profiles are carried.
+     * </pre>
+     *
      * <code>.tidings.v1.CloudEventsMode cloudevents_mode = 5 [json_name = "cloudeventsMode"];</code>
      * @return This builder for chaining.
      */

@@ -11,11 +11,21 @@ public interface WebhookTransportOrBuilder extends
     com.google.protobuf.MessageOrBuilder {
 
   /**
+   * <pre>
+   * Where to send each event (private addresses only if the server allows
+   * them).
+   * </pre>
+   *
    * <code>string url = 1 [json_name = "url"];</code>
    * @return The url.
    */
   java.lang.String getUrl();
   /**
+   * <pre>
+   * Where to send each event (private addresses only if the server allows
+   * them).
+   * </pre>
+   *
    * <code>string url = 1 [json_name = "url"];</code>
    * @return The bytes for url.
    */
@@ -43,10 +53,18 @@ public interface WebhookTransportOrBuilder extends
       getMethodBytes();
 
   /**
+   * <pre>
+   * Extra HTTP headers sent with every request.
+   * </pre>
+   *
    * <code>map&lt;string, string&gt; headers = 3 [json_name = "headers"];</code>
    */
   int getHeadersCount();
   /**
+   * <pre>
+   * Extra HTTP headers sent with every request.
+   * </pre>
+   *
    * <code>map&lt;string, string&gt; headers = 3 [json_name = "headers"];</code>
    */
   boolean containsHeaders(
@@ -58,11 +76,19 @@ public interface WebhookTransportOrBuilder extends
   java.util.Map<java.lang.String, java.lang.String>
   getHeaders();
   /**
+   * <pre>
+   * Extra HTTP headers sent with every request.
+   * </pre>
+   *
    * <code>map&lt;string, string&gt; headers = 3 [json_name = "headers"];</code>
    */
   java.util.Map<java.lang.String, java.lang.String>
   getHeadersMap();
   /**
+   * <pre>
+   * Extra HTTP headers sent with every request.
+   * </pre>
+   *
    * <code>map&lt;string, string&gt; headers = 3 [json_name = "headers"];</code>
    */
   /* nullable */
@@ -71,6 +97,10 @@ java.lang.String getHeadersOrDefault(
       /* nullable */
 java.lang.String defaultValue);
   /**
+   * <pre>
+   * Extra HTTP headers sent with every request.
+   * </pre>
+   *
    * <code>map&lt;string, string&gt; headers = 3 [json_name = "headers"];</code>
    */
   java.lang.String getHeadersOrThrow(
@@ -104,11 +134,19 @@ java.lang.String defaultValue);
   com.google.protobuf.DurationOrBuilder getTimeoutOrBuilder();
 
   /**
+   * <pre>
+   * How the cloudevents profiles are carried.
+   * </pre>
+   *
    * <code>.tidings.v1.CloudEventsMode cloudevents_mode = 5 [json_name = "cloudeventsMode"];</code>
    * @return The enum numeric value on the wire for cloudeventsMode.
    */
   int getCloudeventsModeValue();
   /**
+   * <pre>
+   * How the cloudevents profiles are carried.
+   * </pre>
+   *
    * <code>.tidings.v1.CloudEventsMode cloudevents_mode = 5 [json_name = "cloudeventsMode"];</code>
    * @return The cloudeventsMode.
    */

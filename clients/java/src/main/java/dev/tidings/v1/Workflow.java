@@ -40,6 +40,7 @@ private static final long serialVersionUID = 0L;
         com.google.protobuf.LazyStringArrayList.emptyList();
     callbackUrl_ = "";
     modifyCallbackUrl_ = "";
+    etag_ = "";
   }
 
   public static final com.google.protobuf.Descriptors.Descriptor
@@ -206,6 +207,10 @@ private static final long serialVersionUID = 0L;
   @SuppressWarnings("serial")
   private volatile java.lang.Object description_ = "";
   /**
+   * <pre>
+   * The definition's description.
+   * </pre>
+   *
    * <code>string description = 4 [json_name = "description"];</code>
    * @return The description.
    */
@@ -223,6 +228,10 @@ private static final long serialVersionUID = 0L;
     }
   }
   /**
+   * <pre>
+   * The definition's description.
+   * </pre>
+   *
    * <code>string description = 4 [json_name = "description"];</code>
    * @return The bytes for description.
    */
@@ -393,6 +402,10 @@ private static final long serialVersionUID = 0L;
   public static final int CREATE_TIME_FIELD_NUMBER = 8;
   private com.google.protobuf.Timestamp createTime_;
   /**
+   * <pre>
+   * When it was created.
+   * </pre>
+   *
    * <code>.google.protobuf.Timestamp create_time = 8 [json_name = "createTime"];</code>
    * @return Whether the createTime field is set.
    */
@@ -401,6 +414,10 @@ private static final long serialVersionUID = 0L;
     return ((bitField0_ & 0x00000001) != 0);
   }
   /**
+   * <pre>
+   * When it was created.
+   * </pre>
+   *
    * <code>.google.protobuf.Timestamp create_time = 8 [json_name = "createTime"];</code>
    * @return The createTime.
    */
@@ -409,6 +426,10 @@ private static final long serialVersionUID = 0L;
     return createTime_ == null ? com.google.protobuf.Timestamp.getDefaultInstance() : createTime_;
   }
   /**
+   * <pre>
+   * When it was created.
+   * </pre>
+   *
    * <code>.google.protobuf.Timestamp create_time = 8 [json_name = "createTime"];</code>
    */
   @java.lang.Override
@@ -419,6 +440,10 @@ private static final long serialVersionUID = 0L;
   public static final int UPDATE_TIME_FIELD_NUMBER = 9;
   private com.google.protobuf.Timestamp updateTime_;
   /**
+   * <pre>
+   * When it last changed (an update).
+   * </pre>
+   *
    * <code>.google.protobuf.Timestamp update_time = 9 [json_name = "updateTime"];</code>
    * @return Whether the updateTime field is set.
    */
@@ -427,6 +452,10 @@ private static final long serialVersionUID = 0L;
     return ((bitField0_ & 0x00000002) != 0);
   }
   /**
+   * <pre>
+   * When it last changed (an update).
+   * </pre>
+   *
    * <code>.google.protobuf.Timestamp update_time = 9 [json_name = "updateTime"];</code>
    * @return The updateTime.
    */
@@ -435,11 +464,66 @@ private static final long serialVersionUID = 0L;
     return updateTime_ == null ? com.google.protobuf.Timestamp.getDefaultInstance() : updateTime_;
   }
   /**
+   * <pre>
+   * When it last changed (an update).
+   * </pre>
+   *
    * <code>.google.protobuf.Timestamp update_time = 9 [json_name = "updateTime"];</code>
    */
   @java.lang.Override
   public com.google.protobuf.TimestampOrBuilder getUpdateTimeOrBuilder() {
     return updateTime_ == null ? com.google.protobuf.Timestamp.getDefaultInstance() : updateTime_;
+  }
+
+  public static final int ETAG_FIELD_NUMBER = 10;
+  @SuppressWarnings("serial")
+  private volatile java.lang.Object etag_ = "";
+  /**
+   * <pre>
+   * Changes on every update (AIP-154): give it to UpdateWorkflow or
+   * DeleteWorkflow to act only on the workflow as it was read (a stale one is
+   * ABORTED with reason STALE_ETAG). Opaque; strong.
+   * </pre>
+   *
+   * <code>string etag = 10 [json_name = "etag"];</code>
+   * @return The etag.
+   */
+  @java.lang.Override
+  public java.lang.String getEtag() {
+    java.lang.Object ref = etag_;
+    if (ref instanceof java.lang.String) {
+      return (java.lang.String) ref;
+    } else {
+      com.google.protobuf.ByteString bs = 
+          (com.google.protobuf.ByteString) ref;
+      java.lang.String s = bs.toStringUtf8();
+      etag_ = s;
+      return s;
+    }
+  }
+  /**
+   * <pre>
+   * Changes on every update (AIP-154): give it to UpdateWorkflow or
+   * DeleteWorkflow to act only on the workflow as it was read (a stale one is
+   * ABORTED with reason STALE_ETAG). Opaque; strong.
+   * </pre>
+   *
+   * <code>string etag = 10 [json_name = "etag"];</code>
+   * @return The bytes for etag.
+   */
+  @java.lang.Override
+  public com.google.protobuf.ByteString
+      getEtagBytes() {
+    java.lang.Object ref = etag_;
+    if (ref instanceof java.lang.String) {
+      com.google.protobuf.ByteString b = 
+          com.google.protobuf.ByteString.copyFromUtf8(
+              (java.lang.String) ref);
+      etag_ = b;
+      return b;
+    } else {
+      return (com.google.protobuf.ByteString) ref;
+    }
   }
 
   private byte memoizedIsInitialized = -1;
@@ -483,6 +567,9 @@ private static final long serialVersionUID = 0L;
     if (((bitField0_ & 0x00000002) != 0)) {
       output.writeMessage(9, getUpdateTime());
     }
+    if (!com.google.protobuf.GeneratedMessage.isStringEmpty(etag_)) {
+      com.google.protobuf.GeneratedMessage.writeString(output, 10, etag_);
+    }
     getUnknownFields().writeTo(output);
   }
   private int computeSerializedSize_0() {
@@ -520,6 +607,9 @@ private static final long serialVersionUID = 0L;
     if (((bitField0_ & 0x00000002) != 0)) {
       size += com.google.protobuf.CodedOutputStream
         .computeMessageSize(9, getUpdateTime());
+    }
+    if (!com.google.protobuf.GeneratedMessage.isStringEmpty(etag_)) {
+      size += com.google.protobuf.GeneratedMessage.computeStringSize(10, etag_);
     }
     return size;
   }
@@ -569,6 +659,8 @@ private static final long serialVersionUID = 0L;
       if (!getUpdateTime()
           .equals(other.getUpdateTime())) return false;
     }
+    if (!getEtag()
+        .equals(other.getEtag())) return false;
     if (!getUnknownFields().equals(other.getUnknownFields())) return false;
     return true;
   }
@@ -604,6 +696,8 @@ private static final long serialVersionUID = 0L;
       hash = (37 * hash) + UPDATE_TIME_FIELD_NUMBER;
       hash = (53 * hash) + getUpdateTime().hashCode();
     }
+    hash = (37 * hash) + ETAG_FIELD_NUMBER;
+    hash = (53 * hash) + getEtag().hashCode();
     hash = (29 * hash) + getUnknownFields().hashCode();
     memoizedHashCode = hash;
     return hash;
@@ -764,6 +858,7 @@ private static final long serialVersionUID = 0L;
         updateTimeBuilder_.dispose();
         updateTimeBuilder_ = null;
       }
+      etag_ = "";
       return this;
     }
 
@@ -832,6 +927,9 @@ private static final long serialVersionUID = 0L;
             : updateTimeBuilder_.build();
         to_bitField0_ |= 0x00000002;
       }
+      if (((from_bitField0_ & 0x00000200) != 0)) {
+        result.etag_ = etag_;
+      }
       result.bitField0_ |= to_bitField0_;
     }
 
@@ -892,6 +990,11 @@ private static final long serialVersionUID = 0L;
       }
       if (other.hasUpdateTime()) {
         mergeUpdateTime(other.getUpdateTime());
+      }
+      if (!other.getEtag().isEmpty()) {
+        etag_ = other.etag_;
+        bitField0_ |= 0x00000200;
+        onChanged();
       }
       this.mergeUnknownFields(other.getUnknownFields());
       onChanged();
@@ -966,6 +1069,11 @@ private static final long serialVersionUID = 0L;
               bitField0_ |= 0x00000100;
               break;
             } // case 74
+            case 82: {
+              etag_ = input.readStringRequireUtf8();
+              bitField0_ |= 0x00000200;
+              break;
+            } // case 82
             default: {
               if (!super.parseUnknownField(input, extensionRegistry, tag)) {
                 done = true; // was an endgroup tag
@@ -1261,6 +1369,10 @@ private static final long serialVersionUID = 0L;
 
     private java.lang.Object description_ = "";
     /**
+     * <pre>
+     * The definition's description.
+     * </pre>
+     *
      * <code>string description = 4 [json_name = "description"];</code>
      * @return The description.
      */
@@ -1277,6 +1389,10 @@ private static final long serialVersionUID = 0L;
       }
     }
     /**
+     * <pre>
+     * The definition's description.
+     * </pre>
+     *
      * <code>string description = 4 [json_name = "description"];</code>
      * @return The bytes for description.
      */
@@ -1294,6 +1410,10 @@ private static final long serialVersionUID = 0L;
       }
     }
     /**
+     * <pre>
+     * The definition's description.
+     * </pre>
+     *
      * <code>string description = 4 [json_name = "description"];</code>
      * @param value The description to set.
      * @return This builder for chaining.
@@ -1307,6 +1427,10 @@ private static final long serialVersionUID = 0L;
       return this;
     }
     /**
+     * <pre>
+     * The definition's description.
+     * </pre>
+     *
      * <code>string description = 4 [json_name = "description"];</code>
      * @return This builder for chaining.
      */
@@ -1317,6 +1441,10 @@ private static final long serialVersionUID = 0L;
       return this;
     }
     /**
+     * <pre>
+     * The definition's description.
+     * </pre>
+     *
      * <code>string description = 4 [json_name = "description"];</code>
      * @param value The bytes for description to set.
      * @return This builder for chaining.
@@ -1671,6 +1799,10 @@ private static final long serialVersionUID = 0L;
     private com.google.protobuf.SingleFieldBuilder<
         com.google.protobuf.Timestamp, com.google.protobuf.Timestamp.Builder, com.google.protobuf.TimestampOrBuilder> createTimeBuilder_;
     /**
+     * <pre>
+     * When it was created.
+     * </pre>
+     *
      * <code>.google.protobuf.Timestamp create_time = 8 [json_name = "createTime"];</code>
      * @return Whether the createTime field is set.
      */
@@ -1678,6 +1810,10 @@ private static final long serialVersionUID = 0L;
       return ((bitField0_ & 0x00000080) != 0);
     }
     /**
+     * <pre>
+     * When it was created.
+     * </pre>
+     *
      * <code>.google.protobuf.Timestamp create_time = 8 [json_name = "createTime"];</code>
      * @return The createTime.
      */
@@ -1689,6 +1825,10 @@ private static final long serialVersionUID = 0L;
       }
     }
     /**
+     * <pre>
+     * When it was created.
+     * </pre>
+     *
      * <code>.google.protobuf.Timestamp create_time = 8 [json_name = "createTime"];</code>
      */
     public Builder setCreateTime(com.google.protobuf.Timestamp value) {
@@ -1703,6 +1843,10 @@ private static final long serialVersionUID = 0L;
       return this;
     }
     /**
+     * <pre>
+     * When it was created.
+     * </pre>
+     *
      * <code>.google.protobuf.Timestamp create_time = 8 [json_name = "createTime"];</code>
      */
     public Builder setCreateTime(
@@ -1717,6 +1861,10 @@ private static final long serialVersionUID = 0L;
       return this;
     }
     /**
+     * <pre>
+     * When it was created.
+     * </pre>
+     *
      * <code>.google.protobuf.Timestamp create_time = 8 [json_name = "createTime"];</code>
      */
     public Builder mergeCreateTime(com.google.protobuf.Timestamp value) {
@@ -1738,6 +1886,10 @@ private static final long serialVersionUID = 0L;
       return this;
     }
     /**
+     * <pre>
+     * When it was created.
+     * </pre>
+     *
      * <code>.google.protobuf.Timestamp create_time = 8 [json_name = "createTime"];</code>
      */
     public Builder clearCreateTime() {
@@ -1751,6 +1903,10 @@ private static final long serialVersionUID = 0L;
       return this;
     }
     /**
+     * <pre>
+     * When it was created.
+     * </pre>
+     *
      * <code>.google.protobuf.Timestamp create_time = 8 [json_name = "createTime"];</code>
      */
     public com.google.protobuf.Timestamp.Builder getCreateTimeBuilder() {
@@ -1759,6 +1915,10 @@ private static final long serialVersionUID = 0L;
       return internalGetCreateTimeFieldBuilder().getBuilder();
     }
     /**
+     * <pre>
+     * When it was created.
+     * </pre>
+     *
      * <code>.google.protobuf.Timestamp create_time = 8 [json_name = "createTime"];</code>
      */
     public com.google.protobuf.TimestampOrBuilder getCreateTimeOrBuilder() {
@@ -1770,6 +1930,10 @@ private static final long serialVersionUID = 0L;
       }
     }
     /**
+     * <pre>
+     * When it was created.
+     * </pre>
+     *
      * <code>.google.protobuf.Timestamp create_time = 8 [json_name = "createTime"];</code>
      */
     private com.google.protobuf.SingleFieldBuilder<
@@ -1790,6 +1954,10 @@ private static final long serialVersionUID = 0L;
     private com.google.protobuf.SingleFieldBuilder<
         com.google.protobuf.Timestamp, com.google.protobuf.Timestamp.Builder, com.google.protobuf.TimestampOrBuilder> updateTimeBuilder_;
     /**
+     * <pre>
+     * When it last changed (an update).
+     * </pre>
+     *
      * <code>.google.protobuf.Timestamp update_time = 9 [json_name = "updateTime"];</code>
      * @return Whether the updateTime field is set.
      */
@@ -1797,6 +1965,10 @@ private static final long serialVersionUID = 0L;
       return ((bitField0_ & 0x00000100) != 0);
     }
     /**
+     * <pre>
+     * When it last changed (an update).
+     * </pre>
+     *
      * <code>.google.protobuf.Timestamp update_time = 9 [json_name = "updateTime"];</code>
      * @return The updateTime.
      */
@@ -1808,6 +1980,10 @@ private static final long serialVersionUID = 0L;
       }
     }
     /**
+     * <pre>
+     * When it last changed (an update).
+     * </pre>
+     *
      * <code>.google.protobuf.Timestamp update_time = 9 [json_name = "updateTime"];</code>
      */
     public Builder setUpdateTime(com.google.protobuf.Timestamp value) {
@@ -1822,6 +1998,10 @@ private static final long serialVersionUID = 0L;
       return this;
     }
     /**
+     * <pre>
+     * When it last changed (an update).
+     * </pre>
+     *
      * <code>.google.protobuf.Timestamp update_time = 9 [json_name = "updateTime"];</code>
      */
     public Builder setUpdateTime(
@@ -1836,6 +2016,10 @@ private static final long serialVersionUID = 0L;
       return this;
     }
     /**
+     * <pre>
+     * When it last changed (an update).
+     * </pre>
+     *
      * <code>.google.protobuf.Timestamp update_time = 9 [json_name = "updateTime"];</code>
      */
     public Builder mergeUpdateTime(com.google.protobuf.Timestamp value) {
@@ -1857,6 +2041,10 @@ private static final long serialVersionUID = 0L;
       return this;
     }
     /**
+     * <pre>
+     * When it last changed (an update).
+     * </pre>
+     *
      * <code>.google.protobuf.Timestamp update_time = 9 [json_name = "updateTime"];</code>
      */
     public Builder clearUpdateTime() {
@@ -1870,6 +2058,10 @@ private static final long serialVersionUID = 0L;
       return this;
     }
     /**
+     * <pre>
+     * When it last changed (an update).
+     * </pre>
+     *
      * <code>.google.protobuf.Timestamp update_time = 9 [json_name = "updateTime"];</code>
      */
     public com.google.protobuf.Timestamp.Builder getUpdateTimeBuilder() {
@@ -1878,6 +2070,10 @@ private static final long serialVersionUID = 0L;
       return internalGetUpdateTimeFieldBuilder().getBuilder();
     }
     /**
+     * <pre>
+     * When it last changed (an update).
+     * </pre>
+     *
      * <code>.google.protobuf.Timestamp update_time = 9 [json_name = "updateTime"];</code>
      */
     public com.google.protobuf.TimestampOrBuilder getUpdateTimeOrBuilder() {
@@ -1889,6 +2085,10 @@ private static final long serialVersionUID = 0L;
       }
     }
     /**
+     * <pre>
+     * When it last changed (an update).
+     * </pre>
+     *
      * <code>.google.protobuf.Timestamp update_time = 9 [json_name = "updateTime"];</code>
      */
     private com.google.protobuf.SingleFieldBuilder<
@@ -1903,6 +2103,108 @@ private static final long serialVersionUID = 0L;
         updateTime_ = null;
       }
       return updateTimeBuilder_;
+    }
+
+    private java.lang.Object etag_ = "";
+    /**
+     * <pre>
+     * Changes on every update (AIP-154): give it to UpdateWorkflow or
+     * DeleteWorkflow to act only on the workflow as it was read (a stale one is
+     * ABORTED with reason STALE_ETAG). Opaque; strong.
+     * </pre>
+     *
+     * <code>string etag = 10 [json_name = "etag"];</code>
+     * @return The etag.
+     */
+    public java.lang.String getEtag() {
+      java.lang.Object ref = etag_;
+      if (!(ref instanceof java.lang.String)) {
+        com.google.protobuf.ByteString bs =
+            (com.google.protobuf.ByteString) ref;
+        java.lang.String s = bs.toStringUtf8();
+        etag_ = s;
+        return s;
+      } else {
+        return (java.lang.String) ref;
+      }
+    }
+    /**
+     * <pre>
+     * Changes on every update (AIP-154): give it to UpdateWorkflow or
+     * DeleteWorkflow to act only on the workflow as it was read (a stale one is
+     * ABORTED with reason STALE_ETAG). Opaque; strong.
+     * </pre>
+     *
+     * <code>string etag = 10 [json_name = "etag"];</code>
+     * @return The bytes for etag.
+     */
+    public com.google.protobuf.ByteString
+        getEtagBytes() {
+      java.lang.Object ref = etag_;
+      if (ref instanceof String) {
+        com.google.protobuf.ByteString b = 
+            com.google.protobuf.ByteString.copyFromUtf8(
+                (java.lang.String) ref);
+        etag_ = b;
+        return b;
+      } else {
+        return (com.google.protobuf.ByteString) ref;
+      }
+    }
+    /**
+     * <pre>
+     * Changes on every update (AIP-154): give it to UpdateWorkflow or
+     * DeleteWorkflow to act only on the workflow as it was read (a stale one is
+     * ABORTED with reason STALE_ETAG). Opaque; strong.
+     * </pre>
+     *
+     * <code>string etag = 10 [json_name = "etag"];</code>
+     * @param value The etag to set.
+     * @return This builder for chaining.
+     */
+    public Builder setEtag(
+        java.lang.String value) {
+      java.util.Objects.requireNonNull(value);
+      etag_ = value;
+      bitField0_ |= 0x00000200;
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * Changes on every update (AIP-154): give it to UpdateWorkflow or
+     * DeleteWorkflow to act only on the workflow as it was read (a stale one is
+     * ABORTED with reason STALE_ETAG). Opaque; strong.
+     * </pre>
+     *
+     * <code>string etag = 10 [json_name = "etag"];</code>
+     * @return This builder for chaining.
+     */
+    public Builder clearEtag() {
+      etag_ = getDefaultInstance().getEtag();
+      bitField0_ = (bitField0_ & ~0x00000200);
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * Changes on every update (AIP-154): give it to UpdateWorkflow or
+     * DeleteWorkflow to act only on the workflow as it was read (a stale one is
+     * ABORTED with reason STALE_ETAG). Opaque; strong.
+     * </pre>
+     *
+     * <code>string etag = 10 [json_name = "etag"];</code>
+     * @param value The bytes for etag to set.
+     * @return This builder for chaining.
+     */
+    public Builder setEtagBytes(
+        com.google.protobuf.ByteString value) {
+      java.util.Objects.requireNonNull(value);
+      checkByteStringIsUtf8(value);
+      etag_ = value;
+      bitField0_ |= 0x00000200;
+      onChanged();
+      return this;
     }
 
     // @@protoc_insertion_point(builder_scope:tidings.v1.Workflow)

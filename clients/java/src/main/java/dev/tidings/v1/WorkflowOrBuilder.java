@@ -71,11 +71,19 @@ public interface WorkflowOrBuilder extends
       getDefinitionBytes();
 
   /**
+   * <pre>
+   * The definition's description.
+   * </pre>
+   *
    * <code>string description = 4 [json_name = "description"];</code>
    * @return The description.
    */
   java.lang.String getDescription();
   /**
+   * <pre>
+   * The definition's description.
+   * </pre>
+   *
    * <code>string description = 4 [json_name = "description"];</code>
    * @return The bytes for description.
    */
@@ -166,32 +174,80 @@ public interface WorkflowOrBuilder extends
       getModifyCallbackUrlBytes();
 
   /**
+   * <pre>
+   * When it was created.
+   * </pre>
+   *
    * <code>.google.protobuf.Timestamp create_time = 8 [json_name = "createTime"];</code>
    * @return Whether the createTime field is set.
    */
   boolean hasCreateTime();
   /**
+   * <pre>
+   * When it was created.
+   * </pre>
+   *
    * <code>.google.protobuf.Timestamp create_time = 8 [json_name = "createTime"];</code>
    * @return The createTime.
    */
   com.google.protobuf.Timestamp getCreateTime();
   /**
+   * <pre>
+   * When it was created.
+   * </pre>
+   *
    * <code>.google.protobuf.Timestamp create_time = 8 [json_name = "createTime"];</code>
    */
   com.google.protobuf.TimestampOrBuilder getCreateTimeOrBuilder();
 
   /**
+   * <pre>
+   * When it last changed (an update).
+   * </pre>
+   *
    * <code>.google.protobuf.Timestamp update_time = 9 [json_name = "updateTime"];</code>
    * @return Whether the updateTime field is set.
    */
   boolean hasUpdateTime();
   /**
+   * <pre>
+   * When it last changed (an update).
+   * </pre>
+   *
    * <code>.google.protobuf.Timestamp update_time = 9 [json_name = "updateTime"];</code>
    * @return The updateTime.
    */
   com.google.protobuf.Timestamp getUpdateTime();
   /**
+   * <pre>
+   * When it last changed (an update).
+   * </pre>
+   *
    * <code>.google.protobuf.Timestamp update_time = 9 [json_name = "updateTime"];</code>
    */
   com.google.protobuf.TimestampOrBuilder getUpdateTimeOrBuilder();
+
+  /**
+   * <pre>
+   * Changes on every update (AIP-154): give it to UpdateWorkflow or
+   * DeleteWorkflow to act only on the workflow as it was read (a stale one is
+   * ABORTED with reason STALE_ETAG). Opaque; strong.
+   * </pre>
+   *
+   * <code>string etag = 10 [json_name = "etag"];</code>
+   * @return The etag.
+   */
+  java.lang.String getEtag();
+  /**
+   * <pre>
+   * Changes on every update (AIP-154): give it to UpdateWorkflow or
+   * DeleteWorkflow to act only on the workflow as it was read (a stale one is
+   * ABORTED with reason STALE_ETAG). Opaque; strong.
+   * </pre>
+   *
+   * <code>string etag = 10 [json_name = "etag"];</code>
+   * @return The bytes for etag.
+   */
+  com.google.protobuf.ByteString
+      getEtagBytes();
 }

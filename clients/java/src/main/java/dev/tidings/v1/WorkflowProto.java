@@ -91,62 +91,68 @@ public final class WorkflowProto extends com.google.protobuf.GeneratedFile {
   static {
     java.lang.String[] descriptorData = {
       "\n\031tidings/v1/workflow.proto\022\ntidings.v1\032" +
-      "\037google/protobuf/timestamp.proto\032\031tiding" +
-      "s/v1/listener.proto\"\336\002\n\010Workflow\022\016\n\002id\030\001" +
-      " \001(\tR\002id\022\022\n\004name\030\002 \001(\tR\004name\022\036\n\ndefiniti" +
-      "on\030\003 \001(\tR\ndefinition\022 \n\013description\030\004 \001(" +
-      "\tR\013description\022\037\n\013input_names\030\005 \003(\tR\ninp" +
-      "utNames\022!\n\014callback_url\030\006 \001(\tR\013callbackU" +
-      "rl\022.\n\023modify_callback_url\030\007 \001(\tR\021modifyC" +
-      "allbackUrl\022;\n\013create_time\030\010 \001(\0132\032.google" +
-      ".protobuf.TimestampR\ncreateTime\022;\n\013updat" +
-      "e_time\030\t \001(\0132\032.google.protobuf.Timestamp" +
-      "R\nupdateTime\"\257\001\n\025CreateWorkflowRequest\022\036" +
-      "\n\ndefinition\030\001 \001(\tR\ndefinition\022!\n\014callba" +
-      "ck_url\030\002 \001(\tR\013callbackUrl\022.\n\023modify_call" +
-      "back_url\030\003 \001(\tR\021modifyCallbackUrl\022#\n\rval" +
-      "idate_only\030\004 \001(\010R\014validateOnly\"\305\001\n\026Creat" +
-      "eWorkflowResponse\0220\n\010workflow\030\001 \001(\0132\024.ti" +
-      "dings.v1.WorkflowR\010workflow\022E\n\020listener_" +
-      "secrets\030\002 \003(\0132\032.tidings.v1.ListenerSecre" +
-      "tR\017listenerSecrets\0222\n\tworkflows\030\003 \003(\0132\024." +
-      "tidings.v1.WorkflowR\tworkflows\"0\n\022GetWor" +
-      "kflowRequest\022\032\n\010workflow\030\001 \001(\tR\010workflow" +
-      "\"G\n\023GetWorkflowResponse\0220\n\010workflow\030\001 \001(" +
-      "\0132\024.tidings.v1.WorkflowR\010workflow\"R\n\024Lis" +
-      "tWorkflowsRequest\022\033\n\tpage_size\030\001 \001(\005R\010pa" +
-      "geSize\022\035\n\npage_token\030\002 \001(\tR\tpageToken\"s\n" +
-      "\025ListWorkflowsResponse\0222\n\tworkflows\030\001 \003(" +
-      "\0132\024.tidings.v1.WorkflowR\tworkflows\022&\n\017ne" +
-      "xt_page_token\030\002 \001(\tR\rnextPageToken\"\246\001\n\025U" +
-      "pdateWorkflowRequest\022\032\n\010workflow\030\001 \001(\tR\010" +
-      "workflow\022\036\n\ndefinition\030\002 \001(\tR\ndefinition" +
-      "\022!\n\014callback_url\030\003 \001(\tR\013callbackUrl\022.\n\023m" +
-      "odify_callback_url\030\004 \001(\tR\021modifyCallback" +
-      "Url\"\221\001\n\026UpdateWorkflowResponse\0220\n\010workfl" +
-      "ow\030\001 \001(\0132\024.tidings.v1.WorkflowR\010workflow" +
-      "\022E\n\020listener_secrets\030\002 \003(\0132\032.tidings.v1." +
-      "ListenerSecretR\017listenerSecrets\"3\n\025Delet" +
-      "eWorkflowRequest\022\032\n\010workflow\030\001 \001(\tR\010work" +
-      "flow\"\030\n\026DeleteWorkflowResponse2\302\003\n\017Workf" +
-      "lowService\022W\n\016CreateWorkflow\022!.tidings.v" +
-      "1.CreateWorkflowRequest\032\".tidings.v1.Cre" +
-      "ateWorkflowResponse\022N\n\013GetWorkflow\022\036.tid" +
-      "ings.v1.GetWorkflowRequest\032\037.tidings.v1." +
-      "GetWorkflowResponse\022T\n\rListWorkflows\022 .t" +
-      "idings.v1.ListWorkflowsRequest\032!.tidings" +
-      ".v1.ListWorkflowsResponse\022W\n\016UpdateWorkf" +
-      "low\022!.tidings.v1.UpdateWorkflowRequest\032\"" +
-      ".tidings.v1.UpdateWorkflowResponse\022W\n\016De" +
-      "leteWorkflow\022!.tidings.v1.DeleteWorkflow" +
-      "Request\032\".tidings.v1.DeleteWorkflowRespo" +
-      "nseBh\n\016dev.tidings.v1B\rWorkflowProtoP\001\242\002" +
-      "\003TXX\252\002\nTidings.V1\312\002\nTidings\\V1\342\002\026Tidings" +
-      "\\V1\\GPBMetadata\352\002\013Tidings::V1b\006proto3"
+      " google/protobuf/field_mask.proto\032\037googl" +
+      "e/protobuf/timestamp.proto\032\031tidings/v1/l" +
+      "istener.proto\"\362\002\n\010Workflow\022\016\n\002id\030\001 \001(\tR\002" +
+      "id\022\022\n\004name\030\002 \001(\tR\004name\022\036\n\ndefinition\030\003 \001" +
+      "(\tR\ndefinition\022 \n\013description\030\004 \001(\tR\013des" +
+      "cription\022\037\n\013input_names\030\005 \003(\tR\ninputName" +
+      "s\022!\n\014callback_url\030\006 \001(\tR\013callbackUrl\022.\n\023" +
+      "modify_callback_url\030\007 \001(\tR\021modifyCallbac" +
+      "kUrl\022;\n\013create_time\030\010 \001(\0132\032.google.proto" +
+      "buf.TimestampR\ncreateTime\022;\n\013update_time" +
+      "\030\t \001(\0132\032.google.protobuf.TimestampR\nupda" +
+      "teTime\022\022\n\004etag\030\n \001(\tR\004etag\"\316\001\n\025CreateWor" +
+      "kflowRequest\022\036\n\ndefinition\030\001 \001(\tR\ndefini" +
+      "tion\022!\n\014callback_url\030\002 \001(\tR\013callbackUrl\022" +
+      ".\n\023modify_callback_url\030\003 \001(\tR\021modifyCall" +
+      "backUrl\022#\n\rvalidate_only\030\004 \001(\010R\014validate" +
+      "Only\022\035\n\nrequest_id\030\005 \001(\tR\trequestId\"\305\001\n\026" +
+      "CreateWorkflowResponse\0220\n\010workflow\030\001 \001(\013" +
+      "2\024.tidings.v1.WorkflowR\010workflow\022E\n\020list" +
+      "ener_secrets\030\002 \003(\0132\032.tidings.v1.Listener" +
+      "SecretR\017listenerSecrets\0222\n\tworkflows\030\003 \003" +
+      "(\0132\024.tidings.v1.WorkflowR\tworkflows\"0\n\022G" +
+      "etWorkflowRequest\022\032\n\010workflow\030\001 \001(\tR\010wor" +
+      "kflow\"G\n\023GetWorkflowResponse\0220\n\010workflow" +
+      "\030\001 \001(\0132\024.tidings.v1.WorkflowR\010workflow\"R" +
+      "\n\024ListWorkflowsRequest\022\033\n\tpage_size\030\001 \001(" +
+      "\005R\010pageSize\022\035\n\npage_token\030\002 \001(\tR\tpageTok" +
+      "en\"s\n\025ListWorkflowsResponse\0222\n\tworkflows" +
+      "\030\001 \003(\0132\024.tidings.v1.WorkflowR\tworkflows\022" +
+      "&\n\017next_page_token\030\002 \001(\tR\rnextPageToken\"" +
+      "\367\001\n\025UpdateWorkflowRequest\022\032\n\010workflow\030\001 " +
+      "\001(\tR\010workflow\022\036\n\ndefinition\030\002 \001(\tR\ndefin" +
+      "ition\022!\n\014callback_url\030\003 \001(\tR\013callbackUrl" +
+      "\022.\n\023modify_callback_url\030\004 \001(\tR\021modifyCal" +
+      "lbackUrl\022;\n\013update_mask\030\005 \001(\0132\032.google.p" +
+      "rotobuf.FieldMaskR\nupdateMask\022\022\n\004etag\030\006 " +
+      "\001(\tR\004etag\"\221\001\n\026UpdateWorkflowResponse\0220\n\010" +
+      "workflow\030\001 \001(\0132\024.tidings.v1.WorkflowR\010wo" +
+      "rkflow\022E\n\020listener_secrets\030\002 \003(\0132\032.tidin" +
+      "gs.v1.ListenerSecretR\017listenerSecrets\"G\n" +
+      "\025DeleteWorkflowRequest\022\032\n\010workflow\030\001 \001(\t" +
+      "R\010workflow\022\022\n\004etag\030\002 \001(\tR\004etag\"\030\n\026Delete" +
+      "WorkflowResponse2\302\003\n\017WorkflowService\022W\n\016" +
+      "CreateWorkflow\022!.tidings.v1.CreateWorkfl" +
+      "owRequest\032\".tidings.v1.CreateWorkflowRes" +
+      "ponse\022N\n\013GetWorkflow\022\036.tidings.v1.GetWor" +
+      "kflowRequest\032\037.tidings.v1.GetWorkflowRes" +
+      "ponse\022T\n\rListWorkflows\022 .tidings.v1.List" +
+      "WorkflowsRequest\032!.tidings.v1.ListWorkfl" +
+      "owsResponse\022W\n\016UpdateWorkflow\022!.tidings." +
+      "v1.UpdateWorkflowRequest\032\".tidings.v1.Up" +
+      "dateWorkflowResponse\022W\n\016DeleteWorkflow\022!" +
+      ".tidings.v1.DeleteWorkflowRequest\032\".tidi" +
+      "ngs.v1.DeleteWorkflowResponseBh\n\016dev.tid" +
+      "ings.v1B\rWorkflowProtoP\001\242\002\003TXX\252\002\nTidings" +
+      ".V1\312\002\nTidings\\V1\342\002\026Tidings\\V1\\GPBMetadat" +
+      "a\352\002\013Tidings::V1b\006proto3"
     };
     descriptor = com.google.protobuf.Descriptors.FileDescriptor
       .internalBuildGeneratedFileFrom(descriptorData,
         new com.google.protobuf.Descriptors.FileDescriptor[] {
+          com.google.protobuf.FieldMaskProto.getDescriptor(),
           com.google.protobuf.TimestampProto.getDescriptor(),
           dev.tidings.v1.ListenerProto.getDescriptor(),
         });
@@ -155,13 +161,13 @@ public final class WorkflowProto extends com.google.protobuf.GeneratedFile {
     internal_static_tidings_v1_Workflow_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessage.FieldAccessorTable(
         internal_static_tidings_v1_Workflow_descriptor,
-        new java.lang.String[] { "Id", "Name", "Definition", "Description", "InputNames", "CallbackUrl", "ModifyCallbackUrl", "CreateTime", "UpdateTime", });
+        new java.lang.String[] { "Id", "Name", "Definition", "Description", "InputNames", "CallbackUrl", "ModifyCallbackUrl", "CreateTime", "UpdateTime", "Etag", });
     internal_static_tidings_v1_CreateWorkflowRequest_descriptor =
       getDescriptor().getMessageType(1);
     internal_static_tidings_v1_CreateWorkflowRequest_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessage.FieldAccessorTable(
         internal_static_tidings_v1_CreateWorkflowRequest_descriptor,
-        new java.lang.String[] { "Definition", "CallbackUrl", "ModifyCallbackUrl", "ValidateOnly", });
+        new java.lang.String[] { "Definition", "CallbackUrl", "ModifyCallbackUrl", "ValidateOnly", "RequestId", });
     internal_static_tidings_v1_CreateWorkflowResponse_descriptor =
       getDescriptor().getMessageType(2);
     internal_static_tidings_v1_CreateWorkflowResponse_fieldAccessorTable = new
@@ -197,7 +203,7 @@ public final class WorkflowProto extends com.google.protobuf.GeneratedFile {
     internal_static_tidings_v1_UpdateWorkflowRequest_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessage.FieldAccessorTable(
         internal_static_tidings_v1_UpdateWorkflowRequest_descriptor,
-        new java.lang.String[] { "Workflow", "Definition", "CallbackUrl", "ModifyCallbackUrl", });
+        new java.lang.String[] { "Workflow", "Definition", "CallbackUrl", "ModifyCallbackUrl", "UpdateMask", "Etag", });
     internal_static_tidings_v1_UpdateWorkflowResponse_descriptor =
       getDescriptor().getMessageType(8);
     internal_static_tidings_v1_UpdateWorkflowResponse_fieldAccessorTable = new
@@ -209,7 +215,7 @@ public final class WorkflowProto extends com.google.protobuf.GeneratedFile {
     internal_static_tidings_v1_DeleteWorkflowRequest_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessage.FieldAccessorTable(
         internal_static_tidings_v1_DeleteWorkflowRequest_descriptor,
-        new java.lang.String[] { "Workflow", });
+        new java.lang.String[] { "Workflow", "Etag", });
     internal_static_tidings_v1_DeleteWorkflowResponse_descriptor =
       getDescriptor().getMessageType(10);
     internal_static_tidings_v1_DeleteWorkflowResponse_fieldAccessorTable = new
@@ -217,6 +223,7 @@ public final class WorkflowProto extends com.google.protobuf.GeneratedFile {
         internal_static_tidings_v1_DeleteWorkflowResponse_descriptor,
         new java.lang.String[] { });
     descriptor.resolveAllFeaturesImmutable();
+    com.google.protobuf.FieldMaskProto.getDescriptor();
     com.google.protobuf.TimestampProto.getDescriptor();
     dev.tidings.v1.ListenerProto.getDescriptor();
   }

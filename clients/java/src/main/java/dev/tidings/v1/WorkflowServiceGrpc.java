@@ -245,6 +245,9 @@ public final class WorkflowServiceGrpc {
   public interface AsyncService {
 
     /**
+     * <pre>
+     * Validates and stores a definition (request_id makes retries safe).
+     * </pre>
      */
     default void createWorkflow(dev.tidings.v1.CreateWorkflowRequest request,
         io.grpc.stub.StreamObserver<dev.tidings.v1.CreateWorkflowResponse> responseObserver) {
@@ -252,6 +255,9 @@ public final class WorkflowServiceGrpc {
     }
 
     /**
+     * <pre>
+     * Returns a workflow by id or name.
+     * </pre>
      */
     default void getWorkflow(dev.tidings.v1.GetWorkflowRequest request,
         io.grpc.stub.StreamObserver<dev.tidings.v1.GetWorkflowResponse> responseObserver) {
@@ -259,6 +265,9 @@ public final class WorkflowServiceGrpc {
     }
 
     /**
+     * <pre>
+     * Returns a page of workflows, in creation order.
+     * </pre>
      */
     default void listWorkflows(dev.tidings.v1.ListWorkflowsRequest request,
         io.grpc.stub.StreamObserver<dev.tidings.v1.ListWorkflowsResponse> responseObserver) {
@@ -266,6 +275,10 @@ public final class WorkflowServiceGrpc {
     }
 
     /**
+     * <pre>
+     * Changes a workflow's definition or callback URLs (update_mask, AIP-134;
+     * etag checked).
+     * </pre>
      */
     default void updateWorkflow(dev.tidings.v1.UpdateWorkflowRequest request,
         io.grpc.stub.StreamObserver<dev.tidings.v1.UpdateWorkflowResponse> responseObserver) {
@@ -273,6 +286,9 @@ public final class WorkflowServiceGrpc {
     }
 
     /**
+     * <pre>
+     * Deletes a workflow (etag checked if given); its executions keep running.
+     * </pre>
      */
     default void deleteWorkflow(dev.tidings.v1.DeleteWorkflowRequest request,
         io.grpc.stub.StreamObserver<dev.tidings.v1.DeleteWorkflowResponse> responseObserver) {
@@ -322,6 +338,9 @@ public final class WorkflowServiceGrpc {
     }
 
     /**
+     * <pre>
+     * Validates and stores a definition (request_id makes retries safe).
+     * </pre>
      */
     public void createWorkflow(dev.tidings.v1.CreateWorkflowRequest request,
         io.grpc.stub.StreamObserver<dev.tidings.v1.CreateWorkflowResponse> responseObserver) {
@@ -330,6 +349,9 @@ public final class WorkflowServiceGrpc {
     }
 
     /**
+     * <pre>
+     * Returns a workflow by id or name.
+     * </pre>
      */
     public void getWorkflow(dev.tidings.v1.GetWorkflowRequest request,
         io.grpc.stub.StreamObserver<dev.tidings.v1.GetWorkflowResponse> responseObserver) {
@@ -338,6 +360,9 @@ public final class WorkflowServiceGrpc {
     }
 
     /**
+     * <pre>
+     * Returns a page of workflows, in creation order.
+     * </pre>
      */
     public void listWorkflows(dev.tidings.v1.ListWorkflowsRequest request,
         io.grpc.stub.StreamObserver<dev.tidings.v1.ListWorkflowsResponse> responseObserver) {
@@ -346,6 +371,10 @@ public final class WorkflowServiceGrpc {
     }
 
     /**
+     * <pre>
+     * Changes a workflow's definition or callback URLs (update_mask, AIP-134;
+     * etag checked).
+     * </pre>
      */
     public void updateWorkflow(dev.tidings.v1.UpdateWorkflowRequest request,
         io.grpc.stub.StreamObserver<dev.tidings.v1.UpdateWorkflowResponse> responseObserver) {
@@ -354,6 +383,9 @@ public final class WorkflowServiceGrpc {
     }
 
     /**
+     * <pre>
+     * Deletes a workflow (etag checked if given); its executions keep running.
+     * </pre>
      */
     public void deleteWorkflow(dev.tidings.v1.DeleteWorkflowRequest request,
         io.grpc.stub.StreamObserver<dev.tidings.v1.DeleteWorkflowResponse> responseObserver) {
@@ -386,6 +418,9 @@ public final class WorkflowServiceGrpc {
     }
 
     /**
+     * <pre>
+     * Validates and stores a definition (request_id makes retries safe).
+     * </pre>
      */
     public dev.tidings.v1.CreateWorkflowResponse createWorkflow(dev.tidings.v1.CreateWorkflowRequest request) throws io.grpc.StatusException {
       return io.grpc.stub.ClientCalls.blockingV2UnaryCall(
@@ -393,6 +428,9 @@ public final class WorkflowServiceGrpc {
     }
 
     /**
+     * <pre>
+     * Returns a workflow by id or name.
+     * </pre>
      */
     public dev.tidings.v1.GetWorkflowResponse getWorkflow(dev.tidings.v1.GetWorkflowRequest request) throws io.grpc.StatusException {
       return io.grpc.stub.ClientCalls.blockingV2UnaryCall(
@@ -400,6 +438,9 @@ public final class WorkflowServiceGrpc {
     }
 
     /**
+     * <pre>
+     * Returns a page of workflows, in creation order.
+     * </pre>
      */
     public dev.tidings.v1.ListWorkflowsResponse listWorkflows(dev.tidings.v1.ListWorkflowsRequest request) throws io.grpc.StatusException {
       return io.grpc.stub.ClientCalls.blockingV2UnaryCall(
@@ -407,6 +448,10 @@ public final class WorkflowServiceGrpc {
     }
 
     /**
+     * <pre>
+     * Changes a workflow's definition or callback URLs (update_mask, AIP-134;
+     * etag checked).
+     * </pre>
      */
     public dev.tidings.v1.UpdateWorkflowResponse updateWorkflow(dev.tidings.v1.UpdateWorkflowRequest request) throws io.grpc.StatusException {
       return io.grpc.stub.ClientCalls.blockingV2UnaryCall(
@@ -414,6 +459,9 @@ public final class WorkflowServiceGrpc {
     }
 
     /**
+     * <pre>
+     * Deletes a workflow (etag checked if given); its executions keep running.
+     * </pre>
      */
     public dev.tidings.v1.DeleteWorkflowResponse deleteWorkflow(dev.tidings.v1.DeleteWorkflowRequest request) throws io.grpc.StatusException {
       return io.grpc.stub.ClientCalls.blockingV2UnaryCall(
@@ -445,6 +493,9 @@ public final class WorkflowServiceGrpc {
     }
 
     /**
+     * <pre>
+     * Validates and stores a definition (request_id makes retries safe).
+     * </pre>
      */
     public dev.tidings.v1.CreateWorkflowResponse createWorkflow(dev.tidings.v1.CreateWorkflowRequest request) {
       return io.grpc.stub.ClientCalls.blockingUnaryCall(
@@ -452,6 +503,9 @@ public final class WorkflowServiceGrpc {
     }
 
     /**
+     * <pre>
+     * Returns a workflow by id or name.
+     * </pre>
      */
     public dev.tidings.v1.GetWorkflowResponse getWorkflow(dev.tidings.v1.GetWorkflowRequest request) {
       return io.grpc.stub.ClientCalls.blockingUnaryCall(
@@ -459,6 +513,9 @@ public final class WorkflowServiceGrpc {
     }
 
     /**
+     * <pre>
+     * Returns a page of workflows, in creation order.
+     * </pre>
      */
     public dev.tidings.v1.ListWorkflowsResponse listWorkflows(dev.tidings.v1.ListWorkflowsRequest request) {
       return io.grpc.stub.ClientCalls.blockingUnaryCall(
@@ -466,6 +523,10 @@ public final class WorkflowServiceGrpc {
     }
 
     /**
+     * <pre>
+     * Changes a workflow's definition or callback URLs (update_mask, AIP-134;
+     * etag checked).
+     * </pre>
      */
     public dev.tidings.v1.UpdateWorkflowResponse updateWorkflow(dev.tidings.v1.UpdateWorkflowRequest request) {
       return io.grpc.stub.ClientCalls.blockingUnaryCall(
@@ -473,6 +534,9 @@ public final class WorkflowServiceGrpc {
     }
 
     /**
+     * <pre>
+     * Deletes a workflow (etag checked if given); its executions keep running.
+     * </pre>
      */
     public dev.tidings.v1.DeleteWorkflowResponse deleteWorkflow(dev.tidings.v1.DeleteWorkflowRequest request) {
       return io.grpc.stub.ClientCalls.blockingUnaryCall(
@@ -504,6 +568,9 @@ public final class WorkflowServiceGrpc {
     }
 
     /**
+     * <pre>
+     * Validates and stores a definition (request_id makes retries safe).
+     * </pre>
      */
     public com.google.common.util.concurrent.ListenableFuture<dev.tidings.v1.CreateWorkflowResponse> createWorkflow(
         dev.tidings.v1.CreateWorkflowRequest request) {
@@ -512,6 +579,9 @@ public final class WorkflowServiceGrpc {
     }
 
     /**
+     * <pre>
+     * Returns a workflow by id or name.
+     * </pre>
      */
     public com.google.common.util.concurrent.ListenableFuture<dev.tidings.v1.GetWorkflowResponse> getWorkflow(
         dev.tidings.v1.GetWorkflowRequest request) {
@@ -520,6 +590,9 @@ public final class WorkflowServiceGrpc {
     }
 
     /**
+     * <pre>
+     * Returns a page of workflows, in creation order.
+     * </pre>
      */
     public com.google.common.util.concurrent.ListenableFuture<dev.tidings.v1.ListWorkflowsResponse> listWorkflows(
         dev.tidings.v1.ListWorkflowsRequest request) {
@@ -528,6 +601,10 @@ public final class WorkflowServiceGrpc {
     }
 
     /**
+     * <pre>
+     * Changes a workflow's definition or callback URLs (update_mask, AIP-134;
+     * etag checked).
+     * </pre>
      */
     public com.google.common.util.concurrent.ListenableFuture<dev.tidings.v1.UpdateWorkflowResponse> updateWorkflow(
         dev.tidings.v1.UpdateWorkflowRequest request) {
@@ -536,6 +613,9 @@ public final class WorkflowServiceGrpc {
     }
 
     /**
+     * <pre>
+     * Deletes a workflow (etag checked if given); its executions keep running.
+     * </pre>
      */
     public com.google.common.util.concurrent.ListenableFuture<dev.tidings.v1.DeleteWorkflowResponse> deleteWorkflow(
         dev.tidings.v1.DeleteWorkflowRequest request) {
