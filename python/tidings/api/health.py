@@ -32,8 +32,8 @@ log = logging.getLogger(__name__)
 
 #: The readiness service's name.
 READY = "tidings.ready"
-#: An idle store is probed at most this often (seconds).
-IDLE_PROBE_S = 10.0
+#: An idle store is probed once every this many checks.
+IDLE_PROBE_CHECKS = 10
 
 _SERVING = health_pb2.HealthCheckResponse.SERVING
 _NOT_SERVING = health_pb2.HealthCheckResponse.NOT_SERVING
@@ -121,7 +121,8 @@ class Health:
         commits = self.store.commits
         idle = commits == self._commits
         self._commits = commits
-        if self.store.failing_since is None and not (idle and now - self._probed >= IDLE_PROBE_S):
+        due = now - self._probed >= IDLE_PROBE_CHECKS * self.interval_s
+        if self.store.failing_since is None and not (idle and due):
             return True
         self._probed = now
         return await self.store.probe()

@@ -17,10 +17,14 @@ from prometheus_client import (
     Histogram,
     PlatformCollector,
     ProcessCollector,
+    disable_created_metrics,
 )
 
 #: The registry the endpoint serves (not prometheus_client's global one, so that an
 #: embedding program's metrics and ours stay apart).
+# No `_created` series: they double every counter and histogram for a value no
+# dashboard reads.
+disable_created_metrics()
 REGISTRY: Final = CollectorRegistry(auto_describe=True)
 ProcessCollector(registry=REGISTRY)
 PlatformCollector(registry=REGISTRY)
