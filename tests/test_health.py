@@ -83,9 +83,8 @@ def test_health_is_not_serving_while_the_store_cannot_commit(tmp_path: Path) -> 
         blocker = sqlite3.connect(server.data_dir / "tidings.sqlite3", isolation_level=None)
         try:
             blocker.execute("BEGIN IMMEDIATE")
-            with server.channel() as channel:
-                with pytest.raises(grpc.RpcError):
-                    Listeners(channel).create(spec)
+            with server.channel() as channel, pytest.raises(grpc.RpcError):
+                Listeners(channel).create(spec)
             wait_until(all_are(server, NOT_SERVING), 30, "NOT_SERVING with the store locked")
         finally:
             blocker.execute("ROLLBACK")

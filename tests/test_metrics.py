@@ -17,7 +17,7 @@ import pytest
 
 from engine_client import EngineClient, EventLog, chain, unique, wait_for, workflow_yaml
 from kafka_broker import consume, free_port
-from metrics_scrape import families, samples, total, value
+from metrics_scrape import Key, families, samples, total, value
 from tidings import codec
 from tidings_process import REPO, TidingsProcess
 from webhook_receiver import ALLOW_LOCAL, Listeners, WebhookReceiver, webhook_listener
@@ -90,11 +90,7 @@ def test_counters_agree_with_a_real_workload(
     mistral = codec.Renderer("mistral")
     to_kafka = sum(1 for kind, _ in events if mistral.supports(kind))
 
-    def drained() -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
-        found = samples(port)
-        return found
-
-    def done(found: dict[tuple[str, tuple[tuple[str, str], ...]], float]) -> bool:
+    def done(found: dict[Key, float]) -> bool:
         depths = [v for (n, _), v in found.items() if n == "tidings_outbox_depth_events"]
         return (
             len(depths) == 2  # the webhook reader and the seed-000 Kafka target
@@ -105,7 +101,7 @@ def test_counters_agree_with_a_real_workload(
                       profile="mistral", outcome="delivered") >= to_kafka
         )  # fmt: skip
 
-    found = wait_for(drained, done, 60.0, "every sink caught up in the metrics")
+    found = wait_for(lambda: samples(port), done, 60.0, "every sink caught up in the metrics")
 
     # Executions started and finished, as the engine committed them.
     assert value(found, "tidings_executions_started_total") == RUNS
@@ -113,8 +109,8 @@ def test_counters_agree_with_a_real_workload(
     assert total(found, "tidings_executions_finished_total") == RUNS
     assert value(found, "tidings_task_transitions_total", type="TASK_SUCCEEDED") == 3 * RUNS
     assert total(found, "tidings_events_committed_total") == len(events)
-    assert value(found, "tidings_rpc_handled_total",
-                 method="tidings.v1.ExecutionService/StartExecution", code="OK") == RUNS  # fmt: skip
+    start = "tidings.v1.ExecutionService/StartExecution"
+    assert value(found, "tidings_rpc_handled_total", method=start, code="OK") == RUNS
 
     # Every sink delivered exactly what it was owed, once.
     assert len(receiver.arrivals("/metrics")) == to_webhook

@@ -24,7 +24,7 @@ from prometheus_client import (
 #: embedding program's metrics and ours stay apart).
 # No `_created` series: they double every counter and histogram for a value no
 # dashboard reads.
-disable_created_metrics()
+disable_created_metrics()  # type: ignore[no-untyped-call]
 REGISTRY: Final = CollectorRegistry(auto_describe=True)
 ProcessCollector(registry=REGISTRY)
 PlatformCollector(registry=REGISTRY)
