@@ -7,6 +7,7 @@ execution's last event (read from the outbox's commit_time column afterwards).
 
     python bench/engine.py            # a table
     python bench/engine.py --json     # one JSON object
+    python bench/engine.py --metrics  # with metrics served, and scraped every second
 """
 
 from __future__ import annotations
@@ -19,7 +20,9 @@ import sqlite3
 import statistics
 import sys
 import tempfile
+import threading
 import time
+import urllib.request
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +32,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "python"))
 sys.path.insert(0, str(ROOT / "tests"))
 
+from kafka_broker import free_port  # noqa: E402
 from tidings.v1 import event_pb2  # noqa: E402
 from tidings.v1 import execution_pb2 as E  # noqa: E402
 from tidings.v1 import execution_pb2_grpc as EG  # noqa: E402
@@ -116,23 +120,44 @@ def measure(db: Path, starts: dict[str, float]) -> dict[str, Any]:
     }
 
 
+def scrape_every_second(port: int, stop: threading.Event) -> None:
+    """A scraper harsher than Prometheus's usual 15 s (the cost of serving metrics)."""
+    while not stop.wait(1.0):
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as reply:
+            reply.read()
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.add_argument("--clients", type=int, default=16)
     parser.add_argument("--seconds", type=float, default=10.0, help="how long clients start")
     parser.add_argument("--max-executions", type=int, default=5000)
+    parser.add_argument("--metrics", action="store_true", help="serve metrics, scrape each 1 s")
     args = parser.parse_args()
+    port = free_port()
+    env = {"TIDINGS_METRICS_LISTEN": f"127.0.0.1:{port}"} if args.metrics else {}
+    stop = threading.Event()
     with tempfile.TemporaryDirectory(prefix="tidings-bench-") as tmp:
         data = Path(tmp) / "data"
-        with TidingsProcess(data, "--log-level", "WARNING") as server:
-            starts = asyncio.run(
-                drive(server.address, args.clients, args.seconds, args.max_executions)
-            )
-            wait_for_end(data / "tidings.sqlite3", len(starts), timeout=120)
+        with TidingsProcess(data, "--log-level", "WARNING", env=env) as server:
+            scraper = threading.Thread(target=scrape_every_second, args=(port, stop))
+            if args.metrics:
+                scraper.start()
+            try:
+                starts = asyncio.run(
+                    drive(server.address, args.clients, args.seconds, args.max_executions)
+                )
+                wait_for_end(data / "tidings.sqlite3", len(starts), timeout=120)
+            finally:
+                stop.set()
+                if args.metrics:
+                    scraper.join()
             result = measure(data / "tidings.sqlite3", starts)
             server.stop()
-    result.update(clients=args.clients, tasks_per_execution=TASKS, cpus=os.cpu_count())
+    result.update(
+        clients=args.clients, tasks_per_execution=TASKS, cpus=os.cpu_count(), metrics=args.metrics
+    )
     if args.json:
         print(json.dumps(result))
         return 0
