@@ -180,7 +180,8 @@ class KafkaSink:
             # (the caller sends them again; the idempotent producer makes that safe).
             return [r or "timed out waiting for the delivery report" for r in batch.results]
         results = batch.results
-        record.kafka_error("delivery", sum(1 for r in results if r is not None))
+        if record.enabled():
+            record.kafka_error("delivery", sum(1 for r in results if r is not None))
         if batch.failed:
             index = {(r.topic, r.key, r.value): i for i, r in enumerate(records)}
             for topic, key, value, error in batch.failed:

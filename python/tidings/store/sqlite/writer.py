@@ -252,6 +252,7 @@ class Writer:
             record.commit_failed()
         else:
             self.failing_since = None
+        if record.enabled() and self.failing_since is None:
             record.committed(
                 time.perf_counter() - started,
                 len(changes),
