@@ -7,7 +7,6 @@ Every hook is safe on any thread (prometheus_client's values take a lock).
 
 from __future__ import annotations
 
-from collections import Counter as Tally
 from collections.abc import Iterable
 from typing import Final
 
@@ -45,21 +44,35 @@ def enabled() -> bool:
     return _ON
 
 
+#: The counters one event of a type adds to, made once per type.
+_BY_TYPE: dict[int, tuple[Counter, ...]] = {}
+
+
+def _counters_of(kind: int) -> tuple[Counter, ...]:
+    name = _NAMES.get(kind, str(kind))
+    counters = [f.EVENTS_COMMITTED.labels(name)]
+    if kind == _ET.EVENT_TYPE_EXECUTION_STARTED:
+        counters.append(f.EXECUTIONS_STARTED)
+    elif kind in _ENDED:
+        counters.append(f.EXECUTIONS_FINISHED.labels(_ENDED[kind]))
+    elif kind in _TASKS:
+        counters.append(f.TASK_TRANSITIONS.labels(name))
+    _BY_TYPE[kind] = found = tuple(counters)
+    return found
+
+
 def committed(seconds: float, changes: int, event_types: Iterable[int]) -> None:
     """(The writer's thread.) One transaction committed `changes` with these events."""
     if not _ON:
         return
     f.COMMIT_SECONDS.observe(seconds)
     f.COMMIT_BATCH.observe(changes)
-    for kind, n in Tally(event_types).items():
-        name = _NAMES.get(kind, str(kind))
-        f.EVENTS_COMMITTED.labels(name).inc(n)
-        if kind == _ET.EVENT_TYPE_EXECUTION_STARTED:
-            f.EXECUTIONS_STARTED.inc(n)
-        elif kind in _ENDED:
-            f.EXECUTIONS_FINISHED.labels(_ENDED[kind]).inc(n)
-        elif kind in _TASKS:
-            f.TASK_TRANSITIONS.labels(name).inc(n)
+    tally: dict[int, int] = {}
+    for kind in event_types:
+        tally[kind] = tally.get(kind, 0) + 1
+    for kind, n in tally.items():
+        for counter in _BY_TYPE.get(kind) or _counters_of(kind):
+            counter.inc(n)
 
 
 def commit_failed() -> None:
@@ -97,11 +110,18 @@ def delivered(
         timing.observe(seconds)
 
 
+_RENDERED: dict[str, tuple[Histogram, Histogram]] = {}
+
+
 def rendered(profile: str, events: int, seconds: float) -> None:
     """The codec rendered a batch of `events` in `seconds`."""
-    if _ON and events:
-        f.CODEC_BATCH.labels(profile).observe(events)
-        f.CODEC_SECONDS.labels(profile).observe(seconds)
+    if not (_ON and events):
+        return
+    pair = _RENDERED.get(profile)
+    if pair is None:
+        pair = _RENDERED[profile] = (f.CODEC_BATCH.labels(profile), f.CODEC_SECONDS.labels(profile))
+    pair[0].observe(events)
+    pair[1].observe(seconds)
 
 
 def listener_disabled() -> None:
@@ -123,8 +143,16 @@ def kafka_stats(queued: int, brokers_up: int) -> None:
         f.KAFKA_BROKERS_UP.set(brokers_up)
 
 
+_RPCS: dict[tuple[str, str], tuple[Counter, Histogram]] = {}
+
+
 def rpc(method: str, code: str, seconds: float) -> None:
     """An RPC ended with `code` after `seconds`."""
-    if _ON:
-        f.RPCS.labels(method, code).inc()
-        f.RPC_SECONDS.labels(method).observe(seconds)
+    if not _ON:
+        return
+    key = (method, code)
+    pair = _RPCS.get(key)
+    if pair is None:
+        pair = _RPCS[key] = (f.RPCS.labels(method, code), f.RPC_SECONDS.labels(method))
+    pair[0].inc()
+    pair[1].observe(seconds)
