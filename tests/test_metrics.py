@@ -13,12 +13,14 @@ import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 
+import grpc
 import pytest
 
 from engine_client import EngineClient, EventLog, chain, unique, wait_for, workflow_yaml
 from kafka_broker import consume, free_port
 from metrics_scrape import Key, families, samples, total, value
 from tidings import codec
+from tidings.v1 import execution_pb2, execution_pb2_grpc
 from tidings_process import REPO, TidingsProcess
 from webhook_receiver import ALLOW_LOCAL, Listeners, WebhookReceiver, webhook_listener
 
@@ -152,3 +154,16 @@ def test_the_dashboard_queries_only_metrics_the_server_exports(server: TidingsPr
             exported.update(f"{family.name}_{end}" for end in ("bucket", "sum", "count"))
     assert len(queried) >= 15
     assert queried <= exported, sorted(queried - exported)
+
+
+def test_a_refused_rpc_is_counted_with_its_status_code(server: TidingsProcess) -> None:
+    port: int = server.metrics_port  # type: ignore[attr-defined]
+    method = "tidings.v1.ExecutionService/GetExecution"
+    before = value(samples(port), "tidings_rpc_handled_total", method=method, code="NOT_FOUND")
+    with server.channel() as channel:
+        stub = execution_pb2_grpc.ExecutionServiceStub(channel)
+        with pytest.raises(grpc.RpcError) as caught:
+            stub.GetExecution(execution_pb2.GetExecutionRequest(id="missing"), timeout=10)
+    assert caught.value.code() == grpc.StatusCode.NOT_FOUND
+    after = value(samples(port), "tidings_rpc_handled_total", method=method, code="NOT_FOUND")
+    assert after == before + 1
