@@ -11,6 +11,7 @@ Fills a real SQLite outbox, then measures in one run, for each transport:
 
     python bench/outbox.py            # a table
     python bench/outbox.py --json     # one JSON object
+    python bench/outbox.py --metrics  # metrics recorded and served, scraped every second
 """
 
 from __future__ import annotations
@@ -23,7 +24,9 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
+import urllib.request
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -41,6 +44,8 @@ from tidings.dispatch.kafka.sink import KafkaSink, Record  # noqa: E402
 from tidings.dispatch.targets import builtin_kafka_target  # noqa: E402
 from tidings.dispatch.webhook.sink import WebhookSink  # noqa: E402
 from tidings.listeners import new_secret  # noqa: E402
+from tidings.metrics import record  # noqa: E402
+from tidings.metrics.endpoint import MetricsEndpoint  # noqa: E402
 from tidings.net import DestinationGuard  # noqa: E402
 from tidings.store import Change, EventRow  # noqa: E402
 from tidings.store.listeners import ListenerRow  # noqa: E402
@@ -274,13 +279,34 @@ async def run(args: argparse.Namespace, bootstrap: str) -> dict[str, Any]:
     }
 
 
+def serve_metrics(stop: threading.Event) -> tuple[MetricsEndpoint, threading.Thread]:
+    """Record metrics and serve them, scraped every second (harsher than Prometheus)."""
+    record.enable()
+    endpoint = MetricsEndpoint(f"127.0.0.1:{free_port()}")
+    endpoint.start()
+
+    def scrape() -> None:
+        while not stop.wait(1.0):
+            url = f"http://127.0.0.1:{endpoint.port}/metrics"
+            with urllib.request.urlopen(url, timeout=10) as reply:
+                reply.read()
+
+    scraper = threading.Thread(target=scrape, daemon=True)
+    scraper.start()
+    return endpoint, scraper
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.add_argument("--events", type=int, default=200_000)
     parser.add_argument("--seconds", type=float, default=5.0, help="latency phase length")
     parser.add_argument("--webhook-events", type=int, default=20_000)
+    parser.add_argument("--metrics", action="store_true", help="record and serve metrics")
     args = parser.parse_args()
+    stop = threading.Event()
+    if args.metrics:
+        serve_metrics(stop)
     with KafkaBroker() as broker:
         result = asyncio.run(run(args, broker.bootstrap))
     receiver, url = start_receiver()
@@ -289,6 +315,8 @@ def main() -> int:
     finally:
         receiver.kill()
         receiver.wait()
+        stop.set()
+    result["metrics"] = args.metrics
     if args.json:
         print(json.dumps(result))
         return 0

@@ -8,8 +8,9 @@ argument (to prove that).
 
 It starts `tidings serve` (the venv's console script) on a free loopback port, waits
 for gRPC health SERVING, creates a workflow, runs an execution to SUCCESS, copies the
-database with `tidings backup` while serving, stops the server with SIGTERM and
-expects exit code 0. Exits non-zero, saying why, on any failure.
+database with `tidings backup` while serving, scrapes its Prometheus metrics (served
+with `metrics_listen`: prometheus-client must be among the wheel's dependencies), stops
+the server with SIGTERM and expects exit code 0. Exits non-zero, saying why, on any failure.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
 from pathlib import Path
 
 import grpc
@@ -103,6 +105,8 @@ def main() -> int:
         data, log = Path(tmp) / "data", Path(tmp) / "serve.log"
         address = f"127.0.0.1:{free_port()}"
         env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+        metrics = f"127.0.0.1:{free_port()}"
+        env["TIDINGS_METRICS_LISTEN"] = metrics
         with log.open("wb") as out:
             proc = subprocess.Popen(
                 [command, "serve", "--listen", address, "--data-dir", data],
@@ -117,6 +121,10 @@ def main() -> int:
                 ended = conn.execute("SELECT count(*) FROM executions WHERE state = 'SUCCESS'")
                 if ended.fetchone()[0] != 1:
                     sys.exit("the backup does not hold the execution")
+            with urllib.request.urlopen(f"http://{metrics}/metrics", timeout=10) as reply:
+                scraped = reply.read().decode()
+            if "tidings_executions_started_total 1.0" not in scraped.splitlines():
+                sys.exit(f"the metrics do not count the execution:\n{scraped}")
         finally:
             if proc.poll() is None:
                 proc.send_signal(signal.SIGTERM)

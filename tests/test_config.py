@@ -211,3 +211,27 @@ def test_message_limit_stays_above_the_definition_limit() -> None:
         config.load(env={"TIDINGS_MAX_MESSAGE_BYTES": "1048576"})
     with pytest.raises(config.ConfigError, match="max_message_bytes: must be more than"):
         config.load(env={"TIDINGS_MAX_MESSAGE_BYTES": str(2**31)})
+
+
+def test_metrics_are_off_by_default_and_health_checks_every_second() -> None:
+    loaded = config.load(env={})
+    assert loaded.metrics_listen == ""
+    assert loaded.health_interval_s == 1.0
+    assert loaded.health_kafka_unreachable_after_s == 0.0
+    on = config.load(env={"TIDINGS_METRICS_LISTEN": "127.0.0.1:9464"})
+    assert on.metrics_listen == "127.0.0.1:9464"
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "message"),
+    [
+        ("TIDINGS_METRICS_LISTEN", "9464", "metrics_listen: expected host:port"),
+        ("TIDINGS_HEALTH_INTERVAL_S", "0", "health_interval_s: must be more than 0"),
+        ("TIDINGS_HEALTH_KAFKA_UNREACHABLE_AFTER_S", "-1", "health_kafka_unreachable_after_s"),
+    ],
+)
+def test_bad_metrics_and_health_settings_name_the_setting(
+    name: str, value: str, message: str
+) -> None:
+    with pytest.raises(config.ConfigError, match=message):
+        config.load(env={name: value})

@@ -111,6 +111,15 @@ class Config:
     retention_interval_s: float = 60.0
     #: Events retention looks at per step (one short transaction of the writer).
     retention_batch: int = 500
+    #: host:port of the Prometheus metrics endpoint (HTTP, its own port, any path);
+    #: empty: no metrics are served or recorded. Bind a loopback address unless the
+    #: scraper is elsewhere: the endpoint has no authentication.
+    metrics_listen: str = ""
+    #: Seconds between two health checks (store, Kafka, readiness; the backlog gauges).
+    health_interval_s: float = 1.0
+    #: Health is NOT_SERVING once Kafka has been unreachable this many seconds (no
+    #: broker connected); 0: Kafka never makes the server unhealthy.
+    health_kafka_unreachable_after_s: float = 0.0
 
     def definition_limits(self) -> DefinitionLimits:
         """The ``max_definition_*`` settings; ValueError names a bad one."""
@@ -215,9 +224,16 @@ def _validate(config: Config) -> Config:
     host, sep, port = config.listen.rpartition(":")
     if not sep or not host or not port.isdigit() or not 0 <= int(port) <= 65535:
         raise ConfigError(f"listen: expected host:port, got {config.listen!r}")
+    if config.metrics_listen:
+        host, sep, port = config.metrics_listen.rpartition(":")
+        if not sep or not host or not port.isdigit() or not 0 <= int(port) <= 65535:
+            raise ConfigError(f"metrics_listen: expected host:port, got {config.metrics_listen!r}")
+    if not (0 < config.health_interval_s <= 3600):
+        raise ConfigError("health_interval_s: must be more than 0 and at most 3600")
     for name in (
         "shutdown_grace_s", "http_transport_retries", "http_retry_delay_s", "retention_s",
         "execution_retention_s",
+        "health_kafka_unreachable_after_s",
     ):  # fmt: skip
         if not getattr(config, name) >= 0:  # also refuses NaN
             raise ConfigError(f"{name}: must not be negative")

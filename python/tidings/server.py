@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+from typing import Any
 
 import grpc
 from google.protobuf.descriptor import ServiceDescriptor
@@ -18,9 +19,12 @@ from tidings.api.auth import TokenAuth
 from tidings.api.environments import EnvironmentService
 from tidings.api.events import EventService
 from tidings.api.executions import ExecutionService
+from tidings.api.health import Health
 from tidings.api.listeners import ListenerService
+from tidings.api.rpc_metrics import RpcMetrics
 from tidings.api.workflows import WorkflowService
 from tidings.config import Config
+from tidings.dispatch.backlog import Backlog
 from tidings.dispatch.dispatcher import Dispatcher
 from tidings.dispatch.retention import Retention, RetentionPolicy
 from tidings.dispatch.stream import CommitSignal
@@ -29,6 +33,8 @@ from tidings.engine.events import EventFactory
 from tidings.engine.host import EngineThread
 from tidings.engine.runner import Engine
 from tidings.listeners import ListenerRegistry
+from tidings.metrics import record
+from tidings.metrics.endpoint import MetricsEndpoint
 from tidings.store.bridge import StoreOnLoop
 from tidings.store.folder_lock import FolderLock
 from tidings.store.sqlite import SQLiteStore
@@ -121,9 +127,27 @@ class Server:
             self.dispatcher.retention_holders(),
         )
         self.health = health_aio.HealthServicer()
+        self.checks = Health(
+            self.health,
+            [s.full_name for s in SERVED],
+            self.store,
+            Backlog(self.dispatcher),
+            kafka=self.dispatcher.kafka,
+            kafka_unreachable_after_s=config.health_kafka_unreachable_after_s,
+            interval_s=config.health_interval_s,
+        )
+        #: The Prometheus endpoint (``metrics_listen``); None when metrics are off.
+        self.metrics = MetricsEndpoint(config.metrics_listen) if config.metrics_listen else None
+        # Recording is process-wide: on when this server serves metrics.
+        record.enable(self.metrics is not None)
         tokens = config.api_tokens()
+        interceptors: list[grpc.aio.ServerInterceptor[Any, Any]] = []
+        if self.metrics is not None:
+            interceptors.append(RpcMetrics())  # first: refused calls are counted too
+        if tokens:
+            interceptors.append(TokenAuth(tokens))
         self._grpc = grpc.aio.server(
-            interceptors=[TokenAuth(tokens)] if tokens else None,
+            interceptors=interceptors or None,
             options=[("grpc.max_receive_message_length", config.max_message_bytes)],
         )
         health_pb2_grpc.add_HealthServicer_to_server(self.health, self._grpc)
@@ -171,9 +195,16 @@ class Server:
             self.port = 0
         if self.port == 0:
             raise OSError(f"cannot listen on {self.config.listen}")
+        if self.metrics is not None:
+            try:
+                self.metrics.start()
+            except OSError as exc:
+                raise OSError(f"cannot listen on {self.config.metrics_listen}: {exc}") from exc
+            log.info("serving metrics on http://%s:%d/metrics", self.metrics.host,
+                     self.metrics.port)  # fmt: skip
         await self._grpc.start()
         freeze_heap()
-        await self.health.set("", health_pb2.HealthCheckResponse.SERVING)
+        await self.checks.start()
         host = self.config.listen.rpartition(":")[0]
         log.info(
             "serving gRPC%s on %s:%d (data in %s)",
@@ -185,6 +216,7 @@ class Server:
 
     async def stop(self) -> None:
         """Report NOT_SERVING, let in-flight RPCs finish, then stop the engine and store."""
+        await self.checks.stop()
         await self.health.enter_graceful_shutdown()
         await self._grpc.stop(self.config.shutdown_grace_s)
         await self.engine_thread.call(self.engine.stop())
@@ -195,6 +227,8 @@ class Server:
         await self.retention.stop()
         await self.dispatcher.stop()
         await self.store.close()
+        if self.metrics is not None:
+            self.metrics.stop()
         log.info("stopped")
 
 

@@ -25,6 +25,7 @@ from tidings.dispatch.webhook.ping import ping
 from tidings.dispatch.webhook.sink import Attempt, WebhookSink
 from tidings.errors import FailedPreconditionError
 from tidings.listeners import ListenerRegistry, signing_keys
+from tidings.metrics import record
 from tidings.net import DestinationGuard
 from tidings.store import Committed, Store
 from tidings.store.listeners import ListenerRow
@@ -169,6 +170,7 @@ class Dispatcher:
     async def _disable(self, listener_id: str, reason: str) -> None:
         if self.registry is not None:
             await self.registry.disable(listener_id, reason)
+            record.listener_disabled()
 
     async def redeliver(
         self, listener_id: str, event_id: str = "", start: float = 0.0, end: float = 0.0

@@ -20,6 +20,7 @@ from typing import Protocol
 from tidings import codec
 from tidings.dispatch.kafka.sink import KafkaSink, Record
 from tidings.dispatch.targets import KafkaTarget
+from tidings.metrics import record
 from tidings.store.rows import AttemptRow, Change, DeliveryRow, EventRow
 from tidings.vocab import TYPE_NAMES
 
@@ -114,6 +115,7 @@ class KafkaPipeline:
         if not chosen:
             return chosen, []
         payloads: list[tuple[bytes, list[tuple[str, bytes]]]]
+        started = time.perf_counter()
         if self.target.cloudevents_binary:
             # CloudEvents Kafka binding, binary mode: the data is the value, the
             # attributes are `ce_` headers (datacontenttype as content-type).
@@ -125,6 +127,7 @@ class KafkaPipeline:
             ]
         else:
             payloads = [(body, []) for body in self.renderer.render([e.body for e in chosen])]
+        record.rendered(self.target.profile, len(chosen), time.perf_counter() - started)
         records = [
             Record(
                 topic=self.target.topic_for(e.type),
@@ -199,7 +202,8 @@ class KafkaPipeline:
         read_from = self.cursor
         # Batches produced but not yet acknowledged, oldest first: the next batch is
         # read, rendered and produced while the broker acknowledges the previous one.
-        inflight: deque[tuple[asyncio.Task[list[str | None]], list[EventRow], int]] = deque()
+        inflight: deque[tuple[asyncio.Task[list[str | None]], list[EventRow], int, float]]
+        inflight = deque()
         while True:
             self._wake.clear()
             events = await self.store.read_events(read_from, self.batch)
@@ -207,17 +211,22 @@ class KafkaPipeline:
                 # Rendering releases the GIL; a thread keeps the event loop responsive.
                 chosen, records = await asyncio.to_thread(self._records, events)
                 read_from = events[-1].position
-                inflight.append((asyncio.create_task(self.sink.send(records)), chosen, read_from))
+                sent = (asyncio.create_task(self.sink.send(records)), chosen, read_from)
+                inflight.append((*sent, time.perf_counter()))
             if not inflight:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), timeout=1.0)
                 continue
             if events and len(inflight) < 2:
                 continue
-            send, chosen, last = inflight.popleft()
+            send, chosen, last, sent_at = inflight.popleft()
             results = await send
             failed = next((i for i, r in enumerate(results) if r is not None), None)
+            profile = self.target.profile
             if failed is None:
+                if chosen:
+                    took = time.perf_counter() - sent_at
+                    record.delivered("kafka", profile, "delivered", len(chosen), took)
                 failed_before = self._failed_event
                 if failed_before is not None and any(e.id == failed_before.id for e in chosen):
                     await self._record_recovery()
@@ -230,7 +239,9 @@ class KafkaPipeline:
                 continue
             # Resume at the first record the broker did not acknowledge; later batches
             # are sent again (at-least-once).
-            for later, _, _ in inflight:
+            record.delivered("kafka", profile, "delivered", failed)
+            record.delivered("kafka", profile, "failed", 1)
+            for later, _, _, _ in inflight:
                 with contextlib.suppress(Exception):
                     await later
             inflight.clear()

@@ -13,11 +13,16 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
 from confluent_kafka import KafkaError, Message, Producer
 
 from tidings.dispatch.kafka.settings import redacted
+from tidings.metrics import record
 
 log = logging.getLogger(__name__)
+
+#: How often librdkafka reports its statistics (brokers up, queue length), in ms.
+STATS_INTERVAL_MS = 1000
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,6 +104,14 @@ class KafkaSink:
         config = producer_config(bootstrap, extra)
         #: What the producer was given, secrets redacted (for logs and checks).
         self.settings = redacted(config)
+        #: Since when (time.time()) no broker has been connected, by librdkafka's last
+        #: statistics; None while one is (health's Kafka check).
+        self.unreachable_since: float | None = None
+        #: Brokers connected at the last statistics; None before the first.
+        self.brokers_up: int | None = None
+        config.setdefault("statistics.interval.ms", STATS_INTERVAL_MS)
+        config["stats_cb"] = self._stats
+        config["error_cb"] = self._error
         try:
             self._producer = Producer(config)
         except Exception as exc:  # librdkafka rejects bad settings here
@@ -108,6 +121,27 @@ class KafkaSink:
         self._poller.start()
         # Batches are queued whole, one at a time, so that their records stay in order.
         self._produce_lock = threading.Lock()
+
+    def _stats(self, text: str) -> None:
+        """(The poll thread.) librdkafka's statistics: connected brokers, queue length."""
+        try:
+            stats = orjson.loads(text)
+            brokers = stats.get("brokers", {}).values()
+            up = sum(1 for b in brokers if b.get("state") == "UP" and b.get("source") != "internal")
+            queued = int(stats.get("msg_cnt", 0))
+        except (orjson.JSONDecodeError, AttributeError, TypeError, ValueError):
+            return
+        self.brokers_up = up
+        if up:
+            self.unreachable_since = None
+        elif self.unreachable_since is None:
+            self.unreachable_since = time.time()
+        record.kafka_stats(queued, up)
+
+    def _error(self, error: KafkaError) -> None:
+        """(The poll thread.) An error of the client as a whole (brokers down...)."""
+        record.kafka_error("client")
+        log.debug("kafka: %s", error)
 
     def _poll(self) -> None:
         while not self._closed.is_set():
@@ -146,6 +180,8 @@ class KafkaSink:
             # (the caller sends them again; the idempotent producer makes that safe).
             return [r or "timed out waiting for the delivery report" for r in batch.results]
         results = batch.results
+        if record.enabled():
+            record.kafka_error("delivery", sum(1 for r in results if r is not None))
         if batch.failed:
             index = {(r.topic, r.key, r.value): i for i, r in enumerate(records)}
             for topic, key, value, error in batch.failed:

@@ -29,6 +29,7 @@ from tidings.dispatch.ledger import Ledger
 from tidings.dispatch.webhook.render import Rendered, Renderers, style_of
 from tidings.dispatch.webhook.retry import RetryPolicy, policy_of
 from tidings.dispatch.webhook.sink import Attempt, WebhookSink, to_listener
+from tidings.metrics import record
 from tidings.store.listeners import ListenerRow
 from tidings.store.rows import AttemptRow, DeliveryRow, EventRow
 
@@ -299,6 +300,8 @@ class WebhookDelivery:
             d.state, d.next_attempt_time, d.last_error = DELIVERED, None, ""
         else:
             self._schedule(d, attempt)
+        outcome = "delivered" if attempt.ok else "dead" if d.state == DEAD else "retry"
+        record.delivered("webhook", self.row.profile, outcome, 1, attempt.latency)
         self._settle(head, attempt)
         if d.state in (DELIVERED, DEAD):
             self._pop(lane)

@@ -7,10 +7,12 @@ extensions setting share one renderer and one rendering of each event.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from tidings import codec
+from tidings.metrics import record
 
 log = logging.getLogger(__name__)
 
@@ -73,7 +75,10 @@ class Renderers:
         Called in a worker thread: the codec releases the GIL.
         """
         try:
-            return list(self._render(style, bodies))
+            started = time.perf_counter()
+            out: list[Rendered | None] = list(self._render(style, bodies))
+            record.rendered(style[0], len(bodies), time.perf_counter() - started)
+            return out
         except codec.CodecError:
             if len(bodies) == 1:
                 log.exception("webhook: cannot render an event as %s", style[0])

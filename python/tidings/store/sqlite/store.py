@@ -48,6 +48,22 @@ class SQLiteStore:
         """Transactions committed so far (each may hold many changes)."""
         return self._writer.commits
 
+    @property
+    def failing_since(self) -> float | None:
+        """Since when (time.time()) writes fail as a whole; None while they commit."""
+        return self._writer.failing_since
+
+    async def probe(self) -> bool:
+        """Commit one small write (a row of its own): whether the store can commit now.
+
+        Health asks this while commits fail, and when none has happened for a while.
+        """
+        try:
+            await self._writer.run(self._writer.probe)
+        except sqlite3.Error:
+            return False
+        return True
+
     # --- lifecycle -------------------------------------------------------
 
     async def open(self) -> None:

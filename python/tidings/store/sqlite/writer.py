@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any, Concatenate, ParamSpec, TypeVar, cast
 
 from tidings.errors import StoreError
+from tidings.metrics import record
 from tidings.store.handoff import Inbox, inbox_of
 from tidings.store.rows import REQUEST_ID_KEEP_S, Change, Committed
 from tidings.store.sqlite import tables
@@ -35,6 +36,9 @@ MAX_BATCH = 512
 CHECKPOINT_SECONDS = 1.0
 #: Bytes the WAL file is truncated to after a checkpoint that lets it start over.
 WAL_SIZE_LIMIT = 64 * 1024 * 1024
+#: The row the health probe writes (a dispatch cursor no reader follows: retention
+#: looks only at the cursors it is told of).
+PROBE_ID = "health:probe"
 
 
 class _Call:
@@ -81,6 +85,9 @@ class Writer:
         self._position = 0
         #: Transactions committed so far (each may hold many changes).
         self.commits = 0
+        #: Since when (time.time()) writing fails as a whole (locked, full, read-only
+        #: database), until a transaction commits again; None while it works.
+        self.failing_since: float | None = None
 
     # --- lifecycle -------------------------------------------------------
 
@@ -224,12 +231,15 @@ class Writer:
         try:
             result = call.fn(conn)
         except Exception as exc:
+            if isinstance(exc, sqlite3.OperationalError):
+                self._failing()
             call.back.put(_fail, call.future, exc)
         else:
             call.back.put(_succeed, call.future, result)
 
     def _commit(self, batch: list[_Queued]) -> None:
         changes = [c for c, _, _ in batch]
+        started = time.perf_counter()
         try:
             self._apply(changes)
             outcomes: list[Exception | None] = [None] * len(batch)
@@ -237,6 +247,18 @@ class Writer:
             # One bad change must not fail the others that shared its transaction:
             # commit them one by one to find it.
             outcomes = [exc] if len(batch) == 1 else [self._apply_alone(c) for c in changes]
+        if all(isinstance(e, sqlite3.OperationalError) for e in outcomes):
+            self._failing()  # not one bad change: the database refuses every write
+            record.commit_failed()
+        else:
+            self.failing_since = None
+        if record.enabled() and self.failing_since is None:
+            record.committed(
+                time.perf_counter() - started,
+                len(changes),
+                [ev.type for c, e in zip(changes, outcomes, strict=True) if e is None
+                 for ev in c.events],
+            )  # fmt: skip
         self.commits += 1
         info = self._committed_info(
             [c for c, e in zip(changes, outcomes, strict=True) if e is None]
@@ -251,6 +273,24 @@ class Writer:
         for back, outcomes_there in by_loop.items():
             back.put(_resolve, outcomes_there)
 
+    def _failing(self) -> None:
+        if self.failing_since is None:
+            self.failing_since = time.time()
+
+    def probe(self, conn: sqlite3.Connection) -> None:
+        """Write one row, to learn whether writes commit again; sqlite3.Error if not.
+
+        In the writer's thread, through `run`.
+        """
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            conn.execute(tables.CURSOR_SAVE, (PROBE_ID, time.time_ns()))
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        self.failing_since = None
+
     def _committed_info(self, changes: Sequence[Change]) -> Committed:
         listeners: list[str] = []
         for change in changes:
@@ -258,6 +298,7 @@ class Writer:
                 self._position = max(self._position, change.events[-1].position)
             listeners.extend(str(cols[0]) for cols in change.listeners)
             listeners.extend(change.deleted_listeners)
+        record.position(self._position)
         return Committed(self._position, tuple(dict.fromkeys(listeners)))
 
     def _tell_home(
