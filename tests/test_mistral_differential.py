@@ -28,7 +28,7 @@ import pytest
 import yaml
 
 from atom_server import AtomServer, Reply
-from engine_client import EngineClient, tname, wait_for, xname
+from engine_client import EngineClient, plain, tname, wait_for, xname
 from mistral_server import MistralClient, MistralError, MistralServer, Refused
 from tidings.v1 import execution_pb2, workflow_pb2
 from tidings_process import TidingsProcess
@@ -266,13 +266,13 @@ def run_in_tidings(client: EngineClient, case: Case, base: str) -> Outcome:
     out.seconds = time.monotonic() - began
     out.state = xname(ex.state)
     out.note = out.note or ex.error_message
-    output = json.loads(ex.output_json) if ex.output_json else None
+    output = plain(ex.output)
     out.output = _output(out.state, output)
     out.tasks = sorted(
         _task_key(
             t.name,
             _TASK_STATES.get(tname(t.state), tname(t.state)),
-            json.loads(t.published_json) if t.published_json else {},
+            plain(t.published),
         )
         for t in client.tasks(ex.id)
     )

@@ -33,11 +33,13 @@ from engine_client import (
     EventLog,
     http_task,
     rpc_failure,
+    typed,
     unique,
     wait_for,
     workflow_yaml,
 )
 from tidings.v1 import execution_pb2 as E
+from tidings.vocab import profile_enum
 from tidings_process import TidingsProcess
 from webhook_receiver import WebhookReceiver
 
@@ -188,8 +190,10 @@ class Flow:
     def start(self, **kw: Any) -> E.Execution:
         """An execution whose job callbacks (thain) and end (tencent) are sent here too."""
         notify = [
-            E.NotifyTarget(url=self.rx.url(self.jobs), profile="thain", events=["TASK"]),
-            E.NotifyTarget(url=self.rx.url(self.tencent), profile="tencent"),
+            E.NotifyTarget(
+                url=self.rx.url(self.jobs), profile=profile_enum("thain"), events=["TASK"]
+            ),
+            E.NotifyTarget(url=self.rx.url(self.tencent), profile=profile_enum("tencent")),
         ]
         return self.client.start(self.name, notify=notify, **kw)
 
@@ -363,7 +367,7 @@ def test_a_completed_async_task_ends_with_a_synchronous_result_object(
     ex = Flow(client, rx, tasks).start()
     task = client.wait_for_task(ex.id, "call", [TS.TASK_STATE_RUNNING_ASYNC])
     client.executions.CompleteTask(
-        PB.CompleteTaskRequest(task_id=task.id, success=True, result_json='{"code": 200}'),
+        PB.CompleteTaskRequest(task_id=task.id, success=True, result=typed({"code": 200})),
         timeout=T,
     )
     records = mistral.until(ex.id, ends_with("execution_end"))

@@ -22,38 +22,39 @@ _runtime_version.ValidateProtobufRuntimeVersion(
 _sym_db = _symbol_database.Default()
 
 
+from google.protobuf import struct_pb2 as google_dot_protobuf_dot_struct__pb2
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1ctidings/v1/environment.proto\x12\ntidings.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xaa\x01\n\x0b\x45nvironment\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x02 \x01(\t\x12\x16\n\x0evariables_json\x18\x03 \x01(\t\x12/\n\x0b\x63reate_time\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0bupdate_time\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"U\n\x18\x43reateEnvironmentRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x02 \x01(\t\x12\x16\n\x0evariables_json\x18\x03 \x01(\t\"I\n\x19\x43reateEnvironmentResponse\x12,\n\x0b\x65nvironment\x18\x01 \x01(\x0b\x32\x17.tidings.v1.Environment\"%\n\x15GetEnvironmentRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\"F\n\x16GetEnvironmentResponse\x12,\n\x0b\x65nvironment\x18\x01 \x01(\x0b\x32\x17.tidings.v1.Environment\"@\n\x17ListEnvironmentsRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\"b\n\x18ListEnvironmentsResponse\x12-\n\x0c\x65nvironments\x18\x01 \x03(\x0b\x32\x17.tidings.v1.Environment\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"U\n\x18UpdateEnvironmentRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x02 \x01(\t\x12\x16\n\x0evariables_json\x18\x03 \x01(\t\"I\n\x19UpdateEnvironmentResponse\x12,\n\x0b\x65nvironment\x18\x01 \x01(\x0b\x32\x17.tidings.v1.Environment\"(\n\x18\x44\x65leteEnvironmentRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\"\x1b\n\x19\x44\x65leteEnvironmentResponse2\xf2\x03\n\x12\x45nvironmentService\x12`\n\x11\x43reateEnvironment\x12$.tidings.v1.CreateEnvironmentRequest\x1a%.tidings.v1.CreateEnvironmentResponse\x12W\n\x0eGetEnvironment\x12!.tidings.v1.GetEnvironmentRequest\x1a\".tidings.v1.GetEnvironmentResponse\x12]\n\x10ListEnvironments\x12#.tidings.v1.ListEnvironmentsRequest\x1a$.tidings.v1.ListEnvironmentsResponse\x12`\n\x11UpdateEnvironment\x12$.tidings.v1.UpdateEnvironmentRequest\x1a%.tidings.v1.UpdateEnvironmentResponse\x12`\n\x11\x44\x65leteEnvironment\x12$.tidings.v1.DeleteEnvironmentRequest\x1a%.tidings.v1.DeleteEnvironmentResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1ctidings/v1/environment.proto\x12\ntidings.v1\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xd4\x01\n\x0b\x45nvironment\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x02 \x01(\t\x12/\n\x0b\x63reate_time\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0bupdate_time\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12*\n\tvariables\x18\x06 \x01(\x0b\x32\x17.google.protobuf.StructJ\x04\x08\x03\x10\x04R\x0evariables_json\"\x7f\n\x18\x43reateEnvironmentRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x02 \x01(\t\x12*\n\tvariables\x18\x04 \x01(\x0b\x32\x17.google.protobuf.StructJ\x04\x08\x03\x10\x04R\x0evariables_json\"I\n\x19\x43reateEnvironmentResponse\x12,\n\x0b\x65nvironment\x18\x01 \x01(\x0b\x32\x17.tidings.v1.Environment\"%\n\x15GetEnvironmentRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\"F\n\x16GetEnvironmentResponse\x12,\n\x0b\x65nvironment\x18\x01 \x01(\x0b\x32\x17.tidings.v1.Environment\"@\n\x17ListEnvironmentsRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\"b\n\x18ListEnvironmentsResponse\x12-\n\x0c\x65nvironments\x18\x01 \x03(\x0b\x32\x17.tidings.v1.Environment\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"\x7f\n\x18UpdateEnvironmentRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x02 \x01(\t\x12*\n\tvariables\x18\x04 \x01(\x0b\x32\x17.google.protobuf.StructJ\x04\x08\x03\x10\x04R\x0evariables_json\"I\n\x19UpdateEnvironmentResponse\x12,\n\x0b\x65nvironment\x18\x01 \x01(\x0b\x32\x17.tidings.v1.Environment\"(\n\x18\x44\x65leteEnvironmentRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\"\x1b\n\x19\x44\x65leteEnvironmentResponse2\xf2\x03\n\x12\x45nvironmentService\x12`\n\x11\x43reateEnvironment\x12$.tidings.v1.CreateEnvironmentRequest\x1a%.tidings.v1.CreateEnvironmentResponse\x12W\n\x0eGetEnvironment\x12!.tidings.v1.GetEnvironmentRequest\x1a\".tidings.v1.GetEnvironmentResponse\x12]\n\x10ListEnvironments\x12#.tidings.v1.ListEnvironmentsRequest\x1a$.tidings.v1.ListEnvironmentsResponse\x12`\n\x11UpdateEnvironment\x12$.tidings.v1.UpdateEnvironmentRequest\x1a%.tidings.v1.UpdateEnvironmentResponse\x12`\n\x11\x44\x65leteEnvironment\x12$.tidings.v1.DeleteEnvironmentRequest\x1a%.tidings.v1.DeleteEnvironmentResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'tidings.v1.environment_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_ENVIRONMENT']._serialized_start=78
-  _globals['_ENVIRONMENT']._serialized_end=248
-  _globals['_CREATEENVIRONMENTREQUEST']._serialized_start=250
-  _globals['_CREATEENVIRONMENTREQUEST']._serialized_end=335
-  _globals['_CREATEENVIRONMENTRESPONSE']._serialized_start=337
-  _globals['_CREATEENVIRONMENTRESPONSE']._serialized_end=410
-  _globals['_GETENVIRONMENTREQUEST']._serialized_start=412
-  _globals['_GETENVIRONMENTREQUEST']._serialized_end=449
-  _globals['_GETENVIRONMENTRESPONSE']._serialized_start=451
-  _globals['_GETENVIRONMENTRESPONSE']._serialized_end=521
-  _globals['_LISTENVIRONMENTSREQUEST']._serialized_start=523
-  _globals['_LISTENVIRONMENTSREQUEST']._serialized_end=587
-  _globals['_LISTENVIRONMENTSRESPONSE']._serialized_start=589
-  _globals['_LISTENVIRONMENTSRESPONSE']._serialized_end=687
-  _globals['_UPDATEENVIRONMENTREQUEST']._serialized_start=689
-  _globals['_UPDATEENVIRONMENTREQUEST']._serialized_end=774
-  _globals['_UPDATEENVIRONMENTRESPONSE']._serialized_start=776
-  _globals['_UPDATEENVIRONMENTRESPONSE']._serialized_end=849
-  _globals['_DELETEENVIRONMENTREQUEST']._serialized_start=851
-  _globals['_DELETEENVIRONMENTREQUEST']._serialized_end=891
-  _globals['_DELETEENVIRONMENTRESPONSE']._serialized_start=893
-  _globals['_DELETEENVIRONMENTRESPONSE']._serialized_end=920
-  _globals['_ENVIRONMENTSERVICE']._serialized_start=923
-  _globals['_ENVIRONMENTSERVICE']._serialized_end=1421
+  _globals['_ENVIRONMENT']._serialized_start=108
+  _globals['_ENVIRONMENT']._serialized_end=320
+  _globals['_CREATEENVIRONMENTREQUEST']._serialized_start=322
+  _globals['_CREATEENVIRONMENTREQUEST']._serialized_end=449
+  _globals['_CREATEENVIRONMENTRESPONSE']._serialized_start=451
+  _globals['_CREATEENVIRONMENTRESPONSE']._serialized_end=524
+  _globals['_GETENVIRONMENTREQUEST']._serialized_start=526
+  _globals['_GETENVIRONMENTREQUEST']._serialized_end=563
+  _globals['_GETENVIRONMENTRESPONSE']._serialized_start=565
+  _globals['_GETENVIRONMENTRESPONSE']._serialized_end=635
+  _globals['_LISTENVIRONMENTSREQUEST']._serialized_start=637
+  _globals['_LISTENVIRONMENTSREQUEST']._serialized_end=701
+  _globals['_LISTENVIRONMENTSRESPONSE']._serialized_start=703
+  _globals['_LISTENVIRONMENTSRESPONSE']._serialized_end=801
+  _globals['_UPDATEENVIRONMENTREQUEST']._serialized_start=803
+  _globals['_UPDATEENVIRONMENTREQUEST']._serialized_end=930
+  _globals['_UPDATEENVIRONMENTRESPONSE']._serialized_start=932
+  _globals['_UPDATEENVIRONMENTRESPONSE']._serialized_end=1005
+  _globals['_DELETEENVIRONMENTREQUEST']._serialized_start=1007
+  _globals['_DELETEENVIRONMENTREQUEST']._serialized_end=1047
+  _globals['_DELETEENVIRONMENTRESPONSE']._serialized_start=1049
+  _globals['_DELETEENVIRONMENTRESPONSE']._serialized_end=1076
+  _globals['_ENVIRONMENTSERVICE']._serialized_start=1079
+  _globals['_ENVIRONMENTSERVICE']._serialized_end=1577
 # @@protoc_insertion_point(module_scope)
