@@ -116,7 +116,9 @@ def descriptions(err: grpc.RpcError) -> dict[str, str]:
 def test_create_returns_the_secret_once_and_get_round_trips(
     stub: listener_pb2_grpc.ListenerServiceStub, receiver: Receiver
 ) -> None:
-    asked = webhook(receiver.url, method="PUT", headers={"X-Api-Key": "k"}, timeout=seconds(3.5))
+    asked = webhook(
+        receiver.url, method=method_enum("PUT"), headers={"X-Api-Key": "k"}, timeout=seconds(3.5)
+    )
     asked.filter.workflows.append("orders-flow")
     asked.filter.categories.append(PB.EVENT_CATEGORY_EXECUTION)
     asked.filter.types.append(event_pb2.EVENT_TYPE_TASK_FAILED)

@@ -17,6 +17,7 @@ __all__ = [
     "EVENT_TYPES",
     "EXECUTION_ENDED",
     "EXECUTION_END_TYPES",
+    "HTTP_METHODS",
     "PROFILES",
     "TASK_ACTIVE",
     "TASK_DONE",
@@ -93,6 +94,12 @@ TASK_DONE: Final = frozenset({SUCCESS, ERROR, SKIPPED})
 # four functions are the one mapping between them.
 _PROFILE = listener_pb2.Profile
 _METHOD = listener_pb2.HttpMethod
+#: The HTTP methods a webhook may use (``HttpMethod`` without its prefix).
+HTTP_METHODS: Final = tuple(
+    v.name.removeprefix("HTTP_METHOD_")
+    for v in listener_pb2.DESCRIPTOR.enum_types_by_name["HttpMethod"].values
+    if v.number != 0
+)
 
 
 def profile_enum(word: str) -> listener_pb2.Profile.ValueType:

@@ -8,7 +8,7 @@ engine) and ``--kafka-topic`` instead of ``--url``.
 from __future__ import annotations
 
 import datetime
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Annotated, TypeVar
 
 import typer
@@ -17,7 +17,7 @@ from google.protobuf.timestamp_pb2 import Timestamp
 
 from tidings import codec, vocab
 from tidings.cli.common import JsonOption, PageSize, PageToken, Session, session
-from tidings.cli.failures import CliError, with_options
+from tidings.cli.failures import CliError, Violation, with_options
 from tidings.cli.filters import EventsOption, WorkflowsOption, describe_filter, listener_filter
 from tidings.cli.output import enum_name, message_dict, when
 from tidings.v1 import event_pb2, listener_pb2
@@ -118,7 +118,7 @@ def _transport(
     if url is not None:
         hook.url = url
     if method is not None:
-        hook.method = _word_enum(vocab.method_enum, method, "--method")
+        hook.method = _word_enum(vocab.method_enum, method, "--method", vocab.HTTP_METHODS)
     if headers is not None:
         hook.headers.clear()
         hook.headers.update(_headers(headers))
@@ -126,12 +126,13 @@ def _transport(
         hook.cloudevents_mode = _mode(mode)
 
 
-def _word_enum(to_enum: Callable[[str], E], word: str, option: str) -> E:
+def _word_enum(to_enum: Callable[[str], E], word: str, option: str, words: Sequence[str]) -> E:
     """The API's enum value of an option's word; an error naming the option if none."""
     try:
         return to_enum(word)
     except ValueError:
-        raise CliError(f"{option}: {word!r} is not one of its values") from None
+        why = f"must be one of {', '.join(words)}"
+        raise CliError(f"{option}: {why}", violations=[Violation(option, why)]) from None
 
 
 def _profile_text(value: int) -> str:
@@ -208,7 +209,7 @@ def add(
             raise CliError("--url or --kafka-topic: one is required")
         listener = PB.Listener(
             name=name if name is not None else f"{profile} → {url or kafka_topic}"[:200],
-            profile=_word_enum(vocab.profile_enum, profile, "--profile"),
+            profile=_word_enum(vocab.profile_enum, profile, "--profile", codec.PROFILES),
             filter=listener_filter(workflow, events),
             extensions=extensions,
         )
@@ -285,7 +286,7 @@ def update(
         if name is not None:
             current.name = name
         if profile is not None:
-            current.profile = _word_enum(vocab.profile_enum, profile, "--profile")
+            current.profile = _word_enum(vocab.profile_enum, profile, "--profile", codec.PROFILES)
         if workflow is not None or events is not None:
             given = listener_filter(workflow, events)
             if workflow is not None:
