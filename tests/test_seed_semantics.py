@@ -31,6 +31,7 @@ from engine_client import (
     TS,
     EngineClient,
     EventLog,
+    duration,
     http_task,
     rpc_failure,
     typed,
@@ -250,7 +251,7 @@ def test_execution_timeout_closes_the_running_task_on_every_seed(
     client: EngineClient, rx: WebhookReceiver, atoms: AtomServer, mistral: MistralTopic
 ) -> None:
     flow = Flow(client, rx, _slow_call(atoms))
-    ex = flow.start(timeout_seconds=1)
+    ex = flow.start(timeout=duration(1))
     task = client.wait_for_task(ex.id, "call", [TS.TASK_STATE_RUNNING, TS.TASK_STATE_CANCELLED])
     client.wait_for_state(ex.id, [ES.EXECUTION_STATE_TIMED_OUT])
     _closed_on_every_seed(flow, mistral, ex.id, task.id, "ERROR", "7")
@@ -405,8 +406,9 @@ def test_a_request_id_names_one_request(client: EngineClient) -> None:
     assert client.start(first.workflow_id, {"x": 1}, request_id=rid).id == first.id
     for other in (
         lambda: client.start(name, {"x": 2}, request_id=rid),
-        lambda: client.start(name, {"x": 1.0}, request_id=rid),
-        lambda: client.start(name, {"x": 1}, request_id=rid, timeout_seconds=5),
+        # 1.0 and 1 are one Value on the wire (docs/api.md); "1" is a string.
+        lambda: client.start(name, {"x": "1"}, request_id=rid),
+        lambda: client.start(name, {"x": 1}, request_id=rid, timeout=duration(5)),
         lambda: client.start(
             name, {"x": 1}, request_id=rid, notify=[E.NotifyTarget(url="https://e.com/n")]
         ),

@@ -165,7 +165,9 @@ def webhook_listener(
     disable_after: float | None = None,
 ) -> PB.Listener:
     """A webhook Listener message."""
-    transport = PB.WebhookTransport(url=url, method=method_enum(method), headers=headers or {})
+    transport = PB.WebhookTransport(url=url, headers=headers or {})
+    if method:  # unset: POST
+        transport.method = method_enum(method)
     if timeout is not None:
         transport.timeout.CopyFrom(seconds(timeout))
     if binary:
