@@ -30,8 +30,8 @@ def message_dict(message: Message) -> dict[str, Any]:
 
 
 def json_text(value: Any) -> str:
-    """A JSON value as one line of text, for people."""
-    return json.dumps(value, ensure_ascii=False)
+    """A JSON value as one compact line of text, for people."""
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 
 def when(stamp: Timestamp) -> str:
