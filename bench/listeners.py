@@ -176,7 +176,9 @@ def create_listeners(server: TidingsProcess, rx: WebhookReceiver, total: int) ->
         t_callbacks = time.monotonic() - t0
 
         eng.create_workflow(workflow_yaml("notified", chain_of(1)))
-        target = execution_pb2.NotifyTarget(url=f"{idle}/notify", profile="mistral")
+        target = execution_pb2.NotifyTarget(
+            url=f"{idle}/notify", profile=listener_pb2.PROFILE_MISTRAL
+        )
         t0 = time.monotonic()
         notified = concurrently(
             (lambda: eng.start("notified", notify=[target]).id) for _ in range(n_notify)
@@ -298,7 +300,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             note("StartExecution without a notify target, and with one hearing nothing")
             alone = starts(server, "notified", made["notify_targets"])
             failures = execution_pb2.NotifyTarget(
-                url=rx.url("/idle/notify"), profile="mistral", events=["EXECUTION_FAILED"]
+                url=rx.url("/idle/notify"),
+                profile=listener_pb2.PROFILE_MISTRAL,
+                events=["EXECUTION_FAILED"],
             )
             unheard = starts(server, "notified", made["notify_targets"], [failures])
         except BaseException:

@@ -37,6 +37,7 @@ from pathlib import Path
 from typing import Any, ClassVar, cast
 
 import grpc
+from google.protobuf.struct_pb2 import Struct
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "python"))
@@ -150,7 +151,8 @@ async def soak(
     server: TidingsProcess, port: int, rate: float, seconds: float, every: float
 ) -> tuple[list[str], list[dict[str, Any]]]:
     # A kilobyte of input in every execution's events.
-    blob_json = json.dumps({"blob": "x" * 1024})
+    blob = Struct()
+    blob.update({"blob": "x" * 1024})
     curve: list[dict[str, Any]] = []
     started: list[str] = []
     async with grpc.aio.insecure_channel(server.address) as channel:
@@ -159,7 +161,7 @@ async def soak(
         )
         listener = L.Listener(
             name="soak",
-            profile="cloudevents",
+            profile=L.PROFILE_CLOUDEVENTS,
             webhook=L.WebhookTransport(url=f"http://127.0.0.1:{port}/soak"),
         )
         listener.filter.workflows.append(WORKFLOW)
@@ -179,7 +181,7 @@ async def soak(
             due = int((now - begin) * rate) - n
             for _ in range(due):
                 request = E.StartExecutionRequest(
-                    workflow=WORKFLOW, input_json=blob_json, request_id=f"soak-{n}"
+                    workflow=WORKFLOW, input=blob, request_id=f"soak-{n}"
                 )
                 pending.add(asyncio.ensure_future(start(stub, request)))
                 n += 1

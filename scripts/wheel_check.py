@@ -15,7 +15,6 @@ the server with SIGTERM and expects exit code 0. Exits non-zero, saying why, on 
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import socket
@@ -31,6 +30,7 @@ import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 import tidings
+from tidings import values
 from tidings.v1 import execution_pb2, execution_pb2_grpc, workflow_pb2, workflow_pb2_grpc
 
 TIMEOUT = 60.0
@@ -77,14 +77,14 @@ def run_workflow(address: str) -> None:
         workflows.CreateWorkflow(workflow_pb2.CreateWorkflowRequest(definition=DEFINITION))
         started = executions.StartExecution(
             execution_pb2.StartExecutionRequest(
-                workflow="wheel_check", input_json=json.dumps({"name": "operator"})
+                workflow="wheel_check", input=values.to_struct({"name": "operator"})
             )
         ).execution
         deadline = time.monotonic() + TIMEOUT
         while time.monotonic() < deadline:
             ex = executions.GetExecution(execution_pb2.GetExecutionRequest(id=started.id)).execution
             if ex.state == execution_pb2.EXECUTION_STATE_SUCCESS:
-                output = json.loads(ex.output_json)
+                output = values.from_value(ex.output)
                 if output != {"greeting": "hello operator"}:
                     sys.exit(f"unexpected output {output}")
                 return

@@ -21,9 +21,11 @@ from typing import Any, TypeVar, cast
 
 import grpc
 import yaml
+from google.protobuf import duration_pb2, struct_pb2
 from google.rpc import error_details_pb2
 from grpc_status import rpc_status
 
+from tidings import values
 from tidings.v1 import (
     event_pb2,
     execution_pb2,
@@ -81,6 +83,35 @@ def xname(value: ES.ValueType) -> str:
 def tname(value: TS.ValueType) -> str:
     """A task state's short name (``SUCCESS``)."""
     return TS.Name(value).removeprefix("TASK_STATE_")
+
+
+def plain(message: struct_pb2.Value | struct_pb2.Struct) -> Any:
+    """The JSON value of a typed field: a Struct's object, a Value's value (None if unset)."""
+    if isinstance(message, struct_pb2.Struct):
+        return values.from_struct(message)
+    return values.from_value(message)
+
+
+def typed(value: Any) -> struct_pb2.Value:
+    """A JSON value as a typed Value (integers beyond 2**53 as strings, as the server's)."""
+    return values.to_value(value)
+
+
+def struct(value: Mapping[str, Any]) -> struct_pb2.Struct:
+    """A JSON object as a Struct."""
+    return values.to_struct(value)
+
+
+def duration(seconds: float) -> duration_pb2.Duration:
+    """Seconds as a Duration."""
+    d = duration_pb2.Duration()
+    d.FromNanoseconds(round(seconds * 1e9))
+    return d
+
+
+def seconds(d: duration_pb2.Duration) -> float:
+    """A Duration in seconds."""
+    return d.seconds + d.nanos / 1e9
 
 
 def unique(prefix: str) -> str:
@@ -225,7 +256,7 @@ class EngineClient:
     ) -> execution_pb2.Execution:
         """StartExecution with ``input`` given as a mapping."""
         request = PB.StartExecutionRequest(
-            workflow=workflow, input_json=json.dumps(input) if input is not None else "", **kw
+            workflow=workflow, input=struct(input) if input is not None else None, **kw
         )
         return self.executions.StartExecution(request, timeout=RPC_TIMEOUT).execution
 

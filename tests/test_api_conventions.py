@@ -15,7 +15,16 @@ from google.protobuf import descriptor_pb2
 from google.protobuf.field_mask_pb2 import FieldMask
 from grpc_reflection.v1alpha import reflection_pb2
 
-from engine_client import WPB, EngineClient, RpcFailure, failure_of, rpc_failure, unique
+from engine_client import (
+    WPB,
+    EngineClient,
+    RpcFailure,
+    failure_of,
+    plain,
+    rpc_failure,
+    struct,
+    unique,
+)
 from engine_client import workflow_yaml as yaml_of
 from tidings.v1 import (
     environment_pb2 as EPB,
@@ -57,7 +66,7 @@ def noop(name: str) -> str:
 def webhook_listener(stub: listener_pb2_grpc.ListenerServiceStub) -> LPB.Listener:
     listener = LPB.Listener(
         name=unique("l"),
-        profile="mistral",
+        profile=LPB.PROFILE_MISTRAL,
         webhook=LPB.WebhookTransport(url=PUBLIC_URL),
         filter=LPB.ListenerFilter(workflows=["orders"]),
     )
@@ -112,11 +121,11 @@ def test_listener_update_mask(listeners: listener_pb2_grpc.ListenerServiceStub) 
     assert (updated.name, list(updated.filter.workflows)) == (made.name, ["orders"])
     assert updated.webhook.url == PUBLIC_URL and updated.etag != made.etag
     # A nested path changes one field of a message.
-    change = LPB.Listener(id=made.id, webhook=LPB.WebhookTransport(method="PUT"))
+    change = LPB.Listener(id=made.id, webhook=LPB.WebhookTransport(method=LPB.HTTP_METHOD_PUT))
     request.listener.CopyFrom(change)
     request.update_mask.paths[:] = ["webhook.method"]
     updated = listeners.UpdateListener(request, timeout=T).listener
-    assert (updated.webhook.url, updated.webhook.method) == (PUBLIC_URL, "PUT")
+    assert (updated.webhook.url, updated.webhook.method) == (PUBLIC_URL, LPB.HTTP_METHOD_PUT)
     request.update_mask.paths[:] = ["webhook.nope"]
     failure = rpc_failure(lambda: listeners.UpdateListener(request, timeout=T))
     assert failure.code == grpc.StatusCode.INVALID_ARGUMENT and failure.fields == ["update_mask"]
@@ -127,12 +136,12 @@ def test_environment_update_mask(
 ) -> None:
     name = unique("env")
     environments.CreateEnvironment(
-        EPB.CreateEnvironmentRequest(name=name, description="d", variables_json='{"a": 1}'),
+        EPB.CreateEnvironmentRequest(name=name, description="d", variables=struct({"a": 1})),
         timeout=T,
     )
     request = EPB.UpdateEnvironmentRequest(name=name, update_mask=FieldMask(paths=["description"]))
     updated = environments.UpdateEnvironment(request, timeout=T).environment
-    assert (updated.description, updated.variables_json) == ("", '{"a":1}')
+    assert (updated.description, plain(updated.variables)) == ("", {"a": 1})
     request.update_mask.paths[:] = ["colour"]
     failure = rpc_failure(lambda: environments.UpdateEnvironment(request, timeout=T))
     assert failure.code == grpc.StatusCode.INVALID_ARGUMENT and failure.fields == ["update_mask"]

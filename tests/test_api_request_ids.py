@@ -26,7 +26,9 @@ def _definition(name: str) -> str:
 
 
 def _listener(url: str) -> LPB.Listener:
-    return LPB.Listener(name="orders", profile="mistral", webhook=LPB.WebhookTransport(url=url))
+    return LPB.Listener(
+        name="orders", profile=LPB.PROFILE_MISTRAL, webhook=LPB.WebhookTransport(url=url)
+    )
 
 
 def test_create_request_ids_survive_a_restart(tmp_path: Path) -> None:

@@ -29,6 +29,7 @@ from tidings.api import access, api_tokens
 from tidings.api.access import Scope
 from tidings.server import SERVED
 from tidings.v1 import listener_pb2, listener_pb2_grpc, workflow_pb2_grpc
+from tidings.vocab import profile_enum
 from tidings_process import REPO, TidingsProcess
 
 T = 15.0
@@ -154,7 +155,7 @@ def test_read_token_sees_no_listener_secret(channel: grpc.Channel) -> None:
     created = listeners.CreateListener(
         listener_pb2.CreateListenerRequest(
             listener=listener_pb2.Listener(
-                name="quiet", profile="mistral", enabled=False,
+                name="quiet", profile=profile_enum("mistral"), enabled=False,
                 webhook=listener_pb2.WebhookTransport(url="http://127.0.0.1:9/all"),
             )
         ),
@@ -235,7 +236,7 @@ def test_a_client_deadline_cancels_the_handlers_wait(channel: grpc.Channel) -> N
         made = listeners.CreateListener(
             listener_pb2.CreateListenerRequest(
                 listener=listener_pb2.Listener(
-                    name="silent", profile="mistral", enabled=False,
+                    name="silent", profile=profile_enum("mistral"), enabled=False,
                     webhook=listener_pb2.WebhookTransport(
                         url=receiver.url, timeout=Duration(seconds=300)
                     ),

@@ -229,7 +229,7 @@ def test_run_follow_streams_events_and_exits_0_on_success(
     assert types.count("TASK_SUCCEEDED") == 2
     last = lines[-1]["execution"]
     assert last["state"] == "EXECUTION_STATE_SUCCESS"
-    assert last["output_json"] == '{"greeting":"hello file"}'
+    assert last["output"] == {"greeting": "hello file"}
     people = subprocess_tidings(server.address, "run", name, "--input", '{"name": "you"}', "-f")
     assert "TASK_SUCCEEDED  greet" in people.stdout
     assert "SUCCESS" in people.stdout and "hello you" in people.stdout
@@ -246,11 +246,13 @@ def test_run_follow_exits_1_on_a_failed_execution(server: TidingsProcess, tmp_pa
 def test_run_refusals_name_the_field(server: TidingsProcess, tmp_path: Path) -> None:
     name = created(server, tmp_path, hello(unique("cli_bad_input")))["name"]
     ran = tidings(server.address, "run", name, "--input", '{"nope": 1}', code=2)
-    assert ran.stderr == f"tidings: error: input_json.nope: workflow '{name}' has no such input\n"
+    assert ran.stderr == f"tidings: error: input.nope: workflow '{name}' has no such input\n"
     not_json = tidings(server.address, "run", name, "--input", "{", code=2)
     assert not_json.stderr.startswith("tidings: error: --input: not JSON")
     a_list = tidings(server.address, "run", name, "--input", "[1]", code=2)
     assert "--input: must be a JSON object" in a_list.stderr
+    too_big = tidings(server.address, "run", name, "--input", '{"n": [9007199254740993]}', code=2)
+    assert too_big.stderr.startswith("tidings: error: --input: .n[0] is an integer beyond 2^53")
     tidings(server.address, "run", unique("no_such"), code=2)
 
 
@@ -288,7 +290,7 @@ def test_run_follow_shows_events_as_they_happen(server: TidingsProcess, tmp_path
         assert task_id
         done = tidings(server.address, "task", "complete", task_id, "--result", '{"a": 1}',
                        "--json").json()  # fmt: skip
-        assert done["state"] == "TASK_STATE_SUCCESS" and done["result_json"] == '{"a":1}'
+        assert done["state"] == "TASK_STATE_SUCCESS" and done["result"] == {"a": 1}
         rest = follower.stdout.read()
         assert follower.wait(30) == 0
         assert '"EXECUTION_STATE_SUCCESS"' in rest.splitlines()[-1]

@@ -13,6 +13,7 @@ from typing import Any, cast
 import grpc
 import pytest
 
+from engine_client import struct
 from kafka_broker import consume
 from seeds.hook import Expect, expect_topic
 from tidings import codec
@@ -21,6 +22,7 @@ from tidings.v1 import execution_pb2 as E
 from tidings.v1 import execution_pb2_grpc as EG
 from tidings.v1 import workflow_pb2 as W
 from tidings.v1 import workflow_pb2_grpc as WG
+from tidings.vocab import profile_enum
 from tidings_process import TidingsProcess
 
 pytestmark = pytest.mark.kafka
@@ -69,7 +71,7 @@ def test_events_reach_seed_000_topics_byte_exact_and_in_order(
             executions = EG.ExecutionServiceStub(channel)
             ids = [
                 executions.StartExecution(
-                    E.StartExecutionRequest(workflow="fanout", input_json=f'{{"who": "w{i}"}}')
+                    E.StartExecutionRequest(workflow="fanout", input=struct({"who": f"w{i}"}))
                 ).execution.id
                 for i in range(12)
             ]
@@ -240,7 +242,7 @@ def test_cloudevents_kafka_listener_in_binary_mode(kafka_bootstrap: str, tmp_pat
                 L.CreateListenerRequest(
                     listener=L.Listener(
                         name="ce-binary",
-                        profile="cloudevents",
+                        profile=profile_enum("cloudevents"),
                         filter=L.ListenerFilter(categories=[L.EVENT_CATEGORY_EXECUTION]),
                         kafka=L.KafkaTransport(
                             topic=topic, cloudevents_mode=L.CLOUD_EVENTS_MODE_BINARY
@@ -254,7 +256,7 @@ def test_cloudevents_kafka_listener_in_binary_mode(kafka_bootstrap: str, tmp_pat
             ex = (
                 EG.ExecutionServiceStub(channel)
                 .StartExecution(
-                    E.StartExecutionRequest(workflow="fanout", input_json='{"who": "x"}')
+                    E.StartExecutionRequest(workflow="fanout", input=struct({"who": "x"}))
                 )
                 .execution
             )

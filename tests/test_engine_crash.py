@@ -10,7 +10,6 @@ been called (re-issued calls carry the same X-Tidings-Task-Id).
 
 from __future__ import annotations
 
-import json
 import os
 import random
 import sqlite3
@@ -32,6 +31,8 @@ from engine_client import (
     EventLog,
     check_event_stream,
     http_task,
+    plain,
+    typed,
     unique,
     wait_for,
     workflow_yaml,
@@ -149,7 +150,7 @@ def test_kill_9_at_random_points_loses_and_duplicates_nothing(
         for ex_id in execution_ids:
             ex = client.get(ex_id)
             assert ex.state == ES.EXECUTION_STATE_SUCCESS, (ex_id, ex.error_message)
-            assert ex.output_json and '"final":"final"' in ex.output_json.replace(" ", "")
+            assert plain(ex.output)["final"] == "final"
             evs = check_event_stream(events.rows(ex_id), ex, definition=tasks)
             listed = client.tasks(ex_id)
             assert sorted(t.name for t in listed) == sorted(tasks), "each task ran exactly once"
@@ -162,7 +163,7 @@ def test_kill_9_at_random_points_loses_and_duplicates_nothing(
                 )
                 if t.name in HTTP_TASKS:
                     http_task_ids[t.id] = t.name
-                    orders[t.id] = json.loads(ex.input_json)["order"]
+                    orders[t.id] = plain(ex.input)["order"]
                     calls = requests_by_task[t.id]
                     assert calls >= 1, f"{t.name} of {ex_id} succeeded without calling its atom"
                     reissued += calls - 1
@@ -215,7 +216,7 @@ def test_kill_9_mid_execution_then_restart_continues_it(tmp_path: Path) -> None:
         ex, _ = events.wait_settled(client, ex_id)
         assert ex.state == ES.EXECUTION_STATE_SUCCESS, ex.error_message
         # What a published before the crash is still there after it.
-        assert ex.output_json and json.loads(ex.output_json) == {"x": "v1", "c": "v1"}
+        assert plain(ex.output) == {"x": "v1", "c": "v1"}
         evs = check_event_stream(events.rows(ex_id), ex, definition=tasks)
         per_task = Counter((e.task_name, e.type) for e in evs if e.task_id)
         for n in tasks:
@@ -250,7 +251,7 @@ def test_an_unhandled_error_and_a_held_transition_survive_kill_9(tmp_path: Path)
         assert "'boom' failed: kaput" in ex.error_message
         states = {t.name: t.state for t in client.tasks(ex_id)}
         assert states["after"] == TS.TASK_STATE_SUCCESS
-        assert json.loads(ex.output_json) == {"result": ex.error_message}
+        assert plain(ex.output) == {"result": ex.error_message}
 
 
 def test_waiting_async_task_survives_kill_9(tmp_path: Path, atoms: AtomServer) -> None:
@@ -275,12 +276,12 @@ def test_waiting_async_task_survives_kill_9(tmp_path: Path, atoms: AtomServer) -
         task = client.task(ex_id, "call")
         assert task.state == TS.TASK_STATE_RUNNING_ASYNC
         client.executions.CompleteTask(
-            PB.CompleteTaskRequest(task_id=task.id, success=True, result_json='{"n": 7}'),
+            PB.CompleteTaskRequest(task_id=task.id, success=True, result=typed({"n": 7})),
             timeout=15,
         )
         ex, _ = events.wait_settled(client, ex_id)
         assert ex.state == ES.EXECUTION_STATE_SUCCESS, ex.error_message
-        assert json.loads(client.task(ex_id, "after").result_json) == 7
+        assert plain(client.task(ex_id, "after").result) == 7
         check_event_stream(events.rows(ex_id), ex, definition=tasks)
     # An accepted asynchronous call is not in flight: the restart did not re-issue it.
     assert len(atoms.requests_to("/accept")) == 1

@@ -7,7 +7,6 @@ and SkipTask. Every execution's committed event stream is checked for its invari
 
 from __future__ import annotations
 
-import json
 import uuid
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
@@ -25,12 +24,15 @@ from engine_client import (
     EngineClient,
     EventLog,
     check_event_stream,
+    duration,
     ename,
     http_task,
     payload,
+    plain,
     rpc_failure,
     task_events,
     tname,
+    typed,
     types_of,
     unique,
     workflow_yaml,
@@ -138,7 +140,7 @@ def triggers(task: execution_pb2.Task | event_pb2.Event) -> set[tuple[str, str]]
 
 
 def result_of(task: execution_pb2.Task) -> Any:
-    return json.loads(task.result_json) if task.result_json else None
+    return plain(task.result)
 
 
 def seconds(e: event_pb2.Event) -> float:
@@ -216,7 +218,7 @@ def test_unhandled_error_fails_the_execution_once_the_other_branches_end(
     ex, events = run(client, log, tasks)
     assert ex.state == ES.EXECUTION_STATE_ERROR
     assert "boom" in ex.error_message and "kaput" in ex.error_message
-    assert json.loads(ex.output_json) == {"result": ex.error_message}
+    assert plain(ex.output) == {"result": ex.error_message}
     t = by_name(client, ex.id)
     # As in Mistral: boom's on-complete ran, the parallel branch ran to its end.
     assert {n: tname(x.state) for n, x in t.items()} == {
@@ -370,7 +372,7 @@ def test_publish_and_output_expressions(client: EngineClient, log: EventLog) -> 
         "a_tags": ["x", "y"],
         "literal": [1, "two"],
     }
-    assert json.loads(ex.output_json) == expected
+    assert plain(ex.output) == expected
     assert events[-1].type == ET.EVENT_TYPE_EXECUTION_SUCCEEDED
     assert payload(events[-1].output) == expected
     assert result_of(by_name(client, ex.id)["b"]) == 107
@@ -386,7 +388,7 @@ def test_output_without_an_output_section_is_what_the_ended_branches_published(
     }
     ex, events = run(client, log, tasks, {"who": "me"}, wf_input=["who", {"n": 1}])
     # As in Mistral: not the input; a's variables reach the output through b and c.
-    assert json.loads(ex.output_json) == {"said": "hi", "x": 1, "y": 2}
+    assert plain(ex.output) == {"said": "hi", "x": 1, "y": 2}
     assert payload(events[-1].output) == {"said": "hi", "x": 1, "y": 2}
 
 
@@ -409,7 +411,7 @@ def test_list_tasks_reports_what_each_task_published(client: EngineClient, log: 
     }  # fmt: skip
     ex, _ = run(client, log, tasks)
     assert ex.state == ES.EXECUTION_STATE_ERROR
-    published = {t.name: json.loads(t.published_json) for t in client.tasks(ex.id)}
+    published = {t.name: plain(t.published) for t in client.tasks(ex.id)}
     assert published == {"a": {"ident": 7, "two": [1, 2]}, "b": {}, "c": {}}
 
 
@@ -659,7 +661,7 @@ def test_retry_continue_on_repeats_a_success(
     assert ex.state == ES.EXECUTION_STATE_SUCCESS
     assert len(atoms.requests_to(where)) == 3
     assert types_of(events).count("TASK_RETRIED") == 2
-    assert json.loads(ex.output_json)["ready"] is True
+    assert plain(ex.output)["ready"] is True
 
 
 def test_wait_before(client: EngineClient, log: EventLog) -> None:
@@ -746,7 +748,7 @@ def test_async_atom_completes_through_complete_task(
     assert client.get(ex_id).state == ES.EXECUTION_STATE_RUNNING
     assert "after" not in started(log.events(ex_id))
     done = client.executions.CompleteTask(
-        PB.CompleteTaskRequest(task_id=task.id, success=True, result_json='{"done": "yes"}'),
+        PB.CompleteTaskRequest(task_id=task.id, success=True, result=typed({"done": "yes"})),
         timeout=T,
     ).task
     assert done.state == TS.TASK_STATE_SUCCESS
@@ -775,7 +777,7 @@ def test_async_atom_reports_failure(client: EngineClient, log: EventLog, atoms: 
     task, _ = _wait_async(client, log, atoms, where, ex_id)
     failed = client.executions.CompleteTask(
         PB.CompleteTaskRequest(
-            task_id=task.id, success=False, result_json='{"code": 500}', error_message="no way"
+            task_id=task.id, success=False, result=typed({"code": 500}), error_message="no way"
         ),
         timeout=T,
     ).task
@@ -825,7 +827,7 @@ def test_async_completion_while_paused_continues_on_resume(
     task, _ = _wait_async(client, log, atoms, where, ex_id)
     client.executions.PauseExecution(PB.PauseExecutionRequest(id=ex_id), timeout=T)
     client.executions.CompleteTask(
-        PB.CompleteTaskRequest(task_id=task.id, success=True, result_json='{"done": 1}'),
+        PB.CompleteTaskRequest(task_id=task.id, success=True, result=typed({"done": 1})),
         timeout=T,
     )
     log.wait_for_event(ex_id, [ET.EVENT_TYPE_TASK_SUCCEEDED])
@@ -1007,8 +1009,8 @@ def test_cancel_a_paused_execution(client: EngineClient, log: EventLog) -> None:
 def test_execution_timeout(client: EngineClient, log: EventLog) -> None:
     tasks = {"a": sleep(5, **{"on-success": ["b"]}), "b": noop()}
     name = create(client, tasks)
-    started_ex = client.start(name, timeout_seconds=0.5)
-    assert started_ex.timeout_seconds == 0.5
+    started_ex = client.start(name, timeout=duration(0.5))
+    assert started_ex.timeout.ToNanoseconds() == 500_000_000
     ex, events = settle(client, log, started_ex.id, tasks)
     assert ex.state == ES.EXECUTION_STATE_TIMED_OUT
     assert "timed out" in ex.error_message
@@ -1075,7 +1077,7 @@ def _skip_failed(
     assert failed.state == ES.EXECUTION_STATE_ERROR
     broken = by_name(client, ex_id)["broken"]
     skipped = client.executions.SkipTask(
-        PB.SkipTaskRequest(task_id=broken.id, result_json='{"x": 5, "why": "done by hand"}'),
+        PB.SkipTaskRequest(task_id=broken.id, result=typed({"x": 5, "why": "done by hand"})),
         timeout=T,
     ).task
     assert skipped.state == TS.TASK_STATE_SKIPPED
@@ -1109,8 +1111,8 @@ def test_skip_task_publishes_the_given_result(client: EngineClient, log: EventLo
     ex, _ = _skip_failed(client, log, tasks)
     assert ex.state == ES.EXECUTION_STATE_SUCCESS
     assert result_of(by_name(client, ex.id)["after"]) == 5
-    assert json.loads(ex.output_json).get("x") == 5
-    assert json.loads(by_name(client, ex.id)["broken"].published_json) == {"x": 5}
+    assert plain(ex.output).get("x") == 5
+    assert plain(by_name(client, ex.id)["broken"].published) == {"x": 5}
 
 
 def test_skip_a_running_task(client: EngineClient, log: EventLog) -> None:
@@ -1118,7 +1120,7 @@ def test_skip_a_running_task(client: EngineClient, log: EventLog) -> None:
     name = create(client, tasks)
     ex_id = client.start(name).id
     nap = client.wait_for_task(ex_id, "nap", [TS.TASK_STATE_RUNNING])
-    client.executions.SkipTask(PB.SkipTaskRequest(task_id=nap.id, result_json='"woken"'), timeout=T)
+    client.executions.SkipTask(PB.SkipTaskRequest(task_id=nap.id, result=typed("woken")), timeout=T)
     ex, events = settle(client, log, ex_id, tasks)
     assert ex.state == ES.EXECUTION_STATE_SUCCESS
     assert result_of(by_name(client, ex_id)["after"]) == "woken"

@@ -8,7 +8,6 @@ asynchronous), and the refusals at CreateWorkflow that name what is not supporte
 
 from __future__ import annotations
 
-import json
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -27,10 +26,12 @@ from engine_client import (
     EventLog,
     define,
     payload,
+    plain,
     rpc_failure,
     run,
     settle,
     task_events,
+    typed,
     unique,
 )
 from tidings.v1 import execution_pb2
@@ -46,9 +47,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TidingsProcess]
 
 
 def results(client: EngineClient, ex_id: str) -> dict[str, Any]:
-    return {
-        t.name: json.loads(t.result_json) if t.result_json else None for t in client.tasks(ex_id)
-    }
+    return {t.name: plain(t.result) for t in client.tasks(ex_id)}
 
 
 def states(client: EngineClient, ex_id: str) -> dict[str, int]:
@@ -56,7 +55,7 @@ def states(client: EngineClient, ex_id: str) -> dict[str, int]:
 
 
 def output(ex: execution_pb2.Execution) -> Any:
-    return json.loads(ex.output_json) if ex.output_json else None
+    return plain(ex.output)
 
 
 # ------------------------------------------------------------- inline parameters
@@ -242,7 +241,7 @@ def test_publish_next_scopes_global_and_publish_on_error(
     # `total` is the execution's (global): in no task's published, not in the output.
     assert output(ex) == {"n": 3, "why": "30", "seen": 3}
     assert results(client, ex.id)["report"] == "30"
-    published = {t.name: json.loads(t.published_json) for t in client.tasks(ex.id)}
+    published = {t.name: plain(t.published) for t in client.tasks(ex.id)}
     assert published == {"count": {"n": 3}, "risky": {"why": "30", "seen": 3}, "report": {}}
 
 
@@ -271,7 +270,7 @@ def test_async_completion_result_reads_as_mistral_std_http(
     ex_id = client.start(name).id
     task = client.wait_for_task(ex_id, "call", [TS.TASK_STATE_RUNNING_ASYNC])
     client.executions.CompleteTask(
-        PB.CompleteTaskRequest(task_id=task.id, success=True, result_json='{"link": "L-1"}'),
+        PB.CompleteTaskRequest(task_id=task.id, success=True, result=typed({"link": "L-1"})),
         timeout=T,
     )
     ex, events = settle(client, log, ex_id, tasks)

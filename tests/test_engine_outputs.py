@@ -9,7 +9,6 @@ it says.
 
 from __future__ import annotations
 
-import json
 import re
 import textwrap
 from collections.abc import Iterator
@@ -27,6 +26,7 @@ from engine_client import (
     EventLog,
     check_event_stream,
     payload,
+    plain,
     tname,
     unique,
 )
@@ -74,14 +74,12 @@ def run(
 
 
 def output(ex: execution_pb2.Execution) -> Any:
-    return json.loads(ex.output_json) if ex.output_json else None
+    return plain(ex.output)
 
 
 def tasks_of(client: EngineClient, ex_id: str) -> dict[str, tuple[str, dict[str, Any]]]:
     """Each task's state and published variables."""
-    return {
-        t.name: (tname(t.state), json.loads(t.published_json or "{}")) for t in client.tasks(ex_id)
-    }
+    return {t.name: (tname(t.state), plain(t.published)) for t in client.tasks(ex_id)}
 
 
 def doc_example(name: str) -> str:

@@ -27,6 +27,7 @@ from engine_client import (
     check_event_stream,
     define,
     payload,
+    plain,
     run,
     settle,
     task_events,
@@ -44,7 +45,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TidingsProcess]
 
 
 def output(ex: execution_pb2.Execution) -> Any:
-    return json.loads(ex.output_json) if ex.output_json else None
+    return plain(ex.output)
 
 
 def by_name(client: EngineClient, ex_id: str) -> dict[str, execution_pb2.Task]:
@@ -73,7 +74,7 @@ def test_pause_before_pauses_the_execution_until_resumed(
     ex_id = client.start(name, {"careful": True}).id
     client.wait_for_state(ex_id, [ES.EXECUTION_STATE_PAUSED])
     deploy = client.wait_for_task(ex_id, "deploy", [TS.TASK_STATE_WAITING])
-    assert not deploy.input_json  # it has not begun
+    assert not deploy.HasField("input")  # it has not begun
     assert by_name(client, ex_id)["build"].state == TS.TASK_STATE_SUCCESS
     paused_events = log.events(ex_id)
     assert paused_events[-1].type == ET.EVENT_TYPE_EXECUTION_PAUSED
@@ -130,7 +131,7 @@ def test_keep_result_false_publishes_then_drops_the_result(
     )
     assert ex.state == ES.EXECUTION_STATE_SUCCESS, ex.error_message
     assert output(ex) == {"kept": None, "size": 3}
-    assert json.loads(by_name(client, ex.id)["big"].result_json or "null") is None
+    assert plain(by_name(client, ex.id)["big"].result) is None
     # Its end event still says what the action returned.
     assert "[1, 2, 3]" in json.dumps(payload(task_events(events, "big")[-1].output))
 
@@ -267,4 +268,4 @@ def test_the_documented_example_runs_as_the_doc_says(client: EngineClient, log: 
     ex, _ = settle(client, log, ex_id, tasks)
     assert ex.state == ES.EXECUTION_STATE_SUCCESS, ex.error_message
     assert output(ex)["artifact"] == "v1.2"
-    assert json.loads(by_name(client, ex_id)["build"].result_json or "null") is None
+    assert plain(by_name(client, ex_id)["build"].result) is None

@@ -35,6 +35,7 @@ from tidings.v1 import listener_pb2 as L
 from tidings.v1 import listener_pb2_grpc as LG
 from tidings.v1 import workflow_pb2 as W
 from tidings.v1 import workflow_pb2_grpc as WG
+from tidings.vocab import profile_enum
 from tidings_process import TidingsProcess
 from webhook_receiver import ALLOW_LOCAL, WebhookReceiver, verify
 
@@ -226,7 +227,9 @@ def test_callback_and_notify_listeners_return_their_secrets_which_verify_every_d
     # Written again with the same URLs, they stay: no new secret, the old ones sign.
     assert save(workflows.UpdateWorkflow, W.UpdateWorkflowRequest(workflow=name)) == {}
 
-    target = E.NotifyTarget(url=rx.url(paths["notify"]), profile="mistral", events=["TASK"])
+    target = E.NotifyTarget(
+        url=rx.url(paths["notify"]), profile=profile_enum("mistral"), events=["TASK"]
+    )
     request = E.StartExecutionRequest(workflow=name, notify=[target], request_id=name)
     started = executions.StartExecution(request, timeout=T)
     ex_id = started.execution.id

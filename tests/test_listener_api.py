@@ -24,6 +24,7 @@ from grpc_status import rpc_status
 from engine_client import WPB, EngineClient, rpc_failure, unique, workflow_yaml
 from seeds import hook as seed_hook
 from tidings.v1 import event_pb2, execution_pb2, listener_pb2, listener_pb2_grpc
+from tidings.vocab import method_enum, profile_enum
 from tidings_process import TidingsProcess
 
 PB = listener_pb2
@@ -90,7 +91,7 @@ def seconds(s: float) -> Duration:
 
 
 def webhook(url: str, **kw: Any) -> PB.Listener:
-    return PB.Listener(name="orders", profile="mistral", enabled=True,
+    return PB.Listener(name="orders", profile=profile_enum("mistral"), enabled=True,
                        webhook=PB.WebhookTransport(url=url, **kw))  # fmt: skip
 
 
@@ -115,7 +116,9 @@ def descriptions(err: grpc.RpcError) -> dict[str, str]:
 def test_create_returns_the_secret_once_and_get_round_trips(
     stub: listener_pb2_grpc.ListenerServiceStub, receiver: Receiver
 ) -> None:
-    asked = webhook(receiver.url, method="PUT", headers={"X-Api-Key": "k"}, timeout=seconds(3.5))
+    asked = webhook(
+        receiver.url, method=method_enum("PUT"), headers={"X-Api-Key": "k"}, timeout=seconds(3.5)
+    )
     asked.filter.workflows.append("orders-flow")
     asked.filter.categories.append(PB.EVENT_CATEGORY_EXECUTION)
     asked.filter.types.append(event_pb2.EVENT_TYPE_TASK_FAILED)
@@ -134,14 +137,14 @@ def test_create_returns_the_secret_once_and_get_round_trips(
 
     assert got.id and got.scope == PB.LISTENER_SCOPE_GLOBAL and not got.scope_id
     assert (got.name, got.profile, got.enabled, got.disabled_reason) == (
-        "orders", "mistral", True, "",
+        "orders", profile_enum("mistral"), True, "",
     )  # fmt: skip
     assert list(got.filter.workflows) == ["orders-flow"]
     assert list(got.filter.categories) == [PB.EVENT_CATEGORY_EXECUTION]
     assert list(got.filter.types) == [event_pb2.EVENT_TYPE_TASK_FAILED]
     assert got.WhichOneof("transport") == "webhook"
     assert (got.webhook.url, got.webhook.method, dict(got.webhook.headers)) == (
-        receiver.url, "PUT", {"X-Api-Key": "k"},
+        receiver.url, method_enum("PUT"), {"X-Api-Key": "k"},
     )  # fmt: skip
     assert got.webhook.timeout.ToNanoseconds() == 3_500_000_000
     assert [d.ToNanoseconds() for d in got.retry_policy.schedule] == [10**9, 2_500_000_000]
@@ -153,7 +156,7 @@ def test_create_returns_the_secret_once_and_get_round_trips(
 
 def test_defaults_are_filled_in(stub: listener_pb2_grpc.ListenerServiceStub) -> None:
     asked = PB.Listener(
-        name="ce", profile="cloudevents", kafka=PB.KafkaTransport(topic="ce.events")
+        name="ce", profile=profile_enum("cloudevents"), kafka=PB.KafkaTransport(topic="ce.events")
     )
     got = stub.CreateListener(PB.CreateListenerRequest(listener=asked), timeout=10).listener
     assert got.kafka.topic == "ce.events"
@@ -164,7 +167,7 @@ def test_defaults_are_filled_in(stub: listener_pb2_grpc.ListenerServiceStub) -> 
     hook = stub.CreateListener(
         PB.CreateListenerRequest(listener=webhook("https://93.184.216.34/x")), timeout=10
     ).listener
-    assert (hook.webhook.method, hook.webhook.timeout.seconds) == ("POST", 15)
+    assert (hook.webhook.method, hook.webhook.timeout.seconds) == (method_enum("POST"), 15)
 
 
 def test_a_given_secret_is_kept(stub: listener_pb2_grpc.ListenerServiceStub) -> None:
@@ -181,13 +184,14 @@ def test_invalid_listeners_name_every_bad_field(
 ) -> None:
     bad = PB.Listener(
         name="",
-        profile="json",
+        profile=PB.Profile.ValueType(99),
         scope=PB.LISTENER_SCOPE_WORKFLOW,
         filter=PB.ListenerFilter(
             categories=[PB.EVENT_CATEGORY_UNSPECIFIED, PB.EventCategory.ValueType(99)]
         ),
         webhook=PB.WebhookTransport(
-            url="gopher://x/", method="GET", headers={"Content-Type": "x", "X-Bad": "a\nb"},
+            url="gopher://x/", method=PB.HttpMethod.ValueType(99),
+            headers={"Content-Type": "x", "X-Bad": "a\nb"},
             timeout=seconds(0), cloudevents_mode=PB.CLOUD_EVENTS_MODE_BINARY,
         ),
         retry_policy=PB.RetryPolicy(schedule=[seconds(-5)], jitter=2.0),
@@ -221,7 +225,8 @@ def test_invalid_listeners_name_every_bad_field(
 
     with pytest.raises(grpc.RpcError) as info:
         stub.CreateListener(PB.CreateListenerRequest(listener=PB.Listener(name="x")), timeout=10)
-    assert bad_request(info.value) == ["listener.profile", "listener.transport"]
+    # An unspecified profile is mistral's.
+    assert bad_request(info.value) == ["listener.transport"]
 
     scoped = webhook("https://93.184.216.34/")
     scoped.scope, scoped.scope_id = PB.LISTENER_SCOPE_WORKFLOW, "no-such-workflow"
@@ -229,7 +234,9 @@ def test_invalid_listeners_name_every_bad_field(
         stub.CreateListener(PB.CreateListenerRequest(listener=scoped), timeout=10)
     assert descriptions(info.value) == {"listener.scope_id": "no such workflow"}
 
-    kafka = PB.Listener(name="k", profile="thain", kafka=PB.KafkaTransport(topic="bad topic"))
+    kafka = PB.Listener(
+        name="k", profile=profile_enum("thain"), kafka=PB.KafkaTransport(topic="bad topic")
+    )
     with pytest.raises(grpc.RpcError) as info:
         stub.CreateListener(PB.CreateListenerRequest(listener=kafka), timeout=10)
     assert bad_request(info.value) == ["listener.kafka.topic"]
@@ -426,12 +433,12 @@ def test_update_replaces_settings_and_keeps_identity(
     ).listener
     time.sleep(0.01)
     wanted = PB.Listener(
-        id=created.id, name="renamed", profile="thain", enabled=False,
+        id=created.id, name="renamed", profile=profile_enum("thain"), enabled=False,
         kafka=PB.KafkaTransport(topic="thain-callbacks"),
     )  # fmt: skip
     updated = stub.UpdateListener(PB.UpdateListenerRequest(listener=wanted), timeout=10).listener
     assert (updated.id, updated.name, updated.profile, updated.enabled) == (
-        created.id, "renamed", "thain", False,
+        created.id, "renamed", profile_enum("thain"), False,
     )  # fmt: skip
     assert updated.WhichOneof("transport") == "kafka" and updated.kafka.topic == "thain-callbacks"
     assert updated.create_time == created.create_time
@@ -546,7 +553,9 @@ def test_kafka_listener_has_no_ping_and_no_webhook_redelivery(
 ) -> None:
     kafka = stub.CreateListener(
         PB.CreateListenerRequest(
-            listener=PB.Listener(name="k", profile="mistral", kafka=PB.KafkaTransport(topic="t"))
+            listener=PB.Listener(
+                name="k", profile=profile_enum("mistral"), kafka=PB.KafkaTransport(topic="t")
+            )
         ),
         timeout=10,
     ).listener

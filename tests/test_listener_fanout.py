@@ -24,6 +24,7 @@ from tidings.dispatch.index import Entry, ListenerIndex
 from tidings.dispatch.targets import EventFilter
 from tidings.store.rows import EventRow
 from tidings.v1 import event_pb2, execution_pb2
+from tidings.vocab import profile_enum
 from tidings_process import TidingsProcess
 from webhook_receiver import (
     ALLOW_LOCAL,
@@ -123,7 +124,9 @@ def test_two_thousand_idle_listeners_cost_nothing_and_change_nothing(tmp_path: P
 
             concurrently(global_listener(i) for i in range(1200))
             concurrently(with_callbacks(i) for i in range(300))
-            target = execution_pb2.NotifyTarget(url=f"{idle}/notify", profile="mistral")
+            target = execution_pb2.NotifyTarget(
+                url=f"{idle}/notify", profile=profile_enum("mistral")
+            )
             notified = concurrently(
                 (lambda: eng.start("notified", notify=[target]).id) for _ in range(200)
             )

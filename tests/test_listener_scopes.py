@@ -17,6 +17,7 @@ from tidings.v1 import execution_pb2 as E
 from tidings.v1 import execution_pb2_grpc as EG
 from tidings.v1 import workflow_pb2 as W
 from tidings.v1 import workflow_pb2_grpc as WG
+from tidings.vocab import profile_enum
 from tidings_process import TidingsProcess
 from webhook_receiver import WebhookReceiver
 
@@ -70,7 +71,9 @@ slow:
         .workflow
     )
     stub = EG.ExecutionServiceStub(channel)
-    target = E.NotifyTarget(url=rx.url("/notify"), profile="cloudevents", events=["EXECUTION"])
+    target = E.NotifyTarget(
+        url=rx.url("/notify"), profile=profile_enum("cloudevents"), events=["EXECUTION"]
+    )
     ex = stub.StartExecution(E.StartExecutionRequest(workflow="slow", notify=[target])).execution
     other = stub.StartExecution(E.StartExecutionRequest(workflow="slow")).execution
     stub.PauseExecution(E.PauseExecutionRequest(id=ex.id))
@@ -110,7 +113,7 @@ flaky:
 """
     WG.WorkflowServiceStub(channel).CreateWorkflow(W.CreateWorkflowRequest(definition=definition))
     stub = EG.ExecutionServiceStub(channel)
-    target = E.NotifyTarget(url=rx.url("/notify"), profile="mistral")
+    target = E.NotifyTarget(url=rx.url("/notify"), profile=profile_enum("mistral"))
     ex = stub.StartExecution(E.StartExecutionRequest(workflow="flaky", notify=[target])).execution
     wait_requests(rx, {"/notify": 4})  # start, task start, task end, end
     first = [json.loads(r.text)["eType"] for r in rx.requests_to("/notify")]
@@ -138,7 +141,9 @@ def test_an_automatic_disable_is_announced_by_an_event(
     gone = listeners.CreateListener(
         L.CreateListenerRequest(
             listener=L.Listener(
-                name="doomed", profile="mistral", webhook=L.WebhookTransport(url=rx.url("/gone"))
+                name="doomed",
+                profile=profile_enum("mistral"),
+                webhook=L.WebhookTransport(url=rx.url("/gone")),
             )
         )
     ).listener
@@ -146,7 +151,7 @@ def test_an_automatic_disable_is_announced_by_an_event(
         L.CreateListenerRequest(
             listener=L.Listener(
                 name="watcher",
-                profile="cloudevents",
+                profile=profile_enum("cloudevents"),
                 filter=L.ListenerFilter(categories=[L.EVENT_CATEGORY_LISTENER]),
                 webhook=L.WebhookTransport(url=rx.url("/watch")),
             )
@@ -177,7 +182,9 @@ def test_every_codec_profile_is_a_listener_profile(
     WG.WorkflowServiceStub(channel).CreateWorkflow(W.CreateWorkflowRequest(definition=definition))
     stub = EG.ExecutionServiceStub(channel)
     notify = [
-        E.NotifyTarget(url=rx.url(f"/p/{p}"), profile=p, events=["EXECUTION_SUCCEEDED"])
+        E.NotifyTarget(
+            url=rx.url(f"/p/{p}"), profile=profile_enum(p), events=["EXECUTION_SUCCEEDED"]
+        )
         for p in codec.PROFILES
     ]
     ex = stub.StartExecution(E.StartExecutionRequest(workflow="quiet", notify=notify)).execution

@@ -28,7 +28,7 @@ import pytest
 import yaml
 
 from atom_server import AtomServer, Reply
-from engine_client import EngineClient, tname, wait_for, xname
+from engine_client import EngineClient, plain, struct, tname, typed, wait_for, xname
 from mistral_server import MistralClient, MistralError, MistralServer, Refused
 from tidings.v1 import execution_pb2, workflow_pb2
 from tidings_process import TidingsProcess
@@ -155,7 +155,13 @@ class Outcome:
 
 
 def normalise(value: Any) -> Any:
-    """Ids differ between engines: every UUID in a string becomes ``<uuid>``."""
+    """Ids differ between engines: every UUID in a string becomes ``<uuid>``.
+
+    Numbers are compared as they cross tidings' typed API (docs/api.md, "Typed values"):
+    there ``2.0`` and ``2`` are one Value, so Mistral's are read the same way.
+    """
+    if type(value) in (int, float):
+        return plain(typed(value))
     if isinstance(value, str):
         return _UUID.sub("<uuid>", value)
     if isinstance(value, list):
@@ -240,7 +246,7 @@ def run_in_tidings(client: EngineClient, case: Case, base: str) -> Outcome:
     # Mistral's params as StartExecution's fields.
     start: dict[str, Any] = {}
     if "env" in case.params:
-        start["env_json"] = json.dumps(_substitute(case.params["env"], base))
+        start["env"] = struct(_substitute(case.params["env"], base))
     if "task_name" in case.params:
         start["task_name"] = case.params["task_name"]
     unmapped = sorted(set(case.params) - {"env", "task_name"})
@@ -266,13 +272,13 @@ def run_in_tidings(client: EngineClient, case: Case, base: str) -> Outcome:
     out.seconds = time.monotonic() - began
     out.state = xname(ex.state)
     out.note = out.note or ex.error_message
-    output = json.loads(ex.output_json) if ex.output_json else None
+    output = plain(ex.output)
     out.output = _output(out.state, output)
     out.tasks = sorted(
         _task_key(
             t.name,
             _TASK_STATES.get(tname(t.state), tname(t.state)),
-            json.loads(t.published_json) if t.published_json else {},
+            plain(t.published),
         )
         for t in client.tasks(ex.id)
     )

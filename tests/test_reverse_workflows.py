@@ -12,7 +12,7 @@ import grpc
 import pytest
 
 from atom_server import JSON_HEADERS, AtomServer, Reply
-from engine_client import ES, ET, PB, TS, EngineClient, EventLog, unique, wait_for
+from engine_client import ES, ET, PB, TS, EngineClient, EventLog, plain, typed, unique, wait_for
 from test_mistral_language import SPECS
 from tidings.engine import dsl
 from tidings.engine.dsl.reverse import for_target
@@ -158,7 +158,7 @@ def test_an_execution_runs_what_its_target_requires(client: EngineClient) -> Non
     client.create_workflow(STACK.format(name=name))
     ex = settle(client, client.start(name, task_name="install_app").id)
     assert ex.state == ES.EXECUTION_STATE_SUCCESS, ex.error_message
-    assert json.loads(ex.output_json) == {"order": ["vm", "os", "app"]}
+    assert plain(ex.output) == {"order": ["vm", "os", "app"]}
     assert ex.task_name == "install_app"
     ran = {t.name: t.state for t in client.tasks(ex.id)}
     assert ran == dict.fromkeys(
@@ -230,7 +230,7 @@ version: '2.0'
         with TidingsProcess(data_dir) as second, EngineClient(second.address) as client:
             call = client.task(ex_id, "call")
             client.executions.CompleteTask(
-                PB.CompleteTaskRequest(task_id=call.id, success=True, result_json="{}"),
+                PB.CompleteTaskRequest(task_id=call.id, success=True, result=typed({})),
                 timeout=15,
             )
             ex, _ = events.wait_settled(client, ex_id)

@@ -11,7 +11,6 @@ the while. Over a real ``tidings serve``; every execution's events are checked.
 
 from __future__ import annotations
 
-import json
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
@@ -30,6 +29,7 @@ from engine_client import (
     EngineClient,
     EventLog,
     check_event_stream,
+    plain,
     task_events,
     types_of,
     unique,
@@ -124,7 +124,7 @@ def settle(
 
 
 def fault_string(task: execution_pb2.Task) -> str:
-    result = json.loads(task.result_json)
+    result = plain(task.result)
     assert result["result"]["status"] == 599, result
     text = result["result"]["content"]["faultString"]
     assert isinstance(text, str)
@@ -208,7 +208,7 @@ def test_the_server_serves_the_next_execution_normally_after_a_runaway(
     for ex_id in quicks:
         ex, _ = settle(client, log, ex_id, quick)
         assert ex.state == ES.EXECUTION_STATE_SUCCESS, ex.error_message
-        assert json.loads(ex.output_json) == {"n": 4950}
+        assert plain(ex.output) == {"n": 4950}
 
 
 @pytest.mark.timeout(300)

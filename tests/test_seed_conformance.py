@@ -31,6 +31,7 @@ from seeds.known import KNOWN, known_item
 from seeds.learn import _Learn
 from seeds.mistral import validate_mistral_any
 from tidings.v1 import execution_pb2, listener_pb2
+from tidings.vocab import method_enum, profile_enum
 
 # --- seed 000 ----------------------------------------------------------------------------
 
@@ -688,9 +689,9 @@ def test_listeners_are_learnt_from_the_requests_that_make_them() -> None:
         _Learn().intercept_unary_unary(lambda d, r: cast(Any, Done()), Details(method), request)
 
     listener = listener_pb2.Listener(
-        profile="cloudevents",
+        profile=profile_enum("cloudevents"),
         webhook=listener_pb2.WebhookTransport(
-            url="http://127.0.0.1:2/ce", method="put",
+            url="http://127.0.0.1:2/ce", method=method_enum("put"),
             cloudevents_mode=listener_pb2.CLOUD_EVENTS_MODE_BINARY,
         ),
     )  # fmt: skip

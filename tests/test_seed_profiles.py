@@ -38,6 +38,7 @@ from engine_client import (
 )
 from tidings.v1 import event_pb2
 from tidings.v1 import execution_pb2 as E
+from tidings.vocab import profile_enum
 from tidings_process import TidingsProcess
 from webhook_receiver import (
     ALLOW_LOCAL,
@@ -251,7 +252,7 @@ def test_pause_and_resume_reach_the_listeners_that_opt_in(
     )
     extension_topic = f"ext-{uuid.uuid4().hex[:8]}"
     kafka = PB.Listener(
-        name="ext", profile="mistral", kafka=PB.KafkaTransport(topic=extension_topic)
+        name="ext", profile=profile_enum("mistral"), kafka=PB.KafkaTransport(topic=extension_topic)
     )
     kafka.filter.workflows.append(name)
     created, _ = listeners.create(with_extensions(kafka))
@@ -530,7 +531,7 @@ def test_cloudevents_data_listeners_get_the_data_object_alone(
                             workflows=[name], types=types)  # fmt: skip
     listeners.create(hook)
     data_topic = f"ce-data-{uuid.uuid4().hex[:8]}"
-    kafka = PB.Listener(name="d", profile="cloudevents_data",
+    kafka = PB.Listener(name="d", profile=profile_enum("cloudevents_data"),
                         kafka=PB.KafkaTransport(topic=data_topic))  # fmt: skip
     kafka.filter.workflows.append(name)
     kafka.filter.types.extend(types)

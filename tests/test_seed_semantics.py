@@ -31,13 +31,16 @@ from engine_client import (
     TS,
     EngineClient,
     EventLog,
+    duration,
     http_task,
     rpc_failure,
+    typed,
     unique,
     wait_for,
     workflow_yaml,
 )
 from tidings.v1 import execution_pb2 as E
+from tidings.vocab import profile_enum
 from tidings_process import TidingsProcess
 from webhook_receiver import WebhookReceiver
 
@@ -188,8 +191,10 @@ class Flow:
     def start(self, **kw: Any) -> E.Execution:
         """An execution whose job callbacks (thain) and end (tencent) are sent here too."""
         notify = [
-            E.NotifyTarget(url=self.rx.url(self.jobs), profile="thain", events=["TASK"]),
-            E.NotifyTarget(url=self.rx.url(self.tencent), profile="tencent"),
+            E.NotifyTarget(
+                url=self.rx.url(self.jobs), profile=profile_enum("thain"), events=["TASK"]
+            ),
+            E.NotifyTarget(url=self.rx.url(self.tencent), profile=profile_enum("tencent")),
         ]
         return self.client.start(self.name, notify=notify, **kw)
 
@@ -246,7 +251,7 @@ def test_execution_timeout_closes_the_running_task_on_every_seed(
     client: EngineClient, rx: WebhookReceiver, atoms: AtomServer, mistral: MistralTopic
 ) -> None:
     flow = Flow(client, rx, _slow_call(atoms))
-    ex = flow.start(timeout_seconds=1)
+    ex = flow.start(timeout=duration(1))
     task = client.wait_for_task(ex.id, "call", [TS.TASK_STATE_RUNNING, TS.TASK_STATE_CANCELLED])
     client.wait_for_state(ex.id, [ES.EXECUTION_STATE_TIMED_OUT])
     _closed_on_every_seed(flow, mistral, ex.id, task.id, "ERROR", "7")
@@ -363,7 +368,7 @@ def test_a_completed_async_task_ends_with_a_synchronous_result_object(
     ex = Flow(client, rx, tasks).start()
     task = client.wait_for_task(ex.id, "call", [TS.TASK_STATE_RUNNING_ASYNC])
     client.executions.CompleteTask(
-        PB.CompleteTaskRequest(task_id=task.id, success=True, result_json='{"code": 200}'),
+        PB.CompleteTaskRequest(task_id=task.id, success=True, result=typed({"code": 200})),
         timeout=T,
     )
     records = mistral.until(ex.id, ends_with("execution_end"))
@@ -401,8 +406,9 @@ def test_a_request_id_names_one_request(client: EngineClient) -> None:
     assert client.start(first.workflow_id, {"x": 1}, request_id=rid).id == first.id
     for other in (
         lambda: client.start(name, {"x": 2}, request_id=rid),
-        lambda: client.start(name, {"x": 1.0}, request_id=rid),
-        lambda: client.start(name, {"x": 1}, request_id=rid, timeout_seconds=5),
+        # 1.0 and 1 are one Value on the wire (docs/api.md); "1" is a string.
+        lambda: client.start(name, {"x": "1"}, request_id=rid),
+        lambda: client.start(name, {"x": 1}, request_id=rid, timeout=duration(5)),
         lambda: client.start(
             name, {"x": 1}, request_id=rid, notify=[E.NotifyTarget(url="https://e.com/n")]
         ),

@@ -20,10 +20,11 @@ import grpc
 import pytest
 
 from atom_server import JSON_HEADERS, AtomServer, Reply
-from engine_client import ES, ET, PB, TS, WPB, EngineClient, EventLog, unique, wait_for
+from engine_client import ES, ET, PB, TS, WPB, EngineClient, EventLog, plain, unique, wait_for
 from tidings.v1 import execution_pb2
 from tidings.v1 import listener_pb2 as L
 from tidings.v1 import listener_pb2_grpc as LG
+from tidings.vocab import profile_enum
 from tidings_process import TidingsProcess
 from webhook_receiver import WebhookReceiver
 
@@ -69,7 +70,7 @@ def the_child(client: EngineClient, workflow: str) -> execution_pb2.Execution:
 
 
 def output(ex: execution_pb2.Execution) -> Any:
-    return json.loads(ex.output_json) if ex.output_json else None
+    return plain(ex.output)
 
 
 def test_a_child_runs_with_its_input_and_its_output_is_the_tasks_result(
@@ -80,7 +81,7 @@ def test_a_child_runs_with_its_input_and_its_output_is_the_tasks_result(
             L.CreateListenerRequest(
                 listener=L.Listener(
                     name=unique("all"),
-                    profile="mistral",
+                    profile=profile_enum("mistral"),
                     webhook=L.WebhookTransport(url=rx.url("/all")),
                 )
             )
@@ -106,7 +107,7 @@ def test_a_child_runs_with_its_input_and_its_output_is_the_tasks_result(
             add: {action: std.noop}
         """,
     )
-    target = PB.NotifyTarget(url=rx.url("/notify"), profile="mistral")
+    target = PB.NotifyTarget(url=rx.url("/notify"), profile=profile_enum("mistral"))
     parent = client.start(names["parent"], {"y": 5}, notify=[target])
     ended, _ = log.wait_settled(client, parent.id, T)
     assert ended.state == ES.EXECUTION_STATE_SUCCESS, ended.error_message
@@ -114,13 +115,13 @@ def test_a_child_runs_with_its_input_and_its_output_is_the_tasks_result(
     assert output(ended) == {"total": 6, "root": None, "childs_root": parent.id}
     (call,) = client.tasks(parent.id)
     assert call.state == TS.TASK_STATE_SUCCESS
-    assert json.loads(call.result_json) == {"sum": 6, "root": parent.id}
-    assert json.loads(call.input_json) == {"a": 1, "b": 5}
+    assert plain(call.result) == {"sum": 6, "root": parent.id}
+    assert plain(call.input) == {"a": 1, "b": 5}
     child = the_child(client, names["child"])
     assert (child.parent_execution_id, child.parent_task_id) == (parent.id, call.id)
     assert child.root_execution_id == parent.id
     assert client.get(parent.id).root_execution_id == parent.id
-    assert json.loads(child.input_json) == {"a": 1, "b": 5}
+    assert plain(child.input) == {"a": 1, "b": 5}
     # The child's execution events name the parent's task (seed 000's triggeredBy)...
     log.wait_settled(client, child.id, T)
     starts = [e for e in log.events(child.id) if e.type == ET.EVENT_TYPE_EXECUTION_STARTED]
@@ -345,7 +346,7 @@ def test_a_workbooks_ad_hoc_actions_and_short_names(client: EngineClient, log: E
     (child,) = children(client, f"{book}.helper")
     (hello,) = client.tasks(child.id)
     assert hello.action == "std.echo"  # the ad-hoc action's base
-    assert json.loads(hello.input_json) == {"output": "Hello, Ann!"}
+    assert plain(hello.input) == {"output": "Hello, Ann!"}
 
 
 def test_a_child_survives_kill_9_of_the_server(tmp_path: Path) -> None:

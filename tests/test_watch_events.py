@@ -57,9 +57,9 @@ def cancel(stream: grpc.CallIterator[Any]) -> None:
 
 def collect(
     address: str, request: event_service_pb2.WatchEventsRequest, want: int, timeout: float = 20
-) -> tuple[list[event_pb2.Event], list[str], int]:
+) -> tuple[list[event_service_pb2.StreamedEvent], list[str], int]:
     """Events until `want` arrived (bounded); also the cursors and the message count."""
-    events: list[event_pb2.Event] = []
+    events: list[event_service_pb2.StreamedEvent] = []
     cursors: list[str] = []
     messages = 0
     with grpc.insecure_channel(address) as ch:
@@ -103,10 +103,10 @@ def test_watch_from_beginning_with_filter_then_resume_without_gaps(server: Tidin
 
 def test_live_watch_of_one_execution_sees_its_events_as_they_commit(server: TidingsProcess) -> None:
     # Start the watch first (from now), then the execution.
-    result: list[event_pb2.Event] = []
+    result: list[event_service_pb2.StreamedEvent] = []
     lock = threading.Lock()
 
-    def seen(ex_id: str) -> list[event_pb2.Event]:
+    def seen(ex_id: str) -> list[event_service_pb2.StreamedEvent]:
         with lock:
             return [e for e in result if e.execution_id == ex_id]
 

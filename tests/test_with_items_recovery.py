@@ -24,6 +24,7 @@ from engine_client import (
     EngineClient,
     EventLog,
     check_event_stream,
+    plain,
     unique,
     wait_for,
     workflow_yaml,
@@ -98,9 +99,9 @@ def test_kill_9_mid_with_items_re_calls_only_the_unanswered_item(
     with TidingsProcess(data_dir) as second, EngineClient(second.address) as client:
         ex, _ = events.wait_settled(client, ex_id)
         assert ex.state == ES.EXECUTION_STATE_SUCCESS, ex.error_message
-        assert json.loads(ex.output_json) == {"items": [0, 1, 2, 3]}
+        assert plain(ex.output) == {"items": [0, 1, 2, 3]}
         (task,) = client.tasks(ex_id)
-        assert [r["result"]["content"]["item"] for r in json.loads(task.result_json)] == [
+        assert [r["result"]["content"]["item"] for r in plain(task.result)] == [
             0, 1, 2, 3,
         ]  # fmt: skip
         evs = check_event_stream(events.rows(ex_id), ex, definition=tasks)

@@ -24,6 +24,7 @@ from standardwebhooks.webhooks import Webhook
 from atom_server import AtomServer, RecordedRequest, Reply, _Handler
 from engine_client import wait_for
 from tidings.v1 import event_pb2, listener_pb2, listener_pb2_grpc
+from tidings.vocab import method_enum, profile_enum
 
 T = TypeVar("T")
 PB = listener_pb2
@@ -164,12 +165,14 @@ def webhook_listener(
     disable_after: float | None = None,
 ) -> PB.Listener:
     """A webhook Listener message."""
-    transport = PB.WebhookTransport(url=url, method=method, headers=headers or {})
+    transport = PB.WebhookTransport(url=url, headers=headers or {})
+    if method:  # unset: POST
+        transport.method = method_enum(method)
     if timeout is not None:
         transport.timeout.CopyFrom(seconds(timeout))
     if binary:
         transport.cloudevents_mode = PB.CLOUD_EVENTS_MODE_BINARY
-    listener = PB.Listener(name=name, profile=profile, webhook=transport)
+    listener = PB.Listener(name=name, profile=profile_enum(profile), webhook=transport)
     listener.filter.workflows.extend(workflows)
     listener.filter.categories.extend(categories)
     listener.filter.types.extend(types)

@@ -17,12 +17,17 @@ __all__ = [
     "EVENT_TYPES",
     "EXECUTION_ENDED",
     "EXECUTION_END_TYPES",
+    "HTTP_METHODS",
     "PROFILES",
     "TASK_ACTIVE",
     "TASK_DONE",
     "TYPE_NAMES",
     "Profile",
     "is_profile",
+    "method_enum",
+    "method_word",
+    "profile_enum",
+    "profile_word",
 ]
 
 #: Event type names, as in `tidings.v1.EventType` without the prefix, in number order.
@@ -82,3 +87,47 @@ SKIPPED: Final = "SKIPPED"
 TASK_ACTIVE: Final = frozenset({WAITING, RUNNING, RUNNING_ASYNC, PAUSED})
 #: A task in one of these states is done and counts for its successors.
 TASK_DONE: Final = frozenset({SUCCESS, ERROR, SKIPPED})
+
+
+# The API's closed sets are enums (``PROFILE_TENCENT_JSON``, ``HTTP_METHOD_PUT``); the
+# config file, the CLI and the store keep the words (``tencent_json``, ``PUT``). These
+# four functions are the one mapping between them.
+_PROFILE = listener_pb2.Profile
+_METHOD = listener_pb2.HttpMethod
+#: The HTTP methods a webhook may use (``HttpMethod`` without its prefix).
+HTTP_METHODS: Final = tuple(
+    v.name.removeprefix("HTTP_METHOD_")
+    for v in listener_pb2.DESCRIPTOR.enum_types_by_name["HttpMethod"].values
+    if v.number != 0
+)
+
+
+def profile_enum(word: str) -> listener_pb2.Profile.ValueType:
+    """The enum value of a profile word (``tencent_json`` → ``PROFILE_TENCENT_JSON``)."""
+    return _PROFILE.Value(f"PROFILE_{word.upper()}")
+
+
+def profile_word(value: int) -> str | None:
+    """The profile word of an enum value (unspecified: mistral); None if it names none."""
+    if value == _PROFILE.PROFILE_UNSPECIFIED:
+        return "mistral"
+    try:
+        word = _PROFILE.Name(value).removeprefix("PROFILE_").lower()  # type: ignore[arg-type]
+    except ValueError:
+        return None
+    return word if is_profile(word) else None
+
+
+def method_enum(word: str) -> listener_pb2.HttpMethod.ValueType:
+    """The enum value of an HTTP method word (``PUT`` → ``HTTP_METHOD_PUT``)."""
+    return _METHOD.Value(f"HTTP_METHOD_{word.upper()}")
+
+
+def method_word(value: int) -> str | None:
+    """The HTTP method word of an enum value (unspecified: POST); None if it names none."""
+    if value == _METHOD.HTTP_METHOD_UNSPECIFIED:
+        return "POST"
+    try:
+        return _METHOD.Name(value).removeprefix("HTTP_METHOD_")  # type: ignore[arg-type]
+    except ValueError:
+        return None

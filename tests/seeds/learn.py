@@ -21,12 +21,17 @@ from google.protobuf.message import Message
 
 from seeds.hook import Expect, expect_topic, expect_webhook
 from tidings.v1 import execution_pb2, listener_pb2
+from tidings.vocab import method_word, profile_word
 
 _insecure_channel = grpc.insecure_channel
 _MODES = {
     listener_pb2.CLOUD_EVENTS_MODE_STRUCTURED: "structured",
     listener_pb2.CLOUD_EVENTS_MODE_BINARY: "binary",
 }
+
+
+def _profile(value: int) -> str:
+    return profile_word(value) or str(value)
 
 
 def learn_listener(listener: listener_pb2.Listener, origin: str) -> None:
@@ -37,9 +42,9 @@ def learn_listener(listener: listener_pb2.Listener, origin: str) -> None:
     if transport == "webhook":
         hook = listener.webhook
         expect = Expect(
-            listener.profile,
+            _profile(listener.profile),
             mode=_MODES.get(hook.cloudevents_mode, ""),
-            method=(hook.method or "POST").upper(),
+            method=method_word(hook.method) or str(hook.method),
             origin=origin,
             exempt=opted,
         )
@@ -48,7 +53,7 @@ def learn_listener(listener: listener_pb2.Listener, origin: str) -> None:
         mode = _MODES.get(listener.kafka.cloudevents_mode, "")
         expect_topic(
             listener.kafka.topic,
-            Expect(listener.profile, mode=mode, origin=origin, exempt=opted),
+            Expect(_profile(listener.profile), mode=mode, origin=origin, exempt=opted),
         )
 
 
@@ -94,7 +99,7 @@ def learn_notify(request: execution_pb2.StartExecutionRequest) -> None:
         opted = "opted into extensions (NotifyTarget.extensions)" if target.extensions else ""
         expect_webhook(
             target.url,
-            Expect(target.profile or "mistral", origin="StartExecution.notify", exempt=opted),
+            Expect(_profile(target.profile), origin="StartExecution.notify", exempt=opted),
         )
 
 

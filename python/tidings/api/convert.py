@@ -5,25 +5,20 @@ from __future__ import annotations
 import base64
 import copy
 import hashlib
-import json
-import re
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import Any, cast
 
-import orjson
+from google.protobuf.duration_pb2 import Duration
 from google.protobuf.message import Message
 from google.protobuf.timestamp_pb2 import Timestamp
 
+from tidings import values, vocab
 from tidings.engine.events import timestamp
 from tidings.errors import FieldViolation, InvalidArgumentError
 from tidings.store import ExecutionRow, TaskRow, WorkflowRow
 from tidings.store.listeners import ListenerRow
 from tidings.store.tokens import decode_token
 from tidings.v1 import event_pb2, execution_pb2, listener_pb2, workflow_pb2
-
-# A run of 19 digits or more may be an integer orjson reads as a double (beyond 64 bits):
-# such a text is read again, exactly, for the engine to refuse what it cannot hold.
-_LONG_DIGITS = re.compile(r"[0-9]{19,}")
 
 DEFAULT_PAGE_SIZE = 50
 MAX_PAGE_SIZE = 1000
@@ -34,28 +29,28 @@ def ts(t: float | None) -> Timestamp | None:
     return None if t is None else timestamp(t)
 
 
-def json_text(value: object) -> str:
-    """JSON text of a value; None renders as empty (unset)."""
-    return "" if value is None else orjson.dumps(value).decode()
+def seconds(d: Duration) -> float:
+    """A Duration in seconds."""
+    return d.seconds + d.nanos / 1e9
 
 
-def parse_json(text: str, field: str, *, default: Any = None, want_object: bool = False) -> Any:
-    """Parse a JSON request field; INVALID_ARGUMENT naming the field if it is not JSON."""
-    if not text.strip():
-        return default
-    try:
-        value = orjson.loads(text)
-        if _LONG_DIGITS.search(text):
-            value = json.loads(text)  # valid JSON (orjson said so): integers kept exactly
-    except (orjson.JSONDecodeError, RecursionError) as exc:
-        raise InvalidArgumentError(
-            f"{field} is not valid JSON", [FieldViolation(field, f"not valid JSON: {exc}")]
-        ) from exc
-    if want_object and not isinstance(value, dict):
-        raise InvalidArgumentError(
-            f"{field} must be a JSON object", [FieldViolation(field, "must be a JSON object")]
-        )
-    return value
+def duration(s: float) -> Duration:
+    """Seconds as a Duration."""
+    d = Duration()
+    d.FromNanoseconds(round(s * 1e9))
+    return d
+
+
+def struct_field(message: Message, field: str) -> dict[str, Any] | None:
+    """The object of a Struct request field; None when the field is unset."""
+    if not message.HasField(field):
+        return None
+    return values.from_struct(getattr(message, field))
+
+
+def value_field(message: Message, field: str) -> Any:
+    """The JSON value of a Value request field; None (null) when the field is unset."""
+    return values.from_value(getattr(message, field)) if message.HasField(field) else None
 
 
 def page_size(value: int, field: str = "page_size") -> int:
@@ -127,14 +122,22 @@ def request_digest(request: Message, field: str = "request_id") -> str:
     return hashlib.sha256(text).hexdigest()
 
 
+def _given(request: Message, name: str) -> bool:
+    """Whether a request sets a field: a message field by presence, others non-empty."""
+    field = request.DESCRIPTOR.fields_by_name[name]
+    if field.message_type is not None and not field.message_type.GetOptions().map_entry:
+        return request.HasField(name)
+    return bool(getattr(request, name))
+
+
 def update_paths(request: Message, mutable: Sequence[str]) -> set[str]:
     """The fields of a flat Update request to change, by its ``update_mask`` (AIP-134).
 
-    No mask: the mutable fields given (non-empty); ``*``: all of them (an empty one
-    clears). A path that is not one of ``mutable`` is INVALID_ARGUMENT naming it.
+    No mask: the mutable fields given (non-empty, a message field set); ``*``: all of
+    them (an empty one clears). A path that is not one of ``mutable`` is INVALID_ARGUMENT naming it.
     """
     if not request.HasField("update_mask"):
-        return {name for name in mutable if getattr(request, name)}
+        return {name for name in mutable if _given(request, name)}
     paths = list(request.update_mask.paths)  # type: ignore[attr-defined]
     if paths == ["*"]:
         return set(mutable)
@@ -186,7 +189,7 @@ def notify_targets(targets: list[dict[str, Any]]) -> list[execution_pb2.NotifyTa
     return [
         execution_pb2.NotifyTarget(
             url=t.get("url", ""),
-            profile=t.get("profile", ""),
+            profile=vocab.profile_enum(t.get("profile") or "mistral"),
             events=t.get("events", []),
             headers=t.get("headers", {}),
             extensions=bool(t.get("extensions")),
@@ -202,15 +205,15 @@ def execution(row: ExecutionRow) -> execution_pb2.Execution:
         workflow_id=row.workflow_id,
         workflow_name=row.workflow_name,
         state=execution_state(row.state),
-        input_json=json_text(row.input),
-        output_json=json_text(row.output),
+        input=values.to_struct(cast("dict[str, Any]", row.input or {})),
+        output=values.optional_value(row.output),
         error_message=row.error_message,
         create_time=ts(row.create_time),
         update_time=ts(row.update_time),
         end_time=ts(row.end_time),
         request_id=row.request_id,
         notify=notify_targets(row.notify),
-        timeout_seconds=row.timeout_s,
+        timeout=duration(row.timeout_s) if row.timeout_s else None,
         run=row.run,
         headers=[event_pb2.Header(key=k, value=v) for k, v in row.headers],
         parent_execution_id=row.parent_execution_id,
@@ -229,8 +232,8 @@ def task(row: TaskRow) -> execution_pb2.Task:
         state=task_state(row.state),
         action=row.action,
         atom_id=row.atom_id,
-        input_json=json_text(row.input),
-        result_json=json_text(row.result),
+        input=values.optional_value(row.input),
+        result=values.optional_value(row.result),
         error_message=row.error_message,
         attempt=row.attempt,
         triggered_by=[
@@ -241,7 +244,7 @@ def task(row: TaskRow) -> execution_pb2.Task:
         update_time=ts(row.update_time),
         end_time=ts(row.end_time),
         run=row.run,
-        published_json=orjson.dumps(row.published).decode(),
+        published=values.to_struct(row.published or {}),
     )
 
 

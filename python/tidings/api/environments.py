@@ -6,6 +6,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from tidings import values
 from tidings.api import convert
 from tidings.api.errors import handles_errors
 from tidings.errors import AlreadyExistsError, FieldViolation, InvalidArgumentError, not_found
@@ -25,7 +26,7 @@ def environment(row: EnvironmentRow) -> EPB.Environment:
     return EPB.Environment(
         name=row.name,
         description=row.description,
-        variables_json=convert.json_text(row.variables),
+        variables=values.to_struct(row.variables),
         create_time=convert.ts(row.create_time),
         update_time=convert.ts(row.update_time),
     )
@@ -39,9 +40,12 @@ def _name(name: str) -> str:
     return name
 
 
-def variables(text: str, field: str = "variables_json") -> dict[str, Any]:
-    """A JSON object the store can hold exactly; INVALID_ARGUMENT naming the place if not."""
-    value: dict[str, Any] = convert.parse_json(text, field, default={}, want_object=True)
+def variables(
+    request: EPB.CreateEnvironmentRequest | EPB.UpdateEnvironmentRequest,
+) -> dict[str, Any]:
+    """A request's variables; INVALID_ARGUMENT naming the place the store cannot hold."""
+    field = "variables"
+    value = convert.struct_field(request, field) or {}
     problem = unstorable(value)
     if problem is not None:
         where = f"{field}{problem.path}"
@@ -72,9 +76,7 @@ class EnvironmentService(environment_pb2_grpc.EnvironmentServiceServicer):
     ) -> EPB.CreateEnvironmentResponse:
         """Add an environment; ALREADY_EXISTS if its name is taken."""
         now = self.clock()
-        row = EnvironmentRow(
-            _name(request.name), request.description, variables(request.variables_json), now, now
-        )
+        row = EnvironmentRow(_name(request.name), request.description, variables(request), now, now)
         if not await self.store.create_environment(row):
             raise AlreadyExistsError(
                 f"environment {row.name!r} already exists",
@@ -111,15 +113,15 @@ class EnvironmentService(environment_pb2_grpc.EnvironmentServiceServicer):
     ) -> EPB.UpdateEnvironmentResponse:
         """Change an environment's description or variables, as the mask says."""
         name = convert.required(request.name, "name")
-        paths = convert.update_paths(request, ("description", "variables_json"))
-        values = variables(request.variables_json) if "variables_json" in paths else None
+        paths = convert.update_paths(request, ("description", "variables"))
+        given = variables(request) if "variables" in paths else None
         old = await self.store.get_environment(name)
         if old is None:
             raise not_found("environment", name)
         row = EnvironmentRow(
             name,
             request.description if "description" in paths else old.description,
-            old.variables if values is None else values,
+            old.variables if given is None else given,
             old.create_time,
             self.clock(),
         )

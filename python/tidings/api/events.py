@@ -11,7 +11,8 @@ from tidings.dispatch.targets import EventFilter
 from tidings.errors import FieldViolation, InvalidArgumentError
 from tidings.store import Store
 from tidings.store.tokens import decode_token, encode_token
-from tidings.v1 import event_pb2, event_service_pb2, event_service_pb2_grpc, listener_pb2
+from tidings.streamed import streamed_event
+from tidings.v1 import event_service_pb2, event_service_pb2_grpc, listener_pb2
 from tidings.vocab import TYPE_NAMES
 
 Context = Any  # grpc.aio.ServicerContext
@@ -77,7 +78,7 @@ class EventService(event_service_pb2_grpc.EventServiceServicer):
                 last = part[-1].position if start + size < len(chosen) else read_to
                 await context.write(
                     PB.WatchEventsResponse(
-                        events=[event_pb2.Event.FromString(r.body) for r in part],
+                        events=[streamed_event(r.body) for r in part],
                         cursor=encode_token(last),
                     )
                 )

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
+from tidings import vocab
 from tidings.api import convert
 from tidings.api.environments import environment_variables
 from tidings.api.errors import handles_errors
@@ -26,8 +26,14 @@ def _notify(targets: Any) -> list[dict[str, Any]]:
             raise InvalidArgumentError(
                 "notify target without url", [FieldViolation(f"notify[{i}].url", "is required")]
             )
+        profile = vocab.profile_word(t.profile)
+        if profile is None:
+            raise InvalidArgumentError(
+                "unknown profile",
+                [FieldViolation(f"notify[{i}].profile", f"{t.profile} is not a Profile value")],
+            )
         out.append(
-            {"url": t.url, "profile": t.profile or "mistral", "events": list(t.events),
+            {"url": t.url, "profile": profile, "events": list(t.events),
              "headers": dict(t.headers), "extensions": t.extensions}
         )  # fmt: skip
     return out
@@ -50,23 +56,19 @@ class ExecutionService(execution_pb2_grpc.ExecutionServiceServicer):
         self, request: PB.StartExecutionRequest, context: Context
     ) -> PB.StartExecutionResponse:
         """Start an execution; returns once it is committed."""
-        if not math.isfinite(request.timeout_seconds):
-            raise InvalidArgumentError(
-                "bad timeout", [FieldViolation("timeout_seconds", "must be a finite number")]
-            )
-        env = convert.parse_json(request.env_json, "env_json", default={}, want_object=True)
+        env = convert.struct_field(request, "env") or {}
         if request.environment:
-            if request.env_json:
-                reason = "give env_json or environment, not both"
+            if request.HasField("env"):
+                reason = "give env or environment, not both"
                 raise InvalidArgumentError(reason, [FieldViolation("environment", reason)])
             env = await environment_variables(self.store, request.environment)
         row = await self.on_engine(
             self.engine.start_execution(
                 convert.required(request.workflow, "workflow"),
-                convert.parse_json(request.input_json, "input_json", default={}, want_object=True),
+                convert.struct_field(request, "input") or {},
                 request_id=request.request_id,
                 notify=_notify(request.notify),
-                timeout_s=request.timeout_seconds,
+                timeout_s=convert.seconds(request.timeout),
                 headers=[(h.key, h.value) for h in request.headers],
                 env=env,
                 task_name=request.task_name,
@@ -182,7 +184,7 @@ class ExecutionService(execution_pb2_grpc.ExecutionServiceServicer):
         row = await self.on_engine(
             self.engine.skip_task(
                 convert.required(request.task_id, "task_id"),
-                convert.parse_json(request.result_json, "result_json"),
+                convert.value_field(request, "result"),
             )
         )
         return PB.SkipTaskResponse(task=convert.task(row))
@@ -196,7 +198,7 @@ class ExecutionService(execution_pb2_grpc.ExecutionServiceServicer):
             self.engine.complete_task(
                 convert.required(request.task_id, "task_id"),
                 request.success,
-                convert.parse_json(request.result_json, "result_json"),
+                convert.value_field(request, "result"),
                 request.error_message,
             )
         )

@@ -13,9 +13,10 @@ from typing import Any
 
 import grpc
 from google.protobuf import field_mask_pb2
-from google.protobuf.duration_pb2 import Duration
 
+from tidings import vocab
 from tidings.api import convert
+from tidings.api.convert import duration, seconds
 from tidings.api.errors import abort_with, handles_errors
 from tidings.dispatch.dispatcher import Dispatcher
 from tidings.errors import (
@@ -39,18 +40,6 @@ Context = Any  # grpc.aio.ServicerContext
 PB = listener_pb2
 
 
-def seconds(d: Duration) -> float:
-    """A Duration in seconds."""
-    return d.seconds + d.nanos / 1e9
-
-
-def duration(s: float) -> Duration:
-    """Seconds as a Duration."""
-    d = Duration()
-    d.FromNanoseconds(round(s * 1e9))
-    return d
-
-
 def _name(enum: Any, value: int, prefix: str) -> str:
     # Any: each generated enum is its own wrapper type.
     try:
@@ -66,7 +55,9 @@ def _spec(m: PB.Listener) -> ListenerSpec:
         w = m.webhook
         transport = WebhookSpec(
             url=w.url,
-            method=w.method,
+            # A number this build does not know goes on as its digits, for the registry
+            # to refuse naming the field.
+            method=vocab.method_word(w.method) or str(w.method),
             headers=dict(w.headers),
             timeout_s=seconds(w.timeout) if w.HasField("timeout") else None,
             cloudevents_mode=_mode(w.cloudevents_mode),
@@ -76,7 +67,7 @@ def _spec(m: PB.Listener) -> ListenerSpec:
     r = m.retry_policy
     return ListenerSpec(
         name=m.name,
-        profile=m.profile,
+        profile=vocab.profile_word(m.profile) or str(m.profile),
         transport=transport,
         scope="" if m.scope == 0 else _name(PB.ListenerScope, m.scope, "LISTENER_SCOPE_"),
         scope_id=m.scope_id,
@@ -151,7 +142,7 @@ def listener(row: ListenerRow) -> PB.Listener:
                 event_pb2.EventType.Value(f"EVENT_TYPE_{t}") for t in row.filter.get("types", [])
             ],
         ),
-        profile=row.profile,
+        profile=vocab.profile_enum(row.profile),
         retry_policy=PB.RetryPolicy(
             schedule=[duration(s) for s in row.retry.get("schedule_s") or ()],
             jitter=row.retry.get("jitter"),
@@ -172,7 +163,7 @@ def listener(row: ListenerRow) -> PB.Listener:
         message.webhook.CopyFrom(
             PB.WebhookTransport(
                 url=cfg["url"],
-                method=cfg["method"],
+                method=vocab.method_enum(cfg["method"]),
                 headers=cfg.get("headers", {}),
                 timeout=duration(cfg["timeout_s"]),
                 cloudevents_mode=mode,  # type: ignore[arg-type]

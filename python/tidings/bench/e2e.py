@@ -30,6 +30,7 @@ from tidings.v1 import (
     workflow_pb2,
     workflow_pb2_grpc,
 )
+from tidings.vocab import profile_enum
 
 #: How long the run waits, after the last start, for events that have not arrived yet,
 #: once nothing new arrives: a sink that stalls this long is reported with what it missed.
@@ -144,7 +145,9 @@ async def run(
         )
         for sink in workload.sinks:
             tally = tallies[sink.name]
-            listener = listener_pb2.Listener(name=f"{name}-{sink.name}", profile=sink.profile)
+            listener = listener_pb2.Listener(
+                name=f"{name}-{sink.name}", profile=profile_enum(sink.profile)
+            )
             listener.filter.workflows.append(name)
             if sink.kind == "stream":
                 ready = asyncio.Event()

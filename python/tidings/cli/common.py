@@ -12,6 +12,7 @@ from typing import Annotated, Any
 
 import typer
 
+from tidings import values
 from tidings.cli.connection import Client, ServerOptions
 from tidings.cli.failures import CliError, Exit
 from tidings.cli.output import Output
@@ -94,14 +95,23 @@ def json_value(text: str, option: str) -> Any:
     """``--x JSON`` or ``--x @file``: the JSON value, or an error naming the option."""
     source = read_text(text[1:], option) if text.startswith("@") else text
     try:
-        return json.loads(source)
+        value = json.loads(source)
     except ValueError as exc:
         raise CliError(f"{option}: not JSON: {exc}", Exit.USAGE) from exc
+    where = values.inexact_integer(value)
+    if where is not None:
+        # A typed value holds such an integer only as a string: say so rather than alter it.
+        raise CliError(
+            f"{option}: {where or 'the value'} is an integer beyond 2^53, which the API"
+            " carries only as a string: quote it",
+            Exit.USAGE,
+        )
+    return value
 
 
-def json_object_text(text: str, option: str) -> str:
-    """``--input`` style: a JSON object (text or @file), re-serialised; errors name it."""
+def json_object(text: str, option: str) -> dict[str, Any]:
+    """``--input`` style: a JSON object (text or @file); errors name the option."""
     value = json_value(text, option)
     if not isinstance(value, dict):
         raise CliError(f"{option}: must be a JSON object, got {type(value).__name__}")
-    return json.dumps(value, ensure_ascii=False)
+    return value

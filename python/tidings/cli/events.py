@@ -13,17 +13,19 @@ from tidings.cli.common import JsonOption, Session, session
 from tidings.cli.failures import CliError, Exit
 from tidings.cli.filters import EventsOption, WorkflowsOption, listener_filter
 from tidings.cli.output import message_dict, when
+from tidings.streamed import canonical_event
 from tidings.v1 import event_pb2, event_service_pb2
+from tidings.v1.event_service_pb2 import StreamedEvent
 
 app = typer.Typer(help="Events as they are committed (a tail -f for events).", no_args_is_help=True)
 
 
-def type_name(event: event_pb2.Event) -> str:
+def type_name(event: StreamedEvent) -> str:
     """``EXECUTION_SUCCEEDED``, ``TASK_FAILED``, …."""
     return event_pb2.EventType.Name(event.type).removeprefix("EVENT_TYPE_")
 
 
-def describe(event: event_pb2.Event) -> str:
+def describe(event: StreamedEvent) -> str:
     """An event on one line for people."""
     parts = [when(event.time), type_name(event), event.workflow_name, event.execution_id]
     if event.task_name:
@@ -124,14 +126,12 @@ def _tail(
         cast("grpc.Future[object]", stream).cancel()  # also a Future: its cancel is typed
 
 
-def _print(
-    s: Session, event: event_pb2.Event, renderer: codec.Renderer | None, cursor: str
-) -> None:
+def _print(s: Session, event: StreamedEvent, renderer: codec.Renderer | None, cursor: str) -> None:
     payload = ""
     if renderer is not None:
         if not renderer.supports(event.type):
             return
-        payload = _one_line(renderer.render([event.SerializeToString()])[0])
+        payload = _one_line(renderer.render([canonical_event(event).SerializeToString()])[0])
     if s.out.json:
         document = {"cursor": cursor, "event": message_dict(event)}
         if renderer is not None:

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from typing import Annotated, Any
 
 import typer
+from google.protobuf import struct_pb2
 
+from tidings import values
 from tidings.cli.common import (
     JsonOption,
     PageSize,
@@ -17,7 +18,7 @@ from tidings.cli.common import (
     session,
 )
 from tidings.cli.failures import CliError
-from tidings.cli.output import enum_name, message_dict, when
+from tidings.cli.output import enum_name, json_text, message_dict, when
 from tidings.v1 import execution_pb2
 
 PB = execution_pb2
@@ -53,8 +54,8 @@ def show_execution(s: Session, ex: PB.Execution) -> None:
             ("workflow", ex.workflow_name),
             ("state", state_name(ex)),
             ("run", str(ex.run) if ex.run > 1 else ""),
-            ("input", ex.input_json),
-            ("output", ex.output_json),
+            ("input", json_text(values.from_struct(ex.input))),
+            ("output", json_text(values.from_value(ex.output)) if ex.HasField("output") else ""),
             ("error", ex.error_message),
             ("created", when(ex.create_time)),
             ("ended", when(ex.end_time)),
@@ -229,11 +230,11 @@ ResultOption = Annotated[
 ]
 
 
-def _result(result: str | None) -> str:
-    """A --result option as JSON text ("" for none: null)."""
+def _result(result: str | None) -> struct_pb2.Value | None:
+    """A --result option as a typed value (None for none: null)."""
     if result is None:
-        return ""
-    return json.dumps(json_value(result, "--result"), ensure_ascii=False)
+        return None
+    return values.to_value(json_value(result, "--result"))
 
 
 @tasks_app.command()
@@ -258,7 +259,7 @@ def skip(
         "skipped",
         lambda s: s.client.call(
             s.client.executions.SkipTask,
-            PB.SkipTaskRequest(task_id=task, result_json=_result(result)),
+            PB.SkipTaskRequest(task_id=task, result=_result(result)),
         ),
     )
 
@@ -283,7 +284,7 @@ def complete(
             PB.CompleteTaskRequest(
                 task_id=task,
                 success=error is None,
-                result_json=_result(result),
+                result=_result(result),
                 error_message=error or "",
             ),
         ),

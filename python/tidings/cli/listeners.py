@@ -8,22 +8,23 @@ engine) and ``--kafka-topic`` instead of ``--url``.
 from __future__ import annotations
 
 import datetime
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Annotated, TypeVar
 
 import typer
 from google.protobuf.duration_pb2 import Duration
 from google.protobuf.timestamp_pb2 import Timestamp
 
-from tidings import codec
+from tidings import codec, vocab
 from tidings.cli.common import JsonOption, PageSize, PageToken, Session, session
-from tidings.cli.failures import CliError, with_options
+from tidings.cli.failures import CliError, Violation, with_options
 from tidings.cli.filters import EventsOption, WorkflowsOption, describe_filter, listener_filter
 from tidings.cli.output import enum_name, message_dict, when
 from tidings.v1 import event_pb2, listener_pb2
 
 PB = listener_pb2
 T = TypeVar("T")
+E = TypeVar("E")
 
 app = typer.Typer(
     help="Listeners: webhooks and Kafka topics that hear events.", no_args_is_help=True
@@ -117,7 +118,7 @@ def _transport(
     if url is not None:
         hook.url = url
     if method is not None:
-        hook.method = method.upper()
+        hook.method = _word_enum(vocab.method_enum, method, "--method", vocab.HTTP_METHODS)
     if headers is not None:
         hook.headers.clear()
         hook.headers.update(_headers(headers))
@@ -125,11 +126,25 @@ def _transport(
         hook.cloudevents_mode = _mode(mode)
 
 
+def _word_enum(to_enum: Callable[[str], E], word: str, option: str, words: Sequence[str]) -> E:
+    """The API's enum value of an option's word; an error naming the option if none."""
+    try:
+        return to_enum(word)
+    except ValueError:
+        why = f"must be one of {', '.join(words)}"
+        raise CliError(f"{option}: {why}", violations=[Violation(option, why)]) from None
+
+
+def _profile_text(value: int) -> str:
+    return vocab.profile_word(value) or str(value)
+
+
 def _transport_text(listener: PB.Listener) -> str:
     if listener.HasField("kafka"):
         return f"kafka {listener.kafka.topic}"
     if listener.HasField("webhook"):
-        return f"{listener.webhook.method or 'POST'} {listener.webhook.url}"
+        method = vocab.method_word(listener.webhook.method) or str(listener.webhook.method)
+        return f"{method} {listener.webhook.url}"
     return ""
 
 
@@ -146,7 +161,7 @@ def _show(s: Session, listener: PB.Listener) -> None:
             ("name", listener.name),
             ("scope", enum_name(PB.ListenerScope.Name(listener.scope), "LISTENER_SCOPE_")),
             ("scope id", listener.scope_id),
-            ("profile", listener.profile),
+            ("profile", _profile_text(listener.profile)),
             ("transport", _transport_text(listener)),
             ("headers", ", ".join(f"{k}={v}" for k, v in sorted(hook.headers.items()))),
             ("filter", describe_filter(listener.filter)),
@@ -194,7 +209,7 @@ def add(
             raise CliError("--url or --kafka-topic: one is required")
         listener = PB.Listener(
             name=name if name is not None else f"{profile} → {url or kafka_topic}"[:200],
-            profile=profile,
+            profile=_word_enum(vocab.profile_enum, profile, "--profile", codec.PROFILES),
             filter=listener_filter(workflow, events),
             extensions=extensions,
         )
@@ -224,7 +239,7 @@ def list_(
             (
                 item.id,
                 item.name,
-                item.profile,
+                _profile_text(item.profile),
                 _transport_text(item),
                 describe_filter(item.filter),
                 "yes" if _enabled(item) else "no",
@@ -271,7 +286,7 @@ def update(
         if name is not None:
             current.name = name
         if profile is not None:
-            current.profile = profile
+            current.profile = _word_enum(vocab.profile_enum, profile, "--profile", codec.PROFILES)
         if workflow is not None or events is not None:
             given = listener_filter(workflow, events)
             if workflow is not None:

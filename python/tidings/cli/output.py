@@ -29,6 +29,11 @@ def message_dict(message: Message) -> dict[str, Any]:
     )
 
 
+def json_text(value: Any) -> str:
+    """A JSON value as one compact line of text, for people."""
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
 def when(stamp: Timestamp) -> str:
     """A timestamp for people (UTC, to the second); "" when unset."""
     if not stamp.seconds and not stamp.nanos:

@@ -21,12 +21,14 @@ from rich.live import Live
 from rich.table import Table
 from rich.text import Text
 
-from tidings.cli.common import JsonOption, Session, json_object_text, session
+from tidings import values
+from tidings.cli.common import JsonOption, Session, json_object, session
 from tidings.cli.events import type_name
 from tidings.cli.executions import show_execution, state_name
 from tidings.cli.failures import Exit
 from tidings.cli.output import message_dict, when
 from tidings.v1 import event_pb2, event_service_pb2, execution_pb2
+from tidings.v1.event_service_pb2 import StreamedEvent
 
 #: Events after which an execution has ended (until someone re-runs it).
 _ENDING = {
@@ -72,7 +74,7 @@ class _View:
     state: str = "RUNNING"
     tasks: dict[str, tuple[str, str, str]] = field(default_factory=dict)
 
-    def take(self, event: event_pb2.Event) -> None:
+    def take(self, event: StreamedEvent) -> None:
         kind = type_name(event)
         if event.task_id:
             state = event.status or _TASK_STATE.get(kind, kind)
@@ -125,7 +127,7 @@ def run(
     with session(ctx, as_json) as s:
         request = execution_pb2.StartExecutionRequest(
             workflow=workflow,
-            input_json=json_object_text(input, "--input"),
+            input=values.to_struct(json_object(input, "--input")),
             request_id=request_id,
             task_name=task_name,
         )
@@ -161,7 +163,7 @@ def _follow(s: Session, started: execution_pb2.Execution) -> execution_pb2.Execu
     return s.client.call(s.client.executions.GetExecution, request_now).execution
 
 
-def _take(s: Session, view: _View, live: Live | None, events: Iterable[event_pb2.Event]) -> bool:
+def _take(s: Session, view: _View, live: Live | None, events: Iterable[StreamedEvent]) -> bool:
     """Show a batch of events; whether the execution ended with them."""
     ended = False
     for event in events:
@@ -177,7 +179,7 @@ def _take(s: Session, view: _View, live: Live | None, events: Iterable[event_pb2
     return ended
 
 
-def _brief(event: event_pb2.Event) -> str:
+def _brief(event: StreamedEvent) -> str:
     """An event of the followed execution on one line."""
     parts = [when(event.time), type_name(event), event.task_name, event.error_message]
     return "  ".join(p for p in parts if p)

@@ -145,8 +145,8 @@ def check_value(value: object, field: str) -> None:
     """Refuse a value a client gives (input, result) that the store cannot hold exactly.
 
     InvalidArgumentError naming the field and the place in the value, e.g.
-    ``input_json.n.items[2]``: an integer beyond signed 64 bits, NaN or an infinity, a
-    lone surrogate, nesting deeper than 100 levels.
+    ``input.n.items[2]``: an integer beyond signed 64 bits, NaN or an infinity, a
+    lone surrogate, nesting deeper than 32 levels.
     """
     problem = unstorable(value)
     if problem is not None:
@@ -197,9 +197,9 @@ def check_start(
     custom_headers = check_headers(headers)
     if timeout_s < 0:
         raise InvalidArgumentError(
-            "bad timeout", [FieldViolation("timeout_seconds", "must not be negative")]
+            "bad timeout", [FieldViolation("timeout", "must not be negative")]
         )
-    check_value(dict(env or {}), "env_json")
+    check_value(dict(env or {}), "env")
     return custom_headers
 
 

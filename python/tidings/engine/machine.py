@@ -482,7 +482,7 @@ class Machine(Ending):
         if isinstance(targets, str):  # the command is refused whole (the step is undone)
             raise InvalidArgumentError(
                 f"a transition of task {task.name!r} fails on the given result: {targets}",
-                [FieldViolation("result_json", targets)],
+                [FieldViolation("result", targets)],
             )
         follow(self, run, task, True, targets, step)
         step.change.put_task(task)

@@ -96,15 +96,15 @@ class StartRequests:
             except (TidingsError, dsl.DefinitionError):
                 same = False
             if not same:
-                differ.append("input_json")
+                differ.append("input")
         if _canonical([dict(n) for n in request.notify]) != _canonical(row.notify):
             differ.append("notify")
         if request.timeout_s != row.timeout_s:
-            differ.append("timeout_seconds")
+            differ.append("timeout")
         if [list(h) for h in request.headers] != [list(h) for h in row.headers]:
             differ.append("headers")
         if _canonical(dict(request.env or {})) != _canonical(row.env):
-            differ.append("env_json")
+            differ.append("env")
         if request.task_name != row.task_name:
             differ.append("task_name")
         if differ:

@@ -372,7 +372,7 @@ class Engine:
         values = self.workflows.check_input(wf, input or {})
         for key, value in values.items():
             given = input is not None and key in input
-            check_value(value, f"input_json.{key}" if given else f"input.{key} (its default)")
+            check_value(value, f"input.{key}" if given else f"input.{key} (its default)")
         execution_id = new_id()
         notify_rows = []
         if notify and self.listeners is not None:
@@ -533,7 +533,7 @@ class Engine:
             raise FailedPreconditionError(f"task is {task.state}; it cannot be skipped")
         if run.row.state in ENDED and run.row.state != ERROR:
             raise FailedPreconditionError(f"execution is {run.row.state}")
-        check_value(result, "result_json")
+        check_value(result, "result")
         published = self.machine.publish_skipped(run, task, result)  # may refuse: before any change
         reopened = run.row.state == ERROR
 
@@ -557,7 +557,7 @@ class Engine:
             raise FailedPreconditionError(
                 f"task is {task.state}; only a task waiting for its atom can be completed"
             )
-        check_value(result, "result_json")
+        check_value(result, "result")
         action = self.actions.get(task.action)
         if isinstance(action, AtomAction):  # seed 000: as a synchronous answer's result
             params = task.input if isinstance(task.input, dict) else {}

@@ -140,7 +140,7 @@ class Timers:
     # ------------------------------------------------------------------ timeouts
 
     def timeout(self, run: Run) -> None:
-        """End the execution when its ``timeout_seconds`` (counted from its creation) pass."""
+        """End the execution when its ``timeout`` (counted from its creation) pass."""
         if run.row.timeout_s <= 0:
             return
         remaining = max(0.0, run.row.create_time + run.row.timeout_s - self._machine.clock())

@@ -194,7 +194,7 @@ def skipped_publish(run: Run, task: TaskRow, result: Any) -> dict[str, Any]:
     except ExpressionError as exc:
         raise InvalidArgumentError(
             f"publish of task {task.name!r} fails on the given result: {exc}",
-            [FieldViolation("result_json", str(exc))],
+            [FieldViolation("result", str(exc))],
         ) from exc
     finally:
         task.state, task.result = saved

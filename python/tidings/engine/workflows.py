@@ -223,14 +223,14 @@ class Workflows:
         for key in given:
             if key not in declared:
                 violations.append(
-                    FieldViolation(f"input_json.{key}", f"workflow {wf.name!r} has no such input")
+                    FieldViolation(f"input.{key}", f"workflow {wf.name!r} has no such input")
                 )
         values: dict[str, Any] = {}
         for p in wf.inputs:
             if p.name in given:
                 values[p.name] = given[p.name]
             elif p.required:
-                violations.append(FieldViolation(f"input_json.{p.name}", "required input missing"))
+                violations.append(FieldViolation(f"input.{p.name}", "required input missing"))
             else:
                 values[p.name] = p.default
         if violations:

@@ -29,7 +29,10 @@ __all__ = [
 INT64_MIN = -(2**63)
 INT64_MAX = 2**63 - 1
 #: Deepest nesting of mappings and lists in one value (as in a definition).
-MAX_VALUE_DEPTH = 100
+#: The API carries values as google.protobuf.Value, and protobuf parsers refuse messages
+#: nested deeper than 100 levels: an object level costs three (Value, Struct, map entry),
+#: so 32 levels (the message around them included) is what every client can read.
+MAX_VALUE_DEPTH = 32
 
 
 def to_json(value: object) -> str:

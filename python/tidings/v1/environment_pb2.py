@@ -23,38 +23,39 @@ _sym_db = _symbol_database.Default()
 
 
 from google.protobuf import field_mask_pb2 as google_dot_protobuf_dot_field__mask__pb2
+from google.protobuf import struct_pb2 as google_dot_protobuf_dot_struct__pb2
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1ctidings/v1/environment.proto\x12\ntidings.v1\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xaa\x01\n\x0b\x45nvironment\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x02 \x01(\t\x12\x16\n\x0evariables_json\x18\x03 \x01(\t\x12/\n\x0b\x63reate_time\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0bupdate_time\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"U\n\x18\x43reateEnvironmentRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x02 \x01(\t\x12\x16\n\x0evariables_json\x18\x03 \x01(\t\"I\n\x19\x43reateEnvironmentResponse\x12,\n\x0b\x65nvironment\x18\x01 \x01(\x0b\x32\x17.tidings.v1.Environment\"%\n\x15GetEnvironmentRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\"F\n\x16GetEnvironmentResponse\x12,\n\x0b\x65nvironment\x18\x01 \x01(\x0b\x32\x17.tidings.v1.Environment\"@\n\x17ListEnvironmentsRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\"b\n\x18ListEnvironmentsResponse\x12-\n\x0c\x65nvironments\x18\x01 \x03(\x0b\x32\x17.tidings.v1.Environment\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"\x86\x01\n\x18UpdateEnvironmentRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x02 \x01(\t\x12\x16\n\x0evariables_json\x18\x03 \x01(\t\x12/\n\x0bupdate_mask\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.FieldMask\"I\n\x19UpdateEnvironmentResponse\x12,\n\x0b\x65nvironment\x18\x01 \x01(\x0b\x32\x17.tidings.v1.Environment\"(\n\x18\x44\x65leteEnvironmentRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\"\x1b\n\x19\x44\x65leteEnvironmentResponse2\xf2\x03\n\x12\x45nvironmentService\x12`\n\x11\x43reateEnvironment\x12$.tidings.v1.CreateEnvironmentRequest\x1a%.tidings.v1.CreateEnvironmentResponse\x12W\n\x0eGetEnvironment\x12!.tidings.v1.GetEnvironmentRequest\x1a\".tidings.v1.GetEnvironmentResponse\x12]\n\x10ListEnvironments\x12#.tidings.v1.ListEnvironmentsRequest\x1a$.tidings.v1.ListEnvironmentsResponse\x12`\n\x11UpdateEnvironment\x12$.tidings.v1.UpdateEnvironmentRequest\x1a%.tidings.v1.UpdateEnvironmentResponse\x12`\n\x11\x44\x65leteEnvironment\x12$.tidings.v1.DeleteEnvironmentRequest\x1a%.tidings.v1.DeleteEnvironmentResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1ctidings/v1/environment.proto\x12\ntidings.v1\x1a google/protobuf/field_mask.proto\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xd4\x01\n\x0b\x45nvironment\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x02 \x01(\t\x12/\n\x0b\x63reate_time\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0bupdate_time\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12*\n\tvariables\x18\x06 \x01(\x0b\x32\x17.google.protobuf.StructJ\x04\x08\x03\x10\x04R\x0evariables_json\"\x7f\n\x18\x43reateEnvironmentRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x02 \x01(\t\x12*\n\tvariables\x18\x04 \x01(\x0b\x32\x17.google.protobuf.StructJ\x04\x08\x03\x10\x04R\x0evariables_json\"I\n\x19\x43reateEnvironmentResponse\x12,\n\x0b\x65nvironment\x18\x01 \x01(\x0b\x32\x17.tidings.v1.Environment\"%\n\x15GetEnvironmentRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\"F\n\x16GetEnvironmentResponse\x12,\n\x0b\x65nvironment\x18\x01 \x01(\x0b\x32\x17.tidings.v1.Environment\"@\n\x17ListEnvironmentsRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\"b\n\x18ListEnvironmentsResponse\x12-\n\x0c\x65nvironments\x18\x01 \x03(\x0b\x32\x17.tidings.v1.Environment\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"\xb0\x01\n\x18UpdateEnvironmentRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x02 \x01(\t\x12/\n\x0bupdate_mask\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.FieldMask\x12*\n\tvariables\x18\x05 \x01(\x0b\x32\x17.google.protobuf.StructJ\x04\x08\x03\x10\x04R\x0evariables_json\"I\n\x19UpdateEnvironmentResponse\x12,\n\x0b\x65nvironment\x18\x01 \x01(\x0b\x32\x17.tidings.v1.Environment\"(\n\x18\x44\x65leteEnvironmentRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\"\x1b\n\x19\x44\x65leteEnvironmentResponse2\xf2\x03\n\x12\x45nvironmentService\x12`\n\x11\x43reateEnvironment\x12$.tidings.v1.CreateEnvironmentRequest\x1a%.tidings.v1.CreateEnvironmentResponse\x12W\n\x0eGetEnvironment\x12!.tidings.v1.GetEnvironmentRequest\x1a\".tidings.v1.GetEnvironmentResponse\x12]\n\x10ListEnvironments\x12#.tidings.v1.ListEnvironmentsRequest\x1a$.tidings.v1.ListEnvironmentsResponse\x12`\n\x11UpdateEnvironment\x12$.tidings.v1.UpdateEnvironmentRequest\x1a%.tidings.v1.UpdateEnvironmentResponse\x12`\n\x11\x44\x65leteEnvironment\x12$.tidings.v1.DeleteEnvironmentRequest\x1a%.tidings.v1.DeleteEnvironmentResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'tidings.v1.environment_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_ENVIRONMENT']._serialized_start=112
-  _globals['_ENVIRONMENT']._serialized_end=282
-  _globals['_CREATEENVIRONMENTREQUEST']._serialized_start=284
-  _globals['_CREATEENVIRONMENTREQUEST']._serialized_end=369
-  _globals['_CREATEENVIRONMENTRESPONSE']._serialized_start=371
-  _globals['_CREATEENVIRONMENTRESPONSE']._serialized_end=444
-  _globals['_GETENVIRONMENTREQUEST']._serialized_start=446
-  _globals['_GETENVIRONMENTREQUEST']._serialized_end=483
-  _globals['_GETENVIRONMENTRESPONSE']._serialized_start=485
-  _globals['_GETENVIRONMENTRESPONSE']._serialized_end=555
-  _globals['_LISTENVIRONMENTSREQUEST']._serialized_start=557
-  _globals['_LISTENVIRONMENTSREQUEST']._serialized_end=621
-  _globals['_LISTENVIRONMENTSRESPONSE']._serialized_start=623
-  _globals['_LISTENVIRONMENTSRESPONSE']._serialized_end=721
-  _globals['_UPDATEENVIRONMENTREQUEST']._serialized_start=724
-  _globals['_UPDATEENVIRONMENTREQUEST']._serialized_end=858
-  _globals['_UPDATEENVIRONMENTRESPONSE']._serialized_start=860
-  _globals['_UPDATEENVIRONMENTRESPONSE']._serialized_end=933
-  _globals['_DELETEENVIRONMENTREQUEST']._serialized_start=935
-  _globals['_DELETEENVIRONMENTREQUEST']._serialized_end=975
-  _globals['_DELETEENVIRONMENTRESPONSE']._serialized_start=977
-  _globals['_DELETEENVIRONMENTRESPONSE']._serialized_end=1004
-  _globals['_ENVIRONMENTSERVICE']._serialized_start=1007
-  _globals['_ENVIRONMENTSERVICE']._serialized_end=1505
+  _globals['_ENVIRONMENT']._serialized_start=142
+  _globals['_ENVIRONMENT']._serialized_end=354
+  _globals['_CREATEENVIRONMENTREQUEST']._serialized_start=356
+  _globals['_CREATEENVIRONMENTREQUEST']._serialized_end=483
+  _globals['_CREATEENVIRONMENTRESPONSE']._serialized_start=485
+  _globals['_CREATEENVIRONMENTRESPONSE']._serialized_end=558
+  _globals['_GETENVIRONMENTREQUEST']._serialized_start=560
+  _globals['_GETENVIRONMENTREQUEST']._serialized_end=597
+  _globals['_GETENVIRONMENTRESPONSE']._serialized_start=599
+  _globals['_GETENVIRONMENTRESPONSE']._serialized_end=669
+  _globals['_LISTENVIRONMENTSREQUEST']._serialized_start=671
+  _globals['_LISTENVIRONMENTSREQUEST']._serialized_end=735
+  _globals['_LISTENVIRONMENTSRESPONSE']._serialized_start=737
+  _globals['_LISTENVIRONMENTSRESPONSE']._serialized_end=835
+  _globals['_UPDATEENVIRONMENTREQUEST']._serialized_start=838
+  _globals['_UPDATEENVIRONMENTREQUEST']._serialized_end=1014
+  _globals['_UPDATEENVIRONMENTRESPONSE']._serialized_start=1016
+  _globals['_UPDATEENVIRONMENTRESPONSE']._serialized_end=1089
+  _globals['_DELETEENVIRONMENTREQUEST']._serialized_start=1091
+  _globals['_DELETEENVIRONMENTREQUEST']._serialized_end=1131
+  _globals['_DELETEENVIRONMENTRESPONSE']._serialized_start=1133
+  _globals['_DELETEENVIRONMENTRESPONSE']._serialized_end=1160
+  _globals['_ENVIRONMENTSERVICE']._serialized_start=1163
+  _globals['_ENVIRONMENTSERVICE']._serialized_end=1661
 # @@protoc_insertion_point(module_scope)

@@ -22,21 +22,25 @@ _runtime_version.ValidateProtobufRuntimeVersion(
 _sym_db = _symbol_database.Default()
 
 
+from google.protobuf import struct_pb2 as google_dot_protobuf_dot_struct__pb2
+from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 from tidings.v1 import event_pb2 as tidings_dot_v1_dot_event__pb2
 from tidings.v1 import listener_pb2 as tidings_dot_v1_dot_listener__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1etidings/v1/event_service.proto\x12\ntidings.v1\x1a\x16tidings/v1/event.proto\x1a\x19tidings/v1/listener.proto\"\x96\x01\n\x12WatchEventsRequest\x12*\n\x06\x66ilter\x18\x01 \x01(\x0b\x32\x1a.tidings.v1.ListenerFilter\x12\x14\n\x0c\x65xecution_id\x18\x02 \x01(\t\x12\x0e\n\x06\x63ursor\x18\x03 \x01(\t\x12\x16\n\x0e\x66rom_beginning\x18\x04 \x01(\x08\x12\x16\n\x0emax_batch_size\x18\x05 \x01(\x05\"H\n\x13WatchEventsResponse\x12!\n\x06\x65vents\x18\x01 \x03(\x0b\x32\x11.tidings.v1.Event\x12\x0e\n\x06\x63ursor\x18\x02 \x01(\t2`\n\x0c\x45ventService\x12P\n\x0bWatchEvents\x12\x1e.tidings.v1.WatchEventsRequest\x1a\x1f.tidings.v1.WatchEventsResponse0\x01\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1etidings/v1/event_service.proto\x12\ntidings.v1\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x16tidings/v1/event.proto\x1a\x19tidings/v1/listener.proto\"\x96\x01\n\x12WatchEventsRequest\x12*\n\x06\x66ilter\x18\x01 \x01(\x0b\x32\x1a.tidings.v1.ListenerFilter\x12\x14\n\x0c\x65xecution_id\x18\x02 \x01(\t\x12\x0e\n\x06\x63ursor\x18\x03 \x01(\t\x12\x16\n\x0e\x66rom_beginning\x18\x04 \x01(\x08\x12\x16\n\x0emax_batch_size\x18\x05 \x01(\x05\"P\n\x13WatchEventsResponse\x12)\n\x06\x65vents\x18\x01 \x03(\x0b\x32\x19.tidings.v1.StreamedEvent\x12\x0e\n\x06\x63ursor\x18\x02 \x01(\t\"\xc7\x04\n\rStreamedEvent\x12\n\n\x02id\x18\x01 \x01(\t\x12#\n\x04type\x18\x02 \x01(\x0e\x32\x15.tidings.v1.EventType\x12\x10\n\x08sequence\x18\x03 \x01(\x04\x12(\n\x04time\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x13\n\x0b\x65ngine_name\x18\x05 \x01(\t\x12\x16\n\x0e\x65ngine_version\x18\x06 \x01(\t\x12\x13\n\x0bworkflow_id\x18\x07 \x01(\t\x12\x15\n\rworkflow_name\x18\x08 \x01(\t\x12\x14\n\x0c\x65xecution_id\x18\t \x01(\t\x12\x0f\n\x07task_id\x18\n \x01(\t\x12\x11\n\ttask_name\x18\x0b \x01(\t\x12\x0f\n\x07\x61tom_id\x18\x0c \x01(\t\x12-\n\x0ctriggered_by\x18\r \x03(\x0b\x32\x17.tidings.v1.TriggeredBy\x12\x0e\n\x06status\x18\x0e \x01(\t\x12\x15\n\rerror_message\x18\x0f \x01(\t\x12/\n\texecution\x18\x12 \x01(\x0b\x32\x1c.tidings.v1.ExecutionSummary\x12\x13\n\x0blistener_id\x18\x13 \x01(\t\x12\x15\n\rlistener_name\x18\x14 \x01(\t\x12%\n\x05input\x18\x15 \x01(\x0b\x32\x16.google.protobuf.Value\x12&\n\x06output\x18\x16 \x01(\x0b\x32\x16.google.protobuf.ValueJ\x04\x08\x10\x10\x11J\x04\x08\x11\x10\x12R\ninput_jsonR\x0boutput_json2`\n\x0c\x45ventService\x12P\n\x0bWatchEvents\x12\x1e.tidings.v1.WatchEventsRequest\x1a\x1f.tidings.v1.WatchEventsResponse0\x01\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'tidings.v1.event_service_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_WATCHEVENTSREQUEST']._serialized_start=98
-  _globals['_WATCHEVENTSREQUEST']._serialized_end=248
-  _globals['_WATCHEVENTSRESPONSE']._serialized_start=250
-  _globals['_WATCHEVENTSRESPONSE']._serialized_end=322
-  _globals['_EVENTSERVICE']._serialized_start=324
-  _globals['_EVENTSERVICE']._serialized_end=420
+  _globals['_WATCHEVENTSREQUEST']._serialized_start=161
+  _globals['_WATCHEVENTSREQUEST']._serialized_end=311
+  _globals['_WATCHEVENTSRESPONSE']._serialized_start=313
+  _globals['_WATCHEVENTSRESPONSE']._serialized_end=393
+  _globals['_STREAMEDEVENT']._serialized_start=396
+  _globals['_STREAMEDEVENT']._serialized_end=979
+  _globals['_EVENTSERVICE']._serialized_start=981
+  _globals['_EVENTSERVICE']._serialized_end=1077
 # @@protoc_insertion_point(module_scope)

@@ -6,6 +6,8 @@ isort:skip_file
 from collections import abc as _abc
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
+from google.protobuf import struct_pb2 as _struct_pb2
+from google.protobuf import timestamp_pb2 as _timestamp_pb2
 from google.protobuf.internal import containers as _containers
 from tidings.v1 import event_pb2 as _event_pb2
 from tidings.v1 import listener_pb2 as _listener_pb2
@@ -75,13 +77,15 @@ class WatchEventsResponse(_message.Message):
     cursor: _builtins.str
     """Resume token after the last event of this message."""
     @_builtins.property
-    def events(self) -> _containers.RepeatedCompositeFieldContainer[_event_pb2.Event]:
-        """Events in outbox order, as many as were ready."""
+    def events(self) -> _containers.RepeatedCompositeFieldContainer[Global___StreamedEvent]:
+        """Events in outbox order, as many as were ready, with typed input and
+        output.
+        """
 
     def __init__(
         self,
         *,
-        events: _abc.Iterable[_event_pb2.Event] | None = ...,
+        events: _abc.Iterable[Global___StreamedEvent] | None = ...,
         cursor: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
@@ -91,3 +95,117 @@ class WatchEventsResponse(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___WatchEventsResponse: _TypeAlias = WatchEventsResponse  # noqa: Y015
+
+@_typing.final
+class StreamedEvent(_message.Message):
+    """StreamedEvent is an Event as WatchEvents sends it: the same fields with the
+    same numbers, but input and output are typed values instead of the JSON
+    bytes the outbox keeps (docs/api.md, "Typed values": integers beyond 2^53
+    travel as decimal strings). Every other field means what it means in Event.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ID_FIELD_NUMBER: _builtins.int
+    TYPE_FIELD_NUMBER: _builtins.int
+    SEQUENCE_FIELD_NUMBER: _builtins.int
+    TIME_FIELD_NUMBER: _builtins.int
+    ENGINE_NAME_FIELD_NUMBER: _builtins.int
+    ENGINE_VERSION_FIELD_NUMBER: _builtins.int
+    WORKFLOW_ID_FIELD_NUMBER: _builtins.int
+    WORKFLOW_NAME_FIELD_NUMBER: _builtins.int
+    EXECUTION_ID_FIELD_NUMBER: _builtins.int
+    TASK_ID_FIELD_NUMBER: _builtins.int
+    TASK_NAME_FIELD_NUMBER: _builtins.int
+    ATOM_ID_FIELD_NUMBER: _builtins.int
+    TRIGGERED_BY_FIELD_NUMBER: _builtins.int
+    STATUS_FIELD_NUMBER: _builtins.int
+    ERROR_MESSAGE_FIELD_NUMBER: _builtins.int
+    EXECUTION_FIELD_NUMBER: _builtins.int
+    LISTENER_ID_FIELD_NUMBER: _builtins.int
+    LISTENER_NAME_FIELD_NUMBER: _builtins.int
+    INPUT_FIELD_NUMBER: _builtins.int
+    OUTPUT_FIELD_NUMBER: _builtins.int
+    id: _builtins.str
+    """Stable unique id (used for de-duplication: webhook-id, CloudEvents id)."""
+    type: _event_pb2.EventType.ValueType
+    """The canonical kind of the event."""
+    sequence: _builtins.int
+    """Position of the event within its execution, from 1, without gaps."""
+    engine_name: _builtins.str
+    """The engine that emitted the event."""
+    engine_version: _builtins.str
+    """The engine's version."""
+    workflow_id: _builtins.str
+    """The workflow's id."""
+    workflow_name: _builtins.str
+    """The workflow's name."""
+    execution_id: _builtins.str
+    """The execution's id."""
+    task_id: _builtins.str
+    """The task's id, for a task event."""
+    task_name: _builtins.str
+    """The task's name, for a task event."""
+    atom_id: _builtins.str
+    """The atom (microservice capability) the task calls."""
+    status: _builtins.str
+    """Canonical state after the change: RUNNING, SUCCESS, ERROR, ... Empty
+    means "derive from the type" (see docs/profiles.md).
+    """
+    error_message: _builtins.str
+    """Why a task or execution failed; empty otherwise."""
+    listener_id: _builtins.str
+    """The listener a listener event is about."""
+    listener_name: _builtins.str
+    """The name of that listener."""
+    @_builtins.property
+    def time(self) -> _timestamp_pb2.Timestamp:
+        """When the state change happened."""
+
+    @_builtins.property
+    def triggered_by(self) -> _containers.RepeatedCompositeFieldContainer[_event_pb2.TriggeredBy]:
+        """The transitions that led to the task."""
+
+    @_builtins.property
+    def execution(self) -> _event_pb2.ExecutionSummary:
+        """Present on terminal execution events."""
+
+    @_builtins.property
+    def input(self) -> _struct_pb2.Value:
+        """Task input (the action's request) or execution input; unset when absent."""
+
+    @_builtins.property
+    def output(self) -> _struct_pb2.Value:
+        """Task output (the action's result) or execution output; unset when absent."""
+
+    def __init__(
+        self,
+        *,
+        id: _builtins.str = ...,
+        type: _event_pb2.EventType.ValueType = ...,
+        sequence: _builtins.int = ...,
+        time: _timestamp_pb2.Timestamp | None = ...,
+        engine_name: _builtins.str = ...,
+        engine_version: _builtins.str = ...,
+        workflow_id: _builtins.str = ...,
+        workflow_name: _builtins.str = ...,
+        execution_id: _builtins.str = ...,
+        task_id: _builtins.str = ...,
+        task_name: _builtins.str = ...,
+        atom_id: _builtins.str = ...,
+        triggered_by: _abc.Iterable[_event_pb2.TriggeredBy] | None = ...,
+        status: _builtins.str = ...,
+        error_message: _builtins.str = ...,
+        execution: _event_pb2.ExecutionSummary | None = ...,
+        listener_id: _builtins.str = ...,
+        listener_name: _builtins.str = ...,
+        input: _struct_pb2.Value | None = ...,
+        output: _struct_pb2.Value | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["execution", b"execution", "input", b"input", "output", b"output", "time", b"time"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["atom_id", b"atom_id", "engine_name", b"engine_name", "engine_version", b"engine_version", "error_message", b"error_message", "execution", b"execution", "execution_id", b"execution_id", "id", b"id", "input", b"input", "listener_id", b"listener_id", "listener_name", b"listener_name", "output", b"output", "sequence", b"sequence", "status", b"status", "task_id", b"task_id", "task_name", b"task_name", "time", b"time", "triggered_by", b"triggered_by", "type", b"type", "workflow_id", b"workflow_id", "workflow_name", b"workflow_name"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___StreamedEvent: _TypeAlias = StreamedEvent  # noqa: Y015

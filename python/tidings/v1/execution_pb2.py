@@ -22,12 +22,14 @@ _runtime_version.ValidateProtobufRuntimeVersion(
 _sym_db = _symbol_database.Default()
 
 
+from google.protobuf import duration_pb2 as google_dot_protobuf_dot_duration__pb2
+from google.protobuf import struct_pb2 as google_dot_protobuf_dot_struct__pb2
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 from tidings.v1 import event_pb2 as tidings_dot_v1_dot_event__pb2
 from tidings.v1 import listener_pb2 as tidings_dot_v1_dot_listener__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1atidings/v1/execution.proto\x12\ntidings.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x16tidings/v1/event.proto\x1a\x19tidings/v1/listener.proto\"\xb8\x01\n\x0cNotifyTarget\x12\x0b\n\x03url\x18\x01 \x01(\t\x12\x0f\n\x07profile\x18\x02 \x01(\t\x12\x0e\n\x06\x65vents\x18\x03 \x03(\t\x12\x36\n\x07headers\x18\x04 \x03(\x0b\x32%.tidings.v1.NotifyTarget.HeadersEntry\x12\x12\n\nextensions\x18\x05 \x01(\x08\x1a.\n\x0cHeadersEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"\xaa\x04\n\tExecution\x12\n\n\x02id\x18\x01 \x01(\t\x12\x13\n\x0bworkflow_id\x18\x02 \x01(\t\x12\x15\n\rworkflow_name\x18\x03 \x01(\t\x12)\n\x05state\x18\x04 \x01(\x0e\x32\x1a.tidings.v1.ExecutionState\x12\x12\n\ninput_json\x18\x05 \x01(\t\x12\x13\n\x0boutput_json\x18\x06 \x01(\t\x12\x15\n\rerror_message\x18\x07 \x01(\t\x12/\n\x0b\x63reate_time\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0bupdate_time\x18\t \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12,\n\x08\x65nd_time\x18\n \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x12\n\nrequest_id\x18\x0b \x01(\t\x12(\n\x06notify\x18\x0c \x03(\x0b\x32\x18.tidings.v1.NotifyTarget\x12\x17\n\x0ftimeout_seconds\x18\r \x01(\x01\x12\x0b\n\x03run\x18\x0e \x01(\x05\x12#\n\x07headers\x18\x0f \x03(\x0b\x32\x12.tidings.v1.Header\x12\x1b\n\x13parent_execution_id\x18\x10 \x01(\t\x12\x16\n\x0eparent_task_id\x18\x11 \x01(\t\x12\x19\n\x11root_execution_id\x18\x12 \x01(\t\x12\x11\n\ttask_name\x18\x13 \x01(\t\",\n\nTriggerRef\x12\r\n\x05\x65vent\x18\x01 \x01(\t\x12\x0f\n\x07task_id\x18\x02 \x01(\t\"\xb1\x03\n\x04Task\x12\n\n\x02id\x18\x01 \x01(\t\x12\x14\n\x0c\x65xecution_id\x18\x02 \x01(\t\x12\x0c\n\x04name\x18\x03 \x01(\t\x12$\n\x05state\x18\x04 \x01(\x0e\x32\x15.tidings.v1.TaskState\x12\x0e\n\x06\x61\x63tion\x18\x05 \x01(\t\x12\x0f\n\x07\x61tom_id\x18\x06 \x01(\t\x12\x12\n\ninput_json\x18\x07 \x01(\t\x12\x13\n\x0bresult_json\x18\x08 \x01(\t\x12\x15\n\rerror_message\x18\t \x01(\t\x12\x0f\n\x07\x61ttempt\x18\n \x01(\x05\x12,\n\x0ctriggered_by\x18\x0b \x03(\x0b\x32\x16.tidings.v1.TriggerRef\x12/\n\x0b\x63reate_time\x18\x0c \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0bupdate_time\x18\r \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12,\n\x08\x65nd_time\x18\x0e \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0b\n\x03run\x18\x0f \x01(\x05\x12\x16\n\x0epublished_json\x18\x10 \x01(\t\"\xf3\x01\n\x15StartExecutionRequest\x12\x10\n\x08workflow\x18\x01 \x01(\t\x12\x12\n\ninput_json\x18\x02 \x01(\t\x12\x12\n\nrequest_id\x18\x03 \x01(\t\x12(\n\x06notify\x18\x04 \x03(\x0b\x32\x18.tidings.v1.NotifyTarget\x12\x17\n\x0ftimeout_seconds\x18\x05 \x01(\x01\x12#\n\x07headers\x18\x06 \x03(\x0b\x32\x12.tidings.v1.Header\x12\x10\n\x08\x65nv_json\x18\x07 \x01(\t\x12\x13\n\x0b\x65nvironment\x18\x08 \x01(\t\x12\x11\n\ttask_name\x18\t \x01(\t\"x\n\x16StartExecutionResponse\x12(\n\texecution\x18\x01 \x01(\x0b\x32\x15.tidings.v1.Execution\x12\x34\n\x10listener_secrets\x18\x02 \x03(\x0b\x32\x1a.tidings.v1.ListenerSecret\"!\n\x13GetExecutionRequest\x12\n\n\x02id\x18\x01 \x01(\t\"@\n\x14GetExecutionResponse\x12(\n\texecution\x18\x01 \x01(\x0b\x32\x15.tidings.v1.Execution\"{\n\x15ListExecutionsRequest\x12\x10\n\x08workflow\x18\x01 \x01(\t\x12)\n\x05state\x18\x02 \x01(\x0e\x32\x1a.tidings.v1.ExecutionState\x12\x11\n\tpage_size\x18\x03 \x01(\x05\x12\x12\n\npage_token\x18\x04 \x01(\t\"\\\n\x16ListExecutionsResponse\x12)\n\nexecutions\x18\x01 \x03(\x0b\x32\x15.tidings.v1.Execution\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"O\n\x10ListTasksRequest\x12\x14\n\x0c\x65xecution_id\x18\x01 \x01(\t\x12\x11\n\tpage_size\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\"M\n\x11ListTasksResponse\x12\x1f\n\x05tasks\x18\x01 \x03(\x0b\x32\x10.tidings.v1.Task\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"#\n\x15PauseExecutionRequest\x12\n\n\x02id\x18\x01 \x01(\t\"B\n\x16PauseExecutionResponse\x12(\n\texecution\x18\x01 \x01(\x0b\x32\x15.tidings.v1.Execution\"$\n\x16ResumeExecutionRequest\x12\n\n\x02id\x18\x01 \x01(\t\"C\n\x17ResumeExecutionResponse\x12(\n\texecution\x18\x01 \x01(\x0b\x32\x15.tidings.v1.Execution\"4\n\x16\x43\x61ncelExecutionRequest\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0e\n\x06reason\x18\x02 \x01(\t\"C\n\x17\x43\x61ncelExecutionResponse\x12(\n\texecution\x18\x01 \x01(\x0b\x32\x15.tidings.v1.Execution\"&\n\x18RollbackExecutionRequest\x12\n\n\x02id\x18\x01 \x01(\t\"E\n\x19RollbackExecutionResponse\x12(\n\texecution\x18\x01 \x01(\x0b\x32\x15.tidings.v1.Execution\"#\n\x10RetryTaskRequest\x12\x0f\n\x07task_id\x18\x01 \x01(\t\"3\n\x11RetryTaskResponse\x12\x1e\n\x04task\x18\x01 \x01(\x0b\x32\x10.tidings.v1.Task\"7\n\x0fSkipTaskRequest\x12\x0f\n\x07task_id\x18\x01 \x01(\t\x12\x13\n\x0bresult_json\x18\x02 \x01(\t\"2\n\x10SkipTaskResponse\x12\x1e\n\x04task\x18\x01 \x01(\x0b\x32\x10.tidings.v1.Task\"c\n\x13\x43ompleteTaskRequest\x12\x0f\n\x07task_id\x18\x01 \x01(\t\x12\x0f\n\x07success\x18\x02 \x01(\x08\x12\x13\n\x0bresult_json\x18\x03 \x01(\t\x12\x15\n\rerror_message\x18\x04 \x01(\t\"6\n\x14\x43ompleteTaskResponse\x12\x1e\n\x04task\x18\x01 \x01(\x0b\x32\x10.tidings.v1.Task*\xa3\x02\n\x0e\x45xecutionState\x12\x1f\n\x1b\x45XECUTION_STATE_UNSPECIFIED\x10\x00\x12\x1b\n\x17\x45XECUTION_STATE_RUNNING\x10\x01\x12\x1a\n\x16\x45XECUTION_STATE_PAUSED\x10\x02\x12\x1b\n\x17\x45XECUTION_STATE_SUCCESS\x10\x03\x12\x19\n\x15\x45XECUTION_STATE_ERROR\x10\x04\x12\x1d\n\x19\x45XECUTION_STATE_CANCELLED\x10\x05\x12\x1d\n\x19\x45XECUTION_STATE_TIMED_OUT\x10\x06\x12 \n\x1c\x45XECUTION_STATE_ROLLING_BACK\x10\x07\x12\x1f\n\x1b\x45XECUTION_STATE_ROLLED_BACK\x10\x08*\x88\x02\n\tTaskState\x12\x1a\n\x16TASK_STATE_UNSPECIFIED\x10\x00\x12\x16\n\x12TASK_STATE_WAITING\x10\x01\x12\x16\n\x12TASK_STATE_RUNNING\x10\x02\x12\x1c\n\x18TASK_STATE_RUNNING_ASYNC\x10\x03\x12\x16\n\x12TASK_STATE_SUCCESS\x10\x04\x12\x14\n\x10TASK_STATE_ERROR\x10\x05\x12\x16\n\x12TASK_STATE_SKIPPED\x10\x06\x12\x18\n\x14TASK_STATE_CANCELLED\x10\x07\x12\x1a\n\x16TASK_STATE_ROLLED_BACK\x10\x08\x12\x15\n\x11TASK_STATE_PAUSED\x10\t2\xb8\x07\n\x10\x45xecutionService\x12W\n\x0eStartExecution\x12!.tidings.v1.StartExecutionRequest\x1a\".tidings.v1.StartExecutionResponse\x12Q\n\x0cGetExecution\x12\x1f.tidings.v1.GetExecutionRequest\x1a .tidings.v1.GetExecutionResponse\x12W\n\x0eListExecutions\x12!.tidings.v1.ListExecutionsRequest\x1a\".tidings.v1.ListExecutionsResponse\x12H\n\tListTasks\x12\x1c.tidings.v1.ListTasksRequest\x1a\x1d.tidings.v1.ListTasksResponse\x12W\n\x0ePauseExecution\x12!.tidings.v1.PauseExecutionRequest\x1a\".tidings.v1.PauseExecutionResponse\x12Z\n\x0fResumeExecution\x12\".tidings.v1.ResumeExecutionRequest\x1a#.tidings.v1.ResumeExecutionResponse\x12Z\n\x0f\x43\x61ncelExecution\x12\".tidings.v1.CancelExecutionRequest\x1a#.tidings.v1.CancelExecutionResponse\x12`\n\x11RollbackExecution\x12$.tidings.v1.RollbackExecutionRequest\x1a%.tidings.v1.RollbackExecutionResponse\x12H\n\tRetryTask\x12\x1c.tidings.v1.RetryTaskRequest\x1a\x1d.tidings.v1.RetryTaskResponse\x12\x45\n\x08SkipTask\x12\x1b.tidings.v1.SkipTaskRequest\x1a\x1c.tidings.v1.SkipTaskResponse\x12Q\n\x0c\x43ompleteTask\x12\x1f.tidings.v1.CompleteTaskRequest\x1a .tidings.v1.CompleteTaskResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1atidings/v1/execution.proto\x12\ntidings.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x16tidings/v1/event.proto\x1a\x19tidings/v1/listener.proto\"\xd3\x01\n\x0cNotifyTarget\x12\x0b\n\x03url\x18\x01 \x01(\t\x12$\n\x07profile\x18\x06 \x01(\x0e\x32\x13.tidings.v1.Profile\x12\x0e\n\x06\x65vents\x18\x03 \x03(\t\x12\x36\n\x07headers\x18\x04 \x03(\x0b\x32%.tidings.v1.NotifyTarget.HeadersEntry\x12\x12\n\nextensions\x18\x05 \x01(\x08\x1a.\n\x0cHeadersEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01J\x04\x08\x02\x10\x03\"\xa0\x05\n\tExecution\x12\n\n\x02id\x18\x01 \x01(\t\x12\x13\n\x0bworkflow_id\x18\x02 \x01(\t\x12\x15\n\rworkflow_name\x18\x03 \x01(\t\x12)\n\x05state\x18\x04 \x01(\x0e\x32\x1a.tidings.v1.ExecutionState\x12\x15\n\rerror_message\x18\x07 \x01(\t\x12/\n\x0b\x63reate_time\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0bupdate_time\x18\t \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12,\n\x08\x65nd_time\x18\n \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x12\n\nrequest_id\x18\x0b \x01(\t\x12(\n\x06notify\x18\x0c \x03(\x0b\x32\x18.tidings.v1.NotifyTarget\x12\x0b\n\x03run\x18\x0e \x01(\x05\x12#\n\x07headers\x18\x0f \x03(\x0b\x32\x12.tidings.v1.Header\x12\x1b\n\x13parent_execution_id\x18\x10 \x01(\t\x12\x16\n\x0eparent_task_id\x18\x11 \x01(\t\x12\x19\n\x11root_execution_id\x18\x12 \x01(\t\x12\x11\n\ttask_name\x18\x13 \x01(\t\x12&\n\x05input\x18\x14 \x01(\x0b\x32\x17.google.protobuf.Struct\x12&\n\x06output\x18\x15 \x01(\x0b\x32\x16.google.protobuf.Value\x12*\n\x07timeout\x18\x16 \x01(\x0b\x32\x19.google.protobuf.DurationJ\x04\x08\x05\x10\x06J\x04\x08\x06\x10\x07J\x04\x08\r\x10\x0eR\ninput_jsonR\x0boutput_jsonR\x0ftimeout_seconds\",\n\nTriggerRef\x12\r\n\x05\x65vent\x18\x01 \x01(\t\x12\x0f\n\x07task_id\x18\x02 \x01(\t\"\xa6\x04\n\x04Task\x12\n\n\x02id\x18\x01 \x01(\t\x12\x14\n\x0c\x65xecution_id\x18\x02 \x01(\t\x12\x0c\n\x04name\x18\x03 \x01(\t\x12$\n\x05state\x18\x04 \x01(\x0e\x32\x15.tidings.v1.TaskState\x12\x0e\n\x06\x61\x63tion\x18\x05 \x01(\t\x12\x0f\n\x07\x61tom_id\x18\x06 \x01(\t\x12\x15\n\rerror_message\x18\t \x01(\t\x12\x0f\n\x07\x61ttempt\x18\n \x01(\x05\x12,\n\x0ctriggered_by\x18\x0b \x03(\x0b\x32\x16.tidings.v1.TriggerRef\x12/\n\x0b\x63reate_time\x18\x0c \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0bupdate_time\x18\r \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12,\n\x08\x65nd_time\x18\x0e \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0b\n\x03run\x18\x0f \x01(\x05\x12%\n\x05input\x18\x11 \x01(\x0b\x32\x16.google.protobuf.Value\x12&\n\x06result\x18\x12 \x01(\x0b\x32\x16.google.protobuf.Value\x12*\n\tpublished\x18\x13 \x01(\x0b\x32\x17.google.protobuf.StructJ\x04\x08\x07\x10\x08J\x04\x08\x08\x10\tJ\x04\x08\x10\x10\x11R\ninput_jsonR\x0bresult_jsonR\x0epublished_json\"\xe7\x02\n\x15StartExecutionRequest\x12\x10\n\x08workflow\x18\x01 \x01(\t\x12\x12\n\nrequest_id\x18\x03 \x01(\t\x12(\n\x06notify\x18\x04 \x03(\x0b\x32\x18.tidings.v1.NotifyTarget\x12#\n\x07headers\x18\x06 \x03(\x0b\x32\x12.tidings.v1.Header\x12\x13\n\x0b\x65nvironment\x18\x08 \x01(\t\x12\x11\n\ttask_name\x18\t \x01(\t\x12&\n\x05input\x18\n \x01(\x0b\x32\x17.google.protobuf.Struct\x12*\n\x07timeout\x18\x0b \x01(\x0b\x32\x19.google.protobuf.Duration\x12$\n\x03\x65nv\x18\x0c \x01(\x0b\x32\x17.google.protobuf.StructJ\x04\x08\x02\x10\x03J\x04\x08\x05\x10\x06J\x04\x08\x07\x10\x08R\ninput_jsonR\x0ftimeout_secondsR\x08\x65nv_json\"x\n\x16StartExecutionResponse\x12(\n\texecution\x18\x01 \x01(\x0b\x32\x15.tidings.v1.Execution\x12\x34\n\x10listener_secrets\x18\x02 \x03(\x0b\x32\x1a.tidings.v1.ListenerSecret\"!\n\x13GetExecutionRequest\x12\n\n\x02id\x18\x01 \x01(\t\"@\n\x14GetExecutionResponse\x12(\n\texecution\x18\x01 \x01(\x0b\x32\x15.tidings.v1.Execution\"{\n\x15ListExecutionsRequest\x12\x10\n\x08workflow\x18\x01 \x01(\t\x12)\n\x05state\x18\x02 \x01(\x0e\x32\x1a.tidings.v1.ExecutionState\x12\x11\n\tpage_size\x18\x03 \x01(\x05\x12\x12\n\npage_token\x18\x04 \x01(\t\"\\\n\x16ListExecutionsResponse\x12)\n\nexecutions\x18\x01 \x03(\x0b\x32\x15.tidings.v1.Execution\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"O\n\x10ListTasksRequest\x12\x14\n\x0c\x65xecution_id\x18\x01 \x01(\t\x12\x11\n\tpage_size\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\"M\n\x11ListTasksResponse\x12\x1f\n\x05tasks\x18\x01 \x03(\x0b\x32\x10.tidings.v1.Task\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"#\n\x15PauseExecutionRequest\x12\n\n\x02id\x18\x01 \x01(\t\"B\n\x16PauseExecutionResponse\x12(\n\texecution\x18\x01 \x01(\x0b\x32\x15.tidings.v1.Execution\"$\n\x16ResumeExecutionRequest\x12\n\n\x02id\x18\x01 \x01(\t\"C\n\x17ResumeExecutionResponse\x12(\n\texecution\x18\x01 \x01(\x0b\x32\x15.tidings.v1.Execution\"4\n\x16\x43\x61ncelExecutionRequest\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0e\n\x06reason\x18\x02 \x01(\t\"C\n\x17\x43\x61ncelExecutionResponse\x12(\n\texecution\x18\x01 \x01(\x0b\x32\x15.tidings.v1.Execution\"&\n\x18RollbackExecutionRequest\x12\n\n\x02id\x18\x01 \x01(\t\"E\n\x19RollbackExecutionResponse\x12(\n\texecution\x18\x01 \x01(\x0b\x32\x15.tidings.v1.Execution\"#\n\x10RetryTaskRequest\x12\x0f\n\x07task_id\x18\x01 \x01(\t\"3\n\x11RetryTaskResponse\x12\x1e\n\x04task\x18\x01 \x01(\x0b\x32\x10.tidings.v1.Task\"]\n\x0fSkipTaskRequest\x12\x0f\n\x07task_id\x18\x01 \x01(\t\x12&\n\x06result\x18\x03 \x01(\x0b\x32\x16.google.protobuf.ValueJ\x04\x08\x02\x10\x03R\x0bresult_json\"2\n\x10SkipTaskResponse\x12\x1e\n\x04task\x18\x01 \x01(\x0b\x32\x10.tidings.v1.Task\"\x89\x01\n\x13\x43ompleteTaskRequest\x12\x0f\n\x07task_id\x18\x01 \x01(\t\x12\x0f\n\x07success\x18\x02 \x01(\x08\x12\x15\n\rerror_message\x18\x04 \x01(\t\x12&\n\x06result\x18\x05 \x01(\x0b\x32\x16.google.protobuf.ValueJ\x04\x08\x03\x10\x04R\x0bresult_json\"6\n\x14\x43ompleteTaskResponse\x12\x1e\n\x04task\x18\x01 \x01(\x0b\x32\x10.tidings.v1.Task*\xa3\x02\n\x0e\x45xecutionState\x12\x1f\n\x1b\x45XECUTION_STATE_UNSPECIFIED\x10\x00\x12\x1b\n\x17\x45XECUTION_STATE_RUNNING\x10\x01\x12\x1a\n\x16\x45XECUTION_STATE_PAUSED\x10\x02\x12\x1b\n\x17\x45XECUTION_STATE_SUCCESS\x10\x03\x12\x19\n\x15\x45XECUTION_STATE_ERROR\x10\x04\x12\x1d\n\x19\x45XECUTION_STATE_CANCELLED\x10\x05\x12\x1d\n\x19\x45XECUTION_STATE_TIMED_OUT\x10\x06\x12 \n\x1c\x45XECUTION_STATE_ROLLING_BACK\x10\x07\x12\x1f\n\x1b\x45XECUTION_STATE_ROLLED_BACK\x10\x08*\x88\x02\n\tTaskState\x12\x1a\n\x16TASK_STATE_UNSPECIFIED\x10\x00\x12\x16\n\x12TASK_STATE_WAITING\x10\x01\x12\x16\n\x12TASK_STATE_RUNNING\x10\x02\x12\x1c\n\x18TASK_STATE_RUNNING_ASYNC\x10\x03\x12\x16\n\x12TASK_STATE_SUCCESS\x10\x04\x12\x14\n\x10TASK_STATE_ERROR\x10\x05\x12\x16\n\x12TASK_STATE_SKIPPED\x10\x06\x12\x18\n\x14TASK_STATE_CANCELLED\x10\x07\x12\x1a\n\x16TASK_STATE_ROLLED_BACK\x10\x08\x12\x15\n\x11TASK_STATE_PAUSED\x10\t2\xb8\x07\n\x10\x45xecutionService\x12W\n\x0eStartExecution\x12!.tidings.v1.StartExecutionRequest\x1a\".tidings.v1.StartExecutionResponse\x12Q\n\x0cGetExecution\x12\x1f.tidings.v1.GetExecutionRequest\x1a .tidings.v1.GetExecutionResponse\x12W\n\x0eListExecutions\x12!.tidings.v1.ListExecutionsRequest\x1a\".tidings.v1.ListExecutionsResponse\x12H\n\tListTasks\x12\x1c.tidings.v1.ListTasksRequest\x1a\x1d.tidings.v1.ListTasksResponse\x12W\n\x0ePauseExecution\x12!.tidings.v1.PauseExecutionRequest\x1a\".tidings.v1.PauseExecutionResponse\x12Z\n\x0fResumeExecution\x12\".tidings.v1.ResumeExecutionRequest\x1a#.tidings.v1.ResumeExecutionResponse\x12Z\n\x0f\x43\x61ncelExecution\x12\".tidings.v1.CancelExecutionRequest\x1a#.tidings.v1.CancelExecutionResponse\x12`\n\x11RollbackExecution\x12$.tidings.v1.RollbackExecutionRequest\x1a%.tidings.v1.RollbackExecutionResponse\x12H\n\tRetryTask\x12\x1c.tidings.v1.RetryTaskRequest\x1a\x1d.tidings.v1.RetryTaskResponse\x12\x45\n\x08SkipTask\x12\x1b.tidings.v1.SkipTaskRequest\x1a\x1c.tidings.v1.SkipTaskResponse\x12Q\n\x0c\x43ompleteTask\x12\x1f.tidings.v1.CompleteTaskRequest\x1a .tidings.v1.CompleteTaskResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -36,64 +38,64 @@ if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
   _globals['_NOTIFYTARGET_HEADERSENTRY']._loaded_options = None
   _globals['_NOTIFYTARGET_HEADERSENTRY']._serialized_options = b'8\001'
-  _globals['_EXECUTIONSTATE']._serialized_start=3003
-  _globals['_EXECUTIONSTATE']._serialized_end=3294
-  _globals['_TASKSTATE']._serialized_start=3297
-  _globals['_TASKSTATE']._serialized_end=3561
-  _globals['_NOTIFYTARGET']._serialized_start=127
-  _globals['_NOTIFYTARGET']._serialized_end=311
-  _globals['_NOTIFYTARGET_HEADERSENTRY']._serialized_start=265
-  _globals['_NOTIFYTARGET_HEADERSENTRY']._serialized_end=311
-  _globals['_EXECUTION']._serialized_start=314
-  _globals['_EXECUTION']._serialized_end=868
-  _globals['_TRIGGERREF']._serialized_start=870
-  _globals['_TRIGGERREF']._serialized_end=914
-  _globals['_TASK']._serialized_start=917
-  _globals['_TASK']._serialized_end=1350
-  _globals['_STARTEXECUTIONREQUEST']._serialized_start=1353
-  _globals['_STARTEXECUTIONREQUEST']._serialized_end=1596
-  _globals['_STARTEXECUTIONRESPONSE']._serialized_start=1598
-  _globals['_STARTEXECUTIONRESPONSE']._serialized_end=1718
-  _globals['_GETEXECUTIONREQUEST']._serialized_start=1720
-  _globals['_GETEXECUTIONREQUEST']._serialized_end=1753
-  _globals['_GETEXECUTIONRESPONSE']._serialized_start=1755
-  _globals['_GETEXECUTIONRESPONSE']._serialized_end=1819
-  _globals['_LISTEXECUTIONSREQUEST']._serialized_start=1821
-  _globals['_LISTEXECUTIONSREQUEST']._serialized_end=1944
-  _globals['_LISTEXECUTIONSRESPONSE']._serialized_start=1946
-  _globals['_LISTEXECUTIONSRESPONSE']._serialized_end=2038
-  _globals['_LISTTASKSREQUEST']._serialized_start=2040
-  _globals['_LISTTASKSREQUEST']._serialized_end=2119
-  _globals['_LISTTASKSRESPONSE']._serialized_start=2121
-  _globals['_LISTTASKSRESPONSE']._serialized_end=2198
-  _globals['_PAUSEEXECUTIONREQUEST']._serialized_start=2200
-  _globals['_PAUSEEXECUTIONREQUEST']._serialized_end=2235
-  _globals['_PAUSEEXECUTIONRESPONSE']._serialized_start=2237
-  _globals['_PAUSEEXECUTIONRESPONSE']._serialized_end=2303
-  _globals['_RESUMEEXECUTIONREQUEST']._serialized_start=2305
-  _globals['_RESUMEEXECUTIONREQUEST']._serialized_end=2341
-  _globals['_RESUMEEXECUTIONRESPONSE']._serialized_start=2343
-  _globals['_RESUMEEXECUTIONRESPONSE']._serialized_end=2410
-  _globals['_CANCELEXECUTIONREQUEST']._serialized_start=2412
-  _globals['_CANCELEXECUTIONREQUEST']._serialized_end=2464
-  _globals['_CANCELEXECUTIONRESPONSE']._serialized_start=2466
-  _globals['_CANCELEXECUTIONRESPONSE']._serialized_end=2533
-  _globals['_ROLLBACKEXECUTIONREQUEST']._serialized_start=2535
-  _globals['_ROLLBACKEXECUTIONREQUEST']._serialized_end=2573
-  _globals['_ROLLBACKEXECUTIONRESPONSE']._serialized_start=2575
-  _globals['_ROLLBACKEXECUTIONRESPONSE']._serialized_end=2644
-  _globals['_RETRYTASKREQUEST']._serialized_start=2646
-  _globals['_RETRYTASKREQUEST']._serialized_end=2681
-  _globals['_RETRYTASKRESPONSE']._serialized_start=2683
-  _globals['_RETRYTASKRESPONSE']._serialized_end=2734
-  _globals['_SKIPTASKREQUEST']._serialized_start=2736
-  _globals['_SKIPTASKREQUEST']._serialized_end=2791
-  _globals['_SKIPTASKRESPONSE']._serialized_start=2793
-  _globals['_SKIPTASKRESPONSE']._serialized_end=2843
-  _globals['_COMPLETETASKREQUEST']._serialized_start=2845
-  _globals['_COMPLETETASKREQUEST']._serialized_end=2944
-  _globals['_COMPLETETASKRESPONSE']._serialized_start=2946
-  _globals['_COMPLETETASKRESPONSE']._serialized_end=3000
-  _globals['_EXECUTIONSERVICE']._serialized_start=3564
-  _globals['_EXECUTIONSERVICE']._serialized_end=4516
+  _globals['_EXECUTIONSTATE']._serialized_start=3520
+  _globals['_EXECUTIONSTATE']._serialized_end=3811
+  _globals['_TASKSTATE']._serialized_start=3814
+  _globals['_TASKSTATE']._serialized_end=4078
+  _globals['_NOTIFYTARGET']._serialized_start=189
+  _globals['_NOTIFYTARGET']._serialized_end=400
+  _globals['_NOTIFYTARGET_HEADERSENTRY']._serialized_start=348
+  _globals['_NOTIFYTARGET_HEADERSENTRY']._serialized_end=394
+  _globals['_EXECUTION']._serialized_start=403
+  _globals['_EXECUTION']._serialized_end=1075
+  _globals['_TRIGGERREF']._serialized_start=1077
+  _globals['_TRIGGERREF']._serialized_end=1121
+  _globals['_TASK']._serialized_start=1124
+  _globals['_TASK']._serialized_end=1674
+  _globals['_STARTEXECUTIONREQUEST']._serialized_start=1677
+  _globals['_STARTEXECUTIONREQUEST']._serialized_end=2036
+  _globals['_STARTEXECUTIONRESPONSE']._serialized_start=2038
+  _globals['_STARTEXECUTIONRESPONSE']._serialized_end=2158
+  _globals['_GETEXECUTIONREQUEST']._serialized_start=2160
+  _globals['_GETEXECUTIONREQUEST']._serialized_end=2193
+  _globals['_GETEXECUTIONRESPONSE']._serialized_start=2195
+  _globals['_GETEXECUTIONRESPONSE']._serialized_end=2259
+  _globals['_LISTEXECUTIONSREQUEST']._serialized_start=2261
+  _globals['_LISTEXECUTIONSREQUEST']._serialized_end=2384
+  _globals['_LISTEXECUTIONSRESPONSE']._serialized_start=2386
+  _globals['_LISTEXECUTIONSRESPONSE']._serialized_end=2478
+  _globals['_LISTTASKSREQUEST']._serialized_start=2480
+  _globals['_LISTTASKSREQUEST']._serialized_end=2559
+  _globals['_LISTTASKSRESPONSE']._serialized_start=2561
+  _globals['_LISTTASKSRESPONSE']._serialized_end=2638
+  _globals['_PAUSEEXECUTIONREQUEST']._serialized_start=2640
+  _globals['_PAUSEEXECUTIONREQUEST']._serialized_end=2675
+  _globals['_PAUSEEXECUTIONRESPONSE']._serialized_start=2677
+  _globals['_PAUSEEXECUTIONRESPONSE']._serialized_end=2743
+  _globals['_RESUMEEXECUTIONREQUEST']._serialized_start=2745
+  _globals['_RESUMEEXECUTIONREQUEST']._serialized_end=2781
+  _globals['_RESUMEEXECUTIONRESPONSE']._serialized_start=2783
+  _globals['_RESUMEEXECUTIONRESPONSE']._serialized_end=2850
+  _globals['_CANCELEXECUTIONREQUEST']._serialized_start=2852
+  _globals['_CANCELEXECUTIONREQUEST']._serialized_end=2904
+  _globals['_CANCELEXECUTIONRESPONSE']._serialized_start=2906
+  _globals['_CANCELEXECUTIONRESPONSE']._serialized_end=2973
+  _globals['_ROLLBACKEXECUTIONREQUEST']._serialized_start=2975
+  _globals['_ROLLBACKEXECUTIONREQUEST']._serialized_end=3013
+  _globals['_ROLLBACKEXECUTIONRESPONSE']._serialized_start=3015
+  _globals['_ROLLBACKEXECUTIONRESPONSE']._serialized_end=3084
+  _globals['_RETRYTASKREQUEST']._serialized_start=3086
+  _globals['_RETRYTASKREQUEST']._serialized_end=3121
+  _globals['_RETRYTASKRESPONSE']._serialized_start=3123
+  _globals['_RETRYTASKRESPONSE']._serialized_end=3174
+  _globals['_SKIPTASKREQUEST']._serialized_start=3176
+  _globals['_SKIPTASKREQUEST']._serialized_end=3269
+  _globals['_SKIPTASKRESPONSE']._serialized_start=3271
+  _globals['_SKIPTASKRESPONSE']._serialized_end=3321
+  _globals['_COMPLETETASKREQUEST']._serialized_start=3324
+  _globals['_COMPLETETASKREQUEST']._serialized_end=3461
+  _globals['_COMPLETETASKRESPONSE']._serialized_start=3463
+  _globals['_COMPLETETASKRESPONSE']._serialized_end=3517
+  _globals['_EXECUTIONSERVICE']._serialized_start=4081
+  _globals['_EXECUTIONSERVICE']._serialized_end=5033
 # @@protoc_insertion_point(module_scope)

@@ -5,7 +5,9 @@ isort:skip_file
 
 from collections import abc as _abc
 from google.protobuf import descriptor as _descriptor
+from google.protobuf import duration_pb2 as _duration_pb2
 from google.protobuf import message as _message
+from google.protobuf import struct_pb2 as _struct_pb2
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
 from google.protobuf.internal import containers as _containers
 from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
@@ -157,10 +159,8 @@ class NotifyTarget(_message.Message):
     EXTENSIONS_FIELD_NUMBER: _builtins.int
     url: _builtins.str
     """Webhook URL."""
-    profile: _builtins.str
-    """Payload profile: mistral (the default), thain, tencent, tencent_json,
-    cloudevents or cloudevents_data.
-    """
+    profile: _listener_pb2.Profile.ValueType
+    """Payload profile; unspecified means mistral."""
     extensions: _builtins.bool
     """Also deliver what the profile's seed does not define (as Listener.extensions)."""
     @_builtins.property
@@ -175,7 +175,7 @@ class NotifyTarget(_message.Message):
         self,
         *,
         url: _builtins.str = ...,
-        profile: _builtins.str = ...,
+        profile: _listener_pb2.Profile.ValueType = ...,
         events: _abc.Iterable[_builtins.str] | None = ...,
         headers: _abc.Mapping[_builtins.str, _builtins.str] | None = ...,
         extensions: _builtins.bool = ...,
@@ -198,21 +198,21 @@ class Execution(_message.Message):
     WORKFLOW_ID_FIELD_NUMBER: _builtins.int
     WORKFLOW_NAME_FIELD_NUMBER: _builtins.int
     STATE_FIELD_NUMBER: _builtins.int
-    INPUT_JSON_FIELD_NUMBER: _builtins.int
-    OUTPUT_JSON_FIELD_NUMBER: _builtins.int
     ERROR_MESSAGE_FIELD_NUMBER: _builtins.int
     CREATE_TIME_FIELD_NUMBER: _builtins.int
     UPDATE_TIME_FIELD_NUMBER: _builtins.int
     END_TIME_FIELD_NUMBER: _builtins.int
     REQUEST_ID_FIELD_NUMBER: _builtins.int
     NOTIFY_FIELD_NUMBER: _builtins.int
-    TIMEOUT_SECONDS_FIELD_NUMBER: _builtins.int
     RUN_FIELD_NUMBER: _builtins.int
     HEADERS_FIELD_NUMBER: _builtins.int
     PARENT_EXECUTION_ID_FIELD_NUMBER: _builtins.int
     PARENT_TASK_ID_FIELD_NUMBER: _builtins.int
     ROOT_EXECUTION_ID_FIELD_NUMBER: _builtins.int
     TASK_NAME_FIELD_NUMBER: _builtins.int
+    INPUT_FIELD_NUMBER: _builtins.int
+    OUTPUT_FIELD_NUMBER: _builtins.int
+    TIMEOUT_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     """Server-assigned id."""
     workflow_id: _builtins.str
@@ -221,16 +221,10 @@ class Execution(_message.Message):
     """The name of the workflow it runs."""
     state: Global___ExecutionState.ValueType
     """Where it stands."""
-    input_json: _builtins.str
-    """The input, as JSON text (defaults applied)."""
-    output_json: _builtins.str
-    """The output, as JSON text, once the execution succeeded."""
     error_message: _builtins.str
     """Why it failed; empty unless ERROR, CANCELLED or TIMED_OUT."""
     request_id: _builtins.str
     """The request_id StartExecution was given (empty: none)."""
-    timeout_seconds: _builtins.float
-    """Execution-level timeout in seconds; 0 means none."""
     run: _builtins.int
     """Which run this is: 1, and one more each time the ended execution is re-run
     (RetryTask or SkipTask after it failed).
@@ -271,6 +265,20 @@ class Execution(_message.Message):
     def headers(self) -> _containers.RepeatedCompositeFieldContainer[_event_pb2.Header]:
         """The custom headers given at start (tencent `CosHeaders`), in order."""
 
+    @_builtins.property
+    def input(self) -> _struct_pb2.Struct:
+        """The input (defaults applied). Values follow docs/api.md, "Typed values":
+        integers beyond 2^53 travel as decimal strings.
+        """
+
+    @_builtins.property
+    def output(self) -> _struct_pb2.Value:
+        """The output once the execution ended with one (unset before)."""
+
+    @_builtins.property
+    def timeout(self) -> _duration_pb2.Duration:
+        """Execution-level timeout; unset means none."""
+
     def __init__(
         self,
         *,
@@ -278,25 +286,25 @@ class Execution(_message.Message):
         workflow_id: _builtins.str = ...,
         workflow_name: _builtins.str = ...,
         state: Global___ExecutionState.ValueType = ...,
-        input_json: _builtins.str = ...,
-        output_json: _builtins.str = ...,
         error_message: _builtins.str = ...,
         create_time: _timestamp_pb2.Timestamp | None = ...,
         update_time: _timestamp_pb2.Timestamp | None = ...,
         end_time: _timestamp_pb2.Timestamp | None = ...,
         request_id: _builtins.str = ...,
         notify: _abc.Iterable[Global___NotifyTarget] | None = ...,
-        timeout_seconds: _builtins.float = ...,
         run: _builtins.int = ...,
         headers: _abc.Iterable[_event_pb2.Header] | None = ...,
         parent_execution_id: _builtins.str = ...,
         parent_task_id: _builtins.str = ...,
         root_execution_id: _builtins.str = ...,
         task_name: _builtins.str = ...,
+        input: _struct_pb2.Struct | None = ...,
+        output: _struct_pb2.Value | None = ...,
+        timeout: _duration_pb2.Duration | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["create_time", b"create_time", "end_time", b"end_time", "update_time", b"update_time"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["create_time", b"create_time", "end_time", b"end_time", "input", b"input", "output", b"output", "timeout", b"timeout", "update_time", b"update_time"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["create_time", b"create_time", "end_time", b"end_time", "error_message", b"error_message", "headers", b"headers", "id", b"id", "input_json", b"input_json", "notify", b"notify", "output_json", b"output_json", "parent_execution_id", b"parent_execution_id", "parent_task_id", b"parent_task_id", "request_id", b"request_id", "root_execution_id", b"root_execution_id", "run", b"run", "state", b"state", "task_name", b"task_name", "timeout_seconds", b"timeout_seconds", "update_time", b"update_time", "workflow_id", b"workflow_id", "workflow_name", b"workflow_name"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["create_time", b"create_time", "end_time", b"end_time", "error_message", b"error_message", "headers", b"headers", "id", b"id", "input", b"input", "notify", b"notify", "output", b"output", "parent_execution_id", b"parent_execution_id", "parent_task_id", b"parent_task_id", "request_id", b"request_id", "root_execution_id", b"root_execution_id", "run", b"run", "state", b"state", "task_name", b"task_name", "timeout", b"timeout", "update_time", b"update_time", "workflow_id", b"workflow_id", "workflow_name", b"workflow_name"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -342,8 +350,6 @@ class Task(_message.Message):
     STATE_FIELD_NUMBER: _builtins.int
     ACTION_FIELD_NUMBER: _builtins.int
     ATOM_ID_FIELD_NUMBER: _builtins.int
-    INPUT_JSON_FIELD_NUMBER: _builtins.int
-    RESULT_JSON_FIELD_NUMBER: _builtins.int
     ERROR_MESSAGE_FIELD_NUMBER: _builtins.int
     ATTEMPT_FIELD_NUMBER: _builtins.int
     TRIGGERED_BY_FIELD_NUMBER: _builtins.int
@@ -351,7 +357,9 @@ class Task(_message.Message):
     UPDATE_TIME_FIELD_NUMBER: _builtins.int
     END_TIME_FIELD_NUMBER: _builtins.int
     RUN_FIELD_NUMBER: _builtins.int
-    PUBLISHED_JSON_FIELD_NUMBER: _builtins.int
+    INPUT_FIELD_NUMBER: _builtins.int
+    RESULT_FIELD_NUMBER: _builtins.int
+    PUBLISHED_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     """Server-assigned id."""
     execution_id: _builtins.str
@@ -364,10 +372,6 @@ class Task(_message.Message):
     """The action it calls (std.http, a sub-workflow's name, ...)."""
     atom_id: _builtins.str
     """The atom (microservice capability) it calls; empty if none."""
-    input_json: _builtins.str
-    """The action's input as JSON text (expressions evaluated)."""
-    result_json: _builtins.str
-    """The action's result as JSON text."""
     error_message: _builtins.str
     """Why it failed; empty otherwise."""
     attempt: _builtins.int
@@ -375,10 +379,6 @@ class Task(_message.Message):
     run: _builtins.int
     """The run of its execution in which the task last ran (created, retried or
     skipped); a terminal event's task summary holds the tasks of its run.
-    """
-    published_json: _builtins.str
-    """The variables the task published (its `publish`, evaluated), as a JSON
-    object text; "{}" when it published nothing (as Mistral's task `published`).
     """
     @_builtins.property
     def triggered_by(self) -> _containers.RepeatedCompositeFieldContainer[Global___TriggerRef]:
@@ -396,6 +396,20 @@ class Task(_message.Message):
     def end_time(self) -> _timestamp_pb2.Timestamp:
         """When it ended; unset while it runs."""
 
+    @_builtins.property
+    def input(self) -> _struct_pb2.Value:
+        """The action's input (expressions evaluated); unset before the task began."""
+
+    @_builtins.property
+    def result(self) -> _struct_pb2.Value:
+        """The action's result; unset while there is none."""
+
+    @_builtins.property
+    def published(self) -> _struct_pb2.Struct:
+        """The variables the task published (its `publish`, evaluated); empty when it
+        published nothing (as Mistral's task `published`).
+        """
+
     def __init__(
         self,
         *,
@@ -405,8 +419,6 @@ class Task(_message.Message):
         state: Global___TaskState.ValueType = ...,
         action: _builtins.str = ...,
         atom_id: _builtins.str = ...,
-        input_json: _builtins.str = ...,
-        result_json: _builtins.str = ...,
         error_message: _builtins.str = ...,
         attempt: _builtins.int = ...,
         triggered_by: _abc.Iterable[Global___TriggerRef] | None = ...,
@@ -414,11 +426,13 @@ class Task(_message.Message):
         update_time: _timestamp_pb2.Timestamp | None = ...,
         end_time: _timestamp_pb2.Timestamp | None = ...,
         run: _builtins.int = ...,
-        published_json: _builtins.str = ...,
+        input: _struct_pb2.Value | None = ...,
+        result: _struct_pb2.Value | None = ...,
+        published: _struct_pb2.Struct | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["create_time", b"create_time", "end_time", b"end_time", "update_time", b"update_time"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["create_time", b"create_time", "end_time", b"end_time", "input", b"input", "published", b"published", "result", b"result", "update_time", b"update_time"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["action", b"action", "atom_id", b"atom_id", "attempt", b"attempt", "create_time", b"create_time", "end_time", b"end_time", "error_message", b"error_message", "execution_id", b"execution_id", "id", b"id", "input_json", b"input_json", "name", b"name", "published_json", b"published_json", "result_json", b"result_json", "run", b"run", "state", b"state", "triggered_by", b"triggered_by", "update_time", b"update_time"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["action", b"action", "atom_id", b"atom_id", "attempt", b"attempt", "create_time", b"create_time", "end_time", b"end_time", "error_message", b"error_message", "execution_id", b"execution_id", "id", b"id", "input", b"input", "name", b"name", "published", b"published", "result", b"result", "run", b"run", "state", b"state", "triggered_by", b"triggered_by", "update_time", b"update_time"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -431,35 +445,26 @@ class StartExecutionRequest(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
     WORKFLOW_FIELD_NUMBER: _builtins.int
-    INPUT_JSON_FIELD_NUMBER: _builtins.int
     REQUEST_ID_FIELD_NUMBER: _builtins.int
     NOTIFY_FIELD_NUMBER: _builtins.int
-    TIMEOUT_SECONDS_FIELD_NUMBER: _builtins.int
     HEADERS_FIELD_NUMBER: _builtins.int
-    ENV_JSON_FIELD_NUMBER: _builtins.int
     ENVIRONMENT_FIELD_NUMBER: _builtins.int
     TASK_NAME_FIELD_NUMBER: _builtins.int
+    INPUT_FIELD_NUMBER: _builtins.int
+    TIMEOUT_FIELD_NUMBER: _builtins.int
+    ENV_FIELD_NUMBER: _builtins.int
     workflow: _builtins.str
     """The workflow's id or name."""
-    input_json: _builtins.str
-    """The input as a JSON object text; empty means {}."""
     request_id: _builtins.str
     """Idempotency key: a repeated request with the same id returns the
     execution the first one started. A different request (workflow, input,
-    notify, timeout_seconds, env_json, task_name) with a used id is refused:
+    notify, timeout, env, task_name) with a used id is refused:
     INVALID_ARGUMENT naming request_id.
-    """
-    timeout_seconds: _builtins.float
-    """Execution-level timeout in seconds; 0 means none."""
-    env_json: _builtins.str
-    """The execution's environment (Mistral's `env`), a JSON object text that
-    expressions read as `env()`; empty means {}. Part of the request that
-    request_id compares.
     """
     environment: _builtins.str
     """A named environment (EnvironmentService) whose variables become the
     execution's environment, copied now; NOT_FOUND if there is none. Not
-    together with env_json.
+    together with env.
     """
     task_name: _builtins.str
     """The target task of a reverse workflow (Mistral's `task_name` param): the
@@ -481,22 +486,38 @@ class StartExecutionRequest(_message.Message):
         256 characters, a value at most 8 KiB.
         """
 
+    @_builtins.property
+    def input(self) -> _struct_pb2.Struct:
+        """The input; unset means {}. Integers beyond 2^53 cannot travel as numbers:
+        docs/api.md, "Typed values".
+        """
+
+    @_builtins.property
+    def timeout(self) -> _duration_pb2.Duration:
+        """Execution-level timeout, at least 0; unset or 0 means none."""
+
+    @_builtins.property
+    def env(self) -> _struct_pb2.Struct:
+        """The execution's environment (Mistral's `env`), which expressions read as
+        `env()`; unset means {}. Part of the request that request_id compares.
+        """
+
     def __init__(
         self,
         *,
         workflow: _builtins.str = ...,
-        input_json: _builtins.str = ...,
         request_id: _builtins.str = ...,
         notify: _abc.Iterable[Global___NotifyTarget] | None = ...,
-        timeout_seconds: _builtins.float = ...,
         headers: _abc.Iterable[_event_pb2.Header] | None = ...,
-        env_json: _builtins.str = ...,
         environment: _builtins.str = ...,
         task_name: _builtins.str = ...,
+        input: _struct_pb2.Struct | None = ...,
+        timeout: _duration_pb2.Duration | None = ...,
+        env: _struct_pb2.Struct | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["env", b"env", "input", b"input", "timeout", b"timeout"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["env_json", b"env_json", "environment", b"environment", "headers", b"headers", "input_json", b"input_json", "notify", b"notify", "request_id", b"request_id", "task_name", b"task_name", "timeout_seconds", b"timeout_seconds", "workflow", b"workflow"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["env", b"env", "environment", b"environment", "headers", b"headers", "input", b"input", "notify", b"notify", "request_id", b"request_id", "task_name", b"task_name", "timeout", b"timeout", "workflow", b"workflow"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -945,20 +966,22 @@ class SkipTaskRequest(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
     TASK_ID_FIELD_NUMBER: _builtins.int
-    RESULT_JSON_FIELD_NUMBER: _builtins.int
+    RESULT_FIELD_NUMBER: _builtins.int
     task_id: _builtins.str
     """The task's id."""
-    result_json: _builtins.str
-    """The result the task is given, as JSON text; empty means null."""
+    @_builtins.property
+    def result(self) -> _struct_pb2.Value:
+        """The result the task is given; unset means null."""
+
     def __init__(
         self,
         *,
         task_id: _builtins.str = ...,
-        result_json: _builtins.str = ...,
+        result: _struct_pb2.Value | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["result", b"result"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["result_json", b"result_json", "task_id", b"task_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["result", b"result", "task_id", b"task_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -996,27 +1019,29 @@ class CompleteTaskRequest(_message.Message):
 
     TASK_ID_FIELD_NUMBER: _builtins.int
     SUCCESS_FIELD_NUMBER: _builtins.int
-    RESULT_JSON_FIELD_NUMBER: _builtins.int
     ERROR_MESSAGE_FIELD_NUMBER: _builtins.int
+    RESULT_FIELD_NUMBER: _builtins.int
     task_id: _builtins.str
     """The id of the task waiting for its atom."""
     success: _builtins.bool
     """true: the atom succeeded; false: it failed."""
-    result_json: _builtins.str
-    """The atom's result, as JSON text; empty means null."""
     error_message: _builtins.str
     """Why it failed, when success is false."""
+    @_builtins.property
+    def result(self) -> _struct_pb2.Value:
+        """The atom's result; unset means null."""
+
     def __init__(
         self,
         *,
         task_id: _builtins.str = ...,
         success: _builtins.bool = ...,
-        result_json: _builtins.str = ...,
         error_message: _builtins.str = ...,
+        result: _struct_pb2.Value | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["result", b"result"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["error_message", b"error_message", "result_json", b"result_json", "success", b"success", "task_id", b"task_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["error_message", b"error_message", "result", b"result", "success", b"success", "task_id", b"task_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -55,6 +55,72 @@ EVENT_CATEGORY_LISTENER: EventCategory.ValueType  # 4
 """Listener events (LISTENER_DISABLED)."""
 Global___EventCategory: _TypeAlias = EventCategory  # noqa: Y015
 
+class _Profile:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _ProfileEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_Profile.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    PROFILE_UNSPECIFIED: _Profile.ValueType  # 0
+    """The default: mistral."""
+    PROFILE_MISTRAL: _Profile.ValueType  # 1
+    """Mistral's notification shape (seed 000)."""
+    PROFILE_THAIN: _Profile.ValueType  # 2
+    """Thain's flow and job callbacks."""
+    PROFILE_TENCENT: _Profile.ValueType  # 3
+    """Tencent's form-encoded workflow callback."""
+    PROFILE_TENCENT_JSON: _Profile.ValueType  # 4
+    """Tencent's callback as JSON."""
+    PROFILE_CLOUDEVENTS: _Profile.ValueType  # 5
+    """CloudEvents 1.0 (structured or binary, see CloudEventsMode)."""
+    PROFILE_CLOUDEVENTS_DATA: _Profile.ValueType  # 6
+    """The data of a CloudEvent alone."""
+
+class Profile(_Profile, metaclass=_ProfileEnumTypeWrapper):
+    """Profile is a payload shape (docs/profiles.md). The config file and the CLI
+    name them in lower case (mistral, tencent_json, ...).
+    """
+
+PROFILE_UNSPECIFIED: Profile.ValueType  # 0
+"""The default: mistral."""
+PROFILE_MISTRAL: Profile.ValueType  # 1
+"""Mistral's notification shape (seed 000)."""
+PROFILE_THAIN: Profile.ValueType  # 2
+"""Thain's flow and job callbacks."""
+PROFILE_TENCENT: Profile.ValueType  # 3
+"""Tencent's form-encoded workflow callback."""
+PROFILE_TENCENT_JSON: Profile.ValueType  # 4
+"""Tencent's callback as JSON."""
+PROFILE_CLOUDEVENTS: Profile.ValueType  # 5
+"""CloudEvents 1.0 (structured or binary, see CloudEventsMode)."""
+PROFILE_CLOUDEVENTS_DATA: Profile.ValueType  # 6
+"""The data of a CloudEvent alone."""
+Global___Profile: _TypeAlias = Profile  # noqa: Y015
+
+class _HttpMethod:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _HttpMethodEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_HttpMethod.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    HTTP_METHOD_UNSPECIFIED: _HttpMethod.ValueType  # 0
+    """The default: POST."""
+    HTTP_METHOD_POST: _HttpMethod.ValueType  # 1
+    """POST."""
+    HTTP_METHOD_PUT: _HttpMethod.ValueType  # 2
+    """PUT."""
+
+class HttpMethod(_HttpMethod, metaclass=_HttpMethodEnumTypeWrapper):
+    """HttpMethod is the method a webhook is sent with."""
+
+HTTP_METHOD_UNSPECIFIED: HttpMethod.ValueType  # 0
+"""The default: POST."""
+HTTP_METHOD_POST: HttpMethod.ValueType  # 1
+"""POST."""
+HTTP_METHOD_PUT: HttpMethod.ValueType  # 2
+"""PUT."""
+Global___HttpMethod: _TypeAlias = HttpMethod  # noqa: Y015
+
 class _ListenerScope:
     ValueType = _typing.NewType("ValueType", _builtins.int)
     V: _TypeAlias = ValueType  # noqa: Y015
@@ -204,18 +270,18 @@ class WebhookTransport(_message.Message):
         def WhichOneof(self, oneof_group: _Never) -> None: ...
 
     URL_FIELD_NUMBER: _builtins.int
-    METHOD_FIELD_NUMBER: _builtins.int
     HEADERS_FIELD_NUMBER: _builtins.int
     TIMEOUT_FIELD_NUMBER: _builtins.int
     CLOUDEVENTS_MODE_FIELD_NUMBER: _builtins.int
+    METHOD_FIELD_NUMBER: _builtins.int
     url: _builtins.str
     """Where to send each event (private addresses only if the server allows
     them).
     """
-    method: _builtins.str
-    """POST (default) or PUT."""
     cloudevents_mode: Global___CloudEventsMode.ValueType
     """How the cloudevents profiles are carried."""
+    method: Global___HttpMethod.ValueType
+    """POST or PUT; unspecified means POST."""
     @_builtins.property
     def headers(self) -> _containers.ScalarMap[_builtins.str, _builtins.str]:
         """Extra HTTP headers sent with every request."""
@@ -228,10 +294,10 @@ class WebhookTransport(_message.Message):
         self,
         *,
         url: _builtins.str = ...,
-        method: _builtins.str = ...,
         headers: _abc.Mapping[_builtins.str, _builtins.str] | None = ...,
         timeout: _duration_pb2.Duration | None = ...,
         cloudevents_mode: Global___CloudEventsMode.ValueType = ...,
+        method: Global___HttpMethod.ValueType = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["timeout", b"timeout"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
@@ -277,7 +343,9 @@ class RetryPolicy(_message.Message):
     JITTER_FIELD_NUMBER: _builtins.int
     DISABLE_AFTER_FIELD_NUMBER: _builtins.int
     jitter: _builtins.float
-    """Random spread of each wait, 0 to 1 (unset: 0.2, i.e. ±20%)."""
+    """Random spread of each wait, a fraction of it from 0 to 1 (unset: 0.2,
+    i.e. ±20%): a ratio, not a duration, so a double.
+    """
     @_builtins.property
     def schedule(self) -> _containers.RepeatedCompositeFieldContainer[_duration_pb2.Duration]:
         """Waits before each retry; empty means the default
@@ -316,7 +384,6 @@ class Listener(_message.Message):
     SCOPE_FIELD_NUMBER: _builtins.int
     SCOPE_ID_FIELD_NUMBER: _builtins.int
     FILTER_FIELD_NUMBER: _builtins.int
-    PROFILE_FIELD_NUMBER: _builtins.int
     WEBHOOK_FIELD_NUMBER: _builtins.int
     KAFKA_FIELD_NUMBER: _builtins.int
     RETRY_POLICY_FIELD_NUMBER: _builtins.int
@@ -327,6 +394,7 @@ class Listener(_message.Message):
     EXTENSIONS_FIELD_NUMBER: _builtins.int
     DELIVERY_RETENTION_FIELD_NUMBER: _builtins.int
     ETAG_FIELD_NUMBER: _builtins.int
+    PROFILE_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     """Server-assigned id (UUID; a scoped listener's id names its owner)."""
     name: _builtins.str
@@ -335,10 +403,6 @@ class Listener(_message.Message):
     """Whose events it hears."""
     scope_id: _builtins.str
     """The workflow or execution id of a scoped listener."""
-    profile: _builtins.str
-    """mistral, thain, tencent, tencent_json, cloudevents or cloudevents_data
-    (see docs/profiles.md).
-    """
     enabled: _builtins.bool
     """Whether events are delivered; unset means true."""
     disabled_reason: _builtins.str
@@ -355,6 +419,8 @@ class Listener(_message.Message):
     to act only on the listener as it was read (a stale one is ABORTED with
     reason STALE_ETAG). Opaque; strong.
     """
+    profile: Global___Profile.ValueType
+    """The payload shape (docs/profiles.md); unspecified means mistral."""
     @_builtins.property
     def filter(self) -> Global___ListenerFilter:
         """Which events it hears."""
@@ -396,7 +462,6 @@ class Listener(_message.Message):
         scope: Global___ListenerScope.ValueType = ...,
         scope_id: _builtins.str = ...,
         filter: Global___ListenerFilter | None = ...,
-        profile: _builtins.str = ...,
         webhook: Global___WebhookTransport | None = ...,
         kafka: Global___KafkaTransport | None = ...,
         retry_policy: Global___RetryPolicy | None = ...,
@@ -407,6 +472,7 @@ class Listener(_message.Message):
         extensions: _builtins.bool = ...,
         delivery_retention: _duration_pb2.Duration | None = ...,
         etag: _builtins.str = ...,
+        profile: Global___Profile.ValueType = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["_enabled", b"_enabled", "create_time", b"create_time", "delivery_retention", b"delivery_retention", "enabled", b"enabled", "filter", b"filter", "kafka", b"kafka", "retry_policy", b"retry_policy", "transport", b"transport", "update_time", b"update_time", "webhook", b"webhook"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...

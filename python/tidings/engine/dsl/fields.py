@@ -23,7 +23,7 @@ from tidings.engine.expressions import (
     compile_string,
 )
 from tidings.errors import FieldViolation
-from tidings.store.columns import unstorable
+from tidings.store.columns import MAX_VALUE_DEPTH, unstorable
 
 __all__ = [
     "FieldChecker",
@@ -131,6 +131,10 @@ class FieldChecker:
         if isinstance(value, Mapping | list | tuple | set | frozenset):
             if id(value) in seen:
                 self.add(path, "a YAML alias refers to the value that contains it")
+                return None
+            if len(seen) >= MAX_VALUE_DEPTH:
+                # As an execution input would be: no value may nest deeper (the API's limit).
+                self.add(path, f"the value nests deeper than {MAX_VALUE_DEPTH} levels")
                 return None
             inner = (*seen, id(value))
             if isinstance(value, Mapping):

@@ -86,7 +86,7 @@ def evaluate(compiled: CompiledValue, context: ExpressionContext) -> Any:
     Returns a fresh plain JSON-able value (literal mappings and lists are copied).
     Raises :class:`ExpressionError` naming the first expression that fails. In a mapping
     (a section of named values: ``input``, ``publish``, ``output``) each value built of
-    literals around results must be storable too (nest at most 100 levels).
+    literals around results must be storable too (nest at most 32 levels).
     """
     if not isinstance(compiled, Mapping):
         return _evaluate(compiled, context)
