@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+from typing import Any
 
 import grpc
 from google.protobuf.descriptor import ServiceDescriptor
@@ -29,6 +30,8 @@ from tidings.engine.events import EventFactory
 from tidings.engine.host import EngineThread
 from tidings.engine.runner import Engine
 from tidings.listeners import ListenerRegistry
+from tidings.observe import tracing
+from tidings.observe.rpc import RpcSpans
 from tidings.store.bridge import StoreOnLoop
 from tidings.store.folder_lock import FolderLock
 from tidings.store.sqlite import SQLiteStore
@@ -121,8 +124,13 @@ class Server:
         )
         self.health = health_aio.HealthServicer()
         tokens = config.api_tokens()
+        interceptors: list[grpc.aio.ServerInterceptor[Any, Any]] = []
+        if tracing.enabled():  # first: a refused RPC has its span too
+            interceptors.append(RpcSpans())
+        if tokens:
+            interceptors.append(TokenAuth(tokens))
         self._grpc = grpc.aio.server(
-            interceptors=[TokenAuth(tokens)] if tokens else None,
+            interceptors=interceptors or None,
             options=[("grpc.max_receive_message_length", config.max_message_bytes)],
         )
         health_pb2_grpc.add_HealthServicer_to_server(self.health, self._grpc)
@@ -244,6 +252,11 @@ async def serve(config: Config) -> int:
     """
     lock = FolderLock(config.data_dir)
     lock.acquire()
+    tracing.configure(
+        otlp_endpoint=config.tracing_otlp_endpoint,
+        sample_ratio=config.tracing_sample_ratio,
+        service_name=config.engine_name,
+    )
     try:
         server = Server(config)
         try:
@@ -260,4 +273,5 @@ async def serve(config: Config) -> int:
             await server.stop()
         return 1 if server.failed is not None else 0
     finally:
+        tracing.shutdown()  # sends the spans still batched
         lock.release()

@@ -224,6 +224,12 @@ MIGRATIONS: tuple[str, ...] = (
     """
     ALTER TABLE executions ADD COLUMN task_name TEXT NOT NULL DEFAULT '';
     """,
+    # 15: the trace context an execution started in (tracing), which its events carry
+    # after a restart too.
+    """
+    ALTER TABLE executions ADD COLUMN traceparent TEXT NOT NULL DEFAULT '';
+    ALTER TABLE executions ADD COLUMN tracestate TEXT NOT NULL DEFAULT '';
+    """,
 )
 
 
