@@ -340,9 +340,13 @@ class WebhookDelivery:
 
     async def _attempt(self, event_id: str, rendered: Rendered) -> Attempt:
         now = int(self.clock())
-        return await self.slots.run(
+        attempt = await self.slots.run(
             to_listener(self.sink, self.row, event_id, rendered.body, rendered.headers, now)
         )
+        if not attempt.ok:
+            log.info("webhook %s: event %s not delivered: %s", self.row.name, event_id,
+                     attempt.error or f"HTTP {attempt.status}")  # fmt: skip
+        return attempt
 
     async def _observed(self, d: DeliveryRow, rendered: Rendered) -> Attempt:
         """`_attempt` in a span continuing the event's trace, with ids bound for logs.
