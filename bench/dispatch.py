@@ -29,6 +29,10 @@ sys.path.insert(0, str(ROOT.parent / "python"))
 sys.path.insert(0, str(ROOT.parent / "tests"))
 sys.path.insert(0, str(ROOT))
 
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import (  # noqa: E402
+    InMemorySpanExporter,
+)
+
 from codec import canonical, engine_data  # noqa: E402
 from kafka_broker import KafkaBroker, free_port  # noqa: E402
 from tidings.dispatch.fanout import Fanout  # noqa: E402
@@ -38,6 +42,7 @@ from tidings.dispatch.targets import builtin_kafka_target  # noqa: E402
 from tidings.dispatch.webhook.sink import WebhookSink  # noqa: E402
 from tidings.listeners import new_secret  # noqa: E402
 from tidings.net import DestinationGuard  # noqa: E402
+from tidings.observe import tracing  # noqa: E402
 from tidings.store import Change, EventRow  # noqa: E402
 from tidings.store.listeners import ListenerRow  # noqa: E402
 from tidings.store.sqlite import SQLiteStore  # noqa: E402
@@ -217,6 +222,10 @@ async def webhook_latency(
 
 async def run_webhooks(args: argparse.Namespace, url: str) -> dict[str, Any]:
     body = canonical(engine_data(0), TASK_FAILED)
+    if args.tracing:  # events of a traced execution: each delivery continues its trace
+        event = event_pb2.Event.FromString(body)
+        event.traceparent = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
+        body = event.SerializeToString()
     with tempfile.TemporaryDirectory(prefix="tidings-webhooks-") as tmp:
         store = SQLiteStore(Path(tmp) / "outbox.sqlite3")
         await store.open()
@@ -276,7 +285,12 @@ def main() -> int:
     parser.add_argument("--events", type=int, default=200_000)
     parser.add_argument("--seconds", type=float, default=5.0, help="latency phase length")
     parser.add_argument("--webhook-events", type=int, default=20_000)
+    parser.add_argument(
+        "--tracing", action="store_true", help="trace, spans to the SDK's in-memory exporter"
+    )
     args = parser.parse_args()
+    if args.tracing:
+        tracing.configure(exporter=InMemorySpanExporter())
     with KafkaBroker() as broker:
         result = asyncio.run(run(args, broker.bootstrap))
     receiver, url = start_receiver()

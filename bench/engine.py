@@ -122,17 +122,23 @@ def main() -> int:
     parser.add_argument("--clients", type=int, default=16)
     parser.add_argument("--seconds", type=float, default=10.0, help="how long clients start")
     parser.add_argument("--max-executions", type=int, default=5000)
+    parser.add_argument(
+        "--tracing", action="store_true", help="trace, spans to the SDK's in-memory exporter"
+    )
     args = parser.parse_args()
+    launcher = [sys.executable, str(ROOT / "bench" / "traced_serve.py")] if args.tracing else []
     with tempfile.TemporaryDirectory(prefix="tidings-bench-") as tmp:
         data = Path(tmp) / "data"
-        with TidingsProcess(data, "--log-level", "WARNING") as server:
+        with TidingsProcess(data, "--log-level", "WARNING", launcher=launcher) as server:
             starts = asyncio.run(
                 drive(server.address, args.clients, args.seconds, args.max_executions)
             )
             wait_for_end(data / "tidings.sqlite3", len(starts), timeout=120)
             result = measure(data / "tidings.sqlite3", starts)
             server.stop()
-    result.update(clients=args.clients, tasks_per_execution=TASKS, cpus=os.cpu_count())
+    result.update(
+        clients=args.clients, tasks_per_execution=TASKS, cpus=os.cpu_count(), tracing=args.tracing
+    )
     if args.json:
         print(json.dumps(result))
         return 0

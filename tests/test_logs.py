@@ -17,7 +17,6 @@ import grpc
 from atom_server import AtomServer, Reply, unused_port
 from engine_client import EngineClient, http_task, unique, wait_for, workflow_yaml
 from kafka_broker import free_port
-from seeds.learn import expect_webhook
 from tidings.observe import logs
 from tidings.v1 import listener_pb2, listener_pb2_grpc
 from tidings_process import REPO, TidingsProcess
@@ -46,7 +45,6 @@ def test_json_lines_carry_the_ids_of_what_they_are_about(tmp_path: Path) -> None
     with AtomServer() as hooks, TidingsProcess(tmp_path / "data", env=env) as server:
         hooks.script("/refuse", Reply(status=500))
         url = hooks.url("/refuse")
-        expect_webhook(url, "mistral")
         with EngineClient(server.address) as client, grpc.insecure_channel(server.address) as ch:
             listener = listener_pb2_grpc.ListenerServiceStub(ch).CreateListener(
                 LPB.CreateListenerRequest(

@@ -252,11 +252,12 @@ async def serve(config: Config) -> int:
     """
     lock = FolderLock(config.data_dir)
     lock.acquire()
-    tracing.configure(
-        otlp_endpoint=config.tracing_otlp_endpoint,
-        sample_ratio=config.tracing_sample_ratio,
-        service_name=config.engine_name,
-    )
+    if config.tracing_otlp_endpoint:  # else as it is: off, or set up by an embedder
+        tracing.configure(
+            otlp_endpoint=config.tracing_otlp_endpoint,
+            sample_ratio=config.tracing_sample_ratio,
+            service_name=config.engine_name,
+        )
     try:
         server = Server(config)
         try:
