@@ -25,6 +25,8 @@ from opentelemetry.trace import SpanKind
 
 from atom_server import AtomServer, RecordedRequest, Reply
 from engine_client import EngineClient, http_task, unique, wait_for, workflow_yaml
+from kafka_broker import consume
+from seeds.hook import Expect, expect_topic
 from tidings.config import Config
 from tidings.observe import tracing
 from tidings.server import Server
@@ -39,12 +41,13 @@ SUCCEEDED = "io.tidings.execution.succeeded"
 class InProcess:
     """A `Server` on its own thread and event loop, started and stopped from tests."""
 
-    def __init__(self, data_dir: Path) -> None:
+    def __init__(self, data_dir: Path, **settings: Any) -> None:
         self.config = Config(
             listen="127.0.0.1:0",
             data_dir=data_dir,
             webhook_allow_private=("127.0.0.1/32",),
             http_transport_retries=0,
+            **settings,
         )
         self.loop = asyncio.new_event_loop()
         self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
@@ -266,3 +269,36 @@ def test_an_execution_keeps_its_trace_across_a_restart(
         finally:
             process.stop()
         assert trace_id(ended[0]["traceparent"]) == trace
+
+
+@pytest.mark.kafka
+def test_kafka_records_carry_the_execution_trace(
+    tmp_path: Path, spans: InMemorySpanExporter, kafka_bootstrap: str
+) -> None:
+    mistral_topic, service_topic = unique("traced-mistral"), unique("traced-service")
+    expect_topic(mistral_topic, Expect("mistral", "event", origin="test_tracing"))
+    expect_topic(service_topic, Expect("mistral", "service", origin="test_tracing"))
+    process = InProcess(
+        tmp_path / "data",
+        kafka_bootstrap=kafka_bootstrap,
+        kafka_mistral_topic=mistral_topic,
+        kafka_service_topic=service_topic,
+    )
+    address = process.start()
+    try:
+        with EngineClient(address) as client:
+            name = unique("kafka-traced")
+            client.create_workflow(workflow_yaml(name, {"noop": {"action": "std.noop"}}))
+            ex = client.start(name)
+            client.wait_until_ended(ex.id)
+            # execution start, task start and end, execution end
+            records = consume(kafka_bootstrap, [mistral_topic], 4)
+    finally:
+        process.stop()
+    (start,) = named(spans, "tidings.v1.ExecutionService/StartExecution")
+    ours = [r for r in records if r.key() == ex.id.encode()]
+    assert len(ours) == 4
+    for record in ours:
+        headers = dict(record.headers())
+        assert trace_id(headers["traceparent"].decode()) == hex_trace(start)
+        assert b"traceparent" not in record.value()  # seed 000's body is as it was

@@ -1233,6 +1233,10 @@ mod props {
                     triggered_by,
                     (status, error_message, input, output, execution),
                 )| pb::Event {
+                    // Cloned first (fields are moved in the order written): the trace
+                    // context varies with other fields, the tuple being at its limit.
+                    traceparent: task_name.clone(),
+                    tracestate: engine_version.clone(),
                     id,
                     r#type,
                     sequence,
