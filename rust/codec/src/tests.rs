@@ -580,7 +580,10 @@ fn cloudevents_carry_the_trace_context() {
     // tracestate only with a traceparent; the seed profiles never carry either.
     e.tracestate = "congo=t61rcWkgMzE".into();
     let out = render(Profile::CloudEvents, "UTC", &e);
-    assert!(out.contains(r#"-01","tracestate":"congo=t61rcWkgMzE","data":"#), "{out}");
+    assert!(
+        out.contains(r#"-01","tracestate":"congo=t61rcWkgMzE","data":"#),
+        "{out}"
+    );
     assert!(!render(Profile::Mistral, "UTC", &e).contains("trace"));
     let bytes = enc(&e);
     let binary = renderer(Profile::CloudEvents, "UTC")
@@ -588,7 +591,10 @@ fn cloudevents_carry_the_trace_context() {
         .unwrap();
     let attrs = &binary[0].attributes;
     assert_eq!(attrs[attrs.len() - 2].0, "traceparent");
-    assert_eq!(attrs[attrs.len() - 1], ("tracestate", "congo=t61rcWkgMzE".to_owned()));
+    assert_eq!(
+        attrs[attrs.len() - 1],
+        ("tracestate", "congo=t61rcWkgMzE".to_owned())
+    );
     e.traceparent = String::new();
     assert!(!render(Profile::CloudEvents, "UTC", &e).contains("trace"));
 }
