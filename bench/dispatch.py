@@ -220,12 +220,19 @@ async def webhook_latency(
             "p99_ms": round(ms[int(len(ms) * 0.99) - 1], 1)}  # fmt: skip
 
 
-async def run_webhooks(args: argparse.Namespace, url: str) -> dict[str, Any]:
+def bench_event(args: argparse.Namespace) -> bytes:
+    """The canonical event every benchmark event is: with ``--tracing``, of a traced
+    execution (each delivery continues its trace)."""
     body = canonical(engine_data(0), TASK_FAILED)
-    if args.tracing:  # events of a traced execution: each delivery continues its trace
+    if args.tracing:
         event = event_pb2.Event.FromString(body)
         event.traceparent = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
         body = event.SerializeToString()
+    return body
+
+
+async def run_webhooks(args: argparse.Namespace, url: str) -> dict[str, Any]:
+    body = bench_event(args)
     with tempfile.TemporaryDirectory(prefix="tidings-webhooks-") as tmp:
         store = SQLiteStore(Path(tmp) / "outbox.sqlite3")
         await store.open()
@@ -259,7 +266,7 @@ def start_receiver() -> tuple[subprocess.Popen[str], str]:
 
 
 async def run(args: argparse.Namespace, bootstrap: str) -> dict[str, Any]:
-    body = canonical(engine_data(0), TASK_FAILED)
+    body = bench_event(args)
     with tempfile.TemporaryDirectory(prefix="tidings-dispatch-") as tmp:
         store = SQLiteStore(Path(tmp) / "outbox.sqlite3")
         await store.open()
