@@ -238,7 +238,11 @@ async def run_webhooks(args: argparse.Namespace, url: str) -> dict[str, Any]:
         await store.open()
         await fill(store, args.webhook_events, body)
         sink = WebhookSink(DestinationGuard(["127.0.0.1/32"]), max_connections=64)
+        # CPU time of this process per delivery (the receiver is another process):
+        # steadier than throughput on a shared machine.
+        cpu = time.process_time()
         best = await webhook_throughput(store, url, sink)
+        cpu = time.process_time() - cpu
         lat = await webhook_latency(
             store, url, sink, best["deliveries_per_s"] / 2, args.seconds, body
         )
@@ -246,6 +250,7 @@ async def run_webhooks(args: argparse.Namespace, url: str) -> dict[str, Any]:
         await store.close()
     return {
         "webhook_deliveries_per_s": best["deliveries_per_s"],
+        "webhook_cpu_us_per_delivery": round(cpu * 1e6 / best["deliveries"], 1),
         "webhook_p50_ms": lat["p50_ms"],
         "webhook_p99_ms": lat["p99_ms"],
         "webhook_latency_rate": lat["rate"],
@@ -272,11 +277,14 @@ async def run(args: argparse.Namespace, bootstrap: str) -> dict[str, Any]:
         await store.open()
         await fill(store, args.events, body)
         await throughput(store, bootstrap, args.events)  # warm-up: topics, connections
+        cpu = time.process_time()
         best = await throughput(store, bootstrap, args.events)
+        cpu = time.process_time() - cpu
         lat = await latency(store, bootstrap, best["events_per_s"] / 2, args.seconds, body)
         await store.close()
     return {
         "kafka_events_per_s": best["events_per_s"],
+        "kafka_cpu_us_per_event": round(cpu * 1e6 / args.events, 1),
         "kafka_p50_ms": lat["p50_ms"],
         "kafka_p99_ms": lat["p99_ms"],
         "kafka_latency_rate": lat["rate"],
@@ -297,7 +305,8 @@ def main() -> int:
     )
     args = parser.parse_args()
     if args.tracing:
-        tracing.configure(exporter=InMemorySpanExporter())
+        # Batched, as spans going to a collector are.
+        tracing.configure(exporter=InMemorySpanExporter(), immediate=False)
     with KafkaBroker() as broker:
         result = asyncio.run(run(args, broker.bootstrap))
     receiver, url = start_receiver()

@@ -69,6 +69,13 @@ async def drive(address: str, clients: int, seconds: float, limit: int) -> dict[
     return starts
 
 
+def cpu_seconds(pid: int) -> float:
+    """CPU time (user + system) a process has used: steadier than throughput on a
+    shared machine, where other work takes the cores."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def wait_for_end(db: Path, count: int, timeout: float) -> None:
     terminal = (
         event_pb2.EVENT_TYPE_EXECUTION_SUCCEEDED,
@@ -130,11 +137,15 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="tidings-bench-") as tmp:
         data = Path(tmp) / "data"
         with TidingsProcess(data, "--log-level", "WARNING", launcher=launcher) as server:
+            assert server.proc is not None
+            cpu = cpu_seconds(server.proc.pid)
             starts = asyncio.run(
                 drive(server.address, args.clients, args.seconds, args.max_executions)
             )
             wait_for_end(data / "tidings.sqlite3", len(starts), timeout=120)
+            cpu = cpu_seconds(server.proc.pid) - cpu
             result = measure(data / "tidings.sqlite3", starts)
+            result["server_cpu_ms_per_execution"] = round(cpu * 1000 / len(starts), 3)
             server.stop()
     result.update(
         clients=args.clients, tasks_per_execution=TASKS, cpus=os.cpu_count(), tracing=args.tracing

@@ -19,5 +19,6 @@ from tidings.cli import main
 from tidings.observe import tracing
 
 if __name__ == "__main__":
-    tracing.configure(exporter=InMemorySpanExporter())
+    # Batched, as spans going to a collector are.
+    tracing.configure(exporter=InMemorySpanExporter(), immediate=False)
     sys.exit(main())

@@ -13,12 +13,13 @@ import gc
 import json
 import threading
 from collections.abc import Iterator
-from concurrent.futures import Future
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 import grpc
 import pytest
+from opentelemetry.proto.collector.trace.v1 import trace_service_pb2, trace_service_pb2_grpc
 from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind
@@ -31,6 +32,7 @@ from tidings.config import Config
 from tidings.observe import tracing
 from tidings.server import Server
 from tidings.v1 import execution_pb2, listener_pb2, listener_pb2_grpc
+from tidings_process import TidingsProcess
 
 LPB = listener_pb2
 XPB = execution_pb2
@@ -302,3 +304,40 @@ def test_kafka_records_carry_the_execution_trace(
         headers = dict(record.headers())
         assert trace_id(headers["traceparent"].decode()) == hex_trace(start)
         assert b"traceparent" not in record.value()  # seed 000's body is as it was
+
+
+class Collector(trace_service_pb2_grpc.TraceServiceServicer):
+    """An OTLP/gRPC trace collector on 127.0.0.1 that keeps the span names it receives."""
+
+    def __init__(self) -> None:
+        self.names: list[str] = []
+        self.server = grpc.server(ThreadPoolExecutor(max_workers=2))
+        # The generated module has no type hints.
+        trace_service_pb2_grpc.add_TraceServiceServicer_to_server(self, self.server)  # type: ignore[no-untyped-call]
+        self.port = self.server.add_insecure_port("127.0.0.1:0")
+        self.server.start()
+
+    def Export(
+        self, request: trace_service_pb2.ExportTraceServiceRequest, context: grpc.ServicerContext
+    ) -> trace_service_pb2.ExportTraceServiceResponse:
+        for resource in request.resource_spans:
+            for scope in resource.scope_spans:
+                self.names += [s.name for s in scope.spans]
+        return trace_service_pb2.ExportTraceServiceResponse()
+
+
+def test_tidings_serve_sends_spans_to_the_configured_otlp_collector(tmp_path: Path) -> None:
+    collector = Collector()
+    env = {"TIDINGS_TRACING_OTLP_ENDPOINT": f"http://127.0.0.1:{collector.port}"}
+    try:
+        with TidingsProcess(tmp_path / "data", env=env) as server:
+            with EngineClient(server.address) as client:
+                name = unique("exported")
+                client.create_workflow(workflow_yaml(name, {"noop": {"action": "std.noop"}}))
+                client.wait_until_ended(client.start(name).id)
+            # Stopping sends what is still batched.
+            assert server.stop() == 0
+        assert "tidings.v1.ExecutionService/StartExecution" in collector.names
+        assert "task noop" in collector.names
+    finally:
+        collector.server.stop(None)

@@ -67,12 +67,14 @@ def configure(
     sample_ratio: float = 1.0,
     service_name: str = "tidings",
     exporter: SpanExporter | None = None,
+    immediate: bool = True,
 ) -> bool:
     """Turn tracing on when an OTLP endpoint or an exporter is given; whether it is on.
 
     ``sample_ratio`` is the share of new traces recorded; a trace begun by a caller (its
     ``traceparent``) keeps the caller's decision. ``exporter`` gets every span as it
-    ends (tests: the SDK's ``InMemorySpanExporter``).
+    ends (tests: the SDK's ``InMemorySpanExporter``), or with ``immediate`` false in
+    batches from a background thread, as the OTLP exporter does (benchmarks).
     """
     global _tracer, _provider
     shutdown()
@@ -83,7 +85,8 @@ def configure(
         sampler=ParentBased(TraceIdRatioBased(sample_ratio)),
     )
     if exporter is not None:
-        provider.add_span_processor(SimpleSpanProcessor(exporter))
+        processor = SimpleSpanProcessor if immediate else BatchSpanProcessor
+        provider.add_span_processor(processor(exporter))
     if otlp_endpoint:
         # Imported only when used: it loads the OTLP protos.
         from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter
