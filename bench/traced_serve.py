@@ -14,12 +14,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "python"))
 
-from opentelemetry.sdk.trace.export.in_memory_span_exporter import (  # noqa: E402
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import (
     InMemorySpanExporter,
 )
 
-from tidings.cli import main  # noqa: E402
-from tidings.observe import tracing  # noqa: E402
+from tidings.cli import main
+from tidings.observe import tracing
 
 
 def forget(exporter: InMemorySpanExporter, stop: threading.Event) -> None:
