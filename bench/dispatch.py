@@ -19,6 +19,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from dataclasses import replace
 from pathlib import Path
@@ -47,6 +48,7 @@ from tidings.store import Change, EventRow  # noqa: E402
 from tidings.store.listeners import ListenerRow  # noqa: E402
 from tidings.store.sqlite import SQLiteStore  # noqa: E402
 from tidings.v1 import event_pb2  # noqa: E402
+from traced_serve import forget  # noqa: E402
 
 TASK_FAILED = event_pb2.EVENT_TYPE_TASK_FAILED
 
@@ -305,8 +307,10 @@ def main() -> int:
     )
     args = parser.parse_args()
     if args.tracing:
-        # Batched, as spans going to a collector are.
-        tracing.configure(exporter=InMemorySpanExporter(), immediate=False)
+        # Batched, as spans going to a collector are, and forgotten once sent.
+        spans = InMemorySpanExporter()
+        tracing.configure(exporter=spans, immediate=False)
+        threading.Thread(target=forget, args=(spans, threading.Event()), daemon=True).start()
     with KafkaBroker() as broker:
         result = asyncio.run(run(args, broker.bootstrap))
     receiver, url = start_receiver()
