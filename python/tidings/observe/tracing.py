@@ -13,6 +13,7 @@ and its task attempts, atom calls and webhook deliveries continue that trace.
 from __future__ import annotations
 
 import contextlib
+import functools
 from collections.abc import Coroutine, Mapping, MutableMapping
 from contextlib import AbstractContextManager
 from contextvars import ContextVar
@@ -32,17 +33,23 @@ from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapProp
 from opentelemetry.util.types import AttributeValue
 
 __all__ = [
+    "NO_CONTEXT",
     "Span",
     "SpanKind",
     "TraceContext",
     "carried",
     "configure",
+    "current",
     "enabled",
+    "extract",
     "fail",
+    "headers_of",
     "inject",
     "shutdown",
     "span",
+    "start",
     "starting",
+    "tracer",
 ]
 
 T = TypeVar("T")
@@ -124,10 +131,42 @@ def span(
     tracer = _tracer
     if tracer is None:
         return _NOOP
-    context = None
-    if parent is not None and parent[0]:
-        context = _PROPAGATOR.extract({"traceparent": parent[0], "tracestate": parent[1]})
+    context = _parent(*parent) if parent is not None and parent[0] else None
     return tracer.start_as_current_span(name, context=context, kind=kind, attributes=attributes)
+
+
+def start(
+    name: str,
+    *,
+    parent: TraceContext,
+    kind: SpanKind = SpanKind.INTERNAL,
+    attributes: Mapping[str, AttributeValue] | None = None,
+) -> Span | None:
+    """A span the caller ends, never made current; None when off.
+
+    Cheaper than `span` where nothing inside looks for the current span (a delivery:
+    its context goes out through `headers_of`).
+    """
+    tracer = _tracer
+    if tracer is None:
+        return None
+    context = _parent(*parent) if parent[0] else None
+    return tracer.start_span(name, context=context, kind=kind, attributes=attributes)
+
+
+def headers_of(span: Span, headers: MutableMapping[str, str]) -> None:
+    """Add ``span``'s W3C ``traceparent`` (and ``tracestate``) to outgoing headers."""
+    c = span.get_span_context()
+    headers["traceparent"] = f"00-{c.trace_id:032x}-{c.span_id:016x}-{c.trace_flags:02x}"
+    if c.trace_state:
+        headers["tracestate"] = c.trace_state.to_header()
+
+
+@functools.lru_cache(maxsize=4096)
+def _parent(traceparent: str, tracestate: str) -> Any:
+    # The events of one execution share its context: parsed once, not per span. (A
+    # Context is immutable: sharing it is safe.)
+    return _PROPAGATOR.extract({"traceparent": traceparent, "tracestate": tracestate})
 
 
 def fail(span: Span | None, message: str) -> None:

@@ -359,25 +359,29 @@ class WebhookDelivery:
             "tidings.execution_id": d.execution_id,
             "tidings.delivery_attempt": d.attempts + 1,
         }
-        with (
-            logs.bound(listener_id=d.listener_id, event_id=d.event_id, execution_id=d.execution_id),
-            tracing.span(
-                f"deliver {self.row.name}",
-                parent=rendered.trace,
-                kind=tracing.SpanKind.PRODUCER,
-                attributes=attributes,
-            ) as span,
-        ):
+        span = tracing.start(
+            f"deliver {self.row.name}",
+            parent=rendered.trace,
+            kind=tracing.SpanKind.PRODUCER,
+            attributes=attributes,
+        )
+        try:
             if span is not None:
                 headers = dict(rendered.headers)
-                tracing.inject(headers)
+                tracing.headers_of(span, headers)
                 rendered = Rendered(rendered.body, headers, rendered.trace)
-            attempt = await self._attempt(d.event_id, rendered)
+            with logs.bound(
+                listener_id=d.listener_id, event_id=d.event_id, execution_id=d.execution_id
+            ):
+                attempt = await self._attempt(d.event_id, rendered)
             if span is not None:
                 span.set_attribute("http.response.status_code", attempt.status)
                 if not attempt.ok:
                     tracing.fail(span, attempt.error)
             return attempt
+        finally:
+            if span is not None:
+                span.end()
 
     def _schedule(self, d: DeliveryRow, attempt: Attempt) -> None:
         """After a failed attempt: when to try again, or DEAD."""
