@@ -36,6 +36,10 @@ sys.path.insert(0, str(ROOT.parent / "python"))
 sys.path.insert(0, str(ROOT.parent / "tests"))
 sys.path.insert(0, str(ROOT))
 
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import (  # noqa: E402
+    InMemorySpanExporter,
+)
+
 from codec import canonical, engine_data  # noqa: E402
 from kafka_broker import KafkaBroker, free_port  # noqa: E402
 from tidings.dispatch.fanout import Fanout  # noqa: E402
@@ -47,10 +51,12 @@ from tidings.listeners import new_secret  # noqa: E402
 from tidings.metrics import record  # noqa: E402
 from tidings.metrics.endpoint import MetricsEndpoint  # noqa: E402
 from tidings.net import DestinationGuard  # noqa: E402
+from tidings.observe import tracing  # noqa: E402
 from tidings.store import Change, EventRow  # noqa: E402
 from tidings.store.listeners import ListenerRow  # noqa: E402
 from tidings.store.sqlite import SQLiteStore  # noqa: E402
 from tidings.v1 import event_pb2  # noqa: E402
+from traced_serve import forget  # noqa: E402
 
 TASK_FAILED = event_pb2.EVENT_TYPE_TASK_FAILED
 
@@ -224,14 +230,29 @@ async def webhook_latency(
             "p99_ms": round(ms[int(len(ms) * 0.99) - 1], 1)}  # fmt: skip
 
 
-async def run_webhooks(args: argparse.Namespace, url: str) -> dict[str, Any]:
+def bench_event(args: argparse.Namespace) -> bytes:
+    """The canonical event every benchmark event is: with ``--tracing``, of a traced
+    execution (each delivery continues its trace)."""
     body = canonical(engine_data(0), TASK_FAILED)
+    if args.tracing:
+        event = event_pb2.Event.FromString(body)
+        event.traceparent = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
+        body = event.SerializeToString()
+    return body
+
+
+async def run_webhooks(args: argparse.Namespace, url: str) -> dict[str, Any]:
+    body = bench_event(args)
     with tempfile.TemporaryDirectory(prefix="tidings-webhooks-") as tmp:
         store = SQLiteStore(Path(tmp) / "outbox.sqlite3")
         await store.open()
         await fill(store, args.webhook_events, body)
         sink = WebhookSink(DestinationGuard(["127.0.0.1/32"]), max_connections=64)
+        # CPU time of this process per delivery (the receiver is another process):
+        # steadier than throughput on a shared machine.
+        cpu = time.process_time()
         best = await webhook_throughput(store, url, sink)
+        cpu = time.process_time() - cpu
         lat = await webhook_latency(
             store, url, sink, best["deliveries_per_s"] / 2, args.seconds, body
         )
@@ -239,6 +260,7 @@ async def run_webhooks(args: argparse.Namespace, url: str) -> dict[str, Any]:
         await store.close()
     return {
         "webhook_deliveries_per_s": best["deliveries_per_s"],
+        "webhook_cpu_us_per_delivery": round(cpu * 1e6 / best["deliveries"], 1),
         "webhook_p50_ms": lat["p50_ms"],
         "webhook_p99_ms": lat["p99_ms"],
         "webhook_latency_rate": lat["rate"],
@@ -259,17 +281,20 @@ def start_receiver() -> tuple[subprocess.Popen[str], str]:
 
 
 async def run(args: argparse.Namespace, bootstrap: str) -> dict[str, Any]:
-    body = canonical(engine_data(0), TASK_FAILED)
+    body = bench_event(args)
     with tempfile.TemporaryDirectory(prefix="tidings-dispatch-") as tmp:
         store = SQLiteStore(Path(tmp) / "outbox.sqlite3")
         await store.open()
         await fill(store, args.events, body)
         await throughput(store, bootstrap, args.events)  # warm-up: topics, connections
+        cpu = time.process_time()
         best = await throughput(store, bootstrap, args.events)
+        cpu = time.process_time() - cpu
         lat = await latency(store, bootstrap, best["events_per_s"] / 2, args.seconds, body)
         await store.close()
     return {
         "kafka_events_per_s": best["events_per_s"],
+        "kafka_cpu_us_per_event": round(cpu * 1e6 / args.events, 1),
         "kafka_p50_ms": lat["p50_ms"],
         "kafka_p99_ms": lat["p99_ms"],
         "kafka_latency_rate": lat["rate"],
@@ -303,7 +328,15 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=5.0, help="latency phase length")
     parser.add_argument("--webhook-events", type=int, default=20_000)
     parser.add_argument("--metrics", action="store_true", help="record and serve metrics")
+    parser.add_argument(
+        "--tracing", action="store_true", help="trace, spans to the SDK's in-memory exporter"
+    )
     args = parser.parse_args()
+    if args.tracing:
+        # Batched, as spans going to a collector are, and forgotten once sent.
+        spans = InMemorySpanExporter()
+        tracing.configure(exporter=spans, immediate=False)
+        threading.Thread(target=forget, args=(spans, threading.Event()), daemon=True).start()
     stop = threading.Event()
     if args.metrics:
         serve_metrics(stop)
@@ -317,6 +350,7 @@ def main() -> int:
         receiver.wait()
         stop.set()
     result["metrics"] = args.metrics
+    result["tracing"] = args.tracing
     if args.json:
         print(json.dumps(result))
         return 0

@@ -926,6 +926,9 @@ def cloudevents_attributes(event: event_pb2.Event, options: Options) -> list[tup
         ("datacontenttype", "application/json"),
         ("partitionkey", event.execution_id or event.listener_id),
         ("sequence", f"{event.sequence:020d}"),
+        # The distributed-tracing extension; tracestate only with a traceparent.
+        ("traceparent", event.traceparent),
+        ("tracestate", event.tracestate if event.traceparent else ""),
     ]
     return [(name, value) for name, value in candidates if value]
 

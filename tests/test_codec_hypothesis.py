@@ -162,6 +162,8 @@ def events(draw: st.DrawFn, wide: bool, profile: str | None = None) -> bytes:
         error_message=draw(texts),
         input=draw(raw_json()),
         output=draw(raw_json()),
+        traceparent=draw(texts),
+        tracestate=draw(texts),
     )
     set_time(ev, "time", draw(maybe_time))
     for trigger_event, trigger_task in draw(st.lists(st.tuples(texts, texts), max_size=3)):

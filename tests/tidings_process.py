@@ -7,6 +7,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from types import TracebackType
 
@@ -28,6 +29,7 @@ class TidingsProcess:
         *extra_args: str,
         env: dict[str, str] | None = None,
         credentials: grpc.ChannelCredentials | None = None,
+        launcher: Sequence[str] = (),
     ) -> None:
         self.port = free_port()
         self.address = f"127.0.0.1:{self.port}"
@@ -38,6 +40,8 @@ class TidingsProcess:
         #: How to reach a server that serves TLS (None: plaintext).
         self.credentials = credentials
         self.proc: subprocess.Popen[bytes] | None = None
+        #: What runs ``serve ARGS`` (default ``python -m tidings``).
+        self._launcher = list(launcher) or [sys.executable, "-m", "tidings"]
 
     def start(self, timeout: float = 30.0) -> None:
         """Start the server and wait until its health check answers SERVING."""
@@ -55,7 +59,7 @@ class TidingsProcess:
         )
         with self.log_path.open("wb") as log:
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", "tidings", "serve", "--listen", self.address,
+                [*self._launcher, "serve", "--listen", self.address,
                  "--data-dir", str(self.data_dir), *self._args],
                 stdout=log, stderr=subprocess.STDOUT, env=env, cwd=REPO,
             )  # fmt: skip

@@ -23,6 +23,7 @@ from tidings.api.api_tokens import ApiToken
 from tidings.dispatch.kafka import settings as kafka_settings
 from tidings.engine.dsl import DefinitionLimits
 from tidings.net import AllowList
+from tidings.observe import logs
 
 ENV_PREFIX = "TIDINGS_"
 
@@ -120,6 +121,16 @@ class Config:
     #: Health is NOT_SERVING once Kafka has been unreachable this many seconds (no
     #: broker connected); 0: Kafka never makes the server unhealthy.
     health_kafka_unreachable_after_s: float = 0.0
+    #: Log lines: ``text`` (human), ``json`` (JSON lines with ``execution_id``,
+    #: ``task_id``, ``listener_id``, ``event_id`` where they apply), or ``auto``: text
+    #: on a terminal, JSON lines otherwise (a service manager, a container, a file).
+    log_format: str = "auto"
+    #: OpenTelemetry traces: the OTLP/gRPC collector spans are sent to, e.g.
+    #: ``http://127.0.0.1:4317``; empty (the default) turns tracing off, at no cost.
+    tracing_otlp_endpoint: str = ""
+    #: The share of new traces recorded (0 to 1); a trace begun by a caller's
+    #: ``traceparent`` keeps the caller's decision.
+    tracing_sample_ratio: float = 1.0
 
     def definition_limits(self) -> DefinitionLimits:
         """The ``max_definition_*`` settings; ValueError names a bad one."""
@@ -251,6 +262,10 @@ def _validate(config: Config) -> Config:
         raise ConfigError("retention_interval_s: must be more than 0 and at most 86400")
     if not (1 <= config.retention_batch <= 100_000):
         raise ConfigError("retention_batch: must be between 1 and 100000")
+    if config.log_format not in logs.FORMATS:
+        raise ConfigError(f"log_format: must be one of {', '.join(logs.FORMATS)}")
+    if not (0 <= config.tracing_sample_ratio <= 1):  # also refuses NaN
+        raise ConfigError("tracing_sample_ratio: must be between 0 and 1")
     try:
         codec.Renderer("mistral", timezone=config.timezone)
     except codec.CodecError as exc:

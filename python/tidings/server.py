@@ -35,6 +35,8 @@ from tidings.engine.runner import Engine
 from tidings.listeners import ListenerRegistry
 from tidings.metrics import record
 from tidings.metrics.endpoint import MetricsEndpoint
+from tidings.observe import tracing
+from tidings.observe.rpc import RpcSpans
 from tidings.store.bridge import StoreOnLoop
 from tidings.store.folder_lock import FolderLock
 from tidings.store.sqlite import SQLiteStore
@@ -144,6 +146,8 @@ class Server:
         interceptors: list[grpc.aio.ServerInterceptor[Any, Any]] = []
         if self.metrics is not None:
             interceptors.append(RpcMetrics())  # first: refused calls are counted too
+        if tracing.enabled():  # before the token check: a refused RPC has its span too
+            interceptors.append(RpcSpans())
         if tokens:
             interceptors.append(TokenAuth(tokens))
         self._grpc = grpc.aio.server(
@@ -279,6 +283,12 @@ async def serve(config: Config) -> int:
     """
     lock = FolderLock(config.data_dir)
     lock.acquire()
+    if config.tracing_otlp_endpoint:  # else as it is: off, or set up by an embedder
+        tracing.configure(
+            otlp_endpoint=config.tracing_otlp_endpoint,
+            sample_ratio=config.tracing_sample_ratio,
+            service_name=config.engine_name,
+        )
     try:
         server = Server(config)
         try:
@@ -295,4 +305,5 @@ async def serve(config: Config) -> int:
             await server.stop()
         return 1 if server.failed is not None else 0
     finally:
+        tracing.shutdown()  # sends the spans still batched
         lock.release()

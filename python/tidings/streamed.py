@@ -2,7 +2,7 @@
 
 The outbox keeps each event as canonical ``Event`` bytes, whose ``input`` and ``output``
 are JSON bytes (fields 16 and 17): the codec renders those. A ``StreamedEvent`` has every
-other field under the same number and the two values typed (fields 21 and 22), so the
+other field under the same number and the two values typed (fields 101 and 102), so the
 canonical bytes parse as one directly; only the two values are converted.
 """
 
@@ -34,7 +34,7 @@ def canonical_event(event: event_service_pb2.StreamedEvent) -> event_pb2.Event:
     Integers beyond 2**53 arrived as strings (docs/api.md, "Typed values") and stay so.
     """
     out = event_pb2.Event.FromString(event.SerializeToString())
-    out.DiscardUnknownFields()  # the typed values of fields 21 and 22
+    out.DiscardUnknownFields()  # the typed values of fields 101 and 102
     if event.HasField("input"):
         out.input = orjson.dumps(values.from_value(event.input))
     if event.HasField("output"):

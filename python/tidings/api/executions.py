@@ -12,6 +12,7 @@ from tidings.engine.host import EngineThread
 from tidings.engine.runner import Engine
 from tidings.errors import FieldViolation, InvalidArgumentError
 from tidings.listeners.scoped import notify_listener_id
+from tidings.observe import tracing
 from tidings.store import ExecutionRow, Store
 from tidings.v1 import execution_pb2, execution_pb2_grpc
 
@@ -63,15 +64,18 @@ class ExecutionService(execution_pb2_grpc.ExecutionServiceServicer):
                 raise InvalidArgumentError(reason, [FieldViolation("environment", reason)])
             env = await environment_variables(self.store, request.environment)
         row = await self.on_engine(
-            self.engine.start_execution(
-                convert.required(request.workflow, "workflow"),
-                convert.struct_field(request, "input") or {},
-                request_id=request.request_id,
-                notify=_notify(request.notify),
-                timeout_s=convert.seconds(request.timeout),
-                headers=[(h.key, h.value) for h in request.headers],
-                env=env,
-                task_name=request.task_name,
+            # With tracing on, the execution takes this RPC's span as its trace context.
+            tracing.carried(
+                self.engine.start_execution(
+                    convert.required(request.workflow, "workflow"),
+                    convert.struct_field(request, "input") or {},
+                    request_id=request.request_id,
+                    notify=_notify(request.notify),
+                    timeout_s=convert.seconds(request.timeout),
+                    headers=[(h.key, h.value) for h in request.headers],
+                    env=env,
+                    task_name=request.task_name,
+                )
             )
         )
         # Its notify targets' listeners were committed with it (on a repeated request_id,

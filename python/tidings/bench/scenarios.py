@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import Any
 
 from rich.console import Console
@@ -38,6 +39,8 @@ class Options:
     ca_pem: bytes | None = None
     kafka_bootstrap: str = ""
     lose_one: str = ""
+    #: With ``local``: a Python script that starts the server instead of ``-m tidings``.
+    server_launcher: Path | None = None
 
 
 @contextlib.asynccontextmanager
@@ -65,7 +68,7 @@ async def target(
             console.print("starting Kafka (scripts/kafka) …")
             bootstrap = stack.enter_context(LocalKafka(script)).bootstrap
         console.print("starting tidings serve …")
-        server = stack.enter_context(LocalServer(bootstrap))
+        server = stack.enter_context(LocalServer(bootstrap, options.server_launcher))
         yield e2e.Target(server.address, pid=server.pid, kafka_bootstrap=bootstrap)
 
 

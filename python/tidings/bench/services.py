@@ -60,8 +60,11 @@ def kafka_script() -> Path | None:
 class LocalServer:
     """``python -m tidings serve`` on a free port with a fresh data folder."""
 
-    def __init__(self, kafka_bootstrap: str = "") -> None:
+    def __init__(self, kafka_bootstrap: str = "", launcher: Path | None = None) -> None:
         self.folder = Path(tempfile.mkdtemp(prefix="tidings-bench-"))
+        #: A Python script run instead of ``-m tidings`` with the same arguments (an
+        #: instrumented server, e.g. bench/traced_serve.py: tracing to memory).
+        self._launcher = launcher
         self.address = f"127.0.0.1:{free_port()}"
         self._kafka = kafka_bootstrap
         self.proc: subprocess.Popen[bytes] | None = None
@@ -79,7 +82,8 @@ class LocalServer:
 
     def start(self, timeout_s: float = 60.0) -> None:
         """Start it and wait until its health check answers SERVING."""
-        args = [sys.executable, "-m", "tidings", "serve", "--listen", self.address,
+        command = [str(self._launcher)] if self._launcher else ["-m", "tidings"]
+        args = [sys.executable, *command, "serve", "--listen", self.address,
                 "--data-dir", str(self.folder / "data"), "--log-level", "WARNING"]  # fmt: skip
         if self._kafka:
             args += ["--kafka-bootstrap", self._kafka]

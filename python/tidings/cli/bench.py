@@ -112,6 +112,17 @@ def bench(
     lose_one: Annotated[
         str, typer.Option(hidden=True, help="Drop the first event of this sink (self-test).")
     ] = "",
+    server_launcher: Annotated[
+        Path | None,
+        typer.Option(
+            help="With --local: a Python script that starts the server in place of "
+            "`python -m tidings`, given the same arguments (an instrumented server, e.g. "
+            "bench/traced_serve.py: tracing on, spans kept in memory). The server's "
+            "settings come from the environment (TIDINGS_*), as always.",
+            exists=True,
+            dir_okay=False,
+        ),
+    ] = None,
 ) -> None:
     """Run a benchmark scenario and print its table (`tidings bench compare` for two)."""
     if ctx.invoked_subcommand is not None:
@@ -139,6 +150,7 @@ def bench(
         options = scenarios.Options(
             local=local, server=settings.server.server, token=settings.server.token,
             ca_pem=ca_pem, kafka_bootstrap=kafka_bootstrap, lose_one=lose_one,
+            server_launcher=server_launcher,
         )  # fmt: skip
         result = asyncio.run(scenarios.run(scenario, workload, options, console))
     _write(json_file, result)

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from tidings import __version__, config
+from tidings.observe import logs
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -26,6 +27,11 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--data-dir", type=Path, help="folder of the embedded store (default .data)")
     serve.add_argument("--kafka-bootstrap", help="Kafka bootstrap servers (default: no Kafka)")
     serve.add_argument("--log-level", default="INFO", help="DEBUG, INFO, WARNING, ERROR")
+    serve.add_argument(
+        "--log-format",
+        choices=logs.FORMATS,
+        help="text, json (JSON lines), or auto: text on a terminal (default auto)",
+    )
     serve.add_argument("--tls-cert", help="PEM certificate (chain) of the server: serve TLS")
     serve.add_argument("--tls-key", help="PEM private key of --tls-cert")
     serve.add_argument("--tls-client-ca", help="PEM CAs of client certificates: mutual TLS")
@@ -41,15 +47,6 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run ``tidings serve`` with these arguments (those after ``serve``); the exit code."""
     args = _parser().parse_args(argv)
-    logging.basicConfig(
-        level=args.log_level.upper(),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
-    if logging.getLogger().getEffectiveLevel() > logging.DEBUG:
-        # httpx logs every request at INFO: one line per webhook attempt and per std.http
-        # call, ~5 % of the dispatcher's CPU under load, saying what the store's delivery
-        # attempts already record (ListDeliveries). Shown with --log-level DEBUG.
-        logging.getLogger("httpx").setLevel(logging.WARNING)
     try:
         cfg = config.load(
             args.config,
@@ -61,11 +58,18 @@ def main(argv: Sequence[str] | None = None) -> int:
                 "tls_key_file": args.tls_key,
                 "tls_client_ca_file": args.tls_client_ca,
                 "insecure": args.insecure,
+                "log_format": args.log_format,
             },
         )
     except config.ConfigError as exc:
         print(f"tidings: configuration error: {exc}", file=sys.stderr)
         return 2
+    logs.configure(cfg.log_format, args.log_level)
+    if logging.getLogger().getEffectiveLevel() > logging.DEBUG:
+        # httpx logs every request at INFO: one line per webhook attempt and per std.http
+        # call, ~5 % of the dispatcher's CPU under load, saying what the store's delivery
+        # attempts already record (ListDeliveries). Shown with --log-level DEBUG.
+        logging.getLogger("httpx").setLevel(logging.WARNING)
     from tidings.dispatch.kafka.sink import KafkaSinkError
     from tidings.server import serve
     from tidings.store.folder_lock import FolderInUseError

@@ -25,6 +25,7 @@ from tidings.engine.actions import (
 from tidings.engine.adhoc import adhoc_outcome
 from tidings.engine.execution import Run, action_context, expression_context
 from tidings.engine.expressions import evaluate
+from tidings.observe import logs, tracing
 from tidings.store import TaskRow
 from tidings.store.columns import unstorable
 from tidings.vocab import PAUSED, RUNNING
@@ -115,6 +116,50 @@ class Calls:
                 del self._items[task.id]
 
     async def _call(self, run: Run, task: TaskRow, index: int | None = None) -> None:
+        attempt = task.attempt
+        if tracing.enabled() or logs.structured():
+            outcome = await self._observed(run, task, index)
+        else:  # nothing made for observers that are not there
+            outcome = await self._outcome(run, task, index)
+        outcome = checked(outcome)
+        self._forget(task, attempt, index)
+        if (
+            task.state != RUNNING
+            or task.attempt != attempt
+            or run.row.state not in (RUNNING, PAUSED)
+            or (index is not None and index not in items.running(task))
+        ):
+            return  # skipped, cancelled or retried meanwhile: this outcome is stale
+        self._on_outcome(run, task, outcome, index)
+
+    async def _observed(self, run: Run, task: TaskRow, index: int | None) -> ActionOutcome:
+        """`_outcome` in a span of its own and with the ids bound for log lines.
+
+        The span is the attempt's (an item's), in the execution's trace; the atom's HTTP
+        call is its child.
+        """
+        ex = run.row
+        attributes: dict[str, str | int] = {
+            "tidings.execution_id": ex.id,
+            "tidings.task_id": task.id,
+            "tidings.task_name": task.name,
+            "tidings.action": task.action,
+            "tidings.attempt": task.attempt,
+        }
+        if index is not None:
+            attributes["tidings.item"] = index
+        parent = (ex.traceparent, ex.tracestate)
+        with (
+            logs.bound(execution_id=ex.id, task_id=task.id),
+            tracing.span(f"task {task.name}", parent=parent, attributes=attributes) as span,
+        ):
+            outcome = await self._outcome(run, task, index)
+            if outcome.state == "error":
+                tracing.fail(span, outcome.error or "failed")
+            return outcome
+
+    async def _outcome(self, run: Run, task: TaskRow, index: int | None) -> ActionOutcome:
+        """Run the action of a task (or of one item) within its timeout."""
         spec = run.workflow.tasks[task.name]
         attempt = task.attempt
         try:
@@ -145,16 +190,7 @@ class Calls:
         except Exception as exc:
             log.exception("task %s: action failed inside the engine", task.id)
             outcome = ActionOutcome.failure(str(exc), engine_error_result(str(exc)))
-        outcome = checked(outcome)
-        self._forget(task, attempt, index)
-        if (
-            task.state != RUNNING
-            or task.attempt != attempt
-            or run.row.state not in (RUNNING, PAUSED)
-            or (index is not None and index not in items.running(task))
-        ):
-            return  # skipped, cancelled or retried meanwhile: this outcome is stale
-        self._on_outcome(run, task, outcome, index)
+        return outcome
 
     async def rollback(self, run: Run, task: TaskRow) -> ActionOutcome | None:
         """Run the task's rollback action; None if it has none."""

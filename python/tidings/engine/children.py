@@ -133,6 +133,7 @@ class Children:
         run.row.parent_execution_id = ex.id
         run.row.parent_task_id = task.id
         run.row.root_execution_id = ex.root_execution_id or ex.id
+        run.row.traceparent, run.row.tracestate = ex.traceparent, ex.tracestate
         await self._begin(run)
         if ex.state == PAUSED:  # the parent paused while its child was being started
             await self._quietly(self._pause(child_id))

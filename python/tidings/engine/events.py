@@ -57,6 +57,8 @@ class EventFactory:
             ev.workflow_id = ex.workflow_id
             ev.workflow_name = ex.workflow_name
             ev.execution_id = ex.id
+            if ex.traceparent:  # a receiver joins the execution's trace
+                ev.traceparent, ev.tracestate = ex.traceparent, ex.tracestate
         else:
             # Engine events belong to no execution; a nanosecond clock keeps them ordered.
             ev.sequence = time.time_ns()

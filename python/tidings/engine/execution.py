@@ -27,6 +27,7 @@ from tidings.engine.expressions import (
 from tidings.engine.expressions.context import mistral_time
 from tidings.engine.ids import new_id
 from tidings.errors import FieldViolation, InvalidArgumentError
+from tidings.observe import tracing
 from tidings.store import Change, ExecutionRow, TaskRow, WorkflowRow
 from tidings.store.columns import unstorable
 from tidings.vocab import RUNNING, TASK_DONE, WAITING
@@ -244,6 +245,8 @@ def new_run(
         env=dict(env or {}),
         task_name=task_name,
     )
+    # The context of the RPC that started it, when tracing is on (`tracing.carried`).
+    ex.traceparent, ex.tracestate = tracing.starting()
     return Run(ex, driven_workflow(wf, ex), time_limit_s=time_limit_s)
 
 

@@ -85,6 +85,10 @@ class ExecutionRow:
     #: The target task of a reverse workflow's execution (Mistral's ``task_name``
     #: param); empty for a direct workflow.
     task_name: str = ""
+    #: W3C trace context of the RPC that started it (``traceparent``, ``tracestate``;
+    #: empty while tracing was off): its events carry it, its task attempts continue it.
+    traceparent: str = ""
+    tracestate: str = ""
 
     def columns(self) -> tuple[object, ...]:
         """The row's column values, JSON fields encoded (a snapshot)."""
@@ -94,7 +98,8 @@ class ExecutionRow:
                 self.next_seq, self.create_time, self.update_time, self.end_time,
                 self.run, to_json(self.headers), to_json(self.env),
                 self.parent_execution_id, self.parent_task_id,
-                self.root_execution_id, to_json(self.backlog), self.task_name)  # fmt: skip
+                self.root_execution_id, to_json(self.backlog), self.task_name,
+                self.traceparent, self.tracestate)  # fmt: skip
 
 
 @dataclass(slots=True)

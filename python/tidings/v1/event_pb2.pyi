@@ -308,7 +308,9 @@ Global___ExecutionSummary: _TypeAlias = ExecutionSummary  # noqa: Y015
 class Event(_message.Message):
     """Event is the canonical event. Its serialized bytes are what the store keeps
     in the outbox and what the codec renders; every profile is a pure function
-    of these bytes and the render options.
+    of these bytes and the render options. Its field numbers stay below 101,
+    and every new field is mirrored under the same number in StreamedEvent
+    (event_service.proto), which parses these bytes as they are.
     """
 
     DESCRIPTOR: _descriptor.Descriptor
@@ -333,6 +335,8 @@ class Event(_message.Message):
     EXECUTION_FIELD_NUMBER: _builtins.int
     LISTENER_ID_FIELD_NUMBER: _builtins.int
     LISTENER_NAME_FIELD_NUMBER: _builtins.int
+    TRACEPARENT_FIELD_NUMBER: _builtins.int
+    TRACESTATE_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     """Stable unique id (used for de-duplication: webhook-id, CloudEvents id)."""
     type: Global___EventType.ValueType
@@ -373,6 +377,14 @@ class Event(_message.Message):
     """The listener a listener event is about."""
     listener_name: _builtins.str
     """The name of the listener a listener event is about."""
+    traceparent: _builtins.str
+    """W3C trace context (`traceparent` header syntax) of the execution the event
+    belongs to, when tracing was on as it started; empty otherwise. Webhook
+    deliveries continue this trace, and the cloudevents profiles render it as
+    the CloudEvents distributed-tracing extension attribute `traceparent`.
+    """
+    tracestate: _builtins.str
+    """The W3C `tracestate` that came with `traceparent`; empty if none."""
     @_builtins.property
     def time(self) -> _timestamp_pb2.Timestamp:
         """When the state change happened."""
@@ -408,10 +420,12 @@ class Event(_message.Message):
         execution: Global___ExecutionSummary | None = ...,
         listener_id: _builtins.str = ...,
         listener_name: _builtins.str = ...,
+        traceparent: _builtins.str = ...,
+        tracestate: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["execution", b"execution", "time", b"time"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["atom_id", b"atom_id", "engine_name", b"engine_name", "engine_version", b"engine_version", "error_message", b"error_message", "execution", b"execution", "execution_id", b"execution_id", "id", b"id", "input", b"input", "listener_id", b"listener_id", "listener_name", b"listener_name", "output", b"output", "sequence", b"sequence", "status", b"status", "task_id", b"task_id", "task_name", b"task_name", "time", b"time", "triggered_by", b"triggered_by", "type", b"type", "workflow_id", b"workflow_id", "workflow_name", b"workflow_name"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["atom_id", b"atom_id", "engine_name", b"engine_name", "engine_version", b"engine_version", "error_message", b"error_message", "execution", b"execution", "execution_id", b"execution_id", "id", b"id", "input", b"input", "listener_id", b"listener_id", "listener_name", b"listener_name", "output", b"output", "sequence", b"sequence", "status", b"status", "task_id", b"task_id", "task_name", b"task_name", "time", b"time", "traceparent", b"traceparent", "tracestate", b"tracestate", "triggered_by", b"triggered_by", "type", b"type", "workflow_id", b"workflow_id", "workflow_name", b"workflow_name"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -124,6 +124,8 @@ class StreamedEvent(_message.Message):
     EXECUTION_FIELD_NUMBER: _builtins.int
     LISTENER_ID_FIELD_NUMBER: _builtins.int
     LISTENER_NAME_FIELD_NUMBER: _builtins.int
+    TRACEPARENT_FIELD_NUMBER: _builtins.int
+    TRACESTATE_FIELD_NUMBER: _builtins.int
     INPUT_FIELD_NUMBER: _builtins.int
     OUTPUT_FIELD_NUMBER: _builtins.int
     id: _builtins.str
@@ -158,6 +160,12 @@ class StreamedEvent(_message.Message):
     """The listener a listener event is about."""
     listener_name: _builtins.str
     """The name of that listener."""
+    traceparent: _builtins.str
+    """W3C trace context of the execution the event belongs to, when tracing
+    was on as it started; empty otherwise.
+    """
+    tracestate: _builtins.str
+    """The W3C `tracestate` that came with `traceparent`; empty if none."""
     @_builtins.property
     def time(self) -> _timestamp_pb2.Timestamp:
         """When the state change happened."""
@@ -172,7 +180,10 @@ class StreamedEvent(_message.Message):
 
     @_builtins.property
     def input(self) -> _struct_pb2.Value:
-        """Task input (the action's request) or execution input; unset when absent."""
+        """Task input (the action's request) or execution input; unset when absent.
+        (Numbers from 101 are StreamedEvent's own: Event's stay below 101, so
+        that canonical Event bytes parse as a StreamedEvent.)
+        """
 
     @_builtins.property
     def output(self) -> _struct_pb2.Value:
@@ -199,12 +210,14 @@ class StreamedEvent(_message.Message):
         execution: _event_pb2.ExecutionSummary | None = ...,
         listener_id: _builtins.str = ...,
         listener_name: _builtins.str = ...,
+        traceparent: _builtins.str = ...,
+        tracestate: _builtins.str = ...,
         input: _struct_pb2.Value | None = ...,
         output: _struct_pb2.Value | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["execution", b"execution", "input", b"input", "output", b"output", "time", b"time"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["atom_id", b"atom_id", "engine_name", b"engine_name", "engine_version", b"engine_version", "error_message", b"error_message", "execution", b"execution", "execution_id", b"execution_id", "id", b"id", "input", b"input", "listener_id", b"listener_id", "listener_name", b"listener_name", "output", b"output", "sequence", b"sequence", "status", b"status", "task_id", b"task_id", "task_name", b"task_name", "time", b"time", "triggered_by", b"triggered_by", "type", b"type", "workflow_id", b"workflow_id", "workflow_name", b"workflow_name"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["atom_id", b"atom_id", "engine_name", b"engine_name", "engine_version", b"engine_version", "error_message", b"error_message", "execution", b"execution", "execution_id", b"execution_id", "id", b"id", "input", b"input", "listener_id", b"listener_id", "listener_name", b"listener_name", "output", b"output", "sequence", b"sequence", "status", b"status", "task_id", b"task_id", "task_name", b"task_name", "time", b"time", "traceparent", b"traceparent", "tracestate", b"tracestate", "triggered_by", b"triggered_by", "type", b"type", "workflow_id", b"workflow_id", "workflow_name", b"workflow_name"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

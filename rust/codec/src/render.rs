@@ -797,7 +797,17 @@ pub(crate) fn cloudevents(
     }
     out.extend_from_slice(b",\"sequence\":\"");
     out.extend_from_slice(&sequence_text(ev.sequence));
-    out.extend_from_slice(b"\",\"data\":");
+    out.push(b'"');
+    // The distributed-tracing extension: a receiver joins the execution's trace.
+    if !ev.traceparent.is_empty() {
+        out.extend_from_slice(b",\"traceparent\":");
+        json_str(out, ev.traceparent);
+        if !ev.tracestate.is_empty() {
+            out.extend_from_slice(b",\"tracestate\":");
+            json_str(out, ev.tracestate);
+        }
+    }
+    out.extend_from_slice(b",\"data\":");
     cloudevents_data(ev, info, out);
     out.push(b'}');
     Ok(())
@@ -841,6 +851,12 @@ pub(crate) fn cloudevents_attributes(
     }
     let seq = sequence_text(ev.sequence);
     attrs.push(("sequence", String::from_utf8_lossy(&seq).into_owned()));
+    if !ev.traceparent.is_empty() {
+        attrs.push(("traceparent", ev.traceparent.to_owned()));
+        if !ev.tracestate.is_empty() {
+            attrs.push(("tracestate", ev.tracestate.to_owned()));
+        }
+    }
     attrs
 }
 

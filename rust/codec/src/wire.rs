@@ -83,6 +83,8 @@ pub(crate) struct Event<'a> {
     pub execution: Option<ExecutionSummary<'a>>,
     pub listener_id: &'a str,
     pub listener_name: &'a str,
+    pub traceparent: &'a str,
+    pub tracestate: &'a str,
 }
 
 /// A cursor over one message's bytes.
@@ -435,6 +437,8 @@ impl<'a> Event<'a> {
                 15 => self.error_message = r.string(wt, "Event.error_message")?,
                 19 => self.listener_id = r.string(wt, "Event.listener_id")?,
                 20 => self.listener_name = r.string(wt, "Event.listener_name")?,
+                21 => self.traceparent = r.string(wt, "Event.traceparent")?,
+                22 => self.tracestate = r.string(wt, "Event.tracestate")?,
                 16 => self.input = r.bytes(wt, "Event.input")?,
                 17 => self.output = r.bytes(wt, "Event.output")?,
                 18 => {
@@ -491,6 +495,8 @@ pub(crate) mod tests {
             error_message: &e.error_message,
             listener_id: &e.listener_id,
             listener_name: &e.listener_name,
+            traceparent: &e.traceparent,
+            tracestate: &e.tracestate,
             input: &e.input,
             output: &e.output,
             execution: e.execution.as_ref().map(|x| ExecutionSummary {

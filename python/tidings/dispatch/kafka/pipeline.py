@@ -21,7 +21,9 @@ from tidings import codec
 from tidings.dispatch.kafka.sink import KafkaSink, Record
 from tidings.dispatch.targets import KafkaTarget
 from tidings.metrics import record
+from tidings.observe import tracing
 from tidings.store.rows import AttemptRow, Change, DeliveryRow, EventRow
+from tidings.v1 import event_pb2
 from tidings.vocab import TYPE_NAMES
 
 log = logging.getLogger(__name__)
@@ -66,6 +68,17 @@ def record_headers(event: EventRow) -> list[tuple[str, bytes]]:
         _TYPE_HEADERS.get(event.type) or ("tidings-event-type", str(event.type).encode()),
         ("tidings-sequence", str(event.sequence).encode()),
     ]
+
+
+def trace_headers(event: EventRow) -> list[tuple[str, bytes]]:
+    """The event's W3C trace context as headers, so a consumer joins its execution's trace."""
+    ev = event_pb2.Event.FromString(event.body)
+    if not ev.traceparent:
+        return []
+    headers = [("traceparent", ev.traceparent.encode())]
+    if ev.tracestate:
+        headers.append(("tracestate", ev.tracestate.encode()))
+    return headers
 
 
 def ce_header(name: str, value: str) -> tuple[str, bytes]:
@@ -128,13 +141,14 @@ class KafkaPipeline:
         else:
             payloads = [(body, []) for body in self.renderer.render([e.body for e in chosen])]
         record.rendered(self.target.profile, len(chosen), time.perf_counter() - started)
+        traced = tracing.enabled()  # only then is each event read for its trace context
         records = [
             Record(
                 topic=self.target.topic_for(e.type),
                 # Engine events share one key, so up/down stay in order too.
                 key=e.execution_id.encode() or ENGINE_KEY,
                 value=value,
-                headers=[*record_headers(e), *extra],
+                headers=[*record_headers(e), *extra, *(trace_headers(e) if traced else ())],
             )
             for e, (value, extra) in zip(chosen, payloads, strict=True)
         ]
@@ -254,5 +268,7 @@ class KafkaPipeline:
             log.warning(
                 "kafka %s: event %s not delivered (%s); retrying in %.1fs",
                 self.target.id, chosen[failed].id, results[failed], wait,
+                extra={"listener_id": self.target.id, "event_id": chosen[failed].id,
+                       "execution_id": chosen[failed].execution_id},
             )  # fmt: skip
             await asyncio.sleep(wait)

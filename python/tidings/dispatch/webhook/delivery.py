@@ -30,6 +30,7 @@ from tidings.dispatch.webhook.render import Rendered, Renderers, style_of
 from tidings.dispatch.webhook.retry import RetryPolicy, policy_of
 from tidings.dispatch.webhook.sink import Attempt, WebhookSink, to_listener
 from tidings.metrics import record
+from tidings.observe import logs, tracing
 from tidings.store.listeners import ListenerRow
 from tidings.store.rows import AttemptRow, DeliveryRow, EventRow
 
@@ -261,7 +262,10 @@ class WebhookDelivery:
                     if self._paused():
                         break  # being disabled meanwhile (by another lane's attempt)
                 was_held = lane.held
-                attempt = await self._attempt(head.row.event_id, rendered)
+                if tracing.enabled() or logs.structured():
+                    attempt = await self._observed(head.row, rendered)
+                else:  # nothing made for observers that are not there
+                    attempt = await self._attempt(head.row.event_id, rendered)
                 self._settle_attempt(lane, head, attempt)
                 if was_held:
                     # A held lane (the rare path) records each outcome before it sends
@@ -339,9 +343,48 @@ class WebhookDelivery:
 
     async def _attempt(self, event_id: str, rendered: Rendered) -> Attempt:
         now = int(self.clock())
-        return await self.slots.run(
+        attempt = await self.slots.run(
             to_listener(self.sink, self.row, event_id, rendered.body, rendered.headers, now)
         )
+        if not attempt.ok:
+            log.info("webhook %s: event %s not delivered: %s", self.row.name, event_id,
+                     attempt.error or f"HTTP {attempt.status}")  # fmt: skip
+        return attempt
+
+    async def _observed(self, d: DeliveryRow, rendered: Rendered) -> Attempt:
+        """`_attempt` in a span continuing the event's trace, with ids bound for logs.
+
+        The span's context goes to the receiver as ``traceparent``.
+        """
+        attributes: dict[str, str | int] = {
+            "tidings.listener_id": d.listener_id,
+            "tidings.event_id": d.event_id,
+            "tidings.execution_id": d.execution_id,
+            "tidings.delivery_attempt": d.attempts + 1,
+        }
+        span = tracing.start(
+            f"deliver {self.row.name}",
+            parent=rendered.trace,
+            kind=tracing.SpanKind.PRODUCER,
+            attributes=attributes,
+        )
+        try:
+            if span is not None:
+                headers = dict(rendered.headers)
+                tracing.headers_of(span, headers)
+                rendered = Rendered(rendered.body, headers, rendered.trace)
+            with logs.bound(
+                listener_id=d.listener_id, event_id=d.event_id, execution_id=d.execution_id
+            ):
+                attempt = await self._attempt(d.event_id, rendered)
+            if span is not None:
+                span.set_attribute("http.response.status_code", attempt.status)
+                if not attempt.ok:
+                    tracing.fail(span, attempt.error)
+            return attempt
+        finally:
+            if span is not None:
+                span.end()
 
     def _schedule(self, d: DeliveryRow, attempt: Attempt) -> None:
         """After a failed attempt: when to try again, or DEAD."""

@@ -13,6 +13,8 @@ from dataclasses import dataclass
 
 from tidings import codec
 from tidings.metrics import record
+from tidings.observe import tracing
+from tidings.v1 import event_pb2
 
 log = logging.getLogger(__name__)
 
@@ -23,6 +25,9 @@ class Rendered:
 
     body: bytes
     headers: dict[str, str]
+    #: The trace context the event carries (``traceparent``, ``tracestate``), read only
+    #: while tracing is on: a delivery's span continues it.
+    trace: tracing.TraceContext = tracing.NO_CONTEXT
 
 
 #: A rendering key: the profile, whether CloudEvents go in binary mode, and whether
@@ -53,6 +58,14 @@ def ce_header_value(value: str) -> str:
     return "".join(out)
 
 
+def traced(rendered: Rendered, body: bytes) -> Rendered:
+    """``rendered`` with the trace context of its canonical event ``body``."""
+    event = event_pb2.Event.FromString(body)
+    if not event.traceparent:
+        return rendered
+    return Rendered(rendered.body, rendered.headers, (event.traceparent, event.tracestate))
+
+
 class Renderers:
     """One codec renderer per profile (and extensions setting), for any number of listeners."""
 
@@ -76,7 +89,10 @@ class Renderers:
         """
         try:
             started = time.perf_counter()
-            out: list[Rendered | None] = list(self._render(style, bodies))
+            rendered = self._render(style, bodies)
+            if tracing.enabled():
+                rendered = [traced(r, body) for r, body in zip(rendered, bodies, strict=True)]
+            out: list[Rendered | None] = list(rendered)
             record.rendered(style[0], len(bodies), time.perf_counter() - started)
             return out
         except codec.CodecError:
@@ -86,7 +102,7 @@ class Renderers:
         # One bad event must not take its batch with it.
         return [self.render(style, [b])[0] for b in bodies]
 
-    def _render(self, style: Style, bodies: Sequence[bytes]) -> list[Rendered]:
+    def _render(self, style: Style, bodies: Sequence[bytes]) -> Sequence[Rendered]:
         profile, binary, extensions = style
         renderer = self._renderer(profile, extensions)
         if binary:

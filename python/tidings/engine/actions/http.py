@@ -53,6 +53,7 @@ from tidings.engine.actions.registry import (
     ActionOutcome,
     JSONValue,
 )
+from tidings.observe import tracing
 
 __all__ = [
     "HEADER_ATTEMPT",
@@ -320,6 +321,32 @@ class HttpAction:
         headers[HEADER_ATTEMPT] = str(ctx.attempt)
         if ctx.item is not None:
             headers[HEADER_ITEM] = str(ctx.item)
+        if tracing.enabled():
+            return await self._traced(client, request, headers)
+        return await self._exchange(client, request, headers)
+
+    async def _traced(
+        self, client: httpx.AsyncClient, request: HttpRequest, headers: dict[str, str]
+    ) -> tuple[httpx.Response, bytes, float]:
+        """`_exchange` in a CLIENT span, child of the task attempt's.
+
+        The atom gets its ``traceparent`` (W3C trace context) to continue the trace.
+        """
+        # Without the query, which may carry secrets.
+        url = request.url.partition("?")[0]
+        attributes = {"http.request.method": request.method, "url.full": url}
+        with tracing.span(
+            request.method, kind=tracing.SpanKind.CLIENT, attributes=attributes
+        ) as span:
+            tracing.inject(headers)
+            response, data, elapsed = await self._exchange(client, request, headers)
+            if span is not None:
+                span.set_attribute("http.response.status_code", response.status_code)
+            return response, data, elapsed
+
+    async def _exchange(
+        self, client: httpx.AsyncClient, request: HttpRequest, headers: dict[str, str]
+    ) -> tuple[httpx.Response, bytes, float]:
         built = client.build_request(
             request.method,
             request.url,

@@ -245,6 +245,12 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX create_requests_time ON create_requests(create_time);
     """,
+    # 17: the trace context an execution started in (tracing), which its events carry
+    # after a restart too.
+    """
+    ALTER TABLE executions ADD COLUMN traceparent TEXT NOT NULL DEFAULT '';
+    ALTER TABLE executions ADD COLUMN tracestate TEXT NOT NULL DEFAULT '';
+    """,
 )
 
 

@@ -27,7 +27,8 @@ WF_COLS = (
 EX_COLS = (
     "id, workflow_id, workflow_name, definition, state, input, output, context, error_message, "
     "request_id, notify, timeout_s, next_seq, create_time, update_time, end_time, run, headers, "
-    "env, parent_execution_id, parent_task_id, root_execution_id, backlog, task_name"
+    "env, parent_execution_id, parent_task_id, root_execution_id, backlog, task_name, "
+    "traceparent, tracestate"
 )
 TASK_COLS = (
     "id, execution_id, name, state, action, atom_id, input, result, error_message, attempt, "
@@ -118,7 +119,7 @@ def execution_row(t: sqlite3.Row) -> ExecutionRow:
     return ExecutionRow(
         t[0], t[1], t[2], t[3], t[4], from_json(t[5]), from_json(t[6]), from_json(t[7]), t[8],
         t[9], from_json(t[10]), t[11], t[12], t[13], t[14], t[15], t[16], from_json(t[17]),
-        from_json(t[18]), t[19], t[20], t[21], from_json(t[22]), t[23],
+        from_json(t[18]), t[19], t[20], t[21], from_json(t[22]), t[23], t[24], t[25],
     )  # fmt: skip
 
 

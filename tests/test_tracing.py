@@ -1,0 +1,344 @@
+"""Traces: a real server in this process, its spans caught by the SDK's in-memory exporter.
+
+The server is `tidings.server.Server` on a thread of its own, serving gRPC on 127.0.0.1;
+atoms and webhook receivers are real HTTP servers (`AtomServer`). One workflow calls an
+atom; webhook listeners (mistral, CloudEvents structured and binary) hear its events.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import gc
+import json
+import threading
+from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import grpc
+import pytest
+from opentelemetry.proto.collector.trace.v1 import trace_service_pb2, trace_service_pb2_grpc
+from opentelemetry.sdk.trace import ReadableSpan
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from opentelemetry.trace import SpanKind
+
+from atom_server import AtomServer, RecordedRequest, Reply
+from engine_client import EngineClient, http_task, typed, unique, wait_for, workflow_yaml
+from kafka_broker import consume
+from seeds.hook import Expect, expect_topic
+from tidings.config import Config
+from tidings.observe import tracing
+from tidings.server import Server
+from tidings.v1 import execution_pb2, listener_pb2, listener_pb2_grpc
+from tidings.vocab import profile_enum
+from tidings_process import TidingsProcess
+
+LPB = listener_pb2
+XPB = execution_pb2
+T = 10.0
+SUCCEEDED = "io.tidings.execution.succeeded"
+
+
+class InProcess:
+    """A `Server` on its own thread and event loop, started and stopped from tests."""
+
+    def __init__(self, data_dir: Path, **settings: Any) -> None:
+        self.config = Config(
+            listen="127.0.0.1:0",
+            data_dir=data_dir,
+            webhook_allow_private=("127.0.0.1/32",),
+            http_transport_retries=0,
+            **settings,
+        )
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
+        self.thread.start()
+        self.server: Server | None = None
+
+    def _run(self, coro: Any) -> Any:
+        future: Future[Any] = asyncio.run_coroutine_threadsafe(coro, self.loop)
+        return future.result(timeout=60)
+
+    def start(self) -> str:
+        """Start the server; its address."""
+
+        async def start() -> Server:
+            server = Server(self.config)
+            await server.start()
+            return server
+
+        self.server = self._run(start())
+        return f"127.0.0.1:{self.server.port}"
+
+    def stop(self) -> None:
+        """Stop the server (gracefully) and its loop."""
+        if self.server is not None:
+            server, self.server = self.server, None
+            self._run(server.stop())
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join()
+        self.loop.close()
+        gc.unfreeze()  # the server froze the heap at start: give it back to the collector
+
+
+@pytest.fixture
+def spans() -> Iterator[InMemorySpanExporter]:
+    exporter = InMemorySpanExporter()
+    assert tracing.configure(exporter=exporter)
+    try:
+        yield exporter
+    finally:
+        tracing.shutdown()
+
+
+def trace_id(traceparent: str) -> str:
+    """The trace id of a W3C ``traceparent`` (version-traceid-spanid-flags)."""
+    version, trace, span, flags = traceparent.split("-")
+    assert (len(version), len(trace), len(span), len(flags)) == (2, 32, 16, 2), traceparent
+    return trace
+
+
+def hex_trace(span: ReadableSpan) -> str:
+    assert span.context is not None
+    return f"{span.context.trace_id:032x}"
+
+
+def hex_span(span: ReadableSpan) -> str:
+    assert span.context is not None
+    return f"{span.context.span_id:016x}"
+
+
+def named(exporter: InMemorySpanExporter, name: str) -> list[ReadableSpan]:
+    return [s for s in exporter.get_finished_spans() if s.name == name]
+
+
+def is_end(request: RecordedRequest) -> bool:
+    """Whether a webhook request carries an execution's end (mistral or CloudEvents)."""
+    if request.headers.get("ce-type") == SUCCEEDED:
+        return True
+    body = request.json()
+    return bool(body.get("eType") == "execution_end" or body.get("type") == SUCCEEDED)
+
+
+def listener(stub: Any, name: str, url: str, profile: str, **webhook: Any) -> None:
+    stub.CreateListener(
+        LPB.CreateListenerRequest(
+            listener=LPB.Listener(
+                name=name,
+                profile=profile_enum(profile),
+                enabled=True,
+                webhook=LPB.WebhookTransport(url=url, **webhook),
+            )
+        ),
+        timeout=T,
+    )
+
+
+def test_rpcs_tasks_atom_calls_and_deliveries_share_one_trace(
+    tmp_path: Path, spans: InMemorySpanExporter
+) -> None:
+    process = InProcess(tmp_path / "data")
+    with AtomServer() as atoms, AtomServer() as hooks:
+        for path in ("/mistral", "/ce", "/binary"):
+            hooks.script(path, Reply(status=200))
+        address = process.start()
+        try:
+            with EngineClient(address) as client, grpc.insecure_channel(address) as ch:
+                stub = listener_pb2_grpc.ListenerServiceStub(ch)
+                listener(stub, "plain", hooks.url("/mistral"), "mistral")
+                listener(
+                    stub, "ce", hooks.url("/ce"), "cloudevents",
+                    cloudevents_mode=LPB.CLOUD_EVENTS_MODE_STRUCTURED,
+                )  # fmt: skip
+                listener(
+                    stub, "ce-binary", hooks.url("/binary"), "cloudevents",
+                    cloudevents_mode=LPB.CLOUD_EVENTS_MODE_BINARY,
+                )  # fmt: skip
+                name = unique("traced")
+                client.create_workflow(
+                    workflow_yaml(
+                        name,
+                        {"call": http_task(atoms.url("/json"))},
+                    )
+                )
+                ex = client.start(name)
+                client.wait_until_ended(ex.id)
+                # The execution's end event reaches every receiver: delivery is done.
+                for path in ("/mistral", "/ce", "/binary"):
+                    wait_for(
+                        functools.partial(hooks.requests_to, path),
+                        lambda found: any(is_end(r) for r in found),
+                        T,
+                        f"the end of {ex.id} at {path}",
+                    )
+        finally:
+            process.stop()
+
+        # A span per RPC, the server's side of each.
+        (start,) = named(spans, "tidings.v1.ExecutionService/StartExecution")
+        assert start.kind is SpanKind.SERVER
+        assert start.attributes is not None and start.attributes["rpc.method"] == "StartExecution"
+        assert named(spans, "tidings.v1.WorkflowService/CreateWorkflow")
+        assert len(named(spans, "tidings.v1.ListenerService/CreateListener")) == 3
+        trace = hex_trace(start)
+
+        # The task attempt continues the execution's trace; the atom call is its child,
+        # and its context reached the atom as `traceparent`.
+        (task,) = named(spans, "task call")
+        assert hex_trace(task) == trace
+        assert task.attributes is not None and task.attributes["tidings.execution_id"] == ex.id
+        (http,) = [s for s in named(spans, "POST") if s.kind is SpanKind.CLIENT]
+        assert http.parent is not None and http.parent.span_id == task.context.span_id
+        (called,) = atoms.requests_to("/json")
+        sent = called.headers["traceparent"]
+        assert trace_id(sent) == trace
+        assert sent.split("-")[2] == hex_span(http)
+
+        # A delivery span per attempt, in the same trace; each receiver got its context.
+        # (Engine events, of no execution, are delivered in traces of their own.)
+        deliveries = [
+            s for s in named(spans, "deliver plain")
+            if s.attributes is not None and s.attributes["tidings.execution_id"] == ex.id
+        ]  # fmt: skip
+        assert deliveries and {hex_trace(s) for s in deliveries} == {trace}
+        received = [r for r in hooks.requests_to("/mistral") if ex.id in r.text]
+        assert {trace_id(r.headers["traceparent"]) for r in received} == {trace}
+        assert {r.headers["traceparent"].split("-")[2] for r in received} == {
+            hex_span(s) for s in deliveries
+        }
+        mistral = hooks.requests_to("/mistral")[0].json()
+        assert "traceparent" not in json.dumps(mistral)  # seed bodies stay as they are
+
+        # CloudEvents: the distributed-tracing extension, structured and binary.
+        structured = [r for r in hooks.requests_to("/ce") if r.json().get("subject") == ex.id]
+        assert structured
+        for request in structured:
+            assert trace_id(request.json()["traceparent"]) == trace
+            assert trace_id(request.headers["traceparent"]) == trace
+        binary = [r for r in hooks.requests_to("/binary") if r.headers.get("ce-subject") == ex.id]
+        assert binary
+        for request in binary:
+            assert trace_id(request.headers["ce-traceparent"]) == trace
+
+
+def test_an_execution_keeps_its_trace_across_a_restart(
+    tmp_path: Path, spans: InMemorySpanExporter
+) -> None:
+    data = tmp_path / "data"
+    with AtomServer() as atoms, AtomServer() as hooks:
+        atoms.script("/later", Reply(status=202, body={"accepted": True}))
+        hooks.script("/ce", Reply(status=200))
+        process = InProcess(data)
+        address = process.start()
+        try:
+            with EngineClient(address) as client, grpc.insecure_channel(address) as ch:
+                stub = listener_pb2_grpc.ListenerServiceStub(ch)
+                listener(
+                    stub, "ce", hooks.url("/ce"), "cloudevents",
+                    cloudevents_mode=LPB.CLOUD_EVENTS_MODE_STRUCTURED,
+                )  # fmt: skip
+                name = unique("restarted")
+                task = http_task(atoms.url("/later"), **{"async": True})
+                client.create_workflow(workflow_yaml(name, {"wait": task}))
+                ex = client.start(name)
+                client.wait_for_task(ex.id, "wait", [XPB.TASK_STATE_RUNNING_ASYNC])
+                task_id = client.task(ex.id, "wait").id
+        finally:
+            process.stop()
+        (start,) = named(spans, "tidings.v1.ExecutionService/StartExecution")
+        trace = hex_trace(start)
+
+        process = InProcess(data)
+        address = process.start()
+        try:
+            with EngineClient(address) as client:
+                client.executions.CompleteTask(
+                    XPB.CompleteTaskRequest(task_id=task_id, success=True, result=typed({})),
+                    timeout=T,
+                )
+                client.wait_until_ended(ex.id)
+                # The end event, made after the restart, still carries the trace.
+                ended = wait_for(
+                    lambda: [
+                        e for e in (r.json() for r in hooks.requests_to("/ce"))
+                        if e["type"] == SUCCEEDED and e.get("subject") == ex.id
+                    ],
+                    bool,
+                    T,
+                    "the execution's end at the receiver",
+                )  # fmt: skip
+        finally:
+            process.stop()
+        assert trace_id(ended[0]["traceparent"]) == trace
+
+
+@pytest.mark.kafka
+def test_kafka_records_carry_the_execution_trace(
+    tmp_path: Path, spans: InMemorySpanExporter, kafka_bootstrap: str
+) -> None:
+    mistral_topic, service_topic = unique("traced-mistral"), unique("traced-service")
+    expect_topic(mistral_topic, Expect("mistral", "event", origin="test_tracing"))
+    expect_topic(service_topic, Expect("mistral", "service", origin="test_tracing"))
+    process = InProcess(
+        tmp_path / "data",
+        kafka_bootstrap=kafka_bootstrap,
+        kafka_mistral_topic=mistral_topic,
+        kafka_service_topic=service_topic,
+    )
+    address = process.start()
+    try:
+        with EngineClient(address) as client:
+            name = unique("kafka-traced")
+            client.create_workflow(workflow_yaml(name, {"noop": {"action": "std.noop"}}))
+            ex = client.start(name)
+            client.wait_until_ended(ex.id)
+            # execution start, task start and end, execution end
+            records = consume(kafka_bootstrap, [mistral_topic], 4)
+    finally:
+        process.stop()
+    (start,) = named(spans, "tidings.v1.ExecutionService/StartExecution")
+    ours = [r for r in records if r.key() == ex.id.encode()]
+    assert len(ours) == 4
+    for record in ours:
+        headers = dict(record.headers())
+        assert trace_id(headers["traceparent"].decode()) == hex_trace(start)
+        assert b"traceparent" not in record.value()  # seed 000's body is as it was
+
+
+class Collector(trace_service_pb2_grpc.TraceServiceServicer):
+    """An OTLP/gRPC trace collector on 127.0.0.1 that keeps the span names it receives."""
+
+    def __init__(self) -> None:
+        self.names: list[str] = []
+        self.server = grpc.server(ThreadPoolExecutor(max_workers=2))
+        # The generated module has no type hints.
+        trace_service_pb2_grpc.add_TraceServiceServicer_to_server(self, self.server)  # type: ignore[no-untyped-call]
+        self.port = self.server.add_insecure_port("127.0.0.1:0")
+        self.server.start()
+
+    def Export(
+        self, request: trace_service_pb2.ExportTraceServiceRequest, context: grpc.ServicerContext
+    ) -> trace_service_pb2.ExportTraceServiceResponse:
+        for resource in request.resource_spans:
+            for scope in resource.scope_spans:
+                self.names += [s.name for s in scope.spans]
+        return trace_service_pb2.ExportTraceServiceResponse()
+
+
+def test_tidings_serve_sends_spans_to_the_configured_otlp_collector(tmp_path: Path) -> None:
+    collector = Collector()
+    env = {"TIDINGS_TRACING_OTLP_ENDPOINT": f"http://127.0.0.1:{collector.port}"}
+    try:
+        with TidingsProcess(tmp_path / "data", env=env) as server:
+            with EngineClient(server.address) as client:
+                name = unique("exported")
+                client.create_workflow(workflow_yaml(name, {"noop": {"action": "std.noop"}}))
+                client.wait_until_ended(client.start(name).id)
+            # Stopping sends what is still batched.
+            assert server.stop() == 0
+        assert "tidings.v1.ExecutionService/StartExecution" in collector.names
+        assert "task noop" in collector.names
+    finally:
+        collector.server.stop(None)
