@@ -10,7 +10,7 @@ from google.protobuf import struct_pb2
 
 from tidings import values
 from tidings.streamed import canonical_event, streamed_event
-from tidings.v1 import event_pb2
+from tidings.v1 import event_pb2, event_service_pb2
 
 EDGE = 2**53 - 1
 
@@ -76,8 +76,18 @@ def test_streamed_event_types_the_canonical_bytes_and_back() -> None:
         input=b'{"n":[1,2.5,null]}',
         output=b'{"big":9223372036854775807}',
         listener_name="after the values",
+        traceparent="00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01",
+        tracestate="k=v",
     )
     streamed = streamed_event(event.SerializeToString())
+    # Every field of Event has its number in StreamedEvent, of the same type.
+    own = {f.number: f.type for f in event_pb2.Event.DESCRIPTOR.fields}
+    streamed_fields = event_service_pb2.StreamedEvent.DESCRIPTOR.fields_by_number
+    for number, kind in own.items():
+        if number in (16, 17):  # the JSON bytes of input and output, typed there
+            continue
+        assert streamed_fields[number].type == kind, number
+    assert (streamed.traceparent, streamed.tracestate) == (event.traceparent, "k=v")
     assert (streamed.id, streamed.sequence, streamed.task_name, streamed.listener_name) == (
         "e1", 3, "t", "after the values",
     )  # fmt: skip
@@ -87,5 +97,6 @@ def test_streamed_event_types_the_canonical_bytes_and_back() -> None:
     back = canonical_event(streamed)
     assert back.input == b'{"n":[1,2.5,null]}'
     assert back.output == b'{"big":"9223372036854775807"}'
+    assert back.traceparent == event.traceparent
     empty = streamed_event(event_pb2.Event(id="e2").SerializeToString())
     assert not empty.HasField("input") and not empty.HasField("output")
