@@ -6,11 +6,13 @@ until the change that ended it has committed (the store has it then), and no lon
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 from test_machine import start
 from tidings.engine.execution import Run
 from tidings.engine.runs import Runs
+from tidings.store import Change
 from tidings.store.sqlite import SQLiteStore
 
 
@@ -79,3 +81,35 @@ def test_an_end_queued_without_a_number_waits_for_the_next_numbered_change(
     assert held.get("ex-1") is one
     held.committed(held.queued())  # queued after it, so committed after it
     assert held.get("ex-1") is None
+
+
+def test_tasks_read_while_an_ended_run_is_dropped_are_its_live_rows(tmp_path: Path) -> None:
+    """ListTasks reads the store, then overlays the live rows: an ended run dropped while
+    the store is read (its end committed meanwhile) still gives its live rows, not the
+    older ones the read may have found (a task shown RUNNING in an ended execution)."""
+
+    async def scenario() -> list[str]:
+        store = SQLiteStore(tmp_path / "tidings.db")
+        await store.open()
+        try:
+            held = Runs(store, _never_parse)  # type: ignore[arg-type]
+            one = run_named("ex-1")
+            (task,) = one.tasks.values()
+            task.state = "RUNNING"
+            change = Change()
+            change.put_execution(one.row)
+            change.put_task(task)
+            await store.commit(change)  # the store has the task RUNNING
+            held.revive(one)
+            task.state = "SUCCESS"  # the run ended in memory; that change commits...
+            held.forget(one)
+            ending = held.queued()
+            # ... while ListTasks reads the store: the run is dropped during the read.
+            asyncio.get_running_loop().call_soon(held.committed, ending)
+            rows, _ = await held.list_tasks("ex-1", "", 10)
+            assert held.get("ex-1") is None  # it was dropped meanwhile
+            return [r.state for r in rows]
+        finally:
+            await store.close()
+
+    assert asyncio.run(scenario()) == ["SUCCESS"]

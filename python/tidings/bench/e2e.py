@@ -146,7 +146,9 @@ async def run(
         for sink in workload.sinks:
             tally = tallies[sink.name]
             listener = listener_pb2.Listener(
-                name=f"{name}-{sink.name}", profile=profile_enum(sink.profile)
+                name=f"{name}-{sink.name}",
+                # A stream has no profile of its own (its events come typed).
+                profile=profile_enum(sink.profile) if sink.profile else None,
             )
             listener.filter.workflows.append(name)
             if sink.kind == "stream":

@@ -165,8 +165,12 @@ class Runs:
         self, execution_id: str, page_token: str, limit: int
     ) -> tuple[list[TaskRow], str]:
         """A page of an execution's tasks; copies of live rows where the engine holds them."""
+        # The run as held before the read too: an ended run is forgotten once its last
+        # change commits, which may happen while the store is read (the rows read may
+        # then predate that change); its live rows are the newest either way.
+        held = self.get(execution_id)
         rows, token = await self._store.list_tasks(execution_id, page_token, limit)
-        run = self.get(execution_id)
+        run = self.get(execution_id) or held
         if run is not None:
             rows = [copy.copy(run.tasks.get(r.id, r)) for r in rows]
             if not token:  # the last page also shows tasks not yet committed
