@@ -3,9 +3,9 @@
 Each language's test (clients/*/) starts scripts/client_server.py (a TLS, token-protected
 `tidings serve` and a webhook receiver on 127.0.0.1) and runs the example against it:
 create a workflow, a webhook listener and an event stream, start an execution with
-structured input, watch it to the end, read a field violation, and check the listener
-got every event. This module runs those tests so that `make test` fails when any fails;
-a missing toolchain (go, mvn, npm) fails too, never skips.
+structured input, watch it to the end, read a field violation and its ErrorInfo, and
+check the listener got every event. This module runs those tests so that `make test`
+fails when any fails; a missing toolchain (go, mvn, npm) fails too, never skips.
 """
 
 from __future__ import annotations

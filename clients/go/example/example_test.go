@@ -103,7 +103,7 @@ func TestWorkflowOverTLSWithToken(t *testing.T) {
 			Name:    "hook-" + name,
 			Scope:   tidingsv1.ListenerScope_LISTENER_SCOPE_GLOBAL,
 			Filter:  &tidingsv1.ListenerFilter{Workflows: []string{name}},
-			Profile: "cloudevents",
+			Profile: tidingsv1.Profile_PROFILE_CLOUDEVENTS,
 			Transport: &tidingsv1.Listener_Webhook{
 				Webhook: &tidingsv1.WebhookTransport{Url: srv.Receiver + hook},
 			},
@@ -160,6 +160,16 @@ func TestWorkflowOverTLSWithToken(t *testing.T) {
 	}
 	if len(fields) == 0 || !strings.Contains(strings.Join(fields, " "), "greet") {
 		t.Fatalf("field violations %v in %v", fields, st.Details())
+	}
+	// After the BadRequest, every error carries a google.rpc.ErrorInfo in tidings' domain.
+	var info *errdetails.ErrorInfo
+	for _, detail := range st.Details() {
+		if ei, ok := detail.(*errdetails.ErrorInfo); ok {
+			info = ei
+		}
+	}
+	if info == nil || info.GetDomain() != "tidings.dev" || info.GetReason() != "INVALID_ARGUMENT" {
+		t.Fatalf("error info %v in %v", info, st.Details())
 	}
 
 	// The listener got every event the stream showed (the receiver is polled until

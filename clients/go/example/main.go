@@ -7,7 +7,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"log"
@@ -16,6 +15,7 @@ import (
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials"
+	"google.golang.org/protobuf/types/known/structpb"
 
 	tidingsv1 "tidings.dev/clients/go/gen/tidings/v1"
 )
@@ -54,24 +54,25 @@ func Dial(address, caFile, token string) (*grpc.ClientConn, error) {
 		grpc.WithPerRPCCredentials(bearer(token)))
 }
 
-// The few places that build inputs and read outputs and states: the only code to
-// change when the API's JSON strings become google.protobuf.Struct.
+// The few places that build inputs and read outputs and states.
 
-// StructuredInput is an execution input as the API takes it (JSON object text).
-func StructuredInput(input map[string]any) (string, error) {
-	b, err := json.Marshal(input)
-	return string(b), err
+// StructuredInput is an execution input as the API takes it (a google.protobuf.Struct).
+func StructuredInput(input map[string]any) (*structpb.Struct, error) {
+	return structpb.NewStruct(input)
 }
 
-// OutputOf is an execution's output as a map.
+// OutputOf is an execution's output as a map (the output Value's object; an output
+// that is not an object is an error).
 func OutputOf(execution *tidingsv1.Execution) (map[string]any, error) {
-	out := map[string]any{}
-	err := json.Unmarshal([]byte(execution.GetOutputJson()), &out)
-	return out, err
+	out, ok := execution.GetOutput().AsInterface().(map[string]any)
+	if !ok {
+		return nil, fmt.Errorf("output %v is not an object", execution.GetOutput())
+	}
+	return out, nil
 }
 
 // IsEnd says whether an event ends its execution's run.
-func IsEnd(event *tidingsv1.Event) bool {
+func IsEnd(event *tidingsv1.StreamedEvent) bool {
 	switch event.GetType() {
 	case tidingsv1.EventType_EVENT_TYPE_EXECUTION_SUCCEEDED,
 		tidingsv1.EventType_EVENT_TYPE_EXECUTION_FAILED,
@@ -89,7 +90,7 @@ func Succeeded(execution *tidingsv1.Execution) bool {
 
 // Run creates the workflow, starts it, and returns the execution's events up to its end
 // and the ended execution; it prints what happens to out.
-func Run(ctx context.Context, conn *grpc.ClientConn, workflow string, out io.Writer) ([]*tidingsv1.Event, *tidingsv1.Execution, error) {
+func Run(ctx context.Context, conn *grpc.ClientConn, workflow string, out io.Writer) ([]*tidingsv1.StreamedEvent, *tidingsv1.Execution, error) {
 	workflows := tidingsv1.NewWorkflowServiceClient(conn)
 	executions := tidingsv1.NewExecutionServiceClient(conn)
 	events := tidingsv1.NewEventServiceClient(conn)
@@ -116,14 +117,14 @@ func Run(ctx context.Context, conn *grpc.ClientConn, workflow string, out io.Wri
 	if err != nil {
 		return nil, nil, err
 	}
-	started, err := executions.StartExecution(ctx, &tidingsv1.StartExecutionRequest{Workflow: workflow, InputJson: input})
+	started, err := executions.StartExecution(ctx, &tidingsv1.StartExecutionRequest{Workflow: workflow, Input: input})
 	if err != nil {
 		return nil, nil, fmt.Errorf("StartExecution: %w", err)
 	}
 	id := started.GetExecution().GetId()
 	fmt.Fprintf(out, "execution %s\n", id)
 
-	var seen []*tidingsv1.Event
+	var seen []*tidingsv1.StreamedEvent
 	for {
 		batch, err := stream.Recv()
 		if err != nil {

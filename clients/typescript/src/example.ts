@@ -6,8 +6,10 @@ import { readFileSync } from "node:fs";
 import { pathToFileURL } from "node:url";
 import { createClient, type Interceptor, type Transport } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
-import { EventType, type Event } from "./gen/tidings/v1/event_pb.js";
-import { EventService } from "./gen/tidings/v1/event_service_pb.js";
+import { toJson, type JsonObject, type JsonValue } from "@bufbuild/protobuf";
+import { ValueSchema } from "@bufbuild/protobuf/wkt";
+import { EventType } from "./gen/tidings/v1/event_pb.js";
+import { EventService, type StreamedEvent } from "./gen/tidings/v1/event_service_pb.js";
 import {
   ExecutionService,
   ExecutionState,
@@ -42,21 +44,21 @@ export function dial(address: string, caFile: string, token?: string): Transport
   });
 }
 
-// The few places that build inputs and read outputs and states: the only code to
-// change when the API's JSON strings become google.protobuf.Struct.
+// The few places that build inputs and read outputs and states.
 
-/** An execution input as the API takes it (JSON object text). */
-export function structuredInput(input: Record<string, unknown>): string {
-  return JSON.stringify(input);
+/** An execution input as the API takes it (a google.protobuf.Struct, which protobuf-es
+ * types as a plain JSON object). */
+export function structuredInput(input: JsonObject): JsonObject {
+  return input;
 }
 
-/** An execution's output as an object. */
-export function outputOf(execution: Execution): Record<string, unknown> {
-  return JSON.parse(execution.outputJson) as Record<string, unknown>;
+/** An execution's output (a google.protobuf.Value) as plain JSON. */
+export function outputOf(execution: Execution): JsonValue {
+  return execution.output ? toJson(ValueSchema, execution.output) : null;
 }
 
 /** Whether an event ends its execution's run. */
-export function isEnd(event: Event): boolean {
+export function isEnd(event: StreamedEvent): boolean {
   return [
     EventType.EXECUTION_SUCCEEDED,
     EventType.EXECUTION_FAILED,
@@ -78,7 +80,7 @@ export async function run(
   transport: Transport,
   workflow: string,
   log: (line: string) => void,
-): Promise<{ events: Event[]; execution: Execution }> {
+): Promise<{ events: StreamedEvent[]; execution: Execution }> {
   const workflows = createClient(WorkflowService, transport);
   const executions = createClient(ExecutionService, transport);
   const events = createClient(EventService, transport);
@@ -100,11 +102,11 @@ export async function run(
   try {
     const started = await executions.startExecution({
       workflow,
-      inputJson: structuredInput({ name: "deno", tags: ["a", "b", "c"] }),
+      input: structuredInput({ name: "deno", tags: ["a", "b", "c"] }),
     });
     const id = started.execution?.id ?? "";
     log(`execution ${id}`);
-    const seen: Event[] = [];
+    const seen: StreamedEvent[] = [];
     for (let next = await first; !next.done; next = await stream.next()) {
       for (const event of next.value.events) {
         if (event.executionId !== id) continue;

@@ -8,7 +8,7 @@ import { after, before, test } from "node:test";
 import { BinaryReader } from "@bufbuild/protobuf/wire";
 import { Code, ConnectError, createClient } from "@connectrpc/connect";
 import { EventType } from "../gen/tidings/v1/event_pb.js";
-import { ListenerScope, ListenerService } from "../gen/tidings/v1/listener_pb.js";
+import { ListenerScope, ListenerService, Profile } from "../gen/tidings/v1/listener_pb.js";
 import { WorkflowService } from "../gen/tidings/v1/workflow_pb.js";
 import { definition, dial, outputOf, run, succeeded } from "../example.js";
 
@@ -71,6 +71,25 @@ function fieldViolations(err: ConnectError): string[] {
   return fields;
 }
 
+/** The google.rpc.ErrorInfo details of the error, decoded by hand like the BadRequest:
+ * their reason (field 1) and domain (field 2). */
+function errorInfos(err: ConnectError): { reason: string; domain: string }[] {
+  const infos: { reason: string; domain: string }[] = [];
+  for (const detail of err.details) {
+    if (!("type" in detail) || detail.type !== "google.rpc.ErrorInfo") continue;
+    const info = { reason: "", domain: "" };
+    const reader = new BinaryReader(detail.value);
+    while (reader.pos < reader.len) {
+      const [no, wire] = reader.tag();
+      if (no === 1) info.reason = reader.string();
+      else if (no === 2) info.domain = reader.string();
+      else reader.skip(wire);
+    }
+    infos.push(info);
+  }
+  return infos;
+}
+
 async function received(path: string): Promise<Set<string>> {
   const reply = await fetch(`${server.receiver}/received${path}`);
   return new Set((await reply.text()).split(/\s+/).filter(Boolean));
@@ -86,7 +105,7 @@ test("a workflow over TLS with a token", async () => {
       name: `hook-${name}`,
       scope: ListenerScope.GLOBAL,
       filter: { workflows: [name] },
-      profile: "cloudevents",
+      profile: Profile.CLOUDEVENTS,
       transport: { case: "webhook", value: { url: server.receiver + hook } },
     },
   });
@@ -113,6 +132,8 @@ test("a workflow over TLS with a token", async () => {
   assert.equal(refused.code, Code.InvalidArgument);
   const fields = fieldViolations(refused);
   assert.ok(fields.some((f) => f.includes("greet")), `field violations ${fields}`);
+  // After the BadRequest, every error carries a google.rpc.ErrorInfo in tidings' domain.
+  assert.deepEqual(errorInfos(refused), [{ reason: "INVALID_ARGUMENT", domain: "tidings.dev" }]);
 
   // The listener got every event the stream showed (polled until then, within a bound).
   const want = events.map((e) => e.id);

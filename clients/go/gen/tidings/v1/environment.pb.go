@@ -10,6 +10,7 @@ import (
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
 	fieldmaskpb "google.golang.org/protobuf/types/known/fieldmaskpb"
+	structpb "google.golang.org/protobuf/types/known/structpb"
 	timestamppb "google.golang.org/protobuf/types/known/timestamppb"
 	reflect "reflect"
 	sync "sync"
@@ -30,12 +31,12 @@ type Environment struct {
 	Name string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
 	// A free text description.
 	Description string `protobuf:"bytes,2,opt,name=description,proto3" json:"description,omitempty"`
-	// The variables, a JSON object text.
-	VariablesJson string `protobuf:"bytes,3,opt,name=variables_json,json=variablesJson,proto3" json:"variables_json,omitempty"`
 	// When the environment was created.
 	CreateTime *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
 	// When it last changed.
-	UpdateTime    *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=update_time,json=updateTime,proto3" json:"update_time,omitempty"`
+	UpdateTime *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=update_time,json=updateTime,proto3" json:"update_time,omitempty"`
+	// The variables.
+	Variables     *structpb.Struct `protobuf:"bytes,6,opt,name=variables,proto3" json:"variables,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -84,13 +85,6 @@ func (x *Environment) GetDescription() string {
 	return ""
 }
 
-func (x *Environment) GetVariablesJson() string {
-	if x != nil {
-		return x.VariablesJson
-	}
-	return ""
-}
-
 func (x *Environment) GetCreateTime() *timestamppb.Timestamp {
 	if x != nil {
 		return x.CreateTime
@@ -105,6 +99,13 @@ func (x *Environment) GetUpdateTime() *timestamppb.Timestamp {
 	return nil
 }
 
+func (x *Environment) GetVariables() *structpb.Struct {
+	if x != nil {
+		return x.Variables
+	}
+	return nil
+}
+
 // CreateEnvironmentRequest is the request of CreateEnvironment.
 type CreateEnvironmentRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -112,8 +113,8 @@ type CreateEnvironmentRequest struct {
 	Name string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
 	// A free text description.
 	Description string `protobuf:"bytes,2,opt,name=description,proto3" json:"description,omitempty"`
-	// A JSON object text; empty means {}.
-	VariablesJson string `protobuf:"bytes,3,opt,name=variables_json,json=variablesJson,proto3" json:"variables_json,omitempty"`
+	// The variables; unset means {}.
+	Variables     *structpb.Struct `protobuf:"bytes,4,opt,name=variables,proto3" json:"variables,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -162,11 +163,11 @@ func (x *CreateEnvironmentRequest) GetDescription() string {
 	return ""
 }
 
-func (x *CreateEnvironmentRequest) GetVariablesJson() string {
+func (x *CreateEnvironmentRequest) GetVariables() *structpb.Struct {
 	if x != nil {
-		return x.VariablesJson
+		return x.Variables
 	}
-	return ""
+	return nil
 }
 
 // CreateEnvironmentResponse is the response of CreateEnvironment.
@@ -426,12 +427,12 @@ type UpdateEnvironmentRequest struct {
 	Name string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
 	// The new description.
 	Description string `protobuf:"bytes,2,opt,name=description,proto3" json:"description,omitempty"`
-	// A JSON object text; empty means {}.
-	VariablesJson string `protobuf:"bytes,3,opt,name=variables_json,json=variablesJson,proto3" json:"variables_json,omitempty"`
-	// Which of description and variables_json to change (AIP-134). Unset:
-	// those given (non-empty); `*`: both, an empty one cleared. An unknown
-	// path is INVALID_ARGUMENT naming it.
-	UpdateMask    *fieldmaskpb.FieldMask `protobuf:"bytes,4,opt,name=update_mask,json=updateMask,proto3" json:"update_mask,omitempty"`
+	// Which of description and variables to change (AIP-134). Unset: those
+	// given (a non-empty description, set variables); `*`: both, an empty one
+	// cleared. An unknown path is INVALID_ARGUMENT naming it.
+	UpdateMask *fieldmaskpb.FieldMask `protobuf:"bytes,4,opt,name=update_mask,json=updateMask,proto3" json:"update_mask,omitempty"`
+	// The new variables; unset means {} (with a mask naming them).
+	Variables     *structpb.Struct `protobuf:"bytes,5,opt,name=variables,proto3" json:"variables,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -480,16 +481,16 @@ func (x *UpdateEnvironmentRequest) GetDescription() string {
 	return ""
 }
 
-func (x *UpdateEnvironmentRequest) GetVariablesJson() string {
-	if x != nil {
-		return x.VariablesJson
-	}
-	return ""
-}
-
 func (x *UpdateEnvironmentRequest) GetUpdateMask() *fieldmaskpb.FieldMask {
 	if x != nil {
 		return x.UpdateMask
+	}
+	return nil
+}
+
+func (x *UpdateEnvironmentRequest) GetVariables() *structpb.Struct {
+	if x != nil {
+		return x.Variables
 	}
 	return nil
 }
@@ -628,19 +629,19 @@ var File_tidings_v1_environment_proto protoreflect.FileDescriptor
 const file_tidings_v1_environment_proto_rawDesc = "" +
 	"\n" +
 	"\x1ctidings/v1/environment.proto\x12\n" +
-	"tidings.v1\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xe4\x01\n" +
+	"tidings.v1\x1a google/protobuf/field_mask.proto\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x8a\x02\n" +
 	"\vEnvironment\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12 \n" +
-	"\vdescription\x18\x02 \x01(\tR\vdescription\x12%\n" +
-	"\x0evariables_json\x18\x03 \x01(\tR\rvariablesJson\x12;\n" +
+	"\vdescription\x18\x02 \x01(\tR\vdescription\x12;\n" +
 	"\vcreate_time\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
 	"createTime\x12;\n" +
 	"\vupdate_time\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
-	"updateTime\"w\n" +
+	"updateTime\x125\n" +
+	"\tvariables\x18\x06 \x01(\v2\x17.google.protobuf.StructR\tvariablesJ\x04\b\x03\x10\x04R\x0evariables_json\"\x9d\x01\n" +
 	"\x18CreateEnvironmentRequest\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12 \n" +
-	"\vdescription\x18\x02 \x01(\tR\vdescription\x12%\n" +
-	"\x0evariables_json\x18\x03 \x01(\tR\rvariablesJson\"V\n" +
+	"\vdescription\x18\x02 \x01(\tR\vdescription\x125\n" +
+	"\tvariables\x18\x04 \x01(\v2\x17.google.protobuf.StructR\tvariablesJ\x04\b\x03\x10\x04R\x0evariables_json\"V\n" +
 	"\x19CreateEnvironmentResponse\x129\n" +
 	"\venvironment\x18\x01 \x01(\v2\x17.tidings.v1.EnvironmentR\venvironment\"+\n" +
 	"\x15GetEnvironmentRequest\x12\x12\n" +
@@ -653,13 +654,13 @@ const file_tidings_v1_environment_proto_rawDesc = "" +
 	"page_token\x18\x02 \x01(\tR\tpageToken\"\x7f\n" +
 	"\x18ListEnvironmentsResponse\x12;\n" +
 	"\fenvironments\x18\x01 \x03(\v2\x17.tidings.v1.EnvironmentR\fenvironments\x12&\n" +
-	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\xb4\x01\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\xda\x01\n" +
 	"\x18UpdateEnvironmentRequest\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12 \n" +
-	"\vdescription\x18\x02 \x01(\tR\vdescription\x12%\n" +
-	"\x0evariables_json\x18\x03 \x01(\tR\rvariablesJson\x12;\n" +
+	"\vdescription\x18\x02 \x01(\tR\vdescription\x12;\n" +
 	"\vupdate_mask\x18\x04 \x01(\v2\x1a.google.protobuf.FieldMaskR\n" +
-	"updateMask\"V\n" +
+	"updateMask\x125\n" +
+	"\tvariables\x18\x05 \x01(\v2\x17.google.protobuf.StructR\tvariablesJ\x04\b\x03\x10\x04R\x0evariables_json\"V\n" +
 	"\x19UpdateEnvironmentResponse\x129\n" +
 	"\venvironment\x18\x01 \x01(\v2\x17.tidings.v1.EnvironmentR\venvironment\".\n" +
 	"\x18DeleteEnvironmentRequest\x12\x12\n" +
@@ -701,31 +702,35 @@ var file_tidings_v1_environment_proto_goTypes = []any{
 	(*DeleteEnvironmentRequest)(nil),  // 9: tidings.v1.DeleteEnvironmentRequest
 	(*DeleteEnvironmentResponse)(nil), // 10: tidings.v1.DeleteEnvironmentResponse
 	(*timestamppb.Timestamp)(nil),     // 11: google.protobuf.Timestamp
-	(*fieldmaskpb.FieldMask)(nil),     // 12: google.protobuf.FieldMask
+	(*structpb.Struct)(nil),           // 12: google.protobuf.Struct
+	(*fieldmaskpb.FieldMask)(nil),     // 13: google.protobuf.FieldMask
 }
 var file_tidings_v1_environment_proto_depIdxs = []int32{
 	11, // 0: tidings.v1.Environment.create_time:type_name -> google.protobuf.Timestamp
 	11, // 1: tidings.v1.Environment.update_time:type_name -> google.protobuf.Timestamp
-	0,  // 2: tidings.v1.CreateEnvironmentResponse.environment:type_name -> tidings.v1.Environment
-	0,  // 3: tidings.v1.GetEnvironmentResponse.environment:type_name -> tidings.v1.Environment
-	0,  // 4: tidings.v1.ListEnvironmentsResponse.environments:type_name -> tidings.v1.Environment
-	12, // 5: tidings.v1.UpdateEnvironmentRequest.update_mask:type_name -> google.protobuf.FieldMask
-	0,  // 6: tidings.v1.UpdateEnvironmentResponse.environment:type_name -> tidings.v1.Environment
-	1,  // 7: tidings.v1.EnvironmentService.CreateEnvironment:input_type -> tidings.v1.CreateEnvironmentRequest
-	3,  // 8: tidings.v1.EnvironmentService.GetEnvironment:input_type -> tidings.v1.GetEnvironmentRequest
-	5,  // 9: tidings.v1.EnvironmentService.ListEnvironments:input_type -> tidings.v1.ListEnvironmentsRequest
-	7,  // 10: tidings.v1.EnvironmentService.UpdateEnvironment:input_type -> tidings.v1.UpdateEnvironmentRequest
-	9,  // 11: tidings.v1.EnvironmentService.DeleteEnvironment:input_type -> tidings.v1.DeleteEnvironmentRequest
-	2,  // 12: tidings.v1.EnvironmentService.CreateEnvironment:output_type -> tidings.v1.CreateEnvironmentResponse
-	4,  // 13: tidings.v1.EnvironmentService.GetEnvironment:output_type -> tidings.v1.GetEnvironmentResponse
-	6,  // 14: tidings.v1.EnvironmentService.ListEnvironments:output_type -> tidings.v1.ListEnvironmentsResponse
-	8,  // 15: tidings.v1.EnvironmentService.UpdateEnvironment:output_type -> tidings.v1.UpdateEnvironmentResponse
-	10, // 16: tidings.v1.EnvironmentService.DeleteEnvironment:output_type -> tidings.v1.DeleteEnvironmentResponse
-	12, // [12:17] is the sub-list for method output_type
-	7,  // [7:12] is the sub-list for method input_type
-	7,  // [7:7] is the sub-list for extension type_name
-	7,  // [7:7] is the sub-list for extension extendee
-	0,  // [0:7] is the sub-list for field type_name
+	12, // 2: tidings.v1.Environment.variables:type_name -> google.protobuf.Struct
+	12, // 3: tidings.v1.CreateEnvironmentRequest.variables:type_name -> google.protobuf.Struct
+	0,  // 4: tidings.v1.CreateEnvironmentResponse.environment:type_name -> tidings.v1.Environment
+	0,  // 5: tidings.v1.GetEnvironmentResponse.environment:type_name -> tidings.v1.Environment
+	0,  // 6: tidings.v1.ListEnvironmentsResponse.environments:type_name -> tidings.v1.Environment
+	13, // 7: tidings.v1.UpdateEnvironmentRequest.update_mask:type_name -> google.protobuf.FieldMask
+	12, // 8: tidings.v1.UpdateEnvironmentRequest.variables:type_name -> google.protobuf.Struct
+	0,  // 9: tidings.v1.UpdateEnvironmentResponse.environment:type_name -> tidings.v1.Environment
+	1,  // 10: tidings.v1.EnvironmentService.CreateEnvironment:input_type -> tidings.v1.CreateEnvironmentRequest
+	3,  // 11: tidings.v1.EnvironmentService.GetEnvironment:input_type -> tidings.v1.GetEnvironmentRequest
+	5,  // 12: tidings.v1.EnvironmentService.ListEnvironments:input_type -> tidings.v1.ListEnvironmentsRequest
+	7,  // 13: tidings.v1.EnvironmentService.UpdateEnvironment:input_type -> tidings.v1.UpdateEnvironmentRequest
+	9,  // 14: tidings.v1.EnvironmentService.DeleteEnvironment:input_type -> tidings.v1.DeleteEnvironmentRequest
+	2,  // 15: tidings.v1.EnvironmentService.CreateEnvironment:output_type -> tidings.v1.CreateEnvironmentResponse
+	4,  // 16: tidings.v1.EnvironmentService.GetEnvironment:output_type -> tidings.v1.GetEnvironmentResponse
+	6,  // 17: tidings.v1.EnvironmentService.ListEnvironments:output_type -> tidings.v1.ListEnvironmentsResponse
+	8,  // 18: tidings.v1.EnvironmentService.UpdateEnvironment:output_type -> tidings.v1.UpdateEnvironmentResponse
+	10, // 19: tidings.v1.EnvironmentService.DeleteEnvironment:output_type -> tidings.v1.DeleteEnvironmentResponse
+	15, // [15:20] is the sub-list for method output_type
+	10, // [10:15] is the sub-list for method input_type
+	10, // [10:10] is the sub-list for extension type_name
+	10, // [10:10] is the sub-list for extension extendee
+	0,  // [0:10] is the sub-list for field type_name
 }
 
 func init() { file_tidings_v1_environment_proto_init() }

@@ -475,7 +475,9 @@ func (x *ExecutionSummary) GetRun() uint32 {
 
 // Event is the canonical event. Its serialized bytes are what the store keeps
 // in the outbox and what the codec renders; every profile is a pure function
-// of these bytes and the render options.
+// of these bytes and the render options. Its field numbers stay below 101,
+// and every new field is mirrored under the same number in StreamedEvent
+// (event_service.proto), which parses these bytes as they are.
 type Event struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Stable unique id (used for de-duplication: webhook-id, CloudEvents id).
@@ -520,7 +522,14 @@ type Event struct {
 	// The listener a listener event is about.
 	ListenerId string `protobuf:"bytes,19,opt,name=listener_id,json=listenerId,proto3" json:"listener_id,omitempty"`
 	// The name of the listener a listener event is about.
-	ListenerName  string `protobuf:"bytes,20,opt,name=listener_name,json=listenerName,proto3" json:"listener_name,omitempty"`
+	ListenerName string `protobuf:"bytes,20,opt,name=listener_name,json=listenerName,proto3" json:"listener_name,omitempty"`
+	// W3C trace context (`traceparent` header syntax) of the execution the event
+	// belongs to, when tracing was on as it started; empty otherwise. Webhook
+	// deliveries continue this trace, and the cloudevents profiles render it as
+	// the CloudEvents distributed-tracing extension attribute `traceparent`.
+	Traceparent string `protobuf:"bytes,21,opt,name=traceparent,proto3" json:"traceparent,omitempty"`
+	// The W3C `tracestate` that came with `traceparent`; empty if none.
+	Tracestate    string `protobuf:"bytes,22,opt,name=tracestate,proto3" json:"tracestate,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -695,6 +704,20 @@ func (x *Event) GetListenerName() string {
 	return ""
 }
 
+func (x *Event) GetTraceparent() string {
+	if x != nil {
+		return x.Traceparent
+	}
+	return ""
+}
+
+func (x *Event) GetTracestate() string {
+	if x != nil {
+		return x.Tracestate
+	}
+	return ""
+}
+
 var File_tidings_v1_event_proto protoreflect.FileDescriptor
 
 const file_tidings_v1_event_proto_rawDesc = "" +
@@ -724,7 +747,7 @@ const file_tidings_v1_event_proto_rawDesc = "" +
 	"\bend_time\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\aendTime\x12,\n" +
 	"\aheaders\x18\x04 \x03(\v2\x12.tidings.v1.HeaderR\aheaders\x12-\n" +
 	"\x05tasks\x18\x05 \x03(\v2\x17.tidings.v1.TaskSummaryR\x05tasks\x12\x10\n" +
-	"\x03run\x18\x06 \x01(\rR\x03run\"\xb7\x05\n" +
+	"\x03run\x18\x06 \x01(\rR\x03run\"\xf9\x05\n" +
 	"\x05Event\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12)\n" +
 	"\x04type\x18\x02 \x01(\x0e2\x15.tidings.v1.EventTypeR\x04type\x12\x1a\n" +
@@ -749,7 +772,11 @@ const file_tidings_v1_event_proto_rawDesc = "" +
 	"\texecution\x18\x12 \x01(\v2\x1c.tidings.v1.ExecutionSummaryR\texecution\x12\x1f\n" +
 	"\vlistener_id\x18\x13 \x01(\tR\n" +
 	"listenerId\x12#\n" +
-	"\rlistener_name\x18\x14 \x01(\tR\flistenerName*\xd7\x05\n" +
+	"\rlistener_name\x18\x14 \x01(\tR\flistenerName\x12 \n" +
+	"\vtraceparent\x18\x15 \x01(\tR\vtraceparent\x12\x1e\n" +
+	"\n" +
+	"tracestate\x18\x16 \x01(\tR\n" +
+	"tracestate*\xd7\x05\n" +
 	"\tEventType\x12\x1a\n" +
 	"\x16EVENT_TYPE_UNSPECIFIED\x10\x00\x12\x18\n" +
 	"\x14EVENT_TYPE_ENGINE_UP\x10\x01\x12\x1a\n" +

@@ -9,6 +9,8 @@ package tidingsv1
 import (
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
+	structpb "google.golang.org/protobuf/types/known/structpb"
+	timestamppb "google.golang.org/protobuf/types/known/timestamppb"
 	reflect "reflect"
 	sync "sync"
 	unsafe "unsafe"
@@ -109,8 +111,9 @@ func (x *WatchEventsRequest) GetMaxBatchSize() int32 {
 // WatchEventsResponse is the response of WatchEvents.
 type WatchEventsResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// Events in outbox order, as many as were ready.
-	Events []*Event `protobuf:"bytes,1,rep,name=events,proto3" json:"events,omitempty"`
+	// Events in outbox order, as many as were ready, with typed input and
+	// output.
+	Events []*StreamedEvent `protobuf:"bytes,1,rep,name=events,proto3" json:"events,omitempty"`
 	// Resume token after the last event of this message.
 	Cursor        string `protobuf:"bytes,2,opt,name=cursor,proto3" json:"cursor,omitempty"`
 	unknownFields protoimpl.UnknownFields
@@ -147,7 +150,7 @@ func (*WatchEventsResponse) Descriptor() ([]byte, []int) {
 	return file_tidings_v1_event_service_proto_rawDescGZIP(), []int{1}
 }
 
-func (x *WatchEventsResponse) GetEvents() []*Event {
+func (x *WatchEventsResponse) GetEvents() []*StreamedEvent {
 	if x != nil {
 		return x.Events
 	}
@@ -161,21 +164,293 @@ func (x *WatchEventsResponse) GetCursor() string {
 	return ""
 }
 
+// StreamedEvent is an Event as WatchEvents sends it: the same fields with the
+// same numbers, but input and output are typed values instead of the JSON
+// bytes the outbox keeps (docs/api.md, "Typed values": integers beyond 2^53
+// travel as decimal strings). Every other field means what it means in Event.
+type StreamedEvent struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Stable unique id (used for de-duplication: webhook-id, CloudEvents id).
+	Id string `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	// The canonical kind of the event.
+	Type EventType `protobuf:"varint,2,opt,name=type,proto3,enum=tidings.v1.EventType" json:"type,omitempty"`
+	// Position of the event within its execution, from 1, without gaps.
+	Sequence uint64 `protobuf:"varint,3,opt,name=sequence,proto3" json:"sequence,omitempty"`
+	// When the state change happened.
+	Time *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=time,proto3" json:"time,omitempty"`
+	// The engine that emitted the event.
+	EngineName string `protobuf:"bytes,5,opt,name=engine_name,json=engineName,proto3" json:"engine_name,omitempty"`
+	// The engine's version.
+	EngineVersion string `protobuf:"bytes,6,opt,name=engine_version,json=engineVersion,proto3" json:"engine_version,omitempty"`
+	// The workflow's id.
+	WorkflowId string `protobuf:"bytes,7,opt,name=workflow_id,json=workflowId,proto3" json:"workflow_id,omitempty"`
+	// The workflow's name.
+	WorkflowName string `protobuf:"bytes,8,opt,name=workflow_name,json=workflowName,proto3" json:"workflow_name,omitempty"`
+	// The execution's id.
+	ExecutionId string `protobuf:"bytes,9,opt,name=execution_id,json=executionId,proto3" json:"execution_id,omitempty"`
+	// The task's id, for a task event.
+	TaskId string `protobuf:"bytes,10,opt,name=task_id,json=taskId,proto3" json:"task_id,omitempty"`
+	// The task's name, for a task event.
+	TaskName string `protobuf:"bytes,11,opt,name=task_name,json=taskName,proto3" json:"task_name,omitempty"`
+	// The atom (microservice capability) the task calls.
+	AtomId string `protobuf:"bytes,12,opt,name=atom_id,json=atomId,proto3" json:"atom_id,omitempty"`
+	// The transitions that led to the task.
+	TriggeredBy []*TriggeredBy `protobuf:"bytes,13,rep,name=triggered_by,json=triggeredBy,proto3" json:"triggered_by,omitempty"`
+	// Canonical state after the change: RUNNING, SUCCESS, ERROR, ... Empty
+	// means "derive from the type" (see docs/profiles.md).
+	Status string `protobuf:"bytes,14,opt,name=status,proto3" json:"status,omitempty"`
+	// Why a task or execution failed; empty otherwise.
+	ErrorMessage string `protobuf:"bytes,15,opt,name=error_message,json=errorMessage,proto3" json:"error_message,omitempty"`
+	// Present on terminal execution events.
+	Execution *ExecutionSummary `protobuf:"bytes,18,opt,name=execution,proto3" json:"execution,omitempty"`
+	// The listener a listener event is about.
+	ListenerId string `protobuf:"bytes,19,opt,name=listener_id,json=listenerId,proto3" json:"listener_id,omitempty"`
+	// The name of that listener.
+	ListenerName string `protobuf:"bytes,20,opt,name=listener_name,json=listenerName,proto3" json:"listener_name,omitempty"`
+	// W3C trace context of the execution the event belongs to, when tracing
+	// was on as it started; empty otherwise.
+	Traceparent string `protobuf:"bytes,21,opt,name=traceparent,proto3" json:"traceparent,omitempty"`
+	// The W3C `tracestate` that came with `traceparent`; empty if none.
+	Tracestate string `protobuf:"bytes,22,opt,name=tracestate,proto3" json:"tracestate,omitempty"`
+	// Task input (the action's request) or execution input; unset when absent.
+	// (Numbers from 101 are StreamedEvent's own: Event's stay below 101, so
+	// that canonical Event bytes parse as a StreamedEvent.)
+	Input *structpb.Value `protobuf:"bytes,101,opt,name=input,proto3" json:"input,omitempty"`
+	// Task output (the action's result) or execution output; unset when absent.
+	Output        *structpb.Value `protobuf:"bytes,102,opt,name=output,proto3" json:"output,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *StreamedEvent) Reset() {
+	*x = StreamedEvent{}
+	mi := &file_tidings_v1_event_service_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *StreamedEvent) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*StreamedEvent) ProtoMessage() {}
+
+func (x *StreamedEvent) ProtoReflect() protoreflect.Message {
+	mi := &file_tidings_v1_event_service_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use StreamedEvent.ProtoReflect.Descriptor instead.
+func (*StreamedEvent) Descriptor() ([]byte, []int) {
+	return file_tidings_v1_event_service_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *StreamedEvent) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *StreamedEvent) GetType() EventType {
+	if x != nil {
+		return x.Type
+	}
+	return EventType_EVENT_TYPE_UNSPECIFIED
+}
+
+func (x *StreamedEvent) GetSequence() uint64 {
+	if x != nil {
+		return x.Sequence
+	}
+	return 0
+}
+
+func (x *StreamedEvent) GetTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.Time
+	}
+	return nil
+}
+
+func (x *StreamedEvent) GetEngineName() string {
+	if x != nil {
+		return x.EngineName
+	}
+	return ""
+}
+
+func (x *StreamedEvent) GetEngineVersion() string {
+	if x != nil {
+		return x.EngineVersion
+	}
+	return ""
+}
+
+func (x *StreamedEvent) GetWorkflowId() string {
+	if x != nil {
+		return x.WorkflowId
+	}
+	return ""
+}
+
+func (x *StreamedEvent) GetWorkflowName() string {
+	if x != nil {
+		return x.WorkflowName
+	}
+	return ""
+}
+
+func (x *StreamedEvent) GetExecutionId() string {
+	if x != nil {
+		return x.ExecutionId
+	}
+	return ""
+}
+
+func (x *StreamedEvent) GetTaskId() string {
+	if x != nil {
+		return x.TaskId
+	}
+	return ""
+}
+
+func (x *StreamedEvent) GetTaskName() string {
+	if x != nil {
+		return x.TaskName
+	}
+	return ""
+}
+
+func (x *StreamedEvent) GetAtomId() string {
+	if x != nil {
+		return x.AtomId
+	}
+	return ""
+}
+
+func (x *StreamedEvent) GetTriggeredBy() []*TriggeredBy {
+	if x != nil {
+		return x.TriggeredBy
+	}
+	return nil
+}
+
+func (x *StreamedEvent) GetStatus() string {
+	if x != nil {
+		return x.Status
+	}
+	return ""
+}
+
+func (x *StreamedEvent) GetErrorMessage() string {
+	if x != nil {
+		return x.ErrorMessage
+	}
+	return ""
+}
+
+func (x *StreamedEvent) GetExecution() *ExecutionSummary {
+	if x != nil {
+		return x.Execution
+	}
+	return nil
+}
+
+func (x *StreamedEvent) GetListenerId() string {
+	if x != nil {
+		return x.ListenerId
+	}
+	return ""
+}
+
+func (x *StreamedEvent) GetListenerName() string {
+	if x != nil {
+		return x.ListenerName
+	}
+	return ""
+}
+
+func (x *StreamedEvent) GetTraceparent() string {
+	if x != nil {
+		return x.Traceparent
+	}
+	return ""
+}
+
+func (x *StreamedEvent) GetTracestate() string {
+	if x != nil {
+		return x.Tracestate
+	}
+	return ""
+}
+
+func (x *StreamedEvent) GetInput() *structpb.Value {
+	if x != nil {
+		return x.Input
+	}
+	return nil
+}
+
+func (x *StreamedEvent) GetOutput() *structpb.Value {
+	if x != nil {
+		return x.Output
+	}
+	return nil
+}
+
 var File_tidings_v1_event_service_proto protoreflect.FileDescriptor
 
 const file_tidings_v1_event_service_proto_rawDesc = "" +
 	"\n" +
 	"\x1etidings/v1/event_service.proto\x12\n" +
-	"tidings.v1\x1a\x16tidings/v1/event.proto\x1a\x19tidings/v1/listener.proto\"\xd0\x01\n" +
+	"tidings.v1\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x16tidings/v1/event.proto\x1a\x19tidings/v1/listener.proto\"\xd0\x01\n" +
 	"\x12WatchEventsRequest\x122\n" +
 	"\x06filter\x18\x01 \x01(\v2\x1a.tidings.v1.ListenerFilterR\x06filter\x12!\n" +
 	"\fexecution_id\x18\x02 \x01(\tR\vexecutionId\x12\x16\n" +
 	"\x06cursor\x18\x03 \x01(\tR\x06cursor\x12%\n" +
 	"\x0efrom_beginning\x18\x04 \x01(\bR\rfromBeginning\x12$\n" +
-	"\x0emax_batch_size\x18\x05 \x01(\x05R\fmaxBatchSize\"X\n" +
-	"\x13WatchEventsResponse\x12)\n" +
-	"\x06events\x18\x01 \x03(\v2\x11.tidings.v1.EventR\x06events\x12\x16\n" +
-	"\x06cursor\x18\x02 \x01(\tR\x06cursor2`\n" +
+	"\x0emax_batch_size\x18\x05 \x01(\x05R\fmaxBatchSize\"`\n" +
+	"\x13WatchEventsResponse\x121\n" +
+	"\x06events\x18\x01 \x03(\v2\x19.tidings.v1.StreamedEventR\x06events\x12\x16\n" +
+	"\x06cursor\x18\x02 \x01(\tR\x06cursor\"\xd6\x06\n" +
+	"\rStreamedEvent\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x12)\n" +
+	"\x04type\x18\x02 \x01(\x0e2\x15.tidings.v1.EventTypeR\x04type\x12\x1a\n" +
+	"\bsequence\x18\x03 \x01(\x04R\bsequence\x12.\n" +
+	"\x04time\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\x04time\x12\x1f\n" +
+	"\vengine_name\x18\x05 \x01(\tR\n" +
+	"engineName\x12%\n" +
+	"\x0eengine_version\x18\x06 \x01(\tR\rengineVersion\x12\x1f\n" +
+	"\vworkflow_id\x18\a \x01(\tR\n" +
+	"workflowId\x12#\n" +
+	"\rworkflow_name\x18\b \x01(\tR\fworkflowName\x12!\n" +
+	"\fexecution_id\x18\t \x01(\tR\vexecutionId\x12\x17\n" +
+	"\atask_id\x18\n" +
+	" \x01(\tR\x06taskId\x12\x1b\n" +
+	"\ttask_name\x18\v \x01(\tR\btaskName\x12\x17\n" +
+	"\aatom_id\x18\f \x01(\tR\x06atomId\x12:\n" +
+	"\ftriggered_by\x18\r \x03(\v2\x17.tidings.v1.TriggeredByR\vtriggeredBy\x12\x16\n" +
+	"\x06status\x18\x0e \x01(\tR\x06status\x12#\n" +
+	"\rerror_message\x18\x0f \x01(\tR\ferrorMessage\x12:\n" +
+	"\texecution\x18\x12 \x01(\v2\x1c.tidings.v1.ExecutionSummaryR\texecution\x12\x1f\n" +
+	"\vlistener_id\x18\x13 \x01(\tR\n" +
+	"listenerId\x12#\n" +
+	"\rlistener_name\x18\x14 \x01(\tR\flistenerName\x12 \n" +
+	"\vtraceparent\x18\x15 \x01(\tR\vtraceparent\x12\x1e\n" +
+	"\n" +
+	"tracestate\x18\x16 \x01(\tR\n" +
+	"tracestate\x12,\n" +
+	"\x05input\x18e \x01(\v2\x16.google.protobuf.ValueR\x05input\x12.\n" +
+	"\x06output\x18f \x01(\v2\x16.google.protobuf.ValueR\x06outputJ\x04\b\x10\x10\x11J\x04\b\x11\x10\x12R\n" +
+	"input_jsonR\voutput_json2`\n" +
 	"\fEventService\x12P\n" +
 	"\vWatchEvents\x12\x1e.tidings.v1.WatchEventsRequest\x1a\x1f.tidings.v1.WatchEventsResponse0\x01B\x9d\x01\n" +
 	"\x0ecom.tidings.v1B\x11EventServiceProtoP\x01Z/tidings.dev/clients/go/gen/tidings/v1;tidingsv1\xa2\x02\x03TXX\xaa\x02\n" +
@@ -194,23 +469,34 @@ func file_tidings_v1_event_service_proto_rawDescGZIP() []byte {
 	return file_tidings_v1_event_service_proto_rawDescData
 }
 
-var file_tidings_v1_event_service_proto_msgTypes = make([]protoimpl.MessageInfo, 2)
+var file_tidings_v1_event_service_proto_msgTypes = make([]protoimpl.MessageInfo, 3)
 var file_tidings_v1_event_service_proto_goTypes = []any{
-	(*WatchEventsRequest)(nil),  // 0: tidings.v1.WatchEventsRequest
-	(*WatchEventsResponse)(nil), // 1: tidings.v1.WatchEventsResponse
-	(*ListenerFilter)(nil),      // 2: tidings.v1.ListenerFilter
-	(*Event)(nil),               // 3: tidings.v1.Event
+	(*WatchEventsRequest)(nil),    // 0: tidings.v1.WatchEventsRequest
+	(*WatchEventsResponse)(nil),   // 1: tidings.v1.WatchEventsResponse
+	(*StreamedEvent)(nil),         // 2: tidings.v1.StreamedEvent
+	(*ListenerFilter)(nil),        // 3: tidings.v1.ListenerFilter
+	(EventType)(0),                // 4: tidings.v1.EventType
+	(*timestamppb.Timestamp)(nil), // 5: google.protobuf.Timestamp
+	(*TriggeredBy)(nil),           // 6: tidings.v1.TriggeredBy
+	(*ExecutionSummary)(nil),      // 7: tidings.v1.ExecutionSummary
+	(*structpb.Value)(nil),        // 8: google.protobuf.Value
 }
 var file_tidings_v1_event_service_proto_depIdxs = []int32{
-	2, // 0: tidings.v1.WatchEventsRequest.filter:type_name -> tidings.v1.ListenerFilter
-	3, // 1: tidings.v1.WatchEventsResponse.events:type_name -> tidings.v1.Event
-	0, // 2: tidings.v1.EventService.WatchEvents:input_type -> tidings.v1.WatchEventsRequest
-	1, // 3: tidings.v1.EventService.WatchEvents:output_type -> tidings.v1.WatchEventsResponse
-	3, // [3:4] is the sub-list for method output_type
-	2, // [2:3] is the sub-list for method input_type
-	2, // [2:2] is the sub-list for extension type_name
-	2, // [2:2] is the sub-list for extension extendee
-	0, // [0:2] is the sub-list for field type_name
+	3, // 0: tidings.v1.WatchEventsRequest.filter:type_name -> tidings.v1.ListenerFilter
+	2, // 1: tidings.v1.WatchEventsResponse.events:type_name -> tidings.v1.StreamedEvent
+	4, // 2: tidings.v1.StreamedEvent.type:type_name -> tidings.v1.EventType
+	5, // 3: tidings.v1.StreamedEvent.time:type_name -> google.protobuf.Timestamp
+	6, // 4: tidings.v1.StreamedEvent.triggered_by:type_name -> tidings.v1.TriggeredBy
+	7, // 5: tidings.v1.StreamedEvent.execution:type_name -> tidings.v1.ExecutionSummary
+	8, // 6: tidings.v1.StreamedEvent.input:type_name -> google.protobuf.Value
+	8, // 7: tidings.v1.StreamedEvent.output:type_name -> google.protobuf.Value
+	0, // 8: tidings.v1.EventService.WatchEvents:input_type -> tidings.v1.WatchEventsRequest
+	1, // 9: tidings.v1.EventService.WatchEvents:output_type -> tidings.v1.WatchEventsResponse
+	9, // [9:10] is the sub-list for method output_type
+	8, // [8:9] is the sub-list for method input_type
+	8, // [8:8] is the sub-list for extension type_name
+	8, // [8:8] is the sub-list for extension extendee
+	0, // [0:8] is the sub-list for field type_name
 }
 
 func init() { file_tidings_v1_event_service_proto_init() }
@@ -226,7 +512,7 @@ func file_tidings_v1_event_service_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_tidings_v1_event_service_proto_rawDesc), len(file_tidings_v1_event_service_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   2,
+			NumMessages:   3,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -9,6 +9,8 @@ package tidingsv1
 import (
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
+	durationpb "google.golang.org/protobuf/types/known/durationpb"
+	structpb "google.golang.org/protobuf/types/known/structpb"
 	timestamppb "google.golang.org/protobuf/types/known/timestamppb"
 	reflect "reflect"
 	sync "sync"
@@ -186,9 +188,8 @@ type NotifyTarget struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Webhook URL.
 	Url string `protobuf:"bytes,1,opt,name=url,proto3" json:"url,omitempty"`
-	// Payload profile: mistral (the default), thain, tencent, tencent_json,
-	// cloudevents or cloudevents_data.
-	Profile string `protobuf:"bytes,2,opt,name=profile,proto3" json:"profile,omitempty"`
+	// Payload profile; unspecified means mistral.
+	Profile Profile `protobuf:"varint,6,opt,name=profile,proto3,enum=tidings.v1.Profile" json:"profile,omitempty"`
 	// Event categories (EXECUTION, TASK) or event types; empty means all.
 	Events []string `protobuf:"bytes,3,rep,name=events,proto3" json:"events,omitempty"`
 	// Extra HTTP headers.
@@ -236,11 +237,11 @@ func (x *NotifyTarget) GetUrl() string {
 	return ""
 }
 
-func (x *NotifyTarget) GetProfile() string {
+func (x *NotifyTarget) GetProfile() Profile {
 	if x != nil {
 		return x.Profile
 	}
-	return ""
+	return Profile_PROFILE_UNSPECIFIED
 }
 
 func (x *NotifyTarget) GetEvents() []string {
@@ -275,10 +276,6 @@ type Execution struct {
 	WorkflowName string `protobuf:"bytes,3,opt,name=workflow_name,json=workflowName,proto3" json:"workflow_name,omitempty"`
 	// Where it stands.
 	State ExecutionState `protobuf:"varint,4,opt,name=state,proto3,enum=tidings.v1.ExecutionState" json:"state,omitempty"`
-	// The input, as JSON text (defaults applied).
-	InputJson string `protobuf:"bytes,5,opt,name=input_json,json=inputJson,proto3" json:"input_json,omitempty"`
-	// The output, as JSON text, once the execution succeeded.
-	OutputJson string `protobuf:"bytes,6,opt,name=output_json,json=outputJson,proto3" json:"output_json,omitempty"`
 	// Why it failed; empty unless ERROR, CANCELLED or TIMED_OUT.
 	ErrorMessage string `protobuf:"bytes,7,opt,name=error_message,json=errorMessage,proto3" json:"error_message,omitempty"`
 	// When it started.
@@ -291,8 +288,6 @@ type Execution struct {
 	RequestId string `protobuf:"bytes,11,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
 	// The notify targets it was started with.
 	Notify []*NotifyTarget `protobuf:"bytes,12,rep,name=notify,proto3" json:"notify,omitempty"`
-	// Execution-level timeout in seconds; 0 means none.
-	TimeoutSeconds float64 `protobuf:"fixed64,13,opt,name=timeout_seconds,json=timeoutSeconds,proto3" json:"timeout_seconds,omitempty"`
 	// Which run this is: 1, and one more each time the ended execution is re-run
 	// (RetryTask or SkipTask after it failed).
 	Run int32 `protobuf:"varint,14,opt,name=run,proto3" json:"run,omitempty"`
@@ -309,7 +304,14 @@ type Execution struct {
 	RootExecutionId string `protobuf:"bytes,18,opt,name=root_execution_id,json=rootExecutionId,proto3" json:"root_execution_id,omitempty"`
 	// The target task of a reverse workflow's execution (StartExecution's
 	// task_name); empty for a direct workflow.
-	TaskName      string `protobuf:"bytes,19,opt,name=task_name,json=taskName,proto3" json:"task_name,omitempty"`
+	TaskName string `protobuf:"bytes,19,opt,name=task_name,json=taskName,proto3" json:"task_name,omitempty"`
+	// The input (defaults applied). Values follow docs/api.md, "Typed values":
+	// integers beyond 2^53 travel as decimal strings.
+	Input *structpb.Struct `protobuf:"bytes,20,opt,name=input,proto3" json:"input,omitempty"`
+	// The output once the execution ended with one (unset before).
+	Output *structpb.Value `protobuf:"bytes,21,opt,name=output,proto3" json:"output,omitempty"`
+	// Execution-level timeout; unset means none.
+	Timeout       *durationpb.Duration `protobuf:"bytes,22,opt,name=timeout,proto3" json:"timeout,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -372,20 +374,6 @@ func (x *Execution) GetState() ExecutionState {
 	return ExecutionState_EXECUTION_STATE_UNSPECIFIED
 }
 
-func (x *Execution) GetInputJson() string {
-	if x != nil {
-		return x.InputJson
-	}
-	return ""
-}
-
-func (x *Execution) GetOutputJson() string {
-	if x != nil {
-		return x.OutputJson
-	}
-	return ""
-}
-
 func (x *Execution) GetErrorMessage() string {
 	if x != nil {
 		return x.ErrorMessage
@@ -428,13 +416,6 @@ func (x *Execution) GetNotify() []*NotifyTarget {
 	return nil
 }
 
-func (x *Execution) GetTimeoutSeconds() float64 {
-	if x != nil {
-		return x.TimeoutSeconds
-	}
-	return 0
-}
-
 func (x *Execution) GetRun() int32 {
 	if x != nil {
 		return x.Run
@@ -475,6 +456,27 @@ func (x *Execution) GetTaskName() string {
 		return x.TaskName
 	}
 	return ""
+}
+
+func (x *Execution) GetInput() *structpb.Struct {
+	if x != nil {
+		return x.Input
+	}
+	return nil
+}
+
+func (x *Execution) GetOutput() *structpb.Value {
+	if x != nil {
+		return x.Output
+	}
+	return nil
+}
+
+func (x *Execution) GetTimeout() *durationpb.Duration {
+	if x != nil {
+		return x.Timeout
+	}
+	return nil
 }
 
 // TriggerRef names the transition that scheduled a task.
@@ -548,10 +550,6 @@ type Task struct {
 	Action string `protobuf:"bytes,5,opt,name=action,proto3" json:"action,omitempty"`
 	// The atom (microservice capability) it calls; empty if none.
 	AtomId string `protobuf:"bytes,6,opt,name=atom_id,json=atomId,proto3" json:"atom_id,omitempty"`
-	// The action's input as JSON text (expressions evaluated).
-	InputJson string `protobuf:"bytes,7,opt,name=input_json,json=inputJson,proto3" json:"input_json,omitempty"`
-	// The action's result as JSON text.
-	ResultJson string `protobuf:"bytes,8,opt,name=result_json,json=resultJson,proto3" json:"result_json,omitempty"`
 	// Why it failed; empty otherwise.
 	ErrorMessage string `protobuf:"bytes,9,opt,name=error_message,json=errorMessage,proto3" json:"error_message,omitempty"`
 	// 1 for the first attempt; retries count up.
@@ -567,9 +565,13 @@ type Task struct {
 	// The run of its execution in which the task last ran (created, retried or
 	// skipped); a terminal event's task summary holds the tasks of its run.
 	Run int32 `protobuf:"varint,15,opt,name=run,proto3" json:"run,omitempty"`
-	// The variables the task published (its `publish`, evaluated), as a JSON
-	// object text; "{}" when it published nothing (as Mistral's task `published`).
-	PublishedJson string `protobuf:"bytes,16,opt,name=published_json,json=publishedJson,proto3" json:"published_json,omitempty"`
+	// The action's input (expressions evaluated); unset before the task began.
+	Input *structpb.Value `protobuf:"bytes,17,opt,name=input,proto3" json:"input,omitempty"`
+	// The action's result; unset while there is none.
+	Result *structpb.Value `protobuf:"bytes,18,opt,name=result,proto3" json:"result,omitempty"`
+	// The variables the task published (its `publish`, evaluated); empty when it
+	// published nothing (as Mistral's task `published`).
+	Published     *structpb.Struct `protobuf:"bytes,19,opt,name=published,proto3" json:"published,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -646,20 +648,6 @@ func (x *Task) GetAtomId() string {
 	return ""
 }
 
-func (x *Task) GetInputJson() string {
-	if x != nil {
-		return x.InputJson
-	}
-	return ""
-}
-
-func (x *Task) GetResultJson() string {
-	if x != nil {
-		return x.ResultJson
-	}
-	return ""
-}
-
 func (x *Task) GetErrorMessage() string {
 	if x != nil {
 		return x.ErrorMessage
@@ -709,11 +697,25 @@ func (x *Task) GetRun() int32 {
 	return 0
 }
 
-func (x *Task) GetPublishedJson() string {
+func (x *Task) GetInput() *structpb.Value {
 	if x != nil {
-		return x.PublishedJson
+		return x.Input
 	}
-	return ""
+	return nil
+}
+
+func (x *Task) GetResult() *structpb.Value {
+	if x != nil {
+		return x.Result
+	}
+	return nil
+}
+
+func (x *Task) GetPublished() *structpb.Struct {
+	if x != nil {
+		return x.Published
+	}
+	return nil
 }
 
 // StartExecutionRequest is the request of StartExecution.
@@ -721,36 +723,36 @@ type StartExecutionRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The workflow's id or name.
 	Workflow string `protobuf:"bytes,1,opt,name=workflow,proto3" json:"workflow,omitempty"`
-	// The input as a JSON object text; empty means {}.
-	InputJson string `protobuf:"bytes,2,opt,name=input_json,json=inputJson,proto3" json:"input_json,omitempty"`
 	// Idempotency key: a repeated request with the same id returns the
 	// execution the first one started. A different request (workflow, input,
-	// notify, timeout_seconds, env_json, task_name) with a used id is refused:
+	// notify, timeout, env, task_name) with a used id is refused:
 	// INVALID_ARGUMENT naming request_id.
 	RequestId string `protobuf:"bytes,3,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
 	// Listeners for this execution only (its notify targets); their secrets come
 	// back.
 	Notify []*NotifyTarget `protobuf:"bytes,4,rep,name=notify,proto3" json:"notify,omitempty"`
-	// Execution-level timeout in seconds; 0 means none.
-	TimeoutSeconds float64 `protobuf:"fixed64,5,opt,name=timeout_seconds,json=timeoutSeconds,proto3" json:"timeout_seconds,omitempty"`
 	// Custom headers of the execution, in order: tencent's `CosHeaders` (seed
 	// 003: "该 Object 上传时设定的自定义 Header 列表"). At most 64; a key is 1 to
 	// 256 characters, a value at most 8 KiB.
 	Headers []*Header `protobuf:"bytes,6,rep,name=headers,proto3" json:"headers,omitempty"`
-	// The execution's environment (Mistral's `env`), a JSON object text that
-	// expressions read as `env()`; empty means {}. Part of the request that
-	// request_id compares.
-	EnvJson string `protobuf:"bytes,7,opt,name=env_json,json=envJson,proto3" json:"env_json,omitempty"`
 	// A named environment (EnvironmentService) whose variables become the
 	// execution's environment, copied now; NOT_FOUND if there is none. Not
-	// together with env_json.
+	// together with env.
 	Environment string `protobuf:"bytes,8,opt,name=environment,proto3" json:"environment,omitempty"`
 	// The target task of a reverse workflow (Mistral's `task_name` param): the
 	// execution runs the tasks it requires, transitively, then it. Required for a
 	// reverse workflow (INVALID_ARGUMENT naming task_name if empty or not one of
 	// its tasks); refused for a direct one. Part of the request that request_id
 	// compares.
-	TaskName      string `protobuf:"bytes,9,opt,name=task_name,json=taskName,proto3" json:"task_name,omitempty"`
+	TaskName string `protobuf:"bytes,9,opt,name=task_name,json=taskName,proto3" json:"task_name,omitempty"`
+	// The input; unset means {}. Integers beyond 2^53 cannot travel as numbers:
+	// docs/api.md, "Typed values".
+	Input *structpb.Struct `protobuf:"bytes,10,opt,name=input,proto3" json:"input,omitempty"`
+	// Execution-level timeout, at least 0; unset or 0 means none.
+	Timeout *durationpb.Duration `protobuf:"bytes,11,opt,name=timeout,proto3" json:"timeout,omitempty"`
+	// The execution's environment (Mistral's `env`), which expressions read as
+	// `env()`; unset means {}. Part of the request that request_id compares.
+	Env           *structpb.Struct `protobuf:"bytes,12,opt,name=env,proto3" json:"env,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -792,13 +794,6 @@ func (x *StartExecutionRequest) GetWorkflow() string {
 	return ""
 }
 
-func (x *StartExecutionRequest) GetInputJson() string {
-	if x != nil {
-		return x.InputJson
-	}
-	return ""
-}
-
 func (x *StartExecutionRequest) GetRequestId() string {
 	if x != nil {
 		return x.RequestId
@@ -813,25 +808,11 @@ func (x *StartExecutionRequest) GetNotify() []*NotifyTarget {
 	return nil
 }
 
-func (x *StartExecutionRequest) GetTimeoutSeconds() float64 {
-	if x != nil {
-		return x.TimeoutSeconds
-	}
-	return 0
-}
-
 func (x *StartExecutionRequest) GetHeaders() []*Header {
 	if x != nil {
 		return x.Headers
 	}
 	return nil
-}
-
-func (x *StartExecutionRequest) GetEnvJson() string {
-	if x != nil {
-		return x.EnvJson
-	}
-	return ""
 }
 
 func (x *StartExecutionRequest) GetEnvironment() string {
@@ -846,6 +827,27 @@ func (x *StartExecutionRequest) GetTaskName() string {
 		return x.TaskName
 	}
 	return ""
+}
+
+func (x *StartExecutionRequest) GetInput() *structpb.Struct {
+	if x != nil {
+		return x.Input
+	}
+	return nil
+}
+
+func (x *StartExecutionRequest) GetTimeout() *durationpb.Duration {
+	if x != nil {
+		return x.Timeout
+	}
+	return nil
+}
+
+func (x *StartExecutionRequest) GetEnv() *structpb.Struct {
+	if x != nil {
+		return x.Env
+	}
+	return nil
 }
 
 // StartExecutionResponse is the response of StartExecution.
@@ -1719,8 +1721,8 @@ type SkipTaskRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The task's id.
 	TaskId string `protobuf:"bytes,1,opt,name=task_id,json=taskId,proto3" json:"task_id,omitempty"`
-	// The result the task is given, as JSON text; empty means null.
-	ResultJson    string `protobuf:"bytes,2,opt,name=result_json,json=resultJson,proto3" json:"result_json,omitempty"`
+	// The result the task is given; unset means null.
+	Result        *structpb.Value `protobuf:"bytes,3,opt,name=result,proto3" json:"result,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1762,11 +1764,11 @@ func (x *SkipTaskRequest) GetTaskId() string {
 	return ""
 }
 
-func (x *SkipTaskRequest) GetResultJson() string {
+func (x *SkipTaskRequest) GetResult() *structpb.Value {
 	if x != nil {
-		return x.ResultJson
+		return x.Result
 	}
-	return ""
+	return nil
 }
 
 // SkipTaskResponse is the response of SkipTask.
@@ -1822,10 +1824,10 @@ type CompleteTaskRequest struct {
 	TaskId string `protobuf:"bytes,1,opt,name=task_id,json=taskId,proto3" json:"task_id,omitempty"`
 	// true: the atom succeeded; false: it failed.
 	Success bool `protobuf:"varint,2,opt,name=success,proto3" json:"success,omitempty"`
-	// The atom's result, as JSON text; empty means null.
-	ResultJson string `protobuf:"bytes,3,opt,name=result_json,json=resultJson,proto3" json:"result_json,omitempty"`
 	// Why it failed, when success is false.
-	ErrorMessage  string `protobuf:"bytes,4,opt,name=error_message,json=errorMessage,proto3" json:"error_message,omitempty"`
+	ErrorMessage string `protobuf:"bytes,4,opt,name=error_message,json=errorMessage,proto3" json:"error_message,omitempty"`
+	// The atom's result; unset means null.
+	Result        *structpb.Value `protobuf:"bytes,5,opt,name=result,proto3" json:"result,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1874,18 +1876,18 @@ func (x *CompleteTaskRequest) GetSuccess() bool {
 	return false
 }
 
-func (x *CompleteTaskRequest) GetResultJson() string {
-	if x != nil {
-		return x.ResultJson
-	}
-	return ""
-}
-
 func (x *CompleteTaskRequest) GetErrorMessage() string {
 	if x != nil {
 		return x.ErrorMessage
 	}
 	return ""
+}
+
+func (x *CompleteTaskRequest) GetResult() *structpb.Value {
+	if x != nil {
+		return x.Result
+	}
+	return nil
 }
 
 // CompleteTaskResponse is the response of CompleteTask.
@@ -1939,10 +1941,10 @@ var File_tidings_v1_execution_proto protoreflect.FileDescriptor
 const file_tidings_v1_execution_proto_rawDesc = "" +
 	"\n" +
 	"\x1atidings/v1/execution.proto\x12\n" +
-	"tidings.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x16tidings/v1/event.proto\x1a\x19tidings/v1/listener.proto\"\xef\x01\n" +
+	"tidings.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x16tidings/v1/event.proto\x1a\x19tidings/v1/listener.proto\"\x8a\x02\n" +
 	"\fNotifyTarget\x12\x10\n" +
-	"\x03url\x18\x01 \x01(\tR\x03url\x12\x18\n" +
-	"\aprofile\x18\x02 \x01(\tR\aprofile\x12\x16\n" +
+	"\x03url\x18\x01 \x01(\tR\x03url\x12-\n" +
+	"\aprofile\x18\x06 \x01(\x0e2\x13.tidings.v1.ProfileR\aprofile\x12\x16\n" +
 	"\x06events\x18\x03 \x03(\tR\x06events\x12?\n" +
 	"\aheaders\x18\x04 \x03(\v2%.tidings.v1.NotifyTarget.HeadersEntryR\aheaders\x12\x1e\n" +
 	"\n" +
@@ -1950,17 +1952,13 @@ const file_tidings_v1_execution_proto_rawDesc = "" +
 	"extensions\x1a:\n" +
 	"\fHeadersEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\x82\x06\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01J\x04\b\x02\x10\x03\"\xe9\x06\n" +
 	"\tExecution\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1f\n" +
 	"\vworkflow_id\x18\x02 \x01(\tR\n" +
 	"workflowId\x12#\n" +
 	"\rworkflow_name\x18\x03 \x01(\tR\fworkflowName\x120\n" +
-	"\x05state\x18\x04 \x01(\x0e2\x1a.tidings.v1.ExecutionStateR\x05state\x12\x1d\n" +
-	"\n" +
-	"input_json\x18\x05 \x01(\tR\tinputJson\x12\x1f\n" +
-	"\voutput_json\x18\x06 \x01(\tR\n" +
-	"outputJson\x12#\n" +
+	"\x05state\x18\x04 \x01(\x0e2\x1a.tidings.v1.ExecutionStateR\x05state\x12#\n" +
 	"\rerror_message\x18\a \x01(\tR\ferrorMessage\x12;\n" +
 	"\vcreate_time\x18\b \x01(\v2\x1a.google.protobuf.TimestampR\n" +
 	"createTime\x12;\n" +
@@ -1970,29 +1968,28 @@ const file_tidings_v1_execution_proto_rawDesc = "" +
 	" \x01(\v2\x1a.google.protobuf.TimestampR\aendTime\x12\x1d\n" +
 	"\n" +
 	"request_id\x18\v \x01(\tR\trequestId\x120\n" +
-	"\x06notify\x18\f \x03(\v2\x18.tidings.v1.NotifyTargetR\x06notify\x12'\n" +
-	"\x0ftimeout_seconds\x18\r \x01(\x01R\x0etimeoutSeconds\x12\x10\n" +
+	"\x06notify\x18\f \x03(\v2\x18.tidings.v1.NotifyTargetR\x06notify\x12\x10\n" +
 	"\x03run\x18\x0e \x01(\x05R\x03run\x12,\n" +
 	"\aheaders\x18\x0f \x03(\v2\x12.tidings.v1.HeaderR\aheaders\x12.\n" +
 	"\x13parent_execution_id\x18\x10 \x01(\tR\x11parentExecutionId\x12$\n" +
 	"\x0eparent_task_id\x18\x11 \x01(\tR\fparentTaskId\x12*\n" +
 	"\x11root_execution_id\x18\x12 \x01(\tR\x0frootExecutionId\x12\x1b\n" +
-	"\ttask_name\x18\x13 \x01(\tR\btaskName\";\n" +
+	"\ttask_name\x18\x13 \x01(\tR\btaskName\x12-\n" +
+	"\x05input\x18\x14 \x01(\v2\x17.google.protobuf.StructR\x05input\x12.\n" +
+	"\x06output\x18\x15 \x01(\v2\x16.google.protobuf.ValueR\x06output\x123\n" +
+	"\atimeout\x18\x16 \x01(\v2\x19.google.protobuf.DurationR\atimeoutJ\x04\b\x05\x10\x06J\x04\b\x06\x10\aJ\x04\b\r\x10\x0eR\n" +
+	"input_jsonR\voutput_jsonR\x0ftimeout_seconds\";\n" +
 	"\n" +
 	"TriggerRef\x12\x14\n" +
 	"\x05event\x18\x01 \x01(\tR\x05event\x12\x17\n" +
-	"\atask_id\x18\x02 \x01(\tR\x06taskId\"\xcf\x04\n" +
+	"\atask_id\x18\x02 \x01(\tR\x06taskId\"\xb8\x05\n" +
 	"\x04Task\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12!\n" +
 	"\fexecution_id\x18\x02 \x01(\tR\vexecutionId\x12\x12\n" +
 	"\x04name\x18\x03 \x01(\tR\x04name\x12+\n" +
 	"\x05state\x18\x04 \x01(\x0e2\x15.tidings.v1.TaskStateR\x05state\x12\x16\n" +
 	"\x06action\x18\x05 \x01(\tR\x06action\x12\x17\n" +
-	"\aatom_id\x18\x06 \x01(\tR\x06atomId\x12\x1d\n" +
-	"\n" +
-	"input_json\x18\a \x01(\tR\tinputJson\x12\x1f\n" +
-	"\vresult_json\x18\b \x01(\tR\n" +
-	"resultJson\x12#\n" +
+	"\aatom_id\x18\x06 \x01(\tR\x06atomId\x12#\n" +
 	"\rerror_message\x18\t \x01(\tR\ferrorMessage\x12\x18\n" +
 	"\aattempt\x18\n" +
 	" \x01(\x05R\aattempt\x129\n" +
@@ -2002,20 +1999,24 @@ const file_tidings_v1_execution_proto_rawDesc = "" +
 	"\vupdate_time\x18\r \x01(\v2\x1a.google.protobuf.TimestampR\n" +
 	"updateTime\x125\n" +
 	"\bend_time\x18\x0e \x01(\v2\x1a.google.protobuf.TimestampR\aendTime\x12\x10\n" +
-	"\x03run\x18\x0f \x01(\x05R\x03run\x12%\n" +
-	"\x0epublished_json\x18\x10 \x01(\tR\rpublishedJson\"\xd4\x02\n" +
+	"\x03run\x18\x0f \x01(\x05R\x03run\x12,\n" +
+	"\x05input\x18\x11 \x01(\v2\x16.google.protobuf.ValueR\x05input\x12.\n" +
+	"\x06result\x18\x12 \x01(\v2\x16.google.protobuf.ValueR\x06result\x125\n" +
+	"\tpublished\x18\x13 \x01(\v2\x17.google.protobuf.StructR\tpublishedJ\x04\b\a\x10\bJ\x04\b\b\x10\tJ\x04\b\x10\x10\x11R\n" +
+	"input_jsonR\vresult_jsonR\x0epublished_json\"\xb9\x03\n" +
 	"\x15StartExecutionRequest\x12\x1a\n" +
 	"\bworkflow\x18\x01 \x01(\tR\bworkflow\x12\x1d\n" +
 	"\n" +
-	"input_json\x18\x02 \x01(\tR\tinputJson\x12\x1d\n" +
-	"\n" +
 	"request_id\x18\x03 \x01(\tR\trequestId\x120\n" +
-	"\x06notify\x18\x04 \x03(\v2\x18.tidings.v1.NotifyTargetR\x06notify\x12'\n" +
-	"\x0ftimeout_seconds\x18\x05 \x01(\x01R\x0etimeoutSeconds\x12,\n" +
-	"\aheaders\x18\x06 \x03(\v2\x12.tidings.v1.HeaderR\aheaders\x12\x19\n" +
-	"\benv_json\x18\a \x01(\tR\aenvJson\x12 \n" +
+	"\x06notify\x18\x04 \x03(\v2\x18.tidings.v1.NotifyTargetR\x06notify\x12,\n" +
+	"\aheaders\x18\x06 \x03(\v2\x12.tidings.v1.HeaderR\aheaders\x12 \n" +
 	"\venvironment\x18\b \x01(\tR\venvironment\x12\x1b\n" +
-	"\ttask_name\x18\t \x01(\tR\btaskName\"\x94\x01\n" +
+	"\ttask_name\x18\t \x01(\tR\btaskName\x12-\n" +
+	"\x05input\x18\n" +
+	" \x01(\v2\x17.google.protobuf.StructR\x05input\x123\n" +
+	"\atimeout\x18\v \x01(\v2\x19.google.protobuf.DurationR\atimeout\x12)\n" +
+	"\x03env\x18\f \x01(\v2\x17.google.protobuf.StructR\x03envJ\x04\b\x02\x10\x03J\x04\b\x05\x10\x06J\x04\b\a\x10\bR\n" +
+	"input_jsonR\x0ftimeout_secondsR\benv_json\"\x94\x01\n" +
 	"\x16StartExecutionResponse\x123\n" +
 	"\texecution\x18\x01 \x01(\v2\x15.tidings.v1.ExecutionR\texecution\x12E\n" +
 	"\x10listener_secrets\x18\x02 \x03(\v2\x1a.tidings.v1.ListenerSecretR\x0flistenerSecrets\"%\n" +
@@ -2062,19 +2063,17 @@ const file_tidings_v1_execution_proto_rawDesc = "" +
 	"\x10RetryTaskRequest\x12\x17\n" +
 	"\atask_id\x18\x01 \x01(\tR\x06taskId\"9\n" +
 	"\x11RetryTaskResponse\x12$\n" +
-	"\x04task\x18\x01 \x01(\v2\x10.tidings.v1.TaskR\x04task\"K\n" +
+	"\x04task\x18\x01 \x01(\v2\x10.tidings.v1.TaskR\x04task\"m\n" +
 	"\x0fSkipTaskRequest\x12\x17\n" +
-	"\atask_id\x18\x01 \x01(\tR\x06taskId\x12\x1f\n" +
-	"\vresult_json\x18\x02 \x01(\tR\n" +
-	"resultJson\"8\n" +
+	"\atask_id\x18\x01 \x01(\tR\x06taskId\x12.\n" +
+	"\x06result\x18\x03 \x01(\v2\x16.google.protobuf.ValueR\x06resultJ\x04\b\x02\x10\x03R\vresult_json\"8\n" +
 	"\x10SkipTaskResponse\x12$\n" +
-	"\x04task\x18\x01 \x01(\v2\x10.tidings.v1.TaskR\x04task\"\x8e\x01\n" +
+	"\x04task\x18\x01 \x01(\v2\x10.tidings.v1.TaskR\x04task\"\xb0\x01\n" +
 	"\x13CompleteTaskRequest\x12\x17\n" +
 	"\atask_id\x18\x01 \x01(\tR\x06taskId\x12\x18\n" +
-	"\asuccess\x18\x02 \x01(\bR\asuccess\x12\x1f\n" +
-	"\vresult_json\x18\x03 \x01(\tR\n" +
-	"resultJson\x12#\n" +
-	"\rerror_message\x18\x04 \x01(\tR\ferrorMessage\"<\n" +
+	"\asuccess\x18\x02 \x01(\bR\asuccess\x12#\n" +
+	"\rerror_message\x18\x04 \x01(\tR\ferrorMessage\x12.\n" +
+	"\x06result\x18\x05 \x01(\v2\x16.google.protobuf.ValueR\x06resultJ\x04\b\x03\x10\x04R\vresult_json\"<\n" +
 	"\x14CompleteTaskResponse\x12$\n" +
 	"\x04task\x18\x01 \x01(\v2\x10.tidings.v1.TaskR\x04task*\xa3\x02\n" +
 	"\x0eExecutionState\x12\x1f\n" +
@@ -2158,65 +2157,81 @@ var file_tidings_v1_execution_proto_goTypes = []any{
 	(*CompleteTaskRequest)(nil),       // 26: tidings.v1.CompleteTaskRequest
 	(*CompleteTaskResponse)(nil),      // 27: tidings.v1.CompleteTaskResponse
 	nil,                               // 28: tidings.v1.NotifyTarget.HeadersEntry
-	(*timestamppb.Timestamp)(nil),     // 29: google.protobuf.Timestamp
-	(*Header)(nil),                    // 30: tidings.v1.Header
-	(*ListenerSecret)(nil),            // 31: tidings.v1.ListenerSecret
+	(Profile)(0),                      // 29: tidings.v1.Profile
+	(*timestamppb.Timestamp)(nil),     // 30: google.protobuf.Timestamp
+	(*Header)(nil),                    // 31: tidings.v1.Header
+	(*structpb.Struct)(nil),           // 32: google.protobuf.Struct
+	(*structpb.Value)(nil),            // 33: google.protobuf.Value
+	(*durationpb.Duration)(nil),       // 34: google.protobuf.Duration
+	(*ListenerSecret)(nil),            // 35: tidings.v1.ListenerSecret
 }
 var file_tidings_v1_execution_proto_depIdxs = []int32{
-	28, // 0: tidings.v1.NotifyTarget.headers:type_name -> tidings.v1.NotifyTarget.HeadersEntry
-	0,  // 1: tidings.v1.Execution.state:type_name -> tidings.v1.ExecutionState
-	29, // 2: tidings.v1.Execution.create_time:type_name -> google.protobuf.Timestamp
-	29, // 3: tidings.v1.Execution.update_time:type_name -> google.protobuf.Timestamp
-	29, // 4: tidings.v1.Execution.end_time:type_name -> google.protobuf.Timestamp
-	2,  // 5: tidings.v1.Execution.notify:type_name -> tidings.v1.NotifyTarget
-	30, // 6: tidings.v1.Execution.headers:type_name -> tidings.v1.Header
-	1,  // 7: tidings.v1.Task.state:type_name -> tidings.v1.TaskState
-	4,  // 8: tidings.v1.Task.triggered_by:type_name -> tidings.v1.TriggerRef
-	29, // 9: tidings.v1.Task.create_time:type_name -> google.protobuf.Timestamp
-	29, // 10: tidings.v1.Task.update_time:type_name -> google.protobuf.Timestamp
-	29, // 11: tidings.v1.Task.end_time:type_name -> google.protobuf.Timestamp
-	2,  // 12: tidings.v1.StartExecutionRequest.notify:type_name -> tidings.v1.NotifyTarget
-	30, // 13: tidings.v1.StartExecutionRequest.headers:type_name -> tidings.v1.Header
-	3,  // 14: tidings.v1.StartExecutionResponse.execution:type_name -> tidings.v1.Execution
-	31, // 15: tidings.v1.StartExecutionResponse.listener_secrets:type_name -> tidings.v1.ListenerSecret
-	3,  // 16: tidings.v1.GetExecutionResponse.execution:type_name -> tidings.v1.Execution
-	0,  // 17: tidings.v1.ListExecutionsRequest.state:type_name -> tidings.v1.ExecutionState
-	3,  // 18: tidings.v1.ListExecutionsResponse.executions:type_name -> tidings.v1.Execution
-	5,  // 19: tidings.v1.ListTasksResponse.tasks:type_name -> tidings.v1.Task
-	3,  // 20: tidings.v1.PauseExecutionResponse.execution:type_name -> tidings.v1.Execution
-	3,  // 21: tidings.v1.ResumeExecutionResponse.execution:type_name -> tidings.v1.Execution
-	3,  // 22: tidings.v1.CancelExecutionResponse.execution:type_name -> tidings.v1.Execution
-	3,  // 23: tidings.v1.RollbackExecutionResponse.execution:type_name -> tidings.v1.Execution
-	5,  // 24: tidings.v1.RetryTaskResponse.task:type_name -> tidings.v1.Task
-	5,  // 25: tidings.v1.SkipTaskResponse.task:type_name -> tidings.v1.Task
-	5,  // 26: tidings.v1.CompleteTaskResponse.task:type_name -> tidings.v1.Task
-	6,  // 27: tidings.v1.ExecutionService.StartExecution:input_type -> tidings.v1.StartExecutionRequest
-	8,  // 28: tidings.v1.ExecutionService.GetExecution:input_type -> tidings.v1.GetExecutionRequest
-	10, // 29: tidings.v1.ExecutionService.ListExecutions:input_type -> tidings.v1.ListExecutionsRequest
-	12, // 30: tidings.v1.ExecutionService.ListTasks:input_type -> tidings.v1.ListTasksRequest
-	14, // 31: tidings.v1.ExecutionService.PauseExecution:input_type -> tidings.v1.PauseExecutionRequest
-	16, // 32: tidings.v1.ExecutionService.ResumeExecution:input_type -> tidings.v1.ResumeExecutionRequest
-	18, // 33: tidings.v1.ExecutionService.CancelExecution:input_type -> tidings.v1.CancelExecutionRequest
-	20, // 34: tidings.v1.ExecutionService.RollbackExecution:input_type -> tidings.v1.RollbackExecutionRequest
-	22, // 35: tidings.v1.ExecutionService.RetryTask:input_type -> tidings.v1.RetryTaskRequest
-	24, // 36: tidings.v1.ExecutionService.SkipTask:input_type -> tidings.v1.SkipTaskRequest
-	26, // 37: tidings.v1.ExecutionService.CompleteTask:input_type -> tidings.v1.CompleteTaskRequest
-	7,  // 38: tidings.v1.ExecutionService.StartExecution:output_type -> tidings.v1.StartExecutionResponse
-	9,  // 39: tidings.v1.ExecutionService.GetExecution:output_type -> tidings.v1.GetExecutionResponse
-	11, // 40: tidings.v1.ExecutionService.ListExecutions:output_type -> tidings.v1.ListExecutionsResponse
-	13, // 41: tidings.v1.ExecutionService.ListTasks:output_type -> tidings.v1.ListTasksResponse
-	15, // 42: tidings.v1.ExecutionService.PauseExecution:output_type -> tidings.v1.PauseExecutionResponse
-	17, // 43: tidings.v1.ExecutionService.ResumeExecution:output_type -> tidings.v1.ResumeExecutionResponse
-	19, // 44: tidings.v1.ExecutionService.CancelExecution:output_type -> tidings.v1.CancelExecutionResponse
-	21, // 45: tidings.v1.ExecutionService.RollbackExecution:output_type -> tidings.v1.RollbackExecutionResponse
-	23, // 46: tidings.v1.ExecutionService.RetryTask:output_type -> tidings.v1.RetryTaskResponse
-	25, // 47: tidings.v1.ExecutionService.SkipTask:output_type -> tidings.v1.SkipTaskResponse
-	27, // 48: tidings.v1.ExecutionService.CompleteTask:output_type -> tidings.v1.CompleteTaskResponse
-	38, // [38:49] is the sub-list for method output_type
-	27, // [27:38] is the sub-list for method input_type
-	27, // [27:27] is the sub-list for extension type_name
-	27, // [27:27] is the sub-list for extension extendee
-	0,  // [0:27] is the sub-list for field type_name
+	29, // 0: tidings.v1.NotifyTarget.profile:type_name -> tidings.v1.Profile
+	28, // 1: tidings.v1.NotifyTarget.headers:type_name -> tidings.v1.NotifyTarget.HeadersEntry
+	0,  // 2: tidings.v1.Execution.state:type_name -> tidings.v1.ExecutionState
+	30, // 3: tidings.v1.Execution.create_time:type_name -> google.protobuf.Timestamp
+	30, // 4: tidings.v1.Execution.update_time:type_name -> google.protobuf.Timestamp
+	30, // 5: tidings.v1.Execution.end_time:type_name -> google.protobuf.Timestamp
+	2,  // 6: tidings.v1.Execution.notify:type_name -> tidings.v1.NotifyTarget
+	31, // 7: tidings.v1.Execution.headers:type_name -> tidings.v1.Header
+	32, // 8: tidings.v1.Execution.input:type_name -> google.protobuf.Struct
+	33, // 9: tidings.v1.Execution.output:type_name -> google.protobuf.Value
+	34, // 10: tidings.v1.Execution.timeout:type_name -> google.protobuf.Duration
+	1,  // 11: tidings.v1.Task.state:type_name -> tidings.v1.TaskState
+	4,  // 12: tidings.v1.Task.triggered_by:type_name -> tidings.v1.TriggerRef
+	30, // 13: tidings.v1.Task.create_time:type_name -> google.protobuf.Timestamp
+	30, // 14: tidings.v1.Task.update_time:type_name -> google.protobuf.Timestamp
+	30, // 15: tidings.v1.Task.end_time:type_name -> google.protobuf.Timestamp
+	33, // 16: tidings.v1.Task.input:type_name -> google.protobuf.Value
+	33, // 17: tidings.v1.Task.result:type_name -> google.protobuf.Value
+	32, // 18: tidings.v1.Task.published:type_name -> google.protobuf.Struct
+	2,  // 19: tidings.v1.StartExecutionRequest.notify:type_name -> tidings.v1.NotifyTarget
+	31, // 20: tidings.v1.StartExecutionRequest.headers:type_name -> tidings.v1.Header
+	32, // 21: tidings.v1.StartExecutionRequest.input:type_name -> google.protobuf.Struct
+	34, // 22: tidings.v1.StartExecutionRequest.timeout:type_name -> google.protobuf.Duration
+	32, // 23: tidings.v1.StartExecutionRequest.env:type_name -> google.protobuf.Struct
+	3,  // 24: tidings.v1.StartExecutionResponse.execution:type_name -> tidings.v1.Execution
+	35, // 25: tidings.v1.StartExecutionResponse.listener_secrets:type_name -> tidings.v1.ListenerSecret
+	3,  // 26: tidings.v1.GetExecutionResponse.execution:type_name -> tidings.v1.Execution
+	0,  // 27: tidings.v1.ListExecutionsRequest.state:type_name -> tidings.v1.ExecutionState
+	3,  // 28: tidings.v1.ListExecutionsResponse.executions:type_name -> tidings.v1.Execution
+	5,  // 29: tidings.v1.ListTasksResponse.tasks:type_name -> tidings.v1.Task
+	3,  // 30: tidings.v1.PauseExecutionResponse.execution:type_name -> tidings.v1.Execution
+	3,  // 31: tidings.v1.ResumeExecutionResponse.execution:type_name -> tidings.v1.Execution
+	3,  // 32: tidings.v1.CancelExecutionResponse.execution:type_name -> tidings.v1.Execution
+	3,  // 33: tidings.v1.RollbackExecutionResponse.execution:type_name -> tidings.v1.Execution
+	5,  // 34: tidings.v1.RetryTaskResponse.task:type_name -> tidings.v1.Task
+	33, // 35: tidings.v1.SkipTaskRequest.result:type_name -> google.protobuf.Value
+	5,  // 36: tidings.v1.SkipTaskResponse.task:type_name -> tidings.v1.Task
+	33, // 37: tidings.v1.CompleteTaskRequest.result:type_name -> google.protobuf.Value
+	5,  // 38: tidings.v1.CompleteTaskResponse.task:type_name -> tidings.v1.Task
+	6,  // 39: tidings.v1.ExecutionService.StartExecution:input_type -> tidings.v1.StartExecutionRequest
+	8,  // 40: tidings.v1.ExecutionService.GetExecution:input_type -> tidings.v1.GetExecutionRequest
+	10, // 41: tidings.v1.ExecutionService.ListExecutions:input_type -> tidings.v1.ListExecutionsRequest
+	12, // 42: tidings.v1.ExecutionService.ListTasks:input_type -> tidings.v1.ListTasksRequest
+	14, // 43: tidings.v1.ExecutionService.PauseExecution:input_type -> tidings.v1.PauseExecutionRequest
+	16, // 44: tidings.v1.ExecutionService.ResumeExecution:input_type -> tidings.v1.ResumeExecutionRequest
+	18, // 45: tidings.v1.ExecutionService.CancelExecution:input_type -> tidings.v1.CancelExecutionRequest
+	20, // 46: tidings.v1.ExecutionService.RollbackExecution:input_type -> tidings.v1.RollbackExecutionRequest
+	22, // 47: tidings.v1.ExecutionService.RetryTask:input_type -> tidings.v1.RetryTaskRequest
+	24, // 48: tidings.v1.ExecutionService.SkipTask:input_type -> tidings.v1.SkipTaskRequest
+	26, // 49: tidings.v1.ExecutionService.CompleteTask:input_type -> tidings.v1.CompleteTaskRequest
+	7,  // 50: tidings.v1.ExecutionService.StartExecution:output_type -> tidings.v1.StartExecutionResponse
+	9,  // 51: tidings.v1.ExecutionService.GetExecution:output_type -> tidings.v1.GetExecutionResponse
+	11, // 52: tidings.v1.ExecutionService.ListExecutions:output_type -> tidings.v1.ListExecutionsResponse
+	13, // 53: tidings.v1.ExecutionService.ListTasks:output_type -> tidings.v1.ListTasksResponse
+	15, // 54: tidings.v1.ExecutionService.PauseExecution:output_type -> tidings.v1.PauseExecutionResponse
+	17, // 55: tidings.v1.ExecutionService.ResumeExecution:output_type -> tidings.v1.ResumeExecutionResponse
+	19, // 56: tidings.v1.ExecutionService.CancelExecution:output_type -> tidings.v1.CancelExecutionResponse
+	21, // 57: tidings.v1.ExecutionService.RollbackExecution:output_type -> tidings.v1.RollbackExecutionResponse
+	23, // 58: tidings.v1.ExecutionService.RetryTask:output_type -> tidings.v1.RetryTaskResponse
+	25, // 59: tidings.v1.ExecutionService.SkipTask:output_type -> tidings.v1.SkipTaskResponse
+	27, // 60: tidings.v1.ExecutionService.CompleteTask:output_type -> tidings.v1.CompleteTaskResponse
+	50, // [50:61] is the sub-list for method output_type
+	39, // [39:50] is the sub-list for method input_type
+	39, // [39:39] is the sub-list for extension type_name
+	39, // [39:39] is the sub-list for extension extendee
+	0,  // [0:39] is the sub-list for field type_name
 }
 
 func init() { file_tidings_v1_execution_proto_init() }

@@ -85,6 +85,129 @@ func (EventCategory) EnumDescriptor() ([]byte, []int) {
 	return file_tidings_v1_listener_proto_rawDescGZIP(), []int{0}
 }
 
+// Profile is a payload shape (docs/profiles.md). The config file and the CLI
+// name them in lower case (mistral, tencent_json, ...).
+type Profile int32
+
+const (
+	// The default: mistral.
+	Profile_PROFILE_UNSPECIFIED Profile = 0
+	// Mistral's notification shape (seed 000).
+	Profile_PROFILE_MISTRAL Profile = 1
+	// Thain's flow and job callbacks.
+	Profile_PROFILE_THAIN Profile = 2
+	// Tencent's form-encoded workflow callback.
+	Profile_PROFILE_TENCENT Profile = 3
+	// Tencent's callback as JSON.
+	Profile_PROFILE_TENCENT_JSON Profile = 4
+	// CloudEvents 1.0 (structured or binary, see CloudEventsMode).
+	Profile_PROFILE_CLOUDEVENTS Profile = 5
+	// The data of a CloudEvent alone.
+	Profile_PROFILE_CLOUDEVENTS_DATA Profile = 6
+)
+
+// Enum value maps for Profile.
+var (
+	Profile_name = map[int32]string{
+		0: "PROFILE_UNSPECIFIED",
+		1: "PROFILE_MISTRAL",
+		2: "PROFILE_THAIN",
+		3: "PROFILE_TENCENT",
+		4: "PROFILE_TENCENT_JSON",
+		5: "PROFILE_CLOUDEVENTS",
+		6: "PROFILE_CLOUDEVENTS_DATA",
+	}
+	Profile_value = map[string]int32{
+		"PROFILE_UNSPECIFIED":      0,
+		"PROFILE_MISTRAL":          1,
+		"PROFILE_THAIN":            2,
+		"PROFILE_TENCENT":          3,
+		"PROFILE_TENCENT_JSON":     4,
+		"PROFILE_CLOUDEVENTS":      5,
+		"PROFILE_CLOUDEVENTS_DATA": 6,
+	}
+)
+
+func (x Profile) Enum() *Profile {
+	p := new(Profile)
+	*p = x
+	return p
+}
+
+func (x Profile) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (Profile) Descriptor() protoreflect.EnumDescriptor {
+	return file_tidings_v1_listener_proto_enumTypes[1].Descriptor()
+}
+
+func (Profile) Type() protoreflect.EnumType {
+	return &file_tidings_v1_listener_proto_enumTypes[1]
+}
+
+func (x Profile) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use Profile.Descriptor instead.
+func (Profile) EnumDescriptor() ([]byte, []int) {
+	return file_tidings_v1_listener_proto_rawDescGZIP(), []int{1}
+}
+
+// HttpMethod is the method a webhook is sent with.
+type HttpMethod int32
+
+const (
+	// The default: POST.
+	HttpMethod_HTTP_METHOD_UNSPECIFIED HttpMethod = 0
+	// POST.
+	HttpMethod_HTTP_METHOD_POST HttpMethod = 1
+	// PUT.
+	HttpMethod_HTTP_METHOD_PUT HttpMethod = 2
+)
+
+// Enum value maps for HttpMethod.
+var (
+	HttpMethod_name = map[int32]string{
+		0: "HTTP_METHOD_UNSPECIFIED",
+		1: "HTTP_METHOD_POST",
+		2: "HTTP_METHOD_PUT",
+	}
+	HttpMethod_value = map[string]int32{
+		"HTTP_METHOD_UNSPECIFIED": 0,
+		"HTTP_METHOD_POST":        1,
+		"HTTP_METHOD_PUT":         2,
+	}
+)
+
+func (x HttpMethod) Enum() *HttpMethod {
+	p := new(HttpMethod)
+	*p = x
+	return p
+}
+
+func (x HttpMethod) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (HttpMethod) Descriptor() protoreflect.EnumDescriptor {
+	return file_tidings_v1_listener_proto_enumTypes[2].Descriptor()
+}
+
+func (HttpMethod) Type() protoreflect.EnumType {
+	return &file_tidings_v1_listener_proto_enumTypes[2]
+}
+
+func (x HttpMethod) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use HttpMethod.Descriptor instead.
+func (HttpMethod) EnumDescriptor() ([]byte, []int) {
+	return file_tidings_v1_listener_proto_rawDescGZIP(), []int{2}
+}
+
 // ListenerScope says whose events a listener hears.
 type ListenerScope int32
 
@@ -126,11 +249,11 @@ func (x ListenerScope) String() string {
 }
 
 func (ListenerScope) Descriptor() protoreflect.EnumDescriptor {
-	return file_tidings_v1_listener_proto_enumTypes[1].Descriptor()
+	return file_tidings_v1_listener_proto_enumTypes[3].Descriptor()
 }
 
 func (ListenerScope) Type() protoreflect.EnumType {
-	return &file_tidings_v1_listener_proto_enumTypes[1]
+	return &file_tidings_v1_listener_proto_enumTypes[3]
 }
 
 func (x ListenerScope) Number() protoreflect.EnumNumber {
@@ -139,7 +262,7 @@ func (x ListenerScope) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use ListenerScope.Descriptor instead.
 func (ListenerScope) EnumDescriptor() ([]byte, []int) {
-	return file_tidings_v1_listener_proto_rawDescGZIP(), []int{1}
+	return file_tidings_v1_listener_proto_rawDescGZIP(), []int{3}
 }
 
 // CloudEventsMode is how the cloudevents profile is carried.
@@ -179,11 +302,11 @@ func (x CloudEventsMode) String() string {
 }
 
 func (CloudEventsMode) Descriptor() protoreflect.EnumDescriptor {
-	return file_tidings_v1_listener_proto_enumTypes[2].Descriptor()
+	return file_tidings_v1_listener_proto_enumTypes[4].Descriptor()
 }
 
 func (CloudEventsMode) Type() protoreflect.EnumType {
-	return &file_tidings_v1_listener_proto_enumTypes[2]
+	return &file_tidings_v1_listener_proto_enumTypes[4]
 }
 
 func (x CloudEventsMode) Number() protoreflect.EnumNumber {
@@ -192,7 +315,7 @@ func (x CloudEventsMode) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use CloudEventsMode.Descriptor instead.
 func (CloudEventsMode) EnumDescriptor() ([]byte, []int) {
-	return file_tidings_v1_listener_proto_rawDescGZIP(), []int{2}
+	return file_tidings_v1_listener_proto_rawDescGZIP(), []int{4}
 }
 
 // DeliveryState is where one event stands with one listener.
@@ -240,11 +363,11 @@ func (x DeliveryState) String() string {
 }
 
 func (DeliveryState) Descriptor() protoreflect.EnumDescriptor {
-	return file_tidings_v1_listener_proto_enumTypes[3].Descriptor()
+	return file_tidings_v1_listener_proto_enumTypes[5].Descriptor()
 }
 
 func (DeliveryState) Type() protoreflect.EnumType {
-	return &file_tidings_v1_listener_proto_enumTypes[3]
+	return &file_tidings_v1_listener_proto_enumTypes[5]
 }
 
 func (x DeliveryState) Number() protoreflect.EnumNumber {
@@ -253,7 +376,7 @@ func (x DeliveryState) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use DeliveryState.Descriptor instead.
 func (DeliveryState) EnumDescriptor() ([]byte, []int) {
-	return file_tidings_v1_listener_proto_rawDescGZIP(), []int{3}
+	return file_tidings_v1_listener_proto_rawDescGZIP(), []int{5}
 }
 
 // ListenerFilter selects events; empty lists mean "all".
@@ -327,16 +450,16 @@ type WebhookTransport struct {
 	// Where to send each event (private addresses only if the server allows
 	// them).
 	Url string `protobuf:"bytes,1,opt,name=url,proto3" json:"url,omitempty"`
-	// POST (default) or PUT.
-	Method string `protobuf:"bytes,2,opt,name=method,proto3" json:"method,omitempty"`
 	// Extra HTTP headers sent with every request.
 	Headers map[string]string `protobuf:"bytes,3,rep,name=headers,proto3" json:"headers,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
 	// Total time for one attempt (default 15 s; connecting gets at most 5 s).
 	Timeout *durationpb.Duration `protobuf:"bytes,4,opt,name=timeout,proto3" json:"timeout,omitempty"`
 	// How the cloudevents profiles are carried.
 	CloudeventsMode CloudEventsMode `protobuf:"varint,5,opt,name=cloudevents_mode,json=cloudeventsMode,proto3,enum=tidings.v1.CloudEventsMode" json:"cloudevents_mode,omitempty"`
-	unknownFields   protoimpl.UnknownFields
-	sizeCache       protoimpl.SizeCache
+	// POST or PUT; unspecified means POST.
+	Method        HttpMethod `protobuf:"varint,6,opt,name=method,proto3,enum=tidings.v1.HttpMethod" json:"method,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *WebhookTransport) Reset() {
@@ -376,13 +499,6 @@ func (x *WebhookTransport) GetUrl() string {
 	return ""
 }
 
-func (x *WebhookTransport) GetMethod() string {
-	if x != nil {
-		return x.Method
-	}
-	return ""
-}
-
 func (x *WebhookTransport) GetHeaders() map[string]string {
 	if x != nil {
 		return x.Headers
@@ -402,6 +518,13 @@ func (x *WebhookTransport) GetCloudeventsMode() CloudEventsMode {
 		return x.CloudeventsMode
 	}
 	return CloudEventsMode_CLOUD_EVENTS_MODE_UNSPECIFIED
+}
+
+func (x *WebhookTransport) GetMethod() HttpMethod {
+	if x != nil {
+		return x.Method
+	}
+	return HttpMethod_HTTP_METHOD_UNSPECIFIED
 }
 
 // KafkaTransport produces each event as one record keyed by execution id.
@@ -465,7 +588,8 @@ type RetryPolicy struct {
 	// Waits before each retry; empty means the default
 	// 5s, 5m, 30m, 2h, 5h, 10h, 14h, 20h, 24h.
 	Schedule []*durationpb.Duration `protobuf:"bytes,1,rep,name=schedule,proto3" json:"schedule,omitempty"`
-	// Random spread of each wait, 0 to 1 (unset: 0.2, i.e. ±20%).
+	// Random spread of each wait, a fraction of it from 0 to 1 (unset: 0.2,
+	// i.e. ±20%): a ratio, not a duration, so a double.
 	Jitter *float64 `protobuf:"fixed64,2,opt,name=jitter,proto3,oneof" json:"jitter,omitempty"`
 	// A listener failing with no success for this long is disabled (default 5 days).
 	DisableAfter  *durationpb.Duration `protobuf:"bytes,3,opt,name=disable_after,json=disableAfter,proto3" json:"disable_after,omitempty"`
@@ -537,9 +661,6 @@ type Listener struct {
 	ScopeId string `protobuf:"bytes,4,opt,name=scope_id,json=scopeId,proto3" json:"scope_id,omitempty"`
 	// Which events it hears.
 	Filter *ListenerFilter `protobuf:"bytes,5,opt,name=filter,proto3" json:"filter,omitempty"`
-	// mistral, thain, tencent, tencent_json, cloudevents or cloudevents_data
-	// (see docs/profiles.md).
-	Profile string `protobuf:"bytes,6,opt,name=profile,proto3" json:"profile,omitempty"`
 	// How events are delivered: exactly one transport.
 	//
 	// Types that are valid to be assigned to Transport:
@@ -572,7 +693,9 @@ type Listener struct {
 	// automatic disabling: give it to UpdateListener (here) or DeleteListener
 	// to act only on the listener as it was read (a stale one is ABORTED with
 	// reason STALE_ETAG). Opaque; strong.
-	Etag          string `protobuf:"bytes,16,opt,name=etag,proto3" json:"etag,omitempty"`
+	Etag string `protobuf:"bytes,16,opt,name=etag,proto3" json:"etag,omitempty"`
+	// The payload shape (docs/profiles.md); unspecified means mistral.
+	Profile       Profile `protobuf:"varint,17,opt,name=profile,proto3,enum=tidings.v1.Profile" json:"profile,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -640,13 +763,6 @@ func (x *Listener) GetFilter() *ListenerFilter {
 		return x.Filter
 	}
 	return nil
-}
-
-func (x *Listener) GetProfile() string {
-	if x != nil {
-		return x.Profile
-	}
-	return ""
 }
 
 func (x *Listener) GetTransport() isListener_Transport {
@@ -728,6 +844,13 @@ func (x *Listener) GetEtag() string {
 		return x.Etag
 	}
 	return ""
+}
+
+func (x *Listener) GetProfile() Profile {
+	if x != nil {
+		return x.Profile
+	}
+	return Profile_PROFILE_UNSPECIFIED
 }
 
 type isListener_Transport interface {
@@ -2003,16 +2126,16 @@ const file_tidings_v1_listener_proto_rawDesc = "" +
 	"\n" +
 	"categories\x18\x02 \x03(\x0e2\x19.tidings.v1.EventCategoryR\n" +
 	"categories\x12+\n" +
-	"\x05types\x18\x03 \x03(\x0e2\x15.tidings.v1.EventTypeR\x05types\"\xba\x02\n" +
+	"\x05types\x18\x03 \x03(\x0e2\x15.tidings.v1.EventTypeR\x05types\"\xd8\x02\n" +
 	"\x10WebhookTransport\x12\x10\n" +
-	"\x03url\x18\x01 \x01(\tR\x03url\x12\x16\n" +
-	"\x06method\x18\x02 \x01(\tR\x06method\x12C\n" +
+	"\x03url\x18\x01 \x01(\tR\x03url\x12C\n" +
 	"\aheaders\x18\x03 \x03(\v2).tidings.v1.WebhookTransport.HeadersEntryR\aheaders\x123\n" +
 	"\atimeout\x18\x04 \x01(\v2\x19.google.protobuf.DurationR\atimeout\x12F\n" +
-	"\x10cloudevents_mode\x18\x05 \x01(\x0e2\x1b.tidings.v1.CloudEventsModeR\x0fcloudeventsMode\x1a:\n" +
+	"\x10cloudevents_mode\x18\x05 \x01(\x0e2\x1b.tidings.v1.CloudEventsModeR\x0fcloudeventsMode\x12.\n" +
+	"\x06method\x18\x06 \x01(\x0e2\x16.tidings.v1.HttpMethodR\x06method\x1a:\n" +
 	"\fHeadersEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"n\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01J\x04\b\x02\x10\x03\"n\n" +
 	"\x0eKafkaTransport\x12\x14\n" +
 	"\x05topic\x18\x01 \x01(\tR\x05topic\x12F\n" +
 	"\x10cloudevents_mode\x18\x02 \x01(\x0e2\x1b.tidings.v1.CloudEventsModeR\x0fcloudeventsMode\"\xac\x01\n" +
@@ -2020,14 +2143,13 @@ const file_tidings_v1_listener_proto_rawDesc = "" +
 	"\bschedule\x18\x01 \x03(\v2\x19.google.protobuf.DurationR\bschedule\x12\x1b\n" +
 	"\x06jitter\x18\x02 \x01(\x01H\x00R\x06jitter\x88\x01\x01\x12>\n" +
 	"\rdisable_after\x18\x03 \x01(\v2\x19.google.protobuf.DurationR\fdisableAfterB\t\n" +
-	"\a_jitter\"\xcb\x05\n" +
+	"\a_jitter\"\xe6\x05\n" +
 	"\bListener\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12/\n" +
 	"\x05scope\x18\x03 \x01(\x0e2\x19.tidings.v1.ListenerScopeR\x05scope\x12\x19\n" +
 	"\bscope_id\x18\x04 \x01(\tR\ascopeId\x122\n" +
-	"\x06filter\x18\x05 \x01(\v2\x1a.tidings.v1.ListenerFilterR\x06filter\x12\x18\n" +
-	"\aprofile\x18\x06 \x01(\tR\aprofile\x128\n" +
+	"\x06filter\x18\x05 \x01(\v2\x1a.tidings.v1.ListenerFilterR\x06filter\x128\n" +
 	"\awebhook\x18\a \x01(\v2\x1c.tidings.v1.WebhookTransportH\x00R\awebhook\x122\n" +
 	"\x05kafka\x18\b \x01(\v2\x1a.tidings.v1.KafkaTransportH\x00R\x05kafka\x12:\n" +
 	"\fretry_policy\x18\t \x01(\v2\x17.tidings.v1.RetryPolicyR\vretryPolicy\x12\x1d\n" +
@@ -2042,10 +2164,11 @@ const file_tidings_v1_listener_proto_rawDesc = "" +
 	"extensions\x18\x0e \x01(\bR\n" +
 	"extensions\x12H\n" +
 	"\x12delivery_retention\x18\x0f \x01(\v2\x19.google.protobuf.DurationR\x11deliveryRetention\x12\x12\n" +
-	"\x04etag\x18\x10 \x01(\tR\x04etagB\v\n" +
+	"\x04etag\x18\x10 \x01(\tR\x04etag\x12-\n" +
+	"\aprofile\x18\x11 \x01(\x0e2\x13.tidings.v1.ProfileR\aprofileB\v\n" +
 	"\ttransportB\n" +
 	"\n" +
-	"\b_enabled\"\x8f\x01\n" +
+	"\b_enabledJ\x04\b\x06\x10\a\"\x8f\x01\n" +
 	"\x15CreateListenerRequest\x120\n" +
 	"\blistener\x18\x01 \x01(\v2\x14.tidings.v1.ListenerR\blistener\x12%\n" +
 	"\x0esigning_secret\x18\x02 \x01(\tR\rsigningSecret\x12\x1d\n" +
@@ -2135,7 +2258,20 @@ const file_tidings_v1_listener_proto_rawDesc = "" +
 	"\x18EVENT_CATEGORY_EXECUTION\x10\x01\x12\x17\n" +
 	"\x13EVENT_CATEGORY_TASK\x10\x02\x12\x19\n" +
 	"\x15EVENT_CATEGORY_ENGINE\x10\x03\x12\x1b\n" +
-	"\x17EVENT_CATEGORY_LISTENER\x10\x04*\x85\x01\n" +
+	"\x17EVENT_CATEGORY_LISTENER\x10\x04*\xb0\x01\n" +
+	"\aProfile\x12\x17\n" +
+	"\x13PROFILE_UNSPECIFIED\x10\x00\x12\x13\n" +
+	"\x0fPROFILE_MISTRAL\x10\x01\x12\x11\n" +
+	"\rPROFILE_THAIN\x10\x02\x12\x13\n" +
+	"\x0fPROFILE_TENCENT\x10\x03\x12\x18\n" +
+	"\x14PROFILE_TENCENT_JSON\x10\x04\x12\x17\n" +
+	"\x13PROFILE_CLOUDEVENTS\x10\x05\x12\x1c\n" +
+	"\x18PROFILE_CLOUDEVENTS_DATA\x10\x06*T\n" +
+	"\n" +
+	"HttpMethod\x12\x1b\n" +
+	"\x17HTTP_METHOD_UNSPECIFIED\x10\x00\x12\x14\n" +
+	"\x10HTTP_METHOD_POST\x10\x01\x12\x13\n" +
+	"\x0fHTTP_METHOD_PUT\x10\x02*\x85\x01\n" +
 	"\rListenerScope\x12\x1e\n" +
 	"\x1aLISTENER_SCOPE_UNSPECIFIED\x10\x00\x12\x19\n" +
 	"\x15LISTENER_SCOPE_GLOBAL\x10\x01\x12\x1b\n" +
@@ -2177,105 +2313,109 @@ func file_tidings_v1_listener_proto_rawDescGZIP() []byte {
 	return file_tidings_v1_listener_proto_rawDescData
 }
 
-var file_tidings_v1_listener_proto_enumTypes = make([]protoimpl.EnumInfo, 4)
+var file_tidings_v1_listener_proto_enumTypes = make([]protoimpl.EnumInfo, 6)
 var file_tidings_v1_listener_proto_msgTypes = make([]protoimpl.MessageInfo, 27)
 var file_tidings_v1_listener_proto_goTypes = []any{
 	(EventCategory)(0),              // 0: tidings.v1.EventCategory
-	(ListenerScope)(0),              // 1: tidings.v1.ListenerScope
-	(CloudEventsMode)(0),            // 2: tidings.v1.CloudEventsMode
-	(DeliveryState)(0),              // 3: tidings.v1.DeliveryState
-	(*ListenerFilter)(nil),          // 4: tidings.v1.ListenerFilter
-	(*WebhookTransport)(nil),        // 5: tidings.v1.WebhookTransport
-	(*KafkaTransport)(nil),          // 6: tidings.v1.KafkaTransport
-	(*RetryPolicy)(nil),             // 7: tidings.v1.RetryPolicy
-	(*Listener)(nil),                // 8: tidings.v1.Listener
-	(*CreateListenerRequest)(nil),   // 9: tidings.v1.CreateListenerRequest
-	(*CreateListenerResponse)(nil),  // 10: tidings.v1.CreateListenerResponse
-	(*GetListenerRequest)(nil),      // 11: tidings.v1.GetListenerRequest
-	(*GetListenerResponse)(nil),     // 12: tidings.v1.GetListenerResponse
-	(*ListListenersRequest)(nil),    // 13: tidings.v1.ListListenersRequest
-	(*ListListenersResponse)(nil),   // 14: tidings.v1.ListListenersResponse
-	(*UpdateListenerRequest)(nil),   // 15: tidings.v1.UpdateListenerRequest
-	(*UpdateListenerResponse)(nil),  // 16: tidings.v1.UpdateListenerResponse
-	(*DeleteListenerRequest)(nil),   // 17: tidings.v1.DeleteListenerRequest
-	(*DeleteListenerResponse)(nil),  // 18: tidings.v1.DeleteListenerResponse
-	(*RotateSecretRequest)(nil),     // 19: tidings.v1.RotateSecretRequest
-	(*RotateSecretResponse)(nil),    // 20: tidings.v1.RotateSecretResponse
-	(*TestListenerRequest)(nil),     // 21: tidings.v1.TestListenerRequest
-	(*TestListenerResponse)(nil),    // 22: tidings.v1.TestListenerResponse
-	(*DeliveryAttempt)(nil),         // 23: tidings.v1.DeliveryAttempt
-	(*Delivery)(nil),                // 24: tidings.v1.Delivery
-	(*ListDeliveriesRequest)(nil),   // 25: tidings.v1.ListDeliveriesRequest
-	(*ListDeliveriesResponse)(nil),  // 26: tidings.v1.ListDeliveriesResponse
-	(*RedeliverEventsRequest)(nil),  // 27: tidings.v1.RedeliverEventsRequest
-	(*RedeliverEventsResponse)(nil), // 28: tidings.v1.RedeliverEventsResponse
-	(*ListenerSecret)(nil),          // 29: tidings.v1.ListenerSecret
-	nil,                             // 30: tidings.v1.WebhookTransport.HeadersEntry
-	(EventType)(0),                  // 31: tidings.v1.EventType
-	(*durationpb.Duration)(nil),     // 32: google.protobuf.Duration
-	(*timestamppb.Timestamp)(nil),   // 33: google.protobuf.Timestamp
-	(*fieldmaskpb.FieldMask)(nil),   // 34: google.protobuf.FieldMask
+	(Profile)(0),                    // 1: tidings.v1.Profile
+	(HttpMethod)(0),                 // 2: tidings.v1.HttpMethod
+	(ListenerScope)(0),              // 3: tidings.v1.ListenerScope
+	(CloudEventsMode)(0),            // 4: tidings.v1.CloudEventsMode
+	(DeliveryState)(0),              // 5: tidings.v1.DeliveryState
+	(*ListenerFilter)(nil),          // 6: tidings.v1.ListenerFilter
+	(*WebhookTransport)(nil),        // 7: tidings.v1.WebhookTransport
+	(*KafkaTransport)(nil),          // 8: tidings.v1.KafkaTransport
+	(*RetryPolicy)(nil),             // 9: tidings.v1.RetryPolicy
+	(*Listener)(nil),                // 10: tidings.v1.Listener
+	(*CreateListenerRequest)(nil),   // 11: tidings.v1.CreateListenerRequest
+	(*CreateListenerResponse)(nil),  // 12: tidings.v1.CreateListenerResponse
+	(*GetListenerRequest)(nil),      // 13: tidings.v1.GetListenerRequest
+	(*GetListenerResponse)(nil),     // 14: tidings.v1.GetListenerResponse
+	(*ListListenersRequest)(nil),    // 15: tidings.v1.ListListenersRequest
+	(*ListListenersResponse)(nil),   // 16: tidings.v1.ListListenersResponse
+	(*UpdateListenerRequest)(nil),   // 17: tidings.v1.UpdateListenerRequest
+	(*UpdateListenerResponse)(nil),  // 18: tidings.v1.UpdateListenerResponse
+	(*DeleteListenerRequest)(nil),   // 19: tidings.v1.DeleteListenerRequest
+	(*DeleteListenerResponse)(nil),  // 20: tidings.v1.DeleteListenerResponse
+	(*RotateSecretRequest)(nil),     // 21: tidings.v1.RotateSecretRequest
+	(*RotateSecretResponse)(nil),    // 22: tidings.v1.RotateSecretResponse
+	(*TestListenerRequest)(nil),     // 23: tidings.v1.TestListenerRequest
+	(*TestListenerResponse)(nil),    // 24: tidings.v1.TestListenerResponse
+	(*DeliveryAttempt)(nil),         // 25: tidings.v1.DeliveryAttempt
+	(*Delivery)(nil),                // 26: tidings.v1.Delivery
+	(*ListDeliveriesRequest)(nil),   // 27: tidings.v1.ListDeliveriesRequest
+	(*ListDeliveriesResponse)(nil),  // 28: tidings.v1.ListDeliveriesResponse
+	(*RedeliverEventsRequest)(nil),  // 29: tidings.v1.RedeliverEventsRequest
+	(*RedeliverEventsResponse)(nil), // 30: tidings.v1.RedeliverEventsResponse
+	(*ListenerSecret)(nil),          // 31: tidings.v1.ListenerSecret
+	nil,                             // 32: tidings.v1.WebhookTransport.HeadersEntry
+	(EventType)(0),                  // 33: tidings.v1.EventType
+	(*durationpb.Duration)(nil),     // 34: google.protobuf.Duration
+	(*timestamppb.Timestamp)(nil),   // 35: google.protobuf.Timestamp
+	(*fieldmaskpb.FieldMask)(nil),   // 36: google.protobuf.FieldMask
 }
 var file_tidings_v1_listener_proto_depIdxs = []int32{
 	0,  // 0: tidings.v1.ListenerFilter.categories:type_name -> tidings.v1.EventCategory
-	31, // 1: tidings.v1.ListenerFilter.types:type_name -> tidings.v1.EventType
-	30, // 2: tidings.v1.WebhookTransport.headers:type_name -> tidings.v1.WebhookTransport.HeadersEntry
-	32, // 3: tidings.v1.WebhookTransport.timeout:type_name -> google.protobuf.Duration
-	2,  // 4: tidings.v1.WebhookTransport.cloudevents_mode:type_name -> tidings.v1.CloudEventsMode
-	2,  // 5: tidings.v1.KafkaTransport.cloudevents_mode:type_name -> tidings.v1.CloudEventsMode
-	32, // 6: tidings.v1.RetryPolicy.schedule:type_name -> google.protobuf.Duration
-	32, // 7: tidings.v1.RetryPolicy.disable_after:type_name -> google.protobuf.Duration
-	1,  // 8: tidings.v1.Listener.scope:type_name -> tidings.v1.ListenerScope
-	4,  // 9: tidings.v1.Listener.filter:type_name -> tidings.v1.ListenerFilter
-	5,  // 10: tidings.v1.Listener.webhook:type_name -> tidings.v1.WebhookTransport
-	6,  // 11: tidings.v1.Listener.kafka:type_name -> tidings.v1.KafkaTransport
-	7,  // 12: tidings.v1.Listener.retry_policy:type_name -> tidings.v1.RetryPolicy
-	33, // 13: tidings.v1.Listener.create_time:type_name -> google.protobuf.Timestamp
-	33, // 14: tidings.v1.Listener.update_time:type_name -> google.protobuf.Timestamp
-	32, // 15: tidings.v1.Listener.delivery_retention:type_name -> google.protobuf.Duration
-	8,  // 16: tidings.v1.CreateListenerRequest.listener:type_name -> tidings.v1.Listener
-	8,  // 17: tidings.v1.CreateListenerResponse.listener:type_name -> tidings.v1.Listener
-	8,  // 18: tidings.v1.GetListenerResponse.listener:type_name -> tidings.v1.Listener
-	8,  // 19: tidings.v1.ListListenersResponse.listeners:type_name -> tidings.v1.Listener
-	8,  // 20: tidings.v1.UpdateListenerRequest.listener:type_name -> tidings.v1.Listener
-	34, // 21: tidings.v1.UpdateListenerRequest.update_mask:type_name -> google.protobuf.FieldMask
-	8,  // 22: tidings.v1.UpdateListenerResponse.listener:type_name -> tidings.v1.Listener
-	32, // 23: tidings.v1.RotateSecretRequest.grace_period:type_name -> google.protobuf.Duration
-	33, // 24: tidings.v1.RotateSecretResponse.old_secret_expire_time:type_name -> google.protobuf.Timestamp
-	23, // 25: tidings.v1.TestListenerResponse.attempt:type_name -> tidings.v1.DeliveryAttempt
-	33, // 26: tidings.v1.DeliveryAttempt.time:type_name -> google.protobuf.Timestamp
-	32, // 27: tidings.v1.DeliveryAttempt.latency:type_name -> google.protobuf.Duration
-	31, // 28: tidings.v1.Delivery.event_type:type_name -> tidings.v1.EventType
-	3,  // 29: tidings.v1.Delivery.state:type_name -> tidings.v1.DeliveryState
-	23, // 30: tidings.v1.Delivery.attempts:type_name -> tidings.v1.DeliveryAttempt
-	33, // 31: tidings.v1.Delivery.next_attempt_time:type_name -> google.protobuf.Timestamp
-	3,  // 32: tidings.v1.ListDeliveriesRequest.state:type_name -> tidings.v1.DeliveryState
-	24, // 33: tidings.v1.ListDeliveriesResponse.deliveries:type_name -> tidings.v1.Delivery
-	33, // 34: tidings.v1.RedeliverEventsRequest.start_time:type_name -> google.protobuf.Timestamp
-	33, // 35: tidings.v1.RedeliverEventsRequest.end_time:type_name -> google.protobuf.Timestamp
-	9,  // 36: tidings.v1.ListenerService.CreateListener:input_type -> tidings.v1.CreateListenerRequest
-	11, // 37: tidings.v1.ListenerService.GetListener:input_type -> tidings.v1.GetListenerRequest
-	13, // 38: tidings.v1.ListenerService.ListListeners:input_type -> tidings.v1.ListListenersRequest
-	15, // 39: tidings.v1.ListenerService.UpdateListener:input_type -> tidings.v1.UpdateListenerRequest
-	17, // 40: tidings.v1.ListenerService.DeleteListener:input_type -> tidings.v1.DeleteListenerRequest
-	19, // 41: tidings.v1.ListenerService.RotateSecret:input_type -> tidings.v1.RotateSecretRequest
-	21, // 42: tidings.v1.ListenerService.TestListener:input_type -> tidings.v1.TestListenerRequest
-	25, // 43: tidings.v1.ListenerService.ListDeliveries:input_type -> tidings.v1.ListDeliveriesRequest
-	27, // 44: tidings.v1.ListenerService.RedeliverEvents:input_type -> tidings.v1.RedeliverEventsRequest
-	10, // 45: tidings.v1.ListenerService.CreateListener:output_type -> tidings.v1.CreateListenerResponse
-	12, // 46: tidings.v1.ListenerService.GetListener:output_type -> tidings.v1.GetListenerResponse
-	14, // 47: tidings.v1.ListenerService.ListListeners:output_type -> tidings.v1.ListListenersResponse
-	16, // 48: tidings.v1.ListenerService.UpdateListener:output_type -> tidings.v1.UpdateListenerResponse
-	18, // 49: tidings.v1.ListenerService.DeleteListener:output_type -> tidings.v1.DeleteListenerResponse
-	20, // 50: tidings.v1.ListenerService.RotateSecret:output_type -> tidings.v1.RotateSecretResponse
-	22, // 51: tidings.v1.ListenerService.TestListener:output_type -> tidings.v1.TestListenerResponse
-	26, // 52: tidings.v1.ListenerService.ListDeliveries:output_type -> tidings.v1.ListDeliveriesResponse
-	28, // 53: tidings.v1.ListenerService.RedeliverEvents:output_type -> tidings.v1.RedeliverEventsResponse
-	45, // [45:54] is the sub-list for method output_type
-	36, // [36:45] is the sub-list for method input_type
-	36, // [36:36] is the sub-list for extension type_name
-	36, // [36:36] is the sub-list for extension extendee
-	0,  // [0:36] is the sub-list for field type_name
+	33, // 1: tidings.v1.ListenerFilter.types:type_name -> tidings.v1.EventType
+	32, // 2: tidings.v1.WebhookTransport.headers:type_name -> tidings.v1.WebhookTransport.HeadersEntry
+	34, // 3: tidings.v1.WebhookTransport.timeout:type_name -> google.protobuf.Duration
+	4,  // 4: tidings.v1.WebhookTransport.cloudevents_mode:type_name -> tidings.v1.CloudEventsMode
+	2,  // 5: tidings.v1.WebhookTransport.method:type_name -> tidings.v1.HttpMethod
+	4,  // 6: tidings.v1.KafkaTransport.cloudevents_mode:type_name -> tidings.v1.CloudEventsMode
+	34, // 7: tidings.v1.RetryPolicy.schedule:type_name -> google.protobuf.Duration
+	34, // 8: tidings.v1.RetryPolicy.disable_after:type_name -> google.protobuf.Duration
+	3,  // 9: tidings.v1.Listener.scope:type_name -> tidings.v1.ListenerScope
+	6,  // 10: tidings.v1.Listener.filter:type_name -> tidings.v1.ListenerFilter
+	7,  // 11: tidings.v1.Listener.webhook:type_name -> tidings.v1.WebhookTransport
+	8,  // 12: tidings.v1.Listener.kafka:type_name -> tidings.v1.KafkaTransport
+	9,  // 13: tidings.v1.Listener.retry_policy:type_name -> tidings.v1.RetryPolicy
+	35, // 14: tidings.v1.Listener.create_time:type_name -> google.protobuf.Timestamp
+	35, // 15: tidings.v1.Listener.update_time:type_name -> google.protobuf.Timestamp
+	34, // 16: tidings.v1.Listener.delivery_retention:type_name -> google.protobuf.Duration
+	1,  // 17: tidings.v1.Listener.profile:type_name -> tidings.v1.Profile
+	10, // 18: tidings.v1.CreateListenerRequest.listener:type_name -> tidings.v1.Listener
+	10, // 19: tidings.v1.CreateListenerResponse.listener:type_name -> tidings.v1.Listener
+	10, // 20: tidings.v1.GetListenerResponse.listener:type_name -> tidings.v1.Listener
+	10, // 21: tidings.v1.ListListenersResponse.listeners:type_name -> tidings.v1.Listener
+	10, // 22: tidings.v1.UpdateListenerRequest.listener:type_name -> tidings.v1.Listener
+	36, // 23: tidings.v1.UpdateListenerRequest.update_mask:type_name -> google.protobuf.FieldMask
+	10, // 24: tidings.v1.UpdateListenerResponse.listener:type_name -> tidings.v1.Listener
+	34, // 25: tidings.v1.RotateSecretRequest.grace_period:type_name -> google.protobuf.Duration
+	35, // 26: tidings.v1.RotateSecretResponse.old_secret_expire_time:type_name -> google.protobuf.Timestamp
+	25, // 27: tidings.v1.TestListenerResponse.attempt:type_name -> tidings.v1.DeliveryAttempt
+	35, // 28: tidings.v1.DeliveryAttempt.time:type_name -> google.protobuf.Timestamp
+	34, // 29: tidings.v1.DeliveryAttempt.latency:type_name -> google.protobuf.Duration
+	33, // 30: tidings.v1.Delivery.event_type:type_name -> tidings.v1.EventType
+	5,  // 31: tidings.v1.Delivery.state:type_name -> tidings.v1.DeliveryState
+	25, // 32: tidings.v1.Delivery.attempts:type_name -> tidings.v1.DeliveryAttempt
+	35, // 33: tidings.v1.Delivery.next_attempt_time:type_name -> google.protobuf.Timestamp
+	5,  // 34: tidings.v1.ListDeliveriesRequest.state:type_name -> tidings.v1.DeliveryState
+	26, // 35: tidings.v1.ListDeliveriesResponse.deliveries:type_name -> tidings.v1.Delivery
+	35, // 36: tidings.v1.RedeliverEventsRequest.start_time:type_name -> google.protobuf.Timestamp
+	35, // 37: tidings.v1.RedeliverEventsRequest.end_time:type_name -> google.protobuf.Timestamp
+	11, // 38: tidings.v1.ListenerService.CreateListener:input_type -> tidings.v1.CreateListenerRequest
+	13, // 39: tidings.v1.ListenerService.GetListener:input_type -> tidings.v1.GetListenerRequest
+	15, // 40: tidings.v1.ListenerService.ListListeners:input_type -> tidings.v1.ListListenersRequest
+	17, // 41: tidings.v1.ListenerService.UpdateListener:input_type -> tidings.v1.UpdateListenerRequest
+	19, // 42: tidings.v1.ListenerService.DeleteListener:input_type -> tidings.v1.DeleteListenerRequest
+	21, // 43: tidings.v1.ListenerService.RotateSecret:input_type -> tidings.v1.RotateSecretRequest
+	23, // 44: tidings.v1.ListenerService.TestListener:input_type -> tidings.v1.TestListenerRequest
+	27, // 45: tidings.v1.ListenerService.ListDeliveries:input_type -> tidings.v1.ListDeliveriesRequest
+	29, // 46: tidings.v1.ListenerService.RedeliverEvents:input_type -> tidings.v1.RedeliverEventsRequest
+	12, // 47: tidings.v1.ListenerService.CreateListener:output_type -> tidings.v1.CreateListenerResponse
+	14, // 48: tidings.v1.ListenerService.GetListener:output_type -> tidings.v1.GetListenerResponse
+	16, // 49: tidings.v1.ListenerService.ListListeners:output_type -> tidings.v1.ListListenersResponse
+	18, // 50: tidings.v1.ListenerService.UpdateListener:output_type -> tidings.v1.UpdateListenerResponse
+	20, // 51: tidings.v1.ListenerService.DeleteListener:output_type -> tidings.v1.DeleteListenerResponse
+	22, // 52: tidings.v1.ListenerService.RotateSecret:output_type -> tidings.v1.RotateSecretResponse
+	24, // 53: tidings.v1.ListenerService.TestListener:output_type -> tidings.v1.TestListenerResponse
+	28, // 54: tidings.v1.ListenerService.ListDeliveries:output_type -> tidings.v1.ListDeliveriesResponse
+	30, // 55: tidings.v1.ListenerService.RedeliverEvents:output_type -> tidings.v1.RedeliverEventsResponse
+	47, // [47:56] is the sub-list for method output_type
+	38, // [38:47] is the sub-list for method input_type
+	38, // [38:38] is the sub-list for extension type_name
+	38, // [38:38] is the sub-list for extension extendee
+	0,  // [0:38] is the sub-list for field type_name
 }
 
 func init() { file_tidings_v1_listener_proto_init() }
@@ -2294,7 +2434,7 @@ func file_tidings_v1_listener_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_tidings_v1_listener_proto_rawDesc), len(file_tidings_v1_listener_proto_rawDesc)),
-			NumEnums:      4,
+			NumEnums:      6,
 			NumMessages:   27,
 			NumExtensions: 0,
 			NumServices:   1,

@@ -5,14 +5,14 @@
 import type { GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegenv2";
 import { fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
 import type { FieldMask, Timestamp } from "@bufbuild/protobuf/wkt";
-import { file_google_protobuf_field_mask, file_google_protobuf_timestamp } from "@bufbuild/protobuf/wkt";
-import type { Message } from "@bufbuild/protobuf";
+import { file_google_protobuf_field_mask, file_google_protobuf_struct, file_google_protobuf_timestamp } from "@bufbuild/protobuf/wkt";
+import type { JsonObject, Message } from "@bufbuild/protobuf";
 
 /**
  * Describes the file tidings/v1/environment.proto.
  */
 export const file_tidings_v1_environment: GenFile = /*@__PURE__*/
-  fileDesc("Chx0aWRpbmdzL3YxL2Vudmlyb25tZW50LnByb3RvEgp0aWRpbmdzLnYxIqoBCgtFbnZpcm9ubWVudBIMCgRuYW1lGAEgASgJEhMKC2Rlc2NyaXB0aW9uGAIgASgJEhYKDnZhcmlhYmxlc19qc29uGAMgASgJEi8KC2NyZWF0ZV90aW1lGAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIvCgt1cGRhdGVfdGltZRgFIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiVQoYQ3JlYXRlRW52aXJvbm1lbnRSZXF1ZXN0EgwKBG5hbWUYASABKAkSEwoLZGVzY3JpcHRpb24YAiABKAkSFgoOdmFyaWFibGVzX2pzb24YAyABKAkiSQoZQ3JlYXRlRW52aXJvbm1lbnRSZXNwb25zZRIsCgtlbnZpcm9ubWVudBgBIAEoCzIXLnRpZGluZ3MudjEuRW52aXJvbm1lbnQiJQoVR2V0RW52aXJvbm1lbnRSZXF1ZXN0EgwKBG5hbWUYASABKAkiRgoWR2V0RW52aXJvbm1lbnRSZXNwb25zZRIsCgtlbnZpcm9ubWVudBgBIAEoCzIXLnRpZGluZ3MudjEuRW52aXJvbm1lbnQiQAoXTGlzdEVudmlyb25tZW50c1JlcXVlc3QSEQoJcGFnZV9zaXplGAEgASgFEhIKCnBhZ2VfdG9rZW4YAiABKAkiYgoYTGlzdEVudmlyb25tZW50c1Jlc3BvbnNlEi0KDGVudmlyb25tZW50cxgBIAMoCzIXLnRpZGluZ3MudjEuRW52aXJvbm1lbnQSFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJIoYBChhVcGRhdGVFbnZpcm9ubWVudFJlcXVlc3QSDAoEbmFtZRgBIAEoCRITCgtkZXNjcmlwdGlvbhgCIAEoCRIWCg52YXJpYWJsZXNfanNvbhgDIAEoCRIvCgt1cGRhdGVfbWFzaxgEIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5GaWVsZE1hc2siSQoZVXBkYXRlRW52aXJvbm1lbnRSZXNwb25zZRIsCgtlbnZpcm9ubWVudBgBIAEoCzIXLnRpZGluZ3MudjEuRW52aXJvbm1lbnQiKAoYRGVsZXRlRW52aXJvbm1lbnRSZXF1ZXN0EgwKBG5hbWUYASABKAkiGwoZRGVsZXRlRW52aXJvbm1lbnRSZXNwb25zZTLyAwoSRW52aXJvbm1lbnRTZXJ2aWNlEmAKEUNyZWF0ZUVudmlyb25tZW50EiQudGlkaW5ncy52MS5DcmVhdGVFbnZpcm9ubWVudFJlcXVlc3QaJS50aWRpbmdzLnYxLkNyZWF0ZUVudmlyb25tZW50UmVzcG9uc2USVwoOR2V0RW52aXJvbm1lbnQSIS50aWRpbmdzLnYxLkdldEVudmlyb25tZW50UmVxdWVzdBoiLnRpZGluZ3MudjEuR2V0RW52aXJvbm1lbnRSZXNwb25zZRJdChBMaXN0RW52aXJvbm1lbnRzEiMudGlkaW5ncy52MS5MaXN0RW52aXJvbm1lbnRzUmVxdWVzdBokLnRpZGluZ3MudjEuTGlzdEVudmlyb25tZW50c1Jlc3BvbnNlEmAKEVVwZGF0ZUVudmlyb25tZW50EiQudGlkaW5ncy52MS5VcGRhdGVFbnZpcm9ubWVudFJlcXVlc3QaJS50aWRpbmdzLnYxLlVwZGF0ZUVudmlyb25tZW50UmVzcG9uc2USYAoRRGVsZXRlRW52aXJvbm1lbnQSJC50aWRpbmdzLnYxLkRlbGV0ZUVudmlyb25tZW50UmVxdWVzdBolLnRpZGluZ3MudjEuRGVsZXRlRW52aXJvbm1lbnRSZXNwb25zZWIGcHJvdG8z", [file_google_protobuf_field_mask, file_google_protobuf_timestamp]);
+  fileDesc("Chx0aWRpbmdzL3YxL2Vudmlyb25tZW50LnByb3RvEgp0aWRpbmdzLnYxItQBCgtFbnZpcm9ubWVudBIMCgRuYW1lGAEgASgJEhMKC2Rlc2NyaXB0aW9uGAIgASgJEi8KC2NyZWF0ZV90aW1lGAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIvCgt1cGRhdGVfdGltZRgFIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASKgoJdmFyaWFibGVzGAYgASgLMhcuZ29vZ2xlLnByb3RvYnVmLlN0cnVjdEoECAMQBFIOdmFyaWFibGVzX2pzb24ifwoYQ3JlYXRlRW52aXJvbm1lbnRSZXF1ZXN0EgwKBG5hbWUYASABKAkSEwoLZGVzY3JpcHRpb24YAiABKAkSKgoJdmFyaWFibGVzGAQgASgLMhcuZ29vZ2xlLnByb3RvYnVmLlN0cnVjdEoECAMQBFIOdmFyaWFibGVzX2pzb24iSQoZQ3JlYXRlRW52aXJvbm1lbnRSZXNwb25zZRIsCgtlbnZpcm9ubWVudBgBIAEoCzIXLnRpZGluZ3MudjEuRW52aXJvbm1lbnQiJQoVR2V0RW52aXJvbm1lbnRSZXF1ZXN0EgwKBG5hbWUYASABKAkiRgoWR2V0RW52aXJvbm1lbnRSZXNwb25zZRIsCgtlbnZpcm9ubWVudBgBIAEoCzIXLnRpZGluZ3MudjEuRW52aXJvbm1lbnQiQAoXTGlzdEVudmlyb25tZW50c1JlcXVlc3QSEQoJcGFnZV9zaXplGAEgASgFEhIKCnBhZ2VfdG9rZW4YAiABKAkiYgoYTGlzdEVudmlyb25tZW50c1Jlc3BvbnNlEi0KDGVudmlyb25tZW50cxgBIAMoCzIXLnRpZGluZ3MudjEuRW52aXJvbm1lbnQSFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJIrABChhVcGRhdGVFbnZpcm9ubWVudFJlcXVlc3QSDAoEbmFtZRgBIAEoCRITCgtkZXNjcmlwdGlvbhgCIAEoCRIvCgt1cGRhdGVfbWFzaxgEIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5GaWVsZE1hc2sSKgoJdmFyaWFibGVzGAUgASgLMhcuZ29vZ2xlLnByb3RvYnVmLlN0cnVjdEoECAMQBFIOdmFyaWFibGVzX2pzb24iSQoZVXBkYXRlRW52aXJvbm1lbnRSZXNwb25zZRIsCgtlbnZpcm9ubWVudBgBIAEoCzIXLnRpZGluZ3MudjEuRW52aXJvbm1lbnQiKAoYRGVsZXRlRW52aXJvbm1lbnRSZXF1ZXN0EgwKBG5hbWUYASABKAkiGwoZRGVsZXRlRW52aXJvbm1lbnRSZXNwb25zZTLyAwoSRW52aXJvbm1lbnRTZXJ2aWNlEmAKEUNyZWF0ZUVudmlyb25tZW50EiQudGlkaW5ncy52MS5DcmVhdGVFbnZpcm9ubWVudFJlcXVlc3QaJS50aWRpbmdzLnYxLkNyZWF0ZUVudmlyb25tZW50UmVzcG9uc2USVwoOR2V0RW52aXJvbm1lbnQSIS50aWRpbmdzLnYxLkdldEVudmlyb25tZW50UmVxdWVzdBoiLnRpZGluZ3MudjEuR2V0RW52aXJvbm1lbnRSZXNwb25zZRJdChBMaXN0RW52aXJvbm1lbnRzEiMudGlkaW5ncy52MS5MaXN0RW52aXJvbm1lbnRzUmVxdWVzdBokLnRpZGluZ3MudjEuTGlzdEVudmlyb25tZW50c1Jlc3BvbnNlEmAKEVVwZGF0ZUVudmlyb25tZW50EiQudGlkaW5ncy52MS5VcGRhdGVFbnZpcm9ubWVudFJlcXVlc3QaJS50aWRpbmdzLnYxLlVwZGF0ZUVudmlyb25tZW50UmVzcG9uc2USYAoRRGVsZXRlRW52aXJvbm1lbnQSJC50aWRpbmdzLnYxLkRlbGV0ZUVudmlyb25tZW50UmVxdWVzdBolLnRpZGluZ3MudjEuRGVsZXRlRW52aXJvbm1lbnRSZXNwb25zZWIGcHJvdG8z", [file_google_protobuf_field_mask, file_google_protobuf_struct, file_google_protobuf_timestamp]);
 
 /**
  * Environment is a named set of variables.
@@ -35,13 +35,6 @@ export type Environment = Message<"tidings.v1.Environment"> & {
   description: string;
 
   /**
-   * The variables, a JSON object text.
-   *
-   * @generated from field: string variables_json = 3;
-   */
-  variablesJson: string;
-
-  /**
    * When the environment was created.
    *
    * @generated from field: google.protobuf.Timestamp create_time = 4;
@@ -54,6 +47,13 @@ export type Environment = Message<"tidings.v1.Environment"> & {
    * @generated from field: google.protobuf.Timestamp update_time = 5;
    */
   updateTime?: Timestamp | undefined;
+
+  /**
+   * The variables.
+   *
+   * @generated from field: google.protobuf.Struct variables = 6;
+   */
+  variables?: JsonObject | undefined;
 };
 
 /**
@@ -84,11 +84,11 @@ export type CreateEnvironmentRequest = Message<"tidings.v1.CreateEnvironmentRequ
   description: string;
 
   /**
-   * A JSON object text; empty means {}.
+   * The variables; unset means {}.
    *
-   * @generated from field: string variables_json = 3;
+   * @generated from field: google.protobuf.Struct variables = 4;
    */
-  variablesJson: string;
+  variables?: JsonObject | undefined;
 };
 
 /**
@@ -240,20 +240,20 @@ export type UpdateEnvironmentRequest = Message<"tidings.v1.UpdateEnvironmentRequ
   description: string;
 
   /**
-   * A JSON object text; empty means {}.
-   *
-   * @generated from field: string variables_json = 3;
-   */
-  variablesJson: string;
-
-  /**
-   * Which of description and variables_json to change (AIP-134). Unset:
-   * those given (non-empty); `*`: both, an empty one cleared. An unknown
-   * path is INVALID_ARGUMENT naming it.
+   * Which of description and variables to change (AIP-134). Unset: those
+   * given (a non-empty description, set variables); `*`: both, an empty one
+   * cleared. An unknown path is INVALID_ARGUMENT naming it.
    *
    * @generated from field: google.protobuf.FieldMask update_mask = 4;
    */
   updateMask?: FieldMask | undefined;
+
+  /**
+   * The new variables; unset means {} (with a mask naming them).
+   *
+   * @generated from field: google.protobuf.Struct variables = 5;
+   */
+  variables?: JsonObject | undefined;
 };
 
 /**

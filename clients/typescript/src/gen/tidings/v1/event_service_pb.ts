@@ -4,7 +4,9 @@
 
 import type { GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegenv2";
 import { fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
-import type { Event } from "./event_pb.js";
+import type { Timestamp, Value } from "@bufbuild/protobuf/wkt";
+import { file_google_protobuf_struct, file_google_protobuf_timestamp } from "@bufbuild/protobuf/wkt";
+import type { EventType, ExecutionSummary, TriggeredBy } from "./event_pb.js";
 import { file_tidings_v1_event } from "./event_pb.js";
 import type { ListenerFilter } from "./listener_pb.js";
 import { file_tidings_v1_listener } from "./listener_pb.js";
@@ -14,7 +16,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file tidings/v1/event_service.proto.
  */
 export const file_tidings_v1_event_service: GenFile = /*@__PURE__*/
-  fileDesc("Ch50aWRpbmdzL3YxL2V2ZW50X3NlcnZpY2UucHJvdG8SCnRpZGluZ3MudjEilgEKEldhdGNoRXZlbnRzUmVxdWVzdBIqCgZmaWx0ZXIYASABKAsyGi50aWRpbmdzLnYxLkxpc3RlbmVyRmlsdGVyEhQKDGV4ZWN1dGlvbl9pZBgCIAEoCRIOCgZjdXJzb3IYAyABKAkSFgoOZnJvbV9iZWdpbm5pbmcYBCABKAgSFgoObWF4X2JhdGNoX3NpemUYBSABKAUiSAoTV2F0Y2hFdmVudHNSZXNwb25zZRIhCgZldmVudHMYASADKAsyES50aWRpbmdzLnYxLkV2ZW50Eg4KBmN1cnNvchgCIAEoCTJgCgxFdmVudFNlcnZpY2USUAoLV2F0Y2hFdmVudHMSHi50aWRpbmdzLnYxLldhdGNoRXZlbnRzUmVxdWVzdBofLnRpZGluZ3MudjEuV2F0Y2hFdmVudHNSZXNwb25zZTABYgZwcm90bzM", [file_tidings_v1_event, file_tidings_v1_listener]);
+  fileDesc("Ch50aWRpbmdzL3YxL2V2ZW50X3NlcnZpY2UucHJvdG8SCnRpZGluZ3MudjEilgEKEldhdGNoRXZlbnRzUmVxdWVzdBIqCgZmaWx0ZXIYASABKAsyGi50aWRpbmdzLnYxLkxpc3RlbmVyRmlsdGVyEhQKDGV4ZWN1dGlvbl9pZBgCIAEoCRIOCgZjdXJzb3IYAyABKAkSFgoOZnJvbV9iZWdpbm5pbmcYBCABKAgSFgoObWF4X2JhdGNoX3NpemUYBSABKAUiUAoTV2F0Y2hFdmVudHNSZXNwb25zZRIpCgZldmVudHMYASADKAsyGS50aWRpbmdzLnYxLlN0cmVhbWVkRXZlbnQSDgoGY3Vyc29yGAIgASgJIvAECg1TdHJlYW1lZEV2ZW50EgoKAmlkGAEgASgJEiMKBHR5cGUYAiABKA4yFS50aWRpbmdzLnYxLkV2ZW50VHlwZRIQCghzZXF1ZW5jZRgDIAEoBBIoCgR0aW1lGAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBITCgtlbmdpbmVfbmFtZRgFIAEoCRIWCg5lbmdpbmVfdmVyc2lvbhgGIAEoCRITCgt3b3JrZmxvd19pZBgHIAEoCRIVCg13b3JrZmxvd19uYW1lGAggASgJEhQKDGV4ZWN1dGlvbl9pZBgJIAEoCRIPCgd0YXNrX2lkGAogASgJEhEKCXRhc2tfbmFtZRgLIAEoCRIPCgdhdG9tX2lkGAwgASgJEi0KDHRyaWdnZXJlZF9ieRgNIAMoCzIXLnRpZGluZ3MudjEuVHJpZ2dlcmVkQnkSDgoGc3RhdHVzGA4gASgJEhUKDWVycm9yX21lc3NhZ2UYDyABKAkSLwoJZXhlY3V0aW9uGBIgASgLMhwudGlkaW5ncy52MS5FeGVjdXRpb25TdW1tYXJ5EhMKC2xpc3RlbmVyX2lkGBMgASgJEhUKDWxpc3RlbmVyX25hbWUYFCABKAkSEwoLdHJhY2VwYXJlbnQYFSABKAkSEgoKdHJhY2VzdGF0ZRgWIAEoCRIlCgVpbnB1dBhlIAEoCzIWLmdvb2dsZS5wcm90b2J1Zi5WYWx1ZRImCgZvdXRwdXQYZiABKAsyFi5nb29nbGUucHJvdG9idWYuVmFsdWVKBAgQEBFKBAgREBJSCmlucHV0X2pzb25SC291dHB1dF9qc29uMmAKDEV2ZW50U2VydmljZRJQCgtXYXRjaEV2ZW50cxIeLnRpZGluZ3MudjEuV2F0Y2hFdmVudHNSZXF1ZXN0Gh8udGlkaW5ncy52MS5XYXRjaEV2ZW50c1Jlc3BvbnNlMAFiBnByb3RvMw", [file_google_protobuf_struct, file_google_protobuf_timestamp, file_tidings_v1_event, file_tidings_v1_listener]);
 
 /**
  * WatchEventsRequest is the request of WatchEvents.
@@ -75,11 +77,12 @@ export const WatchEventsRequestSchema: GenMessage<WatchEventsRequest> = /*@__PUR
  */
 export type WatchEventsResponse = Message<"tidings.v1.WatchEventsResponse"> & {
   /**
-   * Events in outbox order, as many as were ready.
+   * Events in outbox order, as many as were ready, with typed input and
+   * output.
    *
-   * @generated from field: repeated tidings.v1.Event events = 1;
+   * @generated from field: repeated tidings.v1.StreamedEvent events = 1;
    */
-  events: Event[];
+  events: StreamedEvent[];
 
   /**
    * Resume token after the last event of this message.
@@ -95,6 +98,181 @@ export type WatchEventsResponse = Message<"tidings.v1.WatchEventsResponse"> & {
  */
 export const WatchEventsResponseSchema: GenMessage<WatchEventsResponse> = /*@__PURE__*/
   messageDesc(file_tidings_v1_event_service, 1);
+
+/**
+ * StreamedEvent is an Event as WatchEvents sends it: the same fields with the
+ * same numbers, but input and output are typed values instead of the JSON
+ * bytes the outbox keeps (docs/api.md, "Typed values": integers beyond 2^53
+ * travel as decimal strings). Every other field means what it means in Event.
+ *
+ * @generated from message tidings.v1.StreamedEvent
+ */
+export type StreamedEvent = Message<"tidings.v1.StreamedEvent"> & {
+  /**
+   * Stable unique id (used for de-duplication: webhook-id, CloudEvents id).
+   *
+   * @generated from field: string id = 1;
+   */
+  id: string;
+
+  /**
+   * The canonical kind of the event.
+   *
+   * @generated from field: tidings.v1.EventType type = 2;
+   */
+  type: EventType;
+
+  /**
+   * Position of the event within its execution, from 1, without gaps.
+   *
+   * @generated from field: uint64 sequence = 3;
+   */
+  sequence: bigint;
+
+  /**
+   * When the state change happened.
+   *
+   * @generated from field: google.protobuf.Timestamp time = 4;
+   */
+  time?: Timestamp | undefined;
+
+  /**
+   * The engine that emitted the event.
+   *
+   * @generated from field: string engine_name = 5;
+   */
+  engineName: string;
+
+  /**
+   * The engine's version.
+   *
+   * @generated from field: string engine_version = 6;
+   */
+  engineVersion: string;
+
+  /**
+   * The workflow's id.
+   *
+   * @generated from field: string workflow_id = 7;
+   */
+  workflowId: string;
+
+  /**
+   * The workflow's name.
+   *
+   * @generated from field: string workflow_name = 8;
+   */
+  workflowName: string;
+
+  /**
+   * The execution's id.
+   *
+   * @generated from field: string execution_id = 9;
+   */
+  executionId: string;
+
+  /**
+   * The task's id, for a task event.
+   *
+   * @generated from field: string task_id = 10;
+   */
+  taskId: string;
+
+  /**
+   * The task's name, for a task event.
+   *
+   * @generated from field: string task_name = 11;
+   */
+  taskName: string;
+
+  /**
+   * The atom (microservice capability) the task calls.
+   *
+   * @generated from field: string atom_id = 12;
+   */
+  atomId: string;
+
+  /**
+   * The transitions that led to the task.
+   *
+   * @generated from field: repeated tidings.v1.TriggeredBy triggered_by = 13;
+   */
+  triggeredBy: TriggeredBy[];
+
+  /**
+   * Canonical state after the change: RUNNING, SUCCESS, ERROR, ... Empty
+   * means "derive from the type" (see docs/profiles.md).
+   *
+   * @generated from field: string status = 14;
+   */
+  status: string;
+
+  /**
+   * Why a task or execution failed; empty otherwise.
+   *
+   * @generated from field: string error_message = 15;
+   */
+  errorMessage: string;
+
+  /**
+   * Present on terminal execution events.
+   *
+   * @generated from field: tidings.v1.ExecutionSummary execution = 18;
+   */
+  execution?: ExecutionSummary | undefined;
+
+  /**
+   * The listener a listener event is about.
+   *
+   * @generated from field: string listener_id = 19;
+   */
+  listenerId: string;
+
+  /**
+   * The name of that listener.
+   *
+   * @generated from field: string listener_name = 20;
+   */
+  listenerName: string;
+
+  /**
+   * W3C trace context of the execution the event belongs to, when tracing
+   * was on as it started; empty otherwise.
+   *
+   * @generated from field: string traceparent = 21;
+   */
+  traceparent: string;
+
+  /**
+   * The W3C `tracestate` that came with `traceparent`; empty if none.
+   *
+   * @generated from field: string tracestate = 22;
+   */
+  tracestate: string;
+
+  /**
+   * Task input (the action's request) or execution input; unset when absent.
+   * (Numbers from 101 are StreamedEvent's own: Event's stay below 101, so
+   * that canonical Event bytes parse as a StreamedEvent.)
+   *
+   * @generated from field: google.protobuf.Value input = 101;
+   */
+  input?: Value | undefined;
+
+  /**
+   * Task output (the action's result) or execution output; unset when absent.
+   *
+   * @generated from field: google.protobuf.Value output = 102;
+   */
+  output?: Value | undefined;
+};
+
+/**
+ * Describes the message tidings.v1.StreamedEvent.
+ * Use `create(StreamedEventSchema)` to create a new message.
+ */
+export const StreamedEventSchema: GenMessage<StreamedEvent> = /*@__PURE__*/
+  messageDesc(file_tidings_v1_event_service, 2);
 
 /**
  * EventService streams committed events to gRPC clients (the `stream`

@@ -4,19 +4,19 @@
 
 import type { GenEnum, GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegenv2";
 import { enumDesc, fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
-import type { Timestamp } from "@bufbuild/protobuf/wkt";
-import { file_google_protobuf_timestamp } from "@bufbuild/protobuf/wkt";
+import type { Duration, Timestamp, Value } from "@bufbuild/protobuf/wkt";
+import { file_google_protobuf_duration, file_google_protobuf_struct, file_google_protobuf_timestamp } from "@bufbuild/protobuf/wkt";
 import type { Header } from "./event_pb.js";
 import { file_tidings_v1_event } from "./event_pb.js";
-import type { ListenerSecret } from "./listener_pb.js";
+import type { ListenerSecret, Profile } from "./listener_pb.js";
 import { file_tidings_v1_listener } from "./listener_pb.js";
-import type { Message } from "@bufbuild/protobuf";
+import type { JsonObject, Message } from "@bufbuild/protobuf";
 
 /**
  * Describes the file tidings/v1/execution.proto.
  */
 export const file_tidings_v1_execution: GenFile = /*@__PURE__*/
-  fileDesc("Chp0aWRpbmdzL3YxL2V4ZWN1dGlvbi5wcm90bxIKdGlkaW5ncy52MSK4AQoMTm90aWZ5VGFyZ2V0EgsKA3VybBgBIAEoCRIPCgdwcm9maWxlGAIgASgJEg4KBmV2ZW50cxgDIAMoCRI2CgdoZWFkZXJzGAQgAygLMiUudGlkaW5ncy52MS5Ob3RpZnlUYXJnZXQuSGVhZGVyc0VudHJ5EhIKCmV4dGVuc2lvbnMYBSABKAgaLgoMSGVhZGVyc0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEiqgQKCUV4ZWN1dGlvbhIKCgJpZBgBIAEoCRITCgt3b3JrZmxvd19pZBgCIAEoCRIVCg13b3JrZmxvd19uYW1lGAMgASgJEikKBXN0YXRlGAQgASgOMhoudGlkaW5ncy52MS5FeGVjdXRpb25TdGF0ZRISCgppbnB1dF9qc29uGAUgASgJEhMKC291dHB1dF9qc29uGAYgASgJEhUKDWVycm9yX21lc3NhZ2UYByABKAkSLwoLY3JlYXRlX3RpbWUYCCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi8KC3VwZGF0ZV90aW1lGAkgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIsCghlbmRfdGltZRgKIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASEgoKcmVxdWVzdF9pZBgLIAEoCRIoCgZub3RpZnkYDCADKAsyGC50aWRpbmdzLnYxLk5vdGlmeVRhcmdldBIXCg90aW1lb3V0X3NlY29uZHMYDSABKAESCwoDcnVuGA4gASgFEiMKB2hlYWRlcnMYDyADKAsyEi50aWRpbmdzLnYxLkhlYWRlchIbChNwYXJlbnRfZXhlY3V0aW9uX2lkGBAgASgJEhYKDnBhcmVudF90YXNrX2lkGBEgASgJEhkKEXJvb3RfZXhlY3V0aW9uX2lkGBIgASgJEhEKCXRhc2tfbmFtZRgTIAEoCSIsCgpUcmlnZ2VyUmVmEg0KBWV2ZW50GAEgASgJEg8KB3Rhc2tfaWQYAiABKAkisQMKBFRhc2sSCgoCaWQYASABKAkSFAoMZXhlY3V0aW9uX2lkGAIgASgJEgwKBG5hbWUYAyABKAkSJAoFc3RhdGUYBCABKA4yFS50aWRpbmdzLnYxLlRhc2tTdGF0ZRIOCgZhY3Rpb24YBSABKAkSDwoHYXRvbV9pZBgGIAEoCRISCgppbnB1dF9qc29uGAcgASgJEhMKC3Jlc3VsdF9qc29uGAggASgJEhUKDWVycm9yX21lc3NhZ2UYCSABKAkSDwoHYXR0ZW1wdBgKIAEoBRIsCgx0cmlnZ2VyZWRfYnkYCyADKAsyFi50aWRpbmdzLnYxLlRyaWdnZXJSZWYSLwoLY3JlYXRlX3RpbWUYDCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi8KC3VwZGF0ZV90aW1lGA0gASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIsCghlbmRfdGltZRgOIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASCwoDcnVuGA8gASgFEhYKDnB1Ymxpc2hlZF9qc29uGBAgASgJIvMBChVTdGFydEV4ZWN1dGlvblJlcXVlc3QSEAoId29ya2Zsb3cYASABKAkSEgoKaW5wdXRfanNvbhgCIAEoCRISCgpyZXF1ZXN0X2lkGAMgASgJEigKBm5vdGlmeRgEIAMoCzIYLnRpZGluZ3MudjEuTm90aWZ5VGFyZ2V0EhcKD3RpbWVvdXRfc2Vjb25kcxgFIAEoARIjCgdoZWFkZXJzGAYgAygLMhIudGlkaW5ncy52MS5IZWFkZXISEAoIZW52X2pzb24YByABKAkSEwoLZW52aXJvbm1lbnQYCCABKAkSEQoJdGFza19uYW1lGAkgASgJIngKFlN0YXJ0RXhlY3V0aW9uUmVzcG9uc2USKAoJZXhlY3V0aW9uGAEgASgLMhUudGlkaW5ncy52MS5FeGVjdXRpb24SNAoQbGlzdGVuZXJfc2VjcmV0cxgCIAMoCzIaLnRpZGluZ3MudjEuTGlzdGVuZXJTZWNyZXQiIQoTR2V0RXhlY3V0aW9uUmVxdWVzdBIKCgJpZBgBIAEoCSJAChRHZXRFeGVjdXRpb25SZXNwb25zZRIoCglleGVjdXRpb24YASABKAsyFS50aWRpbmdzLnYxLkV4ZWN1dGlvbiJ7ChVMaXN0RXhlY3V0aW9uc1JlcXVlc3QSEAoId29ya2Zsb3cYASABKAkSKQoFc3RhdGUYAiABKA4yGi50aWRpbmdzLnYxLkV4ZWN1dGlvblN0YXRlEhEKCXBhZ2Vfc2l6ZRgDIAEoBRISCgpwYWdlX3Rva2VuGAQgASgJIlwKFkxpc3RFeGVjdXRpb25zUmVzcG9uc2USKQoKZXhlY3V0aW9ucxgBIAMoCzIVLnRpZGluZ3MudjEuRXhlY3V0aW9uEhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSJPChBMaXN0VGFza3NSZXF1ZXN0EhQKDGV4ZWN1dGlvbl9pZBgBIAEoCRIRCglwYWdlX3NpemUYAiABKAUSEgoKcGFnZV90b2tlbhgDIAEoCSJNChFMaXN0VGFza3NSZXNwb25zZRIfCgV0YXNrcxgBIAMoCzIQLnRpZGluZ3MudjEuVGFzaxIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkiIwoVUGF1c2VFeGVjdXRpb25SZXF1ZXN0EgoKAmlkGAEgASgJIkIKFlBhdXNlRXhlY3V0aW9uUmVzcG9uc2USKAoJZXhlY3V0aW9uGAEgASgLMhUudGlkaW5ncy52MS5FeGVjdXRpb24iJAoWUmVzdW1lRXhlY3V0aW9uUmVxdWVzdBIKCgJpZBgBIAEoCSJDChdSZXN1bWVFeGVjdXRpb25SZXNwb25zZRIoCglleGVjdXRpb24YASABKAsyFS50aWRpbmdzLnYxLkV4ZWN1dGlvbiI0ChZDYW5jZWxFeGVjdXRpb25SZXF1ZXN0EgoKAmlkGAEgASgJEg4KBnJlYXNvbhgCIAEoCSJDChdDYW5jZWxFeGVjdXRpb25SZXNwb25zZRIoCglleGVjdXRpb24YASABKAsyFS50aWRpbmdzLnYxLkV4ZWN1dGlvbiImChhSb2xsYmFja0V4ZWN1dGlvblJlcXVlc3QSCgoCaWQYASABKAkiRQoZUm9sbGJhY2tFeGVjdXRpb25SZXNwb25zZRIoCglleGVjdXRpb24YASABKAsyFS50aWRpbmdzLnYxLkV4ZWN1dGlvbiIjChBSZXRyeVRhc2tSZXF1ZXN0Eg8KB3Rhc2tfaWQYASABKAkiMwoRUmV0cnlUYXNrUmVzcG9uc2USHgoEdGFzaxgBIAEoCzIQLnRpZGluZ3MudjEuVGFzayI3Cg9Ta2lwVGFza1JlcXVlc3QSDwoHdGFza19pZBgBIAEoCRITCgtyZXN1bHRfanNvbhgCIAEoCSIyChBTa2lwVGFza1Jlc3BvbnNlEh4KBHRhc2sYASABKAsyEC50aWRpbmdzLnYxLlRhc2siYwoTQ29tcGxldGVUYXNrUmVxdWVzdBIPCgd0YXNrX2lkGAEgASgJEg8KB3N1Y2Nlc3MYAiABKAgSEwoLcmVzdWx0X2pzb24YAyABKAkSFQoNZXJyb3JfbWVzc2FnZRgEIAEoCSI2ChRDb21wbGV0ZVRhc2tSZXNwb25zZRIeCgR0YXNrGAEgASgLMhAudGlkaW5ncy52MS5UYXNrKqMCCg5FeGVjdXRpb25TdGF0ZRIfChtFWEVDVVRJT05fU1RBVEVfVU5TUEVDSUZJRUQQABIbChdFWEVDVVRJT05fU1RBVEVfUlVOTklORxABEhoKFkVYRUNVVElPTl9TVEFURV9QQVVTRUQQAhIbChdFWEVDVVRJT05fU1RBVEVfU1VDQ0VTUxADEhkKFUVYRUNVVElPTl9TVEFURV9FUlJPUhAEEh0KGUVYRUNVVElPTl9TVEFURV9DQU5DRUxMRUQQBRIdChlFWEVDVVRJT05fU1RBVEVfVElNRURfT1VUEAYSIAocRVhFQ1VUSU9OX1NUQVRFX1JPTExJTkdfQkFDSxAHEh8KG0VYRUNVVElPTl9TVEFURV9ST0xMRURfQkFDSxAIKogCCglUYXNrU3RhdGUSGgoWVEFTS19TVEFURV9VTlNQRUNJRklFRBAAEhYKElRBU0tfU1RBVEVfV0FJVElORxABEhYKElRBU0tfU1RBVEVfUlVOTklORxACEhwKGFRBU0tfU1RBVEVfUlVOTklOR19BU1lOQxADEhYKElRBU0tfU1RBVEVfU1VDQ0VTUxAEEhQKEFRBU0tfU1RBVEVfRVJST1IQBRIWChJUQVNLX1NUQVRFX1NLSVBQRUQQBhIYChRUQVNLX1NUQVRFX0NBTkNFTExFRBAHEhoKFlRBU0tfU1RBVEVfUk9MTEVEX0JBQ0sQCBIVChFUQVNLX1NUQVRFX1BBVVNFRBAJMrgHChBFeGVjdXRpb25TZXJ2aWNlElcKDlN0YXJ0RXhlY3V0aW9uEiEudGlkaW5ncy52MS5TdGFydEV4ZWN1dGlvblJlcXVlc3QaIi50aWRpbmdzLnYxLlN0YXJ0RXhlY3V0aW9uUmVzcG9uc2USUQoMR2V0RXhlY3V0aW9uEh8udGlkaW5ncy52MS5HZXRFeGVjdXRpb25SZXF1ZXN0GiAudGlkaW5ncy52MS5HZXRFeGVjdXRpb25SZXNwb25zZRJXCg5MaXN0RXhlY3V0aW9ucxIhLnRpZGluZ3MudjEuTGlzdEV4ZWN1dGlvbnNSZXF1ZXN0GiIudGlkaW5ncy52MS5MaXN0RXhlY3V0aW9uc1Jlc3BvbnNlEkgKCUxpc3RUYXNrcxIcLnRpZGluZ3MudjEuTGlzdFRhc2tzUmVxdWVzdBodLnRpZGluZ3MudjEuTGlzdFRhc2tzUmVzcG9uc2USVwoOUGF1c2VFeGVjdXRpb24SIS50aWRpbmdzLnYxLlBhdXNlRXhlY3V0aW9uUmVxdWVzdBoiLnRpZGluZ3MudjEuUGF1c2VFeGVjdXRpb25SZXNwb25zZRJaCg9SZXN1bWVFeGVjdXRpb24SIi50aWRpbmdzLnYxLlJlc3VtZUV4ZWN1dGlvblJlcXVlc3QaIy50aWRpbmdzLnYxLlJlc3VtZUV4ZWN1dGlvblJlc3BvbnNlEloKD0NhbmNlbEV4ZWN1dGlvbhIiLnRpZGluZ3MudjEuQ2FuY2VsRXhlY3V0aW9uUmVxdWVzdBojLnRpZGluZ3MudjEuQ2FuY2VsRXhlY3V0aW9uUmVzcG9uc2USYAoRUm9sbGJhY2tFeGVjdXRpb24SJC50aWRpbmdzLnYxLlJvbGxiYWNrRXhlY3V0aW9uUmVxdWVzdBolLnRpZGluZ3MudjEuUm9sbGJhY2tFeGVjdXRpb25SZXNwb25zZRJICglSZXRyeVRhc2sSHC50aWRpbmdzLnYxLlJldHJ5VGFza1JlcXVlc3QaHS50aWRpbmdzLnYxLlJldHJ5VGFza1Jlc3BvbnNlEkUKCFNraXBUYXNrEhsudGlkaW5ncy52MS5Ta2lwVGFza1JlcXVlc3QaHC50aWRpbmdzLnYxLlNraXBUYXNrUmVzcG9uc2USUQoMQ29tcGxldGVUYXNrEh8udGlkaW5ncy52MS5Db21wbGV0ZVRhc2tSZXF1ZXN0GiAudGlkaW5ncy52MS5Db21wbGV0ZVRhc2tSZXNwb25zZWIGcHJvdG8z", [file_google_protobuf_timestamp, file_tidings_v1_event, file_tidings_v1_listener]);
+  fileDesc("Chp0aWRpbmdzL3YxL2V4ZWN1dGlvbi5wcm90bxIKdGlkaW5ncy52MSLTAQoMTm90aWZ5VGFyZ2V0EgsKA3VybBgBIAEoCRIkCgdwcm9maWxlGAYgASgOMhMudGlkaW5ncy52MS5Qcm9maWxlEg4KBmV2ZW50cxgDIAMoCRI2CgdoZWFkZXJzGAQgAygLMiUudGlkaW5ncy52MS5Ob3RpZnlUYXJnZXQuSGVhZGVyc0VudHJ5EhIKCmV4dGVuc2lvbnMYBSABKAgaLgoMSGVhZGVyc0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAFKBAgCEAMioAUKCUV4ZWN1dGlvbhIKCgJpZBgBIAEoCRITCgt3b3JrZmxvd19pZBgCIAEoCRIVCg13b3JrZmxvd19uYW1lGAMgASgJEikKBXN0YXRlGAQgASgOMhoudGlkaW5ncy52MS5FeGVjdXRpb25TdGF0ZRIVCg1lcnJvcl9tZXNzYWdlGAcgASgJEi8KC2NyZWF0ZV90aW1lGAggASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIvCgt1cGRhdGVfdGltZRgJIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLAoIZW5kX3RpbWUYCiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhIKCnJlcXVlc3RfaWQYCyABKAkSKAoGbm90aWZ5GAwgAygLMhgudGlkaW5ncy52MS5Ob3RpZnlUYXJnZXQSCwoDcnVuGA4gASgFEiMKB2hlYWRlcnMYDyADKAsyEi50aWRpbmdzLnYxLkhlYWRlchIbChNwYXJlbnRfZXhlY3V0aW9uX2lkGBAgASgJEhYKDnBhcmVudF90YXNrX2lkGBEgASgJEhkKEXJvb3RfZXhlY3V0aW9uX2lkGBIgASgJEhEKCXRhc2tfbmFtZRgTIAEoCRImCgVpbnB1dBgUIAEoCzIXLmdvb2dsZS5wcm90b2J1Zi5TdHJ1Y3QSJgoGb3V0cHV0GBUgASgLMhYuZ29vZ2xlLnByb3RvYnVmLlZhbHVlEioKB3RpbWVvdXQYFiABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb25KBAgFEAZKBAgGEAdKBAgNEA5SCmlucHV0X2pzb25SC291dHB1dF9qc29uUg90aW1lb3V0X3NlY29uZHMiLAoKVHJpZ2dlclJlZhINCgVldmVudBgBIAEoCRIPCgd0YXNrX2lkGAIgASgJIqYECgRUYXNrEgoKAmlkGAEgASgJEhQKDGV4ZWN1dGlvbl9pZBgCIAEoCRIMCgRuYW1lGAMgASgJEiQKBXN0YXRlGAQgASgOMhUudGlkaW5ncy52MS5UYXNrU3RhdGUSDgoGYWN0aW9uGAUgASgJEg8KB2F0b21faWQYBiABKAkSFQoNZXJyb3JfbWVzc2FnZRgJIAEoCRIPCgdhdHRlbXB0GAogASgFEiwKDHRyaWdnZXJlZF9ieRgLIAMoCzIWLnRpZGluZ3MudjEuVHJpZ2dlclJlZhIvCgtjcmVhdGVfdGltZRgMIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLwoLdXBkYXRlX3RpbWUYDSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEiwKCGVuZF90aW1lGA4gASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBILCgNydW4YDyABKAUSJQoFaW5wdXQYESABKAsyFi5nb29nbGUucHJvdG9idWYuVmFsdWUSJgoGcmVzdWx0GBIgASgLMhYuZ29vZ2xlLnByb3RvYnVmLlZhbHVlEioKCXB1Ymxpc2hlZBgTIAEoCzIXLmdvb2dsZS5wcm90b2J1Zi5TdHJ1Y3RKBAgHEAhKBAgIEAlKBAgQEBFSCmlucHV0X2pzb25SC3Jlc3VsdF9qc29uUg5wdWJsaXNoZWRfanNvbiLnAgoVU3RhcnRFeGVjdXRpb25SZXF1ZXN0EhAKCHdvcmtmbG93GAEgASgJEhIKCnJlcXVlc3RfaWQYAyABKAkSKAoGbm90aWZ5GAQgAygLMhgudGlkaW5ncy52MS5Ob3RpZnlUYXJnZXQSIwoHaGVhZGVycxgGIAMoCzISLnRpZGluZ3MudjEuSGVhZGVyEhMKC2Vudmlyb25tZW50GAggASgJEhEKCXRhc2tfbmFtZRgJIAEoCRImCgVpbnB1dBgKIAEoCzIXLmdvb2dsZS5wcm90b2J1Zi5TdHJ1Y3QSKgoHdGltZW91dBgLIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbhIkCgNlbnYYDCABKAsyFy5nb29nbGUucHJvdG9idWYuU3RydWN0SgQIAhADSgQIBRAGSgQIBxAIUgppbnB1dF9qc29uUg90aW1lb3V0X3NlY29uZHNSCGVudl9qc29uIngKFlN0YXJ0RXhlY3V0aW9uUmVzcG9uc2USKAoJZXhlY3V0aW9uGAEgASgLMhUudGlkaW5ncy52MS5FeGVjdXRpb24SNAoQbGlzdGVuZXJfc2VjcmV0cxgCIAMoCzIaLnRpZGluZ3MudjEuTGlzdGVuZXJTZWNyZXQiIQoTR2V0RXhlY3V0aW9uUmVxdWVzdBIKCgJpZBgBIAEoCSJAChRHZXRFeGVjdXRpb25SZXNwb25zZRIoCglleGVjdXRpb24YASABKAsyFS50aWRpbmdzLnYxLkV4ZWN1dGlvbiJ7ChVMaXN0RXhlY3V0aW9uc1JlcXVlc3QSEAoId29ya2Zsb3cYASABKAkSKQoFc3RhdGUYAiABKA4yGi50aWRpbmdzLnYxLkV4ZWN1dGlvblN0YXRlEhEKCXBhZ2Vfc2l6ZRgDIAEoBRISCgpwYWdlX3Rva2VuGAQgASgJIlwKFkxpc3RFeGVjdXRpb25zUmVzcG9uc2USKQoKZXhlY3V0aW9ucxgBIAMoCzIVLnRpZGluZ3MudjEuRXhlY3V0aW9uEhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSJPChBMaXN0VGFza3NSZXF1ZXN0EhQKDGV4ZWN1dGlvbl9pZBgBIAEoCRIRCglwYWdlX3NpemUYAiABKAUSEgoKcGFnZV90b2tlbhgDIAEoCSJNChFMaXN0VGFza3NSZXNwb25zZRIfCgV0YXNrcxgBIAMoCzIQLnRpZGluZ3MudjEuVGFzaxIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkiIwoVUGF1c2VFeGVjdXRpb25SZXF1ZXN0EgoKAmlkGAEgASgJIkIKFlBhdXNlRXhlY3V0aW9uUmVzcG9uc2USKAoJZXhlY3V0aW9uGAEgASgLMhUudGlkaW5ncy52MS5FeGVjdXRpb24iJAoWUmVzdW1lRXhlY3V0aW9uUmVxdWVzdBIKCgJpZBgBIAEoCSJDChdSZXN1bWVFeGVjdXRpb25SZXNwb25zZRIoCglleGVjdXRpb24YASABKAsyFS50aWRpbmdzLnYxLkV4ZWN1dGlvbiI0ChZDYW5jZWxFeGVjdXRpb25SZXF1ZXN0EgoKAmlkGAEgASgJEg4KBnJlYXNvbhgCIAEoCSJDChdDYW5jZWxFeGVjdXRpb25SZXNwb25zZRIoCglleGVjdXRpb24YASABKAsyFS50aWRpbmdzLnYxLkV4ZWN1dGlvbiImChhSb2xsYmFja0V4ZWN1dGlvblJlcXVlc3QSCgoCaWQYASABKAkiRQoZUm9sbGJhY2tFeGVjdXRpb25SZXNwb25zZRIoCglleGVjdXRpb24YASABKAsyFS50aWRpbmdzLnYxLkV4ZWN1dGlvbiIjChBSZXRyeVRhc2tSZXF1ZXN0Eg8KB3Rhc2tfaWQYASABKAkiMwoRUmV0cnlUYXNrUmVzcG9uc2USHgoEdGFzaxgBIAEoCzIQLnRpZGluZ3MudjEuVGFzayJdCg9Ta2lwVGFza1JlcXVlc3QSDwoHdGFza19pZBgBIAEoCRImCgZyZXN1bHQYAyABKAsyFi5nb29nbGUucHJvdG9idWYuVmFsdWVKBAgCEANSC3Jlc3VsdF9qc29uIjIKEFNraXBUYXNrUmVzcG9uc2USHgoEdGFzaxgBIAEoCzIQLnRpZGluZ3MudjEuVGFzayKJAQoTQ29tcGxldGVUYXNrUmVxdWVzdBIPCgd0YXNrX2lkGAEgASgJEg8KB3N1Y2Nlc3MYAiABKAgSFQoNZXJyb3JfbWVzc2FnZRgEIAEoCRImCgZyZXN1bHQYBSABKAsyFi5nb29nbGUucHJvdG9idWYuVmFsdWVKBAgDEARSC3Jlc3VsdF9qc29uIjYKFENvbXBsZXRlVGFza1Jlc3BvbnNlEh4KBHRhc2sYASABKAsyEC50aWRpbmdzLnYxLlRhc2sqowIKDkV4ZWN1dGlvblN0YXRlEh8KG0VYRUNVVElPTl9TVEFURV9VTlNQRUNJRklFRBAAEhsKF0VYRUNVVElPTl9TVEFURV9SVU5OSU5HEAESGgoWRVhFQ1VUSU9OX1NUQVRFX1BBVVNFRBACEhsKF0VYRUNVVElPTl9TVEFURV9TVUNDRVNTEAMSGQoVRVhFQ1VUSU9OX1NUQVRFX0VSUk9SEAQSHQoZRVhFQ1VUSU9OX1NUQVRFX0NBTkNFTExFRBAFEh0KGUVYRUNVVElPTl9TVEFURV9USU1FRF9PVVQQBhIgChxFWEVDVVRJT05fU1RBVEVfUk9MTElOR19CQUNLEAcSHwobRVhFQ1VUSU9OX1NUQVRFX1JPTExFRF9CQUNLEAgqiAIKCVRhc2tTdGF0ZRIaChZUQVNLX1NUQVRFX1VOU1BFQ0lGSUVEEAASFgoSVEFTS19TVEFURV9XQUlUSU5HEAESFgoSVEFTS19TVEFURV9SVU5OSU5HEAISHAoYVEFTS19TVEFURV9SVU5OSU5HX0FTWU5DEAMSFgoSVEFTS19TVEFURV9TVUNDRVNTEAQSFAoQVEFTS19TVEFURV9FUlJPUhAFEhYKElRBU0tfU1RBVEVfU0tJUFBFRBAGEhgKFFRBU0tfU1RBVEVfQ0FOQ0VMTEVEEAcSGgoWVEFTS19TVEFURV9ST0xMRURfQkFDSxAIEhUKEVRBU0tfU1RBVEVfUEFVU0VEEAkyuAcKEEV4ZWN1dGlvblNlcnZpY2USVwoOU3RhcnRFeGVjdXRpb24SIS50aWRpbmdzLnYxLlN0YXJ0RXhlY3V0aW9uUmVxdWVzdBoiLnRpZGluZ3MudjEuU3RhcnRFeGVjdXRpb25SZXNwb25zZRJRCgxHZXRFeGVjdXRpb24SHy50aWRpbmdzLnYxLkdldEV4ZWN1dGlvblJlcXVlc3QaIC50aWRpbmdzLnYxLkdldEV4ZWN1dGlvblJlc3BvbnNlElcKDkxpc3RFeGVjdXRpb25zEiEudGlkaW5ncy52MS5MaXN0RXhlY3V0aW9uc1JlcXVlc3QaIi50aWRpbmdzLnYxLkxpc3RFeGVjdXRpb25zUmVzcG9uc2USSAoJTGlzdFRhc2tzEhwudGlkaW5ncy52MS5MaXN0VGFza3NSZXF1ZXN0Gh0udGlkaW5ncy52MS5MaXN0VGFza3NSZXNwb25zZRJXCg5QYXVzZUV4ZWN1dGlvbhIhLnRpZGluZ3MudjEuUGF1c2VFeGVjdXRpb25SZXF1ZXN0GiIudGlkaW5ncy52MS5QYXVzZUV4ZWN1dGlvblJlc3BvbnNlEloKD1Jlc3VtZUV4ZWN1dGlvbhIiLnRpZGluZ3MudjEuUmVzdW1lRXhlY3V0aW9uUmVxdWVzdBojLnRpZGluZ3MudjEuUmVzdW1lRXhlY3V0aW9uUmVzcG9uc2USWgoPQ2FuY2VsRXhlY3V0aW9uEiIudGlkaW5ncy52MS5DYW5jZWxFeGVjdXRpb25SZXF1ZXN0GiMudGlkaW5ncy52MS5DYW5jZWxFeGVjdXRpb25SZXNwb25zZRJgChFSb2xsYmFja0V4ZWN1dGlvbhIkLnRpZGluZ3MudjEuUm9sbGJhY2tFeGVjdXRpb25SZXF1ZXN0GiUudGlkaW5ncy52MS5Sb2xsYmFja0V4ZWN1dGlvblJlc3BvbnNlEkgKCVJldHJ5VGFzaxIcLnRpZGluZ3MudjEuUmV0cnlUYXNrUmVxdWVzdBodLnRpZGluZ3MudjEuUmV0cnlUYXNrUmVzcG9uc2USRQoIU2tpcFRhc2sSGy50aWRpbmdzLnYxLlNraXBUYXNrUmVxdWVzdBocLnRpZGluZ3MudjEuU2tpcFRhc2tSZXNwb25zZRJRCgxDb21wbGV0ZVRhc2sSHy50aWRpbmdzLnYxLkNvbXBsZXRlVGFza1JlcXVlc3QaIC50aWRpbmdzLnYxLkNvbXBsZXRlVGFza1Jlc3BvbnNlYgZwcm90bzM", [file_google_protobuf_duration, file_google_protobuf_struct, file_google_protobuf_timestamp, file_tidings_v1_event, file_tidings_v1_listener]);
 
 /**
  * NotifyTarget is a per-execution listener (as Mistral's `notify`): the
@@ -33,12 +33,11 @@ export type NotifyTarget = Message<"tidings.v1.NotifyTarget"> & {
   url: string;
 
   /**
-   * Payload profile: mistral (the default), thain, tencent, tencent_json,
-   * cloudevents or cloudevents_data.
+   * Payload profile; unspecified means mistral.
    *
-   * @generated from field: string profile = 2;
+   * @generated from field: tidings.v1.Profile profile = 6;
    */
-  profile: string;
+  profile: Profile;
 
   /**
    * Event categories (EXECUTION, TASK) or event types; empty means all.
@@ -104,20 +103,6 @@ export type Execution = Message<"tidings.v1.Execution"> & {
   state: ExecutionState;
 
   /**
-   * The input, as JSON text (defaults applied).
-   *
-   * @generated from field: string input_json = 5;
-   */
-  inputJson: string;
-
-  /**
-   * The output, as JSON text, once the execution succeeded.
-   *
-   * @generated from field: string output_json = 6;
-   */
-  outputJson: string;
-
-  /**
    * Why it failed; empty unless ERROR, CANCELLED or TIMED_OUT.
    *
    * @generated from field: string error_message = 7;
@@ -158,13 +143,6 @@ export type Execution = Message<"tidings.v1.Execution"> & {
    * @generated from field: repeated tidings.v1.NotifyTarget notify = 12;
    */
   notify: NotifyTarget[];
-
-  /**
-   * Execution-level timeout in seconds; 0 means none.
-   *
-   * @generated from field: double timeout_seconds = 13;
-   */
-  timeoutSeconds: number;
 
   /**
    * Which run this is: 1, and one more each time the ended execution is re-run
@@ -212,6 +190,28 @@ export type Execution = Message<"tidings.v1.Execution"> & {
    * @generated from field: string task_name = 19;
    */
   taskName: string;
+
+  /**
+   * The input (defaults applied). Values follow docs/api.md, "Typed values":
+   * integers beyond 2^53 travel as decimal strings.
+   *
+   * @generated from field: google.protobuf.Struct input = 20;
+   */
+  input?: JsonObject | undefined;
+
+  /**
+   * The output once the execution ended with one (unset before).
+   *
+   * @generated from field: google.protobuf.Value output = 21;
+   */
+  output?: Value | undefined;
+
+  /**
+   * Execution-level timeout; unset means none.
+   *
+   * @generated from field: google.protobuf.Duration timeout = 22;
+   */
+  timeout?: Duration | undefined;
 };
 
 /**
@@ -299,20 +299,6 @@ export type Task = Message<"tidings.v1.Task"> & {
   atomId: string;
 
   /**
-   * The action's input as JSON text (expressions evaluated).
-   *
-   * @generated from field: string input_json = 7;
-   */
-  inputJson: string;
-
-  /**
-   * The action's result as JSON text.
-   *
-   * @generated from field: string result_json = 8;
-   */
-  resultJson: string;
-
-  /**
    * Why it failed; empty otherwise.
    *
    * @generated from field: string error_message = 9;
@@ -363,12 +349,26 @@ export type Task = Message<"tidings.v1.Task"> & {
   run: number;
 
   /**
-   * The variables the task published (its `publish`, evaluated), as a JSON
-   * object text; "{}" when it published nothing (as Mistral's task `published`).
+   * The action's input (expressions evaluated); unset before the task began.
    *
-   * @generated from field: string published_json = 16;
+   * @generated from field: google.protobuf.Value input = 17;
    */
-  publishedJson: string;
+  input?: Value | undefined;
+
+  /**
+   * The action's result; unset while there is none.
+   *
+   * @generated from field: google.protobuf.Value result = 18;
+   */
+  result?: Value | undefined;
+
+  /**
+   * The variables the task published (its `publish`, evaluated); empty when it
+   * published nothing (as Mistral's task `published`).
+   *
+   * @generated from field: google.protobuf.Struct published = 19;
+   */
+  published?: JsonObject | undefined;
 };
 
 /**
@@ -392,16 +392,9 @@ export type StartExecutionRequest = Message<"tidings.v1.StartExecutionRequest"> 
   workflow: string;
 
   /**
-   * The input as a JSON object text; empty means {}.
-   *
-   * @generated from field: string input_json = 2;
-   */
-  inputJson: string;
-
-  /**
    * Idempotency key: a repeated request with the same id returns the
    * execution the first one started. A different request (workflow, input,
-   * notify, timeout_seconds, env_json, task_name) with a used id is refused:
+   * notify, timeout, env, task_name) with a used id is refused:
    * INVALID_ARGUMENT naming request_id.
    *
    * @generated from field: string request_id = 3;
@@ -417,13 +410,6 @@ export type StartExecutionRequest = Message<"tidings.v1.StartExecutionRequest"> 
   notify: NotifyTarget[];
 
   /**
-   * Execution-level timeout in seconds; 0 means none.
-   *
-   * @generated from field: double timeout_seconds = 5;
-   */
-  timeoutSeconds: number;
-
-  /**
    * Custom headers of the execution, in order: tencent's `CosHeaders` (seed
    * 003: "该 Object 上传时设定的自定义 Header 列表"). At most 64; a key is 1 to
    * 256 characters, a value at most 8 KiB.
@@ -433,18 +419,9 @@ export type StartExecutionRequest = Message<"tidings.v1.StartExecutionRequest"> 
   headers: Header[];
 
   /**
-   * The execution's environment (Mistral's `env`), a JSON object text that
-   * expressions read as `env()`; empty means {}. Part of the request that
-   * request_id compares.
-   *
-   * @generated from field: string env_json = 7;
-   */
-  envJson: string;
-
-  /**
    * A named environment (EnvironmentService) whose variables become the
    * execution's environment, copied now; NOT_FOUND if there is none. Not
-   * together with env_json.
+   * together with env.
    *
    * @generated from field: string environment = 8;
    */
@@ -460,6 +437,29 @@ export type StartExecutionRequest = Message<"tidings.v1.StartExecutionRequest"> 
    * @generated from field: string task_name = 9;
    */
   taskName: string;
+
+  /**
+   * The input; unset means {}. Integers beyond 2^53 cannot travel as numbers:
+   * docs/api.md, "Typed values".
+   *
+   * @generated from field: google.protobuf.Struct input = 10;
+   */
+  input?: JsonObject | undefined;
+
+  /**
+   * Execution-level timeout, at least 0; unset or 0 means none.
+   *
+   * @generated from field: google.protobuf.Duration timeout = 11;
+   */
+  timeout?: Duration | undefined;
+
+  /**
+   * The execution's environment (Mistral's `env`), which expressions read as
+   * `env()`; unset means {}. Part of the request that request_id compares.
+   *
+   * @generated from field: google.protobuf.Struct env = 12;
+   */
+  env?: JsonObject | undefined;
 };
 
 /**
@@ -906,11 +906,11 @@ export type SkipTaskRequest = Message<"tidings.v1.SkipTaskRequest"> & {
   taskId: string;
 
   /**
-   * The result the task is given, as JSON text; empty means null.
+   * The result the task is given; unset means null.
    *
-   * @generated from field: string result_json = 2;
+   * @generated from field: google.protobuf.Value result = 3;
    */
-  resultJson: string;
+  result?: Value | undefined;
 };
 
 /**
@@ -962,18 +962,18 @@ export type CompleteTaskRequest = Message<"tidings.v1.CompleteTaskRequest"> & {
   success: boolean;
 
   /**
-   * The atom's result, as JSON text; empty means null.
-   *
-   * @generated from field: string result_json = 3;
-   */
-  resultJson: string;
-
-  /**
    * Why it failed, when success is false.
    *
    * @generated from field: string error_message = 4;
    */
   errorMessage: string;
+
+  /**
+   * The atom's result; unset means null.
+   *
+   * @generated from field: google.protobuf.Value result = 5;
+   */
+  result?: Value | undefined;
 };
 
 /**

@@ -14,7 +14,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file tidings/v1/listener.proto.
  */
 export const file_tidings_v1_listener: GenFile = /*@__PURE__*/
-  fileDesc("Chl0aWRpbmdzL3YxL2xpc3RlbmVyLnByb3RvEgp0aWRpbmdzLnYxIngKDkxpc3RlbmVyRmlsdGVyEhEKCXdvcmtmbG93cxgBIAMoCRItCgpjYXRlZ29yaWVzGAIgAygOMhkudGlkaW5ncy52MS5FdmVudENhdGVnb3J5EiQKBXR5cGVzGAMgAygOMhUudGlkaW5ncy52MS5FdmVudFR5cGUi/gEKEFdlYmhvb2tUcmFuc3BvcnQSCwoDdXJsGAEgASgJEg4KBm1ldGhvZBgCIAEoCRI6CgdoZWFkZXJzGAMgAygLMikudGlkaW5ncy52MS5XZWJob29rVHJhbnNwb3J0LkhlYWRlcnNFbnRyeRIqCgd0aW1lb3V0GAQgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uEjUKEGNsb3VkZXZlbnRzX21vZGUYBSABKA4yGy50aWRpbmdzLnYxLkNsb3VkRXZlbnRzTW9kZRouCgxIZWFkZXJzRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASJWCg5LYWZrYVRyYW5zcG9ydBINCgV0b3BpYxgBIAEoCRI1ChBjbG91ZGV2ZW50c19tb2RlGAIgASgOMhsudGlkaW5ncy52MS5DbG91ZEV2ZW50c01vZGUijAEKC1JldHJ5UG9saWN5EisKCHNjaGVkdWxlGAEgAygLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uEhMKBmppdHRlchgCIAEoAUgAiAEBEjAKDWRpc2FibGVfYWZ0ZXIYAyABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb25CCQoHX2ppdHRlciKtBAoITGlzdGVuZXISCgoCaWQYASABKAkSDAoEbmFtZRgCIAEoCRIoCgVzY29wZRgDIAEoDjIZLnRpZGluZ3MudjEuTGlzdGVuZXJTY29wZRIQCghzY29wZV9pZBgEIAEoCRIqCgZmaWx0ZXIYBSABKAsyGi50aWRpbmdzLnYxLkxpc3RlbmVyRmlsdGVyEg8KB3Byb2ZpbGUYBiABKAkSLwoHd2ViaG9vaxgHIAEoCzIcLnRpZGluZ3MudjEuV2ViaG9va1RyYW5zcG9ydEgAEisKBWthZmthGAggASgLMhoudGlkaW5ncy52MS5LYWZrYVRyYW5zcG9ydEgAEi0KDHJldHJ5X3BvbGljeRgJIAEoCzIXLnRpZGluZ3MudjEuUmV0cnlQb2xpY3kSFAoHZW5hYmxlZBgKIAEoCEgBiAEBEhcKD2Rpc2FibGVkX3JlYXNvbhgLIAEoCRIvCgtjcmVhdGVfdGltZRgMIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLwoLdXBkYXRlX3RpbWUYDSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhIKCmV4dGVuc2lvbnMYDiABKAgSNQoSZGVsaXZlcnlfcmV0ZW50aW9uGA8gASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uEgwKBGV0YWcYECABKAlCCwoJdHJhbnNwb3J0QgoKCF9lbmFibGVkImsKFUNyZWF0ZUxpc3RlbmVyUmVxdWVzdBImCghsaXN0ZW5lchgBIAEoCzIULnRpZGluZ3MudjEuTGlzdGVuZXISFgoOc2lnbmluZ19zZWNyZXQYAiABKAkSEgoKcmVxdWVzdF9pZBgDIAEoCSJYChZDcmVhdGVMaXN0ZW5lclJlc3BvbnNlEiYKCGxpc3RlbmVyGAEgASgLMhQudGlkaW5ncy52MS5MaXN0ZW5lchIWCg5zaWduaW5nX3NlY3JldBgCIAEoCSIgChJHZXRMaXN0ZW5lclJlcXVlc3QSCgoCaWQYASABKAkiPQoTR2V0TGlzdGVuZXJSZXNwb25zZRImCghsaXN0ZW5lchgBIAEoCzIULnRpZGluZ3MudjEuTGlzdGVuZXIiPQoUTGlzdExpc3RlbmVyc1JlcXVlc3QSEQoJcGFnZV9zaXplGAEgASgFEhIKCnBhZ2VfdG9rZW4YAiABKAkiWQoVTGlzdExpc3RlbmVyc1Jlc3BvbnNlEicKCWxpc3RlbmVycxgBIAMoCzIULnRpZGluZ3MudjEuTGlzdGVuZXISFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJInAKFVVwZGF0ZUxpc3RlbmVyUmVxdWVzdBImCghsaXN0ZW5lchgBIAEoCzIULnRpZGluZ3MudjEuTGlzdGVuZXISLwoLdXBkYXRlX21hc2sYAiABKAsyGi5nb29nbGUucHJvdG9idWYuRmllbGRNYXNrIkAKFlVwZGF0ZUxpc3RlbmVyUmVzcG9uc2USJgoIbGlzdGVuZXIYASABKAsyFC50aWRpbmdzLnYxLkxpc3RlbmVyIjEKFURlbGV0ZUxpc3RlbmVyUmVxdWVzdBIKCgJpZBgBIAEoCRIMCgRldGFnGAIgASgJIhgKFkRlbGV0ZUxpc3RlbmVyUmVzcG9uc2UiUgoTUm90YXRlU2VjcmV0UmVxdWVzdBIKCgJpZBgBIAEoCRIvCgxncmFjZV9wZXJpb2QYAiABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24iagoUUm90YXRlU2VjcmV0UmVzcG9uc2USFgoOc2lnbmluZ19zZWNyZXQYASABKAkSOgoWb2xkX3NlY3JldF9leHBpcmVfdGltZRgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiIQoTVGVzdExpc3RlbmVyUmVxdWVzdBIKCgJpZBgBIAEoCSJEChRUZXN0TGlzdGVuZXJSZXNwb25zZRIsCgdhdHRlbXB0GAEgASgLMhsudGlkaW5ncy52MS5EZWxpdmVyeUF0dGVtcHQipQEKD0RlbGl2ZXJ5QXR0ZW1wdBIoCgR0aW1lGAEgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBITCgtodHRwX3N0YXR1cxgCIAEoBRINCgVlcnJvchgDIAEoCRIqCgdsYXRlbmN5GAQgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uEhgKEHJlc3BvbnNlX3NuaXBwZXQYBSABKAkilAIKCERlbGl2ZXJ5EhMKC2xpc3RlbmVyX2lkGAEgASgJEhAKCGV2ZW50X2lkGAIgASgJEhQKDGV4ZWN1dGlvbl9pZBgDIAEoCRIQCghzZXF1ZW5jZRgEIAEoBBIpCgpldmVudF90eXBlGAUgASgOMhUudGlkaW5ncy52MS5FdmVudFR5cGUSKAoFc3RhdGUYBiABKA4yGS50aWRpbmdzLnYxLkRlbGl2ZXJ5U3RhdGUSLQoIYXR0ZW1wdHMYByADKAsyGy50aWRpbmdzLnYxLkRlbGl2ZXJ5QXR0ZW1wdBI1ChFuZXh0X2F0dGVtcHRfdGltZRgIIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAijwEKFUxpc3REZWxpdmVyaWVzUmVxdWVzdBITCgtsaXN0ZW5lcl9pZBgBIAEoCRIQCghldmVudF9pZBgCIAEoCRIoCgVzdGF0ZRgDIAEoDjIZLnRpZGluZ3MudjEuRGVsaXZlcnlTdGF0ZRIRCglwYWdlX3NpemUYBCABKAUSEgoKcGFnZV90b2tlbhgFIAEoCSJbChZMaXN0RGVsaXZlcmllc1Jlc3BvbnNlEigKCmRlbGl2ZXJpZXMYASADKAsyFC50aWRpbmdzLnYxLkRlbGl2ZXJ5EhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSKdAQoWUmVkZWxpdmVyRXZlbnRzUmVxdWVzdBITCgtsaXN0ZW5lcl9pZBgBIAEoCRIQCghldmVudF9pZBgCIAEoCRIuCgpzdGFydF90aW1lGAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIsCghlbmRfdGltZRgEIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiKQoXUmVkZWxpdmVyRXZlbnRzUmVzcG9uc2USDgoGcXVldWVkGAEgASgFIkoKDkxpc3RlbmVyU2VjcmV0EhMKC2xpc3RlbmVyX2lkGAEgASgJEgsKA3VybBgCIAEoCRIWCg5zaWduaW5nX3NlY3JldBgDIAEoCSqeAQoNRXZlbnRDYXRlZ29yeRIeChpFVkVOVF9DQVRFR09SWV9VTlNQRUNJRklFRBAAEhwKGEVWRU5UX0NBVEVHT1JZX0VYRUNVVElPThABEhcKE0VWRU5UX0NBVEVHT1JZX1RBU0sQAhIZChVFVkVOVF9DQVRFR09SWV9FTkdJTkUQAxIbChdFVkVOVF9DQVRFR09SWV9MSVNURU5FUhAEKoUBCg1MaXN0ZW5lclNjb3BlEh4KGkxJU1RFTkVSX1NDT1BFX1VOU1BFQ0lGSUVEEAASGQoVTElTVEVORVJfU0NPUEVfR0xPQkFMEAESGwoXTElTVEVORVJfU0NPUEVfV09SS0ZMT1cQAhIcChhMSVNURU5FUl9TQ09QRV9FWEVDVVRJT04QAyp0Cg9DbG91ZEV2ZW50c01vZGUSIQodQ0xPVURfRVZFTlRTX01PREVfVU5TUEVDSUZJRUQQABIgChxDTE9VRF9FVkVOVFNfTU9ERV9TVFJVQ1RVUkVEEAESHAoYQ0xPVURfRVZFTlRTX01PREVfQklOQVJZEAIqnQEKDURlbGl2ZXJ5U3RhdGUSHgoaREVMSVZFUllfU1RBVEVfVU5TUEVDSUZJRUQQABIaChZERUxJVkVSWV9TVEFURV9QRU5ESU5HEAESHAoYREVMSVZFUllfU1RBVEVfREVMSVZFUkVEEAISGQoVREVMSVZFUllfU1RBVEVfRkFJTEVEEAMSFwoTREVMSVZFUllfU1RBVEVfREVBRBAEMp0GCg9MaXN0ZW5lclNlcnZpY2USVwoOQ3JlYXRlTGlzdGVuZXISIS50aWRpbmdzLnYxLkNyZWF0ZUxpc3RlbmVyUmVxdWVzdBoiLnRpZGluZ3MudjEuQ3JlYXRlTGlzdGVuZXJSZXNwb25zZRJOCgtHZXRMaXN0ZW5lchIeLnRpZGluZ3MudjEuR2V0TGlzdGVuZXJSZXF1ZXN0Gh8udGlkaW5ncy52MS5HZXRMaXN0ZW5lclJlc3BvbnNlElQKDUxpc3RMaXN0ZW5lcnMSIC50aWRpbmdzLnYxLkxpc3RMaXN0ZW5lcnNSZXF1ZXN0GiEudGlkaW5ncy52MS5MaXN0TGlzdGVuZXJzUmVzcG9uc2USVwoOVXBkYXRlTGlzdGVuZXISIS50aWRpbmdzLnYxLlVwZGF0ZUxpc3RlbmVyUmVxdWVzdBoiLnRpZGluZ3MudjEuVXBkYXRlTGlzdGVuZXJSZXNwb25zZRJXCg5EZWxldGVMaXN0ZW5lchIhLnRpZGluZ3MudjEuRGVsZXRlTGlzdGVuZXJSZXF1ZXN0GiIudGlkaW5ncy52MS5EZWxldGVMaXN0ZW5lclJlc3BvbnNlElEKDFJvdGF0ZVNlY3JldBIfLnRpZGluZ3MudjEuUm90YXRlU2VjcmV0UmVxdWVzdBogLnRpZGluZ3MudjEuUm90YXRlU2VjcmV0UmVzcG9uc2USUQoMVGVzdExpc3RlbmVyEh8udGlkaW5ncy52MS5UZXN0TGlzdGVuZXJSZXF1ZXN0GiAudGlkaW5ncy52MS5UZXN0TGlzdGVuZXJSZXNwb25zZRJXCg5MaXN0RGVsaXZlcmllcxIhLnRpZGluZ3MudjEuTGlzdERlbGl2ZXJpZXNSZXF1ZXN0GiIudGlkaW5ncy52MS5MaXN0RGVsaXZlcmllc1Jlc3BvbnNlEloKD1JlZGVsaXZlckV2ZW50cxIiLnRpZGluZ3MudjEuUmVkZWxpdmVyRXZlbnRzUmVxdWVzdBojLnRpZGluZ3MudjEuUmVkZWxpdmVyRXZlbnRzUmVzcG9uc2ViBnByb3RvMw", [file_google_protobuf_duration, file_google_protobuf_field_mask, file_google_protobuf_timestamp, file_tidings_v1_event]);
+  fileDesc("Chl0aWRpbmdzL3YxL2xpc3RlbmVyLnByb3RvEgp0aWRpbmdzLnYxIngKDkxpc3RlbmVyRmlsdGVyEhEKCXdvcmtmbG93cxgBIAMoCRItCgpjYXRlZ29yaWVzGAIgAygOMhkudGlkaW5ncy52MS5FdmVudENhdGVnb3J5EiQKBXR5cGVzGAMgAygOMhUudGlkaW5ncy52MS5FdmVudFR5cGUinAIKEFdlYmhvb2tUcmFuc3BvcnQSCwoDdXJsGAEgASgJEjoKB2hlYWRlcnMYAyADKAsyKS50aWRpbmdzLnYxLldlYmhvb2tUcmFuc3BvcnQuSGVhZGVyc0VudHJ5EioKB3RpbWVvdXQYBCABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24SNQoQY2xvdWRldmVudHNfbW9kZRgFIAEoDjIbLnRpZGluZ3MudjEuQ2xvdWRFdmVudHNNb2RlEiYKBm1ldGhvZBgGIAEoDjIWLnRpZGluZ3MudjEuSHR0cE1ldGhvZBouCgxIZWFkZXJzRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4AUoECAIQAyJWCg5LYWZrYVRyYW5zcG9ydBINCgV0b3BpYxgBIAEoCRI1ChBjbG91ZGV2ZW50c19tb2RlGAIgASgOMhsudGlkaW5ncy52MS5DbG91ZEV2ZW50c01vZGUijAEKC1JldHJ5UG9saWN5EisKCHNjaGVkdWxlGAEgAygLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uEhMKBmppdHRlchgCIAEoAUgAiAEBEjAKDWRpc2FibGVfYWZ0ZXIYAyABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb25CCQoHX2ppdHRlciLIBAoITGlzdGVuZXISCgoCaWQYASABKAkSDAoEbmFtZRgCIAEoCRIoCgVzY29wZRgDIAEoDjIZLnRpZGluZ3MudjEuTGlzdGVuZXJTY29wZRIQCghzY29wZV9pZBgEIAEoCRIqCgZmaWx0ZXIYBSABKAsyGi50aWRpbmdzLnYxLkxpc3RlbmVyRmlsdGVyEi8KB3dlYmhvb2sYByABKAsyHC50aWRpbmdzLnYxLldlYmhvb2tUcmFuc3BvcnRIABIrCgVrYWZrYRgIIAEoCzIaLnRpZGluZ3MudjEuS2Fma2FUcmFuc3BvcnRIABItCgxyZXRyeV9wb2xpY3kYCSABKAsyFy50aWRpbmdzLnYxLlJldHJ5UG9saWN5EhQKB2VuYWJsZWQYCiABKAhIAYgBARIXCg9kaXNhYmxlZF9yZWFzb24YCyABKAkSLwoLY3JlYXRlX3RpbWUYDCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi8KC3VwZGF0ZV90aW1lGA0gASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBISCgpleHRlbnNpb25zGA4gASgIEjUKEmRlbGl2ZXJ5X3JldGVudGlvbhgPIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbhIMCgRldGFnGBAgASgJEiQKB3Byb2ZpbGUYESABKA4yEy50aWRpbmdzLnYxLlByb2ZpbGVCCwoJdHJhbnNwb3J0QgoKCF9lbmFibGVkSgQIBhAHImsKFUNyZWF0ZUxpc3RlbmVyUmVxdWVzdBImCghsaXN0ZW5lchgBIAEoCzIULnRpZGluZ3MudjEuTGlzdGVuZXISFgoOc2lnbmluZ19zZWNyZXQYAiABKAkSEgoKcmVxdWVzdF9pZBgDIAEoCSJYChZDcmVhdGVMaXN0ZW5lclJlc3BvbnNlEiYKCGxpc3RlbmVyGAEgASgLMhQudGlkaW5ncy52MS5MaXN0ZW5lchIWCg5zaWduaW5nX3NlY3JldBgCIAEoCSIgChJHZXRMaXN0ZW5lclJlcXVlc3QSCgoCaWQYASABKAkiPQoTR2V0TGlzdGVuZXJSZXNwb25zZRImCghsaXN0ZW5lchgBIAEoCzIULnRpZGluZ3MudjEuTGlzdGVuZXIiPQoUTGlzdExpc3RlbmVyc1JlcXVlc3QSEQoJcGFnZV9zaXplGAEgASgFEhIKCnBhZ2VfdG9rZW4YAiABKAkiWQoVTGlzdExpc3RlbmVyc1Jlc3BvbnNlEicKCWxpc3RlbmVycxgBIAMoCzIULnRpZGluZ3MudjEuTGlzdGVuZXISFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJInAKFVVwZGF0ZUxpc3RlbmVyUmVxdWVzdBImCghsaXN0ZW5lchgBIAEoCzIULnRpZGluZ3MudjEuTGlzdGVuZXISLwoLdXBkYXRlX21hc2sYAiABKAsyGi5nb29nbGUucHJvdG9idWYuRmllbGRNYXNrIkAKFlVwZGF0ZUxpc3RlbmVyUmVzcG9uc2USJgoIbGlzdGVuZXIYASABKAsyFC50aWRpbmdzLnYxLkxpc3RlbmVyIjEKFURlbGV0ZUxpc3RlbmVyUmVxdWVzdBIKCgJpZBgBIAEoCRIMCgRldGFnGAIgASgJIhgKFkRlbGV0ZUxpc3RlbmVyUmVzcG9uc2UiUgoTUm90YXRlU2VjcmV0UmVxdWVzdBIKCgJpZBgBIAEoCRIvCgxncmFjZV9wZXJpb2QYAiABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24iagoUUm90YXRlU2VjcmV0UmVzcG9uc2USFgoOc2lnbmluZ19zZWNyZXQYASABKAkSOgoWb2xkX3NlY3JldF9leHBpcmVfdGltZRgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiIQoTVGVzdExpc3RlbmVyUmVxdWVzdBIKCgJpZBgBIAEoCSJEChRUZXN0TGlzdGVuZXJSZXNwb25zZRIsCgdhdHRlbXB0GAEgASgLMhsudGlkaW5ncy52MS5EZWxpdmVyeUF0dGVtcHQipQEKD0RlbGl2ZXJ5QXR0ZW1wdBIoCgR0aW1lGAEgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBITCgtodHRwX3N0YXR1cxgCIAEoBRINCgVlcnJvchgDIAEoCRIqCgdsYXRlbmN5GAQgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uEhgKEHJlc3BvbnNlX3NuaXBwZXQYBSABKAkilAIKCERlbGl2ZXJ5EhMKC2xpc3RlbmVyX2lkGAEgASgJEhAKCGV2ZW50X2lkGAIgASgJEhQKDGV4ZWN1dGlvbl9pZBgDIAEoCRIQCghzZXF1ZW5jZRgEIAEoBBIpCgpldmVudF90eXBlGAUgASgOMhUudGlkaW5ncy52MS5FdmVudFR5cGUSKAoFc3RhdGUYBiABKA4yGS50aWRpbmdzLnYxLkRlbGl2ZXJ5U3RhdGUSLQoIYXR0ZW1wdHMYByADKAsyGy50aWRpbmdzLnYxLkRlbGl2ZXJ5QXR0ZW1wdBI1ChFuZXh0X2F0dGVtcHRfdGltZRgIIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAijwEKFUxpc3REZWxpdmVyaWVzUmVxdWVzdBITCgtsaXN0ZW5lcl9pZBgBIAEoCRIQCghldmVudF9pZBgCIAEoCRIoCgVzdGF0ZRgDIAEoDjIZLnRpZGluZ3MudjEuRGVsaXZlcnlTdGF0ZRIRCglwYWdlX3NpemUYBCABKAUSEgoKcGFnZV90b2tlbhgFIAEoCSJbChZMaXN0RGVsaXZlcmllc1Jlc3BvbnNlEigKCmRlbGl2ZXJpZXMYASADKAsyFC50aWRpbmdzLnYxLkRlbGl2ZXJ5EhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSKdAQoWUmVkZWxpdmVyRXZlbnRzUmVxdWVzdBITCgtsaXN0ZW5lcl9pZBgBIAEoCRIQCghldmVudF9pZBgCIAEoCRIuCgpzdGFydF90aW1lGAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIsCghlbmRfdGltZRgEIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiKQoXUmVkZWxpdmVyRXZlbnRzUmVzcG9uc2USDgoGcXVldWVkGAEgASgFIkoKDkxpc3RlbmVyU2VjcmV0EhMKC2xpc3RlbmVyX2lkGAEgASgJEgsKA3VybBgCIAEoCRIWCg5zaWduaW5nX3NlY3JldBgDIAEoCSqeAQoNRXZlbnRDYXRlZ29yeRIeChpFVkVOVF9DQVRFR09SWV9VTlNQRUNJRklFRBAAEhwKGEVWRU5UX0NBVEVHT1JZX0VYRUNVVElPThABEhcKE0VWRU5UX0NBVEVHT1JZX1RBU0sQAhIZChVFVkVOVF9DQVRFR09SWV9FTkdJTkUQAxIbChdFVkVOVF9DQVRFR09SWV9MSVNURU5FUhAEKrABCgdQcm9maWxlEhcKE1BST0ZJTEVfVU5TUEVDSUZJRUQQABITCg9QUk9GSUxFX01JU1RSQUwQARIRCg1QUk9GSUxFX1RIQUlOEAISEwoPUFJPRklMRV9URU5DRU5UEAMSGAoUUFJPRklMRV9URU5DRU5UX0pTT04QBBIXChNQUk9GSUxFX0NMT1VERVZFTlRTEAUSHAoYUFJPRklMRV9DTE9VREVWRU5UU19EQVRBEAYqVAoKSHR0cE1ldGhvZBIbChdIVFRQX01FVEhPRF9VTlNQRUNJRklFRBAAEhQKEEhUVFBfTUVUSE9EX1BPU1QQARITCg9IVFRQX01FVEhPRF9QVVQQAiqFAQoNTGlzdGVuZXJTY29wZRIeChpMSVNURU5FUl9TQ09QRV9VTlNQRUNJRklFRBAAEhkKFUxJU1RFTkVSX1NDT1BFX0dMT0JBTBABEhsKF0xJU1RFTkVSX1NDT1BFX1dPUktGTE9XEAISHAoYTElTVEVORVJfU0NPUEVfRVhFQ1VUSU9OEAMqdAoPQ2xvdWRFdmVudHNNb2RlEiEKHUNMT1VEX0VWRU5UU19NT0RFX1VOU1BFQ0lGSUVEEAASIAocQ0xPVURfRVZFTlRTX01PREVfU1RSVUNUVVJFRBABEhwKGENMT1VEX0VWRU5UU19NT0RFX0JJTkFSWRACKp0BCg1EZWxpdmVyeVN0YXRlEh4KGkRFTElWRVJZX1NUQVRFX1VOU1BFQ0lGSUVEEAASGgoWREVMSVZFUllfU1RBVEVfUEVORElORxABEhwKGERFTElWRVJZX1NUQVRFX0RFTElWRVJFRBACEhkKFURFTElWRVJZX1NUQVRFX0ZBSUxFRBADEhcKE0RFTElWRVJZX1NUQVRFX0RFQUQQBDKdBgoPTGlzdGVuZXJTZXJ2aWNlElcKDkNyZWF0ZUxpc3RlbmVyEiEudGlkaW5ncy52MS5DcmVhdGVMaXN0ZW5lclJlcXVlc3QaIi50aWRpbmdzLnYxLkNyZWF0ZUxpc3RlbmVyUmVzcG9uc2USTgoLR2V0TGlzdGVuZXISHi50aWRpbmdzLnYxLkdldExpc3RlbmVyUmVxdWVzdBofLnRpZGluZ3MudjEuR2V0TGlzdGVuZXJSZXNwb25zZRJUCg1MaXN0TGlzdGVuZXJzEiAudGlkaW5ncy52MS5MaXN0TGlzdGVuZXJzUmVxdWVzdBohLnRpZGluZ3MudjEuTGlzdExpc3RlbmVyc1Jlc3BvbnNlElcKDlVwZGF0ZUxpc3RlbmVyEiEudGlkaW5ncy52MS5VcGRhdGVMaXN0ZW5lclJlcXVlc3QaIi50aWRpbmdzLnYxLlVwZGF0ZUxpc3RlbmVyUmVzcG9uc2USVwoORGVsZXRlTGlzdGVuZXISIS50aWRpbmdzLnYxLkRlbGV0ZUxpc3RlbmVyUmVxdWVzdBoiLnRpZGluZ3MudjEuRGVsZXRlTGlzdGVuZXJSZXNwb25zZRJRCgxSb3RhdGVTZWNyZXQSHy50aWRpbmdzLnYxLlJvdGF0ZVNlY3JldFJlcXVlc3QaIC50aWRpbmdzLnYxLlJvdGF0ZVNlY3JldFJlc3BvbnNlElEKDFRlc3RMaXN0ZW5lchIfLnRpZGluZ3MudjEuVGVzdExpc3RlbmVyUmVxdWVzdBogLnRpZGluZ3MudjEuVGVzdExpc3RlbmVyUmVzcG9uc2USVwoOTGlzdERlbGl2ZXJpZXMSIS50aWRpbmdzLnYxLkxpc3REZWxpdmVyaWVzUmVxdWVzdBoiLnRpZGluZ3MudjEuTGlzdERlbGl2ZXJpZXNSZXNwb25zZRJaCg9SZWRlbGl2ZXJFdmVudHMSIi50aWRpbmdzLnYxLlJlZGVsaXZlckV2ZW50c1JlcXVlc3QaIy50aWRpbmdzLnYxLlJlZGVsaXZlckV2ZW50c1Jlc3BvbnNlYgZwcm90bzM", [file_google_protobuf_duration, file_google_protobuf_field_mask, file_google_protobuf_timestamp, file_tidings_v1_event]);
 
 /**
  * ListenerFilter selects events; empty lists mean "all".
@@ -67,13 +67,6 @@ export type WebhookTransport = Message<"tidings.v1.WebhookTransport"> & {
   url: string;
 
   /**
-   * POST (default) or PUT.
-   *
-   * @generated from field: string method = 2;
-   */
-  method: string;
-
-  /**
    * Extra HTTP headers sent with every request.
    *
    * @generated from field: map<string, string> headers = 3;
@@ -93,6 +86,13 @@ export type WebhookTransport = Message<"tidings.v1.WebhookTransport"> & {
    * @generated from field: tidings.v1.CloudEventsMode cloudevents_mode = 5;
    */
   cloudeventsMode: CloudEventsMode;
+
+  /**
+   * POST or PUT; unspecified means POST.
+   *
+   * @generated from field: tidings.v1.HttpMethod method = 6;
+   */
+  method: HttpMethod;
 };
 
 /**
@@ -145,7 +145,8 @@ export type RetryPolicy = Message<"tidings.v1.RetryPolicy"> & {
   schedule: Duration[];
 
   /**
-   * Random spread of each wait, 0 to 1 (unset: 0.2, i.e. ±20%).
+   * Random spread of each wait, a fraction of it from 0 to 1 (unset: 0.2,
+   * i.e. ±20%): a ratio, not a duration, so a double.
    *
    * @generated from field: optional double jitter = 2;
    */
@@ -206,14 +207,6 @@ export type Listener = Message<"tidings.v1.Listener"> & {
    * @generated from field: tidings.v1.ListenerFilter filter = 5;
    */
   filter?: ListenerFilter | undefined;
-
-  /**
-   * mistral, thain, tencent, tencent_json, cloudevents or cloudevents_data
-   * (see docs/profiles.md).
-   *
-   * @generated from field: string profile = 6;
-   */
-  profile: string;
 
   /**
    * How events are delivered: exactly one transport.
@@ -303,6 +296,13 @@ export type Listener = Message<"tidings.v1.Listener"> & {
    * @generated from field: string etag = 16;
    */
   etag: string;
+
+  /**
+   * The payload shape (docs/profiles.md); unspecified means mistral.
+   *
+   * @generated from field: tidings.v1.Profile profile = 17;
+   */
+  profile: Profile;
 };
 
 /**
@@ -1023,6 +1023,103 @@ export const EventCategorySchema: GenEnum<EventCategory> = /*@__PURE__*/
   enumDesc(file_tidings_v1_listener, 0);
 
 /**
+ * Profile is a payload shape (docs/profiles.md). The config file and the CLI
+ * name them in lower case (mistral, tencent_json, ...).
+ *
+ * @generated from enum tidings.v1.Profile
+ */
+export enum Profile {
+  /**
+   * The default: mistral.
+   *
+   * @generated from enum value: PROFILE_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * Mistral's notification shape (seed 000).
+   *
+   * @generated from enum value: PROFILE_MISTRAL = 1;
+   */
+  MISTRAL = 1,
+
+  /**
+   * Thain's flow and job callbacks.
+   *
+   * @generated from enum value: PROFILE_THAIN = 2;
+   */
+  THAIN = 2,
+
+  /**
+   * Tencent's form-encoded workflow callback.
+   *
+   * @generated from enum value: PROFILE_TENCENT = 3;
+   */
+  TENCENT = 3,
+
+  /**
+   * Tencent's callback as JSON.
+   *
+   * @generated from enum value: PROFILE_TENCENT_JSON = 4;
+   */
+  TENCENT_JSON = 4,
+
+  /**
+   * CloudEvents 1.0 (structured or binary, see CloudEventsMode).
+   *
+   * @generated from enum value: PROFILE_CLOUDEVENTS = 5;
+   */
+  CLOUDEVENTS = 5,
+
+  /**
+   * The data of a CloudEvent alone.
+   *
+   * @generated from enum value: PROFILE_CLOUDEVENTS_DATA = 6;
+   */
+  CLOUDEVENTS_DATA = 6,
+}
+
+/**
+ * Describes the enum tidings.v1.Profile.
+ */
+export const ProfileSchema: GenEnum<Profile> = /*@__PURE__*/
+  enumDesc(file_tidings_v1_listener, 1);
+
+/**
+ * HttpMethod is the method a webhook is sent with.
+ *
+ * @generated from enum tidings.v1.HttpMethod
+ */
+export enum HttpMethod {
+  /**
+   * The default: POST.
+   *
+   * @generated from enum value: HTTP_METHOD_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * POST.
+   *
+   * @generated from enum value: HTTP_METHOD_POST = 1;
+   */
+  POST = 1,
+
+  /**
+   * PUT.
+   *
+   * @generated from enum value: HTTP_METHOD_PUT = 2;
+   */
+  PUT = 2,
+}
+
+/**
+ * Describes the enum tidings.v1.HttpMethod.
+ */
+export const HttpMethodSchema: GenEnum<HttpMethod> = /*@__PURE__*/
+  enumDesc(file_tidings_v1_listener, 2);
+
+/**
  * ListenerScope says whose events a listener hears.
  *
  * @generated from enum tidings.v1.ListenerScope
@@ -1061,7 +1158,7 @@ export enum ListenerScope {
  * Describes the enum tidings.v1.ListenerScope.
  */
 export const ListenerScopeSchema: GenEnum<ListenerScope> = /*@__PURE__*/
-  enumDesc(file_tidings_v1_listener, 1);
+  enumDesc(file_tidings_v1_listener, 3);
 
 /**
  * CloudEventsMode is how the cloudevents profile is carried.
@@ -1095,7 +1192,7 @@ export enum CloudEventsMode {
  * Describes the enum tidings.v1.CloudEventsMode.
  */
 export const CloudEventsModeSchema: GenEnum<CloudEventsMode> = /*@__PURE__*/
-  enumDesc(file_tidings_v1_listener, 2);
+  enumDesc(file_tidings_v1_listener, 4);
 
 /**
  * DeliveryState is where one event stands with one listener.
@@ -1143,7 +1240,7 @@ export enum DeliveryState {
  * Describes the enum tidings.v1.DeliveryState.
  */
 export const DeliveryStateSchema: GenEnum<DeliveryState> = /*@__PURE__*/
-  enumDesc(file_tidings_v1_listener, 3);
+  enumDesc(file_tidings_v1_listener, 5);
 
 /**
  * ListenerService registers who hears what (seed 001): a listener names a

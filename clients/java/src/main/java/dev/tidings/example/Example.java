@@ -1,13 +1,11 @@
 package dev.tidings.example;
 
-import com.google.protobuf.InvalidProtocolBufferException;
 import com.google.protobuf.ListValue;
 import com.google.protobuf.Struct;
 import com.google.protobuf.Value;
 import com.google.protobuf.util.JsonFormat;
 import dev.tidings.v1.CreateWorkflowRequest;
 import dev.tidings.v1.CreateWorkflowResponse;
-import dev.tidings.v1.Event;
 import dev.tidings.v1.EventServiceGrpc;
 import dev.tidings.v1.EventType;
 import dev.tidings.v1.Execution;
@@ -16,6 +14,7 @@ import dev.tidings.v1.ExecutionState;
 import dev.tidings.v1.GetExecutionRequest;
 import dev.tidings.v1.ListenerFilter;
 import dev.tidings.v1.StartExecutionRequest;
+import dev.tidings.v1.StreamedEvent;
 import dev.tidings.v1.WatchEventsRequest;
 import dev.tidings.v1.WatchEventsResponse;
 import dev.tidings.v1.WorkflowServiceGrpc;
@@ -91,24 +90,20 @@ public final class Example {
     return new Bearer(token);
   }
 
-  // The few places that build inputs and read outputs and states: the only code to
-  // change when the API's JSON strings become google.protobuf.Struct.
+  // The few places that build inputs and read outputs and states.
 
-  /** An execution input as the API takes it (JSON object text). */
-  public static String structuredInput(Map<String, Value> fields)
-      throws InvalidProtocolBufferException {
-    return JsonFormat.printer().print(Struct.newBuilder().putAllFields(fields).build());
+  /** An execution input as the API takes it (a google.protobuf.Struct). */
+  public static Struct structuredInput(Map<String, Value> fields) {
+    return Struct.newBuilder().putAllFields(fields).build();
   }
 
-  /** An execution's output as a Struct. */
-  public static Struct outputOf(Execution execution) throws InvalidProtocolBufferException {
-    Struct.Builder out = Struct.newBuilder();
-    JsonFormat.parser().merge(execution.getOutputJson(), out);
-    return out.build();
+  /** An execution's output (a google.protobuf.Value: any JSON value). */
+  public static Value outputOf(Execution execution) {
+    return execution.getOutput();
   }
 
   /** Whether an event ends its execution's run. */
-  public static boolean isEnd(Event event) {
+  public static boolean isEnd(StreamedEvent event) {
     EventType type = event.getType();
     return type == EventType.EVENT_TYPE_EXECUTION_SUCCEEDED
         || type == EventType.EVENT_TYPE_EXECUTION_FAILED
@@ -122,7 +117,7 @@ public final class Example {
   }
 
   /** An ended execution and the events that led to its end, in order. */
-  public record Outcome(List<Event> events, Execution execution) {}
+  public record Outcome(List<StreamedEvent> events, Execution execution) {}
 
   /**
    * Creates the workflow, starts it, and returns its events up to its end and the ended
@@ -150,19 +145,19 @@ public final class Example {
               .setFilter(ListenerFilter.newBuilder().addWorkflows(workflow))
               .setFromBeginning(true)
               .build()));
-      String input = structuredInput(Map.of(
+      Struct input = structuredInput(Map.of(
           "name", Value.newBuilder().setStringValue("duke").build(),
           "tags", Value.newBuilder().setListValue(ListValue.newBuilder()
               .addValues(Value.newBuilder().setStringValue("a"))
               .addValues(Value.newBuilder().setStringValue("b"))
               .addValues(Value.newBuilder().setStringValue("c"))).build()));
       String id = executions.startExecution(StartExecutionRequest.newBuilder()
-          .setWorkflow(workflow).setInputJson(input).build()).getExecution().getId();
+          .setWorkflow(workflow).setInput(input).build()).getExecution().getId();
       out.printf("execution %s%n", id);
 
-      List<Event> seen = new ArrayList<>();
+      List<StreamedEvent> seen = new ArrayList<>();
       while (stream.hasNext()) {
-        for (Event event : stream.next().getEventsList()) {
+        for (StreamedEvent event : stream.next().getEventsList()) {
           if (!event.getExecutionId().equals(id)) {
             continue;
           }

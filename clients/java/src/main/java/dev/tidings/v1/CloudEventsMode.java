@@ -134,7 +134,7 @@ public enum CloudEventsMode
   }
   public static com.google.protobuf.Descriptors.EnumDescriptor
       getDescriptor() {
-    return dev.tidings.v1.ListenerProto.getDescriptor().getEnumType(2);
+    return dev.tidings.v1.ListenerProto.getDescriptor().getEnumType(4);
   }
 
   private static final CloudEventsMode[] VALUES = values();

@@ -33,7 +33,6 @@ private static final long serialVersionUID = 0L;
   }
   private CompleteTaskRequest() {
     taskId_ = "";
-    resultJson_ = "";
     errorMessage_ = "";
   }
 
@@ -55,6 +54,7 @@ private static final long serialVersionUID = 0L;
             dev.tidings.v1.CompleteTaskRequest.class, dev.tidings.v1.CompleteTaskRequest.Builder.class);
   }
 
+  private int bitField0_;
   public static final int TASK_ID_FIELD_NUMBER = 1;
   @SuppressWarnings("serial")
   private volatile java.lang.Object taskId_ = "";
@@ -117,53 +117,6 @@ private static final long serialVersionUID = 0L;
     return success_;
   }
 
-  public static final int RESULT_JSON_FIELD_NUMBER = 3;
-  @SuppressWarnings("serial")
-  private volatile java.lang.Object resultJson_ = "";
-  /**
-   * <pre>
-   * The atom's result, as JSON text; empty means null.
-   * </pre>
-   *
-   * <code>string result_json = 3 [json_name = "resultJson"];</code>
-   * @return The resultJson.
-   */
-  @java.lang.Override
-  public java.lang.String getResultJson() {
-    java.lang.Object ref = resultJson_;
-    if (ref instanceof java.lang.String) {
-      return (java.lang.String) ref;
-    } else {
-      com.google.protobuf.ByteString bs = 
-          (com.google.protobuf.ByteString) ref;
-      java.lang.String s = bs.toStringUtf8();
-      resultJson_ = s;
-      return s;
-    }
-  }
-  /**
-   * <pre>
-   * The atom's result, as JSON text; empty means null.
-   * </pre>
-   *
-   * <code>string result_json = 3 [json_name = "resultJson"];</code>
-   * @return The bytes for resultJson.
-   */
-  @java.lang.Override
-  public com.google.protobuf.ByteString
-      getResultJsonBytes() {
-    java.lang.Object ref = resultJson_;
-    if (ref instanceof java.lang.String) {
-      com.google.protobuf.ByteString b = 
-          com.google.protobuf.ByteString.copyFromUtf8(
-              (java.lang.String) ref);
-      resultJson_ = b;
-      return b;
-    } else {
-      return (com.google.protobuf.ByteString) ref;
-    }
-  }
-
   public static final int ERROR_MESSAGE_FIELD_NUMBER = 4;
   @SuppressWarnings("serial")
   private volatile java.lang.Object errorMessage_ = "";
@@ -211,6 +164,44 @@ private static final long serialVersionUID = 0L;
     }
   }
 
+  public static final int RESULT_FIELD_NUMBER = 5;
+  private com.google.protobuf.Value result_;
+  /**
+   * <pre>
+   * The atom's result; unset means null.
+   * </pre>
+   *
+   * <code>.google.protobuf.Value result = 5 [json_name = "result"];</code>
+   * @return Whether the result field is set.
+   */
+  @java.lang.Override
+  public boolean hasResult() {
+    return ((bitField0_ & 0x00000001) != 0);
+  }
+  /**
+   * <pre>
+   * The atom's result; unset means null.
+   * </pre>
+   *
+   * <code>.google.protobuf.Value result = 5 [json_name = "result"];</code>
+   * @return The result.
+   */
+  @java.lang.Override
+  public com.google.protobuf.Value getResult() {
+    return result_ == null ? com.google.protobuf.Value.getDefaultInstance() : result_;
+  }
+  /**
+   * <pre>
+   * The atom's result; unset means null.
+   * </pre>
+   *
+   * <code>.google.protobuf.Value result = 5 [json_name = "result"];</code>
+   */
+  @java.lang.Override
+  public com.google.protobuf.ValueOrBuilder getResultOrBuilder() {
+    return result_ == null ? com.google.protobuf.Value.getDefaultInstance() : result_;
+  }
+
   private byte memoizedIsInitialized = -1;
   @java.lang.Override
   public final boolean isInitialized() {
@@ -231,11 +222,11 @@ private static final long serialVersionUID = 0L;
     if (success_ != false) {
       output.writeBool(2, success_);
     }
-    if (!com.google.protobuf.GeneratedMessage.isStringEmpty(resultJson_)) {
-      com.google.protobuf.GeneratedMessage.writeString(output, 3, resultJson_);
-    }
     if (!com.google.protobuf.GeneratedMessage.isStringEmpty(errorMessage_)) {
       com.google.protobuf.GeneratedMessage.writeString(output, 4, errorMessage_);
+    }
+    if (((bitField0_ & 0x00000001) != 0)) {
+      output.writeMessage(5, getResult());
     }
     getUnknownFields().writeTo(output);
   }
@@ -248,11 +239,12 @@ private static final long serialVersionUID = 0L;
       size += com.google.protobuf.CodedOutputStream
         .computeBoolSize(2, success_);
     }
-    if (!com.google.protobuf.GeneratedMessage.isStringEmpty(resultJson_)) {
-      size += com.google.protobuf.GeneratedMessage.computeStringSize(3, resultJson_);
-    }
     if (!com.google.protobuf.GeneratedMessage.isStringEmpty(errorMessage_)) {
       size += com.google.protobuf.GeneratedMessage.computeStringSize(4, errorMessage_);
+    }
+    if (((bitField0_ & 0x00000001) != 0)) {
+      size += com.google.protobuf.CodedOutputStream
+        .computeMessageSize(5, getResult());
     }
     return size;
   }
@@ -282,10 +274,13 @@ private static final long serialVersionUID = 0L;
         .equals(other.getTaskId())) return false;
     if (getSuccess()
         != other.getSuccess()) return false;
-    if (!getResultJson()
-        .equals(other.getResultJson())) return false;
     if (!getErrorMessage()
         .equals(other.getErrorMessage())) return false;
+    if (hasResult() != other.hasResult()) return false;
+    if (hasResult()) {
+      if (!getResult()
+          .equals(other.getResult())) return false;
+    }
     if (!getUnknownFields().equals(other.getUnknownFields())) return false;
     return true;
   }
@@ -302,10 +297,12 @@ private static final long serialVersionUID = 0L;
     hash = (37 * hash) + SUCCESS_FIELD_NUMBER;
     hash = (53 * hash) + com.google.protobuf.Internal.hashBoolean(
         getSuccess());
-    hash = (37 * hash) + RESULT_JSON_FIELD_NUMBER;
-    hash = (53 * hash) + getResultJson().hashCode();
     hash = (37 * hash) + ERROR_MESSAGE_FIELD_NUMBER;
     hash = (53 * hash) + getErrorMessage().hashCode();
+    if (hasResult()) {
+      hash = (37 * hash) + RESULT_FIELD_NUMBER;
+      hash = (53 * hash) + getResult().hashCode();
+    }
     hash = (29 * hash) + getUnknownFields().hashCode();
     memoizedHashCode = hash;
     return hash;
@@ -429,13 +426,19 @@ private static final long serialVersionUID = 0L;
 
     // Construct using dev.tidings.v1.CompleteTaskRequest.newBuilder()
     private Builder() {
-
+      maybeForceBuilderInitialization();
     }
 
     private Builder(
         com.google.protobuf.GeneratedMessage.BuilderParent parent) {
       super(parent);
-
+      maybeForceBuilderInitialization();
+    }
+    private void maybeForceBuilderInitialization() {
+      if (com.google.protobuf.GeneratedMessage
+              .alwaysUseFieldBuilders) {
+        internalGetResultFieldBuilder();
+      }
     }
     @java.lang.Override
     public Builder clear() {
@@ -443,8 +446,12 @@ private static final long serialVersionUID = 0L;
       bitField0_ = 0;
       taskId_ = "";
       success_ = false;
-      resultJson_ = "";
       errorMessage_ = "";
+      result_ = null;
+      if (resultBuilder_ != null) {
+        resultBuilder_.dispose();
+        resultBuilder_ = null;
+      }
       return this;
     }
 
@@ -485,11 +492,16 @@ private static final long serialVersionUID = 0L;
         result.success_ = success_;
       }
       if (((from_bitField0_ & 0x00000004) != 0)) {
-        result.resultJson_ = resultJson_;
-      }
-      if (((from_bitField0_ & 0x00000008) != 0)) {
         result.errorMessage_ = errorMessage_;
       }
+      int to_bitField0_ = 0;
+      if (((from_bitField0_ & 0x00000008) != 0)) {
+        result.result_ = resultBuilder_ == null
+            ? result_
+            : resultBuilder_.build();
+        to_bitField0_ |= 0x00000001;
+      }
+      result.bitField0_ |= to_bitField0_;
     }
 
     @java.lang.Override
@@ -512,15 +524,13 @@ private static final long serialVersionUID = 0L;
       if (other.getSuccess() != false) {
         setSuccess(other.getSuccess());
       }
-      if (!other.getResultJson().isEmpty()) {
-        resultJson_ = other.resultJson_;
+      if (!other.getErrorMessage().isEmpty()) {
+        errorMessage_ = other.errorMessage_;
         bitField0_ |= 0x00000004;
         onChanged();
       }
-      if (!other.getErrorMessage().isEmpty()) {
-        errorMessage_ = other.errorMessage_;
-        bitField0_ |= 0x00000008;
-        onChanged();
+      if (other.hasResult()) {
+        mergeResult(other.getResult());
       }
       this.mergeUnknownFields(other.getUnknownFields());
       onChanged();
@@ -556,16 +566,18 @@ private static final long serialVersionUID = 0L;
               bitField0_ |= 0x00000002;
               break;
             } // case 16
-            case 26: {
-              resultJson_ = input.readStringRequireUtf8();
-              bitField0_ |= 0x00000004;
-              break;
-            } // case 26
             case 34: {
               errorMessage_ = input.readStringRequireUtf8();
-              bitField0_ |= 0x00000008;
+              bitField0_ |= 0x00000004;
               break;
             } // case 34
+            case 42: {
+              input.readMessage(
+                  internalGetResultFieldBuilder().getBuilder(),
+                  extensionRegistry);
+              bitField0_ |= 0x00000008;
+              break;
+            } // case 42
             default: {
               if (!super.parseUnknownField(input, extensionRegistry, tag)) {
                 done = true; // was an endgroup tag
@@ -719,98 +731,6 @@ private static final long serialVersionUID = 0L;
       return this;
     }
 
-    private java.lang.Object resultJson_ = "";
-    /**
-     * <pre>
-     * The atom's result, as JSON text; empty means null.
-     * </pre>
-     *
-     * <code>string result_json = 3 [json_name = "resultJson"];</code>
-     * @return The resultJson.
-     */
-    public java.lang.String getResultJson() {
-      java.lang.Object ref = resultJson_;
-      if (!(ref instanceof java.lang.String)) {
-        com.google.protobuf.ByteString bs =
-            (com.google.protobuf.ByteString) ref;
-        java.lang.String s = bs.toStringUtf8();
-        resultJson_ = s;
-        return s;
-      } else {
-        return (java.lang.String) ref;
-      }
-    }
-    /**
-     * <pre>
-     * The atom's result, as JSON text; empty means null.
-     * </pre>
-     *
-     * <code>string result_json = 3 [json_name = "resultJson"];</code>
-     * @return The bytes for resultJson.
-     */
-    public com.google.protobuf.ByteString
-        getResultJsonBytes() {
-      java.lang.Object ref = resultJson_;
-      if (ref instanceof String) {
-        com.google.protobuf.ByteString b = 
-            com.google.protobuf.ByteString.copyFromUtf8(
-                (java.lang.String) ref);
-        resultJson_ = b;
-        return b;
-      } else {
-        return (com.google.protobuf.ByteString) ref;
-      }
-    }
-    /**
-     * <pre>
-     * The atom's result, as JSON text; empty means null.
-     * </pre>
-     *
-     * <code>string result_json = 3 [json_name = "resultJson"];</code>
-     * @param value The resultJson to set.
-     * @return This builder for chaining.
-     */
-    public Builder setResultJson(
-        java.lang.String value) {
-      java.util.Objects.requireNonNull(value);
-      resultJson_ = value;
-      bitField0_ |= 0x00000004;
-      onChanged();
-      return this;
-    }
-    /**
-     * <pre>
-     * The atom's result, as JSON text; empty means null.
-     * </pre>
-     *
-     * <code>string result_json = 3 [json_name = "resultJson"];</code>
-     * @return This builder for chaining.
-     */
-    public Builder clearResultJson() {
-      resultJson_ = getDefaultInstance().getResultJson();
-      bitField0_ = (bitField0_ & ~0x00000004);
-      onChanged();
-      return this;
-    }
-    /**
-     * <pre>
-     * The atom's result, as JSON text; empty means null.
-     * </pre>
-     *
-     * <code>string result_json = 3 [json_name = "resultJson"];</code>
-     * @param value The bytes for resultJson to set.
-     * @return This builder for chaining.
-     */
-    public Builder setResultJsonBytes(
-        com.google.protobuf.ByteString value) {
-      java.util.Objects.requireNonNull(value);
-      checkByteStringIsUtf8(value);
-      resultJson_ = value;
-      bitField0_ |= 0x00000004;
-      onChanged();
-      return this;
-    }
-
     private java.lang.Object errorMessage_ = "";
     /**
      * <pre>
@@ -866,7 +786,7 @@ private static final long serialVersionUID = 0L;
         java.lang.String value) {
       java.util.Objects.requireNonNull(value);
       errorMessage_ = value;
-      bitField0_ |= 0x00000008;
+      bitField0_ |= 0x00000004;
       onChanged();
       return this;
     }
@@ -880,7 +800,7 @@ private static final long serialVersionUID = 0L;
      */
     public Builder clearErrorMessage() {
       errorMessage_ = getDefaultInstance().getErrorMessage();
-      bitField0_ = (bitField0_ & ~0x00000008);
+      bitField0_ = (bitField0_ & ~0x00000004);
       onChanged();
       return this;
     }
@@ -898,9 +818,164 @@ private static final long serialVersionUID = 0L;
       java.util.Objects.requireNonNull(value);
       checkByteStringIsUtf8(value);
       errorMessage_ = value;
+      bitField0_ |= 0x00000004;
+      onChanged();
+      return this;
+    }
+
+    private com.google.protobuf.Value result_;
+    private com.google.protobuf.SingleFieldBuilder<
+        com.google.protobuf.Value, com.google.protobuf.Value.Builder, com.google.protobuf.ValueOrBuilder> resultBuilder_;
+    /**
+     * <pre>
+     * The atom's result; unset means null.
+     * </pre>
+     *
+     * <code>.google.protobuf.Value result = 5 [json_name = "result"];</code>
+     * @return Whether the result field is set.
+     */
+    public boolean hasResult() {
+      return ((bitField0_ & 0x00000008) != 0);
+    }
+    /**
+     * <pre>
+     * The atom's result; unset means null.
+     * </pre>
+     *
+     * <code>.google.protobuf.Value result = 5 [json_name = "result"];</code>
+     * @return The result.
+     */
+    public com.google.protobuf.Value getResult() {
+      if (resultBuilder_ == null) {
+        return result_ == null ? com.google.protobuf.Value.getDefaultInstance() : result_;
+      } else {
+        return resultBuilder_.getMessage();
+      }
+    }
+    /**
+     * <pre>
+     * The atom's result; unset means null.
+     * </pre>
+     *
+     * <code>.google.protobuf.Value result = 5 [json_name = "result"];</code>
+     */
+    public Builder setResult(com.google.protobuf.Value value) {
+      if (resultBuilder_ == null) {
+        java.util.Objects.requireNonNull(value);
+        result_ = value;
+      } else {
+        resultBuilder_.setMessage(value);
+      }
       bitField0_ |= 0x00000008;
       onChanged();
       return this;
+    }
+    /**
+     * <pre>
+     * The atom's result; unset means null.
+     * </pre>
+     *
+     * <code>.google.protobuf.Value result = 5 [json_name = "result"];</code>
+     */
+    public Builder setResult(
+        com.google.protobuf.Value.Builder builderForValue) {
+      if (resultBuilder_ == null) {
+        result_ = builderForValue.build();
+      } else {
+        resultBuilder_.setMessage(builderForValue.build());
+      }
+      bitField0_ |= 0x00000008;
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * The atom's result; unset means null.
+     * </pre>
+     *
+     * <code>.google.protobuf.Value result = 5 [json_name = "result"];</code>
+     */
+    public Builder mergeResult(com.google.protobuf.Value value) {
+      if (resultBuilder_ == null) {
+        if (((bitField0_ & 0x00000008) != 0) &&
+          result_ != null &&
+          result_ != com.google.protobuf.Value.getDefaultInstance()) {
+          getResultBuilder().mergeFrom(value);
+        } else {
+          result_ = value;
+        }
+      } else {
+        resultBuilder_.mergeFrom(value);
+      }
+      if (result_ != null) {
+        bitField0_ |= 0x00000008;
+        onChanged();
+      }
+      return this;
+    }
+    /**
+     * <pre>
+     * The atom's result; unset means null.
+     * </pre>
+     *
+     * <code>.google.protobuf.Value result = 5 [json_name = "result"];</code>
+     */
+    public Builder clearResult() {
+      bitField0_ = (bitField0_ & ~0x00000008);
+      result_ = null;
+      if (resultBuilder_ != null) {
+        resultBuilder_.dispose();
+        resultBuilder_ = null;
+      }
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * The atom's result; unset means null.
+     * </pre>
+     *
+     * <code>.google.protobuf.Value result = 5 [json_name = "result"];</code>
+     */
+    public com.google.protobuf.Value.Builder getResultBuilder() {
+      bitField0_ |= 0x00000008;
+      onChanged();
+      return internalGetResultFieldBuilder().getBuilder();
+    }
+    /**
+     * <pre>
+     * The atom's result; unset means null.
+     * </pre>
+     *
+     * <code>.google.protobuf.Value result = 5 [json_name = "result"];</code>
+     */
+    public com.google.protobuf.ValueOrBuilder getResultOrBuilder() {
+      if (resultBuilder_ != null) {
+        return resultBuilder_.getMessageOrBuilder();
+      } else {
+        return result_ == null ?
+            com.google.protobuf.Value.getDefaultInstance() : result_;
+      }
+    }
+    /**
+     * <pre>
+     * The atom's result; unset means null.
+     * </pre>
+     *
+     * <code>.google.protobuf.Value result = 5 [json_name = "result"];</code>
+     */
+    private com.google.protobuf.SingleFieldBuilder<
+        com.google.protobuf.Value, com.google.protobuf.Value.Builder, com.google.protobuf.ValueOrBuilder> 
+        internalGetResultFieldBuilder() {
+      if (resultBuilder_ == null) {
+        resultBuilder_ = new com.google.protobuf.SingleFieldBuilder<
+            com.google.protobuf.Value, com.google.protobuf.Value.Builder, com.google.protobuf.ValueOrBuilder>(
+                getResult(),
+                getParentForChildren(),
+                isClean());
+        result_ = null;
+      }
+      return resultBuilder_;
     }
 
     // @@protoc_insertion_point(builder_scope:tidings.v1.CompleteTaskRequest)

@@ -42,26 +42,6 @@ public interface CompleteTaskRequestOrBuilder extends
 
   /**
    * <pre>
-   * The atom's result, as JSON text; empty means null.
-   * </pre>
-   *
-   * <code>string result_json = 3 [json_name = "resultJson"];</code>
-   * @return The resultJson.
-   */
-  java.lang.String getResultJson();
-  /**
-   * <pre>
-   * The atom's result, as JSON text; empty means null.
-   * </pre>
-   *
-   * <code>string result_json = 3 [json_name = "resultJson"];</code>
-   * @return The bytes for resultJson.
-   */
-  com.google.protobuf.ByteString
-      getResultJsonBytes();
-
-  /**
-   * <pre>
    * Why it failed, when success is false.
    * </pre>
    *
@@ -79,4 +59,31 @@ public interface CompleteTaskRequestOrBuilder extends
    */
   com.google.protobuf.ByteString
       getErrorMessageBytes();
+
+  /**
+   * <pre>
+   * The atom's result; unset means null.
+   * </pre>
+   *
+   * <code>.google.protobuf.Value result = 5 [json_name = "result"];</code>
+   * @return Whether the result field is set.
+   */
+  boolean hasResult();
+  /**
+   * <pre>
+   * The atom's result; unset means null.
+   * </pre>
+   *
+   * <code>.google.protobuf.Value result = 5 [json_name = "result"];</code>
+   * @return The result.
+   */
+  com.google.protobuf.Value getResult();
+  /**
+   * <pre>
+   * The atom's result; unset means null.
+   * </pre>
+   *
+   * <code>.google.protobuf.Value result = 5 [json_name = "result"];</code>
+   */
+  com.google.protobuf.ValueOrBuilder getResultOrBuilder();
 }

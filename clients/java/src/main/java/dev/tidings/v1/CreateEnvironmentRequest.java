@@ -34,7 +34,6 @@ private static final long serialVersionUID = 0L;
   private CreateEnvironmentRequest() {
     name_ = "";
     description_ = "";
-    variablesJson_ = "";
   }
 
   public static final com.google.protobuf.Descriptors.Descriptor
@@ -55,6 +54,7 @@ private static final long serialVersionUID = 0L;
             dev.tidings.v1.CreateEnvironmentRequest.class, dev.tidings.v1.CreateEnvironmentRequest.Builder.class);
   }
 
+  private int bitField0_;
   public static final int NAME_FIELD_NUMBER = 1;
   @SuppressWarnings("serial")
   private volatile java.lang.Object name_ = "";
@@ -149,51 +149,42 @@ private static final long serialVersionUID = 0L;
     }
   }
 
-  public static final int VARIABLES_JSON_FIELD_NUMBER = 3;
-  @SuppressWarnings("serial")
-  private volatile java.lang.Object variablesJson_ = "";
+  public static final int VARIABLES_FIELD_NUMBER = 4;
+  private com.google.protobuf.Struct variables_;
   /**
    * <pre>
-   * A JSON object text; empty means {}.
+   * The variables; unset means {}.
    * </pre>
    *
-   * <code>string variables_json = 3 [json_name = "variablesJson"];</code>
-   * @return The variablesJson.
+   * <code>.google.protobuf.Struct variables = 4 [json_name = "variables"];</code>
+   * @return Whether the variables field is set.
    */
   @java.lang.Override
-  public java.lang.String getVariablesJson() {
-    java.lang.Object ref = variablesJson_;
-    if (ref instanceof java.lang.String) {
-      return (java.lang.String) ref;
-    } else {
-      com.google.protobuf.ByteString bs = 
-          (com.google.protobuf.ByteString) ref;
-      java.lang.String s = bs.toStringUtf8();
-      variablesJson_ = s;
-      return s;
-    }
+  public boolean hasVariables() {
+    return ((bitField0_ & 0x00000001) != 0);
   }
   /**
    * <pre>
-   * A JSON object text; empty means {}.
+   * The variables; unset means {}.
    * </pre>
    *
-   * <code>string variables_json = 3 [json_name = "variablesJson"];</code>
-   * @return The bytes for variablesJson.
+   * <code>.google.protobuf.Struct variables = 4 [json_name = "variables"];</code>
+   * @return The variables.
    */
   @java.lang.Override
-  public com.google.protobuf.ByteString
-      getVariablesJsonBytes() {
-    java.lang.Object ref = variablesJson_;
-    if (ref instanceof java.lang.String) {
-      com.google.protobuf.ByteString b = 
-          com.google.protobuf.ByteString.copyFromUtf8(
-              (java.lang.String) ref);
-      variablesJson_ = b;
-      return b;
-    } else {
-      return (com.google.protobuf.ByteString) ref;
-    }
+  public com.google.protobuf.Struct getVariables() {
+    return variables_ == null ? com.google.protobuf.Struct.getDefaultInstance() : variables_;
+  }
+  /**
+   * <pre>
+   * The variables; unset means {}.
+   * </pre>
+   *
+   * <code>.google.protobuf.Struct variables = 4 [json_name = "variables"];</code>
+   */
+  @java.lang.Override
+  public com.google.protobuf.StructOrBuilder getVariablesOrBuilder() {
+    return variables_ == null ? com.google.protobuf.Struct.getDefaultInstance() : variables_;
   }
 
   private byte memoizedIsInitialized = -1;
@@ -216,8 +207,8 @@ private static final long serialVersionUID = 0L;
     if (!com.google.protobuf.GeneratedMessage.isStringEmpty(description_)) {
       com.google.protobuf.GeneratedMessage.writeString(output, 2, description_);
     }
-    if (!com.google.protobuf.GeneratedMessage.isStringEmpty(variablesJson_)) {
-      com.google.protobuf.GeneratedMessage.writeString(output, 3, variablesJson_);
+    if (((bitField0_ & 0x00000001) != 0)) {
+      output.writeMessage(4, getVariables());
     }
     getUnknownFields().writeTo(output);
   }
@@ -229,8 +220,9 @@ private static final long serialVersionUID = 0L;
     if (!com.google.protobuf.GeneratedMessage.isStringEmpty(description_)) {
       size += com.google.protobuf.GeneratedMessage.computeStringSize(2, description_);
     }
-    if (!com.google.protobuf.GeneratedMessage.isStringEmpty(variablesJson_)) {
-      size += com.google.protobuf.GeneratedMessage.computeStringSize(3, variablesJson_);
+    if (((bitField0_ & 0x00000001) != 0)) {
+      size += com.google.protobuf.CodedOutputStream
+        .computeMessageSize(4, getVariables());
     }
     return size;
   }
@@ -260,8 +252,11 @@ private static final long serialVersionUID = 0L;
         .equals(other.getName())) return false;
     if (!getDescription()
         .equals(other.getDescription())) return false;
-    if (!getVariablesJson()
-        .equals(other.getVariablesJson())) return false;
+    if (hasVariables() != other.hasVariables()) return false;
+    if (hasVariables()) {
+      if (!getVariables()
+          .equals(other.getVariables())) return false;
+    }
     if (!getUnknownFields().equals(other.getUnknownFields())) return false;
     return true;
   }
@@ -277,8 +272,10 @@ private static final long serialVersionUID = 0L;
     hash = (53 * hash) + getName().hashCode();
     hash = (37 * hash) + DESCRIPTION_FIELD_NUMBER;
     hash = (53 * hash) + getDescription().hashCode();
-    hash = (37 * hash) + VARIABLES_JSON_FIELD_NUMBER;
-    hash = (53 * hash) + getVariablesJson().hashCode();
+    if (hasVariables()) {
+      hash = (37 * hash) + VARIABLES_FIELD_NUMBER;
+      hash = (53 * hash) + getVariables().hashCode();
+    }
     hash = (29 * hash) + getUnknownFields().hashCode();
     memoizedHashCode = hash;
     return hash;
@@ -402,13 +399,19 @@ private static final long serialVersionUID = 0L;
 
     // Construct using dev.tidings.v1.CreateEnvironmentRequest.newBuilder()
     private Builder() {
-
+      maybeForceBuilderInitialization();
     }
 
     private Builder(
         com.google.protobuf.GeneratedMessage.BuilderParent parent) {
       super(parent);
-
+      maybeForceBuilderInitialization();
+    }
+    private void maybeForceBuilderInitialization() {
+      if (com.google.protobuf.GeneratedMessage
+              .alwaysUseFieldBuilders) {
+        internalGetVariablesFieldBuilder();
+      }
     }
     @java.lang.Override
     public Builder clear() {
@@ -416,7 +419,11 @@ private static final long serialVersionUID = 0L;
       bitField0_ = 0;
       name_ = "";
       description_ = "";
-      variablesJson_ = "";
+      variables_ = null;
+      if (variablesBuilder_ != null) {
+        variablesBuilder_.dispose();
+        variablesBuilder_ = null;
+      }
       return this;
     }
 
@@ -456,9 +463,14 @@ private static final long serialVersionUID = 0L;
       if (((from_bitField0_ & 0x00000002) != 0)) {
         result.description_ = description_;
       }
+      int to_bitField0_ = 0;
       if (((from_bitField0_ & 0x00000004) != 0)) {
-        result.variablesJson_ = variablesJson_;
+        result.variables_ = variablesBuilder_ == null
+            ? variables_
+            : variablesBuilder_.build();
+        to_bitField0_ |= 0x00000001;
       }
+      result.bitField0_ |= to_bitField0_;
     }
 
     @java.lang.Override
@@ -483,10 +495,8 @@ private static final long serialVersionUID = 0L;
         bitField0_ |= 0x00000002;
         onChanged();
       }
-      if (!other.getVariablesJson().isEmpty()) {
-        variablesJson_ = other.variablesJson_;
-        bitField0_ |= 0x00000004;
-        onChanged();
+      if (other.hasVariables()) {
+        mergeVariables(other.getVariables());
       }
       this.mergeUnknownFields(other.getUnknownFields());
       onChanged();
@@ -522,11 +532,13 @@ private static final long serialVersionUID = 0L;
               bitField0_ |= 0x00000002;
               break;
             } // case 18
-            case 26: {
-              variablesJson_ = input.readStringRequireUtf8();
+            case 34: {
+              input.readMessage(
+                  internalGetVariablesFieldBuilder().getBuilder(),
+                  extensionRegistry);
               bitField0_ |= 0x00000004;
               break;
-            } // case 26
+            } // case 34
             default: {
               if (!super.parseUnknownField(input, extensionRegistry, tag)) {
                 done = true; // was an endgroup tag
@@ -728,96 +740,159 @@ private static final long serialVersionUID = 0L;
       return this;
     }
 
-    private java.lang.Object variablesJson_ = "";
+    private com.google.protobuf.Struct variables_;
+    private com.google.protobuf.SingleFieldBuilder<
+        com.google.protobuf.Struct, com.google.protobuf.Struct.Builder, com.google.protobuf.StructOrBuilder> variablesBuilder_;
     /**
      * <pre>
-     * A JSON object text; empty means {}.
+     * The variables; unset means {}.
      * </pre>
      *
-     * <code>string variables_json = 3 [json_name = "variablesJson"];</code>
-     * @return The variablesJson.
+     * <code>.google.protobuf.Struct variables = 4 [json_name = "variables"];</code>
+     * @return Whether the variables field is set.
      */
-    public java.lang.String getVariablesJson() {
-      java.lang.Object ref = variablesJson_;
-      if (!(ref instanceof java.lang.String)) {
-        com.google.protobuf.ByteString bs =
-            (com.google.protobuf.ByteString) ref;
-        java.lang.String s = bs.toStringUtf8();
-        variablesJson_ = s;
-        return s;
+    public boolean hasVariables() {
+      return ((bitField0_ & 0x00000004) != 0);
+    }
+    /**
+     * <pre>
+     * The variables; unset means {}.
+     * </pre>
+     *
+     * <code>.google.protobuf.Struct variables = 4 [json_name = "variables"];</code>
+     * @return The variables.
+     */
+    public com.google.protobuf.Struct getVariables() {
+      if (variablesBuilder_ == null) {
+        return variables_ == null ? com.google.protobuf.Struct.getDefaultInstance() : variables_;
       } else {
-        return (java.lang.String) ref;
+        return variablesBuilder_.getMessage();
       }
     }
     /**
      * <pre>
-     * A JSON object text; empty means {}.
+     * The variables; unset means {}.
      * </pre>
      *
-     * <code>string variables_json = 3 [json_name = "variablesJson"];</code>
-     * @return The bytes for variablesJson.
+     * <code>.google.protobuf.Struct variables = 4 [json_name = "variables"];</code>
      */
-    public com.google.protobuf.ByteString
-        getVariablesJsonBytes() {
-      java.lang.Object ref = variablesJson_;
-      if (ref instanceof String) {
-        com.google.protobuf.ByteString b = 
-            com.google.protobuf.ByteString.copyFromUtf8(
-                (java.lang.String) ref);
-        variablesJson_ = b;
-        return b;
+    public Builder setVariables(com.google.protobuf.Struct value) {
+      if (variablesBuilder_ == null) {
+        java.util.Objects.requireNonNull(value);
+        variables_ = value;
       } else {
-        return (com.google.protobuf.ByteString) ref;
+        variablesBuilder_.setMessage(value);
       }
-    }
-    /**
-     * <pre>
-     * A JSON object text; empty means {}.
-     * </pre>
-     *
-     * <code>string variables_json = 3 [json_name = "variablesJson"];</code>
-     * @param value The variablesJson to set.
-     * @return This builder for chaining.
-     */
-    public Builder setVariablesJson(
-        java.lang.String value) {
-      java.util.Objects.requireNonNull(value);
-      variablesJson_ = value;
       bitField0_ |= 0x00000004;
       onChanged();
       return this;
     }
     /**
      * <pre>
-     * A JSON object text; empty means {}.
+     * The variables; unset means {}.
      * </pre>
      *
-     * <code>string variables_json = 3 [json_name = "variablesJson"];</code>
-     * @return This builder for chaining.
+     * <code>.google.protobuf.Struct variables = 4 [json_name = "variables"];</code>
      */
-    public Builder clearVariablesJson() {
-      variablesJson_ = getDefaultInstance().getVariablesJson();
+    public Builder setVariables(
+        com.google.protobuf.Struct.Builder builderForValue) {
+      if (variablesBuilder_ == null) {
+        variables_ = builderForValue.build();
+      } else {
+        variablesBuilder_.setMessage(builderForValue.build());
+      }
+      bitField0_ |= 0x00000004;
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * The variables; unset means {}.
+     * </pre>
+     *
+     * <code>.google.protobuf.Struct variables = 4 [json_name = "variables"];</code>
+     */
+    public Builder mergeVariables(com.google.protobuf.Struct value) {
+      if (variablesBuilder_ == null) {
+        if (((bitField0_ & 0x00000004) != 0) &&
+          variables_ != null &&
+          variables_ != com.google.protobuf.Struct.getDefaultInstance()) {
+          getVariablesBuilder().mergeFrom(value);
+        } else {
+          variables_ = value;
+        }
+      } else {
+        variablesBuilder_.mergeFrom(value);
+      }
+      if (variables_ != null) {
+        bitField0_ |= 0x00000004;
+        onChanged();
+      }
+      return this;
+    }
+    /**
+     * <pre>
+     * The variables; unset means {}.
+     * </pre>
+     *
+     * <code>.google.protobuf.Struct variables = 4 [json_name = "variables"];</code>
+     */
+    public Builder clearVariables() {
       bitField0_ = (bitField0_ & ~0x00000004);
+      variables_ = null;
+      if (variablesBuilder_ != null) {
+        variablesBuilder_.dispose();
+        variablesBuilder_ = null;
+      }
       onChanged();
       return this;
     }
     /**
      * <pre>
-     * A JSON object text; empty means {}.
+     * The variables; unset means {}.
      * </pre>
      *
-     * <code>string variables_json = 3 [json_name = "variablesJson"];</code>
-     * @param value The bytes for variablesJson to set.
-     * @return This builder for chaining.
+     * <code>.google.protobuf.Struct variables = 4 [json_name = "variables"];</code>
      */
-    public Builder setVariablesJsonBytes(
-        com.google.protobuf.ByteString value) {
-      java.util.Objects.requireNonNull(value);
-      checkByteStringIsUtf8(value);
-      variablesJson_ = value;
+    public com.google.protobuf.Struct.Builder getVariablesBuilder() {
       bitField0_ |= 0x00000004;
       onChanged();
-      return this;
+      return internalGetVariablesFieldBuilder().getBuilder();
+    }
+    /**
+     * <pre>
+     * The variables; unset means {}.
+     * </pre>
+     *
+     * <code>.google.protobuf.Struct variables = 4 [json_name = "variables"];</code>
+     */
+    public com.google.protobuf.StructOrBuilder getVariablesOrBuilder() {
+      if (variablesBuilder_ != null) {
+        return variablesBuilder_.getMessageOrBuilder();
+      } else {
+        return variables_ == null ?
+            com.google.protobuf.Struct.getDefaultInstance() : variables_;
+      }
+    }
+    /**
+     * <pre>
+     * The variables; unset means {}.
+     * </pre>
+     *
+     * <code>.google.protobuf.Struct variables = 4 [json_name = "variables"];</code>
+     */
+    private com.google.protobuf.SingleFieldBuilder<
+        com.google.protobuf.Struct, com.google.protobuf.Struct.Builder, com.google.protobuf.StructOrBuilder> 
+        internalGetVariablesFieldBuilder() {
+      if (variablesBuilder_ == null) {
+        variablesBuilder_ = new com.google.protobuf.SingleFieldBuilder<
+            com.google.protobuf.Struct, com.google.protobuf.Struct.Builder, com.google.protobuf.StructOrBuilder>(
+                getVariables(),
+                getParentForChildren(),
+                isClean());
+        variables_ = null;
+      }
+      return variablesBuilder_;
     }
 
     // @@protoc_insertion_point(builder_scope:tidings.v1.CreateEnvironmentRequest)

@@ -52,21 +52,28 @@ public interface CreateEnvironmentRequestOrBuilder extends
 
   /**
    * <pre>
-   * A JSON object text; empty means {}.
+   * The variables; unset means {}.
    * </pre>
    *
-   * <code>string variables_json = 3 [json_name = "variablesJson"];</code>
-   * @return The variablesJson.
+   * <code>.google.protobuf.Struct variables = 4 [json_name = "variables"];</code>
+   * @return Whether the variables field is set.
    */
-  java.lang.String getVariablesJson();
+  boolean hasVariables();
   /**
    * <pre>
-   * A JSON object text; empty means {}.
+   * The variables; unset means {}.
    * </pre>
    *
-   * <code>string variables_json = 3 [json_name = "variablesJson"];</code>
-   * @return The bytes for variablesJson.
+   * <code>.google.protobuf.Struct variables = 4 [json_name = "variables"];</code>
+   * @return The variables.
    */
-  com.google.protobuf.ByteString
-      getVariablesJsonBytes();
+  com.google.protobuf.Struct getVariables();
+  /**
+   * <pre>
+   * The variables; unset means {}.
+   * </pre>
+   *
+   * <code>.google.protobuf.Struct variables = 4 [json_name = "variables"];</code>
+   */
+  com.google.protobuf.StructOrBuilder getVariablesOrBuilder();
 }

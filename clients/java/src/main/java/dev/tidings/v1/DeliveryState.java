@@ -168,7 +168,7 @@ public enum DeliveryState
   }
   public static com.google.protobuf.Descriptors.EnumDescriptor
       getDescriptor() {
-    return dev.tidings.v1.ListenerProto.getDescriptor().getEnumType(3);
+    return dev.tidings.v1.ListenerProto.getDescriptor().getEnumType(5);
   }
 
   private static final DeliveryState[] VALUES = values();

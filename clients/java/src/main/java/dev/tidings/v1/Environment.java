@@ -34,7 +34,6 @@ private static final long serialVersionUID = 0L;
   private Environment() {
     name_ = "";
     description_ = "";
-    variablesJson_ = "";
   }
 
   public static final com.google.protobuf.Descriptors.Descriptor
@@ -150,53 +149,6 @@ private static final long serialVersionUID = 0L;
     }
   }
 
-  public static final int VARIABLES_JSON_FIELD_NUMBER = 3;
-  @SuppressWarnings("serial")
-  private volatile java.lang.Object variablesJson_ = "";
-  /**
-   * <pre>
-   * The variables, a JSON object text.
-   * </pre>
-   *
-   * <code>string variables_json = 3 [json_name = "variablesJson"];</code>
-   * @return The variablesJson.
-   */
-  @java.lang.Override
-  public java.lang.String getVariablesJson() {
-    java.lang.Object ref = variablesJson_;
-    if (ref instanceof java.lang.String) {
-      return (java.lang.String) ref;
-    } else {
-      com.google.protobuf.ByteString bs = 
-          (com.google.protobuf.ByteString) ref;
-      java.lang.String s = bs.toStringUtf8();
-      variablesJson_ = s;
-      return s;
-    }
-  }
-  /**
-   * <pre>
-   * The variables, a JSON object text.
-   * </pre>
-   *
-   * <code>string variables_json = 3 [json_name = "variablesJson"];</code>
-   * @return The bytes for variablesJson.
-   */
-  @java.lang.Override
-  public com.google.protobuf.ByteString
-      getVariablesJsonBytes() {
-    java.lang.Object ref = variablesJson_;
-    if (ref instanceof java.lang.String) {
-      com.google.protobuf.ByteString b = 
-          com.google.protobuf.ByteString.copyFromUtf8(
-              (java.lang.String) ref);
-      variablesJson_ = b;
-      return b;
-    } else {
-      return (com.google.protobuf.ByteString) ref;
-    }
-  }
-
   public static final int CREATE_TIME_FIELD_NUMBER = 4;
   private com.google.protobuf.Timestamp createTime_;
   /**
@@ -273,6 +225,44 @@ private static final long serialVersionUID = 0L;
     return updateTime_ == null ? com.google.protobuf.Timestamp.getDefaultInstance() : updateTime_;
   }
 
+  public static final int VARIABLES_FIELD_NUMBER = 6;
+  private com.google.protobuf.Struct variables_;
+  /**
+   * <pre>
+   * The variables.
+   * </pre>
+   *
+   * <code>.google.protobuf.Struct variables = 6 [json_name = "variables"];</code>
+   * @return Whether the variables field is set.
+   */
+  @java.lang.Override
+  public boolean hasVariables() {
+    return ((bitField0_ & 0x00000004) != 0);
+  }
+  /**
+   * <pre>
+   * The variables.
+   * </pre>
+   *
+   * <code>.google.protobuf.Struct variables = 6 [json_name = "variables"];</code>
+   * @return The variables.
+   */
+  @java.lang.Override
+  public com.google.protobuf.Struct getVariables() {
+    return variables_ == null ? com.google.protobuf.Struct.getDefaultInstance() : variables_;
+  }
+  /**
+   * <pre>
+   * The variables.
+   * </pre>
+   *
+   * <code>.google.protobuf.Struct variables = 6 [json_name = "variables"];</code>
+   */
+  @java.lang.Override
+  public com.google.protobuf.StructOrBuilder getVariablesOrBuilder() {
+    return variables_ == null ? com.google.protobuf.Struct.getDefaultInstance() : variables_;
+  }
+
   private byte memoizedIsInitialized = -1;
   @java.lang.Override
   public final boolean isInitialized() {
@@ -293,14 +283,14 @@ private static final long serialVersionUID = 0L;
     if (!com.google.protobuf.GeneratedMessage.isStringEmpty(description_)) {
       com.google.protobuf.GeneratedMessage.writeString(output, 2, description_);
     }
-    if (!com.google.protobuf.GeneratedMessage.isStringEmpty(variablesJson_)) {
-      com.google.protobuf.GeneratedMessage.writeString(output, 3, variablesJson_);
-    }
     if (((bitField0_ & 0x00000001) != 0)) {
       output.writeMessage(4, getCreateTime());
     }
     if (((bitField0_ & 0x00000002) != 0)) {
       output.writeMessage(5, getUpdateTime());
+    }
+    if (((bitField0_ & 0x00000004) != 0)) {
+      output.writeMessage(6, getVariables());
     }
     getUnknownFields().writeTo(output);
   }
@@ -312,9 +302,6 @@ private static final long serialVersionUID = 0L;
     if (!com.google.protobuf.GeneratedMessage.isStringEmpty(description_)) {
       size += com.google.protobuf.GeneratedMessage.computeStringSize(2, description_);
     }
-    if (!com.google.protobuf.GeneratedMessage.isStringEmpty(variablesJson_)) {
-      size += com.google.protobuf.GeneratedMessage.computeStringSize(3, variablesJson_);
-    }
     if (((bitField0_ & 0x00000001) != 0)) {
       size += com.google.protobuf.CodedOutputStream
         .computeMessageSize(4, getCreateTime());
@@ -322,6 +309,10 @@ private static final long serialVersionUID = 0L;
     if (((bitField0_ & 0x00000002) != 0)) {
       size += com.google.protobuf.CodedOutputStream
         .computeMessageSize(5, getUpdateTime());
+    }
+    if (((bitField0_ & 0x00000004) != 0)) {
+      size += com.google.protobuf.CodedOutputStream
+        .computeMessageSize(6, getVariables());
     }
     return size;
   }
@@ -351,8 +342,6 @@ private static final long serialVersionUID = 0L;
         .equals(other.getName())) return false;
     if (!getDescription()
         .equals(other.getDescription())) return false;
-    if (!getVariablesJson()
-        .equals(other.getVariablesJson())) return false;
     if (hasCreateTime() != other.hasCreateTime()) return false;
     if (hasCreateTime()) {
       if (!getCreateTime()
@@ -362,6 +351,11 @@ private static final long serialVersionUID = 0L;
     if (hasUpdateTime()) {
       if (!getUpdateTime()
           .equals(other.getUpdateTime())) return false;
+    }
+    if (hasVariables() != other.hasVariables()) return false;
+    if (hasVariables()) {
+      if (!getVariables()
+          .equals(other.getVariables())) return false;
     }
     if (!getUnknownFields().equals(other.getUnknownFields())) return false;
     return true;
@@ -378,8 +372,6 @@ private static final long serialVersionUID = 0L;
     hash = (53 * hash) + getName().hashCode();
     hash = (37 * hash) + DESCRIPTION_FIELD_NUMBER;
     hash = (53 * hash) + getDescription().hashCode();
-    hash = (37 * hash) + VARIABLES_JSON_FIELD_NUMBER;
-    hash = (53 * hash) + getVariablesJson().hashCode();
     if (hasCreateTime()) {
       hash = (37 * hash) + CREATE_TIME_FIELD_NUMBER;
       hash = (53 * hash) + getCreateTime().hashCode();
@@ -387,6 +379,10 @@ private static final long serialVersionUID = 0L;
     if (hasUpdateTime()) {
       hash = (37 * hash) + UPDATE_TIME_FIELD_NUMBER;
       hash = (53 * hash) + getUpdateTime().hashCode();
+    }
+    if (hasVariables()) {
+      hash = (37 * hash) + VARIABLES_FIELD_NUMBER;
+      hash = (53 * hash) + getVariables().hashCode();
     }
     hash = (29 * hash) + getUnknownFields().hashCode();
     memoizedHashCode = hash;
@@ -524,6 +520,7 @@ private static final long serialVersionUID = 0L;
               .alwaysUseFieldBuilders) {
         internalGetCreateTimeFieldBuilder();
         internalGetUpdateTimeFieldBuilder();
+        internalGetVariablesFieldBuilder();
       }
     }
     @java.lang.Override
@@ -532,7 +529,6 @@ private static final long serialVersionUID = 0L;
       bitField0_ = 0;
       name_ = "";
       description_ = "";
-      variablesJson_ = "";
       createTime_ = null;
       if (createTimeBuilder_ != null) {
         createTimeBuilder_.dispose();
@@ -542,6 +538,11 @@ private static final long serialVersionUID = 0L;
       if (updateTimeBuilder_ != null) {
         updateTimeBuilder_.dispose();
         updateTimeBuilder_ = null;
+      }
+      variables_ = null;
+      if (variablesBuilder_ != null) {
+        variablesBuilder_.dispose();
+        variablesBuilder_ = null;
       }
       return this;
     }
@@ -582,21 +583,24 @@ private static final long serialVersionUID = 0L;
       if (((from_bitField0_ & 0x00000002) != 0)) {
         result.description_ = description_;
       }
-      if (((from_bitField0_ & 0x00000004) != 0)) {
-        result.variablesJson_ = variablesJson_;
-      }
       int to_bitField0_ = 0;
-      if (((from_bitField0_ & 0x00000008) != 0)) {
+      if (((from_bitField0_ & 0x00000004) != 0)) {
         result.createTime_ = createTimeBuilder_ == null
             ? createTime_
             : createTimeBuilder_.build();
         to_bitField0_ |= 0x00000001;
       }
-      if (((from_bitField0_ & 0x00000010) != 0)) {
+      if (((from_bitField0_ & 0x00000008) != 0)) {
         result.updateTime_ = updateTimeBuilder_ == null
             ? updateTime_
             : updateTimeBuilder_.build();
         to_bitField0_ |= 0x00000002;
+      }
+      if (((from_bitField0_ & 0x00000010) != 0)) {
+        result.variables_ = variablesBuilder_ == null
+            ? variables_
+            : variablesBuilder_.build();
+        to_bitField0_ |= 0x00000004;
       }
       result.bitField0_ |= to_bitField0_;
     }
@@ -623,16 +627,14 @@ private static final long serialVersionUID = 0L;
         bitField0_ |= 0x00000002;
         onChanged();
       }
-      if (!other.getVariablesJson().isEmpty()) {
-        variablesJson_ = other.variablesJson_;
-        bitField0_ |= 0x00000004;
-        onChanged();
-      }
       if (other.hasCreateTime()) {
         mergeCreateTime(other.getCreateTime());
       }
       if (other.hasUpdateTime()) {
         mergeUpdateTime(other.getUpdateTime());
+      }
+      if (other.hasVariables()) {
+        mergeVariables(other.getVariables());
       }
       this.mergeUnknownFields(other.getUnknownFields());
       onChanged();
@@ -668,25 +670,27 @@ private static final long serialVersionUID = 0L;
               bitField0_ |= 0x00000002;
               break;
             } // case 18
-            case 26: {
-              variablesJson_ = input.readStringRequireUtf8();
-              bitField0_ |= 0x00000004;
-              break;
-            } // case 26
             case 34: {
               input.readMessage(
                   internalGetCreateTimeFieldBuilder().getBuilder(),
                   extensionRegistry);
-              bitField0_ |= 0x00000008;
+              bitField0_ |= 0x00000004;
               break;
             } // case 34
             case 42: {
               input.readMessage(
                   internalGetUpdateTimeFieldBuilder().getBuilder(),
                   extensionRegistry);
-              bitField0_ |= 0x00000010;
+              bitField0_ |= 0x00000008;
               break;
             } // case 42
+            case 50: {
+              input.readMessage(
+                  internalGetVariablesFieldBuilder().getBuilder(),
+                  extensionRegistry);
+              bitField0_ |= 0x00000010;
+              break;
+            } // case 50
             default: {
               if (!super.parseUnknownField(input, extensionRegistry, tag)) {
                 done = true; // was an endgroup tag
@@ -888,98 +892,6 @@ private static final long serialVersionUID = 0L;
       return this;
     }
 
-    private java.lang.Object variablesJson_ = "";
-    /**
-     * <pre>
-     * The variables, a JSON object text.
-     * </pre>
-     *
-     * <code>string variables_json = 3 [json_name = "variablesJson"];</code>
-     * @return The variablesJson.
-     */
-    public java.lang.String getVariablesJson() {
-      java.lang.Object ref = variablesJson_;
-      if (!(ref instanceof java.lang.String)) {
-        com.google.protobuf.ByteString bs =
-            (com.google.protobuf.ByteString) ref;
-        java.lang.String s = bs.toStringUtf8();
-        variablesJson_ = s;
-        return s;
-      } else {
-        return (java.lang.String) ref;
-      }
-    }
-    /**
-     * <pre>
-     * The variables, a JSON object text.
-     * </pre>
-     *
-     * <code>string variables_json = 3 [json_name = "variablesJson"];</code>
-     * @return The bytes for variablesJson.
-     */
-    public com.google.protobuf.ByteString
-        getVariablesJsonBytes() {
-      java.lang.Object ref = variablesJson_;
-      if (ref instanceof String) {
-        com.google.protobuf.ByteString b = 
-            com.google.protobuf.ByteString.copyFromUtf8(
-                (java.lang.String) ref);
-        variablesJson_ = b;
-        return b;
-      } else {
-        return (com.google.protobuf.ByteString) ref;
-      }
-    }
-    /**
-     * <pre>
-     * The variables, a JSON object text.
-     * </pre>
-     *
-     * <code>string variables_json = 3 [json_name = "variablesJson"];</code>
-     * @param value The variablesJson to set.
-     * @return This builder for chaining.
-     */
-    public Builder setVariablesJson(
-        java.lang.String value) {
-      java.util.Objects.requireNonNull(value);
-      variablesJson_ = value;
-      bitField0_ |= 0x00000004;
-      onChanged();
-      return this;
-    }
-    /**
-     * <pre>
-     * The variables, a JSON object text.
-     * </pre>
-     *
-     * <code>string variables_json = 3 [json_name = "variablesJson"];</code>
-     * @return This builder for chaining.
-     */
-    public Builder clearVariablesJson() {
-      variablesJson_ = getDefaultInstance().getVariablesJson();
-      bitField0_ = (bitField0_ & ~0x00000004);
-      onChanged();
-      return this;
-    }
-    /**
-     * <pre>
-     * The variables, a JSON object text.
-     * </pre>
-     *
-     * <code>string variables_json = 3 [json_name = "variablesJson"];</code>
-     * @param value The bytes for variablesJson to set.
-     * @return This builder for chaining.
-     */
-    public Builder setVariablesJsonBytes(
-        com.google.protobuf.ByteString value) {
-      java.util.Objects.requireNonNull(value);
-      checkByteStringIsUtf8(value);
-      variablesJson_ = value;
-      bitField0_ |= 0x00000004;
-      onChanged();
-      return this;
-    }
-
     private com.google.protobuf.Timestamp createTime_;
     private com.google.protobuf.SingleFieldBuilder<
         com.google.protobuf.Timestamp, com.google.protobuf.Timestamp.Builder, com.google.protobuf.TimestampOrBuilder> createTimeBuilder_;
@@ -992,7 +904,7 @@ private static final long serialVersionUID = 0L;
      * @return Whether the createTime field is set.
      */
     public boolean hasCreateTime() {
-      return ((bitField0_ & 0x00000008) != 0);
+      return ((bitField0_ & 0x00000004) != 0);
     }
     /**
      * <pre>
@@ -1023,7 +935,7 @@ private static final long serialVersionUID = 0L;
       } else {
         createTimeBuilder_.setMessage(value);
       }
-      bitField0_ |= 0x00000008;
+      bitField0_ |= 0x00000004;
       onChanged();
       return this;
     }
@@ -1041,7 +953,7 @@ private static final long serialVersionUID = 0L;
       } else {
         createTimeBuilder_.setMessage(builderForValue.build());
       }
-      bitField0_ |= 0x00000008;
+      bitField0_ |= 0x00000004;
       onChanged();
       return this;
     }
@@ -1054,7 +966,7 @@ private static final long serialVersionUID = 0L;
      */
     public Builder mergeCreateTime(com.google.protobuf.Timestamp value) {
       if (createTimeBuilder_ == null) {
-        if (((bitField0_ & 0x00000008) != 0) &&
+        if (((bitField0_ & 0x00000004) != 0) &&
           createTime_ != null &&
           createTime_ != com.google.protobuf.Timestamp.getDefaultInstance()) {
           getCreateTimeBuilder().mergeFrom(value);
@@ -1065,7 +977,7 @@ private static final long serialVersionUID = 0L;
         createTimeBuilder_.mergeFrom(value);
       }
       if (createTime_ != null) {
-        bitField0_ |= 0x00000008;
+        bitField0_ |= 0x00000004;
         onChanged();
       }
       return this;
@@ -1078,7 +990,7 @@ private static final long serialVersionUID = 0L;
      * <code>.google.protobuf.Timestamp create_time = 4 [json_name = "createTime"];</code>
      */
     public Builder clearCreateTime() {
-      bitField0_ = (bitField0_ & ~0x00000008);
+      bitField0_ = (bitField0_ & ~0x00000004);
       createTime_ = null;
       if (createTimeBuilder_ != null) {
         createTimeBuilder_.dispose();
@@ -1095,7 +1007,7 @@ private static final long serialVersionUID = 0L;
      * <code>.google.protobuf.Timestamp create_time = 4 [json_name = "createTime"];</code>
      */
     public com.google.protobuf.Timestamp.Builder getCreateTimeBuilder() {
-      bitField0_ |= 0x00000008;
+      bitField0_ |= 0x00000004;
       onChanged();
       return internalGetCreateTimeFieldBuilder().getBuilder();
     }
@@ -1147,7 +1059,7 @@ private static final long serialVersionUID = 0L;
      * @return Whether the updateTime field is set.
      */
     public boolean hasUpdateTime() {
-      return ((bitField0_ & 0x00000010) != 0);
+      return ((bitField0_ & 0x00000008) != 0);
     }
     /**
      * <pre>
@@ -1178,7 +1090,7 @@ private static final long serialVersionUID = 0L;
       } else {
         updateTimeBuilder_.setMessage(value);
       }
-      bitField0_ |= 0x00000010;
+      bitField0_ |= 0x00000008;
       onChanged();
       return this;
     }
@@ -1196,7 +1108,7 @@ private static final long serialVersionUID = 0L;
       } else {
         updateTimeBuilder_.setMessage(builderForValue.build());
       }
-      bitField0_ |= 0x00000010;
+      bitField0_ |= 0x00000008;
       onChanged();
       return this;
     }
@@ -1209,7 +1121,7 @@ private static final long serialVersionUID = 0L;
      */
     public Builder mergeUpdateTime(com.google.protobuf.Timestamp value) {
       if (updateTimeBuilder_ == null) {
-        if (((bitField0_ & 0x00000010) != 0) &&
+        if (((bitField0_ & 0x00000008) != 0) &&
           updateTime_ != null &&
           updateTime_ != com.google.protobuf.Timestamp.getDefaultInstance()) {
           getUpdateTimeBuilder().mergeFrom(value);
@@ -1220,7 +1132,7 @@ private static final long serialVersionUID = 0L;
         updateTimeBuilder_.mergeFrom(value);
       }
       if (updateTime_ != null) {
-        bitField0_ |= 0x00000010;
+        bitField0_ |= 0x00000008;
         onChanged();
       }
       return this;
@@ -1233,7 +1145,7 @@ private static final long serialVersionUID = 0L;
      * <code>.google.protobuf.Timestamp update_time = 5 [json_name = "updateTime"];</code>
      */
     public Builder clearUpdateTime() {
-      bitField0_ = (bitField0_ & ~0x00000010);
+      bitField0_ = (bitField0_ & ~0x00000008);
       updateTime_ = null;
       if (updateTimeBuilder_ != null) {
         updateTimeBuilder_.dispose();
@@ -1250,7 +1162,7 @@ private static final long serialVersionUID = 0L;
      * <code>.google.protobuf.Timestamp update_time = 5 [json_name = "updateTime"];</code>
      */
     public com.google.protobuf.Timestamp.Builder getUpdateTimeBuilder() {
-      bitField0_ |= 0x00000010;
+      bitField0_ |= 0x00000008;
       onChanged();
       return internalGetUpdateTimeFieldBuilder().getBuilder();
     }
@@ -1288,6 +1200,161 @@ private static final long serialVersionUID = 0L;
         updateTime_ = null;
       }
       return updateTimeBuilder_;
+    }
+
+    private com.google.protobuf.Struct variables_;
+    private com.google.protobuf.SingleFieldBuilder<
+        com.google.protobuf.Struct, com.google.protobuf.Struct.Builder, com.google.protobuf.StructOrBuilder> variablesBuilder_;
+    /**
+     * <pre>
+     * The variables.
+     * </pre>
+     *
+     * <code>.google.protobuf.Struct variables = 6 [json_name = "variables"];</code>
+     * @return Whether the variables field is set.
+     */
+    public boolean hasVariables() {
+      return ((bitField0_ & 0x00000010) != 0);
+    }
+    /**
+     * <pre>
+     * The variables.
+     * </pre>
+     *
+     * <code>.google.protobuf.Struct variables = 6 [json_name = "variables"];</code>
+     * @return The variables.
+     */
+    public com.google.protobuf.Struct getVariables() {
+      if (variablesBuilder_ == null) {
+        return variables_ == null ? com.google.protobuf.Struct.getDefaultInstance() : variables_;
+      } else {
+        return variablesBuilder_.getMessage();
+      }
+    }
+    /**
+     * <pre>
+     * The variables.
+     * </pre>
+     *
+     * <code>.google.protobuf.Struct variables = 6 [json_name = "variables"];</code>
+     */
+    public Builder setVariables(com.google.protobuf.Struct value) {
+      if (variablesBuilder_ == null) {
+        java.util.Objects.requireNonNull(value);
+        variables_ = value;
+      } else {
+        variablesBuilder_.setMessage(value);
+      }
+      bitField0_ |= 0x00000010;
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * The variables.
+     * </pre>
+     *
+     * <code>.google.protobuf.Struct variables = 6 [json_name = "variables"];</code>
+     */
+    public Builder setVariables(
+        com.google.protobuf.Struct.Builder builderForValue) {
+      if (variablesBuilder_ == null) {
+        variables_ = builderForValue.build();
+      } else {
+        variablesBuilder_.setMessage(builderForValue.build());
+      }
+      bitField0_ |= 0x00000010;
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * The variables.
+     * </pre>
+     *
+     * <code>.google.protobuf.Struct variables = 6 [json_name = "variables"];</code>
+     */
+    public Builder mergeVariables(com.google.protobuf.Struct value) {
+      if (variablesBuilder_ == null) {
+        if (((bitField0_ & 0x00000010) != 0) &&
+          variables_ != null &&
+          variables_ != com.google.protobuf.Struct.getDefaultInstance()) {
+          getVariablesBuilder().mergeFrom(value);
+        } else {
+          variables_ = value;
+        }
+      } else {
+        variablesBuilder_.mergeFrom(value);
+      }
+      if (variables_ != null) {
+        bitField0_ |= 0x00000010;
+        onChanged();
+      }
+      return this;
+    }
+    /**
+     * <pre>
+     * The variables.
+     * </pre>
+     *
+     * <code>.google.protobuf.Struct variables = 6 [json_name = "variables"];</code>
+     */
+    public Builder clearVariables() {
+      bitField0_ = (bitField0_ & ~0x00000010);
+      variables_ = null;
+      if (variablesBuilder_ != null) {
+        variablesBuilder_.dispose();
+        variablesBuilder_ = null;
+      }
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * The variables.
+     * </pre>
+     *
+     * <code>.google.protobuf.Struct variables = 6 [json_name = "variables"];</code>
+     */
+    public com.google.protobuf.Struct.Builder getVariablesBuilder() {
+      bitField0_ |= 0x00000010;
+      onChanged();
+      return internalGetVariablesFieldBuilder().getBuilder();
+    }
+    /**
+     * <pre>
+     * The variables.
+     * </pre>
+     *
+     * <code>.google.protobuf.Struct variables = 6 [json_name = "variables"];</code>
+     */
+    public com.google.protobuf.StructOrBuilder getVariablesOrBuilder() {
+      if (variablesBuilder_ != null) {
+        return variablesBuilder_.getMessageOrBuilder();
+      } else {
+        return variables_ == null ?
+            com.google.protobuf.Struct.getDefaultInstance() : variables_;
+      }
+    }
+    /**
+     * <pre>
+     * The variables.
+     * </pre>
+     *
+     * <code>.google.protobuf.Struct variables = 6 [json_name = "variables"];</code>
+     */
+    private com.google.protobuf.SingleFieldBuilder<
+        com.google.protobuf.Struct, com.google.protobuf.Struct.Builder, com.google.protobuf.StructOrBuilder> 
+        internalGetVariablesFieldBuilder() {
+      if (variablesBuilder_ == null) {
+        variablesBuilder_ = new com.google.protobuf.SingleFieldBuilder<
+            com.google.protobuf.Struct, com.google.protobuf.Struct.Builder, com.google.protobuf.StructOrBuilder>(
+                getVariables(),
+                getParentForChildren(),
+                isClean());
+        variables_ = null;
+      }
+      return variablesBuilder_;
     }
 
     // @@protoc_insertion_point(builder_scope:tidings.v1.Environment)

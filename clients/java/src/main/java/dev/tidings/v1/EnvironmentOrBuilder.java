@@ -52,26 +52,6 @@ public interface EnvironmentOrBuilder extends
 
   /**
    * <pre>
-   * The variables, a JSON object text.
-   * </pre>
-   *
-   * <code>string variables_json = 3 [json_name = "variablesJson"];</code>
-   * @return The variablesJson.
-   */
-  java.lang.String getVariablesJson();
-  /**
-   * <pre>
-   * The variables, a JSON object text.
-   * </pre>
-   *
-   * <code>string variables_json = 3 [json_name = "variablesJson"];</code>
-   * @return The bytes for variablesJson.
-   */
-  com.google.protobuf.ByteString
-      getVariablesJsonBytes();
-
-  /**
-   * <pre>
    * When the environment was created.
    * </pre>
    *
@@ -123,4 +103,31 @@ public interface EnvironmentOrBuilder extends
    * <code>.google.protobuf.Timestamp update_time = 5 [json_name = "updateTime"];</code>
    */
   com.google.protobuf.TimestampOrBuilder getUpdateTimeOrBuilder();
+
+  /**
+   * <pre>
+   * The variables.
+   * </pre>
+   *
+   * <code>.google.protobuf.Struct variables = 6 [json_name = "variables"];</code>
+   * @return Whether the variables field is set.
+   */
+  boolean hasVariables();
+  /**
+   * <pre>
+   * The variables.
+   * </pre>
+   *
+   * <code>.google.protobuf.Struct variables = 6 [json_name = "variables"];</code>
+   * @return The variables.
+   */
+  com.google.protobuf.Struct getVariables();
+  /**
+   * <pre>
+   * The variables.
+   * </pre>
+   *
+   * <code>.google.protobuf.Struct variables = 6 [json_name = "variables"];</code>
+   */
+  com.google.protobuf.StructOrBuilder getVariablesOrBuilder();
 }

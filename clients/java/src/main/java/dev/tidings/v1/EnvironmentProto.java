@@ -91,57 +91,62 @@ public final class EnvironmentProto extends com.google.protobuf.GeneratedFile {
   static {
     java.lang.String[] descriptorData = {
       "\n\034tidings/v1/environment.proto\022\ntidings." +
-      "v1\032 google/protobuf/field_mask.proto\032\037go" +
-      "ogle/protobuf/timestamp.proto\"\344\001\n\013Enviro" +
-      "nment\022\022\n\004name\030\001 \001(\tR\004name\022 \n\013description" +
-      "\030\002 \001(\tR\013description\022%\n\016variables_json\030\003 " +
-      "\001(\tR\rvariablesJson\022;\n\013create_time\030\004 \001(\0132" +
-      "\032.google.protobuf.TimestampR\ncreateTime\022" +
-      ";\n\013update_time\030\005 \001(\0132\032.google.protobuf.T" +
-      "imestampR\nupdateTime\"w\n\030CreateEnvironmen" +
-      "tRequest\022\022\n\004name\030\001 \001(\tR\004name\022 \n\013descript" +
-      "ion\030\002 \001(\tR\013description\022%\n\016variables_json" +
-      "\030\003 \001(\tR\rvariablesJson\"V\n\031CreateEnvironme" +
-      "ntResponse\0229\n\013environment\030\001 \001(\0132\027.tiding" +
-      "s.v1.EnvironmentR\013environment\"+\n\025GetEnvi" +
-      "ronmentRequest\022\022\n\004name\030\001 \001(\tR\004name\"S\n\026Ge" +
-      "tEnvironmentResponse\0229\n\013environment\030\001 \001(" +
-      "\0132\027.tidings.v1.EnvironmentR\013environment\"" +
-      "U\n\027ListEnvironmentsRequest\022\033\n\tpage_size\030" +
-      "\001 \001(\005R\010pageSize\022\035\n\npage_token\030\002 \001(\tR\tpag" +
-      "eToken\"\177\n\030ListEnvironmentsResponse\022;\n\014en" +
-      "vironments\030\001 \003(\0132\027.tidings.v1.Environmen" +
-      "tR\014environments\022&\n\017next_page_token\030\002 \001(\t" +
-      "R\rnextPageToken\"\264\001\n\030UpdateEnvironmentReq" +
-      "uest\022\022\n\004name\030\001 \001(\tR\004name\022 \n\013description\030" +
-      "\002 \001(\tR\013description\022%\n\016variables_json\030\003 \001" +
-      "(\tR\rvariablesJson\022;\n\013update_mask\030\004 \001(\0132\032" +
-      ".google.protobuf.FieldMaskR\nupdateMask\"V" +
-      "\n\031UpdateEnvironmentResponse\0229\n\013environme" +
-      "nt\030\001 \001(\0132\027.tidings.v1.EnvironmentR\013envir" +
-      "onment\".\n\030DeleteEnvironmentRequest\022\022\n\004na" +
-      "me\030\001 \001(\tR\004name\"\033\n\031DeleteEnvironmentRespo" +
-      "nse2\362\003\n\022EnvironmentService\022`\n\021CreateEnvi" +
-      "ronment\022$.tidings.v1.CreateEnvironmentRe" +
-      "quest\032%.tidings.v1.CreateEnvironmentResp" +
-      "onse\022W\n\016GetEnvironment\022!.tidings.v1.GetE" +
-      "nvironmentRequest\032\".tidings.v1.GetEnviro" +
-      "nmentResponse\022]\n\020ListEnvironments\022#.tidi" +
-      "ngs.v1.ListEnvironmentsRequest\032$.tidings" +
-      ".v1.ListEnvironmentsResponse\022`\n\021UpdateEn" +
-      "vironment\022$.tidings.v1.UpdateEnvironment" +
-      "Request\032%.tidings.v1.UpdateEnvironmentRe" +
-      "sponse\022`\n\021DeleteEnvironment\022$.tidings.v1" +
-      ".DeleteEnvironmentRequest\032%.tidings.v1.D" +
-      "eleteEnvironmentResponseBk\n\016dev.tidings." +
-      "v1B\020EnvironmentProtoP\001\242\002\003TXX\252\002\nTidings.V" +
-      "1\312\002\nTidings\\V1\342\002\026Tidings\\V1\\GPBMetadata\352" +
-      "\002\013Tidings::V1b\006proto3"
+      "v1\032 google/protobuf/field_mask.proto\032\034go" +
+      "ogle/protobuf/struct.proto\032\037google/proto" +
+      "buf/timestamp.proto\"\212\002\n\013Environment\022\022\n\004n" +
+      "ame\030\001 \001(\tR\004name\022 \n\013description\030\002 \001(\tR\013de" +
+      "scription\022;\n\013create_time\030\004 \001(\0132\032.google." +
+      "protobuf.TimestampR\ncreateTime\022;\n\013update" +
+      "_time\030\005 \001(\0132\032.google.protobuf.TimestampR" +
+      "\nupdateTime\0225\n\tvariables\030\006 \001(\0132\027.google." +
+      "protobuf.StructR\tvariablesJ\004\010\003\020\004R\016variab" +
+      "les_json\"\235\001\n\030CreateEnvironmentRequest\022\022\n" +
+      "\004name\030\001 \001(\tR\004name\022 \n\013description\030\002 \001(\tR\013" +
+      "description\0225\n\tvariables\030\004 \001(\0132\027.google." +
+      "protobuf.StructR\tvariablesJ\004\010\003\020\004R\016variab" +
+      "les_json\"V\n\031CreateEnvironmentResponse\0229\n" +
+      "\013environment\030\001 \001(\0132\027.tidings.v1.Environm" +
+      "entR\013environment\"+\n\025GetEnvironmentReques" +
+      "t\022\022\n\004name\030\001 \001(\tR\004name\"S\n\026GetEnvironmentR" +
+      "esponse\0229\n\013environment\030\001 \001(\0132\027.tidings.v" +
+      "1.EnvironmentR\013environment\"U\n\027ListEnviro" +
+      "nmentsRequest\022\033\n\tpage_size\030\001 \001(\005R\010pageSi" +
+      "ze\022\035\n\npage_token\030\002 \001(\tR\tpageToken\"\177\n\030Lis" +
+      "tEnvironmentsResponse\022;\n\014environments\030\001 " +
+      "\003(\0132\027.tidings.v1.EnvironmentR\014environmen" +
+      "ts\022&\n\017next_page_token\030\002 \001(\tR\rnextPageTok" +
+      "en\"\332\001\n\030UpdateEnvironmentRequest\022\022\n\004name\030" +
+      "\001 \001(\tR\004name\022 \n\013description\030\002 \001(\tR\013descri" +
+      "ption\022;\n\013update_mask\030\004 \001(\0132\032.google.prot" +
+      "obuf.FieldMaskR\nupdateMask\0225\n\tvariables\030" +
+      "\005 \001(\0132\027.google.protobuf.StructR\tvariable" +
+      "sJ\004\010\003\020\004R\016variables_json\"V\n\031UpdateEnviron" +
+      "mentResponse\0229\n\013environment\030\001 \001(\0132\027.tidi" +
+      "ngs.v1.EnvironmentR\013environment\".\n\030Delet" +
+      "eEnvironmentRequest\022\022\n\004name\030\001 \001(\tR\004name\"" +
+      "\033\n\031DeleteEnvironmentResponse2\362\003\n\022Environ" +
+      "mentService\022`\n\021CreateEnvironment\022$.tidin" +
+      "gs.v1.CreateEnvironmentRequest\032%.tidings" +
+      ".v1.CreateEnvironmentResponse\022W\n\016GetEnvi" +
+      "ronment\022!.tidings.v1.GetEnvironmentReque" +
+      "st\032\".tidings.v1.GetEnvironmentResponse\022]" +
+      "\n\020ListEnvironments\022#.tidings.v1.ListEnvi" +
+      "ronmentsRequest\032$.tidings.v1.ListEnviron" +
+      "mentsResponse\022`\n\021UpdateEnvironment\022$.tid" +
+      "ings.v1.UpdateEnvironmentRequest\032%.tidin" +
+      "gs.v1.UpdateEnvironmentResponse\022`\n\021Delet" +
+      "eEnvironment\022$.tidings.v1.DeleteEnvironm" +
+      "entRequest\032%.tidings.v1.DeleteEnvironmen" +
+      "tResponseBk\n\016dev.tidings.v1B\020Environment" +
+      "ProtoP\001\242\002\003TXX\252\002\nTidings.V1\312\002\nTidings\\V1\342" +
+      "\002\026Tidings\\V1\\GPBMetadata\352\002\013Tidings::V1b\006" +
+      "proto3"
     };
     descriptor = com.google.protobuf.Descriptors.FileDescriptor
       .internalBuildGeneratedFileFrom(descriptorData,
         new com.google.protobuf.Descriptors.FileDescriptor[] {
           com.google.protobuf.FieldMaskProto.getDescriptor(),
+          com.google.protobuf.StructProto.getDescriptor(),
           com.google.protobuf.TimestampProto.getDescriptor(),
         });
     internal_static_tidings_v1_Environment_descriptor =
@@ -149,13 +154,13 @@ public final class EnvironmentProto extends com.google.protobuf.GeneratedFile {
     internal_static_tidings_v1_Environment_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessage.FieldAccessorTable(
         internal_static_tidings_v1_Environment_descriptor,
-        new java.lang.String[] { "Name", "Description", "VariablesJson", "CreateTime", "UpdateTime", });
+        new java.lang.String[] { "Name", "Description", "CreateTime", "UpdateTime", "Variables", });
     internal_static_tidings_v1_CreateEnvironmentRequest_descriptor =
       getDescriptor().getMessageType(1);
     internal_static_tidings_v1_CreateEnvironmentRequest_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessage.FieldAccessorTable(
         internal_static_tidings_v1_CreateEnvironmentRequest_descriptor,
-        new java.lang.String[] { "Name", "Description", "VariablesJson", });
+        new java.lang.String[] { "Name", "Description", "Variables", });
     internal_static_tidings_v1_CreateEnvironmentResponse_descriptor =
       getDescriptor().getMessageType(2);
     internal_static_tidings_v1_CreateEnvironmentResponse_fieldAccessorTable = new
@@ -191,7 +196,7 @@ public final class EnvironmentProto extends com.google.protobuf.GeneratedFile {
     internal_static_tidings_v1_UpdateEnvironmentRequest_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessage.FieldAccessorTable(
         internal_static_tidings_v1_UpdateEnvironmentRequest_descriptor,
-        new java.lang.String[] { "Name", "Description", "VariablesJson", "UpdateMask", });
+        new java.lang.String[] { "Name", "Description", "UpdateMask", "Variables", });
     internal_static_tidings_v1_UpdateEnvironmentResponse_descriptor =
       getDescriptor().getMessageType(8);
     internal_static_tidings_v1_UpdateEnvironmentResponse_fieldAccessorTable = new
@@ -212,6 +217,7 @@ public final class EnvironmentProto extends com.google.protobuf.GeneratedFile {
         new java.lang.String[] { });
     descriptor.resolveAllFeaturesImmutable();
     com.google.protobuf.FieldMaskProto.getDescriptor();
+    com.google.protobuf.StructProto.getDescriptor();
     com.google.protobuf.TimestampProto.getDescriptor();
   }
 

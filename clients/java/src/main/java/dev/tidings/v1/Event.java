@@ -9,7 +9,9 @@ package dev.tidings.v1;
  * <pre>
  * Event is the canonical event. Its serialized bytes are what the store keeps
  * in the outbox and what the codec renders; every profile is a pure function
- * of these bytes and the render options.
+ * of these bytes and the render options. Its field numbers stay below 101,
+ * and every new field is mirrored under the same number in StreamedEvent
+ * (event_service.proto), which parses these bytes as they are.
  * </pre>
  *
  * Protobuf type {@code tidings.v1.Event}
@@ -51,6 +53,8 @@ private static final long serialVersionUID = 0L;
     output_ = com.google.protobuf.ByteString.EMPTY;
     listenerId_ = "";
     listenerName_ = "";
+    traceparent_ = "";
+    tracestate_ = "";
   }
 
   public static final com.google.protobuf.Descriptors.Descriptor
@@ -895,6 +899,106 @@ private static final long serialVersionUID = 0L;
     }
   }
 
+  public static final int TRACEPARENT_FIELD_NUMBER = 21;
+  @SuppressWarnings("serial")
+  private volatile java.lang.Object traceparent_ = "";
+  /**
+   * <pre>
+   * W3C trace context (`traceparent` header syntax) of the execution the event
+   * belongs to, when tracing was on as it started; empty otherwise. Webhook
+   * deliveries continue this trace, and the cloudevents profiles render it as
+   * the CloudEvents distributed-tracing extension attribute `traceparent`.
+   * </pre>
+   *
+   * <code>string traceparent = 21 [json_name = "traceparent"];</code>
+   * @return The traceparent.
+   */
+  @java.lang.Override
+  public java.lang.String getTraceparent() {
+    java.lang.Object ref = traceparent_;
+    if (ref instanceof java.lang.String) {
+      return (java.lang.String) ref;
+    } else {
+      com.google.protobuf.ByteString bs = 
+          (com.google.protobuf.ByteString) ref;
+      java.lang.String s = bs.toStringUtf8();
+      traceparent_ = s;
+      return s;
+    }
+  }
+  /**
+   * <pre>
+   * W3C trace context (`traceparent` header syntax) of the execution the event
+   * belongs to, when tracing was on as it started; empty otherwise. Webhook
+   * deliveries continue this trace, and the cloudevents profiles render it as
+   * the CloudEvents distributed-tracing extension attribute `traceparent`.
+   * </pre>
+   *
+   * <code>string traceparent = 21 [json_name = "traceparent"];</code>
+   * @return The bytes for traceparent.
+   */
+  @java.lang.Override
+  public com.google.protobuf.ByteString
+      getTraceparentBytes() {
+    java.lang.Object ref = traceparent_;
+    if (ref instanceof java.lang.String) {
+      com.google.protobuf.ByteString b = 
+          com.google.protobuf.ByteString.copyFromUtf8(
+              (java.lang.String) ref);
+      traceparent_ = b;
+      return b;
+    } else {
+      return (com.google.protobuf.ByteString) ref;
+    }
+  }
+
+  public static final int TRACESTATE_FIELD_NUMBER = 22;
+  @SuppressWarnings("serial")
+  private volatile java.lang.Object tracestate_ = "";
+  /**
+   * <pre>
+   * The W3C `tracestate` that came with `traceparent`; empty if none.
+   * </pre>
+   *
+   * <code>string tracestate = 22 [json_name = "tracestate"];</code>
+   * @return The tracestate.
+   */
+  @java.lang.Override
+  public java.lang.String getTracestate() {
+    java.lang.Object ref = tracestate_;
+    if (ref instanceof java.lang.String) {
+      return (java.lang.String) ref;
+    } else {
+      com.google.protobuf.ByteString bs = 
+          (com.google.protobuf.ByteString) ref;
+      java.lang.String s = bs.toStringUtf8();
+      tracestate_ = s;
+      return s;
+    }
+  }
+  /**
+   * <pre>
+   * The W3C `tracestate` that came with `traceparent`; empty if none.
+   * </pre>
+   *
+   * <code>string tracestate = 22 [json_name = "tracestate"];</code>
+   * @return The bytes for tracestate.
+   */
+  @java.lang.Override
+  public com.google.protobuf.ByteString
+      getTracestateBytes() {
+    java.lang.Object ref = tracestate_;
+    if (ref instanceof java.lang.String) {
+      com.google.protobuf.ByteString b = 
+          com.google.protobuf.ByteString.copyFromUtf8(
+              (java.lang.String) ref);
+      tracestate_ = b;
+      return b;
+    } else {
+      return (com.google.protobuf.ByteString) ref;
+    }
+  }
+
   private byte memoizedIsInitialized = -1;
   @java.lang.Override
   public final boolean isInitialized() {
@@ -968,6 +1072,12 @@ private static final long serialVersionUID = 0L;
     }
     if (!com.google.protobuf.GeneratedMessage.isStringEmpty(listenerName_)) {
       com.google.protobuf.GeneratedMessage.writeString(output, 20, listenerName_);
+    }
+    if (!com.google.protobuf.GeneratedMessage.isStringEmpty(traceparent_)) {
+      com.google.protobuf.GeneratedMessage.writeString(output, 21, traceparent_);
+    }
+    if (!com.google.protobuf.GeneratedMessage.isStringEmpty(tracestate_)) {
+      com.google.protobuf.GeneratedMessage.writeString(output, 22, tracestate_);
     }
     getUnknownFields().writeTo(output);
   }
@@ -1045,6 +1155,12 @@ private static final long serialVersionUID = 0L;
     if (!com.google.protobuf.GeneratedMessage.isStringEmpty(listenerName_)) {
       size += com.google.protobuf.GeneratedMessage.computeStringSize(20, listenerName_);
     }
+    if (!com.google.protobuf.GeneratedMessage.isStringEmpty(traceparent_)) {
+      size += com.google.protobuf.GeneratedMessage.computeStringSize(21, traceparent_);
+    }
+    if (!com.google.protobuf.GeneratedMessage.isStringEmpty(tracestate_)) {
+      size += com.google.protobuf.GeneratedMessage.computeStringSize(22, tracestate_);
+    }
     return size;
   }
   @java.lang.Override
@@ -1114,6 +1230,10 @@ private static final long serialVersionUID = 0L;
         .equals(other.getListenerId())) return false;
     if (!getListenerName()
         .equals(other.getListenerName())) return false;
+    if (!getTraceparent()
+        .equals(other.getTraceparent())) return false;
+    if (!getTracestate()
+        .equals(other.getTracestate())) return false;
     if (!getUnknownFields().equals(other.getUnknownFields())) return false;
     return true;
   }
@@ -1172,6 +1292,10 @@ private static final long serialVersionUID = 0L;
     hash = (53 * hash) + getListenerId().hashCode();
     hash = (37 * hash) + LISTENER_NAME_FIELD_NUMBER;
     hash = (53 * hash) + getListenerName().hashCode();
+    hash = (37 * hash) + TRACEPARENT_FIELD_NUMBER;
+    hash = (53 * hash) + getTraceparent().hashCode();
+    hash = (37 * hash) + TRACESTATE_FIELD_NUMBER;
+    hash = (53 * hash) + getTracestate().hashCode();
     hash = (29 * hash) + getUnknownFields().hashCode();
     memoizedHashCode = hash;
     return hash;
@@ -1273,7 +1397,9 @@ private static final long serialVersionUID = 0L;
    * <pre>
    * Event is the canonical event. Its serialized bytes are what the store keeps
    * in the outbox and what the codec renders; every profile is a pure function
-   * of these bytes and the render options.
+   * of these bytes and the render options. Its field numbers stay below 101,
+   * and every new field is mirrored under the same number in StreamedEvent
+   * (event_service.proto), which parses these bytes as they are.
    * </pre>
    *
    * Protobuf type {@code tidings.v1.Event}
@@ -1351,6 +1477,8 @@ private static final long serialVersionUID = 0L;
       }
       listenerId_ = "";
       listenerName_ = "";
+      traceparent_ = "";
+      tracestate_ = "";
       return this;
     }
 
@@ -1460,6 +1588,12 @@ private static final long serialVersionUID = 0L;
       }
       if (((from_bitField0_ & 0x00080000) != 0)) {
         result.listenerName_ = listenerName_;
+      }
+      if (((from_bitField0_ & 0x00100000) != 0)) {
+        result.traceparent_ = traceparent_;
+      }
+      if (((from_bitField0_ & 0x00200000) != 0)) {
+        result.tracestate_ = tracestate_;
       }
       result.bitField0_ |= to_bitField0_;
     }
@@ -1583,6 +1717,16 @@ private static final long serialVersionUID = 0L;
       if (!other.getListenerName().isEmpty()) {
         listenerName_ = other.listenerName_;
         bitField0_ |= 0x00080000;
+        onChanged();
+      }
+      if (!other.getTraceparent().isEmpty()) {
+        traceparent_ = other.traceparent_;
+        bitField0_ |= 0x00100000;
+        onChanged();
+      }
+      if (!other.getTracestate().isEmpty()) {
+        tracestate_ = other.tracestate_;
+        bitField0_ |= 0x00200000;
         onChanged();
       }
       this.mergeUnknownFields(other.getUnknownFields());
@@ -1721,6 +1865,16 @@ private static final long serialVersionUID = 0L;
               bitField0_ |= 0x00080000;
               break;
             } // case 162
+            case 170: {
+              traceparent_ = input.readStringRequireUtf8();
+              bitField0_ |= 0x00100000;
+              break;
+            } // case 170
+            case 178: {
+              tracestate_ = input.readStringRequireUtf8();
+              bitField0_ |= 0x00200000;
+              break;
+            } // case 178
             default: {
               if (!super.parseUnknownField(input, extensionRegistry, tag)) {
                 done = true; // was an endgroup tag
@@ -3761,6 +3915,205 @@ private static final long serialVersionUID = 0L;
       checkByteStringIsUtf8(value);
       listenerName_ = value;
       bitField0_ |= 0x00080000;
+      onChanged();
+      return this;
+    }
+
+    private java.lang.Object traceparent_ = "";
+    /**
+     * <pre>
+     * W3C trace context (`traceparent` header syntax) of the execution the event
+     * belongs to, when tracing was on as it started; empty otherwise. Webhook
+     * deliveries continue this trace, and the cloudevents profiles render it as
+     * the CloudEvents distributed-tracing extension attribute `traceparent`.
+     * </pre>
+     *
+     * <code>string traceparent = 21 [json_name = "traceparent"];</code>
+     * @return The traceparent.
+     */
+    public java.lang.String getTraceparent() {
+      java.lang.Object ref = traceparent_;
+      if (!(ref instanceof java.lang.String)) {
+        com.google.protobuf.ByteString bs =
+            (com.google.protobuf.ByteString) ref;
+        java.lang.String s = bs.toStringUtf8();
+        traceparent_ = s;
+        return s;
+      } else {
+        return (java.lang.String) ref;
+      }
+    }
+    /**
+     * <pre>
+     * W3C trace context (`traceparent` header syntax) of the execution the event
+     * belongs to, when tracing was on as it started; empty otherwise. Webhook
+     * deliveries continue this trace, and the cloudevents profiles render it as
+     * the CloudEvents distributed-tracing extension attribute `traceparent`.
+     * </pre>
+     *
+     * <code>string traceparent = 21 [json_name = "traceparent"];</code>
+     * @return The bytes for traceparent.
+     */
+    public com.google.protobuf.ByteString
+        getTraceparentBytes() {
+      java.lang.Object ref = traceparent_;
+      if (ref instanceof String) {
+        com.google.protobuf.ByteString b = 
+            com.google.protobuf.ByteString.copyFromUtf8(
+                (java.lang.String) ref);
+        traceparent_ = b;
+        return b;
+      } else {
+        return (com.google.protobuf.ByteString) ref;
+      }
+    }
+    /**
+     * <pre>
+     * W3C trace context (`traceparent` header syntax) of the execution the event
+     * belongs to, when tracing was on as it started; empty otherwise. Webhook
+     * deliveries continue this trace, and the cloudevents profiles render it as
+     * the CloudEvents distributed-tracing extension attribute `traceparent`.
+     * </pre>
+     *
+     * <code>string traceparent = 21 [json_name = "traceparent"];</code>
+     * @param value The traceparent to set.
+     * @return This builder for chaining.
+     */
+    public Builder setTraceparent(
+        java.lang.String value) {
+      java.util.Objects.requireNonNull(value);
+      traceparent_ = value;
+      bitField0_ |= 0x00100000;
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * W3C trace context (`traceparent` header syntax) of the execution the event
+     * belongs to, when tracing was on as it started; empty otherwise. Webhook
+     * deliveries continue this trace, and the cloudevents profiles render it as
+     * the CloudEvents distributed-tracing extension attribute `traceparent`.
+     * </pre>
+     *
+     * <code>string traceparent = 21 [json_name = "traceparent"];</code>
+     * @return This builder for chaining.
+     */
+    public Builder clearTraceparent() {
+      traceparent_ = getDefaultInstance().getTraceparent();
+      bitField0_ = (bitField0_ & ~0x00100000);
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * W3C trace context (`traceparent` header syntax) of the execution the event
+     * belongs to, when tracing was on as it started; empty otherwise. Webhook
+     * deliveries continue this trace, and the cloudevents profiles render it as
+     * the CloudEvents distributed-tracing extension attribute `traceparent`.
+     * </pre>
+     *
+     * <code>string traceparent = 21 [json_name = "traceparent"];</code>
+     * @param value The bytes for traceparent to set.
+     * @return This builder for chaining.
+     */
+    public Builder setTraceparentBytes(
+        com.google.protobuf.ByteString value) {
+      java.util.Objects.requireNonNull(value);
+      checkByteStringIsUtf8(value);
+      traceparent_ = value;
+      bitField0_ |= 0x00100000;
+      onChanged();
+      return this;
+    }
+
+    private java.lang.Object tracestate_ = "";
+    /**
+     * <pre>
+     * The W3C `tracestate` that came with `traceparent`; empty if none.
+     * </pre>
+     *
+     * <code>string tracestate = 22 [json_name = "tracestate"];</code>
+     * @return The tracestate.
+     */
+    public java.lang.String getTracestate() {
+      java.lang.Object ref = tracestate_;
+      if (!(ref instanceof java.lang.String)) {
+        com.google.protobuf.ByteString bs =
+            (com.google.protobuf.ByteString) ref;
+        java.lang.String s = bs.toStringUtf8();
+        tracestate_ = s;
+        return s;
+      } else {
+        return (java.lang.String) ref;
+      }
+    }
+    /**
+     * <pre>
+     * The W3C `tracestate` that came with `traceparent`; empty if none.
+     * </pre>
+     *
+     * <code>string tracestate = 22 [json_name = "tracestate"];</code>
+     * @return The bytes for tracestate.
+     */
+    public com.google.protobuf.ByteString
+        getTracestateBytes() {
+      java.lang.Object ref = tracestate_;
+      if (ref instanceof String) {
+        com.google.protobuf.ByteString b = 
+            com.google.protobuf.ByteString.copyFromUtf8(
+                (java.lang.String) ref);
+        tracestate_ = b;
+        return b;
+      } else {
+        return (com.google.protobuf.ByteString) ref;
+      }
+    }
+    /**
+     * <pre>
+     * The W3C `tracestate` that came with `traceparent`; empty if none.
+     * </pre>
+     *
+     * <code>string tracestate = 22 [json_name = "tracestate"];</code>
+     * @param value The tracestate to set.
+     * @return This builder for chaining.
+     */
+    public Builder setTracestate(
+        java.lang.String value) {
+      java.util.Objects.requireNonNull(value);
+      tracestate_ = value;
+      bitField0_ |= 0x00200000;
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * The W3C `tracestate` that came with `traceparent`; empty if none.
+     * </pre>
+     *
+     * <code>string tracestate = 22 [json_name = "tracestate"];</code>
+     * @return This builder for chaining.
+     */
+    public Builder clearTracestate() {
+      tracestate_ = getDefaultInstance().getTracestate();
+      bitField0_ = (bitField0_ & ~0x00200000);
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * The W3C `tracestate` that came with `traceparent`; empty if none.
+     * </pre>
+     *
+     * <code>string tracestate = 22 [json_name = "tracestate"];</code>
+     * @param value The bytes for tracestate to set.
+     * @return This builder for chaining.
+     */
+    public Builder setTracestateBytes(
+        com.google.protobuf.ByteString value) {
+      java.util.Objects.requireNonNull(value);
+      checkByteStringIsUtf8(value);
+      tracestate_ = value;
+      bitField0_ |= 0x00200000;
       onChanged();
       return this;
     }

@@ -420,4 +420,50 @@ public interface EventOrBuilder extends
    */
   com.google.protobuf.ByteString
       getListenerNameBytes();
+
+  /**
+   * <pre>
+   * W3C trace context (`traceparent` header syntax) of the execution the event
+   * belongs to, when tracing was on as it started; empty otherwise. Webhook
+   * deliveries continue this trace, and the cloudevents profiles render it as
+   * the CloudEvents distributed-tracing extension attribute `traceparent`.
+   * </pre>
+   *
+   * <code>string traceparent = 21 [json_name = "traceparent"];</code>
+   * @return The traceparent.
+   */
+  java.lang.String getTraceparent();
+  /**
+   * <pre>
+   * W3C trace context (`traceparent` header syntax) of the execution the event
+   * belongs to, when tracing was on as it started; empty otherwise. Webhook
+   * deliveries continue this trace, and the cloudevents profiles render it as
+   * the CloudEvents distributed-tracing extension attribute `traceparent`.
+   * </pre>
+   *
+   * <code>string traceparent = 21 [json_name = "traceparent"];</code>
+   * @return The bytes for traceparent.
+   */
+  com.google.protobuf.ByteString
+      getTraceparentBytes();
+
+  /**
+   * <pre>
+   * The W3C `tracestate` that came with `traceparent`; empty if none.
+   * </pre>
+   *
+   * <code>string tracestate = 22 [json_name = "tracestate"];</code>
+   * @return The tracestate.
+   */
+  java.lang.String getTracestate();
+  /**
+   * <pre>
+   * The W3C `tracestate` that came with `traceparent`; empty if none.
+   * </pre>
+   *
+   * <code>string tracestate = 22 [json_name = "tracestate"];</code>
+   * @return The bytes for tracestate.
+   */
+  com.google.protobuf.ByteString
+      getTracestateBytes();
 }

@@ -78,7 +78,7 @@ public final class EventProto extends com.google.protobuf.GeneratedFile {
       "tampR\007endTime\022,\n\007headers\030\004 \003(\0132\022.tidings" +
       ".v1.HeaderR\007headers\022-\n\005tasks\030\005 \003(\0132\027.tid" +
       "ings.v1.TaskSummaryR\005tasks\022\020\n\003run\030\006 \001(\rR" +
-      "\003run\"\267\005\n\005Event\022\016\n\002id\030\001 \001(\tR\002id\022)\n\004type\030\002" +
+      "\003run\"\371\005\n\005Event\022\016\n\002id\030\001 \001(\tR\002id\022)\n\004type\030\002" +
       " \001(\0162\025.tidings.v1.EventTypeR\004type\022\032\n\010seq" +
       "uence\030\003 \001(\004R\010sequence\022.\n\004time\030\004 \001(\0132\032.go" +
       "ogle.protobuf.TimestampR\004time\022\037\n\013engine_" +
@@ -95,28 +95,30 @@ public final class EventProto extends com.google.protobuf.GeneratedFile {
       " \001(\014R\006output\022:\n\texecution\030\022 \001(\0132\034.tiding" +
       "s.v1.ExecutionSummaryR\texecution\022\037\n\013list" +
       "ener_id\030\023 \001(\tR\nlistenerId\022#\n\rlistener_na" +
-      "me\030\024 \001(\tR\014listenerName*\327\005\n\tEventType\022\032\n\026" +
-      "EVENT_TYPE_UNSPECIFIED\020\000\022\030\n\024EVENT_TYPE_E" +
-      "NGINE_UP\020\001\022\032\n\026EVENT_TYPE_ENGINE_DOWN\020\002\022 " +
-      "\n\034EVENT_TYPE_EXECUTION_STARTED\020\n\022\"\n\036EVEN" +
-      "T_TYPE_EXECUTION_SUCCEEDED\020\013\022\037\n\033EVENT_TY" +
-      "PE_EXECUTION_FAILED\020\014\022\"\n\036EVENT_TYPE_EXEC" +
-      "UTION_CANCELLED\020\r\022\"\n\036EVENT_TYPE_EXECUTIO" +
-      "N_TIMED_OUT\020\016\022\037\n\033EVENT_TYPE_EXECUTION_PA" +
-      "USED\020\017\022 \n\034EVENT_TYPE_EXECUTION_RESUMED\020\020" +
-      "\022)\n%EVENT_TYPE_EXECUTION_ROLLBACK_STARTE" +
-      "D\020\021\022*\n&EVENT_TYPE_EXECUTION_ROLLBACK_FIN" +
-      "ISHED\020\022\022\036\n\032EVENT_TYPE_EXECUTION_RERUN\020\023\022" +
-      "\033\n\027EVENT_TYPE_TASK_STARTED\020\036\022\033\n\027EVENT_TY" +
-      "PE_TASK_RUNNING\020\037\022\035\n\031EVENT_TYPE_TASK_SUC" +
-      "CEEDED\020 \022\032\n\026EVENT_TYPE_TASK_FAILED\020!\022\033\n\027" +
-      "EVENT_TYPE_TASK_RETRIED\020\"\022\033\n\027EVENT_TYPE_" +
-      "TASK_SKIPPED\020#\022\037\n\033EVENT_TYPE_TASK_ROLLED" +
-      "_BACK\020$\022\035\n\031EVENT_TYPE_TASK_CANCELLED\020%\022 " +
-      "\n\034EVENT_TYPE_LISTENER_DISABLED\0202Be\n\016dev." +
-      "tidings.v1B\nEventProtoP\001\242\002\003TXX\252\002\nTidings" +
-      ".V1\312\002\nTidings\\V1\342\002\026Tidings\\V1\\GPBMetadat" +
-      "a\352\002\013Tidings::V1b\006proto3"
+      "me\030\024 \001(\tR\014listenerName\022 \n\013traceparent\030\025 " +
+      "\001(\tR\013traceparent\022\036\n\ntracestate\030\026 \001(\tR\ntr" +
+      "acestate*\327\005\n\tEventType\022\032\n\026EVENT_TYPE_UNS" +
+      "PECIFIED\020\000\022\030\n\024EVENT_TYPE_ENGINE_UP\020\001\022\032\n\026" +
+      "EVENT_TYPE_ENGINE_DOWN\020\002\022 \n\034EVENT_TYPE_E" +
+      "XECUTION_STARTED\020\n\022\"\n\036EVENT_TYPE_EXECUTI" +
+      "ON_SUCCEEDED\020\013\022\037\n\033EVENT_TYPE_EXECUTION_F" +
+      "AILED\020\014\022\"\n\036EVENT_TYPE_EXECUTION_CANCELLE" +
+      "D\020\r\022\"\n\036EVENT_TYPE_EXECUTION_TIMED_OUT\020\016\022" +
+      "\037\n\033EVENT_TYPE_EXECUTION_PAUSED\020\017\022 \n\034EVEN" +
+      "T_TYPE_EXECUTION_RESUMED\020\020\022)\n%EVENT_TYPE" +
+      "_EXECUTION_ROLLBACK_STARTED\020\021\022*\n&EVENT_T" +
+      "YPE_EXECUTION_ROLLBACK_FINISHED\020\022\022\036\n\032EVE" +
+      "NT_TYPE_EXECUTION_RERUN\020\023\022\033\n\027EVENT_TYPE_" +
+      "TASK_STARTED\020\036\022\033\n\027EVENT_TYPE_TASK_RUNNIN" +
+      "G\020\037\022\035\n\031EVENT_TYPE_TASK_SUCCEEDED\020 \022\032\n\026EV" +
+      "ENT_TYPE_TASK_FAILED\020!\022\033\n\027EVENT_TYPE_TAS" +
+      "K_RETRIED\020\"\022\033\n\027EVENT_TYPE_TASK_SKIPPED\020#" +
+      "\022\037\n\033EVENT_TYPE_TASK_ROLLED_BACK\020$\022\035\n\031EVE" +
+      "NT_TYPE_TASK_CANCELLED\020%\022 \n\034EVENT_TYPE_L" +
+      "ISTENER_DISABLED\0202Be\n\016dev.tidings.v1B\nEv" +
+      "entProtoP\001\242\002\003TXX\252\002\nTidings.V1\312\002\nTidings\\" +
+      "V1\342\002\026Tidings\\V1\\GPBMetadata\352\002\013Tidings::V" +
+      "1b\006proto3"
     };
     descriptor = com.google.protobuf.Descriptors.FileDescriptor
       .internalBuildGeneratedFileFrom(descriptorData,
@@ -152,7 +154,7 @@ public final class EventProto extends com.google.protobuf.GeneratedFile {
     internal_static_tidings_v1_Event_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessage.FieldAccessorTable(
         internal_static_tidings_v1_Event_descriptor,
-        new java.lang.String[] { "Id", "Type", "Sequence", "Time", "EngineName", "EngineVersion", "WorkflowId", "WorkflowName", "ExecutionId", "TaskId", "TaskName", "AtomId", "TriggeredBy", "Status", "ErrorMessage", "Input", "Output", "Execution", "ListenerId", "ListenerName", });
+        new java.lang.String[] { "Id", "Type", "Sequence", "Time", "EngineName", "EngineVersion", "WorkflowId", "WorkflowName", "ExecutionId", "TaskId", "TaskName", "AtomId", "TriggeredBy", "Status", "ErrorMessage", "Input", "Output", "Execution", "ListenerId", "ListenerName", "Traceparent", "Tracestate", });
     descriptor.resolveAllFeaturesImmutable();
     com.google.protobuf.TimestampProto.getDescriptor();
   }

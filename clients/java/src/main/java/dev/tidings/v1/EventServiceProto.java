@@ -36,6 +36,11 @@ public final class EventServiceProto extends com.google.protobuf.GeneratedFile {
   static final 
     com.google.protobuf.GeneratedMessage.FieldAccessorTable
       internal_static_tidings_v1_WatchEventsResponse_fieldAccessorTable;
+  static final com.google.protobuf.Descriptors.Descriptor
+    internal_static_tidings_v1_StreamedEvent_descriptor;
+  static final 
+    com.google.protobuf.GeneratedMessage.FieldAccessorTable
+      internal_static_tidings_v1_StreamedEvent_fieldAccessorTable;
 
   public static com.google.protobuf.Descriptors.FileDescriptor
       getDescriptor() {
@@ -46,25 +51,50 @@ public final class EventServiceProto extends com.google.protobuf.GeneratedFile {
   static {
     java.lang.String[] descriptorData = {
       "\n\036tidings/v1/event_service.proto\022\ntiding" +
-      "s.v1\032\026tidings/v1/event.proto\032\031tidings/v1" +
-      "/listener.proto\"\320\001\n\022WatchEventsRequest\0222" +
-      "\n\006filter\030\001 \001(\0132\032.tidings.v1.ListenerFilt" +
-      "erR\006filter\022!\n\014execution_id\030\002 \001(\tR\013execut" +
-      "ionId\022\026\n\006cursor\030\003 \001(\tR\006cursor\022%\n\016from_be" +
-      "ginning\030\004 \001(\010R\rfromBeginning\022$\n\016max_batc" +
-      "h_size\030\005 \001(\005R\014maxBatchSize\"X\n\023WatchEvent" +
-      "sResponse\022)\n\006events\030\001 \003(\0132\021.tidings.v1.E" +
-      "ventR\006events\022\026\n\006cursor\030\002 \001(\tR\006cursor2`\n\014" +
-      "EventService\022P\n\013WatchEvents\022\036.tidings.v1" +
-      ".WatchEventsRequest\032\037.tidings.v1.WatchEv" +
-      "entsResponse0\001Bl\n\016dev.tidings.v1B\021EventS" +
-      "erviceProtoP\001\242\002\003TXX\252\002\nTidings.V1\312\002\nTidin" +
-      "gs\\V1\342\002\026Tidings\\V1\\GPBMetadata\352\002\013Tidings" +
-      "::V1b\006proto3"
+      "s.v1\032\034google/protobuf/struct.proto\032\037goog" +
+      "le/protobuf/timestamp.proto\032\026tidings/v1/" +
+      "event.proto\032\031tidings/v1/listener.proto\"\320" +
+      "\001\n\022WatchEventsRequest\0222\n\006filter\030\001 \001(\0132\032." +
+      "tidings.v1.ListenerFilterR\006filter\022!\n\014exe" +
+      "cution_id\030\002 \001(\tR\013executionId\022\026\n\006cursor\030\003" +
+      " \001(\tR\006cursor\022%\n\016from_beginning\030\004 \001(\010R\rfr" +
+      "omBeginning\022$\n\016max_batch_size\030\005 \001(\005R\014max" +
+      "BatchSize\"`\n\023WatchEventsResponse\0221\n\006even" +
+      "ts\030\001 \003(\0132\031.tidings.v1.StreamedEventR\006eve" +
+      "nts\022\026\n\006cursor\030\002 \001(\tR\006cursor\"\326\006\n\rStreamed" +
+      "Event\022\016\n\002id\030\001 \001(\tR\002id\022)\n\004type\030\002 \001(\0162\025.ti" +
+      "dings.v1.EventTypeR\004type\022\032\n\010sequence\030\003 \001" +
+      "(\004R\010sequence\022.\n\004time\030\004 \001(\0132\032.google.prot" +
+      "obuf.TimestampR\004time\022\037\n\013engine_name\030\005 \001(" +
+      "\tR\nengineName\022%\n\016engine_version\030\006 \001(\tR\re" +
+      "ngineVersion\022\037\n\013workflow_id\030\007 \001(\tR\nworkf" +
+      "lowId\022#\n\rworkflow_name\030\010 \001(\tR\014workflowNa" +
+      "me\022!\n\014execution_id\030\t \001(\tR\013executionId\022\027\n" +
+      "\007task_id\030\n \001(\tR\006taskId\022\033\n\ttask_name\030\013 \001(" +
+      "\tR\010taskName\022\027\n\007atom_id\030\014 \001(\tR\006atomId\022:\n\014" +
+      "triggered_by\030\r \003(\0132\027.tidings.v1.Triggere" +
+      "dByR\013triggeredBy\022\026\n\006status\030\016 \001(\tR\006status" +
+      "\022#\n\rerror_message\030\017 \001(\tR\014errorMessage\022:\n" +
+      "\texecution\030\022 \001(\0132\034.tidings.v1.ExecutionS" +
+      "ummaryR\texecution\022\037\n\013listener_id\030\023 \001(\tR\n" +
+      "listenerId\022#\n\rlistener_name\030\024 \001(\tR\014liste" +
+      "nerName\022 \n\013traceparent\030\025 \001(\tR\013traceparen" +
+      "t\022\036\n\ntracestate\030\026 \001(\tR\ntracestate\022,\n\005inp" +
+      "ut\030e \001(\0132\026.google.protobuf.ValueR\005input\022" +
+      ".\n\006output\030f \001(\0132\026.google.protobuf.ValueR" +
+      "\006outputJ\004\010\020\020\021J\004\010\021\020\022R\ninput_jsonR\013output_" +
+      "json2`\n\014EventService\022P\n\013WatchEvents\022\036.ti" +
+      "dings.v1.WatchEventsRequest\032\037.tidings.v1" +
+      ".WatchEventsResponse0\001Bl\n\016dev.tidings.v1" +
+      "B\021EventServiceProtoP\001\242\002\003TXX\252\002\nTidings.V1" +
+      "\312\002\nTidings\\V1\342\002\026Tidings\\V1\\GPBMetadata\352\002" +
+      "\013Tidings::V1b\006proto3"
     };
     descriptor = com.google.protobuf.Descriptors.FileDescriptor
       .internalBuildGeneratedFileFrom(descriptorData,
         new com.google.protobuf.Descriptors.FileDescriptor[] {
+          com.google.protobuf.StructProto.getDescriptor(),
+          com.google.protobuf.TimestampProto.getDescriptor(),
           dev.tidings.v1.EventProto.getDescriptor(),
           dev.tidings.v1.ListenerProto.getDescriptor(),
         });
@@ -80,7 +110,15 @@ public final class EventServiceProto extends com.google.protobuf.GeneratedFile {
       com.google.protobuf.GeneratedMessage.FieldAccessorTable(
         internal_static_tidings_v1_WatchEventsResponse_descriptor,
         new java.lang.String[] { "Events", "Cursor", });
+    internal_static_tidings_v1_StreamedEvent_descriptor =
+      getDescriptor().getMessageType(2);
+    internal_static_tidings_v1_StreamedEvent_fieldAccessorTable = new
+      com.google.protobuf.GeneratedMessage.FieldAccessorTable(
+        internal_static_tidings_v1_StreamedEvent_descriptor,
+        new java.lang.String[] { "Id", "Type", "Sequence", "Time", "EngineName", "EngineVersion", "WorkflowId", "WorkflowName", "ExecutionId", "TaskId", "TaskName", "AtomId", "TriggeredBy", "Status", "ErrorMessage", "Execution", "ListenerId", "ListenerName", "Traceparent", "Tracestate", "Input", "Output", });
     descriptor.resolveAllFeaturesImmutable();
+    com.google.protobuf.StructProto.getDescriptor();
+    com.google.protobuf.TimestampProto.getDescriptor();
     dev.tidings.v1.EventProto.getDescriptor();
     dev.tidings.v1.ListenerProto.getDescriptor();
   }

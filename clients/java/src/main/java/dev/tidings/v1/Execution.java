@@ -36,8 +36,6 @@ private static final long serialVersionUID = 0L;
     workflowId_ = "";
     workflowName_ = "";
     state_ = 0;
-    inputJson_ = "";
-    outputJson_ = "";
     errorMessage_ = "";
     requestId_ = "";
     notify_ = java.util.Collections.emptyList();
@@ -232,100 +230,6 @@ private static final long serialVersionUID = 0L;
   @java.lang.Override public dev.tidings.v1.ExecutionState getState() {
     dev.tidings.v1.ExecutionState result = dev.tidings.v1.ExecutionState.forNumber(state_);
     return result == null ? dev.tidings.v1.ExecutionState.UNRECOGNIZED : result;
-  }
-
-  public static final int INPUT_JSON_FIELD_NUMBER = 5;
-  @SuppressWarnings("serial")
-  private volatile java.lang.Object inputJson_ = "";
-  /**
-   * <pre>
-   * The input, as JSON text (defaults applied).
-   * </pre>
-   *
-   * <code>string input_json = 5 [json_name = "inputJson"];</code>
-   * @return The inputJson.
-   */
-  @java.lang.Override
-  public java.lang.String getInputJson() {
-    java.lang.Object ref = inputJson_;
-    if (ref instanceof java.lang.String) {
-      return (java.lang.String) ref;
-    } else {
-      com.google.protobuf.ByteString bs = 
-          (com.google.protobuf.ByteString) ref;
-      java.lang.String s = bs.toStringUtf8();
-      inputJson_ = s;
-      return s;
-    }
-  }
-  /**
-   * <pre>
-   * The input, as JSON text (defaults applied).
-   * </pre>
-   *
-   * <code>string input_json = 5 [json_name = "inputJson"];</code>
-   * @return The bytes for inputJson.
-   */
-  @java.lang.Override
-  public com.google.protobuf.ByteString
-      getInputJsonBytes() {
-    java.lang.Object ref = inputJson_;
-    if (ref instanceof java.lang.String) {
-      com.google.protobuf.ByteString b = 
-          com.google.protobuf.ByteString.copyFromUtf8(
-              (java.lang.String) ref);
-      inputJson_ = b;
-      return b;
-    } else {
-      return (com.google.protobuf.ByteString) ref;
-    }
-  }
-
-  public static final int OUTPUT_JSON_FIELD_NUMBER = 6;
-  @SuppressWarnings("serial")
-  private volatile java.lang.Object outputJson_ = "";
-  /**
-   * <pre>
-   * The output, as JSON text, once the execution succeeded.
-   * </pre>
-   *
-   * <code>string output_json = 6 [json_name = "outputJson"];</code>
-   * @return The outputJson.
-   */
-  @java.lang.Override
-  public java.lang.String getOutputJson() {
-    java.lang.Object ref = outputJson_;
-    if (ref instanceof java.lang.String) {
-      return (java.lang.String) ref;
-    } else {
-      com.google.protobuf.ByteString bs = 
-          (com.google.protobuf.ByteString) ref;
-      java.lang.String s = bs.toStringUtf8();
-      outputJson_ = s;
-      return s;
-    }
-  }
-  /**
-   * <pre>
-   * The output, as JSON text, once the execution succeeded.
-   * </pre>
-   *
-   * <code>string output_json = 6 [json_name = "outputJson"];</code>
-   * @return The bytes for outputJson.
-   */
-  @java.lang.Override
-  public com.google.protobuf.ByteString
-      getOutputJsonBytes() {
-    java.lang.Object ref = outputJson_;
-    if (ref instanceof java.lang.String) {
-      com.google.protobuf.ByteString b = 
-          com.google.protobuf.ByteString.copyFromUtf8(
-              (java.lang.String) ref);
-      outputJson_ = b;
-      return b;
-    } else {
-      return (com.google.protobuf.ByteString) ref;
-    }
   }
 
   public static final int ERROR_MESSAGE_FIELD_NUMBER = 7;
@@ -595,21 +499,6 @@ private static final long serialVersionUID = 0L;
   public dev.tidings.v1.NotifyTargetOrBuilder getNotifyOrBuilder(
       int index) {
     return notify_.get(index);
-  }
-
-  public static final int TIMEOUT_SECONDS_FIELD_NUMBER = 13;
-  private double timeoutSeconds_ = 0D;
-  /**
-   * <pre>
-   * Execution-level timeout in seconds; 0 means none.
-   * </pre>
-   *
-   * <code>double timeout_seconds = 13 [json_name = "timeoutSeconds"];</code>
-   * @return The timeoutSeconds.
-   */
-  @java.lang.Override
-  public double getTimeoutSeconds() {
-    return timeoutSeconds_;
   }
 
   public static final int RUN_FIELD_NUMBER = 14;
@@ -885,6 +774,123 @@ private static final long serialVersionUID = 0L;
     }
   }
 
+  public static final int INPUT_FIELD_NUMBER = 20;
+  private com.google.protobuf.Struct input_;
+  /**
+   * <pre>
+   * The input (defaults applied). Values follow docs/api.md, "Typed values":
+   * integers beyond 2^53 travel as decimal strings.
+   * </pre>
+   *
+   * <code>.google.protobuf.Struct input = 20 [json_name = "input"];</code>
+   * @return Whether the input field is set.
+   */
+  @java.lang.Override
+  public boolean hasInput() {
+    return ((bitField0_ & 0x00000008) != 0);
+  }
+  /**
+   * <pre>
+   * The input (defaults applied). Values follow docs/api.md, "Typed values":
+   * integers beyond 2^53 travel as decimal strings.
+   * </pre>
+   *
+   * <code>.google.protobuf.Struct input = 20 [json_name = "input"];</code>
+   * @return The input.
+   */
+  @java.lang.Override
+  public com.google.protobuf.Struct getInput() {
+    return input_ == null ? com.google.protobuf.Struct.getDefaultInstance() : input_;
+  }
+  /**
+   * <pre>
+   * The input (defaults applied). Values follow docs/api.md, "Typed values":
+   * integers beyond 2^53 travel as decimal strings.
+   * </pre>
+   *
+   * <code>.google.protobuf.Struct input = 20 [json_name = "input"];</code>
+   */
+  @java.lang.Override
+  public com.google.protobuf.StructOrBuilder getInputOrBuilder() {
+    return input_ == null ? com.google.protobuf.Struct.getDefaultInstance() : input_;
+  }
+
+  public static final int OUTPUT_FIELD_NUMBER = 21;
+  private com.google.protobuf.Value output_;
+  /**
+   * <pre>
+   * The output once the execution ended with one (unset before).
+   * </pre>
+   *
+   * <code>.google.protobuf.Value output = 21 [json_name = "output"];</code>
+   * @return Whether the output field is set.
+   */
+  @java.lang.Override
+  public boolean hasOutput() {
+    return ((bitField0_ & 0x00000010) != 0);
+  }
+  /**
+   * <pre>
+   * The output once the execution ended with one (unset before).
+   * </pre>
+   *
+   * <code>.google.protobuf.Value output = 21 [json_name = "output"];</code>
+   * @return The output.
+   */
+  @java.lang.Override
+  public com.google.protobuf.Value getOutput() {
+    return output_ == null ? com.google.protobuf.Value.getDefaultInstance() : output_;
+  }
+  /**
+   * <pre>
+   * The output once the execution ended with one (unset before).
+   * </pre>
+   *
+   * <code>.google.protobuf.Value output = 21 [json_name = "output"];</code>
+   */
+  @java.lang.Override
+  public com.google.protobuf.ValueOrBuilder getOutputOrBuilder() {
+    return output_ == null ? com.google.protobuf.Value.getDefaultInstance() : output_;
+  }
+
+  public static final int TIMEOUT_FIELD_NUMBER = 22;
+  private com.google.protobuf.Duration timeout_;
+  /**
+   * <pre>
+   * Execution-level timeout; unset means none.
+   * </pre>
+   *
+   * <code>.google.protobuf.Duration timeout = 22 [json_name = "timeout"];</code>
+   * @return Whether the timeout field is set.
+   */
+  @java.lang.Override
+  public boolean hasTimeout() {
+    return ((bitField0_ & 0x00000020) != 0);
+  }
+  /**
+   * <pre>
+   * Execution-level timeout; unset means none.
+   * </pre>
+   *
+   * <code>.google.protobuf.Duration timeout = 22 [json_name = "timeout"];</code>
+   * @return The timeout.
+   */
+  @java.lang.Override
+  public com.google.protobuf.Duration getTimeout() {
+    return timeout_ == null ? com.google.protobuf.Duration.getDefaultInstance() : timeout_;
+  }
+  /**
+   * <pre>
+   * Execution-level timeout; unset means none.
+   * </pre>
+   *
+   * <code>.google.protobuf.Duration timeout = 22 [json_name = "timeout"];</code>
+   */
+  @java.lang.Override
+  public com.google.protobuf.DurationOrBuilder getTimeoutOrBuilder() {
+    return timeout_ == null ? com.google.protobuf.Duration.getDefaultInstance() : timeout_;
+  }
+
   private byte memoizedIsInitialized = -1;
   @java.lang.Override
   public final boolean isInitialized() {
@@ -911,12 +917,6 @@ private static final long serialVersionUID = 0L;
     if (state_ != dev.tidings.v1.ExecutionState.EXECUTION_STATE_UNSPECIFIED.getNumber()) {
       output.writeEnum(4, state_);
     }
-    if (!com.google.protobuf.GeneratedMessage.isStringEmpty(inputJson_)) {
-      com.google.protobuf.GeneratedMessage.writeString(output, 5, inputJson_);
-    }
-    if (!com.google.protobuf.GeneratedMessage.isStringEmpty(outputJson_)) {
-      com.google.protobuf.GeneratedMessage.writeString(output, 6, outputJson_);
-    }
     if (!com.google.protobuf.GeneratedMessage.isStringEmpty(errorMessage_)) {
       com.google.protobuf.GeneratedMessage.writeString(output, 7, errorMessage_);
     }
@@ -934,9 +934,6 @@ private static final long serialVersionUID = 0L;
     }
     for (int i = 0; i < notify_.size(); i++) {
       output.writeMessage(12, notify_.get(i));
-    }
-    if (java.lang.Double.doubleToRawLongBits(timeoutSeconds_) != 0) {
-      output.writeDouble(13, timeoutSeconds_);
     }
     if (run_ != 0) {
       output.writeInt32(14, run_);
@@ -956,6 +953,15 @@ private static final long serialVersionUID = 0L;
     if (!com.google.protobuf.GeneratedMessage.isStringEmpty(taskName_)) {
       com.google.protobuf.GeneratedMessage.writeString(output, 19, taskName_);
     }
+    if (((bitField0_ & 0x00000008) != 0)) {
+      output.writeMessage(20, getInput());
+    }
+    if (((bitField0_ & 0x00000010) != 0)) {
+      output.writeMessage(21, getOutput());
+    }
+    if (((bitField0_ & 0x00000020) != 0)) {
+      output.writeMessage(22, getTimeout());
+    }
     getUnknownFields().writeTo(output);
   }
   private int computeSerializedSize_0() {
@@ -972,12 +978,6 @@ private static final long serialVersionUID = 0L;
     if (state_ != dev.tidings.v1.ExecutionState.EXECUTION_STATE_UNSPECIFIED.getNumber()) {
       size += com.google.protobuf.CodedOutputStream
         .computeEnumSize(4, state_);
-    }
-    if (!com.google.protobuf.GeneratedMessage.isStringEmpty(inputJson_)) {
-      size += com.google.protobuf.GeneratedMessage.computeStringSize(5, inputJson_);
-    }
-    if (!com.google.protobuf.GeneratedMessage.isStringEmpty(outputJson_)) {
-      size += com.google.protobuf.GeneratedMessage.computeStringSize(6, outputJson_);
     }
     if (!com.google.protobuf.GeneratedMessage.isStringEmpty(errorMessage_)) {
       size += com.google.protobuf.GeneratedMessage.computeStringSize(7, errorMessage_);
@@ -1006,10 +1006,6 @@ private static final long serialVersionUID = 0L;
           }
           size += 1 * count;
         }
-    if (java.lang.Double.doubleToRawLongBits(timeoutSeconds_) != 0) {
-      size += com.google.protobuf.CodedOutputStream
-        .computeDoubleSize(13, timeoutSeconds_);
-    }
     if (run_ != 0) {
       size += com.google.protobuf.CodedOutputStream
         .computeInt32Size(14, run_);
@@ -1034,6 +1030,18 @@ private static final long serialVersionUID = 0L;
     }
     if (!com.google.protobuf.GeneratedMessage.isStringEmpty(taskName_)) {
       size += com.google.protobuf.GeneratedMessage.computeStringSize(19, taskName_);
+    }
+    if (((bitField0_ & 0x00000008) != 0)) {
+      size += com.google.protobuf.CodedOutputStream
+        .computeMessageSize(20, getInput());
+    }
+    if (((bitField0_ & 0x00000010) != 0)) {
+      size += com.google.protobuf.CodedOutputStream
+        .computeMessageSize(21, getOutput());
+    }
+    if (((bitField0_ & 0x00000020) != 0)) {
+      size += com.google.protobuf.CodedOutputStream
+        .computeMessageSize(22, getTimeout());
     }
     return size;
   }
@@ -1066,10 +1074,6 @@ private static final long serialVersionUID = 0L;
     if (!getWorkflowName()
         .equals(other.getWorkflowName())) return false;
     if (state_ != other.state_) return false;
-    if (!getInputJson()
-        .equals(other.getInputJson())) return false;
-    if (!getOutputJson()
-        .equals(other.getOutputJson())) return false;
     if (!getErrorMessage()
         .equals(other.getErrorMessage())) return false;
     if (hasCreateTime() != other.hasCreateTime()) return false;
@@ -1091,9 +1095,6 @@ private static final long serialVersionUID = 0L;
         .equals(other.getRequestId())) return false;
     if (!getNotifyList()
         .equals(other.getNotifyList())) return false;
-    if (java.lang.Double.doubleToLongBits(getTimeoutSeconds())
-        != java.lang.Double.doubleToLongBits(
-            other.getTimeoutSeconds())) return false;
     if (getRun()
         != other.getRun()) return false;
     if (!getHeadersList()
@@ -1106,6 +1107,21 @@ private static final long serialVersionUID = 0L;
         .equals(other.getRootExecutionId())) return false;
     if (!getTaskName()
         .equals(other.getTaskName())) return false;
+    if (hasInput() != other.hasInput()) return false;
+    if (hasInput()) {
+      if (!getInput()
+          .equals(other.getInput())) return false;
+    }
+    if (hasOutput() != other.hasOutput()) return false;
+    if (hasOutput()) {
+      if (!getOutput()
+          .equals(other.getOutput())) return false;
+    }
+    if (hasTimeout() != other.hasTimeout()) return false;
+    if (hasTimeout()) {
+      if (!getTimeout()
+          .equals(other.getTimeout())) return false;
+    }
     if (!getUnknownFields().equals(other.getUnknownFields())) return false;
     return true;
   }
@@ -1125,10 +1141,6 @@ private static final long serialVersionUID = 0L;
     hash = (53 * hash) + getWorkflowName().hashCode();
     hash = (37 * hash) + STATE_FIELD_NUMBER;
     hash = (53 * hash) + state_;
-    hash = (37 * hash) + INPUT_JSON_FIELD_NUMBER;
-    hash = (53 * hash) + getInputJson().hashCode();
-    hash = (37 * hash) + OUTPUT_JSON_FIELD_NUMBER;
-    hash = (53 * hash) + getOutputJson().hashCode();
     hash = (37 * hash) + ERROR_MESSAGE_FIELD_NUMBER;
     hash = (53 * hash) + getErrorMessage().hashCode();
     if (hasCreateTime()) {
@@ -1149,9 +1161,6 @@ private static final long serialVersionUID = 0L;
       hash = (37 * hash) + NOTIFY_FIELD_NUMBER;
       hash = (53 * hash) + getNotifyList().hashCode();
     }
-    hash = (37 * hash) + TIMEOUT_SECONDS_FIELD_NUMBER;
-    hash = (53 * hash) + com.google.protobuf.Internal.hashLong(
-        java.lang.Double.doubleToLongBits(getTimeoutSeconds()));
     hash = (37 * hash) + RUN_FIELD_NUMBER;
     hash = (53 * hash) + getRun();
     if (getHeadersCount() > 0) {
@@ -1166,6 +1175,18 @@ private static final long serialVersionUID = 0L;
     hash = (53 * hash) + getRootExecutionId().hashCode();
     hash = (37 * hash) + TASK_NAME_FIELD_NUMBER;
     hash = (53 * hash) + getTaskName().hashCode();
+    if (hasInput()) {
+      hash = (37 * hash) + INPUT_FIELD_NUMBER;
+      hash = (53 * hash) + getInput().hashCode();
+    }
+    if (hasOutput()) {
+      hash = (37 * hash) + OUTPUT_FIELD_NUMBER;
+      hash = (53 * hash) + getOutput().hashCode();
+    }
+    if (hasTimeout()) {
+      hash = (37 * hash) + TIMEOUT_FIELD_NUMBER;
+      hash = (53 * hash) + getTimeout().hashCode();
+    }
     hash = (29 * hash) + getUnknownFields().hashCode();
     memoizedHashCode = hash;
     return hash;
@@ -1305,6 +1326,9 @@ private static final long serialVersionUID = 0L;
         internalGetEndTimeFieldBuilder();
         internalGetNotifyFieldBuilder();
         internalGetHeadersFieldBuilder();
+        internalGetInputFieldBuilder();
+        internalGetOutputFieldBuilder();
+        internalGetTimeoutFieldBuilder();
       }
     }
     @java.lang.Override
@@ -1315,8 +1339,6 @@ private static final long serialVersionUID = 0L;
       workflowId_ = "";
       workflowName_ = "";
       state_ = 0;
-      inputJson_ = "";
-      outputJson_ = "";
       errorMessage_ = "";
       createTime_ = null;
       if (createTimeBuilder_ != null) {
@@ -1340,8 +1362,7 @@ private static final long serialVersionUID = 0L;
         notify_ = null;
         notifyBuilder_.clear();
       }
-      bitField0_ = (bitField0_ & ~0x00000800);
-      timeoutSeconds_ = 0D;
+      bitField0_ = (bitField0_ & ~0x00000200);
       run_ = 0;
       if (headersBuilder_ == null) {
         headers_ = java.util.Collections.emptyList();
@@ -1349,11 +1370,26 @@ private static final long serialVersionUID = 0L;
         headers_ = null;
         headersBuilder_.clear();
       }
-      bitField0_ = (bitField0_ & ~0x00004000);
+      bitField0_ = (bitField0_ & ~0x00000800);
       parentExecutionId_ = "";
       parentTaskId_ = "";
       rootExecutionId_ = "";
       taskName_ = "";
+      input_ = null;
+      if (inputBuilder_ != null) {
+        inputBuilder_.dispose();
+        inputBuilder_ = null;
+      }
+      output_ = null;
+      if (outputBuilder_ != null) {
+        outputBuilder_.dispose();
+        outputBuilder_ = null;
+      }
+      timeout_ = null;
+      if (timeoutBuilder_ != null) {
+        timeoutBuilder_.dispose();
+        timeoutBuilder_ = null;
+      }
       return this;
     }
 
@@ -1388,18 +1424,18 @@ private static final long serialVersionUID = 0L;
 
     private void buildPartialRepeatedFields(dev.tidings.v1.Execution result) {
       if (notifyBuilder_ == null) {
-        if (((bitField0_ & 0x00000800) != 0)) {
+        if (((bitField0_ & 0x00000200) != 0)) {
           notify_ = java.util.Collections.unmodifiableList(notify_);
-          bitField0_ = (bitField0_ & ~0x00000800);
+          bitField0_ = (bitField0_ & ~0x00000200);
         }
         result.notify_ = notify_;
       } else {
         result.notify_ = notifyBuilder_.build();
       }
       if (headersBuilder_ == null) {
-        if (((bitField0_ & 0x00004000) != 0)) {
+        if (((bitField0_ & 0x00000800) != 0)) {
           headers_ = java.util.Collections.unmodifiableList(headers_);
-          bitField0_ = (bitField0_ & ~0x00004000);
+          bitField0_ = (bitField0_ & ~0x00000800);
         }
         result.headers_ = headers_;
       } else {
@@ -1422,53 +1458,62 @@ private static final long serialVersionUID = 0L;
         result.state_ = state_;
       }
       if (((from_bitField0_ & 0x00000010) != 0)) {
-        result.inputJson_ = inputJson_;
-      }
-      if (((from_bitField0_ & 0x00000020) != 0)) {
-        result.outputJson_ = outputJson_;
-      }
-      if (((from_bitField0_ & 0x00000040) != 0)) {
         result.errorMessage_ = errorMessage_;
       }
       int to_bitField0_ = 0;
-      if (((from_bitField0_ & 0x00000080) != 0)) {
+      if (((from_bitField0_ & 0x00000020) != 0)) {
         result.createTime_ = createTimeBuilder_ == null
             ? createTime_
             : createTimeBuilder_.build();
         to_bitField0_ |= 0x00000001;
       }
-      if (((from_bitField0_ & 0x00000100) != 0)) {
+      if (((from_bitField0_ & 0x00000040) != 0)) {
         result.updateTime_ = updateTimeBuilder_ == null
             ? updateTime_
             : updateTimeBuilder_.build();
         to_bitField0_ |= 0x00000002;
       }
-      if (((from_bitField0_ & 0x00000200) != 0)) {
+      if (((from_bitField0_ & 0x00000080) != 0)) {
         result.endTime_ = endTimeBuilder_ == null
             ? endTime_
             : endTimeBuilder_.build();
         to_bitField0_ |= 0x00000004;
       }
-      if (((from_bitField0_ & 0x00000400) != 0)) {
+      if (((from_bitField0_ & 0x00000100) != 0)) {
         result.requestId_ = requestId_;
       }
-      if (((from_bitField0_ & 0x00001000) != 0)) {
-        result.timeoutSeconds_ = timeoutSeconds_;
-      }
-      if (((from_bitField0_ & 0x00002000) != 0)) {
+      if (((from_bitField0_ & 0x00000400) != 0)) {
         result.run_ = run_;
       }
-      if (((from_bitField0_ & 0x00008000) != 0)) {
+      if (((from_bitField0_ & 0x00001000) != 0)) {
         result.parentExecutionId_ = parentExecutionId_;
       }
-      if (((from_bitField0_ & 0x00010000) != 0)) {
+      if (((from_bitField0_ & 0x00002000) != 0)) {
         result.parentTaskId_ = parentTaskId_;
       }
-      if (((from_bitField0_ & 0x00020000) != 0)) {
+      if (((from_bitField0_ & 0x00004000) != 0)) {
         result.rootExecutionId_ = rootExecutionId_;
       }
-      if (((from_bitField0_ & 0x00040000) != 0)) {
+      if (((from_bitField0_ & 0x00008000) != 0)) {
         result.taskName_ = taskName_;
+      }
+      if (((from_bitField0_ & 0x00010000) != 0)) {
+        result.input_ = inputBuilder_ == null
+            ? input_
+            : inputBuilder_.build();
+        to_bitField0_ |= 0x00000008;
+      }
+      if (((from_bitField0_ & 0x00020000) != 0)) {
+        result.output_ = outputBuilder_ == null
+            ? output_
+            : outputBuilder_.build();
+        to_bitField0_ |= 0x00000010;
+      }
+      if (((from_bitField0_ & 0x00040000) != 0)) {
+        result.timeout_ = timeoutBuilder_ == null
+            ? timeout_
+            : timeoutBuilder_.build();
+        to_bitField0_ |= 0x00000020;
       }
       result.bitField0_ |= to_bitField0_;
     }
@@ -1503,19 +1548,9 @@ private static final long serialVersionUID = 0L;
       if (other.state_ != 0) {
         setStateValue(other.getStateValue());
       }
-      if (!other.getInputJson().isEmpty()) {
-        inputJson_ = other.inputJson_;
-        bitField0_ |= 0x00000010;
-        onChanged();
-      }
-      if (!other.getOutputJson().isEmpty()) {
-        outputJson_ = other.outputJson_;
-        bitField0_ |= 0x00000020;
-        onChanged();
-      }
       if (!other.getErrorMessage().isEmpty()) {
         errorMessage_ = other.errorMessage_;
-        bitField0_ |= 0x00000040;
+        bitField0_ |= 0x00000010;
         onChanged();
       }
       if (other.hasCreateTime()) {
@@ -1529,14 +1564,14 @@ private static final long serialVersionUID = 0L;
       }
       if (!other.getRequestId().isEmpty()) {
         requestId_ = other.requestId_;
-        bitField0_ |= 0x00000400;
+        bitField0_ |= 0x00000100;
         onChanged();
       }
       if (notifyBuilder_ == null) {
         if (!other.notify_.isEmpty()) {
           if (notify_.isEmpty()) {
             notify_ = other.notify_;
-            bitField0_ = (bitField0_ & ~0x00000800);
+            bitField0_ = (bitField0_ & ~0x00000200);
           } else {
             ensureNotifyIsMutable();
             notify_.addAll(other.notify_);
@@ -1549,7 +1584,7 @@ private static final long serialVersionUID = 0L;
             notifyBuilder_.dispose();
             notifyBuilder_ = null;
             notify_ = other.notify_;
-            bitField0_ = (bitField0_ & ~0x00000800);
+            bitField0_ = (bitField0_ & ~0x00000200);
             notifyBuilder_ = 
               com.google.protobuf.GeneratedMessage.alwaysUseFieldBuilders ?
                  internalGetNotifyFieldBuilder() : null;
@@ -1558,9 +1593,6 @@ private static final long serialVersionUID = 0L;
           }
         }
       }
-      if (java.lang.Double.doubleToRawLongBits(other.getTimeoutSeconds()) != 0) {
-        setTimeoutSeconds(other.getTimeoutSeconds());
-      }
       if (other.getRun() != 0) {
         setRun(other.getRun());
       }
@@ -1568,7 +1600,7 @@ private static final long serialVersionUID = 0L;
         if (!other.headers_.isEmpty()) {
           if (headers_.isEmpty()) {
             headers_ = other.headers_;
-            bitField0_ = (bitField0_ & ~0x00004000);
+            bitField0_ = (bitField0_ & ~0x00000800);
           } else {
             ensureHeadersIsMutable();
             headers_.addAll(other.headers_);
@@ -1581,7 +1613,7 @@ private static final long serialVersionUID = 0L;
             headersBuilder_.dispose();
             headersBuilder_ = null;
             headers_ = other.headers_;
-            bitField0_ = (bitField0_ & ~0x00004000);
+            bitField0_ = (bitField0_ & ~0x00000800);
             headersBuilder_ = 
               com.google.protobuf.GeneratedMessage.alwaysUseFieldBuilders ?
                  internalGetHeadersFieldBuilder() : null;
@@ -1592,23 +1624,32 @@ private static final long serialVersionUID = 0L;
       }
       if (!other.getParentExecutionId().isEmpty()) {
         parentExecutionId_ = other.parentExecutionId_;
-        bitField0_ |= 0x00008000;
+        bitField0_ |= 0x00001000;
         onChanged();
       }
       if (!other.getParentTaskId().isEmpty()) {
         parentTaskId_ = other.parentTaskId_;
-        bitField0_ |= 0x00010000;
+        bitField0_ |= 0x00002000;
         onChanged();
       }
       if (!other.getRootExecutionId().isEmpty()) {
         rootExecutionId_ = other.rootExecutionId_;
-        bitField0_ |= 0x00020000;
+        bitField0_ |= 0x00004000;
         onChanged();
       }
       if (!other.getTaskName().isEmpty()) {
         taskName_ = other.taskName_;
-        bitField0_ |= 0x00040000;
+        bitField0_ |= 0x00008000;
         onChanged();
+      }
+      if (other.hasInput()) {
+        mergeInput(other.getInput());
+      }
+      if (other.hasOutput()) {
+        mergeOutput(other.getOutput());
+      }
+      if (other.hasTimeout()) {
+        mergeTimeout(other.getTimeout());
       }
       this.mergeUnknownFields(other.getUnknownFields());
       onChanged();
@@ -1654,45 +1695,35 @@ private static final long serialVersionUID = 0L;
               bitField0_ |= 0x00000008;
               break;
             } // case 32
-            case 42: {
-              inputJson_ = input.readStringRequireUtf8();
-              bitField0_ |= 0x00000010;
-              break;
-            } // case 42
-            case 50: {
-              outputJson_ = input.readStringRequireUtf8();
-              bitField0_ |= 0x00000020;
-              break;
-            } // case 50
             case 58: {
               errorMessage_ = input.readStringRequireUtf8();
-              bitField0_ |= 0x00000040;
+              bitField0_ |= 0x00000010;
               break;
             } // case 58
             case 66: {
               input.readMessage(
                   internalGetCreateTimeFieldBuilder().getBuilder(),
                   extensionRegistry);
-              bitField0_ |= 0x00000080;
+              bitField0_ |= 0x00000020;
               break;
             } // case 66
             case 74: {
               input.readMessage(
                   internalGetUpdateTimeFieldBuilder().getBuilder(),
                   extensionRegistry);
-              bitField0_ |= 0x00000100;
+              bitField0_ |= 0x00000040;
               break;
             } // case 74
             case 82: {
               input.readMessage(
                   internalGetEndTimeFieldBuilder().getBuilder(),
                   extensionRegistry);
-              bitField0_ |= 0x00000200;
+              bitField0_ |= 0x00000080;
               break;
             } // case 82
             case 90: {
               requestId_ = input.readStringRequireUtf8();
-              bitField0_ |= 0x00000400;
+              bitField0_ |= 0x00000100;
               break;
             } // case 90
             case 98: {
@@ -1708,14 +1739,9 @@ private static final long serialVersionUID = 0L;
               }
               break;
             } // case 98
-            case 105: {
-              timeoutSeconds_ = input.readDouble();
-              bitField0_ |= 0x00001000;
-              break;
-            } // case 105
             case 112: {
               run_ = input.readInt32();
-              bitField0_ |= 0x00002000;
+              bitField0_ |= 0x00000400;
               break;
             } // case 112
             case 122: {
@@ -1733,24 +1759,45 @@ private static final long serialVersionUID = 0L;
             } // case 122
             case 130: {
               parentExecutionId_ = input.readStringRequireUtf8();
-              bitField0_ |= 0x00008000;
+              bitField0_ |= 0x00001000;
               break;
             } // case 130
             case 138: {
               parentTaskId_ = input.readStringRequireUtf8();
-              bitField0_ |= 0x00010000;
+              bitField0_ |= 0x00002000;
               break;
             } // case 138
             case 146: {
               rootExecutionId_ = input.readStringRequireUtf8();
-              bitField0_ |= 0x00020000;
+              bitField0_ |= 0x00004000;
               break;
             } // case 146
             case 154: {
               taskName_ = input.readStringRequireUtf8();
-              bitField0_ |= 0x00040000;
+              bitField0_ |= 0x00008000;
               break;
             } // case 154
+            case 162: {
+              input.readMessage(
+                  internalGetInputFieldBuilder().getBuilder(),
+                  extensionRegistry);
+              bitField0_ |= 0x00010000;
+              break;
+            } // case 162
+            case 170: {
+              input.readMessage(
+                  internalGetOutputFieldBuilder().getBuilder(),
+                  extensionRegistry);
+              bitField0_ |= 0x00020000;
+              break;
+            } // case 170
+            case 178: {
+              input.readMessage(
+                  internalGetTimeoutFieldBuilder().getBuilder(),
+                  extensionRegistry);
+              bitField0_ |= 0x00040000;
+              break;
+            } // case 178
             default: {
               if (!super.parseUnknownField(input, extensionRegistry, tag)) {
                 done = true; // was an endgroup tag
@@ -2116,190 +2163,6 @@ private static final long serialVersionUID = 0L;
       return this;
     }
 
-    private java.lang.Object inputJson_ = "";
-    /**
-     * <pre>
-     * The input, as JSON text (defaults applied).
-     * </pre>
-     *
-     * <code>string input_json = 5 [json_name = "inputJson"];</code>
-     * @return The inputJson.
-     */
-    public java.lang.String getInputJson() {
-      java.lang.Object ref = inputJson_;
-      if (!(ref instanceof java.lang.String)) {
-        com.google.protobuf.ByteString bs =
-            (com.google.protobuf.ByteString) ref;
-        java.lang.String s = bs.toStringUtf8();
-        inputJson_ = s;
-        return s;
-      } else {
-        return (java.lang.String) ref;
-      }
-    }
-    /**
-     * <pre>
-     * The input, as JSON text (defaults applied).
-     * </pre>
-     *
-     * <code>string input_json = 5 [json_name = "inputJson"];</code>
-     * @return The bytes for inputJson.
-     */
-    public com.google.protobuf.ByteString
-        getInputJsonBytes() {
-      java.lang.Object ref = inputJson_;
-      if (ref instanceof String) {
-        com.google.protobuf.ByteString b = 
-            com.google.protobuf.ByteString.copyFromUtf8(
-                (java.lang.String) ref);
-        inputJson_ = b;
-        return b;
-      } else {
-        return (com.google.protobuf.ByteString) ref;
-      }
-    }
-    /**
-     * <pre>
-     * The input, as JSON text (defaults applied).
-     * </pre>
-     *
-     * <code>string input_json = 5 [json_name = "inputJson"];</code>
-     * @param value The inputJson to set.
-     * @return This builder for chaining.
-     */
-    public Builder setInputJson(
-        java.lang.String value) {
-      java.util.Objects.requireNonNull(value);
-      inputJson_ = value;
-      bitField0_ |= 0x00000010;
-      onChanged();
-      return this;
-    }
-    /**
-     * <pre>
-     * The input, as JSON text (defaults applied).
-     * </pre>
-     *
-     * <code>string input_json = 5 [json_name = "inputJson"];</code>
-     * @return This builder for chaining.
-     */
-    public Builder clearInputJson() {
-      inputJson_ = getDefaultInstance().getInputJson();
-      bitField0_ = (bitField0_ & ~0x00000010);
-      onChanged();
-      return this;
-    }
-    /**
-     * <pre>
-     * The input, as JSON text (defaults applied).
-     * </pre>
-     *
-     * <code>string input_json = 5 [json_name = "inputJson"];</code>
-     * @param value The bytes for inputJson to set.
-     * @return This builder for chaining.
-     */
-    public Builder setInputJsonBytes(
-        com.google.protobuf.ByteString value) {
-      java.util.Objects.requireNonNull(value);
-      checkByteStringIsUtf8(value);
-      inputJson_ = value;
-      bitField0_ |= 0x00000010;
-      onChanged();
-      return this;
-    }
-
-    private java.lang.Object outputJson_ = "";
-    /**
-     * <pre>
-     * The output, as JSON text, once the execution succeeded.
-     * </pre>
-     *
-     * <code>string output_json = 6 [json_name = "outputJson"];</code>
-     * @return The outputJson.
-     */
-    public java.lang.String getOutputJson() {
-      java.lang.Object ref = outputJson_;
-      if (!(ref instanceof java.lang.String)) {
-        com.google.protobuf.ByteString bs =
-            (com.google.protobuf.ByteString) ref;
-        java.lang.String s = bs.toStringUtf8();
-        outputJson_ = s;
-        return s;
-      } else {
-        return (java.lang.String) ref;
-      }
-    }
-    /**
-     * <pre>
-     * The output, as JSON text, once the execution succeeded.
-     * </pre>
-     *
-     * <code>string output_json = 6 [json_name = "outputJson"];</code>
-     * @return The bytes for outputJson.
-     */
-    public com.google.protobuf.ByteString
-        getOutputJsonBytes() {
-      java.lang.Object ref = outputJson_;
-      if (ref instanceof String) {
-        com.google.protobuf.ByteString b = 
-            com.google.protobuf.ByteString.copyFromUtf8(
-                (java.lang.String) ref);
-        outputJson_ = b;
-        return b;
-      } else {
-        return (com.google.protobuf.ByteString) ref;
-      }
-    }
-    /**
-     * <pre>
-     * The output, as JSON text, once the execution succeeded.
-     * </pre>
-     *
-     * <code>string output_json = 6 [json_name = "outputJson"];</code>
-     * @param value The outputJson to set.
-     * @return This builder for chaining.
-     */
-    public Builder setOutputJson(
-        java.lang.String value) {
-      java.util.Objects.requireNonNull(value);
-      outputJson_ = value;
-      bitField0_ |= 0x00000020;
-      onChanged();
-      return this;
-    }
-    /**
-     * <pre>
-     * The output, as JSON text, once the execution succeeded.
-     * </pre>
-     *
-     * <code>string output_json = 6 [json_name = "outputJson"];</code>
-     * @return This builder for chaining.
-     */
-    public Builder clearOutputJson() {
-      outputJson_ = getDefaultInstance().getOutputJson();
-      bitField0_ = (bitField0_ & ~0x00000020);
-      onChanged();
-      return this;
-    }
-    /**
-     * <pre>
-     * The output, as JSON text, once the execution succeeded.
-     * </pre>
-     *
-     * <code>string output_json = 6 [json_name = "outputJson"];</code>
-     * @param value The bytes for outputJson to set.
-     * @return This builder for chaining.
-     */
-    public Builder setOutputJsonBytes(
-        com.google.protobuf.ByteString value) {
-      java.util.Objects.requireNonNull(value);
-      checkByteStringIsUtf8(value);
-      outputJson_ = value;
-      bitField0_ |= 0x00000020;
-      onChanged();
-      return this;
-    }
-
     private java.lang.Object errorMessage_ = "";
     /**
      * <pre>
@@ -2355,7 +2218,7 @@ private static final long serialVersionUID = 0L;
         java.lang.String value) {
       java.util.Objects.requireNonNull(value);
       errorMessage_ = value;
-      bitField0_ |= 0x00000040;
+      bitField0_ |= 0x00000010;
       onChanged();
       return this;
     }
@@ -2369,7 +2232,7 @@ private static final long serialVersionUID = 0L;
      */
     public Builder clearErrorMessage() {
       errorMessage_ = getDefaultInstance().getErrorMessage();
-      bitField0_ = (bitField0_ & ~0x00000040);
+      bitField0_ = (bitField0_ & ~0x00000010);
       onChanged();
       return this;
     }
@@ -2387,7 +2250,7 @@ private static final long serialVersionUID = 0L;
       java.util.Objects.requireNonNull(value);
       checkByteStringIsUtf8(value);
       errorMessage_ = value;
-      bitField0_ |= 0x00000040;
+      bitField0_ |= 0x00000010;
       onChanged();
       return this;
     }
@@ -2404,7 +2267,7 @@ private static final long serialVersionUID = 0L;
      * @return Whether the createTime field is set.
      */
     public boolean hasCreateTime() {
-      return ((bitField0_ & 0x00000080) != 0);
+      return ((bitField0_ & 0x00000020) != 0);
     }
     /**
      * <pre>
@@ -2435,7 +2298,7 @@ private static final long serialVersionUID = 0L;
       } else {
         createTimeBuilder_.setMessage(value);
       }
-      bitField0_ |= 0x00000080;
+      bitField0_ |= 0x00000020;
       onChanged();
       return this;
     }
@@ -2453,7 +2316,7 @@ private static final long serialVersionUID = 0L;
       } else {
         createTimeBuilder_.setMessage(builderForValue.build());
       }
-      bitField0_ |= 0x00000080;
+      bitField0_ |= 0x00000020;
       onChanged();
       return this;
     }
@@ -2466,7 +2329,7 @@ private static final long serialVersionUID = 0L;
      */
     public Builder mergeCreateTime(com.google.protobuf.Timestamp value) {
       if (createTimeBuilder_ == null) {
-        if (((bitField0_ & 0x00000080) != 0) &&
+        if (((bitField0_ & 0x00000020) != 0) &&
           createTime_ != null &&
           createTime_ != com.google.protobuf.Timestamp.getDefaultInstance()) {
           getCreateTimeBuilder().mergeFrom(value);
@@ -2477,7 +2340,7 @@ private static final long serialVersionUID = 0L;
         createTimeBuilder_.mergeFrom(value);
       }
       if (createTime_ != null) {
-        bitField0_ |= 0x00000080;
+        bitField0_ |= 0x00000020;
         onChanged();
       }
       return this;
@@ -2490,7 +2353,7 @@ private static final long serialVersionUID = 0L;
      * <code>.google.protobuf.Timestamp create_time = 8 [json_name = "createTime"];</code>
      */
     public Builder clearCreateTime() {
-      bitField0_ = (bitField0_ & ~0x00000080);
+      bitField0_ = (bitField0_ & ~0x00000020);
       createTime_ = null;
       if (createTimeBuilder_ != null) {
         createTimeBuilder_.dispose();
@@ -2507,7 +2370,7 @@ private static final long serialVersionUID = 0L;
      * <code>.google.protobuf.Timestamp create_time = 8 [json_name = "createTime"];</code>
      */
     public com.google.protobuf.Timestamp.Builder getCreateTimeBuilder() {
-      bitField0_ |= 0x00000080;
+      bitField0_ |= 0x00000020;
       onChanged();
       return internalGetCreateTimeFieldBuilder().getBuilder();
     }
@@ -2559,7 +2422,7 @@ private static final long serialVersionUID = 0L;
      * @return Whether the updateTime field is set.
      */
     public boolean hasUpdateTime() {
-      return ((bitField0_ & 0x00000100) != 0);
+      return ((bitField0_ & 0x00000040) != 0);
     }
     /**
      * <pre>
@@ -2590,7 +2453,7 @@ private static final long serialVersionUID = 0L;
       } else {
         updateTimeBuilder_.setMessage(value);
       }
-      bitField0_ |= 0x00000100;
+      bitField0_ |= 0x00000040;
       onChanged();
       return this;
     }
@@ -2608,7 +2471,7 @@ private static final long serialVersionUID = 0L;
       } else {
         updateTimeBuilder_.setMessage(builderForValue.build());
       }
-      bitField0_ |= 0x00000100;
+      bitField0_ |= 0x00000040;
       onChanged();
       return this;
     }
@@ -2621,7 +2484,7 @@ private static final long serialVersionUID = 0L;
      */
     public Builder mergeUpdateTime(com.google.protobuf.Timestamp value) {
       if (updateTimeBuilder_ == null) {
-        if (((bitField0_ & 0x00000100) != 0) &&
+        if (((bitField0_ & 0x00000040) != 0) &&
           updateTime_ != null &&
           updateTime_ != com.google.protobuf.Timestamp.getDefaultInstance()) {
           getUpdateTimeBuilder().mergeFrom(value);
@@ -2632,7 +2495,7 @@ private static final long serialVersionUID = 0L;
         updateTimeBuilder_.mergeFrom(value);
       }
       if (updateTime_ != null) {
-        bitField0_ |= 0x00000100;
+        bitField0_ |= 0x00000040;
         onChanged();
       }
       return this;
@@ -2645,7 +2508,7 @@ private static final long serialVersionUID = 0L;
      * <code>.google.protobuf.Timestamp update_time = 9 [json_name = "updateTime"];</code>
      */
     public Builder clearUpdateTime() {
-      bitField0_ = (bitField0_ & ~0x00000100);
+      bitField0_ = (bitField0_ & ~0x00000040);
       updateTime_ = null;
       if (updateTimeBuilder_ != null) {
         updateTimeBuilder_.dispose();
@@ -2662,7 +2525,7 @@ private static final long serialVersionUID = 0L;
      * <code>.google.protobuf.Timestamp update_time = 9 [json_name = "updateTime"];</code>
      */
     public com.google.protobuf.Timestamp.Builder getUpdateTimeBuilder() {
-      bitField0_ |= 0x00000100;
+      bitField0_ |= 0x00000040;
       onChanged();
       return internalGetUpdateTimeFieldBuilder().getBuilder();
     }
@@ -2714,7 +2577,7 @@ private static final long serialVersionUID = 0L;
      * @return Whether the endTime field is set.
      */
     public boolean hasEndTime() {
-      return ((bitField0_ & 0x00000200) != 0);
+      return ((bitField0_ & 0x00000080) != 0);
     }
     /**
      * <pre>
@@ -2745,7 +2608,7 @@ private static final long serialVersionUID = 0L;
       } else {
         endTimeBuilder_.setMessage(value);
       }
-      bitField0_ |= 0x00000200;
+      bitField0_ |= 0x00000080;
       onChanged();
       return this;
     }
@@ -2763,7 +2626,7 @@ private static final long serialVersionUID = 0L;
       } else {
         endTimeBuilder_.setMessage(builderForValue.build());
       }
-      bitField0_ |= 0x00000200;
+      bitField0_ |= 0x00000080;
       onChanged();
       return this;
     }
@@ -2776,7 +2639,7 @@ private static final long serialVersionUID = 0L;
      */
     public Builder mergeEndTime(com.google.protobuf.Timestamp value) {
       if (endTimeBuilder_ == null) {
-        if (((bitField0_ & 0x00000200) != 0) &&
+        if (((bitField0_ & 0x00000080) != 0) &&
           endTime_ != null &&
           endTime_ != com.google.protobuf.Timestamp.getDefaultInstance()) {
           getEndTimeBuilder().mergeFrom(value);
@@ -2787,7 +2650,7 @@ private static final long serialVersionUID = 0L;
         endTimeBuilder_.mergeFrom(value);
       }
       if (endTime_ != null) {
-        bitField0_ |= 0x00000200;
+        bitField0_ |= 0x00000080;
         onChanged();
       }
       return this;
@@ -2800,7 +2663,7 @@ private static final long serialVersionUID = 0L;
      * <code>.google.protobuf.Timestamp end_time = 10 [json_name = "endTime"];</code>
      */
     public Builder clearEndTime() {
-      bitField0_ = (bitField0_ & ~0x00000200);
+      bitField0_ = (bitField0_ & ~0x00000080);
       endTime_ = null;
       if (endTimeBuilder_ != null) {
         endTimeBuilder_.dispose();
@@ -2817,7 +2680,7 @@ private static final long serialVersionUID = 0L;
      * <code>.google.protobuf.Timestamp end_time = 10 [json_name = "endTime"];</code>
      */
     public com.google.protobuf.Timestamp.Builder getEndTimeBuilder() {
-      bitField0_ |= 0x00000200;
+      bitField0_ |= 0x00000080;
       onChanged();
       return internalGetEndTimeFieldBuilder().getBuilder();
     }
@@ -2912,7 +2775,7 @@ private static final long serialVersionUID = 0L;
         java.lang.String value) {
       java.util.Objects.requireNonNull(value);
       requestId_ = value;
-      bitField0_ |= 0x00000400;
+      bitField0_ |= 0x00000100;
       onChanged();
       return this;
     }
@@ -2926,7 +2789,7 @@ private static final long serialVersionUID = 0L;
      */
     public Builder clearRequestId() {
       requestId_ = getDefaultInstance().getRequestId();
-      bitField0_ = (bitField0_ & ~0x00000400);
+      bitField0_ = (bitField0_ & ~0x00000100);
       onChanged();
       return this;
     }
@@ -2944,7 +2807,7 @@ private static final long serialVersionUID = 0L;
       java.util.Objects.requireNonNull(value);
       checkByteStringIsUtf8(value);
       requestId_ = value;
-      bitField0_ |= 0x00000400;
+      bitField0_ |= 0x00000100;
       onChanged();
       return this;
     }
@@ -2952,9 +2815,9 @@ private static final long serialVersionUID = 0L;
     private java.util.List<dev.tidings.v1.NotifyTarget> notify_ =
       java.util.Collections.emptyList();
     private void ensureNotifyIsMutable() {
-      if (!((bitField0_ & 0x00000800) != 0)) {
+      if (!((bitField0_ & 0x00000200) != 0)) {
         notify_ = new java.util.ArrayList<dev.tidings.v1.NotifyTarget>(notify_);
-        bitField0_ |= 0x00000800;
+        bitField0_ |= 0x00000200;
        }
     }
 
@@ -3142,7 +3005,7 @@ private static final long serialVersionUID = 0L;
     public Builder clearNotify() {
       if (notifyBuilder_ == null) {
         notify_ = java.util.Collections.emptyList();
-        bitField0_ = (bitField0_ & ~0x00000800);
+        bitField0_ = (bitField0_ & ~0x00000200);
         onChanged();
       } else {
         notifyBuilder_.clear();
@@ -3247,56 +3110,12 @@ private static final long serialVersionUID = 0L;
         notifyBuilder_ = new com.google.protobuf.RepeatedFieldBuilder<
             dev.tidings.v1.NotifyTarget, dev.tidings.v1.NotifyTarget.Builder, dev.tidings.v1.NotifyTargetOrBuilder>(
                 notify_,
-                ((bitField0_ & 0x00000800) != 0),
+                ((bitField0_ & 0x00000200) != 0),
                 getParentForChildren(),
                 isClean());
         notify_ = null;
       }
       return notifyBuilder_;
-    }
-
-    private double timeoutSeconds_ ;
-    /**
-     * <pre>
-     * Execution-level timeout in seconds; 0 means none.
-     * </pre>
-     *
-     * <code>double timeout_seconds = 13 [json_name = "timeoutSeconds"];</code>
-     * @return The timeoutSeconds.
-     */
-    @java.lang.Override
-    public double getTimeoutSeconds() {
-      return timeoutSeconds_;
-    }
-    /**
-     * <pre>
-     * Execution-level timeout in seconds; 0 means none.
-     * </pre>
-     *
-     * <code>double timeout_seconds = 13 [json_name = "timeoutSeconds"];</code>
-     * @param value The timeoutSeconds to set.
-     * @return This builder for chaining.
-     */
-    public Builder setTimeoutSeconds(double value) {
-
-      timeoutSeconds_ = value;
-      bitField0_ |= 0x00001000;
-      onChanged();
-      return this;
-    }
-    /**
-     * <pre>
-     * Execution-level timeout in seconds; 0 means none.
-     * </pre>
-     *
-     * <code>double timeout_seconds = 13 [json_name = "timeoutSeconds"];</code>
-     * @return This builder for chaining.
-     */
-    public Builder clearTimeoutSeconds() {
-      bitField0_ = (bitField0_ & ~0x00001000);
-      timeoutSeconds_ = 0D;
-      onChanged();
-      return this;
     }
 
     private int run_ ;
@@ -3326,7 +3145,7 @@ private static final long serialVersionUID = 0L;
     public Builder setRun(int value) {
 
       run_ = value;
-      bitField0_ |= 0x00002000;
+      bitField0_ |= 0x00000400;
       onChanged();
       return this;
     }
@@ -3340,7 +3159,7 @@ private static final long serialVersionUID = 0L;
      * @return This builder for chaining.
      */
     public Builder clearRun() {
-      bitField0_ = (bitField0_ & ~0x00002000);
+      bitField0_ = (bitField0_ & ~0x00000400);
       run_ = 0;
       onChanged();
       return this;
@@ -3349,9 +3168,9 @@ private static final long serialVersionUID = 0L;
     private java.util.List<dev.tidings.v1.Header> headers_ =
       java.util.Collections.emptyList();
     private void ensureHeadersIsMutable() {
-      if (!((bitField0_ & 0x00004000) != 0)) {
+      if (!((bitField0_ & 0x00000800) != 0)) {
         headers_ = new java.util.ArrayList<dev.tidings.v1.Header>(headers_);
-        bitField0_ |= 0x00004000;
+        bitField0_ |= 0x00000800;
        }
     }
 
@@ -3539,7 +3358,7 @@ private static final long serialVersionUID = 0L;
     public Builder clearHeaders() {
       if (headersBuilder_ == null) {
         headers_ = java.util.Collections.emptyList();
-        bitField0_ = (bitField0_ & ~0x00004000);
+        bitField0_ = (bitField0_ & ~0x00000800);
         onChanged();
       } else {
         headersBuilder_.clear();
@@ -3644,7 +3463,7 @@ private static final long serialVersionUID = 0L;
         headersBuilder_ = new com.google.protobuf.RepeatedFieldBuilder<
             dev.tidings.v1.Header, dev.tidings.v1.Header.Builder, dev.tidings.v1.HeaderOrBuilder>(
                 headers_,
-                ((bitField0_ & 0x00004000) != 0),
+                ((bitField0_ & 0x00000800) != 0),
                 getParentForChildren(),
                 isClean());
         headers_ = null;
@@ -3710,7 +3529,7 @@ private static final long serialVersionUID = 0L;
         java.lang.String value) {
       java.util.Objects.requireNonNull(value);
       parentExecutionId_ = value;
-      bitField0_ |= 0x00008000;
+      bitField0_ |= 0x00001000;
       onChanged();
       return this;
     }
@@ -3725,7 +3544,7 @@ private static final long serialVersionUID = 0L;
      */
     public Builder clearParentExecutionId() {
       parentExecutionId_ = getDefaultInstance().getParentExecutionId();
-      bitField0_ = (bitField0_ & ~0x00008000);
+      bitField0_ = (bitField0_ & ~0x00001000);
       onChanged();
       return this;
     }
@@ -3744,7 +3563,7 @@ private static final long serialVersionUID = 0L;
       java.util.Objects.requireNonNull(value);
       checkByteStringIsUtf8(value);
       parentExecutionId_ = value;
-      bitField0_ |= 0x00008000;
+      bitField0_ |= 0x00001000;
       onChanged();
       return this;
     }
@@ -3807,7 +3626,7 @@ private static final long serialVersionUID = 0L;
         java.lang.String value) {
       java.util.Objects.requireNonNull(value);
       parentTaskId_ = value;
-      bitField0_ |= 0x00010000;
+      bitField0_ |= 0x00002000;
       onChanged();
       return this;
     }
@@ -3822,7 +3641,7 @@ private static final long serialVersionUID = 0L;
      */
     public Builder clearParentTaskId() {
       parentTaskId_ = getDefaultInstance().getParentTaskId();
-      bitField0_ = (bitField0_ & ~0x00010000);
+      bitField0_ = (bitField0_ & ~0x00002000);
       onChanged();
       return this;
     }
@@ -3841,7 +3660,7 @@ private static final long serialVersionUID = 0L;
       java.util.Objects.requireNonNull(value);
       checkByteStringIsUtf8(value);
       parentTaskId_ = value;
-      bitField0_ |= 0x00010000;
+      bitField0_ |= 0x00002000;
       onChanged();
       return this;
     }
@@ -3904,7 +3723,7 @@ private static final long serialVersionUID = 0L;
         java.lang.String value) {
       java.util.Objects.requireNonNull(value);
       rootExecutionId_ = value;
-      bitField0_ |= 0x00020000;
+      bitField0_ |= 0x00004000;
       onChanged();
       return this;
     }
@@ -3919,7 +3738,7 @@ private static final long serialVersionUID = 0L;
      */
     public Builder clearRootExecutionId() {
       rootExecutionId_ = getDefaultInstance().getRootExecutionId();
-      bitField0_ = (bitField0_ & ~0x00020000);
+      bitField0_ = (bitField0_ & ~0x00004000);
       onChanged();
       return this;
     }
@@ -3938,7 +3757,7 @@ private static final long serialVersionUID = 0L;
       java.util.Objects.requireNonNull(value);
       checkByteStringIsUtf8(value);
       rootExecutionId_ = value;
-      bitField0_ |= 0x00020000;
+      bitField0_ |= 0x00004000;
       onChanged();
       return this;
     }
@@ -4001,7 +3820,7 @@ private static final long serialVersionUID = 0L;
         java.lang.String value) {
       java.util.Objects.requireNonNull(value);
       taskName_ = value;
-      bitField0_ |= 0x00040000;
+      bitField0_ |= 0x00008000;
       onChanged();
       return this;
     }
@@ -4016,7 +3835,7 @@ private static final long serialVersionUID = 0L;
      */
     public Builder clearTaskName() {
       taskName_ = getDefaultInstance().getTaskName();
-      bitField0_ = (bitField0_ & ~0x00040000);
+      bitField0_ = (bitField0_ & ~0x00008000);
       onChanged();
       return this;
     }
@@ -4035,9 +3854,483 @@ private static final long serialVersionUID = 0L;
       java.util.Objects.requireNonNull(value);
       checkByteStringIsUtf8(value);
       taskName_ = value;
+      bitField0_ |= 0x00008000;
+      onChanged();
+      return this;
+    }
+
+    private com.google.protobuf.Struct input_;
+    private com.google.protobuf.SingleFieldBuilder<
+        com.google.protobuf.Struct, com.google.protobuf.Struct.Builder, com.google.protobuf.StructOrBuilder> inputBuilder_;
+    /**
+     * <pre>
+     * The input (defaults applied). Values follow docs/api.md, "Typed values":
+     * integers beyond 2^53 travel as decimal strings.
+     * </pre>
+     *
+     * <code>.google.protobuf.Struct input = 20 [json_name = "input"];</code>
+     * @return Whether the input field is set.
+     */
+    public boolean hasInput() {
+      return ((bitField0_ & 0x00010000) != 0);
+    }
+    /**
+     * <pre>
+     * The input (defaults applied). Values follow docs/api.md, "Typed values":
+     * integers beyond 2^53 travel as decimal strings.
+     * </pre>
+     *
+     * <code>.google.protobuf.Struct input = 20 [json_name = "input"];</code>
+     * @return The input.
+     */
+    public com.google.protobuf.Struct getInput() {
+      if (inputBuilder_ == null) {
+        return input_ == null ? com.google.protobuf.Struct.getDefaultInstance() : input_;
+      } else {
+        return inputBuilder_.getMessage();
+      }
+    }
+    /**
+     * <pre>
+     * The input (defaults applied). Values follow docs/api.md, "Typed values":
+     * integers beyond 2^53 travel as decimal strings.
+     * </pre>
+     *
+     * <code>.google.protobuf.Struct input = 20 [json_name = "input"];</code>
+     */
+    public Builder setInput(com.google.protobuf.Struct value) {
+      if (inputBuilder_ == null) {
+        java.util.Objects.requireNonNull(value);
+        input_ = value;
+      } else {
+        inputBuilder_.setMessage(value);
+      }
+      bitField0_ |= 0x00010000;
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * The input (defaults applied). Values follow docs/api.md, "Typed values":
+     * integers beyond 2^53 travel as decimal strings.
+     * </pre>
+     *
+     * <code>.google.protobuf.Struct input = 20 [json_name = "input"];</code>
+     */
+    public Builder setInput(
+        com.google.protobuf.Struct.Builder builderForValue) {
+      if (inputBuilder_ == null) {
+        input_ = builderForValue.build();
+      } else {
+        inputBuilder_.setMessage(builderForValue.build());
+      }
+      bitField0_ |= 0x00010000;
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * The input (defaults applied). Values follow docs/api.md, "Typed values":
+     * integers beyond 2^53 travel as decimal strings.
+     * </pre>
+     *
+     * <code>.google.protobuf.Struct input = 20 [json_name = "input"];</code>
+     */
+    public Builder mergeInput(com.google.protobuf.Struct value) {
+      if (inputBuilder_ == null) {
+        if (((bitField0_ & 0x00010000) != 0) &&
+          input_ != null &&
+          input_ != com.google.protobuf.Struct.getDefaultInstance()) {
+          getInputBuilder().mergeFrom(value);
+        } else {
+          input_ = value;
+        }
+      } else {
+        inputBuilder_.mergeFrom(value);
+      }
+      if (input_ != null) {
+        bitField0_ |= 0x00010000;
+        onChanged();
+      }
+      return this;
+    }
+    /**
+     * <pre>
+     * The input (defaults applied). Values follow docs/api.md, "Typed values":
+     * integers beyond 2^53 travel as decimal strings.
+     * </pre>
+     *
+     * <code>.google.protobuf.Struct input = 20 [json_name = "input"];</code>
+     */
+    public Builder clearInput() {
+      bitField0_ = (bitField0_ & ~0x00010000);
+      input_ = null;
+      if (inputBuilder_ != null) {
+        inputBuilder_.dispose();
+        inputBuilder_ = null;
+      }
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * The input (defaults applied). Values follow docs/api.md, "Typed values":
+     * integers beyond 2^53 travel as decimal strings.
+     * </pre>
+     *
+     * <code>.google.protobuf.Struct input = 20 [json_name = "input"];</code>
+     */
+    public com.google.protobuf.Struct.Builder getInputBuilder() {
+      bitField0_ |= 0x00010000;
+      onChanged();
+      return internalGetInputFieldBuilder().getBuilder();
+    }
+    /**
+     * <pre>
+     * The input (defaults applied). Values follow docs/api.md, "Typed values":
+     * integers beyond 2^53 travel as decimal strings.
+     * </pre>
+     *
+     * <code>.google.protobuf.Struct input = 20 [json_name = "input"];</code>
+     */
+    public com.google.protobuf.StructOrBuilder getInputOrBuilder() {
+      if (inputBuilder_ != null) {
+        return inputBuilder_.getMessageOrBuilder();
+      } else {
+        return input_ == null ?
+            com.google.protobuf.Struct.getDefaultInstance() : input_;
+      }
+    }
+    /**
+     * <pre>
+     * The input (defaults applied). Values follow docs/api.md, "Typed values":
+     * integers beyond 2^53 travel as decimal strings.
+     * </pre>
+     *
+     * <code>.google.protobuf.Struct input = 20 [json_name = "input"];</code>
+     */
+    private com.google.protobuf.SingleFieldBuilder<
+        com.google.protobuf.Struct, com.google.protobuf.Struct.Builder, com.google.protobuf.StructOrBuilder> 
+        internalGetInputFieldBuilder() {
+      if (inputBuilder_ == null) {
+        inputBuilder_ = new com.google.protobuf.SingleFieldBuilder<
+            com.google.protobuf.Struct, com.google.protobuf.Struct.Builder, com.google.protobuf.StructOrBuilder>(
+                getInput(),
+                getParentForChildren(),
+                isClean());
+        input_ = null;
+      }
+      return inputBuilder_;
+    }
+
+    private com.google.protobuf.Value output_;
+    private com.google.protobuf.SingleFieldBuilder<
+        com.google.protobuf.Value, com.google.protobuf.Value.Builder, com.google.protobuf.ValueOrBuilder> outputBuilder_;
+    /**
+     * <pre>
+     * The output once the execution ended with one (unset before).
+     * </pre>
+     *
+     * <code>.google.protobuf.Value output = 21 [json_name = "output"];</code>
+     * @return Whether the output field is set.
+     */
+    public boolean hasOutput() {
+      return ((bitField0_ & 0x00020000) != 0);
+    }
+    /**
+     * <pre>
+     * The output once the execution ended with one (unset before).
+     * </pre>
+     *
+     * <code>.google.protobuf.Value output = 21 [json_name = "output"];</code>
+     * @return The output.
+     */
+    public com.google.protobuf.Value getOutput() {
+      if (outputBuilder_ == null) {
+        return output_ == null ? com.google.protobuf.Value.getDefaultInstance() : output_;
+      } else {
+        return outputBuilder_.getMessage();
+      }
+    }
+    /**
+     * <pre>
+     * The output once the execution ended with one (unset before).
+     * </pre>
+     *
+     * <code>.google.protobuf.Value output = 21 [json_name = "output"];</code>
+     */
+    public Builder setOutput(com.google.protobuf.Value value) {
+      if (outputBuilder_ == null) {
+        java.util.Objects.requireNonNull(value);
+        output_ = value;
+      } else {
+        outputBuilder_.setMessage(value);
+      }
+      bitField0_ |= 0x00020000;
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * The output once the execution ended with one (unset before).
+     * </pre>
+     *
+     * <code>.google.protobuf.Value output = 21 [json_name = "output"];</code>
+     */
+    public Builder setOutput(
+        com.google.protobuf.Value.Builder builderForValue) {
+      if (outputBuilder_ == null) {
+        output_ = builderForValue.build();
+      } else {
+        outputBuilder_.setMessage(builderForValue.build());
+      }
+      bitField0_ |= 0x00020000;
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * The output once the execution ended with one (unset before).
+     * </pre>
+     *
+     * <code>.google.protobuf.Value output = 21 [json_name = "output"];</code>
+     */
+    public Builder mergeOutput(com.google.protobuf.Value value) {
+      if (outputBuilder_ == null) {
+        if (((bitField0_ & 0x00020000) != 0) &&
+          output_ != null &&
+          output_ != com.google.protobuf.Value.getDefaultInstance()) {
+          getOutputBuilder().mergeFrom(value);
+        } else {
+          output_ = value;
+        }
+      } else {
+        outputBuilder_.mergeFrom(value);
+      }
+      if (output_ != null) {
+        bitField0_ |= 0x00020000;
+        onChanged();
+      }
+      return this;
+    }
+    /**
+     * <pre>
+     * The output once the execution ended with one (unset before).
+     * </pre>
+     *
+     * <code>.google.protobuf.Value output = 21 [json_name = "output"];</code>
+     */
+    public Builder clearOutput() {
+      bitField0_ = (bitField0_ & ~0x00020000);
+      output_ = null;
+      if (outputBuilder_ != null) {
+        outputBuilder_.dispose();
+        outputBuilder_ = null;
+      }
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * The output once the execution ended with one (unset before).
+     * </pre>
+     *
+     * <code>.google.protobuf.Value output = 21 [json_name = "output"];</code>
+     */
+    public com.google.protobuf.Value.Builder getOutputBuilder() {
+      bitField0_ |= 0x00020000;
+      onChanged();
+      return internalGetOutputFieldBuilder().getBuilder();
+    }
+    /**
+     * <pre>
+     * The output once the execution ended with one (unset before).
+     * </pre>
+     *
+     * <code>.google.protobuf.Value output = 21 [json_name = "output"];</code>
+     */
+    public com.google.protobuf.ValueOrBuilder getOutputOrBuilder() {
+      if (outputBuilder_ != null) {
+        return outputBuilder_.getMessageOrBuilder();
+      } else {
+        return output_ == null ?
+            com.google.protobuf.Value.getDefaultInstance() : output_;
+      }
+    }
+    /**
+     * <pre>
+     * The output once the execution ended with one (unset before).
+     * </pre>
+     *
+     * <code>.google.protobuf.Value output = 21 [json_name = "output"];</code>
+     */
+    private com.google.protobuf.SingleFieldBuilder<
+        com.google.protobuf.Value, com.google.protobuf.Value.Builder, com.google.protobuf.ValueOrBuilder> 
+        internalGetOutputFieldBuilder() {
+      if (outputBuilder_ == null) {
+        outputBuilder_ = new com.google.protobuf.SingleFieldBuilder<
+            com.google.protobuf.Value, com.google.protobuf.Value.Builder, com.google.protobuf.ValueOrBuilder>(
+                getOutput(),
+                getParentForChildren(),
+                isClean());
+        output_ = null;
+      }
+      return outputBuilder_;
+    }
+
+    private com.google.protobuf.Duration timeout_;
+    private com.google.protobuf.SingleFieldBuilder<
+        com.google.protobuf.Duration, com.google.protobuf.Duration.Builder, com.google.protobuf.DurationOrBuilder> timeoutBuilder_;
+    /**
+     * <pre>
+     * Execution-level timeout; unset means none.
+     * </pre>
+     *
+     * <code>.google.protobuf.Duration timeout = 22 [json_name = "timeout"];</code>
+     * @return Whether the timeout field is set.
+     */
+    public boolean hasTimeout() {
+      return ((bitField0_ & 0x00040000) != 0);
+    }
+    /**
+     * <pre>
+     * Execution-level timeout; unset means none.
+     * </pre>
+     *
+     * <code>.google.protobuf.Duration timeout = 22 [json_name = "timeout"];</code>
+     * @return The timeout.
+     */
+    public com.google.protobuf.Duration getTimeout() {
+      if (timeoutBuilder_ == null) {
+        return timeout_ == null ? com.google.protobuf.Duration.getDefaultInstance() : timeout_;
+      } else {
+        return timeoutBuilder_.getMessage();
+      }
+    }
+    /**
+     * <pre>
+     * Execution-level timeout; unset means none.
+     * </pre>
+     *
+     * <code>.google.protobuf.Duration timeout = 22 [json_name = "timeout"];</code>
+     */
+    public Builder setTimeout(com.google.protobuf.Duration value) {
+      if (timeoutBuilder_ == null) {
+        java.util.Objects.requireNonNull(value);
+        timeout_ = value;
+      } else {
+        timeoutBuilder_.setMessage(value);
+      }
       bitField0_ |= 0x00040000;
       onChanged();
       return this;
+    }
+    /**
+     * <pre>
+     * Execution-level timeout; unset means none.
+     * </pre>
+     *
+     * <code>.google.protobuf.Duration timeout = 22 [json_name = "timeout"];</code>
+     */
+    public Builder setTimeout(
+        com.google.protobuf.Duration.Builder builderForValue) {
+      if (timeoutBuilder_ == null) {
+        timeout_ = builderForValue.build();
+      } else {
+        timeoutBuilder_.setMessage(builderForValue.build());
+      }
+      bitField0_ |= 0x00040000;
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * Execution-level timeout; unset means none.
+     * </pre>
+     *
+     * <code>.google.protobuf.Duration timeout = 22 [json_name = "timeout"];</code>
+     */
+    public Builder mergeTimeout(com.google.protobuf.Duration value) {
+      if (timeoutBuilder_ == null) {
+        if (((bitField0_ & 0x00040000) != 0) &&
+          timeout_ != null &&
+          timeout_ != com.google.protobuf.Duration.getDefaultInstance()) {
+          getTimeoutBuilder().mergeFrom(value);
+        } else {
+          timeout_ = value;
+        }
+      } else {
+        timeoutBuilder_.mergeFrom(value);
+      }
+      if (timeout_ != null) {
+        bitField0_ |= 0x00040000;
+        onChanged();
+      }
+      return this;
+    }
+    /**
+     * <pre>
+     * Execution-level timeout; unset means none.
+     * </pre>
+     *
+     * <code>.google.protobuf.Duration timeout = 22 [json_name = "timeout"];</code>
+     */
+    public Builder clearTimeout() {
+      bitField0_ = (bitField0_ & ~0x00040000);
+      timeout_ = null;
+      if (timeoutBuilder_ != null) {
+        timeoutBuilder_.dispose();
+        timeoutBuilder_ = null;
+      }
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * Execution-level timeout; unset means none.
+     * </pre>
+     *
+     * <code>.google.protobuf.Duration timeout = 22 [json_name = "timeout"];</code>
+     */
+    public com.google.protobuf.Duration.Builder getTimeoutBuilder() {
+      bitField0_ |= 0x00040000;
+      onChanged();
+      return internalGetTimeoutFieldBuilder().getBuilder();
+    }
+    /**
+     * <pre>
+     * Execution-level timeout; unset means none.
+     * </pre>
+     *
+     * <code>.google.protobuf.Duration timeout = 22 [json_name = "timeout"];</code>
+     */
+    public com.google.protobuf.DurationOrBuilder getTimeoutOrBuilder() {
+      if (timeoutBuilder_ != null) {
+        return timeoutBuilder_.getMessageOrBuilder();
+      } else {
+        return timeout_ == null ?
+            com.google.protobuf.Duration.getDefaultInstance() : timeout_;
+      }
+    }
+    /**
+     * <pre>
+     * Execution-level timeout; unset means none.
+     * </pre>
+     *
+     * <code>.google.protobuf.Duration timeout = 22 [json_name = "timeout"];</code>
+     */
+    private com.google.protobuf.SingleFieldBuilder<
+        com.google.protobuf.Duration, com.google.protobuf.Duration.Builder, com.google.protobuf.DurationOrBuilder> 
+        internalGetTimeoutFieldBuilder() {
+      if (timeoutBuilder_ == null) {
+        timeoutBuilder_ = new com.google.protobuf.SingleFieldBuilder<
+            com.google.protobuf.Duration, com.google.protobuf.Duration.Builder, com.google.protobuf.DurationOrBuilder>(
+                getTimeout(),
+                getParentForChildren(),
+                isClean());
+        timeout_ = null;
+      }
+      return timeoutBuilder_;
     }
 
     // @@protoc_insertion_point(builder_scope:tidings.v1.Execution)

@@ -91,46 +91,6 @@ public interface ExecutionOrBuilder extends
 
   /**
    * <pre>
-   * The input, as JSON text (defaults applied).
-   * </pre>
-   *
-   * <code>string input_json = 5 [json_name = "inputJson"];</code>
-   * @return The inputJson.
-   */
-  java.lang.String getInputJson();
-  /**
-   * <pre>
-   * The input, as JSON text (defaults applied).
-   * </pre>
-   *
-   * <code>string input_json = 5 [json_name = "inputJson"];</code>
-   * @return The bytes for inputJson.
-   */
-  com.google.protobuf.ByteString
-      getInputJsonBytes();
-
-  /**
-   * <pre>
-   * The output, as JSON text, once the execution succeeded.
-   * </pre>
-   *
-   * <code>string output_json = 6 [json_name = "outputJson"];</code>
-   * @return The outputJson.
-   */
-  java.lang.String getOutputJson();
-  /**
-   * <pre>
-   * The output, as JSON text, once the execution succeeded.
-   * </pre>
-   *
-   * <code>string output_json = 6 [json_name = "outputJson"];</code>
-   * @return The bytes for outputJson.
-   */
-  com.google.protobuf.ByteString
-      getOutputJsonBytes();
-
-  /**
-   * <pre>
    * Why it failed; empty unless ERROR, CANCELLED or TIMED_OUT.
    * </pre>
    *
@@ -296,16 +256,6 @@ public interface ExecutionOrBuilder extends
 
   /**
    * <pre>
-   * Execution-level timeout in seconds; 0 means none.
-   * </pre>
-   *
-   * <code>double timeout_seconds = 13 [json_name = "timeoutSeconds"];</code>
-   * @return The timeoutSeconds.
-   */
-  double getTimeoutSeconds();
-
-  /**
-   * <pre>
    * Which run this is: 1, and one more each time the ended execution is re-run
    * (RetryTask or SkipTask after it failed).
    * </pre>
@@ -446,4 +396,88 @@ public interface ExecutionOrBuilder extends
    */
   com.google.protobuf.ByteString
       getTaskNameBytes();
+
+  /**
+   * <pre>
+   * The input (defaults applied). Values follow docs/api.md, "Typed values":
+   * integers beyond 2^53 travel as decimal strings.
+   * </pre>
+   *
+   * <code>.google.protobuf.Struct input = 20 [json_name = "input"];</code>
+   * @return Whether the input field is set.
+   */
+  boolean hasInput();
+  /**
+   * <pre>
+   * The input (defaults applied). Values follow docs/api.md, "Typed values":
+   * integers beyond 2^53 travel as decimal strings.
+   * </pre>
+   *
+   * <code>.google.protobuf.Struct input = 20 [json_name = "input"];</code>
+   * @return The input.
+   */
+  com.google.protobuf.Struct getInput();
+  /**
+   * <pre>
+   * The input (defaults applied). Values follow docs/api.md, "Typed values":
+   * integers beyond 2^53 travel as decimal strings.
+   * </pre>
+   *
+   * <code>.google.protobuf.Struct input = 20 [json_name = "input"];</code>
+   */
+  com.google.protobuf.StructOrBuilder getInputOrBuilder();
+
+  /**
+   * <pre>
+   * The output once the execution ended with one (unset before).
+   * </pre>
+   *
+   * <code>.google.protobuf.Value output = 21 [json_name = "output"];</code>
+   * @return Whether the output field is set.
+   */
+  boolean hasOutput();
+  /**
+   * <pre>
+   * The output once the execution ended with one (unset before).
+   * </pre>
+   *
+   * <code>.google.protobuf.Value output = 21 [json_name = "output"];</code>
+   * @return The output.
+   */
+  com.google.protobuf.Value getOutput();
+  /**
+   * <pre>
+   * The output once the execution ended with one (unset before).
+   * </pre>
+   *
+   * <code>.google.protobuf.Value output = 21 [json_name = "output"];</code>
+   */
+  com.google.protobuf.ValueOrBuilder getOutputOrBuilder();
+
+  /**
+   * <pre>
+   * Execution-level timeout; unset means none.
+   * </pre>
+   *
+   * <code>.google.protobuf.Duration timeout = 22 [json_name = "timeout"];</code>
+   * @return Whether the timeout field is set.
+   */
+  boolean hasTimeout();
+  /**
+   * <pre>
+   * Execution-level timeout; unset means none.
+   * </pre>
+   *
+   * <code>.google.protobuf.Duration timeout = 22 [json_name = "timeout"];</code>
+   * @return The timeout.
+   */
+  com.google.protobuf.Duration getTimeout();
+  /**
+   * <pre>
+   * Execution-level timeout; unset means none.
+   * </pre>
+   *
+   * <code>.google.protobuf.Duration timeout = 22 [json_name = "timeout"];</code>
+   */
+  com.google.protobuf.DurationOrBuilder getTimeoutOrBuilder();
 }

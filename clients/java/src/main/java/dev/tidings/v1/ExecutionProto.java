@@ -171,147 +171,161 @@ public final class ExecutionProto extends com.google.protobuf.GeneratedFile {
   static {
     java.lang.String[] descriptorData = {
       "\n\032tidings/v1/execution.proto\022\ntidings.v1" +
-      "\032\037google/protobuf/timestamp.proto\032\026tidin" +
-      "gs/v1/event.proto\032\031tidings/v1/listener.p" +
-      "roto\"\357\001\n\014NotifyTarget\022\020\n\003url\030\001 \001(\tR\003url\022" +
-      "\030\n\007profile\030\002 \001(\tR\007profile\022\026\n\006events\030\003 \003(" +
-      "\tR\006events\022?\n\007headers\030\004 \003(\0132%.tidings.v1." +
-      "NotifyTarget.HeadersEntryR\007headers\022\036\n\nex" +
-      "tensions\030\005 \001(\010R\nextensions\032:\n\014HeadersEnt" +
-      "ry\022\020\n\003key\030\001 \001(\tR\003key\022\024\n\005value\030\002 \001(\tR\005val" +
-      "ue:\0028\001\"\202\006\n\tExecution\022\016\n\002id\030\001 \001(\tR\002id\022\037\n\013" +
-      "workflow_id\030\002 \001(\tR\nworkflowId\022#\n\rworkflo" +
-      "w_name\030\003 \001(\tR\014workflowName\0220\n\005state\030\004 \001(" +
-      "\0162\032.tidings.v1.ExecutionStateR\005state\022\035\n\n" +
-      "input_json\030\005 \001(\tR\tinputJson\022\037\n\013output_js" +
-      "on\030\006 \001(\tR\noutputJson\022#\n\rerror_message\030\007 " +
-      "\001(\tR\014errorMessage\022;\n\013create_time\030\010 \001(\0132\032" +
-      ".google.protobuf.TimestampR\ncreateTime\022;" +
-      "\n\013update_time\030\t \001(\0132\032.google.protobuf.Ti" +
-      "mestampR\nupdateTime\0225\n\010end_time\030\n \001(\0132\032." +
-      "google.protobuf.TimestampR\007endTime\022\035\n\nre" +
-      "quest_id\030\013 \001(\tR\trequestId\0220\n\006notify\030\014 \003(" +
-      "\0132\030.tidings.v1.NotifyTargetR\006notify\022\'\n\017t" +
-      "imeout_seconds\030\r \001(\001R\016timeoutSeconds\022\020\n\003" +
-      "run\030\016 \001(\005R\003run\022,\n\007headers\030\017 \003(\0132\022.tiding" +
-      "s.v1.HeaderR\007headers\022.\n\023parent_execution" +
-      "_id\030\020 \001(\tR\021parentExecutionId\022$\n\016parent_t" +
-      "ask_id\030\021 \001(\tR\014parentTaskId\022*\n\021root_execu" +
-      "tion_id\030\022 \001(\tR\017rootExecutionId\022\033\n\ttask_n" +
-      "ame\030\023 \001(\tR\010taskName\";\n\nTriggerRef\022\024\n\005eve" +
-      "nt\030\001 \001(\tR\005event\022\027\n\007task_id\030\002 \001(\tR\006taskId" +
-      "\"\317\004\n\004Task\022\016\n\002id\030\001 \001(\tR\002id\022!\n\014execution_i" +
-      "d\030\002 \001(\tR\013executionId\022\022\n\004name\030\003 \001(\tR\004name" +
-      "\022+\n\005state\030\004 \001(\0162\025.tidings.v1.TaskStateR\005" +
-      "state\022\026\n\006action\030\005 \001(\tR\006action\022\027\n\007atom_id" +
-      "\030\006 \001(\tR\006atomId\022\035\n\ninput_json\030\007 \001(\tR\tinpu" +
-      "tJson\022\037\n\013result_json\030\010 \001(\tR\nresultJson\022#" +
-      "\n\rerror_message\030\t \001(\tR\014errorMessage\022\030\n\007a" +
-      "ttempt\030\n \001(\005R\007attempt\0229\n\014triggered_by\030\013 " +
-      "\003(\0132\026.tidings.v1.TriggerRefR\013triggeredBy" +
-      "\022;\n\013create_time\030\014 \001(\0132\032.google.protobuf." +
-      "TimestampR\ncreateTime\022;\n\013update_time\030\r \001" +
-      "(\0132\032.google.protobuf.TimestampR\nupdateTi" +
-      "me\0225\n\010end_time\030\016 \001(\0132\032.google.protobuf.T" +
-      "imestampR\007endTime\022\020\n\003run\030\017 \001(\005R\003run\022%\n\016p" +
-      "ublished_json\030\020 \001(\tR\rpublishedJson\"\324\002\n\025S" +
-      "tartExecutionRequest\022\032\n\010workflow\030\001 \001(\tR\010" +
-      "workflow\022\035\n\ninput_json\030\002 \001(\tR\tinputJson\022" +
-      "\035\n\nrequest_id\030\003 \001(\tR\trequestId\0220\n\006notify" +
-      "\030\004 \003(\0132\030.tidings.v1.NotifyTargetR\006notify" +
-      "\022\'\n\017timeout_seconds\030\005 \001(\001R\016timeoutSecond" +
-      "s\022,\n\007headers\030\006 \003(\0132\022.tidings.v1.HeaderR\007" +
-      "headers\022\031\n\010env_json\030\007 \001(\tR\007envJson\022 \n\013en" +
-      "vironment\030\010 \001(\tR\013environment\022\033\n\ttask_nam" +
-      "e\030\t \001(\tR\010taskName\"\224\001\n\026StartExecutionResp" +
-      "onse\0223\n\texecution\030\001 \001(\0132\025.tidings.v1.Exe" +
-      "cutionR\texecution\022E\n\020listener_secrets\030\002 " +
-      "\003(\0132\032.tidings.v1.ListenerSecretR\017listene" +
-      "rSecrets\"%\n\023GetExecutionRequest\022\016\n\002id\030\001 " +
-      "\001(\tR\002id\"K\n\024GetExecutionResponse\0223\n\texecu" +
-      "tion\030\001 \001(\0132\025.tidings.v1.ExecutionR\texecu" +
-      "tion\"\241\001\n\025ListExecutionsRequest\022\032\n\010workfl" +
-      "ow\030\001 \001(\tR\010workflow\0220\n\005state\030\002 \001(\0162\032.tidi" +
-      "ngs.v1.ExecutionStateR\005state\022\033\n\tpage_siz" +
-      "e\030\003 \001(\005R\010pageSize\022\035\n\npage_token\030\004 \001(\tR\tp" +
-      "ageToken\"w\n\026ListExecutionsResponse\0225\n\nex" +
-      "ecutions\030\001 \003(\0132\025.tidings.v1.ExecutionR\ne" +
-      "xecutions\022&\n\017next_page_token\030\002 \001(\tR\rnext" +
-      "PageToken\"q\n\020ListTasksRequest\022!\n\014executi" +
-      "on_id\030\001 \001(\tR\013executionId\022\033\n\tpage_size\030\002 " +
-      "\001(\005R\010pageSize\022\035\n\npage_token\030\003 \001(\tR\tpageT" +
-      "oken\"c\n\021ListTasksResponse\022&\n\005tasks\030\001 \003(\013" +
-      "2\020.tidings.v1.TaskR\005tasks\022&\n\017next_page_t" +
-      "oken\030\002 \001(\tR\rnextPageToken\"\'\n\025PauseExecut" +
-      "ionRequest\022\016\n\002id\030\001 \001(\tR\002id\"M\n\026PauseExecu" +
+      "\032\036google/protobuf/duration.proto\032\034google" +
+      "/protobuf/struct.proto\032\037google/protobuf/" +
+      "timestamp.proto\032\026tidings/v1/event.proto\032" +
+      "\031tidings/v1/listener.proto\"\212\002\n\014NotifyTar" +
+      "get\022\020\n\003url\030\001 \001(\tR\003url\022-\n\007profile\030\006 \001(\0162\023" +
+      ".tidings.v1.ProfileR\007profile\022\026\n\006events\030\003" +
+      " \003(\tR\006events\022?\n\007headers\030\004 \003(\0132%.tidings." +
+      "v1.NotifyTarget.HeadersEntryR\007headers\022\036\n" +
+      "\nextensions\030\005 \001(\010R\nextensions\032:\n\014Headers" +
+      "Entry\022\020\n\003key\030\001 \001(\tR\003key\022\024\n\005value\030\002 \001(\tR\005" +
+      "value:\0028\001J\004\010\002\020\003\"\351\006\n\tExecution\022\016\n\002id\030\001 \001(" +
+      "\tR\002id\022\037\n\013workflow_id\030\002 \001(\tR\nworkflowId\022#" +
+      "\n\rworkflow_name\030\003 \001(\tR\014workflowName\0220\n\005s" +
+      "tate\030\004 \001(\0162\032.tidings.v1.ExecutionStateR\005" +
+      "state\022#\n\rerror_message\030\007 \001(\tR\014errorMessa" +
+      "ge\022;\n\013create_time\030\010 \001(\0132\032.google.protobu" +
+      "f.TimestampR\ncreateTime\022;\n\013update_time\030\t" +
+      " \001(\0132\032.google.protobuf.TimestampR\nupdate" +
+      "Time\0225\n\010end_time\030\n \001(\0132\032.google.protobuf" +
+      ".TimestampR\007endTime\022\035\n\nrequest_id\030\013 \001(\tR" +
+      "\trequestId\0220\n\006notify\030\014 \003(\0132\030.tidings.v1." +
+      "NotifyTargetR\006notify\022\020\n\003run\030\016 \001(\005R\003run\022," +
+      "\n\007headers\030\017 \003(\0132\022.tidings.v1.HeaderR\007hea" +
+      "ders\022.\n\023parent_execution_id\030\020 \001(\tR\021paren" +
+      "tExecutionId\022$\n\016parent_task_id\030\021 \001(\tR\014pa" +
+      "rentTaskId\022*\n\021root_execution_id\030\022 \001(\tR\017r" +
+      "ootExecutionId\022\033\n\ttask_name\030\023 \001(\tR\010taskN" +
+      "ame\022-\n\005input\030\024 \001(\0132\027.google.protobuf.Str" +
+      "uctR\005input\022.\n\006output\030\025 \001(\0132\026.google.prot" +
+      "obuf.ValueR\006output\0223\n\007timeout\030\026 \001(\0132\031.go" +
+      "ogle.protobuf.DurationR\007timeoutJ\004\010\005\020\006J\004\010" +
+      "\006\020\007J\004\010\r\020\016R\ninput_jsonR\013output_jsonR\017time" +
+      "out_seconds\";\n\nTriggerRef\022\024\n\005event\030\001 \001(\t" +
+      "R\005event\022\027\n\007task_id\030\002 \001(\tR\006taskId\"\270\005\n\004Tas" +
+      "k\022\016\n\002id\030\001 \001(\tR\002id\022!\n\014execution_id\030\002 \001(\tR" +
+      "\013executionId\022\022\n\004name\030\003 \001(\tR\004name\022+\n\005stat" +
+      "e\030\004 \001(\0162\025.tidings.v1.TaskStateR\005state\022\026\n" +
+      "\006action\030\005 \001(\tR\006action\022\027\n\007atom_id\030\006 \001(\tR\006" +
+      "atomId\022#\n\rerror_message\030\t \001(\tR\014errorMess" +
+      "age\022\030\n\007attempt\030\n \001(\005R\007attempt\0229\n\014trigger" +
+      "ed_by\030\013 \003(\0132\026.tidings.v1.TriggerRefR\013tri" +
+      "ggeredBy\022;\n\013create_time\030\014 \001(\0132\032.google.p" +
+      "rotobuf.TimestampR\ncreateTime\022;\n\013update_" +
+      "time\030\r \001(\0132\032.google.protobuf.TimestampR\n" +
+      "updateTime\0225\n\010end_time\030\016 \001(\0132\032.google.pr" +
+      "otobuf.TimestampR\007endTime\022\020\n\003run\030\017 \001(\005R\003" +
+      "run\022,\n\005input\030\021 \001(\0132\026.google.protobuf.Val" +
+      "ueR\005input\022.\n\006result\030\022 \001(\0132\026.google.proto" +
+      "buf.ValueR\006result\0225\n\tpublished\030\023 \001(\0132\027.g" +
+      "oogle.protobuf.StructR\tpublishedJ\004\010\007\020\010J\004" +
+      "\010\010\020\tJ\004\010\020\020\021R\ninput_jsonR\013result_jsonR\016pub" +
+      "lished_json\"\271\003\n\025StartExecutionRequest\022\032\n" +
+      "\010workflow\030\001 \001(\tR\010workflow\022\035\n\nrequest_id\030" +
+      "\003 \001(\tR\trequestId\0220\n\006notify\030\004 \003(\0132\030.tidin" +
+      "gs.v1.NotifyTargetR\006notify\022,\n\007headers\030\006 " +
+      "\003(\0132\022.tidings.v1.HeaderR\007headers\022 \n\013envi" +
+      "ronment\030\010 \001(\tR\013environment\022\033\n\ttask_name\030" +
+      "\t \001(\tR\010taskName\022-\n\005input\030\n \001(\0132\027.google." +
+      "protobuf.StructR\005input\0223\n\007timeout\030\013 \001(\0132" +
+      "\031.google.protobuf.DurationR\007timeout\022)\n\003e" +
+      "nv\030\014 \001(\0132\027.google.protobuf.StructR\003envJ\004" +
+      "\010\002\020\003J\004\010\005\020\006J\004\010\007\020\010R\ninput_jsonR\017timeout_se" +
+      "condsR\010env_json\"\224\001\n\026StartExecutionRespon" +
+      "se\0223\n\texecution\030\001 \001(\0132\025.tidings.v1.Execu" +
+      "tionR\texecution\022E\n\020listener_secrets\030\002 \003(" +
+      "\0132\032.tidings.v1.ListenerSecretR\017listenerS" +
+      "ecrets\"%\n\023GetExecutionRequest\022\016\n\002id\030\001 \001(" +
+      "\tR\002id\"K\n\024GetExecutionResponse\0223\n\texecuti" +
+      "on\030\001 \001(\0132\025.tidings.v1.ExecutionR\texecuti" +
+      "on\"\241\001\n\025ListExecutionsRequest\022\032\n\010workflow" +
+      "\030\001 \001(\tR\010workflow\0220\n\005state\030\002 \001(\0162\032.tiding" +
+      "s.v1.ExecutionStateR\005state\022\033\n\tpage_size\030" +
+      "\003 \001(\005R\010pageSize\022\035\n\npage_token\030\004 \001(\tR\tpag" +
+      "eToken\"w\n\026ListExecutionsResponse\0225\n\nexec" +
+      "utions\030\001 \003(\0132\025.tidings.v1.ExecutionR\nexe" +
+      "cutions\022&\n\017next_page_token\030\002 \001(\tR\rnextPa" +
+      "geToken\"q\n\020ListTasksRequest\022!\n\014execution" +
+      "_id\030\001 \001(\tR\013executionId\022\033\n\tpage_size\030\002 \001(" +
+      "\005R\010pageSize\022\035\n\npage_token\030\003 \001(\tR\tpageTok" +
+      "en\"c\n\021ListTasksResponse\022&\n\005tasks\030\001 \003(\0132\020" +
+      ".tidings.v1.TaskR\005tasks\022&\n\017next_page_tok" +
+      "en\030\002 \001(\tR\rnextPageToken\"\'\n\025PauseExecutio" +
+      "nRequest\022\016\n\002id\030\001 \001(\tR\002id\"M\n\026PauseExecuti" +
+      "onResponse\0223\n\texecution\030\001 \001(\0132\025.tidings." +
+      "v1.ExecutionR\texecution\"(\n\026ResumeExecuti" +
+      "onRequest\022\016\n\002id\030\001 \001(\tR\002id\"N\n\027ResumeExecu" +
       "tionResponse\0223\n\texecution\030\001 \001(\0132\025.tiding" +
-      "s.v1.ExecutionR\texecution\"(\n\026ResumeExecu" +
-      "tionRequest\022\016\n\002id\030\001 \001(\tR\002id\"N\n\027ResumeExe" +
-      "cutionResponse\0223\n\texecution\030\001 \001(\0132\025.tidi" +
-      "ngs.v1.ExecutionR\texecution\"@\n\026CancelExe" +
-      "cutionRequest\022\016\n\002id\030\001 \001(\tR\002id\022\026\n\006reason\030" +
-      "\002 \001(\tR\006reason\"N\n\027CancelExecutionResponse" +
-      "\0223\n\texecution\030\001 \001(\0132\025.tidings.v1.Executi" +
-      "onR\texecution\"*\n\030RollbackExecutionReques" +
-      "t\022\016\n\002id\030\001 \001(\tR\002id\"P\n\031RollbackExecutionRe" +
-      "sponse\0223\n\texecution\030\001 \001(\0132\025.tidings.v1.E" +
-      "xecutionR\texecution\"+\n\020RetryTaskRequest\022" +
-      "\027\n\007task_id\030\001 \001(\tR\006taskId\"9\n\021RetryTaskRes" +
-      "ponse\022$\n\004task\030\001 \001(\0132\020.tidings.v1.TaskR\004t" +
-      "ask\"K\n\017SkipTaskRequest\022\027\n\007task_id\030\001 \001(\tR" +
-      "\006taskId\022\037\n\013result_json\030\002 \001(\tR\nresultJson" +
-      "\"8\n\020SkipTaskResponse\022$\n\004task\030\001 \001(\0132\020.tid" +
-      "ings.v1.TaskR\004task\"\216\001\n\023CompleteTaskReque" +
-      "st\022\027\n\007task_id\030\001 \001(\tR\006taskId\022\030\n\007success\030\002" +
-      " \001(\010R\007success\022\037\n\013result_json\030\003 \001(\tR\nresu" +
-      "ltJson\022#\n\rerror_message\030\004 \001(\tR\014errorMess" +
-      "age\"<\n\024CompleteTaskResponse\022$\n\004task\030\001 \001(" +
-      "\0132\020.tidings.v1.TaskR\004task*\243\002\n\016ExecutionS" +
-      "tate\022\037\n\033EXECUTION_STATE_UNSPECIFIED\020\000\022\033\n" +
-      "\027EXECUTION_STATE_RUNNING\020\001\022\032\n\026EXECUTION_" +
-      "STATE_PAUSED\020\002\022\033\n\027EXECUTION_STATE_SUCCES" +
-      "S\020\003\022\031\n\025EXECUTION_STATE_ERROR\020\004\022\035\n\031EXECUT" +
-      "ION_STATE_CANCELLED\020\005\022\035\n\031EXECUTION_STATE" +
-      "_TIMED_OUT\020\006\022 \n\034EXECUTION_STATE_ROLLING_" +
-      "BACK\020\007\022\037\n\033EXECUTION_STATE_ROLLED_BACK\020\010*" +
-      "\210\002\n\tTaskState\022\032\n\026TASK_STATE_UNSPECIFIED\020" +
-      "\000\022\026\n\022TASK_STATE_WAITING\020\001\022\026\n\022TASK_STATE_" +
-      "RUNNING\020\002\022\034\n\030TASK_STATE_RUNNING_ASYNC\020\003\022" +
-      "\026\n\022TASK_STATE_SUCCESS\020\004\022\024\n\020TASK_STATE_ER" +
-      "ROR\020\005\022\026\n\022TASK_STATE_SKIPPED\020\006\022\030\n\024TASK_ST" +
-      "ATE_CANCELLED\020\007\022\032\n\026TASK_STATE_ROLLED_BAC" +
-      "K\020\010\022\025\n\021TASK_STATE_PAUSED\020\t2\270\007\n\020Execution" +
-      "Service\022W\n\016StartExecution\022!.tidings.v1.S" +
-      "tartExecutionRequest\032\".tidings.v1.StartE" +
-      "xecutionResponse\022Q\n\014GetExecution\022\037.tidin" +
-      "gs.v1.GetExecutionRequest\032 .tidings.v1.G" +
-      "etExecutionResponse\022W\n\016ListExecutions\022!." +
-      "tidings.v1.ListExecutionsRequest\032\".tidin" +
-      "gs.v1.ListExecutionsResponse\022H\n\tListTask" +
-      "s\022\034.tidings.v1.ListTasksRequest\032\035.tiding" +
-      "s.v1.ListTasksResponse\022W\n\016PauseExecution" +
-      "\022!.tidings.v1.PauseExecutionRequest\032\".ti" +
-      "dings.v1.PauseExecutionResponse\022Z\n\017Resum" +
-      "eExecution\022\".tidings.v1.ResumeExecutionR" +
-      "equest\032#.tidings.v1.ResumeExecutionRespo" +
-      "nse\022Z\n\017CancelExecution\022\".tidings.v1.Canc" +
-      "elExecutionRequest\032#.tidings.v1.CancelEx" +
-      "ecutionResponse\022`\n\021RollbackExecution\022$.t" +
-      "idings.v1.RollbackExecutionRequest\032%.tid" +
-      "ings.v1.RollbackExecutionResponse\022H\n\tRet" +
-      "ryTask\022\034.tidings.v1.RetryTaskRequest\032\035.t" +
-      "idings.v1.RetryTaskResponse\022E\n\010SkipTask\022" +
-      "\033.tidings.v1.SkipTaskRequest\032\034.tidings.v" +
-      "1.SkipTaskResponse\022Q\n\014CompleteTask\022\037.tid" +
-      "ings.v1.CompleteTaskRequest\032 .tidings.v1" +
-      ".CompleteTaskResponseBi\n\016dev.tidings.v1B" +
-      "\016ExecutionProtoP\001\242\002\003TXX\252\002\nTidings.V1\312\002\nT" +
-      "idings\\V1\342\002\026Tidings\\V1\\GPBMetadata\352\002\013Tid" +
-      "ings::V1b\006proto3"
+      "s.v1.ExecutionR\texecution\"@\n\026CancelExecu" +
+      "tionRequest\022\016\n\002id\030\001 \001(\tR\002id\022\026\n\006reason\030\002 " +
+      "\001(\tR\006reason\"N\n\027CancelExecutionResponse\0223" +
+      "\n\texecution\030\001 \001(\0132\025.tidings.v1.Execution" +
+      "R\texecution\"*\n\030RollbackExecutionRequest\022" +
+      "\016\n\002id\030\001 \001(\tR\002id\"P\n\031RollbackExecutionResp" +
+      "onse\0223\n\texecution\030\001 \001(\0132\025.tidings.v1.Exe" +
+      "cutionR\texecution\"+\n\020RetryTaskRequest\022\027\n" +
+      "\007task_id\030\001 \001(\tR\006taskId\"9\n\021RetryTaskRespo" +
+      "nse\022$\n\004task\030\001 \001(\0132\020.tidings.v1.TaskR\004tas" +
+      "k\"m\n\017SkipTaskRequest\022\027\n\007task_id\030\001 \001(\tR\006t" +
+      "askId\022.\n\006result\030\003 \001(\0132\026.google.protobuf." +
+      "ValueR\006resultJ\004\010\002\020\003R\013result_json\"8\n\020Skip" +
+      "TaskResponse\022$\n\004task\030\001 \001(\0132\020.tidings.v1." +
+      "TaskR\004task\"\260\001\n\023CompleteTaskRequest\022\027\n\007ta" +
+      "sk_id\030\001 \001(\tR\006taskId\022\030\n\007success\030\002 \001(\010R\007su" +
+      "ccess\022#\n\rerror_message\030\004 \001(\tR\014errorMessa" +
+      "ge\022.\n\006result\030\005 \001(\0132\026.google.protobuf.Val" +
+      "ueR\006resultJ\004\010\003\020\004R\013result_json\"<\n\024Complet" +
+      "eTaskResponse\022$\n\004task\030\001 \001(\0132\020.tidings.v1" +
+      ".TaskR\004task*\243\002\n\016ExecutionState\022\037\n\033EXECUT" +
+      "ION_STATE_UNSPECIFIED\020\000\022\033\n\027EXECUTION_STA" +
+      "TE_RUNNING\020\001\022\032\n\026EXECUTION_STATE_PAUSED\020\002" +
+      "\022\033\n\027EXECUTION_STATE_SUCCESS\020\003\022\031\n\025EXECUTI" +
+      "ON_STATE_ERROR\020\004\022\035\n\031EXECUTION_STATE_CANC" +
+      "ELLED\020\005\022\035\n\031EXECUTION_STATE_TIMED_OUT\020\006\022 " +
+      "\n\034EXECUTION_STATE_ROLLING_BACK\020\007\022\037\n\033EXEC" +
+      "UTION_STATE_ROLLED_BACK\020\010*\210\002\n\tTaskState\022" +
+      "\032\n\026TASK_STATE_UNSPECIFIED\020\000\022\026\n\022TASK_STAT" +
+      "E_WAITING\020\001\022\026\n\022TASK_STATE_RUNNING\020\002\022\034\n\030T" +
+      "ASK_STATE_RUNNING_ASYNC\020\003\022\026\n\022TASK_STATE_" +
+      "SUCCESS\020\004\022\024\n\020TASK_STATE_ERROR\020\005\022\026\n\022TASK_" +
+      "STATE_SKIPPED\020\006\022\030\n\024TASK_STATE_CANCELLED\020" +
+      "\007\022\032\n\026TASK_STATE_ROLLED_BACK\020\010\022\025\n\021TASK_ST" +
+      "ATE_PAUSED\020\t2\270\007\n\020ExecutionService\022W\n\016Sta" +
+      "rtExecution\022!.tidings.v1.StartExecutionR" +
+      "equest\032\".tidings.v1.StartExecutionRespon" +
+      "se\022Q\n\014GetExecution\022\037.tidings.v1.GetExecu" +
+      "tionRequest\032 .tidings.v1.GetExecutionRes" +
+      "ponse\022W\n\016ListExecutions\022!.tidings.v1.Lis" +
+      "tExecutionsRequest\032\".tidings.v1.ListExec" +
+      "utionsResponse\022H\n\tListTasks\022\034.tidings.v1" +
+      ".ListTasksRequest\032\035.tidings.v1.ListTasks" +
+      "Response\022W\n\016PauseExecution\022!.tidings.v1." +
+      "PauseExecutionRequest\032\".tidings.v1.Pause" +
+      "ExecutionResponse\022Z\n\017ResumeExecution\022\".t" +
+      "idings.v1.ResumeExecutionRequest\032#.tidin" +
+      "gs.v1.ResumeExecutionResponse\022Z\n\017CancelE" +
+      "xecution\022\".tidings.v1.CancelExecutionReq" +
+      "uest\032#.tidings.v1.CancelExecutionRespons" +
+      "e\022`\n\021RollbackExecution\022$.tidings.v1.Roll" +
+      "backExecutionRequest\032%.tidings.v1.Rollba" +
+      "ckExecutionResponse\022H\n\tRetryTask\022\034.tidin" +
+      "gs.v1.RetryTaskRequest\032\035.tidings.v1.Retr" +
+      "yTaskResponse\022E\n\010SkipTask\022\033.tidings.v1.S" +
+      "kipTaskRequest\032\034.tidings.v1.SkipTaskResp" +
+      "onse\022Q\n\014CompleteTask\022\037.tidings.v1.Comple" +
+      "teTaskRequest\032 .tidings.v1.CompleteTaskR" +
+      "esponseBi\n\016dev.tidings.v1B\016ExecutionProt" +
+      "oP\001\242\002\003TXX\252\002\nTidings.V1\312\002\nTidings\\V1\342\002\026Ti" +
+      "dings\\V1\\GPBMetadata\352\002\013Tidings::V1b\006prot" +
+      "o3"
     };
     descriptor = com.google.protobuf.Descriptors.FileDescriptor
       .internalBuildGeneratedFileFrom(descriptorData,
         new com.google.protobuf.Descriptors.FileDescriptor[] {
+          com.google.protobuf.DurationProto.getDescriptor(),
+          com.google.protobuf.StructProto.getDescriptor(),
           com.google.protobuf.TimestampProto.getDescriptor(),
           dev.tidings.v1.EventProto.getDescriptor(),
           dev.tidings.v1.ListenerProto.getDescriptor(),
@@ -333,7 +347,7 @@ public final class ExecutionProto extends com.google.protobuf.GeneratedFile {
     internal_static_tidings_v1_Execution_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessage.FieldAccessorTable(
         internal_static_tidings_v1_Execution_descriptor,
-        new java.lang.String[] { "Id", "WorkflowId", "WorkflowName", "State", "InputJson", "OutputJson", "ErrorMessage", "CreateTime", "UpdateTime", "EndTime", "RequestId", "Notify", "TimeoutSeconds", "Run", "Headers", "ParentExecutionId", "ParentTaskId", "RootExecutionId", "TaskName", });
+        new java.lang.String[] { "Id", "WorkflowId", "WorkflowName", "State", "ErrorMessage", "CreateTime", "UpdateTime", "EndTime", "RequestId", "Notify", "Run", "Headers", "ParentExecutionId", "ParentTaskId", "RootExecutionId", "TaskName", "Input", "Output", "Timeout", });
     internal_static_tidings_v1_TriggerRef_descriptor =
       getDescriptor().getMessageType(2);
     internal_static_tidings_v1_TriggerRef_fieldAccessorTable = new
@@ -345,13 +359,13 @@ public final class ExecutionProto extends com.google.protobuf.GeneratedFile {
     internal_static_tidings_v1_Task_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessage.FieldAccessorTable(
         internal_static_tidings_v1_Task_descriptor,
-        new java.lang.String[] { "Id", "ExecutionId", "Name", "State", "Action", "AtomId", "InputJson", "ResultJson", "ErrorMessage", "Attempt", "TriggeredBy", "CreateTime", "UpdateTime", "EndTime", "Run", "PublishedJson", });
+        new java.lang.String[] { "Id", "ExecutionId", "Name", "State", "Action", "AtomId", "ErrorMessage", "Attempt", "TriggeredBy", "CreateTime", "UpdateTime", "EndTime", "Run", "Input", "Result", "Published", });
     internal_static_tidings_v1_StartExecutionRequest_descriptor =
       getDescriptor().getMessageType(4);
     internal_static_tidings_v1_StartExecutionRequest_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessage.FieldAccessorTable(
         internal_static_tidings_v1_StartExecutionRequest_descriptor,
-        new java.lang.String[] { "Workflow", "InputJson", "RequestId", "Notify", "TimeoutSeconds", "Headers", "EnvJson", "Environment", "TaskName", });
+        new java.lang.String[] { "Workflow", "RequestId", "Notify", "Headers", "Environment", "TaskName", "Input", "Timeout", "Env", });
     internal_static_tidings_v1_StartExecutionResponse_descriptor =
       getDescriptor().getMessageType(5);
     internal_static_tidings_v1_StartExecutionResponse_fieldAccessorTable = new
@@ -459,7 +473,7 @@ public final class ExecutionProto extends com.google.protobuf.GeneratedFile {
     internal_static_tidings_v1_SkipTaskRequest_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessage.FieldAccessorTable(
         internal_static_tidings_v1_SkipTaskRequest_descriptor,
-        new java.lang.String[] { "TaskId", "ResultJson", });
+        new java.lang.String[] { "TaskId", "Result", });
     internal_static_tidings_v1_SkipTaskResponse_descriptor =
       getDescriptor().getMessageType(23);
     internal_static_tidings_v1_SkipTaskResponse_fieldAccessorTable = new
@@ -471,7 +485,7 @@ public final class ExecutionProto extends com.google.protobuf.GeneratedFile {
     internal_static_tidings_v1_CompleteTaskRequest_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessage.FieldAccessorTable(
         internal_static_tidings_v1_CompleteTaskRequest_descriptor,
-        new java.lang.String[] { "TaskId", "Success", "ResultJson", "ErrorMessage", });
+        new java.lang.String[] { "TaskId", "Success", "ErrorMessage", "Result", });
     internal_static_tidings_v1_CompleteTaskResponse_descriptor =
       getDescriptor().getMessageType(25);
     internal_static_tidings_v1_CompleteTaskResponse_fieldAccessorTable = new
@@ -479,6 +493,8 @@ public final class ExecutionProto extends com.google.protobuf.GeneratedFile {
         internal_static_tidings_v1_CompleteTaskResponse_descriptor,
         new java.lang.String[] { "Task", });
     descriptor.resolveAllFeaturesImmutable();
+    com.google.protobuf.DurationProto.getDescriptor();
+    com.google.protobuf.StructProto.getDescriptor();
     com.google.protobuf.TimestampProto.getDescriptor();
     dev.tidings.v1.EventProto.getDescriptor();
     dev.tidings.v1.ListenerProto.getDescriptor();

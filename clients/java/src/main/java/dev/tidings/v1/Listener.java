@@ -36,9 +36,9 @@ private static final long serialVersionUID = 0L;
     name_ = "";
     scope_ = 0;
     scopeId_ = "";
-    profile_ = "";
     disabledReason_ = "";
     etag_ = "";
+    profile_ = 0;
   }
 
   public static final com.google.protobuf.Descriptors.Descriptor
@@ -305,55 +305,6 @@ private static final long serialVersionUID = 0L;
   @java.lang.Override
   public dev.tidings.v1.ListenerFilterOrBuilder getFilterOrBuilder() {
     return filter_ == null ? dev.tidings.v1.ListenerFilter.getDefaultInstance() : filter_;
-  }
-
-  public static final int PROFILE_FIELD_NUMBER = 6;
-  @SuppressWarnings("serial")
-  private volatile java.lang.Object profile_ = "";
-  /**
-   * <pre>
-   * mistral, thain, tencent, tencent_json, cloudevents or cloudevents_data
-   * (see docs/profiles.md).
-   * </pre>
-   *
-   * <code>string profile = 6 [json_name = "profile"];</code>
-   * @return The profile.
-   */
-  @java.lang.Override
-  public java.lang.String getProfile() {
-    java.lang.Object ref = profile_;
-    if (ref instanceof java.lang.String) {
-      return (java.lang.String) ref;
-    } else {
-      com.google.protobuf.ByteString bs = 
-          (com.google.protobuf.ByteString) ref;
-      java.lang.String s = bs.toStringUtf8();
-      profile_ = s;
-      return s;
-    }
-  }
-  /**
-   * <pre>
-   * mistral, thain, tencent, tencent_json, cloudevents or cloudevents_data
-   * (see docs/profiles.md).
-   * </pre>
-   *
-   * <code>string profile = 6 [json_name = "profile"];</code>
-   * @return The bytes for profile.
-   */
-  @java.lang.Override
-  public com.google.protobuf.ByteString
-      getProfileBytes() {
-    java.lang.Object ref = profile_;
-    if (ref instanceof java.lang.String) {
-      com.google.protobuf.ByteString b = 
-          com.google.protobuf.ByteString.copyFromUtf8(
-              (java.lang.String) ref);
-      profile_ = b;
-      return b;
-    } else {
-      return (com.google.protobuf.ByteString) ref;
-    }
   }
 
   public static final int WEBHOOK_FIELD_NUMBER = 7;
@@ -751,6 +702,32 @@ private static final long serialVersionUID = 0L;
     }
   }
 
+  public static final int PROFILE_FIELD_NUMBER = 17;
+  private int profile_ = 0;
+  /**
+   * <pre>
+   * The payload shape (docs/profiles.md); unspecified means mistral.
+   * </pre>
+   *
+   * <code>.tidings.v1.Profile profile = 17 [json_name = "profile"];</code>
+   * @return The enum numeric value on the wire for profile.
+   */
+  @java.lang.Override public int getProfileValue() {
+    return profile_;
+  }
+  /**
+   * <pre>
+   * The payload shape (docs/profiles.md); unspecified means mistral.
+   * </pre>
+   *
+   * <code>.tidings.v1.Profile profile = 17 [json_name = "profile"];</code>
+   * @return The profile.
+   */
+  @java.lang.Override public dev.tidings.v1.Profile getProfile() {
+    dev.tidings.v1.Profile result = dev.tidings.v1.Profile.forNumber(profile_);
+    return result == null ? dev.tidings.v1.Profile.UNRECOGNIZED : result;
+  }
+
   private byte memoizedIsInitialized = -1;
   @java.lang.Override
   public final boolean isInitialized() {
@@ -779,9 +756,6 @@ private static final long serialVersionUID = 0L;
     }
     if (((bitField0_ & 0x00000001) != 0)) {
       output.writeMessage(5, getFilter());
-    }
-    if (!com.google.protobuf.GeneratedMessage.isStringEmpty(profile_)) {
-      com.google.protobuf.GeneratedMessage.writeString(output, 6, profile_);
     }
     if (transportCase_ == 7) {
       output.writeMessage(7, (dev.tidings.v1.WebhookTransport) transport_);
@@ -813,6 +787,9 @@ private static final long serialVersionUID = 0L;
     if (!com.google.protobuf.GeneratedMessage.isStringEmpty(etag_)) {
       com.google.protobuf.GeneratedMessage.writeString(output, 16, etag_);
     }
+    if (profile_ != dev.tidings.v1.Profile.PROFILE_UNSPECIFIED.getNumber()) {
+      output.writeEnum(17, profile_);
+    }
     getUnknownFields().writeTo(output);
   }
   private int computeSerializedSize_0() {
@@ -833,9 +810,6 @@ private static final long serialVersionUID = 0L;
     if (((bitField0_ & 0x00000001) != 0)) {
       size += com.google.protobuf.CodedOutputStream
         .computeMessageSize(5, getFilter());
-    }
-    if (!com.google.protobuf.GeneratedMessage.isStringEmpty(profile_)) {
-      size += com.google.protobuf.GeneratedMessage.computeStringSize(6, profile_);
     }
     if (transportCase_ == 7) {
       size += com.google.protobuf.CodedOutputStream
@@ -875,6 +849,10 @@ private static final long serialVersionUID = 0L;
     if (!com.google.protobuf.GeneratedMessage.isStringEmpty(etag_)) {
       size += com.google.protobuf.GeneratedMessage.computeStringSize(16, etag_);
     }
+    if (profile_ != dev.tidings.v1.Profile.PROFILE_UNSPECIFIED.getNumber()) {
+      size += com.google.protobuf.CodedOutputStream
+        .computeEnumSize(17, profile_);
+    }
     return size;
   }
   @java.lang.Override
@@ -911,8 +889,6 @@ private static final long serialVersionUID = 0L;
       if (!getFilter()
           .equals(other.getFilter())) return false;
     }
-    if (!getProfile()
-        .equals(other.getProfile())) return false;
     if (hasRetryPolicy() != other.hasRetryPolicy()) return false;
     if (hasRetryPolicy()) {
       if (!getRetryPolicy()
@@ -944,6 +920,7 @@ private static final long serialVersionUID = 0L;
     }
     if (!getEtag()
         .equals(other.getEtag())) return false;
+    if (profile_ != other.profile_) return false;
     if (!getTransportCase().equals(other.getTransportCase())) return false;
     switch (transportCase_) {
       case 7:
@@ -980,8 +957,6 @@ private static final long serialVersionUID = 0L;
       hash = (37 * hash) + FILTER_FIELD_NUMBER;
       hash = (53 * hash) + getFilter().hashCode();
     }
-    hash = (37 * hash) + PROFILE_FIELD_NUMBER;
-    hash = (53 * hash) + getProfile().hashCode();
     if (hasRetryPolicy()) {
       hash = (37 * hash) + RETRY_POLICY_FIELD_NUMBER;
       hash = (53 * hash) + getRetryPolicy().hashCode();
@@ -1010,6 +985,8 @@ private static final long serialVersionUID = 0L;
     }
     hash = (37 * hash) + ETAG_FIELD_NUMBER;
     hash = (53 * hash) + getEtag().hashCode();
+    hash = (37 * hash) + PROFILE_FIELD_NUMBER;
+    hash = (53 * hash) + profile_;
     switch (transportCase_) {
       case 7:
         hash = (37 * hash) + WEBHOOK_FIELD_NUMBER;
@@ -1176,7 +1153,6 @@ private static final long serialVersionUID = 0L;
         filterBuilder_.dispose();
         filterBuilder_ = null;
       }
-      profile_ = "";
       if (webhookBuilder_ != null) {
         webhookBuilder_.clear();
       }
@@ -1207,6 +1183,7 @@ private static final long serialVersionUID = 0L;
         deliveryRetentionBuilder_ = null;
       }
       etag_ = "";
+      profile_ = 0;
       transportCase_ = 0;
       transport_ = null;
       return this;
@@ -1262,45 +1239,45 @@ private static final long serialVersionUID = 0L;
             : filterBuilder_.build();
         to_bitField0_ |= 0x00000001;
       }
-      if (((from_bitField0_ & 0x00000020) != 0)) {
-        result.profile_ = profile_;
-      }
-      if (((from_bitField0_ & 0x00000100) != 0)) {
+      if (((from_bitField0_ & 0x00000080) != 0)) {
         result.retryPolicy_ = retryPolicyBuilder_ == null
             ? retryPolicy_
             : retryPolicyBuilder_.build();
         to_bitField0_ |= 0x00000002;
       }
-      if (((from_bitField0_ & 0x00000200) != 0)) {
+      if (((from_bitField0_ & 0x00000100) != 0)) {
         result.enabled_ = enabled_;
         to_bitField0_ |= 0x00000004;
       }
-      if (((from_bitField0_ & 0x00000400) != 0)) {
+      if (((from_bitField0_ & 0x00000200) != 0)) {
         result.disabledReason_ = disabledReason_;
       }
-      if (((from_bitField0_ & 0x00000800) != 0)) {
+      if (((from_bitField0_ & 0x00000400) != 0)) {
         result.createTime_ = createTimeBuilder_ == null
             ? createTime_
             : createTimeBuilder_.build();
         to_bitField0_ |= 0x00000008;
       }
-      if (((from_bitField0_ & 0x00001000) != 0)) {
+      if (((from_bitField0_ & 0x00000800) != 0)) {
         result.updateTime_ = updateTimeBuilder_ == null
             ? updateTime_
             : updateTimeBuilder_.build();
         to_bitField0_ |= 0x00000010;
       }
-      if (((from_bitField0_ & 0x00002000) != 0)) {
+      if (((from_bitField0_ & 0x00001000) != 0)) {
         result.extensions_ = extensions_;
       }
-      if (((from_bitField0_ & 0x00004000) != 0)) {
+      if (((from_bitField0_ & 0x00002000) != 0)) {
         result.deliveryRetention_ = deliveryRetentionBuilder_ == null
             ? deliveryRetention_
             : deliveryRetentionBuilder_.build();
         to_bitField0_ |= 0x00000020;
       }
-      if (((from_bitField0_ & 0x00008000) != 0)) {
+      if (((from_bitField0_ & 0x00004000) != 0)) {
         result.etag_ = etag_;
+      }
+      if (((from_bitField0_ & 0x00008000) != 0)) {
+        result.profile_ = profile_;
       }
       result.bitField0_ |= to_bitField0_;
     }
@@ -1351,11 +1328,6 @@ private static final long serialVersionUID = 0L;
       if (other.hasFilter()) {
         mergeFilter(other.getFilter());
       }
-      if (!other.getProfile().isEmpty()) {
-        profile_ = other.profile_;
-        bitField0_ |= 0x00000020;
-        onChanged();
-      }
       if (other.hasRetryPolicy()) {
         mergeRetryPolicy(other.getRetryPolicy());
       }
@@ -1364,7 +1336,7 @@ private static final long serialVersionUID = 0L;
       }
       if (!other.getDisabledReason().isEmpty()) {
         disabledReason_ = other.disabledReason_;
-        bitField0_ |= 0x00000400;
+        bitField0_ |= 0x00000200;
         onChanged();
       }
       if (other.hasCreateTime()) {
@@ -1381,8 +1353,11 @@ private static final long serialVersionUID = 0L;
       }
       if (!other.getEtag().isEmpty()) {
         etag_ = other.etag_;
-        bitField0_ |= 0x00008000;
+        bitField0_ |= 0x00004000;
         onChanged();
+      }
+      if (other.profile_ != 0) {
+        setProfileValue(other.getProfileValue());
       }
       switch (other.getTransportCase()) {
         case WEBHOOK: {
@@ -1448,11 +1423,6 @@ private static final long serialVersionUID = 0L;
               bitField0_ |= 0x00000010;
               break;
             } // case 42
-            case 50: {
-              profile_ = input.readStringRequireUtf8();
-              bitField0_ |= 0x00000020;
-              break;
-            } // case 50
             case 58: {
               input.readMessage(
                   internalGetWebhookFieldBuilder().getBuilder(),
@@ -1471,50 +1441,55 @@ private static final long serialVersionUID = 0L;
               input.readMessage(
                   internalGetRetryPolicyFieldBuilder().getBuilder(),
                   extensionRegistry);
-              bitField0_ |= 0x00000100;
+              bitField0_ |= 0x00000080;
               break;
             } // case 74
             case 80: {
               enabled_ = input.readBool();
-              bitField0_ |= 0x00000200;
+              bitField0_ |= 0x00000100;
               break;
             } // case 80
             case 90: {
               disabledReason_ = input.readStringRequireUtf8();
-              bitField0_ |= 0x00000400;
+              bitField0_ |= 0x00000200;
               break;
             } // case 90
             case 98: {
               input.readMessage(
                   internalGetCreateTimeFieldBuilder().getBuilder(),
                   extensionRegistry);
-              bitField0_ |= 0x00000800;
+              bitField0_ |= 0x00000400;
               break;
             } // case 98
             case 106: {
               input.readMessage(
                   internalGetUpdateTimeFieldBuilder().getBuilder(),
                   extensionRegistry);
-              bitField0_ |= 0x00001000;
+              bitField0_ |= 0x00000800;
               break;
             } // case 106
             case 112: {
               extensions_ = input.readBool();
-              bitField0_ |= 0x00002000;
+              bitField0_ |= 0x00001000;
               break;
             } // case 112
             case 122: {
               input.readMessage(
                   internalGetDeliveryRetentionFieldBuilder().getBuilder(),
                   extensionRegistry);
-              bitField0_ |= 0x00004000;
+              bitField0_ |= 0x00002000;
               break;
             } // case 122
             case 130: {
               etag_ = input.readStringRequireUtf8();
-              bitField0_ |= 0x00008000;
+              bitField0_ |= 0x00004000;
               break;
             } // case 130
+            case 136: {
+              profile_ = input.readEnum();
+              bitField0_ |= 0x00008000;
+              break;
+            } // case 136
             default: {
               if (!super.parseUnknownField(input, extensionRegistry, tag)) {
                 done = true; // was an endgroup tag
@@ -2050,103 +2025,6 @@ private static final long serialVersionUID = 0L;
       return filterBuilder_;
     }
 
-    private java.lang.Object profile_ = "";
-    /**
-     * <pre>
-     * mistral, thain, tencent, tencent_json, cloudevents or cloudevents_data
-     * (see docs/profiles.md).
-     * </pre>
-     *
-     * <code>string profile = 6 [json_name = "profile"];</code>
-     * @return The profile.
-     */
-    public java.lang.String getProfile() {
-      java.lang.Object ref = profile_;
-      if (!(ref instanceof java.lang.String)) {
-        com.google.protobuf.ByteString bs =
-            (com.google.protobuf.ByteString) ref;
-        java.lang.String s = bs.toStringUtf8();
-        profile_ = s;
-        return s;
-      } else {
-        return (java.lang.String) ref;
-      }
-    }
-    /**
-     * <pre>
-     * mistral, thain, tencent, tencent_json, cloudevents or cloudevents_data
-     * (see docs/profiles.md).
-     * </pre>
-     *
-     * <code>string profile = 6 [json_name = "profile"];</code>
-     * @return The bytes for profile.
-     */
-    public com.google.protobuf.ByteString
-        getProfileBytes() {
-      java.lang.Object ref = profile_;
-      if (ref instanceof String) {
-        com.google.protobuf.ByteString b = 
-            com.google.protobuf.ByteString.copyFromUtf8(
-                (java.lang.String) ref);
-        profile_ = b;
-        return b;
-      } else {
-        return (com.google.protobuf.ByteString) ref;
-      }
-    }
-    /**
-     * <pre>
-     * mistral, thain, tencent, tencent_json, cloudevents or cloudevents_data
-     * (see docs/profiles.md).
-     * </pre>
-     *
-     * <code>string profile = 6 [json_name = "profile"];</code>
-     * @param value The profile to set.
-     * @return This builder for chaining.
-     */
-    public Builder setProfile(
-        java.lang.String value) {
-      java.util.Objects.requireNonNull(value);
-      profile_ = value;
-      bitField0_ |= 0x00000020;
-      onChanged();
-      return this;
-    }
-    /**
-     * <pre>
-     * mistral, thain, tencent, tencent_json, cloudevents or cloudevents_data
-     * (see docs/profiles.md).
-     * </pre>
-     *
-     * <code>string profile = 6 [json_name = "profile"];</code>
-     * @return This builder for chaining.
-     */
-    public Builder clearProfile() {
-      profile_ = getDefaultInstance().getProfile();
-      bitField0_ = (bitField0_ & ~0x00000020);
-      onChanged();
-      return this;
-    }
-    /**
-     * <pre>
-     * mistral, thain, tencent, tencent_json, cloudevents or cloudevents_data
-     * (see docs/profiles.md).
-     * </pre>
-     *
-     * <code>string profile = 6 [json_name = "profile"];</code>
-     * @param value The bytes for profile to set.
-     * @return This builder for chaining.
-     */
-    public Builder setProfileBytes(
-        com.google.protobuf.ByteString value) {
-      java.util.Objects.requireNonNull(value);
-      checkByteStringIsUtf8(value);
-      profile_ = value;
-      bitField0_ |= 0x00000020;
-      onChanged();
-      return this;
-    }
-
     private com.google.protobuf.SingleFieldBuilder<
         dev.tidings.v1.WebhookTransport, dev.tidings.v1.WebhookTransport.Builder, dev.tidings.v1.WebhookTransportOrBuilder> webhookBuilder_;
     /**
@@ -2511,7 +2389,7 @@ private static final long serialVersionUID = 0L;
      * @return Whether the retryPolicy field is set.
      */
     public boolean hasRetryPolicy() {
-      return ((bitField0_ & 0x00000100) != 0);
+      return ((bitField0_ & 0x00000080) != 0);
     }
     /**
      * <pre>
@@ -2542,7 +2420,7 @@ private static final long serialVersionUID = 0L;
       } else {
         retryPolicyBuilder_.setMessage(value);
       }
-      bitField0_ |= 0x00000100;
+      bitField0_ |= 0x00000080;
       onChanged();
       return this;
     }
@@ -2560,7 +2438,7 @@ private static final long serialVersionUID = 0L;
       } else {
         retryPolicyBuilder_.setMessage(builderForValue.build());
       }
-      bitField0_ |= 0x00000100;
+      bitField0_ |= 0x00000080;
       onChanged();
       return this;
     }
@@ -2573,7 +2451,7 @@ private static final long serialVersionUID = 0L;
      */
     public Builder mergeRetryPolicy(dev.tidings.v1.RetryPolicy value) {
       if (retryPolicyBuilder_ == null) {
-        if (((bitField0_ & 0x00000100) != 0) &&
+        if (((bitField0_ & 0x00000080) != 0) &&
           retryPolicy_ != null &&
           retryPolicy_ != dev.tidings.v1.RetryPolicy.getDefaultInstance()) {
           getRetryPolicyBuilder().mergeFrom(value);
@@ -2584,7 +2462,7 @@ private static final long serialVersionUID = 0L;
         retryPolicyBuilder_.mergeFrom(value);
       }
       if (retryPolicy_ != null) {
-        bitField0_ |= 0x00000100;
+        bitField0_ |= 0x00000080;
         onChanged();
       }
       return this;
@@ -2597,7 +2475,7 @@ private static final long serialVersionUID = 0L;
      * <code>.tidings.v1.RetryPolicy retry_policy = 9 [json_name = "retryPolicy"];</code>
      */
     public Builder clearRetryPolicy() {
-      bitField0_ = (bitField0_ & ~0x00000100);
+      bitField0_ = (bitField0_ & ~0x00000080);
       retryPolicy_ = null;
       if (retryPolicyBuilder_ != null) {
         retryPolicyBuilder_.dispose();
@@ -2614,7 +2492,7 @@ private static final long serialVersionUID = 0L;
      * <code>.tidings.v1.RetryPolicy retry_policy = 9 [json_name = "retryPolicy"];</code>
      */
     public dev.tidings.v1.RetryPolicy.Builder getRetryPolicyBuilder() {
-      bitField0_ |= 0x00000100;
+      bitField0_ |= 0x00000080;
       onChanged();
       return internalGetRetryPolicyFieldBuilder().getBuilder();
     }
@@ -2665,7 +2543,7 @@ private static final long serialVersionUID = 0L;
      */
     @java.lang.Override
     public boolean hasEnabled() {
-      return ((bitField0_ & 0x00000200) != 0);
+      return ((bitField0_ & 0x00000100) != 0);
     }
     /**
      * <pre>
@@ -2691,7 +2569,7 @@ private static final long serialVersionUID = 0L;
     public Builder setEnabled(boolean value) {
 
       enabled_ = value;
-      bitField0_ |= 0x00000200;
+      bitField0_ |= 0x00000100;
       onChanged();
       return this;
     }
@@ -2704,7 +2582,7 @@ private static final long serialVersionUID = 0L;
      * @return This builder for chaining.
      */
     public Builder clearEnabled() {
-      bitField0_ = (bitField0_ & ~0x00000200);
+      bitField0_ = (bitField0_ & ~0x00000100);
       enabled_ = false;
       onChanged();
       return this;
@@ -2765,7 +2643,7 @@ private static final long serialVersionUID = 0L;
         java.lang.String value) {
       java.util.Objects.requireNonNull(value);
       disabledReason_ = value;
-      bitField0_ |= 0x00000400;
+      bitField0_ |= 0x00000200;
       onChanged();
       return this;
     }
@@ -2779,7 +2657,7 @@ private static final long serialVersionUID = 0L;
      */
     public Builder clearDisabledReason() {
       disabledReason_ = getDefaultInstance().getDisabledReason();
-      bitField0_ = (bitField0_ & ~0x00000400);
+      bitField0_ = (bitField0_ & ~0x00000200);
       onChanged();
       return this;
     }
@@ -2797,7 +2675,7 @@ private static final long serialVersionUID = 0L;
       java.util.Objects.requireNonNull(value);
       checkByteStringIsUtf8(value);
       disabledReason_ = value;
-      bitField0_ |= 0x00000400;
+      bitField0_ |= 0x00000200;
       onChanged();
       return this;
     }
@@ -2814,7 +2692,7 @@ private static final long serialVersionUID = 0L;
      * @return Whether the createTime field is set.
      */
     public boolean hasCreateTime() {
-      return ((bitField0_ & 0x00000800) != 0);
+      return ((bitField0_ & 0x00000400) != 0);
     }
     /**
      * <pre>
@@ -2845,7 +2723,7 @@ private static final long serialVersionUID = 0L;
       } else {
         createTimeBuilder_.setMessage(value);
       }
-      bitField0_ |= 0x00000800;
+      bitField0_ |= 0x00000400;
       onChanged();
       return this;
     }
@@ -2863,7 +2741,7 @@ private static final long serialVersionUID = 0L;
       } else {
         createTimeBuilder_.setMessage(builderForValue.build());
       }
-      bitField0_ |= 0x00000800;
+      bitField0_ |= 0x00000400;
       onChanged();
       return this;
     }
@@ -2876,7 +2754,7 @@ private static final long serialVersionUID = 0L;
      */
     public Builder mergeCreateTime(com.google.protobuf.Timestamp value) {
       if (createTimeBuilder_ == null) {
-        if (((bitField0_ & 0x00000800) != 0) &&
+        if (((bitField0_ & 0x00000400) != 0) &&
           createTime_ != null &&
           createTime_ != com.google.protobuf.Timestamp.getDefaultInstance()) {
           getCreateTimeBuilder().mergeFrom(value);
@@ -2887,7 +2765,7 @@ private static final long serialVersionUID = 0L;
         createTimeBuilder_.mergeFrom(value);
       }
       if (createTime_ != null) {
-        bitField0_ |= 0x00000800;
+        bitField0_ |= 0x00000400;
         onChanged();
       }
       return this;
@@ -2900,7 +2778,7 @@ private static final long serialVersionUID = 0L;
      * <code>.google.protobuf.Timestamp create_time = 12 [json_name = "createTime"];</code>
      */
     public Builder clearCreateTime() {
-      bitField0_ = (bitField0_ & ~0x00000800);
+      bitField0_ = (bitField0_ & ~0x00000400);
       createTime_ = null;
       if (createTimeBuilder_ != null) {
         createTimeBuilder_.dispose();
@@ -2917,7 +2795,7 @@ private static final long serialVersionUID = 0L;
      * <code>.google.protobuf.Timestamp create_time = 12 [json_name = "createTime"];</code>
      */
     public com.google.protobuf.Timestamp.Builder getCreateTimeBuilder() {
-      bitField0_ |= 0x00000800;
+      bitField0_ |= 0x00000400;
       onChanged();
       return internalGetCreateTimeFieldBuilder().getBuilder();
     }
@@ -2969,7 +2847,7 @@ private static final long serialVersionUID = 0L;
      * @return Whether the updateTime field is set.
      */
     public boolean hasUpdateTime() {
-      return ((bitField0_ & 0x00001000) != 0);
+      return ((bitField0_ & 0x00000800) != 0);
     }
     /**
      * <pre>
@@ -3000,7 +2878,7 @@ private static final long serialVersionUID = 0L;
       } else {
         updateTimeBuilder_.setMessage(value);
       }
-      bitField0_ |= 0x00001000;
+      bitField0_ |= 0x00000800;
       onChanged();
       return this;
     }
@@ -3018,7 +2896,7 @@ private static final long serialVersionUID = 0L;
       } else {
         updateTimeBuilder_.setMessage(builderForValue.build());
       }
-      bitField0_ |= 0x00001000;
+      bitField0_ |= 0x00000800;
       onChanged();
       return this;
     }
@@ -3031,7 +2909,7 @@ private static final long serialVersionUID = 0L;
      */
     public Builder mergeUpdateTime(com.google.protobuf.Timestamp value) {
       if (updateTimeBuilder_ == null) {
-        if (((bitField0_ & 0x00001000) != 0) &&
+        if (((bitField0_ & 0x00000800) != 0) &&
           updateTime_ != null &&
           updateTime_ != com.google.protobuf.Timestamp.getDefaultInstance()) {
           getUpdateTimeBuilder().mergeFrom(value);
@@ -3042,7 +2920,7 @@ private static final long serialVersionUID = 0L;
         updateTimeBuilder_.mergeFrom(value);
       }
       if (updateTime_ != null) {
-        bitField0_ |= 0x00001000;
+        bitField0_ |= 0x00000800;
         onChanged();
       }
       return this;
@@ -3055,7 +2933,7 @@ private static final long serialVersionUID = 0L;
      * <code>.google.protobuf.Timestamp update_time = 13 [json_name = "updateTime"];</code>
      */
     public Builder clearUpdateTime() {
-      bitField0_ = (bitField0_ & ~0x00001000);
+      bitField0_ = (bitField0_ & ~0x00000800);
       updateTime_ = null;
       if (updateTimeBuilder_ != null) {
         updateTimeBuilder_.dispose();
@@ -3072,7 +2950,7 @@ private static final long serialVersionUID = 0L;
      * <code>.google.protobuf.Timestamp update_time = 13 [json_name = "updateTime"];</code>
      */
     public com.google.protobuf.Timestamp.Builder getUpdateTimeBuilder() {
-      bitField0_ |= 0x00001000;
+      bitField0_ |= 0x00000800;
       onChanged();
       return internalGetUpdateTimeFieldBuilder().getBuilder();
     }
@@ -3143,7 +3021,7 @@ private static final long serialVersionUID = 0L;
     public Builder setExtensions(boolean value) {
 
       extensions_ = value;
-      bitField0_ |= 0x00002000;
+      bitField0_ |= 0x00001000;
       onChanged();
       return this;
     }
@@ -3159,7 +3037,7 @@ private static final long serialVersionUID = 0L;
      * @return This builder for chaining.
      */
     public Builder clearExtensions() {
-      bitField0_ = (bitField0_ & ~0x00002000);
+      bitField0_ = (bitField0_ & ~0x00001000);
       extensions_ = false;
       onChanged();
       return this;
@@ -3181,7 +3059,7 @@ private static final long serialVersionUID = 0L;
      * @return Whether the deliveryRetention field is set.
      */
     public boolean hasDeliveryRetention() {
-      return ((bitField0_ & 0x00004000) != 0);
+      return ((bitField0_ & 0x00002000) != 0);
     }
     /**
      * <pre>
@@ -3220,7 +3098,7 @@ private static final long serialVersionUID = 0L;
       } else {
         deliveryRetentionBuilder_.setMessage(value);
       }
-      bitField0_ |= 0x00004000;
+      bitField0_ |= 0x00002000;
       onChanged();
       return this;
     }
@@ -3242,7 +3120,7 @@ private static final long serialVersionUID = 0L;
       } else {
         deliveryRetentionBuilder_.setMessage(builderForValue.build());
       }
-      bitField0_ |= 0x00004000;
+      bitField0_ |= 0x00002000;
       onChanged();
       return this;
     }
@@ -3259,7 +3137,7 @@ private static final long serialVersionUID = 0L;
      */
     public Builder mergeDeliveryRetention(com.google.protobuf.Duration value) {
       if (deliveryRetentionBuilder_ == null) {
-        if (((bitField0_ & 0x00004000) != 0) &&
+        if (((bitField0_ & 0x00002000) != 0) &&
           deliveryRetention_ != null &&
           deliveryRetention_ != com.google.protobuf.Duration.getDefaultInstance()) {
           getDeliveryRetentionBuilder().mergeFrom(value);
@@ -3270,7 +3148,7 @@ private static final long serialVersionUID = 0L;
         deliveryRetentionBuilder_.mergeFrom(value);
       }
       if (deliveryRetention_ != null) {
-        bitField0_ |= 0x00004000;
+        bitField0_ |= 0x00002000;
         onChanged();
       }
       return this;
@@ -3287,7 +3165,7 @@ private static final long serialVersionUID = 0L;
      * <code>.google.protobuf.Duration delivery_retention = 15 [json_name = "deliveryRetention"];</code>
      */
     public Builder clearDeliveryRetention() {
-      bitField0_ = (bitField0_ & ~0x00004000);
+      bitField0_ = (bitField0_ & ~0x00002000);
       deliveryRetention_ = null;
       if (deliveryRetentionBuilder_ != null) {
         deliveryRetentionBuilder_.dispose();
@@ -3308,7 +3186,7 @@ private static final long serialVersionUID = 0L;
      * <code>.google.protobuf.Duration delivery_retention = 15 [json_name = "deliveryRetention"];</code>
      */
     public com.google.protobuf.Duration.Builder getDeliveryRetentionBuilder() {
-      bitField0_ |= 0x00004000;
+      bitField0_ |= 0x00002000;
       onChanged();
       return internalGetDeliveryRetentionFieldBuilder().getBuilder();
     }
@@ -3420,7 +3298,7 @@ private static final long serialVersionUID = 0L;
         java.lang.String value) {
       java.util.Objects.requireNonNull(value);
       etag_ = value;
-      bitField0_ |= 0x00008000;
+      bitField0_ |= 0x00004000;
       onChanged();
       return this;
     }
@@ -3437,7 +3315,7 @@ private static final long serialVersionUID = 0L;
      */
     public Builder clearEtag() {
       etag_ = getDefaultInstance().getEtag();
-      bitField0_ = (bitField0_ & ~0x00008000);
+      bitField0_ = (bitField0_ & ~0x00004000);
       onChanged();
       return this;
     }
@@ -3458,7 +3336,79 @@ private static final long serialVersionUID = 0L;
       java.util.Objects.requireNonNull(value);
       checkByteStringIsUtf8(value);
       etag_ = value;
+      bitField0_ |= 0x00004000;
+      onChanged();
+      return this;
+    }
+
+    private int profile_ = 0;
+    /**
+     * <pre>
+     * The payload shape (docs/profiles.md); unspecified means mistral.
+     * </pre>
+     *
+     * <code>.tidings.v1.Profile profile = 17 [json_name = "profile"];</code>
+     * @return The enum numeric value on the wire for profile.
+     */
+    @java.lang.Override public int getProfileValue() {
+      return profile_;
+    }
+    /**
+     * <pre>
+     * The payload shape (docs/profiles.md); unspecified means mistral.
+     * </pre>
+     *
+     * <code>.tidings.v1.Profile profile = 17 [json_name = "profile"];</code>
+     * @param value The enum numeric value on the wire for profile to set.
+     * @return This builder for chaining.
+     */
+    public Builder setProfileValue(int value) {
+      profile_ = value;
       bitField0_ |= 0x00008000;
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * The payload shape (docs/profiles.md); unspecified means mistral.
+     * </pre>
+     *
+     * <code>.tidings.v1.Profile profile = 17 [json_name = "profile"];</code>
+     * @return The profile.
+     */
+    @java.lang.Override
+    public dev.tidings.v1.Profile getProfile() {
+      dev.tidings.v1.Profile result = dev.tidings.v1.Profile.forNumber(profile_);
+      return result == null ? dev.tidings.v1.Profile.UNRECOGNIZED : result;
+    }
+    /**
+     * <pre>
+     * The payload shape (docs/profiles.md); unspecified means mistral.
+     * </pre>
+     *
+     * <code>.tidings.v1.Profile profile = 17 [json_name = "profile"];</code>
+     * @param value The profile to set.
+     * @throws IllegalArgumentException if UNRECOGNIZED is provided.
+     * @return This builder for chaining.
+     */
+    public Builder setProfile(dev.tidings.v1.Profile value) {
+      java.util.Objects.requireNonNull(value);
+      bitField0_ |= 0x00008000;
+      profile_ = value.getNumber();
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * The payload shape (docs/profiles.md); unspecified means mistral.
+     * </pre>
+     *
+     * <code>.tidings.v1.Profile profile = 17 [json_name = "profile"];</code>
+     * @return This builder for chaining.
+     */
+    public Builder clearProfile() {
+      bitField0_ = (bitField0_ & ~0x00008000);
+      profile_ = 0;
       onChanged();
       return this;
     }

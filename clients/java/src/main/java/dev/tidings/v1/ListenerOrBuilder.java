@@ -118,28 +118,6 @@ public interface ListenerOrBuilder extends
 
   /**
    * <pre>
-   * mistral, thain, tencent, tencent_json, cloudevents or cloudevents_data
-   * (see docs/profiles.md).
-   * </pre>
-   *
-   * <code>string profile = 6 [json_name = "profile"];</code>
-   * @return The profile.
-   */
-  java.lang.String getProfile();
-  /**
-   * <pre>
-   * mistral, thain, tencent, tencent_json, cloudevents or cloudevents_data
-   * (see docs/profiles.md).
-   * </pre>
-   *
-   * <code>string profile = 6 [json_name = "profile"];</code>
-   * @return The bytes for profile.
-   */
-  com.google.protobuf.ByteString
-      getProfileBytes();
-
-  /**
-   * <pre>
    * Deliver over HTTP.
    * </pre>
    *
@@ -389,6 +367,25 @@ public interface ListenerOrBuilder extends
    */
   com.google.protobuf.ByteString
       getEtagBytes();
+
+  /**
+   * <pre>
+   * The payload shape (docs/profiles.md); unspecified means mistral.
+   * </pre>
+   *
+   * <code>.tidings.v1.Profile profile = 17 [json_name = "profile"];</code>
+   * @return The enum numeric value on the wire for profile.
+   */
+  int getProfileValue();
+  /**
+   * <pre>
+   * The payload shape (docs/profiles.md); unspecified means mistral.
+   * </pre>
+   *
+   * <code>.tidings.v1.Profile profile = 17 [json_name = "profile"];</code>
+   * @return The profile.
+   */
+  dev.tidings.v1.Profile getProfile();
 
   dev.tidings.v1.Listener.TransportCase getTransportCase();
 }

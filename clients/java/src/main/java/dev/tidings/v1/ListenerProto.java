@@ -177,140 +177,148 @@ public final class ListenerProto extends com.google.protobuf.GeneratedFile {
       "to\"\226\001\n\016ListenerFilter\022\034\n\tworkflows\030\001 \003(\t" +
       "R\tworkflows\0229\n\ncategories\030\002 \003(\0162\031.tiding" +
       "s.v1.EventCategoryR\ncategories\022+\n\005types\030" +
-      "\003 \003(\0162\025.tidings.v1.EventTypeR\005types\"\272\002\n\020" +
-      "WebhookTransport\022\020\n\003url\030\001 \001(\tR\003url\022\026\n\006me" +
-      "thod\030\002 \001(\tR\006method\022C\n\007headers\030\003 \003(\0132).ti" +
-      "dings.v1.WebhookTransport.HeadersEntryR\007" +
-      "headers\0223\n\007timeout\030\004 \001(\0132\031.google.protob" +
-      "uf.DurationR\007timeout\022F\n\020cloudevents_mode" +
-      "\030\005 \001(\0162\033.tidings.v1.CloudEventsModeR\017clo" +
-      "udeventsMode\032:\n\014HeadersEntry\022\020\n\003key\030\001 \001(" +
-      "\tR\003key\022\024\n\005value\030\002 \001(\tR\005value:\0028\001\"n\n\016Kafk" +
-      "aTransport\022\024\n\005topic\030\001 \001(\tR\005topic\022F\n\020clou" +
-      "devents_mode\030\002 \001(\0162\033.tidings.v1.CloudEve" +
-      "ntsModeR\017cloudeventsMode\"\254\001\n\013RetryPolicy" +
-      "\0225\n\010schedule\030\001 \003(\0132\031.google.protobuf.Dur" +
-      "ationR\010schedule\022\033\n\006jitter\030\002 \001(\001H\000R\006jitte" +
-      "r\210\001\001\022>\n\rdisable_after\030\003 \001(\0132\031.google.pro" +
-      "tobuf.DurationR\014disableAfterB\t\n\007_jitter\"" +
-      "\313\005\n\010Listener\022\016\n\002id\030\001 \001(\tR\002id\022\022\n\004name\030\002 \001" +
-      "(\tR\004name\022/\n\005scope\030\003 \001(\0162\031.tidings.v1.Lis" +
-      "tenerScopeR\005scope\022\031\n\010scope_id\030\004 \001(\tR\007sco" +
-      "peId\0222\n\006filter\030\005 \001(\0132\032.tidings.v1.Listen" +
-      "erFilterR\006filter\022\030\n\007profile\030\006 \001(\tR\007profi" +
-      "le\0228\n\007webhook\030\007 \001(\0132\034.tidings.v1.Webhook" +
-      "TransportH\000R\007webhook\0222\n\005kafka\030\010 \001(\0132\032.ti" +
-      "dings.v1.KafkaTransportH\000R\005kafka\022:\n\014retr" +
-      "y_policy\030\t \001(\0132\027.tidings.v1.RetryPolicyR" +
-      "\013retryPolicy\022\035\n\007enabled\030\n \001(\010H\001R\007enabled" +
-      "\210\001\001\022\'\n\017disabled_reason\030\013 \001(\tR\016disabledRe" +
-      "ason\022;\n\013create_time\030\014 \001(\0132\032.google.proto" +
-      "buf.TimestampR\ncreateTime\022;\n\013update_time" +
-      "\030\r \001(\0132\032.google.protobuf.TimestampR\nupda" +
-      "teTime\022\036\n\nextensions\030\016 \001(\010R\nextensions\022H" +
-      "\n\022delivery_retention\030\017 \001(\0132\031.google.prot" +
-      "obuf.DurationR\021deliveryRetention\022\022\n\004etag" +
-      "\030\020 \001(\tR\004etagB\013\n\ttransportB\n\n\010_enabled\"\217\001" +
-      "\n\025CreateListenerRequest\0220\n\010listener\030\001 \001(" +
-      "\0132\024.tidings.v1.ListenerR\010listener\022%\n\016sig" +
-      "ning_secret\030\002 \001(\tR\rsigningSecret\022\035\n\nrequ" +
-      "est_id\030\003 \001(\tR\trequestId\"q\n\026CreateListene" +
-      "rResponse\0220\n\010listener\030\001 \001(\0132\024.tidings.v1" +
-      ".ListenerR\010listener\022%\n\016signing_secret\030\002 " +
-      "\001(\tR\rsigningSecret\"$\n\022GetListenerRequest" +
-      "\022\016\n\002id\030\001 \001(\tR\002id\"G\n\023GetListenerResponse\022" +
-      "0\n\010listener\030\001 \001(\0132\024.tidings.v1.ListenerR" +
-      "\010listener\"R\n\024ListListenersRequest\022\033\n\tpag" +
-      "e_size\030\001 \001(\005R\010pageSize\022\035\n\npage_token\030\002 \001" +
-      "(\tR\tpageToken\"s\n\025ListListenersResponse\0222" +
-      "\n\tlisteners\030\001 \003(\0132\024.tidings.v1.ListenerR" +
-      "\tlisteners\022&\n\017next_page_token\030\002 \001(\tR\rnex" +
-      "tPageToken\"\206\001\n\025UpdateListenerRequest\0220\n\010" +
-      "listener\030\001 \001(\0132\024.tidings.v1.ListenerR\010li" +
-      "stener\022;\n\013update_mask\030\002 \001(\0132\032.google.pro" +
-      "tobuf.FieldMaskR\nupdateMask\"J\n\026UpdateLis" +
-      "tenerResponse\0220\n\010listener\030\001 \001(\0132\024.tiding" +
-      "s.v1.ListenerR\010listener\";\n\025DeleteListene" +
-      "rRequest\022\016\n\002id\030\001 \001(\tR\002id\022\022\n\004etag\030\002 \001(\tR\004" +
-      "etag\"\030\n\026DeleteListenerResponse\"c\n\023Rotate" +
-      "SecretRequest\022\016\n\002id\030\001 \001(\tR\002id\022<\n\014grace_p" +
-      "eriod\030\002 \001(\0132\031.google.protobuf.DurationR\013" +
-      "gracePeriod\"\216\001\n\024RotateSecretResponse\022%\n\016" +
-      "signing_secret\030\001 \001(\tR\rsigningSecret\022O\n\026o" +
-      "ld_secret_expire_time\030\002 \001(\0132\032.google.pro" +
-      "tobuf.TimestampR\023oldSecretExpireTime\"%\n\023" +
-      "TestListenerRequest\022\016\n\002id\030\001 \001(\tR\002id\"M\n\024T" +
-      "estListenerResponse\0225\n\007attempt\030\001 \001(\0132\033.t" +
-      "idings.v1.DeliveryAttemptR\007attempt\"\330\001\n\017D" +
-      "eliveryAttempt\022.\n\004time\030\001 \001(\0132\032.google.pr" +
-      "otobuf.TimestampR\004time\022\037\n\013http_status\030\002 " +
-      "\001(\005R\nhttpStatus\022\024\n\005error\030\003 \001(\tR\005error\0223\n" +
-      "\007latency\030\004 \001(\0132\031.google.protobuf.Duratio" +
-      "nR\007latency\022)\n\020response_snippet\030\005 \001(\tR\017re" +
-      "sponseSnippet\"\355\002\n\010Delivery\022\037\n\013listener_i" +
-      "d\030\001 \001(\tR\nlistenerId\022\031\n\010event_id\030\002 \001(\tR\007e" +
-      "ventId\022!\n\014execution_id\030\003 \001(\tR\013executionI" +
-      "d\022\032\n\010sequence\030\004 \001(\004R\010sequence\0224\n\nevent_t" +
-      "ype\030\005 \001(\0162\025.tidings.v1.EventTypeR\teventT" +
-      "ype\022/\n\005state\030\006 \001(\0162\031.tidings.v1.Delivery" +
-      "StateR\005state\0227\n\010attempts\030\007 \003(\0132\033.tidings" +
-      ".v1.DeliveryAttemptR\010attempts\022F\n\021next_at" +
-      "tempt_time\030\010 \001(\0132\032.google.protobuf.Times" +
-      "tampR\017nextAttemptTime\"\300\001\n\025ListDeliveries" +
-      "Request\022\037\n\013listener_id\030\001 \001(\tR\nlistenerId" +
-      "\022\031\n\010event_id\030\002 \001(\tR\007eventId\022/\n\005state\030\003 \001" +
-      "(\0162\031.tidings.v1.DeliveryStateR\005state\022\033\n\t" +
-      "page_size\030\004 \001(\005R\010pageSize\022\035\n\npage_token\030" +
-      "\005 \001(\tR\tpageToken\"v\n\026ListDeliveriesRespon" +
-      "se\0224\n\ndeliveries\030\001 \003(\0132\024.tidings.v1.Deli" +
-      "veryR\ndeliveries\022&\n\017next_page_token\030\002 \001(" +
-      "\tR\rnextPageToken\"\306\001\n\026RedeliverEventsRequ" +
-      "est\022\037\n\013listener_id\030\001 \001(\tR\nlistenerId\022\031\n\010" +
-      "event_id\030\002 \001(\tR\007eventId\0229\n\nstart_time\030\003 " +
-      "\001(\0132\032.google.protobuf.TimestampR\tstartTi" +
-      "me\0225\n\010end_time\030\004 \001(\0132\032.google.protobuf.T" +
-      "imestampR\007endTime\"1\n\027RedeliverEventsResp" +
-      "onse\022\026\n\006queued\030\001 \001(\005R\006queued\"j\n\016Listener" +
-      "Secret\022\037\n\013listener_id\030\001 \001(\tR\nlistenerId\022" +
-      "\020\n\003url\030\002 \001(\tR\003url\022%\n\016signing_secret\030\003 \001(" +
-      "\tR\rsigningSecret*\236\001\n\rEventCategory\022\036\n\032EV" +
-      "ENT_CATEGORY_UNSPECIFIED\020\000\022\034\n\030EVENT_CATE" +
-      "GORY_EXECUTION\020\001\022\027\n\023EVENT_CATEGORY_TASK\020" +
-      "\002\022\031\n\025EVENT_CATEGORY_ENGINE\020\003\022\033\n\027EVENT_CA" +
-      "TEGORY_LISTENER\020\004*\205\001\n\rListenerScope\022\036\n\032L" +
-      "ISTENER_SCOPE_UNSPECIFIED\020\000\022\031\n\025LISTENER_" +
-      "SCOPE_GLOBAL\020\001\022\033\n\027LISTENER_SCOPE_WORKFLO" +
-      "W\020\002\022\034\n\030LISTENER_SCOPE_EXECUTION\020\003*t\n\017Clo" +
-      "udEventsMode\022!\n\035CLOUD_EVENTS_MODE_UNSPEC" +
-      "IFIED\020\000\022 \n\034CLOUD_EVENTS_MODE_STRUCTURED\020" +
-      "\001\022\034\n\030CLOUD_EVENTS_MODE_BINARY\020\002*\235\001\n\rDeli" +
-      "veryState\022\036\n\032DELIVERY_STATE_UNSPECIFIED\020" +
-      "\000\022\032\n\026DELIVERY_STATE_PENDING\020\001\022\034\n\030DELIVER" +
-      "Y_STATE_DELIVERED\020\002\022\031\n\025DELIVERY_STATE_FA" +
-      "ILED\020\003\022\027\n\023DELIVERY_STATE_DEAD\020\0042\235\006\n\017List" +
-      "enerService\022W\n\016CreateListener\022!.tidings." +
-      "v1.CreateListenerRequest\032\".tidings.v1.Cr" +
-      "eateListenerResponse\022N\n\013GetListener\022\036.ti" +
-      "dings.v1.GetListenerRequest\032\037.tidings.v1" +
-      ".GetListenerResponse\022T\n\rListListeners\022 ." +
-      "tidings.v1.ListListenersRequest\032!.tiding" +
-      "s.v1.ListListenersResponse\022W\n\016UpdateList" +
-      "ener\022!.tidings.v1.UpdateListenerRequest\032" +
-      "\".tidings.v1.UpdateListenerResponse\022W\n\016D" +
-      "eleteListener\022!.tidings.v1.DeleteListene" +
-      "rRequest\032\".tidings.v1.DeleteListenerResp" +
-      "onse\022Q\n\014RotateSecret\022\037.tidings.v1.Rotate" +
-      "SecretRequest\032 .tidings.v1.RotateSecretR" +
-      "esponse\022Q\n\014TestListener\022\037.tidings.v1.Tes" +
-      "tListenerRequest\032 .tidings.v1.TestListen" +
-      "erResponse\022W\n\016ListDeliveries\022!.tidings.v" +
-      "1.ListDeliveriesRequest\032\".tidings.v1.Lis" +
-      "tDeliveriesResponse\022Z\n\017RedeliverEvents\022\"" +
-      ".tidings.v1.RedeliverEventsRequest\032#.tid" +
-      "ings.v1.RedeliverEventsResponseBh\n\016dev.t" +
-      "idings.v1B\rListenerProtoP\001\242\002\003TXX\252\002\nTidin" +
-      "gs.V1\312\002\nTidings\\V1\342\002\026Tidings\\V1\\GPBMetad" +
-      "ata\352\002\013Tidings::V1b\006proto3"
+      "\003 \003(\0162\025.tidings.v1.EventTypeR\005types\"\330\002\n\020" +
+      "WebhookTransport\022\020\n\003url\030\001 \001(\tR\003url\022C\n\007he" +
+      "aders\030\003 \003(\0132).tidings.v1.WebhookTranspor" +
+      "t.HeadersEntryR\007headers\0223\n\007timeout\030\004 \001(\013" +
+      "2\031.google.protobuf.DurationR\007timeout\022F\n\020" +
+      "cloudevents_mode\030\005 \001(\0162\033.tidings.v1.Clou" +
+      "dEventsModeR\017cloudeventsMode\022.\n\006method\030\006" +
+      " \001(\0162\026.tidings.v1.HttpMethodR\006method\032:\n\014" +
+      "HeadersEntry\022\020\n\003key\030\001 \001(\tR\003key\022\024\n\005value\030" +
+      "\002 \001(\tR\005value:\0028\001J\004\010\002\020\003\"n\n\016KafkaTransport" +
+      "\022\024\n\005topic\030\001 \001(\tR\005topic\022F\n\020cloudevents_mo" +
+      "de\030\002 \001(\0162\033.tidings.v1.CloudEventsModeR\017c" +
+      "loudeventsMode\"\254\001\n\013RetryPolicy\0225\n\010schedu" +
+      "le\030\001 \003(\0132\031.google.protobuf.DurationR\010sch" +
+      "edule\022\033\n\006jitter\030\002 \001(\001H\000R\006jitter\210\001\001\022>\n\rdi" +
+      "sable_after\030\003 \001(\0132\031.google.protobuf.Dura" +
+      "tionR\014disableAfterB\t\n\007_jitter\"\346\005\n\010Listen" +
+      "er\022\016\n\002id\030\001 \001(\tR\002id\022\022\n\004name\030\002 \001(\tR\004name\022/" +
+      "\n\005scope\030\003 \001(\0162\031.tidings.v1.ListenerScope" +
+      "R\005scope\022\031\n\010scope_id\030\004 \001(\tR\007scopeId\0222\n\006fi" +
+      "lter\030\005 \001(\0132\032.tidings.v1.ListenerFilterR\006" +
+      "filter\0228\n\007webhook\030\007 \001(\0132\034.tidings.v1.Web" +
+      "hookTransportH\000R\007webhook\0222\n\005kafka\030\010 \001(\0132" +
+      "\032.tidings.v1.KafkaTransportH\000R\005kafka\022:\n\014" +
+      "retry_policy\030\t \001(\0132\027.tidings.v1.RetryPol" +
+      "icyR\013retryPolicy\022\035\n\007enabled\030\n \001(\010H\001R\007ena" +
+      "bled\210\001\001\022\'\n\017disabled_reason\030\013 \001(\tR\016disabl" +
+      "edReason\022;\n\013create_time\030\014 \001(\0132\032.google.p" +
+      "rotobuf.TimestampR\ncreateTime\022;\n\013update_" +
+      "time\030\r \001(\0132\032.google.protobuf.TimestampR\n" +
+      "updateTime\022\036\n\nextensions\030\016 \001(\010R\nextensio" +
+      "ns\022H\n\022delivery_retention\030\017 \001(\0132\031.google." +
+      "protobuf.DurationR\021deliveryRetention\022\022\n\004" +
+      "etag\030\020 \001(\tR\004etag\022-\n\007profile\030\021 \001(\0162\023.tidi" +
+      "ngs.v1.ProfileR\007profileB\013\n\ttransportB\n\n\010" +
+      "_enabledJ\004\010\006\020\007\"\217\001\n\025CreateListenerRequest" +
+      "\0220\n\010listener\030\001 \001(\0132\024.tidings.v1.Listener" +
+      "R\010listener\022%\n\016signing_secret\030\002 \001(\tR\rsign" +
+      "ingSecret\022\035\n\nrequest_id\030\003 \001(\tR\trequestId" +
+      "\"q\n\026CreateListenerResponse\0220\n\010listener\030\001" +
+      " \001(\0132\024.tidings.v1.ListenerR\010listener\022%\n\016" +
+      "signing_secret\030\002 \001(\tR\rsigningSecret\"$\n\022G" +
+      "etListenerRequest\022\016\n\002id\030\001 \001(\tR\002id\"G\n\023Get" +
+      "ListenerResponse\0220\n\010listener\030\001 \001(\0132\024.tid" +
+      "ings.v1.ListenerR\010listener\"R\n\024ListListen" +
+      "ersRequest\022\033\n\tpage_size\030\001 \001(\005R\010pageSize\022" +
+      "\035\n\npage_token\030\002 \001(\tR\tpageToken\"s\n\025ListLi" +
+      "stenersResponse\0222\n\tlisteners\030\001 \003(\0132\024.tid" +
+      "ings.v1.ListenerR\tlisteners\022&\n\017next_page" +
+      "_token\030\002 \001(\tR\rnextPageToken\"\206\001\n\025UpdateLi" +
+      "stenerRequest\0220\n\010listener\030\001 \001(\0132\024.tiding" +
+      "s.v1.ListenerR\010listener\022;\n\013update_mask\030\002" +
+      " \001(\0132\032.google.protobuf.FieldMaskR\nupdate" +
+      "Mask\"J\n\026UpdateListenerResponse\0220\n\010listen" +
+      "er\030\001 \001(\0132\024.tidings.v1.ListenerR\010listener" +
+      "\";\n\025DeleteListenerRequest\022\016\n\002id\030\001 \001(\tR\002i" +
+      "d\022\022\n\004etag\030\002 \001(\tR\004etag\"\030\n\026DeleteListenerR" +
+      "esponse\"c\n\023RotateSecretRequest\022\016\n\002id\030\001 \001" +
+      "(\tR\002id\022<\n\014grace_period\030\002 \001(\0132\031.google.pr" +
+      "otobuf.DurationR\013gracePeriod\"\216\001\n\024RotateS" +
+      "ecretResponse\022%\n\016signing_secret\030\001 \001(\tR\rs" +
+      "igningSecret\022O\n\026old_secret_expire_time\030\002" +
+      " \001(\0132\032.google.protobuf.TimestampR\023oldSec" +
+      "retExpireTime\"%\n\023TestListenerRequest\022\016\n\002" +
+      "id\030\001 \001(\tR\002id\"M\n\024TestListenerResponse\0225\n\007" +
+      "attempt\030\001 \001(\0132\033.tidings.v1.DeliveryAttem" +
+      "ptR\007attempt\"\330\001\n\017DeliveryAttempt\022.\n\004time\030" +
+      "\001 \001(\0132\032.google.protobuf.TimestampR\004time\022" +
+      "\037\n\013http_status\030\002 \001(\005R\nhttpStatus\022\024\n\005erro" +
+      "r\030\003 \001(\tR\005error\0223\n\007latency\030\004 \001(\0132\031.google" +
+      ".protobuf.DurationR\007latency\022)\n\020response_" +
+      "snippet\030\005 \001(\tR\017responseSnippet\"\355\002\n\010Deliv" +
+      "ery\022\037\n\013listener_id\030\001 \001(\tR\nlistenerId\022\031\n\010" +
+      "event_id\030\002 \001(\tR\007eventId\022!\n\014execution_id\030" +
+      "\003 \001(\tR\013executionId\022\032\n\010sequence\030\004 \001(\004R\010se" +
+      "quence\0224\n\nevent_type\030\005 \001(\0162\025.tidings.v1." +
+      "EventTypeR\teventType\022/\n\005state\030\006 \001(\0162\031.ti" +
+      "dings.v1.DeliveryStateR\005state\0227\n\010attempt" +
+      "s\030\007 \003(\0132\033.tidings.v1.DeliveryAttemptR\010at" +
+      "tempts\022F\n\021next_attempt_time\030\010 \001(\0132\032.goog" +
+      "le.protobuf.TimestampR\017nextAttemptTime\"\300" +
+      "\001\n\025ListDeliveriesRequest\022\037\n\013listener_id\030" +
+      "\001 \001(\tR\nlistenerId\022\031\n\010event_id\030\002 \001(\tR\007eve" +
+      "ntId\022/\n\005state\030\003 \001(\0162\031.tidings.v1.Deliver" +
+      "yStateR\005state\022\033\n\tpage_size\030\004 \001(\005R\010pageSi" +
+      "ze\022\035\n\npage_token\030\005 \001(\tR\tpageToken\"v\n\026Lis" +
+      "tDeliveriesResponse\0224\n\ndeliveries\030\001 \003(\0132" +
+      "\024.tidings.v1.DeliveryR\ndeliveries\022&\n\017nex" +
+      "t_page_token\030\002 \001(\tR\rnextPageToken\"\306\001\n\026Re" +
+      "deliverEventsRequest\022\037\n\013listener_id\030\001 \001(" +
+      "\tR\nlistenerId\022\031\n\010event_id\030\002 \001(\tR\007eventId" +
+      "\0229\n\nstart_time\030\003 \001(\0132\032.google.protobuf.T" +
+      "imestampR\tstartTime\0225\n\010end_time\030\004 \001(\0132\032." +
+      "google.protobuf.TimestampR\007endTime\"1\n\027Re" +
+      "deliverEventsResponse\022\026\n\006queued\030\001 \001(\005R\006q" +
+      "ueued\"j\n\016ListenerSecret\022\037\n\013listener_id\030\001" +
+      " \001(\tR\nlistenerId\022\020\n\003url\030\002 \001(\tR\003url\022%\n\016si" +
+      "gning_secret\030\003 \001(\tR\rsigningSecret*\236\001\n\rEv" +
+      "entCategory\022\036\n\032EVENT_CATEGORY_UNSPECIFIE" +
+      "D\020\000\022\034\n\030EVENT_CATEGORY_EXECUTION\020\001\022\027\n\023EVE" +
+      "NT_CATEGORY_TASK\020\002\022\031\n\025EVENT_CATEGORY_ENG" +
+      "INE\020\003\022\033\n\027EVENT_CATEGORY_LISTENER\020\004*\260\001\n\007P" +
+      "rofile\022\027\n\023PROFILE_UNSPECIFIED\020\000\022\023\n\017PROFI" +
+      "LE_MISTRAL\020\001\022\021\n\rPROFILE_THAIN\020\002\022\023\n\017PROFI" +
+      "LE_TENCENT\020\003\022\030\n\024PROFILE_TENCENT_JSON\020\004\022\027" +
+      "\n\023PROFILE_CLOUDEVENTS\020\005\022\034\n\030PROFILE_CLOUD" +
+      "EVENTS_DATA\020\006*T\n\nHttpMethod\022\033\n\027HTTP_METH" +
+      "OD_UNSPECIFIED\020\000\022\024\n\020HTTP_METHOD_POST\020\001\022\023" +
+      "\n\017HTTP_METHOD_PUT\020\002*\205\001\n\rListenerScope\022\036\n" +
+      "\032LISTENER_SCOPE_UNSPECIFIED\020\000\022\031\n\025LISTENE" +
+      "R_SCOPE_GLOBAL\020\001\022\033\n\027LISTENER_SCOPE_WORKF" +
+      "LOW\020\002\022\034\n\030LISTENER_SCOPE_EXECUTION\020\003*t\n\017C" +
+      "loudEventsMode\022!\n\035CLOUD_EVENTS_MODE_UNSP" +
+      "ECIFIED\020\000\022 \n\034CLOUD_EVENTS_MODE_STRUCTURE" +
+      "D\020\001\022\034\n\030CLOUD_EVENTS_MODE_BINARY\020\002*\235\001\n\rDe" +
+      "liveryState\022\036\n\032DELIVERY_STATE_UNSPECIFIE" +
+      "D\020\000\022\032\n\026DELIVERY_STATE_PENDING\020\001\022\034\n\030DELIV" +
+      "ERY_STATE_DELIVERED\020\002\022\031\n\025DELIVERY_STATE_" +
+      "FAILED\020\003\022\027\n\023DELIVERY_STATE_DEAD\020\0042\235\006\n\017Li" +
+      "stenerService\022W\n\016CreateListener\022!.tiding" +
+      "s.v1.CreateListenerRequest\032\".tidings.v1." +
+      "CreateListenerResponse\022N\n\013GetListener\022\036." +
+      "tidings.v1.GetListenerRequest\032\037.tidings." +
+      "v1.GetListenerResponse\022T\n\rListListeners\022" +
+      " .tidings.v1.ListListenersRequest\032!.tidi" +
+      "ngs.v1.ListListenersResponse\022W\n\016UpdateLi" +
+      "stener\022!.tidings.v1.UpdateListenerReques" +
+      "t\032\".tidings.v1.UpdateListenerResponse\022W\n" +
+      "\016DeleteListener\022!.tidings.v1.DeleteListe" +
+      "nerRequest\032\".tidings.v1.DeleteListenerRe" +
+      "sponse\022Q\n\014RotateSecret\022\037.tidings.v1.Rota" +
+      "teSecretRequest\032 .tidings.v1.RotateSecre" +
+      "tResponse\022Q\n\014TestListener\022\037.tidings.v1.T" +
+      "estListenerRequest\032 .tidings.v1.TestList" +
+      "enerResponse\022W\n\016ListDeliveries\022!.tidings" +
+      ".v1.ListDeliveriesRequest\032\".tidings.v1.L" +
+      "istDeliveriesResponse\022Z\n\017RedeliverEvents" +
+      "\022\".tidings.v1.RedeliverEventsRequest\032#.t" +
+      "idings.v1.RedeliverEventsResponseBh\n\016dev" +
+      ".tidings.v1B\rListenerProtoP\001\242\002\003TXX\252\002\nTid" +
+      "ings.V1\312\002\nTidings\\V1\342\002\026Tidings\\V1\\GPBMet" +
+      "adata\352\002\013Tidings::V1b\006proto3"
     };
     descriptor = com.google.protobuf.Descriptors.FileDescriptor
       .internalBuildGeneratedFileFrom(descriptorData,
@@ -331,7 +339,7 @@ public final class ListenerProto extends com.google.protobuf.GeneratedFile {
     internal_static_tidings_v1_WebhookTransport_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessage.FieldAccessorTable(
         internal_static_tidings_v1_WebhookTransport_descriptor,
-        new java.lang.String[] { "Url", "Method", "Headers", "Timeout", "CloudeventsMode", });
+        new java.lang.String[] { "Url", "Headers", "Timeout", "CloudeventsMode", "Method", });
     internal_static_tidings_v1_WebhookTransport_HeadersEntry_descriptor =
       internal_static_tidings_v1_WebhookTransport_descriptor.getNestedType(0);
     internal_static_tidings_v1_WebhookTransport_HeadersEntry_fieldAccessorTable = new
@@ -355,7 +363,7 @@ public final class ListenerProto extends com.google.protobuf.GeneratedFile {
     internal_static_tidings_v1_Listener_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessage.FieldAccessorTable(
         internal_static_tidings_v1_Listener_descriptor,
-        new java.lang.String[] { "Id", "Name", "Scope", "ScopeId", "Filter", "Profile", "Webhook", "Kafka", "RetryPolicy", "Enabled", "DisabledReason", "CreateTime", "UpdateTime", "Extensions", "DeliveryRetention", "Etag", "Transport", });
+        new java.lang.String[] { "Id", "Name", "Scope", "ScopeId", "Filter", "Webhook", "Kafka", "RetryPolicy", "Enabled", "DisabledReason", "CreateTime", "UpdateTime", "Extensions", "DeliveryRetention", "Etag", "Profile", "Transport", });
     internal_static_tidings_v1_CreateListenerRequest_descriptor =
       getDescriptor().getMessageType(5);
     internal_static_tidings_v1_CreateListenerRequest_fieldAccessorTable = new

@@ -151,7 +151,7 @@ public enum ListenerScope
   }
   public static com.google.protobuf.Descriptors.EnumDescriptor
       getDescriptor() {
-    return dev.tidings.v1.ListenerProto.getDescriptor().getEnumType(1);
+    return dev.tidings.v1.ListenerProto.getDescriptor().getEnumType(3);
   }
 
   private static final ListenerScope[] VALUES = values();

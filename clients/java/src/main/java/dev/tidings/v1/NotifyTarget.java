@@ -34,7 +34,7 @@ private static final long serialVersionUID = 0L;
   }
   private NotifyTarget() {
     url_ = "";
-    profile_ = "";
+    profile_ = 0;
     events_ =
         com.google.protobuf.LazyStringArrayList.emptyList();
   }
@@ -116,53 +116,30 @@ private static final long serialVersionUID = 0L;
     }
   }
 
-  public static final int PROFILE_FIELD_NUMBER = 2;
-  @SuppressWarnings("serial")
-  private volatile java.lang.Object profile_ = "";
+  public static final int PROFILE_FIELD_NUMBER = 6;
+  private int profile_ = 0;
   /**
    * <pre>
-   * Payload profile: mistral (the default), thain, tencent, tencent_json,
-   * cloudevents or cloudevents_data.
+   * Payload profile; unspecified means mistral.
    * </pre>
    *
-   * <code>string profile = 2 [json_name = "profile"];</code>
-   * @return The profile.
+   * <code>.tidings.v1.Profile profile = 6 [json_name = "profile"];</code>
+   * @return The enum numeric value on the wire for profile.
    */
-  @java.lang.Override
-  public java.lang.String getProfile() {
-    java.lang.Object ref = profile_;
-    if (ref instanceof java.lang.String) {
-      return (java.lang.String) ref;
-    } else {
-      com.google.protobuf.ByteString bs = 
-          (com.google.protobuf.ByteString) ref;
-      java.lang.String s = bs.toStringUtf8();
-      profile_ = s;
-      return s;
-    }
+  @java.lang.Override public int getProfileValue() {
+    return profile_;
   }
   /**
    * <pre>
-   * Payload profile: mistral (the default), thain, tencent, tencent_json,
-   * cloudevents or cloudevents_data.
+   * Payload profile; unspecified means mistral.
    * </pre>
    *
-   * <code>string profile = 2 [json_name = "profile"];</code>
-   * @return The bytes for profile.
+   * <code>.tidings.v1.Profile profile = 6 [json_name = "profile"];</code>
+   * @return The profile.
    */
-  @java.lang.Override
-  public com.google.protobuf.ByteString
-      getProfileBytes() {
-    java.lang.Object ref = profile_;
-    if (ref instanceof java.lang.String) {
-      com.google.protobuf.ByteString b = 
-          com.google.protobuf.ByteString.copyFromUtf8(
-              (java.lang.String) ref);
-      profile_ = b;
-      return b;
-    } else {
-      return (com.google.protobuf.ByteString) ref;
-    }
+  @java.lang.Override public dev.tidings.v1.Profile getProfile() {
+    dev.tidings.v1.Profile result = dev.tidings.v1.Profile.forNumber(profile_);
+    return result == null ? dev.tidings.v1.Profile.UNRECOGNIZED : result;
   }
 
   public static final int EVENTS_FIELD_NUMBER = 3;
@@ -345,9 +322,6 @@ java.lang.String defaultValue) {
     if (!com.google.protobuf.GeneratedMessage.isStringEmpty(url_)) {
       com.google.protobuf.GeneratedMessage.writeString(output, 1, url_);
     }
-    if (!com.google.protobuf.GeneratedMessage.isStringEmpty(profile_)) {
-      com.google.protobuf.GeneratedMessage.writeString(output, 2, profile_);
-    }
     for (int i = 0; i < events_.size(); i++) {
       com.google.protobuf.GeneratedMessage.writeString(output, 3, events_.getRaw(i));
     }
@@ -360,15 +334,15 @@ java.lang.String defaultValue) {
     if (extensions_ != false) {
       output.writeBool(5, extensions_);
     }
+    if (profile_ != dev.tidings.v1.Profile.PROFILE_UNSPECIFIED.getNumber()) {
+      output.writeEnum(6, profile_);
+    }
     getUnknownFields().writeTo(output);
   }
   private int computeSerializedSize_0() {
     int size = 0;
     if (!com.google.protobuf.GeneratedMessage.isStringEmpty(url_)) {
       size += com.google.protobuf.GeneratedMessage.computeStringSize(1, url_);
-    }
-    if (!com.google.protobuf.GeneratedMessage.isStringEmpty(profile_)) {
-      size += com.google.protobuf.GeneratedMessage.computeStringSize(2, profile_);
     }
     {
       int dataSize = 0;
@@ -391,6 +365,10 @@ java.lang.String defaultValue) {
     if (extensions_ != false) {
       size += com.google.protobuf.CodedOutputStream
         .computeBoolSize(5, extensions_);
+    }
+    if (profile_ != dev.tidings.v1.Profile.PROFILE_UNSPECIFIED.getNumber()) {
+      size += com.google.protobuf.CodedOutputStream
+        .computeEnumSize(6, profile_);
     }
     return size;
   }
@@ -418,8 +396,7 @@ java.lang.String defaultValue) {
 
     if (!getUrl()
         .equals(other.getUrl())) return false;
-    if (!getProfile()
-        .equals(other.getProfile())) return false;
+    if (profile_ != other.profile_) return false;
     if (!getEventsList()
         .equals(other.getEventsList())) return false;
     if (!internalGetHeaders().equals(
@@ -440,7 +417,7 @@ java.lang.String defaultValue) {
     hash = (37 * hash) + URL_FIELD_NUMBER;
     hash = (53 * hash) + getUrl().hashCode();
     hash = (37 * hash) + PROFILE_FIELD_NUMBER;
-    hash = (53 * hash) + getProfile().hashCode();
+    hash = (53 * hash) + profile_;
     if (getEventsCount() > 0) {
       hash = (37 * hash) + EVENTS_FIELD_NUMBER;
       hash = (53 * hash) + getEventsList().hashCode();
@@ -611,7 +588,7 @@ java.lang.String defaultValue) {
       super.clear();
       bitField0_ = 0;
       url_ = "";
-      profile_ = "";
+      profile_ = 0;
       events_ =
           com.google.protobuf.LazyStringArrayList.emptyList();
       internalGetMutableHeaders().clear();
@@ -685,10 +662,8 @@ java.lang.String defaultValue) {
         bitField0_ |= 0x00000001;
         onChanged();
       }
-      if (!other.getProfile().isEmpty()) {
-        profile_ = other.profile_;
-        bitField0_ |= 0x00000002;
-        onChanged();
+      if (other.profile_ != 0) {
+        setProfileValue(other.getProfileValue());
       }
       if (!other.events_.isEmpty()) {
         if (events_.isEmpty()) {
@@ -735,11 +710,6 @@ java.lang.String defaultValue) {
               bitField0_ |= 0x00000001;
               break;
             } // case 10
-            case 18: {
-              profile_ = input.readStringRequireUtf8();
-              bitField0_ |= 0x00000002;
-              break;
-            } // case 18
             case 26: {
               ensureEventsIsMutable();
               events_.add(input.readStringRequireUtf8());
@@ -759,6 +729,11 @@ java.lang.String defaultValue) {
               bitField0_ |= 0x00000010;
               break;
             } // case 40
+            case 48: {
+              profile_ = input.readEnum();
+              bitField0_ |= 0x00000002;
+              break;
+            } // case 48
             default: {
               if (!super.parseUnknownField(input, extensionRegistry, tag)) {
                 done = true; // was an endgroup tag
@@ -868,63 +843,28 @@ java.lang.String defaultValue) {
       return this;
     }
 
-    private java.lang.Object profile_ = "";
+    private int profile_ = 0;
     /**
      * <pre>
-     * Payload profile: mistral (the default), thain, tencent, tencent_json,
-     * cloudevents or cloudevents_data.
+     * Payload profile; unspecified means mistral.
      * </pre>
      *
-     * <code>string profile = 2 [json_name = "profile"];</code>
-     * @return The profile.
+     * <code>.tidings.v1.Profile profile = 6 [json_name = "profile"];</code>
+     * @return The enum numeric value on the wire for profile.
      */
-    public java.lang.String getProfile() {
-      java.lang.Object ref = profile_;
-      if (!(ref instanceof java.lang.String)) {
-        com.google.protobuf.ByteString bs =
-            (com.google.protobuf.ByteString) ref;
-        java.lang.String s = bs.toStringUtf8();
-        profile_ = s;
-        return s;
-      } else {
-        return (java.lang.String) ref;
-      }
+    @java.lang.Override public int getProfileValue() {
+      return profile_;
     }
     /**
      * <pre>
-     * Payload profile: mistral (the default), thain, tencent, tencent_json,
-     * cloudevents or cloudevents_data.
+     * Payload profile; unspecified means mistral.
      * </pre>
      *
-     * <code>string profile = 2 [json_name = "profile"];</code>
-     * @return The bytes for profile.
-     */
-    public com.google.protobuf.ByteString
-        getProfileBytes() {
-      java.lang.Object ref = profile_;
-      if (ref instanceof String) {
-        com.google.protobuf.ByteString b = 
-            com.google.protobuf.ByteString.copyFromUtf8(
-                (java.lang.String) ref);
-        profile_ = b;
-        return b;
-      } else {
-        return (com.google.protobuf.ByteString) ref;
-      }
-    }
-    /**
-     * <pre>
-     * Payload profile: mistral (the default), thain, tencent, tencent_json,
-     * cloudevents or cloudevents_data.
-     * </pre>
-     *
-     * <code>string profile = 2 [json_name = "profile"];</code>
-     * @param value The profile to set.
+     * <code>.tidings.v1.Profile profile = 6 [json_name = "profile"];</code>
+     * @param value The enum numeric value on the wire for profile to set.
      * @return This builder for chaining.
      */
-    public Builder setProfile(
-        java.lang.String value) {
-      java.util.Objects.requireNonNull(value);
+    public Builder setProfileValue(int value) {
       profile_ = value;
       bitField0_ |= 0x00000002;
       onChanged();
@@ -932,35 +872,45 @@ java.lang.String defaultValue) {
     }
     /**
      * <pre>
-     * Payload profile: mistral (the default), thain, tencent, tencent_json,
-     * cloudevents or cloudevents_data.
+     * Payload profile; unspecified means mistral.
      * </pre>
      *
-     * <code>string profile = 2 [json_name = "profile"];</code>
+     * <code>.tidings.v1.Profile profile = 6 [json_name = "profile"];</code>
+     * @return The profile.
+     */
+    @java.lang.Override
+    public dev.tidings.v1.Profile getProfile() {
+      dev.tidings.v1.Profile result = dev.tidings.v1.Profile.forNumber(profile_);
+      return result == null ? dev.tidings.v1.Profile.UNRECOGNIZED : result;
+    }
+    /**
+     * <pre>
+     * Payload profile; unspecified means mistral.
+     * </pre>
+     *
+     * <code>.tidings.v1.Profile profile = 6 [json_name = "profile"];</code>
+     * @param value The profile to set.
+     * @throws IllegalArgumentException if UNRECOGNIZED is provided.
+     * @return This builder for chaining.
+     */
+    public Builder setProfile(dev.tidings.v1.Profile value) {
+      java.util.Objects.requireNonNull(value);
+      bitField0_ |= 0x00000002;
+      profile_ = value.getNumber();
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * Payload profile; unspecified means mistral.
+     * </pre>
+     *
+     * <code>.tidings.v1.Profile profile = 6 [json_name = "profile"];</code>
      * @return This builder for chaining.
      */
     public Builder clearProfile() {
-      profile_ = getDefaultInstance().getProfile();
       bitField0_ = (bitField0_ & ~0x00000002);
-      onChanged();
-      return this;
-    }
-    /**
-     * <pre>
-     * Payload profile: mistral (the default), thain, tencent, tencent_json,
-     * cloudevents or cloudevents_data.
-     * </pre>
-     *
-     * <code>string profile = 2 [json_name = "profile"];</code>
-     * @param value The bytes for profile to set.
-     * @return This builder for chaining.
-     */
-    public Builder setProfileBytes(
-        com.google.protobuf.ByteString value) {
-      java.util.Objects.requireNonNull(value);
-      checkByteStringIsUtf8(value);
-      profile_ = value;
-      bitField0_ |= 0x00000002;
+      profile_ = 0;
       onChanged();
       return this;
     }

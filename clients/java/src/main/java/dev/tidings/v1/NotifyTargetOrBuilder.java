@@ -32,25 +32,22 @@ public interface NotifyTargetOrBuilder extends
 
   /**
    * <pre>
-   * Payload profile: mistral (the default), thain, tencent, tencent_json,
-   * cloudevents or cloudevents_data.
+   * Payload profile; unspecified means mistral.
    * </pre>
    *
-   * <code>string profile = 2 [json_name = "profile"];</code>
-   * @return The profile.
+   * <code>.tidings.v1.Profile profile = 6 [json_name = "profile"];</code>
+   * @return The enum numeric value on the wire for profile.
    */
-  java.lang.String getProfile();
+  int getProfileValue();
   /**
    * <pre>
-   * Payload profile: mistral (the default), thain, tencent, tencent_json,
-   * cloudevents or cloudevents_data.
+   * Payload profile; unspecified means mistral.
    * </pre>
    *
-   * <code>string profile = 2 [json_name = "profile"];</code>
-   * @return The bytes for profile.
+   * <code>.tidings.v1.Profile profile = 6 [json_name = "profile"];</code>
+   * @return The profile.
    */
-  com.google.protobuf.ByteString
-      getProfileBytes();
+  dev.tidings.v1.Profile getProfile();
 
   /**
    * <pre>

@@ -124,7 +124,8 @@ private static final long serialVersionUID = 0L;
   private double jitter_ = 0D;
   /**
    * <pre>
-   * Random spread of each wait, 0 to 1 (unset: 0.2, i.e. ±20%).
+   * Random spread of each wait, a fraction of it from 0 to 1 (unset: 0.2,
+   * i.e. ±20%): a ratio, not a duration, so a double.
    * </pre>
    *
    * <code>optional double jitter = 2 [json_name = "jitter"];</code>
@@ -136,7 +137,8 @@ private static final long serialVersionUID = 0L;
   }
   /**
    * <pre>
-   * Random spread of each wait, 0 to 1 (unset: 0.2, i.e. ±20%).
+   * Random spread of each wait, a fraction of it from 0 to 1 (unset: 0.2,
+   * i.e. ±20%): a ratio, not a duration, so a double.
    * </pre>
    *
    * <code>optional double jitter = 2 [json_name = "jitter"];</code>
@@ -942,7 +944,8 @@ private static final long serialVersionUID = 0L;
     private double jitter_ ;
     /**
      * <pre>
-     * Random spread of each wait, 0 to 1 (unset: 0.2, i.e. ±20%).
+     * Random spread of each wait, a fraction of it from 0 to 1 (unset: 0.2,
+     * i.e. ±20%): a ratio, not a duration, so a double.
      * </pre>
      *
      * <code>optional double jitter = 2 [json_name = "jitter"];</code>
@@ -954,7 +957,8 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * Random spread of each wait, 0 to 1 (unset: 0.2, i.e. ±20%).
+     * Random spread of each wait, a fraction of it from 0 to 1 (unset: 0.2,
+     * i.e. ±20%): a ratio, not a duration, so a double.
      * </pre>
      *
      * <code>optional double jitter = 2 [json_name = "jitter"];</code>
@@ -966,7 +970,8 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * Random spread of each wait, 0 to 1 (unset: 0.2, i.e. ±20%).
+     * Random spread of each wait, a fraction of it from 0 to 1 (unset: 0.2,
+     * i.e. ±20%): a ratio, not a duration, so a double.
      * </pre>
      *
      * <code>optional double jitter = 2 [json_name = "jitter"];</code>
@@ -982,7 +987,8 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * Random spread of each wait, 0 to 1 (unset: 0.2, i.e. ±20%).
+     * Random spread of each wait, a fraction of it from 0 to 1 (unset: 0.2,
+     * i.e. ±20%): a ratio, not a duration, so a double.
      * </pre>
      *
      * <code>optional double jitter = 2 [json_name = "jitter"];</code>

@@ -61,7 +61,8 @@ public interface RetryPolicyOrBuilder extends
 
   /**
    * <pre>
-   * Random spread of each wait, 0 to 1 (unset: 0.2, i.e. ±20%).
+   * Random spread of each wait, a fraction of it from 0 to 1 (unset: 0.2,
+   * i.e. ±20%): a ratio, not a duration, so a double.
    * </pre>
    *
    * <code>optional double jitter = 2 [json_name = "jitter"];</code>
@@ -70,7 +71,8 @@ public interface RetryPolicyOrBuilder extends
   boolean hasJitter();
   /**
    * <pre>
-   * Random spread of each wait, 0 to 1 (unset: 0.2, i.e. ±20%).
+   * Random spread of each wait, a fraction of it from 0 to 1 (unset: 0.2,
+   * i.e. ±20%): a ratio, not a duration, so a double.
    * </pre>
    *
    * <code>optional double jitter = 2 [json_name = "jitter"];</code>

@@ -33,7 +33,6 @@ private static final long serialVersionUID = 0L;
   }
   private SkipTaskRequest() {
     taskId_ = "";
-    resultJson_ = "";
   }
 
   public static final com.google.protobuf.Descriptors.Descriptor
@@ -54,6 +53,7 @@ private static final long serialVersionUID = 0L;
             dev.tidings.v1.SkipTaskRequest.class, dev.tidings.v1.SkipTaskRequest.Builder.class);
   }
 
+  private int bitField0_;
   public static final int TASK_ID_FIELD_NUMBER = 1;
   @SuppressWarnings("serial")
   private volatile java.lang.Object taskId_ = "";
@@ -101,51 +101,42 @@ private static final long serialVersionUID = 0L;
     }
   }
 
-  public static final int RESULT_JSON_FIELD_NUMBER = 2;
-  @SuppressWarnings("serial")
-  private volatile java.lang.Object resultJson_ = "";
+  public static final int RESULT_FIELD_NUMBER = 3;
+  private com.google.protobuf.Value result_;
   /**
    * <pre>
-   * The result the task is given, as JSON text; empty means null.
+   * The result the task is given; unset means null.
    * </pre>
    *
-   * <code>string result_json = 2 [json_name = "resultJson"];</code>
-   * @return The resultJson.
+   * <code>.google.protobuf.Value result = 3 [json_name = "result"];</code>
+   * @return Whether the result field is set.
    */
   @java.lang.Override
-  public java.lang.String getResultJson() {
-    java.lang.Object ref = resultJson_;
-    if (ref instanceof java.lang.String) {
-      return (java.lang.String) ref;
-    } else {
-      com.google.protobuf.ByteString bs = 
-          (com.google.protobuf.ByteString) ref;
-      java.lang.String s = bs.toStringUtf8();
-      resultJson_ = s;
-      return s;
-    }
+  public boolean hasResult() {
+    return ((bitField0_ & 0x00000001) != 0);
   }
   /**
    * <pre>
-   * The result the task is given, as JSON text; empty means null.
+   * The result the task is given; unset means null.
    * </pre>
    *
-   * <code>string result_json = 2 [json_name = "resultJson"];</code>
-   * @return The bytes for resultJson.
+   * <code>.google.protobuf.Value result = 3 [json_name = "result"];</code>
+   * @return The result.
    */
   @java.lang.Override
-  public com.google.protobuf.ByteString
-      getResultJsonBytes() {
-    java.lang.Object ref = resultJson_;
-    if (ref instanceof java.lang.String) {
-      com.google.protobuf.ByteString b = 
-          com.google.protobuf.ByteString.copyFromUtf8(
-              (java.lang.String) ref);
-      resultJson_ = b;
-      return b;
-    } else {
-      return (com.google.protobuf.ByteString) ref;
-    }
+  public com.google.protobuf.Value getResult() {
+    return result_ == null ? com.google.protobuf.Value.getDefaultInstance() : result_;
+  }
+  /**
+   * <pre>
+   * The result the task is given; unset means null.
+   * </pre>
+   *
+   * <code>.google.protobuf.Value result = 3 [json_name = "result"];</code>
+   */
+  @java.lang.Override
+  public com.google.protobuf.ValueOrBuilder getResultOrBuilder() {
+    return result_ == null ? com.google.protobuf.Value.getDefaultInstance() : result_;
   }
 
   private byte memoizedIsInitialized = -1;
@@ -165,8 +156,8 @@ private static final long serialVersionUID = 0L;
     if (!com.google.protobuf.GeneratedMessage.isStringEmpty(taskId_)) {
       com.google.protobuf.GeneratedMessage.writeString(output, 1, taskId_);
     }
-    if (!com.google.protobuf.GeneratedMessage.isStringEmpty(resultJson_)) {
-      com.google.protobuf.GeneratedMessage.writeString(output, 2, resultJson_);
+    if (((bitField0_ & 0x00000001) != 0)) {
+      output.writeMessage(3, getResult());
     }
     getUnknownFields().writeTo(output);
   }
@@ -175,8 +166,9 @@ private static final long serialVersionUID = 0L;
     if (!com.google.protobuf.GeneratedMessage.isStringEmpty(taskId_)) {
       size += com.google.protobuf.GeneratedMessage.computeStringSize(1, taskId_);
     }
-    if (!com.google.protobuf.GeneratedMessage.isStringEmpty(resultJson_)) {
-      size += com.google.protobuf.GeneratedMessage.computeStringSize(2, resultJson_);
+    if (((bitField0_ & 0x00000001) != 0)) {
+      size += com.google.protobuf.CodedOutputStream
+        .computeMessageSize(3, getResult());
     }
     return size;
   }
@@ -204,8 +196,11 @@ private static final long serialVersionUID = 0L;
 
     if (!getTaskId()
         .equals(other.getTaskId())) return false;
-    if (!getResultJson()
-        .equals(other.getResultJson())) return false;
+    if (hasResult() != other.hasResult()) return false;
+    if (hasResult()) {
+      if (!getResult()
+          .equals(other.getResult())) return false;
+    }
     if (!getUnknownFields().equals(other.getUnknownFields())) return false;
     return true;
   }
@@ -219,8 +214,10 @@ private static final long serialVersionUID = 0L;
     hash = (19 * hash) + getDescriptor().hashCode();
     hash = (37 * hash) + TASK_ID_FIELD_NUMBER;
     hash = (53 * hash) + getTaskId().hashCode();
-    hash = (37 * hash) + RESULT_JSON_FIELD_NUMBER;
-    hash = (53 * hash) + getResultJson().hashCode();
+    if (hasResult()) {
+      hash = (37 * hash) + RESULT_FIELD_NUMBER;
+      hash = (53 * hash) + getResult().hashCode();
+    }
     hash = (29 * hash) + getUnknownFields().hashCode();
     memoizedHashCode = hash;
     return hash;
@@ -344,20 +341,30 @@ private static final long serialVersionUID = 0L;
 
     // Construct using dev.tidings.v1.SkipTaskRequest.newBuilder()
     private Builder() {
-
+      maybeForceBuilderInitialization();
     }
 
     private Builder(
         com.google.protobuf.GeneratedMessage.BuilderParent parent) {
       super(parent);
-
+      maybeForceBuilderInitialization();
+    }
+    private void maybeForceBuilderInitialization() {
+      if (com.google.protobuf.GeneratedMessage
+              .alwaysUseFieldBuilders) {
+        internalGetResultFieldBuilder();
+      }
     }
     @java.lang.Override
     public Builder clear() {
       super.clear();
       bitField0_ = 0;
       taskId_ = "";
-      resultJson_ = "";
+      result_ = null;
+      if (resultBuilder_ != null) {
+        resultBuilder_.dispose();
+        resultBuilder_ = null;
+      }
       return this;
     }
 
@@ -394,9 +401,14 @@ private static final long serialVersionUID = 0L;
       if (((from_bitField0_ & 0x00000001) != 0)) {
         result.taskId_ = taskId_;
       }
+      int to_bitField0_ = 0;
       if (((from_bitField0_ & 0x00000002) != 0)) {
-        result.resultJson_ = resultJson_;
+        result.result_ = resultBuilder_ == null
+            ? result_
+            : resultBuilder_.build();
+        to_bitField0_ |= 0x00000001;
       }
+      result.bitField0_ |= to_bitField0_;
     }
 
     @java.lang.Override
@@ -416,10 +428,8 @@ private static final long serialVersionUID = 0L;
         bitField0_ |= 0x00000001;
         onChanged();
       }
-      if (!other.getResultJson().isEmpty()) {
-        resultJson_ = other.resultJson_;
-        bitField0_ |= 0x00000002;
-        onChanged();
+      if (other.hasResult()) {
+        mergeResult(other.getResult());
       }
       this.mergeUnknownFields(other.getUnknownFields());
       onChanged();
@@ -450,11 +460,13 @@ private static final long serialVersionUID = 0L;
               bitField0_ |= 0x00000001;
               break;
             } // case 10
-            case 18: {
-              resultJson_ = input.readStringRequireUtf8();
+            case 26: {
+              input.readMessage(
+                  internalGetResultFieldBuilder().getBuilder(),
+                  extensionRegistry);
               bitField0_ |= 0x00000002;
               break;
-            } // case 18
+            } // case 26
             default: {
               if (!super.parseUnknownField(input, extensionRegistry, tag)) {
                 done = true; // was an endgroup tag
@@ -564,96 +576,159 @@ private static final long serialVersionUID = 0L;
       return this;
     }
 
-    private java.lang.Object resultJson_ = "";
+    private com.google.protobuf.Value result_;
+    private com.google.protobuf.SingleFieldBuilder<
+        com.google.protobuf.Value, com.google.protobuf.Value.Builder, com.google.protobuf.ValueOrBuilder> resultBuilder_;
     /**
      * <pre>
-     * The result the task is given, as JSON text; empty means null.
+     * The result the task is given; unset means null.
      * </pre>
      *
-     * <code>string result_json = 2 [json_name = "resultJson"];</code>
-     * @return The resultJson.
+     * <code>.google.protobuf.Value result = 3 [json_name = "result"];</code>
+     * @return Whether the result field is set.
      */
-    public java.lang.String getResultJson() {
-      java.lang.Object ref = resultJson_;
-      if (!(ref instanceof java.lang.String)) {
-        com.google.protobuf.ByteString bs =
-            (com.google.protobuf.ByteString) ref;
-        java.lang.String s = bs.toStringUtf8();
-        resultJson_ = s;
-        return s;
+    public boolean hasResult() {
+      return ((bitField0_ & 0x00000002) != 0);
+    }
+    /**
+     * <pre>
+     * The result the task is given; unset means null.
+     * </pre>
+     *
+     * <code>.google.protobuf.Value result = 3 [json_name = "result"];</code>
+     * @return The result.
+     */
+    public com.google.protobuf.Value getResult() {
+      if (resultBuilder_ == null) {
+        return result_ == null ? com.google.protobuf.Value.getDefaultInstance() : result_;
       } else {
-        return (java.lang.String) ref;
+        return resultBuilder_.getMessage();
       }
     }
     /**
      * <pre>
-     * The result the task is given, as JSON text; empty means null.
+     * The result the task is given; unset means null.
      * </pre>
      *
-     * <code>string result_json = 2 [json_name = "resultJson"];</code>
-     * @return The bytes for resultJson.
+     * <code>.google.protobuf.Value result = 3 [json_name = "result"];</code>
      */
-    public com.google.protobuf.ByteString
-        getResultJsonBytes() {
-      java.lang.Object ref = resultJson_;
-      if (ref instanceof String) {
-        com.google.protobuf.ByteString b = 
-            com.google.protobuf.ByteString.copyFromUtf8(
-                (java.lang.String) ref);
-        resultJson_ = b;
-        return b;
+    public Builder setResult(com.google.protobuf.Value value) {
+      if (resultBuilder_ == null) {
+        java.util.Objects.requireNonNull(value);
+        result_ = value;
       } else {
-        return (com.google.protobuf.ByteString) ref;
+        resultBuilder_.setMessage(value);
       }
-    }
-    /**
-     * <pre>
-     * The result the task is given, as JSON text; empty means null.
-     * </pre>
-     *
-     * <code>string result_json = 2 [json_name = "resultJson"];</code>
-     * @param value The resultJson to set.
-     * @return This builder for chaining.
-     */
-    public Builder setResultJson(
-        java.lang.String value) {
-      java.util.Objects.requireNonNull(value);
-      resultJson_ = value;
       bitField0_ |= 0x00000002;
       onChanged();
       return this;
     }
     /**
      * <pre>
-     * The result the task is given, as JSON text; empty means null.
+     * The result the task is given; unset means null.
      * </pre>
      *
-     * <code>string result_json = 2 [json_name = "resultJson"];</code>
-     * @return This builder for chaining.
+     * <code>.google.protobuf.Value result = 3 [json_name = "result"];</code>
      */
-    public Builder clearResultJson() {
-      resultJson_ = getDefaultInstance().getResultJson();
+    public Builder setResult(
+        com.google.protobuf.Value.Builder builderForValue) {
+      if (resultBuilder_ == null) {
+        result_ = builderForValue.build();
+      } else {
+        resultBuilder_.setMessage(builderForValue.build());
+      }
+      bitField0_ |= 0x00000002;
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * The result the task is given; unset means null.
+     * </pre>
+     *
+     * <code>.google.protobuf.Value result = 3 [json_name = "result"];</code>
+     */
+    public Builder mergeResult(com.google.protobuf.Value value) {
+      if (resultBuilder_ == null) {
+        if (((bitField0_ & 0x00000002) != 0) &&
+          result_ != null &&
+          result_ != com.google.protobuf.Value.getDefaultInstance()) {
+          getResultBuilder().mergeFrom(value);
+        } else {
+          result_ = value;
+        }
+      } else {
+        resultBuilder_.mergeFrom(value);
+      }
+      if (result_ != null) {
+        bitField0_ |= 0x00000002;
+        onChanged();
+      }
+      return this;
+    }
+    /**
+     * <pre>
+     * The result the task is given; unset means null.
+     * </pre>
+     *
+     * <code>.google.protobuf.Value result = 3 [json_name = "result"];</code>
+     */
+    public Builder clearResult() {
       bitField0_ = (bitField0_ & ~0x00000002);
+      result_ = null;
+      if (resultBuilder_ != null) {
+        resultBuilder_.dispose();
+        resultBuilder_ = null;
+      }
       onChanged();
       return this;
     }
     /**
      * <pre>
-     * The result the task is given, as JSON text; empty means null.
+     * The result the task is given; unset means null.
      * </pre>
      *
-     * <code>string result_json = 2 [json_name = "resultJson"];</code>
-     * @param value The bytes for resultJson to set.
-     * @return This builder for chaining.
+     * <code>.google.protobuf.Value result = 3 [json_name = "result"];</code>
      */
-    public Builder setResultJsonBytes(
-        com.google.protobuf.ByteString value) {
-      java.util.Objects.requireNonNull(value);
-      checkByteStringIsUtf8(value);
-      resultJson_ = value;
+    public com.google.protobuf.Value.Builder getResultBuilder() {
       bitField0_ |= 0x00000002;
       onChanged();
-      return this;
+      return internalGetResultFieldBuilder().getBuilder();
+    }
+    /**
+     * <pre>
+     * The result the task is given; unset means null.
+     * </pre>
+     *
+     * <code>.google.protobuf.Value result = 3 [json_name = "result"];</code>
+     */
+    public com.google.protobuf.ValueOrBuilder getResultOrBuilder() {
+      if (resultBuilder_ != null) {
+        return resultBuilder_.getMessageOrBuilder();
+      } else {
+        return result_ == null ?
+            com.google.protobuf.Value.getDefaultInstance() : result_;
+      }
+    }
+    /**
+     * <pre>
+     * The result the task is given; unset means null.
+     * </pre>
+     *
+     * <code>.google.protobuf.Value result = 3 [json_name = "result"];</code>
+     */
+    private com.google.protobuf.SingleFieldBuilder<
+        com.google.protobuf.Value, com.google.protobuf.Value.Builder, com.google.protobuf.ValueOrBuilder> 
+        internalGetResultFieldBuilder() {
+      if (resultBuilder_ == null) {
+        resultBuilder_ = new com.google.protobuf.SingleFieldBuilder<
+            com.google.protobuf.Value, com.google.protobuf.Value.Builder, com.google.protobuf.ValueOrBuilder>(
+                getResult(),
+                getParentForChildren(),
+                isClean());
+        result_ = null;
+      }
+      return resultBuilder_;
     }
 
     // @@protoc_insertion_point(builder_scope:tidings.v1.SkipTaskRequest)

@@ -32,21 +32,28 @@ public interface SkipTaskRequestOrBuilder extends
 
   /**
    * <pre>
-   * The result the task is given, as JSON text; empty means null.
+   * The result the task is given; unset means null.
    * </pre>
    *
-   * <code>string result_json = 2 [json_name = "resultJson"];</code>
-   * @return The resultJson.
+   * <code>.google.protobuf.Value result = 3 [json_name = "result"];</code>
+   * @return Whether the result field is set.
    */
-  java.lang.String getResultJson();
+  boolean hasResult();
   /**
    * <pre>
-   * The result the task is given, as JSON text; empty means null.
+   * The result the task is given; unset means null.
    * </pre>
    *
-   * <code>string result_json = 2 [json_name = "resultJson"];</code>
-   * @return The bytes for resultJson.
+   * <code>.google.protobuf.Value result = 3 [json_name = "result"];</code>
+   * @return The result.
    */
-  com.google.protobuf.ByteString
-      getResultJsonBytes();
+  com.google.protobuf.Value getResult();
+  /**
+   * <pre>
+   * The result the task is given; unset means null.
+   * </pre>
+   *
+   * <code>.google.protobuf.Value result = 3 [json_name = "result"];</code>
+   */
+  com.google.protobuf.ValueOrBuilder getResultOrBuilder();
 }

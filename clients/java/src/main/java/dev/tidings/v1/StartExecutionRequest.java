@@ -33,11 +33,9 @@ private static final long serialVersionUID = 0L;
   }
   private StartExecutionRequest() {
     workflow_ = "";
-    inputJson_ = "";
     requestId_ = "";
     notify_ = java.util.Collections.emptyList();
     headers_ = java.util.Collections.emptyList();
-    envJson_ = "";
     environment_ = "";
     taskName_ = "";
   }
@@ -60,6 +58,7 @@ private static final long serialVersionUID = 0L;
             dev.tidings.v1.StartExecutionRequest.class, dev.tidings.v1.StartExecutionRequest.Builder.class);
   }
 
+  private int bitField0_;
   public static final int WORKFLOW_FIELD_NUMBER = 1;
   @SuppressWarnings("serial")
   private volatile java.lang.Object workflow_ = "";
@@ -107,53 +106,6 @@ private static final long serialVersionUID = 0L;
     }
   }
 
-  public static final int INPUT_JSON_FIELD_NUMBER = 2;
-  @SuppressWarnings("serial")
-  private volatile java.lang.Object inputJson_ = "";
-  /**
-   * <pre>
-   * The input as a JSON object text; empty means {}.
-   * </pre>
-   *
-   * <code>string input_json = 2 [json_name = "inputJson"];</code>
-   * @return The inputJson.
-   */
-  @java.lang.Override
-  public java.lang.String getInputJson() {
-    java.lang.Object ref = inputJson_;
-    if (ref instanceof java.lang.String) {
-      return (java.lang.String) ref;
-    } else {
-      com.google.protobuf.ByteString bs = 
-          (com.google.protobuf.ByteString) ref;
-      java.lang.String s = bs.toStringUtf8();
-      inputJson_ = s;
-      return s;
-    }
-  }
-  /**
-   * <pre>
-   * The input as a JSON object text; empty means {}.
-   * </pre>
-   *
-   * <code>string input_json = 2 [json_name = "inputJson"];</code>
-   * @return The bytes for inputJson.
-   */
-  @java.lang.Override
-  public com.google.protobuf.ByteString
-      getInputJsonBytes() {
-    java.lang.Object ref = inputJson_;
-    if (ref instanceof java.lang.String) {
-      com.google.protobuf.ByteString b = 
-          com.google.protobuf.ByteString.copyFromUtf8(
-              (java.lang.String) ref);
-      inputJson_ = b;
-      return b;
-    } else {
-      return (com.google.protobuf.ByteString) ref;
-    }
-  }
-
   public static final int REQUEST_ID_FIELD_NUMBER = 3;
   @SuppressWarnings("serial")
   private volatile java.lang.Object requestId_ = "";
@@ -161,7 +113,7 @@ private static final long serialVersionUID = 0L;
    * <pre>
    * Idempotency key: a repeated request with the same id returns the
    * execution the first one started. A different request (workflow, input,
-   * notify, timeout_seconds, env_json, task_name) with a used id is refused:
+   * notify, timeout, env, task_name) with a used id is refused:
    * INVALID_ARGUMENT naming request_id.
    * </pre>
    *
@@ -185,7 +137,7 @@ private static final long serialVersionUID = 0L;
    * <pre>
    * Idempotency key: a repeated request with the same id returns the
    * execution the first one started. A different request (workflow, input,
-   * notify, timeout_seconds, env_json, task_name) with a used id is refused:
+   * notify, timeout, env, task_name) with a used id is refused:
    * INVALID_ARGUMENT naming request_id.
    * </pre>
    *
@@ -273,21 +225,6 @@ private static final long serialVersionUID = 0L;
     return notify_.get(index);
   }
 
-  public static final int TIMEOUT_SECONDS_FIELD_NUMBER = 5;
-  private double timeoutSeconds_ = 0D;
-  /**
-   * <pre>
-   * Execution-level timeout in seconds; 0 means none.
-   * </pre>
-   *
-   * <code>double timeout_seconds = 5 [json_name = "timeoutSeconds"];</code>
-   * @return The timeoutSeconds.
-   */
-  @java.lang.Override
-  public double getTimeoutSeconds() {
-    return timeoutSeconds_;
-  }
-
   public static final int HEADERS_FIELD_NUMBER = 6;
   @SuppressWarnings("serial")
   private java.util.List<dev.tidings.v1.Header> headers_;
@@ -359,57 +296,6 @@ private static final long serialVersionUID = 0L;
     return headers_.get(index);
   }
 
-  public static final int ENV_JSON_FIELD_NUMBER = 7;
-  @SuppressWarnings("serial")
-  private volatile java.lang.Object envJson_ = "";
-  /**
-   * <pre>
-   * The execution's environment (Mistral's `env`), a JSON object text that
-   * expressions read as `env()`; empty means {}. Part of the request that
-   * request_id compares.
-   * </pre>
-   *
-   * <code>string env_json = 7 [json_name = "envJson"];</code>
-   * @return The envJson.
-   */
-  @java.lang.Override
-  public java.lang.String getEnvJson() {
-    java.lang.Object ref = envJson_;
-    if (ref instanceof java.lang.String) {
-      return (java.lang.String) ref;
-    } else {
-      com.google.protobuf.ByteString bs = 
-          (com.google.protobuf.ByteString) ref;
-      java.lang.String s = bs.toStringUtf8();
-      envJson_ = s;
-      return s;
-    }
-  }
-  /**
-   * <pre>
-   * The execution's environment (Mistral's `env`), a JSON object text that
-   * expressions read as `env()`; empty means {}. Part of the request that
-   * request_id compares.
-   * </pre>
-   *
-   * <code>string env_json = 7 [json_name = "envJson"];</code>
-   * @return The bytes for envJson.
-   */
-  @java.lang.Override
-  public com.google.protobuf.ByteString
-      getEnvJsonBytes() {
-    java.lang.Object ref = envJson_;
-    if (ref instanceof java.lang.String) {
-      com.google.protobuf.ByteString b = 
-          com.google.protobuf.ByteString.copyFromUtf8(
-              (java.lang.String) ref);
-      envJson_ = b;
-      return b;
-    } else {
-      return (com.google.protobuf.ByteString) ref;
-    }
-  }
-
   public static final int ENVIRONMENT_FIELD_NUMBER = 8;
   @SuppressWarnings("serial")
   private volatile java.lang.Object environment_ = "";
@@ -417,7 +303,7 @@ private static final long serialVersionUID = 0L;
    * <pre>
    * A named environment (EnvironmentService) whose variables become the
    * execution's environment, copied now; NOT_FOUND if there is none. Not
-   * together with env_json.
+   * together with env.
    * </pre>
    *
    * <code>string environment = 8 [json_name = "environment"];</code>
@@ -440,7 +326,7 @@ private static final long serialVersionUID = 0L;
    * <pre>
    * A named environment (EnvironmentService) whose variables become the
    * execution's environment, copied now; NOT_FOUND if there is none. Not
-   * together with env_json.
+   * together with env.
    * </pre>
    *
    * <code>string environment = 8 [json_name = "environment"];</code>
@@ -516,6 +402,126 @@ private static final long serialVersionUID = 0L;
     }
   }
 
+  public static final int INPUT_FIELD_NUMBER = 10;
+  private com.google.protobuf.Struct input_;
+  /**
+   * <pre>
+   * The input; unset means {}. Integers beyond 2^53 cannot travel as numbers:
+   * docs/api.md, "Typed values".
+   * </pre>
+   *
+   * <code>.google.protobuf.Struct input = 10 [json_name = "input"];</code>
+   * @return Whether the input field is set.
+   */
+  @java.lang.Override
+  public boolean hasInput() {
+    return ((bitField0_ & 0x00000001) != 0);
+  }
+  /**
+   * <pre>
+   * The input; unset means {}. Integers beyond 2^53 cannot travel as numbers:
+   * docs/api.md, "Typed values".
+   * </pre>
+   *
+   * <code>.google.protobuf.Struct input = 10 [json_name = "input"];</code>
+   * @return The input.
+   */
+  @java.lang.Override
+  public com.google.protobuf.Struct getInput() {
+    return input_ == null ? com.google.protobuf.Struct.getDefaultInstance() : input_;
+  }
+  /**
+   * <pre>
+   * The input; unset means {}. Integers beyond 2^53 cannot travel as numbers:
+   * docs/api.md, "Typed values".
+   * </pre>
+   *
+   * <code>.google.protobuf.Struct input = 10 [json_name = "input"];</code>
+   */
+  @java.lang.Override
+  public com.google.protobuf.StructOrBuilder getInputOrBuilder() {
+    return input_ == null ? com.google.protobuf.Struct.getDefaultInstance() : input_;
+  }
+
+  public static final int TIMEOUT_FIELD_NUMBER = 11;
+  private com.google.protobuf.Duration timeout_;
+  /**
+   * <pre>
+   * Execution-level timeout, at least 0; unset or 0 means none.
+   * </pre>
+   *
+   * <code>.google.protobuf.Duration timeout = 11 [json_name = "timeout"];</code>
+   * @return Whether the timeout field is set.
+   */
+  @java.lang.Override
+  public boolean hasTimeout() {
+    return ((bitField0_ & 0x00000002) != 0);
+  }
+  /**
+   * <pre>
+   * Execution-level timeout, at least 0; unset or 0 means none.
+   * </pre>
+   *
+   * <code>.google.protobuf.Duration timeout = 11 [json_name = "timeout"];</code>
+   * @return The timeout.
+   */
+  @java.lang.Override
+  public com.google.protobuf.Duration getTimeout() {
+    return timeout_ == null ? com.google.protobuf.Duration.getDefaultInstance() : timeout_;
+  }
+  /**
+   * <pre>
+   * Execution-level timeout, at least 0; unset or 0 means none.
+   * </pre>
+   *
+   * <code>.google.protobuf.Duration timeout = 11 [json_name = "timeout"];</code>
+   */
+  @java.lang.Override
+  public com.google.protobuf.DurationOrBuilder getTimeoutOrBuilder() {
+    return timeout_ == null ? com.google.protobuf.Duration.getDefaultInstance() : timeout_;
+  }
+
+  public static final int ENV_FIELD_NUMBER = 12;
+  private com.google.protobuf.Struct env_;
+  /**
+   * <pre>
+   * The execution's environment (Mistral's `env`), which expressions read as
+   * `env()`; unset means {}. Part of the request that request_id compares.
+   * </pre>
+   *
+   * <code>.google.protobuf.Struct env = 12 [json_name = "env"];</code>
+   * @return Whether the env field is set.
+   */
+  @java.lang.Override
+  public boolean hasEnv() {
+    return ((bitField0_ & 0x00000004) != 0);
+  }
+  /**
+   * <pre>
+   * The execution's environment (Mistral's `env`), which expressions read as
+   * `env()`; unset means {}. Part of the request that request_id compares.
+   * </pre>
+   *
+   * <code>.google.protobuf.Struct env = 12 [json_name = "env"];</code>
+   * @return The env.
+   */
+  @java.lang.Override
+  public com.google.protobuf.Struct getEnv() {
+    return env_ == null ? com.google.protobuf.Struct.getDefaultInstance() : env_;
+  }
+  /**
+   * <pre>
+   * The execution's environment (Mistral's `env`), which expressions read as
+   * `env()`; unset means {}. Part of the request that request_id compares.
+   * </pre>
+   *
+   * <code>.google.protobuf.Struct env = 12 [json_name = "env"];</code>
+   */
+  @java.lang.Override
+  public com.google.protobuf.StructOrBuilder getEnvOrBuilder() {
+    return env_ == null ? com.google.protobuf.Struct.getDefaultInstance() : env_;
+  }
+
   private byte memoizedIsInitialized = -1;
   @java.lang.Override
   public final boolean isInitialized() {
@@ -533,23 +539,14 @@ private static final long serialVersionUID = 0L;
     if (!com.google.protobuf.GeneratedMessage.isStringEmpty(workflow_)) {
       com.google.protobuf.GeneratedMessage.writeString(output, 1, workflow_);
     }
-    if (!com.google.protobuf.GeneratedMessage.isStringEmpty(inputJson_)) {
-      com.google.protobuf.GeneratedMessage.writeString(output, 2, inputJson_);
-    }
     if (!com.google.protobuf.GeneratedMessage.isStringEmpty(requestId_)) {
       com.google.protobuf.GeneratedMessage.writeString(output, 3, requestId_);
     }
     for (int i = 0; i < notify_.size(); i++) {
       output.writeMessage(4, notify_.get(i));
     }
-    if (java.lang.Double.doubleToRawLongBits(timeoutSeconds_) != 0) {
-      output.writeDouble(5, timeoutSeconds_);
-    }
     for (int i = 0; i < headers_.size(); i++) {
       output.writeMessage(6, headers_.get(i));
-    }
-    if (!com.google.protobuf.GeneratedMessage.isStringEmpty(envJson_)) {
-      com.google.protobuf.GeneratedMessage.writeString(output, 7, envJson_);
     }
     if (!com.google.protobuf.GeneratedMessage.isStringEmpty(environment_)) {
       com.google.protobuf.GeneratedMessage.writeString(output, 8, environment_);
@@ -557,15 +554,21 @@ private static final long serialVersionUID = 0L;
     if (!com.google.protobuf.GeneratedMessage.isStringEmpty(taskName_)) {
       com.google.protobuf.GeneratedMessage.writeString(output, 9, taskName_);
     }
+    if (((bitField0_ & 0x00000001) != 0)) {
+      output.writeMessage(10, getInput());
+    }
+    if (((bitField0_ & 0x00000002) != 0)) {
+      output.writeMessage(11, getTimeout());
+    }
+    if (((bitField0_ & 0x00000004) != 0)) {
+      output.writeMessage(12, getEnv());
+    }
     getUnknownFields().writeTo(output);
   }
   private int computeSerializedSize_0() {
     int size = 0;
     if (!com.google.protobuf.GeneratedMessage.isStringEmpty(workflow_)) {
       size += com.google.protobuf.GeneratedMessage.computeStringSize(1, workflow_);
-    }
-    if (!com.google.protobuf.GeneratedMessage.isStringEmpty(inputJson_)) {
-      size += com.google.protobuf.GeneratedMessage.computeStringSize(2, inputJson_);
     }
     if (!com.google.protobuf.GeneratedMessage.isStringEmpty(requestId_)) {
       size += com.google.protobuf.GeneratedMessage.computeStringSize(3, requestId_);
@@ -579,10 +582,6 @@ private static final long serialVersionUID = 0L;
           }
           size += 1 * count;
         }
-    if (java.lang.Double.doubleToRawLongBits(timeoutSeconds_) != 0) {
-      size += com.google.protobuf.CodedOutputStream
-        .computeDoubleSize(5, timeoutSeconds_);
-    }
 
         {
           final int count = headers_.size();
@@ -592,14 +591,23 @@ private static final long serialVersionUID = 0L;
           }
           size += 1 * count;
         }
-    if (!com.google.protobuf.GeneratedMessage.isStringEmpty(envJson_)) {
-      size += com.google.protobuf.GeneratedMessage.computeStringSize(7, envJson_);
-    }
     if (!com.google.protobuf.GeneratedMessage.isStringEmpty(environment_)) {
       size += com.google.protobuf.GeneratedMessage.computeStringSize(8, environment_);
     }
     if (!com.google.protobuf.GeneratedMessage.isStringEmpty(taskName_)) {
       size += com.google.protobuf.GeneratedMessage.computeStringSize(9, taskName_);
+    }
+    if (((bitField0_ & 0x00000001) != 0)) {
+      size += com.google.protobuf.CodedOutputStream
+        .computeMessageSize(10, getInput());
+    }
+    if (((bitField0_ & 0x00000002) != 0)) {
+      size += com.google.protobuf.CodedOutputStream
+        .computeMessageSize(11, getTimeout());
+    }
+    if (((bitField0_ & 0x00000004) != 0)) {
+      size += com.google.protobuf.CodedOutputStream
+        .computeMessageSize(12, getEnv());
     }
     return size;
   }
@@ -627,23 +635,31 @@ private static final long serialVersionUID = 0L;
 
     if (!getWorkflow()
         .equals(other.getWorkflow())) return false;
-    if (!getInputJson()
-        .equals(other.getInputJson())) return false;
     if (!getRequestId()
         .equals(other.getRequestId())) return false;
     if (!getNotifyList()
         .equals(other.getNotifyList())) return false;
-    if (java.lang.Double.doubleToLongBits(getTimeoutSeconds())
-        != java.lang.Double.doubleToLongBits(
-            other.getTimeoutSeconds())) return false;
     if (!getHeadersList()
         .equals(other.getHeadersList())) return false;
-    if (!getEnvJson()
-        .equals(other.getEnvJson())) return false;
     if (!getEnvironment()
         .equals(other.getEnvironment())) return false;
     if (!getTaskName()
         .equals(other.getTaskName())) return false;
+    if (hasInput() != other.hasInput()) return false;
+    if (hasInput()) {
+      if (!getInput()
+          .equals(other.getInput())) return false;
+    }
+    if (hasTimeout() != other.hasTimeout()) return false;
+    if (hasTimeout()) {
+      if (!getTimeout()
+          .equals(other.getTimeout())) return false;
+    }
+    if (hasEnv() != other.hasEnv()) return false;
+    if (hasEnv()) {
+      if (!getEnv()
+          .equals(other.getEnv())) return false;
+    }
     if (!getUnknownFields().equals(other.getUnknownFields())) return false;
     return true;
   }
@@ -657,27 +673,32 @@ private static final long serialVersionUID = 0L;
     hash = (19 * hash) + getDescriptor().hashCode();
     hash = (37 * hash) + WORKFLOW_FIELD_NUMBER;
     hash = (53 * hash) + getWorkflow().hashCode();
-    hash = (37 * hash) + INPUT_JSON_FIELD_NUMBER;
-    hash = (53 * hash) + getInputJson().hashCode();
     hash = (37 * hash) + REQUEST_ID_FIELD_NUMBER;
     hash = (53 * hash) + getRequestId().hashCode();
     if (getNotifyCount() > 0) {
       hash = (37 * hash) + NOTIFY_FIELD_NUMBER;
       hash = (53 * hash) + getNotifyList().hashCode();
     }
-    hash = (37 * hash) + TIMEOUT_SECONDS_FIELD_NUMBER;
-    hash = (53 * hash) + com.google.protobuf.Internal.hashLong(
-        java.lang.Double.doubleToLongBits(getTimeoutSeconds()));
     if (getHeadersCount() > 0) {
       hash = (37 * hash) + HEADERS_FIELD_NUMBER;
       hash = (53 * hash) + getHeadersList().hashCode();
     }
-    hash = (37 * hash) + ENV_JSON_FIELD_NUMBER;
-    hash = (53 * hash) + getEnvJson().hashCode();
     hash = (37 * hash) + ENVIRONMENT_FIELD_NUMBER;
     hash = (53 * hash) + getEnvironment().hashCode();
     hash = (37 * hash) + TASK_NAME_FIELD_NUMBER;
     hash = (53 * hash) + getTaskName().hashCode();
+    if (hasInput()) {
+      hash = (37 * hash) + INPUT_FIELD_NUMBER;
+      hash = (53 * hash) + getInput().hashCode();
+    }
+    if (hasTimeout()) {
+      hash = (37 * hash) + TIMEOUT_FIELD_NUMBER;
+      hash = (53 * hash) + getTimeout().hashCode();
+    }
+    if (hasEnv()) {
+      hash = (37 * hash) + ENV_FIELD_NUMBER;
+      hash = (53 * hash) + getEnv().hashCode();
+    }
     hash = (29 * hash) + getUnknownFields().hashCode();
     memoizedHashCode = hash;
     return hash;
@@ -801,20 +822,29 @@ private static final long serialVersionUID = 0L;
 
     // Construct using dev.tidings.v1.StartExecutionRequest.newBuilder()
     private Builder() {
-
+      maybeForceBuilderInitialization();
     }
 
     private Builder(
         com.google.protobuf.GeneratedMessage.BuilderParent parent) {
       super(parent);
-
+      maybeForceBuilderInitialization();
+    }
+    private void maybeForceBuilderInitialization() {
+      if (com.google.protobuf.GeneratedMessage
+              .alwaysUseFieldBuilders) {
+        internalGetNotifyFieldBuilder();
+        internalGetHeadersFieldBuilder();
+        internalGetInputFieldBuilder();
+        internalGetTimeoutFieldBuilder();
+        internalGetEnvFieldBuilder();
+      }
     }
     @java.lang.Override
     public Builder clear() {
       super.clear();
       bitField0_ = 0;
       workflow_ = "";
-      inputJson_ = "";
       requestId_ = "";
       if (notifyBuilder_ == null) {
         notify_ = java.util.Collections.emptyList();
@@ -822,18 +852,31 @@ private static final long serialVersionUID = 0L;
         notify_ = null;
         notifyBuilder_.clear();
       }
-      bitField0_ = (bitField0_ & ~0x00000008);
-      timeoutSeconds_ = 0D;
+      bitField0_ = (bitField0_ & ~0x00000004);
       if (headersBuilder_ == null) {
         headers_ = java.util.Collections.emptyList();
       } else {
         headers_ = null;
         headersBuilder_.clear();
       }
-      bitField0_ = (bitField0_ & ~0x00000020);
-      envJson_ = "";
+      bitField0_ = (bitField0_ & ~0x00000008);
       environment_ = "";
       taskName_ = "";
+      input_ = null;
+      if (inputBuilder_ != null) {
+        inputBuilder_.dispose();
+        inputBuilder_ = null;
+      }
+      timeout_ = null;
+      if (timeoutBuilder_ != null) {
+        timeoutBuilder_.dispose();
+        timeoutBuilder_ = null;
+      }
+      env_ = null;
+      if (envBuilder_ != null) {
+        envBuilder_.dispose();
+        envBuilder_ = null;
+      }
       return this;
     }
 
@@ -868,18 +911,18 @@ private static final long serialVersionUID = 0L;
 
     private void buildPartialRepeatedFields(dev.tidings.v1.StartExecutionRequest result) {
       if (notifyBuilder_ == null) {
-        if (((bitField0_ & 0x00000008) != 0)) {
+        if (((bitField0_ & 0x00000004) != 0)) {
           notify_ = java.util.Collections.unmodifiableList(notify_);
-          bitField0_ = (bitField0_ & ~0x00000008);
+          bitField0_ = (bitField0_ & ~0x00000004);
         }
         result.notify_ = notify_;
       } else {
         result.notify_ = notifyBuilder_.build();
       }
       if (headersBuilder_ == null) {
-        if (((bitField0_ & 0x00000020) != 0)) {
+        if (((bitField0_ & 0x00000008) != 0)) {
           headers_ = java.util.Collections.unmodifiableList(headers_);
-          bitField0_ = (bitField0_ & ~0x00000020);
+          bitField0_ = (bitField0_ & ~0x00000008);
         }
         result.headers_ = headers_;
       } else {
@@ -893,23 +936,34 @@ private static final long serialVersionUID = 0L;
         result.workflow_ = workflow_;
       }
       if (((from_bitField0_ & 0x00000002) != 0)) {
-        result.inputJson_ = inputJson_;
-      }
-      if (((from_bitField0_ & 0x00000004) != 0)) {
         result.requestId_ = requestId_;
       }
       if (((from_bitField0_ & 0x00000010) != 0)) {
-        result.timeoutSeconds_ = timeoutSeconds_;
-      }
-      if (((from_bitField0_ & 0x00000040) != 0)) {
-        result.envJson_ = envJson_;
-      }
-      if (((from_bitField0_ & 0x00000080) != 0)) {
         result.environment_ = environment_;
       }
-      if (((from_bitField0_ & 0x00000100) != 0)) {
+      if (((from_bitField0_ & 0x00000020) != 0)) {
         result.taskName_ = taskName_;
       }
+      int to_bitField0_ = 0;
+      if (((from_bitField0_ & 0x00000040) != 0)) {
+        result.input_ = inputBuilder_ == null
+            ? input_
+            : inputBuilder_.build();
+        to_bitField0_ |= 0x00000001;
+      }
+      if (((from_bitField0_ & 0x00000080) != 0)) {
+        result.timeout_ = timeoutBuilder_ == null
+            ? timeout_
+            : timeoutBuilder_.build();
+        to_bitField0_ |= 0x00000002;
+      }
+      if (((from_bitField0_ & 0x00000100) != 0)) {
+        result.env_ = envBuilder_ == null
+            ? env_
+            : envBuilder_.build();
+        to_bitField0_ |= 0x00000004;
+      }
+      result.bitField0_ |= to_bitField0_;
     }
 
     @java.lang.Override
@@ -929,21 +983,16 @@ private static final long serialVersionUID = 0L;
         bitField0_ |= 0x00000001;
         onChanged();
       }
-      if (!other.getInputJson().isEmpty()) {
-        inputJson_ = other.inputJson_;
-        bitField0_ |= 0x00000002;
-        onChanged();
-      }
       if (!other.getRequestId().isEmpty()) {
         requestId_ = other.requestId_;
-        bitField0_ |= 0x00000004;
+        bitField0_ |= 0x00000002;
         onChanged();
       }
       if (notifyBuilder_ == null) {
         if (!other.notify_.isEmpty()) {
           if (notify_.isEmpty()) {
             notify_ = other.notify_;
-            bitField0_ = (bitField0_ & ~0x00000008);
+            bitField0_ = (bitField0_ & ~0x00000004);
           } else {
             ensureNotifyIsMutable();
             notify_.addAll(other.notify_);
@@ -956,7 +1005,7 @@ private static final long serialVersionUID = 0L;
             notifyBuilder_.dispose();
             notifyBuilder_ = null;
             notify_ = other.notify_;
-            bitField0_ = (bitField0_ & ~0x00000008);
+            bitField0_ = (bitField0_ & ~0x00000004);
             notifyBuilder_ = 
               com.google.protobuf.GeneratedMessage.alwaysUseFieldBuilders ?
                  internalGetNotifyFieldBuilder() : null;
@@ -965,14 +1014,11 @@ private static final long serialVersionUID = 0L;
           }
         }
       }
-      if (java.lang.Double.doubleToRawLongBits(other.getTimeoutSeconds()) != 0) {
-        setTimeoutSeconds(other.getTimeoutSeconds());
-      }
       if (headersBuilder_ == null) {
         if (!other.headers_.isEmpty()) {
           if (headers_.isEmpty()) {
             headers_ = other.headers_;
-            bitField0_ = (bitField0_ & ~0x00000020);
+            bitField0_ = (bitField0_ & ~0x00000008);
           } else {
             ensureHeadersIsMutable();
             headers_.addAll(other.headers_);
@@ -985,7 +1031,7 @@ private static final long serialVersionUID = 0L;
             headersBuilder_.dispose();
             headersBuilder_ = null;
             headers_ = other.headers_;
-            bitField0_ = (bitField0_ & ~0x00000020);
+            bitField0_ = (bitField0_ & ~0x00000008);
             headersBuilder_ = 
               com.google.protobuf.GeneratedMessage.alwaysUseFieldBuilders ?
                  internalGetHeadersFieldBuilder() : null;
@@ -994,20 +1040,24 @@ private static final long serialVersionUID = 0L;
           }
         }
       }
-      if (!other.getEnvJson().isEmpty()) {
-        envJson_ = other.envJson_;
-        bitField0_ |= 0x00000040;
-        onChanged();
-      }
       if (!other.getEnvironment().isEmpty()) {
         environment_ = other.environment_;
-        bitField0_ |= 0x00000080;
+        bitField0_ |= 0x00000010;
         onChanged();
       }
       if (!other.getTaskName().isEmpty()) {
         taskName_ = other.taskName_;
-        bitField0_ |= 0x00000100;
+        bitField0_ |= 0x00000020;
         onChanged();
+      }
+      if (other.hasInput()) {
+        mergeInput(other.getInput());
+      }
+      if (other.hasTimeout()) {
+        mergeTimeout(other.getTimeout());
+      }
+      if (other.hasEnv()) {
+        mergeEnv(other.getEnv());
       }
       this.mergeUnknownFields(other.getUnknownFields());
       onChanged();
@@ -1038,14 +1088,9 @@ private static final long serialVersionUID = 0L;
               bitField0_ |= 0x00000001;
               break;
             } // case 10
-            case 18: {
-              inputJson_ = input.readStringRequireUtf8();
-              bitField0_ |= 0x00000002;
-              break;
-            } // case 18
             case 26: {
               requestId_ = input.readStringRequireUtf8();
-              bitField0_ |= 0x00000004;
+              bitField0_ |= 0x00000002;
               break;
             } // case 26
             case 34: {
@@ -1061,11 +1106,6 @@ private static final long serialVersionUID = 0L;
               }
               break;
             } // case 34
-            case 41: {
-              timeoutSeconds_ = input.readDouble();
-              bitField0_ |= 0x00000010;
-              break;
-            } // case 41
             case 50: {
               dev.tidings.v1.Header m =
                   input.readMessage(
@@ -1079,21 +1119,37 @@ private static final long serialVersionUID = 0L;
               }
               break;
             } // case 50
-            case 58: {
-              envJson_ = input.readStringRequireUtf8();
-              bitField0_ |= 0x00000040;
-              break;
-            } // case 58
             case 66: {
               environment_ = input.readStringRequireUtf8();
-              bitField0_ |= 0x00000080;
+              bitField0_ |= 0x00000010;
               break;
             } // case 66
             case 74: {
               taskName_ = input.readStringRequireUtf8();
-              bitField0_ |= 0x00000100;
+              bitField0_ |= 0x00000020;
               break;
             } // case 74
+            case 82: {
+              input.readMessage(
+                  internalGetInputFieldBuilder().getBuilder(),
+                  extensionRegistry);
+              bitField0_ |= 0x00000040;
+              break;
+            } // case 82
+            case 90: {
+              input.readMessage(
+                  internalGetTimeoutFieldBuilder().getBuilder(),
+                  extensionRegistry);
+              bitField0_ |= 0x00000080;
+              break;
+            } // case 90
+            case 98: {
+              input.readMessage(
+                  internalGetEnvFieldBuilder().getBuilder(),
+                  extensionRegistry);
+              bitField0_ |= 0x00000100;
+              break;
+            } // case 98
             default: {
               if (!super.parseUnknownField(input, extensionRegistry, tag)) {
                 done = true; // was an endgroup tag
@@ -1203,104 +1259,12 @@ private static final long serialVersionUID = 0L;
       return this;
     }
 
-    private java.lang.Object inputJson_ = "";
-    /**
-     * <pre>
-     * The input as a JSON object text; empty means {}.
-     * </pre>
-     *
-     * <code>string input_json = 2 [json_name = "inputJson"];</code>
-     * @return The inputJson.
-     */
-    public java.lang.String getInputJson() {
-      java.lang.Object ref = inputJson_;
-      if (!(ref instanceof java.lang.String)) {
-        com.google.protobuf.ByteString bs =
-            (com.google.protobuf.ByteString) ref;
-        java.lang.String s = bs.toStringUtf8();
-        inputJson_ = s;
-        return s;
-      } else {
-        return (java.lang.String) ref;
-      }
-    }
-    /**
-     * <pre>
-     * The input as a JSON object text; empty means {}.
-     * </pre>
-     *
-     * <code>string input_json = 2 [json_name = "inputJson"];</code>
-     * @return The bytes for inputJson.
-     */
-    public com.google.protobuf.ByteString
-        getInputJsonBytes() {
-      java.lang.Object ref = inputJson_;
-      if (ref instanceof String) {
-        com.google.protobuf.ByteString b = 
-            com.google.protobuf.ByteString.copyFromUtf8(
-                (java.lang.String) ref);
-        inputJson_ = b;
-        return b;
-      } else {
-        return (com.google.protobuf.ByteString) ref;
-      }
-    }
-    /**
-     * <pre>
-     * The input as a JSON object text; empty means {}.
-     * </pre>
-     *
-     * <code>string input_json = 2 [json_name = "inputJson"];</code>
-     * @param value The inputJson to set.
-     * @return This builder for chaining.
-     */
-    public Builder setInputJson(
-        java.lang.String value) {
-      java.util.Objects.requireNonNull(value);
-      inputJson_ = value;
-      bitField0_ |= 0x00000002;
-      onChanged();
-      return this;
-    }
-    /**
-     * <pre>
-     * The input as a JSON object text; empty means {}.
-     * </pre>
-     *
-     * <code>string input_json = 2 [json_name = "inputJson"];</code>
-     * @return This builder for chaining.
-     */
-    public Builder clearInputJson() {
-      inputJson_ = getDefaultInstance().getInputJson();
-      bitField0_ = (bitField0_ & ~0x00000002);
-      onChanged();
-      return this;
-    }
-    /**
-     * <pre>
-     * The input as a JSON object text; empty means {}.
-     * </pre>
-     *
-     * <code>string input_json = 2 [json_name = "inputJson"];</code>
-     * @param value The bytes for inputJson to set.
-     * @return This builder for chaining.
-     */
-    public Builder setInputJsonBytes(
-        com.google.protobuf.ByteString value) {
-      java.util.Objects.requireNonNull(value);
-      checkByteStringIsUtf8(value);
-      inputJson_ = value;
-      bitField0_ |= 0x00000002;
-      onChanged();
-      return this;
-    }
-
     private java.lang.Object requestId_ = "";
     /**
      * <pre>
      * Idempotency key: a repeated request with the same id returns the
      * execution the first one started. A different request (workflow, input,
-     * notify, timeout_seconds, env_json, task_name) with a used id is refused:
+     * notify, timeout, env, task_name) with a used id is refused:
      * INVALID_ARGUMENT naming request_id.
      * </pre>
      *
@@ -1323,7 +1287,7 @@ private static final long serialVersionUID = 0L;
      * <pre>
      * Idempotency key: a repeated request with the same id returns the
      * execution the first one started. A different request (workflow, input,
-     * notify, timeout_seconds, env_json, task_name) with a used id is refused:
+     * notify, timeout, env, task_name) with a used id is refused:
      * INVALID_ARGUMENT naming request_id.
      * </pre>
      *
@@ -1347,7 +1311,7 @@ private static final long serialVersionUID = 0L;
      * <pre>
      * Idempotency key: a repeated request with the same id returns the
      * execution the first one started. A different request (workflow, input,
-     * notify, timeout_seconds, env_json, task_name) with a used id is refused:
+     * notify, timeout, env, task_name) with a used id is refused:
      * INVALID_ARGUMENT naming request_id.
      * </pre>
      *
@@ -1359,7 +1323,7 @@ private static final long serialVersionUID = 0L;
         java.lang.String value) {
       java.util.Objects.requireNonNull(value);
       requestId_ = value;
-      bitField0_ |= 0x00000004;
+      bitField0_ |= 0x00000002;
       onChanged();
       return this;
     }
@@ -1367,7 +1331,7 @@ private static final long serialVersionUID = 0L;
      * <pre>
      * Idempotency key: a repeated request with the same id returns the
      * execution the first one started. A different request (workflow, input,
-     * notify, timeout_seconds, env_json, task_name) with a used id is refused:
+     * notify, timeout, env, task_name) with a used id is refused:
      * INVALID_ARGUMENT naming request_id.
      * </pre>
      *
@@ -1376,7 +1340,7 @@ private static final long serialVersionUID = 0L;
      */
     public Builder clearRequestId() {
       requestId_ = getDefaultInstance().getRequestId();
-      bitField0_ = (bitField0_ & ~0x00000004);
+      bitField0_ = (bitField0_ & ~0x00000002);
       onChanged();
       return this;
     }
@@ -1384,7 +1348,7 @@ private static final long serialVersionUID = 0L;
      * <pre>
      * Idempotency key: a repeated request with the same id returns the
      * execution the first one started. A different request (workflow, input,
-     * notify, timeout_seconds, env_json, task_name) with a used id is refused:
+     * notify, timeout, env, task_name) with a used id is refused:
      * INVALID_ARGUMENT naming request_id.
      * </pre>
      *
@@ -1397,7 +1361,7 @@ private static final long serialVersionUID = 0L;
       java.util.Objects.requireNonNull(value);
       checkByteStringIsUtf8(value);
       requestId_ = value;
-      bitField0_ |= 0x00000004;
+      bitField0_ |= 0x00000002;
       onChanged();
       return this;
     }
@@ -1405,9 +1369,9 @@ private static final long serialVersionUID = 0L;
     private java.util.List<dev.tidings.v1.NotifyTarget> notify_ =
       java.util.Collections.emptyList();
     private void ensureNotifyIsMutable() {
-      if (!((bitField0_ & 0x00000008) != 0)) {
+      if (!((bitField0_ & 0x00000004) != 0)) {
         notify_ = new java.util.ArrayList<dev.tidings.v1.NotifyTarget>(notify_);
-        bitField0_ |= 0x00000008;
+        bitField0_ |= 0x00000004;
        }
     }
 
@@ -1606,7 +1570,7 @@ private static final long serialVersionUID = 0L;
     public Builder clearNotify() {
       if (notifyBuilder_ == null) {
         notify_ = java.util.Collections.emptyList();
-        bitField0_ = (bitField0_ & ~0x00000008);
+        bitField0_ = (bitField0_ & ~0x00000004);
         onChanged();
       } else {
         notifyBuilder_.clear();
@@ -1718,7 +1682,7 @@ private static final long serialVersionUID = 0L;
         notifyBuilder_ = new com.google.protobuf.RepeatedFieldBuilder<
             dev.tidings.v1.NotifyTarget, dev.tidings.v1.NotifyTarget.Builder, dev.tidings.v1.NotifyTargetOrBuilder>(
                 notify_,
-                ((bitField0_ & 0x00000008) != 0),
+                ((bitField0_ & 0x00000004) != 0),
                 getParentForChildren(),
                 isClean());
         notify_ = null;
@@ -1726,56 +1690,12 @@ private static final long serialVersionUID = 0L;
       return notifyBuilder_;
     }
 
-    private double timeoutSeconds_ ;
-    /**
-     * <pre>
-     * Execution-level timeout in seconds; 0 means none.
-     * </pre>
-     *
-     * <code>double timeout_seconds = 5 [json_name = "timeoutSeconds"];</code>
-     * @return The timeoutSeconds.
-     */
-    @java.lang.Override
-    public double getTimeoutSeconds() {
-      return timeoutSeconds_;
-    }
-    /**
-     * <pre>
-     * Execution-level timeout in seconds; 0 means none.
-     * </pre>
-     *
-     * <code>double timeout_seconds = 5 [json_name = "timeoutSeconds"];</code>
-     * @param value The timeoutSeconds to set.
-     * @return This builder for chaining.
-     */
-    public Builder setTimeoutSeconds(double value) {
-
-      timeoutSeconds_ = value;
-      bitField0_ |= 0x00000010;
-      onChanged();
-      return this;
-    }
-    /**
-     * <pre>
-     * Execution-level timeout in seconds; 0 means none.
-     * </pre>
-     *
-     * <code>double timeout_seconds = 5 [json_name = "timeoutSeconds"];</code>
-     * @return This builder for chaining.
-     */
-    public Builder clearTimeoutSeconds() {
-      bitField0_ = (bitField0_ & ~0x00000010);
-      timeoutSeconds_ = 0D;
-      onChanged();
-      return this;
-    }
-
     private java.util.List<dev.tidings.v1.Header> headers_ =
       java.util.Collections.emptyList();
     private void ensureHeadersIsMutable() {
-      if (!((bitField0_ & 0x00000020) != 0)) {
+      if (!((bitField0_ & 0x00000008) != 0)) {
         headers_ = new java.util.ArrayList<dev.tidings.v1.Header>(headers_);
-        bitField0_ |= 0x00000020;
+        bitField0_ |= 0x00000008;
        }
     }
 
@@ -1985,7 +1905,7 @@ private static final long serialVersionUID = 0L;
     public Builder clearHeaders() {
       if (headersBuilder_ == null) {
         headers_ = java.util.Collections.emptyList();
-        bitField0_ = (bitField0_ & ~0x00000020);
+        bitField0_ = (bitField0_ & ~0x00000008);
         onChanged();
       } else {
         headersBuilder_.clear();
@@ -2104,7 +2024,7 @@ private static final long serialVersionUID = 0L;
         headersBuilder_ = new com.google.protobuf.RepeatedFieldBuilder<
             dev.tidings.v1.Header, dev.tidings.v1.Header.Builder, dev.tidings.v1.HeaderOrBuilder>(
                 headers_,
-                ((bitField0_ & 0x00000020) != 0),
+                ((bitField0_ & 0x00000008) != 0),
                 getParentForChildren(),
                 isClean());
         headers_ = null;
@@ -2112,114 +2032,12 @@ private static final long serialVersionUID = 0L;
       return headersBuilder_;
     }
 
-    private java.lang.Object envJson_ = "";
-    /**
-     * <pre>
-     * The execution's environment (Mistral's `env`), a JSON object text that
-     * expressions read as `env()`; empty means {}. Part of the request that
-     * request_id compares.
-     * </pre>
-     *
-     * <code>string env_json = 7 [json_name = "envJson"];</code>
-     * @return The envJson.
-     */
-    public java.lang.String getEnvJson() {
-      java.lang.Object ref = envJson_;
-      if (!(ref instanceof java.lang.String)) {
-        com.google.protobuf.ByteString bs =
-            (com.google.protobuf.ByteString) ref;
-        java.lang.String s = bs.toStringUtf8();
-        envJson_ = s;
-        return s;
-      } else {
-        return (java.lang.String) ref;
-      }
-    }
-    /**
-     * <pre>
-     * The execution's environment (Mistral's `env`), a JSON object text that
-     * expressions read as `env()`; empty means {}. Part of the request that
-     * request_id compares.
-     * </pre>
-     *
-     * <code>string env_json = 7 [json_name = "envJson"];</code>
-     * @return The bytes for envJson.
-     */
-    public com.google.protobuf.ByteString
-        getEnvJsonBytes() {
-      java.lang.Object ref = envJson_;
-      if (ref instanceof String) {
-        com.google.protobuf.ByteString b = 
-            com.google.protobuf.ByteString.copyFromUtf8(
-                (java.lang.String) ref);
-        envJson_ = b;
-        return b;
-      } else {
-        return (com.google.protobuf.ByteString) ref;
-      }
-    }
-    /**
-     * <pre>
-     * The execution's environment (Mistral's `env`), a JSON object text that
-     * expressions read as `env()`; empty means {}. Part of the request that
-     * request_id compares.
-     * </pre>
-     *
-     * <code>string env_json = 7 [json_name = "envJson"];</code>
-     * @param value The envJson to set.
-     * @return This builder for chaining.
-     */
-    public Builder setEnvJson(
-        java.lang.String value) {
-      java.util.Objects.requireNonNull(value);
-      envJson_ = value;
-      bitField0_ |= 0x00000040;
-      onChanged();
-      return this;
-    }
-    /**
-     * <pre>
-     * The execution's environment (Mistral's `env`), a JSON object text that
-     * expressions read as `env()`; empty means {}. Part of the request that
-     * request_id compares.
-     * </pre>
-     *
-     * <code>string env_json = 7 [json_name = "envJson"];</code>
-     * @return This builder for chaining.
-     */
-    public Builder clearEnvJson() {
-      envJson_ = getDefaultInstance().getEnvJson();
-      bitField0_ = (bitField0_ & ~0x00000040);
-      onChanged();
-      return this;
-    }
-    /**
-     * <pre>
-     * The execution's environment (Mistral's `env`), a JSON object text that
-     * expressions read as `env()`; empty means {}. Part of the request that
-     * request_id compares.
-     * </pre>
-     *
-     * <code>string env_json = 7 [json_name = "envJson"];</code>
-     * @param value The bytes for envJson to set.
-     * @return This builder for chaining.
-     */
-    public Builder setEnvJsonBytes(
-        com.google.protobuf.ByteString value) {
-      java.util.Objects.requireNonNull(value);
-      checkByteStringIsUtf8(value);
-      envJson_ = value;
-      bitField0_ |= 0x00000040;
-      onChanged();
-      return this;
-    }
-
     private java.lang.Object environment_ = "";
     /**
      * <pre>
      * A named environment (EnvironmentService) whose variables become the
      * execution's environment, copied now; NOT_FOUND if there is none. Not
-     * together with env_json.
+     * together with env.
      * </pre>
      *
      * <code>string environment = 8 [json_name = "environment"];</code>
@@ -2241,7 +2059,7 @@ private static final long serialVersionUID = 0L;
      * <pre>
      * A named environment (EnvironmentService) whose variables become the
      * execution's environment, copied now; NOT_FOUND if there is none. Not
-     * together with env_json.
+     * together with env.
      * </pre>
      *
      * <code>string environment = 8 [json_name = "environment"];</code>
@@ -2264,7 +2082,7 @@ private static final long serialVersionUID = 0L;
      * <pre>
      * A named environment (EnvironmentService) whose variables become the
      * execution's environment, copied now; NOT_FOUND if there is none. Not
-     * together with env_json.
+     * together with env.
      * </pre>
      *
      * <code>string environment = 8 [json_name = "environment"];</code>
@@ -2275,7 +2093,7 @@ private static final long serialVersionUID = 0L;
         java.lang.String value) {
       java.util.Objects.requireNonNull(value);
       environment_ = value;
-      bitField0_ |= 0x00000080;
+      bitField0_ |= 0x00000010;
       onChanged();
       return this;
     }
@@ -2283,7 +2101,7 @@ private static final long serialVersionUID = 0L;
      * <pre>
      * A named environment (EnvironmentService) whose variables become the
      * execution's environment, copied now; NOT_FOUND if there is none. Not
-     * together with env_json.
+     * together with env.
      * </pre>
      *
      * <code>string environment = 8 [json_name = "environment"];</code>
@@ -2291,7 +2109,7 @@ private static final long serialVersionUID = 0L;
      */
     public Builder clearEnvironment() {
       environment_ = getDefaultInstance().getEnvironment();
-      bitField0_ = (bitField0_ & ~0x00000080);
+      bitField0_ = (bitField0_ & ~0x00000010);
       onChanged();
       return this;
     }
@@ -2299,7 +2117,7 @@ private static final long serialVersionUID = 0L;
      * <pre>
      * A named environment (EnvironmentService) whose variables become the
      * execution's environment, copied now; NOT_FOUND if there is none. Not
-     * together with env_json.
+     * together with env.
      * </pre>
      *
      * <code>string environment = 8 [json_name = "environment"];</code>
@@ -2311,7 +2129,7 @@ private static final long serialVersionUID = 0L;
       java.util.Objects.requireNonNull(value);
       checkByteStringIsUtf8(value);
       environment_ = value;
-      bitField0_ |= 0x00000080;
+      bitField0_ |= 0x00000010;
       onChanged();
       return this;
     }
@@ -2383,7 +2201,7 @@ private static final long serialVersionUID = 0L;
         java.lang.String value) {
       java.util.Objects.requireNonNull(value);
       taskName_ = value;
-      bitField0_ |= 0x00000100;
+      bitField0_ |= 0x00000020;
       onChanged();
       return this;
     }
@@ -2401,7 +2219,7 @@ private static final long serialVersionUID = 0L;
      */
     public Builder clearTaskName() {
       taskName_ = getDefaultInstance().getTaskName();
-      bitField0_ = (bitField0_ & ~0x00000100);
+      bitField0_ = (bitField0_ & ~0x00000020);
       onChanged();
       return this;
     }
@@ -2423,9 +2241,492 @@ private static final long serialVersionUID = 0L;
       java.util.Objects.requireNonNull(value);
       checkByteStringIsUtf8(value);
       taskName_ = value;
+      bitField0_ |= 0x00000020;
+      onChanged();
+      return this;
+    }
+
+    private com.google.protobuf.Struct input_;
+    private com.google.protobuf.SingleFieldBuilder<
+        com.google.protobuf.Struct, com.google.protobuf.Struct.Builder, com.google.protobuf.StructOrBuilder> inputBuilder_;
+    /**
+     * <pre>
+     * The input; unset means {}. Integers beyond 2^53 cannot travel as numbers:
+     * docs/api.md, "Typed values".
+     * </pre>
+     *
+     * <code>.google.protobuf.Struct input = 10 [json_name = "input"];</code>
+     * @return Whether the input field is set.
+     */
+    public boolean hasInput() {
+      return ((bitField0_ & 0x00000040) != 0);
+    }
+    /**
+     * <pre>
+     * The input; unset means {}. Integers beyond 2^53 cannot travel as numbers:
+     * docs/api.md, "Typed values".
+     * </pre>
+     *
+     * <code>.google.protobuf.Struct input = 10 [json_name = "input"];</code>
+     * @return The input.
+     */
+    public com.google.protobuf.Struct getInput() {
+      if (inputBuilder_ == null) {
+        return input_ == null ? com.google.protobuf.Struct.getDefaultInstance() : input_;
+      } else {
+        return inputBuilder_.getMessage();
+      }
+    }
+    /**
+     * <pre>
+     * The input; unset means {}. Integers beyond 2^53 cannot travel as numbers:
+     * docs/api.md, "Typed values".
+     * </pre>
+     *
+     * <code>.google.protobuf.Struct input = 10 [json_name = "input"];</code>
+     */
+    public Builder setInput(com.google.protobuf.Struct value) {
+      if (inputBuilder_ == null) {
+        java.util.Objects.requireNonNull(value);
+        input_ = value;
+      } else {
+        inputBuilder_.setMessage(value);
+      }
+      bitField0_ |= 0x00000040;
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * The input; unset means {}. Integers beyond 2^53 cannot travel as numbers:
+     * docs/api.md, "Typed values".
+     * </pre>
+     *
+     * <code>.google.protobuf.Struct input = 10 [json_name = "input"];</code>
+     */
+    public Builder setInput(
+        com.google.protobuf.Struct.Builder builderForValue) {
+      if (inputBuilder_ == null) {
+        input_ = builderForValue.build();
+      } else {
+        inputBuilder_.setMessage(builderForValue.build());
+      }
+      bitField0_ |= 0x00000040;
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * The input; unset means {}. Integers beyond 2^53 cannot travel as numbers:
+     * docs/api.md, "Typed values".
+     * </pre>
+     *
+     * <code>.google.protobuf.Struct input = 10 [json_name = "input"];</code>
+     */
+    public Builder mergeInput(com.google.protobuf.Struct value) {
+      if (inputBuilder_ == null) {
+        if (((bitField0_ & 0x00000040) != 0) &&
+          input_ != null &&
+          input_ != com.google.protobuf.Struct.getDefaultInstance()) {
+          getInputBuilder().mergeFrom(value);
+        } else {
+          input_ = value;
+        }
+      } else {
+        inputBuilder_.mergeFrom(value);
+      }
+      if (input_ != null) {
+        bitField0_ |= 0x00000040;
+        onChanged();
+      }
+      return this;
+    }
+    /**
+     * <pre>
+     * The input; unset means {}. Integers beyond 2^53 cannot travel as numbers:
+     * docs/api.md, "Typed values".
+     * </pre>
+     *
+     * <code>.google.protobuf.Struct input = 10 [json_name = "input"];</code>
+     */
+    public Builder clearInput() {
+      bitField0_ = (bitField0_ & ~0x00000040);
+      input_ = null;
+      if (inputBuilder_ != null) {
+        inputBuilder_.dispose();
+        inputBuilder_ = null;
+      }
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * The input; unset means {}. Integers beyond 2^53 cannot travel as numbers:
+     * docs/api.md, "Typed values".
+     * </pre>
+     *
+     * <code>.google.protobuf.Struct input = 10 [json_name = "input"];</code>
+     */
+    public com.google.protobuf.Struct.Builder getInputBuilder() {
+      bitField0_ |= 0x00000040;
+      onChanged();
+      return internalGetInputFieldBuilder().getBuilder();
+    }
+    /**
+     * <pre>
+     * The input; unset means {}. Integers beyond 2^53 cannot travel as numbers:
+     * docs/api.md, "Typed values".
+     * </pre>
+     *
+     * <code>.google.protobuf.Struct input = 10 [json_name = "input"];</code>
+     */
+    public com.google.protobuf.StructOrBuilder getInputOrBuilder() {
+      if (inputBuilder_ != null) {
+        return inputBuilder_.getMessageOrBuilder();
+      } else {
+        return input_ == null ?
+            com.google.protobuf.Struct.getDefaultInstance() : input_;
+      }
+    }
+    /**
+     * <pre>
+     * The input; unset means {}. Integers beyond 2^53 cannot travel as numbers:
+     * docs/api.md, "Typed values".
+     * </pre>
+     *
+     * <code>.google.protobuf.Struct input = 10 [json_name = "input"];</code>
+     */
+    private com.google.protobuf.SingleFieldBuilder<
+        com.google.protobuf.Struct, com.google.protobuf.Struct.Builder, com.google.protobuf.StructOrBuilder> 
+        internalGetInputFieldBuilder() {
+      if (inputBuilder_ == null) {
+        inputBuilder_ = new com.google.protobuf.SingleFieldBuilder<
+            com.google.protobuf.Struct, com.google.protobuf.Struct.Builder, com.google.protobuf.StructOrBuilder>(
+                getInput(),
+                getParentForChildren(),
+                isClean());
+        input_ = null;
+      }
+      return inputBuilder_;
+    }
+
+    private com.google.protobuf.Duration timeout_;
+    private com.google.protobuf.SingleFieldBuilder<
+        com.google.protobuf.Duration, com.google.protobuf.Duration.Builder, com.google.protobuf.DurationOrBuilder> timeoutBuilder_;
+    /**
+     * <pre>
+     * Execution-level timeout, at least 0; unset or 0 means none.
+     * </pre>
+     *
+     * <code>.google.protobuf.Duration timeout = 11 [json_name = "timeout"];</code>
+     * @return Whether the timeout field is set.
+     */
+    public boolean hasTimeout() {
+      return ((bitField0_ & 0x00000080) != 0);
+    }
+    /**
+     * <pre>
+     * Execution-level timeout, at least 0; unset or 0 means none.
+     * </pre>
+     *
+     * <code>.google.protobuf.Duration timeout = 11 [json_name = "timeout"];</code>
+     * @return The timeout.
+     */
+    public com.google.protobuf.Duration getTimeout() {
+      if (timeoutBuilder_ == null) {
+        return timeout_ == null ? com.google.protobuf.Duration.getDefaultInstance() : timeout_;
+      } else {
+        return timeoutBuilder_.getMessage();
+      }
+    }
+    /**
+     * <pre>
+     * Execution-level timeout, at least 0; unset or 0 means none.
+     * </pre>
+     *
+     * <code>.google.protobuf.Duration timeout = 11 [json_name = "timeout"];</code>
+     */
+    public Builder setTimeout(com.google.protobuf.Duration value) {
+      if (timeoutBuilder_ == null) {
+        java.util.Objects.requireNonNull(value);
+        timeout_ = value;
+      } else {
+        timeoutBuilder_.setMessage(value);
+      }
+      bitField0_ |= 0x00000080;
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * Execution-level timeout, at least 0; unset or 0 means none.
+     * </pre>
+     *
+     * <code>.google.protobuf.Duration timeout = 11 [json_name = "timeout"];</code>
+     */
+    public Builder setTimeout(
+        com.google.protobuf.Duration.Builder builderForValue) {
+      if (timeoutBuilder_ == null) {
+        timeout_ = builderForValue.build();
+      } else {
+        timeoutBuilder_.setMessage(builderForValue.build());
+      }
+      bitField0_ |= 0x00000080;
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * Execution-level timeout, at least 0; unset or 0 means none.
+     * </pre>
+     *
+     * <code>.google.protobuf.Duration timeout = 11 [json_name = "timeout"];</code>
+     */
+    public Builder mergeTimeout(com.google.protobuf.Duration value) {
+      if (timeoutBuilder_ == null) {
+        if (((bitField0_ & 0x00000080) != 0) &&
+          timeout_ != null &&
+          timeout_ != com.google.protobuf.Duration.getDefaultInstance()) {
+          getTimeoutBuilder().mergeFrom(value);
+        } else {
+          timeout_ = value;
+        }
+      } else {
+        timeoutBuilder_.mergeFrom(value);
+      }
+      if (timeout_ != null) {
+        bitField0_ |= 0x00000080;
+        onChanged();
+      }
+      return this;
+    }
+    /**
+     * <pre>
+     * Execution-level timeout, at least 0; unset or 0 means none.
+     * </pre>
+     *
+     * <code>.google.protobuf.Duration timeout = 11 [json_name = "timeout"];</code>
+     */
+    public Builder clearTimeout() {
+      bitField0_ = (bitField0_ & ~0x00000080);
+      timeout_ = null;
+      if (timeoutBuilder_ != null) {
+        timeoutBuilder_.dispose();
+        timeoutBuilder_ = null;
+      }
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * Execution-level timeout, at least 0; unset or 0 means none.
+     * </pre>
+     *
+     * <code>.google.protobuf.Duration timeout = 11 [json_name = "timeout"];</code>
+     */
+    public com.google.protobuf.Duration.Builder getTimeoutBuilder() {
+      bitField0_ |= 0x00000080;
+      onChanged();
+      return internalGetTimeoutFieldBuilder().getBuilder();
+    }
+    /**
+     * <pre>
+     * Execution-level timeout, at least 0; unset or 0 means none.
+     * </pre>
+     *
+     * <code>.google.protobuf.Duration timeout = 11 [json_name = "timeout"];</code>
+     */
+    public com.google.protobuf.DurationOrBuilder getTimeoutOrBuilder() {
+      if (timeoutBuilder_ != null) {
+        return timeoutBuilder_.getMessageOrBuilder();
+      } else {
+        return timeout_ == null ?
+            com.google.protobuf.Duration.getDefaultInstance() : timeout_;
+      }
+    }
+    /**
+     * <pre>
+     * Execution-level timeout, at least 0; unset or 0 means none.
+     * </pre>
+     *
+     * <code>.google.protobuf.Duration timeout = 11 [json_name = "timeout"];</code>
+     */
+    private com.google.protobuf.SingleFieldBuilder<
+        com.google.protobuf.Duration, com.google.protobuf.Duration.Builder, com.google.protobuf.DurationOrBuilder> 
+        internalGetTimeoutFieldBuilder() {
+      if (timeoutBuilder_ == null) {
+        timeoutBuilder_ = new com.google.protobuf.SingleFieldBuilder<
+            com.google.protobuf.Duration, com.google.protobuf.Duration.Builder, com.google.protobuf.DurationOrBuilder>(
+                getTimeout(),
+                getParentForChildren(),
+                isClean());
+        timeout_ = null;
+      }
+      return timeoutBuilder_;
+    }
+
+    private com.google.protobuf.Struct env_;
+    private com.google.protobuf.SingleFieldBuilder<
+        com.google.protobuf.Struct, com.google.protobuf.Struct.Builder, com.google.protobuf.StructOrBuilder> envBuilder_;
+    /**
+     * <pre>
+     * The execution's environment (Mistral's `env`), which expressions read as
+     * `env()`; unset means {}. Part of the request that request_id compares.
+     * </pre>
+     *
+     * <code>.google.protobuf.Struct env = 12 [json_name = "env"];</code>
+     * @return Whether the env field is set.
+     */
+    public boolean hasEnv() {
+      return ((bitField0_ & 0x00000100) != 0);
+    }
+    /**
+     * <pre>
+     * The execution's environment (Mistral's `env`), which expressions read as
+     * `env()`; unset means {}. Part of the request that request_id compares.
+     * </pre>
+     *
+     * <code>.google.protobuf.Struct env = 12 [json_name = "env"];</code>
+     * @return The env.
+     */
+    public com.google.protobuf.Struct getEnv() {
+      if (envBuilder_ == null) {
+        return env_ == null ? com.google.protobuf.Struct.getDefaultInstance() : env_;
+      } else {
+        return envBuilder_.getMessage();
+      }
+    }
+    /**
+     * <pre>
+     * The execution's environment (Mistral's `env`), which expressions read as
+     * `env()`; unset means {}. Part of the request that request_id compares.
+     * </pre>
+     *
+     * <code>.google.protobuf.Struct env = 12 [json_name = "env"];</code>
+     */
+    public Builder setEnv(com.google.protobuf.Struct value) {
+      if (envBuilder_ == null) {
+        java.util.Objects.requireNonNull(value);
+        env_ = value;
+      } else {
+        envBuilder_.setMessage(value);
+      }
       bitField0_ |= 0x00000100;
       onChanged();
       return this;
+    }
+    /**
+     * <pre>
+     * The execution's environment (Mistral's `env`), which expressions read as
+     * `env()`; unset means {}. Part of the request that request_id compares.
+     * </pre>
+     *
+     * <code>.google.protobuf.Struct env = 12 [json_name = "env"];</code>
+     */
+    public Builder setEnv(
+        com.google.protobuf.Struct.Builder builderForValue) {
+      if (envBuilder_ == null) {
+        env_ = builderForValue.build();
+      } else {
+        envBuilder_.setMessage(builderForValue.build());
+      }
+      bitField0_ |= 0x00000100;
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * The execution's environment (Mistral's `env`), which expressions read as
+     * `env()`; unset means {}. Part of the request that request_id compares.
+     * </pre>
+     *
+     * <code>.google.protobuf.Struct env = 12 [json_name = "env"];</code>
+     */
+    public Builder mergeEnv(com.google.protobuf.Struct value) {
+      if (envBuilder_ == null) {
+        if (((bitField0_ & 0x00000100) != 0) &&
+          env_ != null &&
+          env_ != com.google.protobuf.Struct.getDefaultInstance()) {
+          getEnvBuilder().mergeFrom(value);
+        } else {
+          env_ = value;
+        }
+      } else {
+        envBuilder_.mergeFrom(value);
+      }
+      if (env_ != null) {
+        bitField0_ |= 0x00000100;
+        onChanged();
+      }
+      return this;
+    }
+    /**
+     * <pre>
+     * The execution's environment (Mistral's `env`), which expressions read as
+     * `env()`; unset means {}. Part of the request that request_id compares.
+     * </pre>
+     *
+     * <code>.google.protobuf.Struct env = 12 [json_name = "env"];</code>
+     */
+    public Builder clearEnv() {
+      bitField0_ = (bitField0_ & ~0x00000100);
+      env_ = null;
+      if (envBuilder_ != null) {
+        envBuilder_.dispose();
+        envBuilder_ = null;
+      }
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * The execution's environment (Mistral's `env`), which expressions read as
+     * `env()`; unset means {}. Part of the request that request_id compares.
+     * </pre>
+     *
+     * <code>.google.protobuf.Struct env = 12 [json_name = "env"];</code>
+     */
+    public com.google.protobuf.Struct.Builder getEnvBuilder() {
+      bitField0_ |= 0x00000100;
+      onChanged();
+      return internalGetEnvFieldBuilder().getBuilder();
+    }
+    /**
+     * <pre>
+     * The execution's environment (Mistral's `env`), which expressions read as
+     * `env()`; unset means {}. Part of the request that request_id compares.
+     * </pre>
+     *
+     * <code>.google.protobuf.Struct env = 12 [json_name = "env"];</code>
+     */
+    public com.google.protobuf.StructOrBuilder getEnvOrBuilder() {
+      if (envBuilder_ != null) {
+        return envBuilder_.getMessageOrBuilder();
+      } else {
+        return env_ == null ?
+            com.google.protobuf.Struct.getDefaultInstance() : env_;
+      }
+    }
+    /**
+     * <pre>
+     * The execution's environment (Mistral's `env`), which expressions read as
+     * `env()`; unset means {}. Part of the request that request_id compares.
+     * </pre>
+     *
+     * <code>.google.protobuf.Struct env = 12 [json_name = "env"];</code>
+     */
+    private com.google.protobuf.SingleFieldBuilder<
+        com.google.protobuf.Struct, com.google.protobuf.Struct.Builder, com.google.protobuf.StructOrBuilder> 
+        internalGetEnvFieldBuilder() {
+      if (envBuilder_ == null) {
+        envBuilder_ = new com.google.protobuf.SingleFieldBuilder<
+            com.google.protobuf.Struct, com.google.protobuf.Struct.Builder, com.google.protobuf.StructOrBuilder>(
+                getEnv(),
+                getParentForChildren(),
+                isClean());
+        env_ = null;
+      }
+      return envBuilder_;
     }
 
     // @@protoc_insertion_point(builder_scope:tidings.v1.StartExecutionRequest)

@@ -32,29 +32,9 @@ public interface StartExecutionRequestOrBuilder extends
 
   /**
    * <pre>
-   * The input as a JSON object text; empty means {}.
-   * </pre>
-   *
-   * <code>string input_json = 2 [json_name = "inputJson"];</code>
-   * @return The inputJson.
-   */
-  java.lang.String getInputJson();
-  /**
-   * <pre>
-   * The input as a JSON object text; empty means {}.
-   * </pre>
-   *
-   * <code>string input_json = 2 [json_name = "inputJson"];</code>
-   * @return The bytes for inputJson.
-   */
-  com.google.protobuf.ByteString
-      getInputJsonBytes();
-
-  /**
-   * <pre>
    * Idempotency key: a repeated request with the same id returns the
    * execution the first one started. A different request (workflow, input,
-   * notify, timeout_seconds, env_json, task_name) with a used id is refused:
+   * notify, timeout, env, task_name) with a used id is refused:
    * INVALID_ARGUMENT naming request_id.
    * </pre>
    *
@@ -66,7 +46,7 @@ public interface StartExecutionRequestOrBuilder extends
    * <pre>
    * Idempotency key: a repeated request with the same id returns the
    * execution the first one started. A different request (workflow, input,
-   * notify, timeout_seconds, env_json, task_name) with a used id is refused:
+   * notify, timeout, env, task_name) with a used id is refused:
    * INVALID_ARGUMENT naming request_id.
    * </pre>
    *
@@ -127,16 +107,6 @@ public interface StartExecutionRequestOrBuilder extends
 
   /**
    * <pre>
-   * Execution-level timeout in seconds; 0 means none.
-   * </pre>
-   *
-   * <code>double timeout_seconds = 5 [json_name = "timeoutSeconds"];</code>
-   * @return The timeoutSeconds.
-   */
-  double getTimeoutSeconds();
-
-  /**
-   * <pre>
    * Custom headers of the execution, in order: tencent's `CosHeaders` (seed
    * 003: "该 Object 上传时设定的自定义 Header 列表"). At most 64; a key is 1 to
    * 256 characters, a value at most 8 KiB.
@@ -191,33 +161,9 @@ public interface StartExecutionRequestOrBuilder extends
 
   /**
    * <pre>
-   * The execution's environment (Mistral's `env`), a JSON object text that
-   * expressions read as `env()`; empty means {}. Part of the request that
-   * request_id compares.
-   * </pre>
-   *
-   * <code>string env_json = 7 [json_name = "envJson"];</code>
-   * @return The envJson.
-   */
-  java.lang.String getEnvJson();
-  /**
-   * <pre>
-   * The execution's environment (Mistral's `env`), a JSON object text that
-   * expressions read as `env()`; empty means {}. Part of the request that
-   * request_id compares.
-   * </pre>
-   *
-   * <code>string env_json = 7 [json_name = "envJson"];</code>
-   * @return The bytes for envJson.
-   */
-  com.google.protobuf.ByteString
-      getEnvJsonBytes();
-
-  /**
-   * <pre>
    * A named environment (EnvironmentService) whose variables become the
    * execution's environment, copied now; NOT_FOUND if there is none. Not
-   * together with env_json.
+   * together with env.
    * </pre>
    *
    * <code>string environment = 8 [json_name = "environment"];</code>
@@ -228,7 +174,7 @@ public interface StartExecutionRequestOrBuilder extends
    * <pre>
    * A named environment (EnvironmentService) whose variables become the
    * execution's environment, copied now; NOT_FOUND if there is none. Not
-   * together with env_json.
+   * together with env.
    * </pre>
    *
    * <code>string environment = 8 [json_name = "environment"];</code>
@@ -264,4 +210,91 @@ public interface StartExecutionRequestOrBuilder extends
    */
   com.google.protobuf.ByteString
       getTaskNameBytes();
+
+  /**
+   * <pre>
+   * The input; unset means {}. Integers beyond 2^53 cannot travel as numbers:
+   * docs/api.md, "Typed values".
+   * </pre>
+   *
+   * <code>.google.protobuf.Struct input = 10 [json_name = "input"];</code>
+   * @return Whether the input field is set.
+   */
+  boolean hasInput();
+  /**
+   * <pre>
+   * The input; unset means {}. Integers beyond 2^53 cannot travel as numbers:
+   * docs/api.md, "Typed values".
+   * </pre>
+   *
+   * <code>.google.protobuf.Struct input = 10 [json_name = "input"];</code>
+   * @return The input.
+   */
+  com.google.protobuf.Struct getInput();
+  /**
+   * <pre>
+   * The input; unset means {}. Integers beyond 2^53 cannot travel as numbers:
+   * docs/api.md, "Typed values".
+   * </pre>
+   *
+   * <code>.google.protobuf.Struct input = 10 [json_name = "input"];</code>
+   */
+  com.google.protobuf.StructOrBuilder getInputOrBuilder();
+
+  /**
+   * <pre>
+   * Execution-level timeout, at least 0; unset or 0 means none.
+   * </pre>
+   *
+   * <code>.google.protobuf.Duration timeout = 11 [json_name = "timeout"];</code>
+   * @return Whether the timeout field is set.
+   */
+  boolean hasTimeout();
+  /**
+   * <pre>
+   * Execution-level timeout, at least 0; unset or 0 means none.
+   * </pre>
+   *
+   * <code>.google.protobuf.Duration timeout = 11 [json_name = "timeout"];</code>
+   * @return The timeout.
+   */
+  com.google.protobuf.Duration getTimeout();
+  /**
+   * <pre>
+   * Execution-level timeout, at least 0; unset or 0 means none.
+   * </pre>
+   *
+   * <code>.google.protobuf.Duration timeout = 11 [json_name = "timeout"];</code>
+   */
+  com.google.protobuf.DurationOrBuilder getTimeoutOrBuilder();
+
+  /**
+   * <pre>
+   * The execution's environment (Mistral's `env`), which expressions read as
+   * `env()`; unset means {}. Part of the request that request_id compares.
+   * </pre>
+   *
+   * <code>.google.protobuf.Struct env = 12 [json_name = "env"];</code>
+   * @return Whether the env field is set.
+   */
+  boolean hasEnv();
+  /**
+   * <pre>
+   * The execution's environment (Mistral's `env`), which expressions read as
+   * `env()`; unset means {}. Part of the request that request_id compares.
+   * </pre>
+   *
+   * <code>.google.protobuf.Struct env = 12 [json_name = "env"];</code>
+   * @return The env.
+   */
+  com.google.protobuf.Struct getEnv();
+  /**
+   * <pre>
+   * The execution's environment (Mistral's `env`), which expressions read as
+   * `env()`; unset means {}. Part of the request that request_id compares.
+   * </pre>
+   *
+   * <code>.google.protobuf.Struct env = 12 [json_name = "env"];</code>
+   */
+  com.google.protobuf.StructOrBuilder getEnvOrBuilder();
 }

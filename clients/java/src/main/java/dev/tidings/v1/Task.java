@@ -39,11 +39,8 @@ private static final long serialVersionUID = 0L;
     state_ = 0;
     action_ = "";
     atomId_ = "";
-    inputJson_ = "";
-    resultJson_ = "";
     errorMessage_ = "";
     triggeredBy_ = java.util.Collections.emptyList();
-    publishedJson_ = "";
   }
 
   public static final com.google.protobuf.Descriptors.Descriptor
@@ -326,100 +323,6 @@ private static final long serialVersionUID = 0L;
     }
   }
 
-  public static final int INPUT_JSON_FIELD_NUMBER = 7;
-  @SuppressWarnings("serial")
-  private volatile java.lang.Object inputJson_ = "";
-  /**
-   * <pre>
-   * The action's input as JSON text (expressions evaluated).
-   * </pre>
-   *
-   * <code>string input_json = 7 [json_name = "inputJson"];</code>
-   * @return The inputJson.
-   */
-  @java.lang.Override
-  public java.lang.String getInputJson() {
-    java.lang.Object ref = inputJson_;
-    if (ref instanceof java.lang.String) {
-      return (java.lang.String) ref;
-    } else {
-      com.google.protobuf.ByteString bs = 
-          (com.google.protobuf.ByteString) ref;
-      java.lang.String s = bs.toStringUtf8();
-      inputJson_ = s;
-      return s;
-    }
-  }
-  /**
-   * <pre>
-   * The action's input as JSON text (expressions evaluated).
-   * </pre>
-   *
-   * <code>string input_json = 7 [json_name = "inputJson"];</code>
-   * @return The bytes for inputJson.
-   */
-  @java.lang.Override
-  public com.google.protobuf.ByteString
-      getInputJsonBytes() {
-    java.lang.Object ref = inputJson_;
-    if (ref instanceof java.lang.String) {
-      com.google.protobuf.ByteString b = 
-          com.google.protobuf.ByteString.copyFromUtf8(
-              (java.lang.String) ref);
-      inputJson_ = b;
-      return b;
-    } else {
-      return (com.google.protobuf.ByteString) ref;
-    }
-  }
-
-  public static final int RESULT_JSON_FIELD_NUMBER = 8;
-  @SuppressWarnings("serial")
-  private volatile java.lang.Object resultJson_ = "";
-  /**
-   * <pre>
-   * The action's result as JSON text.
-   * </pre>
-   *
-   * <code>string result_json = 8 [json_name = "resultJson"];</code>
-   * @return The resultJson.
-   */
-  @java.lang.Override
-  public java.lang.String getResultJson() {
-    java.lang.Object ref = resultJson_;
-    if (ref instanceof java.lang.String) {
-      return (java.lang.String) ref;
-    } else {
-      com.google.protobuf.ByteString bs = 
-          (com.google.protobuf.ByteString) ref;
-      java.lang.String s = bs.toStringUtf8();
-      resultJson_ = s;
-      return s;
-    }
-  }
-  /**
-   * <pre>
-   * The action's result as JSON text.
-   * </pre>
-   *
-   * <code>string result_json = 8 [json_name = "resultJson"];</code>
-   * @return The bytes for resultJson.
-   */
-  @java.lang.Override
-  public com.google.protobuf.ByteString
-      getResultJsonBytes() {
-    java.lang.Object ref = resultJson_;
-    if (ref instanceof java.lang.String) {
-      com.google.protobuf.ByteString b = 
-          com.google.protobuf.ByteString.copyFromUtf8(
-              (java.lang.String) ref);
-      resultJson_ = b;
-      return b;
-    } else {
-      return (com.google.protobuf.ByteString) ref;
-    }
-  }
-
   public static final int ERROR_MESSAGE_FIELD_NUMBER = 9;
   @SuppressWarnings("serial")
   private volatile java.lang.Object errorMessage_ = "";
@@ -673,53 +576,121 @@ private static final long serialVersionUID = 0L;
     return run_;
   }
 
-  public static final int PUBLISHED_JSON_FIELD_NUMBER = 16;
-  @SuppressWarnings("serial")
-  private volatile java.lang.Object publishedJson_ = "";
+  public static final int INPUT_FIELD_NUMBER = 17;
+  private com.google.protobuf.Value input_;
   /**
    * <pre>
-   * The variables the task published (its `publish`, evaluated), as a JSON
-   * object text; "{}" when it published nothing (as Mistral's task `published`).
+   * The action's input (expressions evaluated); unset before the task began.
    * </pre>
    *
-   * <code>string published_json = 16 [json_name = "publishedJson"];</code>
-   * @return The publishedJson.
+   * <code>.google.protobuf.Value input = 17 [json_name = "input"];</code>
+   * @return Whether the input field is set.
    */
   @java.lang.Override
-  public java.lang.String getPublishedJson() {
-    java.lang.Object ref = publishedJson_;
-    if (ref instanceof java.lang.String) {
-      return (java.lang.String) ref;
-    } else {
-      com.google.protobuf.ByteString bs = 
-          (com.google.protobuf.ByteString) ref;
-      java.lang.String s = bs.toStringUtf8();
-      publishedJson_ = s;
-      return s;
-    }
+  public boolean hasInput() {
+    return ((bitField0_ & 0x00000008) != 0);
   }
   /**
    * <pre>
-   * The variables the task published (its `publish`, evaluated), as a JSON
-   * object text; "{}" when it published nothing (as Mistral's task `published`).
+   * The action's input (expressions evaluated); unset before the task began.
    * </pre>
    *
-   * <code>string published_json = 16 [json_name = "publishedJson"];</code>
-   * @return The bytes for publishedJson.
+   * <code>.google.protobuf.Value input = 17 [json_name = "input"];</code>
+   * @return The input.
    */
   @java.lang.Override
-  public com.google.protobuf.ByteString
-      getPublishedJsonBytes() {
-    java.lang.Object ref = publishedJson_;
-    if (ref instanceof java.lang.String) {
-      com.google.protobuf.ByteString b = 
-          com.google.protobuf.ByteString.copyFromUtf8(
-              (java.lang.String) ref);
-      publishedJson_ = b;
-      return b;
-    } else {
-      return (com.google.protobuf.ByteString) ref;
-    }
+  public com.google.protobuf.Value getInput() {
+    return input_ == null ? com.google.protobuf.Value.getDefaultInstance() : input_;
+  }
+  /**
+   * <pre>
+   * The action's input (expressions evaluated); unset before the task began.
+   * </pre>
+   *
+   * <code>.google.protobuf.Value input = 17 [json_name = "input"];</code>
+   */
+  @java.lang.Override
+  public com.google.protobuf.ValueOrBuilder getInputOrBuilder() {
+    return input_ == null ? com.google.protobuf.Value.getDefaultInstance() : input_;
+  }
+
+  public static final int RESULT_FIELD_NUMBER = 18;
+  private com.google.protobuf.Value result_;
+  /**
+   * <pre>
+   * The action's result; unset while there is none.
+   * </pre>
+   *
+   * <code>.google.protobuf.Value result = 18 [json_name = "result"];</code>
+   * @return Whether the result field is set.
+   */
+  @java.lang.Override
+  public boolean hasResult() {
+    return ((bitField0_ & 0x00000010) != 0);
+  }
+  /**
+   * <pre>
+   * The action's result; unset while there is none.
+   * </pre>
+   *
+   * <code>.google.protobuf.Value result = 18 [json_name = "result"];</code>
+   * @return The result.
+   */
+  @java.lang.Override
+  public com.google.protobuf.Value getResult() {
+    return result_ == null ? com.google.protobuf.Value.getDefaultInstance() : result_;
+  }
+  /**
+   * <pre>
+   * The action's result; unset while there is none.
+   * </pre>
+   *
+   * <code>.google.protobuf.Value result = 18 [json_name = "result"];</code>
+   */
+  @java.lang.Override
+  public com.google.protobuf.ValueOrBuilder getResultOrBuilder() {
+    return result_ == null ? com.google.protobuf.Value.getDefaultInstance() : result_;
+  }
+
+  public static final int PUBLISHED_FIELD_NUMBER = 19;
+  private com.google.protobuf.Struct published_;
+  /**
+   * <pre>
+   * The variables the task published (its `publish`, evaluated); empty when it
+   * published nothing (as Mistral's task `published`).
+   * </pre>
+   *
+   * <code>.google.protobuf.Struct published = 19 [json_name = "published"];</code>
+   * @return Whether the published field is set.
+   */
+  @java.lang.Override
+  public boolean hasPublished() {
+    return ((bitField0_ & 0x00000020) != 0);
+  }
+  /**
+   * <pre>
+   * The variables the task published (its `publish`, evaluated); empty when it
+   * published nothing (as Mistral's task `published`).
+   * </pre>
+   *
+   * <code>.google.protobuf.Struct published = 19 [json_name = "published"];</code>
+   * @return The published.
+   */
+  @java.lang.Override
+  public com.google.protobuf.Struct getPublished() {
+    return published_ == null ? com.google.protobuf.Struct.getDefaultInstance() : published_;
+  }
+  /**
+   * <pre>
+   * The variables the task published (its `publish`, evaluated); empty when it
+   * published nothing (as Mistral's task `published`).
+   * </pre>
+   *
+   * <code>.google.protobuf.Struct published = 19 [json_name = "published"];</code>
+   */
+  @java.lang.Override
+  public com.google.protobuf.StructOrBuilder getPublishedOrBuilder() {
+    return published_ == null ? com.google.protobuf.Struct.getDefaultInstance() : published_;
   }
 
   private byte memoizedIsInitialized = -1;
@@ -754,12 +725,6 @@ private static final long serialVersionUID = 0L;
     if (!com.google.protobuf.GeneratedMessage.isStringEmpty(atomId_)) {
       com.google.protobuf.GeneratedMessage.writeString(output, 6, atomId_);
     }
-    if (!com.google.protobuf.GeneratedMessage.isStringEmpty(inputJson_)) {
-      com.google.protobuf.GeneratedMessage.writeString(output, 7, inputJson_);
-    }
-    if (!com.google.protobuf.GeneratedMessage.isStringEmpty(resultJson_)) {
-      com.google.protobuf.GeneratedMessage.writeString(output, 8, resultJson_);
-    }
     if (!com.google.protobuf.GeneratedMessage.isStringEmpty(errorMessage_)) {
       com.google.protobuf.GeneratedMessage.writeString(output, 9, errorMessage_);
     }
@@ -781,8 +746,14 @@ private static final long serialVersionUID = 0L;
     if (run_ != 0) {
       output.writeInt32(15, run_);
     }
-    if (!com.google.protobuf.GeneratedMessage.isStringEmpty(publishedJson_)) {
-      com.google.protobuf.GeneratedMessage.writeString(output, 16, publishedJson_);
+    if (((bitField0_ & 0x00000008) != 0)) {
+      output.writeMessage(17, getInput());
+    }
+    if (((bitField0_ & 0x00000010) != 0)) {
+      output.writeMessage(18, getResult());
+    }
+    if (((bitField0_ & 0x00000020) != 0)) {
+      output.writeMessage(19, getPublished());
     }
     getUnknownFields().writeTo(output);
   }
@@ -806,12 +777,6 @@ private static final long serialVersionUID = 0L;
     }
     if (!com.google.protobuf.GeneratedMessage.isStringEmpty(atomId_)) {
       size += com.google.protobuf.GeneratedMessage.computeStringSize(6, atomId_);
-    }
-    if (!com.google.protobuf.GeneratedMessage.isStringEmpty(inputJson_)) {
-      size += com.google.protobuf.GeneratedMessage.computeStringSize(7, inputJson_);
-    }
-    if (!com.google.protobuf.GeneratedMessage.isStringEmpty(resultJson_)) {
-      size += com.google.protobuf.GeneratedMessage.computeStringSize(8, resultJson_);
     }
     if (!com.google.protobuf.GeneratedMessage.isStringEmpty(errorMessage_)) {
       size += com.google.protobuf.GeneratedMessage.computeStringSize(9, errorMessage_);
@@ -845,8 +810,17 @@ private static final long serialVersionUID = 0L;
       size += com.google.protobuf.CodedOutputStream
         .computeInt32Size(15, run_);
     }
-    if (!com.google.protobuf.GeneratedMessage.isStringEmpty(publishedJson_)) {
-      size += com.google.protobuf.GeneratedMessage.computeStringSize(16, publishedJson_);
+    if (((bitField0_ & 0x00000008) != 0)) {
+      size += com.google.protobuf.CodedOutputStream
+        .computeMessageSize(17, getInput());
+    }
+    if (((bitField0_ & 0x00000010) != 0)) {
+      size += com.google.protobuf.CodedOutputStream
+        .computeMessageSize(18, getResult());
+    }
+    if (((bitField0_ & 0x00000020) != 0)) {
+      size += com.google.protobuf.CodedOutputStream
+        .computeMessageSize(19, getPublished());
     }
     return size;
   }
@@ -883,10 +857,6 @@ private static final long serialVersionUID = 0L;
         .equals(other.getAction())) return false;
     if (!getAtomId()
         .equals(other.getAtomId())) return false;
-    if (!getInputJson()
-        .equals(other.getInputJson())) return false;
-    if (!getResultJson()
-        .equals(other.getResultJson())) return false;
     if (!getErrorMessage()
         .equals(other.getErrorMessage())) return false;
     if (getAttempt()
@@ -910,8 +880,21 @@ private static final long serialVersionUID = 0L;
     }
     if (getRun()
         != other.getRun()) return false;
-    if (!getPublishedJson()
-        .equals(other.getPublishedJson())) return false;
+    if (hasInput() != other.hasInput()) return false;
+    if (hasInput()) {
+      if (!getInput()
+          .equals(other.getInput())) return false;
+    }
+    if (hasResult() != other.hasResult()) return false;
+    if (hasResult()) {
+      if (!getResult()
+          .equals(other.getResult())) return false;
+    }
+    if (hasPublished() != other.hasPublished()) return false;
+    if (hasPublished()) {
+      if (!getPublished()
+          .equals(other.getPublished())) return false;
+    }
     if (!getUnknownFields().equals(other.getUnknownFields())) return false;
     return true;
   }
@@ -935,10 +918,6 @@ private static final long serialVersionUID = 0L;
     hash = (53 * hash) + getAction().hashCode();
     hash = (37 * hash) + ATOM_ID_FIELD_NUMBER;
     hash = (53 * hash) + getAtomId().hashCode();
-    hash = (37 * hash) + INPUT_JSON_FIELD_NUMBER;
-    hash = (53 * hash) + getInputJson().hashCode();
-    hash = (37 * hash) + RESULT_JSON_FIELD_NUMBER;
-    hash = (53 * hash) + getResultJson().hashCode();
     hash = (37 * hash) + ERROR_MESSAGE_FIELD_NUMBER;
     hash = (53 * hash) + getErrorMessage().hashCode();
     hash = (37 * hash) + ATTEMPT_FIELD_NUMBER;
@@ -961,8 +940,18 @@ private static final long serialVersionUID = 0L;
     }
     hash = (37 * hash) + RUN_FIELD_NUMBER;
     hash = (53 * hash) + getRun();
-    hash = (37 * hash) + PUBLISHED_JSON_FIELD_NUMBER;
-    hash = (53 * hash) + getPublishedJson().hashCode();
+    if (hasInput()) {
+      hash = (37 * hash) + INPUT_FIELD_NUMBER;
+      hash = (53 * hash) + getInput().hashCode();
+    }
+    if (hasResult()) {
+      hash = (37 * hash) + RESULT_FIELD_NUMBER;
+      hash = (53 * hash) + getResult().hashCode();
+    }
+    if (hasPublished()) {
+      hash = (37 * hash) + PUBLISHED_FIELD_NUMBER;
+      hash = (53 * hash) + getPublished().hashCode();
+    }
     hash = (29 * hash) + getUnknownFields().hashCode();
     memoizedHashCode = hash;
     return hash;
@@ -1102,6 +1091,9 @@ private static final long serialVersionUID = 0L;
         internalGetCreateTimeFieldBuilder();
         internalGetUpdateTimeFieldBuilder();
         internalGetEndTimeFieldBuilder();
+        internalGetInputFieldBuilder();
+        internalGetResultFieldBuilder();
+        internalGetPublishedFieldBuilder();
       }
     }
     @java.lang.Override
@@ -1114,8 +1106,6 @@ private static final long serialVersionUID = 0L;
       state_ = 0;
       action_ = "";
       atomId_ = "";
-      inputJson_ = "";
-      resultJson_ = "";
       errorMessage_ = "";
       attempt_ = 0;
       if (triggeredByBuilder_ == null) {
@@ -1124,7 +1114,7 @@ private static final long serialVersionUID = 0L;
         triggeredBy_ = null;
         triggeredByBuilder_.clear();
       }
-      bitField0_ = (bitField0_ & ~0x00000400);
+      bitField0_ = (bitField0_ & ~0x00000100);
       createTime_ = null;
       if (createTimeBuilder_ != null) {
         createTimeBuilder_.dispose();
@@ -1141,7 +1131,21 @@ private static final long serialVersionUID = 0L;
         endTimeBuilder_ = null;
       }
       run_ = 0;
-      publishedJson_ = "";
+      input_ = null;
+      if (inputBuilder_ != null) {
+        inputBuilder_.dispose();
+        inputBuilder_ = null;
+      }
+      result_ = null;
+      if (resultBuilder_ != null) {
+        resultBuilder_.dispose();
+        resultBuilder_ = null;
+      }
+      published_ = null;
+      if (publishedBuilder_ != null) {
+        publishedBuilder_.dispose();
+        publishedBuilder_ = null;
+      }
       return this;
     }
 
@@ -1176,9 +1180,9 @@ private static final long serialVersionUID = 0L;
 
     private void buildPartialRepeatedFields(dev.tidings.v1.Task result) {
       if (triggeredByBuilder_ == null) {
-        if (((bitField0_ & 0x00000400) != 0)) {
+        if (((bitField0_ & 0x00000100) != 0)) {
           triggeredBy_ = java.util.Collections.unmodifiableList(triggeredBy_);
-          bitField0_ = (bitField0_ & ~0x00000400);
+          bitField0_ = (bitField0_ & ~0x00000100);
         }
         result.triggeredBy_ = triggeredBy_;
       } else {
@@ -1207,41 +1211,50 @@ private static final long serialVersionUID = 0L;
         result.atomId_ = atomId_;
       }
       if (((from_bitField0_ & 0x00000040) != 0)) {
-        result.inputJson_ = inputJson_;
-      }
-      if (((from_bitField0_ & 0x00000080) != 0)) {
-        result.resultJson_ = resultJson_;
-      }
-      if (((from_bitField0_ & 0x00000100) != 0)) {
         result.errorMessage_ = errorMessage_;
       }
-      if (((from_bitField0_ & 0x00000200) != 0)) {
+      if (((from_bitField0_ & 0x00000080) != 0)) {
         result.attempt_ = attempt_;
       }
       int to_bitField0_ = 0;
-      if (((from_bitField0_ & 0x00000800) != 0)) {
+      if (((from_bitField0_ & 0x00000200) != 0)) {
         result.createTime_ = createTimeBuilder_ == null
             ? createTime_
             : createTimeBuilder_.build();
         to_bitField0_ |= 0x00000001;
       }
-      if (((from_bitField0_ & 0x00001000) != 0)) {
+      if (((from_bitField0_ & 0x00000400) != 0)) {
         result.updateTime_ = updateTimeBuilder_ == null
             ? updateTime_
             : updateTimeBuilder_.build();
         to_bitField0_ |= 0x00000002;
       }
-      if (((from_bitField0_ & 0x00002000) != 0)) {
+      if (((from_bitField0_ & 0x00000800) != 0)) {
         result.endTime_ = endTimeBuilder_ == null
             ? endTime_
             : endTimeBuilder_.build();
         to_bitField0_ |= 0x00000004;
       }
-      if (((from_bitField0_ & 0x00004000) != 0)) {
+      if (((from_bitField0_ & 0x00001000) != 0)) {
         result.run_ = run_;
       }
+      if (((from_bitField0_ & 0x00002000) != 0)) {
+        result.input_ = inputBuilder_ == null
+            ? input_
+            : inputBuilder_.build();
+        to_bitField0_ |= 0x00000008;
+      }
+      if (((from_bitField0_ & 0x00004000) != 0)) {
+        result.result_ = resultBuilder_ == null
+            ? result_
+            : resultBuilder_.build();
+        to_bitField0_ |= 0x00000010;
+      }
       if (((from_bitField0_ & 0x00008000) != 0)) {
-        result.publishedJson_ = publishedJson_;
+        result.published_ = publishedBuilder_ == null
+            ? published_
+            : publishedBuilder_.build();
+        to_bitField0_ |= 0x00000020;
       }
       result.bitField0_ |= to_bitField0_;
     }
@@ -1286,19 +1299,9 @@ private static final long serialVersionUID = 0L;
         bitField0_ |= 0x00000020;
         onChanged();
       }
-      if (!other.getInputJson().isEmpty()) {
-        inputJson_ = other.inputJson_;
-        bitField0_ |= 0x00000040;
-        onChanged();
-      }
-      if (!other.getResultJson().isEmpty()) {
-        resultJson_ = other.resultJson_;
-        bitField0_ |= 0x00000080;
-        onChanged();
-      }
       if (!other.getErrorMessage().isEmpty()) {
         errorMessage_ = other.errorMessage_;
-        bitField0_ |= 0x00000100;
+        bitField0_ |= 0x00000040;
         onChanged();
       }
       if (other.getAttempt() != 0) {
@@ -1308,7 +1311,7 @@ private static final long serialVersionUID = 0L;
         if (!other.triggeredBy_.isEmpty()) {
           if (triggeredBy_.isEmpty()) {
             triggeredBy_ = other.triggeredBy_;
-            bitField0_ = (bitField0_ & ~0x00000400);
+            bitField0_ = (bitField0_ & ~0x00000100);
           } else {
             ensureTriggeredByIsMutable();
             triggeredBy_.addAll(other.triggeredBy_);
@@ -1321,7 +1324,7 @@ private static final long serialVersionUID = 0L;
             triggeredByBuilder_.dispose();
             triggeredByBuilder_ = null;
             triggeredBy_ = other.triggeredBy_;
-            bitField0_ = (bitField0_ & ~0x00000400);
+            bitField0_ = (bitField0_ & ~0x00000100);
             triggeredByBuilder_ = 
               com.google.protobuf.GeneratedMessage.alwaysUseFieldBuilders ?
                  internalGetTriggeredByFieldBuilder() : null;
@@ -1342,10 +1345,14 @@ private static final long serialVersionUID = 0L;
       if (other.getRun() != 0) {
         setRun(other.getRun());
       }
-      if (!other.getPublishedJson().isEmpty()) {
-        publishedJson_ = other.publishedJson_;
-        bitField0_ |= 0x00008000;
-        onChanged();
+      if (other.hasInput()) {
+        mergeInput(other.getInput());
+      }
+      if (other.hasResult()) {
+        mergeResult(other.getResult());
+      }
+      if (other.hasPublished()) {
+        mergePublished(other.getPublished());
       }
       this.mergeUnknownFields(other.getUnknownFields());
       onChanged();
@@ -1401,24 +1408,14 @@ private static final long serialVersionUID = 0L;
               bitField0_ |= 0x00000020;
               break;
             } // case 50
-            case 58: {
-              inputJson_ = input.readStringRequireUtf8();
-              bitField0_ |= 0x00000040;
-              break;
-            } // case 58
-            case 66: {
-              resultJson_ = input.readStringRequireUtf8();
-              bitField0_ |= 0x00000080;
-              break;
-            } // case 66
             case 74: {
               errorMessage_ = input.readStringRequireUtf8();
-              bitField0_ |= 0x00000100;
+              bitField0_ |= 0x00000040;
               break;
             } // case 74
             case 80: {
               attempt_ = input.readInt32();
-              bitField0_ |= 0x00000200;
+              bitField0_ |= 0x00000080;
               break;
             } // case 80
             case 90: {
@@ -1438,33 +1435,49 @@ private static final long serialVersionUID = 0L;
               input.readMessage(
                   internalGetCreateTimeFieldBuilder().getBuilder(),
                   extensionRegistry);
-              bitField0_ |= 0x00000800;
+              bitField0_ |= 0x00000200;
               break;
             } // case 98
             case 106: {
               input.readMessage(
                   internalGetUpdateTimeFieldBuilder().getBuilder(),
                   extensionRegistry);
-              bitField0_ |= 0x00001000;
+              bitField0_ |= 0x00000400;
               break;
             } // case 106
             case 114: {
               input.readMessage(
                   internalGetEndTimeFieldBuilder().getBuilder(),
                   extensionRegistry);
-              bitField0_ |= 0x00002000;
+              bitField0_ |= 0x00000800;
               break;
             } // case 114
             case 120: {
               run_ = input.readInt32();
-              bitField0_ |= 0x00004000;
+              bitField0_ |= 0x00001000;
               break;
             } // case 120
-            case 130: {
-              publishedJson_ = input.readStringRequireUtf8();
+            case 138: {
+              input.readMessage(
+                  internalGetInputFieldBuilder().getBuilder(),
+                  extensionRegistry);
+              bitField0_ |= 0x00002000;
+              break;
+            } // case 138
+            case 146: {
+              input.readMessage(
+                  internalGetResultFieldBuilder().getBuilder(),
+                  extensionRegistry);
+              bitField0_ |= 0x00004000;
+              break;
+            } // case 146
+            case 154: {
+              input.readMessage(
+                  internalGetPublishedFieldBuilder().getBuilder(),
+                  extensionRegistry);
               bitField0_ |= 0x00008000;
               break;
-            } // case 130
+            } // case 154
             default: {
               if (!super.parseUnknownField(input, extensionRegistry, tag)) {
                 done = true; // was an endgroup tag
@@ -2014,190 +2027,6 @@ private static final long serialVersionUID = 0L;
       return this;
     }
 
-    private java.lang.Object inputJson_ = "";
-    /**
-     * <pre>
-     * The action's input as JSON text (expressions evaluated).
-     * </pre>
-     *
-     * <code>string input_json = 7 [json_name = "inputJson"];</code>
-     * @return The inputJson.
-     */
-    public java.lang.String getInputJson() {
-      java.lang.Object ref = inputJson_;
-      if (!(ref instanceof java.lang.String)) {
-        com.google.protobuf.ByteString bs =
-            (com.google.protobuf.ByteString) ref;
-        java.lang.String s = bs.toStringUtf8();
-        inputJson_ = s;
-        return s;
-      } else {
-        return (java.lang.String) ref;
-      }
-    }
-    /**
-     * <pre>
-     * The action's input as JSON text (expressions evaluated).
-     * </pre>
-     *
-     * <code>string input_json = 7 [json_name = "inputJson"];</code>
-     * @return The bytes for inputJson.
-     */
-    public com.google.protobuf.ByteString
-        getInputJsonBytes() {
-      java.lang.Object ref = inputJson_;
-      if (ref instanceof String) {
-        com.google.protobuf.ByteString b = 
-            com.google.protobuf.ByteString.copyFromUtf8(
-                (java.lang.String) ref);
-        inputJson_ = b;
-        return b;
-      } else {
-        return (com.google.protobuf.ByteString) ref;
-      }
-    }
-    /**
-     * <pre>
-     * The action's input as JSON text (expressions evaluated).
-     * </pre>
-     *
-     * <code>string input_json = 7 [json_name = "inputJson"];</code>
-     * @param value The inputJson to set.
-     * @return This builder for chaining.
-     */
-    public Builder setInputJson(
-        java.lang.String value) {
-      java.util.Objects.requireNonNull(value);
-      inputJson_ = value;
-      bitField0_ |= 0x00000040;
-      onChanged();
-      return this;
-    }
-    /**
-     * <pre>
-     * The action's input as JSON text (expressions evaluated).
-     * </pre>
-     *
-     * <code>string input_json = 7 [json_name = "inputJson"];</code>
-     * @return This builder for chaining.
-     */
-    public Builder clearInputJson() {
-      inputJson_ = getDefaultInstance().getInputJson();
-      bitField0_ = (bitField0_ & ~0x00000040);
-      onChanged();
-      return this;
-    }
-    /**
-     * <pre>
-     * The action's input as JSON text (expressions evaluated).
-     * </pre>
-     *
-     * <code>string input_json = 7 [json_name = "inputJson"];</code>
-     * @param value The bytes for inputJson to set.
-     * @return This builder for chaining.
-     */
-    public Builder setInputJsonBytes(
-        com.google.protobuf.ByteString value) {
-      java.util.Objects.requireNonNull(value);
-      checkByteStringIsUtf8(value);
-      inputJson_ = value;
-      bitField0_ |= 0x00000040;
-      onChanged();
-      return this;
-    }
-
-    private java.lang.Object resultJson_ = "";
-    /**
-     * <pre>
-     * The action's result as JSON text.
-     * </pre>
-     *
-     * <code>string result_json = 8 [json_name = "resultJson"];</code>
-     * @return The resultJson.
-     */
-    public java.lang.String getResultJson() {
-      java.lang.Object ref = resultJson_;
-      if (!(ref instanceof java.lang.String)) {
-        com.google.protobuf.ByteString bs =
-            (com.google.protobuf.ByteString) ref;
-        java.lang.String s = bs.toStringUtf8();
-        resultJson_ = s;
-        return s;
-      } else {
-        return (java.lang.String) ref;
-      }
-    }
-    /**
-     * <pre>
-     * The action's result as JSON text.
-     * </pre>
-     *
-     * <code>string result_json = 8 [json_name = "resultJson"];</code>
-     * @return The bytes for resultJson.
-     */
-    public com.google.protobuf.ByteString
-        getResultJsonBytes() {
-      java.lang.Object ref = resultJson_;
-      if (ref instanceof String) {
-        com.google.protobuf.ByteString b = 
-            com.google.protobuf.ByteString.copyFromUtf8(
-                (java.lang.String) ref);
-        resultJson_ = b;
-        return b;
-      } else {
-        return (com.google.protobuf.ByteString) ref;
-      }
-    }
-    /**
-     * <pre>
-     * The action's result as JSON text.
-     * </pre>
-     *
-     * <code>string result_json = 8 [json_name = "resultJson"];</code>
-     * @param value The resultJson to set.
-     * @return This builder for chaining.
-     */
-    public Builder setResultJson(
-        java.lang.String value) {
-      java.util.Objects.requireNonNull(value);
-      resultJson_ = value;
-      bitField0_ |= 0x00000080;
-      onChanged();
-      return this;
-    }
-    /**
-     * <pre>
-     * The action's result as JSON text.
-     * </pre>
-     *
-     * <code>string result_json = 8 [json_name = "resultJson"];</code>
-     * @return This builder for chaining.
-     */
-    public Builder clearResultJson() {
-      resultJson_ = getDefaultInstance().getResultJson();
-      bitField0_ = (bitField0_ & ~0x00000080);
-      onChanged();
-      return this;
-    }
-    /**
-     * <pre>
-     * The action's result as JSON text.
-     * </pre>
-     *
-     * <code>string result_json = 8 [json_name = "resultJson"];</code>
-     * @param value The bytes for resultJson to set.
-     * @return This builder for chaining.
-     */
-    public Builder setResultJsonBytes(
-        com.google.protobuf.ByteString value) {
-      java.util.Objects.requireNonNull(value);
-      checkByteStringIsUtf8(value);
-      resultJson_ = value;
-      bitField0_ |= 0x00000080;
-      onChanged();
-      return this;
-    }
-
     private java.lang.Object errorMessage_ = "";
     /**
      * <pre>
@@ -2253,7 +2082,7 @@ private static final long serialVersionUID = 0L;
         java.lang.String value) {
       java.util.Objects.requireNonNull(value);
       errorMessage_ = value;
-      bitField0_ |= 0x00000100;
+      bitField0_ |= 0x00000040;
       onChanged();
       return this;
     }
@@ -2267,7 +2096,7 @@ private static final long serialVersionUID = 0L;
      */
     public Builder clearErrorMessage() {
       errorMessage_ = getDefaultInstance().getErrorMessage();
-      bitField0_ = (bitField0_ & ~0x00000100);
+      bitField0_ = (bitField0_ & ~0x00000040);
       onChanged();
       return this;
     }
@@ -2285,7 +2114,7 @@ private static final long serialVersionUID = 0L;
       java.util.Objects.requireNonNull(value);
       checkByteStringIsUtf8(value);
       errorMessage_ = value;
-      bitField0_ |= 0x00000100;
+      bitField0_ |= 0x00000040;
       onChanged();
       return this;
     }
@@ -2315,7 +2144,7 @@ private static final long serialVersionUID = 0L;
     public Builder setAttempt(int value) {
 
       attempt_ = value;
-      bitField0_ |= 0x00000200;
+      bitField0_ |= 0x00000080;
       onChanged();
       return this;
     }
@@ -2328,7 +2157,7 @@ private static final long serialVersionUID = 0L;
      * @return This builder for chaining.
      */
     public Builder clearAttempt() {
-      bitField0_ = (bitField0_ & ~0x00000200);
+      bitField0_ = (bitField0_ & ~0x00000080);
       attempt_ = 0;
       onChanged();
       return this;
@@ -2337,9 +2166,9 @@ private static final long serialVersionUID = 0L;
     private java.util.List<dev.tidings.v1.TriggerRef> triggeredBy_ =
       java.util.Collections.emptyList();
     private void ensureTriggeredByIsMutable() {
-      if (!((bitField0_ & 0x00000400) != 0)) {
+      if (!((bitField0_ & 0x00000100) != 0)) {
         triggeredBy_ = new java.util.ArrayList<dev.tidings.v1.TriggerRef>(triggeredBy_);
-        bitField0_ |= 0x00000400;
+        bitField0_ |= 0x00000100;
        }
     }
 
@@ -2527,7 +2356,7 @@ private static final long serialVersionUID = 0L;
     public Builder clearTriggeredBy() {
       if (triggeredByBuilder_ == null) {
         triggeredBy_ = java.util.Collections.emptyList();
-        bitField0_ = (bitField0_ & ~0x00000400);
+        bitField0_ = (bitField0_ & ~0x00000100);
         onChanged();
       } else {
         triggeredByBuilder_.clear();
@@ -2632,7 +2461,7 @@ private static final long serialVersionUID = 0L;
         triggeredByBuilder_ = new com.google.protobuf.RepeatedFieldBuilder<
             dev.tidings.v1.TriggerRef, dev.tidings.v1.TriggerRef.Builder, dev.tidings.v1.TriggerRefOrBuilder>(
                 triggeredBy_,
-                ((bitField0_ & 0x00000400) != 0),
+                ((bitField0_ & 0x00000100) != 0),
                 getParentForChildren(),
                 isClean());
         triggeredBy_ = null;
@@ -2652,7 +2481,7 @@ private static final long serialVersionUID = 0L;
      * @return Whether the createTime field is set.
      */
     public boolean hasCreateTime() {
-      return ((bitField0_ & 0x00000800) != 0);
+      return ((bitField0_ & 0x00000200) != 0);
     }
     /**
      * <pre>
@@ -2683,7 +2512,7 @@ private static final long serialVersionUID = 0L;
       } else {
         createTimeBuilder_.setMessage(value);
       }
-      bitField0_ |= 0x00000800;
+      bitField0_ |= 0x00000200;
       onChanged();
       return this;
     }
@@ -2701,7 +2530,7 @@ private static final long serialVersionUID = 0L;
       } else {
         createTimeBuilder_.setMessage(builderForValue.build());
       }
-      bitField0_ |= 0x00000800;
+      bitField0_ |= 0x00000200;
       onChanged();
       return this;
     }
@@ -2714,7 +2543,7 @@ private static final long serialVersionUID = 0L;
      */
     public Builder mergeCreateTime(com.google.protobuf.Timestamp value) {
       if (createTimeBuilder_ == null) {
-        if (((bitField0_ & 0x00000800) != 0) &&
+        if (((bitField0_ & 0x00000200) != 0) &&
           createTime_ != null &&
           createTime_ != com.google.protobuf.Timestamp.getDefaultInstance()) {
           getCreateTimeBuilder().mergeFrom(value);
@@ -2725,7 +2554,7 @@ private static final long serialVersionUID = 0L;
         createTimeBuilder_.mergeFrom(value);
       }
       if (createTime_ != null) {
-        bitField0_ |= 0x00000800;
+        bitField0_ |= 0x00000200;
         onChanged();
       }
       return this;
@@ -2738,7 +2567,7 @@ private static final long serialVersionUID = 0L;
      * <code>.google.protobuf.Timestamp create_time = 12 [json_name = "createTime"];</code>
      */
     public Builder clearCreateTime() {
-      bitField0_ = (bitField0_ & ~0x00000800);
+      bitField0_ = (bitField0_ & ~0x00000200);
       createTime_ = null;
       if (createTimeBuilder_ != null) {
         createTimeBuilder_.dispose();
@@ -2755,7 +2584,7 @@ private static final long serialVersionUID = 0L;
      * <code>.google.protobuf.Timestamp create_time = 12 [json_name = "createTime"];</code>
      */
     public com.google.protobuf.Timestamp.Builder getCreateTimeBuilder() {
-      bitField0_ |= 0x00000800;
+      bitField0_ |= 0x00000200;
       onChanged();
       return internalGetCreateTimeFieldBuilder().getBuilder();
     }
@@ -2807,7 +2636,7 @@ private static final long serialVersionUID = 0L;
      * @return Whether the updateTime field is set.
      */
     public boolean hasUpdateTime() {
-      return ((bitField0_ & 0x00001000) != 0);
+      return ((bitField0_ & 0x00000400) != 0);
     }
     /**
      * <pre>
@@ -2838,7 +2667,7 @@ private static final long serialVersionUID = 0L;
       } else {
         updateTimeBuilder_.setMessage(value);
       }
-      bitField0_ |= 0x00001000;
+      bitField0_ |= 0x00000400;
       onChanged();
       return this;
     }
@@ -2856,7 +2685,7 @@ private static final long serialVersionUID = 0L;
       } else {
         updateTimeBuilder_.setMessage(builderForValue.build());
       }
-      bitField0_ |= 0x00001000;
+      bitField0_ |= 0x00000400;
       onChanged();
       return this;
     }
@@ -2869,7 +2698,7 @@ private static final long serialVersionUID = 0L;
      */
     public Builder mergeUpdateTime(com.google.protobuf.Timestamp value) {
       if (updateTimeBuilder_ == null) {
-        if (((bitField0_ & 0x00001000) != 0) &&
+        if (((bitField0_ & 0x00000400) != 0) &&
           updateTime_ != null &&
           updateTime_ != com.google.protobuf.Timestamp.getDefaultInstance()) {
           getUpdateTimeBuilder().mergeFrom(value);
@@ -2880,7 +2709,7 @@ private static final long serialVersionUID = 0L;
         updateTimeBuilder_.mergeFrom(value);
       }
       if (updateTime_ != null) {
-        bitField0_ |= 0x00001000;
+        bitField0_ |= 0x00000400;
         onChanged();
       }
       return this;
@@ -2893,7 +2722,7 @@ private static final long serialVersionUID = 0L;
      * <code>.google.protobuf.Timestamp update_time = 13 [json_name = "updateTime"];</code>
      */
     public Builder clearUpdateTime() {
-      bitField0_ = (bitField0_ & ~0x00001000);
+      bitField0_ = (bitField0_ & ~0x00000400);
       updateTime_ = null;
       if (updateTimeBuilder_ != null) {
         updateTimeBuilder_.dispose();
@@ -2910,7 +2739,7 @@ private static final long serialVersionUID = 0L;
      * <code>.google.protobuf.Timestamp update_time = 13 [json_name = "updateTime"];</code>
      */
     public com.google.protobuf.Timestamp.Builder getUpdateTimeBuilder() {
-      bitField0_ |= 0x00001000;
+      bitField0_ |= 0x00000400;
       onChanged();
       return internalGetUpdateTimeFieldBuilder().getBuilder();
     }
@@ -2962,7 +2791,7 @@ private static final long serialVersionUID = 0L;
      * @return Whether the endTime field is set.
      */
     public boolean hasEndTime() {
-      return ((bitField0_ & 0x00002000) != 0);
+      return ((bitField0_ & 0x00000800) != 0);
     }
     /**
      * <pre>
@@ -2993,7 +2822,7 @@ private static final long serialVersionUID = 0L;
       } else {
         endTimeBuilder_.setMessage(value);
       }
-      bitField0_ |= 0x00002000;
+      bitField0_ |= 0x00000800;
       onChanged();
       return this;
     }
@@ -3011,7 +2840,7 @@ private static final long serialVersionUID = 0L;
       } else {
         endTimeBuilder_.setMessage(builderForValue.build());
       }
-      bitField0_ |= 0x00002000;
+      bitField0_ |= 0x00000800;
       onChanged();
       return this;
     }
@@ -3024,7 +2853,7 @@ private static final long serialVersionUID = 0L;
      */
     public Builder mergeEndTime(com.google.protobuf.Timestamp value) {
       if (endTimeBuilder_ == null) {
-        if (((bitField0_ & 0x00002000) != 0) &&
+        if (((bitField0_ & 0x00000800) != 0) &&
           endTime_ != null &&
           endTime_ != com.google.protobuf.Timestamp.getDefaultInstance()) {
           getEndTimeBuilder().mergeFrom(value);
@@ -3035,7 +2864,7 @@ private static final long serialVersionUID = 0L;
         endTimeBuilder_.mergeFrom(value);
       }
       if (endTime_ != null) {
-        bitField0_ |= 0x00002000;
+        bitField0_ |= 0x00000800;
         onChanged();
       }
       return this;
@@ -3048,7 +2877,7 @@ private static final long serialVersionUID = 0L;
      * <code>.google.protobuf.Timestamp end_time = 14 [json_name = "endTime"];</code>
      */
     public Builder clearEndTime() {
-      bitField0_ = (bitField0_ & ~0x00002000);
+      bitField0_ = (bitField0_ & ~0x00000800);
       endTime_ = null;
       if (endTimeBuilder_ != null) {
         endTimeBuilder_.dispose();
@@ -3065,7 +2894,7 @@ private static final long serialVersionUID = 0L;
      * <code>.google.protobuf.Timestamp end_time = 14 [json_name = "endTime"];</code>
      */
     public com.google.protobuf.Timestamp.Builder getEndTimeBuilder() {
-      bitField0_ |= 0x00002000;
+      bitField0_ |= 0x00000800;
       onChanged();
       return internalGetEndTimeFieldBuilder().getBuilder();
     }
@@ -3132,7 +2961,7 @@ private static final long serialVersionUID = 0L;
     public Builder setRun(int value) {
 
       run_ = value;
-      bitField0_ |= 0x00004000;
+      bitField0_ |= 0x00001000;
       onChanged();
       return this;
     }
@@ -3146,107 +2975,484 @@ private static final long serialVersionUID = 0L;
      * @return This builder for chaining.
      */
     public Builder clearRun() {
-      bitField0_ = (bitField0_ & ~0x00004000);
+      bitField0_ = (bitField0_ & ~0x00001000);
       run_ = 0;
       onChanged();
       return this;
     }
 
-    private java.lang.Object publishedJson_ = "";
+    private com.google.protobuf.Value input_;
+    private com.google.protobuf.SingleFieldBuilder<
+        com.google.protobuf.Value, com.google.protobuf.Value.Builder, com.google.protobuf.ValueOrBuilder> inputBuilder_;
     /**
      * <pre>
-     * The variables the task published (its `publish`, evaluated), as a JSON
-     * object text; "{}" when it published nothing (as Mistral's task `published`).
+     * The action's input (expressions evaluated); unset before the task began.
      * </pre>
      *
-     * <code>string published_json = 16 [json_name = "publishedJson"];</code>
-     * @return The publishedJson.
+     * <code>.google.protobuf.Value input = 17 [json_name = "input"];</code>
+     * @return Whether the input field is set.
      */
-    public java.lang.String getPublishedJson() {
-      java.lang.Object ref = publishedJson_;
-      if (!(ref instanceof java.lang.String)) {
-        com.google.protobuf.ByteString bs =
-            (com.google.protobuf.ByteString) ref;
-        java.lang.String s = bs.toStringUtf8();
-        publishedJson_ = s;
-        return s;
+    public boolean hasInput() {
+      return ((bitField0_ & 0x00002000) != 0);
+    }
+    /**
+     * <pre>
+     * The action's input (expressions evaluated); unset before the task began.
+     * </pre>
+     *
+     * <code>.google.protobuf.Value input = 17 [json_name = "input"];</code>
+     * @return The input.
+     */
+    public com.google.protobuf.Value getInput() {
+      if (inputBuilder_ == null) {
+        return input_ == null ? com.google.protobuf.Value.getDefaultInstance() : input_;
       } else {
-        return (java.lang.String) ref;
+        return inputBuilder_.getMessage();
       }
     }
     /**
      * <pre>
-     * The variables the task published (its `publish`, evaluated), as a JSON
-     * object text; "{}" when it published nothing (as Mistral's task `published`).
+     * The action's input (expressions evaluated); unset before the task began.
      * </pre>
      *
-     * <code>string published_json = 16 [json_name = "publishedJson"];</code>
-     * @return The bytes for publishedJson.
+     * <code>.google.protobuf.Value input = 17 [json_name = "input"];</code>
      */
-    public com.google.protobuf.ByteString
-        getPublishedJsonBytes() {
-      java.lang.Object ref = publishedJson_;
-      if (ref instanceof String) {
-        com.google.protobuf.ByteString b = 
-            com.google.protobuf.ByteString.copyFromUtf8(
-                (java.lang.String) ref);
-        publishedJson_ = b;
-        return b;
+    public Builder setInput(com.google.protobuf.Value value) {
+      if (inputBuilder_ == null) {
+        java.util.Objects.requireNonNull(value);
+        input_ = value;
       } else {
-        return (com.google.protobuf.ByteString) ref;
+        inputBuilder_.setMessage(value);
+      }
+      bitField0_ |= 0x00002000;
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * The action's input (expressions evaluated); unset before the task began.
+     * </pre>
+     *
+     * <code>.google.protobuf.Value input = 17 [json_name = "input"];</code>
+     */
+    public Builder setInput(
+        com.google.protobuf.Value.Builder builderForValue) {
+      if (inputBuilder_ == null) {
+        input_ = builderForValue.build();
+      } else {
+        inputBuilder_.setMessage(builderForValue.build());
+      }
+      bitField0_ |= 0x00002000;
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * The action's input (expressions evaluated); unset before the task began.
+     * </pre>
+     *
+     * <code>.google.protobuf.Value input = 17 [json_name = "input"];</code>
+     */
+    public Builder mergeInput(com.google.protobuf.Value value) {
+      if (inputBuilder_ == null) {
+        if (((bitField0_ & 0x00002000) != 0) &&
+          input_ != null &&
+          input_ != com.google.protobuf.Value.getDefaultInstance()) {
+          getInputBuilder().mergeFrom(value);
+        } else {
+          input_ = value;
+        }
+      } else {
+        inputBuilder_.mergeFrom(value);
+      }
+      if (input_ != null) {
+        bitField0_ |= 0x00002000;
+        onChanged();
+      }
+      return this;
+    }
+    /**
+     * <pre>
+     * The action's input (expressions evaluated); unset before the task began.
+     * </pre>
+     *
+     * <code>.google.protobuf.Value input = 17 [json_name = "input"];</code>
+     */
+    public Builder clearInput() {
+      bitField0_ = (bitField0_ & ~0x00002000);
+      input_ = null;
+      if (inputBuilder_ != null) {
+        inputBuilder_.dispose();
+        inputBuilder_ = null;
+      }
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * The action's input (expressions evaluated); unset before the task began.
+     * </pre>
+     *
+     * <code>.google.protobuf.Value input = 17 [json_name = "input"];</code>
+     */
+    public com.google.protobuf.Value.Builder getInputBuilder() {
+      bitField0_ |= 0x00002000;
+      onChanged();
+      return internalGetInputFieldBuilder().getBuilder();
+    }
+    /**
+     * <pre>
+     * The action's input (expressions evaluated); unset before the task began.
+     * </pre>
+     *
+     * <code>.google.protobuf.Value input = 17 [json_name = "input"];</code>
+     */
+    public com.google.protobuf.ValueOrBuilder getInputOrBuilder() {
+      if (inputBuilder_ != null) {
+        return inputBuilder_.getMessageOrBuilder();
+      } else {
+        return input_ == null ?
+            com.google.protobuf.Value.getDefaultInstance() : input_;
       }
     }
     /**
      * <pre>
-     * The variables the task published (its `publish`, evaluated), as a JSON
-     * object text; "{}" when it published nothing (as Mistral's task `published`).
+     * The action's input (expressions evaluated); unset before the task began.
      * </pre>
      *
-     * <code>string published_json = 16 [json_name = "publishedJson"];</code>
-     * @param value The publishedJson to set.
-     * @return This builder for chaining.
+     * <code>.google.protobuf.Value input = 17 [json_name = "input"];</code>
      */
-    public Builder setPublishedJson(
-        java.lang.String value) {
-      java.util.Objects.requireNonNull(value);
-      publishedJson_ = value;
+    private com.google.protobuf.SingleFieldBuilder<
+        com.google.protobuf.Value, com.google.protobuf.Value.Builder, com.google.protobuf.ValueOrBuilder> 
+        internalGetInputFieldBuilder() {
+      if (inputBuilder_ == null) {
+        inputBuilder_ = new com.google.protobuf.SingleFieldBuilder<
+            com.google.protobuf.Value, com.google.protobuf.Value.Builder, com.google.protobuf.ValueOrBuilder>(
+                getInput(),
+                getParentForChildren(),
+                isClean());
+        input_ = null;
+      }
+      return inputBuilder_;
+    }
+
+    private com.google.protobuf.Value result_;
+    private com.google.protobuf.SingleFieldBuilder<
+        com.google.protobuf.Value, com.google.protobuf.Value.Builder, com.google.protobuf.ValueOrBuilder> resultBuilder_;
+    /**
+     * <pre>
+     * The action's result; unset while there is none.
+     * </pre>
+     *
+     * <code>.google.protobuf.Value result = 18 [json_name = "result"];</code>
+     * @return Whether the result field is set.
+     */
+    public boolean hasResult() {
+      return ((bitField0_ & 0x00004000) != 0);
+    }
+    /**
+     * <pre>
+     * The action's result; unset while there is none.
+     * </pre>
+     *
+     * <code>.google.protobuf.Value result = 18 [json_name = "result"];</code>
+     * @return The result.
+     */
+    public com.google.protobuf.Value getResult() {
+      if (resultBuilder_ == null) {
+        return result_ == null ? com.google.protobuf.Value.getDefaultInstance() : result_;
+      } else {
+        return resultBuilder_.getMessage();
+      }
+    }
+    /**
+     * <pre>
+     * The action's result; unset while there is none.
+     * </pre>
+     *
+     * <code>.google.protobuf.Value result = 18 [json_name = "result"];</code>
+     */
+    public Builder setResult(com.google.protobuf.Value value) {
+      if (resultBuilder_ == null) {
+        java.util.Objects.requireNonNull(value);
+        result_ = value;
+      } else {
+        resultBuilder_.setMessage(value);
+      }
+      bitField0_ |= 0x00004000;
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * The action's result; unset while there is none.
+     * </pre>
+     *
+     * <code>.google.protobuf.Value result = 18 [json_name = "result"];</code>
+     */
+    public Builder setResult(
+        com.google.protobuf.Value.Builder builderForValue) {
+      if (resultBuilder_ == null) {
+        result_ = builderForValue.build();
+      } else {
+        resultBuilder_.setMessage(builderForValue.build());
+      }
+      bitField0_ |= 0x00004000;
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * The action's result; unset while there is none.
+     * </pre>
+     *
+     * <code>.google.protobuf.Value result = 18 [json_name = "result"];</code>
+     */
+    public Builder mergeResult(com.google.protobuf.Value value) {
+      if (resultBuilder_ == null) {
+        if (((bitField0_ & 0x00004000) != 0) &&
+          result_ != null &&
+          result_ != com.google.protobuf.Value.getDefaultInstance()) {
+          getResultBuilder().mergeFrom(value);
+        } else {
+          result_ = value;
+        }
+      } else {
+        resultBuilder_.mergeFrom(value);
+      }
+      if (result_ != null) {
+        bitField0_ |= 0x00004000;
+        onChanged();
+      }
+      return this;
+    }
+    /**
+     * <pre>
+     * The action's result; unset while there is none.
+     * </pre>
+     *
+     * <code>.google.protobuf.Value result = 18 [json_name = "result"];</code>
+     */
+    public Builder clearResult() {
+      bitField0_ = (bitField0_ & ~0x00004000);
+      result_ = null;
+      if (resultBuilder_ != null) {
+        resultBuilder_.dispose();
+        resultBuilder_ = null;
+      }
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * The action's result; unset while there is none.
+     * </pre>
+     *
+     * <code>.google.protobuf.Value result = 18 [json_name = "result"];</code>
+     */
+    public com.google.protobuf.Value.Builder getResultBuilder() {
+      bitField0_ |= 0x00004000;
+      onChanged();
+      return internalGetResultFieldBuilder().getBuilder();
+    }
+    /**
+     * <pre>
+     * The action's result; unset while there is none.
+     * </pre>
+     *
+     * <code>.google.protobuf.Value result = 18 [json_name = "result"];</code>
+     */
+    public com.google.protobuf.ValueOrBuilder getResultOrBuilder() {
+      if (resultBuilder_ != null) {
+        return resultBuilder_.getMessageOrBuilder();
+      } else {
+        return result_ == null ?
+            com.google.protobuf.Value.getDefaultInstance() : result_;
+      }
+    }
+    /**
+     * <pre>
+     * The action's result; unset while there is none.
+     * </pre>
+     *
+     * <code>.google.protobuf.Value result = 18 [json_name = "result"];</code>
+     */
+    private com.google.protobuf.SingleFieldBuilder<
+        com.google.protobuf.Value, com.google.protobuf.Value.Builder, com.google.protobuf.ValueOrBuilder> 
+        internalGetResultFieldBuilder() {
+      if (resultBuilder_ == null) {
+        resultBuilder_ = new com.google.protobuf.SingleFieldBuilder<
+            com.google.protobuf.Value, com.google.protobuf.Value.Builder, com.google.protobuf.ValueOrBuilder>(
+                getResult(),
+                getParentForChildren(),
+                isClean());
+        result_ = null;
+      }
+      return resultBuilder_;
+    }
+
+    private com.google.protobuf.Struct published_;
+    private com.google.protobuf.SingleFieldBuilder<
+        com.google.protobuf.Struct, com.google.protobuf.Struct.Builder, com.google.protobuf.StructOrBuilder> publishedBuilder_;
+    /**
+     * <pre>
+     * The variables the task published (its `publish`, evaluated); empty when it
+     * published nothing (as Mistral's task `published`).
+     * </pre>
+     *
+     * <code>.google.protobuf.Struct published = 19 [json_name = "published"];</code>
+     * @return Whether the published field is set.
+     */
+    public boolean hasPublished() {
+      return ((bitField0_ & 0x00008000) != 0);
+    }
+    /**
+     * <pre>
+     * The variables the task published (its `publish`, evaluated); empty when it
+     * published nothing (as Mistral's task `published`).
+     * </pre>
+     *
+     * <code>.google.protobuf.Struct published = 19 [json_name = "published"];</code>
+     * @return The published.
+     */
+    public com.google.protobuf.Struct getPublished() {
+      if (publishedBuilder_ == null) {
+        return published_ == null ? com.google.protobuf.Struct.getDefaultInstance() : published_;
+      } else {
+        return publishedBuilder_.getMessage();
+      }
+    }
+    /**
+     * <pre>
+     * The variables the task published (its `publish`, evaluated); empty when it
+     * published nothing (as Mistral's task `published`).
+     * </pre>
+     *
+     * <code>.google.protobuf.Struct published = 19 [json_name = "published"];</code>
+     */
+    public Builder setPublished(com.google.protobuf.Struct value) {
+      if (publishedBuilder_ == null) {
+        java.util.Objects.requireNonNull(value);
+        published_ = value;
+      } else {
+        publishedBuilder_.setMessage(value);
+      }
       bitField0_ |= 0x00008000;
       onChanged();
       return this;
     }
     /**
      * <pre>
-     * The variables the task published (its `publish`, evaluated), as a JSON
-     * object text; "{}" when it published nothing (as Mistral's task `published`).
+     * The variables the task published (its `publish`, evaluated); empty when it
+     * published nothing (as Mistral's task `published`).
      * </pre>
      *
-     * <code>string published_json = 16 [json_name = "publishedJson"];</code>
-     * @return This builder for chaining.
+     * <code>.google.protobuf.Struct published = 19 [json_name = "published"];</code>
      */
-    public Builder clearPublishedJson() {
-      publishedJson_ = getDefaultInstance().getPublishedJson();
+    public Builder setPublished(
+        com.google.protobuf.Struct.Builder builderForValue) {
+      if (publishedBuilder_ == null) {
+        published_ = builderForValue.build();
+      } else {
+        publishedBuilder_.setMessage(builderForValue.build());
+      }
+      bitField0_ |= 0x00008000;
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * The variables the task published (its `publish`, evaluated); empty when it
+     * published nothing (as Mistral's task `published`).
+     * </pre>
+     *
+     * <code>.google.protobuf.Struct published = 19 [json_name = "published"];</code>
+     */
+    public Builder mergePublished(com.google.protobuf.Struct value) {
+      if (publishedBuilder_ == null) {
+        if (((bitField0_ & 0x00008000) != 0) &&
+          published_ != null &&
+          published_ != com.google.protobuf.Struct.getDefaultInstance()) {
+          getPublishedBuilder().mergeFrom(value);
+        } else {
+          published_ = value;
+        }
+      } else {
+        publishedBuilder_.mergeFrom(value);
+      }
+      if (published_ != null) {
+        bitField0_ |= 0x00008000;
+        onChanged();
+      }
+      return this;
+    }
+    /**
+     * <pre>
+     * The variables the task published (its `publish`, evaluated); empty when it
+     * published nothing (as Mistral's task `published`).
+     * </pre>
+     *
+     * <code>.google.protobuf.Struct published = 19 [json_name = "published"];</code>
+     */
+    public Builder clearPublished() {
       bitField0_ = (bitField0_ & ~0x00008000);
+      published_ = null;
+      if (publishedBuilder_ != null) {
+        publishedBuilder_.dispose();
+        publishedBuilder_ = null;
+      }
       onChanged();
       return this;
     }
     /**
      * <pre>
-     * The variables the task published (its `publish`, evaluated), as a JSON
-     * object text; "{}" when it published nothing (as Mistral's task `published`).
+     * The variables the task published (its `publish`, evaluated); empty when it
+     * published nothing (as Mistral's task `published`).
      * </pre>
      *
-     * <code>string published_json = 16 [json_name = "publishedJson"];</code>
-     * @param value The bytes for publishedJson to set.
-     * @return This builder for chaining.
+     * <code>.google.protobuf.Struct published = 19 [json_name = "published"];</code>
      */
-    public Builder setPublishedJsonBytes(
-        com.google.protobuf.ByteString value) {
-      java.util.Objects.requireNonNull(value);
-      checkByteStringIsUtf8(value);
-      publishedJson_ = value;
+    public com.google.protobuf.Struct.Builder getPublishedBuilder() {
       bitField0_ |= 0x00008000;
       onChanged();
-      return this;
+      return internalGetPublishedFieldBuilder().getBuilder();
+    }
+    /**
+     * <pre>
+     * The variables the task published (its `publish`, evaluated); empty when it
+     * published nothing (as Mistral's task `published`).
+     * </pre>
+     *
+     * <code>.google.protobuf.Struct published = 19 [json_name = "published"];</code>
+     */
+    public com.google.protobuf.StructOrBuilder getPublishedOrBuilder() {
+      if (publishedBuilder_ != null) {
+        return publishedBuilder_.getMessageOrBuilder();
+      } else {
+        return published_ == null ?
+            com.google.protobuf.Struct.getDefaultInstance() : published_;
+      }
+    }
+    /**
+     * <pre>
+     * The variables the task published (its `publish`, evaluated); empty when it
+     * published nothing (as Mistral's task `published`).
+     * </pre>
+     *
+     * <code>.google.protobuf.Struct published = 19 [json_name = "published"];</code>
+     */
+    private com.google.protobuf.SingleFieldBuilder<
+        com.google.protobuf.Struct, com.google.protobuf.Struct.Builder, com.google.protobuf.StructOrBuilder> 
+        internalGetPublishedFieldBuilder() {
+      if (publishedBuilder_ == null) {
+        publishedBuilder_ = new com.google.protobuf.SingleFieldBuilder<
+            com.google.protobuf.Struct, com.google.protobuf.Struct.Builder, com.google.protobuf.StructOrBuilder>(
+                getPublished(),
+                getParentForChildren(),
+                isClean());
+        published_ = null;
+      }
+      return publishedBuilder_;
     }
 
     // @@protoc_insertion_point(builder_scope:tidings.v1.Task)

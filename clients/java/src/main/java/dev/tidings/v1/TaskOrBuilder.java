@@ -131,46 +131,6 @@ public interface TaskOrBuilder extends
 
   /**
    * <pre>
-   * The action's input as JSON text (expressions evaluated).
-   * </pre>
-   *
-   * <code>string input_json = 7 [json_name = "inputJson"];</code>
-   * @return The inputJson.
-   */
-  java.lang.String getInputJson();
-  /**
-   * <pre>
-   * The action's input as JSON text (expressions evaluated).
-   * </pre>
-   *
-   * <code>string input_json = 7 [json_name = "inputJson"];</code>
-   * @return The bytes for inputJson.
-   */
-  com.google.protobuf.ByteString
-      getInputJsonBytes();
-
-  /**
-   * <pre>
-   * The action's result as JSON text.
-   * </pre>
-   *
-   * <code>string result_json = 8 [json_name = "resultJson"];</code>
-   * @return The resultJson.
-   */
-  java.lang.String getResultJson();
-  /**
-   * <pre>
-   * The action's result as JSON text.
-   * </pre>
-   *
-   * <code>string result_json = 8 [json_name = "resultJson"];</code>
-   * @return The bytes for resultJson.
-   */
-  com.google.protobuf.ByteString
-      getResultJsonBytes();
-
-  /**
-   * <pre>
    * Why it failed; empty otherwise.
    * </pre>
    *
@@ -337,23 +297,85 @@ public interface TaskOrBuilder extends
 
   /**
    * <pre>
-   * The variables the task published (its `publish`, evaluated), as a JSON
-   * object text; "{}" when it published nothing (as Mistral's task `published`).
+   * The action's input (expressions evaluated); unset before the task began.
    * </pre>
    *
-   * <code>string published_json = 16 [json_name = "publishedJson"];</code>
-   * @return The publishedJson.
+   * <code>.google.protobuf.Value input = 17 [json_name = "input"];</code>
+   * @return Whether the input field is set.
    */
-  java.lang.String getPublishedJson();
+  boolean hasInput();
   /**
    * <pre>
-   * The variables the task published (its `publish`, evaluated), as a JSON
-   * object text; "{}" when it published nothing (as Mistral's task `published`).
+   * The action's input (expressions evaluated); unset before the task began.
    * </pre>
    *
-   * <code>string published_json = 16 [json_name = "publishedJson"];</code>
-   * @return The bytes for publishedJson.
+   * <code>.google.protobuf.Value input = 17 [json_name = "input"];</code>
+   * @return The input.
    */
-  com.google.protobuf.ByteString
-      getPublishedJsonBytes();
+  com.google.protobuf.Value getInput();
+  /**
+   * <pre>
+   * The action's input (expressions evaluated); unset before the task began.
+   * </pre>
+   *
+   * <code>.google.protobuf.Value input = 17 [json_name = "input"];</code>
+   */
+  com.google.protobuf.ValueOrBuilder getInputOrBuilder();
+
+  /**
+   * <pre>
+   * The action's result; unset while there is none.
+   * </pre>
+   *
+   * <code>.google.protobuf.Value result = 18 [json_name = "result"];</code>
+   * @return Whether the result field is set.
+   */
+  boolean hasResult();
+  /**
+   * <pre>
+   * The action's result; unset while there is none.
+   * </pre>
+   *
+   * <code>.google.protobuf.Value result = 18 [json_name = "result"];</code>
+   * @return The result.
+   */
+  com.google.protobuf.Value getResult();
+  /**
+   * <pre>
+   * The action's result; unset while there is none.
+   * </pre>
+   *
+   * <code>.google.protobuf.Value result = 18 [json_name = "result"];</code>
+   */
+  com.google.protobuf.ValueOrBuilder getResultOrBuilder();
+
+  /**
+   * <pre>
+   * The variables the task published (its `publish`, evaluated); empty when it
+   * published nothing (as Mistral's task `published`).
+   * </pre>
+   *
+   * <code>.google.protobuf.Struct published = 19 [json_name = "published"];</code>
+   * @return Whether the published field is set.
+   */
+  boolean hasPublished();
+  /**
+   * <pre>
+   * The variables the task published (its `publish`, evaluated); empty when it
+   * published nothing (as Mistral's task `published`).
+   * </pre>
+   *
+   * <code>.google.protobuf.Struct published = 19 [json_name = "published"];</code>
+   * @return The published.
+   */
+  com.google.protobuf.Struct getPublished();
+  /**
+   * <pre>
+   * The variables the task published (its `publish`, evaluated); empty when it
+   * published nothing (as Mistral's task `published`).
+   * </pre>
+   *
+   * <code>.google.protobuf.Struct published = 19 [json_name = "published"];</code>
+   */
+  com.google.protobuf.StructOrBuilder getPublishedOrBuilder();
 }

@@ -35,7 +35,6 @@ private static final long serialVersionUID = 0L;
   private UpdateEnvironmentRequest() {
     name_ = "";
     description_ = "";
-    variablesJson_ = "";
   }
 
   public static final com.google.protobuf.Descriptors.Descriptor
@@ -151,60 +150,13 @@ private static final long serialVersionUID = 0L;
     }
   }
 
-  public static final int VARIABLES_JSON_FIELD_NUMBER = 3;
-  @SuppressWarnings("serial")
-  private volatile java.lang.Object variablesJson_ = "";
-  /**
-   * <pre>
-   * A JSON object text; empty means {}.
-   * </pre>
-   *
-   * <code>string variables_json = 3 [json_name = "variablesJson"];</code>
-   * @return The variablesJson.
-   */
-  @java.lang.Override
-  public java.lang.String getVariablesJson() {
-    java.lang.Object ref = variablesJson_;
-    if (ref instanceof java.lang.String) {
-      return (java.lang.String) ref;
-    } else {
-      com.google.protobuf.ByteString bs = 
-          (com.google.protobuf.ByteString) ref;
-      java.lang.String s = bs.toStringUtf8();
-      variablesJson_ = s;
-      return s;
-    }
-  }
-  /**
-   * <pre>
-   * A JSON object text; empty means {}.
-   * </pre>
-   *
-   * <code>string variables_json = 3 [json_name = "variablesJson"];</code>
-   * @return The bytes for variablesJson.
-   */
-  @java.lang.Override
-  public com.google.protobuf.ByteString
-      getVariablesJsonBytes() {
-    java.lang.Object ref = variablesJson_;
-    if (ref instanceof java.lang.String) {
-      com.google.protobuf.ByteString b = 
-          com.google.protobuf.ByteString.copyFromUtf8(
-              (java.lang.String) ref);
-      variablesJson_ = b;
-      return b;
-    } else {
-      return (com.google.protobuf.ByteString) ref;
-    }
-  }
-
   public static final int UPDATE_MASK_FIELD_NUMBER = 4;
   private com.google.protobuf.FieldMask updateMask_;
   /**
    * <pre>
-   * Which of description and variables_json to change (AIP-134). Unset:
-   * those given (non-empty); `*`: both, an empty one cleared. An unknown
-   * path is INVALID_ARGUMENT naming it.
+   * Which of description and variables to change (AIP-134). Unset: those
+   * given (a non-empty description, set variables); `*`: both, an empty one
+   * cleared. An unknown path is INVALID_ARGUMENT naming it.
    * </pre>
    *
    * <code>.google.protobuf.FieldMask update_mask = 4 [json_name = "updateMask"];</code>
@@ -216,9 +168,9 @@ private static final long serialVersionUID = 0L;
   }
   /**
    * <pre>
-   * Which of description and variables_json to change (AIP-134). Unset:
-   * those given (non-empty); `*`: both, an empty one cleared. An unknown
-   * path is INVALID_ARGUMENT naming it.
+   * Which of description and variables to change (AIP-134). Unset: those
+   * given (a non-empty description, set variables); `*`: both, an empty one
+   * cleared. An unknown path is INVALID_ARGUMENT naming it.
    * </pre>
    *
    * <code>.google.protobuf.FieldMask update_mask = 4 [json_name = "updateMask"];</code>
@@ -230,9 +182,9 @@ private static final long serialVersionUID = 0L;
   }
   /**
    * <pre>
-   * Which of description and variables_json to change (AIP-134). Unset:
-   * those given (non-empty); `*`: both, an empty one cleared. An unknown
-   * path is INVALID_ARGUMENT naming it.
+   * Which of description and variables to change (AIP-134). Unset: those
+   * given (a non-empty description, set variables); `*`: both, an empty one
+   * cleared. An unknown path is INVALID_ARGUMENT naming it.
    * </pre>
    *
    * <code>.google.protobuf.FieldMask update_mask = 4 [json_name = "updateMask"];</code>
@@ -240,6 +192,44 @@ private static final long serialVersionUID = 0L;
   @java.lang.Override
   public com.google.protobuf.FieldMaskOrBuilder getUpdateMaskOrBuilder() {
     return updateMask_ == null ? com.google.protobuf.FieldMask.getDefaultInstance() : updateMask_;
+  }
+
+  public static final int VARIABLES_FIELD_NUMBER = 5;
+  private com.google.protobuf.Struct variables_;
+  /**
+   * <pre>
+   * The new variables; unset means {} (with a mask naming them).
+   * </pre>
+   *
+   * <code>.google.protobuf.Struct variables = 5 [json_name = "variables"];</code>
+   * @return Whether the variables field is set.
+   */
+  @java.lang.Override
+  public boolean hasVariables() {
+    return ((bitField0_ & 0x00000002) != 0);
+  }
+  /**
+   * <pre>
+   * The new variables; unset means {} (with a mask naming them).
+   * </pre>
+   *
+   * <code>.google.protobuf.Struct variables = 5 [json_name = "variables"];</code>
+   * @return The variables.
+   */
+  @java.lang.Override
+  public com.google.protobuf.Struct getVariables() {
+    return variables_ == null ? com.google.protobuf.Struct.getDefaultInstance() : variables_;
+  }
+  /**
+   * <pre>
+   * The new variables; unset means {} (with a mask naming them).
+   * </pre>
+   *
+   * <code>.google.protobuf.Struct variables = 5 [json_name = "variables"];</code>
+   */
+  @java.lang.Override
+  public com.google.protobuf.StructOrBuilder getVariablesOrBuilder() {
+    return variables_ == null ? com.google.protobuf.Struct.getDefaultInstance() : variables_;
   }
 
   private byte memoizedIsInitialized = -1;
@@ -262,11 +252,11 @@ private static final long serialVersionUID = 0L;
     if (!com.google.protobuf.GeneratedMessage.isStringEmpty(description_)) {
       com.google.protobuf.GeneratedMessage.writeString(output, 2, description_);
     }
-    if (!com.google.protobuf.GeneratedMessage.isStringEmpty(variablesJson_)) {
-      com.google.protobuf.GeneratedMessage.writeString(output, 3, variablesJson_);
-    }
     if (((bitField0_ & 0x00000001) != 0)) {
       output.writeMessage(4, getUpdateMask());
+    }
+    if (((bitField0_ & 0x00000002) != 0)) {
+      output.writeMessage(5, getVariables());
     }
     getUnknownFields().writeTo(output);
   }
@@ -278,12 +268,13 @@ private static final long serialVersionUID = 0L;
     if (!com.google.protobuf.GeneratedMessage.isStringEmpty(description_)) {
       size += com.google.protobuf.GeneratedMessage.computeStringSize(2, description_);
     }
-    if (!com.google.protobuf.GeneratedMessage.isStringEmpty(variablesJson_)) {
-      size += com.google.protobuf.GeneratedMessage.computeStringSize(3, variablesJson_);
-    }
     if (((bitField0_ & 0x00000001) != 0)) {
       size += com.google.protobuf.CodedOutputStream
         .computeMessageSize(4, getUpdateMask());
+    }
+    if (((bitField0_ & 0x00000002) != 0)) {
+      size += com.google.protobuf.CodedOutputStream
+        .computeMessageSize(5, getVariables());
     }
     return size;
   }
@@ -313,12 +304,15 @@ private static final long serialVersionUID = 0L;
         .equals(other.getName())) return false;
     if (!getDescription()
         .equals(other.getDescription())) return false;
-    if (!getVariablesJson()
-        .equals(other.getVariablesJson())) return false;
     if (hasUpdateMask() != other.hasUpdateMask()) return false;
     if (hasUpdateMask()) {
       if (!getUpdateMask()
           .equals(other.getUpdateMask())) return false;
+    }
+    if (hasVariables() != other.hasVariables()) return false;
+    if (hasVariables()) {
+      if (!getVariables()
+          .equals(other.getVariables())) return false;
     }
     if (!getUnknownFields().equals(other.getUnknownFields())) return false;
     return true;
@@ -335,11 +329,13 @@ private static final long serialVersionUID = 0L;
     hash = (53 * hash) + getName().hashCode();
     hash = (37 * hash) + DESCRIPTION_FIELD_NUMBER;
     hash = (53 * hash) + getDescription().hashCode();
-    hash = (37 * hash) + VARIABLES_JSON_FIELD_NUMBER;
-    hash = (53 * hash) + getVariablesJson().hashCode();
     if (hasUpdateMask()) {
       hash = (37 * hash) + UPDATE_MASK_FIELD_NUMBER;
       hash = (53 * hash) + getUpdateMask().hashCode();
+    }
+    if (hasVariables()) {
+      hash = (37 * hash) + VARIABLES_FIELD_NUMBER;
+      hash = (53 * hash) + getVariables().hashCode();
     }
     hash = (29 * hash) + getUnknownFields().hashCode();
     memoizedHashCode = hash;
@@ -477,6 +473,7 @@ private static final long serialVersionUID = 0L;
       if (com.google.protobuf.GeneratedMessage
               .alwaysUseFieldBuilders) {
         internalGetUpdateMaskFieldBuilder();
+        internalGetVariablesFieldBuilder();
       }
     }
     @java.lang.Override
@@ -485,11 +482,15 @@ private static final long serialVersionUID = 0L;
       bitField0_ = 0;
       name_ = "";
       description_ = "";
-      variablesJson_ = "";
       updateMask_ = null;
       if (updateMaskBuilder_ != null) {
         updateMaskBuilder_.dispose();
         updateMaskBuilder_ = null;
+      }
+      variables_ = null;
+      if (variablesBuilder_ != null) {
+        variablesBuilder_.dispose();
+        variablesBuilder_ = null;
       }
       return this;
     }
@@ -530,15 +531,18 @@ private static final long serialVersionUID = 0L;
       if (((from_bitField0_ & 0x00000002) != 0)) {
         result.description_ = description_;
       }
-      if (((from_bitField0_ & 0x00000004) != 0)) {
-        result.variablesJson_ = variablesJson_;
-      }
       int to_bitField0_ = 0;
-      if (((from_bitField0_ & 0x00000008) != 0)) {
+      if (((from_bitField0_ & 0x00000004) != 0)) {
         result.updateMask_ = updateMaskBuilder_ == null
             ? updateMask_
             : updateMaskBuilder_.build();
         to_bitField0_ |= 0x00000001;
+      }
+      if (((from_bitField0_ & 0x00000008) != 0)) {
+        result.variables_ = variablesBuilder_ == null
+            ? variables_
+            : variablesBuilder_.build();
+        to_bitField0_ |= 0x00000002;
       }
       result.bitField0_ |= to_bitField0_;
     }
@@ -565,13 +569,11 @@ private static final long serialVersionUID = 0L;
         bitField0_ |= 0x00000002;
         onChanged();
       }
-      if (!other.getVariablesJson().isEmpty()) {
-        variablesJson_ = other.variablesJson_;
-        bitField0_ |= 0x00000004;
-        onChanged();
-      }
       if (other.hasUpdateMask()) {
         mergeUpdateMask(other.getUpdateMask());
+      }
+      if (other.hasVariables()) {
+        mergeVariables(other.getVariables());
       }
       this.mergeUnknownFields(other.getUnknownFields());
       onChanged();
@@ -607,18 +609,20 @@ private static final long serialVersionUID = 0L;
               bitField0_ |= 0x00000002;
               break;
             } // case 18
-            case 26: {
-              variablesJson_ = input.readStringRequireUtf8();
-              bitField0_ |= 0x00000004;
-              break;
-            } // case 26
             case 34: {
               input.readMessage(
                   internalGetUpdateMaskFieldBuilder().getBuilder(),
                   extensionRegistry);
-              bitField0_ |= 0x00000008;
+              bitField0_ |= 0x00000004;
               break;
             } // case 34
+            case 42: {
+              input.readMessage(
+                  internalGetVariablesFieldBuilder().getBuilder(),
+                  extensionRegistry);
+              bitField0_ |= 0x00000008;
+              break;
+            } // case 42
             default: {
               if (!super.parseUnknownField(input, extensionRegistry, tag)) {
                 done = true; // was an endgroup tag
@@ -820,119 +824,27 @@ private static final long serialVersionUID = 0L;
       return this;
     }
 
-    private java.lang.Object variablesJson_ = "";
-    /**
-     * <pre>
-     * A JSON object text; empty means {}.
-     * </pre>
-     *
-     * <code>string variables_json = 3 [json_name = "variablesJson"];</code>
-     * @return The variablesJson.
-     */
-    public java.lang.String getVariablesJson() {
-      java.lang.Object ref = variablesJson_;
-      if (!(ref instanceof java.lang.String)) {
-        com.google.protobuf.ByteString bs =
-            (com.google.protobuf.ByteString) ref;
-        java.lang.String s = bs.toStringUtf8();
-        variablesJson_ = s;
-        return s;
-      } else {
-        return (java.lang.String) ref;
-      }
-    }
-    /**
-     * <pre>
-     * A JSON object text; empty means {}.
-     * </pre>
-     *
-     * <code>string variables_json = 3 [json_name = "variablesJson"];</code>
-     * @return The bytes for variablesJson.
-     */
-    public com.google.protobuf.ByteString
-        getVariablesJsonBytes() {
-      java.lang.Object ref = variablesJson_;
-      if (ref instanceof String) {
-        com.google.protobuf.ByteString b = 
-            com.google.protobuf.ByteString.copyFromUtf8(
-                (java.lang.String) ref);
-        variablesJson_ = b;
-        return b;
-      } else {
-        return (com.google.protobuf.ByteString) ref;
-      }
-    }
-    /**
-     * <pre>
-     * A JSON object text; empty means {}.
-     * </pre>
-     *
-     * <code>string variables_json = 3 [json_name = "variablesJson"];</code>
-     * @param value The variablesJson to set.
-     * @return This builder for chaining.
-     */
-    public Builder setVariablesJson(
-        java.lang.String value) {
-      java.util.Objects.requireNonNull(value);
-      variablesJson_ = value;
-      bitField0_ |= 0x00000004;
-      onChanged();
-      return this;
-    }
-    /**
-     * <pre>
-     * A JSON object text; empty means {}.
-     * </pre>
-     *
-     * <code>string variables_json = 3 [json_name = "variablesJson"];</code>
-     * @return This builder for chaining.
-     */
-    public Builder clearVariablesJson() {
-      variablesJson_ = getDefaultInstance().getVariablesJson();
-      bitField0_ = (bitField0_ & ~0x00000004);
-      onChanged();
-      return this;
-    }
-    /**
-     * <pre>
-     * A JSON object text; empty means {}.
-     * </pre>
-     *
-     * <code>string variables_json = 3 [json_name = "variablesJson"];</code>
-     * @param value The bytes for variablesJson to set.
-     * @return This builder for chaining.
-     */
-    public Builder setVariablesJsonBytes(
-        com.google.protobuf.ByteString value) {
-      java.util.Objects.requireNonNull(value);
-      checkByteStringIsUtf8(value);
-      variablesJson_ = value;
-      bitField0_ |= 0x00000004;
-      onChanged();
-      return this;
-    }
-
     private com.google.protobuf.FieldMask updateMask_;
     private com.google.protobuf.SingleFieldBuilder<
         com.google.protobuf.FieldMask, com.google.protobuf.FieldMask.Builder, com.google.protobuf.FieldMaskOrBuilder> updateMaskBuilder_;
     /**
      * <pre>
-     * Which of description and variables_json to change (AIP-134). Unset:
-     * those given (non-empty); `*`: both, an empty one cleared. An unknown
-     * path is INVALID_ARGUMENT naming it.
+     * Which of description and variables to change (AIP-134). Unset: those
+     * given (a non-empty description, set variables); `*`: both, an empty one
+     * cleared. An unknown path is INVALID_ARGUMENT naming it.
      * </pre>
      *
      * <code>.google.protobuf.FieldMask update_mask = 4 [json_name = "updateMask"];</code>
      * @return Whether the updateMask field is set.
      */
     public boolean hasUpdateMask() {
-      return ((bitField0_ & 0x00000008) != 0);
+      return ((bitField0_ & 0x00000004) != 0);
     }
     /**
      * <pre>
-     * Which of description and variables_json to change (AIP-134). Unset:
-     * those given (non-empty); `*`: both, an empty one cleared. An unknown
-     * path is INVALID_ARGUMENT naming it.
+     * Which of description and variables to change (AIP-134). Unset: those
+     * given (a non-empty description, set variables); `*`: both, an empty one
+     * cleared. An unknown path is INVALID_ARGUMENT naming it.
      * </pre>
      *
      * <code>.google.protobuf.FieldMask update_mask = 4 [json_name = "updateMask"];</code>
@@ -947,9 +859,9 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * Which of description and variables_json to change (AIP-134). Unset:
-     * those given (non-empty); `*`: both, an empty one cleared. An unknown
-     * path is INVALID_ARGUMENT naming it.
+     * Which of description and variables to change (AIP-134). Unset: those
+     * given (a non-empty description, set variables); `*`: both, an empty one
+     * cleared. An unknown path is INVALID_ARGUMENT naming it.
      * </pre>
      *
      * <code>.google.protobuf.FieldMask update_mask = 4 [json_name = "updateMask"];</code>
@@ -961,15 +873,15 @@ private static final long serialVersionUID = 0L;
       } else {
         updateMaskBuilder_.setMessage(value);
       }
-      bitField0_ |= 0x00000008;
+      bitField0_ |= 0x00000004;
       onChanged();
       return this;
     }
     /**
      * <pre>
-     * Which of description and variables_json to change (AIP-134). Unset:
-     * those given (non-empty); `*`: both, an empty one cleared. An unknown
-     * path is INVALID_ARGUMENT naming it.
+     * Which of description and variables to change (AIP-134). Unset: those
+     * given (a non-empty description, set variables); `*`: both, an empty one
+     * cleared. An unknown path is INVALID_ARGUMENT naming it.
      * </pre>
      *
      * <code>.google.protobuf.FieldMask update_mask = 4 [json_name = "updateMask"];</code>
@@ -981,22 +893,22 @@ private static final long serialVersionUID = 0L;
       } else {
         updateMaskBuilder_.setMessage(builderForValue.build());
       }
-      bitField0_ |= 0x00000008;
+      bitField0_ |= 0x00000004;
       onChanged();
       return this;
     }
     /**
      * <pre>
-     * Which of description and variables_json to change (AIP-134). Unset:
-     * those given (non-empty); `*`: both, an empty one cleared. An unknown
-     * path is INVALID_ARGUMENT naming it.
+     * Which of description and variables to change (AIP-134). Unset: those
+     * given (a non-empty description, set variables); `*`: both, an empty one
+     * cleared. An unknown path is INVALID_ARGUMENT naming it.
      * </pre>
      *
      * <code>.google.protobuf.FieldMask update_mask = 4 [json_name = "updateMask"];</code>
      */
     public Builder mergeUpdateMask(com.google.protobuf.FieldMask value) {
       if (updateMaskBuilder_ == null) {
-        if (((bitField0_ & 0x00000008) != 0) &&
+        if (((bitField0_ & 0x00000004) != 0) &&
           updateMask_ != null &&
           updateMask_ != com.google.protobuf.FieldMask.getDefaultInstance()) {
           getUpdateMaskBuilder().mergeFrom(value);
@@ -1007,22 +919,22 @@ private static final long serialVersionUID = 0L;
         updateMaskBuilder_.mergeFrom(value);
       }
       if (updateMask_ != null) {
-        bitField0_ |= 0x00000008;
+        bitField0_ |= 0x00000004;
         onChanged();
       }
       return this;
     }
     /**
      * <pre>
-     * Which of description and variables_json to change (AIP-134). Unset:
-     * those given (non-empty); `*`: both, an empty one cleared. An unknown
-     * path is INVALID_ARGUMENT naming it.
+     * Which of description and variables to change (AIP-134). Unset: those
+     * given (a non-empty description, set variables); `*`: both, an empty one
+     * cleared. An unknown path is INVALID_ARGUMENT naming it.
      * </pre>
      *
      * <code>.google.protobuf.FieldMask update_mask = 4 [json_name = "updateMask"];</code>
      */
     public Builder clearUpdateMask() {
-      bitField0_ = (bitField0_ & ~0x00000008);
+      bitField0_ = (bitField0_ & ~0x00000004);
       updateMask_ = null;
       if (updateMaskBuilder_ != null) {
         updateMaskBuilder_.dispose();
@@ -1033,23 +945,23 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * Which of description and variables_json to change (AIP-134). Unset:
-     * those given (non-empty); `*`: both, an empty one cleared. An unknown
-     * path is INVALID_ARGUMENT naming it.
+     * Which of description and variables to change (AIP-134). Unset: those
+     * given (a non-empty description, set variables); `*`: both, an empty one
+     * cleared. An unknown path is INVALID_ARGUMENT naming it.
      * </pre>
      *
      * <code>.google.protobuf.FieldMask update_mask = 4 [json_name = "updateMask"];</code>
      */
     public com.google.protobuf.FieldMask.Builder getUpdateMaskBuilder() {
-      bitField0_ |= 0x00000008;
+      bitField0_ |= 0x00000004;
       onChanged();
       return internalGetUpdateMaskFieldBuilder().getBuilder();
     }
     /**
      * <pre>
-     * Which of description and variables_json to change (AIP-134). Unset:
-     * those given (non-empty); `*`: both, an empty one cleared. An unknown
-     * path is INVALID_ARGUMENT naming it.
+     * Which of description and variables to change (AIP-134). Unset: those
+     * given (a non-empty description, set variables); `*`: both, an empty one
+     * cleared. An unknown path is INVALID_ARGUMENT naming it.
      * </pre>
      *
      * <code>.google.protobuf.FieldMask update_mask = 4 [json_name = "updateMask"];</code>
@@ -1064,9 +976,9 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * Which of description and variables_json to change (AIP-134). Unset:
-     * those given (non-empty); `*`: both, an empty one cleared. An unknown
-     * path is INVALID_ARGUMENT naming it.
+     * Which of description and variables to change (AIP-134). Unset: those
+     * given (a non-empty description, set variables); `*`: both, an empty one
+     * cleared. An unknown path is INVALID_ARGUMENT naming it.
      * </pre>
      *
      * <code>.google.protobuf.FieldMask update_mask = 4 [json_name = "updateMask"];</code>
@@ -1083,6 +995,161 @@ private static final long serialVersionUID = 0L;
         updateMask_ = null;
       }
       return updateMaskBuilder_;
+    }
+
+    private com.google.protobuf.Struct variables_;
+    private com.google.protobuf.SingleFieldBuilder<
+        com.google.protobuf.Struct, com.google.protobuf.Struct.Builder, com.google.protobuf.StructOrBuilder> variablesBuilder_;
+    /**
+     * <pre>
+     * The new variables; unset means {} (with a mask naming them).
+     * </pre>
+     *
+     * <code>.google.protobuf.Struct variables = 5 [json_name = "variables"];</code>
+     * @return Whether the variables field is set.
+     */
+    public boolean hasVariables() {
+      return ((bitField0_ & 0x00000008) != 0);
+    }
+    /**
+     * <pre>
+     * The new variables; unset means {} (with a mask naming them).
+     * </pre>
+     *
+     * <code>.google.protobuf.Struct variables = 5 [json_name = "variables"];</code>
+     * @return The variables.
+     */
+    public com.google.protobuf.Struct getVariables() {
+      if (variablesBuilder_ == null) {
+        return variables_ == null ? com.google.protobuf.Struct.getDefaultInstance() : variables_;
+      } else {
+        return variablesBuilder_.getMessage();
+      }
+    }
+    /**
+     * <pre>
+     * The new variables; unset means {} (with a mask naming them).
+     * </pre>
+     *
+     * <code>.google.protobuf.Struct variables = 5 [json_name = "variables"];</code>
+     */
+    public Builder setVariables(com.google.protobuf.Struct value) {
+      if (variablesBuilder_ == null) {
+        java.util.Objects.requireNonNull(value);
+        variables_ = value;
+      } else {
+        variablesBuilder_.setMessage(value);
+      }
+      bitField0_ |= 0x00000008;
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * The new variables; unset means {} (with a mask naming them).
+     * </pre>
+     *
+     * <code>.google.protobuf.Struct variables = 5 [json_name = "variables"];</code>
+     */
+    public Builder setVariables(
+        com.google.protobuf.Struct.Builder builderForValue) {
+      if (variablesBuilder_ == null) {
+        variables_ = builderForValue.build();
+      } else {
+        variablesBuilder_.setMessage(builderForValue.build());
+      }
+      bitField0_ |= 0x00000008;
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * The new variables; unset means {} (with a mask naming them).
+     * </pre>
+     *
+     * <code>.google.protobuf.Struct variables = 5 [json_name = "variables"];</code>
+     */
+    public Builder mergeVariables(com.google.protobuf.Struct value) {
+      if (variablesBuilder_ == null) {
+        if (((bitField0_ & 0x00000008) != 0) &&
+          variables_ != null &&
+          variables_ != com.google.protobuf.Struct.getDefaultInstance()) {
+          getVariablesBuilder().mergeFrom(value);
+        } else {
+          variables_ = value;
+        }
+      } else {
+        variablesBuilder_.mergeFrom(value);
+      }
+      if (variables_ != null) {
+        bitField0_ |= 0x00000008;
+        onChanged();
+      }
+      return this;
+    }
+    /**
+     * <pre>
+     * The new variables; unset means {} (with a mask naming them).
+     * </pre>
+     *
+     * <code>.google.protobuf.Struct variables = 5 [json_name = "variables"];</code>
+     */
+    public Builder clearVariables() {
+      bitField0_ = (bitField0_ & ~0x00000008);
+      variables_ = null;
+      if (variablesBuilder_ != null) {
+        variablesBuilder_.dispose();
+        variablesBuilder_ = null;
+      }
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * The new variables; unset means {} (with a mask naming them).
+     * </pre>
+     *
+     * <code>.google.protobuf.Struct variables = 5 [json_name = "variables"];</code>
+     */
+    public com.google.protobuf.Struct.Builder getVariablesBuilder() {
+      bitField0_ |= 0x00000008;
+      onChanged();
+      return internalGetVariablesFieldBuilder().getBuilder();
+    }
+    /**
+     * <pre>
+     * The new variables; unset means {} (with a mask naming them).
+     * </pre>
+     *
+     * <code>.google.protobuf.Struct variables = 5 [json_name = "variables"];</code>
+     */
+    public com.google.protobuf.StructOrBuilder getVariablesOrBuilder() {
+      if (variablesBuilder_ != null) {
+        return variablesBuilder_.getMessageOrBuilder();
+      } else {
+        return variables_ == null ?
+            com.google.protobuf.Struct.getDefaultInstance() : variables_;
+      }
+    }
+    /**
+     * <pre>
+     * The new variables; unset means {} (with a mask naming them).
+     * </pre>
+     *
+     * <code>.google.protobuf.Struct variables = 5 [json_name = "variables"];</code>
+     */
+    private com.google.protobuf.SingleFieldBuilder<
+        com.google.protobuf.Struct, com.google.protobuf.Struct.Builder, com.google.protobuf.StructOrBuilder> 
+        internalGetVariablesFieldBuilder() {
+      if (variablesBuilder_ == null) {
+        variablesBuilder_ = new com.google.protobuf.SingleFieldBuilder<
+            com.google.protobuf.Struct, com.google.protobuf.Struct.Builder, com.google.protobuf.StructOrBuilder>(
+                getVariables(),
+                getParentForChildren(),
+                isClean());
+        variables_ = null;
+      }
+      return variablesBuilder_;
     }
 
     // @@protoc_insertion_point(builder_scope:tidings.v1.UpdateEnvironmentRequest)

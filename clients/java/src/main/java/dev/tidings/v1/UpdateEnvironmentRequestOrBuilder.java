@@ -52,29 +52,9 @@ public interface UpdateEnvironmentRequestOrBuilder extends
 
   /**
    * <pre>
-   * A JSON object text; empty means {}.
-   * </pre>
-   *
-   * <code>string variables_json = 3 [json_name = "variablesJson"];</code>
-   * @return The variablesJson.
-   */
-  java.lang.String getVariablesJson();
-  /**
-   * <pre>
-   * A JSON object text; empty means {}.
-   * </pre>
-   *
-   * <code>string variables_json = 3 [json_name = "variablesJson"];</code>
-   * @return The bytes for variablesJson.
-   */
-  com.google.protobuf.ByteString
-      getVariablesJsonBytes();
-
-  /**
-   * <pre>
-   * Which of description and variables_json to change (AIP-134). Unset:
-   * those given (non-empty); `*`: both, an empty one cleared. An unknown
-   * path is INVALID_ARGUMENT naming it.
+   * Which of description and variables to change (AIP-134). Unset: those
+   * given (a non-empty description, set variables); `*`: both, an empty one
+   * cleared. An unknown path is INVALID_ARGUMENT naming it.
    * </pre>
    *
    * <code>.google.protobuf.FieldMask update_mask = 4 [json_name = "updateMask"];</code>
@@ -83,9 +63,9 @@ public interface UpdateEnvironmentRequestOrBuilder extends
   boolean hasUpdateMask();
   /**
    * <pre>
-   * Which of description and variables_json to change (AIP-134). Unset:
-   * those given (non-empty); `*`: both, an empty one cleared. An unknown
-   * path is INVALID_ARGUMENT naming it.
+   * Which of description and variables to change (AIP-134). Unset: those
+   * given (a non-empty description, set variables); `*`: both, an empty one
+   * cleared. An unknown path is INVALID_ARGUMENT naming it.
    * </pre>
    *
    * <code>.google.protobuf.FieldMask update_mask = 4 [json_name = "updateMask"];</code>
@@ -94,12 +74,39 @@ public interface UpdateEnvironmentRequestOrBuilder extends
   com.google.protobuf.FieldMask getUpdateMask();
   /**
    * <pre>
-   * Which of description and variables_json to change (AIP-134). Unset:
-   * those given (non-empty); `*`: both, an empty one cleared. An unknown
-   * path is INVALID_ARGUMENT naming it.
+   * Which of description and variables to change (AIP-134). Unset: those
+   * given (a non-empty description, set variables); `*`: both, an empty one
+   * cleared. An unknown path is INVALID_ARGUMENT naming it.
    * </pre>
    *
    * <code>.google.protobuf.FieldMask update_mask = 4 [json_name = "updateMask"];</code>
    */
   com.google.protobuf.FieldMaskOrBuilder getUpdateMaskOrBuilder();
+
+  /**
+   * <pre>
+   * The new variables; unset means {} (with a mask naming them).
+   * </pre>
+   *
+   * <code>.google.protobuf.Struct variables = 5 [json_name = "variables"];</code>
+   * @return Whether the variables field is set.
+   */
+  boolean hasVariables();
+  /**
+   * <pre>
+   * The new variables; unset means {} (with a mask naming them).
+   * </pre>
+   *
+   * <code>.google.protobuf.Struct variables = 5 [json_name = "variables"];</code>
+   * @return The variables.
+   */
+  com.google.protobuf.Struct getVariables();
+  /**
+   * <pre>
+   * The new variables; unset means {} (with a mask naming them).
+   * </pre>
+   *
+   * <code>.google.protobuf.Struct variables = 5 [json_name = "variables"];</code>
+   */
+  com.google.protobuf.StructOrBuilder getVariablesOrBuilder();
 }

@@ -56,36 +56,39 @@ private static final long serialVersionUID = 0L;
 
   public static final int EVENTS_FIELD_NUMBER = 1;
   @SuppressWarnings("serial")
-  private java.util.List<dev.tidings.v1.Event> events_;
+  private java.util.List<dev.tidings.v1.StreamedEvent> events_;
   /**
    * <pre>
-   * Events in outbox order, as many as were ready.
+   * Events in outbox order, as many as were ready, with typed input and
+   * output.
    * </pre>
    *
-   * <code>repeated .tidings.v1.Event events = 1 [json_name = "events"];</code>
+   * <code>repeated .tidings.v1.StreamedEvent events = 1 [json_name = "events"];</code>
    */
   @java.lang.Override
-  public java.util.List<dev.tidings.v1.Event> getEventsList() {
+  public java.util.List<dev.tidings.v1.StreamedEvent> getEventsList() {
     return events_;
   }
   /**
    * <pre>
-   * Events in outbox order, as many as were ready.
+   * Events in outbox order, as many as were ready, with typed input and
+   * output.
    * </pre>
    *
-   * <code>repeated .tidings.v1.Event events = 1 [json_name = "events"];</code>
+   * <code>repeated .tidings.v1.StreamedEvent events = 1 [json_name = "events"];</code>
    */
   @java.lang.Override
-  public java.util.List<? extends dev.tidings.v1.EventOrBuilder> 
+  public java.util.List<? extends dev.tidings.v1.StreamedEventOrBuilder> 
       getEventsOrBuilderList() {
     return events_;
   }
   /**
    * <pre>
-   * Events in outbox order, as many as were ready.
+   * Events in outbox order, as many as were ready, with typed input and
+   * output.
    * </pre>
    *
-   * <code>repeated .tidings.v1.Event events = 1 [json_name = "events"];</code>
+   * <code>repeated .tidings.v1.StreamedEvent events = 1 [json_name = "events"];</code>
    */
   @java.lang.Override
   public int getEventsCount() {
@@ -93,24 +96,26 @@ private static final long serialVersionUID = 0L;
   }
   /**
    * <pre>
-   * Events in outbox order, as many as were ready.
+   * Events in outbox order, as many as were ready, with typed input and
+   * output.
    * </pre>
    *
-   * <code>repeated .tidings.v1.Event events = 1 [json_name = "events"];</code>
+   * <code>repeated .tidings.v1.StreamedEvent events = 1 [json_name = "events"];</code>
    */
   @java.lang.Override
-  public dev.tidings.v1.Event getEvents(int index) {
+  public dev.tidings.v1.StreamedEvent getEvents(int index) {
     return events_.get(index);
   }
   /**
    * <pre>
-   * Events in outbox order, as many as were ready.
+   * Events in outbox order, as many as were ready, with typed input and
+   * output.
    * </pre>
    *
-   * <code>repeated .tidings.v1.Event events = 1 [json_name = "events"];</code>
+   * <code>repeated .tidings.v1.StreamedEvent events = 1 [json_name = "events"];</code>
    */
   @java.lang.Override
-  public dev.tidings.v1.EventOrBuilder getEventsOrBuilder(
+  public dev.tidings.v1.StreamedEventOrBuilder getEventsOrBuilder(
       int index) {
     return events_.get(index);
   }
@@ -505,9 +510,9 @@ private static final long serialVersionUID = 0L;
               done = true;
               break;
             case 10: {
-              dev.tidings.v1.Event m =
+              dev.tidings.v1.StreamedEvent m =
                   input.readMessage(
-                      dev.tidings.v1.Event.parser(),
+                      dev.tidings.v1.StreamedEvent.parser(),
                       extensionRegistry);
               if (eventsBuilder_ == null) {
                 ensureEventsIsMutable();
@@ -539,26 +544,27 @@ private static final long serialVersionUID = 0L;
     }
     private int bitField0_;
 
-    private java.util.List<dev.tidings.v1.Event> events_ =
+    private java.util.List<dev.tidings.v1.StreamedEvent> events_ =
       java.util.Collections.emptyList();
     private void ensureEventsIsMutable() {
       if (!((bitField0_ & 0x00000001) != 0)) {
-        events_ = new java.util.ArrayList<dev.tidings.v1.Event>(events_);
+        events_ = new java.util.ArrayList<dev.tidings.v1.StreamedEvent>(events_);
         bitField0_ |= 0x00000001;
        }
     }
 
     private com.google.protobuf.RepeatedFieldBuilder<
-        dev.tidings.v1.Event, dev.tidings.v1.Event.Builder, dev.tidings.v1.EventOrBuilder> eventsBuilder_;
+        dev.tidings.v1.StreamedEvent, dev.tidings.v1.StreamedEvent.Builder, dev.tidings.v1.StreamedEventOrBuilder> eventsBuilder_;
 
     /**
      * <pre>
-     * Events in outbox order, as many as were ready.
+     * Events in outbox order, as many as were ready, with typed input and
+     * output.
      * </pre>
      *
-     * <code>repeated .tidings.v1.Event events = 1 [json_name = "events"];</code>
+     * <code>repeated .tidings.v1.StreamedEvent events = 1 [json_name = "events"];</code>
      */
-    public java.util.List<dev.tidings.v1.Event> getEventsList() {
+    public java.util.List<dev.tidings.v1.StreamedEvent> getEventsList() {
       if (eventsBuilder_ == null) {
         return java.util.Collections.unmodifiableList(events_);
       } else {
@@ -567,10 +573,11 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * Events in outbox order, as many as were ready.
+     * Events in outbox order, as many as were ready, with typed input and
+     * output.
      * </pre>
      *
-     * <code>repeated .tidings.v1.Event events = 1 [json_name = "events"];</code>
+     * <code>repeated .tidings.v1.StreamedEvent events = 1 [json_name = "events"];</code>
      */
     public int getEventsCount() {
       if (eventsBuilder_ == null) {
@@ -581,12 +588,13 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * Events in outbox order, as many as were ready.
+     * Events in outbox order, as many as were ready, with typed input and
+     * output.
      * </pre>
      *
-     * <code>repeated .tidings.v1.Event events = 1 [json_name = "events"];</code>
+     * <code>repeated .tidings.v1.StreamedEvent events = 1 [json_name = "events"];</code>
      */
-    public dev.tidings.v1.Event getEvents(int index) {
+    public dev.tidings.v1.StreamedEvent getEvents(int index) {
       if (eventsBuilder_ == null) {
         return events_.get(index);
       } else {
@@ -595,13 +603,14 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * Events in outbox order, as many as were ready.
+     * Events in outbox order, as many as were ready, with typed input and
+     * output.
      * </pre>
      *
-     * <code>repeated .tidings.v1.Event events = 1 [json_name = "events"];</code>
+     * <code>repeated .tidings.v1.StreamedEvent events = 1 [json_name = "events"];</code>
      */
     public Builder setEvents(
-        int index, dev.tidings.v1.Event value) {
+        int index, dev.tidings.v1.StreamedEvent value) {
       if (eventsBuilder_ == null) {
         java.util.Objects.requireNonNull(value);
         ensureEventsIsMutable();
@@ -614,13 +623,14 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * Events in outbox order, as many as were ready.
+     * Events in outbox order, as many as were ready, with typed input and
+     * output.
      * </pre>
      *
-     * <code>repeated .tidings.v1.Event events = 1 [json_name = "events"];</code>
+     * <code>repeated .tidings.v1.StreamedEvent events = 1 [json_name = "events"];</code>
      */
     public Builder setEvents(
-        int index, dev.tidings.v1.Event.Builder builderForValue) {
+        int index, dev.tidings.v1.StreamedEvent.Builder builderForValue) {
       if (eventsBuilder_ == null) {
         ensureEventsIsMutable();
         events_.set(index, builderForValue.build());
@@ -632,12 +642,13 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * Events in outbox order, as many as were ready.
+     * Events in outbox order, as many as were ready, with typed input and
+     * output.
      * </pre>
      *
-     * <code>repeated .tidings.v1.Event events = 1 [json_name = "events"];</code>
+     * <code>repeated .tidings.v1.StreamedEvent events = 1 [json_name = "events"];</code>
      */
-    public Builder addEvents(dev.tidings.v1.Event value) {
+    public Builder addEvents(dev.tidings.v1.StreamedEvent value) {
       if (eventsBuilder_ == null) {
         java.util.Objects.requireNonNull(value);
         ensureEventsIsMutable();
@@ -650,13 +661,14 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * Events in outbox order, as many as were ready.
+     * Events in outbox order, as many as were ready, with typed input and
+     * output.
      * </pre>
      *
-     * <code>repeated .tidings.v1.Event events = 1 [json_name = "events"];</code>
+     * <code>repeated .tidings.v1.StreamedEvent events = 1 [json_name = "events"];</code>
      */
     public Builder addEvents(
-        int index, dev.tidings.v1.Event value) {
+        int index, dev.tidings.v1.StreamedEvent value) {
       if (eventsBuilder_ == null) {
         java.util.Objects.requireNonNull(value);
         ensureEventsIsMutable();
@@ -669,13 +681,14 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * Events in outbox order, as many as were ready.
+     * Events in outbox order, as many as were ready, with typed input and
+     * output.
      * </pre>
      *
-     * <code>repeated .tidings.v1.Event events = 1 [json_name = "events"];</code>
+     * <code>repeated .tidings.v1.StreamedEvent events = 1 [json_name = "events"];</code>
      */
     public Builder addEvents(
-        dev.tidings.v1.Event.Builder builderForValue) {
+        dev.tidings.v1.StreamedEvent.Builder builderForValue) {
       if (eventsBuilder_ == null) {
         ensureEventsIsMutable();
         events_.add(builderForValue.build());
@@ -687,13 +700,14 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * Events in outbox order, as many as were ready.
+     * Events in outbox order, as many as were ready, with typed input and
+     * output.
      * </pre>
      *
-     * <code>repeated .tidings.v1.Event events = 1 [json_name = "events"];</code>
+     * <code>repeated .tidings.v1.StreamedEvent events = 1 [json_name = "events"];</code>
      */
     public Builder addEvents(
-        int index, dev.tidings.v1.Event.Builder builderForValue) {
+        int index, dev.tidings.v1.StreamedEvent.Builder builderForValue) {
       if (eventsBuilder_ == null) {
         ensureEventsIsMutable();
         events_.add(index, builderForValue.build());
@@ -705,13 +719,14 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * Events in outbox order, as many as were ready.
+     * Events in outbox order, as many as were ready, with typed input and
+     * output.
      * </pre>
      *
-     * <code>repeated .tidings.v1.Event events = 1 [json_name = "events"];</code>
+     * <code>repeated .tidings.v1.StreamedEvent events = 1 [json_name = "events"];</code>
      */
     public Builder addAllEvents(
-        java.lang.Iterable<? extends dev.tidings.v1.Event> values) {
+        java.lang.Iterable<? extends dev.tidings.v1.StreamedEvent> values) {
       if (eventsBuilder_ == null) {
         ensureEventsIsMutable();
         com.google.protobuf.AbstractMessageLite.Builder.addAll(
@@ -724,10 +739,11 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * Events in outbox order, as many as were ready.
+     * Events in outbox order, as many as were ready, with typed input and
+     * output.
      * </pre>
      *
-     * <code>repeated .tidings.v1.Event events = 1 [json_name = "events"];</code>
+     * <code>repeated .tidings.v1.StreamedEvent events = 1 [json_name = "events"];</code>
      */
     public Builder clearEvents() {
       if (eventsBuilder_ == null) {
@@ -741,10 +757,11 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * Events in outbox order, as many as were ready.
+     * Events in outbox order, as many as were ready, with typed input and
+     * output.
      * </pre>
      *
-     * <code>repeated .tidings.v1.Event events = 1 [json_name = "events"];</code>
+     * <code>repeated .tidings.v1.StreamedEvent events = 1 [json_name = "events"];</code>
      */
     public Builder removeEvents(int index) {
       if (eventsBuilder_ == null) {
@@ -758,23 +775,25 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * Events in outbox order, as many as were ready.
+     * Events in outbox order, as many as were ready, with typed input and
+     * output.
      * </pre>
      *
-     * <code>repeated .tidings.v1.Event events = 1 [json_name = "events"];</code>
+     * <code>repeated .tidings.v1.StreamedEvent events = 1 [json_name = "events"];</code>
      */
-    public dev.tidings.v1.Event.Builder getEventsBuilder(
+    public dev.tidings.v1.StreamedEvent.Builder getEventsBuilder(
         int index) {
       return internalGetEventsFieldBuilder().getBuilder(index);
     }
     /**
      * <pre>
-     * Events in outbox order, as many as were ready.
+     * Events in outbox order, as many as were ready, with typed input and
+     * output.
      * </pre>
      *
-     * <code>repeated .tidings.v1.Event events = 1 [json_name = "events"];</code>
+     * <code>repeated .tidings.v1.StreamedEvent events = 1 [json_name = "events"];</code>
      */
-    public dev.tidings.v1.EventOrBuilder getEventsOrBuilder(
+    public dev.tidings.v1.StreamedEventOrBuilder getEventsOrBuilder(
         int index) {
       if (eventsBuilder_ == null) {
         return events_.get(index);  } else {
@@ -783,12 +802,13 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * Events in outbox order, as many as were ready.
+     * Events in outbox order, as many as were ready, with typed input and
+     * output.
      * </pre>
      *
-     * <code>repeated .tidings.v1.Event events = 1 [json_name = "events"];</code>
+     * <code>repeated .tidings.v1.StreamedEvent events = 1 [json_name = "events"];</code>
      */
-    public java.util.List<? extends dev.tidings.v1.EventOrBuilder> 
+    public java.util.List<? extends dev.tidings.v1.StreamedEventOrBuilder> 
          getEventsOrBuilderList() {
       if (eventsBuilder_ != null) {
         return eventsBuilder_.getMessageOrBuilderList();
@@ -798,44 +818,47 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * Events in outbox order, as many as were ready.
+     * Events in outbox order, as many as were ready, with typed input and
+     * output.
      * </pre>
      *
-     * <code>repeated .tidings.v1.Event events = 1 [json_name = "events"];</code>
+     * <code>repeated .tidings.v1.StreamedEvent events = 1 [json_name = "events"];</code>
      */
-    public dev.tidings.v1.Event.Builder addEventsBuilder() {
+    public dev.tidings.v1.StreamedEvent.Builder addEventsBuilder() {
       return internalGetEventsFieldBuilder().addBuilder(
-          dev.tidings.v1.Event.getDefaultInstance());
+          dev.tidings.v1.StreamedEvent.getDefaultInstance());
     }
     /**
      * <pre>
-     * Events in outbox order, as many as were ready.
+     * Events in outbox order, as many as were ready, with typed input and
+     * output.
      * </pre>
      *
-     * <code>repeated .tidings.v1.Event events = 1 [json_name = "events"];</code>
+     * <code>repeated .tidings.v1.StreamedEvent events = 1 [json_name = "events"];</code>
      */
-    public dev.tidings.v1.Event.Builder addEventsBuilder(
+    public dev.tidings.v1.StreamedEvent.Builder addEventsBuilder(
         int index) {
       return internalGetEventsFieldBuilder().addBuilder(
-          index, dev.tidings.v1.Event.getDefaultInstance());
+          index, dev.tidings.v1.StreamedEvent.getDefaultInstance());
     }
     /**
      * <pre>
-     * Events in outbox order, as many as were ready.
+     * Events in outbox order, as many as were ready, with typed input and
+     * output.
      * </pre>
      *
-     * <code>repeated .tidings.v1.Event events = 1 [json_name = "events"];</code>
+     * <code>repeated .tidings.v1.StreamedEvent events = 1 [json_name = "events"];</code>
      */
-    public java.util.List<dev.tidings.v1.Event.Builder> 
+    public java.util.List<dev.tidings.v1.StreamedEvent.Builder> 
          getEventsBuilderList() {
       return internalGetEventsFieldBuilder().getBuilderList();
     }
     private com.google.protobuf.RepeatedFieldBuilder<
-        dev.tidings.v1.Event, dev.tidings.v1.Event.Builder, dev.tidings.v1.EventOrBuilder> 
+        dev.tidings.v1.StreamedEvent, dev.tidings.v1.StreamedEvent.Builder, dev.tidings.v1.StreamedEventOrBuilder> 
         internalGetEventsFieldBuilder() {
       if (eventsBuilder_ == null) {
         eventsBuilder_ = new com.google.protobuf.RepeatedFieldBuilder<
-            dev.tidings.v1.Event, dev.tidings.v1.Event.Builder, dev.tidings.v1.EventOrBuilder>(
+            dev.tidings.v1.StreamedEvent, dev.tidings.v1.StreamedEvent.Builder, dev.tidings.v1.StreamedEventOrBuilder>(
                 events_,
                 ((bitField0_ & 0x00000001) != 0),
                 getParentForChildren(),

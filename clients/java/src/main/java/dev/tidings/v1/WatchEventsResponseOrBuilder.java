@@ -12,46 +12,51 @@ public interface WatchEventsResponseOrBuilder extends
 
   /**
    * <pre>
-   * Events in outbox order, as many as were ready.
+   * Events in outbox order, as many as were ready, with typed input and
+   * output.
    * </pre>
    *
-   * <code>repeated .tidings.v1.Event events = 1 [json_name = "events"];</code>
+   * <code>repeated .tidings.v1.StreamedEvent events = 1 [json_name = "events"];</code>
    */
-  java.util.List<dev.tidings.v1.Event> 
+  java.util.List<dev.tidings.v1.StreamedEvent> 
       getEventsList();
   /**
    * <pre>
-   * Events in outbox order, as many as were ready.
+   * Events in outbox order, as many as were ready, with typed input and
+   * output.
    * </pre>
    *
-   * <code>repeated .tidings.v1.Event events = 1 [json_name = "events"];</code>
+   * <code>repeated .tidings.v1.StreamedEvent events = 1 [json_name = "events"];</code>
    */
-  dev.tidings.v1.Event getEvents(int index);
+  dev.tidings.v1.StreamedEvent getEvents(int index);
   /**
    * <pre>
-   * Events in outbox order, as many as were ready.
+   * Events in outbox order, as many as were ready, with typed input and
+   * output.
    * </pre>
    *
-   * <code>repeated .tidings.v1.Event events = 1 [json_name = "events"];</code>
+   * <code>repeated .tidings.v1.StreamedEvent events = 1 [json_name = "events"];</code>
    */
   int getEventsCount();
   /**
    * <pre>
-   * Events in outbox order, as many as were ready.
+   * Events in outbox order, as many as were ready, with typed input and
+   * output.
    * </pre>
    *
-   * <code>repeated .tidings.v1.Event events = 1 [json_name = "events"];</code>
+   * <code>repeated .tidings.v1.StreamedEvent events = 1 [json_name = "events"];</code>
    */
-  java.util.List<? extends dev.tidings.v1.EventOrBuilder> 
+  java.util.List<? extends dev.tidings.v1.StreamedEventOrBuilder> 
       getEventsOrBuilderList();
   /**
    * <pre>
-   * Events in outbox order, as many as were ready.
+   * Events in outbox order, as many as were ready, with typed input and
+   * output.
    * </pre>
    *
-   * <code>repeated .tidings.v1.Event events = 1 [json_name = "events"];</code>
+   * <code>repeated .tidings.v1.StreamedEvent events = 1 [json_name = "events"];</code>
    */
-  dev.tidings.v1.EventOrBuilder getEventsOrBuilder(
+  dev.tidings.v1.StreamedEventOrBuilder getEventsOrBuilder(
       int index);
 
   /**

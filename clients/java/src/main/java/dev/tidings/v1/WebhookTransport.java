@@ -34,8 +34,8 @@ private static final long serialVersionUID = 0L;
   }
   private WebhookTransport() {
     url_ = "";
-    method_ = "";
     cloudeventsMode_ = 0;
+    method_ = 0;
   }
 
   public static final com.google.protobuf.Descriptors.Descriptor
@@ -112,53 +112,6 @@ private static final long serialVersionUID = 0L;
           com.google.protobuf.ByteString.copyFromUtf8(
               (java.lang.String) ref);
       url_ = b;
-      return b;
-    } else {
-      return (com.google.protobuf.ByteString) ref;
-    }
-  }
-
-  public static final int METHOD_FIELD_NUMBER = 2;
-  @SuppressWarnings("serial")
-  private volatile java.lang.Object method_ = "";
-  /**
-   * <pre>
-   * POST (default) or PUT.
-   * </pre>
-   *
-   * <code>string method = 2 [json_name = "method"];</code>
-   * @return The method.
-   */
-  @java.lang.Override
-  public java.lang.String getMethod() {
-    java.lang.Object ref = method_;
-    if (ref instanceof java.lang.String) {
-      return (java.lang.String) ref;
-    } else {
-      com.google.protobuf.ByteString bs = 
-          (com.google.protobuf.ByteString) ref;
-      java.lang.String s = bs.toStringUtf8();
-      method_ = s;
-      return s;
-    }
-  }
-  /**
-   * <pre>
-   * POST (default) or PUT.
-   * </pre>
-   *
-   * <code>string method = 2 [json_name = "method"];</code>
-   * @return The bytes for method.
-   */
-  @java.lang.Override
-  public com.google.protobuf.ByteString
-      getMethodBytes() {
-    java.lang.Object ref = method_;
-    if (ref instanceof java.lang.String) {
-      com.google.protobuf.ByteString b = 
-          com.google.protobuf.ByteString.copyFromUtf8(
-              (java.lang.String) ref);
-      method_ = b;
       return b;
     } else {
       return (com.google.protobuf.ByteString) ref;
@@ -324,6 +277,32 @@ java.lang.String defaultValue) {
     return result == null ? dev.tidings.v1.CloudEventsMode.UNRECOGNIZED : result;
   }
 
+  public static final int METHOD_FIELD_NUMBER = 6;
+  private int method_ = 0;
+  /**
+   * <pre>
+   * POST or PUT; unspecified means POST.
+   * </pre>
+   *
+   * <code>.tidings.v1.HttpMethod method = 6 [json_name = "method"];</code>
+   * @return The enum numeric value on the wire for method.
+   */
+  @java.lang.Override public int getMethodValue() {
+    return method_;
+  }
+  /**
+   * <pre>
+   * POST or PUT; unspecified means POST.
+   * </pre>
+   *
+   * <code>.tidings.v1.HttpMethod method = 6 [json_name = "method"];</code>
+   * @return The method.
+   */
+  @java.lang.Override public dev.tidings.v1.HttpMethod getMethod() {
+    dev.tidings.v1.HttpMethod result = dev.tidings.v1.HttpMethod.forNumber(method_);
+    return result == null ? dev.tidings.v1.HttpMethod.UNRECOGNIZED : result;
+  }
+
   private byte memoizedIsInitialized = -1;
   @java.lang.Override
   public final boolean isInitialized() {
@@ -341,9 +320,6 @@ java.lang.String defaultValue) {
     if (!com.google.protobuf.GeneratedMessage.isStringEmpty(url_)) {
       com.google.protobuf.GeneratedMessage.writeString(output, 1, url_);
     }
-    if (!com.google.protobuf.GeneratedMessage.isStringEmpty(method_)) {
-      com.google.protobuf.GeneratedMessage.writeString(output, 2, method_);
-    }
     com.google.protobuf.GeneratedMessage
       .serializeStringMapTo(
         output,
@@ -356,15 +332,15 @@ java.lang.String defaultValue) {
     if (cloudeventsMode_ != dev.tidings.v1.CloudEventsMode.CLOUD_EVENTS_MODE_UNSPECIFIED.getNumber()) {
       output.writeEnum(5, cloudeventsMode_);
     }
+    if (method_ != dev.tidings.v1.HttpMethod.HTTP_METHOD_UNSPECIFIED.getNumber()) {
+      output.writeEnum(6, method_);
+    }
     getUnknownFields().writeTo(output);
   }
   private int computeSerializedSize_0() {
     int size = 0;
     if (!com.google.protobuf.GeneratedMessage.isStringEmpty(url_)) {
       size += com.google.protobuf.GeneratedMessage.computeStringSize(1, url_);
-    }
-    if (!com.google.protobuf.GeneratedMessage.isStringEmpty(method_)) {
-      size += com.google.protobuf.GeneratedMessage.computeStringSize(2, method_);
     }
     for (java.util.Map.Entry<java.lang.String, java.lang.String> entry
          : internalGetHeaders().getMap().entrySet()) {
@@ -383,6 +359,10 @@ java.lang.String defaultValue) {
     if (cloudeventsMode_ != dev.tidings.v1.CloudEventsMode.CLOUD_EVENTS_MODE_UNSPECIFIED.getNumber()) {
       size += com.google.protobuf.CodedOutputStream
         .computeEnumSize(5, cloudeventsMode_);
+    }
+    if (method_ != dev.tidings.v1.HttpMethod.HTTP_METHOD_UNSPECIFIED.getNumber()) {
+      size += com.google.protobuf.CodedOutputStream
+        .computeEnumSize(6, method_);
     }
     return size;
   }
@@ -410,8 +390,6 @@ java.lang.String defaultValue) {
 
     if (!getUrl()
         .equals(other.getUrl())) return false;
-    if (!getMethod()
-        .equals(other.getMethod())) return false;
     if (!internalGetHeaders().equals(
         other.internalGetHeaders())) return false;
     if (hasTimeout() != other.hasTimeout()) return false;
@@ -420,6 +398,7 @@ java.lang.String defaultValue) {
           .equals(other.getTimeout())) return false;
     }
     if (cloudeventsMode_ != other.cloudeventsMode_) return false;
+    if (method_ != other.method_) return false;
     if (!getUnknownFields().equals(other.getUnknownFields())) return false;
     return true;
   }
@@ -433,8 +412,6 @@ java.lang.String defaultValue) {
     hash = (19 * hash) + getDescriptor().hashCode();
     hash = (37 * hash) + URL_FIELD_NUMBER;
     hash = (53 * hash) + getUrl().hashCode();
-    hash = (37 * hash) + METHOD_FIELD_NUMBER;
-    hash = (53 * hash) + getMethod().hashCode();
     if (!internalGetHeaders().getMap().isEmpty()) {
       hash = (37 * hash) + HEADERS_FIELD_NUMBER;
       hash = (53 * hash) + internalGetHeaders().hashCode();
@@ -445,6 +422,8 @@ java.lang.String defaultValue) {
     }
     hash = (37 * hash) + CLOUDEVENTS_MODE_FIELD_NUMBER;
     hash = (53 * hash) + cloudeventsMode_;
+    hash = (37 * hash) + METHOD_FIELD_NUMBER;
+    hash = (53 * hash) + method_;
     hash = (29 * hash) + getUnknownFields().hashCode();
     memoizedHashCode = hash;
     return hash;
@@ -610,7 +589,6 @@ java.lang.String defaultValue) {
       super.clear();
       bitField0_ = 0;
       url_ = "";
-      method_ = "";
       internalGetMutableHeaders().clear();
       timeout_ = null;
       if (timeoutBuilder_ != null) {
@@ -618,6 +596,7 @@ java.lang.String defaultValue) {
         timeoutBuilder_ = null;
       }
       cloudeventsMode_ = 0;
+      method_ = 0;
       return this;
     }
 
@@ -655,21 +634,21 @@ java.lang.String defaultValue) {
         result.url_ = url_;
       }
       if (((from_bitField0_ & 0x00000002) != 0)) {
-        result.method_ = method_;
-      }
-      if (((from_bitField0_ & 0x00000004) != 0)) {
         result.headers_ = internalGetHeaders();
         result.headers_.makeImmutable();
       }
       int to_bitField0_ = 0;
-      if (((from_bitField0_ & 0x00000008) != 0)) {
+      if (((from_bitField0_ & 0x00000004) != 0)) {
         result.timeout_ = timeoutBuilder_ == null
             ? timeout_
             : timeoutBuilder_.build();
         to_bitField0_ |= 0x00000001;
       }
-      if (((from_bitField0_ & 0x00000010) != 0)) {
+      if (((from_bitField0_ & 0x00000008) != 0)) {
         result.cloudeventsMode_ = cloudeventsMode_;
+      }
+      if (((from_bitField0_ & 0x00000010) != 0)) {
+        result.method_ = method_;
       }
       result.bitField0_ |= to_bitField0_;
     }
@@ -691,19 +670,17 @@ java.lang.String defaultValue) {
         bitField0_ |= 0x00000001;
         onChanged();
       }
-      if (!other.getMethod().isEmpty()) {
-        method_ = other.method_;
-        bitField0_ |= 0x00000002;
-        onChanged();
-      }
       internalGetMutableHeaders().mergeFrom(
           other.internalGetHeaders());
-      bitField0_ |= 0x00000004;
+      bitField0_ |= 0x00000002;
       if (other.hasTimeout()) {
         mergeTimeout(other.getTimeout());
       }
       if (other.cloudeventsMode_ != 0) {
         setCloudeventsModeValue(other.getCloudeventsModeValue());
+      }
+      if (other.method_ != 0) {
+        setMethodValue(other.getMethodValue());
       }
       this.mergeUnknownFields(other.getUnknownFields());
       onChanged();
@@ -734,32 +711,32 @@ java.lang.String defaultValue) {
               bitField0_ |= 0x00000001;
               break;
             } // case 10
-            case 18: {
-              method_ = input.readStringRequireUtf8();
-              bitField0_ |= 0x00000002;
-              break;
-            } // case 18
             case 26: {
               com.google.protobuf.MapEntry<java.lang.String, java.lang.String>
               headers__ = input.readMessage(
                   HeadersDefaultEntryHolder.defaultEntry.getParserForType(), extensionRegistry);
               internalGetMutableHeaders().getMutableMap().put(
                   headers__.getKey(), headers__.getValue());
-              bitField0_ |= 0x00000004;
+              bitField0_ |= 0x00000002;
               break;
             } // case 26
             case 34: {
               input.readMessage(
                   internalGetTimeoutFieldBuilder().getBuilder(),
                   extensionRegistry);
-              bitField0_ |= 0x00000008;
+              bitField0_ |= 0x00000004;
               break;
             } // case 34
             case 40: {
               cloudeventsMode_ = input.readEnum();
-              bitField0_ |= 0x00000010;
+              bitField0_ |= 0x00000008;
               break;
             } // case 40
+            case 48: {
+              method_ = input.readEnum();
+              bitField0_ |= 0x00000010;
+              break;
+            } // case 48
             default: {
               if (!super.parseUnknownField(input, extensionRegistry, tag)) {
                 done = true; // was an endgroup tag
@@ -874,98 +851,6 @@ java.lang.String defaultValue) {
       return this;
     }
 
-    private java.lang.Object method_ = "";
-    /**
-     * <pre>
-     * POST (default) or PUT.
-     * </pre>
-     *
-     * <code>string method = 2 [json_name = "method"];</code>
-     * @return The method.
-     */
-    public java.lang.String getMethod() {
-      java.lang.Object ref = method_;
-      if (!(ref instanceof java.lang.String)) {
-        com.google.protobuf.ByteString bs =
-            (com.google.protobuf.ByteString) ref;
-        java.lang.String s = bs.toStringUtf8();
-        method_ = s;
-        return s;
-      } else {
-        return (java.lang.String) ref;
-      }
-    }
-    /**
-     * <pre>
-     * POST (default) or PUT.
-     * </pre>
-     *
-     * <code>string method = 2 [json_name = "method"];</code>
-     * @return The bytes for method.
-     */
-    public com.google.protobuf.ByteString
-        getMethodBytes() {
-      java.lang.Object ref = method_;
-      if (ref instanceof String) {
-        com.google.protobuf.ByteString b = 
-            com.google.protobuf.ByteString.copyFromUtf8(
-                (java.lang.String) ref);
-        method_ = b;
-        return b;
-      } else {
-        return (com.google.protobuf.ByteString) ref;
-      }
-    }
-    /**
-     * <pre>
-     * POST (default) or PUT.
-     * </pre>
-     *
-     * <code>string method = 2 [json_name = "method"];</code>
-     * @param value The method to set.
-     * @return This builder for chaining.
-     */
-    public Builder setMethod(
-        java.lang.String value) {
-      java.util.Objects.requireNonNull(value);
-      method_ = value;
-      bitField0_ |= 0x00000002;
-      onChanged();
-      return this;
-    }
-    /**
-     * <pre>
-     * POST (default) or PUT.
-     * </pre>
-     *
-     * <code>string method = 2 [json_name = "method"];</code>
-     * @return This builder for chaining.
-     */
-    public Builder clearMethod() {
-      method_ = getDefaultInstance().getMethod();
-      bitField0_ = (bitField0_ & ~0x00000002);
-      onChanged();
-      return this;
-    }
-    /**
-     * <pre>
-     * POST (default) or PUT.
-     * </pre>
-     *
-     * <code>string method = 2 [json_name = "method"];</code>
-     * @param value The bytes for method to set.
-     * @return This builder for chaining.
-     */
-    public Builder setMethodBytes(
-        com.google.protobuf.ByteString value) {
-      java.util.Objects.requireNonNull(value);
-      checkByteStringIsUtf8(value);
-      method_ = value;
-      bitField0_ |= 0x00000002;
-      onChanged();
-      return this;
-    }
-
     private com.google.protobuf.MapField<
         java.lang.String, java.lang.String> headers_;
     private com.google.protobuf.MapField<java.lang.String, java.lang.String>
@@ -985,7 +870,7 @@ java.lang.String defaultValue) {
       if (!headers_.isMutable()) {
         headers_ = headers_.copy();
       }
-      bitField0_ |= 0x00000004;
+      bitField0_ |= 0x00000002;
       onChanged();
       return headers_;
     }
@@ -1061,7 +946,7 @@ java.lang.String defaultValue) {
       return map.get(key);
     }
     public Builder clearHeaders() {
-      bitField0_ = (bitField0_ & ~0x00000004);
+      bitField0_ = (bitField0_ & ~0x00000002);
       internalGetMutableHeaders().getMutableMap()
           .clear();
       return this;
@@ -1086,7 +971,7 @@ java.lang.String defaultValue) {
     @java.lang.Deprecated
     public java.util.Map<java.lang.String, java.lang.String>
         getMutableHeaders() {
-      bitField0_ |= 0x00000004;
+      bitField0_ |= 0x00000002;
       return internalGetMutableHeaders().getMutableMap();
     }
     /**
@@ -1103,7 +988,7 @@ java.lang.String defaultValue) {
       java.util.Objects.requireNonNull(value, "map value");
       internalGetMutableHeaders().getMutableMap()
           .put(key, value);
-      bitField0_ |= 0x00000004;
+      bitField0_ |= 0x00000002;
       return this;
     }
     /**
@@ -1117,7 +1002,7 @@ java.lang.String defaultValue) {
         java.util.Map<java.lang.String, java.lang.String> values) {
       internalGetMutableHeaders().getMutableMap()
           .putAll(values);
-      bitField0_ |= 0x00000004;
+      bitField0_ |= 0x00000002;
       return this;
     }
 
@@ -1133,7 +1018,7 @@ java.lang.String defaultValue) {
      * @return Whether the timeout field is set.
      */
     public boolean hasTimeout() {
-      return ((bitField0_ & 0x00000008) != 0);
+      return ((bitField0_ & 0x00000004) != 0);
     }
     /**
      * <pre>
@@ -1164,7 +1049,7 @@ java.lang.String defaultValue) {
       } else {
         timeoutBuilder_.setMessage(value);
       }
-      bitField0_ |= 0x00000008;
+      bitField0_ |= 0x00000004;
       onChanged();
       return this;
     }
@@ -1182,7 +1067,7 @@ java.lang.String defaultValue) {
       } else {
         timeoutBuilder_.setMessage(builderForValue.build());
       }
-      bitField0_ |= 0x00000008;
+      bitField0_ |= 0x00000004;
       onChanged();
       return this;
     }
@@ -1195,7 +1080,7 @@ java.lang.String defaultValue) {
      */
     public Builder mergeTimeout(com.google.protobuf.Duration value) {
       if (timeoutBuilder_ == null) {
-        if (((bitField0_ & 0x00000008) != 0) &&
+        if (((bitField0_ & 0x00000004) != 0) &&
           timeout_ != null &&
           timeout_ != com.google.protobuf.Duration.getDefaultInstance()) {
           getTimeoutBuilder().mergeFrom(value);
@@ -1206,7 +1091,7 @@ java.lang.String defaultValue) {
         timeoutBuilder_.mergeFrom(value);
       }
       if (timeout_ != null) {
-        bitField0_ |= 0x00000008;
+        bitField0_ |= 0x00000004;
         onChanged();
       }
       return this;
@@ -1219,7 +1104,7 @@ java.lang.String defaultValue) {
      * <code>.google.protobuf.Duration timeout = 4 [json_name = "timeout"];</code>
      */
     public Builder clearTimeout() {
-      bitField0_ = (bitField0_ & ~0x00000008);
+      bitField0_ = (bitField0_ & ~0x00000004);
       timeout_ = null;
       if (timeoutBuilder_ != null) {
         timeoutBuilder_.dispose();
@@ -1236,7 +1121,7 @@ java.lang.String defaultValue) {
      * <code>.google.protobuf.Duration timeout = 4 [json_name = "timeout"];</code>
      */
     public com.google.protobuf.Duration.Builder getTimeoutBuilder() {
-      bitField0_ |= 0x00000008;
+      bitField0_ |= 0x00000004;
       onChanged();
       return internalGetTimeoutFieldBuilder().getBuilder();
     }
@@ -1299,7 +1184,7 @@ java.lang.String defaultValue) {
      */
     public Builder setCloudeventsModeValue(int value) {
       cloudeventsMode_ = value;
-      bitField0_ |= 0x00000010;
+      bitField0_ |= 0x00000008;
       onChanged();
       return this;
     }
@@ -1328,7 +1213,7 @@ java.lang.String defaultValue) {
      */
     public Builder setCloudeventsMode(dev.tidings.v1.CloudEventsMode value) {
       java.util.Objects.requireNonNull(value);
-      bitField0_ |= 0x00000010;
+      bitField0_ |= 0x00000008;
       cloudeventsMode_ = value.getNumber();
       onChanged();
       return this;
@@ -1342,8 +1227,80 @@ java.lang.String defaultValue) {
      * @return This builder for chaining.
      */
     public Builder clearCloudeventsMode() {
-      bitField0_ = (bitField0_ & ~0x00000010);
+      bitField0_ = (bitField0_ & ~0x00000008);
       cloudeventsMode_ = 0;
+      onChanged();
+      return this;
+    }
+
+    private int method_ = 0;
+    /**
+     * <pre>
+     * POST or PUT; unspecified means POST.
+     * </pre>
+     *
+     * <code>.tidings.v1.HttpMethod method = 6 [json_name = "method"];</code>
+     * @return The enum numeric value on the wire for method.
+     */
+    @java.lang.Override public int getMethodValue() {
+      return method_;
+    }
+    /**
+     * <pre>
+     * POST or PUT; unspecified means POST.
+     * </pre>
+     *
+     * <code>.tidings.v1.HttpMethod method = 6 [json_name = "method"];</code>
+     * @param value The enum numeric value on the wire for method to set.
+     * @return This builder for chaining.
+     */
+    public Builder setMethodValue(int value) {
+      method_ = value;
+      bitField0_ |= 0x00000010;
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * POST or PUT; unspecified means POST.
+     * </pre>
+     *
+     * <code>.tidings.v1.HttpMethod method = 6 [json_name = "method"];</code>
+     * @return The method.
+     */
+    @java.lang.Override
+    public dev.tidings.v1.HttpMethod getMethod() {
+      dev.tidings.v1.HttpMethod result = dev.tidings.v1.HttpMethod.forNumber(method_);
+      return result == null ? dev.tidings.v1.HttpMethod.UNRECOGNIZED : result;
+    }
+    /**
+     * <pre>
+     * POST or PUT; unspecified means POST.
+     * </pre>
+     *
+     * <code>.tidings.v1.HttpMethod method = 6 [json_name = "method"];</code>
+     * @param value The method to set.
+     * @throws IllegalArgumentException if UNRECOGNIZED is provided.
+     * @return This builder for chaining.
+     */
+    public Builder setMethod(dev.tidings.v1.HttpMethod value) {
+      java.util.Objects.requireNonNull(value);
+      bitField0_ |= 0x00000010;
+      method_ = value.getNumber();
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * POST or PUT; unspecified means POST.
+     * </pre>
+     *
+     * <code>.tidings.v1.HttpMethod method = 6 [json_name = "method"];</code>
+     * @return This builder for chaining.
+     */
+    public Builder clearMethod() {
+      bitField0_ = (bitField0_ & ~0x00000010);
+      method_ = 0;
       onChanged();
       return this;
     }

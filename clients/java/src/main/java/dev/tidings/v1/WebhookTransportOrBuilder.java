@@ -34,26 +34,6 @@ public interface WebhookTransportOrBuilder extends
 
   /**
    * <pre>
-   * POST (default) or PUT.
-   * </pre>
-   *
-   * <code>string method = 2 [json_name = "method"];</code>
-   * @return The method.
-   */
-  java.lang.String getMethod();
-  /**
-   * <pre>
-   * POST (default) or PUT.
-   * </pre>
-   *
-   * <code>string method = 2 [json_name = "method"];</code>
-   * @return The bytes for method.
-   */
-  com.google.protobuf.ByteString
-      getMethodBytes();
-
-  /**
-   * <pre>
    * Extra HTTP headers sent with every request.
    * </pre>
    *
@@ -151,4 +131,23 @@ java.lang.String defaultValue);
    * @return The cloudeventsMode.
    */
   dev.tidings.v1.CloudEventsMode getCloudeventsMode();
+
+  /**
+   * <pre>
+   * POST or PUT; unspecified means POST.
+   * </pre>
+   *
+   * <code>.tidings.v1.HttpMethod method = 6 [json_name = "method"];</code>
+   * @return The enum numeric value on the wire for method.
+   */
+  int getMethodValue();
+  /**
+   * <pre>
+   * POST or PUT; unspecified means POST.
+   * </pre>
+   *
+   * <code>.tidings.v1.HttpMethod method = 6 [json_name = "method"];</code>
+   * @return The method.
+   */
+  dev.tidings.v1.HttpMethod getMethod();
 }

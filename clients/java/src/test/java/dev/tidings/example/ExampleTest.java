@@ -7,15 +7,17 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.google.protobuf.Any;
 import com.google.rpc.BadRequest;
+import com.google.rpc.ErrorInfo;
 import dev.tidings.v1.CreateListenerRequest;
 import dev.tidings.v1.CreateWorkflowRequest;
-import dev.tidings.v1.Event;
 import dev.tidings.v1.EventType;
 import dev.tidings.v1.Listener;
 import dev.tidings.v1.ListenerFilter;
 import dev.tidings.v1.ListenerScope;
 import dev.tidings.v1.ListenerServiceGrpc;
 import dev.tidings.v1.ListWorkflowsRequest;
+import dev.tidings.v1.Profile;
+import dev.tidings.v1.StreamedEvent;
 import dev.tidings.v1.WebhookTransport;
 import dev.tidings.v1.WorkflowServiceGrpc;
 import io.grpc.CallCredentials;
@@ -112,7 +114,7 @@ class ExampleTest {
               .setName("hook-" + name)
               .setScope(ListenerScope.LISTENER_SCOPE_GLOBAL)
               .setFilter(ListenerFilter.newBuilder().addWorkflows(name))
-              .setProfile("cloudevents")
+              .setProfile(Profile.PROFILE_CLOUDEVENTS)
               .setWebhook(WebhookTransport.newBuilder().setUrl(receiver + hook)))
               .build());
       assertTrue(created.getSigningSecret().startsWith("whsec_"));
@@ -122,8 +124,9 @@ class ExampleTest {
           new PrintStream(log, true, StandardCharsets.UTF_8));
       assertTrue(Example.succeeded(outcome.execution()), log.toString(StandardCharsets.UTF_8));
       assertEquals("hello duke x3",
-          Example.outputOf(outcome.execution()).getFieldsOrThrow("greeting").getStringValue());
-      List<Event> events = outcome.events();
+          Example.outputOf(outcome.execution()).getStructValue()
+              .getFieldsOrThrow("greeting").getStringValue());
+      List<StreamedEvent> events = outcome.events();
       assertEquals(EventType.EVENT_TYPE_EXECUTION_STARTED, events.get(0).getType());
       assertEquals(EventType.EVENT_TYPE_EXECUTION_SUCCEEDED,
           events.get(events.size() - 1).getType());
@@ -149,6 +152,16 @@ class ExampleTest {
       }
       assertFalse(fields.isEmpty(), "no field violation");
       assertTrue(String.join(" ", fields).contains("greet"), fields.toString());
+      // After the BadRequest, every error carries a google.rpc.ErrorInfo in tidings' domain.
+      List<ErrorInfo> infos = new ArrayList<>();
+      for (Any detail : StatusProto.fromThrowable(refused).getDetailsList()) {
+        if (detail.is(ErrorInfo.class)) {
+          infos.add(detail.unpack(ErrorInfo.class));
+        }
+      }
+      assertEquals(1, infos.size(), "no ErrorInfo");
+      assertEquals("tidings.dev", infos.get(0).getDomain());
+      assertEquals("INVALID_ARGUMENT", infos.get(0).getReason());
 
       // The listener got every event the stream showed (polled until then, within a
       // bound).
