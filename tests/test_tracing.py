@@ -31,7 +31,14 @@ from seeds.hook import Expect, expect_topic
 from tidings.config import Config
 from tidings.observe import tracing
 from tidings.server import Server
-from tidings.v1 import execution_pb2, listener_pb2, listener_pb2_grpc
+from tidings.v1 import (
+    event_pb2,
+    event_service_pb2,
+    event_service_pb2_grpc,
+    execution_pb2,
+    listener_pb2,
+    listener_pb2_grpc,
+)
 from tidings.vocab import profile_enum
 from tidings_process import TidingsProcess
 
@@ -272,6 +279,37 @@ def test_an_execution_keeps_its_trace_across_a_restart(
         finally:
             process.stop()
         assert trace_id(ended[0]["traceparent"]) == trace
+
+
+def test_watch_events_streams_traced_events_in_a_span(
+    tmp_path: Path, spans: InMemorySpanExporter
+) -> None:
+    """WatchEvents (a handler that writes its answers) works with tracing on, in a span of
+    its own, and its events carry the execution's trace."""
+    process = InProcess(tmp_path / "data")
+    address = process.start()
+    try:
+        with EngineClient(address) as client, grpc.insecure_channel(address) as ch:
+            name = unique("watched")
+            client.create_workflow(workflow_yaml(name, {"only": {"action": "std.noop"}}))
+            ex = client.start(name)
+            client.wait_until_ended(ex.id)
+            stream = event_service_pb2_grpc.EventServiceStub(ch).WatchEvents(
+                event_service_pb2.WatchEventsRequest(execution_id=ex.id, from_beginning=True),
+                timeout=T,
+            )
+            seen = []
+            for reply in stream:
+                seen += reply.events
+                if any(e.type == event_pb2.EVENT_TYPE_EXECUTION_SUCCEEDED for e in seen):
+                    stream.cancel()
+                    break
+    finally:
+        process.stop()
+    (start,) = named(spans, "tidings.v1.ExecutionService/StartExecution")
+    assert {trace_id(e.traceparent) for e in seen} == {hex_trace(start)}
+    assert len(seen) == 4  # started, the task's start and end, succeeded
+    assert named(spans, "tidings.v1.EventService/WatchEvents")
 
 
 @pytest.mark.kafka

@@ -7,6 +7,7 @@ current while the handler runs, so an execution started by the RPC joins its tra
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -80,12 +81,22 @@ class RpcSpans(_Interceptor):
                     finally:
                         settle(span, context)
 
+            async def written(request: Any, context: Context) -> Any:
+                with start() as span:
+                    try:
+                        return await inner_stream(request, context)
+                    finally:
+                        settle(span, context)
+
+            # A streaming handler either yields its answers or writes them with
+            # context.write and returns (WatchEvents): the wrapper must be of its kind.
+            wrapper = streamed if inspect.isasyncgenfunction(inner_stream) else written
             if handler.request_streaming:
                 return grpc.stream_stream_rpc_method_handler(
-                    streamed, handler.request_deserializer, handler.response_serializer
+                    wrapper, handler.request_deserializer, handler.response_serializer
                 )
             return grpc.unary_stream_rpc_method_handler(
-                streamed, handler.request_deserializer, handler.response_serializer
+                wrapper, handler.request_deserializer, handler.response_serializer
             )
         inner: Any = handler.unary_unary or handler.stream_unary
 
