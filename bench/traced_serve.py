@@ -8,6 +8,7 @@ spans of a whole run would only measure the garbage collector walking them.
 
 from __future__ import annotations
 
+import os
 import sys
 import threading
 from pathlib import Path
@@ -30,6 +31,8 @@ def forget(exporter: InMemorySpanExporter, stop: threading.Event) -> None:
 if __name__ == "__main__":
     spans = InMemorySpanExporter()
     # Batched, as spans going to a collector are.
-    tracing.configure(exporter=spans, immediate=False)
+    # The sampling a configured server would apply (TIDINGS_TRACING_SAMPLE_RATIO).
+    ratio = float(os.environ.get("TIDINGS_TRACING_SAMPLE_RATIO", "1"))
+    tracing.configure(exporter=spans, immediate=False, sample_ratio=ratio)
     threading.Thread(target=forget, args=(spans, threading.Event()), daemon=True).start()
     sys.exit(main())
