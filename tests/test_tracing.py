@@ -298,12 +298,11 @@ def test_watch_events_streams_traced_events_in_a_span(
                 event_service_pb2.WatchEventsRequest(execution_id=ex.id, from_beginning=True),
                 timeout=T,
             )
-            seen = []
+            seen: list[event_service_pb2.StreamedEvent] = []
             for reply in stream:
                 seen += reply.events
                 if any(e.type == event_pb2.EVENT_TYPE_EXECUTION_SUCCEEDED for e in seen):
-                    stream.cancel()
-                    break
+                    break  # the channel's end cancels the stream
     finally:
         process.stop()
     (start,) = named(spans, "tidings.v1.ExecutionService/StartExecution")

@@ -148,7 +148,9 @@ async def run(
             listener = listener_pb2.Listener(
                 name=f"{name}-{sink.name}",
                 # A stream has no profile of its own (its events come typed).
-                profile=profile_enum(sink.profile) if sink.profile else None,
+                profile=(
+                    profile_enum(sink.profile) if sink.profile else listener_pb2.PROFILE_UNSPECIFIED
+                ),
             )
             listener.filter.workflows.append(name)
             if sink.kind == "stream":
