@@ -114,7 +114,11 @@ def from_value(msg: struct_pb2.Value) -> Any:
 
 def from_struct(msg: struct_pb2.Struct) -> dict[str, Any]:
     """The JSON object of a Struct."""
-    return {key: from_value(item) for key, item in msg.fields.items()}
+    # A Struct is a map: its keys come in no defined order (not the order they were
+    # given in, nor the same from one process to the next). Sorted, an object given
+    # through the API reads the same every time (json_dump, iteration, events' bytes).
+    fields = msg.fields
+    return {key: from_value(fields[key]) for key in sorted(fields)}
 
 
 def inexact_integer(value: object, path: str = "") -> str | None:
