@@ -9,14 +9,15 @@ are served.
 from __future__ import annotations
 
 import asyncio
-import inspect
+import contextlib
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
 import grpc
 
 from tidings.metrics import record
+from tidings.observe.handlers import wrapped
 
 if TYPE_CHECKING:  # grpc's classes are generic only in their stubs
     Handler = grpc.RpcMethodHandler[Any, Any]
@@ -51,65 +52,23 @@ class RpcMetrics(_Interceptor):
             # tidings serves no client-streaming RPC; an unknown method stays unwrapped.
             return handler  # type: ignore[return-value]  # the stubs omit the None
         method = handler_call_details.method.removeprefix("/")
-        if handler.response_streaming:
-            assert handler.unary_stream is not None
-            behavior = handler.unary_stream
-            # A streaming handler either yields its answers or writes them with
-            # context.write and returns: the wrapper must be of the same kind.
-            wrapped = (
-                _streaming(method, behavior)
-                if inspect.isasyncgenfunction(behavior)
-                else _unary(method, behavior)
-            )
-            return grpc.unary_stream_rpc_method_handler(
-                wrapped,
-                request_deserializer=handler.request_deserializer,
-                response_serializer=handler.response_serializer,
-            )
-        assert handler.unary_unary is not None
-        return grpc.unary_unary_rpc_method_handler(
-            _unary(method, handler.unary_unary),
-            request_deserializer=handler.request_deserializer,
-            response_serializer=handler.response_serializer,
-        )
+        return wrapped(handler, lambda context: _recorded(method, context))  # type: ignore[no-any-return]
 
 
-def _unary(method: str, behavior: Callable[..., Any]) -> Callable[..., Awaitable[Any]]:
-    async def unary(request: Any, context: Context) -> Any:
-        started = time.perf_counter()
-        outcome = "OK"
-        try:
-            return await behavior(request, context)
-        except asyncio.CancelledError:
-            outcome = "CANCELLED"
-            raise
-        except Exception:
-            outcome = _code(context, "UNKNOWN")
-            raise
-        finally:
-            if outcome == "OK":
-                outcome = _code(context, "OK")
-            record.rpc(method, outcome, time.perf_counter() - started)
-
-    return unary
-
-
-def _streaming(method: str, behavior: Callable[..., Any]) -> Callable[..., AsyncIterator[Any]]:
-    async def streaming(request: Any, context: Context) -> AsyncIterator[Any]:
-        started = time.perf_counter()
-        outcome = "OK"
-        try:
-            async for response in behavior(request, context):
-                yield response
-        except (asyncio.CancelledError, GeneratorExit):
-            outcome = "CANCELLED"
-            raise
-        except Exception:
-            outcome = _code(context, "UNKNOWN")
-            raise
-        finally:
-            if outcome == "OK":
-                outcome = _code(context, "OK")
-            record.rpc(method, outcome, time.perf_counter() - started)
-
-    return streaming
+@contextlib.contextmanager
+def _recorded(method: str, context: Context) -> Iterator[None]:
+    """Count and time one call by its outcome."""
+    started = time.perf_counter()
+    outcome = "OK"
+    try:
+        yield
+    except (asyncio.CancelledError, GeneratorExit):  # a stream's client went away
+        outcome = "CANCELLED"
+        raise
+    except Exception:
+        outcome = _code(context, "UNKNOWN")
+        raise
+    finally:
+        if outcome == "OK":
+            outcome = _code(context, "OK")
+        record.rpc(method, outcome, time.perf_counter() - started)

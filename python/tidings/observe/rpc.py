@@ -7,14 +7,15 @@ current while the handler runs, so an execution started by the RPC joins its tra
 
 from __future__ import annotations
 
-import inspect
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+import contextlib
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 import grpc
 from opentelemetry.trace import SpanKind, Status, StatusCode
 
 from tidings.observe import tracing
+from tidings.observe.handlers import wrapped
 
 if TYPE_CHECKING:  # grpc's classes are generic only in their stubs
     Handler = grpc.RpcMethodHandler[Any, Any]
@@ -49,68 +50,25 @@ class RpcSpans(_Interceptor):
         attributes = {"rpc.system": "grpc", "rpc.service": service, "rpc.method": name}
         incoming = _incoming(handler_call_details.invocation_metadata)
 
-        def start() -> Any:
+        @contextlib.contextmanager
+        def spanned(context: Context) -> Iterator[None]:
             parent = tracing.extract(incoming) if incoming else None
-            return tracer.start_as_current_span(
+            with tracer.start_as_current_span(
                 method.lstrip("/"),
                 context=parent,
                 kind=SpanKind.SERVER,
                 attributes=attributes,
                 record_exception=False,
                 set_status_on_exception=False,
-            )
-
-        def settle(span: Any, context: Context) -> None:
-            code = context.code()
-            if isinstance(code, grpc.StatusCode) and code is not grpc.StatusCode.OK:
-                span.set_attribute("rpc.grpc.status_code", code.value[0])
-                span.set_status(Status(StatusCode.ERROR, code.name))
-            else:
-                span.set_attribute("rpc.grpc.status_code", 0)
-
-        if handler.response_streaming:
-            # The aio server's handlers are coroutines and async generators (the stubs
-            # type the synchronous server's).
-            inner_stream: Any = handler.unary_stream or handler.stream_stream
-
-            async def streamed(request: Any, context: Context) -> AsyncIterator[Any]:
-                with start() as span:
-                    try:
-                        async for reply in inner_stream(request, context):
-                            yield reply
-                    finally:
-                        settle(span, context)
-
-            async def written(request: Any, context: Context) -> Any:
-                with start() as span:
-                    try:
-                        return await inner_stream(request, context)
-                    finally:
-                        settle(span, context)
-
-            # A streaming handler either yields its answers or writes them with
-            # context.write and returns (WatchEvents): the wrapper must be of its kind.
-            wrapper = streamed if inspect.isasyncgenfunction(inner_stream) else written
-            if handler.request_streaming:
-                return grpc.stream_stream_rpc_method_handler(
-                    wrapper, handler.request_deserializer, handler.response_serializer
-                )
-            return grpc.unary_stream_rpc_method_handler(
-                wrapper, handler.request_deserializer, handler.response_serializer
-            )
-        inner: Any = handler.unary_unary or handler.stream_unary
-
-        async def unary(request: Any, context: Context) -> Any:
-            with start() as span:
+            ) as span:
                 try:
-                    return await inner(request, context)
+                    yield
                 finally:
-                    settle(span, context)
+                    code = context.code()
+                    if isinstance(code, grpc.StatusCode) and code is not grpc.StatusCode.OK:
+                        span.set_attribute("rpc.grpc.status_code", code.value[0])
+                        span.set_status(Status(StatusCode.ERROR, code.name))
+                    else:
+                        span.set_attribute("rpc.grpc.status_code", 0)
 
-        if handler.request_streaming:
-            return grpc.stream_unary_rpc_method_handler(
-                unary, handler.request_deserializer, handler.response_serializer
-            )
-        return grpc.unary_unary_rpc_method_handler(
-            unary, handler.request_deserializer, handler.response_serializer
-        )
+        return wrapped(handler, spanned)  # type: ignore[no-any-return]
