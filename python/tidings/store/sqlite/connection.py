@@ -19,6 +19,10 @@ T = TypeVar("T")
 P = ParamSpec("P")
 
 
+#: How long a statement waits for a lock before it fails with "database is locked".
+BUSY_TIMEOUT_MS = 5000
+
+
 def connect(path: Path) -> sqlite3.Connection:
     """A connection in autocommit mode (transactions are explicit), WAL, our pragmas."""
     conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
@@ -26,7 +30,7 @@ def connect(path: Path) -> sqlite3.Connection:
     # NORMAL in WAL mode: a commit survives a process crash (kill -9); only an
     # OS crash or power loss may lose the last transactions.
     conn.execute("PRAGMA synchronous=NORMAL")
-    conn.execute("PRAGMA busy_timeout=5000")
+    conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
     conn.execute("PRAGMA foreign_keys=ON")
     return conn
 
