@@ -20,9 +20,10 @@ from typing import Any
 import grpc
 import pytest
 from opentelemetry.proto.collector.trace.v1 import trace_service_pb2, trace_service_pb2_grpc
+from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
-from opentelemetry.trace import SpanKind
+from opentelemetry.trace import SpanKind, StatusCode
 
 from atom_server import AtomServer, RecordedRequest, Reply
 from engine_client import EngineClient, http_task, typed, unique, wait_for, workflow_yaml
@@ -30,6 +31,7 @@ from kafka_broker import consume
 from seeds.hook import Expect, expect_topic
 from tidings.config import Config
 from tidings.observe import tracing
+from tidings.observe.spans import Exporting, Recorded
 from tidings.server import Server
 from tidings.v1 import (
     event_pb2,
@@ -309,6 +311,154 @@ def test_watch_events_streams_traced_events_in_a_span(
     assert {trace_id(e.traceparent) for e in seen} == {hex_trace(start)}
     assert len(seen) == 4  # started, the task's start and end, succeeded
     assert named(spans, "tidings.v1.EventService/WatchEvents")
+
+
+CALLER_TRACE = "4bf92f3577b34da6a3ce929d0e0e4736"
+CALLER_SPAN = "00f067aa0ba902b7"
+
+
+@pytest.mark.parametrize("sampled", [True, False])
+def test_a_callers_traceparent_is_continued_and_its_sampling_kept(
+    tmp_path: Path, spans: InMemorySpanExporter, sampled: bool
+) -> None:
+    """StartExecution with the caller's ``traceparent``: the execution joins the caller's
+    trace; a trace the caller did not sample records no span here, yet its events still
+    carry it (with its flag), so a receiver can join it."""
+    flags = "01" if sampled else "00"
+    metadata = (("traceparent", f"00-{CALLER_TRACE}-{CALLER_SPAN}-{flags}"),)
+    process = InProcess(tmp_path / "data")
+    address = process.start()
+    try:
+        with EngineClient(address) as client, grpc.insecure_channel(address) as ch:
+            name = unique("joined")
+            client.create_workflow(workflow_yaml(name, {"only": {"action": "std.noop"}}))
+            ex = client.executions.StartExecution(
+                XPB.StartExecutionRequest(workflow=name), metadata=metadata, timeout=T
+            ).execution
+            client.wait_until_ended(ex.id)
+            stream = event_service_pb2_grpc.EventServiceStub(ch).WatchEvents(
+                event_service_pb2.WatchEventsRequest(execution_id=ex.id, from_beginning=True),
+                timeout=T,
+            )
+            seen: list[event_service_pb2.StreamedEvent] = []
+            for reply in stream:
+                seen += reply.events
+                if any(e.type == event_pb2.EVENT_TYPE_EXECUTION_SUCCEEDED for e in seen):
+                    break
+    finally:
+        process.stop()
+    assert len(seen) == 4
+    assert {trace_id(e.traceparent) for e in seen} == {CALLER_TRACE}
+    assert {e.traceparent.rsplit("-", 1)[1] for e in seen} == {flags}
+    starts = named(spans, "tidings.v1.ExecutionService/StartExecution")
+    tasks = named(spans, "task only")
+    if not sampled:
+        assert not starts and not tasks
+        # Recorded spans still end: the workflow's creation, a trace of its own, is there.
+        assert named(spans, "tidings.v1.WorkflowService/CreateWorkflow")
+        return
+    (start,) = starts
+    assert hex_trace(start) == CALLER_TRACE
+    assert start.parent is not None and f"{start.parent.span_id:016x}" == CALLER_SPAN
+    (task,) = tasks
+    assert hex_trace(task) == CALLER_TRACE
+    assert task.parent is not None and task.parent.span_id == start.context.span_id
+
+
+def test_spans_nest_record_errors_and_follow_their_parents_sampling(
+    spans: InMemorySpanExporter,
+) -> None:
+    """The spans of task attempts and deliveries (made whole as they end)."""
+    with tracing.span("outer", attributes={"k": "v"}) as outer:
+        assert outer is not None
+        headers: dict[str, str] = {}
+        with tracing.span("inner", kind=SpanKind.CLIENT) as inner:
+            assert inner is not None
+            tracing.inject(headers)
+            inner.set_attribute("late", 7)
+        with pytest.raises(RuntimeError), tracing.span("raises"):
+            raise RuntimeError("boom")
+        failed = tracing.start("failed", parent=tracing.current())
+        tracing.fail(failed, "HTTP 500")
+        assert failed is not None
+        tracing.end(failed)
+    done = {s.name: s for s in spans.get_finished_spans()}
+    assert set(done) == {"outer", "inner", "raises", "failed"}
+    root = done["outer"]
+    assert root.parent is None and root.attributes == {"k": "v"}
+    assert root.context is not None
+    for child in ("inner", "raises", "failed"):
+        parent, context = done[child].parent, done[child].context
+        assert parent is not None and parent.span_id == root.context.span_id
+        assert context is not None and context.trace_id == root.context.trace_id
+    assert done["inner"].kind is SpanKind.CLIENT and done["inner"].attributes == {"late": 7}
+    assert headers["traceparent"] == f"00-{hex_trace(root)}-{hex_span(done['inner'])}-01"
+    assert done["raises"].status.status_code is StatusCode.ERROR
+    assert done["raises"].status.description == "RuntimeError: boom"
+    assert [e.name for e in done["raises"].events] == ["exception"]
+    assert done["failed"].status.description == "HTTP 500"
+
+    # Under a parent its caller did not sample, nothing is recorded, but the context
+    # (the caller's trace, unsampled) still goes out to an atom or a receiver.
+    spans.clear()
+    unsampled = (f"00-{CALLER_TRACE}-{CALLER_SPAN}-00", "")
+    headers = {}
+    with tracing.span("task", parent=unsampled) as task:
+        assert task is not None and not task.is_recording()
+        tracing.inject(headers)
+    assert trace_id(headers["traceparent"]) == CALLER_TRACE
+    assert headers["traceparent"].endswith("-00")
+    assert not spans.get_finished_spans()
+
+
+def _recorded(name: str) -> Recorded:
+    span = Recorded(name, SpanKind.INTERNAL, None, True, None, trace_id=7)
+    span.end_ns = span.start_ns
+    return span
+
+
+def test_batched_spans_go_from_a_thread_of_their_own_and_a_full_queue_drops(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    exporter = InMemorySpanExporter()
+    # A batch larger than the queue, and a long interval: nothing leaves until asked.
+    exporting = Exporting([exporter], Resource.create({}), max_queue=10, batch=100, interval_s=60)
+    try:
+        for i in range(12):
+            exporting.add(_recorded(f"s{i}"))
+        assert exporting.dropped == 2 and not exporter.get_finished_spans()
+        exporting.flush()
+        assert [s.name for s in exporter.get_finished_spans()] == [f"s{i}" for i in range(10)]
+        assert "2 spans dropped" in caplog.text
+    finally:
+        exporting.shutdown()
+
+    # A full batch wakes the thread, which exports it without being asked.
+    exporter = InMemorySpanExporter()
+    exporting = Exporting([exporter], Resource.create({}), batch=3, interval_s=60)
+    try:
+        for i in range(3):
+            exporting.add(_recorded(f"b{i}"))
+        wait_for(exporter.get_finished_spans, lambda done: len(done) == 3, T, "a batch")
+        exporting.add(_recorded("last"))
+    finally:
+        exporting.shutdown()  # sends what is still queued
+    assert [s.name for s in exporter.get_finished_spans()] == ["b0", "b1", "b2", "last"]
+
+
+def test_a_new_trace_is_sampled_at_the_configured_ratio() -> None:
+    for ratio, expected in ((0.0, 0), (1.0, 50)):
+        exporter = InMemorySpanExporter()
+        assert tracing.configure(exporter=exporter, sample_ratio=ratio)
+        try:
+            for _ in range(50):
+                with tracing.span("root"):
+                    pass
+        finally:
+            tracing.shutdown()
+        assert len(exporter.get_finished_spans()) == expected
+    with tracing.span("off") as off:  # tracing off: nothing made
+        assert off is None
 
 
 @pytest.mark.kafka

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 import grpc
 
 from tidings.metrics import record
-from tidings.observe.handlers import wrapped
+from tidings.observe.handlers import Wrapping
 
 if TYPE_CHECKING:  # grpc's classes are generic only in their stubs
     Handler = grpc.RpcMethodHandler[Any, Any]
@@ -43,6 +43,9 @@ def _code(context: Context, default: str) -> str:
 class RpcMetrics(_Interceptor):
     """Counts and times every RPC the server serves."""
 
+    def __init__(self) -> None:
+        self._wrapped = Wrapping(lambda method: lambda context: _recorded(method, context))
+
     async def intercept_service(
         self, continuation: Continuation, handler_call_details: grpc.HandlerCallDetails
     ) -> Handler:
@@ -52,7 +55,7 @@ class RpcMetrics(_Interceptor):
             # tidings serves no client-streaming RPC; an unknown method stays unwrapped.
             return handler  # type: ignore[return-value]  # the stubs omit the None
         method = handler_call_details.method.removeprefix("/")
-        return wrapped(handler, lambda context: _recorded(method, context))  # type: ignore[no-any-return]
+        return self._wrapped(method, handler)  # type: ignore[no-any-return]
 
 
 @contextlib.contextmanager

@@ -16,10 +16,29 @@ from typing import Any
 
 import grpc
 
-__all__ = ["Around", "wrapped"]
+__all__ = ["Around", "Wrapping", "wrapped"]
 
 #: The context manager to run one call in, made from the call's servicer context.
 Around = Callable[[Any], AbstractContextManager[object]]
+
+
+class Wrapping:
+    """Each method's handler wrapped once, not per call: what an interceptor returns.
+
+    ``around(method)`` gives the method's `Around`. Only methods the server has reach
+    here, so this holds one entry per RPC the services define.
+    """
+
+    def __init__(self, around: Callable[[str], Around]) -> None:
+        self._around = around
+        self._made: dict[str, tuple[Any, Any]] = {}
+
+    def __call__(self, method: str, handler: Any) -> Any:
+        """``handler`` of ``method`` (a ``grpc.RpcMethodHandler``), wrapped."""
+        made = self._made.get(method)
+        if made is None or made[0] is not handler:
+            made = self._made[method] = (handler, wrapped(handler, self._around(method)))
+        return made[1]
 
 
 def wrapped(handler: Any, around: Around) -> Any:

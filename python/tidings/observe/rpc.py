@@ -8,14 +8,14 @@ current while the handler runs, so an execution started by the RPC joins its tra
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Awaitable, Callable, Iterator, Sequence
+from collections.abc import Awaitable, Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
 import grpc
 from opentelemetry.trace import SpanKind, Status, StatusCode
 
 from tidings.observe import tracing
-from tidings.observe.handlers import wrapped
+from tidings.observe.handlers import Around, Wrapping
 
 if TYPE_CHECKING:  # grpc's classes are generic only in their stubs
     Handler = grpc.RpcMethodHandler[Any, Any]
@@ -28,42 +28,30 @@ else:
 __all__ = ["RpcSpans"]
 
 
-def _incoming(metadata: Sequence[tuple[str, str | bytes]] | None) -> dict[str, str]:
-    return {
-        k: v for k, v in metadata or () if k in ("traceparent", "tracestate") and isinstance(v, str)
-    }
+def _incoming(context: Context) -> tracing.TraceContext | None:
+    """The caller's ``traceparent``/``tracestate``, if its metadata has one."""
+    found = dict.fromkeys(("traceparent", "tracestate"), "")
+    for key, value in context.invocation_metadata() or ():
+        if key in found and isinstance(value, str):
+            found[key] = value
+    return (found["traceparent"], found["tracestate"]) if found["traceparent"] else None
 
 
-class RpcSpans(_Interceptor):
-    """Wraps every RPC's handler in a SERVER span named after the method."""
+def _spans(method: str) -> Around:
+    """What each call of ``method`` runs in: a SERVER span named after the method."""
+    name = method.lstrip("/")
+    service, _, rpc = name.partition("/")
+    attributes = {"rpc.system": "grpc", "rpc.service": service, "rpc.method": rpc}
 
-    async def intercept_service(
-        self, continuation: Continuation, handler_call_details: grpc.HandlerCallDetails
-    ) -> Handler:
-        """The RPC's handler, its work inside a span."""
-        handler = await continuation(handler_call_details)
-        tracer = tracing.tracer()
-        if handler is None or tracer is None:
-            return handler  # type: ignore[return-value]  # the stubs omit the None
-        method = handler_call_details.method
-        service, _, name = method.lstrip("/").partition("/")
-        attributes = {"rpc.system": "grpc", "rpc.service": service, "rpc.method": name}
-        incoming = _incoming(handler_call_details.invocation_metadata)
-
-        @contextlib.contextmanager
-        def spanned(context: Context) -> Iterator[None]:
-            parent = tracing.extract(incoming) if incoming else None
-            with tracer.start_as_current_span(
-                method.lstrip("/"),
-                context=parent,
-                kind=SpanKind.SERVER,
-                attributes=attributes,
-                record_exception=False,
-                set_status_on_exception=False,
-            ) as span:
-                try:
-                    yield
-                finally:
+    @contextlib.contextmanager
+    def spanned(context: Context) -> Iterator[None]:
+        with tracing.span(
+            name, parent=_incoming(context), kind=SpanKind.SERVER, attributes=attributes
+        ) as span:
+            try:
+                yield
+            finally:
+                if span is not None:
                     code = context.code()
                     if isinstance(code, grpc.StatusCode) and code is not grpc.StatusCode.OK:
                         span.set_attribute("rpc.grpc.status_code", code.value[0])
@@ -71,4 +59,20 @@ class RpcSpans(_Interceptor):
                     else:
                         span.set_attribute("rpc.grpc.status_code", 0)
 
-        return wrapped(handler, spanned)  # type: ignore[no-any-return]
+    return spanned
+
+
+class RpcSpans(_Interceptor):
+    """Wraps every RPC's handler in a SERVER span named after the method."""
+
+    def __init__(self) -> None:
+        self._wrapped = Wrapping(_spans)
+
+    async def intercept_service(
+        self, continuation: Continuation, handler_call_details: grpc.HandlerCallDetails
+    ) -> Handler:
+        """The RPC's handler, its work inside a span."""
+        handler = await continuation(handler_call_details)
+        if handler is None or not tracing.enabled():
+            return handler  # type: ignore[return-value]  # the stubs omit the None
+        return self._wrapped(handler_call_details.method, handler)  # type: ignore[no-any-return]

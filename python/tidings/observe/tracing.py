@@ -8,48 +8,47 @@ Trace context crosses the engine's thread and the outbox as W3C ``traceparent`` 
 execution keeps the context of the RPC that started it (``ExecutionRow.traceparent``,
 stored, so it survives a restart), each of its events carries it (``Event.traceparent``),
 and its task attempts, atom calls and webhook deliveries continue that trace.
+
+Spans are `spans.Recorded`, cheap where they run and made whole for the exporter on a
+thread of their own (`spans` says why and what it measured).
 """
 
 from __future__ import annotations
 
 import contextlib
-import functools
+import random
+import time
 from collections.abc import Coroutine, Mapping, MutableMapping
 from contextlib import AbstractContextManager
 from contextvars import ContextVar
 from typing import Any, TypeVar
 
-from opentelemetry import trace
 from opentelemetry.sdk.resources import Resource
-from opentelemetry.sdk.trace import TracerProvider
-from opentelemetry.sdk.trace.export import (
-    BatchSpanProcessor,
-    SimpleSpanProcessor,
-    SpanExporter,
-)
-from opentelemetry.sdk.trace.sampling import ParentBased, TraceIdRatioBased
-from opentelemetry.trace import Span, SpanKind, Status, StatusCode
-from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
+from opentelemetry.sdk.trace.export import SpanExporter
+from opentelemetry.sdk.trace.sampling import Decision, Sampler, TraceIdRatioBased
+from opentelemetry.trace import SpanKind, Status, StatusCode
 from opentelemetry.util.types import AttributeValue
+
+from tidings.observe.spans import Exporting, Recorded, sampled_text
 
 __all__ = [
     "NO_CONTEXT",
-    "Span",
+    "Recorded",
     "SpanKind",
     "TraceContext",
     "carried",
     "configure",
     "current",
     "enabled",
-    "extract",
+    "end",
     "fail",
+    "flush",
     "headers_of",
     "inject",
     "shutdown",
     "span",
     "start",
     "starting",
-    "tracer",
 ]
 
 T = TypeVar("T")
@@ -58,12 +57,14 @@ T = TypeVar("T")
 TraceContext = tuple[str, str]
 NO_CONTEXT: TraceContext = ("", "")
 
-_PROPAGATOR = TraceContextTextMapPropagator()
 #: None while tracing is off: the one thing every hook checks.
-_tracer: trace.Tracer | None = None
-_provider: TracerProvider | None = None
+_exporting: Exporting | None = None
+#: Decides for a span with no parent (a new trace).
+_sampler: Sampler = TraceIdRatioBased(1.0)
 #: A context manager that does nothing and yields no span (reusable).
-_NOOP: AbstractContextManager[Span | None] = contextlib.nullcontext(None)
+_NOOP: AbstractContextManager[None] = contextlib.nullcontext(None)
+#: The span current in this task (an atom's call is its attempt's child).
+_current: ContextVar[Recorded | None] = ContextVar("tidings_trace_current", default=None)
 #: The context an execution started in this task takes as its own (see `carried`).
 _starting: ContextVar[TraceContext] = ContextVar("tidings_trace_starting", default=NO_CONTEXT)
 
@@ -83,37 +84,65 @@ def configure(
     ends (tests: the SDK's ``InMemorySpanExporter``), or with ``immediate`` false in
     batches from a background thread, as the OTLP exporter does (benchmarks).
     """
-    global _tracer, _provider
+    global _exporting, _sampler
     shutdown()
     if not otlp_endpoint and exporter is None:
         return False
-    provider = TracerProvider(
-        resource=Resource.create({"service.name": service_name}),
-        sampler=ParentBased(TraceIdRatioBased(sample_ratio)),
-    )
+    resource = Resource.create({"service.name": service_name})
     if exporter is not None:
-        processor = SimpleSpanProcessor if immediate else BatchSpanProcessor
-        provider.add_span_processor(processor(exporter))
-    if otlp_endpoint:
+        _exporting = Exporting([exporter], resource, immediate=immediate)
+    else:
         # Imported only when used: it loads the OTLP protos.
         from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter
 
-        provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter(endpoint=otlp_endpoint)))
-    _provider, _tracer = provider, provider.get_tracer("tidings")
+        _exporting = Exporting([OTLPSpanExporter(endpoint=otlp_endpoint)], resource)
+    _sampler = TraceIdRatioBased(sample_ratio)
     return True
 
 
 def shutdown() -> None:
     """Export what is pending and turn tracing off."""
-    global _tracer, _provider
-    provider, _provider, _tracer = _provider, None, None
-    if provider is not None:
-        provider.shutdown()
+    global _exporting
+    exporting, _exporting = _exporting, None
+    if exporting is not None:
+        exporting.shutdown()
+
+
+def flush() -> None:
+    """Export every span ended so far (they are otherwise sent in batches)."""
+    if _exporting is not None:
+        _exporting.flush()
 
 
 def enabled() -> bool:
     """Whether tracing is on."""
-    return _tracer is not None
+    return _exporting is not None
+
+
+class _Current:
+    """`span`'s context manager: the span current while the block runs."""
+
+    __slots__ = ("span",)
+
+    def __init__(self, span: Recorded) -> None:
+        self.span = span
+
+    def __enter__(self) -> Recorded:
+        span = self.span
+        span.token = _current.set(span)
+        return span
+
+    def __exit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, _: Any
+    ) -> None:
+        span = self.span
+        try:  # noqa: SIM105 (contextlib.suppress costs more, once per task attempt)
+            _current.reset(span.token)
+        except ValueError:  # ended in another context (a stream's last step): not current there
+            pass
+        if error is not None:
+            span.failed(kind, error)
+        _end(span)
 
 
 def span(
@@ -122,17 +151,15 @@ def span(
     parent: TraceContext | None = None,
     kind: SpanKind = SpanKind.INTERNAL,
     attributes: Mapping[str, AttributeValue] | None = None,
-) -> AbstractContextManager[Span | None]:
+) -> AbstractContextManager[Recorded | None]:
     """A span, current while the block runs; yields None (and makes nothing) when off.
 
     Its parent is ``parent`` when that names a context, else the current span. An
-    exception leaving the block marks the span failed.
+    exception leaving the block marks the span failed. The span keeps ``attributes``.
     """
-    tracer = _tracer
-    if tracer is None:
+    if _exporting is None:
         return _NOOP
-    context = _parent(*parent) if parent is not None and parent[0] else None
-    return tracer.start_as_current_span(name, context=context, kind=kind, attributes=attributes)
+    return _Current(_made(name, parent, kind, attributes))
 
 
 def start(
@@ -141,20 +168,46 @@ def start(
     parent: TraceContext,
     kind: SpanKind = SpanKind.INTERNAL,
     attributes: Mapping[str, AttributeValue] | None = None,
-) -> Span | None:
-    """A span the caller ends, never made current; None when off.
+) -> Recorded | None:
+    """A span the caller ends (`end`), never made current; None when off.
 
-    Cheaper than `span` where nothing inside looks for the current span (a delivery:
-    its context goes out through `headers_of`).
+    For work whose context goes out by hand (a delivery: `headers_of`).
     """
-    tracer = _tracer
-    if tracer is None:
+    if _exporting is None:
         return None
-    context = _parent(*parent) if parent[0] else None
-    return tracer.start_span(name, context=context, kind=kind, attributes=attributes)
+    return _made(name, parent, kind, attributes)
 
 
-def headers_of(span: Span, headers: MutableMapping[str, str]) -> None:
+def end(span: Recorded) -> None:
+    """End a span from `start`."""
+    _end(span)
+
+
+def _end(span: Recorded) -> None:
+    exporting = _exporting
+    if span.sampled and exporting is not None:
+        span.end_ns = time.time_ns()
+        exporting.add(span)
+
+
+def _made(
+    name: str,
+    parent: TraceContext | None,
+    kind: SpanKind,
+    attributes: Mapping[str, AttributeValue] | None,
+) -> Recorded:
+    if parent is not None and parent[0]:
+        return Recorded(name, kind, parent, sampled_text(parent[0]), attributes)
+    above = _current.get()
+    if above is not None:
+        return Recorded(name, kind, above, above.sampled, attributes)
+    # A trace of its own: the sampler decides, as for a new RPC's.
+    trace_id = random.getrandbits(128) or 1
+    decision = _sampler.should_sample(None, trace_id, name, kind).decision
+    return Recorded(name, kind, None, decision is Decision.RECORD_AND_SAMPLE, attributes, trace_id)
+
+
+def headers_of(span: Recorded, headers: MutableMapping[str, str]) -> None:
     """Add ``span``'s W3C ``traceparent`` (and ``tracestate``) to outgoing headers."""
     c = span.get_span_context()
     headers["traceparent"] = f"00-{c.trace_id:032x}-{c.span_id:016x}-{c.trace_flags:02x}"
@@ -162,14 +215,7 @@ def headers_of(span: Span, headers: MutableMapping[str, str]) -> None:
         headers["tracestate"] = c.trace_state.to_header()
 
 
-@functools.lru_cache(maxsize=4096)
-def _parent(traceparent: str, tracestate: str) -> Any:
-    # The events of one execution share its context: parsed once, not per span. (A
-    # Context is immutable: sharing it is safe.)
-    return _PROPAGATOR.extract({"traceparent": traceparent, "tracestate": tracestate})
-
-
-def fail(span: Span | None, message: str) -> None:
+def fail(span: Recorded | None, message: str) -> None:
     """Mark a span failed (a failed attempt that raised nothing)."""
     if span is not None:
         span.set_status(Status(StatusCode.ERROR, message))
@@ -177,26 +223,16 @@ def fail(span: Span | None, message: str) -> None:
 
 def inject(headers: MutableMapping[str, str]) -> None:
     """Add the current span's ``traceparent`` (and ``tracestate``) to outgoing headers."""
-    if _tracer is not None:
-        _PROPAGATOR.inject(headers)
-
-
-def extract(metadata: Mapping[str, str]) -> Any:
-    """The OpenTelemetry context of incoming ``traceparent``/``tracestate`` values."""
-    return _PROPAGATOR.extract(metadata)
-
-
-def tracer() -> trace.Tracer | None:
-    """The tracer while tracing is on."""
-    return _tracer
+    if _exporting is not None:
+        above = _current.get()
+        if above is not None:
+            headers_of(above, headers)
 
 
 def current() -> TraceContext:
     """The current span's context as W3C text; none when off or outside a span."""
-    if _tracer is None:
-        return NO_CONTEXT
     carrier: dict[str, str] = {}
-    _PROPAGATOR.inject(carrier)
+    inject(carrier)
     return carrier.get("traceparent", ""), carrier.get("tracestate", "")
 
 

@@ -384,7 +384,7 @@ class WebhookDelivery:
             return attempt
         finally:
             if span is not None:
-                span.end()
+                tracing.end(span)
 
     def _schedule(self, d: DeliveryRow, attempt: Attempt) -> None:
         """After a failed attempt: when to try again, or DEAD."""
