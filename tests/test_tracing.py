@@ -317,15 +317,18 @@ CALLER_TRACE = "4bf92f3577b34da6a3ce929d0e0e4736"
 CALLER_SPAN = "00f067aa0ba902b7"
 
 
-@pytest.mark.parametrize("sampled", [True, False])
+@pytest.mark.parametrize("caller", ["sampled", "unsampled", "invalid"])
 def test_a_callers_traceparent_is_continued_and_its_sampling_kept(
-    tmp_path: Path, spans: InMemorySpanExporter, sampled: bool
+    tmp_path: Path, spans: InMemorySpanExporter, caller: str
 ) -> None:
     """StartExecution with the caller's ``traceparent``: the execution joins the caller's
     trace; a trace the caller did not sample records no span here, yet its events still
-    carry it (with its flag), so a receiver can join it."""
-    flags = "01" if sampled else "00"
-    metadata = (("traceparent", f"00-{CALLER_TRACE}-{CALLER_SPAN}-{flags}"),)
+    carry it (with its flag), so a receiver can join it. Text that is not W3C's is
+    ignored: the RPC starts a trace of its own."""
+    flags = "00" if caller == "unsampled" else "01"
+    sent = f"00-{CALLER_TRACE}-{CALLER_SPAN}-{flags}"
+    if caller == "invalid":
+        sent = f"00-{CALLER_TRACE}-{CALLER_SPAN}"  # no flags
     process = InProcess(tmp_path / "data")
     address = process.start()
     try:
@@ -333,7 +336,9 @@ def test_a_callers_traceparent_is_continued_and_its_sampling_kept(
             name = unique("joined")
             client.create_workflow(workflow_yaml(name, {"only": {"action": "std.noop"}}))
             ex = client.executions.StartExecution(
-                XPB.StartExecutionRequest(workflow=name), metadata=metadata, timeout=T
+                XPB.StartExecutionRequest(workflow=name),
+                metadata=(("traceparent", sent),),
+                timeout=T,
             ).execution
             client.wait_until_ended(ex.id)
             stream = event_service_pb2_grpc.EventServiceStub(ch).WatchEvents(
@@ -348,21 +353,24 @@ def test_a_callers_traceparent_is_continued_and_its_sampling_kept(
     finally:
         process.stop()
     assert len(seen) == 4
-    assert {trace_id(e.traceparent) for e in seen} == {CALLER_TRACE}
-    assert {e.traceparent.rsplit("-", 1)[1] for e in seen} == {flags}
     starts = named(spans, "tidings.v1.ExecutionService/StartExecution")
     tasks = named(spans, "task only")
-    if not sampled:
+    if caller == "unsampled":
+        assert {trace_id(e.traceparent) for e in seen} == {CALLER_TRACE}
+        assert {e.traceparent.rsplit("-", 1)[1] for e in seen} == {flags}
         assert not starts and not tasks
-        # Recorded spans still end: the workflow's creation, a trace of its own, is there.
+        # Spans of other traces are there: the workflow's creation began its own.
         assert named(spans, "tidings.v1.WorkflowService/CreateWorkflow")
         return
     (start,) = starts
+    (task,) = tasks
+    assert task.parent is not None and task.parent.span_id == start.context.span_id
+    assert {trace_id(e.traceparent) for e in seen} == {hex_trace(start)} == {hex_trace(task)}
+    if caller == "invalid":
+        assert start.parent is None and hex_trace(start) != CALLER_TRACE
+        return
     assert hex_trace(start) == CALLER_TRACE
     assert start.parent is not None and f"{start.parent.span_id:016x}" == CALLER_SPAN
-    (task,) = tasks
-    assert hex_trace(task) == CALLER_TRACE
-    assert task.parent is not None and task.parent.span_id == start.context.span_id
 
 
 def test_spans_nest_record_errors_and_follow_their_parents_sampling(

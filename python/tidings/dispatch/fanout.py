@@ -38,7 +38,7 @@ from tidings.dispatch.index import Entry, ListenerIndex
 from tidings.dispatch.ledger import CURSOR_ID, Ledger
 from tidings.dispatch.targets import EventFilter
 from tidings.dispatch.webhook.delivery import CONCURRENCY, WebhookDelivery
-from tidings.dispatch.webhook.render import Rendered, Renderers, Style, style_of
+from tidings.dispatch.webhook.render import Rendered, Renderers, Style, style_of, traced
 from tidings.dispatch.webhook.sink import WebhookSink
 from tidings.store import Committed, Store
 from tidings.store.listeners import ListenerRow
@@ -319,8 +319,9 @@ class Fanout:
         """Each event once per style, whatever the number of listeners (a worker thread)."""
         out: dict[Style, dict[int, Rendered | None]] = {}
         for style, events in wanted.items():
-            bodies = [e.body for e in events.values()]
-            out[style] = dict(zip(events, self.renderers.render(style, bodies), strict=True))
+            rows = list(events.values())
+            rendered = self.renderers.render(style, [e.body for e in rows])
+            out[style] = {e.position: traced(r, e) for e, r in zip(rows, rendered, strict=True)}
         return out
 
     # --- spilling -------------------------------------------------------------------------

@@ -16,6 +16,7 @@ from opentelemetry.trace import SpanKind, Status, StatusCode
 
 from tidings.observe import tracing
 from tidings.observe.handlers import Around, Wrapping
+from tidings.observe.spans import parse
 
 if TYPE_CHECKING:  # grpc's classes are generic only in their stubs
     Handler = grpc.RpcMethodHandler[Any, Any]
@@ -29,12 +30,14 @@ __all__ = ["RpcSpans"]
 
 
 def _incoming(context: Context) -> tracing.TraceContext | None:
-    """The caller's ``traceparent``/``tracestate``, if its metadata has one."""
+    """The caller's ``traceparent``/``tracestate``, if its metadata has a valid one."""
     found = dict.fromkeys(("traceparent", "tracestate"), "")
     for key, value in context.invocation_metadata() or ():
         if key in found and isinstance(value, str):
             found[key] = value
-    return (found["traceparent"], found["tracestate"]) if found["traceparent"] else None
+    if not found["traceparent"] or not parse(found["traceparent"], found["tracestate"]).is_valid:
+        return None  # none, or not W3C's: the span starts a trace of its own
+    return found["traceparent"], found["tracestate"]
 
 
 def _spans(method: str) -> Around:

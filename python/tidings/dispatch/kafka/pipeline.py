@@ -20,10 +20,10 @@ from typing import Protocol
 from tidings import codec
 from tidings.dispatch.kafka.sink import KafkaSink, Record
 from tidings.dispatch.targets import KafkaTarget
+from tidings.dispatch.traces import trace_of
 from tidings.metrics import record
 from tidings.observe import tracing
 from tidings.store.rows import AttemptRow, Change, DeliveryRow, EventRow
-from tidings.v1 import event_pb2
 from tidings.vocab import TYPE_NAMES
 
 log = logging.getLogger(__name__)
@@ -72,12 +72,12 @@ def record_headers(event: EventRow) -> list[tuple[str, bytes]]:
 
 def trace_headers(event: EventRow) -> list[tuple[str, bytes]]:
     """The event's W3C trace context as headers, so a consumer joins its execution's trace."""
-    ev = event_pb2.Event.FromString(event.body)
-    if not ev.traceparent:
+    traceparent, tracestate = trace_of(event)
+    if not traceparent:
         return []
-    headers = [("traceparent", ev.traceparent.encode())]
-    if ev.tracestate:
-        headers.append(("tracestate", ev.tracestate.encode()))
+    headers = [("traceparent", traceparent.encode())]
+    if tracestate:
+        headers.append(("tracestate", tracestate.encode()))
     return headers
 
 

@@ -12,9 +12,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from tidings import codec
+from tidings.dispatch.traces import trace_of
 from tidings.metrics import record
 from tidings.observe import tracing
-from tidings.v1 import event_pb2
+from tidings.store.rows import EventRow
 
 log = logging.getLogger(__name__)
 
@@ -58,12 +59,14 @@ def ce_header_value(value: str) -> str:
     return "".join(out)
 
 
-def traced(rendered: Rendered, body: bytes) -> Rendered:
-    """``rendered`` with the trace context of its canonical event ``body``."""
-    event = event_pb2.Event.FromString(body)
-    if not event.traceparent:
+def traced(rendered: Rendered | None, event: EventRow) -> Rendered | None:
+    """``rendered`` with the trace context its event carries (while tracing is on)."""
+    if rendered is None or not tracing.enabled():
         return rendered
-    return Rendered(rendered.body, rendered.headers, (event.traceparent, event.tracestate))
+    trace = trace_of(event)
+    if not trace[0]:
+        return rendered
+    return Rendered(rendered.body, rendered.headers, trace)
 
 
 class Renderers:
@@ -89,10 +92,7 @@ class Renderers:
         """
         try:
             started = time.perf_counter()
-            rendered = self._render(style, bodies)
-            if tracing.enabled():
-                rendered = [traced(r, body) for r, body in zip(rendered, bodies, strict=True)]
-            out: list[Rendered | None] = list(rendered)
+            out: list[Rendered | None] = list(self._render(style, bodies))
             record.rendered(style[0], len(bodies), time.perf_counter() - started)
             return out
         except codec.CodecError:
