@@ -361,6 +361,9 @@ def _restart(conn: sqlite3.Connection) -> None:
     conn.execute(f"PRAGMA busy_timeout={RESTART_WAIT_MS}")
     try:
         _checkpoint(conn, "RESTART")
+    except sqlite3.OperationalError as exc:
+        # Not the store failing (which a raised OperationalError would say to health).
+        log.warning("store: checkpoint to restart the WAL failed: %s", exc)
     finally:
         conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
 
