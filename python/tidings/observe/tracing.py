@@ -82,20 +82,22 @@ def configure(
     ``sample_ratio`` is the share of new traces recorded; a trace begun by a caller (its
     ``traceparent``) keeps the caller's decision. ``exporter`` gets every span as it
     ends (tests: the SDK's ``InMemorySpanExporter``), or with ``immediate`` false in
-    batches from a background thread, as the OTLP exporter does (benchmarks).
+    batches from a background thread, as the OTLP exporter always does (benchmarks).
     """
     global _exporting, _sampler
     shutdown()
     if not otlp_endpoint and exporter is None:
         return False
-    resource = Resource.create({"service.name": service_name})
-    if exporter is not None:
-        _exporting = Exporting([exporter], resource, immediate=immediate)
-    else:
+    exporters = [] if exporter is None else [exporter]
+    if otlp_endpoint:
         # Imported only when used: it loads the OTLP protos.
         from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter
 
-        _exporting = Exporting([OTLPSpanExporter(endpoint=otlp_endpoint)], resource)
+        exporters.append(OTLPSpanExporter(endpoint=otlp_endpoint))
+    resource = Resource.create({"service.name": service_name})
+    # An OTLP exporter sends over the network: never on the thread that ends a span.
+    now = immediate and not otlp_endpoint
+    _exporting = Exporting(exporters, resource, immediate=now)
     _sampler = TraceIdRatioBased(sample_ratio)
     return True
 
