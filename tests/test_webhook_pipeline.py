@@ -13,11 +13,14 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import cast
 
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
 from tidings.dispatch.ledger import Ledger
 from tidings.dispatch.webhook.delivery import WebhookDelivery
 from tidings.dispatch.webhook.render import Renderers
 from tidings.dispatch.webhook.sink import Attempt, WebhookSink
 from tidings.listeners import new_secret
+from tidings.observe import tracing
 from tidings.store import Change, EventRow
 from tidings.store.listeners import ListenerRow
 from tidings.store.sqlite import SQLiteStore
@@ -226,3 +229,58 @@ def test_a_failed_disabling_does_not_stop_deliveries(tmp_path: Path) -> None:
 
 async def _true(value: bool) -> bool:
     return value
+
+
+def test_an_event_rendered_by_its_delivery_keeps_its_trace(tmp_path: Path) -> None:
+    # Offered without a body (a resumed or spilled one, as offer_all does), the event is
+    # rendered by the delivery itself: its span still continues the event's trace.
+    trace = "4bf92f3577b34da6a3ce929d0e0e4736"
+    sink = ScriptedSink()
+    headers: list[str] = []
+
+    async def deliver(
+        url: str, method: str, sent: dict[str, str], body: bytes, timeout: float
+    ) -> Attempt:
+        headers.append(sent.get("traceparent", ""))
+        return await ScriptedSink.deliver(sink, url, method, sent, body, timeout)
+
+    sink.deliver = deliver  # type: ignore[method-assign, assignment]
+    spans = InMemorySpanExporter()
+    assert tracing.configure(exporter=spans)
+
+    async def scenario() -> None:
+        store = SQLiteStore(tmp_path / "outbox.sqlite3")
+        await store.open()
+        change = Change()
+        traced = event_pb2.Event.FromString(event("ev-1", "ex-1").body)
+        traced.traceparent = f"00-{trace}-00f067aa0ba902b7-01"
+        change.add_event(
+            EventRow("ev-1", "ex-1", 1, 10, "wf", "w", 0.0, traced.SerializeToString())
+        )
+        await store.commit(change)
+        ledger = Ledger(store)
+        flusher = asyncio.create_task(ledger.flush_loop())
+        try:
+            delivery = WebhookDelivery(
+                listener(retry_after=0.01), ledger, cast(WebhookSink, sink), Renderers()
+            )
+            await offer_all(store, ledger, delivery)
+
+            async def delivered() -> bool:
+                return [s for _, s, _ in await deliveries(store)] == ["DELIVERED"]
+
+            await until(delivered, "delivered")
+            await delivery.stop(keep=False)
+        finally:
+            flusher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await flusher
+            await store.close()
+
+    try:
+        asyncio.run(scenario())
+    finally:
+        tracing.shutdown()
+    (span,) = [s for s in spans.get_finished_spans() if s.name == "deliver gone"]
+    assert span.context is not None and f"{span.context.trace_id:032x}" == trace
+    assert headers == [f"00-{trace}-{span.context.span_id:016x}-01"]

@@ -26,7 +26,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
 from tidings.dispatch.ledger import Ledger
-from tidings.dispatch.webhook.render import Rendered, Renderers, style_of
+from tidings.dispatch.webhook.render import Rendered, Renderers, style_of, traced
 from tidings.dispatch.webhook.retry import RetryPolicy, policy_of
 from tidings.dispatch.webhook.sink import Attempt, WebhookSink, to_listener
 from tidings.metrics import record
@@ -338,8 +338,8 @@ class WebhookDelivery:
         style = self.style
         rendered = await asyncio.to_thread(self.renderers.render, style, [e.body for _, e in have])
         if style == self.style:
-            for (item, _), r in zip(have, rendered, strict=True):
-                item.rendered = r
+            for (item, event), r in zip(have, rendered, strict=True):
+                item.rendered = traced(r, event)
 
     async def _attempt(self, event_id: str, rendered: Rendered) -> Attempt:
         now = int(self.clock())
