@@ -149,7 +149,14 @@ def test_nothing_is_sent_once_the_listener_is_being_disabled(tmp_path: Path) -> 
                 listener(retry_after=0.01), ledger, cast(WebhookSink, sink), renderers,
                 disable=disable,
             )  # fmt: skip
-            await offer_all(store, ledger, delivery)
+            # ev-1 first, and ev-2 only once ev-1 is out: the two executions' lanes would
+            # otherwise race to be the one refused.
+            first, second = await store.read_events(0, 2)
+            delivery.offer(first, None)
+            await until(lambda: _true(sink.sent == ["ev-1"]), "ev-1 sent")
+            delivery.offer(second, None)
+            ledger.read_upto = second.position
+            ledger.moved()
 
             async def stopped() -> bool:
                 return delivery.stopped
