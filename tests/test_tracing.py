@@ -131,6 +131,20 @@ def is_end(request: RecordedRequest) -> bool:
     return bool(body.get("eType") == "execution_end" or body.get("type") == SUCCEEDED)
 
 
+def streamed_to_end(ch: grpc.Channel, execution_id: str) -> list[event_service_pb2.StreamedEvent]:
+    """WatchEvents of one execution from its start until its success event."""
+    stream = event_service_pb2_grpc.EventServiceStub(ch).WatchEvents(
+        event_service_pb2.WatchEventsRequest(execution_id=execution_id, from_beginning=True),
+        timeout=T,
+    )
+    seen: list[event_service_pb2.StreamedEvent] = []
+    for reply in stream:
+        seen += reply.events
+        if any(e.type == event_pb2.EVENT_TYPE_EXECUTION_SUCCEEDED for e in seen):
+            break  # the channel's end cancels the stream
+    return seen
+
+
 def listener(stub: Any, name: str, url: str, profile: str, **webhook: Any) -> None:
     stub.CreateListener(
         LPB.CreateListenerRequest(
@@ -296,15 +310,7 @@ def test_watch_events_streams_traced_events_in_a_span(
             client.create_workflow(workflow_yaml(name, {"only": {"action": "std.noop"}}))
             ex = client.start(name)
             client.wait_until_ended(ex.id)
-            stream = event_service_pb2_grpc.EventServiceStub(ch).WatchEvents(
-                event_service_pb2.WatchEventsRequest(execution_id=ex.id, from_beginning=True),
-                timeout=T,
-            )
-            seen: list[event_service_pb2.StreamedEvent] = []
-            for reply in stream:
-                seen += reply.events
-                if any(e.type == event_pb2.EVENT_TYPE_EXECUTION_SUCCEEDED for e in seen):
-                    break  # the channel's end cancels the stream
+            seen = streamed_to_end(ch, ex.id)
     finally:
         process.stop()
     (start,) = named(spans, "tidings.v1.ExecutionService/StartExecution")
@@ -341,15 +347,7 @@ def test_a_callers_traceparent_is_continued_and_its_sampling_kept(
                 timeout=T,
             ).execution
             client.wait_until_ended(ex.id)
-            stream = event_service_pb2_grpc.EventServiceStub(ch).WatchEvents(
-                event_service_pb2.WatchEventsRequest(execution_id=ex.id, from_beginning=True),
-                timeout=T,
-            )
-            seen: list[event_service_pb2.StreamedEvent] = []
-            for reply in stream:
-                seen += reply.events
-                if any(e.type == event_pb2.EVENT_TYPE_EXECUTION_SUCCEEDED for e in seen):
-                    break
+            seen = streamed_to_end(ch, ex.id)
     finally:
         process.stop()
     assert len(seen) == 4

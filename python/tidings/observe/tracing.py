@@ -29,7 +29,7 @@ from opentelemetry.sdk.trace.sampling import Decision, Sampler, TraceIdRatioBase
 from opentelemetry.trace import SpanKind, Status, StatusCode
 from opentelemetry.util.types import AttributeValue
 
-from tidings.observe.spans import Exporting, Recorded, sampled_text
+from tidings.observe.spans import Exporting, Recorded, TraceContext, sampled_text
 
 __all__ = [
     "NO_CONTEXT",
@@ -53,8 +53,6 @@ __all__ = [
 
 T = TypeVar("T")
 
-#: ``(traceparent, tracestate)``; ``("", "")`` is none.
-TraceContext = tuple[str, str]
 NO_CONTEXT: TraceContext = ("", "")
 
 #: None while tracing is off: the one thing every hook checks.
