@@ -31,7 +31,7 @@ from kafka_broker import consume
 from seeds.hook import Expect, expect_topic
 from tidings.config import Config
 from tidings.observe import tracing
-from tidings.observe.spans import Exporting, Recorded
+from tidings.observe.spans import Ended, Exporting, Recorded, readable
 from tidings.server import Server
 from tidings.v1 import (
     event_pb2,
@@ -417,10 +417,8 @@ def test_spans_nest_record_errors_and_follow_their_parents_sampling(
     assert not spans.get_finished_spans()
 
 
-def _recorded(name: str) -> Recorded:
-    span = Recorded(name, SpanKind.INTERNAL, None, True, None, trace_id=7)
-    span.end_ns = span.start_ns
-    return span
+def _recorded(name: str) -> Ended:
+    return Recorded(name, SpanKind.INTERNAL, None, 7, 0, True, None).ended()
 
 
 def test_batched_spans_go_from_a_thread_of_their_own_and_a_full_queue_drops(
@@ -450,6 +448,27 @@ def test_batched_spans_go_from_a_thread_of_their_own_and_a_full_queue_drops(
     finally:
         exporting.shutdown()  # sends what is still queued
     assert [s.name for s in exporter.get_finished_spans()] == ["b0", "b1", "b2", "last"]
+
+
+def test_a_queued_span_is_nothing_the_garbage_collector_walks() -> None:
+    # Spans wait up to a second for their batch: as containers the collector tracks, they
+    # reached the old generations and made every full collection walk them.
+    parent = (f"00-{CALLER_TRACE}-{CALLER_SPAN}-01", "vendor=1")
+    span = Recorded("deliver", SpanKind.PRODUCER, parent, 0, 0, True, {"tidings.n": 1})
+    span.set_attribute("http.response.status_code", 500)
+    span.failed(RuntimeError, RuntimeError("boom"))
+    child = span.child("GET", SpanKind.CLIENT, {"url.full": "http://127.0.0.1/"})
+    ended = [span.ended(), child.ended()]
+    gc.collect()
+    assert not any(gc.is_tracked(e) for e in ended)
+    # And they are still whole for the exporter.
+    done = [readable(e, Resource.create({})) for e in ended]
+    assert done[0].attributes == {"tidings.n": 1, "http.response.status_code": 500}
+    assert done[0].parent is not None and done[0].parent.is_remote
+    assert done[0].status.description == "RuntimeError: boom"
+    assert done[1].parent is not None and done[1].parent.span_id == done[0].context.span_id
+    assert done[1].context.trace_id == done[0].context.trace_id == int(CALLER_TRACE, 16)
+    assert done[1].context.trace_state.to_header() == "vendor=1"
 
 
 def test_a_new_trace_is_sampled_at_the_configured_ratio() -> None:

@@ -12,7 +12,7 @@ from collections.abc import Awaitable, Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
 import grpc
-from opentelemetry.trace import SpanKind, Status, StatusCode
+from opentelemetry.trace import SpanKind
 
 from tidings.observe import tracing
 from tidings.observe.handlers import Around, Wrapping
@@ -58,7 +58,7 @@ def _spans(method: str) -> Around:
                     code = context.code()
                     if isinstance(code, grpc.StatusCode) and code is not grpc.StatusCode.OK:
                         span.set_attribute("rpc.grpc.status_code", code.value[0])
-                        span.set_status(Status(StatusCode.ERROR, code.name))
+                        span.fail(code.name)
                     else:
                         span.set_attribute("rpc.grpc.status_code", 0)
 

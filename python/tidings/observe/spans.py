@@ -4,11 +4,15 @@ The OpenTelemetry SDK's live ``Span`` (a lock, limits, an attached context, a pr
 called as it ends) costs tens of microseconds, as much as the engine spends on a task
 transition; a task attempt, an RPC or a delivery adds nothing to its span while it runs
 but an attribute or a status. So a span here is a :class:`Recorded`: a few fields set
-where it starts and ends, then queued. `Exporting` turns queued spans into the SDK's
-``ReadableSpan`` in batches, on its own thread, and hands them to the exporter (OTLP, or
-an in-memory one in tests): what the SDK's ``BatchSpanProcessor`` does for its spans.
-Measured (a microbenchmark): a task attempt's span went from ~20 µs to ~1 µs on the
-thread that runs it, plus ~3 µs on the export thread.
+where it starts; as it ends, a flat tuple (`Ended`) is queued. `Exporting` turns queued
+spans into the SDK's ``ReadableSpan`` in batches, on its own thread, and hands them to
+the exporter (OTLP, or an in-memory one in tests): what the SDK's ``BatchSpanProcessor``
+does for its spans. Measured (a microbenchmark): a task attempt's span went from ~20 µs
+to ~1 µs on the thread that runs it, plus ~3 µs on the export thread.
+
+Queued spans are tuples of strings and ints because the garbage collector stops tracking
+those: a second's worth of span objects waiting for their batch survived into the old
+generations and made every full collection walk them.
 
 Their trace context is the parent's (the execution's stored ``traceparent``, or the span
 current in the task), taken as text and parsed only when needed; sampling follows the
@@ -20,6 +24,7 @@ from __future__ import annotations
 
 import collections
 import functools
+import itertools
 import logging
 import random
 import threading
@@ -44,7 +49,7 @@ from opentelemetry.trace import (
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 from opentelemetry.util.types import AttributeValue
 
-__all__ = ["Exporting", "Recorded", "TraceContext", "parse", "sampled_text"]
+__all__ = ["Ended", "Exporting", "Recorded", "TraceContext", "parse", "readable", "sampled_text"]
 
 log = logging.getLogger(__name__)
 
@@ -55,7 +60,8 @@ _PROPAGATOR = TraceContextTextMapPropagator()
 _SCOPE = InstrumentationScope("tidings")
 _UNSET = Status(StatusCode.UNSET)
 _SAMPLED = TraceFlags(TraceFlags.SAMPLED)
-_UNSAMPLED = TraceFlags(TraceFlags.DEFAULT)
+_NO_STATE = TraceState()
+_KINDS = {kind.value: kind for kind in SpanKind}
 #: The last hex digit of a ``traceparent`` (its flags) when the trace is sampled.
 _SAMPLED_DIGITS = frozenset("13579bdfBDF")
 
@@ -72,101 +78,140 @@ def parse(traceparent: str, tracestate: str) -> SpanContext:
     return context if context.is_valid else INVALID_SPAN_CONTEXT
 
 
-class Recorded:
-    """One span: what is known where it runs; `Exporting` makes the rest.
+#: An ended span waiting for export: one flat tuple of strings, ints and None, which the
+#: garbage collector stops tracking at its first collection (a tuple holding tuples may
+#: take two, and so reach an older generation), so thousands queued cost it nothing.
+#: ``(name, kind, traceparent, tracestate, trace_id, parent_id, span_id, start_ns, end_ns,
+#: error, exception type, exception message, exception time, *attributes)``, the fields of
+#: `Recorded` (no ``origin``: ``""``; no exception: ``None``), then the attributes' keys
+#: and values in turn.
+Ended = tuple[Any, ...]
+_NO_ORIGIN: TraceContext = ("", "")
+_NO_EXCEPTION = (None, None, 0)
+_ATTRIBUTES_AT = 13
 
-    Its parent is W3C text (``above``), another `Recorded`, or none (a root, whose trace id
-    and sampling are decided as it starts).
+
+class Recorded:
+    """One span: what is known where it runs; `readable` makes the rest, after it ends.
+
+    It holds no other span: its trace is ``origin`` (the W3C text of a remote parent or
+    ancestor) or ``trace_id`` (a trace begun here), and its parent, if a span here, is
+    ``parent_id``. So an ended span is a flat tuple (`Ended`), cheap to keep queued.
     """
 
-    __slots__ = ("_context", "above", "attributes", "end_ns", "events", "kind", "name",
-                 "sampled", "span_id", "start_ns", "status", "token", "trace_id")  # fmt: skip
+    __slots__ = ("attributes", "error", "exception", "kind", "name", "origin", "parent_id",
+                 "sampled", "span_id", "start_ns", "token", "trace_id")  # fmt: skip
 
     def __init__(
         self,
         name: str,
         kind: SpanKind,
-        above: TraceContext | Recorded | None,
+        origin: TraceContext | None,
+        trace_id: int,
+        parent_id: int,
         sampled: bool,
         attributes: Mapping[str, AttributeValue] | None,
-        trace_id: int = 0,
     ) -> None:
-        self.name, self.kind, self.above, self.sampled = name, kind, above, sampled
+        self.name, self.kind, self.sampled = name, kind, sampled
+        #: The remote context its trace continues; None for a trace begun here.
+        self.origin = origin
+        #: A trace begun here (else 0: ``origin`` has it).
+        self.trace_id = trace_id
+        #: Its parent span's id when that is a span here (else 0: ``origin``, or a root).
+        self.parent_id = parent_id
         #: Kept, not copied: a caller hands over a mapping it makes for this span.
         self.attributes = attributes
-        self.trace_id = trace_id  # a root's; else the parent's, when asked for
         self.span_id = random.getrandbits(64) or 1
         self.start_ns = time.time_ns()
-        self.end_ns = 0
-        self.status = _UNSET
-        self.events: tuple[Event, ...] = ()
+        self.error: str | None = None  # its status is ERROR with this description
+        self.exception: tuple[str, str, int] | None = None  # type, message, when
         self.token: Any = None  # while it is the current span (`tracing.span`)
-        self._context: SpanContext | None = None
+
+    def child(
+        self, name: str, kind: SpanKind, attributes: Mapping[str, AttributeValue] | None
+    ) -> Recorded:
+        """A span whose parent is this one, in its trace."""
+        return Recorded(
+            name, kind, self.origin, self.trace_id, self.span_id, self.sampled, attributes
+        )
 
     def is_recording(self) -> bool:
         """Whether its trace is sampled: it is exported when it ends."""
         return self.sampled
 
-    def get_span_context(self) -> SpanContext:
-        """Its trace and span ids, as the API's spans have them (made when first asked)."""
-        context = self._context
-        if context is None:
-            parent = self.parent()
-            if parent is None:
-                trace_id, state = self.trace_id, TraceState()
-            else:
-                trace_id, state = parent.trace_id, parent.trace_state
-            flags = _SAMPLED if self.sampled else _UNSAMPLED
-            context = self._context = SpanContext(
-                trace_id, self.span_id, is_remote=False, trace_flags=flags, trace_state=state
-            )
-        return context
-
-    def parent(self) -> SpanContext | None:
-        """Its parent's span context; None for a root."""
-        above = self.above
-        if above is None:
-            return None
-        if isinstance(above, Recorded):
-            return above.get_span_context()
-        return parse(*above)
+    def traceparent(self) -> TraceContext:
+        """Its own context as W3C text, for outgoing headers."""
+        origin = self.origin
+        if origin is None:
+            trace_id, state = self.trace_id, ""
+        else:
+            remote = parse(*origin)
+            trace_id, state = remote.trace_id, origin[1] and remote.trace_state.to_header()
+        flags = "01" if self.sampled else "00"
+        return f"00-{trace_id:032x}-{self.span_id:016x}-{flags}", state
 
     def set_attribute(self, key: str, value: AttributeValue) -> None:
         """Add an attribute (kept only while recording)."""
         if self.sampled:
             self.attributes = {**(self.attributes or {}), key: value}
 
-    def set_status(self, status: Status) -> None:
-        """Set its status (``tracing.fail`` is the usual way)."""
-        self.status = status
+    def fail(self, message: str) -> None:
+        """Mark it failed: its status ERROR with ``message``."""
+        self.error = message
 
     def failed(self, kind: type[BaseException] | None, error: BaseException) -> None:
         """An exception left it: recorded as the SDK's spans record one.
 
         A status set before says more, and stays.
         """
-        if self.sampled and self.status is _UNSET:
+        if self.sampled and self.error is None:
             name = kind.__name__ if kind else "Error"
-            self.status = Status(StatusCode.ERROR, f"{name}: {error}")
-            self.events = (
-                Event("exception", {"exception.type": name, "exception.message": str(error)}),
-            )
+            self.error = f"{name}: {error}"
+            self.exception = (name, str(error), time.time_ns())
 
-    def readable(self, resource: Resource) -> ReadableSpan:
-        """The SDK's finished span, for an exporter."""
-        return ReadableSpan(
-            name=self.name,
-            context=self.get_span_context(),
-            parent=self.parent(),
-            resource=resource,
-            attributes=self.attributes,
-            events=self.events,
-            kind=self.kind,
-            status=self.status,
-            start_time=self.start_ns,
-            end_time=self.end_ns,
-            instrumentation_scope=_SCOPE,
-        )
+    def ended(self) -> Ended:
+        """It, ended now, as `readable` takes it."""
+        attributes = self.attributes
+        return (
+            self.name, self.kind.value, *(self.origin or _NO_ORIGIN), self.trace_id,
+            self.parent_id, self.span_id, self.start_ns, time.time_ns(), self.error,
+            *(self.exception or _NO_EXCEPTION),
+            *(itertools.chain.from_iterable(attributes.items()) if attributes else ()),
+        )  # fmt: skip
+
+
+def readable(span: Ended, resource: Resource) -> ReadableSpan:
+    """The SDK's finished span, for an exporter."""
+    (name, kind, traceparent, tracestate, trace_id, parent_id, span_id, start_ns, end_ns,
+     error, exception, message, at) = span[:_ATTRIBUTES_AT]  # fmt: skip
+    attributes = span[_ATTRIBUTES_AT:]
+    remote: SpanContext | None = None
+    state = _NO_STATE
+    if traceparent:
+        remote = parse(traceparent, tracestate)
+        trace_id, state = remote.trace_id, remote.trace_state
+    parent = remote
+    if parent_id:
+        parent = SpanContext(trace_id, parent_id, False, _SAMPLED, state)
+    events: tuple[Event, ...] = ()
+    if exception is not None:
+        attrs = {"exception.type": exception, "exception.message": message}
+        events = (Event("exception", attrs, at),)
+    return ReadableSpan(
+        name=name,
+        context=SpanContext(trace_id, span_id, False, _SAMPLED, state),
+        parent=parent,
+        resource=resource,
+        attributes=dict(zip(attributes[::2], attributes[1::2], strict=True))
+        if attributes
+        else None,
+        events=events,
+        kind=_KINDS[kind],
+        status=_UNSET if error is None else Status(StatusCode.ERROR, error),
+        start_time=start_ns,
+        end_time=end_ns,
+        instrumentation_scope=_SCOPE,
+    )
 
 
 def sampled_text(traceparent: str) -> bool:
@@ -194,20 +239,20 @@ class Exporting:
     ) -> None:
         self._exporters = tuple(exporters)
         self._resource = resource
-        self._queue: collections.deque[Recorded] = collections.deque()
+        self._queue: collections.deque[Ended] = collections.deque()
         self._max_queue, self._batch, self._interval = max_queue, batch, interval_s
         #: Spans dropped because the queue was full.
         self.dropped = 0
         self._wake = threading.Event()
         self._done = threading.Event()
         self._lock = threading.Lock()  # one export at a time (the thread, or `flush`)
-        self.add: Callable[[Recorded], None] = self._export_now if immediate else self._queued
+        self.add: Callable[[Ended], None] = self._export_now if immediate else self._queued
         self._thread: threading.Thread | None = None
         if not immediate:
             self._thread = threading.Thread(target=self._run, name="tidings-spans", daemon=True)
             self._thread.start()
 
-    def _queued(self, span: Recorded) -> None:
+    def _queued(self, span: Ended) -> None:
         queue = self._queue
         if len(queue) >= self._max_queue:
             self.dropped += 1
@@ -216,9 +261,9 @@ class Exporting:
         if len(queue) == self._batch:
             self._wake.set()
 
-    def _export_now(self, span: Recorded) -> None:
+    def _export_now(self, span: Ended) -> None:
         with self._lock:
-            self._send([span.readable(self._resource)])
+            self._send([readable(span, self._resource)])
 
     def _run(self) -> None:
         while not self._done.is_set():
@@ -233,7 +278,7 @@ class Exporting:
                 taken: list[ReadableSpan] = []
                 queue, resource = self._queue, self._resource
                 while queue and len(taken) < self._batch:
-                    taken.append(queue.popleft().readable(resource))
+                    taken.append(readable(queue.popleft(), resource))
                 self._send(taken)
             if self.dropped:
                 log.warning("tracing: %d spans dropped, the export queue was full", self.dropped)

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import contextlib
 import random
-import time
 from collections.abc import Coroutine, Mapping, MutableMapping
 from contextlib import AbstractContextManager
 from contextvars import ContextVar
@@ -26,7 +25,7 @@ from typing import Any, TypeVar
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace.export import SpanExporter
 from opentelemetry.sdk.trace.sampling import Decision, Sampler, TraceIdRatioBased
-from opentelemetry.trace import SpanKind, Status, StatusCode
+from opentelemetry.trace import SpanKind
 from opentelemetry.util.types import AttributeValue
 
 from tidings.observe.spans import Exporting, Recorded, TraceContext, sampled_text
@@ -186,8 +185,7 @@ def end(span: Recorded) -> None:
 def _end(span: Recorded) -> None:
     exporting = _exporting
     if span.sampled and exporting is not None:
-        span.end_ns = time.time_ns()
-        exporting.add(span)
+        exporting.add(span.ended())
 
 
 def _made(
@@ -197,28 +195,29 @@ def _made(
     attributes: Mapping[str, AttributeValue] | None,
 ) -> Recorded:
     if parent is not None and parent[0]:
-        return Recorded(name, kind, parent, sampled_text(parent[0]), attributes)
+        return Recorded(name, kind, parent, 0, 0, sampled_text(parent[0]), attributes)
     above = _current.get()
     if above is not None:
-        return Recorded(name, kind, above, above.sampled, attributes)
+        return above.child(name, kind, attributes)
     # A trace of its own: the sampler decides, as for a new RPC's.
     trace_id = random.getrandbits(128) or 1
     decision = _sampler.should_sample(None, trace_id, name, kind).decision
-    return Recorded(name, kind, None, decision is Decision.RECORD_AND_SAMPLE, attributes, trace_id)
+    sampled = decision is Decision.RECORD_AND_SAMPLE
+    return Recorded(name, kind, None, trace_id, 0, sampled, attributes)
 
 
 def headers_of(span: Recorded, headers: MutableMapping[str, str]) -> None:
     """Add ``span``'s W3C ``traceparent`` (and ``tracestate``) to outgoing headers."""
-    c = span.get_span_context()
-    headers["traceparent"] = f"00-{c.trace_id:032x}-{c.span_id:016x}-{c.trace_flags:02x}"
-    if c.trace_state:
-        headers["tracestate"] = c.trace_state.to_header()
+    traceparent, tracestate = span.traceparent()
+    headers["traceparent"] = traceparent
+    if tracestate:
+        headers["tracestate"] = tracestate
 
 
 def fail(span: Recorded | None, message: str) -> None:
     """Mark a span failed (a failed attempt that raised nothing)."""
     if span is not None:
-        span.set_status(Status(StatusCode.ERROR, message))
+        span.fail(message)
 
 
 def inject(headers: MutableMapping[str, str]) -> None:
@@ -231,9 +230,11 @@ def inject(headers: MutableMapping[str, str]) -> None:
 
 def current() -> TraceContext:
     """The current span's context as W3C text; none when off or outside a span."""
-    carrier: dict[str, str] = {}
-    inject(carrier)
-    return carrier.get("traceparent", ""), carrier.get("tracestate", "")
+    if _exporting is not None:
+        above = _current.get()
+        if above is not None:
+            return above.traceparent()
+    return NO_CONTEXT
 
 
 def carried(coro: Coroutine[Any, Any, T]) -> Coroutine[Any, Any, T]:
