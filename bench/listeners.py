@@ -9,10 +9,12 @@ In one run, against one server and one real HTTP receiver:
      workflow callbacks (CreateWorkflow with callback_url and modify_callback_url) and
      execution notify targets (StartExecution with a notify target);
   3. the idle server's CPU with all of them (from /proc, over some seconds);
-  4. the same delivery as in 1 with the 10,000 present, as a ratio of 1;
-  5. the same delivery again once the 10,000 are deleted: what else the server's heap
-     gains through the run, whatever the listeners, 1 and 5 bracket 4 in;
-  6. as many StartExecution calls as in 2, of the same workflow, without a notify target,
+  4. the same delivery as in 1 with the 10,000 present;
+  5. deleting the 10,000, and the same delivery as in 1 again;
+  6. 2 to 5 again (--rounds): each window beside the 10,000 is compared with the mean of
+     the two alone around it, so that what drifts through the run whatever the
+     listeners are (the outbox and the executions grow) cancels out;
+  7. as many StartExecution calls as in 2, of the same workflow, without a notify target,
      and with one that hears only EXECUTION_FAILED (so nothing here): what the notify
      targets' figure is to be read against (each of those executions runs to its end,
      and in 2 its notify target hears its 4 events, as webhooks, as they commit).
@@ -137,8 +139,13 @@ def deliver(
     }
 
 
-def create_listeners(server: TidingsProcess, rx: WebhookReceiver, total: int) -> dict[str, Any]:
-    """`total` listeners: 60 % global, 20 % workflow callbacks, 20 % notify targets."""
+def create_listeners(
+    server: TidingsProcess, rx: WebhookReceiver, total: int, batch: int
+) -> dict[str, Any]:
+    """`total` listeners: 60 % global, 20 % workflow callbacks, 20 % notify targets.
+
+    Their names carry `batch`: the same server gets more than one such batch.
+    """
     n_global = total * 6 // 10
     n_workflows = total // 10  # two callbacks each
     n_notify = total - n_global - 2 * n_workflows
@@ -148,7 +155,7 @@ def create_listeners(server: TidingsProcess, rx: WebhookReceiver, total: int) ->
 
         def global_listener(i: int) -> Callable[[], Any]:
             lst = webhook_listener(
-                f"idle-{i}",
+                f"idle-{batch}-{i}",
                 f"{idle}/{i}",
                 profile=PROFILES[i % len(PROFILES)],
                 workflows=[f"elsewhere-{i % 500}"] if i % 3 else [],
@@ -167,7 +174,7 @@ def create_listeners(server: TidingsProcess, rx: WebhookReceiver, total: int) ->
 
         def with_callbacks(i: int) -> Callable[[], Any]:
             return lambda: eng.create_workflow(
-                workflow_yaml(f"cb-{i}", chain_of(1)),
+                workflow_yaml(f"cb-{batch}-{i}", chain_of(1)),
                 callback_url=f"{idle}/cb/{i}",
                 modify_callback_url=f"{idle}/modify/{i}",
             )
@@ -175,7 +182,8 @@ def create_listeners(server: TidingsProcess, rx: WebhookReceiver, total: int) ->
         concurrently(with_callbacks(i) for i in range(n_workflows))
         t_callbacks = time.monotonic() - t0
 
-        eng.create_workflow(workflow_yaml("notified", chain_of(1)))
+        if batch == 0:
+            eng.create_workflow(workflow_yaml("notified", chain_of(1)))
         target = execution_pb2.NotifyTarget(
             url=f"{idle}/notify", profile=listener_pb2.PROFILE_MISTRAL
         )
@@ -262,6 +270,22 @@ def idle_cpu(server: TidingsProcess, seconds: float) -> float:
     return (cpu_seconds(pid) - c0) / (time.monotonic() - t0)
 
 
+def window(
+    server: TidingsProcess, rx: WebhookReceiver, executions: int, pace: float, paced: int
+) -> dict[str, Any]:
+    """Delivery to the active listener: throughput, then latency at ``pace`` executions/s."""
+    fast = deliver(server, rx, "active", "/active", executions)
+    slow = deliver(server, rx, "active", "/active", paced, pace)
+    return {**fast, "p50_ms": slow["p50_ms"], "p99_ms": slow["p99_ms"]}
+
+
+def bracketed(alone: list[dict[str, Any]], beside: list[dict[str, Any]], key: str) -> list[float]:
+    """Each window beside the listeners against the mean of the two alone around it."""
+    return [
+        round(b[key] / ((alone[i][key] + alone[i + 1][key]) / 2), 3) for i, b in enumerate(beside)
+    ]
+
+
 def run(args: argparse.Namespace) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="tidings-listeners-") as tmp, WebhookReceiver() as rx:
         server = TidingsProcess(Path(tmp) / "data", env=ALLOW_LOCAL)
@@ -279,54 +303,60 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             note("warm-up")
             deliver(server, rx, "active", "/active", args.executions // 4)
             note("delivery with 1 listener")
-            one = deliver(server, rx, "active", "/active", args.executions)
+            first = deliver(server, rx, "active", "/active", args.executions)
             # Latency at half the rate measured (queueing in a saturated engine aside),
             # over a window long enough to hold several of the server's full garbage
             # collections: whether one falls into a short window is luck.
-            pace = one["events_per_s"] / (2 + 2 * TASKS) / 2
+            pace = first["events_per_s"] / (2 + 2 * TASKS) / 2
             paced = max(args.executions // 2, round(pace * args.latency_seconds))
-            one_paced = deliver(server, rx, "active", "/active", paced, pace)
+            alone = [window(server, rx, args.executions, pace, paced)]
             idle_one = idle_cpu(server, args.idle_seconds)
-            note(f"creating {args.listeners} listeners")
-            made = create_listeners(server, rx, args.listeners)
-            idle_many = idle_cpu(server, args.idle_seconds)
-            note(f"delivery with {args.listeners} more")
-            many = deliver(server, rx, "active", "/active", args.executions)
-            many_paced = deliver(server, rx, "active", "/active", paced, pace)
-            note(f"deleting the {args.listeners}; delivery with 1 listener again")
-            deleted = delete_listeners(server, keep=active)
-            again = deliver(server, rx, "active", "/active", args.executions)
-            again_paced = deliver(server, rx, "active", "/active", paced, pace)
+            beside: list[dict[str, Any]] = []
+            made: list[dict[str, Any]] = []
+            deleted: list[float] = []
+            for batch in range(args.rounds):
+                note(f"creating {args.listeners} listeners")
+                made.append(create_listeners(server, rx, args.listeners, batch))
+                if batch == 0:
+                    idle_many = idle_cpu(server, args.idle_seconds)
+                note(f"delivery with {args.listeners} more")
+                beside.append(window(server, rx, args.executions, pace, paced))
+                note(f"deleting the {args.listeners}; delivery with 1 listener again")
+                deleted.append(delete_listeners(server, keep=active))
+                alone.append(window(server, rx, args.executions, pace, paced))
             note("StartExecution without a notify target, and with one hearing nothing")
-            alone = starts(server, "notified", made["notify_targets"])
+            notify_targets = made[0]["notify_targets"]
+            solo = starts(server, "notified", notify_targets)
             failures = execution_pb2.NotifyTarget(
                 url=rx.url("/idle/notify"),
                 profile=listener_pb2.PROFILE_MISTRAL,
                 events=["EXECUTION_FAILED"],
             )
-            unheard = starts(server, "notified", made["notify_targets"], [failures])
+            unheard = starts(server, "notified", notify_targets, [failures])
         except BaseException:
             note(server.log()[-3000:])
             raise
         finally:
             server.stop()
+    throughput = bracketed(alone, beside, "events_per_s")
+    p99 = bracketed(alone, beside, "p99_ms")
     return {
-        **made,
-        "start_alone_per_s": round(alone),
+        **made[0],
+        "created": made,
+        "start_alone_per_s": round(solo),
         "start_failures_only_per_s": round(unheard),
         "idle_cpu_1": round(idle_one, 4),
         "idle_cpu": round(idle_many, 4),
-        "one": {**one, "p50_ms": one_paced["p50_ms"], "p99_ms": one_paced["p99_ms"]},
-        "many": {**many, "p50_ms": many_paced["p50_ms"], "p99_ms": many_paced["p99_ms"]},
-        "again": {**again, "p50_ms": again_paced["p50_ms"], "p99_ms": again_paced["p99_ms"]},
-        "delete_per_s": round(deleted),
+        "alone": alone,
+        "beside": beside,
+        "delete_per_s": round(statistics.median(deleted)),
         "latency_rate": round(pace * (2 + 2 * TASKS)),
-        "latency_events": one_paced["events"],
+        "latency_events": paced * (2 + 2 * TASKS),
         "latency_seconds": round(paced / pace, 1),
-        "throughput_ratio": round(many["events_per_s"] / one["events_per_s"], 3),
-        "p99_ratio": round(many_paced["p99_ms"] / one_paced["p99_ms"], 3),
-        "throughput_ratio_again": round(many["events_per_s"] / again["events_per_s"], 3),
-        "p99_ratio_again": round(many_paced["p99_ms"] / again_paced["p99_ms"], 3),
+        "throughput_ratios": throughput,
+        "p99_ratios": p99,
+        "throughput_ratio": round(statistics.mean(throughput), 3),
+        "p99_ratio": round(statistics.mean(p99), 3),
         "cpus": os.cpu_count(),
     }
 
@@ -336,6 +366,9 @@ def main() -> int:
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.add_argument("--listeners", type=int, default=10_000)
     parser.add_argument("--executions", type=int, default=300)
+    parser.add_argument(
+        "--rounds", type=int, default=2, help="times the listeners are created and deleted"
+    )
     parser.add_argument("--idle-seconds", type=float, default=10.0)
     parser.add_argument(
         "--latency-seconds", type=float, default=20.0, help="length of each latency window"
@@ -345,7 +378,6 @@ def main() -> int:
     if args.json:
         print(json.dumps(r))
         return 0
-    one, many, again = r["one"], r["many"], r["again"]
     print(f"listener benchmark: a real tidings serve, {r['listeners']:,} listeners (60 % "
           f"global, 20 % workflow callbacks, 20 % notify targets), {r['cpus']} CPUs")  # fmt: skip
     print(f"  creation                {r['create_per_s']:>8,} listeners/s "
@@ -355,21 +387,22 @@ def main() -> int:
           f"{r['start_alone_per_s']:,}/s, with one hearing only failures "
           f"{r['start_failures_only_per_s']:,}/s)")  # fmt: skip
     print(f"  ListListeners, all      {r['list_all_s']:>8} s for {r['listed']:,}")
+    print(f"  deletion                {r['delete_per_s']:>8,} listeners/s")
     print(f"  idle CPU                {r['idle_cpu'] * 100:>8.2f} % of a core "
           f"(with 1 listener: {r['idle_cpu_1'] * 100:.2f} %)")  # fmt: skip
-    print(f"  delivery, 1 listener    {one['events_per_s']:>8,} events/s, "
-          f"p50 {one['p50_ms']} ms, p99 {one['p99_ms']} ms")  # fmt: skip
-    print(f"  delivery, +{r['listeners']:,}  {many['events_per_s']:>8,} events/s, "
-          f"p50 {many['p50_ms']} ms, p99 {many['p99_ms']} ms")  # fmt: skip
-    print(f"  delivery, 1 again       {again['events_per_s']:>8,} events/s, "
-          f"p50 {again['p50_ms']} ms, p99 {again['p99_ms']} ms "
-          f"(the {r['listeners']:,} deleted, {r['delete_per_s']:,}/s)")  # fmt: skip
-    print(f"  (latency at {r['latency_rate']:,} events/s, half the 1-listener throughput, "
-          f"{r['latency_events']:,} events over {r['latency_seconds']} s each)")  # fmt: skip
-    print(f"  ratio (many / 1)        throughput {r['throughput_ratio']:.2f}, p99 "
-          f"{r['p99_ratio']:.2f} (every event delivered, in order)")  # fmt: skip
-    print(f"  ratio (many / 1 again)  throughput {r['throughput_ratio_again']:.2f}, p99 "
-          f"{r['p99_ratio_again']:.2f}")  # fmt: skip
+    print(f"  delivery to the active listener, in turn alone and beside {r['listeners']:,} more "
+          f"(latency at {r['latency_rate']:,} events/s, half the first throughput, "
+          f"{r['latency_events']:,} events over {r['latency_seconds']} s each):")  # fmt: skip
+    turns = [("alone", w) for w in r["alone"]]
+    for i, w in enumerate(r["beside"]):
+        turns.insert(2 * i + 1, (f"+{r['listeners']:,}", w))
+    for name, w in turns:
+        print(f"    {name:<10} {w['events_per_s']:>8,} events/s, p50 {w['p50_ms']} ms, "
+              f"p99 {w['p99_ms']} ms")  # fmt: skip
+    print(f"  ratio (beside / the two alone around it)  throughput "
+          f"{', '.join(f'{x:.2f}' for x in r['throughput_ratios'])} (mean "
+          f"{r['throughput_ratio']:.2f}); p99 {', '.join(f'{x:.2f}' for x in r['p99_ratios'])} "
+          f"(mean {r['p99_ratio']:.2f}); every event delivered, in order")  # fmt: skip
     return 0
 
 

@@ -36,9 +36,6 @@ sys.path.insert(0, str(ROOT.parent / "python"))
 sys.path.insert(0, str(ROOT.parent / "tests"))
 sys.path.insert(0, str(ROOT))
 
-from opentelemetry.sdk.trace.export.in_memory_span_exporter import (  # noqa: E402
-    InMemorySpanExporter,
-)
 
 from codec import canonical, engine_data  # noqa: E402
 from kafka_broker import KafkaBroker, free_port  # noqa: E402
@@ -56,7 +53,7 @@ from tidings.store import Change, EventRow  # noqa: E402
 from tidings.store.listeners import ListenerRow  # noqa: E402
 from tidings.store.sqlite import SQLiteStore  # noqa: E402
 from tidings.v1 import event_pb2  # noqa: E402
-from traced_serve import forget  # noqa: E402
+from traced_serve import start_sink  # noqa: E402
 
 TASK_FAILED = event_pb2.EVENT_TYPE_TASK_FAILED
 
@@ -329,14 +326,15 @@ def main() -> int:
     parser.add_argument("--webhook-events", type=int, default=20_000)
     parser.add_argument("--metrics", action="store_true", help="record and serve metrics")
     parser.add_argument(
-        "--tracing", action="store_true", help="trace, spans to the SDK's in-memory exporter"
+        "--tracing", action="store_true", help="trace, spans over OTLP to bench/otlp_sink.py"
     )
     args = parser.parse_args()
+    sink = None
     if args.tracing:
-        # Batched, as spans going to a collector are, and forgotten once sent.
-        spans = InMemorySpanExporter()
-        tracing.configure(exporter=spans, immediate=False)
-        threading.Thread(target=forget, args=(spans, threading.Event()), daemon=True).start()
+        # Every span over OTLP/gRPC to a local collector (bench/otlp_sink.py), as a
+        # configured server sends them.
+        sink, endpoint = start_sink()
+        tracing.configure(otlp_endpoint=endpoint)
     stop = threading.Event()
     if args.metrics:
         serve_metrics(stop)
@@ -349,6 +347,11 @@ def main() -> int:
         receiver.kill()
         receiver.wait()
         stop.set()
+        if sink is not None:
+            tracing.shutdown()
+            assert sink.stdin is not None
+            sink.stdin.close()
+            sink.wait(10)
     result["metrics"] = args.metrics
     result["tracing"] = args.tracing
     if args.json:

@@ -1,38 +1,48 @@
-"""`tidings ARGS` with tracing on, every span going to the SDK's in-memory exporter.
+"""`tidings ARGS` with tracing on, every span sent over OTLP/gRPC to a local collector.
 
-What the benchmarks' ``--tracing`` runs instead of ``python -m tidings``: the cost of
-making and recording spans, without a collector to send them to. The exporter is
-emptied every second, as one sending to a collector forgets what it has sent: kept, the
-spans of a whole run would only measure the garbage collector walking them.
+What the benchmarks' ``--tracing`` runs instead of ``python -m tidings``: the server
+configured as an operator would (``TIDINGS_TRACING_OTLP_ENDPOINT``, and
+``TIDINGS_TRACING_SAMPLE_RATIO`` if set), its spans going to ``bench/otlp_sink.py``, a
+collector in a process of its own that decodes and counts them (its count goes to
+standard error, in the server's log, as the server ends).
 """
 
 from __future__ import annotations
 
 import os
+import subprocess
 import sys
-import threading
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "python"))
+ROOT = Path(__file__).resolve().parent
+sys.path.insert(0, str(ROOT.parent / "python"))
 
-from opentelemetry.sdk.trace.export.in_memory_span_exporter import (
-    InMemorySpanExporter,
-)
-
-from tidings.cli import main
-from tidings.observe import tracing
+from tidings.cli import main  # noqa: E402
 
 
-def forget(exporter: InMemorySpanExporter, stop: threading.Event) -> None:
-    while not stop.wait(1.0):
-        exporter.clear()
+def start_sink() -> tuple[subprocess.Popen[str], str]:
+    """The collector, and its endpoint; it ends when this process does (its stdin closes)."""
+    sink = subprocess.Popen(
+        [sys.executable, str(ROOT / "otlp_sink.py")],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert sink.stdout is not None
+    ready = sink.stdout.readline().split()
+    if ready[:1] != ["ready"]:
+        sink.kill()
+        raise RuntimeError("the OTLP sink did not start")
+    return sink, f"http://127.0.0.1:{ready[1]}"
 
 
 if __name__ == "__main__":
-    spans = InMemorySpanExporter()
-    # Batched, as spans going to a collector are.
-    # The sampling a configured server would apply (TIDINGS_TRACING_SAMPLE_RATIO).
-    ratio = float(os.environ.get("TIDINGS_TRACING_SAMPLE_RATIO", "1"))
-    tracing.configure(exporter=spans, immediate=False, sample_ratio=ratio)
-    threading.Thread(target=forget, args=(spans, threading.Event()), daemon=True).start()
-    sys.exit(main())
+    sink, endpoint = start_sink()
+    os.environ["TIDINGS_TRACING_OTLP_ENDPOINT"] = endpoint
+    try:
+        code = main()
+    finally:
+        assert sink.stdin is not None
+        sink.stdin.close()
+        sink.wait(10)
+    sys.exit(code)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import gc
+import itertools
 import json
 import threading
 from collections.abc import Iterator
@@ -19,19 +20,23 @@ from typing import Any
 
 import grpc
 import pytest
+from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
 from opentelemetry.proto.collector.trace.v1 import trace_service_pb2, trace_service_pb2_grpc
+from opentelemetry.proto.trace.v1 import trace_pb2
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind, StatusCode
+from opentelemetry.util.types import AttributeValue
 
 from atom_server import AtomServer, RecordedRequest, Reply
 from engine_client import EngineClient, http_task, typed, unique, wait_for, workflow_yaml
 from kafka_broker import consume
 from seeds.hook import Expect, expect_topic
+from tidings import _codec
 from tidings.config import Config
 from tidings.observe import tracing
-from tidings.observe.spans import Ended, Exporting, Recorded, readable
+from tidings.observe.spans import SCOPE, Ended, Exporting, Recorded, ToSdk, readable
 from tidings.server import Server
 from tidings.v1 import (
     event_pb2,
@@ -426,7 +431,8 @@ def test_batched_spans_go_from_a_thread_of_their_own_and_a_full_queue_drops(
 ) -> None:
     exporter = InMemorySpanExporter()
     # A batch larger than the queue, and a long interval: nothing leaves until asked.
-    exporting = Exporting([exporter], Resource.create({}), max_queue=10, batch=100, interval_s=60)
+    to_sdk = ToSdk(exporter, Resource.create({}))
+    exporting = Exporting([to_sdk], max_queue=10, batch=100, interval_s=60)
     try:
         for i in range(12):
             exporting.add(_recorded(f"s{i}"))
@@ -439,7 +445,7 @@ def test_batched_spans_go_from_a_thread_of_their_own_and_a_full_queue_drops(
 
     # A full batch wakes the thread, which exports it without being asked.
     exporter = InMemorySpanExporter()
-    exporting = Exporting([exporter], Resource.create({}), batch=3, interval_s=60)
+    exporting = Exporting([ToSdk(exporter, Resource.create({}))], batch=3, interval_s=60)
     try:
         for i in range(3):
             exporting.add(_recorded(f"b{i}"))
@@ -520,10 +526,11 @@ def test_kafka_records_carry_the_execution_trace(
 
 
 class Collector(trace_service_pb2_grpc.TraceServiceServicer):
-    """An OTLP/gRPC trace collector on 127.0.0.1 that keeps the span names it receives."""
+    """An OTLP/gRPC trace collector on 127.0.0.1 (the OTLP protos' servicer) that keeps
+    the spans it receives."""
 
     def __init__(self) -> None:
-        self.names: list[str] = []
+        self.spans: list[trace_pb2.Span] = []
         self.server = grpc.server(ThreadPoolExecutor(max_workers=2))
         # The generated module has no type hints.
         trace_service_pb2_grpc.add_TraceServiceServicer_to_server(self, self.server)  # type: ignore[no-untyped-call]
@@ -535,8 +542,12 @@ class Collector(trace_service_pb2_grpc.TraceServiceServicer):
     ) -> trace_service_pb2.ExportTraceServiceResponse:
         for resource in request.resource_spans:
             for scope in resource.scope_spans:
-                self.names += [s.name for s in scope.spans]
+                self.spans += scope.spans
         return trace_service_pb2.ExportTraceServiceResponse()
+
+    def named(self, name: str) -> trace_pb2.Span:
+        (found,) = [s for s in self.spans if s.name == name]
+        return found
 
 
 def test_tidings_serve_sends_spans_to_the_configured_otlp_collector(tmp_path: Path) -> None:
@@ -547,10 +558,50 @@ def test_tidings_serve_sends_spans_to_the_configured_otlp_collector(tmp_path: Pa
             with EngineClient(server.address) as client:
                 name = unique("exported")
                 client.create_workflow(workflow_yaml(name, {"noop": {"action": "std.noop"}}))
-                client.wait_until_ended(client.start(name).id)
+                ex = client.executions.StartExecution(
+                    XPB.StartExecutionRequest(workflow=name),
+                    metadata=(("traceparent", f"00-{CALLER_TRACE}-{CALLER_SPAN}-01"),),
+                    timeout=T,
+                ).execution
+                client.wait_until_ended(ex.id)
             # Stopping sends what is still batched.
             assert server.stop() == 0
-        assert "tidings.v1.ExecutionService/StartExecution" in collector.names
-        assert "task noop" in collector.names
+        start = collector.named("tidings.v1.ExecutionService/StartExecution")
+        task = collector.named("task noop")
     finally:
         collector.server.stop(None)
+    # The caller's trace, its span the remote parent of the RPC's, whose span is the
+    # task's parent (across the store: remote too).
+    assert start.trace_id.hex() == task.trace_id.hex() == CALLER_TRACE
+    assert start.parent_span_id.hex() == CALLER_SPAN
+    assert task.parent_span_id == start.span_id
+    assert start.kind == trace_pb2.Span.SPAN_KIND_SERVER
+    assert start.flags & trace_pb2.SPAN_FLAGS_CONTEXT_IS_REMOTE_MASK
+    assert 0 < start.start_time_unix_nano <= start.end_time_unix_nano
+    attributes = {kv.key: kv.value for kv in task.attributes}
+    assert attributes["tidings.execution_id"].string_value == ex.id
+    assert attributes["tidings.attempt"].int_value == 1
+
+
+def test_spans_are_encoded_for_otlp_as_the_sdks_exporter_encodes_them() -> None:
+    """The Rust encoder against the SDK's: the same request, field for field."""
+    resource = Resource.create({"service.name": "t", "numbers": (1, 2), "ratio": 0.5})
+    remote = (f"00-{CALLER_TRACE}-{CALLER_SPAN}-01", "vendor=1,other=x")
+    attributes: dict[str, AttributeValue] = {
+        "s": "é", "i": -3, "b": False, "f": 2.5, "l": ("a", "b"), "y": b"\x00"
+    }  # fmt: skip
+    rpc = Recorded("rpc", SpanKind.SERVER, remote, 0, 0, True, attributes)
+    call = rpc.child("GET", SpanKind.CLIENT, None)
+    call.fail("HTTP 500")
+    root = Recorded("root", SpanKind.INTERNAL, None, 2**127 + 5, 0, True, None)
+    root.failed(ValueError, ValueError("bad"))
+    produced = Recorded("deliver", SpanKind.PRODUCER, (remote[0], ""), 0, 0, True, {"n": 2**62})
+    ended = [call.ended(), rpc.ended(), root.ended(), produced.ended()]
+    flat = tuple(itertools.chain.from_iterable(resource.attributes.items()))
+    ours = trace_service_pb2.ExportTraceServiceRequest.FromString(
+        _codec.encode_spans(flat, SCOPE, ended)
+    )
+    assert ours == encode_spans([readable(e, resource) for e in ended])
+    with pytest.raises(ValueError, match="invalid traceparent"):
+        bad = Recorded("bad", SpanKind.INTERNAL, ("00-junk", ""), 0, 0, True, None)
+        _codec.encode_spans(flat, SCOPE, [bad.ended()])

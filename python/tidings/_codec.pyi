@@ -6,7 +6,7 @@ while rendering.
 """
 
 from collections.abc import Sequence
-from typing import Final, final
+from typing import Any, Final, final
 
 # PyO3 adds every class, function and constant it registers to __all__.
 __all__ = [
@@ -20,6 +20,7 @@ __all__ = [
     "UnsupportedEventError",
     "__version__",
     "content_type",
+    "encode_spans",
     "is_extension",
     "profiles",
     "render",
@@ -157,3 +158,12 @@ def threads() -> int:
 
 def version() -> str:
     """The codec's version."""
+
+def encode_spans(resource: tuple[Any, ...], scope: str, spans: Sequence[tuple[Any, ...]]) -> bytes:
+    """The OTLP ``ExportTraceServiceRequest`` bytes of ended spans.
+
+    ``spans`` are ``tidings.observe.spans.Ended`` tuples, all of one resource (its
+    attributes' keys and values in turn) and one instrumentation scope named ``scope``.
+    Attribute values are str, bool, int (64-bit), float, bytes or sequences of them
+    (``TypeError`` else); ``ValueError`` names a span whose ``traceparent`` is not W3C.
+    """

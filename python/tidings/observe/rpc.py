@@ -35,9 +35,14 @@ def _incoming(context: Context) -> tracing.TraceContext | None:
     for key, value in context.invocation_metadata() or ():
         if key in found and isinstance(value, str):
             found[key] = value
-    if not found["traceparent"] or not parse(found["traceparent"], found["tracestate"]).is_valid:
-        return None  # none, or not W3C's: the span starts a trace of its own
-    return found["traceparent"], found["tracestate"]
+    if not found["traceparent"]:
+        return None
+    parsed = parse(found["traceparent"], found["tracestate"])
+    if not parsed.is_valid:
+        return None  # not W3C's: the span starts a trace of its own
+    # What goes on (events, atoms, receivers, the collector) is the state as parsed:
+    # entries W3C does not allow are dropped.
+    return found["traceparent"], parsed.trace_state.to_header()
 
 
 def _spans(method: str) -> Around:

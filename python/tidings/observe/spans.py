@@ -4,11 +4,12 @@ The OpenTelemetry SDK's live ``Span`` (a lock, limits, an attached context, a pr
 called as it ends) costs tens of microseconds, as much as the engine spends on a task
 transition; a task attempt, an RPC or a delivery adds nothing to its span while it runs
 but an attribute or a status. So a span here is a :class:`Recorded`: a few fields set
-where it starts; as it ends, a flat tuple (`Ended`) is queued. `Exporting` turns queued
-spans into the SDK's ``ReadableSpan`` in batches, on its own thread, and hands them to
-the exporter (OTLP, or an in-memory one in tests): what the SDK's ``BatchSpanProcessor``
-does for its spans. Measured (a microbenchmark): a task attempt's span went from ~20 µs
-to ~1 µs on the thread that runs it, plus ~3 µs on the export thread.
+where it starts; as it ends, a flat tuple (`Ended`) is queued. `Exporting` hands queued
+spans in batches, on its own thread, to its outputs (what the SDK's
+``BatchSpanProcessor`` does for its spans): `otlp.OtlpExporter`, which encodes them in
+Rust, or an SDK exporter (`ToSdk`: tests' in-memory one), for which the SDK's
+``ReadableSpan`` is made. Measured (a microbenchmark): a task attempt's span went from
+~20 µs to ~1 µs on the thread that runs it.
 
 Queued spans are tuples of strings and ints because the garbage collector stops tracking
 those: a second's worth of span objects waiting for their batch survived into the old
@@ -30,7 +31,7 @@ import random
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from typing import Any, Protocol
 
 from opentelemetry import trace
 from opentelemetry.sdk.resources import Resource
@@ -49,7 +50,10 @@ from opentelemetry.trace import (
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 from opentelemetry.util.types import AttributeValue
 
-__all__ = ["Ended", "Exporting", "Recorded", "TraceContext", "parse", "readable", "sampled_text"]
+__all__ = [
+    "SCOPE", "Ended", "Exporting", "Output", "Recorded", "ToSdk", "TraceContext", "parse",
+    "readable", "sampled_text",
+]  # fmt: skip
 
 log = logging.getLogger(__name__)
 
@@ -57,7 +61,9 @@ log = logging.getLogger(__name__)
 TraceContext = tuple[str, str]
 
 _PROPAGATOR = TraceContextTextMapPropagator()
-_SCOPE = InstrumentationScope("tidings")
+#: The instrumentation scope of every span.
+SCOPE = "tidings"
+_SCOPE = InstrumentationScope(SCOPE)
 _UNSET = Status(StatusCode.UNSET)
 _SAMPLED = TraceFlags(TraceFlags.SAMPLED)
 _NO_STATE = TraceState()
@@ -219,6 +225,38 @@ def sampled_text(traceparent: str) -> bool:
     return traceparent[-1:] in _SAMPLED_DIGITS
 
 
+class Output(Protocol):
+    """Where batches of ended spans go: `otlp.OtlpExporter`, or an SDK exporter (`ToSdk`)."""
+
+    def export(self, spans: Sequence[Ended]) -> None:
+        """Send a batch; raises if it could not be sent."""
+
+    def closing(self) -> None:
+        """The server is stopping: what is left is sent once, without waiting to retry."""
+
+    def shutdown(self) -> None:
+        """Release what it holds."""
+
+
+class ToSdk:
+    """An SDK ``SpanExporter`` (tests: the in-memory one), fed the SDK's ``ReadableSpan``."""
+
+    def __init__(self, exporter: SpanExporter, resource: Resource) -> None:
+        self.exporter, self.resource = exporter, resource
+
+    def export(self, spans: Sequence[Ended]) -> None:
+        """Make each span the SDK's and hand the batch over."""
+        resource = self.resource
+        self.exporter.export([readable(span, resource) for span in spans])
+
+    def closing(self) -> None:
+        """Nothing to stop: an SDK exporter does its own waiting."""
+
+    def shutdown(self) -> None:
+        """Shut the exporter down."""
+        self.exporter.shutdown()
+
+
 class Exporting:
     """Ended spans, queued from any thread and exported in batches from a thread of its own.
 
@@ -229,16 +267,14 @@ class Exporting:
 
     def __init__(
         self,
-        exporters: Sequence[SpanExporter],
-        resource: Resource,
+        outputs: Sequence[Output],
         *,
         immediate: bool = False,
         max_queue: int = 8192,
         batch: int = 512,
         interval_s: float = 1.0,
     ) -> None:
-        self._exporters = tuple(exporters)
-        self._resource = resource
+        self._outputs = tuple(outputs)
         self._queue: collections.deque[Ended] = collections.deque()
         self._max_queue, self._batch, self._interval = max_queue, batch, interval_s
         #: Spans dropped because the queue was full.
@@ -263,7 +299,7 @@ class Exporting:
 
     def _export_now(self, span: Ended) -> None:
         with self._lock:
-            self._send([readable(span, self._resource)])
+            self._send([span])
 
     def _run(self) -> None:
         while not self._done.is_set():
@@ -274,29 +310,28 @@ class Exporting:
     def flush(self) -> None:
         """Export every span queued so far."""
         with self._lock:
-            while self._queue:
-                taken: list[ReadableSpan] = []
-                queue, resource = self._queue, self._resource
-                while queue and len(taken) < self._batch:
-                    taken.append(readable(queue.popleft(), resource))
-                self._send(taken)
+            queue = self._queue
+            while queue:
+                self._send([queue.popleft() for _ in range(min(self._batch, len(queue)))])
             if self.dropped:
                 log.warning("tracing: %d spans dropped, the export queue was full", self.dropped)
                 self.dropped = 0
 
-    def _send(self, spans: list[ReadableSpan]) -> None:
-        for exporter in self._exporters:
+    def _send(self, spans: list[Ended]) -> None:
+        for output in self._outputs:
             try:
-                exporter.export(spans)
-            except Exception:  # a collector's trouble must not end the export thread
-                log.exception("tracing: exporting %d spans failed", len(spans))
+                output.export(spans)
+            except Exception as error:  # a collector's trouble must not end the export thread
+                log.warning("tracing: %d spans not exported: %s", len(spans), error)
 
     def shutdown(self) -> None:
-        """Export what is queued, stop the thread, and shut the exporters down."""
+        """Stop the thread, export what is queued (once, no retries), shut the outputs down."""
         self._done.set()
         self._wake.set()
+        for output in self._outputs:
+            output.closing()
         if self._thread is not None:
             self._thread.join()
         self.flush()
-        for exporter in self._exporters:
-            exporter.shutdown()
+        for output in self._outputs:
+            output.shutdown()

@@ -28,7 +28,8 @@ from opentelemetry.sdk.trace.sampling import Decision, Sampler, TraceIdRatioBase
 from opentelemetry.trace import SpanKind
 from opentelemetry.util.types import AttributeValue
 
-from tidings.observe.spans import Exporting, Recorded, TraceContext, sampled_text
+from tidings.observe.otlp import OtlpExporter
+from tidings.observe.spans import Exporting, Output, Recorded, ToSdk, TraceContext, sampled_text
 
 __all__ = [
     "NO_CONTEXT",
@@ -85,16 +86,13 @@ def configure(
     shutdown()
     if not otlp_endpoint and exporter is None:
         return False
-    exporters = [] if exporter is None else [exporter]
-    if otlp_endpoint:
-        # Imported only when used: it loads the OTLP protos.
-        from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter
-
-        exporters.append(OTLPSpanExporter(endpoint=otlp_endpoint))
     resource = Resource.create({"service.name": service_name})
+    outputs: list[Output] = [] if exporter is None else [ToSdk(exporter, resource)]
+    if otlp_endpoint:
+        outputs.append(OtlpExporter(otlp_endpoint, resource))
     # An OTLP exporter sends over the network: never on the thread that ends a span.
     now = immediate and not otlp_endpoint
-    _exporting = Exporting(exporters, resource, immediate=now)
+    _exporting = Exporting(outputs, immediate=now)
     _sampler = TraceIdRatioBased(sample_ratio)
     return True
 

@@ -22,6 +22,7 @@
 mod error;
 mod escape;
 mod json;
+pub mod otlp;
 mod render;
 mod time;
 mod wire;

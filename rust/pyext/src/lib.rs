@@ -9,8 +9,9 @@ use std::convert::Infallible;
 use pyo3::create_exception;
 use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
-use pyo3::types::{PyBool, PyBytes, PyDict, PyInt, PyList, PySequence, PyString, PyTuple};
+use pyo3::types::{PyBool, PyBytes, PyDict, PyFloat, PyInt, PyList, PySequence, PyString, PyTuple};
 
+use tidings_codec::otlp::{self, Attribute, Attributes, EndedSpan};
 use tidings_codec::{ChunkError, CodecError as RustError, ErrorKind, Profile, RenderOptions};
 
 create_exception!(
@@ -392,6 +393,107 @@ fn threads(py: Python<'_>) -> usize {
 }
 
 /// The version of the codec.
+/// An attribute value: str, bool, int (64-bit), float, bytes, or a sequence of them.
+fn attribute(value: &Bound<'_, PyAny>) -> PyResult<Attribute> {
+    if let Ok(s) = value.cast::<PyString>() {
+        return Ok(Attribute::Str(s.to_str()?.to_owned()));
+    }
+    if let Ok(b) = value.cast::<PyBool>() {
+        return Ok(Attribute::Bool(b.is_true()));
+    }
+    if value.is_instance_of::<PyInt>() {
+        return Ok(Attribute::Int(value.extract()?));
+    }
+    if let Ok(f) = value.cast::<PyFloat>() {
+        return Ok(Attribute::Float(f.value()));
+    }
+    if let Ok(b) = value.cast::<PyBytes>() {
+        return Ok(Attribute::Bytes(b.as_bytes().to_vec()));
+    }
+    if let Ok(seq) = value.cast::<PySequence>() {
+        let items = (0..seq.len()?)
+            .map(|i| attribute(&seq.get_item(i)?))
+            .collect::<PyResult<_>>()?;
+        return Ok(Attribute::Array(items));
+    }
+    Err(PyTypeError::new_err(format!(
+        "an attribute value must be str, bool, int, float, bytes or a sequence of them, not {}",
+        type_name(value)
+    )))
+}
+
+/// Keys and values in turn (`flat[0]` a key, `flat[1]` its value, ...).
+fn attributes(flat: &Bound<'_, PyTuple>, from: usize) -> PyResult<Attributes> {
+    (from..flat.len())
+        .step_by(2)
+        .map(|i| {
+            let key: String = flat.get_item(i)?.extract()?;
+            Ok((key, attribute(&flat.get_item(i + 1)?)?))
+        })
+        .collect()
+}
+
+/// Where the attributes start in `tidings.observe.spans.Ended`.
+const ATTRIBUTES_AT: usize = 13;
+
+fn ended_span(index: usize, obj: &Bound<'_, PyAny>) -> PyResult<EndedSpan> {
+    let t = obj.cast::<PyTuple>().map_err(|_| {
+        PyTypeError::new_err(format!(
+            "spans[{index}] must be a tuple, not {}",
+            type_name(obj)
+        ))
+    })?;
+    if t.len() < ATTRIBUTES_AT || (t.len() - ATTRIBUTES_AT) % 2 != 0 {
+        return Err(PyValueError::new_err(format!(
+            "spans[{index}] has {} items: not an ended span",
+            t.len()
+        )));
+    }
+    let exception = match t.get_item(10)?.extract::<Option<String>>()? {
+        None => None,
+        Some(kind) => Some((kind, t.get_item(11)?.extract()?, t.get_item(12)?.extract()?)),
+    };
+    Ok(EndedSpan {
+        name: t.get_item(0)?.extract()?,
+        kind: t.get_item(1)?.extract()?,
+        traceparent: t.get_item(2)?.extract()?,
+        tracestate: t.get_item(3)?.extract()?,
+        trace_id: t.get_item(4)?.extract()?,
+        parent_id: t.get_item(5)?.extract()?,
+        span_id: t.get_item(6)?.extract()?,
+        start_ns: t.get_item(7)?.extract()?,
+        end_ns: t.get_item(8)?.extract()?,
+        error: t.get_item(9)?.extract()?,
+        exception,
+        attributes: attributes(t, ATTRIBUTES_AT)?,
+    })
+}
+
+/// The OTLP `ExportTraceServiceRequest` bytes of ended spans (`tidings.observe.spans.Ended`),
+/// all of one resource (its attributes' keys and values in turn) and one scope.
+#[pyfunction]
+fn encode_spans<'py>(
+    py: Python<'py>,
+    resource: &Bound<'py, PyTuple>,
+    scope: &str,
+    spans: &Bound<'py, PyAny>,
+) -> PyResult<Bound<'py, PyBytes>> {
+    let resource = attributes(resource, 0)?;
+    let seq = spans.cast::<PySequence>().map_err(|_| {
+        PyTypeError::new_err(format!(
+            "spans must be a sequence, not {}",
+            type_name(spans)
+        ))
+    })?;
+    let spans = (0..seq.len()?)
+        .map(|i| ended_span(i, &seq.get_item(i)?))
+        .collect::<PyResult<Vec<_>>>()?;
+    let out = py
+        .detach(|| otlp::encode_spans(resource, scope, spans))
+        .map_err(PyValueError::new_err)?;
+    Ok(PyBytes::new(py, &out))
+}
+
 #[pyfunction]
 fn version() -> &'static str {
     tidings_codec::VERSION
@@ -409,6 +511,7 @@ fn _codec(m: &Bound<'_, PyModule>) -> PyResult<()> {
         wrap_pyfunction!(profiles, m)?,
         wrap_pyfunction!(threads, m)?,
         wrap_pyfunction!(version, m)?,
+        wrap_pyfunction!(encode_spans, m)?,
     ] {
         m.add_function(f)?;
     }
