@@ -6,6 +6,7 @@ import pytest
 import trustme
 
 from tidings import config
+from tidings.observe import otlp
 
 
 def test_defaults_need_no_configuration() -> None:
@@ -235,3 +236,26 @@ def test_bad_metrics_and_health_settings_name_the_setting(
 ) -> None:
     with pytest.raises(config.ConfigError, match=message):
         config.load(env={name: value})
+
+
+@pytest.mark.parametrize(
+    ("endpoint", "target", "plaintext"),
+    [
+        ("http://127.0.0.1:4317", "127.0.0.1:4317", True),
+        ("https://collector:4317/", "collector:4317", False),
+        ("collector:4317", "collector:4317", False),  # as OpenTelemetry's exporters: TLS
+    ],
+)
+def test_the_otlp_endpoint_is_read_as_opentelemetrys_exporters_read_it(
+    endpoint: str, target: str, plaintext: bool
+) -> None:
+    loaded = config.load(env={"TIDINGS_TRACING_OTLP_ENDPOINT": endpoint})
+    assert otlp.target_of(loaded.tracing_otlp_endpoint) == (target, plaintext)
+
+
+@pytest.mark.parametrize(
+    "endpoint", ["grpc://collector:4317", "http://", "http://c:4318/v1/traces"]
+)
+def test_an_otlp_endpoint_that_is_no_grpc_target_is_refused(endpoint: str) -> None:
+    with pytest.raises(config.ConfigError, match=r"tracing_otlp_endpoint: .*expected http://"):
+        config.load(env={"TIDINGS_TRACING_OTLP_ENDPOINT": endpoint})

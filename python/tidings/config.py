@@ -23,7 +23,7 @@ from tidings.api.api_tokens import ApiToken
 from tidings.dispatch.kafka import settings as kafka_settings
 from tidings.engine.dsl import DefinitionLimits
 from tidings.net import AllowList
-from tidings.observe import logs
+from tidings.observe import logs, otlp
 
 ENV_PREFIX = "TIDINGS_"
 
@@ -126,7 +126,9 @@ class Config:
     #: on a terminal, JSON lines otherwise (a service manager, a container, a file).
     log_format: str = "auto"
     #: OpenTelemetry traces: the OTLP/gRPC collector spans are sent to, e.g.
-    #: ``http://127.0.0.1:4317``; empty (the default) turns tracing off, at no cost.
+    #: ``http://127.0.0.1:4317`` (plaintext; ``https://`` or a bare ``host:port``: TLS
+    #: with the system's roots, as OpenTelemetry's exporters read it); empty (the
+    #: default) turns tracing off, at no cost.
     tracing_otlp_endpoint: str = ""
     #: The share of new traces recorded (0 to 1); a trace begun by a caller's
     #: ``traceparent`` keeps the caller's decision.
@@ -266,6 +268,11 @@ def _validate(config: Config) -> Config:
         raise ConfigError(f"log_format: must be one of {', '.join(logs.FORMATS)}")
     if not (0 <= config.tracing_sample_ratio <= 1):  # also refuses NaN
         raise ConfigError("tracing_sample_ratio: must be between 0 and 1")
+    if config.tracing_otlp_endpoint:
+        try:
+            otlp.target_of(config.tracing_otlp_endpoint)
+        except ValueError as error:
+            raise ConfigError(f"tracing_otlp_endpoint: {error}") from None
     try:
         codec.Renderer("mistral", timezone=config.timezone)
     except codec.CodecError as exc:

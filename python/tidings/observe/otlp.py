@@ -22,7 +22,7 @@ from opentelemetry.sdk.resources import Resource
 from tidings import _codec
 from tidings.observe.spans import SCOPE, Ended
 
-__all__ = ["EXPORT", "OtlpExporter", "channel_of"]
+__all__ = ["EXPORT", "OtlpExporter", "channel_of", "target_of"]
 
 EXPORT = "/opentelemetry.proto.collector.trace.v1.TraceService/Export"
 #: The codes the OTLP specification says a client tries again after.
@@ -35,20 +35,25 @@ RETRYABLE = frozenset({
 BACKOFF = (0.5, 1.0, 2.0)
 
 
-def channel_of(endpoint: str) -> grpc.Channel:
-    """A channel to ``endpoint`` read as the SDK's exporter reads it.
+def target_of(endpoint: str) -> tuple[str, bool]:
+    """``endpoint``'s gRPC target, and whether it is plaintext, as the SDK's exporter reads it.
 
     ``http://host:port`` is plaintext; ``https://host:port`` and a bare ``host:port``
-    use TLS with the system's roots.
+    use TLS with the system's roots. ValueError says what is wrong with another.
     """
     scheme, sep, rest = endpoint.partition("://")
-    target = rest if sep else endpoint
     if sep and scheme not in ("http", "https"):
-        raise ValueError(f"tracing_otlp_endpoint: {endpoint!r}: expected http:// or https://")
-    target = target.rstrip("/")
-    if not target:
-        raise ValueError(f"tracing_otlp_endpoint: {endpoint!r} names no host")
-    if sep and scheme == "http":
+        raise ValueError(f"{endpoint!r}: expected http://host:port, https://host:port or host:port")
+    target = (rest if sep else endpoint).rstrip("/")
+    if not target or "/" in target:
+        raise ValueError(f"{endpoint!r}: expected http://host:port, https://host:port or host:port")
+    return target, scheme == "http" and bool(sep)
+
+
+def channel_of(endpoint: str) -> grpc.Channel:
+    """A channel to ``endpoint`` (`target_of` says how it is read)."""
+    target, plaintext = target_of(endpoint)
+    if plaintext:
         return grpc.insecure_channel(target)
     return grpc.secure_channel(target, grpc.ssl_channel_credentials())
 
