@@ -36,7 +36,6 @@ sys.path.insert(0, str(ROOT.parent / "python"))
 sys.path.insert(0, str(ROOT.parent / "tests"))
 sys.path.insert(0, str(ROOT))
 
-
 from codec import canonical, engine_data  # noqa: E402
 from kafka_broker import KafkaBroker, free_port  # noqa: E402
 from tidings.dispatch.fanout import Fanout  # noqa: E402

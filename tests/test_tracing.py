@@ -36,6 +36,7 @@ from seeds.hook import Expect, expect_topic
 from tidings import _codec
 from tidings.config import Config
 from tidings.observe import tracing
+from tidings.observe.otlp import OtlpExporter
 from tidings.observe.spans import SCOPE, Ended, Exporting, Recorded, ToSdk, readable
 from tidings.server import Server
 from tidings.v1 import (
@@ -531,6 +532,9 @@ class Collector(trace_service_pb2_grpc.TraceServiceServicer):
 
     def __init__(self) -> None:
         self.spans: list[trace_pb2.Span] = []
+        #: Codes the next calls are refused with, in turn.
+        self.refuse: list[grpc.StatusCode] = []
+        self.calls = 0
         self.server = grpc.server(ThreadPoolExecutor(max_workers=2))
         # The generated module has no type hints.
         trace_service_pb2_grpc.add_TraceServiceServicer_to_server(self, self.server)  # type: ignore[no-untyped-call]
@@ -540,6 +544,9 @@ class Collector(trace_service_pb2_grpc.TraceServiceServicer):
     def Export(
         self, request: trace_service_pb2.ExportTraceServiceRequest, context: grpc.ServicerContext
     ) -> trace_service_pb2.ExportTraceServiceResponse:
+        self.calls += 1
+        if self.refuse:
+            context.abort(self.refuse.pop(0), "refused by the test")
         for resource in request.resource_spans:
             for scope in resource.scope_spans:
                 self.spans += scope.spans
@@ -581,6 +588,30 @@ def test_tidings_serve_sends_spans_to_the_configured_otlp_collector(tmp_path: Pa
     attributes = {kv.key: kv.value for kv in task.attributes}
     assert attributes["tidings.execution_id"].string_value == ex.id
     assert attributes["tidings.attempt"].int_value == 1
+
+
+def test_a_batch_the_collector_refuses_for_now_is_sent_again_and_else_dropped() -> None:
+    collector = Collector()
+    exporter = OtlpExporter(f"http://127.0.0.1:{collector.port}", Resource.create({}))
+    span = Recorded("once", SpanKind.INTERNAL, None, 7, 0, True, None).ended()
+    try:
+        collector.refuse = [grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.RESOURCE_EXHAUSTED]
+        exporter.export([span])
+        assert collector.calls == 3 and [s.name for s in collector.spans] == ["once"]
+        # A code OTLP does not say to retry on: given up at once.
+        collector.refuse = [grpc.StatusCode.INVALID_ARGUMENT]
+        with pytest.raises(grpc.RpcError):
+            exporter.export([span])
+        assert collector.calls == 4 and len(collector.spans) == 1
+        # Stopping: one try, no waiting to retry.
+        exporter.closing()
+        collector.refuse = [grpc.StatusCode.UNAVAILABLE]
+        with pytest.raises(grpc.RpcError):
+            exporter.export([span])
+        assert collector.calls == 5
+    finally:
+        exporter.shutdown()
+        collector.server.stop(None)
 
 
 def test_spans_are_encoded_for_otlp_as_the_sdks_exporter_encodes_them() -> None:

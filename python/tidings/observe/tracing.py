@@ -2,7 +2,8 @@
 
 Off by default. Off, every hook here checks one module global and returns a shared
 no-op: no span object is made. On (:func:`configure`), spans go to an OTLP collector
-(batched, from a background thread) or, in tests and benchmarks, to the exporter given.
+(batched, from a background thread, encoded in Rust: `otlp`) or, in tests, to the SDK
+exporter given.
 
 Trace context crosses the engine's thread and the outbox as W3C ``traceparent`` text: an
 execution keeps the context of the RPC that started it (``ExecutionRow.traceparent``,
@@ -80,7 +81,7 @@ def configure(
     ``sample_ratio`` is the share of new traces recorded; a trace begun by a caller (its
     ``traceparent``) keeps the caller's decision. ``exporter`` gets every span as it
     ends (tests: the SDK's ``InMemorySpanExporter``), or with ``immediate`` false in
-    batches from a background thread, as the OTLP exporter always does (benchmarks).
+    batches from a background thread, as spans for a collector always go.
     """
     global _exporting, _sampler
     shutdown()
