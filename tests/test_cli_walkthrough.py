@@ -56,6 +56,10 @@ def server(
         yield proc
 
 
+def _interruptible() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 @pytest.mark.kafka
 def test_the_readme_walkthrough_delivers_a_webhook(
     steps: list[str], server: TidingsProcess, tmp_path: Path
@@ -67,6 +71,9 @@ def test_the_readme_walkthrough_delivers_a_webhook(
     receiver = subprocess.Popen(
         command(*receive[1:]), env=env(server.address), cwd=REPO,
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        # Ctrl-C (SIGINT) stops it, as in a terminal, even when these tests were started
+        # where SIGINT is ignored (`cmd &` in a script), which a child would inherit.
+        preexec_fn=_interruptible,
     )  # fmt: skip
     try:
         listener_id = ""
