@@ -374,6 +374,8 @@ def main() -> int:
         "--latency-seconds", type=float, default=20.0, help="length of each latency window"
     )
     args = parser.parse_args()
+    if args.rounds < 1:
+        parser.error("--rounds: at least 1")
     r = run(args)
     if args.json:
         print(json.dumps(r))

@@ -1,13 +1,13 @@
 """Spans to an OpenTelemetry collector over OTLP/gRPC, encoded by the Rust codec.
 
 The SDK's OTLP exporter makes the SDK's ``ReadableSpan`` of each span, then a protobuf
-message object per field of it: ~55 µs a span on the export thread (measured: 5 and
-48), more than the engine spends on a whole task transition, so a server at a few
-hundred executions a second spent a tenth of its time encoding spans. Here the spans'
-flat tuples (`spans.Ended`) go straight to ``tidings._codec.encode_spans`` (about 1 µs a
-span), and the bytes to the collector's ``TraceService/Export`` over the grpcio the
-server already serves with. The request is the one the SDK's exporter sends (a test
-decodes both with the OTLP protos and compares them).
+message object per field of it: ~50 µs a span on the export thread (a microbenchmark
+of 512-span batches: 5 and 45), more than the engine spends on a whole task transition:
+at 240 executions a second of 11 spans each, an eighth of a core. Here the spans' flat
+tuples (`spans.Ended`) go straight to ``tidings._codec.encode_spans`` (~2 µs a span in
+the same microbenchmark), and the bytes to the collector's ``TraceService/Export`` over
+the grpcio the server already serves with. The request is the one the SDK's exporter
+sends (a test decodes both with the OTLP protos and compares them).
 """
 
 from __future__ import annotations
