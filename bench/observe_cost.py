@@ -44,7 +44,7 @@ def free_port() -> int:
 def one(scenario: str, observed: bool, duration: float, out: Path) -> dict[str, Any]:
     """One `tidings bench --local` run; its result, with the server's CPU per execution."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("TIDINGS_METRICS")}
-    env.setdefault("TIDINGS_MISTRAL_SCRIPT", os.devnull)  # no Mistral baseline here
+    env["TIDINGS_MISTRAL_SCRIPT"] = os.devnull  # names no script: no Mistral baseline
     cmd = [sys.executable, str(ROOT / f"{scenario}.py"), "--duration", str(duration),
            "--json", str(out)]  # fmt: skip
     if observed:
