@@ -886,3 +886,22 @@ def test_ping_rechecks_the_destination() -> None:
     result = ping("http://127.0.0.2:9/")
     assert result.status == 0
     assert result.error.startswith("refused: 127.0.0.2 is a loopback address")
+
+
+def test_ping_names_a_dropped_connection_after_trying_a_fresh_one(receiver: Any) -> None:
+    def drop(h: BaseHTTPRequestHandler) -> None:
+        h.close_connection = True  # read the request, answer nothing
+
+    r = receiver(drop)
+    result = ping(r.url)
+    assert result.status == 0
+    assert result.error.startswith("RemoteProtocolError"), result.error
+    assert len(r.requests) == 2  # the immediate second try on a fresh connection
+
+
+def test_ping_refuses_a_header_that_cannot_be_sent(receiver: Any) -> None:
+    r = receiver(answer(200))
+    result = ping(r.url, headers={"X-Bad": "a\r\nInjected: yes"})
+    assert result.status == 0
+    assert result.error.startswith("cannot send"), result.error
+    assert r.requests == []
