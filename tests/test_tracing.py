@@ -232,6 +232,7 @@ def test_rpcs_tasks_atom_calls_and_deliveries_share_one_trace(
             if s.attributes is not None and s.attributes["tidings.execution_id"] == ex.id
         ]  # fmt: skip
         assert deliveries and {hex_trace(s) for s in deliveries} == {trace}
+        assert {s.attributes["http.response.status_code"] for s in deliveries} == {200}  # type: ignore[index]
         received = [r for r in hooks.requests_to("/mistral") if ex.id in r.text]
         assert {trace_id(r.headers["traceparent"]) for r in received} == {trace}
         assert {r.headers["traceparent"].split("-")[2] for r in received} == {

@@ -84,6 +84,18 @@ def parse(traceparent: str, tracestate: str) -> SpanContext:
     return context if context.is_valid else INVALID_SPAN_CONTEXT
 
 
+@functools.lru_cache(maxsize=4096)
+def _continued(origin: TraceContext) -> tuple[str, str]:
+    """What a span continuing ``origin`` puts before its own id, and the state it passes on.
+
+    Cached apart from `parse`: every delivery of an execution's events sends a
+    ``traceparent`` of that trace, and formatting its 128-bit id each time cost more
+    than the rest of the header.
+    """
+    remote = parse(*origin)
+    return f"00-{remote.trace_id:032x}-", origin[1] and remote.trace_state.to_header()
+
+
 #: An ended span waiting for export: one flat tuple of strings, ints and None, which the
 #: garbage collector stops tracking at its first collection (a tuple holding tuples may
 #: take two, and so reach an older generation), so thousands queued cost it nothing.
@@ -149,12 +161,10 @@ class Recorded:
         """Its own context as W3C text, for outgoing headers."""
         origin = self.origin
         if origin is None:
-            trace_id, state = self.trace_id, ""
+            prefix, state = f"00-{self.trace_id:032x}-", ""
         else:
-            remote = parse(*origin)
-            trace_id, state = remote.trace_id, origin[1] and remote.trace_state.to_header()
-        flags = "01" if self.sampled else "00"
-        return f"00-{trace_id:032x}-{self.span_id:016x}-{flags}", state
+            prefix, state = _continued(origin)
+        return f"{prefix}{self.span_id:016x}{'-01' if self.sampled else '-00'}", state
 
     def set_attribute(self, key: str, value: AttributeValue) -> None:
         """Add an attribute (kept only while recording)."""

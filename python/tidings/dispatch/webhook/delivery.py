@@ -378,7 +378,8 @@ class WebhookDelivery:
             ):
                 attempt = await self._attempt(d.event_id, rendered)
             if span is not None:
-                span.set_attribute("http.response.status_code", attempt.status)
+                # The span keeps this dict, made for it alone: no copy (`set_attribute`).
+                attributes["http.response.status_code"] = attempt.status
                 if not attempt.ok:
                     tracing.fail(span, attempt.error)
             return attempt
