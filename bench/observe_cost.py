@@ -10,10 +10,21 @@ run (the machine's other load) falls on both sides alike.
 Runs of one configuration differ by far more than the few percent looked for (the
 server is bound by hand-offs between its threads, not by a core), so the figure is the
 median over pairs of on/off throughput, with the pairs' spread; the server's CPU per
-execution is shown beside it.
+execution is shown beside it. ``--observe metrics`` or ``--observe tracing`` turns on
+only one of the two in the "on" runs, to tell their costs apart.
+
+``--toggle SECONDS`` measures in one run instead: one server per scenario
+(``bench/toggled_serve.py``) turns what ``--observe`` names off and on again every
+SECONDS under the load, and adjacent windows pair up. The windows share the process,
+its database and the machine's sitting, which separate runs do not (those differ by a
+fifth from one start to the next), so its medians move far less; it also reports the
+server's and the machine's CPU, and the server's garbage collection, per 1,000 events
+committed in either kind of window.
 
     python bench/observe_cost.py                       # 6 pairs of each scenario
+    python bench/observe_cost.py --toggle 1 --duration 90   # on and off in one run
     python bench/observe_cost.py --pairs 12 --scenario engine --duration 10
+    python bench/observe_cost.py --scenario engine --observe tracing
     python bench/observe_cost.py --json
 """
 
@@ -41,14 +52,20 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def one(scenario: str, observed: bool, duration: float, out: Path) -> dict[str, Any]:
-    """One `tidings bench --local` run; its result, with the server's CPU per execution."""
+def one(
+    scenario: str, observed: bool, duration: float, out: Path, what: str = "both"
+) -> dict[str, Any]:
+    """One `tidings bench --local` run; its result, with the server's CPU per execution.
+
+    Observed, ``what`` says what is on: ``metrics``, ``tracing`` or ``both``.
+    """
     env = {k: v for k, v in os.environ.items() if not k.startswith("TIDINGS_METRICS")}
     env["TIDINGS_MISTRAL_SCRIPT"] = os.devnull  # names no script: no Mistral baseline
     cmd = [sys.executable, str(ROOT / f"{scenario}.py"), "--duration", str(duration),
            "--json", str(out)]  # fmt: skip
-    if observed:
+    if observed and what != "tracing":
         env["TIDINGS_METRICS_LISTEN"] = f"127.0.0.1:{free_port()}"
+    if observed and what != "metrics":
         cmd += ["--server-launcher", str(ROOT / "traced_serve.py")]
     done = subprocess.run(cmd, env=env, capture_output=True, text=True, check=False)
     if done.returncode != 0:
@@ -62,12 +79,15 @@ def one(scenario: str, observed: bool, duration: float, out: Path) -> dict[str, 
     return result
 
 
-def pairs(scenario: str, count: int, duration: float, tmp: Path) -> dict[str, Any]:
+def pairs(
+    scenario: str, count: int, duration: float, tmp: Path, what: str = "both"
+) -> dict[str, Any]:
     """`count` off/on pairs of `scenario`, alternating which goes first."""
     runs: list[tuple[dict[str, Any], dict[str, Any]]] = []
     for i in range(count):
         order = (False, True) if i % 2 == 0 else (True, False)
-        got = {on: one(scenario, on, duration, tmp / f"{scenario}-{i}-{on}.json") for on in order}
+        got = {on: one(scenario, on, duration, tmp / f"{scenario}-{i}-{on}.json", what)
+               for on in order}  # fmt: skip
         runs.append((got[False], got[True]))
         print(f"  {scenario} pair {i + 1}: off {got[False]['executions_per_s']:.1f}, "
               f"on {got[True]['executions_per_s']:.1f} executions/s", file=sys.stderr)  # fmt: skip
@@ -86,24 +106,113 @@ def pairs(scenario: str, count: int, duration: float, tmp: Path) -> dict[str, An
     }
 
 
+def toggled(
+    scenario: str, duration: float, window: float, tmp: Path, what: str = "both"
+) -> dict[str, Any]:
+    """One run of `scenario` against `toggled_serve.py`: its windows, on against off.
+
+    Windows before the load is steady (the first two) and after it ends (fewer than
+    half the median's events) are left out; the rest pair up in turn, (on, off) or
+    (off, on), and each pair gives a ratio of events committed per second.
+    """
+    windows_at = tmp / f"{scenario}-windows.jsonl"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TIDINGS_METRICS")}
+    env["TIDINGS_MISTRAL_SCRIPT"] = os.devnull
+    env["TIDINGS_METRICS_LISTEN"] = f"127.0.0.1:{free_port()}"
+    env["TIDINGS_TOGGLE_OUT"] = str(windows_at)
+    env["TIDINGS_TOGGLE_WINDOW_S"] = str(window)
+    env["TIDINGS_TOGGLE_WHAT"] = what
+    out = tmp / f"{scenario}-toggled.json"
+    cmd = [sys.executable, str(ROOT / f"{scenario}.py"), "--duration", str(duration),
+           "--json", str(out), "--server-launcher", str(ROOT / "toggled_serve.py")]  # fmt: skip
+    done = subprocess.run(cmd, env=env, capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        raise RuntimeError(f"{scenario} (toggled) failed:\n"
+                           f"{done.stdout[-2000:]}{done.stderr[-2000:]}")  # fmt: skip
+    result = json.loads(out.read_text())
+    if result["missing_events"] or result["duplicate_events"]:
+        raise RuntimeError(f"{scenario}: events missing or duplicated: {result}")
+    windows = [json.loads(line) for line in windows_at.read_text().splitlines()][2:]
+    rates = [w["events"] / w["seconds"] for w in windows]
+    if not rates:
+        raise RuntimeError(f"{scenario}: no window after the first two: give a longer --duration")
+    steady = statistics.median(rates) / 2
+    kept = [(w["on"], r) for w, r in zip(windows, rates, strict=True) if r >= steady]
+    pairs_of = list(zip(kept[0::2], kept[1::2], strict=False))
+    ratios = [(a[1] / b[1]) if a[0] else (b[1] / a[1]) for a, b in pairs_of]
+    if not ratios:
+        raise RuntimeError(f"{scenario}: fewer than two steady windows")
+    on = [r for o, r in kept if o]
+    off = [r for o, r in kept if not o]
+    # CPU per 1,000 events committed, over the steady windows of each kind.
+    cpu: dict[str, float] = {}
+    for key in ("server_cpu_s", "machine_busy_s", "gc_s"):
+        for state in (True, False):
+            used = [(w[key], w["events"]) for w, r in zip(windows, rates, strict=True)
+                    if r >= steady and w["on"] is state]  # fmt: skip
+            events = sum(e for _, e in used)
+            cpu[f"{key}_{'on' if state else 'off'}"] = (
+                round(1000 * sum(c for c, _ in used) / events, 4) if events else 0.0
+            )
+    return {
+        "pairs": len(ratios),
+        "window_s": window,
+        "executions_per_s": result["executions_per_s"],
+        "ratios": [round(r, 3) for r in ratios],
+        "median_ratio": round(statistics.median(ratios), 3),
+        "mean_ratio": round(statistics.mean(ratios), 3),
+        "on_events_per_s": round(statistics.mean(on), 1) if on else 0.0,
+        "off_events_per_s": round(statistics.mean(off), 1) if off else 0.0,
+        "cpu_s_per_1000_events": cpu,
+    }
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--pairs", type=int, default=6)
     parser.add_argument("--duration", type=float, default=15.0, help="seconds of load a run")
     parser.add_argument("--scenario", choices=SCENARIOS, action="append",
                         help="a scenario to run (repeatable; default both)")  # fmt: skip
+    parser.add_argument("--observe", choices=("both", "metrics", "tracing"), default="both",
+                        help="what is on in the 'on' runs (default both)")  # fmt: skip
+    parser.add_argument("--toggle", type=float, metavar="SECONDS", default=0.0,
+                        help="instead of pairs of runs, one run a scenario that turns what "
+                        "--observe says on and off in windows of SECONDS "
+                        "(bench/toggled_serve.py)")  # fmt: skip
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     args = parser.parse_args()
     if args.pairs < 1:
         parser.error("--pairs: at least 1")
+    if args.toggle and args.toggle * 6 > args.duration:
+        parser.error("--toggle: give a --duration of at least 6 windows")
     out: dict[str, Any] = {}
     with tempfile.TemporaryDirectory(prefix="tidings-observe-cost-") as tmp:
         for scenario in args.scenario or SCENARIOS:
-            out[scenario] = pairs(scenario, args.pairs, args.duration, Path(tmp))
+            if args.toggle:
+                out[scenario] = toggled(scenario, args.duration, args.toggle, Path(tmp),
+                                        args.observe)  # fmt: skip
+            else:
+                out[scenario] = pairs(scenario, args.pairs, args.duration, Path(tmp),
+                                      args.observe)  # fmt: skip
     if args.json:
         print(json.dumps(out))
         return 0
-    print("metrics and tracing on / off, interleaved pairs (executions/s, per pair):")
+    on = {"both": "metrics and tracing", "metrics": "metrics", "tracing": "tracing"}
+    if args.toggle:
+        print(f"{on[args.observe]} on / off, alternate windows of one run (events committed/s):")
+        for scenario, r in out.items():
+            print(f"  {scenario:<9} {r['pairs']} pairs of {r['window_s']:g} s windows: median "
+                  f"{r['median_ratio']:.3f}× (mean {r['mean_ratio']:.3f}×; on "
+                  f"{r['on_events_per_s']:.0f}/s, off {r['off_events_per_s']:.0f}/s on "
+                  f"average; {r['executions_per_s']:.1f} executions/s overall)")  # fmt: skip
+            c = r["cpu_s_per_1000_events"]
+            print(f"            CPU s per 1,000 events, on / off: server "
+                  f"{c['server_cpu_s_on']:.3f} / {c['server_cpu_s_off']:.3f}, machine "
+                  f"{c['machine_busy_s_on']:.3f} / {c['machine_busy_s_off']:.3f}, garbage "
+                  f"collection {c['gc_s_on']:.4f} / {c['gc_s_off']:.4f}")  # fmt: skip
+            print(f"            pairs: {', '.join(f'{x:.2f}' for x in r['ratios'])}")
+        return 0
+    print(f"{on[args.observe]} on / off, interleaved pairs (executions/s, per pair):")
     for scenario, r in out.items():
         print(f"  {scenario:<9} {r['pairs']} pairs: median {r['median_ratio']:.3f}× "
               f"(mean {r['mean_ratio']:.3f}×; off {r['off_median_per_s']:.1f}/s, on "
