@@ -22,7 +22,7 @@ server's and the machine's CPU, and the server's garbage collection, per 1,000 e
 committed in either kind of window.
 
     python bench/observe_cost.py                       # 6 pairs of each scenario
-    python bench/observe_cost.py --toggle 1 --duration 90   # on and off in one run
+    python bench/observe_cost.py --toggle 1 --duration 300  # on and off in one run
     python bench/observe_cost.py --pairs 12 --scenario engine --duration 10
     python bench/observe_cost.py --scenario engine --observe tracing
     python bench/observe_cost.py --json
