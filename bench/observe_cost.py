@@ -52,6 +52,31 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def bench(
+    scenario: str, duration: float, out: Path, label: str,
+    env: dict[str, str], launcher: str | None = None,
+) -> dict[str, Any]:  # fmt: skip
+    """One `tidings bench --local` run with ``env`` added; its result, checked whole.
+
+    No metrics unless ``env`` asks, and never the Mistral baseline.
+    """
+    run_env = {k: v for k, v in os.environ.items() if not k.startswith("TIDINGS_METRICS")}
+    run_env["TIDINGS_MISTRAL_SCRIPT"] = os.devnull  # names no script: no Mistral baseline
+    run_env.update(env)
+    cmd = [sys.executable, str(ROOT / f"{scenario}.py"), "--duration", str(duration),
+           "--json", str(out)]  # fmt: skip
+    if launcher is not None:
+        cmd += ["--server-launcher", str(ROOT / launcher)]
+    done = subprocess.run(cmd, env=run_env, capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        raise RuntimeError(f"{scenario} ({label}) failed:\n"
+                           f"{done.stdout[-2000:]}{done.stderr[-2000:]}")  # fmt: skip
+    result: dict[str, Any] = json.loads(out.read_text())
+    if result["missing_events"] or result["duplicate_events"]:
+        raise RuntimeError(f"{scenario}: events missing or duplicated: {result}")
+    return result
+
+
 def one(
     scenario: str, observed: bool, duration: float, out: Path, what: str = "both"
 ) -> dict[str, Any]:
@@ -59,21 +84,11 @@ def one(
 
     Observed, ``what`` says what is on: ``metrics``, ``tracing`` or ``both``.
     """
-    env = {k: v for k, v in os.environ.items() if not k.startswith("TIDINGS_METRICS")}
-    env["TIDINGS_MISTRAL_SCRIPT"] = os.devnull  # names no script: no Mistral baseline
-    cmd = [sys.executable, str(ROOT / f"{scenario}.py"), "--duration", str(duration),
-           "--json", str(out)]  # fmt: skip
+    env = {}
     if observed and what != "tracing":
         env["TIDINGS_METRICS_LISTEN"] = f"127.0.0.1:{free_port()}"
-    if observed and what != "metrics":
-        cmd += ["--server-launcher", str(ROOT / "traced_serve.py")]
-    done = subprocess.run(cmd, env=env, capture_output=True, text=True, check=False)
-    if done.returncode != 0:
-        raise RuntimeError(f"{scenario} ({'on' if observed else 'off'}) failed:\n"
-                           f"{done.stdout[-2000:]}{done.stderr[-2000:]}")  # fmt: skip
-    result: dict[str, Any] = json.loads(out.read_text())
-    if result["missing_events"] or result["duplicate_events"]:
-        raise RuntimeError(f"{scenario}: events missing or duplicated: {result}")
+    launcher = "traced_serve.py" if observed and what != "metrics" else None
+    result = bench(scenario, duration, out, "on" if observed else "off", env, launcher)
     rate = result["executions_per_s"]
     result["cpu_ms_per_execution"] = result["server"]["cpu_percent"] * 10 / rate
     return result
@@ -116,43 +131,35 @@ def toggled(
     (off, on), and each pair gives a ratio of events committed per second.
     """
     windows_at = tmp / f"{scenario}-windows.jsonl"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("TIDINGS_METRICS")}
-    env["TIDINGS_MISTRAL_SCRIPT"] = os.devnull
-    env["TIDINGS_METRICS_LISTEN"] = f"127.0.0.1:{free_port()}"
-    env["TIDINGS_TOGGLE_OUT"] = str(windows_at)
-    env["TIDINGS_TOGGLE_WINDOW_S"] = str(window)
-    env["TIDINGS_TOGGLE_WHAT"] = what
+    env = {
+        "TIDINGS_METRICS_LISTEN": f"127.0.0.1:{free_port()}",
+        "TIDINGS_TOGGLE_OUT": str(windows_at),
+        "TIDINGS_TOGGLE_WINDOW_S": str(window),
+        "TIDINGS_TOGGLE_WHAT": what,
+    }
     out = tmp / f"{scenario}-toggled.json"
-    cmd = [sys.executable, str(ROOT / f"{scenario}.py"), "--duration", str(duration),
-           "--json", str(out), "--server-launcher", str(ROOT / "toggled_serve.py")]  # fmt: skip
-    done = subprocess.run(cmd, env=env, capture_output=True, text=True, check=False)
-    if done.returncode != 0:
-        raise RuntimeError(f"{scenario} (toggled) failed:\n"
-                           f"{done.stdout[-2000:]}{done.stderr[-2000:]}")  # fmt: skip
-    result = json.loads(out.read_text())
-    if result["missing_events"] or result["duplicate_events"]:
-        raise RuntimeError(f"{scenario}: events missing or duplicated: {result}")
+    result = bench(scenario, duration, out, "toggled", env, "toggled_serve.py")
     windows = [json.loads(line) for line in windows_at.read_text().splitlines()][2:]
     rates = [w["events"] / w["seconds"] for w in windows]
     if not rates:
         raise RuntimeError(f"{scenario}: no window after the first two: give a longer --duration")
-    steady = statistics.median(rates) / 2
-    kept = [(w["on"], r) for w, r in zip(windows, rates, strict=True) if r >= steady]
-    pairs_of = list(zip(kept[0::2], kept[1::2], strict=False))
-    ratios = [(a[1] / b[1]) if a[0] else (b[1] / a[1]) for a, b in pairs_of]
+    least = statistics.median(rates) / 2
+    steady = [(w, r) for w, r in zip(windows, rates, strict=True) if r >= least]
+    pairs_of = list(zip(steady[0::2], steady[1::2], strict=False))
+    ratios = [(a[1] / b[1]) if a[0]["on"] else (b[1] / a[1]) for a, b in pairs_of]
     if not ratios:
         raise RuntimeError(f"{scenario}: fewer than two steady windows")
-    on = [r for o, r in kept if o]
-    off = [r for o, r in kept if not o]
+    on = [r for w, r in steady if w["on"]]
+    off = [r for w, r in steady if not w["on"]]
     # CPU per 1,000 events committed, over the steady windows of each kind.
     cpu: dict[str, float] = {}
-    for key in ("server_cpu_s", "machine_busy_s", "gc_s"):
-        for state in (True, False):
-            used = [(w[key], w["events"]) for w, r in zip(windows, rates, strict=True)
-                    if r >= steady and w["on"] is state]  # fmt: skip
-            events = sum(e for _, e in used)
+    for state in (True, False):
+        kind = [w for w, _ in steady if w["on"] is state]
+        events = sum(w["events"] for w in kind)
+        for key in ("server_cpu_s", "machine_busy_s", "gc_s"):
+            used = sum(w[key] for w in kind)
             cpu[f"{key}_{'on' if state else 'off'}"] = (
-                round(1000 * sum(c for c, _ in used) / events, 4) if events else 0.0
+                round(1000 * used / events, 4) if events else 0.0
             )
     return {
         "pairs": len(ratios),
