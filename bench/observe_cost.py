@@ -43,6 +43,8 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent
 SCENARIOS = ("engine", "dispatch")
+#: Options every `tidings bench` run gets besides its own (``--rate``).
+BENCH_OPTIONS: list[str] = []
 
 
 def free_port() -> int:
@@ -64,7 +66,7 @@ def bench(
     run_env["TIDINGS_MISTRAL_SCRIPT"] = os.devnull  # names no script: no Mistral baseline
     run_env.update(env)
     cmd = [sys.executable, str(ROOT / f"{scenario}.py"), "--duration", str(duration),
-           "--json", str(out)]  # fmt: skip
+           "--json", str(out), *BENCH_OPTIONS]  # fmt: skip
     if launcher is not None:
         cmd += ["--server-launcher", str(ROOT / launcher)]
     done = subprocess.run(cmd, env=run_env, capture_output=True, text=True, check=False)
@@ -161,6 +163,25 @@ def toggled(
             cpu[f"{key}_{'on' if state else 'off'}"] = (
                 round(1000 * used / events, 4) if events else 0.0
             )
+    # The same for each kind of the server's threads: where the difference is spent.
+    threads: dict[str, dict[str, float]] = {}
+    for state in (True, False):
+        kind = [w for w, _ in steady if w["on"] is state]
+        events = sum(w["events"] for w in kind)
+        for w in kind:
+            for name, used in w.get("threads_cpu_s", {}).items():
+                share = threads.setdefault(name, {"on": 0.0, "off": 0.0})
+                share["on" if state else "off"] += 1000 * used / events if events else 0.0
+    # Garbage collections of each generation, and their seconds, per 1,000 events.
+    generations: dict[str, list[list[float]]] = {}
+    for state in (True, False):
+        kind = [w for w, _ in steady if w["on"] is state]
+        events = sum(w["events"] for w in kind) or 1
+        generations["on" if state else "off"] = [
+            [round(1000 * sum(w["gc_by_generation"][g][i] for w in kind) / events, 4)
+             for i in (0, 1)]
+            for g in range(3)
+        ] if all("gc_by_generation" in w for w in kind) else []  # fmt: skip
     return {
         "pairs": len(ratios),
         "window_s": window,
@@ -171,6 +192,11 @@ def toggled(
         "on_events_per_s": round(statistics.mean(on), 1) if on else 0.0,
         "off_events_per_s": round(statistics.mean(off), 1) if off else 0.0,
         "cpu_s_per_1000_events": cpu,
+        "gc_per_1000_events": generations,
+        "thread_cpu_s_per_1000_events": {
+            name: {k: round(v, 4) for k, v in share.items()}
+            for name, share in sorted(threads.items(), key=lambda kv: -kv[1]["on"])
+        },
     }
 
 
@@ -186,12 +212,18 @@ def main() -> int:
                         help="instead of pairs of runs, one run a scenario that turns what "
                         "--observe says on and off in windows of SECONDS "
                         "(bench/toggled_serve.py)")  # fmt: skip
+    parser.add_argument("--rate", type=float, default=0.0,
+                        help="executions started per second (default: as fast as the "
+                        "harness's clients go); below saturation, the CPU per 1,000 events "
+                        "on and off compares equal batching")  # fmt: skip
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     args = parser.parse_args()
     if args.pairs < 1:
         parser.error("--pairs: at least 1")
     if args.toggle and args.toggle * 6 > args.duration:
         parser.error("--toggle: give a --duration of at least 6 windows")
+    if args.rate:
+        BENCH_OPTIONS[:] = ["--rate", str(args.rate)]
     out: dict[str, Any] = {}
     with tempfile.TemporaryDirectory(prefix="tidings-observe-cost-") as tmp:
         for scenario in args.scenario or SCENARIOS:
@@ -217,6 +249,14 @@ def main() -> int:
                   f"{c['server_cpu_s_on']:.3f} / {c['server_cpu_s_off']:.3f}, machine "
                   f"{c['machine_busy_s_on']:.3f} / {c['machine_busy_s_off']:.3f}, garbage "
                   f"collection {c['gc_s_on']:.4f} / {c['gc_s_off']:.4f}")  # fmt: skip
+            for state, gens in r["gc_per_1000_events"].items():
+                print(
+                    f"            {state}: collections (and seconds) per 1,000 events by "
+                    "generation: " + ", ".join(f"{n:.2f} ({t:.4f})" for n, t in gens)
+                )
+            for name, share in r["thread_cpu_s_per_1000_events"].items():
+                if share["on"] + share["off"] >= 0.002:
+                    print(f"              thread {name:<22} {share['on']:.3f} / {share['off']:.3f}")
             print(f"            pairs: {', '.join(f'{x:.2f}' for x in r['ratios'])}")
         return 0
     print(f"{on[args.observe]} on / off, interleaved pairs (executions/s, per pair):")

@@ -6,8 +6,8 @@ span goes over OTLP/gRPC to ``bench/otlp_sink.py``, as in ``bench/traced_serve.p
 then, once events are being committed, a thread turns both off and on again every
 ``TIDINGS_TOGGLE_WINDOW_S`` seconds (default 3) and appends one JSON line per window to
 ``TIDINGS_TOGGLE_OUT``: whether they were on, its length, the events committed in it, and
-the CPU seconds the server and the whole machine used in it, and the seconds the server
-spent collecting garbage.
+the CPU seconds the server (and each kind of its threads) and the whole machine used in it,
+and the seconds the server spent collecting garbage.
 ``TIDINGS_TOGGLE_WHAT`` (``both``, ``metrics``, ``tracing``) says what the windows turn
 on and off; the other stays off throughout.
 
@@ -62,12 +62,19 @@ def _observed(on: bool, exporting: object) -> None:
 _gc = [0.0, 0.0]
 
 
-def _collecting(phase: str, _: dict[str, int]) -> None:
+#: Collections of each generation so far, and the seconds they took.
+_by_generation = [[0, 0.0], [0, 0.0], [0, 0.0]]
+
+
+def _collecting(phase: str, info: dict[str, int]) -> None:
     now = time.perf_counter()
     if phase == "start":
         _gc[1] = now
     else:
         _gc[0] += now - _gc[1]
+        generation = _by_generation[info["generation"]]
+        generation[0] += 1
+        generation[1] += now - _gc[1]
 
 
 def _machine_busy_s() -> float:
@@ -80,6 +87,32 @@ def _machine_busy_s() -> float:
     ticks = [int(f) for f in fields]
     idle = ticks[3] + (ticks[4] if len(ticks) > 4 else 0)  # idle and iowait
     return (sum(ticks[:8]) - idle) / os.sysconf("SC_CLK_TCK")
+
+
+def _threads_cpu_s() -> dict[str, float]:
+    """CPU seconds each kind of thread of this process has used (by name, digits dropped).
+
+    Python names its threads only for itself (3.11 gives the system none), so a thread
+    Python started goes by its Python name; the others (gRPC's, librdkafka's) by theirs.
+    """
+    names = {t.native_id: t.name for t in threading.enumerate()}
+    tick = os.sysconf("SC_CLK_TCK")
+    used: dict[str, float] = {}
+    try:
+        tasks = os.listdir("/proc/self/task")
+    except OSError:
+        return used
+    for tid in tasks:
+        try:
+            with open(f"/proc/self/task/{tid}/stat") as stat:
+                line = stat.read()
+        except OSError:
+            continue  # ended meanwhile
+        comm = line[line.index("(") + 1 : line.rindex(")")]
+        fields = line[line.rindex(")") + 2 :].split()
+        name = names.get(int(tid), comm).rstrip("0123456789_-") or comm
+        used[name] = used.get(name, 0.0) + (int(fields[11]) + int(fields[12])) / tick
+    return used
 
 
 def toggle(out: Path, window_s: float, stop: threading.Event) -> None:
@@ -95,12 +128,18 @@ def toggle(out: Path, window_s: float, stop: threading.Event) -> None:
         while not stop.is_set():
             began, first = time.monotonic(), _committed[0]
             cpu, busy, collecting = time.process_time(), _machine_busy_s(), _gc[0]
+            threads = _threads_cpu_s()
+            generations = [list(g) for g in _by_generation]
             stop.wait(window_s)
             took, events = time.monotonic() - began, _committed[0] - first
             window = {"on": on, "seconds": took, "events": events,
                       "server_cpu_s": time.process_time() - cpu,
                       "machine_busy_s": _machine_busy_s() - busy,
-                      "gc_s": _gc[0] - collecting}  # fmt: skip
+                      "gc_s": _gc[0] - collecting,
+                      "gc_by_generation": [[n - was[0], round(t - was[1], 4)] for (n, t), was
+                                           in zip(_by_generation, generations, strict=True)],
+                      "threads_cpu_s": {name: round(t - threads.get(name, 0.0), 3)
+                                        for name, t in _threads_cpu_s().items()}}  # fmt: skip
             lines.write(json.dumps(window) + "\n")
             lines.flush()
             on = not on
