@@ -424,6 +424,43 @@ def test_spans_nest_record_errors_and_follow_their_parents_sampling(
     assert not spans.get_finished_spans()
 
 
+def test_a_span_sent_by_hand_continues_its_parent_or_begins_a_trace(
+    spans: InMemorySpanExporter,
+) -> None:
+    """`sending`/`sent` (a delivery's span): what `start`/`end` make, in a tuple."""
+    parent = (f"00-{CALLER_TRACE}-{CALLER_SPAN}-01", "vendor=1")
+    delivery = tracing.sending("deliver x", SpanKind.PRODUCER, parent)
+    assert delivery is not None
+    own, state = delivery[4], delivery[5]
+    assert trace_id(own) == CALLER_TRACE and own.endswith("-01") and state == "vendor=1"
+    tracing.sent(delivery, ("tidings.n", 1, "http.response.status_code", 503), "HTTP 503")
+    root = tracing.sending("deliver y", SpanKind.PRODUCER, tracing.NO_CONTEXT)
+    assert root is not None and root[5] == ""
+    tracing.sent(root, ("tidings.n", 2), exception=TimeoutError("late"))
+    done = {s.name: s for s in spans.get_finished_spans()}
+    x, y = done["deliver x"], done["deliver y"]
+    assert x.kind is SpanKind.PRODUCER and x.parent is not None and x.parent.is_remote
+    assert x.parent.span_id == int(CALLER_SPAN, 16)
+    assert own == f"00-{CALLER_TRACE}-{hex_span(x)}-01"
+    assert x.context is not None and x.context.trace_state.to_header() == "vendor=1"
+    assert x.attributes == {"tidings.n": 1, "http.response.status_code": 503}
+    assert x.status.status_code is StatusCode.ERROR and x.status.description == "HTTP 503"
+    assert x.start_time is not None and x.end_time is not None
+    assert x.start_time <= x.end_time
+    assert y.parent is None and root[4] == f"00-{hex_trace(y)}-{hex_span(y)}-01"
+    assert y.status.description == "TimeoutError: late"
+    assert [e.name for e in y.events] == ["exception"]
+
+    # An unsampled parent: its context still goes out, flagged so; nothing is recorded.
+    spans.clear()
+    unsampled = tracing.sending("deliver z", SpanKind.PRODUCER, (parent[0][:-2] + "00", ""))
+    assert unsampled is not None and unsampled[4].endswith("-00")
+    tracing.sent(unsampled, ())
+    assert not spans.get_finished_spans()
+    tracing.shutdown()
+    assert tracing.sending("deliver off", SpanKind.PRODUCER, parent) is None
+
+
 def _recorded(name: str) -> Ended:
     return Recorded(name, SpanKind.INTERNAL, None, 7, 0, True, None).ended()
 

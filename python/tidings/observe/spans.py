@@ -51,8 +51,8 @@ from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapProp
 from opentelemetry.util.types import AttributeValue
 
 __all__ = [
-    "SCOPE", "Ended", "Exporting", "Output", "Recorded", "ToSdk", "TraceContext", "parse",
-    "readable", "sampled_text",
+    "SCOPE", "Ended", "Exporting", "Output", "Recorded", "ToSdk", "TraceContext", "continued",
+    "parse", "readable", "sampled_text",
 ]  # fmt: skip
 
 log = logging.getLogger(__name__)
@@ -85,7 +85,7 @@ def parse(traceparent: str, tracestate: str) -> SpanContext:
 
 
 @functools.lru_cache(maxsize=4096)
-def _continued(origin: TraceContext) -> tuple[str, str]:
+def continued(origin: TraceContext) -> tuple[str, str]:
     """What a span continuing ``origin`` puts before its own id, and the state it passes on.
 
     Cached apart from `parse`: every delivery of an execution's events sends a
@@ -163,7 +163,7 @@ class Recorded:
         if origin is None:
             prefix, state = f"00-{self.trace_id:032x}-", ""
         else:
-            prefix, state = _continued(origin)
+            prefix, state = continued(origin)
         return f"{prefix}{self.span_id:016x}{'-01' if self.sampled else '-00'}", state
 
     def set_attribute(self, key: str, value: AttributeValue) -> None:

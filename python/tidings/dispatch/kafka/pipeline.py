@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import time
 from collections import deque
@@ -70,15 +71,20 @@ def record_headers(event: EventRow) -> list[tuple[str, bytes]]:
     ]
 
 
-def trace_headers(event: EventRow) -> list[tuple[str, bytes]]:
+def trace_headers(event: EventRow) -> tuple[tuple[str, bytes], ...]:
     """The event's W3C trace context as headers, so a consumer joins its execution's trace."""
-    traceparent, tracestate = trace_of(event)
+    return _headers_of(trace_of(event))
+
+
+@functools.lru_cache(maxsize=4096)
+def _headers_of(trace: tracing.TraceContext) -> tuple[tuple[str, bytes], ...]:
+    # Cached: an execution's events all carry its context, encoded once here.
+    traceparent, tracestate = trace
     if not traceparent:
-        return []
-    headers = [("traceparent", traceparent.encode())]
+        return ()
     if tracestate:
-        headers.append(("tracestate", tracestate.encode()))
-    return headers
+        return (("traceparent", traceparent.encode()), ("tracestate", tracestate.encode()))
+    return (("traceparent", traceparent.encode()),)
 
 
 def ce_header(name: str, value: str) -> tuple[str, bytes]:

@@ -341,10 +341,12 @@ class WebhookDelivery:
             for (item, event), r in zip(have, rendered, strict=True):
                 item.rendered = traced(r, event)
 
-    async def _attempt(self, event_id: str, rendered: Rendered) -> Attempt:
+    async def _attempt(
+        self, event_id: str, rendered: Rendered, trace: tracing.TraceContext = tracing.NO_CONTEXT
+    ) -> Attempt:
         now = int(self.clock())
         attempt = await self.slots.run(
-            to_listener(self.sink, self.row, event_id, rendered.body, rendered.headers, now)
+            to_listener(self.sink, self.row, event_id, rendered.body, rendered.headers, now, trace)
         )
         if not attempt.ok:
             log.info("webhook %s: event %s not delivered: %s", self.row.name, event_id,
@@ -356,36 +358,30 @@ class WebhookDelivery:
 
         The span's context goes to the receiver as ``traceparent``.
         """
-        attributes: dict[str, str | int] = {
-            "tidings.listener_id": d.listener_id,
-            "tidings.event_id": d.event_id,
-            "tidings.execution_id": d.execution_id,
-            "tidings.delivery_attempt": d.attempts + 1,
-        }
-        span = tracing.start(
-            f"deliver {self.row.name}",
-            parent=rendered.trace,
-            kind=tracing.SpanKind.PRODUCER,
-            attributes=attributes,
+        span = tracing.sending(f"deliver {self.row.name}", tracing.SpanKind.PRODUCER,
+                               rendered.trace)  # fmt: skip
+        with logs.bound(
+            listener_id=d.listener_id, event_id=d.event_id, execution_id=d.execution_id
+        ):
+            if span is None:
+                return await self._attempt(d.event_id, rendered)
+            try:
+                attempt = await self._attempt(d.event_id, rendered, (span[4], span[5]))
+            except BaseException as error:
+                tracing.sent(span, self._span_attributes(d), exception=error)
+                raise
+        tracing.sent(
+            span,
+            (*self._span_attributes(d), "http.response.status_code", attempt.status),
+            None if attempt.ok else attempt.error,
         )
-        try:
-            if span is not None:
-                headers = dict(rendered.headers)
-                tracing.headers_of(span, headers)
-                rendered = Rendered(rendered.body, headers, rendered.trace)
-            with logs.bound(
-                listener_id=d.listener_id, event_id=d.event_id, execution_id=d.execution_id
-            ):
-                attempt = await self._attempt(d.event_id, rendered)
-            if span is not None:
-                # The span keeps this dict, made for it alone: no copy (`set_attribute`).
-                attributes["http.response.status_code"] = attempt.status
-                if not attempt.ok:
-                    tracing.fail(span, attempt.error)
-            return attempt
-        finally:
-            if span is not None:
-                tracing.end(span)
+        return attempt
+
+    @staticmethod
+    def _span_attributes(d: DeliveryRow) -> tuple[str | int, ...]:
+        return ("tidings.listener_id", d.listener_id, "tidings.event_id", d.event_id,
+                "tidings.execution_id", d.execution_id, "tidings.delivery_attempt",
+                d.attempts + 1)  # fmt: skip
 
     def _schedule(self, d: DeliveryRow, attempt: Attempt) -> None:
         """After a failed attempt: when to try again, or DEAD."""

@@ -230,14 +230,21 @@ def to_listener(
     body: bytes,
     headers: Mapping[str, str],
     now: int,
+    trace: tuple[str, str] = ("", ""),
 ) -> Awaitable[Attempt]:
     """One signed attempt at a webhook listener: its URL, method, headers and timeout.
 
     `headers` (content type, CloudEvents attributes) go over the listener's own; the
-    Standard Webhooks headers, signed with the secrets in force at `now`, over both.
+    Standard Webhooks headers, signed with the secrets in force at `now`, over both; the
+    W3C ``traceparent`` and ``tracestate`` of `trace` (the attempt's span) last.
     """
     cfg = row.config
     sent = {**cfg.get("headers", {}), **headers}
     sent.update(signing.headers(signing_keys(row, now), msg_id, now, body))
+    traceparent, tracestate = trace
+    if traceparent:
+        sent["traceparent"] = traceparent
+        if tracestate:
+            sent["tracestate"] = tracestate
     timeout = float(cfg.get("timeout_s") or DEFAULT_TIMEOUT_S)
     return sink.deliver(cfg["url"], cfg.get("method", "POST"), sent, body, timeout)
