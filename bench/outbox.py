@@ -211,8 +211,8 @@ async def webhook_latency(
     latencies: list[float] = []
     original = delivery._attempt
 
-    async def timed(event_id: str, rendered: Any) -> Any:
-        attempt = await original(event_id, rendered)
+    async def timed(event_id: str, rendered: Any, trace: tuple[str, str] = ("", "")) -> Any:
+        attempt = await original(event_id, rendered, trace)
         if attempt.ok and event_id in committed:
             latencies.append(time.time() - committed[event_id])
         return attempt
