@@ -391,10 +391,9 @@ def test_spans_nest_record_errors_and_follow_their_parents_sampling(
             inner.set_attribute("late", 7)
         with pytest.raises(RuntimeError), tracing.span("raises"):
             raise RuntimeError("boom")
-        failed = tracing.start("failed", parent=tracing.current())
-        tracing.fail(failed, "HTTP 500")
+        failed = tracing.sending("failed", SpanKind.PRODUCER, tracing.current())
         assert failed is not None
-        tracing.end(failed)
+        tracing.sent(failed, (), "HTTP 500")
     done = {s.name: s for s in spans.get_finished_spans()}
     assert set(done) == {"outer", "inner", "raises", "failed"}
     root = done["outer"]
@@ -427,7 +426,7 @@ def test_spans_nest_record_errors_and_follow_their_parents_sampling(
 def test_a_span_sent_by_hand_continues_its_parent_or_begins_a_trace(
     spans: InMemorySpanExporter,
 ) -> None:
-    """`sending`/`sent` (a delivery's span): what `start`/`end` make, in a tuple."""
+    """`sending`/`sent` (a delivery's span): a span in a tuple, its context sent by hand."""
     parent = (f"00-{CALLER_TRACE}-{CALLER_SPAN}-01", "vendor=1")
     delivery = tracing.sending("deliver x", SpanKind.PRODUCER, parent)
     assert delivery is not None

@@ -51,7 +51,6 @@ __all__ = [
     "configure",
     "current",
     "enabled",
-    "end",
     "fail",
     "flush",
     "headers_of",
@@ -60,7 +59,6 @@ __all__ = [
     "sent",
     "shutdown",
     "span",
-    "start",
     "starting",
 ]
 
@@ -172,27 +170,6 @@ def span(
     return _Current(_made(name, parent, kind, attributes))
 
 
-def start(
-    name: str,
-    *,
-    parent: TraceContext,
-    kind: SpanKind = SpanKind.INTERNAL,
-    attributes: Mapping[str, AttributeValue] | None = None,
-) -> Recorded | None:
-    """A span the caller ends (`end`), never made current; None when off.
-
-    For work whose context goes out by hand (a delivery: `headers_of`).
-    """
-    if _exporting is None:
-        return None
-    return _made(name, parent, kind, attributes)
-
-
-def end(span: Recorded) -> None:
-    """End a span from `start`."""
-    _end(span)
-
-
 def _end(span: Recorded) -> None:
     exporting = _exporting
     if span.sampled and exporting is not None:
@@ -232,8 +209,8 @@ def sending(name: str, kind: SpanKind, parent: TraceContext) -> Sending | None:
 
     Its parent is ``parent``, else a trace begins (the sampler decides). Send its own
     ``traceparent`` and ``tracestate`` (fields 4 and 5) with the work; end it with
-    `sent`. What `start` and `end` do, in a tuple: a delivery's span is the one made most
-    often, once per event, and this costs a quarter of a `Recorded` and its copy.
+    `sent`. Not a `Recorded`: a delivery's span is the one made most often, once per
+    event, and a tuple costs a quarter of a `Recorded` and the header copy it needed.
     """
     if _exporting is None:
         return None
