@@ -153,35 +153,25 @@ def toggled(
         raise RuntimeError(f"{scenario}: fewer than two steady windows")
     on = [r for w, r in steady if w["on"]]
     off = [r for w, r in steady if not w["on"]]
-    # CPU per 1,000 events committed, over the steady windows of each kind.
+    # Per 1,000 events committed, over the steady windows of each kind: CPU (the server's,
+    # each kind of its threads', the machine's), and garbage collections by generation
+    # (how many, and their seconds).
     cpu: dict[str, float] = {}
-    for state in (True, False):
-        kind = [w for w, _ in steady if w["on"] is state]
-        events = sum(w["events"] for w in kind)
-        for key in ("server_cpu_s", "machine_busy_s", "gc_s"):
-            used = sum(w[key] for w in kind)
-            cpu[f"{key}_{'on' if state else 'off'}"] = (
-                round(1000 * used / events, 4) if events else 0.0
-            )
-    # The same for each kind of the server's threads: where the difference is spent.
     threads: dict[str, dict[str, float]] = {}
-    for state in (True, False):
-        kind = [w for w, _ in steady if w["on"] is state]
-        events = sum(w["events"] for w in kind)
-        for w in kind:
-            for name, used in w.get("threads_cpu_s", {}).items():
-                share = threads.setdefault(name, {"on": 0.0, "off": 0.0})
-                share["on" if state else "off"] += 1000 * used / events if events else 0.0
-    # Garbage collections of each generation, and their seconds, per 1,000 events.
     generations: dict[str, list[list[float]]] = {}
     for state in (True, False):
+        label = "on" if state else "off"
         kind = [w for w, _ in steady if w["on"] is state]
-        events = sum(w["events"] for w in kind) or 1
-        generations["on" if state else "off"] = [
-            [round(1000 * sum(w["gc_by_generation"][g][i] for w in kind) / events, 4)
-             for i in (0, 1)]
+        per = 1000 / (sum(w["events"] for w in kind) or 1)
+        for key in ("server_cpu_s", "machine_busy_s", "gc_s"):
+            cpu[f"{key}_{label}"] = round(per * sum(w[key] for w in kind), 4)
+        for w in kind:
+            for name, used in w["threads_cpu_s"].items():
+                threads.setdefault(name, {"on": 0.0, "off": 0.0})[label] += per * used
+        generations[label] = [
+            [round(per * sum(w["gc_by_generation"][g][i] for w in kind), 4) for i in (0, 1)]
             for g in range(3)
-        ] if all("gc_by_generation" in w for w in kind) else []  # fmt: skip
+        ]
     return {
         "pairs": len(ratios),
         "window_s": window,
