@@ -291,14 +291,16 @@ async def serve(config: Config) -> int:
         )
     try:
         server = Server(config)
+        # Before start: health answers SERVING as soon as gRPC is up, and a SIGTERM sent on
+        # that answer must stop the server cleanly, not kill it by the default action.
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, server.stopped.set)
         try:
             await server.start()
         except BaseException:
             server.engine_thread.stop()
             raise
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(sig, server.stopped.set)
         try:
             await server.stopped.wait()
         finally:
