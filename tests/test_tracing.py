@@ -37,7 +37,16 @@ from tidings import _codec
 from tidings.config import Config
 from tidings.observe import tracing
 from tidings.observe.otlp import OtlpExporter
-from tidings.observe.spans import SCOPE, Ended, Exporting, Recorded, ToSdk, readable
+from tidings.observe.spans import (
+    SCOPE,
+    Ended,
+    Exporting,
+    Recorded,
+    ToSdk,
+    continued,
+    parse,
+    readable,
+)
 from tidings.server import Server
 from tidings.v1 import (
     event_pb2,
@@ -381,13 +390,13 @@ def test_a_callers_traceparent_is_continued_and_its_sampling_kept(
 def test_spans_nest_record_errors_and_follow_their_parents_sampling(
     spans: InMemorySpanExporter,
 ) -> None:
-    """The spans of task attempts and deliveries (made whole as they end)."""
+    """The spans of RPCs, and a tuple span under one (made whole as they end)."""
     with tracing.span("outer", attributes={"k": "v"}) as outer:
         assert outer is not None
         headers: dict[str, str] = {}
         with tracing.span("inner", kind=SpanKind.CLIENT) as inner:
             assert inner is not None
-            tracing.inject(headers)
+            headers["traceparent"] = tracing.current()[0]
             inner.set_attribute("late", 7)
         with pytest.raises(RuntimeError), tracing.span("raises"):
             raise RuntimeError("boom")
@@ -417,7 +426,7 @@ def test_spans_nest_record_errors_and_follow_their_parents_sampling(
     headers = {}
     with tracing.span("task", parent=unsampled) as task:
         assert task is not None and not task.is_recording()
-        tracing.inject(headers)
+        headers["traceparent"] = tracing.current()[0]
     assert trace_id(headers["traceparent"]) == CALLER_TRACE
     assert headers["traceparent"].endswith("-00")
     assert not spans.get_finished_spans()
@@ -450,14 +459,64 @@ def test_a_span_sent_by_hand_continues_its_parent_or_begins_a_trace(
     assert y.status.description == "TimeoutError: late"
     assert [e.name for e in y.events] == ["exception"]
 
-    # An unsampled parent: its context still goes out, flagged so; nothing is recorded.
+    # An unsampled parent: its context still goes out, flagged so; nothing is recorded,
+    # nor is its child's.
     spans.clear()
     unsampled = tracing.sending("deliver z", SpanKind.PRODUCER, (parent[0][:-2] + "00", ""))
     assert unsampled is not None and unsampled[4].endswith("-00")
+    below = tracing.child("call", SpanKind.CLIENT, unsampled)
+    assert trace_id(below[4]) == CALLER_TRACE and below[4].endswith("-00")
+    tracing.sent(below, ())
     tracing.sent(unsampled, ())
     assert not spans.get_finished_spans()
     tracing.shutdown()
     assert tracing.sending("deliver off", SpanKind.PRODUCER, parent) is None
+
+
+@pytest.mark.parametrize("remote", [True, False])
+def test_a_child_of_a_tuple_span_has_it_as_its_local_parent(
+    spans: InMemorySpanExporter, remote: bool
+) -> None:
+    """A task attempt's span (a tuple) and its atom call's: same trace, a local parent."""
+    parent = (f"00-{CALLER_TRACE}-{CALLER_SPAN}-01", "vendor=1") if remote else tracing.NO_CONTEXT
+    attempt = tracing.sending("task t", SpanKind.INTERNAL, parent)
+    assert attempt is not None
+    call = tracing.child("GET", SpanKind.CLIENT, attempt)
+    assert call[4] == f"{attempt[4][:36]}{call[2]:016x}-01" and call[5] == attempt[5]
+    tracing.sent(call, ("http.response.status_code", 200))
+    tracing.sent(attempt, (), "failed")
+    done = {s.name: s for s in spans.get_finished_spans()}
+    task, get = done["task t"], done["GET"]
+    assert task.context is not None and get.context is not None and get.parent is not None
+    assert get.parent.span_id == task.context.span_id and not get.parent.is_remote
+    assert get.context.trace_id == task.context.trace_id
+    assert get.kind is SpanKind.CLIENT and get.attributes == {"http.response.status_code": 200}
+    assert get.status.status_code is StatusCode.UNSET
+    assert task.status.description == "failed"
+    if remote:
+        assert hex_trace(task) == CALLER_TRACE and task.parent is not None
+        assert task.parent.is_remote and get.context.trace_state.to_header() == "vendor=1"
+    else:
+        assert task.parent is None
+
+
+@pytest.mark.parametrize(
+    "origin",
+    [
+        (f"00-{CALLER_TRACE}-{CALLER_SPAN}-01", ""),
+        (f"00-{CALLER_TRACE}-{CALLER_SPAN}-00", ""),
+        (f"00-{CALLER_TRACE}-{CALLER_SPAN}-01", "vendor=1,other=2"),
+        (f"01-{CALLER_TRACE}-{CALLER_SPAN}-01-future", ""),
+    ],
+)
+def test_continuing_a_trace_cut_from_its_text_is_what_parsing_it_gives(
+    origin: tuple[str, str],
+) -> None:
+    """`continued`'s shortcut (no parse for the server's own form) changes nothing."""
+    remote = parse(*origin)
+    assert remote.is_valid
+    parsed = (f"00-{remote.trace_id:032x}-", origin[1] and remote.trace_state.to_header())
+    assert continued(origin) == parsed
 
 
 def _recorded(name: str) -> Ended:

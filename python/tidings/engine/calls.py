@@ -136,35 +136,42 @@ class Calls:
         """`_outcome` in a span of its own and with the ids bound for log lines.
 
         The span is the attempt's (an item's), in the execution's trace; the atom's HTTP
-        call is its child.
+        call is its child (the span goes to the action in its context).
         """
         ex = run.row
-        attributes: dict[str, str | int] = {
-            "tidings.execution_id": ex.id,
-            "tidings.task_id": task.id,
-            "tidings.task_name": task.name,
-            "tidings.action": task.action,
-            "tidings.attempt": task.attempt,
-        }
-        if index is not None:
-            attributes["tidings.item"] = index
-        parent = (ex.traceparent, ex.tracestate)
-        with (
-            logs.bound(execution_id=ex.id, task_id=task.id),
-            tracing.span(f"task {task.name}", parent=parent, attributes=attributes) as span,
-        ):
-            outcome = await self._outcome(run, task, index)
-            if outcome.state == "error":
-                tracing.fail(span, outcome.error or "failed")
-            return outcome
+        span = tracing.sending(f"task {task.name}", tracing.SpanKind.INTERNAL,
+                               (ex.traceparent, ex.tracestate))  # fmt: skip
+        with logs.bound(execution_id=ex.id, task_id=task.id):
+            if span is None:
+                return await self._outcome(run, task, index)
+            attributes: tuple[str | int, ...] = (
+                "tidings.execution_id", ex.id, "tidings.task_id", task.id,
+                "tidings.task_name", task.name, "tidings.action", task.action,
+                "tidings.attempt", task.attempt,
+            )  # fmt: skip
+            if index is not None:
+                attributes += ("tidings.item", index)
+            try:
+                outcome = await self._outcome(run, task, index, span)
+            except BaseException as error:
+                tracing.sent(span, attributes, exception=error)
+                raise
+        tracing.sent(span, attributes,
+                     (outcome.error or "failed") if outcome.state == "error" else None)  # fmt: skip
+        return outcome
 
-    async def _outcome(self, run: Run, task: TaskRow, index: int | None) -> ActionOutcome:
-        """Run the action of a task (or of one item) within its timeout."""
+    async def _outcome(
+        self, run: Run, task: TaskRow, index: int | None, span: tracing.Sending | None = None
+    ) -> ActionOutcome:
+        """Run the action of a task (or of one item) within its timeout.
+
+        ``span`` is the attempt's, when traced: the action's own spans are its children.
+        """
         spec = run.workflow.tasks[task.name]
         attempt = task.attempt
         try:
             action = self._actions.get(task.action)
-            ctx = action_context(run, task, item=index)
+            ctx = action_context(run, task, item=index, span=span)
             given = (
                 task.input[index]
                 if index is not None and isinstance(task.input, list)

@@ -415,11 +415,17 @@ def expression_context(
 
 
 def action_context(
-    run: Run, task: TaskRow, *, is_async: bool | None = None, item: int | None = None
+    run: Run,
+    task: TaskRow,
+    *,
+    is_async: bool | None = None,
+    item: int | None = None,
+    span: tracing.Sending | None = None,
 ) -> ActionContext:
     """Who runs an action: the task instance (``is_async`` defaults to the task's own).
 
-    ``item`` is the item of a with-items task the call is for.
+    ``item`` is the item of a with-items task the call is for; ``span`` the attempt's
+    span, when traced.
     """
     if is_async is None:
         is_async = bool(run.workflow.tasks[task.name].is_async)
@@ -432,4 +438,5 @@ def action_context(
         is_async=is_async,
         workflow_name=run.row.workflow_name,
         item=item,
+        span=span,
     )

@@ -84,14 +84,23 @@ def parse(traceparent: str, tracestate: str) -> SpanContext:
     return context if context.is_valid else INVALID_SPAN_CONTEXT
 
 
-@functools.lru_cache(maxsize=4096)
 def continued(origin: TraceContext) -> tuple[str, str]:
     """What a span continuing ``origin`` puts before its own id, and the state it passes on.
 
-    Cached apart from `parse`: every delivery of an execution's events sends a
-    ``traceparent`` of that trace, and formatting its 128-bit id each time cost more
-    than the rest of the header.
+    A version-00 ``traceparent`` with no ``tracestate`` (what the server makes, and keeps
+    once it has checked a caller's: `rpc`) is cut, not parsed: parsing with
+    OpenTelemetry's propagator cost ~50 µs in place, once per execution's trace, more
+    than the rest of its task attempts' spans.
     """
+    traceparent, tracestate = origin
+    if (not tracestate and len(traceparent) == 55 and traceparent[:3] == "00-"
+            and traceparent[35] == "-"):  # fmt: skip
+        return traceparent[:36], ""
+    return _continued(origin)
+
+
+@functools.lru_cache(maxsize=4096)
+def _continued(origin: TraceContext) -> tuple[str, str]:
     remote = parse(*origin)
     return f"00-{remote.trace_id:032x}-", origin[1] and remote.trace_state.to_header()
 
@@ -189,7 +198,7 @@ class Recorded:
         """It, ended now, as `readable` takes it."""
         attributes = self.attributes
         return (
-            self.name, self.kind.value, *(self.origin or _NO_ORIGIN), self.trace_id,
+            self.name, self.kind._value_, *(self.origin or _NO_ORIGIN), self.trace_id,
             self.parent_id, self.span_id, self.start_ns, time.time_ns(), self.error,
             *(self.exception or _NO_EXCEPTION),
             *(itertools.chain.from_iterable(attributes.items()) if attributes else ()),

@@ -10,8 +10,11 @@ execution keeps the context of the RPC that started it (``ExecutionRow.tracepare
 stored, so it survives a restart), each of its events carries it (``Event.traceparent``),
 and its task attempts, atom calls and webhook deliveries continue that trace.
 
-Spans are `spans.Recorded`, cheap where they run and made whole for the exporter on a
-thread of their own (`spans` says why and what it measured).
+An RPC's span is a `spans.Recorded`, current in its context (`span`) so that what the
+RPC starts finds it. The spans made most often, of task attempts, atom calls and
+deliveries, are tuples (`sending`, `child`, `sent`) handed on explicitly. Either is cheap
+where it runs and made whole for the exporter on a thread of its own (`spans` says why
+and what it measured).
 """
 
 from __future__ import annotations
@@ -19,14 +22,14 @@ from __future__ import annotations
 import contextlib
 import random
 import time
-from collections.abc import Coroutine, Mapping, MutableMapping
+from collections.abc import Coroutine, Mapping
 from contextlib import AbstractContextManager
 from contextvars import ContextVar
 from typing import Any, TypeVar
 
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace.export import SpanExporter
-from opentelemetry.sdk.trace.sampling import Decision, Sampler, TraceIdRatioBased
+from opentelemetry.sdk.trace.sampling import TraceIdRatioBased
 from opentelemetry.trace import SpanKind
 from opentelemetry.util.types import AttributeValue
 
@@ -48,13 +51,11 @@ __all__ = [
     "SpanKind",
     "TraceContext",
     "carried",
+    "child",
     "configure",
     "current",
     "enabled",
-    "fail",
     "flush",
-    "headers_of",
-    "inject",
     "sending",
     "sent",
     "shutdown",
@@ -68,8 +69,9 @@ NO_CONTEXT: TraceContext = ("", "")
 
 #: None while tracing is off: the one thing every hook checks.
 _exporting: Exporting | None = None
-#: Decides for a span with no parent (a new trace).
-_sampler: Sampler = TraceIdRatioBased(1.0)
+#: A new trace is sampled when the low 64 bits of its id are below this (`_new_trace`).
+_sample_below: int = TraceIdRatioBased(1.0).bound
+_LOW_64 = TraceIdRatioBased.TRACE_ID_LIMIT
 #: A context manager that does nothing and yields no span (reusable).
 _NOOP: AbstractContextManager[None] = contextlib.nullcontext(None)
 #: The span current in this task (an atom's call is its attempt's child).
@@ -93,7 +95,7 @@ def configure(
     ends (tests: the SDK's ``InMemorySpanExporter``), or with ``immediate`` false in
     batches from a background thread, as spans for a collector always go.
     """
-    global _exporting, _sampler
+    global _exporting, _sample_below
     shutdown()
     if not otlp_endpoint and exporter is None:
         return False
@@ -104,7 +106,7 @@ def configure(
     # An OTLP exporter sends over the network: never on the thread that ends a span.
     now = immediate and not otlp_endpoint
     _exporting = Exporting(outputs, immediate=now)
-    _sampler = TraceIdRatioBased(sample_ratio)
+    _sample_below = TraceIdRatioBased(sample_ratio).bound
     return True
 
 
@@ -187,30 +189,40 @@ def _made(
     above = _current.get()
     if above is not None:
         return above.child(name, kind, attributes)
-    # A trace of its own: the sampler decides, as for a new RPC's.
-    trace_id = random.getrandbits(128) or 1
-    decision = _sampler.should_sample(None, trace_id, name, kind).decision
-    sampled = decision is Decision.RECORD_AND_SAMPLE
+    trace_id, sampled = _new_trace()
     return Recorded(name, kind, None, trace_id, 0, sampled, attributes)
 
 
-#: A span begun by `sending`: ``(name, kind, span id, start ns, its traceparent, its
-#: tracestate, the parent's traceparent, the parent's tracestate, trace id, sampled)``:
-#: the parent's context is the remote one it continues (``""``: none, and the trace id,
-#: begun here, is given instead).
-Sending = tuple[str, int, int, int, str, str, str, str, int, bool]
+def _new_trace() -> tuple[int, bool]:
+    """A new trace's id, and whether it is sampled: the SDK's ``TraceIdRatioBased`` rule.
+
+    Not its ``should_sample``, which makes a result and reads the OpenTelemetry context
+    each time: measured in place, a span beginning a trace cost several times one
+    continuing a trace.
+    """
+    trace_id = _bits(128) or 1
+    return trace_id, (trace_id & _LOW_64) < _sample_below
+
+
+#: A span begun by `sending` or `child`: ``(name, kind, span id, start ns, its
+#: traceparent, its tracestate, the remote traceparent, the remote tracestate, trace id,
+#: sampled, parent id)``: the remote context is the one its trace continues (``""``: none,
+#: and the trace id, begun here, is given instead); the parent id is its parent's when
+#: that is a span here (else 0: the parent is the remote context, or it has none).
+Sending = tuple[str, int, int, int, str, str, str, str, int, bool, int]
 
 _bits = random.getrandbits
 _now = time.time_ns
 
 
 def sending(name: str, kind: SpanKind, parent: TraceContext) -> Sending | None:
-    """A span of work whose context goes out by hand (a delivery), begun now; None when off.
+    """A span begun now, whose context is handed on by hand; None when off.
 
-    Its parent is ``parent``, else a trace begins (the sampler decides). Send its own
-    ``traceparent`` and ``tracestate`` (fields 4 and 5) with the work; end it with
-    `sent`. Not a `Recorded`: a delivery's span is the one made most often, once per
-    event, and a tuple costs a quarter of a `Recorded` and the header copy it needed.
+    Its parent is ``parent`` (W3C text), else a trace begins (the sampler decides). Send
+    its own ``traceparent`` and ``tracestate`` (fields 4 and 5) with the work, or give it
+    to `child`; end it with `sent`. Not a `Recorded`: deliveries and task attempts, the
+    spans made most often, are tuples, which cost half a `Recorded` and its context
+    manager, and no context variable is set.
     """
     if _exporting is None:
         return None
@@ -221,13 +233,22 @@ def sending(name: str, kind: SpanKind, parent: TraceContext) -> Sending | None:
         prefix, state = continued(parent)
         sampled = sampled_text(traceparent)
     else:
-        trace_id = _bits(128) or 1
-        decision = _sampler.should_sample(None, trace_id, name, kind).decision
-        sampled = decision is Decision.RECORD_AND_SAMPLE
+        trace_id, sampled = _new_trace()
         prefix, state = f"00-{trace_id:032x}-", ""
     own = f"{prefix}{span_id:016x}{'-01' if sampled else '-00'}"
-    return (name, kind.value, span_id, _now(), own, state, traceparent, tracestate, trace_id,
-            sampled)  # fmt: skip
+    # `_value_`, not `value`: the enum's property costs more than the rest of this line.
+    return (name, kind._value_, span_id, _now(), own, state, traceparent, tracestate,
+            trace_id, sampled, 0)  # fmt: skip
+
+
+def child(name: str, kind: SpanKind, of: Sending) -> Sending:
+    """A span begun now whose parent is ``of`` (in its trace, with its sampling)."""
+    span_id = _bits(64) or 1
+    sampled = of[9]
+    # Its own traceparent is the parent's with its span id: "00-<trace id>-" is 36 long.
+    own = f"{of[4][:36]}{span_id:016x}{'-01' if sampled else '-00'}"
+    return (name, kind._value_, span_id, _now(), own, of[5], of[6], of[7], of[8], sampled,
+            of[2])  # fmt: skip
 
 
 def sent(
@@ -236,7 +257,7 @@ def sent(
     error: str | None = None,
     exception: BaseException | None = None,
 ) -> None:
-    """End a span from `sending` now: ``attributes`` are keys and values in turn.
+    """End a span from `sending` or `child` now: ``attributes`` are keys and values in turn.
 
     ``error`` marks it failed; ``exception``, one that ended the work, is recorded as
     the SDK records one (and, with no ``error``, says why it failed).
@@ -250,31 +271,9 @@ def sent(
         kind = type(exception).__name__
         thrown = (kind, str(exception), end)
         error = error or f"{kind}: {exception}"
-    name, kind_value, span_id, start, _, _, traceparent, tracestate, trace_id, _ = span
-    exporting.add((name, kind_value, traceparent, tracestate, trace_id, 0, span_id, start, end,
-                   error, *thrown, *attributes))  # fmt: skip
-
-
-def headers_of(span: Recorded, headers: MutableMapping[str, str]) -> None:
-    """Add ``span``'s W3C ``traceparent`` (and ``tracestate``) to outgoing headers."""
-    traceparent, tracestate = span.traceparent()
-    headers["traceparent"] = traceparent
-    if tracestate:
-        headers["tracestate"] = tracestate
-
-
-def fail(span: Recorded | None, message: str) -> None:
-    """Mark a span failed (a failed attempt that raised nothing)."""
-    if span is not None:
-        span.fail(message)
-
-
-def inject(headers: MutableMapping[str, str]) -> None:
-    """Add the current span's ``traceparent`` (and ``tracestate``) to outgoing headers."""
-    if _exporting is not None:
-        above = _current.get()
-        if above is not None:
-            headers_of(above, headers)
+    name, kind_value, span_id, start, _, _, traceparent, tracestate, trace_id, _, parent = span
+    exporting.add((name, kind_value, traceparent, tracestate, trace_id, parent, span_id, start,
+                   end, error, *thrown, *attributes))  # fmt: skip
 
 
 def current() -> TraceContext:

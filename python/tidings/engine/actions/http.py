@@ -322,27 +322,41 @@ class HttpAction:
         if ctx.item is not None:
             headers[HEADER_ITEM] = str(ctx.item)
         if tracing.enabled():
-            return await self._traced(client, request, headers)
+            return await self._traced(client, request, headers, ctx.span)
         return await self._exchange(client, request, headers)
 
     async def _traced(
-        self, client: httpx.AsyncClient, request: HttpRequest, headers: dict[str, str]
+        self,
+        client: httpx.AsyncClient,
+        request: HttpRequest,
+        headers: dict[str, str],
+        attempt: tracing.Sending | None,
     ) -> tuple[httpx.Response, bytes, float]:
-        """`_exchange` in a CLIENT span, child of the task attempt's.
+        """`_exchange` in a CLIENT span, child of the task attempt's (else a trace's root).
 
         The atom gets its ``traceparent`` (W3C trace context) to continue the trace.
         """
+        if attempt is None:  # a call outside a traced attempt (a rollback)
+            span = tracing.sending(request.method, tracing.SpanKind.CLIENT, tracing.NO_CONTEXT)
+        else:
+            span = tracing.child(request.method, tracing.SpanKind.CLIENT, attempt)
+        if span is None:  # turned off meanwhile
+            return await self._exchange(client, request, headers)
+        headers["traceparent"] = span[4]
+        if span[5]:
+            headers["tracestate"] = span[5]
         # Without the query, which may carry secrets.
         url = request.url.partition("?")[0]
-        attributes = {"http.request.method": request.method, "url.full": url}
-        with tracing.span(
-            request.method, kind=tracing.SpanKind.CLIENT, attributes=attributes
-        ) as span:
-            tracing.inject(headers)
+        attributes: tuple[str | int, ...] = (
+            "http.request.method", request.method, "url.full", url
+        )  # fmt: skip
+        try:
             response, data, elapsed = await self._exchange(client, request, headers)
-            if span is not None:
-                span.set_attribute("http.response.status_code", response.status_code)
-            return response, data, elapsed
+        except BaseException as error:
+            tracing.sent(span, attributes, exception=error)
+            raise
+        tracing.sent(span, (*attributes, "http.response.status_code", response.status_code))
+        return response, data, elapsed
 
     async def _exchange(
         self, client: httpx.AsyncClient, request: HttpRequest, headers: dict[str, str]

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import Literal, Protocol, TypeAlias, runtime_checkable
 
 from tidings.engine.dsl import ActionSpec
+from tidings.observe.tracing import Sending
 
 __all__ = [
     "FAULT_ENGINE",
@@ -82,6 +83,9 @@ class ActionContext:
     #: A with-items task's item (0-based) this call is for; ``X-Tidings-Item``. None:
     #: the task is not a with-items task.
     item: int | None = None
+    #: The task attempt's span when tracing is on (`tracing.sending`): an action's own
+    #: spans (an atom's HTTP call) are its children.
+    span: Sending | None = None
 
 
 @dataclass(frozen=True)
