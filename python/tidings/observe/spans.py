@@ -3,8 +3,10 @@
 The OpenTelemetry SDK's live ``Span`` (a lock, limits, an attached context, a processor
 called as it ends) costs tens of microseconds, as much as the engine spends on a task
 transition; a task attempt, an RPC or a delivery adds nothing to its span while it runs
-but an attribute or a status. So a span here is a :class:`Recorded`: a few fields set
-where it starts; as it ends, a flat tuple (`Ended`) is queued. `Exporting` hands queued
+but an attribute or a status. So a span here is a few fields set where it starts (an
+RPC's a :class:`Recorded`, current in its context; a task attempt's, an atom call's and a
+delivery's a tuple: `tracing.sending`); as it ends, a flat tuple (`Ended`) is queued.
+`Exporting` hands queued
 spans in batches, on its own thread, to its outputs (what the SDK's
 ``BatchSpanProcessor`` does for its spans): `otlp.OtlpExporter`, which encodes them in
 Rust, or an SDK exporter (`ToSdk`: tests' in-memory one), for which the SDK's
@@ -15,10 +17,11 @@ Queued spans are tuples of strings and ints because the garbage collector stops 
 those: a second's worth of span objects waiting for their batch survived into the old
 generations and made every full collection walk them.
 
-Their trace context is the parent's (the execution's stored ``traceparent``, or the span
-current in the task), taken as text and parsed only when needed; sampling follows the
-parent's flag, as the SDK's ``ParentBased`` sampler does, and the configured sampler
-decides for a span with no parent.
+Their trace context is the parent's (the execution's stored ``traceparent``, the task
+attempt's span, or the RPC's span current in the task), taken as text and parsed only
+when needed; sampling follows the parent's flag, as the SDK's ``ParentBased`` sampler
+does, and the configured ratio (``TraceIdRatioBased``'s rule) decides for a span with no
+parent.
 """
 
 from __future__ import annotations
