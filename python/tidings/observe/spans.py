@@ -6,8 +6,7 @@ transition; a task attempt, an RPC or a delivery adds nothing to its span while 
 but an attribute or a status. So a span here is a few fields set where it starts (an
 RPC's a :class:`Recorded`, current in its context; a task attempt's, an atom call's and a
 delivery's a tuple: `tracing.sending`); as it ends, a flat tuple (`Ended`) is queued.
-`Exporting` hands queued
-spans in batches, on its own thread, to its outputs (what the SDK's
+`Exporting` hands queued spans in batches, on its own thread, to its outputs (what the SDK's
 ``BatchSpanProcessor`` does for its spans): `otlp.OtlpExporter`, which encodes them in
 Rust, or an SDK exporter (`ToSdk`: tests' in-memory one), for which the SDK's
 ``ReadableSpan`` is made. Measured (a microbenchmark): a task attempt's span went from

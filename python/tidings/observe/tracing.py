@@ -222,7 +222,7 @@ def sending(name: str, kind: SpanKind, parent: TraceContext) -> Sending | None:
     its own ``traceparent`` and ``tracestate`` (fields 4 and 5) with the work, or give it
     to `child`; end it with `sent`. Not a `Recorded`: deliveries and task attempts, the
     spans made most often, are tuples, which cost half a `Recorded` and its context
-    manager, and no context variable is set.
+    manager in a microbenchmark (in place, about the same), and set no context variable.
     """
     if _exporting is None:
         return None
